@@ -1,0 +1,112 @@
+// Loop-nest IR: the value that crosses from the front end into the analysis,
+// the cost model and the code generators.
+//
+// A LoopNest is a tree of statements whose root is a `for v in range(...)`
+// loop. Expressions are small trees. Every node carries the 1-based source
+// line it came from (relative to the parsed source) so that explanations and
+// generated code can point back at the user's code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace loopscope::analysis {
+
+enum class BinOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
+enum class UnOp { Neg, Pos, Not };
+enum class CmpOp { Lt, Le, Gt, Ge, Eq, Ne };
+enum class BoolOp { And, Or };
+
+const char* to_string(BinOp op);   // "+", "-", "*", "/", "//", "%", "**"
+const char* to_string(UnOp op);    // "-", "+", "not "
+const char* to_string(CmpOp op);   // "<", "<=", ...
+const char* to_string(BoolOp op);  // "and", "or"
+
+enum class ExprKind {
+  IntConst,    // ival
+  FloatConst,  // fval
+  BoolConst,   // ival (0/1)
+  Name,        // name: a loop variable, a scalar assigned in the nest, or a
+               // value read from the enclosing scope (symbolic at static time)
+  Subscript,   // name = array, args = one index expression per dimension
+               // (A[i, j] and A[i][j] both become two indices)
+  Binary,      // bin_op, args = {lhs, rhs}
+  Unary,       // un_op, args = {operand}
+  Compare,     // cmp_ops.size() == args.size() - 1 (chained: a < b <= c)
+  Logical,     // bool_op, args = operands (2 or more)
+  IfExp,       // args = {cond, then, else}
+  Call,        // name = canonical function ("sqrt", "exp", "abs", "min",
+               // "max", "float", "int", ...), args = arguments
+};
+
+struct Expr;
+using ExprPtr = std::shared_ptr<const Expr>;
+
+struct Expr {
+  ExprKind kind = ExprKind::IntConst;
+  int line = 0;
+  int col = 0;
+  int64_t ival = 0;
+  double fval = 0.0;
+  std::string name;
+  BinOp bin_op = BinOp::Add;
+  UnOp un_op = UnOp::Neg;
+  BoolOp bool_op = BoolOp::And;
+  std::vector<CmpOp> cmp_ops;
+  std::vector<ExprPtr> args;
+};
+
+enum class StmtKind {
+  Assign,     // target (Name or Subscript) = value
+  AugAssign,  // target op= value (aug_op)
+  If,         // cond; body; orelse (elif chains nest an If in orelse)
+  For,        // for var in range(start, stop, step): body
+};
+
+struct Stmt;
+using StmtPtr = std::shared_ptr<const Stmt>;
+
+struct Stmt {
+  StmtKind kind = StmtKind::Assign;
+  int id = 0;    // unique within the nest; assignments are numbered S1, S2, ...
+                 // in source order (label()), loops L1, L2, ... likewise
+  int line = 0;  // 1-based line in the parsed source
+  // Assign / AugAssign
+  ExprPtr target;
+  ExprPtr value;
+  BinOp aug_op = BinOp::Add;
+  // If
+  ExprPtr cond;
+  std::vector<StmtPtr> body;    // If: then-branch, For: loop body
+  std::vector<StmtPtr> orelse;  // If: else-branch
+  // For
+  std::string var;
+  ExprPtr start, stop, step;  // range(stop) gives start = 0, step = 1
+  int depth = 0;              // For: 0 for the outermost loop of the nest
+
+  std::string label() const;  // "S3" for statements, "L2" for loops
+};
+
+// One loop nest as extracted from a Python function or cell.
+struct LoopNest {
+  StmtPtr root;                       // always a For
+  std::string source;                 // the nest's source text (dedented)
+  int first_line = 0;                 // line of the root `for` in the parsed source
+  std::vector<std::string> arrays;    // names used with subscripts
+  std::vector<std::string> inputs;    // names read from the enclosing scope
+                                      // (arrays and scalars), sorted
+  std::vector<std::string> outputs;   // scalars and loop variables assigned in
+                                      // the nest, in first-assignment order
+  std::vector<const Stmt*> loops() const;       // pre-order
+  std::vector<const Stmt*> statements() const;  // Assign/AugAssign, pre-order
+};
+
+// A nest the front end could not accept, or part of a cell it skipped.
+struct Decline {
+  int line = 0;
+  std::string reason;  // one sentence a student can read
+};
+
+}  // namespace loopscope::analysis

@@ -1,0 +1,66 @@
+// The result of the dynamic phase: the dependence graph of a bound nest and
+// the parallel plan derived from it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loopscope/analysis/ir.hpp"
+
+namespace loopscope::analysis {
+
+enum class DepKind { Flow, Anti, Output };
+const char* to_string(DepKind k);  // "flow", "anti", "output"
+
+// One component of a direction vector.
+enum class Direction { Lt, Eq, Gt, Star };  // '<', '=', '>', '*'
+char to_char(Direction d);
+
+struct DependenceEdge {
+  int src = 0;  // Stmt::id of the source statement (executes first)
+  int dst = 0;  // Stmt::id of the sink statement
+  DepKind kind = DepKind::Flow;
+  std::string variable;  // array or scalar name
+  std::string src_ref;   // the reference as written, e.g. "A[i][j]"
+  std::string dst_ref;
+  // One entry per loop common to src and dst, outermost first.
+  std::vector<std::string> loops;            // loop variable names
+  std::vector<Direction> direction;
+  std::vector<std::optional<int64_t>> distance;  // when constant
+  int carrier = -1;   // index into `loops` of the carrying loop; -1 if
+                      // loop-independent
+  std::string test;   // which test decided it ("strong SIV", "GCD", ...)
+};
+
+enum class LoopVerdict { Parallel, Sequential, Reduction };
+const char* to_string(LoopVerdict v);  // "parallel", "sequential", "reduction"
+
+struct Reduction {
+  std::string variable;  // scalar name, or array name for A[...] += ...
+  BinOp op = BinOp::Add; // Add, Mul; min/max are recorded in `fn`
+  std::string fn;        // "" for + and *, "min" or "max"
+  int stmt = 0;          // Stmt::id
+};
+
+struct LoopPlan {
+  int loop = 0;            // Stmt::id of the For
+  std::string var;
+  int line = 0;
+  LoopVerdict verdict = LoopVerdict::Sequential;
+  std::vector<std::string> reasons;       // readable; empty only when parallel
+  std::vector<Reduction> reductions;      // when verdict == Reduction
+  std::vector<std::string> privates;      // scalars private to an iteration
+  std::vector<std::string> last_private;  // privates whose final value is live after the loop
+};
+
+struct ParallelPlan {
+  std::vector<DependenceEdge> edges;
+  std::vector<LoopPlan> loops;  // pre-order, one per For in the nest
+  // Set when the dynamic phase could not decide safely (e.g. a subscript it
+  // cannot bound); the nest then runs in Python.
+  std::optional<Decline> decline;
+};
+
+}  // namespace loopscope::analysis
