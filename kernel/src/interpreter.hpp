@@ -1,0 +1,28 @@
+// The Loopscope interpreter: xeus-python's IPython-based interpreter, plus
+// coalesced output streams, real exception names, comm support for
+// ipywidgets, interrupts, and the Loopscope cell transformer.
+#pragma once
+
+#include <string>
+
+#include "xeus-python/xinterpreter.hpp"
+
+namespace loopscope::kernel {
+
+class LoopscopeInterpreter : public xpyt::interpreter {
+ public:
+  LoopscopeInterpreter();
+
+ protected:
+  void configure_impl() override;
+  nl::json execute_request_impl(int execution_counter, const std::string& code, bool silent,
+                                bool store_history, nl::json user_expressions,
+                                bool allow_stdin) override;
+  nl::json kernel_info_request_impl() override;
+
+ private:
+  void flush_streams();
+  py::object m_support;  // loopscope._kernel_support, or None when unavailable
+};
+
+}  // namespace loopscope::kernel

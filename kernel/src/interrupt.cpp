@@ -1,0 +1,66 @@
+#include "interrupt.hpp"
+
+#include <Python.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <thread>
+
+namespace loopscope::kernel {
+namespace {
+
+std::atomic<bool> g_executing{false};
+std::atomic<bool> g_interrupted{false};
+constexpr int kMaxFlags = 8;
+std::atomic<std::atomic<bool>*> g_native_flags[kMaxFlags];
+std::atomic<int> g_native_count{0};
+
+void consume_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0 || sig != SIGINT) continue;
+    if (!g_executing.load()) continue;  // idle, or between cells: ignore
+    g_interrupted.store(true);
+    for (int i = 0; i < g_native_count.load(); ++i)
+      if (auto* f = g_native_flags[i].load()) f->store(true);
+    PyErr_SetInterrupt();
+    // CPython 3.11 computes the main thread's "eval breaker" from the thread
+    // that signals; taking the GIL once makes the running thread notice the
+    // pending interrupt at its next bytecode boundary.
+    if (Py_IsInitialized()) {
+      PyGILState_STATE st = PyGILState_Ensure();
+      PyGILState_Release(st);
+    }
+  }
+}
+
+}  // namespace
+
+void install_interrupt_handling() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(consume_signals).detach();
+}
+
+void set_executing(bool executing) {
+  if (executing) g_interrupted.store(false);
+  g_executing.store(executing);
+}
+
+std::atomic<bool>& interrupt_flag() { return g_interrupted; }
+
+void register_native_flag(std::atomic<bool>* flag) {
+  for (int i = 0; i < g_native_count.load(); ++i)
+    if (g_native_flags[i].load() == flag) return;
+  int slot = g_native_count.load();
+  if (slot >= kMaxFlags) return;
+  g_native_flags[slot].store(flag);
+  g_native_count.store(slot + 1);
+}
+
+}  // namespace loopscope::kernel

@@ -1,0 +1,26 @@
+// Kernel interrupts. jupyter_client interrupts a kernel with SIGINT. The signal
+// is blocked in every thread and consumed by one waiting thread, which turns it
+// into a KeyboardInterrupt in the Python code that is running (and sets a flag
+// that native loops poll), but only while a cell executes.
+#pragma once
+
+#include <atomic>
+
+namespace loopscope::kernel {
+
+// Block SIGINT in the calling thread; call before any other thread exists so
+// that every thread inherits the mask. Then start the consumer thread.
+void install_interrupt_handling();
+
+// Marks the span during which an interrupt applies to user code.
+void set_executing(bool executing);
+
+// Set when an interrupt arrives during execution; cleared at the start of
+// each execution. Native engine code polls it.
+std::atomic<bool>& interrupt_flag();
+
+// Native engines loaded later (the _loopscope module) keep their own cancel
+// flag; the kernel sets every registered flag on interrupt.
+void register_native_flag(std::atomic<bool>* flag);
+
+}  // namespace loopscope::kernel
