@@ -7,6 +7,10 @@ Public API (each name is loaded on first use):
   arguments without running them; returns a JSON-serialisable report.
 - ``run(fn, *args, device="auto", **kwargs)``: run ``fn`` with its loop nests
   executed by the chosen variant.
+- ``jit(fn=None, *, device="auto")``: a decorator; calls of the decorated
+  function run its loop nests as ``run`` does.
+- ``%load_ext loopscope`` in IPython: loop-nest interception, reports and the
+  ``%loopscope`` magic, as in the Loopscope kernel.
 """
 
 import importlib
@@ -17,6 +21,39 @@ _LAZY = {
     "explain": "._explain",
     "run": "._run",
 }
+
+
+def jit(fn=None, *, device="auto"):
+    """Decorator: ``@loopscope.jit`` or ``@loopscope.jit(device="cpu")``.
+
+    The function is rewritten on first call (as ``loopscope.run`` does) and
+    its loop nests run on ``device``; everything else is plain Python."""
+    import functools
+
+    def wrap(f):
+        from . import _run
+
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return _run.compiled(f, device)(*args, **kwargs)
+
+        wrapper.loopscope_device = device
+        return wrapper
+
+    return wrap if fn is None else wrap(fn)
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext loopscope``: intercept loop nests in this IPython session."""
+    from . import _cell
+
+    _cell.register(ipython)
+
+
+def unload_ipython_extension(ipython):
+    from . import _cell
+
+    _cell.unregister(ipython)
 
 
 def __getattr__(name):

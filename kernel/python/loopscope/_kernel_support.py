@@ -165,7 +165,7 @@ def native_interrupt_flag_address():
         import _loopscope
     except ImportError:
         return None
-    getter = getattr(_loopscope, "interrupt_flag_address", None)
+    getter = getattr(_loopscope, "cpu_cancel_flag_address", None)
     return None if getter is None else int(getter())
 
 

@@ -1,0 +1,397 @@
+"""Loop-nest interception in IPython: the cell transformer, the engine hook
+that reports on and runs each nest, and the ``%loopscope`` magic.
+
+The xloopscope kernel registers this at start-up; in any other IPython
+kernel, ``%load_ext loopscope`` does the same.
+
+Every ``for ... in range(...)`` nest of a cell, at the top level and inside
+functions defined in the cell (when they are called), is rewritten by
+``_rewrite`` into a call of ``__loopscope_hook__`` with the live values the
+nest reads, keeping the original loop as the fallback branch. The hook
+analyses the nest, prices it, shows the report (before the nest runs), runs
+the chosen variant and then adds the measured time to the report.
+
+``%loopscope`` shows and sets:
+
+- the mode: ``auto`` (the cost model decides), ``cpu``, ``gpu`` (the CUDA
+  driver, or the GPU emulator where there is no GPU), ``python``, ``off``
+  (no interception at all);
+- the GPU profile the cost model prices: ``%loopscope profile h100_sxm``
+  (``%loopscope profiles`` lists them);
+- how much to show: ``full``, ``summary`` (one line per nest) or ``quiet``;
+- ``%loopscope explain``: the next cell's nests are analysed and reported but
+  not run (the rest of the cell runs).
+"""
+
+import ast
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+HOOK_NAME = "__loopscope_hook__"
+MODES = ("auto", "cpu", "gpu", "python", "off")
+LEVELS = ("full", "summary", "quiet")
+
+
+@dataclass
+class Settings:
+    mode: str = "auto"
+    level: str = "full"
+    profile: Optional[str] = None  # None: the cost model's default profile
+    explain_next: bool = False
+
+
+@dataclass
+class _Shown:
+    report: Any
+    handle: Any = None
+    runs: int = 0
+    total_s: float = 0.0
+    dirty: bool = False
+
+
+SETTINGS = Settings()
+_state: Dict[str, Any] = {"explain_cell": False, "shown": {}, "shell": None, "source": None}
+
+
+# --- the engine hook --------------------------------------------------------------
+
+def _engine():
+    import _loopscope
+
+    from . import _rewrite, _run
+
+    return _loopscope, _rewrite, _run
+
+
+def _gpu_available():
+    try:
+        from . import _cuda
+
+        return bool(_cuda.driver_status().get("available"))
+    except Exception:
+        return False
+
+
+def _estimate(nest_id, env, profile, sweep):
+    try:
+        from . import _cost
+
+        gpu = _cost.gpu_profile(profile) if profile else None
+        return _cost.estimate_nest(nest_id, env, gpu=gpu, sweep=sweep)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _profile_sweeps(nest_id, env):
+    sweeps = {}
+    try:
+        from . import _cost
+
+        for name in _cost.gpu_profiles():
+            key = name if isinstance(name, str) else name.get("name")
+            est = _cost.estimate_nest(nest_id, env, gpu=_cost.gpu_profile(key), sweep=True)
+            sweeps[est.get("gpu_profile") or key] = est.get("sweep") or []
+    except Exception:
+        pass
+    return sweeps
+
+
+def _cuda_source(nest_id, env):
+    try:
+        from . import _cuda
+
+        gen = _cuda.generate(nest_id, env)
+    except Exception as exc:
+        return {"error": f"the CUDA generator failed: {exc}"}
+    if isinstance(gen, dict):
+        if gen.get("source"):
+            return {"source": gen["source"]}
+        reason = gen.get("reason") or (gen.get("decline") or {}).get("reason") or gen.get("error")
+        return {"error": "no CUDA for this nest: " + (reason or "the generator declined it")}
+    return {"error": "no CUDA for this nest"}
+
+
+def _decide(report, estimate):
+    mode = SETTINGS.mode
+    if mode == "python":
+        return "python", "runs as plain Python, as set by %loopscope python."
+    if mode == "cpu":
+        return "cpu", "runs on the CPU, as set by %loopscope cpu."
+    if mode == "gpu":
+        if _gpu_available():
+            return "gpu", "runs on the GPU, as set by %loopscope gpu."
+        return "gpu-emulated", ("runs the generated CUDA in the GPU emulator on the CPU, as set by "
+                                "%loopscope gpu: there is no CUDA driver or GPU on this machine.")
+    # auto: the cost model's choice
+    if estimate and "choice" in estimate:
+        choice = estimate["choice"]
+        reason = estimate.get("reason") or ""
+        if choice == "gpu" and not _gpu_available():
+            choice = "cpu"
+        return choice, reason
+    why = (estimate or {}).get("error", "no estimate")
+    return "cpu", f"runs on the CPU (the cost model gave no estimate: {why})."
+
+
+def _show(nest_id, report):
+    from IPython.display import display
+
+    from . import _report
+
+    if SETTINGS.level == "quiet":
+        return None
+    handle = display(_report.bundle(report, SETTINGS.level), raw=True, display_id=True)
+    if SETTINGS.level == "full":
+        spec = _report.chart_spec(report)
+        if spec is not None:
+            display({_report.VEGA_LITE_MIME: spec,
+                     "text/plain": "Loopscope cost chart (needs a Vega-Lite renderer, as in JupyterLab)"},
+                    raw=True)
+    return handle
+
+
+def _update(shown: _Shown):
+    if shown.handle is None or not shown.dirty:
+        return
+    from . import _report
+
+    shown.dirty = False
+    report = shown.report
+    if shown.runs > 1:
+        report.notes = [n for n in report.notes if not n.startswith("This nest ran ")]
+        report.notes.append(f"This nest ran {shown.runs} times in this cell, {_report.fmt_seconds(shown.total_s)} "
+                            f"in all.")
+    try:
+        shown.handle.update(_report.bundle(report, SETTINGS.level), raw=True)
+    except Exception:
+        pass
+
+
+def _first_report(nest_id, env, rec, explain_only):
+    _loopscope, _rewrite, _run = _engine()
+    from . import _report
+
+    report = _report.NestReport(nest=rec.to_dict(), explain_only=explain_only)
+    full = SETTINGS.level == "full"
+    if not rec.declined:
+        try:
+            report.analysis = _loopscope.analysis_run(nest_id, env)
+        except Exception as exc:
+            report.notes.append(f"The analysis failed: {exc}")
+        report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full)
+        if full:
+            report.profile_sweeps = _profile_sweeps(nest_id, env)
+            report.cuda = _cuda_source(nest_id, env)
+        if report.estimate and "error" in report.estimate:
+            report.notes.append("No cost estimate: " + report.estimate["error"])
+            report.estimate = None
+    device, sentence = _decide(report, report.estimate)
+    decline = (report.analysis or {}).get("decline") if report.analysis else None
+    if rec.declined:
+        d = rec.decline or {}
+        device, sentence = "python", f"runs as plain Python: {d.get('reason', 'not supported')} (line {d.get('line')})."
+    elif decline:
+        device, sentence = "python", f"runs as plain Python: {decline.get('reason')} (line {decline.get('line')})."
+    report.device = device
+    report.decision = sentence
+    return report
+
+
+def hook(nest_id, env):
+    """Called by rewritten code: returns the names to write back, or None to
+    run the original Python loop."""
+    if SETTINGS.mode == "off":
+        return None
+    try:
+        _loopscope, _rewrite, _run = _engine()
+        rec = _rewrite.NESTS.get(nest_id)
+    except Exception:
+        return None
+    if rec is None:
+        return None
+    explain_only = _state["explain_cell"]
+    shown: Dict[int, _Shown] = _state["shown"]
+    entry = shown.get(nest_id)
+    if env is None:
+        if entry is None and SETTINGS.level != "quiet":
+            from IPython.display import display
+
+            names = ", ".join(rec.inputs)
+            display({"text/plain": f"Loopscope: the loop at line {rec.line} reads a name that is not defined "
+                                   f"({names}); it runs as plain Python, which raises the error."}, raw=True)
+            shown[nest_id] = _Shown(report=None)
+        return None
+    try:
+        if entry is None:
+            report = _first_report(nest_id, env, rec, explain_only)
+            entry = _Shown(report=report)
+            shown[nest_id] = entry
+            entry.handle = _show(nest_id, report)
+            device = report.device
+        elif entry.report is None:
+            return None
+        else:
+            report = entry.report
+            device = report.device if SETTINGS.mode != "auto" else "auto"
+            if report.nest.get("declined") or (report.analysis or {}).get("decline"):
+                device = "python"
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the report must never break the user's cell
+        print(f"Loopscope: the report failed ({type(exc).__name__}: {exc}); the loop runs as plain Python.",
+              file=sys.stderr)
+        return None
+    if explain_only:
+        return {}
+    if device == "python":
+        entry.runs += 1
+        if entry.report is not None and entry.report.ran is None:
+            entry.report.ran = "python"
+        return None
+    runner = _run.DEVICES.get(device) or _run.DEVICES["cpu"]
+    t0 = time.perf_counter()
+    out = runner(nest_id, env)
+    elapsed = time.perf_counter() - t0
+    info = _run.last_runs().get(nest_id, {})
+    entry.runs += 1
+    if out is None:
+        report.ran = "python"
+        reason = info.get("reason") or "the variant declined at run time"
+        report.run_reason = f"fell back to plain Python: {reason}"
+        report.measured_s = None
+    else:
+        entry.total_s += elapsed
+        report.ran = info.get("device") or device
+        if report.ran == "auto":
+            report.ran = device
+        report.measured_s = elapsed if entry.runs == 1 else report.measured_s
+    entry.dirty = True
+    if entry.runs == 1:
+        _update(entry)
+    return out
+
+
+# --- the cell transformer -----------------------------------------------------------
+
+class LoopNestTransformer(ast.NodeTransformer):
+    """Rewrites every supported loop nest of a cell to go through the hook."""
+
+    def visit_Module(self, node):
+        if SETTINGS.mode == "off":
+            return node
+        if not any(isinstance(n, ast.For) for n in ast.walk(node)):
+            return node  # the common case costs one walk of the cell's tree
+        try:
+            from . import _rewrite
+
+            new, _nests = _rewrite.rewrite_module(node, "<cell>", HOOK_NAME, source=_state.get("source"))
+            return new
+        except Exception as exc:  # never break the cell: run it unchanged
+            print(f"Loopscope: this cell runs as plain Python (the loop rewriter failed: {exc})",
+                  file=sys.stderr)
+            return node
+
+
+def _pre_run_cell(info=None):
+    _state["explain_cell"] = SETTINGS.explain_next
+    SETTINGS.explain_next = False
+    _state["shown"] = {}
+    shell = _state.get("shell")
+    raw = getattr(info, "raw_cell", None)
+    _state["source"] = None
+    if shell is not None and raw:
+        try:
+            _state["source"] = shell.transform_cell(raw)
+        except Exception:
+            _state["source"] = None
+
+
+def _post_run_cell(result=None):
+    for entry in list(_state["shown"].values()):
+        if entry.report is not None and entry.runs > 1:
+            entry.dirty = True
+            _update(entry)
+    _state["explain_cell"] = False
+    _state["shown"] = {}
+
+
+# --- the magic ------------------------------------------------------------------------
+
+def _profiles():
+    try:
+        from . import _cost
+
+        return [p if isinstance(p, str) else p.get("name") for p in _cost.gpu_profiles()]
+    except Exception:
+        return []
+
+
+def describe_settings():
+    profile = SETTINGS.profile or "the default profile"
+    return (f"Loopscope mode: {SETTINGS.mode}; GPU profile: {profile}; show: {SETTINGS.level}. "
+            f"Modes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
+            "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain.")
+
+
+def loopscope_magic(line):
+    """%loopscope [auto|cpu|gpu|python|off] [full|summary|quiet] [profile NAME] [explain] [profiles]"""
+    words = line.split()
+    if not words:
+        print(describe_settings())
+        return
+    i = 0
+    while i < len(words):
+        w = words[i].lower()
+        if w in MODES:
+            SETTINGS.mode = w
+        elif w in LEVELS:
+            SETTINGS.level = w
+        elif w == "explain":
+            SETTINGS.explain_next = True
+            print("Loopscope: the next cell's loop nests will be analysed and reported, not run.")
+        elif w == "profiles":
+            print("GPU profiles: " + ", ".join(_profiles()))
+        elif w == "profile" or w.startswith("profile="):
+            name = w.split("=", 1)[1] if "=" in w else (words[i + 1] if i + 1 < len(words) else "")
+            if "=" not in w:
+                i += 1
+            known = _profiles()
+            if name not in known:
+                print(f"Loopscope: unknown GPU profile {name!r}; known: {', '.join(known)}", file=sys.stderr)
+                return
+            SETTINGS.profile = name
+        else:
+            print(f"Loopscope: unknown option {words[i]!r}. " + describe_settings(), file=sys.stderr)
+            return
+        i += 1
+    print(describe_settings())
+
+
+# --- registration ---------------------------------------------------------------------
+
+def register(shell):
+    """Installs the transformer, the hook, the events and the magic in ``shell``."""
+    if _state.get("shell") is shell:
+        return
+    _state["shell"] = shell
+    # Rewritten code finds the hook through builtins, so %reset and functions
+    # whose globals are another module still reach it.
+    import builtins
+
+    setattr(builtins, HOOK_NAME, hook)
+    shell.ast_transformers.append(LoopNestTransformer())
+    shell.events.register("pre_run_cell", _pre_run_cell)
+    shell.events.register("post_run_cell", _post_run_cell)
+    shell.register_magic_function(loopscope_magic, "line", "loopscope")
+
+
+def unregister(shell):
+    shell.ast_transformers[:] = [t for t in shell.ast_transformers if not isinstance(t, LoopNestTransformer)]
+    for name, fn in (("pre_run_cell", _pre_run_cell), ("post_run_cell", _post_run_cell)):
+        try:
+            shell.events.unregister(name, fn)
+        except ValueError:
+            pass
+    _state["shell"] = None

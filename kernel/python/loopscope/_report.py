@@ -1,0 +1,478 @@
+"""The report Loopscope shows for a loop nest: the decision and why in one
+sentence, then collapsible details (dependence graph, reasons per loop, cost
+breakdown, iteration space, generated CUDA) and a Vega-Lite chart of the
+predicted costs.
+
+Everything derived from user code (names, source text, reasons that quote
+it) is escaped before it goes into HTML, SVG or DOT.
+
+Entry points:
+
+- ``NestReport``: the facts about one execution of a nest (built by the
+  kernel's hook): the nest record, the analysis, the cost estimates, the
+  CUDA source, the decision and, after running, the measured time.
+- ``render_html(report, level)``: the HTML (``level`` is "full" or
+  "summary").
+- ``chart_spec(report)``: the Vega-Lite v5 specification (cost per variant
+  stacked by component; predicted time against problem size with the current
+  size marked and a dropdown for the GPU profile), or None.
+- ``dependence_dot(report)``, ``iteration_space_svg(report)``: the pieces.
+"""
+
+import ast
+import html
+import math
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGA_LITE_MIME = "application/vnd.vegalite.v5+json"
+
+DEVICE_WORDS = {
+    "python": "as plain Python",
+    "cpu-serial": "on the CPU (one thread)",
+    "cpu": "on the CPU (all cores)",
+    "gpu": "on the GPU",
+    "gpu-emulated": "in the GPU emulator (on the CPU)",
+}
+VERDICT_COLOURS = {"parallel": "#2e7d32", "reduction": "#1565c0", "sequential": "#c62828"}
+COMPONENTS = ("scheduling", "transfer", "compute", "compile")
+
+
+@dataclass
+class NestReport:
+    nest: Dict[str, Any]                       # the rewriter's record (to_dict())
+    analysis: Optional[Dict[str, Any]] = None  # _loopscope.analysis_run(...)
+    estimate: Optional[Dict[str, Any]] = None  # cost estimate on the selected profile
+    profile_sweeps: Dict[str, List[dict]] = field(default_factory=dict)  # profile -> sweep
+    cuda: Optional[Dict[str, Any]] = None      # {"source"} or {"error"}
+    device: str = "python"                     # what runs (or would run)
+    decision: str = ""                         # the sentence
+    notes: List[str] = field(default_factory=list)
+    measured_s: Optional[float] = None
+    ran: Optional[str] = None                  # what actually ran, after running
+    run_reason: str = ""                       # why it fell back, if it did
+    explain_only: bool = False
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def fmt_seconds(s: Optional[float]) -> str:
+    if s is None or not isinstance(s, (int, float)) or math.isnan(s):
+        return "n/a"
+    if math.isinf(s):
+        return "∞"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    if s >= 1e-6:
+        return f"{s * 1e6:.1f} µs"
+    return f"{s * 1e9:.0f} ns"
+
+
+def _predicted(report: NestReport, device: str) -> Optional[float]:
+    if not report.estimate:
+        return None
+    key = "cpu" if device == "cpu" else device
+    if device == "gpu-emulated":
+        key = "gpu"
+    for v in report.estimate.get("variants", []):
+        if v.get("variant") == key:
+            return v.get("total")
+    return None
+
+
+# --- the dependence graph ------------------------------------------------------
+
+def _dot_quote(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _nest_tree(report: NestReport):
+    """(loops, statements) with their nesting, from the nest's own source.
+
+    Returns a list of loop dicts {"line", "var", "children": [...]} where
+    children are loops or statement lines, matched to the analysis by line."""
+    source = report.nest.get("source") or ""
+    base = int(report.nest.get("line") or 1)
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return []
+
+    def walk(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, ast.For):
+                out.append({"kind": "loop", "line": base + s.lineno - 1,
+                            "var": s.target.id if isinstance(s.target, ast.Name) else "?",
+                            "children": walk(s.body + s.orelse)})
+            elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                out.append({"kind": "stmt", "line": base + s.lineno - 1})
+            elif isinstance(s, ast.If):
+                out.extend(walk(s.body))
+                out.extend(walk(s.orelse))
+        return out
+
+    return walk(tree.body)
+
+
+def dependence_dot(report: NestReport) -> Optional[str]:
+    static = report.nest.get("static") or {}
+    statements = static.get("statements") or []
+    analysis = report.analysis or {}
+    if not statements:
+        return None
+    by_line: Dict[int, List[dict]] = {}
+    for s in statements:
+        by_line.setdefault(int(s.get("line", 0)), []).append(s)
+    verdicts = {}
+    for l in analysis.get("loops", []) or []:
+        verdicts[int(l.get("line", 0))] = l.get("verdict", "sequential")
+
+    lines = ["digraph dependences {",
+             '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35];',
+             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=10];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    counter = [0]
+    placed = set()
+
+    def emit(items, indent):
+        pad = "  " * indent
+        for item in items:
+            if item["kind"] == "loop":
+                counter[0] += 1
+                verdict = verdicts.get(item["line"], "unknown")
+                colour = VERDICT_COLOURS.get(verdict, "#757575")
+                label = f"for {item['var']} (line {item['line']}): {verdict}"
+                lines.append(f"{pad}subgraph cluster_{counter[0]} {{")
+                lines.append(f"{pad}  label={_dot_quote(label)}; color={_dot_quote(colour)}; "
+                             f"fontcolor={_dot_quote(colour)}; style=rounded; penwidth=1.6;")
+                emit(item["children"], indent + 1)
+                lines.append(f"{pad}}}")
+            else:
+                for s in by_line.get(item["line"], []):
+                    if s["label"] in placed:
+                        continue
+                    placed.add(s["label"])
+                    text = f"{s['label']}: {s.get('text', '')}"
+                    lines.append(f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(text)}];")
+
+    emit(_nest_tree(report), 1)
+    for s in statements:  # anything the tree walk missed
+        if s["label"] not in placed:
+            lines.append(f"  {_dot_quote(s['label'])} [label={_dot_quote(s['label'] + ': ' + s.get('text', ''))}];")
+    for e in analysis.get("edges", []) or []:
+        carried = e.get("carrier") is not None
+        colour = "#c62828" if carried else "#9e9e9e"
+        label = f"{e.get('kind', '?')} {e.get('variable', '')} {e.get('direction', '')}"
+        if carried:
+            label += f"\\ncarried by {e.get('carrier')}"
+        lines.append(f"  {_dot_quote(e.get('src'))} -> {_dot_quote(e.get('dst'))} "
+                     f"[label={_dot_quote(label)}, color={_dot_quote(colour)}, fontcolor={_dot_quote(colour)}"
+                     f"{', style=dashed' if not carried else ''}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def dependence_svg(report: NestReport) -> Optional[str]:
+    dot = dependence_dot(report)
+    if dot is None:
+        return None
+    try:
+        import _loopscope
+
+        svg = _loopscope.render_dot(dot)
+    except Exception as exc:  # a drawing problem must not hide the report
+        return f"<p><i>The graph could not be drawn: {esc(exc)}</i></p>"
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+# --- the iteration space of a two-deep nest ------------------------------------
+
+def _two_deep(report: NestReport):
+    static = report.nest.get("static") or {}
+    loops = static.get("loops") or []
+    if len(loops) != 2 or loops[1].get("depth") != 1:
+        return None
+    return loops
+
+
+def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
+    """The first ``limit`` x ``limit`` iterations of a perfectly two-deep nest
+    as dots, with the loop-carried dependences of constant distance as arrows."""
+    loops = _two_deep(report)
+    if loops is None or not report.analysis:
+        return None
+    outer, inner = loops[0]["var"], loops[1]["var"]
+    arrows = set()
+    unknown = []
+    for e in report.analysis.get("edges", []) or []:
+        if e.get("carrier") is None:
+            continue
+        dist = e.get("distance") or []
+        if len(dist) == 2 and all(isinstance(d, int) for d in dist):
+            arrows.add((dist[0], dist[1], e.get("kind", "")))
+        else:
+            unknown.append(f"{e.get('kind')} on {e.get('variable')} {e.get('direction')}")
+    cell, margin = 34, 40
+    size = margin + limit * cell
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 10}" height="{size + 10}" '
+             f'viewBox="0 0 {size + 10} {size + 10}" font-family="Helvetica" font-size="11">',
+             '<defs><marker id="ls-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
+             '<path d="M0,0 L8,4 L0,8 z" fill="#c62828"/></marker></defs>',
+             f'<text x="{margin}" y="14">{esc(inner)} →</text>',
+             f'<text x="4" y="{margin + 10}" transform="rotate(90 4,{margin + 10})">{esc(outer)} →</text>']
+
+    def centre(a, b):
+        return margin + b * cell + cell / 2, margin + a * cell + cell / 2
+
+    for a in range(limit):
+        for b in range(limit):
+            x, y = centre(a, b)
+            parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="3.5" fill="#424242"/>')
+    for (da, db, kind) in sorted(arrows):
+        for a in range(limit):
+            for b in range(limit):
+                ta, tb = a + da, b + db
+                if not (0 <= ta < limit and 0 <= tb < limit) or (da, db) == (0, 0):
+                    continue
+                (x1, y1), (x2, y2) = centre(a, b), centre(ta, tb)
+                length = math.hypot(x2 - x1, y2 - y1)
+                sx, sy = (x2 - x1) / length * 5, (y2 - y1) / length * 5
+                parts.append(f'<line x1="{x1 + sx:.1f}" y1="{y1 + sy:.1f}" x2="{x2 - sx:.1f}" y2="{y2 - sy:.1f}" '
+                             f'stroke="#c62828" stroke-width="1" marker-end="url(#ls-arrow)"/>')
+    parts.append("</svg>")
+    caption = (f"The first {limit}×{limit} iterations ({esc(outer)} down, {esc(inner)} across). "
+               + ("Arrows: dependences carried from one iteration to a later one, distances "
+                  + ", ".join(f"({da},{db})" for da, db, _ in sorted(arrows)) + "."
+                  if arrows else "No dependence is carried between iterations: every dot can run at once."))
+    if unknown:
+        caption += " Dependences without a constant distance: " + esc("; ".join(unknown)) + "."
+    return "".join(parts) + f"<div class='ls-caption'>{caption}</div>"
+
+
+# --- the CUDA source -----------------------------------------------------------
+
+def cuda_html(report: NestReport) -> str:
+    cuda = report.cuda or {}
+    source = cuda.get("source")
+    if not source:
+        why = cuda.get("error") or cuda.get("reason") or "no CUDA was generated for this nest"
+        return f"<p><i>{esc(why)}</i></p>"
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import CudaLexer
+
+        return highlight(source, CudaLexer(), HtmlFormatter(noclasses=True, nobackground=True))
+    except Exception:
+        return f"<pre>{esc(source)}</pre>"
+
+
+# --- the charts ----------------------------------------------------------------
+
+def chart_spec(report: NestReport) -> Optional[dict]:
+    est = report.estimate
+    if not est or not est.get("variants"):
+        return None
+    bars = []
+    for v in est["variants"]:
+        name = v.get("variant")
+        label = name + ("" if v.get("available", True) else " (not available)")
+        for comp in COMPONENTS:
+            bars.append({"variant": label, "component": comp, "seconds": float(v.get(comp) or 0.0)})
+    cost_chart = {
+        "title": "Predicted time per variant",
+        "data": {"values": bars},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {"field": "variant", "type": "nominal", "sort": None, "title": None},
+            "x": {"field": "seconds", "type": "quantitative", "aggregate": "sum", "title": "seconds (predicted)"},
+            "color": {"field": "component", "type": "nominal", "sort": list(COMPONENTS),
+                      "scale": {"domain": list(COMPONENTS),
+                                "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]}},
+            "order": {"field": "component", "type": "nominal"},
+        },
+        "width": 360,
+    }
+    charts = [cost_chart]
+    sweeps = dict(report.profile_sweeps)
+    current = est.get("gpu_profile") or "gpu"
+    if est.get("sweep") and current not in sweeps:
+        sweeps[current] = est["sweep"]
+    points = []
+    for profile, sweep in sweeps.items():
+        for p in sweep:
+            for variant in ("python", "cpu-serial", "cpu", "gpu"):
+                if variant != "gpu" and profile != current:
+                    continue  # CPU curves do not depend on the GPU profile
+                val = p.get(variant)
+                if val is None or not (val > 0) or math.isinf(val):
+                    continue
+                points.append({"size": p["size"], "variant": variant, "seconds": val,
+                               "profile": profile if variant == "gpu" else "*"})
+    if points:
+        work = est.get("work") or {}
+        size_now = work.get("size_value")
+        size_label = est.get("size_label") or work.get("size_label") or "problem size"
+        layers = [{
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "transform": [{"filter": "datum.profile == '*' || datum.profile == gpu_profile"}],
+            "encoding": {
+                "x": {"field": "size", "type": "quantitative", "scale": {"type": "log"}, "title": str(size_label)},
+                "y": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"},
+                      "title": "seconds (predicted)"},
+                "color": {"field": "variant", "type": "nominal"},
+            },
+        }]
+        if isinstance(size_now, (int, float)) and size_now > 0:
+            layers.append({"data": {"values": [{"size": size_now, "what": "this run"}]},
+                           "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#000"},
+                           "encoding": {"x": {"field": "size", "type": "quantitative"},
+                                        "tooltip": {"field": "what", "type": "nominal"}}})
+        charts.append({
+            "title": "Predicted time against problem size",
+            "data": {"values": points},
+            "params": [{"name": "gpu_profile", "value": current,
+                        "bind": {"input": "select", "options": sorted(sweeps), "name": "GPU profile: "}}],
+            "layer": layers,
+            "width": 360,
+        })
+    return {"$schema": VEGA_LITE_SCHEMA, "hconcat": charts, "resolve": {"scale": {"color": "independent"}}}
+
+
+# --- the HTML ------------------------------------------------------------------
+
+_STYLE = """<style>
+.ls-report{font-family:var(--jp-ui-font-family,Helvetica,Arial,sans-serif);font-size:13px;
+ border-left:4px solid #1565c0;padding:4px 10px;margin:4px 0;background:rgba(21,101,192,.04)}
+.ls-report .ls-head{font-weight:600}
+.ls-report details{margin:4px 0}
+.ls-report summary{cursor:pointer;color:#1565c0}
+.ls-report table{border-collapse:collapse;margin:4px 0}
+.ls-report td,.ls-report th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
+.ls-report .ls-caption{font-size:11px;color:#555;max-width:420px}
+.ls-report pre{margin:0;font-size:12px}
+.ls-verdict-parallel{color:#2e7d32;font-weight:600}
+.ls-verdict-reduction{color:#1565c0;font-weight:600}
+.ls-verdict-sequential{color:#c62828;font-weight:600}
+</style>"""
+
+
+def _loops_table(report: NestReport) -> str:
+    loops = (report.analysis or {}).get("loops") or []
+    if not loops:
+        return ""
+    rows = ["<table><tr><th>loop</th><th>line</th><th>verdict</th><th>why</th></tr>"]
+    for l in loops:
+        verdict = l.get("verdict", "?")
+        why = list(l.get("reasons") or [])
+        for r in l.get("reductions") or []:
+            why.append(f"reduction of {r.get('variable')} with {r.get('op')} (parallel partial results, "
+                       f"combined in a fixed order; floating-point sums may differ by rounding)")
+        if l.get("privates"):
+            why.append("private scalars: " + ", ".join(l["privates"]))
+        if verdict == "parallel" and not why:
+            why.append("no dependence is carried by this loop: its iterations are independent")
+        rows.append(f"<tr><td><code>for {esc(l.get('var'))}</code></td><td>{esc(l.get('line'))}</td>"
+                    f"<td class='ls-verdict-{esc(verdict)}'>{esc(verdict)}</td>"
+                    f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _cost_table(report: NestReport) -> str:
+    est = report.estimate
+    if not est:
+        return ""
+    rows = ["<table><tr><th>variant</th><th>scheduling</th><th>transfer</th><th>compute</th>"
+            "<th>compile</th><th>total</th><th>bound by</th></tr>"]
+    for v in est.get("variants", []):
+        name = v.get("variant", "?")
+        if not v.get("available", True):
+            name += f" (not available: {v.get('unavailable_reason', '')})"
+        mark = " ◀" if v.get("variant") == est.get("choice") else ""
+        rows.append("<tr><td>" + esc(name + mark) + "</td>"
+                    + "".join(f"<td>{esc(fmt_seconds(v.get(c)))}</td>" for c in COMPONENTS)
+                    + f"<td><b>{esc(fmt_seconds(v.get('total')))}</b></td><td>{esc(v.get('bound_by', ''))}</td></tr>")
+    rows.append("</table>")
+    if est.get("gpu_profile"):
+        rows.append(f"<div class='ls-caption'>GPU priced as: {esc(est['gpu_profile'])}.")
+        crossover = est.get("gpu_crossover")
+        if crossover:
+            label = est.get("size_label") or "size"
+            rows.append(f" The GPU overtakes the CPU at about {esc(label)} ≈ {crossover:.3g}.")
+        rows.append("</div>")
+    return "".join(rows)
+
+
+def headline(report: NestReport) -> str:
+    nest = report.nest
+    where = f"loop nest at line {nest.get('line')} (for {nest.get('var')})"
+    if report.explain_only:
+        return f"{where}: explained, not run. " + (report.decision or "")
+    return f"{where}: " + (report.decision or f"runs {DEVICE_WORDS.get(report.device, report.device)}")
+
+
+def measured_line(report: NestReport) -> str:
+    if report.measured_s is None:
+        return ""
+    ran = report.ran or report.device
+    text = f"Ran {DEVICE_WORDS.get(ran, ran)} in {fmt_seconds(report.measured_s)}"
+    pred = _predicted(report, ran)
+    if pred is not None:
+        text += f" (predicted {fmt_seconds(pred)})"
+    if report.run_reason:
+        text += f"; {report.run_reason}"
+    return text + "."
+
+
+def render_text(report: NestReport) -> str:
+    out = ["Loopscope: " + headline(report)]
+    m = measured_line(report)
+    if m:
+        out.append(m)
+    return "\n".join(out)
+
+
+def render_html(report: NestReport, level: str = "full") -> str:
+    parts = [_STYLE, "<div class='ls-report'>",
+             f"<div class='ls-head'>Loopscope: {esc(headline(report))}</div>"]
+    m = measured_line(report)
+    if m:
+        parts.append(f"<div>{esc(m)}</div>")
+    for note in report.notes:
+        parts.append(f"<div class='ls-caption'>{esc(note)}</div>")
+    if level == "full":
+        if report.nest.get("declined"):
+            d = report.nest.get("decline") or {}
+            parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
+        table = _loops_table(report)
+        if table:
+            parts.append(f"<details open><summary>Loops and why</summary>{table}</details>")
+        svg = dependence_svg(report) if report.analysis else None
+        if svg:
+            parts.append(f"<details><summary>Dependence graph</summary>{svg}"
+                         "<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
+                         "sequential); red edges are dependences carried by a loop, grey dashed edges stay "
+                         "within one iteration.</div></details>")
+        space = iteration_space_svg(report)
+        if space:
+            parts.append(f"<details><summary>Iteration space</summary>{space}</details>")
+        cost = _cost_table(report)
+        if cost:
+            parts.append(f"<details><summary>Cost breakdown</summary>{cost}</details>")
+        if report.cuda is not None:
+            parts.append(f"<details><summary>Generated CUDA</summary>{cuda_html(report)}</details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def bundle(report: NestReport, level: str = "full") -> Dict[str, Any]:
+    return {"text/html": render_html(report, level), "text/plain": render_text(report)}
