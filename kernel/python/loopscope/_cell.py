@@ -173,7 +173,12 @@ def _first_report(nest_id, env, rec, explain_only):
     _loopscope, _rewrite, _run = _engine()
     from . import _report
 
-    report = _report.NestReport(nest=rec.to_dict(), explain_only=explain_only)
+    nest = rec.to_dict()
+    try:
+        nest.update({k: v for k, v in _loopscope.analysis_info(nest_id).items() if k not in ("source", "line")})
+    except Exception:
+        pass  # declined nests have no static information
+    report = _report.NestReport(nest=nest, explain_only=explain_only)
     full = SETTINGS.level == "full"
     if not rec.declined:
         try:

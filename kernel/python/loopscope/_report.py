@@ -122,8 +122,7 @@ def _nest_tree(report: NestReport):
 
 
 def dependence_dot(report: NestReport) -> Optional[str]:
-    static = report.nest.get("static") or {}
-    statements = static.get("statements") or []
+    statements = report.nest.get("statements") or []
     analysis = report.analysis or {}
     if not statements:
         return None
@@ -196,8 +195,7 @@ def dependence_svg(report: NestReport) -> Optional[str]:
 # --- the iteration space of a two-deep nest ------------------------------------
 
 def _two_deep(report: NestReport):
-    static = report.nest.get("static") or {}
-    loops = static.get("loops") or []
+    loops = report.nest.get("loops") or []
     if len(loops) != 2 or loops[1].get("depth") != 1:
         return None
     return loops
@@ -227,7 +225,8 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
              '<defs><marker id="ls-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
              '<path d="M0,0 L8,4 L0,8 z" fill="#c62828"/></marker></defs>',
              f'<text x="{margin}" y="14">{esc(inner)} →</text>',
-             f'<text x="4" y="{margin + 10}" transform="rotate(90 4,{margin + 10})">{esc(outer)} →</text>']
+             f'<text x="4" y="{margin + 12}">{esc(outer)}</text>',
+             f'<text x="8" y="{margin + 28}">↓</text>']
 
     def centre(a, b):
         return margin + b * cell + cell / 2, margin + a * cell + cell / 2
@@ -339,12 +338,16 @@ def chart_spec(report: NestReport) -> Optional[dict]:
         charts.append({
             "title": "Predicted time against problem size",
             "data": {"values": points},
-            "params": [{"name": "gpu_profile", "value": current,
-                        "bind": {"input": "select", "options": sorted(sweeps), "name": "GPU profile: "}}],
             "layer": layers,
             "width": 360,
         })
-    return {"$schema": VEGA_LITE_SCHEMA, "hconcat": charts, "resolve": {"scale": {"color": "independent"}}}
+    spec = {"$schema": VEGA_LITE_SCHEMA, "hconcat": charts, "resolve": {"scale": {"color": "independent"}}}
+    if len(charts) > 1:
+        # A variable parameter bound to an input lives at the top level of a
+        # concatenated view; the size chart filters on it.
+        spec["params"] = [{"name": "gpu_profile", "value": current,
+                           "bind": {"input": "select", "options": sorted(sweeps), "name": "GPU profile: "}}]
+    return spec
 
 
 # --- the HTML ------------------------------------------------------------------
@@ -356,7 +359,7 @@ _STYLE = """<style>
 .ls-report details{margin:4px 0}
 .ls-report summary{cursor:pointer;color:#1565c0}
 .ls-report table{border-collapse:collapse;margin:4px 0}
-.ls-report td,.ls-report th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
+.ls-report td,.ls-report th{border:1px solid #ddd;padding:2px 6px;text-align:left!important;vertical-align:top}
 .ls-report .ls-caption{font-size:11px;color:#555;max-width:420px}
 .ls-report pre{margin:0;font-size:12px}
 .ls-verdict-parallel{color:#2e7d32;font-weight:600}
@@ -385,6 +388,22 @@ def _loops_table(report: NestReport) -> str:
                     f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>")
     rows.append("</table>")
     return "".join(rows)
+
+
+def _staged_html(report: NestReport) -> str:
+    static = report.nest.get("static") or {}
+    parts = []
+    for key, title in (("references", "References (when the cell was submitted)"),
+                       ("settled", "Settled without run-time values"),
+                       ("for_run_time", "Left for run time")):
+        items = static.get(key) or []
+        if items:
+            parts.append(f"<div><b>{esc(title)}</b><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items)
+                         + "</ul></div>")
+    notes = (report.analysis or {}).get("notes") or []
+    if notes:
+        parts.append("<div><b>At run time</b><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul></div>")
+    return "".join(parts)
 
 
 def _cost_table(report: NestReport) -> str:
@@ -456,6 +475,9 @@ def render_html(report: NestReport, level: str = "full") -> str:
         table = _loops_table(report)
         if table:
             parts.append(f"<details open><summary>Loops and why</summary>{table}</details>")
+        staged = _staged_html(report)
+        if staged:
+            parts.append(f"<details><summary>Static and run-time analysis</summary>{staged}</details>")
         svg = dependence_svg(report) if report.analysis else None
         if svg:
             parts.append(f"<details><summary>Dependence graph</summary>{svg}"

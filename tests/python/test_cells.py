@@ -1,0 +1,245 @@
+"""Loop-nest interception in the Loopscope kernel, over the Jupyter protocol:
+every benchmark cell shows its report and computes what CPython computes;
+malformed and unsupported cells behave exactly as in plain Python; the
+%loopscope magic; Vega-Lite specs that render."""
+
+import inspect
+import os
+import re
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import benchmarks
+
+REPORT_MARK = "Loopscope: loop nest at line"
+VEGA = "application/vnd.vegalite.v5+json"
+
+
+def _reports(ex):
+    return [c["data"] for c in ex.of_type("display_data") if "text/html" in c["data"]
+            and c["data"].get("text/plain", "").startswith("Loopscope:")]
+
+
+def _charts(ex):
+    return [c["data"][VEGA] for c in ex.of_type("display_data") if VEGA in c["data"]]
+
+
+def _has_reductions(bench):
+    return any(l.verdict == "reduction" for l in bench.loops)
+
+
+@pytest.fixture(scope="module")
+def bench_kernel(kernel, repo_root):
+    ex = kernel.execute(
+        "import sys, numpy as np, math\n"
+        f"sys.path.insert(0, {os.path.join(repo_root, 'share')!r})\n"
+        "import benchmarks\n"
+        "%loopscope auto full")
+    assert ex.status == "ok", ex.error
+    return kernel
+
+
+@pytest.mark.parametrize("name", benchmarks.names())
+def test_benchmark_cell_reports_and_matches_cpython(bench_kernel, name, tmp_path):
+    bench = benchmarks.get(name)
+    source = textwrap.dedent(inspect.getsource(bench.fn))
+    # CPython's result, in this process.
+    expected = bench.args("small")
+    bench.fn(*expected)
+    out = tmp_path / "result.npz"
+    cell = (f"{source}\n"
+            f"args = benchmarks.get({name!r}).args('small')\n"
+            f"{bench.fn.__name__}(*args)\n"
+            f"np.savez({str(out)!r}, *[a for a in args if isinstance(a, np.ndarray)])\n")
+    ex = bench_kernel.execute(cell, timeout=300)
+    assert ex.status == "ok", ex.error
+    reports = _reports(ex)
+    nests = {l.var for l in bench.loops}  # at least one report per nest of the function
+    assert reports, "every benchmark cell shows a Loopscope report"
+    html = "".join(r["text/html"] for r in reports)
+    assert "Loops and why" in html and "Dependence graph" in html and "Generated CUDA" in html
+    assert "<svg" in html
+    assert _charts(ex), "the full report includes the Vega-Lite cost chart"
+    got = np.load(out)
+    arrays = [a for a in expected if isinstance(a, np.ndarray)]
+    for k, want in enumerate(arrays):
+        have = got[f"arr_{k}"]
+        if _has_reductions(bench):
+            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-12)
+        else:
+            assert np.array_equal(have, want), f"{name}: array {k} differs from CPython"
+    assert nests
+
+
+def test_vega_lite_specs_render(bench_kernel):
+    vlc = pytest.importorskip("vl_convert")
+    ex = bench_kernel.execute(
+        "def sweep(a, x, y):\n"
+        "    for i in range(x.shape[0]):\n"
+        "        y[i] = a * x[i] + y[i]\n"
+        "sweep(2.0, np.ones(5000), np.ones(5000))", timeout=120)
+    specs = _charts(ex)
+    assert specs
+    for spec in specs:
+        svg = vlc.vegalite_to_svg(spec)
+        assert svg.startswith("<svg") and "Predicted time" in svg
+
+
+def _plain_python(code):
+    """Runs ``code`` with CPython in a fresh namespace: (error name, message, namespace)."""
+    ns = {"np": np}
+    try:
+        exec(compile(code, "<cell>", "exec"), ns)
+    except Exception as exc:  # noqa: BLE001 - the point is to compare
+        return type(exc).__name__, str(exc), ns
+    return None, None, ns
+
+
+UNSUPPORTED_CELLS = {
+    "out_of_range_write": ("A = np.zeros(10)\nfor i in range(12):\n    A[i] = i + 1\n", "A"),
+    "out_of_range_read": ("A = np.arange(8.0)\nB = np.zeros(8)\nfor i in range(8):\n    B[i] = A[i + 1]\n", "B"),
+    "negative_wrap": ("A = np.arange(6.0)\nB = np.zeros(6)\nfor i in range(6):\n    B[i] = A[i - 1]\n", "B"),
+    "indirect_subscript": ("idx = np.array([3, 1, 2, 0])\nA = np.zeros(4)\nfor i in range(4):\n"
+                           "    A[idx[i]] = i\n", "A"),
+    "break_in_loop": ("A = np.zeros(10)\nfor i in range(10):\n    if i == 4:\n        break\n    A[i] = 1.0\n", "A"),
+    "python_zero_division": ("s = 0.0\nfor i in range(6):\n    s += 1.0 / (i - 3)\n", "s"),
+    "int_floor_mod": ("A = np.arange(-7, 7)\nB = np.zeros(14, dtype=np.int64)\nfor i in range(14):\n"
+                      "    B[i] = A[i] // 3 + A[i] % 3\n", "B"),
+    "undefined_name": ("A = np.zeros(3)\nfor i in range(3):\n    A[i] = undefined_value\n", "A"),
+    "not_a_range": ("total = 0\nfor x in [1, 2, 3]:\n    total += x\n", "total"),
+    "while_loop": ("k = 0\nwhile k < 5:\n    k += 2\n", "k"),
+    "loop_variables_after": ("A = np.zeros(5)\nfor i in range(5):\n    t = i * 2\n    A[i] = t\n", "A"),
+    "zero_trip": ("i = 'kept'\nA = np.zeros(3)\nfor i in range(0):\n    A[i] = 1.0\n", "i"),
+    "syntax_error": ("for i in range(3)\n    print(i)\n", None),
+    "type_error": ("A = np.zeros(3)\nfor i in range(3):\n    A[i] = 'text'\n", "A"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED_CELLS))
+def test_unsupported_and_malformed_cells_behave_as_python(kernel, case):
+    code, var = UNSUPPORTED_CELLS[case]
+    kernel.execute("%reset -f")
+    ename, evalue, ns = _plain_python(code)
+    ex = kernel.execute("import numpy as np\n" + code)
+    if ename is None:
+        assert ex.status == "ok", ex.error
+    else:
+        assert ex.status == "error"
+        assert ex.reply["ename"] == ename
+        if ename != "SyntaxError":
+            assert ex.reply["evalue"] == evalue
+    if var is not None:
+        shown = kernel.execute(f"print(repr({var}))")
+        assert shown.stream().strip() == repr(ns[var])
+        for name in ("i", "t"):
+            if name in ns:
+                v = kernel.execute(f"print(repr({name}))").stream().strip()
+                assert v == repr(ns[name]), f"{name} after the loop"
+
+
+def test_declined_nest_says_why(kernel):
+    ex = kernel.execute("import numpy as np\nidx = np.array([1, 0])\nA = np.zeros(2)\n"
+                        "for i in range(2):\n    A[idx[i]] = i\n")
+    assert ex.status == "ok"
+    text = "".join(r["text/plain"] for r in _reports(ex))
+    assert "runs as plain Python" in text
+    assert "indirect" in text.lower() or "subscript" in text.lower()
+
+
+def test_report_escapes_user_code(kernel):
+    ex = kernel.execute("import numpy as np\n"
+                        "x_lt = np.ones(4)\n"
+                        "for i in range(4):\n"
+                        "    x_lt[i] = x_lt[i] * 2 if x_lt[i] < 3 else 0.0\n")
+    assert ex.status == "ok", ex.error
+    html = "".join(r["text/html"] for r in _reports(ex))
+    # The comparison in the user's code appears escaped, never as a tag.
+    assert "< 3" not in html.replace("&lt; 3", "")
+    assert "&lt;" in html
+
+
+def test_magic_modes(kernel):
+    kernel.execute("%loopscope auto full")
+    shown = kernel.execute("%loopscope")
+    assert "mode: auto" in shown.stream()
+    kernel.execute("%loopscope python")
+    ex = kernel.execute("import numpy as np\nA = np.zeros(100)\nfor i in range(100):\n    A[i] = i\n")
+    text = "".join(r["text/plain"] for r in _reports(ex))
+    assert "plain Python" in text
+    kernel.execute("%loopscope cpu quiet")
+    ex = kernel.execute("B = np.zeros(100)\nfor i in range(100):\n    B[i] = i\nprint(B.sum())")
+    assert _reports(ex) == [] and ex.stream() == "4950.0\n"
+    kernel.execute("%loopscope off")
+    ex = kernel.execute("C = np.zeros(10)\nfor i in range(10):\n    C[i] = i\n")
+    assert _reports(ex) == []
+    bad = kernel.execute("%loopscope sideways")
+    assert "unknown option" in bad.stream("stderr")
+    kernel.execute("%loopscope auto full")
+
+
+def test_magic_explain_does_not_run_the_next_cell(kernel):
+    kernel.execute("%loopscope auto full")
+    kernel.execute("import numpy as np\nE = np.zeros(50)")
+    kernel.execute("%loopscope explain")
+    ex = kernel.execute("for i in range(50):\n    E[i] = 1.0\nprint(E.sum())")
+    assert ex.status == "ok"
+    assert ex.stream() == "0.0\n"
+    assert any("explained, not run" in r["text/plain"] for r in _reports(ex))
+    again = kernel.execute("for i in range(50):\n    E[i] = 1.0\nprint(E.sum())")
+    assert again.stream() == "50.0\n"
+
+
+def test_magic_profile(kernel):
+    listed = kernel.execute("%loopscope profiles").stream()
+    names = [n.strip() for n in listed.split(":", 1)[1].split(",")]
+    assert len(names) >= 7
+    other = [n for n in names if "t4" in n.lower()] or names[-1:]
+    kernel.execute(f"%loopscope profile {other[0]}")
+    assert other[0] in kernel.execute("%loopscope").stream()
+    bad = kernel.execute("%loopscope profile no_such_gpu")
+    assert "unknown GPU profile" in bad.stream("stderr")
+    kernel.execute("%loopscope auto full")
+
+
+def test_measured_time_is_added_after_running(kernel):
+    kernel.execute("%loopscope cpu full")
+    ex = kernel.execute("import numpy as np\nA = np.ones(200000)\nfor i in range(200000):\n"
+                        "    A[i] = A[i] * 3.0\n")
+    updates = [c["data"]["text/plain"] for c in ex.of_type("update_display_data")]
+    assert any("Ran on the CPU" in u and "predicted" in u for u in updates), updates
+    kernel.execute("%loopscope auto full")
+
+
+def test_functions_defined_in_cell_are_intercepted_when_called(kernel):
+    kernel.execute("%loopscope auto summary")
+    define = kernel.execute("import numpy as np\n"
+                            "def scale(v, f):\n"
+                            "    for i in range(v.shape[0]):\n"
+                            "        v[i] = v[i] * f\n")
+    assert _reports(define) == []
+    call = kernel.execute("w = np.arange(10.0)\nscale(w, 2.0)\nscale(w, 2.0)\nprint(w[3])")
+    assert call.stream() == "12.0\n"
+    assert len(_reports(call)) == 1, "one report per nest per cell, however often it runs"
+    kernel.execute("%loopscope auto full")
+
+
+def test_interrupt_native_loop(kernel):
+    kernel.execute("%loopscope cpu quiet")
+    kernel.execute("import numpy as np\nZ = np.zeros((400, 400))\nkeep = 7")
+    msg_id = kernel.kc.execute(
+        "for t in range(1000000):\n"
+        "    for i in range(1, 399):\n"
+        "        for j in range(1, 399):\n"
+        "            Z[i, j] = 0.5 * (Z[i - 1, j] + Z[i, j - 1]) + 1.0\n")
+    time.sleep(2.0)
+    t0 = time.perf_counter()
+    kernel.km.interrupt_kernel()
+    ex = kernel.collect(msg_id, timeout=30)
+    latency = time.perf_counter() - t0
+    print(f"\nnative loop interrupt latency: {latency * 1000:.0f} ms")
+    assert ex.reply["ename"] == "KeyboardInterrupt"
+    assert kernel.execute("print(keep)").stream() == "7\n"
+    kernel.execute("%loopscope auto full")
