@@ -7,6 +7,10 @@ Public API (each name is loaded on first use):
   arguments without running them; returns a JSON-serialisable report.
 - ``run(fn, *args, device="auto", **kwargs)``: run ``fn`` with its loop nests
   executed by the chosen variant.
+- ``estimate(fn, *args, gpu=None, **kwargs)``: the cost model's estimate of
+  each loop nest of ``fn`` for these arguments (per variant: scheduling,
+  transfer, compute, compile; the decision and its reason; predicted time
+  against problem size).
 - ``jit(fn=None, *, device="auto")``: a decorator; calls of the decorated
   function run its loop nests as ``run`` does.
 - ``%load_ext loopscope`` in IPython: loop-nest interception, reports and the
@@ -20,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "explain": "._explain",
     "run": "._run",
+    "estimate": "._cost",
 }
 
 

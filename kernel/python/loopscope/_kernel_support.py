@@ -152,6 +152,10 @@ def _install_comm(shell):
 
 
 def _install_loopscope(shell):
+    import os
+
+    if os.environ.get("LOOPSCOPE_INTERCEPT", "1") == "0":
+        return  # a plain Python kernel (used to measure what interception costs)
     try:
         from . import _cell  # the loop-nest transformer, when present
     except ImportError:
