@@ -78,8 +78,7 @@ def _estimate(nest_id, env, profile, sweep):
     try:
         from . import _cost
 
-        gpu = _cost.gpu_profile(profile) if profile else None
-        return _cost.estimate_nest(nest_id, env, gpu=gpu, sweep=sweep)
+        return _cost.estimate_nest(nest_id, env, gpu=profile or None, sweep=sweep)
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -91,7 +90,7 @@ def _profile_sweeps(nest_id, env):
 
         for name in _cost.gpu_profiles():
             key = name if isinstance(name, str) else name.get("name")
-            est = _cost.estimate_nest(nest_id, env, gpu=_cost.gpu_profile(key), sweep=True)
+            est = _cost.estimate_nest(nest_id, env, gpu=key, sweep=True)
             sweeps[est.get("gpu_profile") or key] = est.get("sweep") or []
     except Exception:
         pass
@@ -291,7 +290,8 @@ class LoopNestTransformer(ast.NodeTransformer):
         try:
             from . import _rewrite
 
-            new, _nests = _rewrite.rewrite_module(node, "<cell>", HOOK_NAME, source=_state.get("source"))
+            new, _nests = _rewrite.rewrite_module(node, "<cell>", HOOK_NAME, source=_state.get("source"),
+                                                  hook_declined=True)
             return new
         except Exception as exc:  # never break the cell: run it unchanged
             print(f"Loopscope: this cell runs as plain Python (the loop rewriter failed: {exc})",
