@@ -1,0 +1,595 @@
+// Executing generated CUDA programs on the device or in the emulator.
+#include "loopscope/jit/cuda_runtime.hpp"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+
+#include "loopscope/jit/cpu.hpp"
+#include "loopscope/jit/cuda_driver.hpp"
+#include "loopscope/jit/cuda_nvrtc.hpp"
+
+namespace loopscope::jit {
+
+using analysis::ArrayBinding;
+using analysis::BoundNest;
+using analysis::ScalarKind;
+
+namespace {
+
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void mkdirs(const std::string& path) {
+  std::string cur;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '/');) {
+    cur += part + "/";
+    if (cur.size() > 1) ::mkdir(cur.c_str(), 0755);
+  }
+}
+
+std::string run_capture(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) {
+    *status = -1;
+    return "could not start the compiler";
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *status = pclose(p);
+  return out;
+}
+
+std::string error_name(int64_t code) {
+  switch (code) {
+    case 1: return "an index out of range (IndexError)";
+    case 2: return "a division by zero (ZeroDivisionError)";
+    case 3: return "a math domain or range error";
+    case 4: return "a value Python rejects (ValueError)";
+    case 5: return "a scalar whose final value was set by an earlier iteration than the last";
+  }
+  return "an error";
+}
+
+const char* const kInterrupted = "interrupted";
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Everything a launch needs, for one target.
+struct Backend {
+  virtual ~Backend() = default;
+  virtual std::string prepare(const CudaProgram& p) = 0;
+  virtual std::string alloc_copy(uintptr_t lo, uintptr_t hi, uint64_t* base) = 0;
+  virtual std::string alloc_slots(size_t bytes, const void* init, uint64_t* base) = 0;
+  virtual std::string launch(const CudaProgram& p, int k, const CudaLaunchGeometry& g, void** args) = 0;
+  virtual std::string finish() = 0;
+  virtual std::string copy_out(void* dst, uint64_t src, size_t bytes) = 0;
+  virtual void release() = 0;
+  bool emulator = false;
+  double compile_ms = 0;
+};
+
+struct EmulatorBackend : Backend {
+  std::shared_ptr<CudaEmulatorModule> mod;
+  std::vector<std::vector<uint64_t>> buffers;
+  EmulatorBackend() { emulator = true; }
+  std::string prepare(const CudaProgram& p) override {
+    std::string err;
+    mod = emulator_load(p, &err);
+    if (!mod) return err;
+    compile_ms = mod->from_cache ? 0 : mod->compile_ms;
+    if (auto set = reinterpret_cast<void (*)(const void*)>(dlsym(mod->handle, "ls_emu_set_cancel")))
+      set(static_cast<const void*>(cancel_flag()));
+    return "";
+  }
+  std::string alloc_copy(uintptr_t lo, uintptr_t hi, uint64_t* base) override {
+    size_t bytes = hi > lo ? hi - lo : 0;
+    buffers.emplace_back((bytes + 7) / 8 + 8, 0);
+    if (bytes) std::memcpy(buffers.back().data(), (const void*)lo, bytes);
+    *base = (uint64_t)(uintptr_t)buffers.back().data();
+    return "";
+  }
+  std::string alloc_slots(size_t bytes, const void* init, uint64_t* base) override {
+    buffers.emplace_back(bytes / 8 + 1, 0);
+    std::memcpy(buffers.back().data(), init, bytes);
+    *base = (uint64_t)(uintptr_t)buffers.back().data();
+    return "";
+  }
+  std::string launch(const CudaProgram& p, int k, const CudaLaunchGeometry& g, void** args) override {
+    auto it = mod->entries.find(p.kernels[k].name);
+    if (it == mod->entries.end()) return "the emulator library lacks " + p.kernels[k].name;
+    int rc = it->second(g.grid, g.block, args);
+    if (rc == 2) return kInterrupted;
+    if (rc != 0) return "the emulator cannot run " + p.kernels[k].name + " (thread barriers or warp shuffles)";
+    return "";
+  }
+  std::string finish() override { return ""; }
+  std::string copy_out(void* dst, uint64_t src, size_t bytes) override {
+    std::memcpy(dst, (const void*)(uintptr_t)src, bytes);
+    return "";
+  }
+  void release() override { buffers.clear(); }
+};
+
+struct DeviceModule {
+  void* module = nullptr;
+  std::map<std::string, void*> functions;
+  std::vector<char> image;
+};
+
+struct DeviceBackend : Backend {
+  CudaDriver& drv = CudaDriver::instance();
+  std::string arch;
+  std::shared_ptr<DeviceModule> mod;
+  std::vector<CudaDevicePtr> allocations;
+  std::string prepare(const CudaProgram& p) override {
+    if (!drv.available()) return drv.status();
+    if (auto e = drv.make_current(); !e.empty()) return e;
+    static std::mutex mu;
+    static std::map<uint64_t, std::shared_ptr<DeviceModule>> cache;
+    std::string a = arch.empty() ? "sm_" + std::to_string(drv.compute_capability()) : arch;
+    uint64_t key = fnv1a(a, fnv1a(p.source));
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      mod = it->second;
+      return "";
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    // A device newer than this NVRTC knows gets PTX for the newest
+    // architecture NVRTC supports below it; the driver compiles that.
+    int want = std::atoi(a.c_str() + (a.find('_') == std::string::npos ? 0 : a.find('_') + 1));
+    std::vector<int> archs = nvrtc_supported_archs();
+    bool known = archs.empty() || std::find(archs.begin(), archs.end(), want) != archs.end();
+    std::string target = a;
+    if (!known) {
+      int best = 0;
+      for (int x : archs)
+        if (x <= want && x > best) best = x;
+      if (best == 0) return "NVRTC " + nvrtc_version() + " cannot compile for " + a;
+      target = "sm_" + std::to_string(best);
+    }
+    NvrtcOutput out = nvrtc_compile(p.source, target, known);
+    if (!out.ok) return out.error;
+    auto m = std::make_shared<DeviceModule>();
+    if (known) {
+      m->image = out.cubin;
+    } else {
+      m->image.assign(out.ptx.begin(), out.ptx.end());
+      m->image.push_back('\0');
+    }
+    if (auto e = drv.load_module(m->image.data(), &m->module); !e.empty()) return e;
+    for (auto& k : p.kernels) {
+      void* fn = nullptr;
+      if (auto e = drv.get_function(m->module, k.name, &fn); !e.empty()) return e;
+      m->functions[k.name] = fn;
+    }
+    compile_ms = ms_since(t0);
+    cache[key] = m;
+    mod = m;
+    return "";
+  }
+  std::string alloc_copy(uintptr_t lo, uintptr_t hi, uint64_t* base) override {
+    size_t bytes = hi > lo ? hi - lo : 0;
+    CudaDevicePtr d = 0;
+    if (auto e = drv.alloc(bytes + 64, &d); !e.empty()) return e;
+    allocations.push_back(d);
+    if (bytes)
+      if (auto e = drv.copy_to_device(d, (const void*)lo, bytes); !e.empty()) return e;
+    *base = d;
+    return "";
+  }
+  std::string alloc_slots(size_t bytes, const void* init, uint64_t* base) override {
+    CudaDevicePtr d = 0;
+    if (auto e = drv.alloc(bytes + 8, &d); !e.empty()) return e;
+    allocations.push_back(d);
+    if (auto e = drv.copy_to_device(d, init, bytes); !e.empty()) return e;
+    *base = d;
+    return "";
+  }
+  std::string launch(const CudaProgram& p, int k, const CudaLaunchGeometry& g, void** args) override {
+    return drv.launch(mod->functions.at(p.kernels[k].name), g.grid, g.block, args);
+  }
+  std::string finish() override { return drv.synchronize(); }
+  std::string copy_out(void* dst, uint64_t src, size_t bytes) override {
+    return drv.copy_to_host(dst, src, bytes);
+  }
+  void release() override {
+    for (auto d : allocations) drv.free(d);
+    allocations.clear();
+  }
+};
+
+int64_t grid_count(const analysis::Stmt& loop, const BoundNest& bound, const std::map<std::string, int64_t>& env) {
+  auto a = loop.start ? eval_host_int(*loop.start, bound, env) : std::optional<int64_t>(0);
+  auto b = loop.stop ? eval_host_int(*loop.stop, bound, env) : std::nullopt;
+  auto c = loop.step ? eval_host_int(*loop.step, bound, env) : std::optional<int64_t>(1);
+  if (!a || !b || !c || *c == 0) return -1;
+  return range_count(*a, *b, *c);
+}
+
+}  // namespace
+
+std::string emulator_cache_dir() {
+  if (const char* d = std::getenv("LOOPSCOPE_CACHE_DIR"); d && *d) return std::string(d) + "/emu";
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/loopscope/emu";
+  if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/loopscope/emu";
+  return "/tmp/loopscope-emu";
+}
+
+std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, std::string* error) {
+  static std::mutex mu;
+  static std::map<uint64_t, std::shared_ptr<CudaEmulatorModule>> loaded;
+  const std::string share = cuda_share_dir();
+  const std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "g++";
+  const std::string flags =
+      "-std=c++17 -O1 -fPIC -shared -fwrapv -ffp-contract=off -fno-fast-math -w";
+  std::string tu = "#include \"loopscope_emu.h\"\n" + program.source + "\n// Emulator entry points\n" +
+                   program.emulator_entry;
+  uint64_t key = fnv1a(tu);
+  key = fnv1a(read_file(share + "/loopscope_emu.h"), key);
+  key = fnv1a(read_file(share + "/" + kCudaHelperHeaderName), key);
+  key = fnv1a(cxx + " " + flags, key);
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = loaded.find(key); it != loaded.end()) {
+    auto m = std::make_shared<CudaEmulatorModule>(*it->second);
+    m->from_cache = true;
+    return m;
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx", (unsigned long long)key);
+  const std::string dir = emulator_cache_dir();
+  mkdirs(dir);
+  const std::string so = dir + "/" + name + ".so";
+  auto mod = std::make_shared<CudaEmulatorModule>();
+  mod->library = so;
+  auto t0 = std::chrono::steady_clock::now();
+  if (::access(so.c_str(), R_OK) == 0) {
+    mod->from_cache = true;
+  } else {
+    const std::string cpp = dir + "/" + name + ".cpp";
+    const std::string tmp = so + ".tmp" + std::to_string(::getpid());
+    {
+      std::ofstream out(cpp);
+      out << tu;
+    }
+    int status = 0;
+    std::string cmd = cxx + " " + flags + " -I'" + share + "' '" + cpp + "' -o '" + tmp + "'";
+    std::string msgs = run_capture(cmd, &status);
+    if (status != 0) {
+      *error = "the emulator could not compile the generated CUDA as C++:\n" + msgs + "\nCommand: " + cmd;
+      std::remove(tmp.c_str());
+      return nullptr;
+    }
+    if (std::rename(tmp.c_str(), so.c_str()) != 0) {
+      *error = "could not write " + so;
+      return nullptr;
+    }
+    mod->compile_ms = ms_since(t0);
+  }
+  mod->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!mod->handle) {
+    const char* e = dlerror();
+    *error = std::string("could not load the emulator library: ") + (e ? e : so);
+    return nullptr;
+  }
+  for (auto& k : program.kernels) {
+    void* f = dlsym(mod->handle, ("ls_emu_" + k.name).c_str());
+    if (!f) {
+      *error = "the emulator library lacks the entry for " + k.name;
+      return nullptr;
+    }
+    mod->entries[k.name] = reinterpret_cast<CudaEmuEntry>(f);
+  }
+  loaded[key] = mod;
+  return mod;
+}
+
+CudaLaunchGeometry launch_geometry(const CudaProgram& program, int k, const BoundNest& bound,
+                                   const std::map<std::string, int64_t>& env, bool emulator) {
+  CudaLaunchGeometry g;
+  const CudaKernel& kern = program.kernels[k];
+  for (int d = 0; d < 3; ++d) g.block[d] = kern.block[d];
+  std::map<std::string, int64_t> e = env;
+  for (size_t i = 0; i < kern.grid_stmts.size(); ++i) {
+    const analysis::Stmt& L = *kern.grid_stmts[i];
+    int64_t count = grid_count(L, bound, e);
+    if (count < 0) {
+      // Bounds that depend on an outer grid loop: size for the largest of
+      // its first and last iterations (affine bounds peak at an end); the
+      // kernel's grid-stride loops cover any remainder.
+      count = 0;
+      if (i > 0) {
+        const analysis::Stmt& O = *kern.grid_stmts[i - 1];
+        auto a = O.start ? eval_host_int(*O.start, bound, e) : std::optional<int64_t>(0);
+        auto c = O.step ? eval_host_int(*O.step, bound, e) : std::optional<int64_t>(1);
+        int64_t n = grid_count(O, bound, e);
+        if (a && c && n > 0) {
+          for (int64_t v : {*a, *a + (n - 1) * *c}) {
+            auto e2 = e;
+            e2[O.var] = v;
+            count = std::max(count, grid_count(L, bound, e2));
+          }
+        }
+      }
+      if (count <= 0) count = 4096;
+    }
+    int ax = kern.grid_axis[i];
+    uint64_t blocks = (uint64_t)(count + g.block[ax] - 1) / g.block[ax];
+    uint64_t cap = ax == 0 ? (emulator ? (1u << 20) : 0x7fffffffu) : 65535u;
+    g.grid[ax] = (unsigned)std::max<uint64_t>(1, std::min<uint64_t>(blocks, cap));
+  }
+  return g;
+}
+
+CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bound, CudaTarget target,
+                                const std::string& arch) {
+  CudaRunOutcome out;
+  if (program.decline) {
+    out.reason = program.decline->reason;
+    return out;
+  }
+  LoopFinals finals = loop_variable_finals(bound);
+  if (finals.decline) {
+    out.reason = "no GPU version: " + finals.decline->reason;
+    return out;
+  }
+  std::unique_ptr<Backend> be;
+  if (target == CudaTarget::Emulator) {
+    be = std::make_unique<EmulatorBackend>();
+    out.target = "emulator";
+  } else {
+    auto d = std::make_unique<DeviceBackend>();
+    d->arch = arch;
+    out.target = CudaDriver::instance().device_name();
+    be = std::move(d);
+  }
+  if (auto e = be->prepare(program); !e.empty()) {
+    out.reason = e;
+    return out;
+  }
+  out.compile_ms = be->compile_ms;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](const std::string& why) {
+    be->release();
+    out.reason = why;
+    return out;
+  };
+  // Arrays.
+  std::map<std::string, uint64_t> base;
+  std::vector<std::string> used;
+  for (auto& a : program.arrays_read) used.push_back(a);
+  for (auto& a : program.arrays_written)
+    if (std::find(used.begin(), used.end(), a) == used.end()) used.push_back(a);
+  // Arrays that share memory (views of one buffer) share one device buffer
+  // covering the union of their byte ranges, so the kernels see the same
+  // aliasing Python does. Arrays only written are copied in as well: the
+  // kernel may leave some of their elements untouched.
+  struct Region {
+    uintptr_t lo, hi;
+    uint64_t base = 0;
+    bool written = false;
+    std::vector<std::string> arrays;
+  };
+  std::vector<Region> regions;
+  {
+    std::vector<std::string> order = used;
+    std::sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+      return bound.arrays.at(a).mem_lo < bound.arrays.at(b).mem_lo;
+    });
+    for (auto& name : order) {
+      const ArrayBinding& a = bound.arrays.at(name);
+      bool w = std::find(program.arrays_written.begin(), program.arrays_written.end(), name) !=
+               program.arrays_written.end();
+      if (!regions.empty() && a.mem_lo < regions.back().hi) {
+        regions.back().hi = std::max(regions.back().hi, a.mem_hi);
+      } else {
+        regions.push_back(Region{a.mem_lo, a.mem_hi, 0, false, {}});
+      }
+      regions.back().written = regions.back().written || w;
+      regions.back().arrays.push_back(name);
+    }
+  }
+  for (auto& r : regions) {
+    if (auto e = be->alloc_copy(r.lo, r.hi, &r.base); !e.empty()) return fail(e);
+    for (auto& name : r.arrays) base[name] = r.base + (bound.arrays.at(name).mem_lo - r.lo);
+  }
+  // Result slots and the error word (slot 0).
+  std::vector<int64_t> slots(program.result_slots + 1, 0);
+  for (auto& r : program.results) {
+    int64_t v = 0;
+    double f = 0;
+    auto s = bound.scalars.find(r.name);
+    if (s != bound.scalars.end()) {
+      if (s->second.kind == ScalarKind::Float) f = s->second.fval, v = (int64_t)f;
+      else v = s->second.ival, f = (double)v;
+    }
+    if (r.is_float) std::memcpy(&slots[1 + r.slot], &f, 8);
+    else slots[1 + r.slot] = v;
+  }
+  uint64_t slot_base = 0;
+  if (auto e = be->alloc_slots(slots.size() * 8, slots.data(), &slot_base); !e.empty()) return fail(e);
+
+  // The schedule.
+  std::map<std::string, int64_t> env;
+  std::string err;
+  std::function<bool(const std::vector<CudaHostNode>&)> walk = [&](const std::vector<CudaHostNode>& nodes) {
+    for (auto& n : nodes) {
+      if (n.kind == CudaHostNode::Loop) {
+        const analysis::Stmt& L = *n.loop;
+        auto a = L.start ? eval_host_int(*L.start, bound, env) : std::optional<int64_t>(0);
+        auto b = L.stop ? eval_host_int(*L.stop, bound, env) : std::nullopt;
+        auto c = L.step ? eval_host_int(*L.step, bound, env) : std::optional<int64_t>(1);
+        if (!a || !b || !c || *c == 0) {
+          err = "the host cannot evaluate the bounds of the loop over " + L.var;
+          return false;
+        }
+        int64_t cnt = range_count(*a, *b, *c);
+        for (int64_t i = 0; i < cnt; ++i) {
+          env[L.var] = *a + i * *c;
+          if (!walk(n.body)) return false;
+        }
+        env.erase(L.var);
+        continue;
+      }
+      if (cancel_requested()) {
+        err = kInterrupted;
+        return false;
+      }
+      const CudaKernel& k = program.kernels[n.kernel];
+      std::vector<uint64_t> vals(k.params.size());
+      std::vector<void*> args(k.params.size());
+      for (size_t i = 0; i < k.params.size(); ++i) {
+        const CudaParam& p = k.params[i];
+        uint64_t v = 0;
+        switch (p.kind) {
+          case CudaParamKind::ArrayData: {
+            const ArrayBinding& ab = bound.arrays.at(p.array);
+            v = base.at(p.array) + ((uintptr_t)ab.data - ab.mem_lo);
+            break;
+          }
+          case CudaParamKind::ArrayExtent: v = (uint64_t)bound.arrays.at(p.array).shape[p.dim]; break;
+          case CudaParamKind::ArrayStride: {
+            const ArrayBinding& ab = bound.arrays.at(p.array);
+            v = (uint64_t)(ab.strides[p.dim] / analysis::dtype_size(ab.dtype));
+            break;
+          }
+          case CudaParamKind::IntScalar: {
+            auto it = env.find(p.array);
+            if (it != env.end()) {
+              v = (uint64_t)it->second;
+            } else {
+              auto s = bound.scalars.find(p.array);
+              if (s == bound.scalars.end()) {
+                err = "no value for " + p.array;
+                return false;
+              }
+              v = (uint64_t)s->second.ival;
+            }
+            break;
+          }
+          case CudaParamKind::FloatScalar: {
+            double f = bound.scalars.at(p.array).fval;
+            std::memcpy(&v, &f, 8);
+            break;
+          }
+          case CudaParamKind::ErrorFlag: v = slot_base; break;
+          case CudaParamKind::Result: v = slot_base + 8 * (1 + p.dim); break;
+        }
+        vals[i] = v;
+        args[i] = &vals[i];
+      }
+      CudaLaunchGeometry g = launch_geometry(program, n.kernel, bound, env, be->emulator);
+      if (auto e = be->launch(program, n.kernel, g, args.data()); !e.empty()) {
+        err = e;
+        return false;
+      }
+      ++out.launches;
+    }
+    return true;
+  };
+  if (!walk(program.schedule)) return fail(err);
+  if (auto e = be->finish(); !e.empty()) return fail(e);
+  if (auto e = be->copy_out(slots.data(), slot_base, slots.size() * 8); !e.empty()) return fail(e);
+  if (cancel_requested()) return fail(kInterrupted);
+  if (slots[0] != 0)
+    return fail("the loop reaches " + error_name(slots[0]) +
+                "; nothing was changed and Python runs the loop to raise it where it happens");
+  for (auto& r : regions) {
+    if (!r.written || r.hi <= r.lo) continue;
+    if (auto e = be->copy_out((void*)r.lo, r.base, r.hi - r.lo); !e.empty()) return fail(e);
+  }
+  be->release();
+  for (auto& [name, v] : finals.values) {
+    CudaScalarValue sv;
+    sv.ival = v;
+    out.scalars[name] = sv;
+  }
+  for (auto& r : program.results) {
+    if (r.set_slot >= 0 && slots[1 + r.set_slot] == 0) continue;
+    CudaScalarValue v;
+    v.is_float = r.is_float;
+    v.is_bool = r.is_bool;
+    if (r.is_float) std::memcpy(&v.fval, &slots[1 + r.slot], 8);
+    else v.ival = slots[1 + r.slot];
+    out.scalars[r.name] = v;
+  }
+  out.run_ms = ms_since(t0);
+  out.ran = true;
+  return out;
+}
+
+bool summarize_launches(const CudaProgram& program, const BoundNest& bound,
+                        std::vector<CudaLaunchSummary>* per_kernel) {
+  per_kernel->assign(program.kernels.size(), CudaLaunchSummary{});
+  std::map<std::string, int64_t> env;
+  int64_t budget = 1000000;
+  std::function<bool(const std::vector<CudaHostNode>&)> walk = [&](const std::vector<CudaHostNode>& nodes) {
+    for (auto& n : nodes) {
+      if (n.kind == CudaHostNode::Loop) {
+        const analysis::Stmt& L = *n.loop;
+        auto a = L.start ? eval_host_int(*L.start, bound, env) : std::optional<int64_t>(0);
+        auto b = L.stop ? eval_host_int(*L.stop, bound, env) : std::nullopt;
+        auto c = L.step ? eval_host_int(*L.step, bound, env) : std::optional<int64_t>(1);
+        if (!a || !b || !c || *c == 0) return false;
+        int64_t cnt = range_count(*a, *b, *c);
+        for (int64_t i = 0; i < cnt; ++i) {
+          env[L.var] = *a + i * *c;
+          if (!walk(n.body)) return false;
+        }
+        env.erase(L.var);
+        continue;
+      }
+      if (--budget < 0) return false;
+      const CudaKernel& k = program.kernels[n.kernel];
+      CudaLaunchSummary& s = (*per_kernel)[n.kernel];
+      CudaLaunchGeometry g = launch_geometry(program, n.kernel, bound, env, false);
+      s.launches += 1;
+      s.block_threads = g.block[0] * g.block[1] * g.block[2];
+      s.threads += (int64_t)g.grid[0] * g.grid[1] * g.grid[2] * s.block_threads;
+      // Parallel iterations: the grid loops' trip counts (outer values at
+      // their first iteration when bounds depend on them).
+      int64_t iters = 1;
+      std::map<std::string, int64_t> e = env;
+      for (auto* L : k.grid_stmts) {
+        int64_t c = grid_count(*L, bound, e);
+        if (c < 0) c = 0;
+        iters *= c;
+        auto a = L->start ? eval_host_int(*L->start, bound, e) : std::optional<int64_t>(0);
+        if (a) e[L->var] = *a;
+      }
+      s.parallel_iterations += k.grid_stmts.empty() ? 1 : iters;
+    }
+    return true;
+  };
+  return walk(program.schedule);
+}
+
+}  // namespace loopscope::jit

@@ -1,0 +1,323 @@
+// _loopscope functions of the GPU variant:
+//
+//   cuda_generate(nest_id, env) -> dict
+//       The CUDA source for this bound instance, the kernels (thread
+//       mapping, block shape), the host schedule, the arrays copied each way,
+//       notes, and "launches": per kernel {"launches", "parallel_iterations",
+//       "threads", "block_threads"} for the cost model; or {"decline": {...}}
+//       when the nest has no GPU version.
+//   cuda_compile(nest_id, env, arch="sm_80", cubin=True) -> dict
+//       NVRTC compile of the generated source: ok/error, PTX, CUBIN size,
+//       registers / shared memory / stack per kernel, compile time.
+//   cuda_compile_source(source, arch="sm_80", cubin=True) -> dict
+//       The same for a given source (benchmarks, tests).
+//   cuda_run(nest_id, env, target="emulator", arch="") -> dict
+//       Runs the nest on the GPU ("gpu") or in the CPU emulator
+//       ("emulator"): {"ran": bool, "reason": str, "scalars": {...},
+//       "launches", "compile_ms", "run_ms", "target"}. When "ran" is False
+//       nothing was modified and the caller runs the Python loop.
+//   cuda_driver_status() -> dict
+//       {"available": bool, "status": str, "device", "compute_capability"}.
+//   cuda_nvrtc_info() -> dict  {"version", "archs"}
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <set>
+
+#include "loopscope/analysis/analysis.hpp"
+#include "loopscope/analysis/registry.hpp"
+#include "loopscope/jit/cpu.hpp"
+#include "loopscope/jit/cuda_codegen.hpp"
+#include "loopscope/jit/cuda_driver.hpp"
+#include "loopscope/jit/cuda_nvrtc.hpp"
+#include "loopscope/jit/cuda_runtime.hpp"
+#include "registry.hpp"
+#include "values.hpp"
+
+namespace py = pybind11;
+using namespace loopscope::analysis;
+using namespace loopscope::jit;
+
+namespace {
+
+py::object decline_dict(const Decline& d) {
+  py::dict r;
+  r["line"] = d.line;
+  r["reason"] = d.reason;
+  return r;
+}
+
+struct Prepared {
+  const NestEntry* entry = nullptr;
+  BoundNest bound;
+  std::shared_ptr<const ParallelPlan> plan;
+  std::optional<Decline> decline;
+};
+
+void prepare(int id, py::dict env, Prepared& p) {
+  p.entry = find_nest(id);
+  if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(id));
+  if (!p.entry->nest || !p.entry->analysis) {
+    p.decline = p.entry->decline ? *p.entry->decline : Decline{p.entry->line, "the nest was not understood"};
+    return;
+  }
+  if (auto d = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound)) {
+    p.decline = d;
+    return;
+  }
+  p.plan = analyze_dynamic_cached(*p.entry->analysis, p.bound);
+  if (p.plan->decline) p.decline = p.plan->decline;
+}
+
+const char* kind_name(CudaParamKind k) {
+  switch (k) {
+    case CudaParamKind::ArrayData: return "array";
+    case CudaParamKind::ArrayExtent: return "extent";
+    case CudaParamKind::ArrayStride: return "stride";
+    case CudaParamKind::IntScalar: return "int";
+    case CudaParamKind::FloatScalar: return "float";
+    case CudaParamKind::ErrorFlag: return "error";
+    case CudaParamKind::Result: return "result";
+  }
+  return "?";
+}
+
+py::list schedule_list(const std::vector<CudaHostNode>& nodes, const CudaProgram& prog) {
+  py::list out;
+  for (auto& n : nodes) {
+    py::dict d;
+    if (n.kind == CudaHostNode::Loop) {
+      d["kind"] = "host_loop";
+      d["var"] = n.loop->var;
+      d["line"] = n.loop->line;
+      d["range"] = "range(" + (n.loop->start ? to_source(*n.loop->start) : std::string("0")) + ", " +
+                   (n.loop->stop ? to_source(*n.loop->stop) : std::string("?")) + ", " +
+                   (n.loop->step ? to_source(*n.loop->step) : std::string("1")) + ")";
+      d["body"] = schedule_list(n.body, prog);
+    } else {
+      d["kind"] = "launch";
+      d["kernel"] = prog.kernels[n.kernel].name;
+    }
+    out.append(d);
+  }
+  return out;
+}
+
+py::dict program_dict(const CudaProgram& prog) {
+  py::dict r;
+  if (prog.decline) {
+    r["decline"] = decline_dict(*prog.decline);
+    return r;
+  }
+  r["decline"] = py::none();
+  r["source"] = prog.source;
+  py::list kernels;
+  for (auto& k : prog.kernels) {
+    py::dict d;
+    d["name"] = k.name;
+    d["loop_id"] = k.loop;
+    d["mapping"] = k.mapping;
+    d["block"] = std::vector<unsigned>{k.block[0], k.block[1], k.block[2]};
+    py::list grid;
+    for (size_t i = 0; i < k.grid_stmts.size(); ++i) {
+      py::dict g;
+      g["var"] = k.grid_stmts[i]->var;
+      g["axis"] = std::string(1, "xyz"[k.grid_axis[i]]);
+      grid.append(g);
+    }
+    d["grid_loops"] = grid;
+    py::list params;
+    for (auto& p : k.params) {
+      py::dict pd;
+      pd["name"] = p.name;
+      pd["kind"] = kind_name(p.kind);
+      pd["of"] = p.array;
+      params.append(pd);
+    }
+    d["params"] = params;
+    kernels.append(d);
+  }
+  r["kernels"] = kernels;
+  r["schedule"] = schedule_list(prog.schedule, prog);
+  r["arrays_read"] = prog.arrays_read;
+  r["arrays_written"] = prog.arrays_written;
+  r["notes"] = prog.notes;
+  return r;
+}
+
+py::dict nvrtc_dict(const NvrtcOutput& o) {
+  py::dict r;
+  r["ok"] = o.ok;
+  r["arch"] = o.arch;
+  r["error"] = o.error;
+  r["log"] = o.log;
+  r["ptx"] = o.ptx;
+  r["cubin_size"] = o.cubin.size();
+  r["compile_ms"] = o.compile_ms;
+  py::dict res;
+  for (auto& [name, k] : o.resources) {
+    py::dict d;
+    d["registers"] = k.registers;
+    d["shared_bytes"] = k.shared_bytes;
+    d["local_bytes"] = k.local_bytes;
+    res[py::str(name)] = d;
+  }
+  r["resources"] = res;
+  return r;
+}
+
+py::dict generate(int id, py::dict env) {
+  Prepared p;
+  prepare(id, env, p);
+  if (p.decline) {
+    py::dict r;
+    r["decline"] = decline_dict(*p.decline);
+    return r;
+  }
+  CudaProgram prog = generate_cuda(p.bound, *p.plan);
+  py::dict r = program_dict(prog);
+  if (prog.decline) return r;
+  std::vector<CudaLaunchSummary> sums;
+  if (summarize_launches(prog, p.bound, &sums)) {
+    py::dict launches;
+    for (size_t k = 0; k < sums.size(); ++k) {
+      py::dict d;
+      d["launches"] = sums[k].launches;
+      d["parallel_iterations"] = sums[k].parallel_iterations;
+      d["threads"] = sums[k].threads;
+      d["block_threads"] = sums[k].block_threads;
+      launches[py::str(prog.kernels[k].name)] = d;
+    }
+    r["launches"] = launches;
+  } else {
+    r["launches"] = py::none();
+  }
+  return r;
+}
+
+py::dict compile(int id, py::dict env, const std::string& arch, bool cubin) {
+  Prepared p;
+  prepare(id, env, p);
+  if (p.decline) {
+    py::dict r;
+    r["ok"] = false;
+    r["decline"] = decline_dict(*p.decline);
+    r["error"] = p.decline->reason;
+    return r;
+  }
+  CudaProgram prog = generate_cuda(p.bound, *p.plan);
+  if (prog.decline) {
+    py::dict r;
+    r["ok"] = false;
+    r["decline"] = decline_dict(*prog.decline);
+    r["error"] = prog.decline->reason;
+    return r;
+  }
+  NvrtcOutput o;
+  {
+    py::gil_scoped_release nogil;
+    o = nvrtc_compile(prog.source, arch, cubin);
+  }
+  py::dict r = nvrtc_dict(o);
+  r["decline"] = py::none();
+  r["source"] = prog.source;
+  return r;
+}
+
+py::dict compile_source(const std::string& source, const std::string& arch, bool cubin) {
+  NvrtcOutput o;
+  {
+    py::gil_scoped_release nogil;
+    o = nvrtc_compile(source, arch, cubin);
+  }
+  return nvrtc_dict(o);
+}
+
+py::dict run(int id, py::dict env, const std::string& target, const std::string& arch) {
+  py::dict r;
+  Prepared p;
+  prepare(id, env, p);
+  auto not_run = [&](const std::string& why) {
+    r["ran"] = false;
+    r["reason"] = why;
+    r["scalars"] = py::dict();
+    r["launches"] = 0;
+    r["compile_ms"] = 0.0;
+    r["run_ms"] = 0.0;
+    r["target"] = target;
+    return r;
+  };
+  if (p.decline) return not_run(p.decline->reason);
+  if (target != "emulator" && target != "gpu") throw py::value_error("target must be 'emulator' or 'gpu'");
+  CudaProgram prog = generate_cuda(p.bound, *p.plan);
+  if (prog.decline) return not_run(prog.decline->reason);
+  CudaRunOutcome out;
+  request_cancel(false);
+  {
+    py::gil_scoped_release nogil;
+    out = run_cuda_program(prog, p.bound, target == "gpu" ? CudaTarget::Device : CudaTarget::Emulator, arch);
+  }
+  if (!out.ran && out.reason == "interrupted") {
+    // Nothing was written back; the interrupt becomes Python's KeyboardInterrupt.
+    request_cancel(false);
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    PyErr_SetNone(PyExc_KeyboardInterrupt);
+    throw py::error_already_set();
+  }
+  if (!out.ran) return not_run(out.reason);
+  py::dict scalars;
+  for (auto& [name, v] : out.scalars) {
+    if (v.is_float) scalars[py::str(name)] = py::float_(v.fval);
+    else if (v.is_bool) scalars[py::str(name)] = py::bool_(v.ival != 0);
+    else scalars[py::str(name)] = py::int_(v.ival);
+  }
+  std::string grid;
+  std::set<std::string> seen;
+  for (auto& k : prog.kernels)
+    for (auto* g : k.grid_stmts)
+      if (seen.insert(g->var).second) grid += (grid.empty() ? "" : ", ") + g->var;
+  r["parallel_loops"] = grid;
+  r["ran"] = true;
+  r["reason"] = "";
+  r["scalars"] = scalars;
+  r["launches"] = out.launches;
+  r["compile_ms"] = out.compile_ms;
+  r["run_ms"] = out.run_ms;
+  r["target"] = out.target;
+  r["notes"] = prog.notes;
+  return r;
+}
+
+py::dict driver_status() {
+  CudaDriver& d = CudaDriver::instance();
+  py::dict r;
+  r["available"] = d.available();
+  r["status"] = d.status();
+  r["device"] = d.device_name();
+  r["compute_capability"] = d.compute_capability();
+  return r;
+}
+
+py::dict nvrtc_info() {
+  py::dict r;
+  r["version"] = nvrtc_version();
+  r["archs"] = nvrtc_supported_archs();
+  return r;
+}
+
+void bind(py::module_& m) {
+  m.def("cuda_generate", &generate, py::arg("nest_id"), py::arg("env"),
+        "CUDA source, kernels and host schedule of a registered nest for these live values.");
+  m.def("cuda_compile", &compile, py::arg("nest_id"), py::arg("env"), py::arg("arch") = "sm_80",
+        py::arg("cubin") = true, "Compile the generated CUDA with NVRTC; resources per kernel.");
+  m.def("cuda_compile_source", &compile_source, py::arg("source"), py::arg("arch") = "sm_80",
+        py::arg("cubin") = true, "Compile CUDA source (which may include loopscope_cuda.h) with NVRTC.");
+  m.def("cuda_run", &run, py::arg("nest_id"), py::arg("env"), py::arg("target") = "emulator",
+        py::arg("arch") = "", "Run a registered nest on the GPU or in the CPU emulator.");
+  m.def("cuda_driver_status", &driver_status, "Whether a CUDA driver and GPU can be used, and why not.");
+  m.def("cuda_nvrtc_info", &nvrtc_info, "NVRTC version and supported architectures.");
+}
+
+loopscope::bindings::Registrar reg("cuda", &bind);
+
+}  // namespace
