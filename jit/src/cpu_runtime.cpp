@@ -1,0 +1,197 @@
+// Thread pool and run-time entry points for generated CPU code.
+#include "cpu_runtime.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "loopscope/jit/cpu.hpp"
+
+namespace loopscope::jit {
+
+namespace {
+std::atomic<bool> g_cancel{false};
+std::atomic<PollCallback> g_poll_cb{nullptr};
+std::atomic<int> g_threads{0};
+thread_local bool t_owner = false;
+
+// A fixed set of worker threads; the calling thread works too. Chunks are
+// handed out dynamically (an atomic counter), so triangular loops balance.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int workers) {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { worker(); });
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  int workers() const { return static_cast<int>(threads_.size()); }
+
+  // Runs f(c) for c in [0, n) on all threads; returns when all are done.
+  void run(int64_t n, const std::function<void(int64_t)>& f) {
+    std::unique_lock<std::mutex> lk(run_m_);  // one parallel loop at a time
+    {
+      std::lock_guard<std::mutex> g(m_);
+      job_ = &f;
+      total_ = n;
+      next_.store(0);
+      finished_ = 0;
+      ++generation_;
+    }
+    cv_.notify_all();
+    int64_t c;
+    while ((c = next_.fetch_add(1)) < n) f(c);
+    std::unique_lock<std::mutex> g(m_);
+    while (finished_ < static_cast<int>(threads_.size())) {
+      done_cv_.wait_for(g, std::chrono::milliseconds(20));
+      if (finished_ < static_cast<int>(threads_.size()) && t_owner) {
+        g.unlock();
+        rt::run_poll_callback();
+        g.lock();
+      }
+    }
+    job_ = nullptr;
+  }
+
+ private:
+  void worker() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int64_t)>* job;
+      int64_t total;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+        total = total_;
+      }
+      int64_t c;
+      while ((c = next_.fetch_add(1)) < total) (*job)(c);
+      {
+        std::lock_guard<std::mutex> lk(m_);
+        ++finished_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex m_, run_m_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t total_ = 0;
+  std::atomic<int64_t> next_{0};
+  int finished_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+std::mutex g_pool_m;
+std::unique_ptr<ThreadPool> g_pool;
+
+ThreadPool& pool(int threads) {
+  std::lock_guard<std::mutex> lk(g_pool_m);
+  if (!g_pool || g_pool->workers() != threads - 1) {
+    g_pool.reset();
+    g_pool = std::make_unique<ThreadPool>(threads - 1);
+  }
+  return *g_pool;
+}
+}  // namespace
+
+void request_cancel(bool on) { g_cancel.store(on, std::memory_order_relaxed); }
+bool cancel_requested() { return g_cancel.load(std::memory_order_relaxed); }
+std::atomic<bool>* cancel_flag() { return &g_cancel; }
+void set_poll_callback(PollCallback cb) { g_poll_cb.store(cb); }
+
+int cpu_thread_count() {
+  int n = g_threads.load();
+  if (n > 0) return n;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+void set_cpu_thread_count(int n) { g_threads.store(n < 0 ? 0 : n); }
+
+namespace rt {
+
+void set_owner_thread(bool on) { t_owner = on; }
+
+bool run_poll_callback() {
+  PollCallback cb = g_poll_cb.load();
+  if (cb && cb()) {
+    g_cancel.store(true);
+    return true;
+  }
+  return g_cancel.load(std::memory_order_relaxed);
+}
+
+extern "C" int32_t ls_rt_poll(void* p) {
+  auto* st = static_cast<RunState*>(p);
+  if (g_cancel.load(std::memory_order_relaxed)) {
+    st->abort.store(kCancel);
+    return kCancel;
+  }
+  int32_t a = st->abort.load(std::memory_order_relaxed);
+  if (a) return a;
+  if (t_owner) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - st->last_poll > std::chrono::milliseconds(20)) {
+      st->last_poll = now;
+      if (run_poll_callback()) {
+        st->abort.store(kCancel);
+        return kCancel;
+      }
+    }
+  }
+  return kOk;
+}
+
+extern "C" void ls_rt_trap(void* p, int32_t reason) {
+  auto* st = static_cast<RunState*>(p);
+  int32_t expected = -1;
+  st->trap_reason.compare_exchange_strong(expected, reason);
+  st->abort.store(kTrap);
+}
+
+extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n,
+                                  int64_t nout, int64_t** out, int64_t* nchunks) {
+  auto* st = static_cast<RunState*>(p);
+  int threads = std::max(1, st->threads);
+  int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * 8);
+  if (chunks < 1) chunks = 1;
+  st->outbuf.assign(static_cast<size_t>(chunks * nout), 0);
+  int64_t* base = st->outbuf.data();
+  *out = base;
+  *nchunks = chunks;
+  auto body = [&](int64_t c) {
+    if (st->abort.load(std::memory_order_relaxed)) return;
+    int64_t lo = n / chunks * c + std::min(c, n % chunks);
+    int64_t hi = lo + n / chunks + (c < n % chunks ? 1 : 0);
+    int32_t s = fn(frame, p, lo, hi, base + c * nout);
+    if (s) {
+      int32_t expected = 0;
+      st->abort.compare_exchange_strong(expected, s);
+    }
+  };
+  if (chunks == 1) {
+    body(0);
+  } else {
+    std::function<void(int64_t)> f = body;
+    pool(threads).run(chunks, f);
+  }
+  if (g_cancel.load() && !st->abort.load()) st->abort.store(kCancel);
+  return st->abort.load();
+}
+
+}  // namespace rt
+}  // namespace loopscope::jit

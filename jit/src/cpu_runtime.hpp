@@ -1,0 +1,43 @@
+// Run-time support for generated CPU code: the thread pool, the per-run state
+// that generated functions receive as `rt`, interrupt polling and traps.
+// Private to the jit module.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loopscope::jit::rt {
+
+// Status codes returned by generated functions.
+constexpr int32_t kOk = 0;
+constexpr int32_t kTrap = 1;
+constexpr int32_t kCancel = 2;
+
+// A chunk of a parallel loop: iterations [klo, khi) of the loop's trip
+// range; `out` receives the chunk's private results.
+using ChunkFn = int32_t (*)(int64_t* frame, void* rt, int64_t klo, int64_t khi, int64_t* out);
+
+struct RunState {
+  std::atomic<int32_t> abort{0};  // kTrap or kCancel once any thread stops
+  std::atomic<int32_t> trap_reason{-1};
+  int threads = 1;
+  std::vector<int64_t> outbuf;
+  std::chrono::steady_clock::time_point last_poll;
+  uint32_t poll_counter = 0;
+};
+
+// Functions the generated code calls (their addresses are baked into the IR).
+extern "C" int32_t ls_rt_poll(void* rt);
+extern "C" void ls_rt_trap(void* rt, int32_t reason);
+extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n,
+                                  int64_t nout, int64_t** out, int64_t* nchunks);
+
+// Marks the calling thread as the one that started the run (it alone runs
+// the Python signal callback).
+void set_owner_thread(bool on);
+bool run_poll_callback();
+
+}  // namespace loopscope::jit::rt

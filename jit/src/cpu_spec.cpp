@@ -1,0 +1,650 @@
+// Specialisation: types, intervals, parallel loops and the cache key.
+#include "cpu_spec.hpp"
+
+#include <functional>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+namespace loopscope::jit::cpu {
+using namespace loopscope::analysis;
+
+namespace {
+using i128 = __int128;
+constexpr i128 kI64Min = std::numeric_limits<int64_t>::min();
+constexpr i128 kI64Max = std::numeric_limits<int64_t>::max();
+
+struct Interval {
+  bool known = false;
+  i128 lo = 0, hi = 0;
+  static Interval of(i128 v) { return {true, v, v}; }
+  bool fits64() const { return known && lo >= kI64Min && hi <= kI64Max; }
+};
+
+Interval add(Interval a, Interval b) {
+  if (!a.known || !b.known) return {};
+  return {true, a.lo + b.lo, a.hi + b.hi};
+}
+Interval sub(Interval a, Interval b) {
+  if (!a.known || !b.known) return {};
+  return {true, a.lo - b.hi, a.hi - b.lo};
+}
+Interval mul(Interval a, Interval b) {
+  if (!a.fits64() || !b.fits64()) return {};
+  i128 c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
+  Interval r{true, c[0], c[0]};
+  for (auto v : c) {
+    if (v < r.lo) r.lo = v;
+    if (v > r.hi) r.hi = v;
+  }
+  return r;
+}
+i128 floordiv(i128 a, i128 b) {
+  i128 q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+struct EI {
+  VT t;
+  Interval iv;
+};
+
+const std::set<std::string>& math_fns() {
+  static const std::set<std::string> s = {"sqrt", "exp", "log", "sin", "cos", "tan",
+                                          "fabs", "atan", "tanh", "log10", "log2", "expm1", "log1p",
+                                          "erf", "erfc", "sinh", "cosh"};
+  return s;
+}
+
+class Specialiser {
+ public:
+  Specialiser(Spec& s, const BoundNest& b, const ParallelPlan& p) : S(s), B(b), P(p) {}
+
+  void run() {
+    const LoopNest& nest = *B.nest;
+    collect_names(nest);
+    // Types of assigned scalars: iterate to a fixed point (a variable's type
+    // can depend on another variable assigned later in the body).
+    for (int iter = 0; iter < 12; ++iter) {
+      changed_ = false;
+      record_ = false;
+      std::vector<const Stmt*> loops;
+      stmt(*nest.root, loops);
+      if (!changed_) break;
+    }
+    for (auto& v : S.vars)
+      if (!v.typed)
+        throw Unsupported{nest.first_line, "the variable '" + v.name + "' never gets a value of a known type"};
+    choose_parallel(*nest.root, false);
+    record_ = true;
+    std::vector<const Stmt*> loops;
+    stmt(*nest.root, loops);
+    build_key();
+  }
+
+ private:
+  Spec& S;
+  const BoundNest& B;
+  const ParallelPlan& P;
+  bool changed_ = false;
+  bool record_ = false;
+  std::map<std::string, Interval> loop_iv_;  // enclosing loop variables
+  std::ostringstream decisions_;
+
+  // ---- names ----------------------------------------------------------
+  void add_var(const std::string& name) {
+    if (S.var_index.count(name)) return;
+    VarInfo v;
+    v.name = name;
+    auto it = B.scalars.find(name);
+    if (it != B.scalars.end()) {
+      v.input = true;
+      v.typed = true;
+      v.type = it->second.kind == ScalarKind::Int     ? kPyInt
+               : it->second.kind == ScalarKind::Float ? kPyFloat
+                                                      : kPyBool;
+      for (auto& n : S.options.numpy_scalars)
+        if (n == name) {
+          v.type = VT{v.type.r, false, true};
+          v.input_numpy = true;
+        }
+    }
+    S.var_index[name] = static_cast<int>(S.vars.size());
+    S.vars.push_back(v);
+  }
+
+  void collect_expr(const Expr& e) {
+    if (e.kind == ExprKind::Name) {
+      if (B.arrays.count(e.name) || S.array_index.count(e.name))
+        throw Unsupported{e.line, "the array '" + e.name + "' is used as a value; only its elements can be used"};
+      add_var(e.name);
+    }
+    if (e.kind == ExprKind::Subscript && !S.array_index.count(e.name)) {
+      auto it = B.arrays.find(e.name);
+      if (it == B.arrays.end())
+        throw Unsupported{e.line, "'" + e.name + "' is subscripted but is not a NumPy array of a supported type"};
+      add_array(e.name, it->second);
+    }
+    for (auto& a : e.args)
+      if (a) collect_expr(*a);
+  }
+  void add_array(const std::string& name, const ArrayBinding& a) {
+    ArrayInfo info;
+    info.name = name;
+    info.dtype = a.dtype;
+    info.ndim = static_cast<int>(a.shape.size());
+    info.inner_contiguous = info.ndim > 0 && a.strides.back() == dtype_size(a.dtype);
+    S.array_index[name] = static_cast<int>(S.arrays.size());
+    S.arrays.push_back(info);
+  }
+  void collect_stmt(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign:
+        collect_expr(*s.value);
+        collect_expr(*s.target);
+        if (s.target->kind == ExprKind::Name) {
+          S.vars[S.var_index[s.target->name]].assigned = true;
+        } else {
+          S.arrays[S.array_index[s.target->name]].written = true;
+          const ArrayBinding& ab = B.arrays.at(s.target->name);
+          if (!ab.writeable)
+            throw Unsupported{s.line, "the array '" + s.target->name + "' is read-only, so Python raises when the loop writes it"};
+        }
+        break;
+      case StmtKind::If:
+        collect_expr(*s.cond);
+        for (auto& b : s.body) collect_stmt(*b);
+        for (auto& b : s.orelse) collect_stmt(*b);
+        break;
+      case StmtKind::For:
+        add_var(s.var);
+        S.vars[S.var_index[s.var]].assigned = true;
+        S.vars[S.var_index[s.var]].loop_var = true;
+        collect_expr(*s.start);
+        collect_expr(*s.stop);
+        if (s.step) collect_expr(*s.step);
+        for (auto& b : s.body) collect_stmt(*b);
+        break;
+    }
+  }
+  void collect_names(const LoopNest& nest) {
+    collect_stmt(*nest.root);
+    for (auto& v : S.vars)
+      if (!v.input && !v.assigned)
+        throw Unsupported{nest.first_line, "'" + v.name + "' has no value before the loop, or is not an int, float or bool"};
+  }
+
+  // ---- types and intervals ---------------------------------------------
+  void join_var(VarInfo& v, const VT& t, int line) {
+    if (!v.typed) {
+      v.type = t;
+      v.typed = true;
+      changed_ = true;
+      return;
+    }
+    if (v.type.r != t.r)
+      throw Unsupported{line, "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " +
+                                  describe(t) + "; native code needs one type per variable"};
+    VT u{t.r, v.type.py || t.py, v.type.np || t.np};
+    if (u != v.type) {
+      v.type = u;
+      changed_ = true;
+    }
+  }
+
+  void mark_ovf(const Expr* e, bool need) {
+    if (!record_) return;
+    if (need) S.overflow_checks.insert(e);
+    decisions_ << (need ? 'o' : '-');
+  }
+
+  static bool int_like(const VT& t) { return is_int(t.r) || (t.r == Repr::Bool && !t.np); }
+
+  std::optional<EI> expr(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntConst: return EI{kPyInt, Interval::of(e.ival)};
+      case ExprKind::FloatConst: return EI{kPyFloat, {}};
+      case ExprKind::BoolConst: return EI{kPyBool, Interval::of(e.ival ? 1 : 0)};
+      case ExprKind::Name: {
+        auto li = loop_iv_.find(e.name);
+        if (li != loop_iv_.end()) return EI{kPyInt, li->second};
+        VarInfo& v = S.vars[S.var_index.at(e.name)];
+        if (!v.typed) return std::nullopt;
+        Interval iv;
+        if (v.input && !v.assigned && v.type.r != Repr::F64) {
+          iv = Interval::of(B.scalars.at(e.name).ival);
+        }
+        return EI{v.type, iv};
+      }
+      case ExprKind::Subscript: return subscript(e);
+      case ExprKind::Binary: {
+        auto a = expr(*e.args[0]);
+        auto b = expr(*e.args[1]);
+        if (!a || !b) return std::nullopt;
+        return binary(e, e.bin_op, *a, *b);
+      }
+      case ExprKind::Unary: {
+        auto a = expr(*e.args[0]);
+        if (!a) return std::nullopt;
+        if (e.un_op == UnOp::Not) return EI{kPyBool, {}};
+        if (a->t.r == Repr::Bool && a->t.np)
+          throw Unsupported{e.line, "unary minus or plus on a NumPy boolean is not supported"};
+        VT t = a->t.r == Repr::Bool ? kPyInt : a->t;
+        if (e.un_op == UnOp::Pos) return EI{t, a->iv};
+        Interval iv = a->iv.known ? Interval{true, -a->iv.hi, -a->iv.lo} : Interval{};
+        mark_ovf(&e, t.r == Repr::I64 && t.py && !iv.fits64());
+        return EI{t, iv};
+      }
+      case ExprKind::Compare: {
+        std::optional<VT> res;
+        for (size_t i = 0; i + 1 < e.args.size(); ++i) {
+          auto a = expr(*e.args[i]);
+          auto b = expr(*e.args[i + 1]);
+          if (!a || !b) return std::nullopt;
+          compare_domain(a->t, b->t, e.line);
+          VT r = compare_result(a->t, b->t);
+          res = res ? VT{Repr::Bool, res->py || r.py, res->np || r.np} : r;
+        }
+        return EI{*res, {}};
+      }
+      case ExprKind::Logical: {
+        std::optional<VT> res;
+        for (auto& a : e.args) {
+          auto t = expr(*a);
+          if (!t) return std::nullopt;
+          if (res && res->r != t->t.r)
+            throw Unsupported{e.line, std::string("the operands of '") + to_string(e.bool_op) +
+                                          "' have different types, so its value's type depends on the data"};
+          res = res ? VT{res->r, res->py || t->t.py, res->np || t->t.np} : t->t;
+        }
+        return EI{*res, {}};
+      }
+      case ExprKind::IfExp: {
+        auto c = expr(*e.args[0]);
+        auto a = expr(*e.args[1]);
+        auto b = expr(*e.args[2]);
+        if (!c || !a || !b) return std::nullopt;
+        if (a->t.r != b->t.r)
+          throw Unsupported{e.line, "the two branches of a conditional expression have different types (" +
+                                        describe(a->t) + ", " + describe(b->t) + ")"};
+        Interval iv;
+        if (a->iv.known && b->iv.known)
+          iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
+        return EI{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
+      }
+      case ExprKind::Call: return call(e);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<EI> binary(const Expr& e, BinOp op, const EI& a, const EI& b) {
+    VT t = binary_type(op, a.t, b.t, e.line);
+    Interval iv;
+    if (is_int(t.r)) {
+      switch (op) {
+        case BinOp::Add: iv = add(a.iv, b.iv); break;
+        case BinOp::Sub: iv = sub(a.iv, b.iv); break;
+        case BinOp::Mul: iv = mul(a.iv, b.iv); break;
+        case BinOp::FloorDiv:
+          if (a.iv.known && b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0)
+            iv = {true, floordiv(a.iv.lo, b.iv.lo), floordiv(a.iv.hi, b.iv.lo)};
+          break;
+        case BinOp::Mod:
+          if (b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0) iv = {true, 0, b.iv.lo - 1};
+          break;
+        case BinOp::Pow: {
+          const Expr& ex = *e.args[1];
+          bool const_exp = ex.kind == ExprKind::IntConst && ex.ival >= 0 && ex.ival <= 64;
+          if (!const_exp)
+            throw Unsupported{e.line, "an integer power needs a constant exponent between 0 and 64 in native code"};
+          iv = Interval::of(1);
+          for (int64_t k = 0; k < ex.ival; ++k) iv = mul(iv, a.iv);
+          break;
+        }
+        default: break;
+      }
+      mark_ovf(&e, t.r == Repr::I64 && t.py &&
+                       (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Pow) &&
+                       !iv.fits64());
+      if (!iv.fits64()) iv = {};
+    }
+    return EI{t, iv};
+  }
+
+  std::optional<EI> subscript(const Expr& e) {
+    const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
+    const ArrayBinding& ab = B.arrays.at(e.name);
+    if (static_cast<int>(e.args.size()) != a.ndim)
+      throw Unsupported{e.line, "'" + e.name + "' has " + std::to_string(a.ndim) + " dimensions but is indexed with " +
+                                    std::to_string(e.args.size()) + " subscripts"};
+    std::vector<IndexMode> modes;
+    bool unknown = false;
+    for (size_t d = 0; d < e.args.size(); ++d) {
+      auto ix = expr(*e.args[d]);
+      if (!ix) {
+        unknown = true;
+        continue;
+      }
+      if (!is_int(ix->t.r))
+        throw Unsupported{e.line, "a subscript of '" + e.name + "' is a " + describe(ix->t) + ", not an integer"};
+      i128 n = ab.shape[d];
+      IndexMode m = IndexMode::CheckedWrap;
+      if (ix->iv.known) {
+        if (ix->iv.lo > ix->iv.hi || (ix->iv.lo >= 0 && ix->iv.hi < n)) m = IndexMode::Direct;
+        else if (ix->iv.lo >= -n && ix->iv.hi < 0) m = IndexMode::AddExtent;
+        else if (ix->iv.lo >= -n && ix->iv.hi < n) m = IndexMode::Wrap;
+      }
+      modes.push_back(m);
+    }
+    if (unknown) return std::nullopt;
+    if (record_) {
+      S.index_modes[&e] = modes;
+      for (auto m : modes) decisions_ << static_cast<int>(m);
+      decisions_ << ',';
+    }
+    Repr r = Repr::F64;
+    switch (a.dtype) {
+      case DType::Float64: r = Repr::F64; break;
+      case DType::Float32: r = Repr::F32; break;
+      case DType::Int64: r = Repr::I64; break;
+      case DType::Int32: r = Repr::I32; break;
+      case DType::Bool: r = Repr::Bool; break;
+    }
+    Interval iv;
+    if (r == Repr::I32) iv = {true, INT32_MIN, INT32_MAX};
+    if (r == Repr::Bool) iv = {true, 0, 1};
+    return EI{VT{r, false, true}, iv};
+  }
+
+  std::optional<EI> call(const Expr& e) {
+    std::vector<EI> args;
+    for (auto& a : e.args) {
+      auto t = expr(*a);
+      if (!t) return std::nullopt;
+      args.push_back(*t);
+    }
+    const std::string& f = e.name;
+    auto numeric = [&](const EI& a) {
+      if (a.t.r == Repr::Bool && a.t.np)
+        throw Unsupported{e.line, f + "() of a NumPy boolean is not supported in native code"};
+    };
+    auto nargs = [&](size_t n) {
+      if (args.size() != n)
+        throw Unsupported{e.line, f + "() takes " + std::to_string(n) + " argument(s) here"};
+    };
+    if (math_fns().count(f)) {
+      nargs(1);
+      numeric(args[0]);
+      return EI{kPyFloat, {}};
+    }
+    if (f == "floor" || f == "ceil" || f == "trunc") {
+      nargs(1);
+      numeric(args[0]);
+      return EI{kPyInt, {}};
+    }
+    if (f == "float") {
+      nargs(1);
+      return EI{kPyFloat, {}};
+    }
+    if (f == "int") {
+      nargs(1);
+      if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return EI{kPyInt, args[0].iv};
+      return EI{kPyInt, {}};
+    }
+    if (f == "abs") {
+      nargs(1);
+      numeric(args[0]);
+      VT t = args[0].t.r == Repr::Bool ? kPyInt : args[0].t;
+      Interval iv;
+      if (args[0].iv.known) {
+        i128 lo = args[0].iv.lo, hi = args[0].iv.hi;
+        i128 m = std::max(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi);
+        iv = {true, (lo <= 0 && hi >= 0) ? 0 : std::min(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi), m};
+      }
+      mark_ovf(&e, t.r == Repr::I64 && t.py && !iv.fits64());
+      return EI{t, iv.fits64() ? iv : Interval{}};
+    }
+    if (f == "min" || f == "max") {
+      VT t = args[0].t;
+      Interval iv = args[0].iv;
+      for (auto& a : args) {
+        if (a.t.r != t.r)
+          throw Unsupported{e.line, f + "() of a " + describe(t) + " and a " + describe(a.t) +
+                                        " returns either type depending on the values"};
+        t = VT{t.r, t.py || a.t.py, t.np || a.t.np};
+        if (iv.known && a.iv.known) iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
+        else iv = {};
+      }
+      return EI{t, iv};
+    }
+    if (f == "np.sqrt") {
+      nargs(1);
+      numeric(args[0]);
+      return EI{VT{args[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64, false, true}, {}};
+    }
+    if (f == "np.abs" || f == "np.fabs") {
+      nargs(1);
+      numeric(args[0]);
+      Repr r = args[0].t.r == Repr::Bool ? Repr::I64 : args[0].t.r;
+      if (f == "np.fabs" && is_int(r)) r = Repr::F64;
+      return EI{VT{r, false, true}, {}};
+    }
+    if (f == "np.minimum" || f == "np.maximum") {
+      nargs(2);
+      numeric(args[0]);
+      numeric(args[1]);
+      VT t = binary_type(BinOp::Add, args[0].t, args[1].t, e.line);
+      return EI{VT{t.r, false, true}, {}};
+    }
+    if (f == "np.float64") {
+      nargs(1);
+      numeric(args[0]);
+      return EI{VT{Repr::F64, false, true}, {}};
+    }
+    if (f == "np.float32") {
+      nargs(1);
+      if (!is_float(args[0].t.r))
+        throw Unsupported{e.line, "np.float32() of an integer is not supported in native code"};
+      return EI{VT{Repr::F32, false, true}, {}};
+    }
+    if (f == "np.int64") {
+      nargs(1);
+      if (!is_int(args[0].t.r))
+        throw Unsupported{e.line, "np.int64() of a non-integer is not supported in native code"};
+      return EI{VT{Repr::I64, false, true}, args[0].iv};
+    }
+    if (f.rfind("np.", 0) == 0)
+      throw Unsupported{e.line, f + "() uses NumPy's own vectorised implementation, whose last bit can differ "
+                                    "from the C library; use the math module's function to run natively"};
+    throw Unsupported{e.line, f + "() is not supported in native code"};
+  }
+
+  void check_store(const Expr& target, const VT& v, int line) {
+    const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
+    bool int_array = a.dtype == DType::Int64 || a.dtype == DType::Int32;
+    if (int_array && is_float(v.r))
+      throw Unsupported{line, "a float is stored into the integer array '" + target.name +
+                                  "'; NumPy's conversion (and its errors for NaN) stays in Python"};
+  }
+
+  // ---- statements -------------------------------------------------------
+  int64_t step_of(const Stmt& s) {
+    if (!s.step) return 1;
+    const Expr& e = *s.step;
+    if (e.kind == ExprKind::IntConst) return e.ival;
+    if (e.kind == ExprKind::Unary && e.un_op == UnOp::Neg && e.args[0]->kind == ExprKind::IntConst)
+      return -e.args[0]->ival;
+    if (e.kind == ExprKind::Name) {
+      auto it = S.var_index.find(e.name);
+      if (it != S.var_index.end()) {
+        const VarInfo& v = S.vars[it->second];
+        if (v.input && !v.assigned && v.type.r == Repr::I64) return B.scalars.at(e.name).ival;
+      }
+    }
+    throw Unsupported{s.line, "the step of range() must be a constant or a value fixed before the loop"};
+  }
+
+  void stmt(const Stmt& s, std::vector<const Stmt*>& loops) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign: {
+        auto v = expr(*s.value);
+        if (s.target->kind == ExprKind::Name) {
+          if (loop_iv_.count(s.target->name))
+            throw Unsupported{s.line, "the loop variable '" + s.target->name + "' is assigned inside its loop"};
+          VarInfo& var = S.vars[S.var_index.at(s.target->name)];
+          if (!v) return;
+          VT t = v->t;
+          if (s.kind == StmtKind::AugAssign) {
+            if (!var.typed) return;
+            t = binary(*s.target, s.aug_op, EI{var.type, {}}, *v)->t;
+          }
+          join_var(var, t, s.line);
+        } else {
+          auto el = subscript(*s.target);
+          if (!v || !el) return;
+          VT t = v->t;
+          if (s.kind == StmtKind::AugAssign) {
+            t = binary(*s.target, s.aug_op, *el, *v)->t;
+          }
+          check_store(*s.target, t, s.line);
+        }
+        return;
+      }
+      case StmtKind::If:
+        expr(*s.cond);
+        for (auto& b : s.body) stmt(*b, loops);
+        for (auto& b : s.orelse) stmt(*b, loops);
+        return;
+      case StmtKind::For: {
+        int64_t step = step_of(s);
+        if (step == 0) throw Unsupported{s.line, "range() with a step of 0 raises ValueError in Python"};
+        if (step == std::numeric_limits<int64_t>::min())
+          throw Unsupported{s.line, "the range() step is too large"};
+        S.steps[s.id] = step;
+        auto a = expr(*s.start);
+        auto b = expr(*s.stop);
+        Interval iv;
+        for (auto* x : {&a, &b})
+          if (*x && !int_like((*x)->t))
+            throw Unsupported{s.line, "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
+        if (a && b && a->iv.known && b->iv.known) {
+          if (step > 0) iv = {true, a->iv.lo, b->iv.hi - 1};
+          else iv = {true, b->iv.lo + 1, a->iv.hi};
+          if (iv.lo > iv.hi) iv = {true, a->iv.lo, a->iv.lo};  // never runs
+          i128 span = step > 0 ? b->iv.hi - a->iv.lo : a->iv.hi - b->iv.lo;
+          i128 st = step > 0 ? step : -static_cast<i128>(step);
+          i128 trips = span <= 0 ? 0 : (span + st - 1) / st;
+          if (record_ && trips <= (i128(1) << 20)) {
+            S.max_trips[s.id] = static_cast<int64_t>(trips);
+            decisions_ << 's' << (trips <= 64 ? 0 : trips <= 4096 ? 1 : 2);
+          }
+        }
+        VarInfo& var = S.vars[S.var_index.at(s.var)];
+        join_var(var, kPyInt, s.line);
+        if (loop_iv_.count(s.var)) throw Unsupported{s.line, "two nested loops use the variable '" + s.var + "'"};
+        loop_iv_[s.var] = iv;
+        loops.push_back(&s);
+        if (record_) decisions_ << 'L' << s.id << ':' << step << ';';
+        for (auto& st : s.body) stmt(*st, loops);
+        loops.pop_back();
+        loop_iv_.erase(s.var);
+        return;
+      }
+    }
+  }
+
+  // ---- parallel loops ---------------------------------------------------
+  const LoopPlan* plan_of(int id) const {
+    for (auto& lp : P.loops)
+      if (lp.loop == id) return &lp;
+    return nullptr;
+  }
+
+  bool parallel_ok(const Stmt& s) const {
+    const LoopPlan* lp = plan_of(s.id);
+    if (!lp) return false;
+    if (lp->verdict == LoopVerdict::Parallel) return true;
+    if (lp->verdict != LoopVerdict::Reduction) return false;
+    for (auto& r : lp->reductions) {
+      auto it = S.var_index.find(r.variable);
+      if (it == S.var_index.end()) return false;  // an array reduction
+      const VarInfo& v = S.vars[it->second];
+      if (!r.fn.empty()) {
+        if (!is_int(v.type.r) || (r.fn != "min" && r.fn != "max")) return false;
+      } else if (r.op != BinOp::Add && r.op != BinOp::Mul && r.op != BinOp::Sub) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void choose_parallel(const Stmt& s, bool inside) {
+    if (s.kind == StmtKind::For) {
+      if (!inside && S.options.parallel && parallel_ok(s)) {
+        S.parallel_loops.insert(s.id);
+        if (!S.parallel_description.empty()) S.parallel_description += ", ";
+        S.parallel_description += s.var;
+        inside = true;
+      }
+      for (auto& b : s.body) choose_parallel(*b, inside);
+    } else if (s.kind == StmtKind::If) {
+      for (auto& b : s.body) choose_parallel(*b, inside);
+      for (auto& b : s.orelse) choose_parallel(*b, inside);
+    }
+  }
+
+  // ---- layout and key ---------------------------------------------------
+  void build_key() {
+    S.disjoint = true;
+    for (auto& a : S.arrays) {
+      if (!a.written) continue;
+      const ArrayBinding& x = B.arrays.at(a.name);
+      for (auto& b : S.arrays) {
+        if (b.name == a.name) continue;
+        const ArrayBinding& y = B.arrays.at(b.name);
+        if (x.mem_lo < y.mem_hi && y.mem_lo < x.mem_hi) S.disjoint = false;
+      }
+    }
+    int slot = 0;
+    std::ostringstream k;
+    k << "disjoint" << S.disjoint << '|';
+    k << B.nest->source << "\x1f";
+    for (auto& a : S.arrays) {
+      a.slot = slot;
+      slot += 1 + 2 * a.ndim;
+      k << a.name << ':' << static_cast<int>(a.dtype) << ':' << a.ndim << ':' << a.inner_contiguous << ';';
+    }
+    for (auto& v : S.vars) {
+      v.slot = slot;
+      slot += 4;
+      k << v.name << ':' << static_cast<int>(v.type.r) << v.type.py << v.type.np << v.input << v.input_numpy << ';';
+    }
+    for (int id : S.parallel_loops) {
+      S.parallel_start_slot[id] = slot++;
+      k << 'P' << id;
+      if (const LoopPlan* lp = plan_of(id))
+        for (auto& r : lp->reductions) k << ',' << r.variable << static_cast<int>(r.op) << r.fn;
+      k << ';';
+    }
+    k << "|par" << S.options.parallel << "|ir" << S.options.keep_ir << '|' << decisions_.str() << '|';
+    S.frame_size = slot;
+    S.key = k.str();
+  }
+};
+}  // namespace
+
+Spec specialise(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
+  if (!bound.nest || !bound.nest->root) throw Unsupported{0, "no loop nest"};
+  if (plan.decline) throw Unsupported{plan.decline->line, plan.decline->reason};
+  Spec s;
+  s.bound = &bound;
+  s.plan = &plan;
+  s.options = options;
+  Specialiser(s, bound, plan).run();
+  return s;
+}
+
+}  // namespace loopscope::jit::cpu

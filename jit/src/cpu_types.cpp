@@ -1,0 +1,122 @@
+// Promotion rules of Python scalars and NumPy 1.x scalars as the CPU code
+// generator applies them. With NumPy < 2, an operation between two scalars
+// converts a Python int to int64, a Python float to float64 and a Python bool
+// to bool, then promotes by type alone (so np.float32(1) + 1.5 is float64).
+#include "cpu_types.hpp"
+
+#include <vector>
+
+namespace loopscope::jit::cpu {
+using analysis::BinOp;
+
+int kind_code(Repr r, bool numpy) {
+  if (!numpy) return r == Repr::F64 ? 1 : r == Repr::Bool ? 2 : 0;
+  switch (r) {
+    case Repr::F64: return 3;
+    case Repr::F32: return 4;
+    case Repr::I64: return 5;
+    case Repr::I32: return 6;
+    case Repr::Bool: return 7;
+  }
+  return 0;
+}
+
+namespace {
+const char* np_name(Repr r) {
+  switch (r) {
+    case Repr::F64: return "np.float64";
+    case Repr::F32: return "np.float32";
+    case Repr::I64: return "np.int64";
+    case Repr::I32: return "np.int32";
+    case Repr::Bool: return "np.bool_";
+  }
+  return "?";
+}
+const char* py_name(Repr r) { return r == Repr::F64 ? "float" : r == Repr::Bool ? "bool" : "int"; }
+
+struct CT {
+  Repr r;
+  bool np;
+};
+
+std::vector<CT> concrete(const VT& t) {
+  std::vector<CT> out;
+  if (t.py) out.push_back({t.r, false});
+  if (t.np) out.push_back({t.r, true});
+  return out;
+}
+
+Repr np_promote(Repr a, Repr b) {
+  if (a == Repr::Bool) return b;
+  if (b == Repr::Bool) return a;
+  if (a == b) return a;
+  if (is_int(a) && is_int(b)) return Repr::I64;
+  if (is_float(a) && is_float(b)) return Repr::F64;
+  return Repr::F64;  // an integer with a float: int32/int64 + float32 is float64
+}
+
+CT binary_concrete(BinOp op, CT a, CT b, int line) {
+  if (!a.np && !b.np) {
+    if (op == BinOp::Div) return {Repr::F64, false};
+    if (a.r == Repr::F64 || b.r == Repr::F64) return {Repr::F64, false};
+    return {Repr::I64, false};
+  }
+  if (a.r == Repr::Bool && b.r == Repr::Bool)
+    throw Unsupported{line, std::string("arithmetic '") + analysis::to_string(op) +
+                                "' between NumPy booleans is not supported in native code"};
+  Repr r = np_promote(a.r, b.r);
+  if (op == BinOp::Div && is_int(r)) r = Repr::F64;
+  return {r, true};
+}
+
+VT join_concrete(const std::vector<CT>& cs, int line, const char* what) {
+  VT t;
+  t.r = cs.front().r;
+  for (auto& c : cs) {
+    if (c.r != t.r)
+      throw Unsupported{line, std::string("the type of ") + what +
+                                  " would depend on whether a value is a Python or a NumPy scalar"};
+    (c.np ? t.np : t.py) = true;
+  }
+  return t;
+}
+}  // namespace
+
+std::string describe(const VT& t) {
+  if (t.mixed()) return std::string(py_name(t.r)) + " or " + np_name(t.r);
+  return t.np ? np_name(t.r) : py_name(t.r);
+}
+
+VT binary_type(BinOp op, const VT& a, const VT& b, int line) {
+  std::vector<CT> res;
+  for (auto ca : concrete(a))
+    for (auto cb : concrete(b)) res.push_back(binary_concrete(op, ca, cb, line));
+  return join_concrete(res, line, "an arithmetic result");
+}
+
+VT compare_domain(const VT& a, const VT& b, int line) {
+  std::vector<CT> res;
+  for (auto ca : concrete(a))
+    for (auto cb : concrete(b)) {
+      if (!ca.np && !cb.np) {
+        Repr r = (ca.r == Repr::F64 || cb.r == Repr::F64) ? Repr::F64 : Repr::I64;
+        res.push_back({r, false});
+      } else {
+        Repr x = ca.np ? ca.r : (ca.r == Repr::Bool ? Repr::Bool : ca.r);
+        Repr y = cb.np ? cb.r : (cb.r == Repr::Bool ? Repr::Bool : cb.r);
+        Repr r = np_promote(x, y);
+        if (r == Repr::Bool) r = Repr::I64;
+        res.push_back({r, true});
+      }
+    }
+  return join_concrete(res, line, "a comparison");
+}
+
+VT compare_result(const VT& a, const VT& b) {
+  VT t{Repr::Bool, false, false};
+  for (auto ca : concrete(a))
+    for (auto cb : concrete(b)) ((ca.np || cb.np) ? t.np : t.py) = true;
+  return t;
+}
+
+}  // namespace loopscope::jit::cpu

@@ -1,0 +1,57 @@
+// Value types of the CPU code generator: how a Python or NumPy scalar is held
+// in machine code, and the promotion rules of Python and NumPy 1.x scalar
+// arithmetic. Private to the jit module.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "loopscope/analysis/ir.hpp"
+
+namespace loopscope::jit::cpu {
+
+enum class Repr : uint8_t { I64, I32, F64, F32, Bool };
+
+// A static type: the machine representation plus which Python types a value
+// of it may have at run time: a Python scalar (int, float, bool), a NumPy
+// scalar (np.float64, ...), or either (a variable that starts as a Python
+// float and becomes np.float64 after `s += A[i]`). Python scalars exist only
+// for I64 (int), F64 (float) and Bool (bool).
+struct VT {
+  Repr r = Repr::I64;
+  bool py = false;
+  bool np = false;
+  bool mixed() const { return py && np; }
+  bool operator==(const VT& o) const { return r == o.r && py == o.py && np == o.np; }
+  bool operator!=(const VT& o) const { return !(*this == o); }
+};
+
+inline bool is_int(Repr r) { return r == Repr::I64 || r == Repr::I32; }
+inline bool is_float(Repr r) { return r == Repr::F64 || r == Repr::F32; }
+
+constexpr VT kPyInt{Repr::I64, true, false};
+constexpr VT kPyFloat{Repr::F64, true, false};
+constexpr VT kPyBool{Repr::Bool, true, false};
+
+// The code written back for a value of concrete kind: 0..2 Python int, float,
+// bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_.
+int kind_code(Repr r, bool numpy);
+
+std::string describe(const VT& t);  // "int", "np.float32", "float or np.float64"
+
+// Thrown inside the jit module for a nest that must stay in Python; turned
+// into an analysis::Decline at the module's boundary.
+struct Unsupported {
+  int line;
+  std::string reason;
+};
+
+// Result type of `a op b` (arithmetic, NumPy 1.24 scalar promotion and
+// Python's rules); throws Unsupported when it is not one machine type.
+VT binary_type(analysis::BinOp op, const VT& a, const VT& b, int line);
+// Common type in which `a` and `b` are compared, and the Bool result type.
+VT compare_domain(const VT& a, const VT& b, int line);
+VT compare_result(const VT& a, const VT& b);
+
+}  // namespace loopscope::jit::cpu

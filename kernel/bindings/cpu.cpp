@@ -1,0 +1,237 @@
+// Python bindings of the CPU variant (loopscope::jit cpu.hpp).
+//
+//   cpu_run(nest_id, env, parallel=True) -> dict
+//       Bind `env` (a dict of live values) to the registered nest, run the
+//       dynamic analysis, compile (or find in the cache) the CPU variant and
+//       run it in place on the arrays. The dict has "status": "ok" (with
+//       "outputs": {name: value} for every scalar or loop variable the loop
+//       assigned, typed as Python would leave it), "declined" or "fallback"
+//       (with "reason"; the caller then runs the Python loop, and for
+//       "fallback" every array has been restored). Ctrl-C while the native
+//       loop runs raises KeyboardInterrupt; the arrays then hold what the
+//       loop had written so far.
+//   cpu_compile(nest_id, env, parallel=True) -> dict   (compile only: timings, IR)
+//   cpu_set_cancel(flag), cpu_cancel_requested(), cpu_cancel_flag_address()
+//   cpu_threads(), cpu_set_threads(n), cpu_cache_stats(), cpu_clear_cache()
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "loopscope/analysis/analysis.hpp"
+#include "loopscope/analysis/registry.hpp"
+#include "loopscope/jit/cpu.hpp"
+#include "registry.hpp"
+#include "values.hpp"
+
+namespace py = pybind11;
+using namespace loopscope;
+
+namespace {
+
+// NumPy's scalar types, looked up once (kept for the life of the process).
+struct NumpyTypes {
+  py::object generic, ndarray, float64, float32, int64, int32, bool_;
+};
+const NumpyTypes& np_types() {
+  static NumpyTypes* t = [] {
+    py::module_ np = py::module_::import("numpy");
+    return new NumpyTypes{np.attr("generic"), np.attr("ndarray"), np.attr("float64"), np.attr("float32"),
+                          np.attr("int64"),   np.attr("int32"),   np.attr("bool_")};
+  }();
+  return *t;
+}
+
+// Runs on the thread that started a native loop, about every 20 ms: lets
+// Python's own SIGINT handler run (it raises KeyboardInterrupt) and cancels
+// the loop when it did.
+bool poll_python_signals() {
+  PyGILState_STATE s = PyGILState_Ensure();
+  int r = PyErr_CheckSignals();
+  PyGILState_Release(s);
+  return r != 0;
+}
+
+py::dict decline_dict(const char* status, const std::string& reason, int line) {
+  py::dict d;
+  d["status"] = status;
+  d["reason"] = reason;
+  d["line"] = line;
+  return d;
+}
+
+struct Prepared {
+  const analysis::NestEntry* entry = nullptr;
+  analysis::BoundNest bound;
+  std::shared_ptr<const analysis::ParallelPlan> plan;
+  jit::CpuCompileResult compiled;
+  std::optional<analysis::Decline> decline;
+  double bind_us = 0, analysis_us = 0;
+  bool plan_hit = false;
+};
+
+// NumPy scalars among the inputs; np.int32 and other narrow integer scalars
+// follow arithmetic rules the CPU variant does not model.
+std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, py::dict env,
+                                               std::vector<std::string>& out) {
+  const NumpyTypes& np = np_types();
+  for (auto& name : nest.inputs) {
+    py::str key(name);
+    if (!env.contains(key)) continue;
+    py::handle v = env[key];
+    if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
+    bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_);
+    if (!ok)
+      return analysis::Decline{nest.first_line, name + " is a NumPy " +
+                                                    py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
+                                                    " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+    out.push_back(name);
+  }
+  return std::nullopt;
+}
+
+void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false) {
+  using clock = std::chrono::steady_clock;
+  p.entry = analysis::find_nest(nest_id);
+  if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(nest_id));
+  if (p.entry->decline || !p.entry->nest || !p.entry->analysis) {
+    p.decline = p.entry->decline ? *p.entry->decline : analysis::Decline{p.entry->line, "the nest was not analysed"};
+    return;
+  }
+  auto t0 = clock::now();
+  if (auto d = bindings::bind_values(*p.entry->nest, env, p.bound)) {
+    p.decline = d;
+    return;
+  }
+  jit::CpuOptions opts;
+  opts.parallel = parallel;
+  opts.keep_ir = keep_ir;
+  if (auto d = numpy_scalars(*p.entry->nest, env, opts.numpy_scalars)) {
+    p.decline = d;
+    return;
+  }
+  auto t1 = clock::now();
+  p.plan = analysis::analyze_dynamic_cached(*p.entry->analysis, p.bound, &p.plan_hit);
+  auto t2 = clock::now();
+  p.bind_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  p.analysis_us = std::chrono::duration<double, std::micro>(t2 - t1).count();
+  if (p.plan->decline) {
+    p.decline = p.plan->decline;
+    return;
+  }
+  p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
+  if (p.compiled.decline) p.decline = p.compiled.decline;
+}
+
+py::object output_value(const jit::ScalarOutput& o) {
+  const NumpyTypes& np = np_types();
+  switch (o.kind) {
+    case jit::ValueKind::PyInt: return py::int_(o.ival);
+    case jit::ValueKind::PyFloat: return py::float_(o.fval);
+    case jit::ValueKind::PyBool: return py::bool_(o.ival != 0);
+    case jit::ValueKind::NpFloat64: return np.float64(o.fval);
+    case jit::ValueKind::NpFloat32: return np.float32(o.fval);
+    case jit::ValueKind::NpInt64: return np.int64(o.ival);
+    case jit::ValueKind::NpInt32: return np.int32(o.ival);
+    case jit::ValueKind::NpBool: return np.bool_(o.ival != 0);
+  }
+  return py::none();
+}
+
+py::dict timing(const Prepared& p) {
+  py::dict t;
+  t["bind_us"] = p.bind_us;
+  t["analysis_us"] = p.analysis_us;
+  t["specialise_ms"] = p.compiled.analyse_ms;
+  t["compile_ms"] = p.compiled.compile_ms;
+  t["plan_cache_hit"] = p.plan_hit;
+  t["cache_hit"] = p.compiled.cache_hit;
+  return t;
+}
+
+py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel);
+  if (p.decline) {
+    py::dict d = decline_dict("declined", p.decline->reason, p.decline->line);
+    d["timing"] = timing(p);
+    return d;
+  }
+  jit::CpuRunResult r;
+  {
+    // A cancel left over from an interrupt that arrived while no native loop
+    // ran must not stop this one (a pending Ctrl-C still reaches Python's
+    // signal check at the first poll).
+    jit::request_cancel(false);
+    jit::set_poll_callback(&poll_python_signals);
+    py::gil_scoped_release release;
+    r = jit::run_cpu(*p.compiled.variant, p.bound);
+  }
+  jit::set_poll_callback(nullptr);
+  if (r.status == jit::RunStatus::Cancelled) {
+    jit::request_cancel(false);
+    if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    throw py::error_already_set();
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+  py::dict d;
+  py::dict t = timing(p);
+  t["run_ms"] = r.run_ms;
+  d["timing"] = t;
+  d["parallel_loops"] = p.compiled.parallel_loops;
+  if (r.status == jit::RunStatus::Fallback) {
+    d["status"] = "fallback";
+    d["reason"] = r.reason;
+    return d;
+  }
+  d["status"] = "ok";
+  py::dict outs;
+  for (auto& o : r.outputs)
+    if (o.assigned) outs[py::str(o.name)] = output_value(o);
+  d["outputs"] = outs;
+  return d;
+}
+
+py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel, with_ir);
+  py::dict d;
+  d["timing"] = timing(p);
+  if (p.decline) {
+    d["status"] = "declined";
+    d["reason"] = p.decline->reason;
+    d["line"] = p.decline->line;
+    return d;
+  }
+  d["status"] = "ok";
+  d["parallel_loops"] = p.compiled.parallel_loops;
+  d["needs_snapshot"] = jit::cpu_variant_needs_snapshot(*p.compiled.variant);
+  if (with_ir) d["ir"] = jit::cpu_variant_ir(*p.compiled.variant);
+  return d;
+}
+
+void bind(py::module_& m) {
+  m.def("cpu_run", &cpu_run, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
+        "Run a registered nest with the CPU variant, in place; see kernel/bindings/cpu.cpp.");
+  m.def("cpu_compile", &cpu_compile, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
+        py::arg("ir") = false, "Specialise and compile (or find in the cache) without running.");
+  m.def("cpu_set_cancel", [](bool on) { jit::request_cancel(on); }, py::arg("flag"));
+  m.def("cpu_cancel_requested", [] { return jit::cancel_requested(); });
+  m.def("cpu_cancel_flag_address", [] { return reinterpret_cast<uintptr_t>(jit::cancel_flag()); },
+        "Address of the std::atomic<bool> the native loops poll (write 1 to cancel).");
+  m.def("cpu_threads", [] { return jit::cpu_thread_count(); });
+  m.def("cpu_set_threads", [](int n) { jit::set_cpu_thread_count(n); }, py::arg("n"));
+  m.def("cpu_cache_stats", [] {
+    auto s = jit::cpu_cache_stats();
+    py::dict d;
+    d["entries"] = s.entries;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    return d;
+  });
+  m.def("cpu_clear_cache", [] { jit::clear_cpu_cache(); });
+}
+
+bindings::Registrar reg("cpu", &bind);
+
+}  // namespace

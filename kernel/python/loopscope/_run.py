@@ -1,0 +1,183 @@
+"""``loopscope.run``: run a function with its loop nests executed by a chosen
+variant.
+
+    loopscope.run(fn, *args, device="auto", **kwargs)
+
+``fn`` is rewritten once (see ``_rewrite``): each outermost ``for ... in
+range(...)`` nest the front end accepts calls a device hook with the live
+values it reads. The hook runs the nest natively and returns the scalars and
+loop variables to write back, or returns ``None`` and the original Python
+loop runs. Arrays are updated in place; ``run`` returns what ``fn`` returns.
+
+Devices (``DEVICES``: name -> hook ``(nest_id, env) -> dict | None``):
+
+- ``"python"``: every nest runs as plain Python.
+- ``"cpu"``: LLVM-compiled native code, parallel loops on all cores.
+- ``"cpu-serial"``: the same code with every loop sequential.
+- ``"auto"``: the cost model's choice (``_cost.choose``) when it is
+  available, else ``"cpu"``.
+
+Other modules add devices with ``register_device(name, hook)`` (for example
+``"gpu-emulated"``); ``"auto"`` uses a registered ``"gpu"`` device when the
+cost model picks the GPU.
+
+Whatever the device, results are those of CPython: a nest the engine cannot
+run exactly (unsupported construct, a subscript that may be out of range, an
+integer that may overflow, a division by zero on Python numbers, ...) runs as
+Python, which raises exactly what Python raises, with no extra writes.
+``last_runs()`` tells, per nest, what happened on its latest execution.
+"""
+
+import threading
+import weakref
+
+import _loopscope
+
+from . import _rewrite
+
+__all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", "compiled"]
+
+DEVICES = {}
+_LAST = {}
+_LOCK = threading.Lock()
+_COMPILED = weakref.WeakKeyDictionary()  # fn -> {device: rewritten fn}
+
+
+def register_device(name, hook):
+    """Adds (or replaces) a device: ``hook(nest_id, env)`` runs the nest and
+    returns the dict of names to write back, or ``None`` to run Python."""
+    if not callable(hook):
+        raise TypeError("a device hook must be callable")
+    DEVICES[str(name)] = hook
+
+
+def last_runs():
+    """nest id -> the latest execution record: ``{"device", "status",
+    "reason", "timing", "parallel_loops"}``; status is "ok" (ran natively),
+    "declined" or "fallback" (ran as Python) or "python"."""
+    with _LOCK:
+        return {k: dict(v) for k, v in _LAST.items()}
+
+
+def reset_last_runs():
+    with _LOCK:
+        _LAST.clear()
+
+
+def _record(nest_id, device, result):
+    rec = {"device": device, "status": result.get("status"), "reason": result.get("reason", ""),
+           "timing": result.get("timing", {}), "parallel_loops": result.get("parallel_loops", "")}
+    with _LOCK:
+        _LAST[nest_id] = rec
+
+
+def _cpu_hook(parallel, name):
+    def hook(nest_id, env):
+        if env is None:  # a name the nest reads is not defined: Python raises
+            _record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
+            return None
+        try:
+            r = _loopscope.cpu_run(nest_id, env, parallel)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # an engine bug must never break the user's code
+            _record(nest_id, name, {"status": "declined", "reason": f"engine error: {exc}"})
+            return None
+        _record(nest_id, name, r)
+        if r["status"] == "ok":
+            return r["outputs"]
+        return None
+
+    hook.__name__ = f"_{name.replace('-', '_')}_hook"
+    return hook
+
+
+def _python_hook(nest_id, env):
+    _record(nest_id, "python", {"status": "python"})
+    return None
+
+
+def _choose(nest_id, env):
+    try:
+        from . import _cost
+    except Exception:
+        return "cpu"
+    try:
+        choice = _cost.choose(nest_id, env)
+    except Exception:
+        return "cpu"
+    if choice == "gpu":
+        return "gpu" if "gpu" in DEVICES else "cpu"
+    return choice if choice in DEVICES else "cpu"
+
+
+def _auto_hook(nest_id, env):
+    if env is None:
+        return _python_hook(nest_id, env)
+    return DEVICES[_choose(nest_id, env)](nest_id, env)
+
+
+register_device("python", _python_hook)
+register_device("cpu", _cpu_hook(True, "cpu"))
+register_device("cpu-serial", _cpu_hook(False, "cpu-serial"))
+register_device("auto", _auto_hook)
+
+
+def _register_optional_devices():
+    # The GPU devices ("gpu", "gpu-emulated") live in _cuda, present when the
+    # engine was built with its CUDA part.
+    try:
+        from . import _cuda
+    except Exception:
+        return
+    reg = getattr(_cuda, "register", None)
+    if reg is not None:
+        try:
+            reg(register_device)
+        except Exception:
+            pass
+
+
+_register_optional_devices()
+
+# The GPU variant's devices: "gpu" (CUDA driver, else the CPU with the reason
+# recorded) and "gpu-emulated" (the generated CUDA run by the CPU emulator).
+from . import _cuda  # noqa: E402
+
+_cuda.register(register_device)
+
+
+def _dispatch(device):
+    # Looked up at each call so that a device registered later is found.
+    def hook(nest_id, env):
+        h = DEVICES.get(device)
+        if h is None:
+            raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
+        return h(nest_id, env)
+
+    return hook
+
+
+def compiled(fn, device="auto"):
+    """``fn`` rewritten so that its nests go to ``device`` (cached per function)."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
+    try:
+        per_fn = _COMPILED.get(fn)
+    except TypeError:
+        per_fn = None
+    if per_fn is not None and device in per_fn:
+        return per_fn[device]
+    new_fn, _nests = _rewrite.compile_function(fn, _dispatch(device))
+    try:
+        _COMPILED.setdefault(fn, {})[device] = new_fn
+    except TypeError:
+        pass
+    return new_fn
+
+
+def run(fn, *args, device="auto", **kwargs):
+    """Runs ``fn(*args, **kwargs)`` with its loop nests executed by ``device``
+    ("auto", "cpu", "cpu-serial", "python", or one registered later) and
+    returns what ``fn`` returns. Arrays are modified in place, as Python would."""
+    return compiled(fn, device)(*args, **kwargs)

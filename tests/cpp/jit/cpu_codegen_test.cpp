@@ -1,0 +1,503 @@
+// CPU variant: code generation from hand-built loop-nest IR, checked against
+// values computed here with Python's rules.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "loopscope/jit/cpu.hpp"
+
+using namespace loopscope::analysis;
+using namespace loopscope::jit;
+
+namespace {
+// ---- IR builders ------------------------------------------------------------
+ExprPtr I(int64_t v) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::IntConst;
+  e->ival = v;
+  return e;
+}
+ExprPtr F(double v) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::FloatConst;
+  e->fval = v;
+  return e;
+}
+ExprPtr N(const std::string& n) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Name;
+  e->name = n;
+  return e;
+}
+ExprPtr Sub(const std::string& a, std::vector<ExprPtr> ix) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Subscript;
+  e->name = a;
+  e->args = std::move(ix);
+  return e;
+}
+ExprPtr Bin(BinOp op, ExprPtr a, ExprPtr b) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Binary;
+  e->bin_op = op;
+  e->args = {a, b};
+  return e;
+}
+ExprPtr Cmp(CmpOp op, ExprPtr a, ExprPtr b) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Compare;
+  e->cmp_ops = {op};
+  e->args = {a, b};
+  return e;
+}
+ExprPtr Call(const std::string& f, std::vector<ExprPtr> args) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Call;
+  e->name = f;
+  e->args = std::move(args);
+  return e;
+}
+int g_id = 0;
+StmtPtr Assign(ExprPtr t, ExprPtr v) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::Assign;
+  s->id = ++g_id;
+  s->target = t;
+  s->value = v;
+  return s;
+}
+StmtPtr Aug(BinOp op, ExprPtr t, ExprPtr v) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::AugAssign;
+  s->id = ++g_id;
+  s->aug_op = op;
+  s->target = t;
+  s->value = v;
+  return s;
+}
+StmtPtr IfS(ExprPtr c, std::vector<StmtPtr> body, std::vector<StmtPtr> orelse = {}) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::If;
+  s->id = ++g_id;
+  s->cond = c;
+  s->body = std::move(body);
+  s->orelse = std::move(orelse);
+  return s;
+}
+StmtPtr For(const std::string& v, ExprPtr start, ExprPtr stop, ExprPtr step, std::vector<StmtPtr> body) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::For;
+  s->id = ++g_id;
+  s->var = v;
+  s->start = start;
+  s->stop = stop;
+  s->step = step;
+  s->body = std::move(body);
+  return s;
+}
+
+struct Case {
+  LoopNest nest;
+  ParallelPlan plan;
+  BoundNest bound;
+  std::vector<std::vector<char>> storage;
+};
+
+// A nest with its source text (the cache key) and every loop verdict.
+void make(Case& c, StmtPtr root, const std::string& src, std::vector<std::string> outputs,
+          LoopVerdict verdict = LoopVerdict::Sequential, std::vector<Reduction> reds = {}) {
+  c.nest.root = root;
+  c.nest.source = src;
+  c.nest.outputs = std::move(outputs);
+  for (auto* l : c.nest.loops()) {
+    LoopPlan lp;
+    lp.loop = l->id;
+    lp.var = l->var;
+    lp.verdict = l == root.get() ? verdict : LoopVerdict::Sequential;
+    if (l == root.get()) lp.reductions = reds;
+    c.plan.loops.push_back(lp);
+  }
+  c.bound.nest = &c.nest;
+}
+
+template <class T>
+T* add_array(Case& c, const std::string& name, DType dt, std::vector<int64_t> shape) {
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  c.storage.emplace_back(static_cast<size_t>(n * sizeof(T)) + 8);
+  ArrayBinding a;
+  a.dtype = dt;
+  a.data = c.storage.back().data();
+  a.shape = shape;
+  a.strides.resize(shape.size());
+  int64_t st = sizeof(T);
+  for (int k = static_cast<int>(shape.size()) - 1; k >= 0; --k) {
+    a.strides[k] = st;
+    st *= shape[k];
+  }
+  a.mem_lo = reinterpret_cast<uintptr_t>(a.data);
+  a.mem_hi = a.mem_lo + n * sizeof(T);
+  a.c_contiguous = true;
+  c.bound.arrays[name] = a;
+  c.nest.arrays.push_back(name);
+  return static_cast<T*>(a.data);
+}
+
+void scalar_int(Case& c, const std::string& n, int64_t v) {
+  ScalarBinding s;
+  s.kind = ScalarKind::Int;
+  s.ival = v;
+  c.bound.scalars[n] = s;
+}
+void scalar_float(Case& c, const std::string& n, double v) {
+  ScalarBinding s;
+  s.kind = ScalarKind::Float;
+  s.fval = v;
+  c.bound.scalars[n] = s;
+}
+
+CpuRunResult compile_and_run(Case& c, CpuOptions o = {}) {
+  auto r = compile_cpu(c.bound, c.plan, o);
+  EXPECT_FALSE(r.decline) << (r.decline ? r.decline->reason : "");
+  if (!r.variant) return {};
+  return run_cpu(*r.variant, c.bound);
+}
+
+const ScalarOutput* out(const CpuRunResult& r, const std::string& n) {
+  for (auto& o : r.outputs)
+    if (o.name == n) return &o;
+  return nullptr;
+}
+
+int64_t py_floordiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+int64_t py_mod(int64_t a, int64_t b) { return a - py_floordiv(a, b) * b; }
+}  // namespace
+
+// ---------------------------------------------------------------------------
+TEST(CpuCodegen, SaxpyParallelBitIdentical) {
+  for (bool par : {false, true}) {
+    Case c;
+    // for i in range(n): y[i] = a * x[i] + y[i]
+    make(c,
+         For("i", I(0), N("n"), nullptr,
+             {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Bin(BinOp::Mul, N("a"), Sub("x", {N("i")})), Sub("y", {N("i")})))}),
+         "saxpy", {"i"}, LoopVerdict::Parallel);
+    const int n = 100003;
+    double* x = add_array<double>(c, "x", DType::Float64, {n});
+    double* y = add_array<double>(c, "y", DType::Float64, {n});
+    for (int k = 0; k < n; ++k) {
+      x[k] = std::sin(k) * 1e3;
+      y[k] = std::cos(k) / 7.0;
+    }
+    std::vector<double> expect(n);
+    for (int k = 0; k < n; ++k) expect[k] = 2.5 * x[k] + y[k];
+    scalar_int(c, "n", n);
+    scalar_float(c, "a", 2.5);
+    CpuOptions o;
+    o.parallel = par;
+    auto r = compile_and_run(c, o);
+    ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+    EXPECT_EQ(0, std::memcmp(expect.data(), y, n * sizeof(double)));
+    auto* i = out(r, "i");
+    ASSERT_TRUE(i && i->assigned);
+    EXPECT_EQ(i->kind, ValueKind::PyInt);
+    EXPECT_EQ(i->ival, n - 1);
+  }
+}
+
+TEST(CpuCodegen, ZeroTripLoopLeavesVariableUnassigned) {
+  Case c;
+  make(c, For("i", I(5), I(3), nullptr, {Assign(N("s"), N("i"))}), "zero", {"i", "s"});
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  EXPECT_FALSE(out(r, "i")->assigned);
+  EXPECT_FALSE(out(r, "s")->assigned);
+}
+
+TEST(CpuCodegen, NegativeStepAndInnerLoopFinalValue) {
+  Case c;
+  // for i in range(10, 0, -3): for j in range(i): t += j   (t int input)
+  make(c, For("i", I(10), I(0), I(-3), {For("j", I(0), N("i"), nullptr, {Aug(BinOp::Add, N("t"), N("j"))})}),
+       "negstep", {"i", "j", "t"});
+  scalar_int(c, "t", 0);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  int64_t t = 0, jl = -1, il = -1;
+  for (int64_t i = 10; i > 0; i -= 3) {
+    il = i;
+    for (int64_t j = 0; j < i; ++j) t += j, jl = j;
+  }
+  EXPECT_EQ(out(r, "i")->ival, il);
+  EXPECT_EQ(out(r, "j")->ival, jl);
+  EXPECT_EQ(out(r, "t")->ival, t);
+  EXPECT_EQ(out(r, "t")->kind, ValueKind::PyInt);
+}
+
+TEST(CpuCodegen, PythonFloorDivAndModOnInts) {
+  Case c;
+  // for i in range(n): q[i] = a[i] // b[i]; m[i] = a[i] % b[i]  (np.int64)
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("q", {N("i")}), Bin(BinOp::FloorDiv, Sub("a", {N("i")}), Sub("b", {N("i")}))),
+            Assign(Sub("m", {N("i")}), Bin(BinOp::Mod, Sub("a", {N("i")}), Sub("b", {N("i")})))}),
+       "divmod", {"i"}, LoopVerdict::Parallel);
+  const int n = 9;
+  int64_t av[n] = {7, -7, 7, -7, 0, 5, INT64_MIN, INT64_MIN, 3};
+  int64_t bv[n] = {2, 2, -2, -2, 3, 0, -1, 7, -5};
+  auto* a = add_array<int64_t>(c, "a", DType::Int64, {n});
+  auto* b = add_array<int64_t>(c, "b", DType::Int64, {n});
+  auto* q = add_array<int64_t>(c, "q", DType::Int64, {n});
+  auto* m = add_array<int64_t>(c, "m", DType::Int64, {n});
+  std::memcpy(a, av, sizeof av);
+  std::memcpy(b, bv, sizeof bv);
+  scalar_int(c, "n", n);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  for (int k = 0; k < n; ++k) {
+    if (bv[k] == 0) {  // NumPy: 0 for both
+      EXPECT_EQ(q[k], 0);
+      EXPECT_EQ(m[k], 0);
+    } else if (av[k] == INT64_MIN && bv[k] == -1) {  // NumPy wraps
+      EXPECT_EQ(q[k], INT64_MIN);
+      EXPECT_EQ(m[k], 0);
+    } else {
+      EXPECT_EQ(q[k], py_floordiv(av[k], bv[k])) << k;
+      EXPECT_EQ(m[k], py_mod(av[k], bv[k])) << k;
+    }
+  }
+}
+
+TEST(CpuCodegen, PythonIntDivisionByZeroFallsBackAndRestores) {
+  Case c;
+  // for i in range(n): y[i] = 1.0; t = t + 10 // (i - 3)     (Python ints)
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("y", {N("i")}), F(1.0)), Assign(N("t"), Bin(BinOp::Add, N("t"), Bin(BinOp::FloorDiv, I(10), Bin(BinOp::Sub, N("i"), I(3)))))}),
+       "zdiv", {"i", "t"});
+  double* y = add_array<double>(c, "y", DType::Float64, {6});
+  for (int k = 0; k < 6; ++k) y[k] = -5.0;
+  scalar_int(c, "n", 6);
+  scalar_int(c, "t", 0);
+  auto r = compile_and_run(c);
+  EXPECT_EQ(r.status, RunStatus::Fallback);
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(y[k], -5.0);  // restored
+}
+
+TEST(CpuCodegen, IntOverflowFallsBack) {
+  Case c;
+  // for i in range(n): t = t * 3
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("t"), Bin(BinOp::Mul, N("t"), I(3)))}), "ovf", {"i", "t"});
+  scalar_int(c, "n", 60);
+  scalar_int(c, "t", 1);
+  auto r = compile_and_run(c);
+  EXPECT_EQ(r.status, RunStatus::Fallback);
+  Case d;
+  make(d, For("i", I(0), N("n"), nullptr, {Assign(N("t"), Bin(BinOp::Mul, N("t"), I(3)))}), "ovf", {"i", "t"});
+  scalar_int(d, "n", 30);
+  scalar_int(d, "t", 1);
+  auto r2 = compile_and_run(d);
+  ASSERT_EQ(r2.status, RunStatus::Ok);
+  int64_t t = 1;
+  for (int k = 0; k < 30; ++k) t *= 3;
+  EXPECT_EQ(out(r2, "t")->ival, t);
+}
+
+TEST(CpuCodegen, NegativeIndexWrapAndOutOfRange) {
+  Case c;
+  // for i in range(n): y[i] = x[i - 1]     (x[-1] at i == 0)
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Sub("x", {Bin(BinOp::Sub, N("i"), I(1))}))}),
+       "wrap", {"i"}, LoopVerdict::Parallel);
+  double* x = add_array<double>(c, "x", DType::Float64, {5});
+  double* y = add_array<double>(c, "y", DType::Float64, {5});
+  for (int k = 0; k < 5; ++k) x[k] = k + 0.5, y[k] = 0;
+  scalar_int(c, "n", 5);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  EXPECT_EQ(y[0], 4.5);
+  EXPECT_EQ(y[3], 2.5);
+  // n = 7 reads past the end: x[5] raises IndexError in Python
+  Case d;
+  make(d, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Sub("x", {Bin(BinOp::Sub, N("i"), I(1))}))}),
+       "wrap", {"i"}, LoopVerdict::Parallel);
+  double* x2 = add_array<double>(d, "x", DType::Float64, {5});
+  double* y2 = add_array<double>(d, "y", DType::Float64, {9});
+  for (int k = 0; k < 5; ++k) x2[k] = k;
+  for (int k = 0; k < 9; ++k) y2[k] = -1;
+  scalar_int(d, "n", 7);
+  auto r2 = compile_and_run(d);
+  EXPECT_EQ(r2.status, RunStatus::Fallback);
+  for (int k = 0; k < 9; ++k) EXPECT_EQ(y2[k], -1);
+}
+
+TEST(CpuCodegen, Float32ArithmeticAsNumPy) {
+  Case c;
+  // for i in range(n): z[i] = x[i] * y[i] + x[i]   (float32: each op rounds to float)
+  //                    w[i] = x[i] * 0.1           (np.float32 * float -> float64 -> stored float32)
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("z", {N("i")}), Bin(BinOp::Add, Bin(BinOp::Mul, Sub("x", {N("i")}), Sub("y", {N("i")})), Sub("x", {N("i")}))),
+            Assign(Sub("w", {N("i")}), Bin(BinOp::Mul, Sub("x", {N("i")}), F(0.1)))}),
+       "f32", {"i"}, LoopVerdict::Parallel);
+  const int n = 1000;
+  float* x = add_array<float>(c, "x", DType::Float32, {n});
+  float* y = add_array<float>(c, "y", DType::Float32, {n});
+  float* z = add_array<float>(c, "z", DType::Float32, {n});
+  float* w = add_array<float>(c, "w", DType::Float32, {n});
+  for (int k = 0; k < n; ++k) x[k] = std::sin(k) * 3.3f, y[k] = std::cos(k) * 1.7f;
+  scalar_int(c, "n", n);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  for (int k = 0; k < n; ++k) {
+    volatile float p = x[k] * y[k];
+    volatile float e = p + x[k];
+    EXPECT_EQ(z[k], e);
+    EXPECT_EQ(w[k], static_cast<float>(static_cast<double>(x[k]) * 0.1));
+  }
+}
+
+TEST(CpuCodegen, FloatFloorDivModAndPythonDivByZero) {
+  Case c;
+  // for i in range(n): q[i] = a[i] // b[i]; m[i] = a[i] % b[i]  (np.float64)
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("q", {N("i")}), Bin(BinOp::FloorDiv, Sub("a", {N("i")}), Sub("b", {N("i")}))),
+            Assign(Sub("m", {N("i")}), Bin(BinOp::Mod, Sub("a", {N("i")}), Sub("b", {N("i")})))}),
+       "fdivmod", {"i"});
+  const int n = 6;
+  double av[n] = {7.5, -7.5, 7.5, -7.5, 0.0, -0.0};
+  double bv[n] = {2.0, 2.0, -2.0, -2.0, -3.0, 3.0};
+  double eq[n] = {3.0, -4.0, -4.0, 3.0, -0.0, -0.0};
+  double em[n] = {1.5, 0.5, -0.5, -1.5, -0.0, 0.0};
+  auto* a = add_array<double>(c, "a", DType::Float64, {n});
+  auto* b = add_array<double>(c, "b", DType::Float64, {n});
+  auto* q = add_array<double>(c, "q", DType::Float64, {n});
+  auto* m = add_array<double>(c, "m", DType::Float64, {n});
+  std::memcpy(a, av, sizeof av);
+  std::memcpy(b, bv, sizeof bv);
+  scalar_int(c, "n", n);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  for (int k = 0; k < n; ++k) {
+    EXPECT_EQ(q[k], eq[k]) << k;
+    EXPECT_EQ(std::signbit(q[k]), std::signbit(eq[k])) << k;
+    EXPECT_EQ(m[k], em[k]) << k;
+    EXPECT_EQ(std::signbit(m[k]), std::signbit(em[k])) << k;
+  }
+}
+
+TEST(CpuCodegen, ParallelReductionAndLastPrivate) {
+  Case c;
+  // for i in range(n): t = x[i] * 2.0; s += t
+  Reduction red;
+  red.variable = "s";
+  red.op = BinOp::Add;
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(N("t"), Bin(BinOp::Mul, Sub("x", {N("i")}), F(2.0))), Aug(BinOp::Add, N("s"), N("t"))}),
+       "red", {"i", "t", "s"}, LoopVerdict::Reduction, {red});
+  const int n = 50000;
+  double* x = add_array<double>(c, "x", DType::Float64, {n});
+  for (int k = 0; k < n; ++k) x[k] = k % 17;  // exact sums
+  scalar_int(c, "n", n);
+  scalar_float(c, "s", 0.0);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  double s = 0;
+  for (int k = 0; k < n; ++k) s += x[k] * 2.0;
+  EXPECT_EQ(out(r, "s")->fval, s);
+  EXPECT_EQ(out(r, "s")->kind, ValueKind::NpFloat64);
+  EXPECT_EQ(out(r, "t")->fval, x[n - 1] * 2.0);
+  EXPECT_EQ(out(r, "i")->ival, n - 1);
+}
+
+TEST(CpuCodegen, MathFunctionsMatchLibmAndTrapOnDomain) {
+  Case c;
+  // for i in range(n): y[i] = math.exp(x[i]) + math.sqrt(x[i])
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Call("exp", {Sub("x", {N("i")})}), Call("sqrt", {Sub("x", {N("i")})})))}),
+       "mathf", {"i"}, LoopVerdict::Parallel);
+  const int n = 4000;
+  double* x = add_array<double>(c, "x", DType::Float64, {n});
+  double* y = add_array<double>(c, "y", DType::Float64, {n});
+  for (int k = 0; k < n; ++k) x[k] = k * 0.173;
+  scalar_int(c, "n", n);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  for (int k = 0; k < n; ++k) {
+    volatile double e = std::exp(x[k]);
+    volatile double s = std::sqrt(x[k]);
+    EXPECT_EQ(y[k], e + s);
+  }
+  x[17] = -1.0;  // math.sqrt(-1) raises ValueError
+  auto r2 = compile_and_run(c);
+  EXPECT_EQ(r2.status, RunStatus::Fallback);
+}
+
+TEST(CpuCodegen, CacheHitAndSpecialisationKey) {
+  clear_cpu_cache();
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), F(1.0))}), "cachetest", {"i"},
+       LoopVerdict::Parallel);
+  add_array<double>(c, "y", DType::Float64, {100});
+  scalar_int(c, "n", 100);
+  auto a = compile_cpu(c.bound, c.plan);
+  auto b = compile_cpu(c.bound, c.plan);
+  EXPECT_FALSE(a.cache_hit);
+  EXPECT_TRUE(b.cache_hit);
+  EXPECT_EQ(a.variant.get(), b.variant.get());
+  // n beyond the shape: the subscript can no longer be proven in range
+  scalar_int(c, "n", 101);
+  auto d = compile_cpu(c.bound, c.plan);
+  EXPECT_FALSE(d.cache_hit);
+  EXPECT_TRUE(cpu_variant_needs_snapshot(*d.variant));
+  EXPECT_FALSE(cpu_variant_needs_snapshot(*a.variant));
+  // dispatch cost on a hit: specialisation only
+  auto t0 = std::chrono::steady_clock::now();
+  for (int k = 0; k < 1000; ++k) compile_cpu(c.bound, c.plan);
+  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / 1000;
+  EXPECT_LT(us, 200.0);
+}
+
+TEST(CpuCodegen, CancelStopsLongLoop) {
+  Case c;
+  // a long 2-deep loop: for i in range(n): for j in range(n): s += 1.0
+  make(c, For("i", I(0), N("n"), nullptr, {For("j", I(0), N("n"), nullptr, {Aug(BinOp::Add, N("s"), F(1.0))})}),
+       "cancel", {"i", "j", "s"});
+  scalar_int(c, "n", 2000000);
+  scalar_float(c, "s", 0.0);
+  auto cr = compile_cpu(c.bound, c.plan);
+  ASSERT_TRUE(cr.variant);
+  request_cancel(false);
+  std::thread t([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    request_cancel(true);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run_cpu(*cr.variant, c.bound);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  t.join();
+  request_cancel(false);
+  EXPECT_EQ(r.status, RunStatus::Cancelled);
+  EXPECT_LT(ms, 1000.0);
+}
+
+TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("np.exp", {Sub("y", {N("i")})}))}),
+       "declnp", {"i"});
+  add_array<double>(c, "y", DType::Float64, {10});
+  scalar_int(c, "n", 10);
+  auto r = compile_cpu(c.bound, c.plan);
+  ASSERT_TRUE(r.decline);
+  EXPECT_NE(r.decline->reason.find("np.exp"), std::string::npos);
+}

@@ -1,0 +1,326 @@
+"""The CPU variant keeps Python's semantics in the cases that are easy to get
+wrong: types of the scalars written back, loop variables after zero-trip
+loops, exceptions with no extra writes, aliasing, interrupts."""
+
+import math
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import _loopscope
+import loopscope
+from loopscope import _run
+
+
+def both(fn, make_args, device="cpu"):
+    """Runs fn in CPython and through loopscope on identical fresh arguments;
+    returns the two outcomes and the argument tuples."""
+    def go(runner):
+        args = make_args()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return ("ok", runner(*args)), args
+            except Exception as exc:
+                return ("raise", type(exc).__name__, str(exc)), args
+    want, a1 = go(fn)
+    _run.reset_last_runs()
+    got, a2 = go(lambda *a: loopscope.run(fn, *a, device=device))
+    return want, got, a1, a2
+
+
+def statuses():
+    return [r["status"] for r in _run.last_runs().values()]
+
+
+def typed(x):
+    if isinstance(x, tuple):
+        return tuple(typed(v) for v in x)
+    return (type(x).__name__, x)
+
+
+def check_same(fn, make_args, device="cpu", native=True):
+    want, got, a1, a2 = both(fn, make_args, device)
+    assert want[0] == got[0]
+    if want[0] == "ok":
+        assert typed(want[1]) == typed(got[1])
+    else:
+        assert want[1:] == got[1:]
+    for x, y in zip(a1, a2):
+        if isinstance(x, np.ndarray):
+            assert x.tobytes() == y.tobytes()
+    if native:
+        assert statuses() and all(s == "ok" for s in statuses()), _run.last_runs()
+    return want, got
+
+
+def acc_types(x):
+    s = 0.0
+    t = 0
+    u = 0.0
+    n = x.shape[0]
+    for i in range(n):
+        s += x[i]          # float -> np.float64
+        t = t + i          # stays a Python int
+        u = u + 1.0        # stays a Python float
+    return s, t, u, i
+
+
+def test_scalar_types_written_back():
+    check_same(acc_types, lambda: (np.arange(10.0),))
+
+
+def test_float32_accumulator_type():
+    def f(x, out):
+        n = x.shape[0]
+        for k in range(1):
+            s = x[0]
+            for i in range(1, n):
+                s = s + x[i]   # np.float32 + np.float32 stays float32
+            out[k] = s
+        return s
+    check_same(f, lambda: (np.linspace(0, 1, 33, dtype=np.float32), np.zeros(1, np.float32)))
+
+
+def zero_trip(n, x):
+    i = -7
+    for i in range(n):
+        x[i] = 1.0
+    for j in range(n):
+        for k in range(5):
+            x[j] += k
+    return i
+
+
+def test_zero_trip_keeps_old_value():
+    check_same(zero_trip, lambda: (0, np.zeros(3)))
+    check_same(zero_trip, lambda: (3, np.zeros(3)))
+
+
+def inner_zero_trip(n):
+    t = 0
+    for i in range(n):
+        for j in range(i, 3):
+            t += j
+    return t, i, j
+
+
+def test_inner_loop_variable_from_last_nonempty_run():
+    check_same(inner_zero_trip, lambda: (6,))
+
+
+def out_of_range(x, n):
+    for i in range(n):
+        x[i] = x[i] + 1.0
+        x[i + 1] = 2.0
+
+
+def test_index_error_with_python_partial_writes():
+    want, got = check_same(out_of_range, lambda: (np.zeros(5), 5), native=False)
+    assert want[0] == "raise" and want[1] == "IndexError"
+    assert statuses() == ["fallback"]
+
+
+def negative_ops(a, b, q, r):
+    n = a.shape[0]
+    for i in range(n):
+        q[i] = a[i] // b[i]
+        r[i] = a[i] % b[i]
+
+
+def test_floor_div_and_mod_negative_operands():
+    av = np.array([7, -7, 7, -7, 0, -1, 9, -9], dtype=np.int64)
+    bv = np.array([2, 2, -2, -2, -3, 3, -4, 4], dtype=np.int64)
+    check_same(negative_ops, lambda: (av.copy(), bv.copy(), np.zeros(8, np.int64), np.zeros(8, np.int64)))
+    fa = np.array([7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 1e300, -3.25])
+    fb = np.array([2.0, 2.0, -2.0, -2.0, -3.0, 3.0, 1e-300, 0.5])
+    check_same(negative_ops, lambda: (fa.copy(), fb.copy(), np.zeros(8), np.zeros(8)))
+    f32a = np.array([7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 3e30, -3.25], dtype=np.float32)
+    f32b = np.array([2, 2, -2, -2, -3, 3, 7, 0.5], dtype=np.float32)
+    check_same(negative_ops, lambda: (f32a.copy(), f32b.copy(), np.zeros(8, np.float32), np.zeros(8, np.float32)))
+
+
+def py_zero_div(n, x):
+    t = 0
+    for i in range(n):
+        x[i] = 5.0
+        t += 10 // (3 - i)
+    return t
+
+
+def test_python_zero_division_raised_at_the_same_point():
+    want, got = check_same(py_zero_div, lambda: (6, np.zeros(6)), native=False)
+    assert want[1] == "ZeroDivisionError"
+
+
+def numpy_zero_div(x, y, out):
+    n = x.shape[0]
+    for i in range(n):
+        out[i] = x[i] / y[i]   # NumPy scalars: inf / nan, no exception
+
+
+def test_numpy_division_by_zero_gives_inf():
+    check_same(numpy_zero_div, lambda: (np.array([1.0, -1.0, 0.0]), np.zeros(3), np.zeros(3)))
+
+
+def big_ints(n):
+    t = 1
+    for i in range(n):
+        t = t * 7
+    return t
+
+
+def test_int_overflow_runs_python():
+    check_same(big_ints, lambda: (10,))           # fits: native
+    want, got = check_same(big_ints, lambda: (40,), native=False)
+    assert want[1] == 7 ** 40
+
+
+def shift(a, b):
+    n = a.shape[0]
+    for i in range(1, n):
+        b[i] = a[i - 1] * 2.0
+
+
+def test_aliased_arguments():
+    def same_array():
+        x = np.arange(16.0)
+        return (x, x)
+    check_same(shift, same_array, native=False)
+
+    def reversed_view():
+        x = np.arange(16.0)
+        return (x, x[::-1])
+    check_same(shift, reversed_view, native=False)
+
+    def disjoint_views():
+        x = np.arange(32.0)
+        return (x[:16], x[16:])
+    check_same(shift, disjoint_views)
+
+
+def wrap(x, y):
+    n = x.shape[0]
+    for i in range(n):
+        y[i] = x[i - 1] + x[-1 - i]
+
+
+def test_negative_index_wrap():
+    check_same(wrap, lambda: (np.arange(7.0), np.zeros(7)))
+
+
+def mixed(x, y, z, w):
+    n = x.shape[0]
+    for i in range(n):
+        y[i] = x[i] * 0.1          # np.float32 * float -> float64, stored as float32
+        z[i] = x[i] * x[i] + x[i]  # float32 arithmetic
+        w[i] = x[i] > 0.5
+
+
+def test_float32_and_bool_arrays():
+    def make():
+        g = np.random.default_rng(3)
+        x = g.random(100).astype(np.float32)
+        return (x, np.zeros(100, np.float32), np.zeros(100, np.float32), np.zeros(100, bool))
+    check_same(mixed, make)
+
+
+def domain(x, y):
+    n = x.shape[0]
+    for i in range(n):
+        y[i] = math.sqrt(x[i]) + math.exp(x[i]) + math.log(x[i] + 1.0)
+
+
+def test_math_domain_error_raised_like_python():
+    check_same(domain, lambda: (np.linspace(0, 3, 50), np.zeros(50)))
+    want, got = check_same(domain, lambda: (np.linspace(-1, 3, 50), np.zeros(50)), native=False)
+    assert want[1] == "ValueError"
+
+
+def test_python_device_never_runs_native():
+    check_same(acc_types, lambda: (np.arange(5.0),), device="python", native=False)
+    assert statuses() == ["python"]
+
+
+def test_unknown_device():
+    with pytest.raises(ValueError):
+        loopscope.run(acc_types, np.arange(3.0), device="tpu")
+
+
+def test_register_device():
+    calls = []
+
+    def hook(nest_id, env):
+        calls.append(nest_id)
+        return None
+
+    _run.register_device("test-recorder", hook)
+    try:
+        check_same(acc_types, lambda: (np.arange(5.0),), device="test-recorder", native=False)
+        assert len(calls) == 1
+    finally:
+        del _run.DEVICES["test-recorder"]
+
+
+def long_loop(n, x):
+    s = 0.0
+    for i in range(n):
+        for j in range(n):
+            s += x[j % 1000]
+    return s
+
+
+def test_ctrl_c_stops_native_loop_quickly():
+    x = np.ones(1000)
+    loopscope.run(long_loop, 10, x, device="cpu")   # compile first
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        loopscope.run(long_loop, 3_000_000, x, device="cpu")   # minutes if not stopped
+    elapsed = time.perf_counter() - t0
+    timer.cancel()
+    assert elapsed < 0.3 + 0.5
+    assert not _loopscope.cpu_cancel_requested()
+    # the engine still works afterwards
+    check_same(acc_types, lambda: (np.arange(5.0),))
+
+
+def test_cancel_flag_from_another_thread():
+    x = np.ones(1000)
+    loopscope.run(long_loop, 10, x, device="cpu-serial")
+    timer = threading.Timer(0.2, lambda: _loopscope.cpu_set_cancel(True))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        loopscope.run(long_loop, 3_000_000, x, device="cpu-serial")
+    assert time.perf_counter() - t0 < 0.2 + 0.5
+
+
+def test_stale_cancel_flag_does_not_stop_the_next_run():
+    _loopscope.cpu_set_cancel(True)   # e.g. an interrupt that arrived while Python code ran
+    check_same(acc_types, lambda: (np.arange(5.0),))
+    assert not _loopscope.cpu_cancel_requested()
+
+
+def heavy(n, x, y):
+    for i in range(n):
+        y[i % 1000] = math.exp(math.sin(x[i % 1000])) + math.log(x[i % 1000] + 2.0)
+
+
+def test_ctrl_c_stops_a_single_heavy_loop():
+    x = np.ones(1000)
+    y = np.zeros(1000)
+    loopscope.run(heavy, 10, x, y, device="cpu-serial")
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        loopscope.run(heavy, 10 ** 10, x, y, device="cpu-serial")
+    timer.cancel()
+    assert time.perf_counter() - t0 < 0.3 + 0.5
