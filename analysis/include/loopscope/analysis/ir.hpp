@@ -38,7 +38,12 @@ enum class ExprKind {
   Logical,     // bool_op, args = operands (2 or more)
   IfExp,       // args = {cond, then, else}
   Call,        // name = canonical function ("sqrt", "exp", "abs", "min",
-               // "max", "float", "int", ...), args = arguments
+               // "max", "float", "int", ...), args = arguments.
+               // math.X becomes "X" (Python semantics: math.sqrt(-1) raises
+               // ValueError); a NumPy ufunc np.X becomes "np.X" (NumPy
+               // semantics: nan/inf, no exception), e.g. "np.sqrt",
+               // "np.minimum"; builtins are "abs", "min", "max", "float",
+               // "int", "round"; NumPy casts are "np.float64", "np.int64", ...
 };
 
 struct Expr;
@@ -85,6 +90,9 @@ struct Stmt {
   std::string var;
   ExprPtr start, stop, step;  // range(stop) gives start = 0, step = 1
   int depth = 0;              // For: 0 for the outermost loop of the nest
+  int ordinal = 0;            // the N of label(): statements S1, S2, ... and
+                              // loops L1, L2, ... counted separately in
+                              // source order (0 for If)
 
   std::string label() const;  // "S3" for statements, "L2" for loops
 };

@@ -18,6 +18,9 @@ const char* to_string(DepKind k);  // "flow", "anti", "output"
 enum class Direction { Lt, Eq, Gt, Star };  // '<', '=', '>', '*'
 char to_char(Direction d);
 
+// Directions and distances are in iterations of the loops in execution order
+// (a loop `range(n-1, -1, -1)` runs forward in its iteration count), so
+// '<' always means "the source executes in an earlier iteration".
 struct DependenceEdge {
   int src = 0;  // Stmt::id of the source statement (executes first)
   int dst = 0;  // Stmt::id of the sink statement
@@ -39,7 +42,9 @@ const char* to_string(LoopVerdict v);  // "parallel", "sequential", "reduction"
 
 struct Reduction {
   std::string variable;  // scalar name, or array name for A[...] += ...
-  BinOp op = BinOp::Add; // Add, Mul; min/max are recorded in `fn`
+  BinOp op = BinOp::Add; // Add, Mul or Sub (`s -= e`: partial sums of e are
+                         // combined by + and subtracted from the initial
+                         // value); min/max are recorded in `fn`
   std::string fn;        // "" for + and *, "min" or "max"
   int stmt = 0;          // Stmt::id
 };
@@ -50,8 +55,11 @@ struct LoopPlan {
   int line = 0;
   LoopVerdict verdict = LoopVerdict::Sequential;
   std::vector<std::string> reasons;       // readable; empty only when parallel
+                                          // (for a reduction: what it accumulates)
   std::vector<Reduction> reductions;      // when verdict == Reduction
   std::vector<std::string> privates;      // scalars private to an iteration
+                                          // (including the variables of
+                                          // inner loops)
   std::vector<std::string> last_private;  // privates whose final value is live after the loop
 };
 
@@ -61,6 +69,15 @@ struct ParallelPlan {
   // Set when the dynamic phase could not decide safely (e.g. a subscript it
   // cannot bound); the nest then runs in Python.
   std::optional<Decline> decline;
+  // Whether every subscript is proved in range for this bound instance
+  // (after Python's negative-index wrap-around). When false,
+  // `subscript_problem` names the first reference that may raise IndexError
+  // and native code must not run (the Python loop raises it as Python would).
+  bool subscripts_in_range = false;
+  std::optional<Decline> subscript_problem;
+  // Notes a student should read (e.g. "reductions in floating point may
+  // differ from Python by reassociation").
+  std::vector<std::string> notes;
 };
 
 }  // namespace loopscope::analysis

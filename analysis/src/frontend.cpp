@@ -1,0 +1,576 @@
+// Front end: walks Python `ast` objects (through pybind11, with the GIL held)
+// and builds the loop-nest IR. Whatever the IR cannot express becomes a
+// Decline carrying the line and a sentence a student can read.
+#include "loopscope/analysis/frontend.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace py = pybind11;
+
+namespace loopscope::analysis {
+namespace {
+
+struct Declined {
+  Decline d;
+};
+
+[[noreturn]] void decline(int line, std::string reason) { throw Declined{Decline{line, std::move(reason)}}; }
+
+std::string type_name(const py::handle& node) {
+  return py::str(py::type::handle_of(node).attr("__name__"));
+}
+
+int line_of(const py::handle& node) {
+  if (py::hasattr(node, "lineno")) {
+    py::object l = node.attr("lineno");
+    if (!l.is_none()) return l.cast<int>();
+  }
+  return 0;
+}
+int col_of(const py::handle& node) {
+  if (py::hasattr(node, "col_offset")) {
+    py::object l = node.attr("col_offset");
+    if (!l.is_none()) return l.cast<int>();
+  }
+  return 0;
+}
+
+const std::set<std::string>& math_functions() {
+  static const std::set<std::string> s = {
+      "sqrt", "exp",  "log",   "log2",  "log10", "log1p", "expm1", "sin",   "cos",
+      "tan",  "asin", "acos",  "atan",  "atan2", "sinh",  "cosh",  "tanh",  "asinh",
+      "acosh", "atanh", "floor", "ceil", "trunc", "fabs",  "pow",   "erf",   "erfc",
+      "hypot", "copysign", "fmod", "gamma", "lgamma"};
+  return s;
+}
+const std::map<std::string, std::string>& numpy_functions() {
+  static const std::map<std::string, std::string> m = {
+      {"sqrt", "np.sqrt"},       {"exp", "np.exp"},         {"log", "np.log"},
+      {"log2", "np.log2"},       {"log10", "np.log10"},     {"log1p", "np.log1p"},
+      {"expm1", "np.expm1"},     {"sin", "np.sin"},         {"cos", "np.cos"},
+      {"tan", "np.tan"},         {"arcsin", "np.arcsin"},   {"arccos", "np.arccos"},
+      {"arctan", "np.arctan"},   {"arctan2", "np.arctan2"}, {"sinh", "np.sinh"},
+      {"cosh", "np.cosh"},       {"tanh", "np.tanh"},       {"abs", "np.abs"},
+      {"absolute", "np.abs"},    {"fabs", "np.fabs"},       {"floor", "np.floor"},
+      {"ceil", "np.ceil"},       {"trunc", "np.trunc"},     {"minimum", "np.minimum"},
+      {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},
+      {"float64", "np.float64"}, {"float32", "np.float32"}, {"int64", "np.int64"},
+      {"int32", "np.int32"},     {"square", "np.square"},   {"sign", "np.sign"}};
+  return m;
+}
+
+class Converter {
+ public:
+  explicit Converter(py::module_ ast) : ast_(std::move(ast)) {}
+
+  std::shared_ptr<LoopNest> convert(const py::handle& for_node) {
+    auto nest = std::make_shared<LoopNest>();
+    nest->root = stmt(for_node, 0);
+    nest->first_line = nest->root->line;
+    finish(*nest);
+    return nest;
+  }
+
+ private:
+  py::module_ ast_;
+  int next_id_ = 1, next_s_ = 1, next_l_ = 1;
+  std::vector<std::string> loop_vars_;      // enclosing loop variables
+  std::set<std::string> all_loop_vars_;
+  std::set<std::string> arrays_, scalars_assigned_, plain_names_;
+  std::vector<std::string> outputs_;
+  std::map<std::string, int> array_line_, plain_line_;
+
+  bool is(const py::handle& n, const char* t) { return py::isinstance(n, ast_.attr(t)); }
+
+  void add_output(const std::string& name) {
+    if (std::find(outputs_.begin(), outputs_.end(), name) == outputs_.end()) outputs_.push_back(name);
+  }
+
+  std::vector<StmtPtr> block(const py::handle& list, int depth) {
+    std::vector<StmtPtr> out;
+    for (auto s : list) {
+      if (is(s, "Pass")) continue;
+      if (is(s, "Expr")) {
+        py::object v = s.attr("value");
+        if (is(v, "Constant") && py::isinstance<py::str>(v.attr("value"))) continue;  // a docstring-like string
+      }
+      out.push_back(stmt(s, depth));
+    }
+    return out;
+  }
+
+  StmtPtr stmt(const py::handle& n, int depth) {
+    int line = line_of(n);
+    if (is(n, "For")) return for_stmt(n, depth);
+    if (is(n, "If")) {
+      auto s = std::make_shared<Stmt>();
+      s->kind = StmtKind::If;
+      s->id = next_id_++;
+      s->line = line;
+      s->cond = expr(n.attr("test"));
+      s->body = block(n.attr("body"), depth);
+      s->orelse = block(n.attr("orelse"), depth);
+      return s;
+    }
+    if (is(n, "Assign")) {
+      py::list targets = n.attr("targets");
+      if (targets.size() != 1) decline(line, "chained assignment (a = b = ...) inside a loop nest is not supported");
+      if (is(targets[0], "Tuple") || is(targets[0], "List"))
+        decline(line, "tuple assignment (a, b = ...) is not supported");
+      auto s = std::make_shared<Stmt>();
+      s->kind = StmtKind::Assign;
+      s->line = line;
+      s->value = expr(n.attr("value"));
+      s->target = target(targets[0], line);
+      s->id = next_id_++;
+      s->ordinal = next_s_++;
+      return s;
+    }
+    if (is(n, "AugAssign")) {
+      auto s = std::make_shared<Stmt>();
+      s->kind = StmtKind::AugAssign;
+      s->line = line;
+      s->aug_op = binop(n.attr("op"), line);
+      s->value = expr(n.attr("value"));
+      s->target = target(n.attr("target"), line);
+      s->id = next_id_++;
+      s->ordinal = next_s_++;
+      return s;
+    }
+    std::string t = type_name(n);
+    if (t == "While") decline(line, "a while loop inside the nest is not supported");
+    if (t == "Break" || t == "Continue")
+      decline(line, "'" + std::string(t == "Break" ? "break" : "continue") +
+                        "' inside the loop makes the iteration count depend on the data");
+    if (t == "Return") decline(line, "'return' inside the loop is not supported");
+    if (t == "AnnAssign") decline(line, "annotated assignments inside the loop are not supported");
+    if (t == "Expr") {
+      py::object v = n.attr("value");
+      if (is(v, "Call")) {
+        std::string what = "a call";
+        try {
+          what = "the call " + py::str(ast_.attr("unparse")(v)).cast<std::string>();
+        } catch (...) {
+        }
+        decline(line, what + " is a statement with effects the analysis cannot see");
+      }
+      decline(line, "an expression statement inside the loop is not supported");
+    }
+    if (t == "With" || t == "Try" || t == "Raise" || t == "Assert" || t == "Delete" || t == "Global" ||
+        t == "Nonlocal" || t == "FunctionDef" || t == "ClassDef" || t == "Import" || t == "ImportFrom" ||
+        t == "Match")
+      decline(line, "a '" + t + "' statement inside the loop is not supported");
+    decline(line, "a '" + t + "' statement inside the loop is not supported");
+  }
+
+  std::string range_text(const py::handle& n) {
+    try {
+      return py::str(ast_.attr("unparse")(n)).cast<std::string>();
+    } catch (...) {
+      return "the iterable";
+    }
+  }
+
+  StmtPtr for_stmt(const py::handle& n, int depth) {
+    int line = line_of(n);
+    auto s = std::make_shared<Stmt>();
+    s->kind = StmtKind::For;
+    s->id = next_id_++;
+    s->ordinal = next_l_++;
+    s->line = line;
+    s->depth = depth;
+    py::object tgt = n.attr("target");
+    if (!is(tgt, "Name")) decline(line, "the loop variable must be a single name (tuple unpacking is not supported)");
+    s->var = tgt.attr("id").cast<std::string>();
+    py::object it = n.attr("iter");
+    bool is_range = is(it, "Call") && is(it.attr("func"), "Name") &&
+                    it.attr("func").attr("id").cast<std::string>() == "range";
+    if (!is_range)
+      decline(line, "the loop iterates over " + range_text(it) + ", not over range(...)");
+    py::list args = it.attr("args");
+    if (py::len(it.attr("keywords")) != 0 || args.size() < 1 || args.size() > 3)
+      decline(line, "range() must have one to three positional arguments");
+    for (auto a : args)
+      if (is(a, "Starred")) decline(line, "range(*args) is not supported");
+    auto one = std::make_shared<Expr>();
+    one->kind = ExprKind::IntConst;
+    one->ival = 1;
+    one->line = line;
+    auto zero = std::make_shared<Expr>(*one);
+    zero->ival = 0;
+    if (args.size() == 1) {
+      s->start = zero;
+      s->stop = expr(args[0]);
+      s->step = one;
+    } else {
+      s->start = expr(args[0]);
+      s->stop = expr(args[1]);
+      s->step = args.size() == 3 ? expr(args[2]) : ExprPtr(one);
+    }
+    if (py::len(n.attr("orelse")) != 0) decline(line, "for ... else is not supported");
+    if (std::find(loop_vars_.begin(), loop_vars_.end(), s->var) != loop_vars_.end())
+      decline(line, "the loop variable " + s->var + " is already the variable of an enclosing loop");
+    if (scalars_assigned_.count(s->var))
+      decline(line, "the loop variable " + s->var + " is also assigned as a scalar in the nest");
+    all_loop_vars_.insert(s->var);
+    add_output(s->var);
+    loop_vars_.push_back(s->var);
+    s->body = block(n.attr("body"), depth + 1);
+    loop_vars_.pop_back();
+    return s;
+  }
+
+  ExprPtr target(const py::handle& t, int line) {
+    if (is(t, "Name")) {
+      std::string name = t.attr("id").cast<std::string>();
+      if (all_loop_vars_.count(name))
+        decline(line, "the loop variable " + name + " is assigned inside the loop");
+      scalars_assigned_.insert(name);
+      add_output(name);
+      auto e = std::make_shared<Expr>();
+      e->kind = ExprKind::Name;
+      e->name = name;
+      e->line = line_of(t);
+      e->col = col_of(t);
+      return e;
+    }
+    if (is(t, "Subscript")) return subscript(t);
+    if (is(t, "Attribute")) decline(line, "assigning to an attribute (" + range_text(t) + ") is not supported");
+    if (is(t, "Tuple") || is(t, "List")) decline(line, "tuple assignment (a, b = ...) is not supported");
+    decline(line, "this assignment target is not supported");
+  }
+
+  void index_list(const py::handle& slice, std::vector<py::handle>& out) {
+    if (is(slice, "Tuple")) {
+      for (auto e : slice.attr("elts")) out.push_back(e);
+    } else {
+      out.push_back(slice);
+    }
+  }
+
+  ExprPtr subscript(const py::handle& n) {
+    int line = line_of(n);
+    // Flatten A[i][j] and A[i, j] into one reference with two indices.
+    std::vector<py::handle> chain;
+    py::handle cur = n;
+    while (is(cur, "Subscript")) {
+      chain.push_back(cur);
+      cur = cur.attr("value");
+    }
+    if (!is(cur, "Name")) decline(line, "only subscripts of a plain array name are supported (" + range_text(n) + ")");
+    std::string name = cur.attr("id").cast<std::string>();
+    std::vector<py::handle> idx;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      // keep the slice objects alive through the node
+      index_list(it->attr("slice"), idx);
+    }
+    auto e = std::make_shared<Expr>();
+    e->kind = ExprKind::Subscript;
+    e->name = name;
+    e->line = line;
+    e->col = col_of(n);
+    for (auto& i : idx) {
+      if (is(i, "Slice")) decline(line, "slices such as " + range_text(n) + " are not supported inside a loop nest");
+      ExprPtr ie = expr(i);
+      if (contains_subscript(*ie))
+        decline(line, "the indirect subscript " + range_text(n) +
+                          " depends on array contents, so its dependences cannot be analysed");
+      e->args.push_back(ie);
+    }
+    if (all_loop_vars_.count(name) || std::find(loop_vars_.begin(), loop_vars_.end(), name) != loop_vars_.end())
+      decline(line, name + " is a loop variable and cannot be subscripted");
+    arrays_.insert(name);
+    array_line_.emplace(name, line);
+    return e;
+  }
+
+  static bool contains_subscript(const Expr& e) {
+    if (e.kind == ExprKind::Subscript) return true;
+    for (auto& a : e.args)
+      if (contains_subscript(*a)) return true;
+    return false;
+  }
+
+  BinOp binop(const py::handle& op, int line) {
+    std::string t = type_name(op);
+    if (t == "Add") return BinOp::Add;
+    if (t == "Sub") return BinOp::Sub;
+    if (t == "Mult") return BinOp::Mul;
+    if (t == "Div") return BinOp::Div;
+    if (t == "FloorDiv") return BinOp::FloorDiv;
+    if (t == "Mod") return BinOp::Mod;
+    if (t == "Pow") return BinOp::Pow;
+    decline(line, "the operator " + t + " is not supported (only + - * / // % **)");
+  }
+
+  ExprPtr expr(const py::handle& n) {
+    int line = line_of(n);
+    auto e = std::make_shared<Expr>();
+    e->line = line;
+    e->col = col_of(n);
+    if (is(n, "Constant")) {
+      py::object v = n.attr("value");
+      if (py::isinstance<py::bool_>(v)) {
+        e->kind = ExprKind::BoolConst;
+        e->ival = v.cast<bool>() ? 1 : 0;
+      } else if (py::isinstance<py::int_>(v)) {
+        e->kind = ExprKind::IntConst;
+        py::int_ iv = v;
+        if (py::int_(iv.attr("bit_length")()).cast<int64_t>() > 62)
+          decline(line, "the integer constant " + py::str(v).cast<std::string>() + " is too large");
+        e->ival = iv.cast<int64_t>();
+      } else if (py::isinstance<py::float_>(v)) {
+        e->kind = ExprKind::FloatConst;
+        e->fval = v.cast<double>();
+      } else {
+        decline(line, "the constant " + py::repr(v).cast<std::string>() + " is not a number");
+      }
+      return e;
+    }
+    if (is(n, "Name")) {
+      e->kind = ExprKind::Name;
+      e->name = n.attr("id").cast<std::string>();
+      if (e->name == "True" || e->name == "False" || e->name == "None")
+        decline(line, "the name " + e->name + " is not supported here");
+      plain_names_.insert(e->name);
+      plain_line_.emplace(e->name, line);
+      return e;
+    }
+    if (is(n, "Subscript")) {
+      // X.shape[k] is a value known before the loop: a symbol named by its text.
+      py::object v = n.attr("value");
+      py::object sl = n.attr("slice");
+      if (is(v, "Attribute") && is(v.attr("value"), "Name") && v.attr("attr").cast<std::string>() == "shape" &&
+          is(sl, "Constant") && py::isinstance<py::int_>(sl.attr("value")) &&
+          !py::isinstance<py::bool_>(sl.attr("value"))) {
+        e->kind = ExprKind::Name;
+        e->name = v.attr("value").attr("id").cast<std::string>() + ".shape[" +
+                  std::to_string(sl.attr("value").cast<int64_t>()) + "]";
+        return e;
+      }
+      return subscript(n);
+    }
+    if (is(n, "Call") && is(n.attr("func"), "Name") && n.attr("func").attr("id").cast<std::string>() == "len" &&
+        py::len(n.attr("args")) == 1 && py::len(n.attr("keywords")) == 0 && is(n.attr("args")[py::int_(0)], "Name")) {
+      e->kind = ExprKind::Name;
+      e->name = "len(" + n.attr("args")[py::int_(0)].attr("id").cast<std::string>() + ")";
+      return e;
+    }
+    if (is(n, "BinOp")) {
+      e->kind = ExprKind::Binary;
+      e->bin_op = binop(n.attr("op"), line);
+      e->args = {expr(n.attr("left")), expr(n.attr("right"))};
+      return e;
+    }
+    if (is(n, "UnaryOp")) {
+      std::string t = type_name(n.attr("op"));
+      e->kind = ExprKind::Unary;
+      if (t == "USub") e->un_op = UnOp::Neg;
+      else if (t == "UAdd") e->un_op = UnOp::Pos;
+      else if (t == "Not") e->un_op = UnOp::Not;
+      else decline(line, "the bitwise operator ~ is not supported");
+      e->args = {expr(n.attr("operand"))};
+      return e;
+    }
+    if (is(n, "Compare")) {
+      e->kind = ExprKind::Compare;
+      e->args.push_back(expr(n.attr("left")));
+      for (auto op : n.attr("ops")) {
+        std::string t = type_name(op);
+        if (t == "Lt") e->cmp_ops.push_back(CmpOp::Lt);
+        else if (t == "LtE") e->cmp_ops.push_back(CmpOp::Le);
+        else if (t == "Gt") e->cmp_ops.push_back(CmpOp::Gt);
+        else if (t == "GtE") e->cmp_ops.push_back(CmpOp::Ge);
+        else if (t == "Eq") e->cmp_ops.push_back(CmpOp::Eq);
+        else if (t == "NotEq") e->cmp_ops.push_back(CmpOp::Ne);
+        else decline(line, "the comparison '" + t + "' is not supported (only < <= > >= == !=)");
+      }
+      for (auto c : n.attr("comparators")) e->args.push_back(expr(c));
+      return e;
+    }
+    if (is(n, "BoolOp")) {
+      e->kind = ExprKind::Logical;
+      e->bool_op = type_name(n.attr("op")) == "And" ? BoolOp::And : BoolOp::Or;
+      for (auto v : n.attr("values")) e->args.push_back(expr(v));
+      return e;
+    }
+    if (is(n, "IfExp")) {
+      e->kind = ExprKind::IfExp;
+      e->args = {expr(n.attr("test")), expr(n.attr("body")), expr(n.attr("orelse"))};
+      return e;
+    }
+    if (is(n, "Call")) return call(n, e);
+    if (is(n, "Attribute")) {
+      // Constants of math and NumPy.
+      py::object base = n.attr("value");
+      std::string attr = n.attr("attr").cast<std::string>();
+      if (is(base, "Name")) {
+        std::string mod = base.attr("id").cast<std::string>();
+        if (mod == "math" || mod == "np" || mod == "numpy") {
+          double v = 0;
+          bool known = true;
+          if (attr == "pi") v = 3.141592653589793;
+          else if (attr == "e") v = 2.718281828459045;
+          else if (attr == "tau") v = 6.283185307179586;
+          else if (attr == "inf") v = HUGE_VAL;
+          else known = false;
+          if (known) {
+            e->kind = ExprKind::FloatConst;
+            e->fval = v;
+            return e;
+          }
+        }
+      }
+      decline(line, "the attribute " + range_text(n) + " is read inside the loop; compute it before the loop");
+    }
+    decline(line, "the expression " + range_text(n) + " is not supported inside a loop nest");
+  }
+
+  ExprPtr call(const py::handle& n, std::shared_ptr<Expr> e) {
+    int line = e->line;
+    e->kind = ExprKind::Call;
+    std::string text = range_text(n);
+    if (py::len(n.attr("keywords")) != 0) decline(line, "keyword arguments in " + text + " are not supported");
+    py::object f = n.attr("func");
+    std::string canonical;
+    if (is(f, "Name")) {
+      std::string name = f.attr("id").cast<std::string>();
+      static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
+      if (builtins.count(name)) canonical = name;
+    } else if (is(f, "Attribute") && is(f.attr("value"), "Name")) {
+      std::string mod = f.attr("value").attr("id").cast<std::string>();
+      std::string attr = f.attr("attr").cast<std::string>();
+      if (mod == "math" && math_functions().count(attr)) canonical = attr;
+      if ((mod == "np" || mod == "numpy") && numpy_functions().count(attr))
+        canonical = numpy_functions().at(attr);
+    }
+    if (canonical.empty())
+      decline(line, "the call " + text + " is not a known math function, so the analysis cannot see what it does");
+    e->name = canonical;
+    for (auto a : n.attr("args")) {
+      if (is(a, "Starred")) decline(line, "star arguments in " + text + " are not supported");
+      e->args.push_back(expr(a));
+    }
+    if ((canonical == "min" || canonical == "max") && e->args.size() < 2)
+      decline(line, canonical + "() over an iterable is not supported; use " + canonical + "(a, b)");
+    if (e->args.empty()) decline(line, "the call " + text + " has no arguments");
+    return e;
+  }
+
+  // Upward-exposed reads: names whose value comes from before the nest.
+  void exposed_expr(const ExprPtr& e, const std::set<std::string>& defined, std::set<std::string>& in) {
+    if (!e) return;
+    if (e->kind == ExprKind::Name && !defined.count(e->name)) in.insert(e->name);
+    for (auto& a : e->args) exposed_expr(a, defined, in);
+  }
+  void exposed_block(const std::vector<StmtPtr>& b, std::set<std::string>& defined, std::set<std::string>& in) {
+    for (auto& s : b) exposed_stmt(*s, defined, in);
+  }
+  void exposed_stmt(const Stmt& s, std::set<std::string>& defined, std::set<std::string>& in) {
+    switch (s.kind) {
+      case StmtKind::For: {
+        exposed_expr(s.start, defined, in);
+        exposed_expr(s.stop, defined, in);
+        exposed_expr(s.step, defined, in);
+        std::set<std::string> d = defined;
+        d.insert(s.var);
+        exposed_block(s.body, d, in);
+        break;  // the body may run zero times
+      }
+      case StmtKind::If: {
+        exposed_expr(s.cond, defined, in);
+        std::set<std::string> a = defined, b = defined;
+        exposed_block(s.body, a, in);
+        exposed_block(s.orelse, b, in);
+        std::set<std::string> both;
+        for (auto& x : a)
+          if (b.count(x)) both.insert(x);
+        defined = both;
+        break;
+      }
+      case StmtKind::Assign:
+      case StmtKind::AugAssign:
+        if (s.kind == StmtKind::AugAssign) exposed_expr(s.target, defined, in);
+        exposed_expr(s.value, defined, in);
+        if (s.target->kind == ExprKind::Subscript) {
+          for (auto& a : s.target->args) exposed_expr(a, defined, in);
+        } else {
+          defined.insert(s.target->name);
+        }
+        break;
+    }
+  }
+
+  void finish(LoopNest& nest) {
+    for (auto& a : arrays_) {
+      if (plain_names_.count(a))
+        decline(plain_line_[a], a + " is used both as an array (" + a + "[...]) and as a plain value");
+      if (scalars_assigned_.count(a))
+        decline(array_line_[a], a + " is used both as an array and as a scalar that the loop assigns");
+    }
+    nest.arrays.assign(arrays_.begin(), arrays_.end());
+    std::set<std::string> defined, in;
+    exposed_stmt(*nest.root, defined, in);
+    for (auto& a : arrays_) in.insert(a);
+    nest.inputs.assign(in.begin(), in.end());
+    nest.outputs = outputs_;
+  }
+};
+
+}  // namespace
+
+bool is_range_loop(const py::handle& node) {
+  py::module_ ast = py::module_::import("ast");
+  if (!py::isinstance(node, ast.attr("For"))) return false;
+  py::object it = node.attr("iter");
+  return py::isinstance(node.attr("target"), ast.attr("Name")) && py::isinstance(it, ast.attr("Call")) &&
+         py::isinstance(it.attr("func"), ast.attr("Name")) &&
+         it.attr("func").attr("id").cast<std::string>() == "range";
+}
+
+FrontEndResult nest_from_ast(const py::handle& for_node, const std::string& source) {
+  FrontEndResult r;
+  try {
+    py::module_ ast = py::module_::import("ast");
+    if (!py::isinstance(for_node, ast.attr("For"))) {
+      r.decline = Decline{line_of(for_node), "this statement is not a for loop"};
+      return r;
+    }
+    Converter c(ast);
+    auto nest = c.convert(for_node);
+    nest->source = source;
+    r.nest = nest;
+  } catch (const Declined& d) {
+    r.decline = d.d;
+  } catch (const py::error_already_set& e) {
+    r.decline = Decline{line_of(for_node), std::string("the loop could not be read: ") + e.what()};
+  } catch (const std::exception& e) {
+    r.decline = Decline{line_of(for_node), std::string("the loop could not be read: ") + e.what()};
+  }
+  return r;
+}
+
+FrontEndResult nest_from_source(const std::string& source) {
+  FrontEndResult r;
+  try {
+    py::module_ ast = py::module_::import("ast");
+    py::object tree = ast.attr("parse")(source);
+    py::list body = tree.attr("body");
+    if (body.size() == 0) {
+      r.decline = Decline{0, "there is no statement"};
+      return r;
+    }
+    return nest_from_ast(body[0], source);
+  } catch (const py::error_already_set& e) {
+    r.decline = Decline{0, std::string("the source could not be parsed: ") + e.what()};
+  }
+  return r;
+}
+
+}  // namespace loopscope::analysis

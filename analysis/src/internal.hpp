@@ -1,0 +1,60 @@
+// Internal structures shared by the static and dynamic phases.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "loopscope/analysis/analysis.hpp"
+
+namespace loopscope::analysis {
+
+// Affine form over the nest's loop variables (indexed in LoopNest::loops()
+// order) whose coefficients and constant are symbolic expressions over
+// scalars read from the enclosing scope (nullptr means 0).
+struct SymAffine {
+  bool affine = false;
+  std::vector<ExprPtr> coef;
+  ExprPtr constant;
+  std::string why;  // when not affine
+};
+
+struct RefInfo {
+  int index = 0;
+  const Expr* expr = nullptr;  // the Subscript
+  const Stmt* stmt = nullptr;
+  bool write = false;
+  std::string array;
+  std::vector<int> loops;  // enclosing loops (indices), outermost first
+  std::vector<SymAffine> subs;
+  std::string text;  // "A[i, j]"
+};
+
+struct LoopInfo {
+  const Stmt* stmt = nullptr;
+  int parent = -1;
+  std::vector<int> chain;  // enclosing loops including itself, outermost first
+  SymAffine start, stop, step;
+};
+
+struct StaticAnalysis {
+  std::shared_ptr<const LoopNest> nest;
+  std::optional<Decline> decline;
+  std::vector<LoopInfo> loops;
+  std::map<const Stmt*, int> loop_index;
+  std::vector<RefInfo> refs;
+  std::set<std::pair<int, int>> settled;  // ref pairs independent for any values
+  std::vector<std::string> settled_text;
+  std::set<std::string> assigned_scalars;
+  std::set<std::string> symbols;  // scalars used in bounds and subscripts
+
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::string, std::shared_ptr<const ParallelPlan>> cache;
+};
+
+}  // namespace loopscope::analysis

@@ -1,0 +1,285 @@
+// _loopscope functions of the dependence analysis:
+//
+//   analysis_register(for_node, source="", filename="") -> int
+//       Front end + static phase of an ast.For (cached: the same node dump
+//       gives the same id). Declined nests get an id too.
+//   analysis_info(nest_id) -> dict
+//       line, source, declined/decline, inputs, outputs, arrays, loops,
+//       static summary.
+//   analysis_run(nest_id, env: dict, use_cache=True) -> dict
+//       Binds the live values of `env` and runs the dynamic phase (cached by
+//       what it depends on); returns the plan as a dict (see plan_to_dict).
+//   analysis_set_exact_test(enabled)
+//       Turns the exact enumeration test on or off (tests use it to check
+//       the other tests alone).
+//   analysis_nest_from_source(source) -> dict
+//       Front end only, for tests: the IR of the first statement of source.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "loopscope/analysis/analysis.hpp"
+#include "loopscope/analysis/frontend.hpp"
+#include "loopscope/analysis/registry.hpp"
+#include "registry.hpp"
+#include "values.hpp"
+
+namespace py = pybind11;
+using namespace loopscope::analysis;
+
+namespace {
+
+py::object decline_to_py(const std::optional<Decline>& d) {
+  if (!d) return py::none();
+  py::dict r;
+  r["line"] = d->line;
+  r["reason"] = d->reason;
+  return r;
+}
+
+std::string dirs_text(const std::vector<Direction>& d) {
+  std::string s = "(";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::string(1, to_char(d[i]));
+  return s + ")";
+}
+
+void walk(const Stmt* s, std::map<int, const Stmt*>& out) {
+  out[s->id] = s;
+  for (auto& c : s->body) walk(c.get(), out);
+  for (auto& c : s->orelse) walk(c.get(), out);
+}
+
+py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan) {
+  std::map<int, const Stmt*> stmts;
+  if (nest) walk(nest->root.get(), stmts);
+  auto label = [&](int id) {
+    auto it = stmts.find(id);
+    return it == stmts.end() ? std::string("?") : it->second->label();
+  };
+  py::dict r;
+  r["decline"] = decline_to_py(plan.decline);
+  py::list loops;
+  for (auto& lp : plan.loops) {
+    py::dict l;
+    l["id"] = lp.loop;
+    l["label"] = label(lp.loop);
+    l["var"] = lp.var;
+    l["line"] = lp.line;
+    auto it = stmts.find(lp.loop);
+    l["depth"] = it == stmts.end() ? 0 : it->second->depth;
+    l["verdict"] = to_string(lp.verdict);
+    l["reasons"] = lp.reasons;
+    py::list reds;
+    for (auto& rd : lp.reductions) {
+      py::dict d;
+      d["variable"] = rd.variable;
+      d["op"] = rd.fn.empty() ? std::string(to_string(rd.op)) : rd.fn;
+      d["stmt"] = label(rd.stmt);
+      d["stmt_id"] = rd.stmt;
+      auto s = stmts.find(rd.stmt);
+      d["line"] = s == stmts.end() ? 0 : s->second->line;
+      reds.append(d);
+    }
+    l["reductions"] = reds;
+    l["privates"] = lp.privates;
+    l["last_private"] = lp.last_private;
+    loops.append(l);
+  }
+  r["loops"] = loops;
+  py::list edges;
+  for (auto& e : plan.edges) {
+    py::dict d;
+    d["kind"] = to_string(e.kind);
+    d["src"] = label(e.src);
+    d["dst"] = label(e.dst);
+    d["src_id"] = e.src;
+    d["dst_id"] = e.dst;
+    auto s = stmts.find(e.src);
+    auto t = stmts.find(e.dst);
+    d["src_line"] = s == stmts.end() ? 0 : s->second->line;
+    d["dst_line"] = t == stmts.end() ? 0 : t->second->line;
+    d["variable"] = e.variable;
+    d["src_ref"] = e.src_ref;
+    d["dst_ref"] = e.dst_ref;
+    d["loops"] = e.loops;
+    d["direction"] = dirs_text(e.direction);
+    py::list dist;
+    for (auto& x : e.distance) dist.append(x ? py::object(py::int_(*x)) : py::object(py::none()));
+    d["distance"] = dist;
+    d["carrier"] = e.carrier >= 0 ? py::object(py::str(e.loops[e.carrier])) : py::object(py::none());
+    d["test"] = e.test;
+    edges.append(d);
+  }
+  r["edges"] = edges;
+  r["subscripts_in_range"] = plan.subscripts_in_range;
+  r["subscript_problem"] = decline_to_py(plan.subscript_problem);
+  r["notes"] = plan.notes;
+  return r;
+}
+
+py::list string_list(const std::vector<std::string>& v) {
+  py::list l;
+  for (auto& s : v) l.append(s);
+  return l;
+}
+
+py::dict nest_to_dict(const LoopNest& n) {
+  py::dict r;
+  r["line"] = n.first_line;
+  r["inputs"] = string_list(n.inputs);
+  r["outputs"] = string_list(n.outputs);
+  r["arrays"] = string_list(n.arrays);
+  py::list loops;
+  for (auto* l : n.loops()) {
+    py::dict d;
+    d["id"] = l->id;
+    d["label"] = l->label();
+    d["var"] = l->var;
+    d["line"] = l->line;
+    d["depth"] = l->depth;
+    d["range"] = "range(" + to_source(*l->start) + ", " + to_source(*l->stop) + ", " + to_source(*l->step) + ")";
+    loops.append(d);
+  }
+  r["loops"] = loops;
+  py::list stmts;
+  for (auto* s : n.statements()) {
+    py::dict d;
+    d["id"] = s->id;
+    d["label"] = s->label();
+    d["line"] = s->line;
+    d["text"] = to_source(*s->target) + (s->kind == StmtKind::AugAssign ? std::string(" ") + to_string(s->aug_op) + "= " : " = ") +
+                to_source(*s->value);
+    stmts.append(d);
+  }
+  r["statements"] = stmts;
+  return r;
+}
+
+int register_nest(py::handle node, const std::string& source, const std::string& filename) {
+  py::module_ ast = py::module_::import("ast");
+  std::string key = py::str(ast.attr("dump")(node, py::arg("include_attributes") = true)).cast<std::string>();
+  int id = find_nest_by_key(key);
+  if (id >= 0) return id;
+  NestEntry e;
+  e.key = key;
+  e.source = source;
+  e.filename = filename;
+  py::object l = node.attr("lineno");
+  e.line = l.is_none() ? 0 : l.cast<int>();
+  FrontEndResult fr = nest_from_ast(node, source);
+  if (fr.decline) {
+    e.decline = fr.decline;
+  } else {
+    e.nest = fr.nest;
+    e.analysis = analyze_static(fr.nest);
+    if (auto d = static_decline(*e.analysis)) e.decline = d;
+  }
+  return add_nest(std::move(e));
+}
+
+py::dict info(int id) {
+  const NestEntry* e = find_nest(id);
+  if (!e) throw py::key_error("unknown nest id " + std::to_string(id));
+  py::dict r;
+  r["id"] = e->id;
+  r["line"] = e->line;
+  r["source"] = e->source;
+  r["filename"] = e->filename;
+  r["declined"] = e->decline.has_value();
+  r["decline"] = decline_to_py(e->decline);
+  if (e->nest) {
+    py::dict n = nest_to_dict(*e->nest);
+    for (auto item : n) r[item.first] = item.second;
+  }
+  if (e->analysis) {
+    StaticSummary s = summarize(*e->analysis);
+    py::dict st;
+    st["references"] = string_list(s.references);
+    st["settled"] = string_list(s.settled);
+    st["for_run_time"] = string_list(s.for_run_time);
+    st["skeleton"] = string_list(s.skeleton);
+    r["static"] = st;
+  }
+  return r;
+}
+
+py::dict run(int id, py::dict env, bool use_cache) {
+  const NestEntry* e = find_nest(id);
+  if (!e) throw py::key_error("unknown nest id " + std::to_string(id));
+  if (!e->nest || !e->analysis) {
+    py::dict r;
+    r["decline"] = decline_to_py(e->decline);
+    r["loops"] = py::list();
+    r["edges"] = py::list();
+    r["subscripts_in_range"] = false;
+    r["subscript_problem"] = py::none();
+    r["notes"] = py::list();
+    r["cache_hit"] = false;
+    return r;
+  }
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  BoundNest b;
+  auto d = loopscope::bindings::bind_values(*e->nest, env, b);
+  auto t1 = clock::now();
+  std::shared_ptr<const ParallelPlan> plan;
+  bool hit = false;
+  if (!d) {
+    if (use_cache)
+      plan = analyze_dynamic_cached(*e->analysis, b, &hit);
+    else
+      plan = std::make_shared<const ParallelPlan>(analyze_dynamic(*e->analysis, b));
+  }
+  auto t2 = clock::now();
+  py::dict r;
+  if (d) {
+    ParallelPlan p;
+    p.decline = d;
+    for (auto* l : e->nest->loops()) {
+      LoopPlan lp;
+      lp.loop = l->id;
+      lp.var = l->var;
+      lp.line = l->line;
+      lp.reasons = {d->reason};
+      p.loops.push_back(lp);
+    }
+    r = plan_to_dict(e->nest.get(), p);
+  } else {
+    r = plan_to_dict(e->nest.get(), *plan);
+  }
+  r["cache_hit"] = hit;
+  py::dict t;
+  t["bind"] = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  t["analysis"] = std::chrono::duration<double, std::micro>(t2 - t1).count();
+  r["timing_us"] = t;
+  return r;
+}
+
+py::dict from_source(const std::string& source) {
+  FrontEndResult fr = nest_from_source(source);
+  py::dict r;
+  r["declined"] = fr.decline.has_value();
+  r["decline"] = decline_to_py(fr.decline);
+  if (fr.nest) {
+    py::dict n = nest_to_dict(*fr.nest);
+    for (auto item : n) r[item.first] = item.second;
+  }
+  return r;
+}
+
+void bind(py::module_& m) {
+  m.def("analysis_register", &register_nest, py::arg("node"), py::arg("source") = "", py::arg("filename") = "",
+        "Front end and static phase of an ast.For node; returns the nest id (cached by the node's dump).");
+  m.def("analysis_info", &info, py::arg("nest_id"), "What the static phase knows about a registered nest.");
+  m.def("analysis_run", &run, py::arg("nest_id"), py::arg("env"), py::arg("use_cache") = true,
+        "Bind live values and run the dynamic phase; returns the dependence graph and parallel plan.");
+  m.def("analysis_set_exact_test", &set_exact_test_enabled, py::arg("enabled"),
+        "Turn the exact (enumeration) dependence test on or off (on by default; for tests).");
+  m.def("analysis_nest_from_source", &from_source, py::arg("source"),
+        "Front end only: the IR summary of the first statement of `source` (a for loop), or its decline.");
+}
+
+loopscope::bindings::Registrar reg("analysis", &bind);
+
+}  // namespace

@@ -1,0 +1,137 @@
+#include "values.hpp"
+
+#include <pybind11/numpy.h>
+
+#include <algorithm>
+
+namespace py = pybind11;
+
+namespace loopscope::bindings {
+
+using analysis::ArrayBinding;
+using analysis::Decline;
+using analysis::DType;
+using analysis::ScalarBinding;
+using analysis::ScalarKind;
+
+namespace {
+
+std::string kind_of(const py::handle& v) {
+  return py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
+}
+
+std::optional<Decline> bind_array(const std::string& name, const py::handle& v, int line, ArrayBinding& out) {
+  if (!py::isinstance<py::array>(v))
+    return Decline{line, name + " is a " + kind_of(v) + ", not a NumPy array, so it is indexed by Python"};
+  py::array a = py::reinterpret_borrow<py::array>(v);
+  py::dtype dt = a.dtype();
+  char kind = dt.kind();
+  py::ssize_t size = dt.itemsize();
+  std::string bo = py::str(dt.attr("byteorder")).cast<std::string>();
+  if (bo == ">") return Decline{line, name + " is stored in big-endian byte order"};
+  if (kind == 'f' && size == 8) out.dtype = DType::Float64;
+  else if (kind == 'f' && size == 4) out.dtype = DType::Float32;
+  else if (kind == 'i' && size == 8) out.dtype = DType::Int64;
+  else if (kind == 'i' && size == 4) out.dtype = DType::Int32;
+  else if (kind == 'b' && size == 1) out.dtype = DType::Bool;
+  else
+    return Decline{line, name + " has dtype " + py::str(dt).cast<std::string>() +
+                             "; supported are float64, float32, int64, int32 and bool"};
+  if (a.ndim() == 0) return Decline{line, name + " is a 0-dimensional array"};
+  out.data = const_cast<void*>(a.data());
+  out.shape.clear();
+  out.strides.clear();
+  uintptr_t base = reinterpret_cast<uintptr_t>(out.data);
+  intptr_t lo = 0, hi = 0;
+  bool empty = false;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    int64_t n = a.shape(d), s = a.strides(d);
+    out.shape.push_back(n);
+    out.strides.push_back(s);
+    if (n == 0) empty = true;
+    else if (s < 0) lo += s * (n - 1);
+    else hi += s * (n - 1);
+  }
+  out.writeable = a.writeable();
+  out.c_contiguous = (a.flags() & py::array::c_style) != 0;
+  if (empty) {
+    out.mem_lo = out.mem_hi = base;
+  } else {
+    out.mem_lo = base + lo;
+    out.mem_hi = base + hi + size;
+  }
+  return std::nullopt;
+}
+
+std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v, int line, ScalarBinding& out) {
+  if (py::isinstance<py::array>(v))
+    return Decline{line, name + " is a NumPy array but the loop uses it as a single value"};
+  if (py::isinstance<py::bool_>(v)) {
+    out.kind = ScalarKind::Bool;
+    out.ival = v.cast<bool>() ? 1 : 0;
+    return std::nullopt;
+  }
+  if (py::isinstance<py::int_>(v)) {
+    py::int_ i = py::reinterpret_borrow<py::int_>(v);
+    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62)
+      return Decline{line, name + " = " + py::str(v).cast<std::string>() + " is too large an integer"};
+    out.kind = ScalarKind::Int;
+    out.ival = i.cast<int64_t>();
+    return std::nullopt;
+  }
+  if (py::isinstance<py::float_>(v)) {  // includes numpy.float64
+    out.kind = ScalarKind::Float;
+    out.fval = v.cast<double>();
+    return std::nullopt;
+  }
+  py::module_ np = py::module_::import("numpy");
+  if (py::isinstance(v, np.attr("bool_"))) {
+    out.kind = ScalarKind::Bool;
+    out.ival = v.cast<bool>() ? 1 : 0;
+    return std::nullopt;
+  }
+  if (py::isinstance(v, np.attr("integer"))) {
+    py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
+    if (!i) throw py::error_already_set();
+    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62)
+      return Decline{line, name + " is too large an integer"};
+    out.kind = ScalarKind::Int;
+    out.ival = i.cast<int64_t>();
+    return std::nullopt;
+  }
+  if (py::isinstance(v, np.attr("floating")))
+    return Decline{line, name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
+  return Decline{line, name + " is a " + kind_of(v) + ", not a number or a NumPy array"};
+}
+
+}  // namespace
+
+std::optional<Decline> bind_values(const analysis::LoopNest& nest, py::dict env, analysis::BoundNest& out) {
+  out.nest = &nest;
+  out.arrays.clear();
+  out.scalars.clear();
+  int line = nest.first_line;
+  try {
+    for (auto& name : nest.inputs) {
+      py::str key(name);
+      if (!env.contains(key)) return Decline{line, name + " is not defined before the loop"};
+      py::handle v = env[key];
+      bool is_array = std::binary_search(nest.arrays.begin(), nest.arrays.end(), name) ||
+                      std::find(nest.arrays.begin(), nest.arrays.end(), name) != nest.arrays.end();
+      if (is_array) {
+        ArrayBinding a;
+        if (auto d = bind_array(name, v, line, a)) return d;
+        out.arrays.emplace(name, std::move(a));
+      } else {
+        ScalarBinding s;
+        if (auto d = bind_scalar(name, v, line, s)) return d;
+        out.scalars.emplace(name, s);
+      }
+    }
+  } catch (const py::error_already_set& e) {
+    return Decline{line, std::string("the values of the loop could not be read: ") + e.what()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace loopscope::bindings

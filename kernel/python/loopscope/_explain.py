@@ -1,0 +1,134 @@
+"""loopscope.explain: the dependence analysis of a function's loop nests for
+given arguments, without running the loops."""
+
+from typing import Any, Dict, List
+
+import _loopscope
+
+from . import _rewrite
+
+
+def _loop_entry(loop: dict, edges: List[dict]) -> Dict[str, Any]:
+    carried = [e for e in edges if e.get("carrier") == loop["var"] and _edge_in_loop(e, loop)]
+    return {
+        "var": loop["var"],
+        "line": loop["line"],
+        "depth": loop.get("depth", 0),
+        "verdict": loop["verdict"],
+        "reasons": list(loop.get("reasons", [])),
+        "edges": carried,
+        "reductions": list(loop.get("reductions", [])),
+        "privates": list(loop.get("privates", [])),
+        "last_private": list(loop.get("last_private", [])),
+    }
+
+
+def _edge_in_loop(edge: dict, loop: dict) -> bool:
+    # An edge belongs to the loop that carries it: its statements lie inside
+    # that loop (lines after the loop's header).
+    return edge.get("src_line", 0) >= loop["line"] and edge.get("dst_line", 0) >= loop["line"]
+
+
+def _declined_loops(rec: _rewrite.NestRecord, reason: str) -> List[Dict[str, Any]]:
+    out = []
+    for l in rec.loops:
+        out.append({"var": l["var"], "line": l["line"], "depth": l.get("depth", 0), "verdict": "sequential",
+                    "reasons": [reason], "edges": [], "reductions": [], "privates": [], "last_private": []})
+    return out
+
+
+def explain(fn, *args, **kwargs) -> Dict[str, Any]:
+    """Analyse the loop nests of ``fn`` for these arguments, without running
+    the loops, and return a JSON-serialisable report.
+
+    How: ``fn`` is rewritten so that each ``for ... in range(...)`` nest calls
+    the analysis with the live values it reads, and is then skipped (declined
+    ``range`` nests are skipped too). The rest of ``fn`` runs normally, so
+    values computed before a loop (``n = A.shape[0]``) are known, and
+    statements outside the loops do run (they see the arrays as the skipped
+    loops left them, i.e. unchanged). If ``fn`` then fails (for example
+    because it reads a name that only a skipped loop would have set), the
+    report keeps the nests analysed so far, gives the static analysis of the
+    others, and records the error in ``"stopped"``.
+
+    Report::
+
+        {"function": name,
+         "nests": [{"id", "line", "source", "declined", "decline", "analysed",
+                    "loops": [...], "edges": [...], "static": {...},
+                    "subscripts_in_range", "subscript_problem", "notes"}],
+         "loops": [every loop of every nest, in source order:
+                   {"var", "line", "depth", "verdict" ("parallel", "sequential"
+                    or "reduction"), "reasons", "edges" (those it carries),
+                    "reductions", "privates", "last_private"}],
+         "stopped": None or "the error that stopped fn"}
+
+    Lines count the ``def`` line of ``fn`` as line 1. Edges: ``kind`` (flow,
+    anti, output), ``src``/``dst`` (statement labels S1, S2, ...),
+    ``variable``, ``src_ref``/``dst_ref``, ``direction`` such as "(=,<)",
+    ``distance`` (a list, None where not constant), ``carrier`` (the loop
+    variable that carries it, None when loop-independent) and ``test``.
+    """
+    reports: Dict[int, dict] = {}
+    counts: Dict[int, int] = {}
+
+    def hook(nest_id, env):
+        counts[nest_id] = counts.get(nest_id, 0) + 1
+        if nest_id in reports:
+            return {}
+        rec = _rewrite.NESTS.get(nest_id)
+        if rec is None or rec.declined:
+            return {}
+        if env is None:
+            names = ", ".join(rec.inputs)
+            reports[nest_id] = {"decline": {"line": rec.line,
+                                            "reason": "a value the loop reads (" + names + ") is not defined "
+                                                      "when it starts, perhaps because explain skipped a loop "
+                                                      "that sets it"},
+                                "loops": [], "edges": []}
+            return {}
+        reports[nest_id] = _loopscope.analysis_run(nest_id, env)
+        return {}
+
+    new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=True)
+    stopped = None
+    try:
+        new_fn(*args, **kwargs)
+    except Exception as exc:  # the report says why the run stopped
+        stopped = f"{type(exc).__name__}: {exc}"
+
+    out_nests = []
+    all_loops = []
+    for rec in nests:
+        entry: Dict[str, Any] = {
+            "id": rec.id, "line": rec.line, "end_line": rec.end_line, "source": rec.source, "declined": rec.declined,
+            "decline": rec.decline, "analysed": False, "loops": [], "edges": [], "static": rec.static,
+            "subscripts_in_range": None, "subscript_problem": None, "notes": [],
+            "executions": counts.get(rec.id, 0),
+        }
+        if rec.declined:
+            reason = "not analysed: " + rec.decline["reason"] + f" (line {rec.decline['line']})"
+            entry["loops"] = _declined_loops(rec, reason)
+        elif rec.id in reports:
+            rep = reports[rec.id]
+            if rep.get("decline"):
+                entry["decline"] = rep["decline"]
+            entry["analysed"] = not rep.get("decline")
+            edges = [dict(e) for e in rep.get("edges", [])]
+            entry["edges"] = edges
+            entry["loops"] = [_loop_entry(l, edges) for l in rep.get("loops", [])]
+            entry["subscripts_in_range"] = rep.get("subscripts_in_range")
+            entry["subscript_problem"] = rep.get("subscript_problem")
+            entry["notes"] = list(rep.get("notes", []))
+            if not entry["loops"]:
+                reason = rep["decline"]["reason"] if rep.get("decline") else "not analysed"
+                entry["loops"] = _declined_loops(rec, reason)
+        else:
+            why = "the function stopped before this loop" if stopped else "this loop did not run"
+            reason = f"not analysed: {why}; only the static phase is known"
+            entry["loops"] = _declined_loops(rec, reason)
+        out_nests.append(entry)
+        all_loops.extend(entry["loops"])
+    all_loops.sort(key=lambda l: l["line"])
+    return {"function": getattr(fn, "__qualname__", getattr(fn, "__name__", "?")),
+            "nests": out_nests, "loops": all_loops, "stopped": stopped}

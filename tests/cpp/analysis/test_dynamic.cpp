@@ -1,0 +1,215 @@
+// Dynamic phase on hand-bound instances: plans, reasons, aliasing,
+// wrap-around, subscript ranges and the cache.
+#include "common.hpp"
+
+using namespace loopscope::analysis;
+
+namespace {
+
+struct Case {
+  std::shared_ptr<const LoopNest> nest;
+  std::shared_ptr<const StaticAnalysis> sa;
+  BoundNest b;
+  Buffers buf;
+  explicit Case(const std::string& src) : nest(parse_ok(src)), sa(analyze_static(nest)) { b.nest = nest.get(); }
+  ParallelPlan plan() { return analyze_dynamic(*sa, b); }
+};
+
+}  // namespace
+
+TEST(Dynamic, StencilReasonNamesTheDependence) {
+  Case c("for i in range(n):\n    for j in range(1, m):\n        A[i][j] = A[i][j - 1] + 1.0\n");
+  c.b.arrays["A"] = view(c.buf.make(40), {4, 10});
+  c.b.scalars["n"] = int_scalar(4);
+  c.b.scalars["m"] = int_scalar(10);
+  auto p = c.plan();
+  ASSERT_FALSE(p.decline);
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Parallel);
+  const LoopPlan& j = loop(p, "j");
+  EXPECT_EQ(j.verdict, LoopVerdict::Sequential);
+  ASSERT_FALSE(j.reasons.empty());
+  EXPECT_EQ(j.reasons[0],
+            "j carries a flow dependence S1 -> S1 on A: A[i, j] written at iteration j is read as A[i, j - 1] at "
+            "j+1 (distance (0,1))");
+  EXPECT_TRUE(p.subscripts_in_range);
+}
+
+TEST(Dynamic, GemmPlan) {
+  Case c("for i in range(n):\n    for j in range(n):\n        for k in range(n):\n"
+         "            C[i, j] += A[i, k] * B[k, j]\n");
+  for (auto name : {"A", "B", "C"}) c.b.arrays[name] = view(c.buf.make(64), {8, 8});
+  c.b.scalars["n"] = int_scalar(8);
+  auto p = c.plan();
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Parallel);
+  EXPECT_EQ(loop(p, "j").verdict, LoopVerdict::Parallel);
+  const LoopPlan& k = loop(p, "k");
+  EXPECT_EQ(k.verdict, LoopVerdict::Reduction);
+  ASSERT_EQ(k.reductions.size(), 1u);
+  EXPECT_EQ(k.reductions[0].variable, "C");
+  EXPECT_EQ(k.reductions[0].op, BinOp::Add);
+  EXPECT_FALSE(p.notes.empty());
+}
+
+TEST(Dynamic, AliasingByMemory) {
+  Case c("for i in range(n):\n    A[i] = B[i] + 1.0\n");
+  double* base = c.buf.make(20);
+  c.b.scalars["n"] = int_scalar(10);
+  // B is A shifted by one element: B[i] = A[i+1], read before written: anti, carried.
+  c.b.arrays["A"] = view(base, {10});
+  c.b.arrays["B"] = view(base + 1, {10});
+  auto p = c.plan();
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Sequential);
+  // Disjoint halves: parallel.
+  c.b.arrays["B"] = view(base + 10, {10});
+  EXPECT_EQ(c.plan().loops[0].verdict, LoopVerdict::Parallel);
+  // B is A reversed: B[i] = A[9 - i]: both directions.
+  c.b.arrays["B"] = view(base + 9, {10}, {-1});
+  EXPECT_EQ(c.plan().loops[0].verdict, LoopVerdict::Sequential);
+  // Same array twice: A[i] = A[i] + 1 is parallel.
+  c.b.arrays["B"] = c.b.arrays["A"];
+  EXPECT_EQ(c.plan().loops[0].verdict, LoopVerdict::Parallel);
+}
+
+TEST(Dynamic, NegativeIndexWrapAround) {
+  Case c("for i in range(n):\n    A[i] = A[i - 1] * 2.0\n");
+  c.b.arrays["A"] = view(c.buf.make(8), {8});
+  c.b.scalars["n"] = int_scalar(8);
+  // i - 1 is -1 at i == 0 (A[7]): a dependence either way, and sequential.
+  auto p = c.plan();
+  EXPECT_EQ(p.loops[0].verdict, LoopVerdict::Sequential);
+  Case d("for i in range(n):\n    A[i] = A[i - 8] * 2.0\n");
+  d.b.arrays["A"] = view(d.buf.make(8), {8});
+  d.b.scalars["n"] = int_scalar(8);
+  // A[i - 8] is always negative and wraps to A[i]: the same element, parallel.
+  EXPECT_EQ(d.plan().loops[0].verdict, LoopVerdict::Parallel);
+}
+
+TEST(Dynamic, NegativeStepCountsIterationsInExecutionOrder) {
+  Case c("for i in range(n - 1, 0, -1):\n    A[i - 1] = A[i] + 1.0\n");
+  c.b.arrays["A"] = view(c.buf.make(8), {8});
+  c.b.scalars["n"] = int_scalar(8);
+  auto p = c.plan();
+  EXPECT_EQ(p.loops[0].verdict, LoopVerdict::Sequential);
+  bool flow = false;
+  for (auto& e : p.edges)
+    if (e.kind == DepKind::Flow && e.carrier == 0) {
+      flow = true;
+      EXPECT_EQ(e.direction[0], Direction::Lt);
+      EXPECT_EQ(e.distance[0].value_or(0), 1);
+    }
+  EXPECT_TRUE(flow);
+  EXPECT_NE(p.loops[0].reasons[0].find("i-1"), std::string::npos) << p.loops[0].reasons[0];
+}
+
+TEST(Dynamic, ScalarsPrivateReductionAndRecurrence) {
+  Case c("for i in range(n):\n    t = A[i] * 2.0\n    s += t\n    B[i] = t\n");
+  c.b.arrays["A"] = view(c.buf.make(8), {8});
+  c.b.arrays["B"] = view(c.buf.make(8), {8});
+  c.b.scalars["n"] = int_scalar(8);
+  lsa::ScalarBinding s;
+  s.kind = ScalarKind::Float;
+  c.b.scalars["s"] = s;
+  auto p = c.plan();
+  const LoopPlan& l = p.loops[0];
+  EXPECT_EQ(l.verdict, LoopVerdict::Reduction);
+  ASSERT_EQ(l.reductions.size(), 1u);
+  EXPECT_EQ(l.reductions[0].variable, "s");
+  EXPECT_EQ(l.privates, (std::vector<std::string>{"t"}));
+  EXPECT_EQ(l.last_private, (std::vector<std::string>{"t"}));
+
+  Case d("for i in range(n):\n    s = s * 0.5 + A[i]\n");
+  d.b.arrays["A"] = view(d.buf.make(8), {8});
+  d.b.scalars["n"] = int_scalar(8);
+  d.b.scalars["s"] = s;
+  auto q = d.plan();
+  EXPECT_EQ(q.loops[0].verdict, LoopVerdict::Sequential);
+  EXPECT_NE(q.loops[0].reasons[0].find("scalar s"), std::string::npos);
+}
+
+TEST(Dynamic, ZeroAndOneTripLoops) {
+  Case c("for i in range(n):\n    A[i + 1] = A[i]\n");
+  c.b.arrays["A"] = view(c.buf.make(8), {8});
+  for (int64_t n : {0, 1}) {
+    c.b.scalars["n"] = int_scalar(n);
+    auto p = c.plan();
+    EXPECT_EQ(p.loops[0].verdict, LoopVerdict::Parallel) << n;
+    EXPECT_TRUE(p.subscripts_in_range) << n;
+  }
+  c.b.scalars["n"] = int_scalar(3);
+  EXPECT_EQ(c.plan().loops[0].verdict, LoopVerdict::Sequential);
+}
+
+TEST(Dynamic, SubscriptRangeCheck) {
+  Case c("for i in range(n):\n    for j in range(i):\n        A[i, j] = A[j, i + 1]\n");
+  c.b.arrays["A"] = view(c.buf.make(64), {8, 8});
+  c.b.scalars["n"] = int_scalar(7);
+  EXPECT_FALSE(check_subscripts(*c.sa, c.b).has_value());
+  c.b.scalars["n"] = int_scalar(8);
+  auto d = check_subscripts(*c.sa, c.b);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_NE(d->reason.find("A[j, i + 1]"), std::string::npos) << d->reason;
+  EXPECT_EQ(d->line, 3);
+  // Through the BoundNest-only entry point as well.
+  EXPECT_TRUE(check_subscripts(c.b).has_value());
+}
+
+TEST(Dynamic, ExactTestSettlesCoupledSubscripts) {
+  // cov[i, j] vs cov[j, i] over j >= i: no two iterations of i meet.
+  Case c("for i in range(m):\n    for j in range(i, m):\n        C[i, j] = C[i, j] + 1.0\n"
+         "        C[j, i] = C[i, j]\n");
+  c.b.arrays["C"] = view(c.buf.make(100), {10, 10});
+  c.b.scalars["m"] = int_scalar(10);
+  auto p = c.plan();
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Parallel);
+}
+
+TEST(Dynamic, NonIntegerBoundDeclines) {
+  Case c("for i in range(n):\n    A[i] = 1.0\n");
+  c.b.arrays["A"] = view(c.buf.make(8), {8});
+  lsa::ScalarBinding f;
+  f.kind = ScalarKind::Float;
+  f.fval = 3.0;
+  c.b.scalars["n"] = f;
+  auto p = c.plan();
+  ASSERT_TRUE(p.decline.has_value());
+  EXPECT_EQ(p.loops[0].verdict, LoopVerdict::Sequential);
+}
+
+TEST(Dynamic, CacheHitsOnSameFactsAndMissesOnNewValues) {
+  Case c("for i in range(n):\n    A[i + k] = A[i]\n");
+  c.b.arrays["A"] = view(c.buf.make(32), {32});
+  c.b.scalars["n"] = int_scalar(8);
+  c.b.scalars["k"] = int_scalar(0);
+  bool hit = true;
+  auto p1 = analyze_dynamic_cached(*c.sa, c.b, &hit);
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(p1->loops[0].verdict, LoopVerdict::Parallel);
+  auto p2 = analyze_dynamic_cached(*c.sa, c.b, &hit);
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(p1.get(), p2.get());
+  c.b.scalars["k"] = int_scalar(2);
+  auto p3 = analyze_dynamic_cached(*c.sa, c.b, &hit);
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(p3->loops[0].verdict, LoopVerdict::Sequential);
+  // A different address with the same shape is the same fact.
+  c.b.arrays["A"] = view(c.buf.make(32), {32});
+  analyze_dynamic_cached(*c.sa, c.b, &hit);
+  EXPECT_TRUE(hit);
+}
+
+TEST(Dynamic, FourierMotzkinSettlesCoupledSubscriptsOnLargeInstances) {
+  // Too large for the exact test: the coupled system and the triangular
+  // bound decide.
+  Case c("for i in range(m):\n    for j in range(i):\n        C[i, j] = C[j, i]\n");
+  c.b.arrays["C"] = view(c.buf.make(500 * 500), {500, 500});
+  c.b.scalars["m"] = int_scalar(500);
+  auto p = c.plan();
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Parallel);
+  EXPECT_EQ(loop(p, "j").verdict, LoopVerdict::Parallel);
+  Case d("for i in range(1, m):\n    for j in range(i):\n        C[i, j] = C[i - 1, j]\n");
+  d.b.arrays["C"] = view(d.buf.make(500 * 500), {500, 500});
+  d.b.scalars["m"] = int_scalar(500);
+  auto q = d.plan();
+  EXPECT_EQ(loop(q, "i").verdict, LoopVerdict::Sequential);
+  EXPECT_EQ(loop(q, "j").verdict, LoopVerdict::Parallel);
+}
