@@ -888,6 +888,14 @@ struct Dyn {
     }
   }
 
+  std::vector<std::string> proofs;
+
+  void prove(const RefInfo& r1, const RefInfo& r2, const std::string& test) {
+    std::string text = r1.text == r2.text ? r1.text + " in different iterations" : r1.text + " and " + r2.text;
+    proofs.push_back(text + ": never the same element (" + (test.empty() ? std::string("dependence tests") : test) +
+                     ")");
+  }
+
   void dependences() {
     for (size_t i = 0; i < sa.refs.size(); ++i) {
       for (size_t j = i; j < sa.refs.size(); ++j) {
@@ -901,7 +909,10 @@ struct Dyn {
         DependenceProblem p;
         build_problem(r1, r2, it->second, p);
         DependenceResult res = test_dependence(p);
-        if (res.independent) continue;
+        if (res.independent) {
+          prove(r1, r2, res.test);
+          continue;
+        }
         // Fourier-Motzkin, where it can see more than Banerjee (coupled
         // subscripts, triangular bounds), once per carrying loop and sign:
         // the direction (=, ..., =, <, *, ..., *).
@@ -929,7 +940,10 @@ struct Dyn {
             }
             if (!it2->second) kept.push_back(v);
           }
-          if (kept.empty()) continue;  // independent
+          if (kept.empty()) {  // independent
+            prove(r1, r2, "Fourier-Motzkin");
+            continue;
+          }
           if (kept.size() != res.vectors.size()) res.test = "Fourier-Motzkin";
           res.vectors = std::move(kept);
         }
@@ -957,6 +971,10 @@ struct Dyn {
             res.vectors = *ex;
             test = "exact";
           }
+        }
+        if (res.vectors.empty()) {
+          prove(r1, r2, test);
+          continue;
         }
         add_edges(r1, r2, res.vectors, test);
       }
@@ -1116,6 +1134,8 @@ struct Planner {
         if (a != c) cls[a] = c;
       }
     for (auto& ie : dy.edges) plan.edges.push_back(ie.e);
+    plan.proofs = sa.settled_text;  // proved when the cell was submitted
+    plan.proofs.insert(plan.proofs.end(), dy.proofs.begin(), dy.proofs.end());
     bool any_float_reduction = false;
 
     for (size_t li = 0; li < sa.loops.size(); ++li) {

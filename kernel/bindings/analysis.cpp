@@ -115,6 +115,7 @@ py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan) {
   r["subscripts_in_range"] = plan.subscripts_in_range;
   r["subscript_problem"] = decline_to_py(plan.subscript_problem);
   r["notes"] = plan.notes;
+  r["proofs"] = plan.proofs;
   return r;
 }
 

@@ -13,7 +13,8 @@ EXPECTED = {
                       "for i -> parallel", "Loopscope: loop nest at line"],
     "02-why-cpu.ipynb": ["choice:", "share of the GPU time spent on transfers", "sequential",
                          "same result: True"],
-    "03-dependence-tests.ipynb": ["carried by i", "GCD", "-> parallel", "-> reduction", "explained, not run"],
+    "03-dependence-tests.ipynb": ["carried by i", "(GCD)", "): parallel", "): reduction", "explained, not run",
+                                  "never the same element"],
     "04-cost-model.ipynb": ["python: total", "gpu: total", "h100_sxm", "application/vnd.vegalite.v5+json"],
     "05-benchmarks.ipynb": ["all results match Python: True"],
 }

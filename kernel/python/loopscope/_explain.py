@@ -103,7 +103,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         entry: Dict[str, Any] = {
             "id": rec.id, "line": rec.line, "end_line": rec.end_line, "source": rec.source, "declined": rec.declined,
             "decline": rec.decline, "analysed": False, "loops": [], "edges": [], "static": rec.static,
-            "subscripts_in_range": None, "subscript_problem": None, "notes": [],
+            "subscripts_in_range": None, "subscript_problem": None, "notes": [], "proofs": [],
             "executions": counts.get(rec.id, 0),
         }
         if rec.declined:
@@ -120,6 +120,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             entry["subscripts_in_range"] = rep.get("subscripts_in_range")
             entry["subscript_problem"] = rep.get("subscript_problem")
             entry["notes"] = list(rep.get("notes", []))
+            entry["proofs"] = list(rep.get("proofs", []))
             if not entry["loops"]:
                 reason = rep["decline"]["reason"] if rep.get("decline") else "not analysed"
                 entry["loops"] = _declined_loops(rec, reason)

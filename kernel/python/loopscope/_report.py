@@ -400,6 +400,10 @@ def _staged_html(report: NestReport) -> str:
         if items:
             parts.append(f"<div><b>{esc(title)}</b><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items)
                          + "</ul></div>")
+    proofs = (report.analysis or {}).get("proofs") or []
+    if proofs:
+        parts.append("<div><b>Proved independent</b><ul>" + "".join(f"<li>{esc(p)}</li>" for p in proofs)
+                     + "</ul></div>")
     notes = (report.analysis or {}).get("notes") or []
     if notes:
         parts.append("<div><b>At run time</b><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul></div>")

@@ -78,6 +78,10 @@ struct ParallelPlan {
   // Notes a student should read (e.g. "reductions in floating point may
   // differ from Python by reassociation").
   std::vector<std::string> notes;
+  // Pairs of references (one a write) that could touch the same memory by
+  // name or aliasing but were proved never to: "A[2 * i] and A[2 * i + 1]:
+  // independent (GCD)". The teaching counterpart of `edges`.
+  std::vector<std::string> proofs;
 };
 
 }  // namespace loopscope::analysis
