@@ -27,8 +27,7 @@ def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
     port, token = _free_port(), "loopscope-test-token"
     proc = subprocess.Popen(
         [os.path.join(repo_root, "scripts", "lab.sh"), "--headless", f"--port={port}",
-         f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.root_dir={os.path.join(repo_root, 'notebooks')}"],
+         f"--IdentityProvider.token={token}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path)))
     try:
@@ -50,12 +49,17 @@ def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
         assert spec["display_name"] == "Python 3 (Loopscope)"
         lab = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10)
         assert lab.status == 200
+        # It serves the tutorial notebooks.
+        contents = _get(f"http://127.0.0.1:{port}/api/contents", token)
+        names = {item["name"] for item in contents["content"]}
+        assert "01-tour.ipynb" in names
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_kernelspec_listed_by_project_jupyter(repo_root):
