@@ -157,31 +157,6 @@ std::string float_literal(double v) {
   return s;
 }
 
-std::string op_text(BinOp op) {
-  switch (op) {
-    case BinOp::Add: return "+";
-    case BinOp::Sub: return "-";
-    case BinOp::Mul: return "*";
-    case BinOp::Div: return "/";
-    case BinOp::FloorDiv: return "//";
-    case BinOp::Mod: return "%";
-    case BinOp::Pow: return "**";
-  }
-  return "?";
-}
-
-const char* cmp_text(CmpOp op) {
-  switch (op) {
-    case CmpOp::Lt: return "<";
-    case CmpOp::Le: return "<=";
-    case CmpOp::Gt: return ">";
-    case CmpOp::Ge: return ">=";
-    case CmpOp::Eq: return "==";
-    case CmpOp::Ne: return "!=";
-  }
-  return "?";
-}
-
 // ---------------------------------------------------------- nest walks -----
 void walk_exprs(const Expr* e, const std::function<void(const Expr&)>& f) {
   if (!e) return;
@@ -1132,7 +1107,7 @@ class Generator {
           R b = expr(*e.args.at(i + 1));
           np = np || a.second.np || b.second.np;
           if (!out.empty()) out += " && ";
-          out += "(" + a.first + " " + cmp_text(e.cmp_ops[i]) + " " + b.first + ")";
+          out += "(" + a.first + " " + analysis::to_string(e.cmp_ops[i]) + " " + b.first + ")";
         }
         if (e.cmp_ops.size() > 1) out = "(" + out + ")";
         return {out, Ty{K::Bool, np}};
@@ -1200,7 +1175,7 @@ class Generator {
       case BinOp::Mul: {
         Ty t = arith(ta, tb);
         if (!is_float(t.k)) lit_fix(a);
-        return {"(" + cast(a, t.k) + " " + op_text(e.bin_op) + " " + cast(b, t.k) + ")", t};
+        return {"(" + cast(a, t.k) + " " + std::string(analysis::to_string(e.bin_op)) + " " + cast(b, t.k) + ")", t};
       }
       case BinOp::Div: {
         Ty t;
