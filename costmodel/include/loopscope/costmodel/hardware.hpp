@@ -1,0 +1,132 @@
+// Hardware descriptions the cost model prices against: GPU profiles read from
+// share/hardware/*.json, and the host CPU, detected from /proc and /sys and
+// calibrated once by short microbenchmarks (cached as JSON in the user's
+// cache directory).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace loopscope::costmodel {
+
+// One GPU model. Every field is documented (with its source) in
+// share/hardware/README.md.
+struct GpuProfile {
+  std::string name;            // file stem, e.g. "h100_sxm"
+  std::string display_name;    // "NVIDIA H100 SXM5 80GB"
+  std::string architecture;    // "Hopper"
+  int compute_capability = 0;  // 90 for sm_90
+  int sms = 0;
+  double boost_clock_ghz = 0;
+  double fp32_tflops = 0;      // peak, FMA counted as 2 flops
+  double fp64_tflops = 0;
+  double sfu_per_sm_per_clock = 16;  // transcendental (sqrt/exp/log) rate
+  int warp_size = 32;
+  int schedulers_per_sm = 4;
+  int max_threads_per_sm = 2048;
+  int max_blocks_per_sm = 32;
+  int max_threads_per_block = 1024;
+  int registers_per_sm = 65536;
+  int max_registers_per_thread = 255;
+  int register_alloc_unit = 256;       // registers are allocated per warp in these units
+  int shared_memory_per_sm = 0;        // bytes
+  int shared_memory_per_block = 0;     // bytes, default opt-in limit
+  double memory_bandwidth_gbs = 0;     // DRAM, GB/s (1e9 bytes/s)
+  double memory_gb = 0;
+  double l2_cache_mb = 0;
+  std::string host_link;               // "PCIe 5.0 x16"
+  double host_link_bandwidth_gbs = 0;  // achievable pinned/pageable copy rate, GB/s
+  double host_link_latency_us = 0;     // per cudaMemcpy call
+  double launch_overhead_us = 0;       // per kernel launch, host side + device start
+  double memory_latency_ns = 500;      // DRAM load latency seen by one thread
+  double tdp_w = 0;
+  std::vector<std::string> sources;    // where the figures come from
+  bool measured = false;               // true when link/launch figures were measured here
+};
+
+// The host CPU. Detected fields come from /proc/cpuinfo and /sys; calibrated
+// fields from microbenchmarks (C++) and, for the interpreter costs, from
+// timings made by the Python layer (loopscope._cost_calibrate).
+struct HostProfile {
+  std::string cpu_model;
+  int cores = 1;                 // logical CPUs available to this process
+  double clock_ghz = 2.0;        // nominal, from cpuinfo (or measured)
+  int simd_bits = 128;           // widest vector ISA: 128 (SSE2), 256 (AVX2), 512 (AVX-512)
+  bool has_fma = false;
+  int64_t l1d_bytes = 32 << 10;  // per core
+  int64_t l2_bytes = 1 << 20;    // per core
+  int64_t l3_bytes = 8 << 20;    // shared
+  int cache_line = 64;
+
+  // Calibrated (native code).
+  double dram_bandwidth_gbs = 10;     // one thread streaming a large buffer
+  double dram_bandwidth_all_gbs = 15; // all threads
+  double cache_bandwidth_gbs = 40;    // one thread, buffer resident in L2
+  double add_ns = 0.3;                // independent scalar fp add/mul, per op (throughput)
+  double add_latency_ns = 1.2;        // dependent fp add (a reduction chain), per op
+  double div_ns = 1.5;                // fp divide / sqrt, per op (throughput)
+  double div_latency_ns = 4;          // dependent fp divide
+  double store_forward_ns = 1.5;      // a value stored and loaded back by the next iteration
+  double loop_entry_ns = 3;           // starting and leaving a loop (setup, exit branch)
+  double exp_ns = 5;                  // libm exp/log/pow/sin..., per call
+  double fork_join_us = 5;            // waking all worker threads and waiting for them
+  double fork_join_cold_us = 30;      // the same for the first region of a call, when the
+                                      // workers have gone to sleep
+  double loop_iter_ns = 0.3;          // scalar loop overhead per iteration
+  double native_call_us = 15;         // binding values, range checks and the call of a
+                                      // compiled variant (measured by the Python layer)
+  double native_input_us = 0.5;       // ... and for each value the nest reads
+  double native_ref_us = 0.2;         // ... and for each subscript dimension (range proofs)
+  double native_loop_us = 0.5;        // ... and for each loop of the nest
+
+  // Interpreter (measured in Python by loopscope._cost_calibrate; defaults are
+  // typical CPython 3.11 figures).
+  double py_iter_ns = 30;       // one iteration of `for i in range(n)`
+  double py_binop_ns = 25;      // one float arithmetic op (NumPy scalars from array reads)
+  double py_intop_ns = 12;      // one integer op on Python ints (index arithmetic)
+  double py_index_dim_ns = 25;  // extra cost of each subscript dimension beyond the first
+  double py_load_ns = 60;       // A[i] or A[i, j] read of a NumPy element
+  double py_store_ns = 70;      // A[i] = x write of a NumPy element
+  double py_call_ns = 60;       // math.sqrt(x)-like call
+  double py_assign_ns = 5;      // local name store
+  double py_compare_ns = 25;    // comparison / branch
+  double py_nest_ns = 2000;     // fixed cost of entering a nest
+  bool py_calibrated = false;
+  bool engine_calibrated = false;  // native_call_us and fork_join_us were measured
+                                   // through the CPU variant itself
+
+  bool calibrated = false;      // native microbenchmarks ran
+  double calibration_s = 0;     // how long calibration took
+  std::string source;           // "calibrated", "cache:<path>", "defaults"
+};
+
+// ---- GPU profiles -------------------------------------------------------
+std::string default_share_dir();  // compiled-in share/ path, overridable by LOOPSCOPE_SHARE
+std::vector<std::string> list_gpu_profiles(const std::string& share_dir = "");
+// Loads share/hardware/<name>.json (or an absolute/relative path ending in .json).
+// Returns nullopt and sets *error when the profile is missing or malformed.
+std::optional<GpuProfile> load_gpu_profile(const std::string& name_or_path,
+                                           std::string* error = nullptr,
+                                           const std::string& share_dir = "");
+GpuProfile gpu_profile_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const GpuProfile& g);
+
+// ---- Host ---------------------------------------------------------------
+HostProfile detect_host();                 // /proc + /sys only, no timing
+void calibrate_native(HostProfile& host);  // microbenchmarks, well under a second
+nlohmann::json to_json(const HostProfile& h);
+HostProfile host_profile_from_json(const nlohmann::json& j);
+std::string cache_dir();                   // $XDG_CACHE_HOME/loopscope or ~/.cache/loopscope
+std::string host_cache_path();             // cache_dir()/host.json
+// The host profile: from the cache when it matches this machine, else
+// detected + calibrated and written to the cache. `recalibrate` ignores the cache.
+HostProfile host_profile(bool recalibrate = false);
+// Writes the profile to the cache (used after the Python layer adds the
+// interpreter figures). Returns false when the cache cannot be written.
+bool save_host_profile(const HostProfile& h);
+
+}  // namespace loopscope::costmodel

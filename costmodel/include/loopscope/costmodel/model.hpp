@@ -1,0 +1,111 @@
+// The analytical model: prices each variant of a nest (Python interpreter,
+// CPU serial, CPU parallel, GPU on a chosen profile), picks the cheapest
+// available one and says why in one sentence. Every formula is documented
+// with a worked example in docs/costmodel.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "loopscope/costmodel/hardware.hpp"
+#include "loopscope/costmodel/work.hpp"
+
+namespace loopscope::costmodel {
+
+enum class Variant { Python, CpuSerial, CpuParallel, Gpu };
+const char* to_string(Variant v);  // "python", "cpu-serial", "cpu", "gpu"
+
+// Facts the code generators and the session can supply. Unknown values keep
+// their defaults, which are typical figures.
+struct VariantFacts {
+  bool cpu_available = true;        // the CPU code generator accepted the nest
+  std::string cpu_decline;          // its reason when not
+  bool gpu_available = false;       // a CUDA driver and device are present
+  bool gpu_codegen_ok = true;       // the CUDA generator accepted the nest
+  std::string gpu_decline;
+  int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
+  int gpu_shared_bytes_per_block = 0;
+  int gpu_block_size = 256;
+  double cpu_compile_s = -1;        // LLVM ORC at O3 for this nest; negative: estimated
+                                    // from its size (10 ms + 5 ms a loop + 1 ms a
+                                    // subscript dimension)
+  double gpu_compile_s = 0.045;     // NVRTC + module load
+  bool cpu_compiled = false;        // already in the variant cache: no compile cost
+  bool gpu_compiled = false;
+  double expected_runs = 1;         // compile time is divided by this
+  int threads = 0;                  // CPU worker threads; 0 = host cores
+  double cores_free = 0;            // cores not busy with other work (from the load
+                                    // average); 0 = all of them. Caps the speedup.
+};
+
+// One variant's price, in seconds.
+struct VariantCost {
+  Variant variant = Variant::Python;
+  bool available = true;
+  std::string unavailable_reason;
+  double scheduling = 0;  // launches, fork/join, waves/starvation overheads
+  double transfer = 0;    // host<->device copies
+  double compute = 0;     // roofline time of the work itself
+  double compile = 0;     // JIT compile time amortised over expected runs
+  double total() const { return scheduling + transfer + compute + compile; }
+  std::string bound_by;   // "compute", "memory", "latency", "interpreter"
+  nlohmann::json details; // formula inputs and intermediate values
+};
+
+// GPU scheduling quantities (exposed for tests and the report).
+struct Occupancy {
+  int blocks_per_sm = 0;
+  int limit_threads = 0, limit_blocks = 0, limit_registers = 0, limit_shared = 0;
+  std::string limited_by;  // "threads", "blocks", "registers", "shared memory"
+  double occupancy = 0;    // active warps / max warps per SM
+  int active_warps_per_sm = 0;
+};
+Occupancy gpu_occupancy(const GpuProfile& gpu, int block_size, int registers_per_thread,
+                        int shared_bytes_per_block);
+// Number of waves of `blocks` thread blocks on the whole device.
+double gpu_waves(const GpuProfile& gpu, double blocks, const Occupancy& occ);
+// Seconds to copy `bytes` in `copies` separate transfers over the host link.
+double gpu_transfer_seconds(const GpuProfile& gpu, double bytes, int copies);
+// Roofline: the larger of work / throughput and bytes / bandwidth.
+double roofline_seconds(double flops, double flops_per_s, double bytes, double bytes_per_s);
+
+struct SizePoint {
+  double size = 0;  // value of the dominant size parameter
+  double python = 0, cpu_serial = 0, cpu_parallel = 0, gpu = 0;  // seconds (total)
+};
+
+struct CostEstimate {
+  WorkProfile work;
+  std::vector<VariantCost> variants;  // python, cpu-serial, cpu, gpu (always all four)
+  Variant choice = Variant::Python;
+  std::string reason;       // one sentence a student can read
+  std::string gpu_profile;  // profile name the GPU variant was priced on
+  std::vector<SizePoint> sweep;          // predicted time against problem size
+  std::optional<double> gpu_crossover;   // size where the GPU overtakes the best CPU variant
+  const VariantCost& cost(Variant v) const;
+};
+
+// Prices a counted nest. Does not sweep sizes.
+CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu,
+                   const VariantFacts& facts);
+
+// Counts and prices a bound nest, then sweeps the problem size (scale factors
+// 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.
+CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
+                      const HostProfile& host, const GpuProfile& gpu,
+                      const VariantFacts& facts, bool sweep = true);
+
+// Structured estimate for the report and its Vega-Lite charts:
+// {choice, reason, gpu_profile, variants:[{variant, available, total, scheduling,
+//  transfer, compute, compile, bound_by, details}], work:{...}, sweep:[...],
+//  gpu_crossover}.
+nlohmann::json to_json(const CostEstimate& e);
+
+// "1.2 ms", "340 us", "24 KB": the units used in reasons.
+std::string format_seconds(double s);
+std::string format_bytes(double b);
+
+}  // namespace loopscope::costmodel

@@ -1,0 +1,541 @@
+// Pricing of the four variants and the decision. Formulas: docs/costmodel.md.
+#include "loopscope/costmodel/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace loopscope::costmodel {
+
+using namespace loopscope::analysis;
+
+const char* to_string(Variant v) {
+  switch (v) {
+    case Variant::Python: return "python";
+    case Variant::CpuSerial: return "cpu-serial";
+    case Variant::CpuParallel: return "cpu";
+    case Variant::Gpu: return "gpu";
+  }
+  return "?";
+}
+
+std::string format_seconds(double s) {
+  char buf[64];
+  if (!std::isfinite(s)) return "forever";
+  if (s >= 1) std::snprintf(buf, sizeof buf, "%.3g s", s);
+  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.3g us", s * 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3g ns", s * 1e9);
+  return buf;
+}
+
+std::string format_bytes(double b) {
+  char buf[64];
+  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.3g GB", b / 1e9);
+  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.3g MB", b / 1e6);
+  else if (b >= 1e3) std::snprintf(buf, sizeof buf, "%.3g KB", b / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f B", b);
+  return buf;
+}
+
+const VariantCost& CostEstimate::cost(Variant v) const {
+  for (auto& c : variants)
+    if (c.variant == v) return c;
+  static VariantCost none;
+  return none;
+}
+
+// ------------------------------------------------------------ formulas ----
+
+Occupancy gpu_occupancy(const GpuProfile& g, int block, int regs, int shared) {
+  Occupancy o;
+  block = std::max(1, std::min(block, g.max_threads_per_block));
+  const int warps_per_block = (block + g.warp_size - 1) / g.warp_size;
+  const int max_warps = g.max_threads_per_sm / g.warp_size;
+  o.limit_threads = max_warps / warps_per_block;
+  o.limit_blocks = g.max_blocks_per_sm;
+  regs = std::max(1, std::min(regs, g.max_registers_per_thread));
+  // Registers are allocated per warp, rounded up to the allocation unit.
+  const int unit = std::max(1, g.register_alloc_unit);
+  const int regs_per_warp = ((regs * g.warp_size + unit - 1) / unit) * unit;
+  o.limit_registers = g.registers_per_sm / (regs_per_warp * warps_per_block);
+  o.limit_shared = shared > 0 && g.shared_memory_per_sm > 0 ? g.shared_memory_per_sm / shared
+                                                           : std::numeric_limits<int>::max();
+  o.blocks_per_sm = std::min({o.limit_threads, o.limit_blocks, o.limit_registers, o.limit_shared});
+  if (o.blocks_per_sm == o.limit_registers && o.limit_registers < o.limit_threads) o.limited_by = "registers";
+  else if (o.blocks_per_sm == o.limit_shared && o.limit_shared < o.limit_threads) o.limited_by = "shared memory";
+  else if (o.blocks_per_sm == o.limit_blocks && o.limit_blocks < o.limit_threads) o.limited_by = "blocks";
+  else o.limited_by = "threads";
+  o.blocks_per_sm = std::max(0, o.blocks_per_sm);
+  o.active_warps_per_sm = o.blocks_per_sm * warps_per_block;
+  o.occupancy = max_warps > 0 ? (double)o.active_warps_per_sm / max_warps : 0;
+  return o;
+}
+
+double gpu_waves(const GpuProfile& g, double blocks, const Occupancy& occ) {
+  double slots = (double)g.sms * std::max(1, occ.blocks_per_sm);
+  return blocks <= 0 ? 0 : std::ceil(blocks / slots);
+}
+
+double gpu_transfer_seconds(const GpuProfile& g, double bytes, int copies) {
+  if (copies <= 0 || bytes <= 0) return 0;
+  return copies * g.host_link_latency_us * 1e-6 + bytes / (g.host_link_bandwidth_gbs * 1e9);
+}
+
+double roofline_seconds(double flops, double flops_per_s, double bytes, double bytes_per_s) {
+  double a = flops_per_s > 0 ? flops / flops_per_s : 0;
+  double b = bytes_per_s > 0 ? bytes / bytes_per_s : 0;
+  return std::max(a, b);
+}
+
+namespace {
+
+// Seconds of scalar native arithmetic for `o` on one core.
+double cpu_op_seconds(const OpCounts& o, const HostProfile& h) {
+  double ns = (o.add + o.mul + o.compare) * h.add_ns + (o.div + o.sqrt) * h.div_ns +
+              o.exp * h.exp_ns + o.pow * 2.5 * h.exp_ns + o.intop * 0.5 * h.add_ns +
+              (o.load + o.store) * 0.5 * h.add_ns + o.call * h.add_ns;
+  return ns * 1e-9;
+}
+
+struct CpuWork {
+  double ops_s = 0;    // arithmetic, one core
+  double chain_s = 0;  // latency of accumulation chains
+  double mem_bytes_cache = 0, mem_bytes_dram = 0;
+};
+
+CpuWork cpu_work(const WorkProfile& w, const HostProfile& h) {
+  CpuWork c;
+  const double lanes = std::max(1.0, h.simd_bits / (w.fp32 ? 32.0 : 64.0));
+  OpCounts scalar = w.ops;
+  // Operations in vectorisable loops run `lanes` at a time.
+  OpCounts vec = w.ops_vector;
+  scalar.add -= vec.add; scalar.mul -= vec.mul; scalar.div -= vec.div; scalar.sqrt -= vec.sqrt;
+  scalar.compare -= vec.compare; scalar.load -= vec.load; scalar.store -= vec.store;
+  scalar.intop -= vec.intop;
+  OpCounts vpart;
+  vpart.add = vec.add; vpart.mul = vec.mul; vpart.div = vec.div; vpart.sqrt = vec.sqrt;
+  vpart.compare = vec.compare; vpart.load = vec.load; vpart.store = vec.store; vpart.intop = vec.intop;
+  c.ops_s = cpu_op_seconds(scalar, h) + cpu_op_seconds(vpart, h) / lanes +
+            w.innermost_iterations * h.loop_iter_ns * 1e-9;
+  // Latency-bound work: accumulation chains and recurrences through memory.
+  const OpCounts& r = w.ops_recurrence;
+  c.chain_s = (w.chain_ops * h.add_latency_ns + (r.add + r.mul + r.compare) * h.add_latency_ns +
+               (r.div + r.sqrt) * h.div_latency_ns + (r.exp + 2.5 * r.pow) * h.exp_ns +
+               r.store * h.store_forward_ns) * 1e-9;
+  // Entering and leaving loops.
+  double entries = 0;
+  for (auto& l : w.loops) entries += l.entries;
+  c.ops_s += entries * h.loop_entry_ns * 1e-9;
+  // An array within half of L2 is served by the cache. A larger one crosses
+  // the memory bus once per pass (read once, written back once) when it is
+  // small enough (8 x L2) for its reuse across neighbouring rows and
+  // iterations to stay cached, the rest of its traffic coming from cache;
+  // beyond that every access streams from memory.
+  const double cache_limit = (double)h.l2_bytes / 2;
+  const double reuse_limit = 8.0 * (double)h.l2_bytes;
+  for (auto& a : w.arrays) {
+    if (a.nbytes <= cache_limit) {
+      c.mem_bytes_cache += a.cpu_traffic_bytes;
+    } else if (a.footprint_bytes <= reuse_limit) {
+      double passes = (a.read ? 1.0 : 0.0) + (a.written ? 1.0 : 0.0);
+      double dram = std::min(a.cpu_traffic_bytes, a.footprint_bytes * passes);
+      c.mem_bytes_dram += dram;
+      c.mem_bytes_cache += a.cpu_traffic_bytes - dram;
+    } else {
+      c.mem_bytes_dram += a.cpu_traffic_bytes;
+    }
+  }
+  return c;
+}
+
+VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
+  VariantCost v;
+  v.variant = Variant::Python;
+  double iters = 0, entries = 0;
+  for (auto& l : w.loops) { iters += l.iterations; entries += l.entries; }
+  const OpCounts& o = w.ops;
+  double binops = o.add + o.mul + o.div + o.pow;
+  double calls = o.sqrt + o.exp + o.call;
+  double ns = h.py_nest_ns + iters * h.py_iter_ns + entries * h.py_call_ns + binops * h.py_binop_ns +
+              o.intop * h.py_intop_ns + calls * h.py_call_ns + o.load * h.py_load_ns +
+              o.store * h.py_store_ns + o.index_dims * h.py_index_dim_ns +
+              o.assign * h.py_assign_ns + o.compare * h.py_compare_ns;
+  v.compute = ns * 1e-9;
+  v.bound_by = "interpreter";
+  v.details = {{"loop_iterations", iters}, {"loop_entries", entries}, {"binops", binops},
+               {"intops", o.intop}, {"index_dims", o.index_dims},
+               {"calls", calls}, {"loads", o.load}, {"stores", o.store}, {"assigns", o.assign},
+               {"compares", o.compare}, {"py_iter_ns", h.py_iter_ns},
+               {"py_binop_ns", h.py_binop_ns}, {"py_load_ns", h.py_load_ns},
+               {"py_store_ns", h.py_store_ns}, {"py_call_ns", h.py_call_ns}};
+  return v;
+}
+
+// Calling compiled code from Python: binding the values, the plan and
+// variant caches, the call itself.
+double call_seconds(const WorkProfile& w, const HostProfile& h) {
+  return (h.native_call_us + w.inputs * h.native_input_us + w.reference_dims * h.native_ref_us +
+          (double)w.loops.size() * h.native_loop_us) * 1e-6;
+}
+
+double cpu_compile_seconds(const WorkProfile& w, const VariantFacts& f) {
+  if (f.cpu_compile_s >= 0) return f.cpu_compile_s;
+  return 0.010 + 0.005 * (double)w.loops.size() + 0.001 * w.reference_dims;
+}
+
+double amortised(double compile_s, bool compiled, double runs) {
+  return compiled ? 0.0 : compile_s / std::max(1.0, runs);
+}
+
+VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
+  VariantCost v;
+  v.variant = Variant::CpuSerial;
+  v.available = f.cpu_available && w.ok;
+  if (!w.ok) v.unavailable_reason = w.reason;
+  else if (!f.cpu_available) v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+  CpuWork c = cpu_work(w, h);
+  double mem_s = c.mem_bytes_cache / (h.cache_bandwidth_gbs * 1e9) +
+                 c.mem_bytes_dram / (h.dram_bandwidth_gbs * 1e9);
+  double arith = std::max(c.ops_s, c.chain_s);
+  v.compute = std::max(arith, mem_s);
+  v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
+  v.scheduling = call_seconds(w, h);
+  v.compile = amortised(cpu_compile_seconds(w, f), f.cpu_compiled, f.expected_runs);
+  v.details = {{"arith_s", c.ops_s}, {"chain_s", c.chain_s}, {"memory_s", mem_s},
+               {"bytes_cache", c.mem_bytes_cache}, {"bytes_dram", c.mem_bytes_dram},
+               {"vector_lanes", h.simd_bits / (w.fp32 ? 32 : 64)}};
+  return v;
+}
+
+VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const VariantFacts& f,
+                               const std::string& no_parallel_reason) {
+  VariantCost v;
+  v.variant = Variant::CpuParallel;
+  const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
+  bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
+  v.available = f.cpu_available && w.ok && has_par && T > 1;
+  if (!w.ok) v.unavailable_reason = w.reason;
+  else if (!f.cpu_available) v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+  else if (!has_par) v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel" : no_parallel_reason;
+  else if (T <= 1) v.unavailable_reason = "this machine has one core";
+  CpuWork c = cpu_work(w, h);
+  const double P = std::max(1.0, w.cpu_parallel_iterations);
+  // Iterations are split into T nearly equal chunks: the slowest thread does
+  // ceil(P/T). Threads beyond the cores other work leaves free only share them.
+  const double free_cores = f.cores_free > 0 ? std::max(1.0, std::min<double>(T, f.cores_free)) : T;
+  const double speedup = has_par ? std::min(P / std::ceil(P / T), free_cores) : 1.0;
+  const double fpar = has_par ? w.parallel_fraction : 0.0;
+  double arith = std::max(c.ops_s, c.chain_s);
+  double arith_par = arith * (1 - fpar) + arith * fpar / speedup;
+  double bw_dram = (1 - fpar) * 0 + h.dram_bandwidth_gbs +
+                   fpar * std::max(0.0, std::min(h.dram_bandwidth_all_gbs, h.dram_bandwidth_gbs * speedup) - h.dram_bandwidth_gbs);
+  double bw_cache = h.cache_bandwidth_gbs * (1 + fpar * (speedup - 1));
+  double mem_s = c.mem_bytes_cache / (bw_cache * 1e9) + c.mem_bytes_dram / (bw_dram * 1e9);
+  v.compute = std::max(arith_par, mem_s);
+  v.bound_by = mem_s > arith_par ? "memory" : "compute";
+  // The first region of a call wakes sleeping workers; the next ones find
+  // them spinning.
+  v.scheduling = call_seconds(w, h) +
+                 (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * h.fork_join_us) * 1e-6 : 0);
+  v.compile = amortised(cpu_compile_seconds(w, f), f.cpu_compiled, f.expected_runs);
+  v.details = {{"threads", T}, {"speedup", speedup}, {"cores_free", free_cores}, {"parallel_fraction", fpar},
+               {"regions", w.cpu_regions}, {"fork_join_us", h.fork_join_us},
+               {"fork_join_cold_us", h.fork_join_cold_us},
+               {"parallel_iterations", w.cpu_parallel_iterations}, {"arith_s", arith_par},
+               {"memory_s", mem_s}};
+  return v;
+}
+
+// Instructions per operation on the GPU, in units of one FMA-pipe slot.
+struct GpuOpCosts { double add, div, sqrt, exp, pow; };
+GpuOpCosts gpu_costs(bool fp32) {
+  if (fp32) return {1, 8, 8, 12, 30};
+  return {1, 16, 16, 30, 60};
+}
+
+VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfile& g,
+                      const VariantFacts& f, const std::string& no_parallel_reason) {
+  VariantCost v;
+  v.variant = Variant::Gpu;
+  bool has_grid = !w.gpu_grid_loops.empty() && w.gpu_launches > 0;
+  v.available = f.gpu_available && f.gpu_codegen_ok && w.ok && has_grid;
+  if (!w.ok) v.unavailable_reason = w.reason;
+  else if (!has_grid) v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel, so there is nothing to spread over GPU threads" : no_parallel_reason;
+  else if (!f.gpu_codegen_ok) v.unavailable_reason = f.gpu_decline.empty() ? "the CUDA code generator declined this nest" : f.gpu_decline;
+  else if (!f.gpu_available) v.unavailable_reason = "there is no GPU on this machine (priced on the " + g.display_name + " profile)";
+
+  const double launches = has_grid ? w.gpu_launches : 1;
+  const double threads = std::max(1.0, has_grid ? w.gpu_threads : 1);
+  int block = std::max(g.warp_size, std::min(f.gpu_block_size, g.max_threads_per_block));
+  if (threads < block) block = (int)std::max<double>(g.warp_size, std::ceil(threads / g.warp_size) * g.warp_size);
+  const double blocks = std::ceil(threads / block);
+  Occupancy occ = gpu_occupancy(g, block, f.gpu_registers_per_thread, f.gpu_shared_bytes_per_block);
+  const double waves = gpu_waves(g, blocks, occ);
+  const double clock = g.boost_clock_ghz * 1e9;
+
+  // Work inside the kernels (per launch) and on the host (the rest).
+  const OpCounts& kp = has_grid ? w.ops_parallel : w.ops;
+  OpCounts host = w.ops;
+  if (has_grid) {
+    host.add -= kp.add; host.mul -= kp.mul; host.div -= kp.div; host.sqrt -= kp.sqrt;
+    host.exp -= kp.exp; host.pow -= kp.pow; host.intop -= kp.intop; host.compare -= kp.compare;
+    host.load -= kp.load; host.store -= kp.store; host.call -= kp.call;
+  }
+  GpuOpCosts oc = gpu_costs(w.fp32);
+  const double fp_instr = (kp.add + kp.mul) * oc.add + kp.div * oc.div + kp.sqrt * oc.sqrt +
+                          kp.exp * oc.exp + kp.pow * oc.pow;
+  const double int_instr = kp.intop + kp.compare + kp.call + 2 * (kp.load + kp.store);
+  // Lanes per SM per clock from the peak (an FMA counts as two flops).
+  const double fp32_rate = g.fp32_tflops * 1e12 / 2;
+  const double fp_rate = (w.fp32 ? g.fp32_tflops : g.fp64_tflops) * 1e12 / 2;
+  // Starvation: each scheduler needs about 4 resident warps to hide ALU latency,
+  // and about 32 warps per SM are needed to keep DRAM busy.
+  const double resident = std::min(threads, (double)g.sms * occ.active_warps_per_sm * g.warp_size);
+  const double u_alu = std::min(1.0, resident / ((double)g.sms * g.schedulers_per_sm * 4 * g.warp_size));
+  const double u_mem = std::min(1.0, resident / ((double)g.sms * 32 * g.warp_size));
+  const double t_alu = (fp_instr / fp_rate + int_instr / fp32_rate) / std::max(1e-6, u_alu);
+
+  // DRAM traffic: every access costs its element times the coalescing factor,
+  // but never less than the footprint (caches catch reuse beyond that).
+  double traffic = 0, accesses_bytes = 0;
+  for (auto& a : w.arrays) {
+    double acc = a.gpu_accesses * a.elem_bytes;
+    accesses_bytes += acc;
+    double in_kernel = acc * (w.ops.load + w.ops.store > 0
+                                  ? std::min(1.0, (kp.load + kp.store) / (w.ops.load + w.ops.store))
+                                  : 1.0);
+    traffic += std::max(a.footprint_bytes, in_kernel * a.gpu_coalescing);
+  }
+  const double t_mem = traffic / (g.memory_bandwidth_gbs * 1e9 * 0.8 * std::max(1e-6, u_mem));
+  // Latency floor: one thread's own chain of instructions and loads, once per wave.
+  const double per_thread_instr = (fp_instr + int_instr) / (launches * threads);
+  const double per_thread_loads = (kp.load + kp.store) / (launches * threads);
+  const double t_thread = per_thread_instr * 4 / clock + per_thread_loads * g.memory_latency_ns * 1e-9 / 4;
+  const double t_latency = launches * waves * t_thread;
+  // Grid-level reductions: one atomic per warp after a shuffle reduction,
+  // serialised on one address in L2 (about one per clock).
+  const double t_atomic = w.gpu_grid_reduction * launches / g.warp_size / clock;
+  const double t_host = cpu_op_seconds(host, h);
+
+  double t_kernel = std::max({t_alu, t_mem, t_latency});
+  v.compute = t_kernel + t_atomic + t_host;
+  v.bound_by = t_kernel == t_mem ? "memory" : (t_kernel == t_alu ? "compute" : "latency");
+  v.scheduling = launches * g.launch_overhead_us * 1e-6 + call_seconds(w, h);
+
+  double in_bytes = 0, out_bytes = 0;
+  int in_copies = 0, out_copies = 0;
+  for (auto& a : w.arrays) {
+    if (a.read || (a.written && !a.fully_written)) { in_bytes += a.nbytes; ++in_copies; }
+    if (a.written) { out_bytes += a.nbytes; ++out_copies; }
+  }
+  v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies);
+  v.compile = amortised(f.gpu_compile_s, f.gpu_compiled, f.expected_runs);
+  v.details = {{"profile", g.name}, {"launches", launches}, {"threads_per_launch", threads},
+               {"block_size", block}, {"blocks", blocks}, {"blocks_per_sm", occ.blocks_per_sm},
+               {"occupancy", occ.occupancy}, {"occupancy_limited_by", occ.limited_by},
+               {"registers_per_thread", f.gpu_registers_per_thread}, {"waves", waves},
+               {"alu_utilisation", u_alu}, {"memory_utilisation", u_mem},
+               {"alu_s", t_alu}, {"memory_s", t_mem}, {"latency_s", t_latency},
+               {"atomic_s", t_atomic}, {"host_s", t_host}, {"dram_bytes", traffic},
+               {"access_bytes", accesses_bytes},
+               {"bytes_in", in_bytes}, {"bytes_out", out_bytes}, {"copies_in", in_copies},
+               {"copies_out", out_copies}, {"precision", w.fp32 ? "fp32" : "fp64"}};
+  return v;
+}
+
+std::string size_phrase(const WorkProfile& w) {
+  if (w.size_label.empty()) return "at this size";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "at %s=%.0f", w.size_label.c_str(), w.size_value);
+  return buf;
+}
+
+constexpr double kParallelMargin = 0.8;
+
+std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
+  const auto& py = e.cost(Variant::Python);
+  const auto& cs = e.cost(Variant::CpuSerial);
+  const auto& cp = e.cost(Variant::CpuParallel);
+  const auto& gp = e.cost(Variant::Gpu);
+  // The parallel variant must beat the best single-threaded one by a margin:
+  // its time depends on what else the machine is running, and a wrong bet on
+  // it costs more than it can gain.
+  const VariantCost* best = &py;
+  if (cs.available && cs.total() < best->total()) best = &cs;
+  if (cp.available && cp.total() < kParallelMargin * best->total()) best = &cp;
+  if (gp.available && gp.total() < best->total()) best = &gp;
+  e.choice = best->variant;
+  const std::string at = size_phrase(e.work);
+  // The cheapest variant ignoring availability: worth mentioning when it is
+  // the GPU that this machine does not have.
+  const VariantCost* ideal = best;
+  for (auto* c : {&py, &cs, &cp, &gp})
+    if (c->total() < ideal->total() && c->unavailable_reason.rfind("there is no GPU", 0) == 0) ideal = c;
+  std::string r;
+  switch (best->variant) {
+    case Variant::Python: {
+      if (!cs.available)
+        r = "runs in Python: " + cs.unavailable_reason;
+      else if (cs.compile > py.total())
+        r = "runs in Python: " + at + " the loop takes about " + format_seconds(py.total()) +
+            " in the interpreter, less than the " + format_seconds(cs.compile) + " it takes to compile it";
+      else
+        r = "runs in Python: " + at + " the interpreter (" + format_seconds(py.total()) +
+            ") is cheaper than calling compiled code (" + format_seconds(cs.total()) + ")";
+      break;
+    }
+    case Variant::CpuSerial: {
+      if (!cp.available)
+        r = "runs on one CPU core: " + cp.unavailable_reason + " (" + format_seconds(cs.total()) +
+            " against " + format_seconds(py.total()) + " in Python)";
+      else if (cp.total() < cs.total())
+        r = "runs on one CPU core: " + at + " " + std::to_string(h.cores) +
+            " threads would save too little to be worth it (" + format_seconds(cs.total()) +
+            " against " + format_seconds(cp.total()) + " in parallel)";
+      else
+        r = "runs on one CPU core: " + at + " starting " + std::to_string(h.cores) +
+            " threads costs more than it saves (" + format_seconds(cs.total()) + " against " +
+            format_seconds(cp.total()) + " in parallel)";
+      break;
+    }
+    case Variant::CpuParallel: {
+      const std::string name = "on the CPU with " + std::to_string((int)cp.details.value("threads", 1)) + " threads";
+      if (ideal == &gp)
+        r = "runs " + name + ": the GPU (" + g.display_name + ") would take " + format_seconds(gp.total()) +
+            " against " + format_seconds(cp.total()) + ", but " + gp.unavailable_reason.substr(0, gp.unavailable_reason.find(" (priced"));
+      else if (gp.transfer > cp.total())
+        r = "runs " + name + ": " + at + ", moving " +
+            format_bytes(gp.details.value("bytes_in", 0.0) + gp.details.value("bytes_out", 0.0)) +
+            " to and from the GPU costs more than the whole loop (" + format_seconds(cp.total()) + ")";
+      else
+        r = "runs " + name + ": " + at + " it takes " + format_seconds(cp.total()) + " against " +
+            format_seconds(gp.total()) + " on the GPU (" + g.display_name + ") and " +
+            format_seconds(cs.total()) + " on one core";
+      break;
+    }
+    case Variant::Gpu: {
+      double best_cpu = std::min(cs.available ? cs.total() : 1e300, cp.available ? cp.total() : 1e300);
+      r = "runs on the GPU (" + g.display_name + "): " + at + " it takes " + format_seconds(gp.total()) +
+          ", including " + format_seconds(gp.transfer) + " of copies, against " +
+          format_seconds(std::min(best_cpu, py.total())) + " on the CPU";
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu,
+                   const VariantFacts& facts) {
+  return [&] {
+    CostEstimate e;
+    e.work = work;
+    e.gpu_profile = gpu.name;
+    e.variants.push_back(price_python(work, host));
+    e.variants.push_back(price_cpu_serial(work, host, facts));
+    e.variants.push_back(price_cpu_parallel(work, host, facts, ""));
+    e.variants.push_back(price_gpu(work, host, gpu, facts, ""));
+    e.reason = decide(e, gpu, host);
+    return e;
+  }();
+}
+
+static std::string no_parallel_reason(const ParallelPlan& plan) {
+  for (auto& lp : plan.loops) {
+    if (lp.verdict != LoopVerdict::Sequential) return "";
+  }
+  for (auto& lp : plan.loops) {
+    if (!lp.reasons.empty())
+      return "no loop can run in parallel (loop '" + lp.var + "': " + lp.reasons.front() + ")";
+  }
+  return "no loop can run in parallel";
+}
+
+CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host,
+                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep) {
+  WorkProfile w = count_work(bound, plan, 1.0);
+  std::string npr = no_parallel_reason(plan);
+  auto price_with = [&](const WorkProfile& wp) {
+    CostEstimate e;
+    e.work = wp;
+    e.gpu_profile = gpu.name;
+    e.variants.push_back(price_python(wp, host));
+    e.variants.push_back(price_cpu_serial(wp, host, facts));
+    e.variants.push_back(price_cpu_parallel(wp, host, facts, npr));
+    e.variants.push_back(price_gpu(wp, host, gpu, facts, npr));
+    e.reason = decide(e, gpu, host);
+    return e;
+  };
+  CostEstimate e = price_with(w);
+  if (plan.decline) {
+    // The analysis could not decide safely: only the interpreter may run it.
+    for (auto& v : e.variants)
+      if (v.variant != Variant::Python) {
+        v.available = false;
+        v.unavailable_reason = plan.decline->reason;
+      }
+    e.choice = Variant::Python;
+    e.reason = "runs in Python: " + plan.decline->reason;
+  }
+  if (sweep && w.ok) {
+    const double scales[] = {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1, 2, 4, 8, 16};
+    for (double s : scales) {
+      WorkProfile ws = s == 1.0 ? w : count_work(bound, plan, s);
+      if (!ws.ok) continue;
+      CostEstimate es = price_with(ws);
+      SizePoint p;
+      p.size = ws.size_value;
+      p.python = es.cost(Variant::Python).total();
+      p.cpu_serial = es.cost(Variant::CpuSerial).total();
+      p.cpu_parallel = es.cost(Variant::CpuParallel).total();
+      p.gpu = es.cost(Variant::Gpu).total();
+      if (!e.sweep.empty() && p.size <= e.sweep.back().size) continue;
+      e.sweep.push_back(p);
+    }
+    // Where the GPU first becomes cheaper than the best CPU variant
+    // (log-log interpolation between the sweep points).
+    bool par = w.cpu_parallel_loop >= 0;
+    auto cpu_best = [&](const SizePoint& p) { return par ? std::min(p.cpu_serial, p.cpu_parallel) : p.cpu_serial; };
+    for (size_t k = 1; k < e.sweep.size(); ++k) {
+      const auto& a = e.sweep[k - 1];
+      const auto& b = e.sweep[k];
+      double da = std::log(a.gpu) - std::log(cpu_best(a));
+      double db = std::log(b.gpu) - std::log(cpu_best(b));
+      if (da > 0 && db <= 0) {
+        double t = da / (da - db);
+        e.gpu_crossover = std::exp(std::log(a.size) + t * (std::log(b.size) - std::log(a.size)));
+        break;
+      }
+    }
+  }
+  return e;
+}
+
+nlohmann::json to_json(const CostEstimate& e) {
+  nlohmann::json j;
+  j["choice"] = to_string(e.choice);
+  j["reason"] = e.reason;
+  j["gpu_profile"] = e.gpu_profile;
+  j["variants"] = nlohmann::json::array();
+  for (auto& v : e.variants) {
+    j["variants"].push_back({{"variant", to_string(v.variant)}, {"available", v.available},
+                             {"unavailable_reason", v.unavailable_reason}, {"total", v.total()},
+                             {"scheduling", v.scheduling}, {"transfer", v.transfer},
+                             {"compute", v.compute}, {"compile", v.compile},
+                             {"bound_by", v.bound_by}, {"details", v.details}});
+  }
+  j["work"] = to_json(e.work);
+  j["sweep"] = nlohmann::json::array();
+  for (auto& p : e.sweep)
+    j["sweep"].push_back({{"size", p.size}, {"python", p.python}, {"cpu-serial", p.cpu_serial},
+                          {"cpu", p.cpu_parallel}, {"gpu", p.gpu}});
+  j["size_label"] = e.work.size_label;
+  if (e.gpu_crossover) j["gpu_crossover"] = *e.gpu_crossover;
+  else j["gpu_crossover"] = nullptr;
+  return j;
+}
+
+}  // namespace loopscope::costmodel

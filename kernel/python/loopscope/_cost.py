@@ -1,0 +1,234 @@
+"""The cost model seen from Python.
+
+- ``host_profile(recalibrate=False)``: the host CPU profile (dict). Native
+  figures are measured once by the engine and cached in
+  ``$XDG_CACHE_HOME/loopscope/host.json`` (``~/.cache/loopscope``); the
+  interpreter figures are measured here the first time and added to the cache.
+- ``recalibrate()``: measure everything again.
+- ``gpu_profiles()`` / ``gpu_profile(name)``: the GPU profiles of share/hardware.
+- ``estimate_nest(nest_id, env, ...)``: count, price and decide one nest the
+  rewriter registered, for the live values in ``env``; returns the structured
+  estimate (see docs/costmodel.md, "The JSON estimate").
+- ``choose(nest_id, env, ...)``: just the decision, as a device name of
+  ``loopscope.run`` ("python", "cpu-serial", "cpu" or "gpu").
+- ``estimate(fn, *args, **kwargs)``: the estimates of the loop nests of
+  ``fn`` for these arguments, without running the loops (as
+  ``loopscope.explain`` does).
+- ``price(work, ...)``: price a work profile given as a dict (for what-if
+  questions and tests).
+
+The GPU profile defaults to ``$LOOPSCOPE_GPU`` or ``h100_sxm``.
+"""
+
+import os
+import time
+
+import _loopscope as _L
+
+from ._cost_calibrate import calibrate_engine, calibrate_interpreter
+
+DEFAULT_GPU = "h100_sxm"
+
+_host = None
+
+
+def default_gpu():
+    return os.environ.get("LOOPSCOPE_GPU") or DEFAULT_GPU
+
+
+def host_profile(recalibrate=False):
+    """The host profile as a dict (cached in memory and on disk)."""
+    global _host
+    if _host is not None and not recalibrate:
+        return _host
+    h = _L.cost_host_profile(bool(recalibrate))
+    if recalibrate or not h.get("py_calibrated"):
+        h.update(calibrate_interpreter())
+        _host = h  # the engine calibration below may ask for the profile
+        h.update(calibrate_engine())
+        _L.cost_save_host_profile(h)
+    _host = h
+    _L.cost_set_host(h)
+    return h
+
+
+def recalibrate():
+    """Measures the host again (native and interpreter figures) and rewrites the cache."""
+    return host_profile(recalibrate=True)
+
+
+def cache_path():
+    return _L.cost_cache_path()
+
+
+def gpu_profiles():
+    return list(_L.cost_gpu_profiles())
+
+
+def gpu_profile(name=None):
+    return _L.cost_gpu_profile(name or default_gpu())
+
+
+_gpu_status = None
+
+
+def gpu_available():
+    """True when a CUDA driver and device can be used by the engine (asked
+    once per process)."""
+    global _gpu_status
+    if _gpu_status is None:
+        fn = getattr(_L, "cuda_driver_status", None)
+        try:
+            _gpu_status = bool(fn()["available"]) if fn is not None else False
+        except Exception:
+            _gpu_status = False
+    return _gpu_status
+
+
+# Nests for which a native variant was chosen in this process: the engine has
+# compiled them since (its variant cache), so their compile time is not
+# charged again.
+_compiled = set()
+
+
+_free = [0.0, 0.0]  # [time of the reading, cores free]
+
+
+def cores_free():
+    """How many cores a parallel run gets, relative to a serial one, next to
+    the other work on the machine: with C cores, T = C worker threads and O
+    other runnable threads (/proc/loadavg, read at most every half second),
+    the scheduler gives T threads T * min(1, C / (T + O)) cores and one
+    thread min(1, C / (1 + O)); the ratio caps the parallel speedup."""
+    now = time.monotonic()
+    if now - _free[0] < 0.5 and _free[1] > 0:
+        return _free[1]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        others = max(0, running - 1)
+    except (OSError, ValueError, IndexError):
+        others = 0
+    threads = cores
+    parallel = threads * min(1.0, cores / (threads + others))
+    serial = min(1.0, cores / (1.0 + others))
+    _free[0] = now
+    _free[1] = float(max(1.0, min(cores, parallel / serial)))
+    return _free[1]
+
+
+def _facts(facts, nest_id=None):
+    f = {"gpu_available": gpu_available(), "cores_free": cores_free()}
+    if nest_id is not None:
+        f["cpu_compiled"] = (nest_id, "cpu") in _compiled
+        f["gpu_compiled"] = (nest_id, "gpu") in _compiled
+    if facts:
+        f.update(facts)
+    return f
+
+
+_nvrtc = {}
+
+
+def nvrtc_facts(nest_id, env, gpu=None):
+    """GPU facts from compiling the nest's generated CUDA with NVRTC for the
+    profile's architecture (cached per nest, architecture and dtypes):
+    registers per thread and shared memory per block (the largest over the
+    nest's kernels), the compile time, or why the CUDA generator declined.
+    {} when the CUDA bindings are not built."""
+    fn = getattr(_L, "cuda_compile", None)
+    if fn is None or env is None:
+        return {}
+    try:
+        cc = int(gpu_profile(gpu).get("compute_capability", 80))
+    except Exception:
+        cc = 80
+    arch = f"sm_{max(75, cc)}"
+    dtypes = tuple(sorted((k, str(getattr(v, "dtype", type(v).__name__))) for k, v in env.items()))
+    key = (int(nest_id), arch, dtypes)
+    if key in _nvrtc:
+        return dict(_nvrtc[key])
+    try:
+        r = fn(int(nest_id), env, arch, True)
+    except Exception as exc:  # the estimate goes on with typical figures
+        return {"gpu_codegen_ok": False, "gpu_decline": f"the CUDA generator failed: {exc}"}
+    if r.get("decline"):
+        d = r["decline"]
+        facts = {"gpu_codegen_ok": False,
+                 "gpu_decline": d.get("reason", str(d)) if isinstance(d, dict) else str(d)}
+    elif not r.get("ok"):
+        facts = {"gpu_codegen_ok": False, "gpu_decline": "NVRTC could not compile the generated CUDA"}
+    else:
+        res = [v for v in (r.get("resources") or {}).values() if v.get("registers", -1) > 0]
+        facts = {"gpu_compile_s": float(r.get("compile_ms", 45.0)) / 1e3}
+        if res:
+            facts["gpu_registers_per_thread"] = max(v["registers"] for v in res)
+            facts["gpu_shared_bytes_per_block"] = max(v.get("shared_bytes", 0) for v in res)
+    _nvrtc[key] = facts
+    return dict(facts)
+
+
+def price(work, gpu=None, facts=None, host=None):
+    """Prices a work profile (a dict as in the ``work`` field of an estimate)."""
+    return _L.cost_price(work, host or host_profile(), gpu or default_gpu(), _facts(facts))
+
+
+def estimate_nest(nest_id, env, gpu=None, facts=None, sweep=True, host=None, nvrtc=True):
+    """The structured estimate of one registered nest for the values in ``env``.
+    With ``nvrtc`` (the default) the nest's CUDA is compiled once for the
+    profile's architecture, so that occupancy uses its real register count."""
+    if not hasattr(_L, "cost_estimate_nest"):
+        raise RuntimeError("this build of the engine has no analysis bindings")
+    if host is None:
+        host_profile()  # measured and handed to the engine once per process
+    f = nvrtc_facts(nest_id, env, gpu) if nvrtc else {}
+    if facts:
+        f.update(facts)
+    return _L.cost_estimate_nest(int(nest_id), env, host, gpu or default_gpu(),
+                                 _facts(f, nest_id), bool(sweep))
+
+
+# How many times each nest has asked for a decision in this process.
+_runs = {}
+
+
+def choose(nest_id, env, gpu=None, facts=None):
+    """The device the model picks for this nest: "python", "cpu-serial", "cpu" or "gpu".
+
+    Compilation is amortised over the runs seen so far: a nest that has run
+    k times is expected to run k times in all (so a loop run again and again
+    moves to native code once its interpreter time has paid for compiling)."""
+    runs = _runs.get(nest_id, 0) + 1
+    _runs[nest_id] = runs
+    f = {"expected_runs": runs}
+    if gpu_available():
+        f.update(nvrtc_facts(nest_id, env, gpu))
+    if facts:
+        f.update(facts)
+    try:
+        host_profile()
+        choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), _facts(f, nest_id))
+    except Exception:
+        return "python"
+    if choice in ("cpu", "cpu-serial"):
+        _compiled.add((nest_id, "cpu"))
+    elif choice == "gpu":
+        _compiled.add((nest_id, "gpu"))
+    return choice
+
+
+def estimate(fn, *args, gpu=None, facts=None, sweep=True, run_loops=False, **kwargs):
+    """Estimates for the loop nests of ``fn(*args, **kwargs)``.
+
+    Returns ``{"function", "nests": [estimate, ...], "declined", "stopped"}``
+    (one estimate per nest, from its first execution). The loops are skipped,
+    as in ``loopscope.explain``, unless ``run_loops`` is set; the rest of
+    ``fn`` runs."""
+    from . import _cost_hook
+
+    return _cost_hook.estimate_function(fn, args, kwargs, gpu=gpu, facts=facts, sweep=sweep,
+                                        run_loops=run_loops)

@@ -1,0 +1,237 @@
+"""Measures what the CPython interpreter costs per loop iteration and per
+operation, for the cost model's Python variant.
+
+Each figure is the best of a few timings of a small loop, minus the loop it
+is built on, so the whole calibration takes a few tenths of a second. The
+results are nanoseconds, merged into the host profile (see
+``loopscope._cost.host_profile``) under the ``py_*`` keys documented in
+docs/costmodel.md.
+"""
+
+import math
+import time
+
+import numpy as np
+
+_N = 20000
+_REPEAT = 5
+
+# Every snippet runs inside a function (fast locals, as in user functions and
+# in the engine's rewritten nests). `{body}` is the statement measured.
+_TEMPLATE = """
+def _bench(n, A, A2, x, y, a, k):
+    t = 0.0
+    for i in range(n):
+        {body}
+    return t
+"""
+
+_SNIPPETS = {
+    "loop": "pass",
+    "assign": "t = x",
+    "load": "t = A[i]",
+    "load2": "t = A2[i, k]",
+    "store": "A[i] = x",
+    "binop": "t = a * x",          # Python float times a NumPy scalar, the common case
+    "binop2": "t = x * y + x",     # two ops on NumPy scalars
+    "intop": "t = i + k",
+    "call": "t = math.sqrt(x)",
+    "compare": "t = x < y",
+}
+
+
+def _compile(body):
+    ns = {"math": math}
+    exec(_TEMPLATE.format(body=body), ns)
+    return ns["_bench"]
+
+
+def _time(fn, args):
+    best = float("inf")
+    for _ in range(_REPEAT):
+        t0 = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - t0)
+    return best / _N * 1e9
+
+
+def _nest_overhead():
+    """Fixed cost of running a nest: a call and a zero-trip loop."""
+    f = _compile("pass")
+    args = (0, None, None, 0.0, 0.0, 0.0, 0)
+    reps = 2000
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            f(*args)
+        best = min(best, time.perf_counter() - t0)
+    return best / reps * 1e9
+
+
+# Nests used to time the engine itself (module level, so that the rewriter can
+# read their source). With each: (inputs, subscript dimensions, loops).
+def _engine_call_nest(A):
+    for i in range(2):
+        A[i] = A[i] + 1.0
+
+
+def _engine_inputs_nest(A, B, C, D, E, F):
+    for i in range(2):
+        A[i] = B[i] + C[i] + D[i] + E[i] + F[i]
+
+
+def _engine_refs_nest(A):
+    for i in range(2):
+        A[i] = A[i] + A[i + 1] + A[i + 2] + A[i] + A[i + 1] + A[i + 2] + A[i] + A[i + 1] + A[i + 2]
+
+
+def _engine_deep_nest(B):
+    for i in range(2):
+        for j in range(2):
+            for k in range(2):
+                B[i, j, k] = B[i, j, k] + 1.0
+
+
+def _engine_deep_refs_nest(B):
+    for i in range(1, 2):
+        for j in range(1, 2):
+            for k in range(1, 2):
+                B[i, j, k] = (B[i - 1, j, k] + B[i + 1, j, k] + B[i, j - 1, k] + B[i, j + 1, k]
+                              + B[i, j, k - 1] + B[i, j, k + 1])
+
+
+def _engine_region_nest(A, T):
+    for t in range(T):
+        for i in range(2):
+            A[i] = A[i] + 1.0
+
+
+def calibrate_engine():
+    """Figures of the compiled CPU variant as called from Python, measured
+    through ``loopscope.run``. The fixed cost of one native nest call is
+    modelled as ``native_call_us + inputs * native_input_us + subscript
+    dimensions * native_ref_us + loops * native_loop_us`` (binding values,
+    range proofs, the plan and variant caches, the call) and fitted by least
+    squares to five small nests of different shapes. ``fork_join_us``, the
+    cost of one parallel region (waking the worker threads and waiting for
+    them), is the difference per region between "cpu" and "cpu-serial" on a
+    sequential loop of 200 steps around a parallel loop; ``fork_join_cold_us``
+    the same for a single region after a 3 ms pause (sleeping workers). Returns {} when the
+    CPU variant is not available."""
+    try:
+        import _loopscope
+
+        if not hasattr(_loopscope, "cpu_run"):
+            return {}
+        from . import _run
+    except Exception:
+        return {}
+    T = 200
+
+    def best(fn, *args, device, reps=30, pause=0.0):
+        _run.run(fn, *args, device=device)  # compile
+        status = _run.last_runs()
+        if not status or any(v.get("status") != "ok" for v in status.values()):
+            return None
+        b = float("inf")
+        for _ in range(reps):
+            if pause:
+                time.sleep(pause)
+            t0 = time.perf_counter()
+            _run.run(fn, *args, device=device)
+            b = min(b, time.perf_counter() - t0)
+        return b
+
+    A = np.zeros(4)
+    B = np.zeros((3, 3, 3))
+    cases = [
+        (_engine_call_nest, (A,), (1, 2, 1)),
+        (_engine_inputs_nest, tuple(np.zeros(4) for _ in range(6)), (6, 6, 1)),
+        (_engine_refs_nest, (A,), (1, 10, 1)),
+        (_engine_deep_nest, (B,), (1, 6, 3)),
+        (_engine_deep_refs_nest, (B,), (1, 21, 3)),
+    ]
+    rows, times = [], []
+    try:
+        for fn, args, feats in cases:
+            t = best(fn, *args, device="cpu-serial")
+            if t is not None:
+                rows.append((1.0,) + tuple(float(x) for x in feats))
+                times.append(t * 1e6)
+        serial = best(_engine_region_nest, A, T, device="cpu-serial")
+        par = best(_engine_region_nest, A, T, device="cpu")
+        # One region after a pause long enough for the workers to sleep.
+        serial1 = best(_engine_region_nest, A, 1, device="cpu-serial", pause=0.003, reps=15)
+        par1 = best(_engine_region_nest, A, 1, device="cpu", pause=0.003, reps=15)
+    except Exception:
+        return {}
+    out = {}
+    if len(rows) == len(cases):
+        X = np.array(rows)
+        y = np.array(times)
+        coef = np.linalg.lstsq(X, y, rcond=None)[0]
+        # Costs cannot be negative: refit without a term that came out so.
+        keep = [True] * 4
+        for _ in range(3):
+            if all(c >= 0 for c, k in zip(coef, keep) if k):
+                break
+            for j in range(1, 4):
+                if keep[j] and coef[j] < 0:
+                    keep[j] = False
+            cols = [j for j in range(4) if keep[j]]
+            sub = np.linalg.lstsq(X[:, cols], y, rcond=None)[0]
+            coef = np.zeros(4)
+            coef[cols] = sub
+        out["native_call_us"] = max(0.1, float(coef[0]))
+        out["native_input_us"] = max(0.0, float(coef[1]))
+        out["native_ref_us"] = max(0.0, float(coef[2]))
+        out["native_loop_us"] = max(0.0, float(coef[3]))
+    if serial is not None and par is not None:
+        out["fork_join_us"] = max(0.05, (par - serial) / T * 1e6)
+    if serial1 is not None and par1 is not None:
+        out["fork_join_cold_us"] = max(out.get("fork_join_us", 0.05), (par1 - serial1) * 1e6)
+    if out:
+        out["engine_calibrated"] = True
+    return out
+
+
+def calibrate_interpreter():
+    """Returns the interpreter figures (nanoseconds) as a dict of py_* keys."""
+    t_start = time.perf_counter()
+    A = np.random.default_rng(0).random(_N)
+    A2 = np.random.default_rng(1).random((_N, 4))
+    x = np.float64(1.25)
+    y = np.float64(0.75)
+    args = (_N, A, A2, x, y, 2.0, 3)
+    raw = {name: _time(_compile(body), args) for name, body in _SNIPPETS.items()}
+    loop = raw["loop"]
+    assign = max(0.5, raw["assign"] - loop)
+
+    def net(name, ops=1):
+        return max(0.5, (raw[name] - loop - assign) / ops)
+
+    load = net("load")
+    store = max(0.5, raw["store"] - loop)
+    out = {
+        "py_iter_ns": loop,
+        "py_assign_ns": assign,
+        "py_load_ns": load,
+        "py_index_dim_ns": max(0.5, net("load2") - load),
+        "py_store_ns": store,
+        "py_binop_ns": (net("binop") + net("binop2", 2)) / 2,
+        "py_intop_ns": net("intop"),
+        # A call includes its module attribute lookup (math.sqrt).
+        "py_call_ns": net("call"),
+        "py_compare_ns": net("compare"),
+        "py_nest_ns": _nest_overhead(),
+        "py_calibrated": True,
+        "py_calibration_s": time.perf_counter() - t_start,
+    }
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(calibrate_interpreter(), indent=2))

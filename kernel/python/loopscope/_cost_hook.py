@@ -1,0 +1,47 @@
+"""Estimates for the loop nests of a Python function, collected through the
+rewriter's hook (see loopscope._rewrite)."""
+
+from . import _cost, _rewrite
+
+
+def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False,
+                      every_execution=False):
+    """Returns ``{"function", "nests": [estimate, ...], "stopped"}``.
+
+    Each nest execution that reaches the hook is estimated with the live
+    values it reads (``n = A.shape[0]`` before the loop is known). With
+    ``run_loops=False`` (the default) the loops themselves are skipped, as
+    ``loopscope.explain`` does, so nothing is computed and the arrays are left
+    unchanged; with ``run_loops=True`` they run in plain Python after being
+    estimated. Only the first execution of each nest is estimated unless
+    ``every_execution`` is set. Each estimate carries ``nest_id``, ``line``
+    (counting the ``def`` line as 1) and ``executions``."""
+    estimates = []
+    seen = {}
+
+    def hook(nest_id, env):
+        seen[nest_id] = seen.get(nest_id, 0) + 1
+        rec = _rewrite.NESTS.get(nest_id)
+        skip = None if run_loops else {}
+        if rec is None or rec.declined or env is None:
+            return skip
+        if seen[nest_id] > 1 and not every_execution:
+            return skip
+        e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
+        e["line"] = rec.line
+        e["source"] = rec.source
+        estimates.append(e)
+        return skip
+
+    new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=not run_loops)
+    stopped = None
+    try:
+        new_fn(*args, **kwargs)
+    except Exception as exc:  # the result says why the run stopped
+        stopped = f"{type(exc).__name__}: {exc}"
+    for e in estimates:
+        e["executions"] = seen.get(e.get("nest_id"), 0)
+    declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""}
+                for r in nests if r.declined]
+    return {"function": getattr(fn, "__qualname__", getattr(fn, "__name__", "?")),
+            "nests": estimates, "declined": declined, "stopped": stopped}

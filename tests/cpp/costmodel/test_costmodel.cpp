@@ -1,0 +1,624 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "loopscope/costmodel/hardware.hpp"
+#include "loopscope/costmodel/model.hpp"
+#include "loopscope/costmodel/work.hpp"
+#include "nest_builder.hpp"
+
+using namespace loopscope::costmodel;
+using namespace cmtest;
+
+namespace {
+
+std::string share() { return std::string(LOOPSCOPE_SOURCE_DIR) + "/share"; }
+
+GpuProfile profile(const std::string& name) {
+  std::string err;
+  auto g = load_gpu_profile(name, &err, share());
+  EXPECT_TRUE(g.has_value()) << err;
+  return g.value_or(GpuProfile{});
+}
+
+// A fixed host so that the formulas are checked against hand-computed numbers.
+HostProfile fixed_host() {
+  HostProfile h;
+  h.cores = 4;
+  h.simd_bits = 256;
+  h.l2_bytes = 1 << 20;
+  h.dram_bandwidth_gbs = 10;
+  h.dram_bandwidth_all_gbs = 20;
+  h.cache_bandwidth_gbs = 50;
+  h.add_ns = 0.25;
+  h.add_latency_ns = 1.0;
+  h.div_ns = 1.0;
+  h.exp_ns = 5;
+  h.fork_join_us = 10;
+  h.fork_join_cold_us = 10;
+  h.loop_iter_ns = 0.25;
+  h.native_call_us = 10;
+  h.native_input_us = 0;
+  h.native_ref_us = 0;
+  h.native_loop_us = 0;
+  h.div_latency_ns = 4;
+  h.store_forward_ns = 1.5;
+  h.loop_entry_ns = 0;
+  h.py_iter_ns = 30;
+  h.py_binop_ns = 20;
+  h.py_load_ns = 50;
+  h.py_store_ns = 60;
+  h.py_call_ns = 50;
+  h.py_assign_ns = 5;
+  h.py_compare_ns = 20;
+  h.py_nest_ns = 1000;
+  return h;
+}
+
+struct Nest {
+  LoopNest nest;
+  BoundNest bound;
+  ParallelPlan plan;
+};
+
+// for i in range(n): y[i] = a * x[i] + y[i]
+Nest saxpy(int64_t n) {
+  Nest t;
+  Builder b;
+  auto L = b.loop("i", I(0), N("n"), 0);
+  L->body.push_back(b.assign(Sub1("y", {N("i")}),
+                             Add(Mul(N("a"), Sub1("x", {N("i")})), Sub1("y", {N("i")}))));
+  t.nest.root = L;
+  t.nest.arrays = {"x", "y"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["x"] = array(DType::Float64, {n});
+  t.bound.arrays["y"] = array(DType::Float64, {n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.bound.scalars["a"] = float_scalar(2.0);
+  t.plan.loops.push_back(loop_plan(*L, LoopVerdict::Parallel));
+  return t;
+}
+
+// for i in range(n): for j in range(n): for k in range(n): C[i,j] += A[i,k] * B[k,j]
+Nest gemm(int64_t n) {
+  Nest t;
+  Builder b;
+  auto Li = b.loop("i", I(0), N("n"), 0);
+  auto Lj = b.loop("j", I(0), N("n"), 1);
+  auto Lk = b.loop("k", I(0), N("n"), 2);
+  Lk->body.push_back(b.aug(Sub1("C", {N("i"), N("j")}), BinOp::Add,
+                           Mul(Sub1("A", {N("i"), N("k")}), Sub1("B", {N("k"), N("j")}))));
+  Lj->body.push_back(Lk);
+  Li->body.push_back(Lj);
+  t.nest.root = Li;
+  t.nest.arrays = {"A", "B", "C"};
+  t.bound.nest = &t.nest;
+  for (auto a : {"A", "B", "C"}) t.bound.arrays[a] = array(DType::Float64, {n, n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.plan.loops = {loop_plan(*Li, LoopVerdict::Parallel), loop_plan(*Lj, LoopVerdict::Parallel),
+                  loop_plan(*Lk, LoopVerdict::Reduction)};
+  return t;
+}
+
+// for i in range(n): for j in range(i): A[i, j] = A[j, i] * 0.5
+Nest triangle(int64_t n) {
+  Nest t;
+  Builder b;
+  auto Li = b.loop("i", I(0), N("n"), 0);
+  auto Lj = b.loop("j", I(0), N("i"), 1);
+  Lj->body.push_back(b.assign(Sub1("A", {N("i"), N("j")}), Mul(Sub1("A", {N("j"), N("i")}), F(0.5))));
+  Li->body.push_back(Lj);
+  t.nest.root = Li;
+  t.nest.arrays = {"A"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["A"] = array(DType::Float64, {n, n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.plan.loops = {loop_plan(*Li, LoopVerdict::Sequential), loop_plan(*Lj, LoopVerdict::Parallel)};
+  return t;
+}
+
+// for t in range(steps):
+//   for i in range(1, n - 1): B[i] = (A[i-1] + A[i] + A[i+1]) / 3.0
+//   for i in range(1, n - 1): A[i] = B[i]
+Nest jacobi(int64_t n, int64_t steps) {
+  Nest t;
+  Builder b;
+  auto Lt = b.loop("t", I(0), N("steps"), 0);
+  auto L1 = b.loop("i", I(1), Sub(N("n"), I(1)), 1);
+  L1->body.push_back(b.assign(Sub1("B", {N("i")}),
+      Div(Add(Add(Sub1("A", {Sub(N("i"), I(1))}), Sub1("A", {N("i")})), Sub1("A", {Add(N("i"), I(1))})), F(3.0))));
+  auto L2 = b.loop("i", I(1), Sub(N("n"), I(1)), 1);
+  L2->body.push_back(b.assign(Sub1("A", {N("i")}), Sub1("B", {N("i")})));
+  Lt->body = {L1, L2};
+  t.nest.root = Lt;
+  t.nest.arrays = {"A", "B"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["A"] = array(DType::Float64, {n});
+  t.bound.arrays["B"] = array(DType::Float64, {n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.bound.scalars["steps"] = int_scalar(steps);
+  t.plan.loops = {loop_plan(*Lt, LoopVerdict::Sequential), loop_plan(*L1, LoopVerdict::Parallel),
+                  loop_plan(*L2, LoopVerdict::Parallel)};
+  return t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- profiles
+
+TEST(Profiles, AllRequiredProfilesLoad) {
+  auto names = list_gpu_profiles(share());
+  for (auto want : {"h100_sxm", "a100_sxm", "v100_sxm", "t4", "rtx_4090", "rtx_4060_laptop", "gtx_1080_ti"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  }
+  for (auto& n : names) {
+    GpuProfile g = profile(n);
+    EXPECT_GT(g.sms, 0) << n;
+    EXPECT_GT(g.host_link_bandwidth_gbs, 0) << n;
+    EXPECT_GT(g.launch_overhead_us, 0) << n;
+    EXPECT_FALSE(g.sources.empty()) << n;
+    // Peak FP32 agrees with SMs x clock x lanes x 2 within a few percent.
+    double lanes = g.fp32_tflops * 1e12 / (2 * g.sms * g.boost_clock_ghz * 1e9);
+    EXPECT_NEAR(lanes, std::round(lanes), 0.06 * lanes) << n;
+  }
+}
+
+TEST(Profiles, UnknownProfileIsAnError) {
+  std::string err;
+  EXPECT_FALSE(load_gpu_profile("no_such_gpu", &err, share()).has_value());
+  EXPECT_NE(err.find("h100_sxm"), std::string::npos) << err;
+}
+
+// ---------------------------------------------------------------- formulas
+
+TEST(Occupancy, LimitedByThreadsAtLowRegisterUse) {
+  GpuProfile g = profile("h100_sxm");
+  Occupancy o = gpu_occupancy(g, 256, 32, 0);
+  EXPECT_EQ(o.blocks_per_sm, 8);       // 2048 threads / 256
+  EXPECT_DOUBLE_EQ(o.occupancy, 1.0);
+  EXPECT_EQ(o.limited_by, "threads");
+}
+
+TEST(Occupancy, RegistersHalveAndThenCollapseIt) {
+  GpuProfile g = profile("h100_sxm");
+  Occupancy o = gpu_occupancy(g, 256, 64, 0);
+  // 64 regs x 32 lanes = 2048 per warp; 8 warps per block = 16384; 65536 / 16384 = 4 blocks.
+  EXPECT_EQ(o.blocks_per_sm, 4);
+  EXPECT_DOUBLE_EQ(o.occupancy, 0.5);
+  EXPECT_EQ(o.limited_by, "registers");
+  o = gpu_occupancy(g, 256, 255, 0);
+  // 255 x 32 = 8160, rounded to 8192 per warp; x 8 = 65536: one block.
+  EXPECT_EQ(o.blocks_per_sm, 1);
+  EXPECT_DOUBLE_EQ(o.occupancy, 0.125);
+  // Odd counts round up to the 256-register allocation unit: 33 x 32 = 1056 -> 1280.
+  o = gpu_occupancy(g, 128, 33, 0);
+  EXPECT_EQ(o.blocks_per_sm, 65536 / (1280 * 4));
+}
+
+TEST(Occupancy, SharedMemoryAndBlockLimits) {
+  GpuProfile g = profile("t4");
+  Occupancy o = gpu_occupancy(g, 64, 16, 0);
+  EXPECT_EQ(o.blocks_per_sm, 16);  // T4: at most 16 blocks, 1024 threads per SM
+  EXPECT_EQ(o.limited_by, "threads");
+  o = gpu_occupancy(g, 32, 16, 0);
+  EXPECT_EQ(o.blocks_per_sm, 16);
+  EXPECT_EQ(o.limited_by, "blocks");
+  EXPECT_DOUBLE_EQ(o.occupancy, 0.5);
+  o = gpu_occupancy(g, 256, 16, 40000);
+  EXPECT_EQ(o.blocks_per_sm, 1);
+  EXPECT_EQ(o.limited_by, "shared memory");
+}
+
+TEST(Waves, CountsFullDeviceRounds) {
+  GpuProfile g = profile("h100_sxm");
+  Occupancy o = gpu_occupancy(g, 256, 32, 0);  // 8 blocks per SM -> 1056 slots
+  EXPECT_EQ(gpu_waves(g, 1, o), 1);
+  EXPECT_EQ(gpu_waves(g, 1056, o), 1);
+  EXPECT_EQ(gpu_waves(g, 1057, o), 2);
+  EXPECT_EQ(gpu_waves(g, 0, o), 0);
+}
+
+TEST(Transfer, LatencyPlusBytesOverBandwidth) {
+  GpuProfile g = profile("v100_sxm");  // 10 GB/s, 10 us per copy
+  EXPECT_NEAR(gpu_transfer_seconds(g, 1e9, 1), 0.1 + 10e-6, 1e-12);
+  EXPECT_NEAR(gpu_transfer_seconds(g, 8000, 2), 20e-6 + 8000 / 10e9, 1e-15);
+  EXPECT_EQ(gpu_transfer_seconds(g, 0, 0), 0);
+}
+
+TEST(Roofline, LargerOfComputeAndMemory) {
+  EXPECT_DOUBLE_EQ(roofline_seconds(1e9, 1e12, 1e6, 1e9), 1e-3);  // compute 1 ms, memory 1 ms
+  EXPECT_DOUBLE_EQ(roofline_seconds(1e9, 1e12, 4e6, 1e9), 4e-3);  // memory bound
+  EXPECT_DOUBLE_EQ(roofline_seconds(8e9, 1e12, 4e6, 1e9), 8e-3);  // compute bound
+}
+
+// ------------------------------------------------------------ work counts
+
+TEST(Work, SaxpyCounts) {
+  Nest t = saxpy(1000);
+  WorkProfile w = count_work(t.bound, t.plan);
+  ASSERT_TRUE(w.ok) << w.reason;
+  EXPECT_DOUBLE_EQ(w.ops.mul, 1000);
+  EXPECT_DOUBLE_EQ(w.ops.add, 1000);
+  EXPECT_DOUBLE_EQ(w.ops.load, 2000);
+  EXPECT_DOUBLE_EQ(w.ops.store, 1000);
+  EXPECT_DOUBLE_EQ(w.innermost_iterations, 1000);
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 2000);  // unit stride: vectorisable
+  EXPECT_DOUBLE_EQ(w.chain_ops, 0);
+  ASSERT_EQ(w.arrays.size(), 2u);
+  for (auto& a : w.arrays) {
+    EXPECT_DOUBLE_EQ(a.footprint_bytes, 8000) << a.name;
+    EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1) << a.name;
+    EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, a.name == "x" ? 8000 : 16000) << a.name;
+  }
+  EXPECT_DOUBLE_EQ(w.bytes_read(), 16000);    // x and y are read
+  EXPECT_DOUBLE_EQ(w.bytes_written(), 8000);  // only y is written
+  EXPECT_EQ(w.gpu_grid_loops.size(), 1u);
+  EXPECT_DOUBLE_EQ(w.gpu_threads, 1000);
+  EXPECT_DOUBLE_EQ(w.gpu_launches, 1);
+  EXPECT_DOUBLE_EQ(w.cpu_regions, 1);
+  EXPECT_DOUBLE_EQ(w.parallel_fraction, 1);
+  EXPECT_EQ(w.size_label, "n");
+  EXPECT_DOUBLE_EQ(w.size_value, 1000);
+}
+
+TEST(Work, GemmChainAndGrid) {
+  Nest t = gemm(64);
+  WorkProfile w = count_work(t.bound, t.plan);
+  ASSERT_TRUE(w.ok) << w.reason;
+  const double n3 = 64.0 * 64 * 64;
+  EXPECT_DOUBLE_EQ(w.ops.mul, n3);
+  EXPECT_DOUBLE_EQ(w.ops.add, n3);
+  EXPECT_DOUBLE_EQ(w.ops.load, 3 * n3);  // A, B and C (+=)
+  EXPECT_DOUBLE_EQ(w.chain_ops, n3);     // C[i,j] does not move with k
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 0);
+  EXPECT_EQ(w.gpu_grid_loops.size(), 2u);  // i and j; k stays inside each thread
+  EXPECT_DOUBLE_EQ(w.gpu_threads, 64 * 64);
+  for (auto& a : w.arrays) {
+    // B[k, j] walks a column, but the next j reuses the same lines: one element per access.
+    if (a.name == "B") EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
+    if (a.name == "A") EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
+    // Along the grid's x loop (j): A[i, k] is the same for a whole warp, B and C are unit stride.
+    if (a.name == "A") EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0 / 32);
+    if (a.name != "A") EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0);
+    // C[i, j] stays put while a thread runs its k loop: a register, not memory.
+    if (a.name == "C") EXPECT_DOUBLE_EQ(a.gpu_accesses, 2 * 64.0 * 64);
+    if (a.name == "A") EXPECT_DOUBLE_EQ(a.gpu_accesses, n3);
+  }
+  // Scaling the size by 2 multiplies the work by 8.
+  WorkProfile w2 = count_work(t.bound, t.plan, 2.0);
+  EXPECT_DOUBLE_EQ(w2.ops.mul, 8 * n3);
+  EXPECT_DOUBLE_EQ(w2.size_value, 128);
+}
+
+TEST(Work, TriangularTripCounts) {
+  for (int64_t n : {10, 100, 1000}) {
+    Nest t = triangle(n);
+    WorkProfile w = count_work(t.bound, t.plan);
+    ASSERT_TRUE(w.ok) << w.reason;
+    double exact = n * (n - 1) / 2.0;
+    EXPECT_NEAR(w.innermost_iterations, exact, 0.01 * exact) << n;
+    ASSERT_EQ(w.loops.size(), 2u);
+    EXPECT_TRUE(w.loops[1].triangular);
+    EXPECT_FALSE(w.loops[0].triangular);
+    EXPECT_DOUBLE_EQ(w.loops[1].entries, n);
+    // The parallel j loop is launched once per i.
+    EXPECT_DOUBLE_EQ(w.gpu_launches, n);
+    EXPECT_NEAR(w.gpu_threads * w.gpu_launches, exact, 0.01 * exact);
+  }
+}
+
+TEST(Work, TimeLoopAroundTwoKernels) {
+  Nest t = jacobi(1002, 50);
+  WorkProfile w = count_work(t.bound, t.plan);
+  ASSERT_TRUE(w.ok) << w.reason;
+  EXPECT_DOUBLE_EQ(w.gpu_launches, 100);  // two kernels per time step
+  EXPECT_DOUBLE_EQ(w.cpu_regions, 100);
+  EXPECT_DOUBLE_EQ(w.gpu_threads, 1000);
+  EXPECT_DOUBLE_EQ(w.ops.div, 50 * 1000);
+  for (auto& a : w.arrays) {
+    if (a.name == "A") {
+      EXPECT_TRUE(a.read);
+      EXPECT_TRUE(a.written);
+      EXPECT_FALSE(a.fully_written);  // the ends are never written
+      // A[i - 1], A[i] and A[i + 1] share their cache lines: one read stream
+      // in the first loop, one write stream in the second.
+      EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 2 * 8.0 * 1000 * 50);
+    }
+    if (a.name == "B") EXPECT_FALSE(a.fully_written);
+  }
+  EXPECT_EQ(w.size_label, "n");
+}
+
+TEST(Work, RecurrenceThroughMemoryIsLatency) {
+  // for i in range(1, n): A[i] = A[i - 1] * 0.5 + B[i]
+  Nest t;
+  Builder b;
+  auto L = b.loop("i", I(1), N("n"), 0);
+  auto S = b.assign(Sub1("A", {N("i")}), Add(Mul(Sub1("A", {Sub(N("i"), I(1))}), F(0.5)), Sub1("B", {N("i")})));
+  L->body.push_back(S);
+  t.nest.root = L;
+  t.nest.arrays = {"A", "B"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["A"] = array(DType::Float64, {1000});
+  t.bound.arrays["B"] = array(DType::Float64, {1000});
+  t.bound.scalars["n"] = int_scalar(1000);
+  t.plan.loops.push_back(loop_plan(*L, LoopVerdict::Sequential));
+  DependenceEdge e;
+  e.src = e.dst = S->id;
+  e.kind = DepKind::Flow;
+  e.variable = "A";
+  e.loops = {"i"};
+  e.direction = {Direction::Lt};
+  e.distance = {1};
+  e.carrier = 0;
+  t.plan.edges.push_back(e);
+  WorkProfile w = count_work(t.bound, t.plan);
+  ASSERT_TRUE(w.ok) << w.reason;
+  // On the path from A[i - 1] to the store: the multiply and the add, then the store.
+  EXPECT_DOUBLE_EQ(w.ops_recurrence.add, 2 * 999);
+  EXPECT_DOUBLE_EQ(w.ops_recurrence.store, 999);
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 0);
+  HostProfile h = fixed_host();
+  CostEstimate est = price(w, h, profile("t4"), VariantFacts{});
+  const VariantCost& cs = est.cost(Variant::CpuSerial);
+  EXPECT_EQ(cs.bound_by, "latency");
+  EXPECT_NEAR(cs.compute, 999 * (2 * 1.0 + 1.5) * 1e-9, 1e-12);
+  // Without the edge the same loop is throughput bound.
+  t.plan.edges.clear();
+  WorkProfile w2 = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w2.ops_recurrence.add, 0);
+}
+
+TEST(Work, AssignmentToItselfIsAChain) {
+  // for i in range(n): for j in range(n): x[i] = x[i] + A[i, j] * y[j]
+  Nest t;
+  Builder b;
+  auto Li = b.loop("i", I(0), N("n"), 0);
+  auto Lj = b.loop("j", I(0), N("n"), 1);
+  Lj->body.push_back(b.assign(Sub1("x", {N("i")}),
+                              Add(Sub1("x", {N("i")}), Mul(Sub1("A", {N("i"), N("j")}), Sub1("y", {N("j")})))));
+  Li->body.push_back(Lj);
+  t.nest.root = Li;
+  t.nest.arrays = {"A", "x", "y"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["A"] = array(DType::Float64, {100, 100});
+  t.bound.arrays["x"] = array(DType::Float64, {100});
+  t.bound.arrays["y"] = array(DType::Float64, {100});
+  t.bound.scalars["n"] = int_scalar(100);
+  t.plan.loops = {loop_plan(*Li, LoopVerdict::Parallel), loop_plan(*Lj, LoopVerdict::Reduction)};
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.chain_ops, 100 * 100);  // one add on the path from x[i] to x[i]
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 0);
+  EXPECT_EQ(w.reference_dims, 5);  // x[i] twice, A[i, j], y[j]
+}
+
+TEST(Work, ReadingAnotherElementOfTheWrittenArrayBlocksVectorisation) {
+  // for j in range(n): A[i0, j] -= A[k0, j] * 0.5   (A written and read at another row)
+  Nest t;
+  Builder b;
+  auto L = b.loop("j", I(0), N("n"), 0);
+  L->body.push_back(b.aug(Sub1("A", {I(1), N("j")}), BinOp::Sub, Mul(Sub1("A", {I(0), N("j")}), F(0.5))));
+  t.nest.root = L;
+  t.nest.arrays = {"A"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["A"] = array(DType::Float64, {2, 64});
+  t.bound.scalars["n"] = int_scalar(64);
+  t.plan.loops = {loop_plan(*L, LoopVerdict::Parallel)};
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 0);
+  EXPECT_DOUBLE_EQ(w.ops.flops(), 2 * 64);
+}
+
+TEST(Work, UnknownBoundIsReported) {
+  Nest t = saxpy(100);
+  t.bound.scalars.erase("n");
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_FALSE(w.ok);
+  EXPECT_NE(w.reason.find("loop 'i'"), std::string::npos) << w.reason;
+}
+
+TEST(Work, JsonRoundTrip) {
+  Nest t = gemm(32);
+  WorkProfile w = count_work(t.bound, t.plan);
+  WorkProfile r = work_profile_from_json(to_json(w));
+  EXPECT_EQ(to_json(r).dump(), to_json(w).dump());
+}
+
+// ------------------------------------------------------------------ model
+
+TEST(Model, PythonCostIsTheSumOfCalibratedOps) {
+  Nest t = saxpy(1000);
+  HostProfile h = fixed_host();
+  CostEstimate e = price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{});
+  const VariantCost& py = e.cost(Variant::Python);
+  // 1000 iterations, 1 range() call, 2000 binops, 2000 loads, 1000 stores + nest entry.
+  double ns = 1000 + 1000 * 30 + 1 * 50 + 2000 * 20 + 2000 * 50 + 1000 * 60;
+  EXPECT_NEAR(py.total(), ns * 1e-9, 1e-12);
+}
+
+TEST(Model, CpuSerialRoofline) {
+  Nest t = saxpy(1 << 20);
+  HostProfile h = fixed_host();
+  WorkProfile w = count_work(t.bound, t.plan);
+  VariantFacts f;
+  f.cpu_compiled = true;
+  CostEstimate e = price(w, h, profile("h100_sxm"), f);
+  const VariantCost& cs = e.cost(Variant::CpuSerial);
+  // Memory: 3 x 8 bytes per element from DRAM (arrays exceed half of L2) at 10 GB/s.
+  double mem = 24.0 * (1 << 20) / 10e9;
+  EXPECT_NEAR(cs.compute, mem, 1e-9);
+  EXPECT_EQ(cs.bound_by, "memory");
+  EXPECT_DOUBLE_EQ(cs.compile, 0);
+  EXPECT_NEAR(cs.scheduling, 10e-6, 1e-12);
+}
+
+TEST(Model, CpuParallelPaysForkJoinPerRegion) {
+  Nest t = jacobi(1002, 50);
+  HostProfile h = fixed_host();
+  CostEstimate e = price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{});
+  const VariantCost& cp = e.cost(Variant::CpuParallel);
+  EXPECT_NEAR(cp.scheduling, 10e-6 + 100 * 10e-6, 1e-12);
+  EXPECT_EQ(cp.details["threads"], 4);
+}
+
+TEST(Model, CompileTimeIsAmortised) {
+  Nest t = saxpy(1000);
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.cpu_compile_s = 0.01;
+  f.expected_runs = 10;
+  CostEstimate e = price(count_work(t.bound, t.plan), h, profile("h100_sxm"), f);
+  EXPECT_NEAR(e.cost(Variant::CpuSerial).compile, 0.001, 1e-12);
+}
+
+TEST(Model, GpuWithoutDeviceIsPricedButNotChosen) {
+  Nest t = gemm(512);
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_available = false;
+  CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
+  const VariantCost& gp = e.cost(Variant::Gpu);
+  EXPECT_FALSE(gp.available);
+  EXPECT_GT(gp.total(), 0);
+  EXPECT_LT(gp.total(), e.cost(Variant::CpuParallel).total());  // it would win
+  EXPECT_EQ(e.choice, Variant::CpuParallel);
+  EXPECT_NE(e.reason.find("no GPU"), std::string::npos) << e.reason;
+  f.gpu_available = true;
+  e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
+  EXPECT_EQ(e.choice, Variant::Gpu) << e.reason;
+  EXPECT_EQ(e.reason.rfind("runs on the GPU", 0), 0u) << e.reason;
+}
+
+TEST(Model, SmallSaxpyStaysOffTheGpuBecauseOfTransfers) {
+  Nest t = saxpy(1000);
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_available = true;
+  CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
+  EXPECT_NE(e.choice, Variant::Gpu);
+  const VariantCost& gp = e.cost(Variant::Gpu);
+  // 16 KB in (x, y), 8 KB out (y): 3 copies.
+  EXPECT_DOUBLE_EQ(gp.details["bytes_in"].get<double>(), 16000);
+  EXPECT_DOUBLE_EQ(gp.details["bytes_out"].get<double>(), 8000);
+  GpuProfile g = profile("h100_sxm");
+  EXPECT_NEAR(gp.transfer, gpu_transfer_seconds(g, 16000, 2) + gpu_transfer_seconds(g, 8000, 1), 1e-12);
+  EXPECT_NEAR(gp.scheduling, g.launch_overhead_us * 1e-6 + h.native_call_us * 1e-6, 1e-12);
+}
+
+TEST(Model, StarvationWithFewThreads) {
+  // The same total work spread over fewer threads takes longer on the GPU.
+  HostProfile h = fixed_host();
+  GpuProfile g = profile("a100_sxm");
+  VariantFacts f;
+  f.gpu_available = true;
+  Nest wide = gemm(256);
+  CostEstimate e1 = estimate(wide.bound, wide.plan, h, g, f, false);
+  double u1 = e1.cost(Variant::Gpu).details["alu_utilisation"].get<double>();
+  Nest narrow = gemm(16);
+  CostEstimate e2 = estimate(narrow.bound, narrow.plan, h, g, f, false);
+  double u2 = e2.cost(Variant::Gpu).details["alu_utilisation"].get<double>();
+  EXPECT_LT(u2, u1);
+  EXPECT_NEAR(u2, 256.0 / (108 * 4 * 4 * 32), 1e-9);  // 256 threads on 108 SMs x 4 schedulers x 4 warps
+}
+
+TEST(Model, RegistersReduceOccupancyInTheEstimate) {
+  Nest t = gemm(256);
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_registers_per_thread = 128;
+  CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
+  EXPECT_DOUBLE_EQ(e.cost(Variant::Gpu).details["occupancy"].get<double>(), 0.25);
+}
+
+TEST(Model, SequentialNestOnlyRunsSerially) {
+  Nest t = saxpy(100000);
+  t.plan.loops[0].verdict = LoopVerdict::Sequential;
+  t.plan.loops[0].reasons = {"y[i] depends on y[i-1]"};
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_available = true;
+  CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
+  EXPECT_FALSE(e.cost(Variant::CpuParallel).available);
+  EXPECT_FALSE(e.cost(Variant::Gpu).available);
+  EXPECT_EQ(e.choice, Variant::CpuSerial);
+  EXPECT_NE(e.reason.find("depends on"), std::string::npos) << e.reason;
+}
+
+TEST(Model, DeclinedPlanRunsInPython) {
+  Nest t = saxpy(100000);
+  t.plan.decline = Decline{3, "a subscript may be out of range"};
+  CostEstimate e = estimate(t.bound, t.plan, fixed_host(), profile("h100_sxm"), VariantFacts{}, false);
+  EXPECT_EQ(e.choice, Variant::Python);
+  EXPECT_NE(e.reason.find("out of range"), std::string::npos);
+}
+
+TEST(Model, SweepFindsGpuCrossover) {
+  Nest t = gemm(128);
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_available = true;
+  CostEstimate e = estimate(t.bound, t.plan, h, profile("rtx_4090"), f, true);
+  ASSERT_GE(e.sweep.size(), 5u);
+  for (size_t k = 1; k < e.sweep.size(); ++k) {
+    EXPECT_GT(e.sweep[k].size, e.sweep[k - 1].size);
+    EXPECT_GT(e.sweep[k].python, e.sweep[k - 1].python);
+  }
+  ASSERT_TRUE(e.gpu_crossover.has_value());
+  EXPECT_GT(*e.gpu_crossover, e.sweep.front().size);
+  EXPECT_LT(*e.gpu_crossover, e.sweep.back().size);
+  nlohmann::json j = to_json(e);
+  EXPECT_EQ(j["variants"].size(), 4u);
+  EXPECT_EQ(j["sweep"].size(), e.sweep.size());
+  EXPECT_TRUE(j["gpu_crossover"].is_number());
+  EXPECT_EQ(j["size_label"], "n");
+}
+
+TEST(Format, Units) {
+  EXPECT_EQ(format_bytes(24000), "24 KB");
+  EXPECT_EQ(format_seconds(0.0012), "1.2 ms");
+  EXPECT_EQ(format_seconds(3.4e-4), "340 us");
+}
+
+// ------------------------------------------------------------------- host
+
+TEST(Host, DetectsThisMachine) {
+  HostProfile h = detect_host();
+  EXPECT_GE(h.cores, 1);
+  EXPECT_GE(h.simd_bits, 128);
+  EXPECT_GT(h.l1d_bytes, 0);
+  EXPECT_GT(h.clock_ghz, 0.1);
+}
+
+TEST(Host, CalibrationIsQuickAndCached) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("loopscope-cm-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+  EXPECT_EQ(cache_dir(), (dir / "loopscope").string());
+  auto t0 = std::chrono::steady_clock::now();
+  HostProfile h = host_profile(false);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 2.0);
+  EXPECT_TRUE(h.calibrated);
+  EXPECT_EQ(h.source, "calibrated");
+  EXPECT_GT(h.dram_bandwidth_gbs, 0.5);
+  EXPECT_GT(h.add_latency_ns, h.add_ns * 0.9);  // a dependent chain is not faster than independent adds
+  EXPECT_GT(h.exp_ns, h.add_ns);
+  EXPECT_GT(h.fork_join_us, 0);
+  EXPECT_TRUE(fs::exists(host_cache_path()));
+  HostProfile again = host_profile(false);
+  EXPECT_EQ(again.source.rfind("cache:", 0), 0u);
+  EXPECT_DOUBLE_EQ(again.dram_bandwidth_gbs, h.dram_bandwidth_gbs);
+  HostProfile re = host_profile(true);
+  EXPECT_EQ(re.source, "calibrated");
+  fs::remove_all(dir);
+  if (old) setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else unsetenv("XDG_CACHE_HOME");
+}

@@ -1,0 +1,311 @@
+"""The cost model's Python-facing API: host profile and cache, GPU profiles,
+pricing of work profiles and of registered nests.
+
+Work counts are checked against CPython itself: the same nest is run with
+counters and the model's counts must agree.
+"""
+
+import ast
+import json
+import os
+import textwrap
+
+import numpy as np
+import pytest
+
+_L = pytest.importorskip("_loopscope")
+
+from loopscope import _cost  # noqa: E402
+
+REQUIRED_GPUS = {"h100_sxm", "a100_sxm", "v100_sxm", "t4", "rtx_4090", "rtx_4060_laptop", "gtx_1080_ti"}
+VARIANTS = ["python", "cpu-serial", "cpu", "gpu"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Calibrate into a private cache directory, never the user's."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    _cost._host = None
+    yield
+    _cost._host = None
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
+def register(src):
+    src = textwrap.dedent(src).strip() + "\n"
+    node = ast.parse(src).body[0]
+    return _L.analysis_register(node, src)
+
+
+needs_nests = pytest.mark.skipif(not hasattr(_L, "cost_estimate_nest"),
+                                 reason="engine built without the analysis bindings")
+
+
+def test_host_profile_is_calibrated_and_cached():
+    h = _cost.host_profile()
+    # Engine figures, when the CPU variant is built, are microseconds.
+    if h.get("engine_calibrated"):
+        assert 0 < h["native_call_us"] < 1000 and 0 <= h["native_input_us"] < 100
+        assert 0 < h["fork_join_us"] < 1000
+    assert h["calibrated"] and h["py_calibrated"]
+    assert h["cores"] >= 1
+    assert h["calibration_s"] < 2.0
+    for key in ("dram_bandwidth_gbs", "add_ns", "fork_join_us", "py_iter_ns", "py_load_ns", "py_binop_ns"):
+        assert h[key] > 0, key
+    path = _cost.cache_path()
+    assert path.startswith(os.environ["XDG_CACHE_HOME"])
+    cached = json.load(open(path))
+    assert cached["py_calibrated"] is True
+    assert cached["py_load_ns"] == pytest.approx(h["py_load_ns"])
+    # A second process-level read comes from the cache.
+    again = _L.cost_host_profile(False)
+    assert again["source"].startswith("cache:")
+
+
+def test_recalibrate_rewrites_the_cache():
+    before = os.path.getmtime(_cost.cache_path())
+    h = _cost.recalibrate()
+    assert h["source"] == "calibrated"
+    assert os.path.getmtime(_cost.cache_path()) >= before
+
+
+def test_gpu_profiles():
+    names = set(_cost.gpu_profiles())
+    assert REQUIRED_GPUS <= names
+    g = _cost.gpu_profile("t4")
+    assert g["sms"] == 40 and g["max_threads_per_sm"] == 1024
+    with pytest.raises(ValueError, match="no GPU profile"):
+        _cost.gpu_profile("nonexistent_gpu")
+
+
+def test_occupancy_binding():
+    o = _L.cost_occupancy("a100_sxm", 256, 64)
+    assert o["blocks_per_sm"] == 4 and o["occupancy"] == 0.5 and o["limited_by"] == "registers"
+
+
+def saxpy_work(n):
+    return {
+        "size_label": "n", "size_value": n,
+        "ops": {"add": n, "mul": n, "load": 2 * n, "store": n},
+        "ops_parallel": {"add": n, "mul": n, "load": 2 * n, "store": n},
+        "ops_vector": {"add": n, "mul": n, "load": 2 * n, "store": n},
+        "innermost_iterations": n,
+        "loops": [{"loop": 1, "var": "i", "verdict": "parallel", "entries": 1, "iterations": n}],
+        "arrays": [
+            {"name": "x", "elem_bytes": 8, "nbytes": 8 * n, "read": True, "reads": n,
+             "footprint_bytes": 8 * n, "cpu_traffic_bytes": 8 * n},
+            {"name": "y", "elem_bytes": 8, "nbytes": 8 * n, "read": True, "written": True,
+             "fully_written": True, "reads": n, "writes": n, "footprint_bytes": 8 * n,
+             "cpu_traffic_bytes": 16 * n},
+        ],
+        "cpu_parallel_loop": 1, "cpu_regions": 1, "cpu_parallel_iterations": n,
+        "parallel_fraction": 1.0,
+        "gpu_grid_loops": [1], "gpu_launches": 1, "gpu_threads": n,
+    }
+
+
+def test_price_work_profile():
+    small = _cost.price(saxpy_work(1000), facts={"gpu_available": False})
+    big = _cost.price(saxpy_work(10_000_000), facts={"gpu_available": False})
+    assert [v["variant"] for v in small["variants"]] == VARIANTS
+    for e in (small, big):
+        by = {v["variant"]: v for v in e["variants"]}
+        for v in by.values():
+            parts = v["scheduling"] + v["transfer"] + v["compute"] + v["compile"]
+            assert v["total"] == pytest.approx(parts)
+        assert not by["gpu"]["available"]
+        assert "no GPU" in by["gpu"]["unavailable_reason"]
+        assert e["choice"] != "gpu"
+        assert e["reason"].startswith("runs ")
+    # Ten thousand times the work costs the interpreter about ten thousand times more.
+    py = lambda e: e["variants"][0]["total"]
+    assert 5000 < py(big) / py(small) < 11000
+    # Transfers: x and y in, y out.
+    g = {v["variant"]: v for v in big["variants"]}["gpu"]
+    assert g["details"]["bytes_in"] == 16 * 10_000_000
+    assert g["details"]["bytes_out"] == 8 * 10_000_000
+
+
+def test_busy_cores_cap_the_parallel_speedup():
+    work = saxpy_work(2_000_000)
+    work["ops"]["exp"] = work["ops_parallel"]["exp"] = 40 * 2_000_000
+    base = {"cpu_compiled": True, "threads": 4, "gpu_available": False}
+    idle = _cost.price(work, facts=dict(base, cores_free=4))
+    busy = _cost.price(work, facts=dict(base, cores_free=1))
+    by = lambda e: {v["variant"]: v for v in e["variants"]}
+    assert by(idle)["cpu"]["details"]["speedup"] == 4
+    assert by(busy)["cpu"]["details"]["speedup"] == 1
+    assert idle["choice"] == "cpu" and busy["choice"] == "cpu-serial"
+
+
+def test_gpu_chosen_only_when_present():
+    work = saxpy_work(50_000_000)
+    work["ops"]["exp"] = work["ops_parallel"]["exp"] = 40 * 50_000_000  # compute heavy
+    cpu = {"cpu_compiled": True, "threads": 4, "cores_free": 4}  # independent of this machine's load
+    absent = _cost.price(work, facts=dict(cpu, gpu_available=False))
+    present = _cost.price(work, facts=dict(cpu, gpu_available=True, gpu_compiled=True))
+    assert absent["choice"] == "cpu"
+    assert "no GPU" in absent["reason"]
+    assert present["choice"] == "gpu"
+    assert present["reason"].startswith("runs on the GPU")
+
+
+# ------------------------------------------------------------------ nests --
+
+COUNT_CASES = [
+    # (source, env maker, python counter of innermost executions)
+    ("""
+     for i in range(n):
+         y[i] = a * x[i] + y[i]
+     """, lambda: dict(n=777, a=2.0, x=np.ones(777), y=np.ones(777))),
+    ("""
+     for i in range(n):
+         for j in range(i):
+             A[i, j] = A[j, i] * 0.5
+     """, lambda: dict(n=300, A=np.ones((300, 300)))),
+    ("""
+     for i in range(1, n - 1):
+         for j in range(i + 1, n):
+             for k in range(i, j):
+                 A[i, j] += A[i, k] * A[k, j]
+     """, lambda: dict(n=90, A=np.ones((90, 90)))),
+    ("""
+     for t in range(steps):
+         for i in range(1, n - 1):
+             B[i] = (A[i - 1] + A[i] + A[i + 1]) / 3.0
+         for i in range(1, n - 1):
+             A[i] = B[i]
+     """, lambda: dict(steps=7, n=500, A=np.ones(500), B=np.ones(500))),
+    ("""
+     for i in range(0, n, 3):
+         for j in range(n - 1, i, -2):
+             A[j] = A[j] + 1.0
+     """, lambda: dict(n=400, A=np.ones(400))),
+]
+
+
+def python_counts(src, env):
+    """Runs the nest in CPython with counters: loop iterations and statements."""
+    tree = ast.parse(textwrap.dedent(src))
+    counts = {"stmts": 0, "iters": 0}
+
+    class Count(ast.NodeTransformer):
+        def visit_For(self, node):
+            self.generic_visit(node)
+            node.body.insert(0, ast.parse("__c['iters'] += 1").body[0])
+            return node
+
+        def visit_Assign(self, node):
+            return [node, ast.parse("__c['stmts'] += 1").body[0]]
+
+        visit_AugAssign = visit_Assign
+
+    tree = ast.fix_missing_locations(Count().visit(tree))
+    g = dict(env)
+    g["__c"] = counts
+    exec(compile(tree, "<count>", "exec"), g)
+    return counts
+
+
+@needs_nests
+@pytest.mark.parametrize("case", range(len(COUNT_CASES)))
+def test_work_counts_match_cpython(case):
+    src, make_env = COUNT_CASES[case]
+    nid = register(src)
+    e = _cost.estimate_nest(nid, make_env(), sweep=False)
+    assert e["work"]["ok"], e["work"]["reason"]
+    got = e["work"]
+    want = python_counts(src, make_env())
+    iters = sum(l["iterations"] for l in got["loops"])
+    assert iters == pytest.approx(want["iters"], rel=0.02)
+    assert got["statements"] == pytest.approx(want["stmts"], rel=0.02)
+
+
+@needs_nests
+def test_estimate_nest_structure_and_sweep():
+    nid = register("""
+        for i in range(n):
+            for j in range(n):
+                s = 0.0
+                for k in range(n):
+                    s += A[i, k] * B[k, j]
+                C[i, j] = s
+        """)
+    n = 64
+    env = dict(n=n, A=np.ones((n, n)), B=np.ones((n, n)), C=np.zeros((n, n)))
+    e = _cost.estimate_nest(nid, env, gpu="a100_sxm")
+    json.dumps(e)  # plain JSON
+    assert e["gpu_profile"] == "a100_sxm"
+    assert e["choice"] in VARIANTS and e["choice"] != "gpu"
+    assert [v["variant"] for v in e["variants"]] == VARIANTS
+    assert e["work"]["ops"]["mul"] == pytest.approx(n ** 3)
+    assert e["work"]["chain_ops"] == pytest.approx(n ** 3)
+    sizes = [p["size"] for p in e["sweep"]]
+    assert sizes == sorted(sizes) and len(sizes) >= 5
+    assert e["size_label"] == "n"
+    py = [p["python"] for p in e["sweep"]]
+    assert all(b > a for a, b in zip(py, py[1:]))
+    # Interpreter time grows as n^3.
+    assert py[-1] / py[-2] == pytest.approx(8, rel=0.15)
+
+
+@needs_nests
+def test_sequential_nest_is_not_parallel():
+    nid = register("""
+        for i in range(1, n):
+            A[i] = A[i - 1] * 0.5 + A[i]
+        """)
+    e = _cost.estimate_nest(nid, dict(n=200000, A=np.ones(200000)), sweep=False)
+    by = {v["variant"]: v for v in e["variants"]}
+    assert not by["cpu"]["available"] and not by["gpu"]["available"]
+    assert e["choice"] in ("python", "cpu-serial")
+    assert _cost.choose(nid, dict(n=200000, A=np.ones(200000))) == e["choice"]
+
+
+@needs_nests
+def test_choose_amortises_compilation_over_runs():
+    nid = register("""
+        for i in range(n):
+            y[i] = 2.0 * x[i] + y[i]
+        """)
+    env = dict(n=200, x=np.ones(200), y=np.ones(200))
+    first = _cost.choose(nid, env)
+    assert first == "python"  # 200 iterations cost far less than compiling
+    choices = [_cost.choose(nid, env) for _ in range(2000)]
+    assert choices[-1] in ("cpu-serial", "cpu")
+    switch = next(k for k, c in enumerate(choices) if c != "python")
+    assert all(c != "python" for c in choices[switch:])
+
+
+@needs_nests
+def test_out_of_range_nest_runs_in_python():
+    nid = register("""
+        for i in range(n):
+            A[i + 1] = A[i]
+        """)
+    e = _cost.estimate_nest(nid, dict(n=10, A=np.ones(10)), sweep=False)
+    assert e["choice"] == "python"
+
+
+@needs_nests
+@pytest.mark.skipif(not hasattr(_L, "cuda_compile"), reason="engine built without the CUDA bindings")
+def test_registers_from_nvrtc_feed_occupancy():
+    nid = register("""
+        for i in range(n):
+            y[i] = 2.0 * x[i] + y[i]
+        """)
+    env = dict(n=5000, x=np.ones(5000), y=np.ones(5000))
+    facts = _cost.nvrtc_facts(nid, env, gpu="h100_sxm")
+    assert facts.get("gpu_codegen_ok", True), facts
+    regs = facts["gpu_registers_per_thread"]
+    assert 1 <= regs <= 255
+    e = _cost.estimate_nest(nid, env, gpu="h100_sxm", sweep=False)
+    g = {v["variant"]: v for v in e["variants"]}["gpu"]
+    assert g["details"]["registers_per_thread"] == regs
+    occ = _L.cost_occupancy("h100_sxm", g["details"]["block_size"], regs)
+    assert g["details"]["occupancy"] == pytest.approx(occ["occupancy"])
+    assert g["compile"] == pytest.approx(facts["gpu_compile_s"])
