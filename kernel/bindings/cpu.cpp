@@ -170,7 +170,10 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   jit::set_poll_callback(nullptr);
   if (r.status == jit::RunStatus::Cancelled) {
     jit::request_cancel(false);
-    if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    // The kernel marks Python's interrupt pending before it sets the cancel
+    // flag: raise that pending KeyboardInterrupt (so it is not raised a second
+    // time later), or a fresh one when the cancel came from elsewhere.
+    if (!PyErr_Occurred() && PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
   if (PyErr_Occurred()) throw py::error_already_set();

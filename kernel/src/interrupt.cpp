@@ -23,10 +23,13 @@ void consume_signals() {
     int sig = 0;
     if (sigwait(&set, &sig) != 0 || sig != SIGINT) continue;
     if (!g_executing.load()) continue;  // idle, or between cells: ignore
+    // Python's pending interrupt first, then the native flags: a native loop
+    // that stops on its flag then finds the KeyboardInterrupt already pending
+    // and raises that one, never a second.
+    PyErr_SetInterrupt();
     g_interrupted.store(true);
     for (int i = 0; i < g_native_count.load(); ++i)
       if (auto* f = g_native_flags[i].load()) f->store(true);
-    PyErr_SetInterrupt();
     // CPython 3.11 computes the main thread's "eval breaker" from the thread
     // that signals; taking the GIL once makes the running thread notice the
     // pending interrupt at its next bytecode boundary.
