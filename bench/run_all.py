@@ -136,14 +136,23 @@ def costmodel_section(cm):
     out = ["## The cost model against measurements", ""]
     summary = cm.get("summary") or {}
     if summary:
-        out.append("| measure | value |")
-        out.append("|---|---|")
-        for key, value in summary.items():
-            if isinstance(value, dict):
-                continue
-            if isinstance(value, float):
-                value = f"{value:.3g}"
-            out.append(f"| {key.replace('_', ' ')} | {value} |")
+        targets = summary.get("targets") or {}
+        out.append(f"Predicted against measured time for Python, CPU serial and CPU parallel, the twelve benchmarks "
+                   f"at {', '.join(cm.get('sizes') or [])} sizes, best of {cm.get('repeat')} runs "
+                   f"(clock: {cm.get('clock')}); GPU priced on {cm.get('gpu_profile')} but not measured (no GPU).")
+        out += ["", "| measure | value | target |", "|---|---|---|"]
+        if "median_error" in summary:
+            out.append(f"| median relative error | {summary['median_error']:.1%} | "
+                       f"{targets.get('median_error', 0.3):.0%} |")
+        if "worst_error" in summary:
+            out.append(f"| worst relative error | {summary['worst_error']:.1%} | |")
+        if "mean_slowdown" in summary:
+            out.append(f"| mean slowdown of the model's choice against the fastest measured variant | "
+                       f"{summary['mean_slowdown']:.1%} | {targets.get('mean_slowdown', 0.05):.0%} "
+                       f"(ALPyNA's published model: 13.6%) |")
+        if "choices_matching_oracle" in summary:
+            out.append(f"| choices equal to the fastest measured variant | {summary['choices_matching_oracle']} of "
+                       f"{summary.get('cases', '?')} | |")
         per = summary.get("per_variant") or {}
         if per:
             out += ["", "| variant | median error | worst error | cases |", "|---|---|---|---|"]
