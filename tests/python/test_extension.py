@@ -1,0 +1,72 @@
+"""The engine outside the Loopscope kernel: ``%load_ext loopscope`` in a
+standard IPython shell, and the ``loopscope.jit`` decorator in scripts."""
+
+import numpy as np
+import pytest
+
+import loopscope
+from loopscope import _run
+
+
+@pytest.fixture(scope="module")
+def ipython():
+    from IPython.testing.globalipapp import start_ipython
+
+    ip = start_ipython()
+    ip.run_line_magic("load_ext", "loopscope")
+    yield ip
+    ip.run_line_magic("unload_ext", "loopscope")
+
+
+def test_load_ext_intercepts_and_matches_python(ipython, capsys):
+    ipython.run_line_magic("loopscope", "cpu summary")
+    result = ipython.run_cell(
+        "import numpy as np\n"
+        "A = np.arange(1000.0)\nB = np.zeros(1000)\n"
+        "for i in range(1, 999):\n"
+        "    B[i] = 0.5 * (A[i - 1] + A[i + 1])\n")
+    assert result.success
+    out = capsys.readouterr().out
+    assert "Loopscope: loop nest at line" in out and "runs on the CPU" in out
+    want = np.zeros(1000)
+    A = np.arange(1000.0)
+    want[1:999] = 0.5 * (A[:998] + A[2:])
+    assert np.array_equal(ipython.user_ns["B"], want)
+    assert ipython.user_ns["i"] == 998
+    ipython.run_line_magic("loopscope", "auto full")
+
+
+def test_load_ext_keeps_python_errors(ipython):
+    ipython.run_line_magic("loopscope", "auto quiet")
+    result = ipython.run_cell("import numpy as np\nC = np.zeros(4)\nfor i in range(6):\n    C[i] = 1.0\n")
+    assert isinstance(result.error_in_exec, IndexError)
+    assert list(ipython.user_ns["C"]) == [1.0, 1.0, 1.0, 1.0]
+    ipython.run_line_magic("loopscope", "auto full")
+
+
+def test_off_mode_leaves_cells_untouched(ipython):
+    ipython.run_line_magic("loopscope", "off")
+    before = _run.last_runs()
+    ipython.run_cell("import numpy as np\nD = np.zeros(5)\nfor i in range(5):\n    D[i] = i\n")
+    assert list(ipython.user_ns["D"]) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert _run.last_runs() == before
+    ipython.run_line_magic("loopscope", "auto full")
+
+
+def _scale(v, f):
+    for i in range(v.shape[0]):
+        v[i] = v[i] * f
+    return i
+
+
+def test_jit_decorator_runs_natively_and_returns():
+    fast = loopscope.jit(device="cpu")(_scale)
+    v = np.arange(10.0)
+    assert fast(v, 3.0) == 9
+    assert np.array_equal(v, np.arange(10.0) * 3.0)
+    runs = [r for r in _run.last_runs().values() if r["device"] == "cpu"]
+    assert any(r["status"] == "ok" for r in runs)
+    assert fast.__name__ == "_scale" and fast.loopscope_device == "cpu"
+    plain = loopscope.jit(_scale)
+    w = np.ones(4)
+    assert plain(w, 2.0) == 3 and list(w) == [2.0] * 4
