@@ -14,6 +14,26 @@ os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 from kernel_session import KernelSession  # noqa: E402
 
+# Measurements tests report (start-up time, interrupt latency, ...): printed
+# at the end of the run, never asserted tightly.
+MEASUREMENTS = {}
+
+
+@pytest.fixture
+def measure():
+    def record(name, value, unit=""):
+        MEASUREMENTS[name] = (value, unit)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MEASUREMENTS:
+        return
+    terminalreporter.section("measurements (printed, not asserted)")
+    for name, (value, unit) in sorted(MEASUREMENTS.items()):
+        terminalreporter.write_line(f"{name}: {value:.3g} {unit}".rstrip())
+
 
 @pytest.fixture(scope="session")
 def repo_root():

@@ -226,7 +226,7 @@ def test_functions_defined_in_cell_are_intercepted_when_called(kernel):
     kernel.execute("%loopscope auto full")
 
 
-def test_interrupt_native_loop(kernel):
+def test_interrupt_native_loop(kernel, measure):
     kernel.execute("%loopscope cpu quiet")
     kernel.execute("import numpy as np\nZ = np.zeros((400, 400))\nkeep = 7")
     msg_id = kernel.kc.execute(
@@ -239,7 +239,7 @@ def test_interrupt_native_loop(kernel):
     kernel.km.interrupt_kernel()
     ex = kernel.collect(msg_id, timeout=30)
     latency = time.perf_counter() - t0
-    print(f"\nnative loop interrupt latency: {latency * 1000:.0f} ms")
+    measure("interrupt latency, native loop", latency * 1000, "ms")
     assert ex.reply["ename"] == "KeyboardInterrupt"
     assert kernel.execute("print(keep)").stream() == "7\n"
     kernel.execute("%loopscope auto full")
