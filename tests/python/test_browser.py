@@ -111,6 +111,9 @@ def test_report_renders_in_jupyterlab(lab_server, repo_root):
             assert report.locator("summary", has_text="Iteration space").count() == 1
             assert "Ran on the CPU" in report.inner_text() or "plain Python" in report.inner_text()
             page.screenshot(path=os.path.join(artifacts, "jupyterlab-report.png"), full_page=True)
+            chart = page.locator(".jp-RenderedVegaCommon5").first
+            chart.scroll_into_view_if_needed()
+            chart.screenshot(path=os.path.join(artifacts, "jupyterlab-chart.png"))
         except Exception:
             page.screenshot(path=os.path.join(artifacts, "jupyterlab-failure.png"), full_page=True)
             raise

@@ -295,10 +295,11 @@ def chart_spec(report: NestReport) -> Optional[dict]:
             "x": {"field": "seconds", "type": "quantitative", "aggregate": "sum", "title": "seconds (predicted)"},
             "color": {"field": "component", "type": "nominal", "sort": list(COMPONENTS),
                       "scale": {"domain": list(COMPONENTS),
-                                "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]}},
+                                "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]},
+                      "legend": {"orient": "bottom", "title": None}},
             "order": {"field": "component", "type": "nominal"},
         },
-        "width": 360,
+        "width": 300,
     }
     charts = [cost_chart]
     sweeps = dict(report.profile_sweeps)
@@ -327,7 +328,8 @@ def chart_spec(report: NestReport) -> Optional[dict]:
                 "x": {"field": "size", "type": "quantitative", "scale": {"type": "log"}, "title": str(size_label)},
                 "y": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"},
                       "title": "seconds (predicted)"},
-                "color": {"field": "variant", "type": "nominal"},
+                "color": {"field": "variant", "type": "nominal",
+                          "legend": {"orient": "bottom", "title": None}},
             },
         }]
         if isinstance(size_now, (int, float)) and size_now > 0:
@@ -339,7 +341,7 @@ def chart_spec(report: NestReport) -> Optional[dict]:
             "title": "Predicted time against problem size",
             "data": {"values": points},
             "layer": layers,
-            "width": 360,
+            "width": 300,
         })
     spec = {"$schema": VEGA_LITE_SCHEMA, "hconcat": charts, "resolve": {"scale": {"color": "independent"}}}
     if len(charts) > 1:
