@@ -70,3 +70,16 @@ def test_jit_decorator_runs_natively_and_returns():
     plain = loopscope.jit(_scale)
     w = np.ones(4)
     assert plain(w, 2.0) == 3 and list(w) == [2.0] * 4
+
+
+def test_gpu_mode_without_a_gpu_runs_the_emulator(ipython, capsys):
+    ipython.run_line_magic("loopscope", "gpu summary")
+    result = ipython.run_cell(
+        "import numpy as np\nG = np.arange(64.0).reshape(8, 8)\nH = np.zeros((8, 8))\n"
+        "for i in range(8):\n    for j in range(8):\n        H[i, j] = G[i, j] * 2.0 + G[j, i]\n")
+    assert result.success
+    out = capsys.readouterr().out
+    assert "GPU emulator" in out
+    G = np.arange(64.0).reshape(8, 8)
+    assert np.array_equal(ipython.user_ns["H"], G * 2.0 + G.T)
+    ipython.run_line_magic("loopscope", "auto full")
