@@ -23,6 +23,11 @@ std::string kind_of(const py::handle& v) {
 std::optional<Decline> bind_array(const std::string& name, const py::handle& v, int line, ArrayBinding& out) {
   if (!py::isinstance<py::array>(v))
     return Decline{line, name + " is a " + kind_of(v) + ", not a NumPy array, so it is indexed by Python"};
+  // Subclasses index differently (np.matrix keeps rows 2-D, masked arrays
+  // also update a mask): only plain ndarrays are read and written natively.
+  static const py::handle ndarray = py::object(py::module_::import("numpy").attr("ndarray")).release();
+  if (!py::type::handle_of(v).is(ndarray))
+    return Decline{line, name + " is a " + kind_of(v) + " (a subclass of numpy.ndarray), so it is indexed by Python"};
   py::array a = py::reinterpret_borrow<py::array>(v);
   py::dtype dt = a.dtype();
   char kind = dt.kind();

@@ -115,6 +115,10 @@ UNSUPPORTED_CELLS = {
     "zero_trip": ("i = 'kept'\nA = np.zeros(3)\nfor i in range(0):\n    A[i] = 1.0\n", "i"),
     "syntax_error": ("for i in range(3)\n    print(i)\n", None),
     "type_error": ("A = np.zeros(3)\nfor i in range(3):\n    A[i] = 'text'\n", "A"),
+    "masked_array": ("m = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])\nfor i in range(3):\n"
+                     "    m[i] = 5.0\n", "m"),
+    "matrix_rows": ("M = np.matrix([[1.0, 2.0], [3.0, 4.0]])\nout = np.zeros((2, 2))\nfor i in range(2):\n"
+                    "    for j in range(2):\n        out[i, j] = M[i][j]\n", "out"),
 }
 
 
