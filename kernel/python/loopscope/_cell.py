@@ -83,14 +83,19 @@ def _estimate(nest_id, env, profile, sweep):
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def _profile_sweeps(nest_id, env):
+def _profile_sweeps(nest_id, env, profile):
+    """Predicted time against size on every GPU profile, for the chart's
+    dropdown. NVRTC runs once, for the selected profile's architecture; the
+    other profiles reuse its register count (close across architectures)
+    rather than compiling the nest's CUDA once per architecture."""
     sweeps = {}
     try:
         from . import _cost
 
+        facts = _cost.nvrtc_facts(nest_id, env, profile or None)
         for name in _cost.gpu_profiles():
             key = name if isinstance(name, str) else name.get("name")
-            est = _cost.estimate_nest(nest_id, env, gpu=key, sweep=True)
+            est = _cost.estimate_nest(nest_id, env, gpu=key, facts=facts, sweep=True, nvrtc=False)
             sweeps[est.get("gpu_profile") or key] = est.get("sweep") or []
     except Exception:
         pass
@@ -186,7 +191,7 @@ def _first_report(nest_id, env, rec, explain_only):
             report.notes.append(f"The analysis failed: {exc}")
         report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full)
         if full:
-            report.profile_sweeps = _profile_sweeps(nest_id, env)
+            report.profile_sweeps = _profile_sweeps(nest_id, env, SETTINGS.profile)
             report.cuda = _cuda_source(nest_id, env)
         if report.estimate and "error" in report.estimate:
             report.notes.append("No cost estimate: " + report.estimate["error"])
