@@ -8,6 +8,7 @@ import os
 import re
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -91,10 +92,12 @@ def test_vega_lite_specs_render(bench_kernel):
 def _plain_python(code):
     """Runs ``code`` with CPython in a fresh namespace: (error name, message, namespace)."""
     ns = {"np": np}
-    try:
-        exec(compile(code, "<cell>", "exec"), ns)
-    except Exception as exc:  # noqa: BLE001 - the point is to compare
-        return type(exc).__name__, str(exc), ns
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # np.matrix
+        try:
+            exec(compile(code, "<cell>", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001 - the point is to compare
+            return type(exc).__name__, str(exc), ns
     return None, None, ns
 
 
