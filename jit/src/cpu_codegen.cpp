@@ -87,6 +87,7 @@ class CpuVariant {
   bool needs_snapshot = false;
   bool parallel = false;
   std::string parallel_description;
+  std::string interchanged;  // "i/j" per interchanged nest (outer/inner as written)
   int32_t (*entry)(int64_t*, void*) = nullptr;
   std::string ir;
 };
@@ -151,6 +152,8 @@ class Codegen {
         i64(B.getInt64Ty()), f32(B.getFloatTy()), f64(B.getDoubleTy()), ptr(B.getPtrTy()) {}
 
   bool traps = false;
+  bool allow_interchange = true;
+  std::vector<std::string> interchanged;  // "outer/inner" of each interchanged nest
 
   llvm::Function* build(const std::string& name) {
     if (S.disjoint && S.arrays.size() > 1) {
@@ -963,7 +966,157 @@ class Codegen {
     int64_t step = S.steps.at(s.id);
     llvm::Value* start = range_bound(*s.start);
     llvm::Value* stop = range_bound(*s.stop);
-    // trip count: (stop - start + step - 1) / step, computed without overflow
+    llvm::Value* n = trip_count(start, stop, step);
+    if (S.parallel_loops.count(s.id)) return parallel_loop(s, start, n, step);
+    serial_loop(s, start, B.getInt64(0), n, step);
+  }
+
+  // ---- loop interchange -----------------------------------------------------
+  // A perfect two-deep rectangular nest `for o: for i: body` whose inner loop
+  // walks arrays across their contiguous dimension with o runs as
+  // `for i: for o: body`. Only where each memory element sees the same
+  // operations in the same order (so results stay bit-identical): o is a
+  // parallel loop, no dependence edge is reversed, no scalar is assigned in
+  // the body, every statement either writes an element indexed by both loops
+  // or accumulates into an element indexed by o only. Variants with
+  // run-time checks are rebuilt without interchange (compile_spec), since the
+  // first failing iteration would change.
+  static bool mentions(const Expr& e, const std::string& v) {
+    if (e.kind == ExprKind::Name && e.name == v) return true;
+    for (auto& a : e.args)
+      if (a && mentions(*a, v)) return true;
+    return false;
+  }
+  static bool plain_expr(const Expr& e, bool allow_subscript) {
+    switch (e.kind) {
+      case ExprKind::IntConst:
+      case ExprKind::FloatConst:
+      case ExprKind::BoolConst:
+      case ExprKind::Name: return true;
+      case ExprKind::Subscript:
+        if (!allow_subscript) return false;
+        for (auto& a : e.args)
+          if (!plain_expr(*a, false)) return false;
+        return true;
+      case ExprKind::Binary:
+      case ExprKind::Unary:
+        for (auto& a : e.args)
+          if (!plain_expr(*a, allow_subscript)) return false;
+        return true;
+      default: return false;
+    }
+  }
+  static bool same_expr(const Expr& a, const Expr& b) {
+    if (a.kind != b.kind || a.name != b.name || a.ival != b.ival || a.args.size() != b.args.size()) return false;
+    if (a.kind == ExprKind::FloatConst && std::memcmp(&a.fval, &b.fval, sizeof(double)) != 0) return false;
+    if ((a.kind == ExprKind::Binary && a.bin_op != b.bin_op) || (a.kind == ExprKind::Unary && a.un_op != b.un_op))
+      return false;
+    for (size_t k = 0; k < a.args.size(); ++k)
+      if (!same_expr(*a.args[k], *b.args[k])) return false;
+    return true;
+  }
+  void subscripts(const Expr& e, std::vector<const Expr*>& out) {
+    if (e.kind == ExprKind::Subscript) out.push_back(&e);
+    for (auto& a : e.args)
+      if (a) subscripts(*a, out);
+  }
+
+  bool interchange_ok(const Stmt& o) {
+    static const bool enabled = [] {
+      const char* e = std::getenv("LOOPSCOPE_CPU_INTERCHANGE");
+      return e ? std::atoi(e) != 0 : true;
+    }();
+    if (!enabled || !allow_interchange) return false;
+    if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
+    const Stmt& in = *o.body[0];
+    if (in.body.empty() || in.var == o.var) return false;
+    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
+    // o must be parallel in the plan (no dependence carried by o).
+    const LoopPlan* op = nullptr;
+    for (auto& lp : S.plan->loops)
+      if (lp.loop == o.id) op = &lp;
+    if (!op || op->verdict != LoopVerdict::Parallel) return false;
+    // rectangular, loop-invariant inner bounds
+    for (const ExprPtr& b : {in.start, in.stop}) {
+      if (!b || !plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
+    }
+    if (in.step && (!plain_expr(*in.step, false) || mentions(*in.step, o.var) || mentions(*in.step, in.var)))
+      return false;
+    int good = 0;
+    for (auto& st : in.body) {
+      if (st->kind != StmtKind::Assign && st->kind != StmtKind::AugAssign) return false;
+      const Expr& t = *st->target;
+      if (t.kind != ExprKind::Subscript) return false;  // no scalar assigned
+      if (!plain_expr(t, true) || !plain_expr(*st->value, true)) return false;
+      if (!mentions(t, o.var)) return false;
+      if (!mentions(t, in.var)) {
+        // accumulation into an element of o only: X[o] += f / X[o] = X[o] + f
+        bool acc = st->kind == StmtKind::AugAssign && (st->aug_op == BinOp::Add || st->aug_op == BinOp::Sub ||
+                                                       st->aug_op == BinOp::Mul);
+        if (st->kind == StmtKind::Assign && st->value->kind == ExprKind::Binary &&
+            (st->value->bin_op == BinOp::Add || st->value->bin_op == BinOp::Sub || st->value->bin_op == BinOp::Mul) &&
+            same_expr(*st->value->args[0], t))
+          acc = true;
+        if (!acc) return false;
+      }
+      std::vector<const Expr*> refs;
+      subscripts(t, refs);
+      subscripts(*st->value, refs);
+      for (const Expr* r : refs) {
+        if (r->args.empty()) return false;
+        const Expr& last = *r->args.back();
+        bool inner_elsewhere = false;
+        for (size_t k = 0; k + 1 < r->args.size(); ++k) {
+          if (mentions(*r->args[k], o.var)) return false;  // would become strided in o
+          if (mentions(*r->args[k], in.var)) inner_elsewhere = true;
+        }
+        const ArrayInfo& a = S.arrays[S.array_index.at(r->name)];
+        if (inner_elsewhere && mentions(last, o.var) && a.inner_contiguous) ++good;
+      }
+    }
+    if (good == 0) return false;
+    // dependences: none may be reversed by the interchange
+    for (auto& e : S.plan->edges) {
+      int po = -1, pi = -1;
+      for (size_t k = 0; k < e.loops.size(); ++k) {
+        if (e.loops[k] == o.var) po = static_cast<int>(k);
+        if (e.loops[k] == in.var) pi = static_cast<int>(k);
+      }
+      if (po < 0 && pi < 0) continue;
+      if (po < 0 || pi < 0 || static_cast<size_t>(std::max(po, pi)) >= e.direction.size()) return false;
+      Direction d_o = e.direction[po], d_i = e.direction[pi];
+      if (d_o == Direction::Eq) continue;
+      if (d_o == Direction::Star && d_i == Direction::Eq) continue;
+      if (d_o == Direction::Lt && (d_i == Direction::Lt || d_i == Direction::Eq)) continue;
+      return false;
+    }
+    return true;
+  }
+
+  // for o in [klo, khi): for i: body  ==>  for i: for o in [klo, khi): body
+  void interchanged_loop(const Stmt& o, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    const Stmt& in = *o.body[0];
+    interchanged.push_back(o.var + "/" + in.var);
+    int64_t istep = S.steps.at(in.id);
+    llvm::Value* istart = range_bound(*in.start);
+    llvm::Value* istop = range_bound(*in.stop);
+    llvm::Value* ni = trip_count(istart, istop, istep);
+    // skip everything when o has no iterations (Python evaluates no inner bound then)
+    auto* run = llvm::BasicBlock::Create(C, "ix.run", F_);
+    auto* done = llvm::BasicBlock::Create(C, "ix.done", F_);
+    B.CreateCondBr(B.CreateICmpSLT(klo, khi), run, done);
+    B.SetInsertPoint(run);
+    serial_loop_with(in, istart, B.getInt64(0), ni, istep, false,
+                     [&] { serial_loop_with(o, start, klo, khi, step, true, [&] { block(in.body); }); });
+    // Python leaves o at its last value even when the inner loop had no trips
+    llvm::Value* last = B.CreateAdd(start, B.CreateMul(B.CreateSub(khi, B.getInt64(1)), B.getInt64(step)));
+    store_var(o.var, Val{last, kPyInt, nullptr});
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+  }
+
+  // (stop - start + step - 1) / step, computed without overflow
+  llvm::Value* trip_count(llvm::Value* start, llvm::Value* stop, int64_t step) {
     llvm::Value* n;
     if (step > 0) {
       llvm::Value* runs = B.CreateICmpSGT(stop, start);
@@ -974,19 +1127,25 @@ class Codegen {
       llvm::Value* diff = B.CreateSub(B.CreateSub(start, stop), B.getInt64(1));
       n = B.CreateSelect(runs, B.CreateAdd(B.CreateUDiv(diff, B.getInt64(-step)), B.getInt64(1)), B.getInt64(0));
     }
-    if (S.parallel_loops.count(s.id)) return parallel_loop(s, start, n, step);
-    serial_loop(s, start, B.getInt64(0), n, step);
+    return n;
   }
 
   // Iterations k in [klo, khi) of `for var in range(start, ..., step)`.
   void serial_loop(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    if (interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
+    serial_loop_with(s, start, klo, khi, step, !has_loop(s.body), [&] { block(s.body); });
+  }
+
+  // The loop over `s.var` with the given body generator (`innermost`: the
+  // body contains no loop).
+  void serial_loop_with(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step,
+                        bool innermost, const std::function<void()>& body_gen) {
     // A loop inside another loop of this function whose whole execution is
     // proven short (at most 65536 innermost iterations) needs no poll of its
     // own: the enclosing loop polls at every iteration.
     bool quiet = quiet_ || (!active_loops_.empty() && subtree_work(s) <= 65536);
     bool saved_quiet = quiet_;
     quiet_ = quiet;
-    bool innermost = !has_loop(s.body);
     active_loops_.insert(s.var);
     auto* pre = B.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(C, "loop." + s.var, F_);
@@ -1002,7 +1161,7 @@ class Codegen {
       if (!quiet) poll();
       llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
-      block(s.body);
+      body_gen();
       k->addIncoming(B.CreateAdd(k, B.getInt64(1)), B.GetInsertBlock());
       B.CreateBr(head);
     } else {
@@ -1026,7 +1185,7 @@ class Codegen {
       k->addIncoming(kb, ipre);
       llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
-      block(s.body);
+      body_gen();
       llvm::Value* k1 = B.CreateAdd(k, B.getInt64(1), "", true, true);
       k->addIncoming(k1, B.GetInsertBlock());
       B.CreateCondBr(B.CreateICmpSLT(k1, kend), ihead, iexit);
@@ -1102,6 +1261,7 @@ class Codegen {
   }
 
   void parallel_loop(const Stmt& s, llvm::Value* start, llvm::Value* n, int64_t step) {
+    int64_t per_thread = 8;  // chunks per thread
     // 1. the chunk function
     std::vector<std::string> assigned{s.var};
     assigned_names(s.body, assigned);
@@ -1132,7 +1292,9 @@ class Codegen {
         }
       }
       llvm::Value* cstart = from_slot(load_slot(S.parallel_start_slot.at(s.id)), Repr::I64);
+      size_t before = interchanged.size();
       serial_loop(s, cstart, CF->getArg(2), CF->getArg(3), step);
+      per_thread = interchanged.size() > before ? 1 : 8;
       llvm::Value* out = CF->getArg(4);
       for (size_t j = 0; j < assigned.size(); ++j) {
         const VarInfo& vi = S.vars[S.var_index.at(assigned[j])];
@@ -1157,9 +1319,10 @@ class Codegen {
     B.CreateStore(start, slot_ptr(frame_, S.parallel_start_slot.at(s.id)));
     llvm::Value* outp = entry_alloca(ptr);
     llvm::Value* nch = entry_alloca(i64);
-    auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr}, false);
+    auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
     llvm::Value* st = B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
-                                   {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch});
+                                   {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch,
+                                    B.getInt64(per_thread)});
     auto* fail = llvm::BasicBlock::Create(C, "par.fail", F_);
     auto* ok = llvm::BasicBlock::Create(C, "par.ok", F_);
     B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), fail, ok);
@@ -1246,6 +1409,17 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
   auto tb0 = std::chrono::steady_clock::now();
   Codegen cg(spec, *ctx, *mod);
   cg.build(name);
+  if (cg.traps && !cg.interchanged.empty()) {
+    // run-time checks: keep Python's iteration order (which check fails first)
+    mod = std::make_unique<llvm::Module>("loopscope", *ctx);
+    mod->setDataLayout(J.lljit->getDataLayout());
+    mod->setTargetTriple(J.lljit->getTargetTriple().str());
+    Codegen plain(spec, *ctx, *mod);
+    plain.allow_interchange = false;
+    plain.build(name);
+    cg.traps = plain.traps;
+    cg.interchanged.clear();
+  }
   auto tb1 = std::chrono::steady_clock::now();
   std::string err;
   llvm::raw_string_ostream es(err);
@@ -1308,6 +1482,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
   }
   v->frame_size = spec.frame_size;
   v->needs_snapshot = cg.traps;
+  for (auto& x : cg.interchanged) v->interchanged += (v->interchanged.empty() ? "" : ", ") + x;
   v->parallel = !spec.parallel_loops.empty();
   v->parallel_description = spec.parallel_description;
   return v;
@@ -1457,6 +1632,7 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
 
 std::string cpu_variant_ir(const CpuVariant& v) { return v.ir; }
 bool cpu_variant_needs_snapshot(const CpuVariant& v) { return v.needs_snapshot; }
+std::string cpu_variant_interchanged(const CpuVariant& v) { return v.interchanged; }
 
 CpuCacheStats cpu_cache_stats() {
   Cache& c = cache();

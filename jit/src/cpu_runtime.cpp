@@ -164,10 +164,10 @@ extern "C" void ls_rt_trap(void* p, int32_t reason) {
 }
 
 extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n,
-                                  int64_t nout, int64_t** out, int64_t* nchunks) {
+                                  int64_t nout, int64_t** out, int64_t* nchunks, int64_t per_thread) {
   auto* st = static_cast<RunState*>(p);
   int threads = std::max(1, st->threads);
-  int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * 8);
+  int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * std::max<int64_t>(1, per_thread));
   if (chunks < 1) chunks = 1;
   st->outbuf.assign(static_cast<size_t>(chunks * nout), 0);
   int64_t* base = st->outbuf.data();

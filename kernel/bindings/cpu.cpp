@@ -209,6 +209,7 @@ py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
   d["status"] = "ok";
   d["parallel_loops"] = p.compiled.parallel_loops;
   d["needs_snapshot"] = jit::cpu_variant_needs_snapshot(*p.compiled.variant);
+  d["interchanged"] = jit::cpu_variant_interchanged(*p.compiled.variant);
   if (with_ir) d["ir"] = jit::cpu_variant_ir(*p.compiled.variant);
   return d;
 }

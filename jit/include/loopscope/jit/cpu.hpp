@@ -87,6 +87,9 @@ CpuRunResult run_cpu(const CpuVariant& variant, const analysis::BoundNest& bound
 // without it is recompiled, not taken from the cache, when keep_ir is set).
 std::string cpu_variant_ir(const CpuVariant& variant);
 bool cpu_variant_needs_snapshot(const CpuVariant& variant);
+// Loop nests generated interchanged ("i/j": outer/inner as written, comma
+// separated); empty when none.
+std::string cpu_variant_interchanged(const CpuVariant& variant);
 
 // Interrupts. The kernel's SIGINT thread calls request_cancel(true); running
 // native loops notice it within one chunk or block (well under 100 ms) and

@@ -1,0 +1,215 @@
+"""Loop interchange in the CPU variant: a perfect two-deep nest whose inner
+loop walks arrays across their contiguous dimension with the outer variable
+(the second nest of mvt) runs as `for inner: for outer`, with results
+bit-identical to CPython; nests where that would change a result or an
+exception are generated as written."""
+
+import numpy as np
+import pytest
+
+import _loopscope
+import loopscope
+from loopscope import _run
+
+import benchmarks
+
+INFO = []  # per native compilation: (nest_id, parallel, interchanged, needs_snapshot)
+
+
+def _probe(parallel):
+    name = "ix-probe-par" if parallel else "ix-probe-ser"
+    inner = _run._cpu_hook(parallel, "cpu" if parallel else "cpu-serial")
+
+    def hook(nest_id, env):
+        if env is not None:
+            c = _loopscope.cpu_compile(nest_id, env, parallel)
+            if c["status"] == "ok":
+                INFO.append((nest_id, parallel, c["interchanged"], c["needs_snapshot"]))
+        return inner(nest_id, env)
+
+    _run.register_device(name, hook)
+    return name
+
+
+DEVICES = {True: _probe(True), False: _probe(False)}
+
+
+def bits(a):
+    return np.ascontiguousarray(a).tobytes()
+
+
+def run_both(fn, make_args, parallel):
+    """CPython and the probe device on identical fresh arguments; asserts
+    identical outcomes bit for bit; returns the interchange decisions."""
+    def go(runner):
+        args = make_args()
+        try:
+            return ("ok", runner(*args)), args
+        except Exception as exc:  # noqa: BLE001
+            return ("raise", type(exc).__name__, str(exc)), args
+
+    want, a1 = go(fn)
+    del INFO[:]
+    _run.reset_last_runs()
+    got, a2 = go(lambda *a: loopscope.run(fn, *a, device=DEVICES[parallel]))
+    assert want[0] == got[0], (want, got)
+    if want[0] == "ok":
+        assert repr(want[1]) == repr(got[1])
+        assert [type(x) for x in np.atleast_1d(want[1]) if want[1] is not None] == \
+            [type(x) for x in np.atleast_1d(got[1]) if got[1] is not None]
+    else:
+        assert want == got
+    for x, y in zip(a1, a2):
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and bits(x) == bits(y)
+    return [i[2] for i in INFO], [i[3] for i in INFO], list(_run.last_runs().values())
+
+
+def mvt2(x2, y2, A):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x2[i] = x2[i] + A[j, i] * y2[j]
+    return i, j
+
+
+def mvt2_aug(x2, y2, A, m):
+    i = j = -7
+    for i in range(A.shape[1] - 1, -1, -1):
+        for j in range(0, m, 2):
+            x2[i] += A[j, i] * y2[j]
+    return i, j
+
+
+def mk(n, dtype, seed=0, cols=None):
+    def make():
+        g = np.random.default_rng(seed)
+        c = n if cols is None else cols
+        # values of very different magnitudes: summation order shows in the bits
+        A = (g.standard_normal((n, c)) * 10.0 ** g.integers(-8, 8, (n, c))).astype(dtype)
+        return (g.standard_normal(c).astype(dtype), g.standard_normal(n).astype(dtype), A)
+    return make
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 7, 64, 301])
+def test_mvt_second_nest_interchanged_and_bit_identical(parallel, dtype, n):
+    ix, snap, runs = run_both(mvt2, mk(n, dtype), parallel)
+    assert ix == ["i/j"]
+    assert snap == [False]
+    assert [r["status"] for r in runs] == ["ok"]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("m", [0, 1, 9, 40])
+def test_aug_assign_negative_step_and_zero_trip_inner(parallel, m):
+    def make():
+        x, y, A = mk(40, np.float64, seed=3, cols=23)()
+        return (x, y, A, m)
+    ix, _, runs = run_both(mvt2_aug, make, parallel)
+    assert ix == ["i/j"]
+    assert [r["status"] for r in runs] == ["ok"]
+
+
+def test_benchmark_mvt_interchanges_only_the_second_nest():
+    b = benchmarks.get("mvt")
+    for parallel in (True, False):
+        ix, _, runs = run_both(b.fn, lambda: b.args("small"), parallel)
+        assert sorted(ix) == ["", "i/j"]
+        assert [r["status"] for r in runs] == ["ok", "ok"]
+
+
+# ---- nests that must be generated as written ----------------------------------
+
+def anti_diagonal(A, B):
+    # A[i, j] reads A[i-1, j+1]: a (<, >) dependence
+    n = A.shape[0]
+    for i in range(1, n):
+        for j in range(n - 1):
+            A[i, j] = A[i, j] + A[i - 1, j + 1] * B[j, i]
+
+
+def scalar_in_body(x2, y2, A):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            t = A[j, i] * y2[j]
+            x2[i] = x2[i] + t
+    return t
+
+
+def overwrite(x2, y2, A):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x2[i] = A[j, i] * y2[j]
+
+
+def shifted(x2, y2, A, k):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x2[i] = x2[i] + A[j, i] * y2[j + k]
+
+
+def row_walk(x1, y1, A):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x1[i] = x1[i] + A[i, j] * y1[j]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_refused_cases_stay_as_written(parallel):
+    def two(n):
+        def make():
+            g = np.random.default_rng(5)
+            return (g.standard_normal((n, n)), g.standard_normal((n, n)))
+        return make
+    ix, _, runs = run_both(anti_diagonal, two(33), parallel)
+    assert ix == [""] and [r["status"] for r in runs] == ["ok"]
+    for fn in (scalar_in_body, overwrite, row_walk):
+        ix, _, runs = run_both(fn, mk(33, np.float64), parallel)
+        assert ix == [""], fn.__name__
+        assert [r["status"] for r in runs] == ["ok"]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_runtime_checks_refuse_interchange_and_raise_as_python(parallel):
+    # y2[j + 1] cannot be proven in range: a checked subscript, so the nest
+    # runs as written and fails at Python's first failing iteration
+    def make(k):
+        def f():
+            x, y, A = mk(30, np.float64, seed=9)()
+            return (x, y, A, k)
+        return f
+    ix, snap, runs = run_both(shifted, make(1), parallel)
+    assert ix == [""] and snap == [True]
+    assert [r["status"] for r in runs] == ["fallback"]
+    # the same nest with the subscript proven in range is interchanged
+    ix, snap, runs = run_both(shifted, make(0), parallel)
+    assert ix == ["i/j"] and snap == [False]
+    assert [r["status"] for r in runs] == ["ok"]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_views_and_aliasing(parallel):
+    def aliased():
+        # x2 is row 0 of A: x2[i] is also A[0, i], read at j == 0
+        x, y, A = mk(45, np.float64, seed=11)()
+        return (A[0], y, A)
+
+    def transposed():
+        x, y, A = mk(45, np.float64, seed=12)()
+        return (x, y, A.T)  # A[j, i] is now contiguous in j
+
+    def reversed_rows():
+        x, y, A = mk(45, np.float32, seed=13)()
+        return (x[::-1], y, A[::-1, ::-1])  # negative strides
+
+    for make in (aliased, transposed, reversed_rows):
+        ix, _, runs = run_both(mvt2, make, parallel)
+        assert [r["status"] for r in runs] == ["ok"], make.__name__
+    ix, _, _ = run_both(mvt2, transposed, parallel)
+    assert ix == [""]
