@@ -20,6 +20,12 @@ thread_local bool t_owner = false;
 
 // A fixed set of worker threads; the calling thread works too. Chunks are
 // handed out dynamically (an atomic counter), so triangular loops balance.
+//
+// Starting and finishing a parallel loop is the cost that matters for loops
+// inside a sequential loop (a time step, the k of LU): a wake-up through a
+// condition variable takes tens of microseconds on a virtual machine. So both
+// sides first spin briefly on atomics (a new generation for the workers, the
+// finished count for the caller) and only then block.
 class ThreadPool {
  public:
   explicit ThreadPool(int workers) {
@@ -28,7 +34,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lk(m_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
@@ -38,48 +44,67 @@ class ThreadPool {
   // Runs f(c) for c in [0, n) on all threads; returns when all are done.
   void run(int64_t n, const std::function<void(int64_t)>& f) {
     std::unique_lock<std::mutex> lk(run_m_);  // one parallel loop at a time
+    const int workers = static_cast<int>(threads_.size());
     {
       std::lock_guard<std::mutex> g(m_);
       job_ = &f;
       total_ = n;
       next_.store(0);
-      finished_ = 0;
-      ++generation_;
+      finished_.store(0);
+      // Published last, with release: a worker that sees the new generation
+      // sees the job, the total and the reset counters.
+      generation_.store(generation_.load() + 1, std::memory_order_release);
     }
     cv_.notify_all();
     int64_t c;
     while ((c = next_.fetch_add(1)) < n) f(c);
-    std::unique_lock<std::mutex> g(m_);
-    while (finished_ < static_cast<int>(threads_.size())) {
-      done_cv_.wait_for(g, std::chrono::milliseconds(20));
-      if (finished_ < static_cast<int>(threads_.size()) && t_owner) {
-        g.unlock();
-        rt::run_poll_callback();
-        g.lock();
+    for (int spin = 0; spin < kSpins && finished_.load(std::memory_order_acquire) < workers; ++spin) pause();
+    if (finished_.load(std::memory_order_acquire) < workers) {
+      std::unique_lock<std::mutex> g(m_);
+      while (finished_.load(std::memory_order_acquire) < workers) {
+        done_cv_.wait_for(g, std::chrono::milliseconds(20));
+        if (finished_.load(std::memory_order_acquire) < workers && t_owner) {
+          g.unlock();
+          rt::run_poll_callback();
+          g.lock();
+        }
       }
     }
     job_ = nullptr;
   }
 
  private:
+  // About 50 microseconds of spinning before blocking.
+  static constexpr int kSpins = 20000;
+
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
   void worker() {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int64_t)>* job;
-      int64_t total;
-      {
+      for (int spin = 0; spin < kSpins && !stop_.load(std::memory_order_relaxed) &&
+                         generation_.load(std::memory_order_acquire) == seen;
+           ++spin)
+        pause();
+      if (generation_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-        job = job_;
-        total = total_;
+        cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
       }
+      if (stop_.load()) return;
+      seen = generation_.load(std::memory_order_acquire);
+      const std::function<void(int64_t)>* job = job_;
+      int64_t total = total_;
       int64_t c;
       while ((c = next_.fetch_add(1)) < total) (*job)(c);
       {
         std::lock_guard<std::mutex> lk(m_);
-        ++finished_;
+        finished_.fetch_add(1, std::memory_order_release);
       }
       done_cv_.notify_all();
     }
@@ -91,9 +116,9 @@ class ThreadPool {
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t total_ = 0;
   std::atomic<int64_t> next_{0};
-  int finished_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> finished_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 std::mutex g_pool_m;
