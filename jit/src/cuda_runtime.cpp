@@ -349,6 +349,35 @@ CudaLaunchGeometry launch_geometry(const CudaProgram& program, int k, const Boun
   return g;
 }
 
+// Walks the host schedule in order: host loops with their bounds evaluated on
+// the host, and `launch(kernel, env)` for every kernel launch, with `env` the
+// values of the enclosing host loop variables. False when a bound cannot be
+// evaluated (*err says which) or when `launch` returns false.
+bool walk_schedule(const std::vector<CudaHostNode>& nodes, const BoundNest& bound, std::map<std::string, int64_t>& env,
+                   const std::function<bool(int, const std::map<std::string, int64_t>&)>& launch, std::string* err) {
+  for (auto& n : nodes) {
+    if (n.kind != CudaHostNode::Loop) {
+      if (!launch(n.kernel, env)) return false;
+      continue;
+    }
+    const analysis::Stmt& L = *n.loop;
+    auto a = L.start ? eval_host_int(*L.start, bound, env) : std::optional<int64_t>(0);
+    auto b = L.stop ? eval_host_int(*L.stop, bound, env) : std::nullopt;
+    auto c = L.step ? eval_host_int(*L.step, bound, env) : std::optional<int64_t>(1);
+    if (!a || !b || !c || *c == 0) {
+      *err = "the host cannot evaluate the bounds of the loop over " + L.var;
+      return false;
+    }
+    int64_t cnt = range_count(*a, *b, *c);
+    for (int64_t i = 0; i < cnt; ++i) {
+      env[L.var] = *a + i * *c;
+      if (!walk_schedule(n.body, bound, env, launch, err)) return false;
+    }
+    env.erase(L.var);
+  }
+  return true;
+}
+
 CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bound, CudaTarget target,
                                 const std::string& arch) {
   CudaRunOutcome out;
@@ -438,84 +467,65 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
   if (auto e = be->alloc_slots(slots.size() * 8, slots.data(), &slot_base); !e.empty()) return fail(e);
 
   // The schedule.
-  std::map<std::string, int64_t> env;
   std::string err;
-  std::function<bool(const std::vector<CudaHostNode>&)> walk = [&](const std::vector<CudaHostNode>& nodes) {
-    for (auto& n : nodes) {
-      if (n.kind == CudaHostNode::Loop) {
-        const analysis::Stmt& L = *n.loop;
-        auto a = L.start ? eval_host_int(*L.start, bound, env) : std::optional<int64_t>(0);
-        auto b = L.stop ? eval_host_int(*L.stop, bound, env) : std::nullopt;
-        auto c = L.step ? eval_host_int(*L.step, bound, env) : std::optional<int64_t>(1);
-        if (!a || !b || !c || *c == 0) {
-          err = "the host cannot evaluate the bounds of the loop over " + L.var;
-          return false;
-        }
-        int64_t cnt = range_count(*a, *b, *c);
-        for (int64_t i = 0; i < cnt; ++i) {
-          env[L.var] = *a + i * *c;
-          if (!walk(n.body)) return false;
-        }
-        env.erase(L.var);
-        continue;
-      }
-      if (cancel_requested()) {
-        err = kInterrupted;
-        return false;
-      }
-      const CudaKernel& k = program.kernels[n.kernel];
-      std::vector<uint64_t> vals(k.params.size());
-      std::vector<void*> args(k.params.size());
-      for (size_t i = 0; i < k.params.size(); ++i) {
-        const CudaParam& p = k.params[i];
-        uint64_t v = 0;
-        switch (p.kind) {
-          case CudaParamKind::ArrayData: {
-            const ArrayBinding& ab = bound.arrays.at(p.array);
-            v = base.at(p.array) + ((uintptr_t)ab.data - ab.mem_lo);
-            break;
-          }
-          case CudaParamKind::ArrayExtent: v = (uint64_t)bound.arrays.at(p.array).shape[p.dim]; break;
-          case CudaParamKind::ArrayStride: {
-            const ArrayBinding& ab = bound.arrays.at(p.array);
-            v = (uint64_t)(ab.strides[p.dim] / analysis::dtype_size(ab.dtype));
-            break;
-          }
-          case CudaParamKind::IntScalar: {
-            auto it = env.find(p.array);
-            if (it != env.end()) {
-              v = (uint64_t)it->second;
-            } else {
-              auto s = bound.scalars.find(p.array);
-              if (s == bound.scalars.end()) {
-                err = "no value for " + p.array;
-                return false;
-              }
-              v = (uint64_t)s->second.ival;
-            }
-            break;
-          }
-          case CudaParamKind::FloatScalar: {
-            double f = bound.scalars.at(p.array).fval;
-            std::memcpy(&v, &f, 8);
-            break;
-          }
-          case CudaParamKind::ErrorFlag: v = slot_base; break;
-          case CudaParamKind::Result: v = slot_base + 8 * (1 + p.dim); break;
-        }
-        vals[i] = v;
-        args[i] = &vals[i];
-      }
-      CudaLaunchGeometry g = launch_geometry(program, n.kernel, bound, env, be->emulator);
-      if (auto e = be->launch(program, n.kernel, g, args.data()); !e.empty()) {
-        err = e;
-        return false;
-      }
-      ++out.launches;
+  auto launch = [&](int kernel, const std::map<std::string, int64_t>& env) -> bool {
+    if (cancel_requested()) {
+      err = kInterrupted;
+      return false;
     }
+    const CudaKernel& k = program.kernels[kernel];
+    std::vector<uint64_t> vals(k.params.size());
+    std::vector<void*> args(k.params.size());
+    for (size_t i = 0; i < k.params.size(); ++i) {
+      const CudaParam& p = k.params[i];
+      uint64_t v = 0;
+      switch (p.kind) {
+        case CudaParamKind::ArrayData: {
+          const ArrayBinding& ab = bound.arrays.at(p.array);
+          v = base.at(p.array) + ((uintptr_t)ab.data - ab.mem_lo);
+          break;
+        }
+        case CudaParamKind::ArrayExtent: v = (uint64_t)bound.arrays.at(p.array).shape[p.dim]; break;
+        case CudaParamKind::ArrayStride: {
+          const ArrayBinding& ab = bound.arrays.at(p.array);
+          v = (uint64_t)(ab.strides[p.dim] / analysis::dtype_size(ab.dtype));
+          break;
+        }
+        case CudaParamKind::IntScalar: {
+          auto it = env.find(p.array);
+          if (it != env.end()) {
+            v = (uint64_t)it->second;
+          } else {
+            auto s = bound.scalars.find(p.array);
+            if (s == bound.scalars.end()) {
+              err = "no value for " + p.array;
+              return false;
+            }
+            v = (uint64_t)s->second.ival;
+          }
+          break;
+        }
+        case CudaParamKind::FloatScalar: {
+          double f = bound.scalars.at(p.array).fval;
+          std::memcpy(&v, &f, 8);
+          break;
+        }
+        case CudaParamKind::ErrorFlag: v = slot_base; break;
+        case CudaParamKind::Result: v = slot_base + 8 * (1 + p.dim); break;
+      }
+      vals[i] = v;
+      args[i] = &vals[i];
+    }
+    CudaLaunchGeometry g = launch_geometry(program, kernel, bound, env, be->emulator);
+    if (auto e = be->launch(program, kernel, g, args.data()); !e.empty()) {
+      err = e;
+      return false;
+    }
+    ++out.launches;
     return true;
   };
-  if (!walk(program.schedule)) return fail(err);
+  std::map<std::string, int64_t> schedule_env;
+  if (!walk_schedule(program.schedule, bound, schedule_env, launch, &err)) return fail(err);
   if (auto e = be->finish(); !e.empty()) return fail(e);
   if (auto e = be->copy_out(slots.data(), slot_base, slots.size() * 8); !e.empty()) return fail(e);
   if (cancel_requested()) return fail(kInterrupted);
@@ -549,47 +559,32 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
 bool summarize_launches(const CudaProgram& program, const BoundNest& bound,
                         std::vector<CudaLaunchSummary>* per_kernel) {
   per_kernel->assign(program.kernels.size(), CudaLaunchSummary{});
-  std::map<std::string, int64_t> env;
   int64_t budget = 1000000;
-  std::function<bool(const std::vector<CudaHostNode>&)> walk = [&](const std::vector<CudaHostNode>& nodes) {
-    for (auto& n : nodes) {
-      if (n.kind == CudaHostNode::Loop) {
-        const analysis::Stmt& L = *n.loop;
-        auto a = L.start ? eval_host_int(*L.start, bound, env) : std::optional<int64_t>(0);
-        auto b = L.stop ? eval_host_int(*L.stop, bound, env) : std::nullopt;
-        auto c = L.step ? eval_host_int(*L.step, bound, env) : std::optional<int64_t>(1);
-        if (!a || !b || !c || *c == 0) return false;
-        int64_t cnt = range_count(*a, *b, *c);
-        for (int64_t i = 0; i < cnt; ++i) {
-          env[L.var] = *a + i * *c;
-          if (!walk(n.body)) return false;
-        }
-        env.erase(L.var);
-        continue;
-      }
-      if (--budget < 0) return false;
-      const CudaKernel& k = program.kernels[n.kernel];
-      CudaLaunchSummary& s = (*per_kernel)[n.kernel];
-      CudaLaunchGeometry g = launch_geometry(program, n.kernel, bound, env, false);
-      s.launches += 1;
-      s.block_threads = g.block[0] * g.block[1] * g.block[2];
-      s.threads += (int64_t)g.grid[0] * g.grid[1] * g.grid[2] * s.block_threads;
-      // Parallel iterations: the grid loops' trip counts (outer values at
-      // their first iteration when bounds depend on them).
-      int64_t iters = 1;
-      std::map<std::string, int64_t> e = env;
-      for (auto* L : k.grid_stmts) {
-        int64_t c = grid_count(*L, bound, e);
-        if (c < 0) c = 0;
-        iters *= c;
-        auto a = L->start ? eval_host_int(*L->start, bound, e) : std::optional<int64_t>(0);
-        if (a) e[L->var] = *a;
-      }
-      s.parallel_iterations += k.grid_stmts.empty() ? 1 : iters;
+  auto count = [&](int kernel, const std::map<std::string, int64_t>& env) -> bool {
+    if (--budget < 0) return false;
+    const CudaKernel& k = program.kernels[kernel];
+    CudaLaunchSummary& s = (*per_kernel)[kernel];
+    CudaLaunchGeometry g = launch_geometry(program, kernel, bound, env, false);
+    s.launches += 1;
+    s.block_threads = g.block[0] * g.block[1] * g.block[2];
+    s.threads += (int64_t)g.grid[0] * g.grid[1] * g.grid[2] * s.block_threads;
+    // Parallel iterations: the grid loops' trip counts (outer values at
+    // their first iteration when bounds depend on them).
+    int64_t iters = 1;
+    std::map<std::string, int64_t> e = env;
+    for (auto* L : k.grid_stmts) {
+      int64_t c = grid_count(*L, bound, e);
+      if (c < 0) c = 0;
+      iters *= c;
+      auto a = L->start ? eval_host_int(*L->start, bound, e) : std::optional<int64_t>(0);
+      if (a) e[L->var] = *a;
     }
+    s.parallel_iterations += k.grid_stmts.empty() ? 1 : iters;
     return true;
   };
-  return walk(program.schedule);
+  std::map<std::string, int64_t> env;
+  std::string err;
+  return walk_schedule(program.schedule, bound, env, count, &err);
 }
 
 }  // namespace loopscope::jit
