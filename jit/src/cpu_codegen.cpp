@@ -4,6 +4,8 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
@@ -11,12 +13,23 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/LICM.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <functional>
 #include <set>
 #include <cmath>
@@ -24,6 +37,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "cpu_runtime.hpp"
@@ -88,6 +102,8 @@ class CpuVariant {
   bool parallel = false;
   std::string parallel_description;
   std::string interchanged;  // "i/j" per interchanged nest (outer/inner as written)
+  std::string jammed;        // "i/j" per unrolled-and-jammed nest
+  CpuTier tier = CpuTier::Optimised;
   int32_t (*entry)(int64_t*, void*) = nullptr;
   std::string ir;
 };
@@ -98,35 +114,53 @@ namespace {
 // symbol names. libm functions (exp, log, pow, fmod) resolve from the process.
 struct Jit {
   std::unique_ptr<llvm::orc::LLJIT> lljit;
-  std::unique_ptr<llvm::TargetMachine> tm;
-  std::mutex m;
+  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;
+  std::mutex m;  // LLJIT's code generation and symbol names
   uint64_t counter = 0;
+  // The target machine the optimisation pipeline asks for cost models. A
+  // TargetMachine caches subtargets without locking, so each thread that
+  // compiles (the caller's, the background one) has its own.
+  llvm::TargetMachine* opt_tm() {
+    thread_local std::unordered_map<const Jit*, std::unique_ptr<llvm::TargetMachine>> tms;
+    auto& tm = tms[this];
+    if (!tm) {
+      auto made = jtmb->createTargetMachine();
+      if (!made) throw std::runtime_error("LLVM cannot create a target machine: " + llvm::toString(made.takeError()));
+      tm = std::move(*made);
+    }
+    return tm.get();
+  }
 };
 
-Jit& jit() {
-  static Jit* j = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) throw std::runtime_error("LLVM cannot describe this CPU");
-    const char* cg = std::getenv("LOOPSCOPE_CPU_CODEGEN_OPT");
-    jtmb->setCodeGenOptLevel(cg && std::atoi(cg) <= 2 ? llvm::CodeGenOptLevel::Default
+// Two JITs: tier 0 (quick machine code: fast instruction selection, no
+// machine-level optimisation) and tier 1 (the host's full O3 back end).
+Jit* make_jit(bool quick) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) throw std::runtime_error("LLVM cannot describe this CPU");
+  const char* cg = std::getenv("LOOPSCOPE_CPU_CODEGEN_OPT");
+  jtmb->setCodeGenOptLevel(quick ? llvm::CodeGenOptLevel::None
+                           : cg && std::atoi(cg) <= 2 ? llvm::CodeGenOptLevel::Default
                                                       : llvm::CodeGenOptLevel::Aggressive);
-    jtmb->getOptions().AllowFPOpFusion = llvm::FPOpFusion::Strict;  // no FMA contraction
-    auto* J = new Jit;
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) throw std::runtime_error("LLVM cannot create a target machine");
-    J->tm = std::move(*tm);
-    auto lj = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-    if (!lj) throw std::runtime_error("LLVM ORC LLJIT cannot start: " + llvm::toString(lj.takeError()));
-    J->lljit = std::move(*lj);
-    auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-        J->lljit->getDataLayout().getGlobalPrefix());
-    if (!gen) throw std::runtime_error("LLVM cannot search this process for symbols");
-    J->lljit->getMainJITDylib().addGenerator(std::move(*gen));
-    return J;
-  }();
-  return *j;
+  jtmb->getOptions().AllowFPOpFusion = llvm::FPOpFusion::Strict;  // no FMA contraction
+  auto* J = new Jit;
+  J->jtmb = *jtmb;
+  auto lj = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  if (!lj) throw std::runtime_error("LLVM ORC LLJIT cannot start: " + llvm::toString(lj.takeError()));
+  J->lljit = std::move(*lj);
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      J->lljit->getDataLayout().getGlobalPrefix());
+  if (!gen) throw std::runtime_error("LLVM cannot search this process for symbols");
+  J->lljit->getMainJITDylib().addGenerator(std::move(*gen));
+  return J;
+}
+
+Jit& jit(bool quick = false) {
+  static std::once_flag once;
+  static Jit* js[2];
+  std::call_once(once, [] { js[0] = make_jit(false); js[1] = make_jit(true); });
+  return *js[quick ? 1 : 0];
 }
 
 // ---------------------------------------------------------------------------
@@ -152,8 +186,9 @@ class Codegen {
         i64(B.getInt64Ty()), f32(B.getFloatTy()), f64(B.getDoubleTy()), ptr(B.getPtrTy()) {}
 
   bool traps = false;
-  bool allow_interchange = true;
+  bool allow_interchange = true;  // also unroll-and-jam: both reorder iterations
   std::vector<std::string> interchanged;  // "outer/inner" of each interchanged nest
+  std::vector<std::string> jammed;        // "outer/inner" of each unrolled-and-jammed nest
 
   llvm::Function* build(const std::string& name) {
     if (S.disjoint && S.arrays.size() > 1) {
@@ -1115,6 +1150,96 @@ class Codegen {
     B.SetInsertPoint(done);
   }
 
+  // ---- unroll-and-jam ---------------------------------------------------------
+  // A two-deep nest whose inner loop accumulates into an element indexed by
+  // the outer loop only (`x[o] += A[o, i] * y[i]`): Python's order of
+  // additions makes each x[o] one chain of dependent additions, so the loop
+  // runs at the adder's latency, not at memory speed. When o is parallel (no
+  // dependence carried by o), kJam consecutive iterations of o advance through
+  // the inner loop together, each keeping its own order of operations: kJam
+  // independent chains in flight, results bit-identical. Same restrictions as
+  // the interchange: rectangular inner bounds, no scalar assigned, array
+  // element statements only, every target indexed by o; variants with
+  // run-time checks are rebuilt without it.
+  static constexpr int64_t kJam = 4;
+
+  bool jam_ok(const Stmt& o) {
+    static const bool enabled = [] {
+      const char* e = std::getenv("LOOPSCOPE_CPU_JAM");
+      return e ? std::atoi(e) != 0 : true;
+    }();
+    if (!enabled || !allow_interchange) return false;
+    if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
+    const Stmt& in = *o.body[0];
+    if (in.body.empty() || in.var == o.var) return false;
+    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
+    const LoopPlan* op = nullptr;
+    for (auto& lp : S.plan->loops)
+      if (lp.loop == o.id) op = &lp;
+    if (!op || op->verdict != LoopVerdict::Parallel) return false;
+    for (const ExprPtr& b : {in.start, in.stop}) {
+      if (!b || !plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
+    }
+    if (in.step && (!plain_expr(*in.step, false) || mentions(*in.step, o.var) || mentions(*in.step, in.var)))
+      return false;
+    bool chain = false;
+    for (auto& st : in.body) {
+      if (st->kind != StmtKind::Assign && st->kind != StmtKind::AugAssign) return false;
+      const Expr& t = *st->target;
+      if (t.kind != ExprKind::Subscript) return false;
+      if (!plain_expr(t, true) || !plain_expr(*st->value, true)) return false;
+      if (!mentions(t, o.var)) return false;
+      if (!mentions(t, in.var)) chain = true;
+    }
+    return chain;
+  }
+
+  // for o in [klo, khi): for i: body  ==>
+  //   for each group of kJam o's: for i: body(o), body(o+1), ..., body(o+kJam-1)
+  //   then the remaining o's as written
+  void jammed_loop(const Stmt& o, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    const Stmt& in = *o.body[0];
+    jammed.push_back(o.var + "/" + in.var);
+    llvm::Value* span = B.CreateSub(khi, klo);
+    llvm::Value* groups = B.CreateSelect(B.CreateICmpSGT(span, B.getInt64(0)),
+                                         B.CreateSDiv(span, B.getInt64(kJam)), B.getInt64(0));
+    llvm::Value* kmid = B.CreateAdd(klo, B.CreateMul(groups, B.getInt64(kJam)));
+    auto* pre = B.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(C, "jam." + o.var, F_);
+    auto* body = llvm::BasicBlock::Create(C, "jam." + o.var + ".body", F_);
+    auto* exit = llvm::BasicBlock::Create(C, "jam." + o.var + ".exit", F_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    auto* k = B.CreatePHI(i64, 2, "kj." + o.var);
+    k->addIncoming(klo, pre);
+    B.CreateCondBr(B.CreateICmpSLT(k, kmid), body, exit);
+    B.SetInsertPoint(body);
+    if (!quiet_) poll();
+    active_loops_.insert(o.var);
+    std::vector<llvm::Value*> ov;
+    for (int64_t u = 0; u < kJam; ++u)
+      ov.push_back(B.CreateAdd(start, B.CreateMul(B.CreateAdd(k, B.getInt64(u)), B.getInt64(step), "", false, true),
+                               "", false, true));
+    // Python assigns o, then evaluates the inner range (invariant here)
+    store_var(o.var, Val{ov[0], kPyInt, nullptr});
+    int64_t istep = S.steps.at(in.id);
+    llvm::Value* istart = range_bound(*in.start);
+    llvm::Value* istop = range_bound(*in.stop);
+    llvm::Value* ni = trip_count(istart, istop, istep);
+    serial_loop_with(in, istart, B.getInt64(0), ni, istep, !has_loop(in.body), [&] {
+      for (int64_t u = 0; u < kJam; ++u) {
+        store_var(o.var, Val{ov[u], kPyInt, nullptr});
+        block(in.body);
+      }
+    });
+    store_var(o.var, Val{ov[kJam - 1], kPyInt, nullptr});
+    active_loops_.erase(o.var);
+    k->addIncoming(B.CreateAdd(k, B.getInt64(kJam)), B.GetInsertBlock());
+    B.CreateBr(head);
+    B.SetInsertPoint(exit);
+    serial_loop_with(o, start, kmid, khi, step, false, [&] { block(o.body); });
+  }
+
   // (stop - start + step - 1) / step, computed without overflow
   llvm::Value* trip_count(llvm::Value* start, llvm::Value* stop, int64_t step) {
     llvm::Value* n;
@@ -1133,6 +1258,7 @@ class Codegen {
   // Iterations k in [klo, khi) of `for var in range(start, ..., step)`.
   void serial_loop(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
     if (interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
+    if (jam_ok(s)) return jammed_loop(s, start, klo, khi, step);
     serial_loop_with(s, start, klo, khi, step, !has_loop(s.body), [&] { block(s.body); });
   }
 
@@ -1384,7 +1510,9 @@ class Codegen {
 struct Cache {
   std::mutex m;
   std::unordered_map<std::string, std::shared_ptr<const CpuVariant>> map;
-  size_t hits = 0, misses = 0;
+  size_t hits = 0, misses = 0, upgrades = 0;
+  uint64_t generation = 0;  // bumped by clear_cpu_cache
+  std::set<std::string> pending;  // keys whose optimised code is queued or being built
 };
 Cache& cache() {
   static Cache c;
@@ -1395,10 +1523,25 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
+// Errors LLVM reports through its context while compiling on this thread.
+// Without a handler LLVM prints them and exits the process.
+thread_local std::string t_llvm_errors;
+void llvm_diagnostic(const llvm::DiagnosticInfo* d, void*) {
+  if (d->getSeverity() != llvm::DS_Error) return;
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  llvm::DiagnosticPrinterRawOStream printer(os);
+  d->print(printer);
+  if (!t_llvm_errors.empty()) t_llvm_errors += "; ";
+  t_llvm_errors += os.str();
+}
+
+std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
+  ctx->setDiagnosticHandlerCallBack(&llvm_diagnostic, nullptr);
+  t_llvm_errors.clear();
   auto mod = std::make_unique<llvm::Module>("loopscope", *ctx);
-  Jit& J = jit();
+  Jit& J = jit(quick);
   std::string name;
   {
     std::lock_guard<std::mutex> lk(J.m);
@@ -1409,7 +1552,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
   auto tb0 = std::chrono::steady_clock::now();
   Codegen cg(spec, *ctx, *mod);
   cg.build(name);
-  if (cg.traps && !cg.interchanged.empty()) {
+  if (cg.traps && (!cg.interchanged.empty() || !cg.jammed.empty())) {
     // run-time checks: keep Python's iteration order (which check fails first)
     mod = std::make_unique<llvm::Module>("loopscope", *ctx);
     mod->setDataLayout(J.lljit->getDataLayout());
@@ -1419,6 +1562,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
     plain.build(name);
     cg.traps = plain.traps;
     cg.interchanged.clear();
+    cg.jammed.clear();
   }
   auto tb1 = std::chrono::steady_clock::now();
   std::string err;
@@ -1426,7 +1570,31 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
   if (llvm::verifyModule(*mod, &es)) throw std::runtime_error("generated LLVM IR is invalid: " + es.str());
   // O3 with the host's cost model; no fast-math flags are ever emitted, and
   // the target machine forbids FP contraction.
-  {
+  if (quick) {
+    // Quick tier: registers instead of stack slots, common subexpressions,
+    // loop-invariant code hoisted (the run-time frame loads and the
+    // subscripts' stride products); no unrolling, no vectorisation.
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(J.opt_tm());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cam, mam);
+    llvm::FunctionPassManager fpm;
+    fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+    fpm.addPass(llvm::EarlyCSEPass());
+    fpm.addPass(llvm::SimplifyCFGPass());
+    llvm::LoopPassManager lpm;
+    lpm.addPass(llvm::LICMPass(llvm::LICMOptions()));
+    fpm.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(lpm), /*UseMemorySSA=*/true));
+    llvm::ModulePassManager mpm;
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+    mpm.run(*mod, mam);
+  } else {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cam;
@@ -1437,7 +1605,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
       return e ? std::atoi(e) != 0 : true;
     }();
     pto.LoopUnrolling = unroll;
-    llvm::PassBuilder pb(J.tm.get(), pto);
+    llvm::PassBuilder pb(J.opt_tm(), pto);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cam);
     pb.registerFunctionAnalyses(fam);
@@ -1465,15 +1633,18 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
       throw std::runtime_error("LLVM JIT rejected the module: " + llvm::toString(std::move(e)));
     auto sym = J.lljit->lookup(name);
     if (!sym) throw std::runtime_error("LLVM JIT lookup failed: " + llvm::toString(sym.takeError()));
+    if (!t_llvm_errors.empty()) throw std::runtime_error("the LLVM back end failed: " + t_llvm_errors);
     v->entry = sym->toPtr<int32_t (*)(int64_t*, void*)>();
   }
   if (std::getenv("LOOPSCOPE_CPU_TIMING")) {
     auto t4 = std::chrono::steady_clock::now();
     auto d = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    std::fprintf(stderr, "cpu compile: irgen %.2f ms, opt %.2f ms, print %.2f ms, codegen %.2f ms\n", d(tb0, tb1),
+    std::fprintf(stderr, "cpu compile (%s): irgen %.2f ms, opt %.2f ms, print %.2f ms, codegen %.2f ms\n",
+                 quick ? "quick" : "optimised", d(tb0, tb1),
                  d(tb1, tb2), d(tb2, tb3), d(tb3, t4));
   }
   v->key = spec.key;
+  v->tier = quick ? CpuTier::Quick : CpuTier::Optimised;
   for (auto& a : spec.arrays) v->arrays.push_back({a.name, a.slot, a.ndim, a.written});
   for (auto& x : spec.vars) v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy});
   for (auto& o : spec.bound->nest->outputs) {
@@ -1483,9 +1654,127 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec) {
   v->frame_size = spec.frame_size;
   v->needs_snapshot = cg.traps;
   for (auto& x : cg.interchanged) v->interchanged += (v->interchanged.empty() ? "" : ", ") + x;
+  for (auto& x : cg.jammed) v->jammed += (v->jammed.empty() ? "" : ", ") + x;
   v->parallel = !spec.parallel_loops.empty();
   v->parallel_description = spec.parallel_description;
   return v;
+}
+
+// ---------------------------------------------------------------------------
+// Background upgrades: one low-priority thread compiles Optimised code for
+// variants that were compiled Quick and swaps it into the cache. A job owns
+// copies of everything the code generator reads (the bound instance, the
+// plan, and a reference that keeps the nest's IR alive).
+struct UpgradeJob {
+  analysis::BoundNest bound;
+  ParallelPlan plan;
+  CpuOptions options;
+  uint64_t generation = 0;
+  std::string key;
+};
+
+struct Upgrader {
+  std::mutex m;
+  std::condition_variable wake, idle;
+  std::deque<std::unique_ptr<UpgradeJob>> queue;
+  bool busy = false, stopping = false, started = false;
+};
+
+Upgrader& upgrader() {
+  // Never destroyed: the worker may outlive static destruction order.
+  static Upgrader* u = new Upgrader;
+  return *u;
+}
+
+void run_upgrade(UpgradeJob& job) {
+  Spec spec;
+  std::shared_ptr<const CpuVariant> v;
+  try {
+    spec = specialise(job.bound, job.plan, job.options);
+    v = compile_spec(spec, false);
+  } catch (const std::exception& e) {
+    v = nullptr;  // the Quick variant stays in use
+    if (std::getenv("LOOPSCOPE_CPU_DEBUG")) std::fprintf(stderr, "loopscope: background compile failed: %s\n", e.what());
+  } catch (...) {
+    v = nullptr;
+  }
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lk(c.m);
+  if (c.generation != job.generation) return;
+  c.pending.erase(job.key);
+  if (!v) return;
+  auto it = c.map.find(spec.key);
+  if (it == c.map.end() || it->second->tier != CpuTier::Quick) return;
+  it->second = std::move(v);
+  ++c.upgrades;
+}
+
+void upgrade_worker() {
+  // Below the interpreter's and the parallel loops' priority: on a machine
+  // with few cores the compile takes what they leave.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  Upgrader& u = upgrader();
+  std::unique_lock<std::mutex> lk(u.m);
+  for (;;) {
+    u.wake.wait(lk, [&] { return u.stopping || !u.queue.empty(); });
+    if (u.stopping) break;
+    auto job = std::move(u.queue.front());
+    u.queue.pop_front();
+    u.busy = true;
+    lk.unlock();
+    run_upgrade(*job);
+    job.reset();
+    lk.lock();
+    u.busy = false;
+    if (u.queue.empty()) u.idle.notify_all();
+  }
+  u.busy = false;
+  u.idle.notify_all();
+}
+
+// Lets a compile under way finish and starts no other. It must run before
+// exit() destroys LLVM's static objects: some are function-local statics
+// created (and so destroyed) after this handler was registered, so the
+// embedding application calls stop_cpu_compiles() first (the Python module
+// does from Python's atexit, which runs before any C exit handler); this C
+// handler only covers programs that do not.
+void stop_upgrades_at_exit() {
+  Upgrader& u = upgrader();
+  std::unique_lock<std::mutex> lk(u.m);
+  u.stopping = true;
+  u.queue.clear();
+  u.wake.notify_all();
+  u.idle.wait(lk, [&] { return !u.busy; });
+}
+
+// Called with the cache's lock held.
+void upgrade_later(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options,
+                   uint64_t generation, const std::string& key) {
+  auto job = std::make_unique<UpgradeJob>();
+  job->key = key;
+  job->bound = bound;
+  job->plan = plan;
+  job->options = options;
+  job->options.tier = CpuTier::Optimised;
+  job->options.expected_seconds = nullptr;
+  job->generation = generation;
+  Upgrader& u = upgrader();
+  std::lock_guard<std::mutex> lk(u.m);
+  if (u.stopping) return;
+  if (!u.started) {
+    u.started = true;
+    std::atexit(stop_upgrades_at_exit);
+    std::thread(upgrade_worker).detach();
+  }
+  u.queue.push_back(std::move(job));
+  u.wake.notify_one();
+}
+
+void drop_queued_upgrades() {
+  Upgrader& u = upgrader();
+  std::lock_guard<std::mutex> lk(u.m);
+  u.queue.clear();
+  if (!u.busy) u.idle.notify_all();
 }
 
 ValueKind kind_of(int code) {
@@ -1530,6 +1819,7 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   res.analyse_ms = ms_since(t0);
   res.parallel_loops = spec.parallel_description;
   Cache& c = cache();
+  uint64_t generation;
   {
     std::lock_guard<std::mutex> lk(c.m);
     auto it = c.map.find(spec.key);
@@ -1537,20 +1827,41 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
       ++c.hits;
       res.variant = it->second;
       res.cache_hit = true;
+      res.tier = it->second->tier;
+      res.upgrade_pending = c.pending.count(spec.key) > 0;
       return res;
     }
     ++c.misses;
+    generation = c.generation;
+  }
+  // Which tier: the IR text for a report is always the optimised code; Auto
+  // takes Quick only for a brief run and only when the nest outlives this call.
+  bool quick = options.tier == CpuTier::Quick;
+  if (options.tier == CpuTier::Auto && !options.keep_ir && options.nest_owner &&
+      options.nest_owner.get() == bound.nest) {
+    double expected = options.expected_seconds ? options.expected_seconds() : -1.0;
+    quick = expected <= cpu_quick_tier_limit_s();
   }
   auto t1 = std::chrono::steady_clock::now();
   try {
-    res.variant = compile_spec(spec);
+    res.variant = compile_spec(spec, quick);
   } catch (const Unsupported& u) {
     res.decline = Decline{u.line, u.reason};
     return res;
+  } catch (const std::exception& e) {
+    res.decline = Decline{bound.nest && bound.nest->root ? bound.nest->root->line : 0,
+                          std::string("native code could not be built (") + e.what() + ")"};
+    return res;
   }
   res.compile_ms = ms_since(t1);
+  res.tier = res.variant->tier;
   std::lock_guard<std::mutex> lk(c.m);
   c.map.emplace(spec.key, res.variant);
+  if (quick && options.tier == CpuTier::Auto && c.generation == generation) {
+    c.pending.insert(spec.key);
+    upgrade_later(bound, plan, options, generation, spec.key);
+    res.upgrade_pending = true;
+  }
   return res;
 }
 
@@ -1633,17 +1944,50 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
 std::string cpu_variant_ir(const CpuVariant& v) { return v.ir; }
 bool cpu_variant_needs_snapshot(const CpuVariant& v) { return v.needs_snapshot; }
 std::string cpu_variant_interchanged(const CpuVariant& v) { return v.interchanged; }
+std::string cpu_variant_unroll_jammed(const CpuVariant& v) { return v.jammed; }
 
 CpuCacheStats cpu_cache_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lk(c.m);
-  return {c.map.size(), c.hits, c.misses};
+  return {c.map.size(), c.hits, c.misses, c.upgrades};
 }
 void clear_cpu_cache() {
   Cache& c = cache();
-  std::lock_guard<std::mutex> lk(c.m);
-  c.map.clear();
-  c.hits = c.misses = 0;
+  {
+    std::lock_guard<std::mutex> lk(c.m);
+    c.map.clear();
+    c.hits = c.misses = c.upgrades = 0;
+    c.pending.clear();
+    ++c.generation;
+  }
+  drop_queued_upgrades();
+}
+
+void stop_cpu_compiles() { stop_upgrades_at_exit(); }
+
+void wait_cpu_compiles() {
+  Upgrader& u = upgrader();
+  std::unique_lock<std::mutex> lk(u.m);
+  u.idle.wait(lk, [&] { return u.queue.empty() && !u.busy; });
+}
+
+CpuTier cpu_variant_tier(const CpuVariant& v) { return v.tier; }
+
+double cpu_quick_tier_limit_s() {
+  static const double limit = [] {
+    const char* e = std::getenv("LOOPSCOPE_CPU_QUICK_LIMIT_MS");
+    return (e ? std::atof(e) : 10.0) * 1e-3;
+  }();
+  return limit;
+}
+
+const char* to_string(CpuTier t) {
+  switch (t) {
+    case CpuTier::Auto: return "auto";
+    case CpuTier::Quick: return "quick";
+    case CpuTier::Optimised: return "optimised";
+  }
+  return "?";
 }
 
 }  // namespace loopscope::jit

@@ -13,6 +13,7 @@
 //   cpu_compile(nest_id, env, parallel=True) -> dict   (compile only: timings, IR)
 //   cpu_set_cancel(flag), cpu_cancel_requested(), cpu_cancel_flag_address()
 //   cpu_threads(), cpu_set_threads(n), cpu_cache_stats(), cpu_clear_cache()
+//   cpu_wait_compiles(), cpu_tier(), cpu_set_tier("auto"|"quick"|"optimised")
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -20,6 +21,9 @@
 
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
+#include "loopscope/costmodel/hardware.hpp"
+#include "loopscope/costmodel/model.hpp"
+#include "loopscope/costmodel/work.hpp"
 #include "loopscope/jit/cpu.hpp"
 #include "registry.hpp"
 #include "values.hpp"
@@ -90,6 +94,36 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
   return std::nullopt;
 }
 
+// The compile tier asked for by default: LOOPSCOPE_CPU_TIER=quick|optimised|auto
+// at start-up, or cpu_set_tier().
+jit::CpuTier& default_tier() {
+  static jit::CpuTier t = [] {
+    const char* e = std::getenv("LOOPSCOPE_CPU_TIER");
+    std::string v = e ? e : "auto";
+    return v == "quick" ? jit::CpuTier::Quick : v == "optimised" ? jit::CpuTier::Optimised : jit::CpuTier::Auto;
+  }();
+  return t;
+}
+
+// Expected compute time of optimised code for the tier choice (the slower
+// quick code costs a multiple of it; fork/join and call overheads are the
+// same for both tiers): the cost model's CPU price with the host's detected (not calibrated) figures; cheap, and
+// only asked on a variant-cache miss.
+double expected_cpu_seconds(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool parallel) {
+  // The calibrated profile when a calibration is cached (reading it is
+  // cheap); otherwise the detected one with typical figures (calibrating
+  // here would add most of a second to a first call).
+  static const costmodel::HostProfile host = [] {
+    FILE* f = std::fopen(costmodel::host_cache_path().c_str(), "r");
+    if (!f) return costmodel::detect_host();
+    std::fclose(f);
+    return costmodel::host_profile(false);
+  }();
+  costmodel::WorkProfile w = costmodel::count_work(bound, plan, 1.0);
+  if (!w.ok) return -1.0;
+  return costmodel::cpu_compute_seconds(w, host, parallel, parallel ? jit::cpu_thread_count() : 1);
+}
+
 void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false) {
   using clock = std::chrono::steady_clock;
   p.entry = analysis::find_nest(nest_id);
@@ -119,6 +153,11 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
     p.decline = p.plan->decline;
     return;
   }
+  opts.tier = default_tier();
+  opts.nest_owner = p.entry->nest;
+  const analysis::BoundNest* bound = &p.bound;
+  const analysis::ParallelPlan* plan = p.plan.get();
+  opts.expected_seconds = [bound, plan, parallel] { return expected_cpu_seconds(*bound, *plan, parallel); };
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
   if (p.compiled.decline) p.decline = p.compiled.decline;
 }
@@ -146,6 +185,8 @@ py::dict timing(const Prepared& p) {
   t["compile_ms"] = p.compiled.compile_ms;
   t["plan_cache_hit"] = p.plan_hit;
   t["cache_hit"] = p.compiled.cache_hit;
+  t["tier"] = jit::to_string(p.compiled.tier);
+  t["upgrade_pending"] = p.compiled.upgrade_pending;
   return t;
 }
 
@@ -210,6 +251,8 @@ py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
   d["parallel_loops"] = p.compiled.parallel_loops;
   d["needs_snapshot"] = jit::cpu_variant_needs_snapshot(*p.compiled.variant);
   d["interchanged"] = jit::cpu_variant_interchanged(*p.compiled.variant);
+  d["unroll_jammed"] = jit::cpu_variant_unroll_jammed(*p.compiled.variant);
+  d["tier"] = jit::to_string(p.compiled.tier);
   if (with_ir) d["ir"] = jit::cpu_variant_ir(*p.compiled.variant);
   return d;
 }
@@ -231,9 +274,38 @@ void bind(py::module_& m) {
     d["entries"] = s.entries;
     d["hits"] = s.hits;
     d["misses"] = s.misses;
+    d["upgrades"] = s.upgrades;
     return d;
   });
   m.def("cpu_clear_cache", [] { jit::clear_cpu_cache(); });
+  m.def(
+      "cpu_wait_compiles",
+      [] {
+        py::gil_scoped_release release;
+        jit::wait_cpu_compiles();
+      },
+      "Block until no optimised code is being built in the background.");
+  m.def(
+      "cpu_stop_compiles",
+      [] {
+        py::gil_scoped_release release;
+        jit::stop_cpu_compiles();
+      },
+      "Stop background compiles for good (called at interpreter exit).");
+  // Before the interpreter exits (and long before C++ static objects go).
+  py::module_::import("atexit").attr("register")(m.attr("cpu_stop_compiles"));
+  m.def("cpu_tier", [] { return std::string(jit::to_string(default_tier())); });
+  m.def(
+      "cpu_set_tier",
+      [](const std::string& t) {
+        if (t == "auto") default_tier() = jit::CpuTier::Auto;
+        else if (t == "quick") default_tier() = jit::CpuTier::Quick;
+        else if (t == "optimised") default_tier() = jit::CpuTier::Optimised;
+        else throw py::value_error("tier must be 'auto', 'quick' or 'optimised', not '" + t + "'");
+      },
+      py::arg("tier"),
+      "Compile tier for new variants: 'auto' (quick code for brief runs while optimised code builds in "
+      "the background), 'quick' or 'optimised' (only that tier).");
 }
 
 bindings::Registrar reg("cpu", &bind);

@@ -1,7 +1,11 @@
-"""Loop interchange in the CPU variant: a perfect two-deep nest whose inner
-loop walks arrays across their contiguous dimension with the outer variable
-(the second nest of mvt) runs as `for inner: for outer`, with results
-bit-identical to CPython; nests where that would change a result or an
+"""Loop interchange and unroll-and-jam in the CPU variant.
+
+Interchange: a perfect two-deep nest whose inner loop walks arrays across
+their contiguous dimension with the outer variable (the second nest of mvt)
+runs as `for inner: for outer`. Unroll-and-jam: a nest whose inner loop
+accumulates into an element of the outer loop (the first nest of mvt) runs
+four outer iterations through the inner loop together. Both keep results
+bit-identical to CPython; nests where either would change a result or an
 exception are generated as written."""
 
 import numpy as np
@@ -13,7 +17,7 @@ from loopscope import _run
 
 import benchmarks
 
-INFO = []  # per native compilation: (nest_id, parallel, interchanged, needs_snapshot)
+INFO = []  # per native compilation: (nest_id, parallel, interchanged, needs_snapshot, unroll_jammed)
 
 
 def _probe(parallel):
@@ -24,7 +28,7 @@ def _probe(parallel):
         if env is not None:
             c = _loopscope.cpu_compile(nest_id, env, parallel)
             if c["status"] == "ok":
-                INFO.append((nest_id, parallel, c["interchanged"], c["needs_snapshot"]))
+                INFO.append((nest_id, parallel, c["interchanged"], c["needs_snapshot"], c["unroll_jammed"]))
         return inner(nest_id, env)
 
     _run.register_device(name, hook)
@@ -62,7 +66,11 @@ def run_both(fn, make_args, parallel):
     for x, y in zip(a1, a2):
         if isinstance(x, np.ndarray):
             assert x.dtype == y.dtype and bits(x) == bits(y)
+    JAMMED[:] = [i[4] for i in INFO]
     return [i[2] for i in INFO], [i[3] for i in INFO], list(_run.last_runs().values())
+
+
+JAMMED = []  # unroll-and-jam decisions of the last run_both
 
 
 def mvt2(x2, y2, A):
@@ -117,6 +125,7 @@ def test_benchmark_mvt_interchanges_only_the_second_nest():
     for parallel in (True, False):
         ix, _, runs = run_both(b.fn, lambda: b.args("small"), parallel)
         assert sorted(ix) == ["", "i/j"]
+        assert sorted(JAMMED) == ["", "i/j"]  # the first nest
         assert [r["status"] for r in runs] == ["ok", "ok"]
 
 
@@ -169,7 +178,7 @@ def test_refused_cases_stay_as_written(parallel):
         return make
     ix, _, runs = run_both(anti_diagonal, two(33), parallel)
     assert ix == [""] and [r["status"] for r in runs] == ["ok"]
-    for fn in (scalar_in_body, overwrite, row_walk):
+    for fn in (scalar_in_body, overwrite, row_walk):  # row_walk: unroll-and-jam instead
         ix, _, runs = run_both(fn, mk(33, np.float64), parallel)
         assert ix == [""], fn.__name__
         assert [r["status"] for r in runs] == ["ok"]
@@ -213,3 +222,93 @@ def test_views_and_aliasing(parallel):
         assert [r["status"] for r in runs] == ["ok"], make.__name__
     ix, _, _ = run_both(mvt2, transposed, parallel)
     assert ix == [""]
+
+
+# ---- unroll-and-jam --------------------------------------------------------------
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 7, 64, 301])
+def test_mvt_first_nest_unroll_jammed_and_bit_identical(parallel, dtype, n):
+    # n around the unroll factor (4): groups only, remainder only, both
+    ix, snap, runs = run_both(row_walk, mk(n, dtype), parallel)
+    assert JAMMED == ["i/j"] and ix == [""] and snap == [False]
+    assert [r["status"] for r in runs] == ["ok"]
+
+
+def two_targets(x1, y1, A, C, m):
+    i = j = -3
+    for i in range(A.shape[0] - 1, -1, -1):
+        for j in range(1, m, 3):
+            x1[i] -= A[i, j] * y1[j]
+            C[i, j] = x1[i] * 0.5 + C[i, j]
+    return i, j
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("m", [0, 1, 2, 20, 41])
+def test_jam_negative_step_zero_trip_inner_and_final_values(parallel, m):
+    def make():
+        x, y, A = mk(41, np.float64, seed=21, cols=41)()
+        C = np.random.default_rng(22).standard_normal((41, 41))
+        return (y, x, A, C, m)
+    _, _, runs = run_both(two_targets, make, parallel)
+    assert JAMMED == ["i/j"]
+    assert [r["status"] for r in runs] == ["ok"]
+
+
+def row_walk_aliased(A, y1):
+    # x1 is column 0 of A: x1[i] is A[i, 0], read again at j == 0
+    n = A.shape[0]
+    x1 = A[:, 0]
+    for i in range(n):
+        for j in range(n):
+            x1[i] = x1[i] + A[i, j] * y1[j]
+
+
+def not_parallel(A, y1):
+    n = A.shape[0]
+    for i in range(1, n):
+        for j in range(n):
+            A[i, 0] = A[i, 0] + A[i - 1, j] * y1[j]
+
+
+def no_chain(B, A):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            B[i, j] = A[i, j] * 2.0 + B[i, j]
+
+
+def row_walk_checked(x1, y1, A, k):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x1[i] = x1[i] + A[i, j] * y1[j + k]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_jam_aliasing_and_refusals(parallel):
+    def sq(seed, n=37):
+        def make():
+            g = np.random.default_rng(seed)
+            return (g.standard_normal((n, n)) * 10.0 ** g.integers(-6, 6, (n, n)), g.standard_normal(n))
+        return make
+    _, _, runs = run_both(row_walk_aliased, sq(30), parallel)
+    assert [r["status"] for r in runs] == ["ok"]
+    _, _, runs = run_both(not_parallel, sq(31), parallel)
+    assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
+    _, _, runs = run_both(no_chain, lambda: (sq(32)()[0], sq(33)()[0]), parallel)
+    assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
+    _, _, runs = run_both(scalar_in_body, mk(33, np.float64), parallel)
+    assert JAMMED == [""]
+    # a checked subscript: generated as written, fails at Python's first failing iteration
+    def make(k):
+        def f():
+            x, y, A = mk(30, np.float64, seed=9)()
+            return (y, x, A, k)
+        return f
+    _, snap, runs = run_both(row_walk_checked, make(1), parallel)
+    assert JAMMED == [""] and snap == [True] and [r["status"] for r in runs] == ["fallback"]
+    _, snap, runs = run_both(row_walk_checked, make(0), parallel)
+    assert JAMMED == ["i/j"] and snap == [False] and [r["status"] for r in runs] == ["ok"]

@@ -14,6 +14,7 @@ import pytest
 
 import loopscope
 import nestgen
+from cpu_tiers import cpu_tier, tier_for
 from loopscope import _run
 
 SEEDS = 1000
@@ -69,8 +70,10 @@ def test_nestgen_seeds(batch):
             tol = device == "cpu" and bool(SCALAR_REDUCTION.search(src))
             args = make_args()
             _run.reset_last_runs()
-            got = outcome(fn, args, device)
-            ctx = f"seed {seed} on {device} ({nestgen.describe(seed)}):\n{src}"
+            tier = tier_for(seed)
+            with cpu_tier(tier):
+                got = outcome(fn, args, device)
+            ctx = f"seed {seed} on {device}, {tier} code ({nestgen.describe(seed)}):\n{src}"
             assert want[0] == got[0], f"{ctx}\npython: {want}\nloopscope: {got}"
             assert equal(want[1:], got[1:], tol), f"{ctx}\npython: {want}\nloopscope: {got}"
             for a, b in zip(arrays_of(py_args), arrays_of(args)):

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import loopscope
+from cpu_tiers import cpu_tier, tier_for
 from loopscope import _run
 
 N_CASES = 1100
@@ -257,8 +258,10 @@ def run_case(seed, exact, device):
     bases_ls, args_ls = gen.make_args()
     _run.reset_last_runs()
     want = outcome(fn, args_py)
-    got = outcome(fn, args_ls, device)
-    ctx = f"seed {seed} ({'exact' if exact else 'real'} values, {device}, alias={gen.alias})\n{src}"
+    tier = tier_for(seed)
+    with cpu_tier(tier):
+        got = outcome(fn, args_ls, device)
+    ctx = f"seed {seed} ({'exact' if exact else 'real'} values, {device}, {tier} code, alias={gen.alias})\n{src}"
     assert want[0] == got[0] and same_value(want[1:], got[1:]), f"{ctx}\npython: {want}\nloopscope: {got}"
     for name in bases_py:
         a, b = bases_py[name], bases_ls[name]

@@ -161,8 +161,17 @@ void scalar_float(Case& c, const std::string& n, double v) {
   c.bound.scalars[n] = s;
 }
 
+// LOOPSCOPE_TEST_CPU_TIER=quick runs every compile_and_run case with quick
+// code (ctest registers the suite a second time that way).
+CpuTier test_tier() {
+  const char* e = std::getenv("LOOPSCOPE_TEST_CPU_TIER");
+  return e && std::string(e) == "quick" ? CpuTier::Quick : CpuTier::Optimised;
+}
+
 CpuRunResult compile_and_run(Case& c, CpuOptions o = {}) {
+  if (o.tier == CpuTier::Auto) o.tier = test_tier();
   auto r = compile_cpu(c.bound, c.plan, o);
+  if (r.variant) EXPECT_EQ(cpu_variant_tier(*r.variant), o.tier);
   EXPECT_FALSE(r.decline) << (r.decline ? r.decline->reason : "");
   if (!r.variant) return {};
   return run_cpu(*r.variant, c.bound);
@@ -500,4 +509,161 @@ TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
   auto r = compile_cpu(c.bound, c.plan);
   ASSERT_TRUE(r.decline);
   EXPECT_NE(r.decline->reason.find("np.exp"), std::string::npos);
+}
+
+// ---- compile tiers ------------------------------------------------------------
+namespace {
+// A Case owned by a shared_ptr, and a reference to its nest that keeps it alive
+// (what the kernel passes as CpuOptions::nest_owner).
+struct OwnedCase {
+  std::shared_ptr<Case> c = std::make_shared<Case>();
+  std::shared_ptr<const LoopNest> owner() const { return std::shared_ptr<const LoopNest>(c, &c->nest); }
+};
+
+// for i in range(n): s += x[i] * y[i]; y[i] = s / (i + 1)   (a sequential chain)
+OwnedCase chain_case(int n, const std::string& src) {
+  OwnedCase oc;
+  Case& c = *oc.c;
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Aug(BinOp::Add, N("s"), Bin(BinOp::Mul, Sub("x", {N("i")}), Sub("y", {N("i")}))),
+            Assign(Sub("y", {N("i")}), Bin(BinOp::Div, N("s"), Bin(BinOp::Add, N("i"), I(1))))}),
+       src, {"i", "s"});
+  double* x = add_array<double>(c, "x", DType::Float64, {n});
+  double* y = add_array<double>(c, "y", DType::Float64, {n});
+  for (int k = 0; k < n; ++k) {
+    x[k] = std::sin(0.37 * k) * 3.1;
+    y[k] = std::cos(1.3 * k) / 7.0;
+  }
+  scalar_int(c, "n", n);
+  scalar_float(c, "s", 0.25);
+  return oc;
+}
+
+std::vector<double> y_of(Case& c, int n) {
+  const double* y = static_cast<const double*>(c.bound.arrays.at("y").data);
+  return std::vector<double>(y, y + n);
+}
+}  // namespace
+
+TEST(CpuTiers, QuickAndOptimisedGiveIdenticalResults) {
+  const int n = 4099;
+  std::vector<double> ys[2];
+  double s[2];
+  CpuTier tiers[2] = {CpuTier::Quick, CpuTier::Optimised};
+  for (int t = 0; t < 2; ++t) {
+    clear_cpu_cache();
+    OwnedCase oc = chain_case(n, "chain-identical");
+    CpuOptions o;
+    o.tier = tiers[t];
+    auto r = compile_and_run(*oc.c, o);
+    ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+    ys[t] = y_of(*oc.c, n);
+    s[t] = out(r, "s")->fval;
+  }
+  EXPECT_EQ(0, std::memcmp(ys[0].data(), ys[1].data(), n * sizeof(double)));
+  EXPECT_EQ(0, std::memcmp(&s[0], &s[1], sizeof(double)));
+  // and both equal the plain C++ evaluation in Python's order
+  OwnedCase ref = chain_case(n, "chain-reference");
+  double* x = static_cast<double*>(ref.c->bound.arrays.at("x").data);
+  double* y = static_cast<double*>(ref.c->bound.arrays.at("y").data);
+  double acc = 0.25;
+  for (int k = 0; k < n; ++k) {
+    acc += x[k] * y[k];
+    y[k] = acc / static_cast<double>(k + 1);
+  }
+  EXPECT_EQ(0, std::memcmp(ys[0].data(), y, n * sizeof(double)));
+  EXPECT_EQ(acc, s[0]);
+}
+
+TEST(CpuTiers, AutoRunsQuickThenSwapsInOptimisedCode) {
+  clear_cpu_cache();
+  const int n = 1000;
+  OwnedCase oc = chain_case(n, "chain-auto");
+  CpuOptions o;
+  o.tier = CpuTier::Auto;
+  o.nest_owner = oc.owner();
+  int asked = 0;
+  o.expected_seconds = [&asked] {
+    ++asked;
+    return 1e-4;
+  };
+  auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
+  ASSERT_TRUE(a.variant);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(a.tier, CpuTier::Quick);
+  EXPECT_EQ(cpu_variant_tier(*a.variant), CpuTier::Quick);
+  auto r1 = run_cpu(*a.variant, oc.c->bound);
+  ASSERT_EQ(r1.status, RunStatus::Ok);
+  auto y1 = y_of(*oc.c, n);
+  wait_cpu_compiles();
+  auto b = compile_cpu(oc.c->bound, oc.c->plan, o);
+  EXPECT_TRUE(b.cache_hit);
+  EXPECT_FALSE(b.upgrade_pending);
+  EXPECT_EQ(asked, 1);  // only asked on a miss
+  EXPECT_EQ(b.tier, CpuTier::Optimised);
+  EXPECT_EQ(cpu_cache_stats().upgrades, 1u);
+  EXPECT_EQ(cpu_cache_stats().entries, 1u);
+  // the same inputs again through the optimised code
+  OwnedCase again = chain_case(n, "chain-auto");
+  auto r2 = run_cpu(*b.variant, again.c->bound);
+  ASSERT_EQ(r2.status, RunStatus::Ok);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y_of(*again.c, n).data(), n * sizeof(double)));
+  EXPECT_EQ(out(r1, "s")->fval, out(r2, "s")->fval);
+  // the quick variant handed out earlier stays valid after the swap
+  OwnedCase third = chain_case(n, "chain-auto");
+  auto r3 = run_cpu(*a.variant, third.c->bound);
+  ASSERT_EQ(r3.status, RunStatus::Ok);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y_of(*third.c, n).data(), n * sizeof(double)));
+}
+
+TEST(CpuTiers, AutoCompilesOptimisedForLongRunsReportsAndUnownedNests) {
+  clear_cpu_cache();
+  OwnedCase oc = chain_case(100, "chain-long");
+  CpuOptions o;
+  o.tier = CpuTier::Auto;
+  o.nest_owner = oc.owner();
+  o.expected_seconds = [] { return 10 * cpu_quick_tier_limit_s(); };
+  auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
+  EXPECT_EQ(a.tier, CpuTier::Optimised);
+  EXPECT_FALSE(a.upgrade_pending);
+  // no owner: the nest may not outlive the call
+  clear_cpu_cache();
+  CpuOptions u;
+  u.tier = CpuTier::Auto;
+  u.expected_seconds = [] { return 0.0; };
+  EXPECT_EQ(compile_cpu(oc.c->bound, oc.c->plan, u).tier, CpuTier::Optimised);
+  // a report asks for the IR: always the optimised code
+  clear_cpu_cache();
+  CpuOptions k = o;
+  k.expected_seconds = [] { return 0.0; };
+  k.keep_ir = true;
+  auto ki = compile_cpu(oc.c->bound, oc.c->plan, k);
+  EXPECT_EQ(ki.tier, CpuTier::Optimised);
+  EXPECT_NE(cpu_variant_ir(*ki.variant).find("define"), std::string::npos);
+  wait_cpu_compiles();
+  EXPECT_EQ(cpu_cache_stats().upgrades, 0u);
+}
+
+TEST(CpuTiers, ClearingTheCacheDropsPendingUpgrades) {
+  for (int round = 0; round < 5; ++round) {
+    clear_cpu_cache();
+    OwnedCase oc = chain_case(200, "chain-clear-" + std::to_string(round));
+    CpuOptions o;
+    o.tier = CpuTier::Auto;
+    o.nest_owner = oc.owner();
+    o.expected_seconds = [] { return 0.0; };
+    auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
+    EXPECT_EQ(a.tier, CpuTier::Quick);
+    EXPECT_TRUE(a.upgrade_pending);
+    clear_cpu_cache();  // while the upgrade is queued or under way
+    wait_cpu_compiles();
+    auto s = cpu_cache_stats();
+    EXPECT_EQ(s.entries, 0u);
+    EXPECT_EQ(s.upgrades, 0u);
+    auto b = compile_cpu(oc.c->bound, oc.c->plan, o);
+    EXPECT_FALSE(b.cache_hit);
+    EXPECT_EQ(b.tier, CpuTier::Quick);
+  }
+  wait_cpu_compiles();
 }

@@ -29,9 +29,11 @@ struct VariantFacts {
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
   int gpu_block_size = 256;
-  double cpu_compile_s = -1;        // LLVM ORC at O3 for this nest; negative: estimated
-                                    // from its size (10 ms + 5 ms a loop + 1 ms a
-                                    // subscript dimension)
+  double cpu_compile_s = -1;        // LLVM ORC for this nest; negative: estimated from
+                                    // its size and expected run time (quick tier for a
+                                    // run of at most 10 ms: 1.5 ms + 0.5 ms a loop + 0.2 ms
+                                    // a subscript dimension + twice the run time; else
+                                    // O3: 10 ms + 5 ms a loop + 1 ms a dimension)
   double gpu_compile_s = 0.045;     // NVRTC + module load
   bool cpu_compiled = false;        // already in the variant cache: no compile cost
   bool gpu_compiled = false;
@@ -91,6 +93,10 @@ struct CostEstimate {
 // Prices a counted nest. Does not sweep sizes.
 CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu,
                    const VariantFacts& facts);
+
+// Expected compute time (no scheduling, no compile) of the optimised CPU
+// code for a counted nest; a nest without a parallel loop prices serial.
+double cpu_compute_seconds(const WorkProfile& work, const HostProfile& host, bool parallel, int threads);
 
 // Counts and prices a bound nest, then sweeps the problem size (scale factors
 // 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.

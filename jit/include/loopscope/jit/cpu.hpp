@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,8 +26,29 @@
 
 namespace loopscope::jit {
 
+// Two tiers of machine code, with the same results (neither uses fast-math or
+// FP contraction, so every operation is the same IEEE operation in the same
+// order):
+// - Quick: promotes variables to registers, removes common subexpressions,
+//   hoists loop invariants, then fast instruction selection. A few ms to
+//   compile; runs about 1-6x slower than Optimised (no vectorisation).
+// - Optimised: the O3 pipeline and the host's full back end (10-50 ms).
+// Auto compiles Quick when the nest is expected to run briefly (the code's
+// speed matters less than its compile time), runs it, and builds Optimised on
+// a background thread that replaces the cache entry when done; a nest
+// expected to run long gets Optimised at once.
+enum class CpuTier { Auto, Quick, Optimised };
+const char* to_string(CpuTier t);  // "auto", "quick", "optimised"
+
 struct CpuOptions {
   bool parallel = true;  // false: every loop runs sequentially ("cpu-serial")
+  CpuTier tier = CpuTier::Auto;
+  // Auto: the expected run time of Optimised code in seconds, asked on a
+  // cache miss (negative or absent: unknown, which counts as brief).
+  std::function<double()> expected_seconds;
+  // Auto: keeps the nest's IR alive for the background compile. Without it
+  // Auto compiles Optimised at once (the nest may not outlive the call).
+  std::shared_ptr<const analysis::LoopNest> nest_owner;
   // Inputs (names in BoundNest::scalars) that are NumPy scalars (np.float64,
   // np.int64, np.bool_) rather than Python int/float/bool: arithmetic on them
   // follows NumPy's rules and values derived from them keep NumPy types.
@@ -57,7 +79,9 @@ struct CpuCompileResult {
   std::optional<analysis::Decline> decline;    // why the nest stays in Python
   bool cache_hit = false;
   double analyse_ms = 0.0;  // specialisation (always paid)
-  double compile_ms = 0.0;  // IR generation + O3 + machine code (0 on a hit)
+  double compile_ms = 0.0;  // IR generation + optimisation + machine code (0 on a hit)
+  CpuTier tier = CpuTier::Optimised;  // of the variant returned (Quick or Optimised)
+  bool upgrade_pending = false;       // Optimised code for it is being built in the background
   std::string parallel_loops;  // e.g. "i" or "j (inside t)"; "" when serial
 };
 
@@ -90,6 +114,9 @@ bool cpu_variant_needs_snapshot(const CpuVariant& variant);
 // Loop nests generated interchanged ("i/j": outer/inner as written, comma
 // separated); empty when none.
 std::string cpu_variant_interchanged(const CpuVariant& variant);
+// Loop nests whose outer loop was unrolled and jammed into the inner one
+// ("i/j", comma separated): several independent accumulation chains in flight.
+std::string cpu_variant_unroll_jammed(const CpuVariant& variant);
 
 // Interrupts. The kernel's SIGINT thread calls request_cancel(true); running
 // native loops notice it within one chunk or block (well under 100 ms) and
@@ -112,8 +139,22 @@ struct CpuCacheStats {
   size_t entries = 0;
   size_t hits = 0;
   size_t misses = 0;
+  size_t upgrades = 0;  // Quick entries replaced by background Optimised code
 };
 CpuCacheStats cpu_cache_stats();
+// Drops every cached variant and every background compile not yet started;
+// one under way finishes but does not enter the cache.
 void clear_cpu_cache();
+// Blocks until no background (Optimised) compile is queued or running.
+void wait_cpu_compiles();
+// At shutdown: drops queued background compiles, waits for the one under way
+// and starts no other (later Auto misses keep their Quick code). Call it
+// before exit() begins destroying static objects, which LLVM's code
+// generator still uses.
+void stop_cpu_compiles();
+// Tier of a compiled variant (Quick or Optimised).
+CpuTier cpu_variant_tier(const CpuVariant& variant);
+// Above this expected run time (seconds) Auto compiles Optimised at once.
+double cpu_quick_tier_limit_s();
 
 }  // namespace loopscope::jit
