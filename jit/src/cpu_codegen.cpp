@@ -186,7 +186,8 @@ class Codegen {
         i64(B.getInt64Ty()), f32(B.getFloatTy()), f64(B.getDoubleTy()), ptr(B.getPtrTy()) {}
 
   bool traps = false;
-  bool allow_interchange = true;  // also unroll-and-jam: both reorder iterations
+  bool allow_interchange = true;
+  bool allow_jam = true;
   std::vector<std::string> interchanged;  // "outer/inner" of each interchanged nest
   std::vector<std::string> jammed;        // "outer/inner" of each unrolled-and-jammed nest
 
@@ -210,6 +211,7 @@ class Codegen {
     begin_function(F, F->getArg(0), F->getArg(1));
     for (size_t i = 0; i < S.vars.size(); ++i) load_var_from_frame(S.vars[i], false);
     stmt(*S.bound->nest->root);
+    check_deferred();
     for (auto& v : S.vars) store_var_to_frame(v, true);
     B.CreateRet(B.getInt32(rt::kOk));
     return F;
@@ -225,6 +227,7 @@ class Codegen {
   int chunk_counter_ = 0;
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;  // per array, when disjoint
   llvm::AllocaInst* countdown_ = nullptr;             // polls until the slow check
+  llvm::AllocaInst* deferred_ = nullptr;              // i32: bit r set when deferred check r failed
 
   void tag(llvm::Instruction* inst, const std::string& array) {
     if (scope_md_.empty()) return;
@@ -298,6 +301,8 @@ class Codegen {
     }
     countdown_ = B.CreateAlloca(i64, nullptr, "poll.countdown");
     B.CreateStore(B.getInt64(1), countdown_);
+    deferred_ = B.CreateAlloca(i32, nullptr, "deferred.traps");
+    B.CreateStore(B.getInt32(0), deferred_);
     for (auto& v : S.vars) {
       VarStore st;
       st.value = B.CreateAlloca(ty(v.type.r), nullptr, v.name);
@@ -339,6 +344,37 @@ class Codegen {
     B.SetInsertPoint(cont);
   }
 
+  // A check whose failure the code may notice later: the operation goes on
+  // with a harmless value (NaN, inf, a rounded float), the failure is
+  // recorded as a bit, and the function stops at its next poll or before it
+  // returns. Sound because a failed check restores every array and runs the
+  // Python loop from the start, whatever ran natively in between; and it
+  // keeps hot loops free of branches, so they can vectorise and keep
+  // accumulators in registers. Checks that guard memory (subscripts),
+  // hardware faults (integer division) or values used as integers
+  // (overflow, float to int) stay immediate (trap_if).
+  void trap_later(llvm::Value* cond, TrapReason reason) {
+    static_assert(kTrapCount <= 32, "deferred checks use one bit per reason");
+    traps = true;
+    llvm::Value* bit = B.CreateSelect(cond, B.getInt32(1u << reason), B.getInt32(0));
+    B.CreateStore(B.CreateOr(B.CreateLoad(i32, deferred_), bit), deferred_);
+  }
+
+  // Stops with the first deferred failure, if any.
+  void check_deferred() {
+    llvm::Value* d = B.CreateLoad(i32, deferred_);
+    auto* trap = llvm::BasicBlock::Create(C, "deferred.trap", F_);
+    auto* cont = llvm::BasicBlock::Create(C, "deferred.ok", F_);
+    llvm::MDBuilder md(C);
+    B.CreateCondBr(B.CreateICmpNE(d, B.getInt32(0)), trap, cont, md.createBranchWeights(1, 1u << 20));
+    B.SetInsertPoint(trap);
+    llvm::Value* reason = intrinsic(llvm::Intrinsic::cttz, {d, B.getInt1(true)});
+    auto* tty = llvm::FunctionType::get(B.getVoidTy(), {ptr, i32}, false);
+    B.CreateCall(tty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_trap)), {rt_, reason});
+    B.CreateRet(B.getInt32(rt::kTrap));
+    B.SetInsertPoint(cont);
+  }
+
   // Interrupt poll: two loads and a countdown inline; the run-time call
   // (which also lets Python check its signals) only every 32 polls or when
   // a flag is set.
@@ -350,12 +386,14 @@ class Codegen {
     llvm::Value* abort = B.CreateLoad(i32, rt_, true);  // RunState::abort is its first member
     llvm::Value* slow = B.CreateOr(B.CreateOr(B.CreateICmpNE(cancel, B.getInt8(0)), B.CreateICmpNE(abort, B.getInt32(0))),
                                    B.CreateICmpSLE(c, B.getInt64(0)));
+    slow = B.CreateOr(slow, B.CreateICmpNE(B.CreateLoad(i32, deferred_), B.getInt32(0)));
     auto* call = llvm::BasicBlock::Create(C, "poll", F_);
     auto* stop = llvm::BasicBlock::Create(C, "stop", F_);
     auto* cont = llvm::BasicBlock::Create(C, "cont", F_);
     llvm::MDBuilder md(C);
     B.CreateCondBr(slow, call, cont, md.createBranchWeights(1, 1u << 10));
     B.SetInsertPoint(call);
+    check_deferred();
     B.CreateStore(B.getInt64(kEvery), countdown_);
     auto* pty = llvm::FunctionType::get(i32, {ptr}, false);
     llvm::Value* st = B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_poll)), {rt_});
@@ -416,7 +454,7 @@ class Codegen {
     if (!(is_int(a.t.r) && a.t.r == Repr::I64 && a.t.py)) return;
     llvm::Value* lim = B.getInt64(int64_t(1) << 53);
     llvm::Value* big = B.CreateOr(B.CreateICmpSGT(a.v, lim), B.CreateICmpSLT(a.v, B.CreateNeg(lim)));
-    trap_if(big, kTrapBigInt);
+    trap_later(big, kTrapBigInt);
   }
 
   // ---- Python / NumPy float floor division and modulo ---------------------
@@ -463,7 +501,7 @@ class Codegen {
       }
       llvm::Value* x = conv(a, R);
       llvm::Value* y = conv(b, R);
-      if (pysem) trap_if(B.CreateFCmpOEQ(y, fconst(y->getType(), 0.0)), kTrapZeroDiv);
+      if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(y->getType(), 0.0)), kTrapZeroDiv);
       r.v = B.CreateFDiv(x, y);
       return r;
     }
@@ -547,7 +585,7 @@ class Codegen {
       case BinOp::Mul: r.v = B.CreateFMul(x, y); return r;
       case BinOp::FloorDiv:
       case BinOp::Mod: {
-        if (pysem) trap_if(B.CreateFCmpOEQ(y, fconst(T, 0.0)), kTrapZeroDiv);
+        if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(T, 0.0)), kTrapZeroDiv);
         auto [q, m] = float_divmod(x, y);
         r.v = op == BinOp::FloorDiv ? q : m;
         return r;
@@ -555,10 +593,10 @@ class Codegen {
       case BinOp::Pow: {
         if (pysem) {
           llvm::Value* zero = fconst(T, 0.0);
-          trap_if(B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero)), kTrapZeroDiv);
+          trap_later(B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero)), kTrapZeroDiv);
           llvm::Value* yfinite = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), fconst(T, INFINITY));
           llvm::Value* yfrac = B.CreateFCmpUNE(intrinsic(llvm::Intrinsic::floor, {y}), y);
-          trap_if(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), kTrapDomain);
+          trap_later(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), kTrapDomain);
         }
         llvm::Value* p = intrinsic(llvm::Intrinsic::pow, {x, y});
         if (pysem) {
@@ -566,7 +604,7 @@ class Codegen {
           llvm::Value* pinf = B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {p}), inf);
           llvm::Value* xf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf);
           llvm::Value* yf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), inf);
-          trap_if(B.CreateAnd(pinf, B.CreateAnd(xf, yf)), kTrapMathOverflow);
+          trap_later(B.CreateAnd(pinf, B.CreateAnd(xf, yf)), kTrapMathOverflow);
         }
         r.v = p;
         return r;
@@ -840,24 +878,24 @@ class Codegen {
       llvm::Value* r = nullptr;
       llvm::Value* zero = fconst(f64, 0.0);
       if (f == "sqrt") {
-        trap_if(B.CreateFCmpOLT(x, zero), kTrapDomain);
+        trap_later(B.CreateFCmpOLT(x, zero), kTrapDomain);
         r = intrinsic(llvm::Intrinsic::sqrt, {x});
       } else if (f == "fabs") {
         r = intrinsic(llvm::Intrinsic::fabs, {x});
       } else if (f == "log" || f == "log10" || f == "log2") {
-        trap_if(B.CreateFCmpOLE(x, zero), kTrapDomain);
+        trap_later(B.CreateFCmpOLE(x, zero), kTrapDomain);
         r = libm(f, x);
       } else if (f == "log1p") {
-        trap_if(B.CreateFCmpOLE(x, fconst(f64, -1.0)), kTrapDomain);
+        trap_later(B.CreateFCmpOLE(x, fconst(f64, -1.0)), kTrapDomain);
         r = libm(f, x);
       } else if (f == "sin" || f == "cos" || f == "tan") {
-        trap_if(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {x}), inf), kTrapDomain);
+        trap_later(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {x}), inf), kTrapDomain);
         r = libm(f, x);
       } else {
         r = libm(f, x);  // exp, expm1, atan, tanh, erf, erfc, sinh, cosh
         if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh") {
           llvm::Value* ovf = B.CreateAnd(B.CreateFCmpOEQ(r, inf), B.CreateFCmpOLT(x, inf));
-          trap_if(ovf, kTrapMathOverflow);
+          trap_later(ovf, kTrapMathOverflow);
         }
       }
       return Val{r, kPyFloat, nullptr};
@@ -1151,67 +1189,112 @@ class Codegen {
   }
 
   // ---- unroll-and-jam ---------------------------------------------------------
-  // A two-deep nest whose inner loop accumulates into an element indexed by
-  // the outer loop only (`x[o] += A[o, i] * y[i]`): Python's order of
-  // additions makes each x[o] one chain of dependent additions, so the loop
-  // runs at the adder's latency, not at memory speed. When o is parallel (no
-  // dependence carried by o), kJam consecutive iterations of o advance through
-  // the inner loop together, each keeping its own order of operations: kJam
-  // independent chains in flight, results bit-identical. Same restrictions as
-  // the interchange: rectangular inner bounds, no scalar assigned, array
-  // element statements only, every target indexed by o; variants with
-  // run-time checks are rebuilt without it.
+  // A nest `for o: [pre...]; for i: body` whose inner loop accumulates into an
+  // element indexed by the outer loop only (`x[o] += A[o, i] * y[i]`, gemm's
+  // `C[i, j] += ...` over k, nbody's forces): Python's order of additions
+  // makes each element one chain of dependent additions, so the loop runs at
+  // the adder's latency. When o is parallel (no dependence carried by o),
+  // kJam consecutive iterations of o advance through the inner loop together,
+  // each keeping its own order of operations: kJam independent chains in
+  // flight (and isomorphic code the SLP vectoriser can pack), results
+  // bit-identical. Conditions: rectangular inner bounds that read no scalar
+  // the body assigns; statements are assignments; array targets are indexed
+  // by o; scalars assigned in the body are private to an iteration (assigned
+  // before any read in the body, unread by `pre`); `pre` writes only array
+  // elements indexed by o and does not read the inner variable. Run-time
+  // checks need no special care: a failing check restores every array and
+  // the Python loop runs from the start, whatever order the native code ran
+  // in (as for parallel loops).
   static constexpr int64_t kJam = 4;
+
+  static void names_read(const Expr& e, std::set<std::string>& out) {
+    if (e.kind == ExprKind::Name) out.insert(e.name);
+    for (auto& a : e.args)
+      if (a) names_read(*a, out);
+  }
 
   bool jam_ok(const Stmt& o) {
     static const bool enabled = [] {
       const char* e = std::getenv("LOOPSCOPE_CPU_JAM");
       return e ? std::atoi(e) != 0 : true;
     }();
-    if (!enabled || !allow_interchange) return false;
-    if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
-    const Stmt& in = *o.body[0];
+    if (!enabled || !allow_jam) return false;
+    if (o.body.empty() || o.body.back()->kind != StmtKind::For) return false;
+    const Stmt& in = *o.body.back();
     if (in.body.empty() || in.var == o.var) return false;
     if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
     const LoopPlan* op = nullptr;
     for (auto& lp : S.plan->loops)
       if (lp.loop == o.id) op = &lp;
     if (!op || op->verdict != LoopVerdict::Parallel) return false;
-    for (const ExprPtr& b : {in.start, in.stop}) {
-      if (!b || !plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
-    }
-    if (in.step && (!plain_expr(*in.step, false) || mentions(*in.step, o.var) || mentions(*in.step, in.var)))
-      return false;
-    bool chain = false;
+    // scalars the body assigns
+    std::set<std::string> assigned;
     for (auto& st : in.body) {
       if (st->kind != StmtKind::Assign && st->kind != StmtKind::AugAssign) return false;
+      if (st->target->kind == ExprKind::Name) assigned.insert(st->target->name);
+    }
+    if (assigned.count(o.var) || assigned.count(in.var)) return false;
+    for (const ExprPtr& b : {in.start, in.stop, in.step}) {
+      if (!b) continue;
+      if (!plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
+      for (auto& n : assigned)
+        if (mentions(*b, n)) return false;
+    }
+    bool chain = false;
+    std::set<std::string> defined;  // privates assigned so far, in statement order
+    for (auto& st : in.body) {
       const Expr& t = *st->target;
-      if (t.kind != ExprKind::Subscript) return false;
-      if (!plain_expr(t, true) || !plain_expr(*st->value, true)) return false;
-      if (!mentions(t, o.var)) return false;
-      if (!mentions(t, in.var)) chain = true;
+      std::set<std::string> reads;
+      names_read(*st->value, reads);
+      if (t.kind == ExprKind::Subscript) {
+        for (auto& a : t.args) names_read(*a, reads);
+      } else if (st->kind == StmtKind::AugAssign) {
+        reads.insert(t.name);
+      }
+      for (auto& n : reads)
+        if (assigned.count(n) && !defined.count(n)) return false;  // carried from an earlier iteration
+      if (t.kind == ExprKind::Name) {
+        defined.insert(t.name);
+      } else {
+        if (t.kind != ExprKind::Subscript || !mentions(t, o.var)) return false;
+        if (!mentions(t, in.var)) chain = true;
+      }
+    }
+    for (size_t k = 0; k + 1 < o.body.size(); ++k) {
+      const Stmt& st = *o.body[k];
+      if (st.kind != StmtKind::Assign && st.kind != StmtKind::AugAssign) return false;
+      const Expr& t = *st.target;
+      if (t.kind != ExprKind::Subscript || !mentions(t, o.var) || mentions(t, in.var)) return false;
+      std::set<std::string> reads;
+      names_read(*st.value, reads);
+      for (auto& a : t.args) names_read(*a, reads);
+      if (reads.count(in.var)) return false;
+      for (auto& n : assigned)
+        if (reads.count(n)) return false;
     }
     return chain;
   }
 
-  // for o in [klo, khi): for i: body  ==>
-  //   for each group of kJam o's: for i: body(o), body(o+1), ..., body(o+kJam-1)
+  // for o in [klo, khi): pre; for i: body  ==>
+  //   for each group of kJam o's: pre(o), ..., pre(o+kJam-1);
+  //                               for i: body(o), ..., body(o+kJam-1)
   //   then the remaining o's as written
   void jammed_loop(const Stmt& o, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
-    const Stmt& in = *o.body[0];
+    const Stmt& in = *o.body.back();
+    const std::vector<StmtPtr> pre(o.body.begin(), o.body.end() - 1);
     jammed.push_back(o.var + "/" + in.var);
     llvm::Value* span = B.CreateSub(khi, klo);
     llvm::Value* groups = B.CreateSelect(B.CreateICmpSGT(span, B.getInt64(0)),
                                          B.CreateSDiv(span, B.getInt64(kJam)), B.getInt64(0));
     llvm::Value* kmid = B.CreateAdd(klo, B.CreateMul(groups, B.getInt64(kJam)));
-    auto* pre = B.GetInsertBlock();
+    auto* before = B.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(C, "jam." + o.var, F_);
     auto* body = llvm::BasicBlock::Create(C, "jam." + o.var + ".body", F_);
     auto* exit = llvm::BasicBlock::Create(C, "jam." + o.var + ".exit", F_);
     B.CreateBr(head);
     B.SetInsertPoint(head);
     auto* k = B.CreatePHI(i64, 2, "kj." + o.var);
-    k->addIncoming(klo, pre);
+    k->addIncoming(klo, before);
     B.CreateCondBr(B.CreateICmpSLT(k, kmid), body, exit);
     B.SetInsertPoint(body);
     if (!quiet_) poll();
@@ -1220,8 +1303,11 @@ class Codegen {
     for (int64_t u = 0; u < kJam; ++u)
       ov.push_back(B.CreateAdd(start, B.CreateMul(B.CreateAdd(k, B.getInt64(u)), B.getInt64(step), "", false, true),
                                "", false, true));
-    // Python assigns o, then evaluates the inner range (invariant here)
-    store_var(o.var, Val{ov[0], kPyInt, nullptr});
+    for (int64_t u = 0; u < kJam; ++u) {
+      store_var(o.var, Val{ov[u], kPyInt, nullptr});
+      block(pre);
+    }
+    // the inner range reads nothing the nest assigns: the same for every o
     int64_t istep = S.steps.at(in.id);
     llvm::Value* istart = range_bound(*in.start);
     llvm::Value* istop = range_bound(*in.stop);
@@ -1404,6 +1490,7 @@ class Codegen {
       auto saved_arrays = arrays_;
       auto saved_active = active_loops_;
       auto* saved_countdown = countdown_;
+      auto* saved_deferred = deferred_;
       bool saved_quiet_fn = quiet_;
       quiet_ = false;
       active_loops_.clear();
@@ -1429,6 +1516,7 @@ class Codegen {
         B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(out, 3 * j + 1));
         B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(out, 3 * j + 2));
       }
+      check_deferred();
       B.CreateRet(B.getInt32(rt::kOk));
       F_ = saved_F;
       frame_ = saved_frame;
@@ -1437,6 +1525,7 @@ class Codegen {
       arrays_ = saved_arrays;
       active_loops_ = saved_active;
       countdown_ = saved_countdown;
+      deferred_ = saved_deferred;
       quiet_ = saved_quiet_fn;
       B.restoreIP(saved_ip);
     }
@@ -1552,7 +1641,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   auto tb0 = std::chrono::steady_clock::now();
   Codegen cg(spec, *ctx, *mod);
   cg.build(name);
-  if (cg.traps && (!cg.interchanged.empty() || !cg.jammed.empty())) {
+  if (cg.traps && !cg.interchanged.empty()) {
     // run-time checks: keep Python's iteration order (which check fails first)
     mod = std::make_unique<llvm::Module>("loopscope", *ctx);
     mod->setDataLayout(J.lljit->getDataLayout());
@@ -1562,7 +1651,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     plain.build(name);
     cg.traps = plain.traps;
     cg.interchanged.clear();
-    cg.jammed.clear();
+    cg.jammed = plain.jammed;
   }
   auto tb1 = std::chrono::steady_clock::now();
   std::string err;

@@ -18,18 +18,25 @@ std::atomic<PollCallback> g_poll_cb{nullptr};
 std::atomic<int> g_threads{0};
 thread_local bool t_owner = false;
 
-// A fixed set of worker threads; the calling thread works too. Chunks are
-// handed out dynamically (an atomic counter), so triangular loops balance.
+// A fixed set of worker threads; the calling thread works too.
+//
+// Chunks are owned, then stolen: thread t (the caller is 0, workers 1..T-1)
+// first takes the chunks of its own contiguous share [t*n/T, (t+1)*n/T), then
+// helps with the others' remaining chunks. A loop inside a sequential one (a
+// time step) thus gives each thread the same rows at every step, and their
+// data stays in that core's cache; triangular loops still balance. Which
+// thread runs a chunk never changes a result: reductions are combined per
+// chunk, in chunk order.
 //
 // Starting and finishing a parallel loop is the cost that matters for loops
 // inside a sequential loop (a time step, the k of LU): a wake-up through a
 // condition variable takes tens of microseconds on a virtual machine. So both
-// sides first spin briefly on atomics (a new generation for the workers, the
+// sides first spin on atomics for up to 2 ms (a new generation for the workers, the
 // finished count for the caller) and only then block.
 class ThreadPool {
  public:
-  explicit ThreadPool(int workers) {
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { worker(); });
+  explicit ThreadPool(int workers) : shares_(static_cast<size_t>(workers) + 1) {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { worker(i + 1); });
   }
   ~ThreadPool() {
     {
@@ -48,17 +55,19 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> g(m_);
       job_ = &f;
-      total_ = n;
-      next_.store(0);
+      const int T = workers + 1;
+      for (int t = 0; t < T; ++t) {
+        shares_[t].next.store(n * t / T, std::memory_order_relaxed);
+        shares_[t].end = n * (t + 1) / T;
+      }
       finished_.store(0);
       // Published last, with release: a worker that sees the new generation
       // sees the job, the total and the reset counters.
       generation_.store(generation_.load() + 1, std::memory_order_release);
     }
     cv_.notify_all();
-    int64_t c;
-    while ((c = next_.fetch_add(1)) < n) f(c);
-    for (int spin = 0; spin < kSpins && finished_.load(std::memory_order_acquire) < workers; ++spin) pause();
+    work(0, f);
+    spin_until([&] { return finished_.load(std::memory_order_acquire) >= workers; });
     if (finished_.load(std::memory_order_acquire) < workers) {
       std::unique_lock<std::mutex> g(m_);
       while (finished_.load(std::memory_order_acquire) < workers) {
@@ -74,8 +83,23 @@ class ThreadPool {
   }
 
  private:
-  // About 50 microseconds of spinning before blocking.
-  static constexpr int kSpins = 20000;
+  // How long a thread spins before it blocks: about as long as OpenMP
+  // runtimes do by default, so that a parallel loop called again soon (the
+  // next time step, the next call from a Python loop) finds the workers awake.
+  static constexpr auto kSpinTime = std::chrono::milliseconds(2);
+
+  // Spins until done() or kSpinTime has passed; returns done().
+  template <class Done>
+  static bool spin_until(const Done& done) {
+    auto until = std::chrono::steady_clock::now() + kSpinTime;
+    for (;;) {
+      for (int k = 0; k < 64; ++k) {
+        if (done()) return true;
+        pause();
+      }
+      if (std::chrono::steady_clock::now() > until) return done();
+    }
+  }
 
   static void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -85,23 +109,29 @@ class ThreadPool {
 #endif
   }
 
-  void worker() {
+  // Own share first, then the others' in turn.
+  void work(int self, const std::function<void(int64_t)>& f) {
+    const int T = static_cast<int>(shares_.size());
+    for (int k = 0; k < T; ++k) {
+      Share& s = shares_[(self + k) % T];
+      int64_t c;
+      while ((c = s.next.fetch_add(1, std::memory_order_relaxed)) < s.end) f(c);
+    }
+  }
+
+  void worker(int self) {
     uint64_t seen = 0;
     for (;;) {
-      for (int spin = 0; spin < kSpins && !stop_.load(std::memory_order_relaxed) &&
-                         generation_.load(std::memory_order_acquire) == seen;
-           ++spin)
-        pause();
+      spin_until([&] {
+        return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen;
+      });
       if (generation_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
       }
       if (stop_.load()) return;
       seen = generation_.load(std::memory_order_acquire);
-      const std::function<void(int64_t)>* job = job_;
-      int64_t total = total_;
-      int64_t c;
-      while ((c = next_.fetch_add(1)) < total) (*job)(c);
+      work(self, *job_);
       {
         std::lock_guard<std::mutex> lk(m_);
         finished_.fetch_add(1, std::memory_order_release);
@@ -114,8 +144,11 @@ class ThreadPool {
   std::mutex m_, run_m_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(int64_t)>* job_ = nullptr;
-  int64_t total_ = 0;
-  std::atomic<int64_t> next_{0};
+  struct alignas(64) Share {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::vector<Share> shares_;  // one per thread; written before a generation is published
   std::atomic<int> finished_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};

@@ -8,6 +8,8 @@ four outer iterations through the inner loop together. Both keep results
 bit-identical to CPython; nests where either would change a result or an
 exception are generated as written."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -300,15 +302,72 @@ def test_jam_aliasing_and_refusals(parallel):
     assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
     _, _, runs = run_both(no_chain, lambda: (sq(32)()[0], sq(33)()[0]), parallel)
     assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
-    _, _, runs = run_both(scalar_in_body, mk(33, np.float64), parallel)
-    assert JAMMED == [""]
-    # a checked subscript: generated as written, fails at Python's first failing iteration
+    # a checked subscript: the check fails in the jammed code, every array is
+    # restored and the Python loop raises at its own first failing iteration
     def make(k):
         def f():
             x, y, A = mk(30, np.float64, seed=9)()
             return (y, x, A, k)
         return f
     _, snap, runs = run_both(row_walk_checked, make(1), parallel)
-    assert JAMMED == [""] and snap == [True] and [r["status"] for r in runs] == ["fallback"]
+    assert JAMMED == ["i/j"] and snap == [True] and [r["status"] for r in runs] == ["fallback"]
     _, snap, runs = run_both(row_walk_checked, make(0), parallel)
     assert JAMMED == ["i/j"] and snap == [False] and [r["status"] for r in runs] == ["ok"]
+
+
+def row_walk_private(x1, y1, A):
+    # t and u are private to an iteration: assigned before they are read
+    n = A.shape[0]
+    t = u = None
+    for i in range(n):
+        for j in range(n):
+            t = A[i, j] * y1[j]
+            u = t * 0.5
+            t += u
+            x1[i] = x1[i] + t
+    return t, u
+
+
+def gemm_like(alpha, beta, C, A, B):
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            C[i, j] *= beta
+            for k in range(A.shape[1]):
+                C[i, j] += alpha * A[i, k] * B[k, j]
+
+
+def forces(x, m, f, eps):
+    n = x.shape[0]
+    for i in range(n):
+        for j in range(n):
+            d = x[j] - x[i]
+            r2 = d * d + eps
+            f[i] += m[j] * d / (r2 * math.sqrt(r2))
+    return d, r2
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("n", [1, 6, 33])
+def test_jam_private_scalars_statements_before_the_inner_loop_and_math(parallel, n):
+    _, _, runs = run_both(row_walk_private, mk(n, np.float64, seed=40), parallel)
+    assert JAMMED == ["i/j"] and [r["status"] for r in runs] == ["ok"]
+
+    def gm():
+        g = np.random.default_rng(41)
+        return (1.5, 1.2, g.standard_normal((n, n + 2)), g.standard_normal((n, 7)) * 1e3,
+                g.standard_normal((7, n + 2)) * 1e-3)
+    _, _, runs = run_both(gemm_like, gm, parallel)
+    assert JAMMED == ["j/k"] and [r["status"] for r in runs] == ["ok"]
+
+    def fm(eps):
+        def f():
+            g = np.random.default_rng(42)
+            return (g.standard_normal(n), 0.5 + g.random(n), np.zeros(n), eps)
+        return f
+    _, snap, runs = run_both(forces, fm(1e-3), parallel)
+    assert JAMMED == ["i/j"] and snap == [True] and [r["status"] for r in runs] == ["ok"]
+    # eps < 0: math.sqrt of a negative number somewhere in the middle; the
+    # deferred check stops the native code, Python raises ValueError with its
+    # own partial writes
+    _, _, runs = run_both(forces, fm(-0.05), parallel)
+    assert [r["status"] for r in runs] == ["fallback"]

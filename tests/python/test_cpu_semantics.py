@@ -14,6 +14,7 @@ import pytest
 
 import _loopscope
 import loopscope
+from cpu_tiers import cpu_tier
 from loopscope import _run
 
 
@@ -240,6 +241,32 @@ def test_math_domain_error_raised_like_python():
     check_same(domain, lambda: (np.linspace(0, 3, 50), np.zeros(50)))
     want, got = check_same(domain, lambda: (np.linspace(-1, 3, 50), np.zeros(50)), native=False)
     assert want[1] == "ValueError"
+
+
+@pytest.mark.parametrize("tier", ["quick", "optimised"])
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial"])
+@pytest.mark.parametrize("bad", [0, 3001, 4999])
+def test_deferred_math_checks_stop_and_python_raises(device, tier, bad):
+    """Domain and overflow checks of math functions are noticed late (the
+    loop stays free of branches); the native code still stops, restores the
+    arrays, and Python raises at its own first failing element with its own
+    partial writes."""
+    def make():
+        x = np.linspace(0.0, 3.0, 5000)
+        x[bad] = -1.0
+        return x, np.full(5000, 7.0)
+    with cpu_tier(tier):
+        want, got = check_same(domain, make, device=device, native=False)
+    assert want[1] == "ValueError" and want == got
+    assert statuses() == ["fallback"]
+
+    def overflow():
+        x = np.linspace(0.0, 3.0, 5000)
+        x[bad] = 800.0  # math.exp(800) raises OverflowError
+        return x, np.zeros(5000)
+    with cpu_tier(tier):
+        want, got = check_same(domain, overflow, device=device, native=False)
+    assert want[1] == "OverflowError" and want == got
 
 
 def test_python_device_never_runs_native():
