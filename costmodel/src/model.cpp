@@ -180,21 +180,36 @@ double call_seconds(const WorkProfile& w, const HostProfile& h) {
           (double)w.loops.size() * h.native_loop_us) * 1e-6;
 }
 
-// The CPU code generator compiles in two tiers (jit/cpu.hpp): a nest whose
-// optimised code is expected to run at most kQuickTierLimitS gets quick code
-// first (a few ms to compile, about kQuickSlowdown times slower to run) while
-// the optimised code builds in the background; a longer one waits for the
-// optimised code. The compile component of the first run is then the quick
-// compile plus what the slower code costs, or the full optimised compile.
-constexpr double kQuickTierLimitS = 0.010;  // jit::cpu_quick_tier_limit_s()
-constexpr double kQuickSlowdown = 3.0;      // bench/bench_cpu.py: 1x (libm-bound) to 6x
+// The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
+// quick code (a few ms to compile, kQuickSlowdown times slower to run except
+// in libm calls, which are the same calls in both tiers) while O3 code builds
+// in the background, or O3 code at once. Quick code is worth it when its
+// extra run time is below what waiting for O3 would add.
+constexpr double kQuickSlowdown = 3.0;  // bench/bench_cpu.py: 1x (libm-bound) to 6x
 
-double cpu_compile_seconds(const WorkProfile& w, const VariantFacts& f, double run_s) {
-  if (f.cpu_compile_s >= 0) return f.cpu_compile_s;
+}  // namespace
+
+CpuTierChoice cpu_tier_choice(const WorkProfile& w, const HostProfile& h, double compute_s) {
+  CpuTierChoice t;
   const double loops = (double)w.loops.size();
-  if (run_s <= kQuickTierLimitS)
-    return 0.0015 + 0.0005 * loops + 0.0002 * w.reference_dims + (kQuickSlowdown - 1) * run_s;
-  return 0.010 + 0.005 * loops + 0.001 * w.reference_dims;
+  t.quick_compile_s = 0.0015 + 0.0005 * loops + 0.0002 * w.reference_dims;
+  t.optimised_compile_s = 0.010 + 0.005 * loops + 0.001 * w.reference_dims;
+  CpuWork c = cpu_work(w, h);
+  const OpCounts& o = w.ops;
+  double libm_s = (o.exp + 2.5 * o.pow) * h.exp_ns * 1e-9;
+  double arith_s = std::max(c.ops_s, c.chain_s);
+  double libm_share = arith_s > 0 ? std::min(1.0, libm_s / arith_s) : 0.0;
+  t.quick_extra_s = (kQuickSlowdown - 1) * std::max(0.0, compute_s) * (1 - libm_share);
+  t.quick = t.quick_extra_s <= t.optimised_compile_s - t.quick_compile_s;
+  return t;
+}
+
+namespace {
+
+double cpu_compile_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f, double run_s) {
+  if (f.cpu_compile_s >= 0) return f.cpu_compile_s;
+  CpuTierChoice t = cpu_tier_choice(w, h, run_s);
+  return t.quick ? t.quick_compile_s + t.quick_extra_s : t.optimised_compile_s;
 }
 
 double amortised(double compile_s, bool compiled, double runs) {
@@ -214,7 +229,7 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.compute = std::max(arith, mem_s);
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
-  v.compile = amortised(cpu_compile_seconds(w, f, v.compute), f.cpu_compiled, f.expected_runs);
+  v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"arith_s", c.ops_s}, {"chain_s", c.chain_s}, {"memory_s", mem_s},
                {"bytes_cache", c.mem_bytes_cache}, {"bytes_dram", c.mem_bytes_dram},
                {"vector_lanes", h.simd_bits / (w.fp32 ? 32 : 64)}};
@@ -251,7 +266,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   // them spinning.
   v.scheduling = call_seconds(w, h) +
                  (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * h.fork_join_us) * 1e-6 : 0);
-  v.compile = amortised(cpu_compile_seconds(w, f, v.compute), f.cpu_compiled, f.expected_runs);
+  v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"threads", T}, {"speedup", speedup}, {"cores_free", free_cores}, {"parallel_fraction", fpar},
                {"regions", w.cpu_regions}, {"fork_join_us", h.fork_join_us},
                {"fork_join_cold_us", h.fork_join_cold_us},

@@ -27,6 +27,7 @@
 #include <deque>
 #include <thread>
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1845,7 +1846,7 @@ void upgrade_later(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
   job->plan = plan;
   job->options = options;
   job->options.tier = CpuTier::Optimised;
-  job->options.expected_seconds = nullptr;
+  job->options.prefer_quick = nullptr;
   job->generation = generation;
   Upgrader& u = upgrader();
   std::lock_guard<std::mutex> lk(u.m);
@@ -1924,13 +1925,12 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
     generation = c.generation;
   }
   // Which tier: the IR text for a report is always the optimised code; Auto
-  // takes Quick only for a brief run and only when the nest outlives this call.
+  // takes Quick only when the nest outlives this call (the background compile
+  // reads it) and the caller's cost model prefers it.
   bool quick = options.tier == CpuTier::Quick;
   if (options.tier == CpuTier::Auto && !options.keep_ir && options.nest_owner &&
-      options.nest_owner.get() == bound.nest) {
-    double expected = options.expected_seconds ? options.expected_seconds() : -1.0;
-    quick = expected <= cpu_quick_tier_limit_s();
-  }
+      options.nest_owner.get() == bound.nest)
+    quick = options.prefer_quick ? options.prefer_quick() : true;
   auto t1 = std::chrono::steady_clock::now();
   try {
     res.variant = compile_spec(spec, quick);
@@ -1984,26 +1984,61 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     frame[x.slot + 2] = 1;
   }
   // Arrays written by a variant that may stop half-way are saved first, so
-  // that a fallback to Python starts from the original data.
-  std::vector<std::pair<uintptr_t, std::vector<char>>> snapshot;
+  // that a fallback to Python starts from the original data. The copies go
+  // to a buffer kept between runs (a fresh large allocation costs a page
+  // fault per 4 KiB at every run), and large ones are made on the pool.
+  struct Saved {
+    uintptr_t addr;
+    size_t offset, size;
+  };
+  std::vector<Saved> snapshot;
+  thread_local std::vector<char> arena;
+  constexpr size_t kKeepArena = size_t(256) << 20;  // larger buffers are not kept
+  const int threads = v.parallel ? cpu_thread_count() : 1;
   if (v.needs_snapshot) {
+    size_t need = 0;
     for (auto& a : v.arrays) {
       if (!a.written) continue;
       const ArrayBinding& ab = bound.arrays.at(a.name);
       if (ab.mem_hi <= ab.mem_lo) continue;
-      snapshot.emplace_back(ab.mem_lo, std::vector<char>(reinterpret_cast<const char*>(ab.mem_lo),
-                                                         reinterpret_cast<const char*>(ab.mem_hi)));
+      snapshot.push_back({ab.mem_lo, need, static_cast<size_t>(ab.mem_hi - ab.mem_lo)});
+      need += snapshot.back().size;
     }
+    if (arena.size() < need) arena.resize(need);
+    // Reading a page no one has touched maps the shared zero page; the loop's
+    // first write then copies it and flushes every core's TLB, which with a
+    // thread pool in a virtual machine costs far more than the loop's own
+    // write faults. Populate the written arrays' pages writable first (a no-op
+    // for pages already there; ignored where the kernel lacks it).
+    for (auto& sv : snapshot) {
+      const uintptr_t page = 4096;
+      uintptr_t lo = sv.addr & ~(page - 1), hi = (sv.addr + sv.size + page - 1) & ~(page - 1);
+#ifdef MADV_POPULATE_WRITE
+      if (sv.size >= (size_t(1) << 20)) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+#endif
+    }
+    std::vector<rt::CopyJob> jobs;
+    for (auto& sv : snapshot) jobs.push_back({arena.data() + sv.offset, reinterpret_cast<const void*>(sv.addr), sv.size});
+    rt::parallel_copy(jobs, std::max(threads, cpu_thread_count()));
   }
+  struct ReleaseArena {
+    ~ReleaseArena() {
+      if (arena.size() > kKeepArena) std::vector<char>().swap(arena);
+    }
+  } release_arena;
   rt::RunState st;
-  st.threads = v.parallel ? cpu_thread_count() : 1;
+  st.threads = threads;
   st.last_poll = std::chrono::steady_clock::now();
   rt::set_owner_thread(true);
+  auto tr0 = std::chrono::steady_clock::now();
   int32_t status = v.entry(frame.data(), &st);
   rt::set_owner_thread(false);
+  if (std::getenv("LOOPSCOPE_CPU_TIMING"))
+    std::fprintf(stderr, "cpu run: snapshot %.2f ms, native code %.2f ms\n", ms_since(t0) - ms_since(tr0), ms_since(tr0));
   if (status == rt::kTrap) {
+    // in reverse: where arrays overlap, the first saved copy holds the original
     for (auto it = snapshot.rbegin(); it != snapshot.rend(); ++it)
-      std::memcpy(reinterpret_cast<void*>(it->first), it->second.data(), it->second.size());
+      std::memcpy(reinterpret_cast<void*>(it->addr), arena.data() + it->offset, it->size);
     res.status = RunStatus::Fallback;
     res.reason = trap_text(st.trap_reason.load());
   } else if (status == rt::kCancel) {
@@ -2061,14 +2096,6 @@ void wait_cpu_compiles() {
 }
 
 CpuTier cpu_variant_tier(const CpuVariant& v) { return v.tier; }
-
-double cpu_quick_tier_limit_s() {
-  static const double limit = [] {
-    const char* e = std::getenv("LOOPSCOPE_CPU_QUICK_LIMIT_MS");
-    return (e ? std::atof(e) : 10.0) * 1e-3;
-  }();
-  return limit;
-}
 
 const char* to_string(CpuTier t) {
   switch (t) {

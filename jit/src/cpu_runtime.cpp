@@ -2,6 +2,7 @@
 #include "cpu_runtime.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -249,6 +250,26 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
   }
   if (g_cancel.load() && !st->abort.load()) st->abort.store(kCancel);
   return st->abort.load();
+}
+
+void parallel_copy(const std::vector<CopyJob>& jobs, int threads) {
+  constexpr size_t kPiece = size_t(1) << 20;  // 1 MiB pieces
+  size_t total = 0;
+  for (auto& j : jobs) total += j.n;
+  if (threads <= 1 || total < 4 * kPiece) {
+    for (auto& j : jobs) std::memcpy(j.dst, j.src, j.n);
+    return;
+  }
+  std::vector<CopyJob> pieces;
+  for (auto& j : jobs)
+    for (size_t off = 0; off < j.n; off += kPiece)
+      pieces.push_back({static_cast<char*>(j.dst) + off, static_cast<const char*>(j.src) + off,
+                        std::min(kPiece, j.n - off)});
+  std::function<void(int64_t)> f = [&](int64_t c) {
+    const CopyJob& p = pieces[static_cast<size_t>(c)];
+    std::memcpy(p.dst, p.src, p.n);
+  };
+  pool(threads).run(static_cast<int64_t>(pieces.size()), f);
 }
 
 }  // namespace rt

@@ -32,11 +32,20 @@ struct RunState {
 // Functions the generated code calls (their addresses are baked into the IR).
 extern "C" int32_t ls_rt_poll(void* rt);
 extern "C" void ls_rt_trap(void* rt, int32_t reason);
-// Splits [0, n) into up to `per_thread` chunks per thread (handed out
-// dynamically; interchanged nests ask for 1 so that each chunk's contiguous
-// inner range stays long).
+// Splits [0, n) into up to `per_thread` chunks per thread (each thread takes
+// its own contiguous share first, then steals; interchanged nests ask for 1
+// so that each chunk's contiguous inner range stays long).
 extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n,
                                   int64_t nout, int64_t** out, int64_t* nchunks, int64_t per_thread);
+
+// Copies `n` bytes from each source to its destination, on the thread pool
+// (`threads` threads) when there is enough to copy.
+struct CopyJob {
+  void* dst;
+  const void* src;
+  size_t n;
+};
+void parallel_copy(const std::vector<CopyJob>& jobs, int threads);
 
 // Marks the calling thread as the one that started the run (it alone runs
 // the Python signal callback).

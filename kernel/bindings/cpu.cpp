@@ -105,14 +105,13 @@ jit::CpuTier& default_tier() {
   return t;
 }
 
-// Expected compute time of optimised code for the tier choice (the slower
-// quick code costs a multiple of it; fork/join and call overheads are the
-// same for both tiers): the cost model's CPU price with the host's detected (not calibrated) figures; cheap, and
-// only asked on a variant-cache miss.
-double expected_cpu_seconds(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool parallel) {
-  // The calibrated profile when a calibration is cached (reading it is
-  // cheap); otherwise the detected one with typical figures (calibrating
-  // here would add most of a second to a first call).
+// The tier choice (jit::CpuOptions::prefer_quick): the cost model's
+// estimate of the optimised code's compute time, then whether quick code's
+// slower running costs less than waiting for the optimised compile. Host
+// figures: the calibrated profile when a calibration is cached (reading it is
+// cheap), else the detected one with typical figures (calibrating here would
+// add most of a second to a first call). Asked only on a variant-cache miss.
+bool prefer_quick(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool parallel) {
   static const costmodel::HostProfile host = [] {
     FILE* f = std::fopen(costmodel::host_cache_path().c_str(), "r");
     if (!f) return costmodel::detect_host();
@@ -120,8 +119,9 @@ double expected_cpu_seconds(const analysis::BoundNest& bound, const analysis::Pa
     return costmodel::host_profile(false);
   }();
   costmodel::WorkProfile w = costmodel::count_work(bound, plan, 1.0);
-  if (!w.ok) return -1.0;
-  return costmodel::cpu_compute_seconds(w, host, parallel, parallel ? jit::cpu_thread_count() : 1);
+  if (!w.ok) return true;
+  double compute = costmodel::cpu_compute_seconds(w, host, parallel, parallel ? jit::cpu_thread_count() : 1);
+  return costmodel::cpu_tier_choice(w, host, compute).quick;
 }
 
 void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false) {
@@ -157,7 +157,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   opts.nest_owner = p.entry->nest;
   const analysis::BoundNest* bound = &p.bound;
   const analysis::ParallelPlan* plan = p.plan.get();
-  opts.expected_seconds = [bound, plan, parallel] { return expected_cpu_seconds(*bound, *plan, parallel); };
+  opts.prefer_quick = [bound, plan, parallel] { return prefer_quick(*bound, *plan, parallel); };
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
   if (p.compiled.decline) p.decline = p.compiled.decline;
 }

@@ -476,6 +476,34 @@ TEST(Model, CompileTimeIsAmortised) {
   EXPECT_NEAR(e.cost(Variant::CpuSerial).compile, 0.001, 1e-12);
 }
 
+TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
+  HostProfile h = fixed_host();
+  // Brief run: quick code (1.5 ms + 0.5 ms a loop + 0.2 ms a subscript
+  // dimension) plus twice the compute time (quick code is slower).
+  Nest small = saxpy(1 << 16);
+  WorkProfile ws = count_work(small.bound, small.plan);
+  CostEstimate es = price(ws, h, profile("h100_sxm"), VariantFacts{});
+  const VariantCost& ss = es.cost(Variant::CpuSerial);
+  EXPECT_NEAR(cpu_compute_seconds(ws, h, false, 1), ss.compute, 1e-15);
+  CpuTierChoice ts = cpu_tier_choice(ws, h, ss.compute);
+  ASSERT_TRUE(ts.quick);
+  double dims = ws.reference_dims;
+  EXPECT_NEAR(ts.quick_compile_s, 0.0015 + 0.0005 + 0.0002 * dims, 1e-12);
+  EXPECT_NEAR(ts.quick_extra_s, 2 * ss.compute, 1e-12);  // saxpy calls no libm function
+  EXPECT_NEAR(ss.compile, ts.quick_compile_s + ts.quick_extra_s, 1e-12);
+  // Long run: optimised code at once (10 ms + 5 ms a loop + 1 ms a dimension).
+  Nest big = saxpy(1 << 24);
+  WorkProfile wb = count_work(big.bound, big.plan);
+  CostEstimate eb = price(wb, h, profile("h100_sxm"), VariantFacts{});
+  const VariantCost& sb = eb.cost(Variant::CpuSerial);
+  CpuTierChoice tb = cpu_tier_choice(wb, h, sb.compute);
+  ASSERT_FALSE(tb.quick);
+  EXPECT_NEAR(sb.compile, 0.010 + 0.005 + 0.001 * wb.reference_dims, 1e-12);
+  // The choice is the cheaper first run
+  EXPECT_LE(ts.quick_compile_s + ts.quick_extra_s, ts.optimised_compile_s);
+  EXPECT_GT(tb.quick_compile_s + tb.quick_extra_s, tb.optimised_compile_s);
+}
+
 TEST(Model, GpuWithoutDeviceIsPricedButNotChosen) {
   Nest t = gemm(512);
   HostProfile h = fixed_host();

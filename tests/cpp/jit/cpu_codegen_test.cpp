@@ -584,9 +584,9 @@ TEST(CpuTiers, AutoRunsQuickThenSwapsInOptimisedCode) {
   o.tier = CpuTier::Auto;
   o.nest_owner = oc.owner();
   int asked = 0;
-  o.expected_seconds = [&asked] {
+  o.prefer_quick = [&asked] {
     ++asked;
-    return 1e-4;
+    return true;
   };
   auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
   ASSERT_TRUE(a.variant);
@@ -623,7 +623,7 @@ TEST(CpuTiers, AutoCompilesOptimisedForLongRunsReportsAndUnownedNests) {
   CpuOptions o;
   o.tier = CpuTier::Auto;
   o.nest_owner = oc.owner();
-  o.expected_seconds = [] { return 10 * cpu_quick_tier_limit_s(); };
+  o.prefer_quick = [] { return false; };
   auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
   EXPECT_EQ(a.tier, CpuTier::Optimised);
   EXPECT_FALSE(a.upgrade_pending);
@@ -631,12 +631,12 @@ TEST(CpuTiers, AutoCompilesOptimisedForLongRunsReportsAndUnownedNests) {
   clear_cpu_cache();
   CpuOptions u;
   u.tier = CpuTier::Auto;
-  u.expected_seconds = [] { return 0.0; };
+  u.prefer_quick = [] { return true; };
   EXPECT_EQ(compile_cpu(oc.c->bound, oc.c->plan, u).tier, CpuTier::Optimised);
   // a report asks for the IR: always the optimised code
   clear_cpu_cache();
   CpuOptions k = o;
-  k.expected_seconds = [] { return 0.0; };
+  k.prefer_quick = [] { return true; };
   k.keep_ir = true;
   auto ki = compile_cpu(oc.c->bound, oc.c->plan, k);
   EXPECT_EQ(ki.tier, CpuTier::Optimised);
@@ -652,7 +652,7 @@ TEST(CpuTiers, ClearingTheCacheDropsPendingUpgrades) {
     CpuOptions o;
     o.tier = CpuTier::Auto;
     o.nest_owner = oc.owner();
-    o.expected_seconds = [] { return 0.0; };
+    o.prefer_quick = [] { return true; };
     auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
     EXPECT_EQ(a.tier, CpuTier::Quick);
     EXPECT_TRUE(a.upgrade_pending);

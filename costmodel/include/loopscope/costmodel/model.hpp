@@ -29,11 +29,8 @@ struct VariantFacts {
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
   int gpu_block_size = 256;
-  double cpu_compile_s = -1;        // LLVM ORC for this nest; negative: estimated from
-                                    // its size and expected run time (quick tier for a
-                                    // run of at most 10 ms: 1.5 ms + 0.5 ms a loop + 0.2 ms
-                                    // a subscript dimension + twice the run time; else
-                                    // O3: 10 ms + 5 ms a loop + 1 ms a dimension)
+  double cpu_compile_s = -1;        // LLVM ORC for this nest; negative: estimated with
+                                    // cpu_tier_choice (below)
   double gpu_compile_s = 0.045;     // NVRTC + module load
   bool cpu_compiled = false;        // already in the variant cache: no compile cost
   bool gpu_compiled = false;
@@ -97,6 +94,18 @@ CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuPr
 // Expected compute time (no scheduling, no compile) of the optimised CPU
 // code for a counted nest; a nest without a parallel loop prices serial.
 double cpu_compute_seconds(const WorkProfile& work, const HostProfile& host, bool parallel, int threads);
+
+// The CPU code generator's compile tiers for a nest whose optimised code
+// computes for `compute_s`: quick code costs quick_compile_s (1.5 ms + 0.5 ms
+// a loop + 0.2 ms a subscript dimension) plus quick_extra_s of slower running
+// (twice the compute time outside libm calls); optimised code costs
+// optimised_compile_s (10 ms + 5 ms a loop + 1 ms a dimension). `quick` when
+// the extra running costs less than waiting for the optimised code.
+struct CpuTierChoice {
+  bool quick = true;
+  double quick_compile_s = 0, quick_extra_s = 0, optimised_compile_s = 0;
+};
+CpuTierChoice cpu_tier_choice(const WorkProfile& work, const HostProfile& host, double compute_s);
 
 // Counts and prices a bound nest, then sweeps the problem size (scale factors
 // 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.

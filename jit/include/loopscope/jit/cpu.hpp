@@ -33,19 +33,19 @@ namespace loopscope::jit {
 //   hoists loop invariants, then fast instruction selection. A few ms to
 //   compile; runs about 1-6x slower than Optimised (no vectorisation).
 // - Optimised: the O3 pipeline and the host's full back end (10-50 ms).
-// Auto compiles Quick when the nest is expected to run briefly (the code's
-// speed matters less than its compile time), runs it, and builds Optimised on
-// a background thread that replaces the cache entry when done; a nest
-// expected to run long gets Optimised at once.
+// Auto compiles Quick when the slower code is expected to cost less than
+// waiting for Optimised (the caller's cost model decides, see
+// prefer_quick), runs it, and builds Optimised on a background thread that
+// replaces the cache entry when done; otherwise it compiles Optimised at once.
 enum class CpuTier { Auto, Quick, Optimised };
 const char* to_string(CpuTier t);  // "auto", "quick", "optimised"
 
 struct CpuOptions {
   bool parallel = true;  // false: every loop runs sequentially ("cpu-serial")
   CpuTier tier = CpuTier::Auto;
-  // Auto: the expected run time of Optimised code in seconds, asked on a
-  // cache miss (negative or absent: unknown, which counts as brief).
-  std::function<double()> expected_seconds;
+  // Auto: whether to start with Quick code, asked on a cache miss (absent:
+  // yes).
+  std::function<bool()> prefer_quick;
   // Auto: keeps the nest's IR alive for the background compile. Without it
   // Auto compiles Optimised at once (the nest may not outlive the call).
   std::shared_ptr<const analysis::LoopNest> nest_owner;
@@ -154,7 +154,5 @@ void wait_cpu_compiles();
 void stop_cpu_compiles();
 // Tier of a compiled variant (Quick or Optimised).
 CpuTier cpu_variant_tier(const CpuVariant& variant);
-// Above this expected run time (seconds) Auto compiles Optimised at once.
-double cpu_quick_tier_limit_s();
 
 }  // namespace loopscope::jit
