@@ -105,10 +105,16 @@ def cpu_section(cpu):
                    f"{s.get('geomean_ls_best_vs_numba_best', float('nan')):.2f}x.")
     fc = s.get("first_call_overhead_s", {})
     if fc:
-        out.append(f"First-call latency (analysis and compilation), geometric mean: Loopscope "
-                   f"{fc.get('loopscope', 0) * 1e3:.0f} ms, Numba {fc.get('numba', 0) * 1e3:.0f} ms "
-                   f"(ratio {fc.get('loopscope', 0) / max(fc.get('numba', 1e-9), 1e-9):.2f}; the target is 0.10, "
-                   f"not met: most of it is LLVM's O3 pipeline and code generation).")
+        nu = max(fc.get("numba", 1e-9) or 1e-9, 1e-9)
+        eng, wall = fc.get("loopscope_engine"), fc.get("loopscope", 0)
+        verdict = lambda r: "met" if r <= 0.10 else "not met"  # noqa: E731
+        text = "First-call latency, geometric mean (target: at most 0.10 of Numba's): "
+        if eng is not None:
+            text += (f"Loopscope analysis + compile {eng * 1e3:.1f} ms against Numba's {nu * 1e3:.0f} ms "
+                     f"(ratio {eng / nu:.3f}, {verdict(eng / nu)}); ")
+        text += (f"first call minus a warm call {wall * 1e3:.1f} ms (ratio {wall / nu:.3f}, {verdict(wall / nu)}; "
+                 "it includes the quick code's slower first run, see docs/cpu-benchmarks.md).")
+        out.append(text)
     d = cpu.get("dispatch", {})
     if d:
         out.append(f"Dispatch on a variant-cache hit: {d.get('engine_cpu_run_us', 0):.1f} µs in the engine, "
