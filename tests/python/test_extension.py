@@ -83,3 +83,22 @@ def test_gpu_mode_without_a_gpu_runs_the_emulator(ipython, capsys):
     G = np.arange(64.0).reshape(8, 8)
     assert np.array_equal(ipython.user_ns["H"], G * 2.0 + G.T)
     ipython.run_line_magic("loopscope", "auto full")
+
+
+def test_report_says_what_the_first_run_compiled(ipython, capsys):
+    import _loopscope
+
+    ipython.run_line_magic("loopscope", "cpu summary")
+    _loopscope.cpu_clear_cache()
+    result = ipython.run_cell(
+        "import numpy as np\n"
+        "E = np.arange(3000.0)\nF = np.ones(3000)\n"
+        "for i in range(3000):\n"
+        "    F[i] = F[i] * 0.25 + E[i] * 3.0\n")
+    assert result.success
+    out = capsys.readouterr().out
+    # a brief loop: quick code first, O3 code built in the background
+    assert "to compile quick code" in out and "built in the background" in out, out
+    assert np.array_equal(ipython.user_ns["F"], 0.25 + np.arange(3000.0) * 3.0)
+    _loopscope.cpu_wait_compiles()
+    ipython.run_line_magic("loopscope", "auto full")

@@ -52,7 +52,7 @@ class NestReport:
     notes: List[str] = field(default_factory=list)
     measured_s: Optional[float] = None
     ran: Optional[str] = None                  # what actually ran, after running
-    run_reason: str = ""                       # why it fell back, if it did
+    run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
 
 
