@@ -1095,21 +1095,29 @@ class Codegen {
       if (a) subscripts(*a, out);
   }
 
+  // A switch for experiments: the variable set to 0 turns a transformation off.
+  static bool switched_on(const char* variable) {
+    const char* e = std::getenv(variable);
+    return e ? std::atoi(e) != 0 : true;
+  }
+
+  // `o` and its inner loop `in` both have constant steps, and the plan has `o`
+  // parallel (no dependence carried by o): the common ground of the loop
+  // transformations below.
+  bool reorderable_pair(const Stmt& o, const Stmt& in) const {
+    if (in.body.empty() || in.var == o.var) return false;
+    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
+    for (auto& lp : S.plan->loops)
+      if (lp.loop == o.id) return lp.verdict == LoopVerdict::Parallel;
+    return false;
+  }
+
   bool interchange_ok(const Stmt& o) {
-    static const bool enabled = [] {
-      const char* e = std::getenv("LOOPSCOPE_CPU_INTERCHANGE");
-      return e ? std::atoi(e) != 0 : true;
-    }();
+    static const bool enabled = switched_on("LOOPSCOPE_CPU_INTERCHANGE");
     if (!enabled || !allow_interchange) return false;
     if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
     const Stmt& in = *o.body[0];
-    if (in.body.empty() || in.var == o.var) return false;
-    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
-    // o must be parallel in the plan (no dependence carried by o).
-    const LoopPlan* op = nullptr;
-    for (auto& lp : S.plan->loops)
-      if (lp.loop == o.id) op = &lp;
-    if (!op || op->verdict != LoopVerdict::Parallel) return false;
+    if (!reorderable_pair(o, in)) return false;
     // rectangular, loop-invariant inner bounds
     for (const ExprPtr& b : {in.start, in.stop}) {
       if (!b || !plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
@@ -1215,19 +1223,11 @@ class Codegen {
   }
 
   bool jam_ok(const Stmt& o) {
-    static const bool enabled = [] {
-      const char* e = std::getenv("LOOPSCOPE_CPU_JAM");
-      return e ? std::atoi(e) != 0 : true;
-    }();
+    static const bool enabled = switched_on("LOOPSCOPE_CPU_JAM");
     if (!enabled || !allow_jam) return false;
     if (o.body.empty() || o.body.back()->kind != StmtKind::For) return false;
     const Stmt& in = *o.body.back();
-    if (in.body.empty() || in.var == o.var) return false;
-    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
-    const LoopPlan* op = nullptr;
-    for (auto& lp : S.plan->loops)
-      if (lp.loop == o.id) op = &lp;
-    if (!op || op->verdict != LoopVerdict::Parallel) return false;
+    if (!reorderable_pair(o, in)) return false;
     // scalars the body assigns
     std::set<std::string> assigned;
     for (auto& st : in.body) {
