@@ -52,8 +52,8 @@ def test_hook_none_runs_python_unchanged():
     assert lines == [5, 9, 14, 17]            # inside if, inside a non-range loop, inside a def
     assert all(not n.declined for n in nests)
     first = next(env for nid, env in calls if _rewrite.NESTS[nid].line == 5)
-    assert set(first) == {"A", "n", "s"}
-    assert "__ls_env" not in ns and "__ls_out" not in ns
+    assert set(first) == {"A", "n", "s", "@range"}   # the names read, and the assumed builtin range
+    assert not [k for k in ns if k.startswith("__loopscope")]
 
 
 def test_hook_dict_skips_loop_and_writes_back():
@@ -116,7 +116,7 @@ def test_compile_function_keeps_closure_defaults_and_lines():
     A = np.zeros(4)
     assert g(A) == 3 and np.array_equal(A, 3.0 * np.arange(4) + 1.0)
     assert nests[0].line == 2                   # the def line is line 1
-    assert set(seen[0][1]) == {"A", "n", "off", "scale"}
+    assert set(seen[0][1]) == {"A", "n", "off", "scale", "@range"}
     assert g.__name__ == "f" and g.__defaults__ == (4,)
 
 
@@ -133,9 +133,11 @@ def test_shape_in_bounds_is_an_input():
             for j in range(len(A)):
                 A[i, j] = 1.0
     envs = []
-    g, nests = _rewrite.compile_function(f, lambda nid, env: envs.append(env) or None)
+    g, nests = _rewrite.compile_function(f, lambda nid, env: envs.append(_rewrite.bind_env(nid, env)) or None)
     g(np.zeros((3, 3)))
-    assert envs[0]["A.shape[0]"] == 3 and envs[0]["len(A)"] == 3
+    env, reason = envs[0]
+    assert reason is None and env["A.shape[0]"] == 3 and env["len(A)"] == 3
+    assert not [k for k in env if k.startswith("@")]
 
 
 def test_rewritten_random_nests_behave_like_python():

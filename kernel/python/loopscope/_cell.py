@@ -223,13 +223,13 @@ def hook(nest_id, env):
     explain_only = _state["explain_cell"]
     shown: Dict[int, _Shown] = _state["shown"]
     entry = shown.get(nest_id)
+    env, reason = _rewrite.bind_env(nest_id, env)
     if env is None:
         if entry is None and SETTINGS.level != "quiet":
             from IPython.display import display
 
-            names = ", ".join(rec.inputs)
-            display({"text/plain": f"Loopscope: the loop at line {rec.line} reads a name that is not defined "
-                                   f"({names}); it runs as plain Python, which raises the error."}, raw=True)
+            display({"text/plain": f"Loopscope: the loop at line {rec.line} runs as plain Python: {reason}."},
+                    raw=True)
             shown[nest_id] = _Shown(report=None)
         return None
     try:

@@ -23,7 +23,10 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         seen[nest_id] = seen.get(nest_id, 0) + 1
         rec = _rewrite.NESTS.get(nest_id)
         skip = None if run_loops else {}
-        if rec is None or rec.declined or env is None:
+        if rec is None or rec.declined:
+            return skip
+        env, _reason = _rewrite.bind_env(nest_id, env)
+        if env is None:
             return skip
         if seen[nest_id] > 1 and not every_execution:
             return skip
@@ -33,7 +36,11 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         estimates.append(e)
         return skip
 
-    new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=not run_loops)
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))
+    try:
+        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=not run_loops)
+    except _rewrite.NotRewritable as why:
+        return {"function": name, "nests": [], "declined": [], "stopped": None, "not_analysed": str(why)}
     stopped = None
     try:
         new_fn(*args, **kwargs)
@@ -43,5 +50,4 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         e["executions"] = seen.get(e.get("nest_id"), 0)
     declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""}
                 for r in nests if r.declined]
-    return {"function": getattr(fn, "__qualname__", getattr(fn, "__name__", "?")),
-            "nests": estimates, "declined": declined, "stopped": stopped}
+    return {"function": name, "nests": estimates, "declined": declined, "stopped": stopped, "not_analysed": None}

@@ -61,7 +61,9 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
                    {"var", "line", "depth", "verdict" ("parallel", "sequential"
                     or "reduction"), "reasons", "edges" (those it carries),
                     "reductions", "privates", "last_private"}],
-         "stopped": None or "the error that stopped fn"}
+         "stopped": None or "the error that stopped fn",
+         "not_analysed": None, or why fn could not be analysed at all (no
+                         source, not a Python function): run() calls it as it is}
 
     Lines count the ``def`` line of ``fn`` as line 1. Edges: ``kind`` (flow,
     anti, output), ``src``/``dst`` (statement labels S1, S2, ...),
@@ -79,18 +81,23 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         rec = _rewrite.NESTS.get(nest_id)
         if rec is None or rec.declined:
             return {}
+        env, reason = _rewrite.bind_env(nest_id, env)
         if env is None:
-            names = ", ".join(rec.inputs)
-            reports[nest_id] = {"decline": {"line": rec.line,
-                                            "reason": "a value the loop reads (" + names + ") is not defined "
-                                                      "when it starts, perhaps because explain skipped a loop "
-                                                      "that sets it"},
-                                "loops": [], "edges": []}
+            if reason.startswith("a name the loop reads is not defined"):
+                names = ", ".join(rec.inputs)
+                reason = ("a value the loop reads (" + names + ") is not defined when it starts, perhaps "
+                          "because explain skipped a loop that sets it")
+            reports[nest_id] = {"decline": {"line": rec.line, "reason": reason}, "loops": [], "edges": []}
             return {}
         reports[nest_id] = _loopscope.analysis_run(nest_id, env)
         return {}
 
-    new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=True)
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))
+    try:
+        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=True)
+    except _rewrite.NotRewritable as why:
+        # Nothing can be analysed; run() calls such a function as it is.
+        return {"function": name, "nests": [], "loops": [], "stopped": None, "not_analysed": str(why)}
     stopped = None
     try:
         new_fn(*args, **kwargs)
@@ -131,5 +138,4 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         out_nests.append(entry)
         all_loops.extend(entry["loops"])
     all_loops.sort(key=lambda l: l["line"])
-    return {"function": getattr(fn, "__qualname__", getattr(fn, "__name__", "?")),
-            "nests": out_nests, "loops": all_loops, "stopped": stopped}
+    return {"function": name, "nests": out_nests, "loops": all_loops, "stopped": stopped, "not_analysed": None}

@@ -2,21 +2,40 @@
 hook (the engine) before, or instead of, running as plain Python.
 
 Protocol. Every outermost supported ``for v in range(...)`` nest (at module
-level, in function bodies, and inside if/while/with/try bodies) is registered
-with the engine (front end + static phase, giving an integer nest id) and
-replaced by::
+level, in function bodies, and inside if/while/with/try/class bodies) is
+registered with the engine (front end + static phase, giving an integer nest
+id) and replaced by::
 
     try:
-        __ls_env = {'A': A, 'n': n}       # every name the nest reads from outside
-    except (NameError, AttributeError, TypeError, IndexError):
-        __ls_env = None
-    __ls_out = HOOK(NEST_ID, __ls_env)
-    if __ls_out is None:
-        <the original loop, unchanged>
-    else:
-        if 'i' in __ls_out:
-            i = __ls_out['i']             # every scalar / loop variable the nest assigns
-    del __ls_env, __ls_out
+        __loopscope_env_K__ = {'A': A, 'n': n, '@range': range}
+    except NameError:
+        __loopscope_env_K__ = None
+    try:
+        __loopscope_out_K__ = HOOK(NEST_ID, __loopscope_env_K__)
+        if __loopscope_out_K__ is None:
+            <the original loop, unchanged>
+        else:
+            if 'i' in __loopscope_out_K__:
+                i = __loopscope_out_K__['i']   # every scalar / loop variable the nest assigns
+    finally:
+        __loopscope_env_K__ = __loopscope_out_K__ = None
+        del __loopscope_env_K__, __loopscope_out_K__
+
+``K`` is unique within one rewritten tree, so a replacement nested inside
+another (a declined loop around an accepted one) never touches the outer one's
+names, and the ``finally`` leaves no generated name behind, even when the loop
+raises. The names end in ``__`` so that class bodies do not mangle them.
+
+The env holds plain name loads only, evaluated where the loop is: every name
+the nest reads from outside, and under ``@name`` every global or builtin the
+compiled code assumes (``range``, ``abs``, ``math``, ``np``, ...). Nothing with
+a side effect runs before the hook. ``bind_env`` (called once by every hook
+front: the kernel, ``run``/``jit``, ``explain``, ``estimate``) then checks by
+identity that each assumed object is the one the compiled code implements (a
+user's own ``abs``, a rebound ``np`` or a monkeypatched ``math.sqrt`` declines
+the nest, with the reason) and computes the values the nest reads through
+expressions (``A.shape[0]``, ``len(A)``) only from objects whose behaviour is
+known.
 
 ``HOOK(nest_id, env)`` returning ``None`` means "run the Python loop";
 returning a dict means the nest was executed natively (or deliberately
@@ -30,29 +49,60 @@ API:
 - ``rewrite_module(tree, filename, hook_name, source=None, hook_declined=False)``
   -> ``(new_tree, nests)``
 - ``rewrite_function(fn, hook_name)`` -> ``(module_tree, nests)``: the module
-  defines ``__ls_make(<hook_name>, <free variables of fn>)`` returning the
-  rewritten function; ``compile_function`` does the rest.
-- ``compile_function(fn, hook, hook_name="__ls_hook")`` -> ``(new_fn, nests)``:
-  a function with the same globals, defaults and closure as ``fn`` whose nests
-  call ``hook``.
+  defines ``__loopscope_make__(<hook_name>, <free variables of fn>)``
+  returning the rewritten function; ``compile_function`` does the rest.
+- ``compile_function(fn, hook, hook_name=HOOK_NAME)`` -> ``(new_fn, nests)``:
+  a function with the same globals, defaults, closure, annotations and
+  attributes as ``fn`` whose nests call ``hook``; raises ``NotRewritable``
+  (with a reason for the user) when ``fn`` cannot be rewritten, and the
+  caller then runs ``fn`` as it is.
+- ``bind_env(nest_id, env)`` -> ``(env, None)`` or ``(None, reason)``.
 - ``NESTS``: registry, nest id -> :class:`NestRecord`.
 
 Each element of ``nests`` is a :class:`NestRecord`.
 """
 
 import ast
+import builtins
 import copy
+import functools
 import inspect
+import math
 import textwrap
 import types
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy
 
 import _loopscope
 
-ENV_NAME = "__ls_env"
-OUT_NAME = "__ls_out"
-MAKER_NAME = "__ls_make"
+HOOK_NAME = "__loopscope_hook__"
+MAKER_NAME = "__loopscope_make__"
+ENV_PREFIX = "__loopscope_env_"
+OUT_PREFIX = "__loopscope_out_"
+ASSUMED_PREFIX = "@"  # env keys of assumed globals; never a Python identifier
+
+
+class NotRewritable(ValueError):
+    """``fn`` cannot be rewritten; the message says why, for the user."""
+
+
+# --- what the compiled code assumes ---------------------------------------------------
+#
+# The front end gives a meaning to some names (analysis/src/frontend.cpp): the
+# builtins below, and the modules math and numpy (as ``np`` or ``numpy``) with
+# their functions and constants. Compiled code implements those meanings, so
+# before it runs, every such name the nest reads must still be that object.
+# The originals are taken when this module is imported (in the kernel, before
+# any user code runs).
+
+ASSUMED_BUILTINS = {name: getattr(builtins, name)
+                    for name in ("range", "len", "abs", "min", "max", "float", "int", "round")}
+ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
+_MODULE_ATTRS = {id(math): dict(vars(math)), id(numpy): dict(vars(numpy))}
+_MISSING = object()
+_ndarray = numpy.ndarray
 
 
 @dataclass
@@ -70,6 +120,11 @@ class NestRecord:
     loops: List[dict] = field(default_factory=list)   # from the engine, or from the ast when declined
     static: Optional[dict] = None
     filename: str = ""
+    # Names the generated code loads into the env: the plain names among the
+    # inputs, the bases of expression inputs, and the assumed globals.
+    loads: List[str] = field(default_factory=list)
+    assumed: List[str] = field(default_factory=list)              # builtin and module names
+    assumed_attrs: List[Tuple[str, str]] = field(default_factory=list)  # (module name, attribute)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -92,13 +147,43 @@ def is_range_loop(node) -> bool:
 def _ast_loops(node) -> List[dict]:
     """The for loops of a (declined) nest, read from the ast."""
     out = []
-    depth_of = {id(node): 0}
     for n in ast.walk(node):
         if isinstance(n, ast.For):
             var = n.target.id if isinstance(n.target, ast.Name) else ast.unparse(n.target)
             out.append({"var": var, "line": n.lineno})
     out.sort(key=lambda d: d["line"])
     return out
+
+
+def _expression_input(name: str):
+    """For an input such as ``A.shape[0]`` or ``len(A)``: ``(kind, base, k)``;
+    None for a plain name."""
+    if name.isidentifier():
+        return None
+    if name.startswith("len(") and name.endswith(")"):
+        return ("len", name[4:-1], None)
+    base, _, rest = name.partition(".shape[")
+    return ("shape", base, int(rest[:-1]))
+
+
+def _assumed_names(node: ast.For, inputs: List[str]):
+    """The builtins and modules the nest's compiled code gives a meaning to,
+    and the module attributes it reads."""
+    plain_inputs = {n for n in inputs if n.isidentifier()}
+    names, attrs = set(), set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ASSUMED_MODULES \
+                and n.value.id not in plain_inputs:
+            names.add(n.value.id)
+            attrs.add((n.value.id, n.attr))
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in ASSUMED_BUILTINS \
+                and n.id not in plain_inputs:
+            names.add(n.id)
+    for name in inputs:
+        expr = _expression_input(name)
+        if expr is not None and expr[0] == "len":
+            names.add("len")
+    return sorted(names), sorted(attrs)
 
 
 def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
@@ -120,45 +205,124 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
         inputs=list(info.get("inputs", [])), outputs=list(info.get("outputs", [])),
         arrays=list(info.get("arrays", [])), loops=list(info.get("loops", [])) or _ast_loops(node),
         static=info.get("static"), filename=filename)
+    if not rec.declined:
+        rec.assumed, rec.assumed_attrs = _assumed_names(node, rec.inputs)
+        loads = []
+        for name in rec.inputs:
+            expr = _expression_input(name)
+            base = name if expr is None else expr[1]
+            if base not in loads:
+                loads.append(base)
+        rec.loads = loads
     NESTS[nest_id] = rec
     return rec
 
 
-def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stmt]:
-    # Inputs are names, or values such as "A.shape[0]" and "len(x)" that the
-    # nest reads: each is evaluated in the enclosing scope.
-    env = ast.Dict(keys=[ast.Constant(n) for n in rec.inputs],
-                   values=[ast.Name(n, ast.Load()) if n.isidentifier() else ast.parse(n, mode="eval").body
-                           for n in rec.inputs])
+# --- binding: the one check between the loop's scope and the engine --------------------
+
+def _describe(obj) -> str:
+    if isinstance(obj, types.ModuleType):
+        return f"the module {obj.__name__}"
+    if isinstance(obj, (types.FunctionType, types.LambdaType)):
+        return f"a function defined in this program ({getattr(obj, '__qualname__', '?')})"
+    return f"a {type(obj).__name__}"
+
+
+def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
+    for name in rec.assumed:
+        have = env.pop(ASSUMED_PREFIX + name, _MISSING)
+        if name in ASSUMED_BUILTINS:
+            if have is not ASSUMED_BUILTINS[name]:
+                return (f"{name} is not Python's built-in {name} here (it is {_describe(have)}), "
+                        f"so the loop runs as plain Python to call it")
+        elif have is not ASSUMED_MODULES[name]:
+            want = ASSUMED_MODULES[name].__name__
+            return (f"{name} is not the {want} module here (it is {_describe(have)}), "
+                    f"so the loop runs as plain Python")
+    for mod_name, attr in rec.assumed_attrs:
+        module = ASSUMED_MODULES[mod_name]
+        original = _MODULE_ATTRS[id(module)].get(attr, _MISSING)
+        if getattr(module, attr, _MISSING) is not original:
+            return (f"{mod_name}.{attr} has been replaced (it is not {module.__name__}'s own {attr}), "
+                    f"so the loop runs as plain Python to call it")
+    return None
+
+
+def _expression_value(name: str, env: dict):
+    """The value of an expression input, computed only from objects whose
+    behaviour is known (so nothing the user wrote runs twice); raises
+    LookupError with the reason otherwise."""
+    kind, base, k = _expression_input(name)
+    obj = env.get(base, _MISSING)
+    if kind == "shape":
+        if type(obj) is not _ndarray:
+            raise LookupError(f"{name} is read from {_describe(obj)}, not a NumPy array")
+        shape = obj.shape
+        if not -len(shape) <= k < len(shape):
+            raise LookupError(f"{name} is out of range: {base} has {len(shape)} dimension(s)")
+        return shape[k]
+    if type(obj) in (_ndarray, list, tuple, str, bytes, range, dict):
+        if type(obj) is _ndarray and obj.ndim == 0:
+            raise LookupError(f"{name}: {base} is a 0-dimensional array, which has no length")
+        return len(obj)
+    raise LookupError(f"{name} is computed by Python: {base} is {_describe(obj)}")
+
+
+def bind_env(nest_id: int, env: Optional[dict]):
+    """``(env, None)``: the values the engine reads, checked; or ``(None,
+    reason)``: the nest must run as plain Python, and ``reason`` says why."""
+    if env is None:
+        return None, "a name the loop reads is not defined when it starts"
+    rec = NESTS.get(nest_id)
+    if rec is None or rec.declined:
+        return env, None
+    broken = _assumption_broken(rec, env)
+    if broken is not None:
+        return None, broken
+    for name in rec.inputs:
+        if not name.isidentifier():
+            try:
+                env[name] = _expression_value(name, env)
+            except LookupError as why:
+                return None, str(why.args[0])
+    return env, None
+
+
+# --- the replacement ---------------------------------------------------------------------
+
+def _load(name: str) -> ast.expr:
+    return ast.Name(name, ast.Load())
+
+
+def _replacement(node: ast.For, rec: NestRecord, hook_name: str, k: int) -> List[ast.stmt]:
+    env_name, out_name = f"{ENV_PREFIX}{k}__", f"{OUT_PREFIX}{k}__"
+    keys = [ast.Constant(n) for n in rec.loads] + [ast.Constant(ASSUMED_PREFIX + n) for n in rec.assumed]
+    values = [_load(n) for n in rec.loads] + [_load(n) for n in rec.assumed]
     try_env = ast.Try(
-        body=[ast.Assign(targets=[ast.Name(ENV_NAME, ast.Store())], value=env)],
+        body=[ast.Assign(targets=[ast.Name(env_name, ast.Store())], value=ast.Dict(keys=keys, values=values))],
         handlers=[ast.ExceptHandler(
-            type=ast.Tuple([ast.Name(x, ast.Load()) for x in
-                            ("NameError", "AttributeError", "TypeError", "IndexError")], ast.Load()),
-            name=None,
-            body=[ast.Assign(targets=[ast.Name(ENV_NAME, ast.Store())], value=ast.Constant(None))])],
+            type=_load("NameError"), name=None,
+            body=[ast.Assign(targets=[ast.Name(env_name, ast.Store())], value=ast.Constant(None))])],
         orelse=[], finalbody=[])
     call = ast.Assign(
-        targets=[ast.Name(OUT_NAME, ast.Store())],
-        value=ast.Call(func=ast.Name(hook_name, ast.Load()),
-                       args=[ast.Constant(rec.id), ast.Name(ENV_NAME, ast.Load())], keywords=[]))
+        targets=[ast.Name(out_name, ast.Store())],
+        value=ast.Call(func=_load(hook_name), args=[ast.Constant(rec.id), _load(env_name)], keywords=[]))
     writes = []
     for name in rec.outputs:
         writes.append(ast.If(
-            test=ast.Compare(left=ast.Constant(name), ops=[ast.In()],
-                             comparators=[ast.Name(OUT_NAME, ast.Load())]),
+            test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_load(out_name)]),
             body=[ast.Assign(targets=[ast.Name(name, ast.Store())],
-                             value=ast.Subscript(value=ast.Name(OUT_NAME, ast.Load()),
-                                                 slice=ast.Constant(name), ctx=ast.Load()))],
+                             value=ast.Subscript(value=_load(out_name), slice=ast.Constant(name), ctx=ast.Load()))],
             orelse=[]))
-    if not writes:
-        writes = [ast.Pass()]
     branch = ast.If(
-        test=ast.Compare(left=ast.Name(OUT_NAME, ast.Load()), ops=[ast.Is()],
-                         comparators=[ast.Constant(None)]),
-        body=[node], orelse=writes)
-    cleanup = ast.Delete(targets=[ast.Name(ENV_NAME, ast.Del()), ast.Name(OUT_NAME, ast.Del())])
-    out = [try_env, call, branch, cleanup]
+        test=ast.Compare(left=_load(out_name), ops=[ast.Is()], comparators=[ast.Constant(None)]),
+        body=[node], orelse=writes or [ast.Pass()])
+    # Assigning first makes the del unable to fail, whatever happened before.
+    cleanup = [ast.Assign(targets=[ast.Name(env_name, ast.Store()), ast.Name(out_name, ast.Store())],
+                          value=ast.Constant(None)),
+               ast.Delete(targets=[ast.Name(env_name, ast.Del()), ast.Name(out_name, ast.Del())])]
+    guarded = ast.Try(body=[call, branch], handlers=[], orelse=[], finalbody=cleanup)
+    out = [try_env, guarded]
     for s in out:
         _locate(s, node)
     return out
@@ -192,6 +356,12 @@ class _Rewriter:
         self.source = source
         self.hook_declined = hook_declined
         self.nests: List[NestRecord] = []
+        self.replacements = 0
+
+    def replace(self, node, rec):
+        self.replacements += 1
+        _mark_original(node)
+        return _replacement(node, rec, self.hook_name, self.replacements)
 
     def block(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
         out = []
@@ -204,17 +374,14 @@ class _Rewriter:
             rec = register(s, self.source, self.filename)
             self.nests.append(rec)
             if not rec.declined:
-                _mark_original(s)
-                return _replacement(s, rec, self.hook_name)
+                return self.replace(s, rec)
             # Declined: look for nests inside its body.
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
             if self.hook_declined:
                 rec_skip = copy.copy(rec)
-                rec_skip.inputs = []
-                rec_skip.outputs = []
-                _mark_original(s)
-                return _replacement(s, rec_skip, self.hook_name)
+                rec_skip.loads, rec_skip.assumed, rec_skip.outputs = [], [], []
+                return self.replace(s, rec_skip)
             return [s]
         if isinstance(s, (ast.For, ast.AsyncFor, ast.While)):
             s.body = self.block(s.body)
@@ -232,6 +399,9 @@ class _Rewriter:
             s.finalbody = self.block(s.finalbody)
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             s.body = self.block(s.body)
+        elif type(s).__name__ == "Match":
+            for case in s.cases:
+                case.body = self.block(case.body)
         return [s]
 
 
@@ -250,39 +420,87 @@ def rewrite_module(tree: ast.Module, filename: str, hook_name: str, source: Opti
     return tree, rw.nests
 
 
+# --- functions -------------------------------------------------------------------------
+
+def _plain_function(fn):
+    """The Python function behind ``fn`` and a way to rebuild the callable
+    from a rewritten one; raises NotRewritable."""
+    if isinstance(fn, types.MethodType):
+        inner, rebind = _plain_function(fn.__func__)
+        return inner, lambda new: types.MethodType(rebind(new), fn.__self__)
+    if isinstance(fn, functools.partial):
+        inner, rebind = _plain_function(fn.func)
+        return inner, lambda new: functools.partial(rebind(new), *fn.args, **fn.keywords)
+    if not isinstance(fn, types.FunctionType):
+        raise NotRewritable(f"{fn!r} is not a Python function, so it runs as it is")
+    if fn.__code__.co_name == "<lambda>":
+        raise NotRewritable(f"{fn.__qualname__} is a lambda, which holds no loop statement")
+    return fn, lambda new: new
+
+
 def _function_source(fn):
-    fn = inspect.unwrap(fn)
-    lines, first = inspect.getsourcelines(fn)
+    """The source of ``fn``'s own code (not of what it wraps)."""
+    try:
+        lines, first = inspect.getsourcelines(fn.__code__)
+    except (OSError, TypeError) as exc:
+        raise NotRewritable(f"the source of {fn.__qualname__} is not available ({exc}), "
+                            f"so it runs as it is") from None
     source = textwrap.dedent("".join(lines))
     return source, first
 
 
-def rewrite_function(fn, hook_name: str = "__ls_hook", hook_declined: bool = False):
-    """Returns ``(module_tree, nests)``. In the tree, ``def __ls_make(hook,
-    *freevars)`` builds the rewritten function; lines are those of the file
-    that defines ``fn``. Nest lines in ``nests`` count the ``def`` line as 1."""
+def _enclosing_class(fn) -> Optional[str]:
+    """The name of the class whose body defines ``fn``, if any: the rewritten
+    function is compiled inside a class of that name, so that private names
+    are mangled and ``super()`` finds ``__class__`` as in the original."""
+    parts = fn.__qualname__.split(".")
+    if len(parts) >= 2 and parts[-2] != "<locals>":
+        return parts[-2]
+    if "__class__" in fn.__code__.co_freevars:
+        return "_"
+    return None
+
+
+def rewrite_function(fn, hook_name: str = HOOK_NAME, hook_declined: bool = False):
+    """Returns ``(module_tree, nests)``. In the tree, ``def
+    __loopscope_make__(hook, *freevars)`` builds the rewritten function (inside
+    ``class C:`` when ``fn`` is a method of C); lines are those of the file
+    that defines ``fn``. Nest lines in ``nests`` count the ``def`` line as 1.
+    Raises NotRewritable."""
+    fn, _ = _plain_function(fn)
     source, first = _function_source(fn)
-    tree = ast.parse(source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise NotRewritable(f"the source of {fn.__qualname__} could not be parsed ({exc.msg})") from None
     fdef = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
-    if fdef is None:
-        raise ValueError(f"{fn!r} is not defined by a def statement")
+    if fdef is None or fdef.name != fn.__code__.co_name:
+        raise NotRewritable(f"{fn.__qualname__} is not defined by a def statement in its source")
     def_line = fdef.lineno
     fdef.decorator_list = []
     module = ast.Module(body=[fdef], type_ignores=[])
     ast.increment_lineno(module, 1 - def_line)       # the def line is line 1
-    module, nests = rewrite_module(module, getattr(fn, "__code__", None) and fn.__code__.co_filename or "<function>",
+    module, nests = rewrite_module(module, fn.__code__.co_filename or "<function>",
                                    hook_name, source=_shift_source(source, def_line),
                                    hook_declined=hook_declined)
-    freevars = list(fn.__code__.co_freevars) if hasattr(fn, "__code__") else []
+    klass = _enclosing_class(fn)
+    freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
+    maker_body: List[ast.stmt] = []
+    if fdef.name not in freevars:
+        # The function's own name stays a global, as in the original (recursion).
+        maker_body.append(ast.Global(names=[fdef.name]))
+    maker_body += [fdef, ast.Return(_load(fdef.name))]
     maker = ast.FunctionDef(
         name=MAKER_NAME,
         args=ast.arguments(posonlyargs=[], args=[ast.arg(hook_name)] + [ast.arg(v) for v in freevars],
                            kwonlyargs=[], kw_defaults=[], defaults=[]),
-        body=[fdef, ast.Return(ast.Name(fdef.name, ast.Load()))],
-        decorator_list=[], returns=None, type_comment=None)
-    maker.lineno = 1
-    maker.col_offset = 0
-    outer = ast.Module(body=[maker], type_ignores=[])
+        body=maker_body, decorator_list=[], returns=None, type_comment=None)
+    top: ast.stmt = maker
+    if klass:
+        top = ast.ClassDef(name=klass, bases=[], keywords=[], body=[maker], decorator_list=[])
+    outer = ast.Module(body=[top], type_ignores=[])
+    for n in (top, maker):
+        n.lineno, n.col_offset = 1, 0
     ast.fix_missing_locations(outer)
     # Lines of the file: the def line of fn is at first + def_line - 1.
     ast.increment_lineno(outer, first + def_line - 2)
@@ -294,30 +512,59 @@ def _shift_source(source: str, def_line: int) -> str:
     return "\n".join(source.splitlines()[def_line - 1:]) + "\n"
 
 
-def compile_function(fn, hook, hook_name: str = "__ls_hook", hook_declined: bool = False):
+def _find_code(code: types.CodeType, name: str) -> Optional[types.CodeType]:
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            if c.co_name == name:
+                return c
+            found = _find_code(c, name)
+            if found is not None:
+                return found
+    return None
+
+
+_KIND_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+               | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
+
+
+def compile_function(fn, hook, hook_name: str = HOOK_NAME, hook_declined: bool = False):
     """Returns ``(new_fn, nests)``: ``fn`` rewritten so that its nests call
-    ``hook(nest_id, env)``. Globals, defaults, keyword defaults and the
-    closure are those of ``fn``."""
-    tree, nests = rewrite_function(fn, hook_name, hook_declined=hook_declined)
-    code = compile(tree, fn.__code__.co_filename, "exec")
-    maker_code = next(c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == MAKER_NAME)
-    inner = next(c for c in maker_code.co_consts if isinstance(c, types.CodeType) and c.co_name == fn.__name__)
-    cells = {}
-    if fn.__closure__:
-        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__))
-    hook_cell = types.CellType(hook)
+    ``hook(nest_id, env)``. Globals, defaults, keyword defaults, the closure,
+    annotations, the function's attributes (``__wrapped__`` among them), its
+    name and qualified name are those of ``fn``; a bound method stays bound
+    and a ``functools.partial`` keeps its arguments. Raises NotRewritable when
+    ``fn`` cannot be rewritten (the caller runs it as it is)."""
+    plain, rebind = _plain_function(fn)
+    tree, nests = rewrite_function(plain, hook_name, hook_declined=hook_declined)
+    old = plain.__code__
+    try:
+        code = compile(tree, old.co_filename, "exec")
+    except SyntaxError as exc:
+        raise NotRewritable(f"{plain.__qualname__} could not be recompiled ({exc.msg})") from None
+    maker_code = _find_code(code, MAKER_NAME)
+    inner = _find_code(maker_code, old.co_name) if maker_code is not None else None
+    if inner is None or inner.co_varnames[:old.co_argcount + old.co_kwonlyargcount] != \
+            old.co_varnames[:old.co_argcount + old.co_kwonlyargcount] or \
+            (inner.co_flags ^ old.co_flags) & _KIND_FLAGS:
+        raise NotRewritable(f"the source of {plain.__qualname__} does not match its code "
+                            f"(was it redefined?), so it runs as it is")
+    cells = dict(zip(old.co_freevars, plain.__closure__ or ()))
     closure = []
     for name in inner.co_freevars:
         if name == hook_name:
-            closure.append(hook_cell)
+            closure.append(types.CellType(hook))
         elif name in cells:
             closure.append(cells[name])
         else:
-            closure.append(types.CellType())
-    new_fn = types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__,
+            raise NotRewritable(f"{plain.__qualname__} reads {name} from a scope the rewriter cannot see, "
+                                f"so it runs as it is")
+    inner = inner.replace(co_qualname=old.co_qualname)
+    new_fn = types.FunctionType(inner, plain.__globals__, plain.__name__, plain.__defaults__,
                                 tuple(closure) if closure else None)
-    new_fn.__kwdefaults__ = fn.__kwdefaults__
-    new_fn.__qualname__ = fn.__qualname__
-    new_fn.__doc__ = fn.__doc__
-    new_fn.__module__ = fn.__module__
-    return new_fn, nests
+    new_fn.__kwdefaults__ = plain.__kwdefaults__
+    new_fn.__qualname__ = plain.__qualname__
+    new_fn.__doc__ = plain.__doc__
+    new_fn.__module__ = plain.__module__
+    new_fn.__annotations__ = dict(plain.__annotations__)
+    new_fn.__dict__.update(plain.__dict__)
+    return rebind(new_fn), nests

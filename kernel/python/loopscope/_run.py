@@ -29,6 +29,7 @@ Python, which raises exactly what Python raises, with no extra writes.
 """
 
 import threading
+import types
 import weakref
 
 import _loopscope
@@ -40,7 +41,8 @@ __all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", 
 DEVICES = {}
 _LAST = {}
 _LOCK = threading.Lock()
-_COMPILED = weakref.WeakKeyDictionary()  # fn -> {device: rewritten fn}
+_COMPILED = weakref.WeakKeyDictionary()  # fn -> {device: rewritten fn, or None}
+_NOT_REWRITTEN = weakref.WeakKeyDictionary()  # fn -> why it runs as it is
 
 
 def register_device(name, hook):
@@ -148,32 +150,67 @@ _cuda.register(register_device)
 
 
 def _dispatch(device):
-    # Looked up at each call so that a device registered later is found.
+    # Looked up at each call so that a device registered later is found. The
+    # env is bound (and the names the compiled code assumes checked) once,
+    # here, before any device sees it.
     def hook(nest_id, env):
         h = DEVICES.get(device)
         if h is None:
             raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
+        env, reason = _rewrite.bind_env(nest_id, env)
+        if env is None:
+            _record(nest_id, device, {"status": "declined", "reason": reason})
+            return None
         return h(nest_id, env)
 
     return hook
 
 
+def _cache_key(fn):
+    # A bound method is a new object at each attribute access: cache its function.
+    return getattr(fn, "__func__", fn)
+
+
 def compiled(fn, device="auto"):
-    """``fn`` rewritten so that its nests go to ``device`` (cached per function)."""
+    """``fn`` rewritten so that its nests go to ``device`` (cached per
+    function). A function that cannot be rewritten (no source, not a Python
+    function) is returned as it is: it runs as plain Python, and
+    ``not_rewritten(fn)`` says why."""
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
+    key = _cache_key(fn)
     try:
-        per_fn = _COMPILED.get(fn)
+        per_fn = _COMPILED.get(key)
     except TypeError:
         per_fn = None
     if per_fn is not None and device in per_fn:
-        return per_fn[device]
-    new_fn, _nests = _rewrite.compile_function(fn, _dispatch(device))
-    try:
-        _COMPILED.setdefault(fn, {})[device] = new_fn
-    except TypeError:
-        pass
+        new_fn = per_fn[device]
+    else:
+        try:
+            new_fn, _nests = _rewrite.compile_function(key, _dispatch(device))
+        except _rewrite.NotRewritable as why:
+            new_fn = None
+            try:
+                _NOT_REWRITTEN[key] = str(why)
+            except TypeError:
+                pass
+        try:
+            _COMPILED.setdefault(key, {})[device] = new_fn
+        except TypeError:
+            pass
+    if new_fn is None:
+        return fn
+    if key is not fn:  # rebind the rewritten function as fn was bound
+        return types.MethodType(new_fn, fn.__self__)
     return new_fn
+
+
+def not_rewritten(fn):
+    """Why ``fn``'s loops run as plain Python under ``run``, or None."""
+    try:
+        return _NOT_REWRITTEN.get(_cache_key(fn))
+    except TypeError:
+        return None
 
 
 def run(fn, *args, device="auto", **kwargs):
