@@ -10,9 +10,9 @@ from loopscope import _run
 
 @pytest.fixture(scope="module")
 def ipython():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    ip = start_ipython()
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()  # one shell per process
     ip.run_line_magic("load_ext", "loopscope")
     yield ip
     ip.run_line_magic("unload_ext", "loopscope")

@@ -30,9 +30,9 @@ DEVICES = ("auto", "cpu", "cpu-serial", "python", "gpu", "gpu-emulated")
 
 @pytest.fixture(scope="module")
 def shell():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    ip = start_ipython()
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()  # one shell per process
     with contextlib.redirect_stdout(io.StringIO()):
         ip.run_line_magic("load_ext", "loopscope")
     yield ip

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
+from ._errors import internal
+
 HOOK_NAME = "__loopscope_hook__"
 MODES = ("auto", "cpu", "gpu", "python", "off")
 LEVELS = ("full", "summary", "quiet")
@@ -80,7 +82,7 @@ def _estimate(nest_id, env, profile, sweep):
 
         return _cost.estimate_nest(nest_id, env, gpu=profile or None, sweep=sweep)
     except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {exc}"}
+        return {"error": internal(exc, "cost model")}
 
 
 def _profile_sweeps(nest_id, env, profile):
@@ -108,13 +110,24 @@ def _cuda_source(nest_id, env):
 
         gen = _cuda.generate(nest_id, env)
     except Exception as exc:
-        return {"error": f"the CUDA generator failed: {exc}"}
+        return {"error": internal(exc, "CUDA generator")}
     if isinstance(gen, dict):
         if gen.get("source"):
             return {"source": gen["source"]}
         reason = gen.get("reason") or (gen.get("decline") or {}).get("reason") or gen.get("error")
         return {"error": "no CUDA for this nest: " + (reason or "the generator declined it")}
     return {"error": "no CUDA for this nest"}
+
+
+def _tell(text):
+    """A one-line note for the user, as a display (never on the cell's own
+    stdout or stderr, which must stay what Python prints)."""
+    try:
+        from IPython.display import display
+
+        display({"text/plain": text}, raw=True)
+    except Exception:
+        pass
 
 
 def _decide(report, estimate):
@@ -188,7 +201,7 @@ def _first_report(nest_id, env, rec, explain_only):
         try:
             report.analysis = _loopscope.analysis_run(nest_id, env)
         except Exception as exc:
-            report.notes.append(f"The analysis failed: {exc}")
+            report.notes.append(internal(exc, "dependence analysis") + ".")
         report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full)
         if full:
             report.profile_sweeps = _profile_sweeps(nest_id, env, SETTINGS.profile)
@@ -249,8 +262,7 @@ def hook(nest_id, env):
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # the report must never break the user's cell
-        print(f"Loopscope: the report failed ({type(exc).__name__}: {exc}); the loop runs as plain Python.",
-              file=sys.stderr)
+        _tell(f"Loopscope: {internal(exc, 'report')}.")
         return None
     if explain_only:
         return {}
@@ -314,8 +326,7 @@ class LoopNestTransformer(ast.NodeTransformer):
                                                   hook_declined=True)
             return new
         except Exception as exc:  # never break the cell: run it unchanged
-            print(f"Loopscope: this cell runs as plain Python (the loop rewriter failed: {exc})",
-                  file=sys.stderr)
+            _tell(f"Loopscope: {internal(exc, 'loop rewriter')}.")
             return node
 
 

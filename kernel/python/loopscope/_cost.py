@@ -26,6 +26,7 @@ import time
 import _loopscope as _L
 
 from ._cost_calibrate import calibrate_engine, calibrate_interpreter
+from ._errors import internal
 
 DEFAULT_GPU = "h100_sxm"
 
@@ -155,7 +156,7 @@ def nvrtc_facts(nest_id, env, gpu=None):
     try:
         r = fn(int(nest_id), env, arch, True)
     except Exception as exc:  # the estimate goes on with typical figures
-        return {"gpu_codegen_ok": False, "gpu_decline": f"the CUDA generator failed: {exc}"}
+        return {"gpu_codegen_ok": False, "gpu_decline": internal(exc, "CUDA generator")}
     if r.get("decline"):
         d = r["decline"]
         facts = {"gpu_codegen_ok": False,

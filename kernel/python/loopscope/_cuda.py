@@ -18,6 +18,8 @@ write back into the caller's variables.
 
 import _loopscope
 
+from ._errors import internal
+
 _last = {}
 
 
@@ -90,7 +92,7 @@ def _hook(target, name):
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _record(nest_id, name, {"status": "declined", "reason": f"engine error: {exc}"})
+            _record(nest_id, name, {"status": "declined", "reason": internal(exc, "GPU code generator")})
             return None
         _last[nest_id] = out
         _record(nest_id, name, {

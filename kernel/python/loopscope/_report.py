@@ -187,7 +187,9 @@ def dependence_svg(report: NestReport) -> Optional[str]:
 
         svg = _loopscope.render_dot(dot)
     except Exception as exc:  # a drawing problem must not hide the report
-        return f"<p><i>The graph could not be drawn: {esc(exc)}</i></p>"
+        from ._errors import internal
+
+        return f"<p><i>The graph could not be drawn: {esc(internal(exc, 'graph layout'))}.</i></p>"
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg
 

@@ -35,6 +35,7 @@ import weakref
 import _loopscope
 
 from . import _rewrite
+from ._errors import internal
 
 __all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", "compiled"]
 
@@ -83,7 +84,7 @@ def _cpu_hook(parallel, name):
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _record(nest_id, name, {"status": "declined", "reason": f"engine error: {exc}"})
+            _record(nest_id, name, {"status": "declined", "reason": internal(exc, "CPU compiler")})
             return None
         _record(nest_id, name, r)
         if r["status"] == "ok":
