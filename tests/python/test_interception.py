@@ -354,7 +354,7 @@ def test_shadowed_builtin_is_reported_with_its_reason(shell):
     finally:
         IPython.display.display = saved
     text = " ".join(str(o.get("text/plain", "")) for o in shown if isinstance(o, dict))
-    assert "abs is not Python's built-in abs here" in text
+    assert "abs is a function defined in this program, not Python's built-in abs" in text
     assert real is display_functions.display
 
 
@@ -557,9 +557,9 @@ def test_shadowed_global_declines_with_reason(device):
     loopscope.run(ns["f"], A, B, device=device)
     assert list(B) == [10.0, 20.0, 30.0]
     reasons = [r["reason"] for r in _run.last_runs().values()]
-    assert any("abs is not Python's built-in abs here" in r for r in reasons), reasons
+    assert any("abs is a function defined in this program, not Python's built-in abs" in r for r in reasons), reasons
     rep = loopscope.explain(ns["f"], A, B)
-    assert "abs is not Python's built-in abs" in rep["nests"][0]["decline"]["reason"]
+    assert "abs is a function defined in this program, not Python's built-in abs" in rep["nests"][0]["decline"]["reason"]
 
 
 def test_module_attribute_monkeypatch_declines():

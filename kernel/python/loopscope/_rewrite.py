@@ -221,11 +221,18 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
 # --- binding: the one check between the loop's scope and the engine --------------------
 
 def _describe(obj) -> str:
+    """What ``obj`` is, for a sentence: "a function defined in this program"."""
+    if obj is _MISSING:
+        return "not defined"
     if isinstance(obj, types.ModuleType):
         return f"the module {obj.__name__}"
-    if isinstance(obj, (types.FunctionType, types.LambdaType)):
-        return f"a function defined in this program ({getattr(obj, '__qualname__', '?')})"
-    return f"a {type(obj).__name__}"
+    if isinstance(obj, types.FunctionType):
+        kind = "a lambda" if obj.__code__.co_name == "<lambda>" else "a function"
+        return f"{kind} defined in this program"
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
@@ -233,12 +240,11 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
         have = env.pop(ASSUMED_PREFIX + name, _MISSING)
         if name in ASSUMED_BUILTINS:
             if have is not ASSUMED_BUILTINS[name]:
-                return (f"{name} is not Python's built-in {name} here (it is {_describe(have)}), "
+                return (f"{name} is {_describe(have)}, not Python's built-in {name}, "
                         f"so the loop runs as plain Python to call it")
         elif have is not ASSUMED_MODULES[name]:
             want = ASSUMED_MODULES[name].__name__
-            return (f"{name} is not the {want} module here (it is {_describe(have)}), "
-                    f"so the loop runs as plain Python")
+            return f"{name} is {_describe(have)}, not the {want} module, so the loop runs as plain Python"
     for mod_name, attr in rec.assumed_attrs:
         module = ASSUMED_MODULES[mod_name]
         original = _MODULE_ATTRS[id(module)].get(attr, _MISSING)
