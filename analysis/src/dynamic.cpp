@@ -11,9 +11,11 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "internal.hpp"
 #include "loopscope/analysis/deptest.hpp"
@@ -23,6 +25,10 @@ namespace loopscope::analysis {
 static std::atomic<bool> g_exact_enabled{true};
 void set_exact_test_enabled(bool on) { g_exact_enabled = on; }
 bool exact_test_enabled() { return g_exact_enabled; }
+
+static std::atomic<bool> g_reference_pairs{false};
+void set_reference_pairs(bool on) { g_reference_pairs = on; }
+bool reference_pairs() { return g_reference_pairs; }
 
 namespace {
 
@@ -772,8 +778,21 @@ struct Dyn {
     return ok;
   }
 
-  std::optional<std::vector<DirectionVector>> exact(const RefInfo& r1, const RefInfo& r2, Relation re,
-                                                   int ncommon) const {
+  // The iterations of a reference as enumerate() gives them, sorted and
+  // without duplicates; false when too many or not computable.
+  using Enumeration = std::vector<std::pair<int64_t, std::vector<int64_t>>>;
+  bool enumerate_sorted(const RefInfo& r, Relation re, int ncommon, Enumeration& out) const {
+    double est = 1;
+    for (int l : r.loops) est *= (double)(loops[l].U + 1);
+    if (est > kExactIterations) return false;
+    if (!enumerate(r, re, ncommon, out)) return false;
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return true;
+  }
+
+  // The exact test on two enumerations (nullptr: not enumerable).
+  std::optional<std::vector<DirectionVector>> exact(const RefInfo& r1, const RefInfo& r2, Relation re, int ncommon) {
     if (re == Relation::Overlap) {
       const ArrayBinding& a1 = b.arrays.at(r1.array);
       const ArrayBinding& a2 = b.arrays.at(r2.array);
@@ -785,39 +804,32 @@ struct Dyn {
       for (auto st : a2.strides)
         if (st % s) return std::nullopt;
     }
-    double est = 1;
-    for (int l : r1.loops) est *= (double)(loops[l].U + 1);
-    if (est > kExactIterations) return std::nullopt;
-    est = 1;
-    for (int l : r2.loops) est *= (double)(loops[l].U + 1);
-    if (est > kExactIterations) return std::nullopt;
-    std::vector<std::pair<int64_t, std::vector<int64_t>>> e1, e2;
-    if (!enumerate(r1, re, ncommon, e1) || !enumerate(r2, re, ncommon, e2)) return std::nullopt;
-    std::sort(e1.begin(), e1.end());
-    e1.erase(std::unique(e1.begin(), e1.end()), e1.end());
-    std::sort(e2.begin(), e2.end());
-    e2.erase(std::unique(e2.begin(), e2.end()), e2.end());
+    std::optional<Enumeration> own1, own2;
+    const Enumeration* e1 = enumeration(r1, re, ncommon, own1);
+    if (!e1) return std::nullopt;
+    const Enumeration* e2 = enumeration(r2, re, ncommon, own2);
+    if (!e2) return std::nullopt;
     std::map<std::vector<Direction>, std::vector<std::set<int64_t>>> found;
     int64_t work = 0;
     size_t j0 = 0;
-    for (size_t i = 0; i < e1.size();) {
+    for (size_t i = 0; i < e1->size();) {
       size_t i1 = i;
-      while (i1 < e1.size() && e1[i1].first == e1[i].first) ++i1;
-      while (j0 < e2.size() && e2[j0].first < e1[i].first) ++j0;
+      while (i1 < e1->size() && (*e1)[i1].first == (*e1)[i].first) ++i1;
+      while (j0 < e2->size() && (*e2)[j0].first < (*e1)[i].first) ++j0;
       size_t j1 = j0;
-      while (j1 < e2.size() && e2[j1].first == e1[i].first) ++j1;
+      while (j1 < e2->size() && (*e2)[j1].first == (*e1)[i].first) ++j1;
       for (size_t x = i; x < i1; ++x)
         for (size_t y = j0; y < j1; ++y) {
           if (++work > kExactPairs) return std::nullopt;
           std::vector<Direction> dir(ncommon);
           for (int k = 0; k < ncommon; ++k) {
-            int64_t a = e1[x].second[k], c = e2[y].second[k];
+            int64_t a = (*e1)[x].second[k], c = (*e2)[y].second[k];
             dir[k] = a < c ? Direction::Lt : a == c ? Direction::Eq : Direction::Gt;
           }
           auto& slot = found[dir];
           if (slot.empty()) slot.resize(ncommon);
           for (int k = 0; k < ncommon; ++k)
-            if (slot[k].size() < 3) slot[k].insert(e2[y].second[k] - e1[x].second[k]);
+            if (slot[k].size() < 3) slot[k].insert((*e2)[y].second[k] - (*e1)[x].second[k]);
         }
       i = i1;
     }
@@ -832,8 +844,27 @@ struct Dyn {
     return out;
   }
 
+  // Endpoints (references), carrier and kind: edges that agree on these merge.
+  struct EdgeKey {
+    int src, dst, carrier, kind;
+    bool operator==(const EdgeKey& o) const {
+      return src == o.src && dst == o.dst && carrier == o.carrier && kind == o.kind;
+    }
+  };
+  struct EdgeKeyHash {
+    size_t operator()(const EdgeKey& k) const {
+      uint64_t h = (uint64_t)(uint32_t)k.src * 0x9E3779B97F4A7C15ull;
+      h ^= (uint64_t)(uint32_t)k.dst + 0x7F4A7C159E3779B9ull + (h << 6) + (h >> 2);
+      h ^= (uint64_t)(uint32_t)(k.carrier * 4 + k.kind) + (h << 6) + (h >> 2);
+      return (size_t)h;
+    }
+  };
+  using EdgeIndex = std::unordered_map<EdgeKey, size_t, EdgeKeyHash>;
+
+  // Edges of one pair; `index` (when given) finds the edge to merge with in
+  // constant time instead of scanning every edge found so far.
   void add_edges(const RefInfo& r1, const RefInfo& r2, const std::vector<DirectionVector>& vecs,
-                 const std::string& test) {
+                 const std::string& test, EdgeIndex* index = nullptr) {
     int nc = common_loops(r1, r2);
     for (auto& v : vecs) {
       int first = -1;
@@ -863,28 +894,35 @@ struct Dyn {
       e.src = src->stmt->id;
       e.dst = dst->stmt->id;
       e.kind = src->write && dst->write ? DepKind::Output : src->write ? DepKind::Flow : DepKind::Anti;
+      e.carrier = first;
+      // Merge with an edge of the same endpoints and carrier.
+      IEdge* same = nullptr;
+      if (index) {
+        auto [it, fresh] = index->emplace(EdgeKey{ie.r_src, ie.r_dst, e.carrier, (int)e.kind}, edges.size());
+        if (!fresh) same = &edges[it->second];
+      } else {
+        for (auto& o : edges)
+          if (o.r_src == ie.r_src && o.r_dst == ie.r_dst && o.e.carrier == e.carrier && o.e.kind == e.kind) {
+            same = &o;
+            break;
+          }
+      }
+      if (same) {
+        for (size_t k = 0; k < dir.size(); ++k) {
+          if (same->e.direction[k] != dir[k]) same->e.direction[k] = Direction::Star;
+          if (same->e.distance[k] != dist[k]) same->e.distance[k] = std::nullopt;
+        }
+        continue;
+      }
       e.variable = src->array == dst->array ? src->array : src->array + "/" + dst->array;
       e.src_ref = src->text;
       e.dst_ref = dst->text;
       for (int k = 0; k < nc; ++k) e.loops.push_back(sa.loops[r1.loops[k]].stmt->var);
       e.direction = dir;
       e.distance = dist;
-      e.carrier = first;
       e.test = test;
       ie.carrier_loop = first >= 0 ? sa.loops[r1.loops[first]].stmt : nullptr;
-      // Merge with an edge of the same endpoints and carrier.
-      bool merged = false;
-      for (auto& o : edges) {
-        if (o.r_src == ie.r_src && o.r_dst == ie.r_dst && o.e.carrier == e.carrier && o.e.kind == e.kind) {
-          for (size_t k = 0; k < e.direction.size(); ++k) {
-            if (o.e.direction[k] != e.direction[k]) o.e.direction[k] = Direction::Star;
-            if (o.e.distance[k] != e.distance[k]) o.e.distance[k] = std::nullopt;
-          }
-          merged = true;
-          break;
-        }
-      }
-      if (!merged) edges.push_back(ie);
+      edges.push_back(std::move(ie));
     }
   }
 
@@ -896,7 +934,202 @@ struct Dyn {
                      ")");
   }
 
+  // What the tests conclude on one pair of references: proved independent
+  // by `test` (no vectors), or the feasible direction vectors and the test
+  // that kept them. A function of the pair's signatures only (see
+  // signature()), which is what lets pairs of the same shapes share it.
+  struct PairOutcome {
+    std::string test;
+    std::vector<DirectionVector> vectors;
+  };
+
+  bool exact_on = true;
+
+  PairOutcome evaluate_pair(const RefInfo& r1, const RefInfo& r2, Relation re) {
+    PairOutcome out;
+    DependenceProblem p;
+    build_problem(r1, r2, re, p);
+    DependenceResult res = test_dependence(p);
+    if (res.independent) {
+      out.test = res.test;
+      return out;
+    }
+    // Fourier-Motzkin, where it can see more than Banerjee (coupled
+    // subscripts, triangular bounds), once per carrying loop and sign:
+    // the direction (=, ..., =, <, *, ..., *).
+    if (fm_useful(r1, r2, p)) {
+      std::map<std::pair<int, int>, bool> refuted;
+      std::vector<DirectionVector> kept;
+      for (auto& v : res.vectors) {
+        int l = -1;
+        for (size_t k = 0; k < v.dir.size(); ++k)
+          if (v.dir[k] != Direction::Eq) {
+            l = (int)k;
+            break;
+          }
+        if (l < 0) {
+          kept.push_back(v);
+          continue;
+        }
+        auto key = std::make_pair(l, v.dir[l] == Direction::Lt ? 0 : 1);
+        auto it2 = refuted.find(key);
+        if (it2 == refuted.end()) {
+          std::vector<Direction> d(v.dir.size(), Direction::Star);
+          for (int k = 0; k < l; ++k) d[k] = Direction::Eq;
+          d[l] = v.dir[l];
+          it2 = refuted.emplace(key, fm_refutes(r1, r2, p, d)).first;
+        }
+        if (!it2->second) kept.push_back(v);
+      }
+      if (kept.empty()) {  // independent
+        out.test = "Fourier-Motzkin";
+        return out;
+      }
+      if (kept.size() != res.vectors.size()) res.test = "Fourier-Motzkin";
+      res.vectors = std::move(kept);
+    }
+    // The exact test can only refine a carried direction when the
+    // carrying loop appears in some subscript condition, or when a
+    // subscript was left out of the conditions (non-affine, mixed sign).
+    bool worth = false;
+    bool partial = false;
+    for (size_t k = 0; k < refs[r1.index].t.size(); ++k) partial |= !refs[r1.index].t[k];
+    for (size_t k = 0; k < refs[r2.index].t.size(); ++k) partial |= !refs[r2.index].t[k];
+    if (re == Relation::Overlap) partial = true;
+    for (auto& v : res.vectors)
+      for (size_t k = 0; k < v.dir.size(); ++k) {
+        if (v.dir[k] == Direction::Eq) continue;
+        bool appears = false;
+        for (auto& c : p.conditions)
+          appears |= (k < c.a.size() && c.a[k] != 0) || (k < c.b.size() && c.b[k] != 0);
+        if (appears || partial) worth = true;
+        break;
+      }
+    out.test = res.test;
+    if (worth && exact_on) {
+      auto ex = exact(r1, r2, re, p.ncommon);
+      if (ex) {
+        res.vectors = *ex;
+        out.test = "exact";
+      }
+    }
+    out.vectors = std::move(res.vectors);
+    return out;
+  }
+
+  void apply(const RefInfo& r1, const RefInfo& r2, const PairOutcome& o, EdgeIndex* index = nullptr) {
+    if (o.vectors.empty())
+      prove(r1, r2, o.test);
+    else
+      add_edges(r1, r2, o.vectors, o.test, index);
+  }
+
+  // ---- sharing work between pairs ------------------------------------------
+  // A reference's signature: everything evaluate_pair() reads about it for a
+  // given relation of the two arrays. For arrays that are the same memory:
+  // the array's shape, the enclosing loops, the subscripts in counters and
+  // the subscript expressions themselves (the exact test evaluates them).
+  // For overlapping views: the same with the array's name instead of its
+  // shape, since byte addresses depend on the binding.
+  bool share = false;
+  std::vector<int> sig_same, sig_overlap;
+  std::map<std::tuple<int, int, int>, std::optional<Enumeration>> enum_cache;
+
+  static void put_i64(std::string& s, int64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  static void put_str(std::string& s, const std::string& t) {
+    put_i64(s, (int64_t)t.size());
+    s += t;
+  }
+  static void put_expr(std::string& s, const Expr* e) {
+    if (!e) {
+      s.push_back('0');
+      return;
+    }
+    s.push_back('e');
+    put_i64(s, (int64_t)e->kind);
+    put_i64(s, e->ival);
+    int64_t bits;
+    std::memcpy(&bits, &e->fval, sizeof bits);
+    put_i64(s, bits);
+    put_str(s, e->name);
+    put_i64(s, (int64_t)e->bin_op);
+    put_i64(s, (int64_t)e->un_op);
+    put_i64(s, (int64_t)e->bool_op);
+    put_i64(s, (int64_t)e->cmp_ops.size());
+    for (auto c : e->cmp_ops) put_i64(s, (int64_t)c);
+    put_i64(s, (int64_t)e->args.size());
+    for (auto& a : e->args) put_expr(s, a.get());
+  }
+
+  void signatures() {
+    std::unordered_map<std::string, int> ids;
+    auto intern = [&](std::string&& k) { return ids.emplace(std::move(k), (int)ids.size()).first->second; };
+    sig_same.assign(sa.refs.size(), -1);
+    sig_overlap.assign(sa.refs.size(), -1);
+    for (auto& r : sa.refs) {
+      const DRef& d = refs[r.index];
+      if (!d.live) continue;
+      std::string body;
+      put_i64(body, (int64_t)r.loops.size());
+      for (int l : r.loops) put_i64(body, l);
+      put_i64(body, (int64_t)d.t.size());
+      for (auto& t : d.t) {
+        body.push_back(t ? 't' : '-');
+        if (!t) continue;
+        for (auto c : t->c) put_i64(body, c);
+        put_i64(body, t->k);
+      }
+      put_i64(body, (int64_t)r.expr->args.size());
+      for (auto& a : r.expr->args) put_expr(body, a.get());
+      std::string same = "S";
+      auto it = b.arrays.find(r.array);
+      if (it != b.arrays.end()) {
+        put_i64(same, (int64_t)it->second.shape.size());
+        for (auto x : it->second.shape) put_i64(same, x);
+      } else {
+        put_str(same, r.array);
+      }
+      std::string over = "O";
+      put_str(over, r.array);
+      sig_same[r.index] = intern(same + body);
+      sig_overlap[r.index] = intern(over + body);
+    }
+  }
+
+  int signature(const RefInfo& r, Relation re) const {
+    return re == Relation::Same ? sig_same[r.index] : sig_overlap[r.index];
+  }
+
+  // The sorted enumeration of a reference: computed once per signature when
+  // work is shared, else into `own`.
+  const Enumeration* enumeration(const RefInfo& r, Relation re, int ncommon, std::optional<Enumeration>& own) {
+    if (!share) {
+      own.emplace();
+      if (!enumerate_sorted(r, re, ncommon, *own)) return nullptr;
+      return &*own;
+    }
+    auto key = std::make_tuple(signature(r, re), (int)re, ncommon);
+    auto it = enum_cache.find(key);
+    if (it == enum_cache.end()) {
+      std::optional<Enumeration> e;
+      e.emplace();
+      if (!enumerate_sorted(r, re, ncommon, *e)) e.reset();
+      it = enum_cache.emplace(key, std::move(e)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
   void dependences() {
+    exact_on = g_exact_enabled;
+    if (g_reference_pairs)
+      dependences_every_pair();
+    else
+      dependences_shared();
+  }
+
+  // The reference: every pair of references in order, each tested on its own.
+  void dependences_every_pair() {
+    share = false;
     for (size_t i = 0; i < sa.refs.size(); ++i) {
       for (size_t j = i; j < sa.refs.size(); ++j) {
         const RefInfo& r1 = sa.refs[i];
@@ -906,77 +1139,63 @@ struct Dyn {
         auto it = rel.find({r1.array, r2.array});
         if (it == rel.end() || it->second == Relation::Disjoint) continue;
         if (it->second == Relation::Same && sa.settled.count({(int)i, (int)j})) continue;
-        DependenceProblem p;
-        build_problem(r1, r2, it->second, p);
-        DependenceResult res = test_dependence(p);
-        if (res.independent) {
-          prove(r1, r2, res.test);
-          continue;
-        }
-        // Fourier-Motzkin, where it can see more than Banerjee (coupled
-        // subscripts, triangular bounds), once per carrying loop and sign:
-        // the direction (=, ..., =, <, *, ..., *).
-        if (fm_useful(r1, r2, p)) {
-          std::map<std::pair<int, int>, bool> refuted;
-          std::vector<DirectionVector> kept;
-          for (auto& v : res.vectors) {
-            int l = -1;
-            for (size_t k = 0; k < v.dir.size(); ++k)
-              if (v.dir[k] != Direction::Eq) {
-                l = (int)k;
-                break;
-              }
-            if (l < 0) {
-              kept.push_back(v);
-              continue;
-            }
-            auto key = std::make_pair(l, v.dir[l] == Direction::Lt ? 0 : 1);
-            auto it2 = refuted.find(key);
-            if (it2 == refuted.end()) {
-              std::vector<Direction> d(v.dir.size(), Direction::Star);
-              for (int k = 0; k < l; ++k) d[k] = Direction::Eq;
-              d[l] = v.dir[l];
-              it2 = refuted.emplace(key, fm_refutes(r1, r2, p, d)).first;
-            }
-            if (!it2->second) kept.push_back(v);
-          }
-          if (kept.empty()) {  // independent
-            prove(r1, r2, "Fourier-Motzkin");
-            continue;
-          }
-          if (kept.size() != res.vectors.size()) res.test = "Fourier-Motzkin";
-          res.vectors = std::move(kept);
-        }
-        // The exact test can only refine a carried direction when the
-        // carrying loop appears in some subscript condition, or when a
-        // subscript was left out of the conditions (non-affine, mixed sign).
-        bool worth = false;
-        bool partial = false;
-        for (size_t k = 0; k < refs[i].t.size(); ++k) partial |= !refs[i].t[k];
-        for (size_t k = 0; k < refs[j].t.size(); ++k) partial |= !refs[j].t[k];
-        if (it->second == Relation::Overlap) partial = true;
-        for (auto& v : res.vectors)
-          for (size_t k = 0; k < v.dir.size(); ++k) {
-            if (v.dir[k] == Direction::Eq) continue;
-            bool appears = false;
-            for (auto& c : p.conditions)
-              appears |= (k < c.a.size() && c.a[k] != 0) || (k < c.b.size() && c.b[k] != 0);
-            if (appears || partial) worth = true;
-            break;
-          }
-        std::string test = res.test;
-        if (worth && g_exact_enabled) {
-          auto ex = exact(r1, r2, it->second, p.ncommon);
-          if (ex) {
-            res.vectors = *ex;
-            test = "exact";
-          }
-        }
-        if (res.vectors.empty()) {
-          prove(r1, r2, test);
-          continue;
-        }
-        add_edges(r1, r2, res.vectors, test);
+        apply(r1, r2, evaluate_pair(r1, r2, it->second));
+      }
+    }
+  }
+
+  // The same pairs in the same order, with the same results, found through
+  // the memory each array covers: for a reference, only the references of
+  // arrays that may share its memory (by the relations, so two names of one
+  // buffer do meet), and only writes when it is a read. Pairs whose two
+  // signatures were seen before reuse that outcome.
+  void dependences_shared() {
+    share = true;
+    const auto& names = sa.nest->arrays;
+    size_t na = names.size();
+    std::unordered_map<std::string, int> aidx;
+    for (size_t a = 0; a < na; ++a) aidx.emplace(names[a], (int)a);
+    for (auto& r : sa.refs)
+      if (!aidx.count(r.array)) return dependences_every_pair();  // not expected: arrays lists every name
+    std::vector<std::vector<int>> all_of(na), writes_of(na);
+    for (auto& r : sa.refs) {
+      int a = aidx[r.array];
+      all_of[a].push_back(r.index);
+      if (r.write) writes_of[a].push_back(r.index);
+    }
+    std::vector<int> relm(na * na, -1);
+    std::vector<std::vector<int>> related(na);
+    for (size_t x = 0; x < na; ++x)
+      for (size_t y = 0; y < na; ++y) {
+        auto it = rel.find({names[x], names[y]});
+        if (it == rel.end() || it->second == Relation::Disjoint) continue;
+        relm[x * na + y] = (int)it->second;
+        related[x].push_back((int)y);
+      }
+    signatures();
+    std::unordered_map<uint64_t, PairOutcome> memo;
+    EdgeIndex index;
+    std::vector<int> cand;
+    for (size_t i = 0; i < sa.refs.size(); ++i) {
+      const RefInfo& r1 = sa.refs[i];
+      if (!refs[i].live) continue;
+      int x = aidx[r1.array];
+      cand.clear();
+      for (int y : related[x]) {
+        const auto& list = r1.write ? all_of[y] : writes_of[y];
+        cand.insert(cand.end(), std::lower_bound(list.begin(), list.end(), (int)i), list.end());
+      }
+      std::sort(cand.begin(), cand.end());
+      for (int j : cand) {
+        const RefInfo& r2 = sa.refs[j];
+        if (!refs[j].live) continue;
+        auto re = (Relation)relm[x * na + aidx[r2.array]];
+        if (re == Relation::Same && sa.settled.count({(int)i, j})) continue;
+        uint64_t key = ((uint64_t)re << 62) | ((uint64_t)(uint32_t)signature(r1, re) << 31) |
+                       (uint64_t)(uint32_t)signature(r2, re);
+        auto it = memo.find(key);
+        if (it == memo.end()) it = memo.emplace(key, evaluate_pair(r1, r2, re)).first;
+        apply(r1, r2, it->second, &index);
       }
     }
   }
@@ -1335,6 +1554,7 @@ struct Planner {
 
 std::string cache_key(const StaticAnalysis& sa, const BoundNest& b) {
   std::string k(1, g_exact_enabled ? 'X' : 'x');
+  k.push_back(g_reference_pairs ? 'R' : 'r');
   auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
   // Every integer value counts (symbols of affine forms, and names inside
   // non-affine subscripts that are bounded by intervals or enumerated).

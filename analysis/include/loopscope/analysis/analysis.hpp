@@ -72,6 +72,14 @@ std::optional<Decline> check_subscripts(const BoundNest& bound);
 void set_exact_test_enabled(bool on);
 bool exact_test_enabled();
 
+// Process-wide switch of the reference pair loop, off by default: every pair
+// of references is then tested on its own, in order, as the dynamic phase
+// first did. By default pairs are found through the memory each array covers
+// and pairs of the same shapes share one test; the results are the same
+// (tests compare the two).
+void set_reference_pairs(bool on);
+bool reference_pairs();
+
 // "A[i, j]", "x + 1": Python-like text of an expression.
 std::string to_source(const Expr& e);
 
