@@ -17,6 +17,10 @@ Entry points:
   stacked by component; predicted time against problem size with the current
   size marked and a dropdown for the GPU profile), or None.
 - ``dependence_dot(report)``, ``iteration_space_svg(report)``: the pieces.
+- ``graph_mode(report)``, ``aggregate_edges(edges)``, ``dependence_html(report)``:
+  how the dependence graph is shown at its size (drawn in full, as a
+  statement-level summary, or as a table per array), its aggregated edges,
+  and the section's HTML; the layout has a time budget (``LAYOUT_BUDGET_S``).
 """
 
 import ast
@@ -54,6 +58,7 @@ class NestReport:
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
+    graph_info: Optional[tuple] = field(default=None, repr=False, compare=False)  # graph_mode's memo
 
 
 def esc(value) -> str:
@@ -121,11 +126,154 @@ def _nest_tree(report: NestReport):
     return walk(tree.body)
 
 
-def dependence_dot(report: NestReport) -> Optional[str]:
+# How the dependence graph is drawn, by size (docs/big-bodies.md):
+#
+# - "full": one box per statement inside its loops, one edge per pair of
+#   statements and array, labelled with the kind, the array and the
+#   direction (and a count when several dependences share the edge);
+# - "summary": one box per statement, in source order, and one unlabelled
+#   arc per pair of statements (colour and width tell the strongest kind and
+#   how many; hovering shows the details), for graphs too large to label
+#   readably;
+# - "table": no drawing, only the dependences counted per array, for graphs
+#   whose layout would take too long.
+#
+# Whatever the mode, the Graphviz layout runs under LAYOUT_BUDGET_S (in a
+# child process that is killed when it runs over); a graph that runs over is
+# left out with a line saying so, and larger graphs are not tried again in
+# this process.
+FULL_MAX_NODES = 30
+FULL_MAX_EDGES = 50
+SUMMARY_MAX_NODES = 120
+SUMMARY_MAX_EDGES = 120
+LAYOUT_BUDGET_S = 0.2
+TABLE_MAX_ROWS = 40
+SUMMARY_TEXT_CHARS = 36  # a statement's text in the summary is cut to this (all of it in its tooltip)
+
+_KIND_RANK = {"flow": 0, "anti": 1, "output": 2}
+_layout_state: Dict[str, Any] = {"too_slow": None, "cache": {}}
+_LAYOUT_CACHE_SIZE = 32
+
+
+def _strength(edge: dict):
+    """Sort key of an edge, strongest first: a dependence carried by a loop
+    (it keeps the loop sequential) before one within an iteration, then
+    flow before anti before output."""
+    return (0 if edge.get("carrier") is not None else 1, _KIND_RANK.get(edge.get("kind"), 3))
+
+
+def aggregate_edges(edges: List[dict], per_array: bool = True) -> List[Dict[str, Any]]:
+    """The analysis's edges grouped per pair of statements and array (or,
+    with ``per_array=False``, per pair of statements), in order of first
+    appearance. Each group: ``src``, ``dst``, ``variable`` (the first
+    array), ``variables`` (all of them), ``count``, ``kinds`` ({kind:
+    count}), ``kind`` and ``direction`` of the strongest edge, ``carriers``
+    (the loops that carry any of them, in order) and ``carried``."""
+    groups: Dict[tuple, Dict[str, Any]] = {}
+    for e in edges:
+        var = str(e.get("variable", ""))
+        key = (e.get("src"), e.get("dst"), var if per_array else None)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"src": e.get("src"), "dst": e.get("dst"), "variable": var, "variables": {},
+                               "count": 0, "kinds": {}, "carriers": {}, "strongest": e}
+        g["count"] += 1
+        g["variables"][var] = None
+        kind = str(e.get("kind", "?"))
+        g["kinds"][kind] = g["kinds"].get(kind, 0) + 1
+        if e.get("carrier") is not None:
+            g["carriers"][str(e["carrier"])] = None
+        if _strength(e) < _strength(g["strongest"]):
+            g["strongest"] = e
+    out = []
+    for g in groups.values():
+        s = g.pop("strongest")
+        g["variables"] = list(g["variables"])
+        g["carriers"] = list(g["carriers"])
+        g["kind"] = str(s.get("kind", "?"))
+        g["direction"] = str(s.get("direction", ""))
+        g["carried"] = bool(g["carriers"])
+        out.append(g)
+    return out
+
+
+def edge_label(group: Dict[str, Any]) -> str:
+    """The label of an edge of the full graph: "flow A (=,<)", then
+    "carried by j" on a second line; a group of several dependences says
+    how many and names the strongest ("flow A ×3 (=,<)")."""
+    label = f"{group['kind']} {group['variable']}"
+    if group["count"] > 1:
+        label += f" ×{group['count']}"
+    if group["direction"]:
+        label += f" {group['direction']}"
+    if group["carried"]:
+        label += "\ncarried by " + ", ".join(group["carriers"])
+    return label
+
+
+def _tooltip(group: Dict[str, Any]) -> str:
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(group["kinds"].items(), key=lambda kv: _KIND_RANK.get(kv[0], 3)))
+    arrays = ", ".join(group["variables"][:6]) + (", ..." if len(group["variables"]) > 6 else "")
+    text = f"{group['src']} -> {group['dst']}: {kinds} on {arrays}"
+    if group["carried"]:
+        text += "; carried by " + ", ".join(group["carriers"])
+    return text
+
+
+def _distinct(edges: List[dict], key, limit: int) -> Optional[int]:
+    """How many distinct key(edge) there are, or None when more than limit
+    (counting stops there: a large graph costs no more than a small one)."""
+    seen = set()
+    for e in edges:
+        seen.add(key(e))
+        if len(seen) > limit:
+            return None
+    return len(seen)
+
+
+def graph_mode(report: NestReport) -> Dict[str, Any]:
+    """How the dependence graph of this report is shown: ``{"mode": "full",
+    "summary" or "table", "nodes" (statements), "edges" (dependences),
+    "pairs" (edges of the full graph), "statement_pairs" (edges of the
+    summary)}``, the last two None when they were not counted (more than
+    the mode's limit); mode None when there is nothing to show."""
+    statements = report.nest.get("statements") or []
+    edges = (report.analysis or {}).get("edges") or []
+    key = (id(report.analysis), len(edges), len(statements))
+    cached = report.graph_info
+    if cached is not None and cached[0] == key:
+        return dict(cached[1])
+    info: Dict[str, Any] = {"mode": None, "nodes": len(statements), "edges": len(edges), "pairs": None,
+                            "statement_pairs": None}
+    if statements:
+        if info["nodes"] <= FULL_MAX_NODES:
+            info["pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst"), e.get("variable")),
+                                      FULL_MAX_EDGES)
+        if info["pairs"] is not None:
+            info["mode"] = "full"
+            info["statement_pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst")), FULL_MAX_EDGES)
+        else:
+            if info["nodes"] <= SUMMARY_MAX_NODES:
+                info["statement_pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst")),
+                                                    SUMMARY_MAX_EDGES)
+            info["mode"] = "summary" if info["statement_pairs"] is not None else "table"
+    report.graph_info = (key, dict(info))
+    return info
+
+
+def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[str]:
+    """The DOT text of the dependence graph: ``mode`` "full" or "summary"
+    (see graph_mode; by default the one its size calls for); None when there
+    are no statements or the graph is too large to draw."""
     statements = report.nest.get("statements") or []
     analysis = report.analysis or {}
     if not statements:
         return None
+    if mode is None:
+        mode = graph_mode(report)["mode"]
+    if mode not in ("full", "summary"):
+        return None
+    summary = mode == "summary"
     by_line: Dict[int, List[dict]] = {}
     for s in statements:
         by_line.setdefault(int(s.get("line", 0)), []).append(s)
@@ -134,11 +282,19 @@ def dependence_dot(report: NestReport) -> Optional[str]:
         verdicts[int(l.get("line", 0))] = l.get("verdict", "sequential")
 
     lines = ["digraph dependences {",
-             '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35];',
+             '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35'
+             + (', mclimit=0.3, nslimit=2, nslimit1=2, searchsize=10' if summary else '') + '];',
              '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=10];',
-             '  edge [fontname="Helvetica", fontsize=9];']
+             '  edge [fontname="Helvetica", fontsize=9' + (', arrowsize=0.6' if summary else '') + '];']
     counter = [0]
     placed = set()
+
+    def node(s, pad):
+        text = f"{s['label']}: {s.get('text', '')}"
+        if summary:
+            short = text if len(text) <= SUMMARY_TEXT_CHARS else text[:SUMMARY_TEXT_CHARS - 3] + "..."
+            return f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(short)}, tooltip={_dot_quote(text)}];"
+        return f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(text)}];"
 
     def emit(items, indent):
         pad = "  " * indent
@@ -158,40 +314,156 @@ def dependence_dot(report: NestReport) -> Optional[str]:
                     if s["label"] in placed:
                         continue
                     placed.add(s["label"])
-                    text = f"{s['label']}: {s.get('text', '')}"
-                    lines.append(f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(text)}];")
+                    lines.append(node(s, pad))
 
     emit(_nest_tree(report), 1)
     for s in statements:  # anything the tree walk missed
         if s["label"] not in placed:
-            lines.append(f"  {_dot_quote(s['label'])} [label={_dot_quote(s['label'] + ': ' + s.get('text', ''))}];")
-    for e in analysis.get("edges", []) or []:
-        carried = e.get("carrier") is not None
-        colour = "#c62828" if carried else "#9e9e9e"
-        label = f"{e.get('kind', '?')} {e.get('variable', '')} {e.get('direction', '')}"
-        if carried:
-            label += f"\\ncarried by {e.get('carrier')}"
-        lines.append(f"  {_dot_quote(e.get('src'))} -> {_dot_quote(e.get('dst'))} "
-                     f"[label={_dot_quote(label)}, color={_dot_quote(colour)}, fontcolor={_dot_quote(colour)}"
-                     f"{', style=dashed' if not carried else ''}];")
+            lines.append(node(s, "  "))
+    if summary:
+        # Statements one below the other in source order (invisible edges
+        # hold them there); dependences are arcs beside them, and do not
+        # move the statements.
+        order = [s["label"] for s in statements]
+        for a, b in zip(order, order[1:]):
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
+    for g in aggregate_edges(analysis.get("edges", []) or [], per_array=not summary):
+        colour = "#c62828" if g["carried"] else "#9e9e9e"
+        attrs = [f"color={_dot_quote(colour)}"]
+        if summary:
+            attrs.append("constraint=false")
+            attrs.append(f"tooltip={_dot_quote(_tooltip(g))}")
+            if g["count"] > 1:
+                attrs.append(f"penwidth={min(1.0 + math.log2(g['count']), 4.0):.1f}")
+        else:
+            attrs = [f"label={_dot_quote(edge_label(g))}"] + attrs + [f"fontcolor={_dot_quote(colour)}"]
+            if g["count"] > 1:
+                attrs.append(f"tooltip={_dot_quote(_tooltip(g))}")
+        if not g["carried"]:
+            attrs.append("style=dashed")
+        lines.append(f"  {_dot_quote(g['src'])} -> {_dot_quote(g['dst'])} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines)
 
 
-def dependence_svg(report: NestReport) -> Optional[str]:
-    dot = dependence_dot(report)
-    if dot is None:
-        return None
+def _layout(dot: str, size: int, budget: float):
+    """(svg, None), or (None, why the graph is left out)."""
+    cache = _layout_state["cache"]
+    if dot in cache:
+        svg = cache.pop(dot)
+        cache[dot] = svg  # most recently used last
+        return svg, None
+    too_slow = _layout_state["too_slow"]
+    if too_slow is not None and size >= too_slow:
+        return None, (f"a graph this large took longer than {budget:g} s to lay out earlier in this session, "
+                      "so it is not drawn")
     try:
         import _loopscope
 
-        svg = _loopscope.render_dot(dot)
+        svg = _loopscope.render_dot(dot, "dot", float(budget))
+    except TimeoutError:
+        _layout_state["too_slow"] = size if too_slow is None else min(size, too_slow)
+        return None, f"laying it out took longer than {budget:g} s, so it is not drawn"
     except Exception as exc:  # a drawing problem must not hide the report
         from ._errors import internal
 
-        return f"<p><i>The graph could not be drawn: {esc(internal(exc, 'graph layout'))}.</i></p>"
+        return None, f"it could not be drawn: {internal(exc, 'graph layout')}"
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    svg = svg[start:] if start >= 0 else svg
+    cache[dot] = svg
+    while len(cache) > _LAYOUT_CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    return svg, None
+
+
+def dependence_svg(report: NestReport, budget: Optional[float] = None) -> Optional[str]:
+    """The drawn graph (SVG), a line saying why it is not drawn, or None when
+    there is no graph."""
+    html_, _ = _dependence_parts(report, budget)
+    return html_
+
+
+def _dependence_parts(report: NestReport, budget: Optional[float] = None):
+    """(the drawing or a line saying why there is none, the mode drawn)."""
+    info = graph_mode(report)
+    mode = info["mode"]
+    if mode is None:
+        return None, None
+    size_words = f"{info['nodes']} statements, {info['edges']} dependence{'s' if info['edges'] != 1 else ''}"
+    if info["statement_pairs"] is not None:
+        size_words += (f" between {info['statement_pairs']} pair{'s' if info['statement_pairs'] != 1 else ''} "
+                       "of statements")
+    if mode == "table":
+        return (f"<p class='ls-graph-note'><i>The graph is not drawn: it is too large to read ({esc(size_words)}). "
+                "The dependences are counted per array below.</i></p>"), "table"
+    dot = dependence_dot(report, mode)
+    svg, why = _layout(dot, info["nodes"] + ((info["pairs"] if mode == "full" else info["statement_pairs"]) or 0),
+                       LAYOUT_BUDGET_S if budget is None else budget)
+    if svg is None:
+        return f"<p class='ls-graph-note'><i>The graph is not drawn: {esc(why)} ({esc(size_words)}).</i></p>", "table"
+    if mode == "summary":
+        note = ("<p class='ls-graph-note'><i>Summary of a large graph (" + esc(size_words) + "): one edge per pair "
+                "of statements, wider when it stands for several dependences; hover over an edge or a box for "
+                "the details. The dependences are counted per array below.</i></p>")
+        return note + svg, "summary"
+    return svg, "full"
+
+
+def dependence_table(report: NestReport, limit: int = TABLE_MAX_ROWS) -> str:
+    """The dependences counted per array (or scalar): how many of each kind,
+    which loops carry them, how many statements they join, and one of them
+    as an example. Linear in the number of edges, for graphs of any size."""
+    edges = (report.analysis or {}).get("edges") or []
+    if not edges:
+        return ""
+    rows: Dict[str, Dict[str, Any]] = {}
+    for e in edges:
+        var = str(e.get("variable", ""))
+        r = rows.get(var)
+        if r is None:
+            r = rows[var] = {"count": 0, "kinds": {}, "carriers": {}, "statements": set(), "example": e}
+        r["count"] += 1
+        kind = str(e.get("kind", "?"))
+        r["kinds"][kind] = r["kinds"].get(kind, 0) + 1
+        if e.get("carrier") is not None:
+            c = str(e["carrier"])
+            r["carriers"][c] = r["carriers"].get(c, 0) + 1
+        r["statements"].add(e.get("src"))
+        r["statements"].add(e.get("dst"))
+        if _strength(e) < _strength(r["example"]):
+            r["example"] = e
+    order = sorted(rows.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+    out = ["<table><tr><th>array</th><th>dependences</th><th>carried by</th><th>statements</th>"
+           "<th>for example</th></tr>"]
+    for var, r in order[:limit]:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(r["kinds"].items(), key=lambda kv: _KIND_RANK.get(kv[0], 3)))
+        carried = ", ".join(f"{c} ({n})" for c, n in r["carriers"].items()) or "none (within one iteration)"
+        ex = r["example"]
+        example = (f"{ex.get('src')} → {ex.get('dst')}: {ex.get('kind')} {ex.get('src_ref', '')} → "
+                   f"{ex.get('dst_ref', '')} {ex.get('direction', '')}")
+        out.append(f"<tr><td><code>{esc(var)}</code></td><td>{r['count']} ({esc(kinds)})</td><td>{esc(carried)}</td>"
+                   f"<td>{len(r['statements'])}</td><td>{esc(example)}</td></tr>")
+    out.append("</table>")
+    if len(order) > limit:
+        out.append(f"<div class='ls-caption'>... and {len(order) - limit} more arrays.</div>")
+    return "".join(out)
+
+
+def dependence_html(report: NestReport, budget: Optional[float] = None) -> Optional[str]:
+    """The body of the report's "Dependence graph" section: the drawing (or
+    the line saying why it is left out), its caption, and the table per
+    array when the graph is a summary or is not drawn."""
+    drawing, mode = _dependence_parts(report, budget)
+    if drawing is None:
+        return None
+    parts = [drawing]
+    if mode in ("full", "summary"):
+        parts.append("<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
+                     "sequential); red edges are dependences carried by a loop, grey dashed edges stay "
+                     "within one iteration.</div>")
+    if mode != "full":
+        parts.append(dependence_table(report))
+    return "".join(parts)
 
 
 # --- the iteration space of a two-deep nest ------------------------------------
@@ -260,20 +532,33 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
 
 # --- the CUDA source -----------------------------------------------------------
 
+HIGHLIGHT_MAX_CHARS = 30000  # larger CUDA sources are shown as plain text (highlighting is slow)
+_highlighted: Dict[str, str] = {}
+
+
 def cuda_html(report: NestReport) -> str:
     cuda = report.cuda or {}
     source = cuda.get("source")
     if not source:
         why = cuda.get("error") or cuda.get("reason") or "no CUDA was generated for this nest"
         return f"<p><i>{esc(why)}</i></p>"
+    if len(source) > HIGHLIGHT_MAX_CHARS:
+        return f"<pre>{esc(source)}</pre>"
+    done = _highlighted.get(source)
+    if done is not None:
+        return done
     try:
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import CudaLexer
 
-        return highlight(source, CudaLexer(), HtmlFormatter(noclasses=True, nobackground=True))
+        done = highlight(source, CudaLexer(), HtmlFormatter(noclasses=True, nobackground=True))
     except Exception:
-        return f"<pre>{esc(source)}</pre>"
+        done = f"<pre>{esc(source)}</pre>"
+    if len(_highlighted) >= 16:
+        _highlighted.pop(next(iter(_highlighted)))
+    _highlighted[source] = done
+    return done
 
 
 # --- the charts ----------------------------------------------------------------
@@ -394,6 +679,16 @@ def _loops_table(report: NestReport) -> str:
     return "".join(rows)
 
 
+LIST_MAX_ITEMS = 60  # longer lists of the analysis section show their first items and a count
+
+
+def _html_list(title: str, items: List[Any]) -> str:
+    shown = "".join(f"<li>{esc(i)}</li>" for i in items[:LIST_MAX_ITEMS])
+    if len(items) > LIST_MAX_ITEMS:
+        shown += f"<li><i>... and {len(items) - LIST_MAX_ITEMS} more</i></li>"
+    return f"<div><b>{esc(title)}</b><ul>{shown}</ul></div>"
+
+
 def _staged_html(report: NestReport) -> str:
     static = report.nest.get("static") or {}
     parts = []
@@ -402,15 +697,13 @@ def _staged_html(report: NestReport) -> str:
                        ("for_run_time", "Left for run time")):
         items = static.get(key) or []
         if items:
-            parts.append(f"<div><b>{esc(title)}</b><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items)
-                         + "</ul></div>")
+            parts.append(_html_list(title, items))
     proofs = (report.analysis or {}).get("proofs") or []
     if proofs:
-        parts.append("<div><b>Proved independent</b><ul>" + "".join(f"<li>{esc(p)}</li>" for p in proofs)
-                     + "</ul></div>")
+        parts.append(_html_list("Proved independent", proofs))
     notes = (report.analysis or {}).get("notes") or []
     if notes:
-        parts.append("<div><b>At run time</b><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul></div>")
+        parts.append(_html_list("At run time", notes))
     return "".join(parts)
 
 
@@ -486,12 +779,9 @@ def render_html(report: NestReport, level: str = "full") -> str:
         staged = _staged_html(report)
         if staged:
             parts.append(f"<details><summary>Static and run-time analysis</summary>{staged}</details>")
-        svg = dependence_svg(report) if report.analysis else None
-        if svg:
-            parts.append(f"<details><summary>Dependence graph</summary>{svg}"
-                         "<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
-                         "sequential); red edges are dependences carried by a loop, grey dashed edges stay "
-                         "within one iteration.</div></details>")
+        graph = dependence_html(report) if report.analysis else None
+        if graph:
+            parts.append(f"<details><summary>Dependence graph</summary>{graph}</details>")
         space = iteration_space_svg(report)
         if space:
             parts.append(f"<details><summary>Iteration space</summary>{space}</details>")
