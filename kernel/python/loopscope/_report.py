@@ -140,8 +140,8 @@ def _nest_tree(report: NestReport):
 #
 # Whatever the mode, the Graphviz layout runs under LAYOUT_BUDGET_S (in a
 # child process that is killed when it runs over); a graph that runs over is
-# left out with a line saying so, and larger graphs are not tried again in
-# this process.
+# left out with a line saying so, and graphs at least as large (and not
+# small) are not tried again in this process.
 FULL_MAX_NODES = 30
 FULL_MAX_EDGES = 50
 SUMMARY_MAX_NODES = 120
@@ -153,6 +153,7 @@ SUMMARY_TEXT_CHARS = 36  # a statement's text in the summary is cut to this (all
 _KIND_RANK = {"flow": 0, "anti": 1, "output": 2}
 _layout_state: Dict[str, Any] = {"too_slow": None, "cache": {}}
 _LAYOUT_CACHE_SIZE = 32
+_SKIP_MIN_SIZE = 40  # smaller graphs (statements + edges) are always tried: one slow moment must not hide them all
 
 
 def _strength(edge: dict):
@@ -354,7 +355,7 @@ def _layout(dot: str, size: int, budget: float):
         cache[dot] = svg  # most recently used last
         return svg, None
     too_slow = _layout_state["too_slow"]
-    if too_slow is not None and size >= too_slow:
+    if too_slow is not None and size >= max(too_slow, _SKIP_MIN_SIZE):
         return None, (f"a graph this large took longer than {budget:g} s to lay out earlier in this session, "
                       "so it is not drawn")
     try:
