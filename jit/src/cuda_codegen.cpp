@@ -1,15 +1,28 @@
 // CUDA source generation: parallel regions of a bound nest become kernels,
 // the sequential loops around them become host loops of launches.
+//
+// Exactness: the CPU variant's specialiser types every scalar and declines
+// what native code cannot run exactly (with its own reason, so the user reads
+// the same sentence for every device); expressions and statements are then
+// translated with the CPU variant's rules, operation for operation (the same
+// promotions, the same conversions, the same run-time traps, see
+// analysis/exactness.hpp), into CUDA C that calls the helpers of
+// share/cuda/loopscope_cuda.h.
 #include "loopscope/jit/cuda_codegen.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+
+#include "cpu_spec.hpp"
+#include "cpu_types.hpp"
+#include "loopscope/analysis/exactness.hpp"
 
 namespace loopscope::jit {
 
@@ -48,100 +61,173 @@ std::string cuda_helper_header() {
 }
 
 int64_t range_count(int64_t start, int64_t stop, int64_t step) {
-  if (step > 0) return start < stop ? (stop - start + step - 1) / step : 0;
-  if (step < 0) return start > stop ? (start - stop - step - 1) / (-step) : 0;
+  if (step > 0) return start < stop ? (int64_t)(((uint64_t)stop - (uint64_t)start - 1) / (uint64_t)step) + 1 : 0;
+  if (step < 0) return start > stop ? (int64_t)(((uint64_t)start - (uint64_t)stop - 1) / (0 - (uint64_t)step)) + 1 : 0;
   return 0;
+}
+
+// ------------------------------------------------------------ escaping ----
+namespace {
+// Decodes one UTF-8 code point at s[i] (advancing i); invalid bytes give
+// U+FFFD.
+uint32_t next_code_point(const std::string& s, size_t& i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) {
+    ++i;
+    return 0xFFFD;
+  }
+  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < len; ++k) {
+    unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d >> 6) != 2) {
+      ++i;
+      return 0xFFFD;
+    }
+    cp = (cp << 6) | (d & 0x3F);
+  }
+  i += len;
+  return cp;
+}
+}  // namespace
+
+std::string cuda_escape(const std::string& text, CudaTextUse use) {
+  std::string out;
+  char buf[16];
+  if (use == CudaTextUse::Identifier) {
+    bool pending_sep = false;  // a '_' standing for punctuation, written only before more text
+    for (size_t i = 0; i < text.size();) {
+      uint32_t cp = next_code_point(text, i);
+      if (cp < 0x80 && (std::isalnum(static_cast<int>(cp)) || cp == '_')) {
+        if (pending_sep) out += '_';
+        pending_sep = false;
+        out += static_cast<char>(cp);
+      } else if (cp < 0x80) {
+        pending_sep = !out.empty();
+      } else {
+        if (pending_sep) out += '_';
+        pending_sep = false;
+        std::snprintf(buf, sizeof buf, "u%04X", static_cast<unsigned>(cp));
+        out += buf;
+      }
+    }
+    return out;
+  }
+  // A comment: one line of printable ASCII that cannot end the comment, open
+  // another, splice the next line (a trailing backslash) or form a trigraph.
+  auto put = [&](char c) {
+    char prev = out.empty() ? '\0' : out.back();
+    if ((prev == '*' && c == '/') || (prev == '/' && c == '*') || (prev == '?' && c == '?')) out += ' ';
+    out += c;
+  };
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = next_code_point(text, i);
+    if (cp >= 0x20 && cp < 0x7F) {
+      put(static_cast<char>(cp));
+    } else if (cp < 0x80) {
+      put(' ');  // tabs, newlines, carriage returns and other controls
+    } else {
+      std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+      for (const char* p = buf; *p; ++p) put(*p);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (!out.empty() && out.back() == '\\') out += " (continued)";
+  return out;
 }
 
 namespace {
 
-// ---------------------------------------------------------------- types ----
-// Element kinds in promotion order. `np` tells a NumPy scalar (an array
-// element, or a value computed from one) from a Python number: they differ
-// on division by zero and in how they promote.
-enum class K { Bool, I32, I64, F32, F64 };
+using cpu::Repr;
+using cpu::VT;
+using cpu::kPyBool;
+using cpu::kPyFloat;
+using cpu::kPyInt;
 
-struct Ty {
-  K k = K::I64;
-  bool np = false;
+// A problem the generator reports as a decline. `shared`: the reason comes
+// from the exactness policy shared with the CPU variant and is given as it is.
+struct GenError {
+  int line;
+  std::string reason;
+  bool shared = false;
 };
 
-bool is_float(K k) { return k == K::F32 || k == K::F64; }
+[[noreturn]] void fail(int line, const std::string& why) { throw GenError{line, why, false}; }
 
-const char* ctype(K k) {
-  switch (k) {
-    case K::Bool: return "bool";
-    case K::I32: return "int";
-    case K::I64: return "ls_i64";
-    case K::F32: return "float";
-    case K::F64: return "double";
+bool isf(Repr r) { return cpu::is_float(r); }
+bool isi(Repr r) { return cpu::is_int(r); }
+
+const char* ctype(Repr r) {
+  switch (r) {
+    case Repr::I64: return "ls_i64";
+    case Repr::I32: return "int";
+    case Repr::F64: return "double";
+    case Repr::F32: return "float";
+    case Repr::Bool: return "bool";
   }
   return "?";
 }
 
-K kind_of(DType t) {
+CudaRepr crepr(Repr r) {
+  switch (r) {
+    case Repr::I64: return CudaRepr::I64;
+    case Repr::I32: return CudaRepr::I32;
+    case Repr::F64: return CudaRepr::F64;
+    case Repr::F32: return CudaRepr::F32;
+    case Repr::Bool: return CudaRepr::Bool;
+  }
+  return CudaRepr::F64;
+}
+
+Repr dtype_repr(DType t) {
   switch (t) {
-    case DType::Float64: return K::F64;
-    case DType::Float32: return K::F32;
-    case DType::Int64: return K::I64;
-    case DType::Int32: return K::I32;
-    case DType::Bool: return K::Bool;
+    case DType::Float64: return Repr::F64;
+    case DType::Float32: return Repr::F32;
+    case DType::Int64: return Repr::I64;
+    case DType::Int32: return Repr::I32;
+    case DType::Bool: return Repr::Bool;
   }
-  return K::F64;
+  return Repr::F64;
 }
 
-// NumPy 1.x promotion of two scalar kinds (Python int counts as int64,
-// Python float as float64, Python bool as bool).
-K np_promote(K a, K b) {
-  if (a == b) return a;
-  if (a > b) std::swap(a, b);
-  if (a == K::Bool) return b;
-  if (b == K::F64) return K::F64;
-  if (b == K::F32) return a == K::Bool ? K::F32 : K::F64;  // int32/int64 with float32
-  return K::I64;                                            // int32 with int64
-}
-
-// Type of `a op b` for + - * (and the operands' common type for comparisons).
-Ty arith(Ty a, Ty b) {
-  if (!a.np && !b.np) {
-    bool f = is_float(a.k) || is_float(b.k);
-    return {f ? K::F64 : K::I64, false};
-  }
-  return {np_promote(a.k, b.k), true};
-}
-
-struct GenError {
-  int line;
-  std::string reason;
-};
-
-[[noreturn]] void fail(int line, const std::string& why) { throw GenError{line, why}; }
-
+// Names of C++, CUDA and the C library that a user's name must not take.
 const std::set<std::string>& cpp_reserved() {
   static const std::set<std::string> r = {
-      "auto", "bool", "break", "case", "char", "class", "const", "continue", "default",
-      "delete", "do", "double", "else", "enum", "extern", "float", "for", "goto", "if",
-      "inline", "int", "long", "new", "operator", "private", "protected", "public",
-      "register", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-      "template", "this", "throw", "try", "typedef", "union", "unsigned", "void",
-      "volatile", "while", "namespace", "using", "friend", "virtual", "true", "false",
-      "nullptr", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "dim3",
-      "uint3", "main", "fabs", "sqrt", "exp", "log", "sin", "cos", "tan", "pow", "floor",
-      "ceil", "fmod", "min", "max", "abs", "round", "signed", "assert", "errno"};
+      // C++17 keywords and alternative tokens
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+      "char", "char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
+      "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
+      "final", "override", "main", "std", "NULL", "errno", "assert", "offsetof", "EOF",
+      // CUDA built-ins and types
+      "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "dim3", "uint3", "int2", "int3", "int4",
+      "float2", "float3", "float4", "double2", "double3", "double4", "uint", "ushort", "ulong", "atomicAdd",
+      "atomicCAS", "atomicOr", "atomicMin", "atomicMax", "printf", "malloc", "free", "memcpy", "memset",
+      "clock", "clock64", "INFINITY", "NAN", "HUGE_VAL", "min", "max", "abs", "labs", "llabs", "llmin", "llmax",
+      "signbit", "isnan", "isinf", "isfinite", "isnormal", "fpclassify",
+      // math functions the generated code and the headers call
+      "fabs", "fabsf", "sqrt", "sqrtf", "cbrt", "exp", "expf", "exp2", "exp10", "expm1", "log", "logf", "log2",
+      "log10", "log1p", "sin", "sinf", "cos", "cosf", "tan", "tanf", "asin", "acos", "atan", "atan2", "sinh",
+      "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "tgamma", "lgamma", "pow", "powf", "floor",
+      "floorf", "ceil", "ceilf", "trunc", "truncf", "round", "roundf", "rint", "rintf", "nearbyint", "fmod",
+      "fmodf", "remainder", "copysign", "copysignf", "hypot", "fmin", "fmax", "fma", "frexp", "ldexp", "modf",
+      "nan", "scalbn", "ilogb", "logb", "nextafter"};
   return r;
 }
 
-// The C++ spelling of a Python name: unchanged unless it collides with C++ or
-// with the generator's own names (which all start with ls_ / LS_).
-std::string cname(const std::string& n) {
-  if (cpp_reserved().count(n) || n.rfind("ls_", 0) == 0 || n.rfind("LS_", 0) == 0 ||
-      n.rfind("__", 0) == 0 || n.rfind("loopscope", 0) == 0)
-    return "py_" + n;
-  return n;
-}
-
 std::string float_literal(double v) {
-  if (!std::isfinite(v)) fail(0, "an infinite or NaN literal has no CUDA spelling here");
+  if (!std::isfinite(v)) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    char b[48];
+    std::snprintf(b, sizeof b, "ls_f64_bits(0x%016llxULL)", static_cast<unsigned long long>(bits));
+    return b;
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   std::string s = buf;
@@ -154,7 +240,14 @@ std::string float_literal(double v) {
     }
   }
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  if (s[0] == '-') s = "(" + s + ")";
   return s;
+}
+
+std::string int_literal(int64_t v) {
+  if (v == INT64_MIN) return "LS_I64_MIN";
+  std::string s = std::to_string(v) + "LL";
+  return v < 0 ? "(" + s + ")" : s;
 }
 
 // ---------------------------------------------------------- nest walks -----
@@ -196,31 +289,73 @@ bool contains_name(const Expr* e, const std::string& n) {
   return found;
 }
 
+bool is_scalar_assign(const Stmt& s) {
+  return (s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target &&
+         s.target->kind == ExprKind::Name;
+}
+
+// A value of the generated code: its C expression, its static type, and
+// (when the type is "Python or NumPy scalar") a C bool telling which.
+struct V {
+  std::string c;
+  VT t;
+  std::string npf;
+};
+
 // ------------------------------------------------------------ generator ----
+// A scalar of the kernel being generated.
+struct KVar {
+  enum Role { Sequential, Private, Reduction };
+  Role role = Sequential;
+  VT t;
+  bool input = false;   // has a value before the nest
+  bool loop = false;    // the variable of a loop inside the kernel
+  int result = -1;      // index into CudaProgram::results
+};
+
 struct KernelBuild {
   CudaKernel k;
-  std::set<std::string> arrays;          // arrays referenced
-  std::set<std::string> scalar_inputs;   // scalars read from the enclosing scope / host
-  std::map<std::string, int> results;    // output scalar -> index into program results
-  std::string reduction_loop_note;
+  std::set<std::string> arrays;         // arrays referenced
+  std::set<std::string> scalar_inputs;  // scalars read from the enclosing scope / host
+  std::map<std::string, KVar> vars;     // scalars and loop variables the kernel assigns
+  std::set<std::string> grid_vars;
+  bool sequential = false;
+  bool needs_last = false;  // privates: the host passes the last iteration's grid point
+};
+
+// One reduction handled by a grid kernel.
+struct RedInfo {
+  std::string fn;        // "+", "min", "max"
+  bool acc_first = true;
+  VT value;              // type of the terms (min/max) or of the updated sum (+)
 };
 
 class Generator {
  public:
-  Generator(const BoundNest& b, const ParallelPlan& p) : bound_(b), plan_(p) {}
+  Generator(const BoundNest& b, const ParallelPlan& p, const CudaOptions& o) : bound_(b), plan_(p), opts_(o) {}
 
   CudaProgram run() {
     CudaProgram prog;
+    int line = bound_.nest && bound_.nest->root ? bound_.nest->root->line : 0;
     try {
       if (!bound_.nest || !bound_.nest->root) fail(0, "there is no loop nest to translate");
-      if (plan_.decline) fail(plan_.decline->line, plan_.decline->reason);
+      if (plan_.decline) throw GenError{plan_.decline->line, plan_.decline->reason, true};
+      specialise();
       prepare();
-      build_host(*bound_.nest->root, prog_.schedule);
+      build_host(*bound_.nest->root, prog_.schedule, true);
       finish();
       prog = std::move(prog_);
     } catch (const GenError& e) {
       prog = CudaProgram{};
-      prog.decline = Decline{e.line, "no GPU version: " + e.reason};
+      prog.decline = Decline{e.line, e.shared ? e.reason : "no GPU version: " + e.reason};
+    } catch (const cpu::Unsupported& u) {
+      // The exactness policy shared with the CPU variant: the same reason.
+      prog = CudaProgram{};
+      prog.decline = Decline{u.line, u.reason};
+    } catch (const std::exception&) {
+      prog = CudaProgram{};
+      prog.decline = Decline{line, "no GPU version: the GPU code generator met a case it does not handle "
+                                   "(an internal error), so the loop runs as Python"};
     }
     return prog;
   }
@@ -228,50 +363,85 @@ class Generator {
  private:
   const BoundNest& bound_;
   const ParallelPlan& plan_;
+  const CudaOptions& opts_;
+  cpu::Spec spec_;
   CudaProgram prog_;
   std::map<int, const LoopPlan*> loop_plan_;
-  std::map<std::string, Ty> var_ty_;          // scalars and loop variables
-  std::set<std::string> loop_vars_;
-  std::set<std::string> assigned_;            // scalars assigned in the nest
+  std::map<std::string, std::string> ident_;  // Python name -> C identifier
+  std::set<std::string> loop_vars_;           // every loop variable of the nest
+  std::set<std::string> assigned_;            // scalars assigned in the nest (not loop variables)
+  std::map<std::string, std::string> place_;  // name -> "host" or the kernel that assigns it
   std::vector<std::string> src_lines_;
   std::set<std::string> written_arrays_, read_arrays_;
   std::set<std::string> aliased_;             // arrays overlapping another array's memory
   std::vector<std::string> host_vars_;        // enclosing host loop variables (stack)
   KernelBuild* kb_ = nullptr;                 // kernel being emitted
+  std::map<std::string, RedInfo> reds_;       // reductions of the kernel being emitted
+  std::set<std::string> active_loops_;        // loop variables whose loop encloses the point
   std::ostringstream body_;                   // kernel body being emitted
   int indent_ = 1;
-  bool in_condition_ = false;
-  std::set<std::string> track_set_;           // sequential-kernel scalars with an "assigned" flag
+  bool dry_ = false;                          // typing only: record nothing
+  bool uses_libm_ = false;                    // transcendental functions (CUDA's last bits differ)
 
   // -------------------------------------------------------- preparation --
+  void specialise() {
+    CpuOptions o;
+    o.parallel = true;
+    o.numpy_scalars = opts_.numpy_scalars;
+    spec_ = cpu::specialise(bound_, plan_, o);  // throws cpu::Unsupported: the CPU variant's reason
+  }
+
   const LoopPlan& lplan(const Stmt& loop) {
     auto it = loop_plan_.find(loop.id);
     if (it == loop_plan_.end()) fail(loop.line, "the plan has no entry for the loop over " + loop.var);
     return *it->second;
   }
 
+  const cpu::VarInfo* var_info(const std::string& name) const {
+    auto it = spec_.var_index.find(name);
+    return it == spec_.var_index.end() ? nullptr : &spec_.vars[it->second];
+  }
+
+  VT var_type(const std::string& name, int line) const {
+    const cpu::VarInfo* v = var_info(name);
+    if (!v) fail(line, "the name " + name + " is not a number the GPU version can read");
+    return v->type;
+  }
+
+  const std::string& id(const std::string& py) {
+    auto it = ident_.find(py);
+    if (it == ident_.end()) fail(0, "internal: no C name for " + py);
+    return it->second;
+  }
+
+  void name_all() {
+    std::set<std::string> names;
+    for (auto& v : spec_.vars) names.insert(v.name);
+    for (auto& [a, _] : bound_.arrays) names.insert(a);
+    std::set<std::string> used;
+    for (auto& n : names) {
+      std::string base = cuda_escape(n, CudaTextUse::Identifier);
+      if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = "v_" + base;
+      if (cpp_reserved().count(base) || base.rfind("ls_", 0) == 0 || base.rfind("LS_", 0) == 0 ||
+          base.rfind("_", 0) == 0 || base.rfind("loopscope", 0) == 0 || base.rfind("py_", 0) == 0)
+        base = "py_" + base;
+      std::string cand = base;
+      for (int k = 2; used.count(cand); ++k) cand = base + "_" + std::to_string(k);
+      used.insert(cand);
+      ident_[n] = cand;
+    }
+  }
+
   void prepare() {
     for (auto& lp : plan_.loops) loop_plan_[lp.loop] = &lp;
     std::istringstream ss(bound_.nest->source);
     for (std::string l; std::getline(ss, l);) src_lines_.push_back(l);
-    for (auto& [name, s] : bound_.scalars) {
-      Ty t;
-      t.k = s.kind == ScalarKind::Float ? K::F64 : K::I64;  // bools behave as ints
-      var_ty_[name] = t;
-    }
+    name_all();
     const Stmt& root = *bound_.nest->root;
     walk_tree(root, [&](const Stmt& s) {
-      if (s.kind == StmtKind::For) {
-        loop_vars_.insert(s.var);
-        var_ty_[s.var] = Ty{K::I64, false};
-      }
-      if ((s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target) {
-        if (s.target->kind == ExprKind::Name) assigned_.insert(s.target->name);
-      }
+      if (s.kind == StmtKind::For) loop_vars_.insert(s.var);
+      if (is_scalar_assign(s)) assigned_.insert(s.target->name);
     });
-    for (auto& v : loop_vars_)
-      if (assigned_.count(v)) fail(0, "the loop variable " + v + " is assigned inside the loop");
-    // Arrays: layout checks and aliasing.
     for (auto& [name, a] : bound_.arrays) {
       int sz = analysis::dtype_size(a.dtype);
       for (auto st : a.strides)
@@ -285,67 +455,11 @@ class Generator {
         if (e.kind == ExprKind::Subscript) read_arrays_.insert(e.name);
       });
     });
-    for (auto& w : written_arrays_) {
-      auto& aw = array(w, 0);
-      if (!aw.writeable) fail(0, "array " + w + " is read-only");
-    }
     // Arrays that share memory keep sharing it on the device (one buffer per
     // region); their pointers then must not be declared __restrict__.
     for (auto& [x, ax] : bound_.arrays)
       for (auto& [y, ay] : bound_.arrays)
         if (x != y && ax.mem_lo < ay.mem_hi && ay.mem_lo < ax.mem_hi) aliased_.insert(x);
-    // Types of assigned scalars: a small fixpoint over the assignments.
-    for (int round = 0; round < 4; ++round) {
-      bool changed = false;
-      walk_tree(root, [&](const Stmt& s) {
-        if ((s.kind != StmtKind::Assign && s.kind != StmtKind::AugAssign) || !s.target ||
-            s.target->kind != ExprKind::Name)
-          return;
-        Ty t;
-        try {
-          std::ostringstream sink;
-          if (s.kind == StmtKind::Assign) {
-            t = type_of(*s.value);
-          } else {
-            Expr bin;
-            bin.kind = ExprKind::Binary;
-            bin.bin_op = s.aug_op;
-            bin.line = s.line;
-            bin.args = {s.target, s.value};
-            t = type_of(bin);
-          }
-        } catch (const GenError&) {
-          return;  // reported when the statement is emitted
-        }
-        auto it = var_ty_.find(s.target->name);
-        if (it == var_ty_.end()) {
-          var_ty_[s.target->name] = t;
-          changed = true;
-          return;
-        }
-        Ty old = it->second;
-        if (old.k == t.k && old.np == t.np) return;
-        Ty j = old;
-        if (old.k == t.k) {
-          j.np = old.np && t.np;
-        } else if (!is_float(old.k) && !is_float(t.k)) {
-          j.k = K::I64;
-          j.np = old.np && t.np;
-        } else if (!is_float(old.k) && t.k == K::F64) {
-          j = Ty{K::F64, old.np && t.np};
-        } else if (old.k == K::F64 && !is_float(t.k)) {
-          j = Ty{K::F64, old.np && t.np};
-        } else {
-          fail(s.line, "the scalar " + s.target->name +
-                           " holds values of different float precisions (float32 and float64)");
-        }
-        if (j.k != old.k || j.np != old.np) {
-          it->second = j;
-          changed = true;
-        }
-      });
-      if (!changed) break;
-    }
   }
 
   const ArrayBinding& array(const std::string& name, int line) {
@@ -354,51 +468,156 @@ class Generator {
     return it->second;
   }
 
-  // ------------------------------------------------------------ typing ---
-  Ty type_of(const Expr& e) {
-    std::ostringstream sink;
-    return expr(e, &sink, /*dry=*/true).second;
+  int64_t step_of(const Stmt& loop) {
+    auto it = spec_.steps.find(loop.id);
+    if (it == spec_.steps.end()) fail(loop.line, "the step of the loop over " + loop.var + " is not known");
+    return it->second;
   }
 
   // ------------------------------------------------------ host schedule --
-  bool supported_reduction_loop(const Stmt& loop) {
+  // An expression the host can evaluate (eval_host_int) before a launch:
+  // constants, and names that are host loop variables, `extra` (enclosing
+  // grid loops) or integer values fixed before the nest.
+  bool host_computable(const Expr* e, const std::set<std::string>& extra) {
+    if (!e) return true;
+    switch (e->kind) {
+      case ExprKind::IntConst:
+      case ExprKind::BoolConst: return true;
+      case ExprKind::Name: {
+        if (std::find(host_vars_.begin(), host_vars_.end(), e->name) != host_vars_.end()) return true;
+        if (extra.count(e->name)) return true;
+        if (assigned_.count(e->name) || loop_vars_.count(e->name)) return false;
+        auto s = bound_.scalars.find(e->name);
+        return s != bound_.scalars.end() && s->second.kind != ScalarKind::Float;
+      }
+      case ExprKind::Unary:
+        return e->un_op != UnOp::Not && host_computable(e->args.at(0).get(), extra);
+      case ExprKind::Binary:
+        if (e->bin_op == BinOp::Div) return false;
+        return host_computable(e->args.at(0).get(), extra) && host_computable(e->args.at(1).get(), extra);
+      case ExprKind::Call:
+        if (e->name != "min" && e->name != "max" && e->name != "int" && e->name != "abs") return false;
+        for (auto& a : e->args)
+          if (!host_computable(a.get(), extra)) return false;
+        return true;
+      default: return false;
+    }
+  }
+
+  bool bounds_on_host(const Stmt& loop, const std::set<std::string>& extra) {
+    return host_computable(loop.start.get(), extra) && host_computable(loop.stop.get(), extra) &&
+           host_computable(loop.step.get(), extra);
+  }
+
+  // The statements of `loop` that update reduction variable `var`.
+  std::vector<const Stmt*> reduction_stmts(const Stmt& loop, const std::string& var) {
+    std::vector<const Stmt*> out;
+    walk_stmts(loop.body, [&](const Stmt& s) {
+      if (is_scalar_assign(s) && s.target->name == var) out.push_back(&s);
+    });
+    return out;
+  }
+
+  // Whether the GPU combines the reductions of `loop` across threads exactly
+  // (or, for floating-point sums, up to the order of the additions); fills
+  // `out` with how.
+  bool supported_reduction_loop(const Stmt& loop, std::map<std::string, RedInfo>* out = nullptr) {
     const LoopPlan& lp = lplan(loop);
     if (lp.verdict != LoopVerdict::Reduction || lp.reductions.empty()) return false;
+    std::map<std::string, RedInfo> infos;
     for (auto& r : lp.reductions) {
       if (bound_.arrays.count(r.variable)) return false;  // array reductions stay sequential
-      if (!bound_.scalars.count(r.variable)) return false;
-      if (r.fn.empty() && r.op != BinOp::Add) return false;
-      if (!r.fn.empty() && r.fn != "min" && r.fn != "max") return false;
+      auto sc = bound_.scalars.find(r.variable);
+      const cpu::VarInfo* vi = var_info(r.variable);
+      if (sc == bound_.scalars.end() || !vi || !vi->input) return false;  // no value before the loop
+      std::string fn = r.fn.empty() ? (r.op == BinOp::Add ? "+" : "") : r.fn;
+      if (fn != "+" && fn != "min" && fn != "max") return false;
+      Repr R = vi->type.r;
+      if (R == Repr::Bool) return false;
+      RedInfo info;
+      info.fn = fn;
+      bool first = true;
+      for (const Stmt* s : reduction_stmts(loop, r.variable)) {
+        VT t;
+        bool acc_first = true;
+        if (fn == "+") {
+          // s += e, s = s + e, s = e + s: the type of the updated sum.
+          if (s->kind == StmtKind::AugAssign) {
+            if (s->aug_op != BinOp::Add) return false;
+            t = cpu::binary_type(BinOp::Add, vi->type, type_of(*s->value), s->line);
+          } else if (s->value->kind == ExprKind::Binary && s->value->bin_op == BinOp::Add) {
+            t = cpu::binary_type(BinOp::Add, type_of(*s->value->args[0]), type_of(*s->value->args[1]), s->line);
+          } else {
+            return false;
+          }
+          if (t.r != R) return false;
+        } else {
+          const Expr& v = *s->value;
+          if (s->kind != StmtKind::Assign || v.kind != ExprKind::Call || v.name != fn || v.args.size() != 2)
+            return false;
+          auto is_acc = [&](const Expr& a) { return a.kind == ExprKind::Name && a.name == r.variable; };
+          if (is_acc(*v.args[0]) && !contains_name(v.args[1].get(), r.variable)) acc_first = true;
+          else if (is_acc(*v.args[1]) && !contains_name(v.args[0].get(), r.variable)) acc_first = false;
+          else return false;
+          t = type_of(*v.args[acc_first ? 1 : 0]);
+          if (t.r != R) return false;
+          // min(x, s) takes x on a tie: exact only when ties cannot be told
+          // apart (integers of one Python type).
+          if (!acc_first && (isf(R) || vi->type.mixed() || t != vi->type)) return false;
+        }
+        if (t.mixed()) return false;  // the Python type would depend on which term came last
+        if (!first && (t != info.value || acc_first != info.acc_first)) return false;
+        info.value = t;
+        info.acc_first = acc_first;
+        first = false;
+      }
+      if (first) return false;
+      infos[r.variable] = info;
     }
+    if (out) *out = infos;
     return true;
   }
 
   bool gridable(const Stmt& loop) {
-    return lplan(loop).verdict == LoopVerdict::Parallel || supported_reduction_loop(loop);
+    const LoopPlan& lp = lplan(loop);
+    if (lp.verdict != LoopVerdict::Parallel && !supported_reduction_loop(loop)) return false;
+    return bounds_on_host(loop, {});
+  }
+
+  static bool only_loops(const Stmt& loop) {
+    return std::all_of(loop.body.begin(), loop.body.end(),
+                       [](const analysis::StmtPtr& s) { return s->kind == StmtKind::For; });
+  }
+
+  // Whether `loop` can run on the host around launches: its body is loops
+  // only, its bounds are host values, and some loop inside (with `loop` and
+  // the host loops between on the host) can be a grid.
+  bool host_loop_ok(const Stmt& loop) {
+    return only_loops(loop) && bounds_on_host(loop, {}) && has_gridable_descendant(loop);
   }
 
   bool has_gridable_descendant(const Stmt& loop) {
+    host_vars_.push_back(loop.var);
     bool any = false;
-    walk_stmts(loop.body, [&](const Stmt& s) {
-      if (s.kind == StmtKind::For && gridable(s)) any = true;
-    });
+    for (auto& s : loop.body)
+      if (s->kind == StmtKind::For && (gridable(*s) || host_loop_ok(*s))) any = true;
+    host_vars_.pop_back();
     return any;
   }
 
-  void build_host(const Stmt& loop, std::vector<CudaHostNode>& out) {
+  void build_host(const Stmt& loop, std::vector<CudaHostNode>& out, bool /*root*/) {
     if (gridable(loop)) {
       out.push_back(CudaHostNode{CudaHostNode::Launch, nullptr, {}, build_kernel(loop, false)});
       return;
     }
-    bool only_loops = std::all_of(loop.body.begin(), loop.body.end(),
-                                  [](const analysis::StmtPtr& s) { return s->kind == StmtKind::For; });
-    bool bounds_on_host = host_evaluable(loop);
-    if (only_loops && bounds_on_host && has_gridable_descendant(loop)) {
+    if (host_loop_ok(loop)) {
       CudaHostNode n;
       n.kind = CudaHostNode::Loop;
       n.loop = &loop;
+      claim(loop.var, "host", loop.line);
+      prog_.host_side_loops.push_back(&loop);
       host_vars_.push_back(loop.var);
-      for (auto& s : loop.body) build_host(*s, n.body);
+      for (auto& s : loop.body) build_host(*s, n.body, false);
       host_vars_.pop_back();
       out.push_back(std::move(n));
       return;
@@ -406,19 +625,12 @@ class Generator {
     out.push_back(CudaHostNode{CudaHostNode::Launch, nullptr, {}, build_kernel(loop, true)});
   }
 
-  bool host_evaluable(const Stmt& loop) {
-    bool ok = true;
-    for (const Expr* e : {loop.start.get(), loop.stop.get(), loop.step.get()}) {
-      walk_exprs(e, [&](const Expr& x) {
-        if (x.kind == ExprKind::Subscript || x.kind == ExprKind::FloatConst) ok = false;
-        if (x.kind == ExprKind::Name) {
-          bool host_var = std::find(host_vars_.begin(), host_vars_.end(), x.name) != host_vars_.end();
-          if (!host_var && (!bound_.scalars.count(x.name) || assigned_.count(x.name))) ok = false;
-          if (bound_.scalars.count(x.name) && bound_.scalars.at(x.name).kind == ScalarKind::Float) ok = false;
-        }
-      });
-    }
-    return ok;
+  // A scalar's value after the nest comes from one place: the host (loop
+  // variables of host and grid loops) or one kernel.
+  void claim(const std::string& name, const std::string& where, int line) {
+    auto [it, fresh] = place_.emplace(name, where);
+    if (!fresh && it->second != where)
+      fail(line, "the scalar " + name + " is assigned in two parts of the nest that run as separate GPU launches");
   }
 
   // ------------------------------------------------------------ kernels --
@@ -449,168 +661,151 @@ class Generator {
     auto b = text.find_first_not_of(" \t");
     text = b == std::string::npos ? "" : text.substr(b);
     pad();
-    body_ << "// line " << line << ": " << text << "\n";
+    body_ << "// line " << line << ": " << cuda_escape(text, CudaTextUse::Comment) << "\n";
   }
 
   void pad() {
     for (int i = 0; i < indent_; ++i) body_ << "  ";
   }
+  void line(const std::string& text) {
+    pad();
+    body_ << text << "\n";
+  }
 
-  int add_result(const std::string& name, CudaResultKind kind, bool isf, const std::string& op,
-                 int loop, bool needs_set_flag) {
+  int add_result(const std::string& name, CudaResultKind kind, const KVar& v, const std::string& op,
+                 int loop, const RedInfo* red) {
     CudaResult r;
     r.name = name;
-    r.is_bool = var_ty_.count(name) && var_ty_.at(name).k == K::Bool;
     r.kind = kind;
-    r.is_float = isf;
+    r.repr = crepr(v.t.r);
+    r.is_float = isf(v.t.r);
+    r.is_bool = v.t.r == Repr::Bool;
     r.op = op;
     r.loop = loop;
-    r.slot = prog_.result_slots++;
-    if (needs_set_flag) r.set_slot = prog_.result_slots++;
-    r.init_from_input = bound_.scalars.count(name) > 0;
+    r.slot = prog_.result_slots;
+    prog_.result_slots += 4;
     r.kernel = (int)prog_.kernels.size();
+    r.slot_type = v.t.r == Repr::F64 ? CudaSlotType::F64
+                  : v.t.r == Repr::F32 ? (op == "+" ? CudaSlotType::F32 : CudaSlotType::F64)
+                                       : CudaSlotType::I64;
+    if (v.input) {
+      const cpu::VarInfo* vi = var_info(name);
+      r.init_kind = cpu::kind_code(vi->type.r, vi->input_numpy);
+    }
+    if (red) {
+      r.acc_first = red->acc_first;
+      r.value_kind = red->value.mixed() ? -1 : cpu::kind_code(red->value.r, red->value.np);
+    }
     prog_.results.push_back(r);
     return (int)prog_.results.size() - 1;
+  }
+
+  static std::string slot_ctype(CudaSlotType t) {
+    return t == CudaSlotType::F64 ? "double" : t == CudaSlotType::F32 ? "float" : "ls_i64";
   }
 
   int build_kernel(const Stmt& root, bool sequential) {
     KernelBuild kb;
     kb_ = &kb;
-    track_set_.clear();
+    kb.sequential = sequential;
     kb.k.loop = root.id;
     kb.k.name = "loopscope_" + std::string(sequential ? "seq_L" : "L") + std::to_string(root.id);
+    const std::string kname = kb.k.name;
     body_.str("");
     body_.clear();
     indent_ = 1;
+    reds_.clear();
+    active_loops_.clear();
 
-    // Scalars assigned in this kernel.
-    std::set<std::string> local_assigned;
-    walk_tree(root, [&](const Stmt& s) {
-      if ((s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target &&
-          s.target->kind == ExprKind::Name)
-        local_assigned.insert(s.target->name);
-    });
-    // A scalar assigned elsewhere in the nest but read here would need a
-    // value handed from another launch.
-    walk_tree(root, [&](const Stmt& s) {
-      stmt_exprs(s, [&](const Expr& e) {
-        if (e.kind == ExprKind::Name && assigned_.count(e.name) && !local_assigned.count(e.name) &&
-            !loop_vars_.count(e.name))
-          fail(s.line, "the scalar " + e.name + " is assigned in one part of the nest and read in another");
-      });
-    });
-
+    // Grid loops: the root and the loops perfectly nested in it that are
+    // parallel (or reduce), up to three, with bounds the host can evaluate.
     std::vector<const Stmt*> grid;
-    std::vector<std::string> reduction_vars;
-    std::map<std::string, std::string> reduction_fn;
     if (!sequential) {
       const Stmt* cur = &root;
       grid.push_back(cur);
-      while (grid.size() < 3 && cur->body.size() == 1 && cur->body[0]->kind == StmtKind::For &&
-             gridable(*cur->body[0])) {
+      std::set<std::string> outer{root.var};
+      while (grid.size() < 3 && cur->body.size() == 1 && cur->body[0]->kind == StmtKind::For) {
         const Stmt* next = cur->body[0].get();
-        // Inner grid loops are parallel or reduce the same kind of scalars.
-        bool ok = lplan(*next).verdict == LoopVerdict::Parallel || supported_reduction_loop(*next);
+        const LoopPlan& lp = lplan(*next);
+        bool ok = (lp.verdict == LoopVerdict::Parallel || supported_reduction_loop(*next)) && bounds_on_host(*next, outer);
         if (!ok) break;
         cur = next;
         grid.push_back(cur);
+        outer.insert(cur->var);
       }
       for (auto* g : grid) {
-        auto& lp = lplan(*g);
-        if (lp.verdict != LoopVerdict::Reduction) continue;
-        for (auto& r : lp.reductions) {
-          if (std::find(reduction_vars.begin(), reduction_vars.end(), r.variable) == reduction_vars.end()) {
-            reduction_vars.push_back(r.variable);
-            reduction_fn[r.variable] = r.fn.empty() ? "+" : r.fn;
+        std::map<std::string, RedInfo> infos;
+        if (lplan(*g).verdict == LoopVerdict::Reduction && supported_reduction_loop(*g, &infos))
+          for (auto& [v, info] : infos) {
+            auto it = reds_.find(v);
+            if (it != reds_.end() && (it->second.fn != info.fn || it->second.value != info.value ||
+                                      it->second.acc_first != info.acc_first))
+              fail(g->line, "the reduction into " + v + " is combined differently by two loops");
+            reds_[v] = info;
           }
-        }
       }
     }
     for (auto* g : grid) {
       kb.k.grid_loops.push_back(g->id);
       kb.k.grid_stmts.push_back(g);
+      kb.grid_vars.insert(g->var);
+      claim(g->var, "host", g->line);
+      prog_.host_side_loops.push_back(g);
     }
 
-    // Loop variables declared at function scope must not be read after
-    // their loop ends (C leaves them one step past Python's value).
-    check_loop_var_reads(root);
-
-    // Declarations of locals: every scalar assigned here, and every loop
-    // variable of an in-kernel loop.
-    std::ostringstream decls;
-    std::set<std::string> declared;
-    std::set<std::string> grid_vars;
-    for (auto* g : grid) grid_vars.insert(g->var);
-    for (auto& name : local_assigned) {
-      Ty t = var_ty_.at(name);
-      bool red = std::find(reduction_vars.begin(), reduction_vars.end(), name) != reduction_vars.end();
-      decls << "  " << ctype(t.k) << " " << cname(name);
-      if (red) {
-        std::string fn = reduction_fn[name];
-        if (fn == "+")
-          decls << " = " << (is_float(t.k) ? "-0.0" : "0") << ";  // this thread's partial sum\n";
-        else if (is_float(t.k))
-          decls << " = " << (fn == "min" ? "" : "-") << "__longlong_as_double(0x7ff0000000000000LL);  // partial " << fn << "\n";
-        else
-          decls << " = " << (fn == "min" ? "9223372036854775807LL" : "(-9223372036854775807LL - 1)") << ";  // partial " << fn << "\n";
-        // Whether this thread ran the reduction statement at all: if no
-        // thread did, Python's variable keeps its value (and its type).
-        decls << "  ls_i64 ls_set_" << name << " = 0;\n";
-        track_set_.insert(name);
-      } else if (sequential) {
-        // A sequential kernel continues from the value left by earlier
-        // launches (the host seeds the slot with the value before the nest).
-        decls << " = *ls_out_" << name << ";\n";
-        if (!bound_.scalars.count(name)) {
-          decls << "  ls_i64 ls_set_" << name << " = LS_IS_SET(ls_out_" << name << ");\n";
-          track_set_.insert(name);
-        }
-      } else {
-        decls << " = 0;\n";
-        if (!track_always_assigned(root, grid, name)) {
-          decls << "  ls_i64 ls_set_" << name << " = 0;\n";
-          track_set_.insert(name);
-        }
-      }
-      declared.insert(name);
-    }
+    // The scalars and loop variables this kernel assigns.
     walk_tree(root, [&](const Stmt& s) {
-      if (s.kind == StmtKind::For && !grid_vars.count(s.var) && !declared.count(s.var)) {
-        decls << "  ls_i64 " << cname(s.var) << " = 0;\n";
-        declared.insert(s.var);
+      std::string name;
+      bool loop = false;
+      if (s.kind == StmtKind::For && !kb.grid_vars.count(s.var)) {
+        name = s.var;
+        loop = true;
+      } else if (is_scalar_assign(s)) {
+        name = s.target->name;
+      } else {
+        return;
       }
+      if (kb.vars.count(name)) {
+        kb.vars[name].loop = kb.vars[name].loop || loop;
+        return;
+      }
+      KVar v;
+      v.t = var_type(name, s.line);
+      const cpu::VarInfo* vi = var_info(name);
+      v.input = vi && vi->input;
+      v.loop = loop;
+      v.role = sequential ? KVar::Sequential : reds_.count(name) ? KVar::Reduction : KVar::Private;
+      kb.vars[name] = v;
+      claim(name, kname, s.line);
+    });
+    for (auto& [name, info] : reds_)
+      if (!kb.vars.count(name)) fail(root.line, "internal: the reduction variable " + name + " is not assigned");
+    // A name read here must be this kernel's own, a host loop variable, or a
+    // value fixed before the nest: anything else would need a value handed
+    // over from another launch.
+    walk_tree(root, [&](const Stmt& s) {
+      stmt_exprs(s, [&](const Expr& e) {
+        if (e.kind != ExprKind::Name) return;
+        if (kb.vars.count(e.name) || kb.grid_vars.count(e.name)) return;
+        if (std::find(host_vars_.begin(), host_vars_.end(), e.name) != host_vars_.end()) return;
+        if (assigned_.count(e.name) || loop_vars_.count(e.name))
+          fail(s.line, "the scalar " + e.name + " is assigned in one part of the nest and read in another");
+      });
     });
 
     // Results.
-    std::vector<std::pair<std::string, int>> red_results, last_results, seq_results;
-    if (sequential) {
-      for (auto& name : local_assigned) {
-        bool isf = is_float(var_ty_.at(name).k);
-        seq_results.push_back({name, add_result(name, CudaResultKind::Sequential, isf, "", root.id, true)});
-      }
-    } else {
-      for (auto& name : local_assigned) {
-        bool isf = is_float(var_ty_.at(name).k);
-        if (std::find(reduction_vars.begin(), reduction_vars.end(), name) != reduction_vars.end()) {
-          if (!bound_.scalars.count(name))
-            fail(root.line, "the reduction variable " + name + " has no value before the loop");
-          red_results.push_back({name, add_result(name, CudaResultKind::Reduction, isf, reduction_fn[name], root.id, true)});
-        } else {
-          // Privates: their value after the loop is the one the last
-          // iteration leaves. The thread running it reports it; if that
-          // iteration did not assign the variable, the run stops and Python
-          // runs the loop (the value would come from an earlier iteration).
-          bool direct = true;
-          bool indep = true;
-          for (size_t a = 0; a < grid.size(); ++a)
-            for (size_t b = a + 1; b < grid.size(); ++b)
-              for (const Expr* e : {grid[b]->start.get(), grid[b]->stop.get(), grid[b]->step.get()})
-                if (contains_name(e, grid[a]->var)) indep = false;
-          if (!direct || !indep)
-            fail(root.line, "the value that " + name +
-                                " keeps after the loop depends on which iteration assigned it last");
-          last_results.push_back({name, add_result(name, CudaResultKind::LastValue, isf, "", grid.back()->id, true)});
-        }
+    for (auto& [name, v] : kb.vars) {
+      if (v.role == KVar::Reduction) {
+        const RedInfo& info = reds_.at(name);
+        v.result = add_result(name, CudaResultKind::Reduction, v, info.fn, root.id, &info);
+      } else if (v.role == KVar::Private) {
+        // The value after the loop is the one the last iteration (in Python's
+        // order, found by the host for each launch) leaves; the thread that
+        // runs it reports it, and stops the run when that iteration did not
+        // assign it (the value would come from an earlier one).
+        v.result = add_result(name, CudaResultKind::LastValue, v, "", grid.back()->id, nullptr);
+      } else {
+        v.result = add_result(name, CudaResultKind::Sequential, v, "", root.id, nullptr);
       }
     }
 
@@ -627,10 +822,8 @@ class Generator {
       static const unsigned shapes[3][3] = {{256, 1, 1}, {32, 8, 1}, {32, 4, 2}};
       for (int d = 0; d < 3; ++d) kb.k.block[d] = shapes[grid.size() - 1][d];
       mapping << "Thread mapping: ";
-      for (size_t a = 0; a < order.size(); ++a) {
-        const char* ax = "xyz" + a;
-        mapping << (a ? ", " : "") << grid[order[a]]->var << " -> " << std::string(1, *ax);
-      }
+      for (size_t a = 0; a < order.size(); ++a)
+        mapping << (a ? ", " : "") << grid[order[a]]->var << " -> " << "xyz"[a];
       mapping << " (" << grid[contiguous]->var
               << " walks contiguous memory, so it is on x: neighbouring threads touch neighbouring elements)";
     } else {
@@ -640,112 +833,97 @@ class Generator {
     kb.k.mapping = mapping.str();
 
     // Body.
-    std::vector<std::string> closers;
     for (size_t g = 0; g < grid.size(); ++g) {
       const Stmt& L = *grid[g];
       const char ax = "xyz"[axis[g]];
-      auto cstep = L.step ? const_int(L.step.get()) : std::optional<int64_t>(1);
-      if (cstep && *cstep == 0) fail(L.line, "range() with a zero step raises ValueError");
-      std::string v = cname(L.var);
+      const std::string& v = id(L.var);
+      std::string step = int_literal(step_of(L));
       line_comment(L.line);
-      auto [start, st] = expr_int(L.start.get(), 0, L.line);
-      auto [stop, sp] = expr_int(L.stop.get(), -1, L.line);
-      auto [step, ss] = expr_int(L.step.get(), 1, L.line);
-      (void)st; (void)sp; (void)ss;
-      if (cstep) {
-        step = std::to_string(*cstep);
-      } else {
-        // A step computed at run time: zero is Python's ValueError.
-        pad();
-        body_ << "const ls_i64 ls_step_" << L.var << " = " << step << ";\n";
-        pad();
-        body_ << "if (ls_step_" << L.var << " == 0) ls_fail(ls_err, LS_ERR_VALUE);  // the range is then empty\n";
-        step = "ls_step_" + L.var;
-      }
-      pad();
-      body_ << "const ls_i64 ls_start_" << L.var << " = " << start << ", ls_count_" << L.var
-            << " = ls_range_count(ls_start_" << L.var << ", " << stop << ", " << step << ");\n";
-      pad();
-      body_ << "for (ls_i64 ls_it_" << L.var << " = blockIdx." << ax << " * (ls_i64)blockDim." << ax
-            << " + threadIdx." << ax << "; ls_it_" << L.var << " < ls_count_" << L.var << "; ls_it_"
-            << L.var << " += (ls_i64)gridDim." << ax << " * blockDim." << ax << ") {\n";
+      std::string start = range_bound(L.start.get(), 0);
+      std::string stop = range_bound(L.stop.get(), -1);
+      line("const ls_i64 ls_start_" + v + " = " + start + ", ls_count_" + v + " = ls_range_count(ls_start_" + v +
+           ", " + stop + ", " + step + ");");
+      line(std::string("for (ls_i64 ls_it_") + v + " = blockIdx." + ax + " * (ls_i64)blockDim." + ax + " + threadIdx." +
+           ax + "; ls_it_" + v + " < ls_count_" + v + "; ls_it_" + v + " += (ls_i64)gridDim." + ax + " * blockDim." +
+           ax + ") {");
       ++indent_;
-      pad();
-      if (step == "1")
-        body_ << "const ls_i64 " << v << " = ls_start_" << L.var << " + ls_it_" << L.var << ";\n";
-      else
-        body_ << "const ls_i64 " << v << " = ls_start_" << L.var << " + ls_it_" << L.var << " * (" << step << ");\n";
+      // start + k * step lies within the range: no overflow.
+      line("const ls_i64 " + v + " = ls_start_" + v + " + ls_it_" + v + (step == "1LL" ? "" : " * " + step) + ";");
+      active_loops_.insert(L.var);
     }
-    const Stmt& inner = grid.empty() ? root : *grid.back();
     if (grid.empty()) {
       emit_stmt(root);
     } else {
-      for (auto& s : inner.body) emit_stmt(*s);
-      if (!last_results.empty()) {
-        pad();
-        body_ << "if (";
-        for (size_t g = 0; g < grid.size(); ++g)
-          body_ << (g ? " && " : "") << "ls_it_" << grid[g]->var << " == ls_count_" << grid[g]->var << " - 1";
-        body_ << ") {  // the last iteration leaves its values in Python's variables\n";
-        for (auto& [name, idx] : last_results) {
-          pad();
-          if (track_set_.count(name)) {
-            body_ << "  if (ls_set_" << name << ") { *ls_out_" << name << " = " << cname(name) << "; LS_MARK_SET(ls_out_" << name
-                  << "); } else ls_fail(ls_err, LS_ERR_LAST);\n";
-          } else {
-            body_ << "  *ls_out_" << name << " = " << cname(name) << ";\n";
-            pad();
-            body_ << "  LS_MARK_SET(ls_out_" << name << ");\n";
-          }
+      // Each iteration starts with no private assigned.
+      for (auto& [name, v] : kb.vars)
+        if (v.role == KVar::Private) line("ls_set_" + id(name) + " = false;");
+      for (auto& s : grid.back()->body) emit_stmt(*s);
+      bool any_private = false;
+      for (auto& [name, v] : kb.vars) any_private = any_private || v.role == KVar::Private;
+      if (any_private) {
+        std::string last;
+        for (size_t g = 0; g < grid.size(); ++g) {
+          const std::string& v = id(grid[g]->var);
+          last += std::string(g ? " && " : "") + v + " == ls_last_" + v;
         }
-        pad();
-        body_ << "}\n";
+        kb.needs_last = true;
+        line("if (" + last + ") {  // the last iteration leaves its values in Python's variables");
+        for (auto& [name, v] : kb.vars) {
+          if (v.role != KVar::Private) continue;
+          const std::string& c = id(name);
+          line("  if (ls_set_" + c + ") { *ls_out_" + c + " = " + c + "; ls_meta_" + c + "[0] = 1; ls_meta_" + c +
+               "[1] = " + kind_expr(name, v) + "; } else ls_fail(ls_err, LS_ERR_LAST);");
+        }
+        line("}");
       }
       for (size_t g = grid.size(); g-- > 0;) {
         --indent_;
-        pad();
-        body_ << "}\n";
+        line("}");
       }
-      if (!red_results.empty()) {
-        pad();
-        body_ << "// Combine the partial results: first across the 32 threads of a warp with\n";
-        pad();
-        body_ << "// shuffles, then lane 0 of each warp adds the warp's result atomically.\n";
+      if (!reds_.empty()) {
+        line("// Combine the partial results: first across the 32 threads of a warp with");
+        line("// shuffles, then lane 0 of each warp combines the warp's result atomically.");
       }
-      for (auto& [name, idx] : red_results) {
-        const std::string& fn = prog_.results[idx].op;
-        bool isf = prog_.results[idx].is_float;
-        std::string op = fn == "+" ? "add" : fn;
-        std::string suffix = std::string("_") + (isf ? "f64" : "i64");
-        pad();
-        body_ << cname(name) << " = ls_warp_" << (fn == "+" ? "sum" : fn) << suffix << "(" << cname(name) << ");\n";
-        pad();
-        body_ << "ls_set_" << name << " = ls_warp_any(ls_set_" << name << ");\n";
-        pad();
-        body_ << "if (ls_lane() == 0 && ls_set_" << name << ") {\n";
-        pad();
-        body_ << "  ls_atomic_" << op << suffix << "(ls_out_" << name << ", " << cname(name) << ");\n";
-        pad();
-        body_ << "  LS_MARK_SET(ls_out_" << name << ");\n";
-        pad();
-        body_ << "}\n";
-      }
-      kb.k.uses_warp_shuffles = !red_results.empty();
+      for (auto& [name, info] : reds_) emit_combine(name, kb.vars.at(name), info);
+      kb.k.uses_warp_shuffles = !reds_.empty();
     }
     if (sequential) {
-      for (auto& [name, idx] : seq_results) {
-        pad();
-        body_ << "*ls_out_" << name << " = " << cname(name) << ";\n";
-        if (track_set_.count(name)) {
-          pad();
-          body_ << "if (ls_set_" << name << ") LS_MARK_SET(ls_out_" << name << ");\n";
-        } else {
-          pad();
-          body_ << "LS_MARK_SET(ls_out_" << name << ");\n";
-        }
+      for (auto& [name, v] : kb.vars) {
+        const std::string& c = id(name);
+        line("*ls_out_" + c + " = " + c + ";");
+        line("if (ls_set_" + c + ") { ls_meta_" + c + "[0] = 1; ls_meta_" + c + "[1] = " + kind_expr(name, v) + "; }");
       }
     }
-    (void)closers;
+
+    // Declarations of locals.
+    std::ostringstream decls;
+    for (auto& [name, v] : kb.vars) {
+      const std::string& c = id(name);
+      const CudaResult& r = prog_.results[v.result];
+      std::string T = ctype(v.t.r);
+      if (v.role == KVar::Reduction) {
+        const RedInfo& info = reds_.at(name);
+        decls << "  " << T << " " << c << " = " << identity(info.fn, v.t.r) << ";  // this thread's partial "
+              << (info.fn == "+" ? "sum" : info.fn) << "\n";
+        decls << "  bool ls_set_" << c << " = false;  // whether this thread combined a term\n";
+        if (info.fn != "+" && isf(v.t.r)) decls << "  ls_i64 ls_zs_" << c << " = 0;  // signs of the zeros met\n";
+        continue;
+      }
+      if (v.role == KVar::Sequential) {
+        // Continues from the value left before the nest or by earlier launches.
+        std::string load = "*ls_out_" + c;
+        if (v.t.r == Repr::Bool) load = "(" + load + " != 0)";
+        else if (slot_ctype(r.slot_type) != T) load = "(" + T + ")" + load;
+        decls << "  " << T << " " << c << " = " << load << ";\n";
+        if (v.t.mixed()) decls << "  bool ls_np_" << c << " = ls_meta_" << c << "[1] >= 3;\n";
+        if (!v.input) decls << "  bool ls_def_" << c << " = ls_meta_" << c << "[0] != 0;\n";
+        decls << "  bool ls_set_" << c << " = false;\n";
+        continue;
+      }
+      decls << "  " << T << " " << c << " = 0;\n";
+      if (v.t.mixed()) decls << "  bool ls_np_" << c << " = false;\n";
+      decls << "  bool ls_set_" << c << " = false;  // assigned in this iteration\n";
+    }
 
     // Parameters.
     std::ostringstream sig;
@@ -755,39 +933,51 @@ class Generator {
     };
     for (auto& a : kb.arrays) {
       auto& ab = bound_.arrays.at(a);
+      const std::string& c = id(a);
       bool w = kernel_writes(root, a);
-      add_param({CudaParamKind::ArrayData, cname(a), a, 0},
-                std::string(w ? "" : "const ") + ctype(kind_of(ab.dtype)) +
-                    (aliased_.count(a) ? "* " : "* __restrict__ ") + cname(a));
+      add_param({CudaParamKind::ArrayData, c, a, 0},
+                std::string(w ? "" : "const ") + ctype(dtype_repr(ab.dtype)) +
+                    (aliased_.count(a) ? "* " : "* __restrict__ ") + c);
       for (size_t d = 0; d < ab.shape.size(); ++d)
-        add_param({CudaParamKind::ArrayExtent, "ls_n" + std::to_string(d) + "_" + a, a, (int)d},
-                   "ls_i64 ls_n" + std::to_string(d) + "_" + a);
+        add_param({CudaParamKind::ArrayExtent, "ls_n" + std::to_string(d) + "_" + c, a, (int)d},
+                  "ls_i64 ls_n" + std::to_string(d) + "_" + c);
       for (size_t d = 0; d < ab.shape.size(); ++d)
         if (!unit_stride(ab, d))
-          add_param({CudaParamKind::ArrayStride, "ls_s" + std::to_string(d) + "_" + a, a, (int)d},
-                     "ls_i64 ls_s" + std::to_string(d) + "_" + a);
+          add_param({CudaParamKind::ArrayStride, "ls_s" + std::to_string(d) + "_" + c, a, (int)d},
+                    "ls_i64 ls_s" + std::to_string(d) + "_" + c);
     }
     for (auto& s : kb.scalar_inputs) {
-      bool isf = bound_.scalars.count(s) && bound_.scalars.at(s).kind == ScalarKind::Float;
-      std::string pname = local_assigned.count(s) ? "ls_in_" + s : cname(s);
-      add_param({isf ? CudaParamKind::FloatScalar : CudaParamKind::IntScalar, pname, "", 0},
-                std::string(isf ? "double " : "ls_i64 ") + pname);
-      kb.k.params.back().array = s;  // Python name of the value
+      const std::string& c = id(s);
+      CudaParamKind kind = CudaParamKind::IntScalar;
+      std::string T = "ls_i64";
+      auto it = bound_.scalars.find(s);
+      bool host_var = std::find(host_vars_.begin(), host_vars_.end(), s) != host_vars_.end();
+      if (!host_var && it != bound_.scalars.end()) {
+        if (it->second.kind == ScalarKind::Float) kind = CudaParamKind::FloatScalar, T = "double";
+        else if (it->second.kind == ScalarKind::Bool) kind = CudaParamKind::BoolScalar, T = "bool";
+      }
+      add_param({kind, c, s, 0}, T + " " + c);
     }
-    for (auto& r : prog_.results) {
-      if (r.kernel != (int)prog_.kernels.size()) continue;
-      add_param({CudaParamKind::Result, "ls_out_" + r.name, r.name, r.slot},
-                std::string(r.is_float ? "double" : "ls_i64") + "* ls_out_" + r.name);
+    if (kb.needs_last)
+      for (size_t g = 0; g < grid.size(); ++g)
+        add_param({CudaParamKind::GridLast, "ls_last_" + id(grid[g]->var), grid[g]->var, (int)g},
+                  "ls_i64 ls_last_" + id(grid[g]->var));
+    for (auto& [name, v] : kb.vars) {
+      const CudaResult& r = prog_.results[v.result];
+      const std::string& c = id(name);
+      add_param({CudaParamKind::Result, "ls_out_" + c, name, r.slot}, slot_ctype(r.slot_type) + "* ls_out_" + c);
+      add_param({CudaParamKind::ResultMeta, "ls_meta_" + c, name, r.slot + 1}, "ls_i64* ls_meta_" + c);
     }
     add_param({CudaParamKind::ErrorFlag, "ls_err", "", 0}, "ls_i64* ls_err");
 
     std::ostringstream k;
-    k << "// " << kb.k.mapping << ".\n";
-    if (!red_results.empty())
+    k << "// " << cuda_escape(kb.k.mapping, CudaTextUse::Comment) << ".\n";
+    if (!reds_.empty())
       k << "// Reductions: each thread folds its own iterations into a partial result; warps\n"
-           "// combine them with shuffles and add them with one atomic per warp. Floating-point\n"
-           "// sums are added in a different order than Python's loop: the last bits can differ.\n";
-    k << "extern \"C\" __global__ void " << kb.k.name << "(\n    " << sig.str() << ") {\n";
+           "// combine them with shuffles and combine them into the result with one atomic per\n"
+           "// warp. Floating-point sums are added in a different order than Python's loop: the\n"
+           "// last bits can differ.\n";
+    k << "extern \"C\" __global__ void " << kname << "(\n    " << sig.str() << ") {\n";
     k << decls.str();
     k << body_.str();
     k << "}\n";
@@ -795,25 +985,26 @@ class Generator {
 
     // Emulator entry: unpacks the 8-byte argument slots.
     std::ostringstream e;
-    e << "extern \"C\" int ls_emu_" << kb.k.name << "(const unsigned* grid, const unsigned* block, void** a) {\n"
+    e << "extern \"C\" int ls_emu_" << kname << "(const unsigned* grid, const unsigned* block, void** a) {\n"
       << "  return ls_emu::launch(grid, block, " << (kb.k.uses_warp_shuffles ? "true" : "false")
-      << ", [&] {\n    " << kb.k.name << "(";
+      << ", [&] {\n    " << kname << "(";
     for (size_t i = 0; i < kb.k.params.size(); ++i) {
       auto& p = kb.k.params[i];
       std::string t;
       switch (p.kind) {
-        case CudaParamKind::ArrayData: t = std::string(ctype(kind_of(bound_.arrays.at(p.array).dtype))) + "*"; break;
+        case CudaParamKind::ArrayData: t = std::string(ctype(dtype_repr(bound_.arrays.at(p.array).dtype))) + "*"; break;
         case CudaParamKind::ArrayExtent:
         case CudaParamKind::ArrayStride:
-        case CudaParamKind::IntScalar: t = "ls_i64"; break;
+        case CudaParamKind::IntScalar:
+        case CudaParamKind::GridLast: t = "ls_i64"; break;
         case CudaParamKind::FloatScalar: t = "double"; break;
+        case CudaParamKind::BoolScalar: t = "bool"; break;
         case CudaParamKind::Result: {
-          bool isf = false;
           for (auto& r : prog_.results)
-            if (r.kernel == (int)prog_.kernels.size() && r.name == p.array) isf = r.is_float;
-          t = isf ? "double*" : "ls_i64*";
+            if (r.kernel == (int)prog_.kernels.size() && r.name == p.array) t = slot_ctype(r.slot_type) + "*";
           break;
         }
+        case CudaParamKind::ResultMeta:
         case CudaParamKind::ErrorFlag: t = "ls_i64*"; break;
       }
       e << (i ? ", " : "") << "*(" << t << "*)a[" << i << "]";
@@ -821,25 +1012,65 @@ class Generator {
     e << ");\n  });\n}\n";
     prog_.emulator_entry += e.str();
 
-    for (auto& a : kb.arrays) {
-      (void)a;
-    }
     prog_.kernels.push_back(kb.k);
     kb_ = nullptr;
+    active_loops_.clear();
     return (int)prog_.kernels.size() - 1;
   }
 
-  static bool track_always_assigned(const Stmt& root, const std::vector<const Stmt*>& grid, const std::string& name) {
-    const Stmt& inner = grid.empty() ? root : *grid.back();
-    if (grid.empty()) return false;
-    for (auto& s : inner.body)
-      if (s->kind == StmtKind::Assign && s->target->kind == ExprKind::Name && s->target->name == name) return true;
-    return false;
+  // The Python type code a scalar has after an assignment in this kernel.
+  std::string kind_expr(const std::string& name, const KVar& v) {
+    if (!v.t.mixed()) return std::to_string(cpu::kind_code(v.t.r, v.t.np));
+    return "(ls_np_" + id(name) + " ? " + std::to_string(cpu::kind_code(v.t.r, true)) + " : " +
+           std::to_string(cpu::kind_code(v.t.r, false)) + ")";
   }
 
-  bool unit_stride(const ArrayBinding& ab, size_t d) {
-    return ab.strides[d] == analysis::dtype_size(ab.dtype);
+  static std::string identity(const std::string& fn, Repr r) {
+    if (fn == "+") return isf(r) ? (r == Repr::F32 ? "-0.0f" : "-0.0") : "0";
+    bool mn = fn == "min";
+    if (isf(r)) return std::string(mn ? "" : "-") + (r == Repr::F32 ? "ls_f32_bits(0x7f800000u)" : "ls_f64_bits(0x7ff0000000000000ULL)");
+    if (r == Repr::I32) return mn ? "2147483647" : "(-2147483647 - 1)";
+    return mn ? "LS_I64_MAX" : "LS_I64_MIN";
   }
+
+  void emit_combine(const std::string& name, const KVar& v, const RedInfo& info) {
+    const std::string& c = id(name);
+    Repr R = v.t.r;
+    line("ls_set_" + c + " = ls_warp_any((ls_i64)ls_set_" + c + ") != 0;");
+    if (info.fn == "+") {
+      if (R == Repr::F64) {
+        line(c + " = ls_warp_sum_f64(" + c + ");");
+        line("if (ls_lane() == 0 && ls_set_" + c + ") { ls_atomic_add_f64(ls_out_" + c + ", " + c + "); ls_meta_" + c +
+             "[0] = 1; }");
+      } else if (R == Repr::F32) {
+        line(c + " = ls_warp_sum_f32(" + c + ");");
+        line("if (ls_lane() == 0 && ls_set_" + c + ") { ls_atomic_add_f32(ls_out_" + c + ", " + c + "); ls_meta_" + c +
+             "[0] = 1; }");
+      } else {
+        // Python ints stop the run at any overflow; NumPy's wrap (exact modulo 2**64, or 2**32 once truncated).
+        bool py = v.t.py || info.value.py;
+        line("const ls_i64 ls_w_" + c + " = " + (py ? "ls_warp_sum_i64_chk((ls_i64)" + c + ", ls_err)"
+                                                    : "ls_warp_sum_i64((ls_i64)" + c + ")") + ";");
+        line("if (ls_lane() == 0 && ls_set_" + c + ") { " +
+             (py ? "ls_atomic_add_i64_chk(ls_out_" + c + ", ls_w_" + c + ", ls_err)"
+                 : "ls_atomic_add_i64(ls_out_" + c + ", ls_w_" + c + ")") +
+             "; ls_meta_" + c + "[0] = 1; }");
+      }
+      return;
+    }
+    if (isf(R)) {
+      line("const double ls_w_" + c + " = ls_warp_" + info.fn + "_f64((double)" + c + ");");
+      line("ls_zs_" + c + " = ls_warp_any(ls_zs_" + c + ");");
+      line("if (ls_lane() == 0 && ls_set_" + c + ") { ls_atomic_" + info.fn + "_f64(ls_out_" + c + ", ls_w_" + c +
+           "); ls_meta_" + c + "[0] = 1; ls_atomic_or(ls_meta_" + c + " + 2, ls_zs_" + c + "); }");
+    } else {
+      line("const ls_i64 ls_w_" + c + " = ls_warp_" + info.fn + "_i64((ls_i64)" + c + ");");
+      line("if (ls_lane() == 0 && ls_set_" + c + ") { ls_atomic_" + info.fn + "_i64(ls_out_" + c + ", ls_w_" + c +
+           "); ls_meta_" + c + "[0] = 1; }");
+    }
+  }
+
+  bool unit_stride(const ArrayBinding& ab, size_t d) { return ab.strides[d] == analysis::dtype_size(ab.dtype); }
 
   bool kernel_writes(const Stmt& root, const std::string& a) {
     bool w = false;
@@ -871,269 +1102,302 @@ class Generator {
     return pick;
   }
 
-  void check_loop_var_reads(const Stmt& root) {
-    // For each in-kernel loop, its variable may be read only inside it.
-    std::function<void(const std::vector<analysis::StmtPtr>&, std::set<std::string>&)> visit;
-    std::set<std::string> live;  // loop vars whose loop encloses the current point
-    std::function<void(const Stmt&)> one = [&](const Stmt& s) {
-      auto check = [&](const Expr* e) {
-        walk_exprs(e, [&](const Expr& x) {
-          if (x.kind == ExprKind::Name && loop_vars_.count(x.name) && !live.count(x.name) &&
-              std::find(host_vars_.begin(), host_vars_.end(), x.name) == host_vars_.end())
-            fail(s.line, "the loop variable " + x.name + " is read outside its loop");
-        });
-      };
-      check(s.target.get());
-      check(s.value.get());
-      check(s.cond.get());
-      check(s.start.get());
-      check(s.stop.get());
-      check(s.step.get());
-      if (s.kind == StmtKind::For) {
-        bool had = live.count(s.var) > 0;
-        if (had) fail(s.line, "two nested loops use the same variable " + s.var);
-        live.insert(s.var);
-        for (auto& c : s.body) one(*c);
-        live.erase(s.var);
-      } else {
-        for (auto& c : s.body) one(*c);
-        for (auto& c : s.orelse) one(*c);
-      }
-    };
-    one(root);
+  // -------------------------------------------------------- statements ---
+  std::string range_bound(const Expr* e, int64_t dflt) {
+    if (!e) {
+      if (dflt == -1) fail(0, "range() has no stop");
+      return int_literal(dflt);
+    }
+    return conv(expr(*e), Repr::I64);
   }
 
-  // -------------------------------------------------------- statements ---
   void emit_stmt(const Stmt& s) {
     switch (s.kind) {
       case StmtKind::Assign:
       case StmtKind::AugAssign: {
         line_comment(s.line);
-        std::string value;
-        Ty vt;
-        if (s.kind == StmtKind::Assign) {
-          auto r = expr(*s.value);
-          value = r.first;
-          vt = r.second;
-        } else {
-          Expr bin;
-          bin.kind = ExprKind::Binary;
-          bin.bin_op = s.aug_op;
-          bin.line = s.line;
-          bin.args = {s.target, s.value};
-          auto r = expr(bin);
-          value = r.first;
-          vt = r.second;
-        }
         if (s.target->kind == ExprKind::Name) {
-          Ty t = var_ty_.at(s.target->name);
-          pad();
-          body_ << cname(s.target->name) << " = " << convert(value, vt, t.k, s.line) << ";";
-          if (track_set_.count(s.target->name)) body_ << " ls_set_" << s.target->name << " = 1;";
-          body_ << "\n";
+          const std::string& name = s.target->name;
+          auto rit = reds_.find(name);
+          if (rit != reds_.end() && rit->second.fn != "+") {
+            emit_minmax_update(s, rit->second);
+            return;
+          }
+          V v = expr(*s.value);
+          if (s.kind == StmtKind::AugAssign) v = binary(s.aug_op, load_var(name, s.line), v, s.target.get(), s.line);
+          store_var(name, v);
         } else if (s.target->kind == ExprKind::Subscript) {
-          auto ref = subscript(*s.target);
-          K ak = kind_of(array(s.target->name, s.line).dtype);
-          pad();
-          body_ << ref << " = " << convert(value, vt, ak, s.line) << ";\n";
+          V v = expr(*s.value);
+          const ArrayBinding& ab = array(s.target->name, s.line);
+          Repr ar = dtype_repr(ab.dtype);
+          std::string ref = subscript(*s.target);
+          if (s.kind == StmtKind::AugAssign) {
+            // The element is located once, read, combined and stored.
+            line("{");
+            line("  " + std::string(ctype(ar)) + "* ls_p = &" + ref + ";");
+            V old{"(*ls_p)", VT{ar, false, true}, ""};
+            V nv = binary(s.aug_op, old, v, s.target.get(), s.line);
+            line("  *ls_p = " + store_value(nv, ab.dtype) + ";");
+            line("}");
+          } else {
+            line(ref + " = " + store_value(v, ab.dtype) + ";");
+          }
         } else {
           fail(s.line, "only names and array elements can be assigned");
         }
-        break;
+        return;
       }
       case StmtKind::If: {
         line_comment(s.line);
-        auto [c, ct] = cond(*s.cond);
-        (void)ct;
-        pad();
-        body_ << "if (" << c << ") {\n";
+        line("if (" + cond(*s.cond) + ") {");
         ++indent_;
         for (auto& b : s.body) emit_stmt(*b);
         --indent_;
         if (!s.orelse.empty()) {
-          pad();
-          body_ << "} else {\n";
+          line("} else {");
           ++indent_;
           for (auto& b : s.orelse) emit_stmt(*b);
           --indent_;
         }
-        pad();
-        body_ << "}\n";
-        break;
+        line("}");
+        return;
       }
       case StmtKind::For: {
         line_comment(s.line);
-        auto [start, a] = expr_int(s.start.get(), 0, s.line);
-        auto [stop, b] = expr_int(s.stop.get(), -1, s.line);
-        auto [step, c] = expr_int(s.step.get(), 1, s.line);
-        (void)a; (void)b; (void)c;
-        std::string v = cname(s.var);
-        auto cs = s.step ? const_int(s.step.get()) : std::optional<int64_t>(1);
-        bool const_step = cs.has_value();
-        int64_t sv = cs ? *cs : 1;
-        if (const_step) step = std::to_string(sv);
-        if (const_step && sv == 0) fail(s.line, "range() with a zero step raises ValueError");
-        pad();
-        body_ << "{\n";
+        const std::string& v = id(s.var);
+        std::string step = int_literal(step_of(s));
+        line("{");
         ++indent_;
-        pad();
-        body_ << "const ls_i64 ls_stop_" << s.var << " = " << stop;
-        if (!const_step) body_ << ", ls_step_" << s.var << " = " << step;
-        body_ << ";\n";
-        if (!const_step) {
-          pad();
-          body_ << "if (ls_step_" << s.var << " == 0) ls_fail(ls_err, LS_ERR_VALUE);\n";
-        }
-        pad();
-        std::string cmp = const_step ? (sv > 0 ? v + " < ls_stop_" + s.var : v + " > ls_stop_" + s.var)
-                                     : "(ls_step_" + s.var + " > 0 ? " + v + " < ls_stop_" + s.var + " : " + v +
-                                           " > ls_stop_" + s.var + ")";
-        std::string inc = const_step ? (sv == 1 ? "++" + v : v + " += " + std::to_string(sv))
-                                     : v + " += ls_step_" + s.var;
-        body_ << "for (" << v << " = " << start << "; " << cmp << " && LS_CONTINUE(ls_err); " << inc << ") {\n";
+        std::string start = range_bound(s.start.get(), 0);
+        std::string stop = range_bound(s.stop.get(), -1);
+        line("const ls_i64 ls_start_" + v + " = " + start + ";");
+        line("const ls_i64 ls_count_" + v + " = ls_range_count(ls_start_" + v + ", " + stop + ", " + step + ");");
+        line("for (ls_i64 ls_k_" + v + " = 0; ls_k_" + v + " < ls_count_" + v + " && LS_CONTINUE(ls_err); ++ls_k_" +
+             v + ") {");
         ++indent_;
+        // Python assigns the variable at each iteration; after the loop it
+        // keeps the last value (and stays unassigned when the loop never ran).
+        store_var(s.var, V{"ls_start_" + v + " + ls_k_" + v + (step == "1LL" ? "" : " * " + step), kPyInt, ""});
+        bool was_active = active_loops_.count(s.var) > 0;
+        active_loops_.insert(s.var);
         for (auto& b : s.body) emit_stmt(*b);
+        if (!was_active) active_loops_.erase(s.var);
         --indent_;
-        pad();
-        body_ << "}\n";
+        line("}");
         --indent_;
-        pad();
-        body_ << "}\n";
-        break;
+        line("}");
+        return;
       }
     }
   }
 
-  // Conversion on assignment: into an array element (NumPy casting) or a
-  // scalar variable of the declared type.
-  std::string convert(const std::string& v, Ty from, K to, int line) {
-    if (from.k == to) return v;
-    if (is_float(from.k) && !is_float(to) && to != K::Bool) {
-      return "(" + std::string(ctype(to)) + ")ls_trunc_int(" + v + ", ls_err)";
+  // s = min(s, x) / max(s, x) (or min(x, s)) inside a grid kernel: the
+  // thread's partial keeps Python's rule (x replaces s only when strictly
+  // better, or, for min(x, s), unless s is strictly better).
+  void emit_minmax_update(const Stmt& s, const RedInfo& info) {
+    const std::string& name = s.target->name;
+    const std::string& c = id(name);
+    const Expr& term = *s.value->args[info.acc_first ? 1 : 0];
+    V v = expr(term);
+    Repr R = kb_->vars.at(name).t.r;
+    line("{");
+    line("  const " + std::string(ctype(R)) + " ls_v = " + conv(v, R) + ";");
+    const char* op = info.fn == "min" ? " < " : " > ";
+    if (isf(R)) line("  ls_zs_" + c + " |= ls_zero_signs((double)ls_v);");
+    if (info.acc_first) line(std::string("  if (ls_v") + op + c + ") " + c + " = ls_v;");
+    else line(std::string("  if (!(") + c + op + "ls_v)) " + c + " = ls_v;");
+    line("  ls_set_" + c + " = true;");
+    line("}");
+  }
+
+  // ---------------------------------------------------------- variables ---
+  V load_var(const std::string& name, int line) {
+    VT t = var_type(name, line);
+    const std::string& c = id(name);
+    if (!kb_) return V{c, t, t.mixed() ? "false" : ""};  // typing before any kernel is built
+    auto it = kb_->vars.find(name);
+    if (kb_->grid_vars.count(name)) return V{c, kPyInt, ""};
+    if (it == kb_->vars.end()) {
+      // A value fixed before the nest, or a host loop variable.
+      if (!dry_) kb_->scalar_inputs.insert(name);
+      bool host_var = std::find(host_vars_.begin(), host_vars_.end(), name) != host_vars_.end();
+      return V{c, host_var ? kPyInt : t, ""};
     }
-    (void)line;
-    return "(" + std::string(ctype(to)) + ")(" + v + ")";
+    const KVar& kv = it->second;
+    // A reduction's partial has the type of the terms combined (checked
+    // when the loop was chosen for the grid): no run-time type flag.
+    V v{c, t, t.mixed() ? (kv.role == KVar::Reduction ? "false" : "ls_np_" + c) : ""};
+    if (kv.role == KVar::Reduction || active_loops_.count(name)) return v;
+    // Reading a variable before it has a value: Python raises.
+    std::string defined = kv.role == KVar::Private ? "ls_set_" + c : kv.input ? "" : "ls_def_" + c;
+    if (!defined.empty()) v.c = "(ls_need(" + defined + ", ls_err, LS_ERR_UNBOUND), " + c + ")";
+    return v;
+  }
+
+  void store_var(const std::string& name, const V& val) {
+    if (dry_) return;
+    const KVar& kv = kb_->vars.at(name);
+    const std::string& c = id(name);
+    std::string text = c + " = " + conv(val, kv.t.r) + ";";
+    // The type flag is computed first: both it and the value read the old values.
+    if (kv.t.mixed() && kv.role != KVar::Reduction)
+      text = "{ const bool ls_np = " + is_np(val) + "; " + text + " ls_np_" + c + " = ls_np; }";
+    text += " ls_set_" + c + " = true;";
+    if (kv.role == KVar::Sequential && !kv.input) text += " ls_def_" + c + " = true;";
+    line(text);
+  }
+
+  // NumPy's conversion of a value stored into an element of type `dt`.
+  std::string store_value(const V& val, DType dt) {
+    switch (dt) {
+      case DType::Float64: return conv(val, Repr::F64);
+      case DType::Float32:
+        // NumPy converts Python and NumPy ints through a C double first.
+        if (isi(val.t.r)) return "(float)" + conv(val, Repr::F64);
+        return conv(val, Repr::F32);
+      case DType::Int64: return conv(val, Repr::I64);
+      case DType::Int32:
+        if (val.t.r == Repr::I64 && val.t.py) return "ls_to_i32(" + val.c + ", ls_err)";
+        return conv(val, Repr::I32);
+      case DType::Bool: return truth(val);
+    }
+    return conv(val, Repr::F64);
+  }
+
+  // ------------------------------------------------------- conversions ---
+  static std::string is_np(const V& a) {
+    if (a.t.mixed()) return a.npf;
+    return a.t.np ? "true" : "false";
+  }
+  static std::string merge_np(const VT& t, const V& a, const V& b) {
+    if (!t.mixed()) return "";
+    return "(" + is_np(a) + " || " + is_np(b) + ")";
+  }
+
+  std::string conv(const V& a, Repr to) {
+    Repr from = a.t.r;
+    if (from == to) return a.c;
+    if (to == Repr::Bool) return truth(a);
+    if (from == Repr::Bool) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
+    if (isi(from) && isi(to))
+      return to == Repr::I64 ? "((ls_i64)" + a.c + ")" : "((int)(unsigned)(ls_u64)" + a.c + ")";
+    if (isi(from)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
+    if (isf(from) && isf(to)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
+    fail(0, "internal: float to int conversion");
+  }
+
+  static std::string truth(const V& a) {
+    switch (a.t.r) {
+      case Repr::Bool: return a.c;
+      case Repr::I64:
+      case Repr::I32: return "(" + a.c + " != 0)";
+      default: return "(" + a.c + " != 0.0)";
+    }
+  }
+
+  // An int64 beyond +-2**53 meeting a float (Python is exact there).
+  static V bigchk(const V& a) {
+    if (!(a.t.r == Repr::I64 && a.t.py)) return a;
+    V r = a;
+    r.c = "ls_bigint(" + a.c + ", ls_err)";
+    return r;
   }
 
   // -------------------------------------------------------- expressions --
-  using R = std::pair<std::string, Ty>;
+  VT type_of(const Expr& e) {
+    bool saved = dry_;
+    dry_ = true;
+    VT t = expr(e).t;
+    dry_ = saved;
+    return t;
+  }
 
-  std::pair<std::string, Ty> expr_int(const Expr* e, int64_t dflt, int line) {
-    if (!e) {
-      if (dflt == -1) fail(line, "range() has no stop");
-      return {std::to_string(dflt), Ty{K::I64, false}};
+  std::string cond(const Expr& e) {
+    if (e.kind == ExprKind::Logical) {
+      std::string out;
+      for (auto& a : e.args) out += (out.empty() ? "" : e.bool_op == analysis::BoolOp::And ? " && " : " || ") + cond(*a);
+      return "(" + out + ")";
     }
-    auto r = expr(*e);
-    if (is_float(r.second.k)) fail(line, "range() needs integers, not floats");
-    return r;
+    if (e.kind == ExprKind::Unary && e.un_op == UnOp::Not) return "(!" + cond(*e.args.at(0)) + ")";
+    return truth(expr(e));
   }
 
-  R cond(const Expr& e) {
-    bool saved = in_condition_;
-    in_condition_ = true;
-    auto r = expr(e);
-    in_condition_ = saved;
-    return {truth(r), Ty{K::Bool, false}};
-  }
-
-  static std::string truth(const R& r) {
-    if (r.second.k == K::Bool) return r.first;
-    return "(" + r.first + " != 0)";
-  }
-
-  std::string cast(const R& r, K to) {
-    if (r.second.k == to) return r.first;
-    return "(" + std::string(ctype(to)) + ")" + r.first;
-  }
-
-  R expr(const Expr& e, std::ostringstream* = nullptr, bool dry = false) {
-    bool saved_dry = dry_;
-    if (dry) dry_ = true;
-    R r = expr_impl(e);
-    dry_ = saved_dry;
-    return r;
-  }
-  bool dry_ = false;
-
-  R expr_impl(const Expr& e) {
+  V expr(const Expr& e) {
     switch (e.kind) {
-      case ExprKind::IntConst: {
-        std::string s = std::to_string(e.ival);
-        if (e.ival > 2147483647LL || e.ival < -2147483647LL) s += "LL";
-        return {s, Ty{K::I64, false}};
-      }
-      case ExprKind::FloatConst: return {float_literal(e.fval), Ty{K::F64, false}};
-      case ExprKind::BoolConst: return {e.ival ? "true" : "false", Ty{K::Bool, false}};
-      case ExprKind::Name: {
-        auto it = var_ty_.find(e.name);
-        if (it == var_ty_.end()) {
-          if (bound_.arrays.count(e.name)) fail(e.line, "the whole array " + e.name + " is used as a value");
-          fail(e.line, "the name " + e.name + " is not a number the GPU version can read");
-        }
-        if (kb_ && !dry_ && !loop_vars_.count(e.name) && !assigned_.count(e.name))
-          kb_->scalar_inputs.insert(e.name);
-        if (kb_ && !dry_ && loop_vars_.count(e.name) &&
-            std::find(host_vars_.begin(), host_vars_.end(), e.name) != host_vars_.end())
-          kb_->scalar_inputs.insert(e.name);
-        return {cname(e.name), it->second};
-      }
+      case ExprKind::IntConst: return V{int_literal(e.ival), kPyInt, ""};
+      case ExprKind::FloatConst: return V{float_literal(e.fval), kPyFloat, ""};
+      case ExprKind::BoolConst: return V{e.ival ? "true" : "false", kPyBool, ""};
+      case ExprKind::Name: return load_var(e.name, e.line);
       case ExprKind::Subscript: {
-        K k = kind_of(array(e.name, e.line).dtype);
-        return {subscript(e), Ty{k, true}};
+        Repr r = dtype_repr(array(e.name, e.line).dtype);
+        return V{subscript(e), VT{r, false, true}, ""};
+      }
+      case ExprKind::Binary: {
+        V a = expr(*e.args.at(0));
+        V b = expr(*e.args.at(1));
+        return binary(e.bin_op, a, b, &e, e.line);
       }
       case ExprKind::Unary: {
-        R a = expr(*e.args.at(0));
-        switch (e.un_op) {
-          case UnOp::Not: return {"(!" + truth(a) + ")", Ty{K::Bool, a.second.np}};
-          case UnOp::Neg:
-          case UnOp::Pos: {
-            Ty t = a.second;
-            if (t.k == K::Bool) {
-              if (t.np) fail(e.line, "arithmetic on NumPy booleans is not supported on the GPU");
-              t.k = K::I64;
-            }
-            std::string v = cast(a, t.k);
-            return {e.un_op == UnOp::Neg ? "(-" + v + ")" : v, t};
-          }
-        }
-        break;
+        V a = expr(*e.args.at(0));
+        if (e.un_op == UnOp::Not) return V{"(!" + truth(a) + ")", kPyBool, ""};
+        if (a.t.r == Repr::Bool) a = V{"((ls_i64)" + a.c + ")", kPyInt, ""};
+        if (e.un_op == UnOp::Pos) return a;
+        if (isf(a.t.r)) return V{"(-" + a.c + ")", a.t, a.npf};
+        if (a.t.py && spec_.overflow_checks.count(&e)) return V{"ls_cneg(" + a.c + ", ls_err)", a.t, a.npf};
+        return V{(a.t.r == Repr::I32 ? "ls_wneg32(" : "ls_wneg(") + a.c + ")", a.t, a.npf};
       }
-      case ExprKind::Binary: return binary(e);
       case ExprKind::Compare: {
-        std::string out;
-        bool np = false;
-        for (size_t i = 0; i < e.cmp_ops.size(); ++i) {
-          R a = expr(*e.args.at(i));
-          R b = expr(*e.args.at(i + 1));
-          np = np || a.second.np || b.second.np;
-          if (!out.empty()) out += " && ";
-          out += "(" + a.first + " " + analysis::to_string(e.cmp_ops[i]) + " " + b.first + ")";
+        std::vector<V> ops;
+        for (auto& a : e.args) ops.push_back(expr(*a));
+        std::string res;
+        VT t{Repr::Bool, false, false};
+        for (size_t i = 0; i + 1 < ops.size(); ++i) {
+          res += (res.empty() ? "" : " && ") + compare_pair(e.cmp_ops.at(i), ops[i], ops[i + 1], e.line);
+          VT r = cpu::compare_result(ops[i].t, ops[i + 1].t);
+          t.py |= r.py;
+          t.np |= r.np;
         }
-        if (e.cmp_ops.size() > 1) out = "(" + out + ")";
-        return {out, Ty{K::Bool, np}};
+        V out{"(" + res + ")", t, ""};
+        if (t.mixed()) {
+          std::string n;
+          for (size_t i = 0; i + 1 < ops.size(); ++i)
+            n += (n.empty() ? "" : " || ") + is_np(ops[i]) + " || " + is_np(ops[i + 1]);
+          out.npf = "(" + n + ")";
+        }
+        return out;
       }
       case ExprKind::Logical: {
-        std::vector<R> parts;
-        bool all_bool = true;
-        for (auto& a : e.args) {
-          parts.push_back(expr(*a));
-          if (parts.back().second.k != K::Bool) all_bool = false;
+        // Python returns the operand that decides: `a and b` is a when a is
+        // false, else b. Operands have no side effects but traps (which only
+        // hand the loop to Python), so the one that decides is read twice.
+        std::vector<V> ops;
+        for (auto& a : e.args) ops.push_back(expr(*a));
+        V acc = ops.back();
+        bool is_and = e.bool_op == analysis::BoolOp::And;
+        for (size_t i = ops.size() - 1; i-- > 0;) {
+          const V& a = ops[i];
+          VT t{acc.t.r, acc.t.py || a.t.py, acc.t.np || a.t.np};
+          if (a.t.r != acc.t.r) fail(e.line, "internal: the operands of a logical operator have different types");
+          std::string test = truth(a);
+          std::string c = is_and ? "(" + test + " ? " + acc.c + " : " + a.c + ")"
+                                 : "(" + test + " ? " + a.c + " : " + acc.c + ")";
+          std::string n;
+          if (t.mixed())
+            n = is_and ? "(" + test + " ? " + is_np(acc) + " : " + is_np(a) + ")"
+                       : "(" + test + " ? " + is_np(a) + " : " + is_np(acc) + ")";
+          acc = V{c, t, n};
         }
-        if (!all_bool && !in_condition_)
-          fail(e.line, "'and'/'or' on non-boolean values returns one of the operands; not supported on the GPU");
-        std::string op = e.bool_op == analysis::BoolOp::And ? " && " : " || ";
-        std::string out;
-        for (auto& p : parts) out += (out.empty() ? "" : op) + truth(p);
-        return {"(" + out + ")", Ty{K::Bool, false}};
+        return acc;
       }
       case ExprKind::IfExp: {
-        auto c = cond(*e.args.at(0));
-        R a = expr(*e.args.at(1));
-        R b = expr(*e.args.at(2));
-        if (is_float(a.second.k) != is_float(b.second.k) || (a.second.k != b.second.k && is_float(a.second.k)))
-          fail(e.line, "the two branches of a conditional expression have different types");
-        Ty t = a.second.k == b.second.k ? a.second : Ty{K::I64, a.second.np && b.second.np};
-        return {"(" + c.first + " ? " + cast(a, t.k) + " : " + cast(b, t.k) + ")", t};
+        std::string c = cond(*e.args.at(0));
+        V a = expr(*e.args.at(1));
+        V b = expr(*e.args.at(2));
+        if (a.t.r != b.t.r) fail(e.line, "internal: the branches of a conditional expression have different types");
+        VT t{a.t.r, a.t.py || b.t.py, a.t.np || b.t.np};
+        V out{"(" + c + " ? " + a.c + " : " + b.c + ")", t, ""};
+        if (t.mixed()) out.npf = "(" + c + " ? " + is_np(a) + " : " + is_np(b) + ")";
+        return out;
       }
       case ExprKind::Call: return call(e);
     }
@@ -1146,254 +1410,234 @@ class Generator {
       fail(e.line, e.name + " has " + std::to_string(ab.shape.size()) + " dimensions but is indexed with " +
                        std::to_string(e.args.size()) + " subscripts");
     if (kb_ && !dry_) kb_->arrays.insert(e.name);
+    const std::string& c = id(e.name);
     std::string off;
     for (size_t d = 0; d < e.args.size(); ++d) {
-      R ix = expr(*e.args[d]);
-      if (is_float(ix.second.k)) fail(e.line, "an array index must be an integer");
-      std::string term = "ls_ix(" + ix.first + ", ls_n" + std::to_string(d) + "_" + e.name + ", ls_err)";
-      if (!unit_stride(ab, d)) term += " * ls_s" + std::to_string(d) + "_" + e.name;
+      V ix = expr(*e.args[d]);
+      if (!isi(ix.t.r) && ix.t.r != Repr::Bool) fail(e.line, "an array index must be an integer");
+      std::string term = "ls_ix(" + conv(ix, Repr::I64) + ", ls_n" + std::to_string(d) + "_" + c + ", ls_err)";
+      if (!unit_stride(ab, d)) term += " * ls_s" + std::to_string(d) + "_" + c;
       off += (off.empty() ? "" : " + ") + term;
     }
-    return cname(e.name) + "[" + off + "]";
+    return c + "[" + off + "]";
   }
 
-  R binary(const Expr& e) {
-    R a = expr(*e.args.at(0));
-    R b = expr(*e.args.at(1));
-    Ty ta = a.second, tb = b.second;
-    if ((ta.np && ta.k == K::Bool) || (tb.np && tb.k == K::Bool))
-      fail(e.line, "arithmetic on NumPy booleans is not supported on the GPU");
-    bool py = !ta.np && !tb.np;
-    auto lit_fix = [](R& r) {
-      // An integer literal on its own side would be a 32-bit int in C.
-      if (r.second.k != K::F64 && !r.first.empty() && (std::isdigit((unsigned char)r.first[0])))
-        r.first = "(ls_i64)" + r.first;
-    };
-    switch (e.bin_op) {
-      case BinOp::Add:
-      case BinOp::Sub:
-      case BinOp::Mul: {
-        Ty t = arith(ta, tb);
-        if (!is_float(t.k)) lit_fix(a);
-        return {"(" + cast(a, t.k) + " " + std::string(analysis::to_string(e.bin_op)) + " " + cast(b, t.k) + ")", t};
+  std::string compare_pair(CmpOp op, const V& a0, const V& b0, int line) {
+    VT d = cpu::compare_domain(a0.t, b0.t, line);
+    V a = a0, b = b0;
+    if (isf(d.r) && d.py) {
+      a = bigchk(a);
+      b = bigchk(b);
+    }
+    return "(" + conv(a, d.r) + " " + analysis::to_string(op) + " " + conv(b, d.r) + ")";
+  }
+
+  V binary(BinOp op, const V& a0, const V& b0, const Expr* site, int line) {
+    VT t = cpu::binary_type(op, a0.t, b0.t, line);
+    bool pysem = t.py;
+    V r;
+    r.t = t;
+    r.npf = merge_np(t, a0, b0);
+    Repr R = t.r;
+    V a = a0, b = b0;
+    if (op == BinOp::Div) {
+      if (pysem) {
+        a = bigchk(a);
+        b = bigchk(b);
       }
-      case BinOp::Div: {
-        Ty t;
-        if (py) {
-          t = Ty{K::F64, false};
-        } else {
-          K k = np_promote(ta.k, tb.k);
-          t = Ty{k == K::F32 ? K::F32 : K::F64, true};
+      std::string x = conv(a, R), y = conv(b, R);
+      r.c = pysem ? "ls_fdiv_py(" + x + ", " + y + ", ls_err)" : "(" + x + " / " + y + ")";
+      return r;
+    }
+    if (isi(R)) {
+      std::string x = conv(a, R), y = conv(b, R);
+      bool check = pysem && (site == nullptr || spec_.overflow_checks.count(site));
+      bool w32 = R == Repr::I32;
+      switch (op) {
+        case BinOp::Add:
+          r.c = check ? "ls_cadd(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wadd32(" : "ls_wadd(") + x + ", " + y + ")";
+          return r;
+        case BinOp::Sub:
+          r.c = check ? "ls_csub(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wsub32(" : "ls_wsub(") + x + ", " + y + ")";
+          return r;
+        case BinOp::Mul:
+          r.c = check ? "ls_cmul(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wmul32(" : "ls_wmul(") + x + ", " + y + ")";
+          return r;
+        case BinOp::FloorDiv:
+          r.c = pysem ? "ls_floordiv_py(" + x + ", " + y + ", ls_err)"
+                      : (w32 ? "ls_floordiv_np32(" : "ls_floordiv_np(") + x + ", " + y + ")";
+          return r;
+        case BinOp::Mod:
+          r.c = pysem ? "ls_mod_py(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_mod_np32(" : "ls_mod_np(") + x + ", " + y + ")";
+          return r;
+        case BinOp::Pow: {
+          if (!site || site->args.size() != 2 || site->args[1]->kind != ExprKind::IntConst || site->args[1]->ival < 0)
+            fail(line, "an integer power needs a constant exponent between 0 and 64 in native code");
+          int64_t e = site->args[1]->ival;
+          // Square and multiply, as the CPU variant does (each product checked
+          // for Python ints).
+          auto mul = [&](const std::string& p, const std::string& q) {
+            return check ? "ls_cmul(" + p + ", " + q + ", ls_err)" : (w32 ? "ls_wmul32(" : "ls_wmul(") + p + ", " + q + ")";
+          };
+          std::string acc = w32 ? "1" : "1LL", base = x;
+          bool first = true;
+          while (e > 0) {
+            if (e & 1) {
+              acc = first ? base : mul(acc, base);
+              first = false;
+            }
+            e >>= 1;
+            if (e > 0) base = mul(base, base);
+          }
+          // x ** 0 is 1, but x is still evaluated (its traps too).
+          r.c = first ? "((void)" + x + ", " + acc + ")" : acc;
+          return r;
         }
-        std::string x = cast(a, t.k), y = cast(b, t.k);
-        if (py && !is_const_nonzero(*e.args[1]))
-          return {"ls_fdiv_py(" + x + ", " + y + ", ls_err)", t};  // Python numbers: zero raises
-        return {"(" + x + " / " + y + ")", t};
+        default: break;
       }
+      fail(line, "internal: unknown integer operation");
+    }
+    // floating point
+    if (pysem) {
+      a = bigchk(a);
+      b = bigchk(b);
+    }
+    std::string x = conv(a, R), y = conv(b, R);
+    bool f32 = R == Repr::F32;
+    switch (op) {
+      case BinOp::Add: r.c = "(" + x + " + " + y + ")"; return r;
+      case BinOp::Sub: r.c = "(" + x + " - " + y + ")"; return r;
+      case BinOp::Mul: r.c = "(" + x + " * " + y + ")"; return r;
       case BinOp::FloorDiv:
       case BinOp::Mod: {
-        Ty t = arith(ta, tb);
-        bool fdiv = e.bin_op == BinOp::FloorDiv;
-        if (!is_float(t.k)) {
-          std::string x = cast(a, K::I64), y = cast(b, K::I64);
-          std::string fn = py ? (fdiv ? "ls_floordiv_py" : "ls_mod_py") : (fdiv ? "ls_floordiv_np" : "ls_mod_np");
-          std::string call = fn + "(" + x + ", " + y + (fn.find("_py") != std::string::npos ? ", ls_err)" : ")");
-          if (t.k != K::I64) call = "(" + std::string(ctype(t.k)) + ")" + call;
-          return {call, t};
-        }
-        std::string x = cast(a, t.k), y = cast(b, t.k);
-        if (py)
-          return {std::string(fdiv ? "ls_ffloor_div_pyz(" : "ls_fmod_pyz(") + cast(a, K::F64) + ", " + cast(b, K::F64) +
-                      ", ls_err)",
-                  Ty{K::F64, t.np}};
-        if (t.k == K::F32) return {std::string(fdiv ? "ls_ffloor_divf_np(" : "ls_fmodf_np(") + x + ", " + y + ")", t};
-        return {std::string(fdiv ? "ls_ffloor_div_np(" : "ls_fmod_np(") + x + ", " + y + ")", t};
+        std::string fn = op == BinOp::FloorDiv ? (f32 ? "ls_ffloordivf(" : "ls_ffloordiv(") : (f32 ? "ls_fmodf(" : "ls_fmod(");
+        r.c = fn + x + ", " + y + ")";
+        if (pysem) r.c = "(ls_need(" + y + " != 0.0, ls_err, LS_ERR_ZERODIV), " + r.c + ")";
+        return r;
       }
       case BinOp::Pow: {
-        Ty t = arith(ta, tb);
-        if (!is_float(t.k)) {
-          if (!tb.np && !(e.args[1]->kind == ExprKind::IntConst && e.args[1]->ival >= 0))
-            fail(e.line, "an integer power with a Python exponent that may be negative gives a float in Python");
-          if (e.args[1]->kind == ExprKind::IntConst && e.args[1]->ival == 2) {
-            lit_fix(a);
-            std::string x = cast(a, t.k);
-            return {"(" + x + " * " + x + ")", t};
-          }
-          std::string call = "ls_ipow(" + cast(a, K::I64) + ", " + cast(b, K::I64) + ", ls_err)";
-          if (t.k != K::I64) call = "(" + std::string(ctype(t.k)) + ")" + call;
-          return {call, t};
-        }
-        std::string x = cast(a, t.k);
-        // x ** 2: the correctly rounded square is x * x.
-        if (e.args[1]->kind == ExprKind::IntConst && e.args[1]->ival == 2) return {"(" + x + " * " + x + ")", t};
-        if (e.args[1]->kind == ExprKind::FloatConst && e.args[1]->fval == 2.0) return {"(" + x + " * " + x + ")", t};
-        if (py) return {"ls_pow_py(" + cast(a, K::F64) + ", " + cast(b, K::F64) + ", ls_err)", t};
-        if (t.k == K::F32) return {"powf(" + x + ", " + cast(b, t.k) + ")", t};
-        return {"pow(" + x + ", " + cast(b, t.k) + ")", t};
+        // Always the C library's pow()/powf(), as CPython and NumPy's scalar
+        // code call it (the emulator compiles with -fno-builtin-pow, so
+        // pow(x, 2.0) is not turned into x * x).
+        r.c = pysem ? "ls_pow_py(" + x + ", " + y + ", ls_err)" : (f32 ? "powf(" : "pow(") + x + ", " + y + ")";
+        uses_libm_ = true;
+        return r;
       }
+      default: break;
     }
-    fail(e.line, "this operator is not supported on the GPU");
+    fail(line, "internal: unknown binary operation");
   }
 
-  static std::optional<int64_t> const_int(const Expr* e) {
-    if (!e) return std::nullopt;
-    if (e->kind == ExprKind::IntConst) return e->ival;
-    if (e->kind == ExprKind::Unary && e->un_op != UnOp::Not) {
-      auto v = const_int(e->args.at(0).get());
-      if (!v) return std::nullopt;
-      return e->un_op == UnOp::Neg ? -*v : *v;
-    }
-    return std::nullopt;
-  }
-
-  static bool is_const_nonzero(const Expr& e) {
-    return (e.kind == ExprKind::IntConst && e.ival != 0) || (e.kind == ExprKind::FloatConst && e.fval != 0.0);
-  }
-
-  R call(const Expr& e) {
-    const std::string& fn = e.name;
-    bool np_fn = fn.rfind("np.", 0) == 0;
-    std::string base = np_fn ? fn.substr(3) : fn;
-    std::vector<R> args;
-    for (auto& a : e.args) args.push_back(expr(*a));
+  V call(const Expr& e) {
+    std::vector<V> a;
+    for (auto& x : e.args) a.push_back(expr(*x));
+    const std::string& f = e.name;
     auto need = [&](size_t n) {
-      if (args.size() != n) fail(e.line, fn + "() takes " + std::to_string(n) + " argument(s) here");
+      if (a.size() != n) fail(e.line, f + "() takes " + std::to_string(n) + " argument(s) here");
     };
-    static const std::map<std::string, std::string> np_names = {
-        {"arcsin", "asin"}, {"arccos", "acos"}, {"arctan", "atan"}, {"arctan2", "atan2"}, {"power", "pow"}};
-    if (np_fn && np_names.count(base)) base = np_names.at(base);
-    static const std::set<std::string> unary_math = {"sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos",
-                                                     "atan", "sinh", "cosh", "tanh", "log10", "log2", "asinh",
-                                                     "acosh", "atanh", "expm1", "log1p", "erf", "erfc",
-                                                     "gamma", "lgamma"};
-    if (!np_fn && unary_math.count(base)) {
-      // math.f: converts its argument to a Python float and raises on domain
-      // and range errors; those cases run in Python.
+    if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
+        f == "atan" || f == "tanh" || f == "log10" || f == "log2" || f == "expm1" || f == "log1p" || f == "erf" ||
+        f == "erfc" || f == "sinh" || f == "cosh") {
       need(1);
-      std::string x = cast(args[0], K::F64);
-      std::string cfn = base == "gamma" ? "tgamma" : base;
-      return {"ls_checked(" + cfn + "(" + x + "), " + x + ", ls_err)", Ty{K::F64, false}};
+      std::string x = conv(bigchk(a[0]), Repr::F64);
+      std::string r;
+      if (f == "sqrt") r = "ls_math_sqrt(" + x + ", ls_err)";
+      else if (f == "fabs") r = "fabs(" + x + ")";
+      else if (f == "log" || f == "log10" || f == "log2") r = "ls_math_log(" + f + "(" + x + "), " + x + ", ls_err)";
+      else if (f == "log1p") r = "ls_math_log1p(" + x + ", ls_err)";
+      else if (f == "sin" || f == "cos" || f == "tan") r = "ls_math_trig(" + f + "(" + x + "), " + x + ", ls_err)";
+      else if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh") r = "ls_math_grows(" + f + "(" + x + "), " + x + ", ls_err)";
+      else r = f + "(" + x + ")";  // atan, tanh, erf, erfc
+      if (f != "sqrt" && f != "fabs") uses_libm_ = true;
+      return V{r, kPyFloat, ""};
     }
-    if (np_fn && unary_math.count(base)) {
-      // NumPy ufuncs: no exceptions (nan or inf with a warning); float32 in,
-      // float32 out. Only sqrt is correctly rounded everywhere in float32.
+    if (f == "floor" || f == "ceil" || f == "trunc") {
       need(1);
-      K k = args[0].second.k == K::F32 ? K::F32 : K::F64;
-      if (k == K::F32 && base != "sqrt")
-        fail(e.line, fn + "() of a float32 value may round differently on the GPU than in NumPy");
-      return {(k == K::F32 ? base + "f(" : base + "(") + cast(args[0], k) + ")", Ty{k, true}};
+      // Python's int and bool are exact; NumPy's integers have no
+      // __floor__/__ceil__, so Python goes through float.
+      bool via_float = isi(a[0].t.r) && a[0].t.np;
+      if (!via_float && (isi(a[0].t.r) || a[0].t.r == Repr::Bool)) return V{conv(a[0], Repr::I64), kPyInt, ""};
+      return V{"ls_f2i(" + f + "(" + conv(a[0], Repr::F64) + "), ls_err)", kPyInt, ""};
     }
-    if (base == "fabs" || (np_fn && base == "abs" && is_float(args[0].second.k))) {
+    if (f == "float") {
       need(1);
-      K k = args[0].second.k == K::F32 && np_fn ? K::F32 : K::F64;
-      return {std::string(k == K::F32 ? "fabsf(" : "fabs(") + cast(args[0], k) + ")", Ty{k, np_fn}};
+      return V{conv(bigchk(a[0]), Repr::F64), kPyFloat, ""};
     }
-    if (base == "atan2" || base == "hypot" || base == "pow" || base == "fmod" || base == "copysign") {
+    if (f == "int") {
+      need(1);
+      if (!isf(a[0].t.r)) return V{conv(a[0], Repr::I64), kPyInt, ""};
+      return V{"ls_f2i(trunc(" + conv(a[0], Repr::F64) + "), ls_err)", kPyInt, ""};
+    }
+    if (f == "abs") {
+      need(1);
+      V x = a[0];
+      if (x.t.r == Repr::Bool) x = V{"((ls_i64)" + x.c + ")", kPyInt, ""};
+      if (isf(x.t.r)) return V{std::string(x.t.r == Repr::F32 ? "fabsf(" : "fabs(") + x.c + ")", x.t, x.npf};
+      std::string neg = x.t.py && spec_.overflow_checks.count(&e) ? "ls_cneg(" + x.c + ", ls_err)"
+                        : x.t.r == Repr::I32                     ? "ls_wneg32(" + x.c + ")"
+                                                                 : "ls_wneg(" + x.c + ")";
+      return V{"(" + x.c + " < 0 ? " + neg + " : " + x.c + ")", x.t, x.npf};
+    }
+    if (f == "min" || f == "max") {
+      // Python: the first of the extreme values (min keeps res unless x < res).
+      if (a.size() < 2) fail(e.line, f + "() needs two values here");
+      V res = a[0];
+      for (size_t i = 1; i < a.size(); ++i) {
+        std::string better = compare_pair(f == "min" ? CmpOp::Lt : CmpOp::Gt, a[i], res, e.line);
+        if (a[i].t.r != res.t.r) fail(e.line, "internal: " + f + "() of values of different types");
+        VT t{res.t.r, res.t.py || a[i].t.py, res.t.np || a[i].t.np};
+        std::string n = t.mixed() ? "(" + better + " ? " + is_np(a[i]) + " : " + is_np(res) + ")" : "";
+        res = V{"(" + better + " ? " + a[i].c + " : " + res.c + ")", t, n};
+      }
+      return res;
+    }
+    if (f == "np.sqrt") {
+      need(1);
+      Repr r = a[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64;
+      return V{std::string(r == Repr::F32 ? "sqrtf(" : "sqrt(") + conv(a[0], r) + ")", VT{r, false, true}, ""};
+    }
+    if (f == "np.abs" || f == "np.fabs") {
+      need(1);
+      Repr r = a[0].t.r == Repr::Bool ? Repr::I64 : a[0].t.r;
+      if (f == "np.fabs" && isi(r)) r = Repr::F64;
+      std::string x = conv(a[0], r);
+      if (isf(r)) return V{std::string(r == Repr::F32 ? "fabsf(" : "fabs(") + x + ")", VT{r, false, true}, ""};
+      return V{"(" + x + " < 0 ? " + (r == Repr::I32 ? "ls_wneg32(" : "ls_wneg(") + x + ") : " + x + ")",
+               VT{r, false, true}, ""};
+    }
+    if (f == "np.minimum" || f == "np.maximum") {
       need(2);
-      std::string x = cast(args[0], K::F64), y = cast(args[1], K::F64);
-      if (np_fn) {
-        if (args[0].second.k == K::F32 || args[1].second.k == K::F32)
-          fail(e.line, fn + "() of a float32 value may round differently on the GPU than in NumPy");
-        if (base == "pow" && !is_float(args[0].second.k) && !is_float(args[1].second.k))
-          return {"ls_ipow(" + cast(args[0], K::I64) + ", " + cast(args[1], K::I64) + ", ls_err)", Ty{K::I64, true}};
-        return {base + "(" + x + ", " + y + ")", Ty{K::F64, true}};
-      }
-      if (base == "pow") return {"ls_pow_py(" + x + ", " + y + ", ls_err)", Ty{K::F64, false}};
-      return {"ls_checked2(" + base + "(" + x + ", " + y + "), " + x + ", " + y + ", ls_err)", Ty{K::F64, false}};
+      VT t = cpu::binary_type(BinOp::Add, a[0].t, a[1].t, e.line);
+      std::string x = conv(a[0], t.r), y = conv(a[1], t.r);
+      bool mn = f == "np.minimum";
+      std::string r;
+      if (isi(t.r)) r = "(" + x + (mn ? " <= " : " >= ") + y + " ? " + x + " : " + y + ")";
+      else if (t.r == Repr::F32) r = std::string(mn ? "ls_np_fminf(" : "ls_np_fmaxf(") + x + ", " + y + ")";
+      else r = std::string(mn ? "ls_np_fmin(" : "ls_np_fmax(") + x + ", " + y + ")";
+      return V{r, VT{t.r, false, true}, ""};
     }
-    if (base == "abs") {
+    if (f == "np.float64") {
       need(1);
-      Ty t = args[0].second;
-      if (t.k == K::Bool) t.k = K::I64;
-      if (is_float(t.k)) return {std::string(t.k == K::F32 ? "fabsf(" : "fabs(") + args[0].first + ")", t};
-      std::string x = cast(args[0], t.k);
-      return {"(" + x + " < 0 ? -" + x + " : " + x + ")", t};
+      return V{conv(a[0], Repr::F64), VT{Repr::F64, false, true}, ""};
     }
-    if (base == "square") {
+    if (f == "np.float32") {
       need(1);
-      Ty t = args[0].second;
-      if (t.k == K::Bool) fail(e.line, "np.square() of a boolean is not supported on the GPU");
-      t.np = true;
-      std::string x = cast(args[0], t.k);
-      return {"(" + x + " * " + x + ")", t};
+      return V{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, ""};
     }
-    if (base == "min" || base == "max" || base == "minimum" || base == "maximum") {
-      bool npf = base == "minimum" || base == "maximum";
-      bool is_min = base == "min" || base == "minimum";
-      if (args.size() < 2 || (npf && args.size() != 2)) fail(e.line, fn + "() needs two values here");
-      R acc = args[0];
-      for (size_t i = 1; i < args.size(); ++i) {
-        Ty ta = acc.second, tb = args[i].second;
-        Ty t;
-        if (npf) {
-          t = Ty{np_promote(ta.k, tb.k), true};
-        } else if (ta.k == tb.k) {
-          t = Ty{ta.k, ta.np && tb.np};
-        } else if (!is_float(ta.k) && !is_float(tb.k)) {
-          t = Ty{K::I64, ta.np && tb.np};
-        } else {
-          fail(e.line, fn + "() of an integer and a float returns either type in Python");
-        }
-        if (npf && is_float(t.k))
-          acc = {std::string(is_min ? "ls_np_fmin(" : "ls_np_fmax(") + cast(acc, K::F64) + ", " + cast(args[i], K::F64) + ")", t};
-        else
-          acc = {std::string(is_min ? "LS_MIN2(" : "LS_MAX2(") + cast(acc, t.k) + ", " + cast(args[i], t.k) + ")", t};
-        if (npf && t.k == K::F32) acc.first = "(float)" + acc.first;
-      }
-      return acc;
-    }
-    if (base == "float" || base == "float64") {
+    if (f == "np.int64") {
       need(1);
-      return {cast(args[0], K::F64), Ty{K::F64, np_fn}};
+      return V{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, ""};
     }
-    if (base == "float32") {
-      need(1);
-      return {cast(args[0], K::F32), Ty{K::F32, true}};
-    }
-    if (base == "int" || base == "int64" || base == "int32") {
-      need(1);
-      K k = base == "int32" ? K::I32 : K::I64;
-      std::string v = is_float(args[0].second.k) ? "ls_trunc_int(" + cast(args[0], K::F64) + ", ls_err)" : cast(args[0], K::I64);
-      if (k == K::I32) v = "(int)" + v;
-      return {v, Ty{k, np_fn}};
-    }
-    if (base == "round") {
-      if (args.size() != 1) fail(e.line, "round() with digits is not supported on the GPU");
-      if (!is_float(args[0].second.k)) return {cast(args[0], K::I64), Ty{K::I64, false}};
-      // Python rounds halves to even, like rint in the default rounding mode.
-      return {"ls_trunc_int(rint(" + cast(args[0], K::F64) + "), ls_err)", Ty{K::I64, false}};
-    }
-    if (base == "floor" || base == "ceil" || base == "trunc") {
-      need(1);
-      if (np_fn) {
-        K k = args[0].second.k == K::F32 ? K::F32 : K::F64;
-        if (!is_float(args[0].second.k)) k = K::F64;
-        return {(k == K::F32 ? base + "f(" : base + "(") + cast(args[0], k) + ")", Ty{k, true}};
-      }
-      // math.floor and friends return a Python int.
-      if (!is_float(args[0].second.k)) return {cast(args[0], K::I64), Ty{K::I64, false}};
-      return {"ls_trunc_int(" + base + "(" + cast(args[0], K::F64) + "), ls_err)", Ty{K::I64, false}};
-    }
-    if (base == "sign" && np_fn) {
-      need(1);
-      Ty t = args[0].second;
-      t.np = true;
-      if (is_float(t.k)) {
-        std::string x = cast(args[0], K::F64);
-        return {"(" + std::string(ctype(t.k)) + ")((" + x + ") > 0 ? 1.0 : (" + x + ") < 0 ? -1.0 : (" + x + ") == 0 ? 0.0 : (" + x + "))", t};
-      }
-      std::string x = cast(args[0], K::I64);
-      return {"(" + std::string(ctype(t.k)) + ")((" + x + ") > 0 ? 1 : (" + x + ") < 0 ? -1 : 0)", t};
-    }
-    fail(e.line, "the function " + fn + "() has no GPU version");
+    fail(e.line, "the function " + f + "() has no GPU version");
   }
 
   // ------------------------------------------------------------ finish --
   void finish() {
     std::ostringstream head;
     head << "// CUDA generated by Loopscope for the loop nest at line " << bound_.nest->first_line << ".\n"
-         << "// Python semantics kept: // and % round like Python, negative indices wrap,\n"
-         << "// out-of-range indices and division by zero stop the run so Python raises them.\n"
+         << "// Python semantics kept: // and % round like Python, negative indices wrap, Python\n"
+         << "// ints never wrap, and every case where Python raises (an index out of range, a\n"
+         << "// division by zero, an int beyond 64 bits, ...) stops the run so that Python raises it.\n"
          << "// Compile without fast math and with -fmad=false: results match CPython bit for bit\n"
          << "// (reductions excepted: the order of their additions changes).\n"
          << "#include \"" << kCudaHelperHeaderName << "\"\n";
@@ -1417,13 +1661,17 @@ class Generator {
       prog_.notes.push_back(
           "Floating-point reductions add their terms in a different order on the GPU (warp shuffles, then "
           "atomic adds), so their results may differ from Python's in the last bits.");
+    if (uses_libm_)
+      prog_.notes.push_back(
+          "On a GPU, math functions (exp, log, sin, pow, ...) are CUDA's own, whose last bit can differ from the C "
+          "library's that Python uses; the emulator runs the C library's.");
   }
 };
 
 }  // namespace
 
-CudaProgram generate_cuda(const BoundNest& bound, const ParallelPlan& plan) {
-  Generator g(bound, plan);
+CudaProgram generate_cuda(const BoundNest& bound, const ParallelPlan& plan, const CudaOptions& options) {
+  Generator g(bound, plan, options);
   return g.run();
 }
 
@@ -1573,6 +1821,105 @@ LoopFinals loop_variable_finals(const BoundNest& bound) {
     out.decline = Decline{bound.nest->root->line,
                           "the loop bounds depend on values only known while the loop runs"};
   return out;
+}
+
+
+// ----------------------------------------------- finals of host-side loops --
+LoopFinals schedule_loop_finals(const CudaProgram& program, const BoundNest& bound) {
+  LoopFinals out;
+  std::set<std::string> wanted;
+  for (auto* L : program.host_side_loops) wanted.insert(L->var);
+  if (wanted.empty()) return out;
+  int64_t budget = 1 << 20;
+  bool failed = false;
+  std::map<std::string, int64_t> env;
+  auto done = [&] { return out.values.size() >= wanted.size(); };
+  // Walks backwards: the first value met for a variable is the last one
+  // Python assigns. `grid` holds a launch's remaining grid loops.
+  std::function<void(const std::vector<const Stmt*>&, size_t)> rev_grid;
+  std::function<void(const std::vector<CudaHostNode>&)> rev_nodes;
+  auto rev_loop = [&](const Stmt& s, const std::function<void()>& inner) {
+    auto a = s.start ? eval_host_int(*s.start, bound, env) : std::optional<int64_t>(0);
+    auto b = s.stop ? eval_host_int(*s.stop, bound, env) : std::nullopt;
+    auto c = s.step ? eval_host_int(*s.step, bound, env) : std::optional<int64_t>(1);
+    if (!a || !b || !c || *c == 0) {
+      failed = true;
+      return;
+    }
+    int64_t n = range_count(*a, *b, *c);
+    for (int64_t k = n - 1; k >= 0 && !failed && !done(); --k) {
+      if (--budget < 0) {
+        failed = true;
+        return;
+      }
+      int64_t v = *a + k * *c;
+      auto saved = env.find(s.var) != env.end() ? std::optional<int64_t>(env[s.var]) : std::nullopt;
+      env[s.var] = v;
+      if (!out.values.count(s.var)) out.values[s.var] = v;
+      if (inner) inner();
+      if (saved) env[s.var] = *saved;
+      else env.erase(s.var);
+      if (!inner) break;
+    }
+  };
+  rev_grid = [&](const std::vector<const Stmt*>& grid, size_t g) {
+    if (g >= grid.size() || failed) return;
+    std::function<void()> inner;
+    if (g + 1 < grid.size()) inner = [&, g] { rev_grid(grid, g + 1); };
+    rev_loop(*grid[g], inner);
+  };
+  rev_nodes = [&](const std::vector<CudaHostNode>& nodes) {
+    for (auto it = nodes.rbegin(); it != nodes.rend() && !failed && !done(); ++it) {
+      if (it->kind == CudaHostNode::Loop) {
+        const std::vector<CudaHostNode>& body = it->body;
+        rev_loop(*it->loop, [&] { rev_nodes(body); });
+      } else {
+        rev_grid(program.kernels[it->kernel].grid_stmts, 0);
+      }
+    }
+  };
+  rev_nodes(program.schedule);
+  if (failed)
+    out.decline = Decline{bound.nest && bound.nest->root ? bound.nest->root->line : 0,
+                          "the loop bounds depend on values only known while the loop runs"};
+  return out;
+}
+
+std::optional<std::vector<int64_t>> last_grid_point(const CudaProgram& program, int k, const BoundNest& bound,
+                                                    const std::map<std::string, int64_t>& env, bool* ok) {
+  *ok = true;
+  const auto& grid = program.kernels.at(k).grid_stmts;
+  std::map<std::string, int64_t> e = env;
+  std::vector<int64_t> point(grid.size());
+  int64_t budget = 1 << 20;
+  // Backwards from the end: the last outer value whose inner ranges are not empty.
+  std::function<bool(size_t)> find = [&](size_t g) -> bool {
+    if (g == grid.size()) return true;
+    const Stmt& L = *grid[g];
+    auto a = L.start ? eval_host_int(*L.start, bound, e) : std::optional<int64_t>(0);
+    auto b = L.stop ? eval_host_int(*L.stop, bound, e) : std::nullopt;
+    auto c = L.step ? eval_host_int(*L.step, bound, e) : std::optional<int64_t>(1);
+    if (!a || !b || !c || *c == 0) {
+      *ok = false;
+      return false;
+    }
+    int64_t n = range_count(*a, *b, *c);
+    for (int64_t i = n - 1; i >= 0; --i) {
+      if (--budget < 0) {
+        *ok = false;
+        return false;
+      }
+      point[g] = *a + i * *c;
+      e[L.var] = point[g];
+      bool found = find(g + 1);
+      if (!*ok) return false;
+      if (found) return true;
+    }
+    e.erase(L.var);
+    return false;
+  };
+  if (!find(0)) return std::nullopt;
+  return point;
 }
 
 }  // namespace loopscope::jit

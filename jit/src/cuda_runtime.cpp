@@ -18,6 +18,7 @@
 #include "loopscope/jit/cpu.hpp"
 #include "loopscope/jit/cuda_driver.hpp"
 #include "loopscope/jit/cuda_nvrtc.hpp"
+#include "loopscope/analysis/exactness.hpp"
 
 namespace loopscope::jit {
 
@@ -65,16 +66,8 @@ std::string run_capture(const std::string& cmd, int* status) {
   return out;
 }
 
-std::string error_name(int64_t code) {
-  switch (code) {
-    case 1: return "an index out of range (IndexError)";
-    case 2: return "a division by zero (ZeroDivisionError)";
-    case 3: return "a math domain or range error";
-    case 4: return "a value Python rejects (ValueError)";
-    case 5: return "a scalar whose final value was set by an earlier iteration than the last";
-  }
-  return "an error";
-}
+// The reason for an error code of the kernels' error word (1 + Trap).
+std::string error_name(int64_t code) { return analysis::trap_reason(static_cast<int>(code - 1)); }
 
 const char* const kInterrupted = "interrupted";
 
@@ -235,6 +228,33 @@ int64_t grid_count(const analysis::Stmt& loop, const BoundNest& bound, const std
   return range_count(*a, *b, *c);
 }
 
+// A precompiled loopscope_emu.h (GCC's .gch, found before the header itself
+// through the -I directory returned; "" when it cannot be built): the
+// standard headers it includes take most of each emulator compile.
+std::string emulator_pch(const std::string& dir, const std::string& share, const std::string& cxx,
+                         const std::string& flags) {
+  if (cxx.find("g++") == std::string::npos) return "";
+  const std::string header = share + "/loopscope_emu.h";
+  char name[40];
+  std::snprintf(name, sizeof name, "pch-%016llx",
+                (unsigned long long)fnv1a(cxx + " " + flags, fnv1a(read_file(header))));
+  const std::string pdir = dir + "/" + name;
+  const std::string gch = pdir + "/loopscope_emu.h.gch";
+  if (::access(gch.c_str(), R_OK) == 0) return pdir;
+  mkdirs(pdir);
+  const std::string tmp = gch + ".tmp" + std::to_string(::getpid());
+  int status = 0;
+  std::string flags_no_shared = flags;
+  auto at = flags_no_shared.find(" -shared");
+  if (at != std::string::npos) flags_no_shared.erase(at, 8);
+  run_capture(cxx + " " + flags_no_shared + " -x c++-header '" + header + "' -o '" + tmp + "'", &status);
+  if (status != 0 || std::rename(tmp.c_str(), gch.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return "";
+  }
+  return pdir;
+}
+
 }  // namespace
 
 std::string emulator_cache_dir() {
@@ -250,7 +270,8 @@ std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, st
   const std::string share = cuda_share_dir();
   const std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "g++";
   const std::string flags =
-      "-std=c++17 -O1 -fPIC -shared -fwrapv -ffp-contract=off -fno-fast-math -w";
+      "-std=c++17 -O1 -fPIC -shared -fwrapv -fno-strict-aliasing -ffp-contract=off -fno-fast-math "
+      "-fno-builtin-pow -fno-builtin-powf -w";
   std::string tu = "#include \"loopscope_emu.h\"\n" + program.source + "\n// Emulator entry points\n" +
                    program.emulator_entry;
   uint64_t key = fnv1a(tu);
@@ -281,7 +302,9 @@ std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, st
       out << tu;
     }
     int status = 0;
-    std::string cmd = cxx + " " + flags + " -I'" + share + "' '" + cpp + "' -o '" + tmp + "'";
+    std::string pch = emulator_pch(dir, share, cxx, flags);
+    std::string cmd = cxx + " " + flags + (pch.empty() ? "" : " -I'" + pch + "'") + " -I'" + share + "' '" + cpp +
+                      "' -o '" + tmp + "'";
     std::string msgs = run_capture(cmd, &status);
     if (status != 0) {
       *error = "the emulator could not compile the generated CUDA as C++:\n" + msgs + "\nCommand: " + cmd;
@@ -383,11 +406,13 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
   CudaRunOutcome out;
   if (program.decline) {
     out.reason = program.decline->reason;
+    out.declined = true;
     return out;
   }
-  LoopFinals finals = loop_variable_finals(bound);
+  LoopFinals finals = schedule_loop_finals(program, bound);
   if (finals.decline) {
     out.reason = "no GPU version: " + finals.decline->reason;
+    out.declined = true;
     return out;
   }
   std::unique_ptr<Backend> be;
@@ -450,18 +475,25 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     if (auto e = be->alloc_copy(r.lo, r.hi, &r.base); !e.empty()) return fail(e);
     for (auto& name : r.arrays) base[name] = r.base + (bound.arrays.at(name).mem_lo - r.lo);
   }
-  // Result slots and the error word (slot 0).
+  // The error word (word 0), then four words per result: the value, whether
+  // the nest assigned it, its Python type code, the zero signs met.
   std::vector<int64_t> slots(program.result_slots + 1, 0);
   for (auto& r : program.results) {
-    int64_t v = 0;
-    double f = 0;
+    int64_t* w = &slots[1 + r.slot];
+    w[2] = r.init_kind < 0 ? 0 : r.init_kind;
     auto s = bound.scalars.find(r.name);
-    if (s != bound.scalars.end()) {
-      if (s->second.kind == ScalarKind::Float) f = s->second.fval, v = (int64_t)f;
-      else v = s->second.ival, f = (double)v;
+    if (s == bound.scalars.end() || r.init_kind < 0) continue;
+    double f = s->second.kind == ScalarKind::Float ? s->second.fval : (double)s->second.ival;
+    int64_t i = s->second.kind == ScalarKind::Float ? 0 : s->second.ival;
+    switch (r.slot_type) {
+      case CudaSlotType::F64: std::memcpy(w, &f, 8); break;
+      case CudaSlotType::F32: {
+        float x = (float)f;
+        std::memcpy(w, &x, 4);
+        break;
+      }
+      case CudaSlotType::I64: w[0] = r.repr == CudaRepr::Bool ? (i != 0) : i; break;
     }
-    if (r.is_float) std::memcpy(&slots[1 + r.slot], &f, 8);
-    else slots[1 + r.slot] = v;
   }
   uint64_t slot_base = 0;
   if (auto e = be->alloc_slots(slots.size() * 8, slots.data(), &slot_base); !e.empty()) return fail(e);
@@ -474,6 +506,17 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
       return false;
     }
     const CudaKernel& k = program.kernels[kernel];
+    std::optional<std::vector<int64_t>> last;
+    bool wants_last = std::any_of(k.params.begin(), k.params.end(),
+                                  [](const CudaParam& p) { return p.kind == CudaParamKind::GridLast; });
+    if (wants_last) {
+      bool ok = true;
+      last = last_grid_point(program, kernel, bound, env, &ok);
+      if (!ok) {
+        err = "no GPU version: the loop bounds depend on values only known while the loop runs";
+        return false;
+      }
+    }
     std::vector<uint64_t> vals(k.params.size());
     std::vector<void*> args(k.params.size());
     for (size_t i = 0; i < k.params.size(); ++i) {
@@ -506,12 +549,31 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
           break;
         }
         case CudaParamKind::FloatScalar: {
-          double f = bound.scalars.at(p.array).fval;
+          auto s = bound.scalars.find(p.array);
+          if (s == bound.scalars.end()) {
+            err = "no value for " + p.array;
+            return false;
+          }
+          double f = s->second.fval;
           std::memcpy(&v, &f, 8);
           break;
         }
+        case CudaParamKind::BoolScalar: {
+          auto s = bound.scalars.find(p.array);
+          if (s == bound.scalars.end()) {
+            err = "no value for " + p.array;
+            return false;
+          }
+          v = s->second.ival != 0 ? 1 : 0;  // the kernel reads the first byte
+          break;
+        }
+        case CudaParamKind::GridLast:
+          // No iteration at all: a value no iteration has (the body never runs).
+          v = last ? (uint64_t)(*last)[p.dim] : 0;
+          break;
         case CudaParamKind::ErrorFlag: v = slot_base; break;
-        case CudaParamKind::Result: v = slot_base + 8 * (1 + p.dim); break;
+        case CudaParamKind::Result:
+        case CudaParamKind::ResultMeta: v = slot_base + 8 * (1 + p.dim); break;
       }
       vals[i] = v;
       args[i] = &vals[i];
@@ -529,28 +591,77 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
   if (auto e = be->finish(); !e.empty()) return fail(e);
   if (auto e = be->copy_out(slots.data(), slot_base, slots.size() * 8); !e.empty()) return fail(e);
   if (cancel_requested()) return fail(kInterrupted);
-  if (slots[0] != 0)
-    return fail("the loop reaches " + error_name(slots[0]) +
-                "; nothing was changed and Python runs the loop to raise it where it happens");
-  for (auto& r : regions) {
-    if (!r.written || r.hi <= r.lo) continue;
-    if (auto e = be->copy_out((void*)r.lo, r.base, r.hi - r.lo); !e.empty()) return fail(e);
-  }
-  be->release();
+  // The reason is the CPU variant's for the same trap: Python then runs the
+  // loop from the start on the untouched arrays (and raises where it raises).
+  if (slots[0] != 0) return fail(error_name(slots[0]));
   for (auto& [name, v] : finals.values) {
     CudaScalarValue sv;
+    sv.kind = ValueKind::PyInt;
     sv.ival = v;
     out.scalars[name] = sv;
   }
   for (auto& r : program.results) {
-    if (r.set_slot >= 0 && slots[1 + r.set_slot] == 0) continue;
+    const int64_t* w = &slots[1 + r.slot];
+    if (w[1] == 0) continue;  // never assigned: Python keeps the old value
     CudaScalarValue v;
-    v.is_float = r.is_float;
-    v.is_bool = r.is_bool;
-    if (r.is_float) std::memcpy(&v.fval, &slots[1 + r.slot], 8);
-    else v.ival = slots[1 + r.slot];
+    double f = 0;
+    int64_t i = 0;
+    switch (r.slot_type) {
+      case CudaSlotType::F64: std::memcpy(&f, w, 8); break;
+      case CudaSlotType::F32: {
+        float x;
+        std::memcpy(&x, w, 4);
+        f = x;
+        break;
+      }
+      case CudaSlotType::I64: i = w[0]; break;
+    }
+    if (r.repr == CudaRepr::F32) f = (double)(float)f;
+    if (r.repr == CudaRepr::I32) i = (int32_t)(uint32_t)(uint64_t)i;
+    if (r.repr == CudaRepr::Bool) i = i != 0;
+    int kind = (int)w[2];
+    if (r.kind == CudaResultKind::Reduction) {
+      int touched = r.value_kind >= 0 ? r.value_kind : r.init_kind;
+      if (r.op == "+") {
+        kind = touched;
+      } else {
+        // min(s, x) keeps s unless some x was strictly better: then the
+        // result is a term, with the terms' type.
+        bool mn = r.op == "min";
+        double f0 = 0;
+        int64_t i0 = 0;
+        auto s0 = bound.scalars.find(r.name);
+        if (s0 != bound.scalars.end()) {
+          f0 = s0->second.kind == ScalarKind::Float ? s0->second.fval : (double)s0->second.ival;
+          i0 = s0->second.ival;
+        }
+        bool fl = r.repr == CudaRepr::F64 || r.repr == CudaRepr::F32;
+        bool beaten = fl ? (mn ? f < f0 : f > f0) : (mn ? i < i0 : i > i0);
+        if (!r.acc_first) beaten = beaten || (fl ? f == f0 : i == i0);
+        kind = beaten ? touched : r.init_kind;
+        if (fl && beaten && f == 0.0 && (w[3] & 3) == 3) {
+          out.scalars.clear();
+          return fail(analysis::trap_reason(analysis::Trap::ReductionOrder));
+        }
+      }
+    }
+    if (kind < 0 || kind > 7) kind = 0;
+    v.kind = static_cast<ValueKind>(kind);
+    v.is_float = v.kind == ValueKind::PyFloat || v.kind == ValueKind::NpFloat64 || v.kind == ValueKind::NpFloat32;
+    v.is_bool = v.kind == ValueKind::PyBool || v.kind == ValueKind::NpBool;
+    if (v.is_float) v.fval = f;
+    else v.ival = i;
     out.scalars[r.name] = v;
   }
+  // Only now, with every check passed, do the arrays receive the results.
+  for (auto& r : regions) {
+    if (!r.written || r.hi <= r.lo) continue;
+    if (auto e = be->copy_out((void*)r.lo, r.base, r.hi - r.lo); !e.empty()) {
+      out.scalars.clear();
+      return fail(e);
+    }
+  }
+  be->release();
   out.run_ms = ms_since(t0);
   out.ran = true;
   return out;

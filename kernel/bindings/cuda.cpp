@@ -14,8 +14,17 @@
 //   cuda_run(nest_id, env, target="emulator", arch="") -> dict
 //       Runs the nest on the GPU ("gpu") or in the CPU emulator
 //       ("emulator"): {"ran": bool, "reason": str, "scalars": {...},
-//       "launches", "compile_ms", "run_ms", "target"}. When "ran" is False
-//       nothing was modified and the caller runs the Python loop.
+//       "launches", "compile_ms", "run_ms", "target", "declined"}. When
+//       "ran" is False nothing was modified and the caller runs the Python
+//       loop ("declined": it was decided before anything ran). The
+//       scalars have the types Python would leave (int, float, bool,
+//       np.float64, np.float32, np.int64, np.int32, np.bool_), as cpu_run's.
+//
+// Exactness: the same policy as the CPU variant's (analysis/exactness.hpp):
+// NumPy scalar inputs are accepted or declined by the same rule, and the
+// generator types the nest with the CPU variant's specialiser. An engine bug
+// never reaches the user as C++ text: it becomes a decline with a plain
+// reason ("detail" keeps the text for developers).
 //   cuda_driver_status() -> dict
 //       {"available": bool, "status": str, "device", "compute_capability"}.
 //   cuda_nvrtc_info() -> dict  {"version", "archs"}
@@ -25,6 +34,7 @@
 #include <set>
 
 #include "loopscope/analysis/analysis.hpp"
+#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "loopscope/jit/cpu.hpp"
 #include "loopscope/jit/cuda_codegen.hpp"
@@ -52,7 +62,26 @@ struct Prepared {
   BoundNest bound;
   std::shared_ptr<const ParallelPlan> plan;
   std::optional<Decline> decline;
+  CudaOptions options;
 };
+
+// NumPy scalars among the inputs (np.float64, np.int64, np.bool_ keep NumPy's
+// arithmetic in native code; others decline, by the rule the CPU variant
+// applies).
+std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::vector<std::string>& out) {
+  static const py::handle generic = py::object(py::module_::import("numpy").attr("generic")).release();
+  static const py::handle ndarray = py::object(py::module_::import("numpy").attr("ndarray")).release();
+  for (auto& name : nest.inputs) {
+    py::str key(name);
+    if (!env.contains(key)) continue;
+    py::handle v = env[key];
+    if (!py::isinstance(v, generic) || py::isinstance(v, ndarray)) continue;
+    std::string type = py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
+    if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
+    out.push_back(name);
+  }
+  return std::nullopt;
+}
 
 void prepare(int id, py::dict env, Prepared& p) {
   p.entry = find_nest(id);
@@ -65,8 +94,33 @@ void prepare(int id, py::dict env, Prepared& p) {
     p.decline = d;
     return;
   }
+  if (auto d = numpy_scalars(*p.entry->nest, env, p.options.numpy_scalars)) {
+    p.decline = d;
+    return;
+  }
   p.plan = analyze_dynamic_cached(*p.entry->analysis, p.bound);
   if (p.plan->decline) p.decline = p.plan->decline;
+}
+
+// What the user reads when the engine itself failed (the C++ text goes to
+// "detail" only).
+const char* const kInternal =
+    "the GPU version could not be prepared because of an internal error in the engine, so the loop runs as Python";
+
+// The Python object for a value written back, of the type Python would leave.
+py::object scalar_object(const CudaScalarValue& v) {
+  static const py::handle np = py::module_::import("numpy").release();
+  switch (v.kind) {
+    case ValueKind::PyInt: return py::int_(v.ival);
+    case ValueKind::PyFloat: return py::float_(v.fval);
+    case ValueKind::PyBool: return py::bool_(v.ival != 0);
+    case ValueKind::NpFloat64: return np.attr("float64")(v.fval);
+    case ValueKind::NpFloat32: return np.attr("float32")(v.fval);
+    case ValueKind::NpInt64: return np.attr("int64")(v.ival);
+    case ValueKind::NpInt32: return np.attr("int32")(v.ival);
+    case ValueKind::NpBool: return np.attr("bool_")(v.ival != 0);
+  }
+  return py::none();
 }
 
 const char* kind_name(CudaParamKind k) {
@@ -76,8 +130,11 @@ const char* kind_name(CudaParamKind k) {
     case CudaParamKind::ArrayStride: return "stride";
     case CudaParamKind::IntScalar: return "int";
     case CudaParamKind::FloatScalar: return "float";
+    case CudaParamKind::BoolScalar: return "bool";
     case CudaParamKind::ErrorFlag: return "error";
     case CudaParamKind::Result: return "result";
+    case CudaParamKind::ResultMeta: return "result_meta";
+    case CudaParamKind::GridLast: return "grid_last";
   }
   return "?";
 }
@@ -166,7 +223,7 @@ py::dict nvrtc_dict(const NvrtcOutput& o) {
   return r;
 }
 
-py::dict generate(int id, py::dict env) {
+py::dict generate_impl(int id, py::dict env) {
   Prepared p;
   prepare(id, env, p);
   if (p.decline) {
@@ -174,7 +231,7 @@ py::dict generate(int id, py::dict env) {
     r["decline"] = decline_dict(*p.decline);
     return r;
   }
-  CudaProgram prog = generate_cuda(p.bound, *p.plan);
+  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
   py::dict r = program_dict(prog);
   if (prog.decline) return r;
   std::vector<CudaLaunchSummary> sums;
@@ -195,7 +252,7 @@ py::dict generate(int id, py::dict env) {
   return r;
 }
 
-py::dict compile(int id, py::dict env, const std::string& arch, bool cubin) {
+py::dict compile_impl(int id, py::dict env, const std::string& arch, bool cubin) {
   Prepared p;
   prepare(id, env, p);
   if (p.decline) {
@@ -205,7 +262,7 @@ py::dict compile(int id, py::dict env, const std::string& arch, bool cubin) {
     r["error"] = p.decline->reason;
     return r;
   }
-  CudaProgram prog = generate_cuda(p.bound, *p.plan);
+  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
   if (prog.decline) {
     py::dict r;
     r["ok"] = false;
@@ -233,12 +290,13 @@ py::dict compile_source(const std::string& source, const std::string& arch, bool
   return nvrtc_dict(o);
 }
 
-py::dict run(int id, py::dict env, const std::string& target, const std::string& arch) {
+py::dict run_impl(int id, py::dict env, const std::string& target, const std::string& arch) {
   py::dict r;
   Prepared p;
   prepare(id, env, p);
-  auto not_run = [&](const std::string& why) {
+  auto not_run = [&](const std::string& why, bool declined) {
     r["ran"] = false;
+    r["declined"] = declined;  // decided before anything ran (else a run stopped)
     r["reason"] = why;
     r["scalars"] = py::dict();
     r["launches"] = 0;
@@ -247,10 +305,10 @@ py::dict run(int id, py::dict env, const std::string& target, const std::string&
     r["target"] = target;
     return r;
   };
-  if (p.decline) return not_run(p.decline->reason);
+  if (p.decline) return not_run(p.decline->reason, true);
   if (target != "emulator" && target != "gpu") throw py::value_error("target must be 'emulator' or 'gpu'");
-  CudaProgram prog = generate_cuda(p.bound, *p.plan);
-  if (prog.decline) return not_run(prog.decline->reason);
+  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
+  if (prog.decline) return not_run(prog.decline->reason, true);
   CudaRunOutcome out;
   request_cancel(false);
   {
@@ -264,13 +322,9 @@ py::dict run(int id, py::dict env, const std::string& target, const std::string&
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
-  if (!out.ran) return not_run(out.reason);
+  if (!out.ran) return not_run(out.reason, out.declined);
   py::dict scalars;
-  for (auto& [name, v] : out.scalars) {
-    if (v.is_float) scalars[py::str(name)] = py::float_(v.fval);
-    else if (v.is_bool) scalars[py::str(name)] = py::bool_(v.ival != 0);
-    else scalars[py::str(name)] = py::int_(v.ival);
-  }
+  for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);
   std::string grid;
   std::set<std::string> seen;
   for (auto& k : prog.kernels)
@@ -278,6 +332,7 @@ py::dict run(int id, py::dict env, const std::string& target, const std::string&
       if (seen.insert(g->var).second) grid += (grid.empty() ? "" : ", ") + g->var;
   r["parallel_loops"] = grid;
   r["ran"] = true;
+  r["declined"] = false;
   r["reason"] = "";
   r["scalars"] = scalars;
   r["launches"] = out.launches;
@@ -286,6 +341,46 @@ py::dict run(int id, py::dict env, const std::string& target, const std::string&
   r["target"] = out.target;
   r["notes"] = prog.notes;
   return r;
+}
+
+// The entry points: an engine bug (a C++ exception) becomes a decline with a
+// plain sentence; Python errors (KeyboardInterrupt, an unknown nest id) pass.
+template <class F>
+py::dict guarded(F&& f, const char* failed_key) {
+  try {
+    return f();
+  } catch (const py::error_already_set&) {
+    throw;
+  } catch (const py::builtin_exception&) {
+    throw;
+  } catch (const std::exception& e) {
+    py::dict r;
+    py::dict d;
+    d["line"] = 0;
+    d["reason"] = kInternal;
+    r["decline"] = d;
+    r[failed_key] = false;
+    r["declined"] = true;
+    r["reason"] = kInternal;
+    r["target"] = "";
+    r["error"] = kInternal;
+    r["detail"] = e.what();
+    r["scalars"] = py::dict();
+    r["launches"] = 0;
+    r["compile_ms"] = 0.0;
+    r["run_ms"] = 0.0;
+    return r;
+  }
+}
+
+py::dict generate(int id, py::dict env) {
+  return guarded([&] { return generate_impl(id, env); }, "ok");
+}
+py::dict compile(int id, py::dict env, const std::string& arch, bool cubin) {
+  return guarded([&] { return compile_impl(id, env, arch, cubin); }, "ok");
+}
+py::dict run(int id, py::dict env, const std::string& target, const std::string& arch) {
+  return guarded([&] { return run_impl(id, env, target, arch); }, "ran");
 }
 
 py::dict driver_status() {

@@ -1,14 +1,16 @@
 // Loopscope helpers for generated CUDA kernels: Python's semantics for
-// indexing, floor division, modulo, powers and math functions.
+// indexing, integer overflow, floor division, modulo, powers and math
+// functions, as the CPU variant keeps them (one exactness policy for every
+// device).
 //
 // Compiled by NVRTC for the GPU and, through loopscope_emu.h, by the system
 // C++ compiler for the CPU emulator. No standard headers: NVRTC has none.
 //
 // A helper that meets a case where Python would raise (an index out of
-// range, a division by zero on Python numbers, a math domain error) records
-// an error code in the kernel's error word and returns a harmless value.
-// The host then discards the run and lets Python execute the loop, so the
-// exception appears exactly where Python raises it.
+// range, an int beyond int64, a division by zero on Python numbers, a math
+// domain error) records an error code in the kernel's error word and returns
+// a harmless value. The host then discards the run and lets Python execute
+// the loop, so the exception appears exactly where Python raises it.
 #pragma once
 
 #ifndef LS_DEV
@@ -18,18 +20,44 @@
 typedef long long ls_i64;
 typedef unsigned long long ls_u64;
 
-#define LS_ERR_INDEX 1     // IndexError
-#define LS_ERR_ZERODIV 2   // ZeroDivisionError
-#define LS_ERR_MATH 3      // ValueError / OverflowError from a math function
-#define LS_ERR_VALUE 4     // other ValueError (e.g. int(nan))
+// Error codes: 1 + loopscope::analysis::Trap (analysis/exactness.hpp).
+#define LS_ERR_OVERFLOW 1    // a Python int beyond int64
+#define LS_ERR_ZERODIV 2     // ZeroDivisionError
+#define LS_ERR_INDEX 3       // IndexError
+#define LS_ERR_DOMAIN 4      // ValueError from a math function
+#define LS_ERR_MATHOVF 5     // OverflowError from a math function or a float power
+#define LS_ERR_UNBOUND 6     // a variable read before it has a value
+#define LS_ERR_BIGINT 7      // an int beyond 2**53 meets a float
+#define LS_ERR_INT32 8       // a Python int out of an int32 element's range
+#define LS_ERR_FLOAT2INT 9   // int() of NaN, an infinity or a float beyond int64
+#define LS_ERR_LAST 10       // a scalar's final value comes from an iteration other than the last
 
 LS_DEV void ls_fail(ls_i64* err, ls_i64 code) { *(volatile ls_i64*)err = code; }
+// `ok`, recording `code` when it does not hold; used as (ls_need(...), value).
+LS_DEV bool ls_need(bool ok, ls_i64* err, ls_i64 code) {
+  if (!ok) ls_fail(err, code);
+  return ok;
+}
 
 // Loops inside a kernel stop early once an error is recorded (the run is
 // discarded anyway); the emulator also stops them on an interrupt.
 #ifndef LS_CONTINUE
 #define LS_CONTINUE(err) (*(volatile ls_i64*)(err) == 0)
 #endif
+
+#define LS_I64_MIN (-9223372036854775807LL - 1)
+#define LS_I64_MAX 9223372036854775807LL
+
+LS_DEV double ls_f64_bits(ls_u64 b) {
+  union { ls_u64 u; double d; } v;
+  v.u = b;
+  return v.d;
+}
+LS_DEV float ls_f32_bits(unsigned b) {
+  union { unsigned u; float f; } v;
+  v.u = b;
+  return v.f;
+}
 
 // A[i] along an axis of extent n: negative indices count from the end, as in
 // Python; anything else out of range is an IndexError.
@@ -39,52 +67,96 @@ LS_DEV ls_i64 ls_ix(ls_i64 i, ls_i64 n, ls_i64* err) {
   return i;
 }
 
-// ---- integer // and % --------------------------------------------------
-// Python ints: the quotient rounds toward minus infinity, the remainder has
-// the divisor's sign, and a zero divisor raises ZeroDivisionError.
-LS_DEV ls_i64 ls_floordiv_py(ls_i64 a, ls_i64 b, ls_i64* err) {
-  if (b == 0) { ls_fail(err, LS_ERR_ZERODIV); return 0; }
-  if (b == -1) return (ls_i64)(0ull - (ls_u64)a);
+// ---- integer arithmetic ------------------------------------------------
+// NumPy integers wrap (two's complement); signed overflow in C is undefined,
+// so wrapping goes through unsigned arithmetic.
+LS_DEV ls_i64 ls_wadd(ls_i64 a, ls_i64 b) { return (ls_i64)((ls_u64)a + (ls_u64)b); }
+LS_DEV ls_i64 ls_wsub(ls_i64 a, ls_i64 b) { return (ls_i64)((ls_u64)a - (ls_u64)b); }
+LS_DEV ls_i64 ls_wmul(ls_i64 a, ls_i64 b) { return (ls_i64)((ls_u64)a * (ls_u64)b); }
+LS_DEV ls_i64 ls_wneg(ls_i64 a) { return (ls_i64)(0ull - (ls_u64)a); }
+LS_DEV int ls_wadd32(int a, int b) { return (int)((unsigned)a + (unsigned)b); }
+LS_DEV int ls_wsub32(int a, int b) { return (int)((unsigned)a - (unsigned)b); }
+LS_DEV int ls_wmul32(int a, int b) { return (int)((unsigned)a * (unsigned)b); }
+LS_DEV int ls_wneg32(int a) { return (int)(0u - (unsigned)a); }
+
+// Python ints are unbounded: a result beyond int64 stops the run.
+LS_DEV ls_i64 ls_cadd(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wadd(a, b);
+  if (((a ^ r) & (b ^ r)) < 0) ls_fail(err, LS_ERR_OVERFLOW);
+  return r;
+}
+LS_DEV ls_i64 ls_csub(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wsub(a, b);
+  if (((a ^ b) & (a ^ r)) < 0) ls_fail(err, LS_ERR_OVERFLOW);
+  return r;
+}
+LS_DEV ls_i64 ls_cmul(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wmul(a, b);
+  if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b))
+    ls_fail(err, LS_ERR_OVERFLOW);
+  return r;
+}
+LS_DEV ls_i64 ls_cneg(ls_i64 a, ls_i64* err) {
+  if (a == LS_I64_MIN) ls_fail(err, LS_ERR_OVERFLOW);
+  return ls_wneg(a);
+}
+
+// // and %: the quotient rounds toward minus infinity and the remainder has
+// the divisor's sign. Python ints raise on a zero divisor (and MIN // -1 does
+// not fit); NumPy gives 0 for both (with a warning) and MIN // -1 wraps.
+LS_DEV ls_i64 ls_floordiv_raw(ls_i64 a, ls_i64 b) {
+  if (b == 0) return 0;
+  if (b == -1) return ls_wneg(a);
   ls_i64 q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
   return q;
 }
-LS_DEV ls_i64 ls_mod_py(ls_i64 a, ls_i64 b, ls_i64* err) {
-  if (b == 0) { ls_fail(err, LS_ERR_ZERODIV); return 0; }
-  if (b == -1) return 0;
+LS_DEV ls_i64 ls_mod_raw(ls_i64 a, ls_i64 b) {
+  if (b == 0 || b == -1) return 0;
   ls_i64 r = a % b;
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
 }
-// NumPy integers: the same rounding, but a zero divisor gives 0 (NumPy warns).
-LS_DEV ls_i64 ls_floordiv_np(ls_i64 a, ls_i64 b) {
-  if (b == 0) return 0;
-  ls_i64* none = 0;
-  return ls_floordiv_py(a, b, none);
+LS_DEV ls_i64 ls_floordiv_py(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0) ls_fail(err, LS_ERR_ZERODIV);
+  else if (b == -1 && a == LS_I64_MIN) ls_fail(err, LS_ERR_OVERFLOW);
+  return ls_floordiv_raw(a, b);
 }
-LS_DEV ls_i64 ls_mod_np(ls_i64 a, ls_i64 b) {
+LS_DEV ls_i64 ls_mod_py(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0) ls_fail(err, LS_ERR_ZERODIV);
+  return ls_mod_raw(a, b);
+}
+LS_DEV ls_i64 ls_floordiv_np(ls_i64 a, ls_i64 b) { return ls_floordiv_raw(a, b); }
+LS_DEV ls_i64 ls_mod_np(ls_i64 a, ls_i64 b) { return ls_mod_raw(a, b); }
+LS_DEV int ls_floordiv_np32(int a, int b) {
   if (b == 0) return 0;
-  ls_i64* none = 0;
-  return ls_mod_py(a, b, none);
+  if (b == -1) return ls_wneg32(a);
+  int q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+  return q;
+}
+LS_DEV int ls_mod_np32(int a, int b) {
+  if (b == 0 || b == -1) return 0;
+  int r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
+
+// ---- float division -----------------------------------------------------
+// Python floats raise on a zero divisor (the run stops); NumPy gives inf/nan.
+LS_DEV double ls_fdiv_py(double a, double b, ls_i64* err) {
+  if (b == 0.0) ls_fail(err, LS_ERR_ZERODIV);
+  return a / b;
 }
 
 // ---- float // and % ------------------------------------------------------
-// CPython's float_divmod (NumPy's npy_divmod follows the same steps).
-LS_DEV double ls_fmod_py(double a, double b) {
-  double mod = fmod(a, b);
-  if (mod != 0.0) {
-    if ((b < 0) != (mod < 0)) mod += b;
-  } else {
-    mod = copysign(0.0, b);
-  }
-  return mod;
-}
-LS_DEV double ls_ffloordiv_py(double a, double b) {
+// CPython's float_floor_div / float_rem, which NumPy's npy_divmod follows;
+// with a zero divisor NumPy gives a / b and fmod(a, b) (Python raises: the
+// caller checks first).
+LS_DEV double ls_ffloordiv(double a, double b) {
   double mod = fmod(a, b);
   double div = (a - mod) / b;
-  if (mod != 0.0) {
-    if ((b < 0) != (mod < 0)) div -= 1.0;
-  }
+  if (mod != 0.0 && ((b < 0.0) != (mod < 0.0))) div -= 1.0;
   double fd;
   if (div != 0.0) {
     fd = floor(div);
@@ -92,23 +164,21 @@ LS_DEV double ls_ffloordiv_py(double a, double b) {
   } else {
     fd = copysign(0.0, a / b);
   }
-  return fd;
+  return b == 0.0 ? a / b : fd;
 }
-LS_DEV float ls_fmodf_py(float a, float b) {
-  float mod = fmodf(a, b);
-  if (mod != 0.0f) {
-    if ((b < 0) != (mod < 0)) mod += b;
+LS_DEV double ls_fmod(double a, double b) {
+  double mod = fmod(a, b);
+  if (mod != 0.0) {
+    if ((b < 0.0) != (mod < 0.0)) mod += b;
   } else {
-    mod = copysignf(0.0f, b);
+    mod = copysign(0.0, b);
   }
-  return mod;
+  return b == 0.0 ? fmod(a, b) : mod;
 }
-LS_DEV float ls_ffloordivf_py(float a, float b) {
+LS_DEV float ls_ffloordivf(float a, float b) {
   float mod = fmodf(a, b);
   float div = (a - mod) / b;
-  if (mod != 0.0f) {
-    if ((b < 0) != (mod < 0)) div -= 1.0f;
-  }
+  if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) div -= 1.0f;
   float fd;
   if (div != 0.0f) {
     fd = floorf(div);
@@ -116,80 +186,98 @@ LS_DEV float ls_ffloordivf_py(float a, float b) {
   } else {
     fd = copysignf(0.0f, a / b);
   }
-  return fd;
+  return b == 0.0f ? a / b : fd;
 }
-// Python floats raise on a zero divisor.
-LS_DEV double ls_fdiv_py(double a, double b, ls_i64* err) {
-  if (b == 0.0) { ls_fail(err, LS_ERR_ZERODIV); return 0.0; }
-  return a / b;
+LS_DEV float ls_fmodf(float a, float b) {
+  float mod = fmodf(a, b);
+  if (mod != 0.0f) {
+    if ((b < 0.0f) != (mod < 0.0f)) mod += b;
+  } else {
+    mod = copysignf(0.0f, b);
+  }
+  return b == 0.0f ? fmodf(a, b) : mod;
 }
-LS_DEV double ls_ffloor_div_pyz(double a, double b, ls_i64* err) {
-  if (b == 0.0) { ls_fail(err, LS_ERR_ZERODIV); return 0.0; }
-  return ls_ffloordiv_py(a, b);
-}
-LS_DEV double ls_fmod_pyz(double a, double b, ls_i64* err) {
-  if (b == 0.0) { ls_fail(err, LS_ERR_ZERODIV); return 0.0; }
-  return ls_fmod_py(a, b);
-}
-// NumPy floats: a zero divisor gives inf or nan (NumPy warns).
-LS_DEV double ls_ffloor_div_np(double a, double b) { return b == 0.0 ? a / b : ls_ffloordiv_py(a, b); }
-LS_DEV double ls_fmod_np(double a, double b) { return b == 0.0 ? fmod(a, b) : ls_fmod_py(a, b); }
-LS_DEV float ls_ffloor_divf_np(float a, float b) { return b == 0.0f ? a / b : ls_ffloordivf_py(a, b); }
-LS_DEV float ls_fmodf_np(float a, float b) { return b == 0.0f ? fmodf(a, b) : ls_fmodf_py(a, b); }
 
 // ---- powers ---------------------------------------------------------------
-// int ** (non-negative int): exact, wrapping like NumPy's int64.
-LS_DEV ls_i64 ls_ipow(ls_i64 a, ls_i64 b, ls_i64* err) {
-  if (b < 0) { ls_fail(err, LS_ERR_VALUE); return 0; }
-  ls_u64 r = 1, x = (ls_u64)a;
-  while (b) {
-    if (b & 1) r *= x;
-    x *= x;
-    b >>= 1;
-  }
-  return (ls_i64)r;
-}
-// float ** float with CPython's exceptions (0 ** negative, negative **
-// fraction, overflow); NumPy's power is the plain C pow.
-LS_DEV double ls_pow_py(double a, double b, ls_i64* err) {
-  if (b == 0.0) return 1.0;
-  if (a == 0.0 && b < 0.0) { ls_fail(err, LS_ERR_ZERODIV); return 0.0; }
-  if (a < 0.0 && isfinite(a) && isfinite(b) && floor(b) != b) { ls_fail(err, LS_ERR_MATH); return 0.0; }
-  double r = pow(a, b);
-  if (isinf(r) && isfinite(a) && isfinite(b)) { ls_fail(err, LS_ERR_MATH); return 0.0; }
-  return r;
+// float ** float on Python floats: 0 ** negative raises ZeroDivisionError, a
+// negative base with a fractional exponent ValueError, a finite overflow
+// OverflowError. The power is always pow() (never x * x for x ** 2: the C
+// library's pow, which CPython calls, is not correctly rounded).
+LS_DEV double ls_pow_py(double x, double y, ls_i64* err) {
+  double inf = ls_f64_bits(0x7ff0000000000000ULL);
+  if (x == 0.0 && y < 0.0) ls_fail(err, LS_ERR_ZERODIV);
+  if (x < 0.0 && fabs(y) < inf && floor(y) != y) ls_fail(err, LS_ERR_DOMAIN);
+  double p = pow(x, y);
+  if (fabs(p) == inf && fabs(x) < inf && fabs(y) < inf) ls_fail(err, LS_ERR_MATHOVF);
+  return p;
 }
 
-// ---- math functions ----------------------------------------------------
-// math.f(x) raises where the C function returns nan for a non-nan argument
-// or an infinity for a finite one; such cases run in Python.
-LS_DEV double ls_checked(double r, double x, ls_i64* err) {
-  if ((isnan(r) && !isnan(x)) || (isinf(r) && isfinite(x))) { ls_fail(err, LS_ERR_MATH); return 0.0; }
-  return r;
+// ---- conversions and checks ---------------------------------------------------
+// A Python int beyond 2**53 that meets a float: Python compares and divides
+// it exactly, a double cannot.
+LS_DEV ls_i64 ls_bigint(ls_i64 v, ls_i64* err) {
+  if (v > 9007199254740992LL || v < -9007199254740992LL) ls_fail(err, LS_ERR_BIGINT);
+  return v;
 }
-LS_DEV double ls_checked2(double r, double x, double y, ls_i64* err) {
-  if ((isnan(r) && !isnan(x) && !isnan(y)) || (isinf(r) && isfinite(x) && isfinite(y))) {
-    ls_fail(err, LS_ERR_MATH);
-    return 0.0;
+// int(x) of an integral float: NaN, infinities and values beyond int64 raise
+// (or would be exact big ints in Python).
+LS_DEV ls_i64 ls_f2i(double x, ls_i64* err) {
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0)) {
+    ls_fail(err, LS_ERR_FLOAT2INT);
+    return 0;
   }
-  return r;
-}
-// int(x) for a float: truncation toward zero; nan and infinities raise.
-LS_DEV ls_i64 ls_trunc_int(double x, ls_i64* err) {
-  if (!(x > -9223372036854775808.0 && x < 9223372036854775808.0)) { ls_fail(err, LS_ERR_VALUE); return 0; }
   return (ls_i64)x;
 }
-// Python's min/max of two values: the first one wins ties.
-#define LS_MIN2(a, b) ((b) < (a) ? (b) : (a))
-#define LS_MAX2(a, b) ((b) > (a) ? (b) : (a))
+// A Python int stored into an int32 element.
+LS_DEV int ls_to_i32(ls_i64 v, ls_i64* err) {
+  if (v > 2147483647LL || v < -2147483648LL) ls_fail(err, LS_ERR_INT32);
+  return (int)(unsigned)(ls_u64)v;
+}
+
+// ---- math module functions ----------------------------------------------------
+// math.f raises where the C library returns NaN or an infinity for a
+// mathematical error; the same conditions as the CPU variant's.
+LS_DEV double ls_math_sqrt(double x, ls_i64* err) {
+  if (x < 0.0) ls_fail(err, LS_ERR_DOMAIN);
+  return sqrt(x);
+}
+LS_DEV double ls_math_log(double r, double x, ls_i64* err) {  // log, log10, log2
+  if (x <= 0.0) ls_fail(err, LS_ERR_DOMAIN);
+  return r;
+}
+LS_DEV double ls_math_log1p(double x, ls_i64* err) {
+  if (x <= -1.0) ls_fail(err, LS_ERR_DOMAIN);
+  return log1p(x);
+}
+LS_DEV double ls_math_trig(double r, double x, ls_i64* err) {  // sin, cos, tan
+  if (fabs(x) == ls_f64_bits(0x7ff0000000000000ULL)) ls_fail(err, LS_ERR_DOMAIN);
+  return r;
+}
+LS_DEV double ls_math_grows(double r, double x, ls_i64* err) {  // exp, expm1, sinh, cosh
+  // an infinite result from a finite argument (sinh(-800) is -inf)
+  double inf = ls_f64_bits(0x7ff0000000000000ULL);
+  if (fabs(r) == inf && fabs(x) < inf) ls_fail(err, LS_ERR_MATHOVF);
+  return r;
+}
 
 // ---- reductions -------------------------------------------------------
-// Each thread folds its iterations into a private partial value, then
-// combines it into the result slot with one atomic operation. Floating-point
-// sums therefore add in a different order from Python's loop: results can
-// differ in the last bits.
+// Each thread folds its iterations into a private partial value, then the
+// warp combines partials with shuffles and lane 0 combines the warp's value
+// into the result slot with one atomic operation. Floating-point sums
+// therefore add in a different order from Python's loop: results can differ
+// in the last bits. Integer sums are exact: NumPy's wrap modulo 2**64 in any
+// order, and Python ints stop the run at any overflow.
 LS_DEV void ls_atomic_add_f64(double* slot, double v) { atomicAdd(slot, v); }
+LS_DEV void ls_atomic_add_f32(float* slot, float v) { atomicAdd(slot, v); }
 LS_DEV void ls_atomic_add_i64(ls_i64* slot, ls_i64 v) { atomicAdd((ls_u64*)slot, (ls_u64)v); }
+LS_DEV void ls_atomic_add_i64_chk(ls_i64* slot, ls_i64 v, ls_i64* err) {
+  ls_i64 old = (ls_i64)atomicAdd((ls_u64*)slot, (ls_u64)v);
+  ls_cadd(old, v, err);
+}
+LS_DEV void ls_atomic_or(ls_i64* slot, ls_i64 v) { atomicOr((ls_u64*)slot, (ls_u64)v); }
+// min/max keep the slot's value unless `v` is strictly better: Python's
+// min(s, x) keeps s unless x < s, so a NaN never replaces a value (and a NaN
+// already there stays).
 LS_DEV void ls_atomic_min_f64(double* slot, double v) {
   ls_u64* p = (ls_u64*)slot;
   ls_u64 old = *p, assumed;
@@ -228,25 +316,31 @@ LS_DEV void ls_atomic_max_i64(ls_i64* slot, ls_i64 v) {
     old = atomicCAS(p, assumed, (ls_u64)v);
   } while (old != assumed);
 }
+// Zeros met by a float min/max reduction: bit 0 for 0.0, bit 1 for -0.0.
+// Python's result is the first of the extreme values met, so when that
+// extreme is a zero of both signs the host lets Python decide.
+LS_DEV ls_i64 ls_zero_signs(double v) { return v == 0.0 ? (__double_as_longlong(v) < 0 ? 2 : 1) : 0; }
 
-// Iterations of range(start, stop, step); 0 for a zero step (an error the
-// kernel records separately).
+// Iterations of range(start, stop, step), step != 0.
 LS_DEV ls_i64 ls_range_count(ls_i64 start, ls_i64 stop, ls_i64 step) {
-  if (step == 0) return 0;
-  if (step > 0) return start < stop ? (stop - start + step - 1) / step : 0;
-  return start > stop ? (start - stop - step - 1) / (-step) : 0;
+  if (step > 0) return start < stop ? (ls_i64)(((ls_u64)stop - (ls_u64)start - 1) / (ls_u64)step) + 1 : 0;
+  return start > stop ? (ls_i64)(((ls_u64)start - (ls_u64)stop - 1) / (0ull - (ls_u64)step)) + 1 : 0;
 }
 
-// Result slots are 8 bytes; a value that Python may or may not have assigned
-// is followed by a slot recording whether some iteration assigned it.
-#define LS_MARK_SET(p) (*(ls_i64*)((p) + 1) = 1)
-#define LS_IS_SET(p) (*(ls_i64*)((p) + 1))
+// Result slots: four 8-byte words per scalar: the value, whether the nest
+// assigned it, its Python type (0 int, 1 float, 2 bool, 3 np.float64,
+// 4 np.float32, 5 np.int64, 6 np.int32, 7 np.bool_), and the signs of the
+// zeros a min/max reduction met.
+#define LS_SET(p) (*(ls_i64*)((p) + 1))
+#define LS_KIND(p) (*(ls_i64*)((p) + 2))
+#define LS_AUX(p) (*(ls_i64*)((p) + 3))
 
-#define LS_ERR_LAST 5      // a scalar's final value comes from an iteration other than the last
-
-// np.minimum / np.maximum: a NaN in either operand gives NaN.
-LS_DEV double ls_np_fmin(double a, double b) { return (isnan(a) || isnan(b)) ? a + b : (a < b ? a : b); }
-LS_DEV double ls_np_fmax(double a, double b) { return (isnan(a) || isnan(b)) ? a + b : (a > b ? a : b); }
+// np.minimum / np.maximum, NumPy's scalar loop: (a < b || isnan(a)) ? a : b,
+// so a NaN in either operand gives NaN and a tie (0.0, -0.0) gives b.
+LS_DEV double ls_np_fmin(double a, double b) { return (a < b || a != a) ? a : b; }
+LS_DEV double ls_np_fmax(double a, double b) { return (a > b || a != a) ? a : b; }
+LS_DEV float ls_np_fminf(float a, float b) { return (a < b || a != a) ? a : b; }
+LS_DEV float ls_np_fmaxf(float a, float b) { return (a > b || a != a) ? a : b; }
 
 // ---- warp-level combining -------------------------------------------------
 // Blocks are multiples of 32 threads and every thread of a block reaches the
@@ -260,24 +354,33 @@ LS_DEV double ls_warp_sum_f64(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(LS_FULL_MASK, v, o);
   return v;
 }
-LS_DEV ls_i64 ls_warp_sum_i64(ls_i64 v) {
-  for (int o = 16; o > 0; o >>= 1) v = (ls_i64)((ls_u64)v + (ls_u64)__shfl_down_sync(LS_FULL_MASK, (long long)v, o));
+LS_DEV float ls_warp_sum_f32(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(LS_FULL_MASK, v, o);
   return v;
 }
+LS_DEV ls_i64 ls_warp_sum_i64(ls_i64 v) {
+  for (int o = 16; o > 0; o >>= 1) v = ls_wadd(v, (ls_i64)__shfl_down_sync(LS_FULL_MASK, (long long)v, o));
+  return v;
+}
+LS_DEV ls_i64 ls_warp_sum_i64_chk(ls_i64 v, ls_i64* err) {
+  for (int o = 16; o > 0; o >>= 1) v = ls_cadd(v, (ls_i64)__shfl_down_sync(LS_FULL_MASK, (long long)v, o), err);
+  return v;
+}
+// Strictly better only, as Python's min(s, x) (a NaN never wins).
 LS_DEV double ls_warp_min_f64(double v) {
-  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); v = LS_MIN2(v, w); }
+  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); if (w < v) v = w; }
   return v;
 }
 LS_DEV double ls_warp_max_f64(double v) {
-  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); v = LS_MAX2(v, w); }
+  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); if (w > v) v = w; }
   return v;
 }
 LS_DEV ls_i64 ls_warp_min_i64(ls_i64 v) {
-  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); v = LS_MIN2(v, w); }
+  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); if (w < v) v = w; }
   return v;
 }
 LS_DEV ls_i64 ls_warp_max_i64(ls_i64 v) {
-  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); v = LS_MAX2(v, w); }
+  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); if (w > v) v = w; }
   return v;
 }
 LS_DEV ls_i64 ls_warp_any(ls_i64 flag) {

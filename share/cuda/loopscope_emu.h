@@ -241,6 +241,11 @@ inline int atomicAdd(int* p, int v) {
   *p = (int)((unsigned)old + (unsigned)v);
   return old;
 }
+inline unsigned long long atomicOr(unsigned long long* p, unsigned long long v) {
+  unsigned long long old = *p;
+  *p = old | v;
+  return old;
+}
 inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp,
                                     unsigned long long v) {
   unsigned long long old = *p;

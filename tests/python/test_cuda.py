@@ -365,15 +365,23 @@ def test_random_nests_emulator_matches_cpython():
 
 
 def test_reduction_that_never_runs_keeps_python_value_and_type():
+    # s would become an np.float64 at its first update: none happens, so it
+    # stays the Python float it was.
     src = ("for i in range(n):\n"
            "    if x[i] > 5.0:\n"
            "        s += x[i]\n")
-    env = dict(n=5, x=np.arange(5.0), s=0)
+    env = dict(n=5, x=np.arange(5.0), s=0.5)
     out = _diff(src, env)
     assert out["ran"]
     mine = clone(env)
     run_source(src, mine)
-    assert type(mine["s"]) is int
+    assert type(mine["s"]) is float
+    # Updated once: an np.float64, as in Python.
+    env = dict(n=7, x=np.arange(7.0), s=0.5)
+    _diff(src, env)
+    mine = clone(env)
+    run_source(src, mine)
+    assert type(mine["s"]) is np.float64
 
 
 def test_boolean_scalar_comes_back_as_bool():
@@ -448,7 +456,7 @@ def test_cost_facts_from_nvrtc():
 def test_builtins_conditions_and_conversions():
     src = ("for i in range(n):\n"
            "    v = x[i] * 3.7 - 4.0\n"
-           "    a[i] = round(v) + int(v) + abs(k[i] - 5) + min(k[i], 4, i) + max(i, 2)\n"
+           "    a[i] = math.trunc(v) + int(v) + abs(k[i] - 5) + min(k[i], 4, i) + max(i, 2)\n"
            "    b[i] = float(k[i]) / 4 if 0 <= k[i] < 6 and not k[i] == 3 else -1.0\n"
            "    if v > 0.0 or k[i] % 2 == 1:\n"
            "        c[i] = np.sqrt(f[i]) + np.float32(1.5)\n"

@@ -96,7 +96,9 @@ def _hook(target, name):
             return None
         _last[nest_id] = out
         _record(nest_id, name, {
-            "status": "ok" if out["ran"] else "fallback",
+            # As the CPU variant's records: "declined" before anything ran,
+            # "fallback" when a run stopped and Python ran the loop.
+            "status": "ok" if out["ran"] else ("declined" if out.get("declined") else "fallback"),
             "reason": out["reason"],
             "timing": {"compile_ms": out["compile_ms"], "run_ms": out["run_ms"]},
             "parallel_loops": out.get("parallel_loops", ""),

@@ -3,6 +3,7 @@
 // the same floating-point operations in the same order.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -15,6 +16,7 @@
 #include "loopscope/jit/cuda_driver.hpp"
 #include "loopscope/jit/cuda_nvrtc.hpp"
 #include "loopscope/jit/cuda_runtime.hpp"
+#include "loopscope/analysis/exactness.hpp"
 
 using namespace cudatest;
 using namespace loopscope::jit;
@@ -499,4 +501,242 @@ TEST(CudaEmulator, BlockBarriersAndSharedMemoryRunAsFibers) {
       EXPECT_EQ(out[4 + b * 8 + w], v[0]) << b << " " << w;
     }
   }
+}
+
+// ---- one exactness policy for every device ----------------------------------
+
+TEST(CudaEscape, CommentsStayOneSafeLine) {
+  const std::string nasty[] = {"y[i] = x[i] + \\",      "a */ b /* c",          "?\?/",
+                               "\"\"\" <script>x</script>", "t\u00e9st \u4e2d \u03b1", "two\nlines\r\tand tab  \\  ",
+                               std::string("bad \xff byte")};
+  for (const std::string& s : nasty) {
+    std::string c = cuda_escape(s, CudaTextUse::Comment);
+    EXPECT_EQ(c.find('\n'), std::string::npos) << c;
+    EXPECT_EQ(c.find('\r'), std::string::npos) << c;
+    EXPECT_EQ(c.find("*/"), std::string::npos) << c;
+    EXPECT_EQ(c.find("/*"), std::string::npos) << c;
+    EXPECT_EQ(c.find("??"), std::string::npos) << c;
+    for (char ch : c) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << c;
+    ASSERT_FALSE(c.empty());
+    EXPECT_NE(c.back(), '\\') << c;
+    EXPECT_NE(c.back(), ' ') << c;
+  }
+  EXPECT_EQ(cuda_escape("y[i] = x[i] + \\", CudaTextUse::Comment), "y[i] = x[i] + \\ (continued)");
+  EXPECT_EQ(cuda_escape("t\u00e9", CudaTextUse::Comment), "tU+00E9");
+}
+
+TEST(CudaEscape, IdentifiersAreCIdentifiers) {
+  EXPECT_EQ(cuda_escape("x.shape[0]", CudaTextUse::Identifier), "x_shape_0");
+  EXPECT_EQ(cuda_escape("len(x)", CudaTextUse::Identifier), "len_x");
+  EXPECT_EQ(cuda_escape("\u03b1", CudaTextUse::Identifier), "u03B1");
+  EXPECT_EQ(cuda_escape("plain_name2", CudaTextUse::Identifier), "plain_name2");
+}
+
+TEST(CudaCodegen, ErrorCodesAreTheSharedTraps) {
+  use_test_cache();
+  std::string h = cuda_helper_header();
+  const std::pair<const char*, Trap> codes[] = {
+      {"LS_ERR_OVERFLOW", Trap::Overflow},   {"LS_ERR_ZERODIV", Trap::ZeroDivision}, {"LS_ERR_INDEX", Trap::Index},
+      {"LS_ERR_DOMAIN", Trap::Domain},       {"LS_ERR_MATHOVF", Trap::MathOverflow}, {"LS_ERR_UNBOUND", Trap::Unbound},
+      {"LS_ERR_BIGINT", Trap::BigInt},       {"LS_ERR_INT32", Trap::Int32},          {"LS_ERR_FLOAT2INT", Trap::FloatToInt},
+      {"LS_ERR_LAST", Trap::LastValue}};
+  for (auto& [name, trap] : codes) {
+    std::string def = std::string("#define ") + name + " " + std::to_string(1 + static_cast<int>(trap)) + " ";
+    EXPECT_NE(h.find(def), std::string::npos) << def;
+  }
+}
+
+TEST(CudaCodegen, ShapeAndLenNamesBecomeIdentifiers) {
+  use_test_cache();
+  // for i in range(x.shape[0]): y[i] = x[i] * len(x)
+  auto root = For(1, "i", I(0), N("x.shape[0]"),
+                  {Assign(2, At("y", {N("i")}), B(BinOp::Mul, At("x", {N("i")}), N("len(x)")), 2)}, 1);
+  LoopNest nest = nest_of(root, "for i in range(x.shape[0]):\n    y[i] = x[i] * len(x)\n");
+  std::vector<double> x = {1.0, 2.0, 3.0}, y(3, 0.0);
+  BoundNest bn;
+  bn.nest = &nest;
+  bn.arrays["x"] = Arr(x, {3}, DType::Float64);
+  bn.arrays["y"] = Arr(y, {3}, DType::Float64);
+  bn.scalars["x.shape[0]"] = IntS(3);
+  bn.scalars["len(x)"] = IntS(3);
+  ParallelPlan plan;
+  plan.loops.push_back(LP(1, "i", LoopVerdict::Parallel));
+  CudaProgram p = generate_cuda(bn, plan);
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  for (auto& k : p.kernels)
+    for (auto& prm : k.params)
+      for (char c : prm.name) EXPECT_TRUE(std::isalnum((unsigned char)c) || c == '_') << prm.name;
+  expect_nvrtc_ok(p);
+  CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+  ASSERT_TRUE(r.ran) << r.reason << p.source;
+  EXPECT_EQ(y, (std::vector<double>{3.0, 6.0, 9.0}));
+}
+
+TEST(CudaCodegen, DeclinesWhatTheCpuVariantDeclinesWithItsReason) {
+  // for i in range(n): y[i] = np.exp(x[i])   and   s = 0; for i: s += x[i] * 0.5
+  auto r1 = For(1, "i", I(0), N("n"), {Assign(2, At("y", {N("i")}), Call("np.exp", {At("x", {N("i")})}))});
+  auto r2 = For(1, "i", I(0), N("n"), {Aug(2, BinOp::Add, N("s"), B(BinOp::Mul, At("x", {N("i")}), F(0.5)))});
+  std::vector<double> x(4, 1.0), y(4, 0.0);
+  for (auto root : {r1, r2}) {
+    LoopNest nest = nest_of(root);
+    BoundNest bn;
+    bn.nest = &nest;
+    bn.arrays["x"] = Arr(x, {4}, DType::Float64);
+    bn.arrays["y"] = Arr(y, {4}, DType::Float64);
+    bn.scalars["n"] = IntS(4);
+    bn.scalars["s"] = IntS(0);
+    ParallelPlan plan;
+    plan.loops.push_back(LP(1, "i", LoopVerdict::Parallel));
+    CpuCompileResult cpu = compile_cpu(bn, plan);
+    ASSERT_TRUE(cpu.decline);
+    CudaProgram p = generate_cuda(bn, plan);
+    ASSERT_TRUE(p.decline);
+    EXPECT_EQ(p.decline->reason, cpu.decline->reason);
+  }
+}
+
+TEST(CudaCodegen, PythonIntOverflowStopsTheRun) {
+  use_test_cache();
+  // for i in range(n): s = s * 3
+  auto root = For(1, "i", I(0), N("n"), {Assign(2, N("s"), B(BinOp::Mul, N("s"), I(3)))});
+  LoopNest nest = nest_of(root);
+  for (int64_t n : {30, 100}) {
+    BoundNest bn;
+    bn.nest = &nest;
+    bn.scalars["n"] = IntS(n);
+    bn.scalars["s"] = IntS(1);
+    ParallelPlan plan;
+    plan.loops.push_back(LP(1, "i", LoopVerdict::Sequential));
+    CudaProgram p = generate_cuda(bn, plan);
+    ASSERT_FALSE(p.decline) << p.decline->reason;
+    CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+    if (n == 30) {
+      ASSERT_TRUE(r.ran) << r.reason;
+      int64_t want = 1;
+      for (int k = 0; k < 30; ++k) want *= 3;
+      EXPECT_EQ(r.scalars["s"].ival, want);
+      EXPECT_EQ(r.scalars["s"].kind, ValueKind::PyInt);
+    } else {
+      EXPECT_FALSE(r.ran);
+      EXPECT_EQ(r.reason, trap_reason(Trap::Overflow));
+    }
+  }
+}
+
+TEST(CudaCodegen, ScalarsComeBackWithPythonsTypes) {
+  use_test_cache();
+  // s (an np.float64 before the loop) += x[i]; t = x[i] * 2.0; k = k + v[i]
+  // (k a Python int, v an int64 array: k becomes an np.int64)
+  auto root = For(1, "i", I(0), N("n"),
+                  {Aug(2, BinOp::Add, N("s"), At("x", {N("i")})),
+                   Assign(3, N("t"), B(BinOp::Mul, At("x", {N("i")}), F(2.0))),
+                   Assign(4, N("k"), B(BinOp::Add, N("k"), At("v", {N("i")})))});
+  LoopNest nest = nest_of(root);
+  std::vector<double> x = {0.5, 1.0, 1.5, 2.0};
+  std::vector<int64_t> v = {1, 2, 3, 4};
+  BoundNest bn;
+  bn.nest = &nest;
+  bn.arrays["x"] = Arr(x, {4}, DType::Float64);
+  bn.arrays["v"] = Arr(v, {4}, DType::Int64);
+  bn.scalars["n"] = IntS(4);
+  bn.scalars["s"] = FloatS(0.25);
+  bn.scalars["k"] = IntS(10);
+  Reduction rs, rk;
+  rs.variable = "s";
+  rs.stmt = 2;
+  rk.variable = "k";
+  rk.stmt = 4;
+  ParallelPlan plan;
+  plan.loops.push_back(LP(1, "i", LoopVerdict::Reduction, {rs, rk}));
+  CudaOptions opts;
+  opts.numpy_scalars = {"s"};
+  CudaProgram p = generate_cuda(bn, plan, opts);
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  expect_nvrtc_ok(p);
+  CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+  ASSERT_TRUE(r.ran) << r.reason << p.source;
+  EXPECT_EQ(r.scalars["s"].kind, ValueKind::NpFloat64);
+  EXPECT_EQ(r.scalars["s"].fval, 5.25);
+  EXPECT_EQ(r.scalars["t"].kind, ValueKind::NpFloat64);
+  EXPECT_EQ(r.scalars["t"].fval, 4.0);
+  EXPECT_EQ(r.scalars["k"].kind, ValueKind::NpInt64);
+  EXPECT_EQ(r.scalars["k"].ival, 20);
+  EXPECT_EQ(r.scalars["i"].kind, ValueKind::PyInt);
+  EXPECT_EQ(r.scalars["i"].ival, 3);
+}
+
+TEST(CudaCodegen, MaxReductionKeepsPythonsNanAndZeroRules) {
+  use_test_cache();
+  // for i in range(n): s = max(s, x[i])
+  auto root = For(1, "i", I(0), N("n"), {Assign(2, N("s"), Call("max", {N("s"), At("x", {N("i")})}))});
+  LoopNest nest = nest_of(root);
+  const double nan = std::nan("");
+  struct Case {
+    std::vector<double> x;
+    double s0;
+    bool ran;
+    double want;
+  } cases[] = {
+      {{1.0, nan, 3.0, 2.0}, -1.0, true, 3.0},  // a NaN term never wins
+      {{1.0, 5.0}, nan, true, nan},             // a NaN start stays
+      {{-0.0, 0.0, -2.0}, -1.0, false, 0.0},    // both zeros: Python keeps the first, so Python decides
+      {{0.0, 0.0, -2.0}, -1.0, true, 0.0},
+  };
+  for (auto& c : cases) {
+    BoundNest bn;
+    bn.nest = &nest;
+    bn.arrays["x"] = Arr(c.x, {(int64_t)c.x.size()}, DType::Float64);
+    bn.scalars["n"] = IntS((int64_t)c.x.size());
+    bn.scalars["s"] = FloatS(c.s0);
+    Reduction red;
+    red.variable = "s";
+    red.fn = "max";
+    red.stmt = 2;
+    ParallelPlan plan;
+    plan.loops.push_back(LP(1, "i", LoopVerdict::Reduction, {red}));
+    CudaProgram p = generate_cuda(bn, plan);
+    ASSERT_FALSE(p.decline) << p.decline->reason;
+    ASSERT_FALSE(p.kernels[0].grid_loops.empty());
+    CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+    ASSERT_EQ(r.ran, c.ran) << r.reason;
+    if (!r.ran) {
+      EXPECT_EQ(r.reason, trap_reason(Trap::ReductionOrder));
+      continue;
+    }
+    double got = r.scalars["s"].fval;
+    if (std::isnan(c.want)) {
+      EXPECT_TRUE(std::isnan(got));
+      EXPECT_EQ(r.scalars["s"].kind, ValueKind::PyFloat);  // still the float it was
+    } else {
+      EXPECT_EQ(got, c.want);
+      EXPECT_EQ(std::signbit(got), std::signbit(c.want));
+      EXPECT_EQ(r.scalars["s"].kind, ValueKind::NpFloat64);
+    }
+  }
+}
+
+TEST(CudaCodegen, InKernelLoopVariableFinalsComeFromTheKernel) {
+  use_test_cache();
+  // for i in range(n):      (sequential: m is assigned in the nest)
+  //   for j in range(m): A[i] += j
+  //   m = i
+  auto lj = For(2, "j", I(0), N("m"), {Aug(3, BinOp::Add, At("A", {N("i")}), N("j"))});
+  auto root = For(1, "i", I(0), N("n"), {lj, Assign(4, N("m"), N("i"))});
+  LoopNest nest = nest_of(root);
+  std::vector<double> A(5, 0.0);
+  BoundNest bn;
+  bn.nest = &nest;
+  bn.arrays["A"] = Arr(A, {5}, DType::Float64);
+  bn.scalars["n"] = IntS(5);
+  bn.scalars["m"] = IntS(3);
+  ParallelPlan plan;
+  plan.loops = {LP(1, "i", LoopVerdict::Sequential), LP(2, "j", LoopVerdict::Sequential)};
+  CudaProgram p = generate_cuda(bn, plan);
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+  ASSERT_TRUE(r.ran) << r.reason;
+  // Python: m = 3, 0, 1, 2, 3 at i = 0..4; the last j loop (i = 4, m = 3) ends at 2.
+  EXPECT_EQ(r.scalars["j"].ival, 2);
+  EXPECT_EQ(r.scalars["m"].ival, 4);
+  EXPECT_EQ(r.scalars["i"].ival, 4);
 }

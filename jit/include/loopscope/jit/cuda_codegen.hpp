@@ -7,8 +7,18 @@
 //    run on the host, each iteration launching the region's kernel.
 //
 // Every kernel parameter occupies one 8-byte slot (pointers, int64 values,
-// doubles), so a launcher fills an array of slots and passes their
-// addresses, exactly as cuLaunchKernel expects.
+// doubles; a bool reads the slot's first byte), so a launcher fills an array
+// of slots and passes their addresses, exactly as cuLaunchKernel expects.
+//
+// Semantics are the CPU variant's (one exactness policy for every device):
+// the generator types every scalar with the CPU variant's specialiser (so a
+// nest the CPU variant declines for exactness is declined here with the same
+// reason), keeps Python's and NumPy's scalar types, and stops the run where
+// the CPU variant traps (an int beyond int64, a division by zero on Python
+// numbers, a math domain error, ...; see analysis/exactness.hpp).
+//
+// User text (Python source lines, names) reaches the generated source only
+// through cuda_escape().
 #pragma once
 
 #include <cstdint>
@@ -28,10 +38,14 @@ enum class CudaParamKind {
   ArrayData,    // device pointer to the array's element [0, ...]; `array`
   ArrayExtent,  // shape[dim] of `array`
   ArrayStride,  // stride[dim] of `array`, in elements
-  IntScalar,    // a Python int/bool read by the nest (`name`), or a host loop variable
-  FloatScalar,  // a Python float read by the nest (`name`)
+  IntScalar,    // an int read by the nest (`array` holds its Python name), or a host loop variable
+  FloatScalar,  // a float read by the nest (`array` holds its Python name)
+  BoolScalar,   // a bool read by the nest (`array` holds its Python name)
   ErrorFlag,    // device pointer to the int64 error word (0 = no error)
-  Result,       // device pointer to the 8-byte result slot of output `name`
+  Result,       // device pointer to the value word of output `array` (dim = its index)
+  ResultMeta,   // device pointer to the words after it (assigned flag, type code, zero signs)
+  GridLast,     // the value grid loop `dim` has at the launch's last iteration in Python's
+                // order (the iteration whose scalars Python keeps)
 };
 
 struct CudaParam {
@@ -43,26 +57,37 @@ struct CudaParam {
 
 // How a result slot is combined and returned.
 enum class CudaResultKind {
-  Reduction,    // initialised by the host to the scalar's value (or the
-                // identity), combined atomically by every thread
+  Reduction,    // seeded by the host with the scalar's value, combined
+                // atomically by every thread
   LastValue,    // written by the thread that runs the last iteration
-  Sequential,   // written by the single thread of a sequential kernel; a
-                // second slot `<name>` + "__set" records whether it was assigned
+  Sequential,   // read and written by the single thread of a sequential kernel
 };
 
+// How a Python value is held (the CPU variant's representations).
+enum class CudaRepr { I64, I32, F64, F32, Bool };
+
+// The C type of a result's value word.
+enum class CudaSlotType { F64, F32, I64 };
+
+// Each result owns four 8-byte words from `slot` on: the value, whether the
+// nest assigned it, its Python type code (0 int, 1 float, 2 bool,
+// 3 np.float64, 4 np.float32, 5 np.int64, 6 np.int32, 7 np.bool_: the order of
+// jit::ValueKind), and the signs of the zeros a float min/max reduction met.
 struct CudaResult {
-  std::string name;      // Python scalar name
+  std::string name;      // Python scalar (or in-kernel loop variable) name
   CudaResultKind kind = CudaResultKind::Reduction;
-  bool is_float = true;  // slot holds a double (else an int64)
-  bool is_bool = false;  // the int64 slot holds a Python bool
+  CudaRepr repr = CudaRepr::F64;
+  CudaSlotType slot_type = CudaSlotType::F64;
   std::string op;        // Reduction: "+", "min", "max"
-  int slot = 0;          // index into the result buffer (8 bytes each)
-  int set_slot = -1;     // Sequential: index of the "assigned" flag slot
-  bool init_from_input = false;  // host initialises the slot with the scalar's value
+  bool acc_first = true; // min/max: the accumulator is the first argument (min(s, x))
+  int init_kind = -1;    // type code of the value before the nest, -1 when it has none
+  int value_kind = -1;   // Reduction: type code once a term was combined (-1: unchanged)
+  int slot = 0;          // index of the first word in the result buffer
   int kernel = -1;       // kernel that writes it
-  // Reduction/LastValue: the loop whose iterations produce the value; the
-  // result is written back only when that loop ran at least once.
-  int loop = 0;
+  int loop = 0;          // Stmt::id of the loop whose iterations produce it
+  // Compatibility views of `repr`.
+  bool is_float = true;
+  bool is_bool = false;
 };
 
 struct CudaKernel {
@@ -96,7 +121,10 @@ struct CudaProgram {
   std::vector<CudaKernel> kernels;
   std::vector<CudaHostNode> schedule;
   std::vector<CudaResult> results;
-  int result_slots = 0;
+  int result_slots = 0;  // 8-byte words after the error word
+  // Loops whose variables the host computes after the run (host loops and
+  // grid loops); the other loop variables come back as results.
+  std::vector<const analysis::Stmt*> host_side_loops;
   std::vector<std::string> arrays_read;     // copied to the device
   std::vector<std::string> arrays_written;  // copied back
   std::vector<std::string> notes;           // readable remarks (reduction order, ...)
@@ -109,7 +137,23 @@ std::string cuda_share_dir();
 // Contents of the helper header (read from cuda_share_dir()).
 std::string cuda_helper_header();
 
-CudaProgram generate_cuda(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan);
+// The one way user text enters generated CUDA (and the C++ the emulator
+// compiles from it). Comment: printable ASCII on one line, non-ASCII as
+// U+XXXX, no trailing backslash, no "*/", "/*" or "??" sequences.
+// Identifier: a valid C++ identifier fragment ([A-Za-z0-9_], non-ASCII as
+// uXXXX, other characters as '_'); the generator adds prefixes and
+// suffixes that keep names unique and clear of C++, CUDA and its own names.
+enum class CudaTextUse { Comment, Identifier };
+std::string cuda_escape(const std::string& text, CudaTextUse use);
+
+struct CudaOptions {
+  // Scalar inputs that are NumPy scalars (np.float64, np.int64, np.bool_):
+  // as jit::CpuOptions::numpy_scalars.
+  std::vector<std::string> numpy_scalars;
+};
+
+CudaProgram generate_cuda(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
+                          const CudaOptions& options = {});
 
 // Host-side evaluation of the integer expressions of the schedule (loop
 // bounds) given scalar inputs and host loop variables. Returns nullopt when
@@ -129,5 +173,18 @@ struct LoopFinals {
   std::optional<analysis::Decline> decline;
 };
 LoopFinals loop_variable_finals(const analysis::BoundNest& bound);
+
+// The values of the variables of the program's host-side loops (host loops
+// and grid loops) after the run: walks the host schedule and each launch's
+// grid backwards from the end. Declines when a bound cannot be evaluated on
+// the host or the walk is too long.
+LoopFinals schedule_loop_finals(const CudaProgram& program, const analysis::BoundNest& bound);
+
+// The values of kernel `k`'s grid loop variables at the last iteration (in
+// Python's order) of a launch with host loop variables `env`; nullopt when
+// the launch runs no iteration or a bound cannot be evaluated (*ok false).
+std::optional<std::vector<int64_t>> last_grid_point(const CudaProgram& program, int k,
+                                                    const analysis::BoundNest& bound,
+                                                    const std::map<std::string, int64_t>& env, bool* ok);
 
 }  // namespace loopscope::jit

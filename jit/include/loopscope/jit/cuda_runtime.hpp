@@ -8,7 +8,9 @@
 // no kernel reported an error, copy back the arrays that were written and
 // return the scalars Python must see. When a kernel meets a case where Python
 // raises (an index out of range, a division by zero), nothing is copied back
-// and the outcome asks for the Python loop, which then raises as usual.
+// and the outcome asks for the Python loop, which then raises as usual. The
+// values written back keep the Python types Python would leave (an
+// np.float64 stays an np.float64), as the CPU variant's do.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +20,18 @@
 #include <vector>
 
 #include "loopscope/analysis/bound.hpp"
+#include "loopscope/jit/cpu.hpp"
 #include "loopscope/jit/cuda_codegen.hpp"
 
 namespace loopscope::jit {
 
+// A value to write back, with the Python type it must have (as the CPU
+// variant's jit::ScalarOutput): ival for ints and bools, fval for floats
+// (np.float32 values are exactly representable as doubles).
 struct CudaScalarValue {
-  bool is_float = false;
-  bool is_bool = false;
+  ValueKind kind = ValueKind::PyInt;
+  bool is_float = false;  // kind is PyFloat, NpFloat64 or NpFloat32
+  bool is_bool = false;   // kind is PyBool or NpBool
   int64_t ival = 0;
   double fval = 0.0;
 };
@@ -33,6 +40,7 @@ enum class CudaTarget { Emulator, Device };
 
 struct CudaRunOutcome {
   bool ran = false;            // false: run the Python loop instead (see reason)
+  bool declined = false;       // !ran, decided before anything ran (no GPU version)
   std::string reason;          // readable, when !ran; "interrupted" after an interrupt
                                // (jit::request_cancel), with nothing copied back
   std::map<std::string, CudaScalarValue> scalars;  // values to write back to Python

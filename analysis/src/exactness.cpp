@@ -1,0 +1,34 @@
+// Exactness decisions shared by the CPU and GPU variants.
+#include "loopscope/analysis/exactness.hpp"
+
+namespace loopscope::analysis {
+
+std::optional<Decline> numpy_scalar_input(const std::string& name, const std::string& numpy_type, int line) {
+  if (numpy_type == "float64" || numpy_type == "int64" || numpy_type == "bool_" || numpy_type == "bool")
+    return std::nullopt;
+  return Decline{line, name + " is a NumPy " + numpy_type +
+                           " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+}
+
+const char* trap_reason(int code) {
+  static const char* const text[] = {
+      "an integer result does not fit in 64 bits (Python ints are unbounded)",
+      "a division or modulo by zero on Python numbers (Python raises ZeroDivisionError)",
+      "a subscript is out of range (Python raises IndexError)",
+      "a math function got an argument outside its domain (Python raises ValueError)",
+      "a math function overflowed (Python raises OverflowError)",
+      "a variable is read before it has a value",
+      "an integer beyond 2**53 meets a float (Python compares and divides such ints exactly)",
+      "a Python int does not fit in an int32 array element",
+      "a float that is NaN, infinite or beyond the int64 range is converted to int",
+      "a scalar's value after the loop was set by an earlier iteration than the last, which the parallel "
+      "code does not keep",
+      "min() or max() meets both 0.0 and -0.0 as its result; Python keeps the first one met, which parallel "
+      "code cannot tell",
+  };
+  static_assert(sizeof(text) / sizeof(text[0]) == static_cast<int>(Trap::Count), "one sentence per trap");
+  if (code < 0 || code >= static_cast<int>(Trap::Count)) return "the native code stopped";
+  return text[code];
+}
+
+}  // namespace loopscope::analysis
