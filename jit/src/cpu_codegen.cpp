@@ -449,6 +449,19 @@ class Codegen {
     return B.CreateCall(fc, {x});
   }
   llvm::Value* fconst(llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
+  // The C library's pow() (float64) or powf() (float32), which CPython's
+  // float ** and NumPy's scalar ** call. Marked no-builtin: LLVM would
+  // otherwise rewrite pow(x, 2.0) as x * x, pow(x, 0.5) as sqrt(x) and fold
+  // constants, and the C library's pow is not correctly rounded, so those
+  // differ from it in the last bit for some x.
+  llvm::Value* libm_pow(llvm::Value* x, llvm::Value* y) {
+    llvm::Type* t = x->getType();
+    auto* fty = llvm::FunctionType::get(t, {t, t}, false);
+    llvm::FunctionCallee fc = M.getOrInsertFunction(t->isFloatTy() ? "powf" : "pow", fty);
+    llvm::CallInst* call = B.CreateCall(fc, {x, y});
+    call->addFnAttr(llvm::Attribute::NoBuiltin);
+    return call;
+  }
 
   // An int64 beyond +-2**53 meeting a float (Python is exact there).
   void check_big_int(const Val& a) {
@@ -599,7 +612,7 @@ class Codegen {
           llvm::Value* yfrac = B.CreateFCmpUNE(intrinsic(llvm::Intrinsic::floor, {y}), y);
           trap_later(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), kTrapDomain);
         }
-        llvm::Value* p = intrinsic(llvm::Intrinsic::pow, {x, y});
+        llvm::Value* p = libm_pow(x, y);
         if (pysem) {
           llvm::Value* inf = fconst(T, INFINITY);
           llvm::Value* pinf = B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {p}), inf);
@@ -895,14 +908,22 @@ class Codegen {
       } else {
         r = libm(f, x);  // exp, expm1, atan, tanh, erf, erfc, sinh, cosh
         if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh") {
-          llvm::Value* ovf = B.CreateAnd(B.CreateFCmpOEQ(r, inf), B.CreateFCmpOLT(x, inf));
+          // an infinite result from a finite argument (sinh(-800) is -inf)
+          llvm::Value* ovf = B.CreateAnd(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {r}), inf),
+                                         B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf));
           trap_later(ovf, kTrapMathOverflow);
         }
       }
       return Val{r, kPyFloat, nullptr};
     }
     if (f == "floor" || f == "ceil" || f == "trunc") {
-      if (is_int(a[0].t.r) || a[0].t.r == Repr::Bool) return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
+      // Python's int and bool are exact (int.__floor__); NumPy's integers
+      // have no __floor__/__ceil__, so Python converts them to float first
+      // (np.int64(2**53 + 1) floors to 2**53). The specialiser declines
+      // math.trunc() of them (TypeError) and values of either kind.
+      bool via_float = is_int(a[0].t.r) && a[0].t.np;
+      if (!via_float && (is_int(a[0].t.r) || a[0].t.r == Repr::Bool))
+        return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
       llvm::Value* x = conv(a[0], Repr::F64);
       auto id = f == "floor" ? llvm::Intrinsic::floor : f == "ceil" ? llvm::Intrinsic::ceil : llvm::Intrinsic::trunc;
       llvm::Value* r = intrinsic(id, {x});
@@ -963,7 +984,9 @@ class Codegen {
       if (is_int(t.r)) {
         pick_x = f == "np.minimum" ? B.CreateICmpSLE(x, y) : B.CreateICmpSGE(x, y);
       } else {
-        llvm::Value* c = f == "np.minimum" ? B.CreateFCmpOLE(x, y) : B.CreateFCmpOGE(x, y);
+        // NumPy's scalar loop: (x < y || isnan(x)) ? x : y, so ties
+        // (0.0 and -0.0) give y.
+        llvm::Value* c = f == "np.minimum" ? B.CreateFCmpOLT(x, y) : B.CreateFCmpOGT(x, y);
         pick_x = B.CreateOr(c, B.CreateFCmpUNO(x, x));
       }
       return Val{B.CreateSelect(pick_x, x, y), VT{t.r, false, true}, nullptr};

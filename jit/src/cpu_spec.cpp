@@ -281,6 +281,11 @@ class Specialiser {
 
   std::optional<EI> binary(const Expr& e, BinOp op, const EI& a, const EI& b) {
     VT t = binary_type(op, a.t, b.t, e.line);
+    if (op == BinOp::Pow && is_float(t.r))
+      if (auto types = power_via_numpy_ufunc(a.t, b.t))
+        throw Unsupported{e.line, *types + " is computed by NumPy's vectorised np.power loop, whose last bit can "
+                                           "differ from the C library's pow() that native code calls; convert "
+                                           "the operands with float() to run natively"};
     Interval iv;
     if (is_int(t.r)) {
       switch (op) {
@@ -382,6 +387,18 @@ class Specialiser {
     if (f == "floor" || f == "ceil" || f == "trunc") {
       nargs(1);
       numeric(args[0]);
+      const VT& t = args[0].t;
+      // math.trunc() needs __trunc__: Python's int, bool and float (with
+      // np.float64, a float subclass) have it, NumPy 1.24's other scalars
+      // do not. math.floor()/ceil() of a NumPy integer go through float
+      // (no __floor__): exact below 2**53 only, which the code generator
+      // keeps; a value that may be either kind of integer is not modelled.
+      if (f == "trunc" && t.np && t.r != Repr::F64)
+        throw Unsupported{e.line, "math.trunc() of a " + describe(VT{t.r, false, true}) +
+                                      " raises TypeError in Python (NumPy's scalar has no __trunc__)"};
+      if (t.mixed() && is_int(t.r))
+        throw Unsupported{e.line, "math." + f + "() of a value that is either an int or an np.int64: Python "
+                                      "is exact for the int and rounds the np.int64 through float"};
       return EI{kPyInt, {}};
     }
     if (f == "float") {
@@ -419,14 +436,19 @@ class Specialiser {
       }
       return EI{t, iv};
     }
+    auto not_bool = [&](const EI& a) {
+      if (a.t.r == Repr::Bool)
+        throw Unsupported{e.line, f + "() of booleans returns a NumPy type (np.float16 or np.bool_) that native code "
+                                      "does not model"};
+    };
     if (f == "np.sqrt") {
       nargs(1);
-      numeric(args[0]);
+      not_bool(args[0]);
       return EI{VT{args[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64, false, true}, {}};
     }
     if (f == "np.abs" || f == "np.fabs") {
       nargs(1);
-      numeric(args[0]);
+      not_bool(args[0]);
       Repr r = args[0].t.r == Repr::Bool ? Repr::I64 : args[0].t.r;
       if (f == "np.fabs" && is_int(r)) r = Repr::F64;
       return EI{VT{r, false, true}, {}};
@@ -435,6 +457,7 @@ class Specialiser {
       nargs(2);
       numeric(args[0]);
       numeric(args[1]);
+      if (args[0].t.r == Repr::Bool && args[1].t.r == Repr::Bool) not_bool(args[0]);
       VT t = binary_type(BinOp::Add, args[0].t, args[1].t, e.line);
       return EI{VT{t.r, false, true}, {}};
     }
@@ -483,6 +506,9 @@ class Specialiser {
         if (v.input && !v.assigned && v.type.r == Repr::I64) return B.scalars.at(e.name).ival;
       }
     }
+    // Any integer expression whose value the instance fixes (-st, 2 * st).
+    if (auto t = expr(e); t && is_int(t->t.r) && t->iv.known && t->iv.lo == t->iv.hi && t->iv.fits64())
+      return static_cast<int64_t>(t->iv.lo);
     throw Unsupported{s.line, "the step of range() must be a constant or a value fixed before the loop"};
   }
 

@@ -80,7 +80,39 @@ VT join_concrete(const std::vector<CT>& cs, int line, const char* what) {
   }
   return t;
 }
+// NumPy's "safe" casts between the scalar types the engine knows.
+bool can_cast_safely(Repr from, Repr to) {
+  if (from == to || from == Repr::Bool) return true;
+  if (from == Repr::I32) return to == Repr::I64 || to == Repr::F64;
+  if (from == Repr::I64) return to == Repr::F64;
+  if (from == Repr::F32) return to == Repr::F64;
+  return false;
+}
+
+// NumPy 1.24's scalar math (scalarmath.c.src, convert_to_<type>): the
+// scalar whose method Python calls converts the other operand when that is
+// a safe cast; otherwise it defers to the other operand when that is a
+// NumPy scalar of a type it casts to safely; otherwise both become 0-d
+// arrays and the ufunc runs. Python asks a's __pow__ first, and a Python
+// scalar's __pow__ declines every NumPy scalar (np.float64, a float
+// subclass, is asked first anyway), so the NumPy operand decides.
+bool pow_concrete_via_ufunc(CT a, CT b) {
+  if (!a.np && !b.np) return false;
+  CT self = a.np ? a : b;
+  CT other = a.np ? b : a;
+  if (can_cast_safely(other.r, self.r)) return false;
+  if (other.np && can_cast_safely(self.r, other.r)) return false;
+  return is_float(np_promote(self.r, other.r));
+}
 }  // namespace
+
+std::optional<std::string> power_via_numpy_ufunc(const VT& a, const VT& b) {
+  for (auto ca : concrete(a))
+    for (auto cb : concrete(b))
+      if (pow_concrete_via_ufunc(ca, cb))
+        return std::string(ca.np ? np_name(ca.r) : py_name(ca.r)) + " ** " + (cb.np ? np_name(cb.r) : py_name(cb.r));
+  return std::nullopt;
+}
 
 std::string describe(const VT& t) {
   if (t.mixed()) return std::string(py_name(t.r)) + " or " + np_name(t.r);

@@ -54,4 +54,15 @@ VT binary_type(analysis::BinOp op, const VT& a, const VT& b, int line);
 VT compare_domain(const VT& a, const VT& b, int line);
 VT compare_result(const VT& a, const VT& b);
 
+// `a ** b` with a floating-point result where NumPy 1.24 computes it in its
+// np.power ufunc loop rather than in its scalar code: when neither operand's
+// type can take the other's value safely (np.float32 ** float, np.int64 **
+// float, float ** np.int64, ...). That loop may be vectorised (SVML on
+// AVX-512 machines), whose last bit differs from the C library's pow(), so
+// native code cannot reproduce it. Returns the operand types ("np.int64 **
+// float") when any combination of a's and b's possible types goes there.
+// Where NumPy's scalar code runs, it calls the C library's pow() (float64)
+// or powf() (float32), as CPython's float ** does.
+std::optional<std::string> power_via_numpy_ufunc(const VT& a, const VT& b);
+
 }  // namespace loopscope::jit::cpu

@@ -511,6 +511,79 @@ TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
   EXPECT_NE(r.decline->reason.find("np.exp"), std::string::npos);
 }
 
+TEST(CpuCodegen, PowerCallsTheCLibraryPowUnchanged) {
+  // for i in range(n): y[i] = x[i] ** 2.0   (np.float64 ** float: NumPy's
+  // scalar code calls pow(); so does CPython's float ** float). The C
+  // library's pow(x, 2.0) is not always x * x, which LLVM would substitute.
+  for (CpuTier tier : {CpuTier::Quick, CpuTier::Optimised}) {
+    Case c;
+    make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Bin(BinOp::Pow, Sub("x", {N("i")}), F(2.0)))}),
+         "pow2", {"i"}, LoopVerdict::Parallel);
+    const int n = 20000;
+    double* x = add_array<double>(c, "x", DType::Float64, {n});
+    double* y = add_array<double>(c, "y", DType::Float64, {n});
+    for (int k = 0; k < n; ++k) x[k] = std::ldexp(1.0 + std::fmod(k * 0.6180339887498949, 1.0), k % 40 - 20);
+    scalar_int(c, "n", n);
+    CpuOptions o;
+    o.tier = tier;
+    auto r = compile_and_run(c, o);
+    ASSERT_EQ(r.status, RunStatus::Ok);
+    double (*volatile libm_pow)(double, double) = &std::pow;
+    int not_square = 0;
+    for (int k = 0; k < n; ++k) {
+      double want = libm_pow(x[k], 2.0);
+      volatile double sq = x[k] * x[k];
+      not_square += want != sq;
+      ASSERT_EQ(std::memcmp(&y[k], &want, sizeof want), 0) << "x = " << x[k];
+    }
+    EXPECT_GT(not_square, 0);  // the values tell the two apart
+  }
+}
+
+TEST(CpuCodegen, DeclinesPowerThatNumPyComputesInItsUfunc) {
+  // np.float32 ** float is computed by NumPy's np.power loop (vectorised),
+  // not by pow(): declined, with the reason.
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Bin(BinOp::Pow, Sub("x", {N("i")}), F(3.0)))}),
+       "pow32", {"i"});
+  add_array<float>(c, "x", DType::Float32, {10});
+  add_array<double>(c, "y", DType::Float64, {10});
+  scalar_int(c, "n", 10);
+  auto r = compile_cpu(c.bound, c.plan);
+  ASSERT_TRUE(r.decline);
+  EXPECT_NE(r.decline->reason.find("np.power"), std::string::npos) << r.decline->reason;
+}
+
+TEST(CpuCodegen, TruncAndFloorOfNumPyScalarsAsPython) {
+  {
+    // math.trunc(np.float32) raises TypeError in Python: declined
+    Case c;
+    make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("trunc", {Sub("x", {N("i")})}))}),
+         "trunc32", {"i"});
+    add_array<float>(c, "x", DType::Float32, {4});
+    add_array<double>(c, "y", DType::Float64, {4});
+    scalar_int(c, "n", 4);
+    auto r = compile_cpu(c.bound, c.plan);
+    ASSERT_TRUE(r.decline);
+    EXPECT_NE(r.decline->reason.find("__trunc__"), std::string::npos) << r.decline->reason;
+  }
+  // math.floor(np.int64) goes through float: 2**53 + 1 floors to 2**53
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("floor", {Sub("x", {N("i")})}))}),
+       "floor64", {"i"});
+  int64_t* x = add_array<int64_t>(c, "x", DType::Int64, {3});
+  int64_t* y = add_array<int64_t>(c, "y", DType::Int64, {3});
+  x[0] = (int64_t(1) << 53) + 1;
+  x[1] = -((int64_t(1) << 53) + 1);
+  x[2] = 12345;
+  scalar_int(c, "n", 3);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  EXPECT_EQ(y[0], int64_t(1) << 53);
+  EXPECT_EQ(y[1], -(int64_t(1) << 53));
+  EXPECT_EQ(y[2], 12345);
+}
+
 // ---- compile tiers ------------------------------------------------------------
 namespace {
 // A Case owned by a shared_ptr, and a reference to its nest that keeps it alive
