@@ -490,10 +490,28 @@ static std::string no_parallel_reason(const ParallelPlan& plan) {
   return "no loop can run in parallel";
 }
 
-CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host,
-                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep) {
-  WorkProfile w = count_work(bound, plan, 1.0);
-  std::string npr = no_parallel_reason(plan);
+const double kSweepScales[9] = {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1, 2, 4, 8, 16};
+
+void add_sweep(NestWork& c, const BoundNest& bound, const ParallelPlan& plan) {
+  if (c.swept) return;
+  c.scaled.clear();
+  if (c.work.ok)
+    for (double s : kSweepScales) c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s));
+  c.swept = true;
+}
+
+NestWork count_nest(const BoundNest& bound, const ParallelPlan& plan, bool sweep) {
+  NestWork c;
+  c.work = count_work(bound, plan, 1.0);
+  c.no_parallel_reason = no_parallel_reason(plan);
+  if (sweep) add_sweep(c, bound, plan);
+  return c;
+}
+
+CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline, const HostProfile& host,
+                        const GpuProfile& gpu, const VariantFacts& facts, bool sweep) {
+  const WorkProfile& w = c.work;
+  const std::string& npr = c.no_parallel_reason;
   auto price_with = [&](const WorkProfile& wp) {
     CostEstimate e;
     e.work = wp;
@@ -506,20 +524,19 @@ CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const Ho
     return e;
   };
   CostEstimate e = price_with(w);
-  if (plan.decline) {
+  if (decline) {
     // The analysis could not decide safely: only the interpreter may run it.
     for (auto& v : e.variants)
       if (v.variant != Variant::Python) {
         v.available = false;
-        v.unavailable_reason = plan.decline->reason;
+        v.unavailable_reason = decline->reason;
       }
     e.choice = Variant::Python;
-    e.reason = "runs in Python: " + plan.decline->reason;
+    e.reason = "runs in Python: " + decline->reason;
   }
-  if (sweep && w.ok) {
-    const double scales[] = {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1, 2, 4, 8, 16};
-    for (double s : scales) {
-      WorkProfile ws = s == 1.0 ? w : count_work(bound, plan, s);
+  if (sweep && c.swept && w.ok) {
+    for (size_t k = 0; k < c.scaled.size(); ++k) {
+      const WorkProfile& ws = kSweepScales[k] == 1.0 ? w : c.scaled[k];
       if (!ws.ok) continue;
       CostEstimate es = price_with(ws);
       SizePoint p;
@@ -548,6 +565,11 @@ CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const Ho
     }
   }
   return e;
+}
+
+CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host,
+                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep) {
+  return price_nest(count_nest(bound, plan, sweep), plan.decline, host, gpu, facts, sweep);
 }
 
 nlohmann::json to_json(const CostEstimate& e) {

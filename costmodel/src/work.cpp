@@ -1024,6 +1024,32 @@ WorkProfile count_work(const BoundNest& bound, const ParallelPlan& plan, double 
   return c.run();
 }
 
+std::string work_key(const BoundNest& b) {
+  std::string k;
+  auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  auto name = [&](const std::string& n) {
+    put((int64_t)n.size());
+    k += n;
+  };
+  put((int64_t)(intptr_t)b.nest);
+  put((int64_t)b.scalars.size());
+  for (auto& [n, s] : b.scalars) {
+    name(n);
+    k.push_back(s.kind == ScalarKind::Int ? 'i' : s.kind == ScalarKind::Bool ? 'b' : 'f');
+    put(s.kind == ScalarKind::Float ? 0 : s.ival);
+  }
+  put((int64_t)b.arrays.size());
+  for (auto& [n, a] : b.arrays) {
+    name(n);
+    k.push_back((char)a.dtype);
+    put((int64_t)a.shape.size());
+    for (auto x : a.shape) put(x);
+    put((int64_t)a.strides.size());
+    for (auto x : a.strides) put(x);
+  }
+  return k;
+}
+
 nlohmann::json to_json(const WorkProfile& w) {
   nlohmann::json j;
   j["ok"] = w.ok;

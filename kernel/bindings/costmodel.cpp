@@ -11,13 +11,27 @@
 //   cost_choose_nest(nest_id, env, gpu, facts={}) -> str
 //   cost_estimate_nest(nest_id, env: dict, host: dict, gpu: str, facts: dict = {},
 //                      sweep=True) -> dict      (when the analysis bindings exist)
+//   cost_estimate_nest_profiles(nest_id, env, host=None, gpus=None, facts={},
+//                               sweep=True) -> {profile name: estimate}
+//       The same estimate on several GPU profiles (all of them by default)
+//       from one binding, one plan and one count of the work.
+//   cost_set_work_cache(enabled) -> bool, cost_work_cache_stats() -> dict
+//       The count cache (below) on or off (emptied either way; returns the
+//       previous setting), and how often it counted or reused a count.
 //
 // Every estimate is the structured JSON of costmodel::to_json(CostEstimate).
+//
+// The work of a nest does not depend on the hardware: it is counted once per
+// bound instance (nest, plan and costmodel::work_key of the values) and kept,
+// and each estimate only prices that count on its GPU profile, with its
+// facts. The numbers are those of costmodel::estimate (tests compare them).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11_json/pybind11_json.hpp>
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -90,6 +104,134 @@ cm::HostProfile host_from(const nlohmann::json& j) {
 
 
 
+#ifdef LOOPSCOPE_COST_HAS_NESTS
+namespace an = loopscope::analysis;
+
+// Counts of bound nests, keyed by the nest id, the plan (kept alive by the
+// entry, so its address names it) and the work key of the bound values.
+struct CountCache {
+  struct Entry {
+    std::shared_ptr<const an::ParallelPlan> plan;
+    std::shared_ptr<const cm::NestWork> work;
+  };
+  std::mutex mutex;
+  std::map<std::string, Entry> entries;
+  bool enabled = true;
+  long counts = 0, sweeps = 0, reuses = 0;
+  static constexpr size_t kMaxEntries = 128;
+};
+
+CountCache& count_cache() {
+  static CountCache c;
+  return c;
+}
+
+// The work of `bound` under `plan` (with the size sweep's counts when
+// `sweep`), counted at most once per bound instance.
+std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bound,
+                                            const std::shared_ptr<const an::ParallelPlan>& plan, bool sweep) {
+  CountCache& c = count_cache();
+  std::string key;
+  std::shared_ptr<const cm::NestWork> have;
+  {
+    std::lock_guard<std::mutex> g(c.mutex);
+    if (!c.enabled) {
+      ++c.counts;
+      if (sweep) ++c.sweeps;
+    } else {
+      const an::ParallelPlan* p = plan.get();
+      key = std::to_string(nest_id) + ':';
+      key.append(reinterpret_cast<const char*>(&p), sizeof p);
+      key += cm::work_key(bound);
+      auto it = c.entries.find(key);
+      if (it != c.entries.end()) {
+        have = it->second.work;
+        if (have->swept || !sweep) {
+          ++c.reuses;
+          return have;
+        }
+      }
+    }
+  }
+  if (key.empty()) return std::make_shared<const cm::NestWork>(cm::count_nest(bound, *plan, sweep));
+  std::shared_ptr<cm::NestWork> work;
+  if (have) {  // counted before without the sweep: add it
+    work = std::make_shared<cm::NestWork>(*have);
+    cm::add_sweep(*work, bound, *plan);
+  } else {
+    work = std::make_shared<cm::NestWork>(cm::count_nest(bound, *plan, sweep));
+  }
+  std::lock_guard<std::mutex> g(c.mutex);
+  if (!have) ++c.counts;
+  if (sweep) ++c.sweeps;
+  if (c.enabled) {
+    if (!have && c.entries.size() >= CountCache::kMaxEntries) c.entries.clear();
+    c.entries[key] = CountCache::Entry{plan, work};
+  }
+  return work;
+}
+
+// A registered nest bound to live values with its plan, or the estimate of a
+// nest that runs in Python before anything is counted.
+struct Prepared {
+  const an::NestEntry* entry = nullptr;
+  an::BoundNest bound;
+  std::optional<nlohmann::json> declined;
+};
+
+Prepared prepare(int nest_id, py::dict env) {
+  Prepared p;
+  p.entry = an::find_nest(nest_id);
+  if (!p.entry) throw py::value_error("unknown nest id " + std::to_string(nest_id));
+  if (!p.entry->nest || !p.entry->analysis) {
+    std::string why = p.entry->decline ? p.entry->decline->reason : "the nest was declined";
+    p.declined = nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + why}, {"declined", true}};
+    return p;
+  }
+  auto decline = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound);
+  if (decline)
+    p.declined = nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason},
+                                {"declined", true}};
+  return p;
+}
+
+// The estimates of a prepared nest on each of `gpus`, from one count.
+std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std::vector<cm::GpuProfile>& gpus,
+                                      const cm::HostProfile& h, const cm::VariantFacts& f, bool sweep) {
+  auto plan = an::analyze_dynamic_cached(*p.entry->analysis, p.bound);
+  std::optional<an::Decline> decline = plan->decline;
+  if (!decline) decline = an::check_subscripts(*p.entry->analysis, p.bound);
+  bool keep;
+  {
+    CountCache& c = count_cache();
+    std::lock_guard<std::mutex> g(c.mutex);
+    keep = c.enabled;
+    if (!keep) {
+      c.counts += (long)gpus.size();
+      if (sweep) c.sweeps += (long)gpus.size();
+    }
+  }
+  std::vector<nlohmann::json> out;
+  auto add = [&](const cm::CostEstimate& e) {
+    nlohmann::json j = cm::to_json(e);
+    j["nest_id"] = nest_id;
+    j["line"] = p.entry->line;
+    out.push_back(std::move(j));
+  };
+  if (!keep) {
+    // Without the cache: every estimate counts the nest again, as
+    // costmodel::estimate does on its own (the reference for tests).
+    an::ParallelPlan pl = *plan;
+    pl.decline = decline;
+    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep));
+    return out;
+  }
+  auto work = counted(nest_id, p.bound, plan, sweep);
+  for (auto& g : gpus) add(cm::price_nest(*work, decline, h, g, f, sweep));
+  return out;
+}
+#endif
+
 void bind(py::module_& m) {
   m.def(
       "cost_host_profile",
@@ -143,7 +285,6 @@ void bind(py::module_& m) {
   m.def(
       "cost_choose_nest",
       [](int nest_id, py::dict env, const std::string& gpu, const nlohmann::json& facts) -> std::string {
-        namespace an = loopscope::analysis;
         const an::NestEntry* entry = an::find_nest(nest_id);
         if (!entry || !entry->nest || !entry->analysis) return "python";
         an::BoundNest bound;
@@ -155,7 +296,8 @@ void bind(py::module_& m) {
         auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
         if (plan->decline) return "python";
         if (an::check_subscripts(*entry->analysis, bound)) return "python";
-        return cm::to_string(cm::estimate(bound, *plan, h, g, f, false).choice);
+        auto work = counted(nest_id, bound, plan, false);
+        return cm::to_string(cm::price_nest(*work, std::nullopt, h, g, f, false).choice);
       },
       py::arg("nest_id"), py::arg("env"), py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(),
       "Only the decision for one registered nest: \"python\", \"cpu-serial\", \"cpu\" or \"gpu\".");
@@ -163,41 +305,70 @@ void bind(py::module_& m) {
       "cost_estimate_nest",
       [](int nest_id, py::dict env, const nlohmann::json& host, const std::string& gpu,
          const nlohmann::json& facts, bool sweep) -> py::object {
-        namespace an = loopscope::analysis;
-        const an::NestEntry* entry = an::find_nest(nest_id);
-        if (!entry) throw py::value_error("unknown nest id " + std::to_string(nest_id));
-        if (!entry->nest || !entry->analysis) {
-          std::string why = entry->decline ? entry->decline->reason : "the nest was declined";
-          return py::cast(nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + why},
-                                         {"declined", true}});
-        }
-        an::BoundNest bound;
-        auto decline = loopscope::bindings::bind_values(*entry->nest, env, bound);
-        if (decline) {
-          return py::cast(nlohmann::json{{"choice", "python"},
-                                         {"reason", "runs in Python: " + decline->reason},
-                                         {"declined", true}});
-        }
-        cm::GpuProfile g = gpu_or_throw(gpu);
+        Prepared p = prepare(nest_id, env);
+        if (p.declined) return py::cast(*p.declined);
+        std::vector<cm::GpuProfile> gpus{gpu_or_throw(gpu)};
         cm::HostProfile h = host_from(host);
         cm::VariantFacts f = facts_from(facts);
-        nlohmann::json out;
+        std::vector<nlohmann::json> out;
         {
           py::gil_scoped_release nogil;
-          auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
-          an::ParallelPlan p = *plan;
-          if (!p.decline) {
-            if (auto d = an::check_subscripts(*entry->analysis, bound)) p.decline = d;
-          }
-          out = cm::to_json(cm::estimate(bound, p, h, g, f, sweep));
+          out = estimates(nest_id, p, gpus, h, f, sweep);
         }
-        out["nest_id"] = nest_id;
-        out["line"] = entry->line;
-        return py::cast(out);
+        return py::cast(out.front());
       },
       py::arg("nest_id"), py::arg("env"), py::arg("host") = py::none(),
       py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(), py::arg("sweep") = true,
       "Counts, prices and decides one registered nest for the live values in `env`.");
+  m.def(
+      "cost_estimate_nest_profiles",
+      [](int nest_id, py::dict env, const nlohmann::json& host, std::optional<std::vector<std::string>> names,
+         const nlohmann::json& facts, bool sweep) -> py::dict {
+        std::vector<std::string> list = names ? *names : cm::list_gpu_profiles();
+        Prepared p = prepare(nest_id, env);
+        py::dict r;
+        if (p.declined) {
+          for (auto& n : list) r[py::str(n)] = py::cast(*p.declined);
+          return r;
+        }
+        std::vector<cm::GpuProfile> gpus;
+        for (auto& n : list) gpus.push_back(gpu_or_throw(n));
+        cm::HostProfile h = host_from(host);
+        cm::VariantFacts f = facts_from(facts);
+        std::vector<nlohmann::json> out;
+        {
+          py::gil_scoped_release nogil;
+          out = estimates(nest_id, p, gpus, h, f, sweep);
+        }
+        for (size_t k = 0; k < list.size(); ++k) r[py::str(list[k])] = py::cast(out[k]);
+        return r;
+      },
+      py::arg("nest_id"), py::arg("env"), py::arg("host") = py::none(), py::arg("gpus") = py::none(),
+      py::arg("facts") = py::dict(), py::arg("sweep") = true,
+      "The estimates of one registered nest on several GPU profiles (all by default), from one count of its work.");
+  m.def(
+      "cost_set_work_cache",
+      [](bool enabled) {
+        CountCache& c = count_cache();
+        std::lock_guard<std::mutex> g(c.mutex);
+        bool was = c.enabled;
+        c.enabled = enabled;
+        c.entries.clear();
+        return was;
+      },
+      py::arg("enabled"),
+      "Keeps (True, the default) or recounts (False) the work of a bound nest for each estimate; "
+      "empties the cache either way. Returns the previous setting.");
+  m.def(
+      "cost_work_cache_stats",
+      []() {
+        CountCache& c = count_cache();
+        std::lock_guard<std::mutex> g(c.mutex);
+        return nlohmann::json{{"enabled", c.enabled}, {"entries", c.entries.size()}, {"counts", c.counts},
+                              {"sweeps", c.sweeps}, {"reuses", c.reuses}};
+      },
+      "How many bound nests the cost model counted (counts; sweeps: of which with the size sweep, "
+      "added or not) and how many estimates reused a count (reuses).");
 #endif
 }
 

@@ -309,3 +309,155 @@ def test_registers_from_nvrtc_feed_occupancy():
     occ = _L.cost_occupancy("h100_sxm", g["details"]["block_size"], regs)
     assert g["details"]["occupancy"] == pytest.approx(occ["occupancy"])
     assert g["compile"] == pytest.approx(facts["gpu_compile_s"])
+
+
+# ------------------------------------------------------- one count per nest --
+
+def _benchmark_nests():
+    """(name, nest id, env) of every nest of the benchmark suite at its small
+    and medium sizes, bound to the values it starts with (the loops are
+    skipped)."""
+    import benchmarks  # share/ is on sys.path (conftest.py)
+    from loopscope import _rewrite
+
+    out = []
+    for b in benchmarks.BENCHMARKS:
+        for size in ("small", "medium"):
+            got = []
+
+            def hook(nest_id, env, got=got):
+                rec = _rewrite.NESTS.get(nest_id)
+                bound_env, _why = _rewrite.bind_env(nest_id, env)
+                if rec is not None and not rec.declined and bound_env is not None:
+                    got.append((nest_id, bound_env))
+                return {}
+
+            fn, _nests = _rewrite.compile_function(b.fn, hook, hook_declined=True)
+            fn(*b.args(size))
+            out += [(f"{b.name}/{size}/{k}", nid, env) for k, (nid, env) in enumerate(got)]
+    return out
+
+
+ESTIMATE_FACTS = [
+    {"gpu_available": False, "cores_free": 3.0, "gpu_registers_per_thread": 40, "cpu_compile_s": 0.01},
+    {"gpu_available": True, "gpu_compiled": True, "cpu_compiled": True, "expected_runs": 100, "cores_free": 1.0},
+]
+
+
+def _same(a, b):
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@pytest.fixture
+def work_cache():
+    """The engine's count cache, emptied before and after a test."""
+    was = _L.cost_set_work_cache(True)
+    yield
+    _L.cost_set_work_cache(was)
+
+
+@needs_nests
+def test_one_count_prices_every_profile_as_the_per_profile_path(work_cache):
+    """Every nest of the benchmark suite on every GPU profile: the estimates
+    of one count (cost_estimate_nest_profiles, and cost_estimate_nest reusing
+    the count) are those of counting again for each profile, as the cost
+    model did before it kept counts."""
+    host = _cost.host_profile()
+    gpus = _cost.gpu_profiles()
+    nests = _benchmark_nests()
+    assert len(nests) >= 2 * 12
+    for facts in ESTIMATE_FACTS:
+        _L.cost_set_work_cache(False)
+        old = {(name, gpu, sweep): _L.cost_estimate_nest(nid, env, host, gpu, facts, sweep)
+               for name, nid, env in nests for gpu in gpus for sweep in (True, False)}
+        _L.cost_set_work_cache(True)
+        for name, nid, env in nests:
+            before = _L.cost_work_cache_stats()
+            every = _L.cost_estimate_nest_profiles(nid, env, host, None, facts, True)
+            assert sorted(every) == sorted(gpus)
+            for gpu in gpus:
+                assert _same(every[gpu], old[name, gpu, True]), (name, gpu)
+                for sweep in (True, False):
+                    again = _L.cost_estimate_nest(nid, env, host, gpu, facts, sweep)
+                    assert _same(again, old[name, gpu, sweep]), (name, gpu, sweep)
+            after = _L.cost_work_cache_stats()
+            assert after["counts"] - before["counts"] == 1, name
+            assert after["reuses"] - before["reuses"] == 2 * len(gpus), name
+
+
+@needs_nests
+def test_a_count_without_the_sweep_gains_it_later(work_cache):
+    nid = register("""
+        for i in range(n):
+            for j in range(n):
+                B[i, j] = A[i, j] * 2.0 + A[j, i]
+        """)
+    env = dict(n=120, A=np.ones((120, 120)), B=np.zeros((120, 120)))
+    host = _cost.host_profile()
+    first = _L.cost_estimate_nest(nid, env, host, "t4", {}, False)
+    swept = _L.cost_estimate_nest(nid, env, host, "t4", {}, True)
+    assert first["sweep"] == [] and len(swept["sweep"]) >= 5
+    _L.cost_set_work_cache(False)
+    assert _same(_L.cost_estimate_nest(nid, env, host, "t4", {}, True), swept)
+    assert _same(_L.cost_estimate_nest(nid, env, host, "t4", {}, False), first)
+
+
+@needs_nests
+def test_counts_are_kept_per_bound_instance(work_cache):
+    """A float value or another array with the same shape reuses the count;
+    another size, dtype or stride counts again. Each estimate is the one of a
+    fresh count."""
+    nid = register("""
+        for i in range(n):
+            y[i] = a * x[i] + y[i]
+        """)
+    host = _cost.host_profile()
+
+    def env(n=5000, a=2.0, dtype=np.float64, step=1):
+        return dict(n=n, a=a, x=np.ones(n * step, dtype=dtype)[::step], y=np.ones(n, dtype=dtype))
+
+    cases = [(env(), 1), (env(a=-3.5), 0), (env(), 0), (env(n=7000), 1), (env(dtype=np.float32), 1),
+             (env(step=3), 1), (env(), 0)]
+    _L.cost_set_work_cache(False)
+    want = [_L.cost_estimate_nest(nid, values, host, "h100_sxm", {}, True) for values, _ in cases]
+    _L.cost_set_work_cache(True)
+    for k, (values, new_counts) in enumerate(cases):
+        before = _L.cost_work_cache_stats()
+        got = _L.cost_estimate_nest(nid, values, host, "h100_sxm", {}, True)
+        assert _L.cost_work_cache_stats()["counts"] - before["counts"] == new_counts, k
+        assert _same(got, want[k]), k
+
+
+@needs_nests
+def test_first_report_counts_the_work_once(work_cache):
+    """_cell._estimate and _cell._profile_sweeps (the report's estimate and
+    the chart's sweep per GPU profile) share one count."""
+    from loopscope import _cell
+
+    nid = register("""
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                B[i, j] = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1] + A[i, j + 1])
+        """)
+    env = dict(n=200, A=np.ones((200, 200)), B=np.zeros((200, 200)))
+    before = _L.cost_work_cache_stats()
+    est = _cell._estimate(nid, env, "a100_sxm", True)
+    sweeps = _cell._profile_sweeps(nid, env, "a100_sxm")
+    after = _L.cost_work_cache_stats()
+    assert "error" not in est, est
+    assert after["counts"] - before["counts"] == 1
+    assert after["sweeps"] - before["sweeps"] == 1
+    assert sorted(sweeps) == sorted(_cost.gpu_profiles())
+    assert sweeps["a100_sxm"] == est["sweep"]
+    assert len({json.dumps(s) for s in sweeps.values()}) > 1  # priced per profile
+
+
+@needs_nests
+def test_estimate_profiles_of_a_declined_nest():
+    nid = register("""
+        for i in range(n):
+            A[i + 1] = A[i]
+        """)
+    got = _cost.estimate_profiles(nid, dict(n=10, A=np.ones(10)), gpus=["t4", "h200"], sweep=False, nvrtc=False)
+    assert sorted(got) == ["h200", "t4"]
+    assert all(e["choice"] == "python" for e in got.values())

@@ -89,15 +89,15 @@ def _profile_sweeps(nest_id, env, profile):
     """Predicted time against size on every GPU profile, for the chart's
     dropdown. NVRTC runs once, for the selected profile's architecture; the
     other profiles reuse its register count (close across architectures)
-    rather than compiling the nest's CUDA once per architecture."""
+    rather than compiling the nest's CUDA once per architecture. The work is
+    counted once (the engine keeps the count _estimate made) and priced on
+    each profile."""
     sweeps = {}
     try:
         from . import _cost
 
         facts = _cost.nvrtc_facts(nest_id, env, profile or None)
-        for name in _cost.gpu_profiles():
-            key = name if isinstance(name, str) else name.get("name")
-            est = _cost.estimate_nest(nest_id, env, gpu=key, facts=facts, sweep=True, nvrtc=False)
+        for key, est in _cost.estimate_profiles(nest_id, env, facts=facts, sweep=True, nvrtc=False).items():
             sweeps[est.get("gpu_profile") or key] = est.get("sweep") or []
     except Exception:
         pass

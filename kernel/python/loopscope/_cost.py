@@ -9,6 +9,13 @@
 - ``estimate_nest(nest_id, env, ...)``: count, price and decide one nest the
   rewriter registered, for the live values in ``env``; returns the structured
   estimate (see docs/costmodel.md, "The JSON estimate").
+- ``estimate_profiles(nest_id, env, gpus=None, ...)``: the same on several GPU
+  profiles (all by default), ``{profile name: estimate}``, from one count.
+
+The engine counts the work of a nest once per bound instance (the nest, its
+plan, and the integer values, shapes, strides and dtypes it reads) and keeps
+the count: later estimates of the same instance, on any GPU profile and with
+any facts, only price it again.
 - ``choose(nest_id, env, ...)``: just the decision, as a device name of
   ``loopscope.run`` ("python", "cpu-serial", "cpu" or "gpu").
 - ``estimate(fn, *args, **kwargs)``: the estimates of the loop nests of
@@ -191,6 +198,25 @@ def estimate_nest(nest_id, env, gpu=None, facts=None, sweep=True, host=None, nvr
         f.update(facts)
     return _L.cost_estimate_nest(int(nest_id), env, host, gpu or default_gpu(),
                                  _facts(f, nest_id), bool(sweep))
+
+
+def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None, nvrtc=True, nvrtc_gpu=None):
+    """The estimates of one registered nest on several GPU profiles (all of
+    them by default), as ``{profile name: estimate}``: one binding of the
+    values, one plan and one count of the work, priced on each profile. Each
+    estimate is the one ``estimate_nest`` gives for that profile with the same
+    facts. With ``nvrtc`` the nest's CUDA is compiled once, for the
+    architecture of ``nvrtc_gpu`` (the default profile when None), and every
+    profile uses its register count."""
+    if not hasattr(_L, "cost_estimate_nest_profiles"):
+        raise RuntimeError("this build of the engine has no analysis bindings")
+    if host is None:
+        host_profile()
+    f = nvrtc_facts(nest_id, env, nvrtc_gpu) if nvrtc else {}
+    if facts:
+        f.update(facts)
+    names = None if gpus is None else [g if isinstance(g, str) else g.get("name") for g in gpus]
+    return dict(_L.cost_estimate_nest_profiles(int(nest_id), env, host, names, _facts(f, nest_id), bool(sweep)))
 
 
 # How many times each nest has asked for a decision in this process.

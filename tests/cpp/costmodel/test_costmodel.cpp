@@ -606,6 +606,66 @@ TEST(Model, SweepFindsGpuCrossover) {
   EXPECT_EQ(j["size_label"], "n");
 }
 
+// One count priced on every profile gives the estimates that counting for
+// each profile gives: the same JSON, with and without the sweep, with and
+// without a decline, for counts made with the sweep or given it later.
+TEST(Model, OneCountPricesEveryProfileAsEstimateDoes) {
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.gpu_available = true;
+  f.gpu_registers_per_thread = 48;
+  std::vector<Nest> nests;
+  nests.push_back(saxpy(100000));
+  nests.push_back(gemm(96));
+  nests.push_back(triangle(300));
+  nests.push_back(jacobi(2000, 10));
+  for (auto& t : nests) {
+    t.bound.nest = &t.nest;
+    for (bool declined : {false, true}) {
+      ParallelPlan plan = t.plan;
+      if (declined) plan.decline = Decline{1, "a subscript may be out of range"};
+      NestWork swept = count_nest(t.bound, plan, true);
+      NestWork later = count_nest(t.bound, plan, false);
+      EXPECT_FALSE(later.swept);
+      add_sweep(later, t.bound, plan);
+      EXPECT_TRUE(later.swept);
+      for (const auto& name : list_gpu_profiles(share())) {
+        GpuProfile g = profile(name);
+        for (bool sweep : {true, false}) {
+          nlohmann::json want = to_json(estimate(t.bound, plan, h, g, f, sweep));
+          EXPECT_EQ(to_json(price_nest(swept, plan.decline, h, g, f, sweep)), want) << name;
+          EXPECT_EQ(to_json(price_nest(later, plan.decline, h, g, f, sweep)), want) << name;
+        }
+      }
+    }
+  }
+}
+
+TEST(Work, KeyNamesWhatTheCountReads) {
+  Nest t = saxpy(1000);
+  std::string k = work_key(t.bound);
+  EXPECT_EQ(work_key(t.bound), k);
+  Nest u = saxpy(1000);
+  u.bound.nest = &t.nest;
+  u.bound.scalars["a"] = float_scalar(-7.5);  // a float value is not counted
+  u.bound.arrays["x"].data = &u;              // nor where an array is
+  EXPECT_EQ(work_key(u.bound), k);
+  EXPECT_EQ(to_json(count_work(u.bound, t.plan)), to_json(count_work(t.bound, t.plan)));
+  auto changed = [&](auto change) {
+    Nest v = saxpy(1000);
+    v.bound.nest = &t.nest;
+    change(v.bound);
+    return work_key(v.bound) != k;
+  };
+  EXPECT_TRUE(changed([](BoundNest& b) { b.scalars["n"] = int_scalar(999); }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.scalars["a"] = int_scalar(2); }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.scalars["m"] = int_scalar(1); }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.arrays["x"] = array(DType::Float32, {1000}); }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.arrays["x"] = array(DType::Float64, {1001}); }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.arrays["x"].strides = {16}; }));
+  EXPECT_TRUE(changed([](BoundNest& b) { b.nest = nullptr; }));
+}
+
 TEST(Format, Units) {
   EXPECT_EQ(format_bytes(24000), "24 KB");
   EXPECT_EQ(format_seconds(0.0012), "1.2 ms");

@@ -107,8 +107,35 @@ struct CpuTierChoice {
 };
 CpuTierChoice cpu_tier_choice(const WorkProfile& work, const HostProfile& host, double compute_s);
 
+// The scale factors of the size sweep (1/16 .. 16 of the bound sizes).
+extern const double kSweepScales[9];
+
+// The work of one bound nest under its plan, counted once: it depends on the
+// bound values and the plan, never on the hardware, so one count can be
+// priced on every GPU profile (and with any facts). `scaled` holds the counts
+// of the size sweep, one per kSweepScales entry (the entry for scale 1 is
+// `work` itself), or nothing when the count was made without the sweep.
+struct NestWork {
+  WorkProfile work;
+  bool swept = false;
+  std::vector<WorkProfile> scaled;
+  std::string no_parallel_reason;  // why no loop can run in parallel, or ""
+};
+NestWork count_nest(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool sweep);
+// Adds the size sweep's counts to a count made without it.
+void add_sweep(NestWork& counted, const analysis::BoundNest& bound, const analysis::ParallelPlan& plan);
+
+// Prices a counted nest on one host and GPU profile: the same estimate as
+// estimate() for the bound nest and plan it was counted from. `decline` is
+// the plan's decline (or the subscript check's): only the interpreter may run
+// the nest then. The sweep needs a count made with it (ignored otherwise).
+CostEstimate price_nest(const NestWork& counted, const std::optional<analysis::Decline>& decline,
+                        const HostProfile& host, const GpuProfile& gpu, const VariantFacts& facts,
+                        bool sweep = true);
+
 // Counts and prices a bound nest, then sweeps the problem size (scale factors
 // 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.
+// Same as price_nest(count_nest(bound, plan, sweep), plan.decline, ...).
 CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
                       const HostProfile& host, const GpuProfile& gpu,
                       const VariantFacts& facts, bool sweep = true);

@@ -125,6 +125,13 @@ struct WorkProfile {
 WorkProfile count_work(const analysis::BoundNest& bound,
                        const analysis::ParallelPlan& plan, double size_scale = 1.0);
 
+// A key of everything count_work reads from the bound instance: the nest (by
+// address), the names and kinds of the scalars, the values of the integer and boolean ones, and
+// each array's name, dtype, shape and strides (not its address or contents).
+// Two bound instances with the same key and the same plan count the same
+// work. Keep it in step with the Counter in work.cpp.
+std::string work_key(const analysis::BoundNest& bound);
+
 nlohmann::json to_json(const WorkProfile& w);
 WorkProfile work_profile_from_json(const nlohmann::json& j);
 
