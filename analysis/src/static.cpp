@@ -1,5 +1,6 @@
 // Static phase: affine forms with symbolic coefficients, references, and the
 // pairs of references that no run-time value can make dependent.
+#include <algorithm>
 #include <functional>
 #include <numeric>
 
@@ -309,9 +310,8 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
   return sa;
 }
 
-StaticSummary summarize(const StaticAnalysis& sa) {
+StaticSummary summarize(const StaticAnalysis& sa, size_t skeleton_max) {
   StaticSummary s;
-  auto loops = sa.nest->loops();
   for (auto& r : sa.refs) {
     std::string t = r.stmt->label() + (r.write ? " writes " : " reads ") + r.text + ": ";
     bool all = true;
@@ -329,18 +329,24 @@ StaticSummary summarize(const StaticAnalysis& sa) {
     s.for_run_time.push_back(t + " (loop bounds and subscripts)");
   }
   s.for_run_time.push_back("array shapes, strides and which arrays share memory");
-  size_t open = 0;
-  for (size_t i = 0; i < sa.refs.size(); ++i)
-    for (size_t j = i; j < sa.refs.size(); ++j)
+  // The open pairs (i <= j, at least one write, not settled) are counted
+  // without visiting them: every pair with a write, less the settled ones
+  // (each of which has a write).
+  size_t n = sa.refs.size(), reads = 0;
+  for (auto& r : sa.refs)
+    if (!r.write) ++reads;
+  s.skeleton_pairs = n * (n + 1) / 2 - reads * (reads + 1) / 2 - sa.settled.size();
+  const size_t shown = std::min(skeleton_max, s.skeleton_pairs);
+  for (size_t i = 0; i < n && s.skeleton.size() < shown; ++i)
+    for (size_t j = i; j < n && s.skeleton.size() < shown; ++j)
       if ((sa.refs[i].write || sa.refs[j].write) && !sa.settled.count({(int)i, (int)j})) {
-        ++open;
         auto& a = sa.refs[i];
         auto& b = sa.refs[j];
         std::string note = a.array == b.array ? "" : " (only if " + a.array + " and " + b.array + " share memory)";
         s.skeleton.push_back(a.stmt->label() + (a.write ? " writes " : " reads ") + a.text + " / " +
                              b.stmt->label() + (b.write ? " writes " : " reads ") + b.text + note);
       }
-  s.for_run_time.push_back(std::to_string(open) + " pairs of references to test with the bound values");
+  s.for_run_time.push_back(std::to_string(s.skeleton_pairs) + " pairs of references to test with the bound values");
   return s;
 }
 

@@ -5,10 +5,13 @@
 //       gives the same id). Declined nests get an id too.
 //   analysis_info(nest_id) -> dict
 //       line, source, declined/decline, inputs, outputs, arrays, loops,
-//       static summary.
-//   analysis_run(nest_id, env: dict, use_cache=True) -> dict
+//       static summary (its "skeleton" holds the first pairs of references
+//       left for run time, "skeleton_pairs" counts them all).
+//   analysis_run(nest_id, env: dict, use_cache=True, max_edges=None) -> dict
 //       Binds the live values of `env` and runs the dynamic phase (cached by
-//       what it depends on); returns the plan as a dict (see plan_to_dict).
+//       what it depends on); returns the plan as a dict (see plan_to_dict):
+//       every edge, or the first max_edges of them ("edges_total" counts
+//       them all, "edges_left_out" those not converted).
 //   analysis_set_exact_test(enabled)
 //       Turns the exact enumeration test on or off (tests use it to check
 //       the other tests alone).
@@ -17,7 +20,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <unordered_map>
 
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/frontend.hpp"
@@ -50,7 +56,79 @@ void walk(const Stmt* s, std::map<int, const Stmt*>& out) {
   for (auto& c : s->orelse) walk(c.get(), out);
 }
 
-py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan) {
+// Python objects shared by the edges of one conversion: the strings (labels,
+// names, references, directions, tests) and line numbers repeat from edge to
+// edge, and str and int objects are immutable, so each is made once. Lists
+// are made per edge (a caller may change one). The dictionary keys are
+// interned once per process.
+class EdgeConverter {
+ public:
+  explicit EdgeConverter(const std::map<int, const Stmt*>& stmts) : stmts_(stmts) {}
+
+  py::object edge(const DependenceEdge& e) {
+    static const char* const names[] = {"kind", "src", "dst", "src_id", "dst_id", "src_line", "dst_line",
+                                        "variable", "src_ref", "dst_ref", "loops", "direction", "distance",
+                                        "carrier", "test"};
+    static std::vector<py::object>* keys = [] {
+      auto* k = new std::vector<py::object>();  // kept for the life of the process
+      for (const char* n : names) k->push_back(py::reinterpret_steal<py::object>(PyUnicode_InternFromString(n)));
+      return k;
+    }();
+    py::list loops(e.loops.size());
+    for (size_t k = 0; k < e.loops.size(); ++k) loops[k] = str(e.loops[k]);
+    py::list dist(e.distance.size());
+    for (size_t k = 0; k < e.distance.size(); ++k)
+      dist[k] = e.distance[k] ? py::object(py::int_(*e.distance[k])) : py::object(py::none());
+    const Stmt* s = stmt(e.src);
+    const Stmt* t = stmt(e.dst);
+    py::object values[] = {
+        kind(e.kind), label(e.src, s), label(e.dst, t), py::int_(e.src), py::int_(e.dst), line(s), line(t),
+        str(e.variable), str(e.src_ref), str(e.dst_ref), std::move(loops), str(dirs_text(e.direction)),
+        std::move(dist), e.carrier >= 0 ? str(e.loops[e.carrier]) : py::object(py::none()), str(e.test)};
+    py::dict d;
+    for (size_t k = 0; k < std::size(values); ++k)
+      if (PyDict_SetItem(d.ptr(), (*keys)[k].ptr(), values[k].ptr()) != 0) throw py::error_already_set();
+    return std::move(d);
+  }
+
+ private:
+  const std::map<int, const Stmt*>& stmts_;
+  std::unordered_map<std::string, py::object> strs_;
+  std::map<int, py::object> labels_;
+  std::map<const Stmt*, py::object> lines_;
+  py::object kinds_[3];
+
+  const Stmt* stmt(int id) const {
+    auto it = stmts_.find(id);
+    return it == stmts_.end() ? nullptr : it->second;
+  }
+  py::object str(const std::string& v) {
+    auto it = strs_.find(v);
+    if (it == strs_.end()) it = strs_.emplace(v, py::str(v)).first;
+    return it->second;
+  }
+  py::object label(int id, const Stmt* s) {
+    auto it = labels_.find(id);
+    if (it == labels_.end()) it = labels_.emplace(id, py::str(s ? s->label() : std::string("?"))).first;
+    return it->second;
+  }
+  py::object line(const Stmt* s) {
+    auto it = lines_.find(s);
+    if (it == lines_.end()) it = lines_.emplace(s, py::int_(s ? s->line : 0)).first;
+    return it->second;
+  }
+  py::object kind(DepKind k) {
+    py::object& o = kinds_[(int)k];
+    if (!o) o = py::str(to_string(k));
+    return o;
+  }
+};
+
+// The plan as Python dicts. `max_edges` >= 0 converts only the first
+// max_edges edges (for a display that cannot show more); "edges_total" is
+// the number of edges of the plan and "edges_left_out" how many of them are
+// not in "edges".
+py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan, long max_edges = -1) {
   std::map<int, const Stmt*> stmts;
   if (nest) walk(nest->root.get(), stmts);
   auto label = [&](int id) {
@@ -87,35 +165,18 @@ py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan) {
     loops.append(l);
   }
   r["loops"] = loops;
-  py::list edges;
-  for (auto& e : plan.edges) {
-    py::dict d;
-    d["kind"] = to_string(e.kind);
-    d["src"] = label(e.src);
-    d["dst"] = label(e.dst);
-    d["src_id"] = e.src;
-    d["dst_id"] = e.dst;
-    auto s = stmts.find(e.src);
-    auto t = stmts.find(e.dst);
-    d["src_line"] = s == stmts.end() ? 0 : s->second->line;
-    d["dst_line"] = t == stmts.end() ? 0 : t->second->line;
-    d["variable"] = e.variable;
-    d["src_ref"] = e.src_ref;
-    d["dst_ref"] = e.dst_ref;
-    d["loops"] = e.loops;
-    d["direction"] = dirs_text(e.direction);
-    py::list dist;
-    for (auto& x : e.distance) dist.append(x ? py::object(py::int_(*x)) : py::object(py::none()));
-    d["distance"] = dist;
-    d["carrier"] = e.carrier >= 0 ? py::object(py::str(e.loops[e.carrier])) : py::object(py::none());
-    d["test"] = e.test;
-    edges.append(d);
-  }
+  size_t shown = plan.edges.size();
+  if (max_edges >= 0 && (size_t)max_edges < shown) shown = (size_t)max_edges;
+  py::list edges(shown);
+  EdgeConverter conv(stmts);
+  for (size_t k = 0; k < shown; ++k) edges[k] = conv.edge(plan.edges[k]);
   r["edges"] = edges;
   r["subscripts_in_range"] = plan.subscripts_in_range;
   r["subscript_problem"] = decline_to_py(plan.subscript_problem);
   r["notes"] = plan.notes;
   r["proofs"] = plan.proofs;
+  r["edges_total"] = plan.edges.size();
+  r["edges_left_out"] = plan.edges.size() - shown;
   return r;
 }
 
@@ -200,12 +261,13 @@ py::dict info(int id) {
     st["settled"] = string_list(s.settled);
     st["for_run_time"] = string_list(s.for_run_time);
     st["skeleton"] = string_list(s.skeleton);
+    st["skeleton_pairs"] = s.skeleton_pairs;
     r["static"] = st;
   }
   return r;
 }
 
-py::dict run(int id, py::dict env, bool use_cache) {
+py::dict run(int id, py::dict env, bool use_cache, long max_edges) {
   const NestEntry* e = find_nest(id);
   if (!e) throw py::key_error("unknown nest id " + std::to_string(id));
   if (!e->nest || !e->analysis) {
@@ -216,6 +278,8 @@ py::dict run(int id, py::dict env, bool use_cache) {
     r["subscripts_in_range"] = false;
     r["subscript_problem"] = py::none();
     r["notes"] = py::list();
+    r["edges_total"] = 0;
+    r["edges_left_out"] = 0;
     r["cache_hit"] = false;
     return r;
   }
@@ -245,9 +309,9 @@ py::dict run(int id, py::dict env, bool use_cache) {
       lp.reasons = {d->reason};
       p.loops.push_back(lp);
     }
-    r = plan_to_dict(e->nest.get(), p);
+    r = plan_to_dict(e->nest.get(), p, max_edges);
   } else {
-    r = plan_to_dict(e->nest.get(), *plan);
+    r = plan_to_dict(e->nest.get(), *plan, max_edges);
   }
   r["cache_hit"] = hit;
   py::dict t;
@@ -273,8 +337,14 @@ void bind(py::module_& m) {
   m.def("analysis_register", &register_nest, py::arg("node"), py::arg("source") = "", py::arg("filename") = "",
         "Front end and static phase of an ast.For node; returns the nest id (cached by the node's dump).");
   m.def("analysis_info", &info, py::arg("nest_id"), "What the static phase knows about a registered nest.");
-  m.def("analysis_run", &run, py::arg("nest_id"), py::arg("env"), py::arg("use_cache") = true,
-        "Bind live values and run the dynamic phase; returns the dependence graph and parallel plan.");
+  m.def(
+      "analysis_run",
+      [](int id, py::dict env, bool use_cache, std::optional<long> max_edges) {
+        return run(id, env, use_cache, max_edges ? std::max(0L, *max_edges) : -1L);
+      },
+      py::arg("nest_id"), py::arg("env"), py::arg("use_cache") = true, py::arg("max_edges") = py::none(),
+      "Bind live values and run the dynamic phase; returns the dependence graph and parallel plan "
+      "(with max_edges, only the first max_edges edges; edges_total counts them all).");
   m.def("analysis_set_exact_test", &set_exact_test_enabled, py::arg("enabled"),
         "Turn the exact (enumeration) dependence test on or off (on by default; for tests).");
   m.def("analysis_nest_from_source", &from_source, py::arg("source"),

@@ -38,12 +38,21 @@ struct StaticSummary {
   std::vector<std::string> settled;      // pairs proved independent statically
   std::vector<std::string> for_run_time; // what the dynamic phase must decide
   // The skeletal dependence graph: pairs of references (at least one write)
-  // that may depend, to be tested with values: "S1 A[i, j] -> S1 A[i, j - 1]".
+  // that may depend, to be tested with values:
+  // "S1 writes A[i, j] / S1 reads A[i, j - 1]". Only the first
+  // `skeleton_max` pairs (in the order of the references) are written out;
+  // skeleton_pairs counts them all (it grows with the square of the body).
   std::vector<std::string> skeleton;
+  size_t skeleton_pairs = 0;
 };
 
+// How many pairs of the skeleton summarize writes out by default.
+constexpr size_t kSkeletonShown = 500;
+
 std::shared_ptr<const StaticAnalysis> analyze_static(std::shared_ptr<const LoopNest> nest);
-StaticSummary summarize(const StaticAnalysis& sa);
+// Time linear in the number of references (plus the pairs written out and
+// the pairs settled statically).
+StaticSummary summarize(const StaticAnalysis& sa, size_t skeleton_max = kSkeletonShown);
 const LoopNest& nest_of(const StaticAnalysis& sa);
 // Set when the static phase itself must decline (e.g. non-affine loop bounds).
 std::optional<Decline> static_decline(const StaticAnalysis& sa);
