@@ -124,6 +124,22 @@ class EdgeConverter {
   }
 };
 
+// Pauses Python's cyclic garbage collector while many containers are made
+// that cannot form cycles (the edges' dicts and lists): otherwise each few
+// hundred of them start a collection that walks the ones made before.
+class GcPause {
+ public:
+#if PY_VERSION_HEX >= 0x030A0000
+  GcPause() : was_(PyGC_Disable()) {}
+  ~GcPause() {
+    if (was_) PyGC_Enable();
+  }
+
+ private:
+  int was_;
+#endif
+};
+
 // The plan as Python dicts. `max_edges` >= 0 converts only the first
 // max_edges edges (for a display that cannot show more); "edges_total" is
 // the number of edges of the plan and "edges_left_out" how many of them are
@@ -168,8 +184,11 @@ py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan, long max_e
   size_t shown = plan.edges.size();
   if (max_edges >= 0 && (size_t)max_edges < shown) shown = (size_t)max_edges;
   py::list edges(shown);
-  EdgeConverter conv(stmts);
-  for (size_t k = 0; k < shown; ++k) edges[k] = conv.edge(plan.edges[k]);
+  {
+    GcPause pause;
+    EdgeConverter conv(stmts);
+    for (size_t k = 0; k < shown; ++k) edges[k] = conv.edge(plan.edges[k]);
+  }
   r["edges"] = edges;
   r["subscripts_in_range"] = plan.subscripts_in_range;
   r["subscript_problem"] = decline_to_py(plan.subscript_problem);
