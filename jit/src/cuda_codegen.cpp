@@ -378,6 +378,9 @@ class Generator {
   KernelBuild* kb_ = nullptr;                 // kernel being emitted
   std::map<std::string, RedInfo> reds_;       // reductions of the kernel being emitted
   std::set<std::string> active_loops_;        // loop variables whose loop encloses the point
+  // Scalars certainly assigned (in this iteration, for a grid kernel) at the
+  // point being emitted: their reads need no run-time check.
+  std::set<std::string> defined_;
   std::ostringstream body_;                   // kernel body being emitted
   int indent_ = 1;
   bool dry_ = false;                          // typing only: record nothing
@@ -716,6 +719,7 @@ class Generator {
     indent_ = 1;
     reds_.clear();
     active_loops_.clear();
+    defined_.clear();
 
     // Grid loops: the root and the loops perfectly nested in it that are
     // parallel (or reduce), up to three, with bounds the host can evaluate.
@@ -857,6 +861,7 @@ class Generator {
       // Each iteration starts with no private assigned.
       for (auto& [name, v] : kb.vars)
         if (v.role == KVar::Private) line("ls_set_" + id(name) + " = false;");
+      defined_.clear();
       for (auto& s : grid.back()->body) emit_stmt(*s);
       bool any_private = false;
       for (auto& [name, v] : kb.vars) any_private = any_private || v.role == KVar::Private;
@@ -1150,9 +1155,12 @@ class Generator {
       case StmtKind::If: {
         line_comment(s.line);
         line("if (" + cond(*s.cond) + ") {");
+        const std::set<std::string> before = defined_;
         ++indent_;
         for (auto& b : s.body) emit_stmt(*b);
         --indent_;
+        std::set<std::string> then = defined_;
+        defined_ = before;
         if (!s.orelse.empty()) {
           line("} else {");
           ++indent_;
@@ -1160,6 +1168,11 @@ class Generator {
           --indent_;
         }
         line("}");
+        // Assigned after the if: assigned on both paths.
+        std::set<std::string> both;
+        for (auto& n : then)
+          if (defined_.count(n)) both.insert(n);
+        defined_ = both;
         return;
       }
       case StmtKind::For: {
@@ -1177,11 +1190,13 @@ class Generator {
         ++indent_;
         // Python assigns the variable at each iteration; after the loop it
         // keeps the last value (and stays unassigned when the loop never ran).
+        const std::set<std::string> before = defined_;
         store_var(s.var, V{"ls_start_" + v + " + ls_k_" + v + (step == "1LL" ? "" : " * " + step), kPyInt, ""});
         bool was_active = active_loops_.count(s.var) > 0;
         active_loops_.insert(s.var);
         for (auto& b : s.body) emit_stmt(*b);
         if (!was_active) active_loops_.erase(s.var);
+        defined_ = before;  // the body may not run at all
         --indent_;
         line("}");
         --indent_;
@@ -1227,7 +1242,7 @@ class Generator {
     // A reduction's partial has the type of the terms combined (checked
     // when the loop was chosen for the grid): no run-time type flag.
     V v{c, t, t.mixed() ? (kv.role == KVar::Reduction ? "false" : "ls_np_" + c) : ""};
-    if (kv.role == KVar::Reduction || active_loops_.count(name)) return v;
+    if (kv.role == KVar::Reduction || active_loops_.count(name) || defined_.count(name)) return v;
     // Reading a variable before it has a value: Python raises.
     std::string defined = kv.role == KVar::Private ? "ls_set_" + c : kv.input ? "" : "ls_def_" + c;
     if (!defined.empty()) v.c = "(ls_need(" + defined + ", ls_err, LS_ERR_UNBOUND), " + c + ")";
@@ -1245,6 +1260,7 @@ class Generator {
     text += " ls_set_" + c + " = true;";
     if (kv.role == KVar::Sequential && !kv.input) text += " ls_def_" + c + " = true;";
     line(text);
+    defined_.insert(name);
   }
 
   // NumPy's conversion of a value stored into an element of type `dt`.
@@ -1639,7 +1655,8 @@ class Generator {
          << "// ints never wrap, and every case where Python raises (an index out of range, a\n"
          << "// division by zero, an int beyond 64 bits, ...) stops the run so that Python raises it.\n"
          << "// Compile without fast math and with -fmad=false: results match CPython bit for bit\n"
-         << "// (reductions excepted: the order of their additions changes).\n"
+         << "// (reductions excepted: the order of their additions changes; and on a GPU, math\n"
+         << "// functions such as exp, log and pow are CUDA's, whose last bit may differ).\n"
          << "#include \"" << kCudaHelperHeaderName << "\"\n";
     prog_.source = head.str() + prog_.source;
     // Arrays moved to and from the device.
