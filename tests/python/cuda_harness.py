@@ -36,7 +36,7 @@ def run_function(fn, args, target="emulator", on_nest=None):
     for stmt in fdef.body:
         if isinstance(stmt, ast.For):
             nid = _loopscope.analysis_register(stmt, src)
-            local = {k: v for k, v in env.items() if not k.startswith("__")}
+            local = with_shapes({k: v for k, v in env.items() if not k.startswith("__")})
             if on_nest is not None:
                 on_nest(nid, local)
             out = _loopscope.cuda_run(nid, local, target)
@@ -50,13 +50,26 @@ def run_function(fn, args, target="emulator", on_nest=None):
     return env, outcomes
 
 
+def with_shapes(env):
+    """env plus the values the front end reads through expressions: for every
+    array A, "A.shape[k]" and "len(A)" (what loopscope's rewriter computes)."""
+    out = dict(env)
+    for k, v in env.items():
+        if isinstance(v, np.ndarray) and k.isidentifier():
+            for d, n in enumerate(v.shape):
+                out[f"{k}.shape[{d}]"] = n
+            if v.ndim:
+                out[f"len({k})"] = v.shape[0]
+    return out
+
+
 def run_source(src, env, target="emulator"):
     """Registers the first statement of src (a for loop) and runs it on the
     GPU variant; falls back to Python like the kernel does. Returns the
     outcome dict."""
     node = ast.parse(src).body[0]
     nid = _loopscope.analysis_register(node, src)
-    out = _loopscope.cuda_run(nid, env, target)
+    out = _loopscope.cuda_run(nid, with_shapes(env), target)
     out["nest_id"] = nid
     if out["ran"]:
         env.update(out["scalars"])

@@ -232,6 +232,15 @@ def numpy_narrow_types(a32, f32):
     return u, v, flag, types_of(u, v, flag)
 
 
+def float32_column_sums(A, out):
+    for j in range(A.shape[1]):
+        s = np.float32(0.0)
+        for i in range(A.shape[0]):
+            s += A[i, j]
+        out[j] = s * 3
+    return s, s / 0, types_of(s)
+
+
 def test_numpy_scalar_types_are_kept():
     g = np.random.default_rng(1)
     x = g.random(9)
@@ -243,6 +252,8 @@ def test_numpy_scalar_types_are_kept():
     check(numpy_int_sum, lambda: (np.arange(-4, 11),), OK)
     check(numpy_narrow_types, lambda: (np.arange(7, dtype=np.int32) - 3, np.linspace(0, 1, 7).astype(np.float32)),
           OK)
+    a32 = (np.random.default_rng(2).random((6, 5)) * 10).astype(np.float32)
+    check(float32_column_sums, lambda: (a32.copy(), np.zeros(5, np.float32)), OK)
 
 
 # --- 3. a scalar whose only update never runs keeps its type --------------------------------
