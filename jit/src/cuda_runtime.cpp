@@ -87,6 +87,7 @@ struct Backend {
   virtual void release() = 0;
   bool emulator = false;
   double compile_ms = 0;
+  std::string detail;  // compiler messages behind a failed prepare()
 };
 
 struct EmulatorBackend : Backend {
@@ -96,7 +97,10 @@ struct EmulatorBackend : Backend {
   std::string prepare(const CudaProgram& p) override {
     std::string err;
     mod = emulator_load(p, &err);
-    if (!mod) return err;
+    if (!mod) {
+      detail = err;
+      return "the emulator could not compile the generated CUDA (an internal error), so the loop runs as Python";
+    }
     compile_ms = mod->from_cache ? 0 : mod->compile_ms;
     if (auto set = reinterpret_cast<void (*)(const void*)>(dlsym(mod->handle, "ls_emu_set_cancel")))
       set(static_cast<const void*>(cancel_flag()));
@@ -170,7 +174,10 @@ struct DeviceBackend : Backend {
       target = "sm_" + std::to_string(best);
     }
     NvrtcOutput out = nvrtc_compile(p.source, target, known);
-    if (!out.ok) return out.error;
+    if (!out.ok) {
+      detail = out.error;
+      return "NVRTC could not compile the generated CUDA (an internal error), so the loop runs as Python";
+    }
     auto m = std::make_shared<DeviceModule>();
     if (known) {
       m->image = out.cubin;
@@ -427,6 +434,7 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
   }
   if (auto e = be->prepare(program); !e.empty()) {
     out.reason = e;
+    out.detail = be->detail;
     return out;
   }
   out.compile_ms = be->compile_ms;

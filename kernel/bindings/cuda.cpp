@@ -322,7 +322,10 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
-  if (!out.ran) return not_run(out.reason, out.declined);
+  if (!out.ran) {
+    if (!out.detail.empty()) r["detail"] = out.detail;
+    return not_run(out.reason, out.declined);
+  }
   py::dict scalars;
   for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);
   std::string grid;

@@ -41,6 +41,7 @@ enum class CudaTarget { Emulator, Device };
 struct CudaRunOutcome {
   bool ran = false;            // false: run the Python loop instead (see reason)
   bool declined = false;       // !ran, decided before anything ran (no GPU version)
+  std::string detail;          // for developers: compiler messages behind a plain reason
   std::string reason;          // readable, when !ran; "interrupted" after an interrupt
                                // (jit::request_cancel), with nothing copied back
   std::map<std::string, CudaScalarValue> scalars;  // values to write back to Python
