@@ -107,11 +107,14 @@ cm::HostProfile host_from(const nlohmann::json& j) {
 #ifdef LOOPSCOPE_COST_HAS_NESTS
 namespace an = loopscope::analysis;
 
-// Counts of bound nests, keyed by the nest id, the plan (kept alive by the
-// entry, so its address names it) and the work key of the bound values.
+// Counts of bound nests, keyed by the nest id, the plan's address and the
+// work key of the bound values. An entry watches its plan without keeping it
+// (plans can be large): once the analysis cache has let the plan go, the
+// entry is stale (and while it is watched, no other plan can take its
+// address).
 struct CountCache {
   struct Entry {
-    std::shared_ptr<const an::ParallelPlan> plan;
+    std::weak_ptr<const an::ParallelPlan> plan;
     std::shared_ptr<const cm::NestWork> work;
   };
   std::mutex mutex;
@@ -144,6 +147,10 @@ std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bo
       key.append(reinterpret_cast<const char*>(&p), sizeof p);
       key += cm::work_key(bound);
       auto it = c.entries.find(key);
+      if (it != c.entries.end() && it->second.plan.expired()) {
+        c.entries.erase(it);
+        it = c.entries.end();
+      }
       if (it != c.entries.end()) {
         have = it->second.work;
         if (have->swept || !sweep) {
@@ -166,7 +173,7 @@ std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bo
   if (sweep) ++c.sweeps;
   if (c.enabled) {
     if (!have && c.entries.size() >= CountCache::kMaxEntries) c.entries.clear();
-    c.entries[key] = CountCache::Entry{plan, work};
+    c.entries[key] = CountCache::Entry{std::weak_ptr<const an::ParallelPlan>(plan), work};
   }
   return work;
 }
