@@ -595,3 +595,41 @@ def test_expression_inputs_do_not_run_user_code_twice():
     A = np.zeros(3)
     loopscope.run(f, Sized(), A, device="cpu")
     assert Sized.calls == 1 and list(A) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial", "gpu-emulated", "auto"])
+@pytest.mark.parametrize("setting", ["errstate", "seterr", "filter"])
+def test_numpy_error_handling_that_raises_runs_python(device, setting):
+    def f(A, B):
+        for i in range(A.shape[0]):
+            B[i] = A[i] / B[i]
+
+    def call(fn):
+        A, B = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 2.0])
+        try:
+            if setting == "errstate":
+                with np.errstate(divide="raise"):
+                    fn(A, B)
+            elif setting == "seterr":
+                old = np.seterr(divide="raise")
+                try:
+                    fn(A, B)
+                finally:
+                    np.seterr(**old)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    fn(A, B)
+        except Exception as exc:
+            return type(exc).__name__, str(exc), list(B)
+        return None, None, list(B)
+
+    want = call(f)
+    assert want[0] in ("FloatingPointError", "RuntimeWarning")
+    _run.reset_last_runs()
+    got = call(lambda A, B: loopscope.run(f, A, B, device=device))
+    assert got == want
+    # with the default settings the same nest runs natively again
+    A, B = np.array([1.0, 2.0, 3.0]), np.array([1.0, 4.0, 2.0])
+    loopscope.run(f, A, B, device=device)
+    assert list(B) == [1.0, 0.5, 1.5]

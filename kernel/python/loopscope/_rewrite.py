@@ -274,6 +274,38 @@ def _expression_value(name: str, env: dict):
     raise LookupError(f"{name} is computed by Python: {base} is {_describe(obj)}")
 
 
+# NumPy's floating-point error handling (np.seterr, np.errstate): three bits
+# per kind (divide, over, under, invalid); 0 ignore, 1 warn, 2 raise, 3 call,
+# 4 print, 5 log. Compiled code neither raises nor calls, so any setting other
+# than ignore or warn sends the nest to Python, where NumPy applies it.
+_errobj = numpy.core.umath.geterrobj
+
+
+def _numpy_errors_act() -> bool:
+    mask = _errobj()[1]
+    return any((mask >> shift) & 7 > 1 for shift in (0, 3, 6, 9))
+
+
+_warning_filters_key = None
+_warnings_raise = False
+
+
+def _runtime_warnings_raise() -> bool:
+    """True when a warnings filter turns RuntimeWarning into an exception
+    (``warnings.simplefilter("error")``, ``-W error``): NumPy would then raise
+    where compiled code goes on. Cached on the filter list's identity, length
+    and first entry, which every change through the warnings module alters."""
+    global _warning_filters_key, _warnings_raise
+    import warnings
+
+    filters = warnings.filters
+    key = (id(filters), len(filters), id(filters[0]) if filters else None)
+    if key != _warning_filters_key:
+        _warnings_raise = any(f[0] == "error" and issubclass(RuntimeWarning, f[2]) for f in filters)
+        _warning_filters_key = key
+    return _warnings_raise
+
+
 def bind_env(nest_id: int, env: Optional[dict]):
     """``(env, None)``: the values the engine reads, checked; or ``(None,
     reason)``: the nest must run as plain Python, and ``reason`` says why."""
@@ -285,6 +317,12 @@ def bind_env(nest_id: int, env: Optional[dict]):
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, broken
+    if _numpy_errors_act():
+        return None, ("NumPy's floating-point error handling is set to raise or call (np.seterr or np.errstate), "
+                      "so the loop runs as plain Python, where NumPy applies it")
+    if _runtime_warnings_raise():
+        return None, ("a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
+                      "where NumPy's warnings become exceptions at the right place")
     for name in rec.inputs:
         if not name.isidentifier():
             try:
