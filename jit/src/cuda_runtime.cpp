@@ -122,6 +122,11 @@ struct EmulatorBackend : Backend {
   std::string launch(const CudaProgram& p, int k, const CudaLaunchGeometry& g, void** args) override {
     auto it = mod->entries.find(p.kernels[k].name);
     if (it == mod->entries.end()) return "the emulator library lacks " + p.kernels[k].name;
+    // The emulator keeps the grid position and its fibers in globals of the
+    // compiled library: one launch at a time in the process (nests run from
+    // several threads at once take turns).
+    static std::mutex launch_mu;
+    std::lock_guard<std::mutex> lock(launch_mu);
     int rc = it->second(g.grid, g.block, args);
     if (rc == 2) return kInterrupted;
     if (rc != 0) return "the emulator cannot run " + p.kernels[k].name + " (thread barriers or warp shuffles)";

@@ -12,6 +12,9 @@
 // shuffle or __syncthreads waits there until every thread of its warp (or
 // block) has arrived, as on a GPU; then the values are exchanged. Warps are
 // 32 consecutive threads in x-fastest order, as in CUDA.
+//
+// The state of a launch lives in globals of the compiled library, so the host
+// runs one launch at a time (jit/src/cuda_runtime.cpp).
 #pragma once
 
 #include <ucontext.h>

@@ -573,3 +573,25 @@ def test_random_nests_on_the_emulated_gpu():
         native += sum(s == "ok" for s in st)
         total += len(st)
     assert native >= 0.8 * total, (native, total)
+
+
+# --- nests run from several threads at once ----------------------------------------------------
+
+def diagonal_sum(k):
+    A = np.zeros((8, 8))
+    for i in range(8):
+        for j in range(8):
+            A[i, j] = (i * 8 + j) * k
+    s = 0.0
+    for i in range(8):
+        s += A[i, i]
+    return s
+
+
+def test_emulated_runs_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    want = [diagonal_sum(k) for k in range(12)]
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            got = list(ex.map(lambda k: loopscope.run(diagonal_sum, k, device="gpu-emulated"), range(12)))
+        assert got == want
