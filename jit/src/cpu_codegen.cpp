@@ -1488,8 +1488,9 @@ class Codegen {
     } else if (r.op == BinOp::Add) {
       v = is_float(t.r) ? fconst(ty(t.r), -0.0) : llvm::ConstantInt::get(ty(t.r), 0);
     } else if (r.op == BinOp::Sub) {
-      // s -= e: each chunk accumulates 0 - e1 - e2 ..., combined with +
-      v = is_float(t.r) ? fconst(ty(t.r), 0.0) : llvm::ConstantInt::get(ty(t.r), 0);
+      // s -= e: each chunk accumulates -0.0 - e1 - e2 ..., combined with +
+      // (-0.0 - e is -e exactly, so s + (-0.0 - e) is s - e, signed zeros too)
+      v = is_float(t.r) ? fconst(ty(t.r), -0.0) : llvm::ConstantInt::get(ty(t.r), 0);
     } else {
       v = is_float(t.r) ? fconst(ty(t.r), 1.0) : llvm::ConstantInt::get(ty(t.r), 1);
     }

@@ -17,6 +17,7 @@ namespace {
 std::atomic<bool> g_cancel{false};
 std::atomic<PollCallback> g_poll_cb{nullptr};
 std::atomic<int> g_threads{0};
+std::atomic<bool> g_reverse_chunks{false};  // testing: see set_cpu_reverse_chunks
 thread_local bool t_owner = false;
 
 // A fixed set of worker threads; the calling thread works too.
@@ -180,6 +181,8 @@ int cpu_thread_count() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 void set_cpu_thread_count(int n) { g_threads.store(n < 0 ? 0 : n); }
+void set_cpu_reverse_chunks(bool on) { g_reverse_chunks.store(on); }
+bool cpu_reverse_chunks() { return g_reverse_chunks.load(); }
 
 namespace rt {
 
@@ -227,6 +230,8 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
   auto* st = static_cast<RunState*>(p);
   int threads = std::max(1, st->threads);
   int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * std::max<int64_t>(1, per_thread));
+  const bool reverse = g_reverse_chunks.load(std::memory_order_relaxed);
+  if (reverse) chunks = std::min<int64_t>(n, int64_t(1) << 16);  // one iteration each (up to 65536)
   if (chunks < 1) chunks = 1;
   st->outbuf.assign(static_cast<size_t>(chunks * nout), 0);
   int64_t* base = st->outbuf.data();
@@ -242,7 +247,9 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
       st->abort.compare_exchange_strong(expected, s);
     }
   };
-  if (chunks == 1) {
+  if (reverse) {
+    for (int64_t c = chunks - 1; c >= 0; --c) body(c);
+  } else if (chunks == 1) {
     body(0);
   } else {
     std::function<void(int64_t)> f = body;

@@ -13,6 +13,7 @@
 //   cpu_compile(nest_id, env, parallel=True) -> dict   (compile only: timings, IR)
 //   cpu_set_cancel(flag), cpu_cancel_requested(), cpu_cancel_flag_address()
 //   cpu_threads(), cpu_set_threads(n), cpu_cache_stats(), cpu_clear_cache()
+//   cpu_set_reverse_chunks(flag), cpu_reverse_chunks()   (testing)
 //   cpu_wait_compiles(), cpu_tier(), cpu_set_tier("auto"|"quick"|"optimised")
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -268,6 +269,9 @@ void bind(py::module_& m) {
   m.def("cpu_cancel_requested", [] { return jit::cancel_requested(); });
   m.def("cpu_cancel_flag_address", [] { return reinterpret_cast<uintptr_t>(jit::cancel_flag()); },
         "Address of the std::atomic<bool> the native loops poll (write 1 to cancel).");
+  m.def("cpu_set_reverse_chunks", [](bool on) { jit::set_cpu_reverse_chunks(on); }, py::arg("flag"),
+        "Testing: parallel loops run one iteration per chunk, last chunk first (see jit/cpu.hpp).");
+  m.def("cpu_reverse_chunks", [] { return jit::cpu_reverse_chunks(); });
   m.def("cpu_threads", [] { return jit::cpu_thread_count(); });
   m.def("cpu_set_threads", [](int n) { jit::set_cpu_thread_count(n); }, py::arg("n"));
   m.def("cpu_cache_stats", [] {
