@@ -10,6 +10,16 @@ arguments that are views of one buffer. Subscripts stay in range unless the
 nest is generated "out of range" on purpose (about 1 in 12 seeds), in which
 case the Python run may raise IndexError.
 
+``generate(seed, extras=True)`` (and ``describe(seed, extras=True)``) adds,
+without changing what ``generate(seed)`` gives: integer arguments ``p0``,
+``p1``, ... used as symbolic subscript offsets (negative ones too, so
+``A[i + p0]`` may wrap as Python's negative indices do) and as ``range()``
+starts, stops and steps (negative steps included); arguments that are views
+of one buffer in more ways (the first array itself offset, reversed, every
+second row or transposed; others overlapping it from before or after, every
+second row, reversed, transposed, overlapping rows); and NaN, +-inf and
+-0.0 in the data.
+
 ``make_function(source)`` compiles the source so that ``inspect.getsource``
 works on the result (as it does for functions in a notebook cell).
 """
@@ -23,9 +33,16 @@ import numpy as np
 __all__ = ["generate", "make_function", "describe"]
 
 
+# (no huge finite values: a parallel sum may then overflow in one order and not
+# in another, a difference of reassociation the tests allow only approximately)
+SPECIAL_VALUES = [math.nan, math.inf, -math.inf, -0.0, 0.0]
+
+
 class _Gen:
-    def __init__(self, seed):
+    def __init__(self, seed, extras=False):
         self.seed = seed
+        self.extras = extras
+        self.sym = []         # integer arguments p0, p1, ...: [(name, value)]
         self.r = random.Random(seed)
         self.n = self.r.randint(3, 6)
         self.m = self.r.randint(2, 5)
@@ -38,6 +55,12 @@ class _Gen:
     # --- expressions -----------------------------------------------------
     def interval_sub(self, text_terms, lo, hi):
         return lo, hi
+
+    def sym_arg(self, value):
+        """A new integer argument holding `value`; returns its name."""
+        name = f"p{len(self.sym)}"
+        self.sym.append((name, value))
+        return name
 
     def subscript(self, scope):
         """Returns (text, lo, hi) of one index expression."""
@@ -76,6 +99,16 @@ class _Gen:
                 text += f" - {-c}"
             lo += c
             hi += c
+            if self.extras and r.random() < 0.35:
+                value = r.choice([-3, -2, -1, 0, 1, 2, 3])
+                sign = r.choice([1, -1])
+                name = self.sym_arg(value)
+                text += f" + {name}" if sign > 0 else f" - {name}"
+                lo += sign * value
+                hi += sign * value
+                self.features.add("symbolic offset")
+                if sign * value < 0:
+                    self.features.add("negative symbolic offset")
             if lo < 0:
                 self.features.add("negative index")
             if any(a != 1 for a, _ in terms):
@@ -187,10 +220,41 @@ class _Gen:
         target = self.ref(scope, name)
         return [f"{pad}{target} = max({target}, {self.expr(scope)})"]
 
+    def symbolic_header(self):
+        """range() with a start, stop and step among the integer arguments."""
+        r = self.r
+        n = self.n
+        step = r.choice([1, 2, 3, -1, -2, -3])
+        if step > 0:
+            start = r.choice([0, 1, 2, -1])
+            stop = r.choice([n, n - 1, n + 1 if start >= 0 else n - 1])
+        else:
+            start = r.choice([n - 1, n - 2])
+            stop = r.choice([-1, 0, 1])
+        parts = []
+        for value, lit in ((start, None), (stop, "n" if stop == n else None)):
+            if lit and r.random() < 0.5:
+                parts.append(lit)
+            else:
+                parts.append(self.sym_arg(value))
+        parts.append(self.sym_arg(step))
+        self.features.add("symbolic step")
+        if step < 0:
+            self.features.add("negative step")
+        values = list(range(start, stop, step))
+        if not values:
+            self.features.add("empty loop")
+            values = [max(start, 0)]
+        if min(values) < 0:
+            self.features.add("negative index")
+        return f"range({', '.join(parts)})", min(values), max(values)
+
     def loop_header(self, scope, var):
         """Returns (text, lo, hi) for `for var in range(...)`."""
         r = self.r
         n = self.n
+        if self.extras and r.random() < 0.3:
+            return self.symbolic_header()
         if scope and r.random() < 0.4:
             self.features.add("triangular")
             (o, olo, ohi) = r.choice(scope)
@@ -246,7 +310,7 @@ class _Gen:
         if r.random() < 0.2:
             self.features.add("two nests")
             body += self.nest(r.choice([1, 2]), [], 1)
-        params = names + ["n", "m"]
+        params = names + ["n", "m"] + [name for name, _ in self.sym]
         lines = [f"def kernel({', '.join(params)}):"]
         lines.append("    s = 0.0")
         lines.append("    t = 1.0")
@@ -255,6 +319,8 @@ class _Gen:
         return source, self.arg_maker(names)
 
     def arg_maker(self, names):
+        if self.extras:
+            return self.arg_maker_extras(names)
         r = self.r
         shapes = {}
         for name in names:
@@ -325,15 +391,123 @@ class _Gen:
         return make_args
 
 
-def generate(seed):
-    """Returns ``(source, make_args)`` for this seed (deterministic)."""
-    src, make_args = _Gen(seed).build()
+    # --- arguments with extras -------------------------------------------
+    def arg_maker_extras(self, names):
+        r = self.r
+        shapes = {}
+        for name in names:
+            shapes[name] = [max(neg, hi) for neg, hi in self.arrays[name]["need"]]
+        if r.random() < 1 / 12:
+            name = r.choice(names)
+            d = r.randrange(len(shapes[name]))
+            if shapes[name][d] > 1:
+                shapes[name][d] -= 1
+                self.features.add("out of range")
+        ndim_a = self.arrays["A"]["ndim"]
+        # How A sits in the buffer, then how B and C alias it (or not).
+        a_kind = r.choice(["plain", "plain", "shifted", "reversed", "step2"] + (["transpose"] if ndim_a >= 2 else []))
+        if a_kind != "plain":
+            self.features.add(f"A is a {a_kind} view")
+        plan = {"A": (a_kind, 1 if a_kind == "shifted" else 0)}
+        for name in names[1:]:
+            if self.arrays[name]["ndim"] == ndim_a and r.random() < 0.5:
+                kind = r.choice(["same", "before", "after", "reversed", "transpose", "step2", "overlapping rows"])
+                if kind == "same" and (shapes[name] != shapes["A"] or a_kind != "plain"):
+                    kind = "before"
+                if kind == "transpose" and ndim_a < 2:
+                    kind = "reversed"
+                if kind == "before" and a_kind != "shifted":
+                    plan["A"] = ("shifted", 1)  # A = buf[1:...], this one = buf[:...]: A[1:] and A[:-1]
+                    a_kind = "shifted"
+                plan[name] = (kind, r.randint(1, 2) if kind == "after" else 0)
+                self.features.add("aliasing")
+                self.features.add(f"aliasing ({kind})")
+        special = r.random() < 0.6
+        if special:
+            self.features.add("NaN/inf/-0.0 in the data")
+        seed = self.seed
+        n, m = self.n, self.m
+        sym_values = tuple(v for _, v in self.sym)
+
+        def extent(kind, off, sh):
+            """The buffer extent a view of this kind and shape needs."""
+            if kind == "transpose":
+                sh = sh[::-1]
+            out = [s + off for s in sh]
+            if kind == "step2":
+                out[0] = 2 * sh[0] + off
+            return out
+
+        def view(buf, kind, off, sh):
+            if kind == "overlapping rows":
+                flat = buf.reshape(-1)
+                row = max(1, sh[-1] - 1)
+                strides = [row * 8] * (len(sh) - 1) + [8]
+                need = sum((e - 1) * st // 8 for e, st in zip(sh, strides)) + 1
+                if need <= flat.size and buf.flags.c_contiguous:
+                    return np.lib.stride_tricks.as_strided(flat, shape=tuple(sh), strides=tuple(strides),
+                                                           writeable=True)
+                kind = "plain"
+            if kind == "transpose":
+                return buf[tuple(slice(off, off + x) for x in sh[::-1])].T
+            if kind == "step2":
+                first = slice(off, off + 2 * sh[0], 2)
+                return buf[(first,) + tuple(slice(0, x) for x in sh[1:])]
+            v = buf[tuple(slice(off if d == 0 else 0, (off if d == 0 else 0) + x) for d, x in enumerate(sh))]
+            return v[::-1] if kind == "reversed" else v
+
+        def sprinkle(g, arr):
+            if not special or arr.size == 0:
+                return
+            flat = arr.reshape(-1)
+            k = max(1, flat.size // 8)
+            pos = g.choice(flat.size, size=k, replace=False)
+            flat[pos] = g.choice(SPECIAL_VALUES, size=k)
+
+        def make_args():
+            g = np.random.default_rng(seed)
+            arrays = {}
+            a_kind, a_off = plan["A"]
+            base_shape = [x + 2 for x in extent(a_kind, a_off, shapes["A"])]
+            for name in names[1:]:
+                if name in plan:
+                    kind, off = plan[name]
+                    if kind in ("same", "before"):
+                        off = 0
+                    base_shape = [max(b, e) for b, e in zip(base_shape, extent(kind, off, shapes[name]))]
+            base = g.random(tuple(base_shape))
+            sprinkle(g, base)
+            arrays["A"] = view(base, a_kind, a_off, shapes["A"])
+            for name in names[1:]:
+                if name in plan:
+                    kind, off = plan[name]
+                    if kind == "same":
+                        arrays[name] = arrays["A"]
+                    elif kind == "before":
+                        arrays[name] = view(base, "plain", 0, shapes[name])
+                    elif kind == "after":
+                        arrays[name] = view(base, "plain", off, shapes[name])
+                    else:
+                        arrays[name] = view(base, kind, 0, shapes[name])
+                else:
+                    arrays[name] = g.random(tuple(shapes[name]))
+                    sprinkle(g, arrays[name])
+            return tuple(arrays[nm] for nm in names) + (n, m) + sym_values
+
+        return make_args
+
+
+def generate(seed, extras=False):
+    """Returns ``(source, make_args)`` for this seed (deterministic). With
+    ``extras``, a different nest that also has symbolic offsets and steps,
+    more kinds of aliasing views, and NaN/inf/-0.0 in the data."""
+    src, make_args = _Gen(seed, extras).build()
     return src, make_args
 
 
-def describe(seed):
+def describe(seed, extras=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed)
+    g = _Gen(seed, extras)
     g.build()
     return sorted(g.features)
 

@@ -9,6 +9,15 @@ through loopscope.run on fresh but identical arguments; return values (with
 their types), raised exceptions (type and message) and the final bytes of
 every array must be the same. Cases where Python raises (IndexError,
 ZeroDivisionError, ...) must leave the arrays exactly as Python leaves them.
+
+With ``extras`` (test_random_nests_extras), the functions also take integer
+arguments used as subscript offsets (``A[i + o]``, ``A[i - q]``, negative
+values included) and as range() steps (``range(0, n, st)``, ``range(n - 1,
+-1, -st)``, ``range(n - 1, o, -st)``), their arrays may be views of one
+buffer in more ways (A transposed, ``A[1:]`` with ``A[:-1]``, every second
+row with a plain slice over it) and float data holds NaN, +-inf and -0.0.
+Arrays are compared bit for bit (-0.0 is not 0.0), NaN equal to any NaN; every
+case runs on cpu and cpu-serial with both compile tiers.
 """
 
 import linecache
@@ -20,17 +29,22 @@ import numpy as np
 import pytest
 
 import loopscope
-from cpu_tiers import cpu_tier, tier_for
+from cpu_tiers import tier_for
 from loopscope import _run
+from test_cpu_nestgen import device_setup
 
 N_CASES = 1100
 BATCHES = 11
 
 
+SPECIAL = [math.nan, math.inf, -math.inf, -0.0]
+
+
 class Gen:
-    def __init__(self, seed, exact):
+    def __init__(self, seed, exact, extras=False):
         self.r = random.Random(seed)
         self.exact = exact  # float values stay integers: parallel sums are exact
+        self.extras = extras
         self.seed = seed
         r = self.r
         self.arrays = {}
@@ -38,7 +52,10 @@ class Gen:
         for name in ["A", "B", "C"]:
             nd = 2 if r.random() < 0.3 else 1
             self.arrays[name] = (r.choice(dtypes), nd)
-        self.alias = r.choice([None, None, "same", "reversed", "strided"])
+        kinds = [None, None, "same", "reversed", "strided"]
+        if extras:
+            kinds += ["transposed", "shifted", "step2-over"]
+        self.alias = r.choice(kinds)
         if self.alias:
             # B is a view of A: same dtype and rank
             self.arrays["B"] = self.arrays["A"]
@@ -54,6 +71,8 @@ class Gen:
         c = r.choice([0, 0, 0, 0, 1, -1, 2, -2, 3])
         if v is None:
             return str(r.choice([0, 1, -1, -2, 2]))
+        if self.extras and r.random() < 0.25:
+            return r.choice([f"{v} + o", f"{v} - q", f"o - {v}", f"{v} + o - q"])
         form = r.random()
         if form < 0.55:
             return v if c == 0 else f"{v} + {c}" if c > 0 else f"{v} - {-c}"
@@ -167,6 +186,8 @@ class Gen:
                  "range(2, n + 2)", "range(n, 0, -2)", "range(3)", "range(0)"]
         if outer:
             forms += [f"range({outer})", f"range({outer}, n)", f"range(n - 1, {outer}, -1)"]
+        if self.extras:
+            forms += ["range(0, n, st)", "range(n - 1, -1, -st)", "range(n - 1, o, -st)", "range(o, n + q, st)"]
         self.emit(f"for {var} in {r.choice(forms)}:")
         self.loopvars.append(var)
         self.depth += 1
@@ -176,7 +197,7 @@ class Gen:
         self.loopvars.pop()
 
     def source(self):
-        self.lines = ["def f(A, B, C, n, m, s, t):"]
+        self.lines = ["def f(A, B, C, n, m, s, t, o, q, st):" if self.extras else "def f(A, B, C, n, m, s, t):"]
         self.loop(2)
         self.lines.append("    return s, t")
         return "\n".join(self.lines) + "\n"
@@ -192,6 +213,12 @@ class Gen:
             if name == "B" and self.alias:
                 continue
             base_shape = shape if self.alias != "strided" or name != "A" else tuple(2 * d for d in shape)
+            if name == "A" and self.alias == "transposed":
+                base_shape = shape[::-1]
+            elif name == "A" and self.alias == "shifted":
+                base_shape = (shape[0] + 1,) + shape[1:]
+            elif name == "A" and self.alias == "step2-over":
+                base_shape = (2 * shape[0],) + shape[1:]
             if dt in ("float64", "float32"):
                 if self.exact:
                     vals = g.integers(-4, 5, base_shape).astype(dt)
@@ -201,6 +228,10 @@ class Gen:
                 vals = g.random(base_shape) < 0.5
             else:
                 vals = g.integers(-6, 7, base_shape).astype(dt)
+            if self.extras and dt in ("float64", "float32") and vals.size:
+                flat = vals.reshape(-1)
+                k = max(1, flat.size // 6)
+                flat[g.choice(flat.size, size=k, replace=False)] = g.choice(SPECIAL, size=k)
             out[name] = vals
         bases = dict(out)
         if self.alias == "strided":
@@ -213,19 +244,34 @@ class Gen:
         elif self.alias == "strided":
             b = bases["A"]
             out["B"] = b[1::2] if b.ndim == 1 else b[1::2, 1::2]
+        elif self.alias == "transposed":
+            out["A"] = bases["A"].T             # A is a transposed view
+            out["B"] = out["A"][::-1]           # B: the same, rows reversed
+        elif self.alias == "shifted":
+            out["A"] = bases["A"][1:]           # A[1:] and A[:-1] of one buffer
+            out["B"] = bases["A"][:-1]
+        elif self.alias == "step2-over":
+            out["A"] = bases["A"][::2]          # every second row
+            out["B"] = bases["A"][:n]           # a plain slice over the same rows
         s0 = float(self.r_s) if self.r_s is not None else 0.0
+        if self.extras:
+            return bases, (out["A"], out["B"], out["C"], n, m, s0, self.r_t, self.r_o, self.r_q, self.r_st)
         return bases, (out["A"], out["B"], out["C"], n, m, s0, self.r_t)
 
 
-def build(seed, exact):
-    gen = Gen(seed, exact)
+def build(seed, exact, extras=False):
+    gen = Gen(seed, exact, extras)
     src = gen.source()
     r = random.Random(seed * 7 + 1)
     gen.r_n = r.choice([0, 1, 3, 5, 8])
     gen.r_m = r.choice([1, 3, 5, 8])
     gen.r_s = r.choice([0.0, 1.5, -2.0])
     gen.r_t = r.choice([0, 3, -4, 2**40])
-    filename = f"<cpu-random-{seed}>"
+    if extras:
+        gen.r_o = r.choice([-3, -2, -1, 0, 1, 2, 3])
+        gen.r_q = r.choice([-2, -1, 0, 1, 2])
+        gen.r_st = r.choice([1, 2, 3])
+    filename = f"<cpu-random-{seed}{'x' if extras else ''}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     ns = {"math": math, "np": np}
     exec(compile(src, filename, "exec"), ns)
@@ -247,26 +293,53 @@ def same_value(a, b):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if type(a) is not type(b):
         return False
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
+    if isinstance(a, (float, np.floating)):
+        if math.isnan(a):
+            return math.isnan(b)
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)  # -0.0 is not 0.0
     return a == b
 
 
-def run_case(seed, exact, device):
-    gen, fn, src = build(seed, exact)
+def same_bits(a, b):
+    """Arrays equal bit for bit, except that any NaN equals any NaN."""
+    if a.tobytes() == b.tobytes():
+        return True
+    if a.dtype.kind != "f":
+        return False
+    na, nb = np.isnan(a), np.isnan(b)
+    return np.array_equal(na, nb) and a[~na].tobytes() == b[~nb].tobytes()
+
+
+def case_failure(seed, exact, device, tier, extras=False):
+    """Runs one case in CPython and on (device, tier); returns None when
+    they agree, else a message; and the last-run statuses."""
+    gen, fn, src = build(seed, exact, extras)
     bases_py, args_py = gen.make_args()
     bases_ls, args_ls = gen.make_args()
     _run.reset_last_runs()
     want = outcome(fn, args_py)
-    tier = tier_for(seed)
-    with cpu_tier(tier):
-        got = outcome(fn, args_ls, device)
-    ctx = f"seed {seed} ({'exact' if exact else 'real'} values, {device}, {tier} code, alias={gen.alias})\n{src}"
-    assert want[0] == got[0] and same_value(want[1:], got[1:]), f"{ctx}\npython: {want}\nloopscope: {got}"
+    with device_setup(device, tier) as dev:
+        got = outcome(fn, args_ls, dev)
+    runs = list(_run.last_runs().values())
+    statuses = [r["status"] for r in runs]
+    ctx = (f"seed {seed} ({'exact' if exact else 'real'} values{', extras' if extras else ''}, {device}, "
+           f"{tier} code, alias={gen.alias})\n{src}")
+    if want[0] != got[0] or not same_value(want[1:], got[1:]):
+        return f"{ctx}\npython: {want}\nloopscope: {got}", statuses
     for name in bases_py:
         a, b = bases_py[name], bases_ls[name]
-        assert a.tobytes() == b.tobytes(), f"{ctx}\narray {name} differs:\n{a}\n{b}"
-    return [r["status"] for r in _run.last_runs().values()]
+        if not same_bits(a, b):
+            return f"{ctx}\narray {name} differs:\n{a}\n{b}", statuses
+    errors = [r["reason"] for r in runs if r["reason"].startswith("engine error")]
+    if errors:
+        return f"{ctx}\n{'; '.join(errors)}", statuses
+    return None, statuses
+
+
+def run_case(seed, exact, device):
+    msg, statuses = case_failure(seed, exact, device, tier_for(seed))
+    assert msg is None, msg
+    return statuses
 
 
 @pytest.mark.parametrize("batch", range(BATCHES))
@@ -280,3 +353,46 @@ def test_random_nests(batch):
     native = sum(s == "ok" for s in statuses)
     # most generated nests must really run natively, or the test proves little
     assert native >= 0.35 * len(statuses), (native, len(statuses), statuses)
+
+
+EXTRA_CASES = 360
+EXTRA_BATCHES = 4
+CPU_CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
+               ("cpu-reversed", "optimised")]
+
+
+@pytest.mark.parametrize("batch", range(EXTRA_BATCHES))
+def test_random_nests_extras(batch):
+    """Symbolic offsets and steps, more aliasing views, NaN/inf/-0.0 in the
+    data; every CPU configuration. Exact (integer-valued) data on cpu, where
+    parallel sums must then be exact too; any data on cpu-serial."""
+    per = EXTRA_CASES // EXTRA_BATCHES
+    failures, statuses = [], []
+    for seed in range(10_000 + batch * per, 10_000 + (batch + 1) * per):
+        for device, tier in CPU_CONFIGS:
+            exact = device in ("cpu", "gpu-emulated") or seed % 2 == 0  # reassociated sums: exact data
+            msg, st = case_failure(seed, exact, device, tier, extras=True)
+            statuses += st
+            if msg:
+                failures.append(msg)
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.3 * len(statuses), (native, len(statuses), statuses)
+
+
+GPU_SEEDS = range(10_000, 10_024)
+# seed -> why the emulated GPU differs from CPython there (GPU semantics,
+# being fixed separately); these run as xfail(strict=False).
+KNOWN_GPU_FAILURES = {}
+
+
+def _gpu_param(seed):
+    if seed in KNOWN_GPU_FAILURES:
+        return pytest.param(seed, marks=pytest.mark.xfail(reason=KNOWN_GPU_FAILURES[seed], strict=False))
+    return seed
+
+
+@pytest.mark.parametrize("seed", [_gpu_param(s) for s in GPU_SEEDS])
+def test_random_nests_extras_on_the_emulated_gpu(seed):
+    msg, _ = case_failure(seed, True, "gpu-emulated", None, extras=True)
+    assert msg is None, msg

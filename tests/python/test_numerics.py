@@ -220,6 +220,54 @@ def check_case(expr, kinds, values, configs=CONFIGS, stats=None):
     return diffs
 
 
+STORE_DTYPES = ["float64", "float32", "int64", "int32", "bool"]
+STORE_OPS = ["=", "+=", "-=", "*=", "//=", "%="]
+
+
+def check_store(op, dtype, kind, value, configs=CONFIGS, stats=None):
+    """O[i] <op> <value>: the element written (or the exception) must be
+    Python's. O starts as [3, -2] of its dtype; the loop writes O[0]."""
+    key = (f"store {op}", dtype, kind.name)
+    fn = _FUNCS.get(key)
+    if fn is None:
+        p = "x0" if kind.how == "arg" else "X0"
+        src = f"def k({p}, O, n):\n    for i in range(n):\n        O[i] {op} {kind.expr(0)}\n"
+        fn = _FUNCS[key] = nestgen.make_function(src, "k")
+
+    def fresh():
+        return [kind.arg(value), np.array([3, -2], dtype=dtype), 1]
+    ref = fresh()
+    want = outcome(fn, ref)
+    diffs = []
+    for device, tier in configs:
+        args = fresh()
+        _run.reset_last_runs()
+        with cpu_tier(tier):
+            got = outcome(fn, args, device)
+        runs = list(_run.last_runs().values())
+        status = runs[0]["status"] if runs else "none"
+        if stats is not None:
+            stats[status] = stats.get(status, 0) + 1
+        if not same(want, got) or ref[1].tobytes() != args[1].tobytes():
+            diffs.append(f"O[i] {op} {kind.expr(0)} with O {dtype}, {kind.name} {value!r} on {device}/{tier} "
+                         f"({status}): python {show(want)} O={ref[1]!r}, loopscope {show(got)} O={args[1]!r}")
+    return diffs
+
+
+def sweep_stores(kind_names, configs=CONFIGS, table=None, values=None):
+    diffs = []
+    for op in STORE_OPS:
+        for dtype in STORE_DTYPES:
+            for kn in kind_names:
+                k = KINDS[kn]
+                st = {}
+                for v in (values(k) if values else k.values):
+                    diffs += check_store(op, dtype, k, v, configs, st)
+                if table is not None:
+                    table[(f"O[i] {op}", f"{dtype}, {kn}")] = st
+    return diffs
+
+
 def sweep_unary(ops, kind_names, configs=CONFIGS, table=None):
     diffs = []
     for op in ops:
@@ -300,6 +348,17 @@ def test_unary_functions_match_cpython(group):
 def test_binary_operations_match_cpython(op):
     configs = [CONFIGS[0], CONFIGS[3]]
     diffs = sweep_binary([op], BINARY_KINDS, configs, values=few)
+    assert not diffs, "\n".join(diffs[:40]) + f"\n({len(diffs)} differences)"
+
+
+@pytest.mark.parametrize("dtype", STORE_DTYPES)
+def test_stores_into_every_dtype_match_cpython(dtype):
+    diffs = []
+    for op in STORE_OPS:
+        for kn in ALL_KINDS:
+            k = KINDS[kn]
+            for v in few(k):
+                diffs += check_store(op, dtype, k, v, [CONFIGS[0], CONFIGS[3]])
     assert not diffs, "\n".join(diffs[:40]) + f"\n({len(diffs)} differences)"
 
 
@@ -451,6 +510,8 @@ def main(argv):
     diffs += sweep_powers(ALL_KINDS, configs, table)
     diffs += sweep_binary(BINARY, ALL_KINDS if full else BINARY_KINDS, configs if full else [CONFIGS[0], CONFIGS[3]],
                           table, values=None if full else few)
+    diffs += sweep_stores(ALL_KINDS, configs if full else [CONFIGS[0], CONFIGS[3]], table,
+                          values=None if full else few)
     for d in diffs:
         print(d)
     if want_table:

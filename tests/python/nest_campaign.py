@@ -1,0 +1,138 @@
+"""A long differential campaign over generated loop nests.
+
+    .venv/bin/python tests/python/nest_campaign.py --nests N [--seed S]
+        [--gen extras|plain|random|all] [--gpu] [--chunk K]
+
+Runs N generated functions, seeds S, S+1, ..., each in CPython and through
+loopscope.run on cpu and cpu-serial with quick and optimised code (with
+--gpu also on "gpu-emulated", which compiles slowly), and compares return
+values, exceptions and every array (bit for bit, NaN equal to any NaN;
+parallel floating-point sums within a tolerance). Generators: "extras"
+(nestgen.generate(seed, extras=True): symbolic offsets and steps, aliasing
+views, NaN/inf/-0.0), "plain" (nestgen.generate(seed)), "random"
+(test_cpu_random.py's functions with extras: float32/int/bool arrays, // and
+%, conditionals), "all" (the three in turn; the default).
+
+Seeds run in worker processes of K seeds each; a worker that dies (a crash
+of the engine) is reported with the seed it died on, and the campaign goes
+on after it. Failing seeds are printed with their source as they are found.
+The last line is always ``nests=N wrong=W crashes=C``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CPU_CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
+               ("cpu-reversed", "quick"), ("cpu-reversed", "optimised")]
+GENS = ("extras", "plain", "random")
+
+
+def gen_of(seed, gen):
+    return GENS[seed % 3] if gen == "all" else gen
+
+
+def check(seed, gen, gpu):
+    """Failure messages for one seed (empty when every device agrees)."""
+    import test_cpu_nestgen
+    import test_cpu_random
+    g = gen_of(seed, gen)
+    if g in ("extras", "plain"):
+        configs = CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else [])
+        failures, _ = test_cpu_nestgen.check_seed(seed, g == "extras", configs)
+        return failures
+    failures = []
+    for device, tier in CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else []):
+        exact = device in ("cpu", "gpu-emulated") or seed % 2 == 0  # reassociated sums: exact data
+        msg, _ = test_cpu_random.case_failure(seed, exact, device, tier, extras=True)
+        if msg:
+            failures.append(msg)
+    return failures
+
+
+def worker(first, last, gen, gpu):
+    sys.path.insert(0, HERE)
+    warnings.simplefilter("ignore")
+    try:
+        import test_cpu_nestgen  # noqa: F401  (the engine, loaded once)
+        import test_cpu_random  # noqa: F401
+    except Exception as exc:  # e.g. the extension is being rebuilt right now
+        print(f"SETUP {type(exc).__name__}: {exc}", flush=True)
+        sys.exit(3)
+    for seed in range(first, last):
+        print(f"START {seed}", flush=True)
+        try:
+            failures = check(seed, gen, gpu)
+        except Exception as exc:  # a bug of the harness or the engine's Python side
+            failures = [f"seed {seed}: {type(exc).__name__}: {exc}"]
+        for f in failures:
+            print("FAIL " + f.replace("\n", "\n     "), flush=True)
+        print(f"DONE {seed} {'wrong' if failures else 'ok'}", flush=True)
+
+
+def campaign(first, count, gen, gpu, chunk):
+    wrong = crashes = setup_failures = 0
+    seed, end = first, first + count
+    while seed < end:
+        stop = min(end, seed + chunk)
+        cmd = [sys.executable, "-u", os.path.abspath(__file__), "--worker", str(seed), str(stop), "--gen", gen]
+        if gpu:
+            cmd.append("--gpu")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE)
+        current = None
+        setup = None
+        for line in proc.stdout:
+            if line.startswith("SETUP "):
+                setup = line[6:].strip()
+            elif line.startswith("START "):
+                current = int(line.split()[1])
+            elif line.startswith("DONE "):
+                _, s, verdict = line.split()
+                current = None
+                if verdict == "wrong":
+                    wrong += 1
+                seed = int(s) + 1
+            elif line.startswith("FAIL ") or line.startswith("     "):
+                print(line, end="", flush=True)
+        rc = proc.wait()
+        if setup is not None:  # the engine did not load: not a result, try again
+            setup_failures += 1
+            if setup_failures > 3:
+                raise SystemExit(f"the engine does not load: {setup}")
+            time.sleep(20)
+            continue
+        setup_failures = 0
+        if current is not None:  # died inside a seed
+            crashes += 1
+            print(f"CRASH seed {current} ({gen_of(current, gen)}): the worker exited with status {rc}", flush=True)
+            seed = current + 1
+        elif rc != 0 and seed < stop:
+            crashes += 1
+            print(f"CRASH before seed {seed}: the worker exited with status {rc}", flush=True)
+            seed += 1
+    return wrong, crashes
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nests", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gen", choices=GENS + ("all",), default="all")
+    ap.add_argument("--gpu", action="store_true", help="also run every seed on gpu-emulated (slow)")
+    ap.add_argument("--chunk", type=int, default=200)
+    ap.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        worker(a.worker[0], a.worker[1], a.gen, a.gpu)
+        return 0
+    wrong, crashes = campaign(a.seed, a.nests, a.gen, a.gpu, max(1, a.chunk))
+    print(f"nests={a.nests} wrong={wrong} crashes={crashes}")
+    return 1 if wrong or crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
