@@ -301,6 +301,8 @@ class _Gen:
 
     def build(self):
         r = self.r
+        if self.extras and r.random() < 0.3:
+            return self.build_dense()
         names = ["A", "B", "C"][: r.randint(1, 3)]
         for name in names:
             ndim = r.choice([1, 1, 2, 2, 3]) if name != "C" else r.choice([1, 2])
@@ -390,6 +392,116 @@ class _Gen:
 
         return make_args
 
+
+    # --- dense kernels (extras) -------------------------------------------
+    def build_dense(self):
+        """A kernel-shaped nest at a larger size: a perfect 2- or 3-deep nest
+        (column walks, row reductions, stencils, gemm, running max) of the
+        shapes the CPU code generator interchanges, unrolls and jams or
+        vectorises, with symbolic offsets and inner steps, arguments that
+        may be views of one buffer (transposed, shifted, the same array) and
+        NaN/inf/-0.0 in the data. Every subscript stays in range."""
+        r = self.r
+        self.features.add("dense kernel")
+        n, m = r.randint(5, 40), r.randint(3, 40)
+        size = max(n, m) + 4
+
+        def off():
+            value = r.choice([-3, -2, -1, 0, 1, 2, 3])
+            if value < 0:
+                self.features.add("negative symbolic offset")
+            self.features.add("symbolic offset")
+            return self.sym_arg(value)
+
+        def inner(var, stop):
+            if r.random() < 0.4:
+                self.features.add("symbolic step")
+                step = r.choice([1, 2, 3, -1, -2])
+                if step > 0:
+                    return f"range({self.sym_arg(r.choice([0, 1]))}, {stop}, {self.sym_arg(step)})"
+                self.features.add("negative step")
+                return f"range({stop} - 1, {self.sym_arg(r.choice([-1, 0]))}, {self.sym_arg(step)})"
+            return f"range({stop})"
+
+        c = r.choice(["0.5", "2.0", "-1.5", "0.25"])
+        kind = r.choice(["column walk", "row reduction", "row reduction (scalar)", "stencil", "gemm", "running max",
+                         "transpose copy"])
+        self.features.add(kind)
+        pad = "    "
+        if kind == "column walk":
+            a, b = off(), off()
+            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
+                    f"{pad * 2}A[j + {a}, i] = B[j, i + {b}] * {c} + A[j + {a}, i]"]
+        elif kind == "row reduction":
+            b = off()
+            op = r.choice(["+=", "-="])
+            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
+                    f"{pad * 2}y[i] {op} B[i, j + {b}] * x[j]"]
+        elif kind == "row reduction (scalar)":
+            b = off()
+            body = [f"for i in range(n):", f"{pad}t = 0.0", f"{pad}for j in {inner('j', 'm')}:",
+                    f"{pad * 2}t += B[i, j + {b}] * x[j]", f"{pad}y[i] = t * {c}"]
+        elif kind == "stencil":
+            a, b = off(), off()
+            body = [f"for i in range(1, n - 1):", f"{pad}for j in range(1, m - 1):",
+                    f"{pad * 2}A[i, j] = (B[i - 1, j] + B[i + 1, j] + B[i, j - {a}] + B[i, j + {b}]) * {c}"]
+        elif kind == "gemm":
+            k = self.sym_arg(r.randint(1, min(n, m)))
+            body = [f"for i in range(n):", f"{pad}for j in range(m):", f"{pad * 2}for k in range({k}):",
+                    f"{pad * 3}A[i, j] += B[i, k] * C[k, j]"]
+        elif kind == "running max":
+            b = off()
+            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
+                    f"{pad * 2}y[i] = max(y[i], B[i, j + {b}] * {c})"]
+        else:
+            a = off()
+            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
+                    f"{pad * 2}A[i, j] = B[j + {a}, i]"]
+        # Views: which arguments share a buffer.
+        alias = r.choice(["none", "none", "B is A", "B is A.T", "x is y", "x is y shifted", "A is B shifted",
+                          "C is B.T"])
+        if alias != "none":
+            self.features.add("aliasing")
+            self.features.add(f"aliasing ({alias})")
+        special = r.random() < 0.6
+        if special:
+            self.features.add("NaN/inf/-0.0 in the data")
+        self.n, self.m = n, m
+        params = ["A", "B", "C", "x", "y", "n", "m"] + [name for name, _ in self.sym]
+        lines = [f"def kernel({', '.join(params)}):"] + ["    " + t for t in body]
+        source = "\n".join(lines) + "\n"
+        seed = self.seed
+        sym_values = tuple(v for _, v in self.sym)
+
+        def make_args():
+            g = np.random.default_rng(seed)
+            buf = {k: g.standard_normal((size + 1, size + 1)) for k in ("A", "B", "C")}
+            vec = g.standard_normal(2 * size + 1)
+            vec2 = g.standard_normal(size + 1)
+            if special:
+                for arr in list(buf.values()) + [vec, vec2]:
+                    flat = arr.reshape(-1)
+                    k = max(1, flat.size // 10)
+                    flat[g.choice(flat.size, size=k, replace=False)] = g.choice(SPECIAL_VALUES, size=k)
+            A = buf["A"][:size, :size]
+            B = buf["B"][:size, :size]
+            C = buf["C"][:size, :size]
+            x, y = vec[:size], vec2[:size]
+            if alias == "B is A":
+                B = A
+            elif alias == "B is A.T":
+                B = A.T
+            elif alias == "x is y":
+                x = y
+            elif alias == "x is y shifted":
+                x, y = vec[1:size + 1], vec[:size]
+            elif alias == "A is B shifted":
+                A, B = buf["B"][1:, 1:], buf["B"][:size, :size]
+            elif alias == "C is B.T":
+                C = B.T
+            return (A, B, C, x, y, n, m) + sym_values
+
+        return source, make_args
 
     # --- arguments with extras -------------------------------------------
     def arg_maker_extras(self, names):
