@@ -481,7 +481,12 @@ class Specialiser {
     if (f.rfind("np.", 0) == 0)
       throw Unsupported{e.line, f + "() uses NumPy's own vectorised implementation, whose last bit can differ "
                                     "from the C library; use the math module's function to run natively"};
-    throw Unsupported{e.line, f + "() is not supported in native code"};
+    static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
+    std::string shown = builtins.count(f) ? f : "math." + f;
+    if (f == "gamma" || f == "lgamma" || f == "hypot")
+      throw Unsupported{e.line, shown + "() is computed by CPython's own code, not the C library's, so native "
+                                        "code cannot give the same last bit"};
+    throw Unsupported{e.line, shown + "() is not supported in native code"};
   }
 
   void check_store(const Expr& target, const VT& v, int line) {
