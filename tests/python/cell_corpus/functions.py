@@ -907,4 +907,120 @@ divide(np.arange(4), 2)
 """, """
 divide(np.arange(4), 0)
 """]),
+
+    # --- arguments that alias, change shape or are not arrays --------------------------------
+    ("same_array_passed_twice_read_ahead", ["""
+import numpy as np
+def shift_left(out, a):
+    for i in range(out.shape[0] - 1):
+        out[i] = a[i + 1]
+A = np.arange(8.0)
+shift_left(A, A)
+A
+"""]),
+    ("same_array_passed_twice_propagates", ["""
+import numpy as np
+def shift_right(out, a):
+    for i in range(out.shape[0] - 1):
+        out[i + 1] = a[i]
+A = np.arange(8.0)
+shift_right(A, A)
+A
+"""]),
+    ("overlapping_views_as_arguments", ["""
+import numpy as np
+def add_into(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] = dst[i] + src[i]
+A = np.arange(10.0)
+add_into(A[1:], A[:-1])
+A
+"""]),
+    ("function_called_with_2d_instead_of_1d", ["""
+import numpy as np
+def double(A):
+    for i in range(A.shape[0]):
+        A[i] = A[i] * 2
+    return A
+double(np.arange(3.0)), double(np.arange(6.0).reshape(3, 2))
+"""]),
+    ("function_called_with_list_attribute_error", ["""
+import numpy as np
+def double(A):
+    for i in range(A.shape[0]):
+        A[i] = A[i] * 2
+    return A
+double(np.ones(2))
+double([1, 2, 3])
+"""]),
+    ("function_called_with_list_len_bound", ["""
+def double(A):
+    for i in range(len(A)):
+        A[i] = A[i] * 2
+    return A
+import numpy as np
+double(np.ones(2)), double([1, 2, 3]), double(['a', 'b'])
+"""]),
+    ("unbound_local_accumulator", ["""
+total = 0
+def f(n):
+    for i in range(n):
+        total += i
+    return total
+f(3)
+"""]),
+    ("scalar_argument_of_wrong_type", ["""
+import numpy as np
+def fill(A, v):
+    for i in range(A.shape[0]):
+        A[i] = v
+    return A
+fill(np.zeros(2), 3), fill(np.zeros(2), True), fill(np.zeros(2, dtype=np.int64), 2.7)
+"""]),
+    ("scalar_argument_none_type_error", ["""
+import numpy as np
+def fill(A, v):
+    for i in range(A.shape[0]):
+        A[i] = v * 2
+    return A
+fill(np.zeros(2), 1.0)
+fill(np.zeros(2), None)
+"""]),
+    ("six_deep_nest", ["""
+import numpy as np
+T = np.zeros((2, 2, 2, 2, 2, 3))
+for a in range(2):
+    for b in range(2):
+        for c in range(2):
+            for d in range(2):
+                for e in range(2):
+                    for f in range(3):
+                        T[a, b, c, d, e, f] = a + 2 * b + 4 * c + 8 * d + 16 * e + 32 * f
+T.sum(), T[1, 0, 1, 0, 1, 2]
+"""]),
+    ("many_nests_in_one_cell", ["""
+import numpy as np
+A = np.zeros(8)
+for i in range(8):
+    A[i] = i
+for i in range(8):
+    A[i] = A[i] + 1
+for i in range(8):
+    A[i] = A[i] * 2
+for i in range(8):
+    A[i] = A[i] - 3
+for i in range(8):
+    A[i] = A[i] / 2
+for i in range(8):
+    A[i] = A[i] ** 2
+for i in range(8):
+    A[i] = -A[i]
+for i in range(8):
+    A[i] = abs(A[i])
+for i in range(8):
+    A[i] = A[i] % 7
+for i in range(8):
+    A[i] = A[i] // 1
+A
+"""]),
 ]

@@ -766,4 +766,56 @@ for i in range(4):
     A[i] = math.pi * i + np.e - math.tau
 A
 """]),
+
+    ("format_placeholders_in_comments", ["""
+import numpy as np
+A = np.zeros(4)
+for i in range(4):  # {0} {name} %s %(x)d {{}} ${x}$ `code`
+    A[i] = i * 2  # '{}'.format() and "%d" % 3 and \\u00e9
+A
+"""]),
+    ("markdown_and_latex_in_strings", ["""
+import numpy as np
+label = r"$\\sum_{i=0}^{n} x_i$ | **bold** | <br> &amp;"
+A = np.zeros(3)
+for i in range(3):
+    A[i] = len(label) + i
+label, A
+"""]),
+    ("very_long_identifier_and_line", ["""
+import numpy as np
+a_very_long_array_name_that_goes_on_and_on_for_quite_a_while_to_test_reports = np.zeros(3)
+for index_with_a_long_name_as_well in range(3):
+    a_very_long_array_name_that_goes_on_and_on_for_quite_a_while_to_test_reports[index_with_a_long_name_as_well] = index_with_a_long_name_as_well * 1.0 + 2.0 * index_with_a_long_name_as_well - 3.0 + 4.0 * index_with_a_long_name_as_well
+a_very_long_array_name_that_goes_on_and_on_for_quite_a_while_to_test_reports
+"""]),
+    ("numpy_bool_bound", ["""
+import numpy as np
+A = np.zeros(2)
+n = np.bool_(True)
+for i in range(n):
+    A[i] = 5.0
+A
+"""]),
+    ("numpy_uint64_bounds", ["""
+import numpy as np
+lo = np.uint64(1)
+hi = np.uint64(4)
+A = np.zeros(4)
+for i in range(lo, hi):
+    A[i] = i
+A, i, type(i).__name__
+"""]),
+    ("zero_size_2d_inner", ["""
+import numpy as np
+A = np.zeros((0, 5))
+B = np.zeros((5, 0))
+for i in range(A.shape[0]):
+    for j in range(A.shape[1]):
+        A[i, j] = 1
+for i in range(B.shape[0]):
+    for j in range(B.shape[1]):
+        B[i, j] = 1
+i, A.shape, B.shape
+"""]),
 ]
