@@ -9,7 +9,15 @@ Devices for ``loopscope.run``:
 - ``"gpu-emulated"``: the same CUDA source, compiled as C++ against a small
   header that provides CUDA's built-ins and walks the grid, runs on the CPU.
   Results are those the GPU would give (the order of floating-point
-  reduction sums aside), so a notebook without a GPU can still check them.
+  reduction sums aside, and the last bit of math functions such as exp or
+  pow, which are CUDA's own on a GPU), so a notebook without a GPU can still
+  check them.
+
+The GPU variant keeps the CPU variant's exactness policy: it declines what
+the CPU variant declines (with the same reason), stops where the CPU variant
+stops (an int beyond 64 bits, a division by zero on Python numbers, a math
+domain error, ...; Python then runs the loop and raises), and writes back
+scalars with the types Python would leave (np.float64 stays np.float64).
 
 A device runner is ``runner(nest_id, env) -> dict | None``: ``None`` means
 "run the Python loop" (nothing was modified), a dict holds the scalars to
