@@ -223,6 +223,23 @@ def test_first_report_of_a_long_body(fresh_layout, monkeypatch):
     assert _report.chart_spec(report) is not None
 
 
+def test_report_does_not_wait_for_nvrtc_on_a_huge_kernel(monkeypatch):
+    compiled = []
+    real = _loopscope.cuda_compile
+    monkeypatch.setattr(_loopscope, "cuda_compile", lambda *a: compiled.append(a) or real(*a))
+    nid, env, rec = bound(stencil_source(60), stencil_values())
+    facts = _cost.nvrtc_facts(nid, env, None)
+    assert not compiled and "NVRTC was not run for this report" in facts["nvrtc_skipped"]
+    assert facts["gpu_compile_s"] == pytest.approx(
+        _cost.estimated_nvrtc_seconds(len(_loopscope.cuda_generate(nid, env)["source"])))
+    monkeypatch.setattr(_cell.SETTINGS, "level", "summary")
+    report = _cell._first_report(nid, env, rec, False)
+    assert any("NVRTC was not run" in n for n in report.notes) and not compiled
+    # a small body is compiled, as before
+    nid, env, rec = bound(stencil_source(3), stencil_values())
+    assert "nvrtc_skipped" not in _cost.nvrtc_facts(nid, env, None) and compiled
+
+
 # --- identical analysis results --------------------------------------------------
 
 def _explain_both_ways(fn, make_args):

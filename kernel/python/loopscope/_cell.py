@@ -203,6 +203,14 @@ def _first_report(nest_id, env, rec, explain_only):
         except Exception as exc:
             report.notes.append(internal(exc, "dependence analysis") + ".")
         report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full)
+        try:
+            from . import _cost
+
+            skipped = _cost.nvrtc_facts(nest_id, env, SETTINGS.profile or None).get("nvrtc_skipped")
+        except Exception:
+            skipped = None
+        if skipped:
+            report.notes.append(skipped + ".")
         if full:
             report.profile_sweeps = _profile_sweeps(nest_id, env, SETTINGS.profile)
             report.cuda = _cuda_source(nest_id, env)

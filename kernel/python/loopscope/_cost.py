@@ -160,6 +160,10 @@ def nvrtc_facts(nest_id, env, gpu=None):
     key = (int(nest_id), arch, dtypes)
     if key in _nvrtc:
         return dict(_nvrtc[key])
+    big = _large_cuda_source(nest_id, env)
+    if big is not None:
+        _nvrtc[key] = big
+        return dict(big)
     try:
         r = fn(int(nest_id), env, arch, True)
     except Exception as exc:  # the estimate goes on with typical figures
@@ -178,6 +182,41 @@ def nvrtc_facts(nest_id, env, gpu=None):
             facts["gpu_shared_bytes_per_block"] = max(v.get("shared_bytes", 0) for v in res)
     _nvrtc[key] = facts
     return dict(facts)
+
+
+# NVRTC's compile time grows about as the square of the source beyond a few
+# KB (every subscript is a checked index with its own error path): measured
+# 0.12 s at 4.5 KB, 0.49 s at 11 KB, 1.1 s at 20 KB, 3.7 s at 37 KB and 31 s
+# at 88 KB (docs/big-bodies.md). A report must not wait that long, so beyond
+# NVRTC_SOURCE_LIMIT the GPU is priced with typical register figures and an
+# estimated compile time, and the facts say so.
+NVRTC_SOURCE_LIMIT = 16 * 1024
+_PYTHON_SOURCE_HINT = 2500  # below this many characters of Python the CUDA is well under the limit
+
+
+def estimated_nvrtc_seconds(source_bytes):
+    return 0.49 * max(1.0, source_bytes / 11000.0) ** 2
+
+
+def _large_cuda_source(nest_id, env):
+    """Facts for a nest whose CUDA is too large to compile for a report, or None."""
+    try:
+        from . import _rewrite
+
+        rec = _rewrite.NESTS.get(int(nest_id))
+        if rec is None or len(rec.source) < _PYTHON_SOURCE_HINT:
+            return None
+        gen = _L.cuda_generate(int(nest_id), env)
+    except Exception:
+        return None
+    source = gen.get("source") or ""
+    if gen.get("decline") or len(source) <= NVRTC_SOURCE_LIMIT:
+        return None
+    seconds = estimated_nvrtc_seconds(len(source))
+    return {"gpu_compile_s": seconds, "nvrtc_skipped": (
+        f"NVRTC was not run for this report: the generated CUDA is {len(source) // 1024} KB, which would take "
+        f"about {seconds:.0f} s to compile; registers per thread are typical figures and the compile time "
+        f"is estimated")}
 
 
 def price(work, gpu=None, facts=None, host=None):
