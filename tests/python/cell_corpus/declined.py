@@ -673,4 +673,34 @@ async def agen(n):
     return total
 agen.__name__
 """]),
+
+    ("walrus_in_range_bound", ["""
+import numpy as np
+A = np.zeros(5)
+for i in range(n := 5):
+    A[i] = n - i
+A, n
+"""]),
+    ("conditional_expression_bound", ["""
+import numpy as np
+flag = False
+A = np.zeros(6)
+for i in range(6 if flag else 3):
+    A[i] = 1.0
+A, i
+"""]),
+    ("loop_variable_named_like_array", ["""
+import numpy as np
+B = np.zeros(3)
+for A in range(3):
+    B[A] = A * 2
+A, B
+"""]),
+    ("module_level_global_statement", ["""
+global counter
+counter = 0
+for i in range(4):
+    counter += i
+counter
+"""]),
 ]

@@ -1040,4 +1040,88 @@ for i in range(2):
     b[i] = a[i] // -1
 b
 """]),
+
+    # --- subscripts computed with Python's integer semantics ---------------------------------
+    ("subscript_modulo_negative_not_length", ["""
+import numpy as np
+A = np.arange(8.0) * 10
+B = np.zeros(8)
+for i in range(8):
+    B[i] = A[(i - 5) % 4]
+B
+"""]),
+    ("subscript_floor_division_negative", ["""
+import numpy as np
+A = np.arange(8.0) * 10
+B = np.zeros(8)
+for i in range(8):
+    B[i] = A[(i - 5) // 2]
+B
+"""]),
+    ("subscript_exactly_minus_length", ["""
+import numpy as np
+n = 6
+A = np.arange(n, dtype=np.float64)
+B = np.zeros(n)
+for i in range(n):
+    B[i] = A[i - n] * 2
+B
+"""]),
+    ("subscript_float_index_error", ["""
+import numpy as np
+A = np.arange(6.0)
+B = np.zeros(3)
+for i in range(3):
+    B[i] = A[i / 1]
+"""]),
+    ("subscript_negative_modulo_write", ["""
+import numpy as np
+A = np.zeros(6)
+for i in range(6):
+    A[(2 - i) % 6] = i
+A
+"""]),
+    ("scalar_argument_big_int_later_call", ["""
+import numpy as np
+def scaled(A, k):
+    for i in range(A.shape[0]):
+        A[i] = k * i
+    return A
+scaled(np.zeros(4), 3), scaled(np.zeros(4), 2 ** 62), scaled(np.zeros(4), 2 ** 70)
+"""]),
+    ("scalar_argument_big_int_into_int_array", ["""
+import numpy as np
+def scaled(A, k):
+    for i in range(A.shape[0]):
+        A[i] = k * i - k * (i - 1)
+    return A
+scaled(np.zeros(4, dtype=np.int64), 3), scaled(np.zeros(4, dtype=np.int64), 2 ** 62)
+"""]),
+    ("strides_change_between_calls", ["""
+import numpy as np
+def rowscale(M):
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            M[i, j] = M[i, j] * (i + 1) - j
+    return M
+A = np.arange(12.0).reshape(3, 4)
+r1 = rowscale(A.copy())
+r2 = rowscale(A.T.copy().T)
+r3 = rowscale(A[:, ::2])
+r4 = rowscale(A.T)
+r1, r2, r3, r4, A
+"""]),
+    ("range_shadowed_after_first_call", ["""
+import numpy as np
+def fill(A):
+    for i in range(A.shape[0]):
+        A[i] = i + 1
+    return A
+first = fill(np.zeros(3))
+def range(n):
+    return [0]
+second = fill(np.zeros(3))
+del range
+first, second
+"""]),
 ]
