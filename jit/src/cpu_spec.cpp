@@ -660,6 +660,19 @@ class Specialiser {
         for (auto& r : lp->reductions) k << ',' << r.variable << static_cast<int>(r.op) << r.fn;
       k << ';';
     }
+    // The rest of the plan the code generator reads: every loop's verdict
+    // and the dependences' direction vectors (interchange and unroll-and-jam
+    // are decided from them, serial code included). One source with
+    // arguments aliased differently has other dependences: it must not
+    // reuse code transformed for the first.
+    k << "|V";
+    for (auto& lp : P.loops) k << lp.loop << ':' << static_cast<int>(lp.verdict) << ',';
+    k << "|E";
+    for (auto& e : P.edges) {
+      for (auto& l : e.loops) k << l << ' ';
+      for (auto d : e.direction) k << to_char(d);
+      k << ';';
+    }
     k << "|par" << S.options.parallel << "|ir" << S.options.keep_ir << '|' << decisions_.str() << '|';
     S.frame_size = slot;
     S.key = k.str();

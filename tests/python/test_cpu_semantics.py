@@ -351,3 +351,32 @@ def test_ctrl_c_stops_a_single_heavy_loop():
         loopscope.run(heavy, 10 ** 10, x, y, device="cpu-serial")
     timer.cancel()
     assert time.perf_counter() - t0 < 0.3 + 0.5
+
+
+def gemm_update(A, B, C, n, m, p):
+    for i in range(n):
+        for j in range(m):
+            for k in range(p):
+                A[i, j] += B[i, k] * C[k, j]
+
+
+@pytest.mark.parametrize("tier", ["quick", "optimised"])
+def test_code_for_one_aliasing_is_not_reused_for_another(tier):
+    """One source, two instances whose arguments alias differently: with A
+    and B shifted views of one buffer, j carries nothing and the serial code
+    unrolls and jams j/k; with B the same array as A, j carries a dependence
+    and that code would be wrong. The variant cache must tell them apart."""
+    def shifted():
+        g = np.random.default_rng(1)
+        buf = g.standard_normal((31, 31))
+        return buf[1:, 1:], buf[:-1, :-1], g.standard_normal((30, 30)), 30, 27, 21
+
+    def same():
+        g = np.random.default_rng(2)
+        a = g.standard_normal((30, 30))
+        return a, a, g.standard_normal((30, 30)), 30, 27, 21
+
+    with cpu_tier(tier):
+        for make in (shifted, same, shifted):
+            check_same(gemm_update, make, device="cpu-serial")
+            check_same(gemm_update, make, device="cpu")
