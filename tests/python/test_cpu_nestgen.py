@@ -245,3 +245,22 @@ def _difference(x, d):
     for i in range(x.shape[0]):
         d -= x[i]
     return d
+
+
+def test_one_source_with_differently_aliased_arguments():
+    """Seeds whose nests have the same source (the kernel-shaped ones repeat)
+    run one after another on each configuration, so that code compiled and
+    cached for one instance (sizes, offsets, which arguments share memory)
+    meets the others: it must be reused only where it is valid."""
+    groups = {}
+    for seed in range(3000):
+        if "dense kernel" in nestgen.describe(seed, True):
+            groups.setdefault(nestgen.generate(seed, True)[0], []).append(seed)
+    groups = [seeds[:5] for seeds in groups.values() if len(seeds) >= 3]
+    assert len(groups) >= 10
+    failures = []
+    for config in CPU_CONFIGS:
+        for seeds in groups:
+            for seed in seeds + seeds[-2::-1]:  # each instance after and before the others
+                failures += check_seed(seed, True, [config])[0]
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
