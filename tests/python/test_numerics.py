@@ -10,7 +10,9 @@ a few random ones, a one-statement loop ``r = <expr>`` runs in CPython and
 through ``loopscope.run`` on "cpu" and "cpu-serial" with both compile tiers.
 The engine must give the same value (bit for bit, -0.0 is not 0.0; any NaN
 equals any NaN) of the same type, or the same exception, or decline (Python
-runs, which is exact by construction).
+runs, which is exact by construction). Stores ``O[i] = x``, ``O[i] += x``,
+... into every dtype are swept the same way, and loops over thousands of
+random values check the last bit of pow() and the math functions.
 
 ``python tests/python/test_numerics.py [--full] [--table]`` runs the whole
 sweep (every value pair, every device) and prints the coverage table: per
