@@ -380,3 +380,48 @@ def test_code_for_one_aliasing_is_not_reused_for_another(tier):
         for make in (shifted, same, shifted):
             check_same(gemm_update, make, device="cpu-serial")
             check_same(gemm_update, make, device="cpu")
+
+
+def range_from_arguments(lo, hi, st, A):
+    t = 0
+    c = 0
+    for i in range(lo, hi, st):
+        t += i % 7
+        c += 1
+        A[c % 4] += 1.0
+    return t, c, i
+
+
+def test_range_arguments_at_the_int64_limits():
+    """range(lo, hi, st) with every bound and step an argument, from the
+    int64 limits to small values (trip counts whose span overflows int64,
+    huge steps, empty ranges, a loop variable left undefined)."""
+    edges = [-2**63, -2**62, -2**31, -5, -1, 0, 1, 3, 2**31, 2**62, 2**63 - 1]
+    steps = [1, 2, -1, -3, 2**61, -2**61, 2**62, 2**63 - 1, -2**63 + 1]
+    cases = [(lo, hi, st) for lo in edges for hi in edges for st in steps if abs(hi - lo) // abs(st) <= 40]
+    assert len(cases) > 500
+    for device, tier in [("cpu", "quick"), ("cpu-serial", "optimised")]:
+        with cpu_tier(tier):
+            for lo, hi, st in cases:
+                check_same(range_from_arguments, lambda: (lo, hi, st, np.zeros(4)), device=device, native=False)
+
+
+def offsets_from_arguments(A, B, o, q, n):
+    for i in range(n):
+        A[i + o] = B[i - q] + A[o - i]
+        A[(i * q) % 5 + o] += 1.0
+
+
+def test_subscript_offsets_from_arguments_at_the_limits():
+    """A[i + o], B[i - q], A[o - i] with o and q from -2**63 to 2**63 - 1:
+    Python's wrap-around for small negative values, IndexError (with the
+    writes before it) beyond, and never an int64 overflow that wraps into
+    range."""
+    offs = [-2**63, -2**63 + 1, -2**62, -10, -6, -5, -4, -1, 0, 1, 4, 5, 2**62, 2**63 - 1]
+    for device, tier in [("cpu", "optimised"), ("cpu-serial", "quick")]:
+        with cpu_tier(tier):
+            for o in offs:
+                for q in offs:
+                    for n in (1, 7):
+                        check_same(offsets_from_arguments, lambda: (np.arange(10.0), np.arange(10.0) * 3, o, q, n),
+                                   device=device, native=False)
