@@ -137,8 +137,9 @@ void set_cpu_thread_count(int n);
 // Testing: every parallel loop runs as chunks of one iteration each (up to
 // 65536 chunks), last chunk first, on the calling thread. Chunks are still
 // combined in order (reductions, last values), so correct parallel code gives
-// the sequential result bit for bit (a sum's chunks start from -0.0), while a
-// loop wrongly made parallel gives a different one, deterministically.
+// the sequential result bit for bit (a sum's chunks start from -0.0; only a
+// reduction adding several terms per iteration is still reassociated), while
+// a loop wrongly made parallel gives a different one, deterministically.
 void set_cpu_reverse_chunks(bool on);
 bool cpu_reverse_chunks();
 
