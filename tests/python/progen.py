@@ -248,8 +248,10 @@ class Gen:
             return str(r.randint(-3, 5))
         if x < 0.43:
             v = self.loopvar(ctx)
+            # 2 ** v only for a bounded v (a loop may run near 2 ** 63)
+            small = [l.var for l in ctx.loops if l.tag in ("N", "M")]
             self.feat("integer power")
-            return r.choice([f"({v} ** 2)", f"(2 ** {v})", f"({v} ** 3 % 7)"])
+            return r.choice([f"({v} ** 2)", f"(2 ** {r.choice(small) if small else 'm'})", f"({v} ** 3 % 7)"])
         op = r.choice(["+", "-", "*", "+", "//", "%"])
         a, b = self.int_expr(ctx, d + 1), self.int_expr(ctx, d + 1)
         if op == "*":
@@ -417,6 +419,9 @@ class Gen:
         if kind == "bigint":
             self.feat("big Python int")
             v = self.loopvar(ctx)
+            if ctx.trips > 2000:
+                # exponential growth over many iterations costs CPython seconds
+                return [f"{name} += {v} * {v} + 2 ** 62"]
             return [r.choice([f"{name} = {name} * 3 + {v}", f"{name} += {v} * {v}", f"{name} = {name} * 2 - 1",
                               f"{name} = {name} * 7 + {self.int_expr(ctx, 1)}"])]
         if kind == "f32":
