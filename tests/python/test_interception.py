@@ -633,3 +633,21 @@ def test_numpy_error_handling_that_raises_runs_python(device, setting):
     A, B = np.array([1.0, 2.0, 3.0]), np.array([1.0, 4.0, 2.0])
     loopscope.run(f, A, B, device=device)
     assert list(B) == [1.0, 0.5, 1.5]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial", "gpu-emulated"])
+def test_builtin_name_assigned_inside_the_nest_runs_python(device):
+    def f(A):
+        max = A[0]
+        for i in range(A.shape[0]):
+            max = max(max, A[i])
+        return max
+
+    A = np.array([1.0, 3.0, 2.0])
+    with pytest.raises(TypeError) as want:
+        f(A)
+    with pytest.raises(TypeError) as got:
+        loopscope.run(f, A, device=device)
+    assert str(got.value) == str(want.value)
+    rep = loopscope.explain(f, A)
+    assert "max holds a value of the loop" in rep["nests"][0]["decline"]["reason"]

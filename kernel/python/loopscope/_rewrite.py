@@ -167,23 +167,24 @@ def _expression_input(name: str):
 
 
 def _assumed_names(node: ast.For, inputs: List[str]):
-    """The builtins and modules the nest's compiled code gives a meaning to,
-    and the module attributes it reads."""
-    plain_inputs = {n for n in inputs if n.isidentifier()}
+    """The builtins the nest calls and the modules whose attributes it reads
+    (names the compiled code gives a meaning to), those attributes, and the
+    names among them that also hold a value of the loop's own (an input or a
+    name the nest assigns), which the compiled code cannot tell apart."""
     names, attrs = set(), set()
     for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ASSUMED_MODULES \
-                and n.value.id not in plain_inputs:
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ASSUMED_MODULES:
             names.add(n.value.id)
             attrs.add((n.value.id, n.attr))
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in ASSUMED_BUILTINS \
-                and n.id not in plain_inputs:
-            names.add(n.id)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ASSUMED_BUILTINS:
+            names.add(n.func.id)
     for name in inputs:
         expr = _expression_input(name)
         if expr is not None and expr[0] == "len":
             names.add("len")
-    return sorted(names), sorted(attrs)
+    values = {n for n in inputs if n.isidentifier()}
+    values |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return sorted(names), sorted(attrs), sorted(names & values)
 
 
 def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
@@ -206,7 +207,14 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
         arrays=list(info.get("arrays", [])), loops=list(info.get("loops", [])) or _ast_loops(node),
         static=info.get("static"), filename=filename)
     if not rec.declined:
-        rec.assumed, rec.assumed_attrs = _assumed_names(node, rec.inputs)
+        rec.assumed, rec.assumed_attrs, clash = _assumed_names(node, rec.inputs)
+        if clash:
+            # `max = max(max, x)`: the name holds a value of the loop's and is called too.
+            what = "module" if clash[0] in ASSUMED_MODULES else "function"
+            rec.declined = True
+            rec.decline = {"line": node.lineno,
+                           "reason": f"{clash[0]} holds a value of the loop (it is assigned or read as a number) "
+                                     f"and is also used as the built-in {what} {clash[0]}"}
         loads = []
         for name in rec.inputs:
             expr = _expression_input(name)
