@@ -358,3 +358,17 @@ def test_identical_results_on_long_random_bodies(exact):
     finally:
         _loopscope.analysis_set_exact_test(True)
     assert edges > 1000 and proofs > 100
+
+
+def test_every_edge_end_is_a_declared_node():
+    # An if's condition ("if@6") has no statement of its own; an edge to an
+    # undeclared node inside clusters has crashed Graphviz's layout.
+    rep = _report.NestReport(
+        nest={"statements": [{"label": "S1", "line": 2, "text": "B[i] = 1"},
+                             {"label": "S2", "line": 4, "text": "A[i] *= 1"}]},
+        analysis={"loops": [], "edges": [
+            {"src": "if@6", "dst": "S2", "kind": "anti", "variable": "A", "direction": "(<)", "carrier": "i"},
+            {"src": "S2", "dst": "if@6", "kind": "flow", "variable": "A", "direction": "(<)", "carrier": "i"}]})
+    dot = _report.dependence_dot(rep, "full")
+    assert dot.count('\n  "S2" [') == 1 and '"if@6" [label="if (line 6)"' in dot
+    assert "<svg" in _loopscope.render_dot(dot, "dot", 2.0)

@@ -29,14 +29,7 @@ GPU_MODES = ("ipython:gpu", "run:gpu-emulated", "ipython:auto-full")
 BATCH = 20
 
 # (seed, mode) -> the engine bug it shows. Delete entries once fixed.
-BUILTIN_NAMED_SCALAR = ("a scalar named like a builtin (min, max, abs) that the nest assigns and also calls "
-                        "is taken for the builtin: Python raises TypeError ('float' object is not callable), "
-                        "native code runs on")
-KNOWN_FAILURES = {
-    (28, "ipython:cpu"): BUILTIN_NAMED_SCALAR,
-    (28, "run:cpu"): BUILTIN_NAMED_SCALAR,
-    (28, "run:cpu-serial"): BUILTIN_NAMED_SCALAR,
-}
+KNOWN_FAILURES = {}
 
 
 def _batches():

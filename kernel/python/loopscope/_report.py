@@ -320,6 +320,7 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
     emit(_nest_tree(report), 1)
     for s in statements:  # anything the tree walk missed
         if s["label"] not in placed:
+            placed.add(s["label"])
             lines.append(node(s, "  "))
     if summary:
         # Statements one below the other in source order (invisible edges
@@ -328,7 +329,15 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
         order = [s["label"] for s in statements]
         for a, b in zip(order, order[1:]):
             lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
-    for g in aggregate_edges(analysis.get("edges", []) or [], per_array=not summary):
+    groups = aggregate_edges(analysis.get("edges", []) or [], per_array=not summary)
+    # Every end of an edge is declared as a node (an if's condition, "if@6",
+    # has no statement of its own): Graphviz's cluster layout can crash on an
+    # edge to a node that no cluster declared.
+    for name in sorted({g[end] for g in groups for end in ("src", "dst")} - placed):
+        placed.add(name)
+        text = f"if (line {name[3:]})" if name.startswith("if@") else name
+        lines.append(f"  {_dot_quote(name)} [label={_dot_quote(text)}, shape=diamond];")
+    for g in groups:
         colour = "#c62828" if g["carried"] else "#9e9e9e"
         attrs = [f"color={_dot_quote(colour)}"]
         if summary:
