@@ -78,8 +78,10 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
   }
   if (py::isinstance<py::int_>(v)) {
     py::int_ i = py::reinterpret_borrow<py::int_>(v);
-    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62)
-      return Decline{line, name + " = " + py::str(v).cast<std::string>() + " is too large an integer"};
+    int64_t bits = py::int_(i.attr("bit_length")()).cast<int64_t>();
+    if (bits > 62)  // (str() of an int over 4300 digits raises: say its size instead)
+      return Decline{line, name + (bits <= 200 ? " = " + py::str(v).cast<std::string>() : " (an integer of " +
+                                   std::to_string(bits) + " bits)") + " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
     return std::nullopt;

@@ -651,3 +651,16 @@ def test_builtin_name_assigned_inside_the_nest_runs_python(device):
     assert str(got.value) == str(want.value)
     rep = loopscope.explain(f, A)
     assert "max holds a value of the loop" in rep["nests"][0]["decline"]["reason"]
+
+
+def test_an_int_too_long_to_print_declines_with_a_sentence():
+    def f(A, t):
+        for i in range(A.shape[0]):
+            A[i] = t * 0 + i
+
+    A = np.zeros(3)
+    _run.reset_last_runs()
+    loopscope.run(f, A, 10 ** 5000, device="cpu")
+    assert list(A) == [0.0, 1.0, 2.0]
+    reasons = [r["reason"] for r in _run.last_runs().values()]
+    assert reasons == ["t (an integer of 16610 bits) is too large an integer"]
