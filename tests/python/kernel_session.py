@@ -46,6 +46,7 @@ class KernelSession:
         """Gather iopub messages of one request until it is idle, then its reply."""
         messages = []
         deadline = time.monotonic() + timeout
+        next_check = time.monotonic() + 1.0
         idle = False
         while not idle:
             if stdin_handler is not None:
@@ -57,8 +58,13 @@ class KernelSession:
             try:
                 msg = self.kc.get_iopub_msg(timeout=0.05)
             except Empty:
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     raise TimeoutError(f"no idle status for {msg_id} after {timeout}s")
+                if now > next_check:  # a dead kernel never goes idle: say so at once
+                    next_check = now + 1.0
+                    if not self.km.is_alive():
+                        raise RuntimeError("the kernel died")
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

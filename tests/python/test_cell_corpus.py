@@ -36,13 +36,11 @@ import json
 import os
 import re
 import threading
-import time
-from queue import Empty
 
 import pytest
 
 from cell_corpus import all_cases
-from kernel_session import Execution, KernelSession
+from kernel_session import KernelSession
 
 MODES = ("auto", "cpu", "gpu", "python", "off")
 TEST_ORDER = ("auto", "cpu", "python", "off", "gpu")  # gpu last: its kernel works in the background meanwhile
@@ -162,41 +160,6 @@ def cell_outcome(ex):
     return out
 
 
-class _Session(KernelSession):
-    """KernelSession whose collect gives up at once when the kernel dies."""
-
-    def collect(self, msg_id, timeout=60, stdin_handler=None):
-        messages = []
-        deadline = time.monotonic() + timeout
-        next_check = time.monotonic() + 1.0
-        idle = False
-        while not idle:
-            try:
-                msg = self.kc.get_iopub_msg(timeout=0.05)
-            except Empty:
-                now = time.monotonic()
-                if now > deadline:
-                    raise TimeoutError(f"no idle status for {msg_id} after {timeout}s")
-                if now > next_check:
-                    next_check = now + 1.0
-                    if not self.km.is_alive():
-                        raise RuntimeError("the kernel died")
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind = msg["msg_type"]
-            if kind == "status":
-                idle = msg["content"]["execution_state"] == "idle"
-                continue
-            if kind == "execute_input":
-                continue
-            messages.append((kind, msg["content"]))
-        while True:
-            reply = self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
-            if reply["parent_header"].get("msg_id") == msg_id:
-                return Execution(reply["content"], messages)
-
-
 class Runner:
     """One kernel (Loopscope in one mode, or the reference) running cases."""
 
@@ -211,7 +174,7 @@ class Runner:
         self._start()
 
     def _start(self):
-        self.session = _Session.start(self.kernel_name)
+        self.session = KernelSession.start(self.kernel_name)
         setup = []
         if self.mode is not None:
             level = "full" if self.mode == "auto" else "summary"
