@@ -25,6 +25,8 @@ const char* trap_reason(int code) {
       "code does not keep",
       "min() or max() meets both 0.0 and -0.0 as its result; Python keeps the first one met, which parallel "
       "code cannot tell",
+      "NumPy prints a RuntimeWarning for an operation here (an overflow, a division by zero or an invalid value "
+      "such as inf - inf); Python runs the loop so that the warning appears as it does in Python",
   };
   static_assert(sizeof(text) / sizeof(text[0]) == static_cast<int>(Trap::Count), "one sentence per trap");
   if (code < 0 || code >= static_cast<int>(Trap::Count)) return "the native code stopped";

@@ -44,6 +44,7 @@
 #include "cpu_runtime.hpp"
 #include "cpu_spec.hpp"
 #include "cpu_types.hpp"
+#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/jit/cpu.hpp"
 
 namespace loopscope::jit {
@@ -51,32 +52,9 @@ using namespace loopscope::analysis;
 using namespace loopscope::jit::cpu;
 
 namespace {
-enum TrapReason : int32_t {
-  kTrapOverflow,
-  kTrapZeroDiv,
-  kTrapIndex,
-  kTrapDomain,
-  kTrapMathOverflow,
-  kTrapUnbound,
-  kTrapBigInt,
-  kTrapInt32,
-  kTrapFloatToInt,
-  kTrapCount
-};
-const char* trap_text(int r) {
-  static const char* t[] = {
-      "an integer result does not fit in 64 bits (Python ints are unbounded)",
-      "a division or modulo by zero on Python numbers (Python raises ZeroDivisionError)",
-      "a subscript is out of range (Python raises IndexError)",
-      "a math function got an argument outside its domain (Python raises ValueError)",
-      "a math function overflowed (Python raises OverflowError)",
-      "a variable is read before it has a value",
-      "an integer beyond 2**53 meets a float (Python compares and divides such ints exactly)",
-      "a Python int does not fit in an int32 array element",
-      "a float that is NaN, infinite or beyond the int64 range is converted to int",
-  };
-  return (r >= 0 && r < kTrapCount) ? t[r] : "the native code stopped";
-}
+// The run-time traps every native variant shares, with their sentences
+// (analysis/exactness.hpp): one policy for all devices.
+using TrapReason = Trap;
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -100,6 +78,7 @@ class CpuVariant {
   std::vector<std::pair<std::string, int>> outputs;  // name, var slot
   int frame_size = 0;
   bool needs_snapshot = false;
+  bool reads_fp_flags = false;  // a NumPy float operation: the run reads the IEEE flags
   bool parallel = false;
   std::string parallel_description;
   std::string interchanged;  // "i/j" per interchanged nest (outer/inner as written)
@@ -187,6 +166,8 @@ class Codegen {
         i64(B.getInt64Ty()), f32(B.getFloatTy()), f64(B.getDoubleTy()), ptr(B.getPtrTy()) {}
 
   bool traps = false;
+  bool reads_fp_flags = false;  // the run must read the IEEE flags (NumPy's warnings)
+  std::set<std::string> loaded_arrays;  // arrays whose elements the nest reads
   bool allow_interchange = true;
   bool allow_jam = true;
   std::vector<std::string> interchanged;  // "outer/inner" of each interchanged nest
@@ -340,7 +321,7 @@ class Codegen {
     B.CreateCondBr(cond, trap, cont, md.createBranchWeights(1, 1u << 20));
     B.SetInsertPoint(trap);
     auto* tty = llvm::FunctionType::get(B.getVoidTy(), {ptr, i32}, false);
-    B.CreateCall(tty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_trap)), {rt_, B.getInt32(reason)});
+    B.CreateCall(tty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_trap)), {rt_, B.getInt32(static_cast<int>(reason))});
     B.CreateRet(B.getInt32(rt::kTrap));
     B.SetInsertPoint(cont);
   }
@@ -355,9 +336,9 @@ class Codegen {
   // hardware faults (integer division) or values used as integers
   // (overflow, float to int) stay immediate (trap_if).
   void trap_later(llvm::Value* cond, TrapReason reason) {
-    static_assert(kTrapCount <= 32, "deferred checks use one bit per reason");
+    static_assert(static_cast<int>(Trap::Count) <= 32, "deferred checks use one bit per reason");
     traps = true;
-    llvm::Value* bit = B.CreateSelect(cond, B.getInt32(1u << reason), B.getInt32(0));
+    llvm::Value* bit = B.CreateSelect(cond, B.getInt32(1u << static_cast<int>(reason)), B.getInt32(0));
     B.CreateStore(B.CreateOr(B.CreateLoad(i32, deferred_), bit), deferred_);
   }
 
@@ -468,7 +449,24 @@ class Codegen {
     if (!(is_int(a.t.r) && a.t.r == Repr::I64 && a.t.py)) return;
     llvm::Value* lim = B.getInt64(int64_t(1) << 53);
     llvm::Value* big = B.CreateOr(B.CreateICmpSGT(a.v, lim), B.CreateICmpSLT(a.v, B.CreateNeg(lim)));
-    trap_later(big, kTrapBigInt);
+    trap_later(big, Trap::BigInt);
+  }
+
+  // ---- NumPy's RuntimeWarnings --------------------------------------------
+  // NumPy prints a RuntimeWarning when a scalar operation raises one of the
+  // IEEE flags divide-by-zero, overflow or invalid (an infinity from finite
+  // operands, NaN from operands that are not NaN, a float64 too large for a
+  // float32), and when an integer wraps or is divided by zero. Native code
+  // cannot print it where Python prints it, so such a run stops and Python
+  // runs the loop from the start. Floats: the hardware raises the same flags
+  // for the same operations, at no cost in the loop; the run-time reads them
+  // after the run (run_cpu_variant) when the variant has a NumPy float
+  // operation. Integers: a deferred check per operation whose range is not
+  // proven. Python floats never warn (they overflow to inf silently, or raise:
+  // checked apart), so only results that may be NumPy values count.
+
+  void note_numpy_float(const Val& r) {
+    if (r.t.np) reads_fp_flags = true;
   }
 
   // ---- Python / NumPy float floor division and modulo ---------------------
@@ -515,18 +513,22 @@ class Codegen {
       }
       llvm::Value* x = conv(a, R);
       llvm::Value* y = conv(b, R);
-      if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(y->getType(), 0.0)), kTrapZeroDiv);
+      if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(y->getType(), 0.0)), Trap::ZeroDivision);
       r.v = B.CreateFDiv(x, y);
+      note_numpy_float(r);
       return r;
     }
     if (is_int(R)) {
       llvm::Value* x = conv(a, R);
       llvm::Value* y = conv(b, R);
       llvm::Type* T = ty(R);
-      bool check = pysem && (site == nullptr || S.overflow_checks.count(site));
+      bool check = site == nullptr || S.overflow_checks.count(site);
+      // A Python int stops at once (its wrapped value must not be used); a
+      // NumPy integer wraps as NumPy does, and the warning stops the run later.
       auto checked = [&](llvm::Intrinsic::ID id, llvm::Value* p, llvm::Value* q) -> llvm::Value* {
         llvm::Value* res = intrinsic(id, {p, q});
-        trap_if(B.CreateExtractValue(res, 1), kTrapOverflow);
+        if (pysem) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);
         return B.CreateExtractValue(res, 0);
       };
       switch (op) {
@@ -547,8 +549,11 @@ class Codegen {
           llvm::Value* yzero = B.CreateICmpEQ(y, zero);
           llvm::Value* ovf = B.CreateAnd(B.CreateICmpEQ(x, minv), B.CreateICmpEQ(y, minus1));
           if (pysem) {
-            trap_if(yzero, kTrapZeroDiv);
-            if (op == BinOp::FloorDiv) trap_if(ovf, kTrapOverflow);
+            trap_if(yzero, Trap::ZeroDivision);
+            if (op == BinOp::FloorDiv) trap_if(ovf, Trap::Overflow);
+          } else {
+            // "divide by zero encountered", and MIN // -1 "overflow encountered"
+            trap_later(op == BinOp::FloorDiv ? B.CreateOr(yzero, ovf) : yzero, Trap::NumpyWarning);
           }
           llvm::Value* bad = B.CreateOr(yzero, ovf);
           llvm::Value* ys = B.CreateSelect(bad, llvm::ConstantInt::get(T, 1), y);
@@ -565,6 +570,7 @@ class Codegen {
           return r;
         }
         case BinOp::Pow: {
+          check = check && pysem;  // NumPy's integer ** wraps without a warning
           int64_t e = site->args[1]->ival;
           llvm::Value* acc = llvm::ConstantInt::get(T, 1);
           llvm::Value* base = x;
@@ -594,23 +600,24 @@ class Codegen {
     llvm::Value* y = conv(b, R);
     llvm::Type* T = ty(R);
     switch (op) {
-      case BinOp::Add: r.v = B.CreateFAdd(x, y); return r;
-      case BinOp::Sub: r.v = B.CreateFSub(x, y); return r;
-      case BinOp::Mul: r.v = B.CreateFMul(x, y); return r;
+      case BinOp::Add: r.v = B.CreateFAdd(x, y); note_numpy_float(r); return r;
+      case BinOp::Sub: r.v = B.CreateFSub(x, y); note_numpy_float(r); return r;
+      case BinOp::Mul: r.v = B.CreateFMul(x, y); note_numpy_float(r); return r;
       case BinOp::FloorDiv:
       case BinOp::Mod: {
-        if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(T, 0.0)), kTrapZeroDiv);
+        if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(T, 0.0)), Trap::ZeroDivision);
         auto [q, m] = float_divmod(x, y);
         r.v = op == BinOp::FloorDiv ? q : m;
+        note_numpy_float(r);
         return r;
       }
       case BinOp::Pow: {
         if (pysem) {
           llvm::Value* zero = fconst(T, 0.0);
-          trap_later(B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero)), kTrapZeroDiv);
+          trap_later(B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero)), Trap::ZeroDivision);
           llvm::Value* yfinite = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), fconst(T, INFINITY));
           llvm::Value* yfrac = B.CreateFCmpUNE(intrinsic(llvm::Intrinsic::floor, {y}), y);
-          trap_later(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), kTrapDomain);
+          trap_later(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), Trap::Domain);
         }
         llvm::Value* p = libm_pow(x, y);
         if (pysem) {
@@ -618,9 +625,17 @@ class Codegen {
           llvm::Value* pinf = B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {p}), inf);
           llvm::Value* xf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf);
           llvm::Value* yf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), inf);
-          trap_later(B.CreateAnd(pinf, B.CreateAnd(xf, yf)), kTrapMathOverflow);
+          trap_later(B.CreateAnd(pinf, B.CreateAnd(xf, yf)), Trap::MathOverflow);
         }
         r.v = p;
+        note_numpy_float(r);
+        if (r.t.np) {
+          // NumPy reports 0 ** -inf (inf) as a division by zero; the C
+          // library's pow() raises no flag for it
+          llvm::Value* zero = fconst(T, 0.0);
+          llvm::Value* zero_neg = B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero));
+          trap_later(r.t.mixed() ? B.CreateAnd(zero_neg, r.npf) : zero_neg, Trap::NumpyWarning);
+        }
         return r;
       }
       default: break;
@@ -633,7 +648,7 @@ class Codegen {
     (void)line;
     const VarInfo& vi = S.vars[S.var_index.at(name)];
     VarStore& st = vars_.at(name);
-    if (!vi.input && !active_loops_.count(name)) trap_if(B.CreateNot(B.CreateLoad(i1, st.defined)), kTrapUnbound);
+    if (!vi.input && !active_loops_.count(name)) trap_if(B.CreateNot(B.CreateLoad(i1, st.defined)), Trap::Unbound);
     Val v;
     v.t = vi.type;
     v.v = B.CreateLoad(ty(vi.type.r), st.value);
@@ -670,7 +685,7 @@ class Codegen {
         case IndexMode::Wrap: i = B.CreateSelect(B.CreateICmpSLT(i, B.getInt64(0)), B.CreateAdd(i, n), i); break;
         case IndexMode::CheckedWrap: {
           llvm::Value* bad = B.CreateOr(B.CreateICmpSGE(i, n), B.CreateICmpSLT(i, B.CreateNeg(n)));
-          trap_if(bad, kTrapIndex);
+          trap_if(bad, Trap::Index);
           i = B.CreateSelect(B.CreateICmpSLT(i, B.getInt64(0)), B.CreateAdd(i, n), i);
           break;
         }
@@ -698,6 +713,7 @@ class Codegen {
     v.t = VT{r, false, true};
     llvm::LoadInst* ld = B.CreateAlignedLoad(r == Repr::Bool ? i8 : ty(r), p, llvm::Align(1));
     tag(ld, e.name);
+    loaded_arrays.insert(e.name);
     v.v = r == Repr::Bool ? B.CreateICmpNE(ld, B.getInt8(0)) : static_cast<llvm::Value*>(ld);
     return v;
   }
@@ -709,6 +725,7 @@ class Codegen {
       case DType::Float64: out = conv(val, Repr::F64); break;
       case DType::Float32:
         // NumPy converts Python and NumPy ints through a C double first.
+        if (val.t.r == Repr::F64) reads_fp_flags = true;  // "overflow encountered in cast"
         out = is_int(val.t.r) ? B.CreateFPTrunc(conv(val, Repr::F64), f32) : conv(val, Repr::F32);
         break;
       case DType::Int64: out = conv(val, Repr::I64); break;
@@ -716,7 +733,7 @@ class Codegen {
         if (val.t.r == Repr::I64 && val.t.py) {
           llvm::Value* bad = B.CreateOr(B.CreateICmpSGT(val.v, B.getInt64(INT32_MAX)),
                                         B.CreateICmpSLT(val.v, B.getInt64(INT32_MIN)));
-          trap_if(bad, kTrapInt32);
+          trap_if(bad, Trap::Int32);
         }
         out = conv(val, Repr::I32);
         break;
@@ -744,9 +761,11 @@ class Codegen {
         if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
         if (e.un_op == UnOp::Pos) return a;
         if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
-        if (a.t.py && S.overflow_checks.count(&e)) {
-          llvm::Value* res = intrinsic(llvm::Intrinsic::ssub_with_overflow, {B.getInt64(0), a.v});
-          trap_if(B.CreateExtractValue(res, 1), kTrapOverflow);
+        if (S.overflow_checks.count(&e)) {
+          llvm::Value* res =
+              intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(a.v->getType(), 0), a.v});
+          if (a.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+          else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);  // "scalar negative"
           return Val{B.CreateExtractValue(res, 0), a.t, a.npf};
         }
         return Val{B.CreateNeg(a.v), a.t, a.npf};
@@ -892,18 +911,18 @@ class Codegen {
       llvm::Value* r = nullptr;
       llvm::Value* zero = fconst(f64, 0.0);
       if (f == "sqrt") {
-        trap_later(B.CreateFCmpOLT(x, zero), kTrapDomain);
+        trap_later(B.CreateFCmpOLT(x, zero), Trap::Domain);
         r = intrinsic(llvm::Intrinsic::sqrt, {x});
       } else if (f == "fabs") {
         r = intrinsic(llvm::Intrinsic::fabs, {x});
       } else if (f == "log" || f == "log10" || f == "log2") {
-        trap_later(B.CreateFCmpOLE(x, zero), kTrapDomain);
+        trap_later(B.CreateFCmpOLE(x, zero), Trap::Domain);
         r = libm(f, x);
       } else if (f == "log1p") {
-        trap_later(B.CreateFCmpOLE(x, fconst(f64, -1.0)), kTrapDomain);
+        trap_later(B.CreateFCmpOLE(x, fconst(f64, -1.0)), Trap::Domain);
         r = libm(f, x);
       } else if (f == "sin" || f == "cos" || f == "tan") {
-        trap_later(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {x}), inf), kTrapDomain);
+        trap_later(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {x}), inf), Trap::Domain);
         r = libm(f, x);
       } else {
         r = libm(f, x);  // exp, expm1, atan, tanh, erf, erfc, sinh, cosh
@@ -911,7 +930,7 @@ class Codegen {
           // an infinite result from a finite argument (sinh(-800) is -inf)
           llvm::Value* ovf = B.CreateAnd(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {r}), inf),
                                          B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf));
-          trap_later(ovf, kTrapMathOverflow);
+          trap_later(ovf, Trap::MathOverflow);
         }
       }
       return Val{r, kPyFloat, nullptr};
@@ -943,9 +962,10 @@ class Codegen {
       if (x.t.r == Repr::Bool) x = Val{B.CreateZExt(x.v, i64), kPyInt, nullptr};
       if (is_float(x.t.r)) return Val{intrinsic(llvm::Intrinsic::fabs, {x.v}), x.t, x.npf};
       llvm::Value* neg;
-      if (x.t.py && S.overflow_checks.count(&e)) {
+      if (S.overflow_checks.count(&e)) {
         llvm::Value* res = intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(x.v->getType(), 0), x.v});
-        trap_if(B.CreateAnd(B.CreateExtractValue(res, 1), B.getInt1(true)), kTrapOverflow);
+        if (x.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);  // "scalar absolute"
         neg = B.CreateExtractValue(res, 0);
       } else {
         neg = B.CreateNeg(x.v);
@@ -966,7 +986,9 @@ class Codegen {
     }
     if (f == "np.sqrt") {
       Repr r = a[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64;
-      return Val{intrinsic(llvm::Intrinsic::sqrt, {conv(a[0], r)}), VT{r, false, true}, nullptr};
+      Val res{intrinsic(llvm::Intrinsic::sqrt, {conv(a[0], r)}), VT{r, false, true}, nullptr};
+      note_numpy_float(res);  // np.sqrt(-1.0): "invalid value encountered in sqrt"
+      return res;
     }
     if (f == "np.abs" || f == "np.fabs") {
       Repr r = a[0].t.r == Repr::Bool ? Repr::I64 : a[0].t.r;
@@ -992,7 +1014,10 @@ class Codegen {
       return Val{B.CreateSelect(pick_x, x, y), VT{t.r, false, true}, nullptr};
     }
     if (f == "np.float64") return Val{conv(a[0], Repr::F64), VT{Repr::F64, false, true}, nullptr};
-    if (f == "np.float32") return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
+    if (f == "np.float32") {
+      if (a[0].t.r == Repr::F64) reads_fp_flags = true;  // "overflow encountered in cast"
+      return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
+    }
     if (f == "np.int64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, nullptr};
     throw Unsupported{e.line, f + "() is not supported in native code"};
   }
@@ -1002,7 +1027,7 @@ class Codegen {
     // beyond int64 where native code cannot be.
     llvm::Value* ok = B.CreateAnd(B.CreateFCmpOGE(x, fconst(f64, -9223372036854775808.0)),
                                   B.CreateFCmpOLT(x, fconst(f64, 9223372036854775808.0)));
-    trap_if(B.CreateNot(ok), kTrapFloatToInt);
+    trap_if(B.CreateNot(ok), Trap::FloatToInt);
     return B.CreateFPToSI(x, i64);
   }
 
@@ -1675,6 +1700,8 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     plain.allow_interchange = false;
     plain.build(name);
     cg.traps = plain.traps;
+    cg.reads_fp_flags = plain.reads_fp_flags;
+    cg.loaded_arrays = plain.loaded_arrays;
     cg.interchanged.clear();
     cg.jammed = plain.jammed;
   }
@@ -1766,7 +1793,16 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     if (it != spec.var_index.end()) v->outputs.push_back({o, spec.vars[it->second].slot});
   }
   v->frame_size = spec.frame_size;
-  v->needs_snapshot = cg.traps;
+  // A run may stop (a trap), or end with IEEE flags that NumPy would report:
+  // Python then runs the loop from the original arrays, saved before the run.
+  // Not needed when only the flags can send the loop to Python and no array
+  // the nest writes is read by it or shares memory with one it reads: Python
+  // then computes the same elements again from the same inputs.
+  bool written_read = false;
+  for (auto& a : spec.arrays) written_read = written_read || (a.written && cg.loaded_arrays.count(a.name));
+  bool rerun_rewrites_all = spec.disjoint && !written_read;
+  v->reads_fp_flags = cg.reads_fp_flags;
+  v->needs_snapshot = cg.traps || (cg.reads_fp_flags && !rerun_rewrites_all);
   for (auto& x : cg.interchanged) v->interchanged += (v->interchanged.empty() ? "" : ", ") + x;
   for (auto& x : cg.jammed) v->jammed += (v->jammed.empty() ? "" : ", ") + x;
   v->parallel = !spec.parallel_loops.empty();
@@ -2055,7 +2091,12 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
   st.last_poll = std::chrono::steady_clock::now();
   rt::set_owner_thread(true);
   auto tr0 = std::chrono::steady_clock::now();
+  rt::FpFlagsScope fp_flags(&st);  // clears the flags; the chunks on the pool add theirs
   int32_t status = v.entry(frame.data(), &st);
+  if (status == rt::kOk && v.reads_fp_flags && fp_flags.raised()) {
+    st.trap_reason.store(static_cast<int>(Trap::NumpyWarning));
+    status = rt::kTrap;
+  }
   rt::set_owner_thread(false);
   static const bool print_timing = std::getenv("LOOPSCOPE_CPU_TIMING") != nullptr;  // not per call
   if (print_timing)
@@ -2065,7 +2106,7 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     for (auto it = snapshot.rbegin(); it != snapshot.rend(); ++it)
       std::memcpy(reinterpret_cast<void*>(it->addr), arena.data() + it->offset, it->size);
     res.status = RunStatus::Fallback;
-    res.reason = trap_text(st.trap_reason.load());
+    res.reason = trap_reason(st.trap_reason.load());
   } else if (status == rt::kCancel) {
     res.status = RunStatus::Cancelled;
     res.reason = "interrupted";

@@ -241,7 +241,13 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
     if (st->abort.load(std::memory_order_relaxed)) return;
     int64_t lo = n / chunks * c + std::min(c, n % chunks);
     int64_t hi = lo + n / chunks + (c < n % chunks ? 1 : 0);
+    // The calling thread's flags so far belong to the run (code before this
+    // loop); a worker's are left over from other work.
+    int before = std::fetestexcept(kNumpyFpFlags);
+    if (t_owner && before) st->fp_flags.fetch_or(before, std::memory_order_relaxed);
+    std::feclearexcept(kNumpyFpFlags);
     int32_t s = fn(frame, p, lo, hi, base + c * nout);
+    if (int raised = std::fetestexcept(kNumpyFpFlags)) st->fp_flags.fetch_or(raised, std::memory_order_relaxed);
     if (s) {
       int32_t expected = 0;
       st->abort.compare_exchange_strong(expected, s);
@@ -257,6 +263,15 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
   }
   if (g_cancel.load() && !st->abort.load()) st->abort.store(kCancel);
   return st->abort.load();
+}
+
+FpFlagsScope::FpFlagsScope(RunState* st) : st_(st) {
+  std::fegetexceptflag(&saved_, kNumpyFpFlags);
+  std::feclearexcept(kNumpyFpFlags);
+}
+FpFlagsScope::~FpFlagsScope() { std::fesetexceptflag(&saved_, kNumpyFpFlags); }
+bool FpFlagsScope::raised() const {
+  return ((st_->fp_flags.load() | std::fetestexcept(kNumpyFpFlags)) & kNumpyFpFlags) != 0;
 }
 
 void parallel_copy(const std::vector<CopyJob>& jobs, int threads) {

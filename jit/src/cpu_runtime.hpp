@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cfenv>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -23,10 +24,28 @@ using ChunkFn = int32_t (*)(int64_t* frame, void* rt, int64_t klo, int64_t khi, 
 struct RunState {
   std::atomic<int32_t> abort{0};  // kTrap or kCancel once any thread stops
   std::atomic<int32_t> trap_reason{-1};
+  std::atomic<int> fp_flags{0};   // the IEEE flags NumPy reports, raised by the pool's chunks
   int threads = 1;
   std::vector<int64_t> outbuf;
   std::chrono::steady_clock::time_point last_poll;
   uint32_t poll_counter = 0;
+};
+
+// The IEEE flags after which NumPy prints a RuntimeWarning (divide by zero,
+// overflow, invalid value; it ignores underflow by default, and inexact).
+// They are per thread: a run clears the calling thread's (restoring them
+// afterwards), each parallel chunk clears its thread's and adds what it
+// raised to RunState::fp_flags.
+constexpr int kNumpyFpFlags = FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID;
+class FpFlagsScope {
+ public:
+  explicit FpFlagsScope(RunState* st);
+  ~FpFlagsScope();
+  bool raised() const;  // by the run, on any thread
+
+ private:
+  RunState* st_;
+  std::fexcept_t saved_;
 };
 
 // Functions the generated code calls (their addresses are baked into the IR).

@@ -19,6 +19,10 @@ struct Interval {
   i128 lo = 0, hi = 0;
   static Interval of(i128 v) { return {true, v, v}; }
   bool fits64() const { return known && lo >= kI64Min && hi <= kI64Max; }
+  bool fits(Repr r) const {
+    if (r == Repr::I32) return known && lo >= std::numeric_limits<int32_t>::min() && hi <= std::numeric_limits<int32_t>::max();
+    return fits64();
+  }
 };
 
 Interval add(Interval a, Interval b) {
@@ -202,6 +206,15 @@ class Specialiser {
 
   static bool int_like(const VT& t) { return is_int(t.r) || (t.r == Repr::Bool && !t.np); }
 
+  // Where an integer result may leave its range, native code checks: a
+  // Python int stops the run (Python's int would grow), a NumPy integer wraps
+  // as NumPy does but NumPy prints a RuntimeWarning, so the run stops too.
+  static bool may_overflow(const VT& t, const Interval& iv) {
+    if (t.r == Repr::I64 && t.py) return !iv.fits64();
+    if (is_int(t.r) && t.np) return !iv.fits(t.r);
+    return false;
+  }
+
   std::optional<EI> expr(const Expr& e) {
     switch (e.kind) {
       case ExprKind::IntConst: return EI{kPyInt, Interval::of(e.ival)};
@@ -234,7 +247,7 @@ class Specialiser {
         VT t = a->t.r == Repr::Bool ? kPyInt : a->t;
         if (e.un_op == UnOp::Pos) return EI{t, a->iv};
         Interval iv = a->iv.known ? Interval{true, -a->iv.hi, -a->iv.lo} : Interval{};
-        mark_ovf(&e, t.r == Repr::I64 && t.py && !iv.fits64());
+        mark_ovf(&e, may_overflow(t, iv));
         return EI{t, iv};
       }
       case ExprKind::Compare: {
@@ -310,9 +323,10 @@ class Specialiser {
         }
         default: break;
       }
-      mark_ovf(&e, t.r == Repr::I64 && t.py &&
-                       (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Pow) &&
-                       !iv.fits64());
+      // (NumPy's integer ** wraps without a warning)
+      bool numpy_pow = op == BinOp::Pow && !t.py;
+      mark_ovf(&e, (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Pow) && !numpy_pow &&
+                       may_overflow(t, iv));
       if (!iv.fits64()) iv = {};
     }
     return EI{t, iv};
@@ -420,7 +434,7 @@ class Specialiser {
         i128 m = std::max(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi);
         iv = {true, (lo <= 0 && hi >= 0) ? 0 : std::min(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi), m};
       }
-      mark_ovf(&e, t.r == Repr::I64 && t.py && !iv.fits64());
+      mark_ovf(&e, may_overflow(t, iv));
       return EI{t, iv.fits64() ? iv : Interval{}};
     }
     if (f == "min" || f == "max") {

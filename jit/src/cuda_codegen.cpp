@@ -1270,7 +1270,7 @@ class Generator {
       case DType::Float32:
         // NumPy converts Python and NumPy ints through a C double first.
         if (isi(val.t.r)) return "(float)" + conv(val, Repr::F64);
-        return conv(val, Repr::F32);
+        return to_float32(val);
       case DType::Int64: return conv(val, Repr::I64);
       case DType::Int32:
         if (val.t.r == Repr::I64 && val.t.py) return "ls_to_i32(" + val.c + ", ls_err)";
@@ -1278,6 +1278,27 @@ class Generator {
       case DType::Bool: return truth(val);
     }
     return conv(val, Repr::F64);
+  }
+
+  // ------------------------------------- NumPy's RuntimeWarnings ---
+  // The CPU variant's checks (numpy_reports in jit/src/cpu_codegen.cpp),
+  // through the helpers of share/cuda/loopscope_cuda.h.
+
+  // The C flag "the result is a NumPy value"; "" when it never is.
+  static std::string numpy_result(const VT& t, const std::string& npf) {
+    if (t.mixed()) return npf;
+    return t.np ? "true" : "";
+  }
+  // -x of an int whose range is not proven: a Python int stops the run, a
+  // NumPy integer wraps with a warning ("scalar negative").
+  std::string checked_neg(const V& x) {
+    if (x.t.py) return "ls_cneg(" + x.c + ", ls_err)";
+    return std::string(x.t.r == Repr::I32 ? "ls_npneg32(" : "ls_npneg(") + x.c + ", ls_err)";
+  }
+  // A float64 becoming a float32: "overflow encountered in cast".
+  std::string to_float32(const V& a) {
+    if (a.t.r != Repr::F64) return conv(a, Repr::F32);
+    return "ls_np_to_f32(" + a.c + ", ls_err)";
   }
 
   // ------------------------------------------------------- conversions ---
@@ -1359,7 +1380,7 @@ class Generator {
         if (a.t.r == Repr::Bool) a = V{"((ls_i64)" + a.c + ")", kPyInt, ""};
         if (e.un_op == UnOp::Pos) return a;
         if (isf(a.t.r)) return V{"(-" + a.c + ")", a.t, a.npf};
-        if (a.t.py && spec_.overflow_checks.count(&e)) return V{"ls_cneg(" + a.c + ", ls_err)", a.t, a.npf};
+        if (spec_.overflow_checks.count(&e)) return V{checked_neg(a), a.t, a.npf};
         return V{(a.t.r == Repr::I32 ? "ls_wneg32(" : "ls_wneg(") + a.c + ")", a.t, a.npf};
       }
       case ExprKind::Compare: {
@@ -1462,29 +1483,33 @@ class Generator {
         b = bigchk(b);
       }
       std::string x = conv(a, R), y = conv(b, R);
-      r.c = pysem ? "ls_fdiv_py(" + x + ", " + y + ", ls_err)" : "(" + x + " / " + y + ")";
+      std::string np = numpy_result(t, r.npf);
+      if (np.empty()) r.c = "ls_fdiv_py(" + x + ", " + y + ", ls_err)";
+      else r.c = "ls_npf_div(" + x + ", " + (pysem ? "ls_fdiv_py_divisor(" + y + ", ls_err)" : y) + ", " + np + ", ls_err)";
       return r;
     }
     if (isi(R)) {
       std::string x = conv(a, R), y = conv(b, R);
-      bool check = pysem && (site == nullptr || spec_.overflow_checks.count(site));
+      bool check = site == nullptr || spec_.overflow_checks.count(site);
       bool w32 = R == Repr::I32;
+      // checked: a Python int stops the run, a NumPy integer wraps with a warning
+      auto arith = [&](const char* name) {
+        std::string n = name;
+        if (!check) return (w32 ? "ls_w" + n + "32(" : "ls_w" + n + "(") + x + ", " + y + ")";
+        if (pysem) return "ls_c" + n + "(" + x + ", " + y + ", ls_err)";
+        return (w32 ? "ls_np" + n + "32(" : "ls_np" + n + "(") + x + ", " + y + ", ls_err)";
+      };
       switch (op) {
-        case BinOp::Add:
-          r.c = check ? "ls_cadd(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wadd32(" : "ls_wadd(") + x + ", " + y + ")";
-          return r;
-        case BinOp::Sub:
-          r.c = check ? "ls_csub(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wsub32(" : "ls_wsub(") + x + ", " + y + ")";
-          return r;
-        case BinOp::Mul:
-          r.c = check ? "ls_cmul(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_wmul32(" : "ls_wmul(") + x + ", " + y + ")";
-          return r;
+        case BinOp::Add: r.c = arith("add"); return r;
+        case BinOp::Sub: r.c = arith("sub"); return r;
+        case BinOp::Mul: r.c = arith("mul"); return r;
         case BinOp::FloorDiv:
           r.c = pysem ? "ls_floordiv_py(" + x + ", " + y + ", ls_err)"
-                      : (w32 ? "ls_floordiv_np32(" : "ls_floordiv_np(") + x + ", " + y + ")";
+                      : (w32 ? "ls_floordiv_npw32(" : "ls_floordiv_npw(") + x + ", " + y + ", ls_err)";
           return r;
         case BinOp::Mod:
-          r.c = pysem ? "ls_mod_py(" + x + ", " + y + ", ls_err)" : (w32 ? "ls_mod_np32(" : "ls_mod_np(") + x + ", " + y + ")";
+          r.c = pysem ? "ls_mod_py(" + x + ", " + y + ", ls_err)"
+                      : (w32 ? "ls_mod_npw32(" : "ls_mod_npw(") + x + ", " + y + ", ls_err)";
           return r;
         case BinOp::Pow: {
           if (!site || site->args.size() != 2 || site->args[1]->kind != ExprKind::IntConst || site->args[1]->ival < 0)
@@ -1492,8 +1517,10 @@ class Generator {
           int64_t e = site->args[1]->ival;
           // Square and multiply, as the CPU variant does (each product checked
           // for Python ints).
+          // (NumPy's integer ** wraps without a warning)
           auto mul = [&](const std::string& p, const std::string& q) {
-            return check ? "ls_cmul(" + p + ", " + q + ", ls_err)" : (w32 ? "ls_wmul32(" : "ls_wmul(") + p + ", " + q + ")";
+            return check && pysem ? "ls_cmul(" + p + ", " + q + ", ls_err)"
+                                  : (w32 ? "ls_wmul32(" : "ls_wmul(") + p + ", " + q + ")";
           };
           std::string acc = w32 ? "1" : "1LL", base = x;
           bool first = true;
@@ -1520,22 +1547,34 @@ class Generator {
     }
     std::string x = conv(a, R), y = conv(b, R);
     bool f32 = R == Repr::F32;
+    // NumPy results go through the checked helpers (ls_npf_*); `np` is the
+    // flag "the result is a NumPy value", "" when it never is.
+    std::string np = numpy_result(t, r.npf);
+    auto checked = [&](const std::string& name, const std::string& p, const std::string& q) {
+      return "ls_npf_" + name + "(" + p + ", " + q + ", " + np + ", ls_err)";
+    };
     switch (op) {
-      case BinOp::Add: r.c = "(" + x + " + " + y + ")"; return r;
-      case BinOp::Sub: r.c = "(" + x + " - " + y + ")"; return r;
-      case BinOp::Mul: r.c = "(" + x + " * " + y + ")"; return r;
+      case BinOp::Add: r.c = np.empty() ? "(" + x + " + " + y + ")" : checked("add", x, y); return r;
+      case BinOp::Sub: r.c = np.empty() ? "(" + x + " - " + y + ")" : checked("sub", x, y); return r;
+      case BinOp::Mul: r.c = np.empty() ? "(" + x + " * " + y + ")" : checked("mul", x, y); return r;
       case BinOp::FloorDiv:
       case BinOp::Mod: {
-        std::string fn = op == BinOp::FloorDiv ? (f32 ? "ls_ffloordivf(" : "ls_ffloordiv(") : (f32 ? "ls_fmodf(" : "ls_fmod(");
-        r.c = fn + x + ", " + y + ")";
-        if (pysem) r.c = "(ls_need(" + y + " != 0.0, ls_err, LS_ERR_ZERODIV), " + r.c + ")";
+        std::string dy = pysem ? "ls_fdiv_py_divisor(" + y + ", ls_err)" : y;
+        if (!np.empty()) {
+          r.c = checked(op == BinOp::FloorDiv ? "floordiv" : "mod", x, dy);
+        } else {
+          std::string fn = op == BinOp::FloorDiv ? (f32 ? "ls_ffloordivf(" : "ls_ffloordiv(") : (f32 ? "ls_fmodf(" : "ls_fmod(");
+          r.c = fn + x + ", " + dy + ")";
+        }
         return r;
       }
       case BinOp::Pow: {
         // Always the C library's pow()/powf(), as CPython and NumPy's scalar
         // code call it (the emulator compiles with -fno-builtin-pow, so
         // pow(x, 2.0) is not turned into x * x).
-        r.c = pysem ? "ls_pow_py(" + x + ", " + y + ", ls_err)" : (f32 ? "powf(" : "pow(") + x + ", " + y + ")";
+        if (np.empty()) r.c = "ls_pow_py(" + x + ", " + y + ", ls_err)";
+        else if (pysem) r.c = "ls_npw(ls_pow_py(" + x + ", " + y + ", ls_err), " + x + ", " + y + ", " + np + ", ls_err)";
+        else r.c = checked("pow", x, y);
         uses_libm_ = true;
         return r;
       }
@@ -1589,9 +1628,9 @@ class Generator {
       V x = a[0];
       if (x.t.r == Repr::Bool) x = V{"((ls_i64)" + x.c + ")", kPyInt, ""};
       if (isf(x.t.r)) return V{std::string(x.t.r == Repr::F32 ? "fabsf(" : "fabs(") + x.c + ")", x.t, x.npf};
-      std::string neg = x.t.py && spec_.overflow_checks.count(&e) ? "ls_cneg(" + x.c + ", ls_err)"
-                        : x.t.r == Repr::I32                     ? "ls_wneg32(" + x.c + ")"
-                                                                 : "ls_wneg(" + x.c + ")";
+      std::string neg = spec_.overflow_checks.count(&e) ? checked_neg(x)
+                        : x.t.r == Repr::I32           ? "ls_wneg32(" + x.c + ")"
+                                                       : "ls_wneg(" + x.c + ")";
       return V{"(" + x.c + " < 0 ? " + neg + " : " + x.c + ")", x.t, x.npf};
     }
     if (f == "min" || f == "max") {
@@ -1610,7 +1649,7 @@ class Generator {
     if (f == "np.sqrt") {
       need(1);
       Repr r = a[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64;
-      return V{std::string(r == Repr::F32 ? "sqrtf(" : "sqrt(") + conv(a[0], r) + ")", VT{r, false, true}, ""};
+      return V{"ls_np_sqrt(" + conv(a[0], r) + ", ls_err)", VT{r, false, true}, ""};  // sqrt(-1.0) warns
     }
     if (f == "np.abs" || f == "np.fabs") {
       need(1);
@@ -1638,7 +1677,7 @@ class Generator {
     }
     if (f == "np.float32") {
       need(1);
-      return V{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, ""};
+      return V{to_float32(a[0]), VT{Repr::F32, false, true}, ""};
     }
     if (f == "np.int64") {
       need(1);

@@ -31,6 +31,7 @@ typedef unsigned long long ls_u64;
 #define LS_ERR_INT32 8       // a Python int out of an int32 element's range
 #define LS_ERR_FLOAT2INT 9   // int() of NaN, an infinity or a float beyond int64
 #define LS_ERR_LAST 10       // a scalar's final value comes from an iteration other than the last
+#define LS_ERR_NPWARN 12     // NumPy would print a RuntimeWarning (overflow, division by zero, invalid value)
 
 LS_DEV void ls_fail(ls_i64* err, ls_i64 code) { *(volatile ls_i64*)err = code; }
 // `ok`, recording `code` when it does not hold; used as (ls_need(...), value).
@@ -148,6 +149,12 @@ LS_DEV double ls_fdiv_py(double a, double b, ls_i64* err) {
   if (b == 0.0) ls_fail(err, LS_ERR_ZERODIV);
   return a / b;
 }
+// The divisor of /, // or % on values that may be Python floats (a NumPy
+// result then goes through ls_npf_*).
+LS_DEV double ls_fdiv_py_divisor(double b, ls_i64* err) {
+  if (b == 0.0) ls_fail(err, LS_ERR_ZERODIV);
+  return b;
+}
 
 // ---- float // and % ------------------------------------------------------
 // CPython's float_floor_div / float_rem, which NumPy's npy_divmod follows;
@@ -210,6 +217,123 @@ LS_DEV double ls_pow_py(double x, double y, ls_i64* err) {
   double p = pow(x, y);
   if (fabs(p) == inf && fabs(x) < inf && fabs(y) < inf) ls_fail(err, LS_ERR_MATHOVF);
   return p;
+}
+
+// ---- NumPy's RuntimeWarnings ---------------------------------------------
+// NumPy prints a RuntimeWarning for a scalar operation whose result is an
+// infinity from finite operands (an overflow, a division by zero) or NaN from
+// operands that are not NaN (inf - inf, 0 * inf, sqrt(-1)), and for an
+// integer that wraps or is divided by zero. The run then stops and Python
+// runs the loop, which prints the warning where Python prints it. The same
+// conditions as the CPU variant's (numpy_reports in jit/src/cpu_codegen.cpp).
+LS_DEV bool ls_np_reports(double r, double x, double y) {
+  double inf = ls_f64_bits(0x7ff0000000000000ULL);
+  if (r != r) return x == x && y == y;
+  return fabs(r) == inf && fabs(x) < inf && fabs(y) < inf;
+}
+// `r`, recording a warning when `np` (the result is a NumPy value) and NumPy
+// reports it.
+LS_DEV double ls_npw(double r, double x, double y, bool np, ls_i64* err) {
+  if (np && ls_np_reports(r, x, y)) ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+LS_DEV float ls_npwf(float r, float x, float y, bool np, ls_i64* err) {
+  if (np && ls_np_reports(r, x, y)) ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+// The checked NumPy operations (`np` is false for a Python result of an
+// operation whose operands may be either kind).
+LS_DEV double ls_npf_add(double x, double y, bool np, ls_i64* err) { return ls_npw(x + y, x, y, np, err); }
+LS_DEV double ls_npf_sub(double x, double y, bool np, ls_i64* err) { return ls_npw(x - y, x, y, np, err); }
+LS_DEV double ls_npf_mul(double x, double y, bool np, ls_i64* err) { return ls_npw(x * y, x, y, np, err); }
+LS_DEV double ls_npf_div(double x, double y, bool np, ls_i64* err) { return ls_npw(x / y, x, y, np, err); }
+LS_DEV double ls_npf_floordiv(double x, double y, bool np, ls_i64* err) {
+  return ls_npw(ls_ffloordiv(x, y), x, y, np, err);
+}
+LS_DEV double ls_npf_mod(double x, double y, bool np, ls_i64* err) { return ls_npw(ls_fmod(x, y), x, y, np, err); }
+// (pow(0, -inf) is inf with a division by zero too)
+LS_DEV double ls_npf_pow(double x, double y, bool np, ls_i64* err) {
+  if (np && x == 0.0 && y < 0.0) ls_fail(err, LS_ERR_NPWARN);
+  return ls_npw(pow(x, y), x, y, np, err);
+}
+LS_DEV float ls_npf_add(float x, float y, bool np, ls_i64* err) { return ls_npwf(x + y, x, y, np, err); }
+LS_DEV float ls_npf_sub(float x, float y, bool np, ls_i64* err) { return ls_npwf(x - y, x, y, np, err); }
+LS_DEV float ls_npf_mul(float x, float y, bool np, ls_i64* err) { return ls_npwf(x * y, x, y, np, err); }
+LS_DEV float ls_npf_div(float x, float y, bool np, ls_i64* err) { return ls_npwf(x / y, x, y, np, err); }
+LS_DEV float ls_npf_floordiv(float x, float y, bool np, ls_i64* err) {
+  return ls_npwf(ls_ffloordivf(x, y), x, y, np, err);
+}
+LS_DEV float ls_npf_mod(float x, float y, bool np, ls_i64* err) { return ls_npwf(ls_fmodf(x, y), x, y, np, err); }
+LS_DEV float ls_npf_pow(float x, float y, bool np, ls_i64* err) {
+  if (np && x == 0.0f && y < 0.0f) ls_fail(err, LS_ERR_NPWARN);
+  return ls_npwf(powf(x, y), x, y, np, err);
+}
+LS_DEV double ls_np_sqrt(double x, ls_i64* err) { return ls_npw(sqrt(x), x, x, true, err); }
+LS_DEV float ls_np_sqrt(float x, ls_i64* err) { return ls_npwf(sqrtf(x), x, x, true, err); }
+// A float64 value stored into a float32 element or given to np.float32:
+// "overflow encountered in cast".
+LS_DEV float ls_np_to_f32(double x, ls_i64* err) {
+  float r = (float)x;
+  double inf = ls_f64_bits(0x7ff0000000000000ULL);
+  if (fabs((double)r) == inf && fabs(x) < inf) ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+// NumPy integers: the wrapped result, and a warning when it wrapped.
+LS_DEV ls_i64 ls_npadd(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wadd(a, b);
+  if (((a ^ r) & (b ^ r)) < 0) ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+LS_DEV ls_i64 ls_npsub(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wsub(a, b);
+  if (((a ^ b) & (a ^ r)) < 0) ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+LS_DEV ls_i64 ls_npmul(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_i64 r = ls_wmul(a, b);
+  if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b))
+    ls_fail(err, LS_ERR_NPWARN);
+  return r;
+}
+LS_DEV ls_i64 ls_npneg(ls_i64 a, ls_i64* err) {
+  if (a == LS_I64_MIN) ls_fail(err, LS_ERR_NPWARN);
+  return ls_wneg(a);
+}
+LS_DEV int ls_npadd32(int a, int b, ls_i64* err) {
+  ls_i64 r = (ls_i64)a + (ls_i64)b;
+  if (r != (ls_i64)(int)r) ls_fail(err, LS_ERR_NPWARN);
+  return ls_wadd32(a, b);
+}
+LS_DEV int ls_npsub32(int a, int b, ls_i64* err) {
+  ls_i64 r = (ls_i64)a - (ls_i64)b;
+  if (r != (ls_i64)(int)r) ls_fail(err, LS_ERR_NPWARN);
+  return ls_wsub32(a, b);
+}
+LS_DEV int ls_npmul32(int a, int b, ls_i64* err) {
+  ls_i64 r = (ls_i64)a * (ls_i64)b;
+  if (r != (ls_i64)(int)r) ls_fail(err, LS_ERR_NPWARN);
+  return ls_wmul32(a, b);
+}
+LS_DEV int ls_npneg32(int a, ls_i64* err) {
+  if (a == -2147483647 - 1) ls_fail(err, LS_ERR_NPWARN);
+  return ls_wneg32(a);
+}
+// x // 0 and x % 0 warn ("divide by zero"), MIN // -1 warns ("overflow").
+LS_DEV ls_i64 ls_floordiv_npw(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0 || (b == -1 && a == LS_I64_MIN)) ls_fail(err, LS_ERR_NPWARN);
+  return ls_floordiv_np(a, b);
+}
+LS_DEV ls_i64 ls_mod_npw(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0) ls_fail(err, LS_ERR_NPWARN);
+  return ls_mod_np(a, b);
+}
+LS_DEV int ls_floordiv_npw32(int a, int b, ls_i64* err) {
+  if (b == 0 || (b == -1 && a == -2147483647 - 1)) ls_fail(err, LS_ERR_NPWARN);
+  return ls_floordiv_np32(a, b);
+}
+LS_DEV int ls_mod_npw32(int a, int b, ls_i64* err) {
+  if (b == 0) ls_fail(err, LS_ERR_NPWARN);
+  return ls_mod_np32(a, b);
 }
 
 // ---- conversions and checks ---------------------------------------------------

@@ -46,8 +46,6 @@ MODES = ("auto", "cpu", "gpu", "python", "off")
 TEST_ORDER = ("auto", "cpu", "python", "off", "gpu")  # gpu last: its kernel works in the background meanwhile
 
 # What goes wrong, one line each (the values of KNOWN_FAILURES).
-WARN = ("native code drops NumPy's floating-point error reports: the RuntimeWarning CPython prints "
-        "(divide by zero, overflow, invalid value) is missing")
 REDUCTION = ("a floating-point reduction is reassociated (parallel CPU or GPU order; documented in DESIGN.md), "
              "so the last bits differ from CPython")
 CODE = "the rewritten function's code object shows the generated names (co_varnames has __loopscope_env_N__)"
@@ -55,43 +53,6 @@ CODE = "the rewritten function's code object shows the generated names (co_varna
 # (case, mode) -> one line on the engine bug. Non-strict xfails: remove the
 # entry when the bug is fixed.
 KNOWN_FAILURES = {
-    ('errors.error_inside_function_nest_then_variables', 'cpu'): WARN,
-    ('errors.error_inside_function_nest_then_variables', 'gpu'): WARN,
-    ('errors.numpy_warnings_large_loop', 'auto'): WARN,
-    ('errors.numpy_warnings_large_loop', 'cpu'): WARN,
-    ('errors.numpy_warnings_large_loop', 'gpu'): WARN,
-    ('errors.int64_array_wraparound', 'cpu'): WARN,
-    ('errors.int64_array_wraparound', 'gpu'): WARN,
-    ('errors.numpy_float64_scalar_overflow_warning', 'cpu'): WARN,
-    ('errors.numpy_float64_scalar_overflow_warning', 'gpu'): WARN,
-    ('errors.numpy_sqrt_negative_nan_warning', 'cpu'): WARN,
-    ('errors.numpy_sqrt_negative_nan_warning', 'gpu'): WARN,
-    ('errors.zero_division_int_floordiv', 'cpu'): WARN,
-    ('errors.zero_division_int_floordiv', 'gpu'): WARN,
-    ('errors.zero_division_numpy_float_array_no_error', 'cpu'): WARN,
-    ('errors.zero_division_numpy_float_array_no_error', 'gpu'): WARN,
-    ('errors.zero_division_numpy_int_array_warns', 'cpu'): WARN,
-    ('errors.zero_division_numpy_int_array_warns', 'gpu'): WARN,
-    ('errors.zero_division_zero_over_zero_nan', 'cpu'): WARN,
-    ('errors.zero_division_zero_over_zero_nan', 'gpu'): WARN,
-    ('functions.function_error_last_cell', 'cpu'): WARN,
-    ('functions.function_error_last_cell', 'gpu'): WARN,
-    ('semantics.abs_of_int64_min', 'cpu'): WARN,
-    ('semantics.abs_of_int64_min', 'gpu'): WARN,
-    ('semantics.array_element_divided_by_python_zero', 'cpu'): WARN,
-    ('semantics.array_element_divided_by_python_zero', 'gpu'): WARN,
-    ('semantics.array_int_modulo_zero', 'cpu'): WARN,
-    ('semantics.array_int_modulo_zero', 'gpu'): WARN,
-    ('semantics.int64_min_floor_divided_by_minus_one', 'cpu'): WARN,
-    ('semantics.int64_min_floor_divided_by_minus_one', 'gpu'): WARN,
-    ('semantics.int32_times_int32_into_int64', 'cpu'): WARN,
-    ('semantics.int32_times_int32_into_int64', 'gpu'): WARN,
-    ('semantics.numpy_float_zero_negative_power_inf', 'cpu'): WARN,
-    ('semantics.numpy_float_zero_negative_power_inf', 'gpu'): WARN,
-    ('semantics.product_reduction_numpy_int_wraps', 'gpu'): WARN,
-    ('semantics.python_float_divided_by_numpy_zero', 'cpu'): WARN,
-    ('semantics.python_float_divided_by_numpy_zero', 'gpu'): WARN,
-
     ('programs.conjugate_gradient_small', 'gpu'): REDUCTION,
     ('programs.large_float_sum_and_dot', 'auto'): REDUCTION,  # when the cost model picks the parallel CPU
     ('programs.large_float_sum_and_dot', 'cpu'): REDUCTION,

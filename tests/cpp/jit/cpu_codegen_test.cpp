@@ -252,36 +252,43 @@ TEST(CpuCodegen, NegativeStepAndInnerLoopFinalValue) {
 }
 
 TEST(CpuCodegen, PythonFloorDivAndModOnInts) {
-  Case c;
   // for i in range(n): q[i] = a[i] // b[i]; m[i] = a[i] % b[i]  (np.int64)
-  make(c,
-       For("i", I(0), N("n"), nullptr,
-           {Assign(Sub("q", {N("i")}), Bin(BinOp::FloorDiv, Sub("a", {N("i")}), Sub("b", {N("i")}))),
-            Assign(Sub("m", {N("i")}), Bin(BinOp::Mod, Sub("a", {N("i")}), Sub("b", {N("i")})))}),
-       "divmod", {"i"}, LoopVerdict::Parallel);
-  const int n = 9;
-  int64_t av[n] = {7, -7, 7, -7, 0, 5, INT64_MIN, INT64_MIN, 3};
-  int64_t bv[n] = {2, 2, -2, -2, 3, 0, -1, 7, -5};
-  auto* a = add_array<int64_t>(c, "a", DType::Int64, {n});
-  auto* b = add_array<int64_t>(c, "b", DType::Int64, {n});
-  auto* q = add_array<int64_t>(c, "q", DType::Int64, {n});
-  auto* m = add_array<int64_t>(c, "m", DType::Int64, {n});
-  std::memcpy(a, av, sizeof av);
-  std::memcpy(b, bv, sizeof bv);
-  scalar_int(c, "n", n);
-  auto r = compile_and_run(c);
+  auto run = [](std::vector<int64_t> av, std::vector<int64_t> bv, std::vector<int64_t>* q, std::vector<int64_t>* m) {
+    Case c;
+    make(c,
+         For("i", I(0), N("n"), nullptr,
+             {Assign(Sub("q", {N("i")}), Bin(BinOp::FloorDiv, Sub("a", {N("i")}), Sub("b", {N("i")}))),
+              Assign(Sub("m", {N("i")}), Bin(BinOp::Mod, Sub("a", {N("i")}), Sub("b", {N("i")})))}),
+         "divmod", {"i"}, LoopVerdict::Parallel);
+    const int n = static_cast<int>(av.size());
+    auto* a = add_array<int64_t>(c, "a", DType::Int64, {n});
+    auto* b = add_array<int64_t>(c, "b", DType::Int64, {n});
+    auto* qp = add_array<int64_t>(c, "q", DType::Int64, {n});
+    auto* mp = add_array<int64_t>(c, "m", DType::Int64, {n});
+    std::memcpy(a, av.data(), n * sizeof(int64_t));
+    std::memcpy(b, bv.data(), n * sizeof(int64_t));
+    scalar_int(c, "n", n);
+    auto r = compile_and_run(c);
+    q->assign(qp, qp + n);
+    m->assign(mp, mp + n);
+    return r;
+  };
+  std::vector<int64_t> av = {7, -7, 7, -7, 0, INT64_MIN, 3, INT64_MAX};
+  std::vector<int64_t> bv = {2, 2, -2, -2, 3, 7, -5, -1};
+  std::vector<int64_t> q, m;
+  auto r = run(av, bv, &q, &m);
   ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
-  for (int k = 0; k < n; ++k) {
-    if (bv[k] == 0) {  // NumPy: 0 for both
-      EXPECT_EQ(q[k], 0);
-      EXPECT_EQ(m[k], 0);
-    } else if (av[k] == INT64_MIN && bv[k] == -1) {  // NumPy wraps
-      EXPECT_EQ(q[k], INT64_MIN);
-      EXPECT_EQ(m[k], 0);
-    } else {
-      EXPECT_EQ(q[k], py_floordiv(av[k], bv[k])) << k;
-      EXPECT_EQ(m[k], py_mod(av[k], bv[k])) << k;
-    }
+  for (size_t k = 0; k < av.size(); ++k) {
+    EXPECT_EQ(q[k], py_floordiv(av[k], bv[k])) << k;
+    EXPECT_EQ(m[k], py_mod(av[k], bv[k])) << k;
+  }
+  // NumPy gives 0 for x // 0 and x % 0 and wraps MIN // -1, each with a
+  // RuntimeWarning: Python runs the loop (from the untouched arrays) to print it.
+  for (auto [x, y] : {std::pair<int64_t, int64_t>{5, 0}, {INT64_MIN, -1}}) {
+    r = run({1, x}, {1, y}, &q, &m);
+    EXPECT_EQ(r.status, RunStatus::Fallback);
+    EXPECT_NE(r.reason.find("RuntimeWarning"), std::string::npos) << r.reason;
+    EXPECT_EQ(q, (std::vector<int64_t>{0, 0}));
   }
 }
 

@@ -539,7 +539,7 @@ TEST(CudaCodegen, ErrorCodesAreTheSharedTraps) {
       {"LS_ERR_OVERFLOW", Trap::Overflow},   {"LS_ERR_ZERODIV", Trap::ZeroDivision}, {"LS_ERR_INDEX", Trap::Index},
       {"LS_ERR_DOMAIN", Trap::Domain},       {"LS_ERR_MATHOVF", Trap::MathOverflow}, {"LS_ERR_UNBOUND", Trap::Unbound},
       {"LS_ERR_BIGINT", Trap::BigInt},       {"LS_ERR_INT32", Trap::Int32},          {"LS_ERR_FLOAT2INT", Trap::FloatToInt},
-      {"LS_ERR_LAST", Trap::LastValue}};
+      {"LS_ERR_LAST", Trap::LastValue},     {"LS_ERR_NPWARN", Trap::NumpyWarning}};
   for (auto& [name, trap] : codes) {
     std::string def = std::string("#define ") + name + " " + std::to_string(1 + static_cast<int>(trap)) + " ";
     EXPECT_NE(h.find(def), std::string::npos) << def;

@@ -40,6 +40,8 @@ enum class Trap : int {
   FloatToInt,        // int(), math.floor() ... of NaN, an infinity, or beyond int64
   LastValue,         // parallel code: a scalar's final value comes from an earlier iteration than the last
   ReductionOrder,    // parallel code: min()/max() ties between 0.0 and -0.0, decided by iteration order
+  NumpyWarning,      // NumPy would print a RuntimeWarning: np.float64 overflow, division by zero, inf - inf,
+                     // np.sqrt(-1), an np.int64 that wraps, a float64 too large for a float32 element
   Count
 };
 
