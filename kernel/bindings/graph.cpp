@@ -87,6 +87,17 @@ ChildResult layout_in_child(GVC_t* gvc, Agraph_t* g, const std::string& engine, 
   }
   if (pid == 0) {  // the child: lay out, write the SVG, leave without cleanup
     close(fds[0]);
+    // Graphviz can die on a graph (dot 2.42 frees twice on some clustered
+    // graphs): the parent then reports a failed layout. Nothing of it may
+    // reach the kernel's stderr, neither the C library's message nor the
+    // Python fault handler's traceback inherited from the parent.
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 2);
+    signal(SIGABRT, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
     std::string out;
     int rc = layout_here(gvc, g, engine, out);
     if (rc != 0) _exit(10 + rc);

@@ -8,6 +8,7 @@ bodies with aliased arrays. No timing is asserted (see
 bench/bench_big_bodies.py for the figures)."""
 
 import ast
+import os
 import random
 import re
 import warnings
@@ -372,3 +373,21 @@ def test_every_edge_end_is_a_declared_node():
     dot = _report.dependence_dot(rep, "full")
     assert dot.count('\n  "S2" [') == 1 and '"if@6" [label="if (line 6)"' in dot
     assert "<svg" in _loopscope.render_dot(dot, "dot", 2.0)
+
+
+def test_a_graph_that_crashes_graphviz_is_still_drawn(fresh_layout):
+    # Graphviz's dot (2.42) dies with a double free on this graph (clusters,
+    # labelled edges between them, self-loops), found by the program
+    # generator (seed 700109): the layout is tried again with newrank, and a
+    # layout that still fails leaves the graph out with a line, never an
+    # internal error.
+    dot = open(os.path.join(os.path.dirname(__file__), "graph_layout_crash.dot")).read()
+    svg, why = _report._layout(dot, 60, 5.0)
+    assert why is None and svg.startswith("<svg")
+
+
+def test_a_layout_that_fails_leaves_the_graph_out_with_a_line(fresh_layout, monkeypatch):
+    def fail(*a, **k):
+        raise RuntimeError("Graphviz layout 'dot' failed")
+    monkeypatch.setattr(_loopscope, "render_dot", fail)
+    assert _report._layout("digraph { a -> b }", 2, 5.0) == (None, "Graphviz could not lay it out")

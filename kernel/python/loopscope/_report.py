@@ -370,10 +370,18 @@ def _layout(dot: str, size: int, budget: float):
     try:
         import _loopscope
 
-        svg = _loopscope.render_dot(dot, "dot", float(budget))
+        try:
+            svg = _loopscope.render_dot(dot, "dot", float(budget))
+        except RuntimeError:
+            # Graphviz's dot (2.42) crashes on some graphs with clusters and
+            # labelled edges (the child process that lays them out dies);
+            # ranking the nodes globally (newrank) avoids that layout path.
+            svg = _loopscope.render_dot(dot.replace("graph [", "graph [newrank=true, ", 1), "dot", float(budget))
     except TimeoutError:
         _layout_state["too_slow"] = size if too_slow is None else min(size, too_slow)
         return None, f"laying it out took longer than {budget:g} s, so it is not drawn"
+    except RuntimeError:
+        return None, "Graphviz could not lay it out"
     except Exception as exc:  # a drawing problem must not hide the report
         from ._errors import internal
 
