@@ -48,7 +48,6 @@ TEST_ORDER = ("auto", "cpu", "python", "off", "gpu")  # gpu last: its kernel wor
 # What goes wrong, one line each (the values of KNOWN_FAILURES).
 REDUCTION = ("a floating-point reduction is reassociated (parallel CPU or GPU order; documented in DESIGN.md), "
              "so the last bits differ from CPython")
-CODE = "the rewritten function's code object shows the generated names (co_varnames has __loopscope_env_N__)"
 
 # (case, mode) -> one line on the engine bug. Non-strict xfails: remove the
 # entry when the bug is fixed.
@@ -65,10 +64,6 @@ KNOWN_FAILURES = {
     ('programs.power_iteration', 'gpu'): REDUCTION,
     ('programs.simpson_integration_array', 'gpu'): REDUCTION,
 
-    ('interactions.function_code_inspected', 'auto'): CODE,
-    ('interactions.function_code_inspected', 'cpu'): CODE,
-    ('interactions.function_code_inspected', 'gpu'): CODE,
-    ('interactions.function_code_inspected', 'python'): CODE,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))

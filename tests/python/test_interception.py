@@ -525,6 +525,43 @@ def test_rebuilt_function_keeps_its_attributes():
     assert nests and seen == [] and g(np.ones((1, 1)))[0, 0] == 3.0 and seen
 
 
+def test_rebuilt_function_has_only_the_users_locals():
+    # The replacement assigns no name: co_varnames, co_cellvars and the
+    # cell's namespace see only the user's names.
+    g, nests = _rewrite.compile_function(scale_rows, lambda nid, env: None)
+    assert nests
+    for attr in ("co_varnames", "co_cellvars", "co_argcount", "co_nlocals"):
+        assert getattr(g.__code__, attr) == getattr(scale_rows.__code__, attr), attr
+
+
+def test_nests_answered_on_several_threads_keep_their_own_results():
+    import threading
+
+    def total(n, scale):
+        t = 0.0
+        for r in range(3):  # declined around an accepted nest: two replacements in flight
+            print(end="")
+            for i in range(n):
+                t += i * scale
+        return t
+
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            results[k] = [loopscope.run(total, 200 + k, float(k), device="cpu") for _ in range(20)]
+        except Exception as exc:  # reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for k in range(4):
+        assert results[k] == [total(200 + k, float(k))] * 20
+
+
 def test_function_without_source_runs_as_it_is():
     ns = {}
     exec("def f(A):\n    for i in range(A.shape[0]):\n        A[i] = i\n    return 'done'\n", ns)

@@ -7,24 +7,21 @@ registered with the engine (front end + static phase, giving an integer nest
 id) and replaced by::
 
     try:
-        __loopscope_env_K__ = {'A': A, 'n': n, '@range': range}
+        __loopscope_state__.out = HOOK(NEST_ID, {'A': A, 'n': n, '@range': range})
     except NameError:
-        __loopscope_env_K__ = None
-    try:
-        __loopscope_out_K__ = HOOK(NEST_ID, __loopscope_env_K__)
-        if __loopscope_out_K__ is None:
-            <the original loop, unchanged>
-        else:
-            if 'i' in __loopscope_out_K__:
-                i = __loopscope_out_K__['i']   # every scalar / loop variable the nest assigns
-    finally:
-        __loopscope_env_K__ = __loopscope_out_K__ = None
-        del __loopscope_env_K__, __loopscope_out_K__
+        __loopscope_state__.out = HOOK(NEST_ID, None)
+    if __loopscope_state__.out is None:
+        <the original loop, unchanged>
+    else:
+        if 'i' in __loopscope_state__.out:
+            i = __loopscope_state__.out['i']   # every scalar / loop variable the nest assigns
 
-``K`` is unique within one rewritten tree, so a replacement nested inside
-another (a declined loop around an accepted one) never touches the outer one's
-names, and the ``finally`` leaves no generated name behind, even when the loop
-raises. The names end in ``__`` so that class bodies do not mangle them.
+The replacement assigns no name of its own: the function's locals
+(``co_varnames``), a cell's namespace and a class body hold only the user's
+names, whatever happens. The hook's answer goes to a thread-local object
+reached through a builtin (``STATE_NAME``); it is read right after the call,
+before any user code can run again, so recursion, nested replacements (a
+declined loop around an accepted one) and threads each see their own.
 
 The env holds plain name loads only, evaluated where the loop is: every name
 the nest reads from outside, and under ``@name`` every global or builtin the
@@ -69,6 +66,7 @@ import functools
 import inspect
 import math
 import textwrap
+import threading
 import types
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -79,8 +77,11 @@ import _loopscope
 
 HOOK_NAME = "__loopscope_hook__"
 MAKER_NAME = "__loopscope_make__"
-ENV_PREFIX = "__loopscope_env_"
-OUT_PREFIX = "__loopscope_out_"
+# The generated code's only name: a builtin, so that it is in no namespace of
+# the user's; its ``out`` attribute is per thread.
+STATE_NAME = "__loopscope_state__"
+_STATE = threading.local()
+setattr(builtins, STATE_NAME, _STATE)
 ASSUMED_PREFIX = "@"  # env keys of assumed globals; never a Python identifier
 
 
@@ -346,35 +347,35 @@ def _load(name: str) -> ast.expr:
     return ast.Name(name, ast.Load())
 
 
-def _replacement(node: ast.For, rec: NestRecord, hook_name: str, k: int) -> List[ast.stmt]:
-    env_name, out_name = f"{ENV_PREFIX}{k}__", f"{OUT_PREFIX}{k}__"
+def _hook_answer(ctx) -> ast.expr:
+    return ast.Attribute(value=_load(STATE_NAME), attr="out", ctx=ctx)
+
+
+def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stmt]:
     keys = [ast.Constant(n) for n in rec.loads] + [ast.Constant(ASSUMED_PREFIX + n) for n in rec.assumed]
     values = [_load(n) for n in rec.loads] + [_load(n) for n in rec.assumed]
-    try_env = ast.Try(
-        body=[ast.Assign(targets=[ast.Name(env_name, ast.Store())], value=ast.Dict(keys=keys, values=values))],
-        handlers=[ast.ExceptHandler(
-            type=_load("NameError"), name=None,
-            body=[ast.Assign(targets=[ast.Name(env_name, ast.Store())], value=ast.Constant(None))])],
+
+    def ask(env: ast.expr) -> ast.stmt:
+        return ast.Assign(targets=[_hook_answer(ast.Store())],
+                          value=ast.Call(func=_load(hook_name), args=[ast.Constant(rec.id), env], keywords=[]))
+    # A name the nest reads that is not defined yet: the hook hears None
+    # (and declines), the Python loop raises the NameError where it does.
+    call = ast.Try(
+        body=[ask(ast.Dict(keys=keys, values=values))],
+        handlers=[ast.ExceptHandler(type=_load("NameError"), name=None, body=[ask(ast.Constant(None))])],
         orelse=[], finalbody=[])
-    call = ast.Assign(
-        targets=[ast.Name(out_name, ast.Store())],
-        value=ast.Call(func=_load(hook_name), args=[ast.Constant(rec.id), _load(env_name)], keywords=[]))
     writes = []
     for name in rec.outputs:
         writes.append(ast.If(
-            test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_load(out_name)]),
+            test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
             body=[ast.Assign(targets=[ast.Name(name, ast.Store())],
-                             value=ast.Subscript(value=_load(out_name), slice=ast.Constant(name), ctx=ast.Load()))],
+                             value=ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name),
+                                                 ctx=ast.Load()))],
             orelse=[]))
     branch = ast.If(
-        test=ast.Compare(left=_load(out_name), ops=[ast.Is()], comparators=[ast.Constant(None)]),
+        test=ast.Compare(left=_hook_answer(ast.Load()), ops=[ast.Is()], comparators=[ast.Constant(None)]),
         body=[node], orelse=writes or [ast.Pass()])
-    # Assigning first makes the del unable to fail, whatever happened before.
-    cleanup = [ast.Assign(targets=[ast.Name(env_name, ast.Store()), ast.Name(out_name, ast.Store())],
-                          value=ast.Constant(None)),
-               ast.Delete(targets=[ast.Name(env_name, ast.Del()), ast.Name(out_name, ast.Del())])]
-    guarded = ast.Try(body=[call, branch], handlers=[], orelse=[], finalbody=cleanup)
-    out = [try_env, guarded]
+    out = [call, branch]
     for s in out:
         _locate(s, node)
     return out
@@ -408,12 +409,10 @@ class _Rewriter:
         self.source = source
         self.hook_declined = hook_declined
         self.nests: List[NestRecord] = []
-        self.replacements = 0
 
     def replace(self, node, rec):
-        self.replacements += 1
         _mark_original(node)
-        return _replacement(node, rec, self.hook_name, self.replacements)
+        return _replacement(node, rec, self.hook_name)
 
     def block(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
         out = []
