@@ -17,6 +17,11 @@
 // runs one launch at a time (jit/src/cuda_runtime.cpp).
 #pragma once
 
+#ifdef _FORTIFY_SOURCE
+#undef _FORTIFY_SOURCE
+#endif
+#include <setjmp.h>
+
 #include <ucontext.h>
 
 #include <cmath>
@@ -64,8 +69,24 @@ struct unsupported : std::exception {
 };
 
 // ---- fibers ------------------------------------------------------------
+// Functions the compiler must treat as unknown calls: what the other fibers
+// do while one is switched out happens "inside" them (GCC's interprocedural
+// analysis would otherwise keep a barrier's counters in registers across).
+#if defined(__clang__)
+#define LS_EMU_OPAQUE __attribute__((noinline)) inline
+#else
+#define LS_EMU_OPAQUE __attribute__((noipa)) inline
+#endif
+
+// A fiber starts once through ucontext (makecontext, then setcontext); after
+// that every switch is an _setjmp/_longjmp pair, which saves no signal mask:
+// swapcontext makes a system call per switch, and a block of 256 threads
+// reducing through shuffles switches thousands of times. (Jumping between
+// stacks is what _FORTIFY_SOURCE's longjmp check forbids: it is off here.)
 struct Fiber {
   ucontext_t ctx;
+  jmp_buf jump;  // where the fiber resumes
+  bool started = false;
   bool done = false;
 };
 struct Group {  // a warp or a block: threads that meet at a barrier
@@ -75,7 +96,9 @@ inline bool fiber_mode = false;
 inline std::vector<Fiber> fibers;
 inline std::vector<char> stacks;
 inline const size_t stack_size = 64 * 1024;
-inline ucontext_t scheduler;
+inline jmp_buf scheduler_jump;  // where the scheduler resumes
+inline ucontext_t fiber_template;  // one getcontext for all fibers
+inline bool have_template = false;
 inline unsigned current = 0;
 inline std::vector<uint64_t> exchange;  // one slot per thread for shuffles
 inline std::vector<Group> warps;
@@ -90,7 +113,11 @@ inline unsigned linear_tid() {
 inline void set_tid(unsigned t) {
   thread_idx = {t % block_dim.x, (t / block_dim.x) % block_dim.y, t / (block_dim.x * block_dim.y)};
 }
-inline void yield() { swapcontext(&fibers[current].ctx, &scheduler); }
+// Not inlined, and a compiler barrier: the caller must read again whatever
+// the other fibers wrote meanwhile (a barrier's generation, shuffle slots).
+LS_EMU_OPAQUE void yield() {
+  if (_setjmp(fibers[current].jump) == 0) _longjmp(scheduler_jump, 1);
+}
 
 // Waits until every live thread of `g` has arrived.
 inline void barrier(Group& g) {
@@ -118,6 +145,17 @@ inline void fiber_main() {
     block_group.arrived = 0;
     ++block_group.generation;
   }
+  _longjmp(scheduler_jump, 1);  // a fiber never returns
+}
+
+// Runs fiber t until it yields or finishes.
+LS_EMU_OPAQUE void resume(unsigned t) {
+  if (_setjmp(scheduler_jump) != 0) return;
+  if (!fibers[t].started) {
+    fibers[t].started = true;
+    setcontext(&fibers[t].ctx);
+  }
+  _longjmp(fibers[t].jump, 1);
 }
 
 // Runs one block as fibers. Returns false on a deadlock (threads waiting at
@@ -131,11 +169,15 @@ inline bool run_block_fibers(const std::function<void()>& body) {
   warps.assign((n + 31) / 32, Group{});
   for (unsigned t = 0; t < n; ++t) warps[t / 32].live++;
   block_group = Group{n, 0, 0};
+  if (!have_template) {
+    getcontext(&fiber_template);
+    have_template = true;
+  }
   for (unsigned t = 0; t < n; ++t) {
-    getcontext(&fibers[t].ctx);
+    fibers[t].ctx = fiber_template;
     fibers[t].ctx.uc_stack.ss_sp = stacks.data() + (size_t)t * stack_size;
     fibers[t].ctx.uc_stack.ss_size = stack_size;
-    fibers[t].ctx.uc_link = &scheduler;
+    fibers[t].ctx.uc_link = nullptr;
     makecontext(&fibers[t].ctx, fiber_main, 0);
   }
   unsigned remaining = n;
@@ -145,7 +187,7 @@ inline bool run_block_fibers(const std::function<void()>& body) {
       if (fibers[t].done) continue;
       current = t;
       set_tid(t);
-      swapcontext(&scheduler, &fibers[t].ctx);
+      resume(t);
       if (fibers[t].done) --remaining;
     }
     if (!progress && remaining > 0) return false;

@@ -476,5 +476,11 @@ def test_numpy_division_by_zero_follows_numpy():
            "    w[i] = x[i] / z\n")
     env = dict(n=6, x=np.array([1.0, -2.0, 0.0, 3.5, -0.0, 7.0]), z=0.0, k=np.arange(6) - 3, kz=0,
                y=np.zeros(6), q=np.zeros(6, np.int64), w=np.zeros(6))
+    # NumPy prints a RuntimeWarning for each: the kernel records it and Python
+    # runs the loop (with the same values)
+    with np.errstate(all="ignore"):
+        out = _diff(src, env, expect_ran=False)
+    assert not out["ran"] and "RuntimeWarning" in out["reason"], out
+    env.update(z=2.0, kz=3)
     with np.errstate(all="ignore"):
         _diff(src, env)
