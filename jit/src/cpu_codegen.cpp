@@ -79,6 +79,7 @@ class CpuVariant {
   int frame_size = 0;
   bool needs_snapshot = false;
   bool reads_fp_flags = false;  // a NumPy float operation: the run reads the IEEE flags
+  bool snapshot_for_flags = false;  // ... and a run that ends with them raised needs the saved arrays
   bool parallel = false;
   std::string parallel_description;
   std::string interchanged;  // "i/j" per interchanged nest (outer/inner as written)
@@ -210,6 +211,7 @@ class Codegen {
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;  // per array, when disjoint
   llvm::AllocaInst* countdown_ = nullptr;             // polls until the slow check
   llvm::AllocaInst* deferred_ = nullptr;              // i32: bit r set when deferred check r failed
+  llvm::Value* numpy_warns_ = nullptr;                // i1: NumPy prints its warnings in this run
 
   void tag(llvm::Instruction* inst, const std::string& array) {
     if (scope_md_.empty()) return;
@@ -285,6 +287,9 @@ class Codegen {
     B.CreateStore(B.getInt64(1), countdown_);
     deferred_ = B.CreateAlloca(i32, nullptr, "deferred.traps");
     B.CreateStore(B.getInt32(0), deferred_);
+    auto* wty = llvm::FunctionType::get(i32, {ptr}, false);
+    numpy_warns_ = B.CreateICmpNE(
+        B.CreateCall(wty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_numpy_warns)), {rt_}), B.getInt32(0));
     for (auto& v : S.vars) {
       VarStore st;
       st.value = B.CreateAlloca(ty(v.type.r), nullptr, v.name);
@@ -468,6 +473,8 @@ class Codegen {
   void note_numpy_float(const Val& r) {
     if (r.t.np) reads_fp_flags = true;
   }
+  // A NumPy integer case NumPy warns about (when its warnings are on).
+  void numpy_reports(llvm::Value* cond) { trap_later(B.CreateAnd(cond, numpy_warns_), Trap::NumpyWarning); }
 
   // ---- Python / NumPy float floor division and modulo ---------------------
   // The algorithm of CPython's float_floor_div/float_rem and NumPy's
@@ -528,7 +535,7 @@ class Codegen {
       auto checked = [&](llvm::Intrinsic::ID id, llvm::Value* p, llvm::Value* q) -> llvm::Value* {
         llvm::Value* res = intrinsic(id, {p, q});
         if (pysem) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-        else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);
+        else numpy_reports(B.CreateExtractValue(res, 1));
         return B.CreateExtractValue(res, 0);
       };
       switch (op) {
@@ -553,7 +560,7 @@ class Codegen {
             if (op == BinOp::FloorDiv) trap_if(ovf, Trap::Overflow);
           } else {
             // "divide by zero encountered", and MIN // -1 "overflow encountered"
-            trap_later(op == BinOp::FloorDiv ? B.CreateOr(yzero, ovf) : yzero, Trap::NumpyWarning);
+            numpy_reports(op == BinOp::FloorDiv ? B.CreateOr(yzero, ovf) : yzero);
           }
           llvm::Value* bad = B.CreateOr(yzero, ovf);
           llvm::Value* ys = B.CreateSelect(bad, llvm::ConstantInt::get(T, 1), y);
@@ -634,7 +641,7 @@ class Codegen {
           // library's pow() raises no flag for it
           llvm::Value* zero = fconst(T, 0.0);
           llvm::Value* zero_neg = B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero));
-          trap_later(r.t.mixed() ? B.CreateAnd(zero_neg, r.npf) : zero_neg, Trap::NumpyWarning);
+          numpy_reports(r.t.mixed() ? B.CreateAnd(zero_neg, r.npf) : zero_neg);
         }
         return r;
       }
@@ -765,7 +772,7 @@ class Codegen {
           llvm::Value* res =
               intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(a.v->getType(), 0), a.v});
           if (a.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-          else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);  // "scalar negative"
+          else numpy_reports(B.CreateExtractValue(res, 1));  // "scalar negative"
           return Val{B.CreateExtractValue(res, 0), a.t, a.npf};
         }
         return Val{B.CreateNeg(a.v), a.t, a.npf};
@@ -965,7 +972,7 @@ class Codegen {
       if (S.overflow_checks.count(&e)) {
         llvm::Value* res = intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(x.v->getType(), 0), x.v});
         if (x.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-        else trap_later(B.CreateExtractValue(res, 1), Trap::NumpyWarning);  // "scalar absolute"
+        else numpy_reports(B.CreateExtractValue(res, 1));  // "scalar absolute"
         neg = B.CreateExtractValue(res, 0);
       } else {
         neg = B.CreateNeg(x.v);
@@ -1795,14 +1802,15 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   v->frame_size = spec.frame_size;
   // A run may stop (a trap), or end with IEEE flags that NumPy would report:
   // Python then runs the loop from the original arrays, saved before the run.
-  // Not needed when only the flags can send the loop to Python and no array
-  // the nest writes is read by it or shares memory with one it reads: Python
-  // then computes the same elements again from the same inputs.
+  // For the flags, only while NumPy prints its warnings, and only when the
+  // nest reads an array it writes (or one sharing memory with it): otherwise
+  // Python computes the same elements again from the same inputs.
   bool written_read = false;
   for (auto& a : spec.arrays) written_read = written_read || (a.written && cg.loaded_arrays.count(a.name));
   bool rerun_rewrites_all = spec.disjoint && !written_read;
   v->reads_fp_flags = cg.reads_fp_flags;
-  v->needs_snapshot = cg.traps || (cg.reads_fp_flags && !rerun_rewrites_all);
+  v->needs_snapshot = cg.traps;
+  v->snapshot_for_flags = cg.reads_fp_flags && !rerun_rewrites_all;
   for (auto& x : cg.interchanged) v->interchanged += (v->interchanged.empty() ? "" : ", ") + x;
   for (auto& x : cg.jammed) v->jammed += (v->jammed.empty() ? "" : ", ") + x;
   v->parallel = !spec.parallel_loops.empty();
@@ -2055,7 +2063,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
   thread_local std::vector<char> arena;
   constexpr size_t kKeepArena = size_t(256) << 20;  // larger buffers are not kept
   const int threads = v.parallel ? cpu_thread_count() : 1;
-  if (v.needs_snapshot) {
+  const bool numpy_warns = numpy_warnings();
+  if (v.needs_snapshot || (v.snapshot_for_flags && numpy_warns)) {
     size_t need = 0;
     for (auto& a : v.arrays) {
       if (!a.written) continue;
@@ -2088,12 +2097,13 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
   } release_arena;
   rt::RunState st;
   st.threads = threads;
+  st.numpy_warns = numpy_warns;
   st.last_poll = std::chrono::steady_clock::now();
   rt::set_owner_thread(true);
   auto tr0 = std::chrono::steady_clock::now();
   rt::FpFlagsScope fp_flags(&st);  // clears the flags; the chunks on the pool add theirs
   int32_t status = v.entry(frame.data(), &st);
-  if (status == rt::kOk && v.reads_fp_flags && fp_flags.raised()) {
+  if (status == rt::kOk && v.reads_fp_flags && numpy_warns && fp_flags.raised()) {
     st.trap_reason.store(static_cast<int>(Trap::NumpyWarning));
     status = rt::kTrap;
   }
@@ -2132,7 +2142,7 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
 }
 
 std::string cpu_variant_ir(const CpuVariant& v) { return v.ir; }
-bool cpu_variant_needs_snapshot(const CpuVariant& v) { return v.needs_snapshot; }
+bool cpu_variant_needs_snapshot(const CpuVariant& v) { return v.needs_snapshot || v.snapshot_for_flags; }
 std::string cpu_variant_interchanged(const CpuVariant& v) { return v.interchanged; }
 std::string cpu_variant_unroll_jammed(const CpuVariant& v) { return v.jammed; }
 

@@ -18,6 +18,7 @@ std::atomic<bool> g_cancel{false};
 std::atomic<PollCallback> g_poll_cb{nullptr};
 std::atomic<int> g_threads{0};
 std::atomic<bool> g_reverse_chunks{false};  // testing: see set_cpu_reverse_chunks
+std::atomic<bool> g_numpy_warnings{true};
 thread_local bool t_owner = false;
 
 // A fixed set of worker threads; the calling thread works too.
@@ -183,6 +184,8 @@ int cpu_thread_count() {
 void set_cpu_thread_count(int n) { g_threads.store(n < 0 ? 0 : n); }
 void set_cpu_reverse_chunks(bool on) { g_reverse_chunks.store(on); }
 bool cpu_reverse_chunks() { return g_reverse_chunks.load(); }
+void set_numpy_warnings(bool on) { g_numpy_warnings.store(on); }
+bool numpy_warnings() { return g_numpy_warnings.load(); }
 
 namespace rt {
 
@@ -196,6 +199,8 @@ bool run_poll_callback() {
   }
   return g_cancel.load(std::memory_order_relaxed);
 }
+
+extern "C" int32_t ls_rt_numpy_warns(void* p) { return static_cast<RunState*>(p)->numpy_warns ? 1 : 0; }
 
 extern "C" int32_t ls_rt_poll(void* p) {
   auto* st = static_cast<RunState*>(p);

@@ -25,6 +25,7 @@ struct RunState {
   std::atomic<int32_t> abort{0};  // kTrap or kCancel once any thread stops
   std::atomic<int32_t> trap_reason{-1};
   std::atomic<int> fp_flags{0};   // the IEEE flags NumPy reports, raised by the pool's chunks
+  bool numpy_warns = true;        // NumPy prints its RuntimeWarnings (numpy_warnings())
   int threads = 1;
   std::vector<int64_t> outbuf;
   std::chrono::steady_clock::time_point last_poll;
@@ -51,6 +52,8 @@ class FpFlagsScope {
 // Functions the generated code calls (their addresses are baked into the IR).
 extern "C" int32_t ls_rt_poll(void* rt);
 extern "C" void ls_rt_trap(void* rt, int32_t reason);
+// RunState::numpy_warns, read once by each generated function.
+extern "C" int32_t ls_rt_numpy_warns(void* rt);
 // Splits [0, n) into up to `per_thread` chunks per thread (each thread takes
 // its own contiguous share first, then steals; interchanged nests ask for 1
 // so that each chunk's contiguous inner range stays long).

@@ -272,6 +272,9 @@ void bind(py::module_& m) {
   m.def("cpu_set_reverse_chunks", [](bool on) { jit::set_cpu_reverse_chunks(on); }, py::arg("flag"),
         "Testing: parallel loops run one iteration per chunk, last chunk first (see jit/cpu.hpp).");
   m.def("cpu_reverse_chunks", [] { return jit::cpu_reverse_chunks(); });
+  m.def("cpu_set_numpy_warnings", [](bool on) { jit::set_numpy_warnings(on); }, py::arg("on"),
+        "Whether NumPy prints its RuntimeWarnings now (set before each run; see jit/cpu.hpp).");
+  m.def("cpu_numpy_warnings", [] { return jit::numpy_warnings(); });
   m.def("cpu_threads", [] { return jit::cpu_thread_count(); });
   m.def("cpu_set_threads", [](int n) { jit::set_cpu_thread_count(n); }, py::arg("n"));
   m.def("cpu_cache_stats", [] {

@@ -167,16 +167,36 @@ def test_warnings_and_values_match_cpython(name, data):
             assert any("RuntimeWarning" in (r.get("reason") or "") for r in runs), runs
 
 
-def test_ignored_numpy_errors_print_nothing_and_values_match():
-    """np.errstate(all="ignore"): Python prints nothing; the values are the same."""
-    src, warn_args, _ = CASES["division_by_zero_out_of_place"]
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ignored_numpy_errors_print_nothing_and_stay_native(name):
+    """np.errstate(all="ignore"): Python prints nothing, so the CPU run stays
+    native (the GPU run still goes to Python); the values are the same."""
+    src, warn_args, _ = CASES[name]
     fn = nestgen.make_function(src, "k")
     with np.errstate(all="ignore"):
         want = outcome(fn, warn_args)
         for device, tier in CONFIGS:
+            _run.reset_last_runs()
             got = outcome(fn, warn_args, device, tier)
             assert _same(want, got), (device, tier, want, got)
+            if device != "gpu-emulated":
+                assert [r["status"] for r in _run.last_runs().values()] == ["ok"], (device, tier, _run.last_runs())
     assert want[1] == []
+
+
+def test_reported_underflow_runs_python():
+    """np.seterr(under="warn"): native code does not track underflow."""
+    fn = nestgen.make_function("def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] * 1e-300\n", "k")
+    args = (f64(1e-10, 1.0), f64(0, 0))
+    with np.errstate(under="warn"):
+        want = outcome(fn, args)
+        assert want[1], want
+        for device, tier in CONFIGS:
+            _run.reset_last_runs()
+            got = outcome(fn, args, device, tier)
+            assert _same(want, got), (device, tier, want, got)
+            (rec,) = _run.last_runs().values()
+            assert rec["status"] == "declined" and "underflow" in rec["reason"], rec
 
 
 def test_python_float_overflow_is_silent_and_stays_native():

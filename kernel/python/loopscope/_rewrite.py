@@ -285,14 +285,17 @@ def _expression_value(name: str, env: dict):
 
 # NumPy's floating-point error handling (np.seterr, np.errstate): three bits
 # per kind (divide, over, under, invalid); 0 ignore, 1 warn, 2 raise, 3 call,
-# 4 print, 5 log. Compiled code neither raises nor calls, so any setting other
-# than ignore or warn sends the nest to Python, where NumPy applies it.
+# 4 print, 5 log. Compiled code stops and lets Python run the loop when NumPy
+# would warn (divide, over, invalid); it neither raises, calls, prints nor
+# logs, and does not track underflow, so any other setting sends the nest to
+# Python, where NumPy applies it.
 _errobj = numpy.core.umath.geterrobj
+_ERR_SHIFTS = {"divide": 0, "over": 3, "under": 6, "invalid": 9}
 
 
-def _numpy_errors_act() -> bool:
+def _numpy_error_settings() -> Dict[str, int]:
     mask = _errobj()[1]
-    return any((mask >> shift) & 7 > 1 for shift in (0, 3, 6, 9))
+    return {kind: (mask >> shift) & 7 for kind, shift in _ERR_SHIFTS.items()}
 
 
 _warning_filters_key = None
@@ -326,9 +329,14 @@ def bind_env(nest_id: int, env: Optional[dict]):
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, broken
-    if _numpy_errors_act():
-        return None, ("NumPy's floating-point error handling is set to raise or call (np.seterr or np.errstate), "
-                      "so the loop runs as plain Python, where NumPy applies it")
+    errors = _numpy_error_settings()
+    if any(v > 1 for v in errors.values()):
+        return None, ("NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
+                      "np.errstate), so the loop runs as plain Python, where NumPy applies it")
+    if errors["under"] != 0:
+        return None, ("NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
+                      "track, so the loop runs as plain Python, where NumPy reports it")
+    _loopscope.cpu_set_numpy_warnings(any(errors[k] == 1 for k in ("divide", "over", "invalid")))
     if _runtime_warnings_raise():
         return None, ("a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
                       "where NumPy's warnings become exceptions at the right place")

@@ -142,6 +142,12 @@ void set_cpu_thread_count(int n);
 // a loop wrongly made parallel gives a different one, deterministically.
 void set_cpu_reverse_chunks(bool on);
 bool cpu_reverse_chunks();
+// Whether NumPy prints its RuntimeWarnings now (np.seterr/np.errstate: any of
+// divide, over, invalid set to "warn"; the binding sets it before each run).
+// When it does not, a run that meets an overflow or a division by zero stays
+// native: nothing would be printed, and the values are NumPy's.
+void set_numpy_warnings(bool on);
+bool numpy_warnings();
 
 struct CpuCacheStats {
   size_t entries = 0;
