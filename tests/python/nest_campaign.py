@@ -13,7 +13,9 @@ views, NaN/inf/-0.0), "plain" (nestgen.generate(seed)), "random"
 (test_cpu_random.py's functions with extras: float32/int/bool arrays, // and
 %, conditionals), "all" (the three in turn; the default).
 
-Seeds run in worker processes of K seeds each; a worker that dies (a crash
+A seed whose function CPython itself cannot run in REFERENCE_LIMIT_S (a
+Python int that doubles its digits at every iteration) is skipped and
+counted apart. Seeds run in worker processes of K seeds each; a worker that dies (a crash
 of the engine) is reported with the seed it died on, and the campaign goes
 on after it. Failing seeds are printed with their source as they are found.
 The last line is always ``nests=N wrong=W crashes=C``.
@@ -54,6 +56,46 @@ def check(seed, gen, gpu):
     return failures
 
 
+REFERENCE_LIMIT_S = 10
+
+
+def reference_too_slow(seed, gen):
+    """True when CPython itself needs more than REFERENCE_LIMIT_S for the
+    seed's function (a Python int squared at every iteration grows to
+    billions of digits): not a result, the seed is skipped. The engine runs
+    only after this, so a hang of the engine is still a hang."""
+    import signal
+
+    import nestgen
+    import test_cpu_random
+
+    g = gen_of(seed, gen)
+    if g in ("extras", "plain"):
+        src, make_args = nestgen.generate(seed, g == "extras")
+        fn, args = nestgen.make_function(src), make_args()
+    else:
+        built, fn, _ = test_cpu_random.build(seed, True, True)
+        args = built.make_args()[1]
+
+    class TooSlow(Exception):
+        pass
+
+    def expire(signum, frame):
+        raise TooSlow()
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(REFERENCE_LIMIT_S)
+    try:
+        fn(*args)
+    except TooSlow:
+        return True
+    except Exception:  # the function's own exception: the comparison checks it
+        pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    return False
+
+
 def worker(first, last, gen, gpu):
     sys.path.insert(0, HERE)
     warnings.simplefilter("ignore")
@@ -65,6 +107,9 @@ def worker(first, last, gen, gpu):
         sys.exit(3)
     for seed in range(first, last):
         print(f"START {seed}", flush=True)
+        if reference_too_slow(seed, gen):
+            print(f"SKIP {seed}", flush=True)
+            continue
         try:
             failures = check(seed, gen, gpu)
         except Exception as exc:  # a bug of the harness or the engine's Python side
@@ -75,7 +120,8 @@ def worker(first, last, gen, gpu):
 
 
 def campaign(first, count, gen, gpu, chunk):
-    wrong = crashes = setup_failures = 0
+    """(wrong, crashes, skipped) over `count` seeds from `first`."""
+    wrong = crashes = skipped = setup_failures = 0
     seed, end = first, first + count
     while seed < end:
         stop = min(end, seed + chunk)
@@ -90,6 +136,11 @@ def campaign(first, count, gen, gpu, chunk):
                 setup = line[6:].strip()
             elif line.startswith("START "):
                 current = int(line.split()[1])
+            elif line.startswith("SKIP "):
+                current = None
+                skipped += 1
+                seed = int(line.split()[1]) + 1
+                print(f"skipped seed {seed - 1}: CPython needs more than {REFERENCE_LIMIT_S} s", flush=True)
             elif line.startswith("DONE "):
                 _, s, verdict = line.split()
                 current = None
@@ -114,7 +165,7 @@ def campaign(first, count, gen, gpu, chunk):
             crashes += 1
             print(f"CRASH before seed {seed}: the worker exited with status {rc}", flush=True)
             seed += 1
-    return wrong, crashes
+    return wrong, crashes, skipped
 
 
 def main(argv):
@@ -129,8 +180,10 @@ def main(argv):
     if a.worker:
         worker(a.worker[0], a.worker[1], a.gen, a.gpu)
         return 0
-    wrong, crashes = campaign(a.seed, a.nests, a.gen, a.gpu, max(1, a.chunk))
-    print(f"nests={a.nests} wrong={wrong} crashes={crashes}")
+    wrong, crashes, skipped = campaign(a.seed, a.nests, a.gen, a.gpu, max(1, a.chunk))
+    if skipped:
+        print(f"{skipped} seeds skipped: CPython needs more than {REFERENCE_LIMIT_S} s for them")
+    print(f"nests={a.nests - skipped} wrong={wrong} crashes={crashes}")
     return 1 if wrong or crashes else 0
 
 
