@@ -78,16 +78,19 @@ struct unsupported : std::exception {
 #define LS_EMU_OPAQUE __attribute__((noipa)) inline
 #endif
 
-// A fiber starts once through ucontext (makecontext, then setcontext); after
-// that every switch is an _setjmp/_longjmp pair, which saves no signal mask:
-// swapcontext makes a system call per switch, and a block of 256 threads
-// reducing through shuffles switches thousands of times. (Jumping between
+// A fiber is made once per thread slot (makecontext, first entered with
+// setcontext) and kept: when its thread's body returns, it waits at the top
+// of its loop, and the next block (or launch) that needs the slot runs the
+// body again there. Every switch is an _setjmp/_longjmp pair, which saves no
+// signal mask: swapcontext and setcontext make a system call each, and a
+// block of 256 threads reducing through shuffles switches thousands of times,
+// a nest in a declined loop launches thousands of times. (Jumping between
 // stacks is what _FORTIFY_SOURCE's longjmp check forbids: it is off here.)
 struct Fiber {
   ucontext_t ctx;
-  jmp_buf jump;  // where the fiber resumes
-  bool started = false;
-  bool done = false;
+  jmp_buf jump;          // where the fiber resumes: mid-body, or at the top of its loop
+  bool started = false;  // its context has been entered (it has a jump point)
+  bool done = false;     // its thread's body has returned, in this block
 };
 struct Group {  // a warp or a block: threads that meet at a barrier
   unsigned live = 0, arrived = 0, generation = 0;
@@ -132,20 +135,22 @@ inline void barrier(Group& g) {
 }
 
 inline void fiber_main() {
-  (*fiber_body)();
-  fibers[current].done = true;
-  progress = true;
-  // A finished thread no longer holds back its warp or block.
-  Group& w = warps[current / 32];
-  if (--w.live > 0 && w.arrived >= w.live) {
-    w.arrived = 0;
-    ++w.generation;
+  for (;;) {  // one thread's body per turn; a fiber never returns
+    (*fiber_body)();
+    fibers[current].done = true;
+    progress = true;
+    // A finished thread no longer holds back its warp or block.
+    Group& w = warps[current / 32];
+    if (--w.live > 0 && w.arrived >= w.live) {
+      w.arrived = 0;
+      ++w.generation;
+    }
+    if (--block_group.live > 0 && block_group.arrived >= block_group.live) {
+      block_group.arrived = 0;
+      ++block_group.generation;
+    }
+    yield();  // back to the scheduler; resumed here for the next block
   }
-  if (--block_group.live > 0 && block_group.arrived >= block_group.live) {
-    block_group.arrived = 0;
-    ++block_group.generation;
-  }
-  _longjmp(scheduler_jump, 1);  // a fiber never returns
 }
 
 // Runs fiber t until it yields or finishes.
@@ -163,8 +168,13 @@ LS_EMU_OPAQUE void resume(unsigned t) {
 inline bool run_block_fibers(const std::function<void()>& body) {
   unsigned n = block_threads;
   fiber_body = &body;
-  fibers.assign(n, Fiber{});
-  if (stacks.size() < n * stack_size) stacks.resize(n * stack_size);
+  if (stacks.size() < n * stack_size) {
+    // The stacks move: every fiber is made again.
+    stacks.resize(n * stack_size);
+    fibers.clear();
+  }
+  if (fibers.size() < n) fibers.resize(n);
+  for (unsigned t = 0; t < n; ++t) fibers[t].done = false;
   exchange.assign(n, 0);
   warps.assign((n + 31) / 32, Group{});
   for (unsigned t = 0; t < n; ++t) warps[t / 32].live++;
@@ -174,6 +184,7 @@ inline bool run_block_fibers(const std::function<void()>& body) {
     have_template = true;
   }
   for (unsigned t = 0; t < n; ++t) {
+    if (fibers[t].started) continue;
     fibers[t].ctx = fiber_template;
     fibers[t].ctx.uc_stack.ss_sp = stacks.data() + (size_t)t * stack_size;
     fibers[t].ctx.uc_stack.ss_size = stack_size;
@@ -190,7 +201,12 @@ inline bool run_block_fibers(const std::function<void()>& body) {
       resume(t);
       if (fibers[t].done) --remaining;
     }
-    if (!progress && remaining > 0) return false;
+    if (!progress && remaining > 0) {
+      // Threads stuck mid-body are abandoned: their fibers are made again.
+      for (unsigned t = 0; t < n; ++t)
+        if (!fibers[t].done) fibers[t].started = false;
+      return false;
+    }
   }
   return true;
 }
