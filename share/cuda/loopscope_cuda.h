@@ -80,25 +80,26 @@ LS_DEV int ls_wsub32(int a, int b) { return (int)((unsigned)a - (unsigned)b); }
 LS_DEV int ls_wmul32(int a, int b) { return (int)((unsigned)a * (unsigned)b); }
 LS_DEV int ls_wneg32(int a) { return (int)(0u - (unsigned)a); }
 
-// Python ints are unbounded: a result beyond int64 stops the run.
-LS_DEV ls_i64 ls_cadd(ls_i64 a, ls_i64 b, ls_i64* err) {
+// Python ints are unbounded: a result beyond int64 stops the run. (NumPy's
+// int64 wraps with a warning: the same checks record LS_ERR_NPWARN, below.)
+LS_DEV ls_i64 ls_cadd(ls_i64 a, ls_i64 b, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
   ls_i64 r = ls_wadd(a, b);
-  if (((a ^ r) & (b ^ r)) < 0) ls_fail(err, LS_ERR_OVERFLOW);
+  if (((a ^ r) & (b ^ r)) < 0) ls_fail(err, code);
   return r;
 }
-LS_DEV ls_i64 ls_csub(ls_i64 a, ls_i64 b, ls_i64* err) {
+LS_DEV ls_i64 ls_csub(ls_i64 a, ls_i64 b, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
   ls_i64 r = ls_wsub(a, b);
-  if (((a ^ b) & (a ^ r)) < 0) ls_fail(err, LS_ERR_OVERFLOW);
+  if (((a ^ b) & (a ^ r)) < 0) ls_fail(err, code);
   return r;
 }
-LS_DEV ls_i64 ls_cmul(ls_i64 a, ls_i64 b, ls_i64* err) {
+LS_DEV ls_i64 ls_cmul(ls_i64 a, ls_i64 b, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
   ls_i64 r = ls_wmul(a, b);
   if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b))
-    ls_fail(err, LS_ERR_OVERFLOW);
+    ls_fail(err, code);
   return r;
 }
-LS_DEV ls_i64 ls_cneg(ls_i64 a, ls_i64* err) {
-  if (a == LS_I64_MIN) ls_fail(err, LS_ERR_OVERFLOW);
+LS_DEV ls_i64 ls_cneg(ls_i64 a, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
+  if (a == LS_I64_MIN) ls_fail(err, code);
   return ls_wneg(a);
 }
 
@@ -279,26 +280,10 @@ LS_DEV float ls_np_to_f32(double x, ls_i64* err) {
   return r;
 }
 // NumPy integers: the wrapped result, and a warning when it wrapped.
-LS_DEV ls_i64 ls_npadd(ls_i64 a, ls_i64 b, ls_i64* err) {
-  ls_i64 r = ls_wadd(a, b);
-  if (((a ^ r) & (b ^ r)) < 0) ls_fail(err, LS_ERR_NPWARN);
-  return r;
-}
-LS_DEV ls_i64 ls_npsub(ls_i64 a, ls_i64 b, ls_i64* err) {
-  ls_i64 r = ls_wsub(a, b);
-  if (((a ^ b) & (a ^ r)) < 0) ls_fail(err, LS_ERR_NPWARN);
-  return r;
-}
-LS_DEV ls_i64 ls_npmul(ls_i64 a, ls_i64 b, ls_i64* err) {
-  ls_i64 r = ls_wmul(a, b);
-  if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b))
-    ls_fail(err, LS_ERR_NPWARN);
-  return r;
-}
-LS_DEV ls_i64 ls_npneg(ls_i64 a, ls_i64* err) {
-  if (a == LS_I64_MIN) ls_fail(err, LS_ERR_NPWARN);
-  return ls_wneg(a);
-}
+LS_DEV ls_i64 ls_npadd(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_cadd(a, b, err, LS_ERR_NPWARN); }
+LS_DEV ls_i64 ls_npsub(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_csub(a, b, err, LS_ERR_NPWARN); }
+LS_DEV ls_i64 ls_npmul(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_cmul(a, b, err, LS_ERR_NPWARN); }
+LS_DEV ls_i64 ls_npneg(ls_i64 a, ls_i64* err) { return ls_cneg(a, err, LS_ERR_NPWARN); }
 LS_DEV int ls_npadd32(int a, int b, ls_i64* err) {
   ls_i64 r = (ls_i64)a + (ls_i64)b;
   if (r != (ls_i64)(int)r) ls_fail(err, LS_ERR_NPWARN);
