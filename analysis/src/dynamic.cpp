@@ -30,6 +30,10 @@ static std::atomic<bool> g_reference_pairs{false};
 void set_reference_pairs(bool on) { g_reference_pairs = on; }
 bool reference_pairs() { return g_reference_pairs; }
 
+static std::atomic<bool> g_float_reassociation{false};
+void set_float_reassociation(bool allowed) { g_float_reassociation = allowed; }
+bool float_reassociation() { return g_float_reassociation; }
+
 namespace {
 
 using i128 = __int128;
@@ -1269,6 +1273,51 @@ void walk_stmts(const std::vector<StmtPtr>& body, const std::function<void(const
   }
 }
 
+// Whether an expression's value is certainly an integer (a Python int or
+// bool, or a NumPy integer) in this bound instance; false when it may be a
+// float. `int_names` hold integers for sure (loop variables, and an
+// accumulator under test); other names assigned in the nest (`local`) are
+// not known, and names read from outside have their bound kind.
+bool certainly_integer(const Expr& e, const BoundNest& b, const std::set<std::string>& int_names,
+                       const std::set<std::string>& local) {
+  auto all_args = [&](size_t from) {
+    for (size_t k = from; k < e.args.size(); ++k)
+      if (!certainly_integer(*e.args[k], b, int_names, local)) return false;
+    return true;
+  };
+  switch (e.kind) {
+    case ExprKind::IntConst:
+    case ExprKind::BoolConst:
+    case ExprKind::Compare:
+      return true;
+    case ExprKind::FloatConst:
+      return false;
+    case ExprKind::Name: {
+      if (int_names.count(e.name)) return true;
+      if (local.count(e.name)) return false;
+      auto it = b.scalars.find(e.name);
+      return it != b.scalars.end() && it->second.kind != ScalarKind::Float;
+    }
+    case ExprKind::Subscript: {
+      auto it = b.arrays.find(e.name);
+      return it != b.arrays.end() && it->second.dtype != DType::Float64 && it->second.dtype != DType::Float32;
+    }
+    case ExprKind::Binary:
+      return (e.bin_op == BinOp::Add || e.bin_op == BinOp::Sub || e.bin_op == BinOp::Mul ||
+              e.bin_op == BinOp::FloorDiv || e.bin_op == BinOp::Mod) &&
+             all_args(0);
+    case ExprKind::Unary:
+    case ExprKind::Logical:
+      return all_args(0);
+    case ExprKind::IfExp:
+      return all_args(1);
+    case ExprKind::Call:
+      if (e.name == "int" || e.name == "len") return true;
+      return (e.name == "abs" || e.name == "min" || e.name == "max") && all_args(0);
+  }
+  return false;
+}
+
 std::string join_dirs(const std::vector<Direction>& d) {
   std::string s = "(";
   for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::string(1, to_char(d[i]));
@@ -1356,6 +1405,32 @@ struct Planner {
     plan.proofs = sa.settled_text;  // proved when the cell was submitted
     plan.proofs.insert(plan.proofs.end(), dy.proofs.begin(), dy.proofs.end());
     bool any_float_reduction = false;
+    // Whether the accumulator scalar `s` certainly holds an integer: its
+    // value from outside (if any) is one, and every assignment to it in the
+    // nest stores one.
+    std::set<std::string> loop_vars, assigned_in_nest;
+    walk_stmts({sa.nest->root}, [&](const Stmt& st) {
+      if (st.kind == StmtKind::For) loop_vars.insert(st.var);
+      if ((st.kind == StmtKind::Assign || st.kind == StmtKind::AugAssign) && st.target->kind == ExprKind::Name)
+        assigned_in_nest.insert(st.target->name);
+    });
+    auto scalar_is_integer = [&](const std::string& s) {
+      auto it = dy.b.scalars.find(s);
+      if (it != dy.b.scalars.end() && it->second.kind == ScalarKind::Float) return false;
+      std::set<std::string> ints = loop_vars;
+      ints.insert(s);
+      bool all = true;
+      walk_stmts({sa.nest->root}, [&](const Stmt& st) {
+        if ((st.kind == StmtKind::Assign || st.kind == StmtKind::AugAssign) && st.target->kind == ExprKind::Name &&
+            st.target->name == s) {
+          if (st.kind == StmtKind::AugAssign && st.aug_op != BinOp::Add && st.aug_op != BinOp::Sub &&
+              st.aug_op != BinOp::Mul && st.aug_op != BinOp::FloorDiv && st.aug_op != BinOp::Mod)
+            all = false;
+          if (!certainly_integer(*st.value, dy.b, ints, assigned_in_nest)) all = false;
+        }
+      });
+      return all;
+    };
 
     for (size_t li = 0; li < sa.loops.size(); ++li) {
       const Stmt& L = *sa.loops[li].stmt;
@@ -1364,6 +1439,7 @@ struct Planner {
       lp.var = L.var;
       lp.line = L.line;
       std::vector<std::string> reasons;
+      std::vector<Reduction> reassociated_floats;  // into float accumulators, with +, - or *
 
       // --- scalars
       std::set<std::string> assigned, inner_vars;
@@ -1406,8 +1482,10 @@ struct Planner {
         });
         if (ok && any) {
           for (int id : stmts) lp.reductions.push_back(Reduction{s, form->op, form->fn, id});
-          auto it = dy.b.scalars.find(s);
-          if (it == dy.b.scalars.end() || it->second.kind == ScalarKind::Float) any_float_reduction = true;
+          if (!scalar_is_integer(s)) {
+            any_float_reduction = true;
+            if (form->fn.empty()) reassociated_floats.push_back(lp.reductions.back());
+          }
           continue;
         }
         int exposed = -1;
@@ -1515,13 +1593,28 @@ struct Planner {
             lp.reductions.push_back(r);
             auto it = dy.b.arrays.find(r.variable);
             if (it != dy.b.arrays.end() &&
-                (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32))
+                (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
               any_float_reduction = true;
+              if (r.fn.empty()) reassociated_floats.push_back(r);
+            }
           }
         }
       for (auto& r : array_reasons) reasons.push_back(r);
       if (extra) reasons.push_back("(and " + std::to_string(extra) + " more dependences carried by " + L.var + ")");
 
+      if (reasons.empty() && !reassociated_floats.empty() && !g_float_reassociation) {
+        // Exactness: partial sums (or products) of floats combined in
+        // another order round differently, so the loop keeps Python's order.
+        // Min and max, and integer sums, give the same result in any order.
+        const Reduction& r = reassociated_floats.front();
+        const Stmt* st = by_id[r.stmt];
+        std::string acc = st && st->target->kind == ExprKind::Subscript ? to_source(*st->target) : r.variable;
+        reasons.push_back(L.var + " accumulates floating-point values into " + acc + " (line " +
+                          std::to_string(st ? st->line : 0) + ") with " + (r.op == BinOp::Mul ? "*" : "+") +
+                          ": run in parallel, the partial results would be combined in another order than "
+                          "Python's and could differ in the last bits, so it keeps Python's order "
+                          "(%loopscope reassociate on, or loopscope.set_reassociation(True), allows it)");
+      }
       if (!reasons.empty()) {
         lp.verdict = LoopVerdict::Sequential;
         lp.reasons = reasons;
@@ -1545,7 +1638,7 @@ struct Planner {
       if (lp.verdict != LoopVerdict::Sequential) lp.last_private = lp.privates;
       plan.loops.push_back(lp);
     }
-    if (any_float_reduction)
+    if (any_float_reduction && g_float_reassociation)
       plan.notes.push_back(
           "a reduction on floating-point values run in parallel may differ from Python's result in the last bits, "
           "because the additions are done in a different order");
@@ -1555,6 +1648,7 @@ struct Planner {
 std::string cache_key(const StaticAnalysis& sa, const BoundNest& b) {
   std::string k(1, g_exact_enabled ? 'X' : 'x');
   k.push_back(g_reference_pairs ? 'R' : 'r');
+  k.push_back(g_float_reassociation ? 'F' : 'f');
   auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
   // Every integer value counts (symbols of affine forms, and names inside
   // non-affine subscripts that are bounded by intervals or enumerated).

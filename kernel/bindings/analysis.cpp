@@ -366,6 +366,11 @@ void bind(py::module_& m) {
       "(with max_edges, only the first max_edges edges; edges_total counts them all).");
   m.def("analysis_set_exact_test", &set_exact_test_enabled, py::arg("enabled"),
         "Turn the exact (enumeration) dependence test on or off (on by default; for tests).");
+  m.def("analysis_set_float_reassociation", &set_float_reassociation, py::arg("allowed"),
+        "Whether loops adding or multiplying into a floating-point accumulator may run in parallel "
+        "(the last bits may then differ from Python's); off by default.");
+  m.def("analysis_float_reassociation", &float_reassociation,
+        "Whether floating-point sums and products may run in parallel.");
   m.def("analysis_nest_from_source", &from_source, py::arg("source"),
         "Front end only: the IR summary of the first statement of `source` (a for loop), or its decline.");
 }

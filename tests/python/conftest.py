@@ -35,6 +35,16 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{name}: {value:.3g} {unit}".rstrip())
 
 
+@pytest.fixture
+def reassociation():
+    """Lets floating-point sums run in parallel for one test (off by default)."""
+    import loopscope
+
+    previous = loopscope.set_reassociation(True)
+    yield
+    loopscope.set_reassociation(previous)
+
+
 @pytest.fixture(scope="session")
 def repo_root():
     return ROOT

@@ -46,9 +46,8 @@ def test_saxpy_parallel_and_private_scalars():
 
 @pytest.mark.parametrize("stmt,op", [("s += A[i]", "+"), ("s = s * A[i]", "*"), ("s = max(s, A[i])", "max"),
                                      ("s = min(A[i], s)", "min"), ("s -= A[i]", "-")])
-def test_scalar_reductions(stmt, op):
+def test_scalar_reductions(stmt, op, reassociation):
     ns = {}
-    exec(f"def f(A, n):\n    s = 0.0\n    for i in range(n):\n        {stmt}\n    return s\n", ns)
     import linecache
     src = f"def f(A, n):\n    s = 0.0\n    for i in range(n):\n        {stmt}\n    return s\n"
     linecache.cache["<red-" + op + ">"] = (len(src), None, src.splitlines(True), "<red-" + op + ">")
@@ -57,6 +56,32 @@ def test_scalar_reductions(stmt, op):
     (l,) = rep["loops"]
     assert l["verdict"] == "reduction", l
     assert [(r["variable"], r["op"]) for r in l["reductions"]] == [("s", op)]
+
+
+@pytest.mark.parametrize("stmt,parallel", [("s += A[i]", False), ("s = s * A[i]", False), ("s -= A[i]", False),
+                                           ("s = max(s, A[i])", True), ("s = min(A[i], s)", True),
+                                           ("s += I[i]", True), ("s += I[i] * 3 - i", True),
+                                           ("s += I[i] / 2", False), ("s += I[i] * 0.5", False)])
+@pytest.mark.parametrize("start", ["0", "0.0"])
+def test_float_sums_keep_pythons_order_by_default(stmt, parallel, start):
+    # Adding floats in another order rounds differently: by default such a
+    # loop is sequential, with a reason; min/max and integer sums are exact
+    # in any order and stay reductions.
+    import linecache
+    ns = {}
+    src = f"def f(A, I, n):\n    s = {start}\n    for i in range(n):\n        {stmt}\n    return s\n"
+    name = f"<order-{start}-{stmt}>"
+    linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    exec(compile(src, name, "exec"), ns)
+    rep = loopscope.explain(ns["f"], np.ones(5), np.arange(5), 5)
+    (l,) = rep["loops"]
+    parallel = parallel and not (start == "0.0" and ("+=" in stmt or "-=" in stmt or "*" in stmt))
+    if parallel:
+        assert l["verdict"] == "reduction", l
+    else:
+        assert l["verdict"] == "sequential", l
+        assert "keeps Python's order" in l["reasons"][0] and "%loopscope reassociate on" in l["reasons"][0]
+        assert not rep["nests"][0]["notes"]
 
 
 def test_recurrence_is_sequential():
@@ -71,7 +96,7 @@ def test_recurrence_is_sequential():
     assert any("scalar s" in r for r in l["reasons"])
 
 
-def test_array_accumulation_is_reduction():
+def test_array_accumulation_is_reduction(reassociation):
     def f(A, x, y, n):
         for i in range(n):
             for j in range(n):
@@ -209,7 +234,7 @@ def test_explain_does_not_run_loops_and_reports_stops():
     rep = loopscope.explain(f, A, 4)
     assert np.all(A == 0.0)
     assert rep["stopped"] and "ZeroDivisionError" in rep["stopped"]
-    assert loops_of(rep) == [("i", "parallel"), ("i", "reduction")]
+    assert loops_of(rep) == [("i", "parallel"), ("i", "sequential")]  # a float sum keeps Python's order
 
 
 def test_unbound_names_after_skipped_loops():
@@ -350,7 +375,7 @@ def test_coupled_subscripts_and_triangular_bounds_at_large_sizes():
     assert loops_of(rep) == [("i", "parallel"), ("j", "parallel")]
 
 
-def test_forward_substitution_of_computed_subscripts():
+def test_forward_substitution_of_computed_subscripts(reassociation):
     def f(A, B, n):
         for i in range(n):
             k = 2 * i + 1

@@ -13,7 +13,7 @@ N_RANDOM = 1200
 
 
 @pytest.mark.parametrize("name", benchmarks.names())
-def test_benchmark_sound_and_expected(name):
+def test_benchmark_sound_and_expected(name, reassociation):
     import loopscope
     b = benchmarks.get(name)
     src = function_source(b.fn)
@@ -32,7 +32,7 @@ def test_benchmark_sound_and_expected(name):
 
 
 @pytest.mark.parametrize("size", ["medium", "large"])
-def test_benchmark_verdicts_at_size(size):
+def test_benchmark_verdicts_at_size(size, reassociation):
     import loopscope
     for b in benchmarks.BENCHMARKS:
         rep = loopscope.explain(b.fn, *b.args(size))
@@ -41,6 +41,20 @@ def test_benchmark_verdicts_at_size(size):
                 assert l["verdict"] == exp.verdict, (b.name, size, l)
             else:
                 assert l["verdict"] in (exp.verdict, "sequential"), (b.name, size, l)
+
+
+def test_benchmark_float_reductions_keep_pythons_order_by_default():
+    # Without reassociation, every reduction of the suite (all on floats)
+    # is a sequential loop that says why; the other verdicts are unchanged.
+    import loopscope
+    for b in benchmarks.BENCHMARKS:
+        rep = loopscope.explain(b.fn, *b.args("small"))
+        for l, exp in zip(rep["loops"], b.loops):
+            if exp.verdict == "reduction":
+                assert l["verdict"] == "sequential", (b.name, l)
+                assert "keeps Python's order" in l["reasons"][0], (b.name, l)
+            elif exp.required:
+                assert l["verdict"] == exp.verdict, (b.name, l)
 
 
 def test_random_nests_sound():

@@ -45,25 +45,9 @@ from kernel_session import KernelSession
 MODES = ("auto", "cpu", "gpu", "python", "off")
 TEST_ORDER = ("auto", "cpu", "python", "off", "gpu")  # gpu last: its kernel works in the background meanwhile
 
-# What goes wrong, one line each (the values of KNOWN_FAILURES).
-REDUCTION = ("a floating-point reduction is reassociated (parallel CPU or GPU order; documented in DESIGN.md), "
-             "so the last bits differ from CPython")
-
 # (case, mode) -> one line on the engine bug. Non-strict xfails: remove the
 # entry when the bug is fixed.
 KNOWN_FAILURES = {
-    ('programs.conjugate_gradient_small', 'gpu'): REDUCTION,
-    ('programs.large_float_sum_and_dot', 'auto'): REDUCTION,  # when the cost model picks the parallel CPU
-    ('programs.large_float_sum_and_dot', 'cpu'): REDUCTION,
-    ('programs.large_float_sum_and_dot', 'gpu'): REDUCTION,
-    ('programs.mean_and_variance_two_pass', 'auto'): REDUCTION,  # when the cost model picks the parallel CPU
-    ('programs.mean_and_variance_two_pass', 'cpu'): REDUCTION,
-    ('programs.mean_and_variance_two_pass', 'gpu'): REDUCTION,
-    ('programs.multi_cell_simulation_notebook', 'gpu'): REDUCTION,
-    ('programs.numba_style_sum_of_squares_function', 'gpu'): REDUCTION,
-    ('programs.power_iteration', 'gpu'): REDUCTION,
-    ('programs.simpson_integration_array', 'gpu'): REDUCTION,
-
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))

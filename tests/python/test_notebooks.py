@@ -14,6 +14,7 @@ EXPECTED = {
     "02-why-cpu.ipynb": ["choice:", "the copies cost", "sequential",
                          "same result: True"],
     "03-dependence-tests.ipynb": ["carried by i", "(GCD)", "): parallel", "): reduction", "explained, not run",
+                                  "keeps Python's order",
                                   "never the same element"],
     "04-cost-model.ipynb": ["python: total", "gpu: total", "h100_sxm", "application/vnd.vegalite.v5+json"],
     "05-benchmarks.ipynb": ["all results match Python: True"],

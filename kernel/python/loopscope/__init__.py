@@ -13,6 +13,11 @@ Public API (each name is loaded on first use):
   against problem size).
 - ``jit(fn=None, *, device="auto")``: a decorator; calls of the decorated
   function run its loop nests as ``run`` does.
+- ``set_reassociation(allowed)``: whether a loop that adds (or multiplies)
+  into a floating-point accumulator may run in parallel. Off by default, so
+  results are Python's bit for bit; on, such sums run in parallel and may
+  differ in the last bits (as with Numba's ``parallel=True``). Returns the
+  previous setting. ``%loopscope reassociate on|off`` in the kernel.
 - ``%load_ext loopscope`` in IPython: loop-nest interception, reports and the
   ``%loopscope`` magic, as in the Loopscope kernel.
 """
@@ -46,6 +51,17 @@ def jit(fn=None, *, device="auto"):
         return wrapper
 
     return wrap if fn is None else wrap(fn)
+
+
+def set_reassociation(allowed):
+    """Lets floating-point sums and products run in parallel (``True``) or
+    keeps Python's order (``False``, the default). Process-wide; returns the
+    previous setting."""
+    import _loopscope
+
+    previous = bool(_loopscope.analysis_float_reassociation())
+    _loopscope.analysis_set_float_reassociation(bool(allowed))
+    return previous
 
 
 def load_ipython_extension(ipython):

@@ -20,7 +20,10 @@ the chosen variant and then adds the measured time to the report.
   (``%loopscope profiles`` lists them);
 - how much to show: ``full``, ``summary`` (one line per nest) or ``quiet``;
 - ``%loopscope explain``: the next cell's nests are analysed and reported but
-  not run (the rest of the cell runs).
+  not run (the rest of the cell runs);
+- ``%loopscope reassociate on|off``: whether floating-point sums and products
+  may run in parallel (off by default: they keep Python's order, so results
+  are Python's bit for bit).
 """
 
 import ast
@@ -374,13 +377,25 @@ def _profiles():
 
 def describe_settings():
     profile = SETTINGS.profile or "the default profile"
-    return (f"Loopscope mode: {SETTINGS.mode}; GPU profile: {profile}; show: {SETTINGS.level}. "
+    return (f"Loopscope mode: {SETTINGS.mode}; GPU profile: {profile}; show: {SETTINGS.level}; "
+            f"floating-point sums in parallel: {'on' if _reassociation() else 'off'}. "
             f"Modes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
-            "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain.")
+            "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain, "
+            "%loopscope reassociate on|off.")
+
+
+def _reassociation():
+    try:
+        import _loopscope
+
+        return bool(_loopscope.analysis_float_reassociation())
+    except Exception:
+        return False
 
 
 def loopscope_magic(line):
-    """%loopscope [auto|cpu|gpu|python|off] [full|summary|quiet] [profile NAME] [explain] [profiles]"""
+    """%loopscope [auto|cpu|gpu|python|off] [full|summary|quiet] [profile NAME] [explain] [profiles]
+    [reassociate on|off]"""
     words = line.split()
     if not words:
         print(describe_settings())
@@ -395,6 +410,15 @@ def loopscope_magic(line):
         elif w == "explain":
             SETTINGS.explain_next = True
             print("Loopscope: the next cell's loop nests will be analysed and reported, not run.")
+        elif w == "reassociate":
+            value = words[i + 1].lower() if i + 1 < len(words) else ""
+            if value not in ("on", "off"):
+                print("Loopscope: %loopscope reassociate takes on or off", file=sys.stderr)
+                return
+            i += 1
+            from . import set_reassociation
+
+            set_reassociation(value == "on")
         elif w == "profiles":
             print("GPU profiles: " + ", ".join(_profiles()))
         elif w == "profile" or w.startswith("profile="):

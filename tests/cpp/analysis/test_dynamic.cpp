@@ -15,6 +15,12 @@ struct Case {
   ParallelPlan plan() { return analyze_dynamic(*sa, b); }
 };
 
+// Lets float sums run in parallel for the life of the object.
+struct Reassociation {
+  Reassociation() { set_float_reassociation(true); }
+  ~Reassociation() { set_float_reassociation(false); }
+};
+
 }  // namespace
 
 TEST(Dynamic, StencilReasonNamesTheDependence) {
@@ -42,12 +48,57 @@ TEST(Dynamic, GemmPlan) {
   auto p = c.plan();
   EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Parallel);
   EXPECT_EQ(loop(p, "j").verdict, LoopVerdict::Parallel);
+  // By default a float sum keeps Python's order: k is sequential, and says why.
   const LoopPlan& k = loop(p, "k");
-  EXPECT_EQ(k.verdict, LoopVerdict::Reduction);
-  ASSERT_EQ(k.reductions.size(), 1u);
-  EXPECT_EQ(k.reductions[0].variable, "C");
-  EXPECT_EQ(k.reductions[0].op, BinOp::Add);
-  EXPECT_FALSE(p.notes.empty());
+  EXPECT_EQ(k.verdict, LoopVerdict::Sequential);
+  ASSERT_EQ(k.reasons.size(), 1u);
+  EXPECT_EQ(k.reasons[0].rfind("k accumulates floating-point values into C[i, j] (line 4) with +", 0), 0u)
+      << k.reasons[0];
+  EXPECT_TRUE(k.reductions.empty());
+  EXPECT_TRUE(p.notes.empty());
+
+  Reassociation allowed;
+  auto q = c.plan();
+  const LoopPlan& kr = loop(q, "k");
+  EXPECT_EQ(kr.verdict, LoopVerdict::Reduction);
+  ASSERT_EQ(kr.reductions.size(), 1u);
+  EXPECT_EQ(kr.reductions[0].variable, "C");
+  EXPECT_EQ(kr.reductions[0].op, BinOp::Add);
+  EXPECT_FALSE(q.notes.empty());
+}
+
+// Which reductions are exact in any order, and so stay parallel by default.
+TEST(Dynamic, ExactReductionsStayParallel) {
+  auto verdict = [](const std::string& src, DType a_type, std::optional<ScalarKind> s_kind) {
+    Case c(src);
+    c.b.arrays["A"] = view(c.buf.make(64), {8, 8});
+    c.b.arrays["A"].dtype = a_type;
+    c.b.scalars["n"] = int_scalar(8);
+    if (s_kind) {
+      lsa::ScalarBinding s;
+      s.kind = *s_kind;
+      c.b.scalars["s"] = s;
+    }
+    return c.plan().loops.back().verdict;
+  };
+  const std::string sum = "for i in range(n):\n    for j in range(n):\n        s += A[i, j]\n";
+  EXPECT_EQ(verdict(sum, DType::Int64, ScalarKind::Int), LoopVerdict::Reduction);
+  EXPECT_EQ(verdict(sum, DType::Int32, ScalarKind::Int), LoopVerdict::Reduction);
+  EXPECT_EQ(verdict(sum, DType::Float64, ScalarKind::Int), LoopVerdict::Sequential);  // s becomes a float
+  EXPECT_EQ(verdict(sum, DType::Int64, ScalarKind::Float), LoopVerdict::Sequential);
+  // A counter assigned in the nest, with ints only.
+  const std::string count = "for i in range(n):\n    c = 0\n    for j in range(n):\n"
+                            "        if A[i, j] > 0:\n            c += 1\n    A[i, 0] = c\n";
+  EXPECT_EQ(verdict(count, DType::Float64, std::nullopt), LoopVerdict::Reduction);
+  const std::string fcount = "for i in range(n):\n    c = 0.0\n    for j in range(n):\n"
+                             "        c += 1\n    A[i, 0] = c\n";
+  EXPECT_EQ(verdict(fcount, DType::Float64, std::nullopt), LoopVerdict::Sequential);
+  const std::string div = "for i in range(n):\n    c = 0\n    for j in range(n):\n"
+                          "        c += j / 2\n    A[i, 0] = c\n";
+  EXPECT_EQ(verdict(div, DType::Float64, std::nullopt), LoopVerdict::Sequential);
+  // max and min give the same value in any order.
+  const std::string mx = "for i in range(n):\n    for j in range(n):\n        s = max(s, A[i, j])\n";
+  EXPECT_EQ(verdict(mx, DType::Float64, ScalarKind::Float), LoopVerdict::Reduction);
 }
 
 TEST(Dynamic, AliasingByMemory) {
@@ -109,6 +160,7 @@ TEST(Dynamic, ScalarsPrivateReductionAndRecurrence) {
   lsa::ScalarBinding s;
   s.kind = ScalarKind::Float;
   c.b.scalars["s"] = s;
+  Reassociation allowed;
   auto p = c.plan();
   const LoopPlan& l = p.loops[0];
   EXPECT_EQ(l.verdict, LoopVerdict::Reduction);

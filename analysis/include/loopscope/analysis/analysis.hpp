@@ -89,6 +89,14 @@ bool exact_test_enabled();
 void set_reference_pairs(bool on);
 bool reference_pairs();
 
+// Process-wide: whether a loop whose iterations add (or multiply) into a
+// floating-point accumulator may run in parallel, combining partial results
+// in another order than Python's. Off by default: such a loop is then
+// sequential in the plan (with the reason), so every variant gives Python's
+// result bit for bit; min/max and integer reductions are parallel either way.
+void set_float_reassociation(bool allowed);
+bool float_reassociation();
+
 // "A[i, j]", "x + 1": Python-like text of an expression.
 std::string to_source(const Expr& e);
 
