@@ -2,7 +2,11 @@
 
 #include <pybind11/embed.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "interrupt.hpp"
 
@@ -30,6 +34,16 @@ void LoopscopeInterpreter::configure_impl() {
   } catch (const py::error_already_set& e) {
     // The kernel must still work as a plain Python kernel.
     std::cerr << "loopscope: kernel support not loaded: " << e.what() << std::endl;
+  }
+}
+
+bool LoopscopeInterpreter::exit_requested() {
+  if (m_support.is_none()) return false;
+  try {
+    return m_support.attr("exit_requested")().cast<bool>();
+  } catch (const py::error_already_set& e) {
+    std::cerr << "loopscope: exit check failed: " << e.what() << std::endl;
+    return false;
   }
 }
 
@@ -63,6 +77,17 @@ nl::json LoopscopeInterpreter::execute_request_impl(int execution_counter, const
     // An interrupt that arrived after the last bytecode ran must not leak
     // into the next cell as a stray KeyboardInterrupt.
     if (PyErr_CheckSignals() != 0) PyErr_Clear();
+    if (exit_requested()) {
+      // As ipykernel does for exit(): the reply says so, then the process
+      // ends (the notebook server restarts the kernel). The delay lets xeus
+      // send this reply and the idle status first.
+      reply["payload"].push_back(nl::json{{"source", "ask_exit"}, {"keepkernel", false}});
+      std::thread([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        std::fflush(nullptr);
+        std::_Exit(0);
+      }).detach();
+    }
   }
   return reply;
 }
@@ -77,6 +102,11 @@ nl::json LoopscopeInterpreter::kernel_info_request_impl() {
     py::module_ platform = py::module_::import("platform");
     info["language_info"]["version"] = platform.attr("python_version")().cast<std::string>();
   }
+  // What ipykernel announces, so that JupyterLab highlights IPython syntax
+  // (magics, !commands) and nbconvert exports the notebook as a script.
+  info["language_info"]["codemirror_mode"] = {{"name", "ipython"}, {"version", 3}};
+  info["language_info"]["pygments_lexer"] = "ipython3";
+  info["language_info"]["nbconvert_exporter"] = "python";
   info["banner"] =
       "Loopscope " LOOPSCOPE_VERSION
       ": a Python kernel that analyses, prices and parallelises loop nests\n"

@@ -22,6 +22,7 @@ class LoopscopeInterpreter : public xpyt::interpreter {
 
  private:
   void flush_streams();
+  bool exit_requested();  // exit() or quit() ran in the cell (asked once)
   py::object m_support;  // loopscope._kernel_support, or None when unavailable
 };
 

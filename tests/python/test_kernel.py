@@ -146,6 +146,34 @@ def test_kernel_info(kernel):
     assert reply["language_info"]["name"] == "python"
     assert reply["language_info"]["version"].startswith("3.11.")
     assert reply["status"] == "ok"
+    # As ipykernel: IPython highlighting (magics) and export as a script.
+    assert reply["language_info"]["codemirror_mode"] == {"name": "ipython", "version": 3}
+    assert reply["language_info"]["pygments_lexer"] == "ipython3"
+    assert reply["language_info"]["nbconvert_exporter"] == "python"
+    assert reply["language_info"]["file_extension"] == ".py"
+
+
+@pytest.mark.parametrize("code,stdout,exits", [
+    ("print('before')\nexit()\nprint('after')", "before\nafter\n", True),
+    ("quit()", "", True),
+    ("exit", "", True),  # autocalled on a line of its own
+    ("print('before')\nexit\nprint('after')", "before\nafter\n", False),  # a name inside a cell
+])
+def test_exit_ends_the_kernel_as_ipykernel_does(code, stdout, exits):
+    # ipykernel: the rest of the cell runs, the reply is ok with the
+    # ask_exit payload, then the process ends (the server restarts it).
+    session = KernelSession.start()
+    try:
+        ex = session.execute(code)
+        assert ex.status == "ok", ex.error
+        assert ex.stream() == stdout
+        assert ex.reply.get("payload", []) == ([{"source": "ask_exit", "keepkernel": False}] if exits else [])
+        deadline = time.time() + (10 if exits else 1.5)
+        while session.km.is_alive() and time.time() < deadline:
+            time.sleep(0.1)
+        assert session.km.is_alive() != exits
+    finally:
+        session.shutdown()
 
 
 def test_ipywidgets_open_a_comm(kernel):

@@ -8,6 +8,9 @@ kernel behave like a good Python kernel where xeus-python's defaults differ:
   flushed before any display, result or error so the order is kept;
 - errors carry the exception's class name (``ZeroDivisionError``);
 - the ``comm`` package (ipywidgets 8) creates real comms through the kernel;
+- ``exit()`` and ``quit()`` end the kernel as in ipykernel: the cell's reply
+  carries the ``ask_exit`` payload, then the process exits (the notebook
+  server restarts it);
 - Loopscope's loop-nest transformer is registered when the engine is present.
 """
 
@@ -151,6 +154,26 @@ def _install_comm(shell):
     comm.get_comm_manager = lambda: manager
 
 
+_exit = {"requested": False}
+
+
+def _install_exit(shell):
+    """IPython's ``exit``/``quit`` call ``shell.ask_exit()``, which
+    xeus-python's shell lacks; the C++ kernel asks ``exit_requested()`` after
+    each cell."""
+
+    def ask_exit():
+        _exit["requested"] = True
+
+    shell.ask_exit = ask_exit
+
+
+def exit_requested():
+    """True once per ``exit()``: the kernel then replies and exits."""
+    requested, _exit["requested"] = _exit["requested"], False
+    return requested
+
+
 def _install_loopscope(shell):
     import os
 
@@ -177,4 +200,5 @@ def install(shell):
     _install_streams(shell)
     _install_error_names(shell)
     _install_comm(shell)
+    _install_exit(shell)
     _install_loopscope(shell)
