@@ -23,13 +23,15 @@ def _get(url, token):
         return json.loads(r.read().decode())
 
 
-def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
+def _serve(repo_root, tmp_path, extra, check):
+    """Starts lab.sh --headless with ``extra`` arguments, waits for it, and
+    runs ``check(get)`` with ``get(path)`` returning the JSON of an API path."""
     port, token = _free_port(), "loopscope-test-token"
     proc = subprocess.Popen(
         [os.path.join(repo_root, "scripts", "lab.sh"), "--headless", f"--port={port}",
-         f"--IdentityProvider.token={token}"],
+         f"--IdentityProvider.token={token}"] + extra,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path)))
+        env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime")))
     try:
         deadline = time.monotonic() + 240
         status = None
@@ -42,17 +44,7 @@ def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert status is not None, "JupyterLab did not answer"
-        specs = _get(f"http://127.0.0.1:{port}/api/kernelspecs", token)
-        assert "loopscope" in specs["kernelspecs"]
-        assert specs["default"] == "loopscope"
-        spec = specs["kernelspecs"]["loopscope"]["spec"]
-        assert spec["display_name"] == "Python 3 (Loopscope)"
-        lab = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10)
-        assert lab.status == 200
-        # It serves the tutorial notebooks.
-        contents = _get(f"http://127.0.0.1:{port}/api/contents", token)
-        names = {item["name"] for item in contents["content"]}
-        assert "01-tour.ipynb" in names
+        check(lambda path: _get(f"http://127.0.0.1:{port}{path}", token), port, token)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -60,6 +52,40 @@ def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_lab_command_headless_serves_loopscope(repo_root, tmp_path):
+    def check(get, port, token):
+        specs = get("/api/kernelspecs")
+        assert "loopscope" in specs["kernelspecs"]
+        assert specs["default"] == "loopscope"
+        spec = specs["kernelspecs"]["loopscope"]["spec"]
+        assert spec["display_name"] == "Python 3 (Loopscope)"
+        lab = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10)
+        assert lab.status == 200
+        # It serves the tutorial notebooks.
+        names = {item["name"] for item in get("/api/contents")["content"]}
+        assert "01-tour.ipynb" in names
+
+    _serve(repo_root, tmp_path, [], check)
+
+
+@pytest.mark.parametrize("how", ["positional", "option"])
+def test_lab_command_serves_any_folder_with_any_option(repo_root, tmp_path, how):
+    # A teacher's own folder, and options that lab.sh also sets (--ip, the
+    # folder) given by the user: they win, with no "only accepts one value".
+    lesson = tmp_path / "lesson"
+    lesson.mkdir()
+    (lesson / "my-lesson.ipynb").write_text(json.dumps(
+        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    folder = [str(lesson)] if how == "positional" else [f"--notebook-dir={lesson}"]
+
+    def check(get, port, token):
+        names = {item["name"] for item in get("/api/contents")["content"]}
+        assert names == {"my-lesson.ipynb"}, names
+        assert get("/api/kernelspecs")["default"] == "loopscope"
+
+    _serve(repo_root, tmp_path, ["--ip=127.0.0.1"] + folder, check)
 
 
 def test_kernelspec_listed_by_project_jupyter(repo_root):
