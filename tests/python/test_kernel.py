@@ -176,6 +176,21 @@ def test_exit_ends_the_kernel_as_ipykernel_does(code, stdout, exits):
         session.shutdown()
 
 
+def test_the_teaching_stack_is_there(kernel):
+    # The first cells of most lessons: inline plots, a table, SciPy.
+    ex = kernel.execute("%matplotlib inline")
+    assert ex.status == "ok", ex.error
+    ex = kernel.execute("import matplotlib.pyplot as plt\nplt.plot([1, 4, 9])\nplt.show()")
+    assert ex.status == "ok", ex.error
+    assert any("image/png" in d["data"] for d in ex.of_type("display_data"))
+    ex = kernel.execute("import pandas as pd\npd.DataFrame({'n': [1, 2]})")
+    assert ex.status == "ok", ex.error
+    assert any("text/html" in d["data"] for d in ex.of_type("execute_result"))
+    ex = kernel.execute("from scipy import integrate\nround(integrate.quad(lambda x: x * x, 0, 1)[0], 6)")
+    assert ex.status == "ok", ex.error
+    assert [d["data"]["text/plain"] for d in ex.of_type("execute_result")] == ["0.333333"]
+
+
 def test_ipywidgets_open_a_comm(kernel):
     ex = kernel.execute("import ipywidgets as w\ns = w.IntSlider(value=3)\ns")
     assert ex.status == "ok", ex.error
