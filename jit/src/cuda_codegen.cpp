@@ -1448,11 +1448,23 @@ class Generator {
                        std::to_string(e.args.size()) + " subscripts");
     if (kb_ && !dry_) kb_->arrays.insert(e.name);
     const std::string& c = id(e.name);
+    // How each index becomes an offset is the CPU variant's decision (the
+    // specialiser's intervals): an index proved in range needs no check, and
+    // the checks are most of NVRTC's work on a large body.
+    auto modes = spec_.index_modes.find(&e);
     std::string off;
     for (size_t d = 0; d < e.args.size(); ++d) {
       V ix = expr(*e.args[d]);
       if (!isi(ix.t.r) && ix.t.r != Repr::Bool) fail(e.line, "an array index must be an integer");
-      std::string term = "ls_ix(" + conv(ix, Repr::I64) + ", ls_n" + std::to_string(d) + "_" + c + ", ls_err)";
+      const std::string extent = "ls_n" + std::to_string(d) + "_" + c;
+      cpu::IndexMode mode = modes != spec_.index_modes.end() && d < modes->second.size() ? modes->second[d]
+                                                                                        : cpu::IndexMode::CheckedWrap;
+      std::string term;
+      switch (mode) {
+        case cpu::IndexMode::Direct: term = "(" + conv(ix, Repr::I64) + ")"; break;
+        case cpu::IndexMode::AddExtent: term = "(" + conv(ix, Repr::I64) + " + " + extent + ")"; break;
+        default: term = "ls_ix(" + conv(ix, Repr::I64) + ", " + extent + ", ls_err)"; break;
+      }
       if (!unit_stride(ab, d)) term += " * ls_s" + std::to_string(d) + "_" + c;
       off += (off.empty() ? "" : " + ") + term;
     }
