@@ -30,6 +30,13 @@ static std::atomic<bool> g_reference_pairs{false};
 void set_reference_pairs(bool on) { g_reference_pairs = on; }
 bool reference_pairs() { return g_reference_pairs; }
 
+PlanIdentity PlanIdentity::fresh() {
+  static std::atomic<uint64_t> next{1};
+  PlanIdentity id;
+  id.value_ = next.fetch_add(1);
+  return id;
+}
+
 static std::atomic<bool> g_float_reassociation{false};
 void set_float_reassociation(bool allowed) { g_float_reassociation = allowed; }
 bool float_reassociation() { return g_float_reassociation; }
@@ -1769,7 +1776,9 @@ std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis&
       return it->second;
     }
   }
-  auto plan = std::make_shared<const ParallelPlan>(analyze_dynamic(sa, bound));
+  ParallelPlan fresh = analyze_dynamic(sa, bound);
+  fresh.identity = PlanIdentity::fresh();
+  auto plan = std::make_shared<const ParallelPlan>(std::move(fresh));
   std::lock_guard<std::mutex> g(sa.cache_mutex);
   if (sa.cache.size() > 256) sa.cache.clear();
   sa.cache[key] = plan;
@@ -1781,24 +1790,6 @@ std::optional<Decline> check_subscripts(const StaticAnalysis& sa, const BoundNes
   auto plan = analyze_dynamic_cached(sa, bound);
   if (plan->decline) return plan->decline;
   return plan->subscript_problem;
-}
-
-std::optional<Decline> check_subscripts(const BoundNest& bound) {
-  static std::mutex m;
-  static std::map<const LoopNest*, std::shared_ptr<const StaticAnalysis>> cache;
-  if (!bound.nest) return Decline{0, "no loop nest is bound"};
-  std::shared_ptr<const StaticAnalysis> sa;
-  {
-    std::lock_guard<std::mutex> g(m);
-    auto it = cache.find(bound.nest);
-    if (it == cache.end()) {
-      // Non-owning pointer: the caller guarantees the nest outlives its use.
-      auto alias = std::shared_ptr<const LoopNest>(std::shared_ptr<const LoopNest>(), bound.nest);
-      it = cache.emplace(bound.nest, analyze_static(alias)).first;
-    }
-    sa = it->second;
-  }
-  return check_subscripts(*sa, bound);
 }
 
 }  // namespace loopscope::analysis

@@ -525,15 +525,6 @@ class Converter {
 
 }  // namespace
 
-bool is_range_loop(const py::handle& node) {
-  py::module_ ast = py::module_::import("ast");
-  if (!py::isinstance(node, ast.attr("For"))) return false;
-  py::object it = node.attr("iter");
-  return py::isinstance(node.attr("target"), ast.attr("Name")) && py::isinstance(it, ast.attr("Call")) &&
-         py::isinstance(it.attr("func"), ast.attr("Name")) &&
-         it.attr("func").attr("id").cast<std::string>() == "range";
-}
-
 FrontEndResult nest_from_ast(const py::handle& for_node, const std::string& source) {
   FrontEndResult r;
   try {

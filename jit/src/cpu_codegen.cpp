@@ -1657,8 +1657,15 @@ struct Cache {
   std::mutex m;
   std::unordered_map<std::string, std::shared_ptr<const CpuVariant>> map;
   size_t hits = 0, misses = 0, upgrades = 0;
+  size_t specialisations_reused = 0;
   uint64_t generation = 0;  // bumped by clear_cpu_cache
   std::set<std::string> pending;  // keys whose optimised code is queued or being built
+  // Specialisations already made: memo_key -> what a cache lookup needs.
+  struct Specialised {
+    std::string key;  // Spec::key
+    std::string parallel_description;
+  };
+  std::unordered_map<std::string, Specialised> specialised;
 };
 Cache& cache() {
   static Cache c;
@@ -1963,9 +1970,70 @@ const char* to_string(ValueKind k) {
   return "?";
 }
 
+namespace {
+// Everything the specialisation of (bound, plan, options) reads, for plans
+// that have an identity (from the plan cache, never changed): the plan by
+// identity, the nest by address and the bound facts the specialiser reads
+// (scalar kinds and integer values, array dtypes, shapes, strides,
+// writeability and which arrays overlap) by value. Empty: not memoisable.
+std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
+  if (plan.identity.value() == 0 || !bound.nest) return "";
+  std::string k;
+  k.reserve(256);
+  auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(static_cast<int64_t>(plan.identity.value()));
+  put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(bound.nest)));
+  k.push_back(options.parallel ? 'P' : 'p');
+  k.push_back(options.keep_ir ? 'I' : 'i');
+  for (auto& n : options.numpy_scalars) k += n + '\x1f';
+  k.push_back('|');
+  for (auto& [name, s] : bound.scalars) {
+    k += name;
+    k.push_back(static_cast<char>('0' + static_cast<int>(s.kind)));
+    put(s.kind == ScalarKind::Float ? 0 : s.ival);
+  }
+  std::vector<const ArrayBinding*> arrays;
+  for (auto& [name, a] : bound.arrays) {
+    arrays.push_back(&a);
+    k += name;
+    k.push_back(static_cast<char>('0' + static_cast<int>(a.dtype)));
+    k.push_back(a.writeable ? 'w' : 'r');
+    put(static_cast<int64_t>(a.shape.size()));
+    for (auto x : a.shape) put(x);
+    for (auto x : a.strides) put(x);
+  }
+  for (size_t i = 0; i < arrays.size(); ++i)
+    for (size_t j = i + 1; j < arrays.size(); ++j)
+      k.push_back(arrays[i]->mem_lo < arrays[j]->mem_hi && arrays[j]->mem_lo < arrays[i]->mem_hi ? 'o' : 'd');
+  return k;
+}
+}  // namespace
+
 CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
   CpuCompileResult res;
   auto t0 = std::chrono::steady_clock::now();
+  Cache& c = cache();
+  // A later run of a specialised instance skips the specialisation (about
+  // 1 ms at 200 statements) when its variant is still cached.
+  const std::string memo = memo_key(bound, plan, options);
+  if (!memo.empty()) {
+    std::lock_guard<std::mutex> lk(c.m);
+    auto m = c.specialised.find(memo);
+    if (m != c.specialised.end()) {
+      auto it = c.map.find(m->second.key);
+      if (it != c.map.end()) {
+        ++c.hits;
+        ++c.specialisations_reused;
+        res.variant = it->second;
+        res.cache_hit = true;
+        res.tier = it->second->tier;
+        res.upgrade_pending = c.pending.count(m->second.key) > 0;
+        res.parallel_loops = m->second.parallel_description;
+        res.analyse_ms = ms_since(t0);
+        return res;
+      }
+    }
+  }
   Spec spec;
   try {
     spec = specialise(bound, plan, options);
@@ -1976,10 +2044,13 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   }
   res.analyse_ms = ms_since(t0);
   res.parallel_loops = spec.parallel_description;
-  Cache& c = cache();
   uint64_t generation;
   {
     std::lock_guard<std::mutex> lk(c.m);
+    if (!memo.empty()) {
+      if (c.specialised.size() > 4096) c.specialised.clear();
+      c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description};
+    }
     auto it = c.map.find(spec.key);
     if (it != c.map.end()) {
       ++c.hits;
@@ -2149,14 +2220,15 @@ std::string cpu_variant_unroll_jammed(const CpuVariant& v) { return v.jammed; }
 CpuCacheStats cpu_cache_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lk(c.m);
-  return {c.map.size(), c.hits, c.misses, c.upgrades};
+  return {c.map.size(), c.hits, c.misses, c.upgrades, c.specialisations_reused};
 }
 void clear_cpu_cache() {
   Cache& c = cache();
   {
     std::lock_guard<std::mutex> lk(c.m);
     c.map.clear();
-    c.hits = c.misses = c.upgrades = 0;
+    c.specialised.clear();
+    c.hits = c.misses = c.upgrades = c.specialisations_reused = 0;
     c.pending.clear();
     ++c.generation;
   }

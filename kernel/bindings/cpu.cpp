@@ -284,6 +284,7 @@ void bind(py::module_& m) {
     d["hits"] = s.hits;
     d["misses"] = s.misses;
     d["upgrades"] = s.upgrades;
+    d["specialisations_reused"] = s.specialisations_reused;
     return d;
   });
   m.def("cpu_clear_cache", [] { jit::clear_cpu_cache(); });

@@ -10,7 +10,6 @@ namespace loopscope::kernel {
 namespace {
 
 std::atomic<bool> g_executing{false};
-std::atomic<bool> g_interrupted{false};
 constexpr int kMaxFlags = 8;
 std::atomic<std::atomic<bool>*> g_native_flags[kMaxFlags];
 std::atomic<int> g_native_count{0};
@@ -27,7 +26,6 @@ void consume_signals() {
     // that stops on its flag then finds the KeyboardInterrupt already pending
     // and raises that one, never a second.
     PyErr_SetInterrupt();
-    g_interrupted.store(true);
     for (int i = 0; i < g_native_count.load(); ++i)
       if (auto* f = g_native_flags[i].load()) f->store(true);
     // CPython 3.11 computes the main thread's "eval breaker" from the thread
@@ -50,12 +48,7 @@ void install_interrupt_handling() {
   std::thread(consume_signals).detach();
 }
 
-void set_executing(bool executing) {
-  if (executing) g_interrupted.store(false);
-  g_executing.store(executing);
-}
-
-std::atomic<bool>& interrupt_flag() { return g_interrupted; }
+void set_executing(bool executing) { g_executing.store(executing); }
 
 void register_native_flag(std::atomic<bool>* flag) {
   for (int i = 0; i < g_native_count.load(); ++i)

@@ -15,10 +15,6 @@ void install_interrupt_handling();
 // Marks the span during which an interrupt applies to user code.
 void set_executing(bool executing);
 
-// Set when an interrupt arrives during execution; cleared at the start of
-// each execution. Native engine code polls it.
-std::atomic<bool>& interrupt_flag();
-
 // Native engines loaded later (the _loopscope module) keep their own cancel
 // flag; the kernel sets every registered flag on interrupt.
 void register_native_flag(std::atomic<bool>* flag);

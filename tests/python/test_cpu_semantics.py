@@ -428,3 +428,41 @@ def test_subscript_offsets_from_arguments_at_the_limits():
                     for n in (1, 7):
                         check_same(offsets_from_arguments, lambda: (np.arange(10.0), np.arange(10.0) * 3, o, q, n),
                                    device=device, native=False)
+
+
+# --- later runs reuse the specialisation only for the same facts ---------------------------------
+
+def _copy_scaled(A, B, n):
+    for i in range(n):
+        B[i] = A[i] * 2.0
+
+
+def _last_value(A, v):
+    for i in range(A.shape[0]):
+        t = v
+        A[i] = t
+    return t
+
+
+def test_later_runs_reuse_the_specialisation_only_for_the_same_facts():
+    # A later run of the same instance skips the specialisation; facts the
+    # plan's cache does not tell apart (writeability, bool against int, a
+    # NumPy scalar against a Python one) must not reuse it.
+    _loopscope.cpu_clear_cache()
+    A, B = np.arange(8.0), np.zeros(8)
+    loopscope.run(_copy_scaled, A, B, 8, device="cpu")
+    reused = _loopscope.cpu_cache_stats()["specialisations_reused"]
+    loopscope.run(_copy_scaled, A, B, 8, device="cpu")
+    assert _loopscope.cpu_cache_stats()["specialisations_reused"] == reused + 1
+    assert np.array_equal(B, A * 2.0)
+    R = np.zeros(8)
+    R.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        loopscope.run(_copy_scaled, A, R, 8, device="cpu")
+    with pytest.raises(ValueError, match="read-only"):
+        _copy_scaled(A, R, 8)
+    for v in (1, True, np.int64(1), 1, np.True_, True, 1):
+        for _ in range(2):
+            want = _last_value(np.zeros(4), v)
+            got = loopscope.run(_last_value, np.zeros(4), v, device="cpu")
+            assert type(got) is type(want) and got == want, (v, got, want)

@@ -201,8 +201,6 @@ TEST(Dynamic, SubscriptRangeCheck) {
   ASSERT_TRUE(d.has_value());
   EXPECT_NE(d->reason.find("A[j, i + 1]"), std::string::npos) << d->reason;
   EXPECT_EQ(d->line, 3);
-  // Through the BoundNest-only entry point as well.
-  EXPECT_TRUE(check_subscripts(c.b).has_value());
 }
 
 TEST(Dynamic, ExactTestSettlesCoupledSubscripts) {

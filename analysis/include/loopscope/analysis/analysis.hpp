@@ -71,11 +71,6 @@ std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis&
 // (IndexError in Python), or nullopt when every subscript is proved in range.
 std::optional<Decline> check_subscripts(const StaticAnalysis& sa, const BoundNest& bound);
 
-// Same, for callers that only hold a BoundNest (its nest's static analysis is
-// computed once and kept for the life of the process, keyed by address; the
-// LoopNest must outlive the process's use of it, as registry nests do).
-std::optional<Decline> check_subscripts(const BoundNest& bound);
-
 // Process-wide switch of the exact (enumeration) test, on by default. Tests
 // turn it off to check the other tests alone against an oracle.
 void set_exact_test_enabled(bool on);

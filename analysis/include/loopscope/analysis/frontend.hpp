@@ -32,8 +32,4 @@ FrontEndResult nest_from_ast(const pybind11::handle& for_node, const std::string
 // which must be a `for` loop (used by tests and benchmarks).
 FrontEndResult nest_from_source(const std::string& source);
 
-// True when `node` is `for NAME in range(...)` (the shape the front end may
-// accept; the body is not checked).
-bool is_range_loop(const pybind11::handle& node);
-
 }  // namespace loopscope::analysis

@@ -63,6 +63,31 @@ struct LoopPlan {
   std::vector<std::string> last_private;  // privates whose final value is live after the loop
 };
 
+// Names one plan object handed out by the plan cache, for consumers that
+// memoise work derived from it (the CPU variant's specialisation). Only the
+// cache gives identities, to plans it never changes afterwards; a copy has
+// none (0), since a copy may be changed.
+class PlanIdentity {
+ public:
+  PlanIdentity() = default;
+  PlanIdentity(const PlanIdentity&) {}
+  PlanIdentity& operator=(const PlanIdentity&) {
+    value_ = 0;
+    return *this;
+  }
+  PlanIdentity(PlanIdentity&& o) noexcept : value_(o.value_) { o.value_ = 0; }
+  PlanIdentity& operator=(PlanIdentity&& o) noexcept {
+    value_ = o.value_;
+    o.value_ = 0;
+    return *this;
+  }
+  uint64_t value() const { return value_; }  // 0: none
+  static PlanIdentity fresh();
+
+ private:
+  uint64_t value_ = 0;
+};
+
 struct ParallelPlan {
   std::vector<DependenceEdge> edges;
   std::vector<LoopPlan> loops;  // pre-order, one per For in the nest
@@ -82,6 +107,8 @@ struct ParallelPlan {
   // name or aliasing but were proved never to: "A[2 * i] and A[2 * i + 1]:
   // independent (GCD)". The teaching counterpart of `edges`.
   std::vector<std::string> proofs;
+  // Set on plans of analyze_dynamic_cached (shared and never changed).
+  PlanIdentity identity;
 };
 
 }  // namespace loopscope::analysis

@@ -154,6 +154,7 @@ struct CpuCacheStats {
   size_t hits = 0;
   size_t misses = 0;
   size_t upgrades = 0;  // Quick entries replaced by background Optimised code
+  size_t specialisations_reused = 0;  // hits that skipped the specialisation
 };
 CpuCacheStats cpu_cache_stats();
 // Drops every cached variant and every background compile not yet started;
