@@ -126,26 +126,9 @@ register_device("cpu-serial", _cpu_hook(False, "cpu-serial"))
 register_device("auto", _auto_hook)
 
 
-def _register_optional_devices():
-    # The GPU devices ("gpu", "gpu-emulated") live in _cuda, present when the
-    # engine was built with its CUDA part.
-    try:
-        from . import _cuda
-    except Exception:
-        return
-    reg = getattr(_cuda, "register", None)
-    if reg is not None:
-        try:
-            reg(register_device)
-        except Exception:
-            pass
-
-
-_register_optional_devices()
-
 # The GPU variant's devices: "gpu" (CUDA driver, else the CPU with the reason
 # recorded) and "gpu-emulated" (the generated CUDA run by the CPU emulator).
-from . import _cuda  # noqa: E402
+from . import _cuda  # noqa: E402  (_cuda reaches _run lazily, for its records)
 
 _cuda.register(register_device)
 
