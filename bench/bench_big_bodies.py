@@ -57,7 +57,8 @@ SIZES = (5, 10, 20, 40, 80, 200, 400)
 # Engine calls the first report makes, timed on their own: the static
 # summary, the analysis (cached: its conversion to Python), the cost model,
 # the CUDA generator.
-TIMED_ENGINE_CALLS = ("analysis_info", "analysis_run", "cost_estimate_nest", "cuda_generate")
+TIMED_ENGINE_CALLS = ("analysis_info", "analysis_run", "cost_estimate_nest", "cost_estimate_nest_profiles",
+                      "cuda_generate")
 HOOK = "__bench_big_bodies_hook__"
 
 
