@@ -188,9 +188,10 @@ def nvrtc_facts(nest_id, env, gpu=None):
 # KB (every checked operation has its own error path): measured 0.12 s at
 # 4.5 KB, 0.49 s at 11 KB, 1.1 s at 20 KB, 3.7 s at 37 KB and 31 s at 88 KB
 # with every subscript checked (docs/big-bodies.md; sources whose indices are
-# proved in range compile several times faster, so this is an upper bound). A report must not wait that long, so beyond
-# NVRTC_SOURCE_LIMIT the GPU is priced with typical register figures and an
-# estimated compile time, and the facts say so.
+# proved in range compile several times faster, so this is an upper bound).
+# A report must not wait that long, so beyond NVRTC_SOURCE_LIMIT the GPU is
+# priced with typical register figures and an estimated compile time, and
+# the facts say so.
 NVRTC_SOURCE_LIMIT = 16 * 1024
 _PYTHON_SOURCE_HINT = 2500  # below this many characters of Python the CUDA is well under the limit
 
