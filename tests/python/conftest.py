@@ -38,11 +38,10 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def reassociation():
     """Lets floating-point sums run in parallel for one test (off by default)."""
-    import loopscope
+    from cpu_tiers import reassociating
 
-    previous = loopscope.set_reassociation(True)
-    yield
-    loopscope.set_reassociation(previous)
+    with reassociating(True):
+        yield
 
 
 @pytest.fixture(scope="session")

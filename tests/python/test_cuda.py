@@ -214,9 +214,9 @@ def test_integer_sum_reduction_is_exact():
     _diff(src, env)
 
 
-def test_float_sum_keeps_pythons_order_by_default():
-    # Without reassociation the sum is not split among threads: the result
-    # is CPython's bit for bit (the min, exact in any order, may still be).
+def _sum_and_min():
+    """The same float sum and min in CPython and on the emulated GPU:
+    (Python's variables, the GPU run's, the run's outcome)."""
     src = ("for i in range(n):\n"
            "    s += x[i]\n"
            "    lo = min(lo, x[i])\n")
@@ -224,20 +224,19 @@ def test_float_sum_keeps_pythons_order_by_default():
     env = dict(n=3000, x=g.random(3000), s=0.0, lo=10.0)
     ref = python_reference(src, clone(env))
     mine = clone(env)
-    out = run_source(src, mine)
+    return ref, mine, run_source(src, mine)
+
+
+def test_float_sum_keeps_pythons_order_by_default():
+    # Without reassociation the sum is not split among threads: the result
+    # is CPython's bit for bit (the min, exact in any order, may still be).
+    ref, mine, out = _sum_and_min()
     assert mine["s"] == ref["s"] and mine["lo"] == ref["lo"] and mine["i"] == ref["i"]
     assert not any("order" in n for n in out.get("notes", []))
 
 
 def test_float_sum_and_min_reduction_close(reassociation):
-    src = ("for i in range(n):\n"
-           "    s += x[i]\n"
-           "    lo = min(lo, x[i])\n")
-    g = np.random.default_rng(3)
-    env = dict(n=3000, x=g.random(3000), s=0.0, lo=10.0)
-    ref = python_reference(src, clone(env))
-    mine = clone(env)
-    out = run_source(src, mine)
+    ref, mine, out = _sum_and_min()
     assert out["ran"], out["reason"]
     assert mine["lo"] == ref["lo"]
     assert math.isclose(mine["s"], ref["s"], rel_tol=1e-12)
