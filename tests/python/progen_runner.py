@@ -635,9 +635,15 @@ def report(prog, fails):
 
 # --- many programs, in worker processes ------------------------------------------------------
 
-def _worker(tasks, results, timeout_s):
+# A worker's memory grows with every program (caches of compiled code, IPython
+# history), and it slows down after an hour or so; it is replaced after this
+# many programs.
+PROGRAMS_PER_WORKER = 100
+
+
+def _worker(tasks, results, timeout_s, max_programs=PROGRAMS_PER_WORKER):
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    while True:
+    for _ in range(max_programs):
         task = tasks.get()
         if task is None:
             return
@@ -651,6 +657,7 @@ def _worker(tasks, results, timeout_s):
         except BaseException:
             results.put(("done", seed, os.getpid(),
                          ([("harness", "crash", "harness exception", traceback.format_exc())], ({}, {}))))
+    results.put(("retire", None, os.getpid(), None))
 
 
 def run_seeds(seeds, modes=MODES, jobs=1, timeout_s=TIMEOUT_S, hard_timeout_s=300):
@@ -672,7 +679,7 @@ def run_seeds(seeds, modes=MODES, jobs=1, timeout_s=TIMEOUT_S, hard_timeout_s=30
     workers = {}
 
     def start_worker():
-        p = ctx.Process(target=_worker, args=(tasks, results, timeout_s), daemon=True)
+        p = ctx.Process(target=_worker, args=(tasks, results, timeout_s, PROGRAMS_PER_WORKER), daemon=True)
         p.start()
         workers[p.pid] = {"proc": p, "seed": None, "mode": None, "since": None, "done_modes": [], "modes": ()}
 
@@ -706,6 +713,12 @@ def run_seeds(seeds, modes=MODES, jobs=1, timeout_s=TIMEOUT_S, hard_timeout_s=30
                     if w["mode"] is not None:
                         w["done_modes"].append(w["mode"])
                     w.update(mode=payload, since=time.time())
+                elif kind == "retire" and w is not None:
+                    # it exits after its quota of programs: not a crash, a new one takes over
+                    w["proc"].join()
+                    del workers[pid]
+                    if pending:
+                        start_worker()
                 elif kind == "done":
                     if w is not None:
                         w.update(seed=None, mode=None)
