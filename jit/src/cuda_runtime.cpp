@@ -281,9 +281,13 @@ std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, st
   static std::map<uint64_t, std::shared_ptr<CudaEmulatorModule>> loaded;
   const std::string share = cuda_share_dir();
   const std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "g++";
+  // -frounding-math: without it GCC (12, at every -O level) folds
+  // `0.0 - (double)j` into `-(double)j`, which gives -0.0 for j == 0 where
+  // IEEE (and Python, and the GPU) give +0.0. Under the default rounding
+  // mode it changes no result, only what GCC may fold.
   const std::string flags =
       "-std=c++17 -O1 -fPIC -shared -fwrapv -fno-strict-aliasing -ffp-contract=off -fno-fast-math "
-      "-fno-builtin-pow -fno-builtin-powf -w";
+      "-frounding-math -fno-builtin-pow -fno-builtin-powf -w";
   std::string tu = "#include \"loopscope_emu.h\"\n" + program.source + "\n// Emulator entry points\n" +
                    program.emulator_entry;
   uint64_t key = fnv1a(tu);

@@ -598,3 +598,24 @@ def test_emulated_runs_from_several_threads():
         with ThreadPoolExecutor(max_workers=4) as ex:
             got = list(ex.map(lambda k: loopscope.run(diagonal_sum, k, device="gpu-emulated"), range(12)))
         assert got == want
+
+
+# --- signed zeros: 0.0 - x is +0.0 when x is +0.0 ---------------------------------------------
+
+def zero_minus_index(M, n):
+    for i in range(n):
+        for j in range(n):
+            M[n - 1 - j, 0] = abs(0.0) - float(j)
+
+
+def zero_minus_index_f64(x):
+    for j in range(x.shape[0]):
+        x[j] = 0.0 - float(j)
+        x[j] += 0.0 - j
+
+
+def test_zero_minus_an_integer_keeps_the_sign_of_zero():
+    # The C++ the emulator compiles once turned 0.0 - (double)j into
+    # -(double)j (GCC folds it so), storing -0.0 where Python stores +0.0.
+    check(zero_minus_index, lambda: (np.ones((5, 2), np.float32), 5), OK)
+    check(zero_minus_index_f64, lambda: (np.ones(4),), OK)
