@@ -169,9 +169,10 @@ def test_report_escapes_user_code(kernel):
 
 
 def test_magic_modes(kernel):
-    kernel.execute("%loopscope auto full")
+    echo = kernel.execute("%loopscope auto full").stream()
+    assert echo == "Loopscope: mode auto, show full, GPU profile default, floating-point sums in Python's order.\n"
     shown = kernel.execute("%loopscope")
-    assert "mode: auto" in shown.stream()
+    assert "mode auto" in shown.stream() and "Modes: auto, cpu, gpu, python, off." in shown.stream()
     kernel.execute("%loopscope python")
     ex = kernel.execute("import numpy as np\nA = np.zeros(100)\nfor i in range(100):\n    A[i] = i\n")
     text = "".join(r["text/plain"] for r in _reports(ex))
@@ -221,7 +222,7 @@ def test_measured_time_is_added_after_running(kernel):
 
 
 def test_functions_defined_in_cell_are_intercepted_when_called(kernel):
-    kernel.execute("%loopscope auto summary")
+    kernel.execute("%loopscope cpu summary")
     define = kernel.execute("import numpy as np\n"
                             "def scale(v, f):\n"
                             "    for i in range(v.shape[0]):\n"
@@ -230,6 +231,63 @@ def test_functions_defined_in_cell_are_intercepted_when_called(kernel):
     call = kernel.execute("w = np.arange(10.0)\nscale(w, 2.0)\nscale(w, 2.0)\nprint(w[3])")
     assert call.stream() == "12.0\n"
     assert len(_reports(call)) == 1, "one report per nest per cell, however often it runs"
+    updates = [c["data"]["text/plain"] for c in call.of_type("update_display_data")]
+    assert updates and "It ran 2 times in this cell" in updates[-1], updates
+    kernel.execute("%loopscope auto full")
+
+
+def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
+    """The default level: no line for a loop that prints or a short Python
+    loop; one line, after the run, with what ran, its time and (for Python)
+    why; the full report folded under it."""
+    echo = kernel.execute("%loopscope auto summary").stream()
+    assert echo.count("\n") == 1 and "show summary" in echo
+    ex = kernel.execute("for k in range(3):\n    print(k)\n")
+    assert ex.stream() == "0\n1\n2\n" and _reports(ex) == []
+    ex = kernel.execute("import numpy as np\nT = np.zeros(5)\nfor i in range(5):\n    T[i] = i\n")
+    assert _reports(ex) == []
+    ex = kernel.execute("def bump(x):\n    return x + 1\ns = 0\nfor i in range(400000):\n    s = bump(s)\n"
+                        "print(s)")
+    assert ex.stream() == "400000\n"
+    (report,) = _reports(ex)
+    line = report["text/plain"]
+    assert line.startswith("Loopscope: loop nest at line 4 (for i) ran as plain Python in "), line
+    assert "bump(s)" in line and "\n" not in line
+    assert "<details><summary class='ls-head'>" in report["text/html"]
+    assert "Loops and why" not in report["text/html"]  # declined by the front end: nothing more to show
+    # A native run: its line, and the report folded under it.
+    kernel.execute("%loopscope cpu summary")
+    ex = kernel.execute("B = np.zeros(1000)\nfor i in range(1000):\n    B[i] = i * 2.0\nprint(B[7])")
+    assert ex.stream() == "14.0\n"
+    (report,) = _reports(ex)
+    assert report["text/plain"].startswith("Loopscope: loop nest at line 2 (for i) ran on the CPU")
+    html = report["text/html"]
+    for section in ("Decision:", "Loops and why", "Cost breakdown", "Generated CUDA", "%loopscope full"):
+        assert section in html, section
+    assert _charts(ex) == []
+    # A short Python loop run many times in the cell gets its line at the end.
+    kernel.execute("%loopscope python summary")
+    ex = kernel.execute("C = np.zeros(300)\nfor t in range(200):\n    for i in range(300):\n"
+                        "        C[i] = C[i] + 1.0\n    if t < 0:\n        print(t)\nprint(C[0])")
+    assert ex.stream() == "200.0\n"
+    assert len(_reports(ex)) == 1
+    final = [c["data"]["text/plain"] for c in ex.of_type("update_display_data")] or [_reports(ex)[0]["text/plain"]]
+    assert "It ran 200 times in this cell" in final[-1], final
+    # %loopscope explain: the full report, whatever the level.
+    kernel.execute("%loopscope auto summary")
+    kernel.execute("%loopscope explain")
+    ex = kernel.execute("for i in range(1000):\n    B[i] = 1.0\n")
+    (report,) = _reports(ex)
+    assert "explained, not run" in report["text/plain"] and "Loops and why" in report["text/html"]
+    kernel.execute("%loopscope auto full")
+
+
+def test_full_level_times_python_runs(kernel):
+    kernel.execute("%loopscope python full")
+    ex = kernel.execute("import numpy as np\nP = np.zeros(50)\nfor i in range(50):\n    P[i] = i\n")
+    assert len(_reports(ex)) == 1
+    updates = [c["data"]["text/plain"] for c in ex.of_type("update_display_data")]
+    assert any("Ran as plain Python in" in u for u in updates), updates
     kernel.execute("%loopscope auto full")
 
 

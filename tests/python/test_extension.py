@@ -27,7 +27,7 @@ def test_load_ext_intercepts_and_matches_python(ipython, capsys):
         "    B[i] = 0.5 * (A[i - 1] + A[i + 1])\n")
     assert result.success
     out = capsys.readouterr().out
-    assert "Loopscope: loop nest at line" in out and "runs on the CPU" in out
+    assert "Loopscope: loop nest at line" in out and "ran on the CPU" in out
     want = np.zeros(1000)
     A = np.arange(1000.0)
     want[1:999] = 0.5 * (A[:998] + A[2:])
@@ -102,3 +102,21 @@ def test_report_says_what_the_first_run_compiled(ipython, capsys):
     assert np.array_equal(ipython.user_ns["F"], 0.25 + np.arange(3000.0) * 3.0)
     _loopscope.cpu_wait_compiles()
     ipython.run_line_magic("loopscope", "auto full")
+
+
+def test_silent_cells_start_afresh(ipython):
+    """A silent execution fires no pre/post_run_cell; the next one must
+    still show its nests (none is taken for already shown)."""
+    cell = ("import numpy as np\nA = np.zeros(3)\ndef abs(x):\n    return x\n"
+            "for i in range(3):\n    A[i] = abs(i)\n")
+    ipython.run_line_magic("loopscope", "auto quiet")
+    ipython.run_cell(cell, silent=True)
+    ipython.run_line_magic("loopscope", "auto full")
+    shown = []
+    saved = ipython.display_pub.publish
+    ipython.display_pub.publish = lambda data, *a, **k: shown.append(data)
+    try:
+        ipython.run_cell(cell, silent=True)
+    finally:
+        ipython.display_pub.publish = saved
+    assert any("abs is a function defined in this program" in d.get("text/plain", "") for d in shown), shown

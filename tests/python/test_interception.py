@@ -334,7 +334,7 @@ def test_cell_behaves_as_cpython(shell, name, mode):
 
 def test_shadowed_builtin_is_reported_with_its_reason(shell):
     with contextlib.redirect_stdout(io.StringIO()):
-        shell.run_line_magic("loopscope", "auto summary")
+        shell.run_line_magic("loopscope", "auto full")  # the summary level leaves out short Python loops
     shell.user_ns.clear()
     shell.init_user_ns()
     shown = []

@@ -30,30 +30,47 @@ import ast
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ._errors import internal
 
 HOOK_NAME = "__loopscope_hook__"
 MODES = ("auto", "cpu", "gpu", "python", "off")
-LEVELS = ("full", "summary", "quiet")
+LEVELS = ("summary", "full", "quiet")
 
 
 @dataclass
 class Settings:
     mode: str = "auto"
-    level: str = "full"
+    level: str = "summary"
     profile: Optional[str] = None  # None: the cost model's default profile
     explain_next: bool = False
 
 
+# What the summary level (the default) shows: one line per nest worth a look,
+# after it ran, with the rest of the report folded under it. A nest is worth
+# a look when it ran natively, when its native variant fell back to Python,
+# or when it ran as plain Python for at least SUMMARY_MIN_PYTHON_S in all
+# (over the cell) without doing I/O: a loop that prints is there to print,
+# and a short Python loop is not what a lesson is about. ``full`` shows every
+# nest, ``%loopscope explain`` the next cell's.
+SUMMARY_MIN_PYTHON_S = 0.01
+# Calls that make a loop "do I/O" (it is there for its output, not its speed).
+IO_CALLS = frozenset({"print", "input", "display", "open", "breakpoint", "write", "writelines", "flush",
+                      "show", "savefig", "plot", "imshow", "scatter", "sleep"})
+
+
 @dataclass
 class _Shown:
+    """A nest of the running cell: its report, where it is shown, and the
+    Python runs in progress (start times, a stack for recursion)."""
     report: Any
-    handle: Any = None
-    runs: int = 0
-    total_s: float = 0.0
-    dirty: bool = False
+    nest_id: int = 0
+    env: Any = None                  # the bound values, kept until the report is complete
+    handle: Any = None               # the display, once shown
+    dirty: bool = False              # runs since the display was last updated
+    python_started: List[float] = field(default_factory=list)
+    does_io: Optional[bool] = None
 
 
 SETTINGS = Settings()
@@ -155,38 +172,125 @@ def _decide(report, estimate):
     return "cpu", f"runs on the CPU (the cost model gave no estimate: {why})."
 
 
-def _show(nest_id, report):
+def _level(report) -> str:
+    """How this nest's report is shown: the setting, except that the nests
+    of a %loopscope explain cell get the full report."""
+    if report is not None and report.explain_only and SETTINGS.level != "quiet":
+        return "full"
+    return SETTINGS.level
+
+
+def _display(entry: _Shown):
+    """Shows the nest's report (first time)."""
     from IPython.display import display
 
     from . import _report
 
-    if SETTINGS.level == "quiet":
-        return None
-    handle = display(_report.bundle(report, SETTINGS.level), raw=True, display_id=True)
-    if SETTINGS.level == "full":
+    report = entry.report
+    level = _level(report)
+    if level == "summary":
+        _complete(entry)
+    entry.handle = display(_report.bundle(report, level), raw=True, display_id=True)
+    entry.dirty = False
+    if level == "full":
         spec = _report.chart_spec(report)
         if spec is not None:
             display({_report.VEGA_LITE_MIME: spec,
                      "text/plain": "Loopscope cost chart (needs a Vega-Lite renderer, as in JupyterLab)"},
                     raw=True)
-    return handle
 
 
-def _update(shown: _Shown):
-    if shown.handle is None or not shown.dirty:
+def _update(entry: _Shown):
+    if entry.handle is None or not entry.dirty:
         return
     from . import _report
 
-    shown.dirty = False
-    report = shown.report
-    if shown.runs > 1:
-        report.notes = [n for n in report.notes if not n.startswith("This nest ran ")]
-        report.notes.append(f"This nest ran {shown.runs} times in this cell, {_report.fmt_seconds(shown.total_s)} "
-                            f"in all.")
+    entry.dirty = False
     try:
-        shown.handle.update(_report.bundle(report, SETTINGS.level), raw=True)
+        entry.handle.update(_report.bundle(entry.report, _level(entry.report)), raw=True)
     except Exception:
         pass
+
+
+def _complete(entry: _Shown):
+    """Adds what the folded part of a summary shows and the first report
+    left out (the generated CUDA), once it is known the nest is shown."""
+    report, env = entry.report, entry.env
+    entry.env = None
+    if env is None or report.cuda is not None or report.nest.get("declined") or report.analysis is None:
+        return
+    if not (report.analysis or {}).get("decline"):
+        report.cuda = _cuda_source(entry.nest_id, env)
+
+
+def _does_io(entry: _Shown) -> bool:
+    """Whether the nest calls print, display, a plot, a file's write, ...
+    (IO_CALLS), judged from its source."""
+    if entry.does_io is None:
+        entry.does_io = False
+        try:
+            import textwrap
+
+            tree = ast.parse(textwrap.dedent(entry.report.nest.get("source") or ""))
+        except (SyntaxError, ValueError):
+            return False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                if name in IO_CALLS:
+                    entry.does_io = True
+                    break
+    return entry.does_io
+
+
+def _worth_showing(entry: _Shown) -> bool:
+    """At the summary level: see SUMMARY_MIN_PYTHON_S."""
+    report = entry.report
+    if report.explain_only:
+        return True
+    if report.ran not in (None, "python") or report.run_reason.startswith("fell back"):
+        return True
+    return report.total_s >= SUMMARY_MIN_PYTHON_S and not _does_io(entry)
+
+
+def _ran(entry: _Shown, ran: str, elapsed: Optional[float]):
+    """Records one run of the nest (``elapsed`` None: not timed) and shows or
+    updates its report: the summary line appears after the first run that
+    makes the nest worth a look; a shown report is updated after its first
+    run and at the end of the cell."""
+    report = entry.report
+    report.runs += 1
+    if elapsed is not None:
+        report.total_s += elapsed
+        if report.runs == 1:
+            report.measured_s = elapsed
+    if report.ran is None:
+        report.ran = ran
+    entry.dirty = True
+    level = _level(report)
+    if level == "quiet":
+        return
+    if entry.handle is None:
+        if level == "summary" and _worth_showing(entry):
+            _display(entry)
+    elif report.runs == 1:
+        _update(entry)
+
+
+def _python_ran(nest_id):
+    """The generated code's signal that a nest's Python loop ended."""
+    entry = _state["shown"].get(nest_id)
+    if entry is None or not entry.python_started:
+        return
+    _ran(entry, "python", time.perf_counter() - entry.python_started.pop())
+
+
+def _run_as_python(entry: _Shown):
+    """The hook's answer when the nest runs as plain Python: None, with the
+    clock started for _python_ran."""
+    entry.python_started.append(time.perf_counter())
+    return None
 
 
 def _first_report(nest_id, env, rec, explain_only):
@@ -199,7 +303,7 @@ def _first_report(nest_id, env, rec, explain_only):
     except Exception:
         pass  # declined nests have no static information
     report = _report.NestReport(nest=nest, explain_only=explain_only)
-    full = SETTINGS.level == "full"
+    full = _level(report) == "full"
     if not rec.declined:
         try:
             report.analysis = _loopscope.analysis_run(nest_id, env)
@@ -239,6 +343,8 @@ def hook(nest_id, env):
         return None
     try:
         _loopscope, _rewrite, _run = _engine()
+        from . import _report
+
         rec = _rewrite.NESTS.get(nest_id)
     except Exception:
         return None
@@ -248,23 +354,21 @@ def hook(nest_id, env):
     shown: Dict[int, _Shown] = _state["shown"]
     entry = shown.get(nest_id)
     env, reason = _rewrite.bind_env(nest_id, env)
-    if env is None:
-        if entry is None and SETTINGS.level != "quiet":
-            from IPython.display import display
-
-            display({"text/plain": f"Loopscope: the loop at line {rec.line} runs as plain Python: {reason}."},
-                    raw=True)
-            shown[nest_id] = _Shown(report=None)
-        return None
     try:
+        if env is None:
+            if entry is None:
+                report = _report.NestReport(nest=rec.to_dict(), device="python", explain_only=explain_only,
+                                            decision=f"runs as plain Python: {reason}.")
+                entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
+                if _level(report) == "full":
+                    _display(entry)
+            return None if explain_only else _run_as_python(entry)
         if entry is None:
             report = _first_report(nest_id, env, rec, explain_only)
-            entry = _Shown(report=report)
-            shown[nest_id] = entry
-            entry.handle = _show(nest_id, report)
+            entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id, env=env)
+            if _level(report) == "full":
+                _display(entry)  # before the run: a long run shows what it is doing
             device = report.device
-        elif entry.report is None:
-            return None
         else:
             report = entry.report
             device = report.device if SETTINGS.mode != "auto" else "auto"
@@ -278,32 +382,28 @@ def hook(nest_id, env):
     if explain_only:
         return {}
     if device == "python":
-        entry.runs += 1
-        if entry.report is not None and entry.report.ran is None:
-            entry.report.ran = "python"
-        return None
+        return _run_as_python(entry)
     runner = _run.DEVICES.get(device) or _run.DEVICES["cpu"]
     t0 = time.perf_counter()
     out = runner(nest_id, env)
     elapsed = time.perf_counter() - t0
     info = _run.last_runs().get(nest_id, {})
-    entry.runs += 1
     if out is None:
-        report.ran = "python"
-        reason = info.get("reason") or "the variant declined at run time"
-        report.run_reason = f"fell back to plain Python: {reason}"
-        report.measured_s = None
-    else:
-        entry.total_s += elapsed
-        report.ran = info.get("device") or device
-        if report.ran == "auto":
-            report.ran = device
-        report.measured_s = elapsed if entry.runs == 1 else report.measured_s
-        if entry.runs == 1:
-            report.run_reason = _compile_note(info.get("timing") or {})
-    entry.dirty = True
-    if entry.runs == 1:
-        _update(entry)
+        if report.runs == 0:
+            reason = info.get("reason") or "the variant declined at run time"
+            report.run_reason = f"fell back to plain Python: {reason}"
+        return _run_as_python(entry)
+    ran = info.get("device") or device
+    if ran == "auto":
+        ran = device
+    if ran == "cpu" and not info.get("parallel_loops"):
+        ran = "cpu-serial"  # no loop ran in parallel: saying "all cores" would not be true
+    if report.runs == 0:
+        report.run_reason = _compile_note(info.get("timing") or {})
+    try:
+        _ran(entry, ran, elapsed)
+    except Exception:
+        pass
     return out
 
 
@@ -341,10 +441,16 @@ class LoopNestTransformer(ast.NodeTransformer):
             return node
 
 
+def _pre_execute():
+    """Every execution, silent ones too (they fire no pre/post_run_cell):
+    the nests of the last one are forgotten."""
+    _state["explain_cell"] = False
+    _state["shown"] = {}
+
+
 def _pre_run_cell(info=None):
     _state["explain_cell"] = SETTINGS.explain_next
     SETTINGS.explain_next = False
-    _state["shown"] = {}
     shell = _state.get("shell")
     raw = getattr(info, "raw_cell", None)
     _state["source"] = None
@@ -356,12 +462,24 @@ def _pre_run_cell(info=None):
 
 
 def _post_run_cell(result=None):
-    for entry in list(_state["shown"].values()):
-        if entry.report is not None and entry.runs > 1:
-            entry.dirty = True
-            _update(entry)
-    _state["explain_cell"] = False
-    _state["shown"] = {}
+    """Reports that became worth showing over the cell (a short Python loop
+    run many times), and the final counts of the shown ones."""
+    try:
+        for entry in list(_state["shown"].values()):
+            level = _level(entry.report)
+            if level == "quiet":
+                continue
+            if entry.handle is None:
+                if level == "summary" and entry.report.runs and _worth_showing(entry):
+                    _display(entry)
+            elif entry.report.runs > 1:
+                entry.dirty = True
+                _update(entry)
+    except Exception as exc:
+        _tell(f"Loopscope: {internal(exc, 'report')}.")
+    finally:
+        _state["explain_cell"] = False
+        _state["shown"] = {}
 
 
 # --- the magic ------------------------------------------------------------------------
@@ -375,11 +493,17 @@ def _profiles():
         return []
 
 
+def settings_line():
+    """The one-line echo of %loopscope: the settings now."""
+    profile = SETTINGS.profile or "default"
+    sums = "in parallel" if _reassociation() else "in Python's order"
+    return (f"Loopscope: mode {SETTINGS.mode}, show {SETTINGS.level}, GPU profile {profile}, "
+            f"floating-point sums {sums}.")
+
+
 def describe_settings():
-    profile = SETTINGS.profile or "the default profile"
-    return (f"Loopscope mode: {SETTINGS.mode}; GPU profile: {profile}; show: {SETTINGS.level}; "
-            f"floating-point sums in parallel: {'on' if _reassociation() else 'off'}. "
-            f"Modes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
+    """What %loopscope alone prints: the settings and every option."""
+    return (settings_line() + f"\nModes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
             "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain, "
             "%loopscope reassociate on|off.")
 
@@ -431,10 +555,10 @@ def loopscope_magic(line):
                 return
             SETTINGS.profile = name
         else:
-            print(f"Loopscope: unknown option {words[i]!r}. " + describe_settings(), file=sys.stderr)
+            print(f"Loopscope: unknown option {words[i]!r}.\n" + describe_settings(), file=sys.stderr)
             return
         i += 1
-    print(describe_settings())
+    print(settings_line())
 
 
 # --- registration ---------------------------------------------------------------------
@@ -449,15 +573,24 @@ def register(shell):
     import builtins
 
     setattr(builtins, HOOK_NAME, hook)
+    from . import _rewrite
+
+    _rewrite.PYTHON_RAN_LISTENER[0] = _python_ran
     shell.ast_transformers.append(LoopNestTransformer())
+    shell.events.register("pre_execute", _pre_execute)
     shell.events.register("pre_run_cell", _pre_run_cell)
     shell.events.register("post_run_cell", _post_run_cell)
     shell.register_magic_function(loopscope_magic, "line", "loopscope")
 
 
 def unregister(shell):
+    from . import _rewrite
+
+    if _rewrite.PYTHON_RAN_LISTENER[0] is _python_ran:
+        _rewrite.PYTHON_RAN_LISTENER[0] = None
     shell.ast_transformers[:] = [t for t in shell.ast_transformers if not isinstance(t, LoopNestTransformer)]
-    for name, fn in (("pre_run_cell", _pre_run_cell), ("post_run_cell", _post_run_cell)):
+    for name, fn in (("pre_execute", _pre_execute), ("pre_run_cell", _pre_run_cell),
+                     ("post_run_cell", _post_run_cell)):
         try:
             shell.events.unregister(name, fn)
         except ValueError:

@@ -54,7 +54,9 @@ class NestReport:
     device: str = "python"                     # what runs (or would run)
     decision: str = ""                         # the sentence
     notes: List[str] = field(default_factory=list)
-    measured_s: Optional[float] = None
+    measured_s: Optional[float] = None         # the first run's time
+    runs: int = 0                              # runs in this cell
+    total_s: float = 0.0                       # their time in all
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
@@ -322,13 +324,12 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
         if s["label"] not in placed:
             placed.add(s["label"])
             lines.append(node(s, "  "))
-    if summary:
-        # Statements one below the other in source order (invisible edges
-        # hold them there); dependences are arcs beside them, and do not
-        # move the statements.
-        order = [s["label"] for s in statements]
-        for a, b in zip(order, order[1:]):
-            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
+    # Statements one below the other in source order (invisible edges hold
+    # them there: without them Graphviz may put S3 beside, or before, S1);
+    # dependences are arcs beside them, and do not move the statements.
+    order = [s["label"] for s in statements]
+    for a, b in zip(order, order[1:]):
+        lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
     groups = aggregate_edges(analysis.get("edges", []) or [], per_array=not summary)
     # Every end of an edge is declared as a node (an if's condition, "if@6",
     # has no statement of its own): Graphviz's cluster layout can crash on an
@@ -339,9 +340,8 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
         lines.append(f"  {_dot_quote(name)} [label={_dot_quote(text)}, shape=diamond];")
     for g in groups:
         colour = "#c62828" if g["carried"] else "#9e9e9e"
-        attrs = [f"color={_dot_quote(colour)}"]
+        attrs = [f"color={_dot_quote(colour)}", "constraint=false"]
         if summary:
-            attrs.append("constraint=false")
             attrs.append(f"tooltip={_dot_quote(_tooltip(g))}")
             if g["count"] > 1:
                 attrs.append(f"penwidth={min(1.0 + math.log2(g['count']), 4.0):.1f}")
@@ -758,20 +758,53 @@ def headline(report: NestReport) -> str:
     return f"{where}: " + (report.decision or f"runs {DEVICE_WORDS.get(report.device, report.device)}")
 
 
+def _fell_back(report: NestReport) -> bool:
+    return report.run_reason.startswith("fell back")
+
+
 def measured_line(report: NestReport) -> str:
-    if report.measured_s is None:
+    """What ran and how long it took ("" before the first run)."""
+    if report.runs == 0:
         return ""
     ran = report.ran or report.device
-    text = f"Ran {DEVICE_WORDS.get(ran, ran)} in {fmt_seconds(report.measured_s)}"
-    pred = _predicted(report, ran)
-    if pred is not None:
-        text += f" (predicted {fmt_seconds(pred)})"
-    if report.run_reason:
-        text += f"; {report.run_reason}"
+    if _fell_back(report):
+        text = report.run_reason[0].upper() + report.run_reason[1:]
+        if report.measured_s is not None:
+            text += f"; ran in {fmt_seconds(report.measured_s)}"
+    else:
+        text = f"Ran {DEVICE_WORDS.get(ran, ran)}"
+        if report.measured_s is not None:
+            text += f" in {fmt_seconds(report.measured_s)}"
+            pred = _predicted(report, ran)
+            if pred is not None:
+                text += f" (predicted {fmt_seconds(pred)})"
+        if report.run_reason:
+            text += f"; {report.run_reason}"
+    if report.runs > 1:
+        text += f". It ran {report.runs} times in this cell, {fmt_seconds(report.total_s)} in all"
     return text + "."
 
 
-def render_text(report: NestReport) -> str:
+def summary_line(report: NestReport) -> str:
+    """The one line of the summary level: where, what ran, how long, and for
+    a nest that ran as plain Python, why."""
+    nest = report.nest
+    where = f"loop nest at line {nest.get('line')} (for {nest.get('var')})"
+    measured = measured_line(report)
+    if report.explain_only or not measured:
+        return "Loopscope: " + headline(report)
+    text = f"Loopscope: {where} {measured[0].lower()}{measured[1:-1]}"
+    if report.ran == "python" and not _fell_back(report):
+        # "runs as plain Python: <why>" or "runs in Python: <why>"
+        _, _, why = (report.decision or "").partition(": ")
+        if why:
+            text += ": " + why.rstrip(".")
+    return text + "."
+
+
+def render_text(report: NestReport, level: str = "full") -> str:
+    if level == "summary":
+        return summary_line(report)
     out = ["Loopscope: " + headline(report)]
     m = measured_line(report)
     if m:
@@ -779,38 +812,53 @@ def render_text(report: NestReport) -> str:
     return "\n".join(out)
 
 
+def _sections(report: NestReport) -> List[str]:
+    """The report's folded sections (each a <details>), in reading order."""
+    parts = []
+    if report.nest.get("declined"):
+        d = report.nest.get("decline") or {}
+        parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
+    table = _loops_table(report)
+    if table:
+        parts.append(f"<details open><summary>Loops and why</summary>{table}</details>")
+    staged = _staged_html(report)
+    if staged:
+        parts.append(f"<details><summary>Static and run-time analysis</summary>{staged}</details>")
+    graph = dependence_html(report) if report.analysis else None
+    if graph:
+        parts.append(f"<details><summary>Dependence graph</summary>{graph}</details>")
+    space = iteration_space_svg(report)
+    if space:
+        parts.append(f"<details><summary>Iteration space</summary>{space}</details>")
+    cost = _cost_table(report)
+    if cost:
+        parts.append(f"<details><summary>Cost breakdown</summary>{cost}</details>")
+    if report.cuda is not None:
+        parts.append(f"<details><summary>Generated CUDA</summary>{cuda_html(report)}</details>")
+    return parts
+
+
 def render_html(report: NestReport, level: str = "full") -> str:
+    """``level`` "full": the decision, what ran, notes and every section;
+    "summary": one line (summary_line) that unfolds to the same."""
+    body = [f"<div class='ls-caption'>{esc(note)}</div>" for note in report.notes]
+    if level == "summary":
+        decision = report.decision or f"runs {DEVICE_WORDS.get(report.device, report.device)}"
+        inner = [f"<div><b>Decision:</b> {esc(decision)}</div>"] + body + _sections(report)
+        if report.estimate:
+            inner.append("<div class='ls-caption'>The charts of the predicted cost: %loopscope full.</div>")
+        return "".join([_STYLE, "<div class='ls-report ls-summary'><details><summary class='ls-head'>",
+                        esc(summary_line(report)), "</summary>", *inner, "</details></div>"])
     parts = [_STYLE, "<div class='ls-report'>",
              f"<div class='ls-head'>Loopscope: {esc(headline(report))}</div>"]
     m = measured_line(report)
     if m:
         parts.append(f"<div>{esc(m)}</div>")
-    for note in report.notes:
-        parts.append(f"<div class='ls-caption'>{esc(note)}</div>")
-    if level == "full":
-        if report.nest.get("declined"):
-            d = report.nest.get("decline") or {}
-            parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
-        table = _loops_table(report)
-        if table:
-            parts.append(f"<details open><summary>Loops and why</summary>{table}</details>")
-        staged = _staged_html(report)
-        if staged:
-            parts.append(f"<details><summary>Static and run-time analysis</summary>{staged}</details>")
-        graph = dependence_html(report) if report.analysis else None
-        if graph:
-            parts.append(f"<details><summary>Dependence graph</summary>{graph}</details>")
-        space = iteration_space_svg(report)
-        if space:
-            parts.append(f"<details><summary>Iteration space</summary>{space}</details>")
-        cost = _cost_table(report)
-        if cost:
-            parts.append(f"<details><summary>Cost breakdown</summary>{cost}</details>")
-        if report.cuda is not None:
-            parts.append(f"<details><summary>Generated CUDA</summary>{cuda_html(report)}</details>")
+    parts += body
+    parts += _sections(report)
     parts.append("</div>")
     return "".join(parts)
 
 
 def bundle(report: NestReport, level: str = "full") -> Dict[str, Any]:
-    return {"text/html": render_html(report, level), "text/plain": render_text(report)}
+    return {"text/html": render_html(report, level), "text/plain": render_text(report, level)}

@@ -12,6 +12,7 @@ id) and replaced by::
         __loopscope_state__.out = HOOK(NEST_ID, None)
     if __loopscope_state__.out is None:
         <the original loop, unchanged>
+        __loopscope_state__.ran = NEST_ID   # tells the kernel's report the Python loop ended
     else:
         if 'i' in __loopscope_state__.out:
             i = __loopscope_state__.out['i']   # every scalar / loop variable the nest assigns
@@ -80,7 +81,30 @@ MAKER_NAME = "__loopscope_make__"
 # The generated code's only name: a builtin, so that it is in no namespace of
 # the user's; its ``out`` attribute is per thread.
 STATE_NAME = "__loopscope_state__"
-_STATE = threading.local()
+# Called with the nest id when a nest has run as plain Python (the statement
+# after the original loop); the kernel times Python runs with it. None: nobody
+# listens (loopscope.run, or outside a kernel).
+PYTHON_RAN_LISTENER: List[Any] = [None]
+
+
+class _HookState(threading.local):
+    """Per thread: ``out``, the hook's last answer; assigning ``ran`` (a nest
+    id) tells ``PYTHON_RAN_LISTENER`` that the nest's Python loop ended."""
+
+    out = None
+
+    def _python_ran(self, nest_id):
+        listener = PYTHON_RAN_LISTENER[0]
+        if listener is not None:
+            try:
+                listener(nest_id)
+            except Exception:  # a report problem never reaches the user's code
+                pass
+
+    ran = property(None, _python_ran)
+
+
+_STATE = _HookState()
 setattr(builtins, STATE_NAME, _STATE)
 ASSUMED_PREFIX = "@"  # env keys of assumed globals; never a Python identifier
 
@@ -380,9 +404,11 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
                              value=ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name),
                                                  ctx=ast.Load()))],
             orelse=[]))
+    ran = ast.Assign(targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())],
+                     value=ast.Constant(rec.id))
     branch = ast.If(
         test=ast.Compare(left=_hook_answer(ast.Load()), ops=[ast.Is()], comparators=[ast.Constant(None)]),
-        body=[node], orelse=writes or [ast.Pass()])
+        body=[node, ran], orelse=writes or [ast.Pass()])
     out = [call, branch]
     for s in out:
         _locate(s, node)

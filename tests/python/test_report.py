@@ -1,0 +1,120 @@
+"""The report's pieces, in-process: the dependence graph in source order
+with readable labels, the one-line summary and the measured line."""
+
+import contextlib
+import io
+import re
+
+import pytest
+
+from loopscope import _report
+
+
+@pytest.fixture(scope="module")
+def shell():
+    from IPython.testing import globalipapp
+
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_line_magic("load_ext", "loopscope")
+    yield ip
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_line_magic("loopscope", "auto full")
+
+
+def _shown(shell, level, cell):
+    bundles = []
+    saved = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, *a, **k: bundles.append(data)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            shell.run_line_magic("loopscope", f"cpu {level}")
+            result = shell.run_cell(cell)
+    finally:
+        shell.display_pub.publish = saved
+    assert result.success
+    return [b for b in bundles if str(b.get("text/plain", "")).startswith("Loopscope:")]
+
+
+THREE_STATEMENTS = """
+import numpy as np
+n = 40
+A = np.arange(n * 1.0); B = np.arange(n * 2.0); C = np.zeros(n)
+for i in range(1, n):
+    A[i] = B[i - 1] + 1.0
+    B[i] = A[i] * 0.5
+    C[i] = A[i - 1] + B[i]
+"""
+
+MATMUL = """
+import numpy as np
+n = 30
+A = np.ones((n, n)); B = np.ones((n, n)); C = np.zeros((n, n))
+for i in range(n):
+    for j in range(n):
+        s = 0.0
+        for k in range(n):
+            s += A[i, k] * B[k, j]
+        C[i, j] = s
+"""
+
+
+def _statement_rows(svg):
+    """{statement label: y} of the drawn statements (the last report shown is the
+    final one: a report is shown, then updated after the run)."""
+    rows = {}
+    for y, label in re.findall(r'<text[^>]*y="([-0-9.]+)"[^>]*>(S\d+):', svg):
+        rows[label] = float(y)
+    return rows
+
+
+@pytest.mark.parametrize("cell", [THREE_STATEMENTS, MATMUL], ids=["three-statements", "matmul"])
+def test_graph_draws_statements_in_source_order(shell, cell):
+    report = _shown(shell, "full", cell)[-1]
+    svg = report["text/html"]
+    rows = _statement_rows(svg)
+    assert len(rows) == 3, rows
+    # SVG y grows downwards: S1 above S2 above S3.
+    assert rows["S1"] < rows["S2"] < rows["S3"], rows
+
+
+def test_edge_labels_break_lines_and_never_show_an_escape(shell):
+    report = _shown(shell, "full", THREE_STATEMENTS)[-1]
+    html = report["text/html"]
+    assert "\\n" not in html
+    assert ">carried by i</text>" in html  # the label's second line is its own line of text
+
+
+def test_summary_line_is_one_line_that_unfolds(shell):
+    report = _shown(shell, "summary", THREE_STATEMENTS.replace("n = 40", "n = 4000"))[-1]
+    line = report["text/plain"]
+    assert "\n" not in line
+    # line 4 of the cell (IPython drops its first, empty line); no loop can run in parallel
+    assert line.startswith("Loopscope: loop nest at line 4 (for i) ran on the CPU (one thread) in "), line
+    html = report["text/html"]
+    assert html.count("<details>") >= 1 and "<summary class='ls-head'>" in html
+    assert "Dependence graph" in html and "<svg" in html
+
+
+def _made(**kw):
+    nest = {"line": 3, "var": "i", "source": "for i in range(3):\n    x[i] = i\n"}
+    return _report.NestReport(nest=nest, **kw)
+
+
+def test_measured_line_says_what_ran():
+    r = _made(device="cpu", decision="runs on the CPU (all cores): it is faster.")
+    assert _report.measured_line(r) == ""
+    r.runs, r.total_s, r.measured_s, r.ran = 1, 0.002, 0.002, "cpu"
+    assert _report.measured_line(r) == "Ran on the CPU (all cores) in 2.00 ms."
+    r.runs, r.total_s = 3, 0.005
+    assert _report.measured_line(r).endswith("It ran 3 times in this cell, 5.00 ms in all.")
+    fb = _made(device="cpu", decision="runs on the CPU (all cores): it is faster.")
+    fb.runs, fb.total_s, fb.measured_s, fb.ran = 1, 0.5, 0.5, "python"
+    fb.run_reason = "fell back to plain Python: an index is out of range"
+    assert _report.measured_line(fb) == "Fell back to plain Python: an index is out of range; ran in 500.00 ms."
+    assert _report.summary_line(fb) == ("Loopscope: loop nest at line 3 (for i) fell back to plain Python: "
+                                        "an index is out of range; ran in 500.00 ms.")
+    py = _made(device="python", decision="runs as plain Python: the call f(i) is not known (line 4).")
+    py.runs, py.total_s, py.measured_s, py.ran = 1, 1.5, 1.5, "python"
+    assert _report.summary_line(py) == ("Loopscope: loop nest at line 3 (for i) ran as plain Python in 1.50 s: "
+                                        "the call f(i) is not known (line 4).")
