@@ -1,7 +1,8 @@
 """In a real browser: JupyterLab in headless Chromium (Debian's chromium,
 driven by playwright) opens a notebook with the Loopscope kernel, runs a
 benchmark cell, and the report's chart, dependence graph and CUDA block
-render. The screenshot is kept in test-artifacts/."""
+render; a reference lesson at the default level is not much taller than in a
+plain Python kernel. The screenshots are kept in test-artifacts/."""
 
 import json
 import os
@@ -44,13 +45,63 @@ def _notebook(path):
     path.write_text(json.dumps(nb))
 
 
+# A first lesson on GPU parallelism, as a teacher would write it: arrays,
+# element-wise loops, a loop in a function, a loop that prints, a running
+# sum, a 2-D fill, an escape-time fractal with a while loop, timing.
+LESSON = [
+    ("markdown", "# Lesson 1: loops over arrays\nEach iteration of a loop may or may not depend on another."),
+    ("code", "import time\nimport numpy as np"),
+    ("code", "n = 200_000\nrng = np.random.default_rng(0)\nx = rng.random(n)\ny = rng.random(n)\n"
+             "out = np.empty(n)"),
+    ("markdown", "## Vector addition\nNo iteration reads what another writes."),
+    ("code", "for i in range(n):\n    out[i] = x[i] + y[i]\nprint('first three:', out[:3].round(3))"),
+    ("code", "def saxpy(a, x, y, out):\n    for i in range(x.shape[0]):\n        out[i] = a * x[i] + y[i]\n\n"
+             "saxpy(2.0, x, y, out)\nprint('saxpy done:', round(float(out.sum()), 3))"),
+    ("code", "for step in range(3):\n    print('step', step)"),
+    ("markdown", "## A running sum\nHere every iteration needs the one before."),
+    ("code", "total = np.empty(n)\ntotal[0] = x[0]\nfor i in range(1, n):\n    total[i] = total[i - 1] + x[i]\n"
+             "print('last:', round(float(total[-1]), 3))"),
+    ("code", "squares = [0] * 10\nfor i in range(10):\n    squares[i] = i * i\nprint(squares)"),
+    ("code", "M = np.zeros((300, 300))\nfor i in range(300):\n    for j in range(300):\n"
+             "        M[i, j] = (i * j) % 7\nprint(M.sum())"),
+    ("markdown", "## An escape-time fractal\nThe inner `while` loop stops at a different step for each point."),
+    ("code", "W, H = 60, 40\nimage = np.zeros((H, W), dtype=np.int32)\nfor r in range(H):\n    for c in range(W):\n"
+             "        z = 0j\n        k = 0\n        while abs(z) < 2 and k < 30:\n"
+             "            z = z * z + complex(-2 + 3 * c / W, -1 + 2 * r / H)\n            k += 1\n"
+             "        image[r, c] = k\nprint(image.sum())"),
+    ("code", "t0 = time.perf_counter()\nfor i in range(n):\n    out[i] = x[i] * y[i]\n"
+             "elapsed = time.perf_counter() - t0\nprint('timed')"),
+    ("code", "print('lesson done')"),
+]
+
+
+def _lesson(path, kernel_name, display_name):
+    nb = {
+        "cells": [{"cell_type": kind, "id": f"l{k}", "metadata": {}, "source": src,
+                   **({"execution_count": None, "outputs": []} if kind == "code" else {})}
+                  for k, (kind, src) in enumerate(LESSON)],
+        "metadata": {"kernelspec": {"name": kernel_name, "display_name": display_name, "language": "python"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb))
+
+
 @pytest.fixture
 def lab_server(repo_root, tmp_path):
     port = _free_port()
     root = tmp_path / "nb"
     root.mkdir()
     _notebook(root / "stencil.ipynb")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    _lesson(root / "lesson-loopscope.ipynb", "loopscope", "Python 3 (Loopscope)")
+    _lesson(root / "lesson-plain.ipynb", "python3", "Python 3 (ipykernel)")
+    # Every cell rendered, whether on screen or not, so that heights are real.
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     proc = subprocess.Popen(
         [os.path.join(repo_root, ".venv", "bin", "jupyter"), "lab", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
@@ -119,3 +170,61 @@ def test_report_renders_in_jupyterlab(lab_server, repo_root):
             raise
         finally:
             browser.close()
+
+
+def _run_all(page, url, name, kernel_label, done_text):
+    page.goto(f"{url}/lab/tree/{name}?token={TOKEN}", timeout=120_000)
+    visible = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+    page.wait_for_selector(f"{visible} .jp-Cell", timeout=120_000)
+    page.wait_for_selector(f"text={kernel_label} | Idle", timeout=120_000)
+    page.click(f"{visible} .jp-Cell >> nth=0")
+    page.click("li.lm-MenuBar-item:has-text('Run')")
+    page.get_by_text("Run All Cells", exact=True).click()
+    page.wait_for_selector(f".jp-OutputArea-output:has-text('{done_text}')", timeout=240_000)
+    page.wait_for_selector(f"text={kernel_label} | Idle", timeout=120_000)
+    page.wait_for_timeout(500)  # the last updates of the reports
+
+
+def _notebook_height(page):
+    return page.evaluate("() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                         ".jp-Notebook .jp-Cell')).reduce((h, c) => h + c.getBoundingClientRect().height, 0)")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+def test_reference_lesson_is_not_much_taller_than_in_a_plain_kernel(lab_server, repo_root):
+    """At the default level (summary), the reports of a 15-cell lesson add at
+    most half the height the notebook has in a plain Python kernel."""
+    from playwright.sync_api import sync_playwright
+
+    artifacts = os.path.join(repo_root, "test-artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    heights = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        try:
+            for name, label in (("lesson-plain.ipynb", "Python 3 (ipykernel)"),
+                                ("lesson-loopscope.ipynb", "Python 3 (Loopscope)")):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                try:
+                    _run_all(page, lab_server, name, label, "lesson done")
+                    heights[name] = _notebook_height(page)
+                    page.screenshot(path=os.path.join(artifacts, name.replace(".ipynb", ".png")), full_page=True)
+                except Exception:
+                    page.screenshot(path=os.path.join(artifacts, name.replace(".ipynb", "-failure.png")),
+                                    full_page=True)
+                    raise
+                finally:
+                    page.close()
+        finally:
+            browser.close()
+    lines = ["lesson height at 1400 px (sum of the cells' heights):"]
+    lines += [f"  {n}: {h:.0f} px" for n, h in heights.items()]
+    ratio = heights["lesson-loopscope.ipynb"] / heights["lesson-plain.ipynb"]
+    lines.append(f"  ratio: {ratio:.2f} (at most 1.5)")
+    with open(os.path.join(artifacts, "lesson-height.txt"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    assert ratio <= 1.5, lines

@@ -255,6 +255,12 @@ def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
     assert "bump(s)" in line and "\n" not in line
     assert "<details><summary class='ls-head'>" in report["text/html"]
     assert "Loops and why" not in report["text/html"]  # declined by the front end: nothing more to show
+    # Nested Python loops: the outer line counts the inner one's time; one line.
+    ex = kernel.execute("acc = 0\nfor r in range(60):\n    for c in range(3000):\n        acc = acc + bump(c)\n"
+                        "print(acc)")
+    assert ex.stream() == f"{60 * sum(range(1, 3001))}\n"
+    (report,) = _reports(ex)
+    assert report["text/plain"].startswith("Loopscope: loop nest at line 2 (for r) ran as plain Python in ")
     # A native run: its line, and the report folded under it.
     kernel.execute("%loopscope cpu summary")
     ex = kernel.execute("B = np.zeros(1000)\nfor i in range(1000):\n    B[i] = i * 2.0\nprint(B[7])")

@@ -71,6 +71,9 @@ class _Shown:
     dirty: bool = False              # runs since the display was last updated
     python_started: List[float] = field(default_factory=list)
     does_io: Optional[bool] = None
+    # Nests whose Python loop was running when this one ran as Python (this
+    # one runs inside them): at the summary level, the outermost shown says it.
+    inside: set = field(default_factory=set)
 
 
 SETTINGS = Settings()
@@ -244,14 +247,21 @@ def _does_io(entry: _Shown) -> bool:
     return entry.does_io
 
 
-def _worth_showing(entry: _Shown) -> bool:
-    """At the summary level: see SUMMARY_MIN_PYTHON_S."""
+def _worth_showing(entry: _Shown, cell_ended: bool = False) -> bool:
+    """At the summary level: see SUMMARY_MIN_PYTHON_S. A nest that ran as
+    Python inside another nest's Python loop waits for the end of the cell,
+    and is left out if that nest's line (which counts its time) is shown."""
     report = entry.report
     if report.explain_only:
         return True
     if report.ran not in (None, "python") or report.run_reason.startswith("fell back"):
         return True
-    return report.total_s >= SUMMARY_MIN_PYTHON_S and not _does_io(entry)
+    if report.total_s < SUMMARY_MIN_PYTHON_S or _does_io(entry):
+        return False
+    if entry.inside:
+        shown = _state["shown"]
+        return cell_ended and not any(shown[k].handle is not None for k in entry.inside if k in shown)
+    return True
 
 
 def _ran(entry: _Shown, ran: str, elapsed: Optional[float]):
@@ -280,10 +290,13 @@ def _ran(entry: _Shown, ran: str, elapsed: Optional[float]):
 
 def _python_ran(nest_id):
     """The generated code's signal that a nest's Python loop ended."""
-    entry = _state["shown"].get(nest_id)
+    shown = _state["shown"]
+    entry = shown.get(nest_id)
     if entry is None or not entry.python_started:
         return
-    _ran(entry, "python", time.perf_counter() - entry.python_started.pop())
+    elapsed = time.perf_counter() - entry.python_started.pop()
+    entry.inside.update(k for k, other in shown.items() if other.python_started and other is not entry)
+    _ran(entry, "python", elapsed)
 
 
 def _run_as_python(entry: _Shown):
@@ -470,7 +483,7 @@ def _post_run_cell(result=None):
             if level == "quiet":
                 continue
             if entry.handle is None:
-                if level == "summary" and entry.report.runs and _worth_showing(entry):
+                if level == "summary" and entry.report.runs and _worth_showing(entry, cell_ended=True):
                     _display(entry)
             elif entry.report.runs > 1:
                 entry.dirty = True
