@@ -87,8 +87,12 @@ def _lesson(path, kernel_name, display_name):
     path.write_text(json.dumps(nb))
 
 
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
 @pytest.fixture
-def lab_server(repo_root, tmp_path):
+def lab_server(repo_root, tmp_path, request):
+    theme = getattr(request, "param", "light")
     port = _free_port()
     root = tmp_path / "nb"
     root.mkdir()
@@ -99,6 +103,9 @@ def lab_server(repo_root, tmp_path):
     settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    themes = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    themes.mkdir(parents=True)
+    (themes / "themes.jupyterlab-settings").write_text(json.dumps({"theme": THEMES[theme]}))
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
@@ -126,10 +133,42 @@ def lab_server(repo_root, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+# Colour checks in the page: the WCAG contrast of a computed colour against
+# the nearest opaque background up the tree.
+_CONTRAST_JS = """
+(args) => {
+  const [selector, property] = args;
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  const rgb = (s) => { const m = s.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(',').map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const fg = rgb(getComputedStyle(el)[property]);
+  let bg = null;
+  for (let n = el.parentElement; n; n = n.parentElement) {
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c && c.a > 0.5) { bg = c; break; }
+  }
+  if (!fg || !bg) return null;
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+"""
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
-def test_report_renders_in_jupyterlab(lab_server, repo_root):
+@pytest.mark.parametrize("lab_server,width", [("light", 1400), ("dark", 1024)], indirect=["lab_server"],
+                         ids=["light-1400", "dark-1024"])
+def test_report_renders_in_jupyterlab(lab_server, width, repo_root, request):
+    """The full report in JupyterLab, in the light theme at 1400 px and in the
+    dark theme at 1024 px with the file browser open (a cell about 700 px
+    wide): the chart, graph, iteration space and CUDA render, read against
+    the theme's background, and fit the cell's width."""
     from playwright.sync_api import sync_playwright
 
+    theme = "dark" if "dark" in request.node.callspec.id else "light"
+    tag = f"{theme}-{width}"
     artifacts = os.path.join(repo_root, "test-artifacts")
     os.makedirs(artifacts, exist_ok=True)
     with sync_playwright() as pw:
@@ -137,12 +176,13 @@ def test_report_renders_in_jupyterlab(lab_server, repo_root):
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page = browser.new_page(viewport={"width": width, "height": 1800})
         try:
             page.goto(f"{lab_server}/lab/tree/stencil.ipynb?token={TOKEN}", timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
             # Wait for the Loopscope kernel to be ready, then Run > Run All Cells.
             page.wait_for_selector("text=Python 3 (Loopscope) | Idle", timeout=120_000)
+            assert page.evaluate("() => document.body.dataset.jpThemeLight") == str(theme == "light").lower()
             page.click(".jp-Notebook .jp-Cell >> nth=0")
             page.click("li.lm-MenuBar-item:has-text('Run')")
             page.get_by_text("Run All Cells", exact=True).click()
@@ -161,12 +201,36 @@ def test_report_renders_in_jupyterlab(lab_server, repo_root):
             assert "__global__" in report.inner_text()
             assert report.locator("summary", has_text="Iteration space").count() == 1
             assert "Ran on the CPU" in report.inner_text() or "plain Python" in report.inner_text()
-            page.screenshot(path=os.path.join(artifacts, "jupyterlab-report.png"), full_page=True)
+            # Readable in the theme: statement boxes, iteration dots, axis
+            # labels, the decision and the captions.
+            for selector, prop, least in ((".ls-report svg .node text", "fill", 4.5),
+                                          (".ls-report svg .ls-dot", "fill", 3.0),
+                                          (".ls-report svg .ls-axis", "fill", 4.5),
+                                          (".ls-report .ls-head", "color", 4.5),
+                                          (".ls-report .ls-caption", "color", 3.0),
+                                          (".ls-report .ls-code .k", "color", 3.0)):
+                ratio = page.evaluate(_CONTRAST_JS, [selector, prop])
+                assert ratio is not None and ratio >= least, (tag, selector, ratio)
+            background = page.evaluate("() => getComputedStyle(document.querySelector("
+                                       "'.ls-report svg .graph > polygon')).fill")
+            assert background in ("transparent", "rgba(0, 0, 0, 0)", "none"), background
+            # Within the cell's width: the CUDA scrolls (never wraps
+            # mid-token), the chart fits.
+            assert page.evaluate("() => getComputedStyle(document.querySelector('.ls-report pre')).whiteSpace") \
+                == "pre"
+            fits = page.evaluate("() => { const o = document.querySelector('.jp-RenderedVegaCommon5')"
+                                 ".closest('.jp-OutputArea-output'); const v = o.querySelector('svg, canvas');"
+                                 " return [v.getBoundingClientRect().right, o.getBoundingClientRect().right]; }")
+            assert fits[0] <= fits[1] + 1, (tag, fits)
+            report_box = page.evaluate("() => { const r = document.querySelector('.ls-report');"
+                                       " return [r.scrollWidth, r.clientWidth]; }")
+            assert report_box[0] <= report_box[1] + 1, (tag, report_box)
+            page.screenshot(path=os.path.join(artifacts, f"jupyterlab-report-{tag}.png"), full_page=True)
             chart = page.locator(".jp-RenderedVegaCommon5").first
             chart.scroll_into_view_if_needed()
-            chart.screenshot(path=os.path.join(artifacts, "jupyterlab-chart.png"))
+            chart.screenshot(path=os.path.join(artifacts, f"jupyterlab-chart-{tag}.png"))
         except Exception:
-            page.screenshot(path=os.path.join(artifacts, "jupyterlab-failure.png"), full_page=True)
+            page.screenshot(path=os.path.join(artifacts, f"jupyterlab-failure-{tag}.png"), full_page=True)
             raise
         finally:
             browser.close()

@@ -4,6 +4,7 @@ malformed and unsupported cells behave exactly as in plain Python; the
 %loopscope magic; Vega-Lite specs that render."""
 
 import inspect
+import json
 import os
 import re
 import textwrap
@@ -87,6 +88,15 @@ def test_vega_lite_specs_render(bench_kernel):
     for spec in specs:
         svg = vlc.vegalite_to_svg(spec)
         assert svg.startswith("<svg") and "Predicted time" in svg
+        # One chart above the other (side by side they overflow a 700 px cell),
+        # and the GPU-profile dropdown drives both.
+        assert "vconcat" in spec and "hconcat" not in spec
+        bars, sizes = spec["vconcat"]
+        assert "gpu_profile" in json.dumps(bars["transform"]) and "gpu_profile" in json.dumps(sizes["layer"])
+        gpu_profiles = {b["profile"] for b in bars["data"]["values"] if b["variant"].startswith("gpu")}
+        assert len(gpu_profiles) >= 7
+        other = dict(spec, params=[dict(spec["params"][0], value="t4")])
+        assert vlc.vegalite_to_svg(other) != svg
 
 
 def _plain_python(code):
@@ -273,7 +283,7 @@ def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
     assert _charts(ex) == []
     # A short Python loop run many times in the cell gets its line at the end.
     kernel.execute("%loopscope python summary")
-    ex = kernel.execute("C = np.zeros(300)\nfor t in range(200):\n    for i in range(300):\n"
+    ex = kernel.execute("C = np.zeros(3000)\nfor t in range(200):\n    for i in range(3000):\n"
                         "        C[i] = C[i] + 1.0\n    if t < 0:\n        print(t)\nprint(C[0])")
     assert ex.stream() == "200.0\n"
     assert len(_reports(ex)) == 1

@@ -443,7 +443,7 @@ def test_first_report_counts_the_work_once(work_cache):
     env = dict(n=200, A=np.ones((200, 200)), B=np.zeros((200, 200)))
     before = _L.cost_work_cache_stats()
     est = _cell._estimate(nid, env, "a100_sxm", True)
-    sweeps = _cell._profile_sweeps(nid, env, "a100_sxm")
+    sweeps, gpu_variants = _cell._profile_sweeps(nid, env, "a100_sxm")
     after = _L.cost_work_cache_stats()
     assert "error" not in est, est
     assert after["counts"] - before["counts"] == 1
@@ -451,6 +451,8 @@ def test_first_report_counts_the_work_once(work_cache):
     assert sorted(sweeps) == sorted(_cost.gpu_profiles())
     assert sweeps["a100_sxm"] == est["sweep"]
     assert len({json.dumps(s) for s in sweeps.values()}) > 1  # priced per profile
+    assert sorted(gpu_variants) == sorted(sweeps)  # the cost chart's GPU bar, per profile
+    assert len({v["total"] for v in gpu_variants.values()}) > 1
 
 
 @needs_nests

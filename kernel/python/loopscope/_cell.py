@@ -109,22 +109,26 @@ def _estimate(nest_id, env, profile, sweep):
 
 
 def _profile_sweeps(nest_id, env, profile):
-    """Predicted time against size on every GPU profile, for the chart's
-    dropdown. NVRTC runs once, for the selected profile's architecture; the
+    """Predicted time against size, and the GPU variant's cost, on every GPU
+    profile, for the chart's dropdown. NVRTC runs once, for the selected profile's architecture; the
     other profiles reuse its register count (close across architectures)
     rather than compiling the nest's CUDA once per architecture. The work is
     counted once (the engine keeps the count _estimate made) and priced on
     each profile."""
-    sweeps = {}
+    sweeps, gpu_variants = {}, {}
     try:
         from . import _cost
 
         facts = _cost.nvrtc_facts(nest_id, env, profile or None)
         for key, est in _cost.estimate_profiles(nest_id, env, facts=facts, sweep=True, nvrtc=False).items():
-            sweeps[est.get("gpu_profile") or key] = est.get("sweep") or []
+            name = est.get("gpu_profile") or key
+            sweeps[name] = est.get("sweep") or []
+            gpu = [v for v in est.get("variants") or [] if v.get("variant") == "gpu"]
+            if gpu:
+                gpu_variants[name] = gpu[0]
     except Exception:
         pass
-    return sweeps
+    return sweeps, gpu_variants
 
 
 def _cuda_source(nest_id, env):
@@ -332,7 +336,7 @@ def _first_report(nest_id, env, rec, explain_only):
         if skipped:
             report.notes.append(skipped + ".")
         if full:
-            report.profile_sweeps = _profile_sweeps(nest_id, env, SETTINGS.profile)
+            report.profile_sweeps, report.profile_gpu = _profile_sweeps(nest_id, env, SETTINGS.profile)
             report.cuda = _cuda_source(nest_id, env)
         if report.estimate and "error" in report.estimate:
             report.notes.append("No cost estimate: " + report.estimate["error"])

@@ -50,6 +50,7 @@ class NestReport:
     analysis: Optional[Dict[str, Any]] = None  # _loopscope.analysis_run(...)
     estimate: Optional[Dict[str, Any]] = None  # cost estimate on the selected profile
     profile_sweeps: Dict[str, List[dict]] = field(default_factory=dict)  # profile -> sweep
+    profile_gpu: Dict[str, dict] = field(default_factory=dict)  # profile -> its GPU variant's cost
     cuda: Optional[Dict[str, Any]] = None      # {"source"} or {"error"}
     device: str = "python"                     # what runs (or would run)
     decision: str = ""                         # the sentence
@@ -516,9 +517,9 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
              f'viewBox="0 0 {size + 10} {size + 10}" font-family="Helvetica" font-size="11">',
              '<defs><marker id="ls-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
              '<path d="M0,0 L8,4 L0,8 z" fill="#c62828"/></marker></defs>',
-             f'<text x="{margin}" y="14">{esc(inner)} →</text>',
-             f'<text x="4" y="{margin + 12}">{esc(outer)}</text>',
-             f'<text x="8" y="{margin + 28}">↓</text>']
+             f'<text class="ls-axis" x="{margin}" y="14">{esc(inner)} →</text>',
+             f'<text class="ls-axis" x="4" y="{margin + 12}">{esc(outer)}</text>',
+             f'<text class="ls-axis" x="8" y="{margin + 28}">↓</text>']
 
     def centre(a, b):
         return margin + b * cell + cell / 2, margin + a * cell + cell / 2
@@ -526,7 +527,7 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
     for a in range(limit):
         for b in range(limit):
             x, y = centre(a, b)
-            parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="3.5" fill="#424242"/>')
+            parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="3.5" class="ls-dot" fill="#424242"/>')
     for (da, db, kind) in sorted(arrows):
         for a in range(limit):
             for b in range(limit):
@@ -570,7 +571,8 @@ def cuda_html(report: NestReport) -> str:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import CudaLexer
 
-        done = highlight(source, CudaLexer(), HtmlFormatter(noclasses=True, nobackground=True))
+        # classes, coloured by the theme (see _STYLE)
+        done = highlight(source, CudaLexer(), HtmlFormatter(cssclass="ls-code", nobackground=True))
     except Exception:
         done = f"<pre>{esc(source)}</pre>"
     if len(_highlighted) >= 16:
@@ -581,19 +583,34 @@ def cuda_html(report: NestReport) -> str:
 
 # --- the charts ----------------------------------------------------------------
 
+CHART_WIDTH = 380  # with axes and legend, a chart fits a 700 px cell
+
+
 def chart_spec(report: NestReport) -> Optional[dict]:
     est = report.estimate
     if not est or not est.get("variants"):
         return None
+    current = est.get("gpu_profile") or "gpu"
+    # The GPU bar is priced on every profile (the dropdown picks one, for both
+    # charts); the CPU and Python bars do not depend on it ("*").
+    gpu_bars = dict(report.profile_gpu)
     bars = []
     for v in est["variants"]:
         name = v.get("variant")
-        label = name + ("" if v.get("available", True) else " (not available)")
-        for comp in COMPONENTS:
-            bars.append({"variant": label, "component": comp, "seconds": float(v.get(comp) or 0.0)})
+        per_profile = {current: v}
+        if name == "gpu":
+            per_profile.update(gpu_bars)
+        for profile, pv in per_profile.items():
+            label = name + ("" if pv.get("available", True) else " (not available)")
+            for comp in COMPONENTS:
+                bars.append({"variant": label, "component": comp, "seconds": float(pv.get(comp) or 0.0),
+                             "profile": profile if name == "gpu" else "*"})
+    profiles = sorted(set(report.profile_sweeps) | set(gpu_bars) | {current})
+    linked = len(profiles) > 1
     cost_chart = {
         "title": "Predicted time per variant",
         "data": {"values": bars},
+        **({"transform": [{"filter": "datum.profile == '*' || datum.profile == gpu_profile"}]} if linked else {}),
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {"field": "variant", "type": "nominal", "sort": None, "title": None},
@@ -604,11 +621,10 @@ def chart_spec(report: NestReport) -> Optional[dict]:
                       "legend": {"orient": "bottom", "title": None}},
             "order": {"field": "component", "type": "nominal"},
         },
-        "width": 300,
+        "width": CHART_WIDTH,
     }
     charts = [cost_chart]
     sweeps = dict(report.profile_sweeps)
-    current = est.get("gpu_profile") or "gpu"
     if est.get("sweep") and current not in sweeps:
         sweeps[current] = est["sweep"]
     points = []
@@ -639,39 +655,66 @@ def chart_spec(report: NestReport) -> Optional[dict]:
         }]
         if isinstance(size_now, (int, float)) and size_now > 0:
             layers.append({"data": {"values": [{"size": size_now, "what": "this run"}]},
-                           "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#000"},
+                           "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#ef6c00"},
                            "encoding": {"x": {"field": "size", "type": "quantitative"},
                                         "tooltip": {"field": "what", "type": "nominal"}}})
         charts.append({
             "title": "Predicted time against problem size",
             "data": {"values": points},
             "layer": layers,
-            "width": 300,
+            "width": CHART_WIDTH,
         })
-    spec = {"$schema": VEGA_LITE_SCHEMA, "hconcat": charts, "resolve": {"scale": {"color": "independent"}}}
-    if len(charts) > 1:
+    # One above the other: side by side they are wider than a 700 px cell.
+    spec = {"$schema": VEGA_LITE_SCHEMA, "vconcat": charts, "resolve": {"scale": {"color": "independent"}}}
+    if linked:
         # A variable parameter bound to an input lives at the top level of a
-        # concatenated view; the size chart filters on it.
+        # concatenated view; both charts filter on it.
         spec["params"] = [{"name": "gpu_profile", "value": current,
-                           "bind": {"input": "select", "options": sorted(sweeps), "name": "GPU profile: "}}]
+                           "bind": {"input": "select", "options": profiles, "name": "GPU profile: "}}]
     return spec
 
 
 # --- the HTML ------------------------------------------------------------------
 
+# Colours come from JupyterLab's theme variables (with light fallbacks for
+# other front ends), so the report reads in light and dark themes alike; SVG
+# pieces carry classes that these rules colour. Wide content (a long CUDA
+# line, a big graph or table) scrolls or shrinks inside the cell's width
+# rather than wrapping mid-token or being cut off.
 _STYLE = """<style>
 .ls-report{font-family:var(--jp-ui-font-family,Helvetica,Arial,sans-serif);font-size:13px;
- border-left:4px solid #1565c0;padding:4px 10px;margin:4px 0;background:rgba(21,101,192,.04)}
+ color:var(--jp-ui-font-color1,#212121);border-left:4px solid var(--jp-brand-color1,#1565c0);
+ padding:4px 10px;margin:4px 0;background:rgba(66,133,244,.06);max-width:100%;box-sizing:border-box}
 .ls-report .ls-head{font-weight:600}
 .ls-report details{margin:4px 0}
-.ls-report summary{cursor:pointer;color:#1565c0}
-.ls-report table{border-collapse:collapse;margin:4px 0}
-.ls-report td,.ls-report th{border:1px solid #ddd;padding:2px 6px;text-align:left!important;vertical-align:top}
-.ls-report .ls-caption{font-size:11px;color:#555;max-width:420px}
-.ls-report pre{margin:0;font-size:12px}
-.ls-verdict-parallel{color:#2e7d32;font-weight:600}
-.ls-verdict-reduction{color:#1565c0;font-weight:600}
-.ls-verdict-sequential{color:#c62828;font-weight:600}
+.ls-report summary{cursor:pointer;color:var(--jp-brand-color1,#1565c0)}
+.ls-report table{border-collapse:collapse;margin:4px 0;display:block;max-width:100%;overflow-x:auto}
+.ls-report td code{white-space:nowrap}
+.ls-report td,.ls-report th{border:1px solid var(--jp-border-color2,#ddd);padding:2px 6px;text-align:left!important;
+ vertical-align:top;color:var(--jp-ui-font-color1,#212121);background:transparent}
+.ls-report .ls-caption{font-size:11px;color:var(--jp-ui-font-color2,#555);max-width:420px}
+.ls-report pre{margin:0;font-size:12px;white-space:pre!important;overflow-x:auto;max-width:100%;
+ background:transparent;color:var(--jp-content-font-color1,#212121)}
+.ls-report svg{max-width:100%;height:auto}
+.ls-report svg .graph>polygon{fill:transparent;stroke:none}
+.ls-report svg .node path,.ls-report svg .node polygon{fill:var(--jp-layout-color1,#fff);
+ stroke:var(--jp-ui-font-color1,#212121)}
+.ls-report svg .node text,.ls-report svg .ls-axis{fill:var(--jp-ui-font-color1,#212121)}
+.ls-report svg .ls-dot{fill:var(--jp-ui-font-color1,#424242)}
+.ls-verdict-parallel{color:var(--jp-success-color1,#2e7d32);font-weight:600}
+.ls-verdict-reduction{color:var(--jp-brand-color1,#1565c0);font-weight:600}
+.ls-verdict-sequential{color:var(--jp-error-color1,#c62828);font-weight:600}
+.ls-code .c,.ls-code .c1,.ls-code .cm,.ls-code .cs{color:var(--jp-mirror-editor-comment-color,#408080);
+ font-style:italic}
+.ls-code .cp,.ls-code .cpf{color:var(--jp-mirror-editor-meta-color,#aa22ff)}
+.ls-code .k,.ls-code .kc,.ls-code .kd,.ls-code .kn,.ls-code .kp,.ls-code .kr{
+ color:var(--jp-mirror-editor-keyword-color,#008000);font-weight:bold}
+.ls-code .kt,.ls-code .nb{color:var(--jp-mirror-editor-builtin-color,#008000)}
+.ls-code .m,.ls-code .mi,.ls-code .mf,.ls-code .mh,.ls-code .il{color:var(--jp-mirror-editor-number-color,#080)}
+.ls-code .s,.ls-code .s1,.ls-code .s2,.ls-code .sc{color:var(--jp-mirror-editor-string-color,#ba2121)}
+.ls-code .o,.ls-code .ow{color:var(--jp-mirror-editor-operator-color,#aa22ff)}
+.ls-code .nf{color:var(--jp-mirror-editor-def-color,#00f)}
+.ls-code .p{color:var(--jp-mirror-editor-punctuation-color,#05a)}
 </style>"""
 
 
