@@ -88,7 +88,7 @@ def test_gpu_mode_without_a_gpu_runs_the_emulator(ipython, capsys):
 def test_report_says_what_the_first_run_compiled(ipython, capsys):
     import _loopscope
 
-    ipython.run_line_magic("loopscope", "cpu summary")
+    ipython.run_line_magic("loopscope", "cpu full")  # the summary line keeps only the compile time
     _loopscope.cpu_clear_cache()
     result = ipython.run_cell(
         "import numpy as np\n"
