@@ -235,6 +235,22 @@ struct Dyn {
             if (*c == 0) return std::nullopt;
             r = py_mod(*a, *c);
             break;
+          case BinOp::Pow: {
+            // range(10**6): exact, as Python's int ** int with an exponent
+            // >= 0 (a negative one gives a float, which range() refuses).
+            if (*c < 0) return std::nullopt;
+            if (*a == 0) r = *c == 0 ? 1 : 0;
+            else if (*a == 1) r = 1;
+            else if (*a == -1) r = *c % 2 == 0 ? 1 : -1;
+            else {  // |a| >= 2: at most 63 factors before it no longer fits
+              r = 1;
+              for (int64_t k = 0; k < *c; ++k) {
+                r *= *a;
+                if (!fits(r)) return std::nullopt;
+              }
+            }
+            break;
+          }
           default: return std::nullopt;
         }
         if (!fits(r)) return std::nullopt;

@@ -23,10 +23,12 @@ const char* to_string(Variant v) {
 std::string format_seconds(double s) {
   char buf[64];
   if (!std::isfinite(s)) return "forever";
-  if (s >= 1) std::snprintf(buf, sizeof buf, "%.3g s", s);
-  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
-  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.3g us", s * 1e6);
-  else std::snprintf(buf, sizeof buf, "%.3g ns", s * 1e9);
+  // The same units and digits as the report's tables (_report.fmt_seconds),
+  // so a sentence's numbers are the ones in the cost breakdown.
+  if (s >= 1) std::snprintf(buf, sizeof buf, "%.2f s", s);
+  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.1f \u00b5s", s * 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0f ns", s * 1e9);
   return buf;
 }
 
@@ -418,13 +420,15 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
         r = "runs on one CPU core: " + cp.unavailable_reason + " (" + format_seconds(cs.total()) +
             " against " + format_seconds(py.total()) + " in Python)";
       else if (cp.total() < cs.total())
-        r = "runs on one CPU core: " + at + " " + std::to_string(h.cores) +
-            " threads would save too little to be worth it (" + format_seconds(cs.total()) +
-            " against " + format_seconds(cp.total()) + " in parallel)";
+        // The margin decided: say the rule, or the choice reads as the slower one.
+        r = "runs on one CPU core: " + at + " " + std::to_string(h.cores) + " threads would take " +
+            format_seconds(cp.total()) + " against " + format_seconds(cs.total()) + " on one core, less than the " +
+            std::to_string((int)std::lround((1.0 - kParallelMargin) * 100)) +
+            "% saving parallel code must promise (its time depends on what else the machine is running)";
       else
-        r = "runs on one CPU core: " + at + " starting " + std::to_string(h.cores) +
-            " threads costs more than it saves (" + format_seconds(cs.total()) + " against " +
-            format_seconds(cp.total()) + " in parallel)";
+        r = "runs on one CPU core: " + at + " it takes " + format_seconds(cs.total()) + ", and " +
+            std::to_string(h.cores) + " threads would take " + format_seconds(cp.total()) +
+            ": starting them costs more than they save";
       break;
     }
     case Variant::CpuParallel: {

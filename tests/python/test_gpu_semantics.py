@@ -619,3 +619,34 @@ def test_zero_minus_an_integer_keeps_the_sign_of_zero():
     # -(double)j (GCC folds it so), storing -0.0 where Python stores +0.0.
     check(zero_minus_index, lambda: (np.ones((5, 2), np.float32), 5), OK)
     check(zero_minus_index_f64, lambda: (np.ones(4),), OK)
+
+
+# --- integer powers in loop bounds: range(10**6) ---------------------------------------------
+
+def pow_bounds(A, e):
+    for i in range(2 ** e, 3 ** 2 + 4, (-1) ** 2):
+        A[i] = i * 0.5
+
+
+def pow_const_bounds(A):
+    for i in range(2 ** 3, 3 ** 2 + 4, (-1) ** 2):
+        A[i] = i * 0.5
+
+
+def pow_huge(A):
+    for i in range(10 ** 30, 10 ** 30 + 2):  # beyond int64: Python only
+        A[i - 10 ** 30] = 1.0
+
+
+def pow_negative(A):
+    for i in range(2 ** -1):  # a float: TypeError, as in Python
+        A[i] = 1.0
+
+
+def test_integer_powers_in_bounds():
+    check(pow_const_bounds, lambda: (np.zeros(20),), OK)
+    check(pow_bounds, lambda: (np.zeros(20), 3))  # a variable exponent: declined by the CPU, so by the GPU
+    check(pow_bounds, lambda: (np.zeros(20), 0))
+    check(pow_bounds, lambda: (np.zeros(20), 5))  # 32 > 13: no iteration
+    check(pow_huge, lambda: (np.zeros(3),))
+    check(pow_negative, lambda: (np.zeros(3),))

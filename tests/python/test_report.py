@@ -118,3 +118,16 @@ def test_measured_line_says_what_ran():
     py.runs, py.total_s, py.measured_s, py.ran = 1, 1.5, 1.5, "python"
     assert _report.summary_line(py) == ("Loopscope: loop nest at line 3 (for i) ran as plain Python in 1.50 s: "
                                         "the call f(i) is not known (line 4).")
+
+
+def test_a_declined_nest_shows_no_red_sequential_loop(shell):
+    """An image of uint8 is declined for its element type: its loops are
+    "not compiled" (grey), not "sequential" (red, which means a dependence)."""
+    report = _shown(shell, "full", "import numpy as np\nI = np.zeros((20, 20), np.uint8)\n"
+                                   "O = np.zeros((20, 20), np.uint8)\nfor i in range(20):\n"
+                                   "    for j in range(20):\n        O[i, j] = 255 - I[i, j]\n")[-1]
+    html = report["text/html"]
+    assert "dtype uint8" in report["text/plain"]
+    assert ">not compiled</td>" in html and ">sequential</td>" not in html
+    graph = html.split("Dependence graph")[-1].split("</svg>")[0]
+    assert ": not compiled" in graph and ": sequential" not in graph

@@ -283,7 +283,7 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
         by_line.setdefault(int(s.get("line", 0)), []).append(s)
     verdicts = {}
     for l in analysis.get("loops", []) or []:
-        verdicts[int(l.get("line", 0))] = l.get("verdict", "sequential")
+        verdicts[int(l.get("line", 0))] = loop_verdict(report, l)
 
     lines = ["digraph dependences {",
              '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35'
@@ -478,7 +478,7 @@ def dependence_html(report: NestReport, budget: Optional[float] = None) -> Optio
     parts = [drawing]
     if mode in ("full", "summary"):
         parts.append("<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
-                     "sequential); red edges are dependences carried by a loop, grey dashed edges stay "
+                     "sequential, grey: not compiled); red edges are dependences carried by a loop, grey dashed edges stay "
                      "within one iteration.</div>")
     if mode != "full":
         parts.append(dependence_table(report))
@@ -704,6 +704,7 @@ _STYLE = """<style>
 .ls-verdict-parallel{color:var(--jp-success-color1,#2e7d32);font-weight:600}
 .ls-verdict-reduction{color:var(--jp-brand-color1,#1565c0);font-weight:600}
 .ls-verdict-sequential{color:var(--jp-error-color1,#c62828);font-weight:600}
+.ls-verdict-not-compiled{color:var(--jp-ui-font-color2,#616161);font-weight:600}
 .ls-code .c,.ls-code .c1,.ls-code .cm,.ls-code .cs{color:var(--jp-mirror-editor-comment-color,#408080);
  font-style:italic}
 .ls-code .cp,.ls-code .cpf{color:var(--jp-mirror-editor-meta-color,#aa22ff)}
@@ -718,13 +719,26 @@ _STYLE = """<style>
 </style>"""
 
 
+DECLINED_VERDICT = "not compiled"  # the loops of a nest that runs as Python whatever their dependences
+
+
+def loop_verdict(report: NestReport, loop: dict) -> str:
+    """The verdict the report shows for a loop: the plan's, except in a nest
+    the engine declines (an unsupported element type, a subscript it cannot
+    read, ...). The plan marks those loops sequential, which is safe for the
+    code generators but would tell the reader a dependence is the reason."""
+    if (report.analysis or {}).get("decline") or report.nest.get("declined"):
+        return DECLINED_VERDICT
+    return loop.get("verdict", "?")
+
+
 def _loops_table(report: NestReport) -> str:
     loops = (report.analysis or {}).get("loops") or []
     if not loops:
         return ""
     rows = ["<table><tr><th>loop</th><th>line</th><th>verdict</th><th>why</th></tr>"]
     for l in loops:
-        verdict = l.get("verdict", "?")
+        verdict = loop_verdict(report, l)
         why = list(l.get("reasons") or [])
         for r in l.get("reductions") or []:
             why.append(f"reduction of {r.get('variable')} with {r.get('op')} (parallel partial results, "
@@ -734,7 +748,7 @@ def _loops_table(report: NestReport) -> str:
         if verdict == "parallel" and not why:
             why.append("no dependence is carried by this loop: its iterations are independent")
         rows.append(f"<tr><td><code>for {esc(l.get('var'))}</code></td><td>{esc(l.get('line'))}</td>"
-                    f"<td class='ls-verdict-{esc(verdict)}'>{esc(verdict)}</td>"
+                    f"<td class='ls-verdict-{esc(verdict.replace(' ', '-'))}'>{esc(verdict)}</td>"
                     f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>")
     rows.append("</table>")
     return "".join(rows)

@@ -668,8 +668,11 @@ TEST(Work, KeyNamesWhatTheCountReads) {
 
 TEST(Format, Units) {
   EXPECT_EQ(format_bytes(24000), "24 KB");
-  EXPECT_EQ(format_seconds(0.0012), "1.2 ms");
-  EXPECT_EQ(format_seconds(3.4e-4), "340 us");
+  EXPECT_EQ(format_seconds(0.0012), "1.20 ms");  // as the report's tables (_report.fmt_seconds)
+  EXPECT_EQ(format_seconds(1.5), "1.50 s");
+  EXPECT_EQ(format_seconds(4e-8), "40 ns");
+  EXPECT_EQ(format_seconds(3.4e-4), "340.0 \u00b5s");
+  EXPECT_EQ(format_seconds(2.6e-3), "2.60 ms");
 }
 
 // ------------------------------------------------------------------- host
