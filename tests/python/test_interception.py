@@ -701,3 +701,40 @@ def test_an_int_too_long_to_print_declines_with_a_sentence():
     assert list(A) == [0.0, 1.0, 2.0]
     reasons = [r["reason"] for r in _run.last_runs().values()]
     assert reasons == ["t (an integer of 16610 bits) is too large an integer"]
+
+
+def _traced_body(A):
+    for i in range(A.shape[0]):
+        A[i] = i * 2.0
+
+
+def test_a_debugger_or_tracer_gets_every_line_of_the_loop():
+    """Under a line tracer (the debugger's breakpoints work so) a nest runs as
+    plain Python, says why, and the tracer sees the body's lines."""
+    import sys
+
+    import loopscope
+    from loopscope import _run
+
+    body_line = _traced_body.__code__.co_firstlineno + 2
+    seen = []
+
+    def tracer(frame, event, arg):
+        if event == "line" and frame.f_code.co_name == "_traced_body":
+            seen.append(frame.f_lineno)
+        return tracer
+
+    A = np.zeros(5)
+    _run.reset_last_runs()
+    sys.settrace(tracer)
+    try:
+        loopscope.run(_traced_body, A, device="cpu")
+    finally:
+        sys.settrace(None)
+    assert A.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert seen.count(body_line) == 5, (body_line, seen)  # once per iteration, never for generated code
+    (rec,) = _run.last_runs().values()
+    assert rec["status"] == "declined" and "debugger or tracer" in rec["reason"]
+    # Without the tracer, the same nest runs natively again.
+    loopscope.run(_traced_body, A, device="cpu")
+    assert list(_run.last_runs().values())[-1]["status"] == "ok"

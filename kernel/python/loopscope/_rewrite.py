@@ -66,6 +66,7 @@ import copy
 import functools
 import inspect
 import math
+import sys
 import textwrap
 import threading
 import types
@@ -350,6 +351,11 @@ def bind_env(nest_id: int, env: Optional[dict]):
     rec = NESTS.get(nest_id)
     if rec is None or rec.declined:
         return env, None
+    if sys.gettrace() is not None:
+        # A debugger (the kernel's debugpy) or a line tracer: native code runs
+        # no line of the body, so a breakpoint there would never be hit.
+        return None, ("a debugger or tracer follows this code line by line, so the loop runs as plain Python, "
+                      "where its breakpoints and steps are met")
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, broken
@@ -416,15 +422,19 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
 
 
 def _locate(new, old):
-    """Give `new` and its children without a position the position of `old`."""
+    """Give `new` and its children without a position the first line of `old`
+    (its first keyword). Only that line: CPython gives some instructions (an
+    attribute's load or store) the end of their node's span, and a span
+    reaching into the loop's body would make a tracer, and so a debugger's
+    breakpoint on the body's first line, see that line when the generated
+    code runs."""
     for n in ast.walk(new):
         if n is old or _inside(n, old):
             continue
         if "lineno" in n._attributes:
-            n.lineno = old.lineno
+            n.lineno = n.end_lineno = old.lineno
             n.col_offset = old.col_offset
-            n.end_lineno = getattr(old, "end_lineno", old.lineno)
-            n.end_col_offset = getattr(old, "end_col_offset", old.col_offset)
+            n.end_col_offset = old.col_offset + 3  # "for"
 
 
 def _inside(n, old):
