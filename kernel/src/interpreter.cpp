@@ -92,6 +92,19 @@ nl::json LoopscopeInterpreter::execute_request_impl(int execution_counter, const
   return reply;
 }
 
+nl::json LoopscopeInterpreter::complete_request_impl(const std::string& code, int cursor_pos) {
+  if (!m_support.is_none()) {
+    py::gil_scoped_acquire gil;
+    try {
+      std::string reply = m_support.attr("complete_json")(code, cursor_pos).cast<std::string>();
+      return nl::json::parse(reply);
+    } catch (const std::exception& e) {  // py::error_already_set or a JSON error
+      std::cerr << "loopscope: completion with types failed: " << e.what() << std::endl;
+    }
+  }
+  return xpyt::interpreter::complete_request_impl(code, cursor_pos);
+}
+
 nl::json LoopscopeInterpreter::kernel_info_request_impl() {
   nl::json info = xpyt::interpreter::kernel_info_request_impl();
   const std::string xpyt_version = info.value("implementation_version", std::string());

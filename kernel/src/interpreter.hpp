@@ -19,6 +19,9 @@ class LoopscopeInterpreter : public xpyt::interpreter {
                                 bool store_history, nl::json user_expressions,
                                 bool allow_stdin) override;
   nl::json kernel_info_request_impl() override;
+  // IPython's completions with their types and signatures, as ipykernel
+  // sends them (metadata "_jupyter_types_experimental").
+  nl::json complete_request_impl(const std::string& code, int cursor_pos) override;
 
  private:
   void flush_streams();

@@ -211,3 +211,22 @@ def test_restart_clears_state():
         assert ex.stream() == "False\n"
     finally:
         session.shutdown()
+
+
+def test_completion_has_types_and_signatures(kernel):
+    """As ipykernel: the matches, and in the metadata JupyterLab reads each
+    one's type and signature."""
+    kernel.execute("import numpy as np\ndef helper_fn(x, scale=2):\n    return x * scale\nhelper_value = 3")
+    kernel.kc.complete("np.ara", 6)
+    reply = kernel.kc.get_shell_msg(timeout=30)["content"]
+    assert reply["status"] == "ok" and "arange" in reply["matches"]
+    assert (reply["cursor_start"], reply["cursor_end"]) == (3, 6)
+    types = {c["text"]: c for c in reply["metadata"]["_jupyter_types_experimental"]}
+    assert types["arange"]["type"] == "function"
+    kernel.kc.complete("helper_", 7)
+    reply = kernel.kc.get_shell_msg(timeout=30)["content"]
+    types = {c["text"]: c for c in reply["metadata"]["_jupyter_types_experimental"]}
+    assert types["helper_fn"]["type"] == "function" and types["helper_fn"]["signature"] == "(x, scale=2)"
+    assert types["helper_value"]["type"] == "instance"
+    kernel.kc.complete("", 0)
+    assert kernel.kc.get_shell_msg(timeout=30)["content"]["status"] == "ok"

@@ -168,6 +168,28 @@ def _install_exit(shell):
     shell.ask_exit = ask_exit
 
 
+def complete_json(code, cursor_pos):
+    """The complete_reply for ``code`` at ``cursor_pos`` (a JSON string), as
+    ipykernel builds it: IPython's completions, with each one's type
+    ("function", "module", "instance", ...) and signature in the metadata
+    JupyterLab reads ("_jupyter_types_experimental")."""
+    import json
+
+    from IPython import get_ipython
+    from IPython.core.completer import provisionalcompleter, rectify_completions
+
+    shell = get_ipython()
+    if cursor_pos is None or cursor_pos < 0:
+        cursor_pos = len(code)
+    with provisionalcompleter():
+        completions = list(rectify_completions(code, shell.Completer.completions(code, cursor_pos)))
+    types = [{"start": c.start, "end": c.end, "text": c.text, "type": c.type, "signature": c.signature}
+             for c in completions]
+    start, end = (completions[0].start, completions[0].end) if completions else (cursor_pos, cursor_pos)
+    return json.dumps({"matches": [c.text for c in completions], "cursor_start": start, "cursor_end": end,
+                       "metadata": {"_jupyter_types_experimental": types}, "status": "ok"})
+
+
 def exit_requested():
     """True once per ``exit()``: the kernel then replies and exits."""
     requested, _exit["requested"] = _exit["requested"], False
