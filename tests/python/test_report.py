@@ -131,3 +131,16 @@ def test_a_declined_nest_shows_no_red_sequential_loop(shell):
     assert ">not compiled</td>" in html and ">sequential</td>" not in html
     graph = html.split("Dependence graph")[-1].split("</svg>")[0]
     assert ": not compiled" in graph and ": sequential" not in graph
+
+
+def test_first_run_is_shown_by_component(shell):
+    """What the first run paid, measured beside the prediction: the report,
+    binding and checks, compiling, the loop, and the sum."""
+    report = _shown(shell, "full", "import numpy as np\nx = np.ones(50000); y = np.ones(50000)\n"
+                                   "for i in range(50000):\n    y[i] = 2.0 * x[i] + y[i]\n")[-1]
+    html = report["text/html"]
+    table = html.split("First run, measured")[1].split("</table>")[0]
+    for row in ("analysis, pricing and this report", "binding the values", "compiling",
+                "the loop (with its copies and threads)", "in all"):
+        assert row in table, row
+    assert "not priced" in table  # what the model does not price is said, not hidden

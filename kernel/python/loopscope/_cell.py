@@ -381,10 +381,12 @@ def hook(nest_id, env):
                     _display(entry)
             return None if explain_only else _run_as_python(entry)
         if entry is None:
+            t_report = time.perf_counter()
             report = _first_report(nest_id, env, rec, explain_only)
             entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id, env=env)
             if _level(report) == "full":
                 _display(entry)  # before the run: a long run shows what it is doing
+            report.first_run = {"report_s": time.perf_counter() - t_report}
             device = report.device
         else:
             report = entry.report
@@ -417,6 +419,8 @@ def hook(nest_id, env):
         ran = "cpu-serial"  # no loop ran in parallel: saying "all cores" would not be true
     if report.runs == 0:
         report.run_reason = _compile_note(info.get("timing") or {})
+        if report.first_run is not None:
+            report.first_run.update(timing=info.get("timing") or {}, elapsed_s=elapsed)
     try:
         _ran(entry, ran, elapsed)
     except Exception:

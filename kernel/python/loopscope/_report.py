@@ -61,6 +61,10 @@ class NestReport:
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
+    # What the first run paid, measured: Loopscope's own analysis and report
+    # ("report_s"), the engine's timing record ("timing") and the run's wall
+    # time ("elapsed_s").
+    first_run: Optional[Dict[str, Any]] = None
     graph_info: Optional[tuple] = field(default=None, repr=False, compare=False)  # graph_mode's memo
 
 
@@ -873,6 +877,40 @@ def render_text(report: NestReport, level: str = "full") -> str:
     return "\n".join(out)
 
 
+def first_run_table(report: NestReport) -> str:
+    """The first run by component, measured beside the prediction: what the
+    report itself cost, binding and analysis, compiling, and the loop."""
+    fr = report.first_run
+    if not fr or report.ran in (None, "python"):
+        return ""
+    t = fr.get("timing") or {}
+    elapsed = fr.get("elapsed_s") or 0.0
+    setup = (t.get("bind_us", 0.0) + t.get("analysis_us", 0.0)) * 1e-6 + t.get("specialise_ms", 0.0) * 1e-3
+    compile_s = (t.get("compile_ms") or 0.0) * 1e-3
+    loop = max(0.0, elapsed - setup - compile_s)
+    predicted = {}
+    for v in (report.estimate or {}).get("variants", []):
+        if v.get("variant") == ("gpu" if report.ran.startswith("gpu") else report.ran):
+            predicted = v
+    rows = [("analysis, pricing and this report", fr.get("report_s"), None),
+             ("binding the values and the run-time checks", setup, None),
+             ("compiling", compile_s, predicted.get("compile")),
+             ("the loop (with its copies and threads)", loop,
+              (predicted.get("total") - predicted.get("compile", 0.0)) if predicted.get("total") is not None
+              else None)]
+    total_pred = predicted.get("total")
+    html = ["<table><tr><th>first run</th><th>measured</th><th>predicted</th></tr>"]
+    for name, measured, pred in rows:
+        html.append(f"<tr><td>{esc(name)}</td><td>{esc(fmt_seconds(measured))}</td>"
+                    f"<td>{esc(fmt_seconds(pred) if pred is not None else 'not priced')}</td></tr>")
+    whole = (fr.get("report_s") or 0.0) + elapsed
+    html.append(f"<tr><td><b>in all</b></td><td><b>{esc(fmt_seconds(whole))}</b></td>"
+                f"<td>{esc(fmt_seconds(total_pred))}</td></tr></table>")
+    html.append("<div class='ls-caption'>Later runs of this nest pay only the loop: the analysis, the report "
+                "and the compiled code are kept.</div>")
+    return "".join(html)
+
+
 def _sections(report: NestReport) -> List[str]:
     """The report's folded sections (each a <details>), in reading order."""
     parts = []
@@ -894,6 +932,9 @@ def _sections(report: NestReport) -> List[str]:
     cost = _cost_table(report)
     if cost:
         parts.append(f"<details><summary>Cost breakdown</summary>{cost}</details>")
+    first = first_run_table(report)
+    if first:
+        parts.append(f"<details><summary>First run, measured</summary>{first}</details>")
     if report.cuda is not None:
         parts.append(f"<details><summary>Generated CUDA</summary>{cuda_html(report)}</details>")
     return parts
