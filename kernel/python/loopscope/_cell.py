@@ -109,12 +109,12 @@ def _estimate(nest_id, env, profile, sweep):
 
 
 def _profile_sweeps(nest_id, env, profile):
-    """Predicted time against size, and the GPU variant's cost, on every GPU
-    profile, for the chart's dropdown. NVRTC runs once, for the selected profile's architecture; the
-    other profiles reuse its register count (close across architectures)
-    rather than compiling the nest's CUDA once per architecture. The work is
-    counted once (the engine keeps the count _estimate made) and priced on
-    each profile."""
+    """(sweeps, gpu_variants): predicted time against size, and the GPU
+    variant's cost, on every GPU profile, for the charts' dropdown. NVRTC
+    runs once, for the selected profile's architecture; the other profiles
+    reuse its register count (close across architectures) rather than
+    compiling the nest's CUDA once per architecture. The work is counted once
+    (the engine keeps the count _estimate made) and priced on each profile."""
     sweeps, gpu_variants = {}, {}
     try:
         from . import _cost

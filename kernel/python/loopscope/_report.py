@@ -482,8 +482,8 @@ def dependence_html(report: NestReport, budget: Optional[float] = None) -> Optio
     parts = [drawing]
     if mode in ("full", "summary"):
         parts.append("<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
-                     "sequential, grey: not compiled); red edges are dependences carried by a loop, grey dashed edges stay "
-                     "within one iteration.</div>")
+                     "sequential, grey: not compiled); red edges are dependences carried by a loop, grey dashed "
+                     "edges stay within one iteration.</div>")
     if mode != "full":
         parts.append(dependence_table(report))
     return "".join(parts)
