@@ -2009,6 +2009,22 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
 }
 }  // namespace
 
+std::optional<analysis::Decline> check_cpu(const BoundNest& bound, const ParallelPlan& plan,
+                                           const CpuOptions& options) {
+  const std::string memo = memo_key(bound, plan, options);
+  if (!memo.empty()) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lk(c.m);
+    if (c.specialised.count(memo)) return std::nullopt;  // specialised before: no decline
+  }
+  try {
+    specialise(bound, plan, options);
+  } catch (const Unsupported& u) {
+    return Decline{u.line, u.reason};
+  }
+  return std::nullopt;
+}
+
 CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
   CpuCompileResult res;
   auto t0 = std::chrono::steady_clock::now();

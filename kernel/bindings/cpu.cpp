@@ -127,7 +127,10 @@ bool prefer_quick(const analysis::BoundNest& bound, const analysis::ParallelPlan
   return costmodel::cpu_tier_choice(w, host, compute).quick;
 }
 
-void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false) {
+// Binds, analyses and (unless check_only) compiles the nest for env; with
+// check_only, p.decline says whether compiling would decline, and nothing is
+// compiled.
+void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false, bool check_only = false) {
   using clock = std::chrono::steady_clock;
   p.entry = analysis::find_nest(nest_id);
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(nest_id));
@@ -161,6 +164,10 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   const analysis::BoundNest* bound = &p.bound;
   const analysis::ParallelPlan* plan = p.plan.get();
   opts.prefer_quick = [bound, plan, parallel] { return prefer_quick(*bound, *plan, parallel); };
+  if (check_only) {
+    p.decline = jit::check_cpu(p.bound, *p.plan, opts);
+    return;
+  }
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
   if (p.compiled.decline) p.decline = p.compiled.decline;
 }
@@ -239,6 +246,13 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   return d;
 }
 
+py::object cpu_check(int nest_id, py::dict env, bool parallel) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel, false, /*check_only=*/true);
+  if (!p.decline) return py::none();
+  return decline_dict("declined", p.decline->reason, p.decline->line);
+}
+
 py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
   Prepared p;
   prepare(p, nest_id, env, parallel, with_ir);
@@ -263,6 +277,9 @@ py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
 void bind(py::module_& m) {
   m.def("cpu_run", &cpu_run, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         "Run a registered nest with the CPU variant, in place; see kernel/bindings/cpu.cpp.");
+  m.def("cpu_check", &cpu_check, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
+        "None when the CPU code generator accepts the nest for these values, else {status, reason, line}; "
+        "compiles nothing");
   m.def("cpu_compile", &cpu_compile, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         py::arg("ir") = false, "Specialise and compile (or find in the cache) without running.");
   m.def("cpu_set_cancel", [](bool on) { jit::request_cancel(on); }, py::arg("flag"));

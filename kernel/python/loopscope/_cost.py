@@ -139,6 +139,23 @@ def _facts(facts, nest_id=None):
     return f
 
 
+def cpu_facts(nest_id, env):
+    """``{"cpu_available": False, "cpu_decline": why}`` when the CPU code
+    generator declines the nest for these values (an int that may outgrow 64
+    bits, a NumPy ufunc on scalars, ...), else ``{}``. It specialises the nest
+    and compiles nothing, so the model never prices as available a variant
+    that would only fall back to Python."""
+    if not hasattr(_L, "cpu_check"):
+        return {}
+    try:
+        declined = _L.cpu_check(int(nest_id), env)
+    except Exception:
+        return {}
+    if declined is None:
+        return {}
+    return {"cpu_available": False, "cpu_decline": declined["reason"]}
+
+
 _nvrtc = {}
 
 
@@ -235,6 +252,7 @@ def estimate_nest(nest_id, env, gpu=None, facts=None, sweep=True, host=None, nvr
     if host is None:
         host_profile()  # measured and handed to the engine once per process
     f = nvrtc_facts(nest_id, env, gpu) if nvrtc else {}
+    f.update(cpu_facts(nest_id, env))
     if facts:
         f.update(facts)
     return _L.cost_estimate_nest(int(nest_id), env, host, gpu or default_gpu(),
@@ -254,6 +272,7 @@ def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None
     if host is None:
         host_profile()
     f = nvrtc_facts(nest_id, env, nvrtc_gpu) if nvrtc else {}
+    f.update(cpu_facts(nest_id, env))
     if facts:
         f.update(facts)
     names = None if gpus is None else [g if isinstance(g, str) else g.get("name") for g in gpus]
@@ -275,6 +294,7 @@ def choose(nest_id, env, gpu=None, facts=None):
     f = {"expected_runs": runs}
     if gpu_available():
         f.update(nvrtc_facts(nest_id, env, gpu))
+    f.update(cpu_facts(nest_id, env))
     if facts:
         f.update(facts)
     try:

@@ -91,6 +91,14 @@ CpuCompileResult compile_cpu(const analysis::BoundNest& bound,
                              const analysis::ParallelPlan& plan,
                              const CpuOptions& options = {});
 
+// Whether compile_cpu would decline this bound nest and plan, without
+// compiling: the specialisation alone (memoised like compile_cpu's). The cost
+// model asks it, so that it never prices as available a variant that the CPU
+// code generator refuses.
+std::optional<analysis::Decline> check_cpu(const analysis::BoundNest& bound,
+                                           const analysis::ParallelPlan& plan,
+                                           const CpuOptions& options = {});
+
 enum class RunStatus { Ok, Fallback, Cancelled };
 
 struct CpuRunResult {
