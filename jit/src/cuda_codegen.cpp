@@ -1706,8 +1706,9 @@ class Generator {
          << "// ints never wrap, and every case where Python raises (an index out of range, a\n"
          << "// division by zero, an int beyond 64 bits, ...) stops the run so that Python raises it.\n"
          << "// Compile without fast math and with -fmad=false: results match CPython bit for bit\n"
-         << "// (reductions excepted: the order of their additions changes; and on a GPU, math\n"
-         << "// functions such as exp, log and pow are CUDA's, whose last bit may differ).\n"
+         << "// (floating-point sums run in parallel only after %loopscope reassociate on, and then\n"
+         << "// in another order; on a GPU, math functions such as exp, log and pow are CUDA's,\n"
+         << "// whose last bit may differ).\n"
          << "#include \"" << kCudaHelperHeaderName << "\"\n";
     prog_.source = head.str() + prog_.source;
     // Arrays moved to and from the device.
