@@ -917,26 +917,17 @@ def _sections(report: NestReport) -> List[str]:
     if report.nest.get("declined"):
         d = report.nest.get("decline") or {}
         parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
-    table = _loops_table(report)
-    if table:
-        parts.append(f"<details open><summary>Loops and why</summary>{table}</details>")
-    staged = _staged_html(report)
-    if staged:
-        parts.append(f"<details><summary>Static and run-time analysis</summary>{staged}</details>")
-    graph = dependence_html(report) if report.analysis else None
-    if graph:
-        parts.append(f"<details><summary>Dependence graph</summary>{graph}</details>")
-    space = iteration_space_svg(report)
-    if space:
-        parts.append(f"<details><summary>Iteration space</summary>{space}</details>")
-    cost = _cost_table(report)
-    if cost:
-        parts.append(f"<details><summary>Cost breakdown</summary>{cost}</details>")
-    first = first_run_table(report)
-    if first:
-        parts.append(f"<details><summary>First run, measured</summary>{first}</details>")
-    if report.cuda is not None:
-        parts.append(f"<details><summary>Generated CUDA</summary>{cuda_html(report)}</details>")
+    sections = (("Loops and why", _loops_table(report)),
+                ("Static and run-time analysis", _staged_html(report)),
+                ("Dependence graph", dependence_html(report) if report.analysis else None),
+                ("Iteration space", iteration_space_svg(report)),
+                ("Cost breakdown", _cost_table(report)),
+                ("First run, measured", first_run_table(report)),
+                ("Generated CUDA", cuda_html(report) if report.cuda is not None else None))
+    for title, body in sections:
+        if body:
+            opened = " open" if title == "Loops and why" else ""
+            parts.append(f"<details{opened}><summary>{title}</summary>{body}</details>")
     return parts
 
 
