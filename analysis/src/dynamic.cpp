@@ -1512,7 +1512,7 @@ struct Planner {
           continue;
         }
         int exposed = -1;
-        bool defined = defs(L.body, s, false, exposed);
+        defs(L.body, s, false, exposed);
         if (exposed >= 0) {
           reasons.push_back(L.var + " carries a flow dependence on the scalar " + s + ": line " +
                             std::to_string(exposed) + " reads " + s +
@@ -1539,10 +1539,13 @@ struct Planner {
           e.carrier = (int)sa.loops[li].chain.size() - 1;
           e.test = "scalar";
           plan.edges.push_back(e);
-        } else if (!defined) {
-          reasons.push_back(s + " is assigned only in some iterations of " + L.var +
-                            ", so the value it holds after the loop depends on which iteration ran last");
         } else {
+          // Every read of s follows an assignment in the same iteration, so s
+          // is private. When only some iterations assign it (a temporary under
+          // an `if`), its value after the loop is the one the last assigning
+          // iteration left: the CPU combines its chunks in order keeping the
+          // last chunk that assigned it, and the GPU's last iteration reports
+          // it or stops the run (the loop then runs as Python).
           lp.privates.push_back(s);
         }
       }

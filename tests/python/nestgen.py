@@ -38,6 +38,12 @@ __all__ = ["generate", "make_function", "describe"]
 SPECIAL_VALUES = [math.nan, math.inf, -math.inf, -0.0, 0.0]
 
 
+
+# Every generated kernel returns its scalars (loop variables, privates,
+# accumulators, arguments) as they are after the nests, so the values Python
+# leaves in variables are compared too, not only the arrays.
+RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isinstance(v, np.ndarray)}"
+
 class _Gen:
     def __init__(self, seed, extras=False):
         self.seed = seed
@@ -317,6 +323,7 @@ class _Gen:
         lines.append("    s = 0.0")
         lines.append("    t = 1.0")
         lines += body
+        lines.append(RETURN_SCALARS)
         source = "\n".join(lines) + "\n"
         return source, self.arg_maker(names)
 
@@ -468,7 +475,7 @@ class _Gen:
             self.features.add("NaN/inf/-0.0 in the data")
         self.n, self.m = n, m
         params = ["A", "B", "C", "x", "y", "n", "m"] + [name for name, _ in self.sym]
-        lines = [f"def kernel({', '.join(params)}):"] + ["    " + t for t in body]
+        lines = [f"def kernel({', '.join(params)}):"] + ["    " + t for t in body] + [RETURN_SCALARS]
         source = "\n".join(lines) + "\n"
         seed = self.seed
         sym_values = tuple(v for _, v in self.sym)

@@ -176,7 +176,10 @@ def test_out_of_range_is_reported():
     assert "A[i + 1]" in n["subscript_problem"]["reason"]
 
 
-def test_conditional_assignment_is_sequential():
+def test_scalar_assigned_in_some_iterations_is_a_private():
+    # Each read follows the assignment in the same iteration: the scalar is
+    # private, and its value after the loop is the last assigning iteration's
+    # (kept by every device; test_interception checks the values).
     def f(A, n):
         last = -1
         for i in range(n):
@@ -184,8 +187,21 @@ def test_conditional_assignment_is_sequential():
                 last = i
         return last
     rep = loopscope.explain(f, np.ones(5), 5)
+    assert rep["loops"][0]["verdict"] == "parallel"
+    assert "last" in rep["loops"][0]["privates"]
+
+
+def test_scalar_read_before_its_conditional_assignment_is_carried():
+    def f(A, n):
+        last = -1
+        for i in range(n):
+            A[i] = last
+            if A[i] > 0.5:
+                last = i
+        return last
+    rep = loopscope.explain(f, np.ones(5), 5)
     assert rep["loops"][0]["verdict"] == "sequential"
-    assert any("only in some iterations" in r for r in rep["loops"][0]["reasons"])
+    assert any("flow dependence on the scalar last" in r for r in rep["loops"][0]["reasons"])
 
 
 @pytest.mark.parametrize("body,needle", [

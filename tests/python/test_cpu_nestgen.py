@@ -72,6 +72,9 @@ def same_bits(x, y):
 
 
 def equal(x, y, tol):
+    if isinstance(x, dict):
+        return (isinstance(y, dict) and list(x) == list(y)
+                and all(equal(x[k], y[k], tol) for k in x))
     if isinstance(x, tuple):
         return len(x) == len(y) and all(equal(a, b, tol) for a, b in zip(x, y))
     if isinstance(x, np.ndarray):
@@ -79,7 +82,7 @@ def equal(x, y, tol):
             return True
         return tol and np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True)
     if isinstance(x, float) and isinstance(y, float):
-        if x == y or (math.isnan(x) and math.isnan(y)):
+        if (x == y and math.copysign(1.0, x) == math.copysign(1.0, y)) or (math.isnan(x) and math.isnan(y)):
             return type(x) is type(y)
         return tol and type(x) is type(y) and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
     return type(x) is type(y) and x == y

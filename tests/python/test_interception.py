@@ -319,6 +319,43 @@ CELLS = {
             A[i] = i * 1.5
         print(A, i, type(i).__name__)
         """],
+    # A temporary assigned under an `if` is private to each iteration; after
+    # the loop it holds the value the last assigning iteration left, or stays
+    # unbound when no iteration assigned it.
+    "temporary_under_if_read_after_the_loop": ["""
+        import numpy as np
+        out = np.zeros((12, 16), np.int64)
+        for i in range(12):
+            for j in range(16):
+                cr = -2.0 + 3.0 * j / 16
+                ci = -1.0 + 2.0 * i / 12
+                zr = 0.0
+                zi = 0.0
+                n = 0
+                for k in range(30):
+                    if zr * zr + zi * zi <= 4.0:
+                        t = zr * zr - zi * zi + cr
+                        zi = 2.0 * zr * zi + ci
+                        zr = t
+                        n += 1
+                out[i, j] = n
+        print(int(out.sum()), t, zr, n)
+        """],
+    "last_matching_index": ["""
+        import numpy as np
+        A = np.sin(np.arange(500.0))
+        last = -1
+        hits = 0
+        for i in range(500):
+            if A[i] > 0.99:
+                last = i
+                hits += 1
+        print(last, hits)
+        for i in range(500):
+            if A[i] > 0.999999:
+                first_big = i * 2
+        print("first_big" in globals())
+        """],
 }
 
 
@@ -452,6 +489,40 @@ def generator_of_sums(A):
         yield s
 
 
+def mandelbrot_for_if(out, maxit):
+    h, w = out.shape
+    for i in range(h):
+        for j in range(w):
+            cr = -2.0 + 3.0 * j / w
+            ci = -1.0 + 2.0 * i / h
+            zr = 0.0
+            zi = 0.0
+            n = 0
+            for k in range(maxit):
+                if zr * zr + zi * zi <= 4.0:
+                    t = zr * zr - zi * zi + cr
+                    zi = 2.0 * zr * zi + ci
+                    zr = t
+                    n += 1
+            out[i, j] = n
+    return out
+
+
+def last_index_above(A, level):
+    last = -1
+    for i in range(A.shape[0]):
+        if A[i] > level:
+            last = i
+    return last
+
+
+def temporary_never_assigned(A):
+    for i in range(A.shape[0]):
+        if A[i] > 10.0:
+            q = A[i] * 2.0
+    return "q" in locals()
+
+
 def _args():
     return {
         "fact": (fact, lambda: (8,)),
@@ -466,6 +537,10 @@ def _args():
         "lambda": (lambda A: A.sum(), lambda: (np.arange(3.0),)),
         "builtin": (sorted, lambda: ([3, 1, 2],)),
         "generator": (lambda A: list(generator_of_sums(A)), lambda: (np.arange(6.0).reshape(2, 3),)),
+        "mandelbrot_for_if": (mandelbrot_for_if, lambda: (np.zeros((9, 13), np.int64), 25)),
+        "last_index_above": (last_index_above, lambda: (np.cos(np.arange(300.0)), 0.9)),
+        "last_index_above_none": (last_index_above, lambda: (np.cos(np.arange(300.0)), 2.0)),
+        "temporary_never_assigned": (temporary_never_assigned, lambda: (np.arange(20.0),)),
     }
 
 
@@ -530,8 +605,34 @@ def test_rebuilt_function_has_only_the_users_locals():
     # cell's namespace see only the user's names.
     g, nests = _rewrite.compile_function(scale_rows, lambda nid, env: None)
     assert nests
-    for attr in ("co_varnames", "co_cellvars", "co_argcount", "co_nlocals"):
+    for attr in ("co_varnames", "co_cellvars", "co_freevars", "co_argcount", "co_nlocals"):
         assert getattr(g.__code__, attr) == getattr(scale_rows.__code__, attr), attr
+
+
+def scalars_and_locals(A, k):
+    s = 0.0
+    for i in range(A.shape[0]):
+        s += A[i] * k
+    inner = [name for name in locals()]
+    return sorted(locals()), inner, sorted(vars())
+
+
+def closure_locals(k):
+    def f(A):
+        for i in range(A.shape[0]):
+            A[i] = k
+        return sorted(locals())
+    return f
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_locals_of_a_rebuilt_function_are_the_users(device):
+    # The hook reaches the rebuilt code as a constant, not as a free variable
+    # that locals() and vars() would list.
+    want = scalars_and_locals(np.arange(4.0), 2.0)
+    assert loopscope.run(scalars_and_locals, np.arange(4.0), 2.0, device=device) == want
+    f = closure_locals(3.0)
+    assert loopscope.run(f, np.zeros(3), device=device) == f(np.zeros(3))
 
 
 def test_nests_answered_on_several_threads_keep_their_own_results():

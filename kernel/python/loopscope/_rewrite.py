@@ -17,6 +17,10 @@ id) and replaced by::
         if 'i' in __loopscope_state__.out:
             i = __loopscope_state__.out['i']   # every scalar / loop variable the nest assigns
 
+``HOOK`` is the global ``__loopscope_hook__`` in a cell; in a function that
+``compile_function`` rebuilds it is ``__loopscope_state__.call(<the hook, a
+constant of the code>, ...)``, so no free variable shows in ``locals()``.
+
 The replacement assigns no name of its own: the function's locals
 (``co_varnames``), a cell's namespace and a class body hold only the user's
 names, whatever happens. The hook's answer goes to a thread-local object
@@ -46,10 +50,11 @@ API:
 
 - ``rewrite_module(tree, filename, hook_name, source=None, hook_declined=False)``
   -> ``(new_tree, nests)``
-- ``rewrite_function(fn, hook_name)`` -> ``(module_tree, nests)``: the module
-  defines ``__loopscope_make__(<hook_name>, <free variables of fn>)``
+- ``rewrite_function(fn)`` -> ``(module_tree, nests)``: the module defines
+  ``__loopscope_make__(<free variables of fn>)``; its nests reach the hook
+  through ``HOOK_CONSTANT``
   returning the rewritten function; ``compile_function`` does the rest.
-- ``compile_function(fn, hook, hook_name=HOOK_NAME)`` -> ``(new_fn, nests)``:
+- ``compile_function(fn, hook)`` -> ``(new_fn, nests)``:
   a function with the same globals, defaults, closure, annotations and
   attributes as ``fn`` whose nests call ``hook``; raises ``NotRewritable``
   (with a reason for the user) when ``fn`` cannot be rewritten, and the
@@ -70,6 +75,7 @@ import sys
 import textwrap
 import threading
 import types
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -78,6 +84,12 @@ import numpy
 import _loopscope
 
 HOOK_NAME = "__loopscope_hook__"
+# A rebuilt function reaches its hook through a constant of its own code, not
+# through a name: a free variable would show in the function's ``locals()``.
+# The generated call is ``__loopscope_state__.call(HOOK_CONSTANT, id, env)``;
+# compile_function swaps the placeholder string for the hook object in the
+# compiled code's constants.
+HOOK_CONSTANT = f"<loopscope hook {uuid.uuid4().hex}>"
 MAKER_NAME = "__loopscope_make__"
 # The generated code's only name: a builtin, so that it is in no namespace of
 # the user's; its ``out`` attribute is per thread.
@@ -93,6 +105,11 @@ class _HookState(threading.local):
     id) tells ``PYTHON_RAN_LISTENER`` that the nest's Python loop ended."""
 
     out = None
+
+    @staticmethod
+    def call(hook, nest_id, env):
+        """A rebuilt function's way to its hook (see HOOK_CONSTANT)."""
+        return hook(nest_id, env)
 
     def _python_ran(self, nest_id):
         listener = PYTHON_RAN_LISTENER[0]
@@ -394,8 +411,12 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     values = [_load(n) for n in rec.loads] + [_load(n) for n in rec.assumed]
 
     def ask(env: ast.expr) -> ast.stmt:
-        return ast.Assign(targets=[_hook_answer(ast.Store())],
-                          value=ast.Call(func=_load(hook_name), args=[ast.Constant(rec.id), env], keywords=[]))
+        if hook_name is None:  # a rebuilt function: the hook is a constant of its code
+            func = ast.Attribute(value=_load(STATE_NAME), attr="call", ctx=ast.Load())
+            args = [ast.Constant(HOOK_CONSTANT), ast.Constant(rec.id), env]
+        else:
+            func, args = _load(hook_name), [ast.Constant(rec.id), env]
+        return ast.Assign(targets=[_hook_answer(ast.Store())], value=ast.Call(func=func, args=args, keywords=[]))
     # A name the nest reads that is not defined yet: the hook hears None
     # (and declines), the Python loop raises the NameError where it does.
     call = ast.Try(
@@ -556,12 +577,13 @@ def _enclosing_class(fn) -> Optional[str]:
     return None
 
 
-def rewrite_function(fn, hook_name: str = HOOK_NAME, hook_declined: bool = False):
+def rewrite_function(fn, hook_declined: bool = False):
     """Returns ``(module_tree, nests)``. In the tree, ``def
-    __loopscope_make__(hook, *freevars)`` builds the rewritten function (inside
-    ``class C:`` when ``fn`` is a method of C); lines are those of the file
-    that defines ``fn``. Nest lines in ``nests`` count the ``def`` line as 1.
-    Raises NotRewritable."""
+    __loopscope_make__(*freevars)`` builds the rewritten function (inside
+    ``class C:`` when ``fn`` is a method of C), whose nests call the hook
+    through HOOK_CONSTANT; lines are those of the file that defines ``fn``.
+    Nest lines in ``nests`` count the ``def`` line as 1. Raises
+    NotRewritable."""
     fn, _ = _plain_function(fn)
     source, first = _function_source(fn)
     try:
@@ -576,7 +598,7 @@ def rewrite_function(fn, hook_name: str = HOOK_NAME, hook_declined: bool = False
     module = ast.Module(body=[fdef], type_ignores=[])
     ast.increment_lineno(module, 1 - def_line)       # the def line is line 1
     module, nests = rewrite_module(module, fn.__code__.co_filename or "<function>",
-                                   hook_name, source=_shift_source(source, def_line),
+                                   None, source=_shift_source(source, def_line),
                                    hook_declined=hook_declined)
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
@@ -587,7 +609,7 @@ def rewrite_function(fn, hook_name: str = HOOK_NAME, hook_declined: bool = False
     maker_body += [fdef, ast.Return(_load(fdef.name))]
     maker = ast.FunctionDef(
         name=MAKER_NAME,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(hook_name)] + [ast.arg(v) for v in freevars],
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(v) for v in freevars],
                            kwonlyargs=[], kw_defaults=[], defaults=[]),
         body=maker_body, decorator_list=[], returns=None, type_comment=None)
     top: ast.stmt = maker
@@ -622,7 +644,20 @@ _KIND_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATO
                | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
 
 
-def compile_function(fn, hook, hook_name: str = HOOK_NAME, hook_declined: bool = False):
+def _with_constant(code: types.CodeType, placeholder: str, value) -> types.CodeType:
+    """``code`` with the constant ``placeholder`` replaced by ``value``, in it
+    and in the code objects nested in it (inner functions, comprehensions)."""
+    consts = []
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            c = _with_constant(c, placeholder, value)
+        elif type(c) is str and c == placeholder:
+            c = value
+        consts.append(c)
+    return code.replace(co_consts=tuple(consts))
+
+
+def compile_function(fn, hook, hook_declined: bool = False):
     """Returns ``(new_fn, nests)``: ``fn`` rewritten so that its nests call
     ``hook(nest_id, env)``. Globals, defaults, keyword defaults, the closure,
     annotations, the function's attributes (``__wrapped__`` among them), its
@@ -630,7 +665,7 @@ def compile_function(fn, hook, hook_name: str = HOOK_NAME, hook_declined: bool =
     and a ``functools.partial`` keeps its arguments. Raises NotRewritable when
     ``fn`` cannot be rewritten (the caller runs it as it is)."""
     plain, rebind = _plain_function(fn)
-    tree, nests = rewrite_function(plain, hook_name, hook_declined=hook_declined)
+    tree, nests = rewrite_function(plain, hook_declined=hook_declined)
     old = plain.__code__
     try:
         code = compile(tree, old.co_filename, "exec")
@@ -646,14 +681,12 @@ def compile_function(fn, hook, hook_name: str = HOOK_NAME, hook_declined: bool =
     cells = dict(zip(old.co_freevars, plain.__closure__ or ()))
     closure = []
     for name in inner.co_freevars:
-        if name == hook_name:
-            closure.append(types.CellType(hook))
-        elif name in cells:
+        if name in cells:
             closure.append(cells[name])
         else:
             raise NotRewritable(f"{plain.__qualname__} reads {name} from a scope the rewriter cannot see, "
                                 f"so it runs as it is")
-    inner = inner.replace(co_qualname=old.co_qualname)
+    inner = _with_constant(inner, HOOK_CONSTANT, hook).replace(co_qualname=old.co_qualname)
     new_fn = types.FunctionType(inner, plain.__globals__, plain.__name__, plain.__defaults__,
                                 tuple(closure) if closure else None)
     new_fn.__kwdefaults__ = plain.__kwdefaults__
