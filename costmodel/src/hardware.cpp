@@ -417,6 +417,8 @@ nlohmann::json to_json(const HostProfile& h) {
           {"loop_iter_ns", h.loop_iter_ns},
           {"native_call_us", h.native_call_us}, {"native_input_us", h.native_input_us},
           {"native_ref_us", h.native_ref_us}, {"native_loop_us", h.native_loop_us},
+          {"first_setup_us", h.first_setup_us}, {"report_us", h.report_us},
+          {"report_draw_us", h.report_draw_us}, {"report_calibrated", h.report_calibrated},
           {"py_iter_ns", h.py_iter_ns}, {"py_binop_ns", h.py_binop_ns},
           {"py_intop_ns", h.py_intop_ns}, {"py_index_dim_ns", h.py_index_dim_ns},
           {"py_load_ns", h.py_load_ns}, {"py_store_ns", h.py_store_ns},
@@ -449,6 +451,10 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("native_input_us", h.native_input_us);
   d("native_ref_us", h.native_ref_us);
   d("native_loop_us", h.native_loop_us);
+  d("first_setup_us", h.first_setup_us);
+  d("report_us", h.report_us);
+  d("report_draw_us", h.report_draw_us);
+  h.report_calibrated = j.value("report_calibrated", false);
   d("py_iter_ns", h.py_iter_ns); d("py_binop_ns", h.py_binop_ns);
   d("py_intop_ns", h.py_intop_ns); d("py_index_dim_ns", h.py_index_dim_ns); d("py_load_ns", h.py_load_ns);
   d("py_store_ns", h.py_store_ns); d("py_call_ns", h.py_call_ns);

@@ -233,9 +233,16 @@ def test_report_does_not_wait_for_nvrtc_on_a_huge_kernel(monkeypatch):
     assert not compiled and "NVRTC was not run for this report" in facts["nvrtc_skipped"]
     assert facts["gpu_compile_s"] == pytest.approx(
         _cost.estimated_nvrtc_seconds(len(_loopscope.cuda_generate(nid, env)["source"])))
-    monkeypatch.setattr(_cell.SETTINGS, "level", "summary")
+    monkeypatch.setattr(_cell.SETTINGS, "level", "full")
     report = _cell._first_report(nid, env, rec, False)
     assert any("NVRTC was not run" in n for n in report.notes) and not compiled
+    # At the summary level, with no GPU to run the loop, the report does not
+    # ask NVRTC at all (so there is nothing to say about it).
+    monkeypatch.setattr(_cell, "_gpu_available", lambda: False)
+    monkeypatch.setattr(_cell.SETTINGS, "level", "summary")
+    nid, env, rec = bound(stencil_source(3), stencil_values())
+    report = _cell._first_report(nid, env, rec, False)
+    assert not compiled and not any("NVRTC" in n for n in report.notes)
     # a small body is compiled, as before
     nid, env, rec = bound(stencil_source(3), stencil_values())
     assert "nvrtc_skipped" not in _cost.nvrtc_facts(nid, env, None) and compiled

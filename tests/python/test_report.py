@@ -140,7 +140,22 @@ def test_first_run_is_shown_by_component(shell):
                                    "for i in range(50000):\n    y[i] = 2.0 * x[i] + y[i]\n")[-1]
     html = report["text/html"]
     table = html.split("First run, measured")[1].split("</table>")[0]
-    for row in ("analysis, pricing and this report", "binding the values", "compiling",
-                "the loop (with its copies and threads)", "in all"):
-        assert row in table, row
-    assert "not priced" in table  # what the model does not price is said, not hidden
+    rows = [r.split("</td>")[:3] for r in table.split("<tr><td>")[1:]]
+    names = [r[0].replace("<b>", "").replace("</b>", "") for r in rows]
+    assert names == ["analysis and pricing, before the run", "binding the values and the run-time checks",
+                     "compiling", "the loop (with its copies and threads)",
+                     "drawing this report (CUDA, graph, tables)", "in all"]
+    # Every component is priced, so the sum is too.
+    assert "not priced" not in table
+    predicted = [r[2].replace("<td>", "").replace("<b>", "").replace("</b>", "") for r in rows]
+    assert all(p and p[0].isdigit() for p in predicted), predicted
+
+
+def test_first_run_overheads_come_from_the_calibration(monkeypatch):
+    from loopscope import _cost
+    real = _cost.host_profile()
+    for key in ("first_setup_us", "report_us", "report_draw_us"):
+        assert real.get(key, 0) > 0, key  # calibrated on this host
+    monkeypatch.setattr(_cost, "_host", dict(real, first_setup_us=50.0, report_us=700.0, report_draw_us=20000.0))
+    over = _cost.first_run_overheads(nvrtc_s=0.04)
+    assert over == pytest.approx({"setup": 50e-6, "report": 700e-6 + 0.04, "draw": 0.02})

@@ -99,11 +99,11 @@ def _gpu_available():
         return False
 
 
-def _estimate(nest_id, env, profile, sweep):
+def _estimate(nest_id, env, profile, sweep, nvrtc=True):
     try:
         from . import _cost
 
-        return _cost.estimate_nest(nest_id, env, gpu=profile or None, sweep=sweep)
+        return _cost.estimate_nest(nest_id, env, gpu=profile or None, sweep=sweep, nvrtc=nvrtc)
     except Exception as exc:
         return {"error": internal(exc, "cost model")}
 
@@ -195,8 +195,11 @@ def _display(entry: _Shown):
 
     report = entry.report
     level = _level(report)
+    t0 = time.perf_counter()
     if level == "summary":
         _complete(entry)
+    if report.first_run is not None:
+        report.first_run["complete_s"] = time.perf_counter() - t0
     entry.handle = display(_report.bundle(report, level), raw=True, display_id=True)
     entry.dirty = False
     if level == "full":
@@ -326,13 +329,26 @@ def _first_report(nest_id, env, rec, explain_only):
             report.analysis = _loopscope.analysis_run(nest_id, env)
         except Exception as exc:
             report.notes.append(internal(exc, "dependence analysis") + ".")
-        report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full)
+        # NVRTC (tens of milliseconds per nest) gives the GPU's real register
+        # count; a short report on a machine whose GPU cannot run the loop
+        # does without it, so the first run does not pay for it.
+        nvrtc = full or _gpu_available()
         try:
             from . import _cost
 
-            skipped = _cost.nvrtc_facts(nest_id, env, SETTINGS.profile or None).get("nvrtc_skipped")
+            compiles = nvrtc and not _cost.nvrtc_known(nest_id, env, SETTINGS.profile or None)
         except Exception:
-            skipped = None
+            compiles = False
+        report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full, nvrtc=nvrtc)
+        skipped = None
+        if nvrtc:
+            try:
+                facts = _cost.nvrtc_facts(nest_id, env, SETTINGS.profile or None)
+                skipped = facts.get("nvrtc_skipped")
+                if compiles and not skipped:
+                    report.nvrtc_s = float(facts.get("gpu_compile_s") or 0.0)
+            except Exception:
+                pass
         if skipped:
             report.notes.append(skipped + ".")
         if full:
@@ -381,12 +397,17 @@ def hook(nest_id, env):
                     _display(entry)
             return None if explain_only else _run_as_python(entry)
         if entry is None:
+            from . import _cost
+
+            calibrations = len(_cost.CALIBRATIONS_S)
             t_report = time.perf_counter()
             report = _first_report(nest_id, env, rec, explain_only)
             entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id, env=env)
             if _level(report) == "full":
                 _display(entry)  # before the run: a long run shows what it is doing
-            report.first_run = {"report_s": time.perf_counter() - t_report}
+            calibration_s = sum(_cost.CALIBRATIONS_S[calibrations:])
+            report.first_run = {"report_s": time.perf_counter() - t_report - calibration_s,
+                                "calibration_s": calibration_s}
             device = report.device
         else:
             report = entry.report

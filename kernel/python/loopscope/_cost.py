@@ -5,6 +5,9 @@
   ``$XDG_CACHE_HOME/loopscope/host.json`` (``~/.cache/loopscope``); the
   interpreter figures are measured here the first time and added to the cache.
 - ``recalibrate()``: measure everything again.
+- ``first_run_overheads(nvrtc_s=0.0)``: what a first run in the kernel pays
+  besides compiling and the loop (binding and checks, the report before and
+  after the run), as calibrated on this host.
 - ``gpu_profiles()`` / ``gpu_profile(name)``: the GPU profiles of share/hardware.
 - ``estimate_nest(nest_id, env, ...)``: count, price and decide one nest the
   rewriter registered, for the live values in ``env``; returns the structured
@@ -32,12 +35,15 @@ import time
 
 import _loopscope as _L
 
-from ._cost_calibrate import calibrate_engine, calibrate_interpreter
+from ._cost_calibrate import calibrate_engine, calibrate_interpreter, calibrate_report
 from ._errors import internal
 
 DEFAULT_GPU = "h100_sxm"
 
 _host = None
+# Seconds spent measuring this host in this process (once, or on
+# recalibrate()): a report made meanwhile keeps them apart from its own cost.
+CALIBRATIONS_S = []
 
 
 def default_gpu():
@@ -49,15 +55,31 @@ def host_profile(recalibrate=False):
     global _host
     if _host is not None and not recalibrate:
         return _host
+    t0 = time.perf_counter()
     h = _L.cost_host_profile(bool(recalibrate))
-    if recalibrate or not h.get("py_calibrated"):
+    if recalibrate or not h.get("py_calibrated") or not h.get("report_calibrated"):
         h.update(calibrate_interpreter())
-        _host = h  # the engine calibration below may ask for the profile
+        _host = h  # the engine and report calibrations below ask for the profile
+        _L.cost_set_host(h)
         h.update(calibrate_engine())
+        h.update(calibrate_report())
         _L.cost_save_host_profile(h)
+    CALIBRATIONS_S.append(time.perf_counter() - t0)
     _host = h
     _L.cost_set_host(h)
     return h
+
+
+def first_run_overheads(nvrtc_s=0.0):
+    """What a nest's first run in the kernel pays besides compiling and the
+    loop, in seconds, as calibrated on this host (calibrate_engine,
+    calibrate_report): ``setup`` (binding the values, the run-time
+    analysis, the specialisation), ``report`` (analysis and pricing before
+    the run, plus ``nvrtc_s`` when the report compiled the CUDA with NVRTC)
+    and ``draw`` (drawing the report after the run)."""
+    h = host_profile()
+    return {"setup": h["first_setup_us"] * 1e-6, "report": h["report_us"] * 1e-6 + nvrtc_s,
+            "draw": h["report_draw_us"] * 1e-6}
 
 
 def recalibrate():
@@ -159,6 +181,20 @@ def cpu_facts(nest_id, env):
 _nvrtc = {}
 
 
+def _nvrtc_key(nest_id, env, gpu):
+    try:
+        cc = int(gpu_profile(gpu).get("compute_capability", 80))
+    except Exception:
+        cc = 80
+    dtypes = tuple(sorted((k, str(getattr(v, "dtype", type(v).__name__))) for k, v in env.items()))
+    return (int(nest_id), f"sm_{max(75, cc)}", dtypes)
+
+
+def nvrtc_known(nest_id, env, gpu=None):
+    """Whether nvrtc_facts has these facts already (no NVRTC run needed)."""
+    return env is not None and _nvrtc_key(nest_id, env, gpu) in _nvrtc
+
+
 def nvrtc_facts(nest_id, env, gpu=None):
     """GPU facts from compiling the nest's generated CUDA with NVRTC for the
     profile's architecture (cached per nest, architecture and dtypes):
@@ -168,13 +204,8 @@ def nvrtc_facts(nest_id, env, gpu=None):
     fn = getattr(_L, "cuda_compile", None)
     if fn is None or env is None:
         return {}
-    try:
-        cc = int(gpu_profile(gpu).get("compute_capability", 80))
-    except Exception:
-        cc = 80
-    arch = f"sm_{max(75, cc)}"
-    dtypes = tuple(sorted((k, str(getattr(v, "dtype", type(v).__name__))) for k, v in env.items()))
-    key = (int(nest_id), arch, dtypes)
+    key = _nvrtc_key(nest_id, env, gpu)
+    arch = key[1]
     if key in _nvrtc:
         return dict(_nvrtc[key])
     big = _large_cuda_source(nest_id, env)

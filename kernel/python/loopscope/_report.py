@@ -27,6 +27,7 @@ import ast
 import html
 import math
 import textwrap
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -61,10 +62,12 @@ class NestReport:
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
-    # What the first run paid, measured: Loopscope's own analysis and report
-    # ("report_s"), the engine's timing record ("timing") and the run's wall
-    # time ("elapsed_s").
+    # What the first run paid, measured: Loopscope's own analysis and pricing
+    # before the run ("report_s"), the engine's timing record ("timing"), the
+    # run's wall time ("elapsed_s") and, after it, the completion of the
+    # folded report ("complete_s").
     first_run: Optional[Dict[str, Any]] = None
+    nvrtc_s: float = 0.0                       # NVRTC time the report itself paid (GPU facts)
     graph_info: Optional[tuple] = field(default=None, repr=False, compare=False)  # graph_mode's memo
 
 
@@ -877,9 +880,12 @@ def render_text(report: NestReport, level: str = "full") -> str:
     return "\n".join(out)
 
 
-def first_run_table(report: NestReport) -> str:
-    """The first run by component, measured beside the prediction: what the
-    report itself cost, binding and analysis, compiling, and the loop."""
+def first_run_table(report: NestReport, draw_s: float = 0.0) -> str:
+    """The first run by component, measured beside the prediction: the
+    analysis and pricing before the run, binding and checks, compiling, the
+    loop, and drawing this report after it (``draw_s``: what drawing the
+    other sections took). The overheads are priced by
+    _cost.first_run_overheads, the rest by the chosen variant's estimate."""
     fr = report.first_run
     if not fr or report.ran in (None, "python"):
         return ""
@@ -888,42 +894,58 @@ def first_run_table(report: NestReport) -> str:
     setup = (t.get("bind_us", 0.0) + t.get("analysis_us", 0.0)) * 1e-6 + t.get("specialise_ms", 0.0) * 1e-3
     compile_s = (t.get("compile_ms") or 0.0) * 1e-3
     loop = max(0.0, elapsed - setup - compile_s)
+    draw = draw_s + (fr.get("complete_s") or 0.0)
     predicted = {}
     for v in (report.estimate or {}).get("variants", []):
         if v.get("variant") == ("gpu" if report.ran.startswith("gpu") else report.ran):
             predicted = v
-    rows = [("analysis, pricing and this report", fr.get("report_s"), None),
-             ("binding the values and the run-time checks", setup, None),
-             ("compiling", compile_s, predicted.get("compile")),
-             ("the loop (with its copies and threads)", loop,
-              (predicted.get("total") - predicted.get("compile", 0.0)) if predicted.get("total") is not None
-              else None)]
-    total_pred = predicted.get("total")
+    try:
+        from . import _cost
+
+        over = _cost.first_run_overheads(report.nvrtc_s)
+    except Exception:
+        over = {}
+    total = predicted.get("total")
+    rows = [("analysis and pricing, before the run", fr.get("report_s"), over.get("report")),
+            ("binding the values and the run-time checks", setup, over.get("setup")),
+            ("compiling", compile_s, predicted.get("compile")),
+            ("the loop (with its copies and threads)", loop,
+             total - predicted.get("compile", 0.0) if total is not None else None),
+            ("drawing this report (CUDA, graph, tables)", draw, over.get("draw"))]
     html = ["<table><tr><th>first run</th><th>measured</th><th>predicted</th></tr>"]
     for name, measured, pred in rows:
         html.append(f"<tr><td>{esc(name)}</td><td>{esc(fmt_seconds(measured))}</td>"
                     f"<td>{esc(fmt_seconds(pred) if pred is not None else 'not priced')}</td></tr>")
-    whole = (fr.get("report_s") or 0.0) + elapsed
+    whole = sum(m or 0.0 for _, m, _ in rows)
+    whole_pred = sum(p for _, _, p in rows) if all(p is not None for _, _, p in rows) else None
     html.append(f"<tr><td><b>in all</b></td><td><b>{esc(fmt_seconds(whole))}</b></td>"
-                f"<td>{esc(fmt_seconds(total_pred))}</td></tr></table>")
-    html.append("<div class='ls-caption'>Later runs of this nest pay only the loop: the analysis, the report "
-                "and the compiled code are kept.</div>")
+                f"<td>{esc(fmt_seconds(whole_pred) if whole_pred is not None else 'not priced')}</td></tr>"
+                "</table>")
+    caption = ("Later runs of this nest pay only the loop: the analysis, the report and the compiled code are "
+               "kept. The report's own costs are priced from this machine's calibration.")
+    if fr.get("calibration_s"):
+        caption += (f" This machine was calibrated during this run ({fmt_seconds(fr['calibration_s'])}, "
+                    "once, not counted above).")
+    html.append(f"<div class='ls-caption'>{esc(caption)}</div>")
     return "".join(html)
 
 
 def _sections(report: NestReport) -> List[str]:
-    """The report's folded sections (each a <details>), in reading order."""
+    """The report's folded sections (each a <details>), in reading order. The
+    first run's table is drawn last, so that it can say what drawing the
+    others took."""
     parts = []
     if report.nest.get("declined"):
         d = report.nest.get("decline") or {}
         parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
-    sections = (("Loops and why", _loops_table(report)),
+    t0 = time.perf_counter()
+    sections = [("Loops and why", _loops_table(report)),
                 ("Static and run-time analysis", _staged_html(report)),
                 ("Dependence graph", dependence_html(report) if report.analysis else None),
                 ("Iteration space", iteration_space_svg(report)),
                 ("Cost breakdown", _cost_table(report)),
-                ("First run, measured", first_run_table(report)),
-                ("Generated CUDA", cuda_html(report) if report.cuda is not None else None))
+                ("Generated CUDA", cuda_html(report) if report.cuda is not None else None)]
+    sections.append(("First run, measured", first_run_table(report, time.perf_counter() - t0)))
     for title, body in sections:
         if body:
             opened = " open" if title == "Loops and why" else ""

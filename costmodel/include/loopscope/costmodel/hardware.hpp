@@ -82,6 +82,14 @@ struct HostProfile {
   double native_input_us = 0.5;       // ... and for each value the nest reads
   double native_ref_us = 0.2;         // ... and for each subscript dimension (range proofs)
   double native_loop_us = 0.5;        // ... and for each loop of the nest
+  // What a nest's first run in the kernel pays besides compiling and its loop
+  // (measured by the Python layer on a reference nest; defaults measured on a
+  // 2-core Xeon): binding, run-time analysis and specialisation, the report's
+  // analysis and pricing before the run, drawing the report after it.
+  double first_setup_us = 10;
+  double report_us = 400;
+  double report_draw_us = 9000;
+  bool report_calibrated = false;
 
   // Interpreter (measured in Python by loopscope._cost_calibrate; defaults are
   // typical CPython 3.11 figures).
