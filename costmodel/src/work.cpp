@@ -133,6 +133,10 @@ class Counter {
   static constexpr int64_t kSamples = 25;
 
   double scaled(double v) const { return scale_ == 1.0 ? v : std::max(1.0, std::round(v * scale_)); }
+  // No input has a size (see WorkProfile::size_axis): the sweep scales the
+  // constant bound of each loop (its stop, or its start when it counts down).
+  bool constant_size_ = false;
+  int64_t largest_constant_bound_ = 0;
 
   int64_t shape_dim(const std::string& arr, size_t d) const {
     auto it = b_.arrays.find(arr);
@@ -760,6 +764,14 @@ void Counter::count_loop(const Stmt& s, double w) {
              ") depend on values known only inside the loop";
     return;
   }
+  if (constant_size_) {
+    auto& far = *step > 0 ? stop : start;
+    const ExprPtr& written = *step > 0 ? s.stop : s.start;
+    if (written && written->kind == ExprKind::IntConst && *far > 0) {
+      largest_constant_bound_ = std::max(largest_constant_bound_, *far);
+      far = (int64_t)scaled((double)*far);
+    }
+  }
   double trip = 0;
   if (*step > 0 && *stop > *start) trip = (double)((*stop - *start + *step - 1) / *step);
   if (*step < 0 && *start > *stop) trip = (double)((*start - *stop - *step - 1) / -*step);
@@ -896,6 +908,7 @@ WorkProfile Counter::run() {
   }
   std::function<void(const Stmt*)> bounds = [&](const Stmt* s) { collect_bound_names(s); };
   bounds(root);
+  constant_size_ = bound_names_.empty() && b_.arrays.empty();
   collect_locals(root);
   collect_locals(root);  // twice: a local may be defined from another one
   plan_mapping(root);
@@ -997,6 +1010,12 @@ WorkProfile Counter::run() {
       }
   }
   w_.size_value = std::max(0.0, best);
+  if (best < 0 && largest_constant_bound_ > 0) {
+    // size_label stays empty: reasons say "at this size".
+    w_.size_value = scaled((double)largest_constant_bound_);
+    w_.size_axis = "the loops' constant bounds (the largest is " + std::to_string(largest_constant_bound_) +
+                   " in the code)";
+  }
   return w_;
 }
 
@@ -1055,6 +1074,7 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["ok"] = w.ok;
   j["reason"] = w.reason;
   j["size_label"] = w.size_label;
+  j["size_axis"] = w.size_axis;
   j["size_value"] = w.size_value;
   j["fp32"] = w.fp32;
   j["ops"] = ops_json(w.ops);
@@ -1102,6 +1122,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   w.ok = j.value("ok", true);
   w.reason = j.value("reason", std::string());
   w.size_label = j.value("size_label", std::string("n"));
+  w.size_axis = j.value("size_axis", std::string());
   w.size_value = num(j, "size_value");
   w.fp32 = j.value("fp32", false);
   if (j.contains("ops")) w.ops = ops_from_json(j["ops"]);

@@ -192,14 +192,11 @@ class Oracle:
         carried_scalar = set()
         groups = defaultdict(lambda: [set(), set()])  # (loc, prefix, lid) -> [all counters, write counters]
         last_write = {}
-        writes_by_instance = defaultdict(set)  # (name, prefix, lid) -> counters writing
         for loc, is_write, stack in self.tracer.log:
             if isinstance(loc, str):
                 # scalar: carried flow = read whose reaching write is in another iteration
                 if is_write:
                     last_write[loc] = stack
-                    for l in range(len(stack)):
-                        writes_by_instance[(loc, stack[:l], stack[l][0])].add(stack[l][1])
                 else:
                     w = last_write.get(loc)
                     if w is not None:
@@ -217,23 +214,17 @@ class Oracle:
         for (loc, prefix, lid), (allc, wc) in groups.items():
             if wc and len(allc) >= 2:
                 carried_array.add(lid)
-        not_last = set()
-        for (loc, prefix, lid), counters in writes_by_instance.items():
-            trips = self.tracer.trips.get((prefix, lid))
-            if trips is not None and (trips - 1) not in counters:
-                not_last.add((lid, loc[1:]))
         self.carried_array = carried_array
         self.carried_scalar = carried_scalar
-        self.not_last_write = not_last
 
     def loop_vars(self):
         return {l["var"] for l in self.loops}
 
     def truly_parallel(self, lid):
-        if lid in self.carried_array or lid in self.carried_scalar:
-            return False
-        lv = self.loop_vars()
-        return not any(l == lid and name not in lv for (l, name) in self.not_last_write)
+        """No dependence carried by the loop. A scalar assigned in some
+        iterations only is private (its value after the loop is the last
+        assigning iteration's, which the parallel code keeps)."""
+        return not self.carried(lid)
 
     def carried(self, lid):
         return lid in self.carried_array or lid in self.carried_scalar

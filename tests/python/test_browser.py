@@ -292,3 +292,51 @@ def test_reference_lesson_is_not_much_taller_than_in_a_plain_kernel(lab_server, 
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     assert ratio <= 1.5, lines
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+@pytest.mark.parametrize("lab_server", ["dark"], indirect=True)
+def test_summary_lines_unfold_in_the_dark_theme(lab_server, repo_root):
+    """The default level in the dark theme at 1024 px with the file browser
+    open: each nest worth a look has one summary line, readable against the
+    theme's background; a click unfolds it to the report, which reads and
+    fits as well."""
+    from playwright.sync_api import sync_playwright
+
+    artifacts = os.path.join(repo_root, "test-artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1024, "height": 1200})
+        try:
+            _run_all(page, lab_server, "lesson-loopscope.ipynb", "Python 3 (Loopscope)", "lesson done")
+            assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
+            lines = page.locator(".ls-summary > details > summary.ls-head")
+            assert lines.count() >= 1
+            for k in range(lines.count()):
+                assert lines.nth(k).inner_text().startswith("Loopscope: loop nest at line")
+            ratio = page.evaluate(_CONTRAST_JS, [".ls-summary summary.ls-head", "color"])
+            assert ratio is not None and ratio >= 4.5, ratio
+            # Folded: nothing of the report shows yet.
+            first = page.locator(".ls-summary").first
+            assert not first.locator("summary", has_text="Loops and why").is_visible()
+            first.locator("summary.ls-head").click()
+            assert first.locator("summary", has_text="Loops and why").is_visible()
+            assert "Decision:" in first.inner_text()
+            for selector, prop, least in ((".ls-summary details[open] .ls-caption", "color", 3.0),
+                                          (".ls-summary details[open] td", "color", 4.5)):
+                ratio = page.evaluate(_CONTRAST_JS, [selector, prop])
+                assert ratio is None or ratio >= least, (selector, ratio)
+            box = page.evaluate("() => { const r = document.querySelector('.ls-summary');"
+                                " return [r.scrollWidth, r.clientWidth]; }")
+            assert box[0] <= box[1] + 1, box
+            first.screenshot(path=os.path.join(artifacts, "jupyterlab-summary-dark-1024.png"))
+        except Exception:
+            page.screenshot(path=os.path.join(artifacts, "jupyterlab-summary-failure-dark-1024.png"),
+                            full_page=True)
+            raise
+        finally:
+            browser.close()

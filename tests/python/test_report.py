@@ -159,3 +159,31 @@ def test_first_run_overheads_come_from_the_calibration(monkeypatch):
     monkeypatch.setattr(_cost, "_host", dict(real, first_setup_us=50.0, report_us=700.0, report_draw_us=20000.0))
     over = _cost.first_run_overheads(nvrtc_s=0.04)
     assert over == pytest.approx({"setup": 50e-6, "report": 700e-6 + 0.04, "draw": 0.02})
+
+
+def test_constant_bounds_get_a_size_chart():
+    """A nest that reads no sized input (constant bounds, no array) is swept
+    over its constant bounds, scaled as if they were a parameter, and the
+    chart says so; before, every point sat at size 0 and the chart was
+    empty."""
+    import loopscope
+    from loopscope import _report
+
+    def f():
+        s = 0
+        for i in range(100):
+            for j in range(100):
+                s += i * j
+        return s
+
+    est = loopscope.estimate(f)
+    est = est["nests"][0] if "nests" in est else est
+    sizes = [p["size"] for p in est["sweep"]]
+    assert len(sizes) >= 5 and sizes == sorted(sizes) and sizes[0] < 100 < sizes[-1]
+    assert est["sweep"][0]["python"] < est["sweep"][-1]["python"]
+    assert est["work"]["size_axis"] == "the loops' constant bounds (the largest is 100 in the code)"
+    assert "at this size" in est["reason"]
+    spec = _report.chart_spec(_report.NestReport(nest={"line": 2, "var": "i", "source": ""}, estimate=est))
+    size_chart = spec["vconcat"][1]
+    assert size_chart["layer"][0]["encoding"]["x"]["title"] == est["work"]["size_axis"]
+    assert any(p["size"] == 100 for p in size_chart["data"]["values"])

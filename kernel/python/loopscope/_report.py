@@ -648,7 +648,8 @@ def chart_spec(report: NestReport) -> Optional[dict]:
     if points:
         work = est.get("work") or {}
         size_now = work.get("size_value")
-        size_label = est.get("size_label") or work.get("size_label") or "problem size"
+        size_label = (work.get("size_axis") or est.get("size_label") or work.get("size_label")
+                      or "problem size")
         layers = [{
             "mark": {"type": "line", "point": True, "tooltip": True},
             "transform": [{"filter": "datum.profile == '*' || datum.profile == gpu_profile"}],

@@ -80,6 +80,10 @@ struct WorkProfile {
   std::string reason;      // when !ok: why the nest could not be counted
   std::string size_label;  // "n=1000" - the dominant size parameter, for reasons
   double size_value = 0;
+  // What the size sweep varies when no input has a size (no integer in a
+  // loop bound, no array): the loops' constant bounds, scaled as if they
+  // were a parameter. Empty otherwise (the sweep varies size_label).
+  std::string size_axis;
   bool fp32 = false;       // all floating arrays are float32
   OpCounts ops;            // totals
   OpCounts ops_parallel;   // part of `ops` inside top-level parallel loops
