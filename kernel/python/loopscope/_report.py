@@ -697,7 +697,7 @@ _STYLE = """<style>
 .ls-report details{margin:4px 0}
 .ls-report summary{cursor:pointer;color:var(--jp-brand-color1,#1565c0)}
 .ls-report table{border-collapse:collapse;margin:4px 0;display:block;max-width:100%;overflow-x:auto}
-.ls-report td code{white-space:nowrap}
+.ls-report td code{white-space:nowrap!important}
 .ls-report td,.ls-report th{border:1px solid var(--jp-border-color2,#ddd);padding:2px 6px;text-align:left!important;
  vertical-align:top;color:var(--jp-ui-font-color1,#212121);background:transparent}
 .ls-report .ls-caption{font-size:11px;color:var(--jp-ui-font-color2,#555);max-width:420px}
