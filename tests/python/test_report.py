@@ -187,3 +187,26 @@ def test_constant_bounds_get_a_size_chart():
     size_chart = spec["vconcat"][1]
     assert size_chart["layer"][0]["encoding"]["x"]["title"] == est["work"]["size_axis"]
     assert any(p["size"] == 100 for p in size_chart["data"]["values"])
+
+
+@pytest.mark.parametrize("setup,needle", [
+    ("import sys\nsys.settrace(lambda frame, event, arg: None)\n", "debugger or tracer"),
+    ("def abs(x):\n    return 10 * x\n", "abs"),
+], ids=["debugger", "shadowed-builtin"])
+def test_a_run_time_decline_gets_its_line_at_the_summary_level(shell, setup, needle):
+    """A short loop the engine would have compiled, sent to Python by a
+    run-time check (a debugger's tracer, a user's own abs): the summary
+    level shows its line and why, however short the loop."""
+    cell = ("import numpy as np\nA = np.arange(8.0); B = np.zeros(8)\n" + setup
+            + "for i in range(8):\n    B[i] = abs(A[i])\n")
+    try:
+        shown = _shown(shell, "summary", cell)
+    finally:
+        import sys
+        sys.settrace(None)
+        shell.user_ns.pop("abs", None)
+    (line,) = [b["text/plain"] for b in shown]
+    assert "ran as plain Python" in line and needle in line, line
+    # Without the check, the same short loop compiles and runs natively.
+    shown = _shown(shell, "summary", "for i in range(8):\n    B[i] = abs(A[i])\n")
+    assert all("plain Python" not in b["text/plain"] for b in shown)

@@ -52,7 +52,10 @@ class Settings:
 # a look when it ran natively, when its native variant fell back to Python,
 # or when it ran as plain Python for at least SUMMARY_MIN_PYTHON_S in all
 # (over the cell) without doing I/O: a loop that prints is there to print,
-# and a short Python loop is not what a lesson is about. ``full`` shows every
+# and a short Python loop is not what a lesson is about. A supported nest
+# that a run-time check sent to Python (a debugger, a shadowed builtin,
+# NumPy's error settings) is always worth a look: it would have been
+# compiled, and the line says why it was not. ``full`` shows every
 # nest, ``%loopscope explain`` the next cell's.
 SUMMARY_MIN_PYTHON_S = 0.01
 # Calls that make a loop "do I/O" (it is there for its output, not its speed).
@@ -259,7 +262,7 @@ def _worth_showing(entry: _Shown, cell_ended: bool = False) -> bool:
     Python inside another nest's Python loop waits for the end of the cell,
     and is left out if that nest's line (which counts its time) is shown."""
     report = entry.report
-    if report.explain_only:
+    if report.explain_only or report.runtime_decline:
         return True
     if report.ran not in (None, "python") or report.run_reason.startswith("fell back"):
         return True
@@ -386,12 +389,14 @@ def hook(nest_id, env):
     explain_only = _state["explain_cell"]
     shown: Dict[int, _Shown] = _state["shown"]
     entry = shown.get(nest_id)
+    names_defined = env is not None
     env, reason = _rewrite.bind_env(nest_id, env)
     try:
         if env is None:
             if entry is None:
                 report = _report.NestReport(nest=rec.to_dict(), device="python", explain_only=explain_only,
-                                            decision=f"runs as plain Python: {reason}.")
+                                            decision=f"runs as plain Python: {reason}.",
+                                            runtime_decline=names_defined and not rec.declined)
                 entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
                 if _level(report) == "full":
                     _display(entry)

@@ -62,6 +62,9 @@ class NestReport:
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
     explain_only: bool = False
+    # A supported nest that a run-time check (a debugger, a shadowed builtin,
+    # NumPy's error settings) sent to Python: the summary level shows it.
+    runtime_decline: bool = False
     # What the first run paid, measured: Loopscope's own analysis and pricing
     # before the run ("report_s"), the engine's timing record ("timing"), the
     # run's wall time ("elapsed_s") and, after it, the completion of the
