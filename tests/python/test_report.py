@@ -210,3 +210,17 @@ def test_a_run_time_decline_gets_its_line_at_the_summary_level(shell, setup, nee
     # Without the check, the same short loop compiles and runs natively.
     shown = _shown(shell, "summary", "for i in range(8):\n    B[i] = abs(A[i])\n")
     assert all("plain Python" not in b["text/plain"] for b in shown)
+
+
+def test_gauss_seidel_self_dependences_are_one_edge(shell):
+    """Gauss–Seidel's four dependences of S1 on itself (A[i-1, j], A[i+1, j],
+    A[i, j-1], A[i, j+1]) are drawn as one labelled arc, not four arcs
+    smeared over each other."""
+    report = _shown(shell, "full", "import numpy as np\nA = np.random.rand(30, 30)\nfor t in range(2):\n"
+                                   "    for i in range(1, 29):\n        for j in range(1, 29):\n"
+                                   "            A[i, j] = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1]"
+                                   " + A[i, j + 1])\n")[-1]
+    graph = report["text/html"].split("Dependence graph")[1].split("</svg>")[0]
+    self_edges = re.findall(r"<title>S1&#45;&gt;S1</title>", graph)
+    assert len(self_edges) == 1, len(self_edges)
+    assert "×" in graph  # the label says how many dependences it stands for
