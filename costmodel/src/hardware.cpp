@@ -1,5 +1,6 @@
 // GPU profiles, host detection, native calibration and the calibration cache.
 #include "loopscope/costmodel/hardware.hpp"
+#include "loopscope/host_cpus.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -159,10 +160,7 @@ static int64_t parse_size(std::string s) {
 
 HostProfile detect_host() {
   HostProfile h;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) h.cores = std::max(1, CPU_COUNT(&set));
-  else h.cores = std::max(1u, std::thread::hardware_concurrency());
+  h.cores = usable_cpus().cpus;  // the threads a parallel run gets (affinity, cgroup quota)
 
   std::string info = read_file("/proc/cpuinfo");
   std::istringstream lines(info);

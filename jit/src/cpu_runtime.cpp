@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
 
 namespace loopscope::jit {
@@ -178,8 +179,8 @@ void set_poll_callback(PollCallback cb) { g_poll_cb.store(cb); }
 int cpu_thread_count() {
   int n = g_threads.load();
   if (n > 0) return n;
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  static const int usable = usable_cpus().cpus;  // read once: files under /proc and /sys
+  return usable;
 }
 void set_cpu_thread_count(int n) { g_threads.store(n < 0 ? 0 : n); }
 void set_cpu_reverse_chunks(bool on) { g_reverse_chunks.store(on); }

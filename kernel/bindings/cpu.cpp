@@ -13,6 +13,8 @@
 //   cpu_compile(nest_id, env, parallel=True) -> dict   (compile only: timings, IR)
 //   cpu_set_cancel(flag), cpu_cancel_requested(), cpu_cancel_flag_address()
 //   cpu_threads(), cpu_set_threads(n), cpu_cache_stats(), cpu_clear_cache()
+//   cpu_budget() -> {"cpus", "source"}: the CPUs this process may use and what
+//       decided it (LOOPSCOPE_THREADS, the cgroup quota or the affinity mask)
 //   cpu_set_reverse_chunks(flag), cpu_reverse_chunks()   (testing)
 //   cpu_wait_compiles(), cpu_tier(), cpu_set_tier("auto"|"quick"|"optimised")
 #include <pybind11/pybind11.h>
@@ -25,6 +27,7 @@
 #include "loopscope/costmodel/hardware.hpp"
 #include "loopscope/costmodel/model.hpp"
 #include "loopscope/costmodel/work.hpp"
+#include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
 #include "registry.hpp"
 #include "values.hpp"
@@ -293,6 +296,13 @@ void bind(py::module_& m) {
         "Whether NumPy prints its RuntimeWarnings now (set before each run; see jit/cpu.hpp).");
   m.def("cpu_numpy_warnings", [] { return jit::numpy_warnings(); });
   m.def("cpu_threads", [] { return jit::cpu_thread_count(); });
+  m.def("cpu_budget", [] {
+    auto b = usable_cpus();
+    py::dict d;
+    d["cpus"] = b.cpus;
+    d["source"] = b.source;
+    return d;
+  });
   m.def("cpu_set_threads", [](int n) { jit::set_cpu_thread_count(n); }, py::arg("n"));
   m.def("cpu_cache_stats", [] {
     auto s = jit::cpu_cache_stats();

@@ -134,8 +134,8 @@ def cores_free():
     if now - _free[0] < 0.5 and _free[1] > 0:
         return _free[1]
     try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
+        cores = int(_L.cpu_threads())  # affinity, cgroup quota, LOOPSCOPE_THREADS (host_cpus.hpp)
+    except Exception:
         cores = os.cpu_count() or 1
     try:
         with open("/proc/loadavg") as f:
