@@ -47,25 +47,12 @@ SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pu
 printf '%s\n%s\n' "$ROOT/kernel/python" "$BUILD/python" > "$SITE/loopscope-dev.pth"
 
 # 3. The build ------------------------------------------------------------------
-# NVRTC and the CUDA headers come from the CUDA toolkit (no GPU or driver is
-# needed); Debian does not package CUDA 12/13, so it must be present already.
-CUDA_ROOT="${CUDAToolkit_ROOT:-}"
-if [ -z "$CUDA_ROOT" ]; then
-  if command -v nvcc >/dev/null 2>&1; then
-    CUDA_ROOT="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
-  elif [ -d /usr/local/cuda ]; then
-    CUDA_ROOT=/usr/local/cuda
-  fi
-fi
-if [ -z "$CUDA_ROOT" ] || [ ! -f "$CUDA_ROOT/include/nvrtc.h" ]; then
-  echo "Loopscope needs the CUDA toolkit (NVRTC and its headers, CUDA 12 or 13) to build;" >&2
-  echo "none was found (looked for nvcc on PATH and /usr/local/cuda). Set CUDAToolkit_ROOT." >&2
-  exit 1
-fi
+# No CUDA toolkit is needed: the engine loads NVRTC at run time, from the
+# nvidia-cuda-nvrtc package installed above (or a toolkit, when there is one),
+# and the CUDA driver from the NVIDIA driver, when there is one.
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   say "configuring $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCUDAToolkit_ROOT="$CUDA_ROOT" >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 say "building"
 cmake --build "$BUILD" -j "$JOBS"

@@ -1,12 +1,14 @@
 // NVRTC compilation and CUBIN resource extraction.
 #include "loopscope/jit/cuda_nvrtc.hpp"
 
-#include <nvrtc.h>
+#include <dlfcn.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 #include "loopscope/jit/cuda_codegen.hpp"
@@ -14,6 +16,105 @@
 namespace loopscope::jit {
 
 namespace {
+
+// NVRTC is loaded at run time (dlopen), never linked: the engine builds and
+// runs without a CUDA toolkit, and NVRTC comes from the nvidia-cuda-nvrtc
+// package on PyPI, from a toolkit, or from LOOPSCOPE_NVRTC. The few types and
+// entry points used are declared here, as nvrtc.h declares them (their ABI
+// has been stable since CUDA 11).
+using nvrtcResult = int;
+constexpr nvrtcResult NVRTC_SUCCESS = 0;
+struct _nvrtcProgram;
+using nvrtcProgram = _nvrtcProgram*;
+
+struct Nvrtc {
+  void* lib = nullptr;
+  std::string path;   // the library loaded
+  std::string error;  // why none was, when lib is null
+  nvrtcResult (*Version)(int*, int*) = nullptr;
+  nvrtcResult (*GetNumSupportedArchs)(int*) = nullptr;
+  nvrtcResult (*GetSupportedArchs)(int*) = nullptr;
+  nvrtcResult (*CreateProgram)(nvrtcProgram*, const char*, const char*, int, const char* const*,
+                               const char* const*) = nullptr;
+  nvrtcResult (*CompileProgram)(nvrtcProgram, int, const char* const*) = nullptr;
+  nvrtcResult (*GetProgramLogSize)(nvrtcProgram, size_t*) = nullptr;
+  nvrtcResult (*GetProgramLog)(nvrtcProgram, char*) = nullptr;
+  const char* (*GetErrorString)(nvrtcResult) = nullptr;
+  nvrtcResult (*DestroyProgram)(nvrtcProgram*) = nullptr;
+  nvrtcResult (*GetPTXSize)(nvrtcProgram, size_t*) = nullptr;
+  nvrtcResult (*GetPTX)(nvrtcProgram, char*) = nullptr;
+  nvrtcResult (*GetCUBINSize)(nvrtcProgram, size_t*) = nullptr;
+  nvrtcResult (*GetCUBIN)(nvrtcProgram, char*) = nullptr;
+};
+
+std::mutex g_search_m;
+std::vector<std::string> g_search_dirs;  // set_nvrtc_search_dirs: the Python packages' lib folders
+
+// The candidates, in order: LOOPSCOPE_NVRTC (a file; "none" means no NVRTC),
+// the lib folders of the nvidia-cuda-nvrtc packages the Python process can
+// import, the toolkit ($CUDA_HOME, $CUDA_PATH, /usr/local/cuda), then the
+// dynamic loader's own search.
+std::vector<std::string> nvrtc_candidates() {
+  std::vector<std::string> out;
+  if (const char* p = std::getenv("LOOPSCOPE_NVRTC")) {
+    if (std::string(p) != "none") out.push_back(p);
+    return out;
+  }
+  static const char* const sonames[] = {"libnvrtc.so.13", "libnvrtc.so.12"};
+  {
+    std::lock_guard<std::mutex> lk(g_search_m);
+    for (auto& d : g_search_dirs)
+      for (const char* so : sonames) out.push_back(d + "/" + so);
+  }
+  std::vector<std::string> roots;
+  for (const char* var : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char* r = std::getenv(var)) roots.push_back(r);
+  roots.push_back("/usr/local/cuda");
+  for (auto& r : roots)
+    for (const char* so : sonames) out.push_back(r + "/lib64/" + so);
+  for (const char* so : sonames) out.push_back(so);
+  return out;
+}
+
+const Nvrtc& nvrtc() {
+  static Nvrtc api;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::vector<std::string> tried = nvrtc_candidates();
+    for (auto& c : tried) {
+      void* h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!h) continue;
+      auto sym = [&](auto& f, const char* name) { f = reinterpret_cast<std::decay_t<decltype(f)>>(dlsym(h, name)); };
+      Nvrtc a;
+      sym(a.Version, "nvrtcVersion");
+      sym(a.GetNumSupportedArchs, "nvrtcGetNumSupportedArchs");
+      sym(a.GetSupportedArchs, "nvrtcGetSupportedArchs");
+      sym(a.CreateProgram, "nvrtcCreateProgram");
+      sym(a.CompileProgram, "nvrtcCompileProgram");
+      sym(a.GetProgramLogSize, "nvrtcGetProgramLogSize");
+      sym(a.GetProgramLog, "nvrtcGetProgramLog");
+      sym(a.GetErrorString, "nvrtcGetErrorString");
+      sym(a.DestroyProgram, "nvrtcDestroyProgram");
+      sym(a.GetPTXSize, "nvrtcGetPTXSize");
+      sym(a.GetPTX, "nvrtcGetPTX");
+      sym(a.GetCUBINSize, "nvrtcGetCUBINSize");
+      sym(a.GetCUBIN, "nvrtcGetCUBIN");
+      if (!a.Version || !a.CreateProgram || !a.CompileProgram || !a.GetProgramLogSize || !a.GetProgramLog ||
+          !a.GetErrorString || !a.DestroyProgram || !a.GetPTXSize || !a.GetPTX || !a.GetCUBINSize ||
+          !a.GetCUBIN || !a.GetNumSupportedArchs || !a.GetSupportedArchs) {
+        dlclose(h);
+        continue;
+      }
+      a.lib = h;
+      a.path = c;
+      api = a;
+      return;
+    }
+    api.error = "NVRTC was not found (install the nvidia-cuda-nvrtc package from PyPI, or a CUDA toolkit; "
+                "LOOPSCOPE_NVRTC names the library)";
+  });
+  return api;
+}
 
 std::string numbered(const std::string& src) {
   std::ostringstream out;
@@ -71,18 +172,30 @@ std::map<std::string, CudaKernelResources> ptxas_resources(const std::string& lo
   return res;
 }
 
+void set_nvrtc_search_dirs(const std::vector<std::string>& dirs) {
+  std::lock_guard<std::mutex> lk(g_search_m);
+  g_search_dirs = dirs;
+}
+
+NvrtcLibrary nvrtc_library() {
+  const Nvrtc& api = nvrtc();
+  return NvrtcLibrary{api.lib != nullptr, api.path, api.error};
+}
+
 std::string nvrtc_version() {
+  const Nvrtc& api = nvrtc();
   int major = 0, minor = 0;
-  if (nvrtcVersion(&major, &minor) != NVRTC_SUCCESS) return "unknown";
+  if (!api.lib || api.Version(&major, &minor) != NVRTC_SUCCESS) return "unknown";
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
 std::vector<int> nvrtc_supported_archs() {
+  const Nvrtc& api = nvrtc();
   int n = 0;
   std::vector<int> archs;
-  if (nvrtcGetNumSupportedArchs(&n) != NVRTC_SUCCESS || n <= 0) return archs;
+  if (!api.lib || api.GetNumSupportedArchs(&n) != NVRTC_SUCCESS || n <= 0) return archs;
   archs.resize(n);
-  nvrtcGetSupportedArchs(archs.data());
+  api.GetSupportedArchs(archs.data());
   return archs;
 }
 
@@ -97,10 +210,16 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
     out.error = "the helper header " + std::string(kCudaHelperHeaderName) + " was not found in " + cuda_share_dir();
     return out;
   }
+  const Nvrtc& api = nvrtc();
+  if (!api.lib) {
+    out.error = api.error;
+    out.unavailable = true;
+    return out;
+  }
   const char* headers[] = {header.c_str()};
   const char* names[] = {kCudaHelperHeaderName};
   nvrtcProgram prog = nullptr;
-  if (nvrtcCreateProgram(&prog, source.c_str(), "loopscope_kernel.cu", 1, headers, names) != NVRTC_SUCCESS) {
+  if (api.CreateProgram(&prog, source.c_str(), "loopscope_kernel.cu", 1, headers, names) != NVRTC_SUCCESS) {
     out.error = "NVRTC could not create a program";
     return out;
   }
@@ -109,31 +228,31 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
                                    "--prec-div=true", "--prec-sqrt=true"};
   if (want_cubin) opts.push_back("--ptxas-options=-v");  // resource usage in the log
   auto t0 = std::chrono::steady_clock::now();
-  nvrtcResult rc = nvrtcCompileProgram(prog, (int)opts.size(), opts.data());
+  nvrtcResult rc = api.CompileProgram(prog, (int)opts.size(), opts.data());
   out.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   size_t log_size = 0;
-  nvrtcGetProgramLogSize(prog, &log_size);
+  api.GetProgramLogSize(prog, &log_size);
   if (log_size > 1) {
     out.log.resize(log_size);
-    nvrtcGetProgramLog(prog, &out.log[0]);
+    api.GetProgramLog(prog, &out.log[0]);
     while (!out.log.empty() && (out.log.back() == '\0' || out.log.back() == '\n')) out.log.pop_back();
   }
   if (rc != NVRTC_SUCCESS) {
-    out.error = std::string("NVRTC could not compile the generated CUDA (") + nvrtcGetErrorString(rc) +
+    out.error = std::string("NVRTC could not compile the generated CUDA (") + api.GetErrorString(rc) +
                 ") for " + arch + ":\n" + out.log + "\n\nSource:\n" + numbered(source);
-    nvrtcDestroyProgram(&prog);
+    api.DestroyProgram(&prog);
     return out;
   }
   size_t n = 0;
-  if (nvrtcGetPTXSize(prog, &n) == NVRTC_SUCCESS && n > 0) {
+  if (api.GetPTXSize(prog, &n) == NVRTC_SUCCESS && n > 0) {
     out.ptx.resize(n);
-    nvrtcGetPTX(prog, &out.ptx[0]);
+    api.GetPTX(prog, &out.ptx[0]);
     while (!out.ptx.empty() && out.ptx.back() == '\0') out.ptx.pop_back();
   }
   if (want_cubin) {
-    if (nvrtcGetCUBINSize(prog, &n) == NVRTC_SUCCESS && n > 0) {
+    if (api.GetCUBINSize(prog, &n) == NVRTC_SUCCESS && n > 0) {
       out.cubin.resize(n);
-      nvrtcGetCUBIN(prog, out.cubin.data());
+      api.GetCUBIN(prog, out.cubin.data());
       out.resources = cubin_resources(out.cubin);
       // ptxas's own report is authoritative; the ELF attributes fill gaps.
       for (auto& [name, r] : ptxas_resources(out.log)) {
@@ -144,7 +263,7 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
       }
     }
   }
-  nvrtcDestroyProgram(&prog);
+  api.DestroyProgram(&prog);
   out.ok = true;
   return out;
 }

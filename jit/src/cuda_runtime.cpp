@@ -168,6 +168,8 @@ struct DeviceBackend : Backend {
     // A device newer than this NVRTC knows gets PTX for the newest
     // architecture NVRTC supports below it; the driver compiles that.
     int want = std::atoi(a.c_str() + (a.find('_') == std::string::npos ? 0 : a.find('_') + 1));
+    if (NvrtcLibrary lib = nvrtc_library(); !lib.available)
+      return "no GPU version: " + lib.error + ", so the loop runs as Python";
     std::vector<int> archs = nvrtc_supported_archs();
     bool known = archs.empty() || std::find(archs.begin(), archs.end(), want) != archs.end();
     std::string target = a;
@@ -179,6 +181,7 @@ struct DeviceBackend : Backend {
       target = "sm_" + std::to_string(best);
     }
     NvrtcOutput out = nvrtc_compile(p.source, target, known);
+    if (out.unavailable) return "no GPU version: " + out.error + ", so the loop runs as Python";
     if (!out.ok) {
       detail = out.error;
       return "NVRTC could not compile the generated CUDA (an internal error), so the loop runs as Python";

@@ -27,7 +27,7 @@
 // reason ("detail" keeps the text for developers).
 //   cuda_driver_status() -> dict
 //       {"available": bool, "status": str, "device", "compute_capability"}.
-//   cuda_nvrtc_info() -> dict  {"version", "archs"}
+//   cuda_nvrtc_info() -> dict  {"available", "library", "error", "version", "archs"}
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -211,6 +211,7 @@ py::dict nvrtc_dict(const NvrtcOutput& o) {
   r["ptx"] = o.ptx;
   r["cubin_size"] = o.cubin.size();
   r["compile_ms"] = o.compile_ms;
+  r["nvrtc_missing"] = o.unavailable;
   py::dict res;
   for (auto& [name, k] : o.resources) {
     py::dict d;
@@ -398,12 +399,33 @@ py::dict driver_status() {
 
 py::dict nvrtc_info() {
   py::dict r;
+  NvrtcLibrary lib = nvrtc_library();
+  r["available"] = lib.available;
+  r["library"] = lib.path;
+  r["error"] = lib.error;
   r["version"] = nvrtc_version();
   r["archs"] = nvrtc_supported_archs();
   return r;
 }
 
+// The lib folders of the nvidia-cuda-nvrtc wheels on this interpreter's path
+// (CUDA 13: nvidia/cu13/lib; CUDA 12: nvidia/cuda_nvrtc/lib), for NVRTC's
+// loader, which tries them before a toolkit.
+std::vector<std::string> nvrtc_wheel_dirs() {
+  std::vector<std::string> dirs;
+  try {
+    for (auto entry : py::module_::import("sys").attr("path")) {
+      std::string base = py::str(entry);
+      if (base.empty()) continue;
+      for (const char* sub : {"/nvidia/cu13/lib", "/nvidia/cuda_nvrtc/lib"}) dirs.push_back(base + sub);
+    }
+  } catch (const std::exception&) {
+  }
+  return dirs;
+}
+
 void bind(py::module_& m) {
+  set_nvrtc_search_dirs(nvrtc_wheel_dirs());
   m.def("cuda_generate", &generate, py::arg("nest_id"), py::arg("env"),
         "CUDA source, kernels and host schedule of a registered nest for these live values.");
   m.def("cuda_compile", &compile, py::arg("nest_id"), py::arg("env"), py::arg("arch") = "sm_80",

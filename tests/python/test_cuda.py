@@ -518,3 +518,69 @@ def test_numpy_division_by_zero_follows_numpy():
     env.update(z=2.0, kz=3)
     with np.errstate(all="ignore"):
         _diff(src, env)
+
+
+_NO_NVRTC_PROBE = r'''
+import json
+import numpy as np
+import _loopscope
+import loopscope
+from loopscope import _run
+
+def f(A, B):
+    for i in range(A.shape[0]):
+        B[i] = 2.0 * A[i] + 1.0
+
+out = {"info": _loopscope.cuda_nvrtc_info()}
+for device in ("gpu-emulated", "gpu"):
+    A = np.arange(50.0); B = np.zeros(50)
+    _run.reset_last_runs()
+    loopscope.run(f, A, B, device=device)
+    (rec,) = _run.last_runs().values()
+    out[device] = [rec["status"], rec["reason"], bool((B == 2.0 * A + 1.0).all())]
+est = loopscope.estimate(f, np.arange(50.0), np.zeros(50))["nests"][0]
+out["gpu_variant"] = [v for v in est["variants"] if v["variant"] == "gpu"][0]
+print(json.dumps(out))
+'''
+
+
+def test_without_nvrtc_the_gpu_declines_and_the_emulator_runs(tmp_path):
+    """NVRTC is loaded at run time: where there is none (LOOPSCOPE_NVRTC=none
+    stands for a machine without the package or a toolkit) the engine still
+    imports, the emulator runs the generated CUDA, a GPU run goes to Python
+    with the reason, and the cost model prices the GPU with typical figures
+    instead of calling its code generation failed."""
+    import json
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = tmp_path / "probe.py"
+    script.write_text(_NO_NVRTC_PROBE)
+    env = dict(os.environ, LOOPSCOPE_NVRTC="none", XDG_CACHE_HOME=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([os.path.join(root, "kernel", "python"), os.path.join(root, "build", "python")]))
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["info"]["available"] is False and "nvidia-cuda-nvrtc" in got["info"]["error"]
+    assert got["info"]["archs"] == []
+    assert got["gpu-emulated"][0] == "ok" and got["gpu-emulated"][2]
+    assert got["gpu"][2]  # the right values, from Python or the emulator, whatever the machine has
+    gpu = got["gpu_variant"]
+    assert "NVRTC" not in gpu.get("unavailable_reason", "")
+
+
+def test_nvrtc_comes_from_the_pypi_package_when_installed():
+    """scripts/setup.sh installs nvidia-cuda-nvrtc into the venv; the engine
+    prefers it to a toolkit's."""
+    import importlib.util
+
+    import _loopscope
+
+    spec = importlib.util.find_spec("nvidia")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the nvidia-cuda-nvrtc package is not installed")
+    info = _loopscope.cuda_nvrtc_info()
+    assert info["available"], info["error"]
+    assert "/nvidia/cu13/lib/" in info["library"] or "/nvidia/cuda_nvrtc/lib/" in info["library"], info
+    assert 90 in info["archs"]

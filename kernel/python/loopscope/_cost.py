@@ -220,6 +220,8 @@ def nvrtc_facts(nest_id, env, gpu=None):
         d = r["decline"]
         facts = {"gpu_codegen_ok": False,
                  "gpu_decline": d.get("reason", str(d)) if isinstance(d, dict) else str(d)}
+    elif r.get("nvrtc_missing"):
+        facts = {}  # no NVRTC here: the GPU is priced with typical register counts
     elif not r.get("ok"):
         facts = {"gpu_codegen_ok": False, "gpu_decline": "NVRTC could not compile the generated CUDA"}
     else:

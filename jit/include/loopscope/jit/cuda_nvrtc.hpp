@@ -25,6 +25,7 @@ struct NvrtcOutput {
   std::vector<char> cubin;     // empty when only PTX was requested
   std::map<std::string, CudaKernelResources> resources;  // by kernel name
   double compile_ms = 0;       // wall time of nvrtcCompileProgram
+  bool unavailable = false;    // no NVRTC library could be loaded (error says so)
 };
 
 // Compiles `source` (which includes loopscope_cuda.h, passed to NVRTC in
@@ -42,8 +43,20 @@ std::map<std::string, CudaKernelResources> ptxas_resources(const std::string& lo
 // Resources of every kernel in a CUBIN (an ELF file).
 std::map<std::string, CudaKernelResources> cubin_resources(const std::vector<char>& cubin);
 
-// NVRTC's version ("13.0") and the architectures it supports (75, 80, ...).
+// NVRTC's version ("13.0", "unknown" without NVRTC) and the architectures
+// it supports (75, 80, ...; none without NVRTC).
 std::string nvrtc_version();
 std::vector<int> nvrtc_supported_archs();
+
+// NVRTC is loaded at run time, on first use (see cuda_nvrtc.cpp for the
+// order of the candidates). set_nvrtc_search_dirs gives the folders of the
+// nvidia-cuda-nvrtc Python packages; it counts only before the first use.
+struct NvrtcLibrary {
+  bool available = false;
+  std::string path;   // the library loaded
+  std::string error;  // why none was
+};
+void set_nvrtc_search_dirs(const std::vector<std::string>& dirs);
+NvrtcLibrary nvrtc_library();
 
 }  // namespace loopscope::jit
