@@ -52,8 +52,8 @@ std::vector<std::string> g_search_dirs;  // set_nvrtc_search_dirs: the Python pa
 
 // The candidates, in order: LOOPSCOPE_NVRTC (a file; "none" means no NVRTC),
 // the lib folders of the nvidia-cuda-nvrtc packages the Python process can
-// import, the toolkit ($CUDA_HOME, $CUDA_PATH, /usr/local/cuda), then the
-// dynamic loader's own search.
+// import, the toolkit ($CUDA_HOME, $CUDA_PATH, /usr/local/cuda), a conda
+// environment ($CONDA_PREFIX/lib), then the dynamic loader's own search.
 std::vector<std::string> nvrtc_candidates() {
   std::vector<std::string> out;
   if (const char* p = std::getenv("LOOPSCOPE_NVRTC")) {
@@ -72,6 +72,8 @@ std::vector<std::string> nvrtc_candidates() {
   roots.push_back("/usr/local/cuda");
   for (auto& r : roots)
     for (const char* so : sonames) out.push_back(r + "/lib64/" + so);
+  if (const char* conda = std::getenv("CONDA_PREFIX"))  // conda-forge's cuda-nvrtc (environment.yml)
+    for (const char* so : sonames) out.push_back(std::string(conda) + "/lib/" + so);
   for (const char* so : sonames) out.push_back(so);
   return out;
 }
