@@ -485,6 +485,39 @@ struct Dyn {
     }
   }
 
+  // Narrows `iv`, the values of the affine subscript `v`, with the guards
+  // around its reference (each g >= 0 where it runs): when v = alpha * g + c
+  // for an integer alpha, v >= c (alpha > 0) or v <= c (alpha < 0). So
+  // `if i + 1 < N: A[i + 1]` is in range although i + 1 reaches N in the
+  // loop. The values where the reference does not run only widen iv, so a
+  // narrowed iv still covers every index the reference uses.
+  void narrow_by_guards(const Aff& v, const std::vector<SymAffine>& guards, Interval& iv) const {
+    for (auto& sym : guards) {
+      auto g = concrete(sym);
+      if (!g) continue;
+      std::optional<int64_t> alpha;
+      bool proportional = true;
+      for (size_t i = 0; i < nl && proportional; ++i) {
+        if (g->c[i] == 0) {
+          proportional = v.c[i] == 0;
+          continue;
+        }
+        if (v.c[i] % g->c[i] != 0) {
+          proportional = false;
+          continue;
+        }
+        int64_t a = v.c[i] / g->c[i];
+        if (a == 0 || (alpha && *alpha != a)) proportional = false;
+        alpha = a;
+      }
+      if (!proportional || !alpha) continue;
+      i128 c = (i128)v.k - (i128)*alpha * g->k;
+      if (!fits(c)) continue;
+      if (*alpha > 0) iv.lo = std::max<int64_t>(iv.lo, (int64_t)c);
+      else iv.hi = std::min<int64_t>(iv.hi, (int64_t)c);
+    }
+  }
+
   void bind_refs() {
     refs.assign(sa.refs.size(), DRef{});
     for (auto& r : sa.refs) {
@@ -519,6 +552,7 @@ struct Dyn {
             return;
           }
           iv = interval_both(*v);
+          if (iv) narrow_by_guards(*v, r.guards, *iv);
         } else {
           cur_chain = &r.loops;
           iv = eval_interval(r.expr->args[k].get());

@@ -33,6 +33,10 @@ struct RefInfo {
   std::vector<int> loops;  // enclosing loops (indices), outermost first
   std::vector<SymAffine> subs;
   std::string text;  // "A[i, j]"
+  // Guards: affine forms g with g >= 0 wherever the reference runs, from the
+  // conditions of the ifs around it in the nest (`if i + 1 < N:` gives
+  // N - 2 - i >= 0). The range proof of the subscripts uses them.
+  std::vector<SymAffine> guards;
 };
 
 struct LoopInfo {

@@ -166,6 +166,59 @@ struct Builder {
     }
   }
 
+  // The conditions of the ifs around the statement being walked, as g >= 0.
+  std::vector<SymAffine> guards;
+
+  // a - b + k as an affine form (not affine when either side is not).
+  SymAffine difference(const ExprPtr& a, const ExprPtr& b, int64_t k) {
+    SymAffine x = affine(a), y = affine(b);
+    if (!x.affine) return x;
+    if (!y.affine) return y;
+    SymAffine r;
+    r.affine = true;
+    r.coef.assign(nloops, nullptr);
+    for (size_t i = 0; i < nloops; ++i) r.coef[i] = sym_add(x.coef[i], y.coef[i], true);
+    r.constant = sym_add(sym_add(x.constant, y.constant, true), k ? int_const(k) : nullptr);
+    return r;
+  }
+
+  // The affine facts g >= 0 that hold when `cond` is `truth`: comparisons of
+  // affine sides, through `and` (true), `or` (false) and `not`. Anything else
+  // gives no fact, which is always sound.
+  void conditions(const Expr& cond, bool truth, std::vector<SymAffine>& out) {
+    if (cond.kind == ExprKind::Unary && cond.un_op == UnOp::Not) {
+      conditions(*cond.args[0], !truth, out);
+      return;
+    }
+    if (cond.kind == ExprKind::Logical) {
+      if ((cond.bool_op == BoolOp::And) == truth)
+        for (auto& a : cond.args) conditions(*a, truth, out);
+      return;
+    }
+    if (cond.kind != ExprKind::Compare) return;
+    if (!truth && cond.cmp_ops.size() != 1) return;  // not (a < b < c) is a disjunction
+    for (size_t k = 0; k < cond.cmp_ops.size(); ++k) {
+      const ExprPtr& a = cond.args[k];
+      const ExprPtr& b = cond.args[k + 1];
+      CmpOp op = cond.cmp_ops[k];
+      if (!truth) {
+        static const CmpOp negated[] = {CmpOp::Ge, CmpOp::Gt, CmpOp::Le, CmpOp::Lt, CmpOp::Ne, CmpOp::Eq};
+        op = negated[(int)op];
+      }
+      std::vector<SymAffine> facts;
+      switch (op) {
+        case CmpOp::Lt: facts = {difference(b, a, -1)}; break;  // b - a - 1 >= 0
+        case CmpOp::Le: facts = {difference(b, a, 0)}; break;
+        case CmpOp::Gt: facts = {difference(a, b, -1)}; break;
+        case CmpOp::Ge: facts = {difference(a, b, 0)}; break;
+        case CmpOp::Eq: facts = {difference(a, b, 0), difference(b, a, 0)}; break;
+        case CmpOp::Ne: break;
+      }
+      for (auto& f : facts)
+        if (f.affine) out.push_back(std::move(f));
+    }
+  }
+
   void collect_refs(const ExprPtr& e, const Stmt* s, bool write, const std::vector<int>& loops) {
     if (!e) return;
     if (e->kind == ExprKind::Subscript) {
@@ -178,6 +231,7 @@ struct Builder {
       r.array = e->name;
       r.loops = loops;
       for (auto& a : e->args) r.subs.push_back(affine(a));
+      r.guards = guards;
       r.text = to_source(*e);
       sa.refs.push_back(std::move(r));
       return;
@@ -214,11 +268,17 @@ struct Builder {
         loops.pop_back();
         break;
       }
-      case StmtKind::If:
+      case StmtKind::If: {
         collect_refs(s->cond, s.get(), false, loops);
+        auto outside = guards;
+        conditions(*s->cond, true, guards);
         block(s->body, loops, parent);
+        guards = outside;
+        conditions(*s->cond, false, guards);
         block(s->orelse, loops, parent);
+        guards = outside;
         break;
+      }
       case StmtKind::Assign:
       case StmtKind::AugAssign:
         if (s->kind == StmtKind::AugAssign && s->target->kind == ExprKind::Subscript)
@@ -266,7 +326,7 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
   for (size_t i = 0; i < loops.size(); ++i) sa->loop_index[loops[i]] = (int)i;
   sa->loops.resize(loops.size());
   collect_assigned(nest->root, sa->assigned_scalars);
-  Builder b{*sa, {}, loops.size(), {}, {}, {}};
+  Builder b{*sa, {}, loops.size(), {}, {}, {}, {}};
   for (auto* l : loops) b.finished_loop_vars.insert(l->var);
   for (auto* st : nest->statements())
     if (st->target->kind == ExprKind::Name) ++b.assign_count[st->target->name];
