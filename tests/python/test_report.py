@@ -224,3 +224,16 @@ def test_gauss_seidel_self_dependences_are_one_edge(shell):
     self_edges = re.findall(r"<title>S1&#45;&gt;S1</title>", graph)
     assert len(self_edges) == 1, len(self_edges)
     assert "×" in graph  # the label says how many dependences it stands for
+
+
+def test_first_run_table_keeps_a_calibration_apart():
+    r = _made(device="cpu", decision="runs on the CPU (all cores): it is faster.")
+    r.ran = "cpu"
+    r.first_run = {"report_s": 0.0004, "calibration_s": 0.52, "complete_s": 0.002, "elapsed_s": 0.003,
+                   "timing": {"bind_us": 5.0, "analysis_us": 1.0, "specialise_ms": 0.01, "compile_ms": 2.0}}
+    table = _report.first_run_table(r, draw_s=0.008)
+    assert "calibrated during this run (520.00 ms, once, not counted above)" in table
+    in_all = table.split("in all")[1]
+    assert "13.40 ms" in in_all  # 0.4 + 3 (setup, compile and loop) + 2 + 8 (drawing): no calibration
+    r.first_run.pop("calibration_s")
+    assert "calibrated" not in _report.first_run_table(r)

@@ -57,6 +57,7 @@ def host_profile(recalibrate=False):
         return _host
     t0 = time.perf_counter()
     h = _L.cost_host_profile(bool(recalibrate))
+    measured = not str(h.get("source", "")).startswith("cache:")  # the engine measured the host just now
     if recalibrate or not h.get("py_calibrated") or not h.get("report_calibrated"):
         h.update(calibrate_interpreter())
         _host = h  # the engine and report calibrations below ask for the profile
@@ -64,7 +65,9 @@ def host_profile(recalibrate=False):
         h.update(calibrate_engine())
         h.update(calibrate_report())
         _L.cost_save_host_profile(h)
-    CALIBRATIONS_S.append(time.perf_counter() - t0)
+        measured = True
+    if measured:
+        CALIBRATIONS_S.append(time.perf_counter() - t0)
     _host = h
     _L.cost_set_host(h)
     return h

@@ -51,9 +51,9 @@ API:
 - ``rewrite_module(tree, filename, hook_name, source=None, hook_declined=False)``
   -> ``(new_tree, nests)``
 - ``rewrite_function(fn)`` -> ``(module_tree, nests)``: the module defines
-  ``__loopscope_make__(<free variables of fn>)``; its nests reach the hook
-  through ``HOOK_CONSTANT``
-  returning the rewritten function; ``compile_function`` does the rest.
+  ``__loopscope_make__(<free variables of fn>)`` returning the rewritten
+  function, whose nests reach the hook through ``HOOK_CONSTANT``;
+  ``compile_function`` does the rest.
 - ``compile_function(fn, hook)`` -> ``(new_fn, nests)``:
   a function with the same globals, defaults, closure, annotations and
   attributes as ``fn`` whose nests call ``hook``; raises ``NotRewritable``
