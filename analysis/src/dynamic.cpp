@@ -502,13 +502,12 @@ struct Dyn {
           proportional = v.c[i] == 0;
           continue;
         }
-        if (v.c[i] % g->c[i] != 0) {
+        i128 q = (i128)v.c[i] / g->c[i];  // in 128 bits: INT64_MIN / -1 does not fit
+        if ((i128)v.c[i] % g->c[i] != 0 || q == 0 || !fits(q) || (alpha && *alpha != (int64_t)q)) {
           proportional = false;
           continue;
         }
-        int64_t a = v.c[i] / g->c[i];
-        if (a == 0 || (alpha && *alpha != a)) proportional = false;
-        alpha = a;
+        alpha = (int64_t)q;
       }
       if (!proportional || !alpha) continue;
       i128 c = (i128)v.k - (i128)*alpha * g->k;
