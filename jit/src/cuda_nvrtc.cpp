@@ -86,8 +86,12 @@ const Nvrtc& nvrtc() {
     for (auto& c : tried) {
       void* h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (!h) continue;
-      auto sym = [&](auto& f, const char* name) { f = reinterpret_cast<std::decay_t<decltype(f)>>(dlsym(h, name)); };
       Nvrtc a;
+      bool all = true;  // every entry point found
+      auto sym = [&](auto& f, const char* name) {
+        f = reinterpret_cast<std::decay_t<decltype(f)>>(dlsym(h, name));
+        all = all && f;
+      };
       sym(a.Version, "nvrtcVersion");
       sym(a.GetNumSupportedArchs, "nvrtcGetNumSupportedArchs");
       sym(a.GetSupportedArchs, "nvrtcGetSupportedArchs");
@@ -101,9 +105,7 @@ const Nvrtc& nvrtc() {
       sym(a.GetPTX, "nvrtcGetPTX");
       sym(a.GetCUBINSize, "nvrtcGetCUBINSize");
       sym(a.GetCUBIN, "nvrtcGetCUBIN");
-      if (!a.Version || !a.CreateProgram || !a.CompileProgram || !a.GetProgramLogSize || !a.GetProgramLog ||
-          !a.GetErrorString || !a.DestroyProgram || !a.GetPTXSize || !a.GetPTX || !a.GetCUBINSize ||
-          !a.GetCUBIN || !a.GetNumSupportedArchs || !a.GetSupportedArchs) {
+      if (!all) {
         dlclose(h);
         continue;
       }
