@@ -87,6 +87,14 @@ def _lesson(path, kernel_name, display_name):
     path.write_text(json.dumps(nb))
 
 
+def _launch(pw):
+    """Debian's headless Chromium, as every browser test starts it."""
+    return pw.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+
+
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 
@@ -172,10 +180,7 @@ def test_report_renders_in_jupyterlab(lab_server, width, repo_root, request):
     artifacts = os.path.join(repo_root, "test-artifacts")
     os.makedirs(artifacts, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = _launch(pw)
         page = browser.new_page(viewport={"width": width, "height": 1800})
         try:
             page.goto(f"{lab_server}/lab/tree/stencil.ipynb?token={TOKEN}", timeout=120_000)
@@ -264,10 +269,7 @@ def test_reference_lesson_is_not_much_taller_than_in_a_plain_kernel(lab_server, 
     os.makedirs(artifacts, exist_ok=True)
     heights = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = _launch(pw)
         try:
             for name, label in (("lesson-plain.ipynb", "Python 3 (ipykernel)"),
                                 ("lesson-loopscope.ipynb", "Python 3 (Loopscope)")):
@@ -306,10 +308,7 @@ def test_summary_lines_unfold_in_the_dark_theme(lab_server, repo_root):
     artifacts = os.path.join(repo_root, "test-artifacts")
     os.makedirs(artifacts, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = _launch(pw)
         page = browser.new_page(viewport={"width": 1024, "height": 1200})
         try:
             _run_all(page, lab_server, "lesson-loopscope.ipynb", "Python 3 (Loopscope)", "lesson done")
