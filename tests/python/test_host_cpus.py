@@ -46,53 +46,51 @@ def _check(got, want):
     assert got["model_cores"] == want["cpus"], got  # the cost model prices the same threads
 
 
+def _fake_cgroup(tmp_path, files, self_cgroup):
+    """A cgroup hierarchy under tmp_path ({relative path: content}) and the
+    process's /proc/self/cgroup text, as the environment that points the
+    engine at them."""
+    root = tmp_path / "cgroup"
+    root.mkdir(exist_ok=True)
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text + "\n")
+    self_file = tmp_path / "self"
+    self_file.write_text(self_cgroup)
+    return {"LOOPSCOPE_CGROUP_ROOT": str(root), "LOOPSCOPE_SELF_CGROUP": str(self_file)}
+
+
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) is not installed")
 def test_affinity_mask_limits_the_threads(tmp_path):
     _check(_probe(tmp_path, prefix=("taskset", "-c", "0")), {"cpus": 1, "source": "affinity"})
 
 
 def test_cgroup_v2_quota_limits_the_threads(tmp_path):
-    root = tmp_path / "cgroup"
-    (root / "a" / "b").mkdir(parents=True)
-    (root / "cpu.max").write_text("max 100000\n")
-    (root / "a" / "cpu.max").write_text("50000 100000\n")  # half a CPU, on an ancestor
-    (root / "a" / "b" / "cpu.max").write_text("max 100000\n")
-    self_cgroup = tmp_path / "self"
-    self_cgroup.write_text("0::/a/b\n")
-    got = _probe(tmp_path, LOOPSCOPE_CGROUP_ROOT=str(root), LOOPSCOPE_SELF_CGROUP=str(self_cgroup))
+    env = _fake_cgroup(tmp_path, {"cpu.max": "max 100000",
+                                  "a/cpu.max": "50000 100000",  # half a CPU, on an ancestor
+                                  "a/b/cpu.max": "max 100000"}, "0::/a/b\n")
+    got = _probe(tmp_path, **env)
     _check(got, {"cpus": 1, "source": "cgroup quota"})
 
 
 def test_cgroup_v2_quota_rounds_up(tmp_path):
-    root = tmp_path / "cgroup"
-    root.mkdir()
-    (root / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs: two threads
-    self_cgroup = tmp_path / "self"
-    self_cgroup.write_text("0::/\n")
-    got = _probe(tmp_path, LOOPSCOPE_CGROUP_ROOT=str(root), LOOPSCOPE_SELF_CGROUP=str(self_cgroup))
+    env = _fake_cgroup(tmp_path, {"cpu.max": "150000 100000"}, "0::/\n")  # 1.5 CPUs: two threads
+    got = _probe(tmp_path, **env)
     _check(got, _expect(1.5))
 
 
 def test_cgroup_v1_quota_limits_the_threads(tmp_path):
-    root = tmp_path / "cgroup"
-    pod = root / "cpu,cpuacct" / "kube" / "pod"
-    pod.mkdir(parents=True)
-    (pod / "cpu.cfs_quota_us").write_text("80000\n")
-    (pod / "cpu.cfs_period_us").write_text("100000\n")
-    self_cgroup = tmp_path / "self"
-    self_cgroup.write_text("4:memory:/kube/pod\n3:cpu,cpuacct:/kube/pod\n0::/\n")
-    got = _probe(tmp_path, LOOPSCOPE_CGROUP_ROOT=str(root), LOOPSCOPE_SELF_CGROUP=str(self_cgroup))
+    env = _fake_cgroup(tmp_path, {"cpu,cpuacct/kube/pod/cpu.cfs_quota_us": "80000",
+                                  "cpu,cpuacct/kube/pod/cpu.cfs_period_us": "100000"},
+                       "4:memory:/kube/pod\n3:cpu,cpuacct:/kube/pod\n0::/\n")
+    got = _probe(tmp_path, **env)
     _check(got, {"cpus": 1, "source": "cgroup quota"})
 
 
 def test_no_quota_means_the_affinity_mask(tmp_path):
-    root = tmp_path / "cgroup"
-    (root / "cpu").mkdir(parents=True)
-    (root / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
-    (root / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
-    self_cgroup = tmp_path / "self"
-    self_cgroup.write_text("1:cpu:/\n0::/\n")
-    got = _probe(tmp_path, LOOPSCOPE_CGROUP_ROOT=str(root), LOOPSCOPE_SELF_CGROUP=str(self_cgroup))
+    env = _fake_cgroup(tmp_path, {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"},
+                       "1:cpu:/\n0::/\n")
+    got = _probe(tmp_path, **env)
     _check(got, {"cpus": _affinity(), "source": "affinity"})
 
 
@@ -104,11 +102,7 @@ def test_loopscope_threads_overrides(tmp_path):
 
 
 def test_a_parallel_run_under_a_one_cpu_quota_is_exact(tmp_path):
-    root = tmp_path / "cgroup"
-    root.mkdir()
-    (root / "cpu.max").write_text("100000 100000\n")
-    self_cgroup = tmp_path / "self"
-    self_cgroup.write_text("0::/\n")
+    cgroup = _fake_cgroup(tmp_path, {"cpu.max": "100000 100000"}, "0::/\n")
     code = ("import numpy as np, loopscope\n"
             "def f(A, B):\n"
             "    for i in range(A.shape[0]):\n"
@@ -119,8 +113,7 @@ def test_a_parallel_run_under_a_one_cpu_quota_is_exact(tmp_path):
             "print(list(_run.last_runs().values())[-1]['status'], bool((B == 2.0 * A + 1.0).all()))\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "kernel", "python"),
                                                         os.path.join(ROOT, "build", "python")]),
-               XDG_CACHE_HOME=str(tmp_path / "cache"), LOOPSCOPE_CGROUP_ROOT=str(root),
-               LOOPSCOPE_SELF_CGROUP=str(self_cgroup))
+               XDG_CACHE_HOME=str(tmp_path / "cache"), **cgroup)
     env.pop("LOOPSCOPE_THREADS", None)
     script = tmp_path / "run.py"  # a file: the rewriter reads the function's source
     script.write_text(code)
