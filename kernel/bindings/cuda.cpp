@@ -102,6 +102,24 @@ void prepare(int id, py::dict env, Prepared& p) {
   if (p.plan->decline) p.decline = p.plan->decline;
 }
 
+// The CUDA program of a prepared nest. Within a trip (values.hpp) it is
+// generated once: the report's source, NVRTC's register count and the run
+// all use the same program.
+std::shared_ptr<const CudaProgram> program_for(py::handle env, const Prepared& p) {
+  struct Kept {
+    std::uint64_t trip = 0;
+    std::vector<std::string> numpy_scalars;
+    std::shared_ptr<const CudaProgram> program;
+  };
+  thread_local Kept kept;
+  std::uint64_t trip = loopscope::bindings::trip_serial(*p.entry->nest, env);
+  if (trip != 0 && kept.trip == trip && kept.numpy_scalars == p.options.numpy_scalars) return kept.program;
+  ++loopscope::bindings::engine_counters().cuda_generations;
+  auto program = std::make_shared<const CudaProgram>(generate_cuda(p.bound, *p.plan, p.options));
+  if (trip != 0) kept = Kept{trip, p.options.numpy_scalars, program};
+  return program;
+}
+
 // What the user reads when the engine itself failed (the C++ text goes to
 // "detail" only).
 const char* const kInternal =
@@ -232,7 +250,8 @@ py::dict generate_impl(int id, py::dict env) {
     r["decline"] = decline_dict(*p.decline);
     return r;
   }
-  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
+  auto program = program_for(env, p);
+  const CudaProgram& prog = *program;
   py::dict r = program_dict(prog);
   if (prog.decline) return r;
   std::vector<CudaLaunchSummary> sums;
@@ -263,7 +282,8 @@ py::dict compile_impl(int id, py::dict env, const std::string& arch, bool cubin)
     r["error"] = p.decline->reason;
     return r;
   }
-  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
+  auto program = program_for(env, p);
+  const CudaProgram& prog = *program;
   if (prog.decline) {
     py::dict r;
     r["ok"] = false;
@@ -308,7 +328,8 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
   };
   if (p.decline) return not_run(p.decline->reason, true);
   if (target != "emulator" && target != "gpu") throw py::value_error("target must be 'emulator' or 'gpu'");
-  CudaProgram prog = generate_cuda(p.bound, *p.plan, p.options);
+  auto program = program_for(env, p);
+  const CudaProgram& prog = *program;
   if (prog.decline) return not_run(prog.decline->reason, true);
   CudaRunOutcome out;
   request_cancel(false);

@@ -61,6 +61,10 @@ def set_reassociation(allowed):
 
     previous = bool(_loopscope.analysis_float_reassociation())
     _loopscope.analysis_set_float_reassociation(bool(allowed))
+    if previous != bool(allowed):
+        from . import _cost
+
+        _cost.forget_decisions()  # a reduction's loop may now run in parallel
     return previous
 
 

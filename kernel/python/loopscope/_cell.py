@@ -391,70 +391,73 @@ def hook(nest_id, env):
     entry = shown.get(nest_id)
     names_defined = env is not None
     env, reason = _rewrite.bind_env(nest_id, env)
-    try:
-        if env is None:
+    # The report's analysis, pricing and CUDA, and the run, are one trip of
+    # the engine: they read the values once (bindings/values.hpp).
+    with _run.Trip(nest_id, env):
+        try:
+            if env is None:
+                if entry is None:
+                    report = _report.NestReport(nest=rec.to_dict(), device="python", explain_only=explain_only,
+                                                decision=f"runs as plain Python: {reason}.",
+                                                runtime_decline=names_defined and not rec.declined)
+                    entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
+                    if _level(report) == "full":
+                        _display(entry)
+                return None if explain_only else _run_as_python(entry)
             if entry is None:
-                report = _report.NestReport(nest=rec.to_dict(), device="python", explain_only=explain_only,
-                                            decision=f"runs as plain Python: {reason}.",
-                                            runtime_decline=names_defined and not rec.declined)
-                entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
-                if _level(report) == "full":
-                    _display(entry)
-            return None if explain_only else _run_as_python(entry)
-        if entry is None:
-            from . import _cost
+                from . import _cost
 
-            calibrations = len(_cost.CALIBRATIONS_S)
-            t_report = time.perf_counter()
-            report = _first_report(nest_id, env, rec, explain_only)
-            entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id, env=env)
-            t_draw = time.perf_counter()
-            if _level(report) == "full":
-                _display(entry)  # before the run: a long run shows what it is doing
-            drawn_s = time.perf_counter() - t_draw
-            calibration_s = sum(_cost.CALIBRATIONS_S[calibrations:])
-            # The drawing before the run counts with the drawing after it.
-            report.first_run = {"report_s": t_draw - t_report - calibration_s, "calibration_s": calibration_s,
-                                "complete_s": drawn_s}
-            device = report.device
-        else:
-            report = entry.report
-            device = report.device if SETTINGS.mode != "auto" else "auto"
-            if report.nest.get("declined") or (report.analysis or {}).get("decline"):
-                device = "python"
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # the report must never break the user's cell
-        _tell(f"Loopscope: {internal(exc, 'report')}.")
-        return None
-    if explain_only:
-        return {}
-    if device == "python":
-        return _run_as_python(entry)
-    runner = _run.DEVICES.get(device) or _run.DEVICES["cpu"]
-    t0 = time.perf_counter()
-    out = runner(nest_id, env)
-    elapsed = time.perf_counter() - t0
-    info = _run.last_runs().get(nest_id, {})
-    if out is None:
+                calibrations = len(_cost.CALIBRATIONS_S)
+                t_report = time.perf_counter()
+                report = _first_report(nest_id, env, rec, explain_only)
+                entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id, env=env)
+                t_draw = time.perf_counter()
+                if _level(report) == "full":
+                    _display(entry)  # before the run: a long run shows what it is doing
+                drawn_s = time.perf_counter() - t_draw
+                calibration_s = sum(_cost.CALIBRATIONS_S[calibrations:])
+                # The drawing before the run counts with the drawing after it.
+                report.first_run = {"report_s": t_draw - t_report - calibration_s, "calibration_s": calibration_s,
+                                    "complete_s": drawn_s}
+                device = report.device
+            else:
+                report = entry.report
+                device = report.device if SETTINGS.mode != "auto" else "auto"
+                if report.nest.get("declined") or (report.analysis or {}).get("decline"):
+                    device = "python"
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the report must never break the user's cell
+            _tell(f"Loopscope: {internal(exc, 'report')}.")
+            return None
+        if explain_only:
+            return {}
+        if device == "python":
+            return _run_as_python(entry)
+        runner = _run.DEVICES.get(device) or _run.DEVICES["cpu"]
+        t0 = time.perf_counter()
+        out = runner(nest_id, env)
+        elapsed = time.perf_counter() - t0
+        info = _run.last_runs().get(nest_id, {})
+        if out is None:
+            if report.runs == 0:
+                reason = info.get("reason") or "the variant declined at run time"
+                report.run_reason = f"fell back to plain Python: {reason}"
+            return _run_as_python(entry)
+        ran = info.get("device") or device
+        if ran == "auto":
+            ran = device
+        if ran == "cpu" and not info.get("parallel_loops"):
+            ran = "cpu-serial"  # no loop ran in parallel: saying "all cores" would not be true
         if report.runs == 0:
-            reason = info.get("reason") or "the variant declined at run time"
-            report.run_reason = f"fell back to plain Python: {reason}"
-        return _run_as_python(entry)
-    ran = info.get("device") or device
-    if ran == "auto":
-        ran = device
-    if ran == "cpu" and not info.get("parallel_loops"):
-        ran = "cpu-serial"  # no loop ran in parallel: saying "all cores" would not be true
-    if report.runs == 0:
-        report.run_reason = _compile_note(info.get("timing") or {})
-        if report.first_run is not None:
-            report.first_run.update(timing=info.get("timing") or {}, elapsed_s=elapsed)
-    try:
-        _ran(entry, ran, elapsed)
-    except Exception:
-        pass
-    return out
+            report.run_reason = _compile_note(info.get("timing") or {})
+            if report.first_run is not None:
+                report.first_run.update(timing=info.get("timing") or {}, elapsed_s=elapsed)
+        try:
+            _ran(entry, ran, elapsed)
+        except Exception:
+            pass
+        return out
 
 
 def _compile_note(timing):

@@ -68,6 +68,7 @@ def host_profile(recalibrate=False):
         measured = True
     if measured:
         CALIBRATIONS_S.append(time.perf_counter() - t0)
+        forget_decisions()
     _host = h
     _L.cost_set_host(h)
     return h
@@ -318,15 +319,80 @@ def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None
 # How many times each nest has asked for a decision in this process.
 _runs = {}
 
+# Decisions already made: (nest id, GPU profile, what the decision depends
+# on in the values) -> [choice, runs at which to decide again, time decided].
+# A warm call costs a signature and a lookup (microseconds) instead of the
+# facts, the binding and the pricing (hundreds of microseconds). A decision
+# is made again when the nest has run half as many times again (amortising
+# the compile over more runs can move a nest from Python to native code; by
+# then the cost of the stale choice is bounded by the compile it avoided),
+# and at least every DECISION_TTL_S seconds (the machine's load, read by
+# cores_free, changes the parallel speed-up). The choice only picks a device:
+# that device's own checks still run at every call, so a stale choice can
+# cost speed, never exactness.
+_decisions = {}
+DECISION_TTL_S = 1.0
+_FLOAT_TYPES = (float,)
+try:
+    import numpy as _np
+
+    _FLOAT_TYPES = (float, _np.float64, _np.float32)
+except ImportError:  # pragma: no cover - NumPy is a dependency
+    _np = None
+
+
+def decision_signature(env):
+    """What a decision depends on among the values: each array's dtype, shape
+    and strides, each integer's value (bounds), each float's type only."""
+    sig = []
+    for k, v in env.items():
+        t = type(v)
+        if t in _FLOAT_TYPES:
+            sig.append((k, t))
+        elif _np is not None and t is _np.ndarray:
+            sig.append((k, v.dtype.num, v.shape, v.strides))
+        else:
+            try:
+                hash(v)
+                sig.append((k, t, v))
+            except TypeError:
+                sig.append((k, t, id(v)))
+    return tuple(sig)
+
+
+def forget_decisions():
+    """Drops the decisions kept by choose (after the host or the GPU changed)."""
+    _decisions.clear()
+
 
 def choose(nest_id, env, gpu=None, facts=None):
     """The device the model picks for this nest: "python", "cpu-serial", "cpu" or "gpu".
 
     Compilation is amortised over the runs seen so far: a nest that has run
     k times is expected to run k times in all (so a loop run again and again
-    moves to native code once its interpreter time has paid for compiling)."""
+    moves to native code once its interpreter time has paid for compiling).
+    Without ``facts``, a decision already made for the same values is reused
+    (see ``_decisions``)."""
     runs = _runs.get(nest_id, 0) + 1
     _runs[nest_id] = runs
+    key = None
+    if not facts:
+        try:
+            key = (nest_id, gpu or default_gpu(), decision_signature(env))
+            kept = _decisions.get(key)
+        except Exception:
+            key = kept = None
+        if kept is not None and runs < kept[1] and time.monotonic() - kept[2] < DECISION_TTL_S:
+            return kept[0]
+    choice = _decide(nest_id, env, runs, gpu, facts)
+    if key is not None:
+        if len(_decisions) > 4096:
+            _decisions.clear()
+        _decisions[key] = [choice, runs + max(1, runs // 2), time.monotonic()]
+    return choice
+
+
+def _decide(nest_id, env, runs, gpu, facts):
     f = {"expected_runs": runs}
     if gpu_available():
         f.update(nvrtc_facts(nest_id, env, gpu))

@@ -1,7 +1,7 @@
 """Estimates for the loop nests of a Python function, collected through the
 rewriter's hook (see loopscope._rewrite)."""
 
-from . import _cost, _rewrite
+from . import _cost, _rewrite, _run
 
 
 def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False,
@@ -30,7 +30,8 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
             return skip
         if seen[nest_id] > 1 and not every_execution:
             return skip
-        e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
+        with _run.Trip(nest_id, env):  # the facts and the estimate read the values once
+            e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
         e["line"] = rec.line
         e["source"] = rec.source
         estimates.append(e)

@@ -67,6 +67,30 @@ def reset_last_runs():
         _LAST.clear()
 
 
+class Trip:
+    """``with Trip(nest_id, env):`` one execution of a nest as one trip of the
+    engine: the entry points called inside with this env read its values once
+    and generate its CUDA once (bindings/values.hpp). A ``None`` env (a name
+    the nest reads is not defined) opens nothing."""
+
+    __slots__ = ("_open", "_nest_id", "_env")
+
+    def __init__(self, nest_id, env):
+        self._nest_id, self._env, self._open = nest_id, env, False
+
+    def __enter__(self):
+        if self._env is not None:
+            _loopscope.trip_begin(self._nest_id, self._env)
+            self._open = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._open:
+            self._open = False
+            _loopscope.trip_end()
+        return False
+
+
 def _record(nest_id, device, result):
     rec = {"device": device, "status": result.get("status"), "reason": result.get("reason", ""),
            "timing": result.get("timing", {}), "parallel_loops": result.get("parallel_loops", "")}
@@ -136,7 +160,8 @@ _cuda.register(register_device)
 def _dispatch(device):
     # Looked up at each call so that a device registered later is found. The
     # env is bound (and the names the compiled code assumes checked) once,
-    # here, before any device sees it.
+    # here, before any device sees it, and the execution is one trip of the
+    # engine (bindings/values.hpp).
     def hook(nest_id, env):
         h = DEVICES.get(device)
         if h is None:
@@ -145,7 +170,8 @@ def _dispatch(device):
         if env is None:
             _record(nest_id, device, {"status": "declined", "reason": reason})
             return None
-        return h(nest_id, env)
+        with Trip(nest_id, env):
+            return h(nest_id, env)
 
     return hook
 

@@ -1,0 +1,151 @@
+"""One execution of a nest is one trip of the engine: whatever the report,
+the cost model and the run ask of it, the nest's values are read once and
+its CUDA generated once (bindings/values.hpp), and a warm ``auto`` call
+reuses its decision instead of deciding again (``_cost.choose``)."""
+
+import numpy as np
+import pytest
+
+import _loopscope
+import loopscope
+from loopscope import _cost, _run
+
+
+def counters():
+    return dict(_loopscope.engine_counters())
+
+
+def delta(before):
+    now = counters()
+    return {k: now[k] - before[k] for k in now}
+
+
+@pytest.fixture(scope="module")
+def ipython():
+    from IPython.testing import globalipapp
+
+    _cost.host_profile()  # a first calibration runs nests of its own: not part of what is counted
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()  # one shell per process
+    ip.run_line_magic("load_ext", "loopscope")
+    yield ip
+    ip.run_line_magic("loopscope", "auto full")
+    ip.run_line_magic("unload_ext", "loopscope")
+
+
+MATMUL = ("import numpy as np\n"
+          "A{k} = np.arange(144.0).reshape(12, 12)\nB{k} = np.eye(12)\nC{k} = np.zeros((12, 12))\n"
+          "for i in range(12):\n"
+          "    for j in range(12):\n"
+          "        s = 0.0\n"
+          "        for p in range(12):\n"
+          "            s += A{k}[i, p] * B{k}[p, j]\n"
+          "        C{k}[i, j] = s\n")
+
+
+@pytest.mark.parametrize("mode", ["auto", "cpu", "gpu"])
+def test_a_first_run_with_a_full_report_binds_once_and_generates_cuda_once(ipython, mode):
+    ipython.run_line_magic("loopscope", f"{mode} full")
+    before = counters()
+    result = ipython.run_cell(MATMUL.format(k=mode))
+    assert result.success
+    d = delta(before)
+    # The report's analysis, estimate, NVRTC facts and CUDA source, and the run.
+    assert d["binds"] == 1, d
+    assert d["cuda_generations"] == 1, d
+    A = np.arange(144.0).reshape(12, 12)
+    assert np.array_equal(ipython.user_ns[f"C{mode}"], A @ np.eye(12))
+
+
+def test_a_run_time_decline_reads_the_values_once(ipython):
+    ipython.run_line_magic("loopscope", "cpu full")
+    before = counters()
+    # The nest is supported, but an int scalar that may outgrow 64 bits is
+    # declined at run time: the report and the run still read the values once.
+    result = ipython.run_cell("s_big = 1\nfor i in range(70):\n    s_big = s_big * 3\n")
+    assert result.success and ipython.user_ns["s_big"] == 3 ** 70
+    assert delta(before)["binds"] <= 1
+
+
+def _stencil(a, b):
+    n = a.shape[0]
+    for i in range(1, n - 1):
+        b[i] = 0.5 * (a[i - 1] + a[i + 1])
+    return b
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cpu-serial", "gpu-emulated"])
+def test_run_reads_the_values_once_per_execution(device):
+    a, b = np.arange(50.0), np.zeros(50)
+    loopscope.run(_stencil, a, b, device=device)  # rewritten and compiled
+    b[:] = 0
+    before = counters()
+    loopscope.run(_stencil, a, b, device=device)
+    assert delta(before)["binds"] <= 1
+    assert np.array_equal(b[1:49], 0.5 * (a[:48] + a[2:]))
+
+
+def test_estimate_reads_the_values_once_per_nest():
+    a, b = np.arange(50.0), np.zeros(50)
+    before = counters()
+    est = loopscope.estimate(_stencil, a, b, sweep=False)
+    assert len(est["nests"]) == 1
+    assert delta(before)["binds"] == 1
+
+
+def _saxpy(a, x, y):
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+def test_a_warm_auto_call_reuses_its_decision(monkeypatch):
+    x, y = np.ones(300), np.zeros(300)
+    for _ in range(3):
+        loopscope.run(_saxpy, 2.0, x, y, device="auto")
+    decided = []
+    real = _cost._decide
+    monkeypatch.setattr(_cost, "_decide", lambda *a: decided.append(a[2]) or real(*a))
+    monkeypatch.setattr(_cost, "DECISION_TTL_S", 3600.0)
+    for _ in range(100):
+        loopscope.run(_saxpy, 2.0, x, y, device="auto")
+    # Decided again only as the runs grow by half (amortising the compile):
+    # a handful of times in a hundred calls, not at each.
+    assert 1 <= len(decided) <= 12, decided
+    # New values that change what the decision depends on are decided afresh.
+    n = len(decided)
+    loopscope.run(_saxpy, 2.0, np.ones(7), np.zeros(7), device="auto")
+    assert len(decided) == n + 1
+    # A float scalar's value is not part of it.
+    loopscope.run(_saxpy, 3.5, x, y, device="auto")
+    assert len(decided) == n + 1
+    assert np.array_equal(y, np.zeros(300) + 2.0 * 103 + 3.5)
+
+
+def test_a_changed_setting_forgets_the_decisions():
+    x, y = np.ones(30), np.zeros(30)
+    loopscope.run(_saxpy, 2.0, x, y, device="auto")
+    assert _cost._decisions
+    previous = loopscope.set_reassociation(True)
+    try:
+        assert not _cost._decisions
+    finally:
+        loopscope.set_reassociation(previous)
+
+
+def test_the_decision_signature_keeps_what_the_decision_depends_on():
+    sig = _cost.decision_signature
+    a = np.zeros((4, 5))
+    assert sig({"A": a, "n": 4}) == sig({"A": np.ones((4, 5)), "n": 4})
+    assert sig({"A": a, "n": 4}) != sig({"A": a, "n": 5})
+    assert sig({"A": a}) != sig({"A": a.T})  # strides
+    assert sig({"A": a}) != sig({"A": a.astype(np.float32)})
+    assert sig({"x": 1.5}) == sig({"x": 2.5})
+    assert sig({"x": 1.5}) != sig({"x": 1})
+    assert sig({"L": [1, 2]}) != sig({"L": [1, 2]})  # unhashable: by identity, never shared
+
+
+def test_records_say_what_auto_ran():
+    _run.reset_last_runs()
+    x, y = np.ones(30), np.zeros(30)
+    loopscope.run(_saxpy, 2.0, x, y, device="auto")
+    (rec,) = _run.last_runs().values()
+    assert rec["device"] in ("python", "cpu", "cpu-serial")
