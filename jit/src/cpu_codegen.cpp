@@ -2009,20 +2009,24 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
 }
 }  // namespace
 
-std::optional<analysis::Decline> check_cpu(const BoundNest& bound, const ParallelPlan& plan,
-                                           const CpuOptions& options) {
+CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
+  CpuCheck out;
   const std::string memo = memo_key(bound, plan, options);
   if (!memo.empty()) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lk(c.m);
-    if (c.specialised.count(memo)) return std::nullopt;  // specialised before: no decline
+    auto m = c.specialised.find(memo);
+    if (m != c.specialised.end()) {  // specialised before: no decline
+      out.parallel_loops = m->second.parallel_description;
+      return out;
+    }
   }
   try {
-    specialise(bound, plan, options);
+    out.parallel_loops = specialise(bound, plan, options).parallel_description;
   } catch (const Unsupported& u) {
-    return Decline{u.line, u.reason};
+    out.decline = Decline{u.line, u.reason};
   }
-  return std::nullopt;
+  return out;
 }
 
 CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {

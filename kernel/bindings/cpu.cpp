@@ -168,7 +168,9 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   const analysis::ParallelPlan* plan = p.plan.get();
   opts.prefer_quick = [bound, plan, parallel] { return prefer_quick(*bound, *plan, parallel); };
   if (check_only) {
-    p.decline = jit::check_cpu(p.bound, *p.plan, opts);
+    jit::CpuCheck check = jit::check_cpu(p.bound, *p.plan, opts);
+    p.decline = check.decline;
+    p.compiled.parallel_loops = check.parallel_loops;
     return;
   }
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
@@ -256,6 +258,20 @@ py::object cpu_check(int nest_id, py::dict env, bool parallel) {
   return decline_dict("declined", p.decline->reason, p.decline->line);
 }
 
+// What cpu_run would do with these values, without compiling or running:
+// {"status": "declined", "reason", "line"} or {"status": "native",
+// "parallel_loops"}. A native run can still fall back at run time (a
+// subscript found out of range, an overflow), which only running tells.
+py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel, false, /*check_only=*/true);
+  if (p.decline) return decline_dict("declined", p.decline->reason, p.decline->line);
+  py::dict d;
+  d["status"] = "native";
+  d["parallel_loops"] = p.compiled.parallel_loops;
+  return d;
+}
+
 py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
   Prepared p;
   prepare(p, nest_id, env, parallel, with_ir);
@@ -283,6 +299,9 @@ void bind(py::module_& m) {
   m.def("cpu_check", &cpu_check, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         "None when the CPU code generator accepts the nest for these values, else {status, reason, line}; "
         "compiles nothing");
+  m.def("cpu_predict", &cpu_predict, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
+        "What cpu_run would do with these values (decline and why, or the loops it runs in parallel), "
+        "without compiling.");
   m.def("cpu_compile", &cpu_compile, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         py::arg("ir") = false, "Specialise and compile (or find in the cache) without running.");
   m.def("cpu_set_cancel", [](bool on) { jit::request_cancel(on); }, py::arg("flag"));

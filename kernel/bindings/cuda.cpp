@@ -178,6 +178,17 @@ py::list schedule_list(const std::vector<CudaHostNode>& nodes, const CudaProgram
   return out;
 }
 
+// The loops that form the GPU grid, in the order their kernels name them
+// ("i, j"): what a run reports as its parallel loops.
+std::string grid_loops(const CudaProgram& prog) {
+  std::string grid;
+  std::set<std::string> seen;
+  for (auto& k : prog.kernels)
+    for (auto* g : k.grid_stmts)
+      if (seen.insert(g->var).second) grid += (grid.empty() ? "" : ", ") + g->var;
+  return grid;
+}
+
 py::dict program_dict(const CudaProgram& prog) {
   py::dict r;
   if (prog.decline) {
@@ -186,6 +197,7 @@ py::dict program_dict(const CudaProgram& prog) {
   }
   r["decline"] = py::none();
   r["source"] = prog.source;
+  r["parallel_loops"] = grid_loops(prog);
   py::list kernels;
   for (auto& k : prog.kernels) {
     py::dict d;
@@ -350,12 +362,7 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
   }
   py::dict scalars;
   for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);
-  std::string grid;
-  std::set<std::string> seen;
-  for (auto& k : prog.kernels)
-    for (auto* g : k.grid_stmts)
-      if (seen.insert(g->var).second) grid += (grid.empty() ? "" : ", ") + g->var;
-  r["parallel_loops"] = grid;
+  r["parallel_loops"] = grid_loops(prog);
   r["ran"] = true;
   r["declined"] = false;
   r["reason"] = "";

@@ -5,7 +5,8 @@ from typing import Any, Dict, List
 
 import _loopscope
 
-from . import _rewrite
+from . import _rewrite, _run
+from ._errors import internal
 
 
 def _loop_entry(loop: dict, edges: List[dict]) -> Dict[str, Any]:
@@ -37,6 +38,39 @@ def _declined_loops(rec: _rewrite.NestRecord, reason: str) -> List[Dict[str, Any
     return out
 
 
+def _declined(reason: str, line) -> Dict[str, Any]:
+    return {"status": "declined", "reason": reason, "line": line, "parallel_loops": ""}
+
+
+def predict(nest_id: int, env: dict) -> Dict[str, Dict[str, Any]]:
+    """What ``loopscope.run`` does with this execution of the nest on each
+    device, asked of the same engine code that runs it (the CPU code
+    generator's specialisation, the CUDA generator), without compiling:
+    ``{"cpu" | "cpu-serial" | "gpu": {"status": "native" or "declined",
+    "reason", "line", "parallel_loops"}}``. A native run can still fall back
+    to Python while it runs (a subscript found out of range, an overflow)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for device, parallel in (("cpu", True), ("cpu-serial", False)):
+        try:
+            p = _loopscope.cpu_predict(nest_id, env, parallel)
+        except Exception as exc:  # an engine bug: run records the same
+            p = _declined(internal(exc, "CPU compiler"), None)
+        out[device] = {"status": p["status"], "reason": p.get("reason", ""), "line": p.get("line"),
+                       "parallel_loops": p.get("parallel_loops", "")}
+    try:
+        g = _loopscope.cuda_generate(nest_id, env)
+        d = g.get("decline")
+        out["gpu"] = (_declined(d["reason"], d.get("line")) if d else
+                      {"status": "native", "reason": "", "line": None, "parallel_loops": g.get("parallel_loops", "")})
+    except Exception as exc:
+        out["gpu"] = _declined(internal(exc, "GPU code generator"), None)
+    return out
+
+
+def _python_everywhere(predicted: Dict[str, Dict[str, Any]]) -> bool:
+    return all(p["status"] == "declined" for p in predicted.values())
+
+
 def explain(fn, *args, **kwargs) -> Dict[str, Any]:
     """Analyse the loop nests of ``fn`` for these arguments, without running
     the loops, and return a JSON-serialisable report.
@@ -56,7 +90,9 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         {"function": name,
          "nests": [{"id", "line", "source", "declined", "decline", "analysed",
                     "loops": [...], "edges": [...], "static": {...},
-                    "subscripts_in_range", "subscript_problem", "notes"}],
+                    "subscripts_in_range", "subscript_problem", "notes",
+                    "predicted" (see ``predict``: what run does on each
+                    device, None when the nest was not analysed)}],
          "loops": [every loop of every nest, in source order:
                    {"var", "line", "depth", "verdict" ("parallel", "sequential"
                     or "reduction"), "reasons", "edges" (those it carries),
@@ -64,6 +100,11 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
          "stopped": None or "the error that stopped fn",
          "not_analysed": None, or why fn could not be analysed at all (no
                          source, not a Python function): run() calls it as it is}
+
+    When the dependences allow native code but no code generator takes these
+    values (a NumPy function on scalars, an int that may outgrow 64 bits),
+    the nest's ``decline`` says so and its loops are "sequential" with the
+    reason "runs as Python: ...": what ``run`` will do.
 
     Lines count the ``def`` line of ``fn`` as line 1. Edges: ``kind`` (flow,
     anti, output), ``src``/``dst`` (statement labels S1, S2, ...),
@@ -89,7 +130,9 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
                           "because explain skipped a loop that sets it")
             reports[nest_id] = {"decline": {"line": rec.line, "reason": reason}, "loops": [], "edges": []}
             return {}
-        reports[nest_id] = _loopscope.analysis_run(nest_id, env)
+        with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
+            reports[nest_id] = _loopscope.analysis_run(nest_id, env)
+            reports[nest_id]["predicted"] = predict(nest_id, env)
         return {}
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))
@@ -111,7 +154,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             "id": rec.id, "line": rec.line, "end_line": rec.end_line, "source": rec.source, "declined": rec.declined,
             "decline": rec.decline, "analysed": False, "loops": [], "edges": [], "static": rec.static,
             "subscripts_in_range": None, "subscript_problem": None, "notes": [], "proofs": [],
-            "executions": counts.get(rec.id, 0),
+            "executions": counts.get(rec.id, 0), "predicted": None,
         }
         if rec.declined:
             reason = "not analysed: " + rec.decline["reason"] + f" (line {rec.decline['line']})"
@@ -128,6 +171,14 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             entry["subscript_problem"] = rep.get("subscript_problem")
             entry["notes"] = list(rep.get("notes", []))
             entry["proofs"] = list(rep.get("proofs", []))
+            entry["predicted"] = rep.get("predicted")
+            pred = entry["predicted"]
+            if entry["analysed"] and pred and _python_everywhere(pred):
+                # The dependences allow native code, but no code generator
+                # takes these values: every device runs the loop as Python.
+                why = pred["cpu"]
+                entry["decline"] = {"line": why["line"], "reason": why["reason"]}
+                entry["loops"] = _declined_loops(rec, "runs as Python: " + why["reason"])
             if not entry["loops"]:
                 reason = rep["decline"]["reason"] if rep.get("decline") else "not analysed"
                 entry["loops"] = _declined_loops(rec, reason)

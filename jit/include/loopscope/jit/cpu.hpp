@@ -91,13 +91,17 @@ CpuCompileResult compile_cpu(const analysis::BoundNest& bound,
                              const analysis::ParallelPlan& plan,
                              const CpuOptions& options = {});
 
-// Whether compile_cpu would decline this bound nest and plan, without
+// What compile_cpu would do with this bound nest and plan, without
 // compiling: the specialisation alone (memoised like compile_cpu's). The cost
 // model asks it, so that it never prices as available a variant that the CPU
-// code generator refuses.
-std::optional<analysis::Decline> check_cpu(const analysis::BoundNest& bound,
-                                           const analysis::ParallelPlan& plan,
-                                           const CpuOptions& options = {});
+// code generator refuses, and explain asks it, so that it says what run will
+// do: decline (and why) or run, with these loops in parallel.
+struct CpuCheck {
+  std::optional<analysis::Decline> decline;
+  std::string parallel_loops;  // as CpuCompileResult::parallel_loops; "" when declined or serial
+};
+CpuCheck check_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
+                   const CpuOptions& options = {});
 
 enum class RunStatus { Ok, Fallback, Cancelled };
 
