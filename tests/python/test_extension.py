@@ -120,3 +120,18 @@ def test_silent_cells_start_afresh(ipython):
     finally:
         ipython.display_pub.publish = saved
     assert any("abs is a function defined in this program" in d.get("text/plain", "") for d in shown), shown
+
+
+@pytest.mark.parametrize("level", ["summary", "full"])
+def test_a_python_loop_stopped_by_an_exception_still_says_what_ran(ipython, capsys, level):
+    """The native variant falls back (a subscript out of range at the last
+    iteration), then Python's loop raises: the report still says what ran,
+    for how long, and what stopped it."""
+    ipython.run_line_magic("loopscope", f"cpu {level}")
+    result = ipython.run_cell("import numpy as np\nA_stop = np.ones(2000)\n"
+                              "for i in range(2000):\n    A_stop[i + 1] = A_stop[i] * 0.5\n")
+    assert isinstance(result.error_in_exec, IndexError)
+    out = capsys.readouterr().out
+    assert "ell back to plain Python: a subscript is out of range" in out, out
+    assert "; ran in " in out and "the Python loop stopped with IndexError" in out, out
+    ipython.run_line_magic("loopscope", "auto full")

@@ -514,10 +514,27 @@ def _pre_run_cell(info=None):
             _state["source"] = None
 
 
+def _loops_stopped(error):
+    """Python loops that started and never signalled their end: the cell's
+    exception stopped them. Each is recorded as a run of the time it lasted,
+    with the exception, so that the report says what ran (Python, perhaps
+    after the native variant fell back) and how long it took."""
+    now = time.perf_counter()
+    for entry in list(_state["shown"].values()):
+        if not entry.python_started:
+            continue
+        started = entry.python_started[0]  # the outermost execution still open
+        entry.python_started.clear()
+        if error is not None:
+            entry.report.stopped_by = type(error).__name__
+        _ran(entry, "python", now - started)
+
+
 def _post_run_cell(result=None):
     """Reports that became worth showing over the cell (a short Python loop
     run many times), and the final counts of the shown ones."""
     try:
+        _loops_stopped(getattr(result, "error_in_exec", None))
         for entry in list(_state["shown"].values()):
             level = _level(entry.report)
             if level == "quiet":

@@ -61,6 +61,7 @@ class NestReport:
     total_s: float = 0.0                       # their time in all
     ran: Optional[str] = None                  # what actually ran, after running
     run_reason: str = ""                       # why it fell back, if it did; else what it compiled
+    stopped_by: str = ""                       # the exception that stopped its Python loop, if one did
     explain_only: bool = False
     # A supported nest that a run-time check (a debugger, a shadowed builtin,
     # NumPy's error settings) sent to Python: the summary level shows it.
@@ -848,6 +849,8 @@ def measured_line(report: NestReport) -> str:
                 text += f" (predicted {fmt_seconds(pred)})"
         if report.run_reason:
             text += f"; {report.run_reason}"
+    if report.stopped_by:
+        text += f"; the Python loop stopped with {report.stopped_by}"
     if report.runs > 1:
         text += f". It ran {report.runs} times in this cell, {fmt_seconds(report.total_s)} in all"
     return text + "."

@@ -280,14 +280,26 @@ TEST(Work, GemmChainAndGrid) {
   EXPECT_DOUBLE_EQ(w.gpu_threads, 64 * 64);
   for (auto& a : w.arrays) {
     // B[k, j] walks a column, but the next j reuses the same lines: one element per access.
-    if (a.name == "B") EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
-    if (a.name == "A") EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
+    if (a.name == "B") {
+      EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
+    }
+    if (a.name == "A") {
+      EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 8 * n3);
+    }
     // Along the grid's x loop (j): A[i, k] is the same for a whole warp, B and C are unit stride.
-    if (a.name == "A") EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0 / 32);
-    if (a.name != "A") EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0);
+    if (a.name == "A") {
+      EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0 / 32);
+    }
+    if (a.name != "A") {
+      EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1.0);
+    }
     // C[i, j] stays put while a thread runs its k loop: a register, not memory.
-    if (a.name == "C") EXPECT_DOUBLE_EQ(a.gpu_accesses, 2 * 64.0 * 64);
-    if (a.name == "A") EXPECT_DOUBLE_EQ(a.gpu_accesses, n3);
+    if (a.name == "C") {
+      EXPECT_DOUBLE_EQ(a.gpu_accesses, 2 * 64.0 * 64);
+    }
+    if (a.name == "A") {
+      EXPECT_DOUBLE_EQ(a.gpu_accesses, n3);
+    }
   }
   // Scaling the size by 2 multiplies the work by 8.
   WorkProfile w2 = count_work(t.bound, t.plan, 2.0);
@@ -329,7 +341,9 @@ TEST(Work, TimeLoopAroundTwoKernels) {
       // in the first loop, one write stream in the second.
       EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 2 * 8.0 * 1000 * 50);
     }
-    if (a.name == "B") EXPECT_FALSE(a.fully_written);
+    if (a.name == "B") {
+      EXPECT_FALSE(a.fully_written);
+    }
   }
   EXPECT_EQ(w.size_label, "n");
 }

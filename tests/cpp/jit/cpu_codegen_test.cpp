@@ -48,7 +48,7 @@ ExprPtr Bin(BinOp op, ExprPtr a, ExprPtr b) {
   e->args = {a, b};
   return e;
 }
-ExprPtr Cmp(CmpOp op, ExprPtr a, ExprPtr b) {
+[[maybe_unused]] ExprPtr Cmp(CmpOp op, ExprPtr a, ExprPtr b) {
   auto e = std::make_shared<Expr>();
   e->kind = ExprKind::Compare;
   e->cmp_ops = {op};
@@ -80,7 +80,7 @@ StmtPtr Aug(BinOp op, ExprPtr t, ExprPtr v) {
   s->value = v;
   return s;
 }
-StmtPtr IfS(ExprPtr c, std::vector<StmtPtr> body, std::vector<StmtPtr> orelse = {}) {
+[[maybe_unused]] StmtPtr IfS(ExprPtr c, std::vector<StmtPtr> body, std::vector<StmtPtr> orelse = {}) {
   auto s = std::make_shared<Stmt>();
   s->kind = StmtKind::If;
   s->id = ++g_id;
@@ -171,7 +171,9 @@ CpuTier test_tier() {
 CpuRunResult compile_and_run(Case& c, CpuOptions o = {}) {
   if (o.tier == CpuTier::Auto) o.tier = test_tier();
   auto r = compile_cpu(c.bound, c.plan, o);
-  if (r.variant) EXPECT_EQ(cpu_variant_tier(*r.variant), o.tier);
+  if (r.variant) {
+    EXPECT_EQ(cpu_variant_tier(*r.variant), o.tier);
+  }
   EXPECT_FALSE(r.decline) << (r.decline ? r.decline->reason : "");
   if (!r.variant) return {};
   return run_cpu(*r.variant, c.bound);
