@@ -218,13 +218,13 @@ def _counting(out, hook):
 
 
 def _patch_record(out, device=None):
-    """Counts nest executions by status (loopscope._run._record), hook calls
+    """Counts nest executions by status (loopscope._records.record), hook calls
     ("nests") and the calls that did not run the Python loop ("native")."""
     try:
-        from loopscope import _run
+        from loopscope import _records, _run
     except Exception:
         return lambda: None
-    orig = _run._record
+    orig = _records.record
     undo = []
     if device is not None and device in _run.DEVICES:
         hook = _run.DEVICES[device]
@@ -243,10 +243,10 @@ def _patch_record(out, device=None):
             out.reasons[why] = out.reasons.get(why, 0) + 1
         return orig(nest_id, device, result)
 
-    _run._record = record
+    _records.record = record
 
     def unpatch():
-        _run._record = orig
+        _records.record = orig
         for u in undo:
             u()
 

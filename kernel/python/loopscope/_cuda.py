@@ -5,7 +5,7 @@ Devices for ``loopscope.run``:
 
 - ``"gpu"``: the nest's generated CUDA runs on the GPU through the CUDA
   driver. Without a driver or a GPU the nest runs on the CPU variant, and
-  ``loopscope._run.last_runs()`` says why.
+  ``loopscope.last_runs()`` says why.
 - ``"gpu-emulated"``: the same CUDA source, compiled as C++ against a small
   header that provides CUDA's built-ins and walks the grid, runs on the CPU.
   Results are those the GPU would give (the last bit of math functions such
@@ -26,6 +26,7 @@ write back into the caller's variables.
 
 import _loopscope
 
+from . import _records
 from ._errors import internal
 
 
@@ -53,18 +54,10 @@ def compile_source(source, arch="sm_80", cubin=True):
     return _loopscope.cuda_compile_source(source, arch, cubin)
 
 
-def _record(nest_id, device, result):
-    try:
-        from . import _run
-    except ImportError:
-        return
-    _run._record(nest_id, device, result)
-
-
 def _hook(target, name):
     def hook(nest_id, env):
         if env is None:  # a name the nest reads is not defined: Python raises
-            _record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
+            _records.record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
             return None
         if target == "gpu":
             st = _loopscope.cuda_driver_status()
@@ -75,9 +68,9 @@ def _hook(target, name):
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _record(nest_id, name, {"status": "declined", "reason": internal(exc, "GPU code generator")})
+            _records.record(nest_id, name, {"status": "declined", "reason": internal(exc, "GPU code generator")})
             return None
-        _record(nest_id, name, {
+        _records.record(nest_id, name, {
             # As the CPU variant's records: "declined" before anything ran,
             # "fallback" when a run stopped and Python ran the loop.
             "status": "ok" if out["ran"] else ("declined" if out.get("declined") else "fallback"),
@@ -91,30 +84,28 @@ def _hook(target, name):
     return hook
 
 
+# The device a "gpu" run uses when no GPU can run it (set by devices()).
+_cpu_fallback = [None]
+
+
 def _elsewhere(nest_id, env, why):
     """No GPU: the nest runs on the CPU variant (or as Python) and the record
     says plainly why."""
-    try:
-        from . import _run
-    except ImportError:
-        return None
-    cpu = _run.DEVICES.get("cpu")
+    cpu = _cpu_fallback[0]
     result = cpu(nest_id, env) if cpu is not None else None
-    rec = _run.last_runs().get(nest_id, {"status": "python"})
+    rec = _records.last_runs().get(nest_id, {"status": "python"})
     note = why + "; ran on the CPU instead"
     rec["reason"] = note + (": " + rec["reason"] if rec.get("reason") else "")
-    _run._record(nest_id, rec.get("device", "cpu"), rec)
+    _records.record(nest_id, rec.get("device", "cpu"), rec)
     return result
 
 
 run_on_gpu = _hook("gpu", "gpu")
 run_emulated = _hook("emulator", "gpu-emulated")
 
-DEVICES = {"gpu": run_on_gpu, "gpu-emulated": run_emulated}
 
-
-def register(register_device):
-    """Adds the GPU devices through ``register_device(name, hook)`` (as in
-    ``loopscope._run.register_device``)."""
-    for name, hook in DEVICES.items():
-        register_device(name, hook)
+def devices(cpu_fallback=None):
+    """The GPU devices for ``loopscope.run``, ``{name: hook}``; a "gpu" run
+    with no usable GPU goes to ``cpu_fallback`` (a device hook)."""
+    _cpu_fallback[0] = cpu_fallback
+    return {"gpu": run_on_gpu, "gpu-emulated": run_emulated}

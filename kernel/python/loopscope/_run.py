@@ -28,20 +28,17 @@ Python, which raises exactly what Python raises, with no extra writes.
 ``last_runs()`` tells, per nest, what happened on its latest execution.
 """
 
-import threading
 import types
 import weakref
 
 import _loopscope
 
-from . import _rewrite
+from . import _cuda, _records, _rewrite
 from ._errors import internal
 
 __all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", "compiled"]
 
 DEVICES = {}
-_LAST = {}
-_LOCK = threading.Lock()
 _COMPILED = weakref.WeakKeyDictionary()  # fn -> {device: rewritten fn, or None}
 _NOT_REWRITTEN = weakref.WeakKeyDictionary()  # fn -> why it runs as it is
 
@@ -58,13 +55,11 @@ def last_runs():
     """nest id -> the latest execution record: ``{"device", "status",
     "reason", "timing", "parallel_loops"}``; status is "ok" (ran natively),
     "declined" or "fallback" (ran as Python) or "python"."""
-    with _LOCK:
-        return {k: dict(v) for k, v in _LAST.items()}
+    return _records.last_runs()
 
 
 def reset_last_runs():
-    with _LOCK:
-        _LAST.clear()
+    _records.reset()
 
 
 class Trip:
@@ -91,26 +86,19 @@ class Trip:
         return False
 
 
-def _record(nest_id, device, result):
-    rec = {"device": device, "status": result.get("status"), "reason": result.get("reason", ""),
-           "timing": result.get("timing", {}), "parallel_loops": result.get("parallel_loops", "")}
-    with _LOCK:
-        _LAST[nest_id] = rec
-
-
 def _cpu_hook(parallel, name):
     def hook(nest_id, env):
         if env is None:  # a name the nest reads is not defined: Python raises
-            _record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
+            _records.record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
             return None
         try:
             r = _loopscope.cpu_run(nest_id, env, parallel)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _record(nest_id, name, {"status": "declined", "reason": internal(exc, "CPU compiler")})
+            _records.record(nest_id, name, {"status": "declined", "reason": internal(exc, "CPU compiler")})
             return None
-        _record(nest_id, name, r)
+        _records.record(nest_id, name, r)
         if r["status"] == "ok":
             return r["outputs"]
         return None
@@ -120,7 +108,7 @@ def _cpu_hook(parallel, name):
 
 
 def _python_hook(nest_id, env):
-    _record(nest_id, "python", {"status": "python"})
+    _records.record(nest_id, "python", {"status": "python"})
     return None
 
 
@@ -150,11 +138,10 @@ register_device("cpu-serial", _cpu_hook(False, "cpu-serial"))
 register_device("auto", _auto_hook)
 
 
-# The GPU variant's devices: "gpu" (CUDA driver, else the CPU with the reason
-# recorded) and "gpu-emulated" (the generated CUDA run by the CPU emulator).
-from . import _cuda  # noqa: E402  (_cuda reaches _run lazily, for its records)
-
-_cuda.register(register_device)
+# The GPU variant's devices: "gpu" (CUDA driver, else the CPU device with the
+# reason recorded) and "gpu-emulated" (the generated CUDA run by the CPU emulator).
+for _name, _hook in _cuda.devices(cpu_fallback=DEVICES["cpu"]).items():
+    register_device(_name, _hook)
 
 
 def _dispatch(device):
@@ -168,7 +155,7 @@ def _dispatch(device):
             raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
         env, reason = _rewrite.bind_env(nest_id, env)
         if env is None:
-            _record(nest_id, device, {"status": "declined", "reason": reason})
+            _records.record(nest_id, device, {"status": "declined", "reason": reason})
             return None
         with Trip(nest_id, env):
             return h(nest_id, env)
