@@ -52,7 +52,7 @@ def time_static(src, reps=200):
     node = tree.body[0]
     samples = []
     for r in range(reps):
-        ast.increment_lineno(node, 1)   # a new nest each time (new cache key)
+        ast.increment_lineno(node, 1)  # a new nest each time (new cache key)
         t0 = time.perf_counter()
         _loopscope.analysis_register(node, src, "<bench>")
         samples.append((time.perf_counter() - t0) * 1e6)
@@ -104,27 +104,55 @@ def main():
     static_us = time_static(GEMM3)
     nid = _loopscope.analysis_register(ast.parse(GEMM3).body[0], GEMM3, "<bench>")
     miss, miss_wall, hit, hit_wall = time_dynamic(nid, env)
-    rows.append({"nest": "3-deep gemm nest", "static_us": static_us, "miss_us": miss, "miss_wall_us": miss_wall,
-                 "hit_us": hit, "hit_wall_us": hit_wall})
+    rows.append(
+        {
+            "nest": "3-deep gemm nest",
+            "static_us": static_us,
+            "miss_us": miss,
+            "miss_wall_us": miss_wall,
+            "hit_us": hit,
+            "hit_wall_us": hit_wall,
+        }
+    )
     for name, nid, env, src in suite_envs():
         st = time_static(src, reps=50)
         miss, miss_wall, hit, hit_wall = time_dynamic(nid, env, reps=100)
-        rows.append({"nest": f"{name} (line {_rewrite.NESTS[nid].line})", "static_us": st, "miss_us": miss,
-                     "miss_wall_us": miss_wall, "hit_us": hit, "hit_wall_us": hit_wall})
+        rows.append(
+            {
+                "nest": f"{name} (line {_rewrite.NESTS[nid].line})",
+                "static_us": st,
+                "miss_us": miss,
+                "miss_wall_us": miss_wall,
+                "hit_us": hit,
+                "hit_wall_us": hit_wall,
+            }
+        )
     targets = {"static_us": 1000.0, "miss_us": 200.0, "hit_us": 10.0}
     print(f"{'nest':34} {'static us':>10} {'miss us':>9} {'(wall)':>8} {'hit us':>8} {'(wall)':>8}")
     for r in rows:
-        print(f"{r['nest']:34} {r['static_us']:10.1f} {r['miss_us']:9.1f} {r['miss_wall_us']:8.1f} "
-              f"{r['hit_us']:8.2f} {r['hit_wall_us']:8.1f}")
+        print(
+            f"{r['nest']:34} {r['static_us']:10.1f} {r['miss_us']:9.1f} {r['miss_wall_us']:8.1f} "
+            f"{r['hit_us']:8.2f} {r['hit_wall_us']:8.1f}"
+        )
     first = rows[0]
     met = {k: first[k] < v for k, v in targets.items()}
-    print(f"targets (3-deep nest): static < 1000 us: {met['static_us']}, miss < 200 us: {met['miss_us']}, "
-          f"hit < 10 us: {met['hit_us']}")
+    print(
+        f"targets (3-deep nest): static < 1000 us: {met['static_us']}, miss < 200 us: {met['miss_us']}, "
+        f"hit < 10 us: {met['hit_us']}"
+    )
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "analysis.json"), "w") as f:
-        json.dump({"rows": rows, "targets_us": targets, "targets_met": met,
-                   "note": "engine times are binding + analysis measured inside the extension; "
-                           "wall times include the Python call and building the result dict"}, f, indent=2)
+        json.dump(
+            {
+                "rows": rows,
+                "targets_us": targets,
+                "targets_met": met,
+                "note": "engine times are binding + analysis measured inside the extension; "
+                "wall times include the Python call and building the result dict",
+            },
+            f,
+            indent=2,
+        )
 
 
 if __name__ == "__main__":

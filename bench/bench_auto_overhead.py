@@ -78,10 +78,16 @@ def measure(bench, size, warm, rounds, calls):
         replay_t.append(_timed(bench.fn, bench, size, "bench-replay", calls) / calls)
     a, r = statistics.median(auto_t), statistics.median(replay_t)
     over = max(0.0, a - r)
-    return {"name": bench.name, "size": size, "nest_executions_per_call": per_call,
-            "devices": sorted(set(chosen.values())), "auto_us": a * 1e6, "replay_us": r * 1e6,
-            "overhead_us_per_call": (a - r) * 1e6,
-            "overhead_us_per_nest": over * 1e6 / max(1, per_call)}
+    return {
+        "name": bench.name,
+        "size": size,
+        "nest_executions_per_call": per_call,
+        "devices": sorted(set(chosen.values())),
+        "auto_us": a * 1e6,
+        "replay_us": r * 1e6,
+        "overhead_us_per_call": (a - r) * 1e6,
+        "overhead_us_per_nest": over * 1e6 / max(1, per_call),
+    }
 
 
 def main():
@@ -93,18 +99,30 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "auto_overhead.json"))
     ns = ap.parse_args()
     rows = []
-    print(f"{'benchmark':16s} {'devices':24s} {'nests':>5s} {'auto us':>10s} {'replay us':>10s} "
-          f"{'over/nest us':>13s}")
+    print(
+        f"{'benchmark':16s} {'devices':24s} {'nests':>5s} {'auto us':>10s} {'replay us':>10s} " f"{'over/nest us':>13s}"
+    )
     for b in benchmarks.BENCHMARKS:
         row = measure(b, ns.size, ns.warm, ns.rounds, ns.calls)
         rows.append(row)
-        print(f"{b.name:16s} {','.join(row['devices']):24s} {row['nest_executions_per_call']:5d} "
-              f"{row['auto_us']:10.1f} {row['replay_us']:10.1f} {row['overhead_us_per_nest']:13.1f}", flush=True)
+        print(
+            f"{b.name:16s} {','.join(row['devices']):24s} {row['nest_executions_per_call']:5d} "
+            f"{row['auto_us']:10.1f} {row['replay_us']:10.1f} {row['overhead_us_per_nest']:13.1f}",
+            flush=True,
+        )
     worst = max(r["overhead_us_per_nest"] for r in rows)
     print(f"worst overhead per nest execution: {worst:.1f} us (target {TARGET_US:.0f} us)")
-    out = {"machine": platform.node(), "python": sys.version.split()[0], "size": ns.size, "warm": ns.warm,
-           "rounds": ns.rounds, "calls": ns.calls, "target_us_per_nest": TARGET_US,
-           "worst_us_per_nest": worst, "benchmarks": rows}
+    out = {
+        "machine": platform.node(),
+        "python": sys.version.split()[0],
+        "size": ns.size,
+        "warm": ns.warm,
+        "rounds": ns.rounds,
+        "calls": ns.calls,
+        "target_us_per_nest": TARGET_US,
+        "worst_us_per_nest": worst,
+        "benchmarks": rows,
+    }
     os.makedirs(os.path.dirname(ns.out), exist_ok=True)
     with open(ns.out, "w") as f:
         json.dump(out, f, indent=1)

@@ -57,14 +57,20 @@ SIZES = (5, 10, 20, 40, 80, 200, 400)
 # Engine calls the first report makes, timed on their own: the static
 # summary, the analysis (cached: its conversion to Python), the cost model,
 # the CUDA generator.
-TIMED_ENGINE_CALLS = ("analysis_info", "analysis_run", "cost_estimate_nest", "cost_estimate_nest_profiles",
-                      "cuda_generate")
+TIMED_ENGINE_CALLS = (
+    "analysis_info",
+    "analysis_run",
+    "cost_estimate_nest",
+    "cost_estimate_nest_profiles",
+    "cuda_generate",
+)
 HOOK = "__bench_big_bodies_hook__"
 
 
 def nest_source(n):
-    body = "\n".join(f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c"
-                     for s in range(n))
+    body = "\n".join(
+        f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c" for s in range(n)
+    )
     return f"for i in range(1, 63):\n    for j in range(1, 63):\n{body}\n"
 
 
@@ -114,8 +120,7 @@ def explain_seconds(n):
 def unchecked_source(source):
     """The CUDA source with every ls_ix(i, n, err) index check replaced by a
     plain wrap-around (valid only when every subscript is proved in range)."""
-    helper = ("__device__ __forceinline__ ls_i64 ls_ix_unchecked(ls_i64 i, ls_i64 n) "
-              "{ return i < 0 ? i + n : i; }\n")
+    helper = "__device__ __forceinline__ ls_i64 ls_ix_unchecked(ls_i64 i, ls_i64 n) " "{ return i < 0 ? i + n : i; }\n"
     out = source.replace('#include "loopscope_cuda.h"\n', '#include "loopscope_cuda.h"\n' + helper, 1)
     return re.sub(r"ls_ix\(([^()]*(?:\([^()]*\))?[^()]*), (ls_n\d+_\w+), ls_err\)", r"ls_ix_unchecked(\1, \2)", out)
 
@@ -229,17 +234,26 @@ def fmt(v, unit="s"):
 
 
 def print_table(rows, args):
-    cols = [("N", "statements", "n"), ("edges", "edges", "n"), ("explain s", "explain_s", "s"),
-            ("static s", "static_s", "s"),
-            ("analysis s", "analysis_wall_s", "s"), ("engine s", "analysis_engine_s", "s")]
+    cols = [
+        ("N", "statements", "n"),
+        ("edges", "edges", "n"),
+        ("explain s", "explain_s", "s"),
+        ("static s", "static_s", "s"),
+        ("analysis s", "analysis_wall_s", "s"),
+        ("engine s", "analysis_engine_s", "s"),
+    ]
     if args.reference:
         cols.append(("reference s", "analysis_reference_engine_s", "s"))
     cols += [("NVRTC s", "nvrtc_s", "s")]
     if args.unchecked:
         cols.append(("unchecked s", "nvrtc_unchecked_s", "s"))
-    cols += [("report-NVRTC s", "report_rest_s", "s"), ("graph s", "graph_s", "s"),
-             ("graph", "graph_mode", "t"), ("compile s", "compile_first_run_s", "s"),
-             ("later run µs", "later_run_overhead_us", "n")]
+    cols += [
+        ("report-NVRTC s", "report_rest_s", "s"),
+        ("graph s", "graph_s", "s"),
+        ("graph", "graph_mode", "t"),
+        ("compile s", "compile_first_run_s", "s"),
+        ("later run µs", "later_run_overhead_us", "n"),
+    ]
     print(" ".join(f"{h:>14}" for h, _, _ in cols))
     for r in rows:
         cells = []
@@ -252,33 +266,48 @@ def print_table(rows, args):
     for r in rows:
         parts = r.get("report_parts_s") or {}
         rest = r["report_rest_s"] - sum(parts.values())
-        print(f"{r['statements']:>5}: " + "  ".join(f"{parts.get(n, 0.0):.3f}" for n in TIMED_ENGINE_CALLS)
-              + f"  {rest:.3f}")
+        print(
+            f"{r['statements']:>5}: "
+            + "  ".join(f"{parts.get(n, 0.0):.3f}" for n in TIMED_ENGINE_CALLS)
+            + f"  {rest:.3f}"
+        )
 
 
 def chart(rows):
     values = []
-    series = (("analysis", "analysis_wall_s"), ("analysis, reference pair loop", "analysis_reference_wall_s"),
-              ("report without NVRTC", "report_rest_s"), ("NVRTC", "nvrtc_s"),
-              ("NVRTC, no index checks", "nvrtc_unchecked_s"),
-              ("compile (first cpu-serial run)", "compile_first_run_s"))
+    series = (
+        ("analysis", "analysis_wall_s"),
+        ("analysis, reference pair loop", "analysis_reference_wall_s"),
+        ("report without NVRTC", "report_rest_s"),
+        ("NVRTC", "nvrtc_s"),
+        ("NVRTC, no index checks", "nvrtc_unchecked_s"),
+        ("compile (first cpu-serial run)", "compile_first_run_s"),
+    )
     for r in rows:
         for name, key in series:
             v = r.get(key)
             if v:
                 values.append({"statements": r["statements"], "what": name, "seconds": v})
-    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": "Cost against the number of statements in the loop body (log-log)",
-            "data": {"values": values}, "width": 460, "height": 280,
-            "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "statements", "type": "quantitative",
-                               "scale": {"type": "log", "domain": [4, 500]}},
-                         "y": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"}},
-                         "color": {"field": "what", "type": "nominal", "title": None,
-                                   "sort": [name for name, _ in series],
-                                   "legend": {"orient": "bottom", "columns": 2}},
-                         "strokeDash": {"condition": {"test": "indexof(datum.what, ',') >= 0",
-                                                      "value": [5, 3]}, "value": [1, 0]}}}
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": "Cost against the number of statements in the loop body (log-log)",
+        "data": {"values": values},
+        "width": 460,
+        "height": 280,
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "statements", "type": "quantitative", "scale": {"type": "log", "domain": [4, 500]}},
+            "y": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"}},
+            "color": {
+                "field": "what",
+                "type": "nominal",
+                "title": None,
+                "sort": [name for name, _ in series],
+                "legend": {"orient": "bottom", "columns": 2},
+            },
+            "strokeDash": {"condition": {"test": "indexof(datum.what, ',') >= 0", "value": [5, 3]}, "value": [1, 0]},
+        },
+    }
     try:
         import vl_convert as vlc
     except ImportError:
@@ -304,18 +333,32 @@ def main():
     for n in (int(x) for x in args.sizes.split(",")):
         row = measure(n, args)
         rows.append(row)
-        print(f"N={n}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                     for k, v in row.items() if k != "statements"), flush=True)
+        print(
+            f"N={n}: "
+            + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items() if k != "statements"
+            ),
+            flush=True,
+        )
     print()
     print_table(rows, args)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "big_bodies.json"), "w") as f:
-        json.dump({"sizes": [r["statements"] for r in rows], "rows": rows,
-                   "graph_limits": {"full_max_nodes": _report.FULL_MAX_NODES,
-                                    "full_max_edges": _report.FULL_MAX_EDGES,
-                                    "summary_max_nodes": _report.SUMMARY_MAX_NODES,
-                                    "summary_max_edges": _report.SUMMARY_MAX_EDGES,
-                                    "layout_budget_s": _report.LAYOUT_BUDGET_S}}, f, indent=2)
+        json.dump(
+            {
+                "sizes": [r["statements"] for r in rows],
+                "rows": rows,
+                "graph_limits": {
+                    "full_max_nodes": _report.FULL_MAX_NODES,
+                    "full_max_edges": _report.FULL_MAX_EDGES,
+                    "summary_max_nodes": _report.SUMMARY_MAX_NODES,
+                    "summary_max_edges": _report.SUMMARY_MAX_EDGES,
+                    "layout_budget_s": _report.LAYOUT_BUDGET_S,
+                },
+            },
+            f,
+            indent=2,
+        )
     if not args.no_chart:
         path = chart(rows)
         if path:

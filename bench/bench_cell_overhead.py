@@ -32,8 +32,7 @@ CELLS = {
 
 
 def round_trips(intercept, repeat):
-    env = dict(os.environ, LOOPSCOPE_INTERCEPT="1" if intercept else "0",
-               PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env = dict(os.environ, LOOPSCOPE_INTERCEPT="1" if intercept else "0", PYDEVD_DISABLE_FILE_VALIDATION="1")
     km, kc = start_new_kernel(kernel_name="loopscope", startup_timeout=60, env=env)
     try:
         results = {}
@@ -62,8 +61,9 @@ def main():
     print(f"{'cell':<14} {'plain (ms)':>11} {'loopscope (ms)':>15} {'overhead (ms)':>14}")
     for name in CELLS:
         over = (loops[name] - plain[name]) * 1e3
-        rows.append({"cell": name, "plain_ms": plain[name] * 1e3, "loopscope_ms": loops[name] * 1e3,
-                     "overhead_ms": over})
+        rows.append(
+            {"cell": name, "plain_ms": plain[name] * 1e3, "loopscope_ms": loops[name] * 1e3, "overhead_ms": over}
+        )
         print(f"{name:<14} {plain[name] * 1e3:>11.2f} {loops[name] * 1e3:>15.2f} {over:>14.2f}")
     worst = max(r["overhead_ms"] for r in rows)
     print(f"worst overhead: {worst:.2f} ms (target: at most 2 ms)")

@@ -41,6 +41,7 @@ except Exception:  # numba is optional for the table
 
 # ---- Numba prange versions (only where the parallel loop is legal) -----------
 
+
 def _prange_versions():
     if numba is None:
         return {}
@@ -112,17 +113,21 @@ def _prange_versions():
             for i in prange(1, n - 1):
                 for j in range(1, n - 1):
                     for k in range(1, n - 1):
-                        B[i, j, k] = (0.125 * (A[i + 1, j, k] - 2.0 * A[i, j, k] + A[i - 1, j, k])
-                                      + 0.125 * (A[i, j + 1, k] - 2.0 * A[i, j, k] + A[i, j - 1, k])
-                                      + 0.125 * (A[i, j, k + 1] - 2.0 * A[i, j, k] + A[i, j, k - 1])
-                                      + A[i, j, k])
+                        B[i, j, k] = (
+                            0.125 * (A[i + 1, j, k] - 2.0 * A[i, j, k] + A[i - 1, j, k])
+                            + 0.125 * (A[i, j + 1, k] - 2.0 * A[i, j, k] + A[i, j - 1, k])
+                            + 0.125 * (A[i, j, k + 1] - 2.0 * A[i, j, k] + A[i, j, k - 1])
+                            + A[i, j, k]
+                        )
             for i in prange(1, n - 1):
                 for j in range(1, n - 1):
                     for k in range(1, n - 1):
-                        A[i, j, k] = (0.125 * (B[i + 1, j, k] - 2.0 * B[i, j, k] + B[i - 1, j, k])
-                                      + 0.125 * (B[i, j + 1, k] - 2.0 * B[i, j, k] + B[i, j - 1, k])
-                                      + 0.125 * (B[i, j, k + 1] - 2.0 * B[i, j, k] + B[i, j, k - 1])
-                                      + B[i, j, k])
+                        A[i, j, k] = (
+                            0.125 * (B[i + 1, j, k] - 2.0 * B[i, j, k] + B[i - 1, j, k])
+                            + 0.125 * (B[i, j + 1, k] - 2.0 * B[i, j, k] + B[i, j - 1, k])
+                            + 0.125 * (B[i, j, k + 1] - 2.0 * B[i, j, k] + B[i, j, k - 1])
+                            + B[i, j, k]
+                        )
 
     @njit(parallel=True)
     def lu(A):
@@ -174,12 +179,23 @@ def _prange_versions():
                 cov[i, j] /= n - 1.0
                 cov[j, i] = cov[i, j]
 
-    return {"saxpy": saxpy, "black_scholes": black_scholes, "gemm": gemm, "mvt": mvt, "conv2d": conv2d,
-            "jacobi_2d": jacobi_2d, "heat_3d": heat_3d, "lu": lu, "floyd_warshall": floyd_warshall,
-            "nbody": nbody, "covariance": covariance}  # seidel_2d: no legal prange
+    return {
+        "saxpy": saxpy,
+        "black_scholes": black_scholes,
+        "gemm": gemm,
+        "mvt": mvt,
+        "conv2d": conv2d,
+        "jacobi_2d": jacobi_2d,
+        "heat_3d": heat_3d,
+        "lu": lu,
+        "floyd_warshall": floyd_warshall,
+        "nbody": nbody,
+        "covariance": covariance,
+    }  # seidel_2d: no legal prange
 
 
 # ---- NumPy vectorised versions (where natural) -------------------------------
+
 
 def np_saxpy(a, x, y):
     y += a * x
@@ -200,7 +216,7 @@ def np_conv2d(img, w, out):
     kh, kw = w.shape
     for di in range(kh):
         for dj in range(kw):
-            out += img[di:di + h, dj:dj + wd] * w[di, dj]
+            out += img[di : di + h, dj : dj + wd] * w[di, dj]
 
 
 def np_jacobi_2d(A, B, tsteps):
@@ -213,15 +229,18 @@ def np_heat_3d(A, B, tsteps):
     for t in range(tsteps):
         for S, D in ((A, B), (B, A)):
             c = S[1:-1, 1:-1, 1:-1]
-            D[1:-1, 1:-1, 1:-1] = (0.125 * (S[2:, 1:-1, 1:-1] - 2.0 * c + S[:-2, 1:-1, 1:-1])
-                                   + 0.125 * (S[1:-1, 2:, 1:-1] - 2.0 * c + S[1:-1, :-2, 1:-1])
-                                   + 0.125 * (S[1:-1, 1:-1, 2:] - 2.0 * c + S[1:-1, 1:-1, :-2]) + c)
+            D[1:-1, 1:-1, 1:-1] = (
+                0.125 * (S[2:, 1:-1, 1:-1] - 2.0 * c + S[:-2, 1:-1, 1:-1])
+                + 0.125 * (S[1:-1, 2:, 1:-1] - 2.0 * c + S[1:-1, :-2, 1:-1])
+                + 0.125 * (S[1:-1, 1:-1, 2:] - 2.0 * c + S[1:-1, 1:-1, :-2])
+                + c
+            )
 
 
 def np_floyd_warshall(D):
     n = D.shape[0]
     for k in range(n):
-        np.minimum(D, D[:, k:k + 1] + D[k:k + 1, :], out=D)
+        np.minimum(D, D[:, k : k + 1] + D[k : k + 1, :], out=D)
 
 
 def np_nbody(x, y, z, m, fx, fy, fz, eps):
@@ -242,12 +261,21 @@ def np_covariance(data, mean, cov):
     cov[:] = (data.T @ data) / (n - 1.0)
 
 
-NUMPY = {"saxpy": np_saxpy, "gemm": np_gemm, "mvt": np_mvt, "conv2d": np_conv2d, "jacobi_2d": np_jacobi_2d,
-         "heat_3d": np_heat_3d, "floyd_warshall": np_floyd_warshall, "nbody": np_nbody,
-         "covariance": np_covariance}
+NUMPY = {
+    "saxpy": np_saxpy,
+    "gemm": np_gemm,
+    "mvt": np_mvt,
+    "conv2d": np_conv2d,
+    "jacobi_2d": np_jacobi_2d,
+    "heat_3d": np_heat_3d,
+    "floyd_warshall": np_floyd_warshall,
+    "nbody": np_nbody,
+    "covariance": np_covariance,
+}
 
 
 # ---- timing -----------------------------------------------------------------
+
 
 def timed(fn, make_args, repeat):
     best = math.inf
@@ -284,10 +312,12 @@ def stream_triad(n=10_000_000, repeat=10):
     loopscope.run(triad, a, b, c, 3.0, device="cpu")
     results["loopscope"] = timed(lambda *x: loopscope.run(triad, *x, device="cpu"), lambda: (a, b, c, 3.0), repeat)
     if numba is not None:
+
         @njit(parallel=True)
         def ntriad(a, b, c, s):
             for i in prange(a.shape[0]):
                 a[i] = b[i] + s * c[i]
+
         ntriad(a, b, c, 3.0)
         results["numba"] = timed(ntriad, lambda: (a, b, c, 3.0), repeat)
     best = min(results.values())
@@ -298,8 +328,14 @@ def stream_triad(n=10_000_000, repeat=10):
         loopscope.run(sax, 2.5, b, a, device=dev)
         saxpy_s[dev] = timed(lambda *x, dev=dev: loopscope.run(sax, *x, device=dev), lambda: (2.5, b, a), repeat)
     saxpy_gbps = 24 * n / min(saxpy_s.values()) / 1e9
-    return {"n": n, "bytes": 24 * n, "seconds": results, "GBps": 24 * n / best / 1e9,
-            "saxpy_same_size_seconds": saxpy_s, "saxpy_same_size_GBps": saxpy_gbps}
+    return {
+        "n": n,
+        "bytes": 24 * n,
+        "seconds": results,
+        "GBps": 24 * n / best / 1e9,
+        "saxpy_same_size_seconds": saxpy_s,
+        "saxpy_same_size_GBps": saxpy_gbps,
+    }
 
 
 def dispatch_overhead(repeat=2000):
@@ -322,11 +358,11 @@ def dispatch_overhead(repeat=2000):
     (nest_id,) = _run.last_runs()
     env = {"n": 1, "a": 2.0, "x": x, "y": y}
     engine = per_call(lambda: _loopscope.cpu_run(nest_id, env, False))
-    return {"python_call_us": plain, "loopscope_run_us": full, "engine_cpu_run_us": engine,
-            "overhead_us": full - plain}
+    return {"python_call_us": plain, "loopscope_run_us": full, "engine_cpu_run_us": engine, "overhead_us": full - plain}
 
 
 # ---- the table --------------------------------------------------------------
+
 
 def geomean(xs):
     xs = [x for x in xs if x and x > 0 and math.isfinite(x)]
@@ -372,9 +408,15 @@ def main():
                 recs = list(_run.last_runs().values())
                 # what the engine spent before running: binding, dynamic
                 # analysis, specialisation and compilation, over every nest
-                engines.append(sum(r["timing"].get("bind_us", 0) / 1e6 + r["timing"].get("analysis_us", 0) / 1e6 +
-                                   r["timing"].get("specialise_ms", 0) / 1e3 + r["timing"].get("compile_ms", 0) / 1e3
-                                   for r in recs))
+                engines.append(
+                    sum(
+                        r["timing"].get("bind_us", 0) / 1e6
+                        + r["timing"].get("analysis_us", 0) / 1e6
+                        + r["timing"].get("specialise_ms", 0) / 1e3
+                        + r["timing"].get("compile_ms", 0) / 1e3
+                        for r in recs
+                    )
+                )
                 row[key + "_first_tiers"] = sorted({r["timing"].get("tier", "?") for r in recs})
                 # optimised code that builds in the background is in before warm runs
                 _loopscope.cpu_wait_compiles()
@@ -401,10 +443,13 @@ def main():
         if name in NUMPY:
             row["numpy"] = timed(NUMPY[name], mk, opts.repeat)
         rows.append(row)
-        print(f"{name:15s} cpython {row['cpython']:8.3f}s  ls-serial {row['ls_serial']*1e3:9.2f}ms  "
-              f"ls-par {row['ls_parallel']*1e3:9.2f}ms  numba {row.get('numba', float('nan'))*1e3:9.2f}ms  "
-              f"numba-par {row.get('numba_parallel', float('nan'))*1e3:9.2f}ms  "
-              f"numpy {row.get('numpy', float('nan'))*1e3:9.2f}ms", flush=True)
+        print(
+            f"{name:15s} cpython {row['cpython']:8.3f}s  ls-serial {row['ls_serial']*1e3:9.2f}ms  "
+            f"ls-par {row['ls_parallel']*1e3:9.2f}ms  numba {row.get('numba', float('nan'))*1e3:9.2f}ms  "
+            f"numba-par {row.get('numba_parallel', float('nan'))*1e3:9.2f}ms  "
+            f"numpy {row.get('numpy', float('nan'))*1e3:9.2f}ms",
+            flush=True,
+        )
 
     triad = stream_triad()
     triad2 = stream_triad()  # twice: the machine may be shared; keep the better
@@ -427,13 +472,19 @@ def main():
     summary = {
         "geomean_speedup_vs_cpython": {
             k: geomean([r["cpython"] / r[k] for r in rows if k in r])
-            for k in ("ls_serial", "ls_parallel", "numba", "numba_parallel", "numpy")},
+            for k in ("ls_serial", "ls_parallel", "numba", "numba_parallel", "numpy")
+        },
         # Numba @njit stands in where no prange is legal (seidel_2d), as in the table
         "geomean_ls_parallel_vs_numba_parallel": geomean(
-            [(r.get("numba_parallel") or r["numba"]) / r["ls_parallel"] for r in rows if "numba" in r]),
+            [(r.get("numba_parallel") or r["numba"]) / r["ls_parallel"] for r in rows if "numba" in r]
+        ),
         "geomean_ls_best_vs_numba_best": geomean(
-            [min(r.get("numba", math.inf), r.get("numba_parallel", math.inf)) /
-             min(r["ls_serial"], r["ls_parallel"]) for r in rows if "numba" in r]),
+            [
+                min(r.get("numba", math.inf), r.get("numba_parallel", math.inf)) / min(r["ls_serial"], r["ls_parallel"])
+                for r in rows
+                if "numba" in r
+            ]
+        ),
         "first_call_overhead_s": {
             "loopscope": geomean([r["ls_parallel_first_overhead"] for r in rows]),
             "loopscope_engine": geomean([r["ls_parallel_first_engine"] for r in rows]),
@@ -442,10 +493,18 @@ def main():
     }
     result = {
         "load_average": os.getloadavg(),
-        "size": opts.size, "repeat": opts.repeat, "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "threads": _loopscope.cpu_threads(),
-        "numba": getattr(numba, "__version__", None), "numpy": np.__version__,
-        "rows": rows, "stream_triad": triad, "bandwidth": bw, "dispatch": disp, "summary": summary,
+        "size": opts.size,
+        "repeat": opts.repeat,
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "threads": _loopscope.cpu_threads(),
+        "numba": getattr(numba, "__version__", None),
+        "numpy": np.__version__,
+        "rows": rows,
+        "stream_triad": triad,
+        "bandwidth": bw,
+        "dispatch": disp,
+        "summary": summary,
     }
     os.makedirs(os.path.dirname(opts.json), exist_ok=True)
     with open(opts.json, "w") as f:
@@ -486,7 +545,8 @@ def markdown(res):
             f"| {r['name']} | {ms(r['cpython'])} | {ms(r['ls_serial'])} | {ms(r['ls_parallel'])} | "
             f"{ms(r.get('numba'))} | {ms(r.get('numba_parallel'))} | {ms(r.get('numpy'))} | "
             f"{r['cpython'] / best:.0f}x | {npar / r['ls_parallel']:.2f} | "
-            f"{', '.join(p or '–' for p in r.get('parallel_loops', []))} |")
+            f"{', '.join(p or '–' for p in r.get('parallel_loops', []))} |"
+        )
     s = res["summary"]
     g = s["geomean_speedup_vs_cpython"]
     lines += [
@@ -520,8 +580,10 @@ def markdown(res):
         lo, nu = r["ls_parallel_first_overhead"], r.get("numba_first_overhead")
         en = r.get("ls_parallel_first_engine", float("nan"))
         tiers = ", ".join(r.get("ls_parallel_first_tiers", []))
-        lines.append(f"| {r['name']} | {tiers} | {en * 1e3:.1f} | {lo * 1e3:.1f} | {ms(nu)} | "
-                     f"{(en / nu if nu else float('nan')):.3f} | {(lo / nu if nu else float('nan')):.3f} |")
+        lines.append(
+            f"| {r['name']} | {tiers} | {en * 1e3:.1f} | {lo * 1e3:.1f} | {ms(nu)} | "
+            f"{(en / nu if nu else float('nan')):.3f} | {(lo / nu if nu else float('nan')):.3f} |"
+        )
     f = s["first_call_overhead_s"]
     lines += [
         "",
@@ -545,16 +607,22 @@ def markdown(res):
         "",
     ]
     t = res["stream_triad"]
-    lines.append(f"- saxpy on {t['n']:,} doubles (same working set as the triad, out of cache): "
-                 f"{t['saxpy_same_size_GBps']:.1f} GB/s, {100 * t['saxpy_same_size_GBps'] / t['GBps']:.0f}% of triad")
-    lines.append("- STREAM counts 24 bytes per element for both; the triad's store to an array it does "
-                 "not read also costs a write-allocate read, saxpy's in-place update does not, so saxpy "
-                 "can exceed 100% of the triad figure")
-    lines.append("- at the benchmark's large size (below) part of the 64 MB working set stays in the "
-                 "last-level cache")
+    lines.append(
+        f"- saxpy on {t['n']:,} doubles (same working set as the triad, out of cache): "
+        f"{t['saxpy_same_size_GBps']:.1f} GB/s, {100 * t['saxpy_same_size_GBps'] / t['GBps']:.0f}% of triad"
+    )
+    lines.append(
+        "- STREAM counts 24 bytes per element for both; the triad's store to an array it does "
+        "not read also costs a write-allocate read, saxpy's in-place update does not, so saxpy "
+        "can exceed 100% of the triad figure"
+    )
+    lines.append(
+        "- at the benchmark's large size (below) part of the 64 MB working set stays in the " "last-level cache"
+    )
     for name, v in res["bandwidth"].items():
-        lines.append(f"- {name} (best Loopscope variant): {v['GBps']:.1f} GB/s, "
-                     f"{100 * v['fraction_of_triad']:.0f}% of triad")
+        lines.append(
+            f"- {name} (best Loopscope variant): {v['GBps']:.1f} GB/s, " f"{100 * v['fraction_of_triad']:.0f}% of triad"
+        )
     lines.append("")
     return "\n".join(lines)
 

@@ -55,15 +55,26 @@ def kernel_sources():
 
         run_function(b.fn, b.args("small"), "emulator", on_nest=on_nest)
         for idx, (nid, g) in enumerate(seen):
-            out.append({"benchmark": b.name, "nest": idx + 1, "kernels": [k["name"] for k in g["kernels"]],
-                        "source": g["source"]})
+            out.append(
+                {
+                    "benchmark": b.name,
+                    "nest": idx + 1,
+                    "kernels": [k["name"] for k in g["kernels"]],
+                    "source": g["source"],
+                }
+            )
     return out
 
 
 def cold_compile(src_path, arch, cubin):
     env = dict(os.environ)
-    p = subprocess.run([sys.executable, "-c", COLD_SNIPPET, src_path, arch, "1" if cubin else "0"],
-                       capture_output=True, text=True, env=env, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-c", COLD_SNIPPET, src_path, arch, "1" if cubin else "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     if p.returncode != 0:
         return {"ok": False, "ms": None, "error": p.stderr[-500:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -89,22 +100,32 @@ def main():
             path = os.path.join(tmp, f"{s['benchmark']}_{s['nest']}.cu")
             with open(path, "w") as f:
                 f.write(s["source"])
-            row = {"benchmark": s["benchmark"], "nest": s["nest"], "kernels": s["kernels"],
-                   "source_lines": s["source"].count("\n"), "targets": {}}
+            row = {
+                "benchmark": s["benchmark"],
+                "nest": s["nest"],
+                "kernels": s["kernels"],
+                "source_lines": s["source"].count("\n"),
+                "targets": {},
+            }
             for label, arch, cubin in TARGETS:
                 cold = cold_compile(path, arch if cubin else "sm_" + arch.split("_")[1], cubin)
                 warm = []
                 res = None
                 for _ in range(args.repeat):
-                    r = _loopscope.cuda_compile_source(s["source"], arch if cubin else "sm_" + arch.split("_")[1], cubin)
+                    r = _loopscope.cuda_compile_source(
+                        s["source"], arch if cubin else "sm_" + arch.split("_")[1], cubin
+                    )
                     if not r["ok"]:
                         res = r
                         break
                     warm.append(r["compile_ms"])
                     res = r
-                entry = {"ok": bool(res and res["ok"]) and cold["ok"], "cold_ms": cold["ms"],
-                         "warm_ms": statistics.median(warm) if warm else None,
-                         "warm_min_ms": min(warm) if warm else None}
+                entry = {
+                    "ok": bool(res and res["ok"]) and cold["ok"],
+                    "cold_ms": cold["ms"],
+                    "warm_ms": statistics.median(warm) if warm else None,
+                    "warm_min_ms": min(warm) if warm else None,
+                }
                 if cubin and res and res["ok"]:
                     entry["resources"] = res["resources"]
                     entry["cubin_bytes"] = res["cubin_size"]
@@ -135,17 +156,32 @@ def main():
     for label, _, _ in TARGETS:
         ok = [r["targets"][label] for r in rows if r["targets"][label]["ok"]]
         if ok:
-            summary[label] = {"cold_median_ms": statistics.median(t["cold_ms"] for t in ok),
-                              "warm_median_ms": statistics.median(t["warm_ms"] for t in ok),
-                              "compiled": len(ok), "total": len(rows)}
+            summary[label] = {
+                "cold_median_ms": statistics.median(t["cold_ms"] for t in ok),
+                "warm_median_ms": statistics.median(t["warm_ms"] for t in ok),
+                "compiled": len(ok),
+                "total": len(rows),
+            }
     print("-" * len(header))
     for label, s in summary.items():
-        print(f"{label:<12} median cold {s['cold_median_ms']:.1f} ms, warm {s['warm_median_ms']:.1f} ms "
-              f"({s['compiled']}/{s['total']} sources compiled)")
+        print(
+            f"{label:<12} median cold {s['cold_median_ms']:.1f} ms, warm {s['warm_median_ms']:.1f} ms "
+            f"({s['compiled']}/{s['total']} sources compiled)"
+        )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"nvrtc": info, "machine": platform.node(), "cpu_count": os.cpu_count(),
-                   "repeat": args.repeat, "rows": rows, "summary": summary}, f, indent=1)
+        json.dump(
+            {
+                "nvrtc": info,
+                "machine": platform.node(),
+                "cpu_count": os.cpu_count(),
+                "repeat": args.repeat,
+                "rows": rows,
+                "summary": summary,
+            },
+            f,
+            indent=1,
+        )
     print(f"wrote {args.out}")
 
 

@@ -36,8 +36,9 @@ PROGRAMS = {
 
 def run_programs(only):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "kernel", "python"), os.path.join(ROOT, "build", "python"),
-                                         env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(ROOT, "kernel", "python"), os.path.join(ROOT, "build", "python"), env.get("PYTHONPATH", "")]
+    )
     for name, argv in PROGRAMS.items():
         if only and name not in only:
             continue
@@ -73,12 +74,16 @@ def geomean(values):
 
 def cpu_section(cpu):
     out = ["## Speed: CPython, Loopscope and Numba (CPU)", ""]
-    out.append(f"Large size of each benchmark; best of {cpu.get('repeat')} runs; {cpu.get('cpus')} cores, "
-               f"{cpu.get('threads')} threads; numba {cpu.get('numba')}, numpy {cpu.get('numpy')}; load average "
-               f"during the run {', '.join(f'{x:.1f}' for x in cpu.get('load_average', []))}.")
+    out.append(
+        f"Large size of each benchmark; best of {cpu.get('repeat')} runs; {cpu.get('cpus')} cores, "
+        f"{cpu.get('threads')} threads; numba {cpu.get('numba')}, numpy {cpu.get('numpy')}; load average "
+        f"during the run {', '.join(f'{x:.1f}' for x in cpu.get('load_average', []))}."
+    )
     out.append("")
-    out.append("| benchmark | CPython | Loopscope 1 core | Loopscope parallel | Numba @njit | Numba prange | NumPy |"
-               " speed-up (Loopscope best vs CPython) |")
+    out.append(
+        "| benchmark | CPython | Loopscope 1 core | Loopscope parallel | Numba @njit | Numba prange | NumPy |"
+        " speed-up (Loopscope best vs CPython) |"
+    )
     out.append("|---|---|---|---|---|---|---|---|")
 
     def ms(v):
@@ -87,12 +92,18 @@ def cpu_section(cpu):
     values = []
     for r in cpu["rows"]:
         best = min(x for x in (r.get("ls_serial"), r.get("ls_parallel")) if x)
-        out.append(f"| {r['name']} | {ms(r.get('cpython'))} | {ms(r.get('ls_serial'))} | {ms(r.get('ls_parallel'))} | "
-                   f"{ms(r.get('numba'))} | {ms(r.get('numba_parallel'))} | {ms(r.get('numpy'))} | "
-                   f"{r['cpython'] / best:.0f}x |")
-        for key, label in (("cpython", "CPython"), ("ls_serial", "Loopscope 1 core"),
-                           ("ls_parallel", "Loopscope parallel"), ("numba", "Numba"),
-                           ("numba_parallel", "Numba prange")):
+        out.append(
+            f"| {r['name']} | {ms(r.get('cpython'))} | {ms(r.get('ls_serial'))} | {ms(r.get('ls_parallel'))} | "
+            f"{ms(r.get('numba'))} | {ms(r.get('numba_parallel'))} | {ms(r.get('numpy'))} | "
+            f"{r['cpython'] / best:.0f}x |"
+        )
+        for key, label in (
+            ("cpython", "CPython"),
+            ("ls_serial", "Loopscope 1 core"),
+            ("ls_parallel", "Loopscope parallel"),
+            ("numba", "Numba"),
+            ("numba_parallel", "Numba prange"),
+        ):
             if r.get(key):
                 values.append({"benchmark": r["name"], "variant": label, "seconds": r[key]})
     s = cpu.get("summary", {})
@@ -100,9 +111,11 @@ def cpu_section(cpu):
     out.append("")
     out.append("Geometric mean speed-up over CPython: " + ", ".join(f"{k} {v:.0f}x" for k, v in g.items()) + ".")
     if "geomean_ls_parallel_vs_numba_parallel" in s:
-        out.append(f"Loopscope parallel against Numba prange: {s['geomean_ls_parallel_vs_numba_parallel']:.2f}x "
-                   f"(geometric mean); best Loopscope variant against best Numba variant: "
-                   f"{s.get('geomean_ls_best_vs_numba_best', float('nan')):.2f}x.")
+        out.append(
+            f"Loopscope parallel against Numba prange: {s['geomean_ls_parallel_vs_numba_parallel']:.2f}x "
+            f"(geometric mean); best Loopscope variant against best Numba variant: "
+            f"{s.get('geomean_ls_best_vs_numba_best', float('nan')):.2f}x."
+        )
     fc = s.get("first_call_overhead_s", {})
     if fc:
         nu = max(fc.get("numba", 1e-9) or 1e-9, 1e-9)
@@ -110,28 +123,42 @@ def cpu_section(cpu):
         verdict = lambda r: "met" if r <= 0.10 else "not met"  # noqa: E731
         text = "First-call latency, geometric mean (target: at most 0.10 of Numba's): "
         if eng is not None:
-            text += (f"Loopscope analysis + compile {eng * 1e3:.1f} ms against Numba's {nu * 1e3:.0f} ms "
-                     f"(ratio {eng / nu:.3f}, {verdict(eng / nu)}); ")
-        text += (f"first call minus a warm call {wall * 1e3:.1f} ms (ratio {wall / nu:.3f}, {verdict(wall / nu)}; "
-                 "it includes the quick code's slower first run, see docs/cpu-benchmarks.md).")
+            text += (
+                f"Loopscope analysis + compile {eng * 1e3:.1f} ms against Numba's {nu * 1e3:.0f} ms "
+                f"(ratio {eng / nu:.3f}, {verdict(eng / nu)}); "
+            )
+        text += (
+            f"first call minus a warm call {wall * 1e3:.1f} ms (ratio {wall / nu:.3f}, {verdict(wall / nu)}; "
+            "it includes the quick code's slower first run, see docs/cpu-benchmarks.md)."
+        )
         out.append(text)
     d = cpu.get("dispatch", {})
     if d:
-        out.append(f"Dispatch on a variant-cache hit: {d.get('engine_cpu_run_us', 0):.1f} µs in the engine, "
-                   f"{d.get('loopscope_run_us', 0):.1f} µs through `loopscope.run`.")
+        out.append(
+            f"Dispatch on a variant-cache hit: {d.get('engine_cpu_run_us', 0):.1f} µs in the engine, "
+            f"{d.get('loopscope_run_us', 0):.1f} µs through `loopscope.run`."
+        )
     bw = cpu.get("bandwidth", {})
     triad = cpu.get("stream_triad", {})
     if triad:
-        out.append(f"Measured STREAM triad bandwidth: {triad.get('GBps', 0):.1f} GB/s; bandwidth-bound benchmarks: "
-                   + ", ".join(f"{k} {v['GBps']:.1f} GB/s ({v['fraction_of_triad']:.0%} of triad)"
-                               for k, v in bw.items()) + " (target 70%).")
-    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": "Measured time, large size (log scale)", "data": {"values": values},
-            "mark": {"type": "point", "filled": True, "size": 90}, "width": 460,
-            "encoding": {"y": {"field": "benchmark", "type": "nominal", "title": None},
-                         "x": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"}},
-                         "color": {"field": "variant", "type": "nominal"},
-                         "shape": {"field": "variant", "type": "nominal"}}}
+        out.append(
+            f"Measured STREAM triad bandwidth: {triad.get('GBps', 0):.1f} GB/s; bandwidth-bound benchmarks: "
+            + ", ".join(f"{k} {v['GBps']:.1f} GB/s ({v['fraction_of_triad']:.0%} of triad)" for k, v in bw.items())
+            + " (target 70%)."
+        )
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": "Measured time, large size (log scale)",
+        "data": {"values": values},
+        "mark": {"type": "point", "filled": True, "size": 90},
+        "width": 460,
+        "encoding": {
+            "y": {"field": "benchmark", "type": "nominal", "title": None},
+            "x": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"}},
+            "color": {"field": "variant", "type": "nominal"},
+            "shape": {"field": "variant", "type": "nominal"},
+        },
+    }
     img = png(spec, "cpu-times.png")
     if img:
         out += ["", f"![Measured time per benchmark]({img})"]
@@ -143,47 +170,74 @@ def costmodel_section(cm):
     summary = cm.get("summary") or {}
     if summary:
         targets = summary.get("targets") or {}
-        out.append(f"Predicted against measured time for Python, CPU serial and CPU parallel, the twelve benchmarks "
-                   f"at {', '.join(cm.get('sizes') or [])} sizes, best of {cm.get('repeat')} runs "
-                   f"(clock: {cm.get('clock')}); GPU priced on {cm.get('gpu_profile')} but not measured (no GPU).")
+        out.append(
+            f"Predicted against measured time for Python, CPU serial and CPU parallel, the twelve benchmarks "
+            f"at {', '.join(cm.get('sizes') or [])} sizes, best of {cm.get('repeat')} runs "
+            f"(clock: {cm.get('clock')}); GPU priced on {cm.get('gpu_profile')} but not measured (no GPU)."
+        )
         out += ["", "| measure | value | target |", "|---|---|---|"]
         if "median_error" in summary:
-            out.append(f"| median relative error | {summary['median_error']:.1%} | "
-                       f"{targets.get('median_error', 0.3):.0%} |")
+            out.append(
+                f"| median relative error | {summary['median_error']:.1%} | "
+                f"{targets.get('median_error', 0.3):.0%} |"
+            )
         if "worst_error" in summary:
             out.append(f"| worst relative error | {summary['worst_error']:.1%} | |")
         if "mean_slowdown" in summary:
-            out.append(f"| mean slowdown of the model's choice against the fastest measured variant | "
-                       f"{summary['mean_slowdown']:.1%} | {targets.get('mean_slowdown', 0.05):.0%} "
-                       f"(ALPyNA's published model: 13.6%) |")
+            out.append(
+                f"| mean slowdown of the model's choice against the fastest measured variant | "
+                f"{summary['mean_slowdown']:.1%} | {targets.get('mean_slowdown', 0.05):.0%} "
+                f"(ALPyNA's published model: 13.6%) |"
+            )
         if "choices_matching_oracle" in summary:
-            out.append(f"| choices equal to the fastest measured variant | {summary['choices_matching_oracle']} of "
-                       f"{summary.get('cases', '?')} | |")
+            out.append(
+                f"| choices equal to the fastest measured variant | {summary['choices_matching_oracle']} of "
+                f"{summary.get('cases', '?')} | |"
+            )
         per = summary.get("per_variant") or {}
         if per:
             out += ["", "| variant | median error | worst error | cases |", "|---|---|---|---|"]
             for variant, v in per.items():
-                out.append(f"| {variant} | {v.get('median_error', float('nan')):.0%} | "
-                           f"{v.get('worst_error', float('nan')):.0%} | {v.get('count', '')} |")
+                out.append(
+                    f"| {variant} | {v.get('median_error', float('nan')):.0%} | "
+                    f"{v.get('worst_error', float('nan')):.0%} | {v.get('count', '')} |"
+                )
     rows = cm.get("rows") or []
     points = []
     for r in rows:
         for variant in ("python", "cpu-serial", "cpu"):
-            p, m = r.get(f"predicted_{variant}") or (r.get("predicted") or {}).get(variant), \
-                r.get(f"measured_{variant}") or (r.get("measured") or {}).get(variant)
+            p, m = (
+                r.get(f"predicted_{variant}") or (r.get("predicted") or {}).get(variant),
+                r.get(f"measured_{variant}") or (r.get("measured") or {}).get(variant),
+            )
             if p and m:
-                points.append({"benchmark": r.get("benchmark") or r.get("name"), "variant": variant,
-                               "predicted": p, "measured": m})
+                points.append(
+                    {
+                        "benchmark": r.get("benchmark") or r.get("name"),
+                        "variant": variant,
+                        "predicted": p,
+                        "measured": m,
+                    }
+                )
     if points:
-        spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-                "title": "Predicted against measured time (log-log)", "data": {"values": points},
-                "width": 360, "height": 360,
-                "layer": [{"mark": {"type": "point", "filled": True},
-                           "encoding": {"x": {"field": "measured", "type": "quantitative", "scale": {"type": "log"}},
-                                        "y": {"field": "predicted", "type": "quantitative",
-                                              "scale": {"type": "log"}},
-                                        "color": {"field": "variant", "type": "nominal"},
-                                        "tooltip": [{"field": "benchmark"}]}}]}
+        spec = {
+            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": "Predicted against measured time (log-log)",
+            "data": {"values": points},
+            "width": 360,
+            "height": 360,
+            "layer": [
+                {
+                    "mark": {"type": "point", "filled": True},
+                    "encoding": {
+                        "x": {"field": "measured", "type": "quantitative", "scale": {"type": "log"}},
+                        "y": {"field": "predicted", "type": "quantitative", "scale": {"type": "log"}},
+                        "color": {"field": "variant", "type": "nominal"},
+                        "tooltip": [{"field": "benchmark"}],
+                    },
+                }
+            ],
+        }
         img = png(spec, "costmodel-accuracy.png")
         if img:
             out += ["", f"![Predicted against measured time]({img})"]
@@ -198,43 +252,68 @@ def nvrtc_section(nv):
     for r in nv.get("rows", []):
         for target, t in (r.get("targets") or {}).items():
             if t.get("ok"):
-                out.append(f"| {r.get('benchmark')} (nest {r.get('nest')}) | {target} | {t.get('cold_ms', 0):.0f} ms | "
-                           f"{t.get('warm_ms', 0):.0f} ms |")
+                out.append(
+                    f"| {r.get('benchmark')} (nest {r.get('nest')}) | {target} | {t.get('cold_ms', 0):.0f} ms | "
+                    f"{t.get('warm_ms', 0):.0f} ms |"
+                )
     return out
 
 
 def analysis_section(an):
-    out = ["## Dependence analysis latency", "",
-           "| nest | static phase | dynamic, cache miss | dynamic, cache hit |", "|---|---|---|---|"]
+    out = [
+        "## Dependence analysis latency",
+        "",
+        "| nest | static phase | dynamic, cache miss | dynamic, cache hit |",
+        "|---|---|---|---|",
+    ]
     for r in an.get("rows", []):
         out.append(f"| {r['nest']} | {r['static_us']:.0f} µs | {r['miss_us']:.1f} µs | {r['hit_us']:.2f} µs |")
     out.append("")
-    out.append("Targets: static phase of a 3-deep nest under 1 ms, dynamic phase under 200 µs on a miss and under "
-               "10 µs on a hit.")
+    out.append(
+        "Targets: static phase of a 3-deep nest under 1 ms, dynamic phase under 200 µs on a miss and under "
+        "10 µs on a hit."
+    )
     return out
 
 
 def overhead_section(ov):
-    out = ["## What interception costs a cell without loops", "",
-           "| cell | plain kernel | Loopscope | overhead |", "|---|---|---|---|"]
+    out = [
+        "## What interception costs a cell without loops",
+        "",
+        "| cell | plain kernel | Loopscope | overhead |",
+        "|---|---|---|---|",
+    ]
     for r in ov.get("rows", []):
-        out.append(f"| {r['cell']} | {r['plain_ms']:.2f} ms | {r['loopscope_ms']:.2f} ms | {r['overhead_ms']:+.2f} ms |")
+        out.append(
+            f"| {r['cell']} | {r['plain_ms']:.2f} ms | {r['loopscope_ms']:.2f} ms | {r['overhead_ms']:+.2f} ms |"
+        )
     out.append("")
-    out.append(f"Worst: {ov.get('worst_overhead_ms', 0):+.2f} ms (target: at most 2 ms). Medians of round trips "
-               "(execute_request to reply) over the Jupyter protocol.")
+    out.append(
+        f"Worst: {ov.get('worst_overhead_ms', 0):+.2f} ms (target: at most 2 ms). Medians of round trips "
+        "(execute_request to reply) over the Jupyter protocol."
+    )
     return out
 
 
 def write_report():
-    parts = ["# Benchmarks", "",
-             "Written by `bench/run_all.py` from the JSON results in `bench/results/`; every number comes from a "
-             "benchmark program that prints its own table. Machine: "
-             f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-             f"{platform.python_version()}; written {datetime.date.today().isoformat()}. The machine is shared and "
-             "noisy: compare ratios within one table, not absolute times across runs. There is no GPU here: GPU "
-             "times are the cost model's predictions; the GPU emulator checks the generated CUDA's results.", ""]
-    for name, section in (("cpu", cpu_section), ("costmodel", costmodel_section), ("analysis", analysis_section),
-                          ("nvrtc", nvrtc_section), ("cell_overhead", overhead_section)):
+    parts = [
+        "# Benchmarks",
+        "",
+        "Written by `bench/run_all.py` from the JSON results in `bench/results/`; every number comes from a "
+        "benchmark program that prints its own table. Machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}; written {datetime.date.today().isoformat()}. The machine is shared and "
+        "noisy: compare ratios within one table, not absolute times across runs. There is no GPU here: GPU "
+        "times are the cost model's predictions; the GPU emulator checks the generated CUDA's results.",
+        "",
+    ]
+    for name, section in (
+        ("cpu", cpu_section),
+        ("costmodel", costmodel_section),
+        ("analysis", analysis_section),
+        ("nvrtc", nvrtc_section),
+        ("cell_overhead", overhead_section),
+    ):
         data = load(name)
         if data is None:
             parts += [f"## {name}", "", f"No results yet: run `bench/run_all.py --only {name}`.", ""]

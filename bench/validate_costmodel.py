@@ -55,6 +55,7 @@ PARALLEL_MARGIN = 0.8  # as kParallelMargin in costmodel/src/model.cpp
 
 # ------------------------------------------------------------- prediction --
 
+
 def predict(bench, size, gpu):
     """Predicted seconds per variant for one call of the benchmark function,
     plus the per-nest estimates."""
@@ -81,13 +82,23 @@ def predict(bench, size, gpu):
         totals["cpu-serial"] += reps * serial
         totals["cpu"] += reps * par
         totals["gpu"] += reps * gpu_t
-        nests.append({"line": e.get("line"), "choice": e["choice"], "reason": e["reason"],
-                      "python": py, "cpu-serial": serial, "cpu": par, "gpu": gpu_t,
-                      "executions": reps})
+        nests.append(
+            {
+                "line": e.get("line"),
+                "choice": e["choice"],
+                "reason": e["reason"],
+                "python": py,
+                "cpu-serial": serial,
+                "cpu": par,
+                "gpu": gpu_t,
+                "executions": reps,
+            }
+        )
     return totals, nests, est
 
 
 # ------------------------------------------------------------ measurement --
+
 
 def measure(bench, size, devices, repeat, clock="wall"):
     """Best wall time of one call on each device, the devices taking turns so
@@ -142,6 +153,7 @@ def run_status(device):
 
 # ------------------------------------------------------------------ main --
 
+
 def fmt(s):
     if s is None or (isinstance(s, float) and math.isnan(s)):
         return "-"
@@ -167,12 +179,17 @@ def validate(args):
         loopscope.run  # noqa: B018
     except Exception:
         have_run = False
-    header = f"{'benchmark':15s} {'size':6s} | " + " | ".join(
-        f"{v:>10s} pred {'meas':>9s} {'err':>5s}" for v in VARIANTS) + " | choice     oracle     slowdown"
+    header = (
+        f"{'benchmark':15s} {'size':6s} | "
+        + " | ".join(f"{v:>10s} pred {'meas':>9s} {'err':>5s}" for v in VARIANTS)
+        + " | choice     oracle     slowdown"
+    )
     load = os.getloadavg()[0]
     if load > 0.5 * (os.cpu_count() or 1):
-        print(f"note: load average {load:.1f} on {os.cpu_count()} CPUs; other work on this machine "
-              "inflates the measured times (most of all the parallel ones)")
+        print(
+            f"note: load average {load:.1f} on {os.cpu_count()} CPUs; other work on this machine "
+            "inflates the measured times (most of all the parallel ones)"
+        )
     print(header)
     print("-" * len(header))
     for name in names:
@@ -210,14 +227,26 @@ def validate(args):
                 choice = single
             oracle = min(measured, key=measured.get)
             slowdown = measured[choice] / measured[oracle] - 1 if choice in measured else None
-            rows.append({"benchmark": name, "size": size, "params": bench.sizes[size],
-                         "predicted": {v: pred[v] for v in VARIANTS + ["gpu"]},
-                         "measured": meas, "error": err, "choice": choice, "oracle": oracle,
-                         "slowdown": slowdown, "nests": nests,
-                         "run_status": {k: str(v) for k, v in notes.items()}})
+            rows.append(
+                {
+                    "benchmark": name,
+                    "size": size,
+                    "params": bench.sizes[size],
+                    "predicted": {v: pred[v] for v in VARIANTS + ["gpu"]},
+                    "measured": meas,
+                    "error": err,
+                    "choice": choice,
+                    "oracle": oracle,
+                    "slowdown": slowdown,
+                    "nests": nests,
+                    "run_status": {k: str(v) for k, v in notes.items()},
+                }
+            )
             cells = " | ".join(
                 f"{fmt(pred[v]):>15s} {fmt(meas.get(v)):>9s} "
-                f"{(f'{100 * err[v]:.0f}%' if err[v] is not None else '-'):>5s}" for v in VARIANTS)
+                f"{(f'{100 * err[v]:.0f}%' if err[v] is not None else '-'):>5s}"
+                for v in VARIANTS
+            )
             sd = f"{100 * slowdown:.1f}%" if slowdown is not None else "-"
             print(f"{name:15s} {size:6s} | {cells} | {choice:10s} {oracle:10s} {sd:>8s}", flush=True)
 
@@ -228,9 +257,14 @@ def validate(args):
     summary = {
         "median_error": statistics.median(all_err) if all_err else None,
         "worst_error": max(all_err) if all_err else None,
-        "per_variant": {v: {"median_error": statistics.median(errors[v]) if errors[v] else None,
-                            "worst_error": max(errors[v]) if errors[v] else None,
-                            "count": len(errors[v])} for v in VARIANTS},
+        "per_variant": {
+            v: {
+                "median_error": statistics.median(errors[v]) if errors[v] else None,
+                "worst_error": max(errors[v]) if errors[v] else None,
+                "count": len(errors[v]),
+            }
+            for v in VARIANTS
+        },
         "mean_slowdown": statistics.mean(slow) if slow else None,
         "choices_matching_oracle": sum(1 for r in done if r["choice"] == r["oracle"]),
         "cases": len(done),
@@ -241,22 +275,32 @@ def validate(args):
     for v in VARIANTS:
         pv = summary["per_variant"][v]
         if pv["count"]:
-            print(f"{v:10s}: median error {100 * pv['median_error']:.1f}%, worst {100 * pv['worst_error']:.1f}% "
-                  f"over {pv['count']} cases")
+            print(
+                f"{v:10s}: median error {100 * pv['median_error']:.1f}%, worst {100 * pv['worst_error']:.1f}% "
+                f"over {pv['count']} cases"
+            )
         else:
             print(f"{v:10s}: not measured (loopscope.run is not available)")
     if all_err:
         ok = "meets" if summary["median_error"] <= 0.30 else "MISSES"
-        print(f"overall   : median error {100 * summary['median_error']:.1f}% ({ok} the 30% target), "
-              f"worst {100 * summary['worst_error']:.1f}%")
+        print(
+            f"overall   : median error {100 * summary['median_error']:.1f}% ({ok} the 30% target), "
+            f"worst {100 * summary['worst_error']:.1f}%"
+        )
     if slow:
         ok = "meets" if summary["mean_slowdown"] <= 0.05 else "MISSES"
-        print(f"choice    : mean slowdown against the oracle {100 * summary['mean_slowdown']:.1f}% "
-              f"({ok} the 5% target); the choice is the oracle in "
-              f"{summary['choices_matching_oracle']} of {summary['cases']} cases")
+        print(
+            f"choice    : mean slowdown against the oracle {100 * summary['mean_slowdown']:.1f}% "
+            f"({ok} the 5% target); the choice is the oracle in "
+            f"{summary['choices_matching_oracle']} of {summary['cases']} cases"
+        )
     out = {
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
-                    "cpu": host.get("cpu_model"), "cores": host.get("cores")},
+        "machine": {
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "cpu": host.get("cpu_model"),
+            "cores": host.get("cores"),
+        },
         "host_profile": host,
         "gpu_profile": args.gpu,
         "sizes": sizes,
@@ -387,8 +431,10 @@ def calibrate_gpu(profile, write):
     print(f"{'figure':28s} {'profile':>10s} {'measured':>10s}")
     print(f"{'launch_overhead_us':28s} {prof['launch_overhead_us']:>10.2f} {launch_us:>10.2f}")
     print(f"{'host_link_latency_us':28s} {prof['host_link_latency_us']:>10.2f} {lat:>10.2f}")
-    print(f"{'host_link_bandwidth_gbs':28s} {prof['host_link_bandwidth_gbs']:>10.2f} {bw:>10.2f}"
-          f"   (to device {big / best_h2d / 1e9:.1f}, from device {big / best_d2h / 1e9:.1f})")
+    print(
+        f"{'host_link_bandwidth_gbs':28s} {prof['host_link_bandwidth_gbs']:>10.2f} {bw:>10.2f}"
+        f"   (to device {big / best_h2d / 1e9:.1f}, from device {big / best_d2h / 1e9:.1f})"
+    )
     if write:
         prof["launch_overhead_us"] = round(launch_us, 2)
         prof["host_link_latency_us"] = round(lat, 2)
@@ -396,7 +442,8 @@ def calibrate_gpu(profile, write):
         prof["measured"] = True
         prof.setdefault("sources", []).append(
             f"launch_overhead_us, host_link_latency_us and host_link_bandwidth_gbs measured on {cu.name} "
-            f"with bench/validate_costmodel.py --calibrate-gpu on {time.strftime('%Y-%m-%d', time.gmtime())}")
+            f"with bench/validate_costmodel.py --calibrate-gpu on {time.strftime('%Y-%m-%d', time.gmtime())}"
+        )
         with open(path, "w") as f:
             json.dump(prof, f, indent=2)
             f.write("\n")
@@ -412,9 +459,13 @@ def main():
     ap.add_argument("--gpu", default=os.environ.get("LOOPSCOPE_GPU", "h100_sxm"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "costmodel.json"))
     ap.add_argument("--recalibrate", action="store_true", help="measure the host again first")
-    ap.add_argument("--clock", choices=["wall", "thread"], default="wall",
-                    help="thread: time Python and CPU serial by this thread's CPU time (for a "
-                         "machine shared with other work); the parallel variant is always wall time")
+    ap.add_argument(
+        "--clock",
+        choices=["wall", "thread"],
+        default="wall",
+        help="thread: time Python and CPU serial by this thread's CPU time (for a "
+        "machine shared with other work); the parallel variant is always wall time",
+    )
     ap.add_argument("--calibrate-gpu", metavar="PROFILE", default="")
     ap.add_argument("--write", action="store_true", help="with --calibrate-gpu: update the profile")
     args = ap.parse_args()

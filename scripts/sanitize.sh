@@ -48,5 +48,10 @@ cmake --build "$dir" -j "$JOBS" --target test_analysis test_costmodel test_jit t
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=0:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+# NVRTC opens its builtins library through its own $ORIGIN run path, which
+# the sanitizers' dlopen interceptor does not resolve: name the directory.
+for nvrtc in "$ROOT"/.venv/lib/python3*/site-packages/nvidia/cu13/lib; do
+  [ -d "$nvrtc" ] && export LD_LIBRARY_PATH="$nvrtc${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
 say "running the C++ tests ($kind)"
 ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"

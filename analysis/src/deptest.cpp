@@ -120,8 +120,7 @@ bool banerjee_test(const LinearCondition& c, const DependenceProblem& p, const s
   return hi >= c.c_lo && lo <= c.c_hi;
 }
 
-std::optional<int64_t> strong_siv(const LinearCondition& c, int ncommon, int64_t upper, int* loop,
-                                  bool* independent) {
+std::optional<int64_t> strong_siv(const LinearCondition& c, int ncommon, int64_t upper, int* loop, bool* independent) {
   if (independent) *independent = false;
   if (c.c_lo != c.c_hi) return std::nullopt;
   int found = -1;

@@ -72,9 +72,9 @@ struct Interval {
 struct DLoop {
   Aff start, stop, tform;  // v-forms of the bounds; v as affine in counters
   int64_t step = 1;
-  int64_t U = -1;          // counters run over [0, U]
+  int64_t U = -1;  // counters run over [0, U]
   int64_t min_trip = 0;
-  Interval v;              // values the variable can take
+  Interval v;  // values the variable can take
   bool runs = false;
 };
 
@@ -92,7 +92,6 @@ struct IEdge {
   const Stmt* carrier_loop = nullptr;
   int r_src = -1, r_dst = -1;
 };
-
 
 // Real feasibility of a small system of linear inequalities  sum a x <= b
 // by Fourier-Motzkin elimination. Returns true when feasible or when the
@@ -153,9 +152,12 @@ bool fm_feasible(std::vector<Ineq> sys, size_t nvars) {
   for (size_t v = 0; v < nvars; ++v) {
     std::vector<Ineq> pos, neg, rest;
     for (auto& q : sys) {
-      if (q.a[v] > 0) pos.push_back(q);
-      else if (q.a[v] < 0) neg.push_back(q);
-      else rest.push_back(q);
+      if (q.a[v] > 0)
+        pos.push_back(q);
+      else if (q.a[v] < 0)
+        neg.push_back(q);
+      else
+        rest.push_back(q);
     }
     if (pos.size() * neg.size() + rest.size() > kMax) return true;
     for (auto& p : pos)
@@ -239,9 +241,12 @@ struct Dyn {
             // range(10**6): exact, as Python's int ** int with an exponent
             // >= 0 (a negative one gives a float, which range() refuses).
             if (*c < 0) return std::nullopt;
-            if (*a == 0) r = *c == 0 ? 1 : 0;
-            else if (*a == 1) r = 1;
-            else if (*a == -1) r = *c % 2 == 0 ? 1 : -1;
+            if (*a == 0)
+              r = *c == 0 ? 1 : 0;
+            else if (*a == 1)
+              r = 1;
+            else if (*a == -1)
+              r = *c % 2 == 0 ? 1 : -1;
             else {  // |a| >= 2: at most 63 factors before it no longer fits
               r = 1;
               for (int64_t k = 0; k < *c; ++k) {
@@ -336,9 +341,12 @@ struct Dyn {
           for (auto& x : e->args) {
             auto v = eval_interval(x.get());
             if (!v) return std::nullopt;
-            if (!r) r = v;
-            else if (e->name == "min") r = Interval{std::min(r->lo, v->lo), std::min(r->hi, v->hi)};
-            else r = Interval{std::max(r->lo, v->lo), std::max(r->hi, v->hi)};
+            if (!r)
+              r = v;
+            else if (e->name == "min")
+              r = Interval{std::min(r->lo, v->lo), std::min(r->hi, v->hi)};
+            else
+              r = Interval{std::max(r->lo, v->lo), std::max(r->hi, v->hi)};
           }
           return r;
         }
@@ -512,8 +520,10 @@ struct Dyn {
       if (!proportional || !alpha) continue;
       i128 c = (i128)v.k - (i128)*alpha * g->k;
       if (!fits(c)) continue;
-      if (*alpha > 0) iv.lo = std::max<int64_t>(iv.lo, (int64_t)c);
-      else iv.hi = std::min<int64_t>(iv.hi, (int64_t)c);
+      if (*alpha > 0)
+        iv.lo = std::max<int64_t>(iv.lo, (int64_t)c);
+      else
+        iv.hi = std::min<int64_t>(iv.hi, (int64_t)c);
     }
   }
 
@@ -573,7 +583,8 @@ struct Dyn {
         }
         if (v && iv) {
           auto t = to_t(*v);
-          if (t && iv->lo >= 0) d.t[k] = t;
+          if (t && iv->lo >= 0)
+            d.t[k] = t;
           else if (t && iv->hi <= -1) {
             t->k += N;  // Python's wrap-around: A[-1] is A[N-1]
             d.t[k] = t;
@@ -649,8 +660,7 @@ struct Dyn {
     // Different views of overlapping memory: compare byte addresses.
     const ArrayBinding& a1 = b.arrays.at(r1.array);
     const ArrayBinding& a2 = b.arrays.at(r2.array);
-    auto address = [&](const DRef& d, const ArrayBinding& ab, const RefInfo& r, std::vector<int64_t>& co,
-                       i128& k) {
+    auto address = [&](const DRef& d, const ArrayBinding& ab, const RefInfo& r, std::vector<int64_t>& co, i128& k) {
       std::vector<i128> c(nl, 0);
       k = (i128)(intptr_t)ab.data;
       for (size_t dim = 0; dim < d.t.size(); ++dim) {
@@ -674,8 +684,6 @@ struct Dyn {
     p.conditions.push_back(c);
     return true;
   }
-
-
 
   // Whether Fourier-Motzkin may refute what per-dimension Banerjee kept (it
   // is exact on one condition over a box): a loop bound that depends on an
@@ -1060,8 +1068,7 @@ struct Dyn {
       for (size_t k = 0; k < v.dir.size(); ++k) {
         if (v.dir[k] == Direction::Eq) continue;
         bool appears = false;
-        for (auto& c : p.conditions)
-          appears |= (k < c.a.size() && c.a[k] != 0) || (k < c.b.size() && c.b[k] != 0);
+        for (auto& c : p.conditions) appears |= (k < c.a.size() && c.a[k] != 0) || (k < c.b.size() && c.b[k] != 0);
         if (appears || partial) worth = true;
         break;
       }
@@ -1304,8 +1311,7 @@ std::optional<RedForm> reduction_form(const Stmt& st, const std::string& acc,
   }
   if (st.kind != StmtKind::Assign) return std::nullopt;
   const Expr& v = *st.value;
-  if (v.kind == ExprKind::Binary &&
-      (v.bin_op == BinOp::Add || v.bin_op == BinOp::Sub || v.bin_op == BinOp::Mul)) {
+  if (v.kind == ExprKind::Binary && (v.bin_op == BinOp::Add || v.bin_op == BinOp::Sub || v.bin_op == BinOp::Mul)) {
     const Expr* l = v.args[0].get();
     const Expr* r = v.args[1].get();
     if (to_source(*l) == acc && !mentions(r)) return RedForm{v.bin_op, "", l};
@@ -1344,10 +1350,8 @@ bool certainly_integer(const Expr& e, const BoundNest& b, const std::set<std::st
   switch (e.kind) {
     case ExprKind::IntConst:
     case ExprKind::BoolConst:
-    case ExprKind::Compare:
-      return true;
-    case ExprKind::FloatConst:
-      return false;
+    case ExprKind::Compare: return true;
+    case ExprKind::FloatConst: return false;
     case ExprKind::Name: {
       if (int_names.count(e.name)) return true;
       if (local.count(e.name)) return false;
@@ -1363,10 +1367,8 @@ bool certainly_integer(const Expr& e, const BoundNest& b, const std::set<std::st
               e.bin_op == BinOp::FloorDiv || e.bin_op == BinOp::Mod) &&
              all_args(0);
     case ExprKind::Unary:
-    case ExprKind::Logical:
-      return all_args(0);
-    case ExprKind::IfExp:
-      return all_args(1);
+    case ExprKind::Logical: return all_args(0);
+    case ExprKind::IfExp: return all_args(1);
     case ExprKind::Call:
       if (e.name == "int" || e.name == "len") return true;
       return (e.name == "abs" || e.name == "min" || e.name == "max") && all_args(0);
@@ -1585,9 +1587,7 @@ struct Planner {
 
       // --- arrays
       std::map<std::string, std::optional<std::vector<Reduction>>> class_ok;
-      auto in_L = [&](const RefInfo& r) {
-        return std::find(r.loops.begin(), r.loops.end(), (int)li) != r.loops.end();
-      };
+      auto in_L = [&](const RefInfo& r) { return std::find(r.loops.begin(), r.loops.end(), (int)li) != r.loops.end(); };
       auto check_class = [&](const std::string& c) -> std::optional<std::vector<Reduction>> {
         // Every reference to memory of class c inside L must be the
         // accumulator of a reduction statement with an L-invariant subscript.
@@ -1651,8 +1651,7 @@ struct Planner {
           for (auto& r : *reds) {
             lp.reductions.push_back(r);
             auto it = dy.b.arrays.find(r.variable);
-            if (it != dy.b.arrays.end() &&
-                (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
+            if (it != dy.b.arrays.end() && (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
               any_float_reduction = true;
               if (r.fn.empty()) reassociated_floats.push_back(r);
             }
@@ -1685,8 +1684,8 @@ struct Planner {
           if (!said.insert(rd.variable).second) continue;
           const Stmt* st = by_id[rd.stmt];
           std::string op = rd.fn.empty() ? (rd.op == BinOp::Mul ? "*" : "+") : rd.fn;
-          bool is_array = std::find(sa.nest->arrays.begin(), sa.nest->arrays.end(), rd.variable) !=
-                          sa.nest->arrays.end();
+          bool is_array =
+              std::find(sa.nest->arrays.begin(), sa.nest->arrays.end(), rd.variable) != sa.nest->arrays.end();
           lp.reasons.push_back(L.var + " accumulates into " + (is_array ? to_source(*st->target) : rd.variable) +
                                " (line " + std::to_string(st->line) +
                                "): its iterations can run in parallel on partial results combined with " + op);

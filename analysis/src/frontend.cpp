@@ -22,9 +22,7 @@ struct Declined {
 
 [[noreturn]] void decline(int line, std::string reason) { throw Declined{Decline{line, std::move(reason)}}; }
 
-std::string type_name(const py::handle& node) {
-  return py::str(py::type::handle_of(node).attr("__name__"));
-}
+std::string type_name(const py::handle& node) { return py::str(py::type::handle_of(node).attr("__name__")); }
 
 int line_of(const py::handle& node) {
   if (py::hasattr(node, "lineno")) {
@@ -42,26 +40,23 @@ int col_of(const py::handle& node) {
 }
 
 const std::set<std::string>& math_functions() {
-  static const std::set<std::string> s = {
-      "sqrt", "exp",  "log",   "log2",  "log10", "log1p", "expm1", "sin",   "cos",
-      "tan",  "asin", "acos",  "atan",  "atan2", "sinh",  "cosh",  "tanh",  "asinh",
-      "acosh", "atanh", "floor", "ceil", "trunc", "fabs",  "pow",   "erf",   "erfc",
-      "hypot", "copysign", "fmod", "gamma", "lgamma"};
+  static const std::set<std::string> s = {"sqrt", "exp",   "log",   "log2",  "log10",    "log1p", "expm1", "sin",
+                                          "cos",  "tan",   "asin",  "acos",  "atan",     "atan2", "sinh",  "cosh",
+                                          "tanh", "asinh", "acosh", "atanh", "floor",    "ceil",  "trunc", "fabs",
+                                          "pow",  "erf",   "erfc",  "hypot", "copysign", "fmod",  "gamma", "lgamma"};
   return s;
 }
 const std::map<std::string, std::string>& numpy_functions() {
   static const std::map<std::string, std::string> m = {
-      {"sqrt", "np.sqrt"},       {"exp", "np.exp"},         {"log", "np.log"},
-      {"log2", "np.log2"},       {"log10", "np.log10"},     {"log1p", "np.log1p"},
-      {"expm1", "np.expm1"},     {"sin", "np.sin"},         {"cos", "np.cos"},
-      {"tan", "np.tan"},         {"arcsin", "np.arcsin"},   {"arccos", "np.arccos"},
-      {"arctan", "np.arctan"},   {"arctan2", "np.arctan2"}, {"sinh", "np.sinh"},
-      {"cosh", "np.cosh"},       {"tanh", "np.tanh"},       {"abs", "np.abs"},
-      {"absolute", "np.abs"},    {"fabs", "np.fabs"},       {"floor", "np.floor"},
-      {"ceil", "np.ceil"},       {"trunc", "np.trunc"},     {"minimum", "np.minimum"},
-      {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},
-      {"float64", "np.float64"}, {"float32", "np.float32"}, {"int64", "np.int64"},
-      {"int32", "np.int32"},     {"square", "np.square"},   {"sign", "np.sign"}};
+      {"sqrt", "np.sqrt"},       {"exp", "np.exp"},         {"log", "np.log"},       {"log2", "np.log2"},
+      {"log10", "np.log10"},     {"log1p", "np.log1p"},     {"expm1", "np.expm1"},   {"sin", "np.sin"},
+      {"cos", "np.cos"},         {"tan", "np.tan"},         {"arcsin", "np.arcsin"}, {"arccos", "np.arccos"},
+      {"arctan", "np.arctan"},   {"arctan2", "np.arctan2"}, {"sinh", "np.sinh"},     {"cosh", "np.cosh"},
+      {"tanh", "np.tanh"},       {"abs", "np.abs"},         {"absolute", "np.abs"},  {"fabs", "np.fabs"},
+      {"floor", "np.floor"},     {"ceil", "np.ceil"},       {"trunc", "np.trunc"},   {"minimum", "np.minimum"},
+      {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},   {"float64", "np.float64"},
+      {"float32", "np.float32"}, {"int64", "np.int64"},     {"int32", "np.int32"},   {"square", "np.square"},
+      {"sign", "np.sign"}};
   return m;
 }
 
@@ -80,7 +75,7 @@ class Converter {
  private:
   py::module_ ast_;
   int next_id_ = 1, next_s_ = 1, next_l_ = 1;
-  std::vector<std::string> loop_vars_;      // enclosing loop variables
+  std::vector<std::string> loop_vars_;  // enclosing loop variables
   std::set<std::string> all_loop_vars_;
   std::set<std::string> arrays_, scalars_assigned_, plain_names_;
   std::vector<std::string> outputs_;
@@ -156,15 +151,13 @@ class Converter {
         std::string what = "a call";
         try {
           what = "the call " + py::str(ast_.attr("unparse")(v)).cast<std::string>();
-        } catch (...) {
-        }
+        } catch (...) {}
         decline(line, what + " is a statement with effects the analysis cannot see");
       }
       decline(line, "an expression statement inside the loop is not supported");
     }
     if (t == "With" || t == "Try" || t == "Raise" || t == "Assert" || t == "Delete" || t == "Global" ||
-        t == "Nonlocal" || t == "FunctionDef" || t == "ClassDef" || t == "Import" || t == "ImportFrom" ||
-        t == "Match")
+        t == "Nonlocal" || t == "FunctionDef" || t == "ClassDef" || t == "Import" || t == "ImportFrom" || t == "Match")
       decline(line, "a '" + t + "' statement inside the loop is not supported");
     decline(line, "a '" + t + "' statement inside the loop is not supported");
   }
@@ -189,10 +182,9 @@ class Converter {
     if (!is(tgt, "Name")) decline(line, "the loop variable must be a single name (tuple unpacking is not supported)");
     s->var = tgt.attr("id").cast<std::string>();
     py::object it = n.attr("iter");
-    bool is_range = is(it, "Call") && is(it.attr("func"), "Name") &&
-                    it.attr("func").attr("id").cast<std::string>() == "range";
-    if (!is_range)
-      decline(line, "the loop iterates over " + range_text(it) + ", not over range(...)");
+    bool is_range =
+        is(it, "Call") && is(it.attr("func"), "Name") && it.attr("func").attr("id").cast<std::string>() == "range";
+    if (!is_range) decline(line, "the loop iterates over " + range_text(it) + ", not over range(...)");
     py::list args = it.attr("args");
     if (py::len(it.attr("keywords")) != 0 || args.size() < 1 || args.size() > 3)
       decline(line, "range() must have one to three positional arguments");
@@ -229,8 +221,7 @@ class Converter {
   ExprPtr target(const py::handle& t, int line) {
     if (is(t, "Name")) {
       std::string name = t.attr("id").cast<std::string>();
-      if (all_loop_vars_.count(name))
-        decline(line, "the loop variable " + name + " is assigned inside the loop");
+      if (all_loop_vars_.count(name)) decline(line, "the loop variable " + name + " is assigned inside the loop");
       scalars_assigned_.insert(name);
       add_output(name);
       auto e = std::make_shared<Expr>();
@@ -371,10 +362,14 @@ class Converter {
     if (is(n, "UnaryOp")) {
       std::string t = type_name(n.attr("op"));
       e->kind = ExprKind::Unary;
-      if (t == "USub") e->un_op = UnOp::Neg;
-      else if (t == "UAdd") e->un_op = UnOp::Pos;
-      else if (t == "Not") e->un_op = UnOp::Not;
-      else decline(line, "the bitwise operator ~ is not supported");
+      if (t == "USub")
+        e->un_op = UnOp::Neg;
+      else if (t == "UAdd")
+        e->un_op = UnOp::Pos;
+      else if (t == "Not")
+        e->un_op = UnOp::Not;
+      else
+        decline(line, "the bitwise operator ~ is not supported");
       e->args = {expr(n.attr("operand"))};
       return e;
     }
@@ -383,13 +378,20 @@ class Converter {
       e->args.push_back(expr(n.attr("left")));
       for (auto op : n.attr("ops")) {
         std::string t = type_name(op);
-        if (t == "Lt") e->cmp_ops.push_back(CmpOp::Lt);
-        else if (t == "LtE") e->cmp_ops.push_back(CmpOp::Le);
-        else if (t == "Gt") e->cmp_ops.push_back(CmpOp::Gt);
-        else if (t == "GtE") e->cmp_ops.push_back(CmpOp::Ge);
-        else if (t == "Eq") e->cmp_ops.push_back(CmpOp::Eq);
-        else if (t == "NotEq") e->cmp_ops.push_back(CmpOp::Ne);
-        else decline(line, "the comparison '" + t + "' is not supported (only < <= > >= == !=)");
+        if (t == "Lt")
+          e->cmp_ops.push_back(CmpOp::Lt);
+        else if (t == "LtE")
+          e->cmp_ops.push_back(CmpOp::Le);
+        else if (t == "Gt")
+          e->cmp_ops.push_back(CmpOp::Gt);
+        else if (t == "GtE")
+          e->cmp_ops.push_back(CmpOp::Ge);
+        else if (t == "Eq")
+          e->cmp_ops.push_back(CmpOp::Eq);
+        else if (t == "NotEq")
+          e->cmp_ops.push_back(CmpOp::Ne);
+        else
+          decline(line, "the comparison '" + t + "' is not supported (only < <= > >= == !=)");
       }
       for (auto c : n.attr("comparators")) e->args.push_back(expr(c));
       return e;
@@ -415,11 +417,16 @@ class Converter {
         if (mod == "math" || mod == "np" || mod == "numpy") {
           double v = 0;
           bool known = true;
-          if (attr == "pi") v = 3.141592653589793;
-          else if (attr == "e") v = 2.718281828459045;
-          else if (attr == "tau") v = 6.283185307179586;
-          else if (attr == "inf") v = HUGE_VAL;
-          else known = false;
+          if (attr == "pi")
+            v = 3.141592653589793;
+          else if (attr == "e")
+            v = 2.718281828459045;
+          else if (attr == "tau")
+            v = 6.283185307179586;
+          else if (attr == "inf")
+            v = HUGE_VAL;
+          else
+            known = false;
           if (known) {
             e->kind = ExprKind::FloatConst;
             e->fval = v;
@@ -447,8 +454,7 @@ class Converter {
       std::string mod = f.attr("value").attr("id").cast<std::string>();
       std::string attr = f.attr("attr").cast<std::string>();
       if (mod == "math" && math_functions().count(attr)) canonical = attr;
-      if ((mod == "np" || mod == "numpy") && numpy_functions().count(attr))
-        canonical = numpy_functions().at(attr);
+      if ((mod == "np" || mod == "numpy") && numpy_functions().count(attr)) canonical = numpy_functions().at(attr);
     }
     if (canonical.empty())
       decline(line, "the call " + text + " is not a known math function, so the analysis cannot see what it does");

@@ -99,9 +99,7 @@ struct Builder {
     r.coef.assign(nloops, nullptr);
     switch (e->kind) {
       case ExprKind::IntConst:
-      case ExprKind::BoolConst:
-        r.constant = e->ival ? int_const(e->ival) : nullptr;
-        return r;
+      case ExprKind::BoolConst: r.constant = e->ival ? int_const(e->ival) : nullptr; return r;
       case ExprKind::Name: {
         auto it = loop_of_var.find(e->name);
         if (it != loop_of_var.end()) {
@@ -116,8 +114,7 @@ struct Builder {
         for (auto& l : sa.loops)
           if (l.stmt && l.stmt->var == e->name)
             return unknown(e->name + " is the variable of a loop that has finished");
-        if (finished_loop_vars.count(e->name))
-          return unknown(e->name + " is the variable of a loop that has finished");
+        if (finished_loop_vars.count(e->name)) return unknown(e->name + " is the variable of a loop that has finished");
         sa.symbols.insert(e->name);
         r.constant = e;
         return r;
@@ -161,8 +158,7 @@ struct Builder {
             return unknown(to_source(*e) + " is not affine in the loop variables");
         }
       }
-      default:
-        return unknown(to_source(*e) + " is not an affine expression");
+      default: return unknown(to_source(*e) + " is not an affine expression");
     }
   }
 
@@ -255,10 +251,11 @@ struct Builder {
           if (!part->affine && !sa.decline)
             sa.decline = Decline{s->line, "the bounds of loop " + s->var + " are not affine (" + part->why + ")"};
         }
-        bool step_const = li.step.affine &&
-                          std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
+        bool step_const =
+            li.step.affine && std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
         if (!step_const && !sa.decline)
-          sa.decline = Decline{s->line, "the step of loop " + s->var + " must not change from one iteration to the next"};
+          sa.decline =
+              Decline{s->line, "the step of loop " + s->var + " must not change from one iteration to the next"};
         for (auto* part : {&s->start, &s->stop, &s->step})
           if (part && *part) collect_refs(*part, s.get(), false, std::vector<int>(loops.begin(), loops.end() - 1));
         sa.loops[idx] = li;
@@ -285,8 +282,8 @@ struct Builder {
           collect_refs(s->target, s.get(), false, loops);
         collect_refs(s->value, s.get(), false, loops);
         if (s->target->kind == ExprKind::Subscript) collect_refs(s->target, s.get(), true, loops);
-        if (s->kind == StmtKind::Assign && s->target->kind == ExprKind::Name &&
-            assign_count[s->target->name] == 1 && substitutable(*s->value) && affine(s->value).affine)
+        if (s->kind == StmtKind::Assign && s->target->kind == ExprKind::Name && assign_count[s->target->name] == 1 &&
+            substitutable(*s->value) && affine(s->value).affine)
           available[s->target->name] = s->value;
         break;
     }
@@ -360,8 +357,9 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
         int64_t c1 = int_val(r1.subs[d].constant), c2 = int_val(r2.subs[d].constant);
         if (ziv1 && ziv2 && c1 >= 0 && c2 >= 0 && c1 != c2) {
           sa->settled.insert({(int)i, (int)j});
-          sa->settled_text.push_back(r1.text + " and " + r2.text + " never touch the same element (ZIV: constant subscripts " +
-                                     std::to_string(c1) + " and " + std::to_string(c2) + ")");
+          sa->settled_text.push_back(r1.text + " and " + r2.text +
+                                     " never touch the same element (ZIV: constant subscripts " + std::to_string(c1) +
+                                     " and " + std::to_string(c2) + ")");
           break;
         }
       }
@@ -403,8 +401,8 @@ StaticSummary summarize(const StaticAnalysis& sa, size_t skeleton_max) {
         auto& a = sa.refs[i];
         auto& b = sa.refs[j];
         std::string note = a.array == b.array ? "" : " (only if " + a.array + " and " + b.array + " share memory)";
-        s.skeleton.push_back(a.stmt->label() + (a.write ? " writes " : " reads ") + a.text + " / " +
-                             b.stmt->label() + (b.write ? " writes " : " reads ") + b.text + note);
+        s.skeleton.push_back(a.stmt->label() + (a.write ? " writes " : " reads ") + a.text + " / " + b.stmt->label() +
+                             (b.write ? " writes " : " reads ") + b.text + note);
       }
   s.for_run_time.push_back(std::to_string(s.skeleton_pairs) + " pairs of references to test with the bound values");
   return s;

@@ -79,8 +79,10 @@ GpuProfile gpu_profile_from_json(const nlohmann::json& j) {
   g.tdp_w = d("tdp_w", 0);
   if (j.contains("sources")) {
     for (auto& s : j["sources"]) {
-      if (s.is_string()) g.sources.push_back(s.get<std::string>());
-      else if (s.is_object()) g.sources.push_back(s.value("source", s.dump()));
+      if (s.is_string())
+        g.sources.push_back(s.get<std::string>());
+      else if (s.is_object())
+        g.sources.push_back(s.value("source", s.dump()));
     }
   }
   g.measured = j.value("measured", false);
@@ -88,25 +90,36 @@ GpuProfile gpu_profile_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json to_json(const GpuProfile& g) {
-  return {{"name", g.name}, {"display_name", g.display_name}, {"architecture", g.architecture},
-          {"compute_capability", g.compute_capability}, {"sms", g.sms},
-          {"boost_clock_ghz", g.boost_clock_ghz}, {"fp32_tflops", g.fp32_tflops},
-          {"fp64_tflops", g.fp64_tflops}, {"sfu_per_sm_per_clock", g.sfu_per_sm_per_clock},
-          {"warp_size", g.warp_size}, {"schedulers_per_sm", g.schedulers_per_sm},
-          {"max_threads_per_sm", g.max_threads_per_sm}, {"max_blocks_per_sm", g.max_blocks_per_sm},
+  return {{"name", g.name},
+          {"display_name", g.display_name},
+          {"architecture", g.architecture},
+          {"compute_capability", g.compute_capability},
+          {"sms", g.sms},
+          {"boost_clock_ghz", g.boost_clock_ghz},
+          {"fp32_tflops", g.fp32_tflops},
+          {"fp64_tflops", g.fp64_tflops},
+          {"sfu_per_sm_per_clock", g.sfu_per_sm_per_clock},
+          {"warp_size", g.warp_size},
+          {"schedulers_per_sm", g.schedulers_per_sm},
+          {"max_threads_per_sm", g.max_threads_per_sm},
+          {"max_blocks_per_sm", g.max_blocks_per_sm},
           {"max_threads_per_block", g.max_threads_per_block},
           {"registers_per_sm", g.registers_per_sm},
           {"max_registers_per_thread", g.max_registers_per_thread},
           {"register_alloc_unit", g.register_alloc_unit},
           {"shared_memory_per_sm", g.shared_memory_per_sm},
           {"shared_memory_per_block", g.shared_memory_per_block},
-          {"memory_bandwidth_gbs", g.memory_bandwidth_gbs}, {"memory_gb", g.memory_gb},
-          {"l2_cache_mb", g.l2_cache_mb}, {"host_link", g.host_link},
+          {"memory_bandwidth_gbs", g.memory_bandwidth_gbs},
+          {"memory_gb", g.memory_gb},
+          {"l2_cache_mb", g.l2_cache_mb},
+          {"host_link", g.host_link},
           {"host_link_bandwidth_gbs", g.host_link_bandwidth_gbs},
           {"host_link_latency_us", g.host_link_latency_us},
           {"launch_overhead_us", g.launch_overhead_us},
-          {"memory_latency_ns", g.memory_latency_ns}, {"tdp_w", g.tdp_w},
-          {"sources", g.sources}, {"measured", g.measured}};
+          {"memory_latency_ns", g.memory_latency_ns},
+          {"tdp_w", g.tdp_w},
+          {"sources", g.sources},
+          {"measured", g.measured}};
 }
 
 std::optional<GpuProfile> load_gpu_profile(const std::string& name_or_path, std::string* error,
@@ -155,7 +168,11 @@ static int64_t parse_size(std::string s) {
   if (last == 'M') mult = 1024 * 1024;
   if (last == 'G') mult = 1024LL * 1024 * 1024;
   if (mult != 1) s.pop_back();
-  try { return std::stoll(s) * mult; } catch (...) { return 0; }
+  try {
+    return std::stoll(s) * mult;
+  } catch (...) {
+    return 0;
+  }
 }
 
 HostProfile detect_host() {
@@ -173,7 +190,9 @@ HostProfile detect_host() {
     std::string val = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
     if (key == "model name" && h.cpu_model.empty()) h.cpu_model = val;
     if (key == "cpu MHz" && val.size()) {
-      try { h.clock_ghz = std::stod(val) / 1000.0; } catch (...) {}
+      try {
+        h.clock_ghz = std::stod(val) / 1000.0;
+      } catch (...) {}
     }
     if (key == "flags" && flags.empty()) flags = " " + val + " ";
   }
@@ -201,9 +220,7 @@ HostProfile detect_host() {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double secs(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 volatile double g_sink;
 
@@ -213,7 +230,14 @@ volatile double g_sink;
 __attribute__((noipa, optimize("no-tree-vectorize"))) double independent_adds(long n, double x) {
   double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
   for (long i = 0; i < n; ++i) {
-    a0 += x; a1 += x; a2 += x; a3 += x; a4 += x; a5 += x; a6 += x; a7 += x;
+    a0 += x;
+    a1 += x;
+    a2 += x;
+    a3 += x;
+    a4 += x;
+    a5 += x;
+    a6 += x;
+    a7 += x;
     __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
   }
   return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
@@ -232,7 +256,10 @@ __attribute__((noipa, optimize("no-tree-vectorize"))) double independent_divs(lo
   double a0 = 1, a1 = 2, a2 = 3, a3 = 4;
   for (long i = 0; i < n; ++i) {
     double y = x + (double)i;
-    a0 += 1.0 / y; a1 += 2.0 / y; a2 += 3.0 / y; a3 += std::sqrt(y);
+    a0 += 1.0 / y;
+    a1 += 2.0 / y;
+    a2 += 3.0 / y;
+    a3 += std::sqrt(y);
   }
   return a0 + a1 + a2 + a3;
 }
@@ -259,8 +286,8 @@ __attribute__((noipa, optimize("no-tree-vectorize"))) void memory_recurrence(dou
 }
 
 // Many short inner loops: the cost of entering and leaving a loop.
-__attribute__((noipa, optimize("no-tree-vectorize", "no-unroll-loops"))) double short_loops(
-    const double* p, long outer, long inner) {
+__attribute__((noipa, optimize("no-tree-vectorize", "no-unroll-loops"))) double short_loops(const double* p, long outer,
+                                                                                            long inner) {
   double s = 0;
   for (long o = 0; o < outer; ++o) {
     double t = 0;
@@ -356,7 +383,10 @@ void calibrate_native(HostProfile& h) {
     t = best_of(3, [&] { g_sink = chained_divs(nd, 1.0000001); });
     h.div_latency_ns = t / nd * 1e9;
     std::vector<double> rec(200'000, 1.0);
-    t = best_of(3, [&] { memory_recurrence(rec.data(), (long)rec.size(), 0.999999); g_sink = rec.back(); });
+    t = best_of(3, [&] {
+      memory_recurrence(rec.data(), (long)rec.size(), 0.999999);
+      g_sink = rec.back();
+    });
     // One multiply on the path plus the store-to-load hop.
     h.store_forward_ns = std::max(0.0, t / (double)rec.size() * 1e9 - h.add_latency_ns);
     std::vector<double> buf(1024, 1.0);
@@ -369,7 +399,10 @@ void calibrate_native(HostProfile& h) {
   {
     const size_t n = (16u << 20) / sizeof(double);
     std::vector<double> A(n, 0.0), Bv(n, 1.0), C(n, 2.0);
-    double t = best_of(8, [&] { triad(A.data(), Bv.data(), C.data(), n, 0.5); g_sink = A[n / 2]; });
+    double t = best_of(8, [&] {
+      triad(A.data(), Bv.data(), C.data(), n, 0.5);
+      g_sink = A[n / 2];
+    });
     h.dram_bandwidth_gbs = 3.0 * (double)(n * sizeof(double)) / t / 1e9;
     int T = h.cores;
     if (T > 1) {
@@ -377,7 +410,8 @@ void calibrate_native(HostProfile& h) {
         std::vector<std::thread> th;
         size_t chunk = n / T;
         for (int k = 0; k < T; ++k)
-          th.emplace_back([&, k] { triad(A.data() + k * chunk, Bv.data() + k * chunk, C.data() + k * chunk, chunk, 0.5); });
+          th.emplace_back(
+              [&, k] { triad(A.data() + k * chunk, Bv.data() + k * chunk, C.data() + k * chunk, chunk, 0.5); });
         for (auto& x : th) x.join();
         g_sink = A[0];
       });
@@ -402,48 +436,82 @@ void calibrate_native(HostProfile& h) {
 }
 
 nlohmann::json to_json(const HostProfile& h) {
-  return {{"cpu_model", h.cpu_model}, {"cores", h.cores}, {"clock_ghz", h.clock_ghz},
-          {"simd_bits", h.simd_bits}, {"has_fma", h.has_fma}, {"l1d_bytes", h.l1d_bytes},
-          {"l2_bytes", h.l2_bytes}, {"l3_bytes", h.l3_bytes}, {"cache_line", h.cache_line},
+  return {{"cpu_model", h.cpu_model},
+          {"cores", h.cores},
+          {"clock_ghz", h.clock_ghz},
+          {"simd_bits", h.simd_bits},
+          {"has_fma", h.has_fma},
+          {"l1d_bytes", h.l1d_bytes},
+          {"l2_bytes", h.l2_bytes},
+          {"l3_bytes", h.l3_bytes},
+          {"cache_line", h.cache_line},
           {"dram_bandwidth_gbs", h.dram_bandwidth_gbs},
           {"dram_bandwidth_all_gbs", h.dram_bandwidth_all_gbs},
-          {"cache_bandwidth_gbs", h.cache_bandwidth_gbs}, {"add_ns", h.add_ns},
-          {"add_latency_ns", h.add_latency_ns}, {"div_ns", h.div_ns}, {"exp_ns", h.exp_ns},
-          {"div_latency_ns", h.div_latency_ns}, {"store_forward_ns", h.store_forward_ns},
+          {"cache_bandwidth_gbs", h.cache_bandwidth_gbs},
+          {"add_ns", h.add_ns},
+          {"add_latency_ns", h.add_latency_ns},
+          {"div_ns", h.div_ns},
+          {"exp_ns", h.exp_ns},
+          {"div_latency_ns", h.div_latency_ns},
+          {"store_forward_ns", h.store_forward_ns},
           {"loop_entry_ns", h.loop_entry_ns},
-          {"fork_join_us", h.fork_join_us}, {"fork_join_cold_us", h.fork_join_cold_us},
+          {"fork_join_us", h.fork_join_us},
+          {"fork_join_cold_us", h.fork_join_cold_us},
           {"loop_iter_ns", h.loop_iter_ns},
-          {"native_call_us", h.native_call_us}, {"native_input_us", h.native_input_us},
-          {"native_ref_us", h.native_ref_us}, {"native_loop_us", h.native_loop_us},
-          {"first_setup_us", h.first_setup_us}, {"report_us", h.report_us},
-          {"report_draw_us", h.report_draw_us}, {"report_calibrated", h.report_calibrated},
-          {"py_iter_ns", h.py_iter_ns}, {"py_binop_ns", h.py_binop_ns},
-          {"py_intop_ns", h.py_intop_ns}, {"py_index_dim_ns", h.py_index_dim_ns},
-          {"py_load_ns", h.py_load_ns}, {"py_store_ns", h.py_store_ns},
-          {"py_call_ns", h.py_call_ns}, {"py_assign_ns", h.py_assign_ns},
-          {"py_compare_ns", h.py_compare_ns}, {"py_nest_ns", h.py_nest_ns},
-          {"py_calibrated", h.py_calibrated}, {"engine_calibrated", h.engine_calibrated},
+          {"native_call_us", h.native_call_us},
+          {"native_input_us", h.native_input_us},
+          {"native_ref_us", h.native_ref_us},
+          {"native_loop_us", h.native_loop_us},
+          {"first_setup_us", h.first_setup_us},
+          {"report_us", h.report_us},
+          {"report_draw_us", h.report_draw_us},
+          {"report_calibrated", h.report_calibrated},
+          {"py_iter_ns", h.py_iter_ns},
+          {"py_binop_ns", h.py_binop_ns},
+          {"py_intop_ns", h.py_intop_ns},
+          {"py_index_dim_ns", h.py_index_dim_ns},
+          {"py_load_ns", h.py_load_ns},
+          {"py_store_ns", h.py_store_ns},
+          {"py_call_ns", h.py_call_ns},
+          {"py_assign_ns", h.py_assign_ns},
+          {"py_compare_ns", h.py_compare_ns},
+          {"py_nest_ns", h.py_nest_ns},
+          {"py_calibrated", h.py_calibrated},
+          {"engine_calibrated", h.engine_calibrated},
           {"calibrated", h.calibrated},
-          {"calibration_s", h.calibration_s}, {"source", h.source}};
+          {"calibration_s", h.calibration_s},
+          {"source", h.source}};
 }
 
 HostProfile host_profile_from_json(const nlohmann::json& j) {
   HostProfile h;
-  auto d = [&](const char* k, double& f) { if (j.contains(k) && j[k].is_number()) f = j[k].get<double>(); };
+  auto d = [&](const char* k, double& f) {
+    if (j.contains(k) && j[k].is_number()) f = j[k].get<double>();
+  };
   auto i = [&](const char* k, auto& f) {
     if (j.contains(k) && j[k].is_number()) f = j[k].get<std::decay_t<decltype(f)>>();
   };
   h.cpu_model = j.value("cpu_model", std::string());
-  i("cores", h.cores); d("clock_ghz", h.clock_ghz); i("simd_bits", h.simd_bits);
+  i("cores", h.cores);
+  d("clock_ghz", h.clock_ghz);
+  i("simd_bits", h.simd_bits);
   h.has_fma = j.value("has_fma", false);
-  i("l1d_bytes", h.l1d_bytes); i("l2_bytes", h.l2_bytes); i("l3_bytes", h.l3_bytes);
+  i("l1d_bytes", h.l1d_bytes);
+  i("l2_bytes", h.l2_bytes);
+  i("l3_bytes", h.l3_bytes);
   i("cache_line", h.cache_line);
-  d("dram_bandwidth_gbs", h.dram_bandwidth_gbs); d("dram_bandwidth_all_gbs", h.dram_bandwidth_all_gbs);
-  d("cache_bandwidth_gbs", h.cache_bandwidth_gbs); d("add_ns", h.add_ns);
-  d("add_latency_ns", h.add_latency_ns); d("div_ns", h.div_ns); d("exp_ns", h.exp_ns);
-  d("div_latency_ns", h.div_latency_ns); d("store_forward_ns", h.store_forward_ns);
+  d("dram_bandwidth_gbs", h.dram_bandwidth_gbs);
+  d("dram_bandwidth_all_gbs", h.dram_bandwidth_all_gbs);
+  d("cache_bandwidth_gbs", h.cache_bandwidth_gbs);
+  d("add_ns", h.add_ns);
+  d("add_latency_ns", h.add_latency_ns);
+  d("div_ns", h.div_ns);
+  d("exp_ns", h.exp_ns);
+  d("div_latency_ns", h.div_latency_ns);
+  d("store_forward_ns", h.store_forward_ns);
   d("loop_entry_ns", h.loop_entry_ns);
-  d("fork_join_us", h.fork_join_us); d("loop_iter_ns", h.loop_iter_ns);
+  d("fork_join_us", h.fork_join_us);
+  d("loop_iter_ns", h.loop_iter_ns);
   d("fork_join_cold_us", h.fork_join_cold_us);
   d("native_call_us", h.native_call_us);
   d("native_input_us", h.native_input_us);
@@ -453,10 +521,15 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("report_us", h.report_us);
   d("report_draw_us", h.report_draw_us);
   h.report_calibrated = j.value("report_calibrated", false);
-  d("py_iter_ns", h.py_iter_ns); d("py_binop_ns", h.py_binop_ns);
-  d("py_intop_ns", h.py_intop_ns); d("py_index_dim_ns", h.py_index_dim_ns); d("py_load_ns", h.py_load_ns);
-  d("py_store_ns", h.py_store_ns); d("py_call_ns", h.py_call_ns);
-  d("py_assign_ns", h.py_assign_ns); d("py_compare_ns", h.py_compare_ns);
+  d("py_iter_ns", h.py_iter_ns);
+  d("py_binop_ns", h.py_binop_ns);
+  d("py_intop_ns", h.py_intop_ns);
+  d("py_index_dim_ns", h.py_index_dim_ns);
+  d("py_load_ns", h.py_load_ns);
+  d("py_store_ns", h.py_store_ns);
+  d("py_call_ns", h.py_call_ns);
+  d("py_assign_ns", h.py_assign_ns);
+  d("py_compare_ns", h.py_compare_ns);
   d("py_nest_ns", h.py_nest_ns);
   h.py_calibrated = j.value("py_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
@@ -469,9 +542,12 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
 std::string cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   fs::path base;
-  if (xdg && *xdg) base = xdg;
-  else if (const char* home = std::getenv("HOME"); home && *home) base = fs::path(home) / ".cache";
-  else base = fs::temp_directory_path();
+  if (xdg && *xdg)
+    base = xdg;
+  else if (const char* home = std::getenv("HOME"); home && *home)
+    base = fs::path(home) / ".cache";
+  else
+    base = fs::temp_directory_path();
   return (base / "loopscope").string();
 }
 
@@ -502,8 +578,8 @@ HostProfile host_profile(bool recalibrate) {
       try {
         nlohmann::json j = nlohmann::json::parse(in);
         HostProfile cached = host_profile_from_json(j);
-        if (j.value("format", 0) == 1 && cached.calibrated &&
-            cached.cpu_model == detected.cpu_model && cached.cores == detected.cores) {
+        if (j.value("format", 0) == 1 && cached.calibrated && cached.cpu_model == detected.cpu_model &&
+            cached.cores == detected.cores) {
           cached.source = "cache:" + host_cache_path();
           return cached;
         }
@@ -520,15 +596,20 @@ HostProfile host_profile(bool recalibrate) {
       try {
         HostProfile old = host_profile_from_json(nlohmann::json::parse(in));
         if (old.py_calibrated && old.cpu_model == h.cpu_model) {
-          h.py_iter_ns = old.py_iter_ns; h.py_binop_ns = old.py_binop_ns;
-          h.py_intop_ns = old.py_intop_ns; h.py_index_dim_ns = old.py_index_dim_ns;
+          h.py_iter_ns = old.py_iter_ns;
+          h.py_binop_ns = old.py_binop_ns;
+          h.py_intop_ns = old.py_intop_ns;
+          h.py_index_dim_ns = old.py_index_dim_ns;
           h.native_call_us = old.native_call_us;
           h.native_input_us = old.native_input_us;
           h.native_ref_us = old.native_ref_us;
           h.native_loop_us = old.native_loop_us;
-          h.py_load_ns = old.py_load_ns; h.py_store_ns = old.py_store_ns;
-          h.py_call_ns = old.py_call_ns; h.py_assign_ns = old.py_assign_ns;
-          h.py_compare_ns = old.py_compare_ns; h.py_nest_ns = old.py_nest_ns;
+          h.py_load_ns = old.py_load_ns;
+          h.py_store_ns = old.py_store_ns;
+          h.py_call_ns = old.py_call_ns;
+          h.py_assign_ns = old.py_assign_ns;
+          h.py_compare_ns = old.py_compare_ns;
+          h.py_nest_ns = old.py_nest_ns;
         }
       } catch (...) {}
     }

@@ -25,19 +25,27 @@ std::string format_seconds(double s) {
   if (!std::isfinite(s)) return "forever";
   // The same units and digits as the report's tables (_report.fmt_seconds),
   // so a sentence's numbers are the ones in the cost breakdown.
-  if (s >= 1) std::snprintf(buf, sizeof buf, "%.2f s", s);
-  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
-  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.1f \u00b5s", s * 1e6);
-  else std::snprintf(buf, sizeof buf, "%.0f ns", s * 1e9);
+  if (s >= 1)
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+  else if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+  else if (s >= 1e-6)
+    std::snprintf(buf, sizeof buf, "%.1f \u00b5s", s * 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f ns", s * 1e9);
   return buf;
 }
 
 std::string format_bytes(double b) {
   char buf[64];
-  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.3g GB", b / 1e9);
-  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.3g MB", b / 1e6);
-  else if (b >= 1e3) std::snprintf(buf, sizeof buf, "%.3g KB", b / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f B", b);
+  if (b >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g GB", b / 1e9);
+  else if (b >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.3g MB", b / 1e6);
+  else if (b >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.3g KB", b / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f B", b);
   return buf;
 }
 
@@ -62,13 +70,17 @@ Occupancy gpu_occupancy(const GpuProfile& g, int block, int regs, int shared) {
   const int unit = std::max(1, g.register_alloc_unit);
   const int regs_per_warp = ((regs * g.warp_size + unit - 1) / unit) * unit;
   o.limit_registers = g.registers_per_sm / (regs_per_warp * warps_per_block);
-  o.limit_shared = shared > 0 && g.shared_memory_per_sm > 0 ? g.shared_memory_per_sm / shared
-                                                           : std::numeric_limits<int>::max();
+  o.limit_shared =
+      shared > 0 && g.shared_memory_per_sm > 0 ? g.shared_memory_per_sm / shared : std::numeric_limits<int>::max();
   o.blocks_per_sm = std::min({o.limit_threads, o.limit_blocks, o.limit_registers, o.limit_shared});
-  if (o.blocks_per_sm == o.limit_registers && o.limit_registers < o.limit_threads) o.limited_by = "registers";
-  else if (o.blocks_per_sm == o.limit_shared && o.limit_shared < o.limit_threads) o.limited_by = "shared memory";
-  else if (o.blocks_per_sm == o.limit_blocks && o.limit_blocks < o.limit_threads) o.limited_by = "blocks";
-  else o.limited_by = "threads";
+  if (o.blocks_per_sm == o.limit_registers && o.limit_registers < o.limit_threads)
+    o.limited_by = "registers";
+  else if (o.blocks_per_sm == o.limit_shared && o.limit_shared < o.limit_threads)
+    o.limited_by = "shared memory";
+  else if (o.blocks_per_sm == o.limit_blocks && o.limit_blocks < o.limit_threads)
+    o.limited_by = "blocks";
+  else
+    o.limited_by = "threads";
   o.blocks_per_sm = std::max(0, o.blocks_per_sm);
   o.active_warps_per_sm = o.blocks_per_sm * warps_per_block;
   o.occupancy = max_warps > 0 ? (double)o.active_warps_per_sm / max_warps : 0;
@@ -95,9 +107,9 @@ namespace {
 
 // Seconds of scalar native arithmetic for `o` on one core.
 double cpu_op_seconds(const OpCounts& o, const HostProfile& h) {
-  double ns = (o.add + o.mul + o.compare) * h.add_ns + (o.div + o.sqrt) * h.div_ns +
-              o.exp * h.exp_ns + o.pow * 2.5 * h.exp_ns + o.intop * 0.5 * h.add_ns +
-              (o.load + o.store) * 0.5 * h.add_ns + o.call * h.add_ns;
+  double ns = (o.add + o.mul + o.compare) * h.add_ns + (o.div + o.sqrt) * h.div_ns + o.exp * h.exp_ns +
+              o.pow * 2.5 * h.exp_ns + o.intop * 0.5 * h.add_ns + (o.load + o.store) * 0.5 * h.add_ns +
+              o.call * h.add_ns;
   return ns * 1e-9;
 }
 
@@ -113,19 +125,30 @@ CpuWork cpu_work(const WorkProfile& w, const HostProfile& h) {
   OpCounts scalar = w.ops;
   // Operations in vectorisable loops run `lanes` at a time.
   OpCounts vec = w.ops_vector;
-  scalar.add -= vec.add; scalar.mul -= vec.mul; scalar.div -= vec.div; scalar.sqrt -= vec.sqrt;
-  scalar.compare -= vec.compare; scalar.load -= vec.load; scalar.store -= vec.store;
+  scalar.add -= vec.add;
+  scalar.mul -= vec.mul;
+  scalar.div -= vec.div;
+  scalar.sqrt -= vec.sqrt;
+  scalar.compare -= vec.compare;
+  scalar.load -= vec.load;
+  scalar.store -= vec.store;
   scalar.intop -= vec.intop;
   OpCounts vpart;
-  vpart.add = vec.add; vpart.mul = vec.mul; vpart.div = vec.div; vpart.sqrt = vec.sqrt;
-  vpart.compare = vec.compare; vpart.load = vec.load; vpart.store = vec.store; vpart.intop = vec.intop;
-  c.ops_s = cpu_op_seconds(scalar, h) + cpu_op_seconds(vpart, h) / lanes +
-            w.innermost_iterations * h.loop_iter_ns * 1e-9;
+  vpart.add = vec.add;
+  vpart.mul = vec.mul;
+  vpart.div = vec.div;
+  vpart.sqrt = vec.sqrt;
+  vpart.compare = vec.compare;
+  vpart.load = vec.load;
+  vpart.store = vec.store;
+  vpart.intop = vec.intop;
+  c.ops_s =
+      cpu_op_seconds(scalar, h) + cpu_op_seconds(vpart, h) / lanes + w.innermost_iterations * h.loop_iter_ns * 1e-9;
   // Latency-bound work: accumulation chains and recurrences through memory.
   const OpCounts& r = w.ops_recurrence;
   c.chain_s = (w.chain_ops * h.add_latency_ns + (r.add + r.mul + r.compare) * h.add_latency_ns +
-               (r.div + r.sqrt) * h.div_latency_ns + (r.exp + 2.5 * r.pow) * h.exp_ns +
-               r.store * h.store_forward_ns) * 1e-9;
+               (r.div + r.sqrt) * h.div_latency_ns + (r.exp + 2.5 * r.pow) * h.exp_ns + r.store * h.store_forward_ns) *
+              1e-9;
   // Entering and leaving loops.
   double entries = 0;
   for (auto& l : w.loops) entries += l.entries;
@@ -156,22 +179,33 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
   VariantCost v;
   v.variant = Variant::Python;
   double iters = 0, entries = 0;
-  for (auto& l : w.loops) { iters += l.iterations; entries += l.entries; }
+  for (auto& l : w.loops) {
+    iters += l.iterations;
+    entries += l.entries;
+  }
   const OpCounts& o = w.ops;
   double binops = o.add + o.mul + o.div + o.pow;
   double calls = o.sqrt + o.exp + o.call;
   double ns = h.py_nest_ns + iters * h.py_iter_ns + entries * h.py_call_ns + binops * h.py_binop_ns +
-              o.intop * h.py_intop_ns + calls * h.py_call_ns + o.load * h.py_load_ns +
-              o.store * h.py_store_ns + o.index_dims * h.py_index_dim_ns +
-              o.assign * h.py_assign_ns + o.compare * h.py_compare_ns;
+              o.intop * h.py_intop_ns + calls * h.py_call_ns + o.load * h.py_load_ns + o.store * h.py_store_ns +
+              o.index_dims * h.py_index_dim_ns + o.assign * h.py_assign_ns + o.compare * h.py_compare_ns;
   v.compute = ns * 1e-9;
   v.bound_by = "interpreter";
-  v.details = {{"loop_iterations", iters}, {"loop_entries", entries}, {"binops", binops},
-               {"intops", o.intop}, {"index_dims", o.index_dims},
-               {"calls", calls}, {"loads", o.load}, {"stores", o.store}, {"assigns", o.assign},
-               {"compares", o.compare}, {"py_iter_ns", h.py_iter_ns},
-               {"py_binop_ns", h.py_binop_ns}, {"py_load_ns", h.py_load_ns},
-               {"py_store_ns", h.py_store_ns}, {"py_call_ns", h.py_call_ns}};
+  v.details = {{"loop_iterations", iters},
+               {"loop_entries", entries},
+               {"binops", binops},
+               {"intops", o.intop},
+               {"index_dims", o.index_dims},
+               {"calls", calls},
+               {"loads", o.load},
+               {"stores", o.store},
+               {"assigns", o.assign},
+               {"compares", o.compare},
+               {"py_iter_ns", h.py_iter_ns},
+               {"py_binop_ns", h.py_binop_ns},
+               {"py_load_ns", h.py_load_ns},
+               {"py_store_ns", h.py_store_ns},
+               {"py_call_ns", h.py_call_ns}};
   return v;
 }
 
@@ -179,7 +213,8 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
 // variant caches, the call itself.
 double call_seconds(const WorkProfile& w, const HostProfile& h) {
   return (h.native_call_us + w.inputs * h.native_input_us + w.reference_dims * h.native_ref_us +
-          (double)w.loops.size() * h.native_loop_us) * 1e-6;
+          (double)w.loops.size() * h.native_loop_us) *
+         1e-6;
 }
 
 // The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
@@ -222,18 +257,22 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   VariantCost v;
   v.variant = Variant::CpuSerial;
   v.available = f.cpu_available && w.ok;
-  if (!w.ok) v.unavailable_reason = w.reason;
-  else if (!f.cpu_available) v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+  if (!w.ok)
+    v.unavailable_reason = w.reason;
+  else if (!f.cpu_available)
+    v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
   CpuWork c = cpu_work(w, h);
-  double mem_s = c.mem_bytes_cache / (h.cache_bandwidth_gbs * 1e9) +
-                 c.mem_bytes_dram / (h.dram_bandwidth_gbs * 1e9);
+  double mem_s = c.mem_bytes_cache / (h.cache_bandwidth_gbs * 1e9) + c.mem_bytes_dram / (h.dram_bandwidth_gbs * 1e9);
   double arith = std::max(c.ops_s, c.chain_s);
   v.compute = std::max(arith, mem_s);
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
-  v.details = {{"arith_s", c.ops_s}, {"chain_s", c.chain_s}, {"memory_s", mem_s},
-               {"bytes_cache", c.mem_bytes_cache}, {"bytes_dram", c.mem_bytes_dram},
+  v.details = {{"arith_s", c.ops_s},
+               {"chain_s", c.chain_s},
+               {"memory_s", mem_s},
+               {"bytes_cache", c.mem_bytes_cache},
+               {"bytes_dram", c.mem_bytes_dram},
                {"vector_lanes", h.simd_bits / (w.fp32 ? 32 : 64)}};
   return v;
 }
@@ -245,10 +284,14 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
   bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
   v.available = f.cpu_available && w.ok && has_par && T > 1;
-  if (!w.ok) v.unavailable_reason = w.reason;
-  else if (!f.cpu_available) v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
-  else if (!has_par) v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel" : no_parallel_reason;
-  else if (T <= 1) v.unavailable_reason = "this machine has one core";
+  if (!w.ok)
+    v.unavailable_reason = w.reason;
+  else if (!f.cpu_available)
+    v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+  else if (!has_par)
+    v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel" : no_parallel_reason;
+  else if (T <= 1)
+    v.unavailable_reason = "this machine has one core";
   CpuWork c = cpu_work(w, h);
   const double P = std::max(1.0, w.cpu_parallel_iterations);
   // Iterations are split into T nearly equal chunks: the slowest thread does
@@ -258,8 +301,9 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   const double fpar = has_par ? w.parallel_fraction : 0.0;
   double arith = std::max(c.ops_s, c.chain_s);
   double arith_par = arith * (1 - fpar) + arith * fpar / speedup;
-  double bw_dram = (1 - fpar) * 0 + h.dram_bandwidth_gbs +
-                   fpar * std::max(0.0, std::min(h.dram_bandwidth_all_gbs, h.dram_bandwidth_gbs * speedup) - h.dram_bandwidth_gbs);
+  double bw_dram =
+      (1 - fpar) * 0 + h.dram_bandwidth_gbs +
+      fpar * std::max(0.0, std::min(h.dram_bandwidth_all_gbs, h.dram_bandwidth_gbs * speedup) - h.dram_bandwidth_gbs);
   double bw_cache = h.cache_bandwidth_gbs * (1 + fpar * (speedup - 1));
   double mem_s = c.mem_bytes_cache / (bw_cache * 1e9) + c.mem_bytes_dram / (bw_dram * 1e9);
   v.compute = std::max(arith_par, mem_s);
@@ -269,31 +313,44 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.scheduling = call_seconds(w, h) +
                  (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * h.fork_join_us) * 1e-6 : 0);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
-  v.details = {{"threads", T}, {"speedup", speedup}, {"cores_free", free_cores}, {"parallel_fraction", fpar},
-               {"regions", w.cpu_regions}, {"fork_join_us", h.fork_join_us},
+  v.details = {{"threads", T},
+               {"speedup", speedup},
+               {"cores_free", free_cores},
+               {"parallel_fraction", fpar},
+               {"regions", w.cpu_regions},
+               {"fork_join_us", h.fork_join_us},
                {"fork_join_cold_us", h.fork_join_cold_us},
-               {"parallel_iterations", w.cpu_parallel_iterations}, {"arith_s", arith_par},
+               {"parallel_iterations", w.cpu_parallel_iterations},
+               {"arith_s", arith_par},
                {"memory_s", mem_s}};
   return v;
 }
 
 // Instructions per operation on the GPU, in units of one FMA-pipe slot.
-struct GpuOpCosts { double add, div, sqrt, exp, pow; };
+struct GpuOpCosts {
+  double add, div, sqrt, exp, pow;
+};
 GpuOpCosts gpu_costs(bool fp32) {
   if (fp32) return {1, 8, 8, 12, 30};
   return {1, 16, 16, 30, 60};
 }
 
-VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfile& g,
-                      const VariantFacts& f, const std::string& no_parallel_reason) {
+VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfile& g, const VariantFacts& f,
+                      const std::string& no_parallel_reason) {
   VariantCost v;
   v.variant = Variant::Gpu;
   bool has_grid = !w.gpu_grid_loops.empty() && w.gpu_launches > 0;
   v.available = f.gpu_available && f.gpu_codegen_ok && w.ok && has_grid;
-  if (!w.ok) v.unavailable_reason = w.reason;
-  else if (!has_grid) v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel, so there is nothing to spread over GPU threads" : no_parallel_reason;
-  else if (!f.gpu_codegen_ok) v.unavailable_reason = f.gpu_decline.empty() ? "the CUDA code generator declined this nest" : f.gpu_decline;
-  else if (!f.gpu_available) v.unavailable_reason = "there is no GPU on this machine (priced on the " + g.display_name + " profile)";
+  if (!w.ok)
+    v.unavailable_reason = w.reason;
+  else if (!has_grid)
+    v.unavailable_reason = no_parallel_reason.empty()
+                               ? "no loop can run in parallel, so there is nothing to spread over GPU threads"
+                               : no_parallel_reason;
+  else if (!f.gpu_codegen_ok)
+    v.unavailable_reason = f.gpu_decline.empty() ? "the CUDA code generator declined this nest" : f.gpu_decline;
+  else if (!f.gpu_available)
+    v.unavailable_reason = "there is no GPU on this machine (priced on the " + g.display_name + " profile)";
 
   const double launches = has_grid ? w.gpu_launches : 1;
   const double threads = std::max(1.0, has_grid ? w.gpu_threads : 1);
@@ -308,13 +365,21 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   const OpCounts& kp = has_grid ? w.ops_parallel : w.ops;
   OpCounts host = w.ops;
   if (has_grid) {
-    host.add -= kp.add; host.mul -= kp.mul; host.div -= kp.div; host.sqrt -= kp.sqrt;
-    host.exp -= kp.exp; host.pow -= kp.pow; host.intop -= kp.intop; host.compare -= kp.compare;
-    host.load -= kp.load; host.store -= kp.store; host.call -= kp.call;
+    host.add -= kp.add;
+    host.mul -= kp.mul;
+    host.div -= kp.div;
+    host.sqrt -= kp.sqrt;
+    host.exp -= kp.exp;
+    host.pow -= kp.pow;
+    host.intop -= kp.intop;
+    host.compare -= kp.compare;
+    host.load -= kp.load;
+    host.store -= kp.store;
+    host.call -= kp.call;
   }
   GpuOpCosts oc = gpu_costs(w.fp32);
-  const double fp_instr = (kp.add + kp.mul) * oc.add + kp.div * oc.div + kp.sqrt * oc.sqrt +
-                          kp.exp * oc.exp + kp.pow * oc.pow;
+  const double fp_instr =
+      (kp.add + kp.mul) * oc.add + kp.div * oc.div + kp.sqrt * oc.sqrt + kp.exp * oc.exp + kp.pow * oc.pow;
   const double int_instr = kp.intop + kp.compare + kp.call + 2 * (kp.load + kp.store);
   // Lanes per SM per clock from the peak (an FMA counts as two flops).
   const double fp32_rate = g.fp32_tflops * 1e12 / 2;
@@ -332,9 +397,8 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   for (auto& a : w.arrays) {
     double acc = a.gpu_accesses * a.elem_bytes;
     accesses_bytes += acc;
-    double in_kernel = acc * (w.ops.load + w.ops.store > 0
-                                  ? std::min(1.0, (kp.load + kp.store) / (w.ops.load + w.ops.store))
-                                  : 1.0);
+    double in_kernel =
+        acc * (w.ops.load + w.ops.store > 0 ? std::min(1.0, (kp.load + kp.store) / (w.ops.load + w.ops.store)) : 1.0);
     traffic += std::max(a.footprint_bytes, in_kernel * a.gpu_coalescing);
   }
   const double t_mem = traffic / (g.memory_bandwidth_gbs * 1e9 * 0.8 * std::max(1e-6, u_mem));
@@ -356,21 +420,41 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   double in_bytes = 0, out_bytes = 0;
   int in_copies = 0, out_copies = 0;
   for (auto& a : w.arrays) {
-    if (a.read || (a.written && !a.fully_written)) { in_bytes += a.nbytes; ++in_copies; }
-    if (a.written) { out_bytes += a.nbytes; ++out_copies; }
+    if (a.read || (a.written && !a.fully_written)) {
+      in_bytes += a.nbytes;
+      ++in_copies;
+    }
+    if (a.written) {
+      out_bytes += a.nbytes;
+      ++out_copies;
+    }
   }
   v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies);
   v.compile = amortised(f.gpu_compile_s, f.gpu_compiled, f.expected_runs);
-  v.details = {{"profile", g.name}, {"launches", launches}, {"threads_per_launch", threads},
-               {"block_size", block}, {"blocks", blocks}, {"blocks_per_sm", occ.blocks_per_sm},
-               {"occupancy", occ.occupancy}, {"occupancy_limited_by", occ.limited_by},
-               {"registers_per_thread", f.gpu_registers_per_thread}, {"waves", waves},
-               {"alu_utilisation", u_alu}, {"memory_utilisation", u_mem},
-               {"alu_s", t_alu}, {"memory_s", t_mem}, {"latency_s", t_latency},
-               {"atomic_s", t_atomic}, {"host_s", t_host}, {"dram_bytes", traffic},
+  v.details = {{"profile", g.name},
+               {"launches", launches},
+               {"threads_per_launch", threads},
+               {"block_size", block},
+               {"blocks", blocks},
+               {"blocks_per_sm", occ.blocks_per_sm},
+               {"occupancy", occ.occupancy},
+               {"occupancy_limited_by", occ.limited_by},
+               {"registers_per_thread", f.gpu_registers_per_thread},
+               {"waves", waves},
+               {"alu_utilisation", u_alu},
+               {"memory_utilisation", u_mem},
+               {"alu_s", t_alu},
+               {"memory_s", t_mem},
+               {"latency_s", t_latency},
+               {"atomic_s", t_atomic},
+               {"host_s", t_host},
+               {"dram_bytes", traffic},
                {"access_bytes", accesses_bytes},
-               {"bytes_in", in_bytes}, {"bytes_out", out_bytes}, {"copies_in", in_copies},
-               {"copies_out", out_copies}, {"precision", w.fp32 ? "fp32" : "fp64"}};
+               {"bytes_in", in_bytes},
+               {"bytes_out", out_bytes},
+               {"copies_in", in_copies},
+               {"copies_out", out_copies},
+               {"precision", w.fp32 ? "fp32" : "fp64"}};
   return v;
 }
 
@@ -417,8 +501,8 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
     }
     case Variant::CpuSerial: {
       if (!cp.available)
-        r = "runs on one CPU core: " + cp.unavailable_reason + " (" + format_seconds(cs.total()) +
-            " against " + format_seconds(py.total()) + " in Python)";
+        r = "runs on one CPU core: " + cp.unavailable_reason + " (" + format_seconds(cs.total()) + " against " +
+            format_seconds(py.total()) + " in Python)";
       else if (cp.total() < cs.total())
         // The margin decided: say the rule, or the choice reads as the slower one.
         r = "runs on one CPU core: " + at + " " + std::to_string(h.cores) + " threads would take " +
@@ -435,15 +519,16 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
       const std::string name = "on the CPU with " + std::to_string((int)cp.details.value("threads", 1)) + " threads";
       if (ideal == &gp)
         r = "runs " + name + ": the GPU (" + g.display_name + ") would take " + format_seconds(gp.total()) +
-            " against " + format_seconds(cp.total()) + ", but " + gp.unavailable_reason.substr(0, gp.unavailable_reason.find(" (priced"));
+            " against " + format_seconds(cp.total()) + ", but " +
+            gp.unavailable_reason.substr(0, gp.unavailable_reason.find(" (priced"));
       else if (gp.transfer > cp.total())
         r = "runs " + name + ": " + at + ", moving " +
             format_bytes(gp.details.value("bytes_in", 0.0) + gp.details.value("bytes_out", 0.0)) +
             " to and from the GPU costs more than the whole loop (" + format_seconds(cp.total()) + ")";
       else
         r = "runs " + name + ": " + at + " it takes " + format_seconds(cp.total()) + " against " +
-            format_seconds(gp.total()) + " on the GPU (" + g.display_name + ") and " +
-            format_seconds(cs.total()) + " on one core";
+            format_seconds(gp.total()) + " on the GPU (" + g.display_name + ") and " + format_seconds(cs.total()) +
+            " on one core";
       break;
     }
     case Variant::Gpu: {
@@ -459,8 +544,7 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
 
 }  // namespace
 
-CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu,
-                   const VariantFacts& facts) {
+CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu, const VariantFacts& facts) {
   return [&] {
     CostEstimate e;
     e.work = work;
@@ -488,8 +572,7 @@ static std::string no_parallel_reason(const ParallelPlan& plan) {
     if (lp.verdict != LoopVerdict::Sequential) return "";
   }
   for (auto& lp : plan.loops) {
-    if (!lp.reasons.empty())
-      return "no loop can run in parallel (loop '" + lp.var + "': " + lp.reasons.front() + ")";
+    if (!lp.reasons.empty()) return "no loop can run in parallel (loop '" + lp.var + "': " + lp.reasons.front() + ")";
   }
   return "no loop can run in parallel";
 }
@@ -571,8 +654,8 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
   return e;
 }
 
-CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host,
-                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep) {
+CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host, const GpuProfile& gpu,
+                      const VariantFacts& facts, bool sweep) {
   return price_nest(count_nest(bound, plan, sweep), plan.decline, host, gpu, facts, sweep);
 }
 
@@ -583,20 +666,30 @@ nlohmann::json to_json(const CostEstimate& e) {
   j["gpu_profile"] = e.gpu_profile;
   j["variants"] = nlohmann::json::array();
   for (auto& v : e.variants) {
-    j["variants"].push_back({{"variant", to_string(v.variant)}, {"available", v.available},
-                             {"unavailable_reason", v.unavailable_reason}, {"total", v.total()},
-                             {"scheduling", v.scheduling}, {"transfer", v.transfer},
-                             {"compute", v.compute}, {"compile", v.compile},
-                             {"bound_by", v.bound_by}, {"details", v.details}});
+    j["variants"].push_back({{"variant", to_string(v.variant)},
+                             {"available", v.available},
+                             {"unavailable_reason", v.unavailable_reason},
+                             {"total", v.total()},
+                             {"scheduling", v.scheduling},
+                             {"transfer", v.transfer},
+                             {"compute", v.compute},
+                             {"compile", v.compile},
+                             {"bound_by", v.bound_by},
+                             {"details", v.details}});
   }
   j["work"] = to_json(e.work);
   j["sweep"] = nlohmann::json::array();
   for (auto& p : e.sweep)
-    j["sweep"].push_back({{"size", p.size}, {"python", p.python}, {"cpu-serial", p.cpu_serial},
-                          {"cpu", p.cpu_parallel}, {"gpu", p.gpu}});
+    j["sweep"].push_back({{"size", p.size},
+                          {"python", p.python},
+                          {"cpu-serial", p.cpu_serial},
+                          {"cpu", p.cpu_parallel},
+                          {"gpu", p.gpu}});
   j["size_label"] = e.work.size_label;
-  if (e.gpu_crossover) j["gpu_crossover"] = *e.gpu_crossover;
-  else j["gpu_crossover"] = nullptr;
+  if (e.gpu_crossover)
+    j["gpu_crossover"] = *e.gpu_crossover;
+  else
+    j["gpu_crossover"] = nullptr;
   return j;
 }
 

@@ -13,16 +13,36 @@ namespace loopscope::costmodel {
 using namespace loopscope::analysis;
 
 OpCounts& OpCounts::operator+=(const OpCounts& o) {
-  add += o.add; mul += o.mul; div += o.div; sqrt += o.sqrt; exp += o.exp; pow += o.pow;
-  intop += o.intop; compare += o.compare; call += o.call; load += o.load;
-  store += o.store; assign += o.assign; index_dims += o.index_dims;
+  add += o.add;
+  mul += o.mul;
+  div += o.div;
+  sqrt += o.sqrt;
+  exp += o.exp;
+  pow += o.pow;
+  intop += o.intop;
+  compare += o.compare;
+  call += o.call;
+  load += o.load;
+  store += o.store;
+  assign += o.assign;
+  index_dims += o.index_dims;
   return *this;
 }
 
 OpCounts OpCounts::scaled(double f) const {
   OpCounts r = *this;
-  r.add *= f; r.mul *= f; r.div *= f; r.sqrt *= f; r.exp *= f; r.pow *= f;
-  r.intop *= f; r.compare *= f; r.call *= f; r.load *= f; r.store *= f; r.assign *= f;
+  r.add *= f;
+  r.mul *= f;
+  r.div *= f;
+  r.sqrt *= f;
+  r.exp *= f;
+  r.pow *= f;
+  r.intop *= f;
+  r.compare *= f;
+  r.call *= f;
+  r.load *= f;
+  r.store *= f;
+  r.assign *= f;
   r.index_dims *= f;
   return r;
 }
@@ -45,8 +65,10 @@ namespace {
 
 int elem_size(DType t) {
   switch (t) {
-    case DType::Float64: case DType::Int64: return 8;
-    case DType::Float32: case DType::Int32: return 4;
+    case DType::Float64:
+    case DType::Int64: return 8;
+    case DType::Float32:
+    case DType::Int32: return 4;
     case DType::Bool: return 1;
   }
   return 8;
@@ -67,21 +89,21 @@ const char* to_string_verdict(LoopVerdict v) {
 static bool same_expr(const ExprPtr& a, const ExprPtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
-  if (a->kind != b->kind || a->name != b->name || a->ival != b->ival || a->fval != b->fval ||
-      a->bin_op != b->bin_op || a->un_op != b->un_op || a->bool_op != b->bool_op ||
-      a->cmp_ops != b->cmp_ops || a->args.size() != b->args.size())
+  if (a->kind != b->kind || a->name != b->name || a->ival != b->ival || a->fval != b->fval || a->bin_op != b->bin_op ||
+      a->un_op != b->un_op || a->bool_op != b->bool_op || a->cmp_ops != b->cmp_ops || a->args.size() != b->args.size())
     return false;
   for (size_t k = 0; k < a->args.size(); ++k)
     if (!same_expr(a->args[k], b->args[k])) return false;
   return true;
 }
 
-struct Interval { double lo, hi; };
+struct Interval {
+  double lo, hi;
+};
 
 class Counter {
  public:
-  Counter(const BoundNest& b, const ParallelPlan& plan, double scale)
-      : b_(b), scale_(scale) {
+  Counter(const BoundNest& b, const ParallelPlan& plan, double scale) : b_(b), scale_(scale) {
     for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
     // Flow dependences carried at a constant distance: a recurrence every
     // iteration (a distance that varies, as D[i, k] against D[i, j] at j == k,
@@ -102,30 +124,30 @@ class Counter {
   double scale_;
   std::map<int, LoopVerdict> verdicts_;
   std::map<int, std::set<std::string>> carried_flow_;  // stmt id -> loops carrying a flow into it
-  std::map<std::string, int64_t> ints_;          // integer scalars (scaled when in bounds)
-  std::set<std::string> bound_names_;            // scalars appearing in loop bounds
-  std::map<std::string, int64_t> env_;           // current loop-variable values
-  std::map<std::string, Interval> range_;        // loop-variable ranges
-  std::map<std::string, bool> local_float_;      // scalars assigned in the nest
+  std::map<std::string, int64_t> ints_;                // integer scalars (scaled when in bounds)
+  std::set<std::string> bound_names_;                  // scalars appearing in loop bounds
+  std::map<std::string, int64_t> env_;                 // current loop-variable values
+  std::map<std::string, Interval> range_;              // loop-variable ranges
+  std::map<std::string, bool> local_float_;            // scalars assigned in the nest
   std::map<int, LoopTraffic> loops_;
   std::map<std::string, ArrayTraffic> arrays_;
   std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
-  std::set<int> top_parallel_;                   // top-level parallel loop ids
+  std::set<int> top_parallel_;  // top-level parallel loop ids
   std::set<int> grid_loops_;
-  std::map<int, std::string> grid_x_of_;         // top parallel loop -> its grid x variable
-  std::map<int, int> grid_deepest_;              // top parallel loop -> deepest grid loop
+  std::map<int, std::string> grid_x_of_;  // top parallel loop -> its grid x variable
+  std::map<int, int> grid_deepest_;       // top parallel loop -> deepest grid loop
   std::string grid_x_var_;
   WorkProfile w_;
   std::string error_;
 
   // Where we are while walking.
   bool in_parallel_ = false;
-  const Stmt* innermost_ = nullptr;    // innermost enclosing loop
-  double inner_trip_ = 1;              // its trip at this sample
-  bool innermost_is_leaf_ = false;     // it contains no loop
-  bool inner_vec_ok_ = false;          // innermost leaf loop vectorisable (decided per loop)
-  std::vector<const Stmt*> loop_stack_;  // enclosing loops, outermost first
-  std::set<std::string> charged_groups_;  // reference groups charged in the current loop body
+  const Stmt* innermost_ = nullptr;                    // innermost enclosing loop
+  double inner_trip_ = 1;                              // its trip at this sample
+  bool innermost_is_leaf_ = false;                     // it contains no loop
+  bool inner_vec_ok_ = false;                          // innermost leaf loop vectorisable (decided per loop)
+  std::vector<const Stmt*> loop_stack_;                // enclosing loops, outermost first
+  std::set<std::string> charged_groups_;               // reference groups charged in the current loop body
   std::vector<const Expr*> leaf_reads_, leaf_writes_;  // array references of the current leaf loop
   // Cache assumed to keep the lines of one column walk (a typical L2 share).
   static constexpr double kReuseCacheBytes = 1 << 20;
@@ -147,7 +169,8 @@ class Counter {
   std::optional<int64_t> eval(const ExprPtr& e) {
     if (!e) return std::nullopt;
     switch (e->kind) {
-      case ExprKind::IntConst: case ExprKind::BoolConst: return e->ival;
+      case ExprKind::IntConst:
+      case ExprKind::BoolConst: return e->ival;
       case ExprKind::Name: {
         auto it = env_.find(e->name);
         if (it != env_.end()) return it->second;
@@ -235,8 +258,10 @@ class Counter {
           for (auto& a : e->args) {
             auto x = eval(a);
             if (!x) return std::nullopt;
-            if (!r) r = x;
-            else r = e->name == "min" ? std::min(*r, *x) : std::max(*r, *x);
+            if (!r)
+              r = x;
+            else
+              r = e->name == "min" ? std::min(*r, *x) : std::max(*r, *x);
           }
           return r;
         }
@@ -299,17 +324,24 @@ class Counter {
     if (!e) return 0;
     switch (e->kind) {
       case ExprKind::Name: return e->name == var ? 1.0 : 0.0;
-      case ExprKind::IntConst: case ExprKind::FloatConst: case ExprKind::BoolConst: return 0;
-      case ExprKind::Unary:
-        return e->un_op == UnOp::Neg ? -coeff(e->args[0], var) : coeff(e->args[0], var);
+      case ExprKind::IntConst:
+      case ExprKind::FloatConst:
+      case ExprKind::BoolConst: return 0;
+      case ExprKind::Unary: return e->un_op == UnOp::Neg ? -coeff(e->args[0], var) : coeff(e->args[0], var);
       case ExprKind::Binary: {
         double a = coeff(e->args[0], var), c = coeff(e->args[1], var);
         if (e->bin_op == BinOp::Add) return a + c;
         if (e->bin_op == BinOp::Sub) return a - c;
         if (e->bin_op == BinOp::Mul) {
           if (a == 0 && c == 0) return 0;
-          if (a == 0) { auto k = eval(e->args[0]); return k ? c * (double)*k : NAN; }
-          if (c == 0) { auto k = eval(e->args[1]); return k ? a * (double)*k : NAN; }
+          if (a == 0) {
+            auto k = eval(e->args[0]);
+            return k ? c * (double)*k : NAN;
+          }
+          if (c == 0) {
+            auto k = eval(e->args[1]);
+            return k ? a * (double)*k : NAN;
+          }
           return NAN;
         }
         return (a == 0 && c == 0) ? 0 : NAN;
@@ -333,7 +365,9 @@ class Counter {
   static void control_names(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
     for (auto& s : body) {
       if (s->kind == StmtKind::For) {
-        names_in(s->start, out); names_in(s->stop, out); names_in(s->step, out);
+        names_in(s->start, out);
+        names_in(s->stop, out);
+        names_in(s->step, out);
         control_names(s->body, out);
       } else if (s->kind == StmtKind::If) {
         names_in(s->cond, out);
@@ -346,8 +380,11 @@ class Counter {
   void collect_bound_names(const Stmt* s) {
     if (s->kind == StmtKind::For) {
       std::set<std::string> n;
-      names_in(s->start, n); names_in(s->stop, n); names_in(s->step, n);
-      for (auto& x : n) if (ints_.count(x)) bound_names_.insert(x);
+      names_in(s->start, n);
+      names_in(s->stop, n);
+      names_in(s->step, n);
+      for (auto& x : n)
+        if (ints_.count(x)) bound_names_.insert(x);
     }
     for (auto& c : s->body) collect_bound_names(c.get());
     for (auto& c : s->orelse) collect_bound_names(c.get());
@@ -368,7 +405,8 @@ class Counter {
     if (!e) return false;
     switch (e->kind) {
       case ExprKind::FloatConst: return true;
-      case ExprKind::IntConst: case ExprKind::BoolConst: return false;
+      case ExprKind::IntConst:
+      case ExprKind::BoolConst: return false;
       case ExprKind::Name: {
         auto s = b_.scalars.find(e->name);
         if (s != b_.scalars.end()) return s->second.kind == ScalarKind::Float;
@@ -385,13 +423,13 @@ class Counter {
       case ExprKind::Unary: return expr_is_float(e->args[0]);
       case ExprKind::IfExp: return expr_is_float(e->args[1]) || expr_is_float(e->args[2]);
       case ExprKind::Call: {
-        static const std::set<std::string> fl = {"sqrt", "exp", "log", "sin", "cos", "tan",
-            "tanh", "float", "log2", "log10", "atan", "atan2", "asin", "acos", "sinh",
-            "cosh", "expm1", "log1p", "erf", "hypot", "fabs", "pow"};
+        static const std::set<std::string> fl = {"sqrt",  "exp",   "log",  "sin",   "cos",  "tan",  "tanh", "float",
+                                                 "log2",  "log10", "atan", "atan2", "asin", "acos", "sinh", "cosh",
+                                                 "expm1", "log1p", "erf",  "hypot", "fabs", "pow"};
         if (fl.count(e->name)) return true;
-        if (e->name == "int" || e->name == "len" || e->name == "floor" || e->name == "ceil")
-          return false;
-        for (auto& a : e->args) if (expr_is_float(a)) return true;
+        if (e->name == "int" || e->name == "len" || e->name == "floor" || e->name == "ceil") return false;
+        for (auto& a : e->args)
+          if (expr_is_float(a)) return true;
         return false;
       }
       default: return false;
@@ -411,8 +449,10 @@ class Counter {
   bool collecting_ = false;
   std::vector<OpCounts> pending_;
   void emit(const OpCounts& o) {
-    if (collecting_) pending_.push_back(o);
-    else add_ops(o, false);
+    if (collecting_)
+      pending_.push_back(o);
+    else
+      add_ops(o, false);
   }
   void plan_mapping(const Stmt* root);
 };
@@ -439,18 +479,26 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
       bool f = expr_is_float(e);
       count_expr(e->args[0], w, ops, has_call);
       count_expr(e->args[1], w, ops, has_call);
-      if (!f) { ops.intop += w; return; }
+      if (!f) {
+        ops.intop += w;
+        return;
+      }
       switch (e->bin_op) {
-        case BinOp::Add: case BinOp::Sub: ops.add += w; break;
+        case BinOp::Add:
+        case BinOp::Sub: ops.add += w; break;
         case BinOp::Mul: ops.mul += w; break;
         case BinOp::Div: ops.div += w; break;
         case BinOp::Pow: {
           // x ** 2 and x ** 0.5 compile to a multiply and a sqrt.
           auto& r = e->args[1];
-          if ((r->kind == ExprKind::IntConst && r->ival == 2) ||
-              (r->kind == ExprKind::FloatConst && r->fval == 2.0)) ops.mul += w;
-          else if (r->kind == ExprKind::FloatConst && r->fval == 0.5) ops.sqrt += w;
-          else { ops.pow += w; has_call = true; }
+          if ((r->kind == ExprKind::IntConst && r->ival == 2) || (r->kind == ExprKind::FloatConst && r->fval == 2.0))
+            ops.mul += w;
+          else if (r->kind == ExprKind::FloatConst && r->fval == 0.5)
+            ops.sqrt += w;
+          else {
+            ops.pow += w;
+            has_call = true;
+          }
           break;
         }
         default: ops.div += w; break;  // float // and %
@@ -459,8 +507,13 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     }
     case ExprKind::Unary:
       count_expr(e->args[0], w, ops, has_call);
-      if (e->un_op == UnOp::Neg) { if (expr_is_float(e)) ops.add += w; else ops.intop += w; }
-      else if (e->un_op == UnOp::Not) ops.compare += w;
+      if (e->un_op == UnOp::Neg) {
+        if (expr_is_float(e))
+          ops.add += w;
+        else
+          ops.intop += w;
+      } else if (e->un_op == UnOp::Not)
+        ops.compare += w;
       return;
     case ExprKind::Compare:
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
@@ -479,12 +532,19 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     case ExprKind::Call: {
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
       const std::string& n = e->name;
-      if (n == "sqrt") ops.sqrt += w;
-      else if (n == "pow") { ops.pow += w; has_call = true; }
-      else if (n == "min" || n == "max" || n == "abs" || n == "fabs")
+      if (n == "sqrt")
+        ops.sqrt += w;
+      else if (n == "pow") {
+        ops.pow += w;
+        has_call = true;
+      } else if (n == "min" || n == "max" || n == "abs" || n == "fabs")
         ops.compare += w * std::max<double>(1.0, (double)e->args.size() - 1);
-      else if (n == "float" || n == "int" || n == "len" || n == "bool") ops.call += w;
-      else { ops.exp += w; has_call = true; }
+      else if (n == "float" || n == "int" || n == "len" || n == "bool")
+        ops.call += w;
+      else {
+        ops.exp += w;
+        has_call = true;
+      }
       return;
     }
     default: return;
@@ -516,7 +576,13 @@ void Counter::count_ref(const Expr& ref, double w, bool is_write) {
     for (size_t d = 0; d < ab.shape.size(); ++d) n *= (double)shape_dim(ref.name, d);
     t.nbytes = n * t.elem_bytes;
   }
-  if (is_write) { t.written = true; t.writes += w; } else { t.read = true; t.reads += w; }
+  if (is_write) {
+    t.written = true;
+    t.writes += w;
+  } else {
+    t.read = true;
+    t.reads += w;
+  }
 
   // Footprint of this reference over the loop ranges.
   double distinct = 1;
@@ -546,9 +612,12 @@ void Counter::count_ref(const Expr& ref, double w, bool is_write) {
   double cpu_bytes = t.elem_bytes * w;
   if (innermost_) {
     double s = stride_along(innermost_->var);
-    if (s == 0) cpu_bytes = t.elem_bytes * w / std::max(1.0, inner_trip_);
-    else if (std::isnan(s)) cpu_bytes = line * w;
-    else cpu_bytes = std::min(line, std::max<double>(s, t.elem_bytes)) * w;
+    if (s == 0)
+      cpu_bytes = t.elem_bytes * w / std::max(1.0, inner_trip_);
+    else if (std::isnan(s))
+      cpu_bytes = line * w;
+    else
+      cpu_bytes = std::min(line, std::max<double>(s, t.elem_bytes)) * w;
     // A column walk (large stride) whose lines stay cached until the next
     // iteration of the enclosing loop uses their neighbouring elements (B[k, j]
     // with k inner and j outer) brings each line from memory only once.
@@ -587,9 +656,12 @@ void Counter::count_ref(const Expr& ref, double w, bool is_write) {
   if (!grid_x_var_.empty()) {
     double s = stride_along(grid_x_var_);
     double f = 1;
-    if (std::isnan(s)) f = 32.0 / t.elem_bytes;
-    else if (s == 0) f = 1.0 / 32;  // the whole warp reads one element
-    else if (s > t.elem_bytes) f = std::min(s, 32.0) / t.elem_bytes;
+    if (std::isnan(s))
+      f = 32.0 / t.elem_bytes;
+    else if (s == 0)
+      f = 1.0 / 32;  // the whole warp reads one element
+    else if (s > t.elem_bytes)
+      f = std::min(s, 32.0) / t.elem_bytes;
     // Weighted mean over accesses.
     double prev = t.reads + t.writes - w;
     t.gpu_coalescing = (t.gpu_coalescing * prev + f * w) / std::max(1.0, prev + w);
@@ -615,7 +687,8 @@ void Counter::count_stmt(const Stmt& s, double w) {
       }
       return;
     }
-    case StmtKind::Assign: case StmtKind::AugAssign: {
+    case StmtKind::Assign:
+    case StmtKind::AugAssign: {
       OpCounts ops;
       bool has_call = false;
       w_.statements += w;
@@ -624,7 +697,11 @@ void Counter::count_stmt(const Stmt& s, double w) {
       if (s.target->kind == ExprKind::Subscript) {
         for (auto& a : s.target->args) count_expr(a, w, ops, has_call);
         const double dims = (double)std::max<size_t>(1, s.target->args.size()) - 1;
-        if (aug) { ops.load += w; ops.index_dims += w * dims; count_ref(*s.target, w, false); }
+        if (aug) {
+          ops.load += w;
+          ops.index_dims += w * dims;
+          count_ref(*s.target, w, false);
+        }
         ops.store += w;
         ops.index_dims += w * dims;
         count_ref(*s.target, w, true);
@@ -633,11 +710,16 @@ void Counter::count_stmt(const Stmt& s, double w) {
       }
       if (aug) {
         bool f = expr_is_float(s.target) || expr_is_float(s.value);
-        if (!f) ops.intop += w;
-        else if (s.aug_op == BinOp::Mul) ops.mul += w;
-        else if (s.aug_op == BinOp::Div) ops.div += w;
-        else if (s.aug_op == BinOp::Pow) ops.pow += w;
-        else ops.add += w;
+        if (!f)
+          ops.intop += w;
+        else if (s.aug_op == BinOp::Mul)
+          ops.mul += w;
+        else if (s.aug_op == BinOp::Div)
+          ops.div += w;
+        else if (s.aug_op == BinOp::Pow)
+          ops.pow += w;
+        else
+          ops.add += w;
         // An accumulation whose target does not move with the innermost loop
         // is a dependence chain: each add waits for the previous one.
         if (innermost_ && innermost_is_leaf_) {
@@ -645,7 +727,10 @@ void Counter::count_stmt(const Stmt& s, double w) {
           if (s.target->kind == ExprKind::Subscript)
             for (auto& a : s.target->args)
               if (coeff(a, innermost_->var) != 0) invariant = false;
-          if (invariant) { w_.chain_ops += w; inner_vec_ok_ = false; }
+          if (invariant) {
+            w_.chain_ops += w;
+            inner_vec_ok_ = false;
+          }
         }
       }
       if (!aug && innermost_ && innermost_is_leaf_) count_self_chain(s, w);
@@ -662,8 +747,7 @@ void Counter::count_stmt(const Stmt& s, double w) {
 
 // Operations on the longest path from a value the previous iteration
 // produced (`is_source`) to the root of `e`; nullopt when no such value is read.
-static std::optional<OpCounts> recurrence_path(const ExprPtr& e,
-                                               const std::function<bool(const ExprPtr&)>& is_source) {
+static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source) {
   if (!e) return std::nullopt;
   if (is_source(e)) return OpCounts{};
   std::optional<OpCounts> best;
@@ -676,20 +760,25 @@ static std::optional<OpCounts> recurrence_path(const ExprPtr& e,
   if (!best) return std::nullopt;
   switch (e->kind) {
     case ExprKind::Binary:
-      if (e->bin_op == BinOp::Div || e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod) best->div += 1;
-      else if (e->bin_op == BinOp::Pow) best->pow += 1;
-      else best->add += 1;
+      if (e->bin_op == BinOp::Div || e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod)
+        best->div += 1;
+      else if (e->bin_op == BinOp::Pow)
+        best->pow += 1;
+      else
+        best->add += 1;
       break;
     case ExprKind::Call:
-      if (e->name == "sqrt") best->sqrt += 1;
-      else if (e->name == "min" || e->name == "max" || e->name == "abs" || e->name == "float" ||
-               e->name == "int")
+      if (e->name == "sqrt")
+        best->sqrt += 1;
+      else if (e->name == "min" || e->name == "max" || e->name == "abs" || e->name == "float" || e->name == "int")
         best->add += 1;
-      else best->exp += 1;
+      else
+        best->exp += 1;
       break;
-    case ExprKind::Unary: case ExprKind::Compare: case ExprKind::IfExp: case ExprKind::Logical:
-      best->add += 1;
-      break;
+    case ExprKind::Unary:
+    case ExprKind::Compare:
+    case ExprKind::IfExp:
+    case ExprKind::Logical: best->add += 1; break;
     default: break;
   }
   return best;
@@ -705,8 +794,7 @@ void Counter::count_self_chain(const Stmt& s, double w) {
       if (coeff(a, innermost_->var) != 0) return;
   auto path = recurrence_path(s.value, [&](const ExprPtr& e) { return same_expr(e, target); });
   if (!path) return;
-  w_.chain_ops += w * std::max(1.0, path->add + path->mul + path->compare) +
-                  w * 4 * (path->div + path->sqrt);
+  w_.chain_ops += w * std::max(1.0, path->add + path->mul + path->compare) + w * 4 * (path->div + path->sqrt);
   inner_vec_ok_ = false;
 }
 
@@ -732,8 +820,10 @@ void Counter::count_recurrence(const Stmt& s, double w) {
       for (auto& a : target->args)
         if (coeff(a, innermost_->var) != 0) invariant = false;
     if (invariant || target->kind == ExprKind::Name) return;
-    if (s.aug_op == BinOp::Div) p.div += 1;
-    else p.add += 1;
+    if (s.aug_op == BinOp::Div)
+      p.div += 1;
+    else
+      p.add += 1;
   }
   if (target->kind == ExprKind::Subscript) p.store += 1;  // stored, then loaded back
   w_.ops_recurrence += p.scaled(w);
@@ -786,8 +876,11 @@ void Counter::count_loop(const Stmt& s, double w) {
   lt.iterations += w * trip;
   {
     std::set<std::string> n;
-    names_in(s.start, n); names_in(s.stop, n); names_in(s.step, n);
-    for (auto& x : n) if (range_.count(x)) lt.triangular = true;
+    names_in(s.start, n);
+    names_in(s.stop, n);
+    names_in(s.step, n);
+    for (auto& x : n)
+      if (range_.count(x)) lt.triangular = true;
   }
   if (trip <= 0) return;
 
@@ -923,9 +1016,12 @@ WorkProfile Counter::run() {
     if (s->kind == StmtKind::For) {
       auto it = loops_.find(s->id);
       LoopTraffic lt;
-      if (it != loops_.end()) lt = it->second;
+      if (it != loops_.end())
+        lt = it->second;
       else {
-        lt.loop = s->id; lt.var = s->var; lt.depth = s->depth;
+        lt.loop = s->id;
+        lt.var = s->var;
+        lt.depth = s->depth;
         auto v = verdicts_.find(s->id);
         lt.verdict = v == verdicts_.end() ? LoopVerdict::Sequential : v->second;
       }
@@ -946,8 +1042,12 @@ WorkProfile Counter::run() {
       for (auto& a : e->args) refs_in(a);
     };
     std::function<void(const Stmt*)> refs = [&](const Stmt* s) {
-      refs_in(s->target); refs_in(s->value); refs_in(s->cond);
-      refs_in(s->start); refs_in(s->stop); refs_in(s->step);
+      refs_in(s->target);
+      refs_in(s->value);
+      refs_in(s->cond);
+      refs_in(s->start);
+      refs_in(s->stop);
+      refs_in(s->step);
       for (auto& c : s->body) refs(c.get());
       for (auto& c : s->orelse) refs(c.get());
     };
@@ -1000,38 +1100,63 @@ WorkProfile Counter::run() {
   double best = -1;
   for (auto& n : bound_names_) {
     double v = scaled((double)ints_[n]);
-    if (v > best) { best = v; w_.size_label = n; }
+    if (v > best) {
+      best = v;
+      w_.size_label = n;
+    }
   }
   if (best < 0) {
     for (auto& [name, ab] : b_.arrays)
       for (size_t d = 0; d < ab.shape.size(); ++d) {
         double v = (double)shape_dim(name, d);
-        if (v > best) { best = v; w_.size_label = "len(" + name + ")"; }
+        if (v > best) {
+          best = v;
+          w_.size_label = "len(" + name + ")";
+        }
       }
   }
   w_.size_value = std::max(0.0, best);
   if (best < 0 && largest_constant_bound_ > 0) {
     // size_label stays empty: reasons say "at this size".
     w_.size_value = scaled((double)largest_constant_bound_);
-    w_.size_axis = "the loops' constant bounds (the largest is " + std::to_string(largest_constant_bound_) +
-                   " in the code)";
+    w_.size_axis =
+        "the loops' constant bounds (the largest is " + std::to_string(largest_constant_bound_) + " in the code)";
   }
   return w_;
 }
 
 nlohmann::json ops_json(const OpCounts& o) {
-  return {{"add", o.add}, {"mul", o.mul}, {"div", o.div}, {"sqrt", o.sqrt}, {"exp", o.exp},
-          {"pow", o.pow}, {"intop", o.intop}, {"compare", o.compare}, {"call", o.call},
-          {"load", o.load}, {"store", o.store}, {"assign", o.assign},
-          {"index_dims", o.index_dims}, {"flops", o.flops()}};
+  return {{"add", o.add},
+          {"mul", o.mul},
+          {"div", o.div},
+          {"sqrt", o.sqrt},
+          {"exp", o.exp},
+          {"pow", o.pow},
+          {"intop", o.intop},
+          {"compare", o.compare},
+          {"call", o.call},
+          {"load", o.load},
+          {"store", o.store},
+          {"assign", o.assign},
+          {"index_dims", o.index_dims},
+          {"flops", o.flops()}};
 }
 
 OpCounts ops_from_json(const nlohmann::json& j) {
   OpCounts o;
   auto g = [&](const char* k) { return j.contains(k) ? j.at(k).get<double>() : 0.0; };
-  o.add = g("add"); o.mul = g("mul"); o.div = g("div"); o.sqrt = g("sqrt"); o.exp = g("exp");
-  o.pow = g("pow"); o.intop = g("intop"); o.compare = g("compare"); o.call = g("call");
-  o.load = g("load"); o.store = g("store"); o.assign = g("assign");
+  o.add = g("add");
+  o.mul = g("mul");
+  o.div = g("div");
+  o.sqrt = g("sqrt");
+  o.exp = g("exp");
+  o.pow = g("pow");
+  o.intop = g("intop");
+  o.compare = g("compare");
+  o.call = g("call");
+  o.load = g("load");
+  o.store = g("store");
+  o.assign = g("assign");
   o.index_dims = g("index_dims");
   return o;
 }
@@ -1088,16 +1213,25 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["statements"] = w.statements;
   j["loops"] = nlohmann::json::array();
   for (auto& l : w.loops)
-    j["loops"].push_back({{"loop", l.loop}, {"var", l.var}, {"depth", l.depth},
-                          {"verdict", to_string_verdict(l.verdict)}, {"entries", l.entries},
-                          {"iterations", l.iterations}, {"mean_trip", l.mean_trip},
+    j["loops"].push_back({{"loop", l.loop},
+                          {"var", l.var},
+                          {"depth", l.depth},
+                          {"verdict", to_string_verdict(l.verdict)},
+                          {"entries", l.entries},
+                          {"iterations", l.iterations},
+                          {"mean_trip", l.mean_trip},
                           {"triangular", l.triangular}});
   j["arrays"] = nlohmann::json::array();
   for (auto& a : w.arrays)
-    j["arrays"].push_back({{"name", a.name}, {"elem_bytes", a.elem_bytes}, {"nbytes", a.nbytes},
-                           {"read", a.read}, {"written", a.written},
-                           {"fully_written", a.fully_written}, {"reads", a.reads},
-                           {"writes", a.writes}, {"footprint_bytes", a.footprint_bytes},
+    j["arrays"].push_back({{"name", a.name},
+                           {"elem_bytes", a.elem_bytes},
+                           {"nbytes", a.nbytes},
+                           {"read", a.read},
+                           {"written", a.written},
+                           {"fully_written", a.fully_written},
+                           {"reads", a.reads},
+                           {"writes", a.writes},
+                           {"footprint_bytes", a.footprint_bytes},
                            {"cpu_traffic_bytes", a.cpu_traffic_bytes},
                            {"gpu_coalescing", a.gpu_coalescing},
                            {"gpu_accesses", a.gpu_accesses}});
@@ -1141,8 +1275,9 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
       t.var = l.value("var", std::string());
       t.depth = l.value("depth", 0);
       std::string v = l.value("verdict", std::string("sequential"));
-      t.verdict = v == "parallel" ? LoopVerdict::Parallel
-                  : v == "reduction" ? LoopVerdict::Reduction : LoopVerdict::Sequential;
+      t.verdict = v == "parallel"    ? LoopVerdict::Parallel
+                  : v == "reduction" ? LoopVerdict::Reduction
+                                     : LoopVerdict::Sequential;
       t.entries = num(l, "entries");
       t.iterations = num(l, "iterations");
       t.mean_trip = t.entries > 0 ? t.iterations / t.entries : 0;

@@ -78,7 +78,7 @@ class CpuVariant {
   std::vector<std::pair<std::string, int>> outputs;  // name, var slot
   int frame_size = 0;
   bool needs_snapshot = false;
-  bool reads_fp_flags = false;  // a NumPy float operation: the run reads the IEEE flags
+  bool reads_fp_flags = false;      // a NumPy float operation: the run reads the IEEE flags
   bool snapshot_for_flags = false;  // ... and a run that ends with them raised needs the saved arrays
   bool parallel = false;
   std::string parallel_description;
@@ -121,7 +121,7 @@ Jit* make_jit(bool quick) {
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw std::runtime_error("LLVM cannot describe this CPU");
   const char* cg = std::getenv("LOOPSCOPE_CPU_CODEGEN_OPT");
-  jtmb->setCodeGenOptLevel(quick ? llvm::CodeGenOptLevel::None
+  jtmb->setCodeGenOptLevel(quick                      ? llvm::CodeGenOptLevel::None
                            : cg && std::atoi(cg) <= 2 ? llvm::CodeGenOptLevel::Default
                                                       : llvm::CodeGenOptLevel::Aggressive);
   jtmb->getOptions().AllowFPOpFusion = llvm::FPOpFusion::Strict;  // no FMA contraction
@@ -130,8 +130,8 @@ Jit* make_jit(bool quick) {
   auto lj = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!lj) throw std::runtime_error("LLVM ORC LLJIT cannot start: " + llvm::toString(lj.takeError()));
   J->lljit = std::move(*lj);
-  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      J->lljit->getDataLayout().getGlobalPrefix());
+  auto gen =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(J->lljit->getDataLayout().getGlobalPrefix());
   if (!gen) throw std::runtime_error("LLVM cannot search this process for symbols");
   J->lljit->getMainJITDylib().addGenerator(std::move(*gen));
   return J;
@@ -140,7 +140,10 @@ Jit* make_jit(bool quick) {
 Jit& jit(bool quick = false) {
   static std::once_flag once;
   static Jit* js[2];
-  std::call_once(once, [] { js[0] = make_jit(false); js[1] = make_jit(true); });
+  std::call_once(once, [] {
+    js[0] = make_jit(false);
+    js[1] = make_jit(true);
+  });
   return *js[quick ? 1 : 0];
 }
 
@@ -163,11 +166,20 @@ struct ArrayDesc {
 class Codegen {
  public:
   Codegen(const Spec& s, llvm::LLVMContext& ctx, llvm::Module& m)
-      : S(s), C(ctx), M(m), B(ctx), i1(B.getInt1Ty()), i8(B.getInt8Ty()), i32(B.getInt32Ty()),
-        i64(B.getInt64Ty()), f32(B.getFloatTy()), f64(B.getDoubleTy()), ptr(B.getPtrTy()) {}
+      : S(s),
+        C(ctx),
+        M(m),
+        B(ctx),
+        i1(B.getInt1Ty()),
+        i8(B.getInt8Ty()),
+        i32(B.getInt32Ty()),
+        i64(B.getInt64Ty()),
+        f32(B.getFloatTy()),
+        f64(B.getDoubleTy()),
+        ptr(B.getPtrTy()) {}
 
   bool traps = false;
-  bool reads_fp_flags = false;  // the run must read the IEEE flags (NumPy's warnings)
+  bool reads_fp_flags = false;          // the run must read the IEEE flags (NumPy's warnings)
   std::set<std::string> loaded_arrays;  // arrays whose elements the nest reads
   bool allow_interchange = true;
   bool allow_jam = true;
@@ -278,8 +290,10 @@ class Codegen {
       d.data = B.CreateIntToPtr(load_slot(a.slot), ptr);
       for (int k = 0; k < a.ndim; ++k) d.shape.push_back(load_slot(a.slot + 1 + k));
       for (int k = 0; k < a.ndim; ++k) {
-        if (k == a.ndim - 1 && a.inner_contiguous) d.stride.push_back(B.getInt64(dtype_size(a.dtype)));
-        else d.stride.push_back(load_slot(a.slot + 1 + a.ndim + k));
+        if (k == a.ndim - 1 && a.inner_contiguous)
+          d.stride.push_back(B.getInt64(dtype_size(a.dtype)));
+        else
+          d.stride.push_back(load_slot(a.slot + 1 + a.ndim + k));
       }
       arrays_.push_back(d);
     }
@@ -288,8 +302,8 @@ class Codegen {
     deferred_ = B.CreateAlloca(i32, nullptr, "deferred.traps");
     B.CreateStore(B.getInt32(0), deferred_);
     auto* wty = llvm::FunctionType::get(i32, {ptr}, false);
-    numpy_warns_ = B.CreateICmpNE(
-        B.CreateCall(wty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_numpy_warns)), {rt_}), B.getInt32(0));
+    numpy_warns_ = B.CreateICmpNE(B.CreateCall(wty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_numpy_warns)), {rt_}),
+                                  B.getInt32(0));
     for (auto& v : S.vars) {
       VarStore st;
       st.value = B.CreateAlloca(ty(v.type.r), nullptr, v.name);
@@ -313,8 +327,7 @@ class Codegen {
     B.CreateStore(to_slot(B.CreateLoad(ty(v.type.r), st.value), v.type.r), slot_ptr(frame_, v.slot));
     B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(frame_, v.slot + 1));
     B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.defined), i64), slot_ptr(frame_, v.slot + 2));
-    if (with_touched)
-      B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(frame_, v.slot + 3));
+    if (with_touched) B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(frame_, v.slot + 3));
   }
 
   // Branch to a trap (fall back to Python) when `cond` holds.
@@ -371,8 +384,9 @@ class Codegen {
     B.CreateStore(c, countdown_);
     llvm::Value* cancel = B.CreateLoad(i8, fn_ptr(static_cast<void*>(cancel_flag())), true);
     llvm::Value* abort = B.CreateLoad(i32, rt_, true);  // RunState::abort is its first member
-    llvm::Value* slow = B.CreateOr(B.CreateOr(B.CreateICmpNE(cancel, B.getInt8(0)), B.CreateICmpNE(abort, B.getInt32(0))),
-                                   B.CreateICmpSLE(c, B.getInt64(0)));
+    llvm::Value* slow =
+        B.CreateOr(B.CreateOr(B.CreateICmpNE(cancel, B.getInt8(0)), B.CreateICmpNE(abort, B.getInt32(0))),
+                   B.CreateICmpSLE(c, B.getInt64(0)));
     slow = B.CreateOr(slow, B.CreateICmpNE(B.CreateLoad(i32, deferred_), B.getInt32(0)));
     auto* call = llvm::BasicBlock::Create(C, "poll", F_);
     auto* stop = llvm::BasicBlock::Create(C, "stop", F_);
@@ -534,20 +548,16 @@ class Codegen {
       // NumPy integer wraps as NumPy does, and the warning stops the run later.
       auto checked = [&](llvm::Intrinsic::ID id, llvm::Value* p, llvm::Value* q) -> llvm::Value* {
         llvm::Value* res = intrinsic(id, {p, q});
-        if (pysem) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-        else numpy_reports(B.CreateExtractValue(res, 1));
+        if (pysem)
+          trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else
+          numpy_reports(B.CreateExtractValue(res, 1));
         return B.CreateExtractValue(res, 0);
       };
       switch (op) {
-        case BinOp::Add:
-          r.v = check ? checked(llvm::Intrinsic::sadd_with_overflow, x, y) : B.CreateAdd(x, y);
-          return r;
-        case BinOp::Sub:
-          r.v = check ? checked(llvm::Intrinsic::ssub_with_overflow, x, y) : B.CreateSub(x, y);
-          return r;
-        case BinOp::Mul:
-          r.v = check ? checked(llvm::Intrinsic::smul_with_overflow, x, y) : B.CreateMul(x, y);
-          return r;
+        case BinOp::Add: r.v = check ? checked(llvm::Intrinsic::sadd_with_overflow, x, y) : B.CreateAdd(x, y); return r;
+        case BinOp::Sub: r.v = check ? checked(llvm::Intrinsic::ssub_with_overflow, x, y) : B.CreateSub(x, y); return r;
+        case BinOp::Mul: r.v = check ? checked(llvm::Intrinsic::smul_with_overflow, x, y) : B.CreateMul(x, y); return r;
         case BinOp::FloorDiv:
         case BinOp::Mod: {
           llvm::Value* zero = llvm::ConstantInt::get(T, 0);
@@ -566,8 +576,8 @@ class Codegen {
           llvm::Value* ys = B.CreateSelect(bad, llvm::ConstantInt::get(T, 1), y);
           llvm::Value* q = B.CreateSDiv(x, ys);
           llvm::Value* m = B.CreateSRem(x, ys);
-          llvm::Value* adj = B.CreateAnd(B.CreateICmpNE(m, zero),
-                                         B.CreateXor(B.CreateICmpSLT(m, zero), B.CreateICmpSLT(ys, zero)));
+          llvm::Value* adj =
+              B.CreateAnd(B.CreateICmpNE(m, zero), B.CreateXor(B.CreateICmpSLT(m, zero), B.CreateICmpSLT(ys, zero)));
           q = B.CreateSelect(adj, B.CreateSub(q, llvm::ConstantInt::get(T, 1)), q);
           m = B.CreateSelect(adj, B.CreateAdd(m, ys), m);
           // NumPy: x // 0 == 0, x % 0 == 0, MIN // -1 == MIN (wraps), MIN % -1 == 0.
@@ -584,8 +594,8 @@ class Codegen {
           bool first = true;
           while (e > 0) {
             if (e & 1) {
-              acc = first ? base : (check ? checked(llvm::Intrinsic::smul_with_overflow, acc, base)
-                                          : B.CreateMul(acc, base));
+              acc = first ? base
+                          : (check ? checked(llvm::Intrinsic::smul_with_overflow, acc, base) : B.CreateMul(acc, base));
               first = false;
             }
             e >>= 1;
@@ -607,9 +617,18 @@ class Codegen {
     llvm::Value* y = conv(b, R);
     llvm::Type* T = ty(R);
     switch (op) {
-      case BinOp::Add: r.v = B.CreateFAdd(x, y); note_numpy_float(r); return r;
-      case BinOp::Sub: r.v = B.CreateFSub(x, y); note_numpy_float(r); return r;
-      case BinOp::Mul: r.v = B.CreateFMul(x, y); note_numpy_float(r); return r;
+      case BinOp::Add:
+        r.v = B.CreateFAdd(x, y);
+        note_numpy_float(r);
+        return r;
+      case BinOp::Sub:
+        r.v = B.CreateFSub(x, y);
+        note_numpy_float(r);
+        return r;
+      case BinOp::Mul:
+        r.v = B.CreateFMul(x, y);
+        note_numpy_float(r);
+        return r;
       case BinOp::FloorDiv:
       case BinOp::Mod: {
         if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(T, 0.0)), Trap::ZeroDivision);
@@ -738,8 +757,8 @@ class Codegen {
       case DType::Int64: out = conv(val, Repr::I64); break;
       case DType::Int32: {
         if (val.t.r == Repr::I64 && val.t.py) {
-          llvm::Value* bad = B.CreateOr(B.CreateICmpSGT(val.v, B.getInt64(INT32_MAX)),
-                                        B.CreateICmpSLT(val.v, B.getInt64(INT32_MIN)));
+          llvm::Value* bad =
+              B.CreateOr(B.CreateICmpSGT(val.v, B.getInt64(INT32_MAX)), B.CreateICmpSLT(val.v, B.getInt64(INT32_MIN)));
           trap_if(bad, Trap::Int32);
         }
         out = conv(val, Repr::I32);
@@ -771,8 +790,10 @@ class Codegen {
         if (S.overflow_checks.count(&e)) {
           llvm::Value* res =
               intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(a.v->getType(), 0), a.v});
-          if (a.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-          else numpy_reports(B.CreateExtractValue(res, 1));  // "scalar negative"
+          if (a.t.py)
+            trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+          else
+            numpy_reports(B.CreateExtractValue(res, 1));  // "scalar negative"
           return Val{B.CreateExtractValue(res, 0), a.t, a.npf};
         }
         return Val{B.CreateNeg(a.v), a.t, a.npf};
@@ -848,15 +869,19 @@ class Codegen {
     bool first = true;
     for (size_t i = 0; i < e.args.size(); ++i) {
       Val v = expr(*e.args[i]);
-      if (first) t = v.t;
-      else t = VT{t.r, t.py || v.t.py, t.np || v.t.np};
+      if (first)
+        t = v.t;
+      else
+        t = VT{t.r, t.py || v.t.py, t.np || v.t.np};
       first = false;
       incoming.push_back({B.GetInsertBlock(), v});
       if (i + 1 < e.args.size()) {
         auto* next = llvm::BasicBlock::Create(C, "logic.next", F_);
         llvm::Value* c = truth(v);
-        if (e.bool_op == BoolOp::And) B.CreateCondBr(c, next, done);
-        else B.CreateCondBr(c, done, next);
+        if (e.bool_op == BoolOp::And)
+          B.CreateCondBr(c, next, done);
+        else
+          B.CreateCondBr(c, done, next);
         B.SetInsertPoint(next);
       } else {
         B.CreateBr(done);
@@ -970,9 +995,12 @@ class Codegen {
       if (is_float(x.t.r)) return Val{intrinsic(llvm::Intrinsic::fabs, {x.v}), x.t, x.npf};
       llvm::Value* neg;
       if (S.overflow_checks.count(&e)) {
-        llvm::Value* res = intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(x.v->getType(), 0), x.v});
-        if (x.t.py) trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
-        else numpy_reports(B.CreateExtractValue(res, 1));  // "scalar absolute"
+        llvm::Value* res =
+            intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(x.v->getType(), 0), x.v});
+        if (x.t.py)
+          trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else
+          numpy_reports(B.CreateExtractValue(res, 1));  // "scalar absolute"
         neg = B.CreateExtractValue(res, 0);
       } else {
         neg = B.CreateNeg(x.v);
@@ -1057,12 +1085,14 @@ class Codegen {
       case StmtKind::AugAssign: {
         if (s.target->kind == ExprKind::Name) {
           Val v = expr(*s.value);
-          if (s.kind == StmtKind::AugAssign) v = binary(s.aug_op, load_var(s.target->name, s.line), v, s.target.get(), s.line);
+          if (s.kind == StmtKind::AugAssign)
+            v = binary(s.aug_op, load_var(s.target->name, s.line), v, s.target.get(), s.line);
           store_var(s.target->name, v);
         } else {
           Val v = expr(*s.value);
           llvm::Value* p = element_ptr(*s.target);
-          if (s.kind == StmtKind::AugAssign) v = binary(s.aug_op, load_element(*s.target, p), v, s.target.get(), s.line);
+          if (s.kind == StmtKind::AugAssign)
+            v = binary(s.aug_op, load_element(*s.target, p), v, s.target.get(), s.line);
           store_element(*s.target, p, v);
         }
         return;
@@ -1188,8 +1218,8 @@ class Codegen {
       if (!mentions(t, o.var)) return false;
       if (!mentions(t, in.var)) {
         // accumulation into an element of o only: X[o] += f / X[o] = X[o] + f
-        bool acc = st->kind == StmtKind::AugAssign && (st->aug_op == BinOp::Add || st->aug_op == BinOp::Sub ||
-                                                       st->aug_op == BinOp::Mul);
+        bool acc = st->kind == StmtKind::AugAssign &&
+                   (st->aug_op == BinOp::Add || st->aug_op == BinOp::Sub || st->aug_op == BinOp::Mul);
         if (st->kind == StmtKind::Assign && st->value->kind == ExprKind::Binary &&
             (st->value->bin_op == BinOp::Add || st->value->bin_op == BinOp::Sub || st->value->bin_op == BinOp::Mul) &&
             same_expr(*st->value->args[0], t))
@@ -1340,8 +1370,8 @@ class Codegen {
     const std::vector<StmtPtr> pre(o.body.begin(), o.body.end() - 1);
     jammed.push_back(o.var + "/" + in.var);
     llvm::Value* span = B.CreateSub(khi, klo);
-    llvm::Value* groups = B.CreateSelect(B.CreateICmpSGT(span, B.getInt64(0)),
-                                         B.CreateSDiv(span, B.getInt64(kJam)), B.getInt64(0));
+    llvm::Value* groups =
+        B.CreateSelect(B.CreateICmpSGT(span, B.getInt64(0)), B.CreateSDiv(span, B.getInt64(kJam)), B.getInt64(0));
     llvm::Value* kmid = B.CreateAdd(klo, B.CreateMul(groups, B.getInt64(kJam)));
     auto* before = B.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(C, "jam." + o.var, F_);
@@ -1357,8 +1387,8 @@ class Codegen {
     active_loops_.insert(o.var);
     std::vector<llvm::Value*> ov;
     for (int64_t u = 0; u < kJam; ++u)
-      ov.push_back(B.CreateAdd(start, B.CreateMul(B.CreateAdd(k, B.getInt64(u)), B.getInt64(step), "", false, true),
-                               "", false, true));
+      ov.push_back(B.CreateAdd(start, B.CreateMul(B.CreateAdd(k, B.getInt64(u)), B.getInt64(step), "", false, true), "",
+                               false, true));
     for (int64_t u = 0; u < kJam; ++u) {
       store_var(o.var, Val{ov[u], kPyInt, nullptr});
       block(pre);
@@ -1592,9 +1622,9 @@ class Codegen {
     llvm::Value* outp = entry_alloca(ptr);
     llvm::Value* nch = entry_alloca(i64);
     auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
-    llvm::Value* st = B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
-                                   {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch,
-                                    B.getInt64(per_thread)});
+    llvm::Value* st =
+        B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
+                     {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch, B.getInt64(per_thread)});
     auto* fail = llvm::BasicBlock::Create(C, "par.fail", F_);
     auto* ok = llvm::BasicBlock::Create(C, "par.ok", F_);
     B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), fail, ok);
@@ -1658,7 +1688,7 @@ struct Cache {
   std::unordered_map<std::string, std::shared_ptr<const CpuVariant>> map;
   size_t hits = 0, misses = 0, upgrades = 0;
   size_t specialisations_reused = 0;
-  uint64_t generation = 0;  // bumped by clear_cpu_cache
+  uint64_t generation = 0;        // bumped by clear_cpu_cache
   std::set<std::string> pending;  // keys whose optimised code is queued or being built
   // Specialisations already made: memo_key -> what a cache lookup needs.
   struct Specialised {
@@ -1795,8 +1825,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     auto t4 = std::chrono::steady_clock::now();
     auto d = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     std::fprintf(stderr, "cpu compile (%s): irgen %.2f ms, opt %.2f ms, print %.2f ms, codegen %.2f ms\n",
-                 quick ? "quick" : "optimised", d(tb0, tb1),
-                 d(tb1, tb2), d(tb2, tb3), d(tb3, t4));
+                 quick ? "quick" : "optimised", d(tb0, tb1), d(tb1, tb2), d(tb2, tb3), d(tb3, t4));
   }
   v->key = spec.key;
   v->tier = quick ? CpuTier::Quick : CpuTier::Optimised;
@@ -1859,7 +1888,8 @@ void run_upgrade(UpgradeJob& job) {
     v = compile_spec(spec, false);
   } catch (const std::exception& e) {
     v = nullptr;  // the Quick variant stays in use
-    if (std::getenv("LOOPSCOPE_CPU_DEBUG")) std::fprintf(stderr, "loopscope: background compile failed: %s\n", e.what());
+    if (std::getenv("LOOPSCOPE_CPU_DEBUG"))
+      std::fprintf(stderr, "loopscope: background compile failed: %s\n", e.what());
   } catch (...) {
     v = nullptr;
   }
@@ -1913,8 +1943,8 @@ void stop_upgrades_at_exit() {
 }
 
 // Called with the cache's lock held.
-void upgrade_later(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options,
-                   uint64_t generation, const std::string& key) {
+void upgrade_later(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options, uint64_t generation,
+                   const std::string& key) {
   auto job = std::make_unique<UpgradeJob>();
   job->key = key;
   job->bound = bound;
@@ -2087,8 +2117,7 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   // takes Quick only when the nest outlives this call (the background compile
   // reads it) and the caller's cost model prefers it.
   bool quick = options.tier == CpuTier::Quick;
-  if (options.tier == CpuTier::Auto && !options.keep_ir && options.nest_owner &&
-      options.nest_owner.get() == bound.nest)
+  if (options.tier == CpuTier::Auto && !options.keep_ir && options.nest_owner && options.nest_owner.get() == bound.nest)
     quick = options.prefer_quick ? options.prefer_quick() : true;
   auto t1 = std::chrono::steady_clock::now();
   try {
@@ -2178,7 +2207,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
 #endif
     }
     std::vector<rt::CopyJob> jobs;
-    for (auto& sv : snapshot) jobs.push_back({arena.data() + sv.offset, reinterpret_cast<const void*>(sv.addr), sv.size});
+    for (auto& sv : snapshot)
+      jobs.push_back({arena.data() + sv.offset, reinterpret_cast<const void*>(sv.addr), sv.size});
     rt::parallel_copy(jobs, std::max(threads, cpu_thread_count()));
   }
   struct ReleaseArena {
@@ -2201,7 +2231,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
   rt::set_owner_thread(false);
   static const bool print_timing = std::getenv("LOOPSCOPE_CPU_TIMING") != nullptr;  // not per call
   if (print_timing)
-    std::fprintf(stderr, "cpu run: snapshot %.2f ms, native code %.2f ms\n", ms_since(t0) - ms_since(tr0), ms_since(tr0));
+    std::fprintf(stderr, "cpu run: snapshot %.2f ms, native code %.2f ms\n", ms_since(t0) - ms_since(tr0),
+                 ms_since(tr0));
   if (status == rt::kTrap) {
     // in reverse: where arrays overlap, the first saved copy holds the original
     for (auto it = snapshot.rbegin(); it != snapshot.rend(); ++it)

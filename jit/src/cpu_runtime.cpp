@@ -126,9 +126,8 @@ class ThreadPool {
   void worker(int self) {
     uint64_t seen = 0;
     for (;;) {
-      spin_until([&] {
-        return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen;
-      });
+      spin_until(
+          [&] { return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen; });
       if (generation_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
@@ -231,8 +230,8 @@ extern "C" void ls_rt_trap(void* p, int32_t reason) {
   st->abort.store(kTrap);
 }
 
-extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n,
-                                  int64_t nout, int64_t** out, int64_t* nchunks, int64_t per_thread) {
+extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n, int64_t nout, int64_t** out,
+                                  int64_t* nchunks, int64_t per_thread) {
   auto* st = static_cast<RunState*>(p);
   int threads = std::max(1, st->threads);
   int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * std::max<int64_t>(1, per_thread));
@@ -291,8 +290,8 @@ void parallel_copy(const std::vector<CopyJob>& jobs, int threads) {
   std::vector<CopyJob> pieces;
   for (auto& j : jobs)
     for (size_t off = 0; off < j.n; off += kPiece)
-      pieces.push_back({static_cast<char*>(j.dst) + off, static_cast<const char*>(j.src) + off,
-                        std::min(kPiece, j.n - off)});
+      pieces.push_back(
+          {static_cast<char*>(j.dst) + off, static_cast<const char*>(j.src) + off, std::min(kPiece, j.n - off)});
   std::function<void(int64_t)> f = [&](int64_t c) {
     const CopyJob& p = pieces[static_cast<size_t>(c)];
     std::memcpy(p.dst, p.src, p.n);

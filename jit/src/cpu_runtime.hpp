@@ -24,8 +24,8 @@ using ChunkFn = int32_t (*)(int64_t* frame, void* rt, int64_t klo, int64_t khi, 
 struct RunState {
   std::atomic<int32_t> abort{0};  // kTrap or kCancel once any thread stops
   std::atomic<int32_t> trap_reason{-1};
-  std::atomic<int> fp_flags{0};   // the IEEE flags NumPy reports, raised by the pool's chunks
-  bool numpy_warns = true;        // NumPy prints its RuntimeWarnings (numpy_warnings())
+  std::atomic<int> fp_flags{0};  // the IEEE flags NumPy reports, raised by the pool's chunks
+  bool numpy_warns = true;       // NumPy prints its RuntimeWarnings (numpy_warnings())
   int threads = 1;
   std::vector<int64_t> outbuf;
   std::chrono::steady_clock::time_point last_poll;
@@ -57,8 +57,8 @@ extern "C" int32_t ls_rt_numpy_warns(void* rt);
 // Splits [0, n) into up to `per_thread` chunks per thread (each thread takes
 // its own contiguous share first, then steals; interchanged nests ask for 1
 // so that each chunk's contiguous inner range stays long).
-extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n,
-                                  int64_t nout, int64_t** out, int64_t* nchunks, int64_t per_thread);
+extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n, int64_t nout, int64_t** out,
+                                  int64_t* nchunks, int64_t per_thread);
 
 // Copies `n` bytes from each source to its destination, on the thread pool
 // (`threads` threads) when there is enough to copy.

@@ -20,7 +20,8 @@ struct Interval {
   static Interval of(i128 v) { return {true, v, v}; }
   bool fits64() const { return known && lo >= kI64Min && hi <= kI64Max; }
   bool fits(Repr r) const {
-    if (r == Repr::I32) return known && lo >= std::numeric_limits<int32_t>::min() && hi <= std::numeric_limits<int32_t>::max();
+    if (r == Repr::I32)
+      return known && lo >= std::numeric_limits<int32_t>::min() && hi <= std::numeric_limits<int32_t>::max();
     return fits64();
   }
 };
@@ -55,9 +56,8 @@ struct EI {
 };
 
 const std::set<std::string>& math_fns() {
-  static const std::set<std::string> s = {"sqrt", "exp", "log", "sin", "cos", "tan",
-                                          "fabs", "atan", "tanh", "log10", "log2", "expm1", "log1p",
-                                          "erf", "erfc", "sinh", "cosh"};
+  static const std::set<std::string> s = {"sqrt",  "exp",  "log",   "sin",   "cos", "tan",  "fabs", "atan", "tanh",
+                                          "log10", "log2", "expm1", "log1p", "erf", "erfc", "sinh", "cosh"};
   return s;
 }
 
@@ -105,9 +105,7 @@ class Specialiser {
     if (it != B.scalars.end()) {
       v.input = true;
       v.typed = true;
-      v.type = it->second.kind == ScalarKind::Int     ? kPyInt
-               : it->second.kind == ScalarKind::Float ? kPyFloat
-                                                      : kPyBool;
+      v.type = it->second.kind == ScalarKind::Int ? kPyInt : it->second.kind == ScalarKind::Float ? kPyFloat : kPyBool;
       for (auto& n : S.options.numpy_scalars)
         if (n == name) {
           v.type = VT{v.type.r, false, true};
@@ -154,7 +152,8 @@ class Specialiser {
           S.arrays[S.array_index[s.target->name]].written = true;
           const ArrayBinding& ab = B.arrays.at(s.target->name);
           if (!ab.writeable)
-            throw Unsupported{s.line, "the array '" + s.target->name + "' is read-only, so Python raises when the loop writes it"};
+            throw Unsupported{
+                s.line, "the array '" + s.target->name + "' is read-only, so Python raises when the loop writes it"};
         }
         break;
       case StmtKind::If:
@@ -177,7 +176,8 @@ class Specialiser {
     collect_stmt(*nest.root);
     for (auto& v : S.vars)
       if (!v.input && !v.assigned)
-        throw Unsupported{nest.first_line, "'" + v.name + "' has no value before the loop, or is not an int, float or bool"};
+        throw Unsupported{nest.first_line,
+                          "'" + v.name + "' has no value before the loop, or is not an int, float or bool"};
   }
 
   // ---- types and intervals ---------------------------------------------
@@ -189,8 +189,8 @@ class Specialiser {
       return;
     }
     if (v.type.r != t.r)
-      throw Unsupported{line, "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " +
-                                  describe(t) + "; native code needs one type per variable"};
+      throw Unsupported{line, "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " + describe(t) +
+                                  "; native code needs one type per variable"};
     VT u{t.r, v.type.py || t.py, v.type.np || t.np};
     if (u != v.type) {
       v.type = u;
@@ -283,8 +283,7 @@ class Specialiser {
           throw Unsupported{e.line, "the two branches of a conditional expression have different types (" +
                                         describe(a->t) + ", " + describe(b->t) + ")"};
         Interval iv;
-        if (a->iv.known && b->iv.known)
-          iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
+        if (a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
         return EI{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
       }
       case ExprKind::Call: return call(e);
@@ -296,9 +295,10 @@ class Specialiser {
     VT t = binary_type(op, a.t, b.t, e.line);
     if (op == BinOp::Pow && is_float(t.r))
       if (auto types = power_via_numpy_ufunc(a.t, b.t))
-        throw Unsupported{e.line, *types + " is computed by NumPy's vectorised np.power loop, whose last bit can "
-                                           "differ from the C library's pow() that native code calls; convert "
-                                           "the operands with float() to run natively"};
+        throw Unsupported{e.line, *types +
+                                      " is computed by NumPy's vectorised np.power loop, whose last bit can "
+                                      "differ from the C library's pow() that native code calls; convert "
+                                      "the operands with float() to run natively"};
     Interval iv;
     if (is_int(t.r)) {
       switch (op) {
@@ -351,9 +351,12 @@ class Specialiser {
       i128 n = ab.shape[d];
       IndexMode m = IndexMode::CheckedWrap;
       if (ix->iv.known) {
-        if (ix->iv.lo > ix->iv.hi || (ix->iv.lo >= 0 && ix->iv.hi < n)) m = IndexMode::Direct;
-        else if (ix->iv.lo >= -n && ix->iv.hi < 0) m = IndexMode::AddExtent;
-        else if (ix->iv.lo >= -n && ix->iv.hi < n) m = IndexMode::Wrap;
+        if (ix->iv.lo > ix->iv.hi || (ix->iv.lo >= 0 && ix->iv.hi < n))
+          m = IndexMode::Direct;
+        else if (ix->iv.lo >= -n && ix->iv.hi < 0)
+          m = IndexMode::AddExtent;
+        else if (ix->iv.lo >= -n && ix->iv.hi < n)
+          m = IndexMode::Wrap;
       }
       modes.push_back(m);
     }
@@ -390,8 +393,7 @@ class Specialiser {
         throw Unsupported{e.line, f + "() of a NumPy boolean is not supported in native code"};
     };
     auto nargs = [&](size_t n) {
-      if (args.size() != n)
-        throw Unsupported{e.line, f + "() takes " + std::to_string(n) + " argument(s) here"};
+      if (args.size() != n) throw Unsupported{e.line, f + "() takes " + std::to_string(n) + " argument(s) here"};
     };
     if (math_fns().count(f)) {
       nargs(1);
@@ -411,7 +413,8 @@ class Specialiser {
         throw Unsupported{e.line, "math.trunc() of a " + describe(VT{t.r, false, true}) +
                                       " raises TypeError in Python (NumPy's scalar has no __trunc__)"};
       if (t.mixed() && is_int(t.r))
-        throw Unsupported{e.line, "math." + f + "() of a value that is either an int or an np.int64: Python "
+        throw Unsupported{e.line, "math." + f +
+                                      "() of a value that is either an int or an np.int64: Python "
                                       "is exact for the int and rounds the np.int64 through float"};
       return EI{kPyInt, {}};
     }
@@ -445,8 +448,10 @@ class Specialiser {
           throw Unsupported{e.line, f + "() of a " + describe(t) + " and a " + describe(a.t) +
                                         " returns either type depending on the values"};
         t = VT{t.r, t.py || a.t.py, t.np || a.t.np};
-        if (iv.known && a.iv.known) iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
-        else iv = {};
+        if (iv.known && a.iv.known)
+          iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
+        else
+          iv = {};
       }
       return EI{t, iv};
     }
@@ -498,8 +503,9 @@ class Specialiser {
     static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
     std::string shown = builtins.count(f) ? f : "math." + f;
     if (f == "gamma" || f == "lgamma" || f == "hypot")
-      throw Unsupported{e.line, shown + "() is computed by CPython's own code, not the C library's, so native "
-                                        "code cannot give the same last bit"};
+      throw Unsupported{e.line, shown +
+                                    "() is computed by CPython's own code, not the C library's, so native "
+                                    "code cannot give the same last bit"};
     throw Unsupported{e.line, shown + "() is not supported in native code"};
   }
 
@@ -566,8 +572,7 @@ class Specialiser {
       case StmtKind::For: {
         int64_t step = step_of(s);
         if (step == 0) throw Unsupported{s.line, "range() with a step of 0 raises ValueError in Python"};
-        if (step == std::numeric_limits<int64_t>::min())
-          throw Unsupported{s.line, "the range() step is too large"};
+        if (step == std::numeric_limits<int64_t>::min()) throw Unsupported{s.line, "the range() step is too large"};
         S.steps[s.id] = step;
         auto a = expr(*s.start);
         auto b = expr(*s.stop);
@@ -576,8 +581,10 @@ class Specialiser {
           if (*x && !int_like((*x)->t))
             throw Unsupported{s.line, "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
         if (a && b && a->iv.known && b->iv.known) {
-          if (step > 0) iv = {true, a->iv.lo, b->iv.hi - 1};
-          else iv = {true, b->iv.lo + 1, a->iv.hi};
+          if (step > 0)
+            iv = {true, a->iv.lo, b->iv.hi - 1};
+          else
+            iv = {true, b->iv.lo + 1, a->iv.hi};
           if (iv.lo > iv.hi) iv = {true, a->iv.lo, a->iv.lo};  // never runs
           i128 span = step > 0 ? b->iv.hi - a->iv.lo : a->iv.hi - b->iv.lo;
           i128 st = step > 0 ? step : -static_cast<i128>(step);

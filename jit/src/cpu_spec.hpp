@@ -32,18 +32,18 @@ struct ArrayInfo {
   int ndim = 0;
   bool inner_contiguous = false;  // last stride == element size
   bool written = false;
-  int slot = 0;                   // frame: data, shape[ndim], strides[ndim]
+  int slot = 0;  // frame: data, shape[ndim], strides[ndim]
 };
 
 struct VarInfo {
   std::string name;
   VT type;
   bool typed = false;
-  bool input = false;      // has a value from the enclosing scope
+  bool input = false;        // has a value from the enclosing scope
   bool input_numpy = false;  // ... and that value is a NumPy scalar
-  bool assigned = false;   // assigned in the nest (including loop variables)
+  bool assigned = false;     // assigned in the nest (including loop variables)
   bool loop_var = false;
-  int slot = 0;            // frame: value, kind, defined, touched
+  int slot = 0;  // frame: value, kind, defined, touched
 };
 
 struct Spec {
@@ -54,10 +54,10 @@ struct Spec {
   std::map<std::string, int> array_index;
   std::vector<VarInfo> vars;
   std::map<std::string, int> var_index;
-  std::map<int, int64_t> steps;                   // For stmt id -> step
-  std::set<int> parallel_loops;                   // For stmt ids run on the pool
-  std::map<int, int64_t> max_trips;               // For id -> proven bound on its trip count
-  std::map<int, int> parallel_start_slot;         // For stmt id -> frame slot
+  std::map<int, int64_t> steps;            // For stmt id -> step
+  std::set<int> parallel_loops;            // For stmt ids run on the pool
+  std::map<int, int64_t> max_trips;        // For id -> proven bound on its trip count
+  std::map<int, int> parallel_start_slot;  // For stmt id -> frame slot
   std::map<const analysis::Expr*, std::vector<IndexMode>> index_modes;
   std::set<const analysis::Expr*> overflow_checks;  // int ops that need one
   int frame_size = 0;
@@ -70,7 +70,6 @@ struct Spec {
 };
 
 // Throws Unsupported for a nest the CPU variant cannot run exactly.
-Spec specialise(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
-                const CpuOptions& options);
+Spec specialise(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, const CpuOptions& options);
 
 }  // namespace loopscope::jit::cpu

@@ -74,8 +74,8 @@ VT join_concrete(const std::vector<CT>& cs, int line, const char* what) {
   t.r = cs.front().r;
   for (auto& c : cs) {
     if (c.r != t.r)
-      throw Unsupported{line, std::string("the type of ") + what +
-                                  " would depend on whether a value is a Python or a NumPy scalar"};
+      throw Unsupported{
+          line, std::string("the type of ") + what + " would depend on whether a value is a Python or a NumPy scalar"};
     (c.np ? t.np : t.py) = true;
   }
   return t;

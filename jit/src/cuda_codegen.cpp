@@ -138,11 +138,11 @@ std::string cuda_escape(const std::string& text, CudaTextUse use) {
 
 namespace {
 
-using cpu::Repr;
-using cpu::VT;
 using cpu::kPyBool;
 using cpu::kPyFloat;
 using cpu::kPyInt;
+using cpu::Repr;
+using cpu::VT;
 
 // A problem the generator reports as a decline. `shared`: the reason comes
 // from the exactness policy shared with the CPU variant and is given as it is.
@@ -194,29 +194,29 @@ Repr dtype_repr(DType t) {
 const std::set<std::string>& cpp_reserved() {
   static const std::set<std::string> r = {
       // C++17 keywords and alternative tokens
-      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
-      "char", "char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "consteval", "constexpr",
-      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
-      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
-      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
-      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
-      "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
-      "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
-      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
-      "final", "override", "main", "std", "NULL", "errno", "assert", "offsetof", "EOF",
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch", "char",
+      "char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "consteval", "constexpr", "constinit",
+      "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete", "do", "double",
+      "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if",
+      "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or",
+      "or_eq", "private", "protected", "public", "register", "reinterpret_cast", "requires", "return", "short",
+      "signed", "sizeof", "static", "static_assert", "static_cast", "struct", "switch", "template", "this",
+      "thread_local", "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual",
+      "void", "volatile", "wchar_t", "while", "xor", "xor_eq", "final", "override", "main", "std", "NULL", "errno",
+      "assert", "offsetof", "EOF",
       // CUDA built-ins and types
-      "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "dim3", "uint3", "int2", "int3", "int4",
-      "float2", "float3", "float4", "double2", "double3", "double4", "uint", "ushort", "ulong", "atomicAdd",
-      "atomicCAS", "atomicOr", "atomicMin", "atomicMax", "printf", "malloc", "free", "memcpy", "memset",
-      "clock", "clock64", "INFINITY", "NAN", "HUGE_VAL", "min", "max", "abs", "labs", "llabs", "llmin", "llmax",
-      "signbit", "isnan", "isinf", "isfinite", "isnormal", "fpclassify",
+      "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "dim3", "uint3", "int2", "int3", "int4", "float2",
+      "float3", "float4", "double2", "double3", "double4", "uint", "ushort", "ulong", "atomicAdd", "atomicCAS",
+      "atomicOr", "atomicMin", "atomicMax", "printf", "malloc", "free", "memcpy", "memset", "clock", "clock64",
+      "INFINITY", "NAN", "HUGE_VAL", "min", "max", "abs", "labs", "llabs", "llmin", "llmax", "signbit", "isnan",
+      "isinf", "isfinite", "isnormal", "fpclassify",
       // math functions the generated code and the headers call
-      "fabs", "fabsf", "sqrt", "sqrtf", "cbrt", "exp", "expf", "exp2", "exp10", "expm1", "log", "logf", "log2",
-      "log10", "log1p", "sin", "sinf", "cos", "cosf", "tan", "tanf", "asin", "acos", "atan", "atan2", "sinh",
-      "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "tgamma", "lgamma", "pow", "powf", "floor",
-      "floorf", "ceil", "ceilf", "trunc", "truncf", "round", "roundf", "rint", "rintf", "nearbyint", "fmod",
-      "fmodf", "remainder", "copysign", "copysignf", "hypot", "fmin", "fmax", "fma", "frexp", "ldexp", "modf",
-      "nan", "scalbn", "ilogb", "logb", "nextafter"};
+      "fabs", "fabsf", "sqrt", "sqrtf", "cbrt", "exp", "expf", "exp2", "exp10", "expm1", "log", "logf", "log2", "log10",
+      "log1p", "sin", "sinf", "cos", "cosf", "tan", "tanf", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+      "asinh", "acosh", "atanh", "erf", "erfc", "tgamma", "lgamma", "pow", "powf", "floor", "floorf", "ceil", "ceilf",
+      "trunc", "truncf", "round", "roundf", "rint", "rintf", "nearbyint", "fmod", "fmodf", "remainder", "copysign",
+      "copysignf", "hypot", "fmin", "fmax", "fma", "frexp", "ldexp", "modf", "nan", "scalbn", "ilogb", "logb",
+      "nextafter"};
   return r;
 }
 
@@ -290,8 +290,7 @@ bool contains_name(const Expr* e, const std::string& n) {
 }
 
 bool is_scalar_assign(const Stmt& s) {
-  return (s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target &&
-         s.target->kind == ExprKind::Name;
+  return (s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target && s.target->kind == ExprKind::Name;
 }
 
 // A value of the generated code: its C expression, its static type, and
@@ -308,9 +307,9 @@ struct KVar {
   enum Role { Sequential, Private, Reduction };
   Role role = Sequential;
   VT t;
-  bool input = false;   // has a value before the nest
-  bool loop = false;    // the variable of a loop inside the kernel
-  int result = -1;      // index into CudaProgram::results
+  bool input = false;  // has a value before the nest
+  bool loop = false;   // the variable of a loop inside the kernel
+  int result = -1;     // index into CudaProgram::results
 };
 
 struct KernelBuild {
@@ -325,9 +324,9 @@ struct KernelBuild {
 
 // One reduction handled by a grid kernel.
 struct RedInfo {
-  std::string fn;        // "+", "min", "max"
+  std::string fn;  // "+", "min", "max"
   bool acc_first = true;
-  VT value;              // type of the terms (min/max) or of the updated sum (+)
+  VT value;  // type of the terms (min/max) or of the updated sum (+)
 };
 
 class Generator {
@@ -354,8 +353,9 @@ class Generator {
       prog.decline = Decline{u.line, u.reason};
     } catch (const std::exception&) {
       prog = CudaProgram{};
-      prog.decline = Decline{line, "no GPU version: the GPU code generator met a case it does not handle "
-                                   "(an internal error), so the loop runs as Python"};
+      prog.decline = Decline{line,
+                             "no GPU version: the GPU code generator met a case it does not handle "
+                             "(an internal error), so the loop runs as Python"};
     }
     return prog;
   }
@@ -373,18 +373,18 @@ class Generator {
   std::map<std::string, std::string> place_;  // name -> "host" or the kernel that assigns it
   std::vector<std::string> src_lines_;
   std::set<std::string> written_arrays_, read_arrays_;
-  std::set<std::string> aliased_;             // arrays overlapping another array's memory
-  std::vector<std::string> host_vars_;        // enclosing host loop variables (stack)
-  KernelBuild* kb_ = nullptr;                 // kernel being emitted
-  std::map<std::string, RedInfo> reds_;       // reductions of the kernel being emitted
-  std::set<std::string> active_loops_;        // loop variables whose loop encloses the point
+  std::set<std::string> aliased_;        // arrays overlapping another array's memory
+  std::vector<std::string> host_vars_;   // enclosing host loop variables (stack)
+  KernelBuild* kb_ = nullptr;            // kernel being emitted
+  std::map<std::string, RedInfo> reds_;  // reductions of the kernel being emitted
+  std::set<std::string> active_loops_;   // loop variables whose loop encloses the point
   // Scalars certainly assigned (in this iteration, for a grid kernel) at the
   // point being emitted: their reads need no run-time check.
   std::set<std::string> defined_;
-  std::ostringstream body_;                   // kernel body being emitted
+  std::ostringstream body_;  // kernel body being emitted
   int indent_ = 1;
-  bool dry_ = false;                          // typing only: record nothing
-  bool uses_libm_ = false;                    // transcendental functions (CUDA's last bits differ)
+  bool dry_ = false;        // typing only: record nothing
+  bool uses_libm_ = false;  // transcendental functions (CUDA's last bits differ)
 
   // -------------------------------------------------------- preparation --
   void specialise() {
@@ -493,8 +493,7 @@ class Generator {
         auto s = bound_.scalars.find(e->name);
         return s != bound_.scalars.end() && s->second.kind != ScalarKind::Float;
       }
-      case ExprKind::Unary:
-        return e->un_op != UnOp::Not && host_computable(e->args.at(0).get(), extra);
+      case ExprKind::Unary: return e->un_op != UnOp::Not && host_computable(e->args.at(0).get(), extra);
       case ExprKind::Binary:
         if (e->bin_op == BinOp::Div) return false;
         return host_computable(e->args.at(0).get(), extra) && host_computable(e->args.at(1).get(), extra);
@@ -559,9 +558,12 @@ class Generator {
           if (s->kind != StmtKind::Assign || v.kind != ExprKind::Call || v.name != fn || v.args.size() != 2)
             return false;
           auto is_acc = [&](const Expr& a) { return a.kind == ExprKind::Name && a.name == r.variable; };
-          if (is_acc(*v.args[0]) && !contains_name(v.args[1].get(), r.variable)) acc_first = true;
-          else if (is_acc(*v.args[1]) && !contains_name(v.args[0].get(), r.variable)) acc_first = false;
-          else return false;
+          if (is_acc(*v.args[0]) && !contains_name(v.args[1].get(), r.variable))
+            acc_first = true;
+          else if (is_acc(*v.args[1]) && !contains_name(v.args[0].get(), r.variable))
+            acc_first = false;
+          else
+            return false;
           t = type_of(*v.args[acc_first ? 1 : 0]);
           if (t.r != R) return false;
           // min(x, s) takes x on a tie: exact only when ties cannot be told
@@ -650,8 +652,10 @@ class Generator {
     };
     line_offset_ = bound_.nest->first_line;  // nest-relative text
     if (!is_root(root.line - line_offset_)) {
-      if (is_root(root.line - 1)) line_offset_ = 1;  // the whole parsed text
-      else if (is_root(0)) line_offset_ = root.line;
+      if (is_root(root.line - 1))
+        line_offset_ = 1;  // the whole parsed text
+      else if (is_root(0))
+        line_offset_ = root.line;
     }
     return line_offset_;
   }
@@ -675,8 +679,8 @@ class Generator {
     body_ << text << "\n";
   }
 
-  int add_result(const std::string& name, CudaResultKind kind, const KVar& v, const std::string& op,
-                 int loop, const RedInfo* red) {
+  int add_result(const std::string& name, CudaResultKind kind, const KVar& v, const std::string& op, int loop,
+                 const RedInfo* red) {
     CudaResult r;
     r.name = name;
     r.kind = kind;
@@ -688,7 +692,7 @@ class Generator {
     r.slot = prog_.result_slots;
     prog_.result_slots += 4;
     r.kernel = (int)prog_.kernels.size();
-    r.slot_type = v.t.r == Repr::F64 ? CudaSlotType::F64
+    r.slot_type = v.t.r == Repr::F64   ? CudaSlotType::F64
                   : v.t.r == Repr::F32 ? (op == "+" ? CudaSlotType::F32 : CudaSlotType::F64)
                                        : CudaSlotType::I64;
     if (v.input) {
@@ -731,7 +735,8 @@ class Generator {
       while (grid.size() < 3 && cur->body.size() == 1 && cur->body[0]->kind == StmtKind::For) {
         const Stmt* next = cur->body[0].get();
         const LoopPlan& lp = lplan(*next);
-        bool ok = (lp.verdict == LoopVerdict::Parallel || supported_reduction_loop(*next)) && bounds_on_host(*next, outer);
+        bool ok =
+            (lp.verdict == LoopVerdict::Parallel || supported_reduction_loop(*next)) && bounds_on_host(*next, outer);
         if (!ok) break;
         cur = next;
         grid.push_back(cur);
@@ -742,8 +747,8 @@ class Generator {
         if (lplan(*g).verdict == LoopVerdict::Reduction && supported_reduction_loop(*g, &infos))
           for (auto& [v, info] : infos) {
             auto it = reds_.find(v);
-            if (it != reds_.end() && (it->second.fn != info.fn || it->second.value != info.value ||
-                                      it->second.acc_first != info.acc_first))
+            if (it != reds_.end() &&
+                (it->second.fn != info.fn || it->second.value != info.value || it->second.acc_first != info.acc_first))
               fail(g->line, "the reduction into " + v + " is combined differently by two loops");
             reds_[v] = info;
           }
@@ -826,8 +831,7 @@ class Generator {
       static const unsigned shapes[3][3] = {{256, 1, 1}, {32, 8, 1}, {32, 4, 2}};
       for (int d = 0; d < 3; ++d) kb.k.block[d] = shapes[grid.size() - 1][d];
       mapping << "Thread mapping: ";
-      for (size_t a = 0; a < order.size(); ++a)
-        mapping << (a ? ", " : "") << grid[order[a]]->var << " -> " << "xyz"[a];
+      for (size_t a = 0; a < order.size(); ++a) mapping << (a ? ", " : "") << grid[order[a]]->var << " -> " << "xyz"[a];
       mapping << " (" << grid[contiguous]->var
               << " walks contiguous memory, so it is on x: neighbouring threads touch neighbouring elements)";
     } else {
@@ -845,8 +849,8 @@ class Generator {
       line_comment(L.line);
       std::string start = range_bound(L.start.get(), 0);
       std::string stop = range_bound(L.stop.get(), -1);
-      line("const ls_i64 ls_start_" + v + " = " + start + ", ls_count_" + v + " = ls_range_count(ls_start_" + v +
-           ", " + stop + ", " + step + ");");
+      line("const ls_i64 ls_start_" + v + " = " + start + ", ls_count_" + v + " = ls_range_count(ls_start_" + v + ", " +
+           stop + ", " + step + ");");
       line(std::string("for (ls_i64 ls_it_") + v + " = blockIdx." + ax + " * (ls_i64)blockDim." + ax + " + threadIdx." +
            ax + "; ls_it_" + v + " < ls_count_" + v + "; ls_it_" + v + " += (ls_i64)gridDim." + ax + " * blockDim." +
            ax + ") {");
@@ -917,8 +921,10 @@ class Generator {
       if (v.role == KVar::Sequential) {
         // Continues from the value left before the nest or by earlier launches.
         std::string load = "*ls_out_" + c;
-        if (v.t.r == Repr::Bool) load = "(" + load + " != 0)";
-        else if (slot_ctype(r.slot_type) != T) load = "(" + T + ")" + load;
+        if (v.t.r == Repr::Bool)
+          load = "(" + load + " != 0)";
+        else if (slot_ctype(r.slot_type) != T)
+          load = "(" + T + ")" + load;
         decls << "  " << T << " " << c << " = " << load << ";\n";
         if (v.t.mixed()) decls << "  bool ls_np_" << c << " = ls_meta_" << c << "[1] >= 3;\n";
         if (!v.input) decls << "  bool ls_def_" << c << " = ls_meta_" << c << "[0] != 0;\n";
@@ -940,9 +946,8 @@ class Generator {
       auto& ab = bound_.arrays.at(a);
       const std::string& c = id(a);
       bool w = kernel_writes(root, a);
-      add_param({CudaParamKind::ArrayData, c, a, 0},
-                std::string(w ? "" : "const ") + ctype(dtype_repr(ab.dtype)) +
-                    (aliased_.count(a) ? "* " : "* __restrict__ ") + c);
+      add_param({CudaParamKind::ArrayData, c, a, 0}, std::string(w ? "" : "const ") + ctype(dtype_repr(ab.dtype)) +
+                                                         (aliased_.count(a) ? "* " : "* __restrict__ ") + c);
       for (size_t d = 0; d < ab.shape.size(); ++d)
         add_param({CudaParamKind::ArrayExtent, "ls_n" + std::to_string(d) + "_" + c, a, (int)d},
                   "ls_i64 ls_n" + std::to_string(d) + "_" + c);
@@ -958,8 +963,10 @@ class Generator {
       auto it = bound_.scalars.find(s);
       bool host_var = std::find(host_vars_.begin(), host_vars_.end(), s) != host_vars_.end();
       if (!host_var && it != bound_.scalars.end()) {
-        if (it->second.kind == ScalarKind::Float) kind = CudaParamKind::FloatScalar, T = "double";
-        else if (it->second.kind == ScalarKind::Bool) kind = CudaParamKind::BoolScalar, T = "bool";
+        if (it->second.kind == ScalarKind::Float)
+          kind = CudaParamKind::FloatScalar, T = "double";
+        else if (it->second.kind == ScalarKind::Bool)
+          kind = CudaParamKind::BoolScalar, T = "bool";
       }
       add_param({kind, c, s, 0}, T + " " + c);
     }
@@ -991,8 +998,8 @@ class Generator {
     // Emulator entry: unpacks the 8-byte argument slots.
     std::ostringstream e;
     e << "extern \"C\" int ls_emu_" << kname << "(const unsigned* grid, const unsigned* block, void** a) {\n"
-      << "  return ls_emu::launch(grid, block, " << (kb.k.uses_warp_shuffles ? "true" : "false")
-      << ", [&] {\n    " << kname << "(";
+      << "  return ls_emu::launch(grid, block, " << (kb.k.uses_warp_shuffles ? "true" : "false") << ", [&] {\n    "
+      << kname << "(";
     for (size_t i = 0; i < kb.k.params.size(); ++i) {
       auto& p = kb.k.params[i];
       std::string t;
@@ -1033,7 +1040,9 @@ class Generator {
   static std::string identity(const std::string& fn, Repr r) {
     if (fn == "+") return isf(r) ? (r == Repr::F32 ? "-0.0f" : "-0.0") : "0";
     bool mn = fn == "min";
-    if (isf(r)) return std::string(mn ? "" : "-") + (r == Repr::F32 ? "ls_f32_bits(0x7f800000u)" : "ls_f64_bits(0x7ff0000000000000ULL)");
+    if (isf(r))
+      return std::string(mn ? "" : "-") +
+             (r == Repr::F32 ? "ls_f32_bits(0x7f800000u)" : "ls_f64_bits(0x7ff0000000000000ULL)");
     if (r == Repr::I32) return mn ? "2147483647" : "(-2147483647 - 1)";
     return mn ? "LS_I64_MAX" : "LS_I64_MIN";
   }
@@ -1054,8 +1063,8 @@ class Generator {
       } else {
         // Python ints stop the run at any overflow; NumPy's wrap (exact modulo 2**64, or 2**32 once truncated).
         bool py = v.t.py || info.value.py;
-        line("const ls_i64 ls_w_" + c + " = " + (py ? "ls_warp_sum_i64_chk((ls_i64)" + c + ", ls_err)"
-                                                    : "ls_warp_sum_i64((ls_i64)" + c + ")") + ";");
+        line("const ls_i64 ls_w_" + c + " = " +
+             (py ? "ls_warp_sum_i64_chk((ls_i64)" + c + ", ls_err)" : "ls_warp_sum_i64((ls_i64)" + c + ")") + ";");
         line("if (ls_lane() == 0 && ls_set_" + c + ") { " +
              (py ? "ls_atomic_add_i64_chk(ls_out_" + c + ", ls_w_" + c + ", ls_err)"
                  : "ls_atomic_add_i64(ls_out_" + c + ", ls_w_" + c + ")") +
@@ -1185,8 +1194,8 @@ class Generator {
         std::string stop = range_bound(s.stop.get(), -1);
         line("const ls_i64 ls_start_" + v + " = " + start + ";");
         line("const ls_i64 ls_count_" + v + " = ls_range_count(ls_start_" + v + ", " + stop + ", " + step + ");");
-        line("for (ls_i64 ls_k_" + v + " = 0; ls_k_" + v + " < ls_count_" + v + " && LS_CONTINUE(ls_err); ++ls_k_" +
-             v + ") {");
+        line("for (ls_i64 ls_k_" + v + " = 0; ls_k_" + v + " < ls_count_" + v + " && LS_CONTINUE(ls_err); ++ls_k_" + v +
+             ") {");
         ++indent_;
         // Python assigns the variable at each iteration; after the loop it
         // keeps the last value (and stays unassigned when the loop never ran).
@@ -1219,8 +1228,10 @@ class Generator {
     line("  const " + std::string(ctype(R)) + " ls_v = " + conv(v, R) + ";");
     const char* op = info.fn == "min" ? " < " : " > ";
     if (isf(R)) line("  ls_zs_" + c + " |= ls_zero_signs((double)ls_v);");
-    if (info.acc_first) line(std::string("  if (ls_v") + op + c + ") " + c + " = ls_v;");
-    else line(std::string("  if (!(") + c + op + "ls_v)) " + c + " = ls_v;");
+    if (info.acc_first)
+      line(std::string("  if (ls_v") + op + c + ") " + c + " = ls_v;");
+    else
+      line(std::string("  if (!(") + c + op + "ls_v)) " + c + " = ls_v;");
     line("  ls_set_" + c + " = true;");
     line("}");
   }
@@ -1316,8 +1327,7 @@ class Generator {
     if (from == to) return a.c;
     if (to == Repr::Bool) return truth(a);
     if (from == Repr::Bool) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
-    if (isi(from) && isi(to))
-      return to == Repr::I64 ? "((ls_i64)" + a.c + ")" : "((int)(unsigned)(ls_u64)" + a.c + ")";
+    if (isi(from) && isi(to)) return to == Repr::I64 ? "((ls_i64)" + a.c + ")" : "((int)(unsigned)(ls_u64)" + a.c + ")";
     if (isi(from)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
     if (isf(from) && isf(to)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
     fail(0, "internal: float to int conversion");
@@ -1352,7 +1362,8 @@ class Generator {
   std::string cond(const Expr& e) {
     if (e.kind == ExprKind::Logical) {
       std::string out;
-      for (auto& a : e.args) out += (out.empty() ? "" : e.bool_op == analysis::BoolOp::And ? " && " : " || ") + cond(*a);
+      for (auto& a : e.args)
+        out += (out.empty() ? "" : e.bool_op == analysis::BoolOp::And ? " && " : " || ") + cond(*a);
       return "(" + out + ")";
     }
     if (e.kind == ExprKind::Unary && e.un_op == UnOp::Not) return "(!" + cond(*e.args.at(0)) + ")";
@@ -1416,8 +1427,8 @@ class Generator {
           VT t{acc.t.r, acc.t.py || a.t.py, acc.t.np || a.t.np};
           if (a.t.r != acc.t.r) fail(e.line, "internal: the operands of a logical operator have different types");
           std::string test = truth(a);
-          std::string c = is_and ? "(" + test + " ? " + acc.c + " : " + a.c + ")"
-                                 : "(" + test + " ? " + a.c + " : " + acc.c + ")";
+          std::string c =
+              is_and ? "(" + test + " ? " + acc.c + " : " + a.c + ")" : "(" + test + " ? " + a.c + " : " + acc.c + ")";
           std::string n;
           if (t.mixed())
             n = is_and ? "(" + test + " ? " + is_np(acc) + " : " + is_np(a) + ")"
@@ -1457,8 +1468,8 @@ class Generator {
       V ix = expr(*e.args[d]);
       if (!isi(ix.t.r) && ix.t.r != Repr::Bool) fail(e.line, "an array index must be an integer");
       const std::string extent = "ls_n" + std::to_string(d) + "_" + c;
-      cpu::IndexMode mode = modes != spec_.index_modes.end() && d < modes->second.size() ? modes->second[d]
-                                                                                        : cpu::IndexMode::CheckedWrap;
+      cpu::IndexMode mode =
+          modes != spec_.index_modes.end() && d < modes->second.size() ? modes->second[d] : cpu::IndexMode::CheckedWrap;
       std::string term;
       switch (mode) {
         case cpu::IndexMode::Direct: term = "(" + conv(ix, Repr::I64) + ")"; break;
@@ -1496,8 +1507,11 @@ class Generator {
       }
       std::string x = conv(a, R), y = conv(b, R);
       std::string np = numpy_result(t, r.npf);
-      if (np.empty()) r.c = "ls_fdiv_py(" + x + ", " + y + ", ls_err)";
-      else r.c = "ls_npf_div(" + x + ", " + (pysem ? "ls_fdiv_py_divisor(" + y + ", ls_err)" : y) + ", " + np + ", ls_err)";
+      if (np.empty())
+        r.c = "ls_fdiv_py(" + x + ", " + y + ", ls_err)";
+      else
+        r.c =
+            "ls_npf_div(" + x + ", " + (pysem ? "ls_fdiv_py_divisor(" + y + ", ls_err)" : y) + ", " + np + ", ls_err)";
       return r;
     }
     if (isi(R)) {
@@ -1575,7 +1589,8 @@ class Generator {
         if (!np.empty()) {
           r.c = checked(op == BinOp::FloorDiv ? "floordiv" : "mod", x, dy);
         } else {
-          std::string fn = op == BinOp::FloorDiv ? (f32 ? "ls_ffloordivf(" : "ls_ffloordiv(") : (f32 ? "ls_fmodf(" : "ls_fmod(");
+          std::string fn =
+              op == BinOp::FloorDiv ? (f32 ? "ls_ffloordivf(" : "ls_ffloordiv(") : (f32 ? "ls_fmodf(" : "ls_fmod(");
           r.c = fn + x + ", " + dy + ")";
         }
         return r;
@@ -1584,9 +1599,12 @@ class Generator {
         // Always the C library's pow()/powf(), as CPython and NumPy's scalar
         // code call it (the emulator compiles with -fno-builtin-pow, so
         // pow(x, 2.0) is not turned into x * x).
-        if (np.empty()) r.c = "ls_pow_py(" + x + ", " + y + ", ls_err)";
-        else if (pysem) r.c = "ls_npw(ls_pow_py(" + x + ", " + y + ", ls_err), " + x + ", " + y + ", " + np + ", ls_err)";
-        else r.c = checked("pow", x, y);
+        if (np.empty())
+          r.c = "ls_pow_py(" + x + ", " + y + ", ls_err)";
+        else if (pysem)
+          r.c = "ls_npw(ls_pow_py(" + x + ", " + y + ", ls_err), " + x + ", " + y + ", " + np + ", ls_err)";
+        else
+          r.c = checked("pow", x, y);
         uses_libm_ = true;
         return r;
       }
@@ -1608,13 +1626,20 @@ class Generator {
       need(1);
       std::string x = conv(bigchk(a[0]), Repr::F64);
       std::string r;
-      if (f == "sqrt") r = "ls_math_sqrt(" + x + ", ls_err)";
-      else if (f == "fabs") r = "fabs(" + x + ")";
-      else if (f == "log" || f == "log10" || f == "log2") r = "ls_math_log(" + f + "(" + x + "), " + x + ", ls_err)";
-      else if (f == "log1p") r = "ls_math_log1p(" + x + ", ls_err)";
-      else if (f == "sin" || f == "cos" || f == "tan") r = "ls_math_trig(" + f + "(" + x + "), " + x + ", ls_err)";
-      else if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh") r = "ls_math_grows(" + f + "(" + x + "), " + x + ", ls_err)";
-      else r = f + "(" + x + ")";  // atan, tanh, erf, erfc
+      if (f == "sqrt")
+        r = "ls_math_sqrt(" + x + ", ls_err)";
+      else if (f == "fabs")
+        r = "fabs(" + x + ")";
+      else if (f == "log" || f == "log10" || f == "log2")
+        r = "ls_math_log(" + f + "(" + x + "), " + x + ", ls_err)";
+      else if (f == "log1p")
+        r = "ls_math_log1p(" + x + ", ls_err)";
+      else if (f == "sin" || f == "cos" || f == "tan")
+        r = "ls_math_trig(" + f + "(" + x + "), " + x + ", ls_err)";
+      else if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh")
+        r = "ls_math_grows(" + f + "(" + x + "), " + x + ", ls_err)";
+      else
+        r = f + "(" + x + ")";  // atan, tanh, erf, erfc
       if (f != "sqrt" && f != "fabs") uses_libm_ = true;
       return V{r, kPyFloat, ""};
     }
@@ -1641,8 +1666,8 @@ class Generator {
       if (x.t.r == Repr::Bool) x = V{"((ls_i64)" + x.c + ")", kPyInt, ""};
       if (isf(x.t.r)) return V{std::string(x.t.r == Repr::F32 ? "fabsf(" : "fabs(") + x.c + ")", x.t, x.npf};
       std::string neg = spec_.overflow_checks.count(&e) ? checked_neg(x)
-                        : x.t.r == Repr::I32           ? "ls_wneg32(" + x.c + ")"
-                                                       : "ls_wneg(" + x.c + ")";
+                        : x.t.r == Repr::I32            ? "ls_wneg32(" + x.c + ")"
+                                                        : "ls_wneg(" + x.c + ")";
       return V{"(" + x.c + " < 0 ? " + neg + " : " + x.c + ")", x.t, x.npf};
     }
     if (f == "min" || f == "max") {
@@ -1678,9 +1703,12 @@ class Generator {
       std::string x = conv(a[0], t.r), y = conv(a[1], t.r);
       bool mn = f == "np.minimum";
       std::string r;
-      if (isi(t.r)) r = "(" + x + (mn ? " <= " : " >= ") + y + " ? " + x + " : " + y + ")";
-      else if (t.r == Repr::F32) r = std::string(mn ? "ls_np_fminf(" : "ls_np_fmaxf(") + x + ", " + y + ")";
-      else r = std::string(mn ? "ls_np_fmin(" : "ls_np_fmax(") + x + ", " + y + ")";
+      if (isi(t.r))
+        r = "(" + x + (mn ? " <= " : " >= ") + y + " ? " + x + " : " + y + ")";
+      else if (t.r == Repr::F32)
+        r = std::string(mn ? "ls_np_fminf(" : "ls_np_fmaxf(") + x + ", " + y + ")";
+      else
+        r = std::string(mn ? "ls_np_fmin(" : "ls_np_fmax(") + x + ", " + y + ")";
       return V{r, VT{t.r, false, true}, ""};
     }
     if (f == "np.float64") {
@@ -1874,7 +1902,10 @@ LoopFinals loop_variable_finals(const BoundNest& bound) {
       env[s.var] = v;
       if (has_inner) rev(s.body);
       if (!out.values.count(s.var)) out.values[s.var] = v;
-      if (saved) env[s.var] = *saved; else env.erase(s.var);
+      if (saved)
+        env[s.var] = *saved;
+      else
+        env.erase(s.var);
       bool done = true;
       for (auto& w : wanted)
         if (!out.values.count(w)) done = false;
@@ -1887,11 +1918,9 @@ LoopFinals loop_variable_finals(const BoundNest& bound) {
   };
   rev_loop(*bound.nest->root);
   if (failed)
-    out.decline = Decline{bound.nest->root->line,
-                          "the loop bounds depend on values only known while the loop runs"};
+    out.decline = Decline{bound.nest->root->line, "the loop bounds depend on values only known while the loop runs"};
   return out;
 }
-
 
 // ----------------------------------------------- finals of host-side loops --
 LoopFinals schedule_loop_finals(const CudaProgram& program, const BoundNest& bound) {
@@ -1926,8 +1955,10 @@ LoopFinals schedule_loop_finals(const CudaProgram& program, const BoundNest& bou
       env[s.var] = v;
       if (!out.values.count(s.var)) out.values[s.var] = v;
       if (inner) inner();
-      if (saved) env[s.var] = *saved;
-      else env.erase(s.var);
+      if (saved)
+        env[s.var] = *saved;
+      else
+        env.erase(s.var);
       if (!inner) break;
     }
   };

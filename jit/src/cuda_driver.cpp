@@ -69,9 +69,9 @@ CudaDriver::CudaDriver() {
   }
   int rc = cuInit_(0);
   if (rc != 0) {
-    status_ = rc == 34 ? "no CUDA driver: only the CUDA stub library is installed"
-            : rc == 100 ? "no CUDA driver: the driver finds no GPU"
-                        : "no CUDA driver: cuInit failed with " + check(rc, "cuInit");
+    status_ = rc == 34    ? "no CUDA driver: only the CUDA stub library is installed"
+              : rc == 100 ? "no CUDA driver: the driver finds no GPU"
+                          : "no CUDA driver: cuInit failed with " + check(rc, "cuInit");
     return;
   }
   cuDriverGetVersion_(&driver_version_);
@@ -100,8 +100,8 @@ CudaDriver::CudaDriver() {
     return;
   }
   ok_ = true;
-  status_ = device_name_ + " (compute capability " + std::to_string(major) + "." + std::to_string(minor) +
-            ", driver " + std::to_string(driver_version_ / 1000) + "." + std::to_string(driver_version_ % 1000 / 10) + ")";
+  status_ = device_name_ + " (compute capability " + std::to_string(major) + "." + std::to_string(minor) + ", driver " +
+            std::to_string(driver_version_ / 1000) + "." + std::to_string(driver_version_ % 1000 / 10) + ")";
 }
 
 std::string CudaDriver::check(int rc, const char* what) {
@@ -150,8 +150,7 @@ std::string CudaDriver::copy_to_host(void* dst, CudaDevicePtr src, size_t bytes)
 }
 std::string CudaDriver::launch(void* fn, const unsigned grid[3], const unsigned block[3], void** args) {
   LS_NEED_DRIVER();
-  return check(cuLaunchKernel_(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, nullptr, args,
-                               nullptr),
+  return check(cuLaunchKernel_(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, nullptr, args, nullptr),
                "cuLaunchKernel");
 }
 std::string CudaDriver::synchronize() {

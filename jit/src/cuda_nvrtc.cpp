@@ -114,8 +114,9 @@ const Nvrtc& nvrtc() {
       api = a;
       return;
     }
-    api.error = "NVRTC was not found (install the nvidia-cuda-nvrtc package from PyPI, or a CUDA toolkit; "
-                "LOOPSCOPE_NVRTC names the library)";
+    api.error =
+        "NVRTC was not found (install the nvidia-cuda-nvrtc package from PyPI, or a CUDA toolkit; "
+        "LOOPSCOPE_NVRTC names the library)";
   });
   return api;
 }
@@ -228,8 +229,8 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
     return out;
   }
   std::string archopt = "--gpu-architecture=" + std::string(want_cubin ? "sm_" : "compute_") + digits;
-  std::vector<const char*> opts = {archopt.c_str(), "--std=c++17", "--fmad=false", "--ftz=false",
-                                   "--prec-div=true", "--prec-sqrt=true"};
+  std::vector<const char*> opts = {archopt.c_str(), "--std=c++17",     "--fmad=false",
+                                   "--ftz=false",   "--prec-div=true", "--prec-sqrt=true"};
   if (want_cubin) opts.push_back("--ptxas-options=-v");  // resource usage in the log
   auto t0 = std::chrono::steady_clock::now();
   nvrtcResult rc = api.CompileProgram(prog, (int)opts.size(), opts.data());
@@ -242,8 +243,8 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
     while (!out.log.empty() && (out.log.back() == '\0' || out.log.back() == '\n')) out.log.pop_back();
   }
   if (rc != NVRTC_SUCCESS) {
-    out.error = std::string("NVRTC could not compile the generated CUDA (") + api.GetErrorString(rc) +
-                ") for " + arch + ":\n" + out.log + "\n\nSource:\n" + numbered(source);
+    out.error = std::string("NVRTC could not compile the generated CUDA (") + api.GetErrorString(rc) + ") for " + arch +
+                ":\n" + out.log + "\n\nSource:\n" + numbered(source);
     api.DestroyProgram(&prog);
     return out;
   }
@@ -282,7 +283,13 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
 // register count, the upper byte of sh_info of ".text.<kernel>" holds it.
 std::map<std::string, CudaKernelResources> cubin_resources(const std::vector<char>& b) {
   std::map<std::string, CudaKernelResources> res;
-  if (b.size() < 64 || std::memcmp(b.data(), "\x7f" "ELF", 4) != 0 || b[4] != 2) return res;
+  if (b.size() < 64 ||
+      std::memcmp(b.data(),
+                  "\x7f"
+                  "ELF",
+                  4) != 0 ||
+      b[4] != 2)
+    return res;
   uint64_t shoff = 0;
   uint16_t shentsize = 0, shnum = 0, shstrndx = 0;
   read_at(b, 0x28, &shoff);
@@ -351,8 +358,10 @@ std::map<std::string, CudaKernelResources> cubin_resources(const std::vector<cha
         read_at(b, payload + 4, &val);
         std::string name = sym < symbols.size() ? symbols[sym] : owner;
         if (name.empty()) continue;
-        if (attr == 0x2f) res[name].registers = (int)val;
-        else res[name].local_bytes = val;
+        if (attr == 0x2f)
+          res[name].registers = (int)val;
+        else
+          res[name].local_bytes = val;
       } else if (attr == 0x05 && size >= 12 && !owner.empty()) {  // MAX_THREADS {x, y, z}
         uint32_t x = 0, y = 0, z = 0;
         read_at(b, payload, &x);
@@ -363,8 +372,10 @@ std::map<std::string, CudaKernelResources> cubin_resources(const std::vector<cha
     }
   };
   for (auto& s : secs) {
-    if (s.sname == ".nv.info") parse_info(s, "");
-    else if (s.sname.rfind(".nv.info.", 0) == 0) parse_info(s, s.sname.substr(9));
+    if (s.sname == ".nv.info")
+      parse_info(s, "");
+    else if (s.sname.rfind(".nv.info.", 0) == 0)
+      parse_info(s, s.sname.substr(9));
   }
   for (auto& s : secs) {
     if (s.sname.rfind(".text.", 0) == 0) {

@@ -226,9 +226,7 @@ struct DeviceBackend : Backend {
     return drv.launch(mod->functions.at(p.kernels[k].name), g.grid, g.block, args);
   }
   std::string finish() override { return drv.synchronize(); }
-  std::string copy_out(void* dst, uint64_t src, size_t bytes) override {
-    return drv.copy_to_host(dst, src, bytes);
-  }
+  std::string copy_out(void* dst, uint64_t src, size_t bytes) override { return drv.copy_to_host(dst, src, bytes); }
   void release() override {
     for (auto d : allocations) drv.free(d);
     allocations.clear();
@@ -291,8 +289,8 @@ std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, st
   const std::string flags =
       "-std=c++17 -O1 -fPIC -shared -fwrapv -fno-strict-aliasing -ffp-contract=off -fno-fast-math "
       "-frounding-math -fno-builtin-pow -fno-builtin-powf -w";
-  std::string tu = "#include \"loopscope_emu.h\"\n" + program.source + "\n// Emulator entry points\n" +
-                   program.emulator_entry;
+  std::string tu =
+      "#include \"loopscope_emu.h\"\n" + program.source + "\n// Emulator entry points\n" + program.emulator_entry;
   uint64_t key = fnv1a(tu);
   key = fnv1a(read_file(share + "/loopscope_emu.h"), key);
   key = fnv1a(read_file(share + "/" + kCudaHelperHeaderName), key);
@@ -480,8 +478,8 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     });
     for (auto& name : order) {
       const ArrayBinding& a = bound.arrays.at(name);
-      bool w = std::find(program.arrays_written.begin(), program.arrays_written.end(), name) !=
-               program.arrays_written.end();
+      bool w =
+          std::find(program.arrays_written.begin(), program.arrays_written.end(), name) != program.arrays_written.end();
       if (!regions.empty() && a.mem_lo < regions.back().hi) {
         regions.back().hi = std::max(regions.back().hi, a.mem_hi);
       } else {
@@ -669,8 +667,10 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     v.kind = static_cast<ValueKind>(kind);
     v.is_float = v.kind == ValueKind::PyFloat || v.kind == ValueKind::NpFloat64 || v.kind == ValueKind::NpFloat32;
     v.is_bool = v.kind == ValueKind::PyBool || v.kind == ValueKind::NpBool;
-    if (v.is_float) v.fval = f;
-    else v.ival = i;
+    if (v.is_float)
+      v.fval = f;
+    else
+      v.ival = i;
     out.scalars[r.name] = v;
   }
   // Only now, with every check passed, do the arrays receive the results.

@@ -66,9 +66,9 @@ class EdgeConverter {
   explicit EdgeConverter(const std::map<int, const Stmt*>& stmts) : stmts_(stmts) {}
 
   py::object edge(const DependenceEdge& e) {
-    static const char* const names[] = {"kind", "src", "dst", "src_id", "dst_id", "src_line", "dst_line",
-                                        "variable", "src_ref", "dst_ref", "loops", "direction", "distance",
-                                        "carrier", "test"};
+    static const char* const names[] = {"kind",     "src",       "dst",      "src_id",  "dst_id",
+                                        "src_line", "dst_line",  "variable", "src_ref", "dst_ref",
+                                        "loops",    "direction", "distance", "carrier", "test"};
     static std::vector<py::object>* keys = [] {
       auto* k = new std::vector<py::object>();  // kept for the life of the process
       for (const char* n : names) k->push_back(py::reinterpret_steal<py::object>(PyUnicode_InternFromString(n)));
@@ -81,10 +81,14 @@ class EdgeConverter {
       dist[k] = e.distance[k] ? py::object(py::int_(*e.distance[k])) : py::object(py::none());
     const Stmt* s = stmt(e.src);
     const Stmt* t = stmt(e.dst);
-    py::object values[] = {
-        kind(e.kind), label(e.src, s), label(e.dst, t), py::int_(e.src), py::int_(e.dst), line(s), line(t),
-        str(e.variable), str(e.src_ref), str(e.dst_ref), std::move(loops), str(dirs_text(e.direction)),
-        std::move(dist), e.carrier >= 0 ? str(e.loops[e.carrier]) : py::object(py::none()), str(e.test)};
+    py::object values[] = {kind(e.kind),     label(e.src, s),
+                           label(e.dst, t),  py::int_(e.src),
+                           py::int_(e.dst),  line(s),
+                           line(t),          str(e.variable),
+                           str(e.src_ref),   str(e.dst_ref),
+                           std::move(loops), str(dirs_text(e.direction)),
+                           std::move(dist),  e.carrier >= 0 ? str(e.loops[e.carrier]) : py::object(py::none()),
+                           str(e.test)};
     py::dict d;
     for (size_t k = 0; k < std::size(values); ++k)
       if (PyDict_SetItem(d.ptr(), (*keys)[k].ptr(), values[k].ptr()) != 0) throw py::error_already_set();
@@ -229,7 +233,8 @@ py::dict nest_to_dict(const LoopNest& n) {
     d["id"] = s->id;
     d["label"] = s->label();
     d["line"] = s->line;
-    d["text"] = to_source(*s->target) + (s->kind == StmtKind::AugAssign ? std::string(" ") + to_string(s->aug_op) + "= " : " = ") +
+    d["text"] = to_source(*s->target) +
+                (s->kind == StmtKind::AugAssign ? std::string(" ") + to_string(s->aug_op) + "= " : " = ") +
                 to_source(*s->value);
     stmts.append(d);
   }

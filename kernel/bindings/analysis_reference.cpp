@@ -15,8 +15,7 @@ void bind_reference(py::module_& m) {
   m.def("analysis_set_reference_pairs", &loopscope::analysis::set_reference_pairs, py::arg("enabled"),
         "Test every pair of references on its own, in order (the reference the shared pair loop is checked "
         "against); off by default.");
-  m.def("analysis_reference_pairs", &loopscope::analysis::reference_pairs,
-        "Whether the reference pair loop is on.");
+  m.def("analysis_reference_pairs", &loopscope::analysis::reference_pairs, "Whether the reference pair loop is on.");
 }
 
 loopscope::bindings::Registrar registrar("analysis_reference", &bind_reference);

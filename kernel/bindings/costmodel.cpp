@@ -102,8 +102,6 @@ cm::HostProfile host_from(const nlohmann::json& j) {
   return *session_host();
 }
 
-
-
 #ifdef LOOPSCOPE_COST_HAS_NESTS
 namespace an = loopscope::analysis;
 
@@ -197,8 +195,8 @@ Prepared prepare(int nest_id, py::dict env) {
   }
   auto decline = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound);
   if (decline)
-    p.declined = nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason},
-                                {"declined", true}};
+    p.declined =
+        nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason}, {"declined", true}};
   return p;
 }
 
@@ -250,15 +248,13 @@ void bind(py::module_& m) {
         }
         return nlohmann::json(cm::to_json(h));
       },
-      py::arg("recalibrate") = false,
-      "The host CPU profile: detected and calibrated once, then read from the cache.");
+      py::arg("recalibrate") = false, "The host CPU profile: detected and calibrated once, then read from the cache.");
   m.def(
       "cost_save_host_profile",
-      [](const nlohmann::json& j) { return cm::save_host_profile(cm::host_profile_from_json(j)); },
-      py::arg("profile"), "Writes a host profile (a dict) to the calibration cache.");
+      [](const nlohmann::json& j) { return cm::save_host_profile(cm::host_profile_from_json(j)); }, py::arg("profile"),
+      "Writes a host profile (a dict) to the calibration cache.");
   m.def("cost_cache_path", &cm::host_cache_path, "Path of the host calibration cache.");
-  m.def("cost_gpu_profiles", []() { return cm::list_gpu_profiles(); },
-        "Names of the GPU profiles in share/hardware.");
+  m.def("cost_gpu_profiles", []() { return cm::list_gpu_profiles(); }, "Names of the GPU profiles in share/hardware.");
   m.def(
       "cost_gpu_profile", [](const std::string& name) { return nlohmann::json(cm::to_json(gpu_or_throw(name))); },
       py::arg("name"), "One GPU profile as a dict.");
@@ -267,24 +263,22 @@ void bind(py::module_& m) {
       [](const std::string& gpu, int block, int regs, int shared) {
         cm::GpuProfile g = gpu_or_throw(gpu);
         cm::Occupancy o = cm::gpu_occupancy(g, block, regs, shared);
-        return nlohmann::json{{"blocks_per_sm", o.blocks_per_sm}, {"occupancy", o.occupancy},
-                              {"limited_by", o.limited_by},
-                              {"active_warps_per_sm", o.active_warps_per_sm},
-                              {"limit_threads", o.limit_threads}, {"limit_blocks", o.limit_blocks},
+        return nlohmann::json{{"blocks_per_sm", o.blocks_per_sm},    {"occupancy", o.occupancy},
+                              {"limited_by", o.limited_by},          {"active_warps_per_sm", o.active_warps_per_sm},
+                              {"limit_threads", o.limit_threads},    {"limit_blocks", o.limit_blocks},
                               {"limit_registers", o.limit_registers}};
       },
-      py::arg("gpu"), py::arg("block_size"), py::arg("registers_per_thread"),
-      py::arg("shared_bytes") = 0, "Occupancy of one kernel configuration on a GPU profile.");
+      py::arg("gpu"), py::arg("block_size"), py::arg("registers_per_thread"), py::arg("shared_bytes") = 0,
+      "Occupancy of one kernel configuration on a GPU profile.");
   m.def(
       "cost_price",
-      [](const nlohmann::json& work, const nlohmann::json& host, const std::string& gpu,
-         const nlohmann::json& facts) {
+      [](const nlohmann::json& work, const nlohmann::json& host, const std::string& gpu, const nlohmann::json& facts) {
         cm::WorkProfile w = cm::work_profile_from_json(work);
         cm::CostEstimate e = cm::price(w, host_from(host), gpu_or_throw(gpu), facts_from(facts));
         return nlohmann::json(cm::to_json(e));
       },
-      py::arg("work"), py::arg("host") = py::none(), py::arg("gpu") = "h100_sxm",
-      py::arg("facts") = py::dict(), "Prices a work profile (dict) on the host and a GPU profile.");
+      py::arg("work"), py::arg("host") = py::none(), py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(),
+      "Prices a work profile (dict) on the host and a GPU profile.");
   m.def(
       "cost_set_host", [](const nlohmann::json& j) { session_host() = cm::host_profile_from_json(j); },
       py::arg("profile"), "Sets the host profile used when a call passes none.");
@@ -310,8 +304,8 @@ void bind(py::module_& m) {
       "Only the decision for one registered nest: \"python\", \"cpu-serial\", \"cpu\" or \"gpu\".");
   m.def(
       "cost_estimate_nest",
-      [](int nest_id, py::dict env, const nlohmann::json& host, const std::string& gpu,
-         const nlohmann::json& facts, bool sweep) -> py::object {
+      [](int nest_id, py::dict env, const nlohmann::json& host, const std::string& gpu, const nlohmann::json& facts,
+         bool sweep) -> py::object {
         Prepared p = prepare(nest_id, env);
         if (p.declined) return py::cast(*p.declined);
         std::vector<cm::GpuProfile> gpus{gpu_or_throw(gpu)};
@@ -324,8 +318,8 @@ void bind(py::module_& m) {
         }
         return py::cast(out.front());
       },
-      py::arg("nest_id"), py::arg("env"), py::arg("host") = py::none(),
-      py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(), py::arg("sweep") = true,
+      py::arg("nest_id"), py::arg("env"), py::arg("host") = py::none(), py::arg("gpu") = "h100_sxm",
+      py::arg("facts") = py::dict(), py::arg("sweep") = true,
       "Counts, prices and decides one registered nest for the live values in `env`.");
   m.def(
       "cost_estimate_nest_profiles",
@@ -371,8 +365,11 @@ void bind(py::module_& m) {
       []() {
         CountCache& c = count_cache();
         std::lock_guard<std::mutex> g(c.mutex);
-        return nlohmann::json{{"enabled", c.enabled}, {"entries", c.entries.size()}, {"counts", c.counts},
-                              {"sweeps", c.sweeps}, {"reuses", c.reuses}};
+        return nlohmann::json{{"enabled", c.enabled},
+                              {"entries", c.entries.size()},
+                              {"counts", c.counts},
+                              {"sweeps", c.sweeps},
+                              {"reuses", c.reuses}};
       },
       "How many bound nests the cost model counted (counts; sweeps: of which with the size sweep, "
       "added or not) and how many estimates reused a count (reuses).");

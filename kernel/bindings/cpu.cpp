@@ -90,9 +90,10 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
     if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
     bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_);
     if (!ok)
-      return analysis::Decline{nest.first_line, name + " is a NumPy " +
-                                                    py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
-                                                    " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+      return analysis::Decline{nest.first_line,
+                               name + " is a NumPy " +
+                                   py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
+                                   " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
     out.push_back(name);
   }
   return std::nullopt;
@@ -306,13 +307,16 @@ void bind(py::module_& m) {
         py::arg("ir") = false, "Specialise and compile (or find in the cache) without running.");
   m.def("cpu_set_cancel", [](bool on) { jit::request_cancel(on); }, py::arg("flag"));
   m.def("cpu_cancel_requested", [] { return jit::cancel_requested(); });
-  m.def("cpu_cancel_flag_address", [] { return reinterpret_cast<uintptr_t>(jit::cancel_flag()); },
-        "Address of the std::atomic<bool> the native loops poll (write 1 to cancel).");
-  m.def("cpu_set_reverse_chunks", [](bool on) { jit::set_cpu_reverse_chunks(on); }, py::arg("flag"),
-        "Testing: parallel loops run one iteration per chunk, last chunk first (see jit/cpu.hpp).");
+  m.def(
+      "cpu_cancel_flag_address", [] { return reinterpret_cast<uintptr_t>(jit::cancel_flag()); },
+      "Address of the std::atomic<bool> the native loops poll (write 1 to cancel).");
+  m.def(
+      "cpu_set_reverse_chunks", [](bool on) { jit::set_cpu_reverse_chunks(on); }, py::arg("flag"),
+      "Testing: parallel loops run one iteration per chunk, last chunk first (see jit/cpu.hpp).");
   m.def("cpu_reverse_chunks", [] { return jit::cpu_reverse_chunks(); });
-  m.def("cpu_set_numpy_warnings", [](bool on) { jit::set_numpy_warnings(on); }, py::arg("on"),
-        "Whether NumPy prints its RuntimeWarnings now (set before each run; see jit/cpu.hpp).");
+  m.def(
+      "cpu_set_numpy_warnings", [](bool on) { jit::set_numpy_warnings(on); }, py::arg("on"),
+      "Whether NumPy prints its RuntimeWarnings now (set before each run; see jit/cpu.hpp).");
   m.def("cpu_numpy_warnings", [] { return jit::numpy_warnings(); });
   m.def("cpu_threads", [] { return jit::cpu_thread_count(); });
   m.def("cpu_budget", [] {
@@ -354,10 +358,14 @@ void bind(py::module_& m) {
   m.def(
       "cpu_set_tier",
       [](const std::string& t) {
-        if (t == "auto") default_tier() = jit::CpuTier::Auto;
-        else if (t == "quick") default_tier() = jit::CpuTier::Quick;
-        else if (t == "optimised") default_tier() = jit::CpuTier::Optimised;
-        else throw py::value_error("tier must be 'auto', 'quick' or 'optimised', not '" + t + "'");
+        if (t == "auto")
+          default_tier() = jit::CpuTier::Auto;
+        else if (t == "quick")
+          default_tier() = jit::CpuTier::Quick;
+        else if (t == "optimised")
+          default_tier() = jit::CpuTier::Optimised;
+        else
+          throw py::value_error("tier must be 'auto', 'quick' or 'optimised', not '" + t + "'");
       },
       py::arg("tier"),
       "Compile tier for new variants: 'auto' (quick code for brief runs while optimised code builds in "

@@ -447,8 +447,7 @@ std::vector<std::string> nvrtc_wheel_dirs() {
       if (base.empty()) continue;
       for (const char* sub : {"/nvidia/cu13/lib", "/nvidia/cuda_nvrtc/lib"}) dirs.push_back(base + sub);
     }
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   return dirs;
 }
 
@@ -458,10 +457,10 @@ void bind(py::module_& m) {
         "CUDA source, kernels and host schedule of a registered nest for these live values.");
   m.def("cuda_compile", &compile, py::arg("nest_id"), py::arg("env"), py::arg("arch") = "sm_80",
         py::arg("cubin") = true, "Compile the generated CUDA with NVRTC; resources per kernel.");
-  m.def("cuda_compile_source", &compile_source, py::arg("source"), py::arg("arch") = "sm_80",
-        py::arg("cubin") = true, "Compile CUDA source (which may include loopscope_cuda.h) with NVRTC.");
-  m.def("cuda_run", &run, py::arg("nest_id"), py::arg("env"), py::arg("target") = "emulator",
-        py::arg("arch") = "", "Run a registered nest on the GPU or in the CPU emulator.");
+  m.def("cuda_compile_source", &compile_source, py::arg("source"), py::arg("arch") = "sm_80", py::arg("cubin") = true,
+        "Compile CUDA source (which may include loopscope_cuda.h) with NVRTC.");
+  m.def("cuda_run", &run, py::arg("nest_id"), py::arg("env"), py::arg("target") = "emulator", py::arg("arch") = "",
+        "Run a registered nest on the GPU or in the CPU emulator.");
   m.def("cuda_driver_status", &driver_status, "Whether a CUDA driver and GPU can be used, and why not.");
   m.def("cuda_nvrtc_info", &nvrtc_info, "NVRTC version and supported architectures.");
 }

@@ -35,7 +35,7 @@ namespace py = pybind11;
 
 namespace {
 
-std::mutex g_graphviz_mutex;  // Graphviz keeps global state: one render at a time
+std::mutex g_graphviz_mutex;    // Graphviz keeps global state: one render at a time
 std::string g_graphviz_errors;  // filled by collect_error while the mutex is held
 
 int collect_error(char* message) {
@@ -73,8 +73,7 @@ enum class ChildResult { Ok, Failed, TimedOut, NoChild };
 
 #ifdef LOOPSCOPE_LAYOUT_CHILD
 // The layout in a child process with a deadline.
-ChildResult layout_in_child(GVC_t* gvc, Agraph_t* g, const std::string& engine, double timeout_s,
-                            std::string& svg) {
+ChildResult layout_in_child(GVC_t* gvc, Agraph_t* g, const std::string& engine, double timeout_s, std::string& svg) {
   int fds[2];
   if (pipe(fds) != 0) return ChildResult::NoChild;
   fcntl(fds[0], F_SETFD, FD_CLOEXEC);
@@ -144,8 +143,7 @@ ChildResult layout_in_child(GVC_t* gvc, Agraph_t* g, const std::string& engine, 
   close(fds[0]);
   if (timed_out || read_error) kill(pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   if (timed_out) return ChildResult::TimedOut;
   if (read_error || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return ChildResult::Failed;
   return ChildResult::Ok;
@@ -164,8 +162,7 @@ std::string render_dot(const std::string& dot, const std::string& engine, double
     agseterrf(collect_error);
     Agraph_t* g = agmemread(dot.c_str());
     if (g == nullptr)
-      throw std::invalid_argument("Graphviz could not parse the graph description: " +
-                                  g_graphviz_errors);
+      throw std::invalid_argument("Graphviz could not parse the graph description: " + g_graphviz_errors);
     ChildResult r = ChildResult::NoChild;
 #ifdef LOOPSCOPE_LAYOUT_CHILD
     if (timeout_s > 0) {
@@ -186,9 +183,8 @@ std::string render_dot(const std::string& dot, const std::string& engine, double
     }
   }
   if (timed_out) {
-    PyErr_SetString(PyExc_TimeoutError, ("the Graphviz layout took longer than " + std::to_string(timeout_s) +
-                                         " s")
-                                            .c_str());
+    PyErr_SetString(PyExc_TimeoutError,
+                    ("the Graphviz layout took longer than " + std::to_string(timeout_s) + " s").c_str());
     throw py::error_already_set();
   }
   return svg;

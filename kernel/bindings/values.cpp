@@ -38,11 +38,16 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
   py::ssize_t size = dt.itemsize();
   std::string bo = py::str(dt.attr("byteorder")).cast<std::string>();
   if (bo == ">") return Decline{line, name + " is stored in big-endian byte order"};
-  if (kind == 'f' && size == 8) out.dtype = DType::Float64;
-  else if (kind == 'f' && size == 4) out.dtype = DType::Float32;
-  else if (kind == 'i' && size == 8) out.dtype = DType::Int64;
-  else if (kind == 'i' && size == 4) out.dtype = DType::Int32;
-  else if (kind == 'b' && size == 1) out.dtype = DType::Bool;
+  if (kind == 'f' && size == 8)
+    out.dtype = DType::Float64;
+  else if (kind == 'f' && size == 4)
+    out.dtype = DType::Float32;
+  else if (kind == 'i' && size == 8)
+    out.dtype = DType::Int64;
+  else if (kind == 'i' && size == 4)
+    out.dtype = DType::Int32;
+  else if (kind == 'b' && size == 1)
+    out.dtype = DType::Bool;
   else
     return Decline{line, name + " has dtype " + py::str(dt).cast<std::string>() +
                              "; supported are float64, float32, int64, int32 and bool"};
@@ -57,9 +62,12 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
     int64_t n = a.shape(d), s = a.strides(d);
     out.shape.push_back(n);
     out.strides.push_back(s);
-    if (n == 0) empty = true;
-    else if (s < 0) lo += s * (n - 1);
-    else hi += s * (n - 1);
+    if (n == 0)
+      empty = true;
+    else if (s < 0)
+      lo += s * (n - 1);
+    else
+      hi += s * (n - 1);
   }
   out.writeable = a.writeable();
   out.c_contiguous = (a.flags() & py::array::c_style) != 0;
@@ -84,8 +92,10 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     py::int_ i = py::reinterpret_borrow<py::int_>(v);
     int64_t bits = py::int_(i.attr("bit_length")()).cast<int64_t>();
     if (bits > 62)  // (str() of an int over 4300 digits raises: say its size instead)
-      return Decline{line, name + (bits <= 200 ? " = " + py::str(v).cast<std::string>() : " (an integer of " +
-                                   std::to_string(bits) + " bits)") + " is too large an integer"};
+      return Decline{line, name +
+                               (bits <= 200 ? " = " + py::str(v).cast<std::string>()
+                                            : " (an integer of " + std::to_string(bits) + " bits)") +
+                               " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
     return std::nullopt;
@@ -104,8 +114,7 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
   if (py::isinstance(v, np.attr("integer"))) {
     py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
     if (!i) throw py::error_already_set();
-    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62)
-      return Decline{line, name + " is too large an integer"};
+    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62) return Decline{line, name + " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
     return std::nullopt;

@@ -20,8 +20,7 @@ class HistoryManager final : public xeus::xhistory_manager {
  private:
   void configure_impl() override {}
 
-  void store_inputs_impl(int session, int /*line_num*/, const std::string& input,
-                         const std::string& output) override {
+  void store_inputs_impl(int session, int /*line_num*/, const std::string& input, const std::string& output) override {
     // xeus 2.4 passes the same line number for every input; inputs are stored
     // once per execution that counts, so number them as the execution count.
     const int line = static_cast<int>(m_entries.size()) + 1;
@@ -33,9 +32,7 @@ class HistoryManager final : public xeus::xhistory_manager {
     return nl::json::array({e.session, e.line, e.input});
   }
 
-  static nl::json reply(nl::json history) {
-    return nl::json{{"status", "ok"}, {"history", std::move(history)}};
-  }
+  static nl::json reply(nl::json history) { return nl::json{{"status", "ok"}, {"history", std::move(history)}}; }
 
   nl::json get_tail_impl(int n, bool /*raw*/, bool output) const override {
     nl::json history = nl::json::array();
@@ -45,8 +42,7 @@ class HistoryManager final : public xeus::xhistory_manager {
     return reply(std::move(history));
   }
 
-  nl::json get_range_impl(int session, int start, int stop, bool /*raw*/,
-                          bool output) const override {
+  nl::json get_range_impl(int session, int start, int stop, bool /*raw*/, bool output) const override {
     // Session 0 is the current session; lines are execution counts.
     nl::json history = nl::json::array();
     for (const Entry& e : m_entries) {
@@ -58,8 +54,7 @@ class HistoryManager final : public xeus::xhistory_manager {
     return reply(std::move(history));
   }
 
-  nl::json search_impl(const std::string& pattern, bool /*raw*/, bool output, int n,
-                       bool unique) const override {
+  nl::json search_impl(const std::string& pattern, bool /*raw*/, bool output, int n, bool unique) const override {
     std::vector<const Entry*> hits;
     std::set<std::string> seen;
     for (auto it = m_entries.rbegin(); it != m_entries.rend(); ++it) {
@@ -78,8 +73,6 @@ class HistoryManager final : public xeus::xhistory_manager {
 
 }  // namespace
 
-std::unique_ptr<xeus::xhistory_manager> make_history_manager() {
-  return std::make_unique<HistoryManager>();
-}
+std::unique_ptr<xeus::xhistory_manager> make_history_manager() { return std::make_unique<HistoryManager>(); }
 
 }  // namespace loopscope::kernel

@@ -56,9 +56,8 @@ void LoopscopeInterpreter::flush_streams() {
   }
 }
 
-nl::json LoopscopeInterpreter::execute_request_impl(int execution_counter, const std::string& code,
-                                                    bool silent, bool store_history,
-                                                    nl::json user_expressions, bool allow_stdin) {
+nl::json LoopscopeInterpreter::execute_request_impl(int execution_counter, const std::string& code, bool silent,
+                                                    bool store_history, nl::json user_expressions, bool allow_stdin) {
   set_executing(true);
   nl::json reply;
   try {
@@ -120,11 +119,10 @@ nl::json LoopscopeInterpreter::kernel_info_request_impl() {
   info["language_info"]["codemirror_mode"] = {{"name", "ipython"}, {"version", 3}};
   info["language_info"]["pygments_lexer"] = "ipython3";
   info["language_info"]["nbconvert_exporter"] = "python";
-  info["banner"] =
-      "Loopscope " LOOPSCOPE_VERSION
-      ": a Python kernel that analyses, prices and parallelises loop nests\n"
-      "(built on xeus-python " +
-      xpyt_version + ")";
+  info["banner"] = "Loopscope " LOOPSCOPE_VERSION
+                   ": a Python kernel that analyses, prices and parallelises loop nests\n"
+                   "(built on xeus-python " +
+                   xpyt_version + ")";
   return info;
 }
 

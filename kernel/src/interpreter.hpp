@@ -15,9 +15,8 @@ class LoopscopeInterpreter : public xpyt::interpreter {
 
  protected:
   void configure_impl() override;
-  nl::json execute_request_impl(int execution_counter, const std::string& code, bool silent,
-                                bool store_history, nl::json user_expressions,
-                                bool allow_stdin) override;
+  nl::json execute_request_impl(int execution_counter, const std::string& code, bool silent, bool store_history,
+                                nl::json user_expressions, bool allow_stdin) override;
   nl::json kernel_info_request_impl() override;
   // IPython's completions with their types and signatures, as ipykernel
   // sends them (metadata "_jupyter_types_experimental").
@@ -26,7 +25,7 @@ class LoopscopeInterpreter : public xpyt::interpreter {
  private:
   void flush_streams();
   bool exit_requested();  // exit() or quit() ran in the cell (asked once)
-  py::object m_support;  // loopscope._kernel_support, or None when unavailable
+  py::object m_support;   // loopscope._kernel_support, or None when unavailable
 };
 
 }  // namespace loopscope::kernel

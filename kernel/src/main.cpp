@@ -93,9 +93,8 @@ int main(int argc, char* argv[]) {
   nl::json debugger_config;
   debugger_config["python"] = python;
   xeus::xkernel kernel(kernel_config, xeus::get_user_name(), xeus::make_context<zmq::context_t>(),
-                       std::move(interpreter), xeus::make_xserver_shell_main,
-                       loopscope::kernel::make_history_manager(), nullptr, xpyt::make_python_debugger,
-                       debugger_config);
+                       std::move(interpreter), xeus::make_xserver_shell_main, loopscope::kernel::make_history_manager(),
+                       nullptr, xpyt::make_python_debugger, debugger_config);
   kernel.start();  // returns only through std::exit at shutdown
   return 0;
 }

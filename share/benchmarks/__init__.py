@@ -31,7 +31,7 @@ import numpy as np
 @dataclass(frozen=True)
 class LoopExpect:
     var: str
-    verdict: str          # "parallel", "sequential" or "reduction"
+    verdict: str  # "parallel", "sequential" or "reduction"
     required: bool = True
 
 
@@ -54,6 +54,7 @@ def _rng(seed=0):
 
 # 1. saxpy: bandwidth bound, transfer dominates on a GPU -----------------------
 
+
 def saxpy(a, x, y):
     n = x.shape[0]
     for i in range(n):
@@ -66,6 +67,7 @@ def _saxpy_args(n):
 
 
 # 2. black_scholes: compute heavy elementwise -----------------------------------
+
 
 def black_scholes(S, K, T, r, v, call, put):
     n = S.shape[0]
@@ -90,6 +92,7 @@ def _black_scholes_args(n):
 
 # 3. gemm: compute bound --------------------------------------------------------
 
+
 def gemm(alpha, beta, C, A, B):
     ni, nk = A.shape
     nj = B.shape[1]
@@ -106,6 +109,7 @@ def _gemm_args(n):
 
 
 # 4. mvt: two matrix-vector products --------------------------------------------
+
 
 def mvt(x1, x2, y1, y2, A):
     n = A.shape[0]
@@ -124,6 +128,7 @@ def _mvt_args(n):
 
 # 5. conv2d: stencil with weights -----------------------------------------------
 
+
 def conv2d(img, w, out):
     h, wd = out.shape
     kh, kw = w.shape
@@ -140,6 +145,7 @@ def _conv2d_args(n, k):
 
 
 # 6. jacobi_2d: sequential time loop around two parallel sweeps -----------------
+
 
 def jacobi_2d(A, B, tsteps):
     n = A.shape[0]
@@ -159,23 +165,28 @@ def _jacobi_2d_args(n, tsteps):
 
 # 7. heat_3d: 3-D grid --------------------------------------------------------
 
+
 def heat_3d(A, B, tsteps):
     n = A.shape[0]
     for t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 for k in range(1, n - 1):
-                    B[i, j, k] = (0.125 * (A[i + 1, j, k] - 2.0 * A[i, j, k] + A[i - 1, j, k])
-                                  + 0.125 * (A[i, j + 1, k] - 2.0 * A[i, j, k] + A[i, j - 1, k])
-                                  + 0.125 * (A[i, j, k + 1] - 2.0 * A[i, j, k] + A[i, j, k - 1])
-                                  + A[i, j, k])
+                    B[i, j, k] = (
+                        0.125 * (A[i + 1, j, k] - 2.0 * A[i, j, k] + A[i - 1, j, k])
+                        + 0.125 * (A[i, j + 1, k] - 2.0 * A[i, j, k] + A[i, j - 1, k])
+                        + 0.125 * (A[i, j, k + 1] - 2.0 * A[i, j, k] + A[i, j, k - 1])
+                        + A[i, j, k]
+                    )
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 for k in range(1, n - 1):
-                    A[i, j, k] = (0.125 * (B[i + 1, j, k] - 2.0 * B[i, j, k] + B[i - 1, j, k])
-                                  + 0.125 * (B[i, j + 1, k] - 2.0 * B[i, j, k] + B[i, j - 1, k])
-                                  + 0.125 * (B[i, j, k + 1] - 2.0 * B[i, j, k] + B[i, j, k - 1])
-                                  + B[i, j, k])
+                    A[i, j, k] = (
+                        0.125 * (B[i + 1, j, k] - 2.0 * B[i, j, k] + B[i - 1, j, k])
+                        + 0.125 * (B[i, j + 1, k] - 2.0 * B[i, j, k] + B[i, j - 1, k])
+                        + 0.125 * (B[i, j, k + 1] - 2.0 * B[i, j, k] + B[i, j, k - 1])
+                        + B[i, j, k]
+                    )
 
 
 def _heat_3d_args(n, tsteps):
@@ -185,14 +196,23 @@ def _heat_3d_args(n, tsteps):
 
 # 8. seidel_2d: every loop carries a dependence ---------------------------------
 
+
 def seidel_2d(A, tsteps):
     n = A.shape[0]
     for t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
-                A[i, j] = (A[i - 1, j - 1] + A[i - 1, j] + A[i - 1, j + 1]
-                           + A[i, j - 1] + A[i, j] + A[i, j + 1]
-                           + A[i + 1, j - 1] + A[i + 1, j] + A[i + 1, j + 1]) / 9.0
+                A[i, j] = (
+                    A[i - 1, j - 1]
+                    + A[i - 1, j]
+                    + A[i - 1, j + 1]
+                    + A[i, j - 1]
+                    + A[i, j]
+                    + A[i, j + 1]
+                    + A[i + 1, j - 1]
+                    + A[i + 1, j]
+                    + A[i + 1, j + 1]
+                ) / 9.0
 
 
 def _seidel_2d_args(n, tsteps):
@@ -201,6 +221,7 @@ def _seidel_2d_args(n, tsteps):
 
 
 # 9. lu: outer sequential, triangular inner parallel ----------------------------
+
 
 def lu(A):
     n = A.shape[0]
@@ -219,6 +240,7 @@ def _lu_args(n):
 
 # 10. floyd_warshall: k sequential; i and j parallel only with value facts ------
 
+
 def floyd_warshall(D):
     n = D.shape[0]
     for k in range(n):
@@ -236,6 +258,7 @@ def _floyd_warshall_args(n):
 
 # 11. nbody: pairwise forces, outer parallel, inner reduction -------------------
 
+
 def nbody(x, y, z, m, fx, fy, fz, eps):
     n = x.shape[0]
     for i in range(n):
@@ -252,11 +275,11 @@ def nbody(x, y, z, m, fx, fy, fz, eps):
 
 def _nbody_args(n):
     g = _rng(11)
-    return (g.random(n), g.random(n), g.random(n), 0.5 + g.random(n),
-            np.zeros(n), np.zeros(n), np.zeros(n), 1e-3)
+    return (g.random(n), g.random(n), g.random(n), 0.5 + g.random(n), np.zeros(n), np.zeros(n), np.zeros(n), 1e-3)
 
 
 # 12. covariance: several nests, mixed ------------------------------------------
+
 
 def covariance(data, mean, cov):
     n, m = data.shape
@@ -285,60 +308,121 @@ def _covariance_args(n, m):
 P, S, R = "parallel", "sequential", "reduction"
 
 BENCHMARKS = [
-    Benchmark("saxpy", saxpy, _saxpy_args,
-              {"small": {"n": 1000}, "medium": {"n": 100_000}, "large": {"n": 4_000_000}},
-              [LoopExpect("i", P)],
-              "1-deep, parallel, 2 flops per element; bandwidth bound"),
-    Benchmark("black_scholes", black_scholes, _black_scholes_args,
-              {"small": {"n": 500}, "medium": {"n": 20_000}, "large": {"n": 1_000_000}},
-              [LoopExpect("i", P)],
-              "1-deep, parallel, exp/log/sqrt/erf; compute heavy elementwise"),
-    Benchmark("gemm", gemm, _gemm_args,
-              {"small": {"n": 16}, "medium": {"n": 64}, "large": {"n": 200}},
-              [LoopExpect("i", P), LoopExpect("j", P), LoopExpect("k", R)],
-              "3-deep, i and j parallel, k a reduction; compute bound"),
-    Benchmark("mvt", mvt, _mvt_args,
-              {"small": {"n": 32}, "medium": {"n": 300}, "large": {"n": 1500}},
-              [LoopExpect("i", P), LoopExpect("j", R), LoopExpect("i", P), LoopExpect("j", R)],
-              "two 2-deep nests, outer parallel, inner reduction; memory bound"),
-    Benchmark("conv2d", conv2d, _conv2d_args,
-              {"small": {"n": 16, "k": 3}, "medium": {"n": 128, "k": 5}, "large": {"n": 512, "k": 5}},
-              [LoopExpect("i", P), LoopExpect("j", P), LoopExpect("di", R), LoopExpect("dj", R)],
-              "4-deep stencil with weights, two outer loops parallel"),
-    Benchmark("jacobi_2d", jacobi_2d, _jacobi_2d_args,
-              {"small": {"n": 16, "tsteps": 4}, "medium": {"n": 100, "tsteps": 10}, "large": {"n": 500, "tsteps": 10}},
-              [LoopExpect("t", S), LoopExpect("i", P), LoopExpect("j", P), LoopExpect("i", P), LoopExpect("j", P)],
-              "sequential time loop around two parallel 2-D sweeps"),
-    Benchmark("heat_3d", heat_3d, _heat_3d_args,
-              {"small": {"n": 8, "tsteps": 2}, "medium": {"n": 24, "tsteps": 5}, "large": {"n": 48, "tsteps": 10}},
-              [LoopExpect("t", S), LoopExpect("i", P), LoopExpect("j", P), LoopExpect("k", P),
-               LoopExpect("i", P), LoopExpect("j", P), LoopExpect("k", P)],
-              "sequential time loop around 3-D parallel sweeps"),
-    Benchmark("seidel_2d", seidel_2d, _seidel_2d_args,
-              {"small": {"n": 16, "tsteps": 2}, "medium": {"n": 100, "tsteps": 5}, "large": {"n": 400, "tsteps": 10}},
-              [LoopExpect("t", S), LoopExpect("i", S), LoopExpect("j", S)],
-              "every loop carries a dependence; must stay sequential"),
-    Benchmark("lu", lu, _lu_args,
-              {"small": {"n": 16}, "medium": {"n": 80}, "large": {"n": 200}},
-              [LoopExpect("k", S), LoopExpect("i", P), LoopExpect("j", P)],
-              "outer sequential, triangular inner loops parallel"),
-    Benchmark("floyd_warshall", floyd_warshall, _floyd_warshall_args,
-              {"small": {"n": 16}, "medium": {"n": 60}, "large": {"n": 150}},
-              # i and j are parallel only because D[k, k] == 0 keeps row and
-              # column k unchanged during step k: a fact about values, not
-              # subscripts. Classical tests must keep them sequential.
-              [LoopExpect("k", S), LoopExpect("i", P, required=False), LoopExpect("j", P, required=False)],
-              "k sequential; i and j parallel only with facts about values"),
-    Benchmark("nbody", nbody, _nbody_args,
-              {"small": {"n": 32}, "medium": {"n": 300}, "large": {"n": 1500}},
-              [LoopExpect("i", P), LoopExpect("j", R)],
-              "pairwise forces, outer parallel, inner reduction with private scalars"),
-    Benchmark("covariance", covariance, _covariance_args,
-              {"small": {"n": 20, "m": 12}, "medium": {"n": 200, "m": 60}, "large": {"n": 500, "m": 150}},
-              [LoopExpect("j", P), LoopExpect("i", R),
-               LoopExpect("i", P), LoopExpect("j", P),
-               LoopExpect("i", P, required=False), LoopExpect("j", P, required=False), LoopExpect("k", R)],
-              "three nests: column means (reduction), centring, triangular covariance"),
+    Benchmark(
+        "saxpy",
+        saxpy,
+        _saxpy_args,
+        {"small": {"n": 1000}, "medium": {"n": 100_000}, "large": {"n": 4_000_000}},
+        [LoopExpect("i", P)],
+        "1-deep, parallel, 2 flops per element; bandwidth bound",
+    ),
+    Benchmark(
+        "black_scholes",
+        black_scholes,
+        _black_scholes_args,
+        {"small": {"n": 500}, "medium": {"n": 20_000}, "large": {"n": 1_000_000}},
+        [LoopExpect("i", P)],
+        "1-deep, parallel, exp/log/sqrt/erf; compute heavy elementwise",
+    ),
+    Benchmark(
+        "gemm",
+        gemm,
+        _gemm_args,
+        {"small": {"n": 16}, "medium": {"n": 64}, "large": {"n": 200}},
+        [LoopExpect("i", P), LoopExpect("j", P), LoopExpect("k", R)],
+        "3-deep, i and j parallel, k a reduction; compute bound",
+    ),
+    Benchmark(
+        "mvt",
+        mvt,
+        _mvt_args,
+        {"small": {"n": 32}, "medium": {"n": 300}, "large": {"n": 1500}},
+        [LoopExpect("i", P), LoopExpect("j", R), LoopExpect("i", P), LoopExpect("j", R)],
+        "two 2-deep nests, outer parallel, inner reduction; memory bound",
+    ),
+    Benchmark(
+        "conv2d",
+        conv2d,
+        _conv2d_args,
+        {"small": {"n": 16, "k": 3}, "medium": {"n": 128, "k": 5}, "large": {"n": 512, "k": 5}},
+        [LoopExpect("i", P), LoopExpect("j", P), LoopExpect("di", R), LoopExpect("dj", R)],
+        "4-deep stencil with weights, two outer loops parallel",
+    ),
+    Benchmark(
+        "jacobi_2d",
+        jacobi_2d,
+        _jacobi_2d_args,
+        {"small": {"n": 16, "tsteps": 4}, "medium": {"n": 100, "tsteps": 10}, "large": {"n": 500, "tsteps": 10}},
+        [LoopExpect("t", S), LoopExpect("i", P), LoopExpect("j", P), LoopExpect("i", P), LoopExpect("j", P)],
+        "sequential time loop around two parallel 2-D sweeps",
+    ),
+    Benchmark(
+        "heat_3d",
+        heat_3d,
+        _heat_3d_args,
+        {"small": {"n": 8, "tsteps": 2}, "medium": {"n": 24, "tsteps": 5}, "large": {"n": 48, "tsteps": 10}},
+        [
+            LoopExpect("t", S),
+            LoopExpect("i", P),
+            LoopExpect("j", P),
+            LoopExpect("k", P),
+            LoopExpect("i", P),
+            LoopExpect("j", P),
+            LoopExpect("k", P),
+        ],
+        "sequential time loop around 3-D parallel sweeps",
+    ),
+    Benchmark(
+        "seidel_2d",
+        seidel_2d,
+        _seidel_2d_args,
+        {"small": {"n": 16, "tsteps": 2}, "medium": {"n": 100, "tsteps": 5}, "large": {"n": 400, "tsteps": 10}},
+        [LoopExpect("t", S), LoopExpect("i", S), LoopExpect("j", S)],
+        "every loop carries a dependence; must stay sequential",
+    ),
+    Benchmark(
+        "lu",
+        lu,
+        _lu_args,
+        {"small": {"n": 16}, "medium": {"n": 80}, "large": {"n": 200}},
+        [LoopExpect("k", S), LoopExpect("i", P), LoopExpect("j", P)],
+        "outer sequential, triangular inner loops parallel",
+    ),
+    Benchmark(
+        "floyd_warshall",
+        floyd_warshall,
+        _floyd_warshall_args,
+        {"small": {"n": 16}, "medium": {"n": 60}, "large": {"n": 150}},
+        # i and j are parallel only because D[k, k] == 0 keeps row and
+        # column k unchanged during step k: a fact about values, not
+        # subscripts. Classical tests must keep them sequential.
+        [LoopExpect("k", S), LoopExpect("i", P, required=False), LoopExpect("j", P, required=False)],
+        "k sequential; i and j parallel only with facts about values",
+    ),
+    Benchmark(
+        "nbody",
+        nbody,
+        _nbody_args,
+        {"small": {"n": 32}, "medium": {"n": 300}, "large": {"n": 1500}},
+        [LoopExpect("i", P), LoopExpect("j", R)],
+        "pairwise forces, outer parallel, inner reduction with private scalars",
+    ),
+    Benchmark(
+        "covariance",
+        covariance,
+        _covariance_args,
+        {"small": {"n": 20, "m": 12}, "medium": {"n": 200, "m": 60}, "large": {"n": 500, "m": 150}},
+        [
+            LoopExpect("j", P),
+            LoopExpect("i", R),
+            LoopExpect("i", P),
+            LoopExpect("j", P),
+            LoopExpect("i", P, required=False),
+            LoopExpect("j", P, required=False),
+            LoopExpect("k", R),
+        ],
+        "three nests: column means (reduction), centring, triangular covariance",
+    ),
 ]
 
 _BY_NAME = {b.name: b for b in BENCHMARKS}

@@ -21,17 +21,17 @@ typedef long long ls_i64;
 typedef unsigned long long ls_u64;
 
 // Error codes: 1 + loopscope::analysis::Trap (analysis/exactness.hpp).
-#define LS_ERR_OVERFLOW 1    // a Python int beyond int64
-#define LS_ERR_ZERODIV 2     // ZeroDivisionError
-#define LS_ERR_INDEX 3       // IndexError
-#define LS_ERR_DOMAIN 4      // ValueError from a math function
-#define LS_ERR_MATHOVF 5     // OverflowError from a math function or a float power
-#define LS_ERR_UNBOUND 6     // a variable read before it has a value
-#define LS_ERR_BIGINT 7      // an int beyond 2**53 meets a float
-#define LS_ERR_INT32 8       // a Python int out of an int32 element's range
-#define LS_ERR_FLOAT2INT 9   // int() of NaN, an infinity or a float beyond int64
-#define LS_ERR_LAST 10       // a scalar's final value comes from an iteration other than the last
-#define LS_ERR_NPWARN 12     // NumPy would print a RuntimeWarning (overflow, division by zero, invalid value)
+#define LS_ERR_OVERFLOW 1   // a Python int beyond int64
+#define LS_ERR_ZERODIV 2    // ZeroDivisionError
+#define LS_ERR_INDEX 3      // IndexError
+#define LS_ERR_DOMAIN 4     // ValueError from a math function
+#define LS_ERR_MATHOVF 5    // OverflowError from a math function or a float power
+#define LS_ERR_UNBOUND 6    // a variable read before it has a value
+#define LS_ERR_BIGINT 7     // an int beyond 2**53 meets a float
+#define LS_ERR_INT32 8      // a Python int out of an int32 element's range
+#define LS_ERR_FLOAT2INT 9  // int() of NaN, an infinity or a float beyond int64
+#define LS_ERR_LAST 10      // a scalar's final value comes from an iteration other than the last
+#define LS_ERR_NPWARN 12    // NumPy would print a RuntimeWarning (overflow, division by zero, invalid value)
 
 LS_DEV void ls_fail(ls_i64* err, ls_i64 code) { *(volatile ls_i64*)err = code; }
 // `ok`, recording `code` when it does not hold; used as (ls_need(...), value).
@@ -50,12 +50,18 @@ LS_DEV bool ls_need(bool ok, ls_i64* err, ls_i64 code) {
 #define LS_I64_MAX 9223372036854775807LL
 
 LS_DEV double ls_f64_bits(ls_u64 b) {
-  union { ls_u64 u; double d; } v;
+  union {
+    ls_u64 u;
+    double d;
+  } v;
   v.u = b;
   return v.d;
 }
 LS_DEV float ls_f32_bits(unsigned b) {
-  union { unsigned u; float f; } v;
+  union {
+    unsigned u;
+    float f;
+  } v;
   v.u = b;
   return v.f;
 }
@@ -64,7 +70,10 @@ LS_DEV float ls_f32_bits(unsigned b) {
 // Python; anything else out of range is an IndexError.
 LS_DEV ls_i64 ls_ix(ls_i64 i, ls_i64 n, ls_i64* err) {
   if (i < 0) i += n;
-  if (i < 0 || i >= n) { ls_fail(err, LS_ERR_INDEX); return 0; }
+  if (i < 0 || i >= n) {
+    ls_fail(err, LS_ERR_INDEX);
+    return 0;
+  }
   return i;
 }
 
@@ -94,8 +103,7 @@ LS_DEV ls_i64 ls_csub(ls_i64 a, ls_i64 b, ls_i64* err, ls_i64 code = LS_ERR_OVER
 }
 LS_DEV ls_i64 ls_cmul(ls_i64 a, ls_i64 b, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
   ls_i64 r = ls_wmul(a, b);
-  if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b))
-    ls_fail(err, code);
+  if (a != 0 && ((a == -1 && b == LS_I64_MIN) || (b == -1 && a == LS_I64_MIN) || r / a != b)) ls_fail(err, code);
   return r;
 }
 LS_DEV ls_i64 ls_cneg(ls_i64 a, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
@@ -120,8 +128,10 @@ LS_DEV ls_i64 ls_mod_raw(ls_i64 a, ls_i64 b) {
   return r;
 }
 LS_DEV ls_i64 ls_floordiv_py(ls_i64 a, ls_i64 b, ls_i64* err) {
-  if (b == 0) ls_fail(err, LS_ERR_ZERODIV);
-  else if (b == -1 && a == LS_I64_MIN) ls_fail(err, LS_ERR_OVERFLOW);
+  if (b == 0)
+    ls_fail(err, LS_ERR_ZERODIV);
+  else if (b == -1 && a == LS_I64_MIN)
+    ls_fail(err, LS_ERR_OVERFLOW);
   return ls_floordiv_raw(a, b);
 }
 LS_DEV ls_i64 ls_mod_py(ls_i64 a, ls_i64 b, ls_i64* err) {
@@ -456,9 +466,7 @@ LS_DEV float ls_np_fmaxf(float a, float b) { return (a > b || a != a) ? a : b; }
 // combining code (no early exits), so full-mask shuffles are safe. After a
 // ls_warp_* call, lane 0 of each warp holds the result for its 32 threads.
 #define LS_FULL_MASK 0xffffffffu
-LS_DEV unsigned ls_lane() {
-  return ((threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x) & 31u;
-}
+LS_DEV unsigned ls_lane() { return ((threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x) & 31u; }
 LS_DEV double ls_warp_sum_f64(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(LS_FULL_MASK, v, o);
   return v;
@@ -477,19 +485,31 @@ LS_DEV ls_i64 ls_warp_sum_i64_chk(ls_i64 v, ls_i64* err) {
 }
 // Strictly better only, as Python's min(s, x) (a NaN never wins).
 LS_DEV double ls_warp_min_f64(double v) {
-  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); if (w < v) v = w; }
+  for (int o = 16; o > 0; o >>= 1) {
+    double w = __shfl_down_sync(LS_FULL_MASK, v, o);
+    if (w < v) v = w;
+  }
   return v;
 }
 LS_DEV double ls_warp_max_f64(double v) {
-  for (int o = 16; o > 0; o >>= 1) { double w = __shfl_down_sync(LS_FULL_MASK, v, o); if (w > v) v = w; }
+  for (int o = 16; o > 0; o >>= 1) {
+    double w = __shfl_down_sync(LS_FULL_MASK, v, o);
+    if (w > v) v = w;
+  }
   return v;
 }
 LS_DEV ls_i64 ls_warp_min_i64(ls_i64 v) {
-  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); if (w < v) v = w; }
+  for (int o = 16; o > 0; o >>= 1) {
+    ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o);
+    if (w < v) v = w;
+  }
   return v;
 }
 LS_DEV ls_i64 ls_warp_max_i64(ls_i64 v) {
-  for (int o = 16; o > 0; o >>= 1) { ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o); if (w > v) v = w; }
+  for (int o = 16; o > 0; o >>= 1) {
+    ls_i64 w = __shfl_down_sync(LS_FULL_MASK, (long long)v, o);
+    if (w > v) v = w;
+  }
   return v;
 }
 LS_DEV ls_i64 ls_warp_any(ls_i64 flag) {

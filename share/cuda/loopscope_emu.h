@@ -99,7 +99,7 @@ inline bool fiber_mode = false;
 inline std::vector<Fiber> fibers;
 inline std::vector<char> stacks;
 inline const size_t stack_size = 64 * 1024;
-inline jmp_buf scheduler_jump;  // where the scheduler resumes
+inline jmp_buf scheduler_jump;     // where the scheduler resumes
 inline ucontext_t fiber_template;  // one getcontext for all fibers
 inline bool have_template = false;
 inline unsigned current = 0;
@@ -110,9 +110,7 @@ inline const std::function<void()>* fiber_body = nullptr;
 inline unsigned block_threads = 0;
 inline bool progress = false;
 
-inline unsigned linear_tid() {
-  return (thread_idx.z * block_dim.y + thread_idx.y) * block_dim.x + thread_idx.x;
-}
+inline unsigned linear_tid() { return (thread_idx.z * block_dim.y + thread_idx.y) * block_dim.x + thread_idx.x; }
 inline void set_tid(unsigned t) {
   thread_idx = {t % block_dim.x, (t / block_dim.x) % block_dim.y, t / (block_dim.x * block_dim.y)};
 }
@@ -232,8 +230,7 @@ T shfl_down(T v, int offset) {
 // Runs `body` once for every thread of the grid. Returns 0, 1 when the
 // kernel used a built-in the emulator cannot run (or deadlocked), 2 when
 // interrupted.
-inline int launch(const unsigned* grid, const unsigned* block, bool fibers_needed,
-                  const std::function<void()>& body) {
+inline int launch(const unsigned* grid, const unsigned* block, bool fibers_needed, const std::function<void()>& body) {
   grid_dim = {grid[0], grid[1], grid[2]};
   block_dim = {block[0], block[1], block[2]};
   block_threads = block[0] * block[1] * block[2];
@@ -307,8 +304,7 @@ inline unsigned long long atomicOr(unsigned long long* p, unsigned long long v) 
   *p = old | v;
   return old;
 }
-inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp,
-                                    unsigned long long v) {
+inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp, unsigned long long v) {
   unsigned long long old = *p;
   if (old == cmp) *p = v;
   return old;

@@ -48,7 +48,9 @@ def draw(size):
                     if d < 0.16 * size:
                         col = orange  # the nest in the middle
                     if col:
-                        acc[0] += col[0]; acc[1] += col[1]; acc[2] += col[2]; acc[3] += 255
+                        for ch in range(3):
+                            acc[ch] += col[ch]
+                        acc[3] += 255
             n = ss * ss
             a = acc[3] / n
             if a > 0:

@@ -18,8 +18,15 @@ def check(source, fn, make_args, name="kernel"):
     """Returns (failures, stats). stats: counts of loops by oracle truth and
     analysis verdict."""
     failures = []
-    stats = {"loops": 0, "truly_parallel": 0, "found_parallel": 0, "declined": 0,
-             "reductions": 0, "reduction_checked": 0, "oob": 0}
+    stats = {
+        "loops": 0,
+        "truly_parallel": 0,
+        "found_parallel": 0,
+        "declined": 0,
+        "reductions": 0,
+        "reduction_checked": 0,
+        "oob": 0,
+    }
     rep = loopscope.explain(fn, *make_args())
     orc = oracle.trace(source, make_args(), name)
     by_key = {(l["line"], l["var"]): l["lid"] for l in orc.loops}
@@ -33,8 +40,10 @@ def check(source, fn, make_args, name="kernel"):
         for n in rep["nests"]:
             if line is not None and n["line"] <= line <= n.get("end_line", n["line"]):
                 if n["analysed"] and n["subscripts_in_range"]:
-                    failures.append(f"line {line} raised IndexError but the nest at line {n['line']} "
-                                    f"claims every subscript is in range")
+                    failures.append(
+                        f"line {line} raised IndexError but the nest at line {n['line']} "
+                        f"claims every subscript is in range"
+                    )
     for n in rep["nests"]:
         if not n["analysed"]:
             stats["declined"] += len(n["loops"])
@@ -51,8 +60,10 @@ def check(source, fn, make_args, name="kernel"):
             if v == "parallel":
                 stats["found_parallel"] += truly
                 if orc.carried(lid):
-                    failures.append(f"loop {loop['var']} (line {loop['line']}) is called parallel but the "
-                                    f"oracle sees a carried dependence")
+                    failures.append(
+                        f"loop {loop['var']} (line {loop['line']}) is called parallel but the "
+                        f"oracle sees a carried dependence"
+                    )
                 # A private need not be written by the last iteration: its
                 # value after the loop is the last assigning iteration's,
                 # which every device keeps (the random nests return their
@@ -69,16 +80,22 @@ def check(source, fn, make_args, name="kernel"):
                     got = make_args()
                     e2 = oracle.run_reordered(source, got, lid, name, mode=mode)
                     if e2 is not None:
-                        failures.append(f"reordering loop {loop['var']} (line {loop['line']}) makes it raise "
-                                        f"{e2!r}")
+                        failures.append(
+                            f"reordering loop {loop['var']} (line {loop['line']}) makes it raise " f"{e2!r}"
+                        )
                         break
                     bad = False
                     for a, b in zip(_arrays(ref), _arrays(got)):
-                        same = (np.array_equal(a, b, equal_nan=True) if v == "parallel"
-                                else np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True))
+                        same = (
+                            np.array_equal(a, b, equal_nan=True)
+                            if v == "parallel"
+                            else np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
+                        )
                         if not same:
-                            failures.append(f"loop {loop['var']} (line {loop['line']}) is called {v} but running "
-                                            f"its iterations in another order ({mode}) changes the result")
+                            failures.append(
+                                f"loop {loop['var']} (line {loop['line']}) is called {v} but running "
+                                f"its iterations in another order ({mode}) changes the result"
+                            )
                             bad = True
                             break
                     if bad:

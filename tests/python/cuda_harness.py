@@ -12,7 +12,6 @@ import textwrap
 import numpy as np
 
 import _loopscope
-from loopscope import _cuda
 
 
 def function_nests(fn):
@@ -84,15 +83,21 @@ def python_reference(src, env):
 
 
 def clone(env):
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v if inspect.ismodule(v) else copy.copy(v))
-            for k, v in env.items()}
+    return {
+        k: (v.copy() if isinstance(v, np.ndarray) else v if inspect.ismodule(v) else copy.copy(v))
+        for k, v in env.items()
+    }
 
 
 def same(a, b):
     """Bit-identical arrays (NaNs equal) or equal scalars of the same kind."""
     if isinstance(a, np.ndarray):
-        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-                and np.array_equal(a.view(np.uint8), b.view(np.uint8)))
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+        )
     if isinstance(a, float) or isinstance(b, float):
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
             fa, fb = float(a), float(b)

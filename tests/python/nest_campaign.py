@@ -29,8 +29,14 @@ import time
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CPU_CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
-               ("cpu-reversed", "quick"), ("cpu-reversed", "optimised")]
+CPU_CONFIGS = [
+    ("cpu", "quick"),
+    ("cpu", "optimised"),
+    ("cpu-serial", "quick"),
+    ("cpu-serial", "optimised"),
+    ("cpu-reversed", "quick"),
+    ("cpu-reversed", "optimised"),
+]
 GENS = ("extras", "plain", "random")
 
 
@@ -42,6 +48,7 @@ def check(seed, gen, gpu):
     """Failure messages for one seed (empty when every device agrees)."""
     import test_cpu_nestgen
     import test_cpu_random
+
     g = gen_of(seed, gen)
     if g in ("extras", "plain"):
         configs = CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else [])
@@ -82,6 +89,7 @@ def reference_too_slow(seed, gen):
 
     def expire(signum, frame):
         raise TooSlow()
+
     old = signal.signal(signal.SIGALRM, expire)
     signal.alarm(REFERENCE_LIMIT_S)
     try:

@@ -38,21 +38,21 @@ __all__ = ["generate", "make_function", "describe"]
 SPECIAL_VALUES = [math.nan, math.inf, -math.inf, -0.0, 0.0]
 
 
-
 # Every generated kernel returns its scalars (loop variables, privates,
 # accumulators, arguments) as they are after the nests, so the values Python
 # leaves in variables are compared too, not only the arrays.
 RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isinstance(v, np.ndarray)}"
 
+
 class _Gen:
     def __init__(self, seed, extras=False):
         self.seed = seed
         self.extras = extras
-        self.sym = []         # integer arguments p0, p1, ...: [(name, value)]
+        self.sym = []  # integer arguments p0, p1, ...: [(name, value)]
         self.r = random.Random(seed)
         self.n = self.r.randint(3, 6)
         self.m = self.r.randint(2, 5)
-        self.arrays = {}      # name -> {"ndim", "need": [[neg, hi+1], ...]}
+        self.arrays = {}  # name -> {"ndim", "need": [[neg, hi+1], ...]}
         self.lines = []
         self.scalars_used = set()
         self.var_pool = ["i", "j", "k", "l"]
@@ -83,7 +83,7 @@ class _Gen:
             terms = []
             lo = hi = 0
             used = r.sample(vars_, min(len(vars_), r.choice([1, 1, 1, 2])))
-            for (v, vlo, vhi) in used:
+            for v, vlo, vhi in used:
                 a = r.choice([1, 1, 1, 2, -1])
                 terms.append((a, v))
                 lo += min(a * vlo, a * vhi)
@@ -213,7 +213,7 @@ class _Gen:
             need[0] = max(need[0], -lo if lo < 0 else 0)
             need[1] = max(need[1], hi + 1)
             rest = self.ref(scope, name)
-            rest_idx = rest[len(name) + 1:-1].split(", ")[1:]
+            rest_idx = rest[len(name) + 1 : -1].split(", ")[1:]
             target = f"{name}[{', '.join(['p'] + rest_idx)}]"
             return [f"{pad}p = {text}", f"{pad}{target} = {self.expr(scope)}"]
         if x < 0.9:
@@ -383,8 +383,9 @@ class _Gen:
                         strides = [row * 8] * (len(sh) - 1) + [8]
                         need = sum((e - 1) * st // 8 for e, st in zip(sh, strides)) + 1
                         if need <= flat.size:
-                            arrays[name] = np.lib.stride_tricks.as_strided(flat, shape=tuple(sh), strides=tuple(strides),
-                                                                           writeable=True)
+                            arrays[name] = np.lib.stride_tricks.as_strided(
+                                flat, shape=tuple(sh), strides=tuple(strides), writeable=True
+                            )
                         else:
                             arrays[name] = base[tuple(slice(0, x) for x in sh)]
                     elif kind == "reversed":
@@ -398,7 +399,6 @@ class _Gen:
             return tuple(arrays[nm] for nm in names) + (n, m)
 
         return make_args
-
 
     # --- dense kernels (extras) -------------------------------------------
     def build_dense(self):
@@ -431,42 +431,72 @@ class _Gen:
             return f"range({stop})"
 
         c = r.choice(["0.5", "2.0", "-1.5", "0.25"])
-        kind = r.choice(["column walk", "row reduction", "row reduction (scalar)", "stencil", "gemm", "running max",
-                         "transpose copy"])
+        kind = r.choice(
+            [
+                "column walk",
+                "row reduction",
+                "row reduction (scalar)",
+                "stencil",
+                "gemm",
+                "running max",
+                "transpose copy",
+            ]
+        )
         self.features.add(kind)
         pad = "    "
         if kind == "column walk":
             a, b = off(), off()
-            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
-                    f"{pad * 2}A[j + {a}, i] = B[j, i + {b}] * {c} + A[j + {a}, i]"]
+            body = [
+                "for i in range(n):",
+                f"{pad}for j in {inner('j', 'm')}:",
+                f"{pad * 2}A[j + {a}, i] = B[j, i + {b}] * {c} + A[j + {a}, i]",
+            ]
         elif kind == "row reduction":
             b = off()
             op = r.choice(["+=", "-="])
-            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
-                    f"{pad * 2}y[i] {op} B[i, j + {b}] * x[j]"]
+            body = [
+                "for i in range(n):",
+                f"{pad}for j in {inner('j', 'm')}:",
+                f"{pad * 2}y[i] {op} B[i, j + {b}] * x[j]",
+            ]
         elif kind == "row reduction (scalar)":
             b = off()
-            body = [f"for i in range(n):", f"{pad}t = 0.0", f"{pad}for j in {inner('j', 'm')}:",
-                    f"{pad * 2}t += B[i, j + {b}] * x[j]", f"{pad}y[i] = t * {c}"]
+            body = [
+                "for i in range(n):",
+                f"{pad}t = 0.0",
+                f"{pad}for j in {inner('j', 'm')}:",
+                f"{pad * 2}t += B[i, j + {b}] * x[j]",
+                f"{pad}y[i] = t * {c}",
+            ]
         elif kind == "stencil":
             a, b = off(), off()
-            body = [f"for i in range(1, n - 1):", f"{pad}for j in range(1, m - 1):",
-                    f"{pad * 2}A[i, j] = (B[i - 1, j] + B[i + 1, j] + B[i, j - {a}] + B[i, j + {b}]) * {c}"]
+            body = [
+                "for i in range(1, n - 1):",
+                f"{pad}for j in range(1, m - 1):",
+                f"{pad * 2}A[i, j] = (B[i - 1, j] + B[i + 1, j] + B[i, j - {a}] + B[i, j + {b}]) * {c}",
+            ]
         elif kind == "gemm":
             k = self.sym_arg(r.randint(1, min(n, m)))
-            body = [f"for i in range(n):", f"{pad}for j in range(m):", f"{pad * 2}for k in range({k}):",
-                    f"{pad * 3}A[i, j] += B[i, k] * C[k, j]"]
+            body = [
+                "for i in range(n):",
+                f"{pad}for j in range(m):",
+                f"{pad * 2}for k in range({k}):",
+                f"{pad * 3}A[i, j] += B[i, k] * C[k, j]",
+            ]
         elif kind == "running max":
             b = off()
-            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
-                    f"{pad * 2}y[i] = max(y[i], B[i, j + {b}] * {c})"]
+            body = [
+                "for i in range(n):",
+                f"{pad}for j in {inner('j', 'm')}:",
+                f"{pad * 2}y[i] = max(y[i], B[i, j + {b}] * {c})",
+            ]
         else:
             a = off()
-            body = [f"for i in range(n):", f"{pad}for j in {inner('j', 'm')}:",
-                    f"{pad * 2}A[i, j] = B[j + {a}, i]"]
+            body = ["for i in range(n):", f"{pad}for j in {inner('j', 'm')}:", f"{pad * 2}A[i, j] = B[j + {a}, i]"]
         # Views: which arguments share a buffer.
-        alias = r.choice(["none", "none", "B is A", "B is A.T", "x is y", "x is y shifted", "A is B shifted",
-                          "C is B.T"])
+        alias = r.choice(
+            ["none", "none", "B is A", "B is A.T", "x is y", "x is y shifted", "A is B shifted", "C is B.T"]
+        )
         if alias != "none":
             self.features.add("aliasing")
             self.features.add(f"aliasing ({alias})")
@@ -501,7 +531,7 @@ class _Gen:
             elif alias == "x is y":
                 x = y
             elif alias == "x is y shifted":
-                x, y = vec[1:size + 1], vec[:size]
+                x, y = vec[1 : size + 1], vec[:size]
             elif alias == "A is B shifted":
                 A, B = buf["B"][1:, 1:], buf["B"][:size, :size]
             elif alias == "C is B.T":
@@ -564,8 +594,9 @@ class _Gen:
                 strides = [row * 8] * (len(sh) - 1) + [8]
                 need = sum((e - 1) * st // 8 for e, st in zip(sh, strides)) + 1
                 if need <= flat.size and buf.flags.c_contiguous:
-                    return np.lib.stride_tricks.as_strided(flat, shape=tuple(sh), strides=tuple(strides),
-                                                           writeable=True)
+                    return np.lib.stride_tricks.as_strided(
+                        flat, shape=tuple(sh), strides=tuple(strides), writeable=True
+                    )
                 kind = "plain"
             if kind == "transpose":
                 return buf[tuple(slice(off, off + x) for x in sh[::-1])].T

@@ -136,13 +136,20 @@ def instrument(source, name="kernel"):
 
     def visit_loops(node):
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.For) and isinstance(child.iter, ast.Call) and \
-                    isinstance(child.iter.func, ast.Name) and child.iter.func.id == "range":
+            if (
+                isinstance(child, ast.For)
+                and isinstance(child.iter, ast.Call)
+                and isinstance(child.iter.func, ast.Name)
+                and child.iter.func.id == "range"
+            ):
                 lid = len(loops)
                 loops.append({"lid": lid, "var": child.target.id, "line": child.lineno - fdef.lineno + 1})
                 loop_vars.add(child.target.id)
-                child.iter = ast.Call(func=ast.Attribute(ast.Name("__tr", ast.Load()), "loop", ast.Load()),
-                                      args=[ast.Constant(lid), child.iter], keywords=[])
+                child.iter = ast.Call(
+                    func=ast.Attribute(ast.Name("__tr", ast.Load()), "loop", ast.Load()),
+                    args=[ast.Constant(lid), child.iter],
+                    keywords=[],
+                )
             visit_loops(child)
 
     visit_loops(fdef)

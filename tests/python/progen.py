@@ -59,7 +59,7 @@ from typing import Dict, List, Optional, Set
 
 __all__ = ["Program", "generate", "MARKER"]
 
-MARKER = "<u>progen</u>"   # user text that reports must escape
+MARKER = "<u>progen</u>"  # user text that reports must escape
 
 
 @dataclass
@@ -80,14 +80,14 @@ class Arr:
     name: str
     dtype: str
     ndim: int
-    exact: bool = True    # read by sums: only exact values are stored
+    exact: bool = True  # read by sums: only exact values are stored
     square: bool = False  # 2-D of shape (n, n) rather than (n, m)
 
 
 @dataclass
 class Loop:
     var: str
-    tag: Optional[str]    # "N": values in [0, n-1]; "M": in [0, m-1]; None: anything
+    tag: Optional[str]  # "N": values in [0, n-1]; "M": in [0, m-1]; None: anything
 
 
 NUMERIC_DTYPES = ["float64", "float64", "float64", "float32", "int64", "int64", "int32"]
@@ -99,16 +99,16 @@ class Ctx:
     """Where code is being generated."""
 
     def __init__(self, kind="top", indent=0):
-        self.kind = kind              # top, func, method, gen, class
+        self.kind = kind  # top, func, method, gen, class
         self.indent = indent
         self.loops: List[Loop] = []
-        self.scalars: Dict[str, str] = {}   # name -> kind: float, bigint, f32, i64, c2f, minmax, int, q
-        self.prefer: Set[str] = set()       # callables to use more often (shadowed names)
-        self.private = None                 # class name when private names are allowed
+        self.scalars: Dict[str, str] = {}  # name -> kind: float, bigint, f32, i64, c2f, minmax, int, q
+        self.prefer: Set[str] = set()  # callables to use more often (shadowed names)
+        self.private = None  # class name when private names are allowed
         self.can_return = False
         self.in_gen = False
-        self.quiet = False                  # no print (code run by threads)
-        self.trips = 1                      # iterations of the enclosing loops
+        self.quiet = False  # no print (code run by threads)
+        self.trips = 1  # iterations of the enclosing loops
 
     def child(self, **kw):
         c = Ctx(self.kind, self.indent)
@@ -140,8 +140,8 @@ class Gen:
             self.n = r.choice([200, 250])
             self.m = r.choice([2, 3])
             self.features.add("large")
-        self.budget = 70000 if self.large else 10 ** 6   # iterations of one nest
-        self.repeatable: List[str] = []   # top-level blocks that may run again later
+        self.budget = 70000 if self.large else 10**6  # iterations of one nest
+        self.repeatable: List[str] = []  # top-level blocks that may run again later
         self.arrays: List[Arr] = []
         names1 = ["A", "B", "C", "D"]
         k1 = r.randint(2, 4)
@@ -162,10 +162,10 @@ class Gen:
             dt = r.choice(ODD_DTYPES)
             self.arrays.append(Arr("Z", dt, 1, exact=dt != "complex128"))
             self.features.add(f"dtype {dt}")
-        self.special = r.random() < 0.45   # NaN / inf / -0.0 in float arrays
+        self.special = r.random() < 0.45  # NaN / inf / -0.0 in float arrays
         # how often a subscript may be out of range (IndexError after partial writes)
         self.oob = 0.03 if r.random() < 0.25 else 0.002
-        self.n_is_np = r.random() < 0.2    # n is an np.int64
+        self.n_is_np = r.random() < 0.2  # n is an np.int64
 
     # --- small helpers ------------------------------------------------------------
     def fresh(self, base):
@@ -191,8 +191,11 @@ class Gen:
             self.feat("out-of-range subscript")
             others = [l.var for l in ctx.loops if l.tag != size_tag]
             v = r.choice(good) if good else None
-            return r.choice([size, f"{size} + 1", f"-{size} - 1"] + ([f"{v} + 1", f"{v} + 2", f"{size} - {v}"] if v
-                            else []) + others)
+            return r.choice(
+                [size, f"{size} + 1", f"-{size} - 1"]
+                + ([f"{v} + 1", f"{v} + 2", f"{size} - {v}"] if v else [])
+                + others
+            )
         if not good or r.random() < 0.07:
             return r.choice(["0", "-1", "0"])
         v = r.choice(good)
@@ -302,9 +305,18 @@ class Gen:
         if not exact and x < 0.66:
             a = self.float_expr(ctx, exact, d + 1)
             self.feat("float powers")
-            return r.choice([f"({a}) ** 0.5", f"({a}) ** -1", f"({a}) ** 3", f"({a}) ** 2", f"abs({a}) ** 1.5",
-                             f"({a}) ** 2", f"min({a}, 9.0) ** {r.choice([2, 3, 0.5, -2])}",
-                             f"2.0 ** min({a}, 30.0)"])
+            return r.choice(
+                [
+                    f"({a}) ** 0.5",
+                    f"({a}) ** -1",
+                    f"({a}) ** 3",
+                    f"({a}) ** 2",
+                    f"abs({a}) ** 1.5",
+                    f"({a}) ** 2",
+                    f"min({a}, 9.0) ** {r.choice([2, 3, 0.5, -2])}",
+                    f"2.0 ** min({a}, 30.0)",
+                ]
+            )
         if not exact and x < 0.76:
             a = self.float_expr(ctx, exact, d + 1)
             k = r.random()
@@ -422,8 +434,16 @@ class Gen:
             if ctx.trips > 2000:
                 # exponential growth over many iterations costs CPython seconds
                 return [f"{name} += {v} * {v} + 2 ** 62"]
-            return [r.choice([f"{name} = {name} * 3 + {v}", f"{name} += {v} * {v}", f"{name} = {name} * 2 - 1",
-                              f"{name} = {name} * 7 + {self.int_expr(ctx, 1)}"])]
+            return [
+                r.choice(
+                    [
+                        f"{name} = {name} * 3 + {v}",
+                        f"{name} += {v} * {v}",
+                        f"{name} = {name} * 2 - 1",
+                        f"{name} = {name} * 7 + {self.int_expr(ctx, 1)}",
+                    ]
+                )
+            ]
         if kind == "f32":
             self.feat("np.float32 accumulator")
             f32 = [a for a in self.arrays if a.dtype == "float32" and a.exact]
@@ -440,20 +460,29 @@ class Gen:
             e = self.float_expr(ctx)
             return [f"if {e} > {name}:", f"    {name} = {e}"]
         if kind == "odd":
-            return [r.choice([f"{name} += {self.float_expr(ctx)}", f"{name} = {name} + {self.int_expr(ctx)}",
-                              f"{name} *= {r.choice(['2', '0.5', '-1'])}"])]
+            return [
+                r.choice(
+                    [
+                        f"{name} += {self.float_expr(ctx)}",
+                        f"{name} = {name} + {self.int_expr(ctx)}",
+                        f"{name} *= {r.choice(['2', '0.5', '-1'])}",
+                    ]
+                )
+            ]
         if kind == "minmax":
             self.feat("min/max reduction")
             fn = r.choice(["max", "min"])
-            return [f"{name} = {fn}({name}, {self.float_expr(ctx)})"
-                    if r.random() < 0.7 else f"{name} = {fn}({self.float_expr(ctx)}, {name})"]
+            return [
+                f"{name} = {fn}({name}, {self.float_expr(ctx)})"
+                if r.random() < 0.7
+                else f"{name} = {fn}({self.float_expr(ctx)}, {name})"
+            ]
         if kind == "q":
             x = r.random()
             if x < 0.3:
                 self.feat("float ** 2")
                 return [f"{name} = {name} ** 2 + 1.0"]
-            return [f"{name} = {self.float_expr(ctx, exact=False)}",
-                    f"{self.ref(ctx, self.arr('Q'))} = {name}"]
+            return [f"{name} = {self.float_expr(ctx, exact=False)}", f"{self.ref(ctx, self.arr('Q'))} = {name}"]
         return self.store(ctx)
 
     def arr(self, name):
@@ -489,8 +518,25 @@ class Gen:
         r = self.r
         p = self.pad(ctx)
         v = self.loopvar(ctx)
-        opts = ["print", "print", "break", "continue", "call", "lambda", "attr", "tuple", "append", "slice",
-                "iter", "while", "assignloop", "try", "raise", "comprehension", "with"]
+        opts = [
+            "print",
+            "print",
+            "break",
+            "continue",
+            "call",
+            "lambda",
+            "attr",
+            "tuple",
+            "append",
+            "slice",
+            "iter",
+            "while",
+            "assignloop",
+            "try",
+            "raise",
+            "comprehension",
+            "with",
+        ]
         if ctx.can_return:
             opts += ["return", "return"]
         if ctx.in_gen:
@@ -498,7 +544,7 @@ class Gen:
         if ctx.private:
             opts += ["private", "private"]
         if ctx.kind == "class":
-            opts.remove("comprehension")   # a class body's names are not visible in comprehensions
+            opts.remove("comprehension")  # a class body's names are not visible in comprehensions
         if ctx.quiet:
             opts = [o for o in opts if o not in ("print", "try", "with", "append")]
         opts += ["walrus"]
@@ -517,7 +563,9 @@ class Gen:
         if kind == "walrus":
             return [f"{p}if (wz := {self.float_expr(ctx)}) > 0:", f"{p}    {self.ref(ctx, self.arr('Q'))} = wz"]
         if kind == "print":
-            args = [f"'{v}'" if r.random() < 0.8 else repr(MARKER), v] + ([self.ref(ctx, r.choice(self.arrays))] if r.random() < 0.7 else [])
+            args = [f"'{v}'" if r.random() < 0.8 else repr(MARKER), v] + (
+                [self.ref(ctx, r.choice(self.arrays))] if r.random() < 0.7 else []
+            )
             if ctx.scalars and r.random() < 0.5:
                 args.append(r.choice(sorted(ctx.scalars)))
             return [f"{p}print({', '.join(args)})"]
@@ -549,13 +597,21 @@ class Gen:
         if kind == "iter":
             return [f"{p}for xx in (1, 2):", f"{p}    {self.ref(ctx, self.arr('Q'))} = xx * {v}"]
         if kind == "while":
-            return [f"{p}ww = 0", f"{p}while ww < 2:", f"{p}    ww += 1",
-                    f"{p}    {self.ref(ctx, self.arr('Q'))} = ww + {v}"]
+            return [
+                f"{p}ww = 0",
+                f"{p}while ww < 2:",
+                f"{p}    ww += 1",
+                f"{p}    {self.ref(ctx, self.arr('Q'))} = ww + {v}",
+            ]
         if kind == "assignloop":
             return [f"{p}{v} = {v} + 0"]
         if kind == "try":
-            return [f"{p}try:", f"{p}    {self.ref(ctx, self.arr('Q'))} = 1.0 / ({v} - 1)",
-                    f"{p}except ZeroDivisionError:", f"{p}    print('div0 at', {v})"]
+            return [
+                f"{p}try:",
+                f"{p}    {self.ref(ctx, self.arr('Q'))} = 1.0 / ({v} - 1)",
+                f"{p}except ZeroDivisionError:",
+                f"{p}    print('div0 at', {v})",
+            ]
         if kind == "raise":
             return [f"{p}if {v} == {r.randint(1, 4)}:", f"{p}    raise ValueError('stop at ' + str({v}))"]
         if kind == "comprehension":
@@ -584,8 +640,16 @@ class Gen:
         x = r.random()
         if x < 0.02:
             self.feat("odd bound")
-            return r.choice(["range(True)", "range(2 ** 63 - 2, 2 ** 63 + 1)", "range(2 ** 64, 2 ** 64 + 2)",
-                             "range(-2 ** 63, -2 ** 63 + 2)", "range(np.uint8(3))", "range(bool(n))"]), None
+            return r.choice(
+                [
+                    "range(True)",
+                    "range(2 ** 63 - 2, 2 ** 63 + 1)",
+                    "range(2 ** 64, 2 ** 64 + 2)",
+                    "range(-2 ** 63, -2 ** 63 + 2)",
+                    "range(np.uint8(3))",
+                    "range(bool(n))",
+                ]
+            ), None
         if x < 0.04:
             self.feat("variable step")
             return "range(0, n, st)", "N"
@@ -656,7 +720,7 @@ class Gen:
         inner = ctx.child(indent=ctx.indent + 1)
         inner.loops = ctx.loops + [Loop(var, tag)]
         inner.trips = ctx.trips * max(trips, 1)
-        stmts = []   # one list of lines per statement
+        stmts = []  # one list of lines per statement
         nstmts = r.randint(0 if depth > 1 else 1, 2)
         for _ in range(nstmts):
             stmts.append(self.stmt(inner))
@@ -700,8 +764,9 @@ class Gen:
                 lines += ["else:"] + ["    " + s for s in self.store(ctx)]
         elif x < 0.94:
             self.feat("computed subscript")
-            arr = r.choice([a for a in self.arrays if a.ndim == 1 and a.exact and a.dtype.startswith("float")]
-                           or [self.arr("Q")])
+            arr = r.choice(
+                [a for a in self.arrays if a.ndim == 1 and a.exact and a.dtype.startswith("float")] or [self.arr("Q")]
+            )
             idx = self.index(ctx, "N")
             lines = [f"pp = {idx}", f"{arr.name}[pp] = {self.float_expr(ctx)}"]
         elif x < 0.96:
@@ -737,13 +802,29 @@ class Gen:
             kinds["sum"] = ("float", "0.0")
             name = r.choice(["max", "min", "abs"])
             kinds[name] = ("best", "-math.inf")
-            ctx.prefer = set(ctx.prefer) | {name}   # and called in the nest
+            ctx.prefer = set(ctx.prefer) | {name}  # and called in the nest
         if r.random() < 0.1:
             self.feat("odd scalar type")
-            kinds["z"] = ("odd", r.choice(["np.array(0.0)", "Q[0:1]" if self.n else "np.zeros(1)", "np.float16(0)",
-                                           "np.int8(0)", "np.uint64(1)", "True", "1j", "fractions.Fraction(1, 3)",
-                                           "decimal.Decimal(1)", "np.float64(0.5)", "np.longdouble(0)",
-                                           "np.int32(7)", "np.bool_(True)"]))
+            kinds["z"] = (
+                "odd",
+                r.choice(
+                    [
+                        "np.array(0.0)",
+                        "Q[0:1]" if self.n else "np.zeros(1)",
+                        "np.float16(0)",
+                        "np.int8(0)",
+                        "np.uint64(1)",
+                        "True",
+                        "1j",
+                        "fractions.Fraction(1, 3)",
+                        "decimal.Decimal(1)",
+                        "np.float64(0.5)",
+                        "np.longdouble(0)",
+                        "np.int32(7)",
+                        "np.bool_(True)",
+                    ]
+                ),
+            )
         chosen = r.sample(sorted(kinds), r.randint(1, 4))
         for name in chosen:
             kind, init = kinds[name]
@@ -783,8 +864,11 @@ class Gen:
         if r.random() < 0.6 and ctx.scalars and not ctx.quiet:
             shown = [n for n in sorted(ctx.scalars) if ctx.scalars[n] not in ("int",)]
             text = "\n".join(lines)
-            assigned = [x for x in ("i", "j", "k", "tmp", "pp", "ta", "wz")
-                        if f"for {x} in" in text or f" {x} = " in text or f"({x} := " in text]
+            assigned = [
+                x
+                for x in ("i", "j", "k", "tmp", "pp", "ta", "wz")
+                if f"for {x} in" in text or f" {x} = " in text or f"({x} := " in text
+            ]
             if assigned and r.random() < 0.3:
                 self.feat("loop-assigned names read after the loop")
                 shown += r.sample(assigned, min(2, len(assigned)))
@@ -812,19 +896,51 @@ class Gen:
         r = self.r
         x = r.random()
         settings = [
-            (0.16, self.w_plain), (0.12, self.w_function), (0.07, self.w_closure), (0.05, self.w_factory),
-            (0.07, self.w_method), (0.04, self.w_classbody), (0.05, self.w_generator), (0.05, self.w_recursion),
-            (0.07, self.w_try), (0.05, self.w_with), (0.05, self.w_while), (0.04, self.w_forelse),
-            (0.06, self.w_shadow_builtin), (0.05, self.w_rebind_module), (0.04, self.w_monkeypatch),
-            (0.03, self.w_comprehension), (0.02, self.w_global), (0.04, self.w_threads), (0.05, self.w_odd),
-            (0.02, self.w_match), (0.02, self.w_async), (0.03, self.w_decorated), (0.03, self.w_kwargs),
-            (0.04, self.w_repeat), (0.02, self.w_nested_closure),
+            (0.16, self.w_plain),
+            (0.12, self.w_function),
+            (0.07, self.w_closure),
+            (0.05, self.w_factory),
+            (0.07, self.w_method),
+            (0.04, self.w_classbody),
+            (0.05, self.w_generator),
+            (0.05, self.w_recursion),
+            (0.07, self.w_try),
+            (0.05, self.w_with),
+            (0.05, self.w_while),
+            (0.04, self.w_forelse),
+            (0.06, self.w_shadow_builtin),
+            (0.05, self.w_rebind_module),
+            (0.04, self.w_monkeypatch),
+            (0.03, self.w_comprehension),
+            (0.02, self.w_global),
+            (0.04, self.w_threads),
+            (0.05, self.w_odd),
+            (0.02, self.w_match),
+            (0.02, self.w_async),
+            (0.03, self.w_decorated),
+            (0.03, self.w_kwargs),
+            (0.04, self.w_repeat),
+            (0.02, self.w_nested_closure),
         ]
         if self.large:
             # no loops around the blocks: each nest runs once
-            settings = [(w, fn) for w, fn in settings if fn not in (
-                self.w_while, self.w_forelse, self.w_recursion, self.w_generator, self.w_threads, self.w_closure,
-                self.w_comprehension, self.w_nested_closure, self.w_repeat, self.w_decorated)]
+            settings = [
+                (w, fn)
+                for w, fn in settings
+                if fn
+                not in (
+                    self.w_while,
+                    self.w_forelse,
+                    self.w_recursion,
+                    self.w_generator,
+                    self.w_threads,
+                    self.w_closure,
+                    self.w_comprehension,
+                    self.w_nested_closure,
+                    self.w_repeat,
+                    self.w_decorated,
+                )
+            ]
         total = sum(w for w, _ in settings)
         x *= total
         for w, fn in settings:
@@ -945,8 +1061,7 @@ class Gen:
         fname = self.fresh("make")
         kname = self.fresh("kern")
         arrays = ", ".join(a.name for a in self.arrays)
-        lines = [f"def {fname}({arrays}, n):",
-                 "    def kernel(m):"]
+        lines = [f"def {fname}({arrays}, n):", "    def kernel(m):"]
         ictx = Ctx("func", 2)
         ictx.can_return = True
         lines += self.block(ictx)
@@ -960,14 +1075,18 @@ class Gen:
         self.feat("method with private names")
         cname = self.fresh("Acc")
         arrays = [a.name for a in self.arrays]
-        lines = [f"class {cname}:",
-                 "    __scale = 2.0",
-                 f"    def __init__(self, {', '.join(arrays)}, n, m):"]
+        lines = [f"class {cname}:", "    __scale = 2.0", f"    def __init__(self, {', '.join(arrays)}, n, m):"]
         for a in arrays:
             lines.append(f"        self.__{a} = {a}")
-        lines += ["        self.__n = n", "        self.m = m", "        self.__hits = 0", "        self.total = 0.0",
-                  "    def __helper(self, x):", "        return x * self.__scale",
-                  "    def run(self, kk):"]
+        lines += [
+            "        self.__n = n",
+            "        self.m = m",
+            "        self.__hits = 0",
+            "        self.total = 0.0",
+            "    def __helper(self, x):",
+            "        return x * self.__scale",
+            "    def run(self, kk):",
+        ]
         for a in arrays:
             lines.append(f"        {a} = self.__{a}")
         lines += ["        n = self.__n", "        m = self.m"]
@@ -1021,9 +1140,7 @@ class Gen:
         jit = self.r.random() < 0.3
         lines = ["@JIT"] if jit else []
         params = self.params() + ["d"]
-        lines += [f"def {fname}({', '.join(params)}):",
-                  "    if d <= 0:",
-                  "        return 0"]
+        lines += [f"def {fname}({', '.join(params)}):", "    if d <= 0:", "        return 0"]
         fctx = Ctx("func", 1)
         lines += self.block(fctx)
         names = [n for n in sorted(fctx.scalars) if fctx.scalars[n] in ("float", "bigint", "c2f")]
@@ -1038,8 +1155,15 @@ class Gen:
         lines = ["try:"]
         inner = ctx.child(indent=1)
         lines += self.block(inner)
-        exc = r.choice(["(IndexError, ZeroDivisionError)", "Exception", "IndexError", "ArithmeticError",
-                        "(TypeError, ValueError, OverflowError)"])
+        exc = r.choice(
+            [
+                "(IndexError, ZeroDivisionError)",
+                "Exception",
+                "IndexError",
+                "ArithmeticError",
+                "(TypeError, ValueError, OverflowError)",
+            ]
+        )
         lines += [f"except {exc} as e:", "    print('caught', type(e).__name__, e)"]
         if r.random() < 0.5:
             lines += self.block(ctx.child(indent=1), allow_decline=True)
@@ -1129,16 +1253,20 @@ class Gen:
         self.feat(f"rebound module {mod}")
         fake = r.choice(["fake", "other"])
         if mod == "np":
-            rebind = ["np = types.SimpleNamespace(sqrt=lambda x: -1.0, minimum=lambda a, b: 99.0,"
-                      " maximum=lambda a, b: -99.0, abs=lambda x: 5.0, float32=numpy.float32, int64=numpy.int64)"]
+            rebind = [
+                "np = types.SimpleNamespace(sqrt=lambda x: -1.0, minimum=lambda a, b: 99.0,"
+                " maximum=lambda a, b: -99.0, abs=lambda x: 5.0, float32=numpy.float32, int64=numpy.int64)"
+            ]
             if fake == "other":
                 # np.sqrt is now math.sqrt: ValueError where NumPy gives NaN
                 rebind = ["np = types.SimpleNamespace(**vars(mathmod), float32=numpy.float32, int64=numpy.int64)"]
             prefer = {"np.sqrt", "np.minimum", "np.maximum"} if fake == "fake" else {"np.sqrt"}
             restore = "np = numpy"
         else:
-            rebind = ["math = types.SimpleNamespace(sqrt=lambda x: -2.0, floor=lambda x: 11, exp=lambda x: 0.5,"
-                      " inf=float('inf'), nan=float('nan'), pi=3.0)"]
+            rebind = [
+                "math = types.SimpleNamespace(sqrt=lambda x: -2.0, floor=lambda x: 11, exp=lambda x: 0.5,"
+                " inf=float('inf'), nan=float('nan'), pi=3.0)"
+            ]
             if fake == "other":
                 rebind = ["math = numpy"]  # math.sqrt(-1) is NaN now
             prefer = {"math.sqrt", "math.floor"}
@@ -1162,9 +1290,15 @@ class Gen:
 
     def w_monkeypatch(self, ctx):
         r = self.r
-        target, repl = r.choice([("math.sqrt", "lambda x: x + 0.5"), ("math.floor", "lambda x: 42"),
-                                 ("np.sqrt", "lambda x: x * 0 - 3.0"), ("np.minimum", "np.maximum"),
-                                 ("math.exp", "lambda x: 1.0")])
+        target, repl = r.choice(
+            [
+                ("math.sqrt", "lambda x: x + 0.5"),
+                ("math.floor", "lambda x: 42"),
+                ("np.sqrt", "lambda x: x * 0 - 3.0"),
+                ("np.minimum", "np.maximum"),
+                ("math.exp", "lambda x: 1.0"),
+            ]
+        )
         self.feat(f"monkeypatched {target}")
         save = "saved_" + target.replace(".", "_")
         lines = [f"{save} = {target}", f"{target} = {repl}", "try:"]
@@ -1280,8 +1414,22 @@ class Gen:
         Fortran order, float16, object, masked, a list, a stride-0 view...)."""
         r = self.r
         src = r.choice([a for a in self.arrays if a.dtype not in ("complex128",)])
-        kinds = ["readonly", "byteswapped", "float16", "object", "masked", "list", "stride0", "reversed", "view",
-                 "int8", "uint64", "longdouble", "float32", "matrix"]
+        kinds = [
+            "readonly",
+            "byteswapped",
+            "float16",
+            "object",
+            "masked",
+            "list",
+            "stride0",
+            "reversed",
+            "view",
+            "int8",
+            "uint64",
+            "longdouble",
+            "float32",
+            "matrix",
+        ]
         if src.ndim == 2:
             kinds += ["fortran", "fortran", "transposed"]
         kind = r.choice(kinds)
@@ -1321,8 +1469,15 @@ class Gen:
             inner = ctx.child()
             lines += self.block(inner)
             # make sure the odd array is read and written in one nest
-            lines += self.nest(ctx, 1, None, force=lambda c: [f"{self.ref(c, od)} = {self.ref(c, od)} * 2 + 1",
-                                                               f"{self.ref(c, self.arr('Q'))} = {self.ref(c, od)}"])
+            lines += self.nest(
+                ctx,
+                1,
+                None,
+                force=lambda c: [
+                    f"{self.ref(c, od)} = {self.ref(c, od)} * 2 + 1",
+                    f"{self.ref(c, self.arr('Q'))} = {self.ref(c, od)}",
+                ],
+            )
             lines.append("print(OD)")
         finally:
             self.arrays.remove(od)
@@ -1362,8 +1517,11 @@ class Gen:
             lines = ["import functools", "@functools.lru_cache(maxsize=None)", f"def {fname}(n, m):"]
             lines += self.block(fctx)
             lines += self.ret_line(fctx)
-            lines += [f"{self.fresh('r')} = CALL({fname}, n, m)", f"{self.fresh('r')} = CALL({fname}, n, m)",
-                      f"{self.fresh('r')} = {fname}(n, m)"]
+            lines += [
+                f"{self.fresh('r')} = CALL({fname}, n, m)",
+                f"{self.fresh('r')} = CALL({fname}, n, m)",
+                f"{self.fresh('r')} = {fname}(n, m)",
+            ]
             return lines
         if kind == "staticmethod":
             cname = self.fresh("S")
@@ -1374,15 +1532,18 @@ class Gen:
             lines.append(self.call_line(f"{cname}.run"))
             lines.append(self.call_line(f"{cname}().run", via_call=False))
             return lines
-        lines = ["import functools",
-                 "def twice(f):",
-                 "    @functools.wraps(f)",
-                 "    def wrapper(*a, **k):",
-                 "        print('call', f.__name__)",
-                 "        f(*a, **k)",
-                 "        return f(*a, **k)",
-                 "    return wrapper",
-                 "@twice", f"def {fname}({', '.join(self.params())}):"]
+        lines = [
+            "import functools",
+            "def twice(f):",
+            "    @functools.wraps(f)",
+            "    def wrapper(*a, **k):",
+            "        print('call', f.__name__)",
+            "        f(*a, **k)",
+            "        return f(*a, **k)",
+            "    return wrapper",
+            "@twice",
+            f"def {fname}({', '.join(self.params())}):",
+        ]
         lines += self.block(fctx)
         lines += self.ret_line(fctx)
         lines.append(self.call_line(fname))
@@ -1396,8 +1557,10 @@ class Gen:
         fctx.can_return = True
         fctx.scalars["k"] = "int"
         params = [a.name for a in self.arrays]
-        lines = [f"def {fname}({', '.join(params)}, *, n, m=1, k=2, scale=0.5, **extra):",
-                 "    scale = scale + len(extra)"]
+        lines = [
+            f"def {fname}({', '.join(params)}, *, n, m=1, k=2, scale=0.5, **extra):",
+            "    scale = scale + len(extra)",
+        ]
         lines += self.block(fctx)
         lines += self.ret_line(fctx)
         args = ", ".join(params)
@@ -1426,13 +1589,24 @@ class Gen:
     def w_nested_closure(self, ctx):
         self.feat("two levels of closures")
         fname = self.fresh("lvl")
-        lines = [f"def {fname}({', '.join(self.params())}):", "    s = 0.0", "    def mid(kk):",
-                 "        t2 = kk", "        def inner():", "            nonlocal t2", "            global log"]
+        lines = [
+            f"def {fname}({', '.join(self.params())}):",
+            "    s = 0.0",
+            "    def mid(kk):",
+            "        t2 = kk",
+            "        def inner():",
+            "            nonlocal t2",
+            "            global log",
+        ]
         ictx = Ctx("func", 3)
         ictx.scalars = {"t2": "bigint"}
         lines += self.nest(ictx, self.r.choice([1, 2]), self.r.choice([None, None, 0]))
-        lines += ["            return t2", "        inner()", "        return t2 + inner()",
-                  "    return mid(1) + mid(2)"]
+        lines += [
+            "            return t2",
+            "        inner()",
+            "        return t2 + inner()",
+            "    return mid(1) + mid(2)",
+        ]
         lines.append(self.call_line(fname))
         return lines
 
@@ -1539,7 +1713,7 @@ def generate(seed: int) -> Program:
 if __name__ == "__main__":
     import sys
 
-    for s in (sys.argv[1:] or ["0"]):
+    for s in sys.argv[1:] or ["0"]:
         p = generate(int(s))
         print(p.source())
         print("# features:", ", ".join(sorted(p.features)))

@@ -83,13 +83,13 @@ class ProgramTimeout(BaseException):
 @dataclass
 class Outcome:
     cells: List[Tuple[str, Optional[Tuple[str, str]]]] = field(default_factory=list)  # (stdout, (exc, msg))
-    cell_names: List[Dict[str, Any]] = field(default_factory=list)   # the namespace after each cell
-    names: Dict[str, Any] = field(default_factory=dict)   # snapshot of the namespace at the end
+    cell_names: List[Dict[str, Any]] = field(default_factory=list)  # the namespace after each cell
+    names: Dict[str, Any] = field(default_factory=dict)  # snapshot of the namespace at the end
     stderr: str = ""
     timeout: bool = False
-    internal: Optional[str] = None   # the harness itself failed
-    logged: List[str] = field(default_factory=list)       # internal errors sent to the loopscope logger
-    stats: Dict[str, int] = field(default_factory=dict)    # nest executions by status
+    internal: Optional[str] = None  # the harness itself failed
+    logged: List[str] = field(default_factory=list)  # internal errors sent to the loopscope logger
+    stats: Dict[str, int] = field(default_factory=dict)  # nest executions by status
     reasons: Dict[str, int] = field(default_factory=dict)  # why nests did not run natively
 
 
@@ -97,8 +97,8 @@ class Outcome:
 class Failure:
     seed: int
     mode: str
-    kind: str          # "wrong", "crash" or "skipped" (the program itself is too slow)
-    signature: str     # short, for grouping
+    kind: str  # "wrong", "crash" or "skipped" (the program itself is too slow)
+    signature: str  # short, for grouping
     detail: str
 
     def line(self):
@@ -107,10 +107,15 @@ class Failure:
 
 # --- snapshots of values ------------------------------------------------------------------
 
+
 def _canon_array(a: np.ndarray):
     if a.dtype.kind in "fc" and a.dtype.itemsize > 8 * (2 if a.dtype.kind == "c" else 1):
         # long double: the padding bytes are garbage
-        return (a.dtype.str, a.shape, [np.format_float_scientific(x) if a.dtype.kind == "f" else repr(x) for x in a.ravel()])
+        return (
+            a.dtype.str,
+            a.shape,
+            [np.format_float_scientific(x) if a.dtype.kind == "f" else repr(x) for x in a.ravel()],
+        )
     if a.dtype.kind in "fc":
         a = np.array(a, copy=True)
         a[np.isnan(a)] = np.nan
@@ -156,8 +161,7 @@ def snapshot(v, depth=0):
     if isinstance(v, BaseException):
         return ("exception", type(v).__name__, str(v))
     if isinstance(v, type):
-        attrs = {k: x for k, x in vars(v).items()
-                 if not (k.startswith("__") and k.endswith("__")) and not callable(x)}
+        attrs = {k: x for k, x in vars(v).items() if not (k.startswith("__") and k.endswith("__")) and not callable(x)}
         return ("class", v.__qualname__, snapshot(attrs, depth + 1))
     if isinstance(v, types.SimpleNamespace) or hasattr(v, "__dict__"):
         try:
@@ -179,8 +183,9 @@ _PATCHABLE = {"math": ("sqrt", "floor", "exp"), "np": ("sqrt", "minimum", "maxim
 
 
 def _save_modules():
-    return {("math", k): getattr(math, k) for k in _PATCHABLE["math"]} | \
-        {("np", k): getattr(np, k) for k in _PATCHABLE["np"]}
+    return {("math", k): getattr(math, k) for k in _PATCHABLE["math"]} | {
+        ("np", k): getattr(np, k) for k in _PATCHABLE["np"]
+    }
 
 
 def _restore_modules(saved):
@@ -259,8 +264,11 @@ def _guard(timeout_s):
     saved = _save_modules()
     builtin_names = set(vars(builtins))
     old_handler = None
-    use_alarm = timeout_s and hasattr(signal, "SIGALRM") and \
-        __import__("threading").current_thread() is __import__("threading").main_thread()
+    use_alarm = (
+        timeout_s
+        and hasattr(signal, "SIGALRM")
+        and __import__("threading").current_thread() is __import__("threading").main_thread()
+    )
 
     def on_alarm(signum, frame):
         raise ProgramTimeout(f"the program ran for more than {timeout_s} s")
@@ -324,6 +332,7 @@ def _namespace_snapshot(ns, skip):
 
 # --- the ways of running a program ----------------------------------------------------------
 
+
 def run_exec(prog: progen.Program, device: Optional[str] = None, timeout_s=TIMEOUT_S) -> Outcome:
     """Plain exec of the cells; with `device`, CALL/JIT go through loopscope."""
     out = Outcome()
@@ -351,8 +360,9 @@ def run_exec(prog: progen.Program, device: Optional[str] = None, timeout_s=TIMEO
                 except Exception as e:
                     exc = _exc(e)
                 out.cells.append((buf.getvalue(), exc))
-                out.cell_names.append(_namespace_snapshot(ns, {"__builtins__", "__name__", "__warningregistry__"}
-                                                          | set(INJECTED)))
+                out.cell_names.append(
+                    _namespace_snapshot(ns, {"__builtins__", "__name__", "__warningregistry__"} | set(INJECTED))
+                )
             out.names = out.cell_names[-1] if out.cell_names else {}
     except ProgramTimeout as e:
         out.timeout = True
@@ -377,11 +387,12 @@ def _shell():
     return ip
 
 
-_IPY_INTERNAL = re.compile(r"^(_+|_i+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|get_ipython|exit|quit|_exit_code|"
-                           r"__warningregistry__)$")
+_IPY_INTERNAL = re.compile(
+    r"^(_+|_i+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|get_ipython|exit|quit|_exit_code|" r"__warningregistry__)$"
+)
 
 
-MARKER = "<u>progen</u>"   # user text the generated programs carry (progen.MARKER)
+MARKER = "<u>progen</u>"  # user text the generated programs carry (progen.MARKER)
 
 
 def run_ipython(prog: progen.Program, mode: str, timeout_s=TIMEOUT_S) -> Outcome:
@@ -462,7 +473,9 @@ def run_mode(prog, mode, timeout_s=TIMEOUT_S):
 _CRASH_TEXT = re.compile(
     r"__ls_|__loopscope|cannot access free variable|std::|pybind11|Unable to cast|basic_string|bad_alloc|"
     r"vector::|LLVM|llvm|internal error|engine error|Loopscope|loopscope|_loopscope|nullptr|segmentation|"
-    r"Traceback|assert", re.I)
+    r"Traceback|assert",
+    re.I,
+)
 
 
 def _norm(msg):
@@ -480,8 +493,15 @@ def _is_crash_exc(exc, ref_exc):
         return True
     if ref_exc is not None and ref_exc[0] == name and name not in ("NameError", "UnboundLocalError"):
         return bool(_CRASH_TEXT.search(msg)) and not _CRASH_TEXT.search(ref_exc[1])
-    if name in ("NameError", "UnboundLocalError", "AttributeError", "RuntimeError", "TypeError",
-                "ValueError", "KeyError"):
+    if name in (
+        "NameError",
+        "UnboundLocalError",
+        "AttributeError",
+        "RuntimeError",
+        "TypeError",
+        "ValueError",
+        "KeyError",
+    ):
         return bool(_CRASH_TEXT.search(msg)) or "free variable" in msg
     return bool(_CRASH_TEXT.search(msg))
 
@@ -509,8 +529,7 @@ def compare(seed, mode, ref: Outcome, got: Outcome) -> List[Failure]:
         fails.append(Failure(seed, mode, "crash", "timeout" if got.timeout else "harness", got.internal or ""))
         return fails
     if got.logged:
-        fails.append(Failure(seed, mode, "crash", "internal error: " + _norm(got.logged[0]),
-                             "\n".join(got.logged[:5])))
+        fails.append(Failure(seed, mode, "crash", "internal error: " + _norm(got.logged[0]), "\n".join(got.logged[:5])))
     leaked = _stderr_crash(got.stderr)
     if leaked and not _stderr_crash(ref.stderr):
         fails.append(Failure(seed, mode, "crash", "stderr: " + _norm(leaked[0]), "\n".join(leaked[:5])))
@@ -525,13 +544,27 @@ def compare(seed, mode, ref: Outcome, got: Outcome) -> List[Failure]:
                 sig = f"{gexc[0]} message differs"
             else:
                 sig = f"{gexc[0]}: {_norm(gexc[1])} (python: {rexc[0]})"
-            fails.append(Failure(seed, mode, "crash" if crash else "wrong", sig,
-                                 f"cell {k}: python raised {rexc}, {mode} raised {gexc}"))
+            fails.append(
+                Failure(
+                    seed,
+                    mode,
+                    "crash" if crash else "wrong",
+                    sig,
+                    f"cell {k}: python raised {rexc}, {mode} raised {gexc}",
+                )
+            )
             return fails
         if rout != gout:
             d = _first_diff_line(rout, gout)
-            fails.append(Failure(seed, mode, "wrong", "stdout differs",
-                                 f"cell {k}: stdout line {d[0]}:\n  python: {d[1]!r}\n  {mode}: {d[2]!r}"))
+            fails.append(
+                Failure(
+                    seed,
+                    mode,
+                    "wrong",
+                    "stdout differs",
+                    f"cell {k}: stdout line {d[0]}:\n  python: {d[1]!r}\n  {mode}: {d[2]!r}",
+                )
+            )
             return fails
         if k < len(ref.cell_names) and k < len(got.cell_names):
             fails += _compare_names(seed, mode, k, ref.cell_names[k], got.cell_names[k])
@@ -549,11 +582,25 @@ def _compare_names(seed, mode, k, rn, gn):
     missing = sorted(set(rn) - set(gn))
     if extra:
         kind = "crash" if any(x.startswith("__ls") for x in extra) else "wrong"
-        fails.append(Failure(seed, mode, kind, f"extra variables {', '.join(_norm(x) for x in extra[:3])}",
-                             f"after cell {k}, variables only in {mode}: {extra}"))
+        fails.append(
+            Failure(
+                seed,
+                mode,
+                kind,
+                f"extra variables {', '.join(_norm(x) for x in extra[:3])}",
+                f"after cell {k}, variables only in {mode}: {extra}",
+            )
+        )
     if missing:
-        fails.append(Failure(seed, mode, "wrong", f"missing variables {', '.join(_norm(x) for x in missing[:3])}",
-                             f"after cell {k}, variables missing in {mode}: {missing}"))
+        fails.append(
+            Failure(
+                seed,
+                mode,
+                "wrong",
+                f"missing variables {', '.join(_norm(x) for x in missing[:3])}",
+                f"after cell {k}, variables missing in {mode}: {missing}",
+            )
+        )
     diffs = [x for x in sorted(set(rn) & set(gn)) if rn[x] != gn[x]]
     if diffs:
         x = diffs[0]
@@ -587,8 +634,19 @@ def check_program(seed: int, modes=MODES, timeout_s=TIMEOUT_S, on_mode=None):
     outcomes = {}
     if ref.timeout:
         # a generator problem, not an engine one
-        return prog, [Failure(seed, "python", "skipped", "the program is too slow in CPython",
-                              f"the program ran for more than {timeout_s} s in CPython")], outcomes
+        return (
+            prog,
+            [
+                Failure(
+                    seed,
+                    "python",
+                    "skipped",
+                    "the program is too slow in CPython",
+                    f"the program ran for more than {timeout_s} s in CPython",
+                )
+            ],
+            outcomes,
+        )
     tier, lib = _tier(seed)
     old = lib.cpu_tier() if lib is not None else None
     if lib is not None:
@@ -651,12 +709,25 @@ def _worker(tasks, results, timeout_s, max_programs=PROGRAMS_PER_WORKER):
         results.put(("start", seed, os.getpid(), modes))
         try:
             prog, fails, outcomes = check_program(
-                seed, modes, timeout_s, on_mode=lambda m: results.put(("mode", seed, os.getpid(), m)))
-            results.put(("done", seed, os.getpid(),
-                         ([(f.mode, f.kind, f.signature, f.detail) for f in fails], merged_stats(outcomes))))
+                seed, modes, timeout_s, on_mode=lambda m: results.put(("mode", seed, os.getpid(), m))
+            )
+            results.put(
+                (
+                    "done",
+                    seed,
+                    os.getpid(),
+                    ([(f.mode, f.kind, f.signature, f.detail) for f in fails], merged_stats(outcomes)),
+                )
+            )
         except BaseException:
-            results.put(("done", seed, os.getpid(),
-                         ([("harness", "crash", "harness exception", traceback.format_exc())], ({}, {}))))
+            results.put(
+                (
+                    "done",
+                    seed,
+                    os.getpid(),
+                    ([("harness", "crash", "harness exception", traceback.format_exc())], ({}, {})),
+                )
+            )
     results.put(("retire", None, os.getpid(), None))
 
 
@@ -739,8 +810,11 @@ def run_seeds(seeds, modes=MODES, jobs=1, timeout_s=TIMEOUT_S, hard_timeout_s=30
                 else:
                     p.join()
                     code = p.exitcode
-                    why = (f"the process died (signal {-code})" if code is not None and code < 0
-                           else f"the process died (exit code {code})")
+                    why = (
+                        f"the process died (signal {-code})"
+                        if code is not None and code < 0
+                        else f"the process died (exit code {code})"
+                    )
                 del workers[pid]
                 seed, mode = w["seed"], w["mode"]
                 if seed is not None and seed in pending:
@@ -812,8 +886,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="first seed")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ",".join(MODES))
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "build",
-                                                  "progen-failures"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "progen-failures"))
     ap.add_argument("--timeout", type=int, default=TIMEOUT_S, help="seconds per program and mode")
     ap.add_argument("--show", type=int, help="print the program of this seed and its failures, then exit")
     args = ap.parse_args(argv)

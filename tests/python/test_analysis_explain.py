@@ -19,13 +19,15 @@ def test_stencil_reason_names_the_dependence():
         for i in range(n):
             for j in range(1, m):
                 A[i][j] = A[i][j - 1] + 1.0
+
     rep = loopscope.explain(f, np.zeros((4, 5)), 4, 5)
     json.dumps(rep)
     assert loops_of(rep) == [("i", "parallel"), ("j", "sequential")]
     j = rep["loops"][1]
     assert j["line"] == 3 and rep["loops"][0]["line"] == 2
-    assert any("j carries a flow dependence S1 -> S1 on A" in r and "distance (0,1)" in r and "j+1" in r
-               for r in j["reasons"]), j["reasons"]
+    assert any(
+        "j carries a flow dependence S1 -> S1 on A" in r and "distance (0,1)" in r and "j+1" in r for r in j["reasons"]
+    ), j["reasons"]
     e = j["edges"][0]
     assert e["kind"] == "flow" and e["direction"] == "(=,<)" and e["distance"] == [0, 1]
     assert e["carrier"] == "j" and e["variable"] == "A"
@@ -37,6 +39,7 @@ def test_saxpy_parallel_and_private_scalars():
         for i in range(n):
             t = a * x[i]
             y[i] = t + y[i]
+
     rep = loopscope.explain(f, 2.0, np.ones(8), np.ones(8))
     (l,) = rep["loops"]
     assert l["verdict"] == "parallel" and l["reasons"] == []
@@ -44,11 +47,20 @@ def test_saxpy_parallel_and_private_scalars():
     assert rep["nests"][0]["subscripts_in_range"] is True
 
 
-@pytest.mark.parametrize("stmt,op", [("s += A[i]", "+"), ("s = s * A[i]", "*"), ("s = max(s, A[i])", "max"),
-                                     ("s = min(A[i], s)", "min"), ("s -= A[i]", "-")])
+@pytest.mark.parametrize(
+    "stmt,op",
+    [
+        ("s += A[i]", "+"),
+        ("s = s * A[i]", "*"),
+        ("s = max(s, A[i])", "max"),
+        ("s = min(A[i], s)", "min"),
+        ("s -= A[i]", "-"),
+    ],
+)
 def test_scalar_reductions(stmt, op, reassociation):
     ns = {}
     import linecache
+
     src = f"def f(A, n):\n    s = 0.0\n    for i in range(n):\n        {stmt}\n    return s\n"
     linecache.cache["<red-" + op + ">"] = (len(src), None, src.splitlines(True), "<red-" + op + ">")
     exec(compile(src, "<red-" + op + ">", "exec"), ns)
@@ -58,16 +70,27 @@ def test_scalar_reductions(stmt, op, reassociation):
     assert [(r["variable"], r["op"]) for r in l["reductions"]] == [("s", op)]
 
 
-@pytest.mark.parametrize("stmt,parallel", [("s += A[i]", False), ("s = s * A[i]", False), ("s -= A[i]", False),
-                                           ("s = max(s, A[i])", True), ("s = min(A[i], s)", True),
-                                           ("s += I[i]", True), ("s += I[i] * 3 - i", True),
-                                           ("s += I[i] / 2", False), ("s += I[i] * 0.5", False)])
+@pytest.mark.parametrize(
+    "stmt,parallel",
+    [
+        ("s += A[i]", False),
+        ("s = s * A[i]", False),
+        ("s -= A[i]", False),
+        ("s = max(s, A[i])", True),
+        ("s = min(A[i], s)", True),
+        ("s += I[i]", True),
+        ("s += I[i] * 3 - i", True),
+        ("s += I[i] / 2", False),
+        ("s += I[i] * 0.5", False),
+    ],
+)
 @pytest.mark.parametrize("start", ["0", "0.0"])
 def test_float_sums_keep_pythons_order_by_default(stmt, parallel, start):
     # Adding floats in another order rounds differently: by default such a
     # loop is sequential, with a reason; min/max and integer sums are exact
     # in any order and stay reductions.
     import linecache
+
     ns = {}
     src = f"def f(A, I, n):\n    s = {start}\n    for i in range(n):\n        {stmt}\n    return s\n"
     name = f"<order-{start}-{stmt}>"
@@ -98,6 +121,7 @@ def test_recurrence_is_sequential():
         for i in range(n):
             s = s * 0.5 + A[i]
             A[i] = s
+
     rep = loopscope.explain(f, np.ones(5), 5)
     (l,) = rep["loops"]
     assert l["verdict"] == "sequential"
@@ -109,6 +133,7 @@ def test_array_accumulation_is_reduction(reassociation):
         for i in range(n):
             for j in range(n):
                 y[i] += A[i, j] * x[j]
+
     rep = loopscope.explain(f, np.ones((4, 4)), np.ones(4), np.zeros(4), 4)
     assert loops_of(rep) == [("i", "parallel"), ("j", "reduction")]
     assert rep["loops"][1]["reductions"][0]["variable"] == "y"
@@ -119,6 +144,7 @@ def test_negative_step_and_wraparound():
     def f(A, n):
         for i in range(n - 1, 0, -1):
             A[i] = A[i - 1] * 2.0
+
     rep = loopscope.explain(f, np.ones(6), 6)
     (l,) = rep["loops"]
     # iteration i writes A[i], the next iteration (i-1) writes A[i-1] that
@@ -128,13 +154,15 @@ def test_negative_step_and_wraparound():
 
     def g(A, n):
         for i in range(n):
-            A[i] = A[i - 1] + 1.0   # A[-1] at i == 0 is A[n-1]
+            A[i] = A[i - 1] + 1.0  # A[-1] at i == 0 is A[n-1]
+
     rep = loopscope.explain(g, np.ones(6), 6)
     assert rep["loops"][0]["verdict"] == "sequential"
 
     def h(A, B, n):
         for i in range(n):
-            A[-1 - i] = B[i]       # all negative: wraps to A[n-1-i]
+            A[-1 - i] = B[i]  # all negative: wraps to A[n-1-i]
+
     rep = loopscope.explain(h, np.ones(6), np.ones(6), 6)
     assert rep["loops"][0]["verdict"] == "parallel"
     assert rep["nests"][0]["subscripts_in_range"]
@@ -144,13 +172,14 @@ def test_aliasing_by_memory_not_names():
     def f(A, B, n):
         for i in range(n):
             A[i] = B[i + 1] + 1.0
+
     buf = np.ones(10)
     rep = loopscope.explain(f, buf[:8], buf[1:9], 7)
     # A[i] and B[i+1] = buf[i+2]: iteration i+2 overwrites what i read
     assert rep["loops"][0]["verdict"] == "sequential"
     rep = loopscope.explain(f, np.ones(8), np.ones(9), 7)
     assert rep["loops"][0]["verdict"] == "parallel"
-    rep = loopscope.explain(f, buf, buf, 7)   # the same array twice
+    rep = loopscope.explain(f, buf, buf, 7)  # the same array twice
     assert rep["loops"][0]["verdict"] == "sequential"
 
 
@@ -161,6 +190,7 @@ def test_triangular_lu_like():
                 A[i, k] = A[i, k] / A[k, k]
                 for j in range(k + 1, n):
                     A[i, j] -= A[i, k] * A[k, j]
+
     rep = loopscope.explain(f, np.eye(40) + 1.0, 40)
     assert loops_of(rep) == [("k", "sequential"), ("i", "parallel"), ("j", "parallel")]
 
@@ -169,6 +199,7 @@ def test_zero_and_one_trip_loops():
     def f(A, n):
         for i in range(n):
             A[i + 1] = A[i] + 1.0
+
     assert loopscope.explain(f, np.ones(5), 0)["loops"][0]["verdict"] == "parallel"
     assert loopscope.explain(f, np.ones(5), 1)["loops"][0]["verdict"] == "parallel"
     assert loopscope.explain(f, np.ones(5), 3)["loops"][0]["verdict"] == "sequential"
@@ -178,6 +209,7 @@ def test_out_of_range_is_reported():
     def f(A, n):
         for i in range(n):
             A[i + 1] = 0.0
+
     rep = loopscope.explain(f, np.ones(5), 5)
     n = rep["nests"][0]
     assert n["subscripts_in_range"] is False
@@ -194,6 +226,7 @@ def test_scalar_assigned_in_some_iterations_is_a_private():
             if A[i] > 0.5:
                 last = i
         return last
+
     rep = loopscope.explain(f, np.ones(5), 5)
     assert rep["loops"][0]["verdict"] == "parallel"
     assert "last" in rep["loops"][0]["privates"]
@@ -207,21 +240,26 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
             if A[i] > 0.5:
                 last = i
         return last
+
     rep = loopscope.explain(f, np.ones(5), 5)
     assert rep["loops"][0]["verdict"] == "sequential"
     assert any("flow dependence on the scalar last" in r for r in rep["loops"][0]["reasons"])
 
 
-@pytest.mark.parametrize("body,needle", [
-    ("while x < 3:\n            x += 1", "while"),
-    ("if A[i] > 0:\n            break", "break"),
-    ("A[idx[i]] = 1.0", "indirect"),
-    ("A[i] = foo(i)", "foo"),
-    ("A[i:] = 0.0", "slice"),
-    ("a.b = 1", "attribute"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ("while x < 3:\n            x += 1", "while"),
+        ("if A[i] > 0:\n            break", "break"),
+        ("A[idx[i]] = 1.0", "indirect"),
+        ("A[i] = foo(i)", "foo"),
+        ("A[i:] = 0.0", "slice"),
+        ("a.b = 1", "attribute"),
+    ],
+)
 def test_declines_have_readable_reasons(body, needle):
     import linecache
+
     src = f"def f(A, idx, n):\n    x = 0\n    for i in range(n):\n        {body}\n"
     name = f"<decl-{abs(hash(body))}>"
     linecache.cache[name] = (len(src), None, src.splitlines(True), name)
@@ -241,6 +279,7 @@ def test_non_range_outer_loop_inner_nests_are_found():
         for r in rows:
             for j in range(A.shape[1]):
                 A[r, j] = 0.0
+
     rep = loopscope.explain(f, np.ones((3, 4)), [0, 2])
     # the outer loop is not a range loop; the inner one is analysed (twice)
     assert any(n["analysed"] and n["executions"] == 2 for n in rep["nests"]), rep["nests"]
@@ -253,7 +292,8 @@ def test_explain_does_not_run_loops_and_reports_stops():
         total = 0.0
         for i in range(n):
             total += A[i]
-        return total / (total - total)   # fails after the loops
+        return total / (total - total)  # fails after the loops
+
     A = np.zeros(4)
     rep = loopscope.explain(f, A, 4)
     assert np.all(A == 0.0)
@@ -265,8 +305,9 @@ def test_unbound_names_after_skipped_loops():
     def f(A, n):
         for i in range(n):
             k = i
-        for j in range(k):      # k only exists if the first loop ran
+        for j in range(k):  # k only exists if the first loop ran
             A[j] = 1.0
+
     rep = loopscope.explain(f, np.zeros(4), 4)
     assert rep["stopped"] is None
     assert rep["loops"][0]["verdict"] == "parallel"
@@ -276,7 +317,8 @@ def test_unbound_names_after_skipped_loops():
     def g(A, n):
         for i in range(n):
             k = i
-        return A[k]             # NameError: the skipped loop did not set k
+        return A[k]  # NameError: the skipped loop did not set k
+
     rep = loopscope.explain(g, np.zeros(4), 4)
     assert rep["stopped"] and "UnboundLocalError" in rep["stopped"]
     assert rep["loops"][0]["verdict"] == "parallel"
@@ -286,6 +328,7 @@ def test_math_calls_and_min_max():
     def f(S, out, n):
         for i in range(n):
             out[i] = math.sqrt(abs(S[i])) + max(S[i], 0.0) + np.exp(S[i]) * math.pi
+
     rep = loopscope.explain(f, np.ones(4), np.zeros(4), 4)
     # The dependences allow it, but np.exp on a scalar is NumPy's own
     # implementation: every device runs the loop as Python, and explain says so.
@@ -296,16 +339,22 @@ def test_math_calls_and_min_max():
     def g(S, out, n):
         for i in range(n):
             out[i] = math.sqrt(abs(S[i])) + max(S[i], 0.0) + math.exp(S[i]) * math.pi
+
     rep = loopscope.explain(g, np.ones(4), np.zeros(4), 4)
     assert rep["loops"][0]["verdict"] == "parallel"
-    assert rep["nests"][0]["predicted"]["cpu"] == {"status": "native", "reason": "", "line": None,
-                                                   "parallel_loops": "i"}
+    assert rep["nests"][0]["predicted"]["cpu"] == {
+        "status": "native",
+        "reason": "",
+        "line": None,
+        "parallel_loops": "i",
+    }
 
 
 def test_static_summary_present():
     def f(A, n):
         for i in range(n):
             A[i] = A[0] + 1.0
+
     rep = loopscope.explain(f, np.ones(4), 4)
     st = rep["nests"][0]["static"]
     assert st["references"] and st["for_run_time"]
@@ -318,6 +367,7 @@ def test_self_overlapping_view_is_compared_by_memory():
     def f(W, n):
         for i in range(n):
             W[i, 1] = W[i, 0] + 1.0
+
     base = np.zeros(10)
     # rows overlap: W[i, 1] and W[i + 1, 0] are the same element
     W = as_strided(base, shape=(5, 2), strides=(8, 8), writeable=True)
@@ -329,9 +379,10 @@ def test_variable_of_a_finished_loop_is_not_a_constant():
     def f(A, n):
         j = 0
         for i in range(n):
-            A[j] = A[j] + 1.0       # j is the inner loop's last value from the previous i
+            A[j] = A[j] + 1.0  # j is the inner loop's last value from the previous i
             for j in range(2):
                 A[j + 2] = 0.0
+
     rep = loopscope.explain(f, np.zeros(6), 3)
     assert rep["loops"][0]["verdict"] == "sequential"
 
@@ -344,12 +395,14 @@ def test_symbolic_coefficients_in_linearised_subscripts():
         for i in range(n):
             for j in range(1, m):
                 A[i * m + j] = A[i * m + j - 1] + 1.0
+
     rep = loopscope.explain(f, np.ones(40), np.ones(40), 5, 8)
     assert loops_of(rep) == [("i", "parallel"), ("j", "parallel"), ("i", "parallel"), ("j", "sequential")]
 
 
 def test_front_end_from_source():
     import _loopscope
+
     r = _loopscope.analysis_nest_from_source("for i in range(n):\n    for j in range(i):\n        A[i, j] += x\n")
     assert not r["declined"]
     assert [l["var"] for l in r["loops"]] == ["i", "j"]
@@ -363,6 +416,7 @@ def test_bind_values_declines_unsupported_values():
     def f(A, n):
         for i in range(n):
             A[i] = 1.0
+
     rep = loopscope.explain(f, [1.0, 2.0], 2)
     assert rep["loops"][0]["verdict"] == "sequential"
     assert "list" in rep["loops"][0]["reasons"][0]
@@ -374,6 +428,7 @@ def test_bind_values_declines_unsupported_values():
     def g(A, n):
         for i in range(n):
             A[i] = 1
+
     rep = loopscope.explain(g, np.ones(3, dtype=np.int32), np.int64(3))
     assert rep["loops"][0]["verdict"] == "parallel"
 
@@ -382,6 +437,7 @@ def test_cache_distinguishes_values_inside_non_affine_subscripts():
     def f(A, n, k):
         for i in range(n):
             A[i % k] = A[i % k] + 1.0
+
     assert loopscope.explain(f, np.ones(8), 8, 8)["loops"][0]["verdict"] == "parallel"
     assert loopscope.explain(f, np.ones(8), 8, 2)["loops"][0]["verdict"] == "sequential"
     assert loopscope.explain(f, np.ones(8), 8, 8)["loops"][0]["verdict"] == "parallel"
@@ -391,28 +447,32 @@ def test_coupled_subscripts_and_triangular_bounds_at_large_sizes():
     def f(A, n):
         for i in range(n):
             for j in range(i):
-                A[i, j] = A[j, i]      # lower triangle from the upper one
+                A[i, j] = A[j, i]  # lower triangle from the upper one
+
     rep = loopscope.explain(f, np.ones((400, 400)), 400)
     assert loops_of(rep) == [("i", "parallel"), ("j", "parallel")]
 
     def g(A, n):
         for i in range(n):
             for j in range(i + 1):
-                A[i, j] = A[j, i]      # the diagonal is shared: still no two iterations meet
+                A[i, j] = A[j, i]  # the diagonal is shared: still no two iterations meet
+
     rep = loopscope.explain(g, np.ones((400, 400)), 400)
     assert loops_of(rep) == [("i", "parallel"), ("j", "parallel")]
 
     def h(A, n):
         for i in range(1, n):
             for j in range(i):
-                A[i, j] = A[i - 1, j]   # row i-1 was written by the previous i (for j < i-1)
+                A[i, j] = A[i - 1, j]  # row i-1 was written by the previous i (for j < i-1)
+
     rep = loopscope.explain(h, np.ones((400, 400)), 400)
     assert loops_of(rep) == [("i", "sequential"), ("j", "parallel")]
 
     def k(A, n):
         for i in range(1, n):
             for j in range(i):
-                A[i, j] = A[j + 1, i - 1]   # meets only itself: (i, i-1) reads then writes A[i, i-1]
+                A[i, j] = A[j + 1, i - 1]  # meets only itself: (i, i-1) reads then writes A[i, i-1]
+
     rep = loopscope.explain(k, np.ones((400, 400)), 400)
     assert loops_of(rep) == [("i", "parallel"), ("j", "parallel")]
 
@@ -421,9 +481,10 @@ def test_forward_substitution_of_computed_subscripts(reassociation):
     def f(A, B, n):
         for i in range(n):
             k = 2 * i + 1
-            A[k] = B[i] + 1.0          # odd elements only: independent
+            A[k] = B[i] + 1.0  # odd elements only: independent
             for j in range(k):
-                B[i] += A[2 * j] * 0.5     # even elements only
+                B[i] += A[2 * j] * 0.5  # even elements only
+
     rep = loopscope.explain(f, np.zeros(200), np.zeros(100), 100)
     assert loops_of(rep) == [("i", "parallel"), ("j", "reduction")]
     assert "k" in rep["loops"][0]["privates"]
@@ -434,6 +495,7 @@ def test_forward_substitution_of_computed_subscripts(reassociation):
                 k = i + 1
             else:
                 k = i
-            A[k] = 1.0                 # two definitions: no substitution, unknown subscript
+            A[k] = 1.0  # two definitions: no substitution, unknown subscript
+
     rep = loopscope.explain(g, np.zeros(200), 100)
     assert rep["loops"][0]["verdict"] == "sequential"

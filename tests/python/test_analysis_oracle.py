@@ -15,6 +15,7 @@ N_RANDOM = 1200
 @pytest.mark.parametrize("name", benchmarks.names())
 def test_benchmark_sound_and_expected(name, reassociation):
     import loopscope
+
     b = benchmarks.get(name)
     src = function_source(b.fn)
     failures, stats = check(src, b.fn, lambda: b.args("small"), name=b.fn.__name__)
@@ -34,6 +35,7 @@ def test_benchmark_sound_and_expected(name, reassociation):
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_benchmark_verdicts_at_size(size, reassociation):
     import loopscope
+
     for b in benchmarks.BENCHMARKS:
         rep = loopscope.explain(b.fn, *b.args(size))
         for l, exp in zip(rep["loops"], b.loops):
@@ -47,6 +49,7 @@ def test_benchmark_float_reductions_keep_pythons_order_by_default():
     # Without reassociation, every reduction of the suite (all on floats)
     # is a sequential loop that says why; the other verdicts are unchanged.
     import loopscope
+
     for b in benchmarks.BENCHMARKS:
         rep = loopscope.explain(b.fn, *b.args("small"))
         for l, exp in zip(rep["loops"], b.loops):
@@ -72,10 +75,12 @@ def test_random_nests_sound():
                 failed.append((seed, failures, src))
     truly = totals["truly_parallel"]
     found = totals["found_parallel"]
-    print(f"\nrandom nests: {N_RANDOM}, loops analysed: {totals['loops']}, truly parallel: {truly}, "
-          f"found parallel: {found} (precision {100.0 * found / max(truly, 1):.1f}%), reductions: "
-          f"{totals['reductions']} ({totals['reduction_checked']} checked by reordering), "
-          f"out-of-range runs: {totals['oob']}")
+    print(
+        f"\nrandom nests: {N_RANDOM}, loops analysed: {totals['loops']}, truly parallel: {truly}, "
+        f"found parallel: {found} (precision {100.0 * found / max(truly, 1):.1f}%), reductions: "
+        f"{totals['reductions']} ({totals['reduction_checked']} checked by reordering), "
+        f"out-of-range runs: {totals['oob']}"
+    )
     assert not failed, "\n\n".join(f"seed {s}: {f}\n{src}" for s, f, src in failed[:5])
     assert totals["loops"] > 2000
     assert found > 0.5 * truly
@@ -86,6 +91,7 @@ def test_random_nests_sound_without_exact_test():
     Banerjee/Fourier-Motzkin are checked alone (on these small instances the
     exact test would otherwise decide most open pairs)."""
     import _loopscope
+
     failed = []
     totals = {}
     _loopscope.analysis_set_exact_test(False)
@@ -107,6 +113,7 @@ def test_random_nests_sound_without_exact_test():
 
 def test_generator_is_deterministic():
     import numpy as np
+
     a_src, a_make = nestgen.generate(42)
     b_src, b_make = nestgen.generate(42)
     assert a_src == b_src
@@ -121,10 +128,13 @@ def test_generator_is_deterministic():
 def test_oracle_sees_known_dependences():
     import numpy as np
     import oracle
-    src = ("def kernel(A, n):\n"
-           "    for i in range(1, n):\n"
-           "        for j in range(n):\n"
-           "            A[i, j] = A[i - 1, j] + 1.0\n")
+
+    src = (
+        "def kernel(A, n):\n"
+        "    for i in range(1, n):\n"
+        "        for j in range(n):\n"
+        "            A[i, j] = A[i - 1, j] + 1.0\n"
+    )
     o = oracle.trace(src, (np.zeros((5, 5)), 5))
     assert o.carried(0) and not o.carried(1)
     assert o.truly_parallel(1) and not o.truly_parallel(0)

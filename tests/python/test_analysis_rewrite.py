@@ -9,7 +9,7 @@ import pytest
 
 from loopscope import _rewrite
 
-CELL = '''\
+CELL = """\
 import numpy as np
 A = np.zeros(6)
 n = 6
@@ -30,7 +30,7 @@ def g(B):
         B[q] = 7.0
     return q
 r = g(np.zeros(3))
-'''
+"""
 
 
 def run_cell(hook):
@@ -49,10 +49,10 @@ def test_hook_none_runs_python_unchanged():
     assert np.array_equal(ns["A"], plain["A"]) and ns["s"] == plain["s"] and ns["r"] == plain["r"]
     assert ns["i"] == plain["i"] and ns["j"] == plain["j"]
     lines = sorted(n.line for n in nests)
-    assert lines == [5, 9, 14, 17]            # inside if, inside a non-range loop, inside a def
+    assert lines == [5, 9, 14, 17]  # inside if, inside a non-range loop, inside a def
     assert all(not n.declined for n in nests)
     first = next(env for nid, env in calls if _rewrite.NESTS[nid].line == 5)
-    assert set(first) == {"A", "n", "s", "@range"}   # the names read, and the assumed builtin range
+    assert set(first) == {"A", "n", "s", "@range"}  # the names read, and the assumed builtin range
     assert not [k for k in ns if k.startswith("__loopscope")]
 
 
@@ -62,6 +62,7 @@ def test_hook_dict_skips_loop_and_writes_back():
         if rec.line == 5:
             return {"i": 99, "s": -1.0}
         return None
+
     ns, _ = run_cell(hook)
     assert ns["i"] == 99 and ns["s"] == -1.0
     assert ns["A"][0] != 0.0 or True
@@ -115,7 +116,7 @@ def test_compile_function_keeps_closure_defaults_and_lines():
     g, nests = _rewrite.compile_function(f, hook)
     A = np.zeros(4)
     assert g(A) == 3 and np.array_equal(A, 3.0 * np.arange(4) + 1.0)
-    assert nests[0].line == 2                   # the def line is line 1
+    assert nests[0].line == 2  # the def line is line 1
     assert set(seen[0][1]) == {"A", "n", "off", "scale", "@range"}
     assert g.__name__ == "f" and g.__defaults__ == (4,)
 
@@ -132,6 +133,7 @@ def test_shape_in_bounds_is_an_input():
         for i in range(A.shape[0]):
             for j in range(len(A)):
                 A[i, j] = 1.0
+
     envs = []
     g, nests = _rewrite.compile_function(f, lambda nid, env: envs.append(_rewrite.bind_env(nid, env)) or None)
     g(np.zeros((3, 3)))
@@ -143,6 +145,7 @@ def test_shape_in_bounds_is_an_input():
 def test_rewritten_random_nests_behave_like_python():
     import warnings
     import nestgen
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for seed in range(150):

@@ -26,8 +26,9 @@ HOOK = "__test_big_bodies_hook__"
 
 
 def stencil_source(n):
-    body = "\n".join(f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c"
-                     for s in range(n))
+    body = "\n".join(
+        f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c" for s in range(n)
+    )
     return f"for i in range(1, 15):\n    for j in range(1, 15):\n{body}\n"
 
 
@@ -79,19 +80,25 @@ def fresh_layout():
 
 # --- aggregation ---------------------------------------------------------------
 
+
 def _edge(src, dst, kind, var, carrier=None, direction="(=)"):
     return {"src": src, "dst": dst, "kind": kind, "variable": var, "carrier": carrier, "direction": direction}
 
 
 def test_aggregate_per_pair_and_array_counts_and_strongest_kind():
-    edges = [_edge("S1", "S2", "output", "A"),
-             _edge("S1", "S2", "anti", "A", carrier="j", direction="(=,<)"),
-             _edge("S1", "S2", "flow", "A"),
-             _edge("S1", "S2", "flow", "B"),
-             _edge("S2", "S1", "anti", "A", carrier="i", direction="(<,*)")]
+    edges = [
+        _edge("S1", "S2", "output", "A"),
+        _edge("S1", "S2", "anti", "A", carrier="j", direction="(=,<)"),
+        _edge("S1", "S2", "flow", "A"),
+        _edge("S1", "S2", "flow", "B"),
+        _edge("S2", "S1", "anti", "A", carrier="i", direction="(<,*)"),
+    ]
     groups = _report.aggregate_edges(edges)
     assert [(g["src"], g["dst"], g["variable"], g["count"]) for g in groups] == [
-        ("S1", "S2", "A", 3), ("S1", "S2", "B", 1), ("S2", "S1", "A", 1)]
+        ("S1", "S2", "A", 3),
+        ("S1", "S2", "B", 1),
+        ("S2", "S1", "A", 1),
+    ]
     a = groups[0]
     # A carried dependence is stronger than any within one iteration.
     assert a["kind"] == "anti" and a["direction"] == "(=,<)" and a["carried"] and a["carriers"] == ["j"]
@@ -101,16 +108,21 @@ def test_aggregate_per_pair_and_array_counts_and_strongest_kind():
     # Per pair of statements only (the summary's edges).
     pairs = _report.aggregate_edges(edges, per_array=False)
     assert [(g["src"], g["dst"], g["count"], g["variables"]) for g in pairs] == [
-        ("S1", "S2", 4, ["A", "B"]), ("S2", "S1", 1, ["A"])]
+        ("S1", "S2", 4, ["A", "B"]),
+        ("S2", "S1", 1, ["A"]),
+    ]
     # Among edges within one iteration: flow before anti before output.
-    g = _report.aggregate_edges([_edge("S1", "S2", "output", "A"), _edge("S1", "S2", "anti", "A"),
-                                 _edge("S1", "S2", "flow", "A")])[0]
+    g = _report.aggregate_edges(
+        [_edge("S1", "S2", "output", "A"), _edge("S1", "S2", "anti", "A"), _edge("S1", "S2", "flow", "A")]
+    )[0]
     assert g["kind"] == "flow" and not g["carried"]
 
 
 def test_small_graph_is_drawn_in_full_with_readable_labels(fresh_layout):
-    src = ("for i in range(1, 15):\n    for j in range(1, 15):\n"
-           "        A0[i, j] = A0[i, j-1] + A0[i, j+1]\n        A1[i, j] = A0[i, j] * 2.0\n")
+    src = (
+        "for i in range(1, 15):\n    for j in range(1, 15):\n"
+        "        A0[i, j] = A0[i, j-1] + A0[i, j+1]\n        A1[i, j] = A0[i, j] * 2.0\n"
+    )
     report = nest_report(src)
     info = _report.graph_mode(report)
     assert info["mode"] == "full" and info["nodes"] == 2
@@ -146,7 +158,7 @@ def test_summary_for_a_large_graph(fresh_layout):
     html = _report.dependence_html(report, budget=60)
     assert "<svg" in html and "Summary of a large graph" in html
     assert "<th>array</th>" in html  # the table per array below it
-    assert html.count("<g id=\"node") == 20
+    assert html.count('<g id="node') == 20
 
 
 def _table_counts(html):
@@ -232,7 +244,8 @@ def test_report_does_not_wait_for_nvrtc_on_a_huge_kernel(monkeypatch):
     facts = _cost.nvrtc_facts(nid, env, None)
     assert not compiled and "NVRTC was not run for this report" in facts["nvrtc_skipped"]
     assert facts["gpu_compile_s"] == pytest.approx(
-        _cost.estimated_nvrtc_seconds(len(_loopscope.cuda_generate(nid, env)["source"])))
+        _cost.estimated_nvrtc_seconds(len(_loopscope.cuda_generate(nid, env)["source"]))
+    )
     monkeypatch.setattr(_cell.SETTINGS, "level", "full")
     report = _cell._first_report(nid, env, rec, False)
     assert any("NVRTC was not run" in n for n in report.notes) and not compiled
@@ -249,6 +262,7 @@ def test_report_does_not_wait_for_nvrtc_on_a_huge_kernel(monkeypatch):
 
 
 # --- identical analysis results --------------------------------------------------
+
 
 def _explain_both_ways(fn, make_args):
     _loopscope.analysis_set_reference_pairs(True)
@@ -316,8 +330,10 @@ def long_body(seed):
     names = ["A", "B", "C", "D"]
     lines = []
     for s in range(nstmt):
+
         def ref():
             return f"{r.choice(names)}[{r.choice(SUBSCRIPTS_I)}, {r.choice(SUBSCRIPTS_J)}]"
+
         kind = r.random()
         if kind < 0.1:
             lines.append(f"        s = s + {ref()}")
@@ -326,8 +342,11 @@ def long_body(seed):
         else:
             lines.append(f"        {ref()} = {ref()} * 0.5 + {ref()} - {ref()}")
     n = r.choice([6, 9, 110])  # small instances go through the exact test, large ones do not
-    src = ("def kernel(A, B, C, D, n, s):\n    for i in range(1, n):\n        for j in range(1, n):\n"
-           + "\n".join("    " + l for l in lines) + "\n    return s\n")
+    src = (
+        "def kernel(A, B, C, D, n, s):\n    for i in range(1, n):\n        for j in range(1, n):\n"
+        + "\n".join("    " + l for l in lines)
+        + "\n    return s\n"
+    )
     layout = r.choice(["separate", "same", "shifted", "reversed", "mixed"])
 
     def make_args():
@@ -372,11 +391,20 @@ def test_every_edge_end_is_a_declared_node():
     # An if's condition ("if@6") has no statement of its own; an edge to an
     # undeclared node inside clusters has crashed Graphviz's layout.
     rep = _report.NestReport(
-        nest={"statements": [{"label": "S1", "line": 2, "text": "B[i] = 1"},
-                             {"label": "S2", "line": 4, "text": "A[i] *= 1"}]},
-        analysis={"loops": [], "edges": [
-            {"src": "if@6", "dst": "S2", "kind": "anti", "variable": "A", "direction": "(<)", "carrier": "i"},
-            {"src": "S2", "dst": "if@6", "kind": "flow", "variable": "A", "direction": "(<)", "carrier": "i"}]})
+        nest={
+            "statements": [
+                {"label": "S1", "line": 2, "text": "B[i] = 1"},
+                {"label": "S2", "line": 4, "text": "A[i] *= 1"},
+            ]
+        },
+        analysis={
+            "loops": [],
+            "edges": [
+                {"src": "if@6", "dst": "S2", "kind": "anti", "variable": "A", "direction": "(<)", "carrier": "i"},
+                {"src": "S2", "dst": "if@6", "kind": "flow", "variable": "A", "direction": "(<)", "carrier": "i"},
+            ],
+        },
+    )
     dot = _report.dependence_dot(rep, "full")
     assert dot.count('\n  "S2" [') == 1 and '"if@6" [label="if (line 6)"' in dot
     assert "<svg" in _loopscope.render_dot(dot, "dot", 2.0)
@@ -396,5 +424,6 @@ def test_a_graph_that_crashes_graphviz_is_still_drawn(fresh_layout):
 def test_a_layout_that_fails_leaves_the_graph_out_with_a_line(fresh_layout, monkeypatch):
     def fail(*a, **k):
         raise RuntimeError("Graphviz layout 'dot' failed")
+
     monkeypatch.setattr(_loopscope, "render_dot", fail)
     assert _report._layout("digraph { a -> b }", 2, 5.0) == (None, "Graphviz could not lay it out")

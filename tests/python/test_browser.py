@@ -35,12 +35,16 @@ def _notebook(path):
         "print('checksum', round(float(B.sum()), 6))",
     ]
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{k}", "metadata": {},
-                   "outputs": [], "source": src} for k, src in enumerate(cells)],
-        "metadata": {"kernelspec": {"name": "loopscope", "display_name": "Python 3 (Loopscope)",
-                                    "language": "python"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{k}", "metadata": {}, "outputs": [], "source": src}
+            for k, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"name": "loopscope", "display_name": "Python 3 (Loopscope)", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb))
 
@@ -51,38 +55,62 @@ def _notebook(path):
 LESSON = [
     ("markdown", "# Lesson 1: loops over arrays\nEach iteration of a loop may or may not depend on another."),
     ("code", "import time\nimport numpy as np"),
-    ("code", "n = 200_000\nrng = np.random.default_rng(0)\nx = rng.random(n)\ny = rng.random(n)\n"
-             "out = np.empty(n)"),
+    ("code", "n = 200_000\nrng = np.random.default_rng(0)\nx = rng.random(n)\ny = rng.random(n)\n" "out = np.empty(n)"),
     ("markdown", "## Vector addition\nNo iteration reads what another writes."),
     ("code", "for i in range(n):\n    out[i] = x[i] + y[i]\nprint('first three:', out[:3].round(3))"),
-    ("code", "def saxpy(a, x, y, out):\n    for i in range(x.shape[0]):\n        out[i] = a * x[i] + y[i]\n\n"
-             "saxpy(2.0, x, y, out)\nprint('saxpy done:', round(float(out.sum()), 3))"),
+    (
+        "code",
+        "def saxpy(a, x, y, out):\n    for i in range(x.shape[0]):\n        out[i] = a * x[i] + y[i]\n\n"
+        "saxpy(2.0, x, y, out)\nprint('saxpy done:', round(float(out.sum()), 3))",
+    ),
     ("code", "for step in range(3):\n    print('step', step)"),
     ("markdown", "## A running sum\nHere every iteration needs the one before."),
-    ("code", "total = np.empty(n)\ntotal[0] = x[0]\nfor i in range(1, n):\n    total[i] = total[i - 1] + x[i]\n"
-             "print('last:', round(float(total[-1]), 3))"),
+    (
+        "code",
+        "total = np.empty(n)\ntotal[0] = x[0]\nfor i in range(1, n):\n    total[i] = total[i - 1] + x[i]\n"
+        "print('last:', round(float(total[-1]), 3))",
+    ),
     ("code", "squares = [0] * 10\nfor i in range(10):\n    squares[i] = i * i\nprint(squares)"),
-    ("code", "M = np.zeros((300, 300))\nfor i in range(300):\n    for j in range(300):\n"
-             "        M[i, j] = (i * j) % 7\nprint(M.sum())"),
+    (
+        "code",
+        "M = np.zeros((300, 300))\nfor i in range(300):\n    for j in range(300):\n"
+        "        M[i, j] = (i * j) % 7\nprint(M.sum())",
+    ),
     ("markdown", "## An escape-time fractal\nThe inner `while` loop stops at a different step for each point."),
-    ("code", "W, H = 60, 40\nimage = np.zeros((H, W), dtype=np.int32)\nfor r in range(H):\n    for c in range(W):\n"
-             "        z = 0j\n        k = 0\n        while abs(z) < 2 and k < 30:\n"
-             "            z = z * z + complex(-2 + 3 * c / W, -1 + 2 * r / H)\n            k += 1\n"
-             "        image[r, c] = k\nprint(image.sum())"),
-    ("code", "t0 = time.perf_counter()\nfor i in range(n):\n    out[i] = x[i] * y[i]\n"
-             "elapsed = time.perf_counter() - t0\nprint('timed')"),
+    (
+        "code",
+        "W, H = 60, 40\nimage = np.zeros((H, W), dtype=np.int32)\nfor r in range(H):\n    for c in range(W):\n"
+        "        z = 0j\n        k = 0\n        while abs(z) < 2 and k < 30:\n"
+        "            z = z * z + complex(-2 + 3 * c / W, -1 + 2 * r / H)\n            k += 1\n"
+        "        image[r, c] = k\nprint(image.sum())",
+    ),
+    (
+        "code",
+        "t0 = time.perf_counter()\nfor i in range(n):\n    out[i] = x[i] * y[i]\n"
+        "elapsed = time.perf_counter() - t0\nprint('timed')",
+    ),
     ("code", "print('lesson done')"),
 ]
 
 
 def _lesson(path, kernel_name, display_name):
     nb = {
-        "cells": [{"cell_type": kind, "id": f"l{k}", "metadata": {}, "source": src,
-                   **({"execution_count": None, "outputs": []} if kind == "code" else {})}
-                  for k, (kind, src) in enumerate(LESSON)],
-        "metadata": {"kernelspec": {"name": kernel_name, "display_name": display_name, "language": "python"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": kind,
+                "id": f"l{k}",
+                "metadata": {},
+                "source": src,
+                **({"execution_count": None, "outputs": []} if kind == "code" else {}),
+            }
+            for k, (kind, src) in enumerate(LESSON)
+        ],
+        "metadata": {
+            "kernelspec": {"name": kernel_name, "display_name": display_name, "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb))
 
@@ -90,9 +118,17 @@ def _lesson(path, kernel_name, display_name):
 def _launch(pw):
     """Debian's headless Chromium, as every browser test starts it."""
     return pw.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"])
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ],
+    )
 
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
@@ -114,15 +150,30 @@ def lab_server(repo_root, tmp_path, request):
     themes = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     themes.mkdir(parents=True)
     (themes / "themes.jupyterlab-settings").write_text(json.dumps({"theme": THEMES[theme]}))
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    env = dict(
+        os.environ,
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+    )
     proc = subprocess.Popen(
-        [os.path.join(repo_root, ".venv", "bin", "jupyter"), "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-         "--allow-root", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        [
+            os.path.join(repo_root, ".venv", "bin", "jupyter"),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            "--allow-root",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=" "jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -166,8 +217,9 @@ _CONTRAST_JS = """
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
-@pytest.mark.parametrize("lab_server,width", [("light", 1400), ("dark", 1024)], indirect=["lab_server"],
-                         ids=["light-1400", "dark-1024"])
+@pytest.mark.parametrize(
+    "lab_server,width", [("light", 1400), ("dark", 1024)], indirect=["lab_server"], ids=["light-1400", "dark-1024"]
+)
 def test_report_renders_in_jupyterlab(lab_server, width, repo_root, request):
     """The full report in JupyterLab, in the light theme at 1400 px and in the
     dark theme at 1024 px with the file browser open (a cell about 700 px
@@ -194,8 +246,7 @@ def test_report_renders_in_jupyterlab(lab_server, width, repo_root, request):
             page.wait_for_selector(".ls-report", timeout=60_000)
             page.wait_for_selector("text=checksum", timeout=180_000)
             # The Vega-Lite chart (rendered by JupyterLab's Vega renderer).
-            page.wait_for_selector(".jp-RenderedVegaCommon5 svg, .jp-RenderedVegaCommon5 canvas",
-                                   timeout=60_000)
+            page.wait_for_selector(".jp-RenderedVegaCommon5 svg, .jp-RenderedVegaCommon5 canvas", timeout=60_000)
             # Open every collapsible part of the report.
             page.evaluate("() => document.querySelectorAll('.ls-report details').forEach(d => d.open = true)")
             report = page.locator(".ls-report").first
@@ -208,27 +259,32 @@ def test_report_renders_in_jupyterlab(lab_server, width, repo_root, request):
             assert "Ran on the CPU" in report.inner_text() or "plain Python" in report.inner_text()
             # Readable in the theme: statement boxes, iteration dots, axis
             # labels, the decision and the captions.
-            for selector, prop, least in ((".ls-report svg .node text", "fill", 4.5),
-                                          (".ls-report svg .ls-dot", "fill", 3.0),
-                                          (".ls-report svg .ls-axis", "fill", 4.5),
-                                          (".ls-report .ls-head", "color", 4.5),
-                                          (".ls-report .ls-caption", "color", 3.0),
-                                          (".ls-report .ls-code .k", "color", 3.0)):
+            for selector, prop, least in (
+                (".ls-report svg .node text", "fill", 4.5),
+                (".ls-report svg .ls-dot", "fill", 3.0),
+                (".ls-report svg .ls-axis", "fill", 4.5),
+                (".ls-report .ls-head", "color", 4.5),
+                (".ls-report .ls-caption", "color", 3.0),
+                (".ls-report .ls-code .k", "color", 3.0),
+            ):
                 ratio = page.evaluate(_CONTRAST_JS, [selector, prop])
                 assert ratio is not None and ratio >= least, (tag, selector, ratio)
-            background = page.evaluate("() => getComputedStyle(document.querySelector("
-                                       "'.ls-report svg .graph > polygon')).fill")
+            background = page.evaluate(
+                "() => getComputedStyle(document.querySelector(" "'.ls-report svg .graph > polygon')).fill"
+            )
             assert background in ("transparent", "rgba(0, 0, 0, 0)", "none"), background
             # Within the cell's width: the CUDA scrolls (never wraps
             # mid-token), the chart fits.
-            assert page.evaluate("() => getComputedStyle(document.querySelector('.ls-report pre')).whiteSpace") \
-                == "pre"
-            fits = page.evaluate("() => { const o = document.querySelector('.jp-RenderedVegaCommon5')"
-                                 ".closest('.jp-OutputArea-output'); const v = o.querySelector('svg, canvas');"
-                                 " return [v.getBoundingClientRect().right, o.getBoundingClientRect().right]; }")
+            assert page.evaluate("() => getComputedStyle(document.querySelector('.ls-report pre')).whiteSpace") == "pre"
+            fits = page.evaluate(
+                "() => { const o = document.querySelector('.jp-RenderedVegaCommon5')"
+                ".closest('.jp-OutputArea-output'); const v = o.querySelector('svg, canvas');"
+                " return [v.getBoundingClientRect().right, o.getBoundingClientRect().right]; }"
+            )
             assert fits[0] <= fits[1] + 1, (tag, fits)
-            report_box = page.evaluate("() => { const r = document.querySelector('.ls-report');"
-                                       " return [r.scrollWidth, r.clientWidth]; }")
+            report_box = page.evaluate(
+                "() => { const r = document.querySelector('.ls-report');" " return [r.scrollWidth, r.clientWidth]; }"
+            )
             assert report_box[0] <= report_box[1] + 1, (tag, report_box)
             page.screenshot(path=os.path.join(artifacts, f"jupyterlab-report-{tag}.png"), full_page=True)
             chart = page.locator(".jp-RenderedVegaCommon5").first
@@ -255,8 +311,10 @@ def _run_all(page, url, name, kernel_label, done_text):
 
 
 def _notebook_height(page):
-    return page.evaluate("() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
-                         ".jp-Notebook .jp-Cell')).reduce((h, c) => h + c.getBoundingClientRect().height, 0)")
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".jp-Notebook .jp-Cell')).reduce((h, c) => h + c.getBoundingClientRect().height, 0)"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -271,16 +329,19 @@ def test_reference_lesson_is_not_much_taller_than_in_a_plain_kernel(lab_server, 
     with sync_playwright() as pw:
         browser = _launch(pw)
         try:
-            for name, label in (("lesson-plain.ipynb", "Python 3 (ipykernel)"),
-                                ("lesson-loopscope.ipynb", "Python 3 (Loopscope)")):
+            for name, label in (
+                ("lesson-plain.ipynb", "Python 3 (ipykernel)"),
+                ("lesson-loopscope.ipynb", "Python 3 (Loopscope)"),
+            ):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 try:
                     _run_all(page, lab_server, name, label, "lesson done")
                     heights[name] = _notebook_height(page)
                     page.screenshot(path=os.path.join(artifacts, name.replace(".ipynb", ".png")), full_page=True)
                 except Exception:
-                    page.screenshot(path=os.path.join(artifacts, name.replace(".ipynb", "-failure.png")),
-                                    full_page=True)
+                    page.screenshot(
+                        path=os.path.join(artifacts, name.replace(".ipynb", "-failure.png")), full_page=True
+                    )
                     raise
                 finally:
                     page.close()
@@ -325,17 +386,19 @@ def test_summary_lines_unfold_in_the_dark_theme(lab_server, repo_root):
             first.locator("summary.ls-head").click()
             assert first.locator("summary", has_text="Loops and why").is_visible()
             assert "Decision:" in first.inner_text()
-            for selector, prop, least in ((".ls-summary details[open] .ls-caption", "color", 3.0),
-                                          (".ls-summary details[open] td", "color", 4.5)):
+            for selector, prop, least in (
+                (".ls-summary details[open] .ls-caption", "color", 3.0),
+                (".ls-summary details[open] td", "color", 4.5),
+            ):
                 ratio = page.evaluate(_CONTRAST_JS, [selector, prop])
                 assert ratio is None or ratio >= least, (selector, ratio)
-            box = page.evaluate("() => { const r = document.querySelector('.ls-summary');"
-                                " return [r.scrollWidth, r.clientWidth]; }")
+            box = page.evaluate(
+                "() => { const r = document.querySelector('.ls-summary');" " return [r.scrollWidth, r.clientWidth]; }"
+            )
             assert box[0] <= box[1] + 1, box
             first.screenshot(path=os.path.join(artifacts, "jupyterlab-summary-dark-1024.png"))
         except Exception:
-            page.screenshot(path=os.path.join(artifacts, "jupyterlab-summary-failure-dark-1024.png"),
-                            full_page=True)
+            page.screenshot(path=os.path.join(artifacts, "jupyterlab-summary-failure-dark-1024.png"), full_page=True)
             raise
         finally:
             browser.close()

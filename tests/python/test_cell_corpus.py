@@ -47,8 +47,7 @@ TEST_ORDER = ("auto", "cpu", "python", "off", "gpu")  # gpu last: its kernel wor
 
 # (case, mode) -> one line on the engine bug. Non-strict xfails: remove the
 # entry when the bug is fixed.
-KNOWN_FAILURES = {
-}
+KNOWN_FAILURES = {}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = all_cases()
@@ -83,8 +82,11 @@ def cell_outcome(ex):
         "stdout": _normalise_text(ex.stream("stdout")),
         "stderr": _normalise_text(ex.stream("stderr")),
         "result": [_normalise_text(c["data"].get("text/plain", "")) for c in ex.of_type("execute_result")],
-        "display": [_normalise_text(c["data"].get("text/plain", "")) for c in ex.of_type("display_data")
-                    if not _is_loopscope_display(c)],
+        "display": [
+            _normalise_text(c["data"].get("text/plain", ""))
+            for c in ex.of_type("display_data")
+            if not _is_loopscope_display(c)
+        ],
         "status": ex.status,
     }
     if ex.status == "error":
@@ -119,10 +121,12 @@ class Runner:
         if self.mode is not None:
             level = "full" if self.mode == "auto" else "summary"
             setup.append(f"%loopscope {self.mode} {level}")
-        setup.append(f"__import__('sys').path.insert(0, {HERE!r})\n"
-                     "__corpus_probe = __import__('cell_corpus._probe', fromlist=['_probe'])\n"
-                     "__corpus_probe.install(get_ipython())\n"
-                     "None")
+        setup.append(
+            f"__import__('sys').path.insert(0, {HERE!r})\n"
+            "__corpus_probe = __import__('cell_corpus._probe', fromlist=['_probe'])\n"
+            "__corpus_probe.install(get_ipython())\n"
+            "None"
+        )
         for code in setup:
             ex = self.session.execute(code, stop_on_error=False)
             assert ex.status == "ok", (self.kernel_name, self.mode, code, ex.reply)
@@ -213,9 +217,13 @@ def gpu_runner(request):
     """The gpu mode is the slowest (the emulator compiles each nest's CUDA
     with the host compiler), so its kernel starts with the module and runs
     its cases in the background while the other modes' tests run."""
-    cases = [item.callspec.params["case"] for item in request.session.items
-             if item.module is request.module and hasattr(item, "callspec")
-             and item.callspec.params.get("loopscope_kernel") == "gpu"]
+    cases = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if item.module is request.module
+        and hasattr(item, "callspec")
+        and item.callspec.params.get("loopscope_kernel") == "gpu"
+    ]
     if not cases:
         yield None
         return

@@ -6,7 +6,6 @@ malformed and unsupported cells behave exactly as in plain Python; the
 import inspect
 import json
 import os
-import re
 import textwrap
 import time
 import warnings
@@ -21,8 +20,11 @@ VEGA = "application/vnd.vegalite.v5+json"
 
 
 def _reports(ex):
-    return [c["data"] for c in ex.of_type("display_data") if "text/html" in c["data"]
-            and c["data"].get("text/plain", "").startswith("Loopscope:")]
+    return [
+        c["data"]
+        for c in ex.of_type("display_data")
+        if "text/html" in c["data"] and c["data"].get("text/plain", "").startswith("Loopscope:")
+    ]
 
 
 def _charts(ex):
@@ -39,7 +41,8 @@ def bench_kernel(kernel, repo_root):
         "import sys, numpy as np, math\n"
         f"sys.path.insert(0, {os.path.join(repo_root, 'share')!r})\n"
         "import benchmarks\n"
-        "%loopscope auto full")
+        "%loopscope auto full"
+    )
     assert ex.status == "ok", ex.error
     return kernel
 
@@ -52,10 +55,12 @@ def test_benchmark_cell_reports_and_matches_cpython(bench_kernel, name, tmp_path
     expected = bench.args("small")
     bench.fn(*expected)
     out = tmp_path / "result.npz"
-    cell = (f"{source}\n"
-            f"args = benchmarks.get({name!r}).args('small')\n"
-            f"{bench.fn.__name__}(*args)\n"
-            f"np.savez({str(out)!r}, *[a for a in args if isinstance(a, np.ndarray)])\n")
+    cell = (
+        f"{source}\n"
+        f"args = benchmarks.get({name!r}).args('small')\n"
+        f"{bench.fn.__name__}(*args)\n"
+        f"np.savez({str(out)!r}, *[a for a in args if isinstance(a, np.ndarray)])\n"
+    )
     ex = bench_kernel.execute(cell, timeout=300)
     assert ex.status == "ok", ex.error
     reports = _reports(ex)
@@ -82,7 +87,9 @@ def test_vega_lite_specs_render(bench_kernel):
         "def sweep(a, x, y):\n"
         "    for i in range(x.shape[0]):\n"
         "        y[i] = a * x[i] + y[i]\n"
-        "sweep(2.0, np.ones(5000), np.ones(5000))", timeout=120)
+        "sweep(2.0, np.ones(5000), np.ones(5000))",
+        timeout=120,
+    )
     specs = _charts(ex)
     assert specs
     for spec in specs:
@@ -115,12 +122,17 @@ UNSUPPORTED_CELLS = {
     "out_of_range_write": ("A = np.zeros(10)\nfor i in range(12):\n    A[i] = i + 1\n", "A"),
     "out_of_range_read": ("A = np.arange(8.0)\nB = np.zeros(8)\nfor i in range(8):\n    B[i] = A[i + 1]\n", "B"),
     "negative_wrap": ("A = np.arange(6.0)\nB = np.zeros(6)\nfor i in range(6):\n    B[i] = A[i - 1]\n", "B"),
-    "indirect_subscript": ("idx = np.array([3, 1, 2, 0])\nA = np.zeros(4)\nfor i in range(4):\n"
-                           "    A[idx[i]] = i\n", "A"),
+    "indirect_subscript": (
+        "idx = np.array([3, 1, 2, 0])\nA = np.zeros(4)\nfor i in range(4):\n" "    A[idx[i]] = i\n",
+        "A",
+    ),
     "break_in_loop": ("A = np.zeros(10)\nfor i in range(10):\n    if i == 4:\n        break\n    A[i] = 1.0\n", "A"),
     "python_zero_division": ("s = 0.0\nfor i in range(6):\n    s += 1.0 / (i - 3)\n", "s"),
-    "int_floor_mod": ("A = np.arange(-7, 7)\nB = np.zeros(14, dtype=np.int64)\nfor i in range(14):\n"
-                      "    B[i] = A[i] // 3 + A[i] % 3\n", "B"),
+    "int_floor_mod": (
+        "A = np.arange(-7, 7)\nB = np.zeros(14, dtype=np.int64)\nfor i in range(14):\n"
+        "    B[i] = A[i] // 3 + A[i] % 3\n",
+        "B",
+    ),
     "undefined_name": ("A = np.zeros(3)\nfor i in range(3):\n    A[i] = undefined_value\n", "A"),
     "not_a_range": ("total = 0\nfor x in [1, 2, 3]:\n    total += x\n", "total"),
     "while_loop": ("k = 0\nwhile k < 5:\n    k += 2\n", "k"),
@@ -128,10 +140,15 @@ UNSUPPORTED_CELLS = {
     "zero_trip": ("i = 'kept'\nA = np.zeros(3)\nfor i in range(0):\n    A[i] = 1.0\n", "i"),
     "syntax_error": ("for i in range(3)\n    print(i)\n", None),
     "type_error": ("A = np.zeros(3)\nfor i in range(3):\n    A[i] = 'text'\n", "A"),
-    "masked_array": ("m = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])\nfor i in range(3):\n"
-                     "    m[i] = 5.0\n", "m"),
-    "matrix_rows": ("M = np.matrix([[1.0, 2.0], [3.0, 4.0]])\nout = np.zeros((2, 2))\nfor i in range(2):\n"
-                    "    for j in range(2):\n        out[i, j] = M[i][j]\n", "out"),
+    "masked_array": (
+        "m = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])\nfor i in range(3):\n" "    m[i] = 5.0\n",
+        "m",
+    ),
+    "matrix_rows": (
+        "M = np.matrix([[1.0, 2.0], [3.0, 4.0]])\nout = np.zeros((2, 2))\nfor i in range(2):\n"
+        "    for j in range(2):\n        out[i, j] = M[i][j]\n",
+        "out",
+    ),
 }
 
 
@@ -158,8 +175,9 @@ def test_unsupported_and_malformed_cells_behave_as_python(kernel, case):
 
 
 def test_declined_nest_says_why(kernel):
-    ex = kernel.execute("import numpy as np\nidx = np.array([1, 0])\nA = np.zeros(2)\n"
-                        "for i in range(2):\n    A[idx[i]] = i\n")
+    ex = kernel.execute(
+        "import numpy as np\nidx = np.array([1, 0])\nA = np.zeros(2)\n" "for i in range(2):\n    A[idx[i]] = i\n"
+    )
     assert ex.status == "ok"
     text = "".join(r["text/plain"] for r in _reports(ex))
     assert "runs as plain Python" in text
@@ -167,10 +185,12 @@ def test_declined_nest_says_why(kernel):
 
 
 def test_report_escapes_user_code(kernel):
-    ex = kernel.execute("import numpy as np\n"
-                        "x_lt = np.ones(4)\n"
-                        "for i in range(4):\n"
-                        "    x_lt[i] = x_lt[i] * 2 if x_lt[i] < 3 else 0.0\n")
+    ex = kernel.execute(
+        "import numpy as np\n"
+        "x_lt = np.ones(4)\n"
+        "for i in range(4):\n"
+        "    x_lt[i] = x_lt[i] * 2 if x_lt[i] < 3 else 0.0\n"
+    )
     assert ex.status == "ok", ex.error
     html = "".join(r["text/html"] for r in _reports(ex))
     # The comparison in the user's code appears escaped, never as a tag.
@@ -224,8 +244,7 @@ def test_magic_profile(kernel):
 
 def test_measured_time_is_added_after_running(kernel):
     kernel.execute("%loopscope cpu full")
-    ex = kernel.execute("import numpy as np\nA = np.ones(200000)\nfor i in range(200000):\n"
-                        "    A[i] = A[i] * 3.0\n")
+    ex = kernel.execute("import numpy as np\nA = np.ones(200000)\nfor i in range(200000):\n" "    A[i] = A[i] * 3.0\n")
     updates = [c["data"]["text/plain"] for c in ex.of_type("update_display_data")]
     assert any("Ran on the CPU" in u and "predicted" in u for u in updates), updates
     kernel.execute("%loopscope auto full")
@@ -233,10 +252,9 @@ def test_measured_time_is_added_after_running(kernel):
 
 def test_functions_defined_in_cell_are_intercepted_when_called(kernel):
     kernel.execute("%loopscope cpu summary")
-    define = kernel.execute("import numpy as np\n"
-                            "def scale(v, f):\n"
-                            "    for i in range(v.shape[0]):\n"
-                            "        v[i] = v[i] * f\n")
+    define = kernel.execute(
+        "import numpy as np\n" "def scale(v, f):\n" "    for i in range(v.shape[0]):\n" "        v[i] = v[i] * f\n"
+    )
     assert _reports(define) == []
     call = kernel.execute("w = np.arange(10.0)\nscale(w, 2.0)\nscale(w, 2.0)\nprint(w[3])")
     assert call.stream() == "12.0\n"
@@ -256,8 +274,7 @@ def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
     assert ex.stream() == "0\n1\n2\n" and _reports(ex) == []
     ex = kernel.execute("import numpy as np\nT = np.zeros(5)\nfor i in range(5):\n    T[i] = i\n")
     assert _reports(ex) == []
-    ex = kernel.execute("def bump(x):\n    return x + 1\ns = 0\nfor i in range(400000):\n    s = bump(s)\n"
-                        "print(s)")
+    ex = kernel.execute("def bump(x):\n    return x + 1\ns = 0\nfor i in range(400000):\n    s = bump(s)\n" "print(s)")
     assert ex.stream() == "400000\n"
     (report,) = _reports(ex)
     line = report["text/plain"]
@@ -266,8 +283,9 @@ def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
     assert "<details><summary class='ls-head'>" in report["text/html"]
     assert "Loops and why" not in report["text/html"]  # declined by the front end: nothing more to show
     # Nested Python loops: the outer line counts the inner one's time; one line.
-    ex = kernel.execute("acc = 0\nfor r in range(60):\n    for c in range(3000):\n        acc = acc + bump(c)\n"
-                        "print(acc)")
+    ex = kernel.execute(
+        "acc = 0\nfor r in range(60):\n    for c in range(3000):\n        acc = acc + bump(c)\n" "print(acc)"
+    )
     assert ex.stream() == f"{60 * sum(range(1, 3001))}\n"
     (report,) = _reports(ex)
     assert report["text/plain"].startswith("Loopscope: loop nest at line 2 (for r) ran as plain Python in ")
@@ -283,8 +301,10 @@ def test_summary_level_shows_one_line_per_nest_worth_a_look(kernel):
     assert _charts(ex) == []
     # A short Python loop run many times in the cell gets its line at the end.
     kernel.execute("%loopscope python summary")
-    ex = kernel.execute("C = np.zeros(3000)\nfor t in range(200):\n    for i in range(3000):\n"
-                        "        C[i] = C[i] + 1.0\n    if t < 0:\n        print(t)\nprint(C[0])")
+    ex = kernel.execute(
+        "C = np.zeros(3000)\nfor t in range(200):\n    for i in range(3000):\n"
+        "        C[i] = C[i] + 1.0\n    if t < 0:\n        print(t)\nprint(C[0])"
+    )
     assert ex.stream() == "200.0\n"
     assert len(_reports(ex)) == 1
     final = [c["data"]["text/plain"] for c in ex.of_type("update_display_data")] or [_reports(ex)[0]["text/plain"]]
@@ -314,7 +334,8 @@ def test_interrupt_native_loop(kernel, measure):
         "for t in range(1000000):\n"
         "    for i in range(1, 399):\n"
         "        for j in range(1, 399):\n"
-        "            Z[i, j] = 0.5 * (Z[i - 1, j] + Z[i, j - 1]) + 1.0\n")
+        "            Z[i, j] = 0.5 * (Z[i - 1, j] + Z[i, j - 1]) + 1.0\n"
+    )
     time.sleep(2.0)
     t0 = time.perf_counter()
     kernel.km.interrupt_kernel()

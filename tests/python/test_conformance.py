@@ -32,10 +32,8 @@ class LoopscopeConformance(jkt.KernelTests):
         {"code": "[n*n for n in range(4)]", "result": "[0, 1, 4, 9]"},
     ]
     code_display_data = [
-        {"code": "from IPython.display import HTML, display; display(HTML('<b>test</b>'))",
-         "mime": "text/html"},
-        {"code": "from IPython.display import Math, display; display(Math('\\\\frac{1}{2}'))",
-         "mime": "text/latex"},
+        {"code": "from IPython.display import HTML, display; display(HTML('<b>test</b>'))", "mime": "text/html"},
+        {"code": "from IPython.display import Math, display; display(Math('\\\\frac{1}{2}'))", "mime": "text/latex"},
     ]
     code_history_pattern = "1?2*"
     supported_history_operations = ("tail", "range", "search")

@@ -41,8 +41,9 @@ def register(src):
     return _L.analysis_register(node, src)
 
 
-needs_nests = pytest.mark.skipif(not hasattr(_L, "cost_estimate_nest"),
-                                 reason="engine built without the analysis bindings")
+needs_nests = pytest.mark.skipif(
+    not hasattr(_L, "cost_estimate_nest"), reason="engine built without the analysis bindings"
+)
 
 
 def test_host_profile_is_calibrated_and_cached():
@@ -90,22 +91,43 @@ def test_occupancy_binding():
 
 def saxpy_work(n):
     return {
-        "size_label": "n", "size_value": n,
+        "size_label": "n",
+        "size_value": n,
         "ops": {"add": n, "mul": n, "load": 2 * n, "store": n},
         "ops_parallel": {"add": n, "mul": n, "load": 2 * n, "store": n},
         "ops_vector": {"add": n, "mul": n, "load": 2 * n, "store": n},
         "innermost_iterations": n,
         "loops": [{"loop": 1, "var": "i", "verdict": "parallel", "entries": 1, "iterations": n}],
         "arrays": [
-            {"name": "x", "elem_bytes": 8, "nbytes": 8 * n, "read": True, "reads": n,
-             "footprint_bytes": 8 * n, "cpu_traffic_bytes": 8 * n},
-            {"name": "y", "elem_bytes": 8, "nbytes": 8 * n, "read": True, "written": True,
-             "fully_written": True, "reads": n, "writes": n, "footprint_bytes": 8 * n,
-             "cpu_traffic_bytes": 16 * n},
+            {
+                "name": "x",
+                "elem_bytes": 8,
+                "nbytes": 8 * n,
+                "read": True,
+                "reads": n,
+                "footprint_bytes": 8 * n,
+                "cpu_traffic_bytes": 8 * n,
+            },
+            {
+                "name": "y",
+                "elem_bytes": 8,
+                "nbytes": 8 * n,
+                "read": True,
+                "written": True,
+                "fully_written": True,
+                "reads": n,
+                "writes": n,
+                "footprint_bytes": 8 * n,
+                "cpu_traffic_bytes": 16 * n,
+            },
         ],
-        "cpu_parallel_loop": 1, "cpu_regions": 1, "cpu_parallel_iterations": n,
+        "cpu_parallel_loop": 1,
+        "cpu_regions": 1,
+        "cpu_parallel_iterations": n,
         "parallel_fraction": 1.0,
-        "gpu_grid_loops": [1], "gpu_launches": 1, "gpu_threads": n,
+        "gpu_grid_loops": [1],
+        "gpu_launches": 1,
+        "gpu_threads": n,
     }
 
 
@@ -122,8 +144,11 @@ def test_price_work_profile():
         assert "no GPU" in by["gpu"]["unavailable_reason"]
         assert e["choice"] != "gpu"
         assert e["reason"].startswith("runs ")
+
     # Ten thousand times the work costs the interpreter about ten thousand times more.
-    py = lambda e: e["variants"][0]["total"]
+    def py(e):
+        return e["variants"][0]["total"]
+
     assert 5000 < py(big) / py(small) < 11000
     # Transfers: x and y in, y out.
     g = {v["variant"]: v for v in big["variants"]}["gpu"]
@@ -137,7 +162,10 @@ def test_busy_cores_cap_the_parallel_speedup():
     base = {"cpu_compiled": True, "threads": 4, "gpu_available": False}
     idle = _cost.price(work, facts=dict(base, cores_free=4))
     busy = _cost.price(work, facts=dict(base, cores_free=1))
-    by = lambda e: {v["variant"]: v for v in e["variants"]}
+
+    def by(e):
+        return {v["variant"]: v for v in e["variants"]}
+
     assert by(idle)["cpu"]["details"]["speedup"] == 4
     assert by(busy)["cpu"]["details"]["speedup"] == 1
     assert idle["choice"] == "cpu" and busy["choice"] == "cpu-serial"
@@ -159,33 +187,48 @@ def test_gpu_chosen_only_when_present():
 
 COUNT_CASES = [
     # (source, env maker, python counter of innermost executions)
-    ("""
+    (
+        """
      for i in range(n):
          y[i] = a * x[i] + y[i]
-     """, lambda: dict(n=777, a=2.0, x=np.ones(777), y=np.ones(777))),
-    ("""
+     """,
+        lambda: dict(n=777, a=2.0, x=np.ones(777), y=np.ones(777)),
+    ),
+    (
+        """
      for i in range(n):
          for j in range(i):
              A[i, j] = A[j, i] * 0.5
-     """, lambda: dict(n=300, A=np.ones((300, 300)))),
-    ("""
+     """,
+        lambda: dict(n=300, A=np.ones((300, 300))),
+    ),
+    (
+        """
      for i in range(1, n - 1):
          for j in range(i + 1, n):
              for k in range(i, j):
                  A[i, j] += A[i, k] * A[k, j]
-     """, lambda: dict(n=90, A=np.ones((90, 90)))),
-    ("""
+     """,
+        lambda: dict(n=90, A=np.ones((90, 90))),
+    ),
+    (
+        """
      for t in range(steps):
          for i in range(1, n - 1):
              B[i] = (A[i - 1] + A[i] + A[i + 1]) / 3.0
          for i in range(1, n - 1):
              A[i] = B[i]
-     """, lambda: dict(steps=7, n=500, A=np.ones(500), B=np.ones(500))),
-    ("""
+     """,
+        lambda: dict(steps=7, n=500, A=np.ones(500), B=np.ones(500)),
+    ),
+    (
+        """
      for i in range(0, n, 3):
          for j in range(n - 1, i, -2):
              A[j] = A[j] + 1.0
-     """, lambda: dict(n=400, A=np.ones(400))),
+     """,
+        lambda: dict(n=400, A=np.ones(400)),
+    ),
 ]
 
 
@@ -243,8 +286,8 @@ def test_estimate_nest_structure_and_sweep():
     assert e["gpu_profile"] == "a100_sxm"
     assert e["choice"] in VARIANTS and e["choice"] != "gpu"
     assert [v["variant"] for v in e["variants"]] == VARIANTS
-    assert e["work"]["ops"]["mul"] == pytest.approx(n ** 3)
-    assert e["work"]["chain_ops"] == pytest.approx(n ** 3)
+    assert e["work"]["ops"]["mul"] == pytest.approx(n**3)
+    assert e["work"]["chain_ops"] == pytest.approx(n**3)
     sizes = [p["size"] for p in e["sweep"]]
     assert sizes == sorted(sizes) and len(sizes) >= 5
     assert e["size_label"] == "n"
@@ -314,6 +357,7 @@ def test_registers_from_nvrtc_feed_occupancy():
 
 # ------------------------------------------------------- one count per nest --
 
+
 def _benchmark_nests():
     """(name, nest id, env) of every nest of the benchmark suite at its small
     and medium sizes, bound to the values it starts with (the loops are
@@ -369,8 +413,12 @@ def test_one_count_prices_every_profile_as_the_per_profile_path(work_cache):
     assert len(nests) >= 2 * 12
     for facts in ESTIMATE_FACTS:
         _L.cost_set_work_cache(False)
-        old = {(name, gpu, sweep): _L.cost_estimate_nest(nid, env, host, gpu, facts, sweep)
-               for name, nid, env in nests for gpu in gpus for sweep in (True, False)}
+        old = {
+            (name, gpu, sweep): _L.cost_estimate_nest(nid, env, host, gpu, facts, sweep)
+            for name, nid, env in nests
+            for gpu in gpus
+            for sweep in (True, False)
+        }
         _L.cost_set_work_cache(True)
         for name, nid, env in nests:
             before = _L.cost_work_cache_stats()
@@ -417,8 +465,15 @@ def test_counts_are_kept_per_bound_instance(work_cache):
     def env(n=5000, a=2.0, dtype=np.float64, step=1):
         return dict(n=n, a=a, x=np.ones(n * step, dtype=dtype)[::step], y=np.ones(n, dtype=dtype))
 
-    cases = [(env(), 1), (env(a=-3.5), 0), (env(), 0), (env(n=7000), 1), (env(dtype=np.float32), 1),
-             (env(step=3), 1), (env(), 0)]
+    cases = [
+        (env(), 1),
+        (env(a=-3.5), 0),
+        (env(), 0),
+        (env(n=7000), 1),
+        (env(dtype=np.float32), 1),
+        (env(step=3), 1),
+        (env(), 0),
+    ]
     _L.cost_set_work_cache(False)
     want = [_L.cost_estimate_nest(nid, values, host, "h100_sxm", {}, True) for values, _ in cases]
     _L.cost_set_work_cache(True)

@@ -47,6 +47,7 @@ def bits(a):
 def run_both(fn, make_args, parallel):
     """CPython and the probe device on identical fresh arguments; asserts
     identical outcomes bit for bit; returns the interchange decisions."""
+
     def go(runner):
         args = make_args()
         try:
@@ -61,8 +62,9 @@ def run_both(fn, make_args, parallel):
     assert want[0] == got[0], (want, got)
     if want[0] == "ok":
         assert repr(want[1]) == repr(got[1])
-        assert [type(x) for x in np.atleast_1d(want[1]) if want[1] is not None] == \
-            [type(x) for x in np.atleast_1d(got[1]) if got[1] is not None]
+        assert [type(x) for x in np.atleast_1d(want[1]) if want[1] is not None] == [
+            type(x) for x in np.atleast_1d(got[1]) if got[1] is not None
+        ]
     else:
         assert want == got
     for x, y in zip(a1, a2):
@@ -98,6 +100,7 @@ def mk(n, dtype, seed=0, cols=None):
         # values of very different magnitudes: summation order shows in the bits
         A = (g.standard_normal((n, c)) * 10.0 ** g.integers(-8, 8, (n, c))).astype(dtype)
         return (g.standard_normal(c).astype(dtype), g.standard_normal(n).astype(dtype), A)
+
     return make
 
 
@@ -119,6 +122,7 @@ def test_aug_assign_negative_step_and_zero_trip_inner(parallel, m):
     def make():
         x, y, A = mk(40, np.float64, seed=3, cols=23)()
         return (x, y, A, m)
+
     ix, _, runs = run_both(mvt2_aug, make, parallel)
     assert ix == ["i/j"]
     assert [r["status"] for r in runs] == ["ok"]
@@ -134,6 +138,7 @@ def test_benchmark_mvt_interchanges_only_the_second_nest():
 
 
 # ---- nests that must be generated as written ----------------------------------
+
 
 def anti_diagonal(A, B):
     # A[i, j] reads A[i-1, j+1]: a (<, >) dependence
@@ -179,7 +184,9 @@ def test_refused_cases_stay_as_written(parallel):
         def make():
             g = np.random.default_rng(5)
             return (g.standard_normal((n, n)), g.standard_normal((n, n)))
+
         return make
+
     ix, _, runs = run_both(anti_diagonal, two(33), parallel)
     assert ix == [""] and [r["status"] for r in runs] == ["ok"]
     for fn in (scalar_in_body, overwrite, row_walk):  # row_walk: unroll-and-jam instead
@@ -196,7 +203,9 @@ def test_runtime_checks_refuse_interchange_and_raise_as_python(parallel):
         def f():
             x, y, A = mk(30, np.float64, seed=9)()
             return (x, y, A, k)
+
         return f
+
     ix, snap, runs = run_both(shifted, make(1), parallel)
     assert ix == [""] and snap == [True]
     assert [r["status"] for r in runs] == ["fallback"]
@@ -230,6 +239,7 @@ def test_views_and_aliasing(parallel):
 
 # ---- unroll-and-jam --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("parallel", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 7, 64, 301])
@@ -256,6 +266,7 @@ def test_jam_negative_step_zero_trip_inner_and_final_values(parallel, m):
         x, y, A = mk(41, np.float64, seed=21, cols=41)()
         C = np.random.default_rng(22).standard_normal((41, 41))
         return (y, x, A, C, m)
+
     _, _, runs = run_both(two_targets, make, parallel)
     assert JAMMED == ["i/j"]
     assert [r["status"] for r in runs] == ["ok"]
@@ -297,20 +308,25 @@ def test_jam_aliasing_and_refusals(parallel):
         def make():
             g = np.random.default_rng(seed)
             return (g.standard_normal((n, n)) * 10.0 ** g.integers(-6, 6, (n, n)), g.standard_normal(n))
+
         return make
+
     _, _, runs = run_both(row_walk_aliased, sq(30), parallel)
     assert [r["status"] for r in runs] == ["ok"]
     _, _, runs = run_both(not_parallel, sq(31), parallel)
     assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
     _, _, runs = run_both(no_chain, lambda: (sq(32)()[0], sq(33)()[0]), parallel)
     assert JAMMED == [""] and [r["status"] for r in runs] == ["ok"]
+
     # a checked subscript: the check fails in the jammed code, every array is
     # restored and the Python loop raises at its own first failing iteration
     def make(k):
         def f():
             x, y, A = mk(30, np.float64, seed=9)()
             return (y, x, A, k)
+
         return f
+
     _, snap, runs = run_both(row_walk_checked, make(1), parallel)
     assert JAMMED == ["i/j"] and snap == [True] and [r["status"] for r in runs] == ["fallback"]
     _, snap, runs = run_both(row_walk_checked, make(0), parallel)
@@ -356,8 +372,14 @@ def test_jam_private_scalars_statements_before_the_inner_loop_and_math(parallel,
 
     def gm():
         g = np.random.default_rng(41)
-        return (1.5, 1.2, g.standard_normal((n, n + 2)), g.standard_normal((n, 7)) * 1e3,
-                g.standard_normal((7, n + 2)) * 1e-3)
+        return (
+            1.5,
+            1.2,
+            g.standard_normal((n, n + 2)),
+            g.standard_normal((n, 7)) * 1e3,
+            g.standard_normal((7, n + 2)) * 1e-3,
+        )
+
     _, _, runs = run_both(gemm_like, gm, parallel)
     assert JAMMED == ["j/k"] and [r["status"] for r in runs] == ["ok"]
 
@@ -365,7 +387,9 @@ def test_jam_private_scalars_statements_before_the_inner_loop_and_math(parallel,
         def f():
             g = np.random.default_rng(42)
             return (g.standard_normal(n), 0.5 + g.random(n), np.zeros(n), eps)
+
         return f
+
     _, snap, runs = run_both(forces, fm(1e-3), parallel)
     assert JAMMED == ["i/j"] and snap == [True] and [r["status"] for r in runs] == ["ok"]
     # eps < 0: math.sqrt of a negative number somewhere in the middle; the

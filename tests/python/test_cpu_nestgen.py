@@ -73,8 +73,7 @@ def same_bits(x, y):
 
 def equal(x, y, tol):
     if isinstance(x, dict):
-        return (isinstance(y, dict) and list(x) == list(y)
-                and all(equal(x[k], y[k], tol) for k in x))
+        return isinstance(y, dict) and list(x) == list(y) and all(equal(x[k], y[k], tol) for k in x)
     if isinstance(x, tuple):
         return len(x) == len(y) and all(equal(a, b, tol) for a, b in zip(x, y))
     if isinstance(x, np.ndarray):
@@ -123,8 +122,13 @@ def test_nestgen_seeds(batch):
 # parallel wrongly then differs even at these small sizes, and correct code
 # gives Python's result bit for bit, except a reduction that adds several
 # terms per iteration (an inner loop's), which is still reassociated.
-CPU_CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
-               ("cpu-reversed", "quick")]
+CPU_CONFIGS = [
+    ("cpu", "quick"),
+    ("cpu", "optimised"),
+    ("cpu-serial", "quick"),
+    ("cpu-serial", "optimised"),
+    ("cpu-reversed", "quick"),
+]
 EXTRA_SEEDS = 320
 EXTRA_BATCHES = 4
 GPU_SEEDS = range(40)
@@ -156,8 +160,11 @@ def check_seed(seed, extras, configs):
     want = outcome(fn, py_args, None)
     failures, statuses = [], []
     for device, tier in configs:
-        tol = (device in ("cpu", "cpu-reversed", "gpu-emulated") and reassociates(seed)
-               and bool(SCALAR_REDUCTION.search(src)))
+        tol = (
+            device in ("cpu", "cpu-reversed", "gpu-emulated")
+            and reassociates(seed)
+            and bool(SCALAR_REDUCTION.search(src))
+        )
         args = make_args()
         _run.reset_last_runs()
         with device_setup(device, tier) as dev, reassociating(reassociates(seed)):

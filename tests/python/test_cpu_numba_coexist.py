@@ -34,5 +34,5 @@ def test_numba_and_loopscope_share_a_process():
 
     nscale(x, y, 3.0)
     assert np.array_equal(y, 3.0 * x + 2.0)
-    loopscope.run(scale2, x, y, 3.0, device="cpu")   # a fresh compilation after numba
+    loopscope.run(scale2, x, y, 3.0, device="cpu")  # a fresh compilation after numba
     assert np.array_equal(y, 3.0 * x - 1.0)

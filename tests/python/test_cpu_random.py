@@ -123,8 +123,11 @@ class Gen:
             return f"min({a}, {a} * 0.5)" if r.random() < 0.7 else f"min({a}, {self.float_expr(d + 1)})"
         if x < 0.52:
             a = self.float_expr(d + 1)
-            return f"({a} if {self.cond()} else {a} - 1)" if r.random() < 0.7 else \
-                f"({a} if {self.cond()} else {self.float_expr(d + 1)})"
+            return (
+                f"({a} if {self.cond()} else {a} - 1)"
+                if r.random() < 0.7
+                else f"({a} if {self.cond()} else {self.float_expr(d + 1)})"
+            )
         ops = ["+", "-", "*"] + ([] if self.exact else ["/", "//", "%"])
         return f"({self.float_expr(d + 1)} {r.choice(ops)} {self.float_expr(d + 1)})"
 
@@ -183,8 +186,18 @@ class Gen:
         r = self.r
         var = "ijk"[len(self.loopvars)]
         outer = self.loopvars[-1] if self.loopvars else None
-        forms = ["range(n)", "range(n)", "range(1, n - 1)", "range(n - 1, -1, -1)", "range(0, n, 2)", "range(m)",
-                 "range(2, n + 2)", "range(n, 0, -2)", "range(3)", "range(0)"]
+        forms = [
+            "range(n)",
+            "range(n)",
+            "range(1, n - 1)",
+            "range(n - 1, -1, -1)",
+            "range(0, n, 2)",
+            "range(m)",
+            "range(2, n + 2)",
+            "range(n, 0, -2)",
+            "range(3)",
+            "range(0)",
+        ]
         if outer:
             forms += [f"range({outer})", f"range({outer}, n)", f"range(n - 1, {outer}, -1)"]
         if self.extras:
@@ -246,14 +259,14 @@ class Gen:
             b = bases["A"]
             out["B"] = b[1::2] if b.ndim == 1 else b[1::2, 1::2]
         elif self.alias == "transposed":
-            out["A"] = bases["A"].T             # A is a transposed view
-            out["B"] = out["A"][::-1]           # B: the same, rows reversed
+            out["A"] = bases["A"].T  # A is a transposed view
+            out["B"] = out["A"][::-1]  # B: the same, rows reversed
         elif self.alias == "shifted":
-            out["A"] = bases["A"][1:]           # A[1:] and A[:-1] of one buffer
+            out["A"] = bases["A"][1:]  # A[1:] and A[:-1] of one buffer
             out["B"] = bases["A"][:-1]
         elif self.alias == "step2-over":
-            out["A"] = bases["A"][::2]          # every second row
-            out["B"] = bases["A"][:n]           # a plain slice over the same rows
+            out["A"] = bases["A"][::2]  # every second row
+            out["B"] = bases["A"][:n]  # a plain slice over the same rows
         s0 = float(self.r_s) if self.r_s is not None else 0.0
         if self.extras:
             return bases, (out["A"], out["B"], out["C"], n, m, s0, self.r_t, self.r_o, self.r_q, self.r_st)
@@ -325,8 +338,10 @@ def case_failure(seed, exact, device, tier, extras=False):
         got = outcome(fn, args_ls, dev)
     runs = list(_run.last_runs().values())
     statuses = [r["status"] for r in runs]
-    ctx = (f"seed {seed} ({'exact' if exact else 'real'} values{', extras' if extras else ''}, {device}, "
-           f"{tier} code, alias={gen.alias})\n{src}")
+    ctx = (
+        f"seed {seed} ({'exact' if exact else 'real'} values{', extras' if extras else ''}, {device}, "
+        f"{tier} code, alias={gen.alias})\n{src}"
+    )
     if want[0] != got[0] or not same_value(want[1:], got[1:]):
         return f"{ctx}\npython: {want}\nloopscope: {got}", statuses
     for name in bases_py:
@@ -360,8 +375,13 @@ def test_random_nests(batch):
 
 EXTRA_CASES = 360
 EXTRA_BATCHES = 4
-CPU_CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
-               ("cpu-reversed", "optimised")]
+CPU_CONFIGS = [
+    ("cpu", "quick"),
+    ("cpu", "optimised"),
+    ("cpu-serial", "quick"),
+    ("cpu-serial", "optimised"),
+    ("cpu-reversed", "optimised"),
+]
 
 
 @pytest.mark.parametrize("batch", range(EXTRA_BATCHES))

@@ -21,6 +21,7 @@ from loopscope import _run
 def both(fn, make_args, device="cpu"):
     """Runs fn in CPython and through loopscope on identical fresh arguments;
     returns the two outcomes and the argument tuples."""
+
     def go(runner):
         args = make_args()
         with warnings.catch_warnings():
@@ -29,6 +30,7 @@ def both(fn, make_args, device="cpu"):
                 return ("ok", runner(*args)), args
             except Exception as exc:
                 return ("raise", type(exc).__name__, str(exc)), args
+
     want, a1 = go(fn)
     _run.reset_last_runs()
     got, a2 = go(lambda *a: loopscope.run(fn, *a, device=device))
@@ -66,9 +68,9 @@ def acc_types(x):
     u = 0.0
     n = x.shape[0]
     for i in range(n):
-        s += x[i]          # float -> np.float64
-        t = t + i          # stays a Python int
-        u = u + 1.0        # stays a Python float
+        s += x[i]  # float -> np.float64
+        t = t + i  # stays a Python int
+        u = u + 1.0  # stays a Python float
     return s, t, u, i
 
 
@@ -82,9 +84,10 @@ def test_float32_accumulator_type():
         for k in range(1):
             s = x[0]
             for i in range(1, n):
-                s = s + x[i]   # np.float32 + np.float32 stays float32
+                s = s + x[i]  # np.float32 + np.float32 stays float32
             out[k] = s
         return s
+
     check_same(f, lambda: (np.linspace(0, 1, 33, dtype=np.float32), np.zeros(1, np.float32)))
 
 
@@ -162,7 +165,7 @@ def test_python_zero_division_raised_at_the_same_point():
 def numpy_zero_div(x, y, out):
     n = x.shape[0]
     for i in range(n):
-        out[i] = x[i] / y[i]   # NumPy scalars: inf / nan, no exception
+        out[i] = x[i] / y[i]  # NumPy scalars: inf / nan, no exception
 
 
 def test_numpy_division_by_zero_gives_inf():
@@ -180,9 +183,9 @@ def big_ints(n):
 
 
 def test_int_overflow_runs_python():
-    check_same(big_ints, lambda: (10,))           # fits: native
+    check_same(big_ints, lambda: (10,))  # fits: native
     want, got = check_same(big_ints, lambda: (40,), native=False)
-    assert want[1] == 7 ** 40
+    assert want[1] == 7**40
 
 
 def shift(a, b):
@@ -195,16 +198,19 @@ def test_aliased_arguments():
     def same_array():
         x = np.arange(16.0)
         return (x, x)
+
     check_same(shift, same_array, native=False)
 
     def reversed_view():
         x = np.arange(16.0)
         return (x, x[::-1])
+
     check_same(shift, reversed_view, native=False)
 
     def disjoint_views():
         x = np.arange(32.0)
         return (x[:16], x[16:])
+
     check_same(shift, disjoint_views)
 
 
@@ -221,7 +227,7 @@ def test_negative_index_wrap():
 def mixed(x, y, z, w):
     n = x.shape[0]
     for i in range(n):
-        y[i] = x[i] * 0.1          # np.float32 * float -> float64, stored as float32
+        y[i] = x[i] * 0.1  # np.float32 * float -> float64, stored as float32
         z[i] = x[i] * x[i] + x[i]  # float32 arithmetic
         w[i] = x[i] > 0.5
 
@@ -231,6 +237,7 @@ def test_float32_and_bool_arrays():
         g = np.random.default_rng(3)
         x = g.random(100).astype(np.float32)
         return (x, np.zeros(100, np.float32), np.zeros(100, np.float32), np.zeros(100, bool))
+
     check_same(mixed, make)
 
 
@@ -254,10 +261,12 @@ def test_deferred_math_checks_stop_and_python_raises(device, tier, bad):
     loop stays free of branches); the native code still stops, restores the
     arrays, and Python raises at its own first failing element with its own
     partial writes."""
+
     def make():
         x = np.linspace(0.0, 3.0, 5000)
         x[bad] = -1.0
         return x, np.full(5000, 7.0)
+
     with cpu_tier(tier):
         want, got = check_same(domain, make, device=device, native=False)
     assert want[1] == "ValueError" and want == got
@@ -267,6 +276,7 @@ def test_deferred_math_checks_stop_and_python_raises(device, tier, bad):
         x = np.linspace(0.0, 3.0, 5000)
         x[bad] = 800.0  # math.exp(800) raises OverflowError
         return x, np.zeros(5000)
+
     with cpu_tier(tier):
         want, got = check_same(domain, overflow, device=device, native=False)
     assert want[1] == "OverflowError" and want == got
@@ -307,12 +317,12 @@ def long_loop(n, x):
 
 def test_ctrl_c_stops_native_loop_quickly():
     x = np.ones(1000)
-    loopscope.run(long_loop, 10, x, device="cpu")   # compile first
+    loopscope.run(long_loop, 10, x, device="cpu")  # compile first
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     t0 = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        loopscope.run(long_loop, 3_000_000, x, device="cpu")   # minutes if not stopped
+        loopscope.run(long_loop, 3_000_000, x, device="cpu")  # minutes if not stopped
     elapsed = time.perf_counter() - t0
     timer.cancel()
     assert elapsed < 0.3 + 0.5
@@ -333,7 +343,7 @@ def test_cancel_flag_from_another_thread():
 
 
 def test_stale_cancel_flag_does_not_stop_the_next_run():
-    _loopscope.cpu_set_cancel(True)   # e.g. an interrupt that arrived while Python code ran
+    _loopscope.cpu_set_cancel(True)  # e.g. an interrupt that arrived while Python code ran
     check_same(acc_types, lambda: (np.arange(5.0),))
     assert not _loopscope.cpu_cancel_requested()
 
@@ -351,7 +361,7 @@ def test_ctrl_c_stops_a_single_heavy_loop():
     t0 = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        loopscope.run(heavy, 10 ** 10, x, y, device="cpu-serial")
+        loopscope.run(heavy, 10**10, x, y, device="cpu-serial")
     timer.cancel()
     assert time.perf_counter() - t0 < 0.3 + 0.5
 
@@ -369,6 +379,7 @@ def test_code_for_one_aliasing_is_not_reused_for_another(tier):
     and B shifted views of one buffer, j carries nothing and the serial code
     unrolls and jams j/k; with B the same array as A, j carries a dependence
     and that code would be wrong. The variant cache must tell them apart."""
+
     def shifted():
         g = np.random.default_rng(1)
         buf = g.standard_normal((31, 31))
@@ -399,8 +410,8 @@ def test_range_arguments_at_the_int64_limits():
     """range(lo, hi, st) with every bound and step an argument, from the
     int64 limits to small values (trip counts whose span overflows int64,
     huge steps, empty ranges, a loop variable left undefined)."""
-    edges = [-2**63, -2**62, -2**31, -5, -1, 0, 1, 3, 2**31, 2**62, 2**63 - 1]
-    steps = [1, 2, -1, -3, 2**61, -2**61, 2**62, 2**63 - 1, -2**63 + 1]
+    edges = [-(2**63), -(2**62), -(2**31), -5, -1, 0, 1, 3, 2**31, 2**62, 2**63 - 1]
+    steps = [1, 2, -1, -3, 2**61, -(2**61), 2**62, 2**63 - 1, -(2**63) + 1]
     cases = [(lo, hi, st) for lo in edges for hi in edges for st in steps if abs(hi - lo) // abs(st) <= 40]
     assert len(cases) > 500
     for device, tier in [("cpu", "quick"), ("cpu-serial", "optimised")]:
@@ -420,17 +431,22 @@ def test_subscript_offsets_from_arguments_at_the_limits():
     Python's wrap-around for small negative values, IndexError (with the
     writes before it) beyond, and never an int64 overflow that wraps into
     range."""
-    offs = [-2**63, -2**63 + 1, -2**62, -10, -6, -5, -4, -1, 0, 1, 4, 5, 2**62, 2**63 - 1]
+    offs = [-(2**63), -(2**63) + 1, -(2**62), -10, -6, -5, -4, -1, 0, 1, 4, 5, 2**62, 2**63 - 1]
     for device, tier in [("cpu", "optimised"), ("cpu-serial", "quick")]:
         with cpu_tier(tier):
             for o in offs:
                 for q in offs:
                     for n in (1, 7):
-                        check_same(offsets_from_arguments, lambda: (np.arange(10.0), np.arange(10.0) * 3, o, q, n),
-                                   device=device, native=False)
+                        check_same(
+                            offsets_from_arguments,
+                            lambda: (np.arange(10.0), np.arange(10.0) * 3, o, q, n),
+                            device=device,
+                            native=False,
+                        )
 
 
 # --- later runs reuse the specialisation only for the same facts ---------------------------------
+
 
 def _copy_scaled(A, B, n):
     for i in range(n):

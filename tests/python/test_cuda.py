@@ -118,62 +118,79 @@ def _diff(src, env, target="emulator", expect_ran=True):
 
 
 def test_python_integer_floor_division_and_modulo():
-    src = ("for i in range(n):\n"
-           "    q[i] = (i - 7) // d\n"
-           "    r[i] = (i - 7) % d\n"
-           "    u[i] = a[i] // -3\n"
-           "    w[i] = a[i] % -3\n")
-    env = dict(n=15, d=4, q=np.zeros(15, np.int64), r=np.zeros(15, np.int64),
-               u=np.zeros(15, np.int64), w=np.zeros(15, np.int64), a=np.arange(-7, 8))
+    src = (
+        "for i in range(n):\n"
+        "    q[i] = (i - 7) // d\n"
+        "    r[i] = (i - 7) % d\n"
+        "    u[i] = a[i] // -3\n"
+        "    w[i] = a[i] % -3\n"
+    )
+    env = dict(
+        n=15,
+        d=4,
+        q=np.zeros(15, np.int64),
+        r=np.zeros(15, np.int64),
+        u=np.zeros(15, np.int64),
+        w=np.zeros(15, np.int64),
+        a=np.arange(-7, 8),
+    )
     _diff(src, env)
 
 
 def test_python_float_floor_division_and_modulo():
-    src = ("for i in range(n):\n"
-           "    q[i] = x[i] // 0.7\n"
-           "    r[i] = x[i] % -0.7\n"
-           "    s[i] = (x[i] * 3.0) % 2.5\n")
+    src = "for i in range(n):\n" "    q[i] = x[i] // 0.7\n" "    r[i] = x[i] % -0.7\n" "    s[i] = (x[i] * 3.0) % 2.5\n"
     x = np.linspace(-5, 5, 41)
     env = dict(n=41, x=x, q=np.zeros(41), r=np.zeros(41), s=np.zeros(41))
     _diff(src, env)
 
 
 def test_negative_indices_wrap():
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i - 1] + x[-1] * 2.0\n")
+    src = "for i in range(n):\n" "    y[i] = x[i - 1] + x[-1] * 2.0\n"
     env = dict(n=10, x=np.arange(10.0) * 1.5, y=np.zeros(10))
     _diff(src, env)
 
 
 def test_float32_and_int32_arrays():
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i] * x[i] + 0.1\n"
-           "    z[i] = x[i] * f + k[i]\n"
-           "    k2[i] = k[i] * 3 + 1\n")
-    env = dict(n=50, x=np.linspace(-2, 2, 50).astype(np.float32), y=np.zeros(50, np.float32),
-               z=np.zeros(50, np.float32), f=np.float32(1.3).item(), k=np.arange(50, dtype=np.int32),
-               k2=np.zeros(50, np.int32))
+    src = (
+        "for i in range(n):\n"
+        "    y[i] = x[i] * x[i] + 0.1\n"
+        "    z[i] = x[i] * f + k[i]\n"
+        "    k2[i] = k[i] * 3 + 1\n"
+    )
+    env = dict(
+        n=50,
+        x=np.linspace(-2, 2, 50).astype(np.float32),
+        y=np.zeros(50, np.float32),
+        z=np.zeros(50, np.float32),
+        f=np.float32(1.3).item(),
+        k=np.arange(50, dtype=np.int32),
+        k2=np.zeros(50, np.int32),
+    )
     _diff(src, env)
 
 
 def test_math_functions_bit_identical_in_emulator():
-    src = ("for i in range(n):\n"
-           "    y[i] = math.sqrt(x[i]) + math.exp(-x[i]) * math.log(x[i] + 1.0) - math.erf(x[i] / 3.0)\n"
-           "    z[i] = np.sqrt(x[i]) + abs(x[i] - 2.0) + min(x[i], 1.5) + max(x[i], 0.5) + x[i] ** 2\n")
+    src = (
+        "for i in range(n):\n"
+        "    y[i] = math.sqrt(x[i]) + math.exp(-x[i]) * math.log(x[i] + 1.0) - math.erf(x[i] / 3.0)\n"
+        "    z[i] = np.sqrt(x[i]) + abs(x[i] - 2.0) + min(x[i], 1.5) + max(x[i], 0.5) + x[i] ** 2\n"
+    )
     x = np.linspace(0.01, 7, 200)
     env = dict(n=200, x=x, y=np.zeros(200), z=np.zeros(200), math=math, np=np)
     _diff(src, env)
 
 
 def test_2d_host_loop_and_privates_and_loop_finals():
-    src = ("for t in range(steps):\n"
-           "    for i in range(1, n - 1):\n"
-           "        for j in range(1, m - 1):\n"
-           "            c = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1] + A[i, j + 1])\n"
-           "            B[i, j] = c - A[i, j]\n"
-           "    for i in range(1, n - 1):\n"
-           "        for j in range(1, m - 1):\n"
-           "            A[i, j] = A[i, j] + 0.5 * B[i, j]\n")
+    src = (
+        "for t in range(steps):\n"
+        "    for i in range(1, n - 1):\n"
+        "        for j in range(1, m - 1):\n"
+        "            c = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1] + A[i, j + 1])\n"
+        "            B[i, j] = c - A[i, j]\n"
+        "    for i in range(1, n - 1):\n"
+        "        for j in range(1, m - 1):\n"
+        "            A[i, j] = A[i, j] + 0.5 * B[i, j]\n"
+    )
     g = np.random.default_rng(5)
     env = dict(steps=3, n=12, m=9, A=g.random((12, 9)), B=np.zeros((12, 9)))
     out = _diff(src, env)
@@ -181,35 +198,33 @@ def test_2d_host_loop_and_privates_and_loop_finals():
 
 
 def test_triangular_nest_and_transposed_access():
-    src = ("for i in range(n):\n"
-           "    for j in range(i, n):\n"
-           "        C[i, j] = A[j, i] * 2.0 + i - j\n")
+    src = "for i in range(n):\n" "    for j in range(i, n):\n" "        C[i, j] = A[j, i] * 2.0 + i - j\n"
     g = np.random.default_rng(7)
     env = dict(n=17, A=g.random((17, 17)), C=np.zeros((17, 17)))
     _diff(src, env)
 
 
 def test_strided_views():
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i] + 1.0\n")
+    src = "for i in range(n):\n" "    y[i] = x[i] + 1.0\n"
     base = np.arange(40.0)
     env = dict(n=10, x=base[::4], y=np.zeros(30)[::3])
     _diff(src, env)
 
 
 def test_sequential_nest_with_scalars():
-    src = ("for i in range(1, n):\n"
-           "    acc = acc * 0.5 + x[i]\n"
-           "    x[i] = x[i - 1] + acc\n"
-           "    if x[i] > 10.0:\n"
-           "        hit = i\n")
+    src = (
+        "for i in range(1, n):\n"
+        "    acc = acc * 0.5 + x[i]\n"
+        "    x[i] = x[i - 1] + acc\n"
+        "    if x[i] > 10.0:\n"
+        "        hit = i\n"
+    )
     env = dict(n=30, x=np.linspace(0, 1, 30), acc=0.0)
     _diff(src, env)
 
 
 def test_integer_sum_reduction_is_exact():
-    src = ("for i in range(n):\n"
-           "    s += k[i] * k[i] - 3\n")
+    src = "for i in range(n):\n" "    s += k[i] * k[i] - 3\n"
     env = dict(n=1000, k=np.arange(1000, dtype=np.int64) - 500, s=7)
     _diff(src, env)
 
@@ -217,9 +232,7 @@ def test_integer_sum_reduction_is_exact():
 def _sum_and_min():
     """The same float sum and min in CPython and on the emulated GPU:
     (Python's variables, the GPU run's, the run's outcome)."""
-    src = ("for i in range(n):\n"
-           "    s += x[i]\n"
-           "    lo = min(lo, x[i])\n")
+    src = "for i in range(n):\n" "    s += x[i]\n" "    lo = min(lo, x[i])\n"
     g = np.random.default_rng(3)
     env = dict(n=3000, x=g.random(3000), s=0.0, lo=10.0)
     ref = python_reference(src, clone(env))
@@ -245,8 +258,7 @@ def test_float_sum_and_min_reduction_close(reassociation):
 
 
 def test_index_error_is_raised_by_python():
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i + 1]\n")
+    src = "for i in range(n):\n" "    y[i] = x[i + 1]\n"
     env = dict(n=10, x=np.arange(10.0), y=np.zeros(10))
     mine = clone(env)
     node_out = {}
@@ -259,14 +271,15 @@ def test_index_error_is_raised_by_python():
     assert same(ref["y"], mine["y"])
 
 
-@pytest.mark.parametrize("subscript,checked", [("x[i]", False), ("x[i + 1]", False), ("x[n - 1 - i]", False),
-                                               ("x[-1 - i]", False), ("x[i - 1]", True)])
+@pytest.mark.parametrize(
+    "subscript,checked",
+    [("x[i]", False), ("x[i + 1]", False), ("x[n - 1 - i]", False), ("x[-1 - i]", False), ("x[i - 1]", True)],
+)
 def test_index_checks_only_where_the_cpu_variant_needs_them(subscript, checked):
     # An index the CPU variant's intervals prove in [0, n) is used as it is,
     # one in [-n, 0) with the extent added; the others (x[i - 1] may be -1)
     # keep the checked wrap-around. Results are Python's either way.
-    src = ("for i in range(n):\n"
-           f"    y[i] = {subscript} * 2.0\n")
+    src = "for i in range(n):\n" f"    y[i] = {subscript} * 2.0\n"
     env = dict(n=9, x=np.arange(10.0), y=np.zeros(9))
     nid = _loopscope.analysis_register(ast.parse(src).body[0], src)
     gen = _loopscope.cuda_generate(nid, with_shapes(env))
@@ -279,22 +292,18 @@ def test_index_checks_only_where_the_cpu_variant_needs_them(subscript, checked):
 
 
 def test_zero_division_and_math_domain_are_raised_by_python():
-    src = ("for i in range(n):\n"
-           "    y[i] = 1.0 / (i - 3)\n")
+    src = "for i in range(n):\n" "    y[i] = 1.0 / (i - 3)\n"
     env = dict(n=6, y=np.zeros(6))
     with pytest.raises(ZeroDivisionError):
         run_source(src, clone(env))
-    src2 = ("for i in range(n):\n"
-            "    y[i] = math.sqrt(x[i])\n")
+    src2 = "for i in range(n):\n" "    y[i] = math.sqrt(x[i])\n"
     env2 = dict(n=4, x=np.array([1.0, 4.0, -1.0, 9.0]), y=np.zeros(4), math=math)
     with pytest.raises(ValueError):
         run_source(src2, clone(env2))
 
 
 def test_empty_ranges_leave_variables_alone():
-    src = ("for i in range(n):\n"
-           "    for j in range(m):\n"
-           "        A[i, j] = 1.0\n")
+    src = "for i in range(n):\n" "    for j in range(m):\n" "        A[i, j] = 1.0\n"
     env = dict(n=3, m=0, A=np.zeros((3, 2)))
     _diff(src, env)
     env = dict(n=0, m=2, A=np.zeros((3, 2)))
@@ -306,8 +315,7 @@ def test_driver_absent_is_explained():
     if st["available"]:
         pytest.skip("a GPU is present: covered by test_gpu_matches_emulator")
     assert st["status"].startswith("no CUDA driver")
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i] * 2.0\n")
+    src = "for i in range(n):\n" "    y[i] = x[i] * 2.0\n"
     env = dict(n=8, x=np.arange(8.0), y=np.zeros(8))
     out = run_source(src, env, target="gpu")
     assert not out["ran"] and out["reason"].startswith("no CUDA driver")
@@ -334,9 +342,11 @@ def test_gpu_matches_cpython(name):
 
 # --- through loopscope.run (the rewriter, the device table) -----------------
 
+
 def test_run_device_gpu_emulated_on_benchmarks():
     import loopscope
     from loopscope import _run
+
     for name in ("gemm", "jacobi_2d", "covariance", "seidel_2d"):
         b = benchmarks.get(name)
         ref = b.args("small")
@@ -354,6 +364,7 @@ def test_run_device_gpu_emulated_on_benchmarks():
 def test_run_device_gpu_without_driver_runs_elsewhere_and_says_why():
     import loopscope
     from loopscope import _run
+
     if _cuda.driver_status()["available"]:
         pytest.skip("a GPU is present")
     b = benchmarks.get("saxpy")
@@ -374,6 +385,7 @@ def test_random_nests_emulator_matches_cpython():
     import nestgen
     import loopscope
     from loopscope import _run
+
     ran = 0
     for seed in RANDOM_SEEDS:
         src, make_args = nestgen.generate(seed)
@@ -402,9 +414,7 @@ def test_random_nests_emulator_matches_cpython():
 def test_reduction_that_never_runs_keeps_python_value_and_type():
     # s would become an np.float64 at its first update: none happens, so it
     # stays the Python float it was.
-    src = ("for i in range(n):\n"
-           "    if x[i] > 5.0:\n"
-           "        s += x[i]\n")
+    src = "for i in range(n):\n" "    if x[i] > 5.0:\n" "        s += x[i]\n"
     env = dict(n=5, x=np.arange(5.0), s=0.5)
     out = _diff(src, env)
     assert out["ran"]
@@ -420,9 +430,7 @@ def test_reduction_that_never_runs_keeps_python_value_and_type():
 
 
 def test_boolean_scalar_comes_back_as_bool():
-    src = ("for i in range(1, n):\n"
-           "    flag = x[i] > x[i - 1]\n"
-           "    x[i] = x[i - 1] + 1.0\n")
+    src = "for i in range(1, n):\n" "    flag = x[i] > x[i - 1]\n" "    x[i] = x[i - 1] + 1.0\n"
     env = dict(n=6, x=np.array([3.0, 1.0, 2.0, 0.0, 5.0, 4.0]))
     mine = clone(env)
     out = run_source(src, mine)
@@ -432,12 +440,14 @@ def test_boolean_scalar_comes_back_as_bool():
 
 
 def test_two_dimensional_integer_reduction_with_warp_shuffles():
-    src = ("for i in range(n):\n"
-           "    for j in range(m):\n"
-           "        s += A[i, j] * (i - j)\n"
-           "        hi = max(hi, A[i, j] - j)\n")
+    src = (
+        "for i in range(n):\n"
+        "    for j in range(m):\n"
+        "        s += A[i, j] * (i - j)\n"
+        "        hi = max(hi, A[i, j] - j)\n"
+    )
     g = np.random.default_rng(11)
-    env = dict(n=37, m=45, A=g.integers(-1000, 1000, size=(37, 45)), s=3, hi=-(10 ** 9))
+    env = dict(n=37, m=45, A=g.integers(-1000, 1000, size=(37, 45)), s=3, hi=-(10**9))
     out = _diff(src, env)
     assert out["ran"]
     gen = _cuda.generate(out["nest_id"], clone(env))
@@ -460,12 +470,14 @@ def test_launch_summary_for_the_cost_model():
 
 
 def test_reversed_views_and_boolean_arrays():
-    src = ("for i in range(n):\n"
-           "    m[i] = x[i] > 0.5\n"
-           "    if m[i]:\n"
-           "        y[i] = x[i] - 1.0\n"
-           "    else:\n"
-           "        y[i] = -x[i]\n")
+    src = (
+        "for i in range(n):\n"
+        "    m[i] = x[i] > 0.5\n"
+        "    if m[i]:\n"
+        "        y[i] = x[i] - 1.0\n"
+        "    else:\n"
+        "        y[i] = -x[i]\n"
+    )
     g = np.random.default_rng(2)
     base = g.random(20)
     env = dict(n=20, x=base[::-1], y=np.zeros(40)[::-2], m=np.zeros(20, dtype=bool))
@@ -474,6 +486,7 @@ def test_reversed_views_and_boolean_arrays():
 
 def test_nvrtc_facts_for_the_cost_model():
     from loopscope import _cost
+
     b = benchmarks.get("gemm")
     seen = {}
 
@@ -488,28 +501,49 @@ def test_nvrtc_facts_for_the_cost_model():
 
 
 def test_builtins_conditions_and_conversions():
-    src = ("for i in range(n):\n"
-           "    v = x[i] * 3.7 - 4.0\n"
-           "    a[i] = math.trunc(v) + int(v) + abs(k[i] - 5) + min(k[i], 4, i) + max(i, 2)\n"
-           "    b[i] = float(k[i]) / 4 if 0 <= k[i] < 6 and not k[i] == 3 else -1.0\n"
-           "    if v > 0.0 or k[i] % 2 == 1:\n"
-           "        c[i] = np.sqrt(f[i]) + np.float32(1.5)\n"
-           "    d[i] = math.floor(v) + math.ceil(v) + (i // 3) * 2 ** 3 - (-i) % 4\n")
+    src = (
+        "for i in range(n):\n"
+        "    v = x[i] * 3.7 - 4.0\n"
+        "    a[i] = math.trunc(v) + int(v) + abs(k[i] - 5) + min(k[i], 4, i) + max(i, 2)\n"
+        "    b[i] = float(k[i]) / 4 if 0 <= k[i] < 6 and not k[i] == 3 else -1.0\n"
+        "    if v > 0.0 or k[i] % 2 == 1:\n"
+        "        c[i] = np.sqrt(f[i]) + np.float32(1.5)\n"
+        "    d[i] = math.floor(v) + math.ceil(v) + (i // 3) * 2 ** 3 - (-i) % 4\n"
+    )
     n = 23
     g = np.random.default_rng(9)
-    env = dict(n=n, x=g.random(n) * 3, k=g.integers(0, 10, n), f=(g.random(n) * 9).astype(np.float32),
-               a=np.zeros(n, np.int64), b=np.zeros(n), c=np.zeros(n, np.float32), d=np.zeros(n, np.int64),
-               np=np, math=math)
+    env = dict(
+        n=n,
+        x=g.random(n) * 3,
+        k=g.integers(0, 10, n),
+        f=(g.random(n) * 9).astype(np.float32),
+        a=np.zeros(n, np.int64),
+        b=np.zeros(n),
+        c=np.zeros(n, np.float32),
+        d=np.zeros(n, np.int64),
+        np=np,
+        math=math,
+    )
     _diff(src, env)
 
 
 def test_numpy_division_by_zero_follows_numpy():
-    src = ("for i in range(n):\n"
-           "    y[i] = x[i] % z + x[i] // z\n"
-           "    q[i] = k[i] // kz + k[i] % kz\n"
-           "    w[i] = x[i] / z\n")
-    env = dict(n=6, x=np.array([1.0, -2.0, 0.0, 3.5, -0.0, 7.0]), z=0.0, k=np.arange(6) - 3, kz=0,
-               y=np.zeros(6), q=np.zeros(6, np.int64), w=np.zeros(6))
+    src = (
+        "for i in range(n):\n"
+        "    y[i] = x[i] % z + x[i] // z\n"
+        "    q[i] = k[i] // kz + k[i] % kz\n"
+        "    w[i] = x[i] / z\n"
+    )
+    env = dict(
+        n=6,
+        x=np.array([1.0, -2.0, 0.0, 3.5, -0.0, 7.0]),
+        z=0.0,
+        k=np.arange(6) - 3,
+        kz=0,
+        y=np.zeros(6),
+        q=np.zeros(6, np.int64),
+        w=np.zeros(6),
+    )
     # NumPy prints a RuntimeWarning for each: the kernel records it and Python
     # runs the loop (with the same values)
     with np.errstate(all="ignore"):
@@ -520,7 +554,7 @@ def test_numpy_division_by_zero_follows_numpy():
         _diff(src, env)
 
 
-_NO_NVRTC_PROBE = r'''
+_NO_NVRTC_PROBE = r"""
 import json
 import numpy as np
 import _loopscope
@@ -541,7 +575,7 @@ for device in ("gpu-emulated", "gpu"):
 est = loopscope.estimate(f, np.arange(50.0), np.zeros(50))["nests"][0]
 out["gpu_variant"] = [v for v in est["variants"] if v["variant"] == "gpu"][0]
 print(json.dumps(out))
-'''
+"""
 
 
 def test_without_nvrtc_the_gpu_declines_and_the_emulator_runs(tmp_path):
@@ -557,8 +591,12 @@ def test_without_nvrtc_the_gpu_declines_and_the_emulator_runs(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = tmp_path / "probe.py"
     script.write_text(_NO_NVRTC_PROBE)
-    env = dict(os.environ, LOOPSCOPE_NVRTC="none", XDG_CACHE_HOME=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([os.path.join(root, "kernel", "python"), os.path.join(root, "build", "python")]))
+    env = dict(
+        os.environ,
+        LOOPSCOPE_NVRTC="none",
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([os.path.join(root, "kernel", "python"), os.path.join(root, "build", "python")]),
+    )
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])

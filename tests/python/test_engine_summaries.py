@@ -17,8 +17,23 @@ if not hasattr(_L, "analysis_register"):
     pytest.skip("engine built without the analysis bindings", allow_module_level=True)
 
 SKELETON_SHOWN = 500
-EDGE_KEYS = ["kind", "src", "dst", "src_id", "dst_id", "src_line", "dst_line", "variable", "src_ref", "dst_ref",
-             "loops", "direction", "distance", "carrier", "test"]
+EDGE_KEYS = [
+    "kind",
+    "src",
+    "dst",
+    "src_id",
+    "dst_id",
+    "src_line",
+    "dst_line",
+    "variable",
+    "src_ref",
+    "dst_ref",
+    "loops",
+    "direction",
+    "distance",
+    "carrier",
+    "test",
+]
 
 
 def register(src):
@@ -27,8 +42,9 @@ def register(src):
 
 
 def stencil(n, size=24):
-    body = "\n".join(f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c"
-                     for s in range(n))
+    body = "\n".join(
+        f"        A{s % 8}[i, j] = A{(s + 1) % 8}[i, j-1] * 0.5 + B[i+1, j] - B[i, j+1] + c" for s in range(n)
+    )
     src = f"for i in range(1, {size - 1}):\n    for j in range(1, {size - 1}):\n{body}\n"
     env = {f"A{k}": np.random.default_rng(k).random((size, size)) for k in range(8)}
     env["B"] = np.random.default_rng(99).random((size, size))
@@ -100,8 +116,7 @@ def test_plan_keeps_every_edge_or_the_first_max_edges():
         assert part["edges"] == edges[:shown]
         assert part["edges_total"] == 280 and part["edges_left_out"] == 280 - shown
         rest = {k: v for k, v in part.items() if k not in ("edges", "edges_left_out", "timing_us", "cache_hit")}
-        assert rest == {k: v for k, v in full.items() if k not in ("edges", "edges_left_out", "timing_us",
-                                                                     "cache_hit")}
+        assert rest == {k: v for k, v in full.items() if k not in ("edges", "edges_left_out", "timing_us", "cache_hit")}
     # Each edge has lists of its own: changing one changes no other.
     first, second = edges[0], edges[1]
     assert first["loops"] == second["loops"] and first["loops"] is not second["loops"]

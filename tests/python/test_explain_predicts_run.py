@@ -63,8 +63,10 @@ def mismatches(fn, make_args, devices=DEVICES):
             else:  # "fallback": it ran natively and stopped
                 ok = p["status"] == "native"
             if not ok:
-                out.append(f"nest {nid} on {device}: predicted {p}, ran {rec['status']} "
-                           f"{rec['reason'] or rec['parallel_loops']!r}")
+                out.append(
+                    f"nest {nid} on {device}: predicted {p}, ran {rec['status']} "
+                    f"{rec['reason'] or rec['parallel_loops']!r}"
+                )
     return out, compared
 
 

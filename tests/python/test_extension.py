@@ -24,7 +24,8 @@ def test_load_ext_intercepts_and_matches_python(ipython, capsys):
         "import numpy as np\n"
         "A = np.arange(1000.0)\nB = np.zeros(1000)\n"
         "for i in range(1, 999):\n"
-        "    B[i] = 0.5 * (A[i - 1] + A[i + 1])\n")
+        "    B[i] = 0.5 * (A[i - 1] + A[i + 1])\n"
+    )
     assert result.success
     out = capsys.readouterr().out
     assert "Loopscope: loop nest at line" in out and "ran on the CPU" in out
@@ -76,7 +77,8 @@ def test_gpu_mode_without_a_gpu_runs_the_emulator(ipython, capsys):
     ipython.run_line_magic("loopscope", "gpu summary")
     result = ipython.run_cell(
         "import numpy as np\nG = np.arange(64.0).reshape(8, 8)\nH = np.zeros((8, 8))\n"
-        "for i in range(8):\n    for j in range(8):\n        H[i, j] = G[i, j] * 2.0 + G[j, i]\n")
+        "for i in range(8):\n    for j in range(8):\n        H[i, j] = G[i, j] * 2.0 + G[j, i]\n"
+    )
     assert result.success
     out = capsys.readouterr().out
     assert "GPU emulator" in out
@@ -94,7 +96,8 @@ def test_report_says_what_the_first_run_compiled(ipython, capsys):
         "import numpy as np\n"
         "E = np.arange(3000.0)\nF = np.ones(3000)\n"
         "for i in range(3000):\n"
-        "    F[i] = F[i] * 0.25 + E[i] * 3.0\n")
+        "    F[i] = F[i] * 0.25 + E[i] * 3.0\n"
+    )
     assert result.success
     out = capsys.readouterr().out
     # a brief loop: quick code first, O3 code built in the background
@@ -107,8 +110,7 @@ def test_report_says_what_the_first_run_compiled(ipython, capsys):
 def test_silent_cells_start_afresh(ipython):
     """A silent execution fires no pre/post_run_cell; the next one must
     still show its nests (none is taken for already shown)."""
-    cell = ("import numpy as np\nA = np.zeros(3)\ndef abs(x):\n    return x\n"
-            "for i in range(3):\n    A[i] = abs(i)\n")
+    cell = "import numpy as np\nA = np.zeros(3)\ndef abs(x):\n    return x\n" "for i in range(3):\n    A[i] = abs(i)\n"
     ipython.run_line_magic("loopscope", "auto quiet")
     ipython.run_cell(cell, silent=True)
     ipython.run_line_magic("loopscope", "auto full")
@@ -128,8 +130,9 @@ def test_a_python_loop_stopped_by_an_exception_still_says_what_ran(ipython, caps
     iteration), then Python's loop raises: the report still says what ran,
     for how long, and what stopped it."""
     ipython.run_line_magic("loopscope", f"cpu {level}")
-    result = ipython.run_cell("import numpy as np\nA_stop = np.ones(2000)\n"
-                              "for i in range(2000):\n    A_stop[i + 1] = A_stop[i] * 0.5\n")
+    result = ipython.run_cell(
+        "import numpy as np\nA_stop = np.ones(2000)\n" "for i in range(2000):\n    A_stop[i + 1] = A_stop[i] * 0.5\n"
+    )
     assert isinstance(result.error_in_exec, IndexError)
     out = capsys.readouterr().out
     assert "ell back to plain Python: a subscript is out of range" in out, out

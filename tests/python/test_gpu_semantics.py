@@ -64,12 +64,14 @@ _run.register_device("gpu-emulated+nvrtc", _nvrtc_hook)
 
 # --- comparing outcomes ----------------------------------------------------------
 
+
 def same(a, b):
     """Equal values of the same type: arrays bit for bit, floats with their
     sign of zero, NaN equal to NaN."""
     if isinstance(a, tuple) or isinstance(b, tuple):
-        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
-            same(x, y) for x, y in zip(a, b))
+        return (
+            isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        )
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
@@ -148,6 +150,7 @@ def types_of(*values):
 
 # --- 1. Python ints beyond int64 ---------------------------------------------------
 
+
 def int_grows(n):
     s = 1
     for i in range(n):
@@ -176,11 +179,12 @@ def test_python_ints_never_wrap():
     rec = check(int_power_into_int64, lambda: (np.zeros(5, np.int64),))
     same_reason(rec)
     # A parallel sum of Python ints: any overflow hands the loop to Python.
-    check(int_sum_overflows, lambda: (2 ** 61, 8))
-    check(int_sum_overflows, lambda: (2 ** 50, 8), OK)
+    check(int_sum_overflows, lambda: (2**61, 8))
+    check(int_sum_overflows, lambda: (2**50, 8), OK)
 
 
 # --- 2. NumPy scalar types come back as Python leaves them ------------------------------
+
 
 def numpy_float32_start(A):
     s = np.float32(0)
@@ -194,7 +198,7 @@ def numpy_element_start(A):
     for i in range(1, A.shape[0]):
         s += A[i]
     w = s
-    return s, w ** -1, s / 0, types_of(s)
+    return s, w**-1, s / 0, types_of(s)
 
 
 def numpy_private(A, B):
@@ -251,13 +255,13 @@ def test_numpy_scalar_types_are_kept():
     check(numpy_private, lambda: (x.copy(), np.zeros(9)), OK)
     check(numpy_sequential, lambda: (x.copy(),), OK)
     check(numpy_int_sum, lambda: (np.arange(-4, 11),), OK)
-    check(numpy_narrow_types, lambda: (np.arange(7, dtype=np.int32) - 3, np.linspace(0, 1, 7).astype(np.float32)),
-          OK)
+    check(numpy_narrow_types, lambda: (np.arange(7, dtype=np.int32) - 3, np.linspace(0, 1, 7).astype(np.float32)), OK)
     a32 = (np.random.default_rng(2).random((6, 5)) * 10).astype(np.float32)
     check(float32_column_sums, lambda: (a32.copy(), np.zeros(5, np.float32)), OK)
 
 
 # --- 3. a scalar whose only update never runs keeps its type --------------------------------
+
 
 def update_never_runs(A, n):
     s = 0
@@ -293,6 +297,7 @@ def test_scalar_without_update_keeps_its_type():
 
 # --- 4. NaN and signed zeros in min/max reductions ----------------------------------------
 
+
 def max_acc_first(A):
     s = -1.0
     for i in range(A.shape[0]):
@@ -314,8 +319,8 @@ def min_acc_first(A, s):
 
 
 def int_max_mixed_kinds(K):
-    hi = -(10 ** 9)
-    lo = 10 ** 9
+    hi = -(10**9)
+    lo = 10**9
     for i in range(K.shape[0]):
         hi = max(hi, K[i])
         lo = min(K[i], lo)
@@ -342,10 +347,11 @@ def test_min_max_keep_pythons_nan_and_zero_rules():
 
 # --- 5. float powers raise as Python floats do ------------------------------------------------
 
+
 def float_square(x, n):
     y = 0.0
     for i in range(n):
-        y = x ** 2
+        y = x**2
     return y
 
 
@@ -360,13 +366,14 @@ def test_float_power_overflow_raises():
     assert rec["gpu-emulated"][0]["status"] == "fallback"
     same_reason(rec)
     check(float_square, lambda: (1.5, 3), OK)
-    check(float_powers, lambda: (0.0, -1.0, np.zeros(3)))    # ZeroDivisionError
-    check(float_powers, lambda: (-8.0, 0.5, np.zeros(3)))    # a complex result: Python decides
+    check(float_powers, lambda: (0.0, -1.0, np.zeros(3)))  # ZeroDivisionError
+    check(float_powers, lambda: (-8.0, 0.5, np.zeros(3)))  # a complex result: Python decides
     check(float_powers, lambda: (10.0, 400.0, np.zeros(3)))  # OverflowError
     check(float_powers, lambda: (0.5, 1.7, np.zeros(6)), OK)
 
 
 # --- 6. loop variables whose bounds are assigned inside the nest ----------------------------
+
 
 def inner_bound_assigned(A, n):
     for i in range(n):
@@ -402,6 +409,7 @@ def test_inner_loop_variable_finals():
 
 # --- 7. internal errors never reach the user ---------------------------------------------------
 
+
 def mixed_max_zero_trip(a, b, n):
     s = 0
     for i in range(n):
@@ -417,6 +425,7 @@ def test_mixed_type_max_declines_with_the_cpu_reason():
 
 
 # --- 8. what the CPU variant refuses or traps, the GPU variant refuses or traps -----------------
+
 
 def numpy_ufunc(x, y):
     for i in range(x.shape[0]):
@@ -464,19 +473,20 @@ def test_cpu_declines_and_traps_hold_on_the_gpu():
     # int beyond 2**53 meeting a float.
     check(traps, lambda: (np.linspace(-0.5, 3.0, 8), np.zeros(8), np.zeros(8, np.int64), 100, 3))
     check(traps, lambda: (np.linspace(0.5, 3.0, 8), np.zeros(8), np.zeros(8, np.int64), 5, 3))
-    check(traps, lambda: (np.linspace(0.5, 3.0, 8), np.zeros(8), np.zeros(8, np.int64), 100, 2 ** 60 + 1))
+    check(traps, lambda: (np.linspace(0.5, 3.0, 8), np.zeros(8), np.zeros(8, np.int64), 100, 2**60 + 1))
     for bad in (float("nan"), float("inf"), 1e30):
         x = np.array([0.5, 1.5, bad, 2.0])
         check(float_to_int, lambda: (x.copy(), np.zeros(4, np.int64)))
     check(float_to_int, lambda: (np.array([0.5, -1.5, 2.25]), np.zeros(3, np.int64)), OK)
-    check(int32_store, lambda: (np.zeros(4, np.int32), 2 ** 31 - 2))
+    check(int32_store, lambda: (np.zeros(4, np.int32), 2**31 - 2))
     check(int32_store, lambda: (np.zeros(4, np.int32), 7), OK)
-    check(index_out_of_range, lambda: (np.arange(6.0), np.zeros(5), 2))   # IndexError, partial writes
+    check(index_out_of_range, lambda: (np.arange(6.0), np.zeros(5), 2))  # IndexError, partial writes
     check(index_out_of_range, lambda: (np.arange(6.0), np.zeros(5), -6))  # negative indices wrap
     check(index_out_of_range, lambda: (np.arange(6.0), np.zeros(5), 1), OK)
 
 
 # --- 9. kernel parameters are identifiers ------------------------------------------------------
+
 
 def shape_bound(x, y):
     for i in range(x.shape[0]):
@@ -495,6 +505,7 @@ def test_shape_and_len_become_identifiers():
         check(fn, lambda: (np.arange(5.0), np.zeros(5)), OK)
     env = {"x": np.arange(4.0), "y": np.zeros(4), "x.shape[0]": 4, "len(x)": 4}
     import ast
+
     src = "for i in range(len(x)):\n    y[i] = x[i] * x.shape[0]\n"
     nid = _loopscope.analysis_register(ast.parse(src).body[0], src)
     gen = _loopscope.cuda_generate(nid, env)
@@ -507,10 +518,10 @@ def test_shape_and_len_become_identifiers():
 
 # --- 10. user text reaches the generated code only escaped -------------------------------------
 
+
 def continued_line(x, y):
     for i in range(x.shape[0]):
-        y[i] = x[i] + \
-            2.0
+        y[i] = x[i] + 2.0
     return y
 
 
@@ -528,6 +539,7 @@ def test_source_text_is_escaped_in_generated_code():
     import ast
     import inspect
     import textwrap
+
     for fn in (continued_line, odd_comments):
         src = textwrap.dedent(inspect.getsource(fn))
         loop = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.For))
@@ -585,6 +597,7 @@ def test_random_nests_on_the_emulated_gpu():
 
 # --- nests run from several threads at once ----------------------------------------------------
 
+
 def diagonal_sum(k):
     A = np.zeros((8, 8))
     for i in range(8):
@@ -598,6 +611,7 @@ def diagonal_sum(k):
 
 def test_emulated_runs_from_several_threads():
     from concurrent.futures import ThreadPoolExecutor
+
     want = [diagonal_sum(k) for k in range(12)]
     for _ in range(3):
         with ThreadPoolExecutor(max_workers=4) as ex:
@@ -606,6 +620,7 @@ def test_emulated_runs_from_several_threads():
 
 
 # --- signed zeros: 0.0 - x is +0.0 when x is +0.0 ---------------------------------------------
+
 
 def zero_minus_index(M, n):
     for i in range(n):
@@ -628,23 +643,24 @@ def test_zero_minus_an_integer_keeps_the_sign_of_zero():
 
 # --- integer powers in loop bounds: range(10**6) ---------------------------------------------
 
+
 def pow_bounds(A, e):
-    for i in range(2 ** e, 3 ** 2 + 4, (-1) ** 2):
+    for i in range(2**e, 3**2 + 4, (-1) ** 2):
         A[i] = i * 0.5
 
 
 def pow_const_bounds(A):
-    for i in range(2 ** 3, 3 ** 2 + 4, (-1) ** 2):
+    for i in range(2**3, 3**2 + 4, (-1) ** 2):
         A[i] = i * 0.5
 
 
 def pow_huge(A):
-    for i in range(10 ** 30, 10 ** 30 + 2):  # beyond int64: Python only
-        A[i - 10 ** 30] = 1.0
+    for i in range(10**30, 10**30 + 2):  # beyond int64: Python only
+        A[i - 10**30] = 1.0
 
 
 def pow_negative(A):
-    for i in range(2 ** -1):  # a float: TypeError, as in Python
+    for i in range(2**-1):  # a float: TypeError, as in Python
         A[i] = 1.0
 
 

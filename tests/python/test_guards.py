@@ -7,7 +7,6 @@ offset is out of range: the proof must never claim in range where Python
 raises IndexError, and every device must give Python's result."""
 
 import random
-import textwrap
 
 import numpy as np
 import pytest
@@ -55,20 +54,23 @@ def test_nussinov_is_proved_in_range_and_runs_natively():
             assert [r["status"] for r in _run.last_runs().values()] == ["ok"], (device, _run.last_runs())
 
 
-@pytest.mark.parametrize("cond,branch,in_range", [
-    ("i + 1 < N", "then", True),
-    ("i < N - 1", "then", True),
-    ("N - 1 > i", "then", True),
-    ("i + 1 >= N", "else", True),
-    ("not (i + 1 >= N)", "then", True),
-    ("0 <= i < N - 1", "then", True),
-    ("i < N", "then", False),        # does not exclude i == N - 1
-    ("i + 1 < N or i > 3", "then", False),
-    ("i + 1 != N", "then", False),   # no fact from !=
-    ("i + 1 == N", "else", False),   # nor from the else of ==
-    ("i + 2 <= N", "then", True),
-    ("i + 1 < N and i > 0", "then", True),
-])
+@pytest.mark.parametrize(
+    "cond,branch,in_range",
+    [
+        ("i + 1 < N", "then", True),
+        ("i < N - 1", "then", True),
+        ("N - 1 > i", "then", True),
+        ("i + 1 >= N", "else", True),
+        ("not (i + 1 >= N)", "then", True),
+        ("0 <= i < N - 1", "then", True),
+        ("i < N", "then", False),  # does not exclude i == N - 1
+        ("i + 1 < N or i > 3", "then", False),
+        ("i + 1 != N", "then", False),  # no fact from !=
+        ("i + 1 == N", "else", False),  # nor from the else of ==
+        ("i + 2 <= N", "then", True),
+        ("i + 1 < N and i > 0", "then", True),
+    ],
+)
 def test_guard_forms(cond, branch, in_range):
     body = "A[i + 1] = A[i] + 1.0"
     if branch == "then":

@@ -20,13 +20,14 @@ import numpy as np
 import pytest
 
 import loopscope
-from loopscope import _cell, _rewrite, _run
+from loopscope import _rewrite, _run
 
 MODES = ("auto", "cpu", "gpu", "python", "off")
 DEVICES = ("auto", "cpu", "cpu-serial", "python", "gpu", "gpu-emulated")
 
 
 # --- cells ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def shell():
@@ -90,13 +91,16 @@ def _in_shell(shell, cells, mode):
 
 
 CELLS = {
-    "declined_nest_inside_loop": ["""
+    "declined_nest_inside_loop": [
+        """
         for i in range(2):
             for j in range(2):
                 print(i, j)
         print("after")
-        """],
-    "declined_nest_inside_loop_in_function": ["""
+        """
+    ],
+    "declined_nest_inside_loop_in_function": [
+        """
         def f():
             for i in range(2):
                 for j in range(2):
@@ -104,8 +108,10 @@ CELLS = {
             print("after")
             return i + j
         r = f()
-        """],
-    "time_steps_around_accepted_nest": ["""
+        """
+    ],
+    "time_steps_around_accepted_nest": [
+        """
         import numpy as np
         A = np.arange(10.0)
         B = np.zeros(10)
@@ -115,8 +121,10 @@ CELLS = {
             for i in range(1, 9):
                 A[i] = B[i]
             print(t, round(float(A[4]), 6))
-        """],
-    "while_and_break_inside_for": ["""
+        """
+    ],
+    "while_and_break_inside_for": [
+        """
         import numpy as np
         out = np.zeros(6, dtype=np.int64)
         for i in range(6):
@@ -127,8 +135,10 @@ CELLS = {
                     break
             out[i] = k
         print(out)
-        """],
-    "game_of_life": ["""
+        """
+    ],
+    "game_of_life": [
+        """
         import numpy as np
         g = np.zeros((8, 8), dtype=np.int64)
         g[1, 2] = g[2, 3] = g[3, 1] = g[3, 2] = g[3, 3] = 1
@@ -144,8 +154,10 @@ CELLS = {
                     new[i, j] = 1 if n == 3 or (n == 2 and g[i, j] == 1) else 0
             g = new
         print(g.sum())
-        """],
-    "mandelbrot_with_while": ["""
+        """
+    ],
+    "mandelbrot_with_while": [
+        """
         import numpy as np
         img = np.zeros((6, 8), dtype=np.int64)
         for y in range(6):
@@ -158,8 +170,10 @@ CELLS = {
                     n += 1
                 img[y, x] = n
         print(img.sum())
-        """],
-    "shadowed_abs": ["""
+        """
+    ],
+    "shadowed_abs": [
+        """
         import numpy as np
         A = np.array([1.0, 2.0, 3.0]); B = np.zeros(3)
         def abs(x):
@@ -167,8 +181,10 @@ CELLS = {
         for i in range(3):
             B[i] = abs(A[i])
         print(B)
-        """],
-    "shadowed_then_restored": ["""
+        """
+    ],
+    "shadowed_then_restored": [
+        """
         import numpy as np
         A = np.array([-1.0, 2.0, -3.0]); B = np.zeros(3)
         def abs(x):
@@ -179,8 +195,10 @@ CELLS = {
         for i in range(3):
             B[i] += abs(A[i])
         print(B)
-        """],
-    "shadowed_range": ["""
+        """
+    ],
+    "shadowed_range": [
+        """
         import numpy as np
         A = np.zeros(5)
         def range(n):
@@ -188,8 +206,10 @@ CELLS = {
         for i in range(5):
             A[i] = 1.0
         print(A)
-        """],
-    "shadowed_min_max": ["""
+        """
+    ],
+    "shadowed_min_max": [
+        """
         import numpy as np
         A = np.array([3.0, 1.0, 2.0]); B = np.zeros(3)
         min = lambda a, b: a + b
@@ -197,8 +217,10 @@ CELLS = {
         for i in range(3):
             B[i] = min(A[i], 1.0) + max(A[i], 2.0)
         print(B)
-        """],
-    "shadowed_float_int_len": ["""
+        """
+    ],
+    "shadowed_float_int_len": [
+        """
         import numpy as np
         A = np.array([1.5, 2.5, 3.5]); B = np.zeros(3)
         float = lambda x: -x
@@ -207,8 +229,10 @@ CELLS = {
         for i in range(len(A)):
             B[i] = float(A[i]) + int(A[i])
         print(B)
-        """],
-    "math_rebound": ["""
+        """
+    ],
+    "math_rebound": [
+        """
         import numpy as np
         A = np.array([1.0, 4.0, 9.0]); B = np.zeros(3)
         class FakeMath:
@@ -219,16 +243,20 @@ CELLS = {
         for i in range(3):
             B[i] = math.sqrt(A[i])
         print(B)
-        """],
-    "np_rebound": ["""
+        """
+    ],
+    "np_rebound": [
+        """
         import numpy
         A = numpy.array([1.0, 4.0, 9.0]); B = numpy.zeros(3)
         import math as np
         for i in range(3):
             B[i] = np.sqrt(A[i]) + np.pi
         print(B)
-        """],
-    "math_monkeypatched": ["""
+        """
+    ],
+    "math_monkeypatched": [
+        """
         import math
         import numpy as np
         A = np.array([1.0, 4.0, 9.0]); B = np.zeros(3)
@@ -243,8 +271,10 @@ CELLS = {
         for i in range(3):
             B[i] = math.sqrt(A[i])
         print(B)
-        """],
-    "np_constant_monkeypatched": ["""
+        """
+    ],
+    "np_constant_monkeypatched": [
+        """
         import numpy as np
         B = np.zeros(3)
         saved = np.pi
@@ -255,8 +285,10 @@ CELLS = {
         finally:
             np.pi = saved
         print(B)
-        """],
-    "class_body_and_private_names": ["""
+        """
+    ],
+    "class_body_and_private_names": [
+        """
         import numpy as np
         class Grid:
             size = 4
@@ -270,8 +302,10 @@ CELLS = {
                     self.__data[i] = i + 1.0
                 return self.__data.sum()
         print(Grid.cells, Grid().fill(), hasattr(Grid, 'i'))
-        """],
-    "exception_inside_nest_leaves_no_names": ["""
+        """
+    ],
+    "exception_inside_nest_leaves_no_names": [
+        """
         import numpy as np
         A = np.zeros(3)
         try:
@@ -280,8 +314,10 @@ CELLS = {
         except IndexError as e:
             print("IndexError", e)
         print(A, [k for k in globals() if k.startswith("__loopscope")])
-        """],
-    "recursion_in_cell": ["""
+        """
+    ],
+    "recursion_in_cell": [
+        """
         def fact(n):
             return 1 if n <= 1 else n * fact(n - 1)
         def msort(xs):
@@ -298,31 +334,39 @@ CELLS = {
                     out.append(b[j]); j += 1
             return out + a[i:] + b[j:]
         print(fact(10), msort([5, 3, 9, 1, 4]))
-        """],
-    "undefined_name_in_nest": ["""
+        """
+    ],
+    "undefined_name_in_nest": [
+        """
         import numpy as np
         A = np.zeros(3)
         for i in range(3):
             A[i] = not_defined_anywhere
-        """],
-    "float_bound": ["""
+        """
+    ],
+    "float_bound": [
+        """
         import numpy as np
         A = np.zeros(3)
         for i in range(3.0):
             A[i] = 1.0
-        """],
-    "numpy_integer_bound": ["""
+        """
+    ],
+    "numpy_integer_bound": [
+        """
         import numpy as np
         A = np.zeros(5)
         n = np.int64(4)
         for i in range(n):
             A[i] = i * 1.5
         print(A, i, type(i).__name__)
-        """],
+        """
+    ],
     # A temporary assigned under an `if` is private to each iteration; after
     # the loop it holds the value the last assigning iteration left, or stays
     # unbound when no iteration assigned it.
-    "temporary_under_if_read_after_the_loop": ["""
+    "temporary_under_if_read_after_the_loop": [
+        """
         import numpy as np
         out = np.zeros((12, 16), np.int64)
         for i in range(12):
@@ -340,8 +384,10 @@ CELLS = {
                         n += 1
                 out[i, j] = n
         print(int(out.sum()), t, zr, n)
-        """],
-    "last_matching_index": ["""
+        """
+    ],
+    "last_matching_index": [
+        """
         import numpy as np
         A = np.sin(np.arange(500.0))
         last = -1
@@ -355,7 +401,8 @@ CELLS = {
             if A[i] > 0.999999:
                 first_big = i * 2
         print("first_big" in globals())
-        """],
+        """
+    ],
 }
 
 
@@ -397,6 +444,7 @@ def test_shadowed_builtin_is_reported_with_its_reason(shell):
 
 # --- functions -----------------------------------------------------------------------------
 
+
 def fact(n):
     return 1 if n <= 1 else n * fact(n - 1)
 
@@ -432,6 +480,7 @@ def make_closure(k):
         for i in range(A.shape[0]):
             A[i] = A[i] * k
         return inner.__name__
+
     return inner
 
 
@@ -442,6 +491,7 @@ def make_recursive_closure():
         for i in range(A.shape[0]):
             A[i] += 1.0
         return 1 + count(n - 1, A)
+
     return count
 
 
@@ -469,6 +519,7 @@ def logged(fn):
     def wrapper(*args, **kwargs):
         wrapper.calls += 1
         return fn(*args, **kwargs)
+
     wrapper.calls = 0
     return wrapper
 
@@ -622,6 +673,7 @@ def closure_locals(k):
         for i in range(A.shape[0]):
             A[i] = k
         return sorted(locals())
+
     return f
 
 
@@ -653,6 +705,7 @@ def test_nests_answered_on_several_threads_keep_their_own_results():
             results[k] = [loopscope.run(total, 200 + k, float(k), device="cpu") for _ in range(20)]
         except Exception as exc:  # reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
@@ -697,7 +750,9 @@ def test_shadowed_global_declines_with_reason(device):
     reasons = [r["reason"] for r in _run.last_runs().values()]
     assert any("abs is a function defined in this program, not Python's built-in abs" in r for r in reasons), reasons
     rep = loopscope.explain(ns["f"], A, B)
-    assert "abs is a function defined in this program, not Python's built-in abs" in rep["nests"][0]["decline"]["reason"]
+    assert (
+        "abs is a function defined in this program, not Python's built-in abs" in rep["nests"][0]["decline"]["reason"]
+    )
 
 
 def test_module_attribute_monkeypatch_declines():
@@ -798,7 +853,7 @@ def test_an_int_too_long_to_print_declines_with_a_sentence():
 
     A = np.zeros(3)
     _run.reset_last_runs()
-    loopscope.run(f, A, 10 ** 5000, device="cpu")
+    loopscope.run(f, A, 10**5000, device="cpu")
     assert list(A) == [0.0, 1.0, 2.0]
     reasons = [r["reason"] for r in _run.last_runs().values()]
     assert reasons == ["t (an integer of 16610 bits) is too large an integer"]

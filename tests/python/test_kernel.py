@@ -130,8 +130,7 @@ def test_interrupt_while_idle_is_harmless(kernel):
 
 def test_environment_is_the_projects_venv(kernel, repo_root):
     ex = kernel.execute(
-        "import sys, numpy, loopscope\n"
-        "print(sys.executable)\nprint(sys.prefix)\nprint(sys.version_info[:2])"
+        "import sys, numpy, loopscope\n" "print(sys.executable)\nprint(sys.prefix)\nprint(sys.version_info[:2])"
     )
     lines = ex.stream().splitlines()
     assert lines[0] == os.path.join(repo_root, ".venv", "bin", "python3")
@@ -153,12 +152,15 @@ def test_kernel_info(kernel):
     assert reply["language_info"]["file_extension"] == ".py"
 
 
-@pytest.mark.parametrize("code,stdout,exits", [
-    ("print('before')\nexit()\nprint('after')", "before\nafter\n", True),
-    ("quit()", "", True),
-    ("exit", "", True),  # autocalled on a line of its own
-    ("print('before')\nexit\nprint('after')", "before\nafter\n", False),  # a name inside a cell
-])
+@pytest.mark.parametrize(
+    "code,stdout,exits",
+    [
+        ("print('before')\nexit()\nprint('after')", "before\nafter\n", True),
+        ("quit()", "", True),
+        ("exit", "", True),  # autocalled on a line of its own
+        ("print('before')\nexit\nprint('after')", "before\nafter\n", False),  # a name inside a cell
+    ],
+)
 def test_exit_ends_the_kernel_as_ipykernel_does(code, stdout, exits):
     # ipykernel: the rest of the cell runs, the reply is ok with the
     # ask_exit payload, then the process ends (the server restarts it).

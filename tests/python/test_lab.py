@@ -28,10 +28,18 @@ def _serve(repo_root, tmp_path, extra, check):
     runs ``check(get)`` with ``get(path)`` returning the JSON of an API path."""
     port, token = _free_port(), "loopscope-test-token"
     proc = subprocess.Popen(
-        [os.path.join(repo_root, "scripts", "lab.sh"), "--headless", f"--port={port}",
-         f"--IdentityProvider.token={token}"] + extra,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime")))
+        [
+            os.path.join(repo_root, "scripts", "lab.sh"),
+            "--headless",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+        ]
+        + extra,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime")),
+    )
     try:
         deadline = time.monotonic() + 240
         status = None
@@ -76,8 +84,9 @@ def test_lab_command_serves_any_folder_with_any_option(repo_root, tmp_path, how)
     # folder) given by the user: they win, with no "only accepts one value".
     lesson = tmp_path / "lesson"
     lesson.mkdir()
-    (lesson / "my-lesson.ipynb").write_text(json.dumps(
-        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (lesson / "my-lesson.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     folder = [str(lesson)] if how == "positional" else [f"--notebook-dir={lesson}"]
 
     def check(get, port, token):
@@ -89,8 +98,12 @@ def test_lab_command_serves_any_folder_with_any_option(repo_root, tmp_path, how)
 
 
 def test_kernelspec_listed_by_project_jupyter(repo_root):
-    out = subprocess.run([os.path.join(repo_root, ".venv", "bin", "jupyter"), "kernelspec", "list", "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [os.path.join(repo_root, ".venv", "bin", "jupyter"), "kernelspec", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     specs = json.loads(out.stdout)["kernelspecs"]
     assert "loopscope" in specs
     argv = specs["loopscope"]["spec"]["argv"]

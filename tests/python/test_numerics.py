@@ -50,14 +50,32 @@ def _rand_floats(seed, n):
     return out
 
 
-INT_EDGES = [0, 1, -1, 2, -3, 7, 2**31 - 1, -2**31, 2**53 + 1, -(2**53 + 1), 2**62, 2**63 - 1, -2**63]
-FLOAT_EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 2.0**53, 2.0**62, 1e308, -1e308, 5e-324, 1e-300,
-               float("nan"), float("inf"), float("-inf"), 710.0, -745.5]
+INT_EDGES = [0, 1, -1, 2, -3, 7, 2**31 - 1, -(2**31), 2**53 + 1, -(2**53 + 1), 2**62, 2**63 - 1, -(2**63)]
+FLOAT_EDGES = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    3.0,
+    2.0**53,
+    2.0**62,
+    1e308,
+    -1e308,
+    5e-324,
+    1e-300,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    710.0,
+    -745.5,
+]
 RANDOM_FLOATS = _rand_floats(1, 3)
 
 
 def _fits(v, bits):
-    return -2**(bits - 1) <= v < 2**(bits - 1)
+    return -(2 ** (bits - 1)) <= v < 2 ** (bits - 1)
 
 
 class Kind:
@@ -116,14 +134,55 @@ BINARY_KINDS = ["int", "int?", "float", "bool", "f64", "f32", "i64", "i32", "b",
 # ---------------------------------------------------------------------------
 # operations
 
-MATH1 = ["sqrt", "exp", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan",
-         "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor", "ceil", "trunc", "fabs", "erf", "erfc",
-         "gamma", "lgamma"]
+MATH1 = [
+    "sqrt",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "expm1",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "floor",
+    "ceil",
+    "trunc",
+    "fabs",
+    "erf",
+    "erfc",
+    "gamma",
+    "lgamma",
+]
 MATH2 = ["atan2", "pow", "hypot", "copysign", "fmod"]
-UNARY = ([f"math.{f}" for f in MATH1] + ["abs", "float", "int", "round", "neg", "not",
-         "np.sqrt", "np.abs", "np.fabs", "np.float64", "np.float32", "np.int64", "np.floor", "np.exp"])
-BINARY = ["+", "-", "*", "/", "//", "%", "**", "<", "==", "min", "max", "np.minimum", "np.maximum"] + \
-         [f"math.{f}" for f in MATH2]
+UNARY = [f"math.{f}" for f in MATH1] + [
+    "abs",
+    "float",
+    "int",
+    "round",
+    "neg",
+    "not",
+    "np.sqrt",
+    "np.abs",
+    "np.fabs",
+    "np.float64",
+    "np.float32",
+    "np.int64",
+    "np.floor",
+    "np.exp",
+]
+BINARY = ["+", "-", "*", "/", "//", "%", "**", "<", "==", "min", "max", "np.minimum", "np.maximum"] + [
+    f"math.{f}" for f in MATH2
+]
 # x ** <constant>: integer powers need a constant exponent in native code.
 POWERS = ["2", "3", "0", "-2", "2.0", "3.0", "-2.0", "0.5", "-1.0", "1.0"]
 
@@ -219,8 +278,9 @@ def check_case(expr, kinds, values, configs=CONFIGS, stats=None):
             stats[status] = stats.get(status, 0) + 1
         if not same(want, got):
             desc = ", ".join(f"{k.name} {v!r}" for k, v in zip(kinds, values))
-            diffs.append(f"{expr} with {desc} on {device}/{tier} ({status}): python {show(want)}, "
-                         f"loopscope {show(got)}")
+            diffs.append(
+                f"{expr} with {desc} on {device}/{tier} ({status}): python {show(want)}, " f"loopscope {show(got)}"
+            )
     return diffs
 
 
@@ -240,6 +300,7 @@ def check_store(op, dtype, kind, value, configs=CONFIGS, stats=None):
 
     def fresh():
         return [kind.arg(value), np.array([3, -2], dtype=dtype), 1]
+
     ref = fresh()
     want = outcome(fn, ref)
     diffs = []
@@ -253,8 +314,10 @@ def check_store(op, dtype, kind, value, configs=CONFIGS, stats=None):
         if stats is not None:
             stats[status] = stats.get(status, 0) + 1
         if not same(want, got) or ref[1].tobytes() != args[1].tobytes():
-            diffs.append(f"O[i] {op} {kind.expr(0)} with O {dtype}, {kind.name} {value!r} on {device}/{tier} "
-                         f"({status}): python {show(want)} O={ref[1]!r}, loopscope {show(got)} O={args[1]!r}")
+            diffs.append(
+                f"O[i] {op} {kind.expr(0)} with O {dtype}, {kind.name} {value!r} on {device}/{tier} "
+                f"({status}): python {show(want)} O={ref[1]!r}, loopscope {show(got)} O={args[1]!r}"
+            )
     return diffs
 
 
@@ -265,7 +328,7 @@ def sweep_stores(kind_names, configs=CONFIGS, table=None, values=None):
             for kn in kind_names:
                 k = KINDS[kn]
                 st = {}
-                for v in (values(k) if values else k.values):
+                for v in values(k) if values else k.values:
                     diffs += check_store(op, dtype, k, v, configs, st)
                 if table is not None:
                     table[(f"O[i] {op}", f"{dtype}, {kn}")] = st
@@ -318,16 +381,16 @@ def sweep_powers(kind_names, configs=CONFIGS, table=None):
 def few(kind):
     """A short list of values per kind for the quick sweep of binary ops."""
     picks = {
-        "int": [0, -1, 3, 2**53 + 1, 2**62, -2**63],
+        "int": [0, -1, 3, 2**53 + 1, 2**62, -(2**63)],
         "int?": [0, -3, 7, 2**53 + 1, 2**63 - 1],
         "float": [-0.0, 1.0, -2.5, float("nan"), float("inf"), 1e308, RANDOM_FLOATS[0]],
         "float?": [0.0, -2.5, float("-inf"), RANDOM_FLOATS[1]],
         "np.f64": [0.0, -0.0, 3.0, float("nan"), -1e308, RANDOM_FLOATS[2]],
         "f64": [0.0, -0.0, 3.0, float("nan"), float("-inf"), 1e308, RANDOM_FLOATS[3]],
         "f32": [0.0, -0.0, -2.5, float("nan"), float("inf"), 3.4e38, float(np.float32(RANDOM_FLOATS[4]))],
-        "i64": [0, -1, 2, 2**53 + 1, -2**63, 2**63 - 1],
+        "i64": [0, -1, 2, 2**53 + 1, -(2**63), 2**63 - 1],
         "np.i64": [0, -3, 2**62],
-        "i32": [0, -1, 7, 2**31 - 1, -2**31],
+        "i32": [0, -1, 7, 2**31 - 1, -(2**31)],
         "bool": [False, True],
         "b": [False, True],
     }
@@ -448,9 +511,11 @@ def test_random_values_bit_identical(case):
             assert status == ["ok"], _run.last_runs()
         assert status == ["ok"], _run.last_runs()
         bad = np.flatnonzero(want.view(np.int64) != got.view(np.int64))
-        assert bad.size == 0, (f"{stmt} ({kx}, {ky}) on {device}/{tier}: {bad.size} of {n} differ, first at "
-                               f"X={X[bad[0]]!r} Y={Y[bad[0]]!r}: python {want[bad[0]]!r}, "
-                               f"loopscope {got[bad[0]]!r}")
+        assert bad.size == 0, (
+            f"{stmt} ({kx}, {ky}) on {device}/{tier}: {bad.size} of {n} differ, first at "
+            f"X={X[bad[0]]!r} Y={Y[bad[0]]!r}: python {want[bad[0]]!r}, "
+            f"loopscope {got[bad[0]]!r}"
+        )
 
 
 def test_power_through_numpy_ufunc_declines_with_reason():
@@ -494,10 +559,12 @@ def test_trunc_of_numpy_scalars_raises_like_python():
 
 
 def test_floor_of_int64_goes_through_float_like_python():
-    src = ("def k(X, out):\n    for i in range(X.shape[0]):\n        out[i] = math.floor(X[i]) - X[i]\n"
-           "        r = math.ceil(X[i])\n    return r\n")
+    src = (
+        "def k(X, out):\n    for i in range(X.shape[0]):\n        out[i] = math.floor(X[i]) - X[i]\n"
+        "        r = math.ceil(X[i])\n    return r\n"
+    )
     fn = nestgen.make_function(src, "k")
-    X = np.array([2**53 + 1, -(2**53 + 1), 2**62 + 1, 12345, -2**62 - 1], dtype=np.int64)
+    X = np.array([2**53 + 1, -(2**53 + 1), 2**62 + 1, 12345, -(2**62) - 1], dtype=np.int64)
     want_out = np.zeros(5, np.int64)
     want = outcome(fn, (X, want_out))
     for device, tier in CONFIGS:
@@ -520,10 +587,14 @@ def main(argv):
     configs = CONFIGS
     diffs = sweep_unary(UNARY, ALL_KINDS, configs, table)
     diffs += sweep_powers(ALL_KINDS, configs, table)
-    diffs += sweep_binary(BINARY, ALL_KINDS if full else BINARY_KINDS, configs if full else [CONFIGS[0], CONFIGS[3]],
-                          table, values=None if full else few)
-    diffs += sweep_stores(ALL_KINDS, configs if full else [CONFIGS[0], CONFIGS[3]], table,
-                          values=None if full else few)
+    diffs += sweep_binary(
+        BINARY,
+        ALL_KINDS if full else BINARY_KINDS,
+        configs if full else [CONFIGS[0], CONFIGS[3]],
+        table,
+        values=None if full else few,
+    )
+    diffs += sweep_stores(ALL_KINDS, configs if full else [CONFIGS[0], CONFIGS[3]], table, values=None if full else few)
     for d in diffs:
         print(d)
     if want_table:

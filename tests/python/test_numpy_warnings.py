@@ -25,8 +25,13 @@ import nestgen
 from cpu_tiers import cpu_tier
 from loopscope import _run
 
-CONFIGS = [("cpu", "quick"), ("cpu", "optimised"), ("cpu-serial", "quick"), ("cpu-serial", "optimised"),
-           ("gpu-emulated", None)]
+CONFIGS = [
+    ("cpu", "quick"),
+    ("cpu", "optimised"),
+    ("cpu-serial", "quick"),
+    ("cpu-serial", "optimised"),
+    ("gpu-emulated", None),
+]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -54,64 +59,79 @@ CASES = {
     "division_by_zero_out_of_place": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] / B[i]\n",
         (f64(1, 2, 3, 4), f64(1, 0, 2, 4), f64(0, 0, 0, 0)),
-        (f64(1, 2, 3, 4), f64(1, 5, 2, 4), f64(0, 0, 0, 0))),
+        (f64(1, 2, 3, 4), f64(1, 5, 2, 4), f64(0, 0, 0, 0)),
+    ),
     "zero_over_zero_nan": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] / B[i] + 1.0\n",
         (f64(0, 2), f64(0, 1), f64(0, 0)),
-        (f64(3, 2), f64(2, 1), f64(0, 0))),
+        (f64(3, 2), f64(2, 1), f64(0, 0)),
+    ),
     "overflow_in_place": (
         "def k(A, s):\n    for i in range(A.shape[0]):\n        A[i] = A[i] * s\n",
         (f64(1.0, 1e300, 3.0), 1e10),
-        (f64(1.0, 1e200, 3.0), 1e10)),
+        (f64(1.0, 1e200, 3.0), 1e10),
+    ),
     "inf_minus_inf": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] - B[i]\n",
         (f64(1, np.inf), f64(0, np.inf), f64(0, 0)),
-        (f64(1, np.inf), f64(0, 1), f64(0, 0))),
+        (f64(1, np.inf), f64(0, 1), f64(0, 0)),
+    ),
     "python_float_over_numpy_zero": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = 1.5 / A[i]\n",
         (f64(2, 0), f64(0, 0)),
-        (f64(2, 4), f64(0, 0))),
+        (f64(2, 4), f64(0, 0)),
+    ),
     "numpy_sqrt_of_negative": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = np.sqrt(A[i])\n",
         (f64(4, -1), f64(0, 0)),
-        (f64(4, 9), f64(0, 0))),
+        (f64(4, 9), f64(0, 0)),
+    ),
     "float32_cast_overflow": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] * 2.0\n",
         (f64(1.0, 1e300), np.zeros(2, np.float32)),
-        (f64(1.0, 1e30), np.zeros(2, np.float32))),
+        (f64(1.0, 1e30), np.zeros(2, np.float32)),
+    ),
     "int64_product_wraps": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] * B[i]\n",
         (i64(3, 2**62), i64(5, 4), i64(0, 0)),
-        (i64(3, 2**40), i64(5, 4), i64(0, 0))),
+        (i64(3, 2**40), i64(5, 4), i64(0, 0)),
+    ),
     "int32_sum_wraps": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] + B[i]\n",
         (i32(1, 2**31 - 1), i32(1, 1), i32(0, 0)),
-        (i32(1, 2**30), i32(1, 1), i32(0, 0))),
+        (i32(1, 2**30), i32(1, 1), i32(0, 0)),
+    ),
     "int_floor_division_by_zero": (
         "def k(A, B, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] // B[i] + A[i] % B[i]\n",
         (i64(7, 5), i64(2, 0), i64(0, 0)),
-        (i64(7, 5), i64(2, -3), i64(0, 0))),
+        (i64(7, 5), i64(2, -3), i64(0, 0)),
+    ),
     "negating_int64_min": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = -A[i]\n",
-        (i64(1, -2**63), i64(0, 0)),
-        (i64(1, -2**62), i64(0, 0))),
+        (i64(1, -(2**63)), i64(0, 0)),
+        (i64(1, -(2**62)), i64(0, 0)),
+    ),
     "abs_of_int64_min": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = abs(A[i])\n",
-        (i64(1, -2**63), i64(0, 0)),
-        (i64(1, -2**62), i64(0, 0))),
+        (i64(1, -(2**63)), i64(0, 0)),
+        (i64(1, -(2**62)), i64(0, 0)),
+    ),
     "float_sum_overflows": (
         "def k(A):\n    s = 0.0\n    for i in range(A.shape[0]):\n        s += A[i] * A[i]\n    return s\n",
         (f64(1e200, 1e200, 1.0),),
-        (f64(1e100, 1e100, 1.0),)),
+        (f64(1e100, 1e100, 1.0),),
+    ),
     "stencil_2d_in_place_rows": (
         "def k(A, B, n):\n    for i in range(1, n - 1):\n        for j in range(1, n - 1):\n"
         "            B[i, j] = (A[i - 1, j] + A[i + 1, j]) / A[i, j]\n",
         (np.arange(1.0, 26.0).reshape(5, 5) * np.array([1, 1, 0, 1, 1.0]), np.zeros((5, 5)), 5),
-        (np.arange(1.0, 26.0).reshape(5, 5), np.zeros((5, 5)), 5)),
+        (np.arange(1.0, 26.0).reshape(5, 5), np.zeros((5, 5)), 5),
+    ),
     "zero_to_negative_power": (
         "def k(A, C):\n    for i in range(A.shape[0]):\n        C[i] = A[i] ** -1.0\n",
         (f64(2, 0), f64(0, 0)),
-        (f64(2, 4), f64(0, 0))),
+        (f64(2, 4), f64(0, 0)),
+    ),
 }
 
 # Cases whose clean data may still send the run to Python: none. A run that
@@ -202,7 +222,8 @@ def test_reported_underflow_runs_python():
 def test_python_float_overflow_is_silent_and_stays_native():
     """Python floats overflow to inf without a warning: nothing to report."""
     fn = nestgen.make_function(
-        "def k(n):\n    x = 1e300\n    y = 0.0\n    for i in range(n):\n        y = x * 1e10\n    return y\n", "k")
+        "def k(n):\n    x = 1e300\n    y = 0.0\n    for i in range(n):\n        y = x * 1e10\n    return y\n", "k"
+    )
     want = outcome(fn, (3,))
     for device, tier in CONFIGS[:4]:
         _run.reset_last_runs()
@@ -227,14 +248,14 @@ GUARDED = {
     # Python never divides by zero here; the compiled loop must not either
     # (a speculated division would raise the flag and send the run to Python).
     "division_guarded_by_if": "def k(A, B, C):\n    for i in range(A.shape[0]):\n        if B[i] != 0.0:\n"
-                              "            C[i] = A[i] / B[i]\n",
+    "            C[i] = A[i] / B[i]\n",
     "division_guarded_by_conditional_expression": "def k(A, B, C):\n    for i in range(A.shape[0]):\n"
-                                                  "        C[i] = A[i] / B[i] if B[i] != 0.0 else 0.0\n",
+    "        C[i] = A[i] / B[i] if B[i] != 0.0 else 0.0\n",
     # Comparisons and max() with NaN print nothing in Python. The hardware's
     # ordered compares and maxsd raise the invalid flag on NaN, so such a run
     # may go to Python (the same values, slower): only exactness is required.
     "comparisons_with_nan": "def k(A, B, C):\n    for i in range(A.shape[0]):\n        if A[i] > 0.5:\n"
-                            "            C[i] = max(A[i], B[i]) * 2.0\n",
+    "            C[i] = max(A[i], B[i]) * 2.0\n",
 }
 
 

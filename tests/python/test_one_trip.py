@@ -32,14 +32,16 @@ def ipython():
     ip.run_line_magic("unload_ext", "loopscope")
 
 
-MATMUL = ("import numpy as np\n"
-          "A{k} = np.arange(144.0).reshape(12, 12)\nB{k} = np.eye(12)\nC{k} = np.zeros((12, 12))\n"
-          "for i in range(12):\n"
-          "    for j in range(12):\n"
-          "        s = 0.0\n"
-          "        for p in range(12):\n"
-          "            s += A{k}[i, p] * B{k}[p, j]\n"
-          "        C{k}[i, j] = s\n")
+MATMUL = (
+    "import numpy as np\n"
+    "A{k} = np.arange(144.0).reshape(12, 12)\nB{k} = np.eye(12)\nC{k} = np.zeros((12, 12))\n"
+    "for i in range(12):\n"
+    "    for j in range(12):\n"
+    "        s = 0.0\n"
+    "        for p in range(12):\n"
+    "            s += A{k}[i, p] * B{k}[p, j]\n"
+    "        C{k}[i, j] = s\n"
+)
 
 
 @pytest.mark.parametrize("mode", ["auto", "cpu", "gpu"])
@@ -62,7 +64,7 @@ def test_a_run_time_decline_reads_the_values_once(ipython):
     # The nest is supported, but an int scalar that may outgrow 64 bits is
     # declined at run time: the report and the run still read the values once.
     result = ipython.run_cell("s_big = 1\nfor i in range(70):\n    s_big = s_big * 3\n")
-    assert result.success and ipython.user_ns["s_big"] == 3 ** 70
+    assert result.success and ipython.user_ns["s_big"] == 3**70
     assert delta(before)["binds"] <= 1
 
 

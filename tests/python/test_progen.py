@@ -75,8 +75,10 @@ def test_programs(results, kind, seeds):
         summary = "\n".join(f.line() for f in unknown)
         pytest.fail(f"{len(unknown)} differences from CPython:\n{summary}\n\n{_message(shown)}", pytrace=False)
     if failures:
-        pytest.xfail("known engine bugs: " + "; ".join(
-            f"seed {f.seed} {f.mode}: {KNOWN_FAILURES[(f.seed, f.mode)]}" for f in failures))
+        pytest.xfail(
+            "known engine bugs: "
+            + "; ".join(f"seed {f.seed} {f.mode}: {KNOWN_FAILURES[(f.seed, f.mode)]}" for f in failures)
+        )
 
 
 def test_programs_run_natively(results):

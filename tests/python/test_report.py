@@ -112,20 +112,27 @@ def test_measured_line_says_what_ran():
     fb.runs, fb.total_s, fb.measured_s, fb.ran = 1, 0.5, 0.5, "python"
     fb.run_reason = "fell back to plain Python: an index is out of range"
     assert _report.measured_line(fb) == "Fell back to plain Python: an index is out of range; ran in 500.00 ms."
-    assert _report.summary_line(fb) == ("Loopscope: loop nest at line 3 (for i) fell back to plain Python: "
-                                        "an index is out of range; ran in 500.00 ms.")
+    assert _report.summary_line(fb) == (
+        "Loopscope: loop nest at line 3 (for i) fell back to plain Python: "
+        "an index is out of range; ran in 500.00 ms."
+    )
     py = _made(device="python", decision="runs as plain Python: the call f(i) is not known (line 4).")
     py.runs, py.total_s, py.measured_s, py.ran = 1, 1.5, 1.5, "python"
-    assert _report.summary_line(py) == ("Loopscope: loop nest at line 3 (for i) ran as plain Python in 1.50 s: "
-                                        "the call f(i) is not known (line 4).")
+    assert _report.summary_line(py) == (
+        "Loopscope: loop nest at line 3 (for i) ran as plain Python in 1.50 s: " "the call f(i) is not known (line 4)."
+    )
 
 
 def test_a_declined_nest_shows_no_red_sequential_loop(shell):
     """An image of uint8 is declined for its element type: its loops are
     "not compiled" (grey), not "sequential" (red, which means a dependence)."""
-    report = _shown(shell, "full", "import numpy as np\nI = np.zeros((20, 20), np.uint8)\n"
-                                   "O = np.zeros((20, 20), np.uint8)\nfor i in range(20):\n"
-                                   "    for j in range(20):\n        O[i, j] = 255 - I[i, j]\n")[-1]
+    report = _shown(
+        shell,
+        "full",
+        "import numpy as np\nI = np.zeros((20, 20), np.uint8)\n"
+        "O = np.zeros((20, 20), np.uint8)\nfor i in range(20):\n"
+        "    for j in range(20):\n        O[i, j] = 255 - I[i, j]\n",
+    )[-1]
     html = report["text/html"]
     assert "dtype uint8" in report["text/plain"]
     assert ">not compiled</td>" in html and ">sequential</td>" not in html
@@ -136,15 +143,24 @@ def test_a_declined_nest_shows_no_red_sequential_loop(shell):
 def test_first_run_is_shown_by_component(shell):
     """What the first run paid, measured beside the prediction: the report,
     binding and checks, compiling, the loop, and the sum."""
-    report = _shown(shell, "full", "import numpy as np\nx = np.ones(50000); y = np.ones(50000)\n"
-                                   "for i in range(50000):\n    y[i] = 2.0 * x[i] + y[i]\n")[-1]
+    report = _shown(
+        shell,
+        "full",
+        "import numpy as np\nx = np.ones(50000); y = np.ones(50000)\n"
+        "for i in range(50000):\n    y[i] = 2.0 * x[i] + y[i]\n",
+    )[-1]
     html = report["text/html"]
     table = html.split("First run, measured")[1].split("</table>")[0]
     rows = [r.split("</td>")[:3] for r in table.split("<tr><td>")[1:]]
     names = [r[0].replace("<b>", "").replace("</b>", "") for r in rows]
-    assert names == ["analysis and pricing, before the run", "binding the values and the run-time checks",
-                     "compiling", "the loop (with its copies and threads)",
-                     "drawing this report (CUDA, graph, tables)", "in all"]
+    assert names == [
+        "analysis and pricing, before the run",
+        "binding the values and the run-time checks",
+        "compiling",
+        "the loop (with its copies and threads)",
+        "drawing this report (CUDA, graph, tables)",
+        "in all",
+    ]
     # Every component is priced, so the sum is too.
     assert "not priced" not in table
     predicted = [r[2].replace("<td>", "").replace("<b>", "").replace("</b>", "") for r in rows]
@@ -153,6 +169,7 @@ def test_first_run_is_shown_by_component(shell):
 
 def test_first_run_overheads_come_from_the_calibration(monkeypatch):
     from loopscope import _cost
+
     real = _cost.host_profile()
     for key in ("first_setup_us", "report_us", "report_draw_us"):
         assert real.get(key, 0) > 0, key  # calibrated on this host
@@ -189,20 +206,28 @@ def test_constant_bounds_get_a_size_chart():
     assert any(p["size"] == 100 for p in size_chart["data"]["values"])
 
 
-@pytest.mark.parametrize("setup,needle", [
-    ("import sys\nsys.settrace(lambda frame, event, arg: None)\n", "debugger or tracer"),
-    ("def abs(x):\n    return 10 * x\n", "abs"),
-], ids=["debugger", "shadowed-builtin"])
+@pytest.mark.parametrize(
+    "setup,needle",
+    [
+        ("import sys\nsys.settrace(lambda frame, event, arg: None)\n", "debugger or tracer"),
+        ("def abs(x):\n    return 10 * x\n", "abs"),
+    ],
+    ids=["debugger", "shadowed-builtin"],
+)
 def test_a_run_time_decline_gets_its_line_at_the_summary_level(shell, setup, needle):
     """A short loop the engine would have compiled, sent to Python by a
     run-time check (a debugger's tracer, a user's own abs): the summary
     level shows its line and why, however short the loop."""
-    cell = ("import numpy as np\nA = np.arange(8.0); B = np.zeros(8)\n" + setup
-            + "for i in range(8):\n    B[i] = abs(A[i])\n")
+    cell = (
+        "import numpy as np\nA = np.arange(8.0); B = np.zeros(8)\n"
+        + setup
+        + "for i in range(8):\n    B[i] = abs(A[i])\n"
+    )
     try:
         shown = _shown(shell, "summary", cell)
     finally:
         import sys
+
         sys.settrace(None)
         shell.user_ns.pop("abs", None)
     (line,) = [b["text/plain"] for b in shown]
@@ -216,10 +241,14 @@ def test_gauss_seidel_self_dependences_are_one_edge(shell):
     """Gauss–Seidel's four dependences of S1 on itself (A[i-1, j], A[i+1, j],
     A[i, j-1], A[i, j+1]) are drawn as one labelled arc, not four arcs
     smeared over each other."""
-    report = _shown(shell, "full", "import numpy as np\nA = np.random.rand(30, 30)\nfor t in range(2):\n"
-                                   "    for i in range(1, 29):\n        for j in range(1, 29):\n"
-                                   "            A[i, j] = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1]"
-                                   " + A[i, j + 1])\n")[-1]
+    report = _shown(
+        shell,
+        "full",
+        "import numpy as np\nA = np.random.rand(30, 30)\nfor t in range(2):\n"
+        "    for i in range(1, 29):\n        for j in range(1, 29):\n"
+        "            A[i, j] = 0.25 * (A[i - 1, j] + A[i + 1, j] + A[i, j - 1]"
+        " + A[i, j + 1])\n",
+    )[-1]
     graph = report["text/html"].split("Dependence graph")[1].split("</svg>")[0]
     self_edges = re.findall(r"<title>S1&#45;&gt;S1</title>", graph)
     assert len(self_edges) == 1, len(self_edges)
@@ -229,8 +258,13 @@ def test_gauss_seidel_self_dependences_are_one_edge(shell):
 def test_first_run_table_keeps_a_calibration_apart():
     r = _made(device="cpu", decision="runs on the CPU (all cores): it is faster.")
     r.ran = "cpu"
-    r.first_run = {"report_s": 0.0004, "calibration_s": 0.52, "complete_s": 0.002, "elapsed_s": 0.003,
-                   "timing": {"bind_us": 5.0, "analysis_us": 1.0, "specialise_ms": 0.01, "compile_ms": 2.0}}
+    r.first_run = {
+        "report_s": 0.0004,
+        "calibration_s": 0.52,
+        "complete_s": 0.002,
+        "elapsed_s": 0.003,
+        "timing": {"bind_us": 5.0, "analysis_us": 1.0, "specialise_ms": 0.01, "compile_ms": 2.0},
+    }
     table = _report.first_run_table(r, draw_s=0.008)
     assert "calibrated during this run (520.00 ms, once, not counted above)" in table
     in_all = table.split("in all")[1]

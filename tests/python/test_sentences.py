@@ -15,27 +15,28 @@ _L = pytest.importorskip("_loopscope")
 from loopscope import _cost  # noqa: E402
 from loopscope._report import fmt_seconds  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not hasattr(_L, "cost_estimate_nest"),
-                                reason="engine built without the analysis bindings")
+pytestmark = pytest.mark.skipif(
+    not hasattr(_L, "cost_estimate_nest"), reason="engine built without the analysis bindings"
+)
 
 T = r"([0-9.]+ (?:ns|µs|ms|s)|∞)"
 N = r"at [A-Za-z_][A-Za-z_0-9]*=[0-9]+"
 TEMPLATES = {
-    "python-unavailable": rf"runs in Python: (?!at ).+",
+    "python-unavailable": r"runs in Python: (?!at ).+",
     "python-compile": rf"runs in Python: {N} the loop takes about {T} in the interpreter, less than the {T} "
-                      rf"it takes to compile it",
+    rf"it takes to compile it",
     "python-call": rf"runs in Python: {N} the interpreter \({T}\) is cheaper than calling compiled code \({T}\)",
     "serial-no-parallel": rf"runs on one CPU core: (?!at ).+ \({T} against {T} in Python\)",
     "serial-margin": rf"runs on one CPU core: {N} (\d+) threads would take {T} against {T} on one core, less "
-                     rf"than the 20% saving parallel code must promise \(its time depends on what else the "
-                     rf"machine is running\)",
+    rf"than the 20% saving parallel code must promise \(its time depends on what else the "
+    rf"machine is running\)",
     "serial-dearer": rf"runs on one CPU core: {N} it takes {T}, and (\d+) threads would take {T}: starting them "
-                     rf"costs more than they save",
+    rf"costs more than they save",
     "parallel-no-gpu": rf"runs on the CPU with (\d+) threads: the GPU \(.+\) would take {T} against {T}, but .+",
     "parallel-copies": rf"runs on the CPU with (\d+) threads: {N}, moving .+ to and from the GPU costs more than "
-                       rf"the whole loop \({T}\)",
+    rf"the whole loop \({T}\)",
     "parallel": rf"runs on the CPU with (\d+) threads: {N} it takes {T} against {T} on the GPU \(.+\) and {T} on "
-                rf"one core",
+    rf"one core",
     "gpu": rf"runs on the GPU \(.+\): {N} it takes {T}, including {T} of copies, against {T} on the CPU",
 }
 
@@ -61,8 +62,12 @@ def _host(cores, fork_join_us):
     can measure no gain from more threads, and then no parallel regime is
     reached)."""
     h = dict(_cost.host_profile())
-    h.update(cores=cores, fork_join_us=fork_join_us, fork_join_cold_us=fork_join_us,
-             dram_bandwidth_all_gbs=h["dram_bandwidth_gbs"] * cores)
+    h.update(
+        cores=cores,
+        fork_join_us=fork_join_us,
+        fork_join_cold_us=fork_join_us,
+        dram_bandwidth_all_gbs=h["dram_bandwidth_gbs"] * cores,
+    )
     return h
 
 
@@ -83,8 +88,9 @@ def _estimates():
             host = _host(cores, fj)
             for nid in (add, scan):
                 # every core free, whatever else this machine runs now
-                est = _cost.estimate_nest(nid, env, sweep=False, host=host, nvrtc=False,
-                                          facts={"cores_free": float(cores)})
+                est = _cost.estimate_nest(
+                    nid, env, sweep=False, host=host, nvrtc=False, facts={"cores_free": float(cores)}
+                )
                 assert "error" not in est, est
                 out.append((est, host))
     return out
@@ -117,8 +123,10 @@ def test_numbers_agree_with_the_words(estimates):
             assert f"{host['cores']} threads" in reason
         elif kind == "serial-dearer":
             assert cp["total"] >= cs["total"], (reason, cp["total"], cs["total"])
-            assert f"it takes {fmt_seconds(cs['total'])}, and {host['cores']} threads would take " \
-                   f"{fmt_seconds(cp['total'])}" in reason
+            assert (
+                f"it takes {fmt_seconds(cs['total'])}, and {host['cores']} threads would take "
+                f"{fmt_seconds(cp['total'])}" in reason
+            )
         if kind.startswith("serial"):
             assert est["choice"] == "cpu-serial"
         elif kind.startswith("parallel"):

@@ -59,19 +59,36 @@ class Settings:
 # nest, ``%loopscope explain`` the next cell's.
 SUMMARY_MIN_PYTHON_S = 0.01
 # Calls that make a loop "do I/O" (it is there for its output, not its speed).
-IO_CALLS = frozenset({"print", "input", "display", "open", "breakpoint", "write", "writelines", "flush",
-                      "show", "savefig", "plot", "imshow", "scatter", "sleep"})
+IO_CALLS = frozenset(
+    {
+        "print",
+        "input",
+        "display",
+        "open",
+        "breakpoint",
+        "write",
+        "writelines",
+        "flush",
+        "show",
+        "savefig",
+        "plot",
+        "imshow",
+        "scatter",
+        "sleep",
+    }
+)
 
 
 @dataclass
 class _Shown:
     """A nest of the running cell: its report, where it is shown, and the
     Python runs in progress (start times, a stack for recursion)."""
+
     report: Any
     nest_id: int = 0
-    env: Any = None                  # the bound values, kept until the report is complete
-    handle: Any = None               # the display, once shown
-    dirty: bool = False              # runs since the display was last updated
+    env: Any = None  # the bound values, kept until the report is complete
+    handle: Any = None  # the display, once shown
+    dirty: bool = False  # runs since the display was last updated
     python_started: List[float] = field(default_factory=list)
     does_io: Optional[bool] = None
     # Nests whose Python loop was running when this one ran as Python (this
@@ -84,6 +101,7 @@ _state: Dict[str, Any] = {"explain_cell": False, "shown": {}, "shell": None, "so
 
 
 # --- the engine hook --------------------------------------------------------------
+
 
 def _engine():
     import _loopscope
@@ -169,8 +187,10 @@ def _decide(report, estimate):
     if mode == "gpu":
         if _gpu_available():
             return "gpu", "runs on the GPU, as set by %loopscope gpu."
-        return "gpu-emulated", ("runs the generated CUDA in the GPU emulator on the CPU, as set by "
-                                "%loopscope gpu: there is no CUDA driver or GPU on this machine.")
+        return "gpu-emulated", (
+            "runs the generated CUDA in the GPU emulator on the CPU, as set by "
+            "%loopscope gpu: there is no CUDA driver or GPU on this machine."
+        )
     # auto: the cost model's choice
     if estimate and "choice" in estimate:
         choice = estimate["choice"]
@@ -208,9 +228,13 @@ def _display(entry: _Shown):
     if level == "full":
         spec = _report.chart_spec(report)
         if spec is not None:
-            display({_report.VEGA_LITE_MIME: spec,
-                     "text/plain": "Loopscope cost chart (needs a Vega-Lite renderer, as in JupyterLab)"},
-                    raw=True)
+            display(
+                {
+                    _report.VEGA_LITE_MIME: spec,
+                    "text/plain": "Loopscope cost chart (needs a Vega-Lite renderer, as in JupyterLab)",
+                },
+                raw=True,
+            )
 
 
 def _update(entry: _Shown):
@@ -397,9 +421,13 @@ def hook(nest_id, env):
         try:
             if env is None:
                 if entry is None:
-                    report = _report.NestReport(nest=rec.to_dict(), device="python", explain_only=explain_only,
-                                                decision=f"runs as plain Python: {reason}.",
-                                                runtime_decline=names_defined and not rec.declined)
+                    report = _report.NestReport(
+                        nest=rec.to_dict(),
+                        device="python",
+                        explain_only=explain_only,
+                        decision=f"runs as plain Python: {reason}.",
+                        runtime_decline=names_defined and not rec.declined,
+                    )
                     entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
                     if _level(report) == "full":
                         _display(entry)
@@ -417,8 +445,11 @@ def hook(nest_id, env):
                 drawn_s = time.perf_counter() - t_draw
                 calibration_s = sum(_cost.CALIBRATIONS_S[calibrations:])
                 # The drawing before the run counts with the drawing after it.
-                report.first_run = {"report_s": t_draw - t_report - calibration_s, "calibration_s": calibration_s,
-                                    "complete_s": drawn_s}
+                report.first_run = {
+                    "report_s": t_draw - t_report - calibration_s,
+                    "calibration_s": calibration_s,
+                    "complete_s": drawn_s,
+                }
                 device = report.device
             else:
                 report = entry.report
@@ -475,6 +506,7 @@ def _compile_note(timing):
 
 # --- the cell transformer -----------------------------------------------------------
 
+
 class LoopNestTransformer(ast.NodeTransformer):
     """Rewrites every supported loop nest of a cell to go through the hook."""
 
@@ -486,8 +518,9 @@ class LoopNestTransformer(ast.NodeTransformer):
         try:
             from . import _rewrite
 
-            new, _nests = _rewrite.rewrite_module(node, "<cell>", HOOK_NAME, source=_state.get("source"),
-                                                  hook_declined=True)
+            new, _nests = _rewrite.rewrite_module(
+                node, "<cell>", HOOK_NAME, source=_state.get("source"), hook_declined=True
+            )
             return new
         except Exception as exc:  # never break the cell: run it unchanged
             _tell(f"Loopscope: {internal(exc, 'loop rewriter')}.")
@@ -554,6 +587,7 @@ def _post_run_cell(result=None):
 
 # --- the magic ------------------------------------------------------------------------
 
+
 def _profiles():
     try:
         from . import _cost
@@ -567,15 +601,19 @@ def settings_line():
     """The one-line echo of %loopscope: the settings now."""
     profile = SETTINGS.profile or "default"
     sums = "in parallel" if _reassociation() else "in Python's order"
-    return (f"Loopscope: mode {SETTINGS.mode}, show {SETTINGS.level}, GPU profile {profile}, "
-            f"floating-point sums {sums}.")
+    return (
+        f"Loopscope: mode {SETTINGS.mode}, show {SETTINGS.level}, GPU profile {profile}, "
+        f"floating-point sums {sums}."
+    )
 
 
 def describe_settings():
     """What %loopscope alone prints: the settings and every option."""
-    return (settings_line() + f"\nModes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
-            "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain, "
-            "%loopscope reassociate on|off.")
+    return (
+        settings_line() + f"\nModes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
+        "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain, "
+        "%loopscope reassociate on|off."
+    )
 
 
 def _reassociation():
@@ -633,6 +671,7 @@ def loopscope_magic(line):
 
 # --- registration ---------------------------------------------------------------------
 
+
 def register(shell):
     """Installs the transformer, the hook, the events and the magic in ``shell``."""
     if _state.get("shell") is shell:
@@ -659,8 +698,7 @@ def unregister(shell):
     if _rewrite.PYTHON_RAN_LISTENER[0] is _python_ran:
         _rewrite.PYTHON_RAN_LISTENER[0] = None
     shell.ast_transformers[:] = [t for t in shell.ast_transformers if not isinstance(t, LoopNestTransformer)]
-    for name, fn in (("pre_execute", _pre_execute), ("pre_run_cell", _pre_run_cell),
-                     ("post_run_cell", _post_run_cell)):
+    for name, fn in (("pre_execute", _pre_execute), ("pre_run_cell", _pre_run_cell), ("post_run_cell", _post_run_cell)):
         try:
             shell.events.unregister(name, fn)
         except ValueError:

@@ -82,8 +82,11 @@ def first_run_overheads(nvrtc_s=0.0):
     the run, plus ``nvrtc_s`` when the report compiled the CUDA with NVRTC)
     and ``draw`` (drawing the report after the run)."""
     h = host_profile()
-    return {"setup": h["first_setup_us"] * 1e-6, "report": h["report_us"] * 1e-6 + nvrtc_s,
-            "draw": h["report_draw_us"] * 1e-6}
+    return {
+        "setup": h["first_setup_us"] * 1e-6,
+        "report": h["report_us"] * 1e-6 + nvrtc_s,
+        "draw": h["report_draw_us"] * 1e-6,
+    }
 
 
 def recalibrate():
@@ -222,8 +225,7 @@ def nvrtc_facts(nest_id, env, gpu=None):
         return {"gpu_codegen_ok": False, "gpu_decline": internal(exc, "CUDA generator")}
     if r.get("decline"):
         d = r["decline"]
-        facts = {"gpu_codegen_ok": False,
-                 "gpu_decline": d.get("reason", str(d)) if isinstance(d, dict) else str(d)}
+        facts = {"gpu_codegen_ok": False, "gpu_decline": d.get("reason", str(d)) if isinstance(d, dict) else str(d)}
     elif r.get("nvrtc_missing"):
         facts = {}  # no NVRTC here: the GPU is priced with typical register counts
     elif not r.get("ok"):
@@ -269,10 +271,14 @@ def _large_cuda_source(nest_id, env):
     if gen.get("decline") or len(source) <= NVRTC_SOURCE_LIMIT:
         return None
     seconds = estimated_nvrtc_seconds(len(source))
-    return {"gpu_compile_s": seconds, "nvrtc_skipped": (
-        f"NVRTC was not run for this report: the generated CUDA is {len(source) // 1024} KB, which would take "
-        f"about {seconds:.0f} s to compile; registers per thread are typical figures and the compile time "
-        f"is estimated")}
+    return {
+        "gpu_compile_s": seconds,
+        "nvrtc_skipped": (
+            f"NVRTC was not run for this report: the generated CUDA is {len(source) // 1024} KB, which would take "
+            f"about {seconds:.0f} s to compile; registers per thread are typical figures and the compile time "
+            f"is estimated"
+        ),
+    }
 
 
 def price(work, gpu=None, facts=None, host=None):
@@ -292,8 +298,7 @@ def estimate_nest(nest_id, env, gpu=None, facts=None, sweep=True, host=None, nvr
     f.update(cpu_facts(nest_id, env))
     if facts:
         f.update(facts)
-    return _L.cost_estimate_nest(int(nest_id), env, host, gpu or default_gpu(),
-                                 _facts(f, nest_id), bool(sweep))
+    return _L.cost_estimate_nest(int(nest_id), env, host, gpu or default_gpu(), _facts(f, nest_id), bool(sweep))
 
 
 def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None, nvrtc=True, nvrtc_gpu=None):
@@ -420,5 +425,4 @@ def estimate(fn, *args, gpu=None, facts=None, sweep=True, run_loops=False, **kwa
     ``fn`` runs."""
     from . import _cost_hook
 
-    return _cost_hook.estimate_function(fn, args, kwargs, gpu=gpu, facts=facts, sweep=sweep,
-                                        run_loops=run_loops)
+    return _cost_hook.estimate_function(fn, args, kwargs, gpu=gpu, facts=facts, sweep=sweep, run_loops=run_loops)

@@ -32,8 +32,8 @@ _SNIPPETS = {
     "load": "t = A[i]",
     "load2": "t = A2[i, k]",
     "store": "A[i] = x",
-    "binop": "t = a * x",          # Python float times a NumPy scalar, the common case
-    "binop2": "t = x * y + x",     # two ops on NumPy scalars
+    "binop": "t = a * x",  # Python float times a NumPy scalar, the common case
+    "binop2": "t = x * y + x",  # two ops on NumPy scalars
     "intop": "t = i + k",
     "call": "t = math.sqrt(x)",
     "compare": "t = x < y",
@@ -97,8 +97,9 @@ def _engine_deep_refs_nest(B):
     for i in range(1, 2):
         for j in range(1, 2):
             for k in range(1, 2):
-                B[i, j, k] = (B[i - 1, j, k] + B[i + 1, j, k] + B[i, j - 1, k] + B[i, j + 1, k]
-                              + B[i, j, k - 1] + B[i, j, k + 1])
+                B[i, j, k] = (
+                    B[i - 1, j, k] + B[i + 1, j, k] + B[i, j - 1, k] + B[i, j + 1, k] + B[i, j, k - 1] + B[i, j, k + 1]
+                )
 
 
 def _engine_region_nest(A, T):
@@ -147,7 +148,7 @@ def calibrate_report():
 
             fn, _nests = _rewrite.compile_function(_report_nest, hook)
             fn(A, A, np.zeros((48, 48)))
-            (nest_id, env), = seen.items()
+            ((nest_id, env),) = seen.items()
             env, _reason = _rewrite.bind_env(nest_id, env)
             if env is None:
                 return {}

@@ -4,8 +4,7 @@ rewriter's hook (see loopscope._rewrite)."""
 from . import _cost, _rewrite, _run
 
 
-def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False,
-                      every_execution=False):
+def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False, every_execution=False):
     """Returns ``{"function", "nests": [estimate, ...], "stopped"}``.
 
     Each nest execution that reaches the hook is estimated with the live
@@ -49,6 +48,5 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         stopped = f"{type(exc).__name__}: {exc}"
     for e in estimates:
         e["executions"] = seen.get(e.get("nest_id"), 0)
-    declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""}
-                for r in nests if r.declined]
+    declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""} for r in nests if r.declined]
     return {"function": name, "nests": estimates, "declined": declined, "stopped": stopped, "not_analysed": None}

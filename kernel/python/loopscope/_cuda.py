@@ -70,14 +70,18 @@ def _hook(target, name):
         except Exception as exc:  # an engine bug must never break the user's code
             _records.record(nest_id, name, {"status": "declined", "reason": internal(exc, "GPU code generator")})
             return None
-        _records.record(nest_id, name, {
-            # As the CPU variant's records: "declined" before anything ran,
-            # "fallback" when a run stopped and Python ran the loop.
-            "status": "ok" if out["ran"] else ("declined" if out.get("declined") else "fallback"),
-            "reason": out["reason"],
-            "timing": {"compile_ms": out["compile_ms"], "run_ms": out["run_ms"]},
-            "parallel_loops": out.get("parallel_loops", ""),
-        })
+        _records.record(
+            nest_id,
+            name,
+            {
+                # As the CPU variant's records: "declined" before anything ran,
+                # "fallback" when a run stopped and Python ran the loop.
+                "status": "ok" if out["ran"] else ("declined" if out.get("declined") else "fallback"),
+                "reason": out["reason"],
+                "timing": {"compile_ms": out["compile_ms"], "run_ms": out["run_ms"]},
+                "parallel_loops": out.get("parallel_loops", ""),
+            },
+        )
         return dict(out["scalars"]) if out["ran"] else None
 
     hook.__name__ = f"_{name.replace('-', '_')}_hook"

@@ -30,5 +30,7 @@ def internal(exc: BaseException, what: str) -> str:
     """Logs ``exc`` and returns the sentence for the user: ``what`` (for
     example "compiler") failed, so the loop runs as plain Python."""
     LOG.debug("internal error in the %s", what, exc_info=exc)
-    return (f"Loopscope's {what} hit an internal problem, so this runs as plain Python "
-            f"(LOOPSCOPE_DEBUG=1 shows the details)")
+    return (
+        f"Loopscope's {what} hit an internal problem, so this runs as plain Python "
+        f"(LOOPSCOPE_DEBUG=1 shows the details)"
+    )

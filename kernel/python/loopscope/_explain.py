@@ -33,8 +33,19 @@ def _edge_in_loop(edge: dict, loop: dict) -> bool:
 def _declined_loops(rec: _rewrite.NestRecord, reason: str) -> List[Dict[str, Any]]:
     out = []
     for l in rec.loops:
-        out.append({"var": l["var"], "line": l["line"], "depth": l.get("depth", 0), "verdict": "sequential",
-                    "reasons": [reason], "edges": [], "reductions": [], "privates": [], "last_private": []})
+        out.append(
+            {
+                "var": l["var"],
+                "line": l["line"],
+                "depth": l.get("depth", 0),
+                "verdict": "sequential",
+                "reasons": [reason],
+                "edges": [],
+                "reductions": [],
+                "privates": [],
+                "last_private": [],
+            }
+        )
     return out
 
 
@@ -55,13 +66,20 @@ def predict(nest_id: int, env: dict) -> Dict[str, Dict[str, Any]]:
             p = _loopscope.cpu_predict(nest_id, env, parallel)
         except Exception as exc:  # an engine bug: run records the same
             p = _declined(internal(exc, "CPU compiler"), None)
-        out[device] = {"status": p["status"], "reason": p.get("reason", ""), "line": p.get("line"),
-                       "parallel_loops": p.get("parallel_loops", "")}
+        out[device] = {
+            "status": p["status"],
+            "reason": p.get("reason", ""),
+            "line": p.get("line"),
+            "parallel_loops": p.get("parallel_loops", ""),
+        }
     try:
         g = _loopscope.cuda_generate(nest_id, env)
         d = g.get("decline")
-        out["gpu"] = (_declined(d["reason"], d.get("line")) if d else
-                      {"status": "native", "reason": "", "line": None, "parallel_loops": g.get("parallel_loops", "")})
+        out["gpu"] = (
+            _declined(d["reason"], d.get("line"))
+            if d
+            else {"status": "native", "reason": "", "line": None, "parallel_loops": g.get("parallel_loops", "")}
+        )
     except Exception as exc:
         out["gpu"] = _declined(internal(exc, "GPU code generator"), None)
     return out
@@ -126,8 +144,10 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         if env is None:
             if reason.startswith("a name the loop reads is not defined"):
                 names = ", ".join(rec.inputs)
-                reason = ("a value the loop reads (" + names + ") is not defined when it starts, perhaps "
-                          "because explain skipped a loop that sets it")
+                reason = (
+                    "a value the loop reads (" + names + ") is not defined when it starts, perhaps "
+                    "because explain skipped a loop that sets it"
+                )
             reports[nest_id] = {"decline": {"line": rec.line, "reason": reason}, "loops": [], "edges": []}
             return {}
         with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
@@ -151,10 +171,22 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
     all_loops = []
     for rec in nests:
         entry: Dict[str, Any] = {
-            "id": rec.id, "line": rec.line, "end_line": rec.end_line, "source": rec.source, "declined": rec.declined,
-            "decline": rec.decline, "analysed": False, "loops": [], "edges": [], "static": rec.static,
-            "subscripts_in_range": None, "subscript_problem": None, "notes": [], "proofs": [],
-            "executions": counts.get(rec.id, 0), "predicted": None,
+            "id": rec.id,
+            "line": rec.line,
+            "end_line": rec.end_line,
+            "source": rec.source,
+            "declined": rec.declined,
+            "decline": rec.decline,
+            "analysed": False,
+            "loops": [],
+            "edges": [],
+            "static": rec.static,
+            "subscripts_in_range": None,
+            "subscript_problem": None,
+            "notes": [],
+            "proofs": [],
+            "executions": counts.get(rec.id, 0),
+            "predicted": None,
         }
         if rec.declined:
             reason = "not analysed: " + rec.decline["reason"] + f" (line {rec.decline['line']})"

@@ -183,11 +183,19 @@ def complete_json(code, cursor_pos):
         cursor_pos = len(code)
     with provisionalcompleter():
         completions = list(rectify_completions(code, shell.Completer.completions(code, cursor_pos)))
-    types = [{"start": c.start, "end": c.end, "text": c.text, "type": c.type, "signature": c.signature}
-             for c in completions]
+    types = [
+        {"start": c.start, "end": c.end, "text": c.text, "type": c.type, "signature": c.signature} for c in completions
+    ]
     start, end = (completions[0].start, completions[0].end) if completions else (cursor_pos, cursor_pos)
-    return json.dumps({"matches": [c.text for c in completions], "cursor_start": start, "cursor_end": end,
-                       "metadata": {"_jupyter_types_experimental": types}, "status": "ok"})
+    return json.dumps(
+        {
+            "matches": [c.text for c in completions],
+            "cursor_start": start,
+            "cursor_end": end,
+            "metadata": {"_jupyter_types_experimental": types},
+            "status": "ok",
+        }
+    )
 
 
 def exit_requested():

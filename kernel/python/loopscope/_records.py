@@ -14,8 +14,13 @@ _LOCK = threading.Lock()
 def record(nest_id, device, result):
     """Keeps ``result`` (a device's answer: "status", "reason", "timing",
     "parallel_loops") as the latest execution of ``nest_id`` on ``device``."""
-    rec = {"device": device, "status": result.get("status"), "reason": result.get("reason", ""),
-           "timing": result.get("timing", {}), "parallel_loops": result.get("parallel_loops", "")}
+    rec = {
+        "device": device,
+        "status": result.get("status"),
+        "reason": result.get("reason", ""),
+        "timing": result.get("timing", {}),
+        "parallel_loops": result.get("parallel_loops", ""),
+    }
     with _LOCK:
         _LAST[nest_id] = rec
 

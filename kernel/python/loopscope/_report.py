@@ -47,21 +47,21 @@ COMPONENTS = ("scheduling", "transfer", "compute", "compile")
 
 @dataclass
 class NestReport:
-    nest: Dict[str, Any]                       # the rewriter's record (to_dict())
+    nest: Dict[str, Any]  # the rewriter's record (to_dict())
     analysis: Optional[Dict[str, Any]] = None  # _loopscope.analysis_run(...)
     estimate: Optional[Dict[str, Any]] = None  # cost estimate on the selected profile
     profile_sweeps: Dict[str, List[dict]] = field(default_factory=dict)  # profile -> sweep
     profile_gpu: Dict[str, dict] = field(default_factory=dict)  # profile -> its GPU variant's cost
-    cuda: Optional[Dict[str, Any]] = None      # {"source"} or {"error"}
-    device: str = "python"                     # what runs (or would run)
-    decision: str = ""                         # the sentence
+    cuda: Optional[Dict[str, Any]] = None  # {"source"} or {"error"}
+    device: str = "python"  # what runs (or would run)
+    decision: str = ""  # the sentence
     notes: List[str] = field(default_factory=list)
-    measured_s: Optional[float] = None         # the first run's time
-    runs: int = 0                              # runs in this cell
-    total_s: float = 0.0                       # their time in all
-    ran: Optional[str] = None                  # what actually ran, after running
-    run_reason: str = ""                       # why it fell back, if it did; else what it compiled
-    stopped_by: str = ""                       # the exception that stopped its Python loop, if one did
+    measured_s: Optional[float] = None  # the first run's time
+    runs: int = 0  # runs in this cell
+    total_s: float = 0.0  # their time in all
+    ran: Optional[str] = None  # what actually ran, after running
+    run_reason: str = ""  # why it fell back, if it did; else what it compiled
+    stopped_by: str = ""  # the exception that stopped its Python loop, if one did
     explain_only: bool = False
     # A supported nest that a run-time check (a debugger, a shadowed builtin,
     # NumPy's error settings) sent to Python: the summary level shows it.
@@ -71,7 +71,7 @@ class NestReport:
     # run's wall time ("elapsed_s") and, after it, the completion of the
     # folded report ("complete_s").
     first_run: Optional[Dict[str, Any]] = None
-    nvrtc_s: float = 0.0                       # NVRTC time the report itself paid (GPU facts)
+    nvrtc_s: float = 0.0  # NVRTC time the report itself paid (GPU facts)
     graph_info: Optional[tuple] = field(default=None, repr=False, compare=False)  # graph_mode's memo
 
 
@@ -107,6 +107,7 @@ def _predicted(report: NestReport, device: str) -> Optional[float]:
 
 # --- the dependence graph ------------------------------------------------------
 
+
 def _dot_quote(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -127,9 +128,14 @@ def _nest_tree(report: NestReport):
         out = []
         for s in stmts:
             if isinstance(s, ast.For):
-                out.append({"kind": "loop", "line": base + s.lineno - 1,
-                            "var": s.target.id if isinstance(s.target, ast.Name) else "?",
-                            "children": walk(s.body + s.orelse)})
+                out.append(
+                    {
+                        "kind": "loop",
+                        "line": base + s.lineno - 1,
+                        "var": s.target.id if isinstance(s.target, ast.Name) else "?",
+                        "children": walk(s.body + s.orelse),
+                    }
+                )
             elif isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                 out.append({"kind": "stmt", "line": base + s.lineno - 1})
             elif isinstance(s, ast.If):
@@ -190,8 +196,16 @@ def aggregate_edges(edges: List[dict], per_array: bool = True) -> List[Dict[str,
         key = (e.get("src"), e.get("dst"), var if per_array else None)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"src": e.get("src"), "dst": e.get("dst"), "variable": var, "variables": {},
-                               "count": 0, "kinds": {}, "carriers": {}, "strongest": e}
+            g = groups[key] = {
+                "src": e.get("src"),
+                "dst": e.get("dst"),
+                "variable": var,
+                "variables": {},
+                "count": 0,
+                "kinds": {},
+                "carriers": {},
+                "strongest": e,
+            }
         g["count"] += 1
         g["variables"][var] = None
         kind = str(e.get("kind", "?"))
@@ -258,19 +272,22 @@ def graph_mode(report: NestReport) -> Dict[str, Any]:
     cached = report.graph_info
     if cached is not None and cached[0] == key:
         return dict(cached[1])
-    info: Dict[str, Any] = {"mode": None, "nodes": len(statements), "edges": len(edges), "pairs": None,
-                            "statement_pairs": None}
+    info: Dict[str, Any] = {
+        "mode": None,
+        "nodes": len(statements),
+        "edges": len(edges),
+        "pairs": None,
+        "statement_pairs": None,
+    }
     if statements:
         if info["nodes"] <= FULL_MAX_NODES:
-            info["pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst"), e.get("variable")),
-                                      FULL_MAX_EDGES)
+            info["pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst"), e.get("variable")), FULL_MAX_EDGES)
         if info["pairs"] is not None:
             info["mode"] = "full"
             info["statement_pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst")), FULL_MAX_EDGES)
         else:
             if info["nodes"] <= SUMMARY_MAX_NODES:
-                info["statement_pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst")),
-                                                    SUMMARY_MAX_EDGES)
+                info["statement_pairs"] = _distinct(edges, lambda e: (e.get("src"), e.get("dst")), SUMMARY_MAX_EDGES)
             info["mode"] = "summary" if info["statement_pairs"] is not None else "table"
     report.graph_info = (key, dict(info))
     return info
@@ -296,18 +313,21 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
     for l in analysis.get("loops", []) or []:
         verdicts[int(l.get("line", 0))] = loop_verdict(report, l)
 
-    lines = ["digraph dependences {",
-             '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35'
-             + (', mclimit=0.3, nslimit=2, nslimit1=2, searchsize=10' if summary else '') + '];',
-             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=10];',
-             '  edge [fontname="Helvetica", fontsize=9' + (', arrowsize=0.6' if summary else '') + '];']
+    lines = [
+        "digraph dependences {",
+        '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, nodesep=0.3, ranksep=0.35'
+        + (", mclimit=0.3, nslimit=2, nslimit1=2, searchsize=10" if summary else "")
+        + "];",
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=9' + (", arrowsize=0.6" if summary else "") + "];",
+    ]
     counter = [0]
     placed = set()
 
     def node(s, pad):
         text = f"{s['label']}: {s.get('text', '')}"
         if summary:
-            short = text if len(text) <= SUMMARY_TEXT_CHARS else text[:SUMMARY_TEXT_CHARS - 3] + "..."
+            short = text if len(text) <= SUMMARY_TEXT_CHARS else text[: SUMMARY_TEXT_CHARS - 3] + "..."
             return f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(short)}, tooltip={_dot_quote(text)}];"
         return f"{pad}{_dot_quote(s['label'])} [label={_dot_quote(text)}];"
 
@@ -320,8 +340,10 @@ def dependence_dot(report: NestReport, mode: Optional[str] = None) -> Optional[s
                 colour = VERDICT_COLOURS.get(verdict, "#757575")
                 label = f"for {item['var']} (line {item['line']}): {verdict}"
                 lines.append(f"{pad}subgraph cluster_{counter[0]} {{")
-                lines.append(f"{pad}  label={_dot_quote(label)}; color={_dot_quote(colour)}; "
-                             f"fontcolor={_dot_quote(colour)}; style=rounded; penwidth=1.6;")
+                lines.append(
+                    f"{pad}  label={_dot_quote(label)}; color={_dot_quote(colour)}; "
+                    f"fontcolor={_dot_quote(colour)}; style=rounded; penwidth=1.6;"
+                )
                 emit(item["children"], indent + 1)
                 lines.append(f"{pad}}}")
             else:
@@ -377,8 +399,10 @@ def _layout(dot: str, size: int, budget: float):
         return svg, None
     too_slow = _layout_state["too_slow"]
     if too_slow is not None and size >= max(too_slow, _SKIP_MIN_SIZE):
-        return None, (f"a graph this large took longer than {budget:g} s to lay out earlier in this session, "
-                      "so it is not drawn")
+        return None, (
+            f"a graph this large took longer than {budget:g} s to lay out earlier in this session, "
+            "so it is not drawn"
+        )
     try:
         import _loopscope
 
@@ -421,20 +445,28 @@ def _dependence_parts(report: NestReport, budget: Optional[float] = None):
         return None, None
     size_words = f"{info['nodes']} statements, {info['edges']} dependence{'s' if info['edges'] != 1 else ''}"
     if info["statement_pairs"] is not None:
-        size_words += (f" between {info['statement_pairs']} pair{'s' if info['statement_pairs'] != 1 else ''} "
-                       "of statements")
+        size_words += (
+            f" between {info['statement_pairs']} pair{'s' if info['statement_pairs'] != 1 else ''} " "of statements"
+        )
     if mode == "table":
-        return (f"<p class='ls-graph-note'><i>The graph is not drawn: it is too large to read ({esc(size_words)}). "
-                "The dependences are counted per array below.</i></p>"), "table"
+        return (
+            f"<p class='ls-graph-note'><i>The graph is not drawn: it is too large to read ({esc(size_words)}). "
+            "The dependences are counted per array below.</i></p>"
+        ), "table"
     dot = dependence_dot(report, mode)
-    svg, why = _layout(dot, info["nodes"] + ((info["pairs"] if mode == "full" else info["statement_pairs"]) or 0),
-                       LAYOUT_BUDGET_S if budget is None else budget)
+    svg, why = _layout(
+        dot,
+        info["nodes"] + ((info["pairs"] if mode == "full" else info["statement_pairs"]) or 0),
+        LAYOUT_BUDGET_S if budget is None else budget,
+    )
     if svg is None:
         return f"<p class='ls-graph-note'><i>The graph is not drawn: {esc(why)} ({esc(size_words)}).</i></p>", "table"
     if mode == "summary":
-        note = ("<p class='ls-graph-note'><i>Summary of a large graph (" + esc(size_words) + "): one edge per pair "
-                "of statements, wider when it stands for several dependences; hover over an edge or a box for "
-                "the details. The dependences are counted per array below.</i></p>")
+        note = (
+            "<p class='ls-graph-note'><i>Summary of a large graph (" + esc(size_words) + "): one edge per pair "
+            "of statements, wider when it stands for several dependences; hover over an edge or a box for "
+            "the details. The dependences are counted per array below.</i></p>"
+        )
         return note + svg, "summary"
     return svg, "full"
 
@@ -463,16 +495,22 @@ def dependence_table(report: NestReport, limit: int = TABLE_MAX_ROWS) -> str:
         if _strength(e) < _strength(r["example"]):
             r["example"] = e
     order = sorted(rows.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
-    out = ["<table><tr><th>array</th><th>dependences</th><th>carried by</th><th>statements</th>"
-           "<th>for example</th></tr>"]
+    out = [
+        "<table><tr><th>array</th><th>dependences</th><th>carried by</th><th>statements</th>"
+        "<th>for example</th></tr>"
+    ]
     for var, r in order[:limit]:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(r["kinds"].items(), key=lambda kv: _KIND_RANK.get(kv[0], 3)))
         carried = ", ".join(f"{c} ({n})" for c, n in r["carriers"].items()) or "none (within one iteration)"
         ex = r["example"]
-        example = (f"{ex.get('src')} → {ex.get('dst')}: {ex.get('kind')} {ex.get('src_ref', '')} → "
-                   f"{ex.get('dst_ref', '')} {ex.get('direction', '')}")
-        out.append(f"<tr><td><code>{esc(var)}</code></td><td>{r['count']} ({esc(kinds)})</td><td>{esc(carried)}</td>"
-                   f"<td>{len(r['statements'])}</td><td>{esc(example)}</td></tr>")
+        example = (
+            f"{ex.get('src')} → {ex.get('dst')}: {ex.get('kind')} {ex.get('src_ref', '')} → "
+            f"{ex.get('dst_ref', '')} {ex.get('direction', '')}"
+        )
+        out.append(
+            f"<tr><td><code>{esc(var)}</code></td><td>{r['count']} ({esc(kinds)})</td><td>{esc(carried)}</td>"
+            f"<td>{len(r['statements'])}</td><td>{esc(example)}</td></tr>"
+        )
     out.append("</table>")
     if len(order) > limit:
         out.append(f"<div class='ls-caption'>... and {len(order) - limit} more arrays.</div>")
@@ -488,15 +526,18 @@ def dependence_html(report: NestReport, budget: Optional[float] = None) -> Optio
         return None
     parts = [drawing]
     if mode in ("full", "summary"):
-        parts.append("<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
-                     "sequential, grey: not compiled); red edges are dependences carried by a loop, grey dashed "
-                     "edges stay within one iteration.</div>")
+        parts.append(
+            "<div class='ls-caption'>Boxes are loops (green: parallel, blue: reduction, red: "
+            "sequential, grey: not compiled); red edges are dependences carried by a loop, grey dashed "
+            "edges stay within one iteration.</div>"
+        )
     if mode != "full":
         parts.append(dependence_table(report))
     return "".join(parts)
 
 
 # --- the iteration space of a two-deep nest ------------------------------------
+
 
 def _two_deep(report: NestReport):
     loops = report.nest.get("loops") or []
@@ -524,13 +565,15 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
             unknown.append(f"{e.get('kind')} on {e.get('variable')} {e.get('direction')}")
     cell, margin = 34, 40
     size = margin + limit * cell
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 10}" height="{size + 10}" '
-             f'viewBox="0 0 {size + 10} {size + 10}" font-family="Helvetica" font-size="11">',
-             '<defs><marker id="ls-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
-             '<path d="M0,0 L8,4 L0,8 z" fill="#c62828"/></marker></defs>',
-             f'<text class="ls-axis" x="{margin}" y="14">{esc(inner)} →</text>',
-             f'<text class="ls-axis" x="4" y="{margin + 12}">{esc(outer)}</text>',
-             f'<text class="ls-axis" x="8" y="{margin + 28}">↓</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 10}" height="{size + 10}" '
+        f'viewBox="0 0 {size + 10} {size + 10}" font-family="Helvetica" font-size="11">',
+        '<defs><marker id="ls-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
+        '<path d="M0,0 L8,4 L0,8 z" fill="#c62828"/></marker></defs>',
+        f'<text class="ls-axis" x="{margin}" y="14">{esc(inner)} →</text>',
+        f'<text class="ls-axis" x="4" y="{margin + 12}">{esc(outer)}</text>',
+        f'<text class="ls-axis" x="8" y="{margin + 28}">↓</text>',
+    ]
 
     def centre(a, b):
         return margin + b * cell + cell / 2, margin + a * cell + cell / 2
@@ -539,7 +582,7 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
         for b in range(limit):
             x, y = centre(a, b)
             parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="3.5" class="ls-dot" fill="#424242"/>')
-    for (da, db, kind) in sorted(arrows):
+    for da, db, kind in sorted(arrows):
         for a in range(limit):
             for b in range(limit):
                 ta, tb = a + da, b + db
@@ -548,13 +591,18 @@ def iteration_space_svg(report: NestReport, limit: int = 8) -> Optional[str]:
                 (x1, y1), (x2, y2) = centre(a, b), centre(ta, tb)
                 length = math.hypot(x2 - x1, y2 - y1)
                 sx, sy = (x2 - x1) / length * 5, (y2 - y1) / length * 5
-                parts.append(f'<line x1="{x1 + sx:.1f}" y1="{y1 + sy:.1f}" x2="{x2 - sx:.1f}" y2="{y2 - sy:.1f}" '
-                             f'stroke="#c62828" stroke-width="1" marker-end="url(#ls-arrow)"/>')
+                parts.append(
+                    f'<line x1="{x1 + sx:.1f}" y1="{y1 + sy:.1f}" x2="{x2 - sx:.1f}" y2="{y2 - sy:.1f}" '
+                    f'stroke="#c62828" stroke-width="1" marker-end="url(#ls-arrow)"/>'
+                )
     parts.append("</svg>")
-    caption = (f"The first {limit}×{limit} iterations ({esc(outer)} down, {esc(inner)} across). "
-               + ("Arrows: dependences carried from one iteration to a later one, distances "
-                  + ", ".join(f"({da},{db})" for da, db, _ in sorted(arrows)) + "."
-                  if arrows else "No dependence is carried between iterations: every dot can run at once."))
+    caption = f"The first {limit}×{limit} iterations ({esc(outer)} down, {esc(inner)} across). " + (
+        "Arrows: dependences carried from one iteration to a later one, distances "
+        + ", ".join(f"({da},{db})" for da, db, _ in sorted(arrows))
+        + "."
+        if arrows
+        else "No dependence is carried between iterations: every dot can run at once."
+    )
     if unknown:
         caption += " Dependences without a constant distance: " + esc("; ".join(unknown)) + "."
     return "".join(parts) + f"<div class='ls-caption'>{caption}</div>"
@@ -614,8 +662,14 @@ def chart_spec(report: NestReport) -> Optional[dict]:
         for profile, pv in per_profile.items():
             label = name + ("" if pv.get("available", True) else " (not available)")
             for comp in COMPONENTS:
-                bars.append({"variant": label, "component": comp, "seconds": float(pv.get(comp) or 0.0),
-                             "profile": profile if name == "gpu" else "*"})
+                bars.append(
+                    {
+                        "variant": label,
+                        "component": comp,
+                        "seconds": float(pv.get(comp) or 0.0),
+                        "profile": profile if name == "gpu" else "*",
+                    }
+                )
     profiles = sorted(set(report.profile_sweeps) | set(gpu_bars) | {current})
     linked = len(profiles) > 1
     cost_chart = {
@@ -626,10 +680,13 @@ def chart_spec(report: NestReport) -> Optional[dict]:
         "encoding": {
             "y": {"field": "variant", "type": "nominal", "sort": None, "title": None},
             "x": {"field": "seconds", "type": "quantitative", "aggregate": "sum", "title": "seconds (predicted)"},
-            "color": {"field": "component", "type": "nominal", "sort": list(COMPONENTS),
-                      "scale": {"domain": list(COMPONENTS),
-                                "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]},
-                      "legend": {"orient": "bottom", "title": None}},
+            "color": {
+                "field": "component",
+                "type": "nominal",
+                "sort": list(COMPONENTS),
+                "scale": {"domain": list(COMPONENTS), "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]},
+                "legend": {"orient": "bottom", "title": None},
+            },
             "order": {"field": "component", "type": "nominal"},
         },
         "width": CHART_WIDTH,
@@ -647,42 +704,65 @@ def chart_spec(report: NestReport) -> Optional[dict]:
                 val = p.get(variant)
                 if val is None or not (val > 0) or math.isinf(val):
                     continue
-                points.append({"size": p["size"], "variant": variant, "seconds": val,
-                               "profile": profile if variant == "gpu" else "*"})
+                points.append(
+                    {
+                        "size": p["size"],
+                        "variant": variant,
+                        "seconds": val,
+                        "profile": profile if variant == "gpu" else "*",
+                    }
+                )
     if points:
         work = est.get("work") or {}
         size_now = work.get("size_value")
-        size_label = (work.get("size_axis") or est.get("size_label") or work.get("size_label")
-                      or "problem size")
-        layers = [{
-            "mark": {"type": "line", "point": True, "tooltip": True},
-            "transform": [{"filter": "datum.profile == '*' || datum.profile == gpu_profile"}],
-            "encoding": {
-                "x": {"field": "size", "type": "quantitative", "scale": {"type": "log"}, "title": str(size_label)},
-                "y": {"field": "seconds", "type": "quantitative", "scale": {"type": "log"},
-                      "title": "seconds (predicted)"},
-                "color": {"field": "variant", "type": "nominal",
-                          "legend": {"orient": "bottom", "title": None}},
-            },
-        }]
+        size_label = work.get("size_axis") or est.get("size_label") or work.get("size_label") or "problem size"
+        layers = [
+            {
+                "mark": {"type": "line", "point": True, "tooltip": True},
+                "transform": [{"filter": "datum.profile == '*' || datum.profile == gpu_profile"}],
+                "encoding": {
+                    "x": {"field": "size", "type": "quantitative", "scale": {"type": "log"}, "title": str(size_label)},
+                    "y": {
+                        "field": "seconds",
+                        "type": "quantitative",
+                        "scale": {"type": "log"},
+                        "title": "seconds (predicted)",
+                    },
+                    "color": {"field": "variant", "type": "nominal", "legend": {"orient": "bottom", "title": None}},
+                },
+            }
+        ]
         if isinstance(size_now, (int, float)) and size_now > 0:
-            layers.append({"data": {"values": [{"size": size_now, "what": "this run"}]},
-                           "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#ef6c00"},
-                           "encoding": {"x": {"field": "size", "type": "quantitative"},
-                                        "tooltip": {"field": "what", "type": "nominal"}}})
-        charts.append({
-            "title": "Predicted time against problem size",
-            "data": {"values": points},
-            "layer": layers,
-            "width": CHART_WIDTH,
-        })
+            layers.append(
+                {
+                    "data": {"values": [{"size": size_now, "what": "this run"}]},
+                    "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#ef6c00"},
+                    "encoding": {
+                        "x": {"field": "size", "type": "quantitative"},
+                        "tooltip": {"field": "what", "type": "nominal"},
+                    },
+                }
+            )
+        charts.append(
+            {
+                "title": "Predicted time against problem size",
+                "data": {"values": points},
+                "layer": layers,
+                "width": CHART_WIDTH,
+            }
+        )
     # One above the other: side by side they are wider than a 700 px cell.
     spec = {"$schema": VEGA_LITE_SCHEMA, "vconcat": charts, "resolve": {"scale": {"color": "independent"}}}
     if linked:
         # A variable parameter bound to an input lives at the top level of a
         # concatenated view; both charts filter on it.
-        spec["params"] = [{"name": "gpu_profile", "value": current,
-                           "bind": {"input": "select", "options": profiles, "name": "GPU profile: "}}]
+        spec["params"] = [
+            {
+                "name": "gpu_profile",
+                "value": current,
+                "bind": {"input": "select", "options": profiles, "name": "GPU profile: "},
+            }
+        ]
     return spec
 
 
@@ -753,15 +833,19 @@ def _loops_table(report: NestReport) -> str:
         verdict = loop_verdict(report, l)
         why = list(l.get("reasons") or [])
         for r in l.get("reductions") or []:
-            why.append(f"reduction of {r.get('variable')} with {r.get('op')} (parallel partial results, "
-                       f"combined in a fixed order; floating-point sums may differ by rounding)")
+            why.append(
+                f"reduction of {r.get('variable')} with {r.get('op')} (parallel partial results, "
+                f"combined in a fixed order; floating-point sums may differ by rounding)"
+            )
         if l.get("privates"):
             why.append("private scalars: " + ", ".join(l["privates"]))
         if verdict == "parallel" and not why:
             why.append("no dependence is carried by this loop: its iterations are independent")
-        rows.append(f"<tr><td><code>for {esc(l.get('var'))}</code></td><td>{esc(l.get('line'))}</td>"
-                    f"<td class='ls-verdict-{esc(verdict.replace(' ', '-'))}'>{esc(verdict)}</td>"
-                    f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>")
+        rows.append(
+            f"<tr><td><code>for {esc(l.get('var'))}</code></td><td>{esc(l.get('line'))}</td>"
+            f"<td class='ls-verdict-{esc(verdict.replace(' ', '-'))}'>{esc(verdict)}</td>"
+            f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>"
+        )
     rows.append("</table>")
     return "".join(rows)
 
@@ -779,9 +863,11 @@ def _html_list(title: str, items: List[Any]) -> str:
 def _staged_html(report: NestReport) -> str:
     static = report.nest.get("static") or {}
     parts = []
-    for key, title in (("references", "References (when the cell was submitted)"),
-                       ("settled", "Settled without run-time values"),
-                       ("for_run_time", "Left for run time")):
+    for key, title in (
+        ("references", "References (when the cell was submitted)"),
+        ("settled", "Settled without run-time values"),
+        ("for_run_time", "Left for run time"),
+    ):
         items = static.get(key) or []
         if items:
             parts.append(_html_list(title, items))
@@ -798,16 +884,22 @@ def _cost_table(report: NestReport) -> str:
     est = report.estimate
     if not est:
         return ""
-    rows = ["<table><tr><th>variant</th><th>scheduling</th><th>transfer</th><th>compute</th>"
-            "<th>compile</th><th>total</th><th>bound by</th></tr>"]
+    rows = [
+        "<table><tr><th>variant</th><th>scheduling</th><th>transfer</th><th>compute</th>"
+        "<th>compile</th><th>total</th><th>bound by</th></tr>"
+    ]
     for v in est.get("variants", []):
         name = v.get("variant", "?")
         if not v.get("available", True):
             name += f" (not available: {v.get('unavailable_reason', '')})"
         mark = " ◀" if v.get("variant") == est.get("choice") else ""
-        rows.append("<tr><td>" + esc(name + mark) + "</td>"
-                    + "".join(f"<td>{esc(fmt_seconds(v.get(c)))}</td>" for c in COMPONENTS)
-                    + f"<td><b>{esc(fmt_seconds(v.get('total')))}</b></td><td>{esc(v.get('bound_by', ''))}</td></tr>")
+        rows.append(
+            "<tr><td>"
+            + esc(name + mark)
+            + "</td>"
+            + "".join(f"<td>{esc(fmt_seconds(v.get(c)))}</td>" for c in COMPONENTS)
+            + f"<td><b>{esc(fmt_seconds(v.get('total')))}</b></td><td>{esc(v.get('bound_by', ''))}</td></tr>"
+        )
     rows.append("</table>")
     if est.get("gpu_profile"):
         rows.append(f"<div class='ls-caption'>GPU priced as: {esc(est['gpu_profile'])}.")
@@ -913,26 +1005,39 @@ def first_run_table(report: NestReport, draw_s: float = 0.0) -> str:
     except Exception:
         over = {}
     total = predicted.get("total")
-    rows = [("analysis and pricing, before the run", fr.get("report_s"), over.get("report")),
-            ("binding the values and the run-time checks", setup, over.get("setup")),
-            ("compiling", compile_s, predicted.get("compile")),
-            ("the loop (with its copies and threads)", loop,
-             total - predicted.get("compile", 0.0) if total is not None else None),
-            ("drawing this report (CUDA, graph, tables)", draw, over.get("draw"))]
+    rows = [
+        ("analysis and pricing, before the run", fr.get("report_s"), over.get("report")),
+        ("binding the values and the run-time checks", setup, over.get("setup")),
+        ("compiling", compile_s, predicted.get("compile")),
+        (
+            "the loop (with its copies and threads)",
+            loop,
+            total - predicted.get("compile", 0.0) if total is not None else None,
+        ),
+        ("drawing this report (CUDA, graph, tables)", draw, over.get("draw")),
+    ]
     html = ["<table><tr><th>first run</th><th>measured</th><th>predicted</th></tr>"]
     for name, measured, pred in rows:
-        html.append(f"<tr><td>{esc(name)}</td><td>{esc(fmt_seconds(measured))}</td>"
-                    f"<td>{esc(fmt_seconds(pred) if pred is not None else 'not priced')}</td></tr>")
+        html.append(
+            f"<tr><td>{esc(name)}</td><td>{esc(fmt_seconds(measured))}</td>"
+            f"<td>{esc(fmt_seconds(pred) if pred is not None else 'not priced')}</td></tr>"
+        )
     whole = sum(m or 0.0 for _, m, _ in rows)
     whole_pred = sum(p for _, _, p in rows) if all(p is not None for _, _, p in rows) else None
-    html.append(f"<tr><td><b>in all</b></td><td><b>{esc(fmt_seconds(whole))}</b></td>"
-                f"<td>{esc(fmt_seconds(whole_pred) if whole_pred is not None else 'not priced')}</td></tr>"
-                "</table>")
-    caption = ("Later runs of this nest pay only the loop: the analysis, the report and the compiled code are "
-               "kept. The report's own costs are priced from this machine's calibration.")
+    html.append(
+        f"<tr><td><b>in all</b></td><td><b>{esc(fmt_seconds(whole))}</b></td>"
+        f"<td>{esc(fmt_seconds(whole_pred) if whole_pred is not None else 'not priced')}</td></tr>"
+        "</table>"
+    )
+    caption = (
+        "Later runs of this nest pay only the loop: the analysis, the report and the compiled code are "
+        "kept. The report's own costs are priced from this machine's calibration."
+    )
     if fr.get("calibration_s"):
-        caption += (f" This machine was calibrated during this run ({fmt_seconds(fr['calibration_s'])}, "
-                    "once, not counted above).")
+        caption += (
+            f" This machine was calibrated during this run ({fmt_seconds(fr['calibration_s'])}, "
+            "once, not counted above)."
+        )
     html.append(f"<div class='ls-caption'>{esc(caption)}</div>")
     return "".join(html)
 
@@ -946,12 +1051,14 @@ def _sections(report: NestReport) -> List[str]:
         d = report.nest.get("decline") or {}
         parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
     t0 = time.perf_counter()
-    sections = [("Loops and why", _loops_table(report)),
-                ("Static and run-time analysis", _staged_html(report)),
-                ("Dependence graph", dependence_html(report) if report.analysis else None),
-                ("Iteration space", iteration_space_svg(report)),
-                ("Cost breakdown", _cost_table(report)),
-                ("Generated CUDA", cuda_html(report) if report.cuda is not None else None)]
+    sections = [
+        ("Loops and why", _loops_table(report)),
+        ("Static and run-time analysis", _staged_html(report)),
+        ("Dependence graph", dependence_html(report) if report.analysis else None),
+        ("Iteration space", iteration_space_svg(report)),
+        ("Cost breakdown", _cost_table(report)),
+        ("Generated CUDA", cuda_html(report) if report.cuda is not None else None),
+    ]
     sections.append(("First run, measured", first_run_table(report, time.perf_counter() - t0)))
     for title, body in sections:
         if body:
@@ -969,10 +1076,17 @@ def render_html(report: NestReport, level: str = "full") -> str:
         inner = [f"<div><b>Decision:</b> {esc(decision)}</div>"] + body + _sections(report)
         if report.estimate:
             inner.append("<div class='ls-caption'>The charts of the predicted cost: %loopscope full.</div>")
-        return "".join([_STYLE, "<div class='ls-report ls-summary'><details><summary class='ls-head'>",
-                        esc(summary_line(report)), "</summary>", *inner, "</details></div>"])
-    parts = [_STYLE, "<div class='ls-report'>",
-             f"<div class='ls-head'>Loopscope: {esc(headline(report))}</div>"]
+        return "".join(
+            [
+                _STYLE,
+                "<div class='ls-report ls-summary'><details><summary class='ls-head'>",
+                esc(summary_line(report)),
+                "</summary>",
+                *inner,
+                "</details></div>",
+            ]
+        )
+    parts = [_STYLE, "<div class='ls-report'>", f"<div class='ls-head'>Loopscope: {esc(headline(report))}</div>"]
     m = measured_line(report)
     if m:
         parts.append(f"<div>{esc(m)}</div>")

@@ -140,8 +140,9 @@ class NotRewritable(ValueError):
 # The originals are taken when this module is imported (in the kernel, before
 # any user code runs).
 
-ASSUMED_BUILTINS = {name: getattr(builtins, name)
-                    for name in ("range", "len", "abs", "min", "max", "float", "int", "round")}
+ASSUMED_BUILTINS = {
+    name: getattr(builtins, name) for name in ("range", "len", "abs", "min", "max", "float", "int", "round")
+}
 ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
 _MODULE_ATTRS = {id(math): dict(vars(math)), id(numpy): dict(vars(numpy))}
 _MISSING = object()
@@ -151,30 +152,38 @@ _ndarray = numpy.ndarray
 @dataclass
 class NestRecord:
     id: int
-    line: int                      # line of the root `for` in the parsed source
+    line: int  # line of the root `for` in the parsed source
     end_line: int
-    var: str                       # variable of the root loop
+    var: str  # variable of the root loop
     source: str
     declined: bool
-    decline: Optional[dict]        # {"line", "reason"} when declined
+    decline: Optional[dict]  # {"line", "reason"} when declined
     inputs: List[str] = field(default_factory=list)
     outputs: List[str] = field(default_factory=list)
     arrays: List[str] = field(default_factory=list)
-    loops: List[dict] = field(default_factory=list)   # from the engine, or from the ast when declined
+    loops: List[dict] = field(default_factory=list)  # from the engine, or from the ast when declined
     static: Optional[dict] = None
     filename: str = ""
     # Names the generated code loads into the env: the plain names among the
     # inputs, the bases of expression inputs, and the assumed globals.
     loads: List[str] = field(default_factory=list)
-    assumed: List[str] = field(default_factory=list)              # builtin and module names
+    assumed: List[str] = field(default_factory=list)  # builtin and module names
     assumed_attrs: List[Tuple[str, str]] = field(default_factory=list)  # (module name, attribute)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
-            "id": self.id, "line": self.line, "end_line": self.end_line, "var": self.var,
-            "source": self.source, "declined": self.declined, "decline": self.decline,
-            "inputs": list(self.inputs), "outputs": list(self.outputs), "arrays": list(self.arrays),
-            "loops": [dict(l) for l in self.loops], "static": self.static,
+            "id": self.id,
+            "line": self.line,
+            "end_line": self.end_line,
+            "var": self.var,
+            "source": self.source,
+            "declined": self.declined,
+            "decline": self.decline,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "arrays": list(self.arrays),
+            "loops": [dict(l) for l in self.loops],
+            "static": self.static,
         }
 
 
@@ -182,9 +191,13 @@ NESTS: Dict[int, NestRecord] = {}
 
 
 def is_range_loop(node) -> bool:
-    return (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
-            and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
-            and node.iter.func.id == "range")
+    return (
+        isinstance(node, ast.For)
+        and isinstance(node.target, ast.Name)
+        and isinstance(node.iter, ast.Call)
+        and isinstance(node.iter.func, ast.Name)
+        and node.iter.func.id == "range"
+    )
 
 
 def _ast_loops(node) -> List[dict]:
@@ -244,20 +257,31 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
     nest_id = _loopscope.analysis_register(node, text, filename)
     info = _loopscope.analysis_info(nest_id)
     rec = NestRecord(
-        id=nest_id, line=node.lineno, end_line=getattr(node, "end_lineno", node.lineno) or node.lineno,
-        var=node.target.id, source=text, declined=info["declined"], decline=info["decline"],
-        inputs=list(info.get("inputs", [])), outputs=list(info.get("outputs", [])),
-        arrays=list(info.get("arrays", [])), loops=list(info.get("loops", [])) or _ast_loops(node),
-        static=info.get("static"), filename=filename)
+        id=nest_id,
+        line=node.lineno,
+        end_line=getattr(node, "end_lineno", node.lineno) or node.lineno,
+        var=node.target.id,
+        source=text,
+        declined=info["declined"],
+        decline=info["decline"],
+        inputs=list(info.get("inputs", [])),
+        outputs=list(info.get("outputs", [])),
+        arrays=list(info.get("arrays", [])),
+        loops=list(info.get("loops", [])) or _ast_loops(node),
+        static=info.get("static"),
+        filename=filename,
+    )
     if not rec.declined:
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(node, rec.inputs)
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             what = "module" if clash[0] in ASSUMED_MODULES else "function"
             rec.declined = True
-            rec.decline = {"line": node.lineno,
-                           "reason": f"{clash[0]} holds a value of the loop (it is assigned or read as a number) "
-                                     f"and is also used as the built-in {what} {clash[0]}"}
+            rec.decline = {
+                "line": node.lineno,
+                "reason": f"{clash[0]} holds a value of the loop (it is assigned or read as a number) "
+                f"and is also used as the built-in {what} {clash[0]}",
+            }
         loads = []
         for name in rec.inputs:
             expr = _expression_input(name)
@@ -270,6 +294,7 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
 
 
 # --- binding: the one check between the loop's scope and the engine --------------------
+
 
 def _describe(obj) -> str:
     """What ``obj`` is, for a sentence: "a function defined in this program"."""
@@ -291,8 +316,10 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
         have = env.pop(ASSUMED_PREFIX + name, _MISSING)
         if name in ASSUMED_BUILTINS:
             if have is not ASSUMED_BUILTINS[name]:
-                return (f"{name} is {_describe(have)}, not Python's built-in {name}, "
-                        f"so the loop runs as plain Python to call it")
+                return (
+                    f"{name} is {_describe(have)}, not Python's built-in {name}, "
+                    f"so the loop runs as plain Python to call it"
+                )
         elif have is not ASSUMED_MODULES[name]:
             want = ASSUMED_MODULES[name].__name__
             return f"{name} is {_describe(have)}, not the {want} module, so the loop runs as plain Python"
@@ -300,8 +327,10 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
         module = ASSUMED_MODULES[mod_name]
         original = _MODULE_ATTRS[id(module)].get(attr, _MISSING)
         if getattr(module, attr, _MISSING) is not original:
-            return (f"{mod_name}.{attr} has been replaced (it is not {module.__name__}'s own {attr}), "
-                    f"so the loop runs as plain Python to call it")
+            return (
+                f"{mod_name}.{attr} has been replaced (it is not {module.__name__}'s own {attr}), "
+                f"so the loop runs as plain Python to call it"
+            )
     return None
 
 
@@ -371,22 +400,30 @@ def bind_env(nest_id: int, env: Optional[dict]):
     if sys.gettrace() is not None:
         # A debugger (the kernel's debugpy) or a line tracer: native code runs
         # no line of the body, so a breakpoint there would never be hit.
-        return None, ("a debugger or tracer follows this code line by line, so the loop runs as plain Python, "
-                      "where its breakpoints and steps are met")
+        return None, (
+            "a debugger or tracer follows this code line by line, so the loop runs as plain Python, "
+            "where its breakpoints and steps are met"
+        )
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, broken
     errors = _numpy_error_settings()
     if any(v > 1 for v in errors.values()):
-        return None, ("NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
-                      "np.errstate), so the loop runs as plain Python, where NumPy applies it")
+        return None, (
+            "NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
+            "np.errstate), so the loop runs as plain Python, where NumPy applies it"
+        )
     if errors["under"] != 0:
-        return None, ("NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
-                      "track, so the loop runs as plain Python, where NumPy reports it")
+        return None, (
+            "NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
+            "track, so the loop runs as plain Python, where NumPy reports it"
+        )
     _loopscope.cpu_set_numpy_warnings(any(errors[k] == 1 for k in ("divide", "over", "invalid")))
     if _runtime_warnings_raise():
-        return None, ("a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
-                      "where NumPy's warnings become exceptions at the right place")
+        return None, (
+            "a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
+            "where NumPy's warnings become exceptions at the right place"
+        )
     for name in rec.inputs:
         if not name.isidentifier():
             try:
@@ -397,6 +434,7 @@ def bind_env(nest_id: int, env: Optional[dict]):
 
 
 # --- the replacement ---------------------------------------------------------------------
+
 
 def _load(name: str) -> ast.expr:
     return ast.Name(name, ast.Load())
@@ -417,25 +455,37 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         else:
             func, args = _load(hook_name), [ast.Constant(rec.id), env]
         return ast.Assign(targets=[_hook_answer(ast.Store())], value=ast.Call(func=func, args=args, keywords=[]))
+
     # A name the nest reads that is not defined yet: the hook hears None
     # (and declines), the Python loop raises the NameError where it does.
     call = ast.Try(
         body=[ask(ast.Dict(keys=keys, values=values))],
         handlers=[ast.ExceptHandler(type=_load("NameError"), name=None, body=[ask(ast.Constant(None))])],
-        orelse=[], finalbody=[])
+        orelse=[],
+        finalbody=[],
+    )
     writes = []
     for name in rec.outputs:
-        writes.append(ast.If(
-            test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
-            body=[ast.Assign(targets=[ast.Name(name, ast.Store())],
-                             value=ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name),
-                                                 ctx=ast.Load()))],
-            orelse=[]))
-    ran = ast.Assign(targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())],
-                     value=ast.Constant(rec.id))
+        writes.append(
+            ast.If(
+                test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
+                body=[
+                    ast.Assign(
+                        targets=[ast.Name(name, ast.Store())],
+                        value=ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load()),
+                    )
+                ],
+                orelse=[],
+            )
+        )
+    ran = ast.Assign(
+        targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())], value=ast.Constant(rec.id)
+    )
     branch = ast.If(
         test=ast.Compare(left=_hook_answer(ast.Load()), ops=[ast.Is()], comparators=[ast.Constant(None)]),
-        body=[node, ran], orelse=writes or [ast.Pass()])
+        body=[node, ran],
+        orelse=writes or [ast.Pass()],
+    )
     out = [call, branch]
     for s in out:
         _locate(s, node)
@@ -521,8 +571,9 @@ class _Rewriter:
         return [s]
 
 
-def rewrite_module(tree: ast.Module, filename: str, hook_name: str, source: Optional[str] = None,
-                   hook_declined: bool = False):
+def rewrite_module(
+    tree: ast.Module, filename: str, hook_name: str, source: Optional[str] = None, hook_declined: bool = False
+):
     """Rewrites `tree` in place (and returns it) with every supported nest
     going through ``hook_name``. Returns ``(tree, nests)``. With
     ``hook_declined``, declined ``range`` loops also call the hook (with an
@@ -537,6 +588,7 @@ def rewrite_module(tree: ast.Module, filename: str, hook_name: str, source: Opti
 
 
 # --- functions -------------------------------------------------------------------------
+
 
 def _plain_function(fn):
     """The Python function behind ``fn`` and a way to rebuild the callable
@@ -559,8 +611,9 @@ def _function_source(fn):
     try:
         lines, first = inspect.getsourcelines(fn.__code__)
     except (OSError, TypeError) as exc:
-        raise NotRewritable(f"the source of {fn.__qualname__} is not available ({exc}), "
-                            f"so it runs as it is") from None
+        raise NotRewritable(
+            f"the source of {fn.__qualname__} is not available ({exc}), " f"so it runs as it is"
+        ) from None
     source = textwrap.dedent("".join(lines))
     return source, first
 
@@ -596,10 +649,14 @@ def rewrite_function(fn, hook_declined: bool = False):
     def_line = fdef.lineno
     fdef.decorator_list = []
     module = ast.Module(body=[fdef], type_ignores=[])
-    ast.increment_lineno(module, 1 - def_line)       # the def line is line 1
-    module, nests = rewrite_module(module, fn.__code__.co_filename or "<function>",
-                                   None, source=_shift_source(source, def_line),
-                                   hook_declined=hook_declined)
+    ast.increment_lineno(module, 1 - def_line)  # the def line is line 1
+    module, nests = rewrite_module(
+        module,
+        fn.__code__.co_filename or "<function>",
+        None,
+        source=_shift_source(source, def_line),
+        hook_declined=hook_declined,
+    )
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
     maker_body: List[ast.stmt] = []
@@ -609,9 +666,14 @@ def rewrite_function(fn, hook_declined: bool = False):
     maker_body += [fdef, ast.Return(_load(fdef.name))]
     maker = ast.FunctionDef(
         name=MAKER_NAME,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(v) for v in freevars],
-                           kwonlyargs=[], kw_defaults=[], defaults=[]),
-        body=maker_body, decorator_list=[], returns=None, type_comment=None)
+        args=ast.arguments(
+            posonlyargs=[], args=[ast.arg(v) for v in freevars], kwonlyargs=[], kw_defaults=[], defaults=[]
+        ),
+        body=maker_body,
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+    )
     top: ast.stmt = maker
     if klass:
         top = ast.ClassDef(name=klass, bases=[], keywords=[], body=[maker], decorator_list=[])
@@ -626,7 +688,7 @@ def rewrite_function(fn, hook_declined: bool = False):
 
 def _shift_source(source: str, def_line: int) -> str:
     """Source whose line 1 is the def line (decorators dropped)."""
-    return "\n".join(source.splitlines()[def_line - 1:]) + "\n"
+    return "\n".join(source.splitlines()[def_line - 1 :]) + "\n"
 
 
 def _find_code(code: types.CodeType, name: str) -> Optional[types.CodeType]:
@@ -640,8 +702,14 @@ def _find_code(code: types.CodeType, name: str) -> Optional[types.CodeType]:
     return None
 
 
-_KIND_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
-               | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
+_KIND_FLAGS = (
+    inspect.CO_VARARGS
+    | inspect.CO_VARKEYWORDS
+    | inspect.CO_GENERATOR
+    | inspect.CO_COROUTINE
+    | inspect.CO_ASYNC_GENERATOR
+    | inspect.CO_ITERABLE_COROUTINE
+)
 
 
 def _with_constant(code: types.CodeType, placeholder: str, value) -> types.CodeType:
@@ -673,22 +741,28 @@ def compile_function(fn, hook, hook_declined: bool = False):
         raise NotRewritable(f"{plain.__qualname__} could not be recompiled ({exc.msg})") from None
     maker_code = _find_code(code, MAKER_NAME)
     inner = _find_code(maker_code, old.co_name) if maker_code is not None else None
-    if inner is None or inner.co_varnames[:old.co_argcount + old.co_kwonlyargcount] != \
-            old.co_varnames[:old.co_argcount + old.co_kwonlyargcount] or \
-            (inner.co_flags ^ old.co_flags) & _KIND_FLAGS:
-        raise NotRewritable(f"the source of {plain.__qualname__} does not match its code "
-                            f"(was it redefined?), so it runs as it is")
+    if (
+        inner is None
+        or inner.co_varnames[: old.co_argcount + old.co_kwonlyargcount]
+        != old.co_varnames[: old.co_argcount + old.co_kwonlyargcount]
+        or (inner.co_flags ^ old.co_flags) & _KIND_FLAGS
+    ):
+        raise NotRewritable(
+            f"the source of {plain.__qualname__} does not match its code " f"(was it redefined?), so it runs as it is"
+        )
     cells = dict(zip(old.co_freevars, plain.__closure__ or ()))
     closure = []
     for name in inner.co_freevars:
         if name in cells:
             closure.append(cells[name])
         else:
-            raise NotRewritable(f"{plain.__qualname__} reads {name} from a scope the rewriter cannot see, "
-                                f"so it runs as it is")
+            raise NotRewritable(
+                f"{plain.__qualname__} reads {name} from a scope the rewriter cannot see, " f"so it runs as it is"
+            )
     inner = _with_constant(inner, HOOK_CONSTANT, hook).replace(co_qualname=old.co_qualname)
-    new_fn = types.FunctionType(inner, plain.__globals__, plain.__name__, plain.__defaults__,
-                                tuple(closure) if closure else None)
+    new_fn = types.FunctionType(
+        inner, plain.__globals__, plain.__name__, plain.__defaults__, tuple(closure) if closure else None
+    )
     new_fn.__kwdefaults__ = plain.__kwdefaults__
     new_fn.__qualname__ = plain.__qualname__
     new_fn.__doc__ = plain.__doc__

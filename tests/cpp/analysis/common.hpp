@@ -42,8 +42,10 @@ inline lsa::ArrayBinding view(double* data, std::vector<int64_t> shape, std::vec
   for (size_t d = 0; d < shape.size(); ++d) {
     int64_t s = strides_elems[d] * 8;
     a.strides.push_back(s);
-    if (s < 0) lo += s * (shape[d] - 1);
-    else hi += s * (shape[d] - 1);
+    if (s < 0)
+      lo += s * (shape[d] - 1);
+    else
+      hi += s * (shape[d] - 1);
   }
   a.mem_lo = reinterpret_cast<uintptr_t>(data) + lo;
   a.mem_hi = reinterpret_cast<uintptr_t>(data) + hi + 8;

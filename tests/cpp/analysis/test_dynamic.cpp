@@ -41,8 +41,9 @@ TEST(Dynamic, StencilReasonNamesTheDependence) {
 }
 
 TEST(Dynamic, GemmPlan) {
-  Case c("for i in range(n):\n    for j in range(n):\n        for k in range(n):\n"
-         "            C[i, j] += A[i, k] * B[k, j]\n");
+  Case c(
+      "for i in range(n):\n    for j in range(n):\n        for k in range(n):\n"
+      "            C[i, j] += A[i, k] * B[k, j]\n");
   for (auto name : {"A", "B", "C"}) c.b.arrays[name] = view(c.buf.make(64), {8, 8});
   c.b.scalars["n"] = int_scalar(8);
   auto p = c.plan();
@@ -87,14 +88,17 @@ TEST(Dynamic, ExactReductionsStayParallel) {
   EXPECT_EQ(verdict(sum, DType::Float64, ScalarKind::Int), LoopVerdict::Sequential);  // s becomes a float
   EXPECT_EQ(verdict(sum, DType::Int64, ScalarKind::Float), LoopVerdict::Sequential);
   // A counter assigned in the nest, with ints only.
-  const std::string count = "for i in range(n):\n    c = 0\n    for j in range(n):\n"
-                            "        if A[i, j] > 0:\n            c += 1\n    A[i, 0] = c\n";
+  const std::string count =
+      "for i in range(n):\n    c = 0\n    for j in range(n):\n"
+      "        if A[i, j] > 0:\n            c += 1\n    A[i, 0] = c\n";
   EXPECT_EQ(verdict(count, DType::Float64, std::nullopt), LoopVerdict::Reduction);
-  const std::string fcount = "for i in range(n):\n    c = 0.0\n    for j in range(n):\n"
-                             "        c += 1\n    A[i, 0] = c\n";
+  const std::string fcount =
+      "for i in range(n):\n    c = 0.0\n    for j in range(n):\n"
+      "        c += 1\n    A[i, 0] = c\n";
   EXPECT_EQ(verdict(fcount, DType::Float64, std::nullopt), LoopVerdict::Sequential);
-  const std::string div = "for i in range(n):\n    c = 0\n    for j in range(n):\n"
-                          "        c += j / 2\n    A[i, 0] = c\n";
+  const std::string div =
+      "for i in range(n):\n    c = 0\n    for j in range(n):\n"
+      "        c += j / 2\n    A[i, 0] = c\n";
   EXPECT_EQ(verdict(div, DType::Float64, std::nullopt), LoopVerdict::Sequential);
   // max and min give the same value in any order.
   const std::string mx = "for i in range(n):\n    for j in range(n):\n        s = max(s, A[i, j])\n";
@@ -205,8 +209,9 @@ TEST(Dynamic, SubscriptRangeCheck) {
 
 TEST(Dynamic, ExactTestSettlesCoupledSubscripts) {
   // cov[i, j] vs cov[j, i] over j >= i: no two iterations of i meet.
-  Case c("for i in range(m):\n    for j in range(i, m):\n        C[i, j] = C[i, j] + 1.0\n"
-         "        C[j, i] = C[i, j]\n");
+  Case c(
+      "for i in range(m):\n    for j in range(i, m):\n        C[i, j] = C[i, j] + 1.0\n"
+      "        C[j, i] = C[i, j]\n");
   c.b.arrays["C"] = view(c.buf.make(100), {10, 10});
   c.b.scalars["m"] = int_scalar(10);
   auto p = c.plan();

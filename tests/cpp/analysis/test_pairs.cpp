@@ -105,8 +105,9 @@ TEST(Pairs, AliasesViewsAndWrapAround) {
 }
 
 TEST(Pairs, TriangularCoupledAndNonAffine) {
-  Case c("for i in range(n):\n    for j in range(i + 1, n):\n        A[i, j] = A[j, i] + A[i, j - 1]\n"
-         "        C[i * j % 5] = C[i + j] + A[i, i]\n        s = s + C[j]\n");
+  Case c(
+      "for i in range(n):\n    for j in range(i + 1, n):\n        A[i, j] = A[j, i] + A[i, j - 1]\n"
+      "        C[i * j % 5] = C[i + j] + A[i, i]\n        s = s + C[j]\n");
   c.b.arrays["A"] = view(c.buf.make(64), {8, 8});
   c.b.arrays["C"] = view(c.buf.make(16), {16});
   c.b.scalars["n"] = int_scalar(8);
@@ -116,8 +117,9 @@ TEST(Pairs, TriangularCoupledAndNonAffine) {
 }
 
 TEST(Pairs, SettledPairsAndDeadLoops) {
-  Case c("for i in range(n):\n    A[0] = A[1] + A[i]\n    for j in range(m):\n        A[j + 2] = A[0] + 1.0\n"
-         "    A[1] = A[0] * 2.0\n");
+  Case c(
+      "for i in range(n):\n    A[0] = A[1] + A[i]\n    for j in range(m):\n        A[j + 2] = A[0] + 1.0\n"
+      "    A[1] = A[0] * 2.0\n");
   c.b.arrays["A"] = view(c.buf.make(32), {32});
   c.b.scalars["n"] = int_scalar(6);
   c.b.scalars["m"] = int_scalar(0);  // the inner loop never runs

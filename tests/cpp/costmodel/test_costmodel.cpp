@@ -71,8 +71,7 @@ Nest saxpy(int64_t n) {
   Nest t;
   Builder b;
   auto L = b.loop("i", I(0), N("n"), 0);
-  L->body.push_back(b.assign(Sub1("y", {N("i")}),
-                             Add(Mul(N("a"), Sub1("x", {N("i")})), Sub1("y", {N("i")}))));
+  L->body.push_back(b.assign(Sub1("y", {N("i")}), Add(Mul(N("a"), Sub1("x", {N("i")})), Sub1("y", {N("i")}))));
   t.nest.root = L;
   t.nest.arrays = {"x", "y"};
   t.bound.nest = &t.nest;
@@ -91,8 +90,8 @@ Nest gemm(int64_t n) {
   auto Li = b.loop("i", I(0), N("n"), 0);
   auto Lj = b.loop("j", I(0), N("n"), 1);
   auto Lk = b.loop("k", I(0), N("n"), 2);
-  Lk->body.push_back(b.aug(Sub1("C", {N("i"), N("j")}), BinOp::Add,
-                           Mul(Sub1("A", {N("i"), N("k")}), Sub1("B", {N("k"), N("j")}))));
+  Lk->body.push_back(
+      b.aug(Sub1("C", {N("i"), N("j")}), BinOp::Add, Mul(Sub1("A", {N("i"), N("k")}), Sub1("B", {N("k"), N("j")}))));
   Lj->body.push_back(Lk);
   Li->body.push_back(Lj);
   t.nest.root = Li;
@@ -130,7 +129,8 @@ Nest jacobi(int64_t n, int64_t steps) {
   Builder b;
   auto Lt = b.loop("t", I(0), N("steps"), 0);
   auto L1 = b.loop("i", I(1), Sub(N("n"), I(1)), 1);
-  L1->body.push_back(b.assign(Sub1("B", {N("i")}),
+  L1->body.push_back(b.assign(
+      Sub1("B", {N("i")}),
       Div(Add(Add(Sub1("A", {Sub(N("i"), I(1))}), Sub1("A", {N("i")})), Sub1("A", {Add(N("i"), I(1))})), F(3.0))));
   auto L2 = b.loop("i", I(1), Sub(N("n"), I(1)), 1);
   L2->body.push_back(b.assign(Sub1("A", {N("i")}), Sub1("B", {N("i")})));
@@ -179,7 +179,7 @@ TEST(Profiles, UnknownProfileIsAnError) {
 TEST(Occupancy, LimitedByThreadsAtLowRegisterUse) {
   GpuProfile g = profile("h100_sxm");
   Occupancy o = gpu_occupancy(g, 256, 32, 0);
-  EXPECT_EQ(o.blocks_per_sm, 8);       // 2048 threads / 256
+  EXPECT_EQ(o.blocks_per_sm, 8);  // 2048 threads / 256
   EXPECT_DOUBLE_EQ(o.occupancy, 1.0);
   EXPECT_EQ(o.limited_by, "threads");
 }
@@ -394,8 +394,8 @@ TEST(Work, AssignmentToItselfIsAChain) {
   Builder b;
   auto Li = b.loop("i", I(0), N("n"), 0);
   auto Lj = b.loop("j", I(0), N("n"), 1);
-  Lj->body.push_back(b.assign(Sub1("x", {N("i")}),
-                              Add(Sub1("x", {N("i")}), Mul(Sub1("A", {N("i"), N("j")}), Sub1("y", {N("j")})))));
+  Lj->body.push_back(
+      b.assign(Sub1("x", {N("i")}), Add(Sub1("x", {N("i")}), Mul(Sub1("A", {N("i"), N("j")}), Sub1("y", {N("j")})))));
   Li->body.push_back(Lj);
   t.nest.root = Li;
   t.nest.arrays = {"A", "x", "y"};
@@ -724,6 +724,8 @@ TEST(Host, CalibrationIsQuickAndCached) {
   HostProfile re = host_profile(true);
   EXPECT_EQ(re.source, "calibrated");
   fs::remove_all(dir);
-  if (old) setenv("XDG_CACHE_HOME", saved.c_str(), 1);
-  else unsetenv("XDG_CACHE_HOME");
+  if (old)
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
 }

@@ -190,7 +190,12 @@ int64_t py_floordiv(int64_t a, int64_t b) {
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
-int64_t py_mod(int64_t a, int64_t b) { return a - py_floordiv(a, b) * b; }
+// Without the product floordiv * b, which can overflow where the result does not.
+int64_t py_mod(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -200,7 +205,8 @@ TEST(CpuCodegen, SaxpyParallelBitIdentical) {
     // for i in range(n): y[i] = a * x[i] + y[i]
     make(c,
          For("i", I(0), N("n"), nullptr,
-             {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Bin(BinOp::Mul, N("a"), Sub("x", {N("i")})), Sub("y", {N("i")})))}),
+             {Assign(Sub("y", {N("i")}),
+                     Bin(BinOp::Add, Bin(BinOp::Mul, N("a"), Sub("x", {N("i")})), Sub("y", {N("i")})))}),
          "saxpy", {"i"}, LoopVerdict::Parallel);
     const int n = 100003;
     double* x = add_array<double>(c, "x", DType::Float64, {n});
@@ -237,8 +243,8 @@ TEST(CpuCodegen, ZeroTripLoopLeavesVariableUnassigned) {
 TEST(CpuCodegen, NegativeStepAndInnerLoopFinalValue) {
   Case c;
   // for i in range(10, 0, -3): for j in range(i): t += j   (t int input)
-  make(c, For("i", I(10), I(0), I(-3), {For("j", I(0), N("i"), nullptr, {Aug(BinOp::Add, N("t"), N("j"))})}),
-       "negstep", {"i", "j", "t"});
+  make(c, For("i", I(10), I(0), I(-3), {For("j", I(0), N("i"), nullptr, {Aug(BinOp::Add, N("t"), N("j"))})}), "negstep",
+       {"i", "j", "t"});
   scalar_int(c, "t", 0);
   auto r = compile_and_run(c);
   ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
@@ -299,7 +305,8 @@ TEST(CpuCodegen, PythonIntDivisionByZeroFallsBackAndRestores) {
   // for i in range(n): y[i] = 1.0; t = t + 10 // (i - 3)     (Python ints)
   make(c,
        For("i", I(0), N("n"), nullptr,
-           {Assign(Sub("y", {N("i")}), F(1.0)), Assign(N("t"), Bin(BinOp::Add, N("t"), Bin(BinOp::FloorDiv, I(10), Bin(BinOp::Sub, N("i"), I(3)))))}),
+           {Assign(Sub("y", {N("i")}), F(1.0)),
+            Assign(N("t"), Bin(BinOp::Add, N("t"), Bin(BinOp::FloorDiv, I(10), Bin(BinOp::Sub, N("i"), I(3)))))}),
        "zdiv", {"i", "t"});
   double* y = add_array<double>(c, "y", DType::Float64, {6});
   for (int k = 0; k < 6; ++k) y[k] = -5.0;
@@ -362,7 +369,8 @@ TEST(CpuCodegen, Float32ArithmeticAsNumPy) {
   //                    w[i] = x[i] * 0.1           (np.float32 * float -> float64 -> stored float32)
   make(c,
        For("i", I(0), N("n"), nullptr,
-           {Assign(Sub("z", {N("i")}), Bin(BinOp::Add, Bin(BinOp::Mul, Sub("x", {N("i")}), Sub("y", {N("i")})), Sub("x", {N("i")}))),
+           {Assign(Sub("z", {N("i")}),
+                   Bin(BinOp::Add, Bin(BinOp::Mul, Sub("x", {N("i")}), Sub("y", {N("i")})), Sub("x", {N("i")}))),
             Assign(Sub("w", {N("i")}), Bin(BinOp::Mul, Sub("x", {N("i")}), F(0.1)))}),
        "f32", {"i"}, LoopVerdict::Parallel);
   const int n = 1000;
@@ -442,7 +450,8 @@ TEST(CpuCodegen, MathFunctionsMatchLibmAndTrapOnDomain) {
   // for i in range(n): y[i] = math.exp(x[i]) + math.sqrt(x[i])
   make(c,
        For("i", I(0), N("n"), nullptr,
-           {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Call("exp", {Sub("x", {N("i")})}), Call("sqrt", {Sub("x", {N("i")})})))}),
+           {Assign(Sub("y", {N("i")}),
+                   Bin(BinOp::Add, Call("exp", {Sub("x", {N("i")})}), Call("sqrt", {Sub("x", {N("i")})})))}),
        "mathf", {"i"}, LoopVerdict::Parallel);
   const int n = 4000;
   double* x = add_array<double>(c, "x", DType::Float64, {n});
@@ -511,8 +520,8 @@ TEST(CpuCodegen, CancelStopsLongLoop) {
 
 TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
   Case c;
-  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("np.exp", {Sub("y", {N("i")})}))}),
-       "declnp", {"i"});
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("np.exp", {Sub("y", {N("i")})}))}), "declnp",
+       {"i"});
   add_array<double>(c, "y", DType::Float64, {10});
   scalar_int(c, "n", 10);
   auto r = compile_cpu(c.bound, c.plan);
@@ -578,8 +587,8 @@ TEST(CpuCodegen, TruncAndFloorOfNumPyScalarsAsPython) {
   }
   // math.floor(np.int64) goes through float: 2**53 + 1 floors to 2**53
   Case c;
-  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("floor", {Sub("x", {N("i")})}))}),
-       "floor64", {"i"});
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), Call("floor", {Sub("x", {N("i")})}))}), "floor64",
+       {"i"});
   int64_t* x = add_array<int64_t>(c, "x", DType::Int64, {3});
   int64_t* y = add_array<int64_t>(c, "y", DType::Int64, {3});
   x[0] = (int64_t(1) << 53) + 1;

@@ -62,7 +62,8 @@ void expect_nvrtc_ok(const CudaProgram& p) {
 TEST(CudaCodegen, SaxpyOnGridAndEmulator) {
   use_test_cache();
   // for i in range(n): y[i] = a * x[i] + y[i]
-  auto body = Assign(2, At("y", {N("i")}), B(BinOp::Add, B(BinOp::Mul, N("a"), At("x", {N("i")})), At("y", {N("i")})), 2);
+  auto body =
+      Assign(2, At("y", {N("i")}), B(BinOp::Add, B(BinOp::Mul, N("a"), At("x", {N("i")})), At("y", {N("i")})), 2);
   auto root = For(1, "i", I(0), N("n"), {body}, 1);
   LoopNest nest = nest_of(root, "for i in range(n):\n    y[i] = a * x[i] + y[i]\n");
   const int n = 1000;
@@ -105,10 +106,11 @@ TEST(CudaCodegen, HostLoopAroundTwoDimensionalKernel) {
   //     for j in range(1, n - 1):
   //       A[i, j] = B[i, j]
   auto Aij = [](ExprPtr i, ExprPtr j) { return At("A", {i, j}); };
-  auto sum = B(BinOp::Add,
-               B(BinOp::Add, B(BinOp::Add, Aij(B(BinOp::Sub, N("i"), I(1)), N("j")), Aij(B(BinOp::Add, N("i"), I(1)), N("j"))),
-                 Aij(N("i"), B(BinOp::Sub, N("j"), I(1)))),
-               Aij(N("i"), B(BinOp::Add, N("j"), I(1))));
+  auto sum =
+      B(BinOp::Add,
+        B(BinOp::Add, B(BinOp::Add, Aij(B(BinOp::Sub, N("i"), I(1)), N("j")), Aij(B(BinOp::Add, N("i"), I(1)), N("j"))),
+          Aij(N("i"), B(BinOp::Sub, N("j"), I(1)))),
+        Aij(N("i"), B(BinOp::Add, N("j"), I(1))));
   auto s1 = Assign(10, At("B", {N("i"), N("j")}), B(BinOp::Mul, F(0.25), sum), 5);
   auto lj1 = For(3, "j", I(1), B(BinOp::Sub, N("n"), I(1)), {s1}, 4);
   auto li1 = For(2, "i", I(1), B(BinOp::Sub, N("n"), I(1)), {lj1}, 3);
@@ -135,8 +137,9 @@ TEST(CudaCodegen, HostLoopAroundTwoDimensionalKernel) {
   bn.scalars["n"] = IntS(n);
   bn.scalars["T"] = IntS(T);
   ParallelPlan plan;
-  plan.loops = {LP(1, "t", LoopVerdict::Sequential), LP(2, "i", LoopVerdict::Parallel), LP(3, "j", LoopVerdict::Parallel),
-                LP(4, "i", LoopVerdict::Parallel), LP(5, "j", LoopVerdict::Parallel)};
+  plan.loops = {LP(1, "t", LoopVerdict::Sequential), LP(2, "i", LoopVerdict::Parallel),
+                LP(3, "j", LoopVerdict::Parallel), LP(4, "i", LoopVerdict::Parallel),
+                LP(5, "j", LoopVerdict::Parallel)};
   CudaProgram p = generate_cuda(bn, plan);
   ASSERT_FALSE(p.decline) << p.decline->reason;
   ASSERT_EQ(p.schedule.size(), 1u);
@@ -239,8 +242,8 @@ TEST(CudaCodegen, PythonFloorDivModAndNegativeIndex) {
     EXPECT_GT(g[i], -0.75) << i;
   }
   // Spot values CPython gives.
-  EXPECT_EQ(f[0], -4.0);                 // -3.0 // 0.75
-  EXPECT_DOUBLE_EQ(g[11], 0.3 - 0.75);   // 0.3 % -0.75
+  EXPECT_EQ(f[0], -4.0);                // -3.0 // 0.75
+  EXPECT_DOUBLE_EQ(g[11], 0.3 - 0.75);  // 0.3 % -0.75
 }
 
 TEST(CudaCodegen, OutOfRangeIndexLeavesArraysUntouched) {
@@ -268,10 +271,11 @@ TEST(CudaCodegen, OutOfRangeIndexLeavesArraysUntouched) {
 TEST(CudaCodegen, SequentialNestRunsOnOneThread) {
   use_test_cache();
   // for i in range(1, n): A[i] = A[i - 1] * 0.5 + A[i] ; last = A[i]
-  auto root = For(1, "i", I(1), N("n"),
-                  {Assign(2, At("A", {N("i")}),
-                          B(BinOp::Add, B(BinOp::Mul, At("A", {B(BinOp::Sub, N("i"), I(1))}), F(0.5)), At("A", {N("i")}))),
-                   Assign(3, N("last"), At("A", {N("i")}))});
+  auto root =
+      For(1, "i", I(1), N("n"),
+          {Assign(2, At("A", {N("i")}),
+                  B(BinOp::Add, B(BinOp::Mul, At("A", {B(BinOp::Sub, N("i"), I(1))}), F(0.5)), At("A", {N("i")}))),
+           Assign(3, N("last"), At("A", {N("i")}))});
   LoopNest nest = nest_of(root);
   const int n = 300;
   std::vector<double> A(n);
@@ -302,7 +306,8 @@ TEST(CudaCodegen, TriangularHostLoopLikeLu) {
   //   for i in range(k + 1, n):
   //     for j in range(k + 1, n):
   //       A[i, j] -= A[i, k] * A[k, j]
-  auto s = Aug(4, BinOp::Sub, At("A", {N("i"), N("j")}), B(BinOp::Mul, At("A", {N("i"), N("k")}), At("A", {N("k"), N("j")})));
+  auto s = Aug(4, BinOp::Sub, At("A", {N("i"), N("j")}),
+               B(BinOp::Mul, At("A", {N("i"), N("k")}), At("A", {N("k"), N("j")})));
   auto lj = For(3, "j", B(BinOp::Add, N("k"), I(1)), N("n"), {s});
   auto li = For(2, "i", B(BinOp::Add, N("k"), I(1)), N("n"), {lj});
   auto root = For(1, "k", I(0), N("n"), {li});
@@ -319,7 +324,8 @@ TEST(CudaCodegen, TriangularHostLoopLikeLu) {
   bn.arrays["A"] = Arr(A, {n, n}, DType::Float64);
   bn.scalars["n"] = IntS(n);
   ParallelPlan plan;
-  plan.loops = {LP(1, "k", LoopVerdict::Sequential), LP(2, "i", LoopVerdict::Parallel), LP(3, "j", LoopVerdict::Parallel)};
+  plan.loops = {LP(1, "k", LoopVerdict::Sequential), LP(2, "i", LoopVerdict::Parallel),
+                LP(3, "j", LoopVerdict::Parallel)};
   CudaProgram p = generate_cuda(bn, plan);
   ASSERT_FALSE(p.decline) << p.decline->reason;
   expect_nvrtc_ok(p);
@@ -382,8 +388,8 @@ TEST(CudaCodegen, AliasedViewsShareOneDeviceBuffer) {
 TEST(CudaNvrtc, ReportsErrorsWithTheSource) {
   use_test_cache();
   if (!have_nvrtc()) GTEST_SKIP() << "no NVRTC";
-  NvrtcOutput o = nvrtc_compile("#include \"loopscope_cuda.h\"\nextern \"C\" __global__ void k() { undefined_thing(); }\n",
-                                "sm_80", false);
+  NvrtcOutput o = nvrtc_compile(
+      "#include \"loopscope_cuda.h\"\nextern \"C\" __global__ void k() { undefined_thing(); }\n", "sm_80", false);
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.error.find("undefined_thing"), std::string::npos);
   EXPECT_NE(o.error.find("   2 | "), std::string::npos);
@@ -422,7 +428,8 @@ TEST(CudaDriverTest, LoadsAtRunTimeOrSaysWhy) {
 TEST(CudaCodegen, InterruptStopsEmulatedRunWithoutWrites) {
   use_test_cache();
   // A long sequential nest: for i in range(n): for j in range(n): A[j % 8] = A[j % 8] * 0.5 + 1.0
-  auto s = Assign(3, At("A", {B(BinOp::Mod, N("j"), I(8))}), B(BinOp::Add, B(BinOp::Mul, At("A", {B(BinOp::Mod, N("j"), I(8))}), F(0.5)), F(1.0)));
+  auto s = Assign(3, At("A", {B(BinOp::Mod, N("j"), I(8))}),
+                  B(BinOp::Add, B(BinOp::Mul, At("A", {B(BinOp::Mod, N("j"), I(8))}), F(0.5)), F(1.0)));
   auto root = For(1, "i", I(0), N("n"), {For(2, "j", I(0), N("n"), {s})});
   LoopNest nest = nest_of(root);
   std::vector<double> A(8, 3.0);
@@ -519,8 +526,12 @@ TEST(CudaEmulator, BlockBarriersAndSharedMemoryRunAsFibers) {
 // ---- one exactness policy for every device ----------------------------------
 
 TEST(CudaEscape, CommentsStayOneSafeLine) {
-  const std::string nasty[] = {"y[i] = x[i] + \\",      "a */ b /* c",          "?\?/",
-                               "\"\"\" <script>x</script>", "t\u00e9st \u4e2d \u03b1", "two\nlines\r\tand tab  \\  ",
+  const std::string nasty[] = {"y[i] = x[i] + \\",
+                               "a */ b /* c",
+                               "?\?/",
+                               "\"\"\" <script>x</script>",
+                               "t\u00e9st \u4e2d \u03b1",
+                               "two\nlines\r\tand tab  \\  ",
                                std::string("bad \xff byte")};
   for (const std::string& s : nasty) {
     std::string c = cuda_escape(s, CudaTextUse::Comment);
@@ -549,10 +560,12 @@ TEST(CudaCodegen, ErrorCodesAreTheSharedTraps) {
   use_test_cache();
   std::string h = cuda_helper_header();
   const std::pair<const char*, Trap> codes[] = {
-      {"LS_ERR_OVERFLOW", Trap::Overflow},   {"LS_ERR_ZERODIV", Trap::ZeroDivision}, {"LS_ERR_INDEX", Trap::Index},
-      {"LS_ERR_DOMAIN", Trap::Domain},       {"LS_ERR_MATHOVF", Trap::MathOverflow}, {"LS_ERR_UNBOUND", Trap::Unbound},
-      {"LS_ERR_BIGINT", Trap::BigInt},       {"LS_ERR_INT32", Trap::Int32},          {"LS_ERR_FLOAT2INT", Trap::FloatToInt},
-      {"LS_ERR_LAST", Trap::LastValue},     {"LS_ERR_NPWARN", Trap::NumpyWarning}};
+      {"LS_ERR_OVERFLOW", Trap::Overflow},    {"LS_ERR_ZERODIV", Trap::ZeroDivision},
+      {"LS_ERR_INDEX", Trap::Index},          {"LS_ERR_DOMAIN", Trap::Domain},
+      {"LS_ERR_MATHOVF", Trap::MathOverflow}, {"LS_ERR_UNBOUND", Trap::Unbound},
+      {"LS_ERR_BIGINT", Trap::BigInt},        {"LS_ERR_INT32", Trap::Int32},
+      {"LS_ERR_FLOAT2INT", Trap::FloatToInt}, {"LS_ERR_LAST", Trap::LastValue},
+      {"LS_ERR_NPWARN", Trap::NumpyWarning}};
   for (auto& [name, trap] : codes) {
     std::string def = std::string("#define ") + name + " " + std::to_string(1 + static_cast<int>(trap)) + " ";
     EXPECT_NE(h.find(def), std::string::npos) << def;
@@ -640,10 +653,10 @@ TEST(CudaCodegen, ScalarsComeBackWithPythonsTypes) {
   use_test_cache();
   // s (an np.float64 before the loop) += x[i]; t = x[i] * 2.0; k = k + v[i]
   // (k a Python int, v an int64 array: k becomes an np.int64)
-  auto root = For(1, "i", I(0), N("n"),
-                  {Aug(2, BinOp::Add, N("s"), At("x", {N("i")})),
-                   Assign(3, N("t"), B(BinOp::Mul, At("x", {N("i")}), F(2.0))),
-                   Assign(4, N("k"), B(BinOp::Add, N("k"), At("v", {N("i")})))});
+  auto root =
+      For(1, "i", I(0), N("n"),
+          {Aug(2, BinOp::Add, N("s"), At("x", {N("i")})), Assign(3, N("t"), B(BinOp::Mul, At("x", {N("i")}), F(2.0))),
+           Assign(4, N("k"), B(BinOp::Add, N("k"), At("v", {N("i")})))});
   LoopNest nest = nest_of(root);
   std::vector<double> x = {0.5, 1.0, 1.5, 2.0};
   std::vector<int64_t> v = {1, 2, 3, 4};

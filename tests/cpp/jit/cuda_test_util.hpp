@@ -90,8 +90,8 @@ inline StmtPtr If(int id, ExprPtr cond, std::vector<StmtPtr> body, std::vector<S
   s->orelse = std::move(orelse);
   return s;
 }
-inline StmtPtr For(int id, const std::string& var, ExprPtr start, ExprPtr stop, std::vector<StmtPtr> body,
-                   int line = 0, ExprPtr step = nullptr) {
+inline StmtPtr For(int id, const std::string& var, ExprPtr start, ExprPtr stop, std::vector<StmtPtr> body, int line = 0,
+                   ExprPtr step = nullptr) {
   auto s = std::make_shared<Stmt>();
   s->kind = StmtKind::For;
   s->id = id;

@@ -16,9 +16,11 @@ import sys
 import numpy as np
 
 # IPython's own names in the user namespace (history, output cache, helpers).
-_IPYTHON_NAME = re.compile(r"^(_|__|___|_i|_ii|_iii|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython"
-                           r"|__builtin__|__builtins__|__name__|__doc__|__loader__|__package__|__spec__"
-                           r"|__warningregistry__)$")
+_IPYTHON_NAME = re.compile(
+    r"^(_|__|___|_i|_ii|_iii|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython"
+    r"|__builtin__|__builtins__|__name__|__doc__|__loader__|__package__|__spec__"
+    r"|__warningregistry__)$"
+)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _MAX_DEPTH = 5
 _MAX_ITEMS = 500
@@ -119,8 +121,12 @@ def encode(v, depth=0):
         return [t, repr(v)]
     if isinstance(v, int):
         if v.bit_length() > 4000:
-            return [t, "bits", v.bit_length(), hashlib.sha1(v.to_bytes((v.bit_length() + 8) // 8, "little",
-                                                                       signed=True)).hexdigest()]
+            return [
+                t,
+                "bits",
+                v.bit_length(),
+                hashlib.sha1(v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)).hexdigest(),
+            ]
         return [t, repr(v)]
     if isinstance(v, (float, complex)):
         return [t, repr(v)]
@@ -133,8 +139,7 @@ def encode(v, depth=0):
     if isinstance(v, (list, tuple)):
         return [t, len(v), [encode(x, depth + 1) for x in v[:_MAX_ITEMS]]]
     if isinstance(v, dict):
-        items = sorted(((repr(k), encode(x, depth + 1)) for k, x in list(v.items())[:_MAX_ITEMS]),
-                       key=lambda kv: kv[0])
+        items = sorted(((repr(k), encode(x, depth + 1)) for k, x in list(v.items())[:_MAX_ITEMS]), key=lambda kv: kv[0])
         return [t, len(v), items]
     if isinstance(v, (set, frozenset)):
         return [t, len(v), sorted(repr(x) for x in v)]

@@ -8,7 +8,10 @@ generators suspended across cells, ``functools.partial``, rich display."""
 
 CASES = [
     # --- bounds and inputs with side effects ---------------------------------------------
-    ("len_bound_with_side_effect_inner", ["""
+    (
+        "len_bound_with_side_effect_inner",
+        [
+            """
 import numpy as np
 class Noisy:
     def __len__(self):
@@ -20,8 +23,13 @@ for i in range(2):
     for j in range(len(n)):
         A[i, j] = i + j
 A
-"""]),
-    ("len_bound_outer_zero_trip_inner_raises", ["""
+"""
+        ],
+    ),
+    (
+        "len_bound_outer_zero_trip_inner_raises",
+        [
+            """
 import numpy as np
 class Broken:
     def __len__(self):
@@ -32,8 +40,13 @@ for i in range(0):
     for j in range(len(b)):
         A[i, j] = 1.0
 A
-"""]),
-    ("len_bound_root_with_side_effect", ["""
+"""
+        ],
+    ),
+    (
+        "len_bound_root_with_side_effect",
+        [
+            """
 import numpy as np
 calls = []
 class Sized:
@@ -45,8 +58,13 @@ A = np.zeros(4)
 for i in range(len(s)):
     A[i] = i * 2
 A, calls
-"""]),
-    ("index_bound_with_side_effect", ["""
+"""
+        ],
+    ),
+    (
+        "index_bound_with_side_effect",
+        [
+            """
 import numpy as np
 class N:
     def __init__(self, v):
@@ -60,8 +78,13 @@ for i in range(N(3)):
     for j in range(k):
         A[i, j] = i * j
 A.sum()
-"""]),
-    ("user_function_in_bound", ["""
+"""
+        ],
+    ),
+    (
+        "user_function_in_bound",
+        [
+            """
 import numpy as np
 def size(n):
     print('size called with', n)
@@ -70,8 +93,13 @@ A = np.zeros(5)
 for i in range(size(5)):
     A[i] = i + 0.5
 A
-"""]),
-    ("user_function_in_inner_bound", ["""
+"""
+        ],
+    ),
+    (
+        "user_function_in_inner_bound",
+        [
+            """
 import numpy as np
 count = [0]
 def width(i):
@@ -82,16 +110,26 @@ for i in range(4):
     for j in range(width(i)):
         T[i, j] = 1.0
 T.sum(), count
-"""]),
-    ("bound_from_generator_next", ["""
+"""
+        ],
+    ),
+    (
+        "bound_from_generator_next",
+        [
+            """
 import numpy as np
 sizes = iter([3, 2, 4])
 A = np.zeros(4)
 for i in range(next(sizes)):
     A[i] = 1.0
 A, next(sizes)
-"""]),
-    ("shape_attribute_of_custom_object", ["""
+"""
+        ],
+    ),
+    (
+        "shape_attribute_of_custom_object",
+        [
+            """
 import numpy as np
 class Shaped:
     reads = 0
@@ -104,8 +142,13 @@ A = np.zeros(3)
 for i in range(s.shape[0]):
     A[i] = 7.0
 A, Shaped.reads
-"""]),
-    ("input_only_in_untaken_branch", ["""
+"""
+        ],
+    ),
+    (
+        "input_only_in_untaken_branch",
+        [
+            """
 import numpy as np
 A = np.zeros(4)
 for i in range(4):
@@ -114,8 +157,13 @@ for i in range(4):
     else:
         A[i] = i
 A
-"""]),
-    ("array_bound_read_changes_in_loop", ["""
+"""
+        ],
+    ),
+    (
+        "array_bound_read_changes_in_loop",
+        [
+            """
 import numpy as np
 A = np.zeros(6)
 n = 3
@@ -123,10 +171,14 @@ for i in range(n):
     n = 6
     A[i] = n
 A, n
-"""]),
-
+"""
+        ],
+    ),
     # --- threads --------------------------------------------------------------------------
-    ("thread_runs_function_with_nest", ["""
+    (
+        "thread_runs_function_with_nest",
+        [
+            """
 import threading
 import numpy as np
 def work(A):
@@ -138,8 +190,13 @@ t.start()
 t.join()
 del t
 A
-"""]),
-    ("thread_pool_concurrent_nests", ["""
+"""
+        ],
+    ),
+    (
+        "thread_pool_concurrent_nests",
+        [
+            """
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 def kernel(k):
@@ -154,8 +211,13 @@ def kernel(k):
 with ThreadPoolExecutor(max_workers=4) as ex:
     results = list(ex.map(kernel, range(12)))
 results
-"""]),
-    ("thread_pool_shared_output_rows", ["""
+"""
+        ],
+    ),
+    (
+        "thread_pool_shared_output_rows",
+        [
+            """
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 out = np.zeros((6, 10))
@@ -167,20 +229,30 @@ def fill_row(r):
 with ThreadPoolExecutor(max_workers=3) as ex:
     done = sorted(ex.map(fill_row, range(6)))
 done, out.sum()
-"""]),
-
+"""
+        ],
+    ),
     # --- IPython machinery -------------------------------------------------------------------
-    ("cell_magic_capture", ["""
+    (
+        "cell_magic_capture",
+        [
+            """
 %%capture captured
 import numpy as np
 A = np.zeros(3)
 for i in range(3):
     A[i] = i
     print('row', i)
-""", """
+""",
+            """
 captured.stdout, A
-"""]),
-    ("line_magic_who_ls", ["""
+""",
+        ],
+    ),
+    (
+        "line_magic_who_ls",
+        [
+            """
 import numpy as np
 alpha = 1
 A = np.zeros(3)
@@ -188,8 +260,13 @@ for i in range(3):
     A[i] = alpha
 names = %who_ls
 names
-"""]),
-    ("nested_run_cell", ["""
+"""
+        ],
+    ),
+    (
+        "nested_run_cell",
+        [
+            """
 import numpy as np
 A = np.zeros(4)
 for i in range(4):
@@ -200,8 +277,13 @@ for i in range(4):
 ok = r.success
 del r
 A, B, ok
-"""]),
-    ("exec_string_with_loop", ["""
+"""
+        ],
+    ),
+    (
+        "exec_string_with_loop",
+        [
+            """
 import numpy as np
 src = '''
 C = np.zeros(5)
@@ -213,20 +295,35 @@ exec(src, ns)
 C_out = ns['C']
 del ns
 C_out, 'C' in globals()
-"""]),
-    ("exec_into_globals", ["""
+"""
+        ],
+    ),
+    (
+        "exec_into_globals",
+        [
+            """
 import numpy as np
 exec('D = np.arange(4.0)\\nfor q in range(4):\\n    D[q] = D[q] * 3\\n')
 D, q
-"""]),
-    ("eval_in_loop_declined", ["""
+"""
+        ],
+    ),
+    (
+        "eval_in_loop_declined",
+        [
+            """
 import numpy as np
 A = np.zeros(3)
 for i in range(3):
     A[i] = eval('i * 2')
 A
-"""]),
-    ("future_annotations_import", ["""
+"""
+        ],
+    ),
+    (
+        "future_annotations_import",
+        [
+            """
 from __future__ import annotations
 import numpy as np
 def scale(x: np.ndarray, c: float) -> np.ndarray:
@@ -234,8 +331,13 @@ def scale(x: np.ndarray, c: float) -> np.ndarray:
         x[i] = x[i] * c
     return x
 scale(np.ones(3), 4.0), scale.__annotations__
-"""]),
-    ("main_guard_script_style", ["""
+"""
+        ],
+    ),
+    (
+        "main_guard_script_style",
+        [
+            """
 import numpy as np
 def main():
     n = 6
@@ -245,18 +347,33 @@ def main():
     print('harmonic', round(float(A.sum()), 12))
 if __name__ == '__main__':
     main()
-"""]),
-    ("globals_dict_written_in_loop", ["""
+"""
+        ],
+    ),
+    (
+        "globals_dict_written_in_loop",
+        [
+            """
 for i in range(3):
     globals()['var_%d' % i] = i * 10
 var_0, var_1, var_2
-"""]),
-    ("display_inside_loop", ["""
+"""
+        ],
+    ),
+    (
+        "display_inside_loop",
+        [
+            """
 from IPython.display import display
 for i in range(3):
     display(f'item {i}')
-"""]),
-    ("display_object_repr_after_loop", ["""
+"""
+        ],
+    ),
+    (
+        "display_object_repr_after_loop",
+        [
+            """
 import numpy as np
 class Result:
     def __init__(self, v):
@@ -268,40 +385,70 @@ s = 0.0
 for i in range(5):
     s += A[i]
 Result(s)
-"""]),
-    ("sys_stdout_write_in_loop", ["""
+"""
+        ],
+    ),
+    (
+        "sys_stdout_write_in_loop",
+        [
+            """
 import sys
 for i in range(3):
     sys.stdout.write(str(i) + ';')
 sys.stdout.write('\\n')
-"""]),
-    ("print_flush_and_sep", ["""
+"""
+        ],
+    ),
+    (
+        "print_flush_and_sep",
+        [
+            """
 for i in range(3):
     print(i, i * 2, sep=' | ', end='\\n', flush=True)
-"""]),
-    ("warnings_warn_in_loop", ["""
+"""
+        ],
+    ),
+    (
+        "warnings_warn_in_loop",
+        [
+            """
 import warnings
 for i in range(3):
     if i == 1:
         warnings.warn('halfway there', UserWarning)
 i
-"""]),
-    ("numpy_warning_from_vectorised_code_after_loop", ["""
+"""
+        ],
+    ),
+    (
+        "numpy_warning_from_vectorised_code_after_loop",
+        [
+            """
 import numpy as np
 A = np.zeros(3)
 for i in range(3):
     A[i] = i - 1
 np.log(A)
-"""]),
-    ("errstate_raise_in_loop_body_python", ["""
+"""
+        ],
+    ),
+    (
+        "errstate_raise_in_loop_body_python",
+        [
+            """
 import numpy as np
 A = np.array([1.0, 0.0])
 B = np.zeros(2)
 with np.errstate(divide='raise'):
     for i in range(2):
         B[i] = 1.0 / A[i]
-"""]),
-    ("seterr_raise_global", ["""
+"""
+        ],
+    ),
+    (
+        "seterr_raise_global",
+        [
+            """
 import numpy as np
 old = np.seterr(all='raise')
 A = np.array([2.0, 0.0])
@@ -314,16 +461,26 @@ except FloatingPointError as e:
 finally:
     np.seterr(**old)
 B
-"""]),
-    ("seterr_ignore_overflow_int", ["""
+"""
+        ],
+    ),
+    (
+        "seterr_ignore_overflow_int",
+        [
+            """
 import numpy as np
 with np.errstate(over='ignore'):
     x = np.int64(2 ** 62)
     for i in range(3):
         x = x * 2
 x
-"""]),
-    ("errstate_warn_and_ignore_mixed", ["""
+"""
+        ],
+    ),
+    (
+        "errstate_warn_and_ignore_mixed",
+        [
+            """
 import numpy as np
 A = np.array([1.0, 0.0, -1.0])
 B = np.zeros(3)
@@ -331,8 +488,13 @@ with np.errstate(divide='ignore', invalid='ignore'):
     for i in range(3):
         B[i] = A[i] / 0.0
 B
-"""]),
-    ("warnings_filter_error_for_numpy", ["""
+"""
+        ],
+    ),
+    (
+        "warnings_filter_error_for_numpy",
+        [
+            """
 import warnings
 import numpy as np
 A = np.array([1.0, 0.0])
@@ -345,10 +507,14 @@ with warnings.catch_warnings():
     except RuntimeWarning as w:
         print('caught', w)
 B, i
-"""]),
-
+"""
+        ],
+    ),
     # --- scopes ------------------------------------------------------------------------------
-    ("global_loop_variable_in_function", ["""
+    (
+        "global_loop_variable_in_function",
+        [
+            """
 import numpy as np
 def run(A):
     global gi
@@ -357,8 +523,13 @@ def run(A):
 A = np.zeros(4)
 run(A)
 gi, A
-"""]),
-    ("nonlocal_loop_variable", ["""
+"""
+        ],
+    ),
+    (
+        "nonlocal_loop_variable",
+        [
+            """
 import numpy as np
 def outer():
     k = -1
@@ -370,8 +541,13 @@ def outer():
     inner(A)
     return k, A
 outer()
-"""]),
-    ("class_body_private_names", ["""
+"""
+        ],
+    ),
+    (
+        "class_body_private_names",
+        [
+            """
 import numpy as np
 class Table:
     __n = 4
@@ -380,8 +556,13 @@ class Table:
     for __i in range(__n):
         data[__i] = __i * __scale
 Table.data, sorted(k for k in vars(Table) if 'Table' in k)
-"""]),
-    ("method_reads_mangled_global_name_error", ["""
+"""
+        ],
+    ),
+    (
+        "method_reads_mangled_global_name_error",
+        [
+            """
 import numpy as np
 __limit = 3
 class K:
@@ -391,8 +572,13 @@ class K:
             A[i] = 1
         return A
 K().run()
-"""]),
-    ("method_mangled_global_exists", ["""
+"""
+        ],
+    ),
+    (
+        "method_mangled_global_exists",
+        [
+            """
 import numpy as np
 _K__limit = 2
 class K:
@@ -402,8 +588,13 @@ class K:
             A[i] = 1
         return A
 K().run()
-"""]),
-    ("generator_suspended_across_cells", ["""
+"""
+        ],
+    ),
+    (
+        "generator_suspended_across_cells",
+        [
+            """
 import numpy as np
 def chunks(n):
     for c in range(3):
@@ -413,12 +604,18 @@ def chunks(n):
         yield A
 g = chunks(4)
 first = next(g)
-""", """
+""",
+            """
 second = next(g)
 rest = list(g)
 first, second, rest
-"""]),
-    ("functools_partial_of_loop_function", ["""
+""",
+        ],
+    ),
+    (
+        "functools_partial_of_loop_function",
+        [
+            """
 import functools
 import numpy as np
 def axpy(a, x, y):
@@ -427,8 +624,13 @@ def axpy(a, x, y):
     return y
 twice = functools.partial(axpy, 2.0)
 twice(np.arange(3.0), np.ones(3))
-"""]),
-    ("staticmethod_called_via_instance_and_class", ["""
+"""
+        ],
+    ),
+    (
+        "staticmethod_called_via_instance_and_class",
+        [
+            """
 import numpy as np
 class Ops:
     @staticmethod
@@ -437,8 +639,13 @@ class Ops:
             A[i] = v
         return A
 Ops.fill(np.zeros(2), 1.0), Ops().fill(np.zeros(2), 2.0)
-"""]),
-    ("function_copied_with_types_function_type", ["""
+"""
+        ],
+    ),
+    (
+        "function_copied_with_types_function_type",
+        [
+            """
 import types
 import numpy as np
 def base(A):
@@ -447,16 +654,26 @@ def base(A):
     return A
 clone = types.FunctionType(base.__code__, base.__globals__, 'clone')
 clone(np.zeros(3)), clone.__name__
-"""]),
-    ("function_code_inspected", ["""
+"""
+        ],
+    ),
+    (
+        "function_code_inspected",
+        [
+            """
 import inspect
 def kern(A):
     for i in range(A.shape[0]):
         A[i] = 0.0
 print(inspect.getsource(kern))
 kern.__code__.co_varnames, kern.__code__.co_argcount
-"""]),
-    ("traceback_line_of_error_in_nest", ["""
+"""
+        ],
+    ),
+    (
+        "traceback_line_of_error_in_nest",
+        [
+            """
 import sys
 import traceback
 import numpy as np
@@ -468,8 +685,13 @@ except IndexError:
     tb = traceback.extract_tb(sys.exc_info()[2])
     print([f.lineno for f in tb], [f.line for f in tb])
     del tb
-"""]),
-    ("exception_context_chaining", ["""
+"""
+        ],
+    ),
+    (
+        "exception_context_chaining",
+        [
+            """
 import numpy as np
 A = np.zeros(2)
 try:
@@ -481,8 +703,13 @@ try:
 except ValueError as v:
     print(type(v.__cause__).__name__, v.__cause__)
 A
-"""]),
-    ("loop_in_with_open_file", ["""
+"""
+        ],
+    ),
+    (
+        "loop_in_with_open_file",
+        [
+            """
 import io
 import numpy as np
 buf = io.StringIO()
@@ -493,8 +720,13 @@ with buf:
     buf.write(str(A.tolist()))
     text = buf.getvalue()
 text
-"""]),
-    ("locals_in_function_after_loop", ["""
+"""
+        ],
+    ),
+    (
+        "locals_in_function_after_loop",
+        [
+            """
 import numpy as np
 def f():
     A = np.zeros(2)
@@ -504,23 +736,39 @@ def f():
         s += i
     return sorted(locals())
 f()
-"""]),
-    ("vars_of_module_namespace_after_loop", ["""
+"""
+        ],
+    ),
+    (
+        "vars_of_module_namespace_after_loop",
+        [
+            """
 import numpy as np
 A = np.zeros(3)
 for i in range(3):
     A[i] = i
 sorted(k for k in globals() if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython'))
-"""]),
-    ("dir_after_error_in_loop", ["""
+"""
+        ],
+    ),
+    (
+        "dir_after_error_in_loop",
+        [
+            """
 import numpy as np
 A = np.zeros(2)
 for i in range(3):
     A[i] = i
-""", """
+""",
+            """
 sorted(k for k in dir() if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython'))
-"""]),
-    ("underscore_names_after_loops", ["""
+""",
+        ],
+    ),
+    (
+        "underscore_names_after_loops",
+        [
+            """
 import numpy as np
 A = np.zeros(2)
 for i in range(2):
@@ -528,10 +776,16 @@ for i in range(2):
 B = np.zeros(2)
 for j in range(3):
     B[j] = j
-""", """
+""",
+            """
 sorted(k for k in globals() if k.startswith('__') and not k.endswith('__') and not k.startswith('__corpus'))
-"""]),
-    ("errstate_raise_large_loop", ["""
+""",
+        ],
+    ),
+    (
+        "errstate_raise_large_loop",
+        [
+            """
 import numpy as np
 n = 40000
 A = np.linspace(1.0, 2.0, n)
@@ -544,5 +798,7 @@ try:
 except FloatingPointError as e:
     print('stopped:', e)
 i, B[n - 11], B[n - 10], B[n - 1]
-"""]),
+"""
+        ],
+    ),
 ]

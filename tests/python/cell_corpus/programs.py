@@ -7,21 +7,31 @@ every cell quickly."""
 
 CASES = [
     # --- "from a slow loop to a parallel kernel" ----------------------------------------
-    ("tour_vector_add_three_ways", ["""
+    (
+        "tour_vector_add_three_ways",
+        [
+            """
 import numpy as np
 N = 64
 a = np.arange(N, dtype=np.float64)
 b = 2 * np.arange(N, dtype=np.float64)
 c = np.zeros(N)
-""", """
+""",
+            """
 # the loop a CUDA thread would run once: one i per thread
 for i in range(N):
     c[i] = a[i] + b[i]
-""", """
+""",
+            """
 assert np.array_equal(c, a + b)
 c[:5], c[-1]
-"""]),
-    ("tour_grid_stride_style", ["""
+""",
+        ],
+    ),
+    (
+        "tour_grid_stride_style",
+        [
+            """
 import numpy as np
 n = 50
 x = np.linspace(0, 1, n)
@@ -31,8 +41,13 @@ for t in range(threads):
     for i in range(t, n, threads):
         y[i] = 3 * x[i] ** 2
 np.allclose(y, 3 * x ** 2), y[7]
-"""]),
-    ("tour_blocks_and_threads", ["""
+"""
+        ],
+    ),
+    (
+        "tour_blocks_and_threads",
+        [
+            """
 import numpy as np
 blocks, threads = 4, 8
 out = np.zeros(blocks * threads, dtype=np.int64)
@@ -41,8 +56,13 @@ for b in range(blocks):
         gid = b * threads + t
         out[gid] = gid * gid
 out
-"""]),
-    ("matmul_naive", ["""
+"""
+        ],
+    ),
+    (
+        "matmul_naive",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(42)
 n, m, p = 6, 5, 4
@@ -56,8 +76,13 @@ for i in range(n):
             acc += A[i, k] * B[k, j]
         C[i, j] = acc
 np.allclose(C, A @ B), C[0, 0]
-"""]),
-    ("matmul_accumulate_in_place", ["""
+"""
+        ],
+    ),
+    (
+        "matmul_accumulate_in_place",
+        [
+            """
 import numpy as np
 n = 8
 A = np.arange(n * n, dtype=np.float64).reshape(n, n) / n
@@ -68,8 +93,13 @@ for i in range(n):
         for k in range(n):
             C[i, j] += A[i, k] * B[k, j]
 C
-"""]),
-    ("matmul_int_matrices", ["""
+"""
+        ],
+    ),
+    (
+        "matmul_int_matrices",
+        [
+            """
 import numpy as np
 A = np.arange(12, dtype=np.int64).reshape(3, 4)
 B = np.arange(8, dtype=np.int64).reshape(4, 2)
@@ -79,8 +109,13 @@ for i in range(3):
         for k in range(4):
             C[i, j] += A[i, k] * B[k, j]
 C, np.array_equal(C, A @ B)
-"""]),
-    ("matmul_ikj_order", ["""
+"""
+        ],
+    ),
+    (
+        "matmul_ikj_order",
+        [
+            """
 import numpy as np
 n = 7
 A = np.fromfunction(lambda i, j: (i + 1) / (j + 2), (n, n))
@@ -92,8 +127,13 @@ for i in range(n):
         for j in range(n):
             C[i, j] += a * B[k, j]
 C
-"""]),
-    ("transpose", ["""
+"""
+        ],
+    ),
+    (
+        "transpose",
+        [
+            """
 import numpy as np
 A = np.arange(20.0).reshape(4, 5)
 T = np.zeros((5, 4))
@@ -101,8 +141,13 @@ for i in range(4):
     for j in range(5):
         T[j, i] = A[i, j]
 np.array_equal(T, A.T), T
-"""]),
-    ("in_place_transpose_square", ["""
+"""
+        ],
+    ),
+    (
+        "in_place_transpose_square",
+        [
+            """
 import numpy as np
 n = 5
 A = np.arange(n * n, dtype=np.float64).reshape(n, n)
@@ -112,8 +157,13 @@ for i in range(n):
         A[i, j] = A[j, i]
         A[j, i] = t
 A
-"""]),
-    ("matvec", ["""
+"""
+        ],
+    ),
+    (
+        "matvec",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(2)
 A = rng.standard_normal((9, 7))
@@ -123,8 +173,13 @@ for i in range(9):
     for j in range(7):
         y[i] += A[i, j] * x[j]
 np.allclose(y, A @ x)
-"""]),
-    ("outer_product", ["""
+"""
+        ],
+    ),
+    (
+        "outer_product",
+        [
+            """
 import numpy as np
 u = np.arange(1.0, 5.0)
 v = np.arange(1.0, 4.0)
@@ -133,8 +188,13 @@ for i in range(4):
     for j in range(3):
         O[i, j] = u[i] * v[j]
 O
-"""]),
-    ("row_sums_and_col_sums", ["""
+"""
+        ],
+    ),
+    (
+        "row_sums_and_col_sums",
+        [
+            """
 import numpy as np
 M = np.arange(24.0).reshape(4, 6)
 rs = np.zeros(4)
@@ -144,10 +204,14 @@ for i in range(4):
         rs[i] += M[i, j]
         cs[j] += M[i, j]
 rs, cs
-"""]),
-
+"""
+        ],
+    ),
     # --- stencils and time steps ------------------------------------------------------------
-    ("jacobi_1d", ["""
+    (
+        "jacobi_1d",
+        [
+            """
 import numpy as np
 n, steps = 20, 5
 A = np.fromfunction(lambda i: (i + 2) / n, (n,))
@@ -158,8 +222,13 @@ for t in range(steps):
     for i in range(1, n - 1):
         A[i] = 0.33333 * (B[i - 1] + B[i] + B[i + 1])
 A, B
-"""]),
-    ("jacobi_2d", ["""
+"""
+        ],
+    ),
+    (
+        "jacobi_2d",
+        [
+            """
 import numpy as np
 n, steps = 10, 4
 A = np.fromfunction(lambda i, j: i * (j + 2) / n, (n, n))
@@ -172,8 +241,13 @@ for t in range(steps):
         for j in range(1, n - 1):
             A[i, j] = 0.2 * (B[i, j] + B[i, j - 1] + B[i, j + 1] + B[i + 1, j] + B[i - 1, j])
 A.sum(), A[3, 4], B[5, 5]
-"""]),
-    ("heat_1d_explicit_print_each_step", ["""
+"""
+        ],
+    ),
+    (
+        "heat_1d_explicit_print_each_step",
+        [
+            """
 import numpy as np
 nx = 12
 alpha = 0.25
@@ -184,8 +258,13 @@ for step in range(4):
     for i in range(1, nx - 1):
         u[i] = un[i] + alpha * (un[i + 1] - 2 * un[i] + un[i - 1])
     print(step, ' '.join(f'{v:.4f}' for v in u))
-"""]),
-    ("heat_2d_time_stepped_inner_nest", ["""
+"""
+        ],
+    ),
+    (
+        "heat_2d_time_stepped_inner_nest",
+        [
+            """
 import numpy as np
 n = 9
 T = np.zeros((n, n))
@@ -196,8 +275,13 @@ for it in range(6):
         for j in range(1, n - 1):
             T[i, j] = 0.25 * (Tn[i + 1, j] + Tn[i - 1, j] + Tn[i, j + 1] + Tn[i, j - 1])
 round(float(T.sum()), 9), T[1, 4]
-"""]),
-    ("heat_3d_small", ["""
+"""
+        ],
+    ),
+    (
+        "heat_3d_small",
+        [
+            """
 import numpy as np
 n = 6
 A = np.fromfunction(lambda i, j, k: (i + j + (n - k)) * 10 / n, (n, n, n))
@@ -215,8 +299,13 @@ for t in range(2):
             for k in range(1, n - 1):
                 A[i, j, k] = B[i, j, k]
 A.sum()
-"""]),
-    ("seidel_2d_in_place", ["""
+"""
+        ],
+    ),
+    (
+        "seidel_2d_in_place",
+        [
+            """
 import numpy as np
 n = 8
 A = np.fromfunction(lambda i, j: (i * (j + 2) + 2) / n, (n, n))
@@ -227,8 +316,13 @@ for t in range(2):
                        + A[i, j - 1] + A[i, j] + A[i, j + 1]
                        + A[i + 1, j - 1] + A[i + 1, j] + A[i + 1, j + 1]) / 9.0
 A
-"""]),
-    ("fdtd_2d", ["""
+"""
+        ],
+    ),
+    (
+        "fdtd_2d",
+        [
+            """
 import numpy as np
 tmax, nx, ny = 3, 6, 7
 ex = np.fromfunction(lambda i, j: i * (j + 1) / nx, (nx, ny))
@@ -248,8 +342,13 @@ for t in range(tmax):
         for j in range(ny - 1):
             hz[i, j] = hz[i, j] - 0.7 * (ex[i, j + 1] - ex[i, j] + ey[i + 1, j] - ey[i, j])
 ex.sum(), ey.sum(), hz.sum()
-"""]),
-    ("wave_1d_leapfrog", ["""
+"""
+        ],
+    ),
+    (
+        "wave_1d_leapfrog",
+        [
+            """
 import numpy as np
 n = 16
 c2 = 0.5
@@ -262,8 +361,13 @@ for step in range(5):
         nxt[i] = 2 * cur[i] - prev[i] + c2 * (cur[i + 1] - 2 * cur[i] + cur[i - 1])
     prev, cur = cur, nxt
 cur
-"""]),
-    ("advection_upwind", ["""
+"""
+        ],
+    ),
+    (
+        "advection_upwind",
+        [
+            """
 import numpy as np
 n = 20
 u = np.where(np.arange(n) < 5, 1.0, 0.0)
@@ -273,8 +377,13 @@ for step in range(6):
     for i in range(1, n):
         u[i] = un[i] - c * (un[i] - un[i - 1])
 u
-"""]),
-    ("laplace_relaxation_until_converged", ["""
+"""
+        ],
+    ),
+    (
+        "laplace_relaxation_until_converged",
+        [
+            """
 import numpy as np
 n = 8
 phi = np.zeros((n, n))
@@ -287,8 +396,13 @@ for sweep in range(200):
     if np.abs(phi - old).max() < 1e-6:
         break
 sweep, round(float(phi[n // 2, 1]), 10)
-"""]),
-    ("gauss_seidel_sor", ["""
+"""
+        ],
+    ),
+    (
+        "gauss_seidel_sor",
+        [
+            """
 import numpy as np
 n = 7
 omega = 1.5
@@ -299,10 +413,14 @@ for it in range(10):
         for j in range(1, n - 1):
             x[i, j] = (1 - omega) * x[i, j] + omega * 0.25 * (x[i - 1, j] + x[i + 1, j] + x[i, j - 1] + x[i, j + 1])
 x[3]
-"""]),
-
+"""
+        ],
+    ),
     # --- Game of Life ----------------------------------------------------------------------
-    ("game_of_life_padded", ["""
+    (
+        "game_of_life_padded",
+        [
+            """
 import numpy as np
 n = 10
 grid = np.zeros((n + 2, n + 2), dtype=np.int64)
@@ -321,8 +439,13 @@ for gen in range(4):
                 new[i, j] = 1
     grid = new
 grid.sum(), np.argwhere(grid).tolist()
-"""]),
-    ("game_of_life_torus_modulo", ["""
+"""
+        ],
+    ),
+    (
+        "game_of_life_torus_modulo",
+        [
+            """
 import numpy as np
 n = 8
 board = np.zeros((n, n), dtype=np.int8)
@@ -341,8 +464,13 @@ def step(b):
 for _ in range(8):
     board = step(board)
 np.argwhere(board).tolist()
-"""]),
-    ("game_of_life_print_board", ["""
+"""
+        ],
+    ),
+    (
+        "game_of_life_print_board",
+        [
+            """
 import numpy as np
 n = 6
 g = np.zeros((n, n), dtype=int)
@@ -358,8 +486,13 @@ for gen in range(2):
     for i in range(n):
         print(''.join('#' if g[i, j] else '.' for j in range(n)))
     print()
-"""]),
-    ("rule_30_automaton", ["""
+"""
+        ],
+    ),
+    (
+        "rule_30_automaton",
+        [
+            """
 import numpy as np
 w, steps = 21, 8
 row = np.zeros(w, dtype=np.int64)
@@ -373,10 +506,14 @@ for s in range(steps):
     row = nxt
     rows.append(row.copy())
 print('\\n'.join(''.join('X' if v else ' ' for v in r) for r in rows))
-"""]),
-
+"""
+        ],
+    ),
     # --- fractals ------------------------------------------------------------------------
-    ("mandelbrot_while_escape", ["""
+    (
+        "mandelbrot_while_escape",
+        [
+            """
 import numpy as np
 w, h, maxit = 16, 10, 30
 img = np.zeros((h, w), dtype=np.int64)
@@ -391,8 +528,13 @@ for py in range(h):
             k += 1
         img[py, px] = k
 img.sum(), img[h // 2].tolist()
-"""]),
-    ("mandelbrot_fixed_iterations_no_break", ["""
+"""
+        ],
+    ),
+    (
+        "mandelbrot_fixed_iterations_no_break",
+        [
+            """
 import numpy as np
 w, h, maxit = 14, 9, 25
 counts = np.zeros((h, w), dtype=np.int64)
@@ -411,8 +553,13 @@ for py in range(h):
                 n += 1
         counts[py, px] = n
 counts
-"""]),
-    ("mandelbrot_complex_numbers_function", ["""
+"""
+        ],
+    ),
+    (
+        "mandelbrot_complex_numbers_function",
+        [
+            """
 import numpy as np
 def mandel(c, maxit):
     z = 0j
@@ -427,8 +574,13 @@ for i in range(h):
     for j in range(w):
         img[i, j] = mandel(complex(-2 + 2.5 * j / w, -1 + 2 * i / h), 20)
 img
-"""]),
-    ("mandelbrot_ascii_art", ["""
+"""
+        ],
+    ),
+    (
+        "mandelbrot_ascii_art",
+        [
+            """
 chars = ' .:-=+*#%@'
 for row in range(8):
     line = ''
@@ -442,8 +594,13 @@ for row in range(8):
                 break
         line += chars[n]
     print(line)
-"""]),
-    ("julia_set_escape_time", ["""
+"""
+        ],
+    ),
+    (
+        "julia_set_escape_time",
+        [
+            """
 import numpy as np
 w, h = 12, 8
 cr, ci = -0.8, 0.156
@@ -459,8 +616,13 @@ for i in range(h):
                 it = k
         out[i, j] = it
 out.sum()
-"""]),
-    ("burning_ship_abs", ["""
+"""
+        ],
+    ),
+    (
+        "burning_ship_abs",
+        [
+            """
 import numpy as np
 w, h = 10, 6
 img = np.zeros((h, w))
@@ -479,10 +641,14 @@ for i in range(h):
                 last = k
         img[i, j] = last
 img
-"""]),
-
+"""
+        ],
+    ),
     # --- image processing -------------------------------------------------------------------
-    ("grayscale_conversion", ["""
+    (
+        "grayscale_conversion",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(9)
 img = rng.integers(0, 256, size=(5, 6, 3)).astype(np.float64)
@@ -491,8 +657,13 @@ for i in range(5):
     for j in range(6):
         gray[i, j] = 0.299 * img[i, j, 0] + 0.587 * img[i, j, 1] + 0.114 * img[i, j, 2]
 gray
-"""]),
-    ("box_blur_3x3", ["""
+"""
+        ],
+    ),
+    (
+        "box_blur_3x3",
+        [
+            """
 import numpy as np
 img = np.arange(64, dtype=np.float64).reshape(8, 8) % 7
 out = np.zeros_like(img)
@@ -504,8 +675,13 @@ for i in range(1, 7):
                 s += img[i + di, j + dj]
         out[i, j] = s / 9.0
 out
-"""]),
-    ("convolution_2d_kernel_array", ["""
+"""
+        ],
+    ),
+    (
+        "convolution_2d_kernel_array",
+        [
+            """
 import numpy as np
 img = np.fromfunction(lambda i, j: np.sin(i) + np.cos(j), (9, 9))
 k = np.array([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
@@ -518,8 +694,13 @@ for i in range(7):
                 acc += k[a, b] * img[i + a, j + b]
         out[i, j] = acc
 out
-"""]),
-    ("sobel_edges", ["""
+"""
+        ],
+    ),
+    (
+        "sobel_edges",
+        [
+            """
 import numpy as np
 img = np.zeros((7, 7))
 img[:, 3:] = 1.0
@@ -534,8 +715,13 @@ for i in range(1, 6):
                     - img[i - 1, j - 1] - 2 * img[i - 1, j] - img[i - 1, j + 1])
         mag[i, j] = np.sqrt(gx[i, j] ** 2 + gy[i, j] ** 2)
 mag
-"""]),
-    ("threshold_uint8_image", ["""
+"""
+        ],
+    ),
+    (
+        "threshold_uint8_image",
+        [
+            """
 import numpy as np
 img = (np.arange(48).reshape(6, 8) * 5 % 256).astype(np.uint8)
 binary = np.zeros_like(img)
@@ -543,8 +729,13 @@ for i in range(6):
     for j in range(8):
         binary[i, j] = 255 if img[i, j] > 100 else 0
 binary
-"""]),
-    ("image_flip_horizontal", ["""
+"""
+        ],
+    ),
+    (
+        "image_flip_horizontal",
+        [
+            """
 import numpy as np
 img = np.arange(15).reshape(3, 5)
 out = np.zeros_like(img)
@@ -553,8 +744,13 @@ for i in range(3):
     for j in range(w):
         out[i, w - 1 - j] = img[i, j]
 out
-"""]),
-    ("histogram_equalisation_cdf", ["""
+"""
+        ],
+    ),
+    (
+        "histogram_equalisation_cdf",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(4)
 img = rng.integers(0, 8, size=40)
@@ -566,10 +762,14 @@ cdf[0] = hist[0]
 for i in range(1, 8):
     cdf[i] = cdf[i - 1] + hist[i]
 hist, cdf
-"""]),
-
+"""
+        ],
+    ),
     # --- n-body, particles ------------------------------------------------------------------
-    ("nbody_forces", ["""
+    (
+        "nbody_forces",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(0)
 n = 12
@@ -594,8 +794,13 @@ for i in range(n):
     acc[i, 1] = ay
     acc[i, 2] = az
 acc.sum(axis=0), acc[0]
-"""]),
-    ("nbody_leapfrog_steps", ["""
+"""
+        ],
+    ),
+    (
+        "nbody_leapfrog_steps",
+        [
+            """
 import math
 import numpy as np
 n = 6
@@ -614,8 +819,13 @@ for step in range(5):
         v[i] += a[i] * dt
         x[i] += v[i] * dt
 x, v
-"""]),
-    ("pairwise_distances", ["""
+"""
+        ],
+    ),
+    (
+        "pairwise_distances",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(8)
 P = rng.random((7, 2))
@@ -624,8 +834,13 @@ for i in range(7):
     for j in range(7):
         D[i, j] = np.sqrt((P[i, 0] - P[j, 0]) ** 2 + (P[i, 1] - P[j, 1]) ** 2)
 np.allclose(D, D.T), D[1, 3]
-"""]),
-    ("kmeans_assignment_step", ["""
+"""
+        ],
+    ),
+    (
+        "kmeans_assignment_step",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(21)
 X = rng.random((15, 2))
@@ -639,8 +854,13 @@ for i in range(15):
             best = d
             labels[i] = k
 labels
-"""]),
-    ("kmeans_full_iterations", ["""
+"""
+        ],
+    ),
+    (
+        "kmeans_full_iterations",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(1)
 X = np.vstack([rng.normal(0, 0.3, (8, 2)), rng.normal(2, 0.3, (8, 2))])
@@ -654,10 +874,14 @@ for it in range(3):
     for k in range(2):
         C[k] = X[lab == k].mean(axis=0)
 lab, np.round(C, 12)
-"""]),
-
+"""
+        ],
+    ),
     # --- Monte Carlo, statistics -----------------------------------------------------------
-    ("monte_carlo_pi_precomputed_randoms", ["""
+    (
+        "monte_carlo_pi_precomputed_randoms",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(12345)
 n = 2000
@@ -668,8 +892,13 @@ for i in range(n):
     if xs[i] * xs[i] + ys[i] * ys[i] <= 1.0:
         inside += 1
 4.0 * inside / n
-"""]),
-    ("monte_carlo_pi_legacy_seed", ["""
+"""
+        ],
+    ),
+    (
+        "monte_carlo_pi_legacy_seed",
+        [
+            """
 import numpy as np
 np.random.seed(0)
 pts = np.random.random((500, 2))
@@ -677,8 +906,13 @@ hits = 0
 for i in range(500):
     hits += 1 if pts[i, 0] ** 2 + pts[i, 1] ** 2 < 1 else 0
 hits
-"""]),
-    ("random_walk_cumulative", ["""
+"""
+        ],
+    ),
+    (
+        "random_walk_cumulative",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(3)
 steps = rng.choice([-1, 1], size=50)
@@ -686,8 +920,13 @@ pos = np.zeros(51, dtype=np.int64)
 for t in range(50):
     pos[t + 1] = pos[t] + steps[t]
 pos.max(), pos.min(), pos[-1]
-"""]),
-    ("mean_and_variance_two_pass", ["""
+"""
+        ],
+    ),
+    (
+        "mean_and_variance_two_pass",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(6)
 x = rng.normal(5.0, 2.0, 100)
@@ -700,8 +939,13 @@ for i in range(100):
     ss += (x[i] - mean) ** 2
 var = ss / 99
 abs(mean - x.mean()) < 1e-12, abs(var - x.var(ddof=1)) < 1e-12
-"""]),
-    ("welford_online_variance", ["""
+"""
+        ],
+    ),
+    (
+        "welford_online_variance",
+        [
+            """
 import numpy as np
 x = np.sin(np.arange(30.0))
 n = 0
@@ -713,8 +957,13 @@ for i in range(30):
     mean += delta / n
     m2 += delta * (x[i] - mean)
 mean, m2 / (n - 1)
-"""]),
-    ("covariance_matrix", ["""
+"""
+        ],
+    ),
+    (
+        "covariance_matrix",
+        [
+            """
 import numpy as np
 m, n = 5, 4
 data = np.fromfunction(lambda i, j: (i * j) / m + i, (n, m))
@@ -734,8 +983,13 @@ for i in range(m):
         cov[i, j] /= n - 1.0
         cov[j, i] = cov[i, j]
 cov
-"""]),
-    ("correlation_matrix", ["""
+"""
+        ],
+    ),
+    (
+        "correlation_matrix",
+        [
+            """
 import math
 import numpy as np
 m, n = 4, 6
@@ -762,8 +1016,13 @@ for i in range(m - 1):
             corr[i, j] += data[k, i] * data[k, j]
         corr[j, i] = corr[i, j]
 corr
-"""]),
-    ("moving_average", ["""
+"""
+        ],
+    ),
+    (
+        "moving_average",
+        [
+            """
 import numpy as np
 x = np.cos(np.arange(20.0) / 3)
 w = 4
@@ -774,8 +1033,13 @@ for i in range(20 - w + 1):
         s += x[i + k]
     out[i] = s / w
 out
-"""]),
-    ("exponential_smoothing", ["""
+"""
+        ],
+    ),
+    (
+        "exponential_smoothing",
+        [
+            """
 import numpy as np
 x = np.arange(10.0) ** 1.5
 alpha = 0.3
@@ -784,10 +1048,14 @@ s[0] = x[0]
 for t in range(1, 10):
     s[t] = alpha * x[t] + (1 - alpha) * s[t - 1]
 s
-"""]),
-
+"""
+        ],
+    ),
     # --- finance, physics ------------------------------------------------------------------
-    ("black_scholes_erf", ["""
+    (
+        "black_scholes_erf",
+        [
+            """
 import math
 import numpy as np
 rng = np.random.default_rng(17)
@@ -808,8 +1076,13 @@ for i in range(n):
     call[i] = S[i] * cnd1 - K[i] * expRT * cnd2
     put[i] = K[i] * expRT * (1.0 - cnd2) - S[i] * (1.0 - cnd1)
 call, put
-"""]),
-    ("compound_interest_schedule", ["""
+"""
+        ],
+    ),
+    (
+        "compound_interest_schedule",
+        [
+            """
 balance = 1000.0
 rate = 0.05 / 12
 history = []
@@ -818,8 +1091,13 @@ for month in range(24):
     if month % 6 == 5:
         history.append(round(balance, 6))
 history, balance
-"""]),
-    ("euler_ode_decay", ["""
+"""
+        ],
+    ),
+    (
+        "euler_ode_decay",
+        [
+            """
 import numpy as np
 k = 0.7
 dt = 0.05
@@ -829,8 +1107,13 @@ y[0] = 1.0
 for n in range(steps):
     y[n + 1] = y[n] - dt * k * y[n]
 y[-1], y[::10]
-"""]),
-    ("rk4_harmonic_oscillator", ["""
+"""
+        ],
+    ),
+    (
+        "rk4_harmonic_oscillator",
+        [
+            """
 def f(x, v):
     return v, -x
 x, v = 1.0, 0.0
@@ -843,8 +1126,13 @@ for step in range(20):
     x += h / 6 * (k1x + 2 * k2x + 2 * k3x + k4x)
     v += h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
 x, v
-"""]),
-    ("lotka_volterra_arrays", ["""
+"""
+        ],
+    ),
+    (
+        "lotka_volterra_arrays",
+        [
+            """
 import numpy as np
 steps = 50
 prey = np.zeros(steps)
@@ -855,8 +1143,13 @@ for t in range(steps - 1):
     prey[t + 1] = prey[t] + dt * (a * prey[t] - b * prey[t] * pred[t])
     pred[t + 1] = pred[t] + dt * (d * prey[t] * pred[t] - c * pred[t])
 prey[-1], pred[-1]
-"""]),
-    ("logistic_map_bifurcation", ["""
+"""
+        ],
+    ),
+    (
+        "logistic_map_bifurcation",
+        [
+            """
 import numpy as np
 rs = np.linspace(2.5, 4.0, 12)
 final = np.zeros(12)
@@ -866,8 +1159,13 @@ for k in range(12):
         x = rs[k] * x * (1 - x)
     final[k] = x
 final
-"""]),
-    ("projectile_with_drag", ["""
+"""
+        ],
+    ),
+    (
+        "projectile_with_drag",
+        [
+            """
 import math
 x, y = 0.0, 0.0
 vx, vy = 10 * math.cos(0.7), 10 * math.sin(0.7)
@@ -881,10 +1179,14 @@ for step in range(300):
     if y < 0:
         break
 round(x, 9), step
-"""]),
-
+"""
+        ],
+    ),
     # --- numerical methods -----------------------------------------------------------------
-    ("trapezoid_integration", ["""
+    (
+        "trapezoid_integration",
+        [
+            """
 import math
 n = 100
 a, b = 0.0, math.pi
@@ -893,8 +1195,13 @@ s = 0.5 * (math.sin(a) + math.sin(b))
 for k in range(1, n):
     s += math.sin(a + k * h)
 s * h
-"""]),
-    ("simpson_integration_array", ["""
+"""
+        ],
+    ),
+    (
+        "simpson_integration_array",
+        [
+            """
 import numpy as np
 n = 20
 x = np.linspace(0, 2, n + 1)
@@ -907,8 +1214,13 @@ for k in range(1, n):
     else:
         s += 2 * f[k]
 s * h / 3
-"""]),
-    ("newton_sqrt_iterations", ["""
+"""
+        ],
+    ),
+    (
+        "newton_sqrt_iterations",
+        [
+            """
 import numpy as np
 vals = np.array([2.0, 10.0, 0.5, 144.0])
 roots = np.zeros(4)
@@ -918,8 +1230,13 @@ for i in range(4):
         g = 0.5 * (g + vals[i] / g)
     roots[i] = g
 roots, np.sqrt(vals)
-"""]),
-    ("horner_polynomial", ["""
+"""
+        ],
+    ),
+    (
+        "horner_polynomial",
+        [
+            """
 import numpy as np
 coef = np.array([1.0, -3.0, 0.5, 2.0])
 xs = np.linspace(-1, 1, 9)
@@ -930,8 +1247,13 @@ for i in range(9):
         acc = acc * xs[i] + coef[k]
     ys[i] = acc
 ys
-"""]),
-    ("lu_decomposition_inplace", ["""
+"""
+        ],
+    ),
+    (
+        "lu_decomposition_inplace",
+        [
+            """
 import numpy as np
 n = 6
 A = np.fromfunction(lambda i, j: 1.0 / (i + j + 1), (n, n)) + np.eye(n) * n
@@ -941,8 +1263,13 @@ for k in range(n):
         for j in range(k + 1, n):
             A[i, j] = A[i, j] - A[i, k] * A[k, j]
 A
-"""]),
-    ("lu_polybench_style", ["""
+"""
+        ],
+    ),
+    (
+        "lu_polybench_style",
+        [
+            """
 import numpy as np
 n = 6
 A = np.zeros((n, n))
@@ -962,8 +1289,13 @@ for i in range(n):
         for k in range(i):
             A[i, j] -= A[i, k] * A[k, j]
 A
-"""]),
-    ("cholesky", ["""
+"""
+        ],
+    ),
+    (
+        "cholesky",
+        [
+            """
 import math
 import numpy as np
 n = 5
@@ -980,8 +1312,13 @@ for j in range(n):
             s += L[i, k] * L[j, k]
         L[i, j] = (M[i, j] - s) / L[j, j]
 np.allclose(L @ L.T, M), L[n - 1]
-"""]),
-    ("trisolv_forward_substitution", ["""
+"""
+        ],
+    ),
+    (
+        "trisolv_forward_substitution",
+        [
+            """
 import numpy as np
 n = 7
 L = np.fromfunction(lambda i, j: (i + n - j + 1) * 2 / n, (n, n))
@@ -993,8 +1330,13 @@ for i in range(n):
         x[i] -= L[i, j] * x[j]
     x[i] = x[i] / L[i, i]
 x
-"""]),
-    ("back_substitution_negative_step", ["""
+"""
+        ],
+    ),
+    (
+        "back_substitution_negative_step",
+        [
+            """
 import numpy as np
 n = 5
 U = np.triu(np.fromfunction(lambda i, j: i + j + 1.0, (n, n)))
@@ -1006,8 +1348,13 @@ for i in range(n - 1, -1, -1):
         s -= U[i, j] * x[j]
     x[i] = s / U[i, i]
 np.allclose(U @ x, b), x
-"""]),
-    ("gramschmidt", ["""
+"""
+        ],
+    ),
+    (
+        "gramschmidt",
+        [
+            """
 import math
 import numpy as np
 m, n = 5, 4
@@ -1028,8 +1375,13 @@ for k in range(n):
         for i in range(m):
             A[i, j] = A[i, j] - Q[i, k] * R[k, j]
 R
-"""]),
-    ("power_iteration", ["""
+"""
+        ],
+    ),
+    (
+        "power_iteration",
+        [
+            """
 import math
 import numpy as np
 A = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]])
@@ -1046,8 +1398,13 @@ for it in range(30):
     for i in range(3):
         v[i] = w[i] / nrm
 round(nrm, 10)
-"""]),
-    ("conjugate_gradient_small", ["""
+"""
+        ],
+    ),
+    (
+        "conjugate_gradient_small",
+        [
+            """
 import numpy as np
 n = 5
 A = np.fromfunction(lambda i, j: np.where(i == j, 4.0, np.where(abs(i - j) == 1, -1.0, 0.0)), (n, n))
@@ -1079,10 +1436,14 @@ for it in range(n):
         p[i] = r[i] + rs_new / rs * p[i]
     rs = rs_new
 np.allclose(A @ x, b), it
-"""]),
-
+"""
+        ],
+    ),
     # --- PolyBench-like linear algebra -----------------------------------------------------
-    ("polybench_2mm", ["""
+    (
+        "polybench_2mm",
+        [
+            """
 import numpy as np
 ni, nj, nk, nl = 4, 5, 6, 3
 alpha, beta = 1.5, 1.2
@@ -1102,8 +1463,13 @@ for i in range(ni):
         for k in range(nj):
             D[i, j] += tmp[i, k] * C[k, j]
 D
-"""]),
-    ("polybench_3mm", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_3mm",
+        [
+            """
 import numpy as np
 n = 4
 A = np.fromfunction(lambda i, j: ((i * j + 1) % n) / (5 * n), (n, n))
@@ -1126,8 +1492,13 @@ for i in range(n):
         for k in range(n):
             G[i, j] += E[i, k] * F[k, j]
 G
-"""]),
-    ("polybench_atax", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_atax",
+        [
+            """
 import numpy as np
 m, n = 5, 6
 A = np.fromfunction(lambda i, j: ((i + j) % n) / (5 * m), (m, n))
@@ -1141,8 +1512,13 @@ for i in range(m):
     for j in range(n):
         y[j] = y[j] + A[i, j] * tmp[i]
 y
-"""]),
-    ("polybench_bicg", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_bicg",
+        [
+            """
 import numpy as np
 m, n = 5, 4
 A = np.fromfunction(lambda i, j: (i * (j + 1) % n) / n, (n, m))
@@ -1156,8 +1532,13 @@ for i in range(n):
         s[j] = s[j] + r[i] * A[i, j]
         q[i] = q[i] + A[i, j] * p[j]
 s, q
-"""]),
-    ("polybench_mvt", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_mvt",
+        [
+            """
 import numpy as np
 n = 6
 x1 = (np.arange(n) % n) / n
@@ -1172,8 +1553,13 @@ for i in range(n):
     for j in range(n):
         x2[i] = x2[i] + A[j, i] * y2[j]
 x1, x2
-"""]),
-    ("polybench_gesummv", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_gesummv",
+        [
+            """
 import numpy as np
 n = 6
 alpha, beta = 1.5, 1.2
@@ -1190,8 +1576,13 @@ for i in range(n):
         y[i] = B[i, j] * x[j] + y[i]
     y[i] = alpha * tmp[i] + beta * y[i]
 y
-"""]),
-    ("polybench_syrk", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_syrk",
+        [
+            """
 import numpy as np
 n, m = 5, 4
 alpha, beta = 1.5, 1.2
@@ -1204,8 +1595,13 @@ for i in range(n):
         for j in range(i + 1):
             C[i, j] += alpha * A[i, k] * A[j, k]
 C
-"""]),
-    ("polybench_syr2k", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_syr2k",
+        [
+            """
 import numpy as np
 n, m = 4, 3
 alpha, beta = 1.5, 1.2
@@ -1219,8 +1615,13 @@ for i in range(n):
         for j in range(i + 1):
             C[i, j] += A[j, k] * alpha * B[i, k] + B[j, k] * alpha * A[i, k]
 C
-"""]),
-    ("polybench_trmm", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_trmm",
+        [
+            """
 import numpy as np
 m, n = 4, 5
 alpha = 1.5
@@ -1232,8 +1633,13 @@ for i in range(m):
             B[i, j] += A[k, i] * B[k, j]
         B[i, j] = alpha * B[i, j]
 B
-"""]),
-    ("polybench_doitgen", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_doitgen",
+        [
+            """
 import numpy as np
 nr, nq, np_ = 3, 4, 5
 A = np.fromfunction(lambda i, j, k: ((i * j + k) % np_) / np_, (nr, nq, np_))
@@ -1248,8 +1654,13 @@ for r in range(nr):
         for p in range(np_):
             A[r, q, p] = s[p]
 A.sum()
-"""]),
-    ("polybench_gemver", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_gemver",
+        [
+            """
 import numpy as np
 n = 5
 alpha, beta = 1.5, 1.2
@@ -1275,8 +1686,13 @@ for i in range(n):
     for j in range(n):
         w[i] = w[i] + alpha * A[i, j] * x[j]
 w
-"""]),
-    ("polybench_durbin", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_durbin",
+        [
+            """
 import numpy as np
 n = 6
 r = (n + 1 - np.arange(n, dtype=np.float64))
@@ -1297,8 +1713,13 @@ for k in range(1, n):
         y[i] = z[i]
     y[k] = alpha
 y
-"""]),
-    ("polybench_floyd_warshall", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_floyd_warshall",
+        [
+            """
 import numpy as np
 n = 6
 path = np.fromfunction(lambda i, j: i * j % 7 + 1, (n, n))
@@ -1311,8 +1732,13 @@ for k in range(n):
         for j in range(n):
             path[i, j] = path[i, j] if path[i, j] < path[i, k] + path[k, j] else path[i, k] + path[k, j]
 path
-"""]),
-    ("polybench_nussinov_like", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_nussinov_like",
+        [
+            """
 import numpy as np
 n = 8
 seq = (np.arange(n) + 1) % 4
@@ -1331,8 +1757,13 @@ for i in range(n - 1, -1, -1):
         for k in range(i + 1, j):
             table[i, j] = max(table[i, j], table[i, k] + table[k + 1, j])
 table[0]
-"""]),
-    ("polybench_deriche_simplified", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_deriche_simplified",
+        [
+            """
 import math
 import numpy as np
 w, h = 6, 5
@@ -1354,8 +1785,13 @@ for i in range(w):
         ym2 = ym1
         ym1 = y1[i, j]
 y1
-"""]),
-    ("polybench_adi_like_sweeps", ["""
+"""
+        ],
+    ),
+    (
+        "polybench_adi_like_sweeps",
+        [
+            """
 import numpy as np
 n, tsteps = 6, 2
 u = np.fromfunction(lambda i, j: (i + n - j) / n, (n, n))
@@ -1375,10 +1811,14 @@ for t in range(tsteps):
         for j in range(n - 2, 0, -1):
             v[j, i] = p[i, j] * v[j + 1, i] + q[i, j]
 v.sum()
-"""]),
-
+"""
+        ],
+    ),
     # --- dynamic programming, integers ------------------------------------------------------
-    ("edit_distance_dp", ["""
+    (
+        "edit_distance_dp",
+        [
+            """
 import numpy as np
 a = 'kitten'
 b = 'sitting'
@@ -1392,8 +1832,13 @@ for i in range(1, len(a) + 1):
         cost = 0 if a[i - 1] == b[j - 1] else 1
         D[i, j] = min(D[i - 1, j] + 1, D[i, j - 1] + 1, D[i - 1, j - 1] + cost)
 D[len(a), len(b)]
-"""]),
-    ("longest_common_subsequence_arrays", ["""
+"""
+        ],
+    ),
+    (
+        "longest_common_subsequence_arrays",
+        [
+            """
 import numpy as np
 x = np.array([1, 3, 4, 1, 2, 1, 3])
 y = np.array([3, 4, 1, 2, 1, 3, 3, 1])
@@ -1405,8 +1850,13 @@ for i in range(1, 8):
         else:
             L[i, j] = max(L[i - 1, j], L[i, j - 1])
 L[7, 8]
-"""]),
-    ("knapsack_01", ["""
+"""
+        ],
+    ),
+    (
+        "knapsack_01",
+        [
+            """
 import numpy as np
 weights = np.array([1, 3, 4, 5])
 values = np.array([1, 4, 5, 7])
@@ -1416,8 +1866,13 @@ for k in range(4):
     for w in range(W, weights[k] - 1, -1):
         best[w] = max(best[w], best[w - weights[k]] + values[k])
 best
-"""]),
-    ("pascal_triangle_int_overflow_free", ["""
+"""
+        ],
+    ),
+    (
+        "pascal_triangle_int_overflow_free",
+        [
+            """
 import numpy as np
 n = 12
 P = np.zeros((n, n), dtype=np.int64)
@@ -1426,8 +1881,13 @@ for i in range(n):
     for j in range(1, i + 1):
         P[i, j] = P[i - 1, j - 1] + P[i - 1, j]
 P[n - 1]
-"""]),
-    ("collatz_lengths", ["""
+"""
+        ],
+    ),
+    (
+        "collatz_lengths",
+        [
+            """
 import numpy as np
 lengths = np.zeros(30, dtype=np.int64)
 for start in range(1, 30):
@@ -1438,8 +1898,13 @@ for start in range(1, 30):
         steps += 1
     lengths[start] = steps
 lengths.argmax(), lengths.max()
-"""]),
-    ("gcd_table", ["""
+"""
+        ],
+    ),
+    (
+        "gcd_table",
+        [
+            """
 import math
 import numpy as np
 G = np.zeros((8, 8), dtype=np.int64)
@@ -1447,8 +1912,13 @@ for a in range(8):
     for b in range(8):
         G[a, b] = math.gcd(a, b)
 G
-"""]),
-    ("bubble_sort_numpy", ["""
+"""
+        ],
+    ),
+    (
+        "bubble_sort_numpy",
+        [
+            """
 import numpy as np
 a = np.array([5.0, 1.0, 4.0, 2.0, 8.0, 0.5])
 n = a.shape[0]
@@ -1459,8 +1929,13 @@ for i in range(n):
             a[j] = a[j + 1]
             a[j + 1] = t
 a
-"""]),
-    ("insertion_sort_while_inner", ["""
+"""
+        ],
+    ),
+    (
+        "insertion_sort_while_inner",
+        [
+            """
 import numpy as np
 a = np.array([9, 4, 7, 1, 8, 2], dtype=np.int64)
 for i in range(1, a.shape[0]):
@@ -1471,8 +1946,13 @@ for i in range(1, a.shape[0]):
         j -= 1
     a[j + 1] = key
 a
-"""]),
-    ("sieve_numpy_bool", ["""
+"""
+        ],
+    ),
+    (
+        "sieve_numpy_bool",
+        [
+            """
 import numpy as np
 N = 50
 sieve = np.ones(N, dtype=bool)
@@ -1482,8 +1962,13 @@ for p in range(2, 8):
         for m in range(p * p, N, p):
             sieve[m] = False
 np.nonzero(sieve)[0]
-"""]),
-    ("digit_sums_int_ops", ["""
+"""
+        ],
+    ),
+    (
+        "digit_sums_int_ops",
+        [
+            """
 import numpy as np
 nums = np.arange(100, 120, dtype=np.int64)
 sums = np.zeros(20, dtype=np.int64)
@@ -1495,10 +1980,14 @@ for i in range(20):
         v = v // 10
     sums[i] = s
 sums
-"""]),
-
+"""
+        ],
+    ),
     # --- machine learning style ---------------------------------------------------------------
-    ("softmax_rows", ["""
+    (
+        "softmax_rows",
+        [
+            """
 import math
 import numpy as np
 X = np.arange(12.0).reshape(3, 4) / 4
@@ -1514,8 +2003,13 @@ for i in range(3):
     for j in range(4):
         out[i, j] = out[i, j] / s
 out, out.sum(axis=1)
-"""]),
-    ("dense_layer_relu", ["""
+"""
+        ],
+    ),
+    (
+        "dense_layer_relu",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(10)
 W = rng.standard_normal((4, 6))
@@ -1528,8 +2022,13 @@ for i in range(4):
         acc += W[i, j] * x[j]
     h[i] = acc if acc > 0 else 0.0
 h
-"""]),
-    ("logistic_regression_gradient_steps", ["""
+"""
+        ],
+    ),
+    (
+        "logistic_regression_gradient_steps",
+        [
+            """
 import math
 import numpy as np
 rng = np.random.default_rng(13)
@@ -1547,8 +2046,13 @@ for epoch in range(5):
     for k in range(2):
         w[k] -= lr * g[k] / 12
 w
-"""]),
-    ("cosine_similarity_matrix", ["""
+"""
+        ],
+    ),
+    (
+        "cosine_similarity_matrix",
+        [
+            """
 import math
 import numpy as np
 V = np.array([[1.0, 0.0, 1.0], [0.5, 0.5, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
@@ -1564,8 +2068,13 @@ for a in range(4):
             nb += V[b, k] * V[b, k]
         S[a, b] = dot / math.sqrt(na * nb)
 S
-"""]),
-    ("layer_norm_float32", ["""
+"""
+        ],
+    ),
+    (
+        "layer_norm_float32",
+        [
+            """
 import numpy as np
 x = (np.arange(16, dtype=np.float32).reshape(2, 8) - 5) / 3
 y = np.zeros_like(x)
@@ -1581,8 +2090,13 @@ for r in range(2):
     for c in range(8):
         y[r, c] = (x[r, c] - mu) / np.sqrt(var + np.float32(1e-5))
 y, y.dtype
-"""]),
-    ("one_hot_encoding", ["""
+"""
+        ],
+    ),
+    (
+        "one_hot_encoding",
+        [
+            """
 import numpy as np
 labels = np.array([2, 0, 1, 2, 1])
 onehot = np.zeros((5, 3))
@@ -1590,8 +2104,13 @@ for i in range(5):
     for k in range(3):
         onehot[i, k] = 1.0 if labels[i] == k else 0.0
 onehot
-"""]),
-    ("confusion_matrix_indirect", ["""
+"""
+        ],
+    ),
+    (
+        "confusion_matrix_indirect",
+        [
+            """
 import numpy as np
 truth = np.array([0, 1, 2, 2, 1, 0, 1])
 pred = np.array([0, 2, 2, 2, 1, 0, 0])
@@ -1599,8 +2118,13 @@ cm = np.zeros((3, 3), dtype=np.int64)
 for i in range(7):
     cm[truth[i], pred[i]] += 1
 cm
-"""]),
-    ("numba_style_sum_of_squares_function", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_sum_of_squares_function",
+        [
+            """
 import numpy as np
 def sum_sq(a):
     acc = 0.0
@@ -1609,8 +2133,13 @@ def sum_sq(a):
     return acc
 a = np.linspace(0, 1, 101)
 sum_sq(a), sum_sq(a[:0]), sum_sq(a[::10])
-"""]),
-    ("numba_style_rolling_mean_function", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_rolling_mean_function",
+        [
+            """
 import numpy as np
 def rolling_mean(x, w):
     out = np.empty(x.shape[0] - w + 1)
@@ -1621,8 +2150,13 @@ def rolling_mean(x, w):
         out[i] = s / w
     return out
 rolling_mean(np.arange(10.0) ** 2, 3)
-"""]),
-    ("numba_style_bubble_in_function", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_bubble_in_function",
+        [
+            """
 import numpy as np
 def bubble(a):
     n = a.shape[0]
@@ -1632,8 +2166,13 @@ def bubble(a):
                 a[j], a[j + 1] = a[j + 1], a[j]
     return a
 bubble(np.array([3, 9, 1, 7, 2, 8]))
-"""]),
-    ("numba_style_laplace_function_time_loop", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_laplace_function_time_loop",
+        [
+            """
 import numpy as np
 def laplace(u, iters):
     n, m = u.shape
@@ -1645,8 +2184,13 @@ def laplace(u, iters):
 u = np.zeros((6, 7))
 u[0, :] = 1.0
 laplace(u, 5)
-"""]),
-    ("numba_style_histogram_function", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_histogram_function",
+        [
+            """
 import numpy as np
 def histogram(data, bins, lo, hi):
     h = np.zeros(bins, dtype=np.int64)
@@ -1658,8 +2202,13 @@ def histogram(data, bins, lo, hi):
     return h
 rng = np.random.default_rng(99)
 histogram(rng.normal(size=200), 8, -2.0, 2.0)
-"""]),
-    ("numba_style_monte_carlo_function_argument_arrays", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_monte_carlo_function_argument_arrays",
+        [
+            """
 import numpy as np
 def estimate(xs, ys):
     acc = 0
@@ -1669,8 +2218,13 @@ def estimate(xs, ys):
     return 4.0 * acc / xs.shape[0]
 rng = np.random.default_rng(2024)
 estimate(rng.random(1000), rng.random(1000))
-"""]),
-    ("numba_style_cumulative_product_function", ["""
+"""
+        ],
+    ),
+    (
+        "numba_style_cumulative_product_function",
+        [
+            """
 import numpy as np
 def cumprod(x):
     out = np.empty_like(x)
@@ -1680,8 +2234,13 @@ def cumprod(x):
         out[i] = acc
     return out, acc
 cumprod(np.linspace(0.5, 1.5, 9))
-"""]),
-    ("multi_cell_simulation_notebook", ["""
+"""
+        ],
+    ),
+    (
+        "multi_cell_simulation_notebook",
+        [
+            """
 import numpy as np
 n = 12
 dx = 1.0 / (n - 1)
@@ -1689,39 +2248,55 @@ x = np.linspace(0, 1, n)
 u = np.sin(np.pi * x)
 nu = 0.1
 dt = 0.2 * dx * dx / nu
-""", """
+""",
+            """
 def step(u):
     un = u.copy()
     for i in range(1, n - 1):
         u[i] = un[i] + nu * dt / dx ** 2 * (un[i + 1] - 2 * un[i] + un[i - 1])
     return u
-""", """
+""",
+            """
 for t in range(10):
     u = step(u)
 print(f'{u.max():.12f}')
-""", """
+""",
+            """
 energy = 0.0
 for i in range(n):
     energy += u[i] ** 2 * dx
 energy
-"""]),
-    ("multi_cell_matrix_notebook_with_error_cell", ["""
+""",
+        ],
+    ),
+    (
+        "multi_cell_matrix_notebook_with_error_cell",
+        [
+            """
 import numpy as np
 A = np.arange(9.0).reshape(3, 3)
 B = np.zeros((3, 3))
-""", """
+""",
+            """
 for i in range(3):
     for j in range(3):
         B[i, j] = A[j, i] * 2
 B
-""", """
+""",
+            """
 for i in range(4):
     for j in range(3):
         B[i, j] = 0.0
-""", """
+""",
+            """
 B
-"""]),
-    ("large_float_sum_and_dot", ["""
+""",
+        ],
+    ),
+    (
+        "large_float_sum_and_dot",
+        [
+            """
 import numpy as np
 rng = np.random.default_rng(31)
 n = 40000
@@ -1733,5 +2308,7 @@ for i in range(n):
     s += x[i]
     d += x[i] * y[i]
 s, d
-"""]),
+"""
+        ],
+    ),
 ]

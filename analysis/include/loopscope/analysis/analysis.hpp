@@ -34,9 +34,9 @@ struct StaticAnalysis;  // defined in the implementation
 
 // Readable summary of the static phase.
 struct StaticSummary {
-  std::vector<std::string> references;   // "S1 writes A[i, j]: affine (i, j)"
-  std::vector<std::string> settled;      // pairs proved independent statically
-  std::vector<std::string> for_run_time; // what the dynamic phase must decide
+  std::vector<std::string> references;    // "S1 writes A[i, j]: affine (i, j)"
+  std::vector<std::string> settled;       // pairs proved independent statically
+  std::vector<std::string> for_run_time;  // what the dynamic phase must decide
   // The skeletal dependence graph: pairs of references (at least one write)
   // that may depend, to be tested with values:
   // "S1 writes A[i, j] / S1 reads A[i, j - 1]". Only the first
@@ -63,8 +63,7 @@ ParallelPlan analyze_dynamic(const StaticAnalysis& sa, const BoundNest& bound);
 // The dynamic phase with a cache keyed by everything the result depends on:
 // integer scalar values, shapes, strides, dtypes and how the arrays overlap
 // in memory (not their addresses). `hit` tells whether it came from cache.
-std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis& sa,
-                                                           const BoundNest& bound,
+std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis& sa, const BoundNest& bound,
                                                            bool* hit = nullptr);
 
 // The first reference that may be out of range for this bound instance

@@ -19,9 +19,9 @@ int dtype_size(DType t);
 
 struct ArrayBinding {
   DType dtype = DType::Float64;
-  void* data = nullptr;              // address of element [0, 0, ...]
+  void* data = nullptr;  // address of element [0, 0, ...]
   std::vector<int64_t> shape;
-  std::vector<int64_t> strides;      // in bytes, may be negative (views)
+  std::vector<int64_t> strides;  // in bytes, may be negative (views)
   bool writeable = true;
   // Memory identity: the lowest and one-past-highest byte address that the
   // array can touch. Two arrays alias when these ranges overlap.

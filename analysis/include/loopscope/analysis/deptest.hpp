@@ -56,8 +56,8 @@ struct DirectionVector {
 
 struct DependenceResult {
   bool independent = false;
-  std::string test;  // the test that proved independence, or the strongest
-                     // that was needed to keep the dependence
+  std::string test;                      // the test that proved independence, or the strongest
+                                         // that was needed to keep the dependence
   std::vector<DirectionVector> vectors;  // feasible ones, when dependent
 };
 
@@ -65,13 +65,11 @@ struct DependenceResult {
 // may contain Star. They return true when a dependence remains possible.
 bool ziv_test(const LinearCondition& c);
 bool gcd_test(const LinearCondition& c, int ncommon, const std::vector<Direction>& dirs);
-bool banerjee_test(const LinearCondition& c, const DependenceProblem& p,
-                   const std::vector<Direction>& dirs);
+bool banerjee_test(const LinearCondition& c, const DependenceProblem& p, const std::vector<Direction>& dirs);
 // Strong SIV: when the condition involves only common loop k with equal
 // coefficients, returns the required distance u[k] - t[k] (or nullopt
 // with *independent set when none is possible). Otherwise returns nullopt.
-std::optional<int64_t> strong_siv(const LinearCondition& c, int ncommon, int64_t upper, int* loop,
-                                  bool* independent);
+std::optional<int64_t> strong_siv(const LinearCondition& c, int ncommon, int64_t upper, int* loop, bool* independent);
 
 DependenceResult test_dependence(const DependenceProblem& p);
 

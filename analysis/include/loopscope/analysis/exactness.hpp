@@ -29,19 +29,19 @@ std::optional<Decline> numpy_scalar_input(const std::string& name, const std::st
 // records `1 + code` in its error word (share/cuda/loopscope_cuda.h spells
 // the same numbers as LS_ERR_*).
 enum class Trap : int {
-  Overflow = 0,      // a Python int result outside int64
-  ZeroDivision,      // x / 0, x // 0, x % 0, 0.0 ** -1 on Python numbers
-  Index,             // a subscript out of range
-  Domain,            // math.sqrt(-1), math.log(0), x ** 0.5 for x < 0, ...
-  MathOverflow,      // math.exp(1000), 1e200 ** 2 on Python floats
-  Unbound,           // a variable read before it has a value
-  BigInt,            // a Python int beyond 2**53 meets a float
-  Int32,             // a Python int stored into an int32 element out of its range
-  FloatToInt,        // int(), math.floor() ... of NaN, an infinity, or beyond int64
-  LastValue,         // parallel code: a scalar's final value comes from an earlier iteration than the last
-  ReductionOrder,    // parallel code: min()/max() ties between 0.0 and -0.0, decided by iteration order
-  NumpyWarning,      // NumPy would print a RuntimeWarning: np.float64 overflow, division by zero, inf - inf,
-                     // np.sqrt(-1), an np.int64 that wraps, a float64 too large for a float32 element
+  Overflow = 0,    // a Python int result outside int64
+  ZeroDivision,    // x / 0, x // 0, x % 0, 0.0 ** -1 on Python numbers
+  Index,           // a subscript out of range
+  Domain,          // math.sqrt(-1), math.log(0), x ** 0.5 for x < 0, ...
+  MathOverflow,    // math.exp(1000), 1e200 ** 2 on Python floats
+  Unbound,         // a variable read before it has a value
+  BigInt,          // a Python int beyond 2**53 meets a float
+  Int32,           // a Python int stored into an int32 element out of its range
+  FloatToInt,      // int(), math.floor() ... of NaN, an infinity, or beyond int64
+  LastValue,       // parallel code: a scalar's final value comes from an earlier iteration than the last
+  ReductionOrder,  // parallel code: min()/max() ties between 0.0 and -0.0, decided by iteration order
+  NumpyWarning,    // NumPy would print a RuntimeWarning: np.float64 overflow, division by zero, inf - inf,
+                   // np.sqrt(-1), an np.int64 that wraps, a float64 too large for a float32 element
   Count
 };
 

@@ -99,14 +99,14 @@ struct Stmt {
 
 // One loop nest as extracted from a Python function or cell.
 struct LoopNest {
-  StmtPtr root;                       // always a For
-  std::string source;                 // the nest's source text (dedented)
-  int first_line = 0;                 // line of the root `for` in the parsed source
-  std::vector<std::string> arrays;    // names used with subscripts
-  std::vector<std::string> inputs;    // names read from the enclosing scope
-                                      // (arrays and scalars), sorted
-  std::vector<std::string> outputs;   // scalars and loop variables assigned in
-                                      // the nest, in first-assignment order
+  StmtPtr root;                                 // always a For
+  std::string source;                           // the nest's source text (dedented)
+  int first_line = 0;                           // line of the root `for` in the parsed source
+  std::vector<std::string> arrays;              // names used with subscripts
+  std::vector<std::string> inputs;              // names read from the enclosing scope
+                                                // (arrays and scalars), sorted
+  std::vector<std::string> outputs;             // scalars and loop variables assigned in
+                                                // the nest, in first-assignment order
   std::vector<const Stmt*> loops() const;       // pre-order
   std::vector<const Stmt*> statements() const;  // Assign/AugAssign, pre-order
 };

@@ -29,28 +29,28 @@ struct DependenceEdge {
   std::string src_ref;   // the reference as written, e.g. "A[i][j]"
   std::string dst_ref;
   // One entry per loop common to src and dst, outermost first.
-  std::vector<std::string> loops;            // loop variable names
+  std::vector<std::string> loops;  // loop variable names
   std::vector<Direction> direction;
   std::vector<std::optional<int64_t>> distance;  // when constant
-  int carrier = -1;   // index into `loops` of the carrying loop; -1 if
-                      // loop-independent
-  std::string test;   // which test decided it ("strong SIV", "GCD", ...)
+  int carrier = -1;                              // index into `loops` of the carrying loop; -1 if
+                                                 // loop-independent
+  std::string test;                              // which test decided it ("strong SIV", "GCD", ...)
 };
 
 enum class LoopVerdict { Parallel, Sequential, Reduction };
 const char* to_string(LoopVerdict v);  // "parallel", "sequential", "reduction"
 
 struct Reduction {
-  std::string variable;  // scalar name, or array name for A[...] += ...
-  BinOp op = BinOp::Add; // Add, Mul or Sub (`s -= e`: partial sums of e are
-                         // combined by + and subtracted from the initial
-                         // value); min/max are recorded in `fn`
-  std::string fn;        // "" for + and *, "min" or "max"
-  int stmt = 0;          // Stmt::id
+  std::string variable;   // scalar name, or array name for A[...] += ...
+  BinOp op = BinOp::Add;  // Add, Mul or Sub (`s -= e`: partial sums of e are
+                          // combined by + and subtracted from the initial
+                          // value); min/max are recorded in `fn`
+  std::string fn;         // "" for + and *, "min" or "max"
+  int stmt = 0;           // Stmt::id
 };
 
 struct LoopPlan {
-  int loop = 0;            // Stmt::id of the For
+  int loop = 0;  // Stmt::id of the For
   std::string var;
   int line = 0;
   LoopVerdict verdict = LoopVerdict::Sequential;

@@ -14,12 +14,12 @@ namespace loopscope::analysis {
 
 struct NestEntry {
   int id = 0;
-  std::string key;       // identity of the source (the same key gives the same id)
-  std::string source;    // the nest's text
-  int line = 0;          // line of the root `for`
+  std::string key;     // identity of the source (the same key gives the same id)
+  std::string source;  // the nest's text
+  int line = 0;        // line of the root `for`
   std::string filename;
-  std::shared_ptr<const LoopNest> nest;           // null when declined
-  std::shared_ptr<const StaticAnalysis> analysis; // null when declined
+  std::shared_ptr<const LoopNest> nest;            // null when declined
+  std::shared_ptr<const StaticAnalysis> analysis;  // null when declined
   std::optional<Decline> decline;
 };
 

@@ -22,7 +22,7 @@ struct GpuProfile {
   int compute_capability = 0;  // 90 for sm_90
   int sms = 0;
   double boost_clock_ghz = 0;
-  double fp32_tflops = 0;      // peak, FMA counted as 2 flops
+  double fp32_tflops = 0;  // peak, FMA counted as 2 flops
   double fp64_tflops = 0;
   double sfu_per_sm_per_clock = 16;  // transcendental (sqrt/exp/log) rate
   int warp_size = 32;
@@ -32,10 +32,10 @@ struct GpuProfile {
   int max_threads_per_block = 1024;
   int registers_per_sm = 65536;
   int max_registers_per_thread = 255;
-  int register_alloc_unit = 256;       // registers are allocated per warp in these units
-  int shared_memory_per_sm = 0;        // bytes
-  int shared_memory_per_block = 0;     // bytes, default opt-in limit
-  double memory_bandwidth_gbs = 0;     // DRAM, GB/s (1e9 bytes/s)
+  int register_alloc_unit = 256;    // registers are allocated per warp in these units
+  int shared_memory_per_sm = 0;     // bytes
+  int shared_memory_per_block = 0;  // bytes, default opt-in limit
+  double memory_bandwidth_gbs = 0;  // DRAM, GB/s (1e9 bytes/s)
   double memory_gb = 0;
   double l2_cache_mb = 0;
   std::string host_link;               // "PCIe 5.0 x16"
@@ -44,8 +44,8 @@ struct GpuProfile {
   double launch_overhead_us = 0;       // per kernel launch, host side + device start
   double memory_latency_ns = 500;      // DRAM load latency seen by one thread
   double tdp_w = 0;
-  std::vector<std::string> sources;    // where the figures come from
-  bool measured = false;               // true when link/launch figures were measured here
+  std::vector<std::string> sources;  // where the figures come from
+  bool measured = false;             // true when link/launch figures were measured here
 };
 
 // The host CPU. Detected fields come from /proc/cpuinfo and /sys; calibrated
@@ -53,9 +53,9 @@ struct GpuProfile {
 // timings made by the Python layer (loopscope._cost_calibrate).
 struct HostProfile {
   std::string cpu_model;
-  int cores = 1;                 // logical CPUs available to this process
-  double clock_ghz = 2.0;        // nominal, from cpuinfo (or measured)
-  int simd_bits = 128;           // widest vector ISA: 128 (SSE2), 256 (AVX2), 512 (AVX-512)
+  int cores = 1;           // logical CPUs available to this process
+  double clock_ghz = 2.0;  // nominal, from cpuinfo (or measured)
+  int simd_bits = 128;     // widest vector ISA: 128 (SSE2), 256 (AVX2), 512 (AVX-512)
   bool has_fma = false;
   int64_t l1d_bytes = 32 << 10;  // per core
   int64_t l2_bytes = 1 << 20;    // per core
@@ -63,25 +63,25 @@ struct HostProfile {
   int cache_line = 64;
 
   // Calibrated (native code).
-  double dram_bandwidth_gbs = 10;     // one thread streaming a large buffer
-  double dram_bandwidth_all_gbs = 15; // all threads
-  double cache_bandwidth_gbs = 40;    // one thread, buffer resident in L2
-  double add_ns = 0.3;                // independent scalar fp add/mul, per op (throughput)
-  double add_latency_ns = 1.2;        // dependent fp add (a reduction chain), per op
-  double div_ns = 1.5;                // fp divide / sqrt, per op (throughput)
-  double div_latency_ns = 4;          // dependent fp divide
-  double store_forward_ns = 1.5;      // a value stored and loaded back by the next iteration
-  double loop_entry_ns = 3;           // starting and leaving a loop (setup, exit branch)
-  double exp_ns = 5;                  // libm exp/log/pow/sin..., per call
-  double fork_join_us = 5;            // waking all worker threads and waiting for them
-  double fork_join_cold_us = 30;      // the same for the first region of a call, when the
-                                      // workers have gone to sleep
-  double loop_iter_ns = 0.3;          // scalar loop overhead per iteration
-  double native_call_us = 15;         // binding values, range checks and the call of a
-                                      // compiled variant (measured by the Python layer)
-  double native_input_us = 0.5;       // ... and for each value the nest reads
-  double native_ref_us = 0.2;         // ... and for each subscript dimension (range proofs)
-  double native_loop_us = 0.5;        // ... and for each loop of the nest
+  double dram_bandwidth_gbs = 10;      // one thread streaming a large buffer
+  double dram_bandwidth_all_gbs = 15;  // all threads
+  double cache_bandwidth_gbs = 40;     // one thread, buffer resident in L2
+  double add_ns = 0.3;                 // independent scalar fp add/mul, per op (throughput)
+  double add_latency_ns = 1.2;         // dependent fp add (a reduction chain), per op
+  double div_ns = 1.5;                 // fp divide / sqrt, per op (throughput)
+  double div_latency_ns = 4;           // dependent fp divide
+  double store_forward_ns = 1.5;       // a value stored and loaded back by the next iteration
+  double loop_entry_ns = 3;            // starting and leaving a loop (setup, exit branch)
+  double exp_ns = 5;                   // libm exp/log/pow/sin..., per call
+  double fork_join_us = 5;             // waking all worker threads and waiting for them
+  double fork_join_cold_us = 30;       // the same for the first region of a call, when the
+                                       // workers have gone to sleep
+  double loop_iter_ns = 0.3;           // scalar loop overhead per iteration
+  double native_call_us = 15;          // binding values, range checks and the call of a
+                                       // compiled variant (measured by the Python layer)
+  double native_input_us = 0.5;        // ... and for each value the nest reads
+  double native_ref_us = 0.2;          // ... and for each subscript dimension (range proofs)
+  double native_loop_us = 0.5;         // ... and for each loop of the nest
   // What a nest's first run in the kernel pays besides compiling and its loop
   // (measured by the Python layer on a reference nest; defaults measured on a
   // 2-core Xeon): binding, run-time analysis and specialisation, the report's
@@ -107,9 +107,9 @@ struct HostProfile {
   bool engine_calibrated = false;  // native_call_us and fork_join_us were measured
                                    // through the CPU variant itself
 
-  bool calibrated = false;      // native microbenchmarks ran
-  double calibration_s = 0;     // how long calibration took
-  std::string source;           // "calibrated", "cache:<path>", "defaults"
+  bool calibrated = false;   // native microbenchmarks ran
+  double calibration_s = 0;  // how long calibration took
+  std::string source;        // "calibrated", "cache:<path>", "defaults"
 };
 
 // ---- GPU profiles -------------------------------------------------------
@@ -117,8 +117,7 @@ std::string default_share_dir();  // compiled-in share/ path, overridable by LOO
 std::vector<std::string> list_gpu_profiles(const std::string& share_dir = "");
 // Loads share/hardware/<name>.json (or an absolute/relative path ending in .json).
 // Returns nullopt and sets *error when the profile is missing or malformed.
-std::optional<GpuProfile> load_gpu_profile(const std::string& name_or_path,
-                                           std::string* error = nullptr,
+std::optional<GpuProfile> load_gpu_profile(const std::string& name_or_path, std::string* error = nullptr,
                                            const std::string& share_dir = "");
 GpuProfile gpu_profile_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const GpuProfile& g);
@@ -128,8 +127,8 @@ HostProfile detect_host();                 // /proc + /sys only, no timing
 void calibrate_native(HostProfile& host);  // microbenchmarks, well under a second
 nlohmann::json to_json(const HostProfile& h);
 HostProfile host_profile_from_json(const nlohmann::json& j);
-std::string cache_dir();                   // $XDG_CACHE_HOME/loopscope or ~/.cache/loopscope
-std::string host_cache_path();             // cache_dir()/host.json
+std::string cache_dir();        // $XDG_CACHE_HOME/loopscope or ~/.cache/loopscope
+std::string host_cache_path();  // cache_dir()/host.json
 // The host profile: from the cache when it matches this machine, else
 // detected + calibrated and written to the cache. `recalibrate` ignores the cache.
 HostProfile host_profile(bool recalibrate = false);

@@ -21,23 +21,23 @@ const char* to_string(Variant v);  // "python", "cpu-serial", "cpu", "gpu"
 // Facts the code generators and the session can supply. Unknown values keep
 // their defaults, which are typical figures.
 struct VariantFacts {
-  bool cpu_available = true;        // the CPU code generator accepted the nest
-  std::string cpu_decline;          // its reason when not
-  bool gpu_available = false;       // a CUDA driver and device are present
-  bool gpu_codegen_ok = true;       // the CUDA generator accepted the nest
+  bool cpu_available = true;   // the CPU code generator accepted the nest
+  std::string cpu_decline;     // its reason when not
+  bool gpu_available = false;  // a CUDA driver and device are present
+  bool gpu_codegen_ok = true;  // the CUDA generator accepted the nest
   std::string gpu_decline;
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
   int gpu_block_size = 256;
-  double cpu_compile_s = -1;        // LLVM ORC for this nest; negative: estimated with
-                                    // cpu_tier_choice (below)
-  double gpu_compile_s = 0.045;     // NVRTC + module load
-  bool cpu_compiled = false;        // already in the variant cache: no compile cost
+  double cpu_compile_s = -1;     // LLVM ORC for this nest; negative: estimated with
+                                 // cpu_tier_choice (below)
+  double gpu_compile_s = 0.045;  // NVRTC + module load
+  bool cpu_compiled = false;     // already in the variant cache: no compile cost
   bool gpu_compiled = false;
-  double expected_runs = 1;         // compile time is divided by this
-  int threads = 0;                  // CPU worker threads; 0 = host cores
-  double cores_free = 0;            // cores not busy with other work (from the load
-                                    // average); 0 = all of them. Caps the speedup.
+  double expected_runs = 1;  // compile time is divided by this
+  int threads = 0;           // CPU worker threads; 0 = host cores
+  double cores_free = 0;     // cores not busy with other work (from the load
+                             // average); 0 = all of them. Caps the speedup.
 };
 
 // One variant's price, in seconds.
@@ -50,8 +50,8 @@ struct VariantCost {
   double compute = 0;     // roofline time of the work itself
   double compile = 0;     // JIT compile time amortised over expected runs
   double total() const { return scheduling + transfer + compute + compile; }
-  std::string bound_by;   // "compute", "memory", "latency", "interpreter"
-  nlohmann::json details; // formula inputs and intermediate values
+  std::string bound_by;    // "compute", "memory", "latency", "interpreter"
+  nlohmann::json details;  // formula inputs and intermediate values
 };
 
 // GPU scheduling quantities (exposed for tests and the report).
@@ -62,8 +62,7 @@ struct Occupancy {
   double occupancy = 0;    // active warps / max warps per SM
   int active_warps_per_sm = 0;
 };
-Occupancy gpu_occupancy(const GpuProfile& gpu, int block_size, int registers_per_thread,
-                        int shared_bytes_per_block);
+Occupancy gpu_occupancy(const GpuProfile& gpu, int block_size, int registers_per_thread, int shared_bytes_per_block);
 // Number of waves of `blocks` thread blocks on the whole device.
 double gpu_waves(const GpuProfile& gpu, double blocks, const Occupancy& occ);
 // Seconds to copy `bytes` in `copies` separate transfers over the host link.
@@ -72,7 +71,7 @@ double gpu_transfer_seconds(const GpuProfile& gpu, double bytes, int copies);
 double roofline_seconds(double flops, double flops_per_s, double bytes, double bytes_per_s);
 
 struct SizePoint {
-  double size = 0;  // value of the dominant size parameter
+  double size = 0;                                               // value of the dominant size parameter
   double python = 0, cpu_serial = 0, cpu_parallel = 0, gpu = 0;  // seconds (total)
 };
 
@@ -80,16 +79,15 @@ struct CostEstimate {
   WorkProfile work;
   std::vector<VariantCost> variants;  // python, cpu-serial, cpu, gpu (always all four)
   Variant choice = Variant::Python;
-  std::string reason;       // one sentence a student can read
-  std::string gpu_profile;  // profile name the GPU variant was priced on
-  std::vector<SizePoint> sweep;          // predicted time against problem size
-  std::optional<double> gpu_crossover;   // size where the GPU overtakes the best CPU variant
+  std::string reason;                   // one sentence a student can read
+  std::string gpu_profile;              // profile name the GPU variant was priced on
+  std::vector<SizePoint> sweep;         // predicted time against problem size
+  std::optional<double> gpu_crossover;  // size where the GPU overtakes the best CPU variant
   const VariantCost& cost(Variant v) const;
 };
 
 // Prices a counted nest. Does not sweep sizes.
-CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu,
-                   const VariantFacts& facts);
+CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuProfile& gpu, const VariantFacts& facts);
 
 // Expected compute time (no scheduling, no compile) of the optimised CPU
 // code for a counted nest; a nest without a parallel loop prices serial.
@@ -130,15 +128,13 @@ void add_sweep(NestWork& counted, const analysis::BoundNest& bound, const analys
 // the plan's decline (or the subscript check's): only the interpreter may run
 // the nest then. The sweep needs a count made with it (ignored otherwise).
 CostEstimate price_nest(const NestWork& counted, const std::optional<analysis::Decline>& decline,
-                        const HostProfile& host, const GpuProfile& gpu, const VariantFacts& facts,
-                        bool sweep = true);
+                        const HostProfile& host, const GpuProfile& gpu, const VariantFacts& facts, bool sweep = true);
 
 // Counts and prices a bound nest, then sweeps the problem size (scale factors
 // 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.
 // Same as price_nest(count_nest(bound, plan, sweep), plan.decline, ...).
-CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
-                      const HostProfile& host, const GpuProfile& gpu,
-                      const VariantFacts& facts, bool sweep = true);
+CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, const HostProfile& host,
+                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep = true);
 
 // Structured estimate for the report and its Vega-Lite charts:
 // {choice, reason, gpu_profile, variants:[{variant, available, total, scheduling,

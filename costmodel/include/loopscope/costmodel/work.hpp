@@ -22,18 +22,18 @@ namespace loopscope::costmodel {
 // where stated). Floating and integer arithmetic are kept apart because the
 // GPU prices fp64 and fp32 differently and the interpreter does not care.
 struct OpCounts {
-  double add = 0;      // + - and unary minus, fp
-  double mul = 0;      // * fp
-  double div = 0;      // / fp
-  double sqrt = 0;     // sqrt
-  double exp = 0;      // exp, log, sin, cos, tanh, ... (transcendentals)
-  double pow = 0;      // ** and pow()
-  double intop = 0;    // integer + - * // % (index arithmetic excluded)
-  double compare = 0;  // comparisons, boolean ops, min/max/abs, branches
-  double call = 0;     // other calls (float(), int(), ...)
-  double load = 0;     // array element reads
-  double store = 0;    // array element writes
-  double assign = 0;   // scalar name stores
+  double add = 0;         // + - and unary minus, fp
+  double mul = 0;         // * fp
+  double div = 0;         // / fp
+  double sqrt = 0;        // sqrt
+  double exp = 0;         // exp, log, sin, cos, tanh, ... (transcendentals)
+  double pow = 0;         // ** and pow()
+  double intop = 0;       // integer + - * // % (index arithmetic excluded)
+  double compare = 0;     // comparisons, boolean ops, min/max/abs, branches
+  double call = 0;        // other calls (float(), int(), ...)
+  double load = 0;        // array element reads
+  double store = 0;       // array element writes
+  double assign = 0;      // scalar name stores
   double index_dims = 0;  // subscript dimensions beyond the first, over all loads and stores
   double flops() const { return add + mul + div + sqrt + exp + pow; }
   OpCounts& operator+=(const OpCounts& o);
@@ -44,12 +44,12 @@ struct OpCounts {
 struct ArrayTraffic {
   std::string name;
   int elem_bytes = 8;
-  double nbytes = 0;        // whole array (shape product * itemsize)
+  double nbytes = 0;  // whole array (shape product * itemsize)
   bool read = false;
   bool written = false;
   bool fully_written = false;  // every element is written (no copy-in needed for GPU)
-  double reads = 0;         // element reads (all references)
-  double writes = 0;        // element writes
+  double reads = 0;            // element reads (all references)
+  double writes = 0;           // element writes
   double footprint_bytes = 0;  // distinct bytes touched (<= nbytes)
   // Bytes the compiled CPU code moves from memory for this array, counting a
   // whole cache line per access where the innermost loop walks with a large
@@ -65,13 +65,13 @@ struct ArrayTraffic {
 };
 
 struct LoopTraffic {
-  int loop = 0;           // Stmt::id
+  int loop = 0;  // Stmt::id
   std::string var;
   int depth = 0;
   analysis::LoopVerdict verdict = analysis::LoopVerdict::Sequential;
-  double entries = 0;     // how many times the loop statement starts
-  double iterations = 0;  // total body executions over the nest
-  double mean_trip = 0;   // iterations / entries
+  double entries = 0;       // how many times the loop statement starts
+  double iterations = 0;    // total body executions over the nest
+  double mean_trip = 0;     // iterations / entries
   bool triangular = false;  // bounds depend on an enclosing loop variable
 };
 
@@ -84,17 +84,17 @@ struct WorkProfile {
   // loop bound, no array): the loops' constant bounds, scaled as if they
   // were a parameter. Empty otherwise (the sweep varies size_label).
   std::string size_axis;
-  bool fp32 = false;       // all floating arrays are float32
-  OpCounts ops;            // totals
-  OpCounts ops_parallel;   // part of `ops` inside top-level parallel loops
-  OpCounts ops_vector;     // part of `ops` in innermost loops the CPU code can vectorise
+  bool fp32 = false;      // all floating arrays are float32
+  OpCounts ops;           // totals
+  OpCounts ops_parallel;  // part of `ops` inside top-level parallel loops
+  OpCounts ops_vector;    // part of `ops` in innermost loops the CPU code can vectorise
   // Recurrences carried by an innermost loop (A[i, j] = f(A[i, j - 1]), or
   // s = s * a + x[i]): the operations on the path from the value produced by
   // the previous iteration to the new one, which cannot overlap. `store` counts
   // the store-to-load hops through memory.
   OpCounts ops_recurrence;
-  double chain_ops = 0;    // accumulations into one scalar/element in an innermost
-                           // loop: each waits for the previous (latency bound)
+  double chain_ops = 0;  // accumulations into one scalar/element in an innermost
+                         // loop: each waits for the previous (latency bound)
   std::vector<LoopTraffic> loops;
   std::vector<ArrayTraffic> arrays;
   int inputs = 0;                   // values the nest reads from outside (arrays and scalars)
@@ -105,8 +105,8 @@ struct WorkProfile {
 
   // CPU mapping: the outermost parallel (or reduction) loop is split over
   // threads; sequential loops around it make it run `cpu_regions` times.
-  int cpu_parallel_loop = -1;       // Stmt::id, -1 when nothing is parallel
-  double cpu_regions = 0;           // fork/join count
+  int cpu_parallel_loop = -1;          // Stmt::id, -1 when nothing is parallel
+  double cpu_regions = 0;              // fork/join count
   double cpu_parallel_iterations = 0;  // iterations of the parallel loop per region (mean)
   double parallel_fraction = 0;        // share of the work inside the parallel loop
 
@@ -114,10 +114,10 @@ struct WorkProfile {
   // sequential loops around them become host loops of launches.
   std::vector<int> gpu_grid_loops;  // Stmt::ids, outermost first
   double gpu_launches = 0;
-  double gpu_threads = 0;           // threads per launch (mean)
-  double gpu_grid_reduction = 0;    // atomics per launch when a grid loop is a reduction
+  double gpu_threads = 0;         // threads per launch (mean)
+  double gpu_grid_reduction = 0;  // atomics per launch when a grid loop is a reduction
 
-  double bytes_read() const;        // sum of array footprints read
+  double bytes_read() const;  // sum of array footprints read
   double bytes_written() const;
 };
 
@@ -126,8 +126,7 @@ struct WorkProfile {
 // a reason; callers then price only the interpreter with a rough count.
 // `size_scale` multiplies every integer scalar used in loop bounds and every
 // array dimension; it is used to draw time against problem size.
-WorkProfile count_work(const analysis::BoundNest& bound,
-                       const analysis::ParallelPlan& plan, double size_scale = 1.0);
+WorkProfile count_work(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, double size_scale = 1.0);
 
 // A key of everything count_work reads from the bound instance: the nest (by
 // address), the names and kinds of the scalars, the values of the integer and boolean ones, and

@@ -59,8 +59,14 @@ struct CpuOptions {
 // The Python type a scalar output had at its last assignment, so that the
 // caller can rebuild exactly the object Python would hold.
 enum class ValueKind {
-  PyInt, PyFloat, PyBool,
-  NpFloat64, NpFloat32, NpInt64, NpInt32, NpBool,
+  PyInt,
+  PyFloat,
+  PyBool,
+  NpFloat64,
+  NpFloat32,
+  NpInt64,
+  NpInt32,
+  NpBool,
 };
 const char* to_string(ValueKind k);  // "int", "float", "bool", "float64", ...
 
@@ -68,27 +74,26 @@ struct ScalarOutput {
   std::string name;
   bool assigned = false;  // false: the nest never assigned it (keep the old value)
   ValueKind kind = ValueKind::PyInt;
-  int64_t ival = 0;       // PyInt, PyBool, NpInt64, NpInt32, NpBool
-  double fval = 0.0;      // PyFloat, NpFloat64, NpFloat32 (exactly representable)
+  int64_t ival = 0;   // PyInt, PyBool, NpInt64, NpInt32, NpBool
+  double fval = 0.0;  // PyFloat, NpFloat64, NpFloat32 (exactly representable)
 };
 
 class CpuVariant;  // compiled code plus the layout it expects (opaque)
 
 struct CpuCompileResult {
-  std::shared_ptr<const CpuVariant> variant;   // null when declined
-  std::optional<analysis::Decline> decline;    // why the nest stays in Python
+  std::shared_ptr<const CpuVariant> variant;  // null when declined
+  std::optional<analysis::Decline> decline;   // why the nest stays in Python
   bool cache_hit = false;
-  double analyse_ms = 0.0;  // specialisation (always paid)
-  double compile_ms = 0.0;  // IR generation + optimisation + machine code (0 on a hit)
+  double analyse_ms = 0.0;            // specialisation (always paid)
+  double compile_ms = 0.0;            // IR generation + optimisation + machine code (0 on a hit)
   CpuTier tier = CpuTier::Optimised;  // of the variant returned (Quick or Optimised)
   bool upgrade_pending = false;       // Optimised code for it is being built in the background
-  std::string parallel_loops;  // e.g. "i" or "j (inside t)"; "" when serial
+  std::string parallel_loops;         // e.g. "i" or "j (inside t)"; "" when serial
 };
 
 // Specialise and compile (or find in the variant cache) the CPU code for this
 // bound nest and plan. Never throws for user-level problems: returns a decline.
-CpuCompileResult compile_cpu(const analysis::BoundNest& bound,
-                             const analysis::ParallelPlan& plan,
+CpuCompileResult compile_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
                              const CpuOptions& options = {});
 
 // What compile_cpu would do with this bound nest and plan, without
@@ -107,7 +112,7 @@ enum class RunStatus { Ok, Fallback, Cancelled };
 
 struct CpuRunResult {
   RunStatus status = RunStatus::Ok;
-  std::string reason;  // for Fallback: what made the native code stop
+  std::string reason;                 // for Fallback: what made the native code stop
   std::vector<ScalarOutput> outputs;  // one per LoopNest::outputs name
   double run_ms = 0.0;
 };
@@ -165,7 +170,7 @@ struct CpuCacheStats {
   size_t entries = 0;
   size_t hits = 0;
   size_t misses = 0;
-  size_t upgrades = 0;  // Quick entries replaced by background Optimised code
+  size_t upgrades = 0;                // Quick entries replaced by background Optimised code
   size_t specialisations_reused = 0;  // hits that skipped the specialisation
 };
 CpuCacheStats cpu_cache_stats();

@@ -57,10 +57,10 @@ struct CudaParam {
 
 // How a result slot is combined and returned.
 enum class CudaResultKind {
-  Reduction,    // seeded by the host with the scalar's value, combined
-                // atomically by every thread
-  LastValue,    // written by the thread that runs the last iteration
-  Sequential,   // read and written by the single thread of a sequential kernel
+  Reduction,   // seeded by the host with the scalar's value, combined
+               // atomically by every thread
+  LastValue,   // written by the thread that runs the last iteration
+  Sequential,  // read and written by the single thread of a sequential kernel
 };
 
 // How a Python value is held (the CPU variant's representations).
@@ -74,25 +74,25 @@ enum class CudaSlotType { F64, F32, I64 };
 // 3 np.float64, 4 np.float32, 5 np.int64, 6 np.int32, 7 np.bool_: the order of
 // jit::ValueKind), and the signs of the zeros a float min/max reduction met.
 struct CudaResult {
-  std::string name;      // Python scalar (or in-kernel loop variable) name
+  std::string name;  // Python scalar (or in-kernel loop variable) name
   CudaResultKind kind = CudaResultKind::Reduction;
   CudaRepr repr = CudaRepr::F64;
   CudaSlotType slot_type = CudaSlotType::F64;
-  std::string op;        // Reduction: "+", "min", "max"
-  bool acc_first = true; // min/max: the accumulator is the first argument (min(s, x))
-  int init_kind = -1;    // type code of the value before the nest, -1 when it has none
-  int value_kind = -1;   // Reduction: type code once a term was combined (-1: unchanged)
-  int slot = 0;          // index of the first word in the result buffer
-  int kernel = -1;       // kernel that writes it
-  int loop = 0;          // Stmt::id of the loop whose iterations produce it
+  std::string op;         // Reduction: "+", "min", "max"
+  bool acc_first = true;  // min/max: the accumulator is the first argument (min(s, x))
+  int init_kind = -1;     // type code of the value before the nest, -1 when it has none
+  int value_kind = -1;    // Reduction: type code once a term was combined (-1: unchanged)
+  int slot = 0;           // index of the first word in the result buffer
+  int kernel = -1;        // kernel that writes it
+  int loop = 0;           // Stmt::id of the loop whose iterations produce it
   // Compatibility views of `repr`.
   bool is_float = true;
   bool is_bool = false;
 };
 
 struct CudaKernel {
-  std::string name;               // e.g. "loopscope_L1"
-  int loop = 0;                   // Stmt::id of the For at the region's root
+  std::string name;  // e.g. "loopscope_L1"
+  int loop = 0;      // Stmt::id of the For at the region's root
   std::vector<CudaParam> params;
   // Grid loops, outermost first, and the hardware dimension of each
   // (0 = x, 1 = y, 2 = z). Empty for a single-thread sequential kernel.
@@ -100,7 +100,7 @@ struct CudaKernel {
   std::vector<const analysis::Stmt*> grid_stmts;
   std::vector<int> grid_axis;
   unsigned block[3] = {1, 1, 1};
-  std::string mapping;            // one readable sentence on the thread mapping
+  std::string mapping;              // one readable sentence on the thread mapping
   bool uses_warp_shuffles = false;  // reductions combine partials across a warp
 };
 
@@ -116,8 +116,8 @@ struct CudaHostNode {
 
 struct CudaProgram {
   std::optional<analysis::Decline> decline;  // set when the nest has no GPU variant
-  std::string source;          // the CUDA C source shown to the user and compiled
-  std::string emulator_entry;  // extra C++ appended when compiled by the emulator
+  std::string source;                        // the CUDA C source shown to the user and compiled
+  std::string emulator_entry;                // extra C++ appended when compiled by the emulator
   std::vector<CudaKernel> kernels;
   std::vector<CudaHostNode> schedule;
   std::vector<CudaResult> results;
@@ -183,8 +183,7 @@ LoopFinals schedule_loop_finals(const CudaProgram& program, const analysis::Boun
 // The values of kernel `k`'s grid loop variables at the last iteration (in
 // Python's order) of a launch with host loop variables `env`; nullopt when
 // the launch runs no iteration or a bound cannot be evaluated (*ok false).
-std::optional<std::vector<int64_t>> last_grid_point(const CudaProgram& program, int k,
-                                                    const analysis::BoundNest& bound,
+std::optional<std::vector<int64_t>> last_grid_point(const CudaProgram& program, int k, const analysis::BoundNest& bound,
                                                     const std::map<std::string, int64_t>& env, bool* ok);
 
 }  // namespace loopscope::jit

@@ -68,8 +68,8 @@ class CudaDriver {
   int (*cuMemFree_)(CudaDevicePtr) = nullptr;
   int (*cuMemcpyHtoD_)(CudaDevicePtr, const void*, size_t) = nullptr;
   int (*cuMemcpyDtoH_)(void*, CudaDevicePtr, size_t) = nullptr;
-  int (*cuLaunchKernel_)(void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*,
-                         void**, void**) = nullptr;
+  int (*cuLaunchKernel_)(void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*, void**,
+                         void**) = nullptr;
   int (*cuCtxSynchronize_)() = nullptr;
   int (*cuGetErrorString_)(int, const char**) = nullptr;
 };

@@ -10,22 +10,22 @@
 namespace loopscope::jit {
 
 struct CudaKernelResources {
-  int registers = -1;          // registers per thread (EIATTR_REGCOUNT)
-  long shared_bytes = 0;       // static shared memory per block (.nv.shared.<kernel>)
-  long local_bytes = 0;        // per-thread stack frame (EIATTR_FRAME_SIZE)
-  int max_threads = 0;         // EIATTR_MAX_THREADS when present
+  int registers = -1;     // registers per thread (EIATTR_REGCOUNT)
+  long shared_bytes = 0;  // static shared memory per block (.nv.shared.<kernel>)
+  long local_bytes = 0;   // per-thread stack frame (EIATTR_FRAME_SIZE)
+  int max_threads = 0;    // EIATTR_MAX_THREADS when present
 };
 
 struct NvrtcOutput {
   bool ok = false;
-  std::string arch;            // "sm_80", ...
-  std::string log;             // NVRTC's log (errors and warnings)
-  std::string error;           // readable message with the source, when !ok
+  std::string arch;   // "sm_80", ...
+  std::string log;    // NVRTC's log (errors and warnings)
+  std::string error;  // readable message with the source, when !ok
   std::string ptx;
-  std::vector<char> cubin;     // empty when only PTX was requested
+  std::vector<char> cubin;                               // empty when only PTX was requested
   std::map<std::string, CudaKernelResources> resources;  // by kernel name
-  double compile_ms = 0;       // wall time of nvrtcCompileProgram
-  bool unavailable = false;    // no NVRTC library could be loaded (error says so)
+  double compile_ms = 0;                                 // wall time of nvrtcCompileProgram
+  bool unavailable = false;                              // no NVRTC library could be loaded (error says so)
 };
 
 // Compiles `source` (which includes loopscope_cuda.h, passed to NVRTC in

@@ -39,16 +39,16 @@ struct CudaScalarValue {
 enum class CudaTarget { Emulator, Device };
 
 struct CudaRunOutcome {
-  bool ran = false;            // false: run the Python loop instead (see reason)
-  bool declined = false;       // !ran, decided before anything ran (no GPU version)
-  std::string detail;          // for developers: compiler messages behind a plain reason
-  std::string reason;          // readable, when !ran; "interrupted" after an interrupt
-                               // (jit::request_cancel), with nothing copied back
+  bool ran = false;                                // false: run the Python loop instead (see reason)
+  bool declined = false;                           // !ran, decided before anything ran (no GPU version)
+  std::string detail;                              // for developers: compiler messages behind a plain reason
+  std::string reason;                              // readable, when !ran; "interrupted" after an interrupt
+                                                   // (jit::request_cancel), with nothing copied back
   std::map<std::string, CudaScalarValue> scalars;  // values to write back to Python
   int launches = 0;
-  double compile_ms = 0;       // emulator compile or NVRTC + module load (0 when cached)
-  double run_ms = 0;           // launches, copies included
-  std::string target;          // "emulator" or the device's name
+  double compile_ms = 0;  // emulator compile or NVRTC + module load (0 when cached)
+  double run_ms = 0;      // launches, copies included
+  std::string target;     // "emulator" or the device's name
 };
 
 CudaRunOutcome run_cuda_program(const CudaProgram& program, const analysis::BoundNest& bound, CudaTarget target,
