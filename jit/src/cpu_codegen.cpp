@@ -44,6 +44,7 @@
 #include "cpu_runtime.hpp"
 #include "cpu_spec.hpp"
 #include "cpu_types.hpp"
+#include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/exactness.hpp"
 #include "loopscope/jit/cpu.hpp"
 
@@ -120,10 +121,10 @@ Jit* make_jit(bool quick) {
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw std::runtime_error("LLVM cannot describe this CPU");
-  const char* cg = std::getenv("LOOPSCOPE_CPU_CODEGEN_OPT");
-  jtmb->setCodeGenOptLevel(quick                      ? llvm::CodeGenOptLevel::None
-                           : cg && std::atoi(cg) <= 2 ? llvm::CodeGenOptLevel::Default
-                                                      : llvm::CodeGenOptLevel::Aggressive);
+  const int cg = debug_settings().codegen_opt_level;
+  jtmb->setCodeGenOptLevel(quick     ? llvm::CodeGenOptLevel::None
+                           : cg <= 2 ? llvm::CodeGenOptLevel::Default
+                                     : llvm::CodeGenOptLevel::Aggressive);
   jtmb->getOptions().AllowFPOpFusion = llvm::FPOpFusion::Strict;  // no FMA contraction
   auto* J = new Jit;
   J->jtmb = *jtmb;
@@ -1181,11 +1182,6 @@ class Codegen {
   }
 
   // A switch for experiments: the variable set to 0 turns a transformation off.
-  static bool switched_on(const char* variable) {
-    const char* e = std::getenv(variable);
-    return e ? std::atoi(e) != 0 : true;
-  }
-
   // `o` and its inner loop `in` both have constant steps, and the plan has `o`
   // parallel (no dependence carried by o): the common ground of the loop
   // transformations below.
@@ -1198,8 +1194,7 @@ class Codegen {
   }
 
   bool interchange_ok(const Stmt& o) {
-    static const bool enabled = switched_on("LOOPSCOPE_CPU_INTERCHANGE");
-    if (!enabled || !allow_interchange) return false;
+    if (!debug_settings().interchange || !allow_interchange) return false;
     if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
     const Stmt& in = *o.body[0];
     if (!reorderable_pair(o, in)) return false;
@@ -1308,8 +1303,7 @@ class Codegen {
   }
 
   bool jam_ok(const Stmt& o) {
-    static const bool enabled = switched_on("LOOPSCOPE_CPU_JAM");
-    if (!enabled || !allow_jam) return false;
+    if (!debug_settings().unroll_and_jam || !allow_jam) return false;
     if (o.body.empty() || o.body.back()->kind != StmtKind::For) return false;
     const Stmt& in = *o.body.back();
     if (!reorderable_pair(o, in)) return false;
@@ -1785,21 +1779,14 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     llvm::CGSCCAnalysisManager cam;
     llvm::ModuleAnalysisManager mam;
     llvm::PipelineTuningOptions pto;
-    static const bool unroll = [] {
-      const char* e = std::getenv("LOOPSCOPE_CPU_UNROLL");
-      return e ? std::atoi(e) != 0 : true;
-    }();
-    pto.LoopUnrolling = unroll;
+    pto.LoopUnrolling = debug_settings().llvm_unroll;
     llvm::PassBuilder pb(J.opt_tm(), pto);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cam);
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cam, mam);
-    static const int level = [] {
-      const char* e = std::getenv("LOOPSCOPE_CPU_OPT");
-      return e ? std::atoi(e) : 3;
-    }();
+    const int level = debug_settings().opt_level;
     auto mpm = pb.buildPerModuleDefaultPipeline(level <= 1   ? llvm::OptimizationLevel::O1
                                                 : level == 2 ? llvm::OptimizationLevel::O2
                                                              : llvm::OptimizationLevel::O3);
@@ -1821,7 +1808,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     if (!t_llvm_errors.empty()) throw std::runtime_error("the LLVM back end failed: " + t_llvm_errors);
     v->entry = sym->toPtr<int32_t (*)(int64_t*, void*)>();
   }
-  if (std::getenv("LOOPSCOPE_CPU_TIMING")) {
+  if (debug_settings().level >= 2) {
     auto t4 = std::chrono::steady_clock::now();
     auto d = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     std::fprintf(stderr, "cpu compile (%s): irgen %.2f ms, opt %.2f ms, print %.2f ms, codegen %.2f ms\n",
@@ -1888,8 +1875,7 @@ void run_upgrade(UpgradeJob& job) {
     v = compile_spec(spec, false);
   } catch (const std::exception& e) {
     v = nullptr;  // the Quick variant stays in use
-    if (std::getenv("LOOPSCOPE_CPU_DEBUG"))
-      std::fprintf(stderr, "loopscope: background compile failed: %s\n", e.what());
+    if (debug_settings().level >= 1) std::fprintf(stderr, "loopscope: background compile failed: %s\n", e.what());
   } catch (...) {
     v = nullptr;
   }
@@ -2229,8 +2215,7 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     status = rt::kTrap;
   }
   rt::set_owner_thread(false);
-  static const bool print_timing = std::getenv("LOOPSCOPE_CPU_TIMING") != nullptr;  // not per call
-  if (print_timing)
+  if (debug_settings().level >= 2)
     std::fprintf(stderr, "cpu run: snapshot %.2f ms, native code %.2f ms\n", ms_since(t0) - ms_since(tr0),
                  ms_since(tr0));
   if (status == rt::kTrap) {

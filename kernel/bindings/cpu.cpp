@@ -22,6 +22,7 @@
 
 #include <chrono>
 
+#include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "loopscope/costmodel/hardware.hpp"
@@ -99,12 +100,11 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
   return std::nullopt;
 }
 
-// The compile tier asked for by default: LOOPSCOPE_CPU_TIER=quick|optimised|auto
-// at start-up, or cpu_set_tier().
+// The compile tier asked for by default: LOOPSCOPE_DEBUG's tier=quick|optimised|auto
+// at start-up (debug_settings.hpp), or cpu_set_tier().
 jit::CpuTier& default_tier() {
   static jit::CpuTier t = [] {
-    const char* e = std::getenv("LOOPSCOPE_CPU_TIER");
-    std::string v = e ? e : "auto";
+    const std::string& v = debug_settings().tier;
     return v == "quick" ? jit::CpuTier::Quick : v == "optimised" ? jit::CpuTier::Optimised : jit::CpuTier::Auto;
   }();
   return t;
