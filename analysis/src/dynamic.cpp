@@ -60,7 +60,7 @@ int64_t py_floordiv(int64_t a, int64_t b) {
 }
 int64_t py_mod(int64_t a, int64_t b) { return a - py_floordiv(a, b) * b; }
 
-struct Aff {
+struct AffineForm {
   std::vector<int64_t> c;  // per loop of the nest
   int64_t k = 0;
 };
@@ -69,10 +69,10 @@ struct Interval {
   int64_t lo = 0, hi = 0;
 };
 
-struct DLoop {
-  Aff start, stop, tform;  // v-forms of the bounds; v as affine in counters
+struct LoopInstance {
+  AffineForm start, stop, tform;  // v-forms of the bounds; v as affine in counters
   int64_t step = 1;
-  int64_t U = -1;  // counters run over [0, U]
+  int64_t last_counter = -1;  // counters run over [0, last_counter]
   int64_t min_trip = 0;
   Interval v;  // values the variable can take
   bool runs = false;
@@ -80,14 +80,14 @@ struct DLoop {
 
 enum class Relation { Disjoint, Same, Overlap };
 
-struct DRef {
+struct RefInstance {
   bool live = false;
-  std::vector<std::optional<Aff>> t;  // per dimension, counters form after wrap-around
+  std::vector<std::optional<AffineForm>> t;  // per dimension, counters form after wrap-around
   bool in_range = false;
   std::string problem;
 };
 
-struct IEdge {
+struct FoundEdge {
   DependenceEdge e;
   const Stmt* carrier_loop = nullptr;
   int r_src = -1, r_dst = -1;
@@ -183,19 +183,19 @@ bool fm_feasible(std::vector<Ineq> sys, size_t nvars) {
   return true;
 }
 
-struct Dyn {
+struct DynamicPhase {
   const StaticAnalysis& sa;
-  const BoundNest& b;
-  size_t nl;
+  const BoundNest& bound;
+  size_t num_loops;
   std::map<std::string, int64_t> ints;
-  std::vector<DLoop> loops;
-  std::vector<DRef> refs;
-  std::map<std::pair<std::string, std::string>, Relation> rel;
-  std::vector<IEdge> edges;
+  std::vector<LoopInstance> loops;
+  std::vector<RefInstance> refs;
+  std::map<std::pair<std::string, std::string>, Relation> array_relations;
+  std::vector<FoundEdge> edges;
   std::optional<Decline> decline;
   const std::vector<int>* cur_chain = nullptr;  // loops around the expression being bounded
 
-  Dyn(const StaticAnalysis& s, const BoundNest& bn) : sa(s), b(bn), nl(s.loops.size()) {}
+  DynamicPhase(const StaticAnalysis& s, const BoundNest& bn) : sa(s), bound(bn), num_loops(s.loops.size()) {}
 
   void fail(int line, std::string why) {
     if (!decline) decline = Decline{line, std::move(why)};
@@ -356,11 +356,11 @@ struct Dyn {
     }
   }
 
-  std::optional<Aff> concrete(const SymAffine& s) const {
+  std::optional<AffineForm> concrete(const SymAffine& s) const {
     if (!s.affine) return std::nullopt;
-    Aff a;
-    a.c.assign(nl, 0);
-    for (size_t i = 0; i < nl; ++i) {
+    AffineForm a;
+    a.c.assign(num_loops, 0);
+    for (size_t i = 0; i < num_loops; ++i) {
       auto v = eval(s.coef[i].get());
       if (!v) return std::nullopt;
       a.c[i] = *v;
@@ -371,9 +371,9 @@ struct Dyn {
     return a;
   }
 
-  std::optional<Interval> interval_v(const Aff& a) const {
+  std::optional<Interval> interval_v(const AffineForm& a) const {
     i128 lo = a.k, hi = a.k;
-    for (size_t i = 0; i < nl; ++i) {
+    for (size_t i = 0; i < num_loops; ++i) {
       if (!a.c[i]) continue;
       if (!loops[i].runs) return std::nullopt;
       i128 x = (i128)a.c[i] * loops[i].v.lo, y = (i128)a.c[i] * loops[i].v.hi;
@@ -383,12 +383,12 @@ struct Dyn {
     if (!fits(lo) || !fits(hi)) return std::nullopt;
     return Interval{(int64_t)lo, (int64_t)hi};
   }
-  std::optional<Interval> interval_t(const Aff& a) const {
+  std::optional<Interval> interval_t(const AffineForm& a) const {
     i128 lo = a.k, hi = a.k;
-    for (size_t i = 0; i < nl; ++i) {
+    for (size_t i = 0; i < num_loops; ++i) {
       if (!a.c[i]) continue;
-      if (loops[i].U < 0) return std::nullopt;
-      i128 x = (i128)a.c[i] * loops[i].U;
+      if (loops[i].last_counter < 0) return std::nullopt;
+      i128 x = (i128)a.c[i] * loops[i].last_counter;
       lo += std::min<i128>(0, x);
       hi += std::max<i128>(0, x);
     }
@@ -396,26 +396,26 @@ struct Dyn {
     return Interval{(int64_t)lo, (int64_t)hi};
   }
   // v-form (over loop variables) to t-form (over counters).
-  std::optional<Aff> to_t(const Aff& a) const {
-    Aff r;
-    r.c.assign(nl, 0);
+  std::optional<AffineForm> to_t(const AffineForm& a) const {
+    AffineForm r;
+    r.c.assign(num_loops, 0);
     i128 k = a.k;
-    std::vector<i128> c(nl, 0);
-    for (size_t i = 0; i < nl; ++i) {
+    std::vector<i128> c(num_loops, 0);
+    for (size_t i = 0; i < num_loops; ++i) {
       if (!a.c[i]) continue;
-      const Aff& t = loops[i].tform;
+      const AffineForm& t = loops[i].tform;
       k += (i128)a.c[i] * t.k;
-      for (size_t j = 0; j < nl; ++j) c[j] += (i128)a.c[i] * t.c[j];
+      for (size_t j = 0; j < num_loops; ++j) c[j] += (i128)a.c[i] * t.c[j];
     }
     if (!fits(k)) return std::nullopt;
     r.k = (int64_t)k;
-    for (size_t j = 0; j < nl; ++j) {
+    for (size_t j = 0; j < num_loops; ++j) {
       if (!fits(c[j])) return std::nullopt;
       r.c[j] = (int64_t)c[j];
     }
     return r;
   }
-  std::optional<Interval> interval_both(const Aff& v) const {
+  std::optional<Interval> interval_both(const AffineForm& v) const {
     auto a = interval_v(v);
     auto t = to_t(v);
     std::optional<Interval> bt = t ? interval_t(*t) : std::nullopt;
@@ -430,16 +430,16 @@ struct Dyn {
   void bind_scalars() {
     std::set<std::string> varying = sa.assigned_scalars;
     for (auto& l : sa.loops) varying.insert(l.stmt->var);
-    for (auto& [name, s] : b.scalars)
+    for (auto& [name, s] : bound.scalars)
       if (s.kind != ScalarKind::Float && !varying.count(name)) ints[name] = s.ival;
   }
 
   void bind_loops() {
-    loops.assign(nl, DLoop{});
-    for (size_t i = 0; i < nl; ++i) {
+    loops.assign(num_loops, LoopInstance{});
+    for (size_t i = 0; i < num_loops; ++i) {
       const LoopInfo& li = sa.loops[i];
-      DLoop& d = loops[i];
-      d.tform.c.assign(nl, 0);
+      LoopInstance& d = loops[i];
+      d.tform.c.assign(num_loops, 0);
       bool parent_runs = li.parent < 0 || loops[li.parent].runs;
       auto st = concrete(li.start), sp = concrete(li.stop), stp = concrete(li.step);
       if (!st || !sp || !stp) {
@@ -456,9 +456,10 @@ struct Dyn {
       d.step = stp->k;
       if (!parent_runs) continue;
       // Differences as affine forms give tighter trip counts than intervals of each bound.
-      Aff diff;
-      diff.c.assign(nl, 0);
-      for (size_t j = 0; j < nl; ++j) diff.c[j] = d.step > 0 ? d.stop.c[j] - d.start.c[j] : d.start.c[j] - d.stop.c[j];
+      AffineForm diff;
+      diff.c.assign(num_loops, 0);
+      for (size_t j = 0; j < num_loops; ++j)
+        diff.c[j] = d.step > 0 ? d.stop.c[j] - d.start.c[j] : d.start.c[j] - d.stop.c[j];
       diff.k = d.step > 0 ? d.stop.k - d.start.k : d.start.k - d.stop.k;
       auto di = interval_both(diff);
       auto si = interval_both(d.start);
@@ -470,9 +471,9 @@ struct Dyn {
       int64_t s = d.step > 0 ? d.step : -d.step;
       auto ceil_div = [](int64_t a, int64_t q) { return a <= 0 ? 0 : (a + q - 1) / q; };
       int64_t trip_max = ceil_div(di->hi, s), trip_min = ceil_div(di->lo, s);
-      d.U = trip_max - 1;
+      d.last_counter = trip_max - 1;
       d.min_trip = trip_min;
-      d.runs = d.U >= 0;
+      d.runs = d.last_counter >= 0;
       if (!d.runs) continue;
       // v = start + step * t, start expressed in counters.
       auto st_t = to_t(d.start);
@@ -484,12 +485,12 @@ struct Dyn {
       d.tform.c[i] = d.step;
       if (d.step > 0) {
         d.v.lo = si->lo;
-        d.v.hi = (int64_t)std::min<i128>((i128)pi->hi - 1, (i128)si->hi + (i128)d.step * d.U);
+        d.v.hi = (int64_t)std::min<i128>((i128)pi->hi - 1, (i128)si->hi + (i128)d.step * d.last_counter);
       } else {
         d.v.hi = si->hi;
-        d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.U);
+        d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.last_counter);
       }
-      if (d.v.lo > d.v.hi) d.runs = false, d.U = -1;
+      if (d.v.lo > d.v.hi) d.runs = false, d.last_counter = -1;
     }
   }
 
@@ -499,13 +500,13 @@ struct Dyn {
   // `if i + 1 < N: A[i + 1]` is in range although i + 1 reaches N in the
   // loop. The values where the reference does not run only widen iv, so a
   // narrowed iv still covers every index the reference uses.
-  void narrow_by_guards(const Aff& v, const std::vector<SymAffine>& guards, Interval& iv) const {
+  void narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const {
     for (auto& sym : guards) {
       auto g = concrete(sym);
       if (!g) continue;
       std::optional<int64_t> alpha;
       bool proportional = true;
-      for (size_t i = 0; i < nl && proportional; ++i) {
+      for (size_t i = 0; i < num_loops && proportional; ++i) {
         if (g->c[i] == 0) {
           proportional = v.c[i] == 0;
           continue;
@@ -528,15 +529,15 @@ struct Dyn {
   }
 
   void bind_refs() {
-    refs.assign(sa.refs.size(), DRef{});
+    refs.assign(sa.refs.size(), RefInstance{});
     for (auto& r : sa.refs) {
-      DRef& d = refs[r.index];
+      RefInstance& d = refs[r.index];
       d.live = true;
       for (int l : r.loops)
         if (!loops[l].runs) d.live = false;
       if (!d.live) continue;
-      auto it = b.arrays.find(r.array);
-      if (it == b.arrays.end()) {
+      auto it = bound.arrays.find(r.array);
+      if (it == bound.arrays.end()) {
         fail(r.stmt->line, r.array + " is not bound to an array");
         return;
       }
@@ -552,7 +553,7 @@ struct Dyn {
       for (size_t k = 0; k < r.subs.size(); ++k) {
         int64_t N = ab.shape[k];
         std::optional<Interval> iv;
-        std::optional<Aff> v;
+        std::optional<AffineForm> v;
         if (r.subs[k].affine) {
           v = concrete(r.subs[k]);
           if (!v) {
@@ -613,8 +614,8 @@ struct Dyn {
   void bind_relations() {
     for (auto& x : sa.nest->arrays)
       for (auto& y : sa.nest->arrays) {
-        auto ix = b.arrays.find(x), iy = b.arrays.find(y);
-        if (ix == b.arrays.end() || iy == b.arrays.end()) continue;
+        auto ix = bound.arrays.find(x), iy = bound.arrays.find(y);
+        if (ix == bound.arrays.end() || iy == bound.arrays.end()) continue;
         const ArrayBinding& a = ix->second;
         const ArrayBinding& c = iy->second;
         Relation r;
@@ -624,7 +625,7 @@ struct Dyn {
           r = Relation::Overlap;
         else
           r = Relation::Disjoint;
-        rel[{x, y}] = r;
+        array_relations[{x, y}] = r;
       }
   }
 
@@ -637,11 +638,11 @@ struct Dyn {
 
   bool build_problem(const RefInfo& r1, const RefInfo& r2, Relation re, DependenceProblem& p) const {
     p.ncommon = common_loops(r1, r2);
-    for (int l : r1.loops) p.src_upper.push_back(loops[l].U);
-    for (int l : r2.loops) p.dst_upper.push_back(loops[l].U);
-    const DRef& d1 = refs[r1.index];
-    const DRef& d2 = refs[r2.index];
-    auto coeffs = [&](const Aff& a, const RefInfo& r) {
+    for (int l : r1.loops) p.src_upper.push_back(loops[l].last_counter);
+    for (int l : r2.loops) p.dst_upper.push_back(loops[l].last_counter);
+    const RefInstance& d1 = refs[r1.index];
+    const RefInstance& d2 = refs[r2.index];
+    auto coeffs = [&](const AffineForm& a, const RefInfo& r) {
       std::vector<int64_t> out;
       for (int l : r.loops) out.push_back(a.c[l]);
       return out;
@@ -658,15 +659,16 @@ struct Dyn {
       return true;
     }
     // Different views of overlapping memory: compare byte addresses.
-    const ArrayBinding& a1 = b.arrays.at(r1.array);
-    const ArrayBinding& a2 = b.arrays.at(r2.array);
-    auto address = [&](const DRef& d, const ArrayBinding& ab, const RefInfo& r, std::vector<int64_t>& co, i128& k) {
-      std::vector<i128> c(nl, 0);
+    const ArrayBinding& a1 = bound.arrays.at(r1.array);
+    const ArrayBinding& a2 = bound.arrays.at(r2.array);
+    auto address = [&](const RefInstance& d, const ArrayBinding& ab, const RefInfo& r, std::vector<int64_t>& co,
+                       i128& k) {
+      std::vector<i128> c(num_loops, 0);
       k = (i128)(intptr_t)ab.data;
       for (size_t dim = 0; dim < d.t.size(); ++dim) {
         if (!d.t[dim]) return false;
         k += (i128)ab.strides[dim] * d.t[dim]->k;
-        for (size_t j = 0; j < nl; ++j) c[j] += (i128)ab.strides[dim] * d.t[dim]->c[j];
+        for (size_t j = 0; j < num_loops; ++j) c[j] += (i128)ab.strides[dim] * d.t[dim]->c[j];
       }
       for (int l : r.loops) {
         if (!fits(c[l])) return false;
@@ -691,7 +693,7 @@ struct Dyn {
   bool fm_useful(const RefInfo& r1, const RefInfo& r2, const DependenceProblem& p) const {
     for (const RefInfo* r : {&r1, &r2})
       for (int l : r->loops)
-        for (size_t j = 0; j < nl; ++j)
+        for (size_t j = 0; j < num_loops; ++j)
           if ((int)j != l && (loops[l].start.c[j] != 0 || loops[l].stop.c[j] != 0)) return true;
     // A variable (a common loop, or a loop of one side) in two conditions.
     std::vector<int> uses(r1.loops.size() + r2.loops.size(), 0);
@@ -719,15 +721,15 @@ struct Dyn {
     sys.reserve(4 * nv + 2 * p.conditions.size() + 2 * dir.size());
     auto add_bounds = [&](const RefInfo& r, size_t off) {
       for (size_t q = 0; q < r.loops.size(); ++q) {
-        const DLoop& d = loops[r.loops[q]];
+        const LoopInstance& d = loops[r.loops[q]];
         Ineq lo;  // -t <= 0
         lo.a.assign(nv, 0);
         lo.a[off + q] = -1;
         sys.push_back(lo);
-        Ineq hi;  // t <= U
+        Ineq hi;  // t <= last_counter
         hi.a.assign(nv, 0);
         hi.a[off + q] = 1;
-        hi.b = d.U;
+        hi.b = d.last_counter;
         sys.push_back(hi);
         // v <= stop - 1 (step > 0) or v >= stop + 1 (step < 0), in counters
         auto stop_t = to_t(d.stop);
@@ -736,7 +738,7 @@ struct Dyn {
         tri.a.assign(nv, 0);
         i128 sign = d.step > 0 ? 1 : -1;
         bool ok = true;
-        for (size_t j = 0; j < nl; ++j) {
+        for (size_t j = 0; j < num_loops; ++j) {
           i128 coef = sign * ((i128)d.tform.c[j] - stop_t->c[j]);
           if (!coef) continue;
           auto it = std::find(r.loops.begin(), r.loops.end(), (int)j);
@@ -788,9 +790,9 @@ struct Dyn {
   // `ncommon` loops). False when too large or not computable.
   bool enumerate(const RefInfo& r, Relation re, int ncommon,
                  std::vector<std::pair<int64_t, std::vector<int64_t>>>& out) const {
-    const ArrayBinding& ab = b.arrays.at(r.array);
+    const ArrayBinding& ab = bound.arrays.at(r.array);
     Locals vals(r.loops.size());
-    std::vector<int64_t> by_loop(nl, 0);
+    std::vector<int64_t> by_loop(num_loops, 0);
     for (size_t q = 0; q < r.loops.size(); ++q) vals[q].first = &sa.loops[r.loops[q]].stmt->var;
     std::vector<int64_t> t(r.loops.size(), 0);
     int64_t count = 0;
@@ -825,10 +827,10 @@ struct Dyn {
         return;
       }
       int l = r.loops[level];
-      const DLoop& d = loops[l];
-      auto aff_at = [&](const Aff& a) {
+      const LoopInstance& d = loops[l];
+      auto aff_at = [&](const AffineForm& a) {
         i128 v = a.k;
-        for (size_t j = 0; j < nl; ++j)
+        for (size_t j = 0; j < num_loops; ++j)
           if (a.c[j]) v += (i128)a.c[j] * by_loop[j];
         return (int64_t)v;
       };
@@ -851,7 +853,7 @@ struct Dyn {
   using Enumeration = std::vector<std::pair<int64_t, std::vector<int64_t>>>;
   bool enumerate_sorted(const RefInfo& r, Relation re, int ncommon, Enumeration& out) const {
     double est = 1;
-    for (int l : r.loops) est *= (double)(loops[l].U + 1);
+    for (int l : r.loops) est *= (double)(loops[l].last_counter + 1);
     if (est > kExactIterations) return false;
     if (!enumerate(r, re, ncommon, out)) return false;
     std::sort(out.begin(), out.end());
@@ -862,8 +864,8 @@ struct Dyn {
   // The exact test on two enumerations (nullptr: not enumerable).
   std::optional<std::vector<DirectionVector>> exact(const RefInfo& r1, const RefInfo& r2, Relation re, int ncommon) {
     if (re == Relation::Overlap) {
-      const ArrayBinding& a1 = b.arrays.at(r1.array);
-      const ArrayBinding& a2 = b.arrays.at(r2.array);
+      const ArrayBinding& a1 = bound.arrays.at(r1.array);
+      const ArrayBinding& a2 = bound.arrays.at(r2.array);
       int s = dtype_size(a1.dtype);
       if (s != dtype_size(a2.dtype)) return std::nullopt;
       if (((uintptr_t)a1.data - (uintptr_t)a2.data) % s) return std::nullopt;
@@ -955,7 +957,7 @@ struct Dyn {
           if (d) d = -*d;
       }
       if (!src->write && !dst->write) continue;
-      IEdge ie;
+      FoundEdge ie;
       ie.r_src = src->index;
       ie.r_dst = dst->index;
       DependenceEdge& e = ie.e;
@@ -964,7 +966,7 @@ struct Dyn {
       e.kind = src->write && dst->write ? DepKind::Output : src->write ? DepKind::Flow : DepKind::Anti;
       e.carrier = first;
       // Merge with an edge of the same endpoints and carrier.
-      IEdge* same = nullptr;
+      FoundEdge* same = nullptr;
       if (index) {
         auto [it, fresh] = index->emplace(EdgeKey{ie.r_src, ie.r_dst, e.carrier, (int)e.kind}, edges.size());
         if (!fresh) same = &edges[it->second];
@@ -1134,7 +1136,7 @@ struct Dyn {
     sig_same.assign(sa.refs.size(), -1);
     sig_overlap.assign(sa.refs.size(), -1);
     for (auto& r : sa.refs) {
-      const DRef& d = refs[r.index];
+      const RefInstance& d = refs[r.index];
       if (!d.live) continue;
       std::string body;
       put_i64(body, (int64_t)r.loops.size());
@@ -1149,8 +1151,8 @@ struct Dyn {
       put_i64(body, (int64_t)r.expr->args.size());
       for (auto& a : r.expr->args) put_expr(body, a.get());
       std::string same = "S";
-      auto it = b.arrays.find(r.array);
-      if (it != b.arrays.end()) {
+      auto it = bound.arrays.find(r.array);
+      if (it != bound.arrays.end()) {
         put_i64(same, (int64_t)it->second.shape.size());
         for (auto x : it->second.shape) put_i64(same, x);
       } else {
@@ -1203,8 +1205,8 @@ struct Dyn {
         const RefInfo& r2 = sa.refs[j];
         if (!r1.write && !r2.write) continue;
         if (!refs[i].live || !refs[j].live) continue;
-        auto it = rel.find({r1.array, r2.array});
-        if (it == rel.end() || it->second == Relation::Disjoint) continue;
+        auto it = array_relations.find({r1.array, r2.array});
+        if (it == array_relations.end() || it->second == Relation::Disjoint) continue;
         if (it->second == Relation::Same && sa.settled.count({(int)i, (int)j})) continue;
         apply(r1, r2, evaluate_pair(r1, r2, it->second));
       }
@@ -1234,8 +1236,8 @@ struct Dyn {
     std::vector<std::vector<int>> related(na);
     for (size_t x = 0; x < na; ++x)
       for (size_t y = 0; y < na; ++y) {
-        auto it = rel.find({names[x], names[y]});
-        if (it == rel.end() || it->second == Relation::Disjoint) continue;
+        auto it = array_relations.find({names[x], names[y]});
+        if (it == array_relations.end() || it->second == Relation::Disjoint) continue;
         relm[x * na + y] = (int)it->second;
         related[x].push_back((int)y);
       }
@@ -1388,7 +1390,7 @@ std::string join_dist(const std::vector<std::optional<int64_t>>& d) {
 }
 
 struct Planner {
-  Dyn& dy;
+  DynamicPhase& dy;
   const StaticAnalysis& sa;
   std::map<int, const Stmt*> by_id;
   std::map<std::string, std::string> cls;  // array -> alias class representative
@@ -1427,7 +1429,7 @@ struct Planner {
     return defined;
   }
 
-  std::string describe_edge(const IEdge& ie, const Stmt& L) {
+  std::string describe_edge(const FoundEdge& ie, const Stmt& L) {
     const DependenceEdge& e = ie.e;
     const Stmt* s = by_id[e.src];
     const Stmt* d = by_id[e.dst];
@@ -1454,7 +1456,7 @@ struct Planner {
 
   void run() {
     walk_stmts({sa.nest->root}, [&](const Stmt& s) { by_id[s.id] = &s; });
-    for (auto& [k, r] : dy.rel)
+    for (auto& [k, r] : dy.array_relations)
       if (r != Relation::Disjoint) {
         std::string a = find(k.first), c = find(k.second);
         if (a != c) cls[a] = c;
@@ -1473,8 +1475,8 @@ struct Planner {
         assigned_in_nest.insert(st.target->name);
     });
     auto scalar_is_integer = [&](const std::string& s) {
-      auto it = dy.b.scalars.find(s);
-      if (it != dy.b.scalars.end() && it->second.kind == ScalarKind::Float) return false;
+      auto it = dy.bound.scalars.find(s);
+      if (it != dy.bound.scalars.end() && it->second.kind == ScalarKind::Float) return false;
       std::set<std::string> ints = loop_vars;
       ints.insert(s);
       bool all = true;
@@ -1484,7 +1486,7 @@ struct Planner {
           if (st.kind == StmtKind::AugAssign && st.aug_op != BinOp::Add && st.aug_op != BinOp::Sub &&
               st.aug_op != BinOp::Mul && st.aug_op != BinOp::FloorDiv && st.aug_op != BinOp::Mod)
             all = false;
-          if (!certainly_integer(*st.value, dy.b, ints, assigned_in_nest)) all = false;
+          if (!certainly_integer(*st.value, dy.bound, ints, assigned_in_nest)) all = false;
         }
       });
       return all;
@@ -1650,8 +1652,9 @@ struct Planner {
           if (!used) continue;
           for (auto& r : *reds) {
             lp.reductions.push_back(r);
-            auto it = dy.b.arrays.find(r.variable);
-            if (it != dy.b.arrays.end() && (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
+            auto it = dy.bound.arrays.find(r.variable);
+            if (it != dy.bound.arrays.end() &&
+                (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
               any_float_reduction = true;
               if (r.fn.empty()) reassociated_floats.push_back(r);
             }
@@ -1778,7 +1781,7 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
     plan.decline = sa.decline;
     return plan;
   }
-  Dyn dy(sa, bound);
+  DynamicPhase dy(sa, bound);
   dy.bind_scalars();
   for (auto& name : sa.nest->arrays)
     if (!bound.arrays.count(name)) dy.fail(sa.nest->first_line, name + " is not a NumPy array");
@@ -1806,7 +1809,7 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
   plan = std::move(pl.plan);
   plan.subscripts_in_range = true;
   for (auto& r : sa.refs) {
-    const DRef& d = dy.refs[r.index];
+    const RefInstance& d = dy.refs[r.index];
     if (d.live && !d.in_range) {
       plan.subscripts_in_range = false;
       plan.subscript_problem = Decline{r.stmt->line, d.problem};

@@ -50,7 +50,7 @@ i128 floordiv(i128 a, i128 b) {
   return q;
 }
 
-struct EI {
+struct TypedInterval {
   VT t;
   Interval iv;
 };
@@ -215,21 +215,21 @@ class Specialiser {
     return false;
   }
 
-  std::optional<EI> expr(const Expr& e) {
+  std::optional<TypedInterval> expr(const Expr& e) {
     switch (e.kind) {
-      case ExprKind::IntConst: return EI{kPyInt, Interval::of(e.ival)};
-      case ExprKind::FloatConst: return EI{kPyFloat, {}};
-      case ExprKind::BoolConst: return EI{kPyBool, Interval::of(e.ival ? 1 : 0)};
+      case ExprKind::IntConst: return TypedInterval{kPyInt, Interval::of(e.ival)};
+      case ExprKind::FloatConst: return TypedInterval{kPyFloat, {}};
+      case ExprKind::BoolConst: return TypedInterval{kPyBool, Interval::of(e.ival ? 1 : 0)};
       case ExprKind::Name: {
         auto li = loop_iv_.find(e.name);
-        if (li != loop_iv_.end()) return EI{kPyInt, li->second};
+        if (li != loop_iv_.end()) return TypedInterval{kPyInt, li->second};
         VarInfo& v = S.vars[S.var_index.at(e.name)];
         if (!v.typed) return std::nullopt;
         Interval iv;
         if (v.input && !v.assigned && v.type.r != Repr::F64) {
           iv = Interval::of(B.scalars.at(e.name).ival);
         }
-        return EI{v.type, iv};
+        return TypedInterval{v.type, iv};
       }
       case ExprKind::Subscript: return subscript(e);
       case ExprKind::Binary: {
@@ -241,14 +241,14 @@ class Specialiser {
       case ExprKind::Unary: {
         auto a = expr(*e.args[0]);
         if (!a) return std::nullopt;
-        if (e.un_op == UnOp::Not) return EI{kPyBool, {}};
+        if (e.un_op == UnOp::Not) return TypedInterval{kPyBool, {}};
         if (a->t.r == Repr::Bool && a->t.np)
           throw Unsupported{e.line, "unary minus or plus on a NumPy boolean is not supported"};
         VT t = a->t.r == Repr::Bool ? kPyInt : a->t;
-        if (e.un_op == UnOp::Pos) return EI{t, a->iv};
+        if (e.un_op == UnOp::Pos) return TypedInterval{t, a->iv};
         Interval iv = a->iv.known ? Interval{true, -a->iv.hi, -a->iv.lo} : Interval{};
         mark_ovf(&e, may_overflow(t, iv));
-        return EI{t, iv};
+        return TypedInterval{t, iv};
       }
       case ExprKind::Compare: {
         std::optional<VT> res;
@@ -260,7 +260,7 @@ class Specialiser {
           VT r = compare_result(a->t, b->t);
           res = res ? VT{Repr::Bool, res->py || r.py, res->np || r.np} : r;
         }
-        return EI{*res, {}};
+        return TypedInterval{*res, {}};
       }
       case ExprKind::Logical: {
         std::optional<VT> res;
@@ -272,7 +272,7 @@ class Specialiser {
                                           "' have different types, so its value's type depends on the data"};
           res = res ? VT{res->r, res->py || t->t.py, res->np || t->t.np} : t->t;
         }
-        return EI{*res, {}};
+        return TypedInterval{*res, {}};
       }
       case ExprKind::IfExp: {
         auto c = expr(*e.args[0]);
@@ -284,14 +284,14 @@ class Specialiser {
                                         describe(a->t) + ", " + describe(b->t) + ")"};
         Interval iv;
         if (a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
-        return EI{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
+        return TypedInterval{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
       }
       case ExprKind::Call: return call(e);
     }
     return std::nullopt;
   }
 
-  std::optional<EI> binary(const Expr& e, BinOp op, const EI& a, const EI& b) {
+  std::optional<TypedInterval> binary(const Expr& e, BinOp op, const TypedInterval& a, const TypedInterval& b) {
     VT t = binary_type(op, a.t, b.t, e.line);
     if (op == BinOp::Pow && is_float(t.r))
       if (auto types = power_via_numpy_ufunc(a.t, b.t))
@@ -329,10 +329,10 @@ class Specialiser {
                        may_overflow(t, iv));
       if (!iv.fits64()) iv = {};
     }
-    return EI{t, iv};
+    return TypedInterval{t, iv};
   }
 
-  std::optional<EI> subscript(const Expr& e) {
+  std::optional<TypedInterval> subscript(const Expr& e) {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     const ArrayBinding& ab = B.arrays.at(e.name);
     if (static_cast<int>(e.args.size()) != a.ndim)
@@ -377,18 +377,18 @@ class Specialiser {
     Interval iv;
     if (r == Repr::I32) iv = {true, INT32_MIN, INT32_MAX};
     if (r == Repr::Bool) iv = {true, 0, 1};
-    return EI{VT{r, false, true}, iv};
+    return TypedInterval{VT{r, false, true}, iv};
   }
 
-  std::optional<EI> call(const Expr& e) {
-    std::vector<EI> args;
+  std::optional<TypedInterval> call(const Expr& e) {
+    std::vector<TypedInterval> args;
     for (auto& a : e.args) {
       auto t = expr(*a);
       if (!t) return std::nullopt;
       args.push_back(*t);
     }
     const std::string& f = e.name;
-    auto numeric = [&](const EI& a) {
+    auto numeric = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool && a.t.np)
         throw Unsupported{e.line, f + "() of a NumPy boolean is not supported in native code"};
     };
@@ -398,7 +398,7 @@ class Specialiser {
     if (math_fns().count(f)) {
       nargs(1);
       numeric(args[0]);
-      return EI{kPyFloat, {}};
+      return TypedInterval{kPyFloat, {}};
     }
     if (f == "floor" || f == "ceil" || f == "trunc") {
       nargs(1);
@@ -416,16 +416,16 @@ class Specialiser {
         throw Unsupported{e.line, "math." + f +
                                       "() of a value that is either an int or an np.int64: Python "
                                       "is exact for the int and rounds the np.int64 through float"};
-      return EI{kPyInt, {}};
+      return TypedInterval{kPyInt, {}};
     }
     if (f == "float") {
       nargs(1);
-      return EI{kPyFloat, {}};
+      return TypedInterval{kPyFloat, {}};
     }
     if (f == "int") {
       nargs(1);
-      if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return EI{kPyInt, args[0].iv};
-      return EI{kPyInt, {}};
+      if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
+      return TypedInterval{kPyInt, {}};
     }
     if (f == "abs") {
       nargs(1);
@@ -438,7 +438,7 @@ class Specialiser {
         iv = {true, (lo <= 0 && hi >= 0) ? 0 : std::min(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi), m};
       }
       mark_ovf(&e, may_overflow(t, iv));
-      return EI{t, iv.fits64() ? iv : Interval{}};
+      return TypedInterval{t, iv.fits64() ? iv : Interval{}};
     }
     if (f == "min" || f == "max") {
       VT t = args[0].t;
@@ -453,9 +453,9 @@ class Specialiser {
         else
           iv = {};
       }
-      return EI{t, iv};
+      return TypedInterval{t, iv};
     }
-    auto not_bool = [&](const EI& a) {
+    auto not_bool = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool)
         throw Unsupported{e.line, f + "() of booleans returns a NumPy type (np.float16 or np.bool_) that native code "
                                       "does not model"};
@@ -463,14 +463,14 @@ class Specialiser {
     if (f == "np.sqrt") {
       nargs(1);
       not_bool(args[0]);
-      return EI{VT{args[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64, false, true}, {}};
+      return TypedInterval{VT{args[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64, false, true}, {}};
     }
     if (f == "np.abs" || f == "np.fabs") {
       nargs(1);
       not_bool(args[0]);
       Repr r = args[0].t.r == Repr::Bool ? Repr::I64 : args[0].t.r;
       if (f == "np.fabs" && is_int(r)) r = Repr::F64;
-      return EI{VT{r, false, true}, {}};
+      return TypedInterval{VT{r, false, true}, {}};
     }
     if (f == "np.minimum" || f == "np.maximum") {
       nargs(2);
@@ -478,24 +478,24 @@ class Specialiser {
       numeric(args[1]);
       if (args[0].t.r == Repr::Bool && args[1].t.r == Repr::Bool) not_bool(args[0]);
       VT t = binary_type(BinOp::Add, args[0].t, args[1].t, e.line);
-      return EI{VT{t.r, false, true}, {}};
+      return TypedInterval{VT{t.r, false, true}, {}};
     }
     if (f == "np.float64") {
       nargs(1);
       numeric(args[0]);
-      return EI{VT{Repr::F64, false, true}, {}};
+      return TypedInterval{VT{Repr::F64, false, true}, {}};
     }
     if (f == "np.float32") {
       nargs(1);
       if (!is_float(args[0].t.r))
         throw Unsupported{e.line, "np.float32() of an integer is not supported in native code"};
-      return EI{VT{Repr::F32, false, true}, {}};
+      return TypedInterval{VT{Repr::F32, false, true}, {}};
     }
     if (f == "np.int64") {
       nargs(1);
       if (!is_int(args[0].t.r))
         throw Unsupported{e.line, "np.int64() of a non-integer is not supported in native code"};
-      return EI{VT{Repr::I64, false, true}, args[0].iv};
+      return TypedInterval{VT{Repr::I64, false, true}, args[0].iv};
     }
     if (f.rfind("np.", 0) == 0)
       throw Unsupported{e.line, f + "() uses NumPy's own vectorised implementation, whose last bit can differ "
@@ -550,7 +550,7 @@ class Specialiser {
           VT t = v->t;
           if (s.kind == StmtKind::AugAssign) {
             if (!var.typed) return;
-            t = binary(*s.target, s.aug_op, EI{var.type, {}}, *v)->t;
+            t = binary(*s.target, s.aug_op, TypedInterval{var.type, {}}, *v)->t;
           }
           join_var(var, t, s.line);
         } else {
