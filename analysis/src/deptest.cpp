@@ -2,6 +2,8 @@
 // See deptest.hpp for the scheme.
 #include "loopscope/analysis/deptest.hpp"
 
+#include "loopscope/analysis/int_math.hpp"
+
 #include <algorithm>
 #include <numeric>
 
@@ -9,23 +11,6 @@ namespace loopscope::analysis {
 namespace {
 
 using i128 = __int128;
-
-int64_t gcd64(int64_t a, int64_t b) {
-  a = a < 0 ? -a : a;
-  b = b < 0 ? -b : b;
-  while (b) {
-    int64_t t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
-i128 floordiv(i128 a, i128 b) {
-  i128 q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 // Min and max of a*t - b*u over the region of (t, u) allowed by `d`, with
 // t, u in [0, U]. Returns false when the region is empty.
@@ -74,18 +59,18 @@ bool gcd_test(const LinearCondition& c, int ncommon, const std::vector<Direction
   for (size_t k = 0; k < c.a.size(); ++k) {
     if ((int)k < ncommon && dirs[k] == Direction::Eq) {
       int64_t b = k < c.b.size() ? c.b[k] : 0;
-      g = gcd64(g, c.a[k] - b);
+      g = gcd_abs<int64_t>(g, c.a[k] - b);
     } else {
-      g = gcd64(g, c.a[k]);
+      g = gcd_abs<int64_t>(g, c.a[k]);
     }
   }
   for (size_t k = 0; k < c.b.size(); ++k) {
     if ((int)k < ncommon && dirs[k] == Direction::Eq) continue;
-    g = gcd64(g, c.b[k]);
+    g = gcd_abs<int64_t>(g, c.b[k]);
   }
   if (g == 0) return c.c_lo <= 0 && 0 <= c.c_hi;
   // Is there a multiple of g in [c_lo, c_hi]?
-  i128 m = floordiv(c.c_hi, g) * g;
+  i128 m = floor_div<i128>(c.c_hi, g) * g;
   return m >= c.c_lo;
 }
 

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "internal.hpp"
+#include "loopscope/analysis/int_math.hpp"
 #include "loopscope/analysis/deptest.hpp"
 
 namespace loopscope::analysis {
@@ -52,13 +53,6 @@ constexpr int64_t kExactPairs = 200000;
 using Locals = std::vector<std::pair<const std::string*, int64_t>>;
 
 bool fits(i128 v) { return v <= kLimit && v >= -kLimit; }
-
-int64_t py_floordiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-int64_t py_mod(int64_t a, int64_t b) { return a - py_floordiv(a, b) * b; }
 
 struct AffineForm {
   std::vector<int64_t> c;  // per loop of the nest
@@ -117,20 +111,9 @@ struct Ineq {
   i128 b = 0;
 };
 
-i128 gcd128(i128 a, i128 b) {
-  if (a < 0) a = -a;
-  if (b < 0) b = -b;
-  while (b) {
-    i128 t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
 bool normalize(Ineq& q) {
   i128 g = 0;
-  for (auto x : q.a) g = gcd128(g, x);
+  for (auto x : q.a) g = gcd_abs(g, x);
   if (g > 1) {
     for (auto& x : q.a) x /= g;
     // floor(b / g): the integer tightening of  sum a x <= b
@@ -231,11 +214,11 @@ struct DynamicPhase {
           case BinOp::Mul: r = (i128)*a * *c; break;
           case BinOp::FloorDiv:
             if (*c == 0) return std::nullopt;
-            r = py_floordiv(*a, *c);
+            r = floor_div(*a, *c);
             break;
           case BinOp::Mod:
             if (*c == 0) return std::nullopt;
-            r = py_mod(*a, *c);
+            r = floor_mod(*a, *c);
             break;
           case BinOp::Pow: {
             // range(10**6): exact, as Python's int ** int with an exponent
@@ -317,7 +300,7 @@ struct DynamicPhase {
           }
           case BinOp::FloorDiv:
             if (c->lo != c->hi || c->lo <= 0) return std::nullopt;
-            lo = py_floordiv(a->lo, c->lo), hi = py_floordiv(a->hi, c->lo);
+            lo = floor_div(a->lo, c->lo), hi = floor_div(a->hi, c->lo);
             break;
           case BinOp::Mod:
             if (c->lo != c->hi || c->lo <= 0) return std::nullopt;

@@ -1,6 +1,7 @@
 // Work counting over the loop-nest IR. See docs/costmodel.md, "Counting work".
 #include "loopscope/costmodel/work.hpp"
 
+#include "loopscope/analysis/int_math.hpp"
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -191,30 +192,7 @@ class Counter {
       case ExprKind::Binary: {
         auto a = eval(e->args[0]), c = eval(e->args[1]);
         if (!a || !c) return std::nullopt;
-        switch (e->bin_op) {
-          case BinOp::Add: return *a + *c;
-          case BinOp::Sub: return *a - *c;
-          case BinOp::Mul: return *a * *c;
-          case BinOp::FloorDiv: {
-            if (*c == 0) return std::nullopt;
-            int64_t q = *a / *c;
-            if ((*a % *c != 0) && ((*a < 0) != (*c < 0))) --q;
-            return q;
-          }
-          case BinOp::Mod: {
-            if (*c == 0) return std::nullopt;
-            int64_t r = *a % *c;
-            if (r != 0 && ((r < 0) != (*c < 0))) r += *c;
-            return r;
-          }
-          case BinOp::Pow: {
-            if (*c < 0 || *c > 62) return std::nullopt;
-            int64_t r = 1;
-            for (int64_t k = 0; k < *c; ++k) r *= *a;
-            return r;
-          }
-          default: return std::nullopt;
-        }
+        return python_int_op(e->bin_op, *a, *c);
       }
       case ExprKind::Compare: {
         std::vector<int64_t> v;

@@ -1,6 +1,7 @@
 // Specialisation: types, intervals, parallel loops and the cache key.
 #include "cpu_spec.hpp"
 
+#include "loopscope/analysis/int_math.hpp"
 #include <functional>
 #include <limits>
 #include <optional>
@@ -43,11 +44,6 @@ Interval mul(Interval a, Interval b) {
     if (v > r.hi) r.hi = v;
   }
   return r;
-}
-i128 floordiv(i128 a, i128 b) {
-  i128 q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
 }
 
 struct TypedInterval {
@@ -307,7 +303,7 @@ class Specialiser {
         case BinOp::Mul: iv = mul(a.iv, b.iv); break;
         case BinOp::FloorDiv:
           if (a.iv.known && b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0)
-            iv = {true, floordiv(a.iv.lo, b.iv.lo), floordiv(a.iv.hi, b.iv.lo)};
+            iv = {true, floor_div<i128>(a.iv.lo, b.iv.lo), floor_div<i128>(a.iv.hi, b.iv.lo)};
           break;
         case BinOp::Mod:
           if (b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0) iv = {true, 0, b.iv.lo - 1};

@@ -23,6 +23,7 @@
 #include "cpu_spec.hpp"
 #include "cpu_types.hpp"
 #include "loopscope/analysis/exactness.hpp"
+#include "loopscope/analysis/int_math.hpp"
 
 namespace loopscope::jit {
 
@@ -1795,38 +1796,7 @@ std::optional<int64_t> eval_host_int(const Expr& e, const BoundNest& bound, cons
       auto a = eval_host_int(*e.args.at(0), bound, env);
       auto b = eval_host_int(*e.args.at(1), bound, env);
       if (!a || !b) return std::nullopt;
-      int64_t r = 0;
-      switch (e.bin_op) {
-        case BinOp::Add:
-          if (__builtin_add_overflow(*a, *b, &r)) return std::nullopt;
-          return r;
-        case BinOp::Sub:
-          if (__builtin_sub_overflow(*a, *b, &r)) return std::nullopt;
-          return r;
-        case BinOp::Mul:
-          if (__builtin_mul_overflow(*a, *b, &r)) return std::nullopt;
-          return r;
-        case BinOp::FloorDiv: {
-          if (*b == 0 || (*b == -1 && *a == INT64_MIN)) return std::nullopt;
-          int64_t q = *a / *b;
-          if ((*a % *b != 0) && ((*a < 0) != (*b < 0))) q -= 1;
-          return q;
-        }
-        case BinOp::Mod: {
-          if (*b == 0 || *b == -1) return *b == -1 ? std::optional<int64_t>(0) : std::nullopt;
-          int64_t m = *a % *b;
-          if (m != 0 && ((m < 0) != (*b < 0))) m += *b;
-          return m;
-        }
-        case BinOp::Pow: {
-          if (*b < 0 || *b > 62) return std::nullopt;
-          int64_t p = 1;
-          for (int64_t i = 0; i < *b; ++i)
-            if (__builtin_mul_overflow(p, *a, &p)) return std::nullopt;
-          return p;
-        }
-        default: return std::nullopt;
-      }
+      return python_int_op(e.bin_op, *a, *b);
     }
     case ExprKind::Call: {
       std::string base = e.name.substr(e.name.rfind('.') == std::string::npos ? 0 : e.name.rfind('.') + 1);
