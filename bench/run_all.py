@@ -31,6 +31,7 @@ PROGRAMS = {
     "nvrtc": ["bench_nvrtc.py"],
     "analysis": ["bench_analysis.py"],
     "cell_overhead": ["bench_cell_overhead.py"],
+    "auto_overhead": ["bench_auto_overhead.py"],
 }
 
 
@@ -295,6 +296,27 @@ def overhead_section(ov):
     return out
 
 
+def auto_overhead_section(ao):
+    out = [
+        "## What `auto` costs per nest on a warm call",
+        "",
+        "| benchmark | devices auto runs | nests per call | auto | same devices, no decision | overhead per nest |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ao.get("benchmarks", []):
+        out.append(
+            f"| {r['name']} | {', '.join(r['devices'])} | {r['nest_executions_per_call']} | {r['auto_us']:.1f} us "
+            f"| {r['replay_us']:.1f} us | {r['overhead_us_per_nest']:.1f} us |"
+        )
+    out.append("")
+    out.append(
+        f"Worst: {ao.get('worst_us_per_nest', 0):.1f} us per nest execution (target: at most "
+        f"{ao.get('target_us_per_nest', 20):.0f} us), size {ao.get('size')}, medians of interleaved rounds after "
+        f"{ao.get('warm')} warm calls. `auto` keeps its decisions (docs/costmodel.md, \"Kept decisions\")."
+    )
+    return out
+
+
 def write_report():
     parts = [
         "# Benchmarks",
@@ -313,6 +335,7 @@ def write_report():
         ("analysis", analysis_section),
         ("nvrtc", nvrtc_section),
         ("cell_overhead", overhead_section),
+        ("auto_overhead", auto_overhead_section),
     ):
         data = load(name)
         if data is None:

@@ -283,13 +283,17 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.variant = Variant::CpuParallel;
   const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
   bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
-  v.available = f.cpu_available && w.ok && has_par && T > 1;
+  v.available = f.cpu_available && w.ok && has_par && f.cpu_runs_parallel && T > 1;
   if (!w.ok)
     v.unavailable_reason = w.reason;
   else if (!f.cpu_available)
     v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
   else if (!has_par)
     v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel" : no_parallel_reason;
+  else if (!f.cpu_runs_parallel)
+    v.unavailable_reason =
+        "the CPU code generator runs no loop of this nest in parallel (a float min/max or an array "
+        "reduction runs in order)";
   else if (T <= 1)
     v.unavailable_reason = "this machine has one core";
   CpuWork c = cpu_work(w, h);

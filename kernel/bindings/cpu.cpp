@@ -252,13 +252,6 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   return d;
 }
 
-py::object cpu_check(int nest_id, py::dict env, bool parallel) {
-  Prepared p;
-  prepare(p, nest_id, env, parallel, false, /*check_only=*/true);
-  if (!p.decline) return py::none();
-  return decline_dict("declined", p.decline->reason, p.decline->line);
-}
-
 // What cpu_run would do with these values, without compiling or running:
 // {"status": "declined", "reason", "line"} or {"status": "native",
 // "parallel_loops"}. A native run can still fall back at run time (a
@@ -297,9 +290,6 @@ py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
 void bind(py::module_& m) {
   m.def("cpu_run", &cpu_run, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         "Run a registered nest with the CPU variant, in place; see kernel/bindings/cpu.cpp.");
-  m.def("cpu_check", &cpu_check, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
-        "None when the CPU code generator accepts the nest for these values, else {status, reason, line}; "
-        "compiles nothing");
   m.def("cpu_predict", &cpu_predict, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         "What cpu_run would do with these values (decline and why, or the loops it runs in parallel), "
         "without compiling.");

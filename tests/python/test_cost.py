@@ -545,3 +545,24 @@ def test_the_model_hears_what_the_cpu_declines():
             y[i] = x[i] * 2.0
         """)
     assert _cost.cpu_facts(ok, env) == {}
+
+
+@needs_nests
+def test_no_parallel_cpu_price_where_the_cpu_runs_the_loop_in_order():
+    # A float max is a reduction for the plan (exact in any order), but the CPU
+    # code generator runs float min/max in order: the model must not price
+    # (or choose) a parallel CPU run that would be serial.
+    nid = register("""
+        for i in range(n):
+            m = max(m, A[i] * 2)
+        """)
+    env = dict(n=3_000_000, m=0.0, A=np.linspace(0.0, 1.0, 3_000_000))
+    assert _cost.cpu_facts(nid, env) == {"cpu_runs_parallel": False}
+    e = _cost.estimate_nest(nid, env, sweep=False, nvrtc=False)
+    by = {v["variant"]: v for v in e["variants"]}
+    assert not by["cpu"]["available"] and "runs no loop of this nest in parallel" in by["cpu"]["unavailable_reason"]
+    assert by["cpu-serial"]["available"]
+    assert e["choice"] != "cpu"
+    # An int max runs in parallel: nothing to say.
+    env_int = dict(n=3_000_000, m=np.int64(0), A=np.arange(3_000_000))
+    assert _cost.cpu_facts(nid, env_int) == {}

@@ -169,20 +169,27 @@ def _facts(facts, nest_id=None):
 
 
 def cpu_facts(nest_id, env):
-    """``{"cpu_available": False, "cpu_decline": why}`` when the CPU code
-    generator declines the nest for these values (an int that may outgrow 64
-    bits, a NumPy ufunc on scalars, ...), else ``{}``. It specialises the nest
-    and compiles nothing, so the model never prices as available a variant
-    that would only fall back to Python."""
-    if not hasattr(_L, "cpu_check"):
+    """What the CPU code generator will do with these values, asked of the
+    specialisation it makes before compiling (``_loopscope.cpu_predict``;
+    nothing is compiled): ``{"cpu_available": False, "cpu_decline": why}``
+    when it declines (an int that may outgrow 64 bits, a NumPy ufunc on
+    scalars, ...), ``{"cpu_runs_parallel": False}`` when it runs no loop in
+    parallel although the plan has one (a float min/max or an array
+    reduction runs in order), else ``{}``. So the model never prices as
+    available a variant that would only fall back to Python, nor a parallel
+    run that would be serial."""
+    fn = getattr(_L, "cpu_predict", None)
+    if fn is None:
         return {}
     try:
-        declined = _L.cpu_check(int(nest_id), env)
+        p = fn(int(nest_id), env, True)
     except Exception:
         return {}
-    if declined is None:
-        return {}
-    return {"cpu_available": False, "cpu_decline": declined["reason"]}
+    if p["status"] == "declined":
+        return {"cpu_available": False, "cpu_decline": p["reason"]}
+    if not p.get("parallel_loops"):
+        return {"cpu_runs_parallel": False}
+    return {}
 
 
 _nvrtc = {}

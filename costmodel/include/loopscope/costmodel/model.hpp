@@ -21,10 +21,12 @@ const char* to_string(Variant v);  // "python", "cpu-serial", "cpu", "gpu"
 // Facts the code generators and the session can supply. Unknown values keep
 // their defaults, which are typical figures.
 struct VariantFacts {
-  bool cpu_available = true;   // the CPU code generator accepted the nest
-  std::string cpu_decline;     // its reason when not
-  bool gpu_available = false;  // a CUDA driver and device are present
-  bool gpu_codegen_ok = true;  // the CUDA generator accepted the nest
+  bool cpu_available = true;      // the CPU code generator accepted the nest
+  std::string cpu_decline;        // its reason when not
+  bool cpu_runs_parallel = true;  // the CPU code generator's own choice (jit::check_cpu) runs a loop
+                                  // in parallel: without one, "cpu" would run serially
+  bool gpu_available = false;     // a CUDA driver and device are present
+  bool gpu_codegen_ok = true;     // the CUDA generator accepted the nest
   std::string gpu_decline;
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
