@@ -138,3 +138,16 @@ def test_a_python_loop_stopped_by_an_exception_still_says_what_ran(ipython, caps
     assert "ell back to plain Python: a subscript is out of range" in out, out
     assert "; ran in " in out and "the Python loop stopped with IndexError" in out, out
     ipython.run_line_magic("loopscope", "auto full")
+
+
+@pytest.mark.parametrize("level", ["summary", "full"])
+def test_a_variant_declined_at_run_time_says_what_ran_instead(ipython, capsys, level):
+    """The report decided on the CPU; the values then make the variant
+    decline (an int that outgrows 64 bits): the report says Python ran
+    instead, why, and how long it took."""
+    ipython.run_line_magic("loopscope", f"cpu {level}")
+    result = ipython.run_cell("s_fb = 1\nfor i in range(80):\n    s_fb = s_fb * 3\n")
+    assert result.success and ipython.user_ns["s_fb"] == 3**80
+    out = capsys.readouterr().out
+    assert "ell back to plain Python: " in out and "; ran in " in out, out
+    ipython.run_line_magic("loopscope", "auto full")
