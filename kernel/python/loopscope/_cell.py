@@ -1,5 +1,6 @@
 """Loop-nest interception in IPython: the cell transformer, the engine hook
-that reports on and runs each nest, and the ``%loopscope`` magic.
+that reports on and runs each nest, and the registration of both with the
+``%loopscope`` magic (``_magic``, which writes ``_settings.SETTINGS``).
 
 The xloopscope kernel registers this at start-up; in any other IPython
 kernel, ``%load_ext loopscope`` does the same.
@@ -11,7 +12,7 @@ nest reads, keeping the original loop as the fallback branch. The hook
 analyses the nest, prices it, shows the report (before the nest runs), runs
 the chosen variant and then adds the measured time to the report.
 
-``%loopscope`` shows and sets:
+``%loopscope`` (``_magic``) shows and sets:
 
 - the mode: ``auto`` (the cost model decides), ``cpu``, ``gpu`` (the CUDA
   driver, or the GPU emulator where there is no GPU), ``python``, ``off``
@@ -27,24 +28,15 @@ the chosen variant and then adds the measured time to the report.
 """
 
 import ast
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ._errors import internal
+from ._magic import loopscope_magic
+from ._settings import LEVELS, MODES, SETTINGS, Settings  # noqa: F401  (part of this module's interface)
 
 HOOK_NAME = "__loopscope_hook__"
-MODES = ("auto", "cpu", "gpu", "python", "off")
-LEVELS = ("summary", "full", "quiet")
-
-
-@dataclass
-class Settings:
-    mode: str = "auto"
-    level: str = "summary"
-    profile: Optional[str] = None  # None: the cost model's default profile
-    explain_next: bool = False
 
 
 # What the summary level (the default) shows: one line per nest worth a look,
@@ -96,7 +88,6 @@ class _Shown:
     inside: set = field(default_factory=set)
 
 
-SETTINGS = Settings()
 _state: Dict[str, Any] = {"explain_cell": False, "shown": {}, "shell": None, "source": None}
 
 
@@ -583,90 +574,6 @@ def _post_run_cell(result=None):
     finally:
         _state["explain_cell"] = False
         _state["shown"] = {}
-
-
-# --- the magic ------------------------------------------------------------------------
-
-
-def _profiles():
-    try:
-        from . import _cost
-
-        return [p if isinstance(p, str) else p.get("name") for p in _cost.gpu_profiles()]
-    except Exception:
-        return []
-
-
-def settings_line():
-    """The one-line echo of %loopscope: the settings now."""
-    profile = SETTINGS.profile or "default"
-    sums = "in parallel" if _reassociation() else "in Python's order"
-    return (
-        f"Loopscope: mode {SETTINGS.mode}, show {SETTINGS.level}, GPU profile {profile}, "
-        f"floating-point sums {sums}."
-    )
-
-
-def describe_settings():
-    """What %loopscope alone prints: the settings and every option."""
-    return (
-        settings_line() + f"\nModes: {', '.join(MODES)}. Show: {', '.join(LEVELS)}. "
-        "Also: %loopscope profile NAME, %loopscope profiles, %loopscope explain, "
-        "%loopscope reassociate on|off."
-    )
-
-
-def _reassociation():
-    try:
-        import _loopscope
-
-        return bool(_loopscope.analysis_float_reassociation())
-    except Exception:
-        return False
-
-
-def loopscope_magic(line):
-    """%loopscope [auto|cpu|gpu|python|off] [full|summary|quiet] [profile NAME] [explain] [profiles]
-    [reassociate on|off]"""
-    words = line.split()
-    if not words:
-        print(describe_settings())
-        return
-    i = 0
-    while i < len(words):
-        w = words[i].lower()
-        if w in MODES:
-            SETTINGS.mode = w
-        elif w in LEVELS:
-            SETTINGS.level = w
-        elif w == "explain":
-            SETTINGS.explain_next = True
-            print("Loopscope: the next cell's loop nests will be analysed and reported, not run.")
-        elif w == "reassociate":
-            value = words[i + 1].lower() if i + 1 < len(words) else ""
-            if value not in ("on", "off"):
-                print("Loopscope: %loopscope reassociate takes on or off", file=sys.stderr)
-                return
-            i += 1
-            from . import set_reassociation
-
-            set_reassociation(value == "on")
-        elif w == "profiles":
-            print("GPU profiles: " + ", ".join(_profiles()))
-        elif w == "profile" or w.startswith("profile="):
-            name = w.split("=", 1)[1] if "=" in w else (words[i + 1] if i + 1 < len(words) else "")
-            if "=" not in w:
-                i += 1
-            known = _profiles()
-            if name not in known:
-                print(f"Loopscope: unknown GPU profile {name!r}; known: {', '.join(known)}", file=sys.stderr)
-                return
-            SETTINGS.profile = name
-        else:
-            print(f"Loopscope: unknown option {words[i]!r}.\n" + describe_settings(), file=sys.stderr)
-            return
-        i += 1
-    print(settings_line())
 
 
 # --- registration ---------------------------------------------------------------------
