@@ -1,0 +1,1572 @@
+// Lowering a specialised nest to LLVM IR (cpu_lowering.hpp).
+#include "cpu_lowering.hpp"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "cpu_runtime.hpp"
+#include "cpu_types.hpp"
+#include "loopscope/debug_settings.hpp"
+#include "loopscope/analysis/exactness.hpp"
+
+namespace loopscope::jit {
+using namespace loopscope::analysis;
+using namespace loopscope::jit::cpu;
+
+namespace {
+// The run-time traps every native variant shares, with their sentences
+// (analysis/exactness.hpp): one policy for all devices.
+using TrapReason = Trap;
+
+struct Val {
+  llvm::Value* v = nullptr;
+  VT t;
+  llvm::Value* npf = nullptr;  // i1, only when t.mixed()
+};
+
+struct VarStore {
+  llvm::AllocaInst *value, *kind, *defined, *touched;
+};
+
+struct ArrayDesc {
+  llvm::Value* data;
+  std::vector<llvm::Value*> shape, stride;
+};
+
+class Codegen {
+ public:
+  Codegen(const Spec& s, llvm::LLVMContext& ctx, llvm::Module& m)
+      : S(s),
+        C(ctx),
+        M(m),
+        B(ctx),
+        i1(B.getInt1Ty()),
+        i8(B.getInt8Ty()),
+        i32(B.getInt32Ty()),
+        i64(B.getInt64Ty()),
+        f32(B.getFloatTy()),
+        f64(B.getDoubleTy()),
+        ptr(B.getPtrTy()) {}
+
+  bool traps = false;
+  bool reads_fp_flags = false;          // the run must read the IEEE flags (NumPy's warnings)
+  std::set<std::string> loaded_arrays;  // arrays whose elements the nest reads
+  bool allow_interchange = true;
+  bool allow_jam = true;
+  std::vector<std::string> interchanged;  // "outer/inner" of each interchanged nest
+  std::vector<std::string> jammed;        // "outer/inner" of each unrolled-and-jammed nest
+
+  llvm::Function* build(const std::string& name) {
+    if (S.disjoint && S.arrays.size() > 1) {
+      llvm::MDBuilder md(C);
+      llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("loopscope.arrays");
+      std::vector<llvm::Metadata*> scopes;
+      for (auto& a : S.arrays) scopes.push_back(md.createAnonymousAliasScope(domain, a.name));
+      for (size_t i = 0; i < S.arrays.size(); ++i) {
+        std::vector<llvm::Metadata*> others;
+        for (size_t j = 0; j < scopes.size(); ++j)
+          if (j != i) others.push_back(scopes[j]);
+        scope_md_.push_back(llvm::MDNode::get(C, {scopes[i]}));
+        noalias_md_.push_back(llvm::MDNode::get(C, others));
+      }
+    }
+    auto* fty = llvm::FunctionType::get(i32, {ptr, ptr}, false);
+    auto* F = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, M);
+    base_name_ = name;
+    begin_function(F, F->getArg(0), F->getArg(1));
+    for (size_t i = 0; i < S.vars.size(); ++i) load_var_from_frame(S.vars[i], false);
+    stmt(*S.bound->nest->root);
+    check_deferred();
+    for (auto& v : S.vars) store_var_to_frame(v, true);
+    B.CreateRet(B.getInt32(rt::kOk));
+    return F;
+  }
+
+ private:
+  const Spec& S;
+  llvm::LLVMContext& C;
+  llvm::Module& M;
+  llvm::IRBuilder<> B;
+  llvm::Type *i1, *i8, *i32, *i64, *f32, *f64, *ptr;
+  std::string base_name_;
+  int chunk_counter_ = 0;
+  std::vector<llvm::MDNode*> scope_md_, noalias_md_;  // per array, when disjoint
+  llvm::AllocaInst* countdown_ = nullptr;             // polls until the slow check
+  llvm::AllocaInst* deferred_ = nullptr;              // i32: bit r set when deferred check r failed
+  llvm::Value* numpy_warns_ = nullptr;                // i1: NumPy prints its warnings in this run
+
+  void tag(llvm::Instruction* inst, const std::string& array) {
+    if (scope_md_.empty()) return;
+    int ai = S.array_index.at(array);
+    inst->setMetadata(llvm::LLVMContext::MD_alias_scope, scope_md_[ai]);
+    inst->setMetadata(llvm::LLVMContext::MD_noalias, noalias_md_[ai]);
+  }
+
+  // per-function state
+  llvm::Function* F_ = nullptr;
+  llvm::Value* frame_ = nullptr;
+  llvm::Value* rt_ = nullptr;
+  std::map<std::string, VarStore> vars_;
+  std::vector<ArrayDesc> arrays_;
+  std::set<std::string> active_loops_;
+
+  // ---- helpers ------------------------------------------------------------
+  llvm::Type* ty(Repr r) {
+    switch (r) {
+      case Repr::I64: return i64;
+      case Repr::I32: return i32;
+      case Repr::F64: return f64;
+      case Repr::F32: return f32;
+      case Repr::Bool: return i1;
+    }
+    return i64;
+  }
+  llvm::Value* fn_ptr(void* f) { return B.CreateIntToPtr(B.getInt64(reinterpret_cast<uint64_t>(f)), ptr); }
+  llvm::Value* slot_ptr(llvm::Value* base, llvm::Value* idx) { return B.CreateGEP(i64, base, idx); }
+  llvm::Value* slot_ptr(llvm::Value* base, int idx) { return slot_ptr(base, B.getInt64(idx)); }
+  llvm::Value* load_slot(int idx) { return B.CreateLoad(i64, slot_ptr(frame_, idx)); }
+
+  llvm::Value* to_slot(llvm::Value* v, Repr r) {
+    switch (r) {
+      case Repr::I64: return v;
+      case Repr::I32: return B.CreateSExt(v, i64);
+      case Repr::F64: return B.CreateBitCast(v, i64);
+      case Repr::F32: return B.CreateBitCast(B.CreateFPExt(v, f64), i64);
+      case Repr::Bool: return B.CreateZExt(v, i64);
+    }
+    return v;
+  }
+  llvm::Value* from_slot(llvm::Value* v, Repr r) {
+    switch (r) {
+      case Repr::I64: return v;
+      case Repr::I32: return B.CreateTrunc(v, i32);
+      case Repr::F64: return B.CreateBitCast(v, f64);
+      case Repr::F32: return B.CreateFPTrunc(B.CreateBitCast(v, f64), f32);
+      case Repr::Bool: return B.CreateICmpNE(v, B.getInt64(0));
+    }
+    return v;
+  }
+
+  void begin_function(llvm::Function* F, llvm::Value* frame, llvm::Value* rt) {
+    F_ = F;
+    frame_ = frame;
+    rt_ = rt;
+    vars_.clear();
+    arrays_.clear();
+    auto* entry = llvm::BasicBlock::Create(C, "entry", F);
+    B.SetInsertPoint(entry);
+    for (auto& a : S.arrays) {
+      ArrayDesc d;
+      d.data = B.CreateIntToPtr(load_slot(a.slot), ptr);
+      for (int k = 0; k < a.ndim; ++k) d.shape.push_back(load_slot(a.slot + 1 + k));
+      for (int k = 0; k < a.ndim; ++k) {
+        if (k == a.ndim - 1 && a.inner_contiguous)
+          d.stride.push_back(B.getInt64(dtype_size(a.dtype)));
+        else
+          d.stride.push_back(load_slot(a.slot + 1 + a.ndim + k));
+      }
+      arrays_.push_back(d);
+    }
+    countdown_ = B.CreateAlloca(i64, nullptr, "poll.countdown");
+    B.CreateStore(B.getInt64(1), countdown_);
+    deferred_ = B.CreateAlloca(i32, nullptr, "deferred.traps");
+    B.CreateStore(B.getInt32(0), deferred_);
+    auto* wty = llvm::FunctionType::get(i32, {ptr}, false);
+    numpy_warns_ = B.CreateICmpNE(B.CreateCall(wty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_numpy_warns)), {rt_}),
+                                  B.getInt32(0));
+    for (auto& v : S.vars) {
+      VarStore st;
+      st.value = B.CreateAlloca(ty(v.type.r), nullptr, v.name);
+      st.kind = B.CreateAlloca(i8, nullptr, v.name + ".kind");
+      st.defined = B.CreateAlloca(i1, nullptr, v.name + ".def");
+      st.touched = B.CreateAlloca(i1, nullptr, v.name + ".touched");
+      vars_[v.name] = st;
+    }
+  }
+
+  void load_var_from_frame(const VarInfo& v, bool reset_touched) {
+    (void)reset_touched;
+    VarStore& st = vars_.at(v.name);
+    B.CreateStore(from_slot(load_slot(v.slot), v.type.r), st.value);
+    B.CreateStore(B.CreateTrunc(load_slot(v.slot + 1), i8), st.kind);
+    B.CreateStore(B.CreateICmpNE(load_slot(v.slot + 2), B.getInt64(0)), st.defined);
+    B.CreateStore(B.getInt1(false), st.touched);
+  }
+  void store_var_to_frame(const VarInfo& v, bool with_touched) {
+    VarStore& st = vars_.at(v.name);
+    B.CreateStore(to_slot(B.CreateLoad(ty(v.type.r), st.value), v.type.r), slot_ptr(frame_, v.slot));
+    B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(frame_, v.slot + 1));
+    B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.defined), i64), slot_ptr(frame_, v.slot + 2));
+    if (with_touched) B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(frame_, v.slot + 3));
+  }
+
+  // Branch to a trap (fall back to Python) when `cond` holds.
+  void trap_if(llvm::Value* cond, TrapReason reason) {
+    traps = true;
+    auto* trap = llvm::BasicBlock::Create(C, "trap", F_);
+    auto* cont = llvm::BasicBlock::Create(C, "cont", F_);
+    llvm::MDBuilder md(C);
+    B.CreateCondBr(cond, trap, cont, md.createBranchWeights(1, 1u << 20));
+    B.SetInsertPoint(trap);
+    auto* tty = llvm::FunctionType::get(B.getVoidTy(), {ptr, i32}, false);
+    B.CreateCall(tty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_trap)), {rt_, B.getInt32(static_cast<int>(reason))});
+    B.CreateRet(B.getInt32(rt::kTrap));
+    B.SetInsertPoint(cont);
+  }
+
+  // A check whose failure the code may notice later: the operation goes on
+  // with a harmless value (NaN, inf, a rounded float), the failure is
+  // recorded as a bit, and the function stops at its next poll or before it
+  // returns. Sound because a failed check restores every array and runs the
+  // Python loop from the start, whatever ran natively in between; and it
+  // keeps hot loops free of branches, so they can vectorise and keep
+  // accumulators in registers. Checks that guard memory (subscripts),
+  // hardware faults (integer division) or values used as integers
+  // (overflow, float to int) stay immediate (trap_if).
+  void trap_later(llvm::Value* cond, TrapReason reason) {
+    static_assert(static_cast<int>(Trap::Count) <= 32, "deferred checks use one bit per reason");
+    traps = true;
+    llvm::Value* bit = B.CreateSelect(cond, B.getInt32(1u << static_cast<int>(reason)), B.getInt32(0));
+    B.CreateStore(B.CreateOr(B.CreateLoad(i32, deferred_), bit), deferred_);
+  }
+
+  // Stops with the first deferred failure, if any.
+  void check_deferred() {
+    llvm::Value* d = B.CreateLoad(i32, deferred_);
+    auto* trap = llvm::BasicBlock::Create(C, "deferred.trap", F_);
+    auto* cont = llvm::BasicBlock::Create(C, "deferred.ok", F_);
+    llvm::MDBuilder md(C);
+    B.CreateCondBr(B.CreateICmpNE(d, B.getInt32(0)), trap, cont, md.createBranchWeights(1, 1u << 20));
+    B.SetInsertPoint(trap);
+    llvm::Value* reason = intrinsic(llvm::Intrinsic::cttz, {d, B.getInt1(true)});
+    auto* tty = llvm::FunctionType::get(B.getVoidTy(), {ptr, i32}, false);
+    B.CreateCall(tty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_trap)), {rt_, reason});
+    B.CreateRet(B.getInt32(rt::kTrap));
+    B.SetInsertPoint(cont);
+  }
+
+  // Interrupt poll: two loads and a countdown inline; the run-time call
+  // (which also lets Python check its signals) only every 32 polls or when
+  // a flag is set.
+  void poll() {
+    constexpr int64_t kEvery = 32;
+    llvm::Value* c = B.CreateSub(B.CreateLoad(i64, countdown_), B.getInt64(1));
+    B.CreateStore(c, countdown_);
+    llvm::Value* cancel = B.CreateLoad(i8, fn_ptr(static_cast<void*>(cancel_flag())), true);
+    llvm::Value* abort = B.CreateLoad(i32, rt_, true);  // RunState::abort is its first member
+    llvm::Value* slow =
+        B.CreateOr(B.CreateOr(B.CreateICmpNE(cancel, B.getInt8(0)), B.CreateICmpNE(abort, B.getInt32(0))),
+                   B.CreateICmpSLE(c, B.getInt64(0)));
+    slow = B.CreateOr(slow, B.CreateICmpNE(B.CreateLoad(i32, deferred_), B.getInt32(0)));
+    auto* call = llvm::BasicBlock::Create(C, "poll", F_);
+    auto* stop = llvm::BasicBlock::Create(C, "stop", F_);
+    auto* cont = llvm::BasicBlock::Create(C, "cont", F_);
+    llvm::MDBuilder md(C);
+    B.CreateCondBr(slow, call, cont, md.createBranchWeights(1, 1u << 10));
+    B.SetInsertPoint(call);
+    check_deferred();
+    B.CreateStore(B.getInt64(kEvery), countdown_);
+    auto* pty = llvm::FunctionType::get(i32, {ptr}, false);
+    llvm::Value* st = B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_poll)), {rt_});
+    B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), stop, cont);
+    B.SetInsertPoint(stop);
+    B.CreateRet(st);
+    B.SetInsertPoint(cont);
+  }
+
+  llvm::Value* entry_alloca(llvm::Type* t) {
+    llvm::IRBuilder<> eb(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    return eb.CreateAlloca(t);
+  }
+
+  llvm::Value* is_np(const Val& a) {
+    if (a.t.mixed()) return a.npf;
+    return B.getInt1(a.t.np);
+  }
+  llvm::Value* merge_np(const VT& t, const Val& a, const Val& b) {
+    if (!t.mixed()) return nullptr;
+    return B.CreateOr(is_np(a), is_np(b));
+  }
+
+  llvm::Value* conv(const Val& a, Repr to) {
+    Repr from = a.t.r;
+    llvm::Value* v = a.v;
+    if (from == to) return v;
+    if (to == Repr::Bool) return truth(a);
+    if (from == Repr::Bool) return is_float(to) ? B.CreateUIToFP(v, ty(to)) : B.CreateZExt(v, ty(to));
+    if (is_int(from) && is_int(to)) return to == Repr::I64 ? B.CreateSExt(v, i64) : B.CreateTrunc(v, i32);
+    if (is_int(from)) return B.CreateSIToFP(v, ty(to));
+    if (is_float(from) && is_float(to)) return to == Repr::F64 ? B.CreateFPExt(v, f64) : B.CreateFPTrunc(v, f32);
+    throw Unsupported{0, "internal: float to int conversion"};
+  }
+
+  llvm::Value* truth(const Val& a) {
+    switch (a.t.r) {
+      case Repr::Bool: return a.v;
+      case Repr::I64:
+      case Repr::I32: return B.CreateICmpNE(a.v, llvm::ConstantInt::get(a.v->getType(), 0));
+      default: return B.CreateFCmpUNE(a.v, llvm::ConstantFP::get(a.v->getType(), 0.0));
+    }
+  }
+
+  llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Value*> args) {
+    llvm::Function* f = llvm::Intrinsic::getDeclaration(&M, id, {args[0]->getType()});
+    return B.CreateCall(f, args);
+  }
+  llvm::Value* libm(const std::string& name, llvm::Value* x) {
+    auto* fty = llvm::FunctionType::get(f64, {f64}, false);
+    llvm::FunctionCallee fc = M.getOrInsertFunction(name, fty);
+    return B.CreateCall(fc, {x});
+  }
+  llvm::Value* fconst(llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
+  // The C library's pow() (float64) or powf() (float32), which CPython's
+  // float ** and NumPy's scalar ** call. Marked no-builtin: LLVM would
+  // otherwise rewrite pow(x, 2.0) as x * x, pow(x, 0.5) as sqrt(x) and fold
+  // constants, and the C library's pow is not correctly rounded, so those
+  // differ from it in the last bit for some x.
+  llvm::Value* libm_pow(llvm::Value* x, llvm::Value* y) {
+    llvm::Type* t = x->getType();
+    auto* fty = llvm::FunctionType::get(t, {t, t}, false);
+    llvm::FunctionCallee fc = M.getOrInsertFunction(t->isFloatTy() ? "powf" : "pow", fty);
+    llvm::CallInst* call = B.CreateCall(fc, {x, y});
+    call->addFnAttr(llvm::Attribute::NoBuiltin);
+    return call;
+  }
+
+  // An int64 beyond +-2**53 meeting a float (Python is exact there).
+  void check_big_int(const Val& a) {
+    if (!(is_int(a.t.r) && a.t.r == Repr::I64 && a.t.py)) return;
+    llvm::Value* lim = B.getInt64(int64_t(1) << 53);
+    llvm::Value* big = B.CreateOr(B.CreateICmpSGT(a.v, lim), B.CreateICmpSLT(a.v, B.CreateNeg(lim)));
+    trap_later(big, Trap::BigInt);
+  }
+
+  // ---- NumPy's RuntimeWarnings --------------------------------------------
+  // NumPy prints a RuntimeWarning when a scalar operation raises one of the
+  // IEEE flags divide-by-zero, overflow or invalid (an infinity from finite
+  // operands, NaN from operands that are not NaN, a float64 too large for a
+  // float32), and when an integer wraps or is divided by zero. Native code
+  // cannot print it where Python prints it, so such a run stops and Python
+  // runs the loop from the start. Floats: the hardware raises the same flags
+  // for the same operations, at no cost in the loop; the run-time reads them
+  // after the run (run_cpu_variant) when the variant has a NumPy float
+  // operation. Integers: a deferred check per operation whose range is not
+  // proven. Python floats never warn (they overflow to inf silently, or raise:
+  // checked apart), so only results that may be NumPy values count.
+
+  void note_numpy_float(const Val& r) {
+    if (r.t.np) reads_fp_flags = true;
+  }
+  // A NumPy integer case NumPy warns about (when its warnings are on).
+  void numpy_reports(llvm::Value* cond) { trap_later(B.CreateAnd(cond, numpy_warns_), Trap::NumpyWarning); }
+
+  // ---- Python / NumPy float floor division and modulo ---------------------
+  // The algorithm of CPython's float_floor_div/float_rem and NumPy's
+  // npy_divmod (they are the same).
+  std::pair<llvm::Value*, llvm::Value*> float_divmod(llvm::Value* a, llvm::Value* b) {
+    llvm::Type* t = a->getType();
+    llvm::Value* zero = fconst(t, 0.0);
+    llvm::Value* mod = B.CreateFRem(a, b);
+    llvm::Value* div = B.CreateFDiv(B.CreateFSub(a, mod), b);
+    llvm::Value* mod_nz = B.CreateFCmpUNE(mod, zero);
+    llvm::Value* sign_differs = B.CreateXor(B.CreateFCmpOLT(b, zero), B.CreateFCmpOLT(mod, zero));
+    llvm::Value* adjust = B.CreateAnd(mod_nz, sign_differs);
+    llvm::Value* mod_adj = B.CreateSelect(adjust, B.CreateFAdd(mod, b), mod);
+    llvm::Value* div_adj = B.CreateSelect(adjust, B.CreateFSub(div, fconst(t, 1.0)), div);
+    llvm::Value* mod_zero = intrinsic(llvm::Intrinsic::copysign, {zero, b});
+    mod = B.CreateSelect(mod_nz, mod_adj, mod_zero);
+    div = div_adj;
+    llvm::Value* div_nz = B.CreateFCmpUNE(div, zero);
+    llvm::Value* fl = intrinsic(llvm::Intrinsic::floor, {div});
+    llvm::Value* fl_adj =
+        B.CreateSelect(B.CreateFCmpOGT(B.CreateFSub(div, fl), fconst(t, 0.5)), B.CreateFAdd(fl, fconst(t, 1.0)), fl);
+    llvm::Value* div_zero = intrinsic(llvm::Intrinsic::copysign, {zero, B.CreateFDiv(a, b)});
+    llvm::Value* floordiv = B.CreateSelect(div_nz, fl_adj, div_zero);
+    // NumPy with b == 0: floor_divide gives a / b, remainder gives fmod(a, b).
+    llvm::Value* b_zero = B.CreateFCmpOEQ(b, zero);
+    floordiv = B.CreateSelect(b_zero, B.CreateFDiv(a, b), floordiv);
+    mod = B.CreateSelect(b_zero, B.CreateFRem(a, b), mod);
+    return {floordiv, mod};
+  }
+
+  // ---- binary operations --------------------------------------------------
+  Val binary(BinOp op, const Val& a, const Val& b, const Expr* site, int line) {
+    VT t = binary_type(op, a.t, b.t, line);
+    bool pysem = t.py;
+    Val r;
+    r.t = t;
+    r.npf = merge_np(t, a, b);
+    Repr R = t.r;
+    if (op == BinOp::Div) {
+      if (pysem) {
+        check_big_int(a);
+        check_big_int(b);
+      }
+      llvm::Value* x = conv(a, R);
+      llvm::Value* y = conv(b, R);
+      if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(y->getType(), 0.0)), Trap::ZeroDivision);
+      r.v = B.CreateFDiv(x, y);
+      note_numpy_float(r);
+      return r;
+    }
+    if (is_int(R)) {
+      llvm::Value* x = conv(a, R);
+      llvm::Value* y = conv(b, R);
+      llvm::Type* T = ty(R);
+      bool check = site == nullptr || S.overflow_checks.count(site);
+      // A Python int stops at once (its wrapped value must not be used); a
+      // NumPy integer wraps as NumPy does, and the warning stops the run later.
+      auto checked = [&](llvm::Intrinsic::ID id, llvm::Value* p, llvm::Value* q) -> llvm::Value* {
+        llvm::Value* res = intrinsic(id, {p, q});
+        if (pysem)
+          trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else
+          numpy_reports(B.CreateExtractValue(res, 1));
+        return B.CreateExtractValue(res, 0);
+      };
+      switch (op) {
+        case BinOp::Add: r.v = check ? checked(llvm::Intrinsic::sadd_with_overflow, x, y) : B.CreateAdd(x, y); return r;
+        case BinOp::Sub: r.v = check ? checked(llvm::Intrinsic::ssub_with_overflow, x, y) : B.CreateSub(x, y); return r;
+        case BinOp::Mul: r.v = check ? checked(llvm::Intrinsic::smul_with_overflow, x, y) : B.CreateMul(x, y); return r;
+        case BinOp::FloorDiv:
+        case BinOp::Mod: {
+          llvm::Value* zero = llvm::ConstantInt::get(T, 0);
+          llvm::Value* minus1 = llvm::ConstantInt::get(T, -1, true);
+          llvm::Value* minv = llvm::ConstantInt::get(T, R == Repr::I64 ? INT64_MIN : INT32_MIN, true);
+          llvm::Value* yzero = B.CreateICmpEQ(y, zero);
+          llvm::Value* ovf = B.CreateAnd(B.CreateICmpEQ(x, minv), B.CreateICmpEQ(y, minus1));
+          if (pysem) {
+            trap_if(yzero, Trap::ZeroDivision);
+            if (op == BinOp::FloorDiv) trap_if(ovf, Trap::Overflow);
+          } else {
+            // "divide by zero encountered", and MIN // -1 "overflow encountered"
+            numpy_reports(op == BinOp::FloorDiv ? B.CreateOr(yzero, ovf) : yzero);
+          }
+          llvm::Value* bad = B.CreateOr(yzero, ovf);
+          llvm::Value* ys = B.CreateSelect(bad, llvm::ConstantInt::get(T, 1), y);
+          llvm::Value* q = B.CreateSDiv(x, ys);
+          llvm::Value* m = B.CreateSRem(x, ys);
+          llvm::Value* adj =
+              B.CreateAnd(B.CreateICmpNE(m, zero), B.CreateXor(B.CreateICmpSLT(m, zero), B.CreateICmpSLT(ys, zero)));
+          q = B.CreateSelect(adj, B.CreateSub(q, llvm::ConstantInt::get(T, 1)), q);
+          m = B.CreateSelect(adj, B.CreateAdd(m, ys), m);
+          // NumPy: x // 0 == 0, x % 0 == 0, MIN // -1 == MIN (wraps), MIN % -1 == 0.
+          q = B.CreateSelect(yzero, zero, B.CreateSelect(ovf, minv, q));
+          m = B.CreateSelect(bad, zero, m);
+          r.v = op == BinOp::FloorDiv ? q : m;
+          return r;
+        }
+        case BinOp::Pow: {
+          check = check && pysem;  // NumPy's integer ** wraps without a warning
+          int64_t e = site->args[1]->ival;
+          llvm::Value* acc = llvm::ConstantInt::get(T, 1);
+          llvm::Value* base = x;
+          bool first = true;
+          while (e > 0) {
+            if (e & 1) {
+              acc = first ? base
+                          : (check ? checked(llvm::Intrinsic::smul_with_overflow, acc, base) : B.CreateMul(acc, base));
+              first = false;
+            }
+            e >>= 1;
+            if (e > 0)
+              base = check ? checked(llvm::Intrinsic::smul_with_overflow, base, base) : B.CreateMul(base, base);
+          }
+          r.v = acc;
+          return r;
+        }
+        default: break;
+      }
+    }
+    // floating point
+    if (pysem) {
+      check_big_int(a);
+      check_big_int(b);
+    }
+    llvm::Value* x = conv(a, R);
+    llvm::Value* y = conv(b, R);
+    llvm::Type* T = ty(R);
+    switch (op) {
+      case BinOp::Add:
+        r.v = B.CreateFAdd(x, y);
+        note_numpy_float(r);
+        return r;
+      case BinOp::Sub:
+        r.v = B.CreateFSub(x, y);
+        note_numpy_float(r);
+        return r;
+      case BinOp::Mul:
+        r.v = B.CreateFMul(x, y);
+        note_numpy_float(r);
+        return r;
+      case BinOp::FloorDiv:
+      case BinOp::Mod: {
+        if (pysem) trap_later(B.CreateFCmpOEQ(y, fconst(T, 0.0)), Trap::ZeroDivision);
+        auto [q, m] = float_divmod(x, y);
+        r.v = op == BinOp::FloorDiv ? q : m;
+        note_numpy_float(r);
+        return r;
+      }
+      case BinOp::Pow: {
+        if (pysem) {
+          llvm::Value* zero = fconst(T, 0.0);
+          trap_later(B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero)), Trap::ZeroDivision);
+          llvm::Value* yfinite = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), fconst(T, INFINITY));
+          llvm::Value* yfrac = B.CreateFCmpUNE(intrinsic(llvm::Intrinsic::floor, {y}), y);
+          trap_later(B.CreateAnd(B.CreateAnd(B.CreateFCmpOLT(x, zero), yfinite), yfrac), Trap::Domain);
+        }
+        llvm::Value* p = libm_pow(x, y);
+        if (pysem) {
+          llvm::Value* inf = fconst(T, INFINITY);
+          llvm::Value* pinf = B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {p}), inf);
+          llvm::Value* xf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf);
+          llvm::Value* yf = B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {y}), inf);
+          trap_later(B.CreateAnd(pinf, B.CreateAnd(xf, yf)), Trap::MathOverflow);
+        }
+        r.v = p;
+        note_numpy_float(r);
+        if (r.t.np) {
+          // NumPy reports 0 ** -inf (inf) as a division by zero; the C
+          // library's pow() raises no flag for it
+          llvm::Value* zero = fconst(T, 0.0);
+          llvm::Value* zero_neg = B.CreateAnd(B.CreateFCmpOEQ(x, zero), B.CreateFCmpOLT(y, zero));
+          numpy_reports(r.t.mixed() ? B.CreateAnd(zero_neg, r.npf) : zero_neg);
+        }
+        return r;
+      }
+      default: break;
+    }
+    throw Unsupported{line, "internal: unknown binary operation"};
+  }
+
+  // ---- expressions --------------------------------------------------------
+  Val load_var(const std::string& name, int line) {
+    (void)line;
+    const VarInfo& vi = S.vars[S.var_index.at(name)];
+    VarStore& st = vars_.at(name);
+    if (!vi.input && !active_loops_.count(name)) trap_if(B.CreateNot(B.CreateLoad(i1, st.defined)), Trap::Unbound);
+    Val v;
+    v.t = vi.type;
+    v.v = B.CreateLoad(ty(vi.type.r), st.value);
+    if (vi.type.mixed()) v.npf = B.CreateICmpUGE(B.CreateLoad(i8, st.kind), B.getInt8(3));
+    return v;
+  }
+
+  void store_var(const std::string& name, const Val& val) {
+    const VarInfo& vi = S.vars[S.var_index.at(name)];
+    VarStore& st = vars_.at(name);
+    B.CreateStore(conv(val, vi.type.r), st.value);
+    llvm::Value* kind;
+    if (val.t.mixed())
+      kind = B.CreateSelect(val.npf, B.getInt8(kind_code(val.t.r, true)), B.getInt8(kind_code(val.t.r, false)));
+    else
+      kind = B.getInt8(kind_code(val.t.r, val.t.np));
+    B.CreateStore(kind, st.kind);
+    B.CreateStore(B.getInt1(true), st.defined);
+    B.CreateStore(B.getInt1(true), st.touched);
+  }
+
+  llvm::Value* element_ptr(const Expr& e) {
+    int ai = S.array_index.at(e.name);
+    const ArrayDesc& d = arrays_[ai];
+    const auto& modes = S.index_modes.at(&e);
+    llvm::Value* off = B.getInt64(0);
+    for (size_t k = 0; k < e.args.size(); ++k) {
+      Val ix = expr(*e.args[k]);
+      llvm::Value* i = conv(ix, Repr::I64);
+      llvm::Value* n = d.shape[k];
+      switch (modes[k]) {
+        case IndexMode::Direct: break;
+        case IndexMode::AddExtent: i = B.CreateAdd(i, n); break;
+        case IndexMode::Wrap: i = B.CreateSelect(B.CreateICmpSLT(i, B.getInt64(0)), B.CreateAdd(i, n), i); break;
+        case IndexMode::CheckedWrap: {
+          llvm::Value* bad = B.CreateOr(B.CreateICmpSGE(i, n), B.CreateICmpSLT(i, B.CreateNeg(n)));
+          trap_if(bad, Trap::Index);
+          i = B.CreateSelect(B.CreateICmpSLT(i, B.getInt64(0)), B.CreateAdd(i, n), i);
+          break;
+        }
+      }
+      off = B.CreateAdd(off, B.CreateMul(i, d.stride[k]));
+    }
+    return B.CreateGEP(i8, d.data, off);
+  }
+
+  Repr dtype_repr(DType t) {
+    switch (t) {
+      case DType::Float64: return Repr::F64;
+      case DType::Float32: return Repr::F32;
+      case DType::Int64: return Repr::I64;
+      case DType::Int32: return Repr::I32;
+      case DType::Bool: return Repr::Bool;
+    }
+    return Repr::F64;
+  }
+
+  Val load_element(const Expr& e, llvm::Value* p) {
+    const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
+    Repr r = dtype_repr(a.dtype);
+    Val v;
+    v.t = VT{r, false, true};
+    llvm::LoadInst* ld = B.CreateAlignedLoad(r == Repr::Bool ? i8 : ty(r), p, llvm::Align(1));
+    tag(ld, e.name);
+    loaded_arrays.insert(e.name);
+    v.v = r == Repr::Bool ? B.CreateICmpNE(ld, B.getInt8(0)) : static_cast<llvm::Value*>(ld);
+    return v;
+  }
+
+  void store_element(const Expr& e, llvm::Value* p, const Val& val) {
+    const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
+    llvm::Value* out = nullptr;
+    switch (a.dtype) {
+      case DType::Float64: out = conv(val, Repr::F64); break;
+      case DType::Float32:
+        // NumPy converts Python and NumPy ints through a C double first.
+        if (val.t.r == Repr::F64) reads_fp_flags = true;  // "overflow encountered in cast"
+        out = is_int(val.t.r) ? B.CreateFPTrunc(conv(val, Repr::F64), f32) : conv(val, Repr::F32);
+        break;
+      case DType::Int64: out = conv(val, Repr::I64); break;
+      case DType::Int32: {
+        if (val.t.r == Repr::I64 && val.t.py) {
+          llvm::Value* bad =
+              B.CreateOr(B.CreateICmpSGT(val.v, B.getInt64(INT32_MAX)), B.CreateICmpSLT(val.v, B.getInt64(INT32_MIN)));
+          trap_if(bad, Trap::Int32);
+        }
+        out = conv(val, Repr::I32);
+        break;
+      }
+      case DType::Bool: out = B.CreateZExt(truth(val), i8); break;
+    }
+    tag(B.CreateAlignedStore(out, p, llvm::Align(1)), e.name);
+  }
+
+  Val expr(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntConst: return Val{B.getInt64(e.ival), kPyInt, nullptr};
+      case ExprKind::FloatConst: return Val{fconst(f64, e.fval), kPyFloat, nullptr};
+      case ExprKind::BoolConst: return Val{B.getInt1(e.ival != 0), kPyBool, nullptr};
+      case ExprKind::Name: return load_var(e.name, e.line);
+      case ExprKind::Subscript: return load_element(e, element_ptr(e));
+      case ExprKind::Binary: {
+        Val a = expr(*e.args[0]);
+        Val b = expr(*e.args[1]);
+        return binary(e.bin_op, a, b, &e, e.line);
+      }
+      case ExprKind::Unary: {
+        Val a = expr(*e.args[0]);
+        if (e.un_op == UnOp::Not) return Val{B.CreateNot(truth(a)), kPyBool, nullptr};
+        if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
+        if (e.un_op == UnOp::Pos) return a;
+        if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
+        if (S.overflow_checks.count(&e)) {
+          llvm::Value* res =
+              intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(a.v->getType(), 0), a.v});
+          if (a.t.py)
+            trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+          else
+            numpy_reports(B.CreateExtractValue(res, 1));  // "scalar negative"
+          return Val{B.CreateExtractValue(res, 0), a.t, a.npf};
+        }
+        return Val{B.CreateNeg(a.v), a.t, a.npf};
+      }
+      case ExprKind::Compare: return compare(e);
+      case ExprKind::Logical: return logical(e);
+      case ExprKind::IfExp: return ifexp(e);
+      case ExprKind::Call: return call(e);
+    }
+    throw Unsupported{e.line, "internal: unknown expression"};
+  }
+
+  llvm::Value* compare_pair(CmpOp op, const Val& a, const Val& b, int line) {
+    VT d = compare_domain(a.t, b.t, line);
+    if (is_float(d.r) && d.py) {
+      check_big_int(a);
+      check_big_int(b);
+    }
+    llvm::Value* x = conv(a, d.r);
+    llvm::Value* y = conv(b, d.r);
+    if (is_int(d.r)) {
+      switch (op) {
+        case CmpOp::Lt: return B.CreateICmpSLT(x, y);
+        case CmpOp::Le: return B.CreateICmpSLE(x, y);
+        case CmpOp::Gt: return B.CreateICmpSGT(x, y);
+        case CmpOp::Ge: return B.CreateICmpSGE(x, y);
+        case CmpOp::Eq: return B.CreateICmpEQ(x, y);
+        case CmpOp::Ne: return B.CreateICmpNE(x, y);
+      }
+    }
+    switch (op) {
+      case CmpOp::Lt: return B.CreateFCmpOLT(x, y);
+      case CmpOp::Le: return B.CreateFCmpOLE(x, y);
+      case CmpOp::Gt: return B.CreateFCmpOGT(x, y);
+      case CmpOp::Ge: return B.CreateFCmpOGE(x, y);
+      case CmpOp::Eq: return B.CreateFCmpOEQ(x, y);
+      case CmpOp::Ne: return B.CreateFCmpUNE(x, y);
+    }
+    return nullptr;
+  }
+
+  Val compare(const Expr& e) {
+    // a < b < c: each operand evaluated once; a false link short-circuits.
+    // Operands have no side effects, so evaluating all of them is safe
+    // except for traps; those only make Python decide, which is exact.
+    std::vector<Val> ops;
+    for (auto& a : e.args) ops.push_back(expr(*a));
+    llvm::Value* res = nullptr;
+    VT t{Repr::Bool, false, false};
+    llvm::Value* npf = nullptr;
+    for (size_t i = 0; i + 1 < ops.size(); ++i) {
+      llvm::Value* c = compare_pair(e.cmp_ops[i], ops[i], ops[i + 1], e.line);
+      res = res ? B.CreateAnd(res, c) : c;
+      VT r = compare_result(ops[i].t, ops[i + 1].t);
+      t.py |= r.py;
+      t.np |= r.np;
+    }
+    if (t.mixed()) {
+      // which result a chain yields depends on where it stops; take the
+      // NumPy-ness of the first pair when it is false, else of the last.
+      npf = B.getInt1(false);
+      for (size_t i = 0; i + 1 < ops.size(); ++i) npf = B.CreateOr(npf, B.CreateOr(is_np(ops[i]), is_np(ops[i + 1])));
+    }
+    return Val{res, t, npf};
+  }
+
+  Val logical(const Expr& e) {
+    // Python returns the first operand that decides (`a or b` is a if a is
+    // true); evaluate with short circuit through blocks and phis.
+    auto* done = llvm::BasicBlock::Create(C, "logic.done", F_);
+    std::vector<std::pair<llvm::BasicBlock*, Val>> incoming;
+    VT t;
+    bool first = true;
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      Val v = expr(*e.args[i]);
+      if (first)
+        t = v.t;
+      else
+        t = VT{t.r, t.py || v.t.py, t.np || v.t.np};
+      first = false;
+      incoming.push_back({B.GetInsertBlock(), v});
+      if (i + 1 < e.args.size()) {
+        auto* next = llvm::BasicBlock::Create(C, "logic.next", F_);
+        llvm::Value* c = truth(v);
+        if (e.bool_op == BoolOp::And)
+          B.CreateCondBr(c, next, done);
+        else
+          B.CreateCondBr(c, done, next);
+        B.SetInsertPoint(next);
+      } else {
+        B.CreateBr(done);
+      }
+    }
+    B.SetInsertPoint(done);
+    auto* phi = B.CreatePHI(ty(t.r), incoming.size());
+    llvm::PHINode* nphi = t.mixed() ? B.CreatePHI(i1, incoming.size()) : nullptr;
+    for (auto& [bb, v] : incoming) {
+      phi->addIncoming(v.v, bb);
+      if (nphi) nphi->addIncoming(v.t.mixed() ? v.npf : B.getInt1(v.t.np), bb);
+    }
+    // values must be computed in their own blocks: conv is not needed since
+    // all operands share one representation (checked in specialisation).
+    return Val{phi, t, nphi};
+  }
+
+  Val ifexp(const Expr& e) {
+    Val c = expr(*e.args[0]);
+    llvm::Value* cond = truth(c);
+    auto* tb = llvm::BasicBlock::Create(C, "ifx.then", F_);
+    auto* eb = llvm::BasicBlock::Create(C, "ifx.else", F_);
+    auto* done = llvm::BasicBlock::Create(C, "ifx.done", F_);
+    B.CreateCondBr(cond, tb, eb);
+    B.SetInsertPoint(tb);
+    Val a = expr(*e.args[1]);
+    llvm::Value* anp = is_np(a);
+    auto* ta = B.GetInsertBlock();
+    B.CreateBr(done);
+    B.SetInsertPoint(eb);
+    Val b = expr(*e.args[2]);
+    llvm::Value* bnp = is_np(b);
+    auto* tbb = B.GetInsertBlock();
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+    VT t{a.t.r, a.t.py || b.t.py, a.t.np || b.t.np};
+    auto* phi = B.CreatePHI(ty(t.r), 2);
+    phi->addIncoming(a.v, ta);
+    phi->addIncoming(b.v, tbb);
+    llvm::PHINode* nphi = nullptr;
+    if (t.mixed()) {
+      nphi = B.CreatePHI(i1, 2);
+      nphi->addIncoming(anp, ta);
+      nphi->addIncoming(bnp, tbb);
+    }
+    return Val{phi, t, nphi};
+  }
+
+  Val call(const Expr& e) {
+    std::vector<Val> a;
+    for (auto& x : e.args) a.push_back(expr(*x));
+    const std::string& f = e.name;
+    llvm::Value* inf = fconst(f64, INFINITY);
+    if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
+        f == "atan" || f == "tanh" || f == "log10" || f == "log2" || f == "expm1" || f == "log1p" || f == "erf" ||
+        f == "erfc" || f == "sinh" || f == "cosh") {
+      check_big_int(a[0]);
+      llvm::Value* x = conv(a[0], Repr::F64);
+      llvm::Value* r = nullptr;
+      llvm::Value* zero = fconst(f64, 0.0);
+      if (f == "sqrt") {
+        trap_later(B.CreateFCmpOLT(x, zero), Trap::Domain);
+        r = intrinsic(llvm::Intrinsic::sqrt, {x});
+      } else if (f == "fabs") {
+        r = intrinsic(llvm::Intrinsic::fabs, {x});
+      } else if (f == "log" || f == "log10" || f == "log2") {
+        trap_later(B.CreateFCmpOLE(x, zero), Trap::Domain);
+        r = libm(f, x);
+      } else if (f == "log1p") {
+        trap_later(B.CreateFCmpOLE(x, fconst(f64, -1.0)), Trap::Domain);
+        r = libm(f, x);
+      } else if (f == "sin" || f == "cos" || f == "tan") {
+        trap_later(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {x}), inf), Trap::Domain);
+        r = libm(f, x);
+      } else {
+        r = libm(f, x);  // exp, expm1, atan, tanh, erf, erfc, sinh, cosh
+        if (f == "exp" || f == "expm1" || f == "sinh" || f == "cosh") {
+          // an infinite result from a finite argument (sinh(-800) is -inf)
+          llvm::Value* ovf = B.CreateAnd(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {r}), inf),
+                                         B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, {x}), inf));
+          trap_later(ovf, Trap::MathOverflow);
+        }
+      }
+      return Val{r, kPyFloat, nullptr};
+    }
+    if (f == "floor" || f == "ceil" || f == "trunc") {
+      // Python's int and bool are exact (int.__floor__); NumPy's integers
+      // have no __floor__/__ceil__, so Python converts them to float first
+      // (np.int64(2**53 + 1) floors to 2**53). The specialiser declines
+      // math.trunc() of them (TypeError) and values of either kind.
+      bool via_float = is_int(a[0].t.r) && a[0].t.np;
+      if (!via_float && (is_int(a[0].t.r) || a[0].t.r == Repr::Bool))
+        return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
+      llvm::Value* x = conv(a[0], Repr::F64);
+      auto id = f == "floor" ? llvm::Intrinsic::floor : f == "ceil" ? llvm::Intrinsic::ceil : llvm::Intrinsic::trunc;
+      llvm::Value* r = intrinsic(id, {x});
+      return Val{float_to_int(r), kPyInt, nullptr};
+    }
+    if (f == "float") {
+      check_big_int(a[0]);
+      return Val{conv(a[0], Repr::F64), kPyFloat, nullptr};
+    }
+    if (f == "int") {
+      if (!is_float(a[0].t.r)) return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
+      llvm::Value* x = conv(a[0], Repr::F64);
+      return Val{float_to_int(intrinsic(llvm::Intrinsic::trunc, {x})), kPyInt, nullptr};
+    }
+    if (f == "abs") {
+      Val x = a[0];
+      if (x.t.r == Repr::Bool) x = Val{B.CreateZExt(x.v, i64), kPyInt, nullptr};
+      if (is_float(x.t.r)) return Val{intrinsic(llvm::Intrinsic::fabs, {x.v}), x.t, x.npf};
+      llvm::Value* neg;
+      if (S.overflow_checks.count(&e)) {
+        llvm::Value* res =
+            intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(x.v->getType(), 0), x.v});
+        if (x.t.py)
+          trap_if(B.CreateExtractValue(res, 1), Trap::Overflow);
+        else
+          numpy_reports(B.CreateExtractValue(res, 1));  // "scalar absolute"
+        neg = B.CreateExtractValue(res, 0);
+      } else {
+        neg = B.CreateNeg(x.v);
+      }
+      llvm::Value* isneg = B.CreateICmpSLT(x.v, llvm::ConstantInt::get(x.v->getType(), 0));
+      return Val{B.CreateSelect(isneg, neg, x.v), x.t, x.npf};
+    }
+    if (f == "min" || f == "max") {
+      // Python: the first of the extreme values (min keeps res unless x < res).
+      Val res = a[0];
+      for (size_t i = 1; i < a.size(); ++i) {
+        llvm::Value* better = compare_pair(f == "min" ? CmpOp::Lt : CmpOp::Gt, a[i], res, e.line);
+        VT t{res.t.r, res.t.py || a[i].t.py, res.t.np || a[i].t.np};
+        llvm::Value* npf = t.mixed() ? B.CreateSelect(better, is_np(a[i]), is_np(res)) : nullptr;
+        res = Val{B.CreateSelect(better, a[i].v, res.v), t, npf};
+      }
+      return res;
+    }
+    if (f == "np.sqrt") {
+      Repr r = a[0].t.r == Repr::F32 ? Repr::F32 : Repr::F64;
+      Val res{intrinsic(llvm::Intrinsic::sqrt, {conv(a[0], r)}), VT{r, false, true}, nullptr};
+      note_numpy_float(res);  // np.sqrt(-1.0): "invalid value encountered in sqrt"
+      return res;
+    }
+    if (f == "np.abs" || f == "np.fabs") {
+      Repr r = a[0].t.r == Repr::Bool ? Repr::I64 : a[0].t.r;
+      if (f == "np.fabs" && is_int(r)) r = Repr::F64;
+      llvm::Value* x = conv(a[0], r);
+      if (is_float(r)) return Val{intrinsic(llvm::Intrinsic::fabs, {x}), VT{r, false, true}, nullptr};
+      llvm::Value* isneg = B.CreateICmpSLT(x, llvm::ConstantInt::get(x->getType(), 0));
+      return Val{B.CreateSelect(isneg, B.CreateNeg(x), x), VT{r, false, true}, nullptr};
+    }
+    if (f == "np.minimum" || f == "np.maximum") {
+      VT t = binary_type(BinOp::Add, a[0].t, a[1].t, e.line);
+      llvm::Value* x = conv(a[0], t.r);
+      llvm::Value* y = conv(a[1], t.r);
+      llvm::Value* pick_x;
+      if (is_int(t.r)) {
+        pick_x = f == "np.minimum" ? B.CreateICmpSLE(x, y) : B.CreateICmpSGE(x, y);
+      } else {
+        // NumPy's scalar loop: (x < y || isnan(x)) ? x : y, so ties
+        // (0.0 and -0.0) give y.
+        llvm::Value* c = f == "np.minimum" ? B.CreateFCmpOLT(x, y) : B.CreateFCmpOGT(x, y);
+        pick_x = B.CreateOr(c, B.CreateFCmpUNO(x, x));
+      }
+      return Val{B.CreateSelect(pick_x, x, y), VT{t.r, false, true}, nullptr};
+    }
+    if (f == "np.float64") return Val{conv(a[0], Repr::F64), VT{Repr::F64, false, true}, nullptr};
+    if (f == "np.float32") {
+      if (a[0].t.r == Repr::F64) reads_fp_flags = true;  // "overflow encountered in cast"
+      return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
+    }
+    if (f == "np.int64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, nullptr};
+    throw Unsupported{e.line, f + "() is not supported in native code"};
+  }
+
+  llvm::Value* float_to_int(llvm::Value* x) {
+    // x is integral (or NaN/inf); Python raises for NaN/inf, and is exact
+    // beyond int64 where native code cannot be.
+    llvm::Value* ok = B.CreateAnd(B.CreateFCmpOGE(x, fconst(f64, -9223372036854775808.0)),
+                                  B.CreateFCmpOLT(x, fconst(f64, 9223372036854775808.0)));
+    trap_if(B.CreateNot(ok), Trap::FloatToInt);
+    return B.CreateFPToSI(x, i64);
+  }
+
+  // ---- statements ---------------------------------------------------------
+  void block(const std::vector<StmtPtr>& body) {
+    for (auto& s : body) stmt(*s);
+  }
+
+  static bool has_loop(const std::vector<StmtPtr>& body) {
+    for (auto& s : body) {
+      if (s->kind == StmtKind::For) return true;
+      if (s->kind == StmtKind::If && (has_loop(s->body) || has_loop(s->orelse))) return true;
+    }
+    return false;
+  }
+
+  void stmt(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign: {
+        if (s.target->kind == ExprKind::Name) {
+          Val v = expr(*s.value);
+          if (s.kind == StmtKind::AugAssign)
+            v = binary(s.aug_op, load_var(s.target->name, s.line), v, s.target.get(), s.line);
+          store_var(s.target->name, v);
+        } else {
+          Val v = expr(*s.value);
+          llvm::Value* p = element_ptr(*s.target);
+          if (s.kind == StmtKind::AugAssign)
+            v = binary(s.aug_op, load_element(*s.target, p), v, s.target.get(), s.line);
+          store_element(*s.target, p, v);
+        }
+        return;
+      }
+      case StmtKind::If: {
+        llvm::Value* c = truth(expr(*s.cond));
+        auto* tb = llvm::BasicBlock::Create(C, "if.then", F_);
+        auto* eb = llvm::BasicBlock::Create(C, "if.else", F_);
+        auto* done = llvm::BasicBlock::Create(C, "if.done", F_);
+        B.CreateCondBr(c, tb, eb);
+        B.SetInsertPoint(tb);
+        block(s.body);
+        B.CreateBr(done);
+        B.SetInsertPoint(eb);
+        block(s.orelse);
+        B.CreateBr(done);
+        B.SetInsertPoint(done);
+        return;
+      }
+      case StmtKind::For: return loop(s);
+    }
+  }
+
+  llvm::Value* range_bound(const Expr& e) {
+    Val v = expr(e);
+    return conv(v, Repr::I64);
+  }
+
+  void loop(const Stmt& s) {
+    int64_t step = S.steps.at(s.id);
+    llvm::Value* start = range_bound(*s.start);
+    llvm::Value* stop = range_bound(*s.stop);
+    llvm::Value* n = trip_count(start, stop, step);
+    if (S.parallel_loops.count(s.id)) return parallel_loop(s, start, n, step);
+    serial_loop(s, start, B.getInt64(0), n, step);
+  }
+
+  // ---- loop interchange -----------------------------------------------------
+  // A perfect two-deep rectangular nest `for o: for i: body` whose inner loop
+  // walks arrays across their contiguous dimension with o runs as
+  // `for i: for o: body`. Only where each memory element sees the same
+  // operations in the same order (so results stay bit-identical): o is a
+  // parallel loop, no dependence edge is reversed, no scalar is assigned in
+  // the body, every statement either writes an element indexed by both loops
+  // or accumulates into an element indexed by o only. Variants with
+  // run-time checks are rebuilt without interchange (compile_spec), since the
+  // first failing iteration would change.
+  static bool mentions(const Expr& e, const std::string& v) {
+    if (e.kind == ExprKind::Name && e.name == v) return true;
+    for (auto& a : e.args)
+      if (a && mentions(*a, v)) return true;
+    return false;
+  }
+  static bool plain_expr(const Expr& e, bool allow_subscript) {
+    switch (e.kind) {
+      case ExprKind::IntConst:
+      case ExprKind::FloatConst:
+      case ExprKind::BoolConst:
+      case ExprKind::Name: return true;
+      case ExprKind::Subscript:
+        if (!allow_subscript) return false;
+        for (auto& a : e.args)
+          if (!plain_expr(*a, false)) return false;
+        return true;
+      case ExprKind::Binary:
+      case ExprKind::Unary:
+        for (auto& a : e.args)
+          if (!plain_expr(*a, allow_subscript)) return false;
+        return true;
+      default: return false;
+    }
+  }
+  static bool same_expr(const Expr& a, const Expr& b) {
+    if (a.kind != b.kind || a.name != b.name || a.ival != b.ival || a.args.size() != b.args.size()) return false;
+    if (a.kind == ExprKind::FloatConst && std::memcmp(&a.fval, &b.fval, sizeof(double)) != 0) return false;
+    if ((a.kind == ExprKind::Binary && a.bin_op != b.bin_op) || (a.kind == ExprKind::Unary && a.un_op != b.un_op))
+      return false;
+    for (size_t k = 0; k < a.args.size(); ++k)
+      if (!same_expr(*a.args[k], *b.args[k])) return false;
+    return true;
+  }
+  void subscripts(const Expr& e, std::vector<const Expr*>& out) {
+    if (e.kind == ExprKind::Subscript) out.push_back(&e);
+    for (auto& a : e.args)
+      if (a) subscripts(*a, out);
+  }
+
+  // A switch for experiments: the variable set to 0 turns a transformation off.
+  // `o` and its inner loop `in` both have constant steps, and the plan has `o`
+  // parallel (no dependence carried by o): the common ground of the loop
+  // transformations below.
+  bool reorderable_pair(const Stmt& o, const Stmt& in) const {
+    if (in.body.empty() || in.var == o.var) return false;
+    if (!S.steps.count(o.id) || !S.steps.count(in.id)) return false;
+    for (auto& lp : S.plan->loops)
+      if (lp.loop == o.id) return lp.verdict == LoopVerdict::Parallel;
+    return false;
+  }
+
+  bool interchange_ok(const Stmt& o) {
+    if (!debug_settings().interchange || !allow_interchange) return false;
+    if (o.body.size() != 1 || o.body[0]->kind != StmtKind::For) return false;
+    const Stmt& in = *o.body[0];
+    if (!reorderable_pair(o, in)) return false;
+    // rectangular, loop-invariant inner bounds
+    for (const ExprPtr& b : {in.start, in.stop}) {
+      if (!b || !plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
+    }
+    if (in.step && (!plain_expr(*in.step, false) || mentions(*in.step, o.var) || mentions(*in.step, in.var)))
+      return false;
+    int good = 0;
+    for (auto& st : in.body) {
+      if (st->kind != StmtKind::Assign && st->kind != StmtKind::AugAssign) return false;
+      const Expr& t = *st->target;
+      if (t.kind != ExprKind::Subscript) return false;  // no scalar assigned
+      if (!plain_expr(t, true) || !plain_expr(*st->value, true)) return false;
+      if (!mentions(t, o.var)) return false;
+      if (!mentions(t, in.var)) {
+        // accumulation into an element of o only: X[o] += f / X[o] = X[o] + f
+        bool acc = st->kind == StmtKind::AugAssign &&
+                   (st->aug_op == BinOp::Add || st->aug_op == BinOp::Sub || st->aug_op == BinOp::Mul);
+        if (st->kind == StmtKind::Assign && st->value->kind == ExprKind::Binary &&
+            (st->value->bin_op == BinOp::Add || st->value->bin_op == BinOp::Sub || st->value->bin_op == BinOp::Mul) &&
+            same_expr(*st->value->args[0], t))
+          acc = true;
+        if (!acc) return false;
+      }
+      std::vector<const Expr*> refs;
+      subscripts(t, refs);
+      subscripts(*st->value, refs);
+      for (const Expr* r : refs) {
+        if (r->args.empty()) return false;
+        const Expr& last = *r->args.back();
+        bool inner_elsewhere = false;
+        for (size_t k = 0; k + 1 < r->args.size(); ++k) {
+          if (mentions(*r->args[k], o.var)) return false;  // would become strided in o
+          if (mentions(*r->args[k], in.var)) inner_elsewhere = true;
+        }
+        const ArrayInfo& a = S.arrays[S.array_index.at(r->name)];
+        if (inner_elsewhere && mentions(last, o.var) && a.inner_contiguous) ++good;
+      }
+    }
+    if (good == 0) return false;
+    // dependences: none may be reversed by the interchange
+    for (auto& e : S.plan->edges) {
+      int po = -1, pi = -1;
+      for (size_t k = 0; k < e.loops.size(); ++k) {
+        if (e.loops[k] == o.var) po = static_cast<int>(k);
+        if (e.loops[k] == in.var) pi = static_cast<int>(k);
+      }
+      if (po < 0 && pi < 0) continue;
+      if (po < 0 || pi < 0 || static_cast<size_t>(std::max(po, pi)) >= e.direction.size()) return false;
+      Direction d_o = e.direction[po], d_i = e.direction[pi];
+      if (d_o == Direction::Eq) continue;
+      if (d_o == Direction::Star && d_i == Direction::Eq) continue;
+      if (d_o == Direction::Lt && (d_i == Direction::Lt || d_i == Direction::Eq)) continue;
+      return false;
+    }
+    return true;
+  }
+
+  // for o in [klo, khi): for i: body  ==>  for i: for o in [klo, khi): body
+  void interchanged_loop(const Stmt& o, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    const Stmt& in = *o.body[0];
+    interchanged.push_back(o.var + "/" + in.var);
+    int64_t istep = S.steps.at(in.id);
+    llvm::Value* istart = range_bound(*in.start);
+    llvm::Value* istop = range_bound(*in.stop);
+    llvm::Value* ni = trip_count(istart, istop, istep);
+    // skip everything when o has no iterations (Python evaluates no inner bound then)
+    auto* run = llvm::BasicBlock::Create(C, "ix.run", F_);
+    auto* done = llvm::BasicBlock::Create(C, "ix.done", F_);
+    B.CreateCondBr(B.CreateICmpSLT(klo, khi), run, done);
+    B.SetInsertPoint(run);
+    serial_loop_with(in, istart, B.getInt64(0), ni, istep, false,
+                     [&] { serial_loop_with(o, start, klo, khi, step, true, [&] { block(in.body); }); });
+    // Python leaves o at its last value even when the inner loop had no trips
+    llvm::Value* last = B.CreateAdd(start, B.CreateMul(B.CreateSub(khi, B.getInt64(1)), B.getInt64(step)));
+    store_var(o.var, Val{last, kPyInt, nullptr});
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+  }
+
+  // ---- unroll-and-jam ---------------------------------------------------------
+  // A nest `for o: [pre...]; for i: body` whose inner loop accumulates into an
+  // element indexed by the outer loop only (`x[o] += A[o, i] * y[i]`, gemm's
+  // `C[i, j] += ...` over k, nbody's forces): Python's order of additions
+  // makes each element one chain of dependent additions, so the loop runs at
+  // the adder's latency. When o is parallel (no dependence carried by o),
+  // kJam consecutive iterations of o advance through the inner loop together,
+  // each keeping its own order of operations: kJam independent chains in
+  // flight (and isomorphic code the SLP vectoriser can pack), results
+  // bit-identical. Conditions: rectangular inner bounds that read no scalar
+  // the body assigns; statements are assignments; array targets are indexed
+  // by o; scalars assigned in the body are private to an iteration (assigned
+  // before any read in the body, unread by `pre`); `pre` writes only array
+  // elements indexed by o and does not read the inner variable. Run-time
+  // checks need no special care: a failing check restores every array and
+  // the Python loop runs from the start, whatever order the native code ran
+  // in (as for parallel loops).
+  static constexpr int64_t kJam = 4;
+
+  static void names_read(const Expr& e, std::set<std::string>& out) {
+    if (e.kind == ExprKind::Name) out.insert(e.name);
+    for (auto& a : e.args)
+      if (a) names_read(*a, out);
+  }
+
+  bool jam_ok(const Stmt& o) {
+    if (!debug_settings().unroll_and_jam || !allow_jam) return false;
+    if (o.body.empty() || o.body.back()->kind != StmtKind::For) return false;
+    const Stmt& in = *o.body.back();
+    if (!reorderable_pair(o, in)) return false;
+    // scalars the body assigns
+    std::set<std::string> assigned;
+    for (auto& st : in.body) {
+      if (st->kind != StmtKind::Assign && st->kind != StmtKind::AugAssign) return false;
+      if (st->target->kind == ExprKind::Name) assigned.insert(st->target->name);
+    }
+    if (assigned.count(o.var) || assigned.count(in.var)) return false;
+    for (const ExprPtr& b : {in.start, in.stop, in.step}) {
+      if (!b) continue;
+      if (!plain_expr(*b, false) || mentions(*b, o.var) || mentions(*b, in.var)) return false;
+      for (auto& n : assigned)
+        if (mentions(*b, n)) return false;
+    }
+    bool chain = false;
+    std::set<std::string> defined;  // privates assigned so far, in statement order
+    for (auto& st : in.body) {
+      const Expr& t = *st->target;
+      std::set<std::string> reads;
+      names_read(*st->value, reads);
+      if (t.kind == ExprKind::Subscript) {
+        for (auto& a : t.args) names_read(*a, reads);
+      } else if (st->kind == StmtKind::AugAssign) {
+        reads.insert(t.name);
+      }
+      for (auto& n : reads)
+        if (assigned.count(n) && !defined.count(n)) return false;  // carried from an earlier iteration
+      if (t.kind == ExprKind::Name) {
+        defined.insert(t.name);
+      } else {
+        if (t.kind != ExprKind::Subscript || !mentions(t, o.var)) return false;
+        if (!mentions(t, in.var)) chain = true;
+      }
+    }
+    for (size_t k = 0; k + 1 < o.body.size(); ++k) {
+      const Stmt& st = *o.body[k];
+      if (st.kind != StmtKind::Assign && st.kind != StmtKind::AugAssign) return false;
+      const Expr& t = *st.target;
+      if (t.kind != ExprKind::Subscript || !mentions(t, o.var) || mentions(t, in.var)) return false;
+      std::set<std::string> reads;
+      names_read(*st.value, reads);
+      for (auto& a : t.args) names_read(*a, reads);
+      if (reads.count(in.var)) return false;
+      for (auto& n : assigned)
+        if (reads.count(n)) return false;
+    }
+    return chain;
+  }
+
+  // for o in [klo, khi): pre; for i: body  ==>
+  //   for each group of kJam o's: pre(o), ..., pre(o+kJam-1);
+  //                               for i: body(o), ..., body(o+kJam-1)
+  //   then the remaining o's as written
+  void jammed_loop(const Stmt& o, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    const Stmt& in = *o.body.back();
+    const std::vector<StmtPtr> pre(o.body.begin(), o.body.end() - 1);
+    jammed.push_back(o.var + "/" + in.var);
+    llvm::Value* span = B.CreateSub(khi, klo);
+    llvm::Value* groups =
+        B.CreateSelect(B.CreateICmpSGT(span, B.getInt64(0)), B.CreateSDiv(span, B.getInt64(kJam)), B.getInt64(0));
+    llvm::Value* kmid = B.CreateAdd(klo, B.CreateMul(groups, B.getInt64(kJam)));
+    auto* before = B.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(C, "jam." + o.var, F_);
+    auto* body = llvm::BasicBlock::Create(C, "jam." + o.var + ".body", F_);
+    auto* exit = llvm::BasicBlock::Create(C, "jam." + o.var + ".exit", F_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    auto* k = B.CreatePHI(i64, 2, "kj." + o.var);
+    k->addIncoming(klo, before);
+    B.CreateCondBr(B.CreateICmpSLT(k, kmid), body, exit);
+    B.SetInsertPoint(body);
+    if (!quiet_) poll();
+    active_loops_.insert(o.var);
+    std::vector<llvm::Value*> ov;
+    for (int64_t u = 0; u < kJam; ++u)
+      ov.push_back(B.CreateAdd(start, B.CreateMul(B.CreateAdd(k, B.getInt64(u)), B.getInt64(step), "", false, true), "",
+                               false, true));
+    for (int64_t u = 0; u < kJam; ++u) {
+      store_var(o.var, Val{ov[u], kPyInt, nullptr});
+      block(pre);
+    }
+    // the inner range reads nothing the nest assigns: the same for every o
+    int64_t istep = S.steps.at(in.id);
+    llvm::Value* istart = range_bound(*in.start);
+    llvm::Value* istop = range_bound(*in.stop);
+    llvm::Value* ni = trip_count(istart, istop, istep);
+    serial_loop_with(in, istart, B.getInt64(0), ni, istep, !has_loop(in.body), [&] {
+      for (int64_t u = 0; u < kJam; ++u) {
+        store_var(o.var, Val{ov[u], kPyInt, nullptr});
+        block(in.body);
+      }
+    });
+    store_var(o.var, Val{ov[kJam - 1], kPyInt, nullptr});
+    active_loops_.erase(o.var);
+    k->addIncoming(B.CreateAdd(k, B.getInt64(kJam)), B.GetInsertBlock());
+    B.CreateBr(head);
+    B.SetInsertPoint(exit);
+    serial_loop_with(o, start, kmid, khi, step, false, [&] { block(o.body); });
+  }
+
+  // (stop - start + step - 1) / step, computed without overflow
+  llvm::Value* trip_count(llvm::Value* start, llvm::Value* stop, int64_t step) {
+    llvm::Value* n;
+    if (step > 0) {
+      llvm::Value* runs = B.CreateICmpSGT(stop, start);
+      llvm::Value* diff = B.CreateSub(B.CreateSub(stop, start), B.getInt64(1));
+      n = B.CreateSelect(runs, B.CreateAdd(B.CreateUDiv(diff, B.getInt64(step)), B.getInt64(1)), B.getInt64(0));
+    } else {
+      llvm::Value* runs = B.CreateICmpSGT(start, stop);
+      llvm::Value* diff = B.CreateSub(B.CreateSub(start, stop), B.getInt64(1));
+      n = B.CreateSelect(runs, B.CreateAdd(B.CreateUDiv(diff, B.getInt64(-step)), B.getInt64(1)), B.getInt64(0));
+    }
+    return n;
+  }
+
+  // Iterations k in [klo, khi) of `for var in range(start, ..., step)`.
+  void serial_loop(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
+    if (interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
+    if (jam_ok(s)) return jammed_loop(s, start, klo, khi, step);
+    serial_loop_with(s, start, klo, khi, step, !has_loop(s.body), [&] { block(s.body); });
+  }
+
+  // The loop over `s.var` with the given body generator (`innermost`: the
+  // body contains no loop).
+  void serial_loop_with(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step,
+                        bool innermost, const std::function<void()>& body_gen) {
+    // A loop inside another loop of this function whose whole execution is
+    // proven short (at most 65536 innermost iterations) needs no poll of its
+    // own: the enclosing loop polls at every iteration.
+    bool quiet = quiet_ || (!active_loops_.empty() && subtree_work(s) <= 65536);
+    bool saved_quiet = quiet_;
+    quiet_ = quiet;
+    active_loops_.insert(s.var);
+    auto* pre = B.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(C, "loop." + s.var, F_);
+    auto* exit = llvm::BasicBlock::Create(C, "loop." + s.var + ".exit", F_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    if (!innermost || quiet) {
+      auto* k = B.CreatePHI(i64, 2, "k." + s.var);
+      k->addIncoming(klo, pre);
+      auto* body = llvm::BasicBlock::Create(C, "body." + s.var, F_);
+      B.CreateCondBr(B.CreateICmpSLT(k, khi), body, exit);
+      B.SetInsertPoint(body);
+      if (!quiet) poll();
+      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
+      store_var(s.var, Val{v, kPyInt, nullptr});
+      body_gen();
+      k->addIncoming(B.CreateAdd(k, B.getInt64(1)), B.GetInsertBlock());
+      B.CreateBr(head);
+    } else {
+      // Strip-mined: blocks of 2048 iterations with one interrupt poll each;
+      // the inner loop stays simple enough to vectorise.
+      constexpr int64_t kBlock = 2048;
+      auto* kb = B.CreatePHI(i64, 2, "kb." + s.var);
+      kb->addIncoming(klo, pre);
+      auto* bbody = llvm::BasicBlock::Create(C, "blk." + s.var, F_);
+      B.CreateCondBr(B.CreateICmpSLT(kb, khi), bbody, exit);
+      B.SetInsertPoint(bbody);
+      poll();
+      llvm::Value* kend0 = B.CreateAdd(kb, B.getInt64(kBlock));
+      llvm::Value* kend = B.CreateSelect(B.CreateICmpSLT(kend0, khi), kend0, khi);
+      auto* ipre = B.GetInsertBlock();
+      auto* ihead = llvm::BasicBlock::Create(C, "iloop." + s.var, F_);
+      auto* iexit = llvm::BasicBlock::Create(C, "iloop." + s.var + ".exit", F_);
+      B.CreateBr(ihead);
+      B.SetInsertPoint(ihead);
+      auto* k = B.CreatePHI(i64, 2, "k." + s.var);
+      k->addIncoming(kb, ipre);
+      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
+      store_var(s.var, Val{v, kPyInt, nullptr});
+      body_gen();
+      llvm::Value* k1 = B.CreateAdd(k, B.getInt64(1), "", true, true);
+      k->addIncoming(k1, B.GetInsertBlock());
+      B.CreateCondBr(B.CreateICmpSLT(k1, kend), ihead, iexit);
+      B.SetInsertPoint(iexit);
+      kb->addIncoming(kend, iexit);
+      B.CreateBr(head);
+    }
+    B.SetInsertPoint(exit);
+    active_loops_.erase(s.var);
+    quiet_ = saved_quiet;
+  }
+
+  bool quiet_ = false;
+  // Bound on the iterations of a loop and everything inside it (INT64_MAX
+  // when unknown); uses the trip counts proven in specialisation.
+  int64_t subtree_work(const Stmt& s) {
+    auto it = S.max_trips.find(s.id);
+    if (it == S.max_trips.end()) return INT64_MAX;
+    __int128 inner = 1;
+    std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
+      for (auto& x : b) {
+        if (x->kind == StmtKind::For) inner += subtree_work(*x);
+        if (x->kind == StmtKind::If) {
+          walk(x->body);
+          walk(x->orelse);
+        }
+      }
+    };
+    walk(s.body);
+    __int128 w = static_cast<__int128>(it->second) * inner;
+    return w > INT64_MAX ? INT64_MAX : static_cast<int64_t>(w);
+  }
+
+  // Names assigned anywhere inside a statement list (loop variables too).
+  void assigned_names(const std::vector<StmtPtr>& body, std::vector<std::string>& out) {
+    for (auto& s : body) {
+      if ((s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) && s->target->kind == ExprKind::Name) {
+        if (std::find(out.begin(), out.end(), s->target->name) == out.end()) out.push_back(s->target->name);
+      }
+      if (s->kind == StmtKind::For) {
+        if (std::find(out.begin(), out.end(), s->var) == out.end()) out.push_back(s->var);
+        assigned_names(s->body, out);
+      }
+      if (s->kind == StmtKind::If) {
+        assigned_names(s->body, out);
+        assigned_names(s->orelse, out);
+      }
+    }
+  }
+
+  const Reduction* reduction_of(const Stmt& s, const std::string& name) {
+    for (auto& lp : S.plan->loops)
+      if (lp.loop == s.id)
+        for (auto& r : lp.reductions)
+          if (r.variable == name) return &r;
+    return nullptr;
+  }
+
+  Val identity(const Reduction& r, const VT& t) {
+    llvm::Value* v;
+    if (!r.fn.empty()) {
+      bool mn = r.fn == "min";
+      v = t.r == Repr::I32 ? B.getInt32(mn ? INT32_MAX : INT32_MIN) : B.getInt64(mn ? INT64_MAX : INT64_MIN);
+    } else if (r.op == BinOp::Add) {
+      v = is_float(t.r) ? fconst(ty(t.r), -0.0) : llvm::ConstantInt::get(ty(t.r), 0);
+    } else if (r.op == BinOp::Sub) {
+      // s -= e: each chunk accumulates -0.0 - e1 - e2 ..., combined with +
+      // (-0.0 - e is -e exactly, so s + (-0.0 - e) is s - e, signed zeros too)
+      v = is_float(t.r) ? fconst(ty(t.r), -0.0) : llvm::ConstantInt::get(ty(t.r), 0);
+    } else {
+      v = is_float(t.r) ? fconst(ty(t.r), 1.0) : llvm::ConstantInt::get(ty(t.r), 1);
+    }
+    return Val{v, t, t.mixed() ? B.getInt1(false) : nullptr};
+  }
+
+  void parallel_loop(const Stmt& s, llvm::Value* start, llvm::Value* n, int64_t step) {
+    int64_t per_thread = 8;  // chunks per thread
+    // 1. the chunk function
+    std::vector<std::string> assigned{s.var};
+    assigned_names(s.body, assigned);
+    std::string cname = base_name_ + ".chunk" + std::to_string(chunk_counter_++);
+    auto* cty = llvm::FunctionType::get(i32, {ptr, ptr, i64, i64, ptr}, false);
+    auto* CF = llvm::Function::Create(cty, llvm::Function::InternalLinkage, cname, M);
+    {
+      // save the parent's state
+      auto saved_ip = B.saveIP();
+      auto* saved_F = F_;
+      auto* saved_frame = frame_;
+      auto* saved_rt = rt_;
+      auto saved_vars = vars_;
+      auto saved_arrays = arrays_;
+      auto saved_active = active_loops_;
+      auto* saved_countdown = countdown_;
+      auto* saved_deferred = deferred_;
+      bool saved_quiet_fn = quiet_;
+      quiet_ = false;
+      active_loops_.clear();
+      begin_function(CF, CF->getArg(0), CF->getArg(1));
+      for (auto& v : S.vars) load_var_from_frame(v, true);
+      for (auto& name : assigned) {
+        const Reduction* r = reduction_of(s, name);
+        if (r) {
+          const VarInfo& vi = S.vars[S.var_index.at(name)];
+          Val id = identity(*r, vi.type);
+          B.CreateStore(id.v, vars_.at(name).value);
+        }
+      }
+      llvm::Value* cstart = from_slot(load_slot(S.parallel_start_slot.at(s.id)), Repr::I64);
+      size_t before = interchanged.size();
+      serial_loop(s, cstart, CF->getArg(2), CF->getArg(3), step);
+      per_thread = interchanged.size() > before ? 1 : 8;
+      llvm::Value* out = CF->getArg(4);
+      for (size_t j = 0; j < assigned.size(); ++j) {
+        const VarInfo& vi = S.vars[S.var_index.at(assigned[j])];
+        VarStore& st = vars_.at(vi.name);
+        B.CreateStore(to_slot(B.CreateLoad(ty(vi.type.r), st.value), vi.type.r), slot_ptr(out, 3 * j));
+        B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(out, 3 * j + 1));
+        B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(out, 3 * j + 2));
+      }
+      check_deferred();
+      B.CreateRet(B.getInt32(rt::kOk));
+      F_ = saved_F;
+      frame_ = saved_frame;
+      rt_ = saved_rt;
+      vars_ = saved_vars;
+      arrays_ = saved_arrays;
+      active_loops_ = saved_active;
+      countdown_ = saved_countdown;
+      deferred_ = saved_deferred;
+      quiet_ = saved_quiet_fn;
+      B.restoreIP(saved_ip);
+    }
+    // 2. in the parent: publish scalars, run the chunks, combine in order
+    for (auto& v : S.vars) store_var_to_frame(v, false);
+    B.CreateStore(start, slot_ptr(frame_, S.parallel_start_slot.at(s.id)));
+    llvm::Value* outp = entry_alloca(ptr);
+    llvm::Value* nch = entry_alloca(i64);
+    auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
+    llvm::Value* st =
+        B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
+                     {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch, B.getInt64(per_thread)});
+    auto* fail = llvm::BasicBlock::Create(C, "par.fail", F_);
+    auto* ok = llvm::BasicBlock::Create(C, "par.ok", F_);
+    B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), fail, ok);
+    B.SetInsertPoint(fail);
+    B.CreateRet(st);
+    B.SetInsertPoint(ok);
+    llvm::Value* out = B.CreateLoad(ptr, outp);
+    llvm::Value* nchunks = B.CreateLoad(i64, nch);
+    auto* pre = B.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(C, "comb", F_);
+    auto* body = llvm::BasicBlock::Create(C, "comb.body", F_);
+    auto* exit = llvm::BasicBlock::Create(C, "comb.exit", F_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    auto* c = B.CreatePHI(i64, 2);
+    c->addIncoming(B.getInt64(0), pre);
+    B.CreateCondBr(B.CreateICmpSLT(c, nchunks), body, exit);
+    B.SetInsertPoint(body);
+    llvm::Value* cbase = slot_ptr(out, B.CreateMul(c, B.getInt64(3 * assigned.size())));
+    for (size_t j = 0; j < assigned.size(); ++j) {
+      const VarInfo& vi = S.vars[S.var_index.at(assigned[j])];
+      VarStore& vs = vars_.at(vi.name);
+      llvm::Value* touched = B.CreateICmpNE(B.CreateLoad(i64, slot_ptr(cbase, 3 * j + 2)), B.getInt64(0));
+      auto* yes = llvm::BasicBlock::Create(C, "comb.take", F_);
+      auto* next = llvm::BasicBlock::Create(C, "comb.next", F_);
+      B.CreateCondBr(touched, yes, next);
+      B.SetInsertPoint(yes);
+      llvm::Value* val = from_slot(B.CreateLoad(i64, slot_ptr(cbase, 3 * j)), vi.type.r);
+      llvm::Value* kind = B.CreateTrunc(B.CreateLoad(i64, slot_ptr(cbase, 3 * j + 1)), i8);
+      const Reduction* r = reduction_of(s, vi.name);
+      if (r) {
+        Val part{val, vi.type, vi.type.mixed() ? B.CreateICmpUGE(kind, B.getInt8(3)) : nullptr};
+        Val cur = load_var(vi.name, s.line);
+        Val res;
+        if (!r->fn.empty()) {
+          llvm::Value* better = r->fn == "min" ? B.CreateICmpSLT(part.v, cur.v) : B.CreateICmpSGT(part.v, cur.v);
+          res = Val{B.CreateSelect(better, part.v, cur.v), vi.type,
+                    vi.type.mixed() ? B.CreateSelect(better, part.npf, cur.npf) : nullptr};
+        } else {
+          res = binary(r->op == BinOp::Sub ? BinOp::Add : r->op, cur, part, nullptr, s.line);
+        }
+        store_var(vi.name, res);
+      } else {
+        B.CreateStore(val, vs.value);
+        B.CreateStore(kind, vs.kind);
+        B.CreateStore(B.getInt1(true), vs.defined);
+        B.CreateStore(B.getInt1(true), vs.touched);
+      }
+      B.CreateBr(next);
+      B.SetInsertPoint(next);
+    }
+    c->addIncoming(B.CreateAdd(c, B.getInt64(1)), B.GetInsertBlock());
+    B.CreateBr(head);
+    B.SetInsertPoint(exit);
+  }
+};
+
+}  // namespace
+
+LoweredNest lower_nest(const Spec& spec, llvm::LLVMContext& ctx, llvm::Module& module, const std::string& name,
+                       const LoweringOptions& options) {
+  Codegen cg(spec, ctx, module);
+  cg.allow_interchange = options.allow_interchange;
+  cg.allow_jam = options.allow_jam;
+  cg.build(name);
+  LoweredNest out;
+  out.traps = cg.traps;
+  out.reads_fp_flags = cg.reads_fp_flags;
+  out.loaded_arrays = cg.loaded_arrays;
+  out.interchanged = cg.interchanged;
+  out.jammed = cg.jammed;
+  return out;
+}
+
+}  // namespace loopscope::jit
