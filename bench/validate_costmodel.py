@@ -59,11 +59,11 @@ PARALLEL_MARGIN = 0.8  # as kParallelMargin in costmodel/src/model.cpp
 def predict(bench, size, gpu):
     """Predicted seconds per variant for one call of the benchmark function,
     plus the per-nest estimates."""
-    from loopscope import _cost
+    from loopscope import _cost_hook
 
     args = bench.args(size)
     facts = {"cpu_compiled": True, "gpu_compiled": True}
-    est = _cost.estimate(bench.fn, *args, gpu=gpu, facts=facts, sweep=False)
+    est = _cost_hook.estimate(bench.fn, *args, gpu=gpu, facts=facts, sweep=False)
     totals = {v: 0.0 for v in VARIANTS + ["gpu"]}
     nests = []
     for e in est["nests"]:

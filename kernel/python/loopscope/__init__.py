@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "explain": "._explain",
     "run": "._run",
-    "estimate": "._cost",
+    "estimate": "._cost_hook",
 }
 
 
@@ -57,15 +57,9 @@ def set_reassociation(allowed):
     """Lets floating-point sums and products run in parallel (``True``) or
     keeps Python's order (``False``, the default). Process-wide; returns the
     previous setting."""
-    import _loopscope
+    from . import _cost
 
-    previous = bool(_loopscope.analysis_float_reassociation())
-    _loopscope.analysis_set_float_reassociation(bool(allowed))
-    if previous != bool(allowed):
-        from . import _cost
-
-        _cost.forget_decisions()  # a reduction's loop may now run in parallel
-    return previous
+    return _cost.set_reassociation(allowed)
 
 
 def load_ipython_extension(ipython):

@@ -88,7 +88,13 @@ class _Shown:
     inside: set = field(default_factory=set)
 
 
-_state: Dict[str, Any] = {"explain_cell": False, "shown": {}, "shell": None, "source": None}
+_state: Dict[str, Any] = {
+    "explain_cell": False,
+    "shown": {},
+    "shell": None,
+    "source": None,
+    "calibration_registered": False,
+}
 
 
 # --- the engine hook --------------------------------------------------------------
@@ -99,7 +105,26 @@ def _engine():
 
     from . import _rewrite, _run
 
+    if not _state["calibration_registered"]:
+        from . import _cost
+
+        _cost.register_calibration("report", "report_calibrated", _calibrate_report)
+        _state["calibration_registered"] = True
     return _loopscope, _rewrite, _run
+
+
+def _calibrate_report():
+    """What this module's report costs on a first run (_cost_calibrate.calibrate_report)."""
+    from . import _cost_calibrate, _report, _run
+
+    return _cost_calibrate.calibrate_report(
+        first_report=_first_report,
+        cuda_source=_cuda_source,
+        render_html=_report.render_html,
+        cpu_serial=_run.DEVICES["cpu-serial"],
+        last_runs=_run.last_runs,
+        layouts=_report._layout_state["cache"],
+    )
 
 
 def _gpu_available():

@@ -21,9 +21,6 @@ the count: later estimates of the same instance, on any GPU profile and with
 any facts, only price it again.
 - ``choose(nest_id, env, ...)``: just the decision, as a device name of
   ``loopscope.run`` ("python", "cpu-serial", "cpu" or "gpu").
-- ``estimate(fn, *args, **kwargs)``: the estimates of the loop nests of
-  ``fn`` for these arguments, without running the loops (as
-  ``loopscope.explain`` does).
 - ``price(work, ...)``: price a work profile given as a dict (for what-if
   questions and tests).
 
@@ -35,7 +32,7 @@ import time
 
 import _loopscope as _L
 
-from ._cost_calibrate import calibrate_engine, calibrate_interpreter, calibrate_report
+from ._cost_calibrate import calibrate_interpreter
 from ._errors import internal
 
 DEFAULT_GPU = "h100_sxm"
@@ -50,20 +47,42 @@ def default_gpu():
     return os.environ.get("LOOPSCOPE_GPU") or DEFAULT_GPU
 
 
+# The host's calibrations beyond the engine's own (cost_host_profile): name ->
+# (the profile's flag once done, the function measuring it). This module
+# prices and runs nothing itself: the layers that can run what is measured
+# register it, _run the engine's calls, _cell the kernel's report. They run
+# in this order, each pricing with the figures of those before it.
+_CALIBRATION_ORDER = ("interpreter", "engine", "report")
+_CALIBRATIONS = {"interpreter": ("py_calibrated", calibrate_interpreter)}
+
+
+def register_calibration(name, flag, measure):
+    """Adds a calibration of the host: ``measure()`` returns figures for the
+    profile, ``flag`` among them once measured. A profile that lacks the
+    flag is completed at the next ``host_profile()``."""
+    global _host
+    _CALIBRATIONS[name] = (flag, measure)
+    if _host is not None and not _host.get(flag):
+        _host = None
+
+
 def host_profile(recalibrate=False):
-    """The host profile as a dict (cached in memory and on disk)."""
+    """The host profile as a dict (cached in memory and on disk), with every
+    registered calibration measured once."""
     global _host
     if _host is not None and not recalibrate:
         return _host
     t0 = time.perf_counter()
     h = _L.cost_host_profile(bool(recalibrate))
     measured = not str(h.get("source", "")).startswith("cache:")  # the engine measured the host just now
-    if recalibrate or not h.get("py_calibrated") or not h.get("report_calibrated"):
-        h.update(calibrate_interpreter())
-        _host = h  # the engine and report calibrations below ask for the profile
+    missing = [_CALIBRATIONS[n] for n in _CALIBRATION_ORDER if n in _CALIBRATIONS]
+    missing = [(flag, fn) for flag, fn in missing if recalibrate or not h.get(flag)]
+    if missing:
+        _host = h  # the calibrations below ask for the profile
         _L.cost_set_host(h)
-        h.update(calibrate_engine())
-        h.update(calibrate_report())
+        for _flag, measure in missing:
+            h.update(measure())
+            _L.cost_set_host(h)
         _L.cost_save_host_profile(h)
         measured = True
     if measured:
@@ -377,6 +396,17 @@ def forget_decisions():
     _decisions.clear()
 
 
+def set_reassociation(allowed):
+    """``loopscope.set_reassociation``: whether floating-point sums and
+    products may run in parallel (the plan's reductions, hence the prices and
+    the kept decisions, change with it). Returns the previous setting."""
+    previous = bool(_L.analysis_float_reassociation())
+    _L.analysis_set_float_reassociation(bool(allowed))
+    if previous != bool(allowed):
+        forget_decisions()  # a reduction's loop may now run in parallel
+    return previous
+
+
 def choose(nest_id, env, gpu=None, facts=None):
     """The device the model picks for this nest: "python", "cpu-serial", "cpu" or "gpu".
 
@@ -421,15 +451,3 @@ def _decide(nest_id, env, runs, gpu, facts):
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
     return choice
-
-
-def estimate(fn, *args, gpu=None, facts=None, sweep=True, run_loops=False, **kwargs):
-    """Estimates for the loop nests of ``fn(*args, **kwargs)``.
-
-    Returns ``{"function", "nests": [estimate, ...], "declined", "stopped"}``
-    (one estimate per nest, from its first execution). The loops are skipped,
-    as in ``loopscope.explain``, unless ``run_loops`` is set; the rest of
-    ``fn`` runs."""
-    from . import _cost_hook
-
-    return _cost_hook.estimate_function(fn, args, kwargs, gpu=gpu, facts=facts, sweep=sweep, run_loops=run_loops)

@@ -118,7 +118,7 @@ def _report_nest(A, B, C):
             C[i, j] = s
 
 
-def calibrate_report():
+def calibrate_report(first_report, cuda_source, render_html, cpu_serial, last_runs, layouts):
     """What the kernel's report of a nest costs on its first run, in
     microseconds: ``report_us``, the analysis and pricing before the run (a
     short report: no NVRTC, no size sweeps); ``first_setup_us``, what the
@@ -129,14 +129,18 @@ def calibrate_report():
     smaller of two fresh registrations (each one pays what a new nest
     pays; the first also pays one-time imports). The nest is large enough to
     be compiled, so its report has every section, and it is not run.
-    Returns {} when the report cannot be made here."""
-    try:
-        from . import _cell, _report, _rewrite, _run
-    except Exception:
-        return {}
+    Returns {} when the report cannot be made here.
+
+    The kernel's report code is passed in (``_cell`` registers this with
+    ``_cost.register_calibration``), so that this module imports nothing
+    above the cost model: ``first_report(nest_id, env, record, explain_only)``,
+    ``cuda_source(nest_id, env)``, ``render_html(report, level)``,
+    ``cpu_serial(nest_id, env)`` (the device), ``last_runs()`` and the
+    graph ``layouts`` cache (emptied while measuring, then restored)."""
+    from . import _rewrite
+
     A = np.ones((48, 48))
     before, setup, draw = [], [], []
-    layouts = _report._layout_state["cache"]
     kept = dict(layouts)
     try:
         for _ in range(2):
@@ -154,14 +158,14 @@ def calibrate_report():
                 return {}
             layouts.clear()  # the graph is laid out as for a new nest
             t0 = time.perf_counter()
-            report = _cell._first_report(nest_id, env, _rewrite.NESTS[nest_id], False)
+            report = first_report(nest_id, env, _rewrite.NESTS[nest_id], False)
             t1 = time.perf_counter()
-            if _run.DEVICES["cpu-serial"](nest_id, env) is not None:
-                t = (_run.last_runs().get(nest_id) or {}).get("timing") or {}
+            if cpu_serial(nest_id, env) is not None:
+                t = (last_runs().get(nest_id) or {}).get("timing") or {}
                 setup.append(t.get("bind_us", 0.0) + t.get("analysis_us", 0.0) + t.get("specialise_ms", 0.0) * 1e3)
             t2 = time.perf_counter()
-            report.cuda = _cell._cuda_source(nest_id, env)
-            _report.render_html(report, "summary")
+            report.cuda = cuda_source(nest_id, env)
+            render_html(report, "summary")
             t3 = time.perf_counter()
             before.append((t1 - t0) * 1e6)
             draw.append((t3 - t2) * 1e6)
@@ -176,7 +180,7 @@ def calibrate_report():
     return out
 
 
-def calibrate_engine():
+def calibrate_engine(run, last_runs):
     """Figures of the compiled CPU variant as called from Python, measured
     through ``loopscope.run``. The fixed cost of one native nest call is
     modelled as ``native_call_us + inputs * native_input_us + subscript
@@ -187,20 +191,21 @@ def calibrate_engine():
     them), is the difference per region between "cpu" and "cpu-serial" on a
     sequential loop of 200 steps around a parallel loop; ``fork_join_cold_us``
     the same for a single region after a 3 ms pause (sleeping workers). Returns {} when the
-    CPU variant is not available."""
+    CPU variant is not available. ``run`` and ``last_runs`` are
+    ``loopscope._run``'s (which registers this with
+    ``_cost.register_calibration``)."""
     try:
         import _loopscope
 
         if not hasattr(_loopscope, "cpu_run"):
             return {}
-        from . import _run
     except Exception:
         return {}
     T = 200
 
     def best(fn, *args, device, reps=30, pause=0.0):
-        _run.run(fn, *args, device=device)  # compile
-        status = _run.last_runs()
+        run(fn, *args, device=device)  # compile
+        status = last_runs()
         if not status or any(v.get("status") != "ok" for v in status.values()):
             return None
         b = float("inf")
@@ -208,7 +213,7 @@ def calibrate_engine():
             if pause:
                 time.sleep(pause)
             t0 = time.perf_counter()
-            _run.run(fn, *args, device=device)
+            run(fn, *args, device=device)
             b = min(b, time.perf_counter() - t0)
         return b
 

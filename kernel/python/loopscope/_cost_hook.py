@@ -1,5 +1,5 @@
 """Estimates for the loop nests of a Python function, collected through the
-rewriter's hook (see loopscope._rewrite)."""
+rewriter's hook (see loopscope._rewrite): ``loopscope.estimate``."""
 
 from . import _cost, _rewrite, _run
 
@@ -50,3 +50,13 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         e["executions"] = seen.get(e.get("nest_id"), 0)
     declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""} for r in nests if r.declined]
     return {"function": name, "nests": estimates, "declined": declined, "stopped": stopped, "not_analysed": None}
+
+
+def estimate(fn, *args, gpu=None, facts=None, sweep=True, run_loops=False, **kwargs):
+    """Estimates for the loop nests of ``fn(*args, **kwargs)``.
+
+    Returns ``{"function", "nests": [estimate, ...], "declined", "stopped"}``
+    (one estimate per nest, from its first execution). The loops are skipped,
+    as in ``loopscope.explain``, unless ``run_loops`` is set; the rest of
+    ``fn`` runs."""
+    return estimate_function(fn, args, kwargs, gpu=gpu, facts=facts, sweep=sweep, run_loops=run_loops)

@@ -68,9 +68,9 @@ def loopscope_magic(line):
                 print("Loopscope: %loopscope reassociate takes on or off", file=sys.stderr)
                 return
             i += 1
-            from . import set_reassociation
+            from . import _cost
 
-            set_reassociation(value == "on")
+            _cost.set_reassociation(value == "on")
         elif w == "profiles":
             print("GPU profiles: " + ", ".join(_profiles()))
         elif w == "profile" or w.startswith("profile="):

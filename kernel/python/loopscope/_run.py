@@ -33,7 +33,7 @@ import weakref
 
 import _loopscope
 
-from . import _cuda, _records, _rewrite
+from . import _cost, _cost_calibrate, _cuda, _records, _rewrite
 from ._errors import internal
 
 __all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", "compiled"]
@@ -113,10 +113,6 @@ def _python_hook(nest_id, env):
 
 
 def _choose(nest_id, env):
-    try:
-        from . import _cost
-    except Exception:
-        return "cpu"
     try:
         choice = _cost.choose(nest_id, env)
     except Exception:
@@ -215,3 +211,10 @@ def run(fn, *args, device="auto", **kwargs):
     ("auto", "cpu", "cpu-serial", "python", or one registered later) and
     returns what ``fn`` returns. Arrays are modified in place, as Python would."""
     return compiled(fn, device)(*args, **kwargs)
+
+
+# What a native call costs on this host, measured through run() when the
+# cost model first needs the host's figures.
+_cost.register_calibration(
+    "engine", "engine_calibrated", lambda: _cost_calibrate.calibrate_engine(run=run, last_runs=last_runs)
+)
