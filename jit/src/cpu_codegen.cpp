@@ -572,8 +572,12 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
     res.decline = Decline{u.line, u.reason};
     return res;
   } catch (const std::exception& e) {
+    // An engine bug, not the user's: the sentence says so plainly (as
+    // loopscope/_errors.py:internal does); the LLVM text is for developers.
+    if (debug_settings().level >= 1) std::fprintf(stderr, "loopscope: the CPU compiler failed: %s\n", e.what());
     res.decline = Decline{bound.nest && bound.nest->root ? bound.nest->root->line : 0,
-                          std::string("native code could not be built (") + e.what() + ")"};
+                          "Loopscope's CPU compiler hit an internal problem, so this runs as plain Python "
+                          "(LOOPSCOPE_DEBUG=1 shows the details)"};
     return res;
   }
   res.compile_ms = ms_since(t1);

@@ -1448,6 +1448,7 @@ class Codegen {
       auto saved_active = active_loops_;
       auto* saved_countdown = countdown_;
       auto* saved_deferred = deferred_;
+      auto* saved_numpy_warns = numpy_warns_;  // an i1 of the parent: the chunk loads its own
       bool saved_quiet_fn = quiet_;
       quiet_ = false;
       active_loops_.clear();
@@ -1483,6 +1484,7 @@ class Codegen {
       active_loops_ = saved_active;
       countdown_ = saved_countdown;
       deferred_ = saved_deferred;
+      numpy_warns_ = saved_numpy_warns;
       quiet_ = saved_quiet_fn;
       B.restoreIP(saved_ip);
     }

@@ -482,3 +482,28 @@ def test_later_runs_reuse_the_specialisation_only_for_the_same_facts():
             want = _last_value(np.zeros(4), v)
             got = loopscope.run(_last_value, np.zeros(4), v, device="cpu")
             assert type(got) is type(want) and got == want, (v, got, want)
+
+
+def _int64_sum(n, m):
+    w = np.int64(2**61)
+    for j in range(n):
+        w += m
+    return w
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial", "gpu-emulated"])
+def test_a_parallel_numpy_int_reduction_compiles(device):
+    # The parallel chunk's function loads its own NumPy-warnings flag; the
+    # combining code after it used the chunk's (IR that LLVM rejects), so the
+    # nest declined with the LLVM text. Found by the program campaign.
+    _run.reset_last_runs()
+    got = loopscope.run(_int64_sum, 1000, 3, device=device)
+    assert got == _int64_sum(1000, 3) and type(got) is np.int64
+    (rec,) = _run.last_runs().values()
+    assert rec["status"] == "ok", rec
+    assert rec["parallel_loops"] == ("" if device == "cpu-serial" else "j")
+    # Overflowing: NumPy warns, so the native run traps and Python runs it.
+    with np.errstate(over="ignore"):
+        want = _int64_sum(10, 2**61)
+    with np.errstate(over="ignore"):
+        assert loopscope.run(_int64_sum, 10, 2**61, device=device) == want
