@@ -132,7 +132,6 @@ namespace {
 std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env, analysis::BoundNest& out);
 
 struct Trip {
-  int nest_id = 0;
   const analysis::LoopNest* nest = nullptr;  // null for a nest the front end declined
   py::dict env;
   std::uint64_t serial = 0;
@@ -163,7 +162,6 @@ EngineCounters& engine_counters() {
 void trip_begin(int nest_id, py::dict env) {
   static std::uint64_t next_serial = 0;
   Trip t;
-  t.nest_id = nest_id;
   const analysis::NestEntry* entry = analysis::find_nest(nest_id);
   t.nest = entry ? entry->nest.get() : nullptr;
   t.env = std::move(env);

@@ -31,6 +31,7 @@ import os
 import time
 
 import _loopscope as _L
+import numpy as np
 
 from ._cost_calibrate import calibrate_interpreter
 from ._errors import internal
@@ -363,13 +364,7 @@ _runs = {}
 # cost speed, never exactness.
 _decisions = {}
 DECISION_TTL_S = 1.0
-_FLOAT_TYPES = (float,)
-try:
-    import numpy as _np
-
-    _FLOAT_TYPES = (float, _np.float64, _np.float32)
-except ImportError:  # pragma: no cover - NumPy is a dependency
-    _np = None
+_FLOAT_TYPES = (float, np.float64, np.float32)
 
 
 def decision_signature(env):
@@ -380,7 +375,7 @@ def decision_signature(env):
         t = type(v)
         if t in _FLOAT_TYPES:
             sig.append((k, t))
-        elif _np is not None and t is _np.ndarray:
+        elif t is np.ndarray:
             sig.append((k, v.dtype.num, v.shape, v.strides))
         else:
             try:
