@@ -1,0 +1,457 @@
+// Dynamic phase, binding: the static forms of a nest (symbolic affine
+// bounds and subscripts) made concrete for one BoundNest. Integer values of
+// the scalars, interval evaluation, affine forms over loop variables and
+// over iteration counters, the LoopInstance of every loop (trip counts,
+// values of its variable) and the RefInstance of every reference (its
+// subscripts in counters after Python's wrap-around, whether they stay in
+// range, narrowed by the guards around it), and the run-time relation of
+// every two arrays (same memory, overlapping views, disjoint).
+// Separate from the tests because everything here is per loop or per
+// reference, done once, and what check_subscripts reports comes from it.
+#include "dynamic_internal.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "loopscope/analysis/int_math.hpp"
+
+namespace loopscope::analysis::dynamic_detail {
+
+void DynamicPhase::fail(int line, std::string why) {
+  if (!decline) decline = Decline{line, std::move(why)};
+}
+
+// ---- symbolic values -------------------------------------------------
+std::optional<int64_t> DynamicPhase::eval(const Expr* e, const Locals* locals) const {
+  if (!e) return 0;
+  switch (e->kind) {
+    case ExprKind::IntConst:
+    case ExprKind::BoolConst: return e->ival;
+    case ExprKind::Name: {
+      if (locals)
+        for (auto it = locals->rbegin(); it != locals->rend(); ++it)
+          if (*it->first == e->name) return it->second;
+      auto it = ints.find(e->name);
+      if (it == ints.end()) return std::nullopt;
+      return it->second;
+    }
+    case ExprKind::Unary: {
+      auto a = eval(e->args[0].get(), locals);
+      if (!a || e->un_op == UnOp::Not) return std::nullopt;
+      return e->un_op == UnOp::Neg ? -*a : *a;
+    }
+    case ExprKind::Binary: {
+      auto a = eval(e->args[0].get(), locals);
+      auto c = eval(e->args[1].get(), locals);
+      if (!a || !c) return std::nullopt;
+      i128 r;
+      switch (e->bin_op) {
+        case BinOp::Add: r = (i128)*a + *c; break;
+        case BinOp::Sub: r = (i128)*a - *c; break;
+        case BinOp::Mul: r = (i128)*a * *c; break;
+        case BinOp::FloorDiv:
+          if (*c == 0) return std::nullopt;
+          r = floor_div(*a, *c);
+          break;
+        case BinOp::Mod:
+          if (*c == 0) return std::nullopt;
+          r = floor_mod(*a, *c);
+          break;
+        case BinOp::Pow: {
+          // range(10**6): exact, as Python's int ** int with an exponent
+          // >= 0 (a negative one gives a float, which range() refuses).
+          if (*c < 0) return std::nullopt;
+          if (*a == 0)
+            r = *c == 0 ? 1 : 0;
+          else if (*a == 1)
+            r = 1;
+          else if (*a == -1)
+            r = *c % 2 == 0 ? 1 : -1;
+          else {  // |a| >= 2: at most 63 factors before it no longer fits
+            r = 1;
+            for (int64_t k = 0; k < *c; ++k) {
+              r *= *a;
+              if (!fits(r)) return std::nullopt;
+            }
+          }
+          break;
+        }
+        default: return std::nullopt;
+      }
+      if (!fits(r)) return std::nullopt;
+      return (int64_t)r;
+    }
+    case ExprKind::Call: {
+      if (e->name == "abs" && e->args.size() == 1) {
+        auto a = eval(e->args[0].get(), locals);
+        if (!a) return std::nullopt;
+        return *a < 0 ? -*a : *a;
+      }
+      if ((e->name == "min" || e->name == "max") && !e->args.empty()) {
+        std::optional<int64_t> best;
+        for (auto& x : e->args) {
+          auto v = eval(x.get(), locals);
+          if (!v) return std::nullopt;
+          if (!best || (e->name == "min" ? *v < *best : *v > *best)) best = v;
+        }
+        return best;
+      }
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// Interval of an integer expression over the loop variables' ranges.
+std::optional<Interval> DynamicPhase::eval_interval(const Expr* e) const {
+  switch (e->kind) {
+    case ExprKind::IntConst:
+    case ExprKind::BoolConst: return Interval{e->ival, e->ival};
+    case ExprKind::Name: {
+      if (cur_chain)
+        for (int i : *cur_chain)
+          if (sa.loops[i].stmt->var == e->name) return loops[i].v;
+      auto it = ints.find(e->name);
+      if (it == ints.end()) return std::nullopt;
+      return Interval{it->second, it->second};
+    }
+    case ExprKind::Unary: {
+      auto a = eval_interval(e->args[0].get());
+      if (!a || e->un_op == UnOp::Not) return std::nullopt;
+      if (e->un_op == UnOp::Neg) return Interval{-a->hi, -a->lo};
+      return a;
+    }
+    case ExprKind::Binary: {
+      auto a = eval_interval(e->args[0].get());
+      auto c = eval_interval(e->args[1].get());
+      if (!a || !c) return std::nullopt;
+      i128 lo, hi;
+      switch (e->bin_op) {
+        case BinOp::Add: lo = (i128)a->lo + c->lo, hi = (i128)a->hi + c->hi; break;
+        case BinOp::Sub: lo = (i128)a->lo - c->hi, hi = (i128)a->hi - c->lo; break;
+        case BinOp::Mul: {
+          i128 p[4] = {(i128)a->lo * c->lo, (i128)a->lo * c->hi, (i128)a->hi * c->lo, (i128)a->hi * c->hi};
+          lo = *std::min_element(p, p + 4);
+          hi = *std::max_element(p, p + 4);
+          break;
+        }
+        case BinOp::FloorDiv:
+          if (c->lo != c->hi || c->lo <= 0) return std::nullopt;
+          lo = floor_div(a->lo, c->lo), hi = floor_div(a->hi, c->lo);
+          break;
+        case BinOp::Mod:
+          if (c->lo != c->hi || c->lo <= 0) return std::nullopt;
+          lo = 0, hi = c->lo - 1;
+          break;
+        default: return std::nullopt;
+      }
+      if (!fits(lo) || !fits(hi)) return std::nullopt;
+      return Interval{(int64_t)lo, (int64_t)hi};
+    }
+    case ExprKind::Call: {
+      if (e->name == "abs" && e->args.size() == 1) {
+        auto a = eval_interval(e->args[0].get());
+        if (!a) return std::nullopt;
+        if (a->lo >= 0) return a;
+        if (a->hi <= 0) return Interval{-a->hi, -a->lo};
+        return Interval{0, std::max(-a->lo, a->hi)};
+      }
+      if ((e->name == "min" || e->name == "max") && !e->args.empty()) {
+        std::optional<Interval> r;
+        for (auto& x : e->args) {
+          auto v = eval_interval(x.get());
+          if (!v) return std::nullopt;
+          if (!r)
+            r = v;
+          else if (e->name == "min")
+            r = Interval{std::min(r->lo, v->lo), std::min(r->hi, v->hi)};
+          else
+            r = Interval{std::max(r->lo, v->lo), std::max(r->hi, v->hi)};
+        }
+        return r;
+      }
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+std::optional<AffineForm> DynamicPhase::concrete(const SymAffine& s) const {
+  if (!s.affine) return std::nullopt;
+  AffineForm a;
+  a.c.assign(num_loops, 0);
+  for (size_t i = 0; i < num_loops; ++i) {
+    auto v = eval(s.coef[i].get());
+    if (!v) return std::nullopt;
+    a.c[i] = *v;
+  }
+  auto k = eval(s.constant.get());
+  if (!k) return std::nullopt;
+  a.k = *k;
+  return a;
+}
+
+std::optional<Interval> DynamicPhase::interval_v(const AffineForm& a) const {
+  i128 lo = a.k, hi = a.k;
+  for (size_t i = 0; i < num_loops; ++i) {
+    if (!a.c[i]) continue;
+    if (!loops[i].runs) return std::nullopt;
+    i128 x = (i128)a.c[i] * loops[i].v.lo, y = (i128)a.c[i] * loops[i].v.hi;
+    lo += std::min(x, y);
+    hi += std::max(x, y);
+  }
+  if (!fits(lo) || !fits(hi)) return std::nullopt;
+  return Interval{(int64_t)lo, (int64_t)hi};
+}
+std::optional<Interval> DynamicPhase::interval_t(const AffineForm& a) const {
+  i128 lo = a.k, hi = a.k;
+  for (size_t i = 0; i < num_loops; ++i) {
+    if (!a.c[i]) continue;
+    if (loops[i].last_counter < 0) return std::nullopt;
+    i128 x = (i128)a.c[i] * loops[i].last_counter;
+    lo += std::min<i128>(0, x);
+    hi += std::max<i128>(0, x);
+  }
+  if (!fits(lo) || !fits(hi)) return std::nullopt;
+  return Interval{(int64_t)lo, (int64_t)hi};
+}
+// v-form (over loop variables) to t-form (over counters).
+std::optional<AffineForm> DynamicPhase::to_t(const AffineForm& a) const {
+  AffineForm r;
+  r.c.assign(num_loops, 0);
+  i128 k = a.k;
+  std::vector<i128> c(num_loops, 0);
+  for (size_t i = 0; i < num_loops; ++i) {
+    if (!a.c[i]) continue;
+    const AffineForm& t = loops[i].tform;
+    k += (i128)a.c[i] * t.k;
+    for (size_t j = 0; j < num_loops; ++j) c[j] += (i128)a.c[i] * t.c[j];
+  }
+  if (!fits(k)) return std::nullopt;
+  r.k = (int64_t)k;
+  for (size_t j = 0; j < num_loops; ++j) {
+    if (!fits(c[j])) return std::nullopt;
+    r.c[j] = (int64_t)c[j];
+  }
+  return r;
+}
+std::optional<Interval> DynamicPhase::interval_both(const AffineForm& v) const {
+  auto a = interval_v(v);
+  auto t = to_t(v);
+  std::optional<Interval> bt = t ? interval_t(*t) : std::nullopt;
+  if (a && bt) return Interval{std::max(a->lo, bt->lo), std::min(a->hi, bt->hi)};
+  return a ? a : bt;
+}
+
+// ---- binding -----------------------------------------------------------
+// Only values that stay constant while the nest runs: scalars the nest
+// assigns, and its loop variables, are not constants even when a value
+// was bound for them.
+void DynamicPhase::bind_scalars() {
+  std::set<std::string> varying = sa.assigned_scalars;
+  for (auto& l : sa.loops) varying.insert(l.stmt->var);
+  for (auto& [name, s] : bound.scalars)
+    if (s.kind != ScalarKind::Float && !varying.count(name)) ints[name] = s.ival;
+}
+
+void DynamicPhase::bind_loops() {
+  loops.assign(num_loops, LoopInstance{});
+  for (size_t i = 0; i < num_loops; ++i) {
+    const LoopInfo& li = sa.loops[i];
+    LoopInstance& d = loops[i];
+    d.tform.c.assign(num_loops, 0);
+    bool parent_runs = li.parent < 0 || loops[li.parent].runs;
+    auto st = concrete(li.start), sp = concrete(li.stop), stp = concrete(li.step);
+    if (!st || !sp || !stp) {
+      fail(li.stmt->line, "the bounds of loop " + li.stmt->var +
+                              " are not integers known before the loop runs (range() needs integers)");
+      return;
+    }
+    if (stp->k == 0) {
+      fail(li.stmt->line, "range() of loop " + li.stmt->var + " has a zero step (Python raises ValueError)");
+      return;
+    }
+    d.start = *st;
+    d.stop = *sp;
+    d.step = stp->k;
+    if (!parent_runs) continue;
+    // Differences as affine forms give tighter trip counts than intervals of each bound.
+    AffineForm diff;
+    diff.c.assign(num_loops, 0);
+    for (size_t j = 0; j < num_loops; ++j)
+      diff.c[j] = d.step > 0 ? d.stop.c[j] - d.start.c[j] : d.start.c[j] - d.stop.c[j];
+    diff.k = d.step > 0 ? d.stop.k - d.start.k : d.start.k - d.stop.k;
+    auto di = interval_both(diff);
+    auto si = interval_both(d.start);
+    auto pi = interval_both(d.stop);
+    if (!di || !si || !pi) {
+      fail(li.stmt->line, "the bounds of loop " + li.stmt->var + " are too large to analyse");
+      return;
+    }
+    int64_t s = d.step > 0 ? d.step : -d.step;
+    auto ceil_div = [](int64_t a, int64_t q) { return a <= 0 ? 0 : (a + q - 1) / q; };
+    int64_t trip_max = ceil_div(di->hi, s), trip_min = ceil_div(di->lo, s);
+    d.last_counter = trip_max - 1;
+    d.min_trip = trip_min;
+    d.runs = d.last_counter >= 0;
+    if (!d.runs) continue;
+    // v = start + step * t, start expressed in counters.
+    auto st_t = to_t(d.start);
+    if (!st_t) {
+      fail(li.stmt->line, "the bounds of loop " + li.stmt->var + " are too large to analyse");
+      return;
+    }
+    d.tform = *st_t;
+    d.tform.c[i] = d.step;
+    if (d.step > 0) {
+      d.v.lo = si->lo;
+      d.v.hi = (int64_t)std::min<i128>((i128)pi->hi - 1, (i128)si->hi + (i128)d.step * d.last_counter);
+    } else {
+      d.v.hi = si->hi;
+      d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.last_counter);
+    }
+    if (d.v.lo > d.v.hi) d.runs = false, d.last_counter = -1;
+  }
+}
+
+// Narrows `iv`, the values of the affine subscript `v`, with the guards
+// around its reference (each g >= 0 where it runs): when v = alpha * g + c
+// for an integer alpha, v >= c (alpha > 0) or v <= c (alpha < 0). So
+// `if i + 1 < N: A[i + 1]` is in range although i + 1 reaches N in the
+// loop. The values where the reference does not run only widen iv, so a
+// narrowed iv still covers every index the reference uses.
+void DynamicPhase::narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const {
+  for (auto& sym : guards) {
+    auto g = concrete(sym);
+    if (!g) continue;
+    std::optional<int64_t> alpha;
+    bool proportional = true;
+    for (size_t i = 0; i < num_loops && proportional; ++i) {
+      if (g->c[i] == 0) {
+        proportional = v.c[i] == 0;
+        continue;
+      }
+      i128 q = (i128)v.c[i] / g->c[i];  // in 128 bits: INT64_MIN / -1 does not fit
+      if ((i128)v.c[i] % g->c[i] != 0 || q == 0 || !fits(q) || (alpha && *alpha != (int64_t)q)) {
+        proportional = false;
+        continue;
+      }
+      alpha = (int64_t)q;
+    }
+    if (!proportional || !alpha) continue;
+    i128 c = (i128)v.k - (i128)*alpha * g->k;
+    if (!fits(c)) continue;
+    if (*alpha > 0)
+      iv.lo = std::max<int64_t>(iv.lo, (int64_t)c);
+    else
+      iv.hi = std::min<int64_t>(iv.hi, (int64_t)c);
+  }
+}
+
+void DynamicPhase::bind_refs() {
+  refs.assign(sa.refs.size(), RefInstance{});
+  for (auto& r : sa.refs) {
+    RefInstance& d = refs[r.index];
+    d.live = true;
+    for (int l : r.loops)
+      if (!loops[l].runs) d.live = false;
+    if (!d.live) continue;
+    auto it = bound.arrays.find(r.array);
+    if (it == bound.arrays.end()) {
+      fail(r.stmt->line, r.array + " is not bound to an array");
+      return;
+    }
+    const ArrayBinding& ab = it->second;
+    if (ab.shape.size() != r.subs.size()) {
+      fail(r.stmt->line, r.text + " uses " + std::to_string(r.subs.size()) + " subscript(s) but " + r.array + " has " +
+                             std::to_string(ab.shape.size()) +
+                             " dimension(s); only whole-element accesses are supported");
+      return;
+    }
+    d.in_range = true;
+    d.t.assign(r.subs.size(), std::nullopt);
+    for (size_t k = 0; k < r.subs.size(); ++k) {
+      int64_t N = ab.shape[k];
+      std::optional<Interval> iv;
+      std::optional<AffineForm> v;
+      if (r.subs[k].affine) {
+        v = concrete(r.subs[k]);
+        if (!v) {
+          fail(r.stmt->line, "the subscript " + to_source(*r.expr->args[k]) + " of " + r.text +
+                                 " uses a value that is not an integer");
+          return;
+        }
+        iv = interval_both(*v);
+        if (iv) narrow_by_guards(*v, r.guards, *iv);
+      } else {
+        cur_chain = &r.loops;
+        iv = eval_interval(r.expr->args[k].get());
+        cur_chain = nullptr;
+      }
+      std::string sub = to_source(*r.expr->args[k]);
+      if (!iv) {
+        if (d.in_range)
+          d.problem = "the subscript " + sub + " of " + r.text + " cannot be bounded before the loop runs",
+          d.in_range = false;
+      } else if (iv->lo < -N || iv->hi > N - 1) {
+        if (d.in_range) {
+          std::ostringstream os;
+          os << r.text << " may be out of range: " << sub << " takes values from " << iv->lo << " to " << iv->hi
+             << " but axis " << k << " of " << r.array << " has length " << N;
+          d.problem = os.str();
+          d.in_range = false;
+        }
+      }
+      if (v && iv) {
+        auto t = to_t(*v);
+        if (t && iv->lo >= 0)
+          d.t[k] = t;
+        else if (t && iv->hi <= -1) {
+          t->k += N;  // Python's wrap-around: A[-1] is A[N-1]
+          d.t[k] = t;
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// True when two different indices of the array may reach the same memory
+// (a zero stride, or strides that interleave, as np.lib.stride_tricks can
+// make). Per-dimension tests assume they cannot.
+bool self_overlapping(const ArrayBinding& a) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // |stride|, extent
+  for (size_t d = 0; d < a.shape.size(); ++d)
+    if (a.shape[d] > 1) dims.push_back({a.strides[d] < 0 ? -a.strides[d] : a.strides[d], a.shape[d]});
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = dtype_size(a.dtype);  // bytes covered by the faster dimensions
+  for (auto& [st, n] : dims) {
+    if (st < reach) return true;
+    reach = st * n;
+  }
+  return false;
+}
+
+}  // namespace
+
+void DynamicPhase::bind_relations() {
+  for (auto& x : sa.nest->arrays)
+    for (auto& y : sa.nest->arrays) {
+      auto ix = bound.arrays.find(x), iy = bound.arrays.find(y);
+      if (ix == bound.arrays.end() || iy == bound.arrays.end()) continue;
+      const ArrayBinding& a = ix->second;
+      const ArrayBinding& c = iy->second;
+      Relation r;
+      if (x == y || (a.data == c.data && a.shape == c.shape && a.strides == c.strides && a.dtype == c.dtype))
+        r = self_overlapping(a) ? Relation::Overlap : Relation::Same;
+      else if (a.mem_lo < c.mem_hi && c.mem_lo < a.mem_hi)
+        r = Relation::Overlap;
+      else
+        r = Relation::Disjoint;
+      array_relations[{x, y}] = r;
+    }
+}
+
+}  // namespace loopscope::analysis::dynamic_detail
