@@ -347,6 +347,10 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   v.available = f.gpu_available && f.gpu_codegen_ok && w.ok && has_grid;
   if (!w.ok)
     v.unavailable_reason = w.reason;
+  else if (!has_grid && no_parallel_reason.empty() && w.gpu_single_thread_loops > 0)
+    v.unavailable_reason =
+        "no parallel loop can start a GPU launch (a loop around it holds statements besides loops, or its bounds "
+        "change inside the nest), so the GPU version would run on a single thread";
   else if (!has_grid)
     v.unavailable_reason = no_parallel_reason.empty()
                                ? "no loop can run in parallel, so there is nothing to spread over GPU threads"
@@ -366,7 +370,7 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   const double clock = g.boost_clock_ghz * 1e9;
 
   // Work inside the kernels (per launch) and on the host (the rest).
-  const OpCounts& kp = has_grid ? w.ops_parallel : w.ops;
+  const OpCounts& kp = has_grid ? w.ops_gpu_kernel : w.ops;
   OpCounts host = w.ops;
   if (has_grid) {
     host.add -= kp.add;
@@ -587,13 +591,15 @@ void add_sweep(NestWork& c, const BoundNest& bound, const ParallelPlan& plan) {
   if (c.swept) return;
   c.scaled.clear();
   if (c.work.ok)
-    for (double s : kSweepScales) c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s));
+    for (double s : kSweepScales)
+      c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.gpu_mapping));
   c.swept = true;
 }
 
-NestWork count_nest(const BoundNest& bound, const ParallelPlan& plan, bool sweep) {
+NestWork count_nest(const BoundNest& bound, const ParallelPlan& plan, bool sweep, const GpuMapping* gpu_mapping) {
   NestWork c;
-  c.work = count_work(bound, plan, 1.0);
+  c.gpu_mapping = gpu_mapping ? *gpu_mapping : map_gpu_by_verdicts(bound, plan);
+  c.work = count_work(bound, plan, 1.0, &c.gpu_mapping);
   c.no_parallel_reason = no_parallel_reason(plan);
   if (sweep) add_sweep(c, bound, plan);
   return c;
@@ -659,8 +665,8 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
 }
 
 CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host, const GpuProfile& gpu,
-                      const VariantFacts& facts, bool sweep) {
-  return price_nest(count_nest(bound, plan, sweep), plan.decline, host, gpu, facts, sweep);
+                      const VariantFacts& facts, bool sweep, const GpuMapping* gpu_mapping) {
+  return price_nest(count_nest(bound, plan, sweep, gpu_mapping), plan.decline, host, gpu, facts, sweep);
 }
 
 nlohmann::json to_json(const CostEstimate& e) {

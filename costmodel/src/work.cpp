@@ -104,7 +104,8 @@ struct Interval {
 
 class Counter {
  public:
-  Counter(const BoundNest& b, const ParallelPlan& plan, double scale) : b_(b), scale_(scale) {
+  Counter(const BoundNest& b, const ParallelPlan& plan, const GpuMapping& gpu, double scale)
+      : b_(b), gpu_(gpu), scale_(scale) {
     for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
     // Flow dependences carried at a constant distance: a recurrence every
     // iteration (a distance that varies, as D[i, k] against D[i, j] at j == k,
@@ -122,6 +123,7 @@ class Counter {
 
  private:
   const BoundNest& b_;
+  const GpuMapping& gpu_;
   double scale_;
   std::map<int, LoopVerdict> verdicts_;
   std::map<int, std::set<std::string>> carried_flow_;  // stmt id -> loops carrying a flow into it
@@ -133,16 +135,19 @@ class Counter {
   std::map<int, LoopTraffic> loops_;
   std::map<std::string, ArrayTraffic> arrays_;
   std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
-  std::set<int> top_parallel_;  // top-level parallel loop ids
+  std::set<int> cpu_parallel_;  // loops split over CPU threads (outermost non-sequential ones)
+  // The GPU mapping's launches that have a grid (gpu_), by root loop.
+  std::set<int> gpu_launch_roots_;
   std::set<int> grid_loops_;
-  std::map<int, std::string> grid_x_of_;  // top parallel loop -> its grid x variable
-  std::map<int, int> grid_deepest_;       // top parallel loop -> deepest grid loop
+  std::map<int, std::string> grid_x_of_;  // launch root -> its grid's x variable
+  std::map<int, int> grid_deepest_;       // launch root -> deepest grid loop
   std::string grid_x_var_;
   WorkProfile w_;
   std::string error_;
 
   // Where we are while walking.
-  bool in_parallel_ = false;
+  bool in_parallel_ = false;                           // inside a loop split over CPU threads
+  bool in_gpu_kernel_ = false;                         // inside a grid launch
   const Stmt* innermost_ = nullptr;                    // innermost enclosing loop
   double inner_trip_ = 1;                              // its trip at this sample
   bool innermost_is_leaf_ = false;                     // it contains no loop
@@ -438,6 +443,7 @@ class Counter {
 void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
   w_.ops += o;
   if (in_parallel_) w_.ops_parallel += o;
+  if (in_gpu_kernel_) w_.ops_gpu_kernel += o;
   if (vec_leaf) w_.ops_vector += o;
 }
 
@@ -869,6 +875,7 @@ void Counter::count_loop(const Stmt& s, double w) {
   auto saved_trip = inner_trip_;
   auto saved_leaf = innermost_is_leaf_;
   auto saved_par = in_parallel_;
+  auto saved_kernel = in_gpu_kernel_;
   auto saved_collect = collecting_;
   auto saved_vec = inner_vec_ok_;
   auto saved_grid = grid_x_var_;
@@ -881,10 +888,10 @@ void Counter::count_loop(const Stmt& s, double w) {
   saved_groups.swap(charged_groups_);
   inner_trip_ = trip;
   innermost_is_leaf_ = leaf;
-  if (top_parallel_.count(s.id)) {
-    in_parallel_ = true;
-    auto g = grid_x_of_.find(s.id);
-    if (g != grid_x_of_.end()) grid_x_var_ = g->second;
+  if (cpu_parallel_.count(s.id)) in_parallel_ = true;
+  if (gpu_launch_roots_.count(s.id)) {
+    in_gpu_kernel_ = true;
+    grid_x_var_ = grid_x_of_[s.id];
   }
   if (leaf) {
     collecting_ = true;
@@ -936,31 +943,22 @@ void Counter::count_loop(const Stmt& s, double w) {
   inner_trip_ = saved_trip;
   innermost_is_leaf_ = saved_leaf;
   in_parallel_ = saved_par;
+  in_gpu_kernel_ = saved_kernel;
   collecting_ = saved_collect;
   inner_vec_ok_ = saved_vec && !leaf;
   grid_x_var_ = saved_grid;
 }
 
+// The CPU splits the outermost loops that are not sequential on each path
+// (the variant's own choice, jit's choose_parallel, may still run it
+// serially: VariantFacts::cpu_runs_parallel). The GPU runs the mapping it is
+// given, analysis::map_gpu's, as the CUDA generator emits it.
 void Counter::plan_mapping(const Stmt* root) {
   std::function<void(const Stmt*, bool)> walk = [&](const Stmt* s, bool under) {
-    if (s->kind == StmtKind::For) {
+    if (s->kind == StmtKind::For && !under) {
       auto v = verdicts_.find(s->id);
-      LoopVerdict verdict = v == verdicts_.end() ? LoopVerdict::Sequential : v->second;
-      if (!under && verdict != LoopVerdict::Sequential) {
-        top_parallel_.insert(s->id);
-        std::vector<const Stmt*> chain{s};
-        const Stmt* cur = s;
-        while (chain.size() < 3 && verdict == LoopVerdict::Parallel && cur->body.size() == 1 &&
-               cur->body[0]->kind == StmtKind::For) {
-          const Stmt* nxt = cur->body[0].get();
-          auto nv = verdicts_.find(nxt->id);
-          if (nv == verdicts_.end() || nv->second != LoopVerdict::Parallel) break;
-          chain.push_back(nxt);
-          cur = nxt;
-        }
-        for (auto* c : chain) grid_loops_.insert(c->id);
-        grid_x_of_[s->id] = chain.back()->var;
-        grid_deepest_[s->id] = chain.back()->id;
+      if (v != verdicts_.end() && v->second != LoopVerdict::Sequential) {
+        cpu_parallel_.insert(s->id);
         under = true;
       }
     }
@@ -968,6 +966,13 @@ void Counter::plan_mapping(const Stmt* root) {
     for (auto& c : s->orelse) walk(c.get(), under);
   };
   walk(root, false);
+  for (const GpuLaunchPlan* launch : gpu_.launches()) {
+    if (launch->sequential()) continue;
+    gpu_launch_roots_.insert(launch->root->id);
+    for (const Stmt* g : launch->grid) grid_loops_.insert(g->id);
+    grid_x_of_[launch->root->id] = launch->grid.back()->var;
+    grid_deepest_[launch->root->id] = launch->grid.back()->id;
+  }
 }
 
 WorkProfile Counter::run() {
@@ -1051,16 +1056,21 @@ WorkProfile Counter::run() {
   double regions = 0, par_iters = 0, launches = 0, threads = 0, red = 0;
   int first_par = -1;
   for (auto& lt : w_.loops) {
-    if (!top_parallel_.count(lt.loop)) continue;
+    if (!cpu_parallel_.count(lt.loop)) continue;
     if (first_par < 0) first_par = lt.loop;
     regions += lt.entries;
     par_iters += lt.iterations;
+  }
+  for (auto& lt : w_.loops) {
+    if (!gpu_launch_roots_.count(lt.loop)) continue;
     launches += lt.entries;
     if (lt.verdict == LoopVerdict::Reduction) red += lt.iterations;
     int deepest = grid_deepest_[lt.loop];
     for (auto& d : w_.loops)
       if (d.loop == deepest) threads += d.iterations;
   }
+  for (const GpuLaunchPlan* launch : gpu_.launches())
+    if (launch->sequential()) ++w_.gpu_single_thread_loops;
   for (auto& lt : w_.loops)
     if (grid_loops_.count(lt.loop)) w_.gpu_grid_loops.push_back(lt.loop);
   w_.cpu_parallel_loop = first_par;
@@ -1141,9 +1151,11 @@ OpCounts ops_from_json(const nlohmann::json& j) {
 
 }  // namespace
 
-WorkProfile count_work(const BoundNest& bound, const ParallelPlan& plan, double size_scale) {
-  Counter c(bound, plan, size_scale);
-  return c.run();
+WorkProfile count_work(const BoundNest& bound, const ParallelPlan& plan, double size_scale,
+                       const GpuMapping* gpu_mapping) {
+  if (gpu_mapping) return Counter(bound, plan, *gpu_mapping, size_scale).run();
+  const GpuMapping by_verdicts = map_gpu_by_verdicts(bound, plan);
+  return Counter(bound, plan, by_verdicts, size_scale).run();
 }
 
 std::string work_key(const BoundNest& b) {
@@ -1182,6 +1194,7 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["fp32"] = w.fp32;
   j["ops"] = ops_json(w.ops);
   j["ops_parallel"] = ops_json(w.ops_parallel);
+  j["ops_gpu_kernel"] = ops_json(w.ops_gpu_kernel);
   j["ops_vector"] = ops_json(w.ops_vector);
   j["chain_ops"] = w.chain_ops;
   j["ops_recurrence"] = ops_json(w.ops_recurrence);
@@ -1221,6 +1234,7 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["gpu_launches"] = w.gpu_launches;
   j["gpu_threads"] = w.gpu_threads;
   j["gpu_grid_reduction"] = w.gpu_grid_reduction;
+  j["gpu_single_thread_loops"] = w.gpu_single_thread_loops;
   j["bytes_read"] = w.bytes_read();
   j["bytes_written"] = w.bytes_written();
   return j;
@@ -1239,6 +1253,9 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   w.fp32 = j.value("fp32", false);
   if (j.contains("ops")) w.ops = ops_from_json(j["ops"]);
   if (j.contains("ops_parallel")) w.ops_parallel = ops_from_json(j["ops_parallel"]);
+  // Profiles written by hand (tests, older caches) may give only the CPU's
+  // parallel part: the kernels then hold that same work.
+  w.ops_gpu_kernel = j.contains("ops_gpu_kernel") ? ops_from_json(j["ops_gpu_kernel"]) : w.ops_parallel;
   if (j.contains("ops_vector")) w.ops_vector = ops_from_json(j["ops_vector"]);
   w.chain_ops = num(j, "chain_ops");
   if (j.contains("ops_recurrence")) w.ops_recurrence = ops_from_json(j["ops_recurrence"]);
@@ -1287,6 +1304,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   w.gpu_launches = num(j, "gpu_launches");
   w.gpu_threads = num(j, "gpu_threads");
   w.gpu_grid_reduction = num(j, "gpu_grid_reduction");
+  w.gpu_single_thread_loops = (int)num(j, "gpu_single_thread_loops");
   return w;
 }
 

@@ -342,7 +342,7 @@ class Generator {
       if (plan_.decline) throw GenError{plan_.decline->line, plan_.decline->reason, true};
       specialise();
       prepare();
-      build_host(*bound_.nest->root, prog_.schedule, true);
+      build_schedule();
       finish();
       prog = std::move(prog_);
     } catch (const GenError& e) {
@@ -478,40 +478,6 @@ class Generator {
     return it->second;
   }
 
-  // ------------------------------------------------------ host schedule --
-  // An expression the host can evaluate (eval_host_int) before a launch:
-  // constants, and names that are host loop variables, `extra` (enclosing
-  // grid loops) or integer values fixed before the nest.
-  bool host_computable(const Expr* e, const std::set<std::string>& extra) {
-    if (!e) return true;
-    switch (e->kind) {
-      case ExprKind::IntConst:
-      case ExprKind::BoolConst: return true;
-      case ExprKind::Name: {
-        if (std::find(host_vars_.begin(), host_vars_.end(), e->name) != host_vars_.end()) return true;
-        if (extra.count(e->name)) return true;
-        if (assigned_.count(e->name) || loop_vars_.count(e->name)) return false;
-        auto s = bound_.scalars.find(e->name);
-        return s != bound_.scalars.end() && s->second.kind != ScalarKind::Float;
-      }
-      case ExprKind::Unary: return e->un_op != UnOp::Not && host_computable(e->args.at(0).get(), extra);
-      case ExprKind::Binary:
-        if (e->bin_op == BinOp::Div) return false;
-        return host_computable(e->args.at(0).get(), extra) && host_computable(e->args.at(1).get(), extra);
-      case ExprKind::Call:
-        if (e->name != "min" && e->name != "max" && e->name != "int" && e->name != "abs") return false;
-        for (auto& a : e->args)
-          if (!host_computable(a.get(), extra)) return false;
-        return true;
-      default: return false;
-    }
-  }
-
-  bool bounds_on_host(const Stmt& loop, const std::set<std::string>& extra) {
-    return host_computable(loop.start.get(), extra) && host_computable(loop.stop.get(), extra) &&
-           host_computable(loop.step.get(), extra);
-  }
-
   // The statements of `loop` that update reduction variable `var`.
   std::vector<const Stmt*> reduction_stmts(const Stmt& loop, const std::string& var) {
     std::vector<const Stmt*> out;
@@ -584,51 +550,33 @@ class Generator {
     return true;
   }
 
-  bool gridable(const Stmt& loop) {
-    const LoopPlan& lp = lplan(loop);
-    if (lp.verdict != LoopVerdict::Parallel && !supported_reduction_loop(loop)) return false;
-    return bounds_on_host(loop, {});
+  // ------------------------------------------------------ host schedule --
+  // Which loops the host runs, where launches start and which loops form
+  // their grids is analysis::map_gpu's decision (the cost model prices the
+  // same mapping, read from the program); the generator only supplies the
+  // one typed part of it, whether it combines a loop's reductions on the
+  // grid, and emits the result.
+  void build_schedule() {
+    prog_.mapping = analysis::map_gpu(bound_, plan_, [&](const Stmt& loop) { return supported_reduction_loop(loop); });
+    emit_schedule(prog_.mapping.schedule, prog_.schedule);
   }
 
-  static bool only_loops(const Stmt& loop) {
-    return std::all_of(loop.body.begin(), loop.body.end(),
-                       [](const analysis::StmtPtr& s) { return s->kind == StmtKind::For; });
-  }
-
-  // Whether `loop` can run on the host around launches: its body is loops
-  // only, its bounds are host values, and some loop inside (with `loop` and
-  // the host loops between on the host) can be a grid.
-  bool host_loop_ok(const Stmt& loop) {
-    return only_loops(loop) && bounds_on_host(loop, {}) && has_gridable_descendant(loop);
-  }
-
-  bool has_gridable_descendant(const Stmt& loop) {
-    host_vars_.push_back(loop.var);
-    bool any = false;
-    for (auto& s : loop.body)
-      if (s->kind == StmtKind::For && (gridable(*s) || host_loop_ok(*s))) any = true;
-    host_vars_.pop_back();
-    return any;
-  }
-
-  void build_host(const Stmt& loop, std::vector<CudaHostNode>& out, bool /*root*/) {
-    if (gridable(loop)) {
-      out.push_back(CudaHostNode{CudaHostNode::Launch, nullptr, {}, build_kernel(loop, false)});
-      return;
-    }
-    if (host_loop_ok(loop)) {
-      CudaHostNode n;
-      n.kind = CudaHostNode::Loop;
-      n.loop = &loop;
-      claim(loop.var, "host", loop.line);
-      prog_.host_side_loops.push_back(&loop);
-      host_vars_.push_back(loop.var);
-      for (auto& s : loop.body) build_host(*s, n.body, false);
+  void emit_schedule(const std::vector<analysis::GpuScheduleNode>& nodes, std::vector<CudaHostNode>& out) {
+    for (auto& n : nodes) {
+      if (n.kind == analysis::GpuScheduleNode::Launch) {
+        out.push_back(CudaHostNode{CudaHostNode::Launch, nullptr, {}, build_kernel(n.launch)});
+        continue;
+      }
+      CudaHostNode h;
+      h.kind = CudaHostNode::Loop;
+      h.loop = n.loop;
+      claim(n.loop->var, "host", n.loop->line);
+      prog_.host_side_loops.push_back(n.loop);
+      host_vars_.push_back(n.loop->var);
+      emit_schedule(n.body, h.body);
       host_vars_.pop_back();
-      out.push_back(std::move(n));
-      return;
+      out.push_back(std::move(h));
     }
-    out.push_back(CudaHostNode{CudaHostNode::Launch, nullptr, {}, build_kernel(loop, true)});
   }
 
   // A scalar's value after the nest comes from one place: the host (loop
@@ -712,7 +660,9 @@ class Generator {
     return t == CudaSlotType::F64 ? "double" : t == CudaSlotType::F32 ? "float" : "ls_i64";
   }
 
-  int build_kernel(const Stmt& root, bool sequential) {
+  int build_kernel(const analysis::GpuLaunchPlan& launch) {
+    const Stmt& root = *launch.root;
+    const bool sequential = launch.sequential();
     KernelBuild kb;
     kb_ = &kb;
     kb.sequential = sequential;
@@ -726,34 +676,19 @@ class Generator {
     active_loops_.clear();
     defined_.clear();
 
-    // Grid loops: the root and the loops perfectly nested in it that are
-    // parallel (or reduce), up to three, with bounds the host can evaluate.
-    std::vector<const Stmt*> grid;
-    if (!sequential) {
-      const Stmt* cur = &root;
-      grid.push_back(cur);
-      std::set<std::string> outer{root.var};
-      while (grid.size() < 3 && cur->body.size() == 1 && cur->body[0]->kind == StmtKind::For) {
-        const Stmt* next = cur->body[0].get();
-        const LoopPlan& lp = lplan(*next);
-        bool ok =
-            (lp.verdict == LoopVerdict::Parallel || supported_reduction_loop(*next)) && bounds_on_host(*next, outer);
-        if (!ok) break;
-        cur = next;
-        grid.push_back(cur);
-        outer.insert(cur->var);
-      }
-      for (auto* g : grid) {
-        std::map<std::string, RedInfo> infos;
-        if (lplan(*g).verdict == LoopVerdict::Reduction && supported_reduction_loop(*g, &infos))
-          for (auto& [v, info] : infos) {
-            auto it = reds_.find(v);
-            if (it != reds_.end() &&
-                (it->second.fn != info.fn || it->second.value != info.value || it->second.acc_first != info.acc_first))
-              fail(g->line, "the reduction into " + v + " is combined differently by two loops");
-            reds_[v] = info;
-          }
-      }
+    // Grid loops: the mapping's (analysis::map_gpu).
+    const std::vector<const Stmt*>& grid = launch.grid;
+    for (auto* g : grid) {
+      std::map<std::string, RedInfo> infos;
+      if (lplan(*g).verdict == LoopVerdict::Reduction && supported_reduction_loop(*g, &infos))
+        for (auto& [v, info] : infos) {
+          auto it = reds_.find(v);
+          if (it != reds_.end() &&
+              (it->second.fn != info.fn || it->second.value != info.value || it->second.acc_first != info.acc_first))
+            fail(analysis::DeclineCode::Dependence, g->line,
+                 "the reduction into " + v + " is combined differently by two loops");
+          reds_[v] = info;
+        }
     }
     for (auto* g : grid) {
       kb.k.grid_loops.push_back(g->id);

@@ -43,6 +43,7 @@
 #if __has_include("values.hpp") && __has_include("loopscope/analysis/registry.hpp")
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
+#include "gpu_mapping.hpp"
 #include "values.hpp"
 #define LOOPSCOPE_COST_HAS_NESTS 1
 #endif
@@ -106,8 +107,8 @@ cm::HostProfile host_from(const nlohmann::json& j) {
 #ifdef LOOPSCOPE_COST_HAS_NESTS
 namespace an = loopscope::analysis;
 
-// Counts of bound nests, keyed by the nest id, the plan's address and the
-// work key of the bound values. An entry watches its plan without keeping it
+// Counts of bound nests, keyed by the nest id, the plan's address, the
+// work key of the bound values and the GPU mapping counted. An entry watches its plan without keeping it
 // (plans can be large): once the analysis cache has let the plan go, the
 // entry is stale (and while it is watched, no other plan can take its
 // address).
@@ -131,7 +132,9 @@ CountCache& count_cache() {
 // The work of `bound` under `plan` (with the size sweep's counts when
 // `sweep`), counted at most once per bound instance.
 std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bound,
-                                            const std::shared_ptr<const an::ParallelPlan>& plan, bool sweep) {
+                                            const std::shared_ptr<const an::ParallelPlan>& plan, bool sweep,
+                                            const std::optional<an::GpuMapping>& gpu_mapping) {
+  const an::GpuMapping* mapping = gpu_mapping ? &*gpu_mapping : nullptr;
   CountCache& c = count_cache();
   std::string key;
   std::shared_ptr<const cm::NestWork> have;
@@ -145,6 +148,7 @@ std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bo
       key = std::to_string(nest_id) + ':';
       key.append(reinterpret_cast<const char*>(&p), sizeof p);
       key += cm::work_key(bound);
+      key += gpu_mapping ? gpu_mapping->signature() : std::string("by verdicts");
       auto it = c.entries.find(key);
       if (it != c.entries.end() && it->second.plan.expired()) {
         c.entries.erase(it);
@@ -159,13 +163,13 @@ std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bo
       }
     }
   }
-  if (key.empty()) return std::make_shared<const cm::NestWork>(cm::count_nest(bound, *plan, sweep));
+  if (key.empty()) return std::make_shared<const cm::NestWork>(cm::count_nest(bound, *plan, sweep, mapping));
   std::shared_ptr<cm::NestWork> work;
   if (have) {  // counted before without the sweep: add it
     work = std::make_shared<cm::NestWork>(*have);
     cm::add_sweep(*work, bound, *plan);
   } else {
-    work = std::make_shared<cm::NestWork>(cm::count_nest(bound, *plan, sweep));
+    work = std::make_shared<cm::NestWork>(cm::count_nest(bound, *plan, sweep, mapping));
   }
   std::lock_guard<std::mutex> g(c.mutex);
   if (!have) ++c.counts;
@@ -183,6 +187,7 @@ struct Prepared {
   const an::NestEntry* entry = nullptr;
   an::BoundNest bound;
   std::optional<nlohmann::json> declined;
+  std::optional<an::GpuMapping> gpu_mapping;  // the CUDA generator's, when it has one
 };
 
 Prepared prepare(int nest_id, py::dict env) {
@@ -198,6 +203,8 @@ Prepared prepare(int nest_id, py::dict env) {
   if (decline)
     p.declined =
         nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason}, {"declined", true}};
+  else
+    p.gpu_mapping = loopscope::bindings::cuda_mapping(nest_id, env);
   return p;
 }
 
@@ -229,10 +236,10 @@ std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std:
     // costmodel::estimate does on its own (the reference for tests).
     an::ParallelPlan pl = *plan;
     pl.decline = decline;
-    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep));
+    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep, p.gpu_mapping ? &*p.gpu_mapping : nullptr));
     return out;
   }
-  auto work = counted(nest_id, p.bound, plan, sweep);
+  auto work = counted(nest_id, p.bound, plan, sweep, p.gpu_mapping);
   for (auto& g : gpus) add(cm::price_nest(*work, decline, h, g, f, sweep));
   return out;
 }
@@ -291,6 +298,7 @@ void bind(py::module_& m) {
         if (!entry || !entry->nest || !entry->analysis) return "python";
         an::BoundNest bound;
         if (loopscope::bindings::bind_values(*entry->nest, env, bound)) return "python";
+        std::optional<an::GpuMapping> gpu_mapping = loopscope::bindings::cuda_mapping(nest_id, env);
         cm::GpuProfile g = gpu_or_throw(gpu);
         cm::HostProfile h = host_from(nullptr);
         cm::VariantFacts f = facts_from(facts);
@@ -298,7 +306,7 @@ void bind(py::module_& m) {
         auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
         if (plan->decline) return "python";
         if (an::check_subscripts(*entry->analysis, bound)) return "python";
-        auto work = counted(nest_id, bound, plan, false);
+        auto work = counted(nest_id, bound, plan, false, gpu_mapping);
         return cm::to_string(cm::price_nest(*work, std::nullopt, h, g, f, false).choice);
       },
       py::arg("nest_id"), py::arg("env"), py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(),

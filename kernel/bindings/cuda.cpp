@@ -41,6 +41,7 @@
 #include "loopscope/jit/cuda_driver.hpp"
 #include "loopscope/jit/cuda_nvrtc.hpp"
 #include "loopscope/jit/cuda_runtime.hpp"
+#include "gpu_mapping.hpp"
 #include "registry.hpp"
 #include "values.hpp"
 
@@ -214,6 +215,7 @@ py::dict program_dict(const CudaProgram& prog) {
     }
     d["grid_loops"] = grid;
     py::list params;
+    d["grid_loop_ids"] = k.grid_loops;
     for (auto& p : k.params) {
       py::dict pd;
       pd["name"] = p.name;
@@ -468,3 +470,18 @@ void bind(py::module_& m) {
 loopscope::bindings::Registrar reg("cuda", &bind);
 
 }  // namespace
+
+std::optional<GpuMapping> loopscope::bindings::cuda_mapping(int nest_id, py::dict env) {
+  // A failure here is the GPU variant's to report when it runs; the cost
+  // model then prices the mapping of the verdicts alone.
+  try {
+    Prepared p;
+    prepare(nest_id, env, p);
+    if (p.decline) return std::nullopt;
+    auto program = program_for(env, p);
+    if (program->decline) return std::nullopt;
+    return program->mapping;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}

@@ -119,9 +119,13 @@ struct NestWork {
   WorkProfile work;
   bool swept = false;
   std::vector<WorkProfile> scaled;
-  std::string no_parallel_reason;  // why no loop can run in parallel, or ""
+  std::string no_parallel_reason;    // why no loop can run in parallel, or ""
+  analysis::GpuMapping gpu_mapping;  // the mapping counted (the sweep counts it again)
 };
-NestWork count_nest(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool sweep);
+// `gpu_mapping`: the CUDA generator's (CudaProgram::mapping) when it has one;
+// analysis::map_gpu_by_verdicts otherwise.
+NestWork count_nest(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool sweep,
+                    const analysis::GpuMapping* gpu_mapping = nullptr);
 // Adds the size sweep's counts to a count made without it.
 void add_sweep(NestWork& counted, const analysis::BoundNest& bound, const analysis::ParallelPlan& plan);
 
@@ -136,7 +140,8 @@ CostEstimate price_nest(const NestWork& counted, const std::optional<analysis::D
 // 1/16 .. 16 of the bound sizes) to find where the GPU overtakes the CPU.
 // Same as price_nest(count_nest(bound, plan, sweep), plan.decline, ...).
 CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, const HostProfile& host,
-                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep = true);
+                      const GpuProfile& gpu, const VariantFacts& facts, bool sweep = true,
+                      const analysis::GpuMapping* gpu_mapping = nullptr);
 
 // Structured estimate for the report and its Vega-Lite charts:
 // {choice, reason, gpu_profile, variants:[{variant, available, total, scheduling,

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loopscope/analysis/bound.hpp"
+#include "loopscope/analysis/mapping.hpp"
 #include "loopscope/analysis/plan.hpp"
 
 namespace loopscope::costmodel {
@@ -84,10 +85,11 @@ struct WorkProfile {
   // loop bound, no array): the loops' constant bounds, scaled as if they
   // were a parameter. Empty otherwise (the sweep varies size_label).
   std::string size_axis;
-  bool fp32 = false;      // all floating arrays are float32
-  OpCounts ops;           // totals
-  OpCounts ops_parallel;  // part of `ops` inside top-level parallel loops
-  OpCounts ops_vector;    // part of `ops` in innermost loops the CPU code can vectorise
+  bool fp32 = false;        // all floating arrays are float32
+  OpCounts ops;             // totals
+  OpCounts ops_parallel;    // part of `ops` inside the loops the CPU splits over threads
+  OpCounts ops_gpu_kernel;  // part of `ops` inside the GPU mapping's grid launches
+  OpCounts ops_vector;      // part of `ops` in innermost loops the CPU code can vectorise
   // Recurrences carried by an innermost loop (A[i, j] = f(A[i, j - 1]), or
   // s = s * a + x[i]): the operations on the path from the value produced by
   // the previous iteration to the new one, which cannot overlap. `store` counts
@@ -110,12 +112,15 @@ struct WorkProfile {
   double cpu_parallel_iterations = 0;  // iterations of the parallel loop per region (mean)
   double parallel_fraction = 0;        // share of the work inside the parallel loop
 
-  // GPU mapping: up to three consecutive parallel loops form the grid;
-  // sequential loops around them become host loops of launches.
+  // GPU mapping (analysis::map_gpu, the one the CUDA generator emits): up to
+  // three perfectly nested parallel loops form a launch's grid; loops around
+  // them run on the host. Launches without a grid run one loop on a single
+  // GPU thread; they are not priced as GPU work.
   std::vector<int> gpu_grid_loops;  // Stmt::ids, outermost first
   double gpu_launches = 0;
-  double gpu_threads = 0;         // threads per launch (mean)
-  double gpu_grid_reduction = 0;  // atomics per launch when a grid loop is a reduction
+  double gpu_threads = 0;           // threads per launch (mean)
+  double gpu_grid_reduction = 0;    // atomics per launch when a grid loop is a reduction
+  int gpu_single_thread_loops = 0;  // launches of the mapping without a grid
 
   double bytes_read() const;  // sum of array footprints read
   double bytes_written() const;
@@ -126,7 +131,10 @@ struct WorkProfile {
 // a reason; callers then price only the interpreter with a rough count.
 // `size_scale` multiplies every integer scalar used in loop bounds and every
 // array dimension; it is used to draw time against problem size.
-WorkProfile count_work(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, double size_scale = 1.0);
+// `gpu_mapping` is the mapping the CUDA generator emitted for this bound nest
+// (CudaProgram::mapping); without one, analysis::map_gpu_by_verdicts.
+WorkProfile count_work(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, double size_scale = 1.0,
+                       const analysis::GpuMapping* gpu_mapping = nullptr);
 
 // A key of everything count_work reads from the bound instance: the nest (by
 // address), the names and kinds of the scalars, the values of the integer and boolean ones, and

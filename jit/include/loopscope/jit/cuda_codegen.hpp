@@ -29,6 +29,7 @@
 
 #include "loopscope/analysis/bound.hpp"
 #include "loopscope/analysis/ir.hpp"
+#include "loopscope/analysis/mapping.hpp"
 #include "loopscope/analysis/plan.hpp"
 
 namespace loopscope::jit {
@@ -120,6 +121,9 @@ struct CudaProgram {
   std::string emulator_entry;                // extra C++ appended when compiled by the emulator
   std::vector<CudaKernel> kernels;
   std::vector<CudaHostNode> schedule;
+  // The mapping the schedule and the kernels emit (analysis::map_gpu); the
+  // cost model prices this very mapping.
+  analysis::GpuMapping mapping;
   std::vector<CudaResult> results;
   int result_slots = 0;  // 8-byte words after the error word
   // Loops whose variables the host computes after the run (host loops and
