@@ -93,8 +93,10 @@ ParallelPlan analyze_dynamic(const StaticAnalysis& sa, const BoundNest& bound) {
     return analyze_dynamic_impl(sa, bound);
   } catch (const std::exception& e) {
     ParallelPlan plan;
-    plan.decline = Decline{sa.nest->first_line, std::string("internal error in the dependence analysis (") + e.what() +
-                                                    "); the loop runs as plain Python"};
+    plan.decline = Decline{
+        DeclineCode::Internal, sa.nest->first_line,
+        std::string("internal error in the dependence analysis (") + e.what() + "); the loop runs as plain Python",
+        e.what()};
     for (auto* l : sa.nest->loops()) {
       LoopPlan lp;
       lp.loop = l->id;
@@ -116,7 +118,8 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
   dynamic_detail::DynamicPhase dy(sa, bound);
   dy.bind_scalars();
   for (auto& name : sa.nest->arrays)
-    if (!bound.arrays.count(name)) dy.fail(sa.nest->first_line, name + " is not a NumPy array");
+    if (!bound.arrays.count(name))
+      dy.fail(DeclineCode::UnsupportedValue, sa.nest->first_line, name + " is not a NumPy array");
   if (!dy.decline) dy.bind_loops();
   if (!dy.decline) dy.bind_refs();
   if (!dy.decline) {
@@ -144,7 +147,7 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
     const dynamic_detail::RefInstance& d = dy.refs[r.index];
     if (d.live && !d.in_range) {
       plan.subscripts_in_range = false;
-      plan.subscript_problem = Decline{r.stmt->line, d.problem};
+      plan.subscript_problem = Decline{DeclineCode::SubscriptRange, r.stmt->line, d.problem};
       break;
     }
   }

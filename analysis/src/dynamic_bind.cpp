@@ -18,8 +18,8 @@
 
 namespace loopscope::analysis::dynamic_detail {
 
-void DynamicPhase::fail(int line, std::string why) {
-  if (!decline) decline = Decline{line, std::move(why)};
+void DynamicPhase::fail(DeclineCode code, int line, std::string why) {
+  if (!decline) decline = Decline{code, line, std::move(why)};
 }
 
 // ---- symbolic values -------------------------------------------------
@@ -264,12 +264,14 @@ void DynamicPhase::bind_loops() {
     bool parent_runs = li.parent < 0 || loops[li.parent].runs;
     auto st = concrete(li.start), sp = concrete(li.stop), stp = concrete(li.step);
     if (!st || !sp || !stp) {
-      fail(li.stmt->line, "the bounds of loop " + li.stmt->var +
-                              " are not integers known before the loop runs (range() needs integers)");
+      fail(DeclineCode::Typing, li.stmt->line,
+           "the bounds of loop " + li.stmt->var +
+               " are not integers known before the loop runs (range() needs integers)");
       return;
     }
     if (stp->k == 0) {
-      fail(li.stmt->line, "range() of loop " + li.stmt->var + " has a zero step (Python raises ValueError)");
+      fail(DeclineCode::Exactness, li.stmt->line,
+           "range() of loop " + li.stmt->var + " has a zero step (Python raises ValueError)");
       return;
     }
     d.start = *st;
@@ -286,7 +288,8 @@ void DynamicPhase::bind_loops() {
     auto si = interval_both(d.start);
     auto pi = interval_both(d.stop);
     if (!di || !si || !pi) {
-      fail(li.stmt->line, "the bounds of loop " + li.stmt->var + " are too large to analyse");
+      fail(DeclineCode::UnsupportedValue, li.stmt->line,
+           "the bounds of loop " + li.stmt->var + " are too large to analyse");
       return;
     }
     int64_t s = d.step > 0 ? d.step : -d.step;
@@ -299,7 +302,8 @@ void DynamicPhase::bind_loops() {
     // v = start + step * t, start expressed in counters.
     auto st_t = to_t(d.start);
     if (!st_t) {
-      fail(li.stmt->line, "the bounds of loop " + li.stmt->var + " are too large to analyse");
+      fail(DeclineCode::UnsupportedValue, li.stmt->line,
+           "the bounds of loop " + li.stmt->var + " are too large to analyse");
       return;
     }
     d.tform = *st_t;
@@ -359,14 +363,14 @@ void DynamicPhase::bind_refs() {
     if (!d.live) continue;
     auto it = bound.arrays.find(r.array);
     if (it == bound.arrays.end()) {
-      fail(r.stmt->line, r.array + " is not bound to an array");
+      fail(DeclineCode::UnsupportedValue, r.stmt->line, r.array + " is not bound to an array");
       return;
     }
     const ArrayBinding& ab = it->second;
     if (ab.shape.size() != r.subs.size()) {
-      fail(r.stmt->line, r.text + " uses " + std::to_string(r.subs.size()) + " subscript(s) but " + r.array + " has " +
-                             std::to_string(ab.shape.size()) +
-                             " dimension(s); only whole-element accesses are supported");
+      fail(DeclineCode::UnsupportedOperation, r.stmt->line,
+           r.text + " uses " + std::to_string(r.subs.size()) + " subscript(s) but " + r.array + " has " +
+               std::to_string(ab.shape.size()) + " dimension(s); only whole-element accesses are supported");
       return;
     }
     d.in_range = true;
@@ -378,8 +382,9 @@ void DynamicPhase::bind_refs() {
       if (r.subs[k].affine) {
         v = concrete(r.subs[k]);
         if (!v) {
-          fail(r.stmt->line, "the subscript " + to_source(*r.expr->args[k]) + " of " + r.text +
-                                 " uses a value that is not an integer");
+          fail(DeclineCode::Typing, r.stmt->line,
+               "the subscript " + to_source(*r.expr->args[k]) + " of " + r.text +
+                   " uses a value that is not an integer");
           return;
         }
         iv = interval_both(*v);

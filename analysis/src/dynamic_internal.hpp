@@ -87,7 +87,7 @@ struct DynamicPhase {
   DynamicPhase(const StaticAnalysis& s, const BoundNest& bn) : sa(s), bound(bn), num_loops(s.loops.size()) {}
 
   // ---- symbolic values and binding (dynamic_bind.cpp) ---------------------
-  void fail(int line, std::string why);
+  void fail(DeclineCode code, int line, std::string why);
   std::optional<int64_t> eval(const Expr* e, const Locals* locals = nullptr) const;
   // Interval of an integer expression over the loop variables' ranges.
   std::optional<Interval> eval_interval(const Expr* e) const;

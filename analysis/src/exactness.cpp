@@ -6,8 +6,9 @@ namespace loopscope::analysis {
 std::optional<Decline> numpy_scalar_input(const std::string& name, const std::string& numpy_type, int line) {
   if (numpy_type == "float64" || numpy_type == "int64" || numpy_type == "bool_" || numpy_type == "bool")
     return std::nullopt;
-  return Decline{line, name + " is a NumPy " + numpy_type +
-                           " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+  return Decline{
+      DeclineCode::Exactness, line,
+      name + " is a NumPy " + numpy_type + " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
 }
 
 const char* trap_reason(int code) {
@@ -31,6 +32,11 @@ const char* trap_reason(int code) {
   static_assert(sizeof(text) / sizeof(text[0]) == static_cast<int>(Trap::Count), "one sentence per trap");
   if (code < 0 || code >= static_cast<int>(Trap::Count)) return "the native code stopped";
   return text[code];
+}
+
+Decline trap_decline(int code) {
+  DeclineCode c = code == static_cast<int>(Trap::Index) ? DeclineCode::SubscriptRange : DeclineCode::Trap;
+  return Decline{c, 0, trap_reason(code), "trap " + std::to_string(code)};
 }
 
 }  // namespace loopscope::analysis

@@ -20,7 +20,9 @@ struct Declined {
   Decline d;
 };
 
-[[noreturn]] void decline(int line, std::string reason) { throw Declined{Decline{line, std::move(reason)}}; }
+[[noreturn]] void decline(int line, std::string reason) {
+  throw Declined{Decline{DeclineCode::UnsupportedSyntax, line, std::move(reason)}};
+}
 
 std::string type_name(const py::handle& node) { return py::str(py::type::handle_of(node).attr("__name__")); }
 
@@ -536,7 +538,7 @@ FrontEndResult nest_from_ast(const py::handle& for_node, const std::string& sour
   try {
     py::module_ ast = py::module_::import("ast");
     if (!py::isinstance(for_node, ast.attr("For"))) {
-      r.decline = Decline{line_of(for_node), "this statement is not a for loop"};
+      r.decline = Decline{DeclineCode::UnsupportedSyntax, line_of(for_node), "this statement is not a for loop"};
       return r;
     }
     Converter c(ast);
@@ -546,9 +548,11 @@ FrontEndResult nest_from_ast(const py::handle& for_node, const std::string& sour
   } catch (const Declined& d) {
     r.decline = d.d;
   } catch (const py::error_already_set& e) {
-    r.decline = Decline{line_of(for_node), std::string("the loop could not be read: ") + e.what()};
+    r.decline =
+        Decline{DeclineCode::Internal, line_of(for_node), std::string("the loop could not be read: ") + e.what()};
   } catch (const std::exception& e) {
-    r.decline = Decline{line_of(for_node), std::string("the loop could not be read: ") + e.what()};
+    r.decline =
+        Decline{DeclineCode::Internal, line_of(for_node), std::string("the loop could not be read: ") + e.what()};
   }
   return r;
 }
@@ -560,12 +564,12 @@ FrontEndResult nest_from_source(const std::string& source) {
     py::object tree = ast.attr("parse")(source);
     py::list body = tree.attr("body");
     if (body.size() == 0) {
-      r.decline = Decline{0, "there is no statement"};
+      r.decline = Decline{DeclineCode::UnsupportedSyntax, 0, "there is no statement"};
       return r;
     }
     return nest_from_ast(body[0], source);
   } catch (const py::error_already_set& e) {
-    r.decline = Decline{0, std::string("the source could not be parsed: ") + e.what()};
+    r.decline = Decline{DeclineCode::UnsupportedSyntax, 0, std::string("the source could not be parsed: ") + e.what()};
   }
   return r;
 }

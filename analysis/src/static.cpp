@@ -249,13 +249,14 @@ struct Builder {
         li.chain = loops;
         for (auto* part : {&li.start, &li.stop}) {
           if (!part->affine && !sa.decline)
-            sa.decline = Decline{s->line, "the bounds of loop " + s->var + " are not affine (" + part->why + ")"};
+            sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
+                                 "the bounds of loop " + s->var + " are not affine (" + part->why + ")"};
         }
         bool step_const =
             li.step.affine && std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
         if (!step_const && !sa.decline)
-          sa.decline =
-              Decline{s->line, "the step of loop " + s->var + " must not change from one iteration to the next"};
+          sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
+                               "the step of loop " + s->var + " must not change from one iteration to the next"};
         for (auto* part : {&s->start, &s->stop, &s->step})
           if (part && *part) collect_refs(*part, s.get(), false, std::vector<int>(loops.begin(), loops.end() - 1));
         sa.loops[idx] = li;
@@ -310,8 +311,10 @@ std::shared_ptr<const StaticAnalysis> analyze_static(std::shared_ptr<const LoopN
   } catch (const std::exception& e) {
     auto sa = std::make_shared<StaticAnalysis>();
     sa->nest = nest;
-    sa->decline = Decline{nest->first_line, std::string("internal error in the static analysis (") + e.what() +
-                                                "); the loop runs as plain Python"};
+    sa->decline =
+        Decline{DeclineCode::Internal, nest->first_line,
+                std::string("internal error in the static analysis (") + e.what() + "); the loop runs as plain Python",
+                e.what()};
     return sa;
   }
 }
@@ -331,7 +334,8 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
   b.stmt(nest->root, chain, -1);
   for (auto& r : sa->refs)
     if (r.stmt->kind == StmtKind::For && !sa->decline)
-      sa->decline = Decline{r.stmt->line, "the bounds of loop " + r.stmt->var + " read the array " + r.array};
+      sa->decline = Decline{DeclineCode::UnsupportedSyntax, r.stmt->line,
+                            "the bounds of loop " + r.stmt->var + " read the array " + r.array};
 
   // Pairs settled for every value: same array, a dimension whose concrete
   // coefficients admit no integer solution (GCD), or constants that differ

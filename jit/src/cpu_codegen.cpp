@@ -500,7 +500,7 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
   try {
     out.parallel_loops = specialise(bound, plan, options).parallel_description;
   } catch (const Unsupported& u) {
-    out.decline = Decline{u.line, u.reason};
+    out.decline = u.decline();
   }
   return out;
 }
@@ -534,7 +534,7 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   try {
     spec = specialise(bound, plan, options);
   } catch (const Unsupported& u) {
-    res.decline = Decline{u.line, u.reason};
+    res.decline = u.decline();
     res.analyse_ms = ms_since(t0);
     return res;
   }
@@ -569,15 +569,16 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   try {
     res.variant = compile_spec(spec, quick);
   } catch (const Unsupported& u) {
-    res.decline = Decline{u.line, u.reason};
+    res.decline = u.decline();
     return res;
   } catch (const std::exception& e) {
     // An engine bug, not the user's: the sentence says so plainly (as
     // loopscope/_errors.py:internal does); the LLVM text is for developers.
     if (debug_settings().level >= 1) std::fprintf(stderr, "loopscope: the CPU compiler failed: %s\n", e.what());
-    res.decline = Decline{bound.nest && bound.nest->root ? bound.nest->root->line : 0,
+    res.decline = Decline{DeclineCode::Internal, bound.nest && bound.nest->root ? bound.nest->root->line : 0,
                           "Loopscope's CPU compiler hit an internal problem, so this runs as plain Python "
-                          "(LOOPSCOPE_DEBUG=1 shows the details)"};
+                          "(LOOPSCOPE_DEBUG=1 shows the details)",
+                          e.what()};
     return res;
   }
   res.compile_ms = ms_since(t1);
@@ -687,10 +688,10 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     for (auto it = snapshot.rbegin(); it != snapshot.rend(); ++it)
       std::memcpy(reinterpret_cast<void*>(it->addr), arena.data() + it->offset, it->size);
     res.status = RunStatus::Fallback;
-    res.reason = trap_reason(st.trap_reason.load());
+    res.decline = trap_decline(st.trap_reason.load());
   } else if (status == rt::kCancel) {
     res.status = RunStatus::Cancelled;
-    res.reason = "interrupted";
+    res.decline = Decline{DeclineCode::Interrupted, 0, "interrupted"};
   } else {
     for (auto& [name, slot] : v.outputs) {
       ScalarOutput o;

@@ -304,7 +304,7 @@ class Codegen {
     if (is_int(from) && is_int(to)) return to == Repr::I64 ? B.CreateSExt(v, i64) : B.CreateTrunc(v, i32);
     if (is_int(from)) return B.CreateSIToFP(v, ty(to));
     if (is_float(from) && is_float(to)) return to == Repr::F64 ? B.CreateFPExt(v, f64) : B.CreateFPTrunc(v, f32);
-    throw Unsupported{0, "internal: float to int conversion"};
+    throw Unsupported{DeclineCode::Internal, 0, "internal: float to int conversion"};
   }
 
   llvm::Value* truth(const Val& a) {
@@ -543,7 +543,7 @@ class Codegen {
       }
       default: break;
     }
-    throw Unsupported{line, "internal: unknown binary operation"};
+    throw Unsupported{DeclineCode::Internal, line, "internal: unknown binary operation"};
   }
 
   // ---- expressions --------------------------------------------------------
@@ -680,7 +680,7 @@ class Codegen {
       case ExprKind::IfExp: return ifexp(e);
       case ExprKind::Call: return call(e);
     }
-    throw Unsupported{e.line, "internal: unknown expression"};
+    throw Unsupported{DeclineCode::Internal, e.line, "internal: unknown expression"};
   }
 
   llvm::Value* compare_pair(CmpOp op, const Val& a, const Val& b, int line) {
@@ -931,7 +931,7 @@ class Codegen {
       return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
     }
     if (f == "np.int64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, nullptr};
-    throw Unsupported{e.line, f + "() is not supported in native code"};
+    throw Unsupported{DeclineCode::UnsupportedOperation, e.line, f + "() is not supported in native code"};
   }
 
   llvm::Value* float_to_int(llvm::Value* x) {

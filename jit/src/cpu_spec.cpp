@@ -75,7 +75,8 @@ class Specialiser {
     }
     for (auto& v : S.vars)
       if (!v.typed)
-        throw Unsupported{nest.first_line, "the variable '" + v.name + "' never gets a value of a known type"};
+        throw Unsupported{DeclineCode::Typing, nest.first_line,
+                          "the variable '" + v.name + "' never gets a value of a known type"};
     choose_parallel(*nest.root, false);
     record_ = true;
     std::vector<const Stmt*> loops;
@@ -115,13 +116,15 @@ class Specialiser {
   void collect_expr(const Expr& e) {
     if (e.kind == ExprKind::Name) {
       if (B.arrays.count(e.name) || S.array_index.count(e.name))
-        throw Unsupported{e.line, "the array '" + e.name + "' is used as a value; only its elements can be used"};
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "the array '" + e.name + "' is used as a value; only its elements can be used"};
       add_var(e.name);
     }
     if (e.kind == ExprKind::Subscript && !S.array_index.count(e.name)) {
       auto it = B.arrays.find(e.name);
       if (it == B.arrays.end())
-        throw Unsupported{e.line, "'" + e.name + "' is subscripted but is not a NumPy array of a supported type"};
+        throw Unsupported{DeclineCode::UnsupportedValue, e.line,
+                          "'" + e.name + "' is subscripted but is not a NumPy array of a supported type"};
       add_array(e.name, it->second);
     }
     for (auto& a : e.args)
@@ -149,7 +152,8 @@ class Specialiser {
           const ArrayBinding& ab = B.arrays.at(s.target->name);
           if (!ab.writeable)
             throw Unsupported{
-                s.line, "the array '" + s.target->name + "' is read-only, so Python raises when the loop writes it"};
+                DeclineCode::UnsupportedValue, s.line,
+                "the array '" + s.target->name + "' is read-only, so Python raises when the loop writes it"};
         }
         break;
       case StmtKind::If:
@@ -172,7 +176,7 @@ class Specialiser {
     collect_stmt(*nest.root);
     for (auto& v : S.vars)
       if (!v.input && !v.assigned)
-        throw Unsupported{nest.first_line,
+        throw Unsupported{DeclineCode::UnsupportedValue, nest.first_line,
                           "'" + v.name + "' has no value before the loop, or is not an int, float or bool"};
   }
 
@@ -185,8 +189,9 @@ class Specialiser {
       return;
     }
     if (v.type.r != t.r)
-      throw Unsupported{line, "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " + describe(t) +
-                                  "; native code needs one type per variable"};
+      throw Unsupported{DeclineCode::Typing, line,
+                        "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " + describe(t) +
+                            "; native code needs one type per variable"};
     VT u{t.r, v.type.py || t.py, v.type.np || t.np};
     if (u != v.type) {
       v.type = u;
@@ -239,7 +244,8 @@ class Specialiser {
         if (!a) return std::nullopt;
         if (e.un_op == UnOp::Not) return TypedInterval{kPyBool, {}};
         if (a->t.r == Repr::Bool && a->t.np)
-          throw Unsupported{e.line, "unary minus or plus on a NumPy boolean is not supported"};
+          throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                            "unary minus or plus on a NumPy boolean is not supported"};
         VT t = a->t.r == Repr::Bool ? kPyInt : a->t;
         if (e.un_op == UnOp::Pos) return TypedInterval{t, a->iv};
         Interval iv = a->iv.known ? Interval{true, -a->iv.hi, -a->iv.lo} : Interval{};
@@ -264,8 +270,9 @@ class Specialiser {
           auto t = expr(*a);
           if (!t) return std::nullopt;
           if (res && res->r != t->t.r)
-            throw Unsupported{e.line, std::string("the operands of '") + to_string(e.bool_op) +
-                                          "' have different types, so its value's type depends on the data"};
+            throw Unsupported{DeclineCode::Typing, e.line,
+                              std::string("the operands of '") + to_string(e.bool_op) +
+                                  "' have different types, so its value's type depends on the data"};
           res = res ? VT{res->r, res->py || t->t.py, res->np || t->t.np} : t->t;
         }
         return TypedInterval{*res, {}};
@@ -276,8 +283,9 @@ class Specialiser {
         auto b = expr(*e.args[2]);
         if (!c || !a || !b) return std::nullopt;
         if (a->t.r != b->t.r)
-          throw Unsupported{e.line, "the two branches of a conditional expression have different types (" +
-                                        describe(a->t) + ", " + describe(b->t) + ")"};
+          throw Unsupported{DeclineCode::Typing, e.line,
+                            "the two branches of a conditional expression have different types (" + describe(a->t) +
+                                ", " + describe(b->t) + ")"};
         Interval iv;
         if (a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
         return TypedInterval{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
@@ -291,10 +299,11 @@ class Specialiser {
     VT t = binary_type(op, a.t, b.t, e.line);
     if (op == BinOp::Pow && is_float(t.r))
       if (auto types = power_via_numpy_ufunc(a.t, b.t))
-        throw Unsupported{e.line, *types +
-                                      " is computed by NumPy's vectorised np.power loop, whose last bit can "
-                                      "differ from the C library's pow() that native code calls; convert "
-                                      "the operands with float() to run natively"};
+        throw Unsupported{DeclineCode::Exactness, e.line,
+                          *types +
+                              " is computed by NumPy's vectorised np.power loop, whose last bit can "
+                              "differ from the C library's pow() that native code calls; convert "
+                              "the operands with float() to run natively"};
     Interval iv;
     if (is_int(t.r)) {
       switch (op) {
@@ -312,7 +321,8 @@ class Specialiser {
           const Expr& ex = *e.args[1];
           bool const_exp = ex.kind == ExprKind::IntConst && ex.ival >= 0 && ex.ival <= 64;
           if (!const_exp)
-            throw Unsupported{e.line, "an integer power needs a constant exponent between 0 and 64 in native code"};
+            throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                              "an integer power needs a constant exponent between 0 and 64 in native code"};
           iv = Interval::of(1);
           for (int64_t k = 0; k < ex.ival; ++k) iv = mul(iv, a.iv);
           break;
@@ -332,8 +342,9 @@ class Specialiser {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     const ArrayBinding& ab = B.arrays.at(e.name);
     if (static_cast<int>(e.args.size()) != a.ndim)
-      throw Unsupported{e.line, "'" + e.name + "' has " + std::to_string(a.ndim) + " dimensions but is indexed with " +
-                                    std::to_string(e.args.size()) + " subscripts"};
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "'" + e.name + "' has " + std::to_string(a.ndim) + " dimensions but is indexed with " +
+                            std::to_string(e.args.size()) + " subscripts"};
     std::vector<IndexMode> modes;
     bool unknown = false;
     for (size_t d = 0; d < e.args.size(); ++d) {
@@ -343,7 +354,8 @@ class Specialiser {
         continue;
       }
       if (!is_int(ix->t.r))
-        throw Unsupported{e.line, "a subscript of '" + e.name + "' is a " + describe(ix->t) + ", not an integer"};
+        throw Unsupported{DeclineCode::Typing, e.line,
+                          "a subscript of '" + e.name + "' is a " + describe(ix->t) + ", not an integer"};
       i128 n = ab.shape[d];
       IndexMode m = IndexMode::CheckedWrap;
       if (ix->iv.known) {
@@ -386,10 +398,13 @@ class Specialiser {
     const std::string& f = e.name;
     auto numeric = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool && a.t.np)
-        throw Unsupported{e.line, f + "() of a NumPy boolean is not supported in native code"};
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          f + "() of a NumPy boolean is not supported in native code"};
     };
     auto nargs = [&](size_t n) {
-      if (args.size() != n) throw Unsupported{e.line, f + "() takes " + std::to_string(n) + " argument(s) here"};
+      if (args.size() != n)
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          f + "() takes " + std::to_string(n) + " argument(s) here"};
     };
     if (math_fns().count(f)) {
       nargs(1);
@@ -406,12 +421,14 @@ class Specialiser {
       // (no __floor__): exact below 2**53 only, which the code generator
       // keeps; a value that may be either kind of integer is not modelled.
       if (f == "trunc" && t.np && t.r != Repr::F64)
-        throw Unsupported{e.line, "math.trunc() of a " + describe(VT{t.r, false, true}) +
-                                      " raises TypeError in Python (NumPy's scalar has no __trunc__)"};
+        throw Unsupported{DeclineCode::Exactness, e.line,
+                          "math.trunc() of a " + describe(VT{t.r, false, true}) +
+                              " raises TypeError in Python (NumPy's scalar has no __trunc__)"};
       if (t.mixed() && is_int(t.r))
-        throw Unsupported{e.line, "math." + f +
-                                      "() of a value that is either an int or an np.int64: Python "
-                                      "is exact for the int and rounds the np.int64 through float"};
+        throw Unsupported{DeclineCode::Exactness, e.line,
+                          "math." + f +
+                              "() of a value that is either an int or an np.int64: Python "
+                              "is exact for the int and rounds the np.int64 through float"};
       return TypedInterval{kPyInt, {}};
     }
     if (f == "float") {
@@ -441,8 +458,9 @@ class Specialiser {
       Interval iv = args[0].iv;
       for (auto& a : args) {
         if (a.t.r != t.r)
-          throw Unsupported{e.line, f + "() of a " + describe(t) + " and a " + describe(a.t) +
-                                        " returns either type depending on the values"};
+          throw Unsupported{DeclineCode::Typing, e.line,
+                            f + "() of a " + describe(t) + " and a " + describe(a.t) +
+                                " returns either type depending on the values"};
         t = VT{t.r, t.py || a.t.py, t.np || a.t.np};
         if (iv.known && a.iv.known)
           iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
@@ -453,8 +471,9 @@ class Specialiser {
     }
     auto not_bool = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool)
-        throw Unsupported{e.line, f + "() of booleans returns a NumPy type (np.float16 or np.bool_) that native code "
-                                      "does not model"};
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          f + "() of booleans returns a NumPy type (np.float16 or np.bool_) that native code "
+                              "does not model"};
     };
     if (f == "np.sqrt") {
       nargs(1);
@@ -484,33 +503,38 @@ class Specialiser {
     if (f == "np.float32") {
       nargs(1);
       if (!is_float(args[0].t.r))
-        throw Unsupported{e.line, "np.float32() of an integer is not supported in native code"};
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "np.float32() of an integer is not supported in native code"};
       return TypedInterval{VT{Repr::F32, false, true}, {}};
     }
     if (f == "np.int64") {
       nargs(1);
       if (!is_int(args[0].t.r))
-        throw Unsupported{e.line, "np.int64() of a non-integer is not supported in native code"};
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "np.int64() of a non-integer is not supported in native code"};
       return TypedInterval{VT{Repr::I64, false, true}, args[0].iv};
     }
     if (f.rfind("np.", 0) == 0)
-      throw Unsupported{e.line, f + "() uses NumPy's own vectorised implementation, whose last bit can differ "
-                                    "from the C library; use the math module's function to run natively"};
+      throw Unsupported{DeclineCode::Exactness, e.line,
+                        f + "() uses NumPy's own vectorised implementation, whose last bit can differ "
+                            "from the C library; use the math module's function to run natively"};
     static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
     std::string shown = builtins.count(f) ? f : "math." + f;
     if (f == "gamma" || f == "lgamma" || f == "hypot")
-      throw Unsupported{e.line, shown +
-                                    "() is computed by CPython's own code, not the C library's, so native "
-                                    "code cannot give the same last bit"};
-    throw Unsupported{e.line, shown + "() is not supported in native code"};
+      throw Unsupported{DeclineCode::Exactness, e.line,
+                        shown +
+                            "() is computed by CPython's own code, not the C library's, so native "
+                            "code cannot give the same last bit"};
+    throw Unsupported{DeclineCode::UnsupportedOperation, e.line, shown + "() is not supported in native code"};
   }
 
   void check_store(const Expr& target, const VT& v, int line) {
     const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
     bool int_array = a.dtype == DType::Int64 || a.dtype == DType::Int32;
     if (int_array && is_float(v.r))
-      throw Unsupported{line, "a float is stored into the integer array '" + target.name +
-                                  "'; NumPy's conversion (and its errors for NaN) stays in Python"};
+      throw Unsupported{DeclineCode::Exactness, line,
+                        "a float is stored into the integer array '" + target.name +
+                            "'; NumPy's conversion (and its errors for NaN) stays in Python"};
   }
 
   // ---- statements -------------------------------------------------------
@@ -530,7 +554,8 @@ class Specialiser {
     // Any integer expression whose value the instance fixes (-st, 2 * st).
     if (auto t = expr(e); t && is_int(t->t.r) && t->iv.known && t->iv.lo == t->iv.hi && t->iv.fits64())
       return static_cast<int64_t>(t->iv.lo);
-    throw Unsupported{s.line, "the step of range() must be a constant or a value fixed before the loop"};
+    throw Unsupported{DeclineCode::UnsupportedOperation, s.line,
+                      "the step of range() must be a constant or a value fixed before the loop"};
   }
 
   void stmt(const Stmt& s, std::vector<const Stmt*>& loops) {
@@ -540,7 +565,8 @@ class Specialiser {
         auto v = expr(*s.value);
         if (s.target->kind == ExprKind::Name) {
           if (loop_iv_.count(s.target->name))
-            throw Unsupported{s.line, "the loop variable '" + s.target->name + "' is assigned inside its loop"};
+            throw Unsupported{DeclineCode::UnsupportedOperation, s.line,
+                              "the loop variable '" + s.target->name + "' is assigned inside its loop"};
           VarInfo& var = S.vars[S.var_index.at(s.target->name)];
           if (!v) return;
           VT t = v->t;
@@ -567,15 +593,18 @@ class Specialiser {
         return;
       case StmtKind::For: {
         int64_t step = step_of(s);
-        if (step == 0) throw Unsupported{s.line, "range() with a step of 0 raises ValueError in Python"};
-        if (step == std::numeric_limits<int64_t>::min()) throw Unsupported{s.line, "the range() step is too large"};
+        if (step == 0)
+          throw Unsupported{DeclineCode::Exactness, s.line, "range() with a step of 0 raises ValueError in Python"};
+        if (step == std::numeric_limits<int64_t>::min())
+          throw Unsupported{DeclineCode::UnsupportedValue, s.line, "the range() step is too large"};
         S.steps[s.id] = step;
         auto a = expr(*s.start);
         auto b = expr(*s.stop);
         Interval iv;
         for (auto* x : {&a, &b})
           if (*x && !int_like((*x)->t))
-            throw Unsupported{s.line, "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
+            throw Unsupported{DeclineCode::Typing, s.line,
+                              "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
         if (a && b && a->iv.known && b->iv.known) {
           if (step > 0)
             iv = {true, a->iv.lo, b->iv.hi - 1};
@@ -592,7 +621,9 @@ class Specialiser {
         }
         VarInfo& var = S.vars[S.var_index.at(s.var)];
         join_var(var, kPyInt, s.line);
-        if (loop_iv_.count(s.var)) throw Unsupported{s.line, "two nested loops use the variable '" + s.var + "'"};
+        if (loop_iv_.count(s.var))
+          throw Unsupported{DeclineCode::UnsupportedSyntax, s.line,
+                            "two nested loops use the variable '" + s.var + "'"};
         loop_iv_[s.var] = iv;
         loops.push_back(&s);
         if (record_) decisions_ << 'L' << s.id << ':' << step << ';';
@@ -698,8 +729,9 @@ class Specialiser {
 }  // namespace
 
 Spec specialise(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
-  if (!bound.nest || !bound.nest->root) throw Unsupported{0, "no loop nest"};
-  if (plan.decline) throw Unsupported{plan.decline->line, plan.decline->reason};
+  if (!bound.nest || !bound.nest->root) throw Unsupported{DeclineCode::Internal, 0, "no loop nest"};
+  if (plan.decline)
+    throw Unsupported{plan.decline->code, plan.decline->line, plan.decline->reason, plan.decline->detail};
   Spec s;
   s.bound = &bound;
   s.plan = &plan;

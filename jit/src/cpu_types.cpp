@@ -62,8 +62,9 @@ CT binary_concrete(BinOp op, CT a, CT b, int line) {
     return {Repr::I64, false};
   }
   if (a.r == Repr::Bool && b.r == Repr::Bool)
-    throw Unsupported{line, std::string("arithmetic '") + analysis::to_string(op) +
-                                "' between NumPy booleans is not supported in native code"};
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      std::string("arithmetic '") + analysis::to_string(op) +
+                          "' between NumPy booleans is not supported in native code"};
   Repr r = np_promote(a.r, b.r);
   if (op == BinOp::Div && is_int(r)) r = Repr::F64;
   return {r, true};
@@ -75,7 +76,8 @@ VT join_concrete(const std::vector<CT>& cs, int line, const char* what) {
   for (auto& c : cs) {
     if (c.r != t.r)
       throw Unsupported{
-          line, std::string("the type of ") + what + " would depend on whether a value is a Python or a NumPy scalar"};
+          DeclineCode::Typing, line,
+          std::string("the type of ") + what + " would depend on whether a value is a Python or a NumPy scalar"};
     (c.np ? t.np : t.py) = true;
   }
   return t;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "loopscope/analysis/ir.hpp"
 
@@ -40,11 +41,18 @@ int kind_code(Repr r, bool numpy);
 
 std::string describe(const VT& t);  // "int", "np.float32", "float or np.float64"
 
+using analysis::DeclineCode;
+
 // Thrown inside the jit module for a nest that must stay in Python; turned
-// into an analysis::Decline at the module's boundary.
+// into an analysis::Decline at the module's boundary (decline()).
 struct Unsupported {
+  DeclineCode code;
   int line;
-  std::string reason;
+  std::string reason;  // the sentence for the user
+  std::string detail;  // for developers; may be empty
+  Unsupported(DeclineCode c, int l, std::string r, std::string d = {})
+      : code(c), line(l), reason(std::move(r)), detail(std::move(d)) {}
+  analysis::Decline decline() const { return analysis::Decline{code, line, reason, detail}; }
 };
 
 // Result type of `a op b` (arithmetic, NumPy 1.24 scalar promotion and

@@ -148,12 +148,19 @@ using cpu::VT;
 // A problem the generator reports as a decline. `shared`: the reason comes
 // from the exactness policy shared with the CPU variant and is given as it is.
 struct GenError {
-  int line;
-  std::string reason;
+  analysis::Decline decline;
   bool shared = false;
 };
 
-[[noreturn]] void fail(int line, const std::string& why) { throw GenError{line, why, false}; }
+// A case the generator does not handle: code Internal for "internal: ..."
+// reasons, else UnsupportedOperation unless a code is given.
+[[noreturn]] void fail(analysis::DeclineCode code, int line, const std::string& why) {
+  throw GenError{Decline{code, line, why}, false};
+}
+[[noreturn]] void fail(int line, const std::string& why) {
+  fail(why.rfind("internal:", 0) == 0 ? analysis::DeclineCode::Internal : analysis::DeclineCode::UnsupportedOperation,
+       line, why);
+}
 
 bool isf(Repr r) { return cpu::is_float(r); }
 bool isi(Repr r) { return cpu::is_int(r); }
@@ -338,8 +345,9 @@ class Generator {
     CudaProgram prog;
     int line = bound_.nest && bound_.nest->root ? bound_.nest->root->line : 0;
     try {
-      if (!bound_.nest || !bound_.nest->root) fail(0, "there is no loop nest to translate");
-      if (plan_.decline) throw GenError{plan_.decline->line, plan_.decline->reason, true};
+      if (!bound_.nest || !bound_.nest->root)
+        fail(analysis::DeclineCode::Internal, 0, "there is no loop nest to translate");
+      if (plan_.decline) throw GenError{*plan_.decline, true};
       specialise();
       prepare();
       build_schedule();
@@ -347,16 +355,18 @@ class Generator {
       prog = std::move(prog_);
     } catch (const GenError& e) {
       prog = CudaProgram{};
-      prog.decline = Decline{e.line, e.shared ? e.reason : "no GPU version: " + e.reason};
+      prog.decline = e.decline;
+      if (!e.shared) prog.decline->reason = "no GPU version: " + e.decline.reason;
     } catch (const cpu::Unsupported& u) {
       // The exactness policy shared with the CPU variant: the same reason.
       prog = CudaProgram{};
-      prog.decline = Decline{u.line, u.reason};
-    } catch (const std::exception&) {
+      prog.decline = u.decline();
+    } catch (const std::exception& e) {
       prog = CudaProgram{};
-      prog.decline = Decline{line,
+      prog.decline = Decline{analysis::DeclineCode::Internal, line,
                              "no GPU version: the GPU code generator met a case it does not handle "
-                             "(an internal error), so the loop runs as Python"};
+                             "(an internal error), so the loop runs as Python",
+                             e.what()};
     }
     return prog;
   }
@@ -397,7 +407,8 @@ class Generator {
 
   const LoopPlan& lplan(const Stmt& loop) {
     auto it = loop_plan_.find(loop.id);
-    if (it == loop_plan_.end()) fail(loop.line, "the plan has no entry for the loop over " + loop.var);
+    if (it == loop_plan_.end())
+      fail(analysis::DeclineCode::Internal, loop.line, "the plan has no entry for the loop over " + loop.var);
     return *it->second;
   }
 
@@ -408,7 +419,9 @@ class Generator {
 
   VT var_type(const std::string& name, int line) const {
     const cpu::VarInfo* v = var_info(name);
-    if (!v) fail(line, "the name " + name + " is not a number the GPU version can read");
+    if (!v)
+      fail(analysis::DeclineCode::UnsupportedValue, line,
+           "the name " + name + " is not a number the GPU version can read");
     return v->type;
   }
 
@@ -449,7 +462,9 @@ class Generator {
     for (auto& [name, a] : bound_.arrays) {
       int sz = analysis::dtype_size(a.dtype);
       for (auto st : a.strides)
-        if (st % sz != 0) fail(0, "array " + name + " has strides that are not a multiple of its item size");
+        if (st % sz != 0)
+          fail(analysis::DeclineCode::UnsupportedValue, 0,
+               "array " + name + " has strides that are not a multiple of its item size");
     }
     walk_tree(root, [&](const Stmt& s) {
       if ((s.kind == StmtKind::Assign || s.kind == StmtKind::AugAssign) && s.target &&
@@ -468,7 +483,8 @@ class Generator {
 
   const ArrayBinding& array(const std::string& name, int line) {
     auto it = bound_.arrays.find(name);
-    if (it == bound_.arrays.end()) fail(line, name + " is not a NumPy array of a supported type");
+    if (it == bound_.arrays.end())
+      fail(analysis::DeclineCode::UnsupportedValue, line, name + " is not a NumPy array of a supported type");
     return it->second;
   }
 
@@ -584,7 +600,8 @@ class Generator {
   void claim(const std::string& name, const std::string& where, int line) {
     auto [it, fresh] = place_.emplace(name, where);
     if (!fresh && it->second != where)
-      fail(line, "the scalar " + name + " is assigned in two parts of the nest that run as separate GPU launches");
+      fail(analysis::DeclineCode::Dependence, line,
+           "the scalar " + name + " is assigned in two parts of the nest that run as separate GPU launches");
   }
 
   // ------------------------------------------------------------ kernels --
@@ -734,7 +751,8 @@ class Generator {
         if (kb.vars.count(e.name) || kb.grid_vars.count(e.name)) return;
         if (std::find(host_vars_.begin(), host_vars_.end(), e.name) != host_vars_.end()) return;
         if (assigned_.count(e.name) || loop_vars_.count(e.name))
-          fail(s.line, "the scalar " + e.name + " is assigned in one part of the nest and read in another");
+          fail(analysis::DeclineCode::Dependence, s.line,
+               "the scalar " + e.name + " is assigned in one part of the nest and read in another");
       });
     });
 
@@ -1055,7 +1073,7 @@ class Generator {
   // -------------------------------------------------------- statements ---
   std::string range_bound(const Expr* e, int64_t dflt) {
     if (!e) {
-      if (dflt == -1) fail(0, "range() has no stop");
+      if (dflt == -1) fail(analysis::DeclineCode::Internal, 0, "range() has no stop");
       return int_literal(dflt);
     }
     return conv(expr(*e), Repr::I64);
@@ -1402,7 +1420,8 @@ class Generator {
     std::string off;
     for (size_t d = 0; d < e.args.size(); ++d) {
       V ix = expr(*e.args[d]);
-      if (!isi(ix.t.r) && ix.t.r != Repr::Bool) fail(e.line, "an array index must be an integer");
+      if (!isi(ix.t.r) && ix.t.r != Repr::Bool)
+        fail(analysis::DeclineCode::Typing, e.line, "an array index must be an integer");
       const std::string extent = "ls_n" + std::to_string(d) + "_" + c;
       cpu::IndexMode mode =
           modes != spec_.index_modes.end() && d < modes->second.size() ? modes->second[d] : cpu::IndexMode::CheckedWrap;
@@ -1775,7 +1794,8 @@ LoopFinals loop_variable_finals(const BoundNest& bound) {
   };
   collect(*bound.nest->root, false);
   if (under_if) {
-    out.decline = Decline{bound.nest->root->line, "a loop inside an 'if' leaves its variable depending on data"};
+    out.decline = Decline{analysis::DeclineCode::UnsupportedOperation, bound.nest->root->line,
+                          "a loop inside an 'if' leaves its variable depending on data"};
     return out;
   }
   // Walk the nest backwards in execution order; the first assignment met is
@@ -1823,7 +1843,8 @@ LoopFinals loop_variable_finals(const BoundNest& bound) {
   };
   rev_loop(*bound.nest->root);
   if (failed)
-    out.decline = Decline{bound.nest->root->line, "the loop bounds depend on values only known while the loop runs"};
+    out.decline = Decline{analysis::DeclineCode::UnsupportedOperation, bound.nest->root->line,
+                          "the loop bounds depend on values only known while the loop runs"};
   return out;
 }
 
@@ -1885,7 +1906,8 @@ LoopFinals schedule_loop_finals(const CudaProgram& program, const BoundNest& bou
   };
   rev_nodes(program.schedule);
   if (failed)
-    out.decline = Decline{bound.nest && bound.nest->root ? bound.nest->root->line : 0,
+    out.decline = Decline{analysis::DeclineCode::UnsupportedOperation,
+                          bound.nest && bound.nest->root ? bound.nest->root->line : 0,
                           "the loop bounds depend on values only known while the loop runs"};
   return out;
 }

@@ -66,10 +66,21 @@ std::string run_capture(const std::string& cmd, int* status) {
   return out;
 }
 
-// The reason for an error code of the kernels' error word (1 + Trap).
-std::string error_name(int64_t code) { return analysis::trap_reason(static_cast<int>(code - 1)); }
-
+// What a launch that stopped for an interrupt returns (internal to this file:
+// the outcome carries a decline with code Interrupted).
 const char* const kInterrupted = "interrupted";
+const char* const kEmulatorCannotRun = "the emulator cannot run ";
+
+// The decline for a failure met while running (after the program was
+// prepared): an interrupt, a kernel the emulator cannot run, or a failure of
+// the driver or the engine.
+analysis::Decline run_failure(const std::string& why) {
+  using analysis::DeclineCode;
+  if (why == kInterrupted) return analysis::Decline{DeclineCode::Interrupted, 0, why};
+  if (why.rfind(kEmulatorCannotRun, 0) == 0) return analysis::Decline{DeclineCode::UnsupportedOperation, 0, why};
+  if (why.rfind("no GPU version: ", 0) == 0) return analysis::Decline{DeclineCode::UnsupportedOperation, 0, why};
+  return analysis::Decline{DeclineCode::Internal, 0, why};
+}
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -88,6 +99,9 @@ struct Backend {
   bool emulator = false;
   double compile_ms = 0;
   std::string detail;  // compiler messages behind a failed prepare()
+  // The code of a failed prepare(): no driver, device or NVRTC, unless the
+  // generated code itself failed (Internal).
+  analysis::DeclineCode prepare_code = analysis::DeclineCode::NoDevice;
 };
 
 struct EmulatorBackend : Backend {
@@ -99,6 +113,7 @@ struct EmulatorBackend : Backend {
     mod = emulator_load(p, &err);
     if (!mod) {
       detail = err;
+      prepare_code = analysis::DeclineCode::Internal;
       return "the emulator could not compile the generated CUDA (an internal error), so the loop runs as Python";
     }
     compile_ms = mod->from_cache ? 0 : mod->compile_ms;
@@ -129,7 +144,7 @@ struct EmulatorBackend : Backend {
     std::lock_guard<std::mutex> lock(launch_mu);
     int rc = it->second(g.grid, g.block, args);
     if (rc == 2) return kInterrupted;
-    if (rc != 0) return "the emulator cannot run " + p.kernels[k].name + " (thread barriers or warp shuffles)";
+    if (rc != 0) return kEmulatorCannotRun + p.kernels[k].name + " (thread barriers or warp shuffles)";
     return "";
   }
   std::string finish() override { return ""; }
@@ -184,6 +199,7 @@ struct DeviceBackend : Backend {
     if (out.unavailable) return "no GPU version: " + out.error + ", so the loop runs as Python";
     if (!out.ok) {
       detail = out.error;
+      prepare_code = analysis::DeclineCode::Internal;
       return "NVRTC could not compile the generated CUDA (an internal error), so the loop runs as Python";
     }
     auto m = std::make_shared<DeviceModule>();
@@ -193,6 +209,7 @@ struct DeviceBackend : Backend {
       m->image.assign(out.ptx.begin(), out.ptx.end());
       m->image.push_back('\0');
     }
+    prepare_code = analysis::DeclineCode::Internal;  // the driver refuses the compiled code
     if (auto e = drv.load_module(m->image.data(), &m->module); !e.empty()) return e;
     for (auto& k : p.kernels) {
       void* fn = nullptr;
@@ -422,13 +439,14 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
                                 const std::string& arch) {
   CudaRunOutcome out;
   if (program.decline) {
-    out.reason = program.decline->reason;
+    out.decline = program.decline;
     out.declined = true;
     return out;
   }
   LoopFinals finals = schedule_loop_finals(program, bound);
   if (finals.decline) {
-    out.reason = "no GPU version: " + finals.decline->reason;
+    out.decline = finals.decline;
+    out.decline->reason = "no GPU version: " + finals.decline->reason;
     out.declined = true;
     return out;
   }
@@ -443,15 +461,14 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     be = std::move(d);
   }
   if (auto e = be->prepare(program); !e.empty()) {
-    out.reason = e;
-    out.detail = be->detail;
+    out.decline = analysis::Decline{be->prepare_code, 0, e, be->detail};
     return out;
   }
   out.compile_ms = be->compile_ms;
   auto t0 = std::chrono::steady_clock::now();
-  auto fail = [&](const std::string& why) {
+  auto fail = [&](analysis::Decline why) {
     be->release();
-    out.reason = why;
+    out.decline = std::move(why);
     return out;
   };
   // Arrays.
@@ -490,7 +507,7 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     }
   }
   for (auto& r : regions) {
-    if (auto e = be->alloc_copy(r.lo, r.hi, &r.base); !e.empty()) return fail(e);
+    if (auto e = be->alloc_copy(r.lo, r.hi, &r.base); !e.empty()) return fail(run_failure(e));
     for (auto& name : r.arrays) base[name] = r.base + (bound.arrays.at(name).mem_lo - r.lo);
   }
   // The error word (word 0), then four words per result: the value, whether
@@ -514,7 +531,7 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     }
   }
   uint64_t slot_base = 0;
-  if (auto e = be->alloc_slots(slots.size() * 8, slots.data(), &slot_base); !e.empty()) return fail(e);
+  if (auto e = be->alloc_slots(slots.size() * 8, slots.data(), &slot_base); !e.empty()) return fail(run_failure(e));
 
   // The schedule.
   std::string err;
@@ -605,13 +622,13 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     return true;
   };
   std::map<std::string, int64_t> schedule_env;
-  if (!walk_schedule(program.schedule, bound, schedule_env, launch, &err)) return fail(err);
-  if (auto e = be->finish(); !e.empty()) return fail(e);
-  if (auto e = be->copy_out(slots.data(), slot_base, slots.size() * 8); !e.empty()) return fail(e);
-  if (cancel_requested()) return fail(kInterrupted);
+  if (!walk_schedule(program.schedule, bound, schedule_env, launch, &err)) return fail(run_failure(err));
+  if (auto e = be->finish(); !e.empty()) return fail(run_failure(e));
+  if (auto e = be->copy_out(slots.data(), slot_base, slots.size() * 8); !e.empty()) return fail(run_failure(e));
+  if (cancel_requested()) return fail(run_failure(kInterrupted));
   // The reason is the CPU variant's for the same trap: Python then runs the
   // loop from the start on the untouched arrays (and raises where it raises).
-  if (slots[0] != 0) return fail(error_name(slots[0]));
+  if (slots[0] != 0) return fail(analysis::trap_decline(static_cast<int>(slots[0] - 1)));
   for (auto& [name, v] : finals.values) {
     CudaScalarValue sv;
     sv.kind = ValueKind::PyInt;
@@ -659,7 +676,7 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
         kind = beaten ? touched : r.init_kind;
         if (fl && beaten && f == 0.0 && (w[3] & 3) == 3) {
           out.scalars.clear();
-          return fail(analysis::trap_reason(analysis::Trap::ReductionOrder));
+          return fail(analysis::trap_decline(analysis::Trap::ReductionOrder));
         }
       }
     }
@@ -678,12 +695,11 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
     if (!r.written || r.hi <= r.lo) continue;
     if (auto e = be->copy_out((void*)r.lo, r.base, r.hi - r.lo); !e.empty()) {
       out.scalars.clear();
-      return fail(e);
+      return fail(run_failure(e));
     }
   }
   be->release();
   out.run_ms = ms_since(t0);
-  out.ran = true;
   return out;
 }
 

@@ -91,7 +91,7 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
     if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
     bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_);
     if (!ok)
-      return analysis::Decline{nest.first_line,
+      return analysis::Decline{analysis::DeclineCode::Exactness, nest.first_line,
                                name + " is a NumPy " +
                                    py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
                                    " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
@@ -139,7 +139,9 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   p.entry = analysis::find_nest(nest_id);
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(nest_id));
   if (p.entry->decline || !p.entry->nest || !p.entry->analysis) {
-    p.decline = p.entry->decline ? *p.entry->decline : analysis::Decline{p.entry->line, "the nest was not analysed"};
+    p.decline = p.entry->decline
+                    ? *p.entry->decline
+                    : analysis::Decline{analysis::DeclineCode::Internal, p.entry->line, "the nest was not analysed"};
     return;
   }
   auto t0 = clock::now();
@@ -241,7 +243,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   d["parallel_loops"] = p.compiled.parallel_loops;
   if (r.status == jit::RunStatus::Fallback) {
     d["status"] = "fallback";
-    d["reason"] = r.reason;
+    d["reason"] = r.decline->reason;
     return d;
   }
   d["status"] = "ok";

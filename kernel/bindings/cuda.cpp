@@ -88,7 +88,8 @@ void prepare(int id, py::dict env, Prepared& p) {
   p.entry = find_nest(id);
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(id));
   if (!p.entry->nest || !p.entry->analysis) {
-    p.decline = p.entry->decline ? *p.entry->decline : Decline{p.entry->line, "the nest was not understood"};
+    p.decline = p.entry->decline ? *p.entry->decline
+                                 : Decline{DeclineCode::Internal, p.entry->line, "the nest was not understood"};
     return;
   }
   if (auto d = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound)) {
@@ -351,16 +352,16 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
     py::gil_scoped_release nogil;
     out = run_cuda_program(prog, p.bound, target == "gpu" ? CudaTarget::Device : CudaTarget::Emulator, arch);
   }
-  if (!out.ran && out.reason == "interrupted") {
+  if (out.decline && out.decline->code == DeclineCode::Interrupted) {
     // Nothing was written back; the interrupt becomes Python's KeyboardInterrupt.
     request_cancel(false);
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
-  if (!out.ran) {
-    if (!out.detail.empty()) r["detail"] = out.detail;
-    return not_run(out.reason, out.declined);
+  if (out.decline) {
+    if (!out.decline->detail.empty()) r["detail"] = out.decline->detail;
+    return not_run(out.decline->reason, out.declined);
   }
   py::dict scalars;
   for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);

@@ -14,6 +14,7 @@ namespace loopscope::bindings {
 
 using analysis::ArrayBinding;
 using analysis::Decline;
+using analysis::DeclineCode;
 using analysis::DType;
 using analysis::ScalarBinding;
 using analysis::ScalarKind;
@@ -26,18 +27,20 @@ std::string kind_of(const py::handle& v) {
 
 std::optional<Decline> bind_array(const std::string& name, const py::handle& v, int line, ArrayBinding& out) {
   if (!py::isinstance<py::array>(v))
-    return Decline{line, name + " is a " + kind_of(v) + ", not a NumPy array, so it is indexed by Python"};
+    return Decline{DeclineCode::UnsupportedValue, line,
+                   name + " is a " + kind_of(v) + ", not a NumPy array, so it is indexed by Python"};
   // Subclasses index differently (np.matrix keeps rows 2-D, masked arrays
   // also update a mask): only plain ndarrays are read and written natively.
   static const py::handle ndarray = py::object(py::module_::import("numpy").attr("ndarray")).release();
   if (!py::type::handle_of(v).is(ndarray))
-    return Decline{line, name + " is a " + kind_of(v) + " (a subclass of numpy.ndarray), so it is indexed by Python"};
+    return Decline{DeclineCode::UnsupportedValue, line,
+                   name + " is a " + kind_of(v) + " (a subclass of numpy.ndarray), so it is indexed by Python"};
   py::array a = py::reinterpret_borrow<py::array>(v);
   py::dtype dt = a.dtype();
   char kind = dt.kind();
   py::ssize_t size = dt.itemsize();
   std::string bo = py::str(dt.attr("byteorder")).cast<std::string>();
-  if (bo == ">") return Decline{line, name + " is stored in big-endian byte order"};
+  if (bo == ">") return Decline{DeclineCode::UnsupportedValue, line, name + " is stored in big-endian byte order"};
   if (kind == 'f' && size == 8)
     out.dtype = DType::Float64;
   else if (kind == 'f' && size == 4)
@@ -49,9 +52,10 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
   else if (kind == 'b' && size == 1)
     out.dtype = DType::Bool;
   else
-    return Decline{line, name + " has dtype " + py::str(dt).cast<std::string>() +
-                             "; supported are float64, float32, int64, int32 and bool"};
-  if (a.ndim() == 0) return Decline{line, name + " is a 0-dimensional array"};
+    return Decline{DeclineCode::UnsupportedValue, line,
+                   name + " has dtype " + py::str(dt).cast<std::string>() +
+                       "; supported are float64, float32, int64, int32 and bool"};
+  if (a.ndim() == 0) return Decline{DeclineCode::UnsupportedValue, line, name + " is a 0-dimensional array"};
   out.data = const_cast<void*>(a.data());
   out.shape.clear();
   out.strides.clear();
@@ -82,7 +86,8 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
 
 std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v, int line, ScalarBinding& out) {
   if (py::isinstance<py::array>(v))
-    return Decline{line, name + " is a NumPy array but the loop uses it as a single value"};
+    return Decline{DeclineCode::UnsupportedValue, line,
+                   name + " is a NumPy array but the loop uses it as a single value"};
   if (py::isinstance<py::bool_>(v)) {
     out.kind = ScalarKind::Bool;
     out.ival = v.cast<bool>() ? 1 : 0;
@@ -92,10 +97,11 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     py::int_ i = py::reinterpret_borrow<py::int_>(v);
     int64_t bits = py::int_(i.attr("bit_length")()).cast<int64_t>();
     if (bits > 62)  // (str() of an int over 4300 digits raises: say its size instead)
-      return Decline{line, name +
-                               (bits <= 200 ? " = " + py::str(v).cast<std::string>()
-                                            : " (an integer of " + std::to_string(bits) + " bits)") +
-                               " is too large an integer"};
+      return Decline{DeclineCode::UnsupportedValue, line,
+                     name +
+                         (bits <= 200 ? " = " + py::str(v).cast<std::string>()
+                                      : " (an integer of " + std::to_string(bits) + " bits)") +
+                         " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
     return std::nullopt;
@@ -114,14 +120,16 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
   if (py::isinstance(v, np.attr("integer"))) {
     py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
     if (!i) throw py::error_already_set();
-    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62) return Decline{line, name + " is too large an integer"};
+    if (py::int_(i.attr("bit_length")()).cast<int64_t>() > 62)
+      return Decline{DeclineCode::UnsupportedValue, line, name + " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("floating")))
-    return Decline{line, name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
-  return Decline{line, name + " is a " + kind_of(v) + ", not a number or a NumPy array"};
+    return Decline{DeclineCode::UnsupportedValue, line,
+                   name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
+  return Decline{DeclineCode::UnsupportedValue, line, name + " is a " + kind_of(v) + ", not a number or a NumPy array"};
 }
 
 }  // namespace
@@ -205,7 +213,8 @@ std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env,
   try {
     for (auto& name : nest.inputs) {
       py::str key(name);
-      if (!env.contains(key)) return Decline{line, name + " is not defined before the loop"};
+      if (!env.contains(key))
+        return Decline{DeclineCode::UnsupportedValue, line, name + " is not defined before the loop"};
       py::handle v = env[key];
       bool is_array = std::binary_search(nest.arrays.begin(), nest.arrays.end(), name) ||
                       std::find(nest.arrays.begin(), nest.arrays.end(), name) != nest.arrays.end();
@@ -220,7 +229,8 @@ std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env,
       }
     }
   } catch (const py::error_already_set& e) {
-    return Decline{line, std::string("the values of the loop could not be read: ") + e.what()};
+    return Decline{DeclineCode::Internal, line, std::string("the values of the loop could not be read: ") + e.what(),
+                   e.what()};
   }
   return std::nullopt;
 }

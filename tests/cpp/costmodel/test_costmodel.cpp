@@ -593,7 +593,7 @@ TEST(Model, SequentialNestOnlyRunsSerially) {
 
 TEST(Model, DeclinedPlanRunsInPython) {
   Nest t = saxpy(100000);
-  t.plan.decline = Decline{3, "a subscript may be out of range"};
+  t.plan.decline = Decline{DeclineCode::SubscriptRange, 3, "a subscript may be out of range"};
   CostEstimate e = estimate(t.bound, t.plan, fixed_host(), profile("h100_sxm"), VariantFacts{}, false);
   EXPECT_EQ(e.choice, Variant::Python);
   EXPECT_NE(e.reason.find("out of range"), std::string::npos);
@@ -637,7 +637,7 @@ TEST(Model, OneCountPricesEveryProfileAsEstimateDoes) {
     t.bound.nest = &t.nest;
     for (bool declined : {false, true}) {
       ParallelPlan plan = t.plan;
-      if (declined) plan.decline = Decline{1, "a subscript may be out of range"};
+      if (declined) plan.decline = Decline{DeclineCode::SubscriptRange, 1, "a subscript may be out of range"};
       NestWork swept = count_nest(t.bound, plan, true);
       NestWork later = count_nest(t.bound, plan, false);
       EXPECT_FALSE(later.swept);

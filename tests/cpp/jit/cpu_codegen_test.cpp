@@ -222,7 +222,7 @@ TEST(CpuCodegen, SaxpyParallelBitIdentical) {
     CpuOptions o;
     o.parallel = par;
     auto r = compile_and_run(c, o);
-    ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+    ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
     EXPECT_EQ(0, std::memcmp(expect.data(), y, n * sizeof(double)));
     auto* i = out(r, "i");
     ASSERT_TRUE(i && i->assigned);
@@ -247,7 +247,7 @@ TEST(CpuCodegen, NegativeStepAndInnerLoopFinalValue) {
        {"i", "j", "t"});
   scalar_int(c, "t", 0);
   auto r = compile_and_run(c);
-  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
   int64_t t = 0, jl = -1, il = -1;
   for (int64_t i = 10; i > 0; i -= 3) {
     il = i;
@@ -285,7 +285,7 @@ TEST(CpuCodegen, PythonFloorDivAndModOnInts) {
   std::vector<int64_t> bv = {2, 2, -2, -2, 3, 7, -5, -1};
   std::vector<int64_t> q, m;
   auto r = run(av, bv, &q, &m);
-  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
   for (size_t k = 0; k < av.size(); ++k) {
     EXPECT_EQ(q[k], py_floordiv(av[k], bv[k])) << k;
     EXPECT_EQ(m[k], py_mod(av[k], bv[k])) << k;
@@ -295,7 +295,9 @@ TEST(CpuCodegen, PythonFloorDivAndModOnInts) {
   for (auto [x, y] : {std::pair<int64_t, int64_t>{5, 0}, {INT64_MIN, -1}}) {
     r = run({1, x}, {1, y}, &q, &m);
     EXPECT_EQ(r.status, RunStatus::Fallback);
-    EXPECT_NE(r.reason.find("RuntimeWarning"), std::string::npos) << r.reason;
+    ASSERT_TRUE(r.decline);
+    EXPECT_EQ(r.decline->code, DeclineCode::Trap);
+    EXPECT_NE(r.decline->reason.find("RuntimeWarning"), std::string::npos) << r.decline->reason;
     EXPECT_EQ(q, (std::vector<int64_t>{0, 0}));
   }
 }
@@ -360,6 +362,9 @@ TEST(CpuCodegen, NegativeIndexWrapAndOutOfRange) {
   scalar_int(d, "n", 7);
   auto r2 = compile_and_run(d);
   EXPECT_EQ(r2.status, RunStatus::Fallback);
+  ASSERT_TRUE(r2.decline);
+  EXPECT_EQ(r2.decline->code, DeclineCode::SubscriptRange);
+  EXPECT_EQ(r2.decline->reason, "a subscript is out of range (Python raises IndexError)");
   for (int k = 0; k < 9; ++k) EXPECT_EQ(y2[k], -1);
 }
 
@@ -436,7 +441,7 @@ TEST(CpuCodegen, ParallelReductionAndLastPrivate) {
   scalar_int(c, "n", n);
   scalar_float(c, "s", 0.0);
   auto r = compile_and_run(c);
-  ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+  ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
   double s = 0;
   for (int k = 0; k < n; ++k) s += x[k] * 2.0;
   EXPECT_EQ(out(r, "s")->fval, s);
@@ -515,6 +520,8 @@ TEST(CpuCodegen, CancelStopsLongLoop) {
   t.join();
   request_cancel(false);
   EXPECT_EQ(r.status, RunStatus::Cancelled);
+  ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::Interrupted);
   EXPECT_LT(ms, 1000.0);
 }
 
@@ -526,7 +533,19 @@ TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
   scalar_int(c, "n", 10);
   auto r = compile_cpu(c.bound, c.plan);
   ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::Exactness);
   EXPECT_NE(r.decline->reason.find("np.exp"), std::string::npos);
+}
+
+TEST(CpuCodegen, DeclinesAVariableOfTwoTypes) {
+  // for i in range(n): s = i; s = 0.5   (s holds an int and a float)
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), N("i")), Assign(N("s"), F(0.5))}), "twotypes", {"i", "s"});
+  scalar_int(c, "n", 4);
+  auto r = compile_cpu(c.bound, c.plan);
+  ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::Typing) << r.decline->reason;
+  EXPECT_NE(r.decline->reason.find("one type per variable"), std::string::npos) << r.decline->reason;
 }
 
 TEST(CpuCodegen, PowerCallsTheCLibraryPowUnchanged) {
@@ -569,6 +588,7 @@ TEST(CpuCodegen, DeclinesPowerThatNumPyComputesInItsUfunc) {
   scalar_int(c, "n", 10);
   auto r = compile_cpu(c.bound, c.plan);
   ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::Exactness);
   EXPECT_NE(r.decline->reason.find("np.power"), std::string::npos) << r.decline->reason;
 }
 
@@ -583,6 +603,7 @@ TEST(CpuCodegen, TruncAndFloorOfNumPyScalarsAsPython) {
     scalar_int(c, "n", 4);
     auto r = compile_cpu(c.bound, c.plan);
     ASSERT_TRUE(r.decline);
+    EXPECT_EQ(r.decline->code, DeclineCode::Exactness);
     EXPECT_NE(r.decline->reason.find("__trunc__"), std::string::npos) << r.decline->reason;
   }
   // math.floor(np.int64) goes through float: 2**53 + 1 floors to 2**53
@@ -648,7 +669,7 @@ TEST(CpuTiers, QuickAndOptimisedGiveIdenticalResults) {
     CpuOptions o;
     o.tier = tiers[t];
     auto r = compile_and_run(*oc.c, o);
-    ASSERT_EQ(r.status, RunStatus::Ok) << r.reason;
+    ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
     ys[t] = y_of(*oc.c, n);
     s[t] = out(r, "s")->fval;
   }

@@ -90,7 +90,7 @@ TEST(CudaCodegen, SaxpyOnGridAndEmulator) {
   EXPECT_EQ(p.arrays_written, std::vector<std::string>{"y"});
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason << "\n" << p.source;
+  ASSERT_FALSE(r.decline) << r.decline->reason << "\n" << p.source;
   for (int i = 0; i < n; ++i) ASSERT_EQ(std::memcmp(&y[i], &ref[i], 8), 0) << i;
   ASSERT_TRUE(r.scalars.count("i"));
   EXPECT_EQ(r.scalars["i"].ival, n - 1);
@@ -151,7 +151,7 @@ TEST(CudaCodegen, HostLoopAroundTwoDimensionalKernel) {
   EXPECT_EQ(p.kernels[0].grid_axis[0], 1);
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason << "\n" << p.source;
+  ASSERT_FALSE(r.decline) << r.decline->reason << "\n" << p.source;
   EXPECT_EQ(r.launches, 2 * T);
   EXPECT_EQ(0, std::memcmp(A.data(), RA.data(), A.size() * 8));
   EXPECT_EQ(0, std::memcmp(Bv.data(), RB.data(), Bv.size() * 8));
@@ -186,7 +186,7 @@ TEST(CudaCodegen, ScalarSumReductionWithAtomics) {
   EXPECT_TRUE(p.kernels[0].uses_warp_shuffles);
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason;
+  ASSERT_FALSE(r.decline) << r.decline->reason;
   ASSERT_TRUE(r.scalars.count("s"));
   EXPECT_FALSE(r.scalars["s"].is_float);
   EXPECT_EQ(r.scalars["s"].ival, ref);
@@ -227,7 +227,7 @@ TEST(CudaCodegen, PythonFloorDivModAndNegativeIndex) {
   ASSERT_FALSE(p.decline) << p.decline->reason;
   expect_nvrtc_ok(p);
   CudaRunOutcome out = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(out.ran) << out.reason;
+  ASSERT_FALSE(out.decline) << out.decline->reason;
   for (int i = 0; i < n; ++i) {
     int64_t av = i - 10;
     int64_t pq = av / -3;
@@ -263,8 +263,9 @@ TEST(CudaCodegen, OutOfRangeIndexLeavesArraysUntouched) {
   CudaProgram p = generate_cuda(bn, plan);
   ASSERT_FALSE(p.decline);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  EXPECT_FALSE(r.ran);
-  EXPECT_NE(r.reason.find("IndexError"), std::string::npos) << r.reason;
+  ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::SubscriptRange);
+  EXPECT_NE(r.decline->reason.find("IndexError"), std::string::npos) << r.decline->reason;
   for (double v : y) ASSERT_EQ(v, -1.0);
 }
 
@@ -294,7 +295,7 @@ TEST(CudaCodegen, SequentialNestRunsOnOneThread) {
   EXPECT_TRUE(p.kernels[0].grid_loops.empty());
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason << p.source;
+  ASSERT_FALSE(r.decline) << r.decline->reason << p.source;
   EXPECT_EQ(0, std::memcmp(A.data(), R.data(), n * 8));
   ASSERT_TRUE(r.scalars.count("last"));
   EXPECT_EQ(r.scalars["last"].fval, last);
@@ -330,7 +331,7 @@ TEST(CudaCodegen, TriangularHostLoopLikeLu) {
   ASSERT_FALSE(p.decline) << p.decline->reason;
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason;
+  ASSERT_FALSE(r.decline) << r.decline->reason;
   EXPECT_EQ(0, std::memcmp(A.data(), R.data(), A.size() * 8));
   // Python leaves k = n-1; i and j last ran at k = n-2: both n-1.
   EXPECT_EQ(r.scalars["k"].ival, n - 1);
@@ -381,7 +382,7 @@ TEST(CudaCodegen, AliasedViewsShareOneDeviceBuffer) {
   ASSERT_FALSE(p.decline) << p.decline->reason;
   EXPECT_EQ(p.source.find("__restrict__ y"), std::string::npos);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason;
+  ASSERT_FALSE(r.decline) << r.decline->reason;
   EXPECT_EQ(buf, ref);
 }
 
@@ -453,8 +454,9 @@ TEST(CudaCodegen, InterruptStopsEmulatedRunWithoutWrites) {
   double s_el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   t.join();
   request_cancel(false);
-  EXPECT_FALSE(r.ran);
-  EXPECT_EQ(r.reason, "interrupted");
+  ASSERT_TRUE(r.decline);
+  EXPECT_EQ(r.decline->code, DeclineCode::Interrupted);
+  EXPECT_EQ(r.decline->reason, "interrupted");
   EXPECT_LT(s_el, 2.0);
   for (double v : A) EXPECT_EQ(v, 3.0);
 }
@@ -594,7 +596,7 @@ TEST(CudaCodegen, ShapeAndLenNamesBecomeIdentifiers) {
       for (char c : prm.name) EXPECT_TRUE(std::isalnum((unsigned char)c) || c == '_') << prm.name;
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason << p.source;
+  ASSERT_FALSE(r.decline) << r.decline->reason << p.source;
   EXPECT_EQ(y, (std::vector<double>{3.0, 6.0, 9.0}));
 }
 
@@ -637,14 +639,15 @@ TEST(CudaCodegen, PythonIntOverflowStopsTheRun) {
     ASSERT_FALSE(p.decline) << p.decline->reason;
     CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
     if (n == 30) {
-      ASSERT_TRUE(r.ran) << r.reason;
+      ASSERT_FALSE(r.decline) << r.decline->reason;
       int64_t want = 1;
       for (int k = 0; k < 30; ++k) want *= 3;
       EXPECT_EQ(r.scalars["s"].ival, want);
       EXPECT_EQ(r.scalars["s"].kind, ValueKind::PyInt);
     } else {
-      EXPECT_FALSE(r.ran);
-      EXPECT_EQ(r.reason, trap_reason(Trap::Overflow));
+      ASSERT_TRUE(r.decline);
+      EXPECT_EQ(r.decline->code, DeclineCode::Trap);
+      EXPECT_EQ(r.decline->reason, trap_reason(Trap::Overflow));
     }
   }
 }
@@ -680,7 +683,7 @@ TEST(CudaCodegen, ScalarsComeBackWithPythonsTypes) {
   ASSERT_FALSE(p.decline) << p.decline->reason;
   expect_nvrtc_ok(p);
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason << p.source;
+  ASSERT_FALSE(r.decline) << r.decline->reason << p.source;
   EXPECT_EQ(r.scalars["s"].kind, ValueKind::NpFloat64);
   EXPECT_EQ(r.scalars["s"].fval, 5.25);
   EXPECT_EQ(r.scalars["t"].kind, ValueKind::NpFloat64);
@@ -724,9 +727,9 @@ TEST(CudaCodegen, MaxReductionKeepsPythonsNanAndZeroRules) {
     ASSERT_FALSE(p.decline) << p.decline->reason;
     ASSERT_FALSE(p.kernels[0].grid_loops.empty());
     CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-    ASSERT_EQ(r.ran, c.ran) << r.reason;
-    if (!r.ran) {
-      EXPECT_EQ(r.reason, trap_reason(Trap::ReductionOrder));
+    ASSERT_EQ(!r.decline, c.ran) << (r.decline ? r.decline->reason : "");
+    if (r.decline) {
+      EXPECT_EQ(r.decline->reason, trap_reason(Trap::ReductionOrder));
       continue;
     }
     double got = r.scalars["s"].fval;
@@ -760,7 +763,7 @@ TEST(CudaCodegen, InKernelLoopVariableFinalsComeFromTheKernel) {
   CudaProgram p = generate_cuda(bn, plan);
   ASSERT_FALSE(p.decline) << p.decline->reason;
   CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
-  ASSERT_TRUE(r.ran) << r.reason;
+  ASSERT_FALSE(r.decline) << r.decline->reason;
   // Python: m = 3, 0, 1, 2, 3 at i = 0..4; the last j loop (i = 4, m = 3) ends at 2.
   EXPECT_EQ(r.scalars["j"].ival, 2);
   EXPECT_EQ(r.scalars["m"].ival, 4);

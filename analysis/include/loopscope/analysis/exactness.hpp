@@ -50,4 +50,9 @@ enum class Trap : int {
 const char* trap_reason(int code);
 inline const char* trap_reason(Trap t) { return trap_reason(static_cast<int>(t)); }
 
+// The decline of a run stopped by a trap: code SubscriptRange for Index,
+// Trap for the others; the sentence is trap_reason's.
+Decline trap_decline(int code);
+inline Decline trap_decline(Trap t) { return trap_decline(static_cast<int>(t)); }
+
 }  // namespace loopscope::analysis

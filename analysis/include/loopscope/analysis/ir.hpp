@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "loopscope/analysis/decline.hpp"
+
 namespace loopscope::analysis {
 
 enum class BinOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
@@ -109,12 +111,6 @@ struct LoopNest {
                                                 // the nest, in first-assignment order
   std::vector<const Stmt*> loops() const;       // pre-order
   std::vector<const Stmt*> statements() const;  // Assign/AugAssign, pre-order
-};
-
-// A nest the front end could not accept, or part of a cell it skipped.
-struct Decline {
-  int line = 0;
-  std::string reason;  // one sentence a student can read
 };
 
 }  // namespace loopscope::analysis

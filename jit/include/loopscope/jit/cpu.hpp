@@ -112,7 +112,9 @@ enum class RunStatus { Ok, Fallback, Cancelled };
 
 struct CpuRunResult {
   RunStatus status = RunStatus::Ok;
-  std::string reason;                 // for Fallback: what made the native code stop
+  // Fallback: what made the native code stop (trap_decline: code Trap or
+  // SubscriptRange); Cancelled: code Interrupted. Empty for Ok.
+  std::optional<analysis::Decline> decline;
   std::vector<ScalarOutput> outputs;  // one per LoopNest::outputs name
   double run_ms = 0.0;
 };

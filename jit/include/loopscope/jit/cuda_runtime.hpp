@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,11 +40,11 @@ struct CudaScalarValue {
 enum class CudaTarget { Emulator, Device };
 
 struct CudaRunOutcome {
-  bool ran = false;                                // false: run the Python loop instead (see reason)
-  bool declined = false;                           // !ran, decided before anything ran (no GPU version)
-  std::string detail;                              // for developers: compiler messages behind a plain reason
-  std::string reason;                              // readable, when !ran; "interrupted" after an interrupt
-                                                   // (jit::request_cancel), with nothing copied back
+  // Set when the nest did not run: the Python loop runs instead, nothing was
+  // copied back. Code Interrupted after jit::request_cancel; the compiler's
+  // messages behind a plain reason are in its detail.
+  std::optional<analysis::Decline> decline;
+  bool declined = false;                           // decline decided before anything ran (no GPU version)
   std::map<std::string, CudaScalarValue> scalars;  // values to write back to Python
   int launches = 0;
   double compile_ms = 0;  // emulator compile or NVRTC + module load (0 when cached)
