@@ -28,6 +28,7 @@
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/frontend.hpp"
 #include "loopscope/analysis/registry.hpp"
+#include "decline.hpp"
 #include "registry.hpp"
 #include "values.hpp"
 
@@ -36,13 +37,7 @@ using namespace loopscope::analysis;
 
 namespace {
 
-py::object decline_to_py(const std::optional<Decline>& d) {
-  if (!d) return py::none();
-  py::dict r;
-  r["line"] = d->line;
-  r["reason"] = d->reason;
-  return r;
-}
+py::object decline_to_py(const std::optional<Decline>& d) { return loopscope::bindings::decline_dict(d); }
 
 std::string dirs_text(const std::vector<Direction>& d) {
   std::string s = "(";

@@ -6,7 +6,8 @@
 //       run it in place on the arrays. The dict has "status": "ok" (with
 //       "outputs": {name: value} for every scalar or loop variable the loop
 //       assigned, typed as Python would leave it), "declined" or "fallback"
-//       (with "reason"; the caller then runs the Python loop, and for
+//       (with "decline": {"code", "line", "reason", "detail"}, decline.hpp;
+//       the caller then runs the Python loop, and for
 //       "fallback" every array has been restored). Ctrl-C while the native
 //       loop runs raises KeyboardInterrupt; the arrays then hold what the
 //       loop had written so far.
@@ -30,6 +31,7 @@
 #include "loopscope/costmodel/work.hpp"
 #include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
+#include "decline.hpp"
 #include "registry.hpp"
 #include "values.hpp"
 
@@ -61,11 +63,14 @@ bool poll_python_signals() {
   return r != 0;
 }
 
-py::dict decline_dict(const char* status, const std::string& reason, int line) {
+// {"status": "declined", "decline": {...}} (decline.hpp's shape); "reason"
+// and "line" repeat the decline's for older readers.
+py::dict declined_dict(const analysis::Decline& decline) {
   py::dict d;
-  d["status"] = status;
-  d["reason"] = reason;
-  d["line"] = line;
+  d["status"] = "declined";
+  d["decline"] = bindings::decline_dict(decline);
+  d["reason"] = decline.reason;
+  d["line"] = decline.line;
   return d;
 }
 
@@ -212,7 +217,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   Prepared p;
   prepare(p, nest_id, env, parallel);
   if (p.decline) {
-    py::dict d = decline_dict("declined", p.decline->reason, p.decline->line);
+    py::dict d = declined_dict(*p.decline);
     d["timing"] = timing(p);
     return d;
   }
@@ -243,6 +248,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   d["parallel_loops"] = p.compiled.parallel_loops;
   if (r.status == jit::RunStatus::Fallback) {
     d["status"] = "fallback";
+    d["decline"] = bindings::decline_dict(*r.decline);
     d["reason"] = r.decline->reason;
     return d;
   }
@@ -261,7 +267,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
 py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
   Prepared p;
   prepare(p, nest_id, env, parallel, false, /*check_only=*/true);
-  if (p.decline) return decline_dict("declined", p.decline->reason, p.decline->line);
+  if (p.decline) return declined_dict(*p.decline);
   py::dict d;
   d["status"] = "native";
   d["parallel_loops"] = p.compiled.parallel_loops;
@@ -274,9 +280,7 @@ py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
   py::dict d;
   d["timing"] = timing(p);
   if (p.decline) {
-    d["status"] = "declined";
-    d["reason"] = p.decline->reason;
-    d["line"] = p.decline->line;
+    for (auto item : declined_dict(*p.decline)) d[item.first] = item.second;
     return d;
   }
   d["status"] = "ok";

@@ -13,10 +13,12 @@
 //       The same for a given source (benchmarks, tests).
 //   cuda_run(nest_id, env, target="emulator", arch="") -> dict
 //       Runs the nest on the GPU ("gpu") or in the CPU emulator
-//       ("emulator"): {"ran": bool, "reason": str, "scalars": {...},
+//       ("emulator"): {"ran": bool, "decline": {...} or None, "scalars": {...},
 //       "launches", "compile_ms", "run_ms", "target", "declined"}. When
 //       "ran" is False nothing was modified and the caller runs the Python
-//       loop ("declined": it was decided before anything ran). The
+//       loop ("declined": it was decided before anything ran); "decline" is
+//       decline.hpp's {"code", "line", "reason", "detail"} ("reason" and
+//       "detail" repeat its sentence and detail for older readers). The
 //       scalars have the types Python would leave (int, float, bool,
 //       np.float64, np.float32, np.int64, np.int32, np.bool_), as cpu_run's.
 //
@@ -42,6 +44,7 @@
 #include "loopscope/jit/cuda_nvrtc.hpp"
 #include "loopscope/jit/cuda_runtime.hpp"
 #include "gpu_mapping.hpp"
+#include "decline.hpp"
 #include "registry.hpp"
 #include "values.hpp"
 
@@ -51,12 +54,7 @@ using namespace loopscope::jit;
 
 namespace {
 
-py::object decline_dict(const Decline& d) {
-  py::dict r;
-  r["line"] = d.line;
-  r["reason"] = d.reason;
-  return r;
-}
+using loopscope::bindings::decline_dict;
 
 struct Prepared {
   const NestEntry* entry = nullptr;
@@ -330,10 +328,11 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
   py::dict r;
   Prepared p;
   prepare(id, env, p);
-  auto not_run = [&](const std::string& why, bool declined) {
+  auto not_run = [&](const Decline& why, bool declined) {
     r["ran"] = false;
     r["declined"] = declined;  // decided before anything ran (else a run stopped)
-    r["reason"] = why;
+    r["decline"] = decline_dict(why);
+    r["reason"] = why.reason;
     r["scalars"] = py::dict();
     r["launches"] = 0;
     r["compile_ms"] = 0.0;
@@ -341,11 +340,11 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
     r["target"] = target;
     return r;
   };
-  if (p.decline) return not_run(p.decline->reason, true);
+  if (p.decline) return not_run(*p.decline, true);
   if (target != "emulator" && target != "gpu") throw py::value_error("target must be 'emulator' or 'gpu'");
   auto program = program_for(env, p);
   const CudaProgram& prog = *program;
-  if (prog.decline) return not_run(prog.decline->reason, true);
+  if (prog.decline) return not_run(*prog.decline, true);
   CudaRunOutcome out;
   request_cancel(false);
   {
@@ -361,13 +360,14 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
   }
   if (out.decline) {
     if (!out.decline->detail.empty()) r["detail"] = out.decline->detail;
-    return not_run(out.decline->reason, out.declined);
+    return not_run(*out.decline, out.declined);
   }
   py::dict scalars;
   for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);
   r["parallel_loops"] = grid_loops(prog);
   r["ran"] = true;
   r["declined"] = false;
+  r["decline"] = py::none();
   r["reason"] = "";
   r["scalars"] = scalars;
   r["launches"] = out.launches;
@@ -390,10 +390,7 @@ py::dict guarded(F&& f, const char* failed_key) {
     throw;
   } catch (const std::exception& e) {
     py::dict r;
-    py::dict d;
-    d["line"] = 0;
-    d["reason"] = kInternal;
-    r["decline"] = d;
+    r["decline"] = decline_dict(Decline{DeclineCode::Internal, 0, kInternal, e.what()});
     r[failed_key] = false;
     r["declined"] = true;
     r["reason"] = kInternal;
