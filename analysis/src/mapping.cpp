@@ -1,5 +1,5 @@
-// The GPU mapping rule (see mapping.hpp): one walk over the nest that
-// decides host loops, launches and grids.
+// The mapping rules (see mapping.hpp): the CPU's parallel loops, and one
+// walk over the nest that decides the GPU's host loops, launches and grids.
 #include "loopscope/analysis/mapping.hpp"
 
 #include <functional>
@@ -58,7 +58,7 @@ bool host_computable_except(const Expr* e, const BoundNest& bound, const std::se
 
 class Mapper {
  public:
-  Mapper(const BoundNest& bound, const ParallelPlan& plan, const GridReductionRule& reduces)
+  Mapper(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& reduces)
       : bound_(bound), reduces_(reduces) {
     for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
     if (bound.nest && bound.nest->root) set_in_nest_ = names_set_in(*bound.nest->root);
@@ -72,7 +72,7 @@ class Mapper {
 
  private:
   const BoundNest& bound_;
-  const GridReductionRule& reduces_;
+  const ReductionRule& reduces_;
   std::map<int, LoopVerdict> verdicts_;
   std::set<std::string> set_in_nest_;
   std::set<std::string> host_loops_;  // variables of the enclosing host loops
@@ -193,8 +193,63 @@ bool host_computable(const Expr* e, const BoundNest& bound, const std::set<std::
   return host_computable_except(e, bound, host_known, set_in);
 }
 
-GpuMapping map_gpu(const BoundNest& bound, const ParallelPlan& plan, const GridReductionRule& reduces_on_grid) {
+GpuMapping map_gpu(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& reduces_on_grid) {
   return Mapper(bound, plan, reduces_on_grid).run();
+}
+
+namespace {
+
+const LoopPlan* plan_of(const ParallelPlan& plan, int loop) {
+  for (auto& lp : plan.loops)
+    if (lp.loop == loop) return &lp;
+  return nullptr;
+}
+
+void choose_cpu(const Stmt& s, bool inside, const ParallelPlan& plan, const ReductionRule& combines, CpuMapping& out) {
+  if (s.kind == StmtKind::For && !inside) {
+    const LoopPlan* lp = plan_of(plan, s.id);
+    if (lp &&
+        (lp->verdict == LoopVerdict::Parallel || (lp->verdict == LoopVerdict::Reduction && combines && combines(s)))) {
+      out.parallel_loops.push_back(s.id);
+      inside = true;
+    }
+  }
+  for (auto& c : s.body) choose_cpu(*c, inside, plan, combines, out);
+  for (auto& c : s.orelse) choose_cpu(*c, inside, plan, combines, out);
+}
+
+}  // namespace
+
+CpuMapping map_cpu(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& combines) {
+  CpuMapping m;
+  if (bound.nest && bound.nest->root) choose_cpu(*bound.nest->root, false, plan, combines, m);
+  return m;
+}
+
+CpuMapping map_cpu_by_verdicts(const BoundNest& bound, const ParallelPlan& plan) {
+  return map_cpu(bound, plan, [&](const Stmt& loop) {
+    const LoopPlan* lp = plan_of(plan, loop.id);
+    if (!lp || lp->reductions.empty()) return false;
+    for (auto& r : lp->reductions) {
+      if (bound.arrays.count(r.variable)) return false;
+      auto s = bound.scalars.find(r.variable);
+      bool int_input = s != bound.scalars.end() && s->second.kind == ScalarKind::Int;
+      if (r.fn.empty() ? (r.op != BinOp::Add && r.op != BinOp::Mul && r.op != BinOp::Sub)
+                       : (!int_input || (r.fn != "min" && r.fn != "max")))
+        return false;
+    }
+    return true;
+  });
+}
+
+std::string NestMapping::signature() const {
+  std::string s = "cpu:";
+  for (int id : cpu.parallel_loops) s += std::to_string(id) + ",";
+  return s + " gpu:" + gpu.signature();
+}
+
+NestMapping map_by_verdicts(const BoundNest& bound, const ParallelPlan& plan) {
+  return NestMapping{map_cpu_by_verdicts(bound, plan), map_gpu_by_verdicts(bound, plan)};
 }
 
 GpuMapping map_gpu_by_verdicts(const BoundNest& bound, const ParallelPlan& plan) {

@@ -288,9 +288,9 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
     v.unavailable_reason = w.reason;
   else if (!f.cpu_available)
     v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
-  else if (!has_par)
-    v.unavailable_reason = no_parallel_reason.empty() ? "no loop can run in parallel" : no_parallel_reason;
-  else if (!f.cpu_runs_parallel)
+  else if (!has_par && !no_parallel_reason.empty())
+    v.unavailable_reason = no_parallel_reason;
+  else if (!has_par || !f.cpu_runs_parallel)  // the verdicts allow a loop the generator does not split
     v.unavailable_reason =
         "the CPU code generator runs no loop of this nest in parallel (a float min/max or an array "
         "reduction runs in order)";
@@ -592,14 +592,14 @@ void add_sweep(NestWork& c, const BoundNest& bound, const ParallelPlan& plan) {
   c.scaled.clear();
   if (c.work.ok)
     for (double s : kSweepScales)
-      c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.gpu_mapping));
+      c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.mapping));
   c.swept = true;
 }
 
-NestWork count_nest(const BoundNest& bound, const ParallelPlan& plan, bool sweep, const GpuMapping* gpu_mapping) {
+NestWork count_nest(const BoundNest& bound, const ParallelPlan& plan, bool sweep, const NestMapping* mapping) {
   NestWork c;
-  c.gpu_mapping = gpu_mapping ? *gpu_mapping : map_gpu_by_verdicts(bound, plan);
-  c.work = count_work(bound, plan, 1.0, &c.gpu_mapping);
+  c.mapping = mapping ? *mapping : map_by_verdicts(bound, plan);
+  c.work = count_work(bound, plan, 1.0, &c.mapping);
   c.no_parallel_reason = no_parallel_reason(plan);
   if (sweep) add_sweep(c, bound, plan);
   return c;
@@ -665,8 +665,8 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
 }
 
 CostEstimate estimate(const BoundNest& bound, const ParallelPlan& plan, const HostProfile& host, const GpuProfile& gpu,
-                      const VariantFacts& facts, bool sweep, const GpuMapping* gpu_mapping) {
-  return price_nest(count_nest(bound, plan, sweep, gpu_mapping), plan.decline, host, gpu, facts, sweep);
+                      const VariantFacts& facts, bool sweep, const NestMapping* mapping) {
+  return price_nest(count_nest(bound, plan, sweep, mapping), plan.decline, host, gpu, facts, sweep);
 }
 
 nlohmann::json to_json(const CostEstimate& e) {

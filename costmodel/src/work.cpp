@@ -104,8 +104,8 @@ struct Interval {
 
 class Counter {
  public:
-  Counter(const BoundNest& b, const ParallelPlan& plan, const GpuMapping& gpu, double scale)
-      : b_(b), gpu_(gpu), scale_(scale) {
+  Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping& mapping, double scale)
+      : b_(b), mapping_(mapping), scale_(scale) {
     for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
     // Flow dependences carried at a constant distance: a recurrence every
     // iteration (a distance that varies, as D[i, k] against D[i, j] at j == k,
@@ -123,7 +123,7 @@ class Counter {
 
  private:
   const BoundNest& b_;
-  const GpuMapping& gpu_;
+  const NestMapping& mapping_;
   double scale_;
   std::map<int, LoopVerdict> verdicts_;
   std::map<int, std::set<std::string>> carried_flow_;  // stmt id -> loops carrying a flow into it
@@ -135,8 +135,8 @@ class Counter {
   std::map<int, LoopTraffic> loops_;
   std::map<std::string, ArrayTraffic> arrays_;
   std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
-  std::set<int> cpu_parallel_;  // loops split over CPU threads (outermost non-sequential ones)
-  // The GPU mapping's launches that have a grid (gpu_), by root loop.
+  std::set<int> cpu_parallel_;  // loops split over CPU threads (mapping_.cpu)
+  // The GPU mapping's launches that have a grid (mapping_.gpu), by root loop.
   std::set<int> gpu_launch_roots_;
   std::set<int> grid_loops_;
   std::map<int, std::string> grid_x_of_;  // launch root -> its grid's x variable
@@ -437,7 +437,7 @@ class Counter {
     else
       add_ops(o, false);
   }
-  void plan_mapping(const Stmt* root);
+  void plan_mapping();
 };
 
 void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
@@ -949,24 +949,11 @@ void Counter::count_loop(const Stmt& s, double w) {
   grid_x_var_ = saved_grid;
 }
 
-// The CPU splits the outermost loops that are not sequential on each path
-// (the variant's own choice, jit's choose_parallel, may still run it
-// serially: VariantFacts::cpu_runs_parallel). The GPU runs the mapping it is
-// given, analysis::map_gpu's, as the CUDA generator emits it.
-void Counter::plan_mapping(const Stmt* root) {
-  std::function<void(const Stmt*, bool)> walk = [&](const Stmt* s, bool under) {
-    if (s->kind == StmtKind::For && !under) {
-      auto v = verdicts_.find(s->id);
-      if (v != verdicts_.end() && v->second != LoopVerdict::Sequential) {
-        cpu_parallel_.insert(s->id);
-        under = true;
-      }
-    }
-    for (auto& c : s->body) walk(c.get(), under);
-    for (auto& c : s->orelse) walk(c.get(), under);
-  };
-  walk(root, false);
-  for (const GpuLaunchPlan* launch : gpu_.launches()) {
+// The devices run the mapping the counter is given (analysis/mapping.hpp),
+// as the code generators emit it.
+void Counter::plan_mapping() {
+  cpu_parallel_.insert(mapping_.cpu.parallel_loops.begin(), mapping_.cpu.parallel_loops.end());
+  for (const GpuLaunchPlan* launch : mapping_.gpu.launches()) {
     if (launch->sequential()) continue;
     gpu_launch_roots_.insert(launch->root->id);
     for (const Stmt* g : launch->grid) grid_loops_.insert(g->id);
@@ -987,7 +974,7 @@ WorkProfile Counter::run() {
   constant_size_ = bound_names_.empty() && b_.arrays.empty();
   collect_locals(root);
   collect_locals(root);  // twice: a local may be defined from another one
-  plan_mapping(root);
+  plan_mapping();
   count_stmt(*root, 1.0);
   if (!error_.empty()) {
     w_.ok = false;
@@ -1069,11 +1056,12 @@ WorkProfile Counter::run() {
     for (auto& d : w_.loops)
       if (d.loop == deepest) threads += d.iterations;
   }
-  for (const GpuLaunchPlan* launch : gpu_.launches())
+  for (const GpuLaunchPlan* launch : mapping_.gpu.launches())
     if (launch->sequential()) ++w_.gpu_single_thread_loops;
   for (auto& lt : w_.loops)
     if (grid_loops_.count(lt.loop)) w_.gpu_grid_loops.push_back(lt.loop);
   w_.cpu_parallel_loop = first_par;
+  w_.cpu_parallel_loops = mapping_.cpu.parallel_loops;
   w_.cpu_regions = regions;
   w_.cpu_parallel_iterations = regions > 0 ? par_iters / regions : 0;
   w_.gpu_launches = launches;
@@ -1152,9 +1140,9 @@ OpCounts ops_from_json(const nlohmann::json& j) {
 }  // namespace
 
 WorkProfile count_work(const BoundNest& bound, const ParallelPlan& plan, double size_scale,
-                       const GpuMapping* gpu_mapping) {
-  if (gpu_mapping) return Counter(bound, plan, *gpu_mapping, size_scale).run();
-  const GpuMapping by_verdicts = map_gpu_by_verdicts(bound, plan);
+                       const NestMapping* mapping) {
+  if (mapping) return Counter(bound, plan, *mapping, size_scale).run();
+  const NestMapping by_verdicts = map_by_verdicts(bound, plan);
   return Counter(bound, plan, by_verdicts, size_scale).run();
 }
 
@@ -1227,6 +1215,7 @@ nlohmann::json to_json(const WorkProfile& w) {
                            {"gpu_coalescing", a.gpu_coalescing},
                            {"gpu_accesses", a.gpu_accesses}});
   j["cpu_parallel_loop"] = w.cpu_parallel_loop;
+  j["cpu_parallel_loops"] = w.cpu_parallel_loops;
   j["cpu_regions"] = w.cpu_regions;
   j["cpu_parallel_iterations"] = w.cpu_parallel_iterations;
   j["parallel_fraction"] = w.parallel_fraction;
@@ -1297,6 +1286,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
       w.arrays.push_back(t);
     }
   w.cpu_parallel_loop = j.value("cpu_parallel_loop", -1);
+  if (j.contains("cpu_parallel_loops")) w.cpu_parallel_loops = j["cpu_parallel_loops"].get<std::vector<int>>();
   w.cpu_regions = num(j, "cpu_regions");
   w.cpu_parallel_iterations = num(j, "cpu_parallel_iterations");
   w.parallel_fraction = num(j, "parallel_fraction");

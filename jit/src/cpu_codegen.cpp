@@ -154,6 +154,7 @@ struct Cache {
   struct Specialised {
     std::string key;  // Spec::key
     std::string parallel_description;
+    std::set<int> parallel_loops;
   };
   std::unordered_map<std::string, Specialised> specialised;
 };
@@ -494,11 +495,14 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
     auto m = c.specialised.find(memo);
     if (m != c.specialised.end()) {  // specialised before: no decline
       out.parallel_loops = m->second.parallel_description;
+      out.parallel_loop_ids.assign(m->second.parallel_loops.begin(), m->second.parallel_loops.end());
       return out;
     }
   }
   try {
-    out.parallel_loops = specialise(bound, plan, options).parallel_description;
+    Spec spec = specialise(bound, plan, options);
+    out.parallel_loops = spec.parallel_description;
+    out.parallel_loop_ids.assign(spec.parallel_loops.begin(), spec.parallel_loops.end());
   } catch (const Unsupported& u) {
     out.decline = u.decline();
   }
@@ -545,7 +549,7 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
     std::lock_guard<std::mutex> lk(c.m);
     if (!memo.empty()) {
       if (c.specialised.size() > 4096) c.specialised.clear();
-      c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description};
+      c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops};
     }
     auto it = c.map.find(spec.key);
     if (it != c.map.end()) {

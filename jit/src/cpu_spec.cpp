@@ -2,6 +2,7 @@
 #include "cpu_spec.hpp"
 
 #include "loopscope/analysis/int_math.hpp"
+#include "loopscope/analysis/mapping.hpp"
 #include <functional>
 #include <limits>
 #include <optional>
@@ -77,7 +78,7 @@ class Specialiser {
       if (!v.typed)
         throw Unsupported{DeclineCode::Typing, nest.first_line,
                           "the variable '" + v.name + "' never gets a value of a known type"};
-    choose_parallel(*nest.root, false);
+    choose_parallel();
     record_ = true;
     std::vector<const Stmt*> loops;
     stmt(*nest.root, loops);
@@ -660,18 +661,16 @@ class Specialiser {
     return true;
   }
 
-  void choose_parallel(const Stmt& s, bool inside) {
-    if (s.kind == StmtKind::For) {
-      if (!inside && S.options.parallel && parallel_ok(s)) {
-        S.parallel_loops.insert(s.id);
-        if (!S.parallel_description.empty()) S.parallel_description += ", ";
-        S.parallel_description += s.var;
-        inside = true;
-      }
-      for (auto& b : s.body) choose_parallel(*b, inside);
-    } else if (s.kind == StmtKind::If) {
-      for (auto& b : s.body) choose_parallel(*b, inside);
-      for (auto& b : s.orelse) choose_parallel(*b, inside);
+  // Which loops run on the pool is analysis::map_cpu's rule (the cost model
+  // prices the same loops, read from CpuCheck::parallel_loop_ids); this
+  // supplies its typed part, which reductions the variant combines.
+  void choose_parallel() {
+    if (!S.options.parallel) return;
+    CpuMapping m = map_cpu(B, P, [&](const Stmt& loop) { return parallel_ok(loop); });
+    for (int id : m.parallel_loops) {
+      S.parallel_loops.insert(id);
+      if (!S.parallel_description.empty()) S.parallel_description += ", ";
+      S.parallel_description += plan_of(id)->var;
     }
   }
 

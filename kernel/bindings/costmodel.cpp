@@ -43,7 +43,7 @@
 #if __has_include("values.hpp") && __has_include("loopscope/analysis/registry.hpp")
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
-#include "gpu_mapping.hpp"
+#include "nest_mapping.hpp"
 #include "values.hpp"
 #define LOOPSCOPE_COST_HAS_NESTS 1
 #endif
@@ -129,12 +129,32 @@ CountCache& count_cache() {
   return c;
 }
 
-// The work of `bound` under `plan` (with the size sweep's counts when
-// `sweep`), counted at most once per bound instance.
+// What the code generators emit for a bound nest: each device's mapping,
+// or nothing when that generator declines the nest (nest_mapping.hpp). Read
+// with the GIL, before counting.
+struct Emitted {
+  std::optional<an::CpuMapping> cpu;
+  std::optional<an::GpuMapping> gpu;
+};
+
+Emitted emitted(int nest_id, py::dict env) {
+  return Emitted{loopscope::bindings::cpu_mapping(nest_id, env), loopscope::bindings::cuda_mapping(nest_id, env)};
+}
+
+// The mapping the cost model counts: what the generators emit, and for a
+// device whose generator declined, the mapping of the verdicts (its variant
+// is priced as unavailable anyway; the report still shows its figures).
+an::NestMapping counted_mapping(const Emitted& e, const an::BoundNest& bound, const an::ParallelPlan& plan) {
+  return an::NestMapping{e.cpu ? *e.cpu : an::map_cpu_by_verdicts(bound, plan),
+                         e.gpu ? *e.gpu : an::map_gpu_by_verdicts(bound, plan)};
+}
+
+// The work of `bound` under `plan` and `mapping` (with the size sweep's
+// counts when `sweep`), counted at most once per bound instance.
 std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bound,
                                             const std::shared_ptr<const an::ParallelPlan>& plan, bool sweep,
-                                            const std::optional<an::GpuMapping>& gpu_mapping) {
-  const an::GpuMapping* mapping = gpu_mapping ? &*gpu_mapping : nullptr;
+                                            const an::NestMapping& nest_mapping) {
+  const an::NestMapping* mapping = &nest_mapping;
   CountCache& c = count_cache();
   std::string key;
   std::shared_ptr<const cm::NestWork> have;
@@ -148,7 +168,7 @@ std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bo
       key = std::to_string(nest_id) + ':';
       key.append(reinterpret_cast<const char*>(&p), sizeof p);
       key += cm::work_key(bound);
-      key += gpu_mapping ? gpu_mapping->signature() : std::string("by verdicts");
+      key += nest_mapping.signature();
       auto it = c.entries.find(key);
       if (it != c.entries.end() && it->second.plan.expired()) {
         c.entries.erase(it);
@@ -187,7 +207,7 @@ struct Prepared {
   const an::NestEntry* entry = nullptr;
   an::BoundNest bound;
   std::optional<nlohmann::json> declined;
-  std::optional<an::GpuMapping> gpu_mapping;  // the CUDA generator's, when it has one
+  Emitted emitted;
 };
 
 Prepared prepare(int nest_id, py::dict env) {
@@ -204,7 +224,7 @@ Prepared prepare(int nest_id, py::dict env) {
     p.declined =
         nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason}, {"declined", true}};
   else
-    p.gpu_mapping = loopscope::bindings::cuda_mapping(nest_id, env);
+    p.emitted = emitted(nest_id, env);
   return p;
 }
 
@@ -214,6 +234,7 @@ std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std:
   auto plan = an::analyze_dynamic_cached(*p.entry->analysis, p.bound);
   std::optional<an::Decline> decline = plan->decline;
   if (!decline) decline = an::check_subscripts(*p.entry->analysis, p.bound);
+  const an::NestMapping mapping = counted_mapping(p.emitted, p.bound, *plan);
   bool keep;
   {
     CountCache& c = count_cache();
@@ -236,10 +257,10 @@ std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std:
     // costmodel::estimate does on its own (the reference for tests).
     an::ParallelPlan pl = *plan;
     pl.decline = decline;
-    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep, p.gpu_mapping ? &*p.gpu_mapping : nullptr));
+    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep, &mapping));
     return out;
   }
-  auto work = counted(nest_id, p.bound, plan, sweep, p.gpu_mapping);
+  auto work = counted(nest_id, p.bound, plan, sweep, mapping);
   for (auto& g : gpus) add(cm::price_nest(*work, decline, h, g, f, sweep));
   return out;
 }
@@ -298,7 +319,7 @@ void bind(py::module_& m) {
         if (!entry || !entry->nest || !entry->analysis) return "python";
         an::BoundNest bound;
         if (loopscope::bindings::bind_values(*entry->nest, env, bound)) return "python";
-        std::optional<an::GpuMapping> gpu_mapping = loopscope::bindings::cuda_mapping(nest_id, env);
+        Emitted generators = emitted(nest_id, env);
         cm::GpuProfile g = gpu_or_throw(gpu);
         cm::HostProfile h = host_from(nullptr);
         cm::VariantFacts f = facts_from(facts);
@@ -306,7 +327,7 @@ void bind(py::module_& m) {
         auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
         if (plan->decline) return "python";
         if (an::check_subscripts(*entry->analysis, bound)) return "python";
-        auto work = counted(nest_id, bound, plan, false, gpu_mapping);
+        auto work = counted(nest_id, bound, plan, false, counted_mapping(generators, bound, *plan));
         return cm::to_string(cm::price_nest(*work, std::nullopt, h, g, f, false).choice);
       },
       py::arg("nest_id"), py::arg("env"), py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(),

@@ -31,6 +31,7 @@
 #include "loopscope/costmodel/work.hpp"
 #include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
+#include "nest_mapping.hpp"
 #include "decline.hpp"
 #include "registry.hpp"
 #include "values.hpp"
@@ -80,6 +81,7 @@ struct Prepared {
   std::shared_ptr<const analysis::ParallelPlan> plan;
   jit::CpuCompileResult compiled;
   std::optional<analysis::Decline> decline;
+  std::vector<int> parallel_loop_ids;  // check_only: the loops the variant would split
   double bind_us = 0, analysis_us = 0;
   bool plan_hit = false;
 };
@@ -179,6 +181,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
     jit::CpuCheck check = jit::check_cpu(p.bound, *p.plan, opts);
     p.decline = check.decline;
     p.compiled.parallel_loops = check.parallel_loops;
+    p.parallel_loop_ids = check.parallel_loop_ids;
     return;
   }
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
@@ -271,6 +274,7 @@ py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
   py::dict d;
   d["status"] = "native";
   d["parallel_loops"] = p.compiled.parallel_loops;
+  d["parallel_loop_ids"] = p.parallel_loop_ids;
   return d;
 }
 
@@ -371,3 +375,20 @@ void bind(py::module_& m) {
 bindings::Registrar reg("cpu", &bind);
 
 }  // namespace
+
+std::optional<analysis::CpuMapping> loopscope::bindings::cpu_mapping(int nest_id, py::dict env) {
+  // A failure here is the CPU variant's to report when it runs; the cost
+  // model then prices the mapping of the verdicts alone. A Ctrl-C is the
+  // user's, and goes on.
+  try {
+    Prepared p;
+    prepare(p, nest_id, env, /*parallel=*/true, false, /*check_only=*/true);
+    if (p.decline) return std::nullopt;
+    return analysis::CpuMapping{p.parallel_loop_ids};
+  } catch (const py::error_already_set& e) {
+    if (e.matches(PyExc_KeyboardInterrupt)) throw;
+    return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}

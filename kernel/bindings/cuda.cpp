@@ -43,7 +43,7 @@
 #include "loopscope/jit/cuda_driver.hpp"
 #include "loopscope/jit/cuda_nvrtc.hpp"
 #include "loopscope/jit/cuda_runtime.hpp"
-#include "gpu_mapping.hpp"
+#include "nest_mapping.hpp"
 #include "decline.hpp"
 #include "registry.hpp"
 #include "values.hpp"
@@ -213,8 +213,8 @@ py::dict program_dict(const CudaProgram& prog) {
       grid.append(g);
     }
     d["grid_loops"] = grid;
-    py::list params;
     d["grid_loop_ids"] = k.grid_loops;
+    py::list params;
     for (auto& p : k.params) {
       py::dict pd;
       pd["name"] = p.name;
@@ -471,7 +471,8 @@ loopscope::bindings::Registrar reg("cuda", &bind);
 
 std::optional<GpuMapping> loopscope::bindings::cuda_mapping(int nest_id, py::dict env) {
   // A failure here is the GPU variant's to report when it runs; the cost
-  // model then prices the mapping of the verdicts alone.
+  // model then prices the mapping of the verdicts alone. A Ctrl-C is the
+  // user's, and goes on.
   try {
     Prepared p;
     prepare(nest_id, env, p);
@@ -479,6 +480,9 @@ std::optional<GpuMapping> loopscope::bindings::cuda_mapping(int nest_id, py::dic
     auto program = program_for(env, p);
     if (program->decline) return std::nullopt;
     return program->mapping;
+  } catch (const py::error_already_set& e) {
+    if (e.matches(PyExc_KeyboardInterrupt)) throw;
+    return std::nullopt;
   } catch (const std::exception&) {
     return std::nullopt;
   }

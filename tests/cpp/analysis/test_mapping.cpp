@@ -13,7 +13,7 @@ struct Case {
   Buffers buf;
   ParallelPlan p;
   explicit Case(const std::string& src) : nest(parse_ok(src)), sa(analyze_static(nest)) { b.nest = nest.get(); }
-  GpuMapping map(const GridReductionRule& reduces = nullptr) {
+  GpuMapping map(const ReductionRule& reduces = nullptr) {
     p = analyze_dynamic(*sa, b);
     return reduces ? map_gpu(b, p, reduces) : map_gpu_by_verdicts(b, p);
   }

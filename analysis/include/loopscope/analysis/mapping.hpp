@@ -1,12 +1,14 @@
-// The GPU mapping of a bound nest: which loops the host runs around kernel
-// launches, where each launch starts, and which loops form its grid.
+// The mapping of a bound nest onto the devices: which loops the CPU variant
+// splits over threads; which loops the host runs around GPU kernel launches,
+// where each launch starts, and which loops form its grid.
 //
-// It is decided here, once, and read by both consumers: the CUDA generator
-// emits exactly these launches and grids, and the cost model prices exactly
-// them (launches, threads per launch, coalescing along the grid's x loop).
-// The generator's program carries the mapping it emitted (CudaProgram::
-// mapping); the cost model is handed that mapping, so the two cannot
-// disagree about what runs on the GPU.
+// It is decided here, once, and read by both consumers: the code generators
+// emit exactly these parallel loops, launches and grids, and the cost model
+// prices exactly them (regions, launches, threads, coalescing along the
+// grid's x loop). Each generator supplies only the typed part of the rule
+// (which reductions it combines) and reports the mapping it emitted
+// (jit::CpuCheck::parallel_loop_ids, CudaProgram::mapping); the cost model is
+// handed those, so it cannot price a parallel loop or a grid that does not run.
 #pragma once
 
 #include <functional>
@@ -49,10 +51,10 @@ struct GpuMapping {
   std::string signature() const;
 };
 
-// Whether the code generator combines the reductions of `loop` across GPU
-// threads (a typed decision only the generator can make). A loop whose
-// verdict is Parallel needs no such rule.
-using GridReductionRule = std::function<bool(const Stmt& loop)>;
+// Whether a code generator combines the reductions of `loop` across threads
+// (a typed decision only the generator can make). A loop whose verdict is
+// Parallel needs no such rule.
+using ReductionRule = std::function<bool(const Stmt& loop)>;
 
 // The one mapping rule:
 // - a loop that is parallel (or a reduction `reduces_on_grid` accepts), with
@@ -62,12 +64,32 @@ using GridReductionRule = std::function<bool(const Stmt& loop)>;
 // - otherwise a loop whose body is only loops, with host bounds, and with a
 //   loop inside that can start a launch, runs on the host around them;
 // - otherwise the loop is one launch on a single GPU thread.
-GpuMapping map_gpu(const BoundNest& bound, const ParallelPlan& plan, const GridReductionRule& reduces_on_grid);
+GpuMapping map_gpu(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& reduces_on_grid);
 
 // The same rule when no generator is at hand (the cost model on its own, and
 // nests the CUDA generator declined): the generator's reduction rule without
 // its typing (scalar sums, minima and maxima with a value before the nest).
 GpuMapping map_gpu_by_verdicts(const BoundNest& bound, const ParallelPlan& plan);
+
+// The loops the CPU variant splits over threads: on each path from the root,
+// the outermost loop that is parallel or whose reductions `combines` accepts
+// (the loops inside it run within each thread's chunk).
+struct CpuMapping {
+  std::vector<int> parallel_loops;  // Stmt::ids, in program order
+};
+CpuMapping map_cpu(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& combines);
+// The CPU generator's reduction rule without its typing: scalar sums,
+// differences and products, and minima and maxima of integer inputs.
+CpuMapping map_cpu_by_verdicts(const BoundNest& bound, const ParallelPlan& plan);
+
+// Both mappings, as the cost model counts them.
+struct NestMapping {
+  CpuMapping cpu;
+  GpuMapping gpu;
+  std::string signature() const;  // for cache keys
+};
+// Each device's mapping by verdicts (no generator at hand).
+NestMapping map_by_verdicts(const BoundNest& bound, const ParallelPlan& plan);
 
 // Whether the host can evaluate `e` before a launch: constants and names
 // that are in `host_known`, or integer scalars fixed before the nest (not

@@ -119,13 +119,13 @@ struct NestWork {
   WorkProfile work;
   bool swept = false;
   std::vector<WorkProfile> scaled;
-  std::string no_parallel_reason;    // why no loop can run in parallel, or ""
-  analysis::GpuMapping gpu_mapping;  // the mapping counted (the sweep counts it again)
+  std::string no_parallel_reason;  // why no loop can run in parallel, or ""
+  analysis::NestMapping mapping;   // the mapping counted (the sweep counts it again)
 };
-// `gpu_mapping`: the CUDA generator's (CudaProgram::mapping) when it has one;
-// analysis::map_gpu_by_verdicts otherwise.
+// `mapping`: what the code generators emit (jit::CpuCheck::parallel_loop_ids,
+// CudaProgram::mapping); analysis::map_by_verdicts when none is given.
 NestWork count_nest(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool sweep,
-                    const analysis::GpuMapping* gpu_mapping = nullptr);
+                    const analysis::NestMapping* mapping = nullptr);
 // Adds the size sweep's counts to a count made without it.
 void add_sweep(NestWork& counted, const analysis::BoundNest& bound, const analysis::ParallelPlan& plan);
 
@@ -141,7 +141,7 @@ CostEstimate price_nest(const NestWork& counted, const std::optional<analysis::D
 // Same as price_nest(count_nest(bound, plan, sweep), plan.decline, ...).
 CostEstimate estimate(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, const HostProfile& host,
                       const GpuProfile& gpu, const VariantFacts& facts, bool sweep = true,
-                      const analysis::GpuMapping* gpu_mapping = nullptr);
+                      const analysis::NestMapping* mapping = nullptr);
 
 // Structured estimate for the report and its Vega-Lite charts:
 // {choice, reason, gpu_profile, variants:[{variant, available, total, scheduling,

@@ -105,12 +105,14 @@ struct WorkProfile {
   double innermost_iterations = 0;  // body executions of the deepest loops
   double statements = 0;            // assignment executions
 
-  // CPU mapping: the outermost parallel (or reduction) loop is split over
-  // threads; sequential loops around it make it run `cpu_regions` times.
-  int cpu_parallel_loop = -1;          // Stmt::id, -1 when nothing is parallel
-  double cpu_regions = 0;              // fork/join count
-  double cpu_parallel_iterations = 0;  // iterations of the parallel loop per region (mean)
-  double parallel_fraction = 0;        // share of the work inside the parallel loop
+  // CPU mapping (analysis::map_cpu, the loops the CPU variant splits): the
+  // outermost parallel (or combined reduction) loops are split over threads;
+  // sequential loops around them make them run `cpu_regions` times.
+  int cpu_parallel_loop = -1;           // Stmt::id, -1 when nothing is parallel
+  std::vector<int> cpu_parallel_loops;  // all of them (Stmt::ids, program order)
+  double cpu_regions = 0;               // fork/join count
+  double cpu_parallel_iterations = 0;   // iterations of the parallel loop per region (mean)
+  double parallel_fraction = 0;         // share of the work inside the parallel loop
 
   // GPU mapping (analysis::map_gpu, the one the CUDA generator emits): up to
   // three perfectly nested parallel loops form a launch's grid; loops around
@@ -131,10 +133,10 @@ struct WorkProfile {
 // a reason; callers then price only the interpreter with a rough count.
 // `size_scale` multiplies every integer scalar used in loop bounds and every
 // array dimension; it is used to draw time against problem size.
-// `gpu_mapping` is the mapping the CUDA generator emitted for this bound nest
-// (CudaProgram::mapping); without one, analysis::map_gpu_by_verdicts.
+// `mapping` is what the code generators emit for this bound nest (see
+// analysis/mapping.hpp); without one, analysis::map_by_verdicts.
 WorkProfile count_work(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, double size_scale = 1.0,
-                       const analysis::GpuMapping* gpu_mapping = nullptr);
+                       const analysis::NestMapping* mapping = nullptr);
 
 // A key of everything count_work reads from the bound instance: the nest (by
 // address), the names and kinds of the scalars, the values of the integer and boolean ones, and

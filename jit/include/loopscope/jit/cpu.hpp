@@ -104,6 +104,7 @@ CpuCompileResult compile_cpu(const analysis::BoundNest& bound, const analysis::P
 struct CpuCheck {
   std::optional<analysis::Decline> decline;
   std::string parallel_loops;  // as CpuCompileResult::parallel_loops; "" when declined or serial
+  std::vector<int> parallel_loop_ids;  // the same loops (analysis::map_cpu's), by Stmt::id, for the cost model
 };
 CpuCheck check_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
                    const CpuOptions& options = {});
