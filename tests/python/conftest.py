@@ -1,5 +1,6 @@
 """Shared fixtures: paths, the benchmark suite, and a running Loopscope kernel."""
 
+import faulthandler
 import os
 import sys
 
@@ -12,6 +13,20 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 from kernel_session import KernelSession  # noqa: E402
+
+# A test that hangs (a lost interrupt, a deadlock) must not stall the whole
+# run: after this long, every thread's traceback goes to stderr and the
+# process exits. No test comes near it (the whole suite takes about 15
+# minutes).
+TEST_HANG_LIMIT_S = 900
+
+
+@pytest.fixture(autouse=True)
+def _hang_watchdog():
+    faulthandler.dump_traceback_later(TEST_HANG_LIMIT_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
 
 # Measurements tests report (start-up time, interrupt latency, ...): printed
 # at the end of the run, never asserted tightly.

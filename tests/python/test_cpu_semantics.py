@@ -315,17 +315,54 @@ def long_loop(n, x):
     return s
 
 
-def test_ctrl_c_stops_native_loop_quickly():
+class Interrupts:
+    """Sends SIGINT to this process after ``delay`` seconds, and again every
+    second until the block ends, so that a lost interrupt fails the test
+    instead of leaving a loop of minutes running.
+
+    CPython ignores a KeyboardInterrupt raised inside a finalizer (``__del__``,
+    a weakref callback run by the garbage collector): it prints "Exception
+    ignored in ..." and the interrupt is gone. Under load a SIGINT can land
+    there; that is Python's behaviour, not the engine's, and ``check`` skips
+    the test when stderr shows it."""
+
+    def __init__(self, delay):
+        self.delay, self.sent, self._done = delay, 0, threading.Event()
+
+    def _send(self):
+        wait = self.delay
+        while not self._done.wait(wait):
+            self.sent += 1
+            os.kill(os.getpid(), signal.SIGINT)
+            wait = 1.0
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._send, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.elapsed = time.perf_counter() - self.t0
+        self._done.set()
+        self._thread.join()
+        return False
+
+    def check(self, capfd, limit):
+        if self.sent > 1:
+            err = capfd.readouterr().err
+            if "Exception ignored" in err and "KeyboardInterrupt" in err:
+                pytest.skip("the first SIGINT landed in a finalizer, where Python ignores KeyboardInterrupt")
+            pytest.fail(f"the first interrupt was lost: {self.sent} SIGINTs were needed")
+        assert self.elapsed < limit
+
+
+def test_ctrl_c_stops_native_loop_quickly(capfd):
     x = np.ones(1000)
     loopscope.run(long_loop, 10, x, device="cpu")  # compile first
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), Interrupts(0.3) as ctrl_c:
         loopscope.run(long_loop, 3_000_000, x, device="cpu")  # minutes if not stopped
-    elapsed = time.perf_counter() - t0
-    timer.cancel()
-    assert elapsed < 0.3 + 0.5
+    ctrl_c.check(capfd, 0.3 + 0.5)
     assert not _loopscope.cpu_cancel_requested()
     # the engine still works afterwards
     check_same(acc_types, lambda: (np.arange(5.0),))
@@ -353,17 +390,13 @@ def heavy(n, x, y):
         y[i % 1000] = math.exp(math.sin(x[i % 1000])) + math.log(x[i % 1000] + 2.0)
 
 
-def test_ctrl_c_stops_a_single_heavy_loop():
+def test_ctrl_c_stops_a_single_heavy_loop(capfd):
     x = np.ones(1000)
     y = np.zeros(1000)
     loopscope.run(heavy, 10, x, y, device="cpu-serial")
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), Interrupts(0.3) as ctrl_c:
         loopscope.run(heavy, 10**10, x, y, device="cpu-serial")
-    timer.cancel()
-    assert time.perf_counter() - t0 < 0.3 + 0.5
+    ctrl_c.check(capfd, 0.3 + 0.5)
 
 
 def gemm_update(A, B, C, n, m, p):
