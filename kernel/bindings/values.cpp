@@ -126,8 +126,8 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.ival = i.cast<int64_t>();
     return std::nullopt;
   }
-  if (py::isinstance(v, np.attr("floating")))
-    return Decline{DeclineCode::UnsupportedValue, line,
+  if (py::isinstance(v, np.attr("floating")))  // NumPy's float32 (float16, longdouble) scalar arithmetic
+    return Decline{DeclineCode::Exactness, line,
                    name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
   return Decline{DeclineCode::UnsupportedValue, line, name + " is a " + kind_of(v) + ", not a number or a NumPy array"};
 }

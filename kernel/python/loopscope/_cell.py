@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ._errors import internal
+from ._records import INTERRUPTED, TRAP, Decline
 from ._magic import loopscope_magic
 from ._settings import LEVELS, MODES, SETTINGS, Settings  # noqa: F401  (part of this module's interface)
 
@@ -178,7 +179,8 @@ def _cuda_source(nest_id, env):
     if isinstance(gen, dict):
         if gen.get("source"):
             return {"source": gen["source"]}
-        reason = gen.get("reason") or (gen.get("decline") or {}).get("reason") or gen.get("error")
+        d = Decline.from_engine(gen.get("decline"))
+        reason = (d.reason if d else "") or gen.get("error")
         return {"error": "no CUDA for this nest: " + (reason or "the generator declined it")}
     return {"error": "no CUDA for this nest"}
 
@@ -401,12 +403,15 @@ def _first_report(nest_id, env, rec, explain_only):
             report.notes.append("No cost estimate: " + report.estimate["error"])
             report.estimate = None
     device, sentence = _decide(report, report.estimate)
-    decline = (report.analysis or {}).get("decline") if report.analysis else None
+    decline = Decline.from_engine((report.analysis or {}).get("decline")) if report.analysis else None
     if rec.declined:
-        d = rec.decline or {}
-        device, sentence = "python", f"runs as plain Python: {d.get('reason', 'not supported')} (line {d.get('line')})."
+        d = rec.decline
+        report.decline = d
+        reason, line = (d.reason, d.line) if d else ("not supported", None)
+        device, sentence = "python", f"runs as plain Python: {reason} (line {line})."
     elif decline:
-        device, sentence = "python", f"runs as plain Python: {decline.get('reason')} (line {decline.get('line')})."
+        report.decline = decline
+        device, sentence = "python", f"runs as plain Python: {decline.reason} (line {decline.line})."
     report.device = device
     report.decision = sentence
     return report
@@ -430,7 +435,7 @@ def hook(nest_id, env):
     shown: Dict[int, _Shown] = _state["shown"]
     entry = shown.get(nest_id)
     names_defined = env is not None
-    env, reason = _rewrite.bind_env(nest_id, env)
+    env, decline = _rewrite.bind_env(nest_id, env)
     # The report's analysis, pricing and CUDA, and the run, are one trip of
     # the engine: they read the values once (bindings/values.hpp).
     with _run.Trip(nest_id, env):
@@ -441,7 +446,8 @@ def hook(nest_id, env):
                         nest=rec.to_dict(),
                         device="python",
                         explain_only=explain_only,
-                        decision=f"runs as plain Python: {reason}.",
+                        decision=f"runs as plain Python: {decline.reason}.",
+                        decline=decline,
                         runtime_decline=names_defined and not rec.declined,
                     )
                     entry = shown[nest_id] = _Shown(report=report, nest_id=nest_id)
@@ -488,7 +494,9 @@ def hook(nest_id, env):
         info = _run.last_runs().get(nest_id, {})
         if out is None:
             if report.runs == 0:
-                reason = info.get("reason") or "the variant declined at run time"
+                d = info.get("decline")
+                report.decline = d
+                reason = (d.reason if d else "") or "the variant declined at run time"
                 report.run_reason = f"fell back to plain Python: {reason}"
             return _run_as_python(entry)
         ran = info.get("device") or device
@@ -575,7 +583,8 @@ def _loops_stopped(error):
         started = entry.python_started[0]  # the outermost execution still open
         entry.python_started.clear()
         if error is not None:
-            entry.report.stopped_by = type(error).__name__
+            code = INTERRUPTED if isinstance(error, KeyboardInterrupt) else TRAP
+            entry.report.stopped = Decline(code, 0, f"the Python loop stopped with {type(error).__name__}")
         _ran(entry, "python", now - started)
 
 

@@ -33,6 +33,7 @@ import time
 import _loopscope as _L
 import numpy as np
 
+from . import _records
 from ._cost_calibrate import calibrate_interpreter
 from ._errors import internal
 
@@ -206,7 +207,7 @@ def cpu_facts(nest_id, env):
     except Exception:
         return {}
     if p["status"] == "declined":
-        return {"cpu_available": False, "cpu_decline": p["reason"]}
+        return {"cpu_available": False, "cpu_decline": _records.Decline.from_engine(p["decline"]).reason}
     if not p.get("parallel_loops"):
         return {"cpu_runs_parallel": False}
     return {}
@@ -251,8 +252,7 @@ def nvrtc_facts(nest_id, env, gpu=None):
     except Exception as exc:  # the estimate goes on with typical figures
         return {"gpu_codegen_ok": False, "gpu_decline": internal(exc, "CUDA generator")}
     if r.get("decline"):
-        d = r["decline"]
-        facts = {"gpu_codegen_ok": False, "gpu_decline": d.get("reason", str(d)) if isinstance(d, dict) else str(d)}
+        facts = {"gpu_codegen_ok": False, "gpu_decline": _records.Decline.from_engine(r["decline"]).reason}
     elif r.get("nvrtc_missing"):
         facts = {}  # no NVRTC here: the GPU is priced with typical register counts
     elif not r.get("ok"):

@@ -48,7 +48,11 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         stopped = f"{type(exc).__name__}: {exc}"
     for e in estimates:
         e["executions"] = seen.get(e.get("nest_id"), 0)
-    declined = [{"line": r.line, "reason": r.decline["reason"] if r.decline else ""} for r in nests if r.declined]
+    declined = [
+        {"line": r.line, "reason": r.decline.reason if r.decline else "", "code": r.decline.code if r.decline else ""}
+        for r in nests
+        if r.declined
+    ]
     return {"function": name, "nests": estimates, "declined": declined, "stopped": stopped, "not_analysed": None}
 
 

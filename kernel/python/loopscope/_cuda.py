@@ -24,6 +24,8 @@ A device runner is ``runner(nest_id, env) -> dict | None``: ``None`` means
 write back into the caller's variables.
 """
 
+import dataclasses
+
 import _loopscope
 
 from . import _records
@@ -57,7 +59,7 @@ def compile_source(source, arch="sm_80", cubin=True):
 def _hook(target, name):
     def hook(nest_id, env):
         if env is None:  # a name the nest reads is not defined: Python raises
-            _records.record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
+            _records.record(nest_id, name, {"status": "declined", "decline": _records.NOT_DEFINED})
             return None
         if target == "gpu":
             st = _loopscope.cuda_driver_status()
@@ -66,9 +68,11 @@ def _hook(target, name):
         try:
             out = _loopscope.cuda_run(nest_id, env, target)
         except KeyboardInterrupt:
+            _records.record(nest_id, name, {"status": "interrupted", "decline": _records.USER_INTERRUPT})
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _records.record(nest_id, name, {"status": "declined", "reason": internal(exc, "GPU code generator")})
+            decline = _records.internal_decline(internal(exc, "GPU code generator"), exc)
+            _records.record(nest_id, name, {"status": "declined", "decline": decline})
             return None
         _records.record(
             nest_id,
@@ -77,7 +81,7 @@ def _hook(target, name):
                 # As the CPU variant's records: "declined" before anything ran,
                 # "fallback" when a run stopped and Python ran the loop.
                 "status": "ok" if out["ran"] else ("declined" if out.get("declined") else "fallback"),
-                "reason": out["reason"],
+                "decline": out.get("decline"),
                 "timing": {"compile_ms": out["compile_ms"], "run_ms": out["run_ms"]},
                 "parallel_loops": out.get("parallel_loops", ""),
             },
@@ -99,7 +103,11 @@ def _elsewhere(nest_id, env, why):
     result = cpu(nest_id, env) if cpu is not None else None
     rec = _records.last_runs().get(nest_id, {"status": "python"})
     note = why + "; ran on the CPU instead"
-    rec["reason"] = note + (": " + rec["reason"] if rec.get("reason") else "")
+    cpu_decline = rec.get("decline")
+    if cpu_decline is None:
+        rec["decline"] = _records.Decline(_records.NO_DEVICE, 0, note)
+    else:
+        rec["decline"] = dataclasses.replace(cpu_decline, reason=note + ": " + cpu_decline.reason)
     _records.record(nest_id, rec.get("device", "cpu"), rec)
     return result
 

@@ -1,12 +1,13 @@
 """loopscope.explain: the dependence analysis of a function's loop nests for
 given arguments, without running the loops."""
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import _loopscope
 
 from . import _rewrite, _run
 from ._errors import internal
+from ._records import Decline, internal_decline
 
 
 def _loop_entry(loop: dict, edges: List[dict]) -> Dict[str, Any]:
@@ -49,8 +50,19 @@ def _declined_loops(rec: _rewrite.NestRecord, reason: str) -> List[Dict[str, Any
     return out
 
 
-def _declined(reason: str, line) -> Dict[str, Any]:
-    return {"status": "declined", "reason": reason, "line": line, "parallel_loops": ""}
+def _declined(decline: Decline, line: Optional[int]) -> Dict[str, Any]:
+    # "reason" and "line" repeat the decline's ("line" None for an engine bug).
+    return {
+        "status": "declined",
+        "decline": decline.as_dict(),
+        "reason": decline.reason,
+        "line": line,
+        "parallel_loops": "",
+    }
+
+
+def _native(parallel_loops: str) -> Dict[str, Any]:
+    return {"status": "native", "reason": "", "line": None, "parallel_loops": parallel_loops}
 
 
 def predict(nest_id: int, env: dict) -> Dict[str, Dict[str, Any]]:
@@ -58,30 +70,25 @@ def predict(nest_id: int, env: dict) -> Dict[str, Dict[str, Any]]:
     device, asked of the same engine code that runs it (the CPU code
     generator's specialisation, the CUDA generator), without compiling:
     ``{"cpu" | "cpu-serial" | "gpu": {"status": "native" or "declined",
-    "reason", "line", "parallel_loops"}}``. A native run can still fall back
-    to Python while it runs (a subscript found out of range, an overflow)."""
+    "reason", "line", "parallel_loops"}}``; a declined one also has
+    "decline", as the engine gives it: ``{"code", "line", "reason", "detail"}``. A
+    native run can still fall back to Python while it runs (a subscript found
+    out of range, an overflow)."""
     out: Dict[str, Dict[str, Any]] = {}
     for device, parallel in (("cpu", True), ("cpu-serial", False)):
         try:
             p = _loopscope.cpu_predict(nest_id, env, parallel)
         except Exception as exc:  # an engine bug: run records the same
-            p = _declined(internal(exc, "CPU compiler"), None)
-        out[device] = {
-            "status": p["status"],
-            "reason": p.get("reason", ""),
-            "line": p.get("line"),
-            "parallel_loops": p.get("parallel_loops", ""),
-        }
+            out[device] = _declined(internal_decline(internal(exc, "CPU compiler"), exc), None)
+            continue
+        d = Decline.from_engine(p.get("decline"))
+        out[device] = _declined(d, d.line) if d else _native(p.get("parallel_loops", ""))
     try:
         g = _loopscope.cuda_generate(nest_id, env)
-        d = g.get("decline")
-        out["gpu"] = (
-            _declined(d["reason"], d.get("line"))
-            if d
-            else {"status": "native", "reason": "", "line": None, "parallel_loops": g.get("parallel_loops", "")}
-        )
+        d = Decline.from_engine(g.get("decline"))
+        out["gpu"] = _declined(d, d.line) if d else _native(g.get("parallel_loops", ""))
     except Exception as exc:
-        out["gpu"] = _declined(internal(exc, "GPU code generator"), None)
+        out["gpu"] = _declined(internal_decline(internal(exc, "GPU code generator"), exc), None)
     return out
 
 
@@ -106,7 +113,9 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
     Report::
 
         {"function": name,
-         "nests": [{"id", "line", "source", "declined", "decline", "analysed",
+         "nests": [{"id", "line", "source", "declined", "analysed",
+                    "decline" (None, or {"code", "line", "reason", "detail"}:
+                    ``_records.Decline.as_dict``),
                     "loops": [...], "edges": [...], "static": {...},
                     "subscripts_in_range", "subscript_problem", "notes",
                     "predicted" (see ``predict``: what run does on each
@@ -140,15 +149,17 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         rec = _rewrite.NESTS.get(nest_id)
         if rec is None or rec.declined:
             return {}
-        env, reason = _rewrite.bind_env(nest_id, env)
+        env, decline = _rewrite.bind_env(nest_id, env)
         if env is None:
+            reason = decline.reason
             if reason.startswith("a name the loop reads is not defined"):
                 names = ", ".join(rec.inputs)
                 reason = (
                     "a value the loop reads (" + names + ") is not defined when it starts, perhaps "
                     "because explain skipped a loop that sets it"
                 )
-            reports[nest_id] = {"decline": {"line": rec.line, "reason": reason}, "loops": [], "edges": []}
+            decline = Decline(decline.code, rec.line, reason, decline.detail)
+            reports[nest_id] = {"decline": decline.as_dict(), "loops": [], "edges": []}
             return {}
         with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
             reports[nest_id] = _loopscope.analysis_run(nest_id, env)
@@ -176,7 +187,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             "end_line": rec.end_line,
             "source": rec.source,
             "declined": rec.declined,
-            "decline": rec.decline,
+            "decline": rec.decline.as_dict() if rec.decline else None,
             "analysed": False,
             "loops": [],
             "edges": [],
@@ -189,7 +200,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             "predicted": None,
         }
         if rec.declined:
-            reason = "not analysed: " + rec.decline["reason"] + f" (line {rec.decline['line']})"
+            reason = "not analysed: " + rec.decline.reason + f" (line {rec.decline.line})"
             entry["loops"] = _declined_loops(rec, reason)
         elif rec.id in reports:
             rep = reports[rec.id]
@@ -208,11 +219,11 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             if entry["analysed"] and pred and _python_everywhere(pred):
                 # The dependences allow native code, but no code generator
                 # takes these values: every device runs the loop as Python.
-                why = pred["cpu"]
-                entry["decline"] = {"line": why["line"], "reason": why["reason"]}
-                entry["loops"] = _declined_loops(rec, "runs as Python: " + why["reason"])
+                why = Decline.from_engine(pred["cpu"]["decline"])
+                entry["decline"] = why.as_dict()
+                entry["loops"] = _declined_loops(rec, "runs as Python: " + why.reason)
             if not entry["loops"]:
-                reason = rep["decline"]["reason"] if rep.get("decline") else "not analysed"
+                reason = Decline.from_engine(rep["decline"]).reason if rep.get("decline") else "not analysed"
                 entry["loops"] = _declined_loops(rec, reason)
         else:
             why = "the function stopped before this loop" if stopped else "this loop did not run"

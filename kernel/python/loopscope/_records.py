@@ -6,18 +6,91 @@ sits below every device so that none of them imports another to record.
 """
 
 import threading
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+# Decline codes, as the engine names them (analysis/decline.hpp: to_string).
+UNSUPPORTED_SYNTAX = "unsupported_syntax"  # a statement or expression the engine does not model
+UNSUPPORTED_VALUE = "unsupported_value"  # a bound value of a kind the engine does not take
+UNSUPPORTED_OPERATION = "unsupported_operation"  # the code generator cannot express it
+TYPING = "typing"  # one variable or expression would need two machine types
+DEPENDENCE = "dependence"  # values flow between parts that cannot run separately
+SUBSCRIPT_RANGE = "subscript_range"  # a subscript may be out of range
+EXACTNESS = "exactness"  # native code could differ from Python
+TRAP = "trap"  # the native run stopped where Python raises or differs
+NO_DEVICE = "no_device"  # no GPU, driver or NVRTC
+INTERRUPTED = "interrupted"  # the user interrupted the run
+INTERNAL = "internal"  # an engine bug; detail says what
+CODES = (
+    UNSUPPORTED_SYNTAX,
+    UNSUPPORTED_VALUE,
+    UNSUPPORTED_OPERATION,
+    TYPING,
+    DEPENDENCE,
+    SUBSCRIPT_RANGE,
+    EXACTNESS,
+    TRAP,
+    NO_DEVICE,
+    INTERRUPTED,
+    INTERNAL,
+)
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Why a nest (or one run of it) stays in Python: a code (``CODES``),
+    the line of the cell (0 when no statement is to blame), one sentence for
+    the user and a detail for developers (may be empty). The engine's declines
+    arrive as ``{"code", "line", "reason", "detail"}`` (``from_engine``);
+    Python makes its own with the same codes."""
+
+    code: str
+    line: int = 0
+    reason: str = ""
+    detail: str = ""
+
+    @classmethod
+    def from_engine(cls, d: Any) -> Optional["Decline"]:
+        """The Decline of an engine dict (None for None; a Decline as it is)."""
+        if d is None or isinstance(d, Decline):
+            return d
+        return cls(
+            code=str(d.get("code") or INTERNAL),
+            line=int(d.get("line") or 0),
+            reason=str(d.get("reason") or ""),
+            detail=str(d.get("detail") or ""),
+        )
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"code": self.code, "line": self.line, "reason": self.reason, "detail": self.detail}
+
+
+# The declines Python makes itself.
+NOT_DEFINED = Decline(UNSUPPORTED_VALUE, 0, "a name the loop reads is not defined")
+USER_INTERRUPT = Decline(INTERRUPTED, 0, "the run was interrupted (KeyboardInterrupt)")
+
+
+def internal_decline(sentence: str, exc: BaseException) -> Decline:
+    """An engine bug met in Python: ``sentence`` for the user (``_errors.internal``),
+    the exception for developers."""
+    return Decline(INTERNAL, 0, sentence, f"{type(exc).__name__}: {exc}")
+
 
 _LAST = {}
 _LOCK = threading.Lock()
 
 
 def record(nest_id, device, result):
-    """Keeps ``result`` (a device's answer: "status", "reason", "timing",
-    "parallel_loops") as the latest execution of ``nest_id`` on ``device``."""
+    """Keeps ``result`` (a device's answer: "status", "decline", "timing",
+    "parallel_loops") as the latest execution of ``nest_id`` on ``device``.
+    The record's "decline" is a ``Decline`` (None when it ran); its "reason"
+    repeats the decline's sentence ("" when it ran)."""
+    decline = Decline.from_engine(result.get("decline"))
     rec = {
         "device": device,
         "status": result.get("status"),
-        "reason": result.get("reason", ""),
+        "decline": decline,
+        "reason": decline.reason if decline else result.get("reason", ""),
         "timing": result.get("timing", {}),
         "parallel_loops": result.get("parallel_loops", ""),
     }

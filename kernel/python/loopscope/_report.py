@@ -33,6 +33,7 @@ import math
 import time
 from typing import Any, Dict, List, Optional
 
+from ._records import Decline
 from ._report_chart import CHART_WIDTH, chart_spec  # noqa: F401  (part of this module's interface)
 from ._report_common import (  # noqa: F401  (part of this module's interface)
     COMPONENTS,
@@ -330,8 +331,8 @@ def measured_line(report: NestReport) -> str:
                 text += f" (predicted {fmt_seconds(pred)})"
         if report.run_reason:
             text += f"; {report.run_reason}"
-    if report.stopped_by:
-        text += f"; the Python loop stopped with {report.stopped_by}"
+    if report.stopped:
+        text += f"; {report.stopped.reason}"
     if report.runs > 1:
         text += f". It ran {report.runs} times in this cell, {fmt_seconds(report.total_s)} in all"
     return text + "."
@@ -437,8 +438,9 @@ def _sections(report: NestReport) -> List[str]:
     others took."""
     parts = []
     if report.nest.get("declined"):
-        d = report.nest.get("decline") or {}
-        parts.append(f"<div>Not analysed: {esc(d.get('reason', ''))} (line {esc(d.get('line', '?'))}).</div>")
+        d = Decline.from_engine(report.nest.get("decline"))
+        reason, line = (d.reason, d.line) if d else ("", "?")
+        parts.append(f"<div>Not analysed: {esc(reason)} (line {esc(line)}).</div>")
     t0 = time.perf_counter()
     sections = [
         ("Loops and why", _loops_table(report)),

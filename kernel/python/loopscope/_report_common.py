@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from ._records import Decline
+
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 VEGA_LITE_MIME = "application/vnd.vegalite.v5+json"
 
@@ -37,7 +39,10 @@ class NestReport:
     total_s: float = 0.0  # their time in all
     ran: Optional[str] = None  # what actually ran, after running
     run_reason: str = ""  # why it fell back, if it did; else what it compiled
-    stopped_by: str = ""  # the exception that stopped its Python loop, if one did
+    # Why it runs as Python: the front end's, the analysis's or a run-time
+    # check's decline, or the run's that fell back. None when it ran natively.
+    decline: Optional[Decline] = None
+    stopped: Optional[Decline] = None  # the exception that stopped its Python loop, if one did
     explain_only: bool = False
     # A supported nest that a run-time check (a debugger, a shadowed builtin,
     # NumPy's error settings) sent to Python: the summary level shows it.

@@ -59,7 +59,7 @@ API:
   attributes as ``fn`` whose nests call ``hook``; raises ``NotRewritable``
   (with a reason for the user) when ``fn`` cannot be rewritten, and the
   caller then runs ``fn`` as it is.
-- ``bind_env(nest_id, env)`` -> ``(env, None)`` or ``(None, reason)``.
+- ``bind_env(nest_id, env)`` -> ``(env, None)`` or ``(None, decline)`` (a ``_records.Decline``).
 - ``NESTS``: registry, nest id -> :class:`NestRecord`.
 
 Each element of ``nests`` is a :class:`NestRecord`.
@@ -82,6 +82,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy
 
 import _loopscope
+
+from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline
 
 HOOK_NAME = "__loopscope_hook__"
 # A rebuilt function reaches its hook through a constant of its own code, not
@@ -157,7 +159,7 @@ class NestRecord:
     var: str  # variable of the root loop
     source: str
     declined: bool
-    decline: Optional[dict]  # {"line", "reason"} when declined
+    decline: Optional[Decline]  # when declined
     inputs: List[str] = field(default_factory=list)
     outputs: List[str] = field(default_factory=list)
     arrays: List[str] = field(default_factory=list)
@@ -178,7 +180,7 @@ class NestRecord:
             "var": self.var,
             "source": self.source,
             "declined": self.declined,
-            "decline": self.decline,
+            "decline": self.decline.as_dict() if self.decline else None,
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
             "arrays": list(self.arrays),
@@ -263,7 +265,7 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
         var=node.target.id,
         source=text,
         declined=info["declined"],
-        decline=info["decline"],
+        decline=Decline.from_engine(info["decline"]),
         inputs=list(info.get("inputs", [])),
         outputs=list(info.get("outputs", [])),
         arrays=list(info.get("arrays", [])),
@@ -277,11 +279,12 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             what = "module" if clash[0] in ASSUMED_MODULES else "function"
             rec.declined = True
-            rec.decline = {
-                "line": node.lineno,
-                "reason": f"{clash[0]} holds a value of the loop (it is assigned or read as a number) "
+            rec.decline = Decline(
+                UNSUPPORTED_SYNTAX,
+                node.lineno,
+                f"{clash[0]} holds a value of the loop (it is assigned or read as a number) "
                 f"and is also used as the built-in {what} {clash[0]}",
-            }
+            )
         loads = []
         for name in rec.inputs:
             expr = _expression_input(name)
@@ -391,45 +394,54 @@ def _runtime_warnings_raise() -> bool:
 
 def bind_env(nest_id: int, env: Optional[dict]):
     """``(env, None)``: the values the engine reads, checked; or ``(None,
-    reason)``: the nest must run as plain Python, and ``reason`` says why."""
+    decline)``: the nest must run as plain Python, and ``decline`` (a
+    ``_records.Decline``) says why."""
     if env is None:
-        return None, "a name the loop reads is not defined when it starts"
+        return None, Decline(UNSUPPORTED_VALUE, 0, "a name the loop reads is not defined when it starts")
     rec = NESTS.get(nest_id)
     if rec is None or rec.declined:
         return env, None
     if sys.gettrace() is not None:
         # A debugger (the kernel's debugpy) or a line tracer: native code runs
         # no line of the body, so a breakpoint there would never be hit.
-        return None, (
+        return None, Decline(
+            EXACTNESS,
+            0,
             "a debugger or tracer follows this code line by line, so the loop runs as plain Python, "
-            "where its breakpoints and steps are met"
+            "where its breakpoints and steps are met",
         )
     broken = _assumption_broken(rec, env)
     if broken is not None:
-        return None, broken
+        return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     errors = _numpy_error_settings()
     if any(v > 1 for v in errors.values()):
-        return None, (
+        return None, Decline(
+            EXACTNESS,
+            0,
             "NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
-            "np.errstate), so the loop runs as plain Python, where NumPy applies it"
+            "np.errstate), so the loop runs as plain Python, where NumPy applies it",
         )
     if errors["under"] != 0:
-        return None, (
+        return None, Decline(
+            EXACTNESS,
+            0,
             "NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
-            "track, so the loop runs as plain Python, where NumPy reports it"
+            "track, so the loop runs as plain Python, where NumPy reports it",
         )
     _loopscope.cpu_set_numpy_warnings(any(errors[k] == 1 for k in ("divide", "over", "invalid")))
     if _runtime_warnings_raise():
-        return None, (
+        return None, Decline(
+            EXACTNESS,
+            0,
             "a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
-            "where NumPy's warnings become exceptions at the right place"
+            "where NumPy's warnings become exceptions at the right place",
         )
     for name in rec.inputs:
         if not name.isidentifier():
             try:
                 env[name] = _expression_value(name, env)
             except LookupError as why:
-                return None, str(why.args[0])
+                return None, Decline(UNSUPPORTED_VALUE, rec.line, str(why.args[0]))
     return env, None
 
 

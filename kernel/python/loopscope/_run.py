@@ -53,8 +53,10 @@ def register_device(name, hook):
 
 def last_runs():
     """nest id -> the latest execution record: ``{"device", "status",
-    "reason", "timing", "parallel_loops"}``; status is "ok" (ran natively),
-    "declined" or "fallback" (ran as Python) or "python"."""
+    "decline", "reason", "timing", "parallel_loops"}``; status is "ok" (ran
+    natively), "declined" or "fallback" (ran as Python), "python", or
+    "interrupted" (Ctrl-C stopped the native run); "decline" is a
+    ``_records.Decline`` (None when it ran) and "reason" its sentence."""
     return _records.last_runs()
 
 
@@ -89,14 +91,16 @@ class Trip:
 def _cpu_hook(parallel, name):
     def hook(nest_id, env):
         if env is None:  # a name the nest reads is not defined: Python raises
-            _records.record(nest_id, name, {"status": "declined", "reason": "a name the loop reads is not defined"})
+            _records.record(nest_id, name, {"status": "declined", "decline": _records.NOT_DEFINED})
             return None
         try:
             r = _loopscope.cpu_run(nest_id, env, parallel)
         except KeyboardInterrupt:
+            _records.record(nest_id, name, {"status": "interrupted", "decline": _records.USER_INTERRUPT})
             raise
         except Exception as exc:  # an engine bug must never break the user's code
-            _records.record(nest_id, name, {"status": "declined", "reason": internal(exc, "CPU compiler")})
+            decline = _records.internal_decline(internal(exc, "CPU compiler"), exc)
+            _records.record(nest_id, name, {"status": "declined", "decline": decline})
             return None
         _records.record(nest_id, name, r)
         if r["status"] == "ok":
@@ -149,9 +153,9 @@ def _dispatch(device):
         h = DEVICES.get(device)
         if h is None:
             raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
-        env, reason = _rewrite.bind_env(nest_id, env)
+        env, decline = _rewrite.bind_env(nest_id, env)
         if env is None:
-            _records.record(nest_id, device, {"status": "declined", "reason": reason})
+            _records.record(nest_id, device, {"status": "declined", "decline": decline})
             return None
         with Trip(nest_id, env):
             return h(nest_id, env)
