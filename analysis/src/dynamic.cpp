@@ -142,6 +142,7 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
   dynamic_detail::Planner pl{dy, sa, {}, {}, {}};
   pl.run();
   plan = std::move(pl.plan);
+  plan.write_extents = dy.write_extents;
   plan.subscripts_in_range = true;
   for (auto& r : sa.refs) {
     const dynamic_detail::RefInstance& d = dy.refs[r.index];

@@ -79,6 +79,7 @@ struct DynamicPhase {
   std::map<std::string, int64_t> ints;
   std::vector<LoopInstance> loops;
   std::vector<RefInstance> refs;
+  std::map<std::string, ByteExtent> write_extents;  // ParallelPlan::write_extents (bind_refs)
   std::map<std::pair<std::string, std::string>, Relation> array_relations;
   std::vector<FoundEdge> edges;
   std::optional<Decline> decline;
@@ -101,6 +102,10 @@ struct DynamicPhase {
   void bind_loops();
   void narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const;
   void bind_refs();
+  // Widens write_extents[array] by the bytes a write with these index ranges
+  // (per axis, after wrap-around) can reach.
+  void add_write_extent(const std::string& array, const ArrayBinding& ab,
+                        const std::vector<std::pair<int64_t, int64_t>>& reach);
   void bind_relations();
 
   // ---- testing one pair (dynamic_exact.cpp) --------------------------------

@@ -597,7 +597,8 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   return res;
 }
 
-CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
+CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
+                     const std::map<std::string, ByteExtent>* write_extents) {
   auto t0 = std::chrono::steady_clock::now();
   CpuRunResult res;
   std::vector<int64_t> frame(static_cast<size_t>(v.frame_size), 0);
@@ -627,7 +628,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     frame[x.slot + 2] = 1;
   }
   // Arrays written by a variant that may stop half-way are saved first, so
-  // that a fallback to Python starts from the original data. The copies go
+  // that a fallback to Python starts from the original data: the bytes the
+  // nest can write (write_extents), or the whole array. The copies go
   // to a buffer kept between runs (a fresh large allocation costs a page
   // fault per 4 KiB at every run), and large ones are made on the pool.
   struct Saved {
@@ -644,11 +646,20 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound) {
     for (auto& a : v.arrays) {
       if (!a.written) continue;
       const ArrayBinding& ab = bound.arrays.at(a.name);
-      if (ab.mem_hi <= ab.mem_lo) continue;
-      snapshot.push_back({ab.mem_lo, need, static_cast<size_t>(ab.mem_hi - ab.mem_lo)});
+      uintptr_t lo = ab.mem_lo, hi = ab.mem_hi;
+      if (write_extents) {
+        auto e = write_extents->find(a.name);
+        if (e == write_extents->end()) continue;  // no write can happen
+        const uintptr_t data = reinterpret_cast<uintptr_t>(ab.data);
+        lo = std::max(lo, data + static_cast<uintptr_t>(e->second.lo));
+        hi = std::min(hi, data + static_cast<uintptr_t>(e->second.hi));
+      }
+      if (hi <= lo) continue;
+      snapshot.push_back({lo, need, static_cast<size_t>(hi - lo)});
       need += snapshot.back().size;
     }
     if (arena.size() < need) arena.resize(need);
+    res.snapshot_bytes = need;
     // Reading a page no one has touched maps the shared zero page; the loop's
     // first write then copies it and flushes every core's TLB, which with a
     // thread pool in a virtual machine costs far more than the loop's own

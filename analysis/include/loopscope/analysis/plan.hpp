@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,6 +89,11 @@ class PlanIdentity {
   uint64_t value_ = 0;
 };
 
+// Bytes of one array, as offsets from its data pointer: [lo, hi).
+struct ByteExtent {
+  int64_t lo = 0, hi = 0;
+};
+
 struct ParallelPlan {
   std::vector<DependenceEdge> edges;
   std::vector<LoopPlan> loops;  // pre-order, one per For in the nest
@@ -107,6 +113,13 @@ struct ParallelPlan {
   // name or aliasing but were proved never to: "A[2 * i] and A[2 * i + 1]:
   // independent (GCD)". The teaching counterpart of `edges`.
   std::vector<std::string> proofs;
+  // Where the nest's writes can land in each array it writes, for this bound
+  // instance (after Python's wrap-around; a subscript that cannot be bounded
+  // covers its whole axis, one out of range is clipped, since the native
+  // code stops before such a write). A native run that may stop half-way
+  // saves only these bytes (jit::run_cpu), and the cost model prices that
+  // copy. An array absent here is not written.
+  std::map<std::string, ByteExtent> write_extents;
   // Set on plans of analyze_dynamic_cached (shared and never changed).
   PlanIdentity identity;
 };

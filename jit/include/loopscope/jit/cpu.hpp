@@ -103,7 +103,7 @@ CpuCompileResult compile_cpu(const analysis::BoundNest& bound, const analysis::P
 // do: decline (and why) or run, with these loops in parallel.
 struct CpuCheck {
   std::optional<analysis::Decline> decline;
-  std::string parallel_loops;  // as CpuCompileResult::parallel_loops; "" when declined or serial
+  std::string parallel_loops;          // as CpuCompileResult::parallel_loops; "" when declined or serial
   std::vector<int> parallel_loop_ids;  // the same loops (analysis::map_cpu's), by Stmt::id, for the cost model
 };
 CpuCheck check_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
@@ -118,13 +118,18 @@ struct CpuRunResult {
   std::optional<analysis::Decline> decline;
   std::vector<ScalarOutput> outputs;  // one per LoopNest::outputs name
   double run_ms = 0.0;
+  size_t snapshot_bytes = 0;  // saved before the run (0: the variant cannot stop half-way)
 };
 
 // Run a compiled variant on the bound instance (same nest, same layout as at
 // compile time; the arrays' data pointers, shapes and scalar values may
 // differ in the ways the variant was specialised for). On Cancelled the
 // arrays hold whatever the loop had written up to that point.
-CpuRunResult run_cpu(const CpuVariant& variant, const analysis::BoundNest& bound);
+// `write_extents` (ParallelPlan::write_extents of this bound instance), when
+// given, limits the arrays saved before a run that may stop half-way to the
+// bytes the nest can write; without it, every written array is saved whole.
+CpuRunResult run_cpu(const CpuVariant& variant, const analysis::BoundNest& bound,
+                     const std::map<std::string, analysis::ByteExtent>* write_extents = nullptr);
 
 // LLVM IR of a variant (after optimisation), for reports and tests; empty
 // unless it was compiled with CpuOptions::keep_ir (a variant compiled
