@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "loopscope/analysis/int_eval.hpp"
 #include "loopscope/analysis/int_math.hpp"
 
 namespace loopscope::analysis::dynamic_detail {
@@ -23,84 +24,19 @@ void DynamicPhase::fail(DeclineCode code, int line, std::string why) {
 }
 
 // ---- symbolic values -------------------------------------------------
+// The integer value of e (analysis::eval_int): loop variables from locals
+// (innermost last), then the integer scalars bound before the nest. An
+// absent expression (a range() without start) is 0.
 std::optional<int64_t> DynamicPhase::eval(const Expr* e, const Locals* locals) const {
   if (!e) return 0;
-  switch (e->kind) {
-    case ExprKind::IntConst:
-    case ExprKind::BoolConst: return e->ival;
-    case ExprKind::Name: {
-      if (locals)
-        for (auto it = locals->rbegin(); it != locals->rend(); ++it)
-          if (*it->first == e->name) return it->second;
-      auto it = ints.find(e->name);
-      if (it == ints.end()) return std::nullopt;
-      return it->second;
-    }
-    case ExprKind::Unary: {
-      auto a = eval(e->args[0].get(), locals);
-      if (!a || e->un_op == UnOp::Not) return std::nullopt;
-      return e->un_op == UnOp::Neg ? -*a : *a;
-    }
-    case ExprKind::Binary: {
-      auto a = eval(e->args[0].get(), locals);
-      auto c = eval(e->args[1].get(), locals);
-      if (!a || !c) return std::nullopt;
-      i128 r;
-      switch (e->bin_op) {
-        case BinOp::Add: r = (i128)*a + *c; break;
-        case BinOp::Sub: r = (i128)*a - *c; break;
-        case BinOp::Mul: r = (i128)*a * *c; break;
-        case BinOp::FloorDiv:
-          if (*c == 0) return std::nullopt;
-          r = floor_div(*a, *c);
-          break;
-        case BinOp::Mod:
-          if (*c == 0) return std::nullopt;
-          r = floor_mod(*a, *c);
-          break;
-        case BinOp::Pow: {
-          // range(10**6): exact, as Python's int ** int with an exponent
-          // >= 0 (a negative one gives a float, which range() refuses).
-          if (*c < 0) return std::nullopt;
-          if (*a == 0)
-            r = *c == 0 ? 1 : 0;
-          else if (*a == 1)
-            r = 1;
-          else if (*a == -1)
-            r = *c % 2 == 0 ? 1 : -1;
-          else {  // |a| >= 2: at most 63 factors before it no longer fits
-            r = 1;
-            for (int64_t k = 0; k < *c; ++k) {
-              r *= *a;
-              if (!fits(r)) return std::nullopt;
-            }
-          }
-          break;
-        }
-        default: return std::nullopt;
-      }
-      if (!fits(r)) return std::nullopt;
-      return (int64_t)r;
-    }
-    case ExprKind::Call: {
-      if (e->name == "abs" && e->args.size() == 1) {
-        auto a = eval(e->args[0].get(), locals);
-        if (!a) return std::nullopt;
-        return *a < 0 ? -*a : *a;
-      }
-      if ((e->name == "min" || e->name == "max") && !e->args.empty()) {
-        std::optional<int64_t> best;
-        for (auto& x : e->args) {
-          auto v = eval(x.get(), locals);
-          if (!v) return std::nullopt;
-          if (!best || (e->name == "min" ? *v < *best : *v > *best)) best = v;
-        }
-        return best;
-      }
-      return std::nullopt;
-    }
-    default: return std::nullopt;
-  }
+  return eval_int(*e, [&](const std::string& name) -> std::optional<int64_t> {
+    if (locals)
+      for (auto it = locals->rbegin(); it != locals->rend(); ++it)
+        if (*it->first == name) return it->second;
+    auto it = ints.find(name);
+    if (it == ints.end()) return std::nullopt;
+    return it->second;
+  });
 }
 
 // Interval of an integer expression over the loop variables' ranges.

@@ -1,7 +1,7 @@
 // Work counting over the loop-nest IR. See docs/costmodel.md, "Counting work".
 #include "loopscope/costmodel/work.hpp"
 
-#include "loopscope/analysis/int_math.hpp"
+#include "loopscope/analysis/int_eval.hpp"
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -85,8 +85,7 @@ const char* to_string_verdict(LoopVerdict v) {
   }
 }
 
-// Integer value of an expression under an environment of loop variables and
-// integer scalars; nullopt when it depends on anything else.
+// The same expression tree (kinds, names, constants, operators, arguments).
 static bool same_expr(const ExprPtr& a, const ExprPtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
@@ -172,107 +171,18 @@ class Counter {
     return (int64_t)scaled((double)it->second.shape[d]);
   }
 
+  // Integer value of an expression at this sample (analysis::eval_int):
+  // loop variables, then integer scalars, scaled when they size a loop.
   std::optional<int64_t> eval(const ExprPtr& e) {
     if (!e) return std::nullopt;
-    switch (e->kind) {
-      case ExprKind::IntConst:
-      case ExprKind::BoolConst: return e->ival;
-      case ExprKind::Name: {
-        auto it = env_.find(e->name);
-        if (it != env_.end()) return it->second;
-        auto s = ints_.find(e->name);
-        if (s != ints_.end()) {
-          if (bound_names_.count(e->name)) return (int64_t)scaled((double)s->second);
-          return s->second;
-        }
-        return std::nullopt;
-      }
-      case ExprKind::Unary: {
-        auto a = eval(e->args[0]);
-        if (!a) return std::nullopt;
-        if (e->un_op == UnOp::Neg) return -*a;
-        if (e->un_op == UnOp::Pos) return *a;
-        return (int64_t)(*a == 0);
-      }
-      case ExprKind::Binary: {
-        auto a = eval(e->args[0]), c = eval(e->args[1]);
-        if (!a || !c) return std::nullopt;
-        return python_int_op(e->bin_op, *a, *c);
-      }
-      case ExprKind::Compare: {
-        std::vector<int64_t> v;
-        for (auto& a : e->args) {
-          auto x = eval(a);
-          if (!x) return std::nullopt;
-          v.push_back(*x);
-        }
-        for (size_t k = 0; k < e->cmp_ops.size(); ++k) {
-          bool ok = true;
-          switch (e->cmp_ops[k]) {
-            case CmpOp::Lt: ok = v[k] < v[k + 1]; break;
-            case CmpOp::Le: ok = v[k] <= v[k + 1]; break;
-            case CmpOp::Gt: ok = v[k] > v[k + 1]; break;
-            case CmpOp::Ge: ok = v[k] >= v[k + 1]; break;
-            case CmpOp::Eq: ok = v[k] == v[k + 1]; break;
-            case CmpOp::Ne: ok = v[k] != v[k + 1]; break;
-          }
-          if (!ok) return 0;
-        }
-        return 1;
-      }
-      case ExprKind::Logical: {
-        bool is_and = e->bool_op == BoolOp::And;
-        for (auto& a : e->args) {
-          auto x = eval(a);
-          if (!x) return std::nullopt;
-          if (is_and && !*x) return 0;
-          if (!is_and && *x) return 1;
-        }
-        return is_and ? 1 : 0;
-      }
-      case ExprKind::IfExp: {
-        auto c = eval(e->args[0]);
-        if (!c) return std::nullopt;
-        return eval(*c ? e->args[1] : e->args[2]);
-      }
-      case ExprKind::Call: {
-        if ((e->name == "min" || e->name == "max") && !e->args.empty()) {
-          std::optional<int64_t> r;
-          for (auto& a : e->args) {
-            auto x = eval(a);
-            if (!x) return std::nullopt;
-            if (!r)
-              r = x;
-            else
-              r = e->name == "min" ? std::min(*r, *x) : std::max(*r, *x);
-          }
-          return r;
-        }
-        if (e->name == "abs" && e->args.size() == 1) {
-          auto x = eval(e->args[0]);
-          if (!x) return std::nullopt;
-          return *x < 0 ? -*x : *x;
-        }
-        if (e->name == "int" && e->args.size() == 1) return eval(e->args[0]);
-        if (e->name == "len" && e->args.size() == 1 && e->args[0]->kind == ExprKind::Name) {
-          int64_t d = shape_dim(e->args[0]->name, 0);
-          if (d >= 0) return d;
-        }
-        return std::nullopt;
-      }
-      case ExprKind::Subscript: {
-        // A.shape[k] written as a subscript of "A.shape" by some front ends.
-        auto dot = e->name.find(".shape");
-        if (dot != std::string::npos && e->args.size() == 1) {
-          auto k = eval(e->args[0]);
-          if (!k) return std::nullopt;
-          int64_t d = shape_dim(e->name.substr(0, dot), (size_t)*k);
-          if (d >= 0) return d;
-        }
-        return std::nullopt;
-      }
-      default: return std::nullopt;
-    }
+    return eval_int(*e, [this](const std::string& name) -> std::optional<int64_t> {
+      auto it = env_.find(name);
+      if (it != env_.end()) return it->second;
+      auto s = ints_.find(name);
+      if (s == ints_.end()) return std::nullopt;
+      if (bound_names_.count(name)) return (int64_t)scaled((double)s->second);
+      return s->second;
+    });
   }
 
   // Interval of an affine-ish index expression over the loop ranges.

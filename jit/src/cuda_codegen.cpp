@@ -23,7 +23,7 @@
 #include "cpu_spec.hpp"
 #include "cpu_types.hpp"
 #include "loopscope/analysis/exactness.hpp"
-#include "loopscope/analysis/int_math.hpp"
+#include "loopscope/analysis/int_eval.hpp"
 
 namespace loopscope::jit {
 
@@ -33,6 +33,7 @@ using analysis::BoundNest;
 using analysis::CmpOp;
 using analysis::Decline;
 using analysis::DType;
+using analysis::eval_int;
 using analysis::Expr;
 using analysis::ExprKind;
 using analysis::LoopPlan;
@@ -1728,54 +1729,16 @@ CudaProgram generate_cuda(const BoundNest& bound, const ParallelPlan& plan, cons
 }
 
 // ------------------------------------------------------------ host eval ----
+// analysis::eval_int with the host's names: its loop variables, then the
+// integer and bool scalar inputs.
 std::optional<int64_t> eval_host_int(const Expr& e, const BoundNest& bound, const std::map<std::string, int64_t>& env) {
-  switch (e.kind) {
-    case ExprKind::IntConst:
-    case ExprKind::BoolConst: return e.ival;
-    case ExprKind::Name: {
-      auto it = env.find(e.name);
-      if (it != env.end()) return it->second;
-      auto s = bound.scalars.find(e.name);
-      if (s != bound.scalars.end() && s->second.kind != ScalarKind::Float) return s->second.ival;
-      return std::nullopt;
-    }
-    case ExprKind::Unary: {
-      auto a = eval_host_int(*e.args.at(0), bound, env);
-      if (!a) return std::nullopt;
-      if (e.un_op == UnOp::Neg) return -*a;
-      if (e.un_op == UnOp::Pos) return *a;
-      return std::nullopt;
-    }
-    case ExprKind::Binary: {
-      auto a = eval_host_int(*e.args.at(0), bound, env);
-      auto b = eval_host_int(*e.args.at(1), bound, env);
-      if (!a || !b) return std::nullopt;
-      return python_int_op(e.bin_op, *a, *b);
-    }
-    case ExprKind::Call: {
-      std::string base = e.name.substr(e.name.rfind('.') == std::string::npos ? 0 : e.name.rfind('.') + 1);
-      if ((base == "min" || base == "max") && e.args.size() >= 2) {
-        std::optional<int64_t> acc;
-        for (auto& a : e.args) {
-          auto v = eval_host_int(*a, bound, env);
-          if (!v) return std::nullopt;
-          if (!acc || (base == "min" ? *v < *acc : *v > *acc)) acc = v;
-        }
-        return acc;
-      }
-      if ((base == "int" || base == "abs") && e.args.size() == 1) {
-        auto v = eval_host_int(*e.args[0], bound, env);
-        if (!v) return std::nullopt;
-        return base == "abs" ? (*v < 0 ? -*v : *v) : *v;
-      }
-      if (base == "len" && e.args.size() == 1 && e.args[0]->kind == ExprKind::Name) {
-        auto it = bound.arrays.find(e.args[0]->name);
-        if (it != bound.arrays.end() && !it->second.shape.empty()) return it->second.shape[0];
-      }
-      return std::nullopt;
-    }
-    default: return std::nullopt;
-  }
+  return eval_int(e, [&](const std::string& name) -> std::optional<int64_t> {
+    auto it = env.find(name);
+    if (it != env.end()) return it->second;
+    auto s = bound.scalars.find(name);
+    if (s != bound.scalars.end() && s->second.kind != ScalarKind::Float) return s->second.ival;
+    return std::nullopt;
+  });
 }
 
 // ---------------------------------------------------- loop variable finals --

@@ -160,8 +160,9 @@ CudaProgram generate_cuda(const analysis::BoundNest& bound, const analysis::Para
                           const CudaOptions& options = {});
 
 // Host-side evaluation of the integer expressions of the schedule (loop
-// bounds) given scalar inputs and host loop variables. Returns nullopt when
-// the expression is not a host-computable integer.
+// bounds) given scalar inputs and host loop variables: analysis::eval_int
+// (Python's semantics) over those names. Returns nullopt when the expression
+// is not a host-computable integer.
 std::optional<int64_t> eval_host_int(const analysis::Expr& e, const analysis::BoundNest& bound,
                                      const std::map<std::string, int64_t>& env);
 
