@@ -1,6 +1,6 @@
 """Guards in the range proof: an access under `if i + 1 < N:` is in range
 although i + 1 reaches N in the loop (analysis/src/static.cpp `conditions`,
-dynamic.cpp `narrow_by_guards`). Hand-written cases (Nussinov's nest, the
+dynamic_bind.cpp `narrow_by_guards`). Hand-written cases (Nussinov's nest, the
 else branch, `or`, chained and negated comparisons) and random guarded
 loops whose arrays are exactly as long as the loop, so that every unguarded
 offset is out of range: the proof must never claim in range where Python
