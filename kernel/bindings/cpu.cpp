@@ -64,14 +64,11 @@ bool poll_python_signals() {
   return r != 0;
 }
 
-// {"status": "declined", "decline": {...}} (decline.hpp's shape); "reason"
-// and "line" repeat the decline's for older readers.
+// {"status": "declined", "decline": {...}} (decline.hpp's shape).
 py::dict declined_dict(const analysis::Decline& decline) {
   py::dict d;
   d["status"] = "declined";
   d["decline"] = bindings::decline_dict(decline);
-  d["reason"] = decline.reason;
-  d["line"] = decline.line;
   return d;
 }
 
@@ -232,7 +229,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
     jit::request_cancel(false);
     jit::set_poll_callback(&poll_python_signals);
     py::gil_scoped_release release;
-    r = jit::run_cpu(*p.compiled.variant, p.bound, &p.plan->write_extents);
+    r = jit::run_cpu(*p.compiled.variant, p.bound);
   }
   jit::set_poll_callback(nullptr);
   if (r.status == jit::RunStatus::Cancelled) {
@@ -244,7 +241,6 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
     throw py::error_already_set();
   }
   if (PyErr_Occurred()) throw py::error_already_set();
-  t["snapshot_bytes"] = r.snapshot_bytes;
   py::dict d;
   py::dict t = timing(p);
   t["run_ms"] = r.run_ms;
@@ -253,7 +249,6 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   if (r.status == jit::RunStatus::Fallback) {
     d["status"] = "fallback";
     d["decline"] = bindings::decline_dict(*r.decline);
-    d["reason"] = r.decline->reason;
     return d;
   }
   d["status"] = "ok";
@@ -265,7 +260,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
 }
 
 // What cpu_run would do with these values, without compiling or running:
-// {"status": "declined", "reason", "line"} or {"status": "native",
+// {"status": "declined", "decline"} or {"status": "native",
 // "parallel_loops"}. A native run can still fall back at run time (a
 // subscript found out of range, an overflow), which only running tells.
 py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {

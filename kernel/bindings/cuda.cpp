@@ -17,8 +17,8 @@
 //       "launches", "compile_ms", "run_ms", "target", "declined"}. When
 //       "ran" is False nothing was modified and the caller runs the Python
 //       loop ("declined": it was decided before anything ran); "decline" is
-//       decline.hpp's {"code", "line", "reason", "detail"} ("reason" and
-//       "detail" repeat its sentence and detail for older readers). The
+//       decline.hpp's {"code", "line", "reason", "detail"} ("reason"
+//       repeats its sentence for older readers). The
 //       scalars have the types Python would leave (int, float, bool,
 //       np.float64, np.float32, np.int64, np.int32, np.bool_), as cpu_run's.
 //
@@ -358,10 +358,7 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
-  if (out.decline) {
-    if (!out.decline->detail.empty()) r["detail"] = out.decline->detail;
-    return not_run(*out.decline, out.declined);
-  }
+  if (out.decline) return not_run(*out.decline, out.declined);
   py::dict scalars;
   for (auto& [name, v] : out.scalars) scalars[py::str(name)] = scalar_object(v);
   r["parallel_loops"] = grid_loops(prog);

@@ -90,7 +90,7 @@ def record(nest_id, device, result):
         "device": device,
         "status": result.get("status"),
         "decline": decline,
-        "reason": decline.reason if decline else result.get("reason", ""),
+        "reason": decline.reason if decline else "",
         "timing": result.get("timing", {}),
         "parallel_loops": result.get("parallel_loops", ""),
     }
