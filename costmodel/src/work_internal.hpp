@@ -1,0 +1,156 @@
+// Work counting, private to costmodel/src: the Counter that walks one bound
+// nest (count_work) and the helpers its files share. The Counter's members
+// are defined in the file named by each section of the class:
+//   work.cpp          the public entry points: OpCounts, WorkProfile, count_work, work_key
+//   work_ops.cpp      operations of expressions and statements, float or int, recurrences
+//   work_traffic.cpp  array references: traffic, footprints, strides, reuse, coalescing
+//   work_loops.cpp    the walk: loop trips and samples, bound values, the mapping summary
+//   work_json.cpp     to_json, work_profile_from_json
+// See docs/costmodel.md, "Counting work".
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "loopscope/costmodel/work.hpp"
+
+namespace loopscope::costmodel {
+
+using namespace loopscope::analysis;
+
+namespace work_detail {
+
+inline int elem_size(DType t) {
+  switch (t) {
+    case DType::Float64:
+    case DType::Int64: return 8;
+    case DType::Float32:
+    case DType::Int32: return 4;
+    case DType::Bool: return 1;
+  }
+  return 8;
+}
+
+inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float32; }
+
+// The same expression tree (kinds, names, constants, operators, arguments);
+// work_traffic.cpp.
+bool same_expr(const ExprPtr& a, const ExprPtr& b);
+
+struct Interval {
+  double lo, hi;
+};
+
+class Counter {
+ public:
+  // Defined in work_loops.cpp.
+  Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping& mapping, double scale);
+
+  // Walks the nest and summarises it (work_loops.cpp).
+  WorkProfile run();
+
+ private:
+  const BoundNest& b_;
+  const NestMapping& mapping_;
+  double scale_;
+  std::map<int, LoopVerdict> verdicts_;
+  std::map<int, std::set<std::string>> carried_flow_;  // stmt id -> loops carrying a flow into it
+  std::map<std::string, int64_t> ints_;                // integer scalars (scaled when in bounds)
+  std::set<std::string> bound_names_;                  // scalars appearing in loop bounds
+  std::map<std::string, int64_t> env_;                 // current loop-variable values
+  std::map<std::string, Interval> range_;              // loop-variable ranges
+  std::map<std::string, bool> local_float_;            // scalars assigned in the nest
+  std::map<int, LoopTraffic> loops_;
+  std::map<std::string, ArrayTraffic> arrays_;
+  std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
+  std::set<int> cpu_parallel_;  // loops split over CPU threads (mapping_.cpu)
+  // The GPU mapping's launches that have a grid (mapping_.gpu), by root loop.
+  std::set<int> gpu_launch_roots_;
+  std::set<int> grid_loops_;
+  std::map<int, std::string> grid_x_of_;  // launch root -> its grid's x variable
+  std::map<int, int> grid_deepest_;       // launch root -> deepest grid loop
+  std::string grid_x_var_;
+  WorkProfile w_;
+  std::string error_;
+
+  // Where we are while walking.
+  bool in_parallel_ = false;                           // inside a loop split over CPU threads
+  bool in_gpu_kernel_ = false;                         // inside a grid launch
+  const Stmt* innermost_ = nullptr;                    // innermost enclosing loop
+  double inner_trip_ = 1;                              // its trip at this sample
+  bool innermost_is_leaf_ = false;                     // it contains no loop
+  bool inner_vec_ok_ = false;                          // innermost leaf loop vectorisable (decided per loop)
+  std::vector<const Stmt*> loop_stack_;                // enclosing loops, outermost first
+  std::set<std::string> charged_groups_;               // reference groups charged in the current loop body
+  std::vector<const Expr*> leaf_reads_, leaf_writes_;  // array references of the current leaf loop
+  // Cache assumed to keep the lines of one column walk (a typical L2 share).
+  static constexpr double kReuseCacheBytes = 1 << 20;
+  // Samples of a loop variable that inner bounds depend on.
+  static constexpr int64_t kSamples = 25;
+
+  double scaled(double v) const { return scale_ == 1.0 ? v : std::max(1.0, std::round(v * scale_)); }
+  // No input has a size (see WorkProfile::size_axis): the sweep scales the
+  // constant bound of each loop (its stop, or its start when it counts down).
+  bool constant_size_ = false;
+  int64_t largest_constant_bound_ = 0;
+
+  int64_t shape_dim(const std::string& arr, size_t d) const {
+    auto it = b_.arrays.find(arr);
+    if (it == b_.arrays.end() || d >= it->second.shape.size()) return -1;
+    return (int64_t)scaled((double)it->second.shape[d]);
+  }
+
+  // ---- values of bounds and conditions (work_loops.cpp) -------------------
+  // Integer value of an expression at this sample (analysis::eval_int):
+  // loop variables, then integer scalars, scaled when they size a loop.
+  std::optional<int64_t> eval(const ExprPtr& e);
+  static void names_in(const ExprPtr& e, std::set<std::string>& out);
+  // Names that loop bounds or branch conditions inside `body` depend on.
+  static void control_names(const std::vector<StmtPtr>& body, std::set<std::string>& out);
+  void collect_bound_names(const Stmt* s);
+
+  // ---- index expressions (work_traffic.cpp) --------------------------------
+  // Interval of an affine-ish index expression over the loop ranges.
+  std::optional<Interval> interval(const ExprPtr& e);
+  // Coefficient of loop variable `var` in an index expression: 0 when the
+  // expression does not mention it, NaN when it is not affine in it.
+  double coeff(const ExprPtr& e, const std::string& var);
+
+  // ---- operations (work_ops.cpp) -------------------------------------------
+  void collect_locals(const Stmt* s);
+  bool expr_is_float(const ExprPtr& e);
+  void count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_call);
+  void count_recurrence(const Stmt& s, double w);
+  void count_self_chain(const Stmt& s, double w);
+  void count_block(const std::vector<StmtPtr>& body, double w);
+  void count_stmt(const Stmt& s, double w);
+  void add_ops(const OpCounts& o, bool vec_leaf);
+
+  // ---- memory traffic of one array reference (work_traffic.cpp) -----------
+  void count_ref(const Expr& ref, double w, bool is_write);
+
+  // ---- loops and the mapping (work_loops.cpp) ------------------------------
+  void count_loop(const Stmt& s, double w);
+  void plan_mapping();
+
+  // ---- operations held back (work_ops.cpp) ---------------------------------
+  // Statements of a leaf loop are held back until the loop is walked, because
+  // whether it vectorises is known only then.
+  bool collecting_ = false;
+  std::vector<OpCounts> pending_;
+  void emit(const OpCounts& o) {
+    if (collecting_)
+      pending_.push_back(o);
+    else
+      add_ops(o, false);
+  }
+};
+
+}  // namespace work_detail
+}  // namespace loopscope::costmodel

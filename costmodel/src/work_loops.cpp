@@ -1,0 +1,364 @@
+// Work counting: the walk over the nest. The Counter's set-up (verdicts,
+// carried flows, integer scalars), the values of bounds and conditions
+// (eval, over analysis::eval_int; the names they read), each loop's trip
+// count and the samples of a triangular body (count_loop), the mapping it is
+// given (plan_mapping), and the summary of the walk (run: loops in
+// pre-order, arrays, the CPU's parallel regions and the GPU's launches, the
+// size parameter).
+#include "work_internal.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "loopscope/analysis/int_eval.hpp"
+
+namespace loopscope::costmodel::work_detail {
+
+Counter::Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping& mapping, double scale)
+    : b_(b), mapping_(mapping), scale_(scale) {
+  for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
+  // Flow dependences carried at a constant distance: a recurrence every
+  // iteration (a distance that varies, as D[i, k] against D[i, j] at j == k,
+  // meets its source only now and then).
+  for (auto& e : plan.edges)
+    if (e.kind == DepKind::Flow && e.carrier >= 0 && e.carrier < (int)e.loops.size() &&
+        e.carrier < (int)e.distance.size() && e.distance[e.carrier].has_value())
+      carried_flow_[e.dst].insert(e.loops[e.carrier]);
+  for (auto& [name, s] : b.scalars) {
+    if (s.kind == ScalarKind::Int || s.kind == ScalarKind::Bool) ints_[name] = s.ival;
+  }
+}
+
+// Integer value of an expression at this sample (analysis::eval_int):
+// loop variables, then integer scalars, scaled when they size a loop.
+std::optional<int64_t> Counter::eval(const ExprPtr& e) {
+  if (!e) return std::nullopt;
+  return eval_int(*e, [this](const std::string& name) -> std::optional<int64_t> {
+    auto it = env_.find(name);
+    if (it != env_.end()) return it->second;
+    auto s = ints_.find(name);
+    if (s == ints_.end()) return std::nullopt;
+    if (bound_names_.count(name)) return (int64_t)scaled((double)s->second);
+    return s->second;
+  });
+}
+
+void Counter::names_in(const ExprPtr& e, std::set<std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::Name) out.insert(e->name);
+  if (e->kind == ExprKind::Subscript) out.insert(e->name);
+  for (auto& a : e->args) names_in(a, out);
+}
+
+// Names that loop bounds or branch conditions inside `body` depend on.
+void Counter::control_names(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
+  for (auto& s : body) {
+    if (s->kind == StmtKind::For) {
+      names_in(s->start, out);
+      names_in(s->stop, out);
+      names_in(s->step, out);
+      control_names(s->body, out);
+    } else if (s->kind == StmtKind::If) {
+      names_in(s->cond, out);
+      control_names(s->body, out);
+      control_names(s->orelse, out);
+    }
+  }
+}
+
+void Counter::collect_bound_names(const Stmt* s) {
+  if (s->kind == StmtKind::For) {
+    std::set<std::string> n;
+    names_in(s->start, n);
+    names_in(s->stop, n);
+    names_in(s->step, n);
+    for (auto& x : n)
+      if (ints_.count(x)) bound_names_.insert(x);
+  }
+  for (auto& c : s->body) collect_bound_names(c.get());
+  for (auto& c : s->orelse) collect_bound_names(c.get());
+}
+
+static bool contains_loop(const std::vector<StmtPtr>& body) {
+  for (auto& s : body) {
+    if (s->kind == StmtKind::For) return true;
+    if (s->kind == StmtKind::If && (contains_loop(s->body) || contains_loop(s->orelse))) return true;
+  }
+  return false;
+}
+
+void Counter::count_loop(const Stmt& s, double w) {
+  auto start = s.start ? eval(s.start) : std::optional<int64_t>(0);
+  auto stop = eval(s.stop);
+  auto step = s.step ? eval(s.step) : std::optional<int64_t>(1);
+  if (!start || !stop || !step || *step == 0) {
+    error_ = "the bounds of loop '" + s.var + "' (line " + std::to_string(s.line) +
+             ") depend on values known only inside the loop";
+    return;
+  }
+  if (constant_size_) {
+    auto& far = *step > 0 ? stop : start;
+    const ExprPtr& written = *step > 0 ? s.stop : s.start;
+    if (written && written->kind == ExprKind::IntConst && *far > 0) {
+      largest_constant_bound_ = std::max(largest_constant_bound_, *far);
+      far = (int64_t)scaled((double)*far);
+    }
+  }
+  double trip = 0;
+  if (*step > 0 && *stop > *start) trip = (double)((*stop - *start + *step - 1) / *step);
+  if (*step < 0 && *start > *stop) trip = (double)((*start - *stop - *step - 1) / -*step);
+
+  LoopTraffic& lt = loops_[s.id];
+  lt.loop = s.id;
+  lt.var = s.var;
+  lt.depth = s.depth;
+  auto v = verdicts_.find(s.id);
+  lt.verdict = v == verdicts_.end() ? LoopVerdict::Sequential : v->second;
+  lt.entries += w;
+  lt.iterations += w * trip;
+  {
+    std::set<std::string> n;
+    names_in(s.start, n);
+    names_in(s.stop, n);
+    names_in(s.step, n);
+    for (auto& x : n)
+      if (range_.count(x)) lt.triangular = true;
+  }
+  if (trip <= 0) return;
+
+  const int64_t first = *start, last = *start + (int64_t)(trip - 1) * *step;
+  bool leaf = !contains_loop(s.body);
+  // Save the walking state.
+  auto saved_inner = innermost_;
+  auto saved_trip = inner_trip_;
+  auto saved_leaf = innermost_is_leaf_;
+  auto saved_par = in_parallel_;
+  auto saved_kernel = in_gpu_kernel_;
+  auto saved_collect = collecting_;
+  auto saved_vec = inner_vec_ok_;
+  auto saved_grid = grid_x_var_;
+  std::vector<OpCounts> saved_pending;
+  saved_pending.swap(pending_);
+
+  innermost_ = &s;
+  loop_stack_.push_back(&s);
+  std::set<std::string> saved_groups;
+  saved_groups.swap(charged_groups_);
+  inner_trip_ = trip;
+  innermost_is_leaf_ = leaf;
+  if (cpu_parallel_.count(s.id)) in_parallel_ = true;
+  if (gpu_launch_roots_.count(s.id)) {
+    in_gpu_kernel_ = true;
+    grid_x_var_ = grid_x_of_[s.id];
+  }
+  if (leaf) {
+    collecting_ = true;
+    inner_vec_ok_ = true;
+    leaf_reads_.clear();
+    leaf_writes_.clear();
+  }
+  range_[s.var] = Interval{(double)std::min(first, last), (double)std::max(first, last)};
+
+  std::set<std::string> ctl;
+  control_names(s.body, ctl);
+  if (!ctl.count(s.var)) {
+    env_[s.var] = first;
+    count_block(s.body, w * trip);
+  } else {
+    // Bounds inside depend on this variable (triangular loops): evaluate the
+    // body at up to kSamples evenly spaced iterations and weight each sample
+    // by the trapezoid rule over the integers it stands for, which is exact
+    // when the body's work is linear in the variable.
+    const int64_t n = (int64_t)trip;
+    const int64_t k = std::min<int64_t>(n, kSamples);
+    std::vector<int64_t> pos;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t idx = k == 1 ? 0 : (int64_t)std::llround((double)j * (double)(n - 1) / (double)(k - 1));
+      if (pos.empty() || idx > pos.back()) pos.push_back(idx);
+    }
+    for (size_t j = 0; j < pos.size() && error_.empty(); ++j) {
+      double weight = 1;
+      if (j > 0) weight += (double)(pos[j] - pos[j - 1] - 1) / 2;
+      if (j + 1 < pos.size()) weight += (double)(pos[j + 1] - pos[j] - 1) / 2;
+      env_[s.var] = first + pos[j] * *step;
+      charged_groups_.clear();
+      count_block(s.body, w * weight);
+    }
+  }
+  env_.erase(s.var);
+  range_.erase(s.var);
+
+  if (leaf) {
+    w_.innermost_iterations += w * trip;
+    bool vec = inner_vec_ok_ && trip >= 4;
+    for (auto& o : pending_) add_ops(o, vec);
+    pending_.clear();
+  }
+  pending_.swap(saved_pending);
+  loop_stack_.pop_back();
+  charged_groups_.swap(saved_groups);
+  innermost_ = saved_inner;
+  inner_trip_ = saved_trip;
+  innermost_is_leaf_ = saved_leaf;
+  in_parallel_ = saved_par;
+  in_gpu_kernel_ = saved_kernel;
+  collecting_ = saved_collect;
+  inner_vec_ok_ = saved_vec && !leaf;
+  grid_x_var_ = saved_grid;
+}
+
+// The devices run the mapping the counter is given (analysis/mapping.hpp),
+// as the code generators emit it.
+void Counter::plan_mapping() {
+  cpu_parallel_.insert(mapping_.cpu.parallel_loops.begin(), mapping_.cpu.parallel_loops.end());
+  for (const GpuLaunchPlan* launch : mapping_.gpu.launches()) {
+    if (launch->sequential()) continue;
+    gpu_launch_roots_.insert(launch->root->id);
+    for (const Stmt* g : launch->grid) grid_loops_.insert(g->id);
+    grid_x_of_[launch->root->id] = launch->grid.back()->var;
+    grid_deepest_[launch->root->id] = launch->grid.back()->id;
+  }
+}
+
+WorkProfile Counter::run() {
+  const Stmt* root = b_.nest ? b_.nest->root.get() : nullptr;
+  if (!root) {
+    w_.ok = false;
+    w_.reason = "there is no loop nest to count";
+    return w_;
+  }
+  std::function<void(const Stmt*)> bounds = [&](const Stmt* s) { collect_bound_names(s); };
+  bounds(root);
+  constant_size_ = bound_names_.empty() && b_.arrays.empty();
+  collect_locals(root);
+  collect_locals(root);  // twice: a local may be defined from another one
+  plan_mapping();
+  count_stmt(*root, 1.0);
+  if (!error_.empty()) {
+    w_.ok = false;
+    w_.reason = error_;
+  }
+
+  // Loops in pre-order.
+  std::function<void(const Stmt*)> order = [&](const Stmt* s) {
+    if (s->kind == StmtKind::For) {
+      auto it = loops_.find(s->id);
+      LoopTraffic lt;
+      if (it != loops_.end())
+        lt = it->second;
+      else {
+        lt.loop = s->id;
+        lt.var = s->var;
+        lt.depth = s->depth;
+        auto v = verdicts_.find(s->id);
+        lt.verdict = v == verdicts_.end() ? LoopVerdict::Sequential : v->second;
+      }
+      lt.mean_trip = lt.entries > 0 ? lt.iterations / lt.entries : 0;
+      w_.loops.push_back(lt);
+    }
+    for (auto& c : s->body) order(c.get());
+    for (auto& c : s->orelse) order(c.get());
+  };
+  order(root);
+
+  w_.inputs = (int)(b_.arrays.size() + b_.scalars.size());
+  {
+    std::function<void(const ExprPtr&)> refs_in = [&](const ExprPtr& e) {
+      if (!e) return;
+      if (e->kind == ExprKind::Subscript && b_.arrays.count(e->name))
+        w_.reference_dims += (int)std::max<size_t>(1, e->args.size());
+      for (auto& a : e->args) refs_in(a);
+    };
+    std::function<void(const Stmt*)> refs = [&](const Stmt* s) {
+      refs_in(s->target);
+      refs_in(s->value);
+      refs_in(s->cond);
+      refs_in(s->start);
+      refs_in(s->stop);
+      refs_in(s->step);
+      for (auto& c : s->body) refs(c.get());
+      for (auto& c : s->orelse) refs(c.get());
+    };
+    refs(root);
+  }
+  bool any_float = false, all_f32 = true;
+  for (auto& [name, t] : arrays_) {
+    ArrayTraffic a = t;
+    double fr = ref_footprint_read_.count(name) ? ref_footprint_read_[name] : 0;
+    double fw = ref_footprint_write_.count(name) ? ref_footprint_write_[name] : 0;
+    a.footprint_bytes = std::min(a.nbytes, std::max(fr, fw));
+    a.fully_written = a.written && fw >= a.nbytes * 0.999;
+    w_.arrays.push_back(a);
+    auto ab = b_.arrays.find(name);
+    if (ab != b_.arrays.end() && is_float(ab->second.dtype)) {
+      any_float = true;
+      if (ab->second.dtype != DType::Float32) all_f32 = false;
+    }
+  }
+  w_.fp32 = any_float && all_f32;
+
+  // CPU and GPU mapping.
+  double regions = 0, par_iters = 0, launches = 0, threads = 0, red = 0;
+  int first_par = -1;
+  for (auto& lt : w_.loops) {
+    if (!cpu_parallel_.count(lt.loop)) continue;
+    if (first_par < 0) first_par = lt.loop;
+    regions += lt.entries;
+    par_iters += lt.iterations;
+  }
+  for (auto& lt : w_.loops) {
+    if (!gpu_launch_roots_.count(lt.loop)) continue;
+    launches += lt.entries;
+    if (lt.verdict == LoopVerdict::Reduction) red += lt.iterations;
+    int deepest = grid_deepest_[lt.loop];
+    for (auto& d : w_.loops)
+      if (d.loop == deepest) threads += d.iterations;
+  }
+  for (const GpuLaunchPlan* launch : mapping_.gpu.launches())
+    if (launch->sequential()) ++w_.gpu_single_thread_loops;
+  for (auto& lt : w_.loops)
+    if (grid_loops_.count(lt.loop)) w_.gpu_grid_loops.push_back(lt.loop);
+  w_.cpu_parallel_loop = first_par;
+  w_.cpu_parallel_loops = mapping_.cpu.parallel_loops;
+  w_.cpu_regions = regions;
+  w_.cpu_parallel_iterations = regions > 0 ? par_iters / regions : 0;
+  w_.gpu_launches = launches;
+  w_.gpu_threads = launches > 0 ? threads / launches : 0;
+  w_.gpu_grid_reduction = launches > 0 ? red / launches : 0;
+  auto weight = [](const OpCounts& o) { return o.flops() + o.load + o.store + o.intop + o.compare + o.assign; };
+  double tot = weight(w_.ops);
+  w_.parallel_fraction = tot > 0 ? std::min(1.0, weight(w_.ops_parallel) / tot) : 0;
+
+  // The size parameter shown in reasons: the largest integer scalar used in a
+  // loop bound, else the largest array dimension.
+  double best = -1;
+  for (auto& n : bound_names_) {
+    double v = scaled((double)ints_[n]);
+    if (v > best) {
+      best = v;
+      w_.size_label = n;
+    }
+  }
+  if (best < 0) {
+    for (auto& [name, ab] : b_.arrays)
+      for (size_t d = 0; d < ab.shape.size(); ++d) {
+        double v = (double)shape_dim(name, d);
+        if (v > best) {
+          best = v;
+          w_.size_label = "len(" + name + ")";
+        }
+      }
+  }
+  w_.size_value = std::max(0.0, best);
+  if (best < 0 && largest_constant_bound_ > 0) {
+    // size_label stays empty: reasons say "at this size".
+    w_.size_value = scaled((double)largest_constant_bound_);
+    w_.size_axis =
+        "the loops' constant bounds (the largest is " + std::to_string(largest_constant_bound_) + " in the code)";
+  }
+  return w_;
+}
+
+}  // namespace loopscope::costmodel::work_detail

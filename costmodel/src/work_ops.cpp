@@ -1,0 +1,327 @@
+// Work counting: the operations of expressions and statements. Which values
+// are floats (expr_is_float, collect_locals), the OpCounts of an expression
+// (count_expr) and of a statement (count_stmt, count_block; an `if` with a
+// known condition counts its taken branch), the operations held back for a
+// leaf loop until it is known to vectorise (add_ops), and the latency chains
+// of accumulations and recurrences (count_self_chain, count_recurrence).
+#include "work_internal.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace loopscope::costmodel::work_detail {
+
+void Counter::collect_locals(const Stmt* s) {
+  if ((s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) && s->target &&
+      s->target->kind == ExprKind::Name) {
+    bool f = expr_is_float(s->value);
+    if (s->kind == StmtKind::AugAssign && s->aug_op == BinOp::Div) f = true;
+    local_float_[s->target->name] = local_float_[s->target->name] || f;
+  }
+  for (auto& c : s->body) collect_locals(c.get());
+  for (auto& c : s->orelse) collect_locals(c.get());
+}
+
+bool Counter::expr_is_float(const ExprPtr& e) {
+  if (!e) return false;
+  switch (e->kind) {
+    case ExprKind::FloatConst: return true;
+    case ExprKind::IntConst:
+    case ExprKind::BoolConst: return false;
+    case ExprKind::Name: {
+      auto s = b_.scalars.find(e->name);
+      if (s != b_.scalars.end()) return s->second.kind == ScalarKind::Float;
+      auto l = local_float_.find(e->name);
+      return l != local_float_.end() && l->second;
+    }
+    case ExprKind::Subscript: {
+      auto a = b_.arrays.find(e->name);
+      return a != b_.arrays.end() && is_float(a->second.dtype);
+    }
+    case ExprKind::Binary:
+      if (e->bin_op == BinOp::Div) return true;
+      return expr_is_float(e->args[0]) || expr_is_float(e->args[1]);
+    case ExprKind::Unary: return expr_is_float(e->args[0]);
+    case ExprKind::IfExp: return expr_is_float(e->args[1]) || expr_is_float(e->args[2]);
+    case ExprKind::Call: {
+      static const std::set<std::string> fl = {"sqrt",  "exp",   "log",  "sin",   "cos",  "tan",  "tanh", "float",
+                                               "log2",  "log10", "atan", "atan2", "asin", "acos", "sinh", "cosh",
+                                               "expm1", "log1p", "erf",  "hypot", "fabs", "pow"};
+      if (fl.count(e->name)) return true;
+      if (e->name == "int" || e->name == "len" || e->name == "floor" || e->name == "ceil") return false;
+      for (auto& a : e->args)
+        if (expr_is_float(a)) return true;
+      return false;
+    }
+    default: return false;
+  }
+}
+
+void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
+  w_.ops += o;
+  if (in_parallel_) w_.ops_parallel += o;
+  if (in_gpu_kernel_) w_.ops_gpu_kernel += o;
+  if (vec_leaf) w_.ops_vector += o;
+}
+
+void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_call) {
+  if (!e) return;
+  switch (e->kind) {
+    case ExprKind::Subscript: {
+      if (b_.arrays.count(e->name)) {
+        ops.load += w;
+        ops.index_dims += w * (double)std::max<size_t>(1, e->args.size()) - w;
+        count_ref(*e, w, false);
+      }
+      for (auto& a : e->args) count_expr(a, w, ops, has_call);
+      return;
+    }
+    case ExprKind::Binary: {
+      bool f = expr_is_float(e);
+      count_expr(e->args[0], w, ops, has_call);
+      count_expr(e->args[1], w, ops, has_call);
+      if (!f) {
+        ops.intop += w;
+        return;
+      }
+      switch (e->bin_op) {
+        case BinOp::Add:
+        case BinOp::Sub: ops.add += w; break;
+        case BinOp::Mul: ops.mul += w; break;
+        case BinOp::Div: ops.div += w; break;
+        case BinOp::Pow: {
+          // x ** 2 and x ** 0.5 compile to a multiply and a sqrt.
+          auto& r = e->args[1];
+          if ((r->kind == ExprKind::IntConst && r->ival == 2) || (r->kind == ExprKind::FloatConst && r->fval == 2.0))
+            ops.mul += w;
+          else if (r->kind == ExprKind::FloatConst && r->fval == 0.5)
+            ops.sqrt += w;
+          else {
+            ops.pow += w;
+            has_call = true;
+          }
+          break;
+        }
+        default: ops.div += w; break;  // float // and %
+      }
+      return;
+    }
+    case ExprKind::Unary:
+      count_expr(e->args[0], w, ops, has_call);
+      if (e->un_op == UnOp::Neg) {
+        if (expr_is_float(e))
+          ops.add += w;
+        else
+          ops.intop += w;
+      } else if (e->un_op == UnOp::Not)
+        ops.compare += w;
+      return;
+    case ExprKind::Compare:
+      for (auto& a : e->args) count_expr(a, w, ops, has_call);
+      ops.compare += w * (double)e->cmp_ops.size();
+      return;
+    case ExprKind::Logical:
+      for (auto& a : e->args) count_expr(a, w, ops, has_call);
+      ops.compare += w * (double)(e->args.size() - 1);
+      return;
+    case ExprKind::IfExp:
+      count_expr(e->args[0], w, ops, has_call);
+      count_expr(e->args[1], w * 0.5, ops, has_call);
+      count_expr(e->args[2], w * 0.5, ops, has_call);
+      ops.compare += w;
+      return;
+    case ExprKind::Call: {
+      for (auto& a : e->args) count_expr(a, w, ops, has_call);
+      const std::string& n = e->name;
+      if (n == "sqrt")
+        ops.sqrt += w;
+      else if (n == "pow") {
+        ops.pow += w;
+        has_call = true;
+      } else if (n == "min" || n == "max" || n == "abs" || n == "fabs")
+        ops.compare += w * std::max<double>(1.0, (double)e->args.size() - 1);
+      else if (n == "float" || n == "int" || n == "len" || n == "bool")
+        ops.call += w;
+      else {
+        ops.exp += w;
+        has_call = true;
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
+void Counter::count_stmt(const Stmt& s, double w) {
+  switch (s.kind) {
+    case StmtKind::For: count_loop(s, w); return;
+    case StmtKind::If: {
+      OpCounts ops;
+      bool has_call = false;
+      count_expr(s.cond, w, ops, has_call);
+      ops.compare += w;
+      inner_vec_ok_ = false;
+      emit(ops);
+      auto c = eval(s.cond);
+      if (c) {
+        count_block(*c ? s.body : s.orelse, w);
+      } else {
+        count_block(s.body, w * 0.5);
+        count_block(s.orelse, w * 0.5);
+      }
+      return;
+    }
+    case StmtKind::Assign:
+    case StmtKind::AugAssign: {
+      OpCounts ops;
+      bool has_call = false;
+      w_.statements += w;
+      count_expr(s.value, w, ops, has_call);
+      bool aug = s.kind == StmtKind::AugAssign;
+      if (s.target->kind == ExprKind::Subscript) {
+        for (auto& a : s.target->args) count_expr(a, w, ops, has_call);
+        const double dims = (double)std::max<size_t>(1, s.target->args.size()) - 1;
+        if (aug) {
+          ops.load += w;
+          ops.index_dims += w * dims;
+          count_ref(*s.target, w, false);
+        }
+        ops.store += w;
+        ops.index_dims += w * dims;
+        count_ref(*s.target, w, true);
+      } else {
+        ops.assign += w;
+      }
+      if (aug) {
+        bool f = expr_is_float(s.target) || expr_is_float(s.value);
+        if (!f)
+          ops.intop += w;
+        else if (s.aug_op == BinOp::Mul)
+          ops.mul += w;
+        else if (s.aug_op == BinOp::Div)
+          ops.div += w;
+        else if (s.aug_op == BinOp::Pow)
+          ops.pow += w;
+        else
+          ops.add += w;
+        // An accumulation whose target does not move with the innermost loop
+        // is a dependence chain: each add waits for the previous one.
+        if (innermost_ && innermost_is_leaf_) {
+          bool invariant = true;
+          if (s.target->kind == ExprKind::Subscript)
+            for (auto& a : s.target->args)
+              if (coeff(a, innermost_->var) != 0) invariant = false;
+          if (invariant) {
+            w_.chain_ops += w;
+            inner_vec_ok_ = false;
+          }
+        }
+      }
+      if (!aug && innermost_ && innermost_is_leaf_) count_self_chain(s, w);
+      if (has_call && ops.pow + ops.exp > 0) inner_vec_ok_ = false;
+      if (innermost_ && innermost_is_leaf_) {
+        auto cf = carried_flow_.find(s.id);
+        if (cf != carried_flow_.end() && cf->second.count(innermost_->var)) count_recurrence(s, w);
+      }
+      emit(ops);
+      return;
+    }
+  }
+}
+
+// Operations on the longest path from a value the previous iteration
+// produced (`is_source`) to the root of `e`; nullopt when no such value is read.
+static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source) {
+  if (!e) return std::nullopt;
+  if (is_source(e)) return OpCounts{};
+  std::optional<OpCounts> best;
+  auto weight = [](const OpCounts& o) { return o.add + 4 * (o.div + o.sqrt) + 8 * (o.exp + o.pow); };
+  for (auto& a : e->args) {
+    if (e->kind == ExprKind::Subscript) break;  // indices are not on the value path
+    auto p = recurrence_path(a, is_source);
+    if (p && (!best || weight(*p) > weight(*best))) best = p;
+  }
+  if (!best) return std::nullopt;
+  switch (e->kind) {
+    case ExprKind::Binary:
+      if (e->bin_op == BinOp::Div || e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod)
+        best->div += 1;
+      else if (e->bin_op == BinOp::Pow)
+        best->pow += 1;
+      else
+        best->add += 1;
+      break;
+    case ExprKind::Call:
+      if (e->name == "sqrt")
+        best->sqrt += 1;
+      else if (e->name == "min" || e->name == "max" || e->name == "abs" || e->name == "float" || e->name == "int")
+        best->add += 1;
+      else
+        best->exp += 1;
+      break;
+    case ExprKind::Unary:
+    case ExprKind::Compare:
+    case ExprKind::IfExp:
+    case ExprKind::Logical: best->add += 1; break;
+    default: break;
+  }
+  return best;
+}
+
+// `x = x + a * b` or `C[i] = C[i] + ...` with the target fixed in the
+// innermost loop: the same chain as `+=`, as long as the path from the read
+// of the target to the new value.
+void Counter::count_self_chain(const Stmt& s, double w) {
+  const ExprPtr& target = s.target;
+  if (target->kind == ExprKind::Subscript)
+    for (auto& a : target->args)
+      if (coeff(a, innermost_->var) != 0) return;
+  auto path = recurrence_path(s.value, [&](const ExprPtr& e) { return same_expr(e, target); });
+  if (!path) return;
+  w_.chain_ops += w * std::max(1.0, path->add + path->mul + path->compare) + w * 4 * (path->div + path->sqrt);
+  inner_vec_ok_ = false;
+}
+
+void Counter::count_recurrence(const Stmt& s, double w) {
+  const ExprPtr& target = s.target;
+  const bool aug = s.kind == StmtKind::AugAssign;
+  std::function<bool(const ExprPtr&)> is_source;
+  if (target->kind == ExprKind::Name) {
+    is_source = [&](const ExprPtr& e) { return e->kind == ExprKind::Name && e->name == target->name; };
+  } else {
+    // Reads of the same array at another element than the one written.
+    is_source = [&](const ExprPtr& e) {
+      return e->kind == ExprKind::Subscript && e->name == target->name && !same_expr(e, target);
+    };
+  }
+  auto path = recurrence_path(s.value, is_source);
+  if (!path && !aug) return;
+  OpCounts p = path.value_or(OpCounts{});
+  if (aug) {
+    // The accumulation into an element that stays put is priced as a chain.
+    bool invariant = true;
+    if (target->kind == ExprKind::Subscript)
+      for (auto& a : target->args)
+        if (coeff(a, innermost_->var) != 0) invariant = false;
+    if (invariant || target->kind == ExprKind::Name) return;
+    if (s.aug_op == BinOp::Div)
+      p.div += 1;
+    else
+      p.add += 1;
+  }
+  if (target->kind == ExprKind::Subscript) p.store += 1;  // stored, then loaded back
+  w_.ops_recurrence += p.scaled(w);
+  inner_vec_ok_ = false;
+}
+
+void Counter::count_block(const std::vector<StmtPtr>& body, double w) {
+  for (auto& st : body) {
+    if (!error_.empty()) return;
+    count_stmt(*st, w);
+  }
+}
+
+}  // namespace loopscope::costmodel::work_detail
