@@ -2,6 +2,8 @@
 line, reason, detail), with the engine's code and the sentence the user has
 always read."""
 
+import pathlib
+import re
 import threading
 
 import numpy as np
@@ -16,7 +18,15 @@ from loopscope._records import Decline
 def only_run():
     runs = list(_run.last_runs().values())
     assert len(runs) == 1, runs
+    d = runs[0]["decline"]
+    assert d is None or (isinstance(d, Decline) and d.code in _records.CODES), d
     return runs[0]
+
+
+def test_python_knows_the_engines_codes():
+    header = pathlib.Path(__file__).parents[2] / "analysis/include/loopscope/analysis/decline.hpp"
+    names = re.findall(r'case DeclineCode::\w+: return "(\w+)";', header.read_text())
+    assert tuple(names) == _records.CODES
 
 
 def run(fn, *args, device="cpu"):
