@@ -247,8 +247,6 @@ void DynamicPhase::bind_loops() {
     if (d.step > 0) {
       d.v.lo = si->lo;
       d.v.hi = (int64_t)std::min<i128>((i128)pi->hi - 1, (i128)si->hi + (i128)d.step * d.last_counter);
-    // A write's reach: per axis, the indices it can store to.
-    std::vector<std::pair<int64_t, int64_t>> reach;
     } else {
       d.v.hi = si->hi;
       d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.last_counter);
@@ -291,33 +289,7 @@ void DynamicPhase::narrow_by_guards(const AffineForm& v, const std::vector<SymAf
   }
 }
 
-      if (r.write) {
-        if (iv && iv->lo >= 0)
-          reach.push_back({iv->lo, std::min(iv->hi, N - 1)});
-        else if (iv && iv->hi <= -1)
-          reach.push_back({std::max(iv->lo, -N) + N, iv->hi + N});
-        else
-          reach.push_back({0, N - 1});
-      }
 void DynamicPhase::bind_refs() {
-    if (r.write) add_write_extent(r.array, ab, reach);
-  }
-}
-
-void DynamicPhase::add_write_extent(const std::string& array, const ArrayBinding& ab,
-                                    const std::vector<std::pair<int64_t, int64_t>>& reach) {
-  int64_t lo = 0, hi = dtype_size(ab.dtype);
-  for (size_t k = 0; k < reach.size(); ++k) {
-    auto [first, last] = reach[k];
-    if (first > last) return;  // every index out of range: the write never happens
-    int64_t a = first * ab.strides[k], b = last * ab.strides[k];
-    lo += std::min(a, b);
-    hi += std::max(a, b);
-  }
-  auto [it, fresh] = write_extents.emplace(array, ByteExtent{lo, hi});
-  if (!fresh) {
-    it->second.lo = std::min(it->second.lo, lo);
-    it->second.hi = std::max(it->second.hi, hi);
   refs.assign(sa.refs.size(), RefInstance{});
   for (auto& r : sa.refs) {
     RefInstance& d = refs[r.index];
@@ -339,6 +311,8 @@ void DynamicPhase::add_write_extent(const std::string& array, const ArrayBinding
     }
     d.in_range = true;
     d.t.assign(r.subs.size(), std::nullopt);
+    // A write's reach: per axis, the indices it can store to.
+    std::vector<std::pair<int64_t, int64_t>> reach;
     for (size_t k = 0; k < r.subs.size(); ++k) {
       int64_t N = ab.shape[k];
       std::optional<Interval> iv;
@@ -381,7 +355,33 @@ void DynamicPhase::add_write_extent(const std::string& array, const ArrayBinding
           d.t[k] = t;
         }
       }
+      if (r.write) {
+        if (iv && iv->lo >= 0)
+          reach.push_back({iv->lo, std::min(iv->hi, N - 1)});
+        else if (iv && iv->hi <= -1)
+          reach.push_back({std::max(iv->lo, -N) + N, iv->hi + N});
+        else
+          reach.push_back({0, N - 1});
+      }
     }
+    if (r.write) add_write_extent(r.array, ab, reach);
+  }
+}
+
+void DynamicPhase::add_write_extent(const std::string& array, const ArrayBinding& ab,
+                                    const std::vector<std::pair<int64_t, int64_t>>& reach) {
+  int64_t lo = 0, hi = dtype_size(ab.dtype);
+  for (size_t k = 0; k < reach.size(); ++k) {
+    auto [first, last] = reach[k];
+    if (first > last) return;  // every index out of range: the write never happens
+    int64_t a = first * ab.strides[k], b = last * ab.strides[k];
+    lo += std::min(a, b);
+    hi += std::max(a, b);
+  }
+  auto [it, fresh] = write_extents.emplace(array, ByteExtent{lo, hi});
+  if (!fresh) {
+    it->second.lo = std::min(it->second.lo, lo);
+    it->second.hi = std::max(it->second.hi, hi);
   }
 }
 
