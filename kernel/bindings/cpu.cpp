@@ -229,7 +229,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
     jit::request_cancel(false);
     jit::set_poll_callback(&poll_python_signals);
     py::gil_scoped_release release;
-    r = jit::run_cpu(*p.compiled.variant, p.bound);
+    r = jit::run_cpu(*p.compiled.variant, p.bound, &p.plan->write_extents);
   }
   jit::set_poll_callback(nullptr);
   if (r.status == jit::RunStatus::Cancelled) {
@@ -244,6 +244,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   py::dict d;
   py::dict t = timing(p);
   t["run_ms"] = r.run_ms;
+  t["snapshot_bytes"] = r.snapshot_bytes;
   d["timing"] = t;
   d["parallel_loops"] = p.compiled.parallel_loops;
   if (r.status == jit::RunStatus::Fallback) {
