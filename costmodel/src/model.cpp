@@ -217,6 +217,14 @@ double call_seconds(const WorkProfile& w, const HostProfile& h) {
          1e-6;
 }
 
+// A CPU run with checks first copies the bytes the nest can write (read and
+// written once; jit's run_cpu copies large extents on the thread pool).
+double snapshot_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
+  if (!f.cpu_needs_snapshot || w.snapshot_bytes <= 0) return 0;
+  const double bandwidth = w.snapshot_bytes > (1 << 20) ? h.dram_bandwidth_all_gbs : h.cache_bandwidth_gbs;
+  return 2 * w.snapshot_bytes / (bandwidth * 1e9);
+}
+
 // The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
 // quick code (a few ms to compile, kQuickSlowdown times slower to run except
 // in libm calls, which are the same calls in both tiers) while O3 code builds
@@ -267,8 +275,10 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.compute = std::max(arith, mem_s);
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
+  v.transfer = snapshot_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
-  v.details = {{"arith_s", c.ops_s},
+  v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"arith_s", c.ops_s},
                {"chain_s", c.chain_s},
                {"memory_s", mem_s},
                {"bytes_cache", c.mem_bytes_cache},
@@ -316,8 +326,10 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   // them spinning.
   v.scheduling = call_seconds(w, h) +
                  (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * h.fork_join_us) * 1e-6 : 0);
+  v.transfer = snapshot_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
-  v.details = {{"threads", T},
+  v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"threads", T},
                {"speedup", speedup},
                {"cores_free", free_cores},
                {"parallel_fraction", fpar},
@@ -591,8 +603,7 @@ void add_sweep(NestWork& c, const BoundNest& bound, const ParallelPlan& plan) {
   if (c.swept) return;
   c.scaled.clear();
   if (c.work.ok)
-    for (double s : kSweepScales)
-      c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.mapping));
+    for (double s : kSweepScales) c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.mapping));
   c.swept = true;
 }
 

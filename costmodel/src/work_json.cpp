@@ -99,6 +99,7 @@ nlohmann::json to_json(const WorkProfile& w) {
                            {"gpu_coalescing", a.gpu_coalescing},
                            {"gpu_accesses", a.gpu_accesses}});
   j["cpu_parallel_loop"] = w.cpu_parallel_loop;
+  j["snapshot_bytes"] = w.snapshot_bytes;
   j["cpu_parallel_loops"] = w.cpu_parallel_loops;
   j["cpu_regions"] = w.cpu_regions;
   j["cpu_parallel_iterations"] = w.cpu_parallel_iterations;
@@ -170,6 +171,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
       w.arrays.push_back(t);
     }
   w.cpu_parallel_loop = j.value("cpu_parallel_loop", -1);
+  w.snapshot_bytes = j.value("snapshot_bytes", 0.0);
   if (j.contains("cpu_parallel_loops")) w.cpu_parallel_loops = j["cpu_parallel_loops"].get<std::vector<int>>();
   w.cpu_regions = num(j, "cpu_regions");
   w.cpu_parallel_iterations = num(j, "cpu_parallel_iterations");

@@ -29,6 +29,19 @@ Counter::Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping
   for (auto& [name, s] : b.scalars) {
     if (s.kind == ScalarKind::Int || s.kind == ScalarKind::Bool) ints_[name] = s.ival;
   }
+  // The bytes a CPU run with checks saves first (ParallelPlan::
+  // write_extents). At another size of the sweep, an extent grows with each
+  // axis; never past the array.
+  for (auto& [name, e] : plan.write_extents) {
+    auto a = b.arrays.find(name);
+    if (a == b.arrays.end()) continue;
+    const ArrayBinding& ab = a->second;
+    double whole = (double)elem_size(ab.dtype);
+    for (int64_t n : ab.shape) whole *= (double)n;
+    if (ab.mem_hi > ab.mem_lo) whole = std::max(whole, (double)(ab.mem_hi - ab.mem_lo));
+    const double growth = std::pow(scale, (double)ab.shape.size());
+    w_.snapshot_bytes += std::min((double)(e.hi - e.lo), whole) * growth;
+  }
 }
 
 // Integer value of an expression at this sample (analysis::eval_int):

@@ -82,6 +82,7 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   f.cpu_available = j.value("cpu_available", f.cpu_available);
   f.cpu_decline = j.value("cpu_decline", f.cpu_decline);
   f.cpu_runs_parallel = j.value("cpu_runs_parallel", f.cpu_runs_parallel);
+  f.cpu_needs_snapshot = j.value("cpu_needs_snapshot", f.cpu_needs_snapshot);
   f.gpu_available = j.value("gpu_available", f.gpu_available);
   f.gpu_codegen_ok = j.value("gpu_codegen_ok", f.gpu_codegen_ok);
   f.gpu_decline = j.value("gpu_decline", f.gpu_decline);

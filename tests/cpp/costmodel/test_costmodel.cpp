@@ -729,3 +729,25 @@ TEST(Host, CalibrationIsQuickAndCached) {
   else
     unsetenv("XDG_CACHE_HOME");
 }
+
+TEST(Model, CpuRunsWithChecksPayTheirSnapshot) {
+  // The CPU variant saves what the nest can write before a run with checks:
+  // priced as the CPU variants' copies (transfer), proportional to the write
+  // extent, not to the array.
+  Nest t = saxpy(1 << 20);
+  t.plan.write_extents["y"] = ByteExtent{0, 3 * 8};  // three elements of 8 MB
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.snapshot_bytes, 24);
+  CostEstimate e = price(w, h, profile("h100_sxm"), f);
+  EXPECT_NEAR(e.cost(Variant::CpuSerial).transfer, 2 * 24 / (h.cache_bandwidth_gbs * 1e9), 1e-15);
+  t.plan.write_extents["y"] = ByteExtent{0, 8 << 20};  // all of it
+  w = count_work(t.bound, t.plan);
+  e = price(w, h, profile("h100_sxm"), f);
+  EXPECT_NEAR(e.cost(Variant::CpuParallel).transfer, 2.0 * (8 << 20) / (h.dram_bandwidth_all_gbs * 1e9), 1e-12);
+  f.cpu_needs_snapshot = false;  // a variant without checks copies nothing
+  e = price(w, h, profile("h100_sxm"), f);
+  EXPECT_EQ(e.cost(Variant::CpuSerial).transfer, 0);
+  EXPECT_EQ(e.cost(Variant::CpuParallel).transfer, 0);
+}

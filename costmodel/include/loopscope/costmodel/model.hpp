@@ -21,8 +21,13 @@ const char* to_string(Variant v);  // "python", "cpu-serial", "cpu", "gpu"
 // Facts the code generators and the session can supply. Unknown values keep
 // their defaults, which are typical figures.
 struct VariantFacts {
-  bool cpu_available = true;      // the CPU code generator accepted the nest
-  std::string cpu_decline;        // its reason when not
+  bool cpu_available = true;  // the CPU code generator accepted the nest
+  std::string cpu_decline;    // its reason when not
+  // Whether the CPU variant has run-time checks, so that a run first saves
+  // what it can write (WorkProfile::snapshot_bytes). Until it is compiled the
+  // model assumes it does (most nests with a division, an unproved subscript
+  // or an integer that may overflow do).
+  bool cpu_needs_snapshot = true;
   bool cpu_runs_parallel = true;  // the CPU code generator's own choice (jit::check_cpu) runs a loop
                                   // in parallel: without one, "cpu" would run serially
   bool gpu_available = false;     // a CUDA driver and device are present
@@ -48,7 +53,7 @@ struct VariantCost {
   bool available = true;
   std::string unavailable_reason;
   double scheduling = 0;  // launches, fork/join, waves/starvation overheads
-  double transfer = 0;    // host<->device copies
+  double transfer = 0;    // copies: host<->device (GPU); the safety snapshot before a run with checks (CPU)
   double compute = 0;     // roofline time of the work itself
   double compile = 0;     // JIT compile time amortised over expected runs
   double total() const { return scheduling + transfer + compute + compile; }

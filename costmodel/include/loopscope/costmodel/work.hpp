@@ -103,6 +103,7 @@ struct WorkProfile {
   int reference_dims = 0;           // subscript dimensions over all array references
                                     // written in the nest (A[i, j] counts 2)
   double innermost_iterations = 0;  // body executions of the deepest loops
+  double snapshot_bytes = 0;        // what a CPU run with checks saves before it starts (the write extents)
   double statements = 0;            // assignment executions
 
   // CPU mapping (analysis::map_cpu, the loops the CPU variant splits): the
