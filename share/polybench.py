@@ -872,7 +872,8 @@ def _n(*loops, declined="", gpu=""):
 # What explain reports, checked by hand against each kernel's dependences.
 # The notes say why a loop that is parallel in PolyBench's sense is reported
 # sequential: a float sum kept in Python's order, a scratch array shared by
-# the iterations (doitgen's sum), or a fact about values (floyd-warshall).
+# the iterations (doitgen's total, PolyBench's sum), or a fact about values
+# (floyd-warshall).
 NESTS = {
     "2mm": [_n("i:P", "j:P", "k:S"), _n("i:P", "j:P", "k:S")],
     "3mm": [_n("i:P", "j:P", "k:S"), _n("i:P", "j:P", "k:S"), _n("i:P", "j:P", "k:S")],
