@@ -261,14 +261,25 @@ double amortised(double compile_s, bool compiled, double runs) {
   return compiled ? 0.0 : compile_s / std::max(1.0, runs);
 }
 
+// Why a variant is unavailable, for the reasons every variant shares.
+Decline uncountable(const WorkProfile& w) { return Decline{DeclineCode::UnsupportedOperation, 0, w.reason}; }
+
+DeclineCode code_or(const std::string& name, DeclineCode otherwise) {
+  return decline_code_from_string(name).value_or(otherwise);
+}
+
+Decline cpu_declined(const VariantFacts& f) {
+  return Decline{code_or(f.cpu_decline_code, DeclineCode::UnsupportedOperation), 0,
+                 f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline};
+}
+
 VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
   VariantCost v;
   v.variant = Variant::CpuSerial;
-  v.available = f.cpu_available && w.ok;
   if (!w.ok)
-    v.unavailable_reason = w.reason;
+    v.unavailable = uncountable(w);
   else if (!f.cpu_available)
-    v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+    v.unavailable = cpu_declined(f);
   CpuWork c = cpu_work(w, h);
   double mem_s = c.mem_bytes_cache / (h.cache_bandwidth_gbs * 1e9) + c.mem_bytes_dram / (h.dram_bandwidth_gbs * 1e9);
   double arith = std::max(c.ops_s, c.chain_s);
@@ -293,19 +304,18 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.variant = Variant::CpuParallel;
   const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
   bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
-  v.available = f.cpu_available && w.ok && has_par && f.cpu_runs_parallel && T > 1;
   if (!w.ok)
-    v.unavailable_reason = w.reason;
+    v.unavailable = uncountable(w);
   else if (!f.cpu_available)
-    v.unavailable_reason = f.cpu_decline.empty() ? "the CPU code generator declined this nest" : f.cpu_decline;
+    v.unavailable = cpu_declined(f);
   else if (!has_par && !no_parallel_reason.empty())
-    v.unavailable_reason = no_parallel_reason;
+    v.unavailable = Decline{DeclineCode::Dependence, 0, no_parallel_reason};
   else if (!has_par || !f.cpu_runs_parallel)  // the verdicts allow a loop the generator does not split
-    v.unavailable_reason =
-        "the CPU code generator runs no loop of this nest in parallel (a float min/max or an array "
-        "reduction runs in order)";
+    v.unavailable = Decline{DeclineCode::UnsupportedOperation, 0,
+                            "the CPU code generator runs no loop of this nest in parallel (a float min/max or an "
+                            "array reduction runs in order)"};
   else if (T <= 1)
-    v.unavailable_reason = "this machine has one core";
+    v.unavailable = Decline{DeclineCode::NoDevice, 0, "this machine has one core"};
   CpuWork c = cpu_work(w, h);
   const double P = std::max(1.0, w.cpu_parallel_iterations);
   // Iterations are split into T nearly equal chunks: the slowest thread does
@@ -356,21 +366,24 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   VariantCost v;
   v.variant = Variant::Gpu;
   bool has_grid = !w.gpu_grid_loops.empty() && w.gpu_launches > 0;
-  v.available = f.gpu_available && f.gpu_codegen_ok && w.ok && has_grid;
   if (!w.ok)
-    v.unavailable_reason = w.reason;
+    v.unavailable = uncountable(w);
   else if (!has_grid && no_parallel_reason.empty() && w.gpu_single_thread_loops > 0)
-    v.unavailable_reason =
-        "no parallel loop can start a GPU launch (a loop around it holds statements besides loops, or its bounds "
-        "change inside the nest), so the GPU version would run on a single thread";
+    v.unavailable = Decline{DeclineCode::UnsupportedOperation, 0,
+                            "no parallel loop can start a GPU launch (a loop around it holds statements besides "
+                            "loops, or its bounds change inside the nest), so the GPU version would run on a "
+                            "single thread"};
   else if (!has_grid)
-    v.unavailable_reason = no_parallel_reason.empty()
-                               ? "no loop can run in parallel, so there is nothing to spread over GPU threads"
-                               : no_parallel_reason;
+    v.unavailable = Decline{DeclineCode::Dependence, 0,
+                            no_parallel_reason.empty()
+                                ? "no loop can run in parallel, so there is nothing to spread over GPU threads"
+                                : no_parallel_reason};
   else if (!f.gpu_codegen_ok)
-    v.unavailable_reason = f.gpu_decline.empty() ? "the CUDA code generator declined this nest" : f.gpu_decline;
+    v.unavailable = Decline{code_or(f.gpu_decline_code, DeclineCode::UnsupportedOperation), 0,
+                            f.gpu_decline.empty() ? "the CUDA code generator declined this nest" : f.gpu_decline};
   else if (!f.gpu_available)
-    v.unavailable_reason = "there is no GPU on this machine (priced on the " + g.display_name + " profile)";
+    v.unavailable = Decline{DeclineCode::NoDevice, 0,
+                            "there is no GPU on this machine (priced on the " + g.display_name + " profile)"};
 
   const double launches = has_grid ? w.gpu_launches : 1;
   const double threads = std::max(1.0, has_grid ? w.gpu_threads : 1);
@@ -496,21 +509,23 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
   // its time depends on what else the machine is running, and a wrong bet on
   // it costs more than it can gain.
   const VariantCost* best = &py;
-  if (cs.available && cs.total() < best->total()) best = &cs;
-  if (cp.available && cp.total() < kParallelMargin * best->total()) best = &cp;
-  if (gp.available && gp.total() < best->total()) best = &gp;
+  if (cs.available() && cs.total() < best->total()) best = &cs;
+  if (cp.available() && cp.total() < kParallelMargin * best->total()) best = &cp;
+  if (gp.available() && gp.total() < best->total()) best = &gp;
   e.choice = best->variant;
   const std::string at = size_phrase(e.work);
   // The cheapest variant ignoring availability: worth mentioning when it is
   // the GPU that this machine does not have.
   const VariantCost* ideal = best;
   for (auto* c : {&py, &cs, &cp, &gp})
-    if (c->total() < ideal->total() && c->unavailable_reason.rfind("there is no GPU", 0) == 0) ideal = c;
+    if (c->total() < ideal->total() && c->variant == Variant::Gpu && c->unavailable &&
+        c->unavailable->code == DeclineCode::NoDevice)
+      ideal = c;
   std::string r;
   switch (best->variant) {
     case Variant::Python: {
-      if (!cs.available)
-        r = "runs in Python: " + cs.unavailable_reason;
+      if (!cs.available())
+        r = "runs in Python: " + cs.unavailable_reason();
       else if (cs.compile > py.total())
         r = "runs in Python: " + at + " the loop takes about " + format_seconds(py.total()) +
             " in the interpreter, less than the " + format_seconds(cs.compile) + " it takes to compile it";
@@ -520,8 +535,8 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
       break;
     }
     case Variant::CpuSerial: {
-      if (!cp.available)
-        r = "runs on one CPU core: " + cp.unavailable_reason + " (" + format_seconds(cs.total()) + " against " +
+      if (!cp.available())
+        r = "runs on one CPU core: " + cp.unavailable_reason() + " (" + format_seconds(cs.total()) + " against " +
             format_seconds(py.total()) + " in Python)";
       else if (cp.total() < cs.total())
         // The margin decided: say the rule, or the choice reads as the slower one.
@@ -540,7 +555,7 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
       if (ideal == &gp)
         r = "runs " + name + ": the GPU (" + g.display_name + ") would take " + format_seconds(gp.total()) +
             " against " + format_seconds(cp.total()) + ", but " +
-            gp.unavailable_reason.substr(0, gp.unavailable_reason.find(" (priced"));
+            gp.unavailable_reason().substr(0, gp.unavailable_reason().find(" (priced"));
       else if (gp.transfer > cp.total())
         r = "runs " + name + ": " + at + ", moving " +
             format_bytes(gp.details.value("bytes_in", 0.0) + gp.details.value("bytes_out", 0.0)) +
@@ -552,7 +567,7 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
       break;
     }
     case Variant::Gpu: {
-      double best_cpu = std::min(cs.available ? cs.total() : 1e300, cp.available ? cp.total() : 1e300);
+      double best_cpu = std::min(cs.available() ? cs.total() : 1e300, cp.available() ? cp.total() : 1e300);
       r = "runs on the GPU (" + g.display_name + "): " + at + " it takes " + format_seconds(gp.total()) +
           ", including " + format_seconds(gp.transfer) + " of copies, against " +
           format_seconds(std::min(best_cpu, py.total())) + " on the CPU";
@@ -583,7 +598,7 @@ double cpu_compute_seconds(const WorkProfile& work, const HostProfile& host, boo
   f.cpu_compiled = true;
   f.threads = threads;
   VariantCost v = parallel ? price_cpu_parallel(work, host, f, "") : price_cpu_serial(work, host, f);
-  if (parallel && !v.available) v = price_cpu_serial(work, host, f);
+  if (parallel && !v.available()) v = price_cpu_serial(work, host, f);
   return v.compute;
 }
 
@@ -635,10 +650,7 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
   if (decline) {
     // The analysis could not decide safely: only the interpreter may run it.
     for (auto& v : e.variants)
-      if (v.variant != Variant::Python) {
-        v.available = false;
-        v.unavailable_reason = decline->reason;
-      }
+      if (v.variant != Variant::Python) v.unavailable = decline;
     e.choice = Variant::Python;
     e.reason = "runs in Python: " + decline->reason;
   }
@@ -688,8 +700,9 @@ nlohmann::json to_json(const CostEstimate& e) {
   j["variants"] = nlohmann::json::array();
   for (auto& v : e.variants) {
     j["variants"].push_back({{"variant", to_string(v.variant)},
-                             {"available", v.available},
-                             {"unavailable_reason", v.unavailable_reason},
+                             {"available", v.available()},
+                             {"unavailable_reason", v.unavailable_reason()},
+                             {"unavailable_code", v.unavailable ? to_string(v.unavailable->code) : ""},
                              {"total", v.total()},
                              {"scheduling", v.scheduling},
                              {"transfer", v.transfer},

@@ -81,11 +81,13 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   if (!j.is_object()) return f;
   f.cpu_available = j.value("cpu_available", f.cpu_available);
   f.cpu_decline = j.value("cpu_decline", f.cpu_decline);
+  f.cpu_decline_code = j.value("cpu_decline_code", f.cpu_decline_code);
   f.cpu_runs_parallel = j.value("cpu_runs_parallel", f.cpu_runs_parallel);
   f.cpu_needs_snapshot = j.value("cpu_needs_snapshot", f.cpu_needs_snapshot);
   f.gpu_available = j.value("gpu_available", f.gpu_available);
   f.gpu_codegen_ok = j.value("gpu_codegen_ok", f.gpu_codegen_ok);
   f.gpu_decline = j.value("gpu_decline", f.gpu_decline);
+  f.gpu_decline_code = j.value("gpu_decline_code", f.gpu_decline_code);
   f.gpu_registers_per_thread = j.value("gpu_registers_per_thread", f.gpu_registers_per_thread);
   f.gpu_shared_bytes_per_block = j.value("gpu_shared_bytes_per_block", f.gpu_shared_bytes_per_block);
   f.gpu_block_size = j.value("gpu_block_size", f.gpu_block_size);

@@ -566,3 +566,30 @@ def test_no_parallel_cpu_price_where_the_cpu_runs_the_loop_in_order():
     # An int max runs in parallel: nothing to say.
     env_int = dict(n=3_000_000, m=np.int64(0), A=np.arange(3_000_000))
     assert _cost.cpu_facts(nid, env_int) == {}
+
+
+@needs_nests
+def test_an_unavailable_variant_says_why_with_a_decline_code():
+    # Each variant the model cannot run carries the engine's one decline:
+    # the sentence and its code (analysis/decline.hpp), in the estimate.
+    nid = register("""
+        for i in range(n):
+            out[i] = S[i] * 2.0
+        """)
+    env = dict(n=50, out=np.zeros(50), S=np.full(50, 0.5))
+    by = {v["variant"]: v for v in _cost.estimate_nest(nid, env, sweep=False, nvrtc=False)["variants"]}
+    if not _cost.gpu_available():
+        assert by["gpu"]["unavailable_code"] == "no_device"
+    assert by["cpu-serial"]["available"] and by["cpu-serial"]["unavailable_code"] == ""
+    facts = {"cpu_available": False, "cpu_decline": "a reason", "cpu_decline_code": "exactness"}
+    e = _cost.estimate_nest(nid, env, sweep=False, nvrtc=False, facts=facts)
+    by = {v["variant"]: v for v in e["variants"]}
+    assert (by["cpu-serial"]["unavailable_code"], by["cpu-serial"]["unavailable_reason"]) == ("exactness", "a reason")
+    seq = register("""
+        for i in range(1, n):
+            a[i] = a[i - 1] + 1.0
+        """)
+    e = _cost.estimate_nest(seq, dict(n=100, a=np.zeros(100)), sweep=False, nvrtc=False)
+    by = {v["variant"]: v for v in e["variants"]}
+    assert by["cpu"]["unavailable_code"] == "dependence"
+    assert by["gpu"]["unavailable_code"] == "dependence"

@@ -207,7 +207,8 @@ def cpu_facts(nest_id, env):
     except Exception:
         return {}
     if p["status"] == "declined":
-        return {"cpu_available": False, "cpu_decline": _records.Decline.from_engine(p["decline"]).reason}
+        decline = _records.Decline.from_engine(p["decline"])
+        return {"cpu_available": False, "cpu_decline": decline.reason, "cpu_decline_code": decline.code}
     if not p.get("parallel_loops"):
         return {"cpu_runs_parallel": False}
     return {}
@@ -250,13 +251,18 @@ def nvrtc_facts(nest_id, env, gpu=None):
     try:
         r = fn(int(nest_id), env, arch, True)
     except Exception as exc:  # the estimate goes on with typical figures
-        return {"gpu_codegen_ok": False, "gpu_decline": internal(exc, "CUDA generator")}
+        return {"gpu_codegen_ok": False, "gpu_decline": internal(exc, "CUDA generator"), "gpu_decline_code": "internal"}
     if r.get("decline"):
-        facts = {"gpu_codegen_ok": False, "gpu_decline": _records.Decline.from_engine(r["decline"]).reason}
+        decline = _records.Decline.from_engine(r["decline"])
+        facts = {"gpu_codegen_ok": False, "gpu_decline": decline.reason, "gpu_decline_code": decline.code}
     elif r.get("nvrtc_missing"):
         facts = {}  # no NVRTC here: the GPU is priced with typical register counts
     elif not r.get("ok"):
-        facts = {"gpu_codegen_ok": False, "gpu_decline": "NVRTC could not compile the generated CUDA"}
+        facts = {
+            "gpu_codegen_ok": False,
+            "gpu_decline": "NVRTC could not compile the generated CUDA",
+            "gpu_decline_code": "internal",
+        }
     else:
         res = [v for v in (r.get("resources") or {}).values() if v.get("registers", -1) > 0]
         facts = {"gpu_compile_s": float(r.get("compile_ms", 45.0)) / 1e3}

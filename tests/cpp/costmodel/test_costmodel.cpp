@@ -525,7 +525,7 @@ TEST(Model, GpuWithoutDeviceIsPricedButNotChosen) {
   f.gpu_available = false;
   CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
   const VariantCost& gp = e.cost(Variant::Gpu);
-  EXPECT_FALSE(gp.available);
+  EXPECT_FALSE(gp.available());
   EXPECT_GT(gp.total(), 0);
   EXPECT_LT(gp.total(), e.cost(Variant::CpuParallel).total());  // it would win
   EXPECT_EQ(e.choice, Variant::CpuParallel);
@@ -585,8 +585,8 @@ TEST(Model, SequentialNestOnlyRunsSerially) {
   VariantFacts f;
   f.gpu_available = true;
   CostEstimate e = estimate(t.bound, t.plan, h, profile("h100_sxm"), f, false);
-  EXPECT_FALSE(e.cost(Variant::CpuParallel).available);
-  EXPECT_FALSE(e.cost(Variant::Gpu).available);
+  EXPECT_FALSE(e.cost(Variant::CpuParallel).available());
+  EXPECT_FALSE(e.cost(Variant::Gpu).available());
   EXPECT_EQ(e.choice, Variant::CpuSerial);
   EXPECT_NE(e.reason.find("depends on"), std::string::npos) << e.reason;
 }

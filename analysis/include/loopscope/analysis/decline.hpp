@@ -10,6 +10,7 @@
 //     empty, never shown to the user unless they ask for it.
 // (After LLVM Polly's ScopDetectionDiagnostic: one type, one code per kind.)
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -45,6 +46,15 @@ inline const char* to_string(DeclineCode code) {
     case DeclineCode::Internal: return "internal";
   }
   return "internal";
+}
+
+// The code named `name` by to_string, or nullopt.
+inline std::optional<DeclineCode> decline_code_from_string(const std::string& name) {
+  for (int k = 0; k <= static_cast<int>(DeclineCode::Internal); ++k) {
+    auto code = static_cast<DeclineCode>(k);
+    if (name == to_string(code)) return code;
+  }
+  return std::nullopt;
 }
 
 struct Decline {

@@ -21,8 +21,9 @@ const char* to_string(Variant v);  // "python", "cpu-serial", "cpu", "gpu"
 // Facts the code generators and the session can supply. Unknown values keep
 // their defaults, which are typical figures.
 struct VariantFacts {
-  bool cpu_available = true;  // the CPU code generator accepted the nest
-  std::string cpu_decline;    // its reason when not
+  bool cpu_available = true;     // the CPU code generator accepted the nest
+  std::string cpu_decline;       // its reason when not
+  std::string cpu_decline_code;  // and its code (analysis::to_string(DeclineCode)); "" when unknown
   // Whether the CPU variant has run-time checks, so that a run first saves
   // what it can write (WorkProfile::snapshot_bytes). Until it is compiled the
   // model assumes it does (most nests with a division, an unproved subscript
@@ -33,6 +34,7 @@ struct VariantFacts {
   bool gpu_available = false;     // a CUDA driver and device are present
   bool gpu_codegen_ok = true;     // the CUDA generator accepted the nest
   std::string gpu_decline;
+  std::string gpu_decline_code;
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
   int gpu_block_size = 256;
@@ -50,8 +52,15 @@ struct VariantFacts {
 // One variant's price, in seconds.
 struct VariantCost {
   Variant variant = Variant::Python;
-  bool available = true;
-  std::string unavailable_reason;
+  // Why this variant cannot run here (the analysis or its code generator
+  // declined, nothing runs in parallel, no GPU on this machine): the
+  // engine's one decline type. Empty when it can run.
+  std::optional<analysis::Decline> unavailable;
+  bool available() const { return !unavailable; }
+  const std::string& unavailable_reason() const {
+    static const std::string none;
+    return unavailable ? unavailable->reason : none;
+  }
   double scheduling = 0;  // launches, fork/join, waves/starvation overheads
   double transfer = 0;    // copies: host<->device (GPU); the safety snapshot before a run with checks (CPU)
   double compute = 0;     // roofline time of the work itself
