@@ -213,19 +213,29 @@ struct Prepared {
   Emitted emitted;
 };
 
+// The estimate of a nest declined before anything is counted: Python, and
+// the decline (decline.hpp's shape).
+nlohmann::json declined_estimate(const an::Decline& d) {
+  return nlohmann::json{
+      {"choice", "python"},
+      {"reason", "runs in Python: " + d.reason},
+      {"declined", true},
+      {"decline", {{"code", an::to_string(d.code)}, {"line", d.line}, {"reason", d.reason}, {"detail", d.detail}}}};
+}
+
 Prepared prepare(int nest_id, py::dict env) {
   Prepared p;
   p.entry = an::find_nest(nest_id);
   if (!p.entry) throw py::value_error("unknown nest id " + std::to_string(nest_id));
   if (!p.entry->nest || !p.entry->analysis) {
-    std::string why = p.entry->decline ? p.entry->decline->reason : "the nest was declined";
-    p.declined = nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + why}, {"declined", true}};
+    p.declined = declined_estimate(
+        p.entry->decline ? *p.entry->decline
+                         : an::Decline{an::DeclineCode::Internal, p.entry->line, "the nest was declined"});
     return p;
   }
   auto decline = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound);
   if (decline)
-    p.declined =
-        nlohmann::json{{"choice", "python"}, {"reason", "runs in Python: " + decline->reason}, {"declined", true}};
+    p.declined = declined_estimate(*decline);
   else
     p.emitted = emitted(nest_id, env);
   return p;
