@@ -457,6 +457,7 @@ nlohmann::json to_json(const HostProfile& h) {
           {"loop_entry_ns", h.loop_entry_ns},
           {"fork_join_us", h.fork_join_us},
           {"fork_join_cold_us", h.fork_join_cold_us},
+          {"fork_join_busy_us", h.fork_join_busy_us},
           {"loop_iter_ns", h.loop_iter_ns},
           {"native_call_us", h.native_call_us},
           {"native_input_us", h.native_input_us},
@@ -513,6 +514,7 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("fork_join_us", h.fork_join_us);
   d("loop_iter_ns", h.loop_iter_ns);
   d("fork_join_cold_us", h.fork_join_cold_us);
+  d("fork_join_busy_us", h.fork_join_busy_us);
   d("native_call_us", h.native_call_us);
   d("native_input_us", h.native_input_us);
   d("native_ref_us", h.native_ref_us);

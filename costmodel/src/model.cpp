@@ -333,9 +333,14 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.compute = std::max(arith_par, mem_s);
   v.bound_by = mem_s > arith_par ? "memory" : "compute";
   // The first region of a call wakes sleeping workers; the next ones find
-  // them spinning.
-  v.scheduling = call_seconds(w, h) +
-                 (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * h.fork_join_us) * 1e-6 : 0);
+  // them spinning. When other work holds the cores (fewer free than
+  // threads), every region waits for the scheduler to hand its workers a
+  // core: a time-stepped loop of many short regions then runs far slower in
+  // parallel than serially.
+  const bool contended = f.cores_free > 0 && f.cores_free < T;
+  const double region_us = contended ? h.fork_join_busy_us : h.fork_join_us;
+  v.scheduling =
+      call_seconds(w, h) + (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0);
   v.transfer = snapshot_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
@@ -346,6 +351,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
                {"regions", w.cpu_regions},
                {"fork_join_us", h.fork_join_us},
                {"fork_join_cold_us", h.fork_join_cold_us},
+               {"contended", contended},
                {"parallel_iterations", w.cpu_parallel_iterations},
                {"arith_s", arith_par},
                {"memory_s", mem_s}};

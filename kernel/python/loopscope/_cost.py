@@ -152,6 +152,24 @@ _compiled = set()
 _free = [0.0, 0.0]  # [time of the reading, cores free]
 
 
+def _own_running_threads():
+    """This process's runnable threads (this one, and pool workers still
+    spinning after a parallel region): they are not other work."""
+    own = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "R":
+                own += 1
+    except OSError:
+        pass
+    return max(1, own)
+
+
 def cores_free():
     """How many cores a parallel run gets, relative to a serial one, next to
     the other work on the machine: with C cores, T = C worker threads and O
@@ -168,7 +186,7 @@ def cores_free():
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])
-        others = max(0, running - 1)
+        others = max(0, running - _own_running_threads())
     except (OSError, ValueError, IndexError):
         others = 0
     threads = cores

@@ -751,3 +751,27 @@ TEST(Model, CpuRunsWithChecksPayTheirSnapshot) {
   EXPECT_EQ(e.cost(Variant::CpuSerial).transfer, 0);
   EXPECT_EQ(e.cost(Variant::CpuParallel).transfer, 0);
 }
+
+TEST(Model, RegionsWaitForBusyCores) {
+  // A time-stepped loop of many short parallel regions: idle cores make the
+  // parallel variant cheaper; when other work holds the cores (fewer free
+  // than threads) each region waits about a scheduler time slice, and the
+  // serial variant wins.
+  Nest t = jacobi(100002, 200);
+  HostProfile h = fixed_host();
+  VariantFacts idle;
+  idle.cpu_compiled = true;
+  idle.cores_free = 4;
+  WorkProfile w = count_work(t.bound, t.plan);
+  CostEstimate e = price(w, h, profile("h100_sxm"), idle);
+  EXPECT_EQ(e.choice, Variant::CpuParallel);
+  EXPECT_FALSE(e.cost(Variant::CpuParallel).details["contended"].get<bool>());
+  VariantFacts busy = idle;
+  busy.cores_free = 1.5;
+  e = price(w, h, profile("h100_sxm"), busy);
+  const VariantCost& cp = e.cost(Variant::CpuParallel);
+  EXPECT_TRUE(cp.details["contended"].get<bool>());
+  EXPECT_NEAR(cp.scheduling - e.cost(Variant::CpuSerial).scheduling,
+              (h.fork_join_cold_us + (w.cpu_regions - 1) * h.fork_join_busy_us) * 1e-6, 1e-9);
+  EXPECT_EQ(e.choice, Variant::CpuSerial);
+}

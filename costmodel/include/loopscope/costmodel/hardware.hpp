@@ -76,6 +76,9 @@ struct HostProfile {
   double fork_join_us = 5;             // waking all worker threads and waiting for them
   double fork_join_cold_us = 30;       // the same for the first region of a call, when the
                                        // workers have gone to sleep
+  double fork_join_busy_us = 3000;     // a region's wait when other work holds the cores (about a
+                                       // scheduler time slice: 3.4 to 4 ms per region measured on a
+                                       // 2-core machine at a load of 2.5, PolyBench adi and jacobi-2d)
   double loop_iter_ns = 0.3;           // scalar loop overhead per iteration
   double native_call_us = 15;          // binding values, range checks and the call of a
                                        // compiled variant (measured by the Python layer)
