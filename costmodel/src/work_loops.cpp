@@ -13,6 +13,7 @@
 #include <string>
 
 #include "loopscope/analysis/int_eval.hpp"
+#include "loopscope/analysis/int_math.hpp"
 
 namespace loopscope::costmodel::work_detail {
 
@@ -119,9 +120,7 @@ void Counter::count_loop(const Stmt& s, double w) {
       far = (int64_t)scaled((double)*far);
     }
   }
-  double trip = 0;
-  if (*step > 0 && *stop > *start) trip = (double)((*stop - *start + *step - 1) / *step);
-  if (*step < 0 && *start > *stop) trip = (double)((*start - *stop - *step - 1) / -*step);
+  double trip = (double)range_trip_count(*start, *stop, *step);
 
   LoopTraffic& lt = loops_[s.id];
   lt.loop = s.id;

@@ -24,6 +24,7 @@
 #include "cpu_types.hpp"
 #include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/int_eval.hpp"
+#include "loopscope/analysis/int_math.hpp"
 
 namespace loopscope::jit {
 
@@ -62,11 +63,7 @@ std::string cuda_helper_header() {
   return ss.str();
 }
 
-int64_t range_count(int64_t start, int64_t stop, int64_t step) {
-  if (step > 0) return start < stop ? (int64_t)(((uint64_t)stop - (uint64_t)start - 1) / (uint64_t)step) + 1 : 0;
-  if (step < 0) return start > stop ? (int64_t)(((uint64_t)start - (uint64_t)stop - 1) / (0 - (uint64_t)step)) + 1 : 0;
-  return 0;
-}
+int64_t range_count(int64_t start, int64_t stop, int64_t step) { return analysis::range_trip_count(start, stop, step); }
 
 // ------------------------------------------------------------ escaping ----
 namespace {

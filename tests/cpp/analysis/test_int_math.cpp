@@ -58,3 +58,16 @@ TEST(IntMath, PythonIntOpIsCheckedWherePythonIntsWouldOutgrowInt64) {
   EXPECT_EQ(python_int_op(BinOp::Pow, 0, 1000000000), 0);
   EXPECT_EQ(python_int_op(BinOp::Pow, -3, 3), -27);
 }
+
+TEST(IntMath, RangeTripCountIsPythonsLen) {
+  EXPECT_EQ(range_trip_count(0, 10, 1), 10);
+  EXPECT_EQ(range_trip_count(0, 10, 3), 4);   // 0 3 6 9
+  EXPECT_EQ(range_trip_count(10, 0, -3), 4);  // 10 7 4 1
+  EXPECT_EQ(range_trip_count(5, 5, 1), 0);
+  EXPECT_EQ(range_trip_count(5, 0, 1), 0);
+  EXPECT_EQ(range_trip_count(0, 5, -1), 0);
+  EXPECT_EQ(range_trip_count(0, 5, 0), 0);
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(range_trip_count(lo, hi, hi), 3);  // lo, -1, hi - 1
+  EXPECT_EQ(range_trip_count(hi, lo, lo), 2);  // hi, -1
+}

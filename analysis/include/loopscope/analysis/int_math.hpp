@@ -84,4 +84,21 @@ inline std::optional<int64_t> python_int_op(BinOp op, int64_t a, int64_t b) {
   return std::nullopt;
 }
 
+// How many values range(start, stop, step) gives: 0 when empty or when
+// step == 0 (Python raises there; callers decline that step earlier). Exact
+// over all of int64 (the difference is taken in uint64).
+inline int64_t range_trip_count(int64_t start, int64_t stop, int64_t step) {
+  if (step > 0)
+    return start < stop ? static_cast<int64_t>((static_cast<uint64_t>(stop) - static_cast<uint64_t>(start) - 1) /
+                                               static_cast<uint64_t>(step)) +
+                              1
+                        : 0;
+  if (step < 0)
+    return start > stop ? static_cast<int64_t>((static_cast<uint64_t>(start) - static_cast<uint64_t>(stop) - 1) /
+                                               (0 - static_cast<uint64_t>(step))) +
+                              1
+                        : 0;
+  return 0;
+}
+
 }  // namespace loopscope::analysis
