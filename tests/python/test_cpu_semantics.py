@@ -337,6 +337,10 @@ class Interrupts:
             wait = 1.0
 
     def __enter__(self):
+        # A process started in the background by a non-interactive shell
+        # inherits SIGINT ignored, and Python then installs no handler: the
+        # test is about what Loopscope does with Python's KeyboardInterrupt.
+        self._previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         self.t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._send, daemon=True)
         self._thread.start()
@@ -346,6 +350,7 @@ class Interrupts:
         self.elapsed = time.perf_counter() - self.t0
         self._done.set()
         self._thread.join()
+        signal.signal(signal.SIGINT, self._previous)
         return False
 
     def check(self, capfd, limit):
