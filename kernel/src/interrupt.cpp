@@ -41,6 +41,12 @@ void consume_signals() {
 }  // namespace
 
 void install_interrupt_handling() {
+  // A kernel started by a server that runs in the background of a
+  // non-interactive shell (`jupyter lab &` in a script, nohup) inherits
+  // SIGINT ignored: an ignored signal is discarded, never pending, so
+  // sigwait would not see an interrupt, and Python (initialised after this)
+  // would install no KeyboardInterrupt handler. Take the default first.
+  signal(SIGINT, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

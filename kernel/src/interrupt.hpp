@@ -8,8 +8,10 @@
 
 namespace loopscope::kernel {
 
-// Block SIGINT in the calling thread; call before any other thread exists so
-// that every thread inherits the mask. Then start the consumer thread.
+// Restore SIGINT's default disposition (a kernel may inherit it ignored) and
+// block it in the calling thread; call before any other thread exists and
+// before Python starts, so that every thread inherits the mask and Python
+// installs its KeyboardInterrupt handler. Then start the consumer thread.
 void install_interrupt_handling();
 
 // Marks the span during which an interrupt applies to user code.

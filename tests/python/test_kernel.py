@@ -3,6 +3,7 @@ Jupyter protocol through jupyter_client."""
 
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -119,6 +120,24 @@ def test_interrupt_busy_loop_keeps_state(kernel, measure):
     assert ex.reply["ename"] == "KeyboardInterrupt"
     after = kernel.execute("print(sum(kept))")
     assert after.status == "ok" and after.stream() == "6\n"
+
+
+def test_interrupt_works_when_the_kernel_inherits_sigint_ignored():
+    # A server started in the background by a non-interactive shell (nohup,
+    # `jupyter lab &` in a script) passes SIGINT ignored to its kernels.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        session = KernelSession.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        msg_id = session.kc.execute("while True:\n    pass")
+        time.sleep(1.0)
+        session.km.interrupt_kernel()
+        ex = session.collect(msg_id, timeout=20)
+        assert ex.status == "error" and ex.reply["ename"] == "KeyboardInterrupt"
+    finally:
+        session.shutdown()
 
 
 def test_interrupt_while_idle_is_harmless(kernel):
