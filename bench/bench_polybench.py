@@ -461,14 +461,14 @@ def markdown(data):
         '- **cpu-serial**, **cpu**: `device="cpu-serial"` / `"cpu"` (all cores), optimised code, the '
         "variant cache hit.",
         "- **Numba**: warm calls (compilation excluded; the first call is in the JSON).",
-        "- Parallel times on this machine mostly measure its load: a parallel region needs the second core, "
-        "and while other work holds it each region can wait milliseconds. For example jacobi-2d at MEDIUM "
-        "took about 800 ms on `cpu` in both full runs made for this page (2026-12-01), and 2.7 ms (faster than "
-        "`cpu-serial`'s 3.7 ms) measured alone a few minutes later with the same code (adi: 780 ms in the run, "
-        "28 ms alone against `cpu-serial`'s 50 ms); Numba's `prange` times "
-        "jump the same way (floyd-warshall at SMALL: 985 ms against `@njit`'s 1.8 ms). Compare `cpu-serial` "
-        "with `@njit` for the code, and read the `cpu` and `prange` columns as what a shared 2-core machine "
-        "gives.",
+        "- Parallel times on this machine depend on its load: a parallel region needs the second core, "
+        "and while other work holds it each region can wait milliseconds. In earlier runs at a load of 2.5 "
+        "to 3.7, jacobi-2d at MEDIUM took about 800 ms on `cpu` against 3.7 ms on `cpu-serial` (adi: 780 ms "
+        "against 50 ms), Numba's `prange` jumped the same way (floyd-warshall at SMALL: 985 ms against "
+        "`@njit`'s 1.8 ms), and `auto` chose `cpu` for both; the cost model now prices that wait when the "
+        "cores are busy (docs/costmodel.md, `fork_join_busy_us`). The load average is printed with each run "
+        "and per kernel: compare `cpu-serial` with `@njit` for the code, and read the `cpu` and `prange` "
+        "columns with the load.",
         "- Floating-point sums keep Python's order (Loopscope's default): loops that only accumulate a float "
         "sum run serially in Loopscope, while Numba's `prange` versions never put `prange` on such a loop "
         "either (only on loops without any carried dependence), so both compute CPython's values.",
