@@ -22,11 +22,11 @@ import pytest
 
 import loopscope
 import polybench
+from explain_check import mismatches
 from loopscope import _cost, _run
 
 NAMES = polybench.names()
 DEVICES = ["cpu", "cpu-serial", "gpu-emulated", "auto"]
-PREDICTION_KEY = {"cpu": "cpu", "cpu-serial": "cpu-serial", "gpu-emulated": "gpu"}
 
 _reference = {}
 
@@ -105,45 +105,11 @@ def test_verdicts(name):
         assert g.gpu.startswith(want.gpu) and bool(g.gpu) == bool(want.gpu)
 
 
-def first_executions(fn, args, device):
-    """nest id -> the record of its first execution when ``fn`` runs on ``device``."""
-    first = {}
-
-    def recording(nest_id, env):
-        out = _run.DEVICES[device](nest_id, env)
-        first.setdefault(nest_id, _run.last_runs().get(nest_id))
-        return out
-
-    _run.register_device("polybench-check", recording)
-    try:
-        loopscope.run(fn, *args, device="polybench-check")
-    finally:
-        _run.DEVICES.pop("polybench-check", None)
-    return first
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_explain_predicts_run(name):
-    """The pattern of test_explain_predicts_run.py: a decline with the same
-    reason, or a native run with the same parallel loops (or a native run
-    that fell back while running, which only running tells)."""
+    """The check of test_explain_predicts_run.py (explain_check.mismatches),
+    on every nest of the kernel and every device."""
     k = polybench.get(name)
-    rep = loopscope.explain(k.fn, *k.args("mini"))
-    predicted = {n["id"]: n["predicted"] for n in rep["nests"]}
-    bad, compared = [], 0
-    for device, key in PREDICTION_KEY.items():
-        for nid, rec in first_executions(k.fn, k.args("mini"), device).items():
-            p = predicted[nid][key]
-            compared += 1
-            if rec["status"] == "declined":
-                ok = p["status"] == "declined" and p["reason"] == rec["reason"]
-            elif rec["status"] == "ok":
-                ok = p["status"] == "native" and p["parallel_loops"] == rec["parallel_loops"]
-            else:
-                ok = p["status"] == "native"
-            if not ok:
-                bad.append(
-                    f"nest {nid} on {device}: predicted {p}, ran {rec['status']} {rec['reason'] or rec['parallel_loops']!r}"
-                )
+    bad, compared = mismatches(k.fn, lambda: k.args("mini"))
     assert compared == 3 * len(k.nests)
     assert not bad, "\n".join(bad)
