@@ -66,3 +66,16 @@ inline const lsa::LoopPlan& loop(const lsa::ParallelPlan& p, const std::string& 
   ADD_FAILURE() << "no loop " << var;
   return none;
 }
+
+// A nest parsed from source with its static analysis, and an instance to
+// bind by hand (arrays from `buf`); plan() runs the dynamic phase on it.
+struct BoundCase {
+  std::shared_ptr<const lsa::LoopNest> nest;
+  std::shared_ptr<const lsa::StaticAnalysis> sa;
+  lsa::BoundNest b;
+  Buffers buf;
+  explicit BoundCase(const std::string& src) : nest(parse_ok(src)), sa(lsa::analyze_static(nest)) {
+    b.nest = nest.get();
+  }
+  lsa::ParallelPlan plan() { return lsa::analyze_dynamic(*sa, b); }
+};

@@ -6,14 +6,7 @@ using namespace loopscope::analysis;
 
 namespace {
 
-struct Case {
-  std::shared_ptr<const LoopNest> nest;
-  std::shared_ptr<const StaticAnalysis> sa;
-  BoundNest b;
-  Buffers buf;
-  explicit Case(const std::string& src) : nest(parse_ok(src)), sa(analyze_static(nest)) { b.nest = nest.get(); }
-  ParallelPlan plan() { return analyze_dynamic(*sa, b); }
-};
+using Case = BoundCase;
 
 // Lets float sums run in parallel for the life of the object.
 struct Reassociation {

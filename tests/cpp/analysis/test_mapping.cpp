@@ -6,15 +6,11 @@ using namespace loopscope::analysis;
 
 namespace {
 
-struct Case {
-  std::shared_ptr<const LoopNest> nest;
-  std::shared_ptr<const StaticAnalysis> sa;
-  BoundNest b;
-  Buffers buf;
+struct Case : BoundCase {
+  using BoundCase::BoundCase;
   ParallelPlan p;
-  explicit Case(const std::string& src) : nest(parse_ok(src)), sa(analyze_static(nest)) { b.nest = nest.get(); }
   GpuMapping map(const ReductionRule& reduces = nullptr) {
-    p = analyze_dynamic(*sa, b);
+    p = plan();
     return reduces ? map_gpu(b, p, reduces) : map_gpu_by_verdicts(b, p);
   }
 };

@@ -9,13 +9,7 @@ using namespace loopscope::analysis;
 
 namespace {
 
-struct Case {
-  std::shared_ptr<const LoopNest> nest;
-  std::shared_ptr<const StaticAnalysis> sa;
-  BoundNest b;
-  Buffers buf;
-  explicit Case(const std::string& src) : nest(parse_ok(src)), sa(analyze_static(nest)) { b.nest = nest.get(); }
-};
+using Case = BoundCase;
 
 std::string describe(const ParallelPlan& p) {
   std::ostringstream os;
