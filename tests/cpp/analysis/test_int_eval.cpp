@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 
+#include "../nest_builder.hpp"
 #include "loopscope/analysis/int_eval.hpp"
 
 using namespace loopscope::analysis;
+using namespace irtest;
 
 namespace {
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
@@ -21,67 +23,6 @@ ExprPtr make(ExprKind kind, std::vector<ExprPtr> args = {}) {
   e->args = std::move(args);
   return e;
 }
-ExprPtr I(int64_t v) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::IntConst;
-  e->ival = v;
-  return e;
-}
-ExprPtr Bool(bool v) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::BoolConst;
-  e->ival = v ? 1 : 0;
-  return e;
-}
-ExprPtr F(double v) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::FloatConst;
-  e->fval = v;
-  return e;
-}
-ExprPtr N(const std::string& name) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Name;
-  e->name = name;
-  return e;
-}
-ExprPtr B(BinOp op, ExprPtr a, ExprPtr b) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Binary;
-  e->bin_op = op;
-  e->args = {std::move(a), std::move(b)};
-  return e;
-}
-ExprPtr U(UnOp op, ExprPtr a) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Unary;
-  e->un_op = op;
-  e->args = {std::move(a)};
-  return e;
-}
-ExprPtr Cmp(std::vector<CmpOp> ops, std::vector<ExprPtr> args) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Compare;
-  e->cmp_ops = std::move(ops);
-  e->args = std::move(args);
-  return e;
-}
-ExprPtr L(BoolOp op, std::vector<ExprPtr> args) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Logical;
-  e->bool_op = op;
-  e->args = std::move(args);
-  return e;
-}
-ExprPtr If(ExprPtr c, ExprPtr a, ExprPtr b) {
-  return make(ExprKind::IfExp, {std::move(c), std::move(a), std::move(b)});
-}
-ExprPtr Call(const std::string& f, std::vector<ExprPtr> args) {
-  auto e = make(ExprKind::Call, std::move(args));
-  std::const_pointer_cast<Expr>(e)->name = f;
-  return e;
-}
-
 // n = 10, m = -3, big = 2**62, t = True; anything else is unknown.
 std::optional<int64_t> ev(const ExprPtr& e) {
   static const std::map<std::string, int64_t> names = {{"n", 10}, {"m", -3},    {"big", (int64_t)1 << 62},

@@ -1,4 +1,5 @@
 // The GPU mapping rule (analysis/mapping.hpp): host loops, launches and grids.
+#include "../nest_builder.hpp"
 #include "common.hpp"
 #include "loopscope/analysis/mapping.hpp"
 
@@ -96,14 +97,8 @@ TEST(Mapping, HostComputableBounds) {
   Case c("for i in range(n):\n    x = 2\n    A[i] = x\n");
   c.b.arrays["A"] = view(c.buf.make(8), {8});
   c.b.scalars["n"] = int_scalar(8);
-  auto name = [](const std::string& n) {
-    auto e = std::make_shared<Expr>();
-    e->kind = ExprKind::Name;
-    e->name = n;
-    return e;
-  };
-  EXPECT_TRUE(host_computable(name("n").get(), c.b, {}));
-  EXPECT_FALSE(host_computable(name("x").get(), c.b, {}));  // assigned in the nest
-  EXPECT_FALSE(host_computable(name("i").get(), c.b, {}));  // a loop variable the host does not run
-  EXPECT_TRUE(host_computable(name("i").get(), c.b, {"i"}));
+  EXPECT_TRUE(host_computable(irtest::N("n").get(), c.b, {}));
+  EXPECT_FALSE(host_computable(irtest::N("x").get(), c.b, {}));  // assigned in the nest
+  EXPECT_FALSE(host_computable(irtest::N("i").get(), c.b, {}));  // a loop variable the host does not run
+  EXPECT_TRUE(host_computable(irtest::N("i").get(), c.b, {"i"}));
 }

@@ -10,10 +10,10 @@
 #include "loopscope/costmodel/hardware.hpp"
 #include "loopscope/costmodel/model.hpp"
 #include "loopscope/costmodel/work.hpp"
-#include "nest_builder.hpp"
+#include "../nest_builder.hpp"
 
 using namespace loopscope::costmodel;
-using namespace cmtest;
+using namespace irtest;
 
 namespace {
 

@@ -1,5 +1,5 @@
-// Small helpers to build loop nests, bound instances and plans by hand for
-// the cost-model tests.
+// Small helpers to build IR expressions, loop nests, bound instances and
+// plans by hand for the C++ tests (cost model, integer evaluation).
 #pragma once
 
 #include <memory>
@@ -9,7 +9,7 @@
 #include "loopscope/analysis/bound.hpp"
 #include "loopscope/analysis/plan.hpp"
 
-namespace cmtest {
+namespace irtest {
 
 using namespace loopscope::analysis;
 
@@ -36,6 +36,39 @@ inline ExprPtr B(BinOp op, ExprPtr a, ExprPtr b) {
   e->kind = ExprKind::Binary;
   e->bin_op = op;
   e->args = {a, b};
+  return e;
+}
+inline ExprPtr Bool(bool v) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::BoolConst;
+  e->ival = v ? 1 : 0;
+  return e;
+}
+inline ExprPtr U(UnOp op, ExprPtr a) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Unary;
+  e->un_op = op;
+  e->args = {std::move(a)};
+  return e;
+}
+inline ExprPtr Cmp(std::vector<CmpOp> ops, std::vector<ExprPtr> args) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Compare;
+  e->cmp_ops = std::move(ops);
+  e->args = std::move(args);
+  return e;
+}
+inline ExprPtr L(BoolOp op, std::vector<ExprPtr> args) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Logical;
+  e->bool_op = op;
+  e->args = std::move(args);
+  return e;
+}
+inline ExprPtr If(ExprPtr c, ExprPtr a, ExprPtr b) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::IfExp;
+  e->args = {std::move(c), std::move(a), std::move(b)};
   return e;
 }
 inline ExprPtr Add(ExprPtr a, ExprPtr b) { return B(BinOp::Add, a, b); }
@@ -127,4 +160,4 @@ inline LoopPlan loop_plan(const Stmt& s, LoopVerdict v) {
   return p;
 }
 
-}  // namespace cmtest
+}  // namespace irtest
