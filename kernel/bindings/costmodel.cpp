@@ -43,6 +43,7 @@
 #if __has_include("values.hpp") && __has_include("loopscope/analysis/registry.hpp")
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
+#include "decline.hpp"
 #include "nest_mapping.hpp"
 #include "values.hpp"
 #define LOOPSCOPE_COST_HAS_NESTS 1
@@ -216,11 +217,10 @@ struct Prepared {
 // The estimate of a nest declined before anything is counted: Python, and
 // the decline (decline.hpp's shape).
 nlohmann::json declined_estimate(const an::Decline& d) {
-  return nlohmann::json{
-      {"choice", "python"},
-      {"reason", "runs in Python: " + d.reason},
-      {"declined", true},
-      {"decline", {{"code", an::to_string(d.code)}, {"line", d.line}, {"reason", d.reason}, {"detail", d.detail}}}};
+  return nlohmann::json{{"choice", "python"},
+                        {"reason", "runs in Python: " + d.reason},
+                        {"declined", true},
+                        {"decline", loopscope::bindings::decline_json(d)}};
 }
 
 Prepared prepare(int nest_id, py::dict env) {

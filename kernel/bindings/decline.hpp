@@ -7,6 +7,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "loopscope/analysis/decline.hpp"
@@ -20,6 +21,11 @@ inline pybind11::dict decline_dict(const analysis::Decline& d) {
   r["reason"] = d.reason;
   r["detail"] = d.detail;
   return r;
+}
+
+// The same shape inside a JSON result (the cost model's estimates).
+inline nlohmann::json decline_json(const analysis::Decline& d) {
+  return {{"code", analysis::to_string(d.code)}, {"line", d.line}, {"reason", d.reason}, {"detail", d.detail}};
 }
 
 // None when there is no decline.
