@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace py = pybind11;
@@ -82,6 +83,7 @@ class Converter {
   std::set<std::string> arrays_, scalars_assigned_, plain_names_;
   std::vector<std::string> outputs_;
   std::map<std::string, int> array_line_, plain_line_;
+  bool in_range_bounds_ = false;  // converting an argument of range(...)
 
   bool is(const py::handle& n, const char* t) { return py::isinstance(n, ast_.attr(t)); }
 
@@ -164,6 +166,27 @@ class Converter {
     decline(line, "a '" + t + "' statement inside the loop is not supported");
   }
 
+  // k for a subscript that is an integer constant k or -k; nothing otherwise.
+  std::optional<int64_t> constant_index(const py::handle& sl) {
+    bool negative = false;
+    py::object c = py::reinterpret_borrow<py::object>(sl);
+    if (is(c, "UnaryOp") && type_name(c.attr("op")) == "USub") {
+      negative = true;
+      c = c.attr("operand");
+    }
+    if (!is(c, "Constant")) return std::nullopt;
+    py::object v = c.attr("value");
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) return std::nullopt;
+    int64_t k = 0;
+    try {
+      k = v.cast<int64_t>();
+    } catch (const py::cast_error&) {
+      return std::nullopt;
+    }
+    if (k > (int64_t{1} << 40)) return std::nullopt;
+    return negative ? -k : k;
+  }
+
   std::string range_text(const py::handle& n) {
     try {
       return py::str(ast_.attr("unparse")(n)).cast<std::string>();
@@ -200,12 +223,12 @@ class Converter {
     zero->ival = 0;
     if (args.size() == 1) {
       s->start = zero;
-      s->stop = expr(args[0]);
+      s->stop = bound_expr(args[0]);
       s->step = one;
     } else {
-      s->start = expr(args[0]);
-      s->stop = expr(args[1]);
-      s->step = args.size() == 3 ? expr(args[2]) : ExprPtr(one);
+      s->start = bound_expr(args[0]);
+      s->stop = bound_expr(args[1]);
+      s->step = args.size() == 3 ? bound_expr(args[2]) : ExprPtr(one);
     }
     if (py::len(n.attr("orelse")) != 0) decline(line, "for ... else is not supported");
     if (std::find(loop_vars_.begin(), loop_vars_.end(), s->var) != loop_vars_.end())
@@ -218,6 +241,21 @@ class Converter {
     s->body = block(n.attr("body"), depth + 1);
     loop_vars_.pop_back();
     return s;
+  }
+
+  // An argument of range(...): there, `name[k]` with a constant k reads an
+  // element of a tuple or list known before the loop (`ashape = a.shape`),
+  // never an array element (bounds that read arrays are declined anyway).
+  ExprPtr bound_expr(const py::handle& a) {
+    in_range_bounds_ = true;
+    try {
+      ExprPtr e = expr(a);
+      in_range_bounds_ = false;
+      return e;
+    } catch (...) {
+      in_range_bounds_ = false;
+      throw;
+    }
   }
 
   ExprPtr target(const py::handle& t, int line) {
@@ -347,6 +385,15 @@ class Converter {
                   std::to_string(sl.attr("value").cast<int64_t>()) + "]";
         return e;
       }
+      // name[k] in a range() argument: the k-th item of a tuple or list, a
+      // symbol named by its text and read before the loop (rewrite.py).
+      if (in_range_bounds_ && is(v, "Name")) {
+        if (auto k = constant_index(sl)) {
+          e->kind = ExprKind::Name;
+          e->name = v.attr("id").cast<std::string>() + "[" + std::to_string(*k) + "]";
+          return e;
+        }
+      }
       return subscript(n);
     }
     if (is(n, "Call") && is(n.attr("func"), "Name") && n.attr("func").attr("id").cast<std::string>() == "len" &&
@@ -416,6 +463,13 @@ class Converter {
       std::string attr = n.attr("attr").cast<std::string>();
       if (is(base, "Name")) {
         std::string mod = base.attr("id").cast<std::string>();
+        // A.size and A.ndim are values known before the loop (a nest cannot
+        // resize an array): symbols named by their text, like A.shape[k].
+        if ((attr == "size" || attr == "ndim") && mod != "math" && mod != "np" && mod != "numpy") {
+          e->kind = ExprKind::Name;
+          e->name = mod + "." + attr;
+          return e;
+        }
         if (mod == "math" || mod == "np" || mod == "numpy") {
           double v = 0;
           bool known = true;

@@ -237,9 +237,13 @@ py::dict nest_to_dict(const LoopNest& n) {
   return r;
 }
 
-int register_nest(py::handle node, const std::string& source, const std::string& filename) {
+int register_nest(py::handle node, const std::string& source, const std::string& filename,
+                  const std::string& key_extra) {
   py::module_ ast = py::module_::import("ast");
-  std::string key = py::str(ast.attr("dump")(node, py::arg("include_attributes") = true)).cast<std::string>();
+  // key_extra tells apart nodes that are the same once other spellings are
+  // made canonical (`m.sqrt` and `math.sqrt`), which assume different names.
+  std::string key =
+      py::str(ast.attr("dump")(node, py::arg("include_attributes") = true)).cast<std::string>() + key_extra;
   int id = find_nest_by_key(key);
   if (id >= 0) return id;
   NestEntry e;
@@ -354,7 +358,9 @@ py::dict from_source(const std::string& source) {
 
 void bind(py::module_& m) {
   m.def("analysis_register", &register_nest, py::arg("node"), py::arg("source") = "", py::arg("filename") = "",
-        "Front end and static phase of an ast.For node; returns the nest id (cached by the node's dump).");
+        py::arg("key_extra") = "",
+        "Front end and static phase of an ast.For node; returns the nest id (cached by the node's dump "
+        "and key_extra).");
   m.def("analysis_info", &info, py::arg("nest_id"), "What the static phase knows about a registered nest.");
   m.def(
       "analysis_run",

@@ -172,6 +172,91 @@ CELLS = {
         print(img.sum())
         """
     ],
+    "math_spelled_as_alias_and_from_import": [
+        """
+        import numpy as np
+        import math as m
+        from math import sqrt, floor as fl
+        A = np.linspace(0.5, 4.0, 7); B = np.zeros(7)
+        for i in range(7):
+            B[i] = m.sqrt(A[i]) + sqrt(A[i] + 1.0) + fl(A[i]) + m.pi
+        print(B)
+        """
+    ],
+    "alias_rebound_between_cells": [
+        """
+        import numpy as np
+        import math as m
+        from math import sqrt
+        A = np.linspace(0.5, 4.0, 5); B = np.zeros(5)
+        for i in range(5):
+            B[i] = m.sqrt(A[i]) + sqrt(A[i])
+        """,
+        """
+        def sqrt(x):
+            return 10 * x
+        m = np
+        for i in range(5):
+            B[i] += m.floor(A[i]) + sqrt(A[i])
+        print(B)
+        """,
+        """
+        from math import *
+        for i in range(5):
+            B[i] += sqrt(A[i]) + exp(A[i])
+        print(B)
+        """,
+    ],
+    "alias_imported_inside_the_function": [
+        """
+        import numpy as np
+        def f(a):
+            from math import sqrt as root
+            import numpy as xp
+            out = np.zeros(len(a))
+            for i in range(len(a)):
+                out[i] = root(a[i]) + xp.sqrt(a[i])
+            return out
+        r = f(np.linspace(0.0, 2.0, 6))
+        print(r)
+        """
+    ],
+    "math_domain_error_through_an_alias": [
+        """
+        import numpy as np
+        from math import sqrt
+        A = np.array([4.0, 1.0, -1.0, 9.0]); B = np.zeros(4)
+        for i in range(4):
+            B[i] = sqrt(A[i])
+        """
+    ],
+    "bounds_from_a_shape_tuple": [
+        """
+        import numpy as np
+        a = np.arange(20.0).reshape(4, 5); out = np.zeros_like(a)
+        ashape = a.shape
+        n, m = a.shape
+        for i in range(1, ashape[0] - 1):
+            for j in range(ashape[-1]):
+                out[i, j] = a[i, j] * a.size + a.ndim + n * m
+        print(out)
+        """,
+        """
+        t = (3.0, 2)
+        for i in range(t[1]):
+            out[i, 0] = -1.0
+        for i in range(t[0]):
+            out[i, 1] = -2.0
+        """,
+    ],
+    "shape_tuple_item_out_of_range": [
+        """
+        import numpy as np
+        a = np.zeros(4); t = (4,)
+        for i in range(t[1]):
+            a[i] = 1.0
+        """
+    ],
     "shadowed_abs": [
         """
         import numpy as np

@@ -542,8 +542,15 @@ class LoopNestTransformer(ast.NodeTransformer):
         try:
             from . import _rewrite
 
+            shell = _state.get("shell")
+            user_ns = shell.user_ns if shell is not None else {}
             new, _nests = _rewrite.rewrite_module(
-                node, "<cell>", HOOK_NAME, source=_state.get("source"), hook_declined=True
+                node,
+                "<cell>",
+                HOOK_NAME,
+                source=_state.get("source"),
+                hook_declined=True,
+                namespace=lambda name: user_ns.get(name, _rewrite.NAMESPACE_MISSING),
             )
             return new
         except Exception as exc:  # never break the cell: run it unchanged

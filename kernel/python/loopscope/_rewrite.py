@@ -48,8 +48,8 @@ recorded) and the nests inside its body are considered in turn.
 
 API:
 
-- ``rewrite_module(tree, filename, hook_name, source=None, hook_declined=False)``
-  -> ``(new_tree, nests)``
+- ``rewrite_module(tree, filename, hook_name, source=None, hook_declined=False,
+  namespace=None)`` -> ``(new_tree, nests)``
 - ``rewrite_function(fn)`` -> ``(module_tree, nests)``: the module defines
   ``__loopscope_make__(<free variables of fn>)`` returning the rewritten
   function, whose nests reach the hook through ``HOOK_CONSTANT``;
@@ -83,6 +83,7 @@ import numpy
 
 import _loopscope
 
+from . import _aliases
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline
 
 HOOK_NAME = "__loopscope_hook__"
@@ -146,8 +147,9 @@ ASSUMED_BUILTINS = {
     name: getattr(builtins, name) for name in ("range", "len", "abs", "min", "max", "float", "int", "round")
 }
 ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
-_MODULE_ATTRS = {id(math): dict(vars(math)), id(numpy): dict(vars(numpy))}
+_MODULE_ATTRS = {id(math): _aliases.SNAPSHOT["math"], id(numpy): _aliases.SNAPSHOT["np"]}
 _MISSING = object()
+NAMESPACE_MISSING = _aliases.MISSING  # a namespace lookup of an unbound name
 _ndarray = numpy.ndarray
 
 
@@ -169,8 +171,11 @@ class NestRecord:
     # Names the generated code loads into the env: the plain names among the
     # inputs, the bases of expression inputs, and the assumed globals.
     loads: List[str] = field(default_factory=list)
-    assumed: List[str] = field(default_factory=list)  # builtin and module names
+    assumed: List[str] = field(default_factory=list)  # builtin and module names, other spellings
     assumed_attrs: List[Tuple[str, str]] = field(default_factory=list)  # (module name, attribute)
+    # Other spellings of math and NumPy (`m` for `import math as m`, `sqrt`
+    # for `from math import sqrt`): what each must be when the nest runs.
+    aliases: Dict[str, "_aliases.Meaning"] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -214,27 +219,37 @@ def _ast_loops(node) -> List[dict]:
 
 
 def _expression_input(name: str):
-    """For an input such as ``A.shape[0]`` or ``len(A)``: ``(kind, base, k)``;
-    None for a plain name."""
+    """For an input such as ``A.shape[0]``, ``len(A)``, ``A.size``, ``A.ndim``
+    or ``t[1]`` (in a range() argument): ``(kind, base, k)``; None for a
+    plain name."""
     if name.isidentifier():
         return None
     if name.startswith("len(") and name.endswith(")"):
         return ("len", name[4:-1], None)
-    base, _, rest = name.partition(".shape[")
-    return ("shape", base, int(rest[:-1]))
+    if ".shape[" in name:
+        base, _, rest = name.partition(".shape[")
+        return ("shape", base, int(rest[:-1]))
+    if name.endswith((".size", ".ndim")):
+        base, _, attr = name.rpartition(".")
+        return (attr, base, None)
+    base, _, rest = name.partition("[")
+    return ("item", base, int(rest[:-1]))
 
 
-def _assumed_names(node: ast.For, inputs: List[str]):
-    """The builtins the nest calls and the modules whose attributes it reads
-    (names the compiled code gives a meaning to), those attributes, and the
-    names among them that also hold a value of the loop's own (an input or a
-    name the nest assigns), which the compiled code cannot tell apart."""
+def _assumed_names(node: ast.For, inputs: List[str], aliases: Dict[str, "_aliases.Meaning"]):
+    """The builtins the nest calls, the modules whose attributes it reads and
+    the other spellings of math and NumPy it uses (``aliases``: names the
+    compiled code gives a meaning to), the module attributes, and the names
+    among them that also hold a value of the loop's own (an input or a name
+    the nest assigns), which the compiled code cannot tell apart."""
+    modules = set(ASSUMED_MODULES) | {n for n, m in aliases.items() if m.attr is None}
+    functions = set(ASSUMED_BUILTINS) | {n for n, m in aliases.items() if m.attr is not None}
     names, attrs = set(), set()
     for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ASSUMED_MODULES:
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in modules:
             names.add(n.value.id)
             attrs.add((n.value.id, n.attr))
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ASSUMED_BUILTINS:
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions:
             names.add(n.func.id)
     for name in inputs:
         expr = _expression_input(name)
@@ -245,7 +260,12 @@ def _assumed_names(node: ast.For, inputs: List[str]):
     return sorted(names), sorted(attrs), sorted(names & values)
 
 
-def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
+def register(
+    node: ast.For, source: Optional[str], filename: str, resolver: Optional["_aliases.Resolver"] = None
+) -> NestRecord:
+    """Registers the nest ``node`` with the engine. ``resolver`` gives the
+    meaning of other spellings of math and NumPy (``_aliases``): the front
+    end reads a copy of the nest in the canonical spelling."""
     text = None
     if source is not None:
         try:
@@ -256,7 +276,8 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
             text = textwrap.dedent(text)
     if text is None:
         text = ast.unparse(node)
-    nest_id = _loopscope.analysis_register(node, text, filename)
+    canonical, aliases = (node, {}) if resolver is None else _aliases.canonical_copy(node, resolver, ASSUMED_BUILTINS)
+    nest_id = _loopscope.analysis_register(canonical, text, filename, _aliases.key_of(aliases))
     info = _loopscope.analysis_info(nest_id)
     rec = NestRecord(
         id=nest_id,
@@ -274,10 +295,13 @@ def register(node: ast.For, source: Optional[str], filename: str) -> NestRecord:
         filename=filename,
     )
     if not rec.declined:
-        rec.assumed, rec.assumed_attrs, clash = _assumed_names(node, rec.inputs)
+        rec.aliases = aliases
+        rec.assumed, rec.assumed_attrs, clash = _assumed_names(node, rec.inputs, aliases)
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
-            what = "module" if clash[0] in ASSUMED_MODULES else "function"
+            meaning = aliases.get(clash[0])
+            is_module = clash[0] in ASSUMED_MODULES or (meaning is not None and meaning.attr is None)
+            what = "module" if is_module else "function"
             rec.declined = True
             rec.decline = Decline(
                 UNSUPPORTED_SYNTAX,
@@ -317,7 +341,11 @@ def _describe(obj) -> str:
 def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
     for name in rec.assumed:
         have = env.pop(ASSUMED_PREFIX + name, _MISSING)
-        if name in ASSUMED_BUILTINS:
+        meaning = rec.aliases.get(name)
+        if meaning is not None:
+            if have is not meaning.obj:
+                return f"{name} is {_describe(have)}, not {meaning.describe()}, so the loop runs as plain Python"
+        elif name in ASSUMED_BUILTINS:
             if have is not ASSUMED_BUILTINS[name]:
                 return (
                     f"{name} is {_describe(have)}, not Python's built-in {name}, "
@@ -327,7 +355,7 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
             want = ASSUMED_MODULES[name].__name__
             return f"{name} is {_describe(have)}, not the {want} module, so the loop runs as plain Python"
     for mod_name, attr in rec.assumed_attrs:
-        module = ASSUMED_MODULES[mod_name]
+        module = rec.aliases[mod_name].obj if mod_name in rec.aliases else ASSUMED_MODULES[mod_name]
         original = _MODULE_ATTRS[id(module)].get(attr, _MISSING)
         if getattr(module, attr, _MISSING) is not original:
             return (
@@ -343,6 +371,22 @@ def _expression_value(name: str, env: dict):
     LookupError with the reason otherwise."""
     kind, base, k = _expression_input(name)
     obj = env.get(base, _MISSING)
+    if kind in ("size", "ndim"):
+        if type(obj) is not _ndarray:
+            raise LookupError(f"{name} is read from {_describe(obj)}, not a NumPy array")
+        return obj.size if kind == "size" else obj.ndim
+    if kind == "item":
+        # t[k] in a range() argument: an item of a tuple or list (`ashape =
+        # a.shape`). Anything else, an array element included, runs as
+        # Python, which then raises what it raises.
+        if type(obj) not in (tuple, list):
+            raise LookupError(f"{name} in a loop bound is read from {_describe(obj)}, not from a tuple or list")
+        if not -len(obj) <= k < len(obj):
+            raise LookupError(f"{name} is out of range: {base} has {len(obj)} item(s)")
+        value = obj[k]
+        if type(value) is not int and not isinstance(value, numpy.integer):
+            raise LookupError(f"{name} is {_describe(value)}, not an integer")
+        return int(value)
     if kind == "shape":
         if type(obj) is not _ndarray:
             raise LookupError(f"{name} is read from {_describe(obj)}, not a NumPy array")
@@ -530,11 +574,12 @@ def _mark_original(node):
 
 
 class _Rewriter:
-    def __init__(self, filename, hook_name, source, hook_declined):
+    def __init__(self, filename, hook_name, source, hook_declined, resolver):
         self.filename = filename
         self.hook_name = hook_name
         self.source = source
         self.hook_declined = hook_declined
+        self.resolver = resolver
         self.nests: List[NestRecord] = []
 
     def replace(self, node, rec):
@@ -549,7 +594,7 @@ class _Rewriter:
 
     def stmt(self, s: ast.stmt) -> List[ast.stmt]:
         if is_range_loop(s):
-            rec = register(s, self.source, self.filename)
+            rec = register(s, self.source, self.filename, self.resolver)
             self.nests.append(rec)
             if not rec.declined:
                 return self.replace(s, rec)
@@ -584,13 +629,21 @@ class _Rewriter:
 
 
 def rewrite_module(
-    tree: ast.Module, filename: str, hook_name: str, source: Optional[str] = None, hook_declined: bool = False
+    tree: ast.Module,
+    filename: str,
+    hook_name: str,
+    source: Optional[str] = None,
+    hook_declined: bool = False,
+    namespace=None,
 ):
     """Rewrites `tree` in place (and returns it) with every supported nest
     going through ``hook_name``. Returns ``(tree, nests)``. With
     ``hook_declined``, declined ``range`` loops also call the hook (with an
-    empty env and no outputs), which lets a caller skip them."""
-    rw = _Rewriter(filename, hook_name, source, hook_declined)
+    empty env and no outputs), which lets a caller skip them. ``namespace``
+    (``name -> value``, ``_aliases.MISSING`` when unbound) is where the code
+    will run: with the tree's imports, it tells what other spellings of math
+    and NumPy stand for."""
+    rw = _Rewriter(filename, hook_name, source, hook_declined, _aliases.Resolver(tree, namespace))
     tree.body = rw.block(tree.body)
     ast.fix_missing_locations(tree)
     for n in ast.walk(tree):
@@ -668,6 +721,7 @@ def rewrite_function(fn, hook_declined: bool = False):
         None,
         source=_shift_source(source, def_line),
         hook_declined=hook_declined,
+        namespace=_function_namespace(fn),
     )
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
@@ -696,6 +750,28 @@ def rewrite_function(fn, hook_declined: bool = False):
     # Lines of the file: the def line of fn is at first + def_line - 1.
     ast.increment_lineno(outer, first + def_line - 2)
     return outer, nests
+
+
+def _function_namespace(fn):
+    """``name -> value`` as ``fn``'s body sees names it does not assign: its
+    closure, its globals, the builtins (``_aliases.MISSING`` when unbound)."""
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    fn_globals = fn.__globals__
+    fn_builtins = fn_globals.get("__builtins__", builtins)
+    if isinstance(fn_builtins, types.ModuleType):
+        fn_builtins = vars(fn_builtins)
+
+    def lookup(name):
+        if name in cells:
+            try:
+                return cells[name].cell_contents
+            except ValueError:
+                return _aliases.MISSING
+        if name in fn_globals:
+            return fn_globals[name]
+        return fn_builtins.get(name, _aliases.MISSING)
+
+    return lookup
 
 
 def _shift_source(source: str, def_line: int) -> str:
