@@ -46,7 +46,7 @@ def vector_add_return(a, b):
     return c
 
 
-@case(lambda n, r: (r.random(n) * 2 - 1,), (16, 2000, 200000))
+@case(lambda n, r: (r.random(n) * 2 - 1,), (16, 2000, 400000))
 def relu_inplace(x):
     for i in range(len(x)):
         if x[i] < 0:
@@ -81,7 +81,7 @@ def mandelbrot_while(image, max_iter):
             image[py, px] = it
 
 
-@case(_grid, (12, 48, 160), "escape-time loop as for + break")
+@case(_grid, (12, 48, 200), "escape-time loop as for + break")
 def mandelbrot_break(image, max_iter):
     height = image.shape[0]
     width = image.shape[1]
@@ -112,7 +112,7 @@ def mandel_point(c, max_iter):
     return max_iter
 
 
-@case(_grid, (12, 48, 160), "complex numbers and a helper that returns from inside its loop")
+@case(_grid, (12, 48, 200), "complex numbers and a helper that returns from inside its loop")
 def mandelbrot_complex_helper(image, max_iter):
     h, w = image.shape
     for y in range(h):
@@ -135,7 +135,7 @@ def mandelbrot_complex_inline(image, max_iter):
             image[y, x] = n
 
 
-@case(lambda n, r: (np.zeros((n, n)), -0.8 + 0.156j, 40), (10, 40, 130), "complex constant argument")
+@case(lambda n, r: (np.zeros((n, n)), -0.8 + 0.156j, 40), (10, 40, 170), "complex constant argument")
 def julia_set(out, c, max_iter):
     n = out.shape[0]
     for i in range(n):
@@ -148,7 +148,7 @@ def julia_set(out, c, max_iter):
             out[i, j] = k / max_iter
 
 
-@case(lambda n, r: (np.zeros((n, n)), -0.8, 0.156, 40), (10, 40, 130), "real arithmetic, for + break")
+@case(lambda n, r: (np.zeros((n, n)), -0.8, 0.156, 40), (10, 40, 180), "real arithmetic, for + break")
 def julia_real(out, cr, ci, max_iter):
     n = out.shape[0]
     for i in range(n):
@@ -163,7 +163,7 @@ def julia_real(out, cr, ci, max_iter):
             out[i, j] = k / max_iter
 
 
-@case(lambda n, r: (n, 7), (50, 2000, 150000), "random module, seeded inside")
+@case(lambda n, r: (n, 7), (50, 2000, 400000), "random module, seeded inside")
 def monte_carlo_pi(samples, seed):
     random.seed(seed)
     inside = 0
@@ -220,7 +220,7 @@ def grayscale_uint8(img):
     return gray
 
 
-@case(lambda n, r: (r.random((n, n, 3)),), (6, 40, 200), "float image")
+@case(lambda n, r: (r.random((n, n, 3)),), (6, 40, 300), "float image")
 def grayscale_float(img):
     rows, cols = img.shape[0], img.shape[1]
     out = np.empty((rows, cols))
@@ -325,7 +325,7 @@ def matmul_tiled(A, B, C, tile):
                         C[i, j] = s
 
 
-@case(lambda n, r: (r.random((n, n + 3)),), (5, 40, 300), "rows and columns swapped into a new array")
+@case(lambda n, r: (r.random((n, n + 3)),), (5, 40, 500), "rows and columns swapped into a new array")
 def transpose(a):
     rows, cols = a.shape
     t = np.empty((cols, rows))
@@ -335,7 +335,7 @@ def transpose(a):
     return t
 
 
-@case(lambda n, r: (r.random((n, n)), np.zeros((n, n)), 16), (6, 40, 300), "tiled, min() in the bounds")
+@case(lambda n, r: (r.random((n, n)), np.zeros((n, n)), 16), (6, 40, 500), "tiled, min() in the bounds")
 def transpose_tiled(a, out, bs):
     n = a.shape[0]
     for i0 in range(0, n, bs):
@@ -345,7 +345,7 @@ def transpose_tiled(a, out, bs):
                     out[j, i] = a[i, j]
 
 
-@case(lambda n, r: (r.random((n, n)),), (6, 40, 300), "in-place swap by tuple assignment")
+@case(lambda n, r: (r.random((n, n)),), (6, 40, 500), "in-place swap by tuple assignment")
 def transpose_inplace(a):
     n = a.shape[0]
     for i in range(n):
@@ -361,7 +361,7 @@ def sum_reduction(x):
     return total
 
 
-@case(lambda n, r: (r.random(n),), (16, 4000, 200000), "running max with an if")
+@case(lambda n, r: (r.random(n),), (16, 4000, 400000), "running max with an if")
 def max_reduction(x):
     best = x[0]
     for i in range(1, x.shape[0]):
@@ -378,7 +378,7 @@ def dot_product(a, b):
     return result
 
 
-@case(lambda n, r: (r.integers(-100, 100, n),), (16, 4000, 200000), "integer sum of an int64 array")
+@case(lambda n, r: (r.integers(-100, 100, n),), (16, 4000, 400000), "integer sum of an int64 array")
 def int_sum(x):
     s = 0
     for i in range(len(x)):
@@ -386,7 +386,7 @@ def int_sum(x):
     return s
 
 
-@case(lambda n, r: (r.random(n),), (16, 4000, 100000), "tree reduction: while over a halving stride")
+@case(lambda n, r: (r.random(n),), (16, 4000, 200000), "tree reduction: while over a halving stride")
 def tree_reduction(x):
     buf = x.copy()
     n = buf.shape[0]
@@ -454,7 +454,7 @@ def nbody_step(pos, vel, mass, dt):
             pos[i, k] += dt * vel[i, k]
 
 
-@case(_bodies, (6, 40, 180), "potential energy over pairs j > i, ** -0.5")
+@case(_bodies, (6, 40, 250), "potential energy over pairs j > i, ** -0.5")
 def nbody_energy(pos, vel, mass, dt):
     n = len(mass)
     e = 0.0
@@ -466,7 +466,7 @@ def nbody_energy(pos, vel, mass, dt):
     return e
 
 
-@case(lambda n, r: (r.random(n), 10, 0.25), (16, 400, 4000), "time loop, two buffers swapped by tuple assignment")
+@case(lambda n, r: (r.random(n), 10, 0.25), (16, 400, 8000), "time loop, two buffers swapped by tuple assignment")
 def heat_1d(u, steps, alpha):
     a = u.copy()
     b = u.copy()
@@ -491,7 +491,7 @@ def jacobi_2d_copy(grid, iters):
                 grid[i, j] = new[i, j]
 
 
-@case(lambda n, r: (r.random((n, n)), 1e-3), (6, 16, 40), "iterate until converged: while with a residual")
+@case(lambda n, r: (r.random((n, n)), 1e-3), (6, 16, 28), "iterate until converged: while with a residual")
 def jacobi_until_converged(grid, tol):
     n = grid.shape[0]
     new = grid.copy()
@@ -570,7 +570,7 @@ def vector_norm(v):
     return math.sqrt(acc)
 
 
-@case(lambda n, r: (r.random(n) - 0.5,), (16, 4000, 200000), "counting with a condition")
+@case(lambda n, r: (r.random(n) - 0.5,), (16, 4000, 400000), "counting with a condition")
 def count_positive(x):
     count = 0
     for i in range(len(x)):
