@@ -144,14 +144,16 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
   plan = std::move(pl.plan);
   plan.write_extents = dy.write_extents;
   plan.subscripts_in_range = true;
-  for (auto& r : sa.refs) {
-    const dynamic_detail::RefInstance& d = dy.refs[r.index];
-    if (d.live && !d.in_range) {
+  // The first reference that may be out of range, preferring one whose
+  // range is not only a matter of indirect subscripts.
+  for (bool indirect : {false, true})
+    for (auto& r : sa.refs) {
+      const dynamic_detail::RefInstance& d = dy.refs[r.index];
+      if (plan.subscript_problem || !d.live || d.in_range || d.indirect_only != indirect) continue;
       plan.subscripts_in_range = false;
       plan.subscript_problem = Decline{DeclineCode::SubscriptRange, r.stmt->line, d.problem};
-      break;
+      plan.subscripts_only_indirect = indirect;
     }
-  }
   return plan;
 }
 
@@ -179,6 +181,7 @@ std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis&
 std::optional<Decline> check_subscripts(const StaticAnalysis& sa, const BoundNest& bound) {
   auto plan = analyze_dynamic_cached(sa, bound);
   if (plan->decline) return plan->decline;
+  if (plan->subscripts_only_indirect) return std::nullopt;
   return plan->subscript_problem;
 }
 

@@ -333,17 +333,32 @@ void DynamicPhase::bind_refs() {
         cur_chain = nullptr;
       }
       std::string sub = to_source(*r.expr->args[k]);
+      // The first problem of the reference, or the first one not due to an
+      // indirect subscript when there is one (that one decides).
       if (!iv) {
-        if (d.in_range)
-          d.problem = "the subscript " + sub + " of " + r.text + " cannot be bounded before the loop runs",
+        auto read = arrays_read(*r.expr->args[k]);
+        if (!read.empty()) {
+          if (d.in_range) {
+            std::string names;
+            for (auto& a : read) names += (names.empty() ? "" : ", ") + a;
+            d.problem = "the subscript " + sub + " of " + r.text + " reads " + names +
+                        ", so whether it is in range is known only while the loop runs (native code checks it)";
+            d.in_range = false;
+            d.indirect_only = true;
+          }
+        } else if (d.in_range || d.indirect_only) {
+          d.problem = "the subscript " + sub + " of " + r.text + " cannot be bounded before the loop runs";
           d.in_range = false;
+          d.indirect_only = false;
+        }
       } else if (iv->lo < -N || iv->hi > N - 1) {
-        if (d.in_range) {
+        if (d.in_range || d.indirect_only) {
           std::ostringstream os;
           os << r.text << " may be out of range: " << sub << " takes values from " << iv->lo << " to " << iv->hi
              << " but axis " << k << " of " << r.array << " has length " << N;
           d.problem = os.str();
           d.in_range = false;
+          d.indirect_only = false;
         }
       }
       if (v && iv) {

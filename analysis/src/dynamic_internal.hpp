@@ -62,6 +62,9 @@ struct RefInstance {
   std::vector<std::optional<AffineForm>> t;  // per dimension, counters form after wrap-around
   bool in_range = false;
   std::string problem;
+  // Out of range, if at all, only through indirect subscripts (that read an
+  // array: `x[idx[i]]`), which no bound before the loop can decide.
+  bool indirect_only = false;
 };
 
 struct FoundEdge {

@@ -168,13 +168,55 @@ bool Planner::defs(const std::vector<StmtPtr>& body, const std::string& s, bool 
   return defined;
 }
 
+// The arrays the subscripts of a reference read ("idx" for x[idx[i]]), as
+// "idx" or "idx and col"; empty for a reference without indirect subscripts.
+static std::string indirect_names(const RefInfo& r) {
+  std::vector<std::string> names;
+  for (auto& a : r.expr->args)
+    for (auto& n : arrays_read(*a))
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  std::string out;
+  for (size_t k = 0; k < names.size(); ++k) out += (k == 0 ? "" : k + 1 == names.size() ? " and " : ", ") + names[k];
+  return out;
+}
+
 std::string Planner::describe_edge(const FoundEdge& ie, const Stmt& L) {
   const DependenceEdge& e = ie.e;
   const Stmt* s = by_id[e.src];
   const Stmt* d = by_id[e.dst];
   std::ostringstream os;
   os << L.var << " carries " << (e.kind == DepKind::Flow ? "a " : "an ") << to_string(e.kind) << " dependence "
-     << s->label() << " -> " << d->label() << " on " << e.variable << ": " << e.src_ref;
+     << s->label() << " -> " << d->label() << " on " << e.variable << ": ";
+  // An indirect subscript (the written one first): its element is unknown,
+  // so any two iterations may meet there.
+  const RefInfo& rs = sa.refs[ie.r_src];
+  const RefInfo& rd = sa.refs[ie.r_dst];
+  const RefInfo* ind = nullptr;
+  for (const RefInfo* r : {&rs, &rd})
+    if (!ind && r->write && !indirect_names(*r).empty()) ind = r;
+  for (const RefInfo* r : {&rs, &rd})
+    if (!ind && !indirect_names(*r).empty()) ind = r;
+  if (ind) {
+    os << ind->text << " is " << (ind->write ? "written" : "read")
+       << " at a subscript the analysis cannot read (it depends on " << indirect_names(*ind) << "), so " << L.var;
+    if (e.kind == DepKind::Output && rs.text == rd.text)
+      os << " may write the same element in two iterations";
+    else if (rs.text == rd.text)
+      os << " may "
+         << (e.kind == DepKind::Flow ? "write an element in one iteration and read it"
+                                     : "read an element in one iteration and overwrite it")
+         << " in a later one";
+    else if (e.kind == DepKind::Output)
+      os << " may write an element as " << rs.text << " in one iteration and again as " << rd.text << " in a later one";
+    else if (e.kind == DepKind::Flow)
+      os << " may write an element as " << rs.text << " in one iteration and read it as " << rd.text
+         << " in a later one";
+    else
+      os << " may read an element as " << rs.text << " in one iteration and overwrite it as " << rd.text
+         << " in a later one";
+    return os.str();
+  }
+  os << e.src_ref;
   const char* first = e.kind == DepKind::Anti ? " read" : " written";
   const char* second = e.kind == DepKind::Flow ? "read" : e.kind == DepKind::Anti ? "overwritten" : "written again";
   std::string where;

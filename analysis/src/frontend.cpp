@@ -308,24 +308,15 @@ class Converter {
     e->col = col_of(n);
     for (auto& i : idx) {
       if (is(i, "Slice")) decline(line, "slices such as " + range_text(n) + " are not supported inside a loop nest");
-      ExprPtr ie = expr(i);
-      if (contains_subscript(*ie))
-        decline(line, "the indirect subscript " + range_text(n) +
-                          " depends on array contents, so its dependences cannot be analysed");
-      e->args.push_back(ie);
+      // An index may read array elements (`x[idx[i]]`, `h[int(v[i] * 10)]`):
+      // an indirect subscript, whose value the analysis treats as unknown.
+      e->args.push_back(expr(i));
     }
     if (all_loop_vars_.count(name) || std::find(loop_vars_.begin(), loop_vars_.end(), name) != loop_vars_.end())
       decline(line, name + " is a loop variable and cannot be subscripted");
     arrays_.insert(name);
     array_line_.emplace(name, line);
     return e;
-  }
-
-  static bool contains_subscript(const Expr& e) {
-    if (e.kind == ExprKind::Subscript) return true;
-    for (auto& a : e.args)
-      if (contains_subscript(*a)) return true;
-    return false;
   }
 
   BinOp binop(const py::handle& op, int line) {

@@ -1,4 +1,5 @@
 // Small helpers of the IR, the bound instance and the plan.
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -42,6 +43,17 @@ const char* to_string(CmpOp op) {
   return "?";
 }
 const char* to_string(BoolOp op) { return op == BoolOp::And ? "and" : "or"; }
+
+std::vector<std::string> arrays_read(const Expr& index) {
+  std::vector<std::string> out;
+  std::function<void(const Expr&)> walk = [&](const Expr& e) {
+    if (e.kind == ExprKind::Subscript && std::find(out.begin(), out.end(), e.name) == out.end()) out.push_back(e.name);
+    for (auto& a : e.args)
+      if (a) walk(*a);
+  };
+  walk(index);
+  return out;
+}
 
 const char* to_string(DType t) {
   switch (t) {

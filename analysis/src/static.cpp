@@ -158,6 +158,8 @@ struct Builder {
             return unknown(to_source(*e) + " is not affine in the loop variables");
         }
       }
+      case ExprKind::Subscript:
+        return unknown(to_source(*e) + " reads an element of " + e->name + ", known only while the loop runs");
       default: return unknown(to_source(*e) + " is not an affine expression");
     }
   }
@@ -247,6 +249,16 @@ struct Builder {
         int idx = sa.loop_index.at(s.get());
         loops.push_back(idx);
         li.chain = loops;
+        for (const ExprPtr* bound : {&s->start, &s->stop, &s->step})
+          if (*bound && !sa.decline) {
+            auto read = arrays_read(**bound);
+            if (!read.empty())
+              sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
+                                   "the bounds of loop " + s->var + " read the array " + read.front() + " (" +
+                                       to_source(**bound) +
+                                       "), so how many times it runs depends on array contents, which the "
+                                       "analysis does not model"};
+          }
         for (auto* part : {&li.start, &li.stop}) {
           if (!part->affine && !sa.decline)
             sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
@@ -376,11 +388,16 @@ StaticSummary summarize(const StaticAnalysis& sa, size_t skeleton_max) {
   StaticSummary s;
   for (auto& r : sa.refs) {
     std::string t = r.stmt->label() + (r.write ? " writes " : " reads ") + r.text + ": ";
-    bool all = true;
+    bool all = true, indirect = false;
     std::string why;
-    for (auto& d : r.subs)
-      if (!d.affine) all = false, why = d.why;
-    t += all ? "affine" : "not affine (" + why + ")";
+    for (size_t k = 0; k < r.subs.size(); ++k) {
+      if (r.subs[k].affine) continue;
+      bool reads = !arrays_read(*r.expr->args[k]).empty();
+      if (all || (reads && !indirect)) why = r.subs[k].why;
+      all = false;
+      indirect |= reads;
+    }
+    t += all ? "affine" : (indirect ? "indirect (" : "not affine (") + why + ")";
     s.references.push_back(t);
   }
   s.settled = sa.settled_text;

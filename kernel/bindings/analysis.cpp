@@ -191,6 +191,7 @@ py::dict plan_to_dict(const LoopNest* nest, const ParallelPlan& plan, long max_e
   r["edges"] = edges;
   r["subscripts_in_range"] = plan.subscripts_in_range;
   r["subscript_problem"] = decline_to_py(plan.subscript_problem);
+  r["subscripts_only_indirect"] = plan.subscripts_only_indirect;
   r["notes"] = plan.notes;
   r["proofs"] = plan.proofs;
   r["edges_total"] = plan.edges.size();
@@ -300,6 +301,7 @@ py::dict run(int id, py::dict env, bool use_cache, long max_edges) {
     r["edges"] = py::list();
     r["subscripts_in_range"] = false;
     r["subscript_problem"] = py::none();
+    r["subscripts_only_indirect"] = false;
     r["notes"] = py::list();
     r["edges_total"] = 0;
     r["edges_left_out"] = 0;

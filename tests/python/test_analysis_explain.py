@@ -251,7 +251,6 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
     [
         ("while x < 3:\n            x += 1", "while"),
         ("if A[i] > 0:\n            break", "break"),
-        ("A[idx[i]] = 1.0", "indirect"),
         ("A[i] = foo(i)", "foo"),
         ("A[i:] = 0.0", "slice"),
         ("a.b = 1", "attribute"),

@@ -176,12 +176,13 @@ def test_unsupported_and_malformed_cells_behave_as_python(kernel, case):
 
 def test_declined_nest_says_why(kernel):
     ex = kernel.execute(
-        "import numpy as np\nidx = np.array([1, 0])\nA = np.zeros(2)\n" "for i in range(2):\n    A[idx[i]] = i\n"
+        "import numpy as np\nidx = np.array([1, 0])\nA = np.zeros(2)\n"
+        "for i in range(2):\n    for k in range(idx[i]):\n        A[k] = i\n"
     )
     assert ex.status == "ok"
     text = "".join(r["text/plain"] for r in _reports(ex))
     assert "runs as plain Python" in text
-    assert "indirect" in text.lower() or "subscript" in text.lower()
+    assert "read the array idx" in text
 
 
 def test_report_escapes_user_code(kernel):

@@ -117,7 +117,10 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
                     "decline" (None, or {"code", "line", "reason", "detail"}:
                     ``_records.Decline.as_dict``),
                     "loops": [...], "edges": [...], "static": {...},
-                    "subscripts_in_range", "subscript_problem", "notes",
+                    "subscripts_in_range", "subscript_problem",
+                    "subscripts_only_indirect" (the subscripts that may be
+                    out of range are indirect ones, checked as native code
+                    runs), "notes",
                     "predicted" (see ``predict``: what run does on each
                     device, None when the nest was not analysed)}],
          "loops": [every loop of every nest, in source order:
@@ -194,6 +197,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             "static": rec.static,
             "subscripts_in_range": None,
             "subscript_problem": None,
+            "subscripts_only_indirect": None,
             "notes": [],
             "proofs": [],
             "executions": counts.get(rec.id, 0),
@@ -212,6 +216,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             entry["loops"] = [_loop_entry(l, edges) for l in rep.get("loops", [])]
             entry["subscripts_in_range"] = rep.get("subscripts_in_range")
             entry["subscript_problem"] = rep.get("subscript_problem")
+            entry["subscripts_only_indirect"] = rep.get("subscripts_only_indirect")
             entry["notes"] = list(rep.get("notes", []))
             entry["proofs"] = list(rep.get("proofs", []))
             entry["predicted"] = rep.get("predicted")

@@ -67,7 +67,6 @@ TEST(FrontEnd, Declines) {
   expect_decline("for i in range(n):\n    A[i] = f(i)\n", "f(i)", 2);
   expect_decline("for i in range(n):\n    a.x = i\n", "attribute", 2);
   expect_decline("for x in items:\n    A[0] = x\n", "not over range", 1);
-  expect_decline("for i in range(n):\n    A[idx[i]] = 1\n", "indirect", 2);
   expect_decline("for i in range(n):\n    a, b = b, a\n", "tuple", 2);
   expect_decline("for i in range(n):\n    A[i:] = 0\n", "slice", 2);
   expect_decline("for i in range(n):\n    print(i)\n", "print", 2);

@@ -67,7 +67,9 @@ std::shared_ptr<const ParallelPlan> analyze_dynamic_cached(const StaticAnalysis&
                                                            bool* hit = nullptr);
 
 // The first reference that may be out of range for this bound instance
-// (IndexError in Python), or nullopt when every subscript is proved in range.
+// (IndexError in Python), or nullopt when every subscript is proved in range
+// or may be out of range only through indirect subscripts, which native
+// code checks as it runs (ParallelPlan::subscripts_only_indirect).
 std::optional<Decline> check_subscripts(const StaticAnalysis& sa, const BoundNest& bound);
 
 // Process-wide switch of the exact (enumeration) test, on by default. Tests

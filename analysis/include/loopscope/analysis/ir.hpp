@@ -65,6 +65,11 @@ struct Expr {
   std::vector<ExprPtr> args;
 };
 
+// The arrays an index expression reads, in order of first appearance:
+// nothing for an ordinary subscript, `idx` for `x[idx[i]]` (an indirect
+// subscript, whose value is known only while the loop runs).
+std::vector<std::string> arrays_read(const Expr& index);
+
 enum class StmtKind {
   Assign,     // target (Name or Subscript) = value
   AugAssign,  // target op= value (aug_op)

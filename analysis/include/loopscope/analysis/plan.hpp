@@ -106,6 +106,13 @@ struct ParallelPlan {
   // and native code must not run (the Python loop raises it as Python would).
   bool subscripts_in_range = false;
   std::optional<Decline> subscript_problem;
+  // Set when every reference that may be out of range is so only through
+  // indirect subscripts (an index that reads an array: `x[idx[i]]`, `h[int(
+  // v[i] * 10)]`), whose values no analysis before the loop can bound. Native
+  // code checks each such subscript as it runs (a failing check restores the
+  // written arrays and Python runs the loop, which raises), so the cost model
+  // prices native variants for it (check_subscripts gives no problem).
+  bool subscripts_only_indirect = false;
   // Notes a student should read (e.g. "reductions in floating point may
   // differ from Python by reassociation").
   std::vector<std::string> notes;
