@@ -31,7 +31,11 @@ def check(source, fn, make_args, name="kernel"):
     orc = oracle.trace(source, make_args(), name)
     by_key = {(l["line"], l["var"]): l["lid"] for l in orc.loops}
     if orc.exception is not None:
-        if not isinstance(orc.exception, IndexError):
+        # int() of NaN or infinity in an indirect subscript raises ValueError
+        # or OverflowError: Python's own, checked by the differential tests.
+        if isinstance(orc.exception, (ValueError, OverflowError)) and "int" in str(orc.exception):
+            pass
+        elif not isinstance(orc.exception, IndexError):
             failures.append(f"python run raised {orc.exception!r}")
             return failures, stats
         stats["oob"] += 1

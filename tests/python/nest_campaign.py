@@ -1,7 +1,7 @@
 """A long differential campaign over generated loop nests.
 
     .venv/bin/python tests/python/nest_campaign.py --nests N [--seed S]
-        [--gen extras|plain|random|all] [--gpu] [--chunk K]
+        [--gen extras|plain|random|indirect|all] [--gpu] [--chunk K]
 
 Runs N generated functions, seeds S, S+1, ..., each in CPython and through
 loopscope.run on cpu and cpu-serial with quick and optimised code (with
@@ -11,7 +11,10 @@ parallel floating-point sums within a tolerance). Generators: "extras"
 (nestgen.generate(seed, extras=True): symbolic offsets and steps, aliasing
 views, NaN/inf/-0.0), "plain" (nestgen.generate(seed)), "random"
 (test_cpu_random.py's functions with extras: float32/int/bool arrays, // and
-%, conditionals), "all" (the three in turn; the default).
+%, conditionals), "indirect" (nestgen.generate(seed, seed % 2 == 0,
+indirect=True): subscripts that read index arrays or int() of elements,
+index arrays written in the nest, index values out of range), "all" (the
+four in turn; the default).
 
 A seed whose function CPython itself cannot run in REFERENCE_LIMIT_S (a
 Python int that doubles its digits at every iteration) is skipped and
@@ -37,11 +40,18 @@ CPU_CONFIGS = [
     ("cpu-reversed", "quick"),
     ("cpu-reversed", "optimised"),
 ]
-GENS = ("extras", "plain", "random")
+GENS = ("extras", "plain", "random", "indirect")
 
 
 def gen_of(seed, gen):
-    return GENS[seed % 3] if gen == "all" else gen
+    return GENS[seed % len(GENS)] if gen == "all" else gen
+
+
+def nestgen_args(seed, g):
+    """nestgen.generate's (extras, indirect) for generator g."""
+    if g == "indirect":
+        return seed % 2 == 0, True
+    return g == "extras", False
 
 
 def check(seed, gen, gpu):
@@ -50,9 +60,10 @@ def check(seed, gen, gpu):
     import test_cpu_random
 
     g = gen_of(seed, gen)
-    if g in ("extras", "plain"):
+    if g in ("extras", "plain", "indirect"):
         configs = CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else [])
-        failures, _ = test_cpu_nestgen.check_seed(seed, g == "extras", configs)
+        extras, indirect = nestgen_args(seed, g)
+        failures, _ = test_cpu_nestgen.check_seed(seed, extras, configs, indirect)
         return failures
     failures = []
     for device, tier in CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else []):
@@ -77,8 +88,8 @@ def reference_too_slow(seed, gen):
     import test_cpu_random
 
     g = gen_of(seed, gen)
-    if g in ("extras", "plain"):
-        src, make_args = nestgen.generate(seed, g == "extras")
+    if g in ("extras", "plain", "indirect"):
+        src, make_args = nestgen.generate(seed, *nestgen_args(seed, g))
         fn, args = nestgen.make_function(src), make_args()
     else:
         built, fn, _ = test_cpu_random.build(seed, True, True)

@@ -20,6 +20,15 @@ second row or transposed; others overlapping it from before or after, every
 second row, reversed, transposed, overlapping rows); and NaN, +-inf and
 -0.0 in the data.
 
+``generate(seed, extras, indirect=True)`` (and ``describe``) adds indirect
+subscripts: integer index arrays ``I`` and ``J`` (int64 or int32, arguments
+after the data arrays) read inside subscripts (``A[I[i], j]``, ``B[I[I[k]]]``,
+``C[J[i - 1]] += ...``, ``p = I[j]`` then ``A[p]``), ``int(...)`` of a float
+element as a subscript (``A[int(B[i] * 3)]``), statements that write an
+index array (``I[i] = I[j + 1]``), index values with repeats and negative
+ones, and now and then one value out of range (IndexError mid-loop). The
+decisions about them come from a random stream of their own.
+
 ``make_function(source)`` compiles the source so that ``inspect.getsource``
 works on the result (as it does for functions in a notebook cell).
 """
@@ -45,9 +54,13 @@ RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isi
 
 
 class _Gen:
-    def __init__(self, seed, extras=False):
+    def __init__(self, seed, extras=False, indirect=False):
         self.seed = seed
         self.extras = extras
+        self.indirect = indirect
+        self.ri = random.Random(seed * 1000003 + 17)  # indirect subscripts only
+        self.index_arrays = {}  # name -> {"need", "dtype", "lo", "hi", "bad"}
+        self.indirect_depth = 0
         self.sym = []  # integer arguments p0, p1, ...: [(name, value)]
         self.r = random.Random(seed)
         self.n = self.r.randint(3, 6)
@@ -68,8 +81,52 @@ class _Gen:
         self.sym.append((name, value))
         return name
 
+    def index_array(self, name):
+        """The integer index array `name`, made on first use: its values lie
+        in [lo, hi] (negative ones wrap), one of them out of range now and
+        then ("bad")."""
+        ri = self.ri
+        if name not in self.index_arrays:
+            lo = ri.choice([0, 0, -1, -2])
+            bad = None
+            if ri.random() < 0.08:
+                bad = ri.choice([5, -9])
+                self.features.add("indirect subscript out of range")
+            self.index_arrays[name] = {
+                "need": [0, 1],
+                "dtype": ri.choice(["int64", "int64", "int32"]),
+                "lo": lo,
+                "hi": ri.choice([1, 2, 3]),
+                "bad": bad,
+            }
+            if lo < 0:
+                self.features.add("negative index")
+        return self.index_arrays[name]
+
+    def indirect_subscript(self, scope):
+        """(text, lo, hi) of a subscript that reads an array: an index array
+        element or int() of a float element."""
+        ri = self.ri
+        self.indirect_depth += 1
+        try:
+            if ri.random() < 0.8 or not self.arrays:
+                name = "I" if ri.random() < 0.7 else "J"
+                info = self.index_array(name)
+                text, lo, hi = self.subscript(scope)
+                info["need"][0] = max(info["need"][0], -lo if lo < 0 else 0)
+                info["need"][1] = max(info["need"][1], hi + 1)
+                self.features.add("indirect subscript")
+                return f"{name}[{text}]", info["lo"], info["hi"]
+            k = ri.choice([2, 3])
+            self.features.add("int() subscript")
+            return f"int({self.ref(scope)} * {k})", 0, k - 1
+        finally:
+            self.indirect_depth -= 1
+
     def subscript(self, scope):
         """Returns (text, lo, hi) of one index expression."""
+        if self.indirect and self.indirect_depth < 2 and self.ri.random() < (0.18 if not self.indirect_depth else 0.1):
+            return self.indirect_subscript(scope)
         r = self.r
         vars_ = scope[:]
         choice = r.random()
@@ -178,6 +235,20 @@ class _Gen:
     def statement(self, scope, indent):
         r = self.r
         pad = "    " * indent
+        if self.indirect and self.index_arrays and self.ri.random() < 0.07:
+            # an index array written in the nest: values copied within it
+            name = self.ri.choice(sorted(self.index_arrays))
+            info = self.index_arrays[name]
+            self.indirect_depth += 2  # plain subscripts here
+            try:
+                subs = [self.subscript(scope) for _ in range(2)]
+            finally:
+                self.indirect_depth -= 2
+            for _, lo, hi in subs:
+                info["need"][0] = max(info["need"][0], -lo if lo < 0 else 0)
+                info["need"][1] = max(info["need"][1], hi + 1)
+            self.features.add("index array written")
+            return [f"{pad}{name}[{subs[0][0]}] = {name}[{subs[1][0]}]"]
         x = r.random()
         if x < 0.45:
             op = r.choice(["=", "=", "+=", "-=", "*="])
@@ -212,7 +283,11 @@ class _Gen:
             need = arr["need"][0]
             need[0] = max(need[0], -lo if lo < 0 else 0)
             need[1] = max(need[1], hi + 1)
-            rest = self.ref(scope, name)
+            self.indirect_depth += 2  # plain subscripts: split at ", " below
+            try:
+                rest = self.ref(scope, name)
+            finally:
+                self.indirect_depth -= 2
             rest_idx = rest[len(name) + 1 : -1].split(", ")[1:]
             target = f"{name}[{', '.join(['p'] + rest_idx)}]"
             return [f"{pad}p = {text}", f"{pad}{target} = {self.expr(scope)}"]
@@ -318,14 +393,38 @@ class _Gen:
         if r.random() < 0.2:
             self.features.add("two nests")
             body += self.nest(r.choice([1, 2]), [], 1)
-        params = names + ["n", "m"] + [name for name, _ in self.sym]
+        index_names = sorted(self.index_arrays)
+        params = names + index_names + ["n", "m"] + [name for name, _ in self.sym]
         lines = [f"def kernel({', '.join(params)}):"]
         lines.append("    s = 0.0")
         lines.append("    t = 1.0")
         lines += body
         lines.append(RETURN_SCALARS)
         source = "\n".join(lines) + "\n"
-        return source, self.arg_maker(names)
+        return source, self.with_index_arrays(self.arg_maker(names), len(names))
+
+    def with_index_arrays(self, make_args, after):
+        """make_args with the index arrays inserted after the first `after`
+        arguments (their values from a generator of their own, so that the
+        data arrays are those of the nest without them)."""
+        if not self.index_arrays:
+            return make_args
+        specs = [(name, dict(info)) for name, info in sorted(self.index_arrays.items())]
+        seed = self.seed
+
+        def make():
+            args = make_args()
+            g = np.random.default_rng(seed + 7777)
+            extra = []
+            for _, info in specs:
+                size = max(info["need"][0], info["need"][1])
+                values = g.integers(info["lo"], info["hi"] + 1, size=size)
+                if info["bad"] is not None:
+                    values[g.integers(0, size)] = info["bad"]
+                extra.append(values.astype(info["dtype"]))
+            return args[:after] + tuple(extra) + args[after:]
+
+        return make
 
     def arg_maker(self, names):
         if self.extras:
@@ -647,17 +746,18 @@ class _Gen:
         return make_args
 
 
-def generate(seed, extras=False):
+def generate(seed, extras=False, indirect=False):
     """Returns ``(source, make_args)`` for this seed (deterministic). With
     ``extras``, a different nest that also has symbolic offsets and steps,
-    more kinds of aliasing views, and NaN/inf/-0.0 in the data."""
-    src, make_args = _Gen(seed, extras).build()
+    more kinds of aliasing views, and NaN/inf/-0.0 in the data. With
+    ``indirect``, subscripts that read index arrays or int() of elements."""
+    src, make_args = _Gen(seed, extras, indirect).build()
     return src, make_args
 
 
-def describe(seed, extras=False):
+def describe(seed, extras=False, indirect=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed, extras)
+    g = _Gen(seed, extras, indirect)
     g.build()
     return sorted(g.features)
 

@@ -86,6 +86,29 @@ def test_random_nests_sound():
     assert found > 0.5 * truly
 
 
+def test_random_nests_with_indirect_subscripts_sound():
+    """Nests with indirect subscripts (index arrays, int() of elements, index
+    arrays written in the nest, values out of range): no loop is called
+    parallel or a reduction where the oracle, on the real index values, sees
+    otherwise, and no nest that raises claims its subscripts in range."""
+    failed, totals, indirect = [], {}, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(9000, 9500):
+            src, make_args = nestgen.generate(seed, False, indirect=True)
+            indirect += "indirect subscript" in nestgen.describe(seed, False, True)
+            failures, stats = check(src, nestgen.make_function(src), make_args)
+            for k, v in stats.items():
+                totals[k] = totals.get(k, 0) + v
+            if failures:
+                failed.append((seed, failures, src))
+    print(
+        f"\nindirect nests: {indirect} of 500, truly parallel {totals['truly_parallel']}, found {totals['found_parallel']}"
+    )
+    assert not failed, "\n\n".join(f"seed {s}: {f}\n{src}" for s, f, src in failed[:5])
+    assert indirect > 250 and totals["loops"] > 800
+
+
 def test_random_nests_sound_without_exact_test():
     """The same check with the exact enumeration off, so that ZIV/SIV/GCD/
     Banerjee/Fourier-Motzkin are checked alone (on these small instances the

@@ -150,11 +150,12 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
-def check_seed(seed, extras, configs):
+def check_seed(seed, extras, configs, indirect=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
-    of every nest on every configuration."""
-    src, make_args = nestgen.generate(seed, extras)
+    of every nest on every configuration. With `indirect`, the nest has
+    indirect subscripts (nestgen.generate(seed, extras, indirect=True))."""
+    src, make_args = nestgen.generate(seed, extras, indirect)
     fn = nestgen.make_function(src)
     py_args = make_args()
     want = outcome(fn, py_args, None)
@@ -171,7 +172,8 @@ def check_seed(seed, extras, configs):
             got = outcome(fn, args, dev)
         runs = _run.last_runs().values()
         statuses += [r["status"] for r in runs]
-        where = f"seed {seed}{' (extras)' if extras else ''} on {device}{'/' + tier if tier else ''}"
+        kind = (" (extras)" if extras else "") + (" (indirect)" if indirect else "")
+        where = f"seed {seed}{kind} on {device}{'/' + tier if tier else ''}"
         msg = None
         if want[0] != got[0] or not equal(want[1:], got[1:], tol):
             msg = f"python: {want}\nloopscope: {got}"
@@ -184,7 +186,7 @@ def check_seed(seed, extras, configs):
         if errors and not msg:
             msg = "; ".join(errors)
         if msg:
-            failures.append(f"{where} ({', '.join(nestgen.describe(seed, extras))}):\n{src}{msg}")
+            failures.append(f"{where} ({', '.join(nestgen.describe(seed, extras, indirect))}):\n{src}{msg}")
     return failures, statuses
 
 
@@ -199,6 +201,33 @@ def test_nestgen_extras_on_every_cpu_configuration(batch):
     assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
     native = sum(s == "ok" for s in statuses)
     assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+INDIRECT_SEEDS = range(20000, 20240)
+INDIRECT_BATCHES = 3
+
+
+@pytest.mark.parametrize("batch", range(INDIRECT_BATCHES))
+def test_nestgen_indirect_on_every_cpu_configuration(batch):
+    """Nests with indirect subscripts (nestgen's indirect=True, with extras
+    on even seeds): index arrays (int64, int32) with repeats, negative and
+    out-of-range values, int() of elements, index arrays written in the
+    nest."""
+    per = len(INDIRECT_SEEDS) // INDIRECT_BATCHES
+    failures, statuses = [], []
+    for seed in INDIRECT_SEEDS[batch * per : (batch + 1) * per]:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=True)
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+@pytest.mark.parametrize("seed", range(20000, 20030))
+def test_nestgen_indirect_on_the_emulated_gpu(seed):
+    failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=True)
+    assert not failures, failures[0]
 
 
 def _gpu_param(seed):

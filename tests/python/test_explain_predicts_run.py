@@ -48,6 +48,20 @@ def test_random_nests_on_the_cpu(batch):
     assert not failures, "\n".join(failures[:5])
 
 
+@pytest.mark.parametrize("batch", range(2))
+def test_random_nests_with_indirect_subscripts(batch):
+    failures, compared = [], 0
+    for seed in range(7000 + batch * 60, 7060 + batch * 60):
+        src, make_args = nestgen.generate(seed, seed % 2 == 0, indirect=True)
+        fn = nestgen.make_function(src)
+        devices = ("cpu", "cpu-serial") + (("gpu-emulated",) if seed % 10 == 0 else ())
+        bad, n = mismatches(fn, make_args, devices)
+        compared += n
+        failures += [f"seed {seed} (indirect): {b}\n{src}" for b in bad]
+    assert compared > 60
+    assert not failures, "\n".join(failures[:5])
+
+
 @pytest.mark.parametrize("seed", range(5000, 5024))
 def test_random_nests_on_the_emulated_gpu(seed):
     src, make_args = nestgen.generate(seed, True)
