@@ -428,6 +428,37 @@ TEST(Work, ReadingAnotherElementOfTheWrittenArrayBlocksVectorisation) {
   EXPECT_DOUBLE_EQ(w.ops.flops(), 2 * 64);
 }
 
+TEST(Work, IndirectReferenceIsARandomAccess) {
+  // for i in range(n): y[i] = x[idx[i]]   (a gather: its element is data)
+  Nest t;
+  Builder b;
+  auto L = b.loop("i", I(0), N("n"), 0);
+  L->body.push_back(b.assign(Sub1("y", {N("i")}), Sub1("x", {Sub1("idx", {N("i")})})));
+  t.nest.root = L;
+  t.nest.arrays = {"idx", "x", "y"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["x"] = array(DType::Float64, {5000});
+  t.bound.arrays["y"] = array(DType::Float64, {1000});
+  t.bound.arrays["idx"] = array(DType::Int32, {1000});
+  t.bound.scalars["n"] = int_scalar(1000);
+  t.plan.loops = {loop_plan(*L, LoopVerdict::Parallel)};
+  WorkProfile w = count_work(t.bound, t.plan);
+  ASSERT_TRUE(w.ok) << w.reason;
+  EXPECT_DOUBLE_EQ(w.ops.load, 2000);  // idx[i] and x[idx[i]]
+  EXPECT_DOUBLE_EQ(w.ops.store, 1000);
+  for (auto& a : w.arrays) {
+    if (a.name == "x") {
+      EXPECT_DOUBLE_EQ(a.footprint_bytes, 40000);        // any element: the whole array
+      EXPECT_DOUBLE_EQ(a.cpu_traffic_bytes, 64 * 1000);  // a cache line per access
+      EXPECT_DOUBLE_EQ(a.gpu_coalescing, 32.0 / 8);      // scattered along the threads
+    } else {
+      EXPECT_DOUBLE_EQ(a.gpu_coalescing, 1) << a.name;  // unit stride
+      EXPECT_DOUBLE_EQ(a.footprint_bytes, a.name == "idx" ? 4000 : 8000) << a.name;
+    }
+  }
+  EXPECT_DOUBLE_EQ(w.ops_vector.flops(), 0);
+}
+
 TEST(Work, UnknownBoundIsReported) {
   Nest t = saxpy(100);
   t.bound.scalars.erase("n");
