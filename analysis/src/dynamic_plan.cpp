@@ -363,8 +363,9 @@ void Planner::run() {
         // an `if`), its value after the loop is the one the last assigning
         // iteration left: the CPU combines its chunks in order keeping the
         // last chunk that assigned it, and the GPU's last iteration reports
-        // it or stops the run (the loop then runs as Python).
-        lp.privates.push_back(s);
+        // it or stops the run (the loop then runs as Python). The temporaries
+        // of tuple assignments are private too, but are not the user's.
+        if (!is_hidden_name(s)) lp.privates.push_back(s);
       }
     }
 

@@ -78,6 +78,7 @@ class Converter {
  private:
   py::module_ ast_;
   int next_id_ = 1, next_s_ = 1, next_l_ = 1;
+  int next_hidden_ = 1;                 // numbers the temporaries of tuple assignments
   std::vector<std::string> loop_vars_;  // enclosing loop variables
   std::set<std::string> all_loop_vars_;
   std::set<std::string> arrays_, scalars_assigned_, plain_names_;
@@ -99,8 +100,126 @@ class Converter {
         py::object v = s.attr("value");
         if (is(v, "Constant") && py::isinstance<py::str>(v.attr("value"))) continue;  // a docstring-like string
       }
+      if (is(s, "Assign") && py::len(s.attr("targets")) == 1 &&
+          (is(s.attr("targets")[py::int_(0)], "Tuple") || is(s.attr("targets")[py::int_(0)], "List"))) {
+        for (auto& part : tuple_assign(s)) out.push_back(part);
+        continue;
+      }
       out.push_back(stmt(s, depth));
     }
+    return out;
+  }
+
+  // ---- tuple assignment ------------------------------------------------
+  // `a, b = e0, e1` (also `(a, b) = ...`, `[a, b] = [...]`, nested to the
+  // same shape): Python evaluates every value, left to right, then assigns
+  // the targets left to right (the subscripts of a target are evaluated when
+  // it is assigned). Values have no effects (an exception stops the native
+  // run, which Python then runs from the start), so only what a value reads
+  // matters: a value that reads what an earlier target writes is computed
+  // first into a hidden temporary (is_hidden_name); the others are assigned
+  // directly, which keeps `s, c = s + x[i], c + 1` two reductions.
+
+  // Pairs targets with values, depth first, or declines.
+  void pair_up(const py::handle& tgt, const py::handle& val, int line, std::vector<py::handle>& targets,
+               std::vector<py::handle>& values) {
+    if (!is(tgt, "Tuple") && !is(tgt, "List")) {
+      if (is(tgt, "Starred")) decline(line, "a starred target (" + range_text(tgt) + ") is not supported");
+      if (is(val, "Tuple") || is(val, "List"))
+        decline(line, range_text(tgt) + " would be assigned the " + std::string(is(val, "List") ? "list " : "tuple ") +
+                          range_text(val) + ", and a loop nest holds only numbers");
+      targets.push_back(tgt);
+      values.push_back(val);
+      return;
+    }
+    if (!is(val, "Tuple") && !is(val, "List"))
+      decline(line, "the tuple assignment unpacks " + range_text(val) +
+                        ", which is not a tuple written out (such as a, b = b, a)");
+    py::list ts = tgt.attr("elts"), vs = val.attr("elts");
+    for (auto t : ts)
+      if (is(t, "Starred")) decline(line, "a starred target (" + range_text(t) + ") is not supported");
+    for (auto v : vs)
+      if (is(v, "Starred")) decline(line, "unpacking " + range_text(v) + " into the tuple is not supported");
+    if (ts.size() != vs.size())
+      decline(line, "the tuple assignment has " + std::to_string(ts.size()) + " targets and " +
+                        std::to_string(vs.size()) + " values");
+    for (size_t k = 0; k < ts.size(); ++k) pair_up(ts[k], vs[k], line, targets, values);
+  }
+
+  // Whether `e` reads the scalar `name` (also as `name.shape[k]`, `len(name)`).
+  static bool reads_name(const Expr& e, const std::string& name) {
+    if (e.kind == ExprKind::Name && (e.name == name || e.name.rfind(name + ".", 0) == 0 ||
+                                     e.name.rfind(name + "[", 0) == 0 || e.name == "len(" + name + ")"))
+      return true;
+    for (auto& a : e.args)
+      if (a && reads_name(*a, name)) return true;
+    return false;
+  }
+  static bool reads_element(const Expr& e) {
+    if (e.kind == ExprKind::Subscript) return true;
+    for (auto& a : e.args)
+      if (a && reads_element(*a)) return true;
+    return false;
+  }
+
+  std::vector<StmtPtr> tuple_assign(const py::handle& n) {
+    int line = line_of(n);
+    py::object tgt = n.attr("targets")[py::int_(0)];
+    py::object val = n.attr("value");
+    std::vector<py::handle> tnodes, vnodes;
+    pair_up(tgt, val, line, tnodes, vnodes);
+    // `x, x = 1, 2`: CPython 3.11 stores the two values in the reverse order
+    // (it removes the swap between them), so x keeps 1 there, not 2.
+    std::set<std::string> names;
+    for (auto& t : tnodes)
+      if (is(t, "Name") && !names.insert(t.attr("id").cast<std::string>()).second)
+        decline(line, "the tuple assignment assigns " + t.attr("id").cast<std::string>() +
+                          " twice, and which value it keeps depends on how CPython compiles it");
+    // The statement as the user wrote it (unparse puts a tuple in parentheses).
+    auto top = [&](const py::handle& x) {
+      if (!is(x, "Tuple")) return range_text(x);
+      py::list elts = x.attr("elts");
+      std::string t;
+      for (size_t k = 0; k < elts.size(); ++k) t += (k ? ", " : "") + range_text(elts[k]);
+      return elts.size() == 1 ? t + "," : t;
+    };
+    std::string text = top(tgt) + " = " + top(val);
+    // The values first (their names are read before any target is assigned),
+    // then the targets in order.
+    std::vector<ExprPtr> values, targets;
+    for (auto& v : vnodes) values.push_back(expr(v));
+    for (auto& t : tnodes) targets.push_back(target(t, line));
+    auto part = [&](ExprPtr t, ExprPtr v) {
+      auto s = std::make_shared<Stmt>();
+      s->kind = StmtKind::Assign;
+      s->line = line;
+      s->target = std::move(t);
+      s->value = std::move(v);
+      s->id = next_id_++;
+      s->ordinal = next_s_++;
+      s->source_text = text;
+      return s;
+    };
+    std::vector<StmtPtr> out;
+    std::vector<ExprPtr> source(values.size());
+    for (size_t j = 0; j < values.size(); ++j) {
+      bool early = false;  // reads what targets[0..j) write
+      for (size_t k = 0; k < j && !early; ++k)
+        early = targets[k]->kind == ExprKind::Subscript ? reads_element(*values[j])  // any array: views alias
+                                                        : reads_name(*values[j], targets[k]->name);
+      if (!early) {
+        source[j] = values[j];
+        continue;
+      }
+      auto tmp = std::make_shared<Expr>();
+      tmp->kind = ExprKind::Name;
+      tmp->name = "$tuple" + std::to_string(next_hidden_++);
+      tmp->line = line;
+      tmp->col = values[j]->col;
+      out.push_back(part(tmp, values[j]));
+      source[j] = tmp;
+    }
+    for (size_t k = 0; k < targets.size(); ++k) out.push_back(part(targets[k], source[k]));
     return out;
   }
 
@@ -120,8 +239,6 @@ class Converter {
     if (is(n, "Assign")) {
       py::list targets = n.attr("targets");
       if (targets.size() != 1) decline(line, "chained assignment (a = b = ...) inside a loop nest is not supported");
-      if (is(targets[0], "Tuple") || is(targets[0], "List"))
-        decline(line, "tuple assignment (a, b = ...) is not supported");
       auto s = std::make_shared<Stmt>();
       s->kind = StmtKind::Assign;
       s->line = line;
@@ -273,8 +390,8 @@ class Converter {
     }
     if (is(t, "Subscript")) return subscript(t);
     if (is(t, "Attribute")) decline(line, "assigning to an attribute (" + range_text(t) + ") is not supported");
-    if (is(t, "Tuple") || is(t, "List")) decline(line, "tuple assignment (a, b = ...) is not supported");
-    decline(line, "this assignment target is not supported");
+    if (is(t, "Starred")) decline(line, "a starred target (" + range_text(t) + ") is not supported");
+    decline(line, "the assignment target " + range_text(t) + " is not supported");
   }
 
   void index_list(const py::handle& slice, std::vector<py::handle>& out) {

@@ -734,7 +734,12 @@ class Generator {
       const cpu::VarInfo* vi = var_info(name);
       v.input = vi && vi->input;
       v.loop = loop;
-      v.role = sequential ? KVar::Sequential : reds_.count(name) ? KVar::Reduction : KVar::Private;
+      // A tuple assignment's temporary lives in one iteration of its block in
+      // every kernel: a local, never a result.
+      v.role = analysis::is_hidden_name(name) ? KVar::Private
+               : sequential                   ? KVar::Sequential
+               : reds_.count(name)            ? KVar::Reduction
+                                              : KVar::Private;
       kb.vars[name] = v;
       claim(name, kname, s.line);
     });
@@ -756,6 +761,7 @@ class Generator {
 
     // Results.
     for (auto& [name, v] : kb.vars) {
+      if (analysis::is_hidden_name(name)) continue;  // no value after the nest
       if (v.role == KVar::Reduction) {
         const RedInfo& info = reds_.at(name);
         v.result = add_result(name, CudaResultKind::Reduction, v, info.fn, root.id, &info);
@@ -820,7 +826,7 @@ class Generator {
       defined_.clear();
       for (auto& s : grid.back()->body) emit_stmt(*s);
       bool any_private = false;
-      for (auto& [name, v] : kb.vars) any_private = any_private || v.role == KVar::Private;
+      for (auto& [name, v] : kb.vars) any_private = any_private || (v.role == KVar::Private && v.result >= 0);
       if (any_private) {
         std::string last;
         for (size_t g = 0; g < grid.size(); ++g) {
@@ -830,7 +836,7 @@ class Generator {
         kb.needs_last = true;
         line("if (" + last + ") {  // the last iteration leaves its values in Python's variables");
         for (auto& [name, v] : kb.vars) {
-          if (v.role != KVar::Private) continue;
+          if (v.role != KVar::Private || v.result < 0) continue;
           const std::string& c = id(name);
           line("  if (ls_set_" + c + ") { *ls_out_" + c + " = " + c + "; ls_meta_" + c + "[0] = 1; ls_meta_" + c +
                "[1] = " + kind_expr(name, v) + "; } else ls_fail(ls_err, LS_ERR_LAST);");
@@ -850,6 +856,7 @@ class Generator {
     }
     if (sequential) {
       for (auto& [name, v] : kb.vars) {
+        if (v.result < 0) continue;
         const std::string& c = id(name);
         line("*ls_out_" + c + " = " + c + ";");
         line("if (ls_set_" + c + ") { ls_meta_" + c + "[0] = 1; ls_meta_" + c + "[1] = " + kind_expr(name, v) + "; }");
@@ -860,7 +867,6 @@ class Generator {
     std::ostringstream decls;
     for (auto& [name, v] : kb.vars) {
       const std::string& c = id(name);
-      const CudaResult& r = prog_.results[v.result];
       std::string T = ctype(v.t.r);
       if (v.role == KVar::Reduction) {
         const RedInfo& info = reds_.at(name);
@@ -872,6 +878,7 @@ class Generator {
       }
       if (v.role == KVar::Sequential) {
         // Continues from the value left before the nest or by earlier launches.
+        const CudaResult& r = prog_.results[v.result];
         std::string load = "*ls_out_" + c;
         if (v.t.r == Repr::Bool)
           load = "(" + load + " != 0)";
@@ -927,6 +934,7 @@ class Generator {
         add_param({CudaParamKind::GridLast, "ls_last_" + id(grid[g]->var), grid[g]->var, (int)g},
                   "ls_i64 ls_last_" + id(grid[g]->var));
     for (auto& [name, v] : kb.vars) {
+      if (v.result < 0) continue;
       const CudaResult& r = prog_.results[v.result];
       const std::string& c = id(name);
       add_param({CudaParamKind::Result, "ls_out_" + c, name, r.slot}, slot_ctype(r.slot_type) + "* ls_out_" + c);

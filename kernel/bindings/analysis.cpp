@@ -229,9 +229,12 @@ py::dict nest_to_dict(const LoopNest& n) {
     d["id"] = s->id;
     d["label"] = s->label();
     d["line"] = s->line;
-    d["text"] = to_source(*s->target) +
-                (s->kind == StmtKind::AugAssign ? std::string(" ") + to_string(s->aug_op) + "= " : " = ") +
-                to_source(*s->value);
+    // A part of a tuple assignment shows the user's whole statement.
+    d["text"] = !s->source_text.empty()
+                    ? s->source_text
+                    : to_source(*s->target) +
+                          (s->kind == StmtKind::AugAssign ? std::string(" ") + to_string(s->aug_op) + "= " : " = ") +
+                          to_source(*s->value);
     stmts.append(d);
   }
   r["statements"] = stmts;

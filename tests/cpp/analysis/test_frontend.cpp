@@ -67,7 +67,13 @@ TEST(FrontEnd, Declines) {
   expect_decline("for i in range(n):\n    A[i] = f(i)\n", "f(i)", 2);
   expect_decline("for i in range(n):\n    a.x = i\n", "attribute", 2);
   expect_decline("for x in items:\n    A[0] = x\n", "not over range", 1);
-  expect_decline("for i in range(n):\n    a, b = b, a\n", "tuple", 2);
+  expect_decline("for i in range(n):\n    a, b = 1, 2, 3\n", "2 targets and 3 values", 2);
+  expect_decline("for i in range(n):\n    a, b = t\n", "not a tuple written out", 2);
+  expect_decline("for i in range(n):\n    a, b = divmod(i, 3)\n", "not a tuple written out", 2);
+  expect_decline("for i in range(n):\n    a, *b = 1, 2, 3\n", "starred", 2);
+  expect_decline("for i in range(n):\n    a, b = (1, 2), 3\n", "only numbers", 2);
+  expect_decline("for i in range(n):\n    x, x = 1, 2\n", "assigns x twice", 2);
+  expect_decline("for i in range(n):\n    i, b = 1, 2\n", "loop variable", 2);
   expect_decline("for i in range(n):\n    A[i:] = 0\n", "slice", 2);
   expect_decline("for i in range(n):\n    print(i)\n", "print", 2);
   expect_decline("for i in range(n):\n    i = 3\n", "loop variable", 2);
@@ -79,6 +85,47 @@ TEST(FrontEnd, Declines) {
   expect_decline("for i in range(n):\n    A[i] = 1 << i\n", "operator", 2);
   expect_decline("for i in range(n):\n    A[i] = i in B\n", "comparison", 2);
   expect_decline("for i in range(n):\n    return i\n", "return", 2);
+}
+
+namespace {
+std::string texts(const std::vector<const Stmt*>& st) {
+  std::string out;
+  for (auto* s : st) out += to_source(*s->target) + " = " + to_source(*s->value) + "; ";
+  return out;
+}
+}  // namespace
+
+TEST(FrontEnd, TupleAssignmentKeepsAsideOnlyWhatAnEarlierTargetOverwrites) {
+  // zi's value reads zr, which the first target assigns: it is computed first.
+  auto n = parse_ok("for k in range(m):\n    zr, zi = zr * zr - zi * zi + cr, 2 * zr * zi + ci\n");
+  auto st = n->statements();
+  EXPECT_EQ(texts(st), "$tuple1 = 2 * zr * zi + ci; zr = zr * zr - zi * zi + cr; zi = $tuple1; ");
+  for (auto* s : st) {
+    EXPECT_EQ(s->line, 2);
+    EXPECT_EQ(s->source_text, "zr, zi = zr * zr - zi * zi + cr, 2 * zr * zi + ci");
+  }
+  EXPECT_EQ(n->outputs, (std::vector<std::string>{"k", "zr", "zi"}));
+  EXPECT_EQ(n->inputs, (std::vector<std::string>{"ci", "cr", "m", "zi", "zr"}));
+  // Nothing read by a later value is overwritten: plain assignments, so that
+  // both stay reductions.
+  n = parse_ok("for i in range(n):\n    s, c = s + x[i], c + 1\n");
+  EXPECT_EQ(texts(n->statements()), "s = s + x[i]; c = c + 1; ");
+  // An array element written before a later value reads any element (the
+  // arrays may be views of one buffer).
+  n = parse_ok("for i in range(n):\n    a[i], b[i] = b[i], a[i]\n");
+  EXPECT_EQ(texts(n->statements()), "$tuple1 = a[i]; a[i] = b[i]; b[i] = $tuple1; ");
+  n = parse_ok("for i in range(n):\n    a, b, c = b, c, a\n");
+  EXPECT_EQ(texts(n->statements()), "$tuple1 = a; a = b; b = c; c = $tuple1; ");
+  // The target's subscript is read when it is assigned, after k.
+  n = parse_ok("for i in range(n):\n    k, a[k] = i, a[k] + 1\n");
+  EXPECT_EQ(texts(n->statements()), "$tuple1 = a[k] + 1; k = i; a[k] = $tuple1; ");
+  n = parse_ok("for i in range(n):\n    (p, q), r = (q, r), p\n    [u, v] = [v, u]\n");
+  ASSERT_EQ(n->statements().size(), 7u);
+  EXPECT_EQ(texts(n->statements()), "$tuple1 = p; p = q; q = r; r = $tuple1; $tuple2 = u; u = v; v = $tuple2; ");
+  EXPECT_EQ(n->statements()[0]->source_text, "(p, q), r = (q, r), p");
+  EXPECT_EQ(n->statements()[4]->source_text, "[u, v] = [v, u]");
+  EXPECT_EQ(n->statements()[6]->label(), "S7");
+  for (auto& o : n->outputs) EXPECT_FALSE(is_hidden_name(o));
 }
 
 TEST(FrontEnd, StaticPhaseDeclinesNonAffineBounds) {

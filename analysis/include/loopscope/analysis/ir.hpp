@@ -100,9 +100,19 @@ struct Stmt {
   int ordinal = 0;            // the N of label(): statements S1, S2, ... and
                               // loops L1, L2, ... counted separately in
                               // source order (0 for If)
+  // Assign: the user's statement when this assignment is one part of it, else
+  // empty. A tuple assignment (`a[i], a[j] = a[j], a[i]`) becomes several
+  // assignments on its line, some through hidden temporaries (below).
+  std::string source_text;
 
   std::string label() const;  // "S3" for statements, "L2" for loops
 };
+
+// A temporary the front end makes for one value of a tuple assignment (its
+// name starts with '$', which no Python name holds). It is assigned just
+// before its one read, in the same block, so it is private to every loop;
+// it is never an input or output of the nest and never named to the user.
+inline bool is_hidden_name(const std::string& name) { return !name.empty() && name[0] == '$'; }
 
 // One loop nest as extracted from a Python function or cell.
 struct LoopNest {
