@@ -336,13 +336,14 @@ void DynamicPhase::bind_refs() {
       // The first problem of the reference, or the first one not due to an
       // indirect subscript when there is one (that one decides).
       if (!iv) {
-        auto read = arrays_read(*r.expr->args[k]);
+        auto read = indirect_arrays(sa, *r.expr->args[k]);
         if (!read.empty()) {
           if (d.in_range) {
             std::string names;
             for (auto& a : read) names += (names.empty() ? "" : ", ") + a;
-            d.problem = "the subscript " + sub + " of " + r.text + " reads " + names +
-                        ", so whether it is in range is known only while the loop runs (native code checks it)";
+            bool direct = !arrays_read(*r.expr->args[k]).empty();
+            d.problem = "the subscript " + sub + " of " + r.text + (direct ? " reads " : " holds a value read from ") +
+                        names + ", so whether it is in range is known only while the loop runs (native code checks it)";
             d.in_range = false;
             d.indirect_only = true;
           }

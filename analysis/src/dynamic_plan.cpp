@@ -170,10 +170,10 @@ bool Planner::defs(const std::vector<StmtPtr>& body, const std::string& s, bool 
 
 // The arrays the subscripts of a reference read ("idx" for x[idx[i]]), as
 // "idx" or "idx and col"; empty for a reference without indirect subscripts.
-static std::string indirect_names(const RefInfo& r) {
+static std::string indirect_names(const StaticAnalysis& sa, const RefInfo& r) {
   std::vector<std::string> names;
   for (auto& a : r.expr->args)
-    for (auto& n : arrays_read(*a))
+    for (auto& n : indirect_arrays(sa, *a))
       if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   std::string out;
   for (size_t k = 0; k < names.size(); ++k) out += (k == 0 ? "" : k + 1 == names.size() ? " and " : ", ") + names[k];
@@ -193,12 +193,12 @@ std::string Planner::describe_edge(const FoundEdge& ie, const Stmt& L) {
   const RefInfo& rd = sa.refs[ie.r_dst];
   const RefInfo* ind = nullptr;
   for (const RefInfo* r : {&rs, &rd})
-    if (!ind && r->write && !indirect_names(*r).empty()) ind = r;
+    if (!ind && r->write && !indirect_names(sa, *r).empty()) ind = r;
   for (const RefInfo* r : {&rs, &rd})
-    if (!ind && !indirect_names(*r).empty()) ind = r;
+    if (!ind && !indirect_names(sa, *r).empty()) ind = r;
   if (ind) {
     os << ind->text << " is " << (ind->write ? "written" : "read")
-       << " at a subscript the analysis cannot read (it depends on " << indirect_names(*ind) << "), so " << L.var;
+       << " at a subscript the analysis cannot read (it depends on " << indirect_names(sa, *ind) << "), so " << L.var;
     if (e.kind == DepKind::Output && rs.text == rd.text)
       os << " may write the same element in two iterations";
     else if (rs.text == rd.text)

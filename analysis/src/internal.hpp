@@ -55,10 +55,19 @@ struct StaticAnalysis {
   std::set<std::pair<int, int>> settled;  // ref pairs independent for any values
   std::vector<std::string> settled_text;
   std::set<std::string> assigned_scalars;
+  // Scalars of the nest whose every assignment is `k = e` with e reading an
+  // array element (`k = idx[i]`, `k = int(x[i] * 10)`): a subscript that
+  // uses one is indirect, as `x[idx[i]]` is. Name -> the arrays read.
+  std::map<std::string, std::vector<std::string>> scalars_from_arrays;
   std::set<std::string> symbols;  // scalars used in bounds and subscripts
 
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::string, std::shared_ptr<const ParallelPlan>> cache;
 };
+
+// The arrays an index expression's value comes from: those it reads
+// (arrays_read) and those of the scalars_from_arrays it uses. Empty for a
+// subscript that is not indirect.
+std::vector<std::string> indirect_arrays(const StaticAnalysis& sa, const Expr& index);
 
 }  // namespace loopscope::analysis

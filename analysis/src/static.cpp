@@ -313,6 +313,22 @@ void collect_assigned(const StmtPtr& s, std::set<std::string>& out) {
 }  // namespace
 
 const LoopNest& nest_of(const StaticAnalysis& sa) { return *sa.nest; }
+
+std::vector<std::string> indirect_arrays(const StaticAnalysis& sa, const Expr& index) {
+  std::vector<std::string> out = arrays_read(index);
+  std::function<void(const Expr&)> walk = [&](const Expr& e) {
+    if (e.kind == ExprKind::Name) {
+      auto it = sa.scalars_from_arrays.find(e.name);
+      if (it != sa.scalars_from_arrays.end())
+        for (auto& a : it->second)
+          if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+    for (auto& a : e.args)
+      if (a) walk(*a);
+  };
+  walk(index);
+  return out;
+}
 std::optional<Decline> static_decline(const StaticAnalysis& sa) { return sa.decline; }
 
 static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const LoopNest> nest);
@@ -338,6 +354,22 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
   for (size_t i = 0; i < loops.size(); ++i) sa->loop_index[loops[i]] = (int)i;
   sa->loops.resize(loops.size());
   collect_assigned(nest->root, sa->assigned_scalars);
+  {
+    std::set<std::string> other;  // assigned otherwise at least once
+    for (auto* st : nest->statements()) {
+      if (st->target->kind != ExprKind::Name) continue;
+      const std::string& k = st->target->name;
+      auto read = st->kind == StmtKind::Assign ? arrays_read(*st->value) : std::vector<std::string>{};
+      if (read.empty()) {
+        other.insert(k);
+        continue;
+      }
+      auto& names = sa->scalars_from_arrays[k];
+      for (auto& a : read)
+        if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+    }
+    for (auto& k : other) sa->scalars_from_arrays.erase(k);
+  }
   Builder b{*sa, {}, loops.size(), {}, {}, {}, {}};
   for (auto* l : loops) b.finished_loop_vars.insert(l->var);
   for (auto* st : nest->statements())

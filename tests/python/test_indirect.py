@@ -373,6 +373,32 @@ def test_explain_predicts_run(fn, make):
     assert not bad, "\n".join(bad)
 
 
+def histogram_in_two_lines(hist, idx, n):
+    for i in range(n):
+        k = idx[i]
+        hist[k] += 1
+
+
+def test_a_scalar_read_from_an_array_is_an_indirect_subscript():
+    idx = np.array([1, 2, 1, 4, -1, 0, 3, 3])
+    records, _ = differential(histogram_in_two_lines, lambda: (np.zeros(5, np.int64), idx.copy(), 8))
+    assert statuses(records, "cpu") == ["ok"]
+    v, rep = verdicts(histogram_in_two_lines, np.zeros(5, np.int64), idx, 8)
+    assert v == {"i": "sequential"}
+    (nest,) = rep["nests"]
+    assert nest["subscripts_only_indirect"] is True
+    assert "k of hist[k] holds a value read from idx" in nest["subscript_problem"]["reason"]
+    # and auto runs it natively when that pays
+    n = 400_000
+    big = np.random.default_rng(8).integers(-1000, 1000, n)
+    hist = np.zeros(1000, np.int64)
+    _run.reset_last_runs()
+    loopscope.run(histogram_in_two_lines, hist, big, n, device="auto")
+    assert np.array_equal(hist, np.bincount(big % 1000, minlength=1000))
+    (rec,) = _run.last_runs().values()
+    assert rec["status"] == "ok" and rec["device"] != "python", rec
+
+
 def test_cost_model_counts_indirect_references_and_auto_runs_native():
     n = 400_000
     idx = np.random.default_rng(7).integers(0, 1000, n)

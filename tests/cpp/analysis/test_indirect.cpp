@@ -227,3 +227,31 @@ TEST(Indirect, LoopBoundsThatReadAnArrayDecline) {
   EXPECT_EQ(d->line, 3);
   EXPECT_NE(d->reason.find("the bounds of loop k read the array ptr"), std::string::npos) << d->reason;
 }
+
+TEST(Indirect, AScalarReadFromAnArrayIsAnIndirectSubscript) {
+  // k = idx[i]; hist[k] += 1 is hist[idx[i]] += 1 spelled in two lines.
+  Case c("for i in range(n):\n    k = idx[i]\n    hist[k] += 1\n");
+  c.b.arrays["hist"] = ints(c.buf.make(5), {5});
+  c.b.arrays["idx"] = ints(c.buf.make(8), {8});
+  c.b.scalars["n"] = int_scalar(8);
+  auto p = c.plan();
+  ASSERT_FALSE(p.decline);
+  const LoopPlan& i = loop(p, "i");
+  EXPECT_EQ(i.verdict, LoopVerdict::Sequential);
+  EXPECT_TRUE(any_reason_has(i, "hist[k] is written at a subscript the analysis cannot read (it depends on idx)"));
+  ASSERT_TRUE(p.subscript_problem);
+  EXPECT_EQ(p.subscript_problem->reason,
+            "the subscript k of hist[k] holds a value read from idx, so whether it is in range is known only while "
+            "the loop runs (native code checks it)");
+  EXPECT_TRUE(p.subscripts_only_indirect);
+
+  // A scalar also assigned otherwise (a counter) is not: its range is a
+  // question for the analysis, not for the data.
+  Case d("for i in range(n):\n    k = idx[i]\n    if k > 2:\n        k = k - 1\n    hist[k] += 1\n");
+  d.b.arrays["hist"] = ints(d.buf.make(5), {5});
+  d.b.arrays["idx"] = ints(d.buf.make(8), {8});
+  d.b.scalars["n"] = int_scalar(8);
+  auto q = d.plan();
+  ASSERT_TRUE(q.subscript_problem);
+  EXPECT_FALSE(q.subscripts_only_indirect);
+}
