@@ -89,6 +89,7 @@ class Converter {
   bool is(const py::handle& n, const char* t) { return py::isinstance(n, ast_.attr(t)); }
 
   void add_output(const std::string& name) {
+    if (is_hidden_name(name)) return;  // a temporary of the engine's: no value after the nest
     if (std::find(outputs_.begin(), outputs_.end(), name) == outputs_.end()) outputs_.push_back(name);
   }
 

@@ -117,24 +117,32 @@ def _imports_of(tree) -> Tuple[Dict[str, Optional[Meaning]], list]:
 class Resolver:
     """Resolves the names of the code being rewritten: ``tree`` (its import
     statements) and ``namespace``, a function ``name -> value`` returning
-    ``MISSING`` for an unbound name."""
+    ``MISSING`` for an unbound name; ``module`` is the globals dict of that
+    code (None when unknown)."""
 
-    def __init__(self, tree=None, namespace: Optional[Callable[[str], object]] = None):
+    def __init__(self, tree=None, namespace: Optional[Callable[[str], object]] = None, module: Optional[dict] = None):
         self._imports, self._stars = _imports_of(tree)
         self._namespace = namespace
+        self.module = module
+        self.defs: dict = {}  # functions the code defines, not made yet (_inline.module_defs)
+
+    def value(self, name: str):
+        """The value ``name`` has where the code runs, or ``MISSING``."""
+        if self._namespace is None:
+            return MISSING
+        try:
+            return self._namespace(name)
+        except Exception:
+            return MISSING
 
     def meaning(self, name: str) -> Optional[Meaning]:
         if name in _CANONICAL_NAMES:
             return None  # the front end's own spelling
         if name in self._imports:
             return self._imports[name]
-        if self._namespace is not None:
-            try:
-                value = self._namespace(name)
-            except Exception:
-                value = MISSING
-            if value is not MISSING:
-                return _meaning_of(value, name)
+        value = self.value(name)
+        if value is not MISSING:
+            return _meaning_of(value, name)
         for module in reversed(self._stars):
             value = SNAPSHOT[module].get(name, MISSING)
             if value is not MISSING and callable(value):

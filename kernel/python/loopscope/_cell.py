@@ -551,6 +551,8 @@ class LoopNestTransformer(ast.NodeTransformer):
                 source=_state.get("source"),
                 hook_declined=True,
                 namespace=lambda name: user_ns.get(name, _rewrite.NAMESPACE_MISSING),
+                module=user_ns,
+                local_defs=True,
             )
             return new
         except Exception as exc:  # never break the cell: run it unchanged

@@ -77,13 +77,13 @@ import threading
 import types
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import numpy
 
 import _loopscope
 
-from . import _aliases
+from . import _aliases, _inline
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline
 
 HOOK_NAME = "__loopscope_hook__"
@@ -176,6 +176,8 @@ class NestRecord:
     # Other spellings of math and NumPy (`m` for `import math as m`, `sqrt`
     # for `from math import sqrt`): what each must be when the nest runs.
     aliases: Dict[str, "_aliases.Meaning"] = field(default_factory=dict)
+    # The user's functions inlined into the nest (_inline), checked likewise.
+    callees: Dict[str, "_inline.Callee"] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -261,11 +263,17 @@ def _assumed_names(node: ast.For, inputs: List[str], aliases: Dict[str, "_aliase
 
 
 def register(
-    node: ast.For, source: Optional[str], filename: str, resolver: Optional["_aliases.Resolver"] = None
+    node: ast.For,
+    source: Optional[str],
+    filename: str,
+    resolver: Optional["_aliases.Resolver"] = None,
+    shadowed: Optional[Set[str]] = None,
 ) -> NestRecord:
-    """Registers the nest ``node`` with the engine. ``resolver`` gives the
-    meaning of other spellings of math and NumPy (``_aliases``): the front
-    end reads a copy of the nest in the canonical spelling."""
+    """Registers the nest ``node`` with the engine. ``resolver`` tells what
+    the names of the code mean where it runs: the user's functions the nest
+    calls are inlined (``_inline``; ``shadowed``: the local names of the
+    enclosing function) and other spellings of math and NumPy made canonical
+    (``_aliases``), in a copy of the nest that only the front end reads."""
     text = None
     if source is not None:
         try:
@@ -276,8 +284,25 @@ def register(
             text = textwrap.dedent(text)
     if text is None:
         text = ast.unparse(node)
-    canonical, aliases = (node, {}) if resolver is None else _aliases.canonical_copy(node, resolver, ASSUMED_BUILTINS)
-    nest_id = _loopscope.analysis_register(canonical, text, filename, _aliases.key_of(aliases))
+    inlined, callees, not_inlined = node, {}, None
+    if resolver is not None:
+        try:
+            inlined, callees = _inline.inline(
+                node,
+                resolver.value,
+                resolver.module,
+                shadowed or set(),
+                _aliases.MISSING,
+                set(ASSUMED_BUILTINS),
+                resolver.defs,
+            )
+        except _inline.NotInlinable as why:
+            not_inlined = str(why)
+    canonical, aliases = (
+        (inlined, {}) if resolver is None else _aliases.canonical_copy(inlined, resolver, ASSUMED_BUILTINS)
+    )
+    key = _aliases.key_of(aliases) + _inline.key_of(callees)
+    nest_id = _loopscope.analysis_register(canonical, text, filename, key)
     info = _loopscope.analysis_info(nest_id)
     rec = NestRecord(
         id=nest_id,
@@ -294,9 +319,18 @@ def register(
         static=info.get("static"),
         filename=filename,
     )
+    if not_inlined is not None and rec.declined:
+        rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
+    hidden = [n for n in rec.inputs + rec.outputs if n.startswith(_inline.HIDDEN_PREFIX)]
+    if hidden and not rec.declined:
+        rec.declined = True
+        rec.decline = Decline(
+            UNSUPPORTED_SYNTAX, node.lineno, "a local name of an inlined function may be read before it is assigned"
+        )
     if not rec.declined:
-        rec.aliases = aliases
-        rec.assumed, rec.assumed_attrs, clash = _assumed_names(node, rec.inputs, aliases)
+        rec.aliases, rec.callees = aliases, callees
+        rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
+        rec.assumed = sorted(set(rec.assumed) | set(callees))
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             meaning = aliases.get(clash[0])
@@ -342,7 +376,12 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
     for name in rec.assumed:
         have = env.pop(ASSUMED_PREFIX + name, _MISSING)
         meaning = rec.aliases.get(name)
-        if meaning is not None:
+        callee = rec.callees.get(name)
+        if callee is not None:
+            why = callee.check(have)
+            if why is not None:
+                return why + ", so the loop runs as plain Python"
+        elif meaning is not None:
             if have is not meaning.obj:
                 return f"{name} is {_describe(have)}, not {meaning.describe()}, so the loop runs as plain Python"
         elif name in ASSUMED_BUILTINS:
@@ -580,6 +619,7 @@ class _Rewriter:
         self.source = source
         self.hook_declined = hook_declined
         self.resolver = resolver
+        self.shadowed: Set[str] = set()  # local names of the enclosing functions
         self.nests: List[NestRecord] = []
 
     def replace(self, node, rec):
@@ -594,7 +634,7 @@ class _Rewriter:
 
     def stmt(self, s: ast.stmt) -> List[ast.stmt]:
         if is_range_loop(s):
-            rec = register(s, self.source, self.filename, self.resolver)
+            rec = register(s, self.source, self.filename, self.resolver, self.shadowed)
             self.nests.append(rec)
             if not rec.declined:
                 return self.replace(s, rec)
@@ -620,7 +660,12 @@ class _Rewriter:
                 h.body = self.block(h.body)
             s.orelse = self.block(s.orelse)
             s.finalbody = self.block(s.finalbody)
-        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            outer = self.shadowed
+            self.shadowed = outer | _inline.caller_locals(s)
+            s.body = self.block(s.body)
+            self.shadowed = outer
+        elif isinstance(s, ast.ClassDef):
             s.body = self.block(s.body)
         elif type(s).__name__ == "Match":
             for case in s.cases:
@@ -635,15 +680,22 @@ def rewrite_module(
     source: Optional[str] = None,
     hook_declined: bool = False,
     namespace=None,
+    module: Optional[dict] = None,
+    local_defs: bool = False,
 ):
     """Rewrites `tree` in place (and returns it) with every supported nest
     going through ``hook_name``. Returns ``(tree, nests)``. With
     ``hook_declined``, declined ``range`` loops also call the hook (with an
     empty env and no outputs), which lets a caller skip them. ``namespace``
     (``name -> value``, ``_aliases.MISSING`` when unbound) is where the code
-    will run: with the tree's imports, it tells what other spellings of math
-    and NumPy stand for."""
-    rw = _Rewriter(filename, hook_name, source, hook_declined, _aliases.Resolver(tree, namespace))
+    will run, ``module`` its globals dict: with the tree's imports, they tell
+    which user functions a nest calls and what other spellings of math and
+    NumPy stand for. With ``local_defs`` (a cell), the functions the tree
+    defines at its top level count as defined in ``module``."""
+    resolver = _aliases.Resolver(tree, namespace, module)
+    if local_defs:
+        resolver.defs = _inline.module_defs(tree)
+    rw = _Rewriter(filename, hook_name, source, hook_declined, resolver)
     tree.body = rw.block(tree.body)
     ast.fix_missing_locations(tree)
     for n in ast.walk(tree):
@@ -722,6 +774,7 @@ def rewrite_function(fn, hook_declined: bool = False):
         source=_shift_source(source, def_line),
         hook_declined=hook_declined,
         namespace=_function_namespace(fn),
+        module=fn.__globals__,
     )
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
