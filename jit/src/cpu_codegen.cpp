@@ -71,6 +71,7 @@ class CpuVariant {
   std::vector<ArraySlot> arrays;
   std::vector<VarSlot> vars;
   std::vector<std::pair<std::string, int>> outputs;  // name, var slot
+  std::set<int> float_slots;  // slots of variables kept as doubles, whatever kind they hold (int then float)
   int frame_size = 0;
   bool needs_snapshot = false;
   bool reads_fp_flags = false;      // a NumPy float operation: the run reads the IEEE flags
@@ -278,7 +279,10 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   v->key = spec.key;
   v->tier = quick ? CpuTier::Quick : CpuTier::Optimised;
   for (auto& a : spec.arrays) v->arrays.push_back({a.name, a.slot, a.ndim, a.written});
-  for (auto& x : spec.vars) v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy});
+  for (auto& x : spec.vars) {
+    v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy});
+    if (x.int_then_float) v->float_slots.insert(x.slot);
+  }
   for (auto& o : spec.bound->nest->outputs) {
     auto it = spec.var_index.find(o);
     if (it != spec.var_index.end()) v->outputs.push_back({o, spec.vars[it->second].slot});
@@ -717,6 +721,10 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
         int64_t bits = frame[slot];
         if (o.kind == ValueKind::PyFloat || o.kind == ValueKind::NpFloat64 || o.kind == ValueKind::NpFloat32) {
           std::memcpy(&o.fval, &bits, 8);
+        } else if (o.kind == ValueKind::PyInt && v.float_slots.count(slot)) {
+          double d;  // an int-then-float variable last assigned an int (exact: |value| <= 2**53)
+          std::memcpy(&d, &bits, 8);
+          o.ival = static_cast<int64_t>(d);
         } else {
           o.ival = bits;
         }

@@ -78,6 +78,8 @@ class Specialiser {
       if (!v.typed)
         throw Unsupported{DeclineCode::Typing, nest.first_line,
                           "the variable '" + v.name + "' never gets a value of a known type"};
+    if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_then_float; }))
+      check_int_then_float_reads(*nest.root);
     choose_parallel();
     record_ = true;
     std::vector<const Stmt*> loops;
@@ -92,6 +94,8 @@ class Specialiser {
   bool changed_ = false;
   bool record_ = false;
   std::map<std::string, Interval> loop_iv_;  // enclosing loop variables
+  static constexpr int64_t kExactInDouble = int64_t{1} << 53;
+  std::set<std::string> ints_not_exact_in_double_;  // assigned an int whose range is unknown or wider
   std::ostringstream decisions_;
 
   // ---- names ----------------------------------------------------------
@@ -182,12 +186,28 @@ class Specialiser {
   }
 
   // ---- types and intervals ---------------------------------------------
-  void join_var(VarInfo& v, const VT& t, int line) {
+  // `iv`: the interval of the value assigned, when it is an integer.
+  void join_var(VarInfo& v, const VT& t, int line, const Interval& iv = {}) {
+    if (t == kPyInt && !(iv.known && iv.lo >= -kExactInDouble && iv.hi <= kExactInDouble))
+      ints_not_exact_in_double_.insert(v.name);
     if (!v.typed) {
       v.type = t;
       v.typed = true;
       changed_ = true;
       return;
+    }
+    if (promotes_to_float(v, t)) {
+      v.int_then_float = true;
+      v.type = VT{Repr::F64, true, t.np};  // its int, as a float, counts as a Python float
+      changed_ = true;
+      return;
+    }
+    if (v.int_then_float && t == kPyInt) {
+      if (ints_not_exact_in_double_.count(v.name))
+        throw Unsupported{DeclineCode::Typing, line,
+                          "'" + v.name + "' is assigned an int that may be too large to be exact as a float" +
+                              " (it is a float elsewhere in the loop)"};
+      return;  // an int again (`s = 0` at the start of each row): its kind is tracked at run time
     }
     if (v.type.r != t.r)
       throw Unsupported{DeclineCode::Typing, line,
@@ -197,6 +217,101 @@ class Specialiser {
     if (u != v.type) {
       v.type = u;
       changed_ = true;
+    }
+  }
+
+  // A Python int (from before the loop, or assigned in it) that the nest
+  // assigns a float64 (Python float or np.float64): exact as a double while
+  // |value| <= 2**53, where Python's int-to-float conversions and int-float
+  // comparisons are exact.
+  bool promotes_to_float(const VarInfo& v, const VT& t) const {
+    if (v.input_numpy || v.int_then_float || v.type != kPyInt || t.r != Repr::F64) return false;
+    if (ints_not_exact_in_double_.count(v.name)) return false;
+    if (!v.input) return true;
+    const ScalarBinding& b = B.scalars.at(v.name);
+    return b.kind == ScalarKind::Int && b.ival >= -kExactInDouble && b.ival <= kExactInDouble;
+  }
+
+  bool is_int_then_float(const Expr& e) const {
+    if (e.kind != ExprKind::Name) return false;
+    auto it = S.var_index.find(e.name);
+    return it != S.var_index.end() && S.vars[it->second].int_then_float;
+  }
+
+  // Where an int-then-float variable is read, its value is a float in native
+  // code and may still be Python's int: allowed only where both give the
+  // same result, of the same type. `safe` says whether the context of `e`
+  // is such a place: an operand of + - * / // % ** whose other operand is a
+  // float64, a comparison, a condition, math functions, float() and int(),
+  // a value stored into a float64 array.
+  void check_int_then_float_reads(const Expr& e, bool safe) {
+    if (is_int_then_float(e) && !safe)
+      throw Unsupported{DeclineCode::Typing, e.line,
+                        "'" + e.name +
+                            "' holds an int and then a float; native code follows it only where both give "
+                            "the same result (in arithmetic with a float, comparisons, "
+                            "conditions, math functions, float() and int()), and this use is not one"};
+    auto float64 = [&](const Expr& x) {
+      if (is_int_then_float(x)) return false;
+      auto t = expr(x);
+      return t && t->t.r == Repr::F64;
+    };
+    switch (e.kind) {
+      case ExprKind::Binary:
+        check_int_then_float_reads(*e.args[0], float64(*e.args[1]));
+        check_int_then_float_reads(*e.args[1], float64(*e.args[0]));
+        return;
+      case ExprKind::Compare:
+        for (auto& a : e.args) check_int_then_float_reads(*a, true);
+        return;
+      case ExprKind::Unary: check_int_then_float_reads(*e.args[0], e.un_op == UnOp::Not); return;
+      case ExprKind::IfExp:
+        check_int_then_float_reads(*e.args[0], true);
+        check_int_then_float_reads(*e.args[1], false);
+        check_int_then_float_reads(*e.args[2], false);
+        return;
+      case ExprKind::Call: {
+        const std::string& f = e.name;
+        bool same = math_fns().count(f) || f == "floor" || f == "ceil" || f == "trunc" || f == "float" || f == "int";
+        for (auto& a : e.args) check_int_then_float_reads(*a, same && e.args.size() == 1);
+        return;
+      }
+      default:
+        for (auto& a : e.args)
+          if (a) check_int_then_float_reads(*a, false);
+    }
+  }
+  void check_int_then_float_reads(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign: {
+        const Expr& t = *s.target;
+        if (t.kind == ExprKind::Subscript) {
+          for (auto& a : t.args) check_int_then_float_reads(*a, false);
+          // Stored into (or combined with an element of) a float64 array.
+          check_int_then_float_reads(*s.value, S.arrays[S.array_index.at(t.name)].dtype == DType::Float64);
+        } else if (s.kind == StmtKind::AugAssign) {
+          // `acc += v` reads acc and v as the operands of its operator.
+          auto v = expr(*s.value);
+          const VarInfo& target = S.vars[S.var_index.at(t.name)];
+          check_int_then_float_reads(t, !is_int_then_float(*s.value) && v && v->t.r == Repr::F64);
+          check_int_then_float_reads(*s.value, !target.int_then_float && target.type.r == Repr::F64);
+        } else {
+          check_int_then_float_reads(*s.value, false);
+        }
+        return;
+      }
+      case StmtKind::If:
+        check_int_then_float_reads(*s.cond, true);
+        for (auto& b : s.body) check_int_then_float_reads(*b);
+        for (auto& b : s.orelse) check_int_then_float_reads(*b);
+        return;
+      case StmtKind::For:
+        check_int_then_float_reads(*s.start, false);
+        check_int_then_float_reads(*s.stop, false);
+        if (s.step) check_int_then_float_reads(*s.step, false);
+        for (auto& b : s.body) check_int_then_float_reads(*b);
+        return;
     }
   }
 
@@ -570,12 +685,12 @@ class Specialiser {
                               "the loop variable '" + s.target->name + "' is assigned inside its loop"};
           VarInfo& var = S.vars[S.var_index.at(s.target->name)];
           if (!v) return;
-          VT t = v->t;
+          TypedInterval t = *v;
           if (s.kind == StmtKind::AugAssign) {
             if (!var.typed) return;
-            t = binary(*s.target, s.aug_op, TypedInterval{var.type, {}}, *v)->t;
+            t = *binary(*s.target, s.aug_op, TypedInterval{var.type, {}}, *v);
           }
-          join_var(var, t, s.line);
+          join_var(var, t.t, s.line, t.iv);
         } else {
           auto el = subscript(*s.target);
           if (!v || !el) return;
@@ -652,6 +767,7 @@ class Specialiser {
       auto it = S.var_index.find(r.variable);
       if (it == S.var_index.end()) return false;  // an array reduction
       const VarInfo& v = S.vars[it->second];
+      if (v.int_then_float) return false;  // its partial results would start from the int
       if (!r.fn.empty()) {
         if (!is_int(v.type.r) || (r.fn != "min" && r.fn != "max")) return false;
       } else if (r.op != BinOp::Add && r.op != BinOp::Mul && r.op != BinOp::Sub) {
@@ -698,7 +814,8 @@ class Specialiser {
     for (auto& v : S.vars) {
       v.slot = slot;
       slot += 4;
-      k << v.name << ':' << static_cast<int>(v.type.r) << v.type.py << v.type.np << v.input << v.input_numpy << ';';
+      k << v.name << ':' << static_cast<int>(v.type.r) << v.type.py << v.type.np << v.input << v.input_numpy
+        << v.int_then_float << ';';
     }
     for (int id : S.parallel_loops) {
       S.parallel_start_slot[id] = slot++;

@@ -43,6 +43,11 @@ struct VarInfo {
   bool input_numpy = false;  // ... and that value is a NumPy scalar
   bool assigned = false;     // assigned in the nest (including loop variables)
   bool loop_var = false;
+  // Holds a Python int before the loop and floats once assigned (`acc = 0`,
+  // then `acc += x[i]`): native code keeps it as a float from the start,
+  // which gives Python's results where it is read (Specialiser::
+  // check_int_then_float_reads); left unassigned, it keeps its int.
+  bool int_then_float = false;
   int slot = 0;  // frame: value, kind, defined, touched
 };
 

@@ -401,6 +401,14 @@ class Generator {
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
     spec_ = cpu::specialise(bound_, plan_, o);  // throws cpu::Unsupported: the CPU variant's reason
+    // The kernel's parameters and results take the type a scalar has before
+    // the loop; one that changes from int to float stays on the CPU.
+    for (auto& v : spec_.vars)
+      if (v.int_then_float)
+        fail(analysis::DeclineCode::Typing, bound_.nest->first_line,
+             "'" + v.name +
+                 "' holds an int and then a float, which the GPU variant does not follow yet (the CPU "
+                 "variant does)");
   }
 
   const LoopPlan& lplan(const Stmt& loop) {

@@ -106,7 +106,8 @@ def _out_of_range(A):
 
 DECLINED = [
     (_ufunc_on_scalars, lambda: (np.linspace(0, 1, 50), np.zeros(50)), "declined"),
-    (_int_accumulator_becomes_float, lambda: (np.ones(50),), "declined"),
+    # int then float: native code tracks which the variable holds.
+    (_int_accumulator_becomes_float, lambda: (np.ones(50),), "native"),
     (_float_into_int_array, lambda: (np.zeros(50, dtype=np.int64),), "declined"),
     (_float32_scalar, lambda: (np.ones(50), np.float32(0.5)), "declined"),
     (_math_is_fine, lambda: (np.linspace(0, 1, 50), np.zeros(50)), "native"),
