@@ -1,7 +1,7 @@
 """A long differential campaign over generated loop nests.
 
     .venv/bin/python tests/python/nest_campaign.py --nests N [--seed S]
-        [--gen extras|plain|random|indirect|all] [--gpu] [--chunk K]
+        [--gen extras|plain|random|indirect|tuples|all] [--gpu] [--chunk K]
 
 Runs N generated functions, seeds S, S+1, ..., each in CPython and through
 loopscope.run on cpu and cpu-serial with quick and optimised code (with
@@ -13,8 +13,10 @@ views, NaN/inf/-0.0), "plain" (nestgen.generate(seed)), "random"
 (test_cpu_random.py's functions with extras: float32/int/bool arrays, // and
 %, conditionals), "indirect" (nestgen.generate(seed, seed % 2 == 0,
 indirect=True): subscripts that read index arrays or int() of elements,
-index arrays written in the nest, index values out of range), "all" (the
-four in turn; the default).
+index arrays written in the nest, index values out of range), "tuples"
+(nestgen.generate(seed, seed % 2 == 0, seed % 3 == 0, tuples=True): swaps
+of elements and scalars, values that read what an earlier target writes,
+mixed and nested targets), "all" (the five in turn; the default).
 
 A seed whose function CPython itself cannot run in REFERENCE_LIMIT_S (a
 Python int that doubles its digits at every iteration) is skipped and
@@ -40,7 +42,8 @@ CPU_CONFIGS = [
     ("cpu-reversed", "quick"),
     ("cpu-reversed", "optimised"),
 ]
-GENS = ("extras", "plain", "random", "indirect")
+GENS = ("extras", "plain", "random", "indirect", "tuples")
+NESTGEN_GENS = ("extras", "plain", "indirect", "tuples")
 
 
 def gen_of(seed, gen):
@@ -48,10 +51,12 @@ def gen_of(seed, gen):
 
 
 def nestgen_args(seed, g):
-    """nestgen.generate's (extras, indirect) for generator g."""
+    """nestgen.generate's (extras, indirect, tuples) for generator g."""
     if g == "indirect":
-        return seed % 2 == 0, True
-    return g == "extras", False
+        return seed % 2 == 0, True, False
+    if g == "tuples":
+        return seed % 2 == 0, seed % 3 == 0, True
+    return g == "extras", False, False
 
 
 def check(seed, gen, gpu):
@@ -60,10 +65,10 @@ def check(seed, gen, gpu):
     import test_cpu_random
 
     g = gen_of(seed, gen)
-    if g in ("extras", "plain", "indirect"):
+    if g in NESTGEN_GENS:
         configs = CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else [])
-        extras, indirect = nestgen_args(seed, g)
-        failures, _ = test_cpu_nestgen.check_seed(seed, extras, configs, indirect)
+        extras, indirect, tuples = nestgen_args(seed, g)
+        failures, _ = test_cpu_nestgen.check_seed(seed, extras, configs, indirect, tuples)
         return failures
     failures = []
     for device, tier in CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else []):
@@ -88,7 +93,7 @@ def reference_too_slow(seed, gen):
     import test_cpu_random
 
     g = gen_of(seed, gen)
-    if g in ("extras", "plain", "indirect"):
+    if g in NESTGEN_GENS:
         src, make_args = nestgen.generate(seed, *nestgen_args(seed, g))
         fn, args = nestgen.make_function(src), make_args()
     else:

@@ -29,6 +29,16 @@ index array (``I[i] = I[j + 1]``), index values with repeats and negative
 ones, and now and then one value out of range (IndexError mid-loop). The
 decisions about them come from a random stream of their own.
 
+``generate(seed, extras, indirect, tuples=True)`` (and ``describe``) adds
+tuple assignments: swaps of two elements of one array or of two arrays
+(``A[i, j], A[j, i] = A[j, i], A[i, j]``, equal subscripts at some
+iterations), of scalars (``s, t = t, s``), of an element and a scalar
+(``t, B[k] = B[k], t``), values that read what an earlier target writes
+(``s, t = t + A[i], s * 0.5``), three targets, parenthesised, list and nested
+targets. Their decisions come from a random stream of their own;
+the expressions in them are drawn as elsewhere, so the rest of the nest
+differs from the one without them.
+
 ``make_function(source)`` compiles the source so that ``inspect.getsource``
 works on the result (as it does for functions in a notebook cell).
 """
@@ -54,10 +64,12 @@ RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isi
 
 
 class _Gen:
-    def __init__(self, seed, extras=False, indirect=False):
+    def __init__(self, seed, extras=False, indirect=False, tuples=False):
         self.seed = seed
         self.extras = extras
         self.indirect = indirect
+        self.tuples = tuples
+        self.rt = random.Random(seed * 7919 + 23)  # tuple assignments only
         self.ri = random.Random(seed * 1000003 + 17)  # indirect subscripts only
         self.index_arrays = {}  # name -> {"need", "dtype", "lo", "hi", "bad"}
         self.indirect_depth = 0
@@ -249,6 +261,8 @@ class _Gen:
                 info["need"][1] = max(info["need"][1], hi + 1)
             self.features.add("index array written")
             return [f"{pad}{name}[{subs[0][0]}] = {name}[{subs[1][0]}]"]
+        if self.tuples and self.rt.random() < 0.25:
+            return self.tuple_statement(scope, indent)
         x = r.random()
         if x < 0.45:
             op = r.choice(["=", "=", "+=", "-=", "*="])
@@ -300,6 +314,46 @@ class _Gen:
         name = r.choice(sorted(self.arrays))
         target = self.ref(scope, name)
         return [f"{pad}{target} = max({target}, {self.expr(scope)})"]
+
+    def tuple_statement(self, scope, indent):
+        """One tuple assignment (see generate's ``tuples``)."""
+        rt = self.rt
+        pad = "    " * indent
+        self.features.add("tuple assignment")
+        self.scalars_used.update(("s", "t"))
+        form = rt.randrange(8)
+        if form == 0:
+            # two elements of one array swapped (equal at some iterations)
+            name = rt.choice(sorted(self.arrays))
+            a, b = self.ref(scope, name), self.ref(scope, name)
+            self.features.add("swap")
+            return [f"{pad}{a}, {b} = {b}, {a}"]
+        if form == 1:
+            a, b = self.ref(scope), self.ref(scope)
+            self.features.add("swap")
+            return [f"{pad}{a}, {b} = {b}, {a}"]
+        if form == 2:
+            self.features.add("swap")
+            return [f"{pad}s, t = t, s"]
+        if form == 3:
+            a = self.ref(scope)
+            return [f"{pad}t, {a} = {a}, t" if rt.random() < 0.5 else f"{pad}{a}, t = t, {a} * 0.5"]
+        if form == 4:
+            # values that read the earlier targets' old values
+            return [f"{pad}s, t = t + {self.expr(scope)}, s * 0.5"]
+        if form == 5:
+            a, b = self.ref(scope), self.ref(scope)
+            return [f"{pad}{a}, s, {b} = {self.expr(scope)}, {b} + s, {a}"]
+        if form == 6:
+            a = self.ref(scope)
+            shape = rt.randrange(3)
+            if shape == 0:
+                return [f"{pad}(t, {a}) = {a} * 2.0, t + 1.0"]
+            if shape == 1:
+                return [f"{pad}[t, {a}] = [{a} - t, t]"]
+            return [f"{pad}(t, {a}), s = ({a}, s), t"]
+        a = self.ref(scope)
+        return [f"{pad}{a}, t = {self.expr(scope)}, {a}"]
 
     def symbolic_header(self):
         """range() with a start, stop and step among the integer arguments."""
@@ -382,7 +436,7 @@ class _Gen:
 
     def build(self):
         r = self.r
-        if self.extras and r.random() < 0.3:
+        if self.extras and not self.tuples and r.random() < 0.3:
             return self.build_dense()
         names = ["A", "B", "C"][: r.randint(1, 3)]
         for name in names:
@@ -746,18 +800,19 @@ class _Gen:
         return make_args
 
 
-def generate(seed, extras=False, indirect=False):
+def generate(seed, extras=False, indirect=False, tuples=False):
     """Returns ``(source, make_args)`` for this seed (deterministic). With
     ``extras``, a different nest that also has symbolic offsets and steps,
     more kinds of aliasing views, and NaN/inf/-0.0 in the data. With
-    ``indirect``, subscripts that read index arrays or int() of elements."""
-    src, make_args = _Gen(seed, extras, indirect).build()
+    ``indirect``, subscripts that read index arrays or int() of elements.
+    With ``tuples``, tuple assignments (swaps, rotations, mixed targets)."""
+    src, make_args = _Gen(seed, extras, indirect, tuples).build()
     return src, make_args
 
 
-def describe(seed, extras=False, indirect=False):
+def describe(seed, extras=False, indirect=False, tuples=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed, extras, indirect)
+    g = _Gen(seed, extras, indirect, tuples)
     g.build()
     return sorted(g.features)
 

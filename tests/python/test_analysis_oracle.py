@@ -109,6 +109,31 @@ def test_random_nests_with_indirect_subscripts_sound():
     assert indirect > 250 and totals["loops"] > 800
 
 
+def test_random_nests_with_tuple_assignments_sound():
+    """Nests with tuple assignments (nestgen's tuples=True: swaps of elements
+    and scalars, values that read what an earlier target writes, mixed and
+    nested targets; extras on even seeds, indirect subscripts on every third):
+    no loop is called parallel or a reduction where the oracle, which runs
+    the statements as Python does, sees otherwise."""
+    failed, totals, tuples = [], {}, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(11000, 11400):
+            extras, indirect = seed % 2 == 0, seed % 3 == 0
+            src, make_args = nestgen.generate(seed, extras, indirect, tuples=True)
+            tuples += "tuple assignment" in nestgen.describe(seed, extras, indirect, True)
+            failures, stats = check(src, nestgen.make_function(src), make_args)
+            for k, v in stats.items():
+                totals[k] = totals.get(k, 0) + v
+            if failures:
+                failed.append((seed, failures, src))
+    print(
+        f"\ntuple nests: {tuples} of 400, truly parallel {totals['truly_parallel']}, found {totals['found_parallel']}"
+    )
+    assert not failed, "\n\n".join(f"seed {s}: {f}\n{src}" for s, f, src in failed[:5])
+    assert tuples > 200 and totals["found_parallel"] > 0.4 * totals["truly_parallel"]
+
+
 def test_random_nests_sound_without_exact_test():
     """The same check with the exact enumeration off, so that ZIV/SIV/GCD/
     Banerjee/Fourier-Motzkin are checked alone (on these small instances the

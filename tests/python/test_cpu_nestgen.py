@@ -150,12 +150,13 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
-def check_seed(seed, extras, configs, indirect=False):
+def check_seed(seed, extras, configs, indirect=False, tuples=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
     of every nest on every configuration. With `indirect`, the nest has
-    indirect subscripts (nestgen.generate(seed, extras, indirect=True))."""
-    src, make_args = nestgen.generate(seed, extras, indirect)
+    indirect subscripts (nestgen.generate(seed, extras, indirect=True)); with
+    `tuples`, tuple assignments."""
+    src, make_args = nestgen.generate(seed, extras, indirect, tuples)
     fn = nestgen.make_function(src)
     py_args = make_args()
     want = outcome(fn, py_args, None)
@@ -172,7 +173,7 @@ def check_seed(seed, extras, configs, indirect=False):
             got = outcome(fn, args, dev)
         runs = _run.last_runs().values()
         statuses += [r["status"] for r in runs]
-        kind = (" (extras)" if extras else "") + (" (indirect)" if indirect else "")
+        kind = (" (extras)" if extras else "") + (" (indirect)" if indirect else "") + (" (tuples)" if tuples else "")
         where = f"seed {seed}{kind} on {device}{'/' + tier if tier else ''}"
         msg = None
         if want[0] != got[0] or not equal(want[1:], got[1:], tol):
@@ -186,7 +187,7 @@ def check_seed(seed, extras, configs, indirect=False):
         if errors and not msg:
             msg = "; ".join(errors)
         if msg:
-            failures.append(f"{where} ({', '.join(nestgen.describe(seed, extras, indirect))}):\n{src}{msg}")
+            failures.append(f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples))}):\n{src}{msg}")
     return failures, statuses
 
 
@@ -227,6 +228,33 @@ def test_nestgen_indirect_on_every_cpu_configuration(batch):
 @pytest.mark.parametrize("seed", range(20000, 20030))
 def test_nestgen_indirect_on_the_emulated_gpu(seed):
     failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=True)
+    assert not failures, failures[0]
+
+
+TUPLE_SEEDS = range(30000, 30120)
+TUPLE_BATCHES = 2
+
+
+@pytest.mark.parametrize("batch", range(TUPLE_BATCHES))
+def test_nestgen_tuples_on_every_cpu_configuration(batch):
+    """Nests with tuple assignments (nestgen's tuples=True, with extras on
+    even seeds and indirect subscripts on every third): swaps of elements
+    (equal ones at some iterations) and of scalars, values that read what an
+    earlier target writes, mixed, parenthesised, list and nested targets."""
+    per = len(TUPLE_SEEDS) // TUPLE_BATCHES
+    failures, statuses = [], []
+    for seed in TUPLE_SEEDS[batch * per : (batch + 1) * per]:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, tuples=True)
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+@pytest.mark.parametrize("seed", range(30000, 30020))
+def test_nestgen_tuples_on_the_emulated_gpu(seed):
+    failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=seed % 3 == 0, tuples=True)
     assert not failures, failures[0]
 
 
