@@ -257,6 +257,48 @@ CELLS = {
             a[i] = 1.0
         """
     ],
+    "loops_over_array_elements": [
+        """
+        import numpy as np
+        a = np.array([0.5, -1.0, 2.5]); out = np.zeros(3); total = 0
+        for x in a:
+            total += x
+        for i, v in enumerate(a):
+            out[i] = v * i
+        for y in reversed(a):
+            last = y
+        print(total, x, i, v, y, last, out)
+        """,
+        """
+        e = np.zeros(0)
+        for x in e:
+            total = -1.0
+        for i, v in enumerate(e, 5):
+            pass
+        print(total, x, i, v)
+        """,
+    ],
+    "helpers_inlined_in_cells": [
+        """
+        import math
+        import numpy as np
+        def sq(v):
+            return v * v
+        def norm(x, y):
+            return math.sqrt(sq(x) + sq(y))
+        a = np.linspace(-1.0, 1.0, 7); b = a[::-1].copy(); out = np.zeros(7)
+        for i in range(7):
+            out[i] = norm(a[i], b[i])
+        print(out)
+        """,
+        """
+        def sq(v):
+            return -v
+        for i in range(7):
+            out[i] += norm(a[i], 1.0)
+        print(out)
+        """,
+    ],
     "shadowed_abs": [
         """
         import numpy as np

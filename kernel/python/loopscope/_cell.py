@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ._errors import internal
-from ._records import INTERRUPTED, TRAP, Decline
+from ._records import INTERRUPTED, TRAP, Decline, shown_all
 from ._magic import loopscope_magic
 from ._settings import LEVELS, MODES, SETTINGS, Settings  # noqa: F401  (part of this module's interface)
 
@@ -371,7 +371,7 @@ def _first_report(nest_id, env, rec, explain_only):
     full = _level(report) == "full"
     if not rec.declined:
         try:
-            report.analysis = _loopscope.analysis_run(nest_id, env)
+            report.analysis = shown_all(_loopscope.analysis_run(nest_id, env))
         except Exception as exc:
             report.notes.append(internal(exc, "dependence analysis") + ".")
         # NVRTC (tens of milliseconds per nest) gives the GPU's real register
@@ -484,7 +484,9 @@ def hook(nest_id, env):
             _tell(f"Loopscope: {internal(exc, 'report')}.")
             return None
         if explain_only:
-            return {}
+            # Explained, not run; but a loop over a list (say) runs as Python,
+            # where the nests of its body are explained in turn.
+            return None if rec.over_iterable and device == "python" else {}
         if device == "python":
             return _run_as_python(entry)
         runner = _run.DEVICES.get(device) or _run.DEVICES["cpu"]

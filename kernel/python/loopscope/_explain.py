@@ -7,7 +7,7 @@ import _loopscope
 
 from . import _rewrite, _run
 from ._errors import internal
-from ._records import Decline, internal_decline
+from ._records import Decline, internal_decline, shown_all
 
 
 def _loop_entry(loop: dict, edges: List[dict]) -> Dict[str, Any]:
@@ -163,10 +163,14 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
                 )
             decline = Decline(decline.code, rec.line, reason, decline.detail)
             reports[nest_id] = {"decline": decline.as_dict(), "loops": [], "edges": []}
-            return {}
+            # A loop over a list (say) runs as Python, where the nests of its
+            # body are explained in turn.
+            return None if rec.over_iterable else {}
         with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
-            reports[nest_id] = _loopscope.analysis_run(nest_id, env)
+            reports[nest_id] = shown_all(_loopscope.analysis_run(nest_id, env))
             reports[nest_id]["predicted"] = predict(nest_id, env)
+        if rec.over_iterable and reports[nest_id].get("decline"):
+            return None  # as above: the loop over a list runs as Python
         return {}
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))

@@ -5,6 +5,7 @@ devices); the kernel's report, the calibration and the tests read it. It
 sits below every device so that none of them imports another to record.
 """
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -36,6 +37,30 @@ CODES = (
 )
 
 
+# The hidden index of a loop over an array's elements (`for x in a`, lowered
+# by _iteration to an index loop): shown to the user as the loop's variable.
+HIDDEN_INDEX = "$index_of_"
+_HIDDEN_INDEX_RE = re.compile(re.escape(HIDDEN_INDEX) + r"(\w+)")
+
+
+def shown(text: str) -> str:
+    """``text`` from the engine as the user reads it: the loop over ``x`` in
+    ``for x in a`` is named ``x``, not by its hidden index."""
+    return _HIDDEN_INDEX_RE.sub(r"\1", text) if HIDDEN_INDEX in text else text
+
+
+def shown_all(obj):
+    """``obj`` (an engine result: dicts, lists, strings) with ``shown``
+    applied to every string in it."""
+    if isinstance(obj, str):
+        return shown(obj)
+    if isinstance(obj, dict):
+        return {k: shown_all(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [shown_all(v) for v in obj]
+    return obj
+
+
 @dataclass(frozen=True)
 class Decline:
     """Why a nest (or one run of it) stays in Python: a code (``CODES``),
@@ -57,7 +82,7 @@ class Decline:
         return cls(
             code=str(d.get("code") or INTERNAL),
             line=int(d.get("line") or 0),
-            reason=str(d.get("reason") or ""),
+            reason=shown(str(d.get("reason") or "")),
             detail=str(d.get("detail") or ""),
         )
 
@@ -92,7 +117,7 @@ def record(nest_id, device, result):
         "decline": decline,
         "reason": decline.reason if decline else "",
         "timing": result.get("timing", {}),
-        "parallel_loops": result.get("parallel_loops", ""),
+        "parallel_loops": shown(result.get("parallel_loops", "")),
     }
     with _LOCK:
         _LAST[nest_id] = rec

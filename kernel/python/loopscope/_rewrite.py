@@ -83,8 +83,8 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _inline
-from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline
+from . import _aliases, _inline, _iteration
+from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 
 HOOK_NAME = "__loopscope_hook__"
 # A rebuilt function reaches its hook through a constant of its own code, not
@@ -144,7 +144,8 @@ class NotRewritable(ValueError):
 # any user code runs).
 
 ASSUMED_BUILTINS = {
-    name: getattr(builtins, name) for name in ("range", "len", "abs", "min", "max", "float", "int", "round")
+    name: getattr(builtins, name)
+    for name in ("range", "len", "abs", "min", "max", "float", "int", "round", "enumerate", "reversed")
 }
 ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
 _MODULE_ATTRS = {id(math): _aliases.SNAPSHOT["math"], id(numpy): _aliases.SNAPSHOT["np"]}
@@ -176,6 +177,9 @@ class NestRecord:
     # Other spellings of math and NumPy (`m` for `import math as m`, `sqrt`
     # for `from math import sqrt`): what each must be when the nest runs.
     aliases: Dict[str, "_aliases.Meaning"] = field(default_factory=dict)
+    # The root loop iterates an iterable (`for x in a`, lowered by _iteration),
+    # not a range: when its values decline, its body's own nests are rewritten.
+    over_iterable: bool = False
     # The user's functions inlined into the nest (_inline), checked likewise.
     callees: Dict[str, "_inline.Callee"] = field(default_factory=dict)
 
@@ -284,11 +288,14 @@ def register(
             text = textwrap.dedent(text)
     if text is None:
         text = ast.unparse(node)
-    inlined, callees, not_inlined = node, {}, None
+    # The copy the front end reads: loops over arrays as index loops, the
+    # user's functions inlined, other spellings made canonical.
+    lowered = _iteration.lower(node)
+    inlined, callees, not_inlined = lowered, {}, None
     if resolver is not None:
         try:
             inlined, callees = _inline.inline(
-                node,
+                lowered,
                 resolver.value,
                 resolver.module,
                 shadowed or set(),
@@ -308,15 +315,16 @@ def register(
         id=nest_id,
         line=node.lineno,
         end_line=getattr(node, "end_lineno", node.lineno) or node.lineno,
-        var=node.target.id,
+        var=_iteration.loop_names(node),
+        over_iterable=not is_range_loop(node),
         source=text,
         declined=info["declined"],
         decline=Decline.from_engine(info["decline"]),
         inputs=list(info.get("inputs", [])),
         outputs=list(info.get("outputs", [])),
         arrays=list(info.get("arrays", [])),
-        loops=list(info.get("loops", [])) or _ast_loops(node),
-        static=info.get("static"),
+        loops=shown_all(list(info.get("loops", []))) or _ast_loops(node),
+        static=shown_all(info.get("static")),
         filename=filename,
     )
     if not_inlined is not None and rec.declined:
@@ -330,7 +338,7 @@ def register(
     if not rec.declined:
         rec.aliases, rec.callees = aliases, callees
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
-        rec.assumed = sorted(set(rec.assumed) | set(callees))
+        rec.assumed = sorted(set(rec.assumed) | set(callees) | _iteration.builtins_called(node))
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             meaning = aliases.get(clash[0])
@@ -633,10 +641,15 @@ class _Rewriter:
         return out
 
     def stmt(self, s: ast.stmt) -> List[ast.stmt]:
-        if is_range_loop(s):
+        if _iteration.is_index_loop(s):
             rec = register(s, self.source, self.filename, self.resolver, self.shadowed)
             self.nests.append(rec)
             if not rec.declined:
+                if rec.over_iterable:
+                    # A loop over an iterable runs as Python when it is not an
+                    # array (`for r in rows` over a list): the nests in its
+                    # body still get their chance then.
+                    s.body = self.block(s.body)
                 return self.replace(s, rec)
             # Declined: look for nests inside its body.
             s.body = self.block(s.body)
