@@ -78,8 +78,9 @@ class Converter {
  private:
   py::module_ ast_;
   int next_id_ = 1, next_s_ = 1, next_l_ = 1;
-  int next_hidden_ = 1;                 // numbers the temporaries of tuple assignments
-  std::vector<std::string> loop_vars_;  // enclosing loop variables
+  std::map<std::string, std::string> hidden_;  // LoopNest::hidden_names
+  int next_hidden_ = 1;                        // numbers the temporaries of tuple assignments
+  std::vector<std::string> loop_vars_;         // enclosing loop variables
   std::set<std::string> all_loop_vars_;
   std::set<std::string> arrays_, scalars_assigned_, plain_names_;
   std::vector<std::string> outputs_;
@@ -215,6 +216,8 @@ class Converter {
       auto tmp = std::make_shared<Expr>();
       tmp->kind = ExprKind::Name;
       tmp->name = "$tuple" + std::to_string(next_hidden_++);
+      hidden_[tmp->name] =
+          "the value " + range_text(vnodes[j]) + " of the tuple assignment on line " + std::to_string(line);
       tmp->line = line;
       tmp->col = values[j]->col;
       out.push_back(part(tmp, values[j]));
@@ -691,6 +694,7 @@ class Converter {
     for (auto& a : arrays_) in.insert(a);
     nest.inputs.assign(in.begin(), in.end());
     nest.outputs = outputs_;
+    nest.hidden_names = hidden_;
   }
 };
 

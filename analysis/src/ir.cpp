@@ -44,6 +44,15 @@ const char* to_string(CmpOp op) {
 }
 const char* to_string(BoolOp op) { return op == BoolOp::And ? "and" : "or"; }
 
+std::string quoted_name(const LoopNest* nest, const std::string& name) {
+  if (!is_hidden_name(name)) return "'" + name + "'";
+  if (nest) {
+    auto it = nest->hidden_names.find(name);
+    if (it != nest->hidden_names.end()) return it->second;
+  }
+  return "a value the loop computes";
+}
+
 std::vector<std::string> arrays_read(const Expr& index) {
   std::vector<std::string> out;
   std::function<void(const Expr&)> walk = [&](const Expr& e) {

@@ -77,7 +77,8 @@ class Specialiser {
     for (auto& v : S.vars)
       if (!v.typed)
         throw Unsupported{DeclineCode::Typing, nest.first_line,
-                          "the variable '" + v.name + "' never gets a value of a known type"};
+                          (is_hidden_name(v.name) ? "" : "the variable ") + quoted_name(B.nest, v.name) +
+                              " never gets a value of a known type"};
     if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_then_float; }))
       check_int_then_float_reads(*nest.root);
     choose_parallel();
@@ -205,14 +206,15 @@ class Specialiser {
     if (v.int_then_float && t == kPyInt) {
       if (ints_not_exact_in_double_.count(v.name))
         throw Unsupported{DeclineCode::Typing, line,
-                          "'" + v.name + "' is assigned an int that may be too large to be exact as a float" +
+                          quoted_name(B.nest, v.name) +
+                              " is assigned an int that may be too large to be exact as a float" +
                               " (it is a float elsewhere in the loop)"};
       return;  // an int again (`s = 0` at the start of each row): its kind is tracked at run time
     }
     if (v.type.r != t.r)
       throw Unsupported{DeclineCode::Typing, line,
-                        "'" + v.name + "' holds a " + describe(v.type) + " and is assigned a " + describe(t) +
-                            "; native code needs one type per variable"};
+                        quoted_name(B.nest, v.name) + " holds a " + describe(v.type) + " and is assigned a " +
+                            describe(t) + "; native code needs one type per variable"};
     VT u{t.r, v.type.py || t.py, v.type.np || t.np};
     if (u != v.type) {
       v.type = u;
@@ -247,8 +249,8 @@ class Specialiser {
   void check_int_then_float_reads(const Expr& e, bool safe) {
     if (is_int_then_float(e) && !safe)
       throw Unsupported{DeclineCode::Typing, e.line,
-                        "'" + e.name +
-                            "' holds an int and then a float; native code follows it only where both give "
+                        quoted_name(B.nest, e.name) +
+                            " holds an int and then a float; native code follows it only where both give "
                             "the same result (in arithmetic with a float, comparisons, "
                             "conditions, math functions, float() and int()), and this use is not one"};
     auto float64 = [&](const Expr& x) {

@@ -406,8 +406,8 @@ class Generator {
     for (auto& v : spec_.vars)
       if (v.int_then_float)
         fail(analysis::DeclineCode::Typing, bound_.nest->first_line,
-             "'" + v.name +
-                 "' holds an int and then a float, which the GPU variant does not follow yet (the CPU "
+             analysis::quoted_name(bound_.nest, v.name) +
+                 " holds an int and then a float, which the GPU variant does not follow yet (the CPU "
                  "variant does)");
   }
 

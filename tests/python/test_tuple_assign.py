@@ -418,6 +418,20 @@ def test_aliasing_views_swap():
     check(f, lambda: (np.arange(8.0),))
 
 
+def test_a_sentence_names_a_value_kept_aside_by_the_users_words():
+    # s's old value is kept aside for c; s is an int, then a float: the
+    # typing sentence names that value by the user's code.
+    def f(x):
+        s, c = 0, 0
+        for i in range(x.shape[0]):
+            s, c = c + x[i], s
+        return s, c
+
+    records = check(f, lambda: (np.linspace(0, 1, 5),), native=False)
+    reasons = [r["reason"] for r in records["cpu"] + records["gpu-emulated"] if r["status"] == "declined"]
+    assert reasons and all("the value s of the tuple assignment on line 4" in r for r in reasons), reasons
+
+
 # --- declines: Python runs and raises what Python raises ------------------------------
 
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -114,6 +115,11 @@ struct Stmt {
 // it is never an input or output of the nest and never named to the user.
 inline bool is_hidden_name(const std::string& name) { return !name.empty() && name[0] == '$'; }
 
+struct LoopNest;
+// A name as a sentence shows it: 'x', or for a hidden name its phrase from
+// LoopNest::hidden_names (the user never sees '$' names).
+std::string quoted_name(const LoopNest* nest, const std::string& name);
+
 // One loop nest as extracted from a Python function or cell.
 struct LoopNest {
   StmtPtr root;                                 // always a For
@@ -126,6 +132,10 @@ struct LoopNest {
                                                 // the nest, in first-assignment order
   std::vector<const Stmt*> loops() const;       // pre-order
   std::vector<const Stmt*> statements() const;  // Assign/AugAssign, pre-order
+
+  // How a sentence names a hidden temporary the front end made: "the value
+  // s of the tuple assignment on line 5" (see quoted_name).
+  std::map<std::string, std::string> hidden_names;
 };
 
 }  // namespace loopscope::analysis
