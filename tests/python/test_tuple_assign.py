@@ -588,3 +588,28 @@ def test_no_temporary_in_the_namespace():
         for k in ("x", "y", "i", "n"):
             assert same(ns[k], plain[k]), (device, k, ns[k], plain[k])
         assert same(ns["a"], plain["a"])
+
+
+def test_the_report_shows_the_users_statement():
+    import contextlib
+    import io
+
+    from IPython.testing import globalipapp
+
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
+    bundles = []
+    saved = ip.display_pub.publish
+    ip.display_pub.publish = lambda data, *a, **k: bundles.append(data)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            ip.run_line_magic("load_ext", "loopscope")
+            ip.run_line_magic("loopscope", "cpu full")
+            result = ip.run_cell(CELL)
+            ip.run_line_magic("loopscope", "auto summary")
+    finally:
+        ip.display_pub.publish = saved
+    assert result.success
+    html = [str(b["text/html"]) for b in bundles if "text/html" in b]
+    assert html and all("$tuple" not in h for h in html)
+    assert any("a[i], a[n - 1 - i] = a[n - 1 - i], a[i]" in h for h in html)
+    assert not [k for k in ip.user_ns if "$" in k or k.startswith("tuple")]
