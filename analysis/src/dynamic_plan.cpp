@@ -374,7 +374,11 @@ void Planner::run() {
     auto in_L = [&](const RefInfo& r) { return std::find(r.loops.begin(), r.loops.end(), (int)li) != r.loops.end(); };
     auto check_class = [&](const std::string& c) -> std::optional<std::vector<Reduction>> {
       // Every reference to memory of class c inside L must be the
-      // accumulator of a reduction statement with an L-invariant subscript.
+      // accumulator of a reduction statement with an L-invariant subscript,
+      // or, for an integer sum (an integer array, + or -, integer terms),
+      // with any subscript that does not read the class (a histogram:
+      // hist[idx[i]] += 1 adds the same terms to the same elements in any
+      // order, modulo 2**64 or 2**32 as NumPy's integers do).
       std::set<std::string> members;
       for (auto& a : sa.nest->arrays)
         if (find(a) == c) members.insert(a);
@@ -403,9 +407,26 @@ void Planner::run() {
         form = f;
         // The reference must be the target or the accumulator operand.
         if (r.expr != st.target.get() && r.expr != f->operand) return std::nullopt;
-        for (auto& a : st.target->args)
-          for (auto& v : varying)
-            if (reads(a.get(), v)) return std::nullopt;
+        // What the statement accumulates: its value, or the operand beside
+        // the accumulator.
+        const Expr* term = st.value.get();
+        if (st.kind == StmtKind::Assign && f->operand)
+          term = st.value->args[0].get() == f->operand ? st.value->args[1].get() : st.value->args[0].get();
+        auto ab = dy.bound.arrays.find(st.target->name);
+        if (ab == dy.bound.arrays.end()) return std::nullopt;
+        bool int_array = ab->second.dtype == DType::Int64 || ab->second.dtype == DType::Int32;
+        if (f->fn.empty()) {
+          // A bool element or a float term is converted at every store (True
+          // + -1 is 0, a float is truncated into an int array): the order of
+          // the terms changes the result.
+          if (ab->second.dtype == DType::Bool) return std::nullopt;
+          if (int_array && !certainly_integer(*term, dy.bound, loop_vars, assigned_in_nest)) return std::nullopt;
+        }
+        bool integer_sum = int_array && f->fn.empty() && (f->op == BinOp::Add || f->op == BinOp::Sub);
+        if (!integer_sum)
+          for (auto& a : st.target->args)
+            for (auto& v : varying)
+              if (reads(a.get(), v)) return std::nullopt;
         bool seen = false;
         for (auto& x : out)
           if (x.stmt == st.id) seen = true;

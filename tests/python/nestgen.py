@@ -25,8 +25,9 @@ subscripts: integer index arrays ``I`` and ``J`` (int64 or int32, arguments
 after the data arrays) read inside subscripts (``A[I[i], j]``, ``B[I[I[k]]]``,
 ``C[J[i - 1]] += ...``, ``p = I[j]`` then ``A[p]``), ``int(...)`` of a float
 element as a subscript (``A[int(B[i] * 3)]``), statements that write an
-index array (``I[i] = I[j + 1]``), index values with repeats and negative
-ones, and now and then one value out of range (IndexError mid-loop). The
+index array (``I[i] = I[j + 1]``), integer histograms (``H[I[i]] += 1``,
+``H[j] = H[j] + i``), index values with repeats and negative ones, and now
+and then one value out of range (IndexError mid-loop). The
 decisions about them come from a random stream of their own.
 
 ``generate(seed, extras, indirect, tuples=True)`` (and ``describe``) adds
@@ -247,9 +248,26 @@ class _Gen:
     def statement(self, scope, indent):
         r = self.r
         pad = "    " * indent
-        if self.indirect and self.index_arrays and self.ri.random() < 0.07:
+        if self.indirect and self.ri.random() < 0.06:
+            # an integer histogram: H accumulates integer terms, never read
+            # otherwise (a reduction in any loop, whatever its subscript)
+            ri = self.ri
+            if "H" not in self.index_arrays:
+                self.index_arrays["H"] = {"need": [0, 1], "dtype": ri.choice(["int64", "int32"]), "lo": 0, "hi": 3}
+                self.index_arrays["H"]["bad"] = None
+            info = self.index_arrays["H"]
+            text, lo, hi = self.subscript(scope)
+            info["need"][0] = max(info["need"][0], -lo if lo < 0 else 0)
+            info["need"][1] = max(info["need"][1], hi + 1)
+            terms = ["1", "-2", "3"] + [v for v, _, _ in scope]
+            term = ri.choice(terms)
+            self.features.add("integer histogram")
+            if ri.random() < 0.7:
+                return [f"{pad}H[{text}] += {term}"]
+            return [f"{pad}H[{text}] = H[{text}] + {term}"]
+        if self.indirect and self.index_arrays.keys() - {"H"} and self.ri.random() < 0.07:
             # an index array written in the nest: values copied within it
-            name = self.ri.choice(sorted(self.index_arrays))
+            name = self.ri.choice(sorted(self.index_arrays.keys() - {"H"}))
             info = self.index_arrays[name]
             self.indirect_depth += 2  # plain subscripts here
             try:

@@ -95,7 +95,16 @@ def test_histogram_with_repeated_and_negative_indices(dtype):
     for device in ("cpu", "cpu-serial", "gpu-emulated"):
         assert statuses(records, device) == ["ok"], records[device]
         assert records[device][0]["parallel_loops"] == ""
+    # integers: the same sums in any order, a reduction (run in order: the
+    # code generators combine no array reduction)
     v, rep = verdicts(histogram, np.zeros(5, np.int64), idx, idx.size)
+    assert v == {"i": "reduction"}
+    assert rep["loops"][0]["reasons"] == [
+        "i accumulates into hist[idx[i]] (line 3): its iterations can run in parallel on partial results combined "
+        "with +"
+    ]
+    # floats: in Python's order
+    v, rep = verdicts(histogram, np.zeros(5), idx, idx.size)
     assert v == {"i": "sequential"}
     reasons = rep["loops"][0]["reasons"]
     assert any(
@@ -148,7 +157,8 @@ def test_histogram_with_weights_and_two_index_arrays():
     w = g.integers(1, 5, 40)
     records, _ = differential(confusion, lambda: (np.zeros((3, 3), np.int64), truth, pred, w, 40))
     assert statuses(records, "cpu") == ["ok"]
-    assert verdicts(confusion, np.zeros((3, 3), np.int64), truth, pred, w, 40)[0] == {"i": "sequential"}
+    assert verdicts(confusion, np.zeros((3, 3), np.int64), truth, pred, w, 40)[0] == {"i": "reduction"}
+    assert verdicts(confusion, np.zeros((3, 3), np.int64), truth, pred, w * 0.5, 40)[0] == {"i": "sequential"}
 
 
 # ---- gathers and scatters --------------------------------------------------
@@ -384,7 +394,7 @@ def test_a_scalar_read_from_an_array_is_an_indirect_subscript():
     records, _ = differential(histogram_in_two_lines, lambda: (np.zeros(5, np.int64), idx.copy(), 8))
     assert statuses(records, "cpu") == ["ok"]
     v, rep = verdicts(histogram_in_two_lines, np.zeros(5, np.int64), idx, 8)
-    assert v == {"i": "sequential"}
+    assert v == {"i": "reduction"}
     (nest,) = rep["nests"]
     assert nest["subscripts_only_indirect"] is True
     assert "k of hist[k] holds a value read from idx" in nest["subscript_problem"]["reason"]

@@ -13,6 +13,12 @@ namespace {
 
 using Case = BoundCase;
 
+// Lets float sums run in parallel for the life of the object.
+struct Reassociation {
+  Reassociation() { set_float_reassociation(true); }
+  ~Reassociation() { set_float_reassociation(false); }
+};
+
 ArrayBinding ints(double* data, std::vector<int64_t> shape) {
   ArrayBinding a = view(data, std::move(shape));
   a.dtype = DType::Int64;
@@ -59,9 +65,52 @@ TEST(Indirect, GatherFromAnArrayNeverWrittenStaysParallel) {
   EXPECT_FALSE(check_subscripts(*c.sa, c.b));
 }
 
-TEST(Indirect, HistogramIsSequentialAndSaysWhy) {
-  Case c("for i in range(n):\n    hist[idx[i]] += 1\n");
-  c.b.arrays["hist"] = ints(c.buf.make(5), {5});
+TEST(Indirect, IntegerHistogramIsAReduction) {
+  // Integer sums give the same elements in any order (modulo 2**64).
+  for (const char* src :
+       {"for i in range(n):\n    hist[idx[i]] += 1\n", "for i in range(n):\n    hist[idx[i]] -= w[i]\n",
+        "for i in range(n):\n    hist[idx[i]] = hist[idx[i]] + w[i] * 2\n",
+        "for i in range(n):\n    k = idx[i]\n    if w[i] > 0:\n        hist[k] += i\n"}) {
+    Case c(src);
+    c.b.arrays["hist"] = ints(c.buf.make(5), {5});
+    c.b.arrays["idx"] = ints(c.buf.make(8), {8});
+    c.b.arrays["w"] = ints(c.buf.make(8), {8});
+    c.b.scalars["n"] = int_scalar(8);
+    auto p = c.plan();
+    ASSERT_FALSE(p.decline) << src;
+    const LoopPlan& i = loop(p, "i");
+    EXPECT_EQ(i.verdict, LoopVerdict::Reduction) << src;
+    ASSERT_EQ(i.reductions.size(), 1u) << src;
+    EXPECT_EQ(i.reductions[0].variable, "hist");
+    EXPECT_TRUE(any_reason_has(i, "accumulates into hist[")) << src;
+  }
+  // Not with a term that may be a float (truncated at every store), a bool
+  // array (True + -1 is False), a product, or another read of hist.
+  struct Other {
+    const char* src;
+    DType hist, w;
+  };
+  for (auto o : {Other{"for i in range(n):\n    hist[idx[i]] += w[i]\n", DType::Int64, DType::Float64},
+                 Other{"for i in range(n):\n    hist[idx[i]] += 1\n", DType::Bool, DType::Int64},
+                 Other{"for i in range(n):\n    hist[idx[i]] *= 2\n", DType::Int64, DType::Int64},
+                 Other{"for i in range(n):\n    hist[idx[i]] += 1\n    w[i] = hist[i]\n", DType::Int64, DType::Int64},
+                 Other{"for i in range(n):\n    hist[idx[i]] += hist[i]\n", DType::Int64, DType::Int64}}) {
+    Case c(o.src);
+    c.b.arrays["hist"] = ints(c.buf.make(8), {8});
+    c.b.arrays["hist"].dtype = o.hist;
+    c.b.arrays["idx"] = ints(c.buf.make(8), {8});
+    c.b.arrays["w"] = ints(c.buf.make(8), {8});
+    c.b.arrays["w"].dtype = o.w;
+    c.b.scalars["n"] = int_scalar(8);
+    auto p = c.plan();
+    ASSERT_FALSE(p.decline) << o.src;
+    EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Sequential) << o.src;
+  }
+}
+
+TEST(Indirect, FloatHistogramIsSequentialAndSaysWhy) {
+  Case c("for i in range(n):\n    hist[idx[i]] += 1.0\n");
+  c.b.arrays["hist"] = view(c.buf.make(5), {5});
   c.b.arrays["idx"] = ints(c.buf.make(8), {8});
   c.b.scalars["n"] = int_scalar(8);
   auto p = c.plan();
@@ -178,12 +227,14 @@ TEST(Indirect, InnerLoopOfAParallelOuterLoop) {
 }
 
 TEST(Indirect, InvariantIndirectAccumulatorInAnInnerLoop) {
-  // hist[idx[i]] does not change inside j: an integer array reduction there;
-  // i writes hist at an unknown element in every iteration.
+  // hist[idx[i]] does not change inside j: an array reduction there (floats
+  // with reassociation, integers always); i writes hist at an unknown
+  // element in every iteration.
+  Reassociation allowed;
   Case c("for i in range(n):\n    for j in range(m):\n        hist[idx[i]] += w[j]\n");
-  c.b.arrays["hist"] = ints(c.buf.make(5), {5});
+  c.b.arrays["hist"] = view(c.buf.make(5), {5});
   c.b.arrays["idx"] = ints(c.buf.make(4), {4});
-  c.b.arrays["w"] = ints(c.buf.make(3), {3});
+  c.b.arrays["w"] = view(c.buf.make(3), {3});
   c.b.scalars["n"] = int_scalar(4);
   c.b.scalars["m"] = int_scalar(3);
   auto p = c.plan();
@@ -229,9 +280,9 @@ TEST(Indirect, LoopBoundsThatReadAnArrayDecline) {
 }
 
 TEST(Indirect, AScalarReadFromAnArrayIsAnIndirectSubscript) {
-  // k = idx[i]; hist[k] += 1 is hist[idx[i]] += 1 spelled in two lines.
-  Case c("for i in range(n):\n    k = idx[i]\n    hist[k] += 1\n");
-  c.b.arrays["hist"] = ints(c.buf.make(5), {5});
+  // k = idx[i]; hist[k] += 1.0 is hist[idx[i]] += 1.0 spelled in two lines.
+  Case c("for i in range(n):\n    k = idx[i]\n    hist[k] += 1.0\n");
+  c.b.arrays["hist"] = view(c.buf.make(5), {5});
   c.b.arrays["idx"] = ints(c.buf.make(8), {8});
   c.b.scalars["n"] = int_scalar(8);
   auto p = c.plan();
