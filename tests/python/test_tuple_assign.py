@@ -321,6 +321,27 @@ def caught(a, b):
     return x, i
 
 
+def rhs_raises(a):
+    # The second value raises at i == 3: that iteration assigns nothing.
+    b = 0.5
+    try:
+        for i in range(a.shape[0]):
+            a[i], b = b, 1.0 / (i - 3)
+    except ZeroDivisionError:
+        pass
+    return b, i
+
+
+def rhs_raises_after_a_name(a):
+    b = 0.5
+    try:
+        for i in range(a.shape[0]):
+            b, a[i] = math.sqrt(i - 2) + b, b
+    except ValueError:
+        pass
+    return b, i
+
+
 def mixed_carry(a):
     x = 0.0
     for i in range(a.shape[0]):
@@ -393,6 +414,8 @@ def index_then_store(a, idx):
         (write_out_of_range, lambda: (np.arange(6.0), np.zeros(5)), False),
         (write_out_of_range_first, lambda: (np.arange(6.0), np.zeros(5)), False),
         (caught, lambda: (np.arange(6.0), np.zeros(5)), False),
+        (rhs_raises, lambda: (np.zeros(6),), False),
+        (rhs_raises_after_a_name, lambda: (np.zeros(6),), False),
         (mixed_carry, lambda: (np.arange(7.0),), True),
         (mixed_carry_reversed, lambda: (np.arange(7.0),), True),
         (int32_and_bool, lambda: (np.arange(9, dtype=np.int32), np.arange(9) % 3 == 0), True),
