@@ -113,28 +113,33 @@ def outer_loops(fn):
     return out
 
 
-def call_traced(fn, args):
+def call_traced(fn, args, result=None):
     """``fn(*args)`` from a known state of the global generators; the
-    exception it raised, if any (as text)."""
+    exception it raised, if any (as text). With a list ``result``, appends
+    what the call gives back to compare with CPython: the return value or
+    the exception, the arguments afterwards and the generators' states."""
     random.seed(STATE_SEED)
     np.random.seed(STATE_SEED)
     try:
-        fn(*args)
-        return None
+        out, raised = ("returned", fn(*args)), None
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        raised = f"{type(exc).__name__}: {exc}"
+        out = ("raised", raised)
+    if result is not None:
+        result.append((out, list(args), random.getstate(), np.random.get_state()))
+    return raised
 
 
 NATIVE_DEVICES = ("cpu", "cpu-serial", "gpu", "gpu-emulated")
 
 
-def classify(case, device, args):
+def classify(case, device, args, result=None):
     """Runs ``case.fn`` once with its nests on ``device`` and says, for each
     outermost loop, whether it ran natively, and if not, why."""
     new_fn, recs = _rewrite.compile_function(case.fn, _run._dispatch(device))
     _run.reset_last_runs()
     t0 = time.perf_counter()
-    raised = call_traced(new_fn, args)
+    raised = call_traced(new_fn, args, result)
     first = time.perf_counter() - t0
     runs = _run.last_runs()
 
@@ -178,13 +183,13 @@ def classify(case, device, args):
     return nests, raised, first
 
 
-def ran_natively(case, device, args):
+def ran_natively(case, device, args, result=None):
     """Runs ``loopscope.run(case.fn, *args, device=device)`` (the cached
     rewritten function, so that the cost model sees the calls made before)
     and says for each outermost loop whether it ran natively, and if not, the
     record's sentence."""
     _run.reset_last_runs()
-    call_traced(lambda *a: loopscope.run(case.fn, *a, device=device), args)
+    call_traced(lambda *a: loopscope.run(case.fn, *a, device=device), args, result)
     by_line = {}
     for nest_id, r in _run.last_runs().items():
         rec = _rewrite.NESTS.get(nest_id)
@@ -233,6 +238,9 @@ CATEGORIES = [
 ]
 
 
+WRONG = "WRONG RESULT (engine bug)"
+
+
 def category(reason):
     call = re.search(r"the call ([A-Za-z_][\w.]*)\(", reason)
     if call:
@@ -274,8 +282,12 @@ def best(fn, make_args, repeat, budget):
     return out
 
 
-def same(a, b):
-    """Equal with the same types; arrays bit for bit, NaN equal to NaN."""
+def same(a, b, strict=False):
+    """Equal, arrays with the same dtype and shape, NaN equal to NaN; with
+    ``strict``, of the same types too (as the engine must keep them; Numba
+    gives Python floats where CPython gives NumPy scalars)."""
+    if strict and type(a) is not type(b):
+        return False
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         if a.dtype != b.dtype or a.shape != b.shape:
             return False
@@ -283,7 +295,7 @@ def same(a, b):
             return bool(np.array_equal(a, b, equal_nan=True))
         return bool(np.array_equal(a, b))
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y, strict) for x, y in zip(a, b))
     if isinstance(a, (float, np.floating)) and isinstance(b, (float, np.floating)):
         return a == b or (math.isnan(a) and math.isnan(b))
     try:
@@ -342,12 +354,21 @@ def measure(case, size, opts):
     mk = lambda: case.make(size)  # noqa: E731
     row = {"name": case.name, "style": case.style, "notes": case.notes, "size": case.sizes[size]}
     row["cpython"] = best(case.fn, mk, opts.repeat, opts.budget)
-    row["cpython_raises"] = call_traced(case.fn, mk())
+    ref = []
+    row["cpython_raises"] = call_traced(case.fn, mk(), ref)
 
     _run.reset_last_runs()
-    nests, raised, first = classify(case, "cpu", mk())
+    got = []
+    nests, raised, first = classify(case, "cpu", mk(), got)
     row["nests"], row["cpu_first"] = nests, first
     row["cpu_raises"] = raised
+    row["cpu_matches_cpython"] = same(got[0], ref[0], strict=True)
+    if not row["cpu_matches_cpython"]:
+        for n in nests:
+            if n["native"]:
+                n["native"], n["status"] = False, "wrong result"
+                n["reason"] = "ran natively, but the function's result differs from CPython's (an engine bug)"
+                n["category"] = WRONG
     _loopscope.cpu_wait_compiles()
     for dev in ("cpu", "cpu-serial"):
         once(lambda *a: loopscope.run(case.fn, *a, device=dev), mk())
@@ -358,7 +379,9 @@ def measure(case, size, opts):
     for _ in range(settle):
         once(lambda *a: loopscope.run(case.fn, *a, device="auto"), mk())
         _loopscope.cpu_wait_compiles()
-    row["auto_native"], row["auto_reasons"] = ran_natively(case, "auto", mk())
+    got = []
+    row["auto_native"], row["auto_reasons"] = ran_natively(case, "auto", mk(), got)
+    row["auto_matches_cpython"] = same(got[0], ref[0], strict=True)
     row["auto"] = best(lambda *a: loopscope.run(case.fn, *a, device="auto"), mk, opts.repeat, opts.budget)
 
     measure_numba(case, size, opts, row)
@@ -435,6 +458,11 @@ def summarise(rows):
         ],
         "auto_slower_than_cpython": [r["name"] for r in rows if r.get("auto") and r["auto"] > 1.25 * r["cpython"]],
         "crashed": [r["name"] for r in rows if r.get("crashed")],
+        "wrong_results": {
+            r["name"]: [d for d in ("cpu", "auto") if r.get(f"{d}_matches_cpython") is False]
+            for r in rows
+            if r.get("cpu_matches_cpython") is False or r.get("auto_matches_cpython") is False
+        },
         "cpu_vs_numba_where_both_native": geomean(
             [r["numba"] / r["cpu"] for r in full_native if r.get("numba") and r.get("numba_status") == "compiled"]
         ),
@@ -489,6 +517,8 @@ def print_summary(s):
         f"auto {g['auto_all_native']:.1f}x, Numba {g['numba_all_native']:.1f}x"
     )
     print(f"processes that died or ran out of time: {', '.join(s['crashed']) or 'none'}")
+    wrong = "; ".join(f"{k} ({', '.join(v)})" for k, v in s["wrong_results"].items())
+    print(f"results different from CPython's: {wrong or 'none'}")
     for key in ("cpu", "cpu_serial", "auto"):
         names = ", ".join(s[f"{key}_slower_than_cpython"]) or "none"
         print(f"{key.replace('_', '-')} slower than CPython (by over 1.25x): {names}")
@@ -599,7 +629,7 @@ def markdown(data):
         f"`cpu` {g['cpu_all_native']:.1f}x, `cpu-serial` {g['cpu-serial_all_native']:.1f}x, "
         f"`auto` {g['auto_all_native']:.1f}x, Numba {g['numba_all_native']:.1f}x; there `cpu` against Numba "
         f"(above 1: Loopscope faster, where Numba's result matches CPython's): "
-        f"{s['cpu_vs_numba_where_both_native']:.2f}.",
+        f"{s['cpu_vs_numba_where_both_native']:.3g}.",
         "",
         f"Numba compiled {s['numba_compiled_and_matches']} functions with CPython's results, "
         f"{s['numba_compiled_differs']} with different results, and did not compile {s['numba_fails']}.",
@@ -612,6 +642,12 @@ def markdown(data):
         + (", ".join(s["auto_slower_than_cpython"]) or "none")
         + ". A nest that stays in Python costs little more than CPython; a native nest entered many times "
         "from a loop that runs in Python pays the engine's entry cost at each entry.",
+        "",
+        "**Results different from CPython's** (return value, exception, arguments or random state after "
+        "the call; their natively run nests are counted as not native, category "
+        f'"{WRONG}"): '
+        + ("; ".join(f"{k} (on {', '.join(v)})" for k, v in s["wrong_results"].items()) or "none")
+        + ".",
         "",
         "Cases whose benchmark process died or ran past its time limit: "
         + (
@@ -732,7 +768,10 @@ def main():
     print_summary(s)
     if (opts.quick or only) and not opts.write:
         return
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout  # noqa: E731
+    # The engine measured is the one imported (the loopscope package and its
+    # build may come from another checkout than this program's).
+    engine_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(loopscope.__file__))))
+    git = lambda *a: subprocess.run(["git", *a], cwd=engine_root, capture_output=True, text=True).stdout  # noqa: E731
     data = {
         "commit": git("rev-parse", "--short", "HEAD").strip(),
         "engine_files_changed_since_commit": [

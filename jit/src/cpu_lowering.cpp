@@ -1454,6 +1454,21 @@ class Codegen {
       active_loops_.clear();
       begin_function(CF, CF->getArg(0), CF->getArg(1));
       for (auto& v : S.vars) load_var_from_frame(v, true);
+      // Integer array reductions: the chunk accumulates into its thread's
+      // zeroed copy of the array (C-contiguous), added to it after the loop.
+      const std::vector<std::string>& privates = private_arrays(s);
+      for (size_t k = 0; k < privates.size(); ++k) {
+        int ai = S.array_index.at(privates[k]);
+        const ArrayInfo& a = S.arrays[ai];
+        ArrayDesc& d = arrays_[ai];
+        auto* pty = llvm::FunctionType::get(ptr, {ptr, i64}, false);
+        d.data = B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_private)), {rt_, B.getInt64(k)});
+        llvm::Value* stride = B.getInt64(dtype_size(a.dtype));
+        for (int dim = a.ndim - 1; dim >= 0; --dim) {
+          d.stride[dim] = stride;
+          stride = B.CreateMul(stride, d.shape[dim]);
+        }
+      }
       for (auto& name : assigned) {
         const Reduction* r = reduction_of(s, name);
         if (r) {
@@ -1491,6 +1506,24 @@ class Codegen {
     // 2. in the parent: publish scalars, run the chunks, combine in order
     for (auto& v : S.vars) store_var_to_frame(v, false);
     B.CreateStore(start, slot_ptr(frame_, S.parallel_start_slot.at(s.id)));
+    const std::vector<std::string>& privates = private_arrays(s);
+    auto private_call = [&](void* fn, size_t k) {
+      // fn(rt, k, the array's frame slots, ndim, element size); stops the
+      // run with its status when that is not kOk
+      const ArrayInfo& a = S.arrays[S.array_index.at(privates[k])];
+      auto* fty = llvm::FunctionType::get(i32, {ptr, i64, ptr, i64, i64}, false);
+      llvm::Value* status = B.CreateCall(
+          fty, fn_ptr(fn),
+          {rt_, B.getInt64(k), slot_ptr(frame_, a.slot), B.getInt64(a.ndim), B.getInt64(dtype_size(a.dtype))});
+      auto* bad = llvm::BasicBlock::Create(C, "private.fail", F_);
+      auto* good = llvm::BasicBlock::Create(C, "private.ok", F_);
+      B.CreateCondBr(B.CreateICmpNE(status, B.getInt32(0)), bad, good);
+      B.SetInsertPoint(bad);
+      B.CreateRet(status);
+      B.SetInsertPoint(good);
+    };
+    if (!privates.empty()) traps = true;  // a combine that overflows stops the run: keep the arrays
+    for (size_t k = 0; k < privates.size(); ++k) private_call(reinterpret_cast<void*>(&rt::ls_rt_private_begin), k);
     llvm::Value* outp = entry_alloca(ptr);
     llvm::Value* nch = entry_alloca(i64);
     auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
@@ -1551,6 +1584,13 @@ class Codegen {
     c->addIncoming(B.CreateAdd(c, B.getInt64(1)), B.GetInsertBlock());
     B.CreateBr(head);
     B.SetInsertPoint(exit);
+    for (size_t k = 0; k < privates.size(); ++k) private_call(reinterpret_cast<void*>(&rt::ls_rt_private_combine), k);
+  }
+
+  const std::vector<std::string>& private_arrays(const Stmt& s) const {
+    static const std::vector<std::string> none;
+    auto it = S.private_arrays.find(s.id);
+    return it == S.private_arrays.end() ? none : it->second;
   }
 };
 

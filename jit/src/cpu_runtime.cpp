@@ -2,13 +2,16 @@
 #include "cpu_runtime.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
+#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
 
@@ -21,6 +24,7 @@ std::atomic<int> g_threads{0};
 std::atomic<bool> g_reverse_chunks{false};  // testing: see set_cpu_reverse_chunks
 std::atomic<bool> g_numpy_warnings{true};
 thread_local bool t_owner = false;
+thread_local int t_index = 0;  // the pool's index of this thread (0: the caller)
 
 // A fixed set of worker threads; the calling thread works too.
 //
@@ -124,6 +128,7 @@ class ThreadPool {
   }
 
   void worker(int self) {
+    t_index = self;
     uint64_t seen = 0;
     for (;;) {
       spin_until(
@@ -219,6 +224,85 @@ extern "C" int32_t ls_rt_poll(void* p) {
         return kCancel;
       }
     }
+  }
+  return kOk;
+}
+
+RunState::~RunState() {
+  for (auto& copies : privates)
+    for (void* m : copies) std::free(m);
+}
+
+namespace {
+int64_t element_count(const int64_t* desc, int64_t ndim) {
+  int64_t n = 1;
+  for (int64_t d = 0; d < ndim; ++d) n *= desc[1 + d];
+  return n;
+}
+}  // namespace
+
+extern "C" int32_t ls_rt_private_begin(void* p, int64_t k, const int64_t* desc, int64_t ndim, int64_t elem) {
+  auto* st = static_cast<RunState*>(p);
+  if (st->privates.size() <= static_cast<size_t>(k)) st->privates.resize(static_cast<size_t>(k) + 1);
+  auto& copies = st->privates[static_cast<size_t>(k)];
+  for (void*& m : copies) std::free(std::exchange(m, nullptr));
+  copies.assign(static_cast<size_t>(std::max(1, st->threads)), nullptr);
+  const size_t n = static_cast<size_t>(std::max<int64_t>(1, element_count(desc, ndim)));
+  for (void*& m : copies) {
+    m = std::calloc(n, static_cast<size_t>(elem));
+    if (!m) {  // out of memory: the loop runs as Python
+      ls_rt_trap(p, static_cast<int32_t>(analysis::Trap::Count));
+      return kTrap;
+    }
+  }
+  return kOk;
+}
+
+extern "C" void* ls_rt_private(void* p, int64_t k) {
+  auto& copies = static_cast<RunState*>(p)->privates[static_cast<size_t>(k)];
+  // The pool's thread t runs chunks with t_index == t < threads; the caller is 0.
+  return copies[static_cast<size_t>(t_index) < copies.size() ? static_cast<size_t>(t_index) : 0];
+}
+
+namespace {
+template <typename T>
+bool add_copy(char* data, const int64_t* shape, const int64_t* strides, int64_t ndim, const T* src) {
+  // Walks the array in C order (the copy's order), whatever its strides.
+  bool overflow = false;
+  std::vector<int64_t> at(static_cast<size_t>(ndim), 0);
+  int64_t n = 1;
+  for (int64_t d = 0; d < ndim; ++d) n *= shape[d];
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < ndim; ++d) off += at[d] * strides[d];
+    T x;
+    std::memcpy(&x, data + off, sizeof x);
+    T sum;
+    overflow |= __builtin_add_overflow(x, src[e], &sum);
+    std::memcpy(data + off, &sum, sizeof sum);
+    for (int64_t d = ndim - 1; d >= 0; --d) {
+      if (++at[d] < shape[d]) break;
+      at[d] = 0;
+    }
+  }
+  return overflow;
+}
+}  // namespace
+
+extern "C" int32_t ls_rt_private_combine(void* p, int64_t k, const int64_t* desc, int64_t ndim, int64_t elem) {
+  auto* st = static_cast<RunState*>(p);
+  auto& copies = st->privates.at(static_cast<size_t>(k));
+  char* data = reinterpret_cast<char*>(desc[0]);
+  bool overflow = false;
+  for (void*& m : copies) {
+    if (!m) continue;
+    overflow |= elem == 8 ? add_copy(data, desc + 1, desc + 1 + ndim, ndim, static_cast<const int64_t*>(m))
+                          : add_copy(data, desc + 1, desc + 1 + ndim, ndim, static_cast<const int32_t*>(m));
+    std::free(std::exchange(m, nullptr));
+  }
+  if (overflow && st->numpy_warns) {
+    ls_rt_trap(p, static_cast<int32_t>(analysis::Trap::NumpyWarning));
+    return kTrap;
   }
   return kOk;
 }

@@ -30,6 +30,13 @@ struct RunState {
   std::vector<int64_t> outbuf;
   std::chrono::steady_clock::time_point last_poll;
   uint32_t poll_counter = 0;
+  // The private copies of a parallel loop's integer array reductions:
+  // privates[k][t] is thread t's copy of the loop's array k (ls_rt_private).
+  std::vector<std::vector<void*>> privates;
+  RunState() = default;
+  RunState(const RunState&) = delete;
+  RunState& operator=(const RunState&) = delete;
+  ~RunState();
 };
 
 // The IEEE flags after which NumPy prints a RuntimeWarning (divide by zero,
@@ -59,6 +66,22 @@ extern "C" int32_t ls_rt_numpy_warns(void* rt);
 // so that each chunk's contiguous inner range stays long).
 extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n, int64_t nout, int64_t** out,
                                   int64_t* nchunks, int64_t per_thread);
+
+// Integer array reductions of a parallel loop (Spec::private_arrays): before
+// the loop, ls_rt_private_begin(rt, k, desc, ndim, elem) for each of the
+// loop's arrays k = 0, 1, ... makes one zeroed, C-contiguous copy of it per
+// thread (kTrap if memory runs out), `desc` being the array's frame slots
+// (data, shape[ndim], strides[ndim] in bytes) and `elem` its element size
+// (8: int64, 4: int32); in a chunk, ls_rt_private(rt, k) is the calling
+// thread's copy; after the loop,
+// ls_rt_private_combine adds every copy into the array in thread order
+// (integers: the order does not change the sum, which wraps as NumPy's
+// does) and frees them. It traps (NumpyWarning) when an element overflows
+// and NumPy warns: the sum of all the terms then left the type's range, so
+// Python's loop overflowed too.
+extern "C" int32_t ls_rt_private_begin(void* rt, int64_t k, const int64_t* desc, int64_t ndim, int64_t elem);
+extern "C" void* ls_rt_private(void* rt, int64_t k);
+extern "C" int32_t ls_rt_private_combine(void* rt, int64_t k, const int64_t* desc, int64_t ndim, int64_t elem);
 
 // Copies `n` bytes from each source to its destination, on the thread pool
 // (`threads` threads) when there is enough to copy.

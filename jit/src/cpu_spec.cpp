@@ -1,6 +1,7 @@
 // Specialisation: types, intervals, parallel loops and the cache key.
 #include "cpu_spec.hpp"
 
+#include "loopscope/analysis/int_eval.hpp"
 #include "loopscope/analysis/int_math.hpp"
 #include "loopscope/analysis/mapping.hpp"
 #include <functional>
@@ -767,7 +768,10 @@ class Specialiser {
     if (lp->verdict != LoopVerdict::Reduction) return false;
     for (auto& r : lp->reductions) {
       auto it = S.var_index.find(r.variable);
-      if (it == S.var_index.end()) return false;  // an array reduction
+      if (it == S.var_index.end()) {
+        if (!privatisable(s, r)) return false;
+        continue;
+      }
       const VarInfo& v = S.vars[it->second];
       if (v.int_then_float) return false;  // its partial results would start from the int
       if (!r.fn.empty()) {
@@ -777,6 +781,42 @@ class Specialiser {
       }
     }
     return true;
+  }
+
+  // An integer array reduction (`hist[idx[i]] += 1`: + or -, an int64 or
+  // int32 array that shares memory with no other array of the nest) that
+  // each thread may accumulate into a zeroed copy of the array, when the
+  // copies (threads * the array, zeroed and then added) cost little beside
+  // the loop: at most 16 MiB in all, and a loop whose trip count, known from
+  // its bounds, is at least 4 times the elements of all the copies.
+  bool privatisable(const Stmt& loop, const Reduction& r) const {
+    auto ai = S.array_index.find(r.variable);
+    if (ai == S.array_index.end() || !r.fn.empty() || (r.op != BinOp::Add && r.op != BinOp::Sub)) return false;
+    const ArrayInfo& a = S.arrays[ai->second];
+    if (a.dtype != DType::Int64 && a.dtype != DType::Int32) return false;
+    const ArrayBinding& x = B.arrays.at(a.name);
+    for (auto& o : S.arrays) {
+      if (o.name == a.name) continue;
+      const ArrayBinding& y = B.arrays.at(o.name);
+      if (x.mem_lo < y.mem_hi && y.mem_lo < x.mem_hi) return false;
+    }
+    i128 elements = 1;
+    for (auto n : x.shape) elements *= n;
+    const i128 threads = std::max(1, cpu_thread_count());
+    if (threads * elements * dtype_size(a.dtype) > (i128(16) << 20)) return false;
+    auto value = [&](const ExprPtr& e) -> std::optional<int64_t> {
+      if (!e) return std::nullopt;
+      return eval_int(*e, [&](const std::string& name) -> std::optional<int64_t> {
+        auto it = B.scalars.find(name);
+        if (it == B.scalars.end() || it->second.kind != ScalarKind::Int) return std::nullopt;
+        auto v = S.var_index.find(name);
+        if (v != S.var_index.end() && S.vars[v->second].assigned) return std::nullopt;
+        return it->second.ival;
+      });
+    };
+    auto start = value(loop.start), stop = value(loop.stop), step = value(loop.step);
+    if (!start || !stop || !step || *step == 0) return false;
+    return i128(range_trip_count(*start, *stop, *step)) >= 4 * threads * elements;
   }
 
   // Which loops run on the pool is analysis::map_cpu's rule (the cost model
@@ -789,6 +829,11 @@ class Specialiser {
       S.parallel_loops.insert(id);
       if (!S.parallel_description.empty()) S.parallel_description += ", ";
       S.parallel_description += plan_of(id)->var;
+      for (auto& a : S.arrays)
+        for (auto& r : plan_of(id)->reductions)
+          if (r.variable == a.name &&
+              std::find(S.private_arrays[id].begin(), S.private_arrays[id].end(), a.name) == S.private_arrays[id].end())
+            S.private_arrays[id].push_back(a.name);
     }
   }
 

@@ -59,8 +59,12 @@ struct Spec {
   std::map<std::string, int> array_index;
   std::vector<VarInfo> vars;
   std::map<std::string, int> var_index;
-  std::map<int, int64_t> steps;            // For stmt id -> step
-  std::set<int> parallel_loops;            // For stmt ids run on the pool
+  std::map<int, int64_t> steps;  // For stmt id -> step
+  std::set<int> parallel_loops;  // For stmt ids run on the pool
+  // Integer array reductions of a parallel loop (For id -> arrays, in the
+  // order of S.arrays): each thread accumulates into a zeroed copy of the
+  // array, and the copies are added into it after the loop.
+  std::map<int, std::vector<std::string>> private_arrays;
   std::map<int, int64_t> max_trips;        // For id -> proven bound on its trip count
   std::map<int, int> parallel_start_slot;  // For stmt id -> frame slot
   std::map<const analysis::Expr*, std::vector<IndexMode>> index_modes;

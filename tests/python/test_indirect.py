@@ -161,6 +161,109 @@ def test_histogram_with_weights_and_two_index_arrays():
     assert verdicts(confusion, np.zeros((3, 3), np.int64), truth, pred, w * 0.5, 40)[0] == {"i": "sequential"}
 
 
+# Integer histograms run in parallel on the CPU: each thread adds into a zeroed
+# copy of the array, and the copies are added into it after the loop (when
+# the loop is long beside the copies: 4 * threads * elements iterations).
+
+
+def weighted_histograms(hist, counts, idx, w, n):
+    total = 0
+    for i in range(n):
+        total += w[i]
+        hist[idx[i], i % 3] -= w[i]
+        counts[idx[i] // 2] += 1
+    return total
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_integer_histograms_run_in_parallel_on_private_copies(dtype):
+    g = np.random.default_rng(11)
+    n = 30_000
+    idx = g.integers(-40, 40, n).astype(dtype)
+    w = g.integers(-5, 9, n).astype(dtype)
+
+    def make():
+        return (np.zeros((40, 3), dtype), np.ones(20, np.int64), idx, w, n)
+
+    records, _ = differential(histogram, lambda: (np.zeros(40, dtype), idx, n))
+    assert records["cpu"][0]["parallel_loops"] == "i", records["cpu"]
+    assert records["cpu-serial"][0]["parallel_loops"] == ""
+    assert records["gpu-emulated"][0]["parallel_loops"] == ""  # array reductions stay in order there
+    records, _ = differential(weighted_histograms, make)
+    assert records["cpu"][0]["status"] == "ok" and records["cpu"][0]["parallel_loops"] == "i", records["cpu"]
+    v, _ = verdicts(weighted_histograms, *make())
+    assert v == {"i": "reduction"}
+
+
+def test_parallel_histogram_with_chunks_in_reverse_order():
+    import _loopscope
+
+    g = np.random.default_rng(12)
+    idx = g.integers(0, 16, 2000)
+    old = _loopscope.cpu_reverse_chunks()
+    _loopscope.cpu_set_reverse_chunks(True)
+    try:
+        records, _ = differential(histogram, lambda: (np.zeros(16, np.int64), idx, 2000), ("cpu",))
+    finally:
+        _loopscope.cpu_set_reverse_chunks(old)
+    assert records["cpu"][0]["parallel_loops"] == "i"
+
+
+def test_parallel_histogram_into_a_strided_view_and_inside_a_time_loop():
+    def steps(hist, idx, n, t):
+        for s in range(t):
+            for i in range(n):
+                hist[idx[i]] += s + 1
+
+    idx = np.random.default_rng(13).integers(-10, 10, 5000)
+
+    def make():
+        base = np.arange(60, dtype=np.int64).reshape(20, 3)
+        return (base[::-1, 1], idx, 5000, 4)
+
+    records, _ = differential(steps, make)
+    assert records["cpu"][0]["parallel_loops"] == "i", records["cpu"]
+
+
+@pytest.mark.parametrize("where", [0, 12_345, 29_999])
+def test_parallel_histogram_out_of_range_mid_loop(where):
+    idx = np.random.default_rng(14).integers(0, 30, 30_000)
+    idx[where] = 30
+    records, want = differential(histogram, lambda: (np.zeros(30, np.int64), idx, 30_000))
+    assert want[:2] == ("raise", "IndexError")
+    assert records["cpu"][0]["status"] == "fallback" and records["cpu"][0]["parallel_loops"] == "i"
+
+
+def test_parallel_histogram_that_overflows_runs_as_python():
+    big = np.iinfo(np.int64).max - 100
+    records, _ = differential(histogram, lambda: (np.full(4, big, np.int64), np.zeros(20_000, np.int64), 20_000))
+    assert records["cpu"][0]["status"] == "fallback", records["cpu"]
+    # 2**31 - 1 in int32: the copies overflow as the sequential sum does
+    records, _ = differential(
+        histogram, lambda: (np.full(2, 2**31 - 3000, np.int32), np.zeros(20_000, np.int64), 20_000)
+    )
+    assert records["cpu"][0]["status"] == "fallback", records["cpu"]
+
+
+def test_histogram_sharing_memory_or_too_short_stays_in_order():
+    idx = np.random.default_rng(15).integers(0, 10, 20_000)
+
+    def shared(hist, other, idx, n):
+        for i in range(n):
+            hist[idx[i]] += other[i % 5]
+
+    def make():
+        base = np.zeros(20, np.int64)
+        base[10:] = 1
+        return (base[:15], base[10:], idx, 20_000)
+
+    records, _ = differential(shared, make)
+    assert records["cpu"][0]["parallel_loops"] == ""  # hist shares memory with other
+    assert verdicts(shared, *make())[0] == {"i": "sequential"}
+    records, _ = differential(histogram, lambda: (np.zeros(10_000, np.int64), idx, 20_000))
+    assert records["cpu"][0]["parallel_loops"] == ""  # copies as long as the loop
+
+
 # ---- gathers and scatters --------------------------------------------------
 
 
