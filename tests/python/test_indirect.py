@@ -475,6 +475,7 @@ def test_bool_and_float_index_arrays_are_declined():
     "fn,make",
     [
         (histogram, lambda: (np.zeros(5, np.int64), np.array([1, 2, -1, 9]), 4)),
+        (histogram, lambda: (np.zeros(8, np.int64), np.arange(400) % 8, 400)),  # on private copies
         (gather, lambda: (np.zeros(6), np.arange(5.0), np.array([4, 3, 0, -2, 1, 1]), 6)),
         (scatter, lambda: (np.zeros(4), np.array([1, 2, 3, 1]), np.arange(4.0), 4)),
         (ell_matvec, lambda: (np.zeros(3), np.ones((3, 2)), np.array([[0, 1], [1, 2], [2, 0]]), np.ones(3), 3, 2)),
