@@ -467,6 +467,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   k.push_back(options.parallel ? 'P' : 'p');
   k.push_back(options.keep_ir ? 'I' : 'i');
   for (auto& n : options.numpy_scalars) k += n + '\x1f';
+  put(static_cast<int64_t>(options.ufunc_loops.size()));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {
     k += name;

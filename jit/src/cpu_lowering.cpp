@@ -931,6 +931,30 @@ class Codegen {
       return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
     }
     if (f == "np.int64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, nullptr};
+    if (f.rfind("np.", 0) == 0 && !a.empty() && is_float(a[0].t.r)) {
+      // NumPy's own inner loop on one element (the specialiser checked that
+      // the caller supplied it for this float type): NumPy's result, and its
+      // IEEE flags for its warnings.
+      Repr r = a[0].t.r;
+      auto it = S.options.ufunc_loops.find(f + (r == Repr::F64 ? ":d" : ":f"));
+      if (it != S.options.ufunc_loops.end() && static_cast<size_t>(it->second.nin) == a.size()) {
+        llvm::Type* t = r == Repr::F64 ? f64 : f32;
+        std::vector<llvm::Type*> params{ptr, ptr};
+        std::vector<llvm::Value*> args{fn_ptr(it->second.fn), fn_ptr(it->second.data)};
+        for (auto& x : a) {
+          params.push_back(t);
+          args.push_back(conv(x, r));
+        }
+        void* helper = r == Repr::F64 ? (a.size() == 1 ? reinterpret_cast<void*>(&rt::ls_rt_ufunc_d1)
+                                                       : reinterpret_cast<void*>(&rt::ls_rt_ufunc_d2))
+                                      : (a.size() == 1 ? reinterpret_cast<void*>(&rt::ls_rt_ufunc_f1)
+                                                       : reinterpret_cast<void*>(&rt::ls_rt_ufunc_f2));
+        auto* fty = llvm::FunctionType::get(t, params, false);
+        Val res{B.CreateCall(fty, fn_ptr(helper), args), VT{r, false, true}, nullptr};
+        note_numpy_float(res);
+        return res;
+      }
+    }
     throw Unsupported{DeclineCode::UnsupportedOperation, e.line, f + "() is not supported in native code"};
   }
 

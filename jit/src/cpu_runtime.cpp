@@ -207,6 +207,40 @@ bool run_poll_callback() {
 
 extern "C" int32_t ls_rt_numpy_warns(void* p) { return static_cast<RunState*>(p)->numpy_warns ? 1 : 0; }
 
+namespace {
+// NumPy's PyUFuncGenericFunction (npy_intp is intptr_t).
+using UfuncInnerLoop = void (*)(char** args, const intptr_t* dimensions, const intptr_t* steps, void* data);
+
+// The operands live 128 bytes apart, as NumPy's separately allocated 0-d
+// arrays do: NumPy's SIMD loops take their vector path only when the output
+// is at least a vector (64 bytes) away from the inputs, and fall back to the
+// C library otherwise (np.exp(-1.0) differs in the last bit between them).
+template <typename T, int N>
+T ufunc_one(void* loop, void* data, const T (&in)[N]) {
+  constexpr int kApart = 128 / sizeof(T);
+  alignas(64) T buffer[(N + 1) * kApart] = {};
+  char* args[N + 1];
+  intptr_t steps[N + 1];
+  for (int k = 0; k <= N; ++k) {
+    if (k < N) buffer[k * kApart] = in[k];
+    args[k] = reinterpret_cast<char*>(&buffer[k * kApart]);
+    steps[k] = sizeof(T);
+  }
+  const intptr_t n = 1;
+  reinterpret_cast<UfuncInnerLoop>(loop)(args, &n, steps, data);
+  return buffer[N * kApart];
+}
+}  // namespace
+
+extern "C" double ls_rt_ufunc_d1(void* loop, void* data, double x) { return ufunc_one<double, 1>(loop, data, {x}); }
+extern "C" double ls_rt_ufunc_d2(void* loop, void* data, double x, double y) {
+  return ufunc_one<double, 2>(loop, data, {x, y});
+}
+extern "C" float ls_rt_ufunc_f1(void* loop, void* data, float x) { return ufunc_one<float, 1>(loop, data, {x}); }
+extern "C" float ls_rt_ufunc_f2(void* loop, void* data, float x, float y) {
+  return ufunc_one<float, 2>(loop, data, {x, y});
+}
+
 extern "C" int32_t ls_rt_poll(void* p) {
   auto* st = static_cast<RunState*>(p);
   if (g_cancel.load(std::memory_order_relaxed)) {

@@ -61,6 +61,13 @@ extern "C" int32_t ls_rt_poll(void* rt);
 extern "C" void ls_rt_trap(void* rt, int32_t reason);
 // RunState::numpy_warns, read once by each generated function.
 extern "C" int32_t ls_rt_numpy_warns(void* rt);
+// One element through a NumPy ufunc inner loop (CpuOptions::ufunc_loops):
+// `loop(args, {1}, steps, data)`, as NumPy runs it for a scalar. The IEEE
+// flags it raises are read like those of any NumPy float operation.
+extern "C" double ls_rt_ufunc_d1(void* loop, void* data, double x);
+extern "C" double ls_rt_ufunc_d2(void* loop, void* data, double x, double y);
+extern "C" float ls_rt_ufunc_f1(void* loop, void* data, float x);
+extern "C" float ls_rt_ufunc_f2(void* loop, void* data, float x, float y);
 // Splits [0, n) into up to `per_thread` chunks per thread (each thread takes
 // its own contiguous share first, then steals; interchanged nests ask for 1
 // so that each chunk's contiguous inner range stays long).

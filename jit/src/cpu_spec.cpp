@@ -507,6 +507,21 @@ class Specialiser {
     return TypedInterval{VT{r, false, true}, iv};
   }
 
+  // np.exp(x), np.arctan2(y, x), ...: the float type of NumPy's own inner
+  // loop that the call runs (CpuOptions::ufunc_loops), when the caller
+  // supplied it. Float64 arguments (Python floats or np.float64), or
+  // np.float32 ones only (a Python float next to an np.float32 follows
+  // NumPy 1.x's value-based rules, left to Python).
+  std::optional<Repr> ufunc_loop(const std::string& f, const std::vector<TypedInterval>& args) const {
+    if (f.rfind("np.", 0) != 0 || args.empty() || args.size() > 2) return std::nullopt;
+    Repr r = args[0].t.r;
+    for (auto& a : args)
+      if (a.t.r != r || !is_float(r) || (r == Repr::F32 && a.t.py)) return std::nullopt;
+    auto it = S.options.ufunc_loops.find(f + (r == Repr::F64 ? ":d" : ":f"));
+    if (it == S.options.ufunc_loops.end() || static_cast<size_t>(it->second.nin) != args.size()) return std::nullopt;
+    return r;
+  }
+
   std::optional<TypedInterval> call(const Expr& e) {
     std::vector<TypedInterval> args;
     for (auto& a : e.args) {
@@ -633,6 +648,7 @@ class Specialiser {
                           "np.int64() of a non-integer is not supported in native code"};
       return TypedInterval{VT{Repr::I64, false, true}, args[0].iv};
     }
+    if (auto r = ufunc_loop(f, args)) return TypedInterval{VT{*r, false, true}, {}};
     if (f.rfind("np.", 0) == 0)
       throw Unsupported{DeclineCode::Exactness, e.line,
                         f + "() uses NumPy's own vectorised implementation, whose last bit can differ "

@@ -22,6 +22,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <map>
 
 #include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/analysis.hpp"
@@ -104,6 +105,59 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
   return std::nullopt;
 }
 
+// NumPy's PyUFuncObject up to `types` (numpy/ufuncobject.h; this head is the
+// same in every NumPy 1.x and 2.x). What is read from it is checked against
+// the ufunc's own Python attributes (nin, nout, types) before it is used.
+struct UfuncHead {
+  PyObject ob_base;  // PyObject_HEAD
+  int nin, nout, nargs, identity;
+  void** functions;  // PyUFuncGenericFunction*
+  void** data;
+  int ntypes, reserved1;
+  const char* name;
+  const char* types;  // ntypes * nargs type numbers
+};
+
+// The float64 and float32 inner loops of NumPy's float ufuncs that the front
+// end knows (jit::CpuOptions::ufunc_loops), taken once from the numpy module.
+// A ufunc whose loops do not check out is left out: its calls decline.
+const std::map<std::string, jit::CpuOptions::UfuncLoop>& numpy_ufunc_loops() {
+  static const std::map<std::string, jit::CpuOptions::UfuncLoop> loops = [] {
+    std::map<std::string, jit::CpuOptions::UfuncLoop> out;
+    try {
+      py::module_ np = py::module_::import("numpy");
+      py::object ufunc = np.attr("ufunc");
+      for (const char* name : {"exp",   "log",    "log2",   "log10",  "log1p",   "expm1", "sin",  "cos",
+                               "tan",   "arcsin", "arccos", "arctan", "arctan2", "sinh",  "cosh", "tanh",
+                               "floor", "ceil",   "trunc",  "square", "sign",    "power", "hypot"}) {
+        py::object u = np.attr(name);
+        if (!py::isinstance(u, ufunc)) continue;
+        const int nin = u.attr("nin").cast<int>(), nout = u.attr("nout").cast<int>();
+        py::list signatures = u.attr("types");
+        const auto* head = reinterpret_cast<const UfuncHead*>(u.ptr());
+        if (nout != 1 || nin < 1 || nin > 2 || head->nin != nin || head->nout != nout || head->nargs != nin + 1 ||
+            head->ntypes != static_cast<int>(signatures.size()))
+          continue;
+        for (char c : {'d', 'f'}) {
+          const std::string want = std::string(nin, c) + "->" + c;
+          const int num = np.attr("dtype")(std::string(1, c)).attr("num").cast<int>();
+          for (int k = 0; k < head->ntypes; ++k) {
+            if (signatures[k].cast<std::string>() != want) continue;
+            bool same = head->functions[k] != nullptr;
+            for (int j = 0; j <= nin; ++j) same = same && head->types[k * (nin + 1) + j] == num;
+            if (same) out["np." + std::string(name) + ":" + c] = {head->functions[k], head->data[k], nin};
+            break;
+          }
+        }
+      }
+    } catch (const std::exception&) {
+      out.clear();  // without NumPy's own loops, np.exp() and the others decline
+    }
+    return out;
+  }();
+  return loops;
+}
+
 // The compile tier asked for by default: LOOPSCOPE_DEBUG's tier=quick|optimised|auto
 // at start-up (debug_settings.hpp), or cpu_set_tier().
 jit::CpuTier& default_tier() {
@@ -156,6 +210,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   jit::CpuOptions opts;
   opts.parallel = parallel;
   opts.keep_ir = keep_ir;
+  opts.ufunc_loops = numpy_ufunc_loops();
   if (auto d = numpy_scalars(*p.entry->nest, env, opts.numpy_scalars)) {
     p.decline = d;
     return;

@@ -538,14 +538,40 @@ TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
 }
 
 TEST(CpuCodegen, DeclinesAVariableOfTwoTypes) {
-  // for i in range(n): s = i; s = 0.5   (s holds an int and a float)
+  // for i in range(n): s = 0.5; s = i   (s holds a float, then an int)
   Case c;
-  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), N("i")), Assign(N("s"), F(0.5))}), "twotypes", {"i", "s"});
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), F(0.5)), Assign(N("s"), N("i"))}), "twotypes", {"i", "s"});
   scalar_int(c, "n", 4);
   auto r = compile_cpu(c.bound, c.plan);
   ASSERT_TRUE(r.decline);
   EXPECT_EQ(r.decline->code, DeclineCode::Typing) << r.decline->reason;
   EXPECT_NE(r.decline->reason.find("one type per variable"), std::string::npos) << r.decline->reason;
+}
+
+TEST(CpuCodegen, FollowsAnIntThatBecomesAFloatOnlyWhereBothAgree) {
+  // for i in range(n): s = i; s = 0.5   (an int, then a float: compiled)
+  Case c;
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), N("i")), Assign(N("s"), F(0.5))}), "intfloat", {"i", "s"});
+  scalar_int(c, "n", 4);
+  auto r = compile_cpu(c.bound, c.plan);
+  EXPECT_FALSE(r.decline) << r.decline->reason;
+  // ... t = s: t would be the int or the float depending on the iteration.
+  Case d;
+  make(d, For("i", I(0), N("n"), nullptr, {Assign(N("s"), N("i")), Assign(N("t"), N("s")), Assign(N("s"), F(0.5))}),
+       "intfloatcopy", {"i", "s", "t"});
+  scalar_int(d, "n", 4);
+  auto q = compile_cpu(d.bound, d.plan);
+  ASSERT_TRUE(q.decline);
+  EXPECT_EQ(q.decline->code, DeclineCode::Typing) << q.decline->reason;
+  // ... and with a float operand instead, s * 2.0 is the same either way.
+  Case e;
+  make(e,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(N("s"), N("i")), Assign(N("t"), Bin(BinOp::Mul, N("s"), F(2.0))), Assign(N("s"), F(0.5))}),
+       "intfloatmul", {"i", "s", "t"});
+  scalar_int(e, "n", 4);
+  auto m = compile_cpu(e.bound, e.plan);
+  EXPECT_FALSE(m.decline) << m.decline->reason;
 }
 
 TEST(CpuCodegen, PowerCallsTheCLibraryPowUnchanged) {

@@ -601,9 +601,10 @@ TEST(CudaCodegen, ShapeAndLenNamesBecomeIdentifiers) {
 }
 
 TEST(CudaCodegen, DeclinesWhatTheCpuVariantDeclinesWithItsReason) {
-  // for i in range(n): y[i] = np.exp(x[i])   and   s = 0; for i: s += x[i] * 0.5
+  // for i in range(n): y[i] = np.exp(x[i])   (no NumPy loops supplied)   and
+  // for i in range(n): y[i] = math.hypot(x[i], 1.0)
   auto r1 = For(1, "i", I(0), N("n"), {Assign(2, At("y", {N("i")}), Call("np.exp", {At("x", {N("i")})}))});
-  auto r2 = For(1, "i", I(0), N("n"), {Aug(2, BinOp::Add, N("s"), B(BinOp::Mul, At("x", {N("i")}), F(0.5)))});
+  auto r2 = For(1, "i", I(0), N("n"), {Assign(2, At("y", {N("i")}), Call("hypot", {At("x", {N("i")}), F(1.0)}))});
   std::vector<double> x(4, 1.0), y(4, 0.0);
   for (auto root : {r1, r2}) {
     LoopNest nest = nest_of(root);
@@ -621,6 +622,24 @@ TEST(CudaCodegen, DeclinesWhatTheCpuVariantDeclinesWithItsReason) {
     ASSERT_TRUE(p.decline);
     EXPECT_EQ(p.decline->reason, cpu.decline->reason);
   }
+}
+
+TEST(CudaCodegen, DeclinesAnIntThatBecomesAFloatWhichTheCpuFollows) {
+  // s = 0; for i in range(n): s += x[i] * 0.5
+  auto root = For(1, "i", I(0), N("n"), {Aug(2, BinOp::Add, N("s"), B(BinOp::Mul, At("x", {N("i")}), F(0.5)))});
+  std::vector<double> x(4, 1.0);
+  LoopNest nest = nest_of(root);
+  BoundNest bn;
+  bn.nest = &nest;
+  bn.arrays["x"] = Arr(x, {4}, DType::Float64);
+  bn.scalars["n"] = IntS(4);
+  bn.scalars["s"] = IntS(0);
+  ParallelPlan plan;
+  plan.loops.push_back(LP(1, "i", LoopVerdict::Sequential));
+  EXPECT_FALSE(compile_cpu(bn, plan).decline);
+  CudaProgram p = generate_cuda(bn, plan);
+  ASSERT_TRUE(p.decline);
+  EXPECT_NE(p.decline->reason.find("'s' holds an int and then a float"), std::string::npos) << p.decline->reason;
 }
 
 TEST(CudaCodegen, PythonIntOverflowStopsTheRun) {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,18 @@ struct CpuOptions {
   // follows NumPy's rules and values derived from them keep NumPy types.
   std::vector<std::string> numpy_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
+  // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
+  // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
+  // single element is what NumPy does for a scalar, so the result is NumPy's
+  // to the last bit, whatever its SIMD code does. Filled by the caller from
+  // the live numpy module (absent: such calls decline, as NumPy's last bits
+  // may differ from the C library's).
+  struct UfuncLoop {
+    void* fn = nullptr;    // PyUFuncGenericFunction
+    void* data = nullptr;  // its innerloopdata
+    int nin = 1;
+  };
+  std::map<std::string, UfuncLoop> ufunc_loops;
 };
 
 // The Python type a scalar output had at its last assignment, so that the
