@@ -108,6 +108,27 @@ CASES = {
         [(V, np.array([0.25, 0.5, 0.25]), np.zeros(6)), (V, E, np.zeros(6))],
         "i",
     ),
+    "zip_of_two_arrays": (
+        """
+        def f(a, b, out):
+            for x, y in zip(a, b):
+                out[0] += x * y
+            return x, y
+        """,
+        [(V, V[::-1].copy(), np.zeros(1)), (V[:2].copy(), V, np.zeros(1)), (E, V, np.zeros(1))],
+        "",
+    ),
+    "zip_inside_a_parallel_loop": (
+        """
+        def f(w, v, out):
+            for i in range(out.shape[0]):
+                for c, x in zip(w, v):
+                    out[i] += c * x + i
+            return c
+        """,
+        [(V, np.ones(4), np.zeros(3))],
+        "i",
+    ),
     "max_and_argmax": (
         """
         def f(a):
@@ -151,6 +172,10 @@ LOOKALIKES = {
         (np.ones((3, 2)), np.zeros(1)),
     ),
     "a_0d_array": ("def f(a, out):\n    for x in a:\n        out[0] += x\n", (np.array(3.0), np.zeros(1))),
+    "zip_with_a_list": (
+        "def f(a, b, out):\n    for x, y in zip(a, b):\n        out[0] += x * y\n",
+        ([1.0, 2.0], np.ones(2), np.zeros(1)),
+    ),
     "a_python_scalar": ("def f(a, out):\n    for x in a:\n        out[0] += x\n", (3.0, np.zeros(1))),
 }
 

@@ -1,10 +1,10 @@
 """Loops that do not iterate a ``range``, lowered to index loops.
 
 ``for x in a``, ``for i, x in enumerate(a[, start])``, ``for x in
-reversed(a)`` and ``for i in reversed(range(...))`` are loops over an index in
-disguise. In the copy of a nest that only the front end reads (like the
-inlined calls of ``_inline``), each becomes a ``range`` loop that reads the
-element:
+reversed(a)``, ``for i in reversed(range(...))`` and ``for x, y in zip(a,
+b)`` are loops over an index in disguise. In the copy of a nest that only the
+front end reads (like the inlined calls of ``_inline``), each becomes a
+``range`` loop that reads the element:
 
     for x in a:                  for $index_of_x in range(len(a)):
         body                         x = a[$index_of_x]
@@ -14,6 +14,8 @@ element:
     for x in reversed(a):        for $index_of_x in range(len(a) - 1, -1, -1):
                                      x = a[$index_of_x]
     for i in reversed(range(n)): for i in range(n - 1, -1, -1)
+    for x, y in zip(a, b):       for $index_of_x in range(min(len(a), len(b))):
+                                     x = a[$index_of_x]; y = b[$index_of_x]
 
 The index is a hidden name (never written back, and shown to the user as the
 loop's variable: ``_records.shown``); ``x`` and ``i`` keep the
@@ -84,6 +86,17 @@ def _lowered(loop: ast.For):
         stop = ast.BinOp(_int(s), ast.Add(), _len(array)) if s else _len(array)
         index = ast.BinOp(ast.Name(i, ast.Load()), ast.Sub(), _int(s)) if s else ast.Name(i, ast.Load())
         return i, _range(_int(s), stop) if s else _range(stop), [_element(x, array, index)]
+    if _call(it, "zip", 1, 8) and all(_name(a) for a in it.args):
+        names = [_name(e) for e in tgt.elts] if isinstance(tgt, ast.Tuple) else []
+        if len(names) != len(it.args) or None in names or len(set(names)) != len(names):
+            return None
+        arrays = [a.id for a in it.args]
+        index = HIDDEN_INDEX + names[0]
+        # zip stops with its shortest iterable: a length read before the loop
+        # (_rewrite._expression_value), a symbol named by its text.
+        length = ast.Name("min(" + ", ".join(f"len({a})" for a in arrays) + ")", ast.Load())
+        body = [_element(x, a, ast.Name(index, ast.Load())) for x, a in zip(names, arrays)]
+        return index, _range(length), body
     if _call(it, "reversed", 1, 1):
         inner = it.args[0]
         if _name(inner) and _name(tgt):
@@ -144,7 +157,7 @@ def loop_names(node: ast.For) -> str:
 
 def builtins_called(node: ast.For) -> set:
     """The builtins the loops of ``node`` iterate with (``enumerate``,
-    ``reversed``): the lowered copy no longer calls them, but the user's code
+    ``reversed``, ``zip``): the lowered copy no longer calls them, but the user's code
     does, so they must still be Python's own when the nest runs."""
     return {
         n.iter.func.id
@@ -152,5 +165,5 @@ def builtins_called(node: ast.For) -> set:
         if isinstance(n, ast.For)
         and isinstance(n.iter, ast.Call)
         and isinstance(n.iter.func, ast.Name)
-        and n.iter.func.id in ("enumerate", "reversed")
+        and n.iter.func.id in ("enumerate", "reversed", "zip")
     }

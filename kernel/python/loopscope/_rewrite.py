@@ -145,7 +145,7 @@ class NotRewritable(ValueError):
 
 ASSUMED_BUILTINS = {
     name: getattr(builtins, name)
-    for name in ("range", "len", "abs", "min", "max", "float", "int", "round", "enumerate", "reversed")
+    for name in ("range", "len", "abs", "min", "max", "float", "int", "round", "enumerate", "reversed", "zip")
 }
 ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
 _MODULE_ATTRS = {id(math): _aliases.SNAPSHOT["math"], id(numpy): _aliases.SNAPSHOT["np"]}
@@ -232,6 +232,9 @@ def _expression_input(name: str):
         return None
     if name.startswith("len(") and name.endswith(")"):
         return ("len", name[4:-1], None)
+    if name.startswith("min(len(") and name.endswith("))"):
+        # the length of zip(a, b, ...), as _iteration spells it
+        return ("zip_len", tuple(part[4:-1] for part in name[4:-1].split(", ")), None)
     if ".shape[" in name:
         base, _, rest = name.partition(".shape[")
         return ("shape", base, int(rest[:-1]))
@@ -354,9 +357,8 @@ def register(
         loads = []
         for name in rec.inputs:
             expr = _expression_input(name)
-            base = name if expr is None else expr[1]
-            if base not in loads:
-                loads.append(base)
+            bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
+            loads.extend(b for b in bases if b not in loads)
         rec.loads = loads
     NESTS[nest_id] = rec
     return rec
@@ -417,6 +419,8 @@ def _expression_value(name: str, env: dict):
     behaviour is known (so nothing the user wrote runs twice); raises
     LookupError with the reason otherwise."""
     kind, base, k = _expression_input(name)
+    if kind == "zip_len":
+        return min(_expression_value(f"len({b})", env) for b in base)
     obj = env.get(base, _MISSING)
     if kind in ("size", "ndim"):
         if type(obj) is not _ndarray:
