@@ -61,7 +61,7 @@ sys.path.insert(0, os.path.join(ROOT, "share"))
 import _loopscope  # noqa: E402
 import corpus  # noqa: E402
 import loopscope  # noqa: E402
-from loopscope import _cost, _rewrite, _run  # noqa: E402
+from loopscope import _cost, _iteration, _rewrite, _run  # noqa: E402
 
 try:
     import numba
@@ -96,7 +96,7 @@ def outer_loops(fn):
                 if isinstance(s, ast.While):
                     kind, head = "while", f"while {ast.unparse(s.test)}"
                 else:
-                    kind = "range" if _rewrite.is_range_loop(s) else "for"
+                    kind = "range" if _iteration.is_index_loop(s) else "for"
                     head = f"for {ast.unparse(s.target)} in {ast.unparse(s.iter)}"
                 out.append({"line": s.lineno, "end_line": s.end_lineno, "kind": kind, "head": head})
             elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
