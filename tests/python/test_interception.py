@@ -299,6 +299,26 @@ CELLS = {
         print(out)
         """,
     ],
+    "monte_carlo_with_the_generators_afterwards": [
+        """
+        import random
+        import numpy as np
+        random.seed(5); np.random.seed(5)
+        n = 3000; inside = 0
+        for i in range(n):
+            x = random.random(); y = np.random.uniform(-1.0, 1.0)
+            if x * x + y * y <= 1.0:
+                inside += 1
+        print(4.0 * inside / n, x, y, random.random(), np.random.random())
+        """,
+        """
+        hits = np.zeros(4)
+        for i in range(4):
+            if i > 1:
+                hits[i] = random.random()
+        print(hits, random.random())
+        """,
+    ],
     "shadowed_abs": [
         """
         import numpy as np

@@ -484,8 +484,10 @@ def hook(nest_id, env):
             _tell(f"Loopscope: {internal(exc, 'report')}.")
             return None
         if explain_only:
-            # Explained, not run; but a loop over a list (say) runs as Python,
-            # where the nests of its body are explained in turn.
+            # Explained, not run (its random numbers stay undrawn); but a loop
+            # over a list (say) runs as Python, where the nests of its body
+            # are explained in turn.
+            _rewrite.restore_draws()
             return None if rec.over_iterable and device == "python" else {}
         if device == "python":
             return _run_as_python(entry)

@@ -83,7 +83,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _inline, _iteration
+from . import _aliases, _draws, _inline, _iteration
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 
 HOOK_NAME = "__loopscope_hook__"
@@ -123,6 +123,14 @@ class _HookState(threading.local):
                 pass
 
     ran = property(None, _python_ran)
+
+    @staticmethod
+    def restore_draws():
+        _draws.restore()
+
+    @staticmethod
+    def keep_draws():
+        _draws.keep()
 
 
 _STATE = _HookState()
@@ -177,6 +185,8 @@ class NestRecord:
     # Other spellings of math and NumPy (`m` for `import math as m`, `sqrt`
     # for `from math import sqrt`): what each must be when the nest runs.
     aliases: Dict[str, "_aliases.Meaning"] = field(default_factory=dict)
+    # Random numbers the nest draws, drawn before it runs (_draws).
+    draws: Optional["_draws.DrawPlan"] = None
     # The root loop iterates an iterable (`for x in a`, lowered by _iteration),
     # not a range: when its values decline, its body's own nests are rewritten.
     over_iterable: bool = False
@@ -228,8 +238,8 @@ def _expression_input(name: str):
     """For an input such as ``A.shape[0]``, ``len(A)``, ``A.size``, ``A.ndim``
     or ``t[1]`` (in a range() argument): ``(kind, base, k)``; None for a
     plain name."""
-    if name.isidentifier():
-        return None
+    if name.isidentifier() or name.startswith(_inline.HIDDEN_PREFIX):
+        return None  # a plain name, or one the engine provides (_draws)
     if name.startswith("len(") and name.endswith(")"):
         return ("len", name[4:-1], None)
     if name.startswith("min(len(") and name.endswith("))"):
@@ -308,6 +318,12 @@ def register(
             )
         except _inline.NotInlinable as why:
             not_inlined = str(why)
+    draw_plan = None
+    if not_inlined is None:
+        try:
+            inlined, draw_plan = _draws.plan(inlined)
+        except _draws.NotDrawable as why:
+            not_inlined = str(why)
     canonical, aliases = (
         (inlined, {}) if resolver is None else _aliases.canonical_copy(inlined, resolver, ASSUMED_BUILTINS)
     )
@@ -332,7 +348,8 @@ def register(
     )
     if not_inlined is not None and rec.declined:
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
-    hidden = [n for n in rec.inputs + rec.outputs if n.startswith(_inline.HIDDEN_PREFIX)]
+    provided = _draws.hidden_inputs(draw_plan) if draw_plan else set()
+    hidden = [n for n in rec.inputs + rec.outputs if n.startswith(_inline.HIDDEN_PREFIX) and n not in provided]
     if hidden and not rec.declined:
         rec.declined = True
         rec.decline = Decline(
@@ -342,6 +359,9 @@ def register(
         rec.aliases, rec.callees = aliases, callees
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
         rec.assumed = sorted(set(rec.assumed) | set(callees) | _iteration.builtins_called(node))
+        if draw_plan:
+            rec.draws = draw_plan
+            rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules))
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             meaning = aliases.get(clash[0])
@@ -358,7 +378,7 @@ def register(
         for name in rec.inputs:
             expr = _expression_input(name)
             bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
-            loads.extend(b for b in bases if b not in loads)
+            loads.extend(b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX))
         rec.loads = loads
     NESTS[nest_id] = rec
     return rec
@@ -387,7 +407,14 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
         have = env.pop(ASSUMED_PREFIX + name, _MISSING)
         meaning = rec.aliases.get(name)
         callee = rec.callees.get(name)
-        if callee is not None:
+        generator = rec.draws.modules.get(name) if rec.draws else None
+        if generator is not None:
+            if have is not generator:
+                return (
+                    f"{name} is {_describe(have)}, not the {generator.__name__} module, "
+                    f"so the loop runs as plain Python to draw its numbers"
+                )
+        elif callee is not None:
             why = callee.check(have)
             if why is not None:
                 return why + ", so the loop runs as plain Python"
@@ -532,12 +559,25 @@ def bind_env(nest_id: int, env: Optional[dict]):
             "where NumPy's warnings become exceptions at the right place",
         )
     for name in rec.inputs:
-        if not name.isidentifier():
+        if not name.isidentifier() and not name.startswith(_inline.HIDDEN_PREFIX):
             try:
                 env[name] = _expression_value(name, env)
             except LookupError as why:
                 return None, Decline(UNSUPPORTED_VALUE, rec.line, str(why.args[0]))
+    if rec.draws is not None:
+        # Last: nothing may decline after the numbers are drawn, or the
+        # generators would have moved for a loop that runs as Python anyway
+        # (the replacement's Python branch puts them back: _draws.restore).
+        why = _draws.draw(rec.draws, env)
+        if why is not None:
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, why)
     return env, None
+
+
+def restore_draws():
+    """A nest bound but not run natively (explained, estimated): the random
+    generators go back to where they were before bind_env drew its numbers."""
+    _draws.restore()
 
 
 # --- the replacement ---------------------------------------------------------------------
@@ -588,15 +628,25 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     ran = ast.Assign(
         targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())], value=ast.Constant(rec.id)
     )
+    python_runs, native_ran = [node, ran], writes or [ast.Pass()]
+    if rec.draws is not None:
+        # Random numbers drawn for the native run: Python draws them itself.
+        python_runs.insert(0, _state_call("restore_draws"))
+        native_ran.insert(0, _state_call("keep_draws"))
     branch = ast.If(
         test=ast.Compare(left=_hook_answer(ast.Load()), ops=[ast.Is()], comparators=[ast.Constant(None)]),
-        body=[node, ran],
-        orelse=writes or [ast.Pass()],
+        body=python_runs,
+        orelse=native_ran,
     )
     out = [call, branch]
     for s in out:
         _locate(s, node)
     return out
+
+
+def _state_call(method: str) -> ast.stmt:
+    func = ast.Attribute(value=_load(STATE_NAME), attr=method, ctx=ast.Load())
+    return ast.Expr(ast.Call(func=func, args=[], keywords=[]))
 
 
 def _locate(new, old):
