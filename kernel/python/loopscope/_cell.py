@@ -487,7 +487,7 @@ def hook(nest_id, env):
             # Explained, not run (its random numbers stay undrawn); but a loop
             # over a list (say) runs as Python, where the nests of its body
             # are explained in turn.
-            _rewrite.restore_draws()
+            _rewrite.restore_draws(nest_id)
             return None if rec.over_iterable and device == "python" else {}
         if device == "python":
             return _run_as_python(entry)

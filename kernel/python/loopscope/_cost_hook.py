@@ -1,7 +1,7 @@
 """Estimates for the loop nests of a Python function, collected through the
 rewriter's hook (see loopscope._rewrite): ``loopscope.estimate``."""
 
-from . import _cost, _draws, _rewrite, _run
+from . import _cost, _rewrite, _run
 
 
 def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False, every_execution=False):
@@ -27,7 +27,7 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         env, _reason = _rewrite.bind_env(nest_id, env)
         if env is None:
             return skip
-        _draws.restore()  # estimated, not run natively: Python draws its own numbers
+        _rewrite.restore_draws(nest_id)  # estimated, not run natively: Python draws its own numbers
         if seen[nest_id] > 1 and not every_execution:
             return skip
         with _run.Trip(nest_id, env):  # the facts and the estimate read the values once

@@ -267,8 +267,7 @@ def draw(draw_plan: DrawPlan, env: dict) -> Optional[str]:
         else:
             undo.append((numpy.random.set_state, numpy.random.get_state()))
             env[ARRAY[gen]] = numpy.asarray(_NP["random_sample"](total), dtype=numpy.float64).reshape(total)
-    pending = getattr(_UNDO, "states", None) or []
-    _UNDO.states = pending + undo
+    _UNDO.states = undo  # one nest's draws at a time (an interrupted run's are forgotten)
     return None
 
 

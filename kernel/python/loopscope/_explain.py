@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional
 
 import _loopscope
 
-from . import _draws, _rewrite, _run
+from . import _rewrite, _run
 from ._errors import internal
 from ._records import Decline, internal_decline, shown_all
 
@@ -166,7 +166,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             # A loop over a list (say) runs as Python, where the nests of its
             # body are explained in turn.
             return None if rec.over_iterable else {}
-        _draws.restore()  # explained, not run: random numbers stay undrawn
+        _rewrite.restore_draws(nest_id)  # explained, not run: random numbers stay undrawn
         with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
             reports[nest_id] = shown_all(_loopscope.analysis_run(nest_id, env))
             reports[nest_id]["predicted"] = predict(nest_id, env)

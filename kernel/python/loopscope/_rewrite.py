@@ -574,10 +574,12 @@ def bind_env(nest_id: int, env: Optional[dict]):
     return env, None
 
 
-def restore_draws():
+def restore_draws(nest_id: int):
     """A nest bound but not run natively (explained, estimated): the random
     generators go back to where they were before bind_env drew its numbers."""
-    _draws.restore()
+    rec = NESTS.get(nest_id)
+    if rec is not None and rec.draws is not None:
+        _draws.restore()
 
 
 # --- the replacement ---------------------------------------------------------------------
