@@ -523,6 +523,8 @@ def bind_env(nest_id: int, env: Optional[dict]):
     rec = NESTS.get(nest_id)
     if rec is None or rec.declined:
         return env, None
+    if rec.draws is not None:
+        _draws.keep()  # nothing of an earlier (interrupted) run is left to put back
     if sys.gettrace() is not None:
         # A debugger (the kernel's debugpy) or a line tracer: native code runs
         # no line of the body, so a breakpoint there would never be hit.
