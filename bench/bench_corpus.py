@@ -33,6 +33,7 @@ docs/corpus.md. A run with ``--quick`` or ``--only`` writes nothing unless
     .venv/bin/python bench/bench_corpus.py
     .venv/bin/python bench/bench_corpus.py --quick
     .venv/bin/python bench/bench_corpus.py --only mandelbrot_while,saxpy
+    .venv/bin/python bench/bench_corpus.py --report     # only rewrite docs/corpus.md
 """
 
 import argparse
@@ -463,6 +464,13 @@ def summarise(rows):
             for r in rows
             if r.get("cpu_matches_cpython") is False or r.get("auto_matches_cpython") is False
         },
+        "cpu_serial_vs_numba_where_both_native": geomean(
+            [
+                r["numba"] / r["cpu-serial"]
+                for r in full_native
+                if r.get("numba") and r.get("numba_status") == "compiled"
+            ]
+        ),
         "cpu_vs_numba_where_both_native": geomean(
             [r["numba"] / r["cpu"] for r in full_native if r.get("numba") and r.get("numba_status") == "compiled"]
         ),
@@ -556,6 +564,9 @@ this page).
   run's decline or fall-back), grouped into a category by the sentence's words. *Partly native*: the
   outermost loop ran in Python but a loop inside it ran natively (counted as not native). Under
   `device="auto"` the cost model may also choose Python for a nest it could compile.
+- Each function is measured in a process of its own: a case that kills its process (or runs past the
+  time limit) is recorded with what the process said last, and its nests count as not native ("crash").
+  The engine measured is the one the program imports; the results give its commit.
 - **Speed**: warm calls, the best of up to {repeat} (fewer once they pass {budget:.1f} s), fresh
   arguments made outside the timed region, for CPython, Loopscope `cpu` (all cores), `cpu-serial`
   (one thread) and `auto` (after
@@ -629,7 +640,8 @@ def markdown(data):
         f"`cpu` {g['cpu_all_native']:.1f}x, `cpu-serial` {g['cpu-serial_all_native']:.1f}x, "
         f"`auto` {g['auto_all_native']:.1f}x, Numba {g['numba_all_native']:.1f}x; there `cpu` against Numba "
         f"(above 1: Loopscope faster, where Numba's result matches CPython's): "
-        f"{s['cpu_vs_numba_where_both_native']:.3g}.",
+        f"{s['cpu_vs_numba_where_both_native']:.3g}, `cpu-serial` against Numba "
+        f"{s['cpu_serial_vs_numba_where_both_native']:.3g}.",
         "",
         f"Numba compiled {s['numba_compiled_and_matches']} functions with CPython's results, "
         f"{s['numba_compiled_differs']} with different results, and did not compile {s['numba_fails']}.",
@@ -734,6 +746,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--budget", type=float, default=None, help="seconds of timed calls per variant")
     ap.add_argument("--write", action="store_true", help="write the JSON and Markdown after a partial run")
+    ap.add_argument("--report", action="store_true", help="only recompute the summary and rewrite docs/corpus.md")
     ap.add_argument("--case-timeout", type=float, default=900.0, help="seconds per case before it is stopped")
     ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
     ap.add_argument("--size", default="", help=argparse.SUPPRESS)
@@ -743,6 +756,15 @@ def main():
     opts.repeat = opts.repeat or (2 if opts.quick else 5)
     opts.budget = opts.budget if opts.budget is not None else (0.3 if opts.quick else 1.5)
     opts.settle_calls = opts.settle or (2 if opts.quick else 4)
+    if opts.report:
+        with open(JSON) as f:
+            data = json.load(f)
+        data["summary"] = summarise(data["rows"])
+        with open(JSON, "w") as f:
+            json.dump(data, f, indent=1, default=str)
+        with open(MARKDOWN, "w") as f:
+            f.write(markdown(data))
+        return
     if opts.worker:
         _cost.host_profile()
         row = measure(corpus.get(opts.worker), size, opts)
