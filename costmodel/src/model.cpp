@@ -262,8 +262,6 @@ double amortised(double compile_s, bool compiled, double runs) {
 }
 
 // Why a variant is unavailable, for the reasons every variant shares.
-Decline uncountable(const WorkProfile& w) { return Decline{DeclineCode::UnsupportedOperation, 0, w.reason}; }
-
 DeclineCode code_or(const std::string& name, DeclineCode otherwise) {
   return decline_code_from_string(name).value_or(otherwise);
 }
@@ -276,8 +274,8 @@ Decline cpu_declined(const VariantFacts& f) {
 VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
   VariantCost v;
   v.variant = Variant::CpuSerial;
-  if (!w.ok)
-    v.unavailable = uncountable(w);
+  if (!w.ok())
+    v.unavailable = w.uncounted;
   else if (!f.cpu_available)
     v.unavailable = cpu_declined(f);
   CpuWork c = cpu_work(w, h);
@@ -304,8 +302,8 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.variant = Variant::CpuParallel;
   const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
   bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
-  if (!w.ok)
-    v.unavailable = uncountable(w);
+  if (!w.ok())
+    v.unavailable = w.uncounted;
   else if (!f.cpu_available)
     v.unavailable = cpu_declined(f);
   else if (!has_par && !no_parallel_reason.empty())
@@ -372,8 +370,8 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   VariantCost v;
   v.variant = Variant::Gpu;
   bool has_grid = !w.gpu_grid_loops.empty() && w.gpu_launches > 0;
-  if (!w.ok)
-    v.unavailable = uncountable(w);
+  if (!w.ok())
+    v.unavailable = w.uncounted;
   else if (!has_grid && no_parallel_reason.empty() && w.gpu_single_thread_loops > 0)
     v.unavailable = Decline{DeclineCode::UnsupportedOperation, 0,
                             "no parallel loop can start a GPU launch (a loop around it holds statements besides "
@@ -623,7 +621,7 @@ const double kSweepScales[9] = {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1, 2, 4, 8,
 void add_sweep(NestWork& c, const BoundNest& bound, const ParallelPlan& plan) {
   if (c.swept) return;
   c.scaled.clear();
-  if (c.work.ok)
+  if (c.work.ok())
     for (double s : kSweepScales) c.scaled.push_back(s == 1.0 ? WorkProfile{} : count_work(bound, plan, s, &c.mapping));
   c.swept = true;
 }
@@ -660,10 +658,10 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
     e.choice = Variant::Python;
     e.reason = "runs in Python: " + decline->reason;
   }
-  if (sweep && c.swept && w.ok) {
+  if (sweep && c.swept && w.ok()) {
     for (size_t k = 0; k < c.scaled.size(); ++k) {
       const WorkProfile& ws = kSweepScales[k] == 1.0 ? w : c.scaled[k];
-      if (!ws.ok) continue;
+      if (!ws.ok()) continue;
       CostEstimate es = price_with(ws);
       SizePoint p;
       p.size = ws.size_value;

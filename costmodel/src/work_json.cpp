@@ -58,8 +58,8 @@ OpCounts ops_from_json(const nlohmann::json& j) {
 
 nlohmann::json to_json(const WorkProfile& w) {
   nlohmann::json j;
-  j["ok"] = w.ok;
-  j["reason"] = w.reason;
+  j["ok"] = w.ok();
+  j["reason"] = w.uncounted ? w.uncounted->reason : std::string();
   j["size_label"] = w.size_label;
   j["size_axis"] = w.size_axis;
   j["size_value"] = w.size_value;
@@ -119,8 +119,8 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   auto num = [&](const nlohmann::json& o, const char* k, double d = 0.0) {
     return o.contains(k) ? o.at(k).get<double>() : d;
   };
-  w.ok = j.value("ok", true);
-  w.reason = j.value("reason", std::string());
+  if (!j.value("ok", true))
+    w.uncounted = analysis::Decline{analysis::DeclineCode::UnsupportedOperation, 0, j.value("reason", std::string())};
   w.size_label = j.value("size_label", std::string("n"));
   w.size_axis = j.value("size_axis", std::string());
   w.size_value = num(j, "size_value");

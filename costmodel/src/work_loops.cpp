@@ -237,8 +237,7 @@ void Counter::plan_mapping() {
 WorkProfile Counter::run() {
   const Stmt* root = b_.nest ? b_.nest->root.get() : nullptr;
   if (!root) {
-    w_.ok = false;
-    w_.reason = "there is no loop nest to count";
+    w_.uncounted = Decline{DeclineCode::Internal, 0, "there is no loop nest to count"};
     return w_;
   }
   std::function<void(const Stmt*)> bounds = [&](const Stmt* s) { collect_bound_names(s); };
@@ -249,8 +248,7 @@ WorkProfile Counter::run() {
   plan_mapping();
   count_stmt(*root, 1.0);
   if (!error_.empty()) {
-    w_.ok = false;
-    w_.reason = error_;
+    w_.uncounted = Decline{DeclineCode::UnsupportedOperation, 0, error_};
   }
 
   // Loops in pre-order.

@@ -184,7 +184,7 @@ bool prefer_quick(const analysis::BoundNest& bound, const analysis::ParallelPlan
   costmodel::WorkProfile w = costmodel::count_work(bound, plan, 1.0);
   // Work that cannot be counted (bounds read from arrays) may be long: the O3
   // compile is a bounded cost, slower code on a long loop is not.
-  if (!w.ok) return false;
+  if (!w.ok()) return false;
   double compute = costmodel::cpu_compute_seconds(w, host, parallel, parallel ? jit::cpu_thread_count() : 1);
   return costmodel::cpu_tier_choice(w, host, compute).quick;
 }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loopscope/analysis/bound.hpp"
+#include "loopscope/analysis/decline.hpp"
 #include "loopscope/analysis/mapping.hpp"
 #include "loopscope/analysis/plan.hpp"
 
@@ -77,8 +78,10 @@ struct LoopTraffic {
 };
 
 struct WorkProfile {
-  bool ok = true;
-  std::string reason;      // when !ok: why the nest could not be counted
+  // Why the nest could not be counted (every native variant is then
+  // unavailable for that reason); nullopt when it was.
+  std::optional<analysis::Decline> uncounted;
+  bool ok() const { return !uncounted; }
   std::string size_label;  // "n=1000" - the dominant size parameter, for reasons
   double size_value = 0;
   // What the size sweep varies when no input has a size (no integer in a
