@@ -364,7 +364,8 @@ def _first_report(nest_id, env, rec, explain_only):
 
     nest = rec.to_dict()
     try:
-        nest.update({k: v for k, v in _loopscope.analysis_info(nest_id).items() if k not in ("source", "line")})
+        info = shown_all(_loopscope.analysis_info(nest_id))
+        nest.update({k: v for k, v in info.items() if k not in ("source", "line")})
     except Exception:
         pass  # declined nests have no static information
     report = _report.NestReport(nest=nest, explain_only=explain_only)
@@ -384,7 +385,7 @@ def _first_report(nest_id, env, rec, explain_only):
             compiles = nvrtc and not _cost.nvrtc_known(nest_id, env, SETTINGS.profile or None)
         except Exception:
             compiles = False
-        report.estimate = _estimate(nest_id, env, SETTINGS.profile, sweep=full, nvrtc=nvrtc)
+        report.estimate = shown_all(_estimate(nest_id, env, SETTINGS.profile, sweep=full, nvrtc=nvrtc))
         skipped = None
         if nvrtc:
             try:
@@ -397,7 +398,8 @@ def _first_report(nest_id, env, rec, explain_only):
         if skipped:
             report.notes.append(skipped + ".")
         if full:
-            report.profile_sweeps, report.profile_gpu = _profile_sweeps(nest_id, env, SETTINGS.profile)
+            sweeps, gpu_variants = _profile_sweeps(nest_id, env, SETTINGS.profile)
+            report.profile_sweeps, report.profile_gpu = sweeps, shown_all(gpu_variants)
             report.cuda = _cuda_source(nest_id, env)
         if report.estimate and "error" in report.estimate:
             report.notes.append("No cost estimate: " + report.estimate["error"])

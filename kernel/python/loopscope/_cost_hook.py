@@ -2,6 +2,7 @@
 rewriter's hook (see loopscope._rewrite): ``loopscope.estimate``."""
 
 from . import _cost, _rewrite, _run
+from ._records import shown_all
 
 
 def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False, every_execution=False):
@@ -34,7 +35,7 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
             e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
         e["line"] = rec.line
         e["source"] = rec.source
-        estimates.append(e)
+        estimates.append(shown_all(e))
         return skip
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))

@@ -33,6 +33,8 @@ import types
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
+from ._records import show_hidden_as
+
 MAX_DEPTH = 4  # calls inside inlined functions, inlined in turn
 MAX_STATEMENTS = 400  # statements added to one nest by inlining
 HIDDEN_PREFIX = "$"  # analysis::is_hidden_name: never a Python identifier
@@ -330,6 +332,8 @@ class Inliner:
         if clash:
             raise NotInlinable(f"{name} reads the global {clash[0]}, which is a local name where the loop is")
         rename: Dict[str, ast.expr] = {v: ast.Name(prefix + v, ast.Load()) for v in local}
+        for v in local:
+            show_hidden_as(prefix + v, f"{v} (in {name})")
         pre: List[ast.stmt] = []
         for p, default in zip(params, defaults):
             arg = given.get(p, default)
@@ -340,6 +344,7 @@ class Inliner:
             else:
                 pre.append(ast.Assign(targets=[ast.Name(prefix + p, ast.Store())], value=arg))
         ret = prefix + "return"
+        show_hidden_as(ret, f"the value of {name}(...)")
         body, always_returns = _lower_returns(copy.deepcopy(fdef.body), ret, name)
         body = [_Renamer(rename).visit(s) for s in body]
         body = self.block(body, stack + (name,))

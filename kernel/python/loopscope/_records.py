@@ -40,13 +40,29 @@ CODES = (
 # The hidden index of a loop over an array's elements (`for x in a`, lowered
 # by _iteration to an index loop): shown to the user as the loop's variable.
 HIDDEN_INDEX = "$index_of_"
-_HIDDEN_INDEX_RE = re.compile(re.escape(HIDDEN_INDEX) + r"(\w+)")
+_HIDDEN_RE = re.compile(r"\$\w+")
+# Other hidden names and how the user knows them: the locals of an inlined
+# function ("t (in cnd)", registered by _inline).
+_HIDDEN_SHOWN: Dict[str, str] = {}
+
+
+def show_hidden_as(name: str, text: str):
+    """``name`` (a hidden name of the engine's) reads ``text`` for the user."""
+    _HIDDEN_SHOWN[name] = text
+
+
+def _shown_name(m) -> str:
+    name = m.group(0)
+    if name.startswith(HIDDEN_INDEX):
+        return name[len(HIDDEN_INDEX) :]
+    return _HIDDEN_SHOWN.get(name, name)
 
 
 def shown(text: str) -> str:
     """``text`` from the engine as the user reads it: the loop over ``x`` in
-    ``for x in a`` is named ``x``, not by its hidden index."""
-    return _HIDDEN_INDEX_RE.sub(r"\1", text) if HIDDEN_INDEX in text else text
+    ``for x in a`` is named ``x``, not by its hidden index, and an inlined
+    function's local ``t`` reads "t (in cnd)"."""
+    return _HIDDEN_RE.sub(_shown_name, text) if "$" in text else text
 
 
 def shown_all(obj):
