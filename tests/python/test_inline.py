@@ -474,3 +474,30 @@ def test_a_helper_redefined_in_a_later_cell_runs_python(shell):
 
     (entry,) = _cell._state["shown"].values()
     assert "runs as plain Python: cnd is not the function defined with the loop" in entry.report.decision
+
+
+def test_reports_name_an_inlined_functions_locals_as_the_user_knows_them():
+    from loopscope import _records
+
+    fn = define(
+        """
+        def g(x):
+            t = x * 2.0
+            return t + 1.0
+
+        def f(a, out):
+            s = 0.0
+            for i in range(a.shape[0]):
+                s += g(a[i])
+                out[i] = s
+            return s
+        """
+    )
+    report = loopscope.explain(fn, V.copy(), np.zeros(41))
+    assert "$" not in repr(report)
+    estimate = loopscope.estimate(fn, V.copy(), np.zeros(41))
+    assert "$" not in repr(estimate).replace("$schema", "")
+    _, (rec,) = _rewrite.compile_function(fn, lambda nest_id, env: None)
+    hidden = [n for n in __import__("_loopscope").analysis_info(rec.id)["statements"] if "$" in n["text"]]
+    assert hidden and not any("$" in _records.shown(n["text"]) for n in hidden), hidden
+    assert _records.shown("$g1_t = $g1_x * 2.0") == "t (in g) = x (in g) * 2.0"
