@@ -158,7 +158,15 @@ struct Cache {
     std::set<int> parallel_loops;
   };
   std::unordered_map<std::string, Specialised> specialised;
+  // Variants compiled per nest, and in all: the JIT's code is never freed,
+  // and a loop whose step changes at every run (the sieve's range(i * i, n +
+  // 1, i), run for each i) would compile without end until the process runs
+  // out of memory maps and dies. Past these limits, new variants decline.
+  std::unordered_map<const LoopNest*, size_t> variants_per_nest;
+  size_t compiled = 0;  // never reset: clear_cpu_cache forgets variants, their code stays
 };
+constexpr size_t kMaxVariantsPerNest = 32;
+constexpr size_t kMaxVariants = 20000;  // about two memory maps each; the limit is 65530
 Cache& cache() {
   static Cache c;
   return c;
@@ -565,6 +573,21 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
       res.upgrade_pending = c.pending.count(spec.key) > 0;
       return res;
     }
+    size_t& per_nest = c.variants_per_nest[bound.nest];
+    if (per_nest >= kMaxVariantsPerNest || c.compiled >= kMaxVariants) {
+      res.decline = Decline{DeclineCode::UnsupportedValue, bound.nest && bound.nest->root ? bound.nest->root->line : 0,
+                            per_nest >= kMaxVariantsPerNest
+                                ? "this loop was already compiled for " + std::to_string(per_nest) +
+                                      " different sets of values (a step or bound that changes from one run to the "
+                                      "next, such as range(i * i, n, i)), so it runs as plain Python rather than be "
+                                      "compiled again for each"
+                                : "the CPU compiler has built " + std::to_string(c.compiled) +
+                                      " versions of loops in this process, its limit, so new ones run as plain "
+                                      "Python (restarting the kernel frees them)"};
+      return res;
+    }
+    ++per_nest;
+    ++c.compiled;
     ++c.misses;
     generation = c.generation;
   }
@@ -753,6 +776,7 @@ void clear_cpu_cache() {
     std::lock_guard<std::mutex> lk(c.m);
     c.map.clear();
     c.specialised.clear();
+    c.variants_per_nest.clear();
     c.hits = c.misses = c.upgrades = c.specialisations_reused = 0;
     c.pending.clear();
     ++c.generation;
