@@ -20,7 +20,8 @@ const char* trap_reason(int code) {
       "a math function overflowed (Python raises OverflowError)",
       "a variable is read before it has a value",
       "an integer beyond 2**53 meets a float (Python compares and divides such ints exactly)",
-      "a Python int does not fit in an int32 array element",
+      "a value stored into an integer array element is outside its type's range (NumPy then warns, raises or "
+      "converts it in its own way)",
       "a float that is NaN, infinite or beyond the int64 range is converted to int",
       "a scalar's value after the loop was set by an earlier iteration than the last, which the parallel "
       "code does not keep",

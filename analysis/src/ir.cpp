@@ -71,6 +71,12 @@ const char* to_string(DType t) {
     case DType::Int64: return "int64";
     case DType::Int32: return "int32";
     case DType::Bool: return "bool";
+    case DType::UInt8: return "uint8";
+    case DType::Int8: return "int8";
+    case DType::UInt16: return "uint16";
+    case DType::Int16: return "int16";
+    case DType::UInt32: return "uint32";
+    case DType::UInt64: return "uint64";
   }
   return "?";
 }
@@ -80,7 +86,13 @@ int dtype_size(DType t) {
     case DType::Float32: return 4;
     case DType::Int64: return 8;
     case DType::Int32: return 4;
-    case DType::Bool: return 1;
+    case DType::Bool:
+    case DType::UInt8:
+    case DType::Int8: return 1;
+    case DType::UInt16:
+    case DType::Int16: return 2;
+    case DType::UInt32: return 4;
+    case DType::UInt64: return 8;
   }
   return 0;
 }

@@ -26,16 +26,7 @@ using namespace loopscope::analysis;
 
 namespace work_detail {
 
-inline int elem_size(DType t) {
-  switch (t) {
-    case DType::Float64:
-    case DType::Int64: return 8;
-    case DType::Float32:
-    case DType::Int32: return 4;
-    case DType::Bool: return 1;
-  }
-  return 8;
-}
+inline int elem_size(DType t) { return dtype_size(t); }
 
 inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float32; }
 

@@ -605,14 +605,54 @@ class Codegen {
       case DType::Int64: return Repr::I64;
       case DType::Int32: return Repr::I32;
       case DType::Bool: return Repr::Bool;
+      case DType::UInt8:
+      case DType::Int8:
+      case DType::UInt16:
+      case DType::Int16:
+      case DType::UInt32:
+      case DType::UInt64: return Repr::I64;
     }
     return Repr::F64;
+  }
+
+  // An element of a small integer array: its NumPy type (VT::small), held
+  // as an int64. (The specialiser declines reading a uint64 element.)
+  static Small small_of(DType t) {
+    switch (t) {
+      case DType::UInt8: return Small::U8;
+      case DType::Int8: return Small::I8;
+      case DType::UInt16: return Small::U16;
+      case DType::Int16: return Small::I16;
+      case DType::UInt32: return Small::U32;
+      default: return Small::None;
+    }
+  }
+  static bool small_signed(DType t) { return t == DType::Int8 || t == DType::Int16; }
+  // The valid range of a small integer dtype.
+  static std::pair<int64_t, int64_t> small_range(DType t) {
+    switch (t) {
+      case DType::UInt8: return {0, UINT8_MAX};
+      case DType::Int8: return {INT8_MIN, INT8_MAX};
+      case DType::UInt16: return {0, UINT16_MAX};
+      case DType::Int16: return {INT16_MIN, INT16_MAX};
+      case DType::UInt32: return {0, UINT32_MAX};
+      default: return {0, INT64_MAX};  // UInt64: the non-negative int64 values
+    }
   }
 
   Val load_element(const Expr& e, llvm::Value* p) {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     Repr r = dtype_repr(a.dtype);
     Val v;
+    if (Small s = small_of(a.dtype); s != Small::None) {
+      llvm::Type* et = B.getIntNTy(8 * dtype_size(a.dtype));
+      llvm::LoadInst* ld = B.CreateAlignedLoad(et, p, llvm::Align(1));
+      tag(ld, e.name);
+      loaded_arrays.insert(e.name);
+      v.t = VT{Repr::I64, false, true, s};
+      v.v = small_signed(a.dtype) ? B.CreateSExt(ld, i64) : B.CreateZExt(ld, i64);
+      return v;
+    }
     v.t = VT{r, false, true};
     llvm::LoadInst* ld = B.CreateAlignedLoad(r == Repr::Bool ? i8 : ty(r), p, llvm::Align(1));
     tag(ld, e.name);
@@ -642,6 +682,36 @@ class Codegen {
         break;
       }
       case DType::Bool: out = B.CreateZExt(truth(val), i8); break;
+      case DType::UInt8:
+      case DType::Int8:
+      case DType::UInt16:
+      case DType::Int16:
+      case DType::UInt32:
+      case DType::UInt64: {
+        // NumPy 1.24: a NumPy integer (or bool) is cast as C casts, wrapping
+        // silently; a Python int out of range warns (DeprecationWarning) and
+        // a float is converted in ways that differ between Python floats and
+        // np.float64 once out of range, so both stop the run there. In range,
+        // a float is truncated towards zero.
+        auto [lo, hi] = small_range(a.dtype);
+        llvm::Value* wide = nullptr;
+        if (is_float(val.t.r)) {
+          llvm::Value* d = conv(val, Repr::F64);
+          llvm::Value* ok =
+              B.CreateAnd(B.CreateFCmpOGT(d, fconst(f64, static_cast<double>(lo) - 1.0)),
+                          B.CreateFCmpOLT(d, fconst(f64, static_cast<double>(hi) + 1.0)));
+          trap_if(B.CreateNot(ok), Trap::Int32);
+          wide = B.CreateFPToSI(d, i64);
+        } else {
+          wide = conv(val, Repr::I64);
+          if (val.t.py && is_int(val.t.r)) {
+            llvm::Value* bad = B.CreateOr(B.CreateICmpSGT(wide, B.getInt64(hi)), B.CreateICmpSLT(wide, B.getInt64(lo)));
+            trap_if(bad, Trap::Int32);
+          }
+        }
+        out = B.CreateTrunc(wide, B.getIntNTy(8 * dtype_size(a.dtype)));
+        break;
+      }
     }
     tag(B.CreateAlignedStore(out, p, llvm::Align(1)), e.name);
   }

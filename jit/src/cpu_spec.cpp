@@ -190,6 +190,21 @@ class Specialiser {
   // ---- types and intervals ---------------------------------------------
   // `iv`: the interval of the value assigned, when it is an integer.
   void join_var(VarInfo& v, const VT& t, int line, const Interval& iv = {}) {
+    if (t.small != Small::None || (v.typed && v.type.small != Small::None)) {
+      // An np.uint8 ... in a variable would be written back with its type
+      // after the nest; only the engine's temporaries (a swap) hold one.
+      if (!is_hidden_name(v.name))
+        throw Unsupported{DeclineCode::Typing, line,
+                          quoted_name(B.nest, v.name) + " would hold an " +
+                              describe(t.small != Small::None ? t : v.type) +
+                              ", which native code does not keep in a variable; convert the element with int() "
+                              "or float()"};
+      if (v.typed && v.type != t)
+        throw Unsupported{DeclineCode::Typing, line,
+                          quoted_name(B.nest, v.name) + " holds a " + describe(v.type) + " and is assigned a " +
+                              describe(t) + "; native code needs one type per variable"};
+      if (v.typed) return;
+    }
     if (t == kPyInt && !(iv.known && iv.lo >= -kExactInDouble && iv.hi <= kExactInDouble))
       ints_not_exact_in_double_.insert(v.name);
     if (!v.typed) {
@@ -362,6 +377,11 @@ class Specialiser {
         auto a = expr(*e.args[0]);
         if (!a) return std::nullopt;
         if (e.un_op == UnOp::Not) return TypedInterval{kPyBool, {}};
+        if (a->t.small != Small::None)
+          throw Unsupported{DeclineCode::Typing, e.line,
+                            std::string("unary ") + to_string(e.un_op) + " of an " + describe(a->t) +
+                                " wraps at its range in NumPy, which native code does not model; convert the "
+                                "element with int() first"};
         if (a->t.r == Repr::Bool && a->t.np)
           throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
                             "unary minus or plus on a NumPy boolean is not supported"};
@@ -388,6 +408,7 @@ class Specialiser {
         for (auto& a : e.args) {
           auto t = expr(*a);
           if (!t) return std::nullopt;
+          reject_small(t->t, std::string("'") + to_string(e.bool_op) + "'", e.line);
           if (res && res->r != t->t.r)
             throw Unsupported{DeclineCode::Typing, e.line,
                               std::string("the operands of '") + to_string(e.bool_op) +
@@ -401,6 +422,8 @@ class Specialiser {
         auto a = expr(*e.args[1]);
         auto b = expr(*e.args[2]);
         if (!c || !a || !b) return std::nullopt;
+        reject_small(a->t, "a conditional expression", e.line);
+        reject_small(b->t, "a conditional expression", e.line);
         if (a->t.r != b->t.r)
           throw Unsupported{DeclineCode::Typing, e.line,
                             "the two branches of a conditional expression have different types (" + describe(a->t) +
@@ -457,7 +480,8 @@ class Specialiser {
     return TypedInterval{t, iv};
   }
 
-  std::optional<TypedInterval> subscript(const Expr& e) {
+  // `stored`: the element is only assigned (`x[i] = v`), not read.
+  std::optional<TypedInterval> subscript(const Expr& e, bool stored = false) {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     const ArrayBinding& ab = B.arrays.at(e.name);
     if (static_cast<int>(e.args.size()) != a.ndim)
@@ -500,6 +524,17 @@ class Specialiser {
       case DType::Int64: r = Repr::I64; break;
       case DType::Int32: r = Repr::I32; break;
       case DType::Bool: r = Repr::Bool; break;
+      case DType::UInt8: return TypedInterval{VT{Repr::I64, false, true, Small::U8}, {true, 0, UINT8_MAX}};
+      case DType::Int8: return TypedInterval{VT{Repr::I64, false, true, Small::I8}, {true, INT8_MIN, INT8_MAX}};
+      case DType::UInt16: return TypedInterval{VT{Repr::I64, false, true, Small::U16}, {true, 0, UINT16_MAX}};
+      case DType::Int16: return TypedInterval{VT{Repr::I64, false, true, Small::I16}, {true, INT16_MIN, INT16_MAX}};
+      case DType::UInt32: return TypedInterval{VT{Repr::I64, false, true, Small::U32}, {true, 0, UINT32_MAX}};
+      case DType::UInt64:
+        if (stored) return TypedInterval{VT{Repr::I64, false, true}, {}};
+        throw Unsupported{DeclineCode::UnsupportedValue, e.line,
+                          "an element of the uint64 array '" + e.name +
+                              "' is read; NumPy mixes np.uint64 with signed integers in float64, which native "
+                              "code does not model (only stores into it run natively)"};
     }
     Interval iv;
     if (r == Repr::I32) iv = {true, INT32_MIN, INT32_MAX};
@@ -530,6 +565,11 @@ class Specialiser {
       args.push_back(*t);
     }
     const std::string& f = e.name;
+    // int(), float() and the math functions convert an np.uint8 ... by value;
+    // the others keep or depend on the small type (min(np.uint8(3), 5) is
+    // np.uint8(3), abs(np.int8(-128)) wraps).
+    if (f != "int" && f != "float" && f != "floor" && f != "ceil" && !math_fns().count(f))
+      for (auto& a : args) reject_small(a.t, f + "()", e.line);
     auto numeric = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool && a.t.np)
         throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
@@ -663,8 +703,27 @@ class Specialiser {
     throw Unsupported{DeclineCode::UnsupportedOperation, e.line, shown + "() is not supported in native code"};
   }
 
+  static void reject_small(const VT& t, const std::string& what, int line) {
+    if (t.small != Small::None)
+      throw Unsupported{DeclineCode::Typing, line,
+                        what + " of an " + describe(t) +
+                            " gives a NumPy small-integer type, which native code does not model; convert "
+                            "the element with int() or float() first"};
+  }
+
   void check_store(const Expr& target, const VT& v, int line) {
     const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
+    if (is_small_int(a.dtype)) {
+      // NumPy stores a float into a small integer array through a C long:
+      // truncated towards zero, then wrapped to the type (300.7 -> 44 in a
+      // uint8 array; NaN and inf raise). Native code does that for a
+      // float64 between -2**31 and 2**31 and stops for any other.
+      if (v.r == Repr::F32 || (is_float(v.r) && a.dtype == DType::UInt64))
+        throw Unsupported{DeclineCode::Exactness, line,
+                          "a " + describe(v) + " is stored into the " + to_string(a.dtype) + " array '" +
+                              target.name + "'; NumPy's conversion of it stays in Python"};
+      return;
+    }
     bool int_array = a.dtype == DType::Int64 || a.dtype == DType::Int32;
     if (int_array && is_float(v.r))
       throw Unsupported{DeclineCode::Exactness, line,
@@ -711,7 +770,7 @@ class Specialiser {
           }
           join_var(var, t.t, s.line, t.iv);
         } else {
-          auto el = subscript(*s.target);
+          auto el = subscript(*s.target, s.kind == StmtKind::Assign);
           if (!v || !el) return;
           VT t = v->t;
           if (s.kind == StmtKind::AugAssign) {
@@ -877,7 +936,8 @@ class Specialiser {
     for (auto& v : S.vars) {
       v.slot = slot;
       slot += 4;
-      k << v.name << ':' << static_cast<int>(v.type.r) << v.type.py << v.type.np << v.input << v.input_numpy
+      k << v.name << ':' << static_cast<int>(v.type.r) << static_cast<int>(v.type.small) << v.type.py << v.type.np
+        << v.input << v.input_numpy
         << v.int_then_float << ';';
     }
     for (int id : S.parallel_loops) {

@@ -21,6 +21,18 @@ int kind_code(Repr r, bool numpy) {
   return 0;
 }
 
+const char* small_name(Small s) {
+  switch (s) {
+    case Small::None: break;
+    case Small::U8: return "np.uint8";
+    case Small::I8: return "np.int8";
+    case Small::U16: return "np.uint16";
+    case Small::I16: return "np.int16";
+    case Small::U32: return "np.uint32";
+  }
+  return "np.int64";
+}
+
 namespace {
 const char* np_name(Repr r) {
   switch (r) {
@@ -117,18 +129,47 @@ std::optional<std::string> power_via_numpy_ufunc(const VT& a, const VT& b) {
 }
 
 std::string describe(const VT& t) {
+  if (t.small != Small::None) return small_name(t.small);
   if (t.mixed()) return std::string(py_name(t.r)) + " or " + np_name(t.r);
   return t.np ? np_name(t.r) : py_name(t.r);
 }
 
-VT binary_type(BinOp op, const VT& a, const VT& b, int line) {
+namespace {
+// An operation with an np.uint8 ... np.uint32 operand (VT::small): NumPy 1.24
+// converts a Python int to int64 and a Python float to float64 first, and
+// computes np.uint8 with int64 in int64 and with float64 in float64 (np.uint8(3)
+// - 255 is np.int64(-252), 0.299 * np.uint8(3) np.float64(0.897)); that is
+// the operation of an np.int64 holding the same value, which is how the
+// element is held. Other operands give a small type of their own (two small
+// integers wrap at their common type's range: np.uint8(200) + np.uint8(100)
+// is np.uint8(44)), or int32 / float32 / the small type (np.int32,
+// np.float32, bool): those are declined.
+VT without_small(const VT& a, const VT& other, const char* what, int line) {
+  if (a.small == Small::None) return a;
+  bool ok = other.small == Small::None && (other.r == Repr::I64 || other.r == Repr::F64);
+  if (!ok)
+    throw Unsupported{DeclineCode::Typing, line,
+                      std::string(what) + " of " + small_name(a.small) + " and " + describe(other) +
+                          " is not supported in native code (NumPy computes it in a small integer or "
+                          "float32 type); convert the element with int() or float() first"};
+  return VT{Repr::I64, false, true};
+}
+}  // namespace
+
+VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
+  VT a = without_small(a0, b0, "arithmetic", line);
+  VT b = without_small(b0, a0, "arithmetic", line);
   std::vector<CT> res;
   for (auto ca : concrete(a))
     for (auto cb : concrete(b)) res.push_back(binary_concrete(op, ca, cb, line));
   return join_concrete(res, line, "an arithmetic result");
 }
 
-VT compare_domain(const VT& a, const VT& b, int line) {
+VT compare_domain(const VT& a0, const VT& b0, int line) {
+  // NumPy compares a small integer with any number by value, which the
+  // int64 holding it does too (every value is exact in int64 and float64).
+  VT a = a0.small == Small::None ? a0 : VT{Repr::I64, false, true};
+  VT b = b0.small == Small::None ? b0 : VT{Repr::I64, false, true};
   std::vector<CT> res;
   for (auto ca : concrete(a))
     for (auto cb : concrete(b)) {

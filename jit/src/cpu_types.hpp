@@ -14,6 +14,16 @@ namespace loopscope::jit::cpu {
 
 enum class Repr : uint8_t { I64, I32, F64, F32, Bool };
 
+// An element of a uint8, int8, uint16, int16 or uint32 array: a NumPy scalar
+// of that type (np.uint8, ...), held exactly as an I64. Only operations whose
+// result does not depend on the small type are typed (binary_type,
+// compare_domain): with a Python int, an np.int64, a Python float or an
+// np.float64 NumPy 1.24 computes in int64 or float64, and comparisons compare
+// the values; the rest (two small integers, which wrap at their own range,
+// np.int32, np.float32, booleans) is declined.
+enum class Small : uint8_t { None, U8, I8, U16, I16, U32 };
+const char* small_name(Small s);  // "np.uint8", ...
+
 // A static type: the machine representation plus which Python types a value
 // of it may have at run time: a Python scalar (int, float, bool), a NumPy
 // scalar (np.float64, ...), or either (a variable that starts as a Python
@@ -23,8 +33,9 @@ struct VT {
   Repr r = Repr::I64;
   bool py = false;
   bool np = false;
+  Small small = Small::None;  // with r == I64 and np only
   bool mixed() const { return py && np; }
-  bool operator==(const VT& o) const { return r == o.r && py == o.py && np == o.np; }
+  bool operator==(const VT& o) const { return r == o.r && py == o.py && np == o.np && small == o.small; }
   bool operator!=(const VT& o) const { return !(*this == o); }
 };
 

@@ -192,6 +192,12 @@ Repr dtype_repr(DType t) {
     case DType::Int64: return Repr::I64;
     case DType::Int32: return Repr::I32;
     case DType::Bool: return Repr::Bool;
+    case DType::UInt8:
+    case DType::Int8:
+    case DType::UInt16:
+    case DType::Int16:
+    case DType::UInt32:
+    case DType::UInt64: break;  // declined in Generator::specialise
   }
   return Repr::F64;
 }
@@ -401,6 +407,11 @@ class Generator {
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
     spec_ = cpu::specialise(bound_, plan_, o);  // throws cpu::Unsupported: the CPU variant's reason
+    for (auto& a : spec_.arrays)
+      if (analysis::is_small_int(a.dtype))
+        fail(analysis::DeclineCode::UnsupportedValue, bound_.nest->first_line,
+             "'" + a.name + "' has dtype " + analysis::to_string(a.dtype) +
+                 ", which the GPU variant does not read or write yet (the CPU variant does)");
     // The kernel's parameters and results take the type a scalar has before
     // the loop; one that changes from int to float stays on the CPU.
     for (auto& v : spec_.vars)
@@ -1255,6 +1266,12 @@ class Generator {
         if (val.t.r == Repr::I64 && val.t.py) return "ls_to_i32(" + val.c + ", ls_err)";
         return conv(val, Repr::I32);
       case DType::Bool: return truth(val);
+      case DType::UInt8:
+      case DType::Int8:
+      case DType::UInt16:
+      case DType::Int16:
+      case DType::UInt32:
+      case DType::UInt64: break;  // declined in Generator::specialise
     }
     return conv(val, Repr::F64);
   }

@@ -51,10 +51,22 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
     out.dtype = DType::Int32;
   else if (kind == 'b' && size == 1)
     out.dtype = DType::Bool;
+  else if (kind == 'i' && size == 2)
+    out.dtype = DType::Int16;
+  else if (kind == 'i' && size == 1)
+    out.dtype = DType::Int8;
+  else if (kind == 'u' && size == 1)
+    out.dtype = DType::UInt8;
+  else if (kind == 'u' && size == 2)
+    out.dtype = DType::UInt16;
+  else if (kind == 'u' && size == 4)
+    out.dtype = DType::UInt32;
+  else if (kind == 'u' && size == 8)
+    out.dtype = DType::UInt64;
   else
     return Decline{DeclineCode::UnsupportedValue, line,
                    name + " has dtype " + py::str(dt).cast<std::string>() +
-                       "; supported are float64, float32, int64, int32 and bool"};
+                       "; supported are float64, float32, the integer types and bool"};
   if (a.ndim() == 0) return Decline{DeclineCode::UnsupportedValue, line, name + " is a 0-dimensional array"};
   out.data = const_cast<void*>(a.data());
   out.shape.clear();

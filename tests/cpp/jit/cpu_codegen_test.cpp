@@ -649,6 +649,83 @@ TEST(CpuCodegen, TruncAndFloorOfNumPyScalarsAsPython) {
   EXPECT_EQ(y[2], 12345);
 }
 
+// ---- small integer arrays ------------------------------------------------------
+// NumPy 1.24: np.uint8 with a Python int computes in int64 (255 - x[i] and
+// x[i] - 255 do not wrap); the np.int64 stored into a uint8 element wraps
+// silently; a Python int out of range, or a float, out of range stops the run.
+TEST(CpuCodegen, SmallIntegerLoadsAndStores) {
+  Case c;
+  // for i in range(n): y[i] = x[i] - 255; z[i] = 255 - x[i]; w[i] = s[i] * 0.5 + x[i]
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("y", {N("i")}), Bin(BinOp::Sub, Sub("x", {N("i")}), I(255))),
+            Assign(Sub("z", {N("i")}), Bin(BinOp::Sub, I(255), Sub("x", {N("i")}))),
+            Assign(Sub("w", {N("i")}),
+                   Bin(BinOp::Add, Bin(BinOp::Mul, Sub("s", {N("i")}), F(0.5)), Sub("x", {N("i")})))}),
+       "small_ints", {"i"});
+  auto* x = add_array<uint8_t>(c, "x", DType::UInt8, {4});
+  auto* y = add_array<uint8_t>(c, "y", DType::UInt8, {4});
+  auto* z = add_array<int64_t>(c, "z", DType::Int64, {4});
+  auto* s = add_array<int8_t>(c, "s", DType::Int8, {4});
+  auto* w = add_array<double>(c, "w", DType::Float64, {4});
+  const uint8_t xs[4] = {0, 1, 200, 255};
+  const int8_t ss[4] = {-128, -1, 0, 127};
+  for (int k = 0; k < 4; ++k) x[k] = xs[k], s[k] = ss[k];
+  scalar_int(c, "n", 4);
+  auto r = compile_and_run(c);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(y[k], static_cast<uint8_t>(xs[k] - 255));  // np.int64(-255) -> 1 in the uint8 array
+    EXPECT_EQ(z[k], 255 - xs[k]);
+    EXPECT_EQ(w[k], ss[k] * 0.5 + xs[k]);
+  }
+}
+
+TEST(CpuCodegen, SmallIntegerStoresOutOfRangeStop) {
+  for (double v : {255.9, -0.9, 256.0, -1.0, std::nan("")}) {
+    Case c;
+    // for i in range(n): y[i] = v
+    make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), N("v"))}), "small_float_store", {"i"});
+    auto* y = add_array<uint8_t>(c, "y", DType::UInt8, {2});
+    scalar_int(c, "n", 2);
+    scalar_float(c, "v", v);
+    auto r = compile_and_run(c);
+    bool in_range = v > -1.0 && v < 256.0;
+    ASSERT_EQ(r.status, in_range ? RunStatus::Ok : RunStatus::Fallback) << v;
+    if (in_range) {
+      EXPECT_EQ(y[1], static_cast<uint8_t>(static_cast<int64_t>(v)));
+    }
+  }
+  for (int64_t v : {int64_t{127}, int64_t{-128}, int64_t{128}, int64_t{-129}}) {
+    Case c;
+    make(c, For("i", I(0), N("n"), nullptr, {Assign(Sub("y", {N("i")}), N("v"))}), "small_int_store", {"i"});
+    auto* y = add_array<int8_t>(c, "y", DType::Int8, {2});
+    scalar_int(c, "n", 2);
+    scalar_int(c, "v", v);
+    auto r = compile_and_run(c);
+    bool in_range = v >= -128 && v <= 127;  // NumPy 1.24 warns (DeprecationWarning) outside
+    ASSERT_EQ(r.status, in_range ? RunStatus::Ok : RunStatus::Fallback) << v;
+    if (in_range) {
+      EXPECT_EQ(y[0], v);
+    }
+  }
+}
+
+TEST(CpuCodegen, SmallIntegerArithmeticDeclines) {
+  Case c;
+  // for i in range(n): y[i] = x[i] + x[i]   (NumPy wraps at uint8 with a warning)
+  make(c,
+       For("i", I(0), N("n"), nullptr,
+           {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Sub("x", {N("i")}), Sub("x", {N("i")})))}),
+       "small_add", {"i"});
+  add_array<uint8_t>(c, "x", DType::UInt8, {2});
+  add_array<uint8_t>(c, "y", DType::UInt8, {2});
+  scalar_int(c, "n", 2);
+  auto r = compile_cpu(c.bound, c.plan);
+  ASSERT_TRUE(r.decline);
+  EXPECT_NE(r.decline->reason.find("np.uint8 and np.uint8"), std::string::npos) << r.decline->reason;
+}
+
 // ---- compile tiers ------------------------------------------------------------
 namespace {
 // A Case owned by a shared_ptr, and a reference to its nest that keeps it alive

@@ -13,9 +13,15 @@
 
 namespace loopscope::analysis {
 
-enum class DType { Float64, Float32, Int64, Int32, Bool };
+// The NumPy element types bound natively. The small integers (UInt8 ...
+// UInt64) are loaded as their NumPy scalar types (np.uint8, ...); the code
+// generators decide which operations on them they keep exact.
+enum class DType { Float64, Float32, Int64, Int32, Bool, UInt8, Int8, UInt16, Int16, UInt32, UInt64 };
 const char* to_string(DType t);  // "float64", ...
 int dtype_size(DType t);
+// An integer dtype other than int64/int32 (uint8, int8, uint16, int16,
+// uint32, uint64).
+inline bool is_small_int(DType t) { return t >= DType::UInt8; }
 
 struct ArrayBinding {
   DType dtype = DType::Float64;

@@ -36,7 +36,8 @@ enum class Trap : int {
   MathOverflow,    // math.exp(1000), 1e200 ** 2 on Python floats
   Unbound,         // a variable read before it has a value
   BigInt,          // a Python int beyond 2**53 meets a float
-  Int32,           // a Python int stored into an int32 element out of its range
+  Int32,           // a Python int stored into an int32 (or smaller) element out of its range, a float
+                   // stored into a small integer element out of its range
   FloatToInt,      // int(), math.floor() ... of NaN, an infinity, or beyond int64
   LastValue,       // parallel code: a scalar's final value comes from an earlier iteration than the last
   ReductionOrder,  // parallel code: min()/max() ties between 0.0 and -0.0, decided by iteration order
