@@ -277,3 +277,22 @@ def test_a_name_imported_twice_differently_is_not_guessed():
     assert resolver.meaning("sqrt") is None
     resolver = _aliases.Resolver(ast.parse("from math import sqrt\nfrom math import sqrt\n"))
     assert resolver.meaning("sqrt").obj is math.sqrt
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_bound_read_from_a_name_the_loop_assigns_runs_python(device):
+    fn = define(
+        """
+def f(a, t):
+    for i in range(2):
+        for j in range(t[0]):
+            a[i, j] = 1.0
+        t = 1
+    return t
+"""
+    )
+    # Python raises TypeError at the second row ('int' object is not subscriptable).
+    assert outcome(fn, lambda: (np.zeros((2, 3)), (3,)), device) == outcome(fn, lambda: (np.zeros((2, 3)), (3,)))
+    _, nests = _rewrite.compile_function(fn, lambda nest_id, env: None)
+    reasons = [r.decline.reason for r in nests if r.declined]
+    assert any("t[0] is read before the loop, but the loop assigns t" in r for r in reasons), reasons

@@ -355,6 +355,19 @@ def register(
         rec.decline = Decline(
             UNSUPPORTED_SYNTAX, node.lineno, "a local name of an inlined function may be read before it is assigned"
         )
+    # A value read before the loop (A.shape[0], len(A), t[1]) must come from
+    # a name the loop does not assign, or Python would read the new value.
+    for name in rec.inputs:
+        expr = _expression_input(name)
+        bases = () if expr is None else expr[1] if isinstance(expr[1], tuple) else (expr[1],)
+        assigned = [b for b in bases if b in rec.outputs]
+        if assigned and not rec.declined:
+            rec.declined = True
+            rec.decline = Decline(
+                UNSUPPORTED_SYNTAX,
+                node.lineno,
+                f"{name} is read before the loop, but the loop assigns {assigned[0]}",
+            )
     if not rec.declined:
         rec.aliases, rec.callees = aliases, callees
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
