@@ -29,6 +29,7 @@ raises what Python raises, in its order. A call under a condition
 
 import ast
 import copy
+import inspect
 import types
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Set, Tuple
@@ -132,7 +133,6 @@ def caller_locals(fdef) -> Set[str]:
 
 
 def _function_tree(fn) -> ast.FunctionDef:
-    import inspect
     import textwrap
 
     try:
@@ -176,7 +176,9 @@ def _literal_defaults(name: str, fdef: ast.FunctionDef) -> Optional[tuple]:
 def _check_shape(name: str, code: types.CodeType, fdef: ast.FunctionDef):
     if fdef.decorator_list:
         raise NotInlinable(f"{name} has decorators")
-    if code.co_flags & 0x20 or code.co_flags & 0x80 or code.co_flags & 0x100 or code.co_flags & 0x200:
+    if code.co_flags & (
+        inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+    ):
         raise NotInlinable(f"{name} is a generator or a coroutine")
     if code.co_freevars:
         raise NotInlinable(f"{name} reads variables of an enclosing function ({', '.join(code.co_freevars)})")
@@ -271,14 +273,12 @@ class Inliner:
         resolve: Callable[[str], object],
         module: Optional[dict],
         shadowed: Set[str],
-        missing,
         defs: Optional[Dict[str, ast.FunctionDef]] = None,
     ):
         self.resolve = resolve
         self.module = module
         self.defs = defs or {}
         self.shadowed = shadowed
-        self.missing = missing
         self.callees: Dict[str, Callee] = {}
         self.statements = 0
         self.counter = 0
@@ -450,7 +450,7 @@ def inline(
 
     if not any(name in defs or isinstance(resolve_user(name), types.FunctionType) for name in called):
         return node, {}
-    inliner = Inliner(resolve_user, module, shadowed, missing, {k: v for k, v in defs.items() if k not in skip})
+    inliner = Inliner(resolve_user, module, shadowed, {k: v for k, v in defs.items() if k not in skip})
     new = copy.deepcopy(node)
     pre: List[ast.stmt] = []
     new.iter = inliner._hoist(new.iter, pre, ())
