@@ -28,6 +28,8 @@ bool stmt_reads(const Stmt& st, const std::string& s) {
   switch (st.kind) {
     case StmtKind::For: return reads(st.start.get(), s) || reads(st.stop.get(), s) || reads(st.step.get(), s);
     case StmtKind::If: return reads(st.cond.get(), s);
+    case StmtKind::Break:
+    case StmtKind::Continue: return false;
     default:
       if (st.kind == StmtKind::AugAssign && st.target->kind == ExprKind::Name && st.target->name == s) return true;
       if (reads(st.value.get(), s)) return true;
@@ -160,6 +162,8 @@ bool Planner::defs(const std::vector<StmtPtr>& body, const std::string& s, bool 
         defined = a && c;
         break;
       }
+      case StmtKind::Break:
+      case StmtKind::Continue: break;  // the last statement of its block
       default:
         if (!defined && stmt_reads(*st, s) && exposed_line < 0) exposed_line = st->line;
         if (st->target->kind == ExprKind::Name && st->target->name == s) defined = true;
@@ -282,6 +286,18 @@ void Planner::run() {
     std::vector<std::string> reasons;
     std::vector<Reduction> reassociated_floats;  // into float accumulators, with +, - or *
 
+    // --- a break: how many iterations run depends on what the loop computes
+    {
+      const Stmt* brk = nullptr;
+      walk_stmts(L.body, [&](const Stmt& st) {
+        if (!brk && st.kind == StmtKind::Break && st.jump_target == L.id) brk = &st;
+      });
+      if (brk)
+        reasons.push_back(L.var + " may stop early: the 'break' on line " + std::to_string(brk->line) +
+                          " leaves the loop when a condition holds, so an iteration runs only when the ones "
+                          "before it did not break, and the iterations run in order");
+    }
+
     // --- scalars
     std::set<std::string> assigned, inner_vars;
     walk_stmts(L.body, [&](const Stmt& s) {
@@ -310,6 +326,7 @@ void Planner::run() {
           if (stmt_reads(st, s)) ok = false;
           return;
         }
+        if (st.kind == StmtKind::Break || st.kind == StmtKind::Continue) return;
         bool touches = stmt_reads(st, s) || (st.target->kind == ExprKind::Name && st.target->name == s);
         if (!touches) return;
         auto f = reduction_form(st, s, mentions);

@@ -69,6 +69,10 @@ class Converter {
 
   std::shared_ptr<LoopNest> convert(const py::handle& for_node) {
     auto nest = std::make_shared<LoopNest>();
+    if (py::len(for_node.attr("orelse")) != 0)
+      decline(line_of(for_node),
+              "the outermost loop of the nest has an else block; put the nest in a function or move the else "
+              "block's statements after the loop");
     nest->root = stmt(for_node, 0);
     nest->first_line = nest->root->line;
     finish(*nest);
@@ -86,6 +90,25 @@ class Converter {
   std::vector<std::string> outputs_;
   std::map<std::string, int> array_line_, plain_line_;
   bool in_range_bounds_ = false;  // converting an argument of range(...)
+  // The loops (for and while) around the statement being converted,
+  // innermost last: what break and continue jump to.
+  struct LoopCtx {
+    int id = 0;
+    std::string else_flag;  // the hidden flag of its else block ("" without one)
+    bool broke = false;     // a break leaves it
+  };
+  std::vector<LoopCtx> jump_loops_;
+  std::string pending_else_flag_;  // for the loop being converted
+  bool last_loop_broke_ = false;   // whether a break left the loop just converted
+
+  void enter_loop(int id) {
+    jump_loops_.push_back(LoopCtx{id, pending_else_flag_, false});
+    pending_else_flag_.clear();
+  }
+  void leave_loop() {
+    last_loop_broke_ = jump_loops_.back().broke;
+    jump_loops_.pop_back();
+  }
 
   bool is(const py::handle& n, const char* t) { return py::isinstance(n, ast_.attr(t)); }
 
@@ -98,6 +121,15 @@ class Converter {
     std::vector<StmtPtr> out;
     for (auto s : list) {
       if (is(s, "Pass")) continue;
+      if ((is(s, "For") || is(s, "While")) && py::len(s.attr("orelse")) != 0) {
+        for (auto& part : loop_with_else(s, depth)) out.push_back(part);
+        continue;
+      }
+      if (is(s, "Break") && !jump_loops_.empty() && !jump_loops_.back().else_flag.empty()) {
+        // The loop's else block must not run: its flag is cleared first.
+        out.push_back(flag_assign(jump_loops_.back().else_flag, false, line_of(s)));
+        jump_loops_.back().broke = true;
+      }
       if (is(s, "Expr")) {
         py::object v = s.attr("value");
         if (is(v, "Constant") && py::isinstance<py::str>(v.attr("value"))) continue;  // a docstring-like string
@@ -109,7 +141,146 @@ class Converter {
       }
       out.push_back(stmt(s, depth));
     }
-    return out;
+    return sink_jumps(std::move(out));
+  }
+
+  // ---- break, continue and else blocks -----------------------------------
+  // A jump is left only as the last statement of a block, so that every
+  // statement the analysis sees as unconditional in an iteration runs in
+  // every iteration that reaches it: what follows a jump in its block never
+  // runs (dropped), and what follows an if that may jump moves into the
+  // branch of the if that goes on. Where both branches of an if may go on
+  // (one jumping only in some cases), the rest would have to be in both, and
+  // the nest declines.
+
+  static bool is_jump(const Stmt& s) { return s.kind == StmtKind::Break || s.kind == StmtKind::Continue; }
+  // A break or continue of a loop around `s` (not of a loop inside it).
+  static bool contains_jump(const Stmt& s) {
+    if (is_jump(s)) return true;
+    if (s.kind != StmtKind::If || s.is_while) return false;
+    for (auto* b : {&s.body, &s.orelse})
+      for (auto& c : *b)
+        if (contains_jump(*c)) return true;
+    return false;
+  }
+  static bool contains_jump(const std::vector<StmtPtr>& b) {
+    for (auto& c : b)
+      if (contains_jump(*c)) return true;
+    return false;
+  }
+  // Whether running the block always ends in a jump (it never goes on).
+  static bool always_jumps(const std::vector<StmtPtr>& b) {
+    if (b.empty()) return false;
+    const Stmt& last = *b.back();
+    if (is_jump(last)) return true;
+    return last.kind == StmtKind::If && !last.is_while && always_jumps(last.body) && always_jumps(last.orelse);
+  }
+  static const Stmt* first_jump(const std::vector<StmtPtr>& b) {
+    for (auto& c : b) {
+      if (is_jump(*c)) return c.get();
+      if (c->kind == StmtKind::If && !c->is_while) {
+        if (auto* j = first_jump(c->body)) return j;
+        if (auto* j = first_jump(c->orelse)) return j;
+      }
+    }
+    return nullptr;
+  }
+
+  std::vector<StmtPtr> sink_jumps(std::vector<StmtPtr> stmts) {
+    for (size_t k = 0; k < stmts.size(); ++k) {
+      StmtPtr keep = stmts[k];
+      const Stmt& s = *keep;
+      if (is_jump(s)) {
+        stmts.resize(k + 1);  // what follows never runs
+        return stmts;
+      }
+      if (k + 1 == stmts.size() || !contains_jump(s)) continue;
+      std::vector<StmtPtr> rest(stmts.begin() + k + 1, stmts.end());
+      stmts.resize(k);
+      stmts.push_back(with_rest(s, std::move(rest)));
+      return stmts;
+    }
+    return stmts;
+  }
+
+  // The if `s` (which holds a jump) with `rest` moved into its branch that
+  // goes on.
+  StmtPtr with_rest(const Stmt& s, std::vector<StmtPtr> rest) {
+    bool then_jumps = always_jumps(s.body), else_jumps = always_jumps(s.orelse);
+    if (then_jumps && else_jumps) return std::make_shared<Stmt>(s);  // the rest never runs
+    if (!then_jumps && !else_jumps) {
+      const Stmt* j = first_jump(s.body) ? first_jump(s.body) : first_jump(s.orelse);
+      std::string what = j && j->kind == StmtKind::Continue ? "continue" : "break";
+      decline(j ? j->line : s.line,
+              "the '" + what + "' on line " + std::to_string(j ? j->line : s.line) +
+                  " is in one case of an if whose other cases go on to the statements after it; write the "
+                  "statements that follow in an else branch (if c: " +
+                  what + " else: ...) or make the " + what + " end its own if");
+    }
+    auto copy = std::make_shared<Stmt>(s);
+    std::vector<StmtPtr>& branch = then_jumps ? copy->orelse : copy->body;
+    if (!contains_jump(branch)) {
+      for (auto& r : rest) branch.push_back(std::move(r));
+      branch = sink_jumps(std::move(branch));  // the rest may hold jumps of its own
+    } else {
+      // The branch ends with an if that may jump (sink_jumps left it last).
+      StmtPtr last = branch.back();
+      if (last->kind != StmtKind::If || last->is_while || !contains_jump(*last))
+        decline(s.line, "a 'break' or 'continue' in this if is not in a form the loop nest supports");
+      branch.back() = with_rest(*last, std::move(rest));
+    }
+    return copy;
+  }
+
+  StmtPtr flag_assign(const std::string& flag, bool value, int line) {
+    auto s = std::make_shared<Stmt>();
+    s->kind = StmtKind::Assign;
+    s->line = line;
+    auto t = std::make_shared<Expr>();
+    t->kind = ExprKind::Name;
+    t->name = flag;
+    t->line = line;
+    auto v = std::make_shared<Expr>();
+    v->kind = ExprKind::BoolConst;
+    v->ival = value ? 1 : 0;
+    v->line = line;
+    s->target = t;
+    s->value = v;
+    s->id = next_id_++;
+    s->ordinal = next_s_++;
+    s->source_text = value ? "(the loop's else block may run)" : "(the loop's else block does not run)";
+    return s;
+  }
+
+  // `for ... else` / `while ... else`: the else block runs when the loop
+  // ends without a break. Without a break in the loop it simply follows the
+  // loop; otherwise a hidden flag, set before the loop and cleared before
+  // each of its breaks, guards it.
+  std::vector<StmtPtr> loop_with_else(const py::handle& n, int depth) {
+    int line = line_of(n);
+    std::string flag = "$else" + std::to_string(next_hidden_++);
+    pending_else_flag_ = flag;
+    StmtPtr loop = stmt(n, depth);
+    pending_else_flag_.clear();
+    bool broke = last_loop_broke_;
+    std::vector<StmtPtr> orelse = block(n.attr("orelse"), depth);
+    std::vector<StmtPtr> out;
+    if (!broke) {
+      out.push_back(loop);
+      for (auto& e : orelse) out.push_back(e);
+      return out;
+    }
+    auto guard = std::make_shared<Stmt>();
+    guard->kind = StmtKind::If;
+    guard->id = next_id_++;
+    guard->line = line;
+    auto c = std::make_shared<Expr>();
+    c->kind = ExprKind::Name;
+    c->name = flag;
+    c->line = line;
+    guard->cond = c;
+    guard->body = std::move(orelse);
+    return {flag_assign(flag, true, line), loop, guard};
   }
 
   // ---- tuple assignment ------------------------------------------------
@@ -230,6 +401,28 @@ class Converter {
   StmtPtr stmt(const py::handle& n, int depth) {
     int line = line_of(n);
     if (is(n, "For")) return for_stmt(n, depth);
+    if (is(n, "While")) {
+      auto s = std::make_shared<Stmt>();
+      s->kind = StmtKind::If;
+      s->is_while = true;
+      s->id = next_id_++;
+      s->line = line;
+      s->cond = expr(n.attr("test"));
+      enter_loop(s->id);
+      s->body = block(n.attr("body"), depth);
+      leave_loop();
+      return s;
+    }
+    if (is(n, "Break") || is(n, "Continue")) {
+      auto s = std::make_shared<Stmt>();
+      s->kind = is(n, "Break") ? StmtKind::Break : StmtKind::Continue;
+      s->id = next_id_++;
+      s->line = line;
+      if (jump_loops_.empty()) decline(line, "'break' or 'continue' outside a loop");
+      s->jump_target = jump_loops_.back().id;
+      if (s->kind == StmtKind::Break) jump_loops_.back().broke = true;
+      return s;
+    }
     if (is(n, "If")) {
       auto s = std::make_shared<Stmt>();
       s->kind = StmtKind::If;
@@ -264,10 +457,6 @@ class Converter {
       return s;
     }
     std::string t = type_name(n);
-    if (t == "While") decline(line, "a while loop inside the nest is not supported");
-    if (t == "Break" || t == "Continue")
-      decline(line, "'" + std::string(t == "Break" ? "break" : "continue") +
-                        "' inside the loop makes the iteration count depend on the data");
     if (t == "Return") decline(line, "'return' inside the loop is not supported");
     if (t == "AnnAssign") decline(line, "annotated assignments inside the loop are not supported");
     if (t == "Expr") {
@@ -351,7 +540,6 @@ class Converter {
       s->stop = bound_expr(args[1]);
       s->step = args.size() == 3 ? bound_expr(args[2]) : ExprPtr(one);
     }
-    if (py::len(n.attr("orelse")) != 0) decline(line, "for ... else is not supported");
     if (std::find(loop_vars_.begin(), loop_vars_.end(), s->var) != loop_vars_.end())
       decline(line, "the loop variable " + s->var + " is already the variable of an enclosing loop");
     if (scalars_assigned_.count(s->var))
@@ -359,7 +547,9 @@ class Converter {
     all_loop_vars_.insert(s->var);
     add_output(s->var);
     loop_vars_.push_back(s->var);
+    enter_loop(s->id);
     s->body = block(n.attr("body"), depth + 1);
+    leave_loop();
     loop_vars_.pop_back();
     return s;
   }
@@ -668,6 +858,8 @@ class Converter {
         defined = both;
         break;
       }
+      case StmtKind::Break:
+      case StmtKind::Continue: break;
       case StmtKind::Assign:
       case StmtKind::AugAssign:
         if (s.kind == StmtKind::AugAssign) exposed_expr(s.target, defined, in);

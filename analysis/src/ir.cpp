@@ -125,7 +125,9 @@ const char* to_string(LoopVerdict v) {
 
 std::string Stmt::label() const {
   if (kind == StmtKind::For) return "L" + std::to_string(ordinal);
-  if (kind == StmtKind::If) return "if@" + std::to_string(line);
+  if (kind == StmtKind::If) return (is_while ? "while@" : "if@") + std::to_string(line);
+  if (kind == StmtKind::Break) return "break@" + std::to_string(line);
+  if (kind == StmtKind::Continue) return "continue@" + std::to_string(line);
   return "S" + std::to_string(ordinal);
 }
 

@@ -289,6 +289,8 @@ struct Builder {
         guards = outside;
         break;
       }
+      case StmtKind::Break:
+      case StmtKind::Continue: break;  // no reference
       case StmtKind::Assign:
       case StmtKind::AugAssign:
         if (s->kind == StmtKind::AugAssign && s->target->kind == ExprKind::Subscript)

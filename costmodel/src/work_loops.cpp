@@ -97,7 +97,7 @@ void Counter::collect_bound_names(const Stmt* s) {
 
 static bool contains_loop(const std::vector<StmtPtr>& body) {
   for (auto& s : body) {
-    if (s->kind == StmtKind::For) return true;
+    if (s->kind == StmtKind::For || s->is_while) return true;
     if (s->kind == StmtKind::If && (contains_loop(s->body) || contains_loop(s->orelse))) return true;
   }
   return false;

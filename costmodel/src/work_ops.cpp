@@ -155,10 +155,30 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
   }
 }
 
+// How many passes a `while` loop is counted for, each time it is reached:
+// its trip count depends on values computed as it runs, so the count is a
+// fixed guess (an escape-time loop such as Mandelbrot's stops after a few
+// to a few hundred passes, a Newton iteration after a handful). A loop left
+// by a `break` is counted for all of its range (an upper bound).
+constexpr double kAssumedWhilePasses = 16;
+
 void Counter::count_stmt(const Stmt& s, double w) {
   switch (s.kind) {
     case StmtKind::For: count_loop(s, w); return;
+    case StmtKind::Break:
+    case StmtKind::Continue: return;
     case StmtKind::If: {
+      if (s.is_while) {
+        OpCounts ops;
+        bool has_call = false;
+        const double tests = w * (kAssumedWhilePasses + 1);  // the condition, once more than the body
+        count_expr(s.cond, tests, ops, has_call);
+        ops.compare += tests;
+        inner_vec_ok_ = false;
+        emit(ops);
+        count_block(s.body, w * kAssumedWhilePasses);
+        return;
+      }
       OpCounts ops;
       bool has_call = false;
       count_expr(s.cond, w, ops, has_call);

@@ -697,9 +697,8 @@ class Codegen {
         llvm::Value* wide = nullptr;
         if (is_float(val.t.r)) {
           llvm::Value* d = conv(val, Repr::F64);
-          llvm::Value* ok =
-              B.CreateAnd(B.CreateFCmpOGT(d, fconst(f64, static_cast<double>(lo) - 1.0)),
-                          B.CreateFCmpOLT(d, fconst(f64, static_cast<double>(hi) + 1.0)));
+          llvm::Value* ok = B.CreateAnd(B.CreateFCmpOGT(d, fconst(f64, static_cast<double>(lo) - 1.0)),
+                                        B.CreateFCmpOLT(d, fconst(f64, static_cast<double>(hi) + 1.0)));
           trap_if(B.CreateNot(ok), Trap::Int32);
           wide = B.CreateFPToSI(d, i64);
         } else {
@@ -1044,7 +1043,7 @@ class Codegen {
 
   static bool has_loop(const std::vector<StmtPtr>& body) {
     for (auto& s : body) {
-      if (s->kind == StmtKind::For) return true;
+      if (s->kind == StmtKind::For || s->is_while) return true;
       if (s->kind == StmtKind::If && (has_loop(s->body) || has_loop(s->orelse))) return true;
     }
     return false;
@@ -1069,6 +1068,7 @@ class Codegen {
         return;
       }
       case StmtKind::If: {
+        if (s.is_while) return while_loop(s);
         llvm::Value* c = truth(expr(*s.cond));
         auto* tb = llvm::BasicBlock::Create(C, "if.then", F_);
         auto* eb = llvm::BasicBlock::Create(C, "if.else", F_);
@@ -1084,7 +1084,53 @@ class Codegen {
         return;
       }
       case StmtKind::For: return loop(s);
+      case StmtKind::Break:
+      case StmtKind::Continue: {
+        auto it = jumps_.find(s.jump_target);
+        if (it == jumps_.end())
+          throw Unsupported{DeclineCode::Internal, s.line, "internal: the loop this jump leaves is not open"};
+        B.CreateBr(s.kind == StmtKind::Break ? it->second.first : it->second.second);
+        // Nothing follows a jump in its block (the front end's rule); the
+        // code that closes the enclosing ifs goes into a block no path reaches.
+        B.SetInsertPoint(llvm::BasicBlock::Create(C, "after.jump", F_));
+        return;
+      }
     }
+  }
+
+  // Where break and continue of an open loop go (its exit, and the block that
+  // starts its next iteration), by Stmt::id.
+  std::map<int, std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> jumps_;
+
+  // `while cond: body`: the condition before every pass, an interrupt poll in
+  // every pass (the number of passes is unknown).
+  void while_loop(const Stmt& s) {
+    auto* head = llvm::BasicBlock::Create(C, "while.head", F_);
+    auto* body = llvm::BasicBlock::Create(C, "while.body", F_);
+    auto* exit = llvm::BasicBlock::Create(C, "while.exit", F_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    B.CreateCondBr(truth(expr(*s.cond)), body, exit);
+    B.SetInsertPoint(body);
+    bool saved_quiet = quiet_;
+    quiet_ = false;
+    poll();
+    jumps_[s.id] = {exit, head};
+    block(s.body);
+    jumps_.erase(s.id);
+    quiet_ = saved_quiet;
+    B.CreateBr(head);
+    B.SetInsertPoint(exit);
+  }
+
+  // Whether a statement list holds a while loop, a break or a continue
+  // (which loop interchange and unroll-and-jam do not reorder).
+  static bool has_control(const std::vector<StmtPtr>& body) {
+    for (auto& s : body) {
+      if (s->is_while || s->kind == StmtKind::Break || s->kind == StmtKind::Continue) return true;
+      if (has_control(s->body) || has_control(s->orelse)) return true;
+    }
+    return false;
   }
 
   llvm::Value* range_bound(const Expr& e) {
@@ -1393,8 +1439,9 @@ class Codegen {
 
   // Iterations k in [klo, khi) of `for var in range(start, ..., step)`.
   void serial_loop(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step) {
-    if (interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
-    if (jam_ok(s)) return jammed_loop(s, start, klo, khi, step);
+    bool plain = !has_control(s.body);
+    if (plain && interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
+    if (plain && jam_ok(s)) return jammed_loop(s, start, klo, khi, step);
     serial_loop_with(s, start, klo, khi, step, !has_loop(s.body), [&] { block(s.body); });
   }
 
@@ -1423,7 +1470,12 @@ class Codegen {
       if (!quiet) poll();
       llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
+      auto* next = llvm::BasicBlock::Create(C, "next." + s.var, F_);
+      jumps_[s.id] = {exit, next};
       body_gen();
+      jumps_.erase(s.id);
+      B.CreateBr(next);
+      B.SetInsertPoint(next);
       k->addIncoming(B.CreateAdd(k, B.getInt64(1)), B.GetInsertBlock());
       B.CreateBr(head);
     } else {
@@ -1447,7 +1499,12 @@ class Codegen {
       k->addIncoming(kb, ipre);
       llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
+      auto* next = llvm::BasicBlock::Create(C, "next." + s.var, F_);
+      jumps_[s.id] = {exit, next};
       body_gen();
+      jumps_.erase(s.id);
+      B.CreateBr(next);
+      B.SetInsertPoint(next);
       llvm::Value* k1 = B.CreateAdd(k, B.getInt64(1), "", true, true);
       k->addIncoming(k1, B.GetInsertBlock());
       B.CreateCondBr(B.CreateICmpSLT(k1, kend), ihead, iexit);
@@ -1469,6 +1526,7 @@ class Codegen {
     __int128 inner = 1;
     std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
       for (auto& x : b) {
+        if (x->is_while) inner = INT64_MAX;  // passes not known
         if (x->kind == StmtKind::For) inner += subtree_work(*x);
         if (x->kind == StmtKind::If) {
           walk(x->body);

@@ -168,6 +168,8 @@ class Specialiser {
         for (auto& b : s.body) collect_stmt(*b);
         for (auto& b : s.orelse) collect_stmt(*b);
         break;
+      case StmtKind::Break:
+      case StmtKind::Continue: break;
       case StmtKind::For:
         add_var(s.var);
         S.vars[S.var_index[s.var]].assigned = true;
@@ -324,6 +326,8 @@ class Specialiser {
         for (auto& b : s.body) check_int_then_float_reads(*b);
         for (auto& b : s.orelse) check_int_then_float_reads(*b);
         return;
+      case StmtKind::Break:
+      case StmtKind::Continue: return;
       case StmtKind::For:
         check_int_then_float_reads(*s.start, false);
         check_int_then_float_reads(*s.stop, false);
@@ -720,8 +724,8 @@ class Specialiser {
       // float64 between -2**31 and 2**31 and stops for any other.
       if (v.r == Repr::F32 || (is_float(v.r) && a.dtype == DType::UInt64))
         throw Unsupported{DeclineCode::Exactness, line,
-                          "a " + describe(v) + " is stored into the " + to_string(a.dtype) + " array '" +
-                              target.name + "'; NumPy's conversion of it stays in Python"};
+                          "a " + describe(v) + " is stored into the " + to_string(a.dtype) + " array '" + target.name +
+                              "'; NumPy's conversion of it stays in Python"};
       return;
     }
     bool int_array = a.dtype == DType::Int64 || a.dtype == DType::Int32;
@@ -781,9 +785,16 @@ class Specialiser {
         return;
       }
       case StmtKind::If:
+        // A while loop too: the types reach their fixed point over the
+        // passes of run(), and no interval is kept for an assigned scalar.
         expr(*s.cond);
+        if (record_ && s.is_while) decisions_ << 'W' << s.id << ';';
         for (auto& b : s.body) stmt(*b, loops);
         for (auto& b : s.orelse) stmt(*b, loops);
+        return;
+      case StmtKind::Break:
+      case StmtKind::Continue:
+        if (record_) decisions_ << (s.kind == StmtKind::Break ? 'B' : 'C') << s.jump_target << ';';
         return;
       case StmtKind::For: {
         int64_t step = step_of(s);
@@ -937,8 +948,7 @@ class Specialiser {
       v.slot = slot;
       slot += 4;
       k << v.name << ':' << static_cast<int>(v.type.r) << static_cast<int>(v.type.small) << v.type.py << v.type.np
-        << v.input << v.input_numpy
-        << v.int_then_float << ';';
+        << v.input << v.input_numpy << v.int_then_float << ';';
     }
     for (int id : S.parallel_loops) {
       S.parallel_start_slot[id] = slot++;

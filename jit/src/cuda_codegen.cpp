@@ -843,7 +843,21 @@ class Generator {
       for (auto& [name, v] : kb.vars)
         if (v.role == KVar::Private) line("ls_set_" + id(name) + " = false;");
       defined_.clear();
+      // A continue of the innermost grid loop ends this iteration's body: in
+      // a do-while(0) it goes on to the code after it (the last values).
+      bool grid_continue = false;
+      walk_stmts(grid.back()->body, [&](const Stmt& x) {
+        if (x.kind == StmtKind::Continue && x.jump_target == grid.back()->id) grid_continue = true;
+      });
+      if (grid_continue) {
+        line("do {");
+        ++indent_;
+      }
       for (auto& s : grid.back()->body) emit_stmt(*s);
+      if (grid_continue) {
+        --indent_;
+        line("} while (0);");
+      }
       bool any_private = false;
       for (auto& [name, v] : kb.vars) any_private = any_private || (v.role == KVar::Private && v.result >= 0);
       if (any_private) {
@@ -1142,6 +1156,18 @@ class Generator {
       }
       case StmtKind::If: {
         line_comment(s.line);
+        if (s.is_while) {
+          // A while loop in the thread: it stops once an error is recorded
+          // (and, in the emulator, on an interrupt), as for loops do.
+          line("while (LS_CONTINUE(ls_err) && (" + cond(*s.cond) + ")) {");
+          const std::set<std::string> before = defined_;
+          ++indent_;
+          for (auto& b : s.body) emit_stmt(*b);
+          --indent_;
+          defined_ = before;  // the body may not run at all
+          line("}");
+          return;
+        }
         line("if (" + cond(*s.cond) + ") {");
         const std::set<std::string> before = defined_;
         ++indent_;
@@ -1191,6 +1217,13 @@ class Generator {
         line("}");
         return;
       }
+      case StmtKind::Break:
+      case StmtKind::Continue:
+        // The innermost C++ loop around it is the Python loop it belongs to
+        // (a for or while of the thread, or the grid loop's do-while below).
+        line_comment(s.line);
+        line(s.kind == StmtKind::Break ? "break;" : "continue;");
+        return;
     }
   }
 

@@ -134,6 +134,11 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
     when it draws nothing. Raises NotDrawable."""
     if not any(_site(n) for n in ast.walk(node)):
         return node, None
+    if any(isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)):
+        raise NotDrawable(
+            "a loop of the nest may stop early or skip the rest of an iteration (break, continue), "
+            "so how many random numbers are drawn depends on the values"
+        )
     node = copy.deepcopy(node)
     assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     # The one loop whose body holds every draw, directly.

@@ -19,7 +19,7 @@ TEST(Decline, CodesHaveStableNames) {
 }
 
 TEST(Decline, FrontEndDeclinesAreUnsupportedSyntax) {
-  for (const char* src : {"for i in range(n):\n    while x:\n        x -= 1\n", "for i in range(n):\n    A[i] = f(i)\n",
+  for (const char* src : {"for i in range(n):\n    with x:\n        x -= 1\n", "for i in range(n):\n    A[i] = f(i)\n",
                           "for i in range(n):\n    A[i:] = 1\n", "while x:\n    x -= 1\n"}) {
     auto r = nest_from_source(src);
     ASSERT_TRUE(r.decline) << src;

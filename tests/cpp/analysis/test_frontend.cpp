@@ -61,9 +61,10 @@ void expect_decline(const std::string& src, const std::string& needle, int line)
 }  // namespace
 
 TEST(FrontEnd, Declines) {
-  expect_decline("for i in range(n):\n    while x:\n        x -= 1\n", "while", 2);
-  expect_decline("for i in range(n):\n    if A[i]:\n        break\n", "break", 3);
-  expect_decline("for i in range(n):\n    continue\n", "continue", 2);
+  expect_decline(
+      "for i in range(n):\n    for j in range(n):\n        if A[j] > 0:\n            x = 1\n        elif A[j] < 0:\n"
+      "            break\n        A[i] = j\n",
+      "'break' on line 6", 6);
   expect_decline("for i in range(n):\n    A[i] = f(i)\n", "f(i)", 2);
   expect_decline("for i in range(n):\n    a.x = i\n", "attribute", 2);
   expect_decline("for x in items:\n    A[0] = x\n", "not over range", 1);
@@ -80,7 +81,7 @@ TEST(FrontEnd, Declines) {
   expect_decline("for i in range(n):\n    A[i] = A\n", "both as an array", 2);
   expect_decline("for i in range(n):\n    A[i] = 'x'\n", "not a number", 2);
   expect_decline("for i in range(n, step=2):\n    A[i] = 1\n", "positional", 1);
-  expect_decline("for i in range(n):\n    A[i] = 1\nelse:\n    pass\n", "else", 1);
+  expect_decline("for i in range(n):\n    A[i] = 1\nelse:\n    pass\n", "outermost loop of the nest has an else", 1);
   expect_decline("for i in range(n):\n    A[i] = x.y\n", "attribute", 2);
   expect_decline("for i in range(n):\n    A[i] = 1 << i\n", "operator", 2);
   expect_decline("for i in range(n):\n    A[i] = i in B\n", "comparison", 2);

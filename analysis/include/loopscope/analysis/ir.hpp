@@ -74,8 +74,11 @@ std::vector<std::string> arrays_read(const Expr& index);
 enum class StmtKind {
   Assign,     // target (Name or Subscript) = value
   AugAssign,  // target op= value (aug_op)
-  If,         // cond; body; orelse (elif chains nest an If in orelse)
+  If,         // cond; body; orelse (elif chains nest an If in orelse);
+              // with is_while, `while cond: body` (below)
   For,        // for var in range(start, stop, step): body
+  Break,      // break: leaves the loop `jump_target` (a For or a while)
+  Continue,   // continue: the next iteration of the loop `jump_target`
 };
 
 struct Stmt;
@@ -94,6 +97,19 @@ struct Stmt {
   ExprPtr cond;
   std::vector<StmtPtr> body;    // If: then-branch, For: loop body
   std::vector<StmtPtr> orelse;  // If: else-branch
+  // If: a `while cond: body` loop (never an orelse: the front end turns
+  // `while ... else` into statements after it). The analysis reads it as an
+  // if whose body runs any number of times in an iteration of the loops
+  // around it: its references are those of one pass (a subscript that reads
+  // a scalar the body assigns is not affine, so it constrains nothing), and
+  // what it assigns is assigned in some iterations only. Code generators
+  // and the cost model run it as a loop.
+  bool is_while = false;
+  // Break / Continue: the Stmt::id of the loop they leave or continue. The
+  // front end leaves a jump only as the last statement of its block: what
+  // followed the if that holds it is moved into that if's other branch, so
+  // the analysis sees it as conditional.
+  int jump_target = 0;
   // For
   std::string var;
   ExprPtr start, stop, step;  // range(stop) gives start = 0, step = 1
