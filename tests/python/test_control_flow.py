@@ -664,3 +664,41 @@ def test_random_nests_with_control_flow(seed):
         check(fn, lambda: (a.copy(), np.zeros(7, np.int64), 5), native=("cpu", "cpu-serial"))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{src}") from None
+
+
+def newton_step(g, x):
+    return 0.5 * (g + x / g)
+
+
+def far(g, x):
+    return abs(g * g - x) > 1e-12 * x
+
+
+def newton_with_a_helper(a, out):
+    for i in range(a.shape[0]):
+        x = float(a[i])
+        g = x
+        k = 0
+        while k < 60 and abs(g * g - x) > 1e-12 * x:
+            g = newton_step(g, x)
+            k += 1
+        out[i] = g
+
+
+def newton_helper_in_condition(a, out):
+    for i in range(a.shape[0]):
+        x = float(a[i])
+        g = x
+        while far(g, x):
+            g = newton_step(g, x)
+        out[i] = g
+
+
+def test_user_functions_called_in_a_while():
+    # Inlined in the body; a call in the condition (computed before every
+    # pass) declines with a sentence.
+    recs = check(newton_with_a_helper, lambda: (np.linspace(1.0, 50.0, 40), np.zeros(40)))
+    assert parallel_loops(recs, "cpu") == ["i"]
+    check(newton_helper_in_condition, lambda: (np.linspace(1.0, 50.0, 40), np.zeros(40)), native=False)
+    text = explain_text(newton_helper_in_condition, np.linspace(1.0, 50.0, 4), np.zeros(4))
+    assert "condition of the while loop" in text

@@ -377,6 +377,18 @@ class Inliner:
             s.test = self._hoist(s.test, pre, stack)
             s.body = self.block(s.body, stack)
             s.orelse = self.block(s.orelse, stack)
+        elif isinstance(s, ast.While):
+            # The condition is computed before every pass: a call in it
+            # cannot be computed once before the loop.
+            test: List[ast.stmt] = []
+            self._hoist(copy.deepcopy(s.test), test, stack)
+            if test:
+                raise NotInlinable(
+                    f"a function is called in the condition of the while loop on line {s.lineno}; "
+                    "call it in the loop body and test its value"
+                )
+            s.body = self.block(s.body, stack)
+            s.orelse = self.block(s.orelse, stack)
         else:
             for field in ("value", "target", "targets"):
                 v = getattr(s, field, None)
