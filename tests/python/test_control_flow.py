@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import _loopscope
+import explain_check
 import loopscope
 from loopscope import _cuda, _run
 from test_cpu_semantics import Interrupts
@@ -702,3 +703,29 @@ def test_user_functions_called_in_a_while():
     check(newton_helper_in_condition, lambda: (np.linspace(1.0, 50.0, 40), np.zeros(40)), native=False)
     text = explain_text(newton_helper_in_condition, np.linspace(1.0, 50.0, 4), np.zeros(4))
     assert "condition of the while loop" in text
+
+
+# --- explain predicts run ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn,make_args",
+    [
+        (mandelbrot, _mandel_args()),
+        (mandelbrot_break, _mandel_args()),
+        (collatz_lengths, lambda: (np.arange(1, 60, dtype=np.int64), np.zeros(59, np.int64))),
+        (first_index, lambda: (np.random.RandomState(0).randint(0, 6, (9, 8)), 3, np.zeros(9, np.int64))),
+        (skip_negatives, lambda: (np.random.RandomState(1).randn(50), np.zeros(50))),
+        (for_else, lambda: (np.random.RandomState(3).randint(0, 7, (8, 5)), np.zeros(8, np.int64))),
+        (countdown_while_else, lambda: (np.array([3, 9, 0, 7, 5]), np.zeros(5, np.int64))),
+        (break_in_outer_loop, lambda: (np.array([1, 2, 3, 9, 4]), 5)),
+        (zero_trip_while, lambda: (np.array([0, 5, 0, 3, -1]), np.zeros(5, np.int64))),
+    ],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_explain_predicts_run(fn, make_args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bad, compared = explain_check.mismatches(fn, make_args)
+    assert not bad, "\n".join(bad)
+    assert compared > 0
