@@ -1,7 +1,7 @@
 """A long differential campaign over generated loop nests.
 
     .venv/bin/python tests/python/nest_campaign.py --nests N [--seed S]
-        [--gen extras|plain|random|indirect|tuples|all] [--gpu] [--chunk K]
+        [--gen extras|plain|random|indirect|tuples|control|all] [--gpu] [--chunk K]
 
 Runs N generated functions, seeds S, S+1, ..., each in CPython and through
 loopscope.run on cpu and cpu-serial with quick and optimised code (with
@@ -16,7 +16,10 @@ indirect=True): subscripts that read index arrays or int() of elements,
 index arrays written in the nest, index values out of range), "tuples"
 (nestgen.generate(seed, seed % 2 == 0, seed % 3 == 0, tuples=True): swaps
 of elements and scalars, values that read what an earlier target writes,
-mixed and nested targets), "all" (the five in turn; the default).
+mixed and nested targets), "control" (nestgen.generate(seed, seed % 2 == 0,
+seed % 3 == 0, seed % 5 == 0, control=True): while loops with counters of
+their own, `while True` left by a break, breaks and continues, while ... else),
+"all" (the six in turn; the default).
 
 A seed whose function CPython itself cannot run in REFERENCE_LIMIT_S (a
 Python int that doubles its digits at every iteration) is skipped and
@@ -42,8 +45,8 @@ CPU_CONFIGS = [
     ("cpu-reversed", "quick"),
     ("cpu-reversed", "optimised"),
 ]
-GENS = ("extras", "plain", "random", "indirect", "tuples")
-NESTGEN_GENS = ("extras", "plain", "indirect", "tuples")
+GENS = ("extras", "plain", "random", "indirect", "tuples", "control")
+NESTGEN_GENS = ("extras", "plain", "indirect", "tuples", "control")
 
 
 def gen_of(seed, gen):
@@ -51,12 +54,14 @@ def gen_of(seed, gen):
 
 
 def nestgen_args(seed, g):
-    """nestgen.generate's (extras, indirect, tuples) for generator g."""
+    """nestgen.generate's (extras, indirect, tuples, control) for generator g."""
     if g == "indirect":
-        return seed % 2 == 0, True, False
+        return seed % 2 == 0, True, False, False
     if g == "tuples":
-        return seed % 2 == 0, seed % 3 == 0, True
-    return g == "extras", False, False
+        return seed % 2 == 0, seed % 3 == 0, True, False
+    if g == "control":
+        return seed % 2 == 0, seed % 3 == 0, seed % 5 == 0, True
+    return g == "extras", False, False, False
 
 
 def check(seed, gen, gpu):
@@ -67,8 +72,8 @@ def check(seed, gen, gpu):
     g = gen_of(seed, gen)
     if g in NESTGEN_GENS:
         configs = CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else [])
-        extras, indirect, tuples = nestgen_args(seed, g)
-        failures, _ = test_cpu_nestgen.check_seed(seed, extras, configs, indirect, tuples)
+        extras, indirect, tuples, control = nestgen_args(seed, g)
+        failures, _ = test_cpu_nestgen.check_seed(seed, extras, configs, indirect, tuples, control)
         return failures
     failures = []
     for device, tier in CPU_CONFIGS + ([("gpu-emulated", None)] if gpu else []):

@@ -65,11 +65,14 @@ RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isi
 
 
 class _Gen:
-    def __init__(self, seed, extras=False, indirect=False, tuples=False):
+    def __init__(self, seed, extras=False, indirect=False, tuples=False, control=False):
         self.seed = seed
         self.extras = extras
         self.indirect = indirect
         self.tuples = tuples
+        self.control = control
+        self.rc = random.Random(seed * 15485863 + 31)  # while loops, break and continue only
+        self.whiles = 0
         self.rt = random.Random(seed * 7919 + 23)  # tuple assignments only
         self.ri = random.Random(seed * 1000003 + 17)  # indirect subscripts only
         self.index_arrays = {}  # name -> {"need", "dtype", "lo", "hi", "bad"}
@@ -333,6 +336,49 @@ class _Gen:
         target = self.ref(scope, name)
         return [f"{pad}{target} = max({target}, {self.expr(scope)})"]
 
+    def control_flow(self, scope, indent, level):
+        """Sometimes a while loop with a counter of its own (bounded, or
+        `while True` left by a break), a break or a continue of the loop
+        being built (see generate's ``control``); the statements after it in
+        the loop body then run only in some iterations."""
+        rc = self.rc
+        pad = "    " * indent
+        out = []
+        x = rc.random()
+        if x < 0.45:
+            self.features.add("while loop")
+            w = f"w{self.whiles}"
+            self.whiles += 1
+            bound = rc.choice(["2", "3", "m", "m - 1", f"{scope[-1][0]} % 3"])
+            body = [f"{pad}    {w} += 1"]
+            if rc.random() < 0.3:
+                self.features.add("while True")
+                out += [f"{pad}{w} = 0", f"{pad}while True:"]
+                body.append(f"{pad}    if {w} > {bound}:")
+                body.append(f"{pad}        break")
+            else:
+                cond = f"{w} < {bound}"
+                if rc.random() < 0.4:
+                    self.features.add("while condition reads an element")
+                    cond += f" and {self.ref(scope)} < 1.5"
+                out += [f"{pad}{w} = 0", f"{pad}while {cond}:"]
+            for _ in range(rc.randint(1, 2)):
+                body += self.statement(scope, indent + 1)
+            if rc.random() < 0.35:
+                self.features.add("break in a while")
+                body += [f"{pad}    if {self.ref(scope)} > 0.8:", f"{pad}        break"]
+                body += self.statement(scope, indent + 1)
+            out += body
+            if rc.random() < 0.2:
+                self.features.add("while else")
+                out.append(f"{pad}else:")
+                out += self.statement(scope, indent + 1)
+        elif x < 0.7:
+            jump = rc.choice(["break", "continue"])
+            self.features.add(jump + (" in the outermost loop" if level == 0 else ""))
+            out += [f"{pad}if {self.ref(scope)} > {rc.choice(['0.3', '0.6', '0.9'])}:", f"{pad}    {jump}"]
+        return out
+
     def tuple_statement(self, scope, indent):
         """One tuple assignment (see generate's ``tuples``)."""
         rt = self.rt
@@ -445,6 +491,8 @@ class _Gen:
         before = self.r.randint(0 if depth > 1 else 1, 2)
         for _ in range(before):
             out += self.statement(inner_scope, indent + 1)
+        if self.control:
+            out += self.control_flow(inner_scope, indent + 1, level)
         if depth > 1:
             out += self.nest(depth - 1, inner_scope, indent + 1, level + 1)
             if self.r.random() < 0.3:
@@ -818,19 +866,22 @@ class _Gen:
         return make_args
 
 
-def generate(seed, extras=False, indirect=False, tuples=False):
+def generate(seed, extras=False, indirect=False, tuples=False, control=False):
     """Returns ``(source, make_args)`` for this seed (deterministic). With
     ``extras``, a different nest that also has symbolic offsets and steps,
     more kinds of aliasing views, and NaN/inf/-0.0 in the data. With
     ``indirect``, subscripts that read index arrays or int() of elements.
-    With ``tuples``, tuple assignments (swaps, rotations, mixed targets)."""
-    src, make_args = _Gen(seed, extras, indirect, tuples).build()
+    With ``tuples``, tuple assignments (swaps, rotations, mixed targets).
+    With ``control``, while loops with counters of their own (bounded, or
+    `while True` left by a break), breaks and continues; every nest without
+    them is the same as without ``control``."""
+    src, make_args = _Gen(seed, extras, indirect, tuples, control).build()
     return src, make_args
 
 
-def describe(seed, extras=False, indirect=False, tuples=False):
+def describe(seed, extras=False, indirect=False, tuples=False, control=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed, extras, indirect, tuples)
+    g = _Gen(seed, extras, indirect, tuples, control)
     g.build()
     return sorted(g.features)
 

@@ -150,13 +150,14 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
-def check_seed(seed, extras, configs, indirect=False, tuples=False):
+def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
     of every nest on every configuration. With `indirect`, the nest has
     indirect subscripts (nestgen.generate(seed, extras, indirect=True)); with
-    `tuples`, tuple assignments."""
-    src, make_args = nestgen.generate(seed, extras, indirect, tuples)
+    `tuples`, tuple assignments; with `control`, while loops, breaks and
+    continues."""
+    src, make_args = nestgen.generate(seed, extras, indirect, tuples, control)
     fn = nestgen.make_function(src)
     py_args = make_args()
     want = outcome(fn, py_args, None)
@@ -173,7 +174,12 @@ def check_seed(seed, extras, configs, indirect=False, tuples=False):
             got = outcome(fn, args, dev)
         runs = _run.last_runs().values()
         statuses += [r["status"] for r in runs]
-        kind = (" (extras)" if extras else "") + (" (indirect)" if indirect else "") + (" (tuples)" if tuples else "")
+        kind = (
+            (" (extras)" if extras else "")
+            + (" (indirect)" if indirect else "")
+            + (" (tuples)" if tuples else "")
+            + (" (control)" if control else "")
+        )
         where = f"seed {seed}{kind} on {device}{'/' + tier if tier else ''}"
         msg = None
         if want[0] != got[0] or not equal(want[1:], got[1:], tol):
@@ -187,7 +193,9 @@ def check_seed(seed, extras, configs, indirect=False, tuples=False):
         if errors and not msg:
             msg = "; ".join(errors)
         if msg:
-            failures.append(f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples))}):\n{src}{msg}")
+            failures.append(
+                f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples, control))}):\n{src}{msg}"
+            )
     return failures, statuses
 
 
@@ -255,6 +263,32 @@ def test_nestgen_tuples_on_every_cpu_configuration(batch):
 @pytest.mark.parametrize("seed", range(30000, 30020))
 def test_nestgen_tuples_on_the_emulated_gpu(seed):
     failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=seed % 3 == 0, tuples=True)
+    assert not failures, failures[0]
+
+
+CONTROL_SEEDS = range(40000, 40060)
+
+
+def test_nestgen_control_flow_on_every_cpu_configuration():
+    """Nests with while loops (counters of their own, `while True` left by a
+    break, conditions that read elements, while ... else), breaks and
+    continues (nestgen's control=True, with extras, indirect subscripts and
+    tuple assignments on some seeds)."""
+    failures, statuses = [], []
+    for seed in CONTROL_SEEDS:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, tuples=seed % 5 == 0, control=True)
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+@pytest.mark.parametrize("seed", range(40000, 40015))
+def test_nestgen_control_flow_on_the_emulated_gpu(seed):
+    failures, _ = check_seed(
+        seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=seed % 3 == 0, tuples=seed % 5 == 0, control=True
+    )
     assert not failures, failures[0]
 
 
