@@ -440,6 +440,11 @@ ValueKind kind_of(int code) {
     case 4: return ValueKind::NpFloat32;
     case 5: return ValueKind::NpInt64;
     case 6: return ValueKind::NpInt32;
+    case 8: return ValueKind::NpUInt8;
+    case 9: return ValueKind::NpInt8;
+    case 10: return ValueKind::NpUInt16;
+    case 11: return ValueKind::NpInt16;
+    case 12: return ValueKind::NpUInt32;
     default: return ValueKind::NpBool;
   }
 }
@@ -455,6 +460,11 @@ const char* to_string(ValueKind k) {
     case ValueKind::NpInt64: return "int64";
     case ValueKind::NpInt32: return "int32";
     case ValueKind::NpBool: return "bool_";
+    case ValueKind::NpUInt8: return "uint8";
+    case ValueKind::NpInt8: return "int8";
+    case ValueKind::NpUInt16: return "uint16";
+    case ValueKind::NpInt16: return "int16";
+    case ValueKind::NpUInt32: return "uint32";
   }
   return "?";
 }

@@ -399,6 +399,21 @@ class Codegen {
   // ---- binary operations --------------------------------------------------
   Val binary(BinOp op, const Val& a, const Val& b, const Expr* site, int line) {
     VT t = binary_type(op, a.t, b.t, line);
+    if (t.small != Small::None) {
+      // Two small integers (+, -, *, //, %): computed as np.int64 (exact:
+      // only np.uint32 * np.uint32 can leave int64, and then its type too,
+      // with its low bits kept), then wrapped to their common type as NumPy
+      // does, with its warning where the result leaves the type.
+      Val a64 = a, b64 = b;
+      a64.t = b64.t = VT{Repr::I64, false, true};
+      Val w = binary(op, a64, b64, nullptr, line);
+      auto [lo, hi] = cpu::small_range(t.small);
+      numpy_reports(B.CreateOr(B.CreateICmpSLT(w.v, B.getInt64(lo)), B.CreateICmpSGT(w.v, B.getInt64(hi))));
+      int bits = t.small == Small::U8 || t.small == Small::I8 ? 8 : t.small == Small::U32 ? 32 : 16;
+      llvm::Value* n = B.CreateTrunc(w.v, B.getIntNTy(bits));
+      bool sign = t.small == Small::I8 || t.small == Small::I16;
+      return Val{sign ? B.CreateSExt(n, i64) : B.CreateZExt(n, i64), t, nullptr};
+    }
     bool pysem = t.py;
     Val r;
     r.t = t;
@@ -567,7 +582,7 @@ class Codegen {
     if (val.t.mixed())
       kind = B.CreateSelect(val.npf, B.getInt8(kind_code(val.t.r, true)), B.getInt8(kind_code(val.t.r, false)));
     else
-      kind = B.getInt8(kind_code(val.t.r, val.t.np));
+      kind = B.getInt8(kind_code(val.t));
     B.CreateStore(kind, st.kind);
     B.CreateStore(B.getInt1(true), st.defined);
     B.CreateStore(B.getInt1(true), st.touched);

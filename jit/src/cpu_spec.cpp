@@ -193,14 +193,9 @@ class Specialiser {
   // `iv`: the interval of the value assigned, when it is an integer.
   void join_var(VarInfo& v, const VT& t, int line, const Interval& iv = {}) {
     if (t.small != Small::None || (v.typed && v.type.small != Small::None)) {
-      // An np.uint8 ... in a variable would be written back with its type
-      // after the nest; only the engine's temporaries (a swap) hold one.
-      if (!is_hidden_name(v.name))
-        throw Unsupported{DeclineCode::Typing, line,
-                          quoted_name(B.nest, v.name) + " would hold an " +
-                              describe(t.small != Small::None ? t : v.type) +
-                              ", which native code does not keep in a variable; convert the element with int() "
-                              "or float()"};
+      // An np.uint8 ... in a variable (`r = img[i, j, 0]`): written back
+      // with its type; one type only (`m = 255` then `m = img[i, j]` is
+      // an int or an np.uint8 depending on the data).
       if (v.typed && v.type != t)
         throw Unsupported{DeclineCode::Typing, line,
                           quoted_name(B.nest, v.name) + " holds a " + describe(v.type) + " and is assigned a " +
@@ -480,6 +475,11 @@ class Specialiser {
       mark_ovf(&e, (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Pow) && !numpy_pow &&
                        may_overflow(t, iv));
       if (!iv.fits64()) iv = {};
+      // Two small integers: the result wraps to their common type.
+      if (t.small != Small::None) {
+        auto [lo, hi] = small_range(t.small);
+        if (!iv.known || iv.lo < lo || iv.hi > hi) iv = {true, lo, hi};
+      }
     }
     return TypedInterval{t, iv};
   }
@@ -860,6 +860,8 @@ class Specialiser {
       }
       const VarInfo& v = S.vars[it->second];
       if (v.int_then_float) return false;  // its partial results would start from the int
+      // A small integer wraps to its type at each step, with NumPy's warning.
+      if (v.type.small != Small::None) return false;
       if (!r.fn.empty()) {
         if (!is_int(v.type.r) || (r.fn != "min" && r.fn != "max")) return false;
       } else if (r.op != BinOp::Add && r.op != BinOp::Mul && r.op != BinOp::Sub) {

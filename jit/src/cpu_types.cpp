@@ -33,6 +33,23 @@ const char* small_name(Small s) {
   return "np.int64";
 }
 
+std::pair<int64_t, int64_t> small_range(Small s) {
+  switch (s) {
+    case Small::None: break;
+    case Small::U8: return {0, UINT8_MAX};
+    case Small::I8: return {INT8_MIN, INT8_MAX};
+    case Small::U16: return {0, UINT16_MAX};
+    case Small::I16: return {INT16_MIN, INT16_MAX};
+    case Small::U32: return {0, UINT32_MAX};
+  }
+  return {INT64_MIN, INT64_MAX};
+}
+
+int kind_code(const VT& t) {
+  if (t.small != Small::None) return 7 + static_cast<int>(t.small);
+  return kind_code(t.r, t.np);
+}
+
 namespace {
 const char* np_name(Repr r) {
   switch (r) {
@@ -140,10 +157,8 @@ namespace {
 // computes np.uint8 with int64 in int64 and with float64 in float64 (np.uint8(3)
 // - 255 is np.int64(-252), 0.299 * np.uint8(3) np.float64(0.897)); that is
 // the operation of an np.int64 holding the same value, which is how the
-// element is held. Other operands give a small type of their own (two small
-// integers wrap at their common type's range: np.uint8(200) + np.uint8(100)
-// is np.uint8(44)), or int32 / float32 / the small type (np.int32,
-// np.float32, bool): those are declined.
+// element is held. np.int32, np.float32 and bools give int32, float32 or the
+// small type: those are declined (two small integers: two_small).
 VT without_small(const VT& a, const VT& other, const char* what, int line) {
   if (a.small == Small::None) return a;
   bool ok = other.small == Small::None && (other.r == Repr::I64 || other.r == Repr::F64);
@@ -154,9 +169,42 @@ VT without_small(const VT& a, const VT& other, const char* what, int line) {
                           "float32 type); convert the element with int() or float() first"};
   return VT{Repr::I64, false, true};
 }
+
+// NumPy's common type of two small integers (np.promote_types); None for
+// int32 (np.uint16 with np.int8 or np.int16), I64 flagged by `int64`.
+Small promote_small(Small a, Small b, bool& int64) {
+  int64 = false;
+  if (a == b) return a;
+  auto size = [](Small s) { return s == Small::U8 || s == Small::I8 ? 1 : s == Small::U32 ? 4 : 2; };
+  auto is_signed = [](Small s) { return s == Small::I8 || s == Small::I16; };
+  if (is_signed(a) == is_signed(b)) return size(a) >= size(b) ? a : b;
+  Small u = is_signed(a) ? b : a, s = is_signed(a) ? a : b;
+  if (size(s) > size(u)) return s;
+  if (size(u) == 1) return Small::I16;
+  if (size(u) == 4) int64 = true;
+  return Small::None;
+}
+
+// Two small integers (VT::small): the result of their common type, held as
+// an int64 (Codegen::binary wraps it to the type, reporting NumPy's warning).
+std::optional<VT> two_small(BinOp op, const VT& a, const VT& b, int line) {
+  if (a.small == Small::None || b.small == Small::None) return std::nullopt;
+  if (op == BinOp::Div) return VT{Repr::F64, false, true};
+  bool int64 = false;
+  Small r = promote_small(a.small, b.small, int64);
+  if (op == BinOp::Pow || (r == Small::None && !int64))
+    throw Unsupported{DeclineCode::Typing, line,
+                      std::string("'") + analysis::to_string(op) + "' between " + small_name(a.small) + " and " +
+                          small_name(b.small) + " is not supported in native code (NumPy computes it in " +
+                          (op == BinOp::Pow ? "their common type" : "int32") +
+                          "); convert an element with int() first"};
+  if (int64) return VT{Repr::I64, false, true};
+  return VT{Repr::I64, false, true, r};
+}
 }  // namespace
 
 VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
+  if (auto t = two_small(op, a0, b0, line)) return *t;
   VT a = without_small(a0, b0, "arithmetic", line);
   VT b = without_small(b0, a0, "arithmetic", line);
   std::vector<CT> res;

@@ -19,10 +19,14 @@ enum class Repr : uint8_t { I64, I32, F64, F32, Bool };
 // result does not depend on the small type are typed (binary_type,
 // compare_domain): with a Python int, an np.int64, a Python float or an
 // np.float64 NumPy 1.24 computes in int64 or float64, and comparisons compare
-// the values; the rest (two small integers, which wrap at their own range,
-// np.int32, np.float32, booleans) is declined.
+// the values. Two small integers: +, -, *, //, % in their common type
+// (NumPy's promotion: np.uint8 + np.int8 is an np.int16, np.uint32 + np.int8
+// an np.int64), wrapping with a warning outside its range, / in float64.
+// The rest (np.int32, np.float32, booleans, a common type int32, **) is
+// declined.
 enum class Small : uint8_t { None, U8, I8, U16, I16, U32 };
-const char* small_name(Small s);  // "np.uint8", ...
+const char* small_name(Small s);                   // "np.uint8", ...
+std::pair<int64_t, int64_t> small_range(Small s);  // [0, 255], ...
 
 // A static type: the machine representation plus which Python types a value
 // of it may have at run time: a Python scalar (int, float, bool), a NumPy
@@ -47,8 +51,10 @@ constexpr VT kPyFloat{Repr::F64, true, false};
 constexpr VT kPyBool{Repr::Bool, true, false};
 
 // The code written back for a value of concrete kind: 0..2 Python int, float,
-// bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_.
+// bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_; 8..12
+// np.uint8, np.int8, np.uint16, np.int16, np.uint32 (kind_code(VT)).
 int kind_code(Repr r, bool numpy);
+int kind_code(const VT& t);  // for a VT that is not mixed
 
 std::string describe(const VT& t);  // "int", "np.float32", "float or np.float64"
 

@@ -44,13 +44,14 @@ namespace {
 
 // NumPy's scalar types, looked up once (kept for the life of the process).
 struct NumpyTypes {
-  py::object generic, ndarray, float64, float32, int64, int32, bool_;
+  py::object generic, ndarray, float64, float32, int64, int32, bool_, uint8, int8, uint16, int16, uint32;
 };
 const NumpyTypes& np_types() {
   static NumpyTypes* t = [] {
     py::module_ np = py::module_::import("numpy");
     return new NumpyTypes{np.attr("generic"), np.attr("ndarray"), np.attr("float64"), np.attr("float32"),
-                          np.attr("int64"),   np.attr("int32"),   np.attr("bool_")};
+                          np.attr("int64"),   np.attr("int32"),   np.attr("bool_"),   np.attr("uint8"),
+                          np.attr("int8"),    np.attr("uint16"),  np.attr("int16"),   np.attr("uint32")};
   }();
   return *t;
 }
@@ -251,6 +252,11 @@ py::object output_value(const jit::ScalarOutput& o) {
     case jit::ValueKind::NpInt64: return np.int64(o.ival);
     case jit::ValueKind::NpInt32: return np.int32(o.ival);
     case jit::ValueKind::NpBool: return np.bool_(o.ival != 0);
+    case jit::ValueKind::NpUInt8: return np.uint8(o.ival);
+    case jit::ValueKind::NpInt8: return np.int8(o.ival);
+    case jit::ValueKind::NpUInt16: return np.uint16(o.ival);
+    case jit::ValueKind::NpInt16: return np.int16(o.ival);
+    case jit::ValueKind::NpUInt32: return np.uint32(o.ival);
   }
   return py::none();
 }

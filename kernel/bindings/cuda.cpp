@@ -137,6 +137,11 @@ py::object scalar_object(const CudaScalarValue& v) {
     case ValueKind::NpInt64: return np.attr("int64")(v.ival);
     case ValueKind::NpInt32: return np.attr("int32")(v.ival);
     case ValueKind::NpBool: return np.attr("bool_")(v.ival != 0);
+    case ValueKind::NpUInt8: return np.attr("uint8")(v.ival);
+    case ValueKind::NpInt8: return np.attr("int8")(v.ival);
+    case ValueKind::NpUInt16: return np.attr("uint16")(v.ival);
+    case ValueKind::NpInt16: return np.attr("int16")(v.ival);
+    case ValueKind::NpUInt32: return np.attr("uint32")(v.ival);
   }
   return py::none();
 }

@@ -713,17 +713,18 @@ TEST(CpuCodegen, SmallIntegerStoresOutOfRangeStop) {
 
 TEST(CpuCodegen, SmallIntegerArithmeticDeclines) {
   Case c;
-  // for i in range(n): y[i] = x[i] + x[i]   (NumPy wraps at uint8 with a warning)
+  // for i in range(n): y[i] = x[i] + z[i]   (np.uint16 + np.int8 is an np.int32)
   make(c,
        For("i", I(0), N("n"), nullptr,
-           {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Sub("x", {N("i")}), Sub("x", {N("i")})))}),
+           {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Sub("x", {N("i")}), Sub("z", {N("i")})))}),
        "small_add", {"i"});
-  add_array<uint8_t>(c, "x", DType::UInt8, {2});
+  add_array<uint16_t>(c, "x", DType::UInt16, {2});
   add_array<uint8_t>(c, "y", DType::UInt8, {2});
+  add_array<int8_t>(c, "z", DType::Int8, {2});
   scalar_int(c, "n", 2);
   auto r = compile_cpu(c.bound, c.plan);
   ASSERT_TRUE(r.decline);
-  EXPECT_NE(r.decline->reason.find("np.uint8 and np.uint8"), std::string::npos) << r.decline->reason;
+  EXPECT_NE(r.decline->reason.find("np.uint16 and np.int8"), std::string::npos) << r.decline->reason;
 }
 
 // ---- compile tiers ------------------------------------------------------------

@@ -80,6 +80,11 @@ enum class ValueKind {
   NpInt64,
   NpInt32,
   NpBool,
+  NpUInt8,  // an element of a small integer array kept in a variable
+  NpInt8,
+  NpUInt16,
+  NpInt16,
+  NpUInt32,
 };
 const char* to_string(ValueKind k);  // "int", "float", "bool", "float64", ...
 
