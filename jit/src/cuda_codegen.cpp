@@ -185,6 +185,24 @@ CudaRepr crepr(Repr r) {
   return CudaRepr::F64;
 }
 
+// The NumPy type of an element of a small integer array, held as an int64.
+cpu::Small small_of(DType t) {
+  switch (t) {
+    case DType::UInt8: return cpu::Small::U8;
+    case DType::Int8: return cpu::Small::I8;
+    case DType::UInt16: return cpu::Small::U16;
+    case DType::Int16: return cpu::Small::I16;
+    case DType::UInt32: return cpu::Small::U32;
+    default: return cpu::Small::None;
+  }
+}
+
+// The values a small integer element holds (UInt64: the non-negative int64s).
+std::pair<int64_t, int64_t> small_store_range(DType t) {
+  if (t == DType::UInt64) return {0, INT64_MAX};
+  return cpu::small_range(small_of(t));
+}
+
 Repr dtype_repr(DType t) {
   switch (t) {
     case DType::Float64: return Repr::F64;
@@ -197,9 +215,22 @@ Repr dtype_repr(DType t) {
     case DType::UInt16:
     case DType::Int16:
     case DType::UInt32:
-    case DType::UInt64: break;  // declined in Generator::specialise
+    case DType::UInt64: return Repr::I64;  // read as an int64 (array_ctype, small_of)
   }
   return Repr::F64;
+}
+
+// The C type of an array's elements.
+std::string array_ctype(DType t) {
+  switch (t) {
+    case DType::UInt8: return "unsigned char";
+    case DType::Int8: return "signed char";
+    case DType::UInt16: return "unsigned short";
+    case DType::Int16: return "short";
+    case DType::UInt32: return "unsigned int";
+    case DType::UInt64: return "unsigned long long";
+    default: return ctype(dtype_repr(t));
+  }
 }
 
 // Names of C++, CUDA and the C library that a user's name must not take.
@@ -407,11 +438,14 @@ class Generator {
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
     spec_ = cpu::specialise(bound_, plan_, o);  // throws cpu::Unsupported: the CPU variant's reason
-    for (auto& a : spec_.arrays)
-      if (analysis::is_small_int(a.dtype))
-        fail(analysis::DeclineCode::UnsupportedValue, bound_.nest->first_line,
-             "'" + a.name + "' has dtype " + analysis::to_string(a.dtype) +
-                 ", which the GPU variant does not read or write yet (the CPU variant does)");
+    // Small integer elements (VT::small) are read and stored as the CPU
+    // variant does; a user's variable that holds one (written back as
+    // np.uint8 ...) stays on the CPU.
+    for (auto& v : spec_.vars)
+      if (v.type.small != cpu::Small::None && !analysis::is_hidden_name(v.name))
+        fail(analysis::DeclineCode::Typing, bound_.nest->first_line,
+             analysis::quoted_name(bound_.nest, v.name) + " holds an " + cpu::describe(v.type) +
+                 ", which the GPU variant does not write back yet (the CPU variant does)");
     // The kernel's parameters and results take the type a scalar has before
     // the loop; one that changes from int to float stays on the CPU.
     for (auto& v : spec_.vars)
@@ -938,7 +972,7 @@ class Generator {
       auto& ab = bound_.arrays.at(a);
       const std::string& c = id(a);
       bool w = kernel_writes(root, a);
-      add_param({CudaParamKind::ArrayData, c, a, 0}, std::string(w ? "" : "const ") + ctype(dtype_repr(ab.dtype)) +
+      add_param({CudaParamKind::ArrayData, c, a, 0}, std::string(w ? "" : "const ") + array_ctype(ab.dtype) +
                                                          (aliased_.count(a) ? "* " : "* __restrict__ ") + c);
       for (size_t d = 0; d < ab.shape.size(); ++d)
         add_param({CudaParamKind::ArrayExtent, "ls_n" + std::to_string(d) + "_" + c, a, (int)d},
@@ -997,7 +1031,7 @@ class Generator {
       auto& p = kb.k.params[i];
       std::string t;
       switch (p.kind) {
-        case CudaParamKind::ArrayData: t = std::string(ctype(dtype_repr(bound_.arrays.at(p.array).dtype))) + "*"; break;
+        case CudaParamKind::ArrayData: t = array_ctype(bound_.arrays.at(p.array).dtype) + "*"; break;
         case CudaParamKind::ArrayExtent:
         case CudaParamKind::ArrayStride:
         case CudaParamKind::IntScalar:
@@ -1141,8 +1175,10 @@ class Generator {
           if (s.kind == StmtKind::AugAssign) {
             // The element is located once, read, combined and stored.
             line("{");
-            line("  " + std::string(ctype(ar)) + "* ls_p = &" + ref + ";");
-            V old{"(*ls_p)", VT{ar, false, true}, ""};
+            line("  " + array_ctype(ab.dtype) + "* ls_p = &" + ref + ";");
+            cpu::Small sm = small_of(ab.dtype);
+            V old = sm == cpu::Small::None ? V{"(*ls_p)", VT{ar, false, true}, ""}
+                                           : V{"((ls_i64)(*ls_p))", VT{Repr::I64, false, true, sm}, ""};
             V nv = binary(s.aug_op, old, v, s.target.get(), s.line);
             line("  *ls_p = " + store_value(nv, ab.dtype) + ";");
             line("}");
@@ -1304,7 +1340,20 @@ class Generator {
       case DType::UInt16:
       case DType::Int16:
       case DType::UInt32:
-      case DType::UInt64: break;  // declined in Generator::specialise
+      case DType::UInt64: {
+        // As the CPU variant (Codegen::store_element): NumPy integers wrap,
+        // a Python int or a float out of the type's range stops the run.
+        auto [lo, hi] = small_store_range(dt);
+        std::string v;
+        if (isf(val.t.r))
+          v = "ls_float_in(" + conv(val, Repr::F64) + ", " + std::to_string(lo) + ".0, " + std::to_string(hi) +
+              ".0, ls_err)";
+        else if (val.t.py && isi(val.t.r))
+          v = "ls_int_in(" + conv(val, Repr::I64) + ", " + int_literal(lo) + ", " + int_literal(hi) + ", ls_err)";
+        else
+          v = conv(val, Repr::I64);
+        return "((" + array_ctype(dt) + ")(ls_u64)" + v + ")";
+      }
     }
     return conv(val, Repr::F64);
   }
@@ -1395,7 +1444,10 @@ class Generator {
       case ExprKind::BoolConst: return V{e.ival ? "true" : "false", kPyBool, ""};
       case ExprKind::Name: return load_var(e.name, e.line);
       case ExprKind::Subscript: {
-        Repr r = dtype_repr(array(e.name, e.line).dtype);
+        DType dt = array(e.name, e.line).dtype;
+        if (cpu::Small sm = small_of(dt); sm != cpu::Small::None)
+          return V{"((ls_i64)" + subscript(e) + ")", VT{Repr::I64, false, true, sm}, ""};
+        Repr r = dtype_repr(dt);
         return V{subscript(e), VT{r, false, true}, ""};
       }
       case ExprKind::Binary: {
@@ -1513,6 +1565,10 @@ class Generator {
 
   V binary(BinOp op, const V& a0, const V& b0, const Expr* site, int line) {
     VT t = cpu::binary_type(op, a0.t, b0.t, line);
+    if (t.small != cpu::Small::None)
+      fail(analysis::DeclineCode::Typing, line,
+           "arithmetic between two small integers wraps at their NumPy type, which the GPU variant does not "
+           "model yet (the CPU variant does)");
     bool pysem = t.py;
     V r;
     r.t = t;

@@ -352,6 +352,21 @@ LS_DEV int ls_to_i32(ls_i64 v, ls_i64* err) {
   if (v > 2147483647LL || v < -2147483648LL) ls_fail(err, LS_ERR_INT32);
   return (int)(unsigned)(ls_u64)v;
 }
+// A Python int stored into a small integer element (uint8 ...): NumPy 1.24
+// warns outside [lo, hi].
+LS_DEV ls_i64 ls_int_in(ls_i64 v, ls_i64 lo, ls_i64 hi, ls_i64* err) {
+  if (v < lo || v > hi) ls_fail(err, LS_ERR_INT32);
+  return v;
+}
+// A float stored into a small integer element: truncated towards zero inside
+// (lo - 1, hi + 1); outside, NumPy's conversions differ (and NaN raises).
+LS_DEV ls_i64 ls_float_in(double v, double lo, double hi, ls_i64* err) {
+  if (!(v > lo - 1.0 && v < hi + 1.0)) {
+    ls_fail(err, LS_ERR_INT32);
+    return 0;
+  }
+  return (ls_i64)v;
+}
 
 // ---- math module functions ----------------------------------------------------
 // math.f raises where the C library returns NaN or an infinity for a
