@@ -26,7 +26,24 @@ using namespace loopscope::analysis;
 
 namespace work_detail {
 
-inline int elem_size(DType t) { return dtype_size(t); }
+// (analysis::dtype_size is defined in ir.cpp, outside loopscope_analysis_core,
+// the part of the analysis the cost model links.)
+inline int elem_size(DType t) {
+  switch (t) {
+    case DType::Float64:
+    case DType::Int64:
+    case DType::UInt64: return 8;
+    case DType::Float32:
+    case DType::Int32:
+    case DType::UInt32: return 4;
+    case DType::UInt16:
+    case DType::Int16: return 2;
+    case DType::Bool:
+    case DType::UInt8:
+    case DType::Int8: return 1;
+  }
+  return 8;
+}
 
 inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float32; }
 
