@@ -43,17 +43,17 @@ def test_the_engine_shape_and_the_record():
     assert set(_records.CODES) >= {"unsupported_syntax", "exactness", "interrupted", "internal"}
 
 
-def while_inside(a, n):
+def assert_inside(a, n):
     for i in range(n):
-        while a[i] > 1.0:
-            a[i] = a[i] / 2.0
+        assert a[i] > 0.0
+        a[i] = a[i] / 2.0
 
 
 def test_unsupported_statement():
-    rep = loopscope.explain(while_inside, np.ones(4), 4)
+    rep = loopscope.explain(assert_inside, np.ones(4), 4)
     d = rep["nests"][0]["decline"]
     assert d["code"] == "unsupported_syntax"
-    assert d["reason"] == "a while loop inside the nest is not supported"
+    assert d["reason"] == "a 'Assert' statement inside the loop is not supported"
     assert d["line"] == rep["nests"][0]["line"] + 1
     rec = [r for r in _rewrite.NESTS.values() if r.declined and r.decline.reason == d["reason"]][-1]
     assert rec.decline.code == "unsupported_syntax"
