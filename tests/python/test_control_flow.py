@@ -729,3 +729,26 @@ def test_explain_predicts_run(fn, make_args):
         bad, compared = explain_check.mismatches(fn, make_args)
     assert not bad, "\n".join(bad)
     assert compared > 0
+
+
+# --- the cost model ---------------------------------------------------------------------
+
+
+def counted_passes(a, out):
+    for i in range(a.shape[0]):
+        k = 0
+        while k < a[i]:
+            k += 1
+        out[i] = k
+
+
+def test_cost_model_counts_a_fixed_number_of_passes_per_while():
+    # docs/costmodel.md: a while's body is counted 16 times each time it is
+    # reached (its trip count is known only as it runs): 1 + 16 + 1 per row.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = loopscope.estimate(counted_passes, np.arange(10), np.zeros(10, np.int64), sweep=False)
+    (nest,) = e["nests"]
+    assert nest["work"]["ok"], nest["work"]
+    assert nest["work"]["statements"] == pytest.approx(10 * (1 + 16 + 1))
+    assert nest["choice"] and nest["reason"]
