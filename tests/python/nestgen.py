@@ -47,6 +47,7 @@ works on the result (as it does for functions in a notebook cell).
 import linecache
 import math
 import random
+import textwrap
 
 import numpy as np
 
@@ -889,13 +890,15 @@ def describe(seed, extras=False, indirect=False, tuples=False, control=False):
 _counter = [0]
 
 
-def make_function(source, name="kernel", filename=None):
-    """Compiles `source` and returns the function `name`; inspect.getsource
-    works on it."""
+def make_function(source, name="kernel", filename=None, namespace=None):
+    """Compiles `source` (dedented) in a fresh module namespace holding
+    `np`, `math` and `namespace`, and returns the function `name`;
+    inspect.getsource works on it."""
     _counter[0] += 1
     if filename is None:
         filename = f"<nestgen-{_counter[0]}>"
+    source = textwrap.dedent(source)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, "math": math}
+    ns = {"np": np, "math": math, **(namespace or {})}
     exec(compile(source, filename, "exec"), ns)
     return ns[name]

@@ -9,29 +9,22 @@ the loop as Python with a sentence that says why.
 
 import contextlib
 import io
-import linecache
 import textwrap
 
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _inline, _rewrite, _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-_count = [0]
 
 
 def define(source, name="f", **namespace):
-    """The function ``name`` of ``source``, executed in a fresh module
-    namespace (with ``np`` and ``math``), its source known to inspect."""
-    _count[0] += 1
-    filename = f"<inline-{_count[0]}>"
-    source = textwrap.dedent(source)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, "math": __import__("math"), **namespace}
-    exec(compile(source, filename, "exec"), ns)
-    return ns[name]
+    """The function ``name`` of ``source`` (nestgen.make_function), its
+    module globals holding ``namespace``."""
+    return make_function(source, name, namespace=namespace)
 
 
 def outcome(fn, args, device=None):

@@ -10,27 +10,18 @@ stated reason, and uses whose int and float results could differ decline
 with a sentence.
 """
 
-import linecache
-import textwrap
-
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-_count = [0]
 
 
 def define(source):
-    _count[0] += 1
-    filename = f"<int-then-float-{_count[0]}>"
-    source = textwrap.dedent(source)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, "math": __import__("math")}
-    exec(compile(source, filename, "exec"), ns)
-    return ns["f"]
+    return make_function(source, "f")
 
 
 def outcome(fn, args, device=None):

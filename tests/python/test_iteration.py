@@ -6,27 +6,20 @@ only look like these (a list, a 2-D array, a shadowed ``enumerate``) must run
 as Python, with a reason where the engine saw them.
 """
 
-import linecache
-import textwrap
-
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _records, _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-_count = [0]
 
 
-def define(source, **namespace):
-    _count[0] += 1
-    filename = f"<iteration-{_count[0]}>"
-    source = textwrap.dedent(source)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, **namespace}
-    exec(compile(source, filename, "exec"), ns)
-    return ns["f"]
+def define(source, name="f", **namespace):
+    """The function ``name`` of ``source`` (nestgen.make_function), its
+    module globals holding ``namespace``."""
+    return make_function(source, name, namespace=namespace)
 
 
 def outcome(fn, args, device=None):

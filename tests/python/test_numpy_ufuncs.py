@@ -6,14 +6,13 @@ the loop run as Python, which prints them. The GPU variant declines (CUDA's
 functions are not NumPy's).
 """
 
-import linecache
-import textwrap
 import warnings
 
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _run
 
 SPECIAL = np.array(
@@ -42,17 +41,10 @@ UNARY = [
     "sign",
 ]
 BINARY = ["arctan2", "power", "hypot"]
-_count = [0]
 
 
 def define(source):
-    _count[0] += 1
-    filename = f"<ufuncs-{_count[0]}>"
-    source = textwrap.dedent(source)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np}
-    exec(compile(source, filename, "exec"), ns)
-    return ns["f"]
+    return make_function(source, "f")
 
 
 def outcome(fn, args, device=None):

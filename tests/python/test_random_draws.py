@@ -6,28 +6,20 @@ with a sentence, and a decline, a trap, ``explain`` or ``estimate`` leave the
 generator where Python would have it.
 """
 
-import linecache
 import random
-import textwrap
 
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-_count = [0]
 
 
 def define(source):
-    _count[0] += 1
-    filename = f"<draws-{_count[0]}>"
-    source = textwrap.dedent(source)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, "random": random}
-    exec(compile(source, filename, "exec"), ns)
-    return ns["f"]
+    return make_function(source, "f", namespace={"random": random})
 
 
 def outcome(fn, args, device=None, seed=12345):

@@ -8,28 +8,22 @@ natively, and every rebinding that changes what a name means must send the
 loop back to Python with a sentence that names it.
 """
 
-import linecache
 import math
 
 import numpy as np
 import pytest
 
 import loopscope
+from nestgen import make_function
 from loopscope import _aliases, _rewrite, _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-_count = [0]
 
 
 def define(source, name="f", **namespace):
-    """The function ``name`` of ``source``, executed in a namespace holding
-    ``namespace`` (its module globals), with its source known to inspect."""
-    _count[0] += 1
-    filename = f"<spellings-{_count[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"np": np, **namespace}
-    exec(compile(source, filename, "exec"), ns)
-    return ns[name]
+    """The function ``name`` of ``source`` (nestgen.make_function), its
+    module globals holding ``namespace``."""
+    return make_function(source, name, namespace=namespace)
 
 
 def outcome(fn, make_args, device=None):
