@@ -47,7 +47,10 @@ std::optional<Interval> DynamicPhase::eval_interval(const Expr* e) const {
     case ExprKind::Name: {
       if (cur_chain)
         for (int i : *cur_chain)
-          if (sa.loops[i].stmt->var == e->name) return loops[i].v;
+          if (sa.loops[i].stmt->var == e->name) {
+            if (!loops[i].v_known) return std::nullopt;
+            return loops[i].v;
+          }
       auto it = ints.find(e->name);
       if (it == ints.end()) return std::nullopt;
       return Interval{it->second, it->second};
@@ -198,6 +201,11 @@ void DynamicPhase::bind_loops() {
     LoopInstance& d = loops[i];
     d.tform.c.assign(num_loops, 0);
     bool parent_runs = li.parent < 0 || loops[li.parent].runs;
+    if (li.opaque) {
+      bind_opaque_loop(i, parent_runs);
+      if (decline) return;
+      continue;
+    }
     auto st = concrete(li.start), sp = concrete(li.stop), stp = concrete(li.step);
     if (!st || !sp || !stp) {
       fail(DeclineCode::Typing, li.stmt->line,
@@ -231,6 +239,36 @@ void DynamicPhase::bind_loops() {
     int64_t s = d.step > 0 ? d.step : -d.step;
     auto ceil_div = [](int64_t a, int64_t q) { return a <= 0 ? 0 : (a + q - 1) / q; };
     int64_t trip_max = ceil_div(di->hi, s), trip_min = ceil_div(di->lo, s);
+    // A clipped loop (LoopInfo) runs as many times as its shortest
+    // alternative: each one bounds the trip count from above, and the
+    // fewest trips of any bounds them from below.
+    std::optional<Interval> narrow_v;
+    auto clip = [&](const std::vector<SymAffine>& alts, bool at_stop) {
+      for (auto& sym : alts) {
+        auto f = concrete(sym);
+        std::optional<Interval> fi = f ? interval_both(*f) : std::nullopt;
+        if (!fi) continue;  // an alternative left out only widens the superset
+        AffineForm a = at_stop ? d.start : *f, b = at_stop ? *f : d.stop;
+        AffineForm span;
+        span.c.assign(num_loops, 0);
+        for (size_t j = 0; j < num_loops; ++j) span.c[j] = d.step > 0 ? b.c[j] - a.c[j] : a.c[j] - b.c[j];
+        span.k = d.step > 0 ? b.k - a.k : a.k - b.k;
+        if (auto si2 = interval_both(span)) {
+          trip_max = std::min(trip_max, ceil_div(si2->hi, s));
+          trip_min = std::min(trip_min, ceil_div(si2->lo, s));
+        } else {
+          trip_min = 0;
+        }
+        // v >= alt (a start clipped by max), v <= alt - 1 (a stop clipped by min), mirrored for a negative step.
+        if (!narrow_v) narrow_v = Interval{INT64_MIN, INT64_MAX};
+        if ((d.step > 0) == at_stop)
+          narrow_v->hi = std::min(narrow_v->hi, at_stop ? fi->hi - 1 : fi->hi);
+        else
+          narrow_v->lo = std::max(narrow_v->lo, at_stop ? fi->lo + 1 : fi->lo);
+      }
+    };
+    clip(li.start_also, false);
+    clip(li.stop_also, true);
     d.last_counter = trip_max - 1;
     d.min_trip = trip_min;
     d.runs = d.last_counter >= 0;
@@ -251,8 +289,63 @@ void DynamicPhase::bind_loops() {
       d.v.hi = si->hi;
       d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.last_counter);
     }
+    if (narrow_v) d.v = Interval{std::max(d.v.lo, narrow_v->lo), std::min(d.v.hi, narrow_v->hi)};
     if (d.v.lo > d.v.hi) d.runs = false, d.last_counter = -1;
   }
+}
+
+// An opaque loop (LoopInfo::opaque): what the intervals of its bounds'
+// expressions tell about its variable, and a bound on its counters.
+void DynamicPhase::bind_opaque_loop(size_t i, bool parent_runs) {
+  const LoopInfo& li = sa.loops[i];
+  LoopInstance& d = loops[i];
+  d.opaque = true;
+  d.min_trip = 0;
+  d.start.c.assign(num_loops, 0);
+  d.stop.c.assign(num_loops, 0);
+  d.tform.c[i] = 1;
+  auto stp = concrete(li.step);
+  if (!stp) {
+    fail(DeclineCode::Typing, li.stmt->line,
+         "the step of loop " + li.stmt->var + " is not an integer known before the loop runs");
+    return;
+  }
+  if (stp->k == 0) {
+    fail(DeclineCode::Exactness, li.stmt->line,
+         "range() of loop " + li.stmt->var + " has a zero step (Python raises ValueError)");
+    return;
+  }
+  d.step = stp->k;
+  d.runs = parent_runs;
+  if (!d.runs) return;
+  cur_chain = &li.chain;
+  auto a = eval_interval(li.stmt->start.get()), b = eval_interval(li.stmt->stop.get());
+  cur_chain = nullptr;
+  d.v_known = a && b;
+  // Counters bound the dependence tests' systems; a loop of unknown length
+  // gets a bound no real loop reaches.
+  d.last_counter = int64_t{1} << 40;
+  if (!d.v_known) return;
+  d.v = d.step > 0 ? Interval{a->lo, b->hi - 1} : Interval{b->lo + 1, a->hi};
+  if (d.v.lo > d.v.hi) {
+    d.runs = false;
+    d.last_counter = -1;
+    return;
+  }
+  i128 s = d.step > 0 ? d.step : -(i128)d.step;
+  d.last_counter = (int64_t)std::min<i128>(((i128)d.v.hi - d.v.lo) / s, d.last_counter);
+}
+
+std::string DynamicPhase::opaque_var_in(const Expr& e, const std::vector<int>& chain) const {
+  if (e.kind == ExprKind::Name)
+    for (int l : chain)
+      if (loops[l].opaque && sa.loops[l].stmt->var == e.name) return e.name;
+  for (auto& a : e.args)
+    if (a) {
+      std::string v = opaque_var_in(*a, chain);
+      if (!v.empty()) return v;
+    }
+  return "";
 }
 
 // Narrows `iv`, the values of the affine subscript `v`, with the guards
@@ -333,9 +426,19 @@ void DynamicPhase::bind_refs() {
         cur_chain = nullptr;
       }
       std::string sub = to_source(*r.expr->args[k]);
-      // The first problem of the reference, or the first one not due to an
-      // indirect subscript when there is one (that one decides).
-      if (!iv) {
+      // A subscript that uses the variable of an opaque loop is checked by
+      // native code as it runs, as an indirect one is: its values follow
+      // bounds known only while the loop runs.
+      std::string opaque = opaque_var_in(*r.expr->args[k], r.loops);
+      if (!opaque.empty() && (!iv || iv->lo < -N || iv->hi > N - 1)) {
+        if (d.in_range) {
+          d.problem = "the subscript " + sub + " of " + r.text + " uses " + opaque +
+                      ", whose loop bounds are known only while the loop runs, so whether it is in range is "
+                      "known only then (native code checks it)";
+          d.in_range = false;
+          d.indirect_only = true;
+        }
+      } else if (!iv) {
         auto read = indirect_arrays(sa, *r.expr->args[k]);
         if (!read.empty()) {
           if (d.in_range) {

@@ -209,6 +209,7 @@ bool DynamicPhase::fm_refutes(const RefInfo& r1, const RefInfo& r2, const Depend
       hi.b = d.last_counter;
       sys.push_back(hi);
       // v <= stop - 1 (step > 0) or v >= stop + 1 (step < 0), in counters
+      if (d.opaque) continue;
       auto stop_t = to_t(d.stop);
       if (!stop_t) continue;
       Ineq tri;
@@ -267,6 +268,9 @@ bool DynamicPhase::fm_refutes(const RefInfo& r1, const RefInfo& r2, const Depend
 // `ncommon` loops). False when too large or not computable.
 bool DynamicPhase::enumerate(const RefInfo& r, Relation re, int ncommon,
                              std::vector<std::pair<int64_t, std::vector<int64_t>>>& out) const {
+  // An opaque loop's iterations are known only while the nest runs.
+  for (int l : r.loops)
+    if (loops[l].opaque) return false;
   const ArrayBinding& ab = bound.arrays.at(r.array);
   Locals vals(r.loops.size());
   std::vector<int64_t> by_loop(num_loops, 0);

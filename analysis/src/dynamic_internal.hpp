@@ -53,6 +53,11 @@ struct LoopInstance {
   int64_t min_trip = 0;
   Interval v;  // values the variable can take
   bool runs = false;
+  // LoopInfo::opaque: start, stop and tform are placeholders, the counters
+  // run over [0, last_counter] (a bound, not the trip count), and v is
+  // known only when v_known (an interval of the bounds' expressions).
+  bool opaque = false;
+  bool v_known = true;
 };
 
 enum class Relation { Disjoint, Same, Overlap };
@@ -103,6 +108,9 @@ struct DynamicPhase {
   std::optional<Interval> interval_both(const AffineForm& v) const;
   void bind_scalars();
   void bind_loops();
+  void bind_opaque_loop(size_t i, bool parent_runs);
+  // The variable of an opaque loop among `chain` that `e` uses, or "".
+  std::string opaque_var_in(const Expr& e, const std::vector<int>& chain) const;
   void narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const;
   void bind_refs();
   // Widens write_extents[array] by the bytes a write with these index ranges

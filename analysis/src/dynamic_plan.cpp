@@ -285,6 +285,11 @@ void Planner::run() {
     lp.line = L.line;
     std::vector<std::string> reasons;
     std::vector<Reduction> reassociated_floats;  // into float accumulators, with +, - or *
+    if (sa.loops[li].opaque)
+      reasons.push_back(L.var + " runs in order: its bounds are known only while the loops around it run (" +
+                        sa.loops[li].opaque_why +
+                        "), so the analysis cannot tell which iterations touch the same "
+                        "elements");
 
     // --- a break: how many iterations run depends on what the loop computes
     {

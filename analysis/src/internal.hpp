@@ -44,6 +44,21 @@ struct LoopInfo {
   int parent = -1;
   std::vector<int> chain;  // enclosing loops including itself, outermost first
   SymAffine start, stop, step;
+  // Bounds that are not one affine form each, read in one of two ways:
+  // - clipped: `range(ii, min(ii + tile, n))` (a `min` where the loop stops
+  //   or a `max` where it starts, for its step's sign). start/stop hold one
+  //   affine alternative, so the iterations they describe are a superset of
+  //   the real ones (which keeps every dependence test sound); the other
+  //   affine alternatives, in start_also/stop_also, narrow the variable's
+  //   interval and trip count. Code generators read the Stmt's own bounds.
+  // - opaque: bounds known only while the nest runs (`range(i * i, n)`,
+  //   `range(indptr[i], indptr[i + 1])`, a bound the nest assigns). The
+  //   loop runs in order, its variable is never affine in a subscript (so
+  //   the dependence tests assume the worst of it), and native code checks
+  //   the subscripts that use it. opaque_why says why, for the user.
+  std::vector<SymAffine> start_also, stop_also;
+  bool opaque = false;
+  std::string opaque_why;
 };
 
 struct StaticAnalysis {

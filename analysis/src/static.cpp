@@ -103,6 +103,7 @@ struct Builder {
       case ExprKind::Name: {
         auto it = loop_of_var.find(e->name);
         if (it != loop_of_var.end()) {
+          if (opaque_vars.count(e->name)) return unknown(e->name + " runs over bounds known only while the loop runs");
           r.coef[it->second] = int_const(1);
           return r;
         }
@@ -162,6 +163,63 @@ struct Builder {
         return unknown(to_source(*e) + " reads an element of " + e->name + ", known only while the loop runs");
       default: return unknown(to_source(*e) + " is not an affine expression");
     }
+  }
+
+  // The variables of the opaque loops in scope (LoopInfo::opaque).
+  std::set<std::string> opaque_vars;
+
+  // Reads the bounds of loop `s` into `li`: affine forms, or clipped by
+  // min/max, or opaque (LoopInfo says what each means).
+  void read_bounds(const Stmt& s, LoopInfo& li) {
+    li.start = affine(s.start);
+    li.stop = affine(s.stop);
+    li.step = affine(s.step);
+    std::string why;
+    for (const ExprPtr* bound : {&s.start, &s.stop}) {
+      auto read = arrays_read(**bound);
+      if (why.empty() && !read.empty())
+        why = to_source(**bound) + " reads the array " + read.front() + ", so how many times loop " + s.var +
+              " runs depends on array contents";
+    }
+    // min/max clip the iterations on the side where the loop stops (min of
+    // a positive step's stop, max of a negative step's stop) or starts.
+    int sign = 0;
+    if (li.step.affine && is_int(li.step.constant) &&
+        std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; }))
+      sign = int_val(li.step.constant) > 0 ? 1 : int_val(li.step.constant) < 0 ? -1 : 0;
+    auto clip = [&](const ExprPtr& bound, SymAffine& form, std::vector<SymAffine>& also, const char* fn) {
+      if (form.affine || !why.empty()) return;
+      if (sign != 0 && bound->kind == ExprKind::Call && bound->name == fn && bound->args.size() >= 2) {
+        std::vector<SymAffine> alts;
+        for (auto& a : bound->args) {
+          SymAffine f = affine(a);
+          if (f.affine) alts.push_back(std::move(f));
+        }
+        // The alternative that moves with the outer loops describes the
+        // tightest superset for the dependence tests (ii <= i < ii + tile).
+        auto moves = [](const SymAffine& f) {
+          return std::any_of(f.coef.begin(), f.coef.end(), [](auto& c) { return !!c; });
+        };
+        auto pick = std::find_if(alts.begin(), alts.end(), moves);
+        if (pick == alts.end()) pick = alts.begin();
+        if (pick != alts.end()) {
+          form = *pick;
+          alts.erase(pick);
+          also = std::move(alts);
+          return;
+        }
+      }
+      why = form.why;
+    };
+    clip(s.start, li.start, li.start_also, sign > 0 ? "max" : "min");
+    clip(s.stop, li.stop, li.stop_also, sign > 0 ? "min" : "max");
+    if (why.empty()) return;
+    // Opaque: the affine forms are placeholders nobody reads.
+    li.opaque = true;
+    li.opaque_why = why;
+    li.start = li.stop = SymAffine{true, std::vector<ExprPtr>(nloops), nullptr, ""};
+    li.start_also.clear();
+    li.stop_also.clear();
   }
 
   // The conditions of the ifs around the statement being walked, as g >= 0.
@@ -243,27 +301,10 @@ struct Builder {
         LoopInfo li;
         li.stmt = s.get();
         li.parent = parent;
-        li.start = affine(s->start);
-        li.stop = affine(s->stop);
-        li.step = affine(s->step);
         int idx = sa.loop_index.at(s.get());
         loops.push_back(idx);
         li.chain = loops;
-        for (const ExprPtr* bound : {&s->start, &s->stop, &s->step})
-          if (*bound && !sa.decline) {
-            auto read = arrays_read(**bound);
-            if (!read.empty())
-              sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
-                                   "the bounds of loop " + s->var + " read the array " + read.front() + " (" +
-                                       to_source(**bound) +
-                                       "), so how many times it runs depends on array contents, which the "
-                                       "analysis does not model"};
-          }
-        for (auto* part : {&li.start, &li.stop}) {
-          if (!part->affine && !sa.decline)
-            sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
-                                 "the bounds of loop " + s->var + " are not affine (" + part->why + ")"};
-        }
+        read_bounds(*s, li);
         bool step_const =
             li.step.affine && std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
         if (!step_const && !sa.decline)
@@ -273,8 +314,10 @@ struct Builder {
           if (part && *part) collect_refs(*part, s.get(), false, std::vector<int>(loops.begin(), loops.end() - 1));
         sa.loops[idx] = li;
         loop_of_var[s->var] = idx;
+        if (li.opaque) opaque_vars.insert(s->var);
         block(s->body, loops, idx);
         loop_of_var.erase(s->var);
+        opaque_vars.erase(s->var);
         loops.pop_back();
         break;
       }
@@ -372,16 +415,12 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
     }
     for (auto& k : other) sa->scalars_from_arrays.erase(k);
   }
-  Builder b{*sa, {}, loops.size(), {}, {}, {}, {}};
+  Builder b{*sa, {}, loops.size(), {}, {}, {}, {}, {}};
   for (auto* l : loops) b.finished_loop_vars.insert(l->var);
   for (auto* st : nest->statements())
     if (st->target->kind == ExprKind::Name) ++b.assign_count[st->target->name];
   std::vector<int> chain;
   b.stmt(nest->root, chain, -1);
-  for (auto& r : sa->refs)
-    if (r.stmt->kind == StmtKind::For && !sa->decline)
-      sa->decline = Decline{DeclineCode::UnsupportedSyntax, r.stmt->line,
-                            "the bounds of loop " + r.stmt->var + " read the array " + r.array};
 
   // Pairs settled for every value: same array, a dimension whose concrete
   // coefficients admit no integer solution (GCD), or constants that differ

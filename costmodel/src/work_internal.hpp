@@ -72,8 +72,11 @@ class Counter {
   std::map<std::string, int64_t> ints_;                // integer scalars (scaled when in bounds)
   std::set<std::string> bound_names_;                  // scalars appearing in loop bounds
   std::map<std::string, int64_t> env_;                 // current loop-variable values
-  std::map<std::string, Interval> range_;              // loop-variable ranges
-  std::map<std::string, bool> local_float_;            // scalars assigned in the nest
+  // Integer scalars the nest assigns, as the walk last computed them at this
+  // sample (`w = weights[i]`): only bounds read them (bound_value).
+  std::map<std::string, int64_t> assigned_;
+  std::map<std::string, Interval> range_;    // loop-variable ranges
+  std::map<std::string, bool> local_float_;  // scalars assigned in the nest
   std::map<int, LoopTraffic> loops_;
   std::map<std::string, ArrayTraffic> arrays_;
   std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
@@ -118,6 +121,13 @@ class Counter {
   // Integer value of an expression at this sample (analysis::eval_int):
   // loop variables, then integer scalars, scaled when they size a loop.
   std::optional<int64_t> eval(const ExprPtr& e);
+  // A loop bound's value at this sample: eval, or else with the elements of
+  // integer arrays it reads (`indptr[i]`) and the scalars the nest assigned
+  // (assigned_), as the loop would compute it at this sample.
+  std::optional<int64_t> bound_value(const ExprPtr& e);
+  // `e` with each subscript of an integer array whose indices are known at
+  // this sample replaced by the element's value.
+  ExprPtr with_elements(const ExprPtr& e);
   static void names_in(const ExprPtr& e, std::set<std::string>& out);
   // Names that loop bounds or branch conditions inside `body` depend on.
   static void control_names(const std::vector<StmtPtr>& body, std::set<std::string>& out);

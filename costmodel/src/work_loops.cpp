@@ -59,6 +59,65 @@ std::optional<int64_t> Counter::eval(const ExprPtr& e) {
   });
 }
 
+ExprPtr Counter::with_elements(const ExprPtr& e) {
+  if (!e) return e;
+  if (e->kind == ExprKind::Subscript) {
+    auto it = b_.arrays.find(e->name);
+    if (it == b_.arrays.end() || it->second.shape.size() != e->args.size() || !it->second.data) return e;
+    const ArrayBinding& ab = it->second;
+    int64_t off = 0;
+    for (size_t d = 0; d < e->args.size(); ++d) {
+      auto k = bound_value(e->args[d]);
+      if (!k) return e;
+      int64_t n = ab.shape[d], x = *k < 0 ? *k + n : *k;
+      if (x < 0 || x >= n) return e;  // Python raises there: no value to price
+      off += x * ab.strides[d];
+    }
+    const char* p = static_cast<const char*>(ab.data) + off;
+    std::optional<int64_t> v;
+    switch (ab.dtype) {
+      case DType::Int64: v = *reinterpret_cast<const int64_t*>(p); break;
+      case DType::Int32: v = *reinterpret_cast<const int32_t*>(p); break;
+      case DType::Int16: v = *reinterpret_cast<const int16_t*>(p); break;
+      case DType::Int8: v = *reinterpret_cast<const int8_t*>(p); break;
+      case DType::UInt32: v = *reinterpret_cast<const uint32_t*>(p); break;
+      case DType::UInt16: v = *reinterpret_cast<const uint16_t*>(p); break;
+      case DType::UInt8: v = *reinterpret_cast<const uint8_t*>(p); break;
+      default: return e;
+    }
+    auto c = std::make_shared<Expr>();
+    c->kind = ExprKind::IntConst;
+    c->ival = *v;
+    return c;
+  }
+  bool changed = false;
+  std::vector<ExprPtr> args;
+  for (auto& a : e->args) {
+    args.push_back(with_elements(a));
+    changed |= args.back() != a;
+  }
+  if (!changed) return e;
+  auto c = std::make_shared<Expr>(*e);
+  c->args = std::move(args);
+  return c;
+}
+
+std::optional<int64_t> Counter::bound_value(const ExprPtr& e) {
+  if (auto v = eval(e)) return v;
+  if (!e) return std::nullopt;
+  ExprPtr x = with_elements(e);
+  return eval_int(*x, [this](const std::string& name) -> std::optional<int64_t> {
+    auto it = env_.find(name);
+    if (it != env_.end()) return it->second;
+    auto a = assigned_.find(name);
+    if (a != assigned_.end()) return a->second;
+    auto s = ints_.find(name);
+    if (s == ints_.end()) return std::nullopt;
+    if (bound_names_.count(name)) return (int64_t)scaled((double)s->second);
+    return s->second;
+  });
+}
+
 void Counter::names_in(const ExprPtr& e, std::set<std::string>& out) {
   if (!e) return;
   if (e->kind == ExprKind::Name) out.insert(e->name);
@@ -104,9 +163,9 @@ static bool contains_loop(const std::vector<StmtPtr>& body) {
 }
 
 void Counter::count_loop(const Stmt& s, double w) {
-  auto start = s.start ? eval(s.start) : std::optional<int64_t>(0);
-  auto stop = eval(s.stop);
-  auto step = s.step ? eval(s.step) : std::optional<int64_t>(1);
+  auto start = s.start ? bound_value(s.start) : std::optional<int64_t>(0);
+  auto stop = bound_value(s.stop);
+  auto step = s.step ? bound_value(s.step) : std::optional<int64_t>(1);
   if (!start || !stop || !step || *step == 0) {
     error_ = "the bounds of loop '" + s.var + "' (line " + std::to_string(s.line) +
              ") depend on values known only inside the loop";

@@ -214,6 +214,13 @@ void Counter::count_stmt(const Stmt& s, double w) {
         count_ref(*s.target, w, true);
       } else {
         ops.assign += w;
+        // What a bound inside may read (bound_value); a scalar the walk
+        // cannot compute is forgotten, never left at an older value.
+        auto v = aug ? std::optional<int64_t>() : bound_value(s.value);
+        if (v)
+          assigned_[s.target->name] = *v;
+        else
+          assigned_.erase(s.target->name);
       }
       if (aug) {
         bool f = expr_is_float(s.target) || expr_is_float(s.value);

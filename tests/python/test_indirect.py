@@ -441,14 +441,21 @@ def csr_matvec(y, ptr, col, val, x, n):
         y[r] = s
 
 
-def test_csr_matvec_bounds_read_an_array_and_run_as_python():
+def test_csr_matvec_bounds_read_an_array_and_run_natively():
+    # The bounds of k read ptr: k runs in order, its subscripts are checked
+    # as it runs, and the rows stay parallel.
     ptr = np.array([0, 2, 2, 5])
     col, val = np.array([0, 2, 1, 0, 2]), np.arange(1.0, 6.0)
     records, _ = differential(csr_matvec, lambda: (np.zeros(3), ptr, col, val, np.array([1.0, 2.0, 3.0]), 3))
-    for device in ("cpu", "cpu-serial", "gpu-emulated"):  # the nest is never handed to a device
-        assert statuses(records, device) == [], records[device]
-    rep = loopscope.explain(csr_matvec, np.zeros(3), ptr, col, val, np.ones(3), 3)
-    assert "the bounds of loop k read the array ptr" in rep["nests"][0]["decline"]["reason"]
+    for device in ("cpu", "cpu-serial", "gpu-emulated"):
+        assert statuses(records, device) == ["ok"], records[device]
+    assert records["cpu"][0]["parallel_loops"] == "r"
+    loops, _ = verdicts(csr_matvec, np.zeros(3), ptr, col, val, np.ones(3), 3)
+    assert loops == {"r": "parallel", "k": "sequential"}
+    # A row pointer past the end of val: IndexError, as in Python.
+    bad = np.array([0, 2, 2, 7])
+    records, want = differential(csr_matvec, lambda: (np.zeros(3), bad, col, val, np.array([1.0, 2.0, 3.0]), 3))
+    assert want[:2] == ("raise", "IndexError")
 
 
 # ---- what is declined ---------------------------------------------------------

@@ -268,15 +268,33 @@ TEST(Indirect, ABoundedProblemComesFirst) {
   EXPECT_TRUE(check_subscripts(*c.sa, c.b));
 }
 
-TEST(Indirect, LoopBoundsThatReadAnArrayDecline) {
-  auto nest = parse_ok(
+TEST(Indirect, LoopBoundsThatReadAnArrayRunInOrderAndTheRowsInParallel) {
+  Case c(
       "for r in range(n):\n    s = 0.0\n    for k in range(ptr[r], ptr[r + 1]):\n        s += val[k] * x[col[k]]\n"
       "    y[r] = s\n");
-  auto sa = analyze_static(nest);
-  auto d = static_decline(*sa);
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->line, 3);
-  EXPECT_NE(d->reason.find("the bounds of loop k read the array ptr"), std::string::npos) << d->reason;
+  c.b.arrays["ptr"] = ints(c.buf.make(5), {5});
+  c.b.arrays["col"] = ints(c.buf.make(9), {9});
+  c.b.arrays["val"] = view(c.buf.make(9), {9});
+  c.b.arrays["x"] = view(c.buf.make(6), {6});
+  c.b.arrays["y"] = view(c.buf.make(4), {4});
+  c.b.scalars["n"] = int_scalar(4);
+  auto p = c.plan();
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  EXPECT_EQ(loop(p, "r").verdict, LoopVerdict::Parallel);
+  EXPECT_EQ(loop(p, "k").verdict, LoopVerdict::Sequential);
+  EXPECT_TRUE(any_reason_has(loop(p, "k"), "reads the array ptr")) << loop(p, "k").reasons[0];
+  // val[k]: native code checks it, as an indirect subscript.
+  EXPECT_TRUE(p.subscripts_only_indirect);
+  EXPECT_FALSE(check_subscripts(*c.sa, c.b));
+}
+
+TEST(Indirect, BoundsThatReadAnArrayTheNestWritesCarryTheDependence) {
+  Case c("for i in range(n):\n    for k in range(cnt[i]):\n        cnt[i + 1] += 1\n");
+  c.b.arrays["cnt"] = ints(c.buf.make(6), {6});
+  c.b.scalars["n"] = int_scalar(5);
+  auto p = c.plan();
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  EXPECT_EQ(loop(p, "i").verdict, LoopVerdict::Sequential);
 }
 
 TEST(Indirect, AScalarReadFromAnArrayIsAnIndirectSubscript) {
