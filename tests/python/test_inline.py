@@ -239,19 +239,21 @@ DECLINED = {
         """,
         "fact calls itself",
     ),
-    "return_inside_a_loop": (
+    "return_and_break_in_one_loop": (
         """
         def first(a, n):
             for k in range(n):
                 if a[k] > 0:
                     return k
+                if a[k] < -1:
+                    break
             return -1
 
         def f(a, out):
             for i in range(out.shape[0]):
                 out[i] = first(a, i)
         """,
-        "returns from inside a loop",
+        "first both breaks out of a loop and returns from inside it",
     ),
     "may_return_none": (
         """

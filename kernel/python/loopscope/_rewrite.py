@@ -125,6 +125,18 @@ class _HookState(threading.local):
     ran = property(None, _python_ran)
 
     @staticmethod
+    def lazy(hook, key):
+        """A nest that calls names known only when it runs (_inline.LazyNest)."""
+        return _lazy_call(hook, key, sys._getframe(1))
+
+    def _python_ran_lazy(self, key):
+        lazy = _inline.LAZY.get(key)
+        if lazy is not None and lazy.last is not None:
+            self._python_ran(lazy.last)
+
+    ran_lazy = property(None, _python_ran_lazy)
+
+    @staticmethod
     def restore_draws():
         _draws.restore()
 
@@ -192,6 +204,10 @@ class NestRecord:
     over_iterable: bool = False
     # The user's functions inlined into the nest (_inline), checked likewise.
     callees: Dict[str, "_inline.Callee"] = field(default_factory=dict)
+    # The nest returns from its function (_inline.lower_nest_returns): "value" or "none".
+    returns: Optional[str] = None
+    # It calls names known only when it runs (_inline.LazyNest): its key in _inline.LAZY.
+    lazy: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -285,12 +301,19 @@ def register(
     filename: str,
     resolver: Optional["_aliases.Resolver"] = None,
     shadowed: Optional[Set[str]] = None,
+    returns: Optional[str] = None,
+    known: Optional[Dict[str, Any]] = None,
 ) -> NestRecord:
     """Registers the nest ``node`` with the engine. ``resolver`` tells what
     the names of the code mean where it runs: the user's functions the nest
     calls are inlined (``_inline``; ``shadowed``: the local names of the
     enclosing function) and other spellings of math and NumPy made canonical
-    (``_aliases``), in a copy of the nest that only the front end reads."""
+    (``_aliases``), in a copy of the nest that only the front end reads.
+    ``returns`` (None outside a function): "" when a ``return`` in the nest
+    can be lowered (``_inline.lower_nest_returns``), else why not. A nest
+    that calls names known only when it runs (a parameter ``f``, a nested
+    ``def``) is registered again for their values (``known``) when it runs
+    (``_inline.LazyNest``)."""
     text = None
     if source is not None:
         try:
@@ -304,6 +327,9 @@ def register(
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
     lowered = _iteration.lower(node)
+    returns_kind, no_return = None, None
+    if returns is not None:
+        lowered, returns_kind, no_return = _inline.lower_nest_returns(lowered, returns)
     inlined, callees, not_inlined = lowered, {}, None
     if resolver is not None:
         try:
@@ -315,6 +341,7 @@ def register(
                 _aliases.MISSING,
                 set(ASSUMED_BUILTINS),
                 resolver.defs,
+                known,
             )
         except _inline.NotInlinable as why:
             not_inlined = str(why)
@@ -328,7 +355,12 @@ def register(
         (inlined, {}) if resolver is None else _aliases.canonical_copy(inlined, resolver, ASSUMED_BUILTINS)
     )
     key = _aliases.key_of(aliases) + _inline.key_of(callees)
-    nest_id = _loopscope.analysis_register(canonical, text, filename, key)
+    if known is not None:  # compiled for these values: not the nest registered without them
+        key += repr(sorted((name, _inline.value_key(value)) for name, value in known.items()))
+    # The engine caches compiled code by the nest's text: a loop that inlines
+    # other functions (or spells math and NumPy otherwise) must not share it.
+    engine_text = text if not key else f"{text.rstrip()}\n# {key}\n"
+    nest_id = _loopscope.analysis_register(canonical, engine_text, filename, key)
     info = _loopscope.analysis_info(nest_id)
     rec = NestRecord(
         id=nest_id,
@@ -348,6 +380,8 @@ def register(
     )
     if not_inlined is not None and rec.declined:
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
+    if no_return is not None and rec.declined:
+        rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, no_return)
     provided = _draws.hidden_inputs(draw_plan) if draw_plan else set()
     hidden = [n for n in rec.inputs + rec.outputs if n.startswith(_inline.HIDDEN_PREFIX) and n not in provided]
     if hidden and not rec.declined:
@@ -369,7 +403,7 @@ def register(
                 f"{name} is read before the loop, but the loop assigns {assigned[0]}",
             )
     if not rec.declined:
-        rec.aliases, rec.callees = aliases, callees
+        rec.aliases, rec.callees, rec.returns = aliases, callees, returns_kind
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
         rec.assumed = sorted(set(rec.assumed) | set(callees) | _iteration.builtins_called(node))
         if draw_plan:
@@ -393,6 +427,19 @@ def register(
             bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
             loads.extend(b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX))
         rec.loads = loads
+    if known is None and resolver is not None and rec.declined:
+        lazy = _inline.lazy_names(
+            node, shadowed or set(), resolver.value, _aliases.MISSING, set(ASSUMED_BUILTINS), resolver.defs
+        )
+        if lazy:
+
+            def again(copied: ast.For, values: Dict[str, Any], lookup) -> NestRecord:
+                where = _aliases.Resolver(None, lookup, resolver.module)
+                return register(copied, source, filename, where, shadowed, returns, known=values)
+
+            stored = sorted(n for n in _inline._stored_names([node]) if n.isidentifier())
+            rec.lazy = _inline.add_lazy(_inline.LazyNest(node, lazy, again, stored))
+            rec.returns = "value" if returns == "" and _inline._has_return([node]) else None
     NESTS[nest_id] = rec
     return rec
 
@@ -428,7 +475,7 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
                     f"so the loop runs as plain Python to draw its numbers"
                 )
         elif callee is not None:
-            why = callee.check(have)
+            why = callee.check(have) or callee.check_rows(env)
             if why is not None:
                 return why + ", so the loop runs as plain Python"
         elif meaning is not None:
@@ -630,6 +677,8 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     )
     writes = []
     for name in rec.outputs:
+        if name == _inline.NEST_RETURN:
+            continue
         writes.append(
             ast.If(
                 test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
@@ -646,6 +695,13 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())], value=ast.Constant(rec.id)
     )
     python_runs, native_ran = [node, ran], writes or [ast.Pass()]
+    if rec.returns is not None:
+        # The nest met a return: the function returns its value.
+        key = ast.Constant(_inline.NEST_RETURN)
+        value = ast.Subscript(value=_hook_answer(ast.Load()), slice=key, ctx=ast.Load())
+        returned = ast.Compare(left=key, ops=[ast.In()], comparators=[_hook_answer(ast.Load())])
+        back = ast.Return(value if rec.returns == "value" else None)
+        native_ran.append(ast.If(test=returned, body=[back], orelse=[]))
     if rec.draws is not None:
         # Random numbers drawn for the native run: Python draws them itself.
         python_runs.insert(0, _state_call("restore_draws"))
@@ -658,6 +714,67 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     out = [call, branch]
     for s in out:
         _locate(s, node)
+    return out
+
+
+def _lazy_call(hook, key: int, frame):
+    """The hook's answer for the nest ``_inline.LAZY[key]`` compiled for the
+    values its names have in ``frame``; the env is read from there too."""
+    lookup = _inline.frame_lookup(frame, NAMESPACE_MISSING)
+    del frame
+    try:
+        rec = _inline.LAZY[key].variant(lookup, NAMESPACE_MISSING)
+    except Exception:  # an engine bug must never break the user's code: Python runs
+        return None
+    env: Optional[dict] = {}
+    for name in rec.loads:
+        value = lookup(name)
+        if value is NAMESPACE_MISSING:
+            env = None
+            break
+        env[name] = value
+    for name in rec.assumed if env is not None else ():
+        value = lookup(name)
+        if value is NAMESPACE_MISSING:
+            env = None
+            break
+        env[ASSUMED_PREFIX + name] = value
+    out = hook(rec.id, env)
+    if rec.draws is not None:
+        (_draws.restore if out is None else _draws.keep)()
+    if out is not None:
+        facts = getattr(rec, "iteration", None)
+        views = facts.views if facts is not None else {}
+        if views or rec.returns == "none":
+            out = dict(out)
+            for name, array in views.items():
+                if name in out:
+                    out[name] = lookup(array)[out[name]]
+            if rec.returns == "none" and _inline.NEST_RETURN in out:
+                out[_inline.NEST_RETURN] = None
+    return out
+
+
+def _lazy_replacement(node: ast.For, rec: NestRecord, hook_name: Optional[str]) -> List[ast.stmt]:
+    """``_replacement`` for a nest compiled when it runs (``rec.lazy``): the
+    hook is asked through ``__loopscope_state__.lazy``, which reads the names
+    from the frame; every name the loop may assign is written back when the
+    answer holds it."""
+    shape = copy.copy(rec)
+    shape.loads, shape.assumed, shape.draws, shape.iteration = [], [], None, None
+    shape.outputs = list(_inline.LAZY[rec.lazy].stored)
+    out = _replacement(node, shape, hook_name)
+    hook = ast.Constant(HOOK_CONSTANT) if hook_name is None else _load(hook_name)
+    func = ast.Attribute(value=_load(STATE_NAME), attr="lazy", ctx=ast.Load())
+    ask = ast.Assign(
+        targets=[_hook_answer(ast.Store())], value=ast.Call(func=func, args=[hook, ast.Constant(rec.lazy)], keywords=[])
+    )
+    unset = ast.Assign(targets=[_hook_answer(ast.Store())], value=ast.Constant(None))
+    handler = ast.ExceptHandler(type=_load("NameError"), name=None, body=[unset])
+    out[0] = ast.Try(body=[ask], handlers=[handler], orelse=[], finalbody=[])
+    ran = out[1].body[-1]
+    ran.targets[0].attr, ran.value = "ran_lazy", ast.Constant(rec.lazy)
+    _locate(out[0], node)
     return out
 
 
@@ -699,6 +816,7 @@ class _Rewriter:
         self.hook_declined = hook_declined
         self.resolver = resolver
         self.shadowed: Set[str] = set()  # local names of the enclosing functions
+        self.returns: Optional[str] = None  # register's `returns` where the statements are
         self.nests: List[NestRecord] = []
 
     def replace(self, node, rec):
@@ -713,8 +831,11 @@ class _Rewriter:
 
     def stmt(self, s: ast.stmt) -> List[ast.stmt]:
         if _iteration.is_index_loop(s):
-            rec = register(s, self.source, self.filename, self.resolver, self.shadowed)
+            rec = register(s, self.source, self.filename, self.resolver, self.shadowed, self.returns)
             self.nests.append(rec)
+            if rec.lazy is not None:
+                _mark_original(s)
+                return _lazy_replacement(s, rec, self.hook_name)
             if not rec.declined:
                 if rec.over_iterable:
                     # A loop over an iterable runs as Python when it is not an
@@ -737,20 +858,31 @@ class _Rewriter:
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
         elif isinstance(s, (ast.With, ast.AsyncWith)):
+            outer_returns = self.returns
+            if self.returns == "":
+                self.returns = "'return' inside a loop within a with statement is not supported"
             s.body = self.block(s.body)
+            self.returns = outer_returns
         elif isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
+            outer_returns = self.returns
+            if self.returns == "":
+                self.returns = "'return' inside a loop within a try statement is not supported"
             s.body = self.block(s.body)
             for h in s.handlers:
                 h.body = self.block(h.body)
             s.orelse = self.block(s.orelse)
             s.finalbody = self.block(s.finalbody)
+            self.returns = outer_returns
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            outer = self.shadowed
+            outer, outer_returns = self.shadowed, self.returns
             self.shadowed = outer | _inline.caller_locals(s)
+            self.returns = _inline.returns_refused(s)
             s.body = self.block(s.body)
-            self.shadowed = outer
+            self.shadowed, self.returns = outer, outer_returns
         elif isinstance(s, ast.ClassDef):
+            outer_returns, self.returns = self.returns, None
             s.body = self.block(s.body)
+            self.returns = outer_returns
         elif type(s).__name__ == "Match":
             for case in s.cases:
                 case.body = self.block(case.body)
