@@ -1,7 +1,7 @@
 """Estimates for the loop nests of a Python function, collected through the
 rewriter's hook (see loopscope._rewrite): ``loopscope.estimate``."""
 
-from . import _cost, _rewrite, _run
+from . import _callees, _cost, _rewrite, _run
 from ._records import shown_all
 
 
@@ -15,7 +15,10 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
     unchanged; with ``run_loops=True`` they run in plain Python after being
     estimated. Only the first execution of each nest is estimated unless
     ``every_execution`` is set. Each estimate carries ``nest_id``, ``line``
-    (counting the ``def`` line as 1) and ``executions``."""
+    (counting the ``def`` line of its function as 1), ``function`` (the
+    qualified name of that function: ``fn``, or a function of its module
+    that it calls outside its nests, whose nests are estimated too) and
+    ``executions``."""
     estimates = []
     seen = {}
 
@@ -34,13 +37,15 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
         with _run.Trip(nest_id, env):  # the facts and the estimate read the values once
             e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
         e["line"] = rec.line
+        e["function"] = rec.function
         e["source"] = rec.source
         estimates.append(shown_all(e))
         return skip
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))
+    table = _callees.Table.of(fn, hook, hook_declined=not run_loops)
     try:
-        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=not run_loops)
+        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=not run_loops, callees=table)
     except _rewrite.NotRewritable as why:
         return {"function": name, "nests": [], "declined": [], "stopped": None, "not_analysed": str(why)}
     stopped = None
@@ -51,8 +56,13 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
     for e in estimates:
         e["executions"] = seen.get(e.get("nest_id"), 0)
     declined = [
-        {"line": r.line, "reason": r.decline.reason if r.decline else "", "code": r.decline.code if r.decline else ""}
-        for r in nests
+        {
+            "line": r.line,
+            "function": r.function,
+            "reason": r.decline.reason if r.decline else "",
+            "code": r.decline.code if r.decline else "",
+        }
+        for r in list(nests) + table.nests
         if r.declined
     ]
     return {"function": name, "nests": estimates, "declined": declined, "stopped": stopped, "not_analysed": None}

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional
 
 import _loopscope
 
-from . import _rewrite, _run
+from . import _callees, _rewrite, _run
 from ._errors import internal
 from ._records import Decline, internal_decline, shown_all
 
@@ -136,7 +136,12 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
     the nest's ``decline`` says so and its loops are "sequential" with the
     reason "runs as Python: ...": what ``run`` will do.
 
-    Lines count the ``def`` line of ``fn`` as line 1. Edges: ``kind`` (flow,
+    Lines count the ``def`` line of ``fn`` as line 1. The functions of
+    ``fn``'s module that it calls outside its nests (``_callees``) are
+    explained too: their nests follow ``fn``'s in "nests" and their loops
+    follow in "loops", with lines counting their own ``def`` line as 1; every
+    nest and loop has "function", the qualified name of the function that
+    holds it. Edges: ``kind`` (flow,
     anti, output), ``src``/``dst`` (statement labels S1, S2, ...),
     ``variable``, ``src_ref``/``dst_ref``, ``direction`` such as "(=,<)",
     ``distance`` (a list, None where not constant), ``carrier`` (the loop
@@ -175,8 +180,9 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
         return {}
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "?"))
+    table = _callees.Table.of(fn, hook, hook_declined=True)
     try:
-        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=True)
+        new_fn, nests = _rewrite.compile_function(fn, hook, hook_declined=True, callees=table)
     except _rewrite.NotRewritable as why:
         # Nothing can be analysed; run() calls such a function as it is.
         return {"function": name, "nests": [], "loops": [], "stopped": None, "not_analysed": str(why)}
@@ -188,9 +194,10 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
 
     out_nests = []
     all_loops = []
-    for rec in nests:
+    for rec in list(nests) + table.nests:
         entry: Dict[str, Any] = {
             "id": rec.id,
+            "function": rec.function,
             "line": rec.line,
             "end_line": rec.end_line,
             "source": rec.source,
@@ -239,7 +246,13 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             why = "the function stopped before this loop" if stopped else "this loop did not run"
             reason = f"not analysed: {why}; only the static phase is known"
             entry["loops"] = _declined_loops(rec, reason)
+        for l in entry["loops"]:
+            l["function"] = rec.function
         out_nests.append(entry)
         all_loops.extend(entry["loops"])
-    all_loops.sort(key=lambda l: l["line"])
+    # fn's loops in source order, then those of each function it called, in call order
+    order = {}
+    for rec in list(nests) + table.nests:
+        order.setdefault(rec.function, len(order))
+    all_loops.sort(key=lambda l: (order.get(l["function"], 0), l["line"]))
     return {"function": name, "nests": out_nests, "loops": all_loops, "stopped": stopped, "not_analysed": None}

@@ -83,7 +83,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _draws, _inline, _iteration
+from . import _aliases, _callees, _draws, _inline, _iteration
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 
 HOOK_NAME = "__loopscope_hook__"
@@ -204,6 +204,10 @@ class NestRecord:
     over_iterable: bool = False
     # The user's functions inlined into the nest (_inline), checked likewise.
     callees: Dict[str, "_inline.Callee"] = field(default_factory=dict)
+    # In a rewritten function (rewrite_function): its qualified name, and
+    # the line of its def in its file (``line`` counts that line as 1).
+    function: str = ""
+    def_line: int = 0
     # The nest returns from its function (_inline.lower_nest_returns): "value" or "none".
     returns: Optional[str] = None
     # It calls names known only when it runs (_inline.LazyNest): its key in _inline.LAZY.
@@ -898,6 +902,7 @@ def rewrite_module(
     namespace=None,
     module: Optional[dict] = None,
     local_defs: bool = False,
+    outside=None,
 ):
     """Rewrites `tree` in place (and returns it) with every supported nest
     going through ``hook_name``. Returns ``(tree, nests)``. With
@@ -907,12 +912,16 @@ def rewrite_module(
     will run, ``module`` its globals dict: with the tree's imports, they tell
     which user functions a nest calls and what other spellings of math and
     NumPy stand for. With ``local_defs`` (a cell), the functions the tree
-    defines at its top level count as defined in ``module``."""
+    defines at its top level count as defined in ``module``. ``outside``,
+    when given, is called with the rewritten tree while the original loops
+    of the replaced nests can still be told apart (``_callees.trampoline``)."""
     resolver = _aliases.Resolver(tree, namespace, module)
     if local_defs:
         resolver.defs = _inline.module_defs(tree)
     rw = _Rewriter(filename, hook_name, source, hook_declined, resolver)
     tree.body = rw.block(tree.body)
+    if outside is not None:
+        outside(tree)
     ast.fix_missing_locations(tree)
     for n in ast.walk(tree):
         if hasattr(n, "_ls_orig"):
@@ -963,13 +972,14 @@ def _enclosing_class(fn) -> Optional[str]:
     return None
 
 
-def rewrite_function(fn, hook_declined: bool = False):
+def rewrite_function(fn, hook_declined: bool = False, callees: bool = False):
     """Returns ``(module_tree, nests)``. In the tree, ``def
     __loopscope_make__(*freevars)`` builds the rewritten function (inside
     ``class C:`` when ``fn`` is a method of C), whose nests call the hook
     through HOOK_CONSTANT; lines are those of the file that defines ``fn``.
-    Nest lines in ``nests`` count the ``def`` line as 1. Raises
-    NotRewritable."""
+    Nest lines in ``nests`` count the ``def`` line as 1. With ``callees``,
+    the calls of names outside the nests go through ``_callees.PLACEHOLDER``
+    (``_callees.trampoline``). Raises NotRewritable."""
     fn, _ = _plain_function(fn)
     source, first = _function_source(fn)
     try:
@@ -991,7 +1001,10 @@ def rewrite_function(fn, hook_declined: bool = False):
         hook_declined=hook_declined,
         namespace=_function_namespace(fn),
         module=fn.__globals__,
+        outside=(lambda tree: _callees.trampoline(fdef, fn)) if callees else None,
     )
+    for rec in nests:
+        rec.function, rec.def_line = fn.__qualname__, first + def_line - 1
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
     maker_body: List[ast.stmt] = []
@@ -1082,15 +1095,18 @@ def _with_constant(code: types.CodeType, placeholder: str, value) -> types.CodeT
     return code.replace(co_consts=tuple(consts))
 
 
-def compile_function(fn, hook, hook_declined: bool = False):
+def compile_function(fn, hook, hook_declined: bool = False, callees: Optional["_callees.Table"] = None):
     """Returns ``(new_fn, nests)``: ``fn`` rewritten so that its nests call
     ``hook(nest_id, env)``. Globals, defaults, keyword defaults, the closure,
     annotations, the function's attributes (``__wrapped__`` among them), its
     name and qualified name are those of ``fn``; a bound method stays bound
-    and a ``functools.partial`` keeps its arguments. Raises NotRewritable when
-    ``fn`` cannot be rewritten (the caller runs it as it is)."""
+    and a ``functools.partial`` keeps its arguments. With ``callees`` (a
+    ``_callees.Table`` of the same hook), the functions of ``fn``'s module
+    that it calls outside its nests run rewritten too (their nests call
+    ``hook``). Raises NotRewritable when ``fn`` cannot be rewritten (the
+    caller runs it as it is)."""
     plain, rebind = _plain_function(fn)
-    tree, nests = rewrite_function(plain, hook_declined=hook_declined)
+    tree, nests = rewrite_function(plain, hook_declined=hook_declined, callees=callees is not None)
     old = plain.__code__
     try:
         code = compile(tree, old.co_filename, "exec")
@@ -1117,6 +1133,8 @@ def compile_function(fn, hook, hook_declined: bool = False):
                 f"{plain.__qualname__} reads {name} from a scope the rewriter cannot see, " f"so it runs as it is"
             )
     inner = _with_constant(inner, HOOK_CONSTANT, hook).replace(co_qualname=old.co_qualname)
+    if callees is not None:
+        inner = _with_constant(inner, _callees.PLACEHOLDER, callees)
     new_fn = types.FunctionType(
         inner, plain.__globals__, plain.__name__, plain.__defaults__, tuple(closure) if closure else None
     )
@@ -1126,4 +1144,6 @@ def compile_function(fn, hook, hook_declined: bool = False):
     new_fn.__module__ = plain.__module__
     new_fn.__annotations__ = dict(plain.__annotations__)
     new_fn.__dict__.update(plain.__dict__)
+    if callees is not None:
+        callees.seed(plain, new_fn)  # its recursive calls reach the rewritten version
     return rebind(new_fn), nests

@@ -33,7 +33,7 @@ import weakref
 
 import _loopscope
 
-from . import _cost, _cost_calibrate, _cuda, _records, _rewrite
+from . import _callees, _cost, _cost_calibrate, _cuda, _records, _rewrite
 from ._errors import internal
 
 __all__ = ["run", "DEVICES", "register_device", "last_runs", "reset_last_runs", "compiled"]
@@ -56,8 +56,16 @@ def last_runs():
     "decline", "reason", "timing", "parallel_loops"}``; status is "ok" (ran
     natively), "declined" or "fallback" (ran as Python), "python", or
     "interrupted" (Ctrl-C stopped the native run); "decline" is a
-    ``_records.Decline`` (None when it ran) and "reason" its sentence."""
-    return _records.last_runs()
+    ``_records.Decline`` (None when it ran) and "reason" its sentence. A nest
+    of a function rewritten by ``run`` (the function given, or one of its
+    module it called) also has "function" (its qualified name), "filename"
+    and "line" (the nest's line in that file)."""
+    runs = _records.last_runs()
+    for nest_id, r in runs.items():
+        rec = _rewrite.NESTS.get(nest_id)
+        if rec is not None and rec.function:
+            r["function"], r["filename"], r["line"] = rec.function, rec.filename, rec.line + rec.def_line - 1
+    return runs
 
 
 def reset_last_runs():
@@ -184,7 +192,9 @@ def compiled(fn, device="auto"):
         new_fn = per_fn[device]
     else:
         try:
-            new_fn, _nests = _rewrite.compile_function(key, _dispatch(device))
+            # The functions of its module that fn calls run rewritten too, on the same device.
+            hook = _dispatch(device)
+            new_fn, _nests = _rewrite.compile_function(key, hook, callees=_callees.Table.of(key, hook))
         except _rewrite.NotRewritable as why:
             new_fn = None
             try:

@@ -1,0 +1,238 @@
+"""The user's functions that a rewritten function calls outside its nests.
+
+``loopscope.run(harris, img)`` rewrites ``harris`` (``_rewrite``); but
+``harris`` is often a pipeline (``gx = sobel_x(img); gy = sobel_y(img);
+...``) whose loop nests are in the functions it calls. A call made inside a
+nest is inlined (``_inline``); a call made outside any nest (in straight-line
+code, or in a loop that runs as Python) goes through a trampoline instead::
+
+    g(a, b=c)    becomes    <table>.get(g)(a, b=c)
+
+where ``<table>`` (a :class:`Table`, a constant of the rewritten code, as the
+hook is) gives back, at every call, the rewritten version of ``g`` whose
+nests call the same hook (so the same device) when ``g`` is a plain Python
+function of the same module, and ``g`` itself otherwise. The name is looked
+up where Python looks it up, before the arguments are computed, as Python
+does; whatever it holds is judged by its value, at each call: a name rebound
+to another function, a builtin, a class, a method, a closure, a generator
+function or a function of another module is called as it is.
+
+The rewritten callee is ``g``'s own code with its nests replaced
+(``_rewrite.compile_function``): the same globals, defaults (checked by
+identity at each call, and followed when they change), keyword defaults,
+file, lines and names, so tracebacks name ``g`` and its lines. It is built
+once per function object and code object, on its first call, and its own
+calls go through the same table: callees of callees are rewritten when they
+are called, so recursion finds the version being built, and nothing is
+rewritten ahead of the calls that reach it. A function whose rewritten code
+would have no nest and call no function of its module is called as it is.
+
+Only names are trampolined: not attributes (``obj.method(...)``), not the
+function's own local names (parameters, assigned names), not names that,
+when the function is rewritten, are builtins or hold something other than a
+function in its module (a class, ``helper = np.cumsum``). A name defined
+later is trampolined. The trampoline costs a Python call (under 0.1 us) at
+each call it is on.
+
+Near the recursion limit (``RECURSION_MARGIN`` frames from it) a callee runs
+as it is, so that the engine's hooks never meet the limit and CPython meets
+it where it would.
+"""
+
+import ast
+import builtins
+import inspect
+import sys
+import types
+import uuid
+from typing import Any, Dict, List, Set
+
+# The table's place in the generated code: ``<PLACEHOLDER>.get(g)``;
+# ``_rewrite.compile_function`` swaps the string for the table in the
+# compiled code's constants, as it does for the hook.
+PLACEHOLDER = f"<loopscope callees {uuid.uuid4().hex}>"
+# The user functions one table rewrites, at most (every other one is called
+# as it is).
+MAX_CALLEES = 256
+_NOT_PLAIN = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_FunctionType = types.FunctionType
+_getframe, _getrecursionlimit = sys._getframe, sys.getrecursionlimit
+# Frames kept free below the recursion limit for the engine's hooks.
+RECURSION_MARGIN = 100
+
+
+def _local_names(fdef) -> Set[str]:
+    """Every name bound anywhere in ``fdef`` (its scope and the scopes
+    inside it): a call of such a name may be of a local value, which the
+    trampoline leaves alone."""
+    names: Set[str] = set()
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            names.add(n.id)
+        elif isinstance(n, ast.arg):
+            names.add(n.arg)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not fdef:
+            names.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            for a in n.names:
+                names.add((a.asname or a.name).split(".")[0])
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            names.add(n.name)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            names.update(n.names)  # assigned elsewhere, or rebound here: leave them
+        elif type(n).__name__ in ("MatchAs", "MatchStar") and getattr(n, "name", None):
+            names.add(n.name)
+        elif type(n).__name__ == "MatchMapping" and getattr(n, "rest", None):
+            names.add(n.rest)
+    return names
+
+
+class _Trampolines(ast.NodeTransformer):
+    def __init__(self, skip: Set[str], module: dict, builtins: Dict[str, Any]):
+        self.skip = skip
+        self.module = module
+        self.builtins = builtins
+        self.count = 0
+
+    def generic_visit(self, node):
+        if getattr(node, "_ls_orig", False):
+            return node  # the original loop of a replaced nest: unchanged
+        return super().generic_visit(node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if not isinstance(f, ast.Name) or not isinstance(f.ctx, ast.Load) or getattr(f, "_ls_orig", False):
+            return node
+        name = f.id
+        if name in self.skip or name.startswith("__loopscope"):
+            return node
+        if name in self.module:
+            if type(self.module[name]) is not types.FunctionType:
+                return node  # a class, a builtin or NumPy function, ... (rebound later: called as it is)
+        elif name in self.builtins:
+            return node  # a builtin (print, len, ...)
+        get = ast.Attribute(value=ast.Constant(PLACEHOLDER), attr="get", ctx=ast.Load())
+        node.func = ast.Call(func=get, args=[f], keywords=[])
+        for n in (get, get.value, node.func):
+            ast.copy_location(n, f)
+        self.count += 1
+        return node
+
+
+def trampoline(fdef, fn) -> int:
+    """Rewrites, in ``fdef`` (``fn``'s definition, its nests already
+    replaced), each call of a name outside the original loops into a call
+    through the table. Returns how many calls it rewrote."""
+    module = fn.__globals__
+    fn_builtins = module.get("__builtins__", builtins)
+    if isinstance(fn_builtins, types.ModuleType):
+        fn_builtins = vars(fn_builtins)
+    t = _Trampolines(_local_names(fdef), module, fn_builtins)
+    # Only the body: the defaults and decorators are computed where the def runs.
+    fdef.body = [t.visit(s) for s in fdef.body]
+    return t.count
+
+
+def _uses(code: types.CodeType, obj) -> bool:
+    for c in code.co_consts:
+        if c is obj or (isinstance(c, types.CodeType) and _uses(c, obj)):
+            return True
+    return False
+
+
+class Table:
+    """The rewritten versions of the functions of one module that the code
+    of one rewritten function calls, with its hook (``get`` is the
+    trampoline). ``nests``: the nest records of the callees rewritten so
+    far, in the order they were first called."""
+
+    def __init__(self, hook, module: dict, hook_declined: bool = False):
+        self.hook = hook
+        self.module = module
+        self.hook_declined = hook_declined
+        # g -> (g.__code__ when judged, what to call: g's rewritten version or g)
+        self._cache: Dict[Any, tuple] = {}
+        self.nests: List[Any] = []
+        self.why_not: Dict[str, str] = {}  # qualified name -> why it runs as it is
+
+    @classmethod
+    def of(cls, fn, hook, hook_declined: bool = False) -> "Table":
+        """A table for the calls of ``fn`` (a function, a method, a
+        ``functools.partial``) rewritten with ``hook``."""
+        from . import _rewrite
+
+        try:
+            module = _rewrite._plain_function(fn)[0].__globals__
+        except _rewrite.NotRewritable:
+            module = None
+        return cls(hook, module, hook_declined)
+
+    def seed(self, fn, new_fn):
+        """``new_fn`` is ``fn`` rewritten with this table (the function given
+        to ``run``: its recursive calls reach that version)."""
+        if type(fn) is _FunctionType and type(new_fn) is _FunctionType and fn.__globals__ is self.module:
+            self._cache[fn] = (fn.__code__, new_fn)
+
+    def get(self, g):
+        """What to call for ``g``: never raises, never runs user code."""
+        try:
+            if type(g) is not _FunctionType:
+                return g
+            e = self._cache.get(g)
+            if e is not None and e[0] is g.__code__:
+                new = e[1]
+                if new is g:
+                    return g
+            elif g.__globals__ is not self.module:
+                return g
+            else:
+                new = None
+            # Near the recursion limit, g runs as it is: the engine's hook
+            # needs frames of its own, and CPython must meet the limit
+            # exactly where it would (with the writes it would have made).
+            try:
+                _getframe(_getrecursionlimit() - RECURSION_MARGIN)
+                return g
+            except ValueError:
+                pass
+            if new is None:
+                return self._judge(g)
+            if new.__defaults__ is not g.__defaults__ or new.__kwdefaults__ is not g.__kwdefaults__:
+                new.__defaults__ = g.__defaults__
+                new.__kwdefaults__ = g.__kwdefaults__
+            return new
+        except Exception:
+            return g
+
+    def _as_it_is(self, g, why):
+        self._cache[g] = (g.__code__, g)
+        if why:
+            self.why_not[g.__qualname__] = why
+        return g
+
+    def _judge(self, g):
+        from . import _rewrite
+
+        code = g.__code__
+        if g.__globals__ is not self.module:
+            return self._as_it_is(g, "")
+        if code.co_flags & _NOT_PLAIN:
+            return self._as_it_is(g, f"{g.__qualname__} is a generator or a coroutine, so it runs as it is")
+        if code.co_freevars:
+            return self._as_it_is(g, f"{g.__qualname__} reads variables of an enclosing function, so it runs as it is")
+        if code.co_name == "<lambda>":
+            return self._as_it_is(g, "")
+        if len(self._cache) >= MAX_CALLEES:
+            return self._as_it_is(g, f"more than {MAX_CALLEES} functions are called, so {g.__qualname__} runs as it is")
+        try:
+            new, nests = _rewrite.compile_function(g, self.hook, self.hook_declined, callees=self)
+        except _rewrite.NotRewritable as why:
+            return self._as_it_is(g, str(why))
+        if type(new) is not _FunctionType or new.__code__.co_flags & _NOT_PLAIN:
+            return self._as_it_is(g, "")
+        if not nests and not _uses(new.__code__, self):
+            return self._as_it_is(g, "")  # nothing to intercept in it
+        self._cache[g] = (code, new)
+        self.nests.extend(nests)
+        return new
