@@ -619,3 +619,69 @@ def test_cells_calling_cell_functions_run_their_nests(shell):
     # loopscope.run on a function of the cell reaches the functions it calls.
     after = {r.get("function") for r in _run.last_runs().values() if r["status"] == "ok"}
     assert set(PIPELINE) <= after
+
+
+RECURSIVE_JIT = """
+import loopscope
+
+@loopscope.jit(device=DEVICE)
+def deep(a, n):
+    if n == 0:
+        return 0
+    for i in range(a.shape[0]):
+        a[i] += 1.0
+    return 1 + deep(a, n - 1)
+"""
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_jit_recursion_meets_the_limit_without_crashing(device):
+    # The engine is not called near the limit (pybind11 would recurse
+    # formatting the RecursionError, and crash the process).
+    deep = _module(RECURSIVE_JIT.replace("DEVICE", repr(device)), "deep")
+    limit = sys.getrecursionlimit()
+    try:
+        for extra in (0, 1, 2, 3):
+            sys.setrecursionlimit(500 + extra)
+            a = np.zeros(2)
+            with pytest.raises(RecursionError):
+                deep(a, 10**6)
+            assert a[0] == a[1] > 100
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_a_cell_recursing_to_the_limit_keeps_the_kernel_alive(shell):
+    cell = """
+    import sys
+    import numpy as np
+
+    def deep(a, n):
+        if n == 0:
+            return 0
+        for i in range(a.shape[0]):
+            a[i] += 1.0
+        return 1 + deep(a, n - 1)
+
+    a = np.zeros(3)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(LIMIT)
+    try:
+        deep(a, 10 ** 6)
+    except RecursionError:
+        caught = True
+    finally:
+        sys.setrecursionlimit(limit)
+    """
+    for mode in ("auto", "cpu", "gpu"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            shell.run_line_magic("loopscope", f"{mode} quiet")
+        for extra in (0, 1, 2, 3):
+            shell.user_ns.pop("caught", None)
+            limit = len(traceback.extract_stack()) + 400 + extra
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = shell.run_cell(textwrap.dedent(cell).replace("LIMIT", str(limit)), silent=True)
+            assert r.success and shell.user_ns["caught"], (mode, extra, r)
+            a = shell.user_ns["a"]
+            assert a[0] == a[1] == a[2] > 100

@@ -141,6 +141,16 @@ def _uses(code: types.CodeType, obj) -> bool:
     return False
 
 
+def near_recursion_limit() -> bool:
+    """Whether the caller runs within RECURSION_MARGIN frames of the
+    recursion limit (under a microsecond: the walk stops at the top frame)."""
+    try:
+        _getframe(_getrecursionlimit() - RECURSION_MARGIN)
+    except ValueError:
+        return False
+    return True
+
+
 class Table:
     """The rewritten versions of the functions of one module that the code
     of one rewritten function calls, with its hook (``get`` is the
@@ -191,11 +201,8 @@ class Table:
             # Near the recursion limit, g runs as it is: the engine's hook
             # needs frames of its own, and CPython must meet the limit
             # exactly where it would (with the writes it would have made).
-            try:
-                _getframe(_getrecursionlimit() - RECURSION_MARGIN)
+            if near_recursion_limit():
                 return g
-            except ValueError:
-                pass
             if new is None:
                 return self._judge(g)
             if new.__defaults__ is not g.__defaults__ or new.__kwdefaults__ is not g.__kwdefaults__:

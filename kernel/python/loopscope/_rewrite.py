@@ -578,10 +578,22 @@ def _runtime_warnings_raise() -> bool:
     return _warnings_raise
 
 
+NEAR_RECURSION_LIMIT = Decline(
+    EXACTNESS,
+    0,
+    "the calls nest close to Python's recursion limit (sys.getrecursionlimit()), so the loop runs as "
+    "plain Python, which meets the limit where Python meets it",
+)
+
+
 def bind_env(nest_id: int, env: Optional[dict]):
     """``(env, None)``: the values the engine reads, checked; or ``(None,
     decline)``: the nest must run as plain Python, and ``decline`` (a
     ``_records.Decline``) says why."""
+    if _callees.near_recursion_limit():
+        # Deep recursion: the engine's own calls could meet the limit
+        # (pybind11 then recurses formatting the RecursionError, and crashes).
+        return None, NEAR_RECURSION_LIMIT
     if env is None:
         return None, Decline(UNSUPPORTED_VALUE, 0, "a name the loop reads is not defined when it starts")
     rec = NESTS.get(nest_id)
