@@ -95,7 +95,9 @@ def outer_loops(fn):
         for s in stmts:
             if isinstance(s, (ast.For, ast.While)):
                 if isinstance(s, ast.While):
-                    kind, head = "while", f"while {ast.unparse(s.test)}"
+                    # a while loop is a nest of its own (_iteration)
+                    kind = "range" if _iteration.is_index_loop(s) else "while"
+                    head = f"while {ast.unparse(s.test)}"
                 else:
                     kind = "range" if _iteration.is_index_loop(s) else "for"
                     head = f"for {ast.unparse(s.target)} in {ast.unparse(s.iter)}"

@@ -841,9 +841,16 @@ class Generator {
       for (size_t a = 0; a < order.size(); ++a) axis[order[a]] = (int)a;
       static const unsigned shapes[3][3] = {{256, 1, 1}, {32, 8, 1}, {32, 4, 2}};
       for (int d = 0; d < 3; ++d) kb.k.block[d] = shapes[grid.size() - 1][d];
+      // A loop over a hidden index (`for x in a`, lowered by the rewriter)
+      // is named by what follows "$index_of_": no '$' reaches the source.
+      auto shown = [](const std::string& var) {
+        if (!analysis::is_hidden_name(var)) return var;
+        return var.rfind("$index_of_", 0) == 0 ? var.substr(10) : var.substr(1);
+      };
       mapping << "Thread mapping: ";
-      for (size_t a = 0; a < order.size(); ++a) mapping << (a ? ", " : "") << grid[order[a]]->var << " -> " << "xyz"[a];
-      mapping << " (" << grid[contiguous]->var
+      for (size_t a = 0; a < order.size(); ++a)
+        mapping << (a ? ", " : "") << shown(grid[order[a]]->var) << " -> " << "xyz"[a];
+      mapping << " (" << shown(grid[contiguous]->var)
               << " walks contiguous memory, so it is on x: neighbouring threads touch neighbouring elements)";
     } else {
       mapping << "Runs on a single GPU thread: every loop here carries a dependence or cannot be split";

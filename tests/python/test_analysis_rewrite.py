@@ -49,7 +49,8 @@ def test_hook_none_runs_python_unchanged():
     assert np.array_equal(ns["A"], plain["A"]) and ns["s"] == plain["s"] and ns["r"] == plain["r"]
     assert ns["i"] == plain["i"] and ns["j"] == plain["j"]
     lines = sorted(n.line for n in nests)
-    assert lines == [5, 9, 14, 17]  # inside if, inside a non-range loop, inside a def
+    # inside if, a while loop, a loop over a list of ints and inside it, inside a def
+    assert lines == [5, 9, 11, 13, 14, 17]
     assert all(not n.declined for n in nests)
     first = next(env for nid, env in calls if _rewrite.NESTS[nid].line == 5)
     assert set(first) == {"A", "n", "s", "@range"}  # the names read, and the assumed builtin range

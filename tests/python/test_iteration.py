@@ -156,8 +156,9 @@ def test_loops_over_arrays_give_pythons_results(name, device):
 
 LOOKALIKES = {
     "a_list": ("def f(a, out):\n    for x in a:\n        out[0] += x\n    return x\n", ([1.0, 2.0], np.zeros(1))),
-    "rows_of_a_2d_array": (
-        "def f(a, out):\n    for row in a:\n        out[0] += row[0]\n",
+    # (a row used only as an array, row[0], runs natively: test_iteration_forms.py)
+    "rows_of_a_2d_array_used_whole": (
+        "def f(a, out):\n    for row in a:\n        out[0] += row[0]\n        r = row\n    return r\n",
         (np.ones((3, 2)), np.zeros(1)),
     ),
     "a_2d_array_as_elements": (

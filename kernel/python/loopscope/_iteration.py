@@ -22,17 +22,51 @@ loop's variable: ``_records.shown``); ``x`` and ``i`` keep the
 values Python leaves after the loop (the last element, or their old values
 when the loop runs no iteration). ``len(a)`` is read before the loop, as
 ``len(a)`` in a bound always is; ``a`` must be a one-dimensional NumPy array
-when the nest runs (anything else, a list or a 2-D array whose rows would be
-views, runs the loop as Python: the binding or the typing declines). Python
-iterates a NumPy array by reading element ``k`` at step ``k`` as the loop
-runs, which is what the index loop does.
+when the nest runs (anything else, a list, or a 2-D array whose rows ``x``
+is used as a number, runs the loop as Python: the binding or the typing
+declines). Python iterates a NumPy array by reading element ``k`` at step
+``k`` as the loop runs, which is what the index loop does.
+
+More forms (``lower_with_facts``; what they assume of the values is checked
+when the nest runs, ``values_broken``, and declines with a sentence):
+
+    while c: body [else: e]      for $while in range(1):    (a nest starts
+                                     while c: body [else: e]  with a for)
+    for d in (-1, 0, 1):         for d in range(-1, 2, 1)
+    for d in (3, 1, 4):          for $index_of_d in range(3):
+                                     d = 3 if $index_of_d == 0 else ...
+    for row in a:                for $index_of_row in range(len(a)):
+        ... row[j], len(row),        row = $index_of_row
+        row.shape[0], for x in row   ... a[$index_of_row, j], a.shape[1] ...
+    for i, j in np.ndindex(n, m):  for $index_of_i in range(n):
+    (also np.ndindex(a.shape),       for $index_of_j in range(m):
+    np.ndenumerate(a), a.flat)           i = $index_of_i; j = $index_of_j
+    k = 0; for k in range(n):    for $index_of_k in range(n): k = $index_of_k
+
+- A row used only as an array: the front end sees the row's index under the
+  row's name, and the write-back makes it the row Python leaves, the view
+  ``a[index]`` (``Facts.views``); ``a``'s number of dimensions must fit.
+- ``np.ndindex`` and ``np.ndenumerate`` unpacked to names (a whole index
+  tuple runs as Python), with no ``break`` (which would leave only the
+  innermost loop); the names are assigned in the innermost body, so that a
+  dimension of 0 leaves them as Python does; counts must be ints >= 0 (NumPy
+  raises otherwise) and ``np`` NumPy itself. ``a.flat`` is read with as many
+  indices as the nest's other subscripts of ``a`` have (else 2).
+- A loop variable that the nest also assigns otherwise (``k = 0``) is a copy
+  of a hidden index (only then: the copy hides ``k`` from the affine
+  analysis).
 """
 
 import ast
 import copy
-from typing import Optional
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
 
-from ._records import HIDDEN_INDEX
+import numpy
+
+from ._records import HIDDEN_INDEX, HIDDEN_WHILE, show_hidden_as
 
 
 def _name(n) -> Optional[str]:
@@ -115,47 +149,439 @@ def _lowered(loop: ast.For):
     return None
 
 
+# --- more forms, lowered in the copy only the front end reads ------------------------
+
+
+def _int_constants(it) -> Optional[List[int]]:
+    """The ints of a literal tuple or list of int constants (``(-1, 0, 1)``)."""
+    if not isinstance(it, (ast.Tuple, ast.List)):
+        return None
+    out = []
+    for e in it.elts:
+        neg = isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)
+        c = e.operand if neg else e
+        if not (isinstance(c, ast.Constant) and type(c.value) is int):
+            return None
+        out.append(-c.value if neg else c.value)
+    return out
+
+
+def _over_constants(loop: ast.For):
+    """``for d in (-1, 0, 1)``: a range when the constants step evenly, else
+    a hidden index and a choice among the constants."""
+    values = _int_constants(loop.iter)
+    if values is None or not _name(loop.target):
+        return None
+    d = loop.target.id
+    if not values:
+        return d, _range(ast.Constant(0)), []
+    step = values[1] - values[0] if len(values) > 1 else 1
+    if step and all(b - a == step for a, b in zip(values, values[1:])):
+        return d, _range(_int(values[0]), _int(values[-1] + step), _int(step)), []
+    index = HIDDEN_INDEX + d
+    pick: ast.expr = _int(values[-1])
+    for k in range(len(values) - 2, -1, -1):
+        test = ast.Compare(ast.Name(index, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+        pick = ast.IfExp(test, _int(values[k]), pick)
+    assign = ast.Assign(targets=[ast.Name(d, ast.Store())], value=pick)
+    return index, _range(ast.Constant(len(values))), [assign]
+
+
+NUMPY_NAMES = ("np", "numpy")
+_FLAT_COUNTER = itertools.count(1)  # numbers the hidden indices of a.flat
+
+
+def _numpy_call(n, fn: str) -> bool:
+    return (
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id in NUMPY_NAMES
+        and n.func.attr == fn
+        and not n.keywords
+    )
+
+
+def _names_of(t) -> Optional[List[str]]:
+    """The distinct names of a tuple target ``i, j`` (None otherwise)."""
+    if not isinstance(t, (ast.Tuple, ast.List)) or not t.elts:
+        return None
+    names = [_name(e) for e in t.elts]
+    if None in names or len(set(names)) != len(names):
+        return None
+    return names
+
+
+def _breaks(body) -> bool:
+    """Whether a break in ``body`` leaves the loop whose body it is."""
+    for s in body:
+        if isinstance(s, ast.Break):
+            return True
+        if isinstance(s, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(s, (ast.For, ast.AsyncFor, ast.While)) and _breaks(s.orelse):
+                return True
+            continue
+        for part in ("body", "orelse", "finalbody", "handlers", "cases"):  # handlers and cases have a body
+            block = getattr(s, part, None)
+            if isinstance(block, list) and _breaks(block):
+                return True
+    return False
+
+
+def _dims_of(loop: ast.For, facts: "Facts", subscript_dims: Dict[str, int]):
+    """``(names, bounds, array, elements)`` of the index loops an n-D
+    iteration is: ``np.ndindex(n, m)``, ``np.ndindex(a.shape)``,
+    ``np.ndenumerate(a)``, ``a.flat``; None for any other loop. ``names``
+    are the user's index variables (None for ``a.flat``), ``elements`` the
+    name assigned the element (or None)."""
+    it, tgt = loop.iter, loop.target
+    if _numpy_call(it, "ndindex") and not any(isinstance(a, ast.Starred) for a in it.args[1:]):
+        names = _names_of(tgt)
+        if names is None:
+            return None  # the index tuple itself is used: Python leaves a tuple
+        args = it.args
+        if len(args) == 1 and isinstance(args[0], ast.Starred):
+            args = [args[0].value]
+            if not _shape_of(args[0]):
+                return None
+        if len(args) == 1 and _shape_of(args[0]):
+            array = args[0].value.id
+            bounds = [_shape(array, k) for k in range(len(names))]
+            facts.ndims[array] = len(names)
+        elif len(args) == len(names) and all(_bound_name(a) for a in args):
+            bounds = list(args)
+            facts.counts.update(a.id for a in args if isinstance(a, ast.Name))
+        else:
+            return None
+        facts.modules.add((it.func.value.id, "ndindex"))
+        return names, bounds, None, None
+    if _numpy_call(it, "ndenumerate") and len(it.args) == 1 and _name(it.args[0]):
+        if not (isinstance(tgt, ast.Tuple) and len(tgt.elts) == 2):
+            return None
+        names, value = _names_of(tgt.elts[0]), _name(tgt.elts[1])
+        if names is None or value is None or value in names:
+            return None
+        array = it.args[0].id
+        facts.ndims[array] = len(names)
+        facts.modules.add((it.func.value.id, "ndenumerate"))
+        return names, [_shape(array, k) for k in range(len(names))], array, value
+    if isinstance(it, ast.Attribute) and it.attr == "flat" and _name(it.value) and _name(tgt):
+        # As many dimensions as the nest's subscripts of the array have, else
+        # two (an image, a grid): checked when the nest runs.
+        array = it.value.id
+        ndim = subscript_dims.get(array, 2)
+        facts.ndims[array] = ndim
+        return [None] * ndim, [_shape(array, k) for k in range(ndim)], array, tgt.id
+    return None
+
+
+def _shape_of(n) -> bool:
+    """``a.shape`` (a plain name's)."""
+    return isinstance(n, ast.Attribute) and n.attr == "shape" and _name(n.value) is not None
+
+
+def _shape(array: str, k: int) -> ast.expr:
+    return ast.Subscript(ast.Attribute(ast.Name(array, ast.Load()), "shape", ast.Load()), ast.Constant(k), ast.Load())
+
+
+def _bound_name(a) -> bool:
+    """A dimension np.ndindex takes that the nest can check before it runs: a
+    plain name (checked to be a non-negative int) or a non-negative int."""
+    if isinstance(a, ast.Constant):
+        return type(a.value) is int and a.value >= 0
+    return isinstance(a, ast.Name)
+
+
+def _nested(loop: ast.For, names, bounds, array, element, hidden_base: str) -> ast.For:
+    """The index loops of an n-D iteration, the user's names assigned at the
+    top of the innermost body (so that they keep their values when a
+    dimension is 0, as Python leaves them)."""
+    indices = [f"{hidden_base}{k}" if n is None else HIDDEN_INDEX + n for k, n in enumerate(names)]
+    first: List[ast.stmt] = [
+        ast.Assign(targets=[ast.Name(n, ast.Store())], value=ast.Name(ix, ast.Load()))
+        for n, ix in zip(names, indices)
+        if n is not None
+    ]
+    if element is not None:
+        where = ast.Tuple([ast.Name(ix, ast.Load()) for ix in indices], ast.Load())
+        first.append(_element(element, array, where if len(indices) > 1 else where.elts[0]))
+    body = first + loop.body
+    for k in range(len(indices) - 1, -1, -1):
+        inner = ast.For(
+            target=ast.Name(indices[k], ast.Store()),
+            iter=_range(bounds[k]),
+            body=body,
+            orelse=loop.orelse if k == 0 else [],
+            type_comment=None,
+        )
+        body = [inner]
+    return inner
+
+
+# A row of a 2-D array used as an array (`for row in a: ... row[j] ...`):
+# each use of the row reads the array with the row's index first.
+
+
+def _parents(root) -> Dict[int, ast.AST]:
+    out = {}
+    for n in ast.walk(root):
+        for c in ast.iter_child_nodes(n):
+            out[id(c)] = n
+    return out
+
+
+def _row_uses(body: List[ast.stmt], row: str):
+    """The uses of ``row`` in ``body`` when every one is an array use
+    (``row[...]``, ``len(row)``, ``row.shape[k]``), None when one is not
+    (or there is none)."""
+    holder = ast.Module(body=body, type_ignores=[])
+    parents = _parents(holder)
+    uses = []
+    for n in ast.walk(holder):
+        if not (isinstance(n, ast.Name) and n.id == row):
+            continue
+        if not isinstance(n.ctx, ast.Load):
+            return None
+        p = parents.get(id(n))
+        if isinstance(p, ast.Subscript) and p.value is n:
+            uses.append(("item", p))
+        elif isinstance(p, ast.Call) and _call(p, "len", 1, 1) and p.args[0] is n:
+            uses.append(("len", p))
+        elif isinstance(p, ast.Attribute) and p.attr == "shape":
+            q = parents.get(id(p))
+            if not (
+                isinstance(q, ast.Subscript)
+                and q.value is p
+                and isinstance(q.slice, ast.Constant)
+                and type(q.slice.value) is int
+                and q.slice.value >= 0
+            ):
+                return None
+            uses.append(("shape", q))
+        else:
+            return None
+    return uses or None
+
+
+class _Substitute(ast.NodeTransformer):
+    """Replaces the uses of a row by reads of its array."""
+
+    def __init__(self, row: str, array: str, index: str):
+        self.row, self.array, self.index = row, array, index
+
+    def _is_row(self, n) -> bool:
+        return isinstance(n, ast.Name) and n.id == self.row
+
+    def visit_Subscript(self, n):
+        self.generic_visit(n)
+        if self._is_row(n.value):
+            rest = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+            where = ast.Tuple([ast.Name(self.index, ast.Load())] + list(rest), ast.Load())
+            return ast.copy_location(ast.Subscript(ast.Name(self.array, ast.Load()), where, n.ctx), n)
+        if (
+            isinstance(n.value, ast.Attribute)
+            and n.value.attr == "shape"
+            and self._is_row(n.value.value)
+            and isinstance(n.slice, ast.Constant)
+        ):
+            return ast.copy_location(_shape(self.array, n.slice.value + 1), n)
+        return n
+
+    def visit_Call(self, n):
+        self.generic_visit(n)
+        if _call(n, "len", 1, 1) and self._is_row(n.args[0]):
+            return ast.copy_location(_shape(self.array, 1), n)
+        return n
+
+
+def _stores(root) -> Tuple[Counter, Counter]:
+    """How many times each name is a loop's target, and how many times it is
+    stored otherwise, in the nest ``root``."""
+    targets, others = Counter(), Counter()
+    loop_targets = set()
+    for n in ast.walk(root):
+        if isinstance(n, (ast.For, ast.AsyncFor)):
+            for t in ast.walk(n.target):
+                if isinstance(t, ast.Name):
+                    targets[t.id] += 1
+                    loop_targets.add(id(t))
+    for n in ast.walk(root):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in loop_targets:
+            others[n.id] += 1
+    return targets, others
+
+
+def _subscript_dims(root) -> Dict[str, int]:
+    """Arrays subscripted with the same number of indices everywhere in the
+    nest: that number (what ``a.flat`` is lowered for)."""
+    seen: Dict[str, Set[int]] = {}
+    for n in ast.walk(root):
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name):
+            k = len(n.slice.elts) if isinstance(n.slice, ast.Tuple) else 1
+            seen.setdefault(n.value.id, set()).add(k)
+    return {a: next(iter(ks)) for a, ks in seen.items() if len(ks) == 1}
+
+
+@dataclass
+class Facts:
+    """What the lowered copy of a nest assumes, checked when it runs
+    (``_rewrite.bind_env``), and how some names are written back.
+
+    - ``views``: a loop over the rows of an array whose variable is used as an
+      array (``for row in a``): the front end sees the row's index under the
+      row's name, written back as the row itself, ``a[index]``;
+    - ``ndims``: arrays whose number of dimensions the lowering assumes;
+    - ``counts``: names that must hold non-negative ints (``np.ndindex(n, m)``);
+    - ``modules``: ``(module name, attribute)`` the user's loops call
+      (``np.ndindex``): still NumPy's own when the nest runs."""
+
+    views: Dict[str, str] = field(default_factory=dict)
+    ndims: Dict[str, int] = field(default_factory=dict)
+    counts: Set[str] = field(default_factory=set)
+    modules: Set[Tuple[str, str]] = field(default_factory=set)
+
+
+def values_broken(facts: Facts, env: dict) -> Optional[str]:
+    """Why the values of ``env`` do not fit what the lowering of the nest
+    assumed (a sentence), or None."""
+    for array, ndim in sorted(facts.ndims.items()):
+        obj = env.get(array)
+        if type(obj) is not numpy.ndarray:
+            return f"{array} is not a NumPy array, so the loop over its elements runs as plain Python"
+        if obj.ndim != ndim:
+            return (
+                f"{array} has {obj.ndim} dimension(s), but the loop reads it as an array of {ndim}, "
+                f"so it runs as plain Python"
+            )
+    for name in sorted(facts.counts):
+        value = env.get(name)
+        if not (type(value) is int or isinstance(value, numpy.integer)) or value < 0:
+            return (
+                f"np.ndindex is given {name} = {value!r}, not a count (an int >= 0), so the loop runs as plain Python"
+            )
+    return None
+
+
 def is_index_loop(node) -> bool:
-    """Whether ``node`` is a ``for`` loop over a ``range`` or one of the
-    forms this module lowers to one."""
+    """Whether ``node`` starts a nest: a ``for`` loop over a ``range`` or one
+    of the forms this module lowers to one, or a ``while`` loop."""
+    if isinstance(node, ast.While):
+        return True
     if not isinstance(node, ast.For) or node.orelse:
         return False
     if _call(node.iter, "range", 1, 3) and isinstance(node.target, ast.Name):
         return True
-    return _lowered(node) is not None
+    if _lowered(node) is not None or _over_constants(node) is not None:
+        return True
+    return _dims_of(node, Facts(), _subscript_dims(node)) is not None
 
 
-def lower(node: ast.For) -> ast.For:
+def lower(node) -> ast.stmt:
     """``node`` with every loop of the forms above turned into an index loop
     (a copy; ``node`` itself when there is none)."""
-    if not any(isinstance(n, ast.For) and _lowered(n) is not None for n in ast.walk(node)):
-        return node
+    return lower_with_facts(node)[0]
+
+
+def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
+    """``(the lowered copy of node, its Facts)``. A ``while`` loop at the
+    root becomes the body of a loop of one iteration over a hidden name
+    (``HIDDEN_WHILE``): a nest starts with a ``for``."""
+    facts = Facts()
+    targets, others = _stores(node)
+    dims = _subscript_dims(node)
 
     class Lower(ast.NodeTransformer):
         def visit_For(self, n):
             self.generic_visit(n)
             found = _lowered(n)
+            if _name(n.iter) and _name(n.target) and n.target.id not in facts.views:
+                row, array = n.target.id, n.iter.id
+                if (
+                    targets[row] == 1
+                    and not others[row]
+                    and not others[array]
+                    and not targets[array]
+                    and array not in facts.views
+                    and (uses := _row_uses(n.body, row)) is not None
+                ):
+                    index = HIDDEN_INDEX + row
+                    ks = {len(p.slice.elts) if isinstance(p.slice, ast.Tuple) else 1 for k, p in uses if k == "item"}
+                    if len(ks) == 1 and array not in facts.ndims:
+                        facts.ndims[array] = 1 + ks.pop()  # rows of this many dimensions, read element by element
+                    n.body = [_Substitute(row, array, index).visit(s) for s in n.body]
+                    facts.views[row] = array
+                    # The front end sees the row's index under the row's name.
+                    found = (index, _range(_len(array)), [_element_index(row, index)])
+            if found is None:
+                found = _over_constants(n)
+            if found is None:
+                nd = _dims_of(n, facts, dims)
+                if nd is not None and not _breaks(n.body):
+                    base = f"$flat{next(_FLAT_COUNTER)}_"
+                    for k in range(len(nd[0])):
+                        show_hidden_as(f"{base}{k}", ast.unparse(n.target))
+                    made = _nested(n, *nd, base)
+                    _locate(made, n)
+                    return made
+            if (
+                found is None
+                and _call(n.iter, "range", 1, 3)
+                and _name(n.target)
+                and others[n.target.id]
+                and targets[n.target.id] == 1
+            ):
+                # The loop's variable is also assigned otherwise in the nest:
+                # the loop runs over a hidden index that it copies.
+                v = n.target.id
+                found = (HIDDEN_INDEX + v, n.iter, [_element_index(v, HIDDEN_INDEX + v)])
             if found is None:
                 return n
             target, it, first = found
             n.target = ast.Name(target, ast.Store())
             n.iter = it
-            for made in first + [n.target, n.iter]:
-                for m in ast.walk(made):  # what was made here is at the loop's line
-                    if "lineno" in m._attributes and not hasattr(m, "lineno"):
-                        ast.copy_location(m, n)
             n.body = first + n.body
+            _locate(n, n)
             return n
 
-    return Lower().visit(copy.deepcopy(node))
+    copied = copy.deepcopy(node)
+    out = Lower().visit(copied)
+    if isinstance(node, ast.While):
+        out = ast.For(
+            target=ast.Name(HIDDEN_WHILE, ast.Store()),
+            iter=_range(ast.Constant(1)),
+            body=[out],
+            orelse=[],
+            type_comment=None,
+        )
+        _locate(out, node)
+    elif not _changed(node, out):
+        return node, facts
+    return out, facts
 
 
-def loop_names(node: ast.For) -> str:
-    """The loop's variable(s), as written."""
+def _changed(a, b) -> bool:
+    return ast.dump(a) != ast.dump(b)
+
+
+def _element_index(target: str, index: str) -> ast.stmt:
+    return ast.Assign(targets=[ast.Name(target, ast.Store())], value=ast.Name(index, ast.Load()))
+
+
+def _locate(made, where):
+    """What was made for a loop is at the loop's line."""
+    for m in ast.walk(made):
+        if "lineno" in m._attributes and not hasattr(m, "lineno"):
+            ast.copy_location(m, where)
+
+
+def loop_names(node) -> str:
+    """The loop's variable(s), as written ("while" for a while loop)."""
+    if isinstance(node, ast.While):
+        return "while"
     return ast.unparse(node.target)
 
 
-def builtins_called(node: ast.For) -> set:
+def builtins_called(node) -> set:
     """The builtins the loops of ``node`` iterate with (``enumerate``,
     ``reversed``, ``zip``): the lowered copy no longer calls them, but the user's code
     does, so they must still be Python's own when the nest runs."""

@@ -40,6 +40,9 @@ CODES = (
 # The hidden index of a loop over an array's elements (`for x in a`, lowered
 # by _iteration to an index loop): shown to the user as the loop's variable.
 HIDDEN_INDEX = "$index_of_"
+# The variable of the loop of one iteration around a while loop at the top of
+# a nest (_iteration: a nest starts with a for loop): shown as "while".
+HIDDEN_WHILE = "$while"
 _HIDDEN_RE = re.compile(r"\$\w+")
 # Other hidden names and how the user knows them: the locals of an inlined
 # function ("t (in cnd)", registered by _inline).
@@ -55,6 +58,8 @@ def _shown_name(m) -> str:
     name = m.group(0)
     if name.startswith(HIDDEN_INDEX):
         return name[len(HIDDEN_INDEX) :]
+    if name == HIDDEN_WHILE:
+        return "while"
     return _HIDDEN_SHOWN.get(name, name)
 
 

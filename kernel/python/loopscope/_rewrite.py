@@ -212,6 +212,8 @@ class NestRecord:
     returns: Optional[str] = None
     # It calls names known only when it runs (_inline.LazyNest): its key in _inline.LAZY.
     lazy: Optional[int] = None
+    # What the lowered loops assume of the values (_iteration.Facts).
+    iteration: Optional["_iteration.Facts"] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -330,7 +332,7 @@ def register(
         text = ast.unparse(node)
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
-    lowered = _iteration.lower(node)
+    lowered, facts = _iteration.lower_with_facts(node)
     returns_kind, no_return = None, None
     if returns is not None:
         lowered, returns_kind, no_return = _inline.lower_nest_returns(lowered, returns)
@@ -410,6 +412,9 @@ def register(
         rec.aliases, rec.callees, rec.returns = aliases, callees, returns_kind
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
         rec.assumed = sorted(set(rec.assumed) | set(callees) | _iteration.builtins_called(node))
+        rec.assumed = sorted(set(rec.assumed) | {m for m, _ in facts.modules})
+        rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
+        rec.iteration = facts
         if draw_plan:
             rec.draws = draw_plan
             rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules))
@@ -613,6 +618,10 @@ def bind_env(nest_id: int, env: Optional[dict]):
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
+    if rec.iteration is not None:
+        broken = _iteration.values_broken(rec.iteration, env)
+        if broken is not None:
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     errors = _numpy_error_settings()
     if any(v > 1 for v in errors.values()):
         return None, Decline(
@@ -692,18 +701,17 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         finalbody=[],
     )
     writes = []
+    views = rec.iteration.views if rec.iteration is not None else {}
     for name in rec.outputs:
         if name == _inline.NEST_RETURN:
             continue
+        value = ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load())
+        if name in views:  # the row `a[k]` of `for row in a`, as Python leaves it
+            value = ast.Subscript(value=_load(views[name]), slice=value, ctx=ast.Load())
         writes.append(
             ast.If(
                 test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
-                body=[
-                    ast.Assign(
-                        targets=[ast.Name(name, ast.Store())],
-                        value=ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load()),
-                    )
-                ],
+                body=[ast.Assign(targets=[ast.Name(name, ast.Store())], value=value)],
                 orelse=[],
             )
         )
@@ -855,9 +863,12 @@ class _Rewriter:
             if not rec.declined:
                 if rec.over_iterable:
                     # A loop over an iterable runs as Python when it is not an
-                    # array (`for r in rows` over a list): the nests in its
-                    # body still get their chance then.
+                    # array (`for r in rows` over a list), and so does a while
+                    # loop whose values decline: the nests in its body still
+                    # get their chance then.
                     s.body = self.block(s.body)
+                    if isinstance(s, ast.While):
+                        s.orelse = self.block(s.orelse)
                 return self.replace(s, rec)
             # Declined: look for nests inside its body.
             s.body = self.block(s.body)
