@@ -191,7 +191,7 @@ void DynamicPhase::bind_scalars() {
   std::set<std::string> varying = sa.assigned_scalars;
   for (auto& l : sa.loops) varying.insert(l.stmt->var);
   for (auto& [name, s] : bound.scalars)
-    if (s.kind != ScalarKind::Float && !varying.count(name)) ints[name] = s.ival;
+    if (s.kind != ScalarKind::Float && s.kind != ScalarKind::Complex && !varying.count(name)) ints[name] = s.ival;
 }
 
 void DynamicPhase::bind_loops() {
@@ -239,25 +239,23 @@ void DynamicPhase::bind_loops() {
     int64_t s = d.step > 0 ? d.step : -d.step;
     auto ceil_div = [](int64_t a, int64_t q) { return a <= 0 ? 0 : (a + q - 1) / q; };
     int64_t trip_max = ceil_div(di->hi, s), trip_min = ceil_div(di->lo, s);
-    // A clipped loop (LoopInfo) runs as many times as its shortest
-    // alternative: each one bounds the trip count from above, and the
-    // fewest trips of any bounds them from below.
+    // A clipped loop (LoopInfo): its counters count from the start the
+    // analysis chose, at or before the real one, so only the stop's other
+    // alternatives bound them further; the real trip count may be anything
+    // down to zero; and every alternative narrows the variable's values.
     std::optional<Interval> narrow_v;
     auto clip = [&](const std::vector<SymAffine>& alts, bool at_stop) {
       for (auto& sym : alts) {
         auto f = concrete(sym);
         std::optional<Interval> fi = f ? interval_both(*f) : std::nullopt;
         if (!fi) continue;  // an alternative left out only widens the superset
-        AffineForm a = at_stop ? d.start : *f, b = at_stop ? *f : d.stop;
-        AffineForm span;
-        span.c.assign(num_loops, 0);
-        for (size_t j = 0; j < num_loops; ++j) span.c[j] = d.step > 0 ? b.c[j] - a.c[j] : a.c[j] - b.c[j];
-        span.k = d.step > 0 ? b.k - a.k : a.k - b.k;
-        if (auto si2 = interval_both(span)) {
-          trip_max = std::min(trip_max, ceil_div(si2->hi, s));
-          trip_min = std::min(trip_min, ceil_div(si2->lo, s));
-        } else {
-          trip_min = 0;
+        if (at_stop) {
+          AffineForm span;
+          span.c.assign(num_loops, 0);
+          for (size_t j = 0; j < num_loops; ++j)
+            span.c[j] = d.step > 0 ? f->c[j] - d.start.c[j] : d.start.c[j] - f->c[j];
+          span.k = d.step > 0 ? f->k - d.start.k : d.start.k - f->k;
+          if (auto si2 = interval_both(span)) trip_max = std::min(trip_max, ceil_div(si2->hi, s));
         }
         // v >= alt (a start clipped by max), v <= alt - 1 (a stop clipped by min), mirrored for a negative step.
         if (!narrow_v) narrow_v = Interval{INT64_MIN, INT64_MAX};
@@ -269,6 +267,7 @@ void DynamicPhase::bind_loops() {
     };
     clip(li.start_also, false);
     clip(li.stop_also, true);
+    if (!li.start_also.empty() || !li.stop_also.empty()) trip_min = 0;
     d.last_counter = trip_max - 1;
     d.min_trip = trip_min;
     d.runs = d.last_counter >= 0;

@@ -66,8 +66,10 @@ RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isi
 
 
 class _Gen:
-    def __init__(self, seed, extras=False, indirect=False, tuples=False, control=False):
+    def __init__(self, seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
         self.seed = seed
+        self.bounds = bounds
+        self.rb = random.Random(seed * 104729 + 7)  # min/max and opaque bounds only
         self.extras = extras
         self.indirect = indirect
         self.tuples = tuples
@@ -449,10 +451,52 @@ class _Gen:
             self.features.add("negative index")
         return f"range({', '.join(parts)})", min(values), max(values)
 
+    def bounds_header(self, scope):
+        """(text, lo, hi) of a range() whose bounds are not one affine form
+        each: min/max clipping it (affine alternatives), or opaque bounds
+        (a product or a modulo of loop variables, a max where the loop
+        stops). lo and hi cover every value the variable can take."""
+        rb, n, m = self.rb, self.n, self.m
+        k = rb.randint(1, 3)
+        if scope and rb.random() < 0.7:
+            o, olo, ohi = rb.choice(scope)
+            form = rb.randrange(7)
+            if form == 0:
+                self.features.add("clipped by min")
+                return f"range({o}, min({o} + {k}, n))", olo, n - 1
+            if form == 1:
+                self.features.add("clipped by min and max")
+                return f"range(max(0, {o} - {k}), min(n, {o} + {k} + 1))", 0, n - 1
+            if form == 2:
+                self.features.add("clipped, negative step")
+                return f"range(min(n - 1, {o} + {k}), max(-1, {o} - {k} - 1), -1)", 0, n - 1
+            if form == 3:
+                self.features.add("opaque: product")
+                return f"range({o} * {o} % n, n)", 0, n - 1
+            if form == 4:
+                self.features.add("opaque: modulo start")
+                return f"range(({o} + {k}) % 2, n, 2)", 0, n - 1
+            if form == 5:
+                self.features.add("opaque: max at the stop")
+                return f"range({o}, max({o} + 1, m))", olo, max(ohi + 1, m) - 1
+            self.features.add("opaque: modulo stop, negative step")
+            return f"range(n - 1, {o} % 3 - 1, -1)", 0, n - 1
+        form = rb.randrange(3)
+        if form == 0:
+            self.features.add("clipped by min")
+            return "range(min(n, m + 1))", 0, min(n, m + 1) - 1
+        if form == 1:
+            self.features.add("clipped, strided")
+            return f"range(0, min(n, m + {k}), 2)", 0, max(0, min(n, m + k) - 1)
+        self.features.add("clipped by max")
+        return f"range(max(0, m - {k}), n)", max(0, m - k), n - 1
+
     def loop_header(self, scope, var):
         """Returns (text, lo, hi) for `for var in range(...)`."""
         r = self.r
         n = self.n
+        if self.bounds and self.rb.random() < 0.5:
+            return self.bounds_header(scope)
         if self.extras and r.random() < 0.3:
             return self.symbolic_header()
         if scope and r.random() < 0.4:
@@ -867,7 +911,7 @@ class _Gen:
         return make_args
 
 
-def generate(seed, extras=False, indirect=False, tuples=False, control=False):
+def generate(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
     """Returns ``(source, make_args)`` for this seed (deterministic). With
     ``extras``, a different nest that also has symbolic offsets and steps,
     more kinds of aliasing views, and NaN/inf/-0.0 in the data. With
@@ -875,14 +919,15 @@ def generate(seed, extras=False, indirect=False, tuples=False, control=False):
     With ``tuples``, tuple assignments (swaps, rotations, mixed targets).
     With ``control``, while loops with counters of their own (bounded, or
     `while True` left by a break), breaks and continues; every nest without
-    them is the same as without ``control``."""
-    src, make_args = _Gen(seed, extras, indirect, tuples, control).build()
+    them is the same as without ``control``. With ``bounds``, loops clipped
+    by min/max and loops with bounds known only while the nest runs."""
+    src, make_args = _Gen(seed, extras, indirect, tuples, control, bounds).build()
     return src, make_args
 
 
-def describe(seed, extras=False, indirect=False, tuples=False, control=False):
+def describe(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed, extras, indirect, tuples, control)
+    g = _Gen(seed, extras, indirect, tuples, control, bounds)
     g.build()
     return sorted(g.features)
 

@@ -150,14 +150,14 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
-def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False):
+def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False, bounds=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
     of every nest on every configuration. With `indirect`, the nest has
     indirect subscripts (nestgen.generate(seed, extras, indirect=True)); with
     `tuples`, tuple assignments; with `control`, while loops, breaks and
     continues."""
-    src, make_args = nestgen.generate(seed, extras, indirect, tuples, control)
+    src, make_args = nestgen.generate(seed, extras, indirect, tuples, control, bounds)
     fn = nestgen.make_function(src)
     py_args = make_args()
     want = outcome(fn, py_args, None)
@@ -179,6 +179,7 @@ def check_seed(seed, extras, configs, indirect=False, tuples=False, control=Fals
             + (" (indirect)" if indirect else "")
             + (" (tuples)" if tuples else "")
             + (" (control)" if control else "")
+            + (" (bounds)" if bounds else "")
         )
         where = f"seed {seed}{kind} on {device}{'/' + tier if tier else ''}"
         msg = None
@@ -194,7 +195,7 @@ def check_seed(seed, extras, configs, indirect=False, tuples=False, control=Fals
             msg = "; ".join(errors)
         if msg:
             failures.append(
-                f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples, control))}):\n{src}{msg}"
+                f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples, control, bounds))}):\n{src}{msg}"
             )
     return failures, statuses
 
@@ -288,6 +289,31 @@ def test_nestgen_control_flow_on_every_cpu_configuration():
 def test_nestgen_control_flow_on_the_emulated_gpu(seed):
     failures, _ = check_seed(
         seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=seed % 3 == 0, tuples=seed % 5 == 0, control=True
+    )
+    assert not failures, failures[0]
+
+
+BOUNDS_SEEDS = range(50000, 50080)
+
+
+def test_nestgen_bounds_on_every_cpu_configuration():
+    """Nests with loops clipped by min/max (tiles, windows) and loops whose
+    bounds are known only while the nest runs (nestgen's bounds=True, with
+    extras, indirect subscripts and control flow on some seeds)."""
+    failures, statuses = [], []
+    for seed in BOUNDS_SEEDS:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, control=seed % 4 == 0, bounds=True)
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+@pytest.mark.parametrize("seed", range(50000, 50020))
+def test_nestgen_bounds_on_the_emulated_gpu(seed):
+    failures, _ = check_seed(
+        seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=seed % 3 == 0, control=seed % 4 == 0, bounds=True
     )
     assert not failures, failures[0]
 
