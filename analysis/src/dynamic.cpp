@@ -48,8 +48,8 @@ std::string cache_key(const StaticAnalysis& sa, const BoundNest& b) {
   for (auto& [name, s] : b.scalars) {
     k.push_back('s');
     k += name;
-    k.push_back(s.kind == ScalarKind::Float ? 'f' : 'i');
-    put(s.kind == ScalarKind::Float ? 0 : s.ival);
+    k.push_back(s.kind == ScalarKind::Float ? 'f' : s.kind == ScalarKind::Complex ? 'c' : 'i');
+    put(s.kind == ScalarKind::Float || s.kind == ScalarKind::Complex ? 0 : s.ival);
   }
   std::vector<const ArrayBinding*> arrs;
   for (auto& name : sa.nest->arrays) {

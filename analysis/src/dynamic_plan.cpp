@@ -104,7 +104,7 @@ bool certainly_integer(const Expr& e, const BoundNest& b, const std::set<std::st
       if (int_names.count(e.name)) return true;
       if (local.count(e.name)) return false;
       auto it = b.scalars.find(e.name);
-      return it != b.scalars.end() && it->second.kind != ScalarKind::Float;
+      return it != b.scalars.end() && it->second.kind != ScalarKind::Float && it->second.kind != ScalarKind::Complex;
     }
     case ExprKind::Subscript: {
       auto it = b.arrays.find(e.name);
@@ -261,7 +261,9 @@ void Planner::run() {
   });
   auto scalar_is_integer = [&](const std::string& s) {
     auto it = dy.bound.scalars.find(s);
-    if (it != dy.bound.scalars.end() && it->second.kind == ScalarKind::Float) return false;
+    if (it != dy.bound.scalars.end() &&
+        (it->second.kind == ScalarKind::Float || it->second.kind == ScalarKind::Complex))
+      return false;
     std::set<std::string> ints = loop_vars;
     ints.insert(s);
     bool all = true;

@@ -661,6 +661,19 @@ class Converter {
       } else if (py::isinstance<py::float_>(v)) {
         e->kind = ExprKind::FloatConst;
         e->fval = v.cast<double>();
+      } else if (PyComplex_CheckExact(v.ptr())) {
+        // An imaginary literal (2.5j is complex(0.0, 2.5)): the call
+        // "complex.literal" of its two parts, as constants.
+        e->kind = ExprKind::Call;
+        e->name = "complex.literal";
+        for (double part : {PyComplex_RealAsDouble(v.ptr()), PyComplex_ImagAsDouble(v.ptr())}) {
+          auto c = std::make_shared<Expr>();
+          c->kind = ExprKind::FloatConst;
+          c->line = line;
+          c->col = e->col;
+          c->fval = part;
+          e->args.push_back(c);
+        }
       } else {
         decline(line, "the constant " + py::repr(v).cast<std::string>() + " is not a number");
       }
@@ -763,6 +776,16 @@ class Converter {
       // Constants of math and NumPy.
       py::object base = n.attr("value");
       std::string attr = n.attr("attr").cast<std::string>();
+      // z.real, z.imag: the call ".real" / ".imag" of z.
+      bool module = is(base, "Name") &&
+                    (base.attr("id").cast<std::string>() == "math" || base.attr("id").cast<std::string>() == "np" ||
+                     base.attr("id").cast<std::string>() == "numpy");
+      if ((attr == "real" || attr == "imag") && !module) {
+        e->kind = ExprKind::Call;
+        e->name = "." + attr;
+        e->args = {expr(base)};
+        return e;
+      }
       if (is(base, "Name")) {
         std::string mod = base.attr("id").cast<std::string>();
         // A.size and A.ndim are values known before the loop (a nest cannot
@@ -806,8 +829,16 @@ class Converter {
     std::string canonical;
     if (is(f, "Name")) {
       std::string name = f.attr("id").cast<std::string>();
-      static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
+      static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round", "complex"};
       if (builtins.count(name)) canonical = name;
+    } else if (is(f, "Attribute") && f.attr("attr").cast<std::string>() == "conjugate" &&
+               py::len(n.attr("args")) == 0 &&
+               !(is(f.attr("value"), "Name") && (f.attr("value").attr("id").cast<std::string>() == "np" ||
+                                                 f.attr("value").attr("id").cast<std::string>() == "numpy"))) {
+      // z.conjugate(): the call ".conjugate" of z.
+      e->name = ".conjugate";
+      e->args = {expr(f.attr("value"))};
+      return e;
     } else if (is(f, "Attribute") && is(f.attr("value"), "Name")) {
       std::string mod = f.attr("value").attr("id").cast<std::string>();
       std::string attr = f.attr("attr").cast<std::string>();

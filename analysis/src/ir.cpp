@@ -1,5 +1,6 @@
 // Small helpers of the IR, the bound instance and the plan.
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -77,6 +78,8 @@ const char* to_string(DType t) {
     case DType::Int16: return "int16";
     case DType::UInt32: return "uint32";
     case DType::UInt64: return "uint64";
+    case DType::Complex128: return "complex128";
+    case DType::Complex64: return "complex64";
   }
   return "?";
 }
@@ -93,6 +96,8 @@ int dtype_size(DType t) {
     case DType::Int16: return 2;
     case DType::UInt32: return 4;
     case DType::UInt64: return 8;
+    case DType::Complex128: return 16;
+    case DType::Complex64: return 8;
   }
   return 0;
 }
@@ -224,6 +229,19 @@ std::string to_source(const Expr& e) {
       os << paren(*e.args[1], 1) << " if " << paren(*e.args[0], 1) << " else " << paren(*e.args[2], 0);
       break;
     case ExprKind::Call: {
+      // the complex literal 2.5j, z.real, z.imag, z.conjugate() (frontend.cpp)
+      if (e.name == "complex.literal" && e.args.size() == 2) {
+        if (e.args[0]->fval == 0.0 && !std::signbit(e.args[0]->fval)) {
+          os << to_source(*e.args[1]) << "j";
+          break;
+        }
+        os << "complex(" << to_source(*e.args[0]) << ", " << to_source(*e.args[1]) << ")";
+        break;
+      }
+      if (!e.name.empty() && e.name[0] == '.' && e.args.size() == 1) {
+        os << paren(*e.args[0], precedence(e)) << e.name << (e.name == ".conjugate" ? "()" : "");
+        break;
+      }
       os << e.name << "(";
       for (size_t i = 0; i < e.args.size(); ++i) os << (i ? ", " : "") << to_source(*e.args[i]);
       os << ")";

@@ -43,7 +43,7 @@ bool host_computable_except(const Expr* e, const BoundNest& bound, const std::se
       if (host_known.count(e->name)) return true;
       if (set_in_nest.count(e->name)) return false;
       auto s = bound.scalars.find(e->name);
-      return s != bound.scalars.end() && s->second.kind != ScalarKind::Float;
+      return s != bound.scalars.end() && s->second.kind != ScalarKind::Float && s->second.kind != ScalarKind::Complex;
     }
     case ExprKind::Unary: return e->un_op != UnOp::Not && sub(e->args.at(0));
     case ExprKind::Binary: return e->bin_op != BinOp::Div && sub(e->args.at(0)) && sub(e->args.at(1));

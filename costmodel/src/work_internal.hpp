@@ -30,9 +30,11 @@ namespace work_detail {
 // the part of the analysis the cost model links.)
 inline int elem_size(DType t) {
   switch (t) {
+    case DType::Complex128: return 16;
     case DType::Float64:
     case DType::Int64:
-    case DType::UInt64: return 8;
+    case DType::UInt64:
+    case DType::Complex64: return 8;
     case DType::Float32:
     case DType::Int32:
     case DType::UInt32: return 4;

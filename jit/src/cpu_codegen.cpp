@@ -71,7 +71,8 @@ class CpuVariant {
   std::vector<ArraySlot> arrays;
   std::vector<VarSlot> vars;
   std::vector<std::pair<std::string, int>> outputs;  // name, var slot
-  std::set<int> float_slots;  // slots of variables kept as doubles, whatever kind they hold (int then float)
+  std::set<int> float_slots;    // slots of variables kept as doubles, whatever kind they hold (int then float)
+  std::set<int> complex_slots;  // slots of complex variables (imaginary part in slot + 4; int then complex)
   int frame_size = 0;
   bool needs_snapshot = false;
   bool reads_fp_flags = false;      // a NumPy float operation: the run reads the IEEE flags
@@ -290,6 +291,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   for (auto& x : spec.vars) {
     v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy});
     if (x.int_then_float) v->float_slots.insert(x.slot);
+    if (is_complex(x.type.r)) v->complex_slots.insert(x.slot);
   }
   for (auto& o : spec.bound->nest->outputs) {
     auto it = spec.var_index.find(o);
@@ -445,6 +447,9 @@ ValueKind kind_of(int code) {
     case 10: return ValueKind::NpUInt16;
     case 11: return ValueKind::NpInt16;
     case 12: return ValueKind::NpUInt32;
+    case 13: return ValueKind::PyComplex;
+    case 14: return ValueKind::NpComplex128;
+    case 15: return ValueKind::NpComplex64;
     default: return ValueKind::NpBool;
   }
 }
@@ -465,6 +470,9 @@ const char* to_string(ValueKind k) {
     case ValueKind::NpUInt16: return "uint16";
     case ValueKind::NpInt16: return "int16";
     case ValueKind::NpUInt32: return "uint32";
+    case ValueKind::PyComplex: return "complex";
+    case ValueKind::NpComplex128: return "complex128";
+    case ValueKind::NpComplex64: return "complex64";
   }
   return "?";
 }
@@ -485,6 +493,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   k.push_back(options.parallel ? 'P' : 'p');
   k.push_back(options.keep_ir ? 'I' : 'i');
   for (auto& n : options.numpy_scalars) k += n + '\x1f';
+  for (auto& n : options.complex64_scalars) k += n + '\x1e';
   put(static_cast<int64_t>(options.ufunc_loops.size()));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {
@@ -659,10 +668,22 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
         std::memcpy(&bits, &d, 8);
         break;
       }
+      case Repr::C128:
+      case Repr::C64: {
+        // A complex (or an int that the nest makes a complex: 0 only).
+        double re = sb.kind == ScalarKind::Complex ? sb.fval : static_cast<double>(sb.ival);
+        double im = sb.kind == ScalarKind::Complex ? sb.fimag : 0.0;
+        std::memcpy(&bits, &re, 8);
+        int64_t ibits;
+        std::memcpy(&ibits, &im, 8);
+        frame[x.slot + 4] = ibits;
+        break;
+      }
       default: bits = sb.ival; break;
     }
     frame[x.slot] = bits;
-    frame[x.slot + 1] = kind_code(x.repr, x.numpy);
+    frame[x.slot + 1] =
+        sb.kind == ScalarKind::Int && is_complex(x.repr) ? kind_code(Repr::I64, false) : kind_code(x.repr, x.numpy);
     frame[x.slot + 2] = 1;
   }
   // Arrays written by a variant that may stop half-way are saved first, so
@@ -755,7 +776,11 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
         int64_t bits = frame[slot];
         if (o.kind == ValueKind::PyFloat || o.kind == ValueKind::NpFloat64 || o.kind == ValueKind::NpFloat32) {
           std::memcpy(&o.fval, &bits, 8);
-        } else if (o.kind == ValueKind::PyInt && v.float_slots.count(slot)) {
+        } else if (o.kind == ValueKind::PyComplex || o.kind == ValueKind::NpComplex128 ||
+                   o.kind == ValueKind::NpComplex64) {
+          std::memcpy(&o.fval, &bits, 8);
+          std::memcpy(&o.fimag, &frame[slot + 4], 8);
+        } else if (o.kind == ValueKind::PyInt && (v.float_slots.count(slot) || v.complex_slots.count(slot))) {
           double d;  // an int-then-float variable last assigned an int (exact: |value| <= 2**53)
           std::memcpy(&d, &bits, 8);
           o.ival = static_cast<int64_t>(d);

@@ -125,8 +125,38 @@ class Codegen {
       case Repr::F64: return f64;
       case Repr::F32: return f32;
       case Repr::Bool: return i1;
+      case Repr::C128: return llvm::StructType::get(C, {f64, f64});
+      case Repr::C64: return llvm::StructType::get(C, {f32, f32});
     }
     return i64;
+  }
+
+  // ---- complex numbers: a {re, im} pair of doubles (floats for complex64) --
+  llvm::Value* cplx(llvm::Value* re, llvm::Value* im) {
+    llvm::Type* t = llvm::StructType::get(C, {re->getType(), re->getType()});
+    llvm::Value* v = llvm::UndefValue::get(t);
+    v = B.CreateInsertValue(v, re, {0});
+    return B.CreateInsertValue(v, im, {1});
+  }
+  llvm::Value* re_of(llvm::Value* z) { return B.CreateExtractValue(z, {0}); }
+  llvm::Value* im_of(llvm::Value* z) { return B.CreateExtractValue(z, {1}); }
+  // A value of representation r to the frame's slots: `p` (the value, the
+  // real part of a complex) and `pim` (a complex's imaginary part).
+  void put_slots(llvm::Value* v, Repr r, llvm::Value* p, llvm::Value* pim) {
+    if (is_complex(r)) {
+      Repr part = r == Repr::C128 ? Repr::F64 : Repr::F32;
+      B.CreateStore(to_slot(re_of(v), part), p);
+      B.CreateStore(to_slot(im_of(v), part), pim);
+      return;
+    }
+    B.CreateStore(to_slot(v, r), p);
+  }
+  llvm::Value* get_slots(Repr r, llvm::Value* p, llvm::Value* pim) {
+    if (is_complex(r)) {
+      Repr part = r == Repr::C128 ? Repr::F64 : Repr::F32;
+      return cplx(from_slot(B.CreateLoad(i64, p), part), from_slot(B.CreateLoad(i64, pim), part));
+    }
+    return from_slot(B.CreateLoad(i64, p), r);
   }
   llvm::Value* fn_ptr(void* f) { return B.CreateIntToPtr(B.getInt64(reinterpret_cast<uint64_t>(f)), ptr); }
   llvm::Value* slot_ptr(llvm::Value* base, llvm::Value* idx) { return B.CreateGEP(i64, base, idx); }
@@ -140,6 +170,8 @@ class Codegen {
       case Repr::F64: return B.CreateBitCast(v, i64);
       case Repr::F32: return B.CreateBitCast(B.CreateFPExt(v, f64), i64);
       case Repr::Bool: return B.CreateZExt(v, i64);
+      case Repr::C128:
+      case Repr::C64: break;  // two slots: put_slots
     }
     return v;
   }
@@ -150,6 +182,8 @@ class Codegen {
       case Repr::F64: return B.CreateBitCast(v, f64);
       case Repr::F32: return B.CreateFPTrunc(B.CreateBitCast(v, f64), f32);
       case Repr::Bool: return B.CreateICmpNE(v, B.getInt64(0));
+      case Repr::C128:
+      case Repr::C64: break;  // two slots: get_slots
     }
     return v;
   }
@@ -194,14 +228,14 @@ class Codegen {
   void load_var_from_frame(const VarInfo& v, bool reset_touched) {
     (void)reset_touched;
     VarStore& st = vars_.at(v.name);
-    B.CreateStore(from_slot(load_slot(v.slot), v.type.r), st.value);
+    B.CreateStore(get_slots(v.type.r, slot_ptr(frame_, v.slot), slot_ptr(frame_, v.slot + 4)), st.value);
     B.CreateStore(B.CreateTrunc(load_slot(v.slot + 1), i8), st.kind);
     B.CreateStore(B.CreateICmpNE(load_slot(v.slot + 2), B.getInt64(0)), st.defined);
     B.CreateStore(B.getInt1(false), st.touched);
   }
   void store_var_to_frame(const VarInfo& v, bool with_touched) {
     VarStore& st = vars_.at(v.name);
-    B.CreateStore(to_slot(B.CreateLoad(ty(v.type.r), st.value), v.type.r), slot_ptr(frame_, v.slot));
+    put_slots(B.CreateLoad(ty(v.type.r), st.value), v.type.r, slot_ptr(frame_, v.slot), slot_ptr(frame_, v.slot + 4));
     B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(frame_, v.slot + 1));
     B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.defined), i64), slot_ptr(frame_, v.slot + 2));
     if (with_touched) B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(frame_, v.slot + 3));
@@ -290,6 +324,13 @@ class Codegen {
     if (a.t.mixed()) return a.npf;
     return B.getInt1(a.t.np);
   }
+  // Whether `a op b` is a NumPy scalar: when either is, but a Python complex
+  // with a float64 on its right (an np.float64 is a float subclass, which
+  // Python's complex handles itself) is a NumPy scalar only when it is one.
+  llvm::Value* pair_np(const Val& a, const Val& b) {
+    if (a.t.r == Repr::C128 && b.t.r == Repr::F64) return is_np(a);
+    return B.CreateOr(is_np(a), is_np(b));
+  }
   llvm::Value* merge_np(const VT& t, const Val& a, const Val& b) {
     if (!t.mixed()) return nullptr;
     return B.CreateOr(is_np(a), is_np(b));
@@ -299,6 +340,15 @@ class Codegen {
     Repr from = a.t.r;
     llvm::Value* v = a.v;
     if (from == to) return v;
+    if (is_complex(to)) {
+      // complex(x, 0.0), as Python and NumPy convert a real operand
+      Repr part = to == Repr::C128 ? Repr::F64 : Repr::F32;
+      if (is_complex(from))
+        return cplx(conv(Val{re_of(v), VT{from == Repr::C128 ? Repr::F64 : Repr::F32}, nullptr}, part),
+                    conv(Val{im_of(v), VT{from == Repr::C128 ? Repr::F64 : Repr::F32}, nullptr}, part));
+      return cplx(conv(a, part), fconst(ty(part), 0.0));
+    }
+    if (is_complex(from)) throw Unsupported{DeclineCode::Internal, 0, "internal: complex to real conversion"};
     if (to == Repr::Bool) return truth(a);
     if (from == Repr::Bool) return is_float(to) ? B.CreateUIToFP(v, ty(to)) : B.CreateZExt(v, ty(to));
     if (is_int(from) && is_int(to)) return to == Repr::I64 ? B.CreateSExt(v, i64) : B.CreateTrunc(v, i32);
@@ -312,6 +362,12 @@ class Codegen {
       case Repr::Bool: return a.v;
       case Repr::I64:
       case Repr::I32: return B.CreateICmpNE(a.v, llvm::ConstantInt::get(a.v->getType(), 0));
+      case Repr::C128:
+      case Repr::C64: {
+        llvm::Value* re = re_of(a.v);
+        llvm::Value* zero = llvm::ConstantFP::get(re->getType(), 0.0);
+        return B.CreateOr(B.CreateFCmpUNE(re, zero), B.CreateFCmpUNE(im_of(a.v), zero));
+      }
       default: return B.CreateFCmpUNE(a.v, llvm::ConstantFP::get(a.v->getType(), 0.0));
     }
   }
@@ -414,6 +470,7 @@ class Codegen {
       bool sign = t.small == Small::I8 || t.small == Small::I16;
       return Val{sign ? B.CreateSExt(n, i64) : B.CreateZExt(n, i64), t, nullptr};
     }
+    if (is_complex(t.r)) return complex_binary(op, a, b, t, site);
     bool pysem = t.py;
     Val r;
     r.t = t;
@@ -561,6 +618,55 @@ class Codegen {
     throw Unsupported{DeclineCode::Internal, line, "internal: unknown binary operation"};
   }
 
+  // ---- complex arithmetic -------------------------------------------------
+  // CPython 3.11's _Py_c_sum, _Py_c_diff, _Py_c_prod and NumPy's scalar
+  // complex arithmetic: a real operand becomes complex(x, 0.0) first, and
+  // the product is (ac - bd, ad + bc) even then (so inf * 1 may give nan
+  // parts, as in Python). No FMA: the target forbids contraction.
+  llvm::Value* cprod(llvm::Value* x, llvm::Value* y) {
+    llvm::Value *a = re_of(x), *b = im_of(x), *c = re_of(y), *d = im_of(y);
+    return cplx(B.CreateFSub(B.CreateFMul(a, c), B.CreateFMul(b, d)),
+                B.CreateFAdd(B.CreateFMul(a, d), B.CreateFMul(b, c)));
+  }
+  Val complex_binary(BinOp op, const Val& a, const Val& b, const VT& t, const Expr* site) {
+    if (t.py) {
+      check_big_int(a);
+      check_big_int(b);
+    }
+    Val r;
+    r.t = t;
+    r.npf = merge_np(t, a, b);
+    if (t.mixed()) r.npf = pair_np(a, b);
+    llvm::Value* x = conv(a, t.r);
+    llvm::Value* y = conv(b, t.r);
+    switch (op) {
+      case BinOp::Add: r.v = cplx(B.CreateFAdd(re_of(x), re_of(y)), B.CreateFAdd(im_of(x), im_of(y))); break;
+      case BinOp::Sub: r.v = cplx(B.CreateFSub(re_of(x), re_of(y)), B.CreateFSub(im_of(x), im_of(y))); break;
+      case BinOp::Mul: r.v = cprod(x, y); break;
+      case BinOp::Pow: {
+        // CPython's c_powu: r = 1, p = x; for each bit of n from the lowest:
+        // r = r * p when set, then p = p * p. An infinite part in the result
+        // raises OverflowError ("complex exponentiation").
+        int64_t n = site->args[1]->ival;
+        llvm::Value* acc = cplx(fconst(f64, 1.0), fconst(f64, 0.0));
+        llvm::Value* p = x;
+        for (int64_t mask = 1; mask > 0 && n >= mask; mask <<= 1) {
+          if (n & mask) acc = cprod(acc, p);
+          p = cprod(p, p);
+        }
+        llvm::Value* inf = fconst(f64, INFINITY);
+        llvm::Value* ovf = B.CreateOr(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {re_of(acc)}), inf),
+                                      B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {im_of(acc)}), inf));
+        trap_later(ovf, Trap::MathOverflow);
+        r.v = acc;
+        return r;
+      }
+      default: throw Unsupported{DeclineCode::Internal, 0, "internal: complex operation"};
+    }
+    note_numpy_float(r);
+    return r;
+  }
+
   // ---- expressions --------------------------------------------------------
   Val load_var(const std::string& name, int line) {
     (void)line;
@@ -570,8 +676,13 @@ class Codegen {
     Val v;
     v.t = vi.type;
     v.v = B.CreateLoad(ty(vi.type.r), st.value);
-    if (vi.type.mixed()) v.npf = B.CreateICmpUGE(B.CreateLoad(i8, st.kind), B.getInt8(3));
+    if (vi.type.mixed()) v.npf = kind_numpy(B.CreateLoad(i8, st.kind));
     return v;
+  }
+  // Whether a kind code (kind_code) is a NumPy scalar's: 3 and above, but 13
+  // (a Python complex).
+  llvm::Value* kind_numpy(llvm::Value* kind) {
+    return B.CreateAnd(B.CreateICmpUGE(kind, B.getInt8(3)), B.CreateICmpNE(kind, B.getInt8(13)));
   }
 
   void store_var(const std::string& name, const Val& val) {
@@ -626,6 +737,8 @@ class Codegen {
       case DType::Int16:
       case DType::UInt32:
       case DType::UInt64: return Repr::I64;
+      case DType::Complex128: return Repr::C128;
+      case DType::Complex64: return Repr::C64;
     }
     return Repr::F64;
   }
@@ -669,6 +782,16 @@ class Codegen {
       return v;
     }
     v.t = VT{r, false, true};
+    if (is_complex(r)) {
+      llvm::Type* part = r == Repr::C128 ? f64 : f32;
+      llvm::LoadInst* lr = B.CreateAlignedLoad(part, p, llvm::Align(1));
+      llvm::LoadInst* li = B.CreateAlignedLoad(part, B.CreateConstGEP1_64(part, p, 1), llvm::Align(1));
+      tag(lr, e.name);
+      tag(li, e.name);
+      loaded_arrays.insert(e.name);
+      v.v = cplx(lr, li);
+      return v;
+    }
     llvm::LoadInst* ld = B.CreateAlignedLoad(r == Repr::Bool ? i8 : ty(r), p, llvm::Align(1));
     tag(ld, e.name);
     loaded_arrays.insert(e.name);
@@ -680,6 +803,21 @@ class Codegen {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     llvm::Value* out = nullptr;
     switch (a.dtype) {
+      case DType::Complex128:
+      case DType::Complex64: {
+        // NumPy casts each part (complex128 to complex64: "overflow
+        // encountered in cast" where a part becomes infinite).
+        Repr r = a.dtype == DType::Complex128 ? Repr::C128 : Repr::C64;
+        llvm::Type* part = r == Repr::C128 ? f64 : f32;
+        if (val.t.py && is_int(val.t.r)) check_big_int(val);
+        if (r == Repr::C64 && (val.t.r == Repr::C128 || val.t.r == Repr::F64)) reads_fp_flags = true;
+        llvm::Value* z = is_int(val.t.r) && r == Repr::C64
+                             ? cplx(B.CreateFPTrunc(conv(val, Repr::F64), f32), fconst(f32, 0.0))
+                             : conv(val, r);
+        tag(B.CreateAlignedStore(re_of(z), p, llvm::Align(1)), e.name);
+        tag(B.CreateAlignedStore(im_of(z), B.CreateConstGEP1_64(part, p, 1), llvm::Align(1)), e.name);
+        return;
+      }
       case DType::Float64: out = conv(val, Repr::F64); break;
       case DType::Float32:
         // NumPy converts Python and NumPy ints through a C double first.
@@ -748,6 +886,10 @@ class Codegen {
         if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
         if (e.un_op == UnOp::Pos) return a;
         if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
+        if (is_complex(a.t.r)) {
+          Val r{cplx(B.CreateFNeg(re_of(a.v)), B.CreateFNeg(im_of(a.v))), a.t, a.npf};
+          return r;
+        }
         if (S.overflow_checks.count(&e)) {
           llvm::Value* res =
               intrinsic(llvm::Intrinsic::ssub_with_overflow, {llvm::ConstantInt::get(a.v->getType(), 0), a.v});
@@ -769,12 +911,17 @@ class Codegen {
 
   llvm::Value* compare_pair(CmpOp op, const Val& a, const Val& b, int line) {
     VT d = compare_domain(a.t, b.t, line);
-    if (is_float(d.r) && d.py) {
+    if ((is_float(d.r) || is_complex(d.r)) && d.py) {
       check_big_int(a);
       check_big_int(b);
     }
     llvm::Value* x = conv(a, d.r);
     llvm::Value* y = conv(b, d.r);
+    if (is_complex(d.r)) {
+      // (the specialiser declines the orderings)
+      llvm::Value* eq = B.CreateAnd(B.CreateFCmpOEQ(re_of(x), re_of(y)), B.CreateFCmpOEQ(im_of(x), im_of(y)));
+      return op == CmpOp::Ne ? B.CreateNot(eq) : eq;
+    }
     if (is_int(d.r)) {
       switch (op) {
         case CmpOp::Lt: return B.CreateICmpSLT(x, y);
@@ -816,7 +963,7 @@ class Codegen {
       // which result a chain yields depends on where it stops; take the
       // NumPy-ness of the first pair when it is false, else of the last.
       npf = B.getInt1(false);
-      for (size_t i = 0; i + 1 < ops.size(); ++i) npf = B.CreateOr(npf, B.CreateOr(is_np(ops[i]), is_np(ops[i + 1])));
+      for (size_t i = 0; i + 1 < ops.size(); ++i) npf = B.CreateOr(npf, pair_np(ops[i], ops[i + 1]));
     }
     return Val{res, t, npf};
   }
@@ -891,10 +1038,68 @@ class Codegen {
     return Val{phi, t, nphi};
   }
 
+  // libm's hypot(), as CPython's abs() of a complex and NumPy's npy_hypot call it.
+  llvm::Value* libm_hypot(llvm::Value* x, llvm::Value* y) {
+    llvm::Type* t = x->getType();
+    auto* fty = llvm::FunctionType::get(t, {t, t}, false);
+    llvm::FunctionCallee fc = M.getOrInsertFunction(t->isFloatTy() ? "hypotf" : "hypot", fty);
+    llvm::CallInst* call = B.CreateCall(fc, {x, y});
+    call->addFnAttr(llvm::Attribute::NoBuiltin);
+    return call;
+  }
+
+  std::optional<Val> complex_call(const Expr& e, const std::vector<Val>& a) {
+    const std::string& f = e.name;
+    if (f == "complex.literal")
+      return Val{cplx(fconst(f64, e.args[0]->fval), fconst(f64, e.args[1]->fval)), kPyComplex, nullptr};
+    if (f == "complex") {
+      // complex(re, im) of real numbers: (float(re), float(im)) exactly
+      for (auto& x : a) check_big_int(x);
+      llvm::Value* re = conv(a[0], Repr::F64);
+      llvm::Value* im = a.size() > 1 ? conv(a[1], Repr::F64) : fconst(f64, 0.0);
+      return Val{cplx(re, im), kPyComplex, nullptr};
+    }
+    if (a.empty() || !is_complex(a[0].t.r)) return std::nullopt;
+    const VT& t = a[0].t;
+    VT part{t.r == Repr::C64 ? Repr::F32 : Repr::F64, t.py, t.np};
+    if (f == ".real") return Val{re_of(a[0].v), part, a[0].npf};
+    if (f == ".imag") return Val{im_of(a[0].v), part, a[0].npf};
+    if (f == ".conjugate") return Val{cplx(re_of(a[0].v), B.CreateFNeg(im_of(a[0].v))), t, a[0].npf};
+    if (f == "abs") {
+      llvm::Value* re = re_of(a[0].v);
+      llvm::Value* im = im_of(a[0].v);
+      llvm::Value* h = libm_hypot(re, im);
+      Val r{h, part, a[0].npf};
+      if (t.py) {
+        // CPython's _Py_c_abs: an infinite part gives inf, else a NaN part
+        // its own NaN; an infinite result from finite parts raises
+        // OverflowError ("absolute value too large").
+        llvm::Value* inf = fconst(f64, INFINITY);
+        llvm::Value* any_inf = B.CreateOr(B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {re}), inf),
+                                          B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {im}), inf));
+        llvm::Value* any_nan = B.CreateOr(B.CreateFCmpUNO(re, re), B.CreateFCmpUNO(im, im));
+        llvm::Value* py = B.CreateSelect(any_inf, inf, B.CreateSelect(any_nan, fconst(f64, std::nan("")), h));
+        llvm::Value* ovf = B.CreateAnd(B.CreateNot(B.CreateOr(any_inf, any_nan)),
+                                       B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, {h}), inf));
+        if (t.mixed()) {
+          trap_later(B.CreateAnd(ovf, B.CreateNot(a[0].npf)), Trap::MathOverflow);
+          r.v = B.CreateSelect(a[0].npf, h, py);
+        } else {
+          trap_later(ovf, Trap::MathOverflow);
+          r.v = py;
+        }
+      }
+      note_numpy_float(r);  // NumPy: "overflow encountered in absolute"
+      return r;
+    }
+    throw Unsupported{DeclineCode::Internal, e.line, "internal: " + f + "() of a complex number"};
+  }
+
   Val call(const Expr& e) {
     std::vector<Val> a;
     for (auto& x : e.args) a.push_back(expr(*x));
     const std::string& f = e.name;
+    if (auto r = complex_call(e, a)) return *r;
     llvm::Value* inf = fconst(f64, INFINITY);
     if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
         f == "atan" || f == "tanh" || f == "log10" || f == "log2" || f == "expm1" || f == "log1p" || f == "erf" ||
@@ -1652,9 +1857,9 @@ class Codegen {
       for (size_t j = 0; j < assigned.size(); ++j) {
         const VarInfo& vi = S.vars[S.var_index.at(assigned[j])];
         VarStore& st = vars_.at(vi.name);
-        B.CreateStore(to_slot(B.CreateLoad(ty(vi.type.r), st.value), vi.type.r), slot_ptr(out, 3 * j));
-        B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(out, 3 * j + 1));
-        B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(out, 3 * j + 2));
+        put_slots(B.CreateLoad(ty(vi.type.r), st.value), vi.type.r, slot_ptr(out, 4 * j), slot_ptr(out, 4 * j + 3));
+        B.CreateStore(B.CreateSExt(B.CreateLoad(i8, st.kind), i64), slot_ptr(out, 4 * j + 1));
+        B.CreateStore(B.CreateZExt(B.CreateLoad(i1, st.touched), i64), slot_ptr(out, 4 * j + 2));
       }
       check_deferred();
       B.CreateRet(B.getInt32(rt::kOk));
@@ -1696,7 +1901,7 @@ class Codegen {
     auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
     llvm::Value* st =
         B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
-                     {rt_, CF, frame_, n, B.getInt64(3 * assigned.size()), outp, nch, B.getInt64(per_thread)});
+                     {rt_, CF, frame_, n, B.getInt64(4 * assigned.size()), outp, nch, B.getInt64(per_thread)});
     auto* fail = llvm::BasicBlock::Create(C, "par.fail", F_);
     auto* ok = llvm::BasicBlock::Create(C, "par.ok", F_);
     B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), fail, ok);
@@ -1715,20 +1920,20 @@ class Codegen {
     c->addIncoming(B.getInt64(0), pre);
     B.CreateCondBr(B.CreateICmpSLT(c, nchunks), body, exit);
     B.SetInsertPoint(body);
-    llvm::Value* cbase = slot_ptr(out, B.CreateMul(c, B.getInt64(3 * assigned.size())));
+    llvm::Value* cbase = slot_ptr(out, B.CreateMul(c, B.getInt64(4 * assigned.size())));
     for (size_t j = 0; j < assigned.size(); ++j) {
       const VarInfo& vi = S.vars[S.var_index.at(assigned[j])];
       VarStore& vs = vars_.at(vi.name);
-      llvm::Value* touched = B.CreateICmpNE(B.CreateLoad(i64, slot_ptr(cbase, 3 * j + 2)), B.getInt64(0));
+      llvm::Value* touched = B.CreateICmpNE(B.CreateLoad(i64, slot_ptr(cbase, 4 * j + 2)), B.getInt64(0));
       auto* yes = llvm::BasicBlock::Create(C, "comb.take", F_);
       auto* next = llvm::BasicBlock::Create(C, "comb.next", F_);
       B.CreateCondBr(touched, yes, next);
       B.SetInsertPoint(yes);
-      llvm::Value* val = from_slot(B.CreateLoad(i64, slot_ptr(cbase, 3 * j)), vi.type.r);
-      llvm::Value* kind = B.CreateTrunc(B.CreateLoad(i64, slot_ptr(cbase, 3 * j + 1)), i8);
+      llvm::Value* val = get_slots(vi.type.r, slot_ptr(cbase, 4 * j), slot_ptr(cbase, 4 * j + 3));
+      llvm::Value* kind = B.CreateTrunc(B.CreateLoad(i64, slot_ptr(cbase, 4 * j + 1)), i8);
       const Reduction* r = reduction_of(s, vi.name);
       if (r) {
-        Val part{val, vi.type, vi.type.mixed() ? B.CreateICmpUGE(kind, B.getInt8(3)) : nullptr};
+        Val part{val, vi.type, vi.type.mixed() ? kind_numpy(kind) : nullptr};
         Val cur = load_var(vi.name, s.line);
         Val res;
         if (!r->fn.empty()) {

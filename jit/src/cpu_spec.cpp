@@ -82,6 +82,8 @@ class Specialiser {
                               " never gets a value of a known type"};
     if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_then_float; }))
       check_int_then_float_reads(*nest.root);
+    if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_then_complex; }))
+      check_int_then_complex_reads(*nest.root);
     choose_parallel();
     record_ = true;
     std::vector<const Stmt*> loops;
@@ -98,6 +100,7 @@ class Specialiser {
   std::map<std::string, Interval> loop_iv_;  // enclosing loop variables
   static constexpr int64_t kExactInDouble = int64_t{1} << 53;
   std::set<std::string> ints_not_exact_in_double_;  // assigned an int whose range is unknown or wider
+  std::set<std::string> ints_not_zero_;             // assigned an int that may not be 0
   std::ostringstream decisions_;
 
   // ---- names ----------------------------------------------------------
@@ -109,12 +112,17 @@ class Specialiser {
     if (it != B.scalars.end()) {
       v.input = true;
       v.typed = true;
-      v.type = it->second.kind == ScalarKind::Int ? kPyInt : it->second.kind == ScalarKind::Float ? kPyFloat : kPyBool;
+      v.type = it->second.kind == ScalarKind::Int       ? kPyInt
+               : it->second.kind == ScalarKind::Float   ? kPyFloat
+               : it->second.kind == ScalarKind::Complex ? kPyComplex
+                                                        : kPyBool;
       for (auto& n : S.options.numpy_scalars)
         if (n == name) {
           v.type = VT{v.type.r, false, true};
           v.input_numpy = true;
         }
+      for (auto& n : S.options.complex64_scalars)
+        if (n == name && v.type.r == Repr::C128) v.type.r = Repr::C64;
     }
     S.var_index[name] = static_cast<int>(S.vars.size());
     S.vars.push_back(v);
@@ -204,6 +212,7 @@ class Specialiser {
     }
     if (t == kPyInt && !(iv.known && iv.lo >= -kExactInDouble && iv.hi <= kExactInDouble))
       ints_not_exact_in_double_.insert(v.name);
+    if (t == kPyInt && !(iv.known && iv.lo == 0 && iv.hi == 0)) ints_not_zero_.insert(v.name);
     if (!v.typed) {
       v.type = t;
       v.typed = true;
@@ -215,6 +224,27 @@ class Specialiser {
       v.type = VT{Repr::F64, true, t.np};  // its int, as a float, counts as a Python float
       changed_ = true;
       return;
+    }
+    bool zero_input =
+        v.input && !v.input_numpy && B.scalars.at(v.name).kind == ScalarKind::Int && B.scalars.at(v.name).ival == 0;
+    if ((!v.input || zero_input) && !v.int_then_float && !v.int_then_complex && v.type == kPyInt && t.r == Repr::C128) {
+      if (ints_not_zero_.count(v.name))
+        throw Unsupported{DeclineCode::Typing, line,
+                          quoted_name(B.nest, v.name) +
+                              " holds an int and then a complex number; native code follows that only when the "
+                              "int is the constant 0 (write 0j to make it a complex from the start)"};
+      v.int_then_complex = true;
+      v.type = VT{Repr::C128, true, t.np};  // its 0, as 0j, counts as a Python complex
+      changed_ = true;
+      return;
+    }
+    if (v.int_then_complex && t == kPyInt) {
+      if (ints_not_zero_.count(v.name))
+        throw Unsupported{DeclineCode::Typing, line,
+                          quoted_name(B.nest, v.name) +
+                              " holds an int and then a complex number; native code follows that only when the "
+                              "int is the constant 0 (write 0j to make it a complex from the start)"};
+      return;  // 0 again: its kind is tracked at run time
     }
     if (v.int_then_float && t == kPyInt) {
       if (ints_not_exact_in_double_.count(v.name))
@@ -332,6 +362,102 @@ class Specialiser {
     }
   }
 
+  // ---- int then complex ------------------------------------------------
+  // A variable that holds the int 0 and then complex numbers is held as 0j
+  // from the start. Where it may still be Python's int 0, a read is allowed
+  // only where 0 and 0j give the same result of the same type: an operand of
+  // + - * whose other operand is a complex (Python converts the 0 to 0j
+  // first), a product, sum or difference of such variables in that place
+  // (0 * 0 is 0, 0j * 0j is 0j), == and != (0 == w is 0j == w), abs() of it
+  // compared (abs(0) <= 2 is abs(0j) <= 2), a condition.
+  enum class Itc { Unsafe, Safe, Compared };
+  bool is_int_then_complex(const Expr& e) const {
+    if (e.kind == ExprKind::Name) {
+      auto it = S.var_index.find(e.name);
+      return it != S.var_index.end() && S.vars[it->second].int_then_complex;
+    }
+    if (e.kind == ExprKind::Binary && (e.bin_op == BinOp::Add || e.bin_op == BinOp::Sub || e.bin_op == BinOp::Mul))
+      return is_int_then_complex(*e.args[0]) && is_int_then_complex(*e.args[1]);
+    return false;
+  }
+  bool definitely_complex(const Expr& e) {
+    if (is_int_then_complex(e)) return false;
+    auto t = expr(e);
+    return t && is_complex(t->t.r);
+  }
+  void check_int_then_complex_reads(const Expr& e, Itc ctx) {
+    if (is_int_then_complex(e)) {
+      if (ctx == Itc::Unsafe) {
+        const Expr* name = &e;
+        while (name->kind != ExprKind::Name) name = name->args[0].get();
+        throw Unsupported{DeclineCode::Typing, e.line,
+                          quoted_name(B.nest, name->name) +
+                              " holds an int and then a complex number; native code follows it only where both "
+                              "give the same result (in arithmetic with a complex number, == and !=, abs() "
+                              "compared, conditions), and this use is not one"};
+      }
+      return;
+    }
+    switch (e.kind) {
+      case ExprKind::Binary: {
+        bool arith = e.bin_op == BinOp::Add || e.bin_op == BinOp::Sub || e.bin_op == BinOp::Mul;
+        check_int_then_complex_reads(*e.args[0], arith && definitely_complex(*e.args[1]) ? Itc::Safe : Itc::Unsafe);
+        check_int_then_complex_reads(*e.args[1], arith && definitely_complex(*e.args[0]) ? Itc::Safe : Itc::Unsafe);
+        return;
+      }
+      case ExprKind::Compare:
+        for (auto& a : e.args) check_int_then_complex_reads(*a, Itc::Compared);
+        return;
+      case ExprKind::Unary:
+        check_int_then_complex_reads(*e.args[0], e.un_op == UnOp::Not ? Itc::Safe : Itc::Unsafe);
+        return;
+      case ExprKind::IfExp:
+        check_int_then_complex_reads(*e.args[0], Itc::Safe);
+        check_int_then_complex_reads(*e.args[1], Itc::Unsafe);
+        check_int_then_complex_reads(*e.args[2], Itc::Unsafe);
+        return;
+      case ExprKind::Call:
+        for (auto& a : e.args)
+          check_int_then_complex_reads(*a, e.name == "abs" && ctx == Itc::Compared ? Itc::Safe : Itc::Unsafe);
+        return;
+      default:
+        for (auto& a : e.args)
+          if (a) check_int_then_complex_reads(*a, Itc::Unsafe);
+    }
+  }
+  void check_int_then_complex_reads(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign: {
+        const Expr& t = *s.target;
+        if (t.kind == ExprKind::Subscript) {
+          for (auto& a : t.args) check_int_then_complex_reads(*a, Itc::Unsafe);
+          check_int_then_complex_reads(*s.value, Itc::Unsafe);
+        } else if (s.kind == StmtKind::AugAssign) {
+          bool arith = s.aug_op == BinOp::Add || s.aug_op == BinOp::Sub || s.aug_op == BinOp::Mul;
+          check_int_then_complex_reads(t, arith && definitely_complex(*s.value) ? Itc::Safe : Itc::Unsafe);
+          check_int_then_complex_reads(*s.value, arith && definitely_complex(t) ? Itc::Safe : Itc::Unsafe);
+        } else {
+          check_int_then_complex_reads(*s.value, Itc::Unsafe);
+        }
+        return;
+      }
+      case StmtKind::If:
+        check_int_then_complex_reads(*s.cond, Itc::Safe);
+        for (auto& b : s.body) check_int_then_complex_reads(*b);
+        for (auto& b : s.orelse) check_int_then_complex_reads(*b);
+        return;
+      case StmtKind::Break:
+      case StmtKind::Continue: return;
+      case StmtKind::For:
+        check_int_then_complex_reads(*s.start, Itc::Unsafe);
+        check_int_then_complex_reads(*s.stop, Itc::Unsafe);
+        if (s.step) check_int_then_complex_reads(*s.step, Itc::Unsafe);
+        for (auto& b : s.body) check_int_then_complex_reads(*b);
+        return;
+    }
+  }
+
   void mark_ovf(const Expr* e, bool need) {
     if (!record_) return;
     if (need) S.overflow_checks.insert(e);
@@ -360,7 +486,7 @@ class Specialiser {
         VarInfo& v = S.vars[S.var_index.at(e.name)];
         if (!v.typed) return std::nullopt;
         Interval iv;
-        if (v.input && !v.assigned && v.type.r != Repr::F64) {
+        if (v.input && !v.assigned && v.type.r != Repr::F64 && !is_complex(v.type.r)) {
           iv = Interval::of(B.scalars.at(e.name).ival);
         }
         return TypedInterval{v.type, iv};
@@ -396,6 +522,11 @@ class Specialiser {
           auto a = expr(*e.args[i]);
           auto b = expr(*e.args[i + 1]);
           if (!a || !b) return std::nullopt;
+          if ((is_complex(a->t.r) || is_complex(b->t.r)) && e.cmp_ops[i] != CmpOp::Eq && e.cmp_ops[i] != CmpOp::Ne)
+            throw Unsupported{DeclineCode::Exactness, e.line,
+                              std::string("'") + to_string(e.cmp_ops[i]) +
+                                  "' with a complex number raises TypeError in Python (complex numbers have no "
+                                  "order); compare abs(z), z.real or z.imag"};
           compare_domain(a->t, b->t, e.line);
           VT r = compare_result(a->t, b->t);
           res = res ? VT{Repr::Bool, res->py || r.py, res->np || r.np} : r;
@@ -438,6 +569,20 @@ class Specialiser {
 
   std::optional<TypedInterval> binary(const Expr& e, BinOp op, const TypedInterval& a, const TypedInterval& b) {
     VT t = binary_type(op, a.t, b.t, e.line);
+    if (is_complex(t.r)) {
+      if (op == BinOp::Pow) {
+        // CPython's complex ** int of at most 100: repeated squaring (c_powu),
+        // which native code repeats product by product. NumPy's complex
+        // power is its own algorithm.
+        const Expr* ex = e.kind == ExprKind::Binary ? e.args[1].get() : nullptr;
+        if (a.t != kPyComplex || !ex || ex->kind != ExprKind::IntConst || ex->ival < 0 || ex->ival > 100)
+          throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                            "'**' with a complex number runs natively only as a Python complex raised to a "
+                            "constant integer power between 0 and 100 (" +
+                                describe(a.t) + " ** " + describe(b.t) + " here)"};
+      }
+      return TypedInterval{t, {}};
+    }
     if (op == BinOp::Pow && is_float(t.r))
       if (auto types = power_via_numpy_ufunc(a.t, b.t))
         throw Unsupported{DeclineCode::Exactness, e.line,
@@ -533,6 +678,8 @@ class Specialiser {
       case DType::UInt16: return TypedInterval{VT{Repr::I64, false, true, Small::U16}, {true, 0, UINT16_MAX}};
       case DType::Int16: return TypedInterval{VT{Repr::I64, false, true, Small::I16}, {true, INT16_MIN, INT16_MAX}};
       case DType::UInt32: return TypedInterval{VT{Repr::I64, false, true, Small::U32}, {true, 0, UINT32_MAX}};
+      case DType::Complex128: return TypedInterval{VT{Repr::C128, false, true}, {}};
+      case DType::Complex64: return TypedInterval{VT{Repr::C64, false, true}, {}};
       case DType::UInt64:
         if (stored) return TypedInterval{VT{Repr::I64, false, true}, {}};
         throw Unsupported{DeclineCode::UnsupportedValue, e.line,
@@ -569,6 +716,7 @@ class Specialiser {
       args.push_back(*t);
     }
     const std::string& f = e.name;
+    if (auto t = complex_call(e, args)) return t;
     // int(), float() and the math functions convert an np.uint8 ... by value;
     // the others keep or depend on the small type (min(np.uint8(3), 5) is
     // np.uint8(3), abs(np.int8(-128)) wraps).
@@ -707,6 +855,46 @@ class Specialiser {
     throw Unsupported{DeclineCode::UnsupportedOperation, e.line, shown + "() is not supported in native code"};
   }
 
+  // The calls that make or take complex numbers: the literal 2.5j,
+  // complex(re, im), z.real, z.imag, z.conjugate(), abs(z). Any other call
+  // of a complex number stays in Python.
+  std::optional<TypedInterval> complex_call(const Expr& e, const std::vector<TypedInterval>& args) {
+    const std::string& f = e.name;
+    if (f == "complex.literal") return TypedInterval{kPyComplex, {}};
+    if (f == "complex") {
+      if (args.empty() || args.size() > 2)
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line, "complex() takes 1 or 2 arguments here"};
+      for (auto& a : args) {
+        if (is_complex(a.t.r))
+          throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                            "complex() of a complex number is not supported in native code"};
+        reject_small(a.t, "complex()", e.line);
+      }
+      return TypedInterval{kPyComplex, {}};
+    }
+    bool any = std::any_of(args.begin(), args.end(), [](const TypedInterval& a) { return is_complex(a.t.r); });
+    if (f == ".real" || f == ".imag" || f == ".conjugate") {
+      const VT& t = args[0].t;
+      if (!is_complex(t.r))
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          std::string(f == ".conjugate" ? "conjugate()" : f.substr(1)) + " of a " + describe(t) +
+                              " is supported in native code only for complex numbers"};
+      if (f == ".conjugate") return TypedInterval{t, {}};
+      return TypedInterval{VT{t.r == Repr::C64 ? Repr::F32 : Repr::F64, t.py, t.np}, {}};
+    }
+    if (!any) return std::nullopt;
+    if (f == "abs" && args.size() == 1) {
+      const VT& t = args[0].t;
+      return TypedInterval{VT{t.r == Repr::C64 ? Repr::F32 : Repr::F64, t.py, t.np}, {}};
+    }
+    throw Unsupported{
+        DeclineCode::UnsupportedOperation, e.line,
+        (f.rfind("np.", 0) == 0 || f == "abs" || f == "min" || f == "max" || f == "float" || f == "int" || f == "round"
+             ? f
+             : "math." + f) +
+            "() of a complex number is not supported in native code"};
+  }
+
   static void reject_small(const VT& t, const std::string& what, int line) {
     if (t.small != Small::None)
       throw Unsupported{DeclineCode::Typing, line,
@@ -717,6 +905,12 @@ class Specialiser {
 
   void check_store(const Expr& target, const VT& v, int line) {
     const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
+    if (is_complex(v.r) && !is_complex(a.dtype))
+      throw Unsupported{DeclineCode::Exactness, line,
+                        "a complex number is stored into the " + std::string(to_string(a.dtype)) + " array '" +
+                            target.name +
+                            "'; NumPy warns (ComplexWarning) and drops the imaginary part, which stays in Python"};
+    if (is_complex(a.dtype)) return;
     if (is_small_int(a.dtype)) {
       // NumPy stores a float into a small integer array through a C long:
       // truncated towards zero, then wrapped to the type (300.7 -> 44 in a
@@ -860,6 +1054,8 @@ class Specialiser {
       }
       const VarInfo& v = S.vars[it->second];
       if (v.int_then_float) return false;  // its partial results would start from the int
+      // Complex sums and products are not associative (Python adds in order).
+      if (is_complex(v.type.r) || v.int_then_complex) return false;
       // A small integer wraps to its type at each step, with NumPy's warning.
       if (v.type.small != Small::None) return false;
       if (!r.fn.empty()) {
@@ -948,9 +1144,9 @@ class Specialiser {
     }
     for (auto& v : S.vars) {
       v.slot = slot;
-      slot += 4;
+      slot += 5;
       k << v.name << ':' << static_cast<int>(v.type.r) << static_cast<int>(v.type.small) << v.type.py << v.type.np
-        << v.input << v.input_numpy << v.int_then_float << ';';
+        << v.input << v.input_numpy << v.int_then_float << v.int_then_complex << ';';
     }
     for (int id : S.parallel_loops) {
       S.parallel_start_slot[id] = slot++;

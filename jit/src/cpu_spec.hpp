@@ -48,7 +48,12 @@ struct VarInfo {
   // which gives Python's results where it is read (Specialiser::
   // check_int_then_float_reads); left unassigned, it keeps its int.
   bool int_then_float = false;
-  int slot = 0;  // frame: value, kind, defined, touched
+  // Holds the int 0 before the nest makes it a complex (`z = 0`, then
+  // `z = z * z + c`): native code keeps it as the complex 0j from the start,
+  // which gives Python's results where it is read (Specialiser::
+  // check_int_then_complex_reads); its kind is tracked at run time.
+  bool int_then_complex = false;
+  int slot = 0;  // frame: value, kind, defined, touched, imaginary part (complex)
 };
 
 struct Spec {

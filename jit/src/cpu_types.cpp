@@ -10,8 +10,10 @@ namespace loopscope::jit::cpu {
 using analysis::BinOp;
 
 int kind_code(Repr r, bool numpy) {
-  if (!numpy) return r == Repr::F64 ? 1 : r == Repr::Bool ? 2 : 0;
+  if (!numpy) return r == Repr::F64 ? 1 : r == Repr::Bool ? 2 : is_complex(r) ? 13 : 0;
   switch (r) {
+    case Repr::C128: return 14;
+    case Repr::C64: return 15;
     case Repr::F64: return 3;
     case Repr::F32: return 4;
     case Repr::I64: return 5;
@@ -58,10 +60,14 @@ const char* np_name(Repr r) {
     case Repr::I64: return "np.int64";
     case Repr::I32: return "np.int32";
     case Repr::Bool: return "np.bool_";
+    case Repr::C128: return "np.complex128";
+    case Repr::C64: return "np.complex64";
   }
   return "?";
 }
-const char* py_name(Repr r) { return r == Repr::F64 ? "float" : r == Repr::Bool ? "bool" : "int"; }
+const char* py_name(Repr r) {
+  return r == Repr::F64 ? "float" : r == Repr::Bool ? "bool" : is_complex(r) ? "complex" : "int";
+}
 
 struct CT {
   Repr r;
@@ -84,7 +90,30 @@ Repr np_promote(Repr a, Repr b) {
   return Repr::F64;  // an integer with a float: int32/int64 + float32 is float64
 }
 
+// NumPy 1.24 and Python 3.11 with a complex operand: Python converts an int,
+// float or bool to complex(x, 0.0) and computes in complex (so does NumPy, in
+// complex128, or complex64 when both operands are np.complex64, np.float32 or
+// booleans). Python's complex is asked first with np.float64 on its right (a
+// float subclass): a Python complex; anything else NumPy makes np.complex128.
+// Division is left to Python (CPython's and NumPy's algorithms differ), and
+// // and % raise TypeError.
+CT complex_concrete(BinOp op, CT a, CT b, int line) {
+  if (op != BinOp::Add && op != BinOp::Sub && op != BinOp::Mul && op != BinOp::Pow)
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      std::string("'") + analysis::to_string(op) +
+                          "' with a complex number is not supported in native code" +
+                          (op == BinOp::Div ? " (Python's and NumPy's complex divisions differ from the formula)"
+                                            : " (Python raises TypeError)")};
+  if (!a.np && !b.np) return {Repr::C128, false};
+  if (!a.np && a.r == Repr::C128 && b.np && b.r == Repr::F64) return {Repr::C128, false};
+  auto small = [](CT c) { return c.r == Repr::C64 || c.r == Repr::F32 || c.r == Repr::Bool; };
+  bool c64 = (a.r == Repr::C64 || b.r == Repr::C64) && small(a) && small(b) && (a.np || a.r == Repr::Bool) &&
+             (b.np || b.r == Repr::Bool);
+  return {c64 ? Repr::C64 : Repr::C128, true};
+}
+
 CT binary_concrete(BinOp op, CT a, CT b, int line) {
+  if (is_complex(a.r) || is_complex(b.r)) return complex_concrete(op, a, b, line);
   if (!a.np && !b.np) {
     if (op == BinOp::Div) return {Repr::F64, false};
     if (a.r == Repr::F64 || b.r == Repr::F64) return {Repr::F64, false};
@@ -213,7 +242,21 @@ VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
   return join_concrete(res, line, "an arithmetic result");
 }
 
+namespace {
+bool any_complex(const VT& a, const VT& b) { return is_complex(a.r) || is_complex(b.r); }
+}  // namespace
+
 VT compare_domain(const VT& a0, const VT& b0, int line) {
+  if (any_complex(a0, b0)) {
+    // == and != only (the specialiser declines ordering): both sides as
+    // complex numbers, in complex64 only when both are complex64 values.
+    if (a0.small != Small::None || b0.small != Small::None)
+      throw Unsupported{DeclineCode::Typing, line,
+                        "comparing a complex number with a NumPy small integer is not supported in native code"};
+    VT t = binary_type(BinOp::Add, a0, b0, line);
+    if (a0.r != Repr::C64 || b0.r != Repr::C64) t.r = Repr::C128;
+    return t;
+  }
   // NumPy compares a small integer with any number by value, which the
   // int64 holding it does too (every value is exact in int64 and float64).
   VT a = a0.small == Small::None ? a0 : VT{Repr::I64, false, true};
@@ -238,7 +281,11 @@ VT compare_domain(const VT& a0, const VT& b0, int line) {
 VT compare_result(const VT& a, const VT& b) {
   VT t{Repr::Bool, false, false};
   for (auto ca : concrete(a))
-    for (auto cb : concrete(b)) ((ca.np || cb.np) ? t.np : t.py) = true;
+    for (auto cb : concrete(b)) {
+      // Python's complex compares an np.float64 (a float subclass) on its right itself
+      bool py_complex_first = !ca.np && ca.r == Repr::C128 && cb.np && cb.r == Repr::F64;
+      ((ca.np || cb.np) && !py_complex_first ? t.np : t.py) = true;
+    }
   return t;
 }
 

@@ -12,7 +12,9 @@
 
 namespace loopscope::jit::cpu {
 
-enum class Repr : uint8_t { I64, I32, F64, F32, Bool };
+// C128: a Python complex or an np.complex128 (a pair of doubles, real and
+// imaginary); C64: an np.complex64 (a pair of floats).
+enum class Repr : uint8_t { I64, I32, F64, F32, Bool, C128, C64 };
 
 // An element of a uint8, int8, uint16, int16 or uint32 array: a NumPy scalar
 // of that type (np.uint8, ...), held exactly as an I64. Only operations whose
@@ -32,7 +34,7 @@ std::pair<int64_t, int64_t> small_range(Small s);  // [0, 255], ...
 // of it may have at run time: a Python scalar (int, float, bool), a NumPy
 // scalar (np.float64, ...), or either (a variable that starts as a Python
 // float and becomes np.float64 after `s += A[i]`). Python scalars exist only
-// for I64 (int), F64 (float) and Bool (bool).
+// for I64 (int), F64 (float), Bool (bool) and C128 (complex).
 struct VT {
   Repr r = Repr::I64;
   bool py = false;
@@ -45,18 +47,24 @@ struct VT {
 
 inline bool is_int(Repr r) { return r == Repr::I64 || r == Repr::I32; }
 inline bool is_float(Repr r) { return r == Repr::F64 || r == Repr::F32; }
+inline bool is_complex(Repr r) { return r == Repr::C128 || r == Repr::C64; }
 
 constexpr VT kPyInt{Repr::I64, true, false};
 constexpr VT kPyFloat{Repr::F64, true, false};
 constexpr VT kPyBool{Repr::Bool, true, false};
+constexpr VT kPyComplex{Repr::C128, true, false};
 
 // The code written back for a value of concrete kind: 0..2 Python int, float,
 // bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_; 8..12
-// np.uint8, np.int8, np.uint16, np.int16, np.uint32 (kind_code(VT)).
+// np.uint8, np.int8, np.uint16, np.int16, np.uint32 (kind_code(VT)); 13 Python
+// complex, 14 np.complex128, 15 np.complex64.
 int kind_code(Repr r, bool numpy);
 int kind_code(const VT& t);  // for a VT that is not mixed
 
 std::string describe(const VT& t);  // "int", "np.float32", "float or np.float64"
+
+// Whether a value of kind code `kind` (kind_code) is a NumPy scalar.
+inline bool kind_is_numpy(int kind) { return kind >= 3 && kind != 13; }
 
 using analysis::DeclineCode;
 

@@ -170,6 +170,8 @@ const char* ctype(Repr r) {
     case Repr::F64: return "double";
     case Repr::F32: return "float";
     case Repr::Bool: return "bool";
+    case Repr::C128:
+    case Repr::C64: break;  // complex numbers run on the CPU only (specialise)
   }
   return "?";
 }
@@ -181,6 +183,8 @@ CudaRepr crepr(Repr r) {
     case Repr::F64: return CudaRepr::F64;
     case Repr::F32: return CudaRepr::F32;
     case Repr::Bool: return CudaRepr::Bool;
+    case Repr::C128:
+    case Repr::C64: break;  // complex numbers run on the CPU only (specialise)
   }
   return CudaRepr::F64;
 }
@@ -216,6 +220,8 @@ Repr dtype_repr(DType t) {
     case DType::Int16:
     case DType::UInt32:
     case DType::UInt64: return Repr::I64;  // read as an int64 (array_ctype, small_of)
+    case DType::Complex128: return Repr::C128;
+    case DType::Complex64: return Repr::C64;
   }
   return Repr::F64;
 }
@@ -438,6 +444,7 @@ class Generator {
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
     spec_ = cpu::specialise(bound_, plan_, o);  // throws cpu::Unsupported: the CPU variant's reason
+    decline_complex();
     // Small integer elements (VT::small) are read and stored as the CPU
     // variant does; a user's variable that holds one (written back as
     // np.uint8 ...) stays on the CPU.
@@ -454,6 +461,35 @@ class Generator {
              analysis::quoted_name(bound_.nest, v.name) +
                  " holds an int and then a float, which the GPU variant does not follow yet (the CPU "
                  "variant does)");
+  }
+
+  // Complex numbers (a complex variable or array, the literal 2j, complex(),
+  // z.real, z.imag, z.conjugate()) run on the CPU only.
+  void decline_complex() {
+    auto fail_complex = [&](int line, const std::string& what) {
+      fail(analysis::DeclineCode::UnsupportedOperation, line,
+           what + " is a complex number; complex numbers run on the CPU only (the GPU variant has no complex type)");
+    };
+    for (auto& a : spec_.arrays)
+      if (analysis::is_complex(a.dtype)) fail_complex(bound_.nest->first_line, "an element of '" + a.name + "'");
+    for (auto& v : spec_.vars)
+      if (cpu::is_complex(v.type.r)) fail_complex(bound_.nest->first_line, analysis::quoted_name(bound_.nest, v.name));
+    std::function<void(const Expr&)> walk = [&](const Expr& e) {
+      if (e.kind == ExprKind::Call && (e.name == "complex.literal" || e.name == "complex" || e.name == ".real" ||
+                                       e.name == ".imag" || e.name == ".conjugate"))
+        fail_complex(e.line, e.name == "complex.literal"
+                                 ? "an imaginary literal"
+                                 : "the value of " + e.name.substr(e.name[0] == '.' ? 1 : 0) + "()");
+      for (auto& a : e.args)
+        if (a) walk(*a);
+    };
+    std::function<void(const Stmt&)> walk_stmt = [&](const Stmt& s) {
+      for (const analysis::ExprPtr* x : {&s.target, &s.value, &s.cond, &s.start, &s.stop, &s.step})
+        if (*x) walk(**x);
+      for (auto& b : s.body) walk_stmt(*b);
+      for (auto& b : s.orelse) walk_stmt(*b);
+    };
+    walk_stmt(*bound_.nest->root);
   }
 
   const LoopPlan& lplan(const Stmt& loop) {
@@ -1361,6 +1397,8 @@ class Generator {
           v = conv(val, Repr::I64);
         return "((" + array_ctype(dt) + ")(ls_u64)" + v + ")";
       }
+      case DType::Complex128:
+      case DType::Complex64: break;  // complex numbers run on the CPU only (decline_complex)
     }
     return conv(val, Repr::F64);
   }

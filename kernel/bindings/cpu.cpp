@@ -44,14 +44,16 @@ namespace {
 
 // NumPy's scalar types, looked up once (kept for the life of the process).
 struct NumpyTypes {
-  py::object generic, ndarray, float64, float32, int64, int32, bool_, uint8, int8, uint16, int16, uint32;
+  py::object generic, ndarray, float64, float32, int64, int32, bool_, uint8, int8, uint16, int16, uint32, complex128,
+      complex64;
 };
 const NumpyTypes& np_types() {
   static NumpyTypes* t = [] {
     py::module_ np = py::module_::import("numpy");
-    return new NumpyTypes{np.attr("generic"), np.attr("ndarray"), np.attr("float64"), np.attr("float32"),
-                          np.attr("int64"),   np.attr("int32"),   np.attr("bool_"),   np.attr("uint8"),
-                          np.attr("int8"),    np.attr("uint16"),  np.attr("int16"),   np.attr("uint32")};
+    return new NumpyTypes{np.attr("generic"),    np.attr("ndarray"),  np.attr("float64"), np.attr("float32"),
+                          np.attr("int64"),      np.attr("int32"),    np.attr("bool_"),   np.attr("uint8"),
+                          np.attr("int8"),       np.attr("uint16"),   np.attr("int16"),   np.attr("uint32"),
+                          np.attr("complex128"), np.attr("complex64")};
   }();
   return *t;
 }
@@ -88,19 +90,23 @@ struct Prepared {
 // NumPy scalars among the inputs; np.int32 and other narrow integer scalars
 // follow arithmetic rules the CPU variant does not model.
 std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, py::dict env,
-                                               std::vector<std::string>& out) {
+                                               std::vector<std::string>& out, std::vector<std::string>& complex64) {
   const NumpyTypes& np = np_types();
   for (auto& name : nest.inputs) {
     py::str key(name);
     if (!env.contains(key)) continue;
     py::handle v = env[key];
     if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
-    bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_);
+    bool c64 = py::isinstance(v, np.complex64);
+    bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_) ||
+              py::isinstance(v, np.complex128) || c64;
     if (!ok)
       return analysis::Decline{analysis::DeclineCode::Exactness, nest.first_line,
                                name + " is a NumPy " +
                                    py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
-                                   " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+                                   " scalar; native code supports np.float64, np.int64, np.complex128, "
+                                   "np.complex64 and np.bool_ scalars"};
+    if (c64) complex64.push_back(name);
     out.push_back(name);
   }
   return std::nullopt;
@@ -212,7 +218,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   opts.parallel = parallel;
   opts.keep_ir = keep_ir;
   opts.ufunc_loops = numpy_ufunc_loops();
-  if (auto d = numpy_scalars(*p.entry->nest, env, opts.numpy_scalars)) {
+  if (auto d = numpy_scalars(*p.entry->nest, env, opts.numpy_scalars, opts.complex64_scalars)) {
     p.decline = d;
     return;
   }
@@ -257,6 +263,11 @@ py::object output_value(const jit::ScalarOutput& o) {
     case jit::ValueKind::NpUInt16: return np.uint16(o.ival);
     case jit::ValueKind::NpInt16: return np.int16(o.ival);
     case jit::ValueKind::NpUInt32: return np.uint32(o.ival);
+    case jit::ValueKind::PyComplex: return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag));
+    case jit::ValueKind::NpComplex128:
+      return np.complex128(py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag)));
+    case jit::ValueKind::NpComplex64:
+      return np.complex64(py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag)));
   }
   return py::none();
 }

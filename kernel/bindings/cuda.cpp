@@ -76,6 +76,9 @@ std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::ve
     py::handle v = env[key];
     if (!py::isinstance(v, generic) || py::isinstance(v, ndarray)) continue;
     std::string type = py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
+    if (type == "complex128" || type == "complex64")
+      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
+                     name + " is a complex number; complex numbers run on the CPU only"};
     if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
     out.push_back(name);
   }
@@ -142,6 +145,9 @@ py::object scalar_object(const CudaScalarValue& v) {
     case ValueKind::NpUInt16: return np.attr("uint16")(v.ival);
     case ValueKind::NpInt16: return np.attr("int16")(v.ival);
     case ValueKind::NpUInt32: return np.attr("uint32")(v.ival);
+    case ValueKind::PyComplex:
+    case ValueKind::NpComplex128:
+    case ValueKind::NpComplex64: break;  // complex numbers run on the CPU only
   }
   return py::none();
 }

@@ -63,10 +63,14 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
     out.dtype = DType::UInt32;
   else if (kind == 'u' && size == 8)
     out.dtype = DType::UInt64;
+  else if (kind == 'c' && size == 16)
+    out.dtype = DType::Complex128;
+  else if (kind == 'c' && size == 8)
+    out.dtype = DType::Complex64;
   else
     return Decline{DeclineCode::UnsupportedValue, line,
                    name + " has dtype " + py::str(dt).cast<std::string>() +
-                       "; supported are float64, float32, the integer types and bool"};
+                       "; supported are float64, float32, complex128, complex64, the integer types and bool"};
   if (a.ndim() == 0) return Decline{DeclineCode::UnsupportedValue, line, name + " is a 0-dimensional array"};
   out.data = const_cast<void*>(a.data());
   out.shape.clear();
@@ -123,6 +127,14 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.fval = v.cast<double>();
     return std::nullopt;
   }
+  if (PyComplex_Check(v.ptr())) {  // includes numpy.complex128
+    out.kind = ScalarKind::Complex;
+    Py_complex c = PyComplex_AsCComplex(v.ptr());
+    if (PyErr_Occurred()) throw py::error_already_set();
+    out.fval = c.real;
+    out.fimag = c.imag;
+    return std::nullopt;
+  }
   py::module_ np = py::module_::import("numpy");
   if (py::isinstance(v, np.attr("bool_"))) {
     out.kind = ScalarKind::Bool;
@@ -141,6 +153,15 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
   if (py::isinstance(v, np.attr("floating")))  // NumPy's float32 (float16, longdouble) scalar arithmetic
     return Decline{DeclineCode::Exactness, line,
                    name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
+  if (py::isinstance(v, np.attr("complex64"))) {  // exact as doubles
+    out.kind = ScalarKind::Complex;
+    out.fval = py::float_(v.attr("real")).cast<double>();
+    out.fimag = py::float_(v.attr("imag")).cast<double>();
+    return std::nullopt;
+  }
+  if (py::isinstance(v, np.attr("complexfloating")))  // clongdouble
+    return Decline{DeclineCode::Exactness, line,
+                   name + " is a NumPy " + kind_of(v) + " scalar; only complex128 and complex64 scalars are supported"};
   return Decline{DeclineCode::UnsupportedValue, line, name + " is a " + kind_of(v) + ", not a number or a NumPy array"};
 }
 

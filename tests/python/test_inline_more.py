@@ -100,6 +100,27 @@ def test_the_corpus_helpers_defined_inside_the_function():
     assert parallel_loops(records, "cpu") == ["i"]
 
 
+def test_a_function_passed_in_and_a_return_of_a_tuple_from_the_nest():
+    fn = define(
+        """
+        def f(pred, a):
+            for i in range(a.shape[0]):
+                if pred(a[i]):
+                    return i, a[i]
+            return None
+
+        def negative(x):
+            return x < 0.0
+
+        def big(x):
+            return x > 2.5
+        """
+    )
+    for name in ("negative", "big", "negative"):
+        check(fn, lambda: (fn.__globals__[name], np.array([1.0, 3.0, -2.0, 0.5])))
+    check(fn, lambda: (fn.__globals__["big"], np.array([1.0, 0.0])))
+
+
 def test_a_nested_def_and_a_local_lambda():
     fn = define(
         """
@@ -163,7 +184,7 @@ def test_a_function_bound_after_the_loop_raises_pythons_error():
                 for i in range(a.shape[0]):
                     out[i] = k(a[i])
             """,
-            "is <lambda>, defined in another module",
+            "k is a lambda defined in another module, whose names the loop cannot read",
         ),
     ],
 )
@@ -396,6 +417,15 @@ def fill_until_negative(a, out):
         out[i] = a[i] * 2
     out[0] = 99.0
 
+def find_pair(a, t):
+    s = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            s += a[i, j]
+            if s > t:
+                return i, j, s
+    return -1, -1, s
+
 def first_negative(a):
     for x in a:
         if x < 0:
@@ -418,6 +448,8 @@ def returns_in_else(a):
     [
         ("find", lambda: (np.arange(12.0).reshape(3, 4), 6.5)),
         ("find", lambda: (np.arange(12.0).reshape(3, 4), 60)),
+        ("find_pair", lambda: (np.arange(12.0).reshape(3, 4), 20.0)),
+        ("find_pair", lambda: (np.arange(12.0).reshape(3, 4), 1000.0)),
         ("first_value", lambda: (np.linspace(0, 1, 9), 0.3)),
         ("first_value", lambda: (np.arange(9, dtype=np.int32), 4)),
         ("fill_until_negative", lambda: (np.array([1.0, 2.0, -1.0, 3.0]), np.zeros(4))),
@@ -508,6 +540,18 @@ def test_the_variables_written_before_a_return_are_pythons():
                 return -1
             """,
             "the loop returns a value in one place and nothing in another",
+        ),
+        (
+            """
+            def f(a):
+                for i in range(a.shape[0]):
+                    if a[i] < 0:
+                        return i, a[i]
+                    if a[i] > 5:
+                        return i
+                return -1
+            """,
+            "the loop returns tuples of different lengths, or a tuple and a single value",
         ),
     ],
 )

@@ -346,6 +346,13 @@ def _returns_in_loop(stmts: List[ast.stmt], ret: str, name: str, flag: str) -> L
         elif isinstance(s, ast.Return):
             if s.value is None:
                 raise NotInlinable(f"{name} returns None")
+            if ret == NEST_RETURN and isinstance(s.value, ast.Tuple):
+                # `return i, j` from a nest: its items, then the mark that it returned
+                for k, item in enumerate(s.value.elts):
+                    out.append(
+                        ast.copy_location(ast.Assign(targets=[ast.Name(f"{ret}#{k}", ast.Store())], value=item), s)
+                    )
+                s = ast.copy_location(ast.Return(value=ast.Constant(True)), s)
             out += [
                 ast.copy_location(ast.Assign(targets=[ast.Name(ret, ast.Store())], value=s.value), s),
                 ast.copy_location(ast.Assign(targets=[ast.Name(flag, ast.Store())], value=ast.Constant(True)), s),
@@ -540,9 +547,8 @@ class Inliner:
             if not isinstance(fn, types.FunctionType):
                 return None
             if self.module is None or fn.__globals__ is not self.module:
-                raise NotInlinable(
-                    f"{name} is {fn.__qualname__}, defined in another module, whose names the loop cannot read"
-                )
+                what = "a lambda" if fn.__code__.co_name == "<lambda>" else f"the function {fn.__qualname__}"
+                raise NotInlinable(f"{name} is {what} defined in another module, whose names the loop cannot read")
             callee = Callee(name, _function_tree(fn), None, fn.__code__, fn.__defaults__, self.module)
         elif name in self.shadowed:
             return None  # a local name of the function: its value is known when the loop runs
@@ -807,6 +813,22 @@ def value_key(value) -> tuple:
 
 
 NEST_RETURN = "return"  # not a name Python code can assign: the engine writes it back
+
+
+def is_nest_return(name: str) -> bool:
+    return name == NEST_RETURN or name.startswith(NEST_RETURN + "#")
+
+
+def returned_value(kind: Optional[str], out: dict):
+    """What a nest of kind ``kind`` (``lower_nest_returns``) that met a
+    return returns, from the engine's answer ``out``."""
+    if kind == "none":
+        return None
+    if kind is not None and kind.startswith("tuple:"):
+        return tuple(out[f"{NEST_RETURN}#{k}"] for k in range(int(kind[6:])))
+    return out[NEST_RETURN]
+
+
 NEST_RETURNED = HIDDEN_PREFIX + "returned"
 
 
@@ -815,8 +837,10 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
     a[i + 1]: return False``), in the copy the front end reads: the value
     goes to ``NEST_RETURN`` (written back only when a return was met) and
     every loop of the nest is left with ``break``; the replacement then
-    returns it (``_rewrite._replacement``). Returns ``(the copy, "value" or
-    "none" (a bare return), None)``, or ``(node, None, why)`` when it cannot;
+    returns it (``_rewrite._replacement``). Returns ``(the copy, "value",
+    "none" (a bare return) or "tuple:N" (``return i, j``: its items go to
+    ``return#0``, ``return#1``, ...), None)``, or ``(node, None, why)`` when
+    it cannot;
     ``node`` itself and ``(None, None)`` when the nest does not return.
     ``refuse``: why the function's returns cannot be lowered here."""
     if not _has_return([node]):
@@ -827,6 +851,12 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
     bare = [r.value is None for r in returns]
     if any(bare) and not all(bare):
         return node, None, "the loop returns a value in one place and nothing in another"
+    sizes = {len(r.value.elts) if isinstance(r.value, ast.Tuple) else None for r in returns if r.value is not None}
+    if len(sizes) > 1:
+        return node, None, "the loop returns tuples of different lengths, or a tuple and a single value"
+    size = sizes.pop() if sizes else None
+    if size is not None and any(isinstance(e, ast.Starred) for r in returns for e in r.value.elts):
+        return node, None, "the loop returns a tuple with a starred item (*x)"
     if _has_return(node.orelse):
         return node, None, "'return' in the else block of the outermost loop is not supported"
     new = copy.deepcopy(node)
@@ -839,6 +869,8 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
         new.body = _returns_in_loop(new.body, NEST_RETURN, "the function", NEST_RETURNED)
     except NotInlinable as why:
         return node, None, str(why)
+    if size is not None:
+        return new, f"tuple:{size}", None
     return new, "none" if all(bare) else "value", None
 
 

@@ -703,7 +703,7 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     writes = []
     views = rec.iteration.views if rec.iteration is not None else {}
     for name in rec.outputs:
-        if name == _inline.NEST_RETURN:
+        if _inline.is_nest_return(name):
             continue
         value = ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load())
         if name in views:  # the row `a[k]` of `for row in a`, as Python leaves it
@@ -724,7 +724,15 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         key = ast.Constant(_inline.NEST_RETURN)
         value = ast.Subscript(value=_hook_answer(ast.Load()), slice=key, ctx=ast.Load())
         returned = ast.Compare(left=key, ops=[ast.In()], comparators=[_hook_answer(ast.Load())])
-        back = ast.Return(value if rec.returns == "value" else None)
+        if rec.returns.startswith("tuple:"):
+            items = [
+                ast.Subscript(
+                    value=_hook_answer(ast.Load()), slice=ast.Constant(f"{_inline.NEST_RETURN}#{k}"), ctx=ast.Load()
+                )
+                for k in range(int(rec.returns[6:]))
+            ]
+            value = ast.Tuple(elts=items, ctx=ast.Load())
+        back = ast.Return(None if rec.returns == "none" else value)
         native_ran.append(ast.If(test=returned, body=[back], orelse=[]))
     if rec.draws is not None:
         # Random numbers drawn for the native run: Python draws them itself.
@@ -769,13 +777,20 @@ def _lazy_call(hook, key: int, frame):
     if out is not None:
         facts = getattr(rec, "iteration", None)
         views = facts.views if facts is not None else {}
-        if views or rec.returns == "none":
+        if views or rec.returns not in (None, "value"):
             out = dict(out)
             for name, array in views.items():
                 if name in out:
                     out[name] = lookup(array)[out[name]]
-            if rec.returns == "none" and _inline.NEST_RETURN in out:
-                out[_inline.NEST_RETURN] = None
+            if _inline.NEST_RETURN in out:  # the replacement returns out["return"]
+                out[_inline.NEST_RETURN] = _inline.returned_value(rec.returns, out)
+    elif rec.declined and rec.decline is not None:
+        # The run's record says why (the inliner's sentence, not the front end's).
+        from . import _records
+
+        last = _records.last_runs().get(rec.id)
+        if last is not None and last["status"] == "declined":
+            _records.record(rec.id, last["device"], {"status": "declined", "decline": rec.decline})
     return out
 
 

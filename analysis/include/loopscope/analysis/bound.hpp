@@ -15,13 +15,29 @@ namespace loopscope::analysis {
 
 // The NumPy element types bound natively. The small integers (UInt8 ...
 // UInt64) are loaded as their NumPy scalar types (np.uint8, ...); the code
-// generators decide which operations on them they keep exact.
-enum class DType { Float64, Float32, Int64, Int32, Bool, UInt8, Int8, UInt16, Int16, UInt32, UInt64 };
+// generators decide which operations on them they keep exact. Complex128 and
+// Complex64 hold pairs of float64 / float32 (real, imaginary).
+enum class DType {
+  Float64,
+  Float32,
+  Int64,
+  Int32,
+  Bool,
+  UInt8,
+  Int8,
+  UInt16,
+  Int16,
+  UInt32,
+  UInt64,
+  Complex128,
+  Complex64
+};
 const char* to_string(DType t);  // "float64", ...
 int dtype_size(DType t);
 // An integer dtype other than int64/int32 (uint8, int8, uint16, int16,
 // uint32, uint64).
-inline bool is_small_int(DType t) { return t >= DType::UInt8; }
+inline bool is_small_int(DType t) { return t >= DType::UInt8 && t <= DType::UInt64; }
+inline bool is_complex(DType t) { return t == DType::Complex128 || t == DType::Complex64; }
 
 struct ArrayBinding {
   DType dtype = DType::Float64;
@@ -35,12 +51,14 @@ struct ArrayBinding {
   bool c_contiguous = false;
 };
 
-enum class ScalarKind { Int, Float, Bool };
+// Complex: a Python complex or an np.complex128 (fval real, fimag imaginary).
+enum class ScalarKind { Int, Float, Bool, Complex };
 
 struct ScalarBinding {
   ScalarKind kind = ScalarKind::Int;
-  int64_t ival = 0;   // Int and Bool
-  double fval = 0.0;  // Float
+  int64_t ival = 0;    // Int and Bool
+  double fval = 0.0;   // Float; Complex: the real part
+  double fimag = 0.0;  // Complex: the imaginary part
 };
 
 struct BoundNest {

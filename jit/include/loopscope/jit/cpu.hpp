@@ -54,6 +54,9 @@ struct CpuOptions {
   // np.int64, np.bool_) rather than Python int/float/bool: arithmetic on them
   // follows NumPy's rules and values derived from them keep NumPy types.
   std::vector<std::string> numpy_scalars;
+  // Those of numpy_scalars that are np.complex64 (the others' type follows
+  // from their value: np.float64, np.int64, np.bool_, np.complex128).
+  std::vector<std::string> complex64_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
   // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
   // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
@@ -85,6 +88,9 @@ enum class ValueKind {
   NpUInt16,
   NpInt16,
   NpUInt32,
+  PyComplex,  // a Python complex, np.complex128, np.complex64 (fval, fimag)
+  NpComplex128,
+  NpComplex64,
 };
 const char* to_string(ValueKind k);  // "int", "float", "bool", "float64", ...
 
@@ -92,8 +98,9 @@ struct ScalarOutput {
   std::string name;
   bool assigned = false;  // false: the nest never assigned it (keep the old value)
   ValueKind kind = ValueKind::PyInt;
-  int64_t ival = 0;   // PyInt, PyBool, NpInt64, NpInt32, NpBool
-  double fval = 0.0;  // PyFloat, NpFloat64, NpFloat32 (exactly representable)
+  int64_t ival = 0;    // PyInt, PyBool, NpInt64, NpInt32, NpBool
+  double fval = 0.0;   // PyFloat, NpFloat64, NpFloat32 (exactly representable); complex: real part
+  double fimag = 0.0;  // complex kinds: the imaginary part
 };
 
 class CpuVariant;  // compiled code plus the layout it expects (opaque)
