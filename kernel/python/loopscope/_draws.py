@@ -2,14 +2,17 @@
 
 ``x = random.random()`` in a Monte Carlo loop is a call with an effect: it
 advances the generator. Yet the numbers a loop draws are known before it runs
-when every draw is unconditional: the generator is Python's (``random``) or
-NumPy's legacy global one (``np.random``), the order is the loops' order, and
-the count is the product of the trip counts. So, staged like the rest of the
-engine:
+when every draw is unconditional: the generator is Python's (``random``),
+NumPy's legacy global one (``np.random``) or a NumPy ``Generator`` held in a
+name (``rng = np.random.default_rng(seed)``), the order is the loops' order,
+and the count is the product of the trip counts. So, staged like the rest of
+the engine:
 
 - when the nest is registered, each draw in the copy the front end reads is
-  replaced by an element of a hidden array (``float($draws_py[k])``, its
-  index computed from the loop counters, ``DrawPlan``);
+  replaced by an element of a hidden array, one array per draw site
+  (``float($draws_k[n])``, ``n`` the flat iteration number computed from the
+  loop counters, ``DrawPlan``), inside the formula the generator applies to
+  it (``a + (b - a) * u`` for ``random.uniform``);
 - when it is about to run (``_rewrite.bind_env``), the numbers are drawn from
   the user's own generator, in Python's order (``draw``), and the generator's
   state before the draws is kept;
@@ -18,17 +21,33 @@ engine:
   after a native run the generator is where Python would have left it.
 
 Since the numbers do not depend on the order the iterations run in, the loop
-can still run in parallel. Supported: ``random.random()``,
-``random.uniform(a, b)`` (``a + (b - a) * random()``, as CPython computes
-it), ``np.random.random()``, ``np.random.rand()``, ``np.random.random_sample()``
-and ``np.random.uniform(a, b)`` (``a + (b - a) * random_sample()`` in
-doubles, as NumPy computes it); each is a Python float, as Python's are.
-A draw under a condition, in a loop whose trip count depends on an enclosing
-loop, or in more than one loop body declines with a sentence.
+can still run in parallel. Supported, each a Python float as Python's are:
+
+- ``random.random()``, ``random.uniform(a, b)`` (``a + (b - a) * random()``),
+  ``random.gauss(mu, sigma)`` and ``random.normalvariate(mu, sigma)``
+  (``mu + z * sigma``, ``z`` drawn as CPython draws it: ``gauss`` keeps the
+  second number of each pair in the generator, ``gauss_next``, which the
+  state afterwards holds too);
+- ``np.random.random()``, ``rand()``, ``random_sample()``,
+  ``standard_normal()``, ``uniform(a, b)`` and ``normal(loc, scale)``, and
+  the same methods of a ``Generator`` (``rng.random()``, ...) with
+  ``rng.integers(lo, hi)`` (an ``np.int64``). NumPy computes in doubles
+  (``float(loc) + float(scale) * z``) and checks its arguments: those it
+  checks (``uniform``'s bounds, ``normal``'s scale, ``integers``' bounds)
+  must be numbers or names the nest does not assign, checked before the
+  draws (an argument NumPy rejects runs the loop as Python, which raises).
+
+A draw where it may or may not run (in a branch of an ``if``, in an operand
+of ``and``/``or``, in a conditional expression, in a ``while``, in the later
+comparisons of a chain), in a loop whose trip count depends on an enclosing
+loop, or in more than one loop body declines with a sentence. The test of an
+``if`` at the level of the loop's body runs in every iteration: a draw there
+is drawn every time.
 """
 
 import ast
 import copy
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -39,15 +58,28 @@ import numpy
 MAX_DRAWS = 50_000_000
 # The generators, as they were when Loopscope was imported: a draw site is
 # checked by identity to be one of these functions.
-_PY = {"random": random.random, "uniform": random.uniform}
+_PY = {
+    "random": random.random,
+    "uniform": random.uniform,
+    "gauss": random.gauss,
+    "normalvariate": random.normalvariate,
+}
 _NP = {
     "random": numpy.random.random,
     "rand": numpy.random.rand,
     "random_sample": numpy.random.random_sample,
     "uniform": numpy.random.uniform,
+    "normal": numpy.random.normal,
+    "standard_normal": numpy.random.standard_normal,
 }
-ARRAY = {"py": "$draws_py", "np": "$draws_np"}  # hidden inputs (never Python names)
+_GENERATOR = numpy.random.Generator
+_GEN = ("random", "uniform", "normal", "standard_normal", "integers")
+_NOT_GENERATORS = ("random", "np", "numpy", "math")  # names never read as a Generator
+ARRAY = "$draws_"  # hidden inputs (never Python names): one array per draw site
 TRIPS = "$trips_"  # hidden inputs: the trip counts of the loops around the draws
+GENERATOR_KEY = "$generator_"  # env keys of the Generator objects, checked by _rewrite
+_TWOPI = 2.0 * math.pi
+_NV_MAGICCONST = 4 * math.exp(-0.5) / math.sqrt(2.0)
 
 
 class NotDrawable(Exception):
@@ -55,29 +87,46 @@ class NotDrawable(Exception):
 
 
 @dataclass
-class DrawPlan:
-    """What a nest draws per iteration of the loop that draws: ``sites`` of
-    Python's generator and of NumPy's, and the ``range()`` arguments of that
-    loop and the loops around it (outermost first), compiled to compute their
-    trip counts when the nest runs."""
+class Site:
+    """One draw: its generator ("py", "np" or "gen:<name>"), the function,
+    what each value is drawn from (``source``: "u" uniform in [0, 1), "gauss",
+    "normalvariate", "g" NumPy's standard normal, "integers"), and the
+    arguments checked before drawing (compiled, with their text)."""
 
-    sites: Dict[str, int] = field(default_factory=dict)  # "py"/"np" -> draws per iteration
+    gen: str
+    fn: str
+    source: str
+    checked: List[Tuple[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class DrawPlan:
+    """What a nest draws per iteration of the loop that draws: its ``sites``
+    in Python's order, and the ``range()`` arguments of that loop and the
+    loops around it (outermost first), compiled to compute their trip counts
+    when the nest runs."""
+
+    sites: List[Site] = field(default_factory=list)
     ranges: List[List[object]] = field(default_factory=list)  # compiled range() arguments per loop
     # The names the draw sites use for the generators (`random`, `np`), which
     # must still be those modules when the nest runs.
     modules: Dict[str, object] = field(default_factory=dict)
+    # The names holding a NumPy Generator (`rng`), checked when the nest runs.
+    generators: List[str] = field(default_factory=list)
+    # The names the checked arguments read, loaded before the loop.
+    names: List[str] = field(default_factory=list)
 
 
 def _site(call) -> Optional[Tuple[str, str, str]]:
-    """``(generator, function, module name)`` of a draw, or None."""
+    """``(generator, function, module or generator name)`` of a draw, or None."""
     if not isinstance(call, ast.Call) or call.keywords:
         return None
     f = call.func
     if not isinstance(f, ast.Attribute):
         return None
-    if isinstance(f.value, ast.Name) and f.value.id == "random" and f.attr in _PY:
-        return "py", f.attr, "random"
     v = f.value
+    if isinstance(v, ast.Name) and v.id == "random" and f.attr in _PY:
+        return "py", f.attr, "random"
     if (
         isinstance(v, ast.Attribute)
         and v.attr == "random"
@@ -86,6 +135,8 @@ def _site(call) -> Optional[Tuple[str, str, str]]:
         and f.attr in _NP
     ):
         return "np", f.attr, v.value.id
+    if isinstance(v, ast.Name) and v.id not in _NOT_GENERATORS and not v.id.startswith("$") and f.attr in _GEN:
+        return "gen:" + v.id, f.attr, v.id
     return None
 
 
@@ -93,13 +144,27 @@ def _draws_in(e) -> List[ast.Call]:
     """The draw calls of an expression, in the order Python makes them."""
     found: List[ast.Call] = []
 
+    def has_draw(n):
+        return any(_site(c) for c in ast.walk(n))
+
     def visit(n):
-        if isinstance(n, (ast.BoolOp, ast.IfExp)):
-            if any(_site(c) for c in ast.walk(n)):
-                raise NotDrawable("a random number is drawn inside a conditional expression")
+        if isinstance(n, (ast.BoolOp, ast.IfExp)) and has_draw(n):
+            raise NotDrawable("a random number is drawn inside a conditional expression (and, or, if-else)")
+        if isinstance(n, ast.Compare) and len(n.ops) > 1 and any(has_draw(c) for c in n.comparators[1:]):
+            raise NotDrawable(
+                "a random number is drawn in a later comparison of a chain (a < b < c), "
+                "which Python evaluates only when the first one holds"
+            )
+        if isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) and has_draw(n):
+            raise NotDrawable("a random number is drawn inside a comprehension or a lambda")
         if isinstance(n, ast.Call):
+            if _site(n) and any(has_draw(a) for a in n.args):
+                raise NotDrawable(f"{ast.unparse(n)} draws its arguments from a generator too")
+            visit(n.func)
             for a in n.args:
                 visit(a)
+            for k in n.keywords:
+                visit(k.value)
             if _site(n):
                 found.append(n)
             return
@@ -111,10 +176,14 @@ def _draws_in(e) -> List[ast.Call]:
 
 
 def _stmt_draws(s) -> List[ast.Call]:
+    """The draws a statement of a loop's body makes in every iteration: its
+    value and targets, or the test of an ``if``."""
     if isinstance(s, ast.Assign):
         return _draws_in(s.value) + [c for t in s.targets for c in _draws_in(t)]
     if isinstance(s, ast.AugAssign):
         return _draws_in(s.target) + _draws_in(s.value)
+    if isinstance(s, ast.If):
+        return _draws_in(s.test)
     return []
 
 
@@ -127,6 +196,9 @@ def _path(root, target) -> list:
         if below:
             return [root] + below
     return []
+
+
+UNDER_A_CONDITION = "a random number is drawn under a condition, so how many are drawn depends on the values"
 
 
 def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
@@ -146,17 +218,17 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
     for n in ast.walk(node):
         if isinstance(n, ast.For):
             for s in n.body:
-                if isinstance(s, (ast.Assign, ast.AugAssign)) and _stmt_draws(s):
+                if _stmt_draws(s):
                     if holder is not None and holder is not n:
                         raise NotDrawable("random numbers are drawn in more than one loop of the nest")
                     holder = n
     counted = sum(len(_stmt_draws(s)) for s in holder.body) if holder else 0
     if holder is None or counted != sum(1 for n in ast.walk(node) if _site(n)):
-        raise NotDrawable("a random number is drawn under a condition, so how many are drawn depends on the values")
+        raise NotDrawable(UNDER_A_CONDITION)
     path = _path(node, holder)
     chain: List[ast.For] = [n for n in path if isinstance(n, ast.For)]
-    if any(not isinstance(n, ast.For) for n in path):
-        raise NotDrawable("a random number is drawn under a condition, so how many are drawn depends on the values")
+    if any(not isinstance(n, ast.For) or n.orelse for n in path):
+        raise NotDrawable(UNDER_A_CONDITION)
     loop_vars = {f.target.id for f in chain if isinstance(f.target, ast.Name)}
     result = DrawPlan()
     for f in chain:
@@ -168,15 +240,6 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
                 f"random numbers are drawn in loop {f.target.id}, whose trip count changes inside the nest"
             )
         result.ranges.append([compile(ast.Expression(a), "<range>", "eval") for a in f.iter.args])
-    # Each draw becomes an element: index = flat iteration number * draws per
-    # iteration + the draw's place in the iteration.
-    sites: Dict[str, List[ast.Call]] = {"py": [], "np": []}
-    for s in holder.body:
-        for c in _stmt_draws(s):
-            gen, _, mod = _site(c)
-            sites[gen].append(c)
-            result.modules[mod] = random if gen == "py" else numpy
-    result.sites = {g: len(cs) for g, cs in sites.items() if cs}
     flat = None
     for k, f in enumerate(chain):
         args = f.iter.args
@@ -185,15 +248,29 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
         if start is not None:
             counter = ast.BinOp(ast.BinOp(counter, ast.Sub(), start), ast.FloorDiv(), step)
         flat = counter if flat is None else ast.BinOp(ast.BinOp(flat, ast.Mult(), _trips(k)), ast.Add(), counter)
+    # Each draw becomes an element of its site's array, at the flat
+    # iteration number.
     replacements = {}
-    for gen, calls in sites.items():
-        per = len(calls)
-        for place, c in enumerate(calls):
-            index = ast.BinOp(ast.BinOp(flat, ast.Mult(), ast.Constant(per)), ast.Add(), ast.Constant(place))
-            u = ast.Call(
-                ast.Name("float", ast.Load()), [ast.Subscript(ast.Name(ARRAY[gen], ast.Load()), index, ast.Load())], []
+    for s in holder.body:
+        for c in _stmt_draws(s):
+            gen, fn, name = _site(c)
+            if gen == "py":
+                result.modules[name] = random
+            elif gen == "np":
+                result.modules[name] = numpy
+            else:
+                if name in assigned:
+                    raise NotDrawable(f"{name} is assigned in the loop and also draws random numbers ({name}.{fn}())")
+                if name not in result.generators:
+                    result.generators.append(name)
+            element = ast.Subscript(
+                ast.Name(f"{ARRAY}{len(result.sites)}", ast.Load()), copy.deepcopy(flat), ast.Load()
             )
-            replacements[id(c)] = _value(c, gen, u)
+            site, value = _value(c, gen, fn, element, assigned)
+            result.sites.append(site)
+            for _, names, _ in site.checked:
+                result.names.extend(n for n in names if n not in result.names)
+            replacements[id(c)] = value
 
     class Replace(ast.NodeTransformer):
         def visit_Call(self, n):
@@ -209,24 +286,92 @@ def _trips(k: int) -> ast.expr:
     return ast.Name(f"{TRIPS}{k}", ast.Load())
 
 
-def _value(call, gen, u) -> ast.expr:
-    """The drawn value: ``u`` or ``a + (b - a) * u`` for ``uniform``."""
-    _, fn, _ = _site(call)
-    if fn != "uniform":
-        if call.args:
-            raise NotDrawable(f"{ast.unparse(call)} draws an array of numbers, not one")
-        return u
-    if len(call.args) != 2:
-        raise NotDrawable(f"{ast.unparse(call)} needs its two bounds, given by position")
-    a, b = call.args
-    if gen == "np":  # NumPy computes in doubles
-        a, b = (ast.Call(ast.Name("float", ast.Load()), [x], []) for x in (a, b))
-    return ast.BinOp(a, ast.Add(), ast.BinOp(ast.BinOp(b, ast.Sub(), a), ast.Mult(), u))
+def _float(e) -> ast.expr:
+    return ast.Call(ast.Name("float", ast.Load()), [e], [])
+
+
+def _invariant(e, assigned) -> Optional[List[str]]:
+    """The names an argument reads when it is a number or a name the nest
+    does not assign (a value known before the loop); None otherwise."""
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        e = e.operand
+    if isinstance(e, ast.Constant) and type(e.value) in (int, float, bool):
+        return []
+    if isinstance(e, ast.Name) and e.id not in assigned and not e.id.startswith("$"):
+        return [e.id]
+    return None
+
+
+def _value(call, gen, fn, element, assigned) -> Tuple[Site, ast.expr]:
+    """The draw site and the value Python computes from the drawn number
+    ``element``."""
+    args = list(call.args)
+    text = ast.unparse(call)
+    arity = {
+        ("py", "random"): (0, 0),
+        ("py", "uniform"): (2, 2),
+        ("py", "gauss"): (0, 2),
+        ("py", "normalvariate"): (0, 2),
+        ("np", "uniform"): (0, 2),
+        ("np", "normal"): (0, 2),
+        ("np", "standard_normal"): (0, 0),
+        ("gen", "random"): (0, 0),
+        ("gen", "uniform"): (0, 2),
+        ("gen", "normal"): (0, 2),
+        ("gen", "standard_normal"): (0, 0),
+        ("gen", "integers"): (1, 2),
+    }.get(("gen" if gen.startswith("gen:") else gen, fn), (0, 0))
+    if not arity[0] <= len(args) <= arity[1]:
+        if len(args) > arity[1]:
+            raise NotDrawable(f"{text} draws an array of numbers, or takes arguments the engine does not read")
+        raise NotDrawable(f"{text} needs its arguments given by position")
+
+    def checked(*exprs):
+        out = []
+        for e in exprs:
+            names = _invariant(e, assigned)
+            if names is None:
+                raise NotDrawable(
+                    f"{text}: NumPy checks {ast.unparse(e)} before it draws, so it must be a number or a name "
+                    f"the loop does not assign"
+                )
+            out.append((ast.unparse(e), names))
+        return out
+
+    u = _float(element)
+    if gen == "py":
+        if fn == "random":
+            return Site(gen, fn, "u"), u
+        if fn == "uniform":
+            a, b = args
+            return Site(gen, fn, "u"), ast.BinOp(a, ast.Add(), ast.BinOp(ast.BinOp(b, ast.Sub(), a), ast.Mult(), u))
+        mu, sigma = (args + [ast.Constant(0.0), ast.Constant(1.0)][len(args) :])[:2]
+        return Site(gen, fn, fn), ast.BinOp(mu, ast.Add(), ast.BinOp(u, ast.Mult(), sigma))
+    # NumPy: arguments as doubles, checked before drawing.
+    if fn in ("random", "rand", "random_sample"):
+        return Site(gen, fn, "u"), u
+    if fn == "standard_normal":
+        return Site(gen, fn, "g"), u
+    if fn == "uniform":
+        a, b = (args + [ast.Constant(0.0), ast.Constant(1.0)][len(args) :])[:2]
+        site = Site(gen, fn, "u", _compiled(checked(a, b)))
+        fa, fb = _float(a), _float(b)
+        return site, ast.BinOp(fa, ast.Add(), ast.BinOp(ast.BinOp(fb, ast.Sub(), _float(a)), ast.Mult(), u))
+    if fn == "normal":
+        loc, scale = (args + [ast.Constant(0.0), ast.Constant(1.0)][len(args) :])[:2]
+        site = Site(gen, fn, "g", _compiled(checked(scale)))
+        return site, ast.BinOp(_float(loc), ast.Add(), ast.BinOp(_float(scale), ast.Mult(), u))
+    # integers(lo, hi): drawn whole before the loop, an np.int64.
+    return Site(gen, fn, "integers", _compiled(checked(*args))), element
+
+
+def _compiled(checked):
+    return [(text, names, compile(text, "<argument>", "eval")) for text, names in checked]
 
 
 def hidden_inputs(draw_plan: DrawPlan) -> set:
     """The hidden inputs ``draw`` provides."""
-    names = {ARRAY[g] for g in draw_plan.sites}
+    names = {f"{ARRAY}{k}" for k in range(len(draw_plan.sites))}
     names |= {f"{TRIPS}{k}" for k in range(len(draw_plan.ranges))}
     return names
 
@@ -239,15 +384,99 @@ _UNDO = threading.local()  # per thread: the states to put back if Python runs t
 _BOUND_BUILTINS = {"len": len, "min": min, "max": max, "abs": abs, "int": int, "range": range}
 
 
+def _gauss(inst, r):
+    """CPython's ``Random.gauss`` with mu 0 and sigma 1: ``z``."""
+    z = inst.gauss_next
+    inst.gauss_next = None
+    if z is None:
+        x2pi = r() * _TWOPI
+        g2rad = math.sqrt(-2.0 * math.log(1.0 - r()))
+        z = math.cos(x2pi) * g2rad
+        inst.gauss_next = math.sin(x2pi) * g2rad
+    return z
+
+
+def _normalvariate(r):
+    """CPython's ``Random.normalvariate`` with mu 0 and sigma 1: ``z``."""
+    while True:
+        u1 = r()
+        u2 = 1.0 - r()
+        z = _NV_MAGICCONST * (u1 - 0.5) / u2
+        zz = z * z / 4.0
+        if zz <= -math.log(u2):
+            return z
+
+
+def _argument_problem(site: Site, values: list) -> Optional[str]:
+    """Why NumPy would reject the checked arguments (Python then raises it)."""
+    if not site.checked:
+        return None
+    name = "np.random" if site.gen == "np" else site.gen[4:]
+    if site.fn == "uniform":
+        low, high = (float(v) for v in values)
+        span = high - low
+        if not math.isfinite(span):
+            return f"{name}.uniform's range (high - low) is not finite"
+        if site.gen != "np" and span < 0:
+            return f"{name}.uniform's high is below its low"
+    if site.fn == "normal":
+        scale = float(values[0])
+        if not math.isnan(scale) and math.copysign(1.0, scale) < 0:
+            return f"{name}.normal's scale is negative"
+    return None
+
+
+def _drawers(gen: str, sites: List[Site], env: dict, values: List[list]):
+    """``(key, one, many, dtype)`` per site: what it draws from (sites with
+    the same key draw from one function), a function drawing one value, one
+    drawing n at once (None when only one at a time is Python's order), the
+    array's dtype; and the undo entry for the generator."""
+    if gen == "py":
+        r = _PY["random"]
+        inst = r.__self__
+        undo = (random.setstate, random.getstate())
+        out = []
+        for s in sites:
+            if s.source == "u":
+                many = lambda n: numpy.fromiter((r() for _ in range(n)), numpy.float64, n)  # noqa: E731
+                out.append(("u", r, many, numpy.float64))
+            elif s.source == "gauss":
+                out.append(("gauss", lambda: _gauss(inst, r), None, numpy.float64))
+            else:
+                out.append(("normalvariate", lambda: _normalvariate(r), None, numpy.float64))
+        return out, undo
+    if gen == "np":
+        rs, sn = _NP["random_sample"], _NP["standard_normal"]
+        undo = (numpy.random.set_state, numpy.random.get_state())
+        return [("u", rs, rs, numpy.float64) if s.source == "u" else ("g", sn, sn, numpy.float64) for s in sites], undo
+    g = env.pop(GENERATOR_KEY + gen[4:])
+    bits = g.bit_generator
+    undo = (lambda state: setattr(bits, "state", state), bits.state)
+    out = []
+    for k, (s, vals) in enumerate(zip(sites, values)):
+        if s.source == "u":
+            out.append(("u", g.random, g.random, numpy.float64))
+        elif s.source == "g":
+            out.append(("g", g.standard_normal, g.standard_normal, numpy.float64))
+        else:
+            one = lambda lo_hi=tuple(vals): g.integers(*lo_hi)  # noqa: E731
+            many = lambda n, lo_hi=tuple(vals): g.integers(*lo_hi, size=n)  # noqa: E731
+            out.append((("integers", k), one, many, numpy.int64))
+    return out, undo
+
+
 def draw(draw_plan: DrawPlan, env: dict) -> Optional[str]:
     """Adds the drawn numbers and trip counts to ``env``, drawing them from
-    the user's generators (the names of their modules were checked by
-    ``_rewrite``); None, or why the numbers cannot be drawn."""
-    if draw_plan.sites.get("py") and (random.random is not _PY["random"] or random.uniform is not _PY["uniform"]):
-        return "random.random has been replaced, so the loop runs as plain Python to call it"
-    for fn, original in _NP.items():
-        if draw_plan.sites.get("np") and getattr(numpy.random, fn, None) is not original:
-            return f"np.random.{fn} has been replaced, so the loop runs as plain Python to call it"
+    the user's generators (the names of their modules and generators were
+    checked by ``_rewrite``); None, or why the numbers cannot be drawn."""
+    for name in draw_plan.generators:
+        if GENERATOR_KEY + name not in env:
+            return f"{name} is not a NumPy Generator, so the loop runs as plain Python to draw its numbers"
+    for s in draw_plan.sites:
+        if s.gen == "py" and getattr(random, s.fn, None) is not _PY[s.fn]:
+            return f"random.{s.fn} has been replaced, so the loop runs as plain Python to call it"
+        if s.gen == "np" and getattr(numpy.random, s.fn, None) is not _NP[s.fn]:
+            return f"np.random.{s.fn} has been replaced, so the loop runs as plain Python to call it"
     trips = []
     try:
         for args in draw_plan.ranges:
@@ -255,25 +484,57 @@ def draw(draw_plan: DrawPlan, env: dict) -> Optional[str]:
             trips.append(len(range(*values)))
     except Exception:
         return "the bounds of the loops that draw random numbers could not be read before the loop"
+    values = []
+    try:
+        for s in draw_plan.sites:
+            vals = [eval(code, {"__builtins__": {}}, env) for _, _, code in s.checked]  # noqa: S307 (names, numbers)
+            problem = _argument_problem(s, vals)
+            if problem is not None:
+                return f"{problem}, so the loop runs as plain Python, where NumPy raises its error"
+            values.append(vals)
+    except Exception:
+        return "the arguments of a random draw could not be read as numbers before the loop"
     count = 1
     for k, t in enumerate(trips):
         env[f"{TRIPS}{k}"] = t
         count *= t
+    total = count * len(draw_plan.sites)
+    if total > MAX_DRAWS:
+        return f"the loop draws {total} random numbers, too many to draw before it runs"
     undo = []
-    for gen, per in draw_plan.sites.items():
-        total = count * per
-        if total > MAX_DRAWS:
-            restore_states(undo)
-            return f"the loop draws {total} random numbers, too many to draw before it runs"
-        if gen == "py":
-            undo.append((random.setstate, random.getstate()))
-            r = _PY["random"]
-            env[ARRAY[gen]] = numpy.fromiter((r() for _ in range(total)), dtype=numpy.float64, count=total)
-        else:
-            undo.append((numpy.random.set_state, numpy.random.get_state()))
-            env[ARRAY[gen]] = numpy.asarray(_NP["random_sample"](total), dtype=numpy.float64).reshape(total)
+    try:
+        order = []  # the generators, in the order of their first draw
+        for s in draw_plan.sites:
+            if s.gen not in order:
+                order.append(s.gen)
+        for gen in order:
+            ks = [k for k, s in enumerate(draw_plan.sites) if s.gen == gen]
+            drawers, state = _drawers(gen, [draw_plan.sites[k] for k in ks], env, [values[k] for k in ks])
+            undo.append(state)
+            arrays = _draw_one_generator(drawers, count)
+            for k, a in zip(ks, arrays):
+                env[f"{ARRAY}{k}"] = a
+    except Exception:
+        restore_states(undo)
+        return "the random numbers could not be drawn before the loop, so the loop runs as plain Python"
     _UNDO.states = undo  # one nest's draws at a time (an interrupted run's are forgotten)
     return None
+
+
+def _draw_one_generator(drawers, count) -> List[numpy.ndarray]:
+    """One generator's draws, ``count`` iterations of its sites in order."""
+    per = len(drawers)
+    if all(many is not None for _, _, many, _ in drawers) and len({key for key, _, _, _ in drawers}) == 1:
+        # One function for every site: n at once is Python's order.
+        _, _, many, dtype = drawers[0]
+        flat = numpy.asarray(many(count * per), dtype=dtype).reshape(count, per)
+        return [numpy.ascontiguousarray(flat[:, k]) for k in range(per)]
+    arrays = [numpy.empty(count, dtype=dtype) for _, _, _, dtype in drawers]
+    ones = [one for _, one, _, _ in drawers]
+    for i in range(count):
+        for k in range(per):
+            arrays[k][i] = ones[k]()
+    return arrays
 
 
 def restore_states(undo):

@@ -417,7 +417,7 @@ def register(
         rec.iteration = facts
         if draw_plan:
             rec.draws = draw_plan
-            rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules))
+            rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules) | set(draw_plan.generators))
         if clash:
             # `max = max(max, x)`: the name holds a value of the loop's and is called too.
             meaning = aliases.get(clash[0])
@@ -435,6 +435,8 @@ def register(
             expr = _expression_input(name)
             bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
             loads.extend(b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX))
+        if draw_plan:  # the arguments of the draws checked before the loop (_draws)
+            loads.extend(n for n in draw_plan.names if n not in loads)
         rec.loads = loads
     if known is None and resolver is not None and rec.declined:
         lazy = _inline.lazy_names(
@@ -477,7 +479,14 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
         meaning = rec.aliases.get(name)
         callee = rec.callees.get(name)
         generator = rec.draws.modules.get(name) if rec.draws else None
-        if generator is not None:
+        if rec.draws is not None and name in rec.draws.generators:
+            if type(have) is not numpy.random.Generator:
+                return (
+                    f"{name} is {_describe(have)}, not a NumPy Generator (np.random.default_rng()), "
+                    f"so the loop runs as plain Python to call its methods"
+                )
+            env[_draws.GENERATOR_KEY + name] = have
+        elif generator is not None:
             if have is not generator:
                 return (
                     f"{name} is {_describe(have)}, not the {generator.__name__} module, "
