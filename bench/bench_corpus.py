@@ -62,7 +62,7 @@ sys.path.insert(0, os.path.join(ROOT, "share"))
 import _loopscope  # noqa: E402
 import corpus  # noqa: E402
 import loopscope  # noqa: E402
-from loopscope import _cost, _iteration, _rewrite, _run  # noqa: E402
+from loopscope import _cost, _inline, _iteration, _rewrite, _run  # noqa: E402
 
 try:
     import numba
@@ -164,6 +164,9 @@ def classify(case, device, args, result=None):
             entry["reason"] = f"the loop iterates over {what}, not over range(...)"
         else:
             rec = next((r for r in recs if r.line == loop["line"]), None)
+            if rec is not None and rec.lazy is not None:
+                # Compiled when it runs, for the functions its names hold: the nest this run used.
+                rec = _rewrite.NESTS.get(_inline.LAZY[rec.lazy].last, rec)
             r = runs.get(rec.id) if rec is not None else None
             if rec is None:
                 entry["status"], entry["reason"] = "not registered", "the engine did not register this loop"
