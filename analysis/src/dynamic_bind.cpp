@@ -59,6 +59,7 @@ std::optional<Interval> DynamicPhase::eval_interval(const Expr* e) const {
       auto a = eval_interval(e->args[0].get());
       if (!a || e->un_op == UnOp::Not) return std::nullopt;
       if (e->un_op == UnOp::Neg) return Interval{-a->hi, -a->lo};
+      if (e->un_op == UnOp::Invert) return Interval{-a->hi - 1, -a->lo - 1};
       return a;
     }
     case ExprKind::Binary: {

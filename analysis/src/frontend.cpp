@@ -59,7 +59,7 @@ const std::map<std::string, std::string>& numpy_functions() {
       {"floor", "np.floor"},     {"ceil", "np.ceil"},       {"trunc", "np.trunc"},   {"minimum", "np.minimum"},
       {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},   {"float64", "np.float64"},
       {"float32", "np.float32"}, {"int64", "np.int64"},     {"int32", "np.int32"},   {"square", "np.square"},
-      {"sign", "np.sign"}};
+      {"sign", "np.sign"},       {"clip", "np.clip"}};
   return m;
 }
 
@@ -639,7 +639,12 @@ class Converter {
     if (t == "FloorDiv") return BinOp::FloorDiv;
     if (t == "Mod") return BinOp::Mod;
     if (t == "Pow") return BinOp::Pow;
-    decline(line, "the operator " + t + " is not supported (only + - * / // % **)");
+    if (t == "LShift") return BinOp::LShift;
+    if (t == "RShift") return BinOp::RShift;
+    if (t == "BitAnd") return BinOp::BitAnd;
+    if (t == "BitOr") return BinOp::BitOr;
+    if (t == "BitXor") return BinOp::BitXor;
+    decline(line, "the operator " + t + " is not supported (only + - * / // % ** << >> & | ^)");
   }
 
   ExprPtr expr(const py::handle& n) {
@@ -733,7 +738,7 @@ class Converter {
       else if (t == "Not")
         e->un_op = UnOp::Not;
       else
-        decline(line, "the bitwise operator ~ is not supported");
+        e->un_op = UnOp::Invert;
       e->args = {expr(n.attr("operand"))};
       return e;
     }
@@ -844,6 +849,17 @@ class Converter {
       std::string attr = f.attr("attr").cast<std::string>();
       if (mod == "math" && math_functions().count(attr)) canonical = attr;
       if ((mod == "np" || mod == "numpy") && numpy_functions().count(attr)) canonical = numpy_functions().at(attr);
+    }
+    if (is(f, "Name") && f.attr("id").cast<std::string>() == "pow") {
+      // The built-in pow(x, y) is x ** y (the same binary operation).
+      if (py::len(n.attr("args")) != 2)
+        decline(line, text + ": only pow(x, y) with two arguments is supported (write (x ** y) % m for three)");
+      for (auto a : n.attr("args"))
+        if (is(a, "Starred")) decline(line, "star arguments in " + text + " are not supported");
+      e->kind = ExprKind::Binary;
+      e->bin_op = BinOp::Pow;
+      e->args = {expr(n.attr("args")[py::int_(0)]), expr(n.attr("args")[py::int_(1)])};
+      return e;
     }
     if (canonical.empty())
       decline(line, "the call " + text + " is not a known math function, so the analysis cannot see what it does");

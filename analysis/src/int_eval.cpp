@@ -69,6 +69,7 @@ std::optional<int64_t> eval_int(const Expr& e, const NameLookup& lookup) {
           return -*a;
         case UnOp::Pos: return *a;
         case UnOp::Not: return *a == 0 ? 1 : 0;
+        case UnOp::Invert: return ~*a;
       }
       return std::nullopt;
     }

@@ -21,6 +21,11 @@ const char* to_string(BinOp op) {
     case BinOp::FloorDiv: return "//";
     case BinOp::Mod: return "%";
     case BinOp::Pow: return "**";
+    case BinOp::LShift: return "<<";
+    case BinOp::RShift: return ">>";
+    case BinOp::BitAnd: return "&";
+    case BinOp::BitOr: return "|";
+    case BinOp::BitXor: return "^";
   }
   return "?";
 }
@@ -29,6 +34,7 @@ const char* to_string(UnOp op) {
     case UnOp::Neg: return "-";
     case UnOp::Pos: return "+";
     case UnOp::Not: return "not ";
+    case UnOp::Invert: return "~";
   }
   return "?";
 }
@@ -165,13 +171,18 @@ static int precedence(const Expr& e) {
     case ExprKind::Compare: return 4;
     case ExprKind::Binary:
       switch (e.bin_op) {
+        case BinOp::BitOr: return 5;
+        case BinOp::BitXor: return 6;
+        case BinOp::BitAnd: return 7;
+        case BinOp::LShift:
+        case BinOp::RShift: return 8;
         case BinOp::Add:
-        case BinOp::Sub: return 5;
-        case BinOp::Pow: return 8;
-        default: return 6;
+        case BinOp::Sub: return 9;
+        case BinOp::Pow: return 12;
+        default: return 10;
       }
-    case ExprKind::Unary: return e.un_op == UnOp::Not ? 3 : 7;
-    default: return 10;
+    case ExprKind::Unary: return e.un_op == UnOp::Not ? 3 : 11;
+    default: return 20;
   }
 }
 

@@ -122,6 +122,7 @@ struct Builder {
       }
       case ExprKind::Unary:
         if (e->un_op == UnOp::Not) return unknown("'not' in an index");
+        if (e->un_op == UnOp::Invert) return unknown(to_source(*e) + " is not affine in the loop variables");
         {
           SymAffine a = affine(e->args[0]);
           if (!a.affine || e->un_op == UnOp::Pos) return a;

@@ -453,6 +453,47 @@ class Codegen {
   }
 
   // ---- binary operations --------------------------------------------------
+  // << >> & | ^ on integers (or & | ^ on booleans). Python: a negative shift
+  // count raises ValueError, and a << that leaves int64 makes a big int: both
+  // stop the run. NumPy (npy_lshift, npy_rshift): a count outside [0, width)
+  // gives 0, or -1 for >> of a negative value.
+  Val bitwise(BinOp op, const Val& a, const Val& b, const VT& t) {
+    Val r;
+    r.t = t;
+    r.npf = merge_np(t, a, b);
+    llvm::Value* x = conv(a, t.r);
+    llvm::Value* y = conv(b, t.r);
+    switch (op) {
+      case BinOp::BitAnd: r.v = B.CreateAnd(x, y); return r;
+      case BinOp::BitOr: r.v = B.CreateOr(x, y); return r;
+      case BinOp::BitXor: r.v = B.CreateXor(x, y); return r;
+      default: break;
+    }
+    llvm::Type* T = x->getType();
+    unsigned width = T->getIntegerBitWidth();
+    llvm::Value* zero = llvm::ConstantInt::get(T, 0);
+    llvm::Value* inrange = B.CreateICmpULT(y, llvm::ConstantInt::get(T, width));
+    if (t.py) {
+      trap_if(B.CreateICmpSLT(y, zero), Trap::Domain);
+      llvm::Value* ys = B.CreateSelect(inrange, y, llvm::ConstantInt::get(T, width - 1));
+      if (op == BinOp::RShift) {
+        r.v = B.CreateAShr(x, ys);
+        return r;
+      }
+      llvm::Value* sh = B.CreateShl(x, ys);
+      llvm::Value* lost = B.CreateOr(B.CreateNot(inrange), B.CreateICmpNE(B.CreateAShr(sh, ys), x));
+      trap_if(B.CreateAnd(lost, B.CreateICmpNE(x, zero)), Trap::Overflow);
+      r.v = B.CreateSelect(B.CreateICmpEQ(x, zero), zero, sh);
+      return r;
+    }
+    llvm::Value* ys = B.CreateSelect(inrange, y, zero);
+    if (op == BinOp::LShift)
+      r.v = B.CreateSelect(inrange, B.CreateShl(x, ys), zero);
+    else
+      r.v = B.CreateSelect(inrange, B.CreateAShr(x, ys), B.CreateAShr(x, llvm::ConstantInt::get(T, width - 1)));
+    return r;
+  }
+
   Val binary(BinOp op, const Val& a, const Val& b, const Expr* site, int line) {
     VT t = binary_type(op, a.t, b.t, line);
     if (t.small != Small::None) {
@@ -471,6 +512,7 @@ class Codegen {
       return Val{sign ? B.CreateSExt(n, i64) : B.CreateZExt(n, i64), t, nullptr};
     }
     if (is_complex(t.r)) return complex_binary(op, a, b, t, site);
+    if (is_bitwise(op)) return bitwise(op, a, b, t);
     bool pysem = t.py;
     Val r;
     r.t = t;
@@ -883,6 +925,14 @@ class Codegen {
       case ExprKind::Unary: {
         Val a = expr(*e.args[0]);
         if (e.un_op == UnOp::Not) return Val{B.CreateNot(truth(a)), kPyBool, nullptr};
+        if (e.un_op == UnOp::Invert) {
+          // -x - 1; np.uint8 ... flip their own bits; np.bool_: not; ~True: -2
+          if (a.t.r == Repr::Bool && a.t.np) return Val{B.CreateNot(a.v), a.t, nullptr};
+          if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
+          if (a.t.small == Small::U8 || a.t.small == Small::U16 || a.t.small == Small::U32)
+            return Val{B.CreateXor(a.v, B.getInt64(cpu::small_range(a.t.small).second)), a.t, a.npf};
+          return Val{B.CreateNot(a.v), a.t, a.npf};
+        }
         if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
         if (e.un_op == UnOp::Pos) return a;
         if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
@@ -1155,6 +1205,12 @@ class Codegen {
       llvm::Value* x = conv(a[0], Repr::F64);
       return Val{float_to_int(intrinsic(llvm::Intrinsic::trunc, {x})), kPyInt, nullptr};
     }
+    if (f == "round") {
+      // half to even, then int() (NaN: ValueError, infinity: OverflowError)
+      if (!is_float(a[0].t.r)) return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
+      llvm::Value* x = conv(a[0], Repr::F64);
+      return Val{float_to_int(intrinsic(llvm::Intrinsic::rint, {x})), kPyInt, nullptr};
+    }
     if (f == "abs") {
       Val x = a[0];
       if (x.t.r == Repr::Bool) x = Val{B.CreateZExt(x.v, i64), kPyInt, nullptr};
@@ -1198,6 +1254,28 @@ class Codegen {
       if (is_float(r)) return Val{intrinsic(llvm::Intrinsic::fabs, {x}), VT{r, false, true}, nullptr};
       llvm::Value* isneg = B.CreateICmpSLT(x, llvm::ConstantInt::get(x->getType(), 0));
       return Val{B.CreateSelect(isneg, B.CreateNeg(x), x), VT{r, false, true}, nullptr};
+    }
+    if (f == "np.clip") {
+      // np.minimum(np.maximum(x, lo), hi) (NumPy's clip loop); a NaN bound
+      // makes NumPy warn (DeprecationWarning) and ignore it: Python runs.
+      VT t = cpu::clip_type(a[0].t, a[1].t, a[2].t, e.line);
+      llvm::Value* x = conv(a[0], t.r);
+      llvm::Value* lo = conv(a[1], t.r);
+      llvm::Value* hi = conv(a[2], t.r);
+      llvm::Value *m, *res;
+      if (is_int(t.r)) {
+        m = B.CreateSelect(B.CreateICmpSGE(x, lo), x, lo);
+        res = B.CreateSelect(B.CreateICmpSLE(m, hi), m, hi);
+      } else {
+        trap_later(B.CreateOr(B.CreateFCmpUNO(lo, lo), B.CreateFCmpUNO(hi, hi)), Trap::NumpyWarning);
+        // A NaN x is the result; it is not compared (a vectorised ordered
+        // comparison with NaN would raise the invalid flag NumPy does not).
+        llvm::Value* isnan = B.CreateFCmpUNO(x, x);
+        llvm::Value* xs = B.CreateSelect(isnan, llvm::ConstantFP::get(x->getType(), 0.0), x);
+        m = B.CreateSelect(B.CreateFCmpOGT(xs, lo), xs, lo);
+        res = B.CreateSelect(isnan, x, B.CreateSelect(B.CreateFCmpOLT(m, hi), m, hi));
+      }
+      return Val{res, t, nullptr};
     }
     if (f == "np.minimum" || f == "np.maximum") {
       VT t = binary_type(BinOp::Add, a[0].t, a[1].t, e.line);

@@ -502,6 +502,7 @@ class Specialiser {
         auto a = expr(*e.args[0]);
         if (!a) return std::nullopt;
         if (e.un_op == UnOp::Not) return TypedInterval{kPyBool, {}};
+        if (e.un_op == UnOp::Invert) return invert(e, *a);
         if (a->t.small != Small::None)
           throw Unsupported{DeclineCode::Typing, e.line,
                             std::string("unary ") + to_string(e.un_op) + " of an " + describe(a->t) +
@@ -567,8 +568,52 @@ class Specialiser {
     return std::nullopt;
   }
 
+  // ~x: -x - 1 on integers (in the small type for np.uint8 ...), `not` on
+  // np.bool_; ~True is the int -2; a float raises TypeError.
+  TypedInterval invert(const Expr& e, const TypedInterval& a) {
+    if (is_float(a.t.r) || is_complex(a.t.r))
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "'~' of a float or complex number raises TypeError in Python (it takes integers)"};
+    if (a.t.r == Repr::Bool) {
+      if (a.t.np && a.t.py)
+        throw Unsupported{DeclineCode::Typing, e.line,
+                          "'~' of a value that is either a bool or an np.bool_: an int for the bool, the logical "
+                          "not for the np.bool_"};
+      if (a.t.np) return TypedInterval{a.t, {}};
+      return TypedInterval{kPyInt, {true, -2, -1}};
+    }
+    Interval iv;
+    if (a.iv.known) {
+      iv = {true, -a.iv.hi - 1, -a.iv.lo - 1};
+      if (a.t.small == Small::U8 || a.t.small == Small::U16 || a.t.small == Small::U32) {
+        i128 max = small_range(a.t.small).second;
+        iv = {true, max - a.iv.hi, max - a.iv.lo};
+      }
+    } else if (a.t.small != Small::None) {
+      auto [lo, hi] = small_range(a.t.small);
+      iv = {true, lo, hi};
+    }
+    return TypedInterval{a.t, iv};
+  }
+
   std::optional<TypedInterval> binary(const Expr& e, BinOp op, const TypedInterval& a, const TypedInterval& b) {
     VT t = binary_type(op, a.t, b.t, e.line);
+    if (is_bitwise(op)) {
+      Interval iv;
+      if (is_int(t.r) && a.iv.known && b.iv.known) {
+        if (op == BinOp::BitAnd && a.iv.lo >= 0 && b.iv.lo >= 0) iv = {true, 0, std::min(a.iv.hi, b.iv.hi)};
+        if (op == BinOp::RShift && b.iv.lo >= 0) {
+          auto sh = [](i128 x, i128 s) { return x >> static_cast<int>(std::min<i128>(s, 63)); };
+          i128 c[4] = {sh(a.iv.lo, b.iv.lo), sh(a.iv.lo, b.iv.hi), sh(a.iv.hi, b.iv.lo), sh(a.iv.hi, b.iv.hi)};
+          iv = {true, *std::min_element(c, c + 4), *std::max_element(c, c + 4)};
+        }
+      }
+      if (t.small != Small::None) {
+        auto [lo, hi] = small_range(t.small);
+        if (!iv.known || iv.lo < lo || iv.hi > hi) iv = {true, lo, hi};
+      }
+      return TypedInterval{t, iv.fits64() ? iv : Interval{}};
+    }
     if (is_complex(t.r)) {
       if (op == BinOp::Pow) {
         // CPython's complex ** int of at most 100: repeated squaring (c_powu),
@@ -720,7 +765,7 @@ class Specialiser {
     // int(), float() and the math functions convert an np.uint8 ... by value;
     // the others keep or depend on the small type (min(np.uint8(3), 5) is
     // np.uint8(3), abs(np.int8(-128)) wraps).
-    if (f != "int" && f != "float" && f != "floor" && f != "ceil" && !math_fns().count(f))
+    if (f != "int" && f != "float" && f != "round" && f != "floor" && f != "ceil" && !math_fns().count(f))
       for (auto& a : args) reject_small(a.t, f + "()", e.line);
     auto numeric = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool && a.t.np)
@@ -763,6 +808,18 @@ class Specialiser {
     }
     if (f == "int") {
       nargs(1);
+      if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
+      return TypedInterval{kPyInt, {}};
+    }
+    if (f == "round") {
+      // round(x): an int, half to even (float.__round__; NumPy's floats
+      // and integers give Python's int too). round(x, ndigits) keeps x's
+      // type and rounds in decimal, which native code does not model.
+      if (args.size() != 1)
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "round(x, ndigits) with a number of digits is not supported in native code "
+                          "(round(x) with one argument is)"};
+      numeric(args[0]);
       if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
       return TypedInterval{kPyInt, {}};
     }
@@ -812,6 +869,10 @@ class Specialiser {
       Repr r = args[0].t.r == Repr::Bool ? Repr::I64 : args[0].t.r;
       if (f == "np.fabs" && is_int(r)) r = Repr::F64;
       return TypedInterval{VT{r, false, true}, {}};
+    }
+    if (f == "np.clip") {
+      nargs(3);
+      return TypedInterval{clip_type(args[0].t, args[1].t, args[2].t, e.line), {}};
     }
     if (f == "np.minimum" || f == "np.maximum") {
       nargs(2);

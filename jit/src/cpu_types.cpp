@@ -221,19 +221,65 @@ std::optional<VT> two_small(BinOp op, const VT& a, const VT& b, int line) {
   if (op == BinOp::Div) return VT{Repr::F64, false, true};
   bool int64 = false;
   Small r = promote_small(a.small, b.small, int64);
-  if (op == BinOp::Pow || (r == Small::None && !int64))
+  // (<< is computed in the common type too: bits shifted past its width are lost)
+  bool own = op == BinOp::Pow || op == BinOp::LShift;
+  if (own || (r == Small::None && !int64))
     throw Unsupported{DeclineCode::Typing, line,
                       std::string("'") + analysis::to_string(op) + "' between " + small_name(a.small) + " and " +
                           small_name(b.small) + " is not supported in native code (NumPy computes it in " +
-                          (op == BinOp::Pow ? "their common type" : "int32") +
+                          (own ? "their common type" : "int32") +
                           "); convert an element with int() first"};
   if (int64) return VT{Repr::I64, false, true};
   return VT{Repr::I64, false, true, r};
 }
 }  // namespace
 
+VT clip_type(const VT& x, const VT& lo, const VT& hi, int line) {
+  for (const VT* v : {&x, &lo, &hi}) {
+    if (v->r == Repr::Bool || is_complex(v->r) || v->small != Small::None)
+      throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                        "np.clip() of " + describe(*v) +
+                            " is not supported in native code (only integers and floats of 32 or 64 bits)"};
+  }
+  VT m = binary_type(BinOp::Add, x, lo, line);
+  VT t = binary_type(BinOp::Add, VT{m.r, false, true}, hi, line);
+  return VT{t.r, false, true};
+}
+
+namespace {
+// << >> & | ^ (Python 3.11, NumPy 1.24): integers and booleans only (a float
+// raises TypeError); two bools give a bool for & | ^ (np.bool_ when either
+// is NumPy's), an int for shifts (np.int8 for two np.bool_: declined);
+// otherwise the types of arithmetic.
+CT bitwise_concrete(BinOp op, CT a, CT b, int line) {
+  if (is_float(a.r) || is_float(b.r) || is_complex(a.r) || is_complex(b.r))
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      std::string("'") + analysis::to_string(op) +
+                          "' with a float or complex operand raises TypeError in Python (bitwise operators take "
+                          "integers)"};
+  bool logical = op == BinOp::BitAnd || op == BinOp::BitOr || op == BinOp::BitXor;
+  if (!a.np && !b.np) return {a.r == Repr::Bool && b.r == Repr::Bool && logical ? Repr::Bool : Repr::I64, false};
+  if (a.r == Repr::Bool && b.r == Repr::Bool) {
+    if (!logical)
+      throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                        std::string("'") + analysis::to_string(op) +
+                            "' between NumPy booleans gives an np.int8, which native code does not model"};
+    return {Repr::Bool, true};
+  }
+  return {np_promote(a.r, b.r), true};
+}
+}  // namespace
+
 VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
   if (auto t = two_small(op, a0, b0, line)) return *t;
+  if (analysis::is_bitwise(op)) {
+    VT a = without_small(a0, b0, "a bitwise operation", line);
+    VT b = without_small(b0, a0, "a bitwise operation", line);
+    std::vector<CT> res;
+    for (auto ca : concrete(a))
+      for (auto cb : concrete(b)) res.push_back(bitwise_concrete(op, ca, cb, line));
+    return join_concrete(res, line, "a bitwise result");
+  }
   VT a = without_small(a0, b0, "arithmetic", line);
   VT b = without_small(b0, a0, "arithmetic", line);
   std::vector<CT> res;

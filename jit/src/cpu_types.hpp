@@ -83,6 +83,9 @@ struct Unsupported {
 // Result type of `a op b` (arithmetic, NumPy 1.24 scalar promotion and
 // Python's rules); throws Unsupported when it is not one machine type.
 VT binary_type(analysis::BinOp op, const VT& a, const VT& b, int line);
+// np.clip(x, lo, hi) on numbers: the NumPy scalar of their common type (as
+// np.minimum(np.maximum(x, lo), hi)); booleans and complex numbers declined.
+VT clip_type(const VT& x, const VT& lo, const VT& hi, int line);
 // Common type in which `a` and `b` are compared, and the Bool result type.
 VT compare_domain(const VT& a, const VT& b, int line);
 VT compare_result(const VT& a, const VT& b);

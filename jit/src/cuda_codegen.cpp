@@ -1503,6 +1503,14 @@ class Generator {
       case ExprKind::Unary: {
         V a = expr(*e.args.at(0));
         if (e.un_op == UnOp::Not) return V{"(!" + truth(a) + ")", kPyBool, ""};
+        if (e.un_op == UnOp::Invert) {
+          // -x - 1; np.uint8 ... flip their own bits; np.bool_: not; ~True: -2
+          if (a.t.r == Repr::Bool && a.t.np) return V{"(!" + a.c + ")", a.t, ""};
+          if (a.t.r == Repr::Bool) a = V{"((ls_i64)" + a.c + ")", kPyInt, ""};
+          if (a.t.small == cpu::Small::U8 || a.t.small == cpu::Small::U16 || a.t.small == cpu::Small::U32)
+            return V{"(" + a.c + " ^ " + int_literal(cpu::small_range(a.t.small).second) + ")", a.t, a.npf};
+          return V{"(~" + a.c + ")", a.t, a.npf};
+        }
         if (a.t.r == Repr::Bool) a = V{"((ls_i64)" + a.c + ")", kPyInt, ""};
         if (e.un_op == UnOp::Pos) return a;
         if (isf(a.t.r)) return V{"(-" + a.c + ")", a.t, a.npf};
@@ -1620,6 +1628,19 @@ class Generator {
     r.npf = merge_np(t, a0, b0);
     Repr R = t.r;
     V a = a0, b = b0;
+    if (analysis::is_bitwise(op)) {
+      // << >> & | ^ (ls_shl_py ...: Python's and NumPy's shift rules)
+      std::string x = conv(a, R), y = conv(b, R);
+      const char* c = op == BinOp::BitAnd ? " & " : op == BinOp::BitOr ? " | " : " ^ ";
+      if (op == BinOp::BitAnd || op == BinOp::BitOr || op == BinOp::BitXor)
+        r.c = R == Repr::Bool ? "((bool)(" + x + c + y + "))" : "(" + x + c + y + ")";
+      else if (pysem)
+        r.c = std::string(op == BinOp::LShift ? "ls_shl_py(" : "ls_shr_py(") + x + ", " + y + ", ls_err)";
+      else
+        r.c = std::string(op == BinOp::LShift ? "ls_shl_np" : "ls_shr_np") + (R == Repr::I32 ? "32(" : "(") + x +
+              ", " + y + ")";
+      return r;
+    }
     if (op == BinOp::Div) {
       if (pysem) {
         a = bigchk(a);
@@ -1780,6 +1801,11 @@ class Generator {
       if (!isf(a[0].t.r)) return V{conv(a[0], Repr::I64), kPyInt, ""};
       return V{"ls_f2i(trunc(" + conv(a[0], Repr::F64) + "), ls_err)", kPyInt, ""};
     }
+    if (f == "round") {
+      need(1);  // half to even, then int()
+      if (!isf(a[0].t.r)) return V{conv(a[0], Repr::I64), kPyInt, ""};
+      return V{"ls_f2i(rint(" + conv(a[0], Repr::F64) + "), ls_err)", kPyInt, ""};
+    }
     if (f == "abs") {
       need(1);
       V x = a[0];
@@ -1816,6 +1842,16 @@ class Generator {
       if (isf(r)) return V{std::string(r == Repr::F32 ? "fabsf(" : "fabs(") + x + ")", VT{r, false, true}, ""};
       return V{"(" + x + " < 0 ? " + (r == Repr::I32 ? "ls_wneg32(" : "ls_wneg(") + x + ") : " + x + ")",
                VT{r, false, true}, ""};
+    }
+    if (f == "np.clip") {
+      need(3);
+      VT t = cpu::clip_type(a[0].t, a[1].t, a[2].t, e.line);
+      std::string x = conv(a[0], t.r), lo = conv(a[1], t.r), hi = conv(a[2], t.r);
+      std::string r = t.r == Repr::F64   ? "ls_np_clip(" + x + ", " + lo + ", " + hi + ", ls_err)"
+                      : t.r == Repr::F32 ? "ls_np_clipf(" + x + ", " + lo + ", " + hi + ", ls_err)"
+                      : t.r == Repr::I32 ? "ls_np_clip32(" + x + ", " + lo + ", " + hi + ")"
+                                         : "ls_np_clipl(" + x + ", " + lo + ", " + hi + ")";
+      return V{r, t, ""};
     }
     if (f == "np.minimum" || f == "np.maximum") {
       need(2);

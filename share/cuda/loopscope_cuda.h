@@ -111,6 +111,32 @@ LS_DEV ls_i64 ls_cneg(ls_i64 a, ls_i64* err, ls_i64 code = LS_ERR_OVERFLOW) {
   return ls_wneg(a);
 }
 
+// << and >>. Python ints: a negative count raises ValueError, a << beyond
+// int64 makes a big int (both stop the run), >> is floor division by 2**b.
+// NumPy (npy_lshift, npy_rshift): a count outside [0, width) gives 0, or -1
+// for >> of a negative value.
+LS_DEV ls_i64 ls_shl_py(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b < 0) {
+    ls_fail(err, LS_ERR_DOMAIN);
+    return 0;
+  }
+  if (a == 0) return 0;
+  ls_i64 r = b < 64 ? (ls_i64)((ls_u64)a << b) : 0;
+  if (b >= 64 || (r >> b) != a) ls_fail(err, LS_ERR_OVERFLOW);
+  return r;
+}
+LS_DEV ls_i64 ls_shr_py(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b < 0) {
+    ls_fail(err, LS_ERR_DOMAIN);
+    return 0;
+  }
+  return a >> (b < 63 ? b : 63);
+}
+LS_DEV ls_i64 ls_shl_np(ls_i64 a, ls_i64 b) { return (ls_u64)b < 64 ? (ls_i64)((ls_u64)a << b) : 0; }
+LS_DEV ls_i64 ls_shr_np(ls_i64 a, ls_i64 b) { return (ls_u64)b < 64 ? a >> b : (a < 0 ? -1 : 0); }
+LS_DEV int ls_shl_np32(int a, int b) { return (unsigned)b < 32 ? (int)((unsigned)a << b) : 0; }
+LS_DEV int ls_shr_np32(int a, int b) { return (unsigned)b < 32 ? a >> b : (a < 0 ? -1 : 0); }
+
 // // and %: the quotient rounds toward minus infinity and the remainder has
 // the divisor's sign. Python ints raise on a zero divisor (and MIN // -1 does
 // not fit); NumPy gives 0 for both (with a warning) and MIN // -1 wraps.
@@ -475,6 +501,24 @@ LS_DEV double ls_np_fmin(double a, double b) { return (a < b || a != a) ? a : b;
 LS_DEV double ls_np_fmax(double a, double b) { return (a > b || a != a) ? a : b; }
 LS_DEV float ls_np_fminf(float a, float b) { return (a < b || a != a) ? a : b; }
 LS_DEV float ls_np_fmaxf(float a, float b) { return (a > b || a != a) ? a : b; }
+// np.clip(x, lo, hi): np.minimum(np.maximum(x, lo), hi); a NaN bound makes
+// NumPy warn (DeprecationWarning) and ignore it, which Python does.
+LS_DEV double ls_np_clip(double x, double lo, double hi, ls_i64* err) {
+  if (lo != lo || hi != hi) ls_fail(err, LS_ERR_NPWARN);
+  return ls_np_fmin(ls_np_fmax(x, lo), hi);
+}
+LS_DEV float ls_np_clipf(float x, float lo, float hi, ls_i64* err) {
+  if (lo != lo || hi != hi) ls_fail(err, LS_ERR_NPWARN);
+  return ls_np_fminf(ls_np_fmaxf(x, lo), hi);
+}
+LS_DEV ls_i64 ls_np_clipl(ls_i64 x, ls_i64 lo, ls_i64 hi) {
+  ls_i64 m = x >= lo ? x : lo;
+  return m <= hi ? m : hi;
+}
+LS_DEV int ls_np_clip32(int x, int lo, int hi) {
+  int m = x >= lo ? x : lo;
+  return m <= hi ? m : hi;
+}
 
 // ---- warp-level combining -------------------------------------------------
 // Blocks are multiples of 32 threads and every thread of a block reaches the

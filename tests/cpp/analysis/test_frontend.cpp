@@ -83,7 +83,7 @@ TEST(FrontEnd, Declines) {
   expect_decline("for i in range(n, step=2):\n    A[i] = 1\n", "positional", 1);
   expect_decline("for i in range(n):\n    A[i] = 1\nelse:\n    pass\n", "outermost loop of the nest has an else", 1);
   expect_decline("for i in range(n):\n    A[i] = x.y\n", "attribute", 2);
-  expect_decline("for i in range(n):\n    A[i] = 1 << i\n", "operator", 2);
+  expect_decline("for i in range(n):\n    A[i] = i @ i\n", "operator", 2);
   expect_decline("for i in range(n):\n    A[i] = i in B\n", "comparison", 2);
   expect_decline("for i in range(n):\n    return i\n", "return", 2);
 }

@@ -80,6 +80,19 @@ inline std::optional<int64_t> python_int_op(BinOp op, int64_t a, int64_t b) {
       return p;
     }
     case BinOp::Div: return std::nullopt;  // a float in Python
+    case BinOp::BitAnd: return a & b;
+    case BinOp::BitOr: return a | b;
+    case BinOp::BitXor: return a ^ b;
+    case BinOp::RShift:
+      if (b < 0) return std::nullopt;  // ValueError: negative shift count
+      return b >= 63 ? (a < 0 ? -1 : 0) : (a >> b);
+    case BinOp::LShift:
+      if (b < 0) return std::nullopt;
+      if (a == 0) return 0;
+      if (b >= 63) return std::nullopt;
+      r = static_cast<int64_t>(static_cast<uint64_t>(a) << b);
+      if ((r >> b) != a) return std::nullopt;
+      return r;
   }
   return std::nullopt;
 }

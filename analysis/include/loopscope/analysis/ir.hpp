@@ -17,13 +17,15 @@
 
 namespace loopscope::analysis {
 
-enum class BinOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
-enum class UnOp { Neg, Pos, Not };
+enum class BinOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, LShift, RShift, BitAnd, BitOr, BitXor };
+enum class UnOp { Neg, Pos, Not, Invert };
 enum class CmpOp { Lt, Le, Gt, Ge, Eq, Ne };
 enum class BoolOp { And, Or };
 
-const char* to_string(BinOp op);   // "+", "-", "*", "/", "//", "%", "**"
-const char* to_string(UnOp op);    // "-", "+", "not "
+const char* to_string(BinOp op);   // "+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^"
+const char* to_string(UnOp op);    // "-", "+", "not ", "~"
+// << >> & | ^: integer (and boolean) operations only.
+inline bool is_bitwise(BinOp op) { return op >= BinOp::LShift; }
 const char* to_string(CmpOp op);   // "<", "<=", ...
 const char* to_string(BoolOp op);  // "and", "or"
 
