@@ -851,7 +851,13 @@ class Codegen {
         // encountered in cast" where a part becomes infinite).
         Repr r = a.dtype == DType::Complex128 ? Repr::C128 : Repr::C64;
         llvm::Type* part = r == Repr::C128 ? f64 : f32;
-        if (val.t.py && is_int(val.t.r)) check_big_int(val);
+        if (r == Repr::C64 && is_int(val.t.r)) {
+          // exact as a double (|i| <= 2**53), so that the one rounding to a
+          // complex64's float is NumPy's
+          llvm::Value* v64 = conv(val, Repr::I64);
+          llvm::Value* lim = B.getInt64(int64_t(1) << 53);
+          trap_later(B.CreateOr(B.CreateICmpSGT(v64, lim), B.CreateICmpSLT(v64, B.CreateNeg(lim))), Trap::BigInt);
+        }
         if (r == Repr::C64 && (val.t.r == Repr::C128 || val.t.r == Repr::F64)) reads_fp_flags = true;
         llvm::Value* z = is_int(val.t.r) && r == Repr::C64
                              ? cplx(B.CreateFPTrunc(conv(val, Repr::F64), f32), fconst(f32, 0.0))

@@ -275,6 +275,23 @@ def test_overflow_storing_into_complex64_follows_numpy():
     assert records["cpu"][0]["status"] == "fallback"
 
 
+def test_integers_stored_into_complex_arrays():
+    fn = make(
+        """
+        def kernel(k, big, out64, out128):
+            for i in range(k.shape[0]):
+                out64[i] = k[i]
+                out128[i] = k[i] * 3
+                out64[i] += big
+                out128[i] += big
+        """
+    )
+    k = np.array([0, -7, 2**24 + 1, 2**40 + 3], dtype=np.int64)
+    run_all(fn, lambda: (k.copy(), 5, np.zeros(4, np.complex64), np.zeros(4, np.complex128)))
+    # beyond 2**53 an int64 rounds once to complex64's float: Python runs the loop
+    run_all(fn, lambda: (k + 2**60, 1, np.zeros(4, np.complex64), np.zeros(4, np.complex128)), native=False)
+
+
 MANDEL = """
 def kernel(image, max_iter):
     h, w = image.shape

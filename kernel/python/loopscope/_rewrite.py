@@ -165,7 +165,20 @@ class NotRewritable(ValueError):
 
 ASSUMED_BUILTINS = {
     name: getattr(builtins, name)
-    for name in ("range", "len", "abs", "min", "max", "float", "int", "round", "enumerate", "reversed", "zip")
+    for name in (
+        "range",
+        "len",
+        "abs",
+        "min",
+        "max",
+        "float",
+        "int",
+        "round",
+        "complex",
+        "enumerate",
+        "reversed",
+        "zip",
+    )
 }
 ASSUMED_MODULES = {"math": math, "np": numpy, "numpy": numpy}
 _MODULE_ATTRS = {id(math): _aliases.SNAPSHOT["math"], id(numpy): _aliases.SNAPSHOT["np"]}
