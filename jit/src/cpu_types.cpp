@@ -227,8 +227,7 @@ std::optional<VT> two_small(BinOp op, const VT& a, const VT& b, int line) {
     throw Unsupported{DeclineCode::Typing, line,
                       std::string("'") + analysis::to_string(op) + "' between " + small_name(a.small) + " and " +
                           small_name(b.small) + " is not supported in native code (NumPy computes it in " +
-                          (own ? "their common type" : "int32") +
-                          "); convert an element with int() first"};
+                          (own ? "their common type" : "int32") + "); convert an element with int() first"};
   if (int64) return VT{Repr::I64, false, true};
   return VT{Repr::I64, false, true, r};
 }

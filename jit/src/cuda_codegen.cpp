@@ -1637,8 +1637,8 @@ class Generator {
       else if (pysem)
         r.c = std::string(op == BinOp::LShift ? "ls_shl_py(" : "ls_shr_py(") + x + ", " + y + ", ls_err)";
       else
-        r.c = std::string(op == BinOp::LShift ? "ls_shl_np" : "ls_shr_np") + (R == Repr::I32 ? "32(" : "(") + x +
-              ", " + y + ")";
+        r.c = std::string(op == BinOp::LShift ? "ls_shl_np" : "ls_shr_np") + (R == Repr::I32 ? "32(" : "(") + x + ", " +
+              y + ")";
       return r;
     }
     if (op == BinOp::Div) {

@@ -693,3 +693,22 @@ def test_clip_with_a_nan_bound_is_pythons(lo, hi):
 def test_clip_of_booleans_stays_python():
     fn = define("def f(m, out):\n    for i in range(len(m)):\n        out[i] = np.clip(m[i], False, True)\n")
     check(fn, lambda: (np.array([True, False]), np.zeros(2, dtype=np.bool_)), native=False)
+
+
+def test_explain_and_estimate_leave_every_generator_where_it_was():
+    import loopscope
+
+    fn = define(
+        """
+        def f(rng, n, out):
+            for i in range(n):
+                out[i] = rng.normal(0.0, 1.0) + random.gauss(0, 1) + np.random.standard_normal()
+        """
+    )
+    make, state = with_generator(50, np.zeros(50))
+    args = make()
+    before = state()
+    loopscope.explain(fn, *args)
+    assert state() == before
+    loopscope.estimate(fn, *args)
+    assert state() == before

@@ -22,8 +22,8 @@ enum class UnOp { Neg, Pos, Not, Invert };
 enum class CmpOp { Lt, Le, Gt, Ge, Eq, Ne };
 enum class BoolOp { And, Or };
 
-const char* to_string(BinOp op);   // "+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^"
-const char* to_string(UnOp op);    // "-", "+", "not ", "~"
+const char* to_string(BinOp op);  // "+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^"
+const char* to_string(UnOp op);   // "-", "+", "not ", "~"
 // << >> & | ^: integer (and boolean) operations only.
 inline bool is_bitwise(BinOp op) { return op >= BinOp::LShift; }
 const char* to_string(CmpOp op);   // "<", "<=", ...
