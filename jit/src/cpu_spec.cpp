@@ -1172,8 +1172,10 @@ class Specialiser {
     CpuMapping m = map_cpu(B, P, [&](const Stmt& loop) { return parallel_ok(loop); });
     for (int id : m.parallel_loops) {
       S.parallel_loops.insert(id);
-      if (!S.parallel_description.empty()) S.parallel_description += ", ";
-      S.parallel_description += plan_of(id)->var;
+      // Copies of one loop (a time loop unrolled over swapped arrays) are named once.
+      const std::string& var = plan_of(id)->var;
+      if ((", " + S.parallel_description + ", ").find(", " + var + ", ") == std::string::npos)
+        S.parallel_description += (S.parallel_description.empty() ? "" : ", ") + var;
       for (auto& a : S.arrays)
         for (auto& r : plan_of(id)->reductions)
           if (r.variable == a.name &&

@@ -372,7 +372,7 @@ def _first_report(nest_id, env, rec, explain_only):
     full = _level(report) == "full"
     if not rec.declined:
         try:
-            report.analysis = shown_all(_loopscope.analysis_run(nest_id, env))
+            report.analysis = _rewrite.analysis_as_shown(nest_id, env)
         except Exception as exc:
             report.notes.append(internal(exc, "dependence analysis") + ".")
         # NVRTC (tens of milliseconds per nest) gives the GPU's real register

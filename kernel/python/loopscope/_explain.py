@@ -173,7 +173,7 @@ def explain(fn, *args, **kwargs) -> Dict[str, Any]:
             return None if rec.over_iterable else {}
         _rewrite.restore_draws(nest_id)  # explained, not run: random numbers stay undrawn
         with _run.Trip(nest_id, env):  # the analysis and the predictions read the values once
-            reports[nest_id] = shown_all(_loopscope.analysis_run(nest_id, env))
+            reports[nest_id] = _rewrite.analysis_as_shown(nest_id, env)
             reports[nest_id]["predicted"] = shown_all(predict(nest_id, env))
         if rec.over_iterable and reports[nest_id].get("decline"):
             return None  # as above: the loop over a list runs as Python

@@ -83,7 +83,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _callees, _draws, _inline, _iteration
+from . import _aliases, _callees, _draws, _inline, _iteration, _rotations
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 
 HOOK_NAME = "__loopscope_hook__"
@@ -108,6 +108,12 @@ class _HookState(threading.local):
     id) tells ``PYTHON_RAN_LISTENER`` that the nest's Python loop ended."""
 
     out = None
+
+    @staticmethod
+    def steps(r: range) -> int:
+        """How many steps a loop over ``r`` ran (_rotations_after; not the
+        user's ``len``, which may be anything)."""
+        return len(r)
 
     @staticmethod
     def call(hook, nest_id, env):
@@ -227,6 +233,8 @@ class NestRecord:
     lazy: Optional[int] = None
     # What the lowered loops assume of the values (_iteration.Facts).
     iteration: Optional["_iteration.Facts"] = None
+    # Arrays whose names trade places between the root loop's steps (_rotations).
+    rotation: Optional["_rotations.Rotation"] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -346,6 +354,7 @@ def register(
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
     lowered, facts = _iteration.lower_with_facts(node)
+    lowered, rotation = _rotations.lower(lowered)
     returns_kind, no_return = None, None
     if returns is not None:
         lowered, returns_kind, no_return = _inline.lower_nest_returns(lowered, returns)
@@ -393,7 +402,7 @@ def register(
         inputs=list(info.get("inputs", [])),
         outputs=list(info.get("outputs", [])),
         arrays=list(info.get("arrays", [])),
-        loops=shown_all(list(info.get("loops", []))) or _ast_loops(node),
+        loops=_rotations.merge_copies(shown_all(list(info.get("loops", [])))) or _ast_loops(node),
         static=shown_all(info.get("static")),
         filename=filename,
     )
@@ -428,6 +437,7 @@ def register(
         rec.assumed = sorted(set(rec.assumed) | {m for m, _ in facts.modules})
         rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
         rec.iteration = facts
+        rec.rotation = rotation
         if draw_plan:
             rec.draws = draw_plan
             rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules) | set(draw_plan.generators))
@@ -741,6 +751,8 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())], value=ast.Constant(rec.id)
     )
     python_runs, native_ran = [node, ran], writes or [ast.Pass()]
+    if rec.rotation is not None:
+        native_ran.extend(_rotations_after(rec.rotation))
     if rec.returns is not None:
         # The nest met a return: the function returns its value.
         key = ast.Constant(_inline.NEST_RETURN)
@@ -836,6 +848,38 @@ def _lazy_replacement(node: ast.For, rec: NestRecord, hook_name: Optional[str]) 
     ran = out[1].body[-1]
     ran.targets[0].attr, ran.value = "ran_lazy", ast.Constant(rec.lazy)
     _locate(out[0], node)
+    return out
+
+
+def analysis_as_shown(nest_id: int, env: dict) -> dict:
+    """The engine's analysis of this execution of the nest as the user reads
+    it: hidden names shown as the user's (_records.shown), and the copies
+    that an unrolled time loop made of one loop listed once."""
+    rep = shown_all(_loopscope.analysis_run(nest_id, env))
+    if "loops" in rep:
+        rep["loops"] = _rotations.merge_copies(rep["loops"])
+    return rep
+
+
+def _rotations_after(rot: "_rotations.Rotation") -> List[ast.stmt]:
+    """After a native run, the names of rot hold the arrays Python's swaps
+    leave after len(range(args)) steps: ``if STATE.steps(range(args)) %
+    P == k: a, b = b, a`` for k = 1 .. P-1."""
+    steps = ast.Call(
+        func=ast.Attribute(value=_load(STATE_NAME), attr="steps", ctx=ast.Load()),
+        args=[ast.Call(func=_load("range"), args=[copy.deepcopy(a) for a in rot.range_args], keywords=[])],
+        keywords=[],
+    )
+    out = []
+    for k, holds in enumerate(rot.after, start=1):
+        test = ast.Compare(
+            left=ast.BinOp(copy.deepcopy(steps), ast.Mod(), ast.Constant(rot.period)),
+            ops=[ast.Eq()],
+            comparators=[ast.Constant(k)],
+        )
+        targets = ast.Tuple([ast.Name(n, ast.Store()) for n in rot.names], ast.Store())
+        values = ast.Tuple([_load(holds[n]) for n in rot.names], ast.Load())
+        out.append(ast.If(test=test, body=[ast.Assign(targets=[targets], value=values)], orelse=[]))
     return out
 
 
