@@ -39,6 +39,7 @@ raises what Python raises, in its order. A call under a condition
 """
 
 import ast
+import builtins
 import copy
 import inspect
 import types
@@ -786,7 +787,7 @@ def lazy_names(
 ) -> List[str]:
     """The names the nest calls whose value is known only when it runs: the
     local names of the enclosing function (a parameter ``f``, a nested
-    ``def h``, ``g = lambda x: ...``) and names not bound yet."""
+    ``def h``, ``g = lambda x: ...``) and names not bound yet (not builtins)."""
     not_functions = set(skip) | _stored_names([node])
     called = sorted(
         {
@@ -795,7 +796,8 @@ def lazy_names(
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in not_functions
         }
     )
-    return [n for n in called if n in shadowed or (n not in (defs or {}) and resolve(n) is missing)]
+    unbound = [n for n in called if n not in (defs or {}) and not hasattr(builtins, n) and resolve(n) is missing]
+    return [n for n in called if n in shadowed or n in unbound]
 
 
 def value_key(value) -> tuple:
