@@ -685,3 +685,46 @@ def test_a_cell_recursing_to_the_limit_keeps_the_kernel_alive(shell):
             assert r.success and shell.user_ns["caught"], (mode, extra, r)
             a = shell.user_ns["a"]
             assert a[0] == a[1] == a[2] > 100
+
+
+def test_calls_of_functions_with_nothing_to_intercept_keep_no_trampoline():
+    source = """
+    def clamp(x):
+        return 0.0 if x < 0.0 else x
+
+    def via(a):
+        return twice(a)
+
+    def twice(a):
+        for i in range(a.shape[0]):
+            a[i] = a[i] * 2.0
+        return a
+
+    def outer(a):
+        total = 0.0
+        for x in a.tolist():      # a list: runs as Python
+            total += clamp(x)
+        return via(a), total, clamp(-1.0)
+    """
+    outer = _module(source, "outer")
+    table = _callees.Table(lambda nid, env: None, outer.__globals__)
+    tree, _ = _rewrite.rewrite_function(outer, callees=table)
+    text = ast.unparse(tree)
+    assert text.count(_callees.PLACEHOLDER) == 1 and "get(via)" in text, text  # via, not clamp
+    records = check(outer, lambda: (np.arange(-3.0, 4.0),))
+    assert _functions(records["cpu"]) == {"twice"}
+    # clamp rebound to a function with a loop after outer was rewritten: called as it is, exactly.
+    _define(
+        outer,
+        """
+        def clamp(x):
+            t = 0.0
+            for k in range(3):
+                t += x
+            return t
+        """,
+    )
+    want = outer(np.arange(-3.0, 4.0))
+    for device in ("cpu", "gpu-emulated"):
+        got = loopscope.run(outer, np.arange(-3.0, 4.0), device=device)
+        assert got[1] == want[1] and got[2] == want[2] and got[0].tobytes() == want[0].tobytes()

@@ -29,10 +29,11 @@ would have no nest and call no function of its module is called as it is.
 
 Only names are trampolined: not attributes (``obj.method(...)``), not the
 function's own local names (parameters, assigned names), not names that,
-when the function is rewritten, are builtins or hold something other than a
-function in its module (a class, ``helper = np.cumsum``). A name defined
-later is trampolined. The trampoline costs a Python call (under 0.1 us) at
-each call it is on.
+when the function is rewritten, are builtins, hold something other than a
+function (a class, ``helper = np.cumsum``), or hold a function that would be
+called as it is (``clamp(x)`` with no loop in it: judged then, and its own
+callees with it). A name defined later is trampolined. The trampoline costs
+a Python call (under 0.1 us) at each call it is on.
 
 Near the recursion limit (``RECURSION_MARGIN`` frames from it) a callee runs
 as it is, so that the engine's hooks never meet the limit and CPython meets
@@ -45,7 +46,7 @@ import inspect
 import sys
 import types
 import uuid
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Optional, Set
 
 # The table's place in the generated code: ``<PLACEHOLDER>.get(g)``;
 # ``_rewrite.compile_function`` swaps the string for the table in the
@@ -54,6 +55,9 @@ PLACEHOLDER = f"<loopscope callees {uuid.uuid4().hex}>"
 # The user functions one table rewrites, at most (every other one is called
 # as it is).
 MAX_CALLEES = 256
+# How deep the rewriter judges, ahead of their calls, the functions called
+# by the function it rewrites (Table.called_as_it_is).
+MAX_AHEAD = 8
 _NOT_PLAIN = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 _FunctionType = types.FunctionType
 _getframe, _getrecursionlimit = sys._getframe, sys.getrecursionlimit
@@ -88,10 +92,11 @@ def _local_names(fdef) -> Set[str]:
 
 
 class _Trampolines(ast.NodeTransformer):
-    def __init__(self, skip: Set[str], module: dict, builtins: Dict[str, Any]):
+    def __init__(self, skip: Set[str], module: dict, builtins: Dict[str, Any], table: Optional["Table"]):
         self.skip = skip
         self.module = module
         self.builtins = builtins
+        self.table = table
         self.count = 0
 
     def generic_visit(self, node):
@@ -108,8 +113,11 @@ class _Trampolines(ast.NodeTransformer):
         if name in self.skip or name.startswith("__loopscope"):
             return node
         if name in self.module:
-            if type(self.module[name]) is not types.FunctionType:
+            value = self.module[name]
+            if type(value) is not types.FunctionType:
                 return node  # a class, a builtin or NumPy function, ... (rebound later: called as it is)
+            if self.table is not None and self.table.called_as_it_is(value):
+                return node  # nothing in it to intercept (rebound later: called as it is)
         elif name in self.builtins:
             return node  # a builtin (print, len, ...)
         get = ast.Attribute(value=ast.Constant(PLACEHOLDER), attr="get", ctx=ast.Load())
@@ -120,17 +128,26 @@ class _Trampolines(ast.NodeTransformer):
         return node
 
 
-def trampoline(fdef, fn) -> int:
+def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
     """Rewrites, in ``fdef`` (``fn``'s definition, its nests already
     replaced), each call of a name outside the original loops into a call
-    through the table. Returns how many calls it rewrote."""
+    through the table. With ``table``, a name whose function, judged now,
+    would be called as it is (``Table.called_as_it_is``) is left alone.
+    Returns how many calls it rewrote."""
     module = fn.__globals__
     fn_builtins = module.get("__builtins__", builtins)
     if isinstance(fn_builtins, types.ModuleType):
         fn_builtins = vars(fn_builtins)
-    t = _Trampolines(_local_names(fdef), module, fn_builtins)
-    # Only the body: the defaults and decorators are computed where the def runs.
-    fdef.body = [t.visit(s) for s in fdef.body]
+    t = _Trampolines(_local_names(fdef), module, fn_builtins, table)
+    judging = table is not None and fn not in table._judging
+    if judging:
+        table._judging.add(fn)  # its own (recursive) calls keep their trampoline
+    try:
+        # Only the body: the defaults and decorators are computed where the def runs.
+        fdef.body = [t.visit(s) for s in fdef.body]
+    finally:
+        if judging:
+            table._judging.discard(fn)
     return t.count
 
 
@@ -164,6 +181,7 @@ class Table:
         # g -> (g.__code__ when judged, what to call: g's rewritten version or g)
         self._cache: Dict[Any, tuple] = {}
         self.nests: List[Any] = []
+        self._judging: Set[Any] = set()  # functions being rewritten (judged ahead by called_as_it_is)
         self.why_not: Dict[str, str] = {}  # qualified name -> why it runs as it is
 
     @classmethod
@@ -212,6 +230,27 @@ class Table:
         except Exception:
             return g
 
+    def called_as_it_is(self, g) -> bool:
+        """Whether ``g``, judged now, is called as it is (no nest and no call
+        to intercept in it, or not a plain function of the module): the
+        rewriter then leaves its calls without a trampoline. Judging a
+        function rewrites it, and so judges the functions it calls, up to
+        MAX_AHEAD deep; a function being rewritten keeps its trampolines."""
+        try:
+            e = self._cache.get(g)
+            if e is None or e[0] is not g.__code__:
+                if g in self._judging or len(self._judging) > MAX_AHEAD:
+                    return False
+                self._judging.add(g)
+                try:
+                    self._judge(g)
+                finally:
+                    self._judging.discard(g)
+                e = self._cache.get(g)
+            return e is not None and e[1] is g
+        except Exception:
+            return False
+
     def _as_it_is(self, g, why):
         self._cache[g] = (g.__code__, g)
         if why:
@@ -243,3 +282,8 @@ class Table:
         self._cache[g] = (code, new)
         self.nests.extend(nests)
         return new
+
+
+def table_or_none(callees) -> Optional[Table]:
+    """``callees`` when it is a Table (``rewrite_function`` also takes True)."""
+    return callees if isinstance(callees, Table) else None

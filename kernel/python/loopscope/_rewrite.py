@@ -1076,14 +1076,15 @@ def _enclosing_class(fn) -> Optional[str]:
     return None
 
 
-def rewrite_function(fn, hook_declined: bool = False, callees: bool = False):
+def rewrite_function(fn, hook_declined: bool = False, callees=None):
     """Returns ``(module_tree, nests)``. In the tree, ``def
     __loopscope_make__(*freevars)`` builds the rewritten function (inside
     ``class C:`` when ``fn`` is a method of C), whose nests call the hook
     through HOOK_CONSTANT; lines are those of the file that defines ``fn``.
-    Nest lines in ``nests`` count the ``def`` line as 1. With ``callees``,
-    the calls of names outside the nests go through ``_callees.PLACEHOLDER``
-    (``_callees.trampoline``). Raises NotRewritable."""
+    Nest lines in ``nests`` count the ``def`` line as 1. With ``callees``
+    (a ``_callees.Table``, or True), the calls of names outside the nests go
+    through ``_callees.PLACEHOLDER`` (``_callees.trampoline``). Raises
+    NotRewritable."""
     fn, _ = _plain_function(fn)
     source, first = _function_source(fn)
     try:
@@ -1105,7 +1106,7 @@ def rewrite_function(fn, hook_declined: bool = False, callees: bool = False):
         hook_declined=hook_declined,
         namespace=_function_namespace(fn),
         module=fn.__globals__,
-        outside=(lambda tree: _callees.trampoline(fdef, fn)) if callees else None,
+        outside=(lambda tree: _callees.trampoline(fdef, fn, _callees.table_or_none(callees))) if callees else None,
     )
     for rec in nests:
         rec.function, rec.def_line = fn.__qualname__, first + def_line - 1
@@ -1210,7 +1211,7 @@ def compile_function(fn, hook, hook_declined: bool = False, callees: Optional["_
     ``hook``). Raises NotRewritable when ``fn`` cannot be rewritten (the
     caller runs it as it is)."""
     plain, rebind = _plain_function(fn)
-    tree, nests = rewrite_function(plain, hook_declined=hook_declined, callees=callees is not None)
+    tree, nests = rewrite_function(plain, hook_declined=hook_declined, callees=callees)
     old = plain.__code__
     try:
         code = compile(tree, old.co_filename, "exec")
