@@ -8,7 +8,8 @@ std::optional<Decline> numpy_scalar_input(const std::string& name, const std::st
     return std::nullopt;
   return Decline{
       DeclineCode::Exactness, line,
-      name + " is a NumPy " + numpy_type + " scalar; native code supports np.float64, np.int64 and np.bool_ scalars"};
+      name + " is a NumPy " + numpy_type +
+          " scalar; native code supports np.float64, np.int64, np.complex128, np.complex64 and np.bool_ scalars"};
 }
 
 const char* trap_reason(int code) {

@@ -77,7 +77,9 @@ def test_unsupported_values():
     run(fill, h, 4)
     rec = only_run()
     assert rec["decline"].code == "unsupported_value"
-    assert rec["reason"] == "a has dtype float16; supported are float64, float32, the integer types and bool"
+    assert rec["reason"] == (
+        "a has dtype float16; supported are float64, float32, complex128, complex64, the integer types and bool"
+    )
 
 
 def scale(a, x, n):
@@ -89,7 +91,11 @@ def scale(a, x, n):
     "x, reason",
     [
         (np.float32(2.0), "x is a NumPy float32 scalar; only float64 scalars are supported"),
-        (np.int32(2), "x is a NumPy int32 scalar; native code supports np.float64, np.int64 and np.bool_ scalars"),
+        (
+            np.int32(2),
+            "x is a NumPy int32 scalar; native code supports np.float64, np.int64, np.complex128, np.complex64 "
+            "and np.bool_ scalars",
+        ),
     ],
 )
 def test_numpy_scalar_exactness(x, reason):
