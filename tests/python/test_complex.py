@@ -362,6 +362,31 @@ def test_sums_in_pythons_order():
         """
     )
     run_all(prod, lambda: (np.linspace(0.5, 1.5, 64) * np.exp(0.1j),))
+    # 2-D: no interchange or unroll-and-jam changes the order of the sums
+    rng = np.random.default_rng(1)
+    shape = (40, 50)
+    z = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)
+    z = z + 1j * (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape))
+    total = make(
+        """
+        def kernel(z, s):
+            for i in range(z.shape[0]):
+                for j in range(z.shape[1]):
+                    s += z[i, j]
+            return s
+        """
+    )
+    run_all(total, lambda: (z.copy(), 0j))
+    rows = make(
+        """
+        def kernel(z, out):
+            for j in range(z.shape[1]):
+                for i in range(z.shape[0]):
+                    out[i] = out[i] + z[i, j] * z[i, j]
+        """
+    )
+    records = run_all(rows, lambda: (z.copy(), np.zeros(40, complex)))
+    assert parallel_loops(records, "cpu") == ["i"]
 
 
 def test_values_and_types_after_the_loop():
