@@ -172,7 +172,7 @@ class Table:
     """The rewritten versions of the functions of one module that the code
     of one rewritten function calls, with its hook (``get`` is the
     trampoline). ``nests``: the nest records of the callees rewritten so
-    far, in the order they were first called."""
+    far, in the order they were rewritten."""
 
     def __init__(self, hook, module: dict, hook_declined: bool = False):
         self.hook = hook
