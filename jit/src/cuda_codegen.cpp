@@ -1618,6 +1618,13 @@ class Generator {
 
   V binary(BinOp op, const V& a0, const V& b0, const Expr* site, int line) {
     VT t = cpu::binary_type(op, a0.t, b0.t, line);
+    if (t.small != cpu::Small::None && analysis::is_bitwise(op)) {
+      // & | ^ >> of two small integers (both held as int64): the result is
+      // in their common type already (<< is declined by binary_type).
+      std::string x = conv(a0, Repr::I64), y = conv(b0, Repr::I64);
+      const char* c = op == BinOp::BitAnd ? " & " : op == BinOp::BitOr ? " | " : " ^ ";
+      return V{op == BinOp::RShift ? "ls_shr_np(" + x + ", " + y + ")" : "(" + x + c + y + ")", t, ""};
+    }
     if (t.small != cpu::Small::None)
       fail(analysis::DeclineCode::Typing, line,
            "arithmetic between two small integers wraps at their NumPy type, which the GPU variant does not "

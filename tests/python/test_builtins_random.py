@@ -601,7 +601,7 @@ def test_uint16_to_8bit_and_small_integers_follow_numpy():
             np.array([3, 9, 1, 8, 255], dtype=np.uint8),
             np.zeros(5, dtype=np.int64),
         ),
-        native=("cpu", "cpu-serial"),  # the GPU variant declines arithmetic between two small integers
+        native=("cpu", "cpu-serial"),  # the GPU variant declines a variable holding a small integer (t)
     )
 
 
@@ -712,3 +712,19 @@ def test_explain_and_estimate_leave_every_generator_where_it_was():
     assert state() == before
     loopscope.estimate(fn, *args)
     assert state() == before
+
+
+@pytest.mark.parametrize("other", [np.uint8, np.int8, np.uint16])
+def test_bitwise_operators_between_small_integers_run_on_every_device(other):
+    fn = define(
+        """
+        def f(a, b, o1, o2, o3):
+            for i in range(len(a)):
+                o1[i] = a[i] & b[i]
+                o2[i] = a[i] >> b[i]
+                o3[i] = (a[i] ^ b[i]) | ~b[i]
+        """
+    )
+    a = np.array([1, 200, 255, 0, 17, 128], dtype=np.uint8)
+    b = np.array([3, 9, 1, 8, 127, 7]).astype(other)
+    check(fn, lambda: (a.copy(), b.copy(), np.zeros(6, dtype=np.int64), np.zeros(6, dtype=np.int64), np.zeros(6)))
