@@ -40,6 +40,8 @@ namespace {
 
 std::string cache_key(const StaticAnalysis& sa, const BoundNest& b) {
   std::string k(1, g_exact_enabled ? 'X' : 'x');
+  // Which index arrays hold distinct values: a matter of their contents.
+  for (auto& name : dynamic_detail::distinct_index_arrays(sa, b)) k += "D" + name + ";";
   k.push_back(g_reference_pairs ? 'R' : 'r');
   k.push_back(g_float_reassociation ? 'F' : 'f');
   auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
@@ -116,6 +118,7 @@ static ParallelPlan analyze_dynamic_impl(const StaticAnalysis& sa, const BoundNe
     return plan;
   }
   dynamic_detail::DynamicPhase dy(sa, bound);
+  dy.distinct_indexes = dynamic_detail::distinct_index_arrays(sa, bound);
   dy.bind_scalars();
   for (auto& name : sa.nest->arrays)
     if (!bound.arrays.count(name))

@@ -336,6 +336,56 @@ void DynamicPhase::bind_opaque_loop(size_t i, bool parent_runs) {
   d.last_counter = (int64_t)std::min<i128>(((i128)d.v.hi - d.v.lo) / s, d.last_counter);
 }
 
+std::set<std::string> distinct_index_arrays(const StaticAnalysis& sa, const BoundNest& bound) {
+  std::set<std::string> out;
+  std::vector<const ArrayBinding*> written;
+  for (auto& r : sa.refs)
+    if (r.write) {
+      auto it = bound.arrays.find(r.array);
+      if (it != bound.arrays.end()) written.push_back(&it->second);
+    }
+  for (auto& name : sa.inspected_indexes) {
+    auto it = bound.arrays.find(name);
+    if (it == bound.arrays.end() || it->second.shape.size() != 1) continue;
+    const ArrayBinding& a = it->second;
+    bool shares = std::any_of(written.begin(), written.end(),
+                              [&](const ArrayBinding* w) { return a.mem_lo < w->mem_hi && w->mem_lo < a.mem_hi; });
+    if (shares) continue;
+    std::vector<int64_t> v;
+    v.reserve(a.shape[0]);
+    bool readable = true;
+    for (int64_t k = 0; k < a.shape[0] && readable; ++k) {
+      const char* p = static_cast<const char*>(a.data) + k * a.strides[0];
+      switch (a.dtype) {
+        case DType::Int64: v.push_back(*reinterpret_cast<const int64_t*>(p)); break;
+        case DType::Int32: v.push_back(*reinterpret_cast<const int32_t*>(p)); break;
+        case DType::Int16: v.push_back(*reinterpret_cast<const int16_t*>(p)); break;
+        case DType::Int8: v.push_back(*reinterpret_cast<const int8_t*>(p)); break;
+        case DType::UInt32: v.push_back(*reinterpret_cast<const uint32_t*>(p)); break;
+        case DType::UInt16: v.push_back(*reinterpret_cast<const uint16_t*>(p)); break;
+        case DType::UInt8: v.push_back(*reinterpret_cast<const uint8_t*>(p)); break;
+        default: readable = false;
+      }
+    }
+    if (!readable || std::any_of(v.begin(), v.end(), [](int64_t x) { return x < 0; })) continue;
+    // A negative value would wrap to the element a positive one names.
+    int64_t top = v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+    bool distinct = true;
+    if (top / 64 <= (int64_t)v.size() + 1024) {  // a bitmap costs about what the array does
+      std::vector<bool> seen((size_t)top + 1, false);
+      for (int64_t x : v) {
+        if (seen[(size_t)x]) distinct = false;
+        seen[(size_t)x] = true;
+      }
+    } else {
+      std::sort(v.begin(), v.end());
+      distinct = std::adjacent_find(v.begin(), v.end()) == v.end();
+    }
+    if (distinct) out.insert(name);
+  }
+  return out;
+}
+
 std::string DynamicPhase::opaque_var_in(const Expr& e, const std::vector<int>& chain) const {
   if (e.kind == ExprKind::Name)
     for (int l : chain)
@@ -404,6 +454,7 @@ void DynamicPhase::bind_refs() {
     }
     d.in_range = true;
     d.t.assign(r.subs.size(), std::nullopt);
+    d.through.assign(r.subs.size(), "");
     // A write's reach: per axis, the indices it can store to.
     std::vector<std::pair<int64_t, int64_t>> reach;
     for (size_t k = 0; k < r.subs.size(); ++k) {
@@ -482,6 +533,18 @@ void DynamicPhase::bind_refs() {
         else
           reach.push_back({0, N - 1});
       }
+    }
+    // Through a distinct index array, the element's index follows the index
+    // array's subscript e one to one: its t-form stands for the dimension.
+    for (size_t k = 0; k < r.subs.size(); ++k) {
+      const Expr& a = *r.expr->args[k];
+      if (r.subs[k].affine || a.kind != ExprKind::Subscript || !distinct_indexes.count(a.name)) continue;
+      auto inner = std::find_if(sa.refs.begin(), sa.refs.end(), [&](const RefInfo& x) { return x.expr == &a; });
+      if (inner == sa.refs.end()) continue;
+      const RefInstance& di = refs[inner->index];
+      if (!di.live || !di.in_range || di.t.size() != 1 || !di.t[0]) continue;
+      d.t[k] = di.t[0];
+      d.through[k] = a.name;
     }
     if (r.write) add_write_extent(r.array, ab, reach);
   }

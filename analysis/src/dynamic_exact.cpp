@@ -126,7 +126,7 @@ bool DynamicPhase::build_problem(const RefInfo& r1, const RefInfo& r2, Relation 
   };
   if (re == Relation::Same) {
     for (size_t k = 0; k < d1.t.size() && k < d2.t.size(); ++k) {
-      if (!d1.t[k] || !d2.t[k]) continue;
+      if (!d1.t[k] || !d2.t[k] || d1.through[k] != d2.through[k]) continue;
       LinearCondition c;
       c.a = coeffs(*d1.t[k], r1);
       c.b = coeffs(*d2.t[k], r2);
@@ -143,7 +143,7 @@ bool DynamicPhase::build_problem(const RefInfo& r1, const RefInfo& r2, Relation 
     std::vector<i128> c(num_loops, 0);
     k = (i128)(intptr_t)ab.data;
     for (size_t dim = 0; dim < d.t.size(); ++dim) {
-      if (!d.t[dim]) return false;
+      if (!d.t[dim] || !d.through[dim].empty()) return false;
       k += (i128)ab.strides[dim] * d.t[dim]->k;
       for (size_t j = 0; j < num_loops; ++j) c[j] += (i128)ab.strides[dim] * d.t[dim]->c[j];
     }
@@ -463,8 +463,9 @@ DynamicPhase::PairOutcome DynamicPhase::evaluate_pair(const RefInfo& r1, const R
   // subscript was left out of the conditions (non-affine, mixed sign).
   bool worth = false;
   bool partial = false;
-  for (size_t k = 0; k < refs[r1.index].t.size(); ++k) partial |= !refs[r1.index].t[k];
-  for (size_t k = 0; k < refs[r2.index].t.size(); ++k) partial |= !refs[r2.index].t[k];
+  for (const RefInfo* r : {&r1, &r2})
+    for (size_t k = 0; k < refs[r->index].t.size(); ++k)
+      partial |= !refs[r->index].t[k] || !refs[r->index].through[k].empty();
   if (re == Relation::Overlap) partial = true;
   for (auto& v : res.vectors)
     for (size_t k = 0; k < v.dir.size(); ++k) {

@@ -70,7 +70,18 @@ struct RefInstance {
   // Out of range, if at all, only through indirect subscripts (that read an
   // array: `x[idx[i]]`), which no bound before the loop can decide.
   bool indirect_only = false;
+  // Per dimension: "" for a subscript whose t-form is the element's index;
+  // the name of a distinct index array (distinct_index_arrays) for
+  // `idx[e]`, whose t-form is then e's: two references meet on that
+  // dimension exactly when both go through the same array with equal e.
+  std::vector<std::string> through;
 };
+
+// The inspected index arrays of the nest (StaticAnalysis::inspected_indexes)
+// whose values are distinct for this binding: integer, one-dimensional,
+// sharing no memory with an array the nest writes, every value >= 0 and no
+// value twice. Part of the dynamic phase's cache key.
+std::set<std::string> distinct_index_arrays(const StaticAnalysis& sa, const BoundNest& bound);
 
 struct FoundEdge {
   DependenceEdge e;
@@ -92,6 +103,7 @@ struct DynamicPhase {
   std::vector<FoundEdge> edges;
   std::optional<Decline> decline;
   const std::vector<int>* cur_chain = nullptr;  // loops around the expression being bounded
+  std::set<std::string> distinct_indexes;       // distinct_index_arrays
 
   DynamicPhase(const StaticAnalysis& s, const BoundNest& bn) : sa(s), bound(bn), num_loops(s.loops.size()) {}
 

@@ -75,6 +75,11 @@ struct StaticAnalysis {
   // uses one is indirect, as `x[idx[i]]` is. Name -> the arrays read.
   std::map<std::string, std::vector<std::string>> scalars_from_arrays;
   std::set<std::string> symbols;  // scalars used in bounds and subscripts
+  // One-dimensional index arrays that subscript an array the nest writes
+  // (`out[perm[i]] = ...`) and that the nest never writes: when their
+  // values are distinct (checked when the nest runs, distinct_index_arrays),
+  // `out[perm[e]]` and `out[perm[e']]` are one element exactly when e == e'.
+  std::set<std::string> inspected_indexes;
 
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::string, std::shared_ptr<const ParallelPlan>> cache;

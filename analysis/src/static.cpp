@@ -423,6 +423,17 @@ static std::shared_ptr<StaticAnalysis> analyze_static_impl(std::shared_ptr<const
   std::vector<int> chain;
   b.stmt(nest->root, chain, -1);
 
+  {
+    std::set<std::string> written;
+    for (auto& r : sa->refs)
+      if (r.write) written.insert(r.array);
+    for (auto& r : sa->refs)
+      if (written.count(r.array))
+        for (auto& a : r.expr->args)
+          if (a->kind == ExprKind::Subscript && a->args.size() == 1 && !written.count(a->name))
+            sa->inspected_indexes.insert(a->name);
+  }
+
   // Pairs settled for every value: same array, a dimension whose concrete
   // coefficients admit no integer solution (GCD), or constants that differ
   // (ZIV).

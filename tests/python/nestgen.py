@@ -66,9 +66,10 @@ RETURN_SCALARS = "    return {k: v for k, v in dict(locals()).items() if not isi
 
 
 class _Gen:
-    def __init__(self, seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
+    def __init__(self, seed, extras=False, indirect=False, tuples=False, control=False, bounds=False, distinct=False):
         self.seed = seed
         self.bounds = bounds
+        self.distinct = distinct
         self.rb = random.Random(seed * 104729 + 7)  # min/max and opaque bounds only
         self.extras = extras
         self.indirect = indirect
@@ -117,7 +118,13 @@ class _Gen:
                 "lo": lo,
                 "hi": ri.choice([1, 2, 3]),
                 "bad": bad,
+                "distinct": False,
             }
+            # Distinct values (a permutation's prefix) now and then, for the
+            # inspector that lets writes through them run in parallel.
+            if self.distinct and random.Random(self.seed * 97 + len(name) + ord(name[0])).random() < 0.6:
+                self.index_arrays[name].update(lo=0, hi=11, distinct=True)
+                self.features.add("distinct index values")
             if lo < 0:
                 self.features.add("negative index")
         return self.index_arrays[name]
@@ -584,6 +591,8 @@ class _Gen:
             for _, info in specs:
                 size = max(info["need"][0], info["need"][1])
                 values = g.integers(info["lo"], info["hi"] + 1, size=size)
+                if info.get("distinct") and size <= info["hi"] + 1:
+                    values = g.permutation(info["hi"] + 1)[:size]
                 if info["bad"] is not None:
                     values[g.integers(0, size)] = info["bad"]
                 extra.append(values.astype(info["dtype"]))
@@ -911,7 +920,7 @@ class _Gen:
         return make_args
 
 
-def generate(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
+def generate(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False, distinct=False):
     """Returns ``(source, make_args)`` for this seed (deterministic). With
     ``extras``, a different nest that also has symbolic offsets and steps,
     more kinds of aliasing views, and NaN/inf/-0.0 in the data. With
@@ -920,14 +929,15 @@ def generate(seed, extras=False, indirect=False, tuples=False, control=False, bo
     With ``control``, while loops with counters of their own (bounded, or
     `while True` left by a break), breaks and continues; every nest without
     them is the same as without ``control``. With ``bounds``, loops clipped
-    by min/max and loops with bounds known only while the nest runs."""
-    src, make_args = _Gen(seed, extras, indirect, tuples, control, bounds).build()
+    by min/max and loops with bounds known only while the nest runs. With
+    ``distinct``, index arrays often hold distinct values."""
+    src, make_args = _Gen(seed, extras, indirect, tuples, control, bounds, distinct).build()
     return src, make_args
 
 
-def describe(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False):
+def describe(seed, extras=False, indirect=False, tuples=False, control=False, bounds=False, distinct=False):
     """The features the nest of this seed exercises (for messages)."""
-    g = _Gen(seed, extras, indirect, tuples, control, bounds)
+    g = _Gen(seed, extras, indirect, tuples, control, bounds, distinct)
     g.build()
     return sorted(g.features)
 

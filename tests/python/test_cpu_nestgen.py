@@ -150,14 +150,14 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
-def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False, bounds=False):
+def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False, bounds=False, distinct=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
     of every nest on every configuration. With `indirect`, the nest has
     indirect subscripts (nestgen.generate(seed, extras, indirect=True)); with
     `tuples`, tuple assignments; with `control`, while loops, breaks and
     continues."""
-    src, make_args = nestgen.generate(seed, extras, indirect, tuples, control, bounds)
+    src, make_args = nestgen.generate(seed, extras, indirect, tuples, control, bounds, distinct)
     fn = nestgen.make_function(src)
     py_args = make_args()
     want = outcome(fn, py_args, None)
@@ -195,7 +195,7 @@ def check_seed(seed, extras, configs, indirect=False, tuples=False, control=Fals
             msg = "; ".join(errors)
         if msg:
             failures.append(
-                f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples, control, bounds))}):\n{src}{msg}"
+                f"{where} ({', '.join(nestgen.describe(seed, extras, indirect, tuples, control, bounds, distinct))}):\n{src}{msg}"
             )
     return failures, statuses
 
@@ -237,6 +237,30 @@ def test_nestgen_indirect_on_every_cpu_configuration(batch):
 @pytest.mark.parametrize("seed", range(20000, 20030))
 def test_nestgen_indirect_on_the_emulated_gpu(seed):
     failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=True)
+    assert not failures, failures[0]
+
+
+DISTINCT_SEEDS = range(60000, 60080)
+
+
+def test_nestgen_distinct_index_arrays_on_every_cpu_configuration():
+    """Indirect subscripts whose index arrays often hold distinct values
+    (nestgen's distinct=True): writes through them may run in parallel
+    (the inspector), alongside reads through other subscripts, negative and
+    out-of-range values and index arrays the nest writes."""
+    failures, statuses = [], []
+    for seed in DISTINCT_SEEDS:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=True, bounds=seed % 3 == 0, distinct=True)
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
+@pytest.mark.parametrize("seed", range(60000, 60015))
+def test_nestgen_distinct_index_arrays_on_the_emulated_gpu(seed):
+    failures, _ = check_seed(seed, seed % 2 == 0, [("gpu-emulated", None)], indirect=True, distinct=True)
     assert not failures, failures[0]
 
 

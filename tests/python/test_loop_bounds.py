@@ -17,6 +17,7 @@ from cpu_tiers import TIERS, cpu_tier
 from differential import check, parallel_loops, use_temporary_cache  # noqa: F401
 from nestgen import make_function
 
+
 @pytest.fixture(autouse=True, params=TIERS)
 def each_cpu_tier(request):
     """Quick and optimised CPU code both run every check."""
