@@ -489,6 +489,10 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     facts = Facts()
     targets, others = _stores(node)
     dims = _subscript_dims(node)
+    if not isinstance(node, ast.While) and not any(
+        isinstance(n, ast.For) and _to_lower(n, targets, others, dims) for n in ast.walk(node)
+    ):
+        return node, facts  # nothing to lower: no copy
 
     class Lower(ast.NodeTransformer):
         def visit_For(self, n):
@@ -557,6 +561,15 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     elif not _changed(node, out):
         return node, facts
     return out, facts
+
+
+def _to_lower(n: ast.For, targets: Counter, others: Counter, dims: Dict[str, int]) -> bool:
+    """Whether ``lower_with_facts`` may lower the loop ``n`` (a cheap test)."""
+    if _lowered(n) is not None or _over_constants(n) is not None:
+        return True
+    if _dims_of(n, Facts(), dims) is not None:
+        return True
+    return _call(n.iter, "range", 1, 3) and _name(n.target) is not None and others[n.target.id] > 0
 
 
 def _changed(a, b) -> bool:

@@ -910,7 +910,10 @@ def _inside(n, old):
 
 def _mark_original(node):
     for n in ast.walk(node):
-        n._ls_orig = True
+        # Not a Load/Store/Del: the parser shares one of each between all
+        # trees, which another thread may be copying.
+        if not isinstance(n, ast.expr_context):
+            n._ls_orig = True
 
 
 class _Rewriter:
