@@ -10,98 +10,19 @@ sentence. The parallel verdicts are checked with loopscope.explain.
 import ast
 import json
 import math
-import os
-import warnings
 
 import numpy as np
 import pytest
 
 import _loopscope
+import differential
 import loopscope
-from loopscope import _cuda, _rewrite, _run
-
-DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    # Emulator builds are cached by source hash; keep them out of $HOME.
-    if "LOOPSCOPE_CACHE_DIR" not in os.environ:
-        os.environ["LOOPSCOPE_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "loopscope-cache")
-    yield
-
-
-# NVRTC compiles every CUDA source the emulator runs.
-NVRTC_CHECKED = {}
-
-
-def _nvrtc_hook(nest_id, env):
-    if env is not None:
-        gen = _loopscope.cuda_generate(nest_id, env)
-        if gen.get("decline") is None:
-            src = gen["source"]
-            assert "$" not in src
-            if src not in NVRTC_CHECKED:
-                NVRTC_CHECKED[src] = _loopscope.cuda_compile_source(src, "sm_80", True)
-            assert NVRTC_CHECKED[src]["ok"], "NVRTC rejects the generated CUDA:\n" + NVRTC_CHECKED[src]["error"]
-    return _cuda.run_emulated(nest_id, env)
-
-
-_run.register_device("gpu-emulated+nvrtc:tuples", _nvrtc_hook)
-
-
-def same(a, b):
-    """Equal values of the same type: arrays bit for bit, floats with their
-    sign of zero, NaN equal to NaN."""
-    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-    if isinstance(a, (float, np.floating)):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    return a == b
-
-
-def outcome(fn, args, device):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return ("ok", fn(*args) if device is None else loopscope.run(fn, *args, device=device))
-        except Exception as exc:  # noqa: BLE001 - compared with Python's
-            return ("raise", type(exc).__name__, str(exc))
+from differential import outcome, same, use_temporary_cache  # noqa: F401
+from loopscope import _rewrite, _run
 
 
 def check(fn, make_args, native=True):
-    """fn in CPython and on every device: same values, types, arrays and
-    exceptions. native: the CPU and GPU variants must run it natively
-    (status "ok") rather than fall back to Python. Returns the records."""
-    want_args = make_args()
-    want = outcome(fn, want_args, None)
-    records = {}
-    for device in DEVICES:
-        args = make_args()
-        _run.reset_last_runs()
-        got = outcome(fn, args, "gpu-emulated+nvrtc:tuples" if device == "gpu-emulated" else device)
-        recs = list(_run.last_runs().values())
-        records[device] = recs
-        ctx = f"{fn.__name__} on {device}: {recs}"
-        assert want[0] == got[0], f"{ctx}\npython: {want}\nloopscope: {got}"
-        if want[0] == "ok":
-            assert same(want[1], got[1]), f"{ctx}\npython: {want[1]!r}\nloopscope: {got[1]!r}"
-        else:
-            assert want[1:] == got[1:], f"{ctx}\npython: {want}\nloopscope: {got}"
-        for a, b in zip(want_args, args):
-            if isinstance(a, np.ndarray):
-                assert same(a, b), f"{ctx}\narrays differ:\n{a}\n{b}"
-        for r in recs:
-            assert "$" not in r["reason"] and "tuple1" not in r["reason"], ctx
-        if native and device in ("cpu", "cpu-serial", "gpu-emulated"):
-            assert recs and all(r["status"] == "ok" for r in recs), ctx
-    return records
+    return differential.check(fn, make_args, native, hidden_words=("tuple1",))
 
 
 def names_of(local_names):
