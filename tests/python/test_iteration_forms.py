@@ -14,6 +14,8 @@ Each form runs natively where the values fit, and as Python, with a
 sentence that names no hidden name, where they do not.
 """
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -21,6 +23,7 @@ import pytest
 
 import loopscope
 from differential import check, use_temporary_cache  # noqa: F401
+from loopscope import _run
 from nestgen import make_function
 
 CPU = ("cpu", "cpu-serial")
@@ -407,3 +410,51 @@ def test_a_loop_variable_also_assigned_as_a_scalar(max_iter):
     assert "i" in recs["cpu"][0]["parallel_loops"]
     rep = explained(define(JULIA), np.zeros((6, 6)), -0.8, 0.156, max_iter)
     assert [l["var"] for l in rep["nests"][0]["loops"]] == ["i", "j", "k"]
+
+
+# --- the same forms at the top level of a cell (the kernel's rewriter) ------------------
+
+FORM_CELLS = [
+    """
+    import numpy as np
+    a = np.arange(12.0).reshape(3, 4)
+    out = np.zeros((3, 4))
+    k = 0
+    total = 0.0
+    while k < 3:
+        for j in range(4):
+            out[k, j] = a[k, j] * 2.0 + k
+        k += 1
+    else:
+        done = True
+    for row in a:
+        for v in row:
+            total += v
+    for i, j in np.ndindex(a.shape):
+        out[i, j] += i - j
+    for d in (-1, 0, 1):
+        total += d * a[1, d + 1]
+    print(k, total, row.base is a, i, j, d)
+    """,
+    """
+    row[0] = -1.0
+    print(a[2, 0])
+    """,
+]
+
+
+@pytest.mark.parametrize("mode", ["cpu", "gpu", "auto", "python", "off"])
+def test_the_forms_in_a_cell_behave_as_python(mode):
+    from IPython.testing import globalipapp
+    from test_interception import _in_shell, _plain
+
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
+    with contextlib.redirect_stdout(io.StringIO()):
+        shell.run_line_magic("load_ext", "loopscope")
+    _run.reset_last_runs()
+    want = _plain(FORM_CELLS)
+    assert want[1] is None, want
+    assert _in_shell(shell, FORM_CELLS, mode) == want
+    if mode == "cpu":
+        runs = _run.last_runs()
+        assert len(runs) == 4 and all(r["status"] == "ok" for r in runs.values()), runs
