@@ -458,3 +458,23 @@ def test_the_forms_in_a_cell_behave_as_python(mode):
     if mode == "cpu":
         runs = _run.last_runs()
         assert len(runs) == 4 and all(r["status"] == "ok" for r in runs.values()), runs
+
+
+def test_other_loop_forms_whose_variable_is_also_assigned():
+    fn = define(
+        """
+        def f(a, out):
+            for i in range(len(out)):
+                d = -7
+                for d in (-1, 0, 1):
+                    out[i] += a[(i + d) % len(a)] * d
+                j = 100
+                for j, x in enumerate(a, 2):
+                    out[i] += x * j
+                out[i] += d + j
+            return d, j
+        """
+    )
+    recs = check(fn, lambda: (np.arange(5.0), np.zeros(4)))
+    assert statuses(recs, "cpu") == ["ok"]
+    check(fn, lambda: (np.zeros(0), np.zeros(3)), native=False)  # Python raises ZeroDivisionError

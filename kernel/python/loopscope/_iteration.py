@@ -527,20 +527,18 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
                     made = _nested(n, *nd, base)
                     _locate(made, n)
                     return made
-            if (
-                found is None
-                and _call(n.iter, "range", 1, 3)
-                and _name(n.target)
-                and others[n.target.id]
-                and targets[n.target.id] == 1
-            ):
-                # The loop's variable is also assigned otherwise in the nest:
-                # the loop runs over a hidden index that it copies.
-                v = n.target.id
-                found = (HIDDEN_INDEX + v, n.iter, [_element_index(v, HIDDEN_INDEX + v)])
+            if found is None and _call(n.iter, "range", 1, 3) and _name(n.target):
+                found = (n.target.id, n.iter, [])
             if found is None:
                 return n
             target, it, first = found
+            if not target.startswith("$") and others[target] and targets[target] == 1:
+                # The loop's variable is also assigned otherwise in the nest:
+                # the loop runs over a hidden index that it copies.
+                first = [_element_index(target, HIDDEN_INDEX + target)] + first
+                target = HIDDEN_INDEX + target
+            elif target == getattr(n.target, "id", None) and it is n.iter:
+                return n  # a range loop as it is
             n.target = ast.Name(target, ast.Store())
             n.iter = it
             n.body = first + n.body
