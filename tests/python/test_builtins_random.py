@@ -728,3 +728,21 @@ def test_bitwise_operators_between_small_integers_run_on_every_device(other):
     a = np.array([1, 200, 255, 0, 17, 128], dtype=np.uint8)
     b = np.array([3, 9, 1, 8, 127, 7]).astype(other)
     check(fn, lambda: (a.copy(), b.copy(), np.zeros(6, dtype=np.int64), np.zeros(6, dtype=np.int64), np.zeros(6)))
+
+
+@pytest.mark.parametrize("draw", ["random.random()", "random.uniform(-1.0, 2.0)", "random.gauss(0.5, 2.0)"])
+@pytest.mark.parametrize("prime", [False, True])
+def test_many_draws_at_once_are_pythons_with_its_state(draw, prime):
+    # Python's uniforms are drawn at once with NumPy's MT19937 from Python's
+    # state: past several regenerations of the 624-word state, and from a
+    # state whose position is not at a boundary.
+    fn = define(f"def f(n, out):\n    for i in range(n):\n        out[i] = {draw}\n    return out[n - 1]\n")
+
+    def make():
+        random.seed(2024)
+        if prime:
+            random.random()
+            random.gauss(0.0, 1.0)
+        return (2001, np.zeros(2001))
+
+    check(fn, make, state=both_states)

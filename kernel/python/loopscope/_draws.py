@@ -21,7 +21,11 @@ the engine:
   after a native run the generator is where Python would have left it.
 
 Since the numbers do not depend on the order the iterations run in, the loop
-can still run in parallel. Supported, each a Python float as Python's are:
+can still run in parallel. A site's numbers are drawn at once where that is
+Python's order (one kind of draw per generator): CPython's ``random()`` and
+NumPy's legacy ``random_sample()`` are the same MT19937 and formula, so
+Python's uniforms are drawn by NumPy from Python's state (``_mt_uniforms``,
+checked once against CPython when the module loads). Supported, each a Python float as Python's are:
 
 - ``random.random()``, ``random.uniform(a, b)`` (``a + (b - a) * random()``),
   ``random.gauss(mu, sigma)`` and ``random.normalvariate(mu, sigma)``
@@ -396,6 +400,65 @@ def _gauss(inst, r):
     return z
 
 
+def _mt_uniforms(inst, n: int) -> numpy.ndarray:
+    """``n`` values of ``inst.random()``, drawn at once: CPython's Random and
+    NumPy's legacy RandomState are the same MT19937 with the same 53-bit
+    formula, so NumPy draws them from Python's state, which then goes back
+    to Python advanced as ``n`` calls would leave it (``gauss_next`` kept)."""
+    version, internal, gauss_next = inst.getstate()
+    rs = numpy.random.RandomState()
+    rs.set_state(("MT19937", numpy.array(internal[:-1], dtype=numpy.uint32), internal[-1]))
+    values = rs.random_sample(n)
+    _, keys, pos, _, _ = rs.get_state()
+    inst.setstate((version, tuple(int(k) for k in keys) + (int(pos),), gauss_next))
+    return values
+
+
+def _mt_uniforms_are_pythons() -> bool:
+    """Checked once: _mt_uniforms gives CPython's numbers and state."""
+    try:
+        for seed, n in ((20240611, 1500), (7, 3)):
+            a, b = random.Random(seed), random.Random(seed)
+            b.random()
+            a.random()
+            want = [a.random() for _ in range(n)]
+            if _mt_uniforms(b, n).tolist() != want or a.getstate() != b.getstate():
+                return False
+        return True
+    except Exception:
+        return False
+
+
+_MT_UNIFORMS = _mt_uniforms_are_pythons()
+
+
+def _gauss_many(inst, r, n: int) -> numpy.ndarray:
+    """``n`` values of ``_gauss``: the uniforms drawn at once, each pair
+    turned into two normals with CPython's formula (the math module's
+    functions, as random.py calls them); the second of the last pair is left
+    in ``gauss_next`` as CPython leaves it."""
+    z = numpy.empty(n, dtype=numpy.float64)
+    k = 0
+    if n and inst.gauss_next is not None:
+        z[0], k = inst.gauss_next, 1
+    if n:
+        inst.gauss_next = None
+    pairs = (n - k + 1) // 2
+    u = (_mt_uniforms(inst, 2 * pairs) if _MT_UNIFORMS else numpy.array([r() for _ in range(2 * pairs)])).tolist()
+    cos, sin, log, sqrt = math.cos, math.sin, math.log, math.sqrt
+    for p in range(pairs):
+        x2pi = u[2 * p] * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - u[2 * p + 1]))
+        z[k] = cos(x2pi) * g2rad
+        second = sin(x2pi) * g2rad
+        if k + 1 < n:
+            z[k + 1] = second
+        else:
+            inst.gauss_next = second
+        k += 2
+    return z
+
+
 def _normalvariate(r):
     """CPython's ``Random.normalvariate`` with mu 0 and sigma 1: ``z``."""
     while True:
@@ -439,9 +502,11 @@ def _drawers(gen: str, sites: List[Site], env: dict, values: List[list]):
         for s in sites:
             if s.source == "u":
                 many = lambda n: numpy.fromiter((r() for _ in range(n)), numpy.float64, n)  # noqa: E731
+                if _MT_UNIFORMS:
+                    many = lambda n: _mt_uniforms(inst, n)  # noqa: E731
                 out.append(("u", r, many, numpy.float64))
             elif s.source == "gauss":
-                out.append(("gauss", lambda: _gauss(inst, r), None, numpy.float64))
+                out.append(("gauss", lambda: _gauss(inst, r), lambda n: _gauss_many(inst, r, n), numpy.float64))
             else:
                 out.append(("normalvariate", lambda: _normalvariate(r), None, numpy.float64))
         return out, undo
