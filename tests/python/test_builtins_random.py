@@ -746,3 +746,17 @@ def test_many_draws_at_once_are_pythons_with_its_state(draw, prime):
         return (2001, np.zeros(2001))
 
     check(fn, make, state=both_states)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "out[i >> 1] += x[i]",
+        "out[i] = x[i ^ 1] + x[(i & 6) | 1]",
+        "out[~i] = x[i]",
+        "out[i] = x[i << 1]",  # out of range for the second half: IndexError, as in Python
+    ],
+)
+def test_bitwise_operators_in_subscripts(body):
+    fn = define(f"def f(x, out):\n    for i in range(len(out)):\n        {body}\n")
+    check(fn, lambda: (np.arange(16.0), np.zeros(16)))
