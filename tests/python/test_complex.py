@@ -26,6 +26,7 @@ and exceptions.
 
 import itertools
 import math
+import random
 
 import numpy as np
 import pytest
@@ -540,6 +541,66 @@ def test_a_shadowed_complex_builtin_runs_as_python():
     )
     records = check(fn, lambda: (3,), native=False)
     assert all(r["status"] != "ok" for rs in records.values() for r in rs)
+
+
+def _random_expression(r, depth):
+    leaves = ["z", "w", "a[i]", "b[i]", "x", "k", "f", "2j", "1.5", "3", "c[i]"]
+    if depth == 0 or r.random() < 0.3:
+        return r.choice(leaves)
+    u = r.random()
+    if u < 0.55:
+        return f"({_random_expression(r, depth - 1)} {r.choice(['+', '-', '*'])} {_random_expression(r, depth - 1)})"
+    if u < 0.65:
+        return f"(-{_random_expression(r, depth - 1)})"
+    if u < 0.75:
+        return f"({_random_expression(r, depth - 1)}).conjugate()"
+    if u < 0.85:
+        return f"abs({_random_expression(r, depth - 1)})"
+    return f"({_random_expression(r, depth - 1)}).{r.choice(['real', 'imag'])}"
+
+
+def _random_values(r, special):
+    def c():
+        if special and r.random() < 0.3:
+            return complex(r.choice([INF, -INF, NAN, -0.0, 0.0, 1e300]), r.choice([INF, NAN, -0.0, 0.0, 2.5, -1e-300]))
+        return complex(r.uniform(-3, 3), r.uniform(-3, 3))
+
+    with np.errstate(over="ignore"):
+        return (
+            c(),
+            np.complex128(c()),
+            np.array([c(), c()]),
+            np.array([c(), c()], np.complex64),
+            r.uniform(-2, 2),
+            r.randint(-5, 5),
+            np.float64(r.uniform(-2, 2)),
+            np.array([c().real, 1.0], np.float32),
+        )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_expressions(seed):
+    """Random trees of + - *, unary minus, conjugate(), abs(), .real and
+    .imag over every kind of operand, with infinite, NaN and signed zero
+    parts in half of the runs (NumPy's warnings then make Python run some)."""
+    r = random.Random(seed)
+    native = runs = 0
+    for _ in range(12):
+        fn = make_values("z, w, a, b, x, k, f, c", [_random_expression(r, 3)], loop="for i in range(2):")
+        for special in (False, True):
+            values = _random_values(r, special)
+            for tier in TIERS:
+                with cpu_tier(tier):
+                    records = check(
+                        fn,
+                        lambda values=values: [v.copy() if isinstance(v, np.ndarray) else v for v in values],
+                        native=False,
+                        devices=("cpu",),
+                    )
+                runs += 1
+                native += all(rec["status"] == "ok" for rec in records["cpu"])
+    # (x.real of a real number, ** and the like decline; NumPy's warnings fall back)
+    assert native >= runs // 2
 
 
 CORPUS = ["mandelbrot_complex_inline", "mandelbrot_complex_helper", "julia_set"]
