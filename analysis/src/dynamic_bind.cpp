@@ -304,18 +304,16 @@ void DynamicPhase::bind_opaque_loop(size_t i, bool parent_runs) {
   d.start.c.assign(num_loops, 0);
   d.stop.c.assign(num_loops, 0);
   d.tform.c[i] = 1;
-  auto stp = concrete(li.step);
-  if (!stp) {
-    fail(DeclineCode::Typing, li.stmt->line,
-         "the step of loop " + li.stmt->var + " is not an integer known before the loop runs");
-    return;
-  }
-  if (stp->k == 0) {
+  // A step fixed before the nest runs, or one known only when the loop
+  // starts (native code then raises Python's ValueError for a zero step).
+  auto stp = li.step.affine ? concrete(li.step) : std::nullopt;
+  bool step_fixed = stp && std::all_of(stp->c.begin(), stp->c.end(), [](int64_t c) { return c == 0; });
+  if (step_fixed && stp->k == 0) {
     fail(DeclineCode::Exactness, li.stmt->line,
          "range() of loop " + li.stmt->var + " has a zero step (Python raises ValueError)");
     return;
   }
-  d.step = stp->k;
+  d.step = step_fixed ? stp->k : 1;
   d.runs = parent_runs;
   if (!d.runs) return;
   cur_chain = &li.chain;
@@ -326,7 +324,10 @@ void DynamicPhase::bind_opaque_loop(size_t i, bool parent_runs) {
   // gets a bound no real loop reaches.
   d.last_counter = int64_t{1} << 40;
   if (!d.v_known) return;
-  d.v = d.step > 0 ? Interval{a->lo, b->hi - 1} : Interval{b->lo + 1, a->hi};
+  if (!step_fixed)  // between start and stop, whichever way it goes
+    d.v = Interval{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
+  else
+    d.v = d.step > 0 ? Interval{a->lo, b->hi - 1} : Interval{b->lo + 1, a->hi};
   if (d.v.lo > d.v.hi) {
     d.runs = false;
     d.last_counter = -1;

@@ -17,8 +17,8 @@ const char* trap_reason(int code) {
       "an integer result does not fit in 64 bits (Python ints are unbounded)",
       "a division or modulo by zero on Python numbers (Python raises ZeroDivisionError)",
       "a subscript is out of range (Python raises IndexError)",
-      "a math function got an argument outside its domain, or a shift count is negative (Python raises "
-      "ValueError)",
+      "a math function got an argument outside its domain, a shift count is negative or a range() step is zero "
+      "(Python raises ValueError)",
       "a math function overflowed (Python raises OverflowError)",
       "a variable is read before it has a value",
       "an integer beyond 2**53 meets a float (Python compares and divides such ints exactly)",

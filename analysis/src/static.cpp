@@ -212,6 +212,10 @@ struct Builder {
       }
       why = form.why;
     };
+    bool step_fixed =
+        li.step.affine && std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
+    if (why.empty() && !step_fixed)
+      why = "its step " + to_source(*s.step) + " changes from one iteration of the loops around it to the next";
     clip(s.start, li.start, li.start_also, sign > 0 ? "max" : "min");
     clip(s.stop, li.stop, li.stop_also, sign > 0 ? "min" : "max");
     if (why.empty()) return;
@@ -306,11 +310,6 @@ struct Builder {
         loops.push_back(idx);
         li.chain = loops;
         read_bounds(*s, li);
-        bool step_const =
-            li.step.affine && std::all_of(li.step.coef.begin(), li.step.coef.end(), [](auto& c) { return !c; });
-        if (!step_const && !sa.decline)
-          sa.decline = Decline{DeclineCode::UnsupportedSyntax, s->line,
-                               "the step of loop " + s->var + " must not change from one iteration to the next"};
         for (auto* part : {&s->start, &s->stop, &s->step})
           if (part && *part) collect_refs(*part, s.get(), false, std::vector<int>(loops.begin(), loops.end() - 1));
         sa.loops[idx] = li;

@@ -1443,6 +1443,7 @@ class Codegen {
   }
 
   void loop(const Stmt& s) {
+    if (!S.steps.count(s.id)) return variable_step_loop(s);
     int64_t step = S.steps.at(s.id);
     llvm::Value* start = range_bound(*s.start);
     llvm::Value* stop = range_bound(*s.stop);
@@ -1588,8 +1589,8 @@ class Codegen {
     auto* done = llvm::BasicBlock::Create(C, "ix.done", F_);
     B.CreateCondBr(B.CreateICmpSLT(klo, khi), run, done);
     B.SetInsertPoint(run);
-    serial_loop_with(in, istart, B.getInt64(0), ni, istep, false,
-                     [&] { serial_loop_with(o, start, klo, khi, step, true, [&] { block(in.body); }); });
+    serial_loop_with(in, istart, B.getInt64(0), ni, B.getInt64(istep), false,
+                     [&] { serial_loop_with(o, start, klo, khi, B.getInt64(step), true, [&] { block(in.body); }); });
     // Python leaves o at its last value even when the inner loop had no trips
     llvm::Value* last = B.CreateAdd(start, B.CreateMul(B.CreateSub(khi, B.getInt64(1)), B.getInt64(step)));
     store_var(o.var, Val{last, kPyInt, nullptr});
@@ -1712,7 +1713,7 @@ class Codegen {
     llvm::Value* istart = range_bound(*in.start);
     llvm::Value* istop = range_bound(*in.stop);
     llvm::Value* ni = trip_count(istart, istop, istep);
-    serial_loop_with(in, istart, B.getInt64(0), ni, istep, !has_loop(in.body), [&] {
+    serial_loop_with(in, istart, B.getInt64(0), ni, B.getInt64(istep), !has_loop(in.body), [&] {
       for (int64_t u = 0; u < kJam; ++u) {
         store_var(o.var, Val{ov[u], kPyInt, nullptr});
         block(in.body);
@@ -1723,7 +1724,7 @@ class Codegen {
     k->addIncoming(B.CreateAdd(k, B.getInt64(kJam)), B.GetInsertBlock());
     B.CreateBr(head);
     B.SetInsertPoint(exit);
-    serial_loop_with(o, start, kmid, khi, step, false, [&] { block(o.body); });
+    serial_loop_with(o, start, kmid, khi, B.getInt64(step), false, [&] { block(o.body); });
   }
 
   // (stop - start + step - 1) / step, computed without overflow
@@ -1746,12 +1747,30 @@ class Codegen {
     bool plain = !has_control(s.body);
     if (plain && interchange_ok(s)) return interchanged_loop(s, start, klo, khi, step);
     if (plain && jam_ok(s)) return jammed_loop(s, start, klo, khi, step);
-    serial_loop_with(s, start, klo, khi, step, !has_loop(s.body), [&] { block(s.body); });
+    serial_loop_with(s, start, klo, khi, B.getInt64(step), !has_loop(s.body), [&] { block(s.body); });
+  }
+
+  // A loop whose step is known only when it starts (`range(i * i, n, i)`;
+  // the analysis makes it an opaque loop, so it always runs in order): its
+  // trip count for the step's sign, and Python's ValueError for a zero step.
+  void variable_step_loop(const Stmt& s) {
+    llvm::Value* start = range_bound(*s.start);
+    llvm::Value* stop = range_bound(*s.stop);
+    llvm::Value* step = range_bound(*s.step);
+    trap_if(B.CreateOr(B.CreateICmpEQ(step, B.getInt64(0)), B.CreateICmpEQ(step, B.getInt64(INT64_MIN))),
+            TrapReason::Domain);
+    llvm::Value* up = B.CreateICmpSGT(step, B.getInt64(0));
+    llvm::Value* span = B.CreateSelect(up, B.CreateSub(stop, start), B.CreateSub(start, stop));
+    llvm::Value* size = B.CreateSelect(up, step, B.CreateNeg(step));
+    llvm::Value* runs = B.CreateICmpSGT(span, B.getInt64(0));
+    llvm::Value* n = B.CreateSelect(
+        runs, B.CreateAdd(B.CreateUDiv(B.CreateSub(span, B.getInt64(1)), size), B.getInt64(1)), B.getInt64(0));
+    serial_loop_with(s, start, B.getInt64(0), n, step, !has_loop(s.body), [&] { block(s.body); });
   }
 
   // The loop over `s.var` with the given body generator (`innermost`: the
   // body contains no loop).
-  void serial_loop_with(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, int64_t step,
+  void serial_loop_with(const Stmt& s, llvm::Value* start, llvm::Value* klo, llvm::Value* khi, llvm::Value* step,
                         bool innermost, const std::function<void()>& body_gen) {
     // A loop inside another loop of this function whose whole execution is
     // proven short (at most 65536 innermost iterations) needs no poll of its
@@ -1772,7 +1791,7 @@ class Codegen {
       B.CreateCondBr(B.CreateICmpSLT(k, khi), body, exit);
       B.SetInsertPoint(body);
       if (!quiet) poll();
-      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
+      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, step, "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
       auto* next = llvm::BasicBlock::Create(C, "next." + s.var, F_);
       jumps_[s.id] = {exit, next};
@@ -1801,7 +1820,7 @@ class Codegen {
       B.SetInsertPoint(ihead);
       auto* k = B.CreatePHI(i64, 2, "k." + s.var);
       k->addIncoming(kb, ipre);
-      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, B.getInt64(step), "", false, true), "", false, true);
+      llvm::Value* v = B.CreateAdd(start, B.CreateMul(k, step, "", false, true), "", false, true);
       store_var(s.var, Val{v, kPyInt, nullptr});
       auto* next = llvm::BasicBlock::Create(C, "next." + s.var, F_);
       jumps_[s.id] = {exit, next};

@@ -991,6 +991,47 @@ class Specialiser {
   }
 
   // ---- statements -------------------------------------------------------
+  // Whether the step of loop `s` is fixed before the loop runs (step_of
+  // reads it); otherwise the analysis made the loop opaque (sequential) and
+  // code evaluates the step when the loop starts (variable_step_loop).
+  bool fixed_step(const Stmt& s) {
+    if (!s.step || s.step->kind == ExprKind::IntConst) return true;
+    const LoopPlan* lp = plan_of(s.id);
+    if (!lp || lp->verdict != LoopVerdict::Sequential) return true;  // step_of decides
+    std::set<std::string> varying;
+    for (auto& v : S.vars)
+      if (v.assigned || loop_iv_.count(v.name)) varying.insert(v.name);
+    std::function<bool(const Expr&)> reads_varying = [&](const Expr& e) {
+      if (e.kind == ExprKind::Name && varying.count(e.name)) return true;
+      if (e.kind == ExprKind::Subscript) return true;
+      for (auto& a : e.args)
+        if (a && reads_varying(*a)) return true;
+      return false;
+    };
+    return !reads_varying(*s.step);
+  }
+
+  void variable_step_loop(const Stmt& s, std::vector<const Stmt*>& loops) {
+    auto a = expr(*s.start), b = expr(*s.stop), c = expr(*s.step);
+    Interval iv;
+    for (auto* x : {&a, &b, &c})
+      if (*x && !int_like((*x)->t))
+        throw Unsupported{DeclineCode::Typing, s.line,
+                          "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
+    // The variable lies between start and stop, whichever way the step goes.
+    if (a && b && a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
+    VarInfo& var = S.vars[S.var_index.at(s.var)];
+    join_var(var, kPyInt, s.line);
+    if (loop_iv_.count(s.var))
+      throw Unsupported{DeclineCode::UnsupportedSyntax, s.line, "two nested loops use the variable '" + s.var + "'"};
+    loop_iv_[s.var] = iv;
+    loops.push_back(&s);
+    if (record_) decisions_ << 'L' << s.id << ":v;";
+    for (auto& st : s.body) stmt(*st, loops);
+    loops.pop_back();
+    loop_iv_.erase(s.var);
+  }
+
   int64_t step_of(const Stmt& s) {
     if (!s.step) return 1;
     const Expr& e = *s.step;
@@ -1052,6 +1093,7 @@ class Specialiser {
         if (record_) decisions_ << (s.kind == StmtKind::Break ? 'B' : 'C') << s.jump_target << ';';
         return;
       case StmtKind::For: {
+        if (!fixed_step(s)) return variable_step_loop(s, loops);
         int64_t step = step_of(s);
         if (step == 0)
           throw Unsupported{DeclineCode::Exactness, s.line, "range() with a step of 0 raises ValueError in Python"};

@@ -577,7 +577,10 @@ class Generator {
 
   int64_t step_of(const Stmt& loop) {
     auto it = spec_.steps.find(loop.id);
-    if (it == spec_.steps.end()) fail(loop.line, "the step of the loop over " + loop.var + " is not known");
+    if (it == spec_.steps.end())
+      fail(loop.line, "the step of the loop over " + loop.var +
+                          " changes from one iteration of the loops around it to the next, which the generated CUDA "
+                          "does not support");
     return it->second;
   }
 

@@ -467,7 +467,13 @@ class _Gen:
         k = rb.randint(1, 3)
         if scope and rb.random() < 0.7:
             o, olo, ohi = rb.choice(scope)
-            form = rb.randrange(7)
+            form = rb.randrange(9)
+            if form == 7:
+                self.features.add("opaque: step of a loop variable")
+                return f"range(0, n, {o} % 3 + 1)", 0, n - 1
+            if form == 8:
+                self.features.add("opaque: negative step of a loop variable")
+                return f"range(n - 1, -1, -({o} % 2) - 1)", 0, n - 1
             if form == 0:
                 self.features.add("clipped by min")
                 return f"range({o}, min({o} + {k}, n))", olo, n - 1

@@ -404,3 +404,60 @@ def test_explain_says_why_an_opaque_loop_runs_in_order():
     text = str(loopscope.explain(KNAPSACK, np.array([3, 4, 2]), np.array([4.0, 5.0, 3.0]), 11))
     assert "known only while" in text
     assert "$" not in text
+
+
+# --- a step known only when the loop starts ---------------------------------------
+
+SIEVE = _fn(
+    """
+def sieve(n):
+    is_prime = np.ones(n + 1, dtype=np.bool_)
+    is_prime[0] = False
+    is_prime[1] = False
+    for i in range(2, n + 1):
+        if is_prime[i]:
+            for j in range(i * i, n + 1, i):
+                is_prime[j] = False
+    return is_prime, j
+""",
+    "sieve",
+)
+
+STEP_SIGN_CHANGES = _fn(
+    """
+def step_sign_changes(a, out):
+    n = a.shape[0]
+    for i in range(1, 7):
+        s = 0.0
+        for j in range(n // 2, (n - 1) * (i % 2), (1 - 2 * (i % 2)) * i):
+            s = s * 0.5 + a[j]
+        out[i] = s
+    return out, j
+""",
+    "step_sign_changes",
+)
+
+STEP_FROM_AN_ARRAY = _fn(
+    """
+def step_from_an_array(steps, out):
+    for i in range(steps.shape[0]):
+        for j in range(0, out.shape[1], steps[i]):
+            out[i, j] += 1.0
+    return out
+""",
+    "step_from_an_array",
+)
+
+
+def test_a_sieve_with_a_step_that_changes():
+    recs = check(SIEVE, lambda: (50,), native=("cpu", "cpu-serial"))
+    assert "the generated CUDA does not support" in recs["gpu-emulated"][0]["reason"]
+    check(SIEVE, lambda: (1,), native=("cpu", "cpu-serial"))
+
+
+def test_steps_of_either_sign_and_a_zero_step():
+    check(STEP_SIGN_CHANGES, lambda: (rng().random(11), np.zeros(8)), native=("cpu", "cpu-serial"))
+    check(STEP_FROM_AN_ARRAY, lambda: (np.array([1, 3, 2, 7]), np.zeros((4, 9))), native=("cpu", "cpu-serial"))
+    check(STEP_FROM_AN_ARRAY, lambda: (np.array([-1, 3, 5]), np.zeros((3, 9))), native=("cpu", "cpu-serial"))
+    # A zero step: ValueError at i = 2, after the rows before it were written.
+    check(STEP_FROM_AN_ARRAY, lambda: (np.array([1, 3, 0, 2]), np.zeros((4, 9))), native=("cpu", "cpu-serial"))

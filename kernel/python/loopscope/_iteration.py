@@ -275,31 +275,6 @@ def _dims_of(loop: ast.For, facts: "Facts", subscript_dims: Dict[str, int]):
     return None
 
 
-def _numpy_iteration(it) -> bool:
-    """``np.ndindex(...)``, ``np.ndenumerate(...)`` or ``x.flat``."""
-    return (
-        _numpy_call(it, "ndindex")
-        or _numpy_call(it, "ndenumerate")
-        or (isinstance(it, ast.Attribute) and it.attr == "flat")
-    )
-
-
-def _why_unlowered(loop: ast.For, breaks: bool) -> str:
-    it, tgt = ast.unparse(loop.iter), ast.unparse(loop.target)
-    if breaks:
-        return (
-            f"a break in the loop over {it} would leave only the innermost of the index loops that native "
-            f"code runs it as, so the loop runs as plain Python"
-        )
-    if isinstance(loop.target, ast.Name):
-        unpacked = "(i, j), v" if _numpy_call(loop.iter, "ndenumerate") else "i, j"
-        return (
-            f"{tgt} holds a whole tuple from {it}, which native code does not build; unpack it "
-            f"(for {unpacked} in {it}) to run the loop natively"
-        )
-    return f"the loop over {it} is not in a form native code runs (unpack its indices to names: for i, j in ...)"
-
-
 def _shape_of(n) -> bool:
     """``a.shape`` (a plain name's)."""
     return isinstance(n, ast.Attribute) and n.attr == "shape" and _name(n.value) is not None
@@ -458,16 +433,12 @@ class Facts:
     - ``ndims``: arrays whose number of dimensions the lowering assumes;
     - ``counts``: names that must hold non-negative ints (``np.ndindex(n, m)``);
     - ``modules``: ``(module name, attribute)`` the user's loops call
-      (``np.ndindex``): still NumPy's own when the nest runs;
-    - ``unlowered``: why a NumPy iteration stays as it is, by line."""
+      (``np.ndindex``): still NumPy's own when the nest runs."""
 
     views: Dict[str, str] = field(default_factory=dict)
     ndims: Dict[str, int] = field(default_factory=dict)
     counts: Set[str] = field(default_factory=set)
     modules: Set[Tuple[str, str]] = field(default_factory=set)
-    # NumPy iterations left as they are (the index tuple used whole, a
-    # break): line -> why, for the user (the front end declines them).
-    unlowered: Dict[int, str] = field(default_factory=dict)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:
@@ -502,7 +473,7 @@ def is_index_loop(node) -> bool:
         return True
     if _lowered(node) is not None or _over_constants(node) is not None:
         return True
-    return _dims_of(node, Facts(), _subscript_dims(node)) is not None or _numpy_iteration(node.iter)
+    return _dims_of(node, Facts(), _subscript_dims(node)) is not None
 
 
 def lower(node) -> ast.stmt:
@@ -556,8 +527,6 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
                     made = _nested(n, *nd, base)
                     _locate(made, n)
                     return made
-                if _numpy_iteration(n.iter):
-                    facts.unlowered[n.lineno] = _why_unlowered(n, nd is not None)
             if found is None and _call(n.iter, "range", 1, 3) and _name(n.target):
                 found = (n.target.id, n.iter, [])
             if found is None:
@@ -596,7 +565,7 @@ def _to_lower(n: ast.For, targets: Counter, others: Counter, dims: Dict[str, int
     """Whether ``lower_with_facts`` may lower the loop ``n`` (a cheap test)."""
     if _lowered(n) is not None or _over_constants(n) is not None:
         return True
-    if _dims_of(n, Facts(), dims) is not None or _numpy_iteration(n.iter):
+    if _dims_of(n, Facts(), dims) is not None:
         return True
     return _call(n.iter, "range", 1, 3) and _name(n.target) is not None and others[n.target.id] > 0
 
