@@ -42,6 +42,7 @@ import ast
 import builtins
 import copy
 import inspect
+import itertools
 import types
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Set, Tuple
@@ -973,9 +974,10 @@ def frame_lookup(frame, missing) -> Callable[[str], object]:
 
 
 LAZY: Dict[int, LazyNest] = {}  # key (a constant of the replacement) -> the nest
+_LAZY_KEYS = itertools.count(1)  # next() is atomic: threads rewriting at once get their own keys
 
 
 def add_lazy(lazy: LazyNest) -> int:
-    key = len(LAZY) + 1
+    key = next(_LAZY_KEYS)
     LAZY[key] = lazy
     return key
