@@ -83,7 +83,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _callees, _draws, _inline, _iteration, _rotations
+from . import _aliases, _callees, _draws, _inline, _iteration, _rotations, _slices
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 
 HOOK_NAME = "__loopscope_hook__"
@@ -354,6 +354,7 @@ def register(
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
     lowered, facts = _iteration.lower_with_facts(node)
+    lowered = _slices.lower(lowered)
     lowered, rotation = _rotations.lower(lowered)
     returns_kind, no_return = None, None
     if returns is not None:
