@@ -670,6 +670,66 @@ class Codegen {
     return cplx(B.CreateFSub(B.CreateFMul(a, c), B.CreateFMul(b, d)),
                 B.CreateFAdd(B.CreateFMul(a, d), B.CreateFMul(b, c)));
   }
+  // x / y. CPython 3.11's _Py_c_quot (numpy = false): Smith's method, by
+  // the larger part of y in absolute value, NaN parts where neither is (a
+  // NaN in y); NumPy 1.24's CDOUBLE_divide/CFLOAT_divide loop (numpy =
+  // true): Smith's method through a reciprocal, its first branch when
+  // |re y| >= |im y| and the second otherwise, a zero y giving x's parts
+  // divided by |re y|. Every way is computed, but the ways not taken on
+  // harmless operands (0 / 1), so that they raise no IEEE flag (NumPy's
+  // warnings read the flags).
+  llvm::Value* cquot(llvm::Value* x, llvm::Value* y, bool numpy) {
+    llvm::Value *a = re_of(x), *b = im_of(x), *c = re_of(y), *d = im_of(y);
+    llvm::Type* T = a->getType();
+    llvm::Value *zero = fconst(T, 0.0), *one = fconst(T, 1.0);
+    llvm::Value* ac = intrinsic(llvm::Intrinsic::fabs, {c});
+    llvm::Value* ad = intrinsic(llvm::Intrinsic::fabs, {d});
+    llvm::Value* first = B.CreateFCmpOGE(ac, ad);
+    llvm::Value* y_zero = B.CreateAnd(B.CreateFCmpOEQ(ac, zero), B.CreateFCmpOEQ(ad, zero));
+    auto pick = [&](llvm::Value* taken, llvm::Value* v, llvm::Value* harmless) {
+      return B.CreateSelect(taken, v, harmless);
+    };
+    if (numpy) {
+      llvm::Value* use0 = y_zero;
+      llvm::Value* use1 = B.CreateAnd(first, B.CreateNot(y_zero));
+      llvm::Value* use2 = B.CreateNot(first);  // its `else`: a NaN part too
+      // y == 0
+      llvm::Value *a0 = pick(use0, a, zero), *b0 = pick(use0, b, zero), *ac0 = pick(use0, ac, one);
+      llvm::Value* r0 = cplx(B.CreateFDiv(a0, ac0), B.CreateFDiv(b0, ac0));
+      // |re y| >= |im y|
+      llvm::Value *a1 = pick(use1, a, zero), *b1 = pick(use1, b, zero);
+      llvm::Value *c1 = pick(use1, c, one), *d1 = pick(use1, d, zero);
+      llvm::Value* rat1 = B.CreateFDiv(d1, c1);
+      llvm::Value* scl1 = B.CreateFDiv(one, B.CreateFAdd(c1, B.CreateFMul(d1, rat1)));
+      llvm::Value* r1 = cplx(B.CreateFMul(B.CreateFAdd(a1, B.CreateFMul(b1, rat1)), scl1),
+                             B.CreateFMul(B.CreateFSub(b1, B.CreateFMul(a1, rat1)), scl1));
+      // otherwise
+      llvm::Value *a2 = pick(use2, a, zero), *b2 = pick(use2, b, zero);
+      llvm::Value *c2 = pick(use2, c, zero), *d2 = pick(use2, d, one);
+      llvm::Value* rat2 = B.CreateFDiv(c2, d2);
+      llvm::Value* scl2 = B.CreateFDiv(one, B.CreateFAdd(d2, B.CreateFMul(c2, rat2)));
+      llvm::Value* r2 = cplx(B.CreateFMul(B.CreateFAdd(B.CreateFMul(a2, rat2), b2), scl2),
+                             B.CreateFMul(B.CreateFSub(B.CreateFMul(b2, rat2), a2), scl2));
+      return B.CreateSelect(use0, r0, B.CreateSelect(use1, r1, r2));
+    }
+    llvm::Value* use1 = B.CreateAnd(first, B.CreateNot(y_zero));  // (a zero y traps)
+    llvm::Value* use2 = B.CreateAnd(B.CreateNot(first), B.CreateFCmpOGE(ad, ac));
+    llvm::Value *a1 = pick(use1, a, zero), *b1 = pick(use1, b, zero);
+    llvm::Value *c1 = pick(use1, c, one), *d1 = pick(use1, d, zero);
+    llvm::Value* ratio1 = B.CreateFDiv(d1, c1);
+    llvm::Value* denom1 = B.CreateFAdd(c1, B.CreateFMul(d1, ratio1));
+    llvm::Value* r1 = cplx(B.CreateFDiv(B.CreateFAdd(a1, B.CreateFMul(b1, ratio1)), denom1),
+                           B.CreateFDiv(B.CreateFSub(b1, B.CreateFMul(a1, ratio1)), denom1));
+    llvm::Value *a2 = pick(use2, a, zero), *b2 = pick(use2, b, zero);
+    llvm::Value *c2 = pick(use2, c, zero), *d2 = pick(use2, d, one);
+    llvm::Value* ratio2 = B.CreateFDiv(c2, d2);
+    llvm::Value* denom2 = B.CreateFAdd(B.CreateFMul(c2, ratio2), d2);
+    llvm::Value* r2 = cplx(B.CreateFDiv(B.CreateFAdd(B.CreateFMul(a2, ratio2), b2), denom2),
+                           B.CreateFDiv(B.CreateFSub(B.CreateFMul(b2, ratio2), a2), denom2));
+    llvm::Value* q = fconst(T, std::nan(""));
+    return B.CreateSelect(use1, r1, B.CreateSelect(use2, r2, cplx(q, q)));
+  }
+
   Val complex_binary(BinOp op, const Val& a, const Val& b, const VT& t, const Expr* site) {
     if (t.py) {
       check_big_int(a);
@@ -685,6 +745,21 @@ class Codegen {
       case BinOp::Add: r.v = cplx(B.CreateFAdd(re_of(x), re_of(y)), B.CreateFAdd(im_of(x), im_of(y))); break;
       case BinOp::Sub: r.v = cplx(B.CreateFSub(re_of(x), re_of(y)), B.CreateFSub(im_of(x), im_of(y))); break;
       case BinOp::Mul: r.v = cprod(x, y); break;
+      case BinOp::Div: {
+        // CPython's _Py_c_quot for a Python complex (a zero divisor raises
+        // ZeroDivisionError), NumPy's division loop for its scalars; a value
+        // of either kind computes both and keeps its own.
+        llvm::Value* py = t.py ? cquot(x, y, false) : nullptr;
+        llvm::Value* np = t.np ? cquot(x, y, true) : nullptr;
+        if (t.py) {
+          llvm::Value* zero = fconst(re_of(y)->getType(), 0.0);
+          llvm::Value* by_zero = B.CreateAnd(B.CreateFCmpOEQ(re_of(y), zero), B.CreateFCmpOEQ(im_of(y), zero));
+          if (t.mixed()) by_zero = B.CreateAnd(by_zero, B.CreateNot(r.npf));
+          trap_later(by_zero, Trap::ZeroDivision);
+        }
+        r.v = t.mixed() ? B.CreateSelect(r.npf, np, py) : t.py ? py : np;
+        break;
+      }
       case BinOp::Pow: {
         // CPython's c_powu: r = 1, p = x; for each bit of n from the lowest:
         // r = r * p when set, then p = p * p. An infinite part in the result

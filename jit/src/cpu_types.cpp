@@ -95,15 +95,14 @@ Repr np_promote(Repr a, Repr b) {
 // complex128, or complex64 when both operands are np.complex64, np.float32 or
 // booleans). Python's complex is asked first with np.float64 on its right (a
 // float subclass): a Python complex; anything else NumPy makes np.complex128.
-// Division is left to Python (CPython's and NumPy's algorithms differ), and
-// // and % raise TypeError.
+// Division follows the algorithm of the result's type (CPython's _Py_c_quot
+// for a Python complex, NumPy's CDOUBLE_divide loop for its scalars); // and
+// % raise TypeError.
 CT complex_concrete(BinOp op, CT a, CT b, int line) {
-  if (op != BinOp::Add && op != BinOp::Sub && op != BinOp::Mul && op != BinOp::Pow)
+  if (op != BinOp::Add && op != BinOp::Sub && op != BinOp::Mul && op != BinOp::Pow && op != BinOp::Div)
     throw Unsupported{DeclineCode::UnsupportedOperation, line,
                       std::string("'") + analysis::to_string(op) +
-                          "' with a complex number is not supported in native code" +
-                          (op == BinOp::Div ? " (Python's and NumPy's complex divisions differ from the formula)"
-                                            : " (Python raises TypeError)")};
+                          "' with a complex number is not supported in native code (Python raises TypeError)"};
   if (!a.np && !b.np) return {Repr::C128, false};
   if (!a.np && a.r == Repr::C128 && b.np && b.r == Repr::F64) return {Repr::C128, false};
   auto small = [](CT c) { return c.r == Repr::C64 || c.r == Repr::F32 || c.r == Repr::Bool; };

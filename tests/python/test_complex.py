@@ -481,7 +481,6 @@ def test_int_then_complex_other_than_zero_declines():
 @pytest.mark.parametrize(
     "body, reason",
     [
-        ("r = z / w", "'/' with a complex number"),
         ("r = z // w", "'//' with a complex number"),
         ("r = z % 2", "'%' with a complex number"),
         ("r = z < w", "raises TypeError in Python"),
@@ -509,6 +508,51 @@ def test_what_stays_in_python(body, reason):
         records = run_all(fn, lambda w=w: (1.5 + 0.5j, w, 2.0, 2), native=False, gpu_reason=False)
         for device in ("cpu", "cpu-serial"):
             assert all(reason in r["reason"] for r in records[device]), records[device]
+
+
+DIVISION_VALUES = [0.0, -0.0, 1.0, -2.5, 1e-310, 3e300, INF, -INF, NAN]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # complex64 copies of 3e300
+def test_division_follows_cpython_and_numpy():
+    """CPython's _Py_c_quot for a Python complex (ZeroDivisionError for a
+    zero divisor), NumPy's division loop for its scalars (inf and NaN parts,
+    with NumPy's warnings making Python run the loop), the result type's
+    algorithm for a mix."""
+    fn = make_values("z, w, x, k, n", ["z / w", "w / z", "z / x", "x / z", "k / z", "z / k", "w / x", "x / w", "w / w"])
+    for zr, zi in [(1.5, -2.0), (0.0, 3.0), (-4.0, 0.0), (1e-310, 2e300)]:
+        for wr, wi in [(2.0, 0.5), (0.0, -1.0), (3.0, 0.0), (-1e300, 1e-300)]:
+            # (an overflow inside CPython's division sets the IEEE flag the
+            # NumPy divisions of the same run are checked with: Python runs it)
+            extreme = zr == 1e-310 or wr == -1e300
+            run_all(fn, lambda: (complex(zr, zi), np.complex128(complex(wr, wi)), 0.75, 3, 1), native=not extreme)
+    # parts of every kind, element by element (values compared: NaN is NaN)
+    values = [complex(a, b) for a in DIVISION_VALUES for b in DIVISION_VALUES]
+    x = np.array([v for v in values for _ in values])
+    y = np.array([w for _ in values for w in values])
+    py = make_values("z, w, n", ["complex(z.real, z.imag) / complex(w.real, w.imag)"])
+    numpy = make_values("z, w, n", ["z / w"])
+    for k in range(0, len(x), 37):
+        if y[k] != 0:
+            run_all(py, lambda k=k: (complex(x[k]), complex(y[k]), 1))
+        run_all(numpy, lambda k=k: (x[k], y[k], 1), native=False)
+        run_all(numpy, lambda k=k: (x[k].astype(np.complex64), y[k].astype(np.complex64), 1), native=False)
+
+
+def test_division_by_zero_raises_as_in_python():
+    fn = make(
+        """
+        def kernel(z, out):
+            for i in range(out.shape[0]):
+                out[i] = 1j / (z - i)
+        """
+    )
+    records = run_all(fn, lambda: (complex(2.0, 0.0), np.zeros(4, complex)))
+    assert records["cpu"][0]["status"] == "fallback"
+    records = run_all(fn, lambda: (complex(-0.0, -0.0), np.zeros(1, complex)))
+    # NumPy's division by zero gives inf and NaN parts (and warns: Python runs it)
+    run_all(fn, lambda: (np.complex128(2.0), np.zeros(4, complex)), native=False)
+    run_all(fn, lambda: (np.complex128(2.5), np.zeros(4, complex)))
 
 
 def test_complex_stored_into_a_float_array_stays_in_python():
