@@ -253,13 +253,13 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
 @pytest.mark.parametrize(
     "body,needle",
     [
-        ("return i", "return"),
+        ("print(i)", "print"),
         (
             "if A[i] > 0:\n            x = 1\n        elif A[i] < 0:\n            break\n        A[i] = 2.0",
             "'break' on line",
         ),
         ("A[i] = foo(i)", "foo"),
-        ("A[i:] = 0.0", "slice"),
+        ("A[i:] = x", "slice"),
         ("a.b = 1", "attribute"),
     ],
 )
