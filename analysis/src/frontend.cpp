@@ -462,11 +462,15 @@ class Converter {
     if (t == "Expr") {
       py::object v = n.attr("value");
       if (is(v, "Call")) {
-        std::string what = "a call";
+        std::string text = "a call";
         try {
-          what = "the call " + py::str(ast_.attr("unparse")(v)).cast<std::string>();
+          text = py::str(ast_.attr("unparse")(v)).cast<std::string>();
         } catch (...) {}
-        decline(line, what + " is a statement with effects the analysis cannot see");
+        std::string advice = unknown_call(v, text);
+        // A call made for its effect: say so, unless the advice says more.
+        if (advice.find("is not a known math function") != std::string::npos)
+          advice = "the call " + text + " is a statement with effects the analysis cannot see";
+        decline(line, advice);
       }
       decline(line, "an expression statement inside the loop is not supported");
     }
@@ -825,6 +829,42 @@ class Converter {
     decline(line, "the expression " + range_text(n) + " is not supported inside a loop nest");
   }
 
+  // What a student can do about a call the analysis does not know, by what
+  // the call is: `text` is the call as written.
+  std::string unknown_call(const py::handle& n, const std::string& text) {
+    py::object f = n.attr("func");
+    std::string fn, owner;
+    if (is(f, "Name")) fn = f.attr("id").cast<std::string>();
+    if (is(f, "Attribute")) {
+      fn = f.attr("attr").cast<std::string>();
+      if (is(f.attr("value"), "Name")) owner = f.attr("value").attr("id").cast<std::string>();
+    }
+    bool numpy = owner == "np" || owner == "numpy";
+    static const std::set<std::string> allocators = {"zeros",     "ones",    "empty",      "full",      "copy",
+                                                     "array",     "asarray", "zeros_like", "ones_like", "empty_like",
+                                                     "full_like", "arange",  "linspace"};
+    static const std::set<std::string> reductions = {"sum",  "mean", "median", "max", "min",    "std",   "var",
+                                                     "prod", "dot",  "any",    "all", "argmax", "argmin"};
+    static const std::set<std::string> list_methods = {"append", "extend", "insert", "pop", "remove"};
+    if ((numpy && allocators.count(fn)) || (!numpy && !owner.empty() && fn == "copy"))
+      return "the call " + text +
+             " makes a new array inside the nest, which native code does not do: make it once before the loop "
+             "and fill it element by element";
+    if (numpy && reductions.count(fn))
+      return "the call " + text +
+             " works on a whole array or slice, which native code does not do: write the loop over its elements "
+             "instead";
+    if (!owner.empty() && list_methods.count(fn))
+      return "the call " + text +
+             " changes a Python list, which native code does not have: fill a NumPy array made before the loop "
+             "instead";
+    if (fn == "print")
+      return "the call " + text + " prints, which native code does not do: print after the loop to compile it";
+    return "the call " + text +
+           " is not a known math function, so the analysis cannot see what it does (math and NumPy functions of "
+           "numbers, and your own plain functions, compile)";
+  }
+
   ExprPtr call(const py::handle& n, std::shared_ptr<Expr> e) {
     int line = e->line;
     e->kind = ExprKind::Call;
@@ -861,8 +901,7 @@ class Converter {
       e->args = {expr(n.attr("args")[py::int_(0)]), expr(n.attr("args")[py::int_(1)])};
       return e;
     }
-    if (canonical.empty())
-      decline(line, "the call " + text + " is not a known math function, so the analysis cannot see what it does");
+    if (canonical.empty()) decline(line, unknown_call(n, text));
     e->name = canonical;
     for (auto a : n.attr("args")) {
       if (is(a, "Starred")) decline(line, "star arguments in " + text + " are not supported");

@@ -253,7 +253,12 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
 @pytest.mark.parametrize(
     "body,needle",
     [
-        ("print(i)", "print"),
+        ("print(i)", "print after the loop to compile it"),
+        ("B = np.zeros(n)", "make it once before the loop and fill it element by element"),
+        ("A[i] = np.mean(A[i:])", "write the loop over its elements instead"),
+        ("idx.append(i)", "fill a NumPy array made before the loop instead"),
+        ("B = A.copy()", "make it once before the loop"),
+        ("A[i] = hash(i)", "your own plain functions, compile"),
         (
             "if A[i] > 0:\n            x = 1\n        elif A[i] < 0:\n            break\n        A[i] = 2.0",
             "'break' on line",
