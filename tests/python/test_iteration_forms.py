@@ -364,6 +364,10 @@ def test_ndindex_forms_that_stay_python():
     )
     recs = check(fn, lambda: (np.arange(6.0).reshape(2, 3), np.zeros((2, 3))), native=False)
     assert all(r["status"] != "ok" for rs in recs.values() for r in rs)
+    rep = explained(fn, np.arange(6.0).reshape(2, 3), np.zeros((2, 3)))
+    why = [n["decline"]["reason"] for n in rep["nests"]]
+    assert why[0].startswith("idx holds a whole tuple from np.ndindex(a.shape)"), why
+    assert why[1].startswith("a break in the loop over np.ndindex(a.shape)"), why
 
 
 def test_ndindex_of_another_np_declines():
@@ -478,3 +482,41 @@ def test_other_loop_forms_whose_variable_is_also_assigned():
     recs = check(fn, lambda: (np.arange(5.0), np.zeros(4)))
     assert statuses(recs, "cpu") == ["ok"]
     check(fn, lambda: (np.zeros(0), np.zeros(3)), native=False)  # Python raises ZeroDivisionError
+
+
+# --- and/or in a condition ---------------------------------------------------------------
+
+
+def test_and_or_of_numbers_in_conditions():
+    fn = define(
+        """
+        def f(lab, x):
+            c = 0
+            for i in range(lab.shape[0]):
+                if i > 0 and lab[i - 1] and lab[i] < 5 or not (x[i] and i):
+                    c += 1
+                c += 1 if (lab[i] and x[i]) else 0
+                k = 0
+                while k < 3 and (lab[i] or -x[i]):
+                    k += 1
+                c += k
+            return c
+        """
+    )
+    lab = np.array([0, 3, 7, 2, 0, 1], dtype=np.int64)
+    x = np.array([0.0, float("nan"), -0.0, 2.5, 0.0, 1j.imag])
+    recs = check(fn, lambda: (lab.copy(), x.copy()))
+    assert statuses(recs, "cpu") == ["ok"]
+    check(fn, lambda: (lab.astype(np.uint8), x.astype(np.float32)), native=CPU)
+
+
+def test_and_or_whose_value_is_used_keep_their_decline():
+    fn = define(
+        """
+        def f(lab, x, out):
+            for i in range(lab.shape[0]):
+                out[i] = lab[i] and x[i]
+        """
+    )
+    recs = check(fn, lambda: (np.array([0, 3, 7]), np.array([0.5, 1.5, 2.5]), np.zeros(3)), native=False)
+    assert any("'and'" in r for r in reasons(recs)), reasons(recs)

@@ -275,6 +275,31 @@ def _dims_of(loop: ast.For, facts: "Facts", subscript_dims: Dict[str, int]):
     return None
 
 
+def _numpy_iteration(it) -> bool:
+    """``np.ndindex(...)``, ``np.ndenumerate(...)`` or ``x.flat``."""
+    return (
+        _numpy_call(it, "ndindex")
+        or _numpy_call(it, "ndenumerate")
+        or (isinstance(it, ast.Attribute) and it.attr == "flat")
+    )
+
+
+def _why_unlowered(loop: ast.For, breaks: bool) -> str:
+    it, tgt = ast.unparse(loop.iter), ast.unparse(loop.target)
+    if breaks:
+        return (
+            f"a break in the loop over {it} would leave only the innermost of the index loops that native "
+            f"code runs it as, so the loop runs as plain Python"
+        )
+    if isinstance(loop.target, ast.Name):
+        unpacked = "(i, j), v" if _numpy_call(loop.iter, "ndenumerate") else "i, j"
+        return (
+            f"{tgt} holds a whole tuple from {it}, which native code does not build; unpack it "
+            f"(for {unpacked} in {it}) to run the loop natively"
+        )
+    return f"the loop over {it} is not in a form native code runs (unpack its indices to names: for i, j in ...)"
+
+
 def _shape_of(n) -> bool:
     """``a.shape`` (a plain name's)."""
     return isinstance(n, ast.Attribute) and n.attr == "shape" and _name(n.value) is not None
@@ -433,12 +458,16 @@ class Facts:
     - ``ndims``: arrays whose number of dimensions the lowering assumes;
     - ``counts``: names that must hold non-negative ints (``np.ndindex(n, m)``);
     - ``modules``: ``(module name, attribute)`` the user's loops call
-      (``np.ndindex``): still NumPy's own when the nest runs."""
+      (``np.ndindex``): still NumPy's own when the nest runs;
+    - ``unlowered``: why a NumPy iteration stays as it is, by line."""
 
     views: Dict[str, str] = field(default_factory=dict)
     ndims: Dict[str, int] = field(default_factory=dict)
     counts: Set[str] = field(default_factory=set)
     modules: Set[Tuple[str, str]] = field(default_factory=set)
+    # NumPy iterations left as they are (the index tuple used whole, a
+    # break): line -> why, for the user (the front end declines them).
+    unlowered: Dict[int, str] = field(default_factory=dict)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:
@@ -473,7 +502,7 @@ def is_index_loop(node) -> bool:
         return True
     if _lowered(node) is not None or _over_constants(node) is not None:
         return True
-    return _dims_of(node, Facts(), _subscript_dims(node)) is not None
+    return _dims_of(node, Facts(), _subscript_dims(node)) is not None or _numpy_iteration(node.iter)
 
 
 def lower(node) -> ast.stmt:
@@ -490,7 +519,9 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     targets, others = _stores(node)
     dims = _subscript_dims(node)
     if not isinstance(node, ast.While) and not any(
-        isinstance(n, ast.For) and _to_lower(n, targets, others, dims) for n in ast.walk(node)
+        (isinstance(n, ast.For) and _to_lower(n, targets, others, dims))
+        or (isinstance(n, (ast.If, ast.While, ast.IfExp)) and _as_condition(n.test) is not n.test)
+        for n in ast.walk(node)
     ):
         return node, facts  # nothing to lower: no copy
 
@@ -527,6 +558,8 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
                     made = _nested(n, *nd, base)
                     _locate(made, n)
                     return made
+                if _numpy_iteration(n.iter):
+                    facts.unlowered[n.lineno] = _why_unlowered(n, nd is not None)
             if found is None and _call(n.iter, "range", 1, 3) and _name(n.target):
                 found = (n.target.id, n.iter, [])
             if found is None:
@@ -544,6 +577,13 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
             n.body = first + n.body
             _locate(n, n)
             return n
+
+        def visit_If(self, n):
+            self.generic_visit(n)
+            n.test = _as_condition(n.test)
+            return n
+
+        visit_While = visit_IfExp = visit_If
 
     copied = copy.deepcopy(node)
     out = Lower().visit(copied)
@@ -565,9 +605,46 @@ def _to_lower(n: ast.For, targets: Counter, others: Counter, dims: Dict[str, int
     """Whether ``lower_with_facts`` may lower the loop ``n`` (a cheap test)."""
     if _lowered(n) is not None or _over_constants(n) is not None:
         return True
-    if _dims_of(n, Facts(), dims) is not None:
+    if _dims_of(n, Facts(), dims) is not None or _numpy_iteration(n.iter):
         return True
     return _call(n.iter, "range", 1, 3) and _name(n.target) is not None and others[n.target.id] > 0
+
+
+# `if i > 0 and labels[i, j]:` only asks whether each operand is true, but
+# the value of `and` is one of its operands, which the front end types: here
+# each operand that is not already a truth value is compared with 0, which
+# is its truth for every number (0, 0.0, -0.0, 0j are false, NaN is true).
+
+
+def _is_truth(v) -> bool:
+    return (
+        isinstance(v, ast.Compare)
+        or (isinstance(v, ast.Constant) and type(v.value) is bool)
+        or (isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not))
+    )
+
+
+def _as_condition(test: ast.expr) -> ast.expr:
+    """``test`` of an if, a while or a conditional expression with the
+    operands of its and/or made truth values (``test`` itself when none
+    needs it)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _as_condition(test.operand)
+        return test if inner is test.operand else ast.copy_location(ast.UnaryOp(ast.Not(), inner), test)
+    if not isinstance(test, ast.BoolOp):
+        return test
+    values = []
+    for v in test.values:
+        if isinstance(v, ast.BoolOp) or (isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)):
+            w = _as_condition(v)
+        elif _is_truth(v):
+            w = v
+        else:
+            w = ast.copy_location(ast.Compare(v, [ast.NotEq()], [ast.Constant(0)]), v)
+        values.append(w)
+    if all(a is b for a, b in zip(values, test.values)):
+        return test
+    return ast.copy_location(ast.BoolOp(test.op, values), test)
 
 
 def _changed(a, b) -> bool:

@@ -911,9 +911,10 @@ def _inside(n, old):
 
 def _mark_original(node):
     for n in ast.walk(node):
-        # Not a Load/Store/Del: the parser shares one of each between all
-        # trees, which another thread may be copying.
-        if not isinstance(n, ast.expr_context):
+        # Only nodes with a position (what _locate moves): the parser shares
+        # one Load, Store, Add, And, Not, ... between all trees, which another
+        # thread may be copying.
+        if "lineno" in n._attributes:
             n._ls_orig = True
 
 
