@@ -55,6 +55,10 @@ when the nest runs, ``values_broken``, and declines with a sentence):
 - A loop variable that the nest also assigns otherwise (``k = 0``) is a copy
   of a hidden index (only then: the copy hides ``k`` from the affine
   analysis).
+- In the test of an if, a while or a conditional expression, the operands
+  of and/or that are not truth values are compared with 0
+  (``if i > 0 and labels[i, j]``): the front end types the value of and/or,
+  which there only counts as true or false.
 """
 
 import ast
