@@ -494,6 +494,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   k.push_back(options.keep_ir ? 'I' : 'i');
   for (auto& n : options.numpy_scalars) k += n + '\x1f';
   for (auto& n : options.complex64_scalars) k += n + '\x1e';
+  for (auto& n : options.float32_scalars) k += n + '\x1d';
   put(static_cast<int64_t>(options.ufunc_loops.size()));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {
@@ -663,7 +664,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
     const ScalarBinding& sb = bound.scalars.at(x.name);
     int64_t bits = 0;
     switch (x.repr) {
-      case Repr::F64: {
+      case Repr::F64:
+      case Repr::F32: {  // a float32 is held as the double of the same value
         double d = sb.kind == ScalarKind::Float ? sb.fval : static_cast<double>(sb.ival);
         std::memcpy(&bits, &d, 8);
         break;

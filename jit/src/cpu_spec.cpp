@@ -123,6 +123,8 @@ class Specialiser {
         }
       for (auto& n : S.options.complex64_scalars)
         if (n == name && v.type.r == Repr::C128) v.type.r = Repr::C64;
+      for (auto& n : S.options.float32_scalars)
+        if (n == name && v.type.r == Repr::F64) v.type.r = Repr::F32;
     }
     S.var_index[name] = static_cast<int>(S.vars.size());
     S.vars.push_back(v);

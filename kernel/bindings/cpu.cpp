@@ -26,6 +26,7 @@
 
 #include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/analysis.hpp"
+#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "loopscope/costmodel/hardware.hpp"
 #include "loopscope/costmodel/model.hpp"
@@ -89,25 +90,18 @@ struct Prepared {
 
 // NumPy scalars among the inputs; np.int32 and other narrow integer scalars
 // follow arithmetic rules the CPU variant does not model.
-std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, py::dict env,
-                                               std::vector<std::string>& out, std::vector<std::string>& complex64) {
+std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, py::dict env, jit::CpuOptions& opts) {
   const NumpyTypes& np = np_types();
   for (auto& name : nest.inputs) {
     py::str key(name);
     if (!env.contains(key)) continue;
     py::handle v = env[key];
     if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
-    bool c64 = py::isinstance(v, np.complex64);
-    bool ok = py::isinstance(v, np.float64) || py::isinstance(v, np.int64) || py::isinstance(v, np.bool_) ||
-              py::isinstance(v, np.complex128) || c64;
-    if (!ok)
-      return analysis::Decline{analysis::DeclineCode::Exactness, nest.first_line,
-                               name + " is a NumPy " +
-                                   py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>() +
-                                   " scalar; native code supports np.float64, np.int64, np.complex128, "
-                                   "np.complex64 and np.bool_ scalars"};
-    if (c64) complex64.push_back(name);
-    out.push_back(name);
+    std::string type = py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
+    if (auto d = analysis::numpy_scalar_input(name, type, nest.first_line)) return d;
+    if (py::isinstance(v, np.complex64)) opts.complex64_scalars.push_back(name);
+    if (py::isinstance(v, np.float32)) opts.float32_scalars.push_back(name);
+    opts.numpy_scalars.push_back(name);
   }
   return std::nullopt;
 }
@@ -218,7 +212,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   opts.parallel = parallel;
   opts.keep_ir = keep_ir;
   opts.ufunc_loops = numpy_ufunc_loops();
-  if (auto d = numpy_scalars(*p.entry->nest, env, opts.numpy_scalars, opts.complex64_scalars)) {
+  if (auto d = numpy_scalars(*p.entry->nest, env, opts)) {
     p.decline = d;
     return;
   }

@@ -80,6 +80,11 @@ std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::ve
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name + " is a complex number; complex numbers run on the CPU only"};
     if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
+    if (type == "float32")
+      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
+                     name +
+                         " is a NumPy float32 scalar, which the generated CUDA does not take (float32 values "
+                         "from arrays only)"};
     out.push_back(name);
   }
   return std::nullopt;

@@ -150,9 +150,14 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.ival = i.cast<int64_t>();
     return std::nullopt;
   }
-  if (py::isinstance(v, np.attr("floating")))  // NumPy's float32 (float16, longdouble) scalar arithmetic
+  if (py::isinstance(v, np.attr("float32"))) {  // exact as a double; its type is CpuOptions::float32_scalars
+    out.kind = ScalarKind::Float;
+    out.fval = v.cast<double>();
+    return std::nullopt;
+  }
+  if (py::isinstance(v, np.attr("floating")))  // NumPy's float16 and longdouble scalar arithmetic
     return Decline{DeclineCode::Exactness, line,
-                   name + " is a NumPy " + kind_of(v) + " scalar; only float64 scalars are supported"};
+                   name + " is a NumPy " + kind_of(v) + " scalar; only float64 and float32 scalars are supported"};
   if (py::isinstance(v, np.attr("complex64"))) {  // exact as doubles
     out.kind = ScalarKind::Complex;
     out.fval = py::float_(v.attr("real")).cast<double>();

@@ -180,6 +180,7 @@ ASSUMED_BUILTINS = {
         "float",
         "int",
         "round",
+        "pow",
         "complex",
         "enumerate",
         "reversed",

@@ -43,13 +43,14 @@ TEST(Decline, BoundsTheStaticPhaseCannotReadMakeOpaqueLoops) {
 
 TEST(Decline, NumPyScalarInputsAreExactness) {
   EXPECT_FALSE(numpy_scalar_input("x", "float64", 1));
-  auto d = numpy_scalar_input("x", "float32", 4);
+  EXPECT_FALSE(numpy_scalar_input("x", "float32", 1));
+  auto d = numpy_scalar_input("x", "int32", 4);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->code, DeclineCode::Exactness);
   EXPECT_EQ(d->line, 4);
   EXPECT_EQ(d->reason,
-            "x is a NumPy float32 scalar; native code supports np.float64, np.int64, np.complex128, np.complex64 and "
-            "np.bool_ scalars");
+            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.int64, np.complex128, "
+            "np.complex64 and np.bool_ scalars");
 }
 
 TEST(Decline, TrapsKeepTheirSentence) {

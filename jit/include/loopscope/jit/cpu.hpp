@@ -57,6 +57,9 @@ struct CpuOptions {
   // Those of numpy_scalars that are np.complex64 (the others' type follows
   // from their value: np.float64, np.int64, np.bool_, np.complex128).
   std::vector<std::string> complex64_scalars;
+  // Those of numpy_scalars that are np.float32: float32 arithmetic, by
+  // NumPy's rules for its scalars.
+  std::vector<std::string> float32_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
   // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
   // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
