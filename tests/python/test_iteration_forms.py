@@ -520,3 +520,18 @@ def test_and_or_whose_value_is_used_keep_their_decline():
     )
     recs = check(fn, lambda: (np.array([0, 3, 7]), np.array([0.5, 1.5, 2.5]), np.zeros(3)), native=False)
     assert any("'and'" in r for r in reasons(recs)), reasons(recs)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "for i, j in np.ndindex(a.shape):\n        if a[i, j] > limit:\n            return i, j\n",
+        "for row in a:\n        for v in row:\n            if v > limit:\n                return v\n",
+        "k = 0\n    while k < a.shape[1]:\n        if a[1, k] > limit:\n            return k\n        k += 1\n",
+    ],
+)
+def test_a_return_inside_the_new_forms(body):
+    fn = define("def f(a, limit):\n    " + body + "    return None\n")
+    for limit in (4.0, 100.0):
+        recs = check(fn, lambda: (np.arange(12.0).reshape(3, 4), limit))
+        assert statuses(recs, "cpu") == ["ok"]
