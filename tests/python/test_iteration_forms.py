@@ -535,3 +535,14 @@ def test_a_return_inside_the_new_forms(body):
     for limit in (4.0, 100.0):
         recs = check(fn, lambda: (np.arange(12.0).reshape(3, 4), limit))
         assert statuses(recs, "cpu") == ["ok"]
+
+
+def test_the_kernels_report_names_a_while_loop():
+    from loopscope import _report, _rewrite
+
+    fn = define(LOTKA)
+    _, nests = _rewrite.compile_function(fn, lambda nest_id, env: None)
+    (rec,) = nests
+    report = _report.NestReport(nest=rec.to_dict(), device="cpu", decision="runs on the CPU")
+    assert _report.headline(report) == "loop nest at line 5 (while): runs on the CPU"
+    assert _report.loop_head("i") == "for i"

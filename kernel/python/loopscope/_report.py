@@ -232,7 +232,7 @@ def _loops_table(report: NestReport) -> str:
         if verdict == "parallel" and not why:
             why.append("no dependence is carried by this loop: its iterations are independent")
         rows.append(
-            f"<tr><td><code>for {esc(l.get('var'))}</code></td><td>{esc(l.get('line'))}</td>"
+            f"<tr><td><code>{esc(loop_head(l.get('var')))}</code></td><td>{esc(l.get('line'))}</td>"
             f"<td class='ls-verdict-{esc(verdict.replace(' ', '-'))}'>{esc(verdict)}</td>"
             f"<td>{'<br>'.join(esc(w) for w in why)}</td></tr>"
         )
@@ -301,9 +301,15 @@ def _cost_table(report: NestReport) -> str:
     return "".join(rows)
 
 
+def loop_head(var) -> str:
+    """How a loop is named: "for i", or "while" for a while loop at the top
+    of a nest (its variable is "while", never a Python name)."""
+    return "while" if var == "while" else f"for {var}"
+
+
 def headline(report: NestReport) -> str:
     nest = report.nest
-    where = f"loop nest at line {nest.get('line')} (for {nest.get('var')})"
+    where = f"loop nest at line {nest.get('line')} ({loop_head(nest.get('var'))})"
     if report.explain_only:
         return f"{where}: explained, not run. " + (report.decision or "")
     return f"{where}: " + (report.decision or f"runs {DEVICE_WORDS.get(report.device, report.device)}")
@@ -342,7 +348,7 @@ def summary_line(report: NestReport) -> str:
     """The one line of the summary level: where, what ran, how long, and for
     a nest that ran as plain Python, why."""
     nest = report.nest
-    where = f"loop nest at line {nest.get('line')} (for {nest.get('var')})"
+    where = f"loop nest at line {nest.get('line')} ({loop_head(nest.get('var'))})"
     measured = measured_line(report)
     if report.explain_only or not measured:
         return "Loopscope: " + headline(report)
