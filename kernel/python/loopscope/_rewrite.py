@@ -408,6 +408,8 @@ def register(
         static=shown_all(info.get("static")),
         filename=filename,
     )
+    if rec.declined and rec.decline is not None and rec.decline.line in facts.unlowered:
+        rec.decline = Decline(rec.decline.code, rec.decline.line, facts.unlowered[rec.decline.line])
     if not_inlined is not None and rec.declined:
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
     if no_return is not None and rec.declined:
