@@ -103,6 +103,13 @@ STATE_NAME = "__loopscope_state__"
 PYTHON_RAN_LISTENER: List[Any] = [None]
 
 
+# Rewriting and registering nests, one thread at a time: the trees being
+# rewritten, the registry and the caches of inlined functions are shared by
+# the threads that call loopscope.run or a jit function at once (a
+# re-entrant lock: rewriting a function rewrites the functions it calls).
+REWRITE_LOCK = threading.RLock()
+
+
 class _HookState(threading.local):
     """Per thread: ``out``, the hook's last answer; assigning ``ran`` (a nest
     id) tells ``PYTHON_RAN_LISTENER`` that the nest's Python loop ended."""
@@ -793,7 +800,8 @@ def _lazy_call(hook, key: int, frame):
     lookup = _inline.frame_lookup(frame, NAMESPACE_MISSING)
     del frame
     try:
-        rec = _inline.LAZY[key].variant(lookup, NAMESPACE_MISSING)
+        with REWRITE_LOCK:
+            rec = _inline.LAZY[key].variant(lookup, NAMESPACE_MISSING)
     except Exception:  # an engine bug must never break the user's code: Python runs
         return None
     env: Optional[dict] = {}
@@ -1027,18 +1035,19 @@ def rewrite_module(
     defines at its top level count as defined in ``module``. ``outside``,
     when given, is called with the rewritten tree while the original loops
     of the replaced nests can still be told apart (``_callees.trampoline``)."""
-    resolver = _aliases.Resolver(tree, namespace, module)
-    if local_defs:
-        resolver.defs = _inline.module_defs(tree)
-    rw = _Rewriter(filename, hook_name, source, hook_declined, resolver)
-    tree.body = rw.block(tree.body)
-    if outside is not None:
-        outside(tree)
-    ast.fix_missing_locations(tree)
-    for n in ast.walk(tree):
-        if hasattr(n, "_ls_orig"):
-            del n._ls_orig
-    return tree, rw.nests
+    with REWRITE_LOCK:
+        resolver = _aliases.Resolver(tree, namespace, module)
+        if local_defs:
+            resolver.defs = _inline.module_defs(tree)
+        rw = _Rewriter(filename, hook_name, source, hook_declined, resolver)
+        tree.body = rw.block(tree.body)
+        if outside is not None:
+            outside(tree)
+        ast.fix_missing_locations(tree)
+        for n in ast.walk(tree):
+            if hasattr(n, "_ls_orig"):
+                del n._ls_orig
+        return tree, rw.nests
 
 
 # --- functions -------------------------------------------------------------------------
@@ -1218,6 +1227,11 @@ def compile_function(fn, hook, hook_declined: bool = False, callees: Optional["_
     that it calls outside its nests run rewritten too (their nests call
     ``hook``). Raises NotRewritable when ``fn`` cannot be rewritten (the
     caller runs it as it is)."""
+    with REWRITE_LOCK:
+        return _compile_function(fn, hook, hook_declined, callees)
+
+
+def _compile_function(fn, hook, hook_declined, callees):
     plain, rebind = _plain_function(fn)
     tree, nests = rewrite_function(plain, hook_declined=hook_declined, callees=callees)
     old = plain.__code__
