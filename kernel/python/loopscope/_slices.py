@@ -26,7 +26,7 @@ import ast
 import copy
 import itertools
 import math
-from typing import List, Optional
+from typing import Optional
 
 from . import _records
 
@@ -156,7 +156,8 @@ class _Lower(ast.NodeTransformer):
 def lower(node: ast.stmt) -> ast.stmt:
     """``node`` (a copy) with every slice filled with a constant lowered to
     loops; ``node`` itself when there is none."""
-    work = copy.deepcopy(node)
+    if not any(isinstance(n, ast.Slice) for n in ast.walk(node)):
+        return node  # nothing to lower: no copy
     t = _Lower()
-    body: List[ast.stmt] = [t.visit(work)]
-    return body[0] if t.changed else node
+    out = t.visit(copy.deepcopy(node))
+    return out if t.changed else node
