@@ -49,6 +49,11 @@ import uuid
 from typing import Any, Dict, List, Optional, Set
 
 # The table's place in the generated code: ``<PLACEHOLDER>.get(g)``;
+# The rewriter's entry points: ``_rewrite``, the layer above this module,
+# sets them when it is imported (``plain_function``, ``compile_function``
+# and its ``NotRewritable``), so that this module imports nothing of it.
+REWRITER = types.SimpleNamespace(plain_function=None, compile_function=None, NotRewritable=Exception)
+
 # ``_rewrite.compile_function`` swaps the string for the table in the
 # compiled code's constants, as it does for the hook.
 PLACEHOLDER = f"<loopscope callees {uuid.uuid4().hex}>"
@@ -188,11 +193,9 @@ class Table:
     def of(cls, fn, hook, hook_declined: bool = False) -> "Table":
         """A table for the calls of ``fn`` (a function, a method, a
         ``functools.partial``) rewritten with ``hook``."""
-        from . import _rewrite
-
         try:
-            module = _rewrite._plain_function(fn)[0].__globals__
-        except _rewrite.NotRewritable:
+            module = REWRITER.plain_function(fn)[0].__globals__
+        except REWRITER.NotRewritable:
             module = None
         return cls(hook, module, hook_declined)
 
@@ -258,8 +261,6 @@ class Table:
         return g
 
     def _judge(self, g):
-        from . import _rewrite
-
         code = g.__code__
         if g.__globals__ is not self.module:
             return self._as_it_is(g, "")
@@ -272,8 +273,8 @@ class Table:
         if len(self._cache) >= MAX_CALLEES:
             return self._as_it_is(g, f"more than {MAX_CALLEES} functions are called, so {g.__qualname__} runs as it is")
         try:
-            new, nests = _rewrite.compile_function(g, self.hook, self.hook_declined, callees=self)
-        except _rewrite.NotRewritable as why:
+            new, nests = REWRITER.compile_function(g, self.hook, self.hook_declined, callees=self)
+        except REWRITER.NotRewritable as why:
             return self._as_it_is(g, str(why))
         if type(new) is not _FunctionType or new.__code__.co_flags & _NOT_PLAIN:
             return self._as_it_is(g, "")

@@ -1274,3 +1274,9 @@ def _compile_function(fn, hook, hook_declined, callees):
     if callees is not None:
         callees.seed(plain, new_fn)  # its recursive calls reach the rewritten version
     return rebind(new_fn), nests
+
+
+# _callees (below this module) rewrites the functions a function calls through these.
+_callees.REWRITER.plain_function = _plain_function
+_callees.REWRITER.compile_function = compile_function
+_callees.REWRITER.NotRewritable = NotRewritable
