@@ -20,6 +20,7 @@ import pytest
 
 import _loopscope
 import loopscope
+from cpu_tiers import TIERS, cpu_tier
 from loopscope import _cuda, _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
@@ -27,6 +28,15 @@ DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
 # choose Python for a small input).
 NATIVE_DEVICES = ("cpu", "cpu-serial", "gpu-emulated")
 EMULATED_WITH_NVRTC = "gpu-emulated+nvrtc:differential"
+
+
+@pytest.fixture(params=TIERS)
+def each_cpu_tier(request):
+    """Runs a test once per CPU compile tier (quick and optimised code):
+    import it into a test module and mark the module with
+    ``pytestmark = pytest.mark.usefixtures("each_cpu_tier")``."""
+    with cpu_tier(request.param):
+        yield request.param
 
 
 @pytest.fixture(autouse=True, scope="module")

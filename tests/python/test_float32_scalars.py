@@ -11,17 +11,13 @@ import warnings
 import numpy as np
 import pytest
 
-from cpu_tiers import TIERS, cpu_tier
-from differential import check, use_temporary_cache  # noqa: F401
+from differential import check, each_cpu_tier, use_temporary_cache  # noqa: F401
 from nestgen import make_function
 
 CPU = ("cpu", "cpu-serial")
 
 
-@pytest.fixture(autouse=True, params=TIERS)
-def each_cpu_tier(request):
-    with cpu_tier(request.param):
-        yield
+pytestmark = pytest.mark.usefixtures("each_cpu_tier")  # quick and optimised CPU code
 
 
 def _fn(source, name):

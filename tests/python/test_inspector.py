@@ -12,15 +12,11 @@ plan must not be reused).
 import numpy as np
 import pytest
 
-from cpu_tiers import TIERS, cpu_tier
-from differential import check, parallel_loops, use_temporary_cache  # noqa: F401
+from differential import check, parallel_loops, each_cpu_tier, use_temporary_cache  # noqa: F401
 from nestgen import make_function
 
 
-@pytest.fixture(autouse=True, params=TIERS)
-def each_cpu_tier(request):
-    with cpu_tier(request.param):
-        yield
+pytestmark = pytest.mark.usefixtures("each_cpu_tier")  # quick and optimised CPU code
 
 
 def _fn(source, name):
