@@ -150,6 +150,20 @@ def device_setup(device, tier):
         _loopscope.cpu_set_reverse_chunks(old)
 
 
+def check_campaign(seeds, options):
+    """Every seed on every CPU configuration (extras on even seeds, the
+    other nestgen options from ``options(seed)``): no difference from
+    CPython, and at least 40% of the nest executions native."""
+    failures, statuses = [], []
+    for seed in seeds:
+        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, **options(seed))
+        failures += f
+        statuses += st
+    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
+    native = sum(s == "ok" for s in statuses)
+    assert native >= 0.4 * len(statuses), (native, len(statuses))
+
+
 def check_seed(seed, extras, configs, indirect=False, tuples=False, control=False, bounds=False, distinct=False):
     """Runs one generated nest in CPython and on each (device, tier);
     returns (failures, statuses): failure messages, and the last-run status
@@ -224,14 +238,7 @@ def test_nestgen_indirect_on_every_cpu_configuration(batch):
     out-of-range values, int() of elements, index arrays written in the
     nest."""
     per = len(INDIRECT_SEEDS) // INDIRECT_BATCHES
-    failures, statuses = [], []
-    for seed in INDIRECT_SEEDS[batch * per : (batch + 1) * per]:
-        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=True)
-        failures += f
-        statuses += st
-    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
-    native = sum(s == "ok" for s in statuses)
-    assert native >= 0.4 * len(statuses), (native, len(statuses))
+    check_campaign(INDIRECT_SEEDS[batch * per : (batch + 1) * per], lambda seed: dict(indirect=True))
 
 
 @pytest.mark.parametrize("seed", range(20000, 20030))
@@ -248,14 +255,7 @@ def test_nestgen_distinct_index_arrays_on_every_cpu_configuration():
     (nestgen's distinct=True): writes through them may run in parallel
     (the inspector), alongside reads through other subscripts, negative and
     out-of-range values and index arrays the nest writes."""
-    failures, statuses = [], []
-    for seed in DISTINCT_SEEDS:
-        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=True, bounds=seed % 3 == 0, distinct=True)
-        failures += f
-        statuses += st
-    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
-    native = sum(s == "ok" for s in statuses)
-    assert native >= 0.4 * len(statuses), (native, len(statuses))
+    check_campaign(DISTINCT_SEEDS, lambda seed: dict(indirect=True, bounds=seed % 3 == 0, distinct=True))
 
 
 @pytest.mark.parametrize("seed", range(60000, 60015))
@@ -275,14 +275,7 @@ def test_nestgen_tuples_on_every_cpu_configuration(batch):
     (equal ones at some iterations) and of scalars, values that read what an
     earlier target writes, mixed, parenthesised, list and nested targets."""
     per = len(TUPLE_SEEDS) // TUPLE_BATCHES
-    failures, statuses = [], []
-    for seed in TUPLE_SEEDS[batch * per : (batch + 1) * per]:
-        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, tuples=True)
-        failures += f
-        statuses += st
-    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
-    native = sum(s == "ok" for s in statuses)
-    assert native >= 0.4 * len(statuses), (native, len(statuses))
+    check_campaign(TUPLE_SEEDS[batch * per : (batch + 1) * per], lambda seed: dict(indirect=seed % 3 == 0, tuples=True))
 
 
 @pytest.mark.parametrize("seed", range(30000, 30020))
@@ -299,14 +292,7 @@ def test_nestgen_control_flow_on_every_cpu_configuration():
     break, conditions that read elements, while ... else), breaks and
     continues (nestgen's control=True, with extras, indirect subscripts and
     tuple assignments on some seeds)."""
-    failures, statuses = [], []
-    for seed in CONTROL_SEEDS:
-        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, tuples=seed % 5 == 0, control=True)
-        failures += f
-        statuses += st
-    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
-    native = sum(s == "ok" for s in statuses)
-    assert native >= 0.4 * len(statuses), (native, len(statuses))
+    check_campaign(CONTROL_SEEDS, lambda seed: dict(indirect=seed % 3 == 0, tuples=seed % 5 == 0, control=True))
 
 
 @pytest.mark.parametrize("seed", range(40000, 40015))
@@ -324,14 +310,7 @@ def test_nestgen_bounds_on_every_cpu_configuration():
     """Nests with loops clipped by min/max (tiles, windows) and loops whose
     bounds are known only while the nest runs (nestgen's bounds=True, with
     extras, indirect subscripts and control flow on some seeds)."""
-    failures, statuses = [], []
-    for seed in BOUNDS_SEEDS:
-        f, st = check_seed(seed, seed % 2 == 0, CPU_CONFIGS, indirect=seed % 3 == 0, control=seed % 4 == 0, bounds=True)
-        failures += f
-        statuses += st
-    assert not failures, "\n\n".join(failures[:3]) + f"\n({len(failures)} failures)"
-    native = sum(s == "ok" for s in statuses)
-    assert native >= 0.4 * len(statuses), (native, len(statuses))
+    check_campaign(BOUNDS_SEEDS, lambda seed: dict(indirect=seed % 3 == 0, control=seed % 4 == 0, bounds=True))
 
 
 @pytest.mark.parametrize("seed", range(50000, 50020))
