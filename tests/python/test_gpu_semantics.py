@@ -17,49 +17,22 @@ import sys
 import warnings
 
 import numpy as np
-import pytest
 
 import _loopscope
 import loopscope
-from loopscope import _cuda, _run
+from loopscope import _run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import nestgen  # noqa: E402
 from cpu_tiers import reassociates, reassociating  # noqa: E402
+from differential import EMULATED_WITH_NVRTC, use_temporary_cache  # noqa: E402, F401
 
 DEVICES = ("cpu", "gpu-emulated")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    # Emulator builds are cached by source hash; keep them out of $HOME.
-    if "LOOPSCOPE_CACHE_DIR" not in os.environ:
-        os.environ["LOOPSCOPE_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "loopscope-cache")
-    yield
-
-
-# --- NVRTC sees every kernel the emulator runs ----------------------------------
-
-NVRTC_CHECKED = {}
-
-
-def _nvrtc_hook(nest_id, env):
-    """The gpu-emulated device, after NVRTC compiled the same CUDA source."""
-    if env is not None:
-        gen = _loopscope.cuda_generate(nest_id, env)
-        if gen.get("decline") is None:
-            src = gen["source"]
-            if src not in NVRTC_CHECKED:
-                res = _loopscope.cuda_compile_source(src, "sm_80", True)
-                NVRTC_CHECKED[src] = res
-            res = NVRTC_CHECKED[src]
-            assert res["ok"], "NVRTC rejects the generated CUDA:\n" + res["error"]
-    return _cuda.run_emulated(nest_id, env)
-
-
-_run.register_device("gpu-emulated+nvrtc", _nvrtc_hook)
+# NVRTC compiles every kernel the emulator runs (differential.EMULATED_WITH_NVRTC).
 
 
 # --- comparing outcomes ----------------------------------------------------------
@@ -108,7 +81,7 @@ def check(fn, make_args, expect=None):
     for device in DEVICES:
         args = make_args()
         _run.reset_last_runs()
-        got = outcome(fn, args, "gpu-emulated+nvrtc" if device == "gpu-emulated" else device)
+        got = outcome(fn, args, EMULATED_WITH_NVRTC if device == "gpu-emulated" else device)
         recs = list(_run.last_runs().values())
         records[device] = recs
         ctx = f"{fn.__name__} on {device}: {recs}"
@@ -584,7 +557,7 @@ def test_random_nests_on_the_emulated_gpu():
         args = make_args()
         _run.reset_last_runs()
         with reassociating(reassociates(seed)):
-            got = outcome(fn, args, "gpu-emulated+nvrtc")
+            got = outcome(fn, args, EMULATED_WITH_NVRTC)
         # Floating-point sums over parallel loops may differ by reassociation
         # when it is allowed (odd seeds); otherwise the results are Python's.
         tol = reassociates(seed) and bool(SCALAR_REDUCTION.search(src))
