@@ -495,7 +495,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   for (auto& n : options.numpy_scalars) k += n + '\x1f';
   for (auto& n : options.complex64_scalars) k += n + '\x1e';
   for (auto& n : options.float32_scalars) k += n + '\x1d';
-  put(static_cast<int64_t>(options.ufunc_loops.size()));
+  put(static_cast<int64_t>(options.ufunc_loops ? options.ufunc_loops->size() : 0));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {
     k += name;

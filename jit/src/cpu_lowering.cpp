@@ -1384,11 +1384,10 @@ class Codegen {
       // the caller supplied it for this float type): NumPy's result, and its
       // IEEE flags for its warnings.
       Repr r = a[0].t.r;
-      auto it = S.options.ufunc_loops.find(f + (r == Repr::F64 ? ":d" : ":f"));
-      if (it != S.options.ufunc_loops.end() && static_cast<size_t>(it->second.nin) == a.size()) {
+      if (const auto* loop = S.options.ufunc_loop(f + (r == Repr::F64 ? ":d" : ":f"), a.size())) {
         llvm::Type* t = r == Repr::F64 ? f64 : f32;
         std::vector<llvm::Type*> params{ptr, ptr};
-        std::vector<llvm::Value*> args{fn_ptr(it->second.fn), fn_ptr(it->second.data)};
+        std::vector<llvm::Value*> args{fn_ptr(loop->fn), fn_ptr(loop->data)};
         for (auto& x : a) {
           params.push_back(t);
           args.push_back(conv(x, r));

@@ -750,8 +750,7 @@ class Specialiser {
     Repr r = args[0].t.r;
     for (auto& a : args)
       if (a.t.r != r || !is_float(r) || (r == Repr::F32 && a.t.py)) return std::nullopt;
-    auto it = S.options.ufunc_loops.find(f + (r == Repr::F64 ? ":d" : ":f"));
-    if (it == S.options.ufunc_loops.end() || static_cast<size_t>(it->second.nin) != args.size()) return std::nullopt;
+    if (!S.options.ufunc_loop(f + (r == Repr::F64 ? ":d" : ":f"), args.size())) return std::nullopt;
     return r;
   }
 

@@ -122,8 +122,8 @@ struct UfuncHead {
 // The float64 and float32 inner loops of NumPy's float ufuncs that the front
 // end knows (jit::CpuOptions::ufunc_loops), taken once from the numpy module.
 // A ufunc whose loops do not check out is left out: its calls decline.
-const std::map<std::string, jit::CpuOptions::UfuncLoop>& numpy_ufunc_loops() {
-  static const std::map<std::string, jit::CpuOptions::UfuncLoop> loops = [] {
+std::shared_ptr<const std::map<std::string, jit::CpuOptions::UfuncLoop>> numpy_ufunc_loops() {
+  static const auto loops = std::make_shared<const std::map<std::string, jit::CpuOptions::UfuncLoop>>([] {
     std::map<std::string, jit::CpuOptions::UfuncLoop> out;
     try {
       py::module_ np = py::module_::import("numpy");
@@ -155,7 +155,7 @@ const std::map<std::string, jit::CpuOptions::UfuncLoop>& numpy_ufunc_loops() {
       out.clear();  // without NumPy's own loops, np.exp() and the others decline
     }
     return out;
-  }();
+  }());
   return loops;
 }
 

@@ -376,7 +376,8 @@ def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None
 _runs = {}
 
 # Decisions already made: (nest id, GPU profile, what the decision depends
-# on in the values) -> [choice, runs at which to decide again, time decided].
+# on in the values) -> [choice, runs at which to decide again, time at which
+# to decide again].
 # A warm call costs a signature and a lookup (microseconds) instead of the
 # facts, the binding and the pricing (hundreds of microseconds). A decision
 # is made again when the nest has run half as many times again (amortising
@@ -438,18 +439,21 @@ def choose(nest_id, env, gpu=None, facts=None):
     _runs[nest_id] = runs
     key = None
     if not facts:
+        # Keyed on the profile asked for (None: the default, read again
+        # when the decision expires, so a changed $LOOPSCOPE_GPU counts
+        # within DECISION_TTL_S), not on reading the environment each call.
         try:
-            key = (nest_id, gpu or default_gpu(), decision_signature(env))
+            key = (nest_id, gpu, decision_signature(env))
             kept = _decisions.get(key)
         except Exception:
             key = kept = None
-        if kept is not None and runs < kept[1] and time.monotonic() - kept[2] < DECISION_TTL_S:
+        if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
             return kept[0]
     choice = _decide(nest_id, env, runs, gpu, facts)
     if key is not None:
         if len(_decisions) > 4096:
             _decisions.clear()
-        _decisions[key] = [choice, runs + max(1, runs // 2), time.monotonic()]
+        _decisions[key] = [choice, runs + max(1, runs // 2), time.monotonic() + DECISION_TTL_S]
     return choice
 
 

@@ -243,6 +243,8 @@ class NestRecord:
     iteration: Optional["_iteration.Facts"] = None
     # Arrays whose names trade places between the root loop's steps (_rotations).
     rotation: Optional["_rotations.Rotation"] = None
+    # The inputs computed from other values (`len(a)`, `a.shape[0]`), found at the first bind.
+    expression_inputs: Optional[Tuple[str, ...]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -601,9 +603,41 @@ _errobj = numpy.core.umath.geterrobj
 _ERR_SHIFTS = {"divide": 0, "over": 3, "under": 6, "invalid": 9}
 
 
-def _numpy_error_settings() -> Dict[str, int]:
+NUMPY_ERRORS_RAISE = Decline(
+    EXACTNESS,
+    0,
+    "NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
+    "np.errstate), so the loop runs as plain Python, where NumPy applies it",
+)
+NUMPY_UNDERFLOW_REPORTED = Decline(
+    EXACTNESS,
+    0,
+    "NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
+    "track, so the loop runs as plain Python, where NumPy reports it",
+)
+
+# The last error mask seen and what it means: (mask, decline or None, whether
+# compiled code must stop where NumPy would warn). A warm call reads one int.
+_numpy_errors_seen = (None, None, False)
+
+
+def _numpy_errors() -> Tuple[Optional[Decline], bool]:
+    """What NumPy's current error handling means for native code: a decline
+    (None when native code can follow it) and whether it must stop where
+    NumPy would warn."""
+    global _numpy_errors_seen
     mask = _errobj()[1]
-    return {kind: (mask >> shift) & 7 for kind, shift in _ERR_SHIFTS.items()}
+    seen = _numpy_errors_seen
+    if mask != seen[0]:
+        errors = {kind: (mask >> shift) & 7 for kind, shift in _ERR_SHIFTS.items()}
+        if any(v > 1 for v in errors.values()):
+            decline = NUMPY_ERRORS_RAISE
+        elif errors["under"] != 0:
+            decline = NUMPY_UNDERFLOW_REPORTED
+        else:
+            decline = None
+        seen = _numpy_errors_seen = (mask, decline, any(errors[k] == 1 for k in ("divide", "over", "invalid")))
+    return seen[1], seen[2]
 
 
 _warning_filters_key = None
@@ -665,22 +699,10 @@ def bind_env(nest_id: int, env: Optional[dict]):
         broken = _iteration.values_broken(rec.iteration, env)
         if broken is not None:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
-    errors = _numpy_error_settings()
-    if any(v > 1 for v in errors.values()):
-        return None, Decline(
-            EXACTNESS,
-            0,
-            "NumPy's floating-point error handling is set to raise, call, print or log (np.seterr or "
-            "np.errstate), so the loop runs as plain Python, where NumPy applies it",
-        )
-    if errors["under"] != 0:
-        return None, Decline(
-            EXACTNESS,
-            0,
-            "NumPy is set to report underflow (np.seterr or np.errstate), which native code does not "
-            "track, so the loop runs as plain Python, where NumPy reports it",
-        )
-    _loopscope.cpu_set_numpy_warnings(any(errors[k] == 1 for k in ("divide", "over", "invalid")))
+    numpy_decline, numpy_warns = _numpy_errors()
+    if numpy_decline is not None:
+        return None, numpy_decline
+    _loopscope.cpu_set_numpy_warnings(numpy_warns)
     if _runtime_warnings_raise():
         return None, Decline(
             EXACTNESS,
@@ -688,12 +710,15 @@ def bind_env(nest_id: int, env: Optional[dict]):
             "a warnings filter turns RuntimeWarning into an error, so the loop runs as plain Python, "
             "where NumPy's warnings become exceptions at the right place",
         )
-    for name in rec.inputs:
-        if not name.isidentifier() and not name.startswith(_inline.HIDDEN_PREFIX):
-            try:
-                env[name] = _expression_value(name, env)
-            except LookupError as why:
-                return None, Decline(UNSUPPORTED_VALUE, rec.line, str(why.args[0]))
+    if rec.expression_inputs is None:
+        rec.expression_inputs = tuple(
+            n for n in rec.inputs if not n.isidentifier() and not n.startswith(_inline.HIDDEN_PREFIX)
+        )
+    for name in rec.expression_inputs:
+        try:
+            env[name] = _expression_value(name, env)
+        except LookupError as why:
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, str(why.args[0]))
     if rec.draws is not None:
         # Last: nothing may decline after the numbers are drawn, or the
         # generators would have moved for a loop that runs as Python anyway

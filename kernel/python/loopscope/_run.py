@@ -165,8 +165,12 @@ def _dispatch(device):
         if env is None:
             _records.record(nest_id, device, {"status": "declined", "decline": decline})
             return None
-        with Trip(nest_id, env):
+        # Trip's work without its object: this runs at every nest execution.
+        _loopscope.trip_begin(nest_id, env)
+        try:
             return h(nest_id, env)
+        finally:
+            _loopscope.trip_end()
 
     return hook
 

@@ -72,7 +72,14 @@ struct CpuOptions {
     void* data = nullptr;  // its innerloopdata
     int nin = 1;
   };
-  std::map<std::string, UfuncLoop> ufunc_loops;
+  // Shared, not copied: options are made at every run, the loops once.
+  std::shared_ptr<const std::map<std::string, UfuncLoop>> ufunc_loops;
+  // The loop for `key` ("np.exp:d") taking `nin` arguments, or null.
+  const UfuncLoop* ufunc_loop(const std::string& key, size_t nin) const {
+    if (!ufunc_loops) return nullptr;
+    auto it = ufunc_loops->find(key);
+    return it == ufunc_loops->end() || static_cast<size_t>(it->second.nin) != nin ? nullptr : &it->second;
+  }
 };
 
 // The Python type a scalar output had at its last assignment, so that the
