@@ -285,7 +285,8 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
   v.transfer = snapshot_seconds(w, h, f);
-  v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
+  v.compile =
+      amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled || f.cpu_serial_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
                {"arith_s", c.ops_s},
                {"chain_s", c.chain_s},

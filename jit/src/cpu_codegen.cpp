@@ -327,6 +327,7 @@ struct UpgradeJob {
   CpuOptions options;
   uint64_t generation = 0;
   std::string key;
+  bool install = false;  // no Quick entry to replace: add the variant (compile_cpu_in_background)
 };
 
 struct Upgrader {
@@ -360,7 +361,11 @@ void run_upgrade(UpgradeJob& job) {
   c.pending.erase(job.key);
   if (!v) return;
   auto it = c.map.find(spec.key);
-  if (it == c.map.end() || it->second->tier != CpuTier::Quick) return;
+  if (it == c.map.end()) {
+    if (job.install) c.map.emplace(spec.key, std::move(v));
+    return;
+  }
+  if (it->second->tier != CpuTier::Quick) return;
   it->second = std::move(v);
   ++c.upgrades;
 }
@@ -405,9 +410,10 @@ void stop_upgrades_at_exit() {
 
 // Called with the cache's lock held.
 void upgrade_later(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options, uint64_t generation,
-                   const std::string& key) {
+                   const std::string& key, bool install = false) {
   auto job = std::make_unique<UpgradeJob>();
   job->key = key;
+  job->install = install;
   job->bound = bound;
   job->plan = plan;
   job->options = options;
@@ -529,6 +535,7 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
     if (m != c.specialised.end()) {  // specialised before: no decline
       out.parallel_loops = m->second.parallel_description;
       out.parallel_loop_ids.assign(m->second.parallel_loops.begin(), m->second.parallel_loops.end());
+      out.compiled = c.map.count(m->second.key) > 0;
       return out;
     }
   }
@@ -536,10 +543,48 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
     Spec spec = specialise(bound, plan, options);
     out.parallel_loops = spec.parallel_description;
     out.parallel_loop_ids.assign(spec.parallel_loops.begin(), spec.parallel_loops.end());
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lk(c.m);
+    out.compiled = c.map.count(spec.key) > 0;
   } catch (const Unsupported& u) {
     out.decline = u.decline();
   }
   return out;
+}
+
+bool cpu_variant_cached(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
+  const std::string memo = memo_key(bound, plan, options);
+  if (memo.empty()) return false;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lk(c.m);
+  auto m = c.specialised.find(memo);
+  return m != c.specialised.end() && c.map.count(m->second.key) > 0;
+}
+
+bool compile_cpu_in_background(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
+  if (!options.nest_owner || options.nest_owner.get() != bound.nest || options.keep_ir) return false;
+  const std::string memo = memo_key(bound, plan, options);
+  Spec spec;
+  try {
+    spec = specialise(bound, plan, options);
+  } catch (const Unsupported&) {
+    return false;
+  }
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lk(c.m);
+  if (!memo.empty()) {
+    if (c.specialised.size() > 4096) c.specialised.clear();
+    c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops};
+  }
+  if (c.map.count(spec.key) || c.pending.count(spec.key)) return false;
+  size_t& per_nest = c.variants_per_nest[bound.nest];
+  if (per_nest >= kMaxVariantsPerNest || c.compiled >= kMaxVariants) return false;
+  ++per_nest;
+  ++c.compiled;
+  ++c.misses;
+  c.pending.insert(spec.key);
+  upgrade_later(bound, plan, options, c.generation, spec.key, /*install=*/true);
+  return true;
 }
 
 CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {

@@ -95,6 +95,7 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   f.cpu_compile_s = j.value("cpu_compile_s", f.cpu_compile_s);
   f.gpu_compile_s = j.value("gpu_compile_s", f.gpu_compile_s);
   f.cpu_compiled = j.value("cpu_compiled", f.cpu_compiled);
+  f.cpu_serial_compiled = j.value("cpu_serial_compiled", f.cpu_serial_compiled);
   f.gpu_compiled = j.value("gpu_compiled", f.gpu_compiled);
   f.expected_runs = j.value("expected_runs", f.expected_runs);
   f.threads = j.value("threads", f.threads);

@@ -83,7 +83,8 @@ struct Prepared {
   std::shared_ptr<const analysis::ParallelPlan> plan;
   jit::CpuCompileResult compiled;
   std::optional<analysis::Decline> decline;
-  std::vector<int> parallel_loop_ids;  // check_only: the loops the variant would split
+  std::vector<int> parallel_loop_ids;  // Check: the loops the variant would split
+  bool cached = false;                 // Check: its code is compiled already; Background: a compile was queued
   double bind_us = 0, analysis_us = 0;
   bool plan_hit = false;
 };
@@ -190,10 +191,13 @@ bool prefer_quick(const analysis::BoundNest& bound, const analysis::ParallelPlan
   return costmodel::cpu_tier_choice(w, host, compute).quick;
 }
 
-// Binds, analyses and (unless check_only) compiles the nest for env; with
-// check_only, p.decline says whether compiling would decline, and nothing is
-// compiled.
-void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false, bool check_only = false) {
+// What prepare does after binding and analysing: compile (or find in the
+// cache); only check (p.decline says whether compiling would decline, and
+// nothing is compiled); or queue a background compile.
+enum class Then { Compile, Check, CompileInBackground, LookUp };
+
+// Binds, analyses and then compiles, checks or queues the nest for env.
+void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false, Then then = Then::Compile) {
   using clock = std::chrono::steady_clock;
   p.entry = analysis::find_nest(nest_id);
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(nest_id));
@@ -230,11 +234,20 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
   const analysis::BoundNest* bound = &p.bound;
   const analysis::ParallelPlan* plan = p.plan.get();
   opts.prefer_quick = [bound, plan, parallel] { return prefer_quick(*bound, *plan, parallel); };
-  if (check_only) {
+  if (then == Then::Check) {
     jit::CpuCheck check = jit::check_cpu(p.bound, *p.plan, opts);
     p.decline = check.decline;
     p.compiled.parallel_loops = check.parallel_loops;
     p.parallel_loop_ids = check.parallel_loop_ids;
+    p.cached = check.compiled;
+    return;
+  }
+  if (then == Then::CompileInBackground) {
+    p.cached = jit::compile_cpu_in_background(p.bound, *p.plan, opts);
+    return;
+  }
+  if (then == Then::LookUp) {
+    p.cached = jit::cpu_variant_cached(p.bound, *p.plan, opts);
     return;
   }
   p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
@@ -332,13 +345,29 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
 // subscript found out of range, an overflow), which only running tells.
 py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
   Prepared p;
-  prepare(p, nest_id, env, parallel, false, /*check_only=*/true);
+  prepare(p, nest_id, env, parallel, false, Then::Check);
   if (p.decline) return declined_dict(*p.decline);
   py::dict d;
   d["status"] = "native";
   d["parallel_loops"] = p.compiled.parallel_loops;
   d["parallel_loop_ids"] = p.parallel_loop_ids;
+  d["compiled"] = p.cached;
   return d;
+}
+
+// Whether the variant for these values is compiled (jit::cpu_variant_cached).
+bool cpu_cached(int nest_id, py::dict env, bool parallel) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel, false, Then::LookUp);
+  return !p.decline && p.cached;
+}
+
+// Queues an optimised compile of the variant for these values (see
+// jit::compile_cpu_in_background); true when one was queued.
+bool cpu_compile_background(int nest_id, py::dict env, bool parallel) {
+  Prepared p;
+  prepare(p, nest_id, env, parallel, false, Then::CompileInBackground);
+  return !p.decline && p.cached;
 }
 
 py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
@@ -366,6 +395,12 @@ void bind(py::module_& m) {
   m.def("cpu_predict", &cpu_predict, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         "What cpu_run would do with these values (decline and why, or the loops it runs in parallel), "
         "without compiling.");
+  m.def("cpu_cached", &cpu_cached, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
+        "Whether the variant for these values is compiled already (looked up, nothing specialised).");
+  m.def("cpu_compile_background", &cpu_compile_background, py::arg("nest_id"), py::arg("env"),
+        py::arg("parallel") = true,
+        "Queue an optimised compile of the variant for these values on the background thread; "
+        "True when one was queued (nothing runs, nothing waits).");
   m.def("cpu_compile", &cpu_compile, py::arg("nest_id"), py::arg("env"), py::arg("parallel") = true,
         py::arg("ir") = false, "Specialise and compile (or find in the cache) without running.");
   m.def("cpu_set_cancel", [](bool on) { jit::request_cancel(on); }, py::arg("flag"));
@@ -445,7 +480,7 @@ std::optional<analysis::CpuMapping> loopscope::bindings::cpu_mapping(int nest_id
   // user's, and goes on.
   try {
     Prepared p;
-    prepare(p, nest_id, env, /*parallel=*/true, false, /*check_only=*/true);
+    prepare(p, nest_id, env, /*parallel=*/true, false, Then::Check);
     if (p.decline) return std::nullopt;
     return analysis::CpuMapping{p.parallel_loop_ids};
   } catch (const py::error_already_set& e) {

@@ -227,9 +227,16 @@ def cpu_facts(nest_id, env):
     if p["status"] == "declined":
         decline = _records.Decline.from_engine(p["decline"])
         return {"cpu_available": False, "cpu_decline": decline.reason, "cpu_decline_code": decline.code}
+    f = {}
     if not p.get("parallel_loops"):
-        return {"cpu_runs_parallel": False}
-    return {}
+        f["cpu_runs_parallel"] = False
+    # Code already in the cache compiles nothing when it runs (a background
+    # compile may have put it there: _compile_ahead).
+    if p.get("compiled"):
+        f["cpu_compiled"] = True
+    elif hasattr(_L, "cpu_cached") and _L.cpu_cached(int(nest_id), env, False):
+        f["cpu_serial_compiled"] = True
+    return f
 
 
 _nvrtc = {}
@@ -473,4 +480,22 @@ def _decide(nest_id, env, runs, gpu, facts):
         _compiled.add((nest_id, "cpu"))
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
+    elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True):
+        _compile_ahead(nest_id, env, gpu, f)
     return choice
+
+
+def _compile_ahead(nest_id, env, gpu, f):
+    """A nest that runs again and again as Python because compiling it would
+    cost more than the runs seen so far save: when its native code would be
+    the faster once compiled, that code is built on the background thread
+    (the one that builds optimised code after quick code), so that a later
+    decision finds it compiled (``cpu_facts``) and runs it. Nothing waits
+    for it; the Python runs meanwhile are the ones the model chose."""
+    try:
+        free = _facts(dict(f, cpu_compiled=True), nest_id)
+        choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), free)
+        if choice in ("cpu", "cpu-serial") and hasattr(_L, "cpu_compile_background"):
+            _L.cpu_compile_background(int(nest_id), env, choice == "cpu")
+    except Exception:
+        pass  # only a later speed-up is lost

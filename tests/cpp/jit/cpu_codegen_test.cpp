@@ -883,3 +883,44 @@ TEST(CpuTiers, ClearingTheCacheDropsPendingUpgrades) {
   }
   wait_cpu_compiles();
 }
+
+TEST(CpuTiers, BackgroundCompileInstallsOptimisedCodeForLaterRuns) {
+  clear_cpu_cache();
+  const int n = 300;
+  OwnedCase oc = chain_case(n, "chain-ahead");
+  oc.c->plan.identity = loopscope::analysis::PlanIdentity::fresh();  // as the analysis' cached plans have
+  CpuOptions o;
+  o.tier = CpuTier::Auto;
+  o.nest_owner = oc.owner();
+  EXPECT_FALSE(cpu_variant_cached(oc.c->bound, oc.c->plan, o));
+  EXPECT_FALSE(check_cpu(oc.c->bound, oc.c->plan, o).compiled);
+  EXPECT_TRUE(compile_cpu_in_background(oc.c->bound, oc.c->plan, o));
+  EXPECT_FALSE(compile_cpu_in_background(oc.c->bound, oc.c->plan, o));  // queued or built already
+  wait_cpu_compiles();
+  EXPECT_TRUE(cpu_variant_cached(oc.c->bound, oc.c->plan, o));
+  EXPECT_TRUE(check_cpu(oc.c->bound, oc.c->plan, o).compiled);
+  EXPECT_FALSE(compile_cpu_in_background(oc.c->bound, oc.c->plan, o));
+  // The run finds it: no compile, optimised code, the results of a plain compile.
+  auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
+  ASSERT_TRUE(a.variant);
+  EXPECT_TRUE(a.cache_hit);
+  EXPECT_EQ(a.tier, CpuTier::Optimised);
+  ASSERT_EQ(run_cpu(*a.variant, oc.c->bound).status, RunStatus::Ok);
+  OwnedCase plain = chain_case(n, "chain-ahead-plain");
+  CpuOptions q;
+  q.tier = CpuTier::Quick;
+  auto b = compile_cpu(plain.c->bound, plain.c->plan, q);
+  ASSERT_TRUE(b.variant);
+  ASSERT_EQ(run_cpu(*b.variant, plain.c->bound).status, RunStatus::Ok);
+  EXPECT_EQ(0, std::memcmp(y_of(*oc.c, n).data(), y_of(*plain.c, n).data(), n * sizeof(double)));
+  // Without an owner the job could outlive the nest's IR: nothing is queued.
+  clear_cpu_cache();
+  CpuOptions u;
+  EXPECT_FALSE(compile_cpu_in_background(oc.c->bound, oc.c->plan, u));
+  // Cleared while queued: the job installs nothing.
+  EXPECT_TRUE(compile_cpu_in_background(oc.c->bound, oc.c->plan, o));
+  clear_cpu_cache();
+  wait_cpu_compiles();
+  EXPECT_FALSE(cpu_variant_cached(oc.c->bound, oc.c->plan, o));
+  EXPECT_EQ(cpu_cache_stats().entries, 0u);
+}

@@ -38,10 +38,11 @@ struct VariantFacts {
   int gpu_registers_per_thread = 32;  // from NVRTC (CUBIN attributes)
   int gpu_shared_bytes_per_block = 0;
   int gpu_block_size = 256;
-  double cpu_compile_s = -1;     // LLVM ORC for this nest; negative: estimated with
-                                 // cpu_tier_choice (below)
-  double gpu_compile_s = 0.045;  // NVRTC + module load
-  bool cpu_compiled = false;     // already in the variant cache: no compile cost
+  double cpu_compile_s = -1;         // LLVM ORC for this nest; negative: estimated with
+                                     // cpu_tier_choice (below)
+  double gpu_compile_s = 0.045;      // NVRTC + module load
+  bool cpu_compiled = false;         // already in the variant cache: no compile cost
+  bool cpu_serial_compiled = false;  // the serial variant's code alone is (cpu_compiled: both are)
   bool gpu_compiled = false;
   double expected_runs = 1;  // compile time is divided by this
   int threads = 0;           // CPU worker threads; 0 = host cores

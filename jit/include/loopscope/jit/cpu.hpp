@@ -140,9 +140,27 @@ struct CpuCheck {
   std::optional<analysis::Decline> decline;
   std::string parallel_loops;          // as CpuCompileResult::parallel_loops; "" when declined or serial
   std::vector<int> parallel_loop_ids;  // the same loops (analysis::map_cpu's), by Stmt::id, for the cost model
+  bool compiled = false;               // its machine code is in the cache (any tier): running it compiles nothing
 };
 CpuCheck check_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
                    const CpuOptions& options = {});
+
+// Queues an Optimised compile of the variant compile_cpu would build for
+// these values on the background thread, and returns at once: true when a
+// compile was queued, false when the variant is cached or under way, the
+// specialisation declines, or the cache is at its limits. Runs of the same
+// instance find it in the cache once it is built. For a nest that runs as
+// plain Python because compiling it now would cost more than it saves, but
+// that runs again and again (`options.nest_owner` must own the nest: the
+// job reads its IR later).
+bool compile_cpu_in_background(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
+                               const CpuOptions& options);
+
+// Whether the variant for these values is in the cache, from the record of
+// its specialisation alone (no specialising: microseconds); false when it
+// was never specialised here.
+bool cpu_variant_cached(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
+                        const CpuOptions& options);
 
 enum class RunStatus { Ok, Fallback, Cancelled };
 

@@ -1,0 +1,132 @@
+"""auto compiles ahead: a nest that runs as Python because compiling it would
+cost more than the runs seen so far save (a short initialisation loop), but
+that runs again and again, has its native code built on the background
+thread; a later decision finds it compiled and runs it natively. Results are
+CPython's on every call, before, during and after the switch; nests the CPU
+declines are never compiled ahead."""
+
+import _loopscope
+import numpy as np
+import pytest
+from differential import outcome, same, use_temporary_cache  # noqa: F401
+
+import loopscope
+from loopscope import _cost, _rewrite, _run
+
+
+def init_then_dot(A, x, y):
+    n = y.shape[0]
+    for i in range(n):  # short: compiling it pays only after many calls
+        y[i] = 0.0
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(n):
+            y[j] = y[j] + A[i, j] * x[i]
+            s += A[i, j]
+    return s
+
+
+def fill_with_list(out, n):
+    seen = []
+    for i in range(n):  # a list append: the CPU declines it
+        seen.append(i)
+        out[i] = i * 0.5
+    return len(seen)
+
+
+def _args(seed, m=40, n=300):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n)), rng.standard_normal(m), rng.standard_normal(n)
+
+
+@pytest.fixture(autouse=True)
+def fresh_decisions():
+    _loopscope.cpu_clear_cache()
+    _cost.forget_decisions()
+    _cost._runs.clear()
+    _run.reset_last_runs()
+    yield
+    _loopscope.cpu_wait_compiles()
+
+
+def _devices():
+    return [r["device"] for _, r in sorted(_run.last_runs().items())]
+
+
+def test_a_short_loop_run_again_and_again_moves_to_native_code_with_cpython_results():
+    devices_seen = []
+    for call in range(8):
+        args = _args(call)
+        want = outcome(init_then_dot, [a.copy() for a in args], None)
+        got_args = [a.copy() for a in args]
+        _run.reset_last_runs()
+        got = outcome(init_then_dot, got_args, "auto")
+        assert same(got, want), call
+        ref = [a.copy() for a in args]
+        init_then_dot(*ref)
+        assert all(same(g, r) for g, r in zip(got_args, ref)), call
+        devices_seen.append(_devices())
+        _loopscope.cpu_wait_compiles()  # the background compile lands between calls
+    first_nest = [d[0] for d in devices_seen]
+    assert first_nest[0] == "python", devices_seen  # not worth compiling on the first call
+    assert first_nest[-1] in ("cpu", "cpu-serial"), devices_seen
+    assert all(d in ("cpu", "cpu-serial") for d in devices_seen[-1]), devices_seen
+
+
+def test_the_engine_reports_what_is_compiled_and_queues_one_compile():
+    envs = {}
+    bind = _rewrite.bind_env
+
+    def keep(nest_id, env):
+        bound = bind(nest_id, env)
+        envs[nest_id] = bound[0]
+        return bound
+
+    _rewrite.bind_env = keep
+    try:
+        loopscope.run(init_then_dot, *_args(0), device="python")
+    finally:
+        _rewrite.bind_env = bind
+    nest_id = min(envs)
+    env = envs[nest_id]
+    _loopscope.cpu_clear_cache()
+    assert _loopscope.cpu_predict(nest_id, env, False)["compiled"] is False
+    assert not _loopscope.cpu_cached(nest_id, env, False)
+    assert _loopscope.cpu_compile_background(nest_id, env, False) is True
+    assert _loopscope.cpu_compile_background(nest_id, env, False) is False  # queued already
+    _loopscope.cpu_wait_compiles()
+    assert _loopscope.cpu_cached(nest_id, env, False)
+    assert _loopscope.cpu_predict(nest_id, env, False)["compiled"] is True
+    assert _cost.cpu_facts(nest_id, env).get("cpu_serial_compiled") is True
+    # the parallel variant is another piece of code, not compiled yet
+    assert not _loopscope.cpu_cached(nest_id, env, True)
+    r = _loopscope.cpu_run(nest_id, env, False)
+    assert r["status"] == "ok" and r["timing"]["cache_hit"] and r["timing"]["compile_ms"] == 0.0
+    # cleared while queued: nothing is installed
+    _loopscope.cpu_clear_cache()
+    assert _loopscope.cpu_compile_background(nest_id, env, True) is True
+    _loopscope.cpu_clear_cache()
+    _loopscope.cpu_wait_compiles()
+    assert not _loopscope.cpu_cached(nest_id, env, True)
+
+
+def test_a_nest_the_cpu_declines_is_never_compiled_ahead_and_keeps_cpython_results():
+    before = _loopscope.cpu_cache_stats()["entries"]
+    for call in range(6):
+        n = 50 + call
+        want_out, got_out = np.zeros(n), np.zeros(n)
+        want = outcome(fill_with_list, [want_out, n], None)
+        got = outcome(fill_with_list, [got_out, n], "auto")
+        assert same(got, want) and same(got_out, want_out)
+        _loopscope.cpu_wait_compiles()
+    assert _loopscope.cpu_cache_stats()["entries"] == before
+    assert all(r["status"] != "ok" for r in _run.last_runs().values())
+
+
+def test_values_that_change_shape_each_call_stay_exact():
+    for call in range(10):
+        args = _args(call, m=5 + call, n=20 + 7 * call)
+        want_args = [a.copy() for a in args]
+        want = outcome(init_then_dot, want_args, None)
+        got = outcome(init_then_dot, args, "auto")
+        assert same(got, want) and all(same(g, w) for g, w in zip(args, want_args)), call
