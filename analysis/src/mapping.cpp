@@ -2,6 +2,7 @@
 // walk over the nest that decides the GPU's host loops, launches and grids.
 #include "loopscope/analysis/mapping.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -266,6 +267,62 @@ GpuMapping map_gpu_by_verdicts(const BoundNest& bound, const ParallelPlan& plan)
     }
     return true;
   });
+}
+
+double expr_ops(const Expr& e) {
+  double n = 0;
+  for (auto& a : e.args)
+    if (a) n += expr_ops(*a);
+  switch (e.kind) {
+    case ExprKind::IntConst:
+    case ExprKind::FloatConst:
+    case ExprKind::BoolConst:
+    case ExprKind::Name: return n;
+    case ExprKind::Binary:
+      return n +
+             (e.bin_op == BinOp::Div || e.bin_op == BinOp::FloorDiv || e.bin_op == BinOp::Mod || e.bin_op == BinOp::Pow
+                  ? 4
+                  : 1);
+    case ExprKind::Compare: return n + (double)e.cmp_ops.size();
+    case ExprKind::Logical: return n + (double)std::max<size_t>(1, e.args.size()) - 1;
+    case ExprKind::Call: return n + 8;
+    case ExprKind::Subscript:
+    case ExprKind::Unary:
+    case ExprKind::IfExp: return n + 1;
+  }
+  return n + 1;
+}
+
+double statement_ops(const Stmt& s) {
+  switch (s.kind) {
+    case StmtKind::Assign:
+    case StmtKind::AugAssign: {
+      double n = 1 + (s.value ? expr_ops(*s.value) : 0) + (s.target ? expr_ops(*s.target) : 0);
+      if (s.kind == StmtKind::AugAssign) n += s.target && s.target->kind == ExprKind::Subscript ? 2 : 1;
+      return n;
+    }
+    case StmtKind::If: return s.cond ? expr_ops(*s.cond) : 0;
+    default: return 0;
+  }
+}
+
+bool region_bound_supported(const Expr& e, const std::set<std::string>& changing) {
+  auto all = [&] {
+    for (auto& a : e.args)
+      if (!a || !region_bound_supported(*a, changing)) return false;
+    return true;
+  };
+  switch (e.kind) {
+    case ExprKind::IntConst: return true;
+    case ExprKind::Name: return !changing.count(e.name);
+    case ExprKind::Unary: return e.un_op == UnOp::Neg && e.args.size() == 1 && all();
+    case ExprKind::Binary:
+      if (e.args.size() != 2) return false;
+      if (e.bin_op == BinOp::FloorDiv) return e.args[1]->kind == ExprKind::IntConst && e.args[1]->ival > 0 && all();
+      return (e.bin_op == BinOp::Add || e.bin_op == BinOp::Sub || e.bin_op == BinOp::Mul) && all();
+    case ExprKind::Call: return (e.name == "min" || e.name == "max") && e.args.size() >= 2 && all();
+    default: return false;
+  }
 }
 
 }  // namespace loopscope::analysis

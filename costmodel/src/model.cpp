@@ -302,7 +302,11 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   VariantCost v;
   v.variant = Variant::CpuParallel;
   const int T = std::max(1, f.threads > 0 ? f.threads : h.cores);
-  bool has_par = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
+  // A parallel loop whose regions are all too short to pay for the fork/join
+  // runs on the calling thread (analysis::parallel_region_pays): the
+  // variant is there, priced as serial work without fork/joins.
+  bool has_par = w.cpu_parallel_loop >= 0 && (w.cpu_regions > 0 || w.cpu_inline_regions > 0);
+  bool forks = w.cpu_parallel_loop >= 0 && w.cpu_regions > 0;
   if (!w.ok())
     v.unavailable = w.uncounted;
   else if (!f.cpu_available)
@@ -320,8 +324,8 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   // Iterations are split into T nearly equal chunks: the slowest thread does
   // ceil(P/T). Threads beyond the cores other work leaves free only share them.
   const double free_cores = f.cores_free > 0 ? std::max(1.0, std::min<double>(T, f.cores_free)) : T;
-  const double speedup = has_par ? std::min(P / std::ceil(P / T), free_cores) : 1.0;
-  const double fpar = has_par ? w.parallel_fraction : 0.0;
+  const double speedup = forks ? std::min(P / std::ceil(P / T), free_cores) : 1.0;
+  const double fpar = forks ? w.parallel_fraction : 0.0;
   double arith = std::max(c.ops_s, c.chain_s);
   double arith_par = arith * (1 - fpar) + arith * fpar / speedup;
   double bw_dram =
@@ -339,7 +343,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   const bool contended = f.cores_free > 0 && f.cores_free < T;
   const double region_us = contended ? h.fork_join_busy_us : h.fork_join_us;
   v.scheduling =
-      call_seconds(w, h) + (has_par ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0);
+      call_seconds(w, h) + (forks ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0);
   v.transfer = snapshot_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
@@ -348,6 +352,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
                {"cores_free", free_cores},
                {"parallel_fraction", fpar},
                {"regions", w.cpu_regions},
+               {"inline_regions", w.cpu_inline_regions},
                {"fork_join_us", h.fork_join_us},
                {"fork_join_cold_us", h.fork_join_cold_us},
                {"contended", contended},

@@ -93,7 +93,14 @@ class Counter {
   std::string error_;
 
   // Where we are while walking.
-  bool in_parallel_ = false;                           // inside a loop split over CPU threads
+  bool in_parallel_ = false;  // inside a loop split over CPU threads
+  // Regions of the CPU's parallel loops (entries, weighted like the walk's
+  // samples) run on the pool, their iterations, and those run on the calling
+  // thread because they are short (analysis::parallel_region_pays).
+  double forked_regions_ = 0, forked_iterations_ = 0, inline_regions_ = 0;
+  // analysis::region_work of the parallel loop `s` entered at this sample,
+  // with `trip` iterations from `first` by `step` (work_loops.cpp).
+  double region_work_here(const Stmt& s, int64_t first, double trip, int64_t step);
   bool in_gpu_kernel_ = false;                         // inside a grid launch
   const Stmt* innermost_ = nullptr;                    // innermost enclosing loop
   double inner_trip_ = 1;                              // its trip at this sample

@@ -102,6 +102,7 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["snapshot_bytes"] = w.snapshot_bytes;
   j["cpu_parallel_loops"] = w.cpu_parallel_loops;
   j["cpu_regions"] = w.cpu_regions;
+  j["cpu_inline_regions"] = w.cpu_inline_regions;
   j["cpu_parallel_iterations"] = w.cpu_parallel_iterations;
   j["parallel_fraction"] = w.parallel_fraction;
   j["gpu_grid_loops"] = w.gpu_grid_loops;
@@ -174,6 +175,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   w.snapshot_bytes = j.value("snapshot_bytes", 0.0);
   if (j.contains("cpu_parallel_loops")) w.cpu_parallel_loops = j["cpu_parallel_loops"].get<std::vector<int>>();
   w.cpu_regions = num(j, "cpu_regions");
+  w.cpu_inline_regions = num(j, "cpu_inline_regions");
   w.cpu_parallel_iterations = num(j, "cpu_parallel_iterations");
   w.parallel_fraction = num(j, "parallel_fraction");
   if (j.contains("gpu_grid_loops")) w.gpu_grid_loops = j["gpu_grid_loops"].get<std::vector<int>>();

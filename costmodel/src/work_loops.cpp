@@ -197,7 +197,10 @@ void Counter::count_loop(const Stmt& s, double w) {
     for (auto& x : n)
       if (range_.count(x)) lt.triangular = true;
   }
-  if (trip <= 0) return;
+  if (trip <= 0) {
+    if (cpu_parallel_.count(s.id)) inline_regions_ += w;  // no work: runs on the calling thread
+    return;
+  }
 
   const int64_t first = *start, last = *start + (int64_t)(trip - 1) * *step;
   bool leaf = !contains_loop(s.body);
@@ -219,7 +222,15 @@ void Counter::count_loop(const Stmt& s, double w) {
   saved_groups.swap(charged_groups_);
   inner_trip_ = trip;
   innermost_is_leaf_ = leaf;
-  if (cpu_parallel_.count(s.id)) in_parallel_ = true;
+  if (cpu_parallel_.count(s.id)) {
+    if (parallel_region_pays(region_work_here(s, first, trip, *step))) {
+      in_parallel_ = true;
+      forked_regions_ += w;
+      forked_iterations_ += w * trip;
+    } else {
+      inline_regions_ += w;
+    }
+  }
   if (gpu_launch_roots_.count(s.id)) {
     in_gpu_kernel_ = true;
     grid_x_var_ = grid_x_of_[s.id];
@@ -278,6 +289,43 @@ void Counter::count_loop(const Stmt& s, double w) {
   collecting_ = saved_collect;
   inner_vec_ok_ = saved_vec && !leaf;
   grid_x_var_ = saved_grid;
+}
+
+// analysis::region_work in numbers: inner bounds evaluated at this sample
+// (bound_value), each loop variable they read at its middle iteration.
+namespace {
+struct RegionWorkEval {
+  std::function<std::optional<int64_t>(const ExprPtr&)> value;
+  std::map<std::string, int64_t>& env;
+  using Num = double;
+  Num constant(double v) { return v; }
+  Num add(Num a, Num b) { return a + b; }
+  Num mul(Num a, Num b) { return a * b; }
+  Num max(Num a, Num b) { return std::max(a, b); }
+  Num unknown() { return 1e30; }
+  Num enter(const Stmt& s) {
+    auto start = s.start ? value(s.start) : std::optional<int64_t>(0);
+    auto stop = value(s.stop);
+    auto step = s.step ? value(s.step) : std::optional<int64_t>(1);
+    if (!start || !stop || !step || *step == 0) {
+      env.erase(s.var);
+      return unknown();
+    }
+    const int64_t trip = range_trip_count(*start, *stop, *step);
+    env[s.var] = *start + trip / 2 * *step;
+    return (double)trip;
+  }
+  void leave(const Stmt& s) { env.erase(s.var); }
+};
+}  // namespace
+
+double Counter::region_work_here(const Stmt& s, int64_t first, double trip, int64_t step) {
+  const auto saved = env_;
+  env_[s.var] = first + (int64_t)(trip / 2) * step;
+  RegionWorkEval ev{[this](const ExprPtr& e) { return bound_value(e); }, env_};
+  double work = region_work(s, trip, ev);
+  env_ = saved;
+  return work;
 }
 
 // The devices run the mapping the counter is given (analysis/mapping.hpp),
@@ -374,9 +422,10 @@ WorkProfile Counter::run() {
   for (auto& lt : w_.loops) {
     if (!cpu_parallel_.count(lt.loop)) continue;
     if (first_par < 0) first_par = lt.loop;
-    regions += lt.entries;
-    par_iters += lt.iterations;
   }
+  regions = forked_regions_;
+  par_iters = forked_iterations_;
+  w_.cpu_inline_regions = inline_regions_;
   for (auto& lt : w_.loops) {
     if (!gpu_launch_roots_.count(lt.loop)) continue;
     launches += lt.entries;

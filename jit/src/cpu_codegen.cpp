@@ -840,6 +840,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
   }
   res.run_ms = ms_since(t0);
   return res;
+  res.regions_parallel = st.regions_parallel;
+  res.regions_inline = st.regions_inline;
 }
 
 std::string cpu_variant_ir(const CpuVariant& v) { return v.ir; }

@@ -15,6 +15,7 @@
 #include "cpu_types.hpp"
 #include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/exactness.hpp"
+#include "loopscope/analysis/mapping.hpp"
 
 namespace loopscope::jit {
 using namespace loopscope::analysis;
@@ -1978,6 +1979,80 @@ class Codegen {
     return Val{v, t, t.mixed() ? B.getInt1(false) : nullptr};
   }
 
+  // analysis::region_work of a region of the parallel loop `s` at its entry,
+  // as an f64 (1e30 where a bound reads a scalar that is not an integer or
+  // not yet defined): the run time runs a region that does not pay for the
+  // fork/join on the calling thread (ls_rt_parallel).
+  struct RegionWorkEval {
+    Codegen& g;
+    std::map<std::string, llvm::Value*> env;  // loop variables at their middle iteration
+    llvm::Value* known;                       // i1: every name the bounds read had an integer value
+    using Num = llvm::Value*;
+    Num constant(double v) { return g.fconst(g.f64, v); }
+    Num add(Num a, Num b) { return g.B.CreateFAdd(a, b); }
+    Num mul(Num a, Num b) { return g.B.CreateFMul(a, b); }
+    Num max(Num a, Num b) { return g.B.CreateSelect(g.B.CreateFCmpOGT(a, b), a, b); }
+    Num unknown() { return constant(1e30); }
+    llvm::Value* name(const std::string& n) {
+      if (auto it = env.find(n); it != env.end()) return it->second;
+      auto vi = g.S.var_index.find(n);
+      auto st = g.vars_.find(n);
+      if (vi == g.S.var_index.end() || st == g.vars_.end()) return nullptr;
+      const VarInfo& v = g.S.vars[vi->second];
+      if (!is_int(v.type.r) && v.type.r != Repr::Bool) return nullptr;
+      llvm::Value* x = g.B.CreateLoad(g.ty(v.type.r), st->second.value);
+      if (!v.input) known = g.B.CreateAnd(known, g.B.CreateLoad(g.i1, st->second.defined));
+      return v.type.r == Repr::I64 ? x : g.B.CreateSExtOrTrunc(x, g.i64);
+    }
+    // An integer bound region_bound_supported accepts (wrapping arithmetic:
+    // only an estimate).
+    llvm::Value* value(const Expr& e) {
+      auto& B = g.B;
+      std::vector<llvm::Value*> a;
+      for (auto& x : e.args) a.push_back(value(*x));
+      switch (e.kind) {
+        case ExprKind::IntConst: return B.getInt64(e.ival);
+        case ExprKind::Name:
+          if (llvm::Value* v = name(e.name)) return v;
+          known = B.getInt1(false);
+          return B.getInt64(0);
+        case ExprKind::Unary: return B.CreateNeg(a[0]);
+        case ExprKind::Binary:
+          if (e.bin_op == BinOp::Add) return B.CreateAdd(a[0], a[1]);
+          if (e.bin_op == BinOp::Sub) return B.CreateSub(a[0], a[1]);
+          if (e.bin_op == BinOp::Mul) return B.CreateMul(a[0], a[1]);
+          {  // floor division by a positive constant
+            llvm::Value* q = B.CreateSDiv(a[0], a[1]);
+            llvm::Value* neg = B.CreateICmpSLT(B.CreateSRem(a[0], a[1]), B.getInt64(0));
+            return B.CreateSub(q, B.CreateZExt(neg, g.i64));
+          }
+        default: {  // min(), max()
+          llvm::Value* r = a[0];
+          for (size_t k = 1; k < a.size(); ++k)
+            r = B.CreateSelect(e.name == "min" ? B.CreateICmpSLT(a[k], r) : B.CreateICmpSGT(a[k], r), a[k], r);
+          return r;
+        }
+      }
+    }
+    void bind(const std::string& var, llvm::Value* start, llvm::Value* trip, int64_t step) {
+      env[var] = g.B.CreateAdd(start, g.B.CreateMul(g.B.CreateSDiv(trip, g.B.getInt64(2)), g.B.getInt64(step)));
+    }
+    Num enter(const Stmt& s) {
+      int64_t step = !s.step ? 1 : s.step->kind == ExprKind::IntConst ? s.step->ival : -s.step->args[0]->ival;
+      llvm::Value* start = s.start ? value(*s.start) : g.B.getInt64(0);
+      llvm::Value* trip = g.trip_count(start, value(*s.stop), step);
+      bind(s.var, start, trip, step);
+      return g.B.CreateSIToFP(trip, g.f64);
+    }
+    void leave(const Stmt& s) { env.erase(s.var); }
+  };
+  llvm::Value* region_work_value(const Stmt& s, llvm::Value* start, llvm::Value* n, int64_t step) {
+    RegionWorkEval ev{*this, {}, B.getInt1(true)};
+    ev.bind(s.var, start, n, step);
+    llvm::Value* w = analysis::region_work(s, B.CreateSIToFP(n, f64), ev);
+    return B.CreateSelect(ev.known, w, ev.unknown());
+  }
+
   void parallel_loop(const Stmt& s, llvm::Value* start, llvm::Value* n, int64_t step) {
     int64_t per_thread = 8;  // chunks per thread
     // 1. the chunk function
@@ -2075,10 +2150,16 @@ class Codegen {
     for (size_t k = 0; k < privates.size(); ++k) private_call(reinterpret_cast<void*>(&rt::ls_rt_private_begin), k);
     llvm::Value* outp = entry_alloca(ptr);
     llvm::Value* nch = entry_alloca(i64);
-    auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64}, false);
+    // A float sum or product (reassociated) depends on the chunks: a short
+    // region run on this thread keeps them.
+    bool same_chunks = false;
+    for (auto& name : assigned)
+      if (reduction_of(s, name) && !is_int(S.vars[S.var_index.at(name)].type.r)) same_chunks = true;
+    auto* pty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i64, i64, ptr, ptr, i64, f64, i32}, false);
     llvm::Value* st =
         B.CreateCall(pty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_parallel)),
-                     {rt_, CF, frame_, n, B.getInt64(4 * assigned.size()), outp, nch, B.getInt64(per_thread)});
+                     {rt_, CF, frame_, n, B.getInt64(4 * assigned.size()), outp, nch, B.getInt64(per_thread),
+                      region_work_value(s, start, n, step), B.getInt32(same_chunks ? 1 : 0)});
     auto* fail = llvm::BasicBlock::Create(C, "par.fail", F_);
     auto* ok = llvm::BasicBlock::Create(C, "par.ok", F_);
     B.CreateCondBr(B.CreateICmpNE(st, B.getInt32(0)), fail, ok);

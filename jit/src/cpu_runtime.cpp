@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "loopscope/analysis/exactness.hpp"
+#include "loopscope/analysis/mapping.hpp"
 #include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
 
@@ -349,13 +350,19 @@ extern "C" void ls_rt_trap(void* p, int32_t reason) {
 }
 
 extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n, int64_t nout, int64_t** out,
-                                  int64_t* nchunks, int64_t per_thread) {
+                                  int64_t* nchunks, int64_t per_thread, double work, int32_t same_chunks) {
   auto* st = static_cast<RunState*>(p);
   int threads = std::max(1, st->threads);
   int64_t chunks = threads <= 1 ? 1 : std::min<int64_t>(n, int64_t(threads) * std::max<int64_t>(1, per_thread));
   const bool reverse = g_reverse_chunks.load(std::memory_order_relaxed);
   if (reverse) chunks = std::min<int64_t>(n, int64_t(1) << 16);  // one iteration each (up to 65536)
   if (chunks < 1) chunks = 1;
+  // A region too short to pay for the fork/join runs on this thread: in one
+  // chunk, or in the same chunks in order where their combination order
+  // matters (reassociated float reductions).
+  const bool inline_region = threads > 1 && !reverse && !analysis::parallel_region_pays(work);
+  if (threads > 1 && !reverse) ++(inline_region ? st->regions_inline : st->regions_parallel);
+  if (inline_region && !same_chunks) chunks = 1;
   st->outbuf.assign(static_cast<size_t>(chunks * nout), 0);
   int64_t* base = st->outbuf.data();
   *out = base;
@@ -364,6 +371,15 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
     if (st->abort.load(std::memory_order_relaxed)) return;
     int64_t lo = n / chunks * c + std::min(c, n % chunks);
     int64_t hi = lo + n / chunks + (c < n % chunks ? 1 : 0);
+    if (inline_region && t_owner) {
+      // The run's own thread: the IEEE flags the chunk raises stay in its
+      // flags, which the run reads at the end (FpFlagsScope::raised).
+      if (int32_t s = fn(frame, p, lo, hi, base + c * nout)) {
+        int32_t expected = 0;
+        st->abort.compare_exchange_strong(expected, s);
+      }
+      return;
+    }
     // The calling thread's flags so far belong to the run (code before this
     // loop); a worker's are left over from other work.
     int before = std::fetestexcept(kNumpyFpFlags);
@@ -380,6 +396,8 @@ extern "C" int32_t ls_rt_parallel(void* p, ChunkFn fn, int64_t* frame, int64_t n
     for (int64_t c = chunks - 1; c >= 0; --c) body(c);
   } else if (chunks == 1) {
     body(0);
+  } else if (inline_region) {
+    for (int64_t c = 0; c < chunks; ++c) body(c);
   } else {
     std::function<void(int64_t)> f = body;
     pool(threads).run(chunks, f);

@@ -33,6 +33,10 @@ struct RunState {
   // The private copies of a parallel loop's integer array reductions:
   // privates[k][t] is thread t's copy of the loop's array k (ls_rt_private).
   std::vector<std::vector<void*>> privates;
+  // Regions of parallel loops run on the pool, and those run on the calling
+  // thread because they were too short to pay for it (ls_rt_parallel).
+  int64_t regions_parallel = 0;
+  int64_t regions_inline = 0;
   RunState() = default;
   RunState(const RunState&) = delete;
   RunState& operator=(const RunState&) = delete;
@@ -70,9 +74,13 @@ extern "C" float ls_rt_ufunc_f1(void* loop, void* data, float x);
 extern "C" float ls_rt_ufunc_f2(void* loop, void* data, float x, float y);
 // Splits [0, n) into up to `per_thread` chunks per thread (each thread takes
 // its own contiguous share first, then steals; interchanged nests ask for 1
-// so that each chunk's contiguous inner range stays long).
+// so that each chunk's contiguous inner range stays long). A region whose
+// `work` (analysis::region_work at its entry) does not pay for the fork/join
+// (analysis::parallel_region_pays) runs on the calling thread: in one chunk,
+// or, when `same_chunks` (a reduction whose result depends on the chunks),
+// in the chunks it would have had on the pool, in order.
 extern "C" int32_t ls_rt_parallel(void* rt, ChunkFn fn, int64_t* frame, int64_t n, int64_t nout, int64_t** out,
-                                  int64_t* nchunks, int64_t per_thread);
+                                  int64_t* nchunks, int64_t per_thread, double work, int32_t same_chunks);
 
 // Integer array reductions of a parallel loop (Spec::private_arrays): before
 // the loop, ls_rt_private_begin(rt, k, desc, ndim, elem) for each of the

@@ -324,6 +324,8 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
   py::dict t = timing(p);
   t["run_ms"] = r.run_ms;
   t["snapshot_bytes"] = r.snapshot_bytes;
+  t["regions_parallel"] = r.regions_parallel;
+  t["regions_inline"] = r.regions_inline;
   d["timing"] = t;
   d["parallel_loops"] = p.compiled.parallel_loops;
   if (r.status == jit::RunStatus::Fallback) {

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "loopscope/analysis/mapping.hpp"
 #include "loopscope/costmodel/hardware.hpp"
 #include "loopscope/costmodel/model.hpp"
 #include "loopscope/costmodel/work.hpp"
@@ -260,10 +261,18 @@ TEST(Work, SaxpyCounts) {
   EXPECT_EQ(w.gpu_grid_loops.size(), 1u);
   EXPECT_DOUBLE_EQ(w.gpu_threads, 1000);
   EXPECT_DOUBLE_EQ(w.gpu_launches, 1);
-  EXPECT_DOUBLE_EQ(w.cpu_regions, 1);
-  EXPECT_DOUBLE_EQ(w.parallel_fraction, 1);
+  // 1000 iterations do not pay for a fork/join: the region runs on the
+  // calling thread, its work is not parallel
+  EXPECT_DOUBLE_EQ(w.cpu_regions, 0);
+  EXPECT_DOUBLE_EQ(w.cpu_inline_regions, 1);
+  EXPECT_DOUBLE_EQ(w.parallel_fraction, 0);
   EXPECT_EQ(w.size_label, "n");
   EXPECT_DOUBLE_EQ(w.size_value, 1000);
+  Nest s = saxpy(100000);
+  WorkProfile big = count_work(s.bound, s.plan);
+  EXPECT_DOUBLE_EQ(big.cpu_regions, 1);
+  EXPECT_DOUBLE_EQ(big.cpu_inline_regions, 0);
+  EXPECT_DOUBLE_EQ(big.parallel_fraction, 1);
 }
 
 TEST(Work, GemmChainAndGrid) {
@@ -329,7 +338,9 @@ TEST(Work, TimeLoopAroundTwoKernels) {
   WorkProfile w = count_work(t.bound, t.plan);
   ASSERT_TRUE(w.ok()) << w.uncounted->reason;
   EXPECT_DOUBLE_EQ(w.gpu_launches, 100);  // two kernels per time step
-  EXPECT_DOUBLE_EQ(w.cpu_regions, 100);
+  // 1000 iterations are too short to pay for a fork/join: the CPU runs
+  // each region on the calling thread (Model.ShortCpuRegionsRunOnTheCallingThread)
+  EXPECT_DOUBLE_EQ(w.cpu_regions + w.cpu_inline_regions, 100);
   EXPECT_DOUBLE_EQ(w.gpu_threads, 1000);
   EXPECT_DOUBLE_EQ(w.ops.div, 50 * 1000);
   for (auto& a : w.arrays) {
@@ -504,12 +515,35 @@ TEST(Model, CpuSerialRoofline) {
 }
 
 TEST(Model, CpuParallelPaysForkJoinPerRegion) {
-  Nest t = jacobi(1002, 50);
+  Nest t = jacobi(20002, 50);
   HostProfile h = fixed_host();
   CostEstimate e = price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{});
   const VariantCost& cp = e.cost(Variant::CpuParallel);
   EXPECT_NEAR(cp.scheduling, 10e-6 + 100 * 10e-6, 1e-12);
   EXPECT_EQ(cp.details["threads"], 4);
+}
+
+// A region too short to pay for the fork/join runs on the calling thread
+// (analysis::parallel_region_pays): priced as serial work, no fork/join.
+TEST(Model, ShortCpuRegionsRunOnTheCallingThread) {
+  Nest t = jacobi(1002, 50);
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.cpu_regions, 0);
+  EXPECT_DOUBLE_EQ(w.cpu_inline_regions, 100);
+  EXPECT_DOUBLE_EQ(w.parallel_fraction, 0);
+  HostProfile h = fixed_host();
+  CostEstimate e = price(w, h, profile("h100_sxm"), VariantFacts{});
+  const VariantCost& cp = e.cost(Variant::CpuParallel);
+  const VariantCost& cs = e.cost(Variant::CpuSerial);
+  EXPECT_TRUE(cp.available());
+  EXPECT_NEAR(cp.scheduling, cs.scheduling, 1e-15);
+  EXPECT_NEAR(cp.compute, cs.compute, 1e-15);
+  EXPECT_EQ(cp.details["inline_regions"], 100);
+  // The region's work at its entry, as the CPU variant computes it there:
+  // 1000 iterations of 1 + 13 operations, and 1000 of 1 + 3.
+  EXPECT_DOUBLE_EQ(loopscope::analysis::statement_ops(*t.nest.root->body[0]->body[0]), 13);
+  EXPECT_FALSE(loopscope::analysis::parallel_region_pays(1000 * 14));
+  EXPECT_TRUE(loopscope::analysis::parallel_region_pays(20000 * 14));
 }
 
 TEST(Model, CompileTimeIsAmortised) {

@@ -91,9 +91,120 @@ struct NestMapping {
 // Each device's mapping by verdicts (no generator at hand).
 NestMapping map_by_verdicts(const BoundNest& bound, const ParallelPlan& plan);
 
+// ---- Short parallel regions ------------------------------------------------
+// A region of a CPU parallel loop (one entry of the loop) whose work is too
+// small to pay for waking the worker threads and waiting for them runs its
+// chunks in order on the calling thread instead, as OpenMP's `if` clause
+// does. The CPU variant decides it at run time at each entry of the loop,
+// from region_work evaluated there; the cost model prices the same rule
+// (costmodel/src/work_loops.cpp): a short region costs its serial time and no
+// fork/join. The results do not change: the chunks and their combination in
+// chunk order are the same either way.
+//
+// Work is counted in operations of the compiled code (statement_ops). One
+// fork/join costs 1.5 to 5 microseconds (hardware.cpp measures it; more when
+// other work holds the cores), which is the serial time of about 10,000
+// operations of scalar code and of far more of vectorised code: a region runs
+// in parallel from about twice that, where splitting it saves more than the
+// fork/join costs even on two threads.
+constexpr double kMinParallelRegionWork = 30000;
+// (A work that is not a number, as an unknown trip times none, pays.)
+inline bool parallel_region_pays(double work) { return !(work < kMinParallelRegionWork); }
+
+// Operations of one evaluation of `e`: an array load, an arithmetic or
+// logical operation, a comparison count 1; a division, floor division,
+// modulo or power 4; a call 8 (libm). Names and constants are free.
+double expr_ops(const Expr& e);
+// Operations of one execution of an assignment (its value, the store, the
+// update of an augmented assignment, the subscripts), or of an if's
+// condition; 0 for other statements (region_work walks their bodies).
+double statement_ops(const Stmt& s);
+// Whether region_work evaluates an inner loop bound `e` at a region's entry:
+// integer constants, names not in `changing` (not assigned in the region,
+// or loop variables it binds), + - * of them, unary minus, floor division by
+// a positive constant, min() and max().
+bool region_bound_supported(const Expr& e, const std::set<std::string>& changing);
+
+// The work of one region of the parallel loop `loop` with `trip` iterations:
+//   trip * (1 + work(body)), where work of a statement list is the sum of its
+//   statements': statement_ops, an if's condition plus the larger branch, an
+//   inner loop `inner_trip * (1 + work(its body))`;
+// with inner trips evaluated at the entry of the region, each loop variable
+// the bounds read (the parallel loop's, an inner loop's) at its middle
+// iteration (exact for triangular loops whose work grows linearly). A bound
+// region_bound_supported rejects, a while loop or a step that is not a
+// constant make the work unknown (Eval::unknown(): the region runs in
+// parallel). `Eval` computes with numbers of its own (the cost model's
+// doubles, the code generator's LLVM values):
+//   using Num;  Num constant(double);  Num add(Num, Num);  Num mul(Num, Num);
+//   Num max(Num, Num);  Num unknown();
+//   Num enter(const Stmt& inner): the trip count of `inner` from its bounds,
+//     which then binds inner.var to its middle iteration;
+//   void leave(const Stmt& inner): unbinds it.
+// The caller binds loop.var to its middle iteration before the call.
+template <class Eval>
+typename Eval::Num region_work(const Stmt& loop, typename Eval::Num trip, Eval& ev);
+
 // Whether the host can evaluate `e` before a launch: constants and names
 // that are in `host_known`, or integer scalars fixed before the nest (not
 // assigned in it, not loop variables).
 bool host_computable(const Expr* e, const BoundNest& bound, const std::set<std::string>& host_known);
+
+namespace region_detail {
+// Names assigned in `body`, loop variables included (an inner bound that
+// reads one is not known at the region's entry, unless it is the variable of
+// a loop around that bound, which region_work binds).
+inline void assigned_scalars(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
+  for (auto& s : body) {
+    if ((s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) && s->target &&
+        s->target->kind == ExprKind::Name)
+      out.insert(s->target->name);
+    if (s->kind == StmtKind::For) out.insert(s->var);
+    assigned_scalars(s->body, out);
+    assigned_scalars(s->orelse, out);
+  }
+}
+
+inline bool constant_step(const Stmt& s) {
+  if (!s.step) return true;
+  const Expr& e = *s.step;
+  if (e.kind == ExprKind::IntConst) return e.ival != 0;
+  return e.kind == ExprKind::Unary && e.un_op == UnOp::Neg && e.args.size() == 1 &&
+         e.args[0]->kind == ExprKind::IntConst && e.args[0]->ival != 0;
+}
+
+template <class Eval>
+typename Eval::Num body_work(const std::vector<StmtPtr>& body, const std::set<std::string>& changing, Eval& ev) {
+  using Num = typename Eval::Num;
+  Num w = ev.constant(0);
+  double ops = 0;
+  for (auto& sp : body) {
+    const Stmt& s = *sp;
+    ops += statement_ops(s);
+    if (s.kind == StmtKind::If) {
+      if (s.is_while) return ev.unknown();
+      w = ev.add(w, ev.max(body_work(s.body, changing, ev), body_work(s.orelse, changing, ev)));
+    } else if (s.kind == StmtKind::For) {
+      if (!s.stop || !constant_step(s) || (s.start && !region_bound_supported(*s.start, changing)) ||
+          !region_bound_supported(*s.stop, changing))
+        return ev.unknown();
+      Num trip = ev.enter(s);
+      std::set<std::string> inside = changing;
+      inside.erase(s.var);
+      Num inner = ev.add(ev.constant(1), body_work(s.body, inside, ev));
+      ev.leave(s);
+      w = ev.add(w, ev.mul(trip, inner));
+    }
+  }
+  return ev.add(w, ev.constant(ops));
+}
+}  // namespace region_detail
+
+template <class Eval>
+typename Eval::Num region_work(const Stmt& loop, typename Eval::Num trip, Eval& ev) {
+  std::set<std::string> changing;
+  region_detail::assigned_scalars(loop.body, changing);
+  return ev.mul(trip, ev.add(ev.constant(1), region_detail::body_work(loop.body, changing, ev)));
+}
 
 }  // namespace loopscope::analysis

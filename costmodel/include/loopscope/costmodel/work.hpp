@@ -114,9 +114,14 @@ struct WorkProfile {
   // sequential loops around them make them run `cpu_regions` times.
   int cpu_parallel_loop = -1;           // Stmt::id, -1 when nothing is parallel
   std::vector<int> cpu_parallel_loops;  // all of them (Stmt::ids, program order)
-  double cpu_regions = 0;               // fork/join count
-  double cpu_parallel_iterations = 0;   // iterations of the parallel loop per region (mean)
-  double parallel_fraction = 0;         // share of the work inside the parallel loop
+  // A region whose work does not pay for the fork/join (analysis::
+  // parallel_region_pays at its entry) runs on the calling thread: its
+  // operations are not in ops_parallel, and it is counted in
+  // cpu_inline_regions, not in cpu_regions.
+  double cpu_regions = 0;              // fork/join count
+  double cpu_inline_regions = 0;       // regions run on the calling thread (too short)
+  double cpu_parallel_iterations = 0;  // iterations of the parallel loop per forked region (mean)
+  double parallel_fraction = 0;        // share of the work inside the parallel loop
 
   // GPU mapping (analysis::map_gpu, the one the CUDA generator emits): up to
   // three perfectly nested parallel loops form a launch's grid; loops around

@@ -172,6 +172,11 @@ struct CpuRunResult {
   std::vector<ScalarOutput> outputs;  // one per LoopNest::outputs name
   double run_ms = 0.0;
   size_t snapshot_bytes = 0;  // saved before the run (0: the variant cannot stop half-way)
+  // Entries of parallel loops that ran on the thread pool, and those that ran
+  // on the calling thread because their work did not pay for waking the
+  // other threads (analysis::parallel_region_pays). Both 0 on one thread.
+  int64_t regions_parallel = 0;
+  int64_t regions_inline = 0;
 };
 
 // Run a compiled variant on the bound instance (same nest, same layout as at
