@@ -246,8 +246,11 @@ Prepared prepare(int nest_id, py::dict env) {
 std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std::vector<cm::GpuProfile>& gpus,
                                       const cm::HostProfile& h, const cm::VariantFacts& f, bool sweep) {
   auto plan = an::analyze_dynamic_cached(*p.entry->analysis, p.bound);
+  // A subscript not proved in range does not stop native code: it checks
+  // such subscripts as it runs, and a failing check restores the written
+  // arrays and lets Python run the loop, which raises (auto then remembers
+  // that these values stopped the native run: _cost.note_stopped).
   std::optional<an::Decline> decline = plan->decline;
-  if (!decline) decline = an::check_subscripts(*p.entry->analysis, p.bound);
   const an::NestMapping mapping = counted_mapping(p.emitted, p.bound, *plan);
   bool keep;
   {
@@ -339,8 +342,7 @@ void bind(py::module_& m) {
         cm::VariantFacts f = facts_from(facts);
         py::gil_scoped_release nogil;
         auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
-        if (plan->decline) return "python";
-        if (an::check_subscripts(*entry->analysis, bound)) return "python";
+        if (plan->decline) return "python";  // subscripts not proved in range are checked as native code runs
         auto work = counted(nest_id, bound, plan, false, counted_mapping(generators, bound, *plan));
         return cm::to_string(cm::price_nest(*work, std::nullopt, h, g, f, false).choice);
       },

@@ -421,6 +421,25 @@ def decision_signature(env):
 def forget_decisions():
     """Drops the decisions kept by choose (after the host or the GPU changed)."""
     _decisions.clear()
+    _stopped.clear()
+
+
+# Values on which a native run of a nest stopped half-way (a run-time check
+# failed: a subscript out of range, an int beyond 64 bits) and Python ran the
+# loop: (nest id, decision signature). The model prices native code that
+# checks as it runs as if the checks pass; once they have failed for these
+# values, choose sends them to Python, which is what ran anyway.
+_stopped = set()
+
+
+def note_stopped(nest_id, env):
+    """A native run of ``nest_id`` on these values stopped and Python ran it."""
+    try:
+        if len(_stopped) > 4096:
+            _stopped.clear()
+        _stopped.add((nest_id, decision_signature(env)))
+    except Exception:
+        pass
 
 
 def set_reassociation(allowed):
@@ -450,12 +469,15 @@ def choose(nest_id, env, gpu=None, facts=None):
         # when the decision expires, so a changed $LOOPSCOPE_GPU counts
         # within DECISION_TTL_S), not on reading the environment each call.
         try:
-            key = (nest_id, gpu, decision_signature(env))
+            signature = decision_signature(env)
+            key = (nest_id, gpu, signature)
             kept = _decisions.get(key)
         except Exception:
             key = kept = None
         if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
             return kept[0]
+        if key is not None and (nest_id, signature) in _stopped:
+            return "python"
     choice = _decide(nest_id, env, runs, gpu, facts)
     if key is not None:
         if len(_decisions) > 4096:

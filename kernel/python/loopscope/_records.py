@@ -144,6 +144,12 @@ def record(nest_id, device, result):
         _LAST[nest_id] = rec
 
 
+def status_of(nest_id):
+    """The status of the latest execution of ``nest_id`` (None if none)."""
+    rec = _LAST.get(nest_id)
+    return rec["status"] if rec is not None else None
+
+
 def last_runs():
     with _LOCK:
         return {k: dict(v) for k, v in _LAST.items()}

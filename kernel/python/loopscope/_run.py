@@ -137,7 +137,13 @@ def _choose(nest_id, env):
 def _auto_hook(nest_id, env):
     if env is None:
         return _python_hook(nest_id, env)
-    return DEVICES[_choose(nest_id, env)](nest_id, env)
+    device = _choose(nest_id, env)
+    out = DEVICES[device](nest_id, env)
+    if out is None and device != "python" and _records.status_of(nest_id) == "fallback":
+        # The native code stopped (a subscript out of range, an int beyond 64
+        # bits, ...) and Python ran the loop: these values run as Python next time.
+        _cost.note_stopped(nest_id, env)
+    return out
 
 
 register_device("python", _python_hook)

@@ -102,16 +102,18 @@ struct ParallelPlan {
   std::optional<Decline> decline;
   // Whether every subscript is proved in range for this bound instance
   // (after Python's negative-index wrap-around). When false,
-  // `subscript_problem` names the first reference that may raise IndexError
-  // and native code must not run (the Python loop raises it as Python would).
+  // `subscript_problem` names the first reference that may raise IndexError:
+  // native code checks it as it runs (a failing check restores the written
+  // arrays and the Python loop raises as Python would), so the report says
+  // so and the cost model prices the native variants all the same.
   bool subscripts_in_range = false;
   std::optional<Decline> subscript_problem;
   // Set when every reference that may be out of range is so only through
   // indirect subscripts (an index that reads an array: `x[idx[i]]`, `h[int(
   // v[i] * 10)]`), whose values no analysis before the loop can bound. Native
   // code checks each such subscript as it runs (a failing check restores the
-  // written arrays and Python runs the loop, which raises), so the cost model
-  // prices native variants for it (check_subscripts gives no problem).
+  // written arrays and Python runs the loop, which raises), as it does every
+  // subscript not proved in range (check_subscripts gives no problem).
   bool subscripts_only_indirect = false;
   // Notes a student should read (e.g. "reductions in floating point may
   // differ from Python by reassociation").
