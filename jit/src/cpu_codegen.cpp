@@ -264,6 +264,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     mpm.run(*mod, mam);
   }
   auto tb2 = std::chrono::steady_clock::now();
+  const bool may_trap = cg.traps && module_may_trap(*mod);  // the checks LLVM did not prove away
   auto v = std::make_shared<CpuVariant>();
   if (spec.options.keep_ir) {
     llvm::raw_string_ostream os(v->ir);
@@ -307,7 +308,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   for (auto& a : spec.arrays) written_read = written_read || (a.written && cg.loaded_arrays.count(a.name));
   bool rerun_rewrites_all = spec.disjoint && !written_read;
   v->reads_fp_flags = cg.reads_fp_flags;
-  v->needs_snapshot = cg.traps;
+  v->needs_snapshot = may_trap;
   v->snapshot_for_flags = cg.reads_fp_flags && !rerun_rewrites_all;
   for (auto& x : cg.interchanged) v->interchanged += (v->interchanged.empty() ? "" : ", ") + x;
   for (auto& x : cg.jammed) v->jammed += (v->jammed.empty() ? "" : ", ") + x;

@@ -100,8 +100,12 @@ class Codegen {
   int chunk_counter_ = 0;
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;  // per array, when disjoint
   llvm::AllocaInst* countdown_ = nullptr;             // polls until the slow check
-  llvm::AllocaInst* deferred_ = nullptr;              // i32: bit r set when deferred check r failed
-  llvm::Value* numpy_warns_ = nullptr;                // i1: NumPy prints its warnings in this run
+  // [Trap::Count x i8]: element r is nonzero once deferred check r failed.
+  // One byte per reason (not one bit of an i32), so that a check in a hot
+  // loop is an `or` into its own flag, which LLVM keeps in a register (and
+  // vectorises as an or-reduction) instead of shifting each result into place.
+  llvm::AllocaInst* deferred_ = nullptr;
+  llvm::Value* numpy_warns_ = nullptr;  // i1: NumPy prints its warnings in this run
 
   void tag(llvm::Instruction* inst, const std::string& array) {
     if (scope_md_.empty()) return;
@@ -211,8 +215,8 @@ class Codegen {
     }
     countdown_ = B.CreateAlloca(i64, nullptr, "poll.countdown");
     B.CreateStore(B.getInt64(1), countdown_);
-    deferred_ = B.CreateAlloca(i32, nullptr, "deferred.traps");
-    B.CreateStore(B.getInt32(0), deferred_);
+    deferred_ = B.CreateAlloca(llvm::ArrayType::get(i8, kDeferred), nullptr, "deferred.traps");
+    for (int r = 0; r < kDeferred; ++r) B.CreateStore(B.getInt8(0), deferred_flag(r));
     auto* wty = llvm::FunctionType::get(i32, {ptr}, false);
     numpy_warns_ = B.CreateICmpNE(B.CreateCall(wty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_numpy_warns)), {rt_}),
                                   B.getInt32(0));
@@ -258,7 +262,7 @@ class Codegen {
 
   // A check whose failure the code may notice later: the operation goes on
   // with a harmless value (NaN, inf, a rounded float), the failure is
-  // recorded as a bit, and the function stops at its next poll or before it
+  // recorded in its flag, and the function stops at its next poll or before it
   // returns. Sound because a failed check restores every array and runs the
   // Python loop from the start, whatever ran natively in between; and it
   // keeps hot loops free of branches, so they can vectorise and keep
@@ -266,15 +270,40 @@ class Codegen {
   // hardware faults (integer division) or values used as integers
   // (overflow, float to int) stay immediate (trap_if).
   void trap_later(llvm::Value* cond, TrapReason reason) {
-    static_assert(static_cast<int>(Trap::Count) <= 32, "deferred checks use one bit per reason");
+    static_assert(static_cast<int>(Trap::Count) <= 32, "deferred_bits() has one bit per reason");
     traps = true;
-    llvm::Value* bit = B.CreateSelect(cond, B.getInt32(1u << static_cast<int>(reason)), B.getInt32(0));
-    B.CreateStore(B.CreateOr(B.CreateLoad(i32, deferred_), bit), deferred_);
+    llvm::Value* flag = deferred_flag(static_cast<int>(reason));
+    B.CreateStore(B.CreateOr(B.CreateLoad(i8, flag), B.CreateZExt(cond, i8)), flag);
+  }
+
+  // One flag per reason, and one more for NumPy's warnings (kNumpyGated):
+  // set whatever NumPy's error settings, and counted only when NumPy prints
+  // its warnings in this run, so that the hot loop does not test them.
+  static constexpr int kNumpyGated = static_cast<int>(Trap::Count);
+  static constexpr int kDeferred = kNumpyGated + 1;
+  llvm::Value* deferred_flag(int slot) {
+    return B.CreateConstInBoundsGEP2_32(deferred_->getAllocatedType(), deferred_, 0, slot);
+  }
+  llvm::Value* numpy_gated() {
+    return B.CreateAnd(B.CreateICmpNE(B.CreateLoad(i8, deferred_flag(kNumpyGated)), B.getInt8(0)), numpy_warns_);
+  }
+  // Bit r set when deferred check r failed (the flags of unused reasons fold to 0).
+  llvm::Value* deferred_bits() {
+    llvm::Value* d = B.CreateShl(B.CreateZExt(numpy_gated(), i32), static_cast<int>(Trap::NumpyWarning));
+    for (int r = 0; r < kNumpyGated; ++r)
+      d = B.CreateOr(d, B.CreateShl(B.CreateZExt(B.CreateLoad(i8, deferred_flag(r)), i32), r));
+    return d;
+  }
+  // Whether any deferred check failed.
+  llvm::Value* deferred_any() {
+    llvm::Value* d = B.CreateZExt(numpy_gated(), i8);
+    for (int r = 0; r < kNumpyGated; ++r) d = B.CreateOr(d, B.CreateLoad(i8, deferred_flag(r)));
+    return B.CreateICmpNE(d, B.getInt8(0));
   }
 
   // Stops with the first deferred failure, if any.
   void check_deferred() {
-    llvm::Value* d = B.CreateLoad(i32, deferred_);
+    llvm::Value* d = deferred_bits();
     auto* trap = llvm::BasicBlock::Create(C, "deferred.trap", F_);
     auto* cont = llvm::BasicBlock::Create(C, "deferred.ok", F_);
     llvm::MDBuilder md(C);
@@ -299,7 +328,7 @@ class Codegen {
     llvm::Value* slow =
         B.CreateOr(B.CreateOr(B.CreateICmpNE(cancel, B.getInt8(0)), B.CreateICmpNE(abort, B.getInt32(0))),
                    B.CreateICmpSLE(c, B.getInt64(0)));
-    slow = B.CreateOr(slow, B.CreateICmpNE(B.CreateLoad(i32, deferred_), B.getInt32(0)));
+    slow = B.CreateOr(slow, deferred_any());
     auto* call = llvm::BasicBlock::Create(C, "poll", F_);
     auto* stop = llvm::BasicBlock::Create(C, "stop", F_);
     auto* cont = llvm::BasicBlock::Create(C, "cont", F_);
@@ -422,7 +451,11 @@ class Codegen {
     if (r.t.np) reads_fp_flags = true;
   }
   // A NumPy integer case NumPy warns about (when its warnings are on).
-  void numpy_reports(llvm::Value* cond) { trap_later(B.CreateAnd(cond, numpy_warns_), Trap::NumpyWarning); }
+  void numpy_reports(llvm::Value* cond) {
+    traps = true;
+    llvm::Value* flag = deferred_flag(kNumpyGated);
+    B.CreateStore(B.CreateOr(B.CreateLoad(i8, flag), B.CreateZExt(cond, i8)), flag);
+  }
 
   // ---- Python / NumPy float floor division and modulo ---------------------
   // The algorithm of CPython's float_floor_div/float_rem and NumPy's
@@ -998,7 +1031,9 @@ class Codegen {
       case ExprKind::FloatConst: return Val{fconst(f64, e.fval), kPyFloat, nullptr};
       case ExprKind::BoolConst: return Val{B.getInt1(e.ival != 0), kPyBool, nullptr};
       case ExprKind::Name: return load_var(e.name, e.line);
-      case ExprKind::Subscript: return load_element(e, element_ptr(e));
+      case ExprKind::Subscript:
+        if (auto v = forwarded(e)) return *v;
+        return load_element(e, element_ptr(e));
       case ExprKind::Binary: {
         Val a = expr(*e.args[0]);
         Val b = expr(*e.args[1]);
@@ -1417,7 +1452,33 @@ class Codegen {
 
   // ---- statements ---------------------------------------------------------
   void block(const std::vector<StmtPtr>& body) {
+    forward_ = nullptr;
     for (auto& s : body) stmt(*s);
+    forward_ = nullptr;
+  }
+
+  // Store-to-load forwarding within straight-line code: after `X[s] = v`, a
+  // read of `X[s]` (the same subscript, made of names and constants) before
+  // any other store, any control flow and any assignment to a name of `s`
+  // is the value stored, as the element would read back (float64 and int64
+  // elements: the same bits). The nest then need not read X for it: deriche's
+  // `y1[i, j] = ...; ym1 = y1[i, j]` does not count as reading y1
+  // (loaded_arrays), so a NumPy warning can rerun Python without a copy of y1.
+  const Expr* forward_ = nullptr;  // the target of the last store, while it may be forwarded
+  Val forward_val_;
+  void note_store(const Expr& target, const Val& stored) {
+    forward_ = nullptr;
+    const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
+    if (a.dtype != DType::Float64 && a.dtype != DType::Int64) return;
+    for (auto& x : target.args)
+      if (!plain_expr(*x, false)) return;
+    Repr r = dtype_repr(a.dtype);
+    forward_ = &target;
+    forward_val_ = Val{conv(stored, r), VT{r, false, true}, nullptr};
+  }
+  std::optional<Val> forwarded(const Expr& e) {
+    if (!forward_ || !same_expr(e, *forward_)) return std::nullopt;
+    return forward_val_;
   }
 
   static bool has_loop(const std::vector<StmtPtr>& body) {
@@ -1437,16 +1498,21 @@ class Codegen {
           if (s.kind == StmtKind::AugAssign)
             v = binary(s.aug_op, load_var(s.target->name, s.line), v, s.target.get(), s.line);
           store_var(s.target->name, v);
+          if (forward_ && mentions(*forward_, s.target->name)) forward_ = nullptr;
         } else {
           Val v = expr(*s.value);
           llvm::Value* p = element_ptr(*s.target);
-          if (s.kind == StmtKind::AugAssign)
-            v = binary(s.aug_op, load_element(*s.target, p), v, s.target.get(), s.line);
+          if (s.kind == StmtKind::AugAssign) {
+            auto f = forwarded(*s.target);
+            v = binary(s.aug_op, f ? *f : load_element(*s.target, p), v, s.target.get(), s.line);
+          }
           store_element(*s.target, p, v);
+          note_store(*s.target, v);
         }
         return;
       }
       case StmtKind::If: {
+        forward_ = nullptr;
         if (s.is_while) return while_loop(s);
         llvm::Value* c = truth(expr(*s.cond));
         auto* tb = llvm::BasicBlock::Create(C, "if.then", F_);
@@ -1460,11 +1526,17 @@ class Codegen {
         block(s.orelse);
         B.CreateBr(done);
         B.SetInsertPoint(done);
+        forward_ = nullptr;
         return;
       }
-      case StmtKind::For: return loop(s);
+      case StmtKind::For:
+        forward_ = nullptr;
+        loop(s);
+        forward_ = nullptr;
+        return;
       case StmtKind::Break:
       case StmtKind::Continue: {
+        forward_ = nullptr;
         auto it = jumps_.find(s.jump_target);
         if (it == jumps_.end())
           throw Unsupported{DeclineCode::Internal, s.line, "internal: the loop this jump leaves is not open"};
@@ -1735,6 +1807,24 @@ class Codegen {
         if (t.kind != ExprKind::Subscript || !mentions(t, o.var)) return false;
         if (!mentions(t, in.var)) chain = true;
       }
+    }
+    // The chains run side by side only when LLVM keeps each in a register
+    // across the inner loop, that is when it knows that no other access of
+    // the body touches a chain's element: the arrays are disjoint (alias
+    // scopes), and the body reads or writes a chain's array only at that
+    // element. Otherwise (lu's `A[i, j] -= A[i, k] * A[k, j]`, one array)
+    // each chain goes through memory at every step, slower than one chain.
+    if (!S.disjoint || S.arrays.size() < 2) return false;
+    std::vector<const Expr*> accesses;
+    for (auto& st : in.body) {
+      subscripts(*st->target, accesses);
+      subscripts(*st->value, accesses);
+    }
+    for (auto& st : in.body) {
+      const Expr& t = *st->target;
+      if (t.kind != ExprKind::Subscript || mentions(t, in.var)) continue;
+      for (const Expr* x : accesses)
+        if (x->name == t.name && !same_expr(*x, t)) return false;
     }
     for (size_t k = 0; k + 1 < o.body.size(); ++k) {
       const Stmt& st = *o.body[k];
@@ -2239,6 +2329,28 @@ LoweredNest lower_nest(const Spec& spec, llvm::LLVMContext& ctx, llvm::Module& m
   out.interchanged = cg.interchanged;
   out.jammed = cg.jammed;
   return out;
+}
+
+bool module_may_trap(const llvm::Module& module) {
+  const uint64_t trapping[] = {reinterpret_cast<uint64_t>(&rt::ls_rt_trap),
+                               reinterpret_cast<uint64_t>(&rt::ls_rt_private_begin),
+                               reinterpret_cast<uint64_t>(&rt::ls_rt_private_combine)};
+  for (const llvm::Function& f : module)
+    for (const llvm::BasicBlock& bb : f)
+      for (const llvm::Instruction& inst : bb) {
+        const auto* call = llvm::dyn_cast<llvm::CallBase>(&inst);
+        if (!call) continue;
+        const llvm::Value* callee = call->getCalledOperand();
+        if (llvm::isa<llvm::Function>(callee)) continue;  // an intrinsic or a chunk of this module (scanned too)
+        const auto* ce = llvm::dyn_cast<llvm::ConstantExpr>(callee);
+        const auto* addr = ce && ce->getOpcode() == llvm::Instruction::IntToPtr
+                               ? llvm::dyn_cast<llvm::ConstantInt>(ce->getOperand(0))
+                               : nullptr;
+        if (!addr) return true;  // not a run-time function by its address: assume it can
+        for (uint64_t a : trapping)
+          if (addr->getZExtValue() == a) return true;
+      }
+  return false;
 }
 
 }  // namespace loopscope::jit

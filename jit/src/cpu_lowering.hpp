@@ -37,4 +37,11 @@ struct LoweredNest {
 LoweredNest lower_nest(const cpu::Spec& spec, llvm::LLVMContext& ctx, llvm::Module& module, const std::string& name,
                        const LoweringOptions& options = {});
 
+// Whether the code of `module`, once optimised, can still stop with a trap: a
+// call to the run time's trap (or to a run-time helper that can trap) is left.
+// LLVM removes checks it proves never fail (a variable read after it is
+// always assigned, a deferred check whose flag is never set): a variant
+// whose every check went needs no snapshot of the arrays it writes.
+bool module_may_trap(const llvm::Module& module);
+
 }  // namespace loopscope::jit
