@@ -650,6 +650,12 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
     e.work = wp;
     e.gpu_profile = gpu.name;
     e.variants.push_back(price_python(wp, host));
+    if (facts.python_measured_s >= 0 && &wp == &w) {  // measured on these very values
+      VariantCost& py = e.variants.back();
+      py.details["counted_s"] = py.compute;
+      py.details["measured"] = true;
+      py.compute = facts.python_measured_s;
+    }
     e.variants.push_back(price_cpu_serial(wp, host, facts));
     e.variants.push_back(price_cpu_parallel(wp, host, facts, npr));
     e.variants.push_back(price_gpu(wp, host, gpu, facts, npr));

@@ -96,6 +96,7 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   f.gpu_compile_s = j.value("gpu_compile_s", f.gpu_compile_s);
   f.cpu_compiled = j.value("cpu_compiled", f.cpu_compiled);
   f.cpu_serial_compiled = j.value("cpu_serial_compiled", f.cpu_serial_compiled);
+  f.python_measured_s = j.value("python_measured_s", f.python_measured_s);
   f.gpu_compiled = j.value("gpu_compiled", f.gpu_compiled);
   f.expected_runs = j.value("expected_runs", f.expected_runs);
   f.threads = j.value("threads", f.threads);

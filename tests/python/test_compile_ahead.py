@@ -130,3 +130,61 @@ def test_values_that_change_shape_each_call_stay_exact():
         want = outcome(init_then_dot, want_args, None)
         got = outcome(init_then_dot, args, "auto")
         assert same(got, want) and all(same(g, w) for g, w in zip(args, want_args)), call
+
+
+def gnome_sort(a):
+    i = 0
+    n = a.shape[0]
+    while i < n:
+        if i == 0 or a[i - 1] <= a[i]:
+            i += 1
+        else:
+            t = a[i]
+            a[i] = a[i - 1]
+            a[i - 1] = t
+            i -= 1
+
+
+def test_the_measured_python_time_replaces_a_guessed_count():
+    # A while loop's passes are guessed (a few): the count makes this sort look
+    # cheap in Python. The first run's measured time tells the next decision.
+    data = np.random.default_rng(3).standard_normal(600)
+    devices = []
+    for call in range(4):
+        want, got = data.copy(), data.copy()
+        gnome_sort(want)
+        _run.reset_last_runs()
+        assert same(outcome(gnome_sort, [got], "auto"), ("ok", None))
+        assert same(got, want)
+        devices.append(_devices()[0])
+        _loopscope.cpu_wait_compiles()
+    assert devices[0] == "python" and devices[-1] in ("cpu", "cpu-serial"), devices
+    assert any(v > 1e-3 for v in _cost._python_measured.values())
+
+
+def test_the_model_takes_the_measured_time_as_a_fact():
+    envs = {}
+    bind = _rewrite.bind_env
+
+    def keep(nest_id, env):
+        bound = bind(nest_id, env)
+        envs[nest_id] = bound[0]
+        return bound
+
+    _rewrite.bind_env = keep
+    try:
+        loopscope.run(gnome_sort, np.random.default_rng(1).standard_normal(200), device="python")
+    finally:
+        _rewrite.bind_env = bind
+    nest_id, env = next(iter(envs.items()))
+    gpu = _cost.default_gpu()
+
+    def choice(**facts):
+        return _loopscope.cost_choose_nest(nest_id, env, gpu, _cost._facts(dict(facts, expected_runs=1), nest_id))
+
+    assert choice() == "python"  # counted: a few passes, cheaper than a compile
+    assert choice(python_measured_s=10.0) in ("cpu", "cpu-serial")
+    assert choice(python_measured_s=1e-7) == "python"
+    est = _cost.estimate_nest(nest_id, env, nvrtc=False, facts={"python_measured_s": 2.0})
+    py = next(v for v in est["variants"] if v["variant"] == "python")
+    assert py["compute"] == 2.0 and py["details"]["measured"] is True

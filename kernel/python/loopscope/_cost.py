@@ -422,6 +422,7 @@ def forget_decisions():
     """Drops the decisions kept by choose (after the host or the GPU changed)."""
     _decisions.clear()
     _stopped.clear()
+    _python_measured.clear()
 
 
 # Values on which a native run of a nest stopped half-way (a run-time check
@@ -430,6 +431,21 @@ def forget_decisions():
 # checks as it runs as if the checks pass; once they have failed for these
 # values, choose sends them to Python, which is what ran anyway.
 _stopped = set()
+
+
+# The interpreter's time measured on a nest's values (auto's last Python run
+# of it): (nest id, decision signature) -> seconds. The model counts Python's
+# work from the loop's text, which is far off where counting has to guess
+# (a while loop's passes, a search that stops early); the measured time
+# replaces that count in the next decision (VariantFacts::python_measured_s).
+_python_measured = {}
+
+
+def note_python_time(nest_id, signature, seconds):
+    """Python ran ``nest_id`` on values of this signature in ``seconds``."""
+    if len(_python_measured) > 4096:
+        _python_measured.clear()
+    _python_measured[(nest_id, signature)] = seconds
 
 
 def note_stopped(nest_id, env):
@@ -491,6 +507,12 @@ def _decide(nest_id, env, runs, gpu, facts):
     if gpu_available():
         f.update(nvrtc_facts(nest_id, env, gpu))
     f.update(cpu_facts(nest_id, env))
+    try:
+        measured = _python_measured.get((nest_id, decision_signature(env)))
+    except Exception:
+        measured = None
+    if measured is not None:
+        f["python_measured_s"] = measured
     if facts:
         f.update(facts)
     try:

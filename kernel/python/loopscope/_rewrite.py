@@ -101,6 +101,8 @@ STATE_NAME = "__loopscope_state__"
 # after the original loop); the kernel times Python runs with it. None: nobody
 # listens (loopscope.run, or outside a kernel).
 PYTHON_RAN_LISTENER: List[Any] = [None]
+# The same for auto, which times the Python runs it chose (_run).
+AUTO_PYTHON_RAN_LISTENER: List[Any] = [None]
 
 
 # Rewriting and registering nests, one thread at a time: the trees being
@@ -128,12 +130,12 @@ class _HookState(threading.local):
         return hook(nest_id, env)
 
     def _python_ran(self, nest_id):
-        listener = PYTHON_RAN_LISTENER[0]
-        if listener is not None:
-            try:
-                listener(nest_id)
-            except Exception:  # a report problem never reaches the user's code
-                pass
+        for listener in (AUTO_PYTHON_RAN_LISTENER[0], PYTHON_RAN_LISTENER[0]):
+            if listener is not None:
+                try:
+                    listener(nest_id)
+                except Exception:  # a report problem never reaches the user's code
+                    pass
 
     ran = property(None, _python_ran)
 

@@ -28,6 +28,8 @@ Python, which raises exactly what Python raises, with no extra writes.
 ``last_runs()`` tells, per nest, what happened on its latest execution.
 """
 
+import threading
+import time
 import types
 import weakref
 
@@ -134,15 +136,43 @@ def _choose(nest_id, env):
     return choice if choice in DEVICES else "cpu"
 
 
+class _PythonClock(threading.local):
+    """The Python runs auto chose, timed per thread: nest id -> (start, the
+    values' decision signature). The clock stops when the loop's Python code
+    ends (``_rewrite.AUTO_PYTHON_RAN_LISTENER``); a loop that raises never
+    stops it, and its entry is replaced at the nest's next run."""
+
+    def __init__(self):
+        self.started = {}
+
+    def start(self, nest_id, env):
+        try:
+            self.started[nest_id] = (time.perf_counter(), _cost.decision_signature(env))
+        except Exception:
+            pass
+
+    def stop(self, nest_id):
+        entry = self.started.pop(nest_id, None)
+        if entry is not None:
+            _cost.note_python_time(nest_id, entry[1], time.perf_counter() - entry[0])
+
+
+_python_clock = _PythonClock()
+_rewrite.AUTO_PYTHON_RAN_LISTENER[0] = _python_clock.stop
+
+
 def _auto_hook(nest_id, env):
     if env is None:
         return _python_hook(nest_id, env)
     device = _choose(nest_id, env)
     out = DEVICES[device](nest_id, env)
-    if out is None and device != "python" and _records.status_of(nest_id) == "fallback":
-        # The native code stopped (a subscript out of range, an int beyond 64
-        # bits, ...) and Python ran the loop: these values run as Python next time.
-        _cost.note_stopped(nest_id, env)
+    if out is None:
+        if device != "python" and _records.status_of(nest_id) == "fallback":
+            # The native code stopped (a subscript out of range, an int beyond
+            # 64 bits, ...) and Python ran the loop: these values run as Python next time.
+            _cost.note_stopped(nest_id, env)
+        # What the interpreter takes on these values, for the next decision.
+        _python_clock.start(nest_id, env)
     return out
 
 

@@ -45,9 +45,13 @@ struct VariantFacts {
   bool cpu_serial_compiled = false;  // the serial variant's code alone is (cpu_compiled: both are)
   bool gpu_compiled = false;
   double expected_runs = 1;  // compile time is divided by this
-  int threads = 0;           // CPU worker threads; 0 = host cores
-  double cores_free = 0;     // cores not busy with other work (from the load
-                             // average); 0 = all of them. Caps the speedup.
+  // The interpreter's time measured on these values (auto's last Python run
+  // of the nest); negative: none. It replaces the counted estimate, which
+  // can be far off where counting guesses (a while loop's passes).
+  double python_measured_s = -1;
+  int threads = 0;        // CPU worker threads; 0 = host cores
+  double cores_free = 0;  // cores not busy with other work (from the load
+                          // average); 0 = all of them. Caps the speedup.
 };
 
 // One variant's price, in seconds.
