@@ -924,3 +924,41 @@ TEST(CpuTiers, BackgroundCompileInstallsOptimisedCodeForLaterRuns) {
   EXPECT_FALSE(cpu_variant_cached(oc.c->bound, oc.c->plan, o));
   EXPECT_EQ(cpu_cache_stats().entries, 0u);
 }
+
+// A region of a parallel loop too short to pay for waking the pool runs on
+// the calling thread (analysis::parallel_region_pays of the work at its
+// entry); a long one on the pool. The results are the same.
+TEST(CpuCodegen, ShortParallelRegionsRunOnTheCallingThread) {
+  set_cpu_thread_count(4);  // whatever this machine's CPUs
+  for (int n : {100, 100000}) {
+    Case c;
+    // for t in range(steps): for i in range(n): y[i] = y[i] + x[i] * t
+    StmtPtr inner = For(
+        "i", I(0), N("n"), nullptr,
+        {Assign(Sub("y", {N("i")}), Bin(BinOp::Add, Sub("y", {N("i")}), Bin(BinOp::Mul, Sub("x", {N("i")}), N("t"))))});
+    make(c, For("t", I(0), N("steps"), nullptr, {inner}), "short_regions", {"t", "i"});
+    for (auto& lp : c.plan.loops)
+      if (lp.loop == inner->id) lp.verdict = LoopVerdict::Parallel;
+    const int steps = 7;
+    double* x = add_array<double>(c, "x", DType::Float64, {n});
+    double* y = add_array<double>(c, "y", DType::Float64, {n});
+    std::vector<double> expect(n);
+    for (int k = 0; k < n; ++k) {
+      x[k] = std::sin(k) * 1e3;
+      expect[k] = y[k] = std::cos(k) / 7.0;
+    }
+    for (int t = 0; t < steps; ++t)
+      for (int k = 0; k < n; ++k) expect[k] = expect[k] + x[k] * t;
+    scalar_int(c, "n", n);
+    scalar_int(c, "steps", steps);
+    auto r = compile_and_run(c);
+    ASSERT_EQ(r.status, RunStatus::Ok) << (r.decline ? r.decline->reason : "");
+    EXPECT_EQ(0, std::memcmp(expect.data(), y, n * sizeof(double)));
+    EXPECT_EQ(out(r, "i")->ival, n - 1);
+    EXPECT_EQ(out(r, "t")->ival, steps - 1);
+    // 100 iterations of 1 + 7 operations do not pay; 100000 do
+    EXPECT_EQ(r.regions_inline, n == 100 ? steps : 0) << n;
+    EXPECT_EQ(r.regions_parallel, n == 100 ? 0 : steps) << n;
+  }
+  set_cpu_thread_count(0);  // back to the default
+}
