@@ -1,8 +1,9 @@
 // _loopscope functions of the dependence analysis:
 //
 //   analysis_register(for_node, source="", filename="") -> int
-//       Front end + static phase of an ast.For (cached: the same node dump
-//       gives the same id). Declined nests get an id too.
+//       Front end + static phase of an ast.For (cached: the same tree, with
+//       the same positions, and key_extra give the same id). Declined nests
+//       get an id too.
 //   analysis_info(nest_id) -> dict
 //       line, source, declined/decline, inputs, outputs, arrays, loops,
 //       static summary (its "skeleton" holds the first pairs of references
@@ -241,13 +242,76 @@ py::dict nest_to_dict(const LoopNest& n) {
   return r;
 }
 
+// What ast.dump(node, include_attributes=True) tells (the node's class, its
+// fields and positions, the repr of every other value), written in C++: the
+// same trees give the same key, different ones different keys. Python's
+// ast.dump is most of what registering a nest costs.
+class AstKey {
+ public:
+  std::string of(py::handle node) {
+    std::string out;
+    add(node.ptr(), out);
+    return out;
+  }
+
+ private:
+  py::object ast_type_ = py::module_::import("ast").attr("AST");
+  std::unordered_map<PyTypeObject*, std::vector<py::object>> names_;  // _fields + _attributes of a node class
+
+  const std::vector<py::object>& names(PyObject* o) {
+    auto it = names_.find(Py_TYPE(o));
+    if (it != names_.end()) return it->second;
+    std::vector<py::object> v;
+    py::handle type(reinterpret_cast<PyObject*>(Py_TYPE(o)));
+    for (const char* group : {"_fields", "_attributes"})
+      if (py::hasattr(type, group))
+        for (auto n : type.attr(group)) v.push_back(py::reinterpret_borrow<py::object>(n));
+    return names_.emplace(Py_TYPE(o), std::move(v)).first->second;
+  }
+
+  void add(PyObject* o, std::string& out) {
+    if (PyList_Check(o)) {
+      out += '[';
+      for (Py_ssize_t k = 0; k < PyList_GET_SIZE(o); ++k) {
+        add(PyList_GET_ITEM(o, k), out);
+        out += ',';
+      }
+      out += ']';
+      return;
+    }
+    int is_node = PyObject_IsInstance(o, ast_type_.ptr());
+    if (is_node < 0) throw py::error_already_set();
+    if (!is_node) {
+      py::str r = py::repr(o);
+      Py_ssize_t n = 0;
+      const char* text = PyUnicode_AsUTF8AndSize(r.ptr(), &n);
+      if (!text) throw py::error_already_set();
+      out.append(text, (size_t)n);
+      return;
+    }
+    out += Py_TYPE(o)->tp_name;
+    out += '(';
+    for (const py::object& name : names(o)) {
+      PyObject* v = PyObject_GetAttr(o, name.ptr());
+      if (!v) {
+        PyErr_Clear();
+        out += '~';  // not set
+      } else {
+        py::object value = py::reinterpret_steal<py::object>(v);
+        add(value.ptr(), out);
+      }
+      out += ',';
+    }
+    out += ')';
+  }
+};
+
 int register_nest(py::handle node, const std::string& source, const std::string& filename,
                   const std::string& key_extra) {
-  py::module_ ast = py::module_::import("ast");
   // key_extra tells apart nodes that are the same once other spellings are
   // made canonical (`m.sqrt` and `math.sqrt`), which assume different names.
-  std::string key =
-      py::str(ast.attr("dump")(node, py::arg("include_attributes") = true)).cast<std::string>() + key_extra;
+  static AstKey* keys = new AstKey();  // kept for the life of the process
+  std::string key = keys->of(node) + "\n" + key_extra;
   int id = find_nest_by_key(key);
   if (id >= 0) return id;
   NestEntry e;
@@ -364,7 +428,7 @@ py::dict from_source(const std::string& source) {
 void bind(py::module_& m) {
   m.def("analysis_register", &register_nest, py::arg("node"), py::arg("source") = "", py::arg("filename") = "",
         py::arg("key_extra") = "",
-        "Front end and static phase of an ast.For node; returns the nest id (cached by the node's dump "
+        "Front end and static phase of an ast.For node; returns the nest id (cached by the node's fields and positions "
         "and key_extra).");
   m.def("analysis_info", &info, py::arg("nest_id"), "What the static phase knows about a registered nest.");
   m.def(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy
+from ._walk import walk
 
 MISSING = object()
 
@@ -55,7 +56,21 @@ class Meaning:
         return f"{_MODULES[self.module].__name__}'s own {self.attr}"
 
 
-_reverse: Dict[int, Tuple[str, str]] = {}
+def _reverse_table() -> Dict[int, Tuple[str, str]]:
+    """id of each public function of math and NumPy -> (module, attribute)
+    (the first spelling in alphabetical order)."""
+    table: Dict[int, Tuple[str, str]] = {}
+    for module, attrs in SNAPSHOT.items():
+        for attr in sorted(attrs):
+            value = attrs[attr]
+            if callable(value) and not attr.startswith("_"):
+                table.setdefault(id(value), (module, attr))
+    return table
+
+
+# Made with the snapshot (at import): a name found bound to one of these
+# functions under another spelling (`from numpy import hypot as h`).
+_reverse = _reverse_table()
 
 
 def _meaning_of(obj, name: str) -> Optional[Meaning]:
@@ -68,12 +83,6 @@ def _meaning_of(obj, name: str) -> Optional[Meaning]:
     for module, attrs in SNAPSHOT.items():  # the same spelling first: `from math import sqrt`
         if attrs.get(name, MISSING) is obj:
             return Meaning(module, name, obj)
-    if not _reverse:
-        for module, attrs in SNAPSHOT.items():
-            for attr in sorted(attrs):
-                value = attrs[attr]
-                if callable(value) and not attr.startswith("_"):
-                    _reverse.setdefault(id(value), (module, attr))
     found = _reverse.get(id(obj))
     if found is None or SNAPSHOT[found[0]][found[1]] is not obj:
         return None
@@ -93,7 +102,7 @@ def _imports_of(tree) -> Tuple[Dict[str, Optional[Meaning]], list]:
         else:
             bound[name] = meaning
 
-    for node in ast.walk(tree) if tree is not None else ():
+    for node in walk(tree) if tree is not None else ():
         if isinstance(node, ast.Import):
             for alias in node.names:
                 module = _IMPORTABLE.get(alias.name)
@@ -155,7 +164,7 @@ def canonical_copy(node: ast.For, resolver: Resolver, builtins) -> Tuple[ast.For
     ``node`` that are other spellings of math or NumPy (``node`` itself, and
     no names, when there are none). Names the nest assigns, and the builtins
     the front end knows, keep their own meaning."""
-    stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    stored = {n.id for n in walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     used: Dict[str, Meaning] = {}
 
     def meaning(name, want_module):
@@ -186,7 +195,7 @@ def canonical_copy(node: ast.For, resolver: Resolver, builtins) -> Tuple[ast.For
 
     candidates = {
         n.value.id if isinstance(n, ast.Attribute) else n.func.id
-        for n in ast.walk(node)
+        for n in walk(node)
         if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name))
         or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
     }

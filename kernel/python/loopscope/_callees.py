@@ -47,6 +47,7 @@ import sys
 import types
 import uuid
 from typing import Any, Dict, List, Optional, Set
+from ._walk import walk
 
 # The table's place in the generated code: ``<PLACEHOLDER>.get(g)``;
 # The rewriter's entry points: ``_rewrite``, the layer above this module,
@@ -75,7 +76,7 @@ def _local_names(fdef) -> Set[str]:
     inside it): a call of such a name may be of a local value, which the
     trampoline leaves alone."""
     names: Set[str] = set()
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             names.add(n.id)
         elif isinstance(n, ast.arg):
@@ -133,6 +134,24 @@ class _Trampolines(ast.NodeTransformer):
         return node
 
 
+def _may_trampoline(fdef, skip: Set[str], module: dict, fn_builtins: Dict[str, Any]) -> bool:
+    """Whether ``fdef``'s body calls a name that ``_Trampolines`` may route
+    through the table (a function of the module or an unbound name): when
+    none, it changes nothing, and is not run."""
+    for s in fdef.body:
+        for n in walk(s):
+            if type(n) is ast.Call and type(n.func) is ast.Name:
+                name = n.func.id
+                if name in skip or name.startswith("__loopscope"):
+                    continue
+                if name in module:
+                    if type(module[name]) is types.FunctionType:
+                        return True
+                elif name not in fn_builtins:
+                    return True
+    return False
+
+
 def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
     """Rewrites, in ``fdef`` (``fn``'s definition, its nests already
     replaced), each call of a name outside the original loops into a call
@@ -143,7 +162,10 @@ def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
     fn_builtins = module.get("__builtins__", builtins)
     if isinstance(fn_builtins, types.ModuleType):
         fn_builtins = vars(fn_builtins)
-    t = _Trampolines(_local_names(fdef), module, fn_builtins, table)
+    skip = _local_names(fdef)
+    if not _may_trampoline(fdef, skip, module, fn_builtins):
+        return 0
+    t = _Trampolines(skip, module, fn_builtins, table)
     judging = table is not None and fn not in table._judging
     if judging:
         table._judging.add(fn)  # its own (recursive) calls keep their trampoline

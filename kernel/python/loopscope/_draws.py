@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import numpy
+from ._walk import walk
 
 MAX_DRAWS = 50_000_000
 # The generators, as they were when Loopscope was imported: a draw site is
@@ -149,7 +150,7 @@ def _draws_in(e) -> List[ast.Call]:
     found: List[ast.Call] = []
 
     def has_draw(n):
-        return any(_site(c) for c in ast.walk(n))
+        return any(_site(c) for c in walk(n))
 
     def visit(n):
         if isinstance(n, (ast.BoolOp, ast.IfExp)) and has_draw(n):
@@ -208,18 +209,18 @@ UNDER_A_CONDITION = "a random number is drawn under a condition, so how many are
 def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
     """``(a copy of node with its draws replaced, plan)``; ``(node, None)``
     when it draws nothing. Raises NotDrawable."""
-    if not any(_site(n) for n in ast.walk(node)):
+    if not any(_site(n) for n in walk(node)):
         return node, None
-    if any(isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)):
+    if any(isinstance(n, (ast.Break, ast.Continue)) for n in walk(node)):
         raise NotDrawable(
             "a loop of the nest may stop early or skip the rest of an iteration (break, continue), "
             "so how many random numbers are drawn depends on the values"
         )
     node = copy.deepcopy(node)
-    assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    assigned = {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     # The one loop whose body holds every draw, directly.
     holder = None
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.For):
             for s in n.body:
                 if _stmt_draws(s):
@@ -227,7 +228,7 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
                         raise NotDrawable("random numbers are drawn in more than one loop of the nest")
                     holder = n
     counted = sum(len(_stmt_draws(s)) for s in holder.body) if holder else 0
-    if holder is None or counted != sum(1 for n in ast.walk(node) if _site(n)):
+    if holder is None or counted != sum(1 for n in walk(node) if _site(n)):
         raise NotDrawable(UNDER_A_CONDITION)
     path = _path(node, holder)
     chain: List[ast.For] = [n for n in path if isinstance(n, ast.For)]
@@ -238,7 +239,7 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
     for f in chain:
         if not (isinstance(f.iter, ast.Call) and isinstance(f.iter.func, ast.Name) and f.iter.func.id == "range"):
             raise NotDrawable("random numbers are drawn in a loop that does not count over a range")
-        names = {n.id for a in f.iter.args for n in ast.walk(a) if isinstance(n, ast.Name)}
+        names = {n.id for a in f.iter.args for n in walk(a) if isinstance(n, ast.Name)}
         if names & (loop_vars | assigned) or any(n.startswith("$") for n in names):
             raise NotDrawable(
                 f"random numbers are drawn in loop {f.target.id}, whose trip count changes inside the nest"

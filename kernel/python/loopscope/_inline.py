@@ -50,6 +50,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import numpy
 
 from ._records import show_hidden_as
+from ._walk import walk
 
 MAX_DEPTH = 4  # calls inside inlined functions, inlined in turn
 MAX_STATEMENTS = 400  # statements added to one nest by inlining
@@ -140,7 +141,7 @@ class Callee:
 def _stored_names(stmts) -> Set[str]:
     names = set()
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 names.add(n.id)
             elif isinstance(n, ast.arg):
@@ -160,7 +161,7 @@ def caller_locals(fdef) -> Set[str]:
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
     names |= _stored_names(fdef.body)
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, ast.Global):
             names -= set(n.names)
     return names
@@ -174,7 +175,7 @@ def _lambda_tree(fn, tree) -> ast.FunctionDef:
         return _code_shape(code.replace(co_flags=code.co_flags & ~inspect.CO_NESTED))
 
     want = shape(fn.__code__)
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if not isinstance(n, ast.Lambda):
             continue
         try:
@@ -249,7 +250,7 @@ def _check_shape(name: str, code: types.CodeType, fdef: ast.FunctionDef):
     args = fdef.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
         raise NotInlinable(f"{name} takes *args, **kwargs or keyword-only parameters")
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if n is fdef:
             continue
         if isinstance(n, (ast.Global, ast.Nonlocal)):
@@ -273,17 +274,15 @@ def _defaults(name: str, values: Optional[tuple], fdef) -> List[Optional[ast.exp
 
 
 def _has_return(stmts) -> bool:
-    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
+    return any(isinstance(n, ast.Return) for s in stmts for n in walk(s))
 
 
 def _returns_from_a_loop(stmts) -> bool:
-    return any(
-        isinstance(n, (ast.For, ast.While)) and _has_return(n.body + n.orelse) for s in stmts for n in ast.walk(s)
-    )
+    return any(isinstance(n, (ast.For, ast.While)) and _has_return(n.body + n.orelse) for s in stmts for n in walk(s))
 
 
 def _returns_only_bools(stmts) -> bool:
-    values = [n.value for s in stmts for n in ast.walk(s) if isinstance(n, ast.Return)]
+    values = [n.value for s in stmts for n in walk(s) if isinstance(n, ast.Return)]
     return all(isinstance(v, ast.Constant) and type(v.value) is bool for v in values)
 
 
@@ -399,7 +398,7 @@ def _at(stmts: List[ast.stmt], where: ast.stmt) -> List[ast.stmt]:
     """``stmts`` (inlined code) placed at the line of the statement that
     calls: reports and declines point at the user's call."""
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if "lineno" in n._attributes:
                 n.lineno, n.col_offset = where.lineno, where.col_offset
                 n.end_lineno, n.end_col_offset = where.end_lineno, where.end_col_offset
@@ -412,7 +411,7 @@ def _row_of(arg: ast.expr) -> Optional[Tuple[str, ast.expr]]:
     if not (isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name)):
         return None
     index = arg.slice
-    for n in ast.walk(index):
+    for n in walk(index):
         if not isinstance(n, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load)):
             return None
         if isinstance(n, ast.Constant) and type(n.value) is not int:
@@ -422,7 +421,7 @@ def _row_of(arg: ast.expr) -> Optional[Tuple[str, ast.expr]]:
 
 def _used_as_array(p: str, fdef: ast.FunctionDef) -> bool:
     """Whether the body indexes ``p``, reads its shape or takes its length."""
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.value, ast.Name) and n.value.id == p:
             return True
         if (
@@ -441,7 +440,7 @@ def _array_rank(p: str, fdef: ast.FunctionDef) -> int:
     """How many indices the body gives ``p`` (1 when it only reads its
     shape or length)."""
     ranks = set()
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == p:
             ranks.add(len(n.slice.elts) if isinstance(n.slice, ast.Tuple) else 1)
     if len(ranks) > 1:
@@ -607,7 +606,7 @@ class Inliner:
                 raise NotInlinable(f"the call of {name} passes {k.arg}= which it cannot take")
             given[k.arg] = k.value
         body_stores = _stored_names(fdef.body)
-        reads = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        reads = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         local = set(params) | body_stores
         globals_read = reads - local
         clash = sorted(globals_read & self.shadowed)
@@ -651,7 +650,7 @@ class Inliner:
             if flat.len_used:  # len(row) became X.shape[1]: len must still be the built-in
                 pre.append(ast.Assign(targets=[ast.Name(prefix + "len", ast.Store())], value=flat.len_used))
         body = self.block(body, stack + (name,))
-        self.statements += sum(1 for s in body for n in ast.walk(s) if isinstance(n, ast.stmt))
+        self.statements += sum(1 for s in body for n in walk(s) if isinstance(n, ast.stmt))
         if self.statements > MAX_STATEMENTS:
             raise NotInlinable(f"inlining {name} makes the loop longer than {MAX_STATEMENTS} statements")
         self.callees.setdefault(name, callee)
@@ -755,7 +754,7 @@ def inline(
     not_functions = set(skip) | _stored_names([node])
     called = {
         n.func.id
-        for n in ast.walk(node)
+        for n in walk(node)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in not_functions
     }
 
@@ -793,7 +792,7 @@ def lazy_names(
     called = sorted(
         {
             n.func.id
-            for n in ast.walk(node)
+            for n in walk(node)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in not_functions
         }
     )
@@ -850,7 +849,7 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
         return node, None, None
     if refuse:
         return node, None, refuse
-    returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+    returns = [n for n in walk(node) if isinstance(n, ast.Return)]
     bare = [r.value is None for r in returns]
     if any(bare) and not all(bare):
         return node, None, "the loop returns a value in one place and nothing in another"
@@ -864,7 +863,7 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
         return node, None, "'return' in the else block of the outermost loop is not supported"
     new = copy.deepcopy(node)
     if all(bare):
-        for r in ast.walk(new):
+        for r in walk(new):
             if isinstance(r, ast.Return):
                 r.value = ast.copy_location(ast.Constant(True), r)
     show_hidden_as(NEST_RETURNED, "whether the function returned")

@@ -71,6 +71,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import numpy
 
 from ._records import HIDDEN_INDEX, HIDDEN_WHILE, show_hidden_as
+from ._walk import walk
 
 
 def _name(n) -> Optional[str]:
@@ -353,7 +354,7 @@ def _nested(loop: ast.For, names, bounds, array, element, hidden_base: str) -> a
 
 def _parents(root) -> Dict[int, ast.AST]:
     out = {}
-    for n in ast.walk(root):
+    for n in walk(root):
         for c in ast.iter_child_nodes(n):
             out[id(c)] = n
     return out
@@ -366,7 +367,7 @@ def _row_uses(body: List[ast.stmt], row: str):
     holder = ast.Module(body=body, type_ignores=[])
     parents = _parents(holder)
     uses = []
-    for n in ast.walk(holder):
+    for n in walk(holder):
         if not (isinstance(n, ast.Name) and n.id == row):
             continue
         if not isinstance(n.ctx, ast.Load):
@@ -428,13 +429,13 @@ def _stores(root) -> Tuple[Counter, Counter]:
     stored otherwise, in the nest ``root``."""
     targets, others = Counter(), Counter()
     loop_targets = set()
-    for n in ast.walk(root):
+    for n in walk(root):
         if isinstance(n, (ast.For, ast.AsyncFor)):
-            for t in ast.walk(n.target):
+            for t in walk(n.target):
                 if isinstance(t, ast.Name):
                     targets[t.id] += 1
                     loop_targets.add(id(t))
-    for n in ast.walk(root):
+    for n in walk(root):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in loop_targets:
             others[n.id] += 1
     return targets, others
@@ -444,7 +445,7 @@ def _subscript_dims(root) -> Dict[str, int]:
     """Arrays subscripted with the same number of indices everywhere in the
     nest: that number (what ``a.flat`` is lowered for)."""
     seen: Dict[str, Set[int]] = {}
-    for n in ast.walk(root):
+    for n in walk(root):
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name):
             k = len(n.slice.elts) if isinstance(n.slice, ast.Tuple) else 1
             seen.setdefault(n.value.id, set()).add(k)
@@ -525,7 +526,7 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     if not isinstance(node, ast.While) and not any(
         (isinstance(n, ast.For) and _to_lower(n, targets, others, dims))
         or (isinstance(n, (ast.If, ast.While, ast.IfExp)) and _as_condition(n.test) is not n.test)
-        for n in ast.walk(node)
+        for n in walk(node)
     ):
         return node, facts  # nothing to lower: no copy
 
@@ -661,7 +662,7 @@ def _element_index(target: str, index: str) -> ast.stmt:
 
 def _locate(made, where):
     """What was made for a loop is at the loop's line."""
-    for m in ast.walk(made):
+    for m in walk(made):
         if "lineno" in m._attributes and not hasattr(m, "lineno"):
             ast.copy_location(m, where)
 
@@ -679,7 +680,7 @@ def builtins_called(node) -> set:
     does, so they must still be Python's own when the nest runs."""
     return {
         n.iter.func.id
-        for n in ast.walk(node)
+        for n in walk(node)
         if isinstance(n, ast.For)
         and isinstance(n.iter, ast.Call)
         and isinstance(n.iter.func, ast.Name)

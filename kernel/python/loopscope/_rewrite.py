@@ -71,6 +71,7 @@ import copy
 import functools
 import inspect
 import math
+import re
 import sys
 import textwrap
 import threading
@@ -83,8 +84,9 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _callees, _draws, _inline, _iteration, _rotations, _slices
+from . import _aliases, _callees, _draws, _inline, _iteration, _rotations, _slices, _source
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
+from ._walk import walk
 
 HOOK_NAME = "__loopscope_hook__"
 # A rebuilt function reaches its hook through a constant of its own code, not
@@ -281,7 +283,7 @@ def is_range_loop(node) -> bool:
 def _ast_loops(node) -> List[dict]:
     """The for loops of a (declined) nest, read from the ast."""
     out = []
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.For):
             var = n.target.id if isinstance(n.target, ast.Name) else ast.unparse(n.target)
             out.append({"var": var, "line": n.lineno})
@@ -319,7 +321,7 @@ def _assumed_names(node: ast.For, inputs: List[str], aliases: Dict[str, "_aliase
     modules = set(ASSUMED_MODULES) | {n for n, m in aliases.items() if m.attr is None}
     functions = set(ASSUMED_BUILTINS) | {n for n, m in aliases.items() if m.attr is not None}
     names, attrs = set(), set()
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in modules:
             names.add(n.value.id)
             attrs.add((n.value.id, n.attr))
@@ -330,8 +332,30 @@ def _assumed_names(node: ast.For, inputs: List[str], aliases: Dict[str, "_aliase
         if expr is not None and expr[0] == "len":
             names.add("len")
     values = {n for n in inputs if n.isidentifier()}
-    values |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    values |= {n.id for n in walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     return sorted(names), sorted(attrs), sorted(names & values)
+
+
+@functools.lru_cache(maxsize=16)
+def _source_lines(source: str) -> List[str]:
+    """The lines of ``source`` as the parser counts them (with their ends;
+    a form feed ends none), split once per source."""
+    return ast._splitlines_no_ff(source)
+
+
+def _source_segment(source: str, node: ast.AST) -> Optional[str]:
+    """``ast.get_source_segment(source, node, padded=True)``, with the lines
+    of ``source`` split once for all the nests of a source."""
+    if getattr(node, "end_lineno", None) is None or getattr(node, "end_col_offset", None) is None:
+        return None
+    lines = _source_lines(source)
+    first, last = node.lineno - 1, node.end_lineno - 1
+    start, end = node.col_offset, node.end_col_offset
+    if first == last:
+        return lines[first].encode()[start:end].decode()
+    padding = re.sub(r"[^\f\t]", " ", lines[first].encode()[:start].decode())
+    head = padding + lines[first].encode()[start:].decode()
+    return "".join([head, *lines[first + 1 : last], lines[last].encode()[:end].decode()])
 
 
 def register(
@@ -356,7 +380,7 @@ def register(
     text = None
     if source is not None:
         try:
-            text = ast.get_source_segment(source, node, padded=True)
+            text = _source_segment(source, node)
         except Exception:
             text = None
         if text is not None:
@@ -934,7 +958,7 @@ def _locate(new, old):
     reaching into the loop's body would make a tracer, and so a debugger's
     breakpoint on the body's first line, see that line when the generated
     code runs."""
-    for n in ast.walk(new):
+    for n in walk(new):
         if n is old or _inside(n, old):
             continue
         if "lineno" in n._attributes:
@@ -948,7 +972,7 @@ def _inside(n, old):
 
 
 def _mark_original(node):
-    for n in ast.walk(node):
+    for n in walk(node):
         # Only nodes with a position (what _locate moves): the parser shares
         # one Load, Store, Add, And, Not, ... between all trees, which another
         # thread may be copying.
@@ -966,9 +990,11 @@ class _Rewriter:
         self.shadowed: Set[str] = set()  # local names of the enclosing functions
         self.returns: Optional[str] = None  # register's `returns` where the statements are
         self.nests: List[NestRecord] = []
+        self.replaced = 0  # nests replaced: none, and the tree is the one parsed
 
     def replace(self, node, rec):
         _mark_original(node)
+        self.replaced += 1
         return _replacement(node, rec, self.hook_name)
 
     def block(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
@@ -983,6 +1009,7 @@ class _Rewriter:
             self.nests.append(rec)
             if rec.lazy is not None:
                 _mark_original(s)
+                self.replaced += 1
                 return _lazy_replacement(s, rec, self.hook_name)
             if not rec.declined:
                 if rec.over_iterable:
@@ -1062,19 +1089,31 @@ def rewrite_module(
     defines at its top level count as defined in ``module``. ``outside``,
     when given, is called with the rewritten tree while the original loops
     of the replaced nests can still be told apart (``_callees.trampoline``)."""
+    tree, nests, _changed = _rewrite_tree(
+        tree, filename, hook_name, source, hook_declined, namespace, module, local_defs, outside
+    )
+    return tree, nests
+
+
+def _rewrite_tree(tree, filename, hook_name, source, hook_declined, namespace, module, local_defs, outside):
+    """``rewrite_module``, and whether the tree changed (a nest replaced, or
+    ``outside`` returned a count of changes above 0)."""
     with REWRITE_LOCK:
         resolver = _aliases.Resolver(tree, namespace, module)
         if local_defs:
             resolver.defs = _inline.module_defs(tree)
         rw = _Rewriter(filename, hook_name, source, hook_declined, resolver)
         tree.body = rw.block(tree.body)
+        changed = rw.replaced > 0
         if outside is not None:
-            outside(tree)
-        ast.fix_missing_locations(tree)
-        for n in ast.walk(tree):
-            if hasattr(n, "_ls_orig"):
-                del n._ls_orig
-        return tree, rw.nests
+            changed = bool(outside(tree)) or changed
+        if changed:
+            ast.fix_missing_locations(tree)
+        if rw.replaced:
+            for n in walk(tree):
+                if hasattr(n, "_ls_orig"):
+                    del n._ls_orig
+        return tree, rw.nests, changed
 
 
 # --- functions -------------------------------------------------------------------------
@@ -1097,15 +1136,16 @@ def _plain_function(fn):
 
 
 def _function_source(fn):
-    """The source of ``fn``'s own code (not of what it wraps)."""
+    """``(source, first line, tree)`` of ``fn``'s own code (not of what it
+    wraps); raises NotRewritable."""
     try:
-        lines, first = inspect.getsourcelines(fn.__code__)
+        return _source.function_source(fn)
     except (OSError, TypeError) as exc:
         raise NotRewritable(
             f"the source of {fn.__qualname__} is not available ({exc}), " f"so it runs as it is"
         ) from None
-    source = textwrap.dedent("".join(lines))
-    return source, first
+    except SyntaxError as exc:
+        raise NotRewritable(f"the source of {fn.__qualname__} could not be parsed ({exc.msg})") from None
 
 
 def _enclosing_class(fn) -> Optional[str]:
@@ -1130,30 +1170,43 @@ def rewrite_function(fn, hook_declined: bool = False, callees=None):
     through ``_callees.PLACEHOLDER`` (``_callees.trampoline``). Raises
     NotRewritable."""
     fn, _ = _plain_function(fn)
-    source, first = _function_source(fn)
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise NotRewritable(f"the source of {fn.__qualname__} could not be parsed ({exc.msg})") from None
+    fdef, nests, _changed, line = _rewritten_def(fn, hook_declined, callees)
+    return _maker_module(fn, fdef, line), nests
+
+
+def _rewritten_def(fn, hook_declined, callees):
+    """``(fdef, nests, changed, line)``: the rewritten ``def`` of the plain
+    function ``fn`` (its def line is line 1), whether anything in it changed
+    (nothing: ``fn``'s own code does what it would do) and the line of the
+    def in ``fn``'s file."""
+    source, first, tree = _function_source(fn)
     fdef = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if fdef is None or fdef.name != fn.__code__.co_name:
         raise NotRewritable(f"{fn.__qualname__} is not defined by a def statement in its source")
     def_line = fdef.lineno
     fdef.decorator_list = []
     module = ast.Module(body=[fdef], type_ignores=[])
-    ast.increment_lineno(module, 1 - def_line)  # the def line is line 1
-    module, nests = rewrite_module(
+    if def_line != 1:
+        ast.increment_lineno(module, 1 - def_line)  # the def line is line 1
+    _, nests, changed = _rewrite_tree(
         module,
         fn.__code__.co_filename or "<function>",
         None,
-        source=_shift_source(source, def_line),
-        hook_declined=hook_declined,
-        namespace=_function_namespace(fn),
-        module=fn.__globals__,
-        outside=(lambda tree: _callees.trampoline(fdef, fn, _callees.table_or_none(callees))) if callees else None,
+        _shift_source(source, def_line),
+        hook_declined,
+        _function_namespace(fn),
+        fn.__globals__,
+        False,
+        (lambda tree: _callees.trampoline(fdef, fn, _callees.table_or_none(callees))) if callees else None,
     )
     for rec in nests:
         rec.function, rec.def_line = fn.__qualname__, first + def_line - 1
+    return fdef, nests, changed, first + def_line - 1
+
+
+def _maker_module(fn, fdef, line):
+    """The module whose ``__loopscope_make__(*freevars)`` returns the
+    function ``fdef`` defines (see ``rewrite_function``), at ``line``."""
     klass = _enclosing_class(fn)
     freevars = [v for v in fn.__code__.co_freevars if not (klass and v == "__class__")]
     maker_body: List[ast.stmt] = []
@@ -1178,9 +1231,9 @@ def rewrite_function(fn, hook_declined: bool = False, callees=None):
     for n in (top, maker):
         n.lineno, n.col_offset = 1, 0
     ast.fix_missing_locations(outer)
-    # Lines of the file: the def line of fn is at first + def_line - 1.
-    ast.increment_lineno(outer, first + def_line - 2)
-    return outer, nests
+    # Lines of the file: the def line of fn is at ``line``.
+    ast.increment_lineno(outer, line - 1)
+    return outer
 
 
 def _function_namespace(fn):
@@ -1260,8 +1313,14 @@ def compile_function(fn, hook, hook_declined: bool = False, callees: Optional["_
 
 def _compile_function(fn, hook, hook_declined, callees):
     plain, rebind = _plain_function(fn)
-    tree, nests = rewrite_function(plain, hook_declined=hook_declined, callees=callees)
+    fdef, nests, changed, line = _rewritten_def(plain, hook_declined, callees)
     old = plain.__code__
+    if not changed:
+        # Every nest declined and no call to intercept: fn's own code is
+        # what the rewritten one would be (no compile; a copy, so that the
+        # caches keyed on fn hold no reference to it).
+        return rebind(_function_like(plain, old, plain.__closure__)), nests
+    tree = _maker_module(plain, fdef, line)
     try:
         code = compile(tree, old.co_filename, "exec")
     except SyntaxError as exc:
@@ -1289,18 +1348,23 @@ def _compile_function(fn, hook, hook_declined, callees):
     inner = _with_constant(inner, HOOK_CONSTANT, hook).replace(co_qualname=old.co_qualname)
     if callees is not None:
         inner = _with_constant(inner, _callees.PLACEHOLDER, callees)
-    new_fn = types.FunctionType(
-        inner, plain.__globals__, plain.__name__, plain.__defaults__, tuple(closure) if closure else None
-    )
+    new_fn = _function_like(plain, inner, tuple(closure) if closure else None)
+    if callees is not None:
+        callees.seed(plain, new_fn)  # its recursive calls reach the rewritten version
+    return rebind(new_fn), nests
+
+
+def _function_like(plain, code, closure):
+    """A function of ``code`` with the globals, defaults, keyword defaults,
+    names, docstring, module, annotations and attributes of ``plain``."""
+    new_fn = types.FunctionType(code, plain.__globals__, plain.__name__, plain.__defaults__, closure)
     new_fn.__kwdefaults__ = plain.__kwdefaults__
     new_fn.__qualname__ = plain.__qualname__
     new_fn.__doc__ = plain.__doc__
     new_fn.__module__ = plain.__module__
     new_fn.__annotations__ = dict(plain.__annotations__)
     new_fn.__dict__.update(plain.__dict__)
-    if callees is not None:
-        callees.seed(plain, new_fn)  # its recursive calls reach the rewritten version
-    return rebind(new_fn), nests
+    return new_fn
 
 
 # _callees (below this module) rewrites the functions a function calls through these.

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ._records import HIDDEN_INDEX
+from ._walk import walk
 
 _MAX_PERIOD = 4
 
@@ -91,7 +92,7 @@ def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set) -> bool:
     subscripted = set()
     allowed = set()  # id() of Name nodes in allowed positions
     for s in body:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in names:
                 subscripted.add(n.value.id)
                 allowed.add(id(n.value))
@@ -111,7 +112,7 @@ def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set) -> bool:
     for s in body:
         if id(s) in swaps:
             continue
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and n.id in names and id(n) not in allowed:
                 return False
             if isinstance(n, (ast.Global, ast.Nonlocal)) and names & set(n.names):
@@ -126,7 +127,7 @@ def _leaves(body: List[ast.stmt]) -> bool:
         if isinstance(s, (ast.Break, ast.Continue, ast.Return)):
             return True
         if isinstance(s, (ast.For, ast.AsyncFor, ast.While)):
-            if any(isinstance(n, ast.Return) for n in ast.walk(s)):
+            if any(isinstance(n, ast.Return) for n in walk(s)):
                 return True
             if _leaves(s.orelse):
                 return True
@@ -150,7 +151,7 @@ def _pure(e: ast.expr, arrays: set) -> bool:
     """A range() argument that reads nothing but names, constants, integer
     arithmetic, len(), .shape[k], .size and .ndim: evaluating it again after
     the loop gives the same value when the loop assigns none of its names."""
-    for n in ast.walk(e):
+    for n in walk(e):
         if isinstance(n, (ast.Name, ast.Constant, ast.Load, ast.operator, ast.unaryop, ast.BinOp, ast.UnaryOp)):
             continue
         if isinstance(n, ast.Attribute) and n.attr in _ARRAY_ATTRS:
@@ -166,7 +167,7 @@ def _pure(e: ast.expr, arrays: set) -> bool:
 def _stored_names(body: List[ast.stmt]) -> set:
     out = set()
     for s in body:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
                 out.add(n.id)
             elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -209,7 +210,7 @@ def lower(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation]]:
     var = node.target.id
     stored = _stored_names([s for s in node.body if all(s is not w for w, _ in swaps)])
     args = node.iter.args
-    arg_names = {n.id for a in args for n in ast.walk(a) if isinstance(n, ast.Name)}
+    arg_names = {n.id for a in args for n in walk(a) if isinstance(n, ast.Name)}
     if (
         var in names
         or names & stored
@@ -273,7 +274,7 @@ def lower(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation]]:
         type_comment=None,
     )
     ast.copy_location(loop, node)
-    for n in ast.walk(loop):
+    for n in walk(loop):
         if "lineno" in n._attributes and not hasattr(n, "lineno"):
             ast.copy_location(n, node)
     ast.fix_missing_locations(loop)

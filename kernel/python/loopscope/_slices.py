@@ -29,6 +29,7 @@ import math
 from typing import Optional
 
 from . import _records
+from ._walk import walk
 
 _counter = itertools.count(1)
 
@@ -131,7 +132,7 @@ def _lower_fill(s: ast.Assign) -> Optional[ast.stmt]:
     out: ast.stmt = ast.Assign([target], copy.deepcopy(s.value))
     for var, it in reversed(loops):
         out = ast.For(ast.Name(var, ast.Store()), it, [out], [], None)
-    for n in ast.walk(out):
+    for n in walk(out):
         if "lineno" in n._attributes:
             ast.copy_location(n, s)
     return out
@@ -156,7 +157,7 @@ class _Lower(ast.NodeTransformer):
 def lower(node: ast.stmt) -> ast.stmt:
     """``node`` (a copy) with every slice filled with a constant lowered to
     loops; ``node`` itself when there is none."""
-    if not any(isinstance(n, ast.Slice) for n in ast.walk(node)):
+    if not any(isinstance(n, ast.Slice) for n in walk(node)):
         return node  # nothing to lower: no copy
     t = _Lower()
     out = t.visit(copy.deepcopy(node))
