@@ -98,6 +98,9 @@ class Specialiser {
   bool changed_ = false;
   bool record_ = false;
   std::map<std::string, Interval> loop_iv_;  // enclosing loop variables
+  // The enclosing loops and their steps, outermost first (0: a step known
+  // only when the loop starts), for affine_bound.
+  std::vector<std::pair<const Stmt*, int64_t>> enclosing_;
   static constexpr int64_t kExactInDouble = int64_t{1} << 53;
   std::set<std::string> ints_not_exact_in_double_;  // assigned an int whose range is unknown or wider
   std::set<std::string> ints_not_zero_;             // assigned an int that may not be 0
@@ -676,6 +679,96 @@ class Specialiser {
     return TypedInterval{t, iv};
   }
 
+  // ---- affine subscripts over triangular loops ----------------------------
+  // An integer expression as c + sum(coef[v] * v) over the enclosing loop
+  // variables, the other names being scalars the instance fixes.
+  struct Affine {
+    i128 c = 0;
+    std::map<std::string, i128> coef;
+  };
+  // Terms within 2**62: products of two stay far from i128's limits.
+  static bool small(const Affine& a) {
+    constexpr i128 kLimit = i128(1) << 62;
+    if (a.c > kLimit || a.c < -kLimit) return false;
+    for (auto& [v, k] : a.coef)
+      if (k > kLimit || k < -kLimit) return false;
+    return true;
+  }
+  std::optional<Affine> affine(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntConst: return Affine{e.ival, {}};
+      case ExprKind::Name: {
+        if (loop_iv_.count(e.name)) return Affine{0, {{e.name, 1}}};
+        auto it = S.var_index.find(e.name);
+        if (it == S.var_index.end()) return std::nullopt;
+        const VarInfo& v = S.vars[it->second];
+        if (!v.input || v.assigned || v.type.r != Repr::I64) return std::nullopt;
+        return Affine{B.scalars.at(e.name).ival, {}};
+      }
+      case ExprKind::Unary: {
+        if (e.un_op != UnOp::Neg && e.un_op != UnOp::Pos) return std::nullopt;
+        auto a = affine(*e.args[0]);
+        if (!a || e.un_op == UnOp::Pos) return a;
+        a->c = -a->c;
+        for (auto& [v, k] : a->coef) k = -k;
+        return a;
+      }
+      case ExprKind::Binary: {
+        if (e.bin_op != BinOp::Add && e.bin_op != BinOp::Sub && e.bin_op != BinOp::Mul) return std::nullopt;
+        auto a = affine(*e.args[0]);
+        auto b = affine(*e.args[1]);
+        if (!a || !b) return std::nullopt;
+        if (e.bin_op == BinOp::Mul) {
+          if (!a->coef.empty() && !b->coef.empty()) return std::nullopt;
+          if (!a->coef.empty()) std::swap(a, b);  // a is the constant
+          for (auto& [v, k] : b->coef) k *= a->c;
+          b->c *= a->c;
+          if (!small(*b)) return std::nullopt;
+          return b;
+        }
+        const i128 sign = e.bin_op == BinOp::Add ? 1 : -1;
+        a->c += sign * b->c;
+        for (auto& [v, k] : b->coef) a->coef[v] += sign * k;
+        if (!small(*a)) return std::nullopt;
+        return a;
+      }
+      default: return std::nullopt;
+    }
+  }
+
+  // The least (upper = false) or greatest value of the integer expression
+  // over the iterations of the enclosing loops, from their bounds: each loop
+  // variable, innermost first, is replaced by the bound of its range() that
+  // minimises (maximises) the expression, an affine expression of the outer
+  // variables (`for i in range(k)`: 0 <= i <= k - 1), so that `k - i - 1` in
+  // that loop is at least 0, which intervals alone do not see. nullopt when
+  // the expression or a bound it needs is not affine.
+  std::optional<i128> affine_bound(const Expr& e, bool upper) {
+    auto a = affine(e);
+    if (!a || !small(*a)) return std::nullopt;
+    for (auto it = enclosing_.rbegin(); it != enclosing_.rend(); ++it) {
+      const Stmt* loop = it->first;
+      const int64_t step = it->second;
+      auto c = a->coef.find(loop->var);
+      if (c == a->coef.end() || c->second == 0) continue;
+      if (step == 0) return std::nullopt;  // its step is known only when it starts
+      const i128 k = c->second;
+      a->coef.erase(c);
+      // the variable's range while the body runs: [start, stop - 1] going up, [stop + 1, start] going down
+      bool take_start = (step > 0) == ((k > 0) != upper);
+      auto b = affine(take_start ? *loop->start : *loop->stop);
+      if (!b) return std::nullopt;
+      if (!take_start) b->c += step > 0 ? -1 : 1;
+      if (!small(*b)) return std::nullopt;
+      a->c += k * b->c;
+      for (auto& [v, kb] : b->coef) a->coef[v] += k * kb;
+      if (!small(*a)) return std::nullopt;
+    }
+    for (auto& [v, k] : a->coef)
+      if (k != 0) return std::nullopt;  // a variable of no enclosing loop with a fixed step
+    return a->c;
+  }
+
   // `stored`: the element is only assigned (`x[i] = v`), not read.
   std::optional<TypedInterval> subscript(const Expr& e, bool stored = false) {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
@@ -697,6 +790,13 @@ class Specialiser {
                           "a subscript of '" + e.name + "' is a " + describe(ix->t) + ", not an integer"};
       i128 n = ab.shape[d];
       IndexMode m = IndexMode::CheckedWrap;
+      if (ix->iv.known && !(ix->iv.lo >= 0 && ix->iv.hi < n)) {
+        // a triangular loop's subscript (`r[k - i - 1]` for i < k) may be
+        // in range where the intervals of its variables do not show it
+        auto lo = affine_bound(*e.args[d], false), hi = affine_bound(*e.args[d], true);
+        if (lo && *lo > ix->iv.lo) ix->iv.lo = *lo;
+        if (hi && *hi < ix->iv.hi) ix->iv.hi = *hi;
+      }
       if (ix->iv.known) {
         if (ix->iv.lo > ix->iv.hi || (ix->iv.lo >= 0 && ix->iv.hi < n))
           m = IndexMode::Direct;
@@ -1027,8 +1127,10 @@ class Specialiser {
       throw Unsupported{DeclineCode::UnsupportedSyntax, s.line, "two nested loops use the variable '" + s.var + "'"};
     loop_iv_[s.var] = iv;
     loops.push_back(&s);
+    enclosing_.push_back({&s, 0});
     if (record_) decisions_ << 'L' << s.id << ":v;";
     for (auto& st : s.body) stmt(*st, loops);
+    enclosing_.pop_back();
     loops.pop_back();
     loop_iv_.erase(s.var);
   }
@@ -1129,8 +1231,10 @@ class Specialiser {
                             "two nested loops use the variable '" + s.var + "'"};
         loop_iv_[s.var] = iv;
         loops.push_back(&s);
+        enclosing_.push_back({&s, step});
         if (record_) decisions_ << 'L' << s.id << ':' << step << ';';
         for (auto& st : s.body) stmt(*st, loops);
+        enclosing_.pop_back();
         loops.pop_back();
         loop_iv_.erase(s.var);
         return;

@@ -431,3 +431,97 @@ def test_lu_and_jammed_chains_are_exact():
     check(fn_of(lu), lambda: (M.copy(), 13), devices=CPU)
     check(fn_of(g), lambda: (M.copy(), np.linspace(2, 3, 13), np.linspace(0, 1, 13), 1.5, 13), devices=CPU)
     check(fn_of(g), lambda: (lambda v: (M.copy(), v, v, 1.5, 13))(np.linspace(0, 1, 13)), devices=CPU)
+
+
+# ---- subscripts of triangular loops ------------------------------------------
+
+DURBIN = """
+def k(r, y, z):
+    n = r.shape[0]
+    y[0] = -r[0]
+    beta = 1.0
+    alpha = -r[0]
+    for kk in range(1, n):
+        beta = (1 - alpha * alpha) * beta
+        total = 0.0
+        for i in range(kk):
+            total += r[kk - i - 1] * y[i]
+        alpha = -(r[kk] + total) / beta
+        for i in range(kk):
+            z[i] = y[i] + alpha * y[kk - i - 1]
+        for i in range(kk):
+            y[i] = z[i]
+        y[kk] = alpha
+"""
+
+
+def test_durbin_is_exact():
+    n = 40
+    check(fn_of(DURBIN), lambda: ((n + 1 - np.arange(n)).astype(np.float64), np.zeros(n), np.zeros(n)), devices=CPU)
+
+
+def test_a_triangular_subscript_proved_in_range_needs_no_check():
+    # i - kk + n lies in [1, n - 1] for i < kk; the intervals of i and kk alone
+    # allow up to 2n - 3 (a checked subscript, and a snapshot)
+    src = "for kk in range(1, n):\n    for i in range(kk):\n        y[i - kk + n] = 2.5\n"
+    r = run_native(src, dict(y=np.zeros(10), n=10))
+    assert r["status"] == "ok" and r["timing"]["snapshot_bytes"] == 0, r
+
+
+TRIANGULAR = {
+    # k - i reaches -1 (Python's wrap to the last element)
+    "reaches_minus_one": """
+        def k(x, n):
+            for kk in range(n):
+                for i in range(kk + 2):
+                    x[kk - i] += 1.0
+        """,
+    # out of range for the last kk: IndexError with Python's partial writes
+    "leaves_the_array": """
+        def k(x, n):
+            for kk in range(n):
+                for i in range(kk + 1):
+                    x[kk + i] = x[kk + i] + 1.0
+        """,
+    # a loop going down, bounds from two outer loops
+    "going_down": """
+        def k(x, n):
+            for a in range(n):
+                for b in range(a, n):
+                    for i in range(b, a - 1, -1):
+                        x[b - i + a] += 0.5
+        """,
+    # a step of 2 and a scaled subscript
+    "step_and_scale": """
+        def k(x, n):
+            for a in range(1, n):
+                for i in range(0, 2 * a, 2):
+                    x[2 * a - i - 1] += 1.0
+        """,
+    # the bound reads a variable the nest assigns: not used to prove anything
+    "bound_assigned_in_the_nest": """
+        def k(x, n):
+            m = 0
+            for a in range(n):
+                m = a + 3
+                for i in range(m):
+                    x[a - i] += 1.0
+        """,
+    # a step known only when the loop starts
+    "variable_step": """
+        def k(x, n, s):
+            for a in range(1, n):
+                for i in range(0, a, s):
+                    x[a - i - 1] += 1.0
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRIANGULAR))
+def test_triangular_subscripts_where_the_proof_does_not_apply(name):
+    src = TRIANGULAR[name]
+    if name == "variable_step":
+        check(fn_of(src), lambda: (np.zeros(12), 12, 3), devices=CPU)
+        check(fn_of(src), lambda: (np.zeros(12), 12, -1), devices=CPU)
+    else:
+        check(fn_of(src), lambda: (np.zeros(12), 12), devices=CPU)
