@@ -2092,6 +2092,7 @@ class Codegen {
       if (!is_int(v.type.r) && v.type.r != Repr::Bool) return nullptr;
       llvm::Value* x = g.B.CreateLoad(g.ty(v.type.r), st->second.value);
       if (!v.input) known = g.B.CreateAnd(known, g.B.CreateLoad(g.i1, st->second.defined));
+      if (v.type.r == Repr::Bool) return g.B.CreateZExtOrTrunc(x, g.i64);
       return v.type.r == Repr::I64 ? x : g.B.CreateSExtOrTrunc(x, g.i64);
     }
     // An integer bound region_bound_supported accepts (wrapping arithmetic:
