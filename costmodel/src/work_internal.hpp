@@ -113,6 +113,12 @@ class Counter {
   static constexpr double kReuseCacheBytes = 1 << 20;
   // Samples of a loop variable that inner bounds depend on.
   static constexpr int64_t kSamples = 25;
+  // Samples of nested sampled loops multiply (a condition that reads k, i
+  // and j samples all three): inner ones take fewer, so that the body is
+  // counted at most about this many times (at least 2 samples a loop:
+  // its ends). Each count of the body costs microseconds.
+  static constexpr int64_t kSampledBodies = 400;
+  int64_t sampled_bodies_ = 1;  // product of the sample counts of the enclosing sampled loops
 
   double scaled(double v) const { return scale_ == 1.0 ? v : std::max(1.0, std::round(v * scale_)); }
   // No input has a size (see WorkProfile::size_axis): the sweep scales the

@@ -254,12 +254,14 @@ void Counter::count_loop(const Stmt& s, double w) {
     // by the trapezoid rule over the integers it stands for, which is exact
     // when the body's work is linear in the variable.
     const int64_t n = (int64_t)trip;
-    const int64_t k = std::min<int64_t>(n, kSamples);
+    const int64_t k = std::min<int64_t>(n, std::clamp<int64_t>(kSampledBodies / sampled_bodies_, 2, kSamples));
     std::vector<int64_t> pos;
     for (int64_t j = 0; j < k; ++j) {
       int64_t idx = k == 1 ? 0 : (int64_t)std::llround((double)j * (double)(n - 1) / (double)(k - 1));
       if (pos.empty() || idx > pos.back()) pos.push_back(idx);
     }
+    const int64_t outer_bodies = sampled_bodies_;
+    sampled_bodies_ = outer_bodies * (int64_t)pos.size();
     for (size_t j = 0; j < pos.size() && error_.empty(); ++j) {
       double weight = 1;
       if (j > 0) weight += (double)(pos[j] - pos[j - 1] - 1) / 2;
@@ -268,6 +270,7 @@ void Counter::count_loop(const Stmt& s, double w) {
       charged_groups_.clear();
       count_block(s.body, w * weight);
     }
+    sampled_bodies_ = outer_bodies;
   }
   env_.erase(s.var);
   range_.erase(s.var);
