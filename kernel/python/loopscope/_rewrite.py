@@ -1187,7 +1187,7 @@ def _rewritten_def(fn, hook_declined, callees):
     fdef.decorator_list = []
     module = ast.Module(body=[fdef], type_ignores=[])
     if def_line != 1:
-        ast.increment_lineno(module, 1 - def_line)  # the def line is line 1
+        _shift_lines(module, 1 - def_line)  # the def line is line 1
     _, nests, changed = _rewrite_tree(
         module,
         fn.__code__.co_filename or "<function>",
@@ -1228,12 +1228,25 @@ def _maker_module(fn, fdef, line):
     if klass:
         top = ast.ClassDef(name=klass, bases=[], keywords=[], body=[maker], decorator_list=[])
     outer = ast.Module(body=[top], type_ignores=[])
-    for n in (top, maker):
-        n.lineno, n.col_offset = 1, 0
-    ast.fix_missing_locations(outer)
+    # The nodes made here are on line 1 (fdef has its positions: parsed, and
+    # fixed by _rewrite_tree where it changed).
+    made = [maker, *maker.args.args, *(n for n in maker_body if n is not fdef), maker_body[-1].value]
+    for n in made + ([top] if klass else []):
+        n.lineno = n.end_lineno = 1
+        n.col_offset = n.end_col_offset = 0
     # Lines of the file: the def line of fn is at ``line``.
-    ast.increment_lineno(outer, line - 1)
+    _shift_lines(outer, line - 1)
     return outer
+
+
+def _shift_lines(tree, k: int):
+    """``ast.increment_lineno(tree, k)`` for a tree without type comments."""
+    for n in walk(tree):
+        attrs = n._attributes
+        if "lineno" in attrs:
+            n.lineno = getattr(n, "lineno", 0) + k
+        if "end_lineno" in attrs and (end := getattr(n, "end_lineno", 0)) is not None:
+            n.end_lineno = end + k
 
 
 def _function_namespace(fn):
