@@ -559,7 +559,7 @@ TEST(Model, CompileTimeIsAmortised) {
 TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
   HostProfile h = fixed_host();
   // Brief run: quick code (1.5 ms + 0.5 ms a loop + 0.2 ms a subscript
-  // dimension) plus twice the compute time (quick code is slower).
+  // dimension) plus four times the compute time (quick code is about 5 times slower).
   Nest small = saxpy(1 << 16);
   WorkProfile ws = count_work(small.bound, small.plan);
   CostEstimate es = price(ws, h, profile("h100_sxm"), VariantFacts{});
@@ -569,7 +569,7 @@ TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
   ASSERT_TRUE(ts.quick);
   double dims = ws.reference_dims;
   EXPECT_NEAR(ts.quick_compile_s, 0.0015 + 0.0005 + 0.0002 * dims, 1e-12);
-  EXPECT_NEAR(ts.quick_extra_s, 2 * ss.compute, 1e-12);  // saxpy calls no libm function
+  EXPECT_NEAR(ts.quick_extra_s, 4 * ss.compute, 1e-12);  // saxpy calls no libm function
   EXPECT_NEAR(ss.compile, ts.quick_compile_s + ts.quick_extra_s, 1e-12);
   // Long run: optimised code at once (10 ms + 5 ms a loop + 1 ms a dimension).
   Nest big = saxpy(1 << 24);
