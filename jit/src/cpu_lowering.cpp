@@ -2168,6 +2168,9 @@ class Codegen {
       quiet_ = false;
       active_loops_.clear();
       begin_function(CF, CF->getArg(0), CF->getArg(1));
+      // The parent has just polled: a chunk's first call of the run time
+      // (a clock read, each region) comes after a full countdown (poll()).
+      B.CreateStore(B.getInt64(32), countdown_);
       for (auto& v : S.vars) load_var_from_frame(v, true);
       // Integer array reductions: the chunk accumulates into its thread's
       // zeroed copy of the array (C-contiguous), added to it after the loop.
