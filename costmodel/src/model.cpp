@@ -345,10 +345,10 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   const bool contended = f.cores_free > 0 && f.cores_free < T;
   const double region_us = contended ? h.fork_join_busy_us : h.fork_join_us;
   // A region run on the calling thread still publishes the scalars, calls
-  // its chunk function and combines what it returns: about 50 ns more than
-  // the serial variant's loop (jacobi-1d of 400 elements, "cpu" against
+  // its chunk function and combines what it returns: about 20 ns more than
+  // the serial variant's loop (durbin and jacobi-1d at MEDIUM, "cpu" against
   // "cpu-serial").
-  constexpr double kInlineRegionUs = 0.05;
+  constexpr double kInlineRegionUs = 0.02;
   v.scheduling = call_seconds(w, h) +
                  (forks ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0) +
                  w.cpu_inline_regions * kInlineRegionUs * 1e-6;

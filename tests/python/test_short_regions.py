@@ -351,9 +351,9 @@ def test_cost_model_prices_short_regions_without_fork_join():
     assert cpu["available"]
     assert cpu["details"]["inline_regions"] == 100 and cpu["details"]["regions"] == 0
     # no fork/join: the parallel variant costs what the serial one does, and
-    # 50 ns a region for the call of its chunk function
+    # 20 ns a region for the call of its chunk function
     assert cpu["compute"] == pytest.approx(serial["compute"])
-    assert cpu["scheduling"] == pytest.approx(serial["scheduling"] + 100 * 0.05e-6)
+    assert cpu["scheduling"] == pytest.approx(serial["scheduling"] + 100 * 0.02e-6)
     long, by = _estimate(TIME_LOOP, dict(steps=5, n=40000, A=np.zeros(40000), B=np.zeros(40000)))
     assert long["cpu_regions"] == 5 and long["cpu_inline_regions"] == 0
     assert by["cpu"]["scheduling"] > by["cpu-serial"]["scheduling"]

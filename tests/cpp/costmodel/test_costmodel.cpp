@@ -536,7 +536,7 @@ TEST(Model, ShortCpuRegionsRunOnTheCallingThread) {
   const VariantCost& cp = e.cost(Variant::CpuParallel);
   const VariantCost& cs = e.cost(Variant::CpuSerial);
   EXPECT_TRUE(cp.available());
-  EXPECT_NEAR(cp.scheduling, cs.scheduling + 100 * 0.05e-6, 1e-15);  // 50 ns a region run in place
+  EXPECT_NEAR(cp.scheduling, cs.scheduling + 100 * 0.02e-6, 1e-15);  // 20 ns a region run in place
   EXPECT_NEAR(cp.compute, cs.compute, 1e-15);
   EXPECT_EQ(cp.details["inline_regions"], 100);
   // The region's work at its entry, as the CPU variant computes it there:
