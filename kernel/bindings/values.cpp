@@ -39,8 +39,12 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
   py::dtype dt = a.dtype();
   char kind = dt.kind();
   py::ssize_t size = dt.itemsize();
-  std::string bo = py::str(dt.attr("byteorder")).cast<std::string>();
-  if (bo == ">") return Decline{DeclineCode::UnsupportedValue, line, name + " is stored in big-endian byte order"};
+  // The descriptor's own byte order, read without Python's attribute
+  // machinery (this runs for every array at every call): `dtype.byteorder`
+  // is '>' exactly when it is '>' on a little-endian machine.
+  static const bool little = py::module_::import("sys").attr("byteorder").cast<std::string>() == "little";
+  if (little && dt.byteorder() == '>')
+    return Decline{DeclineCode::UnsupportedValue, line, name + " is stored in big-endian byte order"};
   if (kind == 'f' && size == 8)
     out.dtype = DType::Float64;
   else if (kind == 'f' && size == 4)
@@ -110,6 +114,16 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     return std::nullopt;
   }
   if (py::isinstance<py::int_>(v)) {
+    // at most 62 bits (|v| < 2**62), read without calling int.bit_length
+    int overflow = 0;
+    const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+    if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
+    constexpr long long kLimit = 1LL << 62;
+    if (!overflow && x < kLimit && x > -kLimit) {
+      out.kind = ScalarKind::Int;
+      out.ival = x;
+      return std::nullopt;
+    }
     py::int_ i = py::reinterpret_borrow<py::int_>(v);
     int64_t bits = py::int_(i.attr("bit_length")()).cast<int64_t>();
     if (bits > 62)  // (str() of an int over 4300 digits raises: say its size instead)

@@ -525,3 +525,36 @@ def test_triangular_subscripts_where_the_proof_does_not_apply(name):
         check(fn_of(src), lambda: (np.zeros(12), 12, -1), devices=CPU)
     else:
         check(fn_of(src), lambda: (np.zeros(12), 12), devices=CPU)
+
+
+# ---- binding: byte order and integer sizes read without Python calls --------
+
+ADD_N = """
+def k(A, n):
+    for i in range(A.shape[0]):
+        A[i] = A[i] + n
+    return n
+"""
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "=f8", ">f8", "|i1", ">i8", "<i8"])
+def test_byte_orders(dtype):
+    records = check(fn_of(ADD_N), lambda: (np.arange(5).astype(dtype), 3), native=False, devices=CPU)
+    status = [r["status"] for r in records["cpu-serial"]]
+    if dtype.startswith(">"):
+        assert status == ["declined"] and "big-endian" in records["cpu-serial"][0]["reason"], records
+    else:
+        assert status == ["ok"], records
+
+
+@pytest.mark.parametrize(
+    "n, native",
+    [(2**62 - 1, True), (-(2**62) + 1, True), (2**62, False), (-(2**62), False), (2**100, False), (True, True)],
+)
+def test_integer_scalars_up_to_62_bits(n, native):
+    records = check(fn_of(ADD_N), lambda: (np.zeros(3, dtype=np.int64), n), native=False, devices=CPU)
+    status = [r["status"] for r in records["cpu-serial"]]
+    if native:
+        assert status == ["ok"], records
+    else:
+        assert status == ["declined"] and "too large an integer" in records["cpu-serial"][0]["reason"], records
