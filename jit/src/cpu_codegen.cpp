@@ -84,6 +84,10 @@ class CpuVariant {
   CpuTier tier = CpuTier::Optimised;
   int32_t (*entry)(int64_t*, void*) = nullptr;
   std::string ir;
+  // How long its latest run took (ms; negative: never run): a later call that
+  // finds quick code whose optimised code is on its way waits for it when
+  // this run was long (compile_cpu, kWaitForOptimised).
+  mutable std::atomic<double> last_run_ms{-1};
 };
 
 namespace {
@@ -150,8 +154,9 @@ struct Cache {
   std::unordered_map<std::string, std::shared_ptr<const CpuVariant>> map;
   size_t hits = 0, misses = 0, upgrades = 0;
   size_t specialisations_reused = 0;
-  uint64_t generation = 0;        // bumped by clear_cpu_cache
-  std::set<std::string> pending;  // keys whose optimised code is queued or being built
+  uint64_t generation = 0;           // bumped by clear_cpu_cache
+  std::set<std::string> pending;     // keys whose optimised code is queued or being built
+  std::condition_variable upgraded;  // a key left `pending` (built, failed or dropped)
   // Specialisations already made: memo_key -> what a cache lookup needs.
   struct Specialised {
     std::string key;  // Spec::key
@@ -360,6 +365,7 @@ void run_upgrade(UpgradeJob& job) {
   std::lock_guard<std::mutex> lk(c.m);
   if (c.generation != job.generation) return;
   c.pending.erase(job.key);
+  c.upgraded.notify_all();
   if (!v) return;
   auto it = c.map.find(spec.key);
   if (it == c.map.end()) {
@@ -588,6 +594,52 @@ bool compile_cpu_in_background(const BoundNest& bound, const ParallelPlan& plan,
   return true;
 }
 
+// A call that finds quick code whose optimised code is on its way gets the
+// optimised code first when the quick code's latest run was long: optimised
+// code runs about 5 times faster (docs/cpu.md), so compiling it now (when its
+// job is still queued: the background thread runs at low priority and a busy
+// machine starves it) or waiting for it (while the background thread builds
+// it, up to half that run) saves more than it costs. A short run is not worth
+// it, and the wait is bounded (the caller holds the interpreter).
+constexpr double kWaitMinRunMs = 5.0;
+constexpr double kWaitShareOfRun = 0.5;
+constexpr double kWaitMaxMs = 1000.0;
+
+// The queued upgrade job for `key`, taken off the queue (null when it is not
+// queued: under way, done or dropped). Called with the cache's lock held.
+std::unique_ptr<UpgradeJob> take_queued_upgrade(const std::string& key) {
+  Upgrader& u = upgrader();
+  std::lock_guard<std::mutex> lk(u.m);
+  for (auto it = u.queue.begin(); it != u.queue.end(); ++it)
+    if ((*it)->key == key) {
+      auto job = std::move(*it);
+      u.queue.erase(it);
+      if (u.queue.empty() && !u.busy) u.idle.notify_all();
+      return job;
+    }
+  return nullptr;
+}
+
+// With c.m held by `lk`: the variant to run for `key`, `found` or the
+// optimised code that replaced it in the meantime.
+std::shared_ptr<const CpuVariant> optimised_if_worth_waiting(Cache& c, std::unique_lock<std::mutex>& lk,
+                                                             const std::string& key,
+                                                             std::shared_ptr<const CpuVariant> found) {
+  if (found->tier != CpuTier::Quick || !c.pending.count(key)) return found;
+  const double last = found->last_run_ms.load(std::memory_order_relaxed);
+  if (last < kWaitMinRunMs) return found;
+  if (auto job = take_queued_upgrade(key)) {
+    lk.unlock();
+    run_upgrade(*job);  // installs the code under the cache's lock
+    lk.lock();
+  } else {
+    const std::chrono::duration<double, std::milli> budget(std::min(kWaitMaxMs, kWaitShareOfRun * last));
+    c.upgraded.wait_for(lk, budget, [&] { return !c.pending.count(key); });
+  }
+  auto it = c.map.find(key);
+  return it != c.map.end() ? it->second : found;
+}
+
 CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
   CpuCompileResult res;
   auto t0 = std::chrono::steady_clock::now();
@@ -596,18 +648,20 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   // 1 ms at 200 statements) when its variant is still cached.
   const std::string memo = memo_key(bound, plan, options);
   if (!memo.empty()) {
-    std::lock_guard<std::mutex> lk(c.m);
+    std::unique_lock<std::mutex> lk(c.m);
     auto m = c.specialised.find(memo);
     if (m != c.specialised.end()) {
       auto it = c.map.find(m->second.key);
       if (it != c.map.end()) {
         ++c.hits;
         ++c.specialisations_reused;
-        res.variant = it->second;
+        const std::string key = m->second.key;  // the wait below may let the memo go
+        const std::string parallel = m->second.parallel_description;
+        res.variant = optimised_if_worth_waiting(c, lk, key, it->second);
         res.cache_hit = true;
-        res.tier = it->second->tier;
-        res.upgrade_pending = c.pending.count(m->second.key) > 0;
-        res.parallel_loops = m->second.parallel_description;
+        res.tier = res.variant->tier;
+        res.upgrade_pending = c.pending.count(key) > 0;
+        res.parallel_loops = parallel;
         res.analyse_ms = ms_since(t0);
         return res;
       }
@@ -625,7 +679,7 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
   res.parallel_loops = spec.parallel_description;
   uint64_t generation;
   {
-    std::lock_guard<std::mutex> lk(c.m);
+    std::unique_lock<std::mutex> lk(c.m);
     if (!memo.empty()) {
       if (c.specialised.size() > 4096) c.specialised.clear();
       c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops};
@@ -633,9 +687,9 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
     auto it = c.map.find(spec.key);
     if (it != c.map.end()) {
       ++c.hits;
-      res.variant = it->second;
+      res.variant = optimised_if_worth_waiting(c, lk, spec.key, it->second);
       res.cache_hit = true;
-      res.tier = it->second->tier;
+      res.tier = res.variant->tier;
       res.upgrade_pending = c.pending.count(spec.key) > 0;
       return res;
     }
@@ -847,9 +901,10 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
     }
   }
   res.run_ms = ms_since(t0);
-  return res;
+  v.last_run_ms.store(res.run_ms, std::memory_order_relaxed);
   res.regions_parallel = st.regions_parallel;
   res.regions_inline = st.regions_inline;
+  return res;
 }
 
 std::string cpu_variant_ir(const CpuVariant& v) { return v.ir; }
@@ -872,6 +927,7 @@ void clear_cpu_cache() {
     c.hits = c.misses = c.upgrades = c.specialisations_reused = 0;
     c.pending.clear();
     ++c.generation;
+    c.upgraded.notify_all();
   }
   drop_queued_upgrades();
 }

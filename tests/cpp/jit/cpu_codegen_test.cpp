@@ -884,6 +884,55 @@ TEST(CpuTiers, ClearingTheCacheDropsPendingUpgrades) {
   wait_cpu_compiles();
 }
 
+TEST(CpuTiers, ALongQuickRunGetsTheOptimisedCodeAtTheNextCall) {
+  clear_cpu_cache();
+  const int n = 1 << 22;
+  OwnedCase oc = chain_case(n, "chain-wait");
+  CpuOptions o;
+  o.tier = CpuTier::Auto;
+  o.nest_owner = oc.owner();
+  o.prefer_quick = [] { return true; };
+  auto a = compile_cpu(oc.c->bound, oc.c->plan, o);
+  ASSERT_TRUE(a.variant);
+  ASSERT_EQ(a.tier, CpuTier::Quick);
+  auto r = run_cpu(*a.variant, oc.c->bound);
+  ASSERT_EQ(r.status, RunStatus::Ok);
+  if (r.run_ms < 5.0) GTEST_SKIP() << "the quick run took " << r.run_ms << " ms: too short to wait for";
+  // The next call compiles the queued optimised code itself, or waits for the
+  // background thread (at most half the quick run) while it builds it.
+  auto t0 = std::chrono::steady_clock::now();
+  auto b = compile_cpu(oc.c->bound, oc.c->plan, o);
+  const double waited_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(b.variant);
+  EXPECT_TRUE(b.cache_hit);
+  if (b.tier == CpuTier::Quick) {
+    EXPECT_TRUE(b.upgrade_pending);
+    EXPECT_GE(waited_ms, 0.45 * r.run_ms);
+  } else {
+    EXPECT_FALSE(b.upgrade_pending);
+  }
+  wait_cpu_compiles();
+  // Either way the values are those of the quick code's run.
+  OwnedCase again = chain_case(n, "chain-wait");
+  auto c2 = compile_cpu(oc.c->bound, oc.c->plan, o);
+  EXPECT_EQ(c2.tier, CpuTier::Optimised);
+  ASSERT_EQ(run_cpu(*c2.variant, again.c->bound).status, RunStatus::Ok);
+  OwnedCase first = chain_case(n, "chain-wait");
+  ASSERT_EQ(run_cpu(*a.variant, first.c->bound).status, RunStatus::Ok);
+  EXPECT_EQ(0, std::memcmp(y_of(*first.c, n).data(), y_of(*again.c, n).data(), n * sizeof(double)));
+  // A short quick run is not waited for.
+  clear_cpu_cache();
+  OwnedCase small = chain_case(64, "chain-nowait");
+  CpuOptions s = o;
+  s.nest_owner = small.owner();
+  auto q = compile_cpu(small.c->bound, small.c->plan, s);
+  ASSERT_EQ(q.tier, CpuTier::Quick);
+  ASSERT_EQ(run_cpu(*q.variant, small.c->bound).status, RunStatus::Ok);
+  auto q2 = compile_cpu(small.c->bound, small.c->plan, s);
+  EXPECT_TRUE(q2.cache_hit);
+  wait_cpu_compiles();
+}
+
 TEST(CpuTiers, BackgroundCompileInstallsOptimisedCodeForLaterRuns) {
   clear_cpu_cache();
   const int n = 300;
