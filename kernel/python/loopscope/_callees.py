@@ -71,12 +71,15 @@ _getframe, _getrecursionlimit = sys._getframe, sys.getrecursionlimit
 RECURSION_MARGIN = 100
 
 
-def _local_names(fdef) -> Set[str]:
+def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
     """Every name bound anywhere in ``fdef`` (its scope and the scopes
     inside it): a call of such a name may be of a local value, which the
-    trampoline leaves alone."""
+    trampoline leaves alone. ``called``, when given, also gets every name
+    called in ``fdef``."""
     names: Set[str] = set()
     for n in walk(fdef):
+        if called is not None and type(n) is ast.Call and type(n.func) is ast.Name:
+            called.add(n.func.id)
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             names.add(n.id)
         elif isinstance(n, ast.arg):
@@ -134,21 +137,18 @@ class _Trampolines(ast.NodeTransformer):
         return node
 
 
-def _may_trampoline(fdef, skip: Set[str], module: dict, fn_builtins: Dict[str, Any]) -> bool:
-    """Whether ``fdef``'s body calls a name that ``_Trampolines`` may route
-    through the table (a function of the module or an unbound name): when
+def _may_trampoline(called: Set[str], skip: Set[str], module: dict, fn_builtins: Dict[str, Any]) -> bool:
+    """Whether a name of ``called`` may be routed through the table by
+    ``_Trampolines`` (a function of the module or an unbound name): when
     none, it changes nothing, and is not run."""
-    for s in fdef.body:
-        for n in walk(s):
-            if type(n) is ast.Call and type(n.func) is ast.Name:
-                name = n.func.id
-                if name in skip or name.startswith("__loopscope"):
-                    continue
-                if name in module:
-                    if type(module[name]) is types.FunctionType:
-                        return True
-                elif name not in fn_builtins:
-                    return True
+    for name in called:
+        if name in skip or name.startswith("__loopscope"):
+            continue
+        if name in module:
+            if type(module[name]) is types.FunctionType:
+                return True
+        elif name not in fn_builtins:
+            return True
     return False
 
 
@@ -162,8 +162,9 @@ def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
     fn_builtins = module.get("__builtins__", builtins)
     if isinstance(fn_builtins, types.ModuleType):
         fn_builtins = vars(fn_builtins)
-    skip = _local_names(fdef)
-    if not _may_trampoline(fdef, skip, module, fn_builtins):
+    called: Set[str] = set()
+    skip = _local_names(fdef, called)
+    if not _may_trampoline(called, skip, module, fn_builtins):
         return 0
     t = _Trampolines(skip, module, fn_builtins, table)
     judging = table is not None and fn not in table._judging

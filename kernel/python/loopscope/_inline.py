@@ -50,7 +50,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import numpy
 
 from ._records import show_hidden_as
-from ._walk import walk
+from ._walk import children, walk
 
 MAX_DEPTH = 4  # calls inside inlined functions, inlined in turn
 MAX_STATEMENTS = 400  # statements added to one nest by inlining
@@ -138,10 +138,14 @@ class Callee:
         return None
 
 
-def _stored_names(stmts) -> Set[str]:
+def _stored_names(stmts, global_names: Optional[Set[str]] = None) -> Set[str]:
+    """The names ``stmts`` bind (anywhere in them); ``global_names``, when
+    given, also gets the names of their ``global`` statements."""
     names = set()
     for s in stmts:
         for n in walk(s):
+            if global_names is not None and isinstance(n, ast.Global):
+                global_names.update(n.names)
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 names.add(n.id)
             elif isinstance(n, ast.arg):
@@ -160,11 +164,9 @@ def caller_locals(fdef) -> Set[str]:
     args = fdef.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    names |= _stored_names(fdef.body)
-    for n in walk(fdef):
-        if isinstance(n, ast.Global):
-            names -= set(n.names)
-    return names
+    global_names: Set[str] = set()
+    names |= _stored_names(fdef.body, global_names)
+    return names - global_names
 
 
 def _lambda_tree(fn, tree) -> ast.FunctionDef:
@@ -887,7 +889,7 @@ def returns_refused(fdef) -> str:
         if isinstance(n, (ast.Yield, ast.YieldFrom)):
             return "'return' inside a loop of a generator is not supported"
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(n))
+            todo.extend(children(n))
     return ""
 
 

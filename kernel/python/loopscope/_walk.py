@@ -1,7 +1,8 @@
 """``walk(node)``: ``ast.walk`` (the same nodes in the same order, breadth
-first), without its generator of generators per node. The rewriter walks
-every nest several times, so this is much of what a function costs to
-rewrite on its first call."""
+first), without its generator of generators per node; ``children(node)``:
+``list(ast.iter_child_nodes(node))`` likewise. The rewriter walks every nest
+several times, so this is much of what a function costs to rewrite on its
+first call."""
 
 import ast
 from collections import deque
@@ -23,3 +24,14 @@ def walk(node):
                     if isinstance(item, _AST):
                         push(item)
         yield node
+
+
+def children(node):
+    out = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, _AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(item for item in value if isinstance(item, _AST))
+    return out
