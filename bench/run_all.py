@@ -32,6 +32,7 @@ PROGRAMS = {
     "analysis": ["bench_analysis.py"],
     "cell_overhead": ["bench_cell_overhead.py"],
     "auto_overhead": ["bench_auto_overhead.py"],
+    "first_call": ["bench_first_call.py"],
 }
 
 
@@ -317,6 +318,102 @@ def auto_overhead_section(ao):
     return out
 
 
+def first_call_section(fc):
+    def t(v):
+        if v is None:
+            return "n/a"
+        return f"{v * 1e6:.0f} us" if v < 1e-3 else (f"{v * 1e3:.2f} ms" if v < 1 else f"{v:.2f} s")
+
+    s = fc.get("summary", {})
+    imports = fc.get("imports", {})
+    out = [
+        "## First calls",
+        "",
+        "The first `loopscope.run(fn, ...)` (`device=\"auto\"`) of a function, each in a process of its own after "
+        "`import loopscope` and one unrelated function run through Loopscope, split into *rewrite* (Python work on "
+        "the function's source, the rewritten function's compilation), *static* (the engine's registration of "
+        "each nest: front end and static phase) and *run* (the call itself: binding, run-time analysis, cost "
+        "model, native compile and the run, or the Python loops of declined nests). CPython: the plain call, "
+        "best of three; warm: Loopscope's call once the background compiles are in. Produced by "
+        f"`bench/bench_first_call.py` on {fc.get('date', '?')} (load average {fc.get('load_average', 0):.1f}); "
+        f"import numpy {t(imports.get('import_numpy_s'))}, import loopscope {t(imports.get('import_loopscope_s'))} "
+        f"(once per process, not counted below).",
+        "",
+        "| functions | count | first call (median) | rewrite | static | run | first call slower than CPython |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    labels = {
+        "declined": "every nest declines",
+        "corpus": "loop corpus, all",
+        "polybench": "PolyBench, small",
+    }
+    for name, label in labels.items():
+        g = s.get(name)
+        if g:
+            out.append(
+                f"| {label} | {g['functions']} | {t(g['median_first_s'])} | {t(g['median_rewrite_s'])} | "
+                f"{t(g['median_static_s'])} | {t(g['median_run_s'])} | {g['first_slower_than_cpython']} |"
+            )
+    d, p = s.get("declined"), s.get("polybench")
+    out.append("")
+    if d:
+        out.append(
+            f"Functions whose nests all decline (the corpus's, and notebook-style functions with lists, dicts, "
+            f"strings, prints, generators, try/except, classes; median of {fc.get('repeat', '?')} processes each): "
+            f"rewrite + static analysis {t(d['median_rewrite_and_static_s'])} median, {t(d['max_rewrite_and_static_s'])} "
+            f"at most; under 1 ms for {d['under_1ms']} of {d['functions']} (target: under 1 ms), for "
+            f"{d.get('under_1ms_best', '?')} in the fastest of their processes (the closest to an idle machine)."
+        )
+    if p and p.get("with_numba"):
+        out.append(
+            f"PolyBench: the first call adds {t(p['geomean_loopscope_overhead_s'])} to a warm call (geometric mean: "
+            f"analysis, cost model, compile), Numba's first call adds {t(p['geomean_numba_compile_s'])} (its "
+            f"compile); ratio {p['geomean_overhead_over_numba_compile']:.3f} (target: at most 0.1), at most 0.1 for "
+            f"{p['at_most_tenth_of_numba']} of {p['with_numba']} kernels."
+        )
+    base = fc.get("baseline")
+    if base and d and base["summary"].get("declined"):
+        b = base["summary"]["declined"]
+        out += [
+            "",
+            f"Before and after ({base.get('note', 'baseline')}, measured {base.get('date', '?')}):",
+            "",
+            "| functions whose nests all decline | before | after |",
+            "|---|---|---|",
+            f"| first call, median | {t(b['median_first_s'])} | {t(d['median_first_s'])} |",
+            f"| rewrite, median | {t(b['median_rewrite_s'])} | {t(d['median_rewrite_s'])} |",
+            f"| static analysis, median | {t(b['median_static_s'])} | {t(d['median_static_s'])} |",
+            f"| rewrite + static, median | {t(b['median_rewrite_and_static_s'])} | "
+            f"{t(d['median_rewrite_and_static_s'])} |",
+            f"| rewrite + static, worst | {t(b['max_rewrite_and_static_s'])} | {t(d['max_rewrite_and_static_s'])} |",
+            f"| under 1 ms | {b['under_1ms']} of {b['functions']} | {d['under_1ms']} of {d['functions']} |",
+            f"| under 1 ms in the fastest process | {b.get('under_1ms_best', '?')} of {b['functions']} | "
+            f"{d.get('under_1ms_best', '?')} of {d['functions']} |",
+        ]
+        for name, label in (
+            ("corpus", "loop corpus, first call median"),
+            ("polybench", "PolyBench, first call median"),
+        ):
+            if base["summary"].get(name) and s.get(name):
+                out.append(
+                    f"| ({label}) | {t(base['summary'][name]['median_first_s'])} | {t(s[name]['median_first_s'])} |"
+                )
+    rows = fc.get("groups", {}).get("declined", [])
+    if rows:
+        out += [
+            "",
+            "| function (every nest declines) | nests | rewrite | static | run | first call | CPython |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            if "first_s" in r:
+                out.append(
+                    f"| {r['name']} | {r['nests']} | {t(r['rewrite_s'])} | {t(r['static_s'])} | {t(r['run_s'])} | "
+                    f"{t(r['first_s'])} | {t(r['cpython_s'])} |"
+                )
+    return out
+
+
 def write_report():
     parts = [
         "# Benchmarks",
@@ -336,6 +433,7 @@ def write_report():
         ("nvrtc", nvrtc_section),
         ("cell_overhead", overhead_section),
         ("auto_overhead", auto_overhead_section),
+        ("first_call", first_call_section),
     ):
         data = load(name)
         if data is None:
