@@ -556,6 +556,11 @@ std::string decide(CostEstimate& e, const GpuProfile& g, const HostProfile& h) {
       if (!cp.available())
         r = "runs on one CPU core: " + cp.unavailable_reason() + " (" + format_seconds(cs.total()) + " against " +
             format_seconds(py.total()) + " in Python)";
+      else if (e.work.cpu_regions == 0 && e.work.cpu_inline_regions > 0)
+        // Every region is short (analysis::parallel_region_pays): the parallel
+        // variant would run them on this core too.
+        r = "runs on one CPU core: " + at + " each run of its parallel loop does too little work to be worth " +
+            "waking other threads for, so it would run on one core anyway; it takes " + format_seconds(cs.total());
       else if (cp.total() < cs.total())
         // The margin decided: say the rule, or the choice reads as the slower one.
         r = "runs on one CPU core: " + at + " " + std::to_string(h.cores) + " threads would take " +

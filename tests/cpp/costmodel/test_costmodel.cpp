@@ -539,6 +539,13 @@ TEST(Model, ShortCpuRegionsRunOnTheCallingThread) {
   EXPECT_NEAR(cp.scheduling, cs.scheduling + 100 * 0.02e-6, 1e-15);  // 20 ns a region run in place
   EXPECT_NEAR(cp.compute, cs.compute, 1e-15);
   EXPECT_EQ(cp.details["inline_regions"], 100);
+  if (e.choice == Variant::CpuSerial) EXPECT_NE(e.reason.find("too little work"), std::string::npos) << e.reason;
+  VariantFacts compiled;
+  compiled.cpu_compiled = true;
+  compiled.expected_runs = 1000;
+  CostEstimate ec = price(w, h, profile("h100_sxm"), compiled);
+  EXPECT_EQ(ec.choice, Variant::CpuSerial) << ec.reason;
+  EXPECT_NE(ec.reason.find("too little work to be worth waking other threads"), std::string::npos) << ec.reason;
   // The region's work at its entry, as the CPU variant computes it there:
   // 1000 iterations of 1 + 13 operations, and 1000 of 1 + 3.
   EXPECT_DOUBLE_EQ(loopscope::analysis::statement_ops(*t.nest.root->body[0]->body[0]), 13);
