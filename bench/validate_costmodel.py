@@ -24,6 +24,11 @@ Usage::
     python bench/validate_costmodel.py [--sizes small,medium] [--repeat 3]
         [--benchmarks saxpy,gemm] [--out bench/results/costmodel.json]
     python bench/validate_costmodel.py --calibrate-gpu h100_sxm [--write]
+    python bench/validate_costmodel.py --suite corpus|polybench|benchmarks|all [--quick] ...
+
+``--suite`` validates nest by nest on the loop corpus, PolyBench, the
+benchmarks or all three, with bench/validate_costmodel_corpus.py (see
+there; its options follow).
 
 Run with the engine on the path:
 ``PYTHONPATH=kernel/python:<build>/python .venv/bin/python bench/validate_costmodel.py``.
@@ -56,6 +61,31 @@ PARALLEL_MARGIN = 0.8  # as kParallelMargin in costmodel/src/model.cpp
 # ------------------------------------------------------------- prediction --
 
 
+def nest_prices(e):
+    """Seconds of one execution of a nest on each device, from its estimate:
+    ``{"python", "cpu-serial", "cpu", "gpu"}``. A nest the native variant
+    declines (or the analysis could not clear) runs as Python; device "cpu"
+    runs a nest with no parallel loop as serial native code."""
+    by = {v["variant"]: v for v in e["variants"]}
+    py = by["python"]["total"]
+    serial = by["cpu-serial"]["total"] if by["cpu-serial"]["available"] else py
+    par = by["cpu"]["total"] if by["cpu"]["available"] else serial
+    return {"python": py, "cpu-serial": serial, "cpu": par, "gpu": by["gpu"]["total"]}
+
+
+def model_choice(pred):
+    """The variant the model picks from predicted seconds per variant (the
+    rule of docs/costmodel.md, section 6): the parallel variant only when it
+    beats the best single-threaded one by 20 %; on a tie (no parallel loop)
+    the engine's default device "cpu"."""
+    single = min(["python", "cpu-serial"], key=lambda v: pred[v])
+    if pred["cpu"] < PARALLEL_MARGIN * pred[single]:
+        return "cpu"
+    if pred["cpu"] == pred[single] and single == "cpu-serial":
+        return "cpu"
+    return single
+
+
 def predict(bench, size, gpu):
     """Predicted seconds per variant for one call of the benchmark function,
     plus the per-nest estimates."""
@@ -69,15 +99,9 @@ def predict(bench, size, gpu):
     for e in est["nests"]:
         if "variants" not in e:  # the nest could not be bound or analysed
             return None, [{"line": e.get("line"), "reason": e.get("reason", "")}], est
-        by = {v["variant"]: v for v in e["variants"]}
         reps = max(1, e.get("executions", 1))
-        py = by["python"]["total"]
-        # What each device runs: a nest the native variant declines (or the
-        # analysis could not clear) runs as Python; device "cpu" runs a nest
-        # with no parallel loop as serial native code.
-        serial = by["cpu-serial"]["total"] if by["cpu-serial"]["available"] else py
-        par = by["cpu"]["total"] if by["cpu"]["available"] else serial
-        gpu_t = by["gpu"]["total"]
+        prices = nest_prices(e)
+        py, serial, par, gpu_t = (prices[v] for v in VARIANTS + ["gpu"])
         totals["python"] += reps * py
         totals["cpu-serial"] += reps * serial
         totals["cpu"] += reps * par
@@ -215,16 +239,7 @@ def validate(args):
             notes["load_average"] = [load_before, os.getloadavg()[0]]
             err = {v: (abs(pred[v] - meas[v]) / meas[v] if meas.get(v) else None) for v in VARIANTS}
             measured = {v: meas[v] for v in VARIANTS if meas.get(v)}
-            # The model's rule (docs/costmodel.md, section 6): the parallel
-            # variant only when it beats the best single-threaded one by 20 %;
-            # on a tie (no parallel loop) the engine's default device "cpu".
-            single = min(["python", "cpu-serial"], key=lambda v: pred[v])
-            if pred["cpu"] < PARALLEL_MARGIN * pred[single]:
-                choice = "cpu"
-            elif pred["cpu"] == pred[single] and single == "cpu-serial":
-                choice = "cpu"
-            else:
-                choice = single
+            choice = model_choice(pred)
             oracle = min(measured, key=measured.get)
             slowdown = measured[choice] / measured[oracle] - 1 if choice in measured else None
             rows.append(
@@ -468,7 +483,21 @@ def main():
     )
     ap.add_argument("--calibrate-gpu", metavar="PROFILE", default="")
     ap.add_argument("--write", action="store_true", help="with --calibrate-gpu: update the profile")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--suite",
+        choices=["benchmarks", "corpus", "polybench", "all"],
+        default="",
+        help="validate nest by nest on these suites with bench/validate_costmodel_corpus.py "
+        "(the options after it are that program's); without it, the benchmarks function by function",
+    )
+    args, rest = ap.parse_known_args()
+    if args.suite:
+        import validate_costmodel_corpus
+
+        validate_costmodel_corpus.main(["--suite", args.suite] + rest)
+        return 0
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.calibrate_gpu:
         return calibrate_gpu(args.calibrate_gpu, args.write)
     validate(args)

@@ -5,7 +5,9 @@ from . import _callees, _cost, _rewrite, _run
 from ._records import shown_all
 
 
-def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False, every_execution=False):
+def estimate_function(
+    fn, args, kwargs, gpu=None, facts=None, sweep=True, run_loops=False, every_execution=False, max_estimates=None
+):
     """Returns ``{"function", "nests": [estimate, ...], "stopped"}``.
 
     Each nest execution that reaches the hook is estimated with the live
@@ -33,6 +35,8 @@ def estimate_function(fn, args, kwargs, gpu=None, facts=None, sweep=True, run_lo
             return skip
         _rewrite.restore_draws(nest_id)  # estimated, not run natively: Python draws its own numbers
         if seen[nest_id] > 1 and not every_execution:
+            return skip
+        if max_estimates is not None and seen[nest_id] > max_estimates:
             return skip
         with _run.Trip(nest_id, env):  # the facts and the estimate read the values once
             e = _cost.estimate_nest(nest_id, env, gpu=gpu, facts=facts, sweep=sweep)
