@@ -477,7 +477,11 @@ nlohmann::json to_json(const HostProfile& h) {
           {"py_assign_ns", h.py_assign_ns},
           {"py_compare_ns", h.py_compare_ns},
           {"py_nest_ns", h.py_nest_ns},
+          {"py_float_binop_ns", h.py_float_binop_ns},
+          {"py_mixed_ns", h.py_mixed_ns},
+          {"py_np_call_ns", h.py_np_call_ns},
           {"py_calibrated", h.py_calibrated},
+          {"py_numpy_calibrated", h.py_numpy_calibrated},
           {"engine_calibrated", h.engine_calibrated},
           {"calibrated", h.calibrated},
           {"calibration_s", h.calibration_s},
@@ -533,7 +537,11 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("py_assign_ns", h.py_assign_ns);
   d("py_compare_ns", h.py_compare_ns);
   d("py_nest_ns", h.py_nest_ns);
+  d("py_float_binop_ns", h.py_float_binop_ns);
+  d("py_mixed_ns", h.py_mixed_ns);
+  d("py_np_call_ns", h.py_np_call_ns);
   h.py_calibrated = j.value("py_calibrated", false);
+  h.py_numpy_calibrated = j.value("py_numpy_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
   h.calibrated = j.value("calibrated", false);
   d("calibration_s", h.calibration_s);
@@ -612,6 +620,9 @@ HostProfile host_profile(bool recalibrate) {
           h.py_assign_ns = old.py_assign_ns;
           h.py_compare_ns = old.py_compare_ns;
           h.py_nest_ns = old.py_nest_ns;
+          h.py_float_binop_ns = old.py_float_binop_ns;
+          h.py_mixed_ns = old.py_mixed_ns;
+          h.py_np_call_ns = old.py_np_call_ns;
         }
       } catch (...) {}
     }

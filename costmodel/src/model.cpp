@@ -186,9 +186,16 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
   const OpCounts& o = w.ops;
   double binops = o.add + o.mul + o.div + o.pow;
   double calls = o.sqrt + o.exp + o.call;
-  double ns = h.py_nest_ns + iters * h.py_iter_ns + entries * h.py_call_ns + binops * h.py_binop_ns +
-              o.intop * h.py_intop_ns + calls * h.py_call_ns + o.load * h.py_load_ns + o.store * h.py_store_ns +
-              o.index_dims * h.py_index_dim_ns + o.assign * h.py_assign_ns + o.compare * h.py_compare_ns;
+  // Arithmetic on Python floats is cheaper than on the NumPy scalars array
+  // reads give; a NumPy scalar of a narrow dtype mixed with another type,
+  // and a NumPy function on a number, cost far more (docs/costmodel.md, 3).
+  const double py_float = std::min(o.py_float, binops);
+  const double np_calls = std::min(o.np_call, calls);
+  double ns = h.py_nest_ns + iters * h.py_iter_ns + entries * h.py_call_ns + (binops - py_float) * h.py_binop_ns +
+              py_float * h.py_float_binop_ns + o.py_mixed * h.py_mixed_ns + o.intop * h.py_intop_ns +
+              (calls - np_calls) * h.py_call_ns + o.np_call * h.py_np_call_ns + o.load * h.py_load_ns +
+              o.store * h.py_store_ns + o.index_dims * h.py_index_dim_ns + o.assign * h.py_assign_ns +
+              o.compare * h.py_compare_ns;
   v.compute = ns * 1e-9;
   v.bound_by = "interpreter";
   v.details = {{"loop_iterations", iters},
@@ -201,6 +208,9 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
                {"stores", o.store},
                {"assigns", o.assign},
                {"compares", o.compare},
+               {"python_float_ops", py_float},
+               {"mixed_numpy_ops", o.py_mixed},
+               {"numpy_calls", o.np_call},
                {"py_iter_ns", h.py_iter_ns},
                {"py_binop_ns", h.py_binop_ns},
                {"py_load_ns", h.py_load_ns},

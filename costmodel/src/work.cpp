@@ -23,6 +23,9 @@ OpCounts& OpCounts::operator+=(const OpCounts& o) {
   store += o.store;
   assign += o.assign;
   index_dims += o.index_dims;
+  py_float += o.py_float;
+  py_mixed += o.py_mixed;
+  np_call += o.np_call;
   return *this;
 }
 
@@ -41,6 +44,9 @@ OpCounts OpCounts::scaled(double f) const {
   r.store *= f;
   r.assign *= f;
   r.index_dims *= f;
+  r.py_float *= f;
+  r.py_mixed *= f;
+  r.np_call *= f;
   return r;
 }
 

@@ -158,6 +158,22 @@ class Counter {
   // ---- operations (work_ops.cpp) -------------------------------------------
   void collect_locals(const Stmt* s);
   bool expr_is_float(const ExprPtr& e);
+  // The value the interpreter holds for an expression, for the Python
+  // variant's prices: a Python number, or a NumPy scalar (an array element,
+  // or what arithmetic on one gives): float64/complex128 ("wide"), int64, or
+  // another dtype ("narrow": float32, int32, uint8, bool, ...).
+  struct PyValue {
+    enum Kind { Python, Wide, Int64, Narrow } kind = Python;
+    DType dtype = DType::Float64;  // of a Narrow value
+  };
+  std::map<std::string, PyValue> local_py_;  // scalars assigned in the nest
+  PyValue py_value(const ExprPtr& e);
+  // An operation on `a` and `b` (`as_float`: a float result, or a float
+  // operand): the kind of its result, and `slow` when NumPy takes its slow
+  // path (a narrow scalar with another type, int64 with a float).
+  static PyValue py_combine(const PyValue& a, const PyValue& b, bool as_float, bool& slow);
+  // Counts the interpreter's extra prices of a binary operation or comparison.
+  void count_py_op(const ExprPtr& l, const ExprPtr& r, bool is_float, double w, OpCounts& ops);
   void count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_call);
   void count_recurrence(const Stmt& s, double w);
   void count_self_chain(const Stmt& s, double w);

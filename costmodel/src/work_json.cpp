@@ -32,6 +32,9 @@ nlohmann::json ops_json(const OpCounts& o) {
           {"store", o.store},
           {"assign", o.assign},
           {"index_dims", o.index_dims},
+          {"py_float", o.py_float},
+          {"py_mixed", o.py_mixed},
+          {"np_call", o.np_call},
           {"flops", o.flops()}};
 }
 
@@ -51,6 +54,9 @@ OpCounts ops_from_json(const nlohmann::json& j) {
   o.store = g("store");
   o.assign = g("assign");
   o.index_dims = g("index_dims");
+  o.py_float = g("py_float");
+  o.py_mixed = g("py_mixed");
+  o.np_call = g("np_call");
   return o;
 }
 

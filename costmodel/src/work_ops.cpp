@@ -20,6 +20,16 @@ void Counter::collect_locals(const Stmt* s) {
     bool f = expr_is_float(s->value);
     if (s->kind == StmtKind::AugAssign && s->aug_op == BinOp::Div) f = true;
     local_float_[s->target->name] = local_float_[s->target->name] || f;
+    // The interpreter's value: what the assignment gives (for `x op= v`, x
+    // op v); where the nest assigns several kinds, the costliest.
+    PyValue v = py_value(s->value);
+    if (s->kind == StmtKind::AugAssign) {
+      bool slow = false;
+      v = py_combine(py_value(s->target), v, f || expr_is_float(s->target), slow);
+    }
+    auto rank = [](const PyValue& p) { return p.kind == PyValue::Python ? 0 : p.kind == PyValue::Int64 ? 1 : 2; };
+    auto old = local_py_.find(s->target->name);
+    if (old == local_py_.end() || rank(v) > rank(old->second)) local_py_[s->target->name] = v;
   }
   for (auto& c : s->body) collect_locals(c.get());
   for (auto& c : s->orelse) collect_locals(c.get());
@@ -60,6 +70,101 @@ bool Counter::expr_is_float(const ExprPtr& e) {
   }
 }
 
+Counter::PyValue Counter::py_value(const ExprPtr& e) {
+  PyValue py;
+  if (!e) return py;
+  auto wide = [] { return PyValue{PyValue::Wide, DType::Float64}; };
+  switch (e->kind) {
+    case ExprKind::Name: {
+      if (b_.scalars.count(e->name)) return py;  // an input: a Python number
+      auto l = local_py_.find(e->name);
+      return l != local_py_.end() ? l->second : py;
+    }
+    case ExprKind::Subscript: {
+      auto a = b_.arrays.find(e->name);
+      if (a == b_.arrays.end()) return py;
+      DType t = a->second.dtype;
+      if (t == DType::Float64 || t == DType::Complex128) return wide();
+      if (t == DType::Int64) return PyValue{PyValue::Int64, t};
+      return PyValue{PyValue::Narrow, t};
+    }
+    case ExprKind::Binary: {
+      bool slow = false;
+      return py_combine(py_value(e->args[0]), py_value(e->args[1]), expr_is_float(e) || e->bin_op == BinOp::Div, slow);
+    }
+    case ExprKind::Unary: return e->un_op == UnOp::Not ? py : py_value(e->args[0]);
+    case ExprKind::IfExp: {
+      PyValue a = py_value(e->args[1]), b = py_value(e->args[2]);
+      return a.kind != PyValue::Python ? a : b;
+    }
+    case ExprKind::Call: {
+      const std::string& n = e->name;
+      if (n == "np.float64") return wide();
+      if (n == "np.int64") return PyValue{PyValue::Int64, DType::Int64};
+      if (n == "np.float32") return PyValue{PyValue::Narrow, DType::Float32};
+      if (n == "np.int32") return PyValue{PyValue::Narrow, DType::Int32};
+      if (n.rfind("np.", 0) == 0) {
+        // A ufunc keeps a narrow float's dtype; otherwise it gives float64.
+        for (auto& a : e->args) {
+          PyValue v = py_value(a);
+          if (v.kind == PyValue::Narrow && is_float(v.dtype)) return v;
+        }
+        return wide();
+      }
+      if (n == "min" || n == "max" || n == "abs" || n == "fabs") {
+        for (auto& a : e->args) {
+          PyValue v = py_value(a);
+          if (v.kind != PyValue::Python) return v;
+        }
+      }
+      return py;  // float(), int(), round(), math's functions: Python numbers
+    }
+    default: return py;
+  }
+}
+
+Counter::PyValue Counter::py_combine(const PyValue& a, const PyValue& b, bool as_float, bool& slow) {
+  // NumPy 1.x scalar arithmetic (bench/validate_costmodel_corpus.py, docs/
+  // costmodel.md section 3): float64 and complex128 scalars take the fast
+  // path with anything; int64 with ints; a scalar of another dtype only with
+  // one of its own dtype. Anything else converts both through arrays,
+  // about 20 times the cost of the fast path.
+  slow = false;
+  const PyValue wide{PyValue::Wide, DType::Float64};
+  const PyValue int64{PyValue::Int64, DType::Int64};
+  if (a.kind == PyValue::Python && b.kind == PyValue::Python) return a;
+  if (a.kind == PyValue::Wide || b.kind == PyValue::Wide) return wide;
+  if (a.kind == PyValue::Narrow && b.kind == PyValue::Narrow && a.dtype == b.dtype) return a;
+  if (a.kind != PyValue::Narrow && b.kind != PyValue::Narrow) {  // int64 with int64 or a Python number
+    if (!as_float) return int64;
+    slow = a.kind == PyValue::Python || b.kind == PyValue::Python;  // int64 with a Python float
+    return wide;
+  }
+  // int64 with a narrow integer (a count of uint8 cells): NumPy's scalar
+  // path for two integer types, a few times the fast path but not the slow one.
+  auto narrow_int = [](const PyValue& p) {
+    return p.kind == PyValue::Narrow && !is_float(p.dtype) && !is_complex(p.dtype) && p.dtype != DType::Bool;
+  };
+  if ((a.kind == PyValue::Int64 && narrow_int(b)) || (b.kind == PyValue::Int64 && narrow_int(a)))
+    return as_float ? wide : int64;
+  slow = true;
+  return as_float ? wide : int64;
+}
+
+void Counter::count_py_op(const ExprPtr& l, const ExprPtr& r, bool is_float, double w, OpCounts& ops) {
+  PyValue a = py_value(l), b = py_value(r);
+  bool slow = false;
+  py_combine(a, b, is_float, slow);
+  if (slow)
+    ops.py_mixed += w;
+  else if (is_float && a.kind == PyValue::Python && b.kind == PyValue::Python)
+    ops.py_float += w;
+}
+
+// np.clip on a number goes through the array wrapper: about 13 times a
+// ufunc on a scalar (measured on CPython 3.11 with NumPy 1.24).
+constexpr double kNpClipCalls = 13;
+
 void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
   w_.ops += o;
   if (in_parallel_) w_.ops_parallel += o;
@@ -84,9 +189,14 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
       count_expr(e->args[0], w, ops, has_call);
       count_expr(e->args[1], w, ops, has_call);
       if (!f) {
+        bool slow = false;
+        py_combine(py_value(e->args[0]), py_value(e->args[1]), false, slow);
+        if (slow) ops.py_mixed += w;
         ops.intop += w;
         return;
       }
+      if (!(e->bin_op == BinOp::Pow && e->args[1]->kind == ExprKind::FloatConst && e->args[1]->fval == 0.5))
+        count_py_op(e->args[0], e->args[1], true, w, ops);
       switch (e->bin_op) {
         case BinOp::Add:
         case BinOp::Sub: ops.add += w; break;
@@ -122,6 +232,12 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     case ExprKind::Compare:
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
       ops.compare += w * (double)e->cmp_ops.size();
+      for (size_t i = 0; i + 1 < e->args.size(); i++) {
+        bool slow = false;
+        py_combine(py_value(e->args[i]), py_value(e->args[i + 1]),
+                   expr_is_float(e->args[i]) || expr_is_float(e->args[i + 1]), slow);
+        if (slow) ops.py_mixed += w;
+      }
       return;
     case ExprKind::Logical:
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
@@ -136,6 +252,12 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     case ExprKind::Call: {
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
       const std::string& n = e->name;
+      // A NumPy function on a number (its constructors aside), or round()
+      // of a NumPy scalar: the interpreter calls into NumPy's machinery.
+      if (n.rfind("np.", 0) == 0 && n != "np.float64" && n != "np.int64" && n != "np.float32" && n != "np.int32")
+        ops.np_call += w * (n == "np.clip" ? kNpClipCalls : 1.0);
+      else if (n == "round" && !e->args.empty() && py_value(e->args[0]).kind != PyValue::Python)
+        ops.np_call += w;
       if (n == "sqrt")
         ops.sqrt += w;
       else if (n == "pow") {
@@ -224,6 +346,13 @@ void Counter::count_stmt(const Stmt& s, double w) {
       }
       if (aug) {
         bool f = expr_is_float(s.target) || expr_is_float(s.value);
+        if (f) {
+          count_py_op(s.target, s.value, true, w, ops);
+        } else {
+          bool slow = false;
+          py_combine(py_value(s.target), py_value(s.value), false, slow);
+          if (slow) ops.py_mixed += w;
+        }
         if (!f)
           ops.intop += w;
         else if (s.aug_op == BinOp::Mul)

@@ -55,7 +55,7 @@ def default_gpu():
 # register it, _run the engine's calls, _cell the kernel's report. They run
 # in this order, each pricing with the figures of those before it.
 _CALIBRATION_ORDER = ("interpreter", "engine", "report")
-_CALIBRATIONS = {"interpreter": ("py_calibrated", calibrate_interpreter)}
+_CALIBRATIONS = {"interpreter": ("py_numpy_calibrated", calibrate_interpreter)}
 
 
 def register_calibration(name, flag, measure):

@@ -19,7 +19,7 @@ _REPEAT = 5
 # Every snippet runs inside a function (fast locals, as in user functions and
 # in the engine's rewritten nests). `{body}` is the statement measured.
 _TEMPLATE = """
-def _bench(n, A, A2, x, y, a, k):
+def _bench(n, A, A2, x, y, a, k, u):
     t = 0.0
     for i in range(n):
         {body}
@@ -37,11 +37,14 @@ _SNIPPETS = {
     "intop": "t = i + k",
     "call": "t = math.sqrt(x)",
     "compare": "t = x < y",
+    "pyfloat": "t = a * a",  # Python floats only
+    "mixed": "t = u * a",  # a float32 scalar times a Python float: NumPy's slow path
+    "npcall": "t = np.sqrt(x)",  # a NumPy function on one number
 }
 
 
 def _compile(body):
-    ns = {"math": math}
+    ns = {"math": math, "np": np}
     exec(_TEMPLATE.format(body=body), ns)
     return ns["_bench"]
 
@@ -58,7 +61,7 @@ def _time(fn, args):
 def _nest_overhead():
     """Fixed cost of running a nest: a call and a zero-trip loop."""
     f = _compile("pass")
-    args = (0, None, None, 0.0, 0.0, 0.0, 0)
+    args = (0, None, None, 0.0, 0.0, 0.0, 0, None)
     reps = 2000
     best = float("inf")
     for _ in range(3):
@@ -277,7 +280,7 @@ def calibrate_interpreter():
     A2 = np.random.default_rng(1).random((_N, 4))
     x = np.float64(1.25)
     y = np.float64(0.75)
-    args = (_N, A, A2, x, y, 2.0, 3)
+    args = (_N, A, A2, x, y, 2.0, 3, np.float32(1.5))
     raw = {name: _time(_compile(body), args) for name, body in _SNIPPETS.items()}
     loop = raw["loop"]
     assign = max(0.5, raw["assign"] - loop)
@@ -287,19 +290,25 @@ def calibrate_interpreter():
 
     load = net("load")
     store = max(0.5, raw["store"] - loop)
+    binop = (net("binop") + net("binop2", 2)) / 2
     out = {
         "py_iter_ns": loop,
         "py_assign_ns": assign,
         "py_load_ns": load,
         "py_index_dim_ns": max(0.5, net("load2") - load),
         "py_store_ns": store,
-        "py_binop_ns": (net("binop") + net("binop2", 2)) / 2,
+        "py_binop_ns": binop,
         "py_intop_ns": net("intop"),
         # A call includes its module attribute lookup (math.sqrt).
         "py_call_ns": net("call"),
         "py_compare_ns": net("compare"),
         "py_nest_ns": _nest_overhead(),
+        # NumPy scalars against Python numbers (docs/costmodel.md, section 3).
+        "py_float_binop_ns": net("pyfloat"),
+        "py_mixed_ns": max(0.5, net("mixed") - binop),
+        "py_np_call_ns": net("npcall"),
         "py_calibrated": True,
+        "py_numpy_calibrated": True,
         "py_calibration_s": time.perf_counter() - t_start,
     }
     return out

@@ -498,6 +498,100 @@ TEST(Model, PythonCostIsTheSumOfCalibratedOps) {
   EXPECT_NEAR(py.total(), ns * 1e-9, 1e-12);
 }
 
+// for i in range(n): y[i] = <value(i)>, with x and y of `dtype` and the
+// scalars a, b (Python floats): the interpreter's prices by operand kind.
+Nest elementwise(int64_t n, DType dtype, ExprPtr value) {
+  Nest t;
+  Builder b;
+  auto L = b.loop("i", I(0), N("n"), 0);
+  L->body.push_back(b.assign(Sub1("y", {N("i")}), value));
+  t.nest.root = L;
+  t.nest.arrays = {"x", "y"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["x"] = array(dtype, {n});
+  t.bound.arrays["y"] = array(dtype, {n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.bound.scalars["a"] = float_scalar(2.0);
+  t.bound.scalars["b"] = float_scalar(3.0);
+  t.plan.loops.push_back(loop_plan(*L, LoopVerdict::Parallel));
+  return t;
+}
+
+HostProfile host_with_numpy_prices() {
+  HostProfile h = fixed_host();
+  h.py_float_binop_ns = 5;
+  h.py_mixed_ns = 600;
+  h.py_np_call_ns = 400;
+  return h;
+}
+
+double python_seconds(const Nest& t, const HostProfile& h) {
+  return price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{}).cost(Variant::Python).total();
+}
+
+// a * x[i] + x[i] on float64 elements: both ops on NumPy float64 scalars.
+// On float32 elements, a * x[i] mixes a Python float with a float32 scalar
+// (NumPy's slow path, one py_mixed_ns more); its float64 result plus a
+// float32 scalar is an ordinary op.
+TEST(Model, PythonPricesANarrowNumpyScalarMixedWithAPythonNumber) {
+  HostProfile h = host_with_numpy_prices();
+  auto value = [] { return Add(Mul(N("a"), Sub1("x", {N("i")})), Sub1("x", {N("i")})); };
+  Nest f64 = elementwise(1000, DType::Float64, value());
+  Nest f32 = elementwise(1000, DType::Float32, value());
+  WorkProfile w64 = count_work(f64.bound, f64.plan), w32 = count_work(f32.bound, f32.plan);
+  EXPECT_DOUBLE_EQ(w64.ops.py_mixed, 0);
+  EXPECT_DOUBLE_EQ(w64.ops.py_float, 0);
+  EXPECT_DOUBLE_EQ(w32.ops.py_mixed, 1000);
+  // 1000 iterations, 1 range() call, 2000 binops, 2000 loads, 1000 stores + nest entry.
+  double ns = 1000 + 1000 * 30 + 1 * 50 + 2000 * 20 + 2000 * 50 + 1000 * 60;
+  EXPECT_NEAR(python_seconds(f64, h), ns * 1e-9, 1e-12);
+  EXPECT_NEAR(python_seconds(f32, h), (ns + 1000 * 600) * 1e-9, 1e-12);
+}
+
+// 255 - img[i] on uint8 elements (a Python int with a uint8 scalar) takes
+// the slow path; img[i] + img[i] (the same dtype) does not.
+TEST(Model, PythonPricesIntegerOpsByTheirScalarTypes) {
+  Nest mixed = elementwise(100, DType::UInt8, Sub(I(255), Sub1("x", {N("i")})));
+  Nest same = elementwise(100, DType::UInt8, Add(Sub1("x", {N("i")}), Sub1("x", {N("i")})));
+  Nest i64 = elementwise(100, DType::Int64, Sub(I(255), Sub1("x", {N("i")})));
+  Nest i64f = elementwise(100, DType::Int64, Mul(F(0.5), Sub1("x", {N("i")})));
+  EXPECT_DOUBLE_EQ(count_work(mixed.bound, mixed.plan).ops.py_mixed, 100);
+  EXPECT_DOUBLE_EQ(count_work(same.bound, same.plan).ops.py_mixed, 0);
+  EXPECT_DOUBLE_EQ(count_work(i64.bound, i64.plan).ops.py_mixed, 0);
+  EXPECT_DOUBLE_EQ(count_work(i64f.bound, i64f.plan).ops.py_mixed, 100);  // int64 with a Python float
+  // int64 with a narrow integer: NumPy's path for two integer types, not the slow one.
+  Nest count = elementwise(100, DType::Int64, Add(Sub1("x", {N("i")}), Sub1("y", {N("i")})));
+  count.bound.arrays["y"] = array(DType::UInt8, {100});
+  EXPECT_DOUBLE_EQ(count_work(count.bound, count.plan).ops.py_mixed, 0);
+}
+
+// a * b + a on Python floats: each op at py_float_binop_ns, not py_binop_ns.
+TEST(Model, PythonFloatArithmeticIsCheaperThanNumpyScalars) {
+  HostProfile h = host_with_numpy_prices();
+  Nest t = elementwise(1000, DType::Float64, Add(Mul(N("a"), N("b")), N("a")));
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.ops.py_float, 2000);
+  // 1000 iterations, 1 range() call, 2000 binops on Python floats, 1000 stores + nest entry.
+  double ns = 1000 + 1000 * 30 + 1 * 50 + 2000 * 5 + 1000 * 60;
+  EXPECT_NEAR(python_seconds(t, h), ns * 1e-9, 1e-12);
+}
+
+// np.sqrt(x[i]) calls NumPy on one number: py_np_call_ns instead of
+// py_call_ns; math's sqrt stays a plain call. np.clip costs about 13 of them.
+TEST(Model, PythonPricesNumpyFunctionsOnNumbers) {
+  HostProfile h = host_with_numpy_prices();
+  Nest np_sqrt = elementwise(1000, DType::Float64, Call("np.sqrt", {Sub1("x", {N("i")})}));
+  Nest math_sqrt = elementwise(1000, DType::Float64, Call("sqrt", {Sub1("x", {N("i")})}));
+  Nest clip = elementwise(1000, DType::Float64, Call("np.clip", {Sub1("x", {N("i")}), F(0.0), F(1.0)}));
+  EXPECT_DOUBLE_EQ(count_work(np_sqrt.bound, np_sqrt.plan).ops.np_call, 1000);
+  EXPECT_DOUBLE_EQ(count_work(math_sqrt.bound, math_sqrt.plan).ops.np_call, 0);
+  EXPECT_DOUBLE_EQ(count_work(clip.bound, clip.plan).ops.np_call, 13000);
+  // 1000 iterations, 1 range() call, 1000 loads, 1000 calls, 1000 stores + nest entry.
+  double base = 1000 + 1000 * 30 + 1 * 50 + 1000 * 50 + 1000 * 60;
+  EXPECT_NEAR(python_seconds(math_sqrt, h), (base + 1000 * 50) * 1e-9, 1e-12);
+  EXPECT_NEAR(python_seconds(np_sqrt, h), (base + 1000 * 400) * 1e-9, 1e-12);
+}
+
 TEST(Model, CpuSerialRoofline) {
   Nest t = saxpy(1 << 20);
   HostProfile h = fixed_host();

@@ -106,9 +106,14 @@ struct HostProfile {
   double py_assign_ns = 5;      // local name store
   double py_compare_ns = 25;    // comparison / branch
   double py_nest_ns = 2000;     // fixed cost of entering a nest
+  // NumPy scalars against Python numbers (OpCounts::py_float, py_mixed, np_call):
+  double py_float_binop_ns = 6;  // float op on Python floats (a NumPy scalar costs py_binop_ns)
+  double py_mixed_ns = 650;      // extra cost of an op mixing a float32/int32/uint8... scalar with another type
+  double py_np_call_ns = 350;    // a NumPy function on one number (np.sqrt(x)), in place of py_call_ns
   bool py_calibrated = false;
-  bool engine_calibrated = false;  // native_call_us and fork_join_us were measured
-                                   // through the CPU variant itself
+  bool py_numpy_calibrated = false;  // the three figures above measured
+  bool engine_calibrated = false;    // native_call_us and fork_join_us were measured
+                                     // through the CPU variant itself
 
   bool calibrated = false;   // native microbenchmarks ran
   double calibration_s = 0;  // how long calibration took

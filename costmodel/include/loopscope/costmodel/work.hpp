@@ -37,6 +37,14 @@ struct OpCounts {
   double store = 0;       // array element writes
   double assign = 0;      // scalar name stores
   double index_dims = 0;  // subscript dimensions beyond the first, over all loads and stores
+  // What the interpreter pays more or less for than the counts above say
+  // (the Python variant only; each is also counted above):
+  double py_float = 0;  // float + - * / on Python numbers only (no NumPy scalar)
+  double py_mixed = 0;  // an op or comparison mixing a NumPy scalar of another type than
+                        // float64/complex128 (float32, int32, uint8, ...; int64 with a float)
+                        // with a different type: NumPy's slow path through arrays
+  double np_call = 0;   // a NumPy function on a single number (np.sqrt(x), np.abs(x),
+                        // round(x) of a NumPy scalar); counted in exp or call too
   double flops() const { return add + mul + div + sqrt + exp + pow; }
   OpCounts& operator+=(const OpCounts& o);
   OpCounts scaled(double f) const;
