@@ -188,3 +188,28 @@ def test_the_model_takes_the_measured_time_as_a_fact():
     est = _cost.estimate_nest(nest_id, env, nvrtc=False, facts={"python_measured_s": 2.0})
     py = next(v for v in est["variants"] if v["variant"] == "python")
     assert py["compute"] == 2.0 and py["details"]["measured"] is True
+
+
+def axpy(a, x, y):
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+def test_no_call_waits_for_a_compile_that_costs_more_than_its_python_run():
+    # 3000 iterations: a few hundred microseconds in Python, less than a
+    # compile; the code is built on the background thread and later calls
+    # find it compiled.
+    rng = np.random.default_rng(7)
+    records = []
+    for call in range(8):
+        x, y = rng.standard_normal(3000), rng.standard_normal(3000)
+        want = y.copy()
+        axpy(1.5, x, want)
+        _run.reset_last_runs()
+        loopscope.run(axpy, 1.5, x, y)
+        assert same(y, want)
+        records += list(_run.last_runs().values())
+        _loopscope.cpu_wait_compiles()
+    native = [r for r in records if r["status"] == "ok"]
+    assert native and records[-1]["status"] == "ok", [r["device"] for r in records]
+    assert all(r["timing"]["compile_ms"] == 0.0 for r in native), [r["timing"] for r in native]

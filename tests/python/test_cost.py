@@ -321,7 +321,12 @@ def test_choose_amortises_compilation_over_runs():
     env = dict(n=200, x=np.ones(200), y=np.ones(200))
     first = _cost.choose(nid, env)
     assert first == "python"  # 200 iterations cost far less than compiling
-    choices = [_cost.choose(nid, env) for _ in range(2000)]
+    choices = []
+    for _ in range(2000):
+        choices.append(_cost.choose(nid, env))
+        # Once native code pays, the runs go on in Python while it compiles
+        # on the background thread (_python_while_it_compiles): let it land.
+        _L.cpu_wait_compiles()
     assert choices[-1] in ("cpu-serial", "cpu")
     switch = next(k for k, c in enumerate(choices) if c != "python")
     assert all(c != "python" for c in choices[switch:])

@@ -520,6 +520,8 @@ def _decide(nest_id, env, runs, gpu, facts):
         choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), _facts(f, nest_id))
     except Exception:
         return "python"
+    if not facts and choice in ("cpu", "cpu-serial") and _python_while_it_compiles(nest_id, env, gpu, f, choice):
+        return "python"
     if choice in ("cpu", "cpu-serial"):
         _compiled.add((nest_id, "cpu"))
     elif choice == "gpu":
@@ -527,6 +529,30 @@ def _decide(nest_id, env, runs, gpu, facts):
     elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True):
         _compile_ahead(nest_id, env, gpu, f)
     return choice
+
+
+def _python_while_it_compiles(nest_id, env, gpu, f, choice):
+    """Native code is the choice but not compiled yet: when this one run in
+    Python costs less than compiling that code, the run goes to Python and
+    the code is built on the background thread for the runs after it (a
+    later decision finds it compiled), so no call waits for a compile that
+    costs more than the interpreter. True when it did so."""
+    serial = choice == "cpu-serial"
+    if f.get("cpu_compiled") or (serial and f.get("cpu_serial_compiled")):
+        return False
+    if not hasattr(_L, "cpu_compile_background"):
+        return False
+    try:
+        est = _L.cost_estimate_nest(int(nest_id), env, None, gpu or default_gpu(), _facts(f, nest_id), False)
+        prices = {v["variant"]: v for v in est["variants"]}
+        native = prices[choice]
+        compile_s = native["compile"] * max(1.0, float(f.get("expected_runs", 1)))  # not amortised
+        if prices["python"]["total"] >= compile_s:
+            return False
+        _L.cpu_compile_background(int(nest_id), env, not serial)
+        return True
+    except Exception:
+        return False
 
 
 def _compile_ahead(nest_id, env, gpu, f):
