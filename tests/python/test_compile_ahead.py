@@ -213,3 +213,53 @@ def test_no_call_waits_for_a_compile_that_costs_more_than_its_python_run():
     native = [r for r in records if r["status"] == "ok"]
     assert native and records[-1]["status"] == "ok", [r["device"] for r in records]
     assert all(r["timing"]["compile_ms"] == 0.0 for r in native), [r["timing"] for r in native]
+
+
+def _bound_env(fn, *args):
+    envs = {}
+    bind = _rewrite.bind_env
+
+    def keep(nest_id, env):
+        bound = bind(nest_id, env)
+        envs.setdefault(nest_id, bound[0])
+        return bound
+
+    _rewrite.bind_env = keep
+    try:
+        loopscope.run(fn, *args, device="python")
+    finally:
+        _rewrite.bind_env = bind
+    return next(iter(envs.items()))
+
+
+def test_a_kept_python_decision_ends_when_the_code_lands_or_waiting_costs_a_compile():
+    import math
+    import time
+
+    x, y = np.ones(100000), np.ones(100000)
+    nest_id, env = _bound_env(axpy, 1.5, x, y)
+    signature = _cost.decision_signature(env)
+    key = (nest_id, None, signature)
+
+    def keep_python(waiting):
+        _cost._decisions[key] = ["python", 10**9, time.monotonic() + 100]
+        _cost._waiting[(nest_id, signature)] = waiting
+
+    # Waiting for code that is not there yet: the kept decision stands.
+    keep_python(_cost._Waiting(False, math.inf))
+    assert _cost.choose(nest_id, env) == "python"
+    # The code lands: the next call decides again and runs it.
+    for parallel in (False, True):
+        _loopscope.cpu_compile_background(nest_id, env, parallel)
+    _loopscope.cpu_wait_compiles()
+    assert _cost.choose(nest_id, env) in ("cpu", "cpu-serial")
+    assert (nest_id, signature) not in _cost._waiting
+    # Python runs that cost as much as the compile end the wait too: the
+    # decision compiles now instead of waiting for a starved background thread.
+    _loopscope.cpu_clear_cache()
+    _cost.forget_decisions()
+    waiting = _cost._Waiting(True, 1e-6)
+    keep_python(waiting)
+    _cost.note_python_time(nest_id, signature, 1e-3)
+    assert waiting.spent_s >= waiting.compile_s
+    assert _cost.choose(nest_id, env) in ("cpu", "cpu-serial")

@@ -27,6 +27,7 @@ any facts, only price it again.
 The GPU profile defaults to ``$LOOPSCOPE_GPU`` or ``h100_sxm``.
 """
 
+import math
 import os
 import time
 
@@ -423,6 +424,7 @@ def forget_decisions():
     _decisions.clear()
     _stopped.clear()
     _python_measured.clear()
+    _waiting.clear()
 
 
 # Values on which a native run of a nest stopped half-way (a run-time check
@@ -446,6 +448,9 @@ def note_python_time(nest_id, signature, seconds):
     if len(_python_measured) > 4096:
         _python_measured.clear()
     _python_measured[(nest_id, signature)] = seconds
+    waiting = _waiting.get((nest_id, signature))
+    if waiting is not None:
+        waiting.spent_s += seconds
 
 
 def note_stopped(nest_id, env):
@@ -491,11 +496,15 @@ def choose(nest_id, env, gpu=None, facts=None):
         except Exception:
             key = kept = None
         if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
-            return kept[0]
+            waiting = _waiting.get((nest_id, signature))
+            if waiting is None or not waiting.over(nest_id, env):
+                return kept[0]
         if key is not None and (nest_id, signature) in _stopped:
             return "python"
     choice = _decide(nest_id, env, runs, gpu, facts)
     if key is not None:
+        if choice != "python":
+            _waiting.pop((nest_id, signature), None)
         if len(_decisions) > 4096:
             _decisions.clear()
         _decisions[key] = [choice, runs + max(1, runs // 2), time.monotonic() + DECISION_TTL_S]
@@ -531,6 +540,32 @@ def _decide(nest_id, env, runs, gpu, facts):
     return choice
 
 
+class _Waiting:
+    """A nest running as Python while its native code compiles in the
+    background: the variant asked for, what its compile was priced at, and
+    the Python time spent on it since. The kept "python" decision ends (a
+    new decision is made) as soon as the code is in the cache, or once the
+    Python runs have cost as much as compiling would have (the background
+    thread is low priority: a busy machine may starve it)."""
+
+    __slots__ = ("parallel", "compile_s", "spent_s")
+
+    def __init__(self, parallel, compile_s):
+        self.parallel, self.compile_s, self.spent_s = parallel, compile_s, 0.0
+
+    def over(self, nest_id, env):
+        if self.spent_s >= self.compile_s:
+            return True
+        try:
+            return bool(_L.cpu_cached(int(nest_id), env, self.parallel))
+        except Exception:
+            return True
+
+
+# (nest id, decision signature) -> _Waiting
+_waiting = {}
+
+
 def _python_while_it_compiles(nest_id, env, gpu, f, choice):
     """Native code is the choice but not compiled yet: when this one run in
     Python costs less than compiling that code, the run goes to Python and
@@ -538,6 +573,13 @@ def _python_while_it_compiles(nest_id, env, gpu, f, choice):
     later decision finds it compiled), so no call waits for a compile that
     costs more than the interpreter. True when it did so."""
     serial = choice == "cpu-serial"
+    try:
+        wait_key = (nest_id, decision_signature(env))
+    except Exception:
+        return False
+    waiting = _waiting.pop(wait_key, None)
+    if waiting is not None and waiting.spent_s >= waiting.compile_s:
+        return False  # waited as long as compiling costs: compile now
     if f.get("cpu_compiled") or (serial and f.get("cpu_serial_compiled")):
         return False
     if not hasattr(_L, "cpu_compile_background"):
@@ -550,9 +592,14 @@ def _python_while_it_compiles(nest_id, env, gpu, f, choice):
         if prices["python"]["total"] >= compile_s:
             return False
         _L.cpu_compile_background(int(nest_id), env, not serial)
-        return True
     except Exception:
         return False
+    if waiting is None:
+        waiting = _Waiting(not serial, compile_s)
+    if len(_waiting) > 4096:
+        _waiting.clear()
+    _waiting[wait_key] = waiting
+    return True
 
 
 def _compile_ahead(nest_id, env, gpu, f):
@@ -560,12 +607,16 @@ def _compile_ahead(nest_id, env, gpu, f):
     cost more than the runs seen so far save: when its native code would be
     the faster once compiled, that code is built on the background thread
     (the one that builds optimised code after quick code), so that a later
-    decision finds it compiled (``cpu_facts``) and runs it. Nothing waits
-    for it; the Python runs meanwhile are the ones the model chose."""
+    decision finds it compiled (``cpu_facts``) and runs it: the kept
+    decision ends when the code lands (``_Waiting``). Nothing waits for it;
+    the Python runs meanwhile are the ones the model chose."""
     try:
         free = _facts(dict(f, cpu_compiled=True), nest_id)
         choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), free)
         if choice in ("cpu", "cpu-serial") and hasattr(_L, "cpu_compile_background"):
             _L.cpu_compile_background(int(nest_id), env, choice == "cpu")
+            if len(_waiting) > 4096:
+                _waiting.clear()
+            _waiting[(nest_id, decision_signature(env))] = _Waiting(choice == "cpu", math.inf)
     except Exception:
         pass  # only a later speed-up is lost
