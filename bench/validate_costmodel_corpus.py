@@ -445,6 +445,32 @@ def worst(nests, k):
     return out
 
 
+def short(x):
+    """``x`` with its floats to 4 significant digits."""
+    if isinstance(x, float):
+        return float(f"{x:.4g}")
+    if isinstance(x, dict):
+        return {k: short(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [short(v) for v in x]
+    return x
+
+
+def slim(nests):
+    """The nests as written to the JSON: the components of each variant
+    without their details (the worst cases keep theirs), floats to 4
+    significant digits."""
+    out = []
+    for n in nests:
+        n = dict(n)
+        if n.get("components"):
+            n["components"] = {
+                v: {k: x for k, x in c.items() if k != "details"} if c else c for v, c in n["components"].items()
+            }
+        out.append(short(n))
+    return out
+
+
 def print_worst(ws):
     for w in ws:
         c = w["components"]
@@ -529,14 +555,22 @@ def main(argv=None):
         "seconds": elapsed,
         "summary": summary,
         "worst": ws,
-        "cases": rows,
-        "nests": nests,
+        "cases": short(rows),
+        "nests": slim(nests),
     }
     path = opts.out if opts.out is not None else (OUT if not (opts.quick or opts.only) else "-")
     if path != "-":
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(out, f, indent=1, default=str)
+        with open(path, "w") as f:  # one line per nest and case (the file holds about 600 nests)
+            f.write("{\n")
+            for i, (k, v) in enumerate(out.items()):
+                sep = ",\n" if i < len(out) - 1 else "\n"
+                if isinstance(v, list):
+                    rows = ",\n  ".join(json.dumps(x, default=str) for x in v)
+                    f.write(f"{json.dumps(k)}: [\n  {rows}\n]{sep}")
+                else:
+                    f.write(f"{json.dumps(k)}: {json.dumps(v, indent=1, default=str)}{sep}")
+            f.write("}\n")
         print(f"wrote {path}")
     return out
 
