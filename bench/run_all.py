@@ -312,7 +312,7 @@ def auto_overhead_section(ao):
     out.append("")
     out.append(
         f"Worst: {ao.get('worst_us_per_nest', 0):.1f} us per nest execution (target: at most "
-        f"{ao.get('target_us_per_nest', 20):.0f} us), size {ao.get('size')}, medians of interleaved rounds after "
+        f"{ao.get('target_us_per_nest', 5):.0f} us), size {ao.get('size')}, medians of interleaved rounds after "
         f"{ao.get('warm')} warm calls. `auto` keeps its decisions (docs/costmodel.md, \"Kept decisions\")."
     )
     return out
