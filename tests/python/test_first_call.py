@@ -383,3 +383,33 @@ def test_first_call_of_a_declined_function_is_cheap():
         loopscope.run(fn, 5, ["a"], device="cpu")
         times.append(time.perf_counter() - t0)
     assert min(times) < 0.02
+
+
+def test_tree_helpers_are_what_ast_and_copy_give():
+    """_walk's walk, children, copy_tree and same_tree against ast.walk,
+    ast.iter_child_nodes, copy.deepcopy and ast.dump, on the corpus."""
+    import copy
+
+    import corpus
+    from loopscope import _walk
+
+    nodes = []
+    for case in corpus.all_cases()[:60]:
+        tree = _source.function_source(case.fn)[2]
+        for node in ast.walk(tree):
+            node._ls_mark = 1  # attributes that are not fields are copied too
+        nodes += [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While, ast.FunctionDef))]
+    for node in nodes:
+        assert [id(n) for n in _walk.walk(node)] == [id(n) for n in ast.walk(node)]
+        assert [id(n) for n in _walk.children(node)] == [id(n) for n in ast.iter_child_nodes(node)]
+        want, got = copy.deepcopy(node), _walk.copy_tree(node)
+        assert ast.dump(got, include_attributes=True) == ast.dump(want, include_attributes=True)
+        assert all(a.__dict__.keys() == b.__dict__.keys() for a, b in zip(ast.walk(got), ast.walk(want)))
+        assert not any(a is b for a, b in zip(ast.walk(got), ast.walk(node)))
+        assert _walk.same_tree(got, node)
+    for a, b in zip(nodes, nodes[1:]):
+        assert _walk.same_tree(a, b) == (ast.dump(a) == ast.dump(b))
+    constants = [ast.Constant(v) for v in (0.0, -0.0, 0, False, 1, True, 1.0, float("nan"), "1", b"1", None, ...)]
+    for a in constants:
+        for b in constants:
+            assert _walk.same_tree(a, b) == (ast.dump(a) == ast.dump(b))

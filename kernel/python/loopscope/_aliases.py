@@ -22,13 +22,12 @@ A wrong guess therefore costs a decline, never a wrong result.
 """
 
 import ast
-import copy
 import math
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy
-from ._walk import walk
+from ._walk import copy_tree, walk
 
 MISSING = object()
 
@@ -201,7 +200,7 @@ def canonical_copy(node: ast.For, resolver: Resolver, builtins) -> Tuple[ast.For
     }
     if not any(resolver.meaning(c) for c in candidates if c not in stored and c not in builtins):
         return node, {}
-    new = Canonical().visit(copy.deepcopy(node))
+    new = Canonical().visit(copy_tree(node))
     return new, used
 
 

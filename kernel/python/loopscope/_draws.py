@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import numpy
-from ._walk import walk
+from ._walk import copy_tree, walk
 
 MAX_DRAWS = 50_000_000
 # The generators, as they were when Loopscope was imported: a draw site is
@@ -216,7 +216,7 @@ def plan(node: ast.For) -> Tuple[ast.For, Optional[DrawPlan]]:
             "a loop of the nest may stop early or skip the rest of an iteration (break, continue), "
             "so how many random numbers are drawn depends on the values"
         )
-    node = copy.deepcopy(node)
+    node = copy_tree(node)
     assigned = {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     # The one loop whose body holds every draw, directly.
     holder = None

@@ -50,7 +50,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import numpy
 
 from ._records import show_hidden_as
-from ._walk import children, walk
+from ._walk import children, copy_tree, walk
 
 MAX_DEPTH = 4  # calls inside inlined functions, inlined in turn
 MAX_STATEMENTS = 400  # statements added to one nest by inlining
@@ -775,7 +775,7 @@ def inline(
     if not any(name in defs or isinstance(resolve_user(name), types.FunctionType) for name in called):
         return node, {}
     inliner = Inliner(resolve_user, module, shadowed, {k: v for k, v in defs.items() if k not in skip}, known)
-    new = copy.deepcopy(node)
+    new = copy_tree(node)
     pre: List[ast.stmt] = []
     new.iter = inliner._hoist(new.iter, pre, ())
     if pre:
@@ -863,7 +863,7 @@ def lower_nest_returns(node: ast.For, refuse: str = "") -> Tuple[ast.For, Option
         return node, None, "the loop returns a tuple with a starred item (*x)"
     if _has_return(node.orelse):
         return node, None, "'return' in the else block of the outermost loop is not supported"
-    new = copy.deepcopy(node)
+    new = copy_tree(node)
     if all(bare):
         for r in walk(new):
             if isinstance(r, ast.Return):

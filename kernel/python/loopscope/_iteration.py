@@ -62,7 +62,6 @@ when the nest runs, ``values_broken``, and declines with a sentence):
 """
 
 import ast
-import copy
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -71,7 +70,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import numpy
 
 from ._records import HIDDEN_INDEX, HIDDEN_WHILE, show_hidden_as
-from ._walk import walk
+from ._walk import copy_tree, same_tree, walk
 
 
 def _name(n) -> Optional[str]:
@@ -590,7 +589,7 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
 
         visit_While = visit_IfExp = visit_If
 
-    copied = copy.deepcopy(node)
+    copied = copy_tree(node)
     out = Lower().visit(copied)
     if isinstance(node, ast.While):
         out = ast.For(
@@ -653,7 +652,7 @@ def _as_condition(test: ast.expr) -> ast.expr:
 
 
 def _changed(a, b) -> bool:
-    return ast.dump(a) != ast.dump(b)
+    return not same_tree(a, b)
 
 
 def _element_index(target: str, index: str) -> ast.stmt:

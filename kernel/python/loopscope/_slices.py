@@ -29,7 +29,7 @@ import math
 from typing import Optional
 
 from . import _records
-from ._walk import walk
+from ._walk import copy_tree, walk
 
 _counter = itertools.count(1)
 
@@ -160,5 +160,5 @@ def lower(node: ast.stmt) -> ast.stmt:
     if not any(isinstance(n, ast.Slice) for n in walk(node)):
         return node  # nothing to lower: no copy
     t = _Lower()
-    out = t.visit(copy.deepcopy(node))
+    out = t.visit(copy_tree(node))
     return out if t.changed else node
