@@ -404,18 +404,20 @@ def decision_signature(env):
     """What a decision depends on among the values: each array's dtype, shape
     and strides, each integer's value (bounds), each float's type only."""
     sig = []
+    add = sig.append
+    ndarray, floats = np.ndarray, _FLOAT_TYPES  # runs at every nest execution under auto
     for k, v in env.items():
         t = type(v)
-        if t in _FLOAT_TYPES:
-            sig.append((k, t))
-        elif t is np.ndarray:
-            sig.append((k, v.dtype.num, v.shape, v.strides))
+        if t is ndarray:
+            add((k, v.dtype.num, v.shape, v.strides))
+        elif t in floats:
+            add((k, t))
         else:
             try:
                 hash(v)
-                sig.append((k, t, v))
+                add((k, t, v))
             except TypeError:
-                sig.append((k, t, id(v)))
+                add((k, t, id(v)))
     return tuple(sig)
 
 
