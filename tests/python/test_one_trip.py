@@ -137,7 +137,10 @@ def test_the_decision_signature_keeps_what_the_decision_depends_on():
     sig = _cost.decision_signature
     a = np.zeros((4, 5))
     assert sig({"A": a, "n": 4}) == sig({"A": np.ones((4, 5)), "n": 4})
-    assert sig({"A": a, "n": 4}) != sig({"A": a, "n": 5})
+    # ints by magnitude: a count within the same power of two prices alike
+    assert sig({"A": a, "n": 4}) == sig({"A": a, "n": 7})
+    assert sig({"A": a, "n": 4}) != sig({"A": a, "n": 8})
+    assert sig({"n": 0}) != sig({"n": 1}) and sig({"n": -4}) != sig({"n": 4})
     assert sig({"A": a}) != sig({"A": a.T})  # strides
     assert sig({"A": a}) != sig({"A": a.astype(np.float32)})
     assert sig({"x": 1.5}) == sig({"x": 2.5})

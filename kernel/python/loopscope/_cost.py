@@ -402,7 +402,10 @@ _FLOAT_TYPES = (float, np.float64, np.float32)
 
 def decision_signature(env):
     """What a decision depends on among the values: each array's dtype, shape
-    and strides, each integer's value (bounds), each float's type only."""
+    and strides, each integer's magnitude (its sign and bit length: bounds
+    and sizes price alike within a factor of two, and a nest reached with a
+    new count each time, such as an inner while loop's start value, would
+    otherwise be decided again at every execution), each float's type only."""
     sig = []
     add = sig.append
     ndarray, floats = np.ndarray, _FLOAT_TYPES  # runs at every nest execution under auto
@@ -412,6 +415,8 @@ def decision_signature(env):
             add((k, v.dtype.num, v.shape, v.strides))
         elif t in floats:
             add((k, t))
+        elif t is int:
+            add((k, t, v.bit_length() if v >= 0 else -v.bit_length()))
         else:
             try:
                 hash(v)
