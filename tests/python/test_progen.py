@@ -94,5 +94,9 @@ def test_programs_run_natively(results):
     # in IPython every declined loop also calls the hook (at each of its
     # iterations when it is inside another loop): count the native runs only
     assert stats.get("ipython:cpu native", 0) > 300, stats
-    # "auto" runs small loops as Python (the cost model), the large programs natively
-    assert stats.get("ipython:auto native", 0) > 20, stats
+    # "auto" runs small loops as Python (the cost model), the large programs
+    # natively; a loop whose one run costs less in Python than its compile
+    # runs as Python while its code builds in the background (for the runs
+    # after it), so in these short one-shot programs few nests run natively
+    # under auto: the cpu modes above prove the native paths
+    assert stats.get("ipython:auto native", 0) > 0, stats
