@@ -475,10 +475,12 @@ def markdown(data):
         '- **auto first**: the first `device="auto"` call with the variant cache cleared and no kept '
         "decision (in a process that already ran other kernels): binding, run-time analysis, the cost model, "
         "compilation (quick code when the model expects it to pay; optimised code then builds in the "
-        "background) and the run. **auto warm**: the call right after it. **auto settled**: after the "
-        "background compiles are in and auto's choice of device per nest has stopped changing (the model "
-        "amortises compilation over the calls seen so far, so a nest can move from Python to native code "
-        "after a few calls).",
+        "background; a loop whose run costs less in Python than its compile runs as Python while its code "
+        "builds) and the run. **auto warm**: the call right after it (quick code still runs where the "
+        "optimised code has not arrived: on a busy machine the low-priority background thread is slow). "
+        "**auto settled**: after the background compiles are in and auto's choice of device per nest has "
+        "stopped changing (the model amortises compilation over the calls seen so far, so a nest can move "
+        "from Python to native code after a few calls).",
         '- **cpu-serial**, **cpu**: `device="cpu-serial"` / `"cpu"` (all cores), optimised code, the '
         "variant cache hit.",
         "- **Numba**: warm calls (compilation excluded; the first call is in the JSON).",
