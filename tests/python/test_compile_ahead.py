@@ -263,3 +263,43 @@ def test_a_kept_python_decision_ends_when_the_code_lands_or_waiting_costs_a_comp
     _cost.note_python_time(nest_id, signature, 1e-3)
     assert waiting.spent_s >= waiting.compile_s
     assert _cost.choose(nest_id, env) in ("cpu", "cpu-serial")
+
+
+def test_values_whose_parallel_runs_were_slower_than_one_core_run_on_one_core_for_a_while():
+    import time
+
+    nest_id, env = _bound_env(axpy, 1.5, np.ones(5000), np.ones(5000))
+    signature = _cost.decision_signature(env)
+    seen = {}
+
+    def choose_nest(nid, e, gpu, facts):
+        seen.update(facts)
+        return "cpu-serial"
+
+    real = _cost._L
+    # a parallel run within the serial prediction changes nothing
+    _cost._serial_predicted[(nest_id, signature)] = 1e-3
+    _cost.note_parallel_run(nest_id, env, 1.2e-3)
+    assert (nest_id, signature) not in _cost._parallel_slow
+    # one much slower than it: the decision is made again, parallel code priced as unavailable
+    _cost._decisions[(nest_id, None, signature)] = ["cpu", 10**9, time.monotonic() + 100]
+    _cost.note_parallel_run(nest_id, env, 5e-3)
+    assert (nest_id, None, signature) not in _cost._decisions
+
+    class Fake:
+        def __getattr__(self, name):
+            return choose_nest if name == "cost_choose_nest" else getattr(real, name)
+
+    _cost._L = Fake()
+    try:
+        assert _cost.choose(nest_id, env) == "cpu-serial"
+        assert seen.get("cpu_runs_parallel") is False
+        # for a while only: then parallel code is priced again
+        _cost._parallel_slow[(nest_id, signature)] = time.monotonic() - 1
+        seen.clear()
+        _cost._decide(nest_id, env, 5, None, None)
+        assert seen.get("cpu_runs_parallel") is not False  # axpy's loop runs in parallel
+    finally:
+        _cost._L = real
+    _cost.forget_decisions()
+    assert not _cost._parallel_slow and not _cost._serial_predicted

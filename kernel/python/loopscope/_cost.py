@@ -432,6 +432,8 @@ def forget_decisions():
     _stopped.clear()
     _python_measured.clear()
     _waiting.clear()
+    _serial_predicted.clear()
+    _parallel_slow.clear()
 
 
 # Values on which a native run of a nest stopped half-way (a run-time check
@@ -458,6 +460,45 @@ def note_python_time(nest_id, signature, seconds):
     waiting = _waiting.get((nest_id, signature))
     if waiting is not None:
         waiting.spent_s += seconds
+
+
+# A parallel run costs what the other work on the machine leaves it: a
+# region waits for a core that is busy (cores_free reads the load when the
+# decision is made, and it changes). Where auto sent values to the parallel
+# variant, the model's serial time for them is kept, (nest id, signature) ->
+# seconds; a parallel run slower than that (by half, plus 50 us) sends those
+# values to one core for PARALLEL_SLOW_S: (nest id, signature) -> until when.
+_serial_predicted = {}
+_parallel_slow = {}
+PARALLEL_SLOW_S = 10.0
+
+
+def note_parallel_run(nest_id, env, seconds):
+    """The parallel variant ran ``nest_id`` on these values in ``seconds``."""
+    try:
+        signature = decision_signature(env)
+    except Exception:
+        return
+    serial = _serial_predicted.get((nest_id, signature))
+    if serial is None or seconds <= 1.5 * serial + 50e-6:
+        return
+    if len(_parallel_slow) > 4096:
+        _parallel_slow.clear()
+    _parallel_slow[(nest_id, signature)] = time.monotonic() + PARALLEL_SLOW_S
+    _decisions.pop((nest_id, None, signature), None)  # decided again at the next run
+
+
+def _keep_serial_prediction(nest_id, env, gpu, f, signature):
+    """After a choice of the parallel variant: the model's serial time (no
+    compile) for these values, for note_parallel_run."""
+    try:
+        est = _L.cost_estimate_nest(int(nest_id), env, None, gpu or default_gpu(), _facts(f, nest_id), False)
+        serial = next(v for v in est["variants"] if v["variant"] == "cpu-serial")
+        if len(_serial_predicted) > 4096:
+            _serial_predicted.clear()
+        _serial_predicted[(nest_id, signature)] = serial["total"] - serial["compile"]
+    except Exception:
+        pass
 
 
 def note_stopped(nest_id, env):
@@ -524,11 +565,14 @@ def _decide(nest_id, env, runs, gpu, facts):
         f.update(nvrtc_facts(nest_id, env, gpu))
     f.update(cpu_facts(nest_id, env))
     try:
-        measured = _python_measured.get((nest_id, decision_signature(env)))
+        signature = decision_signature(env)
     except Exception:
-        measured = None
+        signature = None
+    measured = _python_measured.get((nest_id, signature))
     if measured is not None:
         f["python_measured_s"] = measured
+    if time.monotonic() < _parallel_slow.get((nest_id, signature), 0.0):
+        f["cpu_runs_parallel"] = False  # its parallel runs were slower than one core lately
     if facts:
         f.update(facts)
     try:
@@ -540,6 +584,8 @@ def _decide(nest_id, env, runs, gpu, facts):
         return "python"
     if choice in ("cpu", "cpu-serial"):
         _compiled.add((nest_id, "cpu"))
+        if choice == "cpu" and not facts and signature is not None:
+            _keep_serial_prediction(nest_id, env, gpu, f, signature)
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
     elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True):

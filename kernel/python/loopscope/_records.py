@@ -150,6 +150,16 @@ def status_of(nest_id):
     return rec["status"] if rec is not None else None
 
 
+def run_seconds_of(nest_id):
+    """How long the native code of the latest execution of ``nest_id`` ran
+    (seconds; None when it did not run natively)."""
+    rec = _LAST.get(nest_id)
+    if rec is None or rec["status"] != "ok":
+        return None
+    ms = rec["timing"].get("run_ms")
+    return None if ms is None else ms * 1e-3
+
+
 def last_runs():
     with _LOCK:
         return {k: dict(v) for k, v in _LAST.items()}

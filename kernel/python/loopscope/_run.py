@@ -166,6 +166,12 @@ def _auto_hook(nest_id, env):
         return _python_hook(nest_id, env)
     device = _choose(nest_id, env)
     out = DEVICES[device](nest_id, env)
+    if device == "cpu" and out is not None:
+        # A parallel run slower than the model's serial time for it (other
+        # work holds the cores): these values run on one core for a while.
+        seconds = _records.run_seconds_of(nest_id)
+        if seconds is not None:
+            _cost.note_parallel_run(nest_id, env, seconds)
     if out is None:
         if device != "python" and _records.status_of(nest_id) == "fallback":
             # The native code stopped (a subscript out of range, an int beyond
