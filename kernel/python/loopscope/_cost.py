@@ -504,11 +504,13 @@ def _keep_serial_prediction(nest_id, env, gpu, f, signature):
 def note_stopped(nest_id, env):
     """A native run of ``nest_id`` on these values stopped and Python ran it."""
     try:
-        if len(_stopped) > 4096:
-            _stopped.clear()
-        _stopped.add((nest_id, decision_signature(env)))
+        signature = decision_signature(env)
     except Exception:
-        pass
+        return
+    if len(_stopped) > 4096:
+        _stopped.clear()
+    _stopped.add((nest_id, signature))
+    _decisions.pop((nest_id, None, signature), None)  # not kept for the next runs
 
 
 def set_reassociation(allowed):
@@ -580,7 +582,12 @@ def _decide(nest_id, env, runs, gpu, facts):
         choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), _facts(f, nest_id))
     except Exception:
         return "python"
-    if not facts and choice in ("cpu", "cpu-serial") and _python_while_it_compiles(nest_id, env, gpu, f, choice):
+    if (
+        not facts
+        and signature is not None
+        and choice in ("cpu", "cpu-serial")
+        and _python_while_it_compiles(nest_id, env, gpu, f, choice, signature)
+    ):
         return "python"
     if choice in ("cpu", "cpu-serial"):
         _compiled.add((nest_id, "cpu"))
@@ -588,8 +595,8 @@ def _decide(nest_id, env, runs, gpu, facts):
             _keep_serial_prediction(nest_id, env, gpu, f, signature)
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
-    elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True):
-        _compile_ahead(nest_id, env, gpu, f)
+    elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True) and signature is not None:
+        _compile_ahead(nest_id, env, gpu, f, signature)
     return choice
 
 
@@ -619,17 +626,14 @@ class _Waiting:
 _waiting = {}
 
 
-def _python_while_it_compiles(nest_id, env, gpu, f, choice):
+def _python_while_it_compiles(nest_id, env, gpu, f, choice, signature):
     """Native code is the choice but not compiled yet: when this one run in
     Python costs less than compiling that code, the run goes to Python and
     the code is built on the background thread for the runs after it (a
     later decision finds it compiled), so no call waits for a compile that
     costs more than the interpreter. True when it did so."""
     serial = choice == "cpu-serial"
-    try:
-        wait_key = (nest_id, decision_signature(env))
-    except Exception:
-        return False
+    wait_key = (nest_id, signature)
     waiting = _waiting.pop(wait_key, None)
     if waiting is not None and waiting.spent_s >= waiting.compile_s:
         return False  # waited as long as compiling costs: compile now
@@ -655,7 +659,7 @@ def _python_while_it_compiles(nest_id, env, gpu, f, choice):
     return True
 
 
-def _compile_ahead(nest_id, env, gpu, f):
+def _compile_ahead(nest_id, env, gpu, f, signature):
     """A nest that runs again and again as Python because compiling it would
     cost more than the runs seen so far save: when its native code would be
     the faster once compiled, that code is built on the background thread
@@ -670,6 +674,6 @@ def _compile_ahead(nest_id, env, gpu, f):
             _L.cpu_compile_background(int(nest_id), env, choice == "cpu")
             if len(_waiting) > 4096:
                 _waiting.clear()
-            _waiting[(nest_id, decision_signature(env))] = _Waiting(choice == "cpu", math.inf)
+            _waiting[(nest_id, signature)] = _Waiting(choice == "cpu", math.inf)
     except Exception:
         pass  # only a later speed-up is lost
