@@ -301,13 +301,16 @@ def auto_overhead_section(ao):
     out = [
         "## What `auto` costs per nest on a warm call",
         "",
-        "| benchmark | devices auto runs | nests per call | auto | same devices, no decision | overhead per nest |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | devices auto runs | nests per call | auto | same devices, no decision | overhead per nest "
+        "| better of cpu-serial and cpu | that against auto |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in ao.get("benchmarks", []):
+        best = min(r.get("cpu_serial_us", math.inf), r.get("cpu_us", math.inf))
         out.append(
             f"| {r['name']} | {', '.join(r['devices'])} | {r['nest_executions_per_call']} | {r['auto_us']:.1f} us "
-            f"| {r['replay_us']:.1f} us | {r['overhead_us_per_nest']:.1f} us |"
+            f"| {r['replay_us']:.1f} us | {r['overhead_us_per_nest']:.1f} us | {best:.1f} us "
+            f"| {r.get('auto_vs_best_native', math.nan):.2f} |"
         )
     out.append("")
     out.append(
@@ -315,6 +318,13 @@ def auto_overhead_section(ao):
         f"{ao.get('target_us_per_nest', 5):.0f} us), size {ao.get('size')}, medians of interleaved rounds after "
         f"{ao.get('warm')} warm calls. `auto` keeps its decisions (docs/costmodel.md, \"Kept decisions\")."
     )
+    if "geomean_auto_vs_best_native" in ao:
+        out.append("")
+        out.append(
+            f"auto against the better of `cpu-serial` and `cpu` in the same rounds: geometric mean "
+            f"{ao['geomean_auto_vs_best_native']:.2f} (1: as fast; target at least 0.95), lowest "
+            f"{ao['lowest_auto_vs_best_native']:.2f}."
+        )
     return out
 
 

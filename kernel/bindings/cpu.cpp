@@ -84,7 +84,7 @@ struct Prepared {
   jit::CpuCompileResult compiled;
   std::optional<analysis::Decline> decline;
   std::vector<int> parallel_loop_ids;  // Check: the loops the variant would split
-  bool cached = false;                 // Check: its code is compiled already; Background: a compile was queued
+  bool cached = false;  // Check, LookUp: its code is compiled already; CompileInBackground: a compile was queued
   double bind_us = 0, analysis_us = 0;
   bool plan_hit = false;
 };
