@@ -86,8 +86,8 @@ class CpuVariant {
   int32_t (*entry)(int64_t*, void*) = nullptr;
   std::string ir;
   // How long its latest run took (ms; negative: never run): a later call that
-  // finds quick code whose optimised code is on its way waits for it when
-  // this run was long (compile_cpu, kWaitForOptimised).
+  // finds quick code whose optimised code is on its way gets that code first
+  // when this run was long (optimised_if_worth_waiting).
   mutable std::atomic<double> last_run_ms{-1};
 };
 
