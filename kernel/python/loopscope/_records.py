@@ -150,11 +150,12 @@ def status_of(nest_id):
     return rec["status"] if rec is not None else None
 
 
-def run_seconds_of(nest_id):
-    """How long the native code of the latest execution of ``nest_id`` ran
-    (seconds; None when it did not run natively)."""
+def optimised_run_seconds_of(nest_id):
+    """How long the optimised native code of the latest execution of
+    ``nest_id`` ran (seconds; None when it did not run natively, or ran
+    quick code, which is slower by design)."""
     rec = _LAST.get(nest_id)
-    if rec is None or rec["status"] != "ok":
+    if rec is None or rec["status"] != "ok" or rec["timing"].get("tier") != "optimised":
         return None
     ms = rec["timing"].get("run_ms")
     return None if ms is None else ms * 1e-3

@@ -167,9 +167,10 @@ def _auto_hook(nest_id, env):
     device = _choose(nest_id, env)
     out = DEVICES[device](nest_id, env)
     if device == "cpu" and out is not None:
-        # A parallel run slower than the model's serial time for it (other
-        # work holds the cores): these values run on one core for a while.
-        seconds = _records.run_seconds_of(nest_id)
+        # A parallel run of optimised code slower than the model's serial
+        # time for it (other work holds the cores): these values run on one
+        # core for a while. Quick code is slower by design: not a sign.
+        seconds = _records.optimised_run_seconds_of(nest_id)
         if seconds is not None:
             _cost.note_parallel_run(nest_id, env, seconds)
     if out is None:
