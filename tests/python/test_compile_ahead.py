@@ -34,7 +34,7 @@ def fill_with_list(out, n):
     return len(seen)
 
 
-def _args(seed, m=40, n=300):
+def _args(seed, m=10, n=2000):
     rng = np.random.default_rng(seed)
     return rng.standard_normal((m, n)), rng.standard_normal(m), rng.standard_normal(n)
 
