@@ -16,19 +16,8 @@ import pytest
 from differential import outcome, same, use_temporary_cache  # noqa: F401
 
 import loopscope
+from corpus.numba_examples import selection_sort
 from loopscope import _cost, _run
-
-
-def selection_sort(a):
-    n = a.shape[0]
-    for i in range(n):
-        k = i
-        for j in range(i + 1, n):
-            if a[j] < a[k]:
-                k = j
-        t = a[i]
-        a[i] = a[k]
-        a[k] = t
 
 
 def shift_sum(a, b, n):

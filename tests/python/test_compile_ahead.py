@@ -9,6 +9,7 @@ import _loopscope
 import numpy as np
 import pytest
 from differential import outcome, same, use_temporary_cache  # noqa: F401
+from test_checked_subscripts import gnome_sort
 
 import loopscope
 from loopscope import _cost, _rewrite, _run
@@ -49,6 +50,23 @@ def fresh_decisions():
     _loopscope.cpu_wait_compiles()
 
 
+def _bound_env(fn, *args):
+    envs = {}
+    bind = _rewrite.bind_env
+
+    def keep(nest_id, env):
+        bound = bind(nest_id, env)
+        envs.setdefault(nest_id, bound[0])
+        return bound
+
+    _rewrite.bind_env = keep
+    try:
+        loopscope.run(fn, *args, device="python")
+    finally:
+        _rewrite.bind_env = bind
+    return next(iter(envs.items()))
+
+
 def _devices():
     return [r["device"] for _, r in sorted(_run.last_runs().items())]
 
@@ -74,21 +92,7 @@ def test_a_short_loop_run_again_and_again_moves_to_native_code_with_cpython_resu
 
 
 def test_the_engine_reports_what_is_compiled_and_queues_one_compile():
-    envs = {}
-    bind = _rewrite.bind_env
-
-    def keep(nest_id, env):
-        bound = bind(nest_id, env)
-        envs[nest_id] = bound[0]
-        return bound
-
-    _rewrite.bind_env = keep
-    try:
-        loopscope.run(init_then_dot, *_args(0), device="python")
-    finally:
-        _rewrite.bind_env = bind
-    nest_id = min(envs)
-    env = envs[nest_id]
+    nest_id, env = _bound_env(init_then_dot, *_args(0))  # the first nest: the short loop
     _loopscope.cpu_clear_cache()
     assert _loopscope.cpu_predict(nest_id, env, False)["compiled"] is False
     assert not _loopscope.cpu_cached(nest_id, env, False)
@@ -132,19 +136,6 @@ def test_values_that_change_shape_each_call_stay_exact():
         assert same(got, want) and all(same(g, w) for g, w in zip(args, want_args)), call
 
 
-def gnome_sort(a):
-    i = 0
-    n = a.shape[0]
-    while i < n:
-        if i == 0 or a[i - 1] <= a[i]:
-            i += 1
-        else:
-            t = a[i]
-            a[i] = a[i - 1]
-            a[i - 1] = t
-            i -= 1
-
-
 def test_the_measured_python_time_replaces_a_guessed_count():
     # A while loop's passes are guessed (a few): the count makes this sort look
     # cheap in Python. The first run's measured time tells the next decision.
@@ -163,20 +154,7 @@ def test_the_measured_python_time_replaces_a_guessed_count():
 
 
 def test_the_model_takes_the_measured_time_as_a_fact():
-    envs = {}
-    bind = _rewrite.bind_env
-
-    def keep(nest_id, env):
-        bound = bind(nest_id, env)
-        envs[nest_id] = bound[0]
-        return bound
-
-    _rewrite.bind_env = keep
-    try:
-        loopscope.run(gnome_sort, np.random.default_rng(1).standard_normal(200), device="python")
-    finally:
-        _rewrite.bind_env = bind
-    nest_id, env = next(iter(envs.items()))
+    nest_id, env = _bound_env(gnome_sort, np.random.default_rng(1).standard_normal(200))
     gpu = _cost.default_gpu()
 
     def choice(**facts):
@@ -213,23 +191,6 @@ def test_no_call_waits_for_a_compile_that_costs_more_than_its_python_run():
     native = [r for r in records if r["status"] == "ok"]
     assert native and records[-1]["status"] == "ok", [r["device"] for r in records]
     assert all(r["timing"]["compile_ms"] == 0.0 for r in native), [r["timing"] for r in native]
-
-
-def _bound_env(fn, *args):
-    envs = {}
-    bind = _rewrite.bind_env
-
-    def keep(nest_id, env):
-        bound = bind(nest_id, env)
-        envs.setdefault(nest_id, bound[0])
-        return bound
-
-    _rewrite.bind_env = keep
-    try:
-        loopscope.run(fn, *args, device="python")
-    finally:
-        _rewrite.bind_env = bind
-    return next(iter(envs.items()))
 
 
 def test_a_kept_python_decision_ends_when_the_code_lands_or_waiting_costs_a_compile():
