@@ -488,12 +488,11 @@ def note_parallel_run(nest_id, env, seconds):
     _decisions.pop((nest_id, None, signature), None)  # decided again at the next run
 
 
-def _keep_serial_prediction(nest_id, env, gpu, f, signature):
+def _keep_serial_prediction(nest_id, signature, prices):
     """After a choice of the parallel variant: the model's serial time (no
     compile) for these values, for note_parallel_run."""
     try:
-        est = _L.cost_estimate_nest(int(nest_id), env, None, gpu or default_gpu(), _facts(f, nest_id), False)
-        serial = next(v for v in est["variants"] if v["variant"] == "cpu-serial")
+        serial = prices()["cpu-serial"]
         if len(_serial_predicted) > 4096:
             _serial_predicted.clear()
         _serial_predicted[(nest_id, signature)] = serial["total"] - serial["compile"]
@@ -582,17 +581,26 @@ def _decide(nest_id, env, runs, gpu, facts):
         choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), _facts(f, nest_id))
     except Exception:
         return "python"
+    priced = []
+
+    def prices():
+        """Every variant's price for these facts, counted once per decision."""
+        if not priced:
+            est = _L.cost_estimate_nest(int(nest_id), env, None, gpu or default_gpu(), _facts(f, nest_id), False)
+            priced.append({v["variant"]: v for v in est["variants"]})
+        return priced[0]
+
     if (
         not facts
         and signature is not None
         and choice in ("cpu", "cpu-serial")
-        and _python_while_it_compiles(nest_id, env, gpu, f, choice, signature)
+        and _python_while_it_compiles(nest_id, env, f, choice, signature, prices)
     ):
         return "python"
     if choice in ("cpu", "cpu-serial"):
         _compiled.add((nest_id, "cpu"))
         if choice == "cpu" and not facts and signature is not None:
-            _keep_serial_prediction(nest_id, env, gpu, f, signature)
+            _keep_serial_prediction(nest_id, signature, prices)
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
     elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True) and signature is not None:
@@ -626,7 +634,7 @@ class _Waiting:
 _waiting = {}
 
 
-def _python_while_it_compiles(nest_id, env, gpu, f, choice, signature):
+def _python_while_it_compiles(nest_id, env, f, choice, signature, prices):
     """Native code is the choice but not compiled yet: when this one run in
     Python costs less than compiling that code, the run goes to Python and
     the code is built on the background thread for the runs after it (a
@@ -642,11 +650,9 @@ def _python_while_it_compiles(nest_id, env, gpu, f, choice, signature):
     if not hasattr(_L, "cpu_compile_background"):
         return False
     try:
-        est = _L.cost_estimate_nest(int(nest_id), env, None, gpu or default_gpu(), _facts(f, nest_id), False)
-        prices = {v["variant"]: v for v in est["variants"]}
-        native = prices[choice]
+        native = prices()[choice]
         compile_s = native["compile"] * max(1.0, float(f.get("expected_runs", 1)))  # not amortised
-        if prices["python"]["total"] >= compile_s:
+        if prices()["python"]["total"] >= compile_s:
             return False
         _L.cpu_compile_background(int(nest_id), env, not serial)
     except Exception:
