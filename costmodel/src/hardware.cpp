@@ -1,6 +1,7 @@
 // GPU profiles, host detection, native calibration and the calibration cache.
 #include "loopscope/costmodel/hardware.hpp"
 #include "loopscope/host_cpus.hpp"
+#include "loopscope/share_dir.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,14 +23,7 @@ namespace fs = std::filesystem;
 
 namespace loopscope::costmodel {
 
-#ifndef LOOPSCOPE_SHARE_DIR
-#define LOOPSCOPE_SHARE_DIR "share"
-#endif
-
-std::string default_share_dir() {
-  if (const char* e = std::getenv("LOOPSCOPE_SHARE"); e && *e) return e;
-  return LOOPSCOPE_SHARE_DIR;
-}
+std::string default_share_dir() { return loopscope::share_dir(); }
 
 static std::string hardware_dir(const std::string& share_dir) {
   return (fs::path(share_dir.empty() ? default_share_dir() : share_dir) / "hardware").string();

@@ -25,6 +25,7 @@
 #include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/int_eval.hpp"
 #include "loopscope/analysis/int_math.hpp"
+#include "loopscope/share_dir.hpp"
 
 namespace loopscope::jit {
 
@@ -47,14 +48,7 @@ using analysis::UnOp;
 
 const char* const kCudaHelperHeaderName = "loopscope_cuda.h";
 
-std::string cuda_share_dir() {
-  if (const char* env = std::getenv("LOOPSCOPE_SHARE_DIR")) return std::string(env) + "/cuda";
-#ifdef LOOPSCOPE_SHARE_DIR
-  return std::string(LOOPSCOPE_SHARE_DIR) + "/cuda";
-#else
-  return "share/cuda";
-#endif
-}
+std::string cuda_share_dir() { return loopscope::share_dir() + "/cuda"; }
 
 std::string cuda_helper_header() {
   std::ifstream in(cuda_share_dir() + "/" + kCudaHelperHeaderName);

@@ -121,7 +121,7 @@ struct HostProfile {
 };
 
 // ---- GPU profiles -------------------------------------------------------
-std::string default_share_dir();  // compiled-in share/ path, overridable by LOOPSCOPE_SHARE
+std::string default_share_dir();  // loopscope::share_dir() (share_dir.hpp)
 std::vector<std::string> list_gpu_profiles(const std::string& share_dir = "");
 // Loads share/hardware/<name>.json (or an absolute/relative path ending in .json).
 // Returns nullopt and sets *error when the profile is missing or malformed.
