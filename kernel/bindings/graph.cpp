@@ -9,8 +9,15 @@
 // Graphviz cannot be interrupted, and its layout time grows quickly with the
 // number of edges, so this is what keeps a report from stalling a cell.
 // Without a budget the layout runs in this process, as before.
+//
+// Graphviz's context knows only the two plugins linked into the module,
+// registered as built-ins: the dot layout and the SVG renderer. No plugin
+// configuration or plugin folder is read, so the module works the same from
+// a wheel on a machine with no Graphviz installed. Text is measured with
+// Graphviz's own font metrics.
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
+#include <graphviz/gvplugin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,7 +40,19 @@
 
 namespace py = pybind11;
 
+// The plugins' registration tables (libgvplugin_core, libgvplugin_dot_layout).
+extern "C" {
+extern gvplugin_library_t gvplugin_core_LTX_library;
+extern gvplugin_library_t gvplugin_dot_layout_LTX_library;
+}
+
 namespace {
+
+lt_symlist_t kBuiltinPlugins[] = {
+    {"gvplugin_core_LTX_library", &gvplugin_core_LTX_library},
+    {"gvplugin_dot_layout_LTX_library", &gvplugin_dot_layout_LTX_library},
+    {nullptr, nullptr},
+};
 
 std::mutex g_graphviz_mutex;    // Graphviz keeps global state: one render at a time
 std::string g_graphviz_errors;  // filled by collect_error while the mutex is held
@@ -156,7 +175,7 @@ std::string render_dot(const std::string& dot, const std::string& engine, double
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(g_graphviz_mutex);
-    static GVC_t* gvc = gvContext();
+    static GVC_t* gvc = gvContextPlugins(kBuiltinPlugins, /*demand_loading=*/0);
     if (gvc == nullptr) throw std::runtime_error("Graphviz could not be initialised");
     g_graphviz_errors.clear();
     agseterrf(collect_error);
