@@ -72,7 +72,7 @@ std::vector<std::string> nvrtc_candidates() {
   roots.push_back("/usr/local/cuda");
   for (auto& r : roots)
     for (const char* so : sonames) out.push_back(r + "/lib64/" + so);
-  if (const char* conda = std::getenv("CONDA_PREFIX"))  // conda-forge's cuda-nvrtc (environment.yml)
+  if (const char* conda = std::getenv("CONDA_PREFIX"))  // conda-forge's cuda-nvrtc
     for (const char* so : sonames) out.push_back(std::string(conda) + "/lib/" + so);
   for (const char* so : sonames) out.push_back(so);
   return out;

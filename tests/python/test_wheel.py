@@ -52,14 +52,14 @@ def wheel():
     return path
 
 
-@pytest.fixture(scope="module")
-def venv(wheel):
-    where = WHEEL_WORK / "test-venv"
+def _fresh_venv(name, *requirements):
+    """A new virtual environment of /usr/bin/python3 (without Debian's
+    packages) with these requirements installed by pip."""
+    where = WHEEL_WORK / name
     shutil.rmtree(where, ignore_errors=True)
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(where)], check=True, timeout=120)
-    python = where / "bin" / "python"
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"{wheel}[cuda,kernel]"],
+        [str(where / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
         capture_output=True,
         text=True,
         env=_clean_env(),
@@ -67,6 +67,13 @@ def venv(wheel):
     )
     assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-4000:]
     return where
+
+
+@pytest.fixture(scope="module")
+def venv(wheel):
+    """The wheel with its NVRTC and kernel extras (IPython 8.5, which the
+    kernel's shell needs)."""
+    return _fresh_venv("test-venv", f"{wheel}[cuda,kernel]")
 
 
 def _run(venv, script, tmp_path, *args, timeout=300):
@@ -205,6 +212,14 @@ def test_load_ext_in_a_stock_ipython_reports_and_runs_compiled_code(venv, tmp_pa
     assert got["D"] == [1.0] * 4 and got["k"] == 4
 
 
+def test_load_ext_in_the_newest_ipython(wheel, tmp_path):
+    """The extension alone, with whatever IPython pip picks today."""
+    newest = _fresh_venv("test-venv-newest-ipython", str(wheel), "ipython>8.5")
+    out = _run(newest, IPYTHON_SESSION, tmp_path)
+    assert _last_json(out)["errors"] == {"cpu": None, "gpu": None, "full": None, "error": "IndexError"}
+    assert "ran on the CPU" in _section(out, "cpu")
+
+
 def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
     out = _run(
         venv,
@@ -225,7 +240,8 @@ def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
                for device in ("cpu", "cpu-serial", "gpu", "auto", "python")}
         report = loopscope.explain(smooth, a, np.zeros_like(a))
         fast = loopscope.jit(device="cpu")(smooth)
-        print(json.dumps({"same": {d: bool(np.array_equal(v, want)) for d, v in got.items()},
+        nvrtc = [line.split()[-1] for line in open("/proc/self/maps") if "libnvrtc" in line]
+        print(json.dumps({"same": {d: bool(np.array_equal(v, want)) for d, v in got.items()}, "nvrtc": nvrtc,
                           "jit_same": bool(np.array_equal(fast(a, np.zeros_like(a)), want)),
                           "explained": json.dumps(report)[:20000]}))
         """,
@@ -234,6 +250,9 @@ def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
     got = _last_json(out)
     assert all(got["same"].values()), got["same"]
     assert got["jit_same"]
+    # The GPU variant's CUDA was compiled by NVRTC from PyPI (the cuda extra),
+    # even on a machine with a CUDA toolkit.
+    assert got["nvrtc"] and all(path.startswith(str(venv / "lib")) for path in got["nvrtc"]), got["nvrtc"]
     assert "parallel" in got["explained"], got["explained"][:2000]
 
 
