@@ -212,14 +212,6 @@ def test_load_ext_in_a_stock_ipython_reports_and_runs_compiled_code(venv, tmp_pa
     assert got["D"] == [1.0] * 4 and got["k"] == 4
 
 
-def test_load_ext_in_the_newest_ipython(wheel, tmp_path):
-    """The extension alone, with whatever IPython pip picks today."""
-    newest = _fresh_venv("test-venv-newest-ipython", str(wheel), "ipython>8.5")
-    out = _run(newest, IPYTHON_SESSION, tmp_path)
-    assert _last_json(out)["errors"] == {"cpu": None, "gpu": None, "full": None, "error": "IndexError"}
-    assert "ran on the CPU" in _section(out, "cpu")
-
-
 def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
     out = _run(
         venv,
@@ -239,11 +231,12 @@ def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
         got = {device: loopscope.run(smooth, a, np.zeros_like(a), device=device)
                for device in ("cpu", "cpu-serial", "gpu", "auto", "python")}
         report = loopscope.explain(smooth, a, np.zeros_like(a))
+        estimate = loopscope.estimate(smooth, a, np.zeros_like(a))
         fast = loopscope.jit(device="cpu")(smooth)
         nvrtc = [line.split()[-1] for line in open("/proc/self/maps") if "libnvrtc" in line]
         print(json.dumps({"same": {d: bool(np.array_equal(v, want)) for d, v in got.items()}, "nvrtc": nvrtc,
                           "jit_same": bool(np.array_equal(fast(a, np.zeros_like(a)), want)),
-                          "explained": json.dumps(report)[:20000]}))
+                          "explained": json.dumps(report)[:20000], "estimated": json.dumps(estimate)[:20000]}))
         """,
         tmp_path,
     )
@@ -254,6 +247,7 @@ def test_run_explain_and_jit_from_the_wheel(venv, tmp_path):
     # even on a machine with a CUDA toolkit.
     assert got["nvrtc"] and all(path.startswith(str(venv / "lib")) for path in got["nvrtc"]), got["nvrtc"]
     assert "parallel" in got["explained"], got["explained"][:2000]
+    assert "compute" in got["estimated"] and "compile" in got["estimated"], got["estimated"][:2000]
 
 
 KERNEL_SESSION = """
@@ -263,7 +257,7 @@ KERNEL_SESSION = """
     km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=120)
     found = {"display": [], "stream": "", "status": []}
     try:
-        for code in ("%loopscope cpu full",
+        for code in (sys.argv[2],
                      "import numpy as np\\nA = np.arange(1000.0)\\nB = np.zeros(1000)\\n"
                      "for i in range(1, 999):\\n    B[i] = 0.5 * (A[i - 1] + A[i + 1])\\nprint(B[:3].tolist(), i)\\n"):
             msg_id = kc.execute(code)
@@ -301,12 +295,36 @@ def test_install_kernel_puts_a_working_kernel_in_the_environment(venv, tmp_path)
     assert spec["argv"][0].startswith(str(venv / "lib")) and spec["argv"][2] == str(venv / "bin" / "python")
     assert (spec_dir / "logo-64x64.png").is_file()
 
-    got = _last_json(_run(venv, KERNEL_SESSION, tmp_path, "loopscope-wheel-test"))
+    _check_kernel_session(_run(venv, KERNEL_SESSION, tmp_path, "loopscope-wheel-test", "%loopscope cpu full"))
+
+
+def _check_kernel_session(stdout):
+    got = _last_json(stdout)
     assert got["status"] == ["ok", "ok"], got
     assert got["stream"].strip().splitlines()[-1] == "[0.0, 1.0, 2.0] 998", got["stream"]
     html = " ".join(d.get("text/html", "") for d in got["display"])
     assert "ls-report" in html and "<svg" in html, html[:3000]  # the report, with its dependence graph
     assert any("application/vnd.vegalite.v5+json" in d for d in got["display"])
+
+
+def test_load_ext_in_ipykernel_with_the_newest_ipython(wheel, tmp_path):
+    """The extension alone (no extras), with whatever IPython and ipykernel
+    pip picks today: in a stock IPython shell, and in ipykernel, the kernel
+    of hosted notebooks, where the report is HTML with its graph."""
+    newest = _fresh_venv("test-venv-ipykernel", str(wheel), "ipython>8.5", "ipykernel", "jupyter_client")
+    out = _run(newest, IPYTHON_SESSION, tmp_path)
+    assert _last_json(out)["errors"] == {"cpu": None, "gpu": None, "full": None, "error": "IndexError"}
+    assert "ran on the CPU" in _section(out, "cpu")
+
+    name = "loopscope-ipykernel-test"
+    subprocess.run(
+        [str(newest / "bin" / "python"), "-m", "ipykernel", "install", "--sys-prefix", "--name", name],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+        timeout=120,
+    )
+    _check_kernel_session(_run(newest, KERNEL_SESSION, tmp_path, name, "%load_ext loopscope\n%loopscope cpu full"))
 
 
 def test_install_kernel_explains_what_it_cannot_do(monkeypatch, tmp_path, capsys):
