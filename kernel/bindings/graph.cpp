@@ -74,9 +74,10 @@ int layout_here(GVC_t* gvc, Agraph_t* g, const std::string& engine, std::string&
   return rc == 0 ? 0 : 2;
 }
 
-// Graphviz loads its layout and render plugins on first use; that must
-// happen here, not in a forked child (dlopen is not safe after fork in a
-// process with threads). One tiny graph per engine does it.
+// Graphviz sets up a layout engine and its renderer on first use (with
+// demand-loaded plugins, a dlopen, which is not safe after fork in a process
+// with threads); that must happen here, once, not in every forked child. One
+// tiny graph per engine does it.
 void load_plugins(GVC_t* gvc, const std::string& engine) {
   static std::set<std::string> loaded;
   if (loaded.count(engine)) return;
