@@ -327,6 +327,65 @@ def test_load_ext_in_ipykernel_with_the_newest_ipython(wheel, tmp_path):
     _check_kernel_session(_run(newest, KERNEL_SESSION, tmp_path, name, "%load_ext loopscope\n%loopscope cpu full"))
 
 
+def _other_python_311():
+    """A CPython 3.11 on PATH other than Debian's (a pyenv or python.org
+    build), or None."""
+    debian = os.path.realpath(SYSTEM_PYTHON)
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        for name in ("python3.11", "python3"):
+            candidate = shutil.which(name, path=folder)
+            if candidate is None:
+                continue
+            probe = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.executable, sys.version_info[:2] == (3, 11))"],
+                capture_output=True,
+                text=True,
+                env=_clean_env(),
+            )
+            if probe.returncode != 0 or not probe.stdout.strip().endswith("True"):
+                continue
+            real = os.path.realpath(probe.stdout.split()[0])
+            if real != debian and not real.startswith(str(ROOT)) and not real.startswith(str(BUILD)):
+                return real
+    return None
+
+
+def test_another_python_311_hosts_the_extension_and_the_kernel(wheel, tmp_path):
+    """The wheel in a virtual environment of a CPython 3.11 that is not
+    Debian's: the extension works, and the kernel embeds that Python's own
+    libpython (its kernelspec names the folder)."""
+    python = _other_python_311()
+    if python is None:
+        pytest.skip("no CPython 3.11 other than Debian's on PATH")
+    where = WHEEL_WORK / "test-venv-other-python"
+    shutil.rmtree(where, ignore_errors=True)
+    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=120, env=_clean_env())
+    installed = subprocess.run(
+        [str(where / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel}[cuda,kernel]"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=INSTALL_TIMEOUT_S,
+    )
+    assert installed.returncode == 0, installed.stderr[-4000:]
+    out = _run(where, IPYTHON_SESSION, tmp_path)
+    assert _last_json(out)["errors"] == {"cpu": None, "gpu": None, "full": None, "error": "IndexError"}
+    assert "ran on the CPU" in _section(out, "cpu")
+
+    name = "loopscope-other-python-test"
+    subprocess.run(
+        [str(where / "bin" / "python"), "-m", "loopscope", "install-kernel", "--name", name],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+        timeout=120,
+    )
+    spec = json.loads((where / "share" / "jupyter" / "kernels" / name / "kernel.json").read_text())
+    libdir = spec["env"]["LD_LIBRARY_PATH"].split(os.pathsep)[0]
+    assert os.path.exists(os.path.join(libdir, "libpython3.11.so.1.0")) and libdir != "/usr/lib/x86_64-linux-gnu"
+    _check_kernel_session(_run(where, KERNEL_SESSION, tmp_path, name, "%loopscope cpu full"))
+
+
 def test_install_kernel_explains_what_it_cannot_do(monkeypatch, tmp_path, capsys):
     """From the source tree (no kernel executable in the package), and for a
     Python without a shared libpython: a sentence, exit status 1, nothing
