@@ -59,7 +59,7 @@ const std::map<std::string, std::string>& numpy_functions() {
       {"floor", "np.floor"},     {"ceil", "np.ceil"},       {"trunc", "np.trunc"},   {"minimum", "np.minimum"},
       {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},   {"float64", "np.float64"},
       {"float32", "np.float32"}, {"int64", "np.int64"},     {"int32", "np.int32"},   {"square", "np.square"},
-      {"sign", "np.sign"},       {"clip", "np.clip"}};
+      {"sign", "np.sign"},       {"clip", "np.clip"},       {"uint64", "np.uint64"}};
   return m;
 }
 

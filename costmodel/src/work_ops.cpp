@@ -103,6 +103,7 @@ Counter::PyValue Counter::py_value(const ExprPtr& e) {
       if (n == "np.int64") return PyValue{PyValue::Int64, DType::Int64};
       if (n == "np.float32") return PyValue{PyValue::Narrow, DType::Float32};
       if (n == "np.int32") return PyValue{PyValue::Narrow, DType::Int32};
+      if (n == "np.uint64") return PyValue{PyValue::Narrow, DType::UInt64};
       if (n.rfind("np.", 0) == 0) {
         // A ufunc keeps a narrow float's dtype; otherwise it gives float64.
         for (auto& a : e->args) {
@@ -254,7 +255,8 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
       const std::string& n = e->name;
       // A NumPy function on a number (its constructors aside), or round()
       // of a NumPy scalar: the interpreter calls into NumPy's machinery.
-      if (n.rfind("np.", 0) == 0 && n != "np.float64" && n != "np.int64" && n != "np.float32" && n != "np.int32")
+      if (n.rfind("np.", 0) == 0 && n != "np.float64" && n != "np.int64" && n != "np.float32" && n != "np.int32" &&
+          n != "np.uint64")
         ops.np_call += w * (n == "np.clip" ? kNpClipCalls : 1.0);
       else if (n == "round" && !e->args.empty() && py_value(e->args[0]).kind != PyValue::Python)
         ops.np_call += w;

@@ -479,6 +479,7 @@ ValueKind kind_of(int code) {
     case 13: return ValueKind::PyComplex;
     case 14: return ValueKind::NpComplex128;
     case 15: return ValueKind::NpComplex64;
+    case 16: return ValueKind::NpUInt64;
     default: return ValueKind::NpBool;
   }
 }
@@ -502,6 +503,7 @@ const char* to_string(ValueKind k) {
     case ValueKind::PyComplex: return "complex";
     case ValueKind::NpComplex128: return "complex128";
     case ValueKind::NpComplex64: return "complex64";
+    case ValueKind::NpUInt64: return "uint64";
   }
   return "?";
 }
@@ -524,6 +526,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   for (auto& n : options.numpy_scalars) k += n + '\x1f';
   for (auto& n : options.complex64_scalars) k += n + '\x1e';
   for (auto& n : options.float32_scalars) k += n + '\x1d';
+  for (auto& n : options.uint64_scalars) k += n + '\x1c';
   put(static_cast<int64_t>(options.ufunc_loops ? options.ufunc_loops->size() : 0));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {

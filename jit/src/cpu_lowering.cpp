@@ -382,7 +382,7 @@ class Codegen {
     if (to == Repr::Bool) return truth(a);
     if (from == Repr::Bool) return is_float(to) ? B.CreateUIToFP(v, ty(to)) : B.CreateZExt(v, ty(to));
     if (is_int(from) && is_int(to)) return to == Repr::I64 ? B.CreateSExt(v, i64) : B.CreateTrunc(v, i32);
-    if (is_int(from)) return B.CreateSIToFP(v, ty(to));
+    if (is_int(from)) return is_u64(a.t) ? B.CreateUIToFP(v, ty(to)) : B.CreateSIToFP(v, ty(to));
     if (is_float(from) && is_float(to)) return to == Repr::F64 ? B.CreateFPExt(v, f64) : B.CreateFPTrunc(v, f32);
     throw Unsupported{DeclineCode::Internal, 0, "internal: float to int conversion"};
   }
@@ -528,8 +528,50 @@ class Codegen {
     return r;
   }
 
+  // np.uint64 with np.uint64 (or np.uint8 ... np.uint32, non-negative in
+  // their int64): NumPy's uint64 arithmetic on the bits, wrapping with its
+  // warning ("overflow encountered in scalar add"; x // 0 and x % 0 are 0
+  // with "divide by zero encountered"); shifts by 64 or more give 0.
+  Val u64_binary(BinOp op, const Val& a, const Val& b, const VT& t) {
+    llvm::Value* x = conv(a, Repr::I64);
+    llvm::Value* y = conv(b, Repr::I64);
+    auto wrapping = [&](llvm::Intrinsic::ID id) {
+      llvm::Value* res = intrinsic(id, {x, y});
+      numpy_reports(B.CreateExtractValue(res, 1));
+      return B.CreateExtractValue(res, 0);
+    };
+    llvm::Value* zero = B.getInt64(0);
+    llvm::Value* r = nullptr;
+    switch (op) {
+      case BinOp::Add: r = wrapping(llvm::Intrinsic::uadd_with_overflow); break;
+      case BinOp::Sub: r = wrapping(llvm::Intrinsic::usub_with_overflow); break;
+      case BinOp::Mul: r = wrapping(llvm::Intrinsic::umul_with_overflow); break;
+      case BinOp::FloorDiv:
+      case BinOp::Mod: {
+        llvm::Value* yzero = B.CreateICmpEQ(y, zero);
+        numpy_reports(yzero);
+        llvm::Value* ys = B.CreateSelect(yzero, B.getInt64(1), y);
+        r = B.CreateSelect(yzero, zero, op == BinOp::FloorDiv ? B.CreateUDiv(x, ys) : B.CreateURem(x, ys));
+        break;
+      }
+      case BinOp::BitAnd: r = B.CreateAnd(x, y); break;
+      case BinOp::BitOr: r = B.CreateOr(x, y); break;
+      case BinOp::BitXor: r = B.CreateXor(x, y); break;
+      case BinOp::LShift:
+      case BinOp::RShift: {
+        llvm::Value* inrange = B.CreateICmpULT(y, B.getInt64(64));
+        llvm::Value* ys = B.CreateSelect(inrange, y, zero);
+        r = B.CreateSelect(inrange, op == BinOp::LShift ? B.CreateShl(x, ys) : B.CreateLShr(x, ys), zero);
+        break;
+      }
+      default: throw Unsupported{DeclineCode::Internal, 0, "internal: np.uint64 operation"};
+    }
+    return Val{r, t, nullptr};
+  }
+
   Val binary(BinOp op, const Val& a, const Val& b, const Expr* site, int line) {
     VT t = binary_type(op, a.t, b.t, line);
+    if (is_u64(t)) return u64_binary(op, a, b, t);
     if (t.small != Small::None) {
       // Two small integers (+, -, *, //, %): computed as np.int64 (exact:
       // only np.uint32 * np.uint32 can leave int64, and then its type too,
@@ -903,6 +945,7 @@ class Codegen {
       case DType::UInt16: return Small::U16;
       case DType::Int16: return Small::I16;
       case DType::UInt32: return Small::U32;
+      case DType::UInt64: return Small::U64;
       default: return Small::None;
     }
   }
@@ -1052,6 +1095,11 @@ class Codegen {
         }
         if (a.t.r == Repr::Bool) a = Val{B.CreateZExt(a.v, i64), kPyInt, nullptr};
         if (e.un_op == UnOp::Pos) return a;
+        if (is_u64(a.t)) {
+          // 0 - x modulo 2**64: "overflow encountered in scalar negative" unless x is 0
+          numpy_reports(B.CreateICmpNE(a.v, B.getInt64(0)));
+          return Val{B.CreateNeg(a.v), a.t, nullptr};
+        }
         if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
         if (is_complex(a.t.r)) {
           Val r{cplx(B.CreateFNeg(re_of(a.v)), B.CreateFNeg(im_of(a.v))), a.t, a.npf};
@@ -1088,6 +1136,16 @@ class Codegen {
       // (the specialiser declines the orderings)
       llvm::Value* eq = B.CreateAnd(B.CreateFCmpOEQ(re_of(x), re_of(y)), B.CreateFCmpOEQ(im_of(x), im_of(y)));
       return op == CmpOp::Ne ? B.CreateNot(eq) : eq;
+    }
+    if (is_u64(d)) {
+      switch (op) {
+        case CmpOp::Lt: return B.CreateICmpULT(x, y);
+        case CmpOp::Le: return B.CreateICmpULE(x, y);
+        case CmpOp::Gt: return B.CreateICmpUGT(x, y);
+        case CmpOp::Ge: return B.CreateICmpUGE(x, y);
+        case CmpOp::Eq: return B.CreateICmpEQ(x, y);
+        case CmpOp::Ne: return B.CreateICmpNE(x, y);
+      }
     }
     if (is_int(d.r)) {
       switch (op) {
@@ -1317,7 +1375,12 @@ class Codegen {
       check_big_int(a[0]);
       return Val{conv(a[0], Repr::F64), kPyFloat, nullptr};
     }
-    if (f == "int") {
+    if (f == "int" || (f == "round" && is_u64(a[0].t))) {
+      if (is_u64(a[0].t)) {
+        // a Python int: one of 2**63 or more is a big int, left to Python
+        trap_if(B.CreateICmpSLT(a[0].v, B.getInt64(0)), Trap::Overflow);
+        return Val{a[0].v, kPyInt, nullptr};
+      }
       if (!is_float(a[0].t.r)) return Val{conv(a[0], Repr::I64), kPyInt, nullptr};
       llvm::Value* x = conv(a[0], Repr::F64);
       return Val{float_to_int(intrinsic(llvm::Intrinsic::trunc, {x})), kPyInt, nullptr};
@@ -1415,6 +1478,7 @@ class Codegen {
       return Val{conv(a[0], Repr::F32), VT{Repr::F32, false, true}, nullptr};
     }
     if (f == "np.int64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true}, nullptr};
+    if (f == "np.uint64") return Val{conv(a[0], Repr::I64), VT{Repr::I64, false, true, Small::U64}, nullptr};
     if (f.rfind("np.", 0) == 0 && !a.empty() && is_float(a[0].t.r)) {
       // NumPy's own inner loop on one element (the specialiser checked that
       // the caller supplied it for this float type): NumPy's result, and its

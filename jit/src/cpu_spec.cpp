@@ -128,6 +128,8 @@ class Specialiser {
         if (n == name && v.type.r == Repr::C128) v.type.r = Repr::C64;
       for (auto& n : S.options.float32_scalars)
         if (n == name && v.type.r == Repr::F64) v.type.r = Repr::F32;
+      for (auto& n : S.options.uint64_scalars)
+        if (n == name && v.type.r == Repr::I64) v.type.small = Small::U64;
     }
     S.var_index[name] = static_cast<int>(S.vars.size());
     S.vars.push_back(v);
@@ -491,7 +493,7 @@ class Specialiser {
         VarInfo& v = S.vars[S.var_index.at(e.name)];
         if (!v.typed) return std::nullopt;
         Interval iv;
-        if (v.input && !v.assigned && v.type.r != Repr::F64 && !is_complex(v.type.r)) {
+        if (v.input && !v.assigned && v.type.r != Repr::F64 && !is_complex(v.type.r) && !is_u64(v.type)) {
           iv = Interval::of(B.scalars.at(e.name).ival);
         }
         return TypedInterval{v.type, iv};
@@ -508,6 +510,11 @@ class Specialiser {
         if (!a) return std::nullopt;
         if (e.un_op == UnOp::Not) return TypedInterval{kPyBool, {}};
         if (e.un_op == UnOp::Invert) return invert(e, *a);
+        if (is_u64(a->t)) {
+          // -x wraps modulo 2**64 with NumPy's overflow warning for x != 0
+          if (e.un_op == UnOp::Neg) mark_ovf(&e, true);
+          return TypedInterval{a->t, {}};
+        }
         if (a->t.small != Small::None)
           throw Unsupported{DeclineCode::Typing, e.line,
                             std::string("unary ") + to_string(e.un_op) + " of an " + describe(a->t) +
@@ -587,6 +594,7 @@ class Specialiser {
       if (a.t.np) return TypedInterval{a.t, {}};
       return TypedInterval{kPyInt, {true, -2, -1}};
     }
+    if (is_u64(a.t)) return TypedInterval{a.t, {}};
     Interval iv;
     if (a.iv.known) {
       iv = {true, -a.iv.hi - 1, -a.iv.lo - 1};
@@ -613,6 +621,7 @@ class Specialiser {
           iv = {true, *std::min_element(c, c + 4), *std::max_element(c, c + 4)};
         }
       }
+      if (is_u64(t)) return TypedInterval{t, {}};
       if (t.small != Small::None) {
         auto [lo, hi] = small_range(t.small);
         if (!iv.known || iv.lo < lo || iv.hi > hi) iv = {true, lo, hi};
@@ -640,6 +649,7 @@ class Specialiser {
                               " is computed by NumPy's vectorised np.power loop, whose last bit can "
                               "differ from the C library's pow() that native code calls; convert "
                               "the operands with float() to run natively"};
+    if (is_u64(t)) return TypedInterval{t, {}};  // (Codegen::binary checks its wrapping)
     Interval iv;
     if (is_int(t.r)) {
       switch (op) {
@@ -702,7 +712,7 @@ class Specialiser {
         auto it = S.var_index.find(e.name);
         if (it == S.var_index.end()) return std::nullopt;
         const VarInfo& v = S.vars[it->second];
-        if (!v.input || v.assigned || v.type.r != Repr::I64) return std::nullopt;
+        if (!v.input || v.assigned || v.type.r != Repr::I64 || is_u64(v.type)) return std::nullopt;
         return Affine{B.scalars.at(e.name).ival, {}};
       }
       case ExprKind::Unary: {
@@ -788,6 +798,11 @@ class Specialiser {
       if (!is_int(ix->t.r))
         throw Unsupported{DeclineCode::Typing, e.line,
                           "a subscript of '" + e.name + "' is a " + describe(ix->t) + ", not an integer"};
+      if (is_u64(ix->t))
+        throw Unsupported{DeclineCode::Typing, e.line,
+                          "a subscript of '" + e.name +
+                              "' is an np.uint64, which native code does not use as an index; convert it with "
+                              "int() first"};
       i128 n = ab.shape[d];
       IndexMode m = IndexMode::CheckedWrap;
       if (ix->iv.known && !(ix->iv.lo >= 0 && ix->iv.hi < n)) {
@@ -828,11 +843,9 @@ class Specialiser {
       case DType::Complex128: return TypedInterval{VT{Repr::C128, false, true}, {}};
       case DType::Complex64: return TypedInterval{VT{Repr::C64, false, true}, {}};
       case DType::UInt64:
+        // its 64 bits in an int64, without an interval (Small::U64)
         if (stored) return TypedInterval{VT{Repr::I64, false, true}, {}};
-        throw Unsupported{DeclineCode::UnsupportedValue, e.line,
-                          "an element of the uint64 array '" + e.name +
-                              "' is read; NumPy mixes np.uint64 with signed integers in float64, which native "
-                              "code does not model (only stores into it run natively)"};
+        return TypedInterval{VT{Repr::I64, false, true, Small::U64}, {}};
     }
     Interval iv;
     if (r == Repr::I32) iv = {true, INT32_MIN, INT32_MAX};
@@ -866,8 +879,31 @@ class Specialiser {
     // int(), float() and the math functions convert an np.uint8 ... by value;
     // the others keep or depend on the small type (min(np.uint8(3), 5) is
     // np.uint8(3), abs(np.int8(-128)) wraps).
-    if (f != "int" && f != "float" && f != "round" && f != "floor" && f != "ceil" && !math_fns().count(f))
+    if (f != "int" && f != "float" && f != "round" && f != "floor" && f != "ceil" && !math_fns().count(f) &&
+        f != "np.uint64")
       for (auto& a : args) reject_small(a.t, f + "()", e.line);
+    // an np.uint64: int() and round() (a Python int; one of 2**63 or more
+    // stops the run, Python's big ints are not modelled), float(), math's
+    // functions and math.floor()/ceil() (through float), np.uint64() only
+    if (f != "int" && f != "round" && f != "float" && f != "floor" && f != "ceil" && !math_fns().count(f) &&
+        f != "np.uint64")
+      for (auto& a : args)
+        if (is_u64(a.t))
+          throw Unsupported{DeclineCode::Typing, e.line,
+                            f + "() of an np.uint64 is not supported in native code; convert the element with "
+                                "float() or int() first"};
+    if (f == "np.uint64") {
+      // np.uint64(x) of an np.uint64, an np.uint8 ... np.uint32, or an int
+      // known to be between 0 and 2**63 - 1 (its value; NumPy 1.24 converts
+      // a negative one with a warning and rejects a float's fraction)
+      if (args.size() != 1 ||
+          !(is_u64(args[0].t) || (args[0].t.small != Small::None && small_range(args[0].t.small).first == 0) ||
+            (args[0].t.r == Repr::I64 && args[0].t.small == Small::None && args[0].iv.known && args[0].iv.lo >= 0)))
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "np.uint64() runs natively only of an unsigned NumPy integer or of an int known to be "
+                          "non-negative (a constant such as np.uint64(13))"};
+      return TypedInterval{VT{Repr::I64, false, true, Small::U64}, {}};
+    }
     auto numeric = [&](const TypedInterval& a) {
       if (a.t.r == Repr::Bool && a.t.np)
         throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
@@ -907,8 +943,12 @@ class Specialiser {
       nargs(1);
       return TypedInterval{kPyFloat, {}};
     }
-    if (f == "int") {
+    if (f == "int" || (f == "round" && args.size() == 1 && is_u64(args[0].t))) {
       nargs(1);
+      if (is_u64(args[0].t)) {
+        mark_ovf(&e, true);  // 2**63 or more
+        return TypedInterval{kPyInt, {}};
+      }
       if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
       return TypedInterval{kPyInt, {}};
     }
@@ -1072,6 +1112,13 @@ class Specialiser {
                         "a complex number is stored into the " + std::string(to_string(a.dtype)) + " array '" +
                             target.name +
                             "'; NumPy warns (ComplexWarning) and drops the imaginary part, which stays in Python"};
+    // (NumPy stores an np.uint64 into an int64 or int32 array through a
+    // Python int: OverflowError from 2**63; into a float32 one in one rounding)
+    if (is_u64(v) &&
+        (is_complex(a.dtype) || a.dtype == DType::Float32 || a.dtype == DType::Int64 || a.dtype == DType::Int32))
+      throw Unsupported{DeclineCode::Exactness, line,
+                        "an np.uint64 is stored into the " + std::string(to_string(a.dtype)) + " array '" +
+                            target.name + "'; NumPy's conversion of it stays in Python (store int(x) or float(x))"};
     if (is_complex(a.dtype)) return;
     if (is_small_int(a.dtype)) {
       // NumPy stores a float into a small integer array through a C long:
@@ -1116,7 +1163,11 @@ class Specialiser {
     auto a = expr(*s.start), b = expr(*s.stop), c = expr(*s.step);
     Interval iv;
     for (auto* x : {&a, &b, &c})
-      if (*x && !int_like((*x)->t))
+      if (*x && is_u64((*x)->t))
+        throw Unsupported{DeclineCode::Typing, s.line,
+                          "range() gets an np.uint64, which native code does not use as a bound; convert it with "
+                          "int() first"};
+      else if (*x && !int_like((*x)->t))
         throw Unsupported{DeclineCode::Typing, s.line,
                           "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
     // The variable lies between start and stop, whichever way the step goes.
@@ -1145,7 +1196,7 @@ class Specialiser {
       auto it = S.var_index.find(e.name);
       if (it != S.var_index.end()) {
         const VarInfo& v = S.vars[it->second];
-        if (v.input && !v.assigned && v.type.r == Repr::I64) return B.scalars.at(e.name).ival;
+        if (v.input && !v.assigned && v.type.r == Repr::I64 && !is_u64(v.type)) return B.scalars.at(e.name).ival;
       }
     }
     // Any integer expression whose value the instance fixes (-st, 2 * st).
@@ -1207,7 +1258,11 @@ class Specialiser {
         auto b = expr(*s.stop);
         Interval iv;
         for (auto* x : {&a, &b})
-          if (*x && !int_like((*x)->t))
+          if (*x && is_u64((*x)->t))
+            throw Unsupported{DeclineCode::Typing, s.line,
+                              "range() gets an np.uint64, which native code does not use as a bound; convert it "
+                              "with int() first"};
+          else if (*x && !int_like((*x)->t))
             throw Unsupported{DeclineCode::Typing, s.line,
                               "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
         if (a && b && a->iv.known && b->iv.known) {

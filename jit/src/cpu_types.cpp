@@ -31,6 +31,7 @@ const char* small_name(Small s) {
     case Small::U16: return "np.uint16";
     case Small::I16: return "np.int16";
     case Small::U32: return "np.uint32";
+    case Small::U64: return "np.uint64";
   }
   return "np.int64";
 }
@@ -43,11 +44,13 @@ std::pair<int64_t, int64_t> small_range(Small s) {
     case Small::U16: return {0, UINT16_MAX};
     case Small::I16: return {INT16_MIN, INT16_MAX};
     case Small::U32: return {0, UINT32_MAX};
+    case Small::U64: break;  // (no int64 range: see Small)
   }
   return {INT64_MIN, INT64_MAX};
 }
 
 int kind_code(const VT& t) {
+  if (t.small == Small::U64) return 16;
   if (t.small != Small::None) return 7 + static_cast<int>(t.small);
   return kind_code(t.r, t.np);
 }
@@ -268,7 +271,47 @@ CT bitwise_concrete(BinOp op, CT a, CT b, int line) {
 }
 }  // namespace
 
+namespace {
+bool unsigned_small(const VT& t) {
+  return t.small == Small::U8 || t.small == Small::U16 || t.small == Small::U32 || t.small == Small::U64;
+}
+// A signed integer or a float that NumPy 1.24 mixes with an np.uint64 in
+// float64: a Python int, an np.int64, np.int8, np.int16, a Python float,
+// an np.float64 or an np.float32.
+bool mixes_in_float64(const VT& t) {
+  if (t.small == Small::I8 || t.small == Small::I16) return true;
+  return t.small == Small::None && (t.r == Repr::I64 || t.r == Repr::F64 || (t.r == Repr::F32 && !t.py));
+}
+
+// An operation with an np.uint64 operand (Small::U64).
+std::optional<VT> u64_binary(BinOp op, const VT& a, const VT& b, int line) {
+  if (!is_u64(a) && !is_u64(b)) return std::nullopt;
+  const VT& o = is_u64(a) ? b : a;
+  std::string what = std::string("'") + analysis::to_string(op) + "' between " + describe(a) + " and " + describe(b);
+  if (op == BinOp::Pow)
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      what +
+                          " is not supported in native code (NumPy computes ** of an np.uint64 in its own power "
+                          "loop); convert the operands with int() or float() first"};
+  if (unsigned_small(o)) {
+    if (op == BinOp::Div) return VT{Repr::F64, false, true};
+    return VT{Repr::I64, false, true, Small::U64};
+  }
+  if (analysis::is_bitwise(op))
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      what +
+                          " raises TypeError in NumPy (its bitwise operators do not mix an np.uint64 with a signed "
+                          "integer or a float); make both operands np.uint64, e.g. np.uint64(13)"};
+  if (mixes_in_float64(o)) return VT{Repr::F64, false, true};
+  throw Unsupported{DeclineCode::Typing, line,
+                    what +
+                        " is not supported in native code (NumPy computes it in a type native code does not model "
+                        "here); convert the element with int() or float() first"};
+}
+}  // namespace
+
 VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
+  if (auto t = u64_binary(op, a0, b0, line)) return *t;
   if (auto t = two_small(op, a0, b0, line)) return *t;
   if (analysis::is_bitwise(op)) {
     VT a = without_small(a0, b0, "a bitwise operation", line);
@@ -300,6 +343,17 @@ VT compare_domain(const VT& a0, const VT& b0, int line) {
     VT t = binary_type(BinOp::Add, a0, b0, line);
     if (a0.r != Repr::C64 || b0.r != Repr::C64) t.r = Repr::C128;
     return t;
+  }
+  // An np.uint64: compared with an unsigned integer by its unsigned value
+  // (the domain np.uint64, compare_pair's unsigned comparisons), with a
+  // signed integer or a float in float64 (np.uint64(2**53 + 1) == 2**53).
+  if (is_u64(a0) || is_u64(b0)) {
+    const VT& o = is_u64(a0) ? b0 : a0;
+    if (unsigned_small(o)) return VT{Repr::I64, false, true, Small::U64};
+    if (mixes_in_float64(o)) return VT{Repr::F64, false, true};
+    throw Unsupported{DeclineCode::Typing, line,
+                      "comparing an np.uint64 with a " + describe(o) +
+                          " is not supported in native code; convert the element with int() or float() first"};
   }
   // NumPy compares a small integer with any number by value, which the
   // int64 holding it does too (every value is exact in int64 and float64).

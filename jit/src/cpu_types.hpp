@@ -26,7 +26,16 @@ enum class Repr : uint8_t { I64, I32, F64, F32, Bool, C128, C64 };
 // an np.int64), wrapping with a warning outside its range, / in float64.
 // The rest (np.int32, np.float32, booleans, a common type int32, **) is
 // declined.
-enum class Small : uint8_t { None, U8, I8, U16, I16, U32 };
+// U64, an element of a uint64 array (np.uint64), is held as the int64 with
+// the same 64 bits: its value is not the int64's (2**64 - 1 is held as -1),
+// so it has no interval and every operation on it is typed for it: with
+// another np.uint64 (or np.uint8 ... np.uint32, np.bool_ declined) NumPy
+// computes in uint64, wrapping with a warning; with a signed integer (a Python
+// int, an np.int64, np.int8, np.int16) or a float in float64 (the value
+// converted exactly as an unsigned integer, then rounded); comparisons with a
+// signed value compare in float64 too. Bitwise operators with a signed
+// integer raise TypeError in NumPy and are declined.
+enum class Small : uint8_t { None, U8, I8, U16, I16, U32, U64 };
 const char* small_name(Small s);                   // "np.uint8", ...
 std::pair<int64_t, int64_t> small_range(Small s);  // [0, 255], ...
 
@@ -44,6 +53,7 @@ struct VT {
   bool operator==(const VT& o) const { return r == o.r && py == o.py && np == o.np && small == o.small; }
   bool operator!=(const VT& o) const { return !(*this == o); }
 };
+inline bool is_u64(const VT& t) { return t.small == Small::U64; }
 
 inline bool is_int(Repr r) { return r == Repr::I64 || r == Repr::I32; }
 inline bool is_float(Repr r) { return r == Repr::F64 || r == Repr::F32; }
@@ -57,7 +67,7 @@ constexpr VT kPyComplex{Repr::C128, true, false};
 // The code written back for a value of concrete kind: 0..2 Python int, float,
 // bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_; 8..12
 // np.uint8, np.int8, np.uint16, np.int16, np.uint32 (kind_code(VT)); 13 Python
-// complex, 14 np.complex128, 15 np.complex64.
+// complex, 14 np.complex128, 15 np.complex64; 16 np.uint64 (its bits in ival).
 int kind_code(Repr r, bool numpy);
 int kind_code(const VT& t);  // for a VT that is not mixed
 

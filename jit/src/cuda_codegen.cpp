@@ -195,6 +195,15 @@ cpu::Small small_of(DType t) {
   }
 }
 
+// An element of a uint64 array is read on the CPU only: the generated code
+// holds integers as signed 64-bit values, and an np.uint64 needs unsigned
+// arithmetic, comparisons and conversions of its own (cpu::Small::U64).
+[[noreturn]] void fail_u64_read(const std::string& name, int line) {
+  fail(analysis::DeclineCode::UnsupportedValue, line,
+       "an element of the uint64 array '" + name +
+           "' is read; the GPU variant does not model np.uint64 arithmetic yet (the CPU variant does)");
+}
+
 // The values a small integer element holds (UInt64: the non-negative int64s).
 std::pair<int64_t, int64_t> small_store_range(DType t) {
   if (t == DType::UInt64) return {0, INT64_MAX};
@@ -1215,6 +1224,7 @@ class Generator {
           if (s.kind == StmtKind::AugAssign) {
             // The element is located once, read, combined and stored.
             line("{");
+            if (ab.dtype == DType::UInt64) fail_u64_read(s.target->name, s.line);
             line("  " + array_ctype(ab.dtype) + "* ls_p = &" + ref + ";");
             cpu::Small sm = small_of(ab.dtype);
             V old = sm == cpu::Small::None ? V{"(*ls_p)", VT{ar, false, true}, ""}
@@ -1487,6 +1497,7 @@ class Generator {
       case ExprKind::Name: return load_var(e.name, e.line);
       case ExprKind::Subscript: {
         DType dt = array(e.name, e.line).dtype;
+        if (dt == DType::UInt64) fail_u64_read(e.name, e.line);
         if (cpu::Small sm = small_of(dt); sm != cpu::Small::None)
           return V{"((ls_i64)" + subscript(e) + ")", VT{Repr::I64, false, true, sm}, ""};
         Repr r = dtype_repr(dt);

@@ -46,15 +46,15 @@ namespace {
 // NumPy's scalar types, looked up once (kept for the life of the process).
 struct NumpyTypes {
   py::object generic, ndarray, float64, float32, int64, int32, bool_, uint8, int8, uint16, int16, uint32, complex128,
-      complex64;
+      complex64, uint64;
 };
 const NumpyTypes& np_types() {
   static NumpyTypes* t = [] {
     py::module_ np = py::module_::import("numpy");
-    return new NumpyTypes{np.attr("generic"),    np.attr("ndarray"),  np.attr("float64"), np.attr("float32"),
-                          np.attr("int64"),      np.attr("int32"),    np.attr("bool_"),   np.attr("uint8"),
-                          np.attr("int8"),       np.attr("uint16"),   np.attr("int16"),   np.attr("uint32"),
-                          np.attr("complex128"), np.attr("complex64")};
+    return new NumpyTypes{np.attr("generic"),    np.attr("ndarray"),   np.attr("float64"), np.attr("float32"),
+                          np.attr("int64"),      np.attr("int32"),     np.attr("bool_"),   np.attr("uint8"),
+                          np.attr("int8"),       np.attr("uint16"),    np.attr("int16"),   np.attr("uint32"),
+                          np.attr("complex128"), np.attr("complex64"), np.attr("uint64")};
   }();
   return *t;
 }
@@ -102,6 +102,7 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
     if (auto d = analysis::numpy_scalar_input(name, type, nest.first_line)) return d;
     if (py::isinstance(v, np.complex64)) opts.complex64_scalars.push_back(name);
     if (py::isinstance(v, np.float32)) opts.float32_scalars.push_back(name);
+    if (py::isinstance(v, np.uint64)) opts.uint64_scalars.push_back(name);
     opts.numpy_scalars.push_back(name);
   }
   return std::nullopt;
@@ -270,6 +271,7 @@ py::object output_value(const jit::ScalarOutput& o) {
     case jit::ValueKind::NpUInt16: return np.uint16(o.ival);
     case jit::ValueKind::NpInt16: return np.int16(o.ival);
     case jit::ValueKind::NpUInt32: return np.uint32(o.ival);
+    case jit::ValueKind::NpUInt64: return np.uint64(static_cast<uint64_t>(o.ival));
     case jit::ValueKind::PyComplex: return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag));
     case jit::ValueKind::NpComplex128:
       return np.complex128(py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag)));

@@ -80,6 +80,11 @@ std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::ve
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name + " is a complex number; complex numbers run on the CPU only"};
     if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
+    if (type == "uint64")
+      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
+                     name +
+                         " is an np.uint64, which the generated CUDA does not model yet (unsigned 64-bit "
+                         "arithmetic runs on the CPU)"};
     if (type == "float32")
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name +
@@ -150,6 +155,7 @@ py::object scalar_object(const CudaScalarValue& v) {
     case ValueKind::NpUInt16: return np.attr("uint16")(v.ival);
     case ValueKind::NpInt16: return np.attr("int16")(v.ival);
     case ValueKind::NpUInt32: return np.attr("uint32")(v.ival);
+    case ValueKind::NpUInt64: return np.attr("uint64")(static_cast<uint64_t>(v.ival));
     case ValueKind::PyComplex:
     case ValueKind::NpComplex128:
     case ValueKind::NpComplex64: break;  // complex numbers run on the CPU only

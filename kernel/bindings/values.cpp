@@ -155,6 +155,11 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.ival = v.cast<bool>() ? 1 : 0;
     return std::nullopt;
   }
+  if (py::isinstance(v, np.attr("uint64"))) {  // its 64 bits; its type is CpuOptions::uint64_scalars
+    out.kind = ScalarKind::Int;
+    out.ival = static_cast<int64_t>(v.cast<uint64_t>());
+    return std::nullopt;
+  }
   if (py::isinstance(v, np.attr("integer"))) {
     py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
     if (!i) throw py::error_already_set();

@@ -93,8 +93,8 @@ def scale(a, x, n):
         (np.float16(2.0), "x is a NumPy float16 scalar; only float64 and float32 scalars are supported"),
         (
             np.int32(2),
-            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.int64, np.complex128, "
-            "np.complex64 and np.bool_ scalars",
+            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.int64, np.uint64, "
+            "np.complex128, np.complex64 and np.bool_ scalars",
         ),
     ],
 )

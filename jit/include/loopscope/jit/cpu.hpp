@@ -60,6 +60,9 @@ struct CpuOptions {
   // Those of numpy_scalars that are np.float32: float32 arithmetic, by
   // NumPy's rules for its scalars.
   std::vector<std::string> float32_scalars;
+  // Those of numpy_scalars that are np.uint64 (ScalarBinding::ival holds
+  // their 64 bits): NumPy's uint64 arithmetic (cpu::Small::U64).
+  std::vector<std::string> uint64_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
   // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
   // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
@@ -101,6 +104,7 @@ enum class ValueKind {
   PyComplex,  // a Python complex, np.complex128, np.complex64 (fval, fimag)
   NpComplex128,
   NpComplex64,
+  NpUInt64,  // an element of a uint64 array: its 64 bits in ival
 };
 const char* to_string(ValueKind k);  // "int", "float", "bool", "float64", ...
 

@@ -1,0 +1,203 @@
+"""uint64 elements and scalars (np.uint64) against CPython with NumPy 1.24.
+
+An element of a uint64 array is an np.uint64. NumPy computes np.uint64 with
+np.uint64 (or np.uint8 ... np.uint32) in uint64, wrapping modulo 2**64 with
+an overflow RuntimeWarning ("overflow encountered in scalar add"), x // 0 and
+x % 0 giving 0 with a divide-by-zero warning; with a Python int (of either
+sign: there is no value-based casting between two scalars), an np.int64, a
+signed small integer or a float it computes in float64, and compares in
+float64 too (np.uint64(2**53 + 1) == 2**53 is True). Bitwise operators and
+shifts take two unsigned operands (with a Python int NumPy raises TypeError).
+int() and round() give Python's exact int, float() rounds. Values from 2**63
+up stay exact. The CPU variant runs all of this natively (the int() of a
+value from 2**63 up stops the run so Python makes its big int); the
+generated CUDA declines reads of uint64 elements and np.uint64 scalars.
+
+Every case runs in CPython and through ``loopscope.run`` on each device
+(``differential.check``): return value and type, arrays bit for bit,
+exceptions; warnings are compared separately.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import loopscope
+from differential import check, each_cpu_tier, use_temporary_cache  # noqa: F401
+from loopscope import _run
+from nestgen import make_function
+
+pytestmark = pytest.mark.usefixtures("each_cpu_tier")  # quick and optimised CPU code
+
+CPU = ("cpu", "cpu-serial")
+BIG = [0, 1, 2, 3, 7, 64, 65, 1000, 2**53 + 1, 2**63 - 1, 2**63, 2**63 + 1, 12345678901234567890, 2**64 - 1]
+
+
+def _fn(source, name="k"):
+    return make_function(source, name, namespace={"np": np})
+
+
+def _u64(vals):
+    return np.array(vals, dtype=np.uint64)
+
+
+def _args():
+    a = _u64(BIG)
+    b = _u64([5, 0, 63, 64, 1, 2**64 - 1, 3, 2**63, 7, 2, 1, 2**63 + 5, 9, 2**64 - 2])
+    c = np.arange(-7, 7, dtype=np.int64) * 3
+    d = np.linspace(-2.5, 3.5, 14)
+    return [a, b, np.zeros(14, np.uint64), np.zeros(14), np.zeros(14, np.int64), c, d]
+
+
+LOOP = "def k(A, B, U, F, I, C, D):\n    for i in range(A.shape[0]):\n"
+
+# name -> body; every case runs natively on the CPU (with NumPy's warnings off)
+NATIVE = {
+    "copy": "        U[i] = A[i]\n",
+    "add": "        U[i] = A[i] + B[i]\n",
+    "sub": "        U[i] = A[i] - B[i]\n",
+    "mul": "        U[i] = A[i] * B[i]\n",
+    "floordiv": "        U[i] = A[i] // B[i]\n",
+    "mod": "        U[i] = A[i] % B[i]\n",
+    "bitwise": "        U[i] = (A[i] & B[i]) ^ (A[i] | np.uint64(0x0F0F))\n",
+    "shifts": "        U[i] = (A[i] >> B[i]) + (A[i] << B[i])\n",
+    "invert_neg": "        U[i] = ~A[i] + (-B[i])\n",
+    "with_small_unsigned": "        U[i] = A[i] + np.uint64(3) * B[i]\n",
+    "true_div": "        F[i] = A[i] / B[i]\n",
+    "with_python_int": "        F[i] = A[i] + 1 - (A[i] - 5) * 3\n",
+    "with_negative_int": "        F[i] = A[i] + (-1)\n",
+    "with_int64_element": "        F[i] = A[i] - C[i] + C[i] * B[i]\n",
+    "with_float": "        F[i] = A[i] * 0.5 + D[i] * B[i]\n",
+    "floordiv_mod_int": "        F[i] = A[i] // 3 + A[i] % 7 + A[i] // D[i]\n",
+    "float_of": "        F[i] = float(A[i]) + float(B[i])\n",
+    "math_of": "        F[i] = math.sqrt(A[i]) + math.floor(B[i] >> np.uint64(20))\n",
+    "compare_unsigned": "        I[i] = (A[i] < B[i]) + 2 * (A[i] == B[i]) + 4 * (A[i] >= A[10])\n",
+    "compare_signed": "        I[i] = (A[i] < -1) + 2 * (A[i] == 2**53) + 4 * (A[i] > C[i]) + 8 * (A[i] <= D[i])\n",
+    "truth": "        if A[i]:\n            I[i] = 7\n",
+    "store_float64": "        F[i] = A[i] * B[i]\n",
+    "store_bool_small": "        B[i] = A[i] > np.uint64(10)\n",
+    "element_in_variable": "        v = A[i]\n        v = v ^ (v >> np.uint64(7))\n        U[i] = v * np.uint64(3)\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE))
+def test_uint64_matches_cpython(name):
+    import math
+
+    f = make_function(LOOP + NATIVE[name], "k", namespace={"np": np, "math": math})
+    # NumPy's warnings off: NumPy wraps silently, and native code too
+    with np.errstate(all="ignore"):
+        check(f, _args, native=CPU)
+    # with NumPy's default settings a wrap or a zero divisor warns: the run
+    # stops and Python runs the loop (and warns)
+    check(f, _args, native=False)
+
+
+def test_values_from_2_63_up_stay_exact():
+    f = _fn(LOOP + "        U[i] = A[i] * np.uint64(3) + B[i]\n        F[i] = A[i]\n    return A[10] + np.uint64(1)\n")
+    with np.errstate(all="ignore"):
+        recs = check(f, _args, native=CPU)
+    assert recs["cpu"][0]["status"] == "ok"
+    a = _args()
+    with np.errstate(all="ignore"):
+        r = loopscope.run(f, *a, device="cpu")
+    assert type(r) is np.uint64 and r == 2**63 + 1
+
+
+def test_int_of_uint64():
+    f = _fn(LOOP + "        I[i] = int(A[i]) % 1000 + round(B[i]) % 7\n")
+
+    def small():
+        a = _args()
+        a[0] = a[0] % np.uint64(2**40)
+        a[1] = a[1] % np.uint64(2**40)
+        return a
+
+    check(f, small, native=CPU)
+    # int() of 2**63 or more is a big Python int: the run stops, Python runs it
+    recs = check(f, _args, native=False)
+    assert recs["cpu"][0]["status"] == "fallback"
+
+
+def test_uint64_scalar_written_back():
+    # FNV-1a over the bytes of an array: the hash is an np.uint64 before,
+    # during and after the loop
+    f = _fn(
+        "def fnv(data, h):\n"
+        "    for i in range(data.shape[0]):\n"
+        "        h = (h ^ np.uint64(data[i])) * np.uint64(1099511628211)\n"
+        "    return h\n",
+        "fnv",
+    )
+    data = np.frombuffer(b"loopscope hashes bytes", dtype=np.uint8).copy()
+    with np.errstate(all="ignore"):
+        check(f, lambda: (data.copy(), np.uint64(14695981039346656037)), native=CPU)
+        r = loopscope.run(f, data.copy(), np.uint64(14695981039346656037), device="cpu")
+        assert type(r) is np.uint64 and r == f(data.copy(), np.uint64(14695981039346656037))
+        assert _run.last_runs() and list(_run.last_runs().values())[0]["status"] == "ok"
+
+
+XORSHIFT = _fn(
+    """
+def xorshift64(state, out):
+    for i in range(out.shape[0]):
+        x = state[0]
+        x ^= x << np.uint64(13)
+        x ^= x >> np.uint64(7)
+        x ^= x << np.uint64(17)
+        state[0] = x
+        out[i] = x
+""",
+    "xorshift64",
+)
+
+
+def test_xorshift64_generator():
+    check(XORSHIFT, lambda: (_u64([88172645463325252]), np.zeros(50, np.uint64)), native=CPU)
+    check(XORSHIFT, lambda: (_u64([2**64 - 1]), np.zeros(7, np.uint64)), native=CPU)
+
+
+def test_warnings_as_numpy():
+    f = _fn(LOOP + "        U[i] = A[i] + B[i]\n        U[i] = U[i] // B[i]\n")
+    got = {}
+    for dev in (None, "cpu", "cpu-serial"):
+        a = _args()
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            f(*a) if dev is None else loopscope.run(f, *a, device=dev)
+        got[dev] = ([(w.category, str(w.message)) for w in seen], a[2].tobytes())
+    assert got[None][0], "NumPy warns"
+    assert got["cpu"] == got[None] and got["cpu-serial"] == got[None]
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("        U[i] = A[i] & 3\n", "raises TypeError in NumPy"),
+        ("        U[i] = A[i] >> 1\n", "raises TypeError in NumPy"),
+        ("        U[i] = A[i] ** B[i]\n", "its own power"),
+        ("        F[i] = A[i] ** 2\n", "its own power"),
+        ("        I[i] = A[i]\n", "stays in Python"),
+        ("        U[i] = min(A[i], B[i])\n", "convert the element"),
+        ("        I[i] = C[A[i] % np.uint64(5)]\n", "index"),
+        ("        U[i] = A[i] + True\n", "convert the element"),
+    ],
+)
+def test_declines_with_a_sentence(body, words):
+    f = _fn(LOOP + body)
+    with np.errstate(all="ignore"):
+        recs = check(f, _args, native=False)
+    assert recs["cpu"][0]["status"] == "declined", recs["cpu"]
+    assert words in recs["cpu"][0]["reason"], recs["cpu"][0]["reason"]
+
+
+def test_gpu_declines_uint64_reads_with_a_reason():
+    f = _fn(LOOP + "        U[i] = A[i] + B[i]\n")
+    with np.errstate(all="ignore"):
+        recs = check(f, _args, native=CPU)
+    (rec,) = recs["gpu-emulated"]
+    assert rec["status"] == "declined" and "uint64" in rec["reason"] and "CPU" in rec["reason"], rec
+    # stores alone still run there
+    g = _fn(LOOP + "        U[i] = I[i] * 3\n")
+    recs = check(g, _args, native=("cpu", "cpu-serial", "gpu-emulated"))
