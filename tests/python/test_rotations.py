@@ -166,8 +166,8 @@ def test_swaps_that_undo_each_other_and_errors():
     check(OUT_OF_RANGE, lambda: (_grid(8), _grid(8, 1), 4))
 
 
-# Shapes that are not lowered: the name is used as a value, the loop can
-# stop early, the range's bound is assigned in the loop.
+# Shapes that are not lowered: the name is used as a value. (A loop that can
+# stop early is lowered with states: test_rotations_while.py.)
 AS_VALUE = _fn(
     """
 def as_value(a, b, steps):
@@ -196,11 +196,16 @@ def early_exit(a, b, steps):
 )
 
 
-@pytest.mark.parametrize("fn", [AS_VALUE, EARLY_EXIT])
-def test_shapes_left_to_python_keep_python_results(fn):
-    recs = check(fn, lambda: (_grid(6), _grid(6, 1), 7), native=False)
+def test_shapes_left_to_python_keep_python_results():
+    recs = check(AS_VALUE, lambda: (_grid(6), _grid(6, 1), 7), native=False)
     # The inner loops still run natively on their own.
     assert all(r["status"] in ("ok", "declined", "python") for r in recs["cpu"])
+
+
+def test_a_loop_that_stops_early_runs_natively():
+    for steps in (1, 2, 7):  # (no step: a loop over an empty range is not run at all)
+        recs = check(EARLY_EXIT, lambda: (_grid(6), _grid(6, 1), steps))
+        assert [r["line"] for r in recs["cpu"]] == [3]  # the whole nest
 
 
 def test_explain_names_the_loop_once():

@@ -44,6 +44,10 @@ HIDDEN_INDEX = "$index_of_"
 # a nest (_iteration: a nest starts with a for loop): shown as "while".
 HIDDEN_WHILE = "$while"
 _HIDDEN_RE = re.compile(r"\$\w+")
+# The number of the arrangement of swapped arrays (_rotations): a name of the
+# front end's copy of a nest, shown as a phrase.
+SWAP_STATE = "__loopscope_swaps__"
+_SWAP_STATE_SHOWN = "the state of the array swaps"
 # Other hidden names and how the user knows them: the locals of an inlined
 # function ("t (in cnd)", registered by _inline).
 _HIDDEN_SHOWN: Dict[str, str] = {}
@@ -67,6 +71,8 @@ def shown(text: str) -> str:
     """``text`` from the engine as the user reads it: the loop over ``x`` in
     ``for x in a`` is named ``x``, not by its hidden index, and an inlined
     function's local ``t`` reads "t (in cnd)"."""
+    if SWAP_STATE in text:
+        text = text.replace(SWAP_STATE, _SWAP_STATE_SHOWN)
     return _HIDDEN_RE.sub(_shown_name, text) if "$" in text else text
 
 

@@ -445,6 +445,10 @@ def register(
     )
     if rec.declined and rec.decline is not None and rec.decline.line in facts.unlowered:
         rec.decline = Decline(rec.decline.code, rec.decline.line, facts.unlowered[rec.decline.line])
+    if rotation is None and rec.declined and rec.decline is not None and "as a plain value" in rec.decline.reason:
+        why = _rotations.why_not(lowered)
+        if why is not None:  # the names of a swap that could not be lowered: say why
+            rec.decline = Decline(rec.decline.code, rec.decline.line, why)
     if not_inlined is not None and rec.declined:
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
     if no_return is not None and rec.declined:
@@ -496,7 +500,9 @@ def register(
         for name in rec.inputs:
             expr = _expression_input(name)
             bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
-            loads.extend(b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX))
+            loads.extend(
+                b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX) and b != _rotations.STATE
+            )
         if draw_plan:  # the arguments of the draws checked before the loop (_draws)
             loads.extend(n for n in draw_plan.names if n not in loads)
         rec.loads = loads
@@ -745,6 +751,8 @@ def bind_env(nest_id: int, env: Optional[dict]):
             env[name] = _expression_value(name, env)
         except LookupError as why:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, str(why.args[0]))
+    if rec.rotation is not None and rec.rotation.state is not None:
+        env[rec.rotation.state] = 0  # each name holds its own array (_rotations)
     if rec.draws is not None:
         # Last: nothing may decline after the numbers are drawn, or the
         # generators would have moved for a loop that runs as Python anyway
@@ -797,7 +805,7 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     writes = []
     views = rec.iteration.views if rec.iteration is not None else {}
     for name in rec.outputs:
-        if _inline.is_nest_return(name):
+        if _inline.is_nest_return(name) or name == _rotations.STATE:
             continue
         value = ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load())
         if name in views:  # the row `a[k]` of `for row in a`, as Python leaves it
@@ -881,6 +889,9 @@ def _lazy_call(hook, key: int, frame):
                     out[name] = lookup(array)[out[name]]
             if _inline.NEST_RETURN in out:  # the replacement returns out["return"]
                 out[_inline.NEST_RETURN] = _inline.returned_value(rec.returns, out)
+        if rec.rotation is not None:  # the swapped names as Python leaves them (_rotations_after)
+            out = dict(out)
+            out.update(_rotated(rec.rotation, out, lookup))
     elif rec.declined and rec.decline is not None:
         # The run's record says why (the inliner's sentence, not the front end's).
         from . import _records
@@ -927,16 +938,26 @@ def analysis_as_shown(nest_id: int, env: dict) -> dict:
 def _rotations_after(rot: "_rotations.Rotation") -> List[ast.stmt]:
     """After a native run, the names of rot hold the arrays Python's swaps
     leave after len(range(args)) steps: ``if STATE.steps(range(args)) %
-    P == k: a, b = b, a`` for k = 1 .. P-1."""
-    steps = ast.Call(
-        func=ast.Attribute(value=_load(STATE_NAME), attr="steps", ctx=ast.Load()),
-        args=[ast.Call(func=_load("range"), args=[copy.deepcopy(a) for a in rot.range_args], keywords=[])],
-        keywords=[],
-    )
+    P == k: a, b = b, a`` for k = 1 .. P-1; or, lowered with states, in the
+    state the run returned: ``if STATE.out[rot.state] == k: ...``."""
+    if rot.state is not None:
+        # (absent when no swap ran: the state is returned when it was assigned)
+        steps = ast.Call(
+            func=ast.Attribute(value=_hook_answer(ast.Load()), attr="get", ctx=ast.Load()),
+            args=[ast.Constant(rot.state), ast.Constant(0)],
+            keywords=[],
+        )
+    else:
+        steps = ast.Call(
+            func=ast.Attribute(value=_load(STATE_NAME), attr="steps", ctx=ast.Load()),
+            args=[ast.Call(func=_load("range"), args=[copy.deepcopy(a) for a in rot.range_args], keywords=[])],
+            keywords=[],
+        )
+        steps = ast.BinOp(steps, ast.Mod(), ast.Constant(rot.period))
     out = []
     for k, holds in enumerate(rot.after, start=1):
         test = ast.Compare(
-            left=ast.BinOp(copy.deepcopy(steps), ast.Mod(), ast.Constant(rot.period)),
+            left=copy.deepcopy(steps),
             ops=[ast.Eq()],
             comparators=[ast.Constant(k)],
         )
@@ -944,6 +965,23 @@ def _rotations_after(rot: "_rotations.Rotation") -> List[ast.stmt]:
         values = ast.Tuple([_load(holds[n]) for n in rot.names], ast.Load())
         out.append(ast.If(test=test, body=[ast.Assign(targets=[targets], value=values)], orelse=[]))
     return out
+
+
+def _rotated(rot: "_rotations.Rotation", out: dict, lookup) -> dict:
+    """``_rotations_after`` for a nest compiled when it runs: ``{name: the
+    array it holds after the run}`` for the names of rot, read with
+    ``lookup`` (the frame's names before the run)."""
+    if rot.state is not None:
+        k = out.get(rot.state, 0)
+    else:
+        args = ast.Expression(ast.Call(_load("range"), [copy.deepcopy(a) for a in rot.range_args], []))
+        ast.fix_missing_locations(args)
+        names = {n.id for n in ast.walk(args) if isinstance(n, ast.Name)}
+        k = len(eval(compile(args, "<loopscope>", "eval"), {"__builtins__": {}}, {n: lookup(n) for n in names}))
+        k %= rot.period
+    if k == 0:
+        return {}
+    return {n: lookup(h) for n, h in rot.after[k - 1].items()}
 
 
 def _state_call(method: str) -> ast.stmt:

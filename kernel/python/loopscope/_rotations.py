@@ -29,12 +29,43 @@ left, from the number of steps (``len(range(...))`` of the same arguments,
 which the loop does not assign) modulo P. The hidden counter is shown to
 the user as ``t``.
 
-Only the simple shape is lowered: the root loop of the nest over
+That unrolling is for the simple shape: the root loop of the nest over
 ``range(stop)`` or ``range(start, stop)``, swaps of plain names at the top
-level of its body, names that the nest otherwise only subscripts (or reads
-``len()``, ``.shape``, ``.size``, ``.ndim`` of), no ``break``, ``continue``
-or ``return`` that leaves the loop, and no ``else``. Anything else is left
-as it is, and the analysis says why a name holds two arrays.
+level of its body, no ``break``, ``continue`` or ``return`` that leaves the
+loop, and no ``else``.
+
+Other swaps (in a ``while`` loop, in a loop inside another, in one branch of
+an ``if``, in a loop that may ``break``) are lowered with a hidden state
+number instead (``STATE``): the swaps generate a small group of
+permutations of the names (at most ``_MAX_STATES``), state k standing for
+the k-th of them (0: each name holds its own array). Each swap becomes an
+assignment of the state (``if STATE == 0: STATE = 1 else: STATE = 0``), and
+each statement that uses the names and contains no swap runs in one copy
+per state, under the same test, each copy naming the arrays that the names
+hold in that state::
+
+    while err > tol:                   while err > tol:
+        for i in ...:                      if STATE == 0:
+            new[i] = old[i] ...                for i in ...: new[i] = old[i] ...
+        old, new = new, old      ->        else:
+                                               for i in ...: old[i] = new[i] ...
+                                           if STATE == 0: STATE = 1
+                                           else: STATE = 0
+
+The state starts at 0 (``bind_env`` gives it to the nest) and is an output:
+after a native run the replacement code gives the names the arrays of the
+state the run ended in (0 when no swap ran). The statements that contain a
+swap (the loops and ``if`` around it), and an ``if`` or loop holding a
+``break``, ``continue`` or ``return`` of a loop around it (whose place in
+its ``if`` the engine reads), are not copied: their blocks are lowered the
+same way, and a line of theirs that reads the names (``while a[0] > tol``,
+``range(len(a))``) reads them in a conditional expression over the states
+(``a[0] if STATE == 0 else b[0]``).
+
+Both ways, the names must be used otherwise only as arrays: subscripted, or
+read with ``len()``, ``.shape``, ``.size``, ``.ndim``, and never assigned but
+by the swaps. Anything else is left as it is, and the analysis says why a
+name holds two arrays (``why_not`` gives the sentence).
 """
 
 import ast
@@ -42,10 +73,16 @@ import copy
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from ._records import HIDDEN_INDEX
+from ._records import HIDDEN_INDEX, SWAP_STATE
 from ._walk import walk
 
 _MAX_PERIOD = 4
+_MAX_STATES = 6
+# The state number of the swaps lowered with states: a name of the front end's
+# copy only (not hidden with "$": the engine keeps it from one iteration to
+# the next, and returns it); the replacement code reads it from the answer,
+# the user reads it as a phrase (_records.shown).
+STATE = SWAP_STATE
 
 
 @dataclass
@@ -57,6 +94,9 @@ class Rotation:
     names: List[str]
     after: List[Dict[str, str]]  # after[k - 1][name] = the name whose array it holds after k steps
     range_args: List[ast.expr]
+    # Lowered with states: after[k - 1] is what the names hold in state k,
+    # which the native run returns as this variable (range_args is empty).
+    state: Optional[str] = None
 
     @property
     def period(self) -> int:
@@ -85,12 +125,13 @@ def _swap(s) -> Optional[Tuple[List[str], List[str]]]:
 _ARRAY_ATTRS = {"shape", "size", "ndim"}
 
 
-def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set) -> bool:
-    """Every use of the names in ``body`` (other than the swaps) subscripts
-    them or reads len(), .shape, .size or .ndim, and at least one
-    subscripts each."""
+def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set, in_swaps: set = frozenset()) -> bool:
+    """Every use of the names in ``body`` (other than the swaps: statements
+    of ``body`` with these ids, or nodes with the ids ``in_swaps``)
+    subscripts them or reads len(), .shape, .size or .ndim, and at least
+    one subscripts each."""
     subscripted = set()
-    allowed = set()  # id() of Name nodes in allowed positions
+    allowed = set(in_swaps)  # id() of Name nodes in allowed positions
     for s in body:
         for n in walk(s):
             if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in names:
@@ -188,8 +229,26 @@ class _Rename(ast.NodeTransformer):
 
 
 def lower(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation]]:
-    """``(the front end's copy of node with its swapped arrays unrolled, the
-    Rotation)``, or ``(node, None)`` when the loop is not of that shape."""
+    """``(the front end's copy of node with its swapped arrays unrolled or
+    numbered by states, the Rotation)``, or ``(node, None)`` when the nest
+    has no swap of arrays that can be lowered (``why_not`` says why)."""
+    out, rotation = _unroll(node)
+    if rotation is not None:
+        return out, rotation
+    out, rotation, _why = _with_states(node)
+    return out, rotation
+
+
+def why_not(node: ast.stmt) -> Optional[str]:
+    """Why the swaps of arrays in ``node`` are not lowered (a sentence), or
+    None when there is none or they are."""
+    if _unroll(node)[1] is not None:
+        return None
+    return _with_states(node)[2]
+
+
+def _unroll(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation]]:
+    """The root loop unrolled by the period of its swaps, or ``(node, None)``."""
     if not (
         isinstance(node, ast.For)
         and isinstance(node.target, ast.Name)
@@ -279,6 +338,168 @@ def lower(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation]]:
             ast.copy_location(n, node)
     ast.fix_missing_locations(loop)
     return loop, Rotation(order, after, [copy.deepcopy(a) for a in args])
+
+
+def _permute(holds: Dict[str, str], targets: List[str], values: List[str]) -> Dict[str, str]:
+    return {**holds, **{t: holds[v] for t, v in zip(targets, values)}}
+
+
+def _uses(s: ast.AST, names: set) -> set:
+    return {n.id for n in walk(s) if isinstance(n, ast.Name) and n.id in names}
+
+
+def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional[str]]:
+    """The nest with its swaps numbered by states (see the module's text):
+    ``(copy, Rotation, None)``, or ``(node, None, why)`` (why is None when
+    the nest swaps no arrays)."""
+    if not any(isinstance(n, ast.Assign) and _swap(n) is not None for n in walk(node)):
+        return node, None, None
+    # Swaps of names the nest subscripts (a swap of numbers is the engine's).
+    subscripted = {n.value.id for n in walk(node) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)}
+
+    def of_arrays(n) -> bool:
+        return isinstance(n, ast.Assign) and (sw := _swap(n)) is not None and set(sw[0]) <= subscripted
+
+    swaps = [n for n in walk(node) if of_arrays(n)]
+    if not swaps:
+        return node, None, None
+    names = set()
+    for s in swaps:
+        names.update(_swap(s)[0])
+    order = sorted(names)
+    shown = ", ".join(order)
+    in_swaps = {id(n) for s in swaps for n in walk(s)}
+    if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) for n in walk(node)):
+        return node, None, None
+    for n in walk(node):
+        if id(n) in in_swaps:
+            continue
+        if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, (ast.Store, ast.Del)):
+            return node, None, f"{n.id} trades places with another array and is also assigned otherwise in the loop"
+        if isinstance(n, (ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
+            return node, None, None
+    if not _uses_as_arrays_only([node], names, set(), in_swaps):
+        return node, None, None  # the engine says which name is used as a value
+    # The states: the permutations the swaps generate, from the identity.
+    identity = {n: n for n in order}
+    states = [identity]
+    key = lambda h: tuple(h[n] for n in order)  # noqa: E731
+    index = {key(identity): 0}
+    todo = [identity]
+    while todo:
+        h = todo.pop()
+        for s in swaps:
+            g = _permute(h, *_swap(s))
+            if key(g) not in index:
+                if len(states) == _MAX_STATES:
+                    return (
+                        node,
+                        None,
+                        (
+                            f"the swaps of {shown} leave them in more than {_MAX_STATES} arrangements, "
+                            "too many to follow in native code"
+                        ),
+                    )
+                index[key(g)] = len(states)
+                states.append(g)
+                todo.append(g)
+
+    def state_is(k: int) -> ast.expr:
+        return ast.Compare(ast.Name(STATE, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+
+    def chain(parts: List[Tuple[int, List[ast.stmt]]], where: ast.stmt) -> ast.stmt:
+        """if STATE == k0: parts0 elif ... else: the last part."""
+        out = parts[-1][1]
+        for k, body in reversed(parts[:-1]):
+            out = [ast.copy_location(ast.If(state_is(k), body, out), where)]
+        return out[0]
+
+    class NotLowered(Exception):
+        pass
+
+    def transition(s: ast.stmt) -> ast.stmt:
+        targets, values = _swap(s)
+        parts = []
+        for k, h in enumerate(states):
+            assign = ast.Assign([ast.Name(STATE, ast.Store())], ast.Constant(index[key(_permute(h, targets, values))]))
+            parts.append((k, [ast.copy_location(assign, s)]))
+        return chain(parts, s)
+
+    def dispatched(s: ast.stmt) -> ast.stmt:
+        used = sorted(_uses(s, names))
+        groups: Dict[tuple, List[int]] = {}
+        for k, h in enumerate(states):
+            groups.setdefault(tuple(h[n] for n in used), []).append(k)
+        if len(groups) == 1:
+            return _Rename(states[next(iter(groups.values()))[0]]).visit(s)
+        parts = []
+        for ks in groups.values():
+            copied = _Rename(states[ks[0]]).visit(copy.deepcopy(s))
+            for k in ks:
+                parts.append((k, [copied if k == ks[0] else copy.deepcopy(copied)]))
+        parts.sort(key=lambda p: p[0])
+        return chain(parts, s)
+
+    def expression(e: ast.expr) -> ast.expr:
+        """e, or when it uses the names, ``e0 if STATE == 0 else e1 ...``
+        (the header of a loop or if that holds a swap: a while's test is
+        evaluated again with the arrays of each pass)."""
+        used = sorted(_uses(e, names))
+        groups: Dict[tuple, List[int]] = {}
+        for k, h in enumerate(states):
+            groups.setdefault(tuple(h[n] for n in used), []).append(k)
+        parts = [(ks, _Rename(states[ks[0]]).visit(copy.deepcopy(e))) for ks in groups.values()]
+        out = parts[-1][1]
+        for ks, part in reversed(parts[:-1]):
+            test = state_is(ks[0])
+            if len(ks) > 1:
+                test = ast.BoolOp(ast.Or(), [state_is(k) for k in ks])
+            out = ast.copy_location(ast.IfExp(test, part, out), e)
+        return out
+
+    def block(body: List[ast.stmt]) -> List[ast.stmt]:
+        out = []
+        for s in body:
+            if any(s is w for w in swaps):
+                out.append(transition(s))
+            elif not _uses(s, names):
+                out.append(s)
+            elif not any(id(n) in swap_ids for n in walk(s)) and not (
+                isinstance(s, (ast.If, ast.For, ast.While)) and _leaves([s])
+            ):
+                out.append(dispatched(s))
+            else:
+                compound(s)
+                out.append(s)
+        return out
+
+    def compound(s: ast.stmt):
+        """A statement that contains a swap, or a break, continue or return
+        of a loop around it (whose place in its if the engine reads): its
+        blocks lowered, its header numbered by states when it uses the names."""
+        if not isinstance(s, (ast.For, ast.While, ast.If)):
+            raise NotLowered(f"a swap of {shown} inside a {type(s).__name__.lower()} statement is not supported")
+        if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and not s.iter.keywords:
+            s.iter.args = [expression(a) for a in s.iter.args]  # range(n if STATE == 0 else m)
+        elif isinstance(s, ast.For):
+            s.iter = expression(s.iter)
+        else:
+            s.test = expression(s.test)
+        s.body = block(s.body)
+        s.orelse = block(s.orelse)
+
+    copied = copy.deepcopy(node)
+    swaps = [n for n in walk(copied) if of_arrays(n)]
+    swap_ids = {id(s) for s in swaps}
+    try:
+        compound(copied)
+    except NotLowered as why:
+        return node, None, str(why)
+    for n in walk(copied):
+        if "lineno" in n._attributes and not hasattr(n, "lineno"):
+            ast.copy_location(n, node)
+    ast.fix_missing_locations(copied)
+    return copied, Rotation(order, states[1:], [], STATE), None
 
 
 def merge_copies(loops: List[dict]) -> List[dict]:
