@@ -516,3 +516,47 @@ def test_cells(shell, mode):  # noqa: F811
         if mode == "cpu":
             statuses = [r["status"] for r in _run.last_runs().values()]
             assert statuses[:1] == (["ok"] if cells == [CELLS["while"]] else ["fallback"]), statuses
+
+
+# Arrays of other dtypes or dimensions under the swapped names: each copy of
+# the body is typed for the arrays it names, and what one copy cannot do
+# natively keeps the nest in Python.
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: (np.arange(40.0, dtype=np.float32), np.zeros(40), 3),
+        lambda: (np.arange(40.0), np.zeros(40, dtype=np.int64), 3),
+        lambda: (np.arange(40.0), np.zeros((40, 2)), 3),
+    ],
+    ids=["float32-float64", "float-int", "1d-2d"],
+)
+def test_arrays_of_other_dtypes_or_dimensions(make):
+    recs = check(COUNTED, make, native=False)
+    if make()[0].dtype == np.float32:
+        assert [r["status"] for r in recs["cpu"]] == ["ok"]
+
+
+# A return in the loop that reads a swapped name.
+RETURNS = _fn(
+    """
+def returns(a, b, tol, steps):
+    it = 0
+    while it < steps:
+        err = 0.0
+        for i in range(1, a.shape[0] - 1):
+            b[i] = 0.5 * (a[i - 1] + a[i + 1])
+            err = max(err, abs(b[i] - a[i]))
+        if err < tol:
+            return a[1] - b[1], it
+        a, b = b, a
+        it += 1
+    return -1.0, it
+""",
+    "returns",
+)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 50])
+@pytest.mark.parametrize("tol", [10.0, 0.5, 0.01])
+def test_a_return_that_reads_a_swapped_name(steps, tol):
+    check(RETURNS, lambda: (np.arange(10.0) ** 2, np.zeros(10), tol, steps))
