@@ -232,7 +232,7 @@ CATEGORIES = [
     ("loop bound read from an array", r"bounds of loop \w+ read the array"),
     ("loop bound assigned inside the nest", r"is assigned inside the nest"),
     ("other non-affine bound", r"bounds of loop \w+ are not affine"),
-    ("array variable rebound (swap of arrays)", r"used both as an array"),
+    ("array variable rebound (swap of arrays)", r"used both as an array|trades places|the swaps of|a swap of"),
     ("one type per variable (int then float)", r"one type per variable|different types"),
     ("loop variable also assigned as a scalar", r"loop variable \w+ is also assigned"),
     ("math function without an exact native twin", r"math\.\w+\(\) is computed by CPython"),
