@@ -560,3 +560,31 @@ def returns(a, b, tol, steps):
 @pytest.mark.parametrize("tol", [10.0, 0.5, 0.01])
 def test_a_return_that_reads_a_swapped_name(steps, tol):
     check(RETURNS, lambda: (np.arange(10.0) ** 2, np.zeros(10), tol, steps))
+
+
+# Loops over the swapped arrays' elements (lowered to index loops first).
+ITERATES = _fn(
+    """
+def iterates(a, b, steps):
+    a0 = a
+    it = 0
+    s = 0.0
+    x = -1.0
+    while it < steps:
+        k = 0
+        for x in a:
+            b[k] = x * 0.5 + 1.0
+            k += 1
+        for i, v in enumerate(b):
+            s += v
+        a, b = b, a
+        it += 1
+    return a is a0, s, x
+""",
+    "iterates",
+)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3])
+def test_loops_over_the_swapped_arrays(steps):
+    check(ITERATES, lambda: (np.arange(6.0), np.zeros(6), steps))
