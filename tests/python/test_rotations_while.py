@@ -588,3 +588,74 @@ def iterates(a, b, steps):
 @pytest.mark.parametrize("steps", [0, 1, 2, 3])
 def test_loops_over_the_swapped_arrays(steps):
     check(ITERATES, lambda: (np.arange(6.0), np.zeros(6), steps))
+
+
+# The swap through a temporary: `tmp = u; u = u_new; u_new = tmp`. After the
+# loop tmp holds what Python leaves in it (nothing when no step ran).
+TEMPORARY = _fn(
+    """
+def temporary(u, u_new, steps):
+    ids = (id(u), id(u_new))
+    n = u.shape[0]
+    it = 0
+    while it < steps:
+        for i in range(1, n - 1):
+            u_new[i] = 0.5 * (u[i - 1] + u[i + 1])
+        tmp = u
+        u = u_new
+        u_new = tmp
+        it += 1
+    try:
+        held = ids.index(id(tmp))
+    except NameError:
+        held = None
+    return [ids.index(id(x)) for x in (u, u_new)], held, u[n // 2]
+""",
+    "temporary",
+)
+
+TEMPORARY_FOR = _fn(
+    """
+def temporary_for(a, b, steps, inner):
+    ids = (id(a), id(b))
+    t = None
+    for s in range(steps):
+        for k in range(inner):
+            for i in range(a.shape[0]):
+                b[i] = a[i] * 0.5 + k
+            t = a
+            a = b
+            b = t
+    return [ids.index(id(x)) for x in (a, b)], None if t is None else ids.index(id(t))
+""",
+    "temporary_for",
+)
+
+# The temporary read elsewhere: not a plain swap, left to Python.
+TEMPORARY_READ = _fn(
+    """
+def temporary_read(a, b, steps):
+    it = 0
+    while it < steps:
+        for i in range(a.shape[0]):
+            b[i] = a[i] + 1.0
+        t = a
+        a = b
+        b = t
+        t[0] = -1.0
+        it += 1
+    return a[0], b[0]
+""",
+    "temporary_read",
+)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4])
+def test_swap_through_a_temporary(steps):
+    check(TEMPORARY, lambda: (_grid(12), _grid(12, 1), steps))
+    check(TEMPORARY_READ, lambda: (_grid(4), _grid(4, 1), steps), native=False)
+
+
+@pytest.mark.parametrize("steps, inner", [(0, 2), (1, 0), (1, 1), (2, 1), (3, 3)])
+def test_swap_through_a_temporary_in_an_inner_loop(steps, inner):
+    check(TEMPORARY_FOR, lambda: (_grid(6), _grid(6, 1), steps, inner))

@@ -961,8 +961,8 @@ def _rotations_after(rot: "_rotations.Rotation") -> List[ast.stmt]:
             ops=[ast.Eq()],
             comparators=[ast.Constant(k)],
         )
-        targets = ast.Tuple([ast.Name(n, ast.Store()) for n in rot.names], ast.Store())
-        values = ast.Tuple([_load(holds[n]) for n in rot.names], ast.Load())
+        targets = ast.Tuple([ast.Name(n, ast.Store()) for n in holds], ast.Store())
+        values = ast.Tuple([_load(holds[n]) for n in holds], ast.Load())
         out.append(ast.If(test=test, body=[ast.Assign(targets=[targets], value=values)], orelse=[]))
     return out
 

@@ -62,6 +62,12 @@ same way, and a line of theirs that reads the names (``while a[0] > tol``,
 ``range(len(a))``) reads them in a conditional expression over the states
 (``a[0] if STATE == 0 else b[0]``).
 
+A swap through a temporary (``tmp = u; u = u_new; u_new = tmp``, three
+statements in a row, ``tmp`` used nowhere else in the nest) is read as
+``u, u_new = u_new, u``, lowered with states that also say which array
+``tmp`` holds, which the replacement code gives it after the run (it keeps
+its value when no swap ran).
+
 Both ways, the names must be used otherwise only as arrays: subscripted, or
 read with ``len()``, ``.shape``, ``.size``, ``.ndim``, and never assigned but
 by the swaps. Anything else is left as it is, and the analysis says why a
@@ -74,7 +80,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ._records import HIDDEN_INDEX, SWAP_STATE
-from ._walk import walk
+from ._walk import copy_tree, walk
 
 _MAX_PERIOD = 4
 _MAX_STATES = 6
@@ -348,20 +354,71 @@ def _uses(s: ast.AST, names: set) -> set:
     return {n.id for n in walk(s) if isinstance(n, ast.Name) and n.id in names}
 
 
+def _name_assign(s) -> Optional[Tuple[str, str]]:
+    """``(target, value)`` of ``t = x`` (plain names)."""
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+        if isinstance(s.value, ast.Name):
+            return s.targets[0].id, s.value.id
+    return None
+
+
+def _fold_temporary_swaps(tree: ast.AST, dry: bool = False) -> Dict[int, str]:
+    """Each ``t = x; x = y; y = t`` in ``tree`` (three statements in a row)
+    replaced by ``x, y = y, x``: ``{id(the new swap): t}`` (``dry``: only
+    found, ``{}`` when there is none)."""
+    temps: Dict[int, str] = {}
+    for n in walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(n, field, None)
+            if not (isinstance(block, list) and len(block) >= 3 and isinstance(block[0], ast.stmt)):
+                continue
+            k = 0
+            while k + 2 < len(block):
+                first, second, third = (_name_assign(s) for s in block[k : k + 3])
+                if (
+                    first
+                    and second
+                    and third
+                    and second[0] == first[1]
+                    and third == (second[1], first[0])
+                    and len({first[0], first[1], second[1]}) == 3
+                ):
+                    t, x, y = first[0], first[1], second[1]
+                    if dry:
+                        return {0: t}
+                    swap = ast.Assign(
+                        [ast.Tuple([ast.Name(x, ast.Store()), ast.Name(y, ast.Store())], ast.Store())],
+                        ast.Tuple([ast.Name(y, ast.Load()), ast.Name(x, ast.Load())], ast.Load()),
+                    )
+                    ast.copy_location(swap, block[k])
+                    swap.end_lineno = getattr(block[k + 2], "end_lineno", swap.lineno)
+                    temps[id(swap)] = t
+                    block[k : k + 3] = [swap]
+                k += 1
+    return temps
+
+
 def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional[str]]:
     """The nest with its swaps numbered by states (see the module's text):
     ``(copy, Rotation, None)``, or ``(node, None, why)`` (why is None when
     the nest swaps no arrays)."""
     if not any(isinstance(n, ast.Assign) and _swap(n) is not None for n in walk(node)):
-        return node, None, None
+        if not _fold_temporary_swaps(node, dry=True):
+            return node, None, None
+    work = copy_tree(node)
+    temps = _fold_temporary_swaps(work)  # id(swap) -> its temporary
     # Swaps of names the nest subscripts (a swap of numbers is the engine's).
-    subscripted = {n.value.id for n in walk(node) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)}
+    subscripted = {n.value.id for n in walk(work) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)}
 
     def of_arrays(n) -> bool:
         return isinstance(n, ast.Assign) and (sw := _swap(n)) is not None and set(sw[0]) <= subscripted
 
-    swaps = [n for n in walk(node) if of_arrays(n)]
+    swaps = [n for n in walk(work) if of_arrays(n)]
     if not swaps:
+        return node, None, None
+    # A temporary of a swap of arrays is used nowhere else in the nest.
+    held = sorted({temps[id(s)] for s in swaps if id(s) in temps})
+    if any(isinstance(n, ast.Name) and n.id in held for n in walk(work)):
         return node, None, None
     names = set()
     for s in swaps:
@@ -369,27 +426,36 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
     order = sorted(names)
     shown = ", ".join(order)
     in_swaps = {id(n) for s in swaps for n in walk(s)}
-    if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) for n in walk(node)):
+    if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) for n in walk(work)):
         return node, None, None
-    for n in walk(node):
+    for n in walk(work):
         if id(n) in in_swaps:
             continue
         if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, (ast.Store, ast.Del)):
             return node, None, f"{n.id} trades places with another array and is also assigned otherwise in the loop"
         if isinstance(n, (ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
             return node, None, None
-    if not _uses_as_arrays_only([node], names, set(), in_swaps):
+    if not _uses_as_arrays_only([work], names, set(), in_swaps):
         return node, None, None  # the engine says which name is used as a value
-    # The states: the permutations the swaps generate, from the identity.
-    identity = {n: n for n in order}
+    # The states: the permutations the swaps generate, from the identity,
+    # with the array each temporary holds (None: not assigned yet).
+    identity = {**{n: n for n in order}, **{t: None for t in held}}
     states = [identity]
-    key = lambda h: tuple(h[n] for n in order)  # noqa: E731
+    key = lambda h: tuple(h[n] for n in order + held)  # noqa: E731
     index = {key(identity): 0}
+
+    def step(h: Dict[str, Optional[str]], s: ast.Assign) -> Dict[str, Optional[str]]:
+        targets, values = _swap(s)
+        g = _permute(h, targets, values)
+        if id(s) in temps:  # t = x; x = y; y = t: t holds x's array
+            g[temps[id(s)]] = h[targets[0]]
+        return g
+
     todo = [identity]
     while todo:
         h = todo.pop()
         for s in swaps:
-            g = _permute(h, *_swap(s))
+            g = step(h, s)
             if key(g) not in index:
                 if len(states) == _MAX_STATES:
                     return (
@@ -403,6 +469,9 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
                 index[key(g)] = len(states)
                 states.append(g)
                 todo.append(g)
+
+    def arrays(h: Dict[str, Optional[str]]) -> Dict[str, str]:
+        return {n: h[n] for n in order}
 
     def state_is(k: int) -> ast.expr:
         return ast.Compare(ast.Name(STATE, ast.Load()), [ast.Eq()], [ast.Constant(k)])
@@ -418,10 +487,9 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
         pass
 
     def transition(s: ast.stmt) -> ast.stmt:
-        targets, values = _swap(s)
         parts = []
         for k, h in enumerate(states):
-            assign = ast.Assign([ast.Name(STATE, ast.Store())], ast.Constant(index[key(_permute(h, targets, values))]))
+            assign = ast.Assign([ast.Name(STATE, ast.Store())], ast.Constant(index[key(step(h, s))]))
             parts.append((k, [ast.copy_location(assign, s)]))
         return chain(parts, s)
 
@@ -431,10 +499,10 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
         for k, h in enumerate(states):
             groups.setdefault(tuple(h[n] for n in used), []).append(k)
         if len(groups) == 1:
-            return _Rename(states[next(iter(groups.values()))[0]]).visit(s)
+            return _Rename(arrays(states[next(iter(groups.values()))[0]])).visit(s)
         parts = []
         for ks in groups.values():
-            copied = _Rename(states[ks[0]]).visit(copy.deepcopy(s))
+            copied = _Rename(arrays(states[ks[0]])).visit(copy.deepcopy(s))
             for k in ks:
                 parts.append((k, [copied if k == ks[0] else copy.deepcopy(copied)]))
         parts.sort(key=lambda p: p[0])
@@ -448,7 +516,7 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
         groups: Dict[tuple, List[int]] = {}
         for k, h in enumerate(states):
             groups.setdefault(tuple(h[n] for n in used), []).append(k)
-        parts = [(ks, _Rename(states[ks[0]]).visit(copy.deepcopy(e))) for ks in groups.values()]
+        parts = [(ks, _Rename(arrays(states[ks[0]])).visit(copy.deepcopy(e))) for ks in groups.values()]
         out = parts[-1][1]
         for ks, part in reversed(parts[:-1]):
             test = state_is(ks[0])
@@ -488,18 +556,18 @@ def _with_states(node: ast.stmt) -> Tuple[ast.stmt, Optional[Rotation], Optional
         s.body = block(s.body)
         s.orelse = block(s.orelse)
 
-    copied = copy.deepcopy(node)
-    swaps = [n for n in walk(copied) if of_arrays(n)]
     swap_ids = {id(s) for s in swaps}
     try:
-        compound(copied)
+        compound(work)
     except NotLowered as why:
         return node, None, str(why)
-    for n in walk(copied):
+    for n in walk(work):
         if "lineno" in n._attributes and not hasattr(n, "lineno"):
             ast.copy_location(n, node)
-    ast.fix_missing_locations(copied)
-    return copied, Rotation(order, states[1:], [], STATE), None
+    ast.fix_missing_locations(work)
+    # What each name (and each temporary that was assigned) holds in state k.
+    after = [{n: v for n, v in h.items() if v is not None} for h in states[1:]]
+    return work, Rotation(order, after, [], STATE), None
 
 
 def merge_copies(loops: List[dict]) -> List[dict]:
