@@ -108,7 +108,8 @@ bool certainly_integer(const Expr& e, const BoundNest& b, const std::set<std::st
     }
     case ExprKind::Subscript: {
       auto it = b.arrays.find(e.name);
-      return it != b.arrays.end() && it->second.dtype != DType::Float64 && it->second.dtype != DType::Float32;
+      return it != b.arrays.end() && it->second.dtype != DType::Float64 && it->second.dtype != DType::Float32 &&
+             it->second.dtype != DType::Float16;
     }
     case ExprKind::Binary:
       return (e.bin_op == BinOp::Add || e.bin_op == BinOp::Sub || e.bin_op == BinOp::Mul ||
@@ -480,6 +481,15 @@ void Planner::run() {
         for (auto& r : *reds) {
           lp.reductions.push_back(r);
           auto it = dy.bound.arrays.find(r.variable);
+          if (it != dy.bound.arrays.end() && it->second.dtype == DType::Float16) {
+            // rounded to float16 at every step: partial results differ in
+            // more than the last bits, whatever the reassociation setting
+            const Stmt* st = by_id[r.stmt];
+            reasons.push_back(L.var + " accumulates into the float16 array " + r.variable + " (line " +
+                              std::to_string(st ? st->line : 0) +
+                              "), which NumPy rounds to float16 at every step, so it keeps Python's order");
+            continue;
+          }
           if (it != dy.bound.arrays.end() &&
               (it->second.dtype == DType::Float64 || it->second.dtype == DType::Float32)) {
             any_float_reduction = true;

@@ -86,6 +86,7 @@ const char* to_string(DType t) {
     case DType::UInt64: return "uint64";
     case DType::Complex128: return "complex128";
     case DType::Complex64: return "complex64";
+    case DType::Float16: return "float16";
   }
   return "?";
 }
@@ -104,6 +105,7 @@ int dtype_size(DType t) {
     case DType::UInt64: return 8;
     case DType::Complex128: return 16;
     case DType::Complex64: return 8;
+    case DType::Float16: return 2;
   }
   return 0;
 }

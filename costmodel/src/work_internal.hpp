@@ -39,7 +39,8 @@ inline int elem_size(DType t) {
     case DType::Int32:
     case DType::UInt32: return 4;
     case DType::UInt16:
-    case DType::Int16: return 2;
+    case DType::Int16:
+    case DType::Float16: return 2;
     case DType::Bool:
     case DType::UInt8:
     case DType::Int8: return 1;
@@ -47,7 +48,7 @@ inline int elem_size(DType t) {
   return 8;
 }
 
-inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float32; }
+inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float32 || t == DType::Float16; }
 
 // The same expression tree (kinds, names, constants, operators, arguments);
 // work_traffic.cpp.

@@ -480,6 +480,7 @@ ValueKind kind_of(int code) {
     case 14: return ValueKind::NpComplex128;
     case 15: return ValueKind::NpComplex64;
     case 16: return ValueKind::NpUInt64;
+    case 17: return ValueKind::NpFloat16;
     default: return ValueKind::NpBool;
   }
 }
@@ -504,6 +505,7 @@ const char* to_string(ValueKind k) {
     case ValueKind::NpComplex128: return "complex128";
     case ValueKind::NpComplex64: return "complex64";
     case ValueKind::NpUInt64: return "uint64";
+    case ValueKind::NpFloat16: return "float16";
   }
   return "?";
 }
@@ -902,7 +904,8 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
       if (o.assigned) {
         o.kind = kind_of(static_cast<int>(frame[slot + 1]));
         int64_t bits = frame[slot];
-        if (o.kind == ValueKind::PyFloat || o.kind == ValueKind::NpFloat64 || o.kind == ValueKind::NpFloat32) {
+        if (o.kind == ValueKind::PyFloat || o.kind == ValueKind::NpFloat64 || o.kind == ValueKind::NpFloat32 ||
+            o.kind == ValueKind::NpFloat16) {
           std::memcpy(&o.fval, &bits, 8);
         } else if (o.kind == ValueKind::PyComplex || o.kind == ValueKind::NpComplex128 ||
                    o.kind == ValueKind::NpComplex64) {

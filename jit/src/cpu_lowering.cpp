@@ -457,6 +457,101 @@ class Codegen {
     B.CreateStore(B.CreateOr(B.CreateLoad(i8, flag), B.CreateZExt(cond, i8)), flag);
   }
 
+  // ---- float16 (np.float16) ------------------------------------------------
+  // NumPy converts between float16 and float32/float64 in software
+  // (npy_floatbits_to_halfbits, npy_doublebits_to_halfbits,
+  // npy_halfbits_to_floatbits): round half to even, a NaN keeping the top
+  // bits of its payload (made non-zero), "overflow encountered" where a finite
+  // value becomes infinite. The same bit operations here, so that the bits
+  // (NaN payloads, signed zeros, subnormals) are NumPy's on every CPU.
+  llvm::Value* u32c(uint32_t v) { return B.getInt32(v); }
+  llvm::Value* u64c(uint64_t v) { return B.getInt64(v); }
+  // the 16 bits of the float16 nearest to float `f`; *overflow: a finite f
+  // became infinite
+  llvm::Value* float_to_half(llvm::Value* f, llvm::Value** overflow) {
+    llvm::Value* u = B.CreateBitCast(f, i32);
+    llvm::Value* sgn = B.CreateLShr(B.CreateAnd(u, u32c(0x80000000u)), 16);
+    llvm::Value* fexp = B.CreateAnd(u, u32c(0x7f800000u));
+    llvm::Value* fsig = B.CreateAnd(u, u32c(0x007fffffu));
+    llvm::Value* infnan = B.CreateICmpEQ(fexp, u32c(0x7f800000u));
+    // exponent overflow, infinity or NaN
+    llvm::Value* nan = B.CreateAdd(u32c(0x7c00u), B.CreateLShr(fsig, 13));
+    nan = B.CreateSelect(B.CreateICmpEQ(nan, u32c(0x7c00u)), u32c(0x7c01u), nan);
+    llvm::Value* big = B.CreateSelect(B.CreateAnd(infnan, B.CreateICmpNE(fsig, u32c(0))), nan, u32c(0x7c00u));
+    // a subnormal float16 or a signed zero
+    llvm::Value* e = B.CreateLShr(fexp, 23);
+    llvm::Value* s = B.CreateAdd(u32c(0x00800000u), fsig);
+    s = B.CreateLShr(s, B.CreateAnd(B.CreateSub(u32c(113), e), u32c(31)));
+    llvm::Value* up = B.CreateOr(B.CreateICmpNE(B.CreateAnd(s, u32c(0x3fffu)), u32c(0x1000u)),
+                                 B.CreateICmpNE(B.CreateAnd(u, u32c(0x7ffu)), u32c(0)));
+    s = B.CreateSelect(up, B.CreateAdd(s, u32c(0x1000u)), s);
+    llvm::Value* sub = B.CreateSelect(B.CreateICmpULT(fexp, u32c(0x33000000u)), u32c(0), B.CreateLShr(s, 13));
+    // the normal case
+    llvm::Value* hexp = B.CreateLShr(B.CreateSub(fexp, u32c(0x38000000u)), 13);
+    llvm::Value* nup = B.CreateICmpNE(B.CreateAnd(fsig, u32c(0x3fffu)), u32c(0x1000u));
+    llvm::Value* ns = B.CreateSelect(nup, B.CreateAdd(fsig, u32c(0x1000u)), fsig);
+    llvm::Value* normal = B.CreateAdd(B.CreateLShr(ns, 13), hexp);
+    llvm::Value* r = B.CreateSelect(B.CreateICmpUGE(fexp, u32c(0x47800000u)), big,
+                                    B.CreateSelect(B.CreateICmpULE(fexp, u32c(0x38000000u)), sub, normal));
+    if (overflow) *overflow = B.CreateAnd(B.CreateICmpEQ(r, u32c(0x7c00u)), B.CreateNot(infnan));
+    return B.CreateTrunc(B.CreateAdd(sgn, r), B.getInt16Ty());
+  }
+  llvm::Value* double_to_half(llvm::Value* d, llvm::Value** overflow) {
+    llvm::Value* u = B.CreateBitCast(d, i64);
+    llvm::Value* sgn = B.CreateLShr(B.CreateAnd(u, u64c(0x8000000000000000ull)), 48);
+    llvm::Value* dexp = B.CreateAnd(u, u64c(0x7ff0000000000000ull));
+    llvm::Value* dsig = B.CreateAnd(u, u64c(0x000fffffffffffffull));
+    llvm::Value* infnan = B.CreateICmpEQ(dexp, u64c(0x7ff0000000000000ull));
+    llvm::Value* nan = B.CreateAdd(u64c(0x7c00u), B.CreateLShr(dsig, 42));
+    nan = B.CreateSelect(B.CreateICmpEQ(nan, u64c(0x7c00u)), u64c(0x7c01u), nan);
+    llvm::Value* big = B.CreateSelect(B.CreateAnd(infnan, B.CreateICmpNE(dsig, u64c(0))), nan, u64c(0x7c00u));
+    llvm::Value* e = B.CreateLShr(dexp, 52);
+    llvm::Value* s = B.CreateAdd(u64c(0x0010000000000000ull), dsig);
+    s = B.CreateShl(s, B.CreateAnd(B.CreateSub(e, u64c(998)), u64c(63)));
+    llvm::Value* up = B.CreateICmpNE(B.CreateAnd(s, u64c(0x003fffffffffffffull)), u64c(0x0010000000000000ull));
+    s = B.CreateSelect(up, B.CreateAdd(s, u64c(0x0010000000000000ull)), s);
+    llvm::Value* sub = B.CreateSelect(B.CreateICmpULT(dexp, u64c(0x3e60000000000000ull)), u64c(0), B.CreateLShr(s, 53));
+    llvm::Value* hexp = B.CreateLShr(B.CreateSub(dexp, u64c(0x3f00000000000000ull)), 42);
+    llvm::Value* nup = B.CreateICmpNE(B.CreateAnd(dsig, u64c(0x000007ffffffffffull)), u64c(0x0000020000000000ull));
+    llvm::Value* ns = B.CreateSelect(nup, B.CreateAdd(dsig, u64c(0x0000020000000000ull)), dsig);
+    llvm::Value* normal = B.CreateAnd(B.CreateAdd(B.CreateLShr(ns, 42), hexp), u64c(0xffffu));
+    llvm::Value* r = B.CreateSelect(B.CreateICmpUGE(dexp, u64c(0x40f0000000000000ull)), big,
+                                    B.CreateSelect(B.CreateICmpULE(dexp, u64c(0x3f00000000000000ull)), sub, normal));
+    if (overflow) *overflow = B.CreateAnd(B.CreateICmpEQ(r, u64c(0x7c00u)), B.CreateNot(infnan));
+    return B.CreateTrunc(B.CreateAdd(sgn, r), B.getInt16Ty());
+  }
+  // the float32 holding float16 bits `h` exactly (a NaN's payload shifted up)
+  llvm::Value* half_to_float(llvm::Value* h) {
+    llvm::Value* x = B.CreateZExt(h, i32);
+    llvm::Value* sgn = B.CreateShl(B.CreateAnd(x, u32c(0x8000u)), 16);
+    llvm::Value* hexp = B.CreateAnd(x, u32c(0x7c00u));
+    llvm::Value* hsig = B.CreateAnd(x, u32c(0x03ffu));
+    llvm::Value* normal = B.CreateShl(B.CreateAdd(B.CreateAnd(x, u32c(0x7fffu)), u32c(0x1c000u)), 13);
+    llvm::Value* infnan = B.CreateAdd(u32c(0x7f800000u), B.CreateShl(hsig, 13));
+    // a subnormal (or zero): hsig * 2**-24, exact in float32
+    llvm::Value* sub = B.CreateBitCast(B.CreateFMul(B.CreateUIToFP(hsig, f32), fconst(f32, 0x1p-24)), i32);
+    llvm::Value* r = B.CreateSelect(B.CreateICmpEQ(hexp, u32c(0)), sub,
+                                    B.CreateSelect(B.CreateICmpEQ(hexp, u32c(0x7c00u)), infnan, normal));
+    return B.CreateBitCast(B.CreateOr(sgn, r), f32);
+  }
+  // an np.float16 held as a float32, as NumPy widens it to float64 (a NaN's
+  // payload kept as it is, where fpext would make a signalling NaN quiet)
+  llvm::Value* half_value_to_double(llvm::Value* f) {
+    llvm::Value* u = B.CreateZExt(B.CreateBitCast(f, i32), i64);
+    llvm::Value* nan =
+        B.CreateOr(B.CreateShl(B.CreateAnd(u, u64c(0x80000000u)), 32),
+                   B.CreateOr(u64c(0x7ff0000000000000ull), B.CreateShl(B.CreateAnd(u, u64c(0x7fffffu)), 29)));
+    return B.CreateSelect(B.CreateFCmpUNO(f, f), B.CreateBitCast(nan, f64), B.CreateFPExt(f, f64));
+  }
+  // a float32 result rounded to float16 as NumPy's float16 arithmetic does,
+  // with its overflow warning
+  llvm::Value* round_half(llvm::Value* f) {
+    llvm::Value* ovf = nullptr;
+    llvm::Value* h = float_to_half(f, &ovf);
+    numpy_reports(ovf);
+    return half_to_float(h);
+  }
+
   // ---- Python / NumPy float floor division and modulo ---------------------
   // The algorithm of CPython's float_floor_div/float_rem and NumPy's
   // npy_divmod (they are the same).
@@ -572,6 +667,14 @@ class Codegen {
   Val binary(BinOp op, const Val& a, const Val& b, const Expr* site, int line) {
     VT t = binary_type(op, a.t, b.t, line);
     if (is_u64(t)) return u64_binary(op, a, b, t);
+    if (is_f16(t)) {
+      // two np.float16: the float32 operation (its flags are NumPy's:
+      // divide by zero, invalid), rounded to float16
+      Val a32 = a, b32 = b;
+      a32.t = b32.t = VT{Repr::F32, false, true};
+      Val w = binary(op, a32, b32, nullptr, line);
+      return Val{round_half(w.v), t, nullptr};
+    }
     if (t.small != Small::None) {
       // Two small integers (+, -, *, //, %): computed as np.int64 (exact:
       // only np.uint32 * np.uint32 can leave int64, and then its type too,
@@ -932,6 +1035,7 @@ class Codegen {
       case DType::UInt64: return Repr::I64;
       case DType::Complex128: return Repr::C128;
       case DType::Complex64: return Repr::C64;
+      case DType::Float16: return Repr::F32;
     }
     return Repr::F64;
   }
@@ -966,6 +1070,12 @@ class Codegen {
     const ArrayInfo& a = S.arrays[S.array_index.at(e.name)];
     Repr r = dtype_repr(a.dtype);
     Val v;
+    if (a.dtype == DType::Float16) {
+      llvm::LoadInst* ld = B.CreateAlignedLoad(B.getInt16Ty(), p, llvm::Align(1));
+      tag(ld, e.name);
+      loaded_arrays.insert(e.name);
+      return Val{half_to_float(ld), VT{Repr::F32, false, true, Small::F16}, nullptr};
+    }
     if (Small s = small_of(a.dtype); s != Small::None) {
       llvm::Type* et = B.getIntNTy(8 * dtype_size(a.dtype));
       llvm::LoadInst* ld = B.CreateAlignedLoad(et, p, llvm::Align(1));
@@ -1018,7 +1128,20 @@ class Codegen {
         tag(B.CreateAlignedStore(im_of(z), B.CreateConstGEP1_64(part, p, 1), llvm::Align(1)), e.name);
         return;
       }
-      case DType::Float64: out = conv(val, Repr::F64); break;
+      case DType::Float64: out = is_f16(val.t) ? half_value_to_double(val.v) : conv(val, Repr::F64); break;
+      case DType::Float16: {
+        // NumPy's casts: exact for an np.float16, one rounding of a float32
+        // or a float64 (an int within 2**24, the specialiser checked, is
+        // exact as a float64), "overflow encountered in cast" where a finite
+        // value becomes infinite
+        llvm::Value* ovf = nullptr;
+        if (val.t.r == Repr::F32)
+          out = float_to_half(val.v, &ovf);
+        else
+          out = double_to_half(conv(val, Repr::F64), &ovf);
+        if (!is_f16(val.t)) numpy_reports(ovf);
+        break;
+      }
       case DType::Float32:
         // NumPy converts Python and NumPy ints through a C double first.
         if (val.t.r == Repr::F64) reads_fp_flags = true;  // "overflow encountered in cast"
@@ -1371,6 +1494,7 @@ class Codegen {
       llvm::Value* r = intrinsic(id, {x});
       return Val{float_to_int(r), kPyInt, nullptr};
     }
+    if (f == "float" && is_f16(a[0].t)) return Val{half_value_to_double(a[0].v), kPyFloat, nullptr};
     if (f == "float") {
       check_big_int(a[0]);
       return Val{conv(a[0], Repr::F64), kPyFloat, nullptr};

@@ -515,6 +515,7 @@ class Specialiser {
           if (e.un_op == UnOp::Neg) mark_ovf(&e, true);
           return TypedInterval{a->t, {}};
         }
+        if (is_f16(a->t)) return TypedInterval{a->t, {}};  // its sign flipped (exact)
         if (a->t.small != Small::None)
           throw Unsupported{DeclineCode::Typing, e.line,
                             std::string("unary ") + to_string(e.un_op) + " of an " + describe(a->t) +
@@ -842,6 +843,7 @@ class Specialiser {
       case DType::UInt32: return TypedInterval{VT{Repr::I64, false, true, Small::U32}, {true, 0, UINT32_MAX}};
       case DType::Complex128: return TypedInterval{VT{Repr::C128, false, true}, {}};
       case DType::Complex64: return TypedInterval{VT{Repr::C64, false, true}, {}};
+      case DType::Float16: return TypedInterval{VT{Repr::F32, false, true, Small::F16}, {}};
       case DType::UInt64:
         // its 64 bits in an int64, without an interval (Small::U64)
         if (stored) return TypedInterval{VT{Repr::I64, false, true}, {}};
@@ -1105,8 +1107,24 @@ class Specialiser {
                             "the element with int() or float() first"};
   }
 
-  void check_store(const Expr& target, const VT& v, int line) {
+  void check_store(const Expr& target, const VT& v, int line, const Interval& iv) {
     const ArrayInfo& a = S.arrays[S.array_index.at(target.name)];
+    if (a.dtype == DType::Float16) {
+      // NumPy rounds a float once to float16 ("overflow encountered in
+      // cast" where it becomes infinite); an integer goes through a float
+      // or a double, exact when it is within 2**24
+      if (is_complex(v.r) || is_u64(v) || (v.small != Small::None && !is_f16(v)) ||
+          (is_int(v.r) && !(iv.known && iv.lo >= -(i128(1) << 24) && iv.hi <= (i128(1) << 24))))
+        throw Unsupported{DeclineCode::Exactness, line,
+                          "a " + describe(v) + " is stored into the float16 array '" + target.name +
+                              "'; native code stores floats, and integers known to lie within 2**24, only (store "
+                              "float(x))"};
+      return;
+    }
+    if (is_f16(v) && is_complex(a.dtype))
+      throw Unsupported{DeclineCode::Exactness, line,
+                        "an np.float16 is stored into the complex array '" + target.name +
+                            "'; NumPy's conversion of it stays in Python (store float(x))"};
     if (is_complex(v.r) && !is_complex(a.dtype))
       throw Unsupported{DeclineCode::Exactness, line,
                         "a complex number is stored into the " + std::string(to_string(a.dtype)) + " array '" +
@@ -1226,11 +1244,11 @@ class Specialiser {
         } else {
           auto el = subscript(*s.target, s.kind == StmtKind::Assign);
           if (!v || !el) return;
-          VT t = v->t;
+          TypedInterval t = *v;
           if (s.kind == StmtKind::AugAssign) {
-            t = binary(*s.target, s.aug_op, *el, *v)->t;
+            t = *binary(*s.target, s.aug_op, *el, *v);
           }
-          check_store(*s.target, t, s.line);
+          check_store(*s.target, t.t, s.line, t.iv);
         }
         return;
       }

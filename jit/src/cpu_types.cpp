@@ -32,6 +32,7 @@ const char* small_name(Small s) {
     case Small::I16: return "np.int16";
     case Small::U32: return "np.uint32";
     case Small::U64: return "np.uint64";
+    case Small::F16: return "np.float16";
   }
   return "np.int64";
 }
@@ -44,13 +45,15 @@ std::pair<int64_t, int64_t> small_range(Small s) {
     case Small::U16: return {0, UINT16_MAX};
     case Small::I16: return {INT16_MIN, INT16_MAX};
     case Small::U32: return {0, UINT32_MAX};
-    case Small::U64: break;  // (no int64 range: see Small)
+    case Small::U64:
+    case Small::F16: break;  // (no int64 range: see Small)
   }
   return {INT64_MIN, INT64_MAX};
 }
 
 int kind_code(const VT& t) {
   if (t.small == Small::U64) return 16;
+  if (t.small == Small::F16) return 17;
   if (t.small != Small::None) return 7 + static_cast<int>(t.small);
   return kind_code(t.r, t.np);
 }
@@ -310,7 +313,44 @@ std::optional<VT> u64_binary(BinOp op, const VT& a, const VT& b, int line) {
 }
 }  // namespace
 
+namespace {
+// An operation with an np.float16 operand (Small::F16), NumPy 1.24's scalar
+// rules: two np.float16 give an np.float16 (+ - * / computed in float32 and
+// rounded); an np.float32 gives float32; a Python float or int, an np.float64
+// or an np.int64 give float64. // % ** of np.float16 (NumPy's own divmod and
+// power in float16), small integers and bools (float16 or float32 by NumPy's
+// promotion) and np.uint64 are declined.
+std::optional<VT> f16_binary(BinOp op, const VT& a, const VT& b, int line) {
+  if (!is_f16(a) && !is_f16(b)) return std::nullopt;
+  const VT& o = is_f16(a) ? b : a;
+  std::string what = std::string("'") + analysis::to_string(op) + "' between " + describe(a) + " and " + describe(b);
+  if (analysis::is_bitwise(op))
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      what + " raises TypeError in Python (bitwise operators take integers)"};
+  if (is_f16(o)) {
+    if (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Div)
+      return VT{Repr::F32, false, true, Small::F16};
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      what +
+                          " is not supported in native code (NumPy computes it with its own float16 routine); "
+                          "convert an operand with float() first"};
+  }
+  if (op == BinOp::Pow)
+    throw Unsupported{DeclineCode::UnsupportedOperation, line,
+                      what +
+                          " is not supported in native code (NumPy computes ** of an np.float16 in its own power "
+                          "loop); convert the operands with float() first"};
+  if (o.small == Small::None && o.r == Repr::F32 && !o.py) return VT{Repr::F32, false, true};
+  if (o.small == Small::None && (o.r == Repr::F64 || o.r == Repr::I64)) return VT{Repr::F64, false, true};
+  throw Unsupported{DeclineCode::Typing, line,
+                    what +
+                        " is not supported in native code (NumPy computes it in float16 or float32 by its "
+                        "promotion rules); convert the element with float() first"};
+}
+}  // namespace
+
 VT binary_type(BinOp op, const VT& a0, const VT& b0, int line) {
+  if (auto t = f16_binary(op, a0, b0, line)) return *t;
   if (auto t = u64_binary(op, a0, b0, line)) return *t;
   if (auto t = two_small(op, a0, b0, line)) return *t;
   if (analysis::is_bitwise(op)) {
@@ -347,6 +387,16 @@ VT compare_domain(const VT& a0, const VT& b0, int line) {
   // An np.uint64: compared with an unsigned integer by its unsigned value
   // (the domain np.uint64, compare_pair's unsigned comparisons), with a
   // signed integer or a float in float64 (np.uint64(2**53 + 1) == 2**53).
+  // An np.float16: compared exactly, with an np.float16 or an np.float32 in
+  // float32, with a Python or NumPy float64 or int in float64.
+  if (is_f16(a0) || is_f16(b0)) {
+    const VT& o = is_f16(a0) ? b0 : a0;
+    if (is_f16(o) || (o.small == Small::None && o.r == Repr::F32 && !o.py)) return VT{Repr::F32, false, true};
+    if (o.small == Small::None && (o.r == Repr::F64 || o.r == Repr::I64)) return VT{Repr::F64, false, true};
+    throw Unsupported{DeclineCode::Typing, line,
+                      "comparing an np.float16 with a " + describe(o) +
+                          " is not supported in native code; convert the element with float() first"};
+  }
   if (is_u64(a0) || is_u64(b0)) {
     const VT& o = is_u64(a0) ? b0 : a0;
     if (unsigned_small(o)) return VT{Repr::I64, false, true, Small::U64};

@@ -35,7 +35,12 @@ enum class Repr : uint8_t { I64, I32, F64, F32, Bool, C128, C64 };
 // converted exactly as an unsigned integer, then rounded); comparisons with a
 // signed value compare in float64 too. Bitwise operators with a signed
 // integer raise TypeError in NumPy and are declined.
-enum class Small : uint8_t { None, U8, I8, U16, I16, U32, U64 };
+// F16, an element of a float16 array (np.float16), is held exactly as a
+// float32 (r == F32): NumPy computes np.float16 with np.float16 in float32
+// and rounds the result to float16 (Codegen::round_half), with an np.float32
+// in float32, with a Python float or int, an np.float64 or an np.int64 in
+// float64; the rest is declined (f16_binary).
+enum class Small : uint8_t { None, U8, I8, U16, I16, U32, U64, F16 };
 const char* small_name(Small s);                   // "np.uint8", ...
 std::pair<int64_t, int64_t> small_range(Small s);  // [0, 255], ...
 
@@ -54,6 +59,7 @@ struct VT {
   bool operator!=(const VT& o) const { return !(*this == o); }
 };
 inline bool is_u64(const VT& t) { return t.small == Small::U64; }
+inline bool is_f16(const VT& t) { return t.small == Small::F16; }
 
 inline bool is_int(Repr r) { return r == Repr::I64 || r == Repr::I32; }
 inline bool is_float(Repr r) { return r == Repr::F64 || r == Repr::F32; }
@@ -67,7 +73,8 @@ constexpr VT kPyComplex{Repr::C128, true, false};
 // The code written back for a value of concrete kind: 0..2 Python int, float,
 // bool; 3..7 np.float64, np.float32, np.int64, np.int32, np.bool_; 8..12
 // np.uint8, np.int8, np.uint16, np.int16, np.uint32 (kind_code(VT)); 13 Python
-// complex, 14 np.complex128, 15 np.complex64; 16 np.uint64 (its bits in ival).
+// complex, 14 np.complex128, 15 np.complex64; 16 np.uint64 (its bits in ival),
+// 17 np.float16.
 int kind_code(Repr r, bool numpy);
 int kind_code(const VT& t);  // for a VT that is not mixed
 

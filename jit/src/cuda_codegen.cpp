@@ -225,6 +225,7 @@ Repr dtype_repr(DType t) {
     case DType::UInt64: return Repr::I64;  // read as an int64 (array_ctype, small_of)
     case DType::Complex128: return Repr::C128;
     case DType::Complex64: return Repr::C64;
+    case DType::Float16: return Repr::F32;  // (declined: CudaCodegen::specialise)
   }
   return Repr::F64;
 }
@@ -443,6 +444,14 @@ class Generator {
 
   // -------------------------------------------------------- preparation --
   void specialise() {
+    // float16 arrays run on the CPU only: the generated code has no float16
+    // type of NumPy's (its conversions, rounding after each operation)
+    for (auto& [name, ab] : bound_.arrays)
+      if (ab.dtype == DType::Float16)
+        fail(analysis::DeclineCode::UnsupportedValue, bound_.nest->first_line,
+             "'" + name +
+                 "' is a float16 array, which the GPU variant does not take yet (NumPy rounds each float16 "
+                 "operation to float16; the CPU variant does as NumPy does)");
     CpuOptions o;
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
@@ -1406,6 +1415,7 @@ class Generator {
       }
       case DType::Complex128:
       case DType::Complex64: break;  // complex numbers run on the CPU only (decline_complex)
+      case DType::Float16: break;    // float16 arrays run on the CPU only (specialise)
     }
     return conv(val, Repr::F64);
   }

@@ -46,7 +46,7 @@ namespace {
 // NumPy's scalar types, looked up once (kept for the life of the process).
 struct NumpyTypes {
   py::object generic, ndarray, float64, float32, int64, int32, bool_, uint8, int8, uint16, int16, uint32, complex128,
-      complex64, uint64;
+      complex64, uint64, float16;
 };
 const NumpyTypes& np_types() {
   static NumpyTypes* t = [] {
@@ -54,7 +54,7 @@ const NumpyTypes& np_types() {
     return new NumpyTypes{np.attr("generic"),    np.attr("ndarray"),   np.attr("float64"), np.attr("float32"),
                           np.attr("int64"),      np.attr("int32"),     np.attr("bool_"),   np.attr("uint8"),
                           np.attr("int8"),       np.attr("uint16"),    np.attr("int16"),   np.attr("uint32"),
-                          np.attr("complex128"), np.attr("complex64"), np.attr("uint64")};
+                          np.attr("complex128"), np.attr("complex64"), np.attr("uint64"),  np.attr("float16")};
   }();
   return *t;
 }
@@ -272,6 +272,7 @@ py::object output_value(const jit::ScalarOutput& o) {
     case jit::ValueKind::NpInt16: return np.int16(o.ival);
     case jit::ValueKind::NpUInt32: return np.uint32(o.ival);
     case jit::ValueKind::NpUInt64: return np.uint64(static_cast<uint64_t>(o.ival));
+    case jit::ValueKind::NpFloat16: return np.float16(o.fval);
     case jit::ValueKind::PyComplex: return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag));
     case jit::ValueKind::NpComplex128:
       return np.complex128(py::reinterpret_steal<py::object>(PyComplex_FromDoubles(o.fval, o.fimag)));

@@ -156,6 +156,7 @@ py::object scalar_object(const CudaScalarValue& v) {
     case ValueKind::NpInt16: return np.attr("int16")(v.ival);
     case ValueKind::NpUInt32: return np.attr("uint32")(v.ival);
     case ValueKind::NpUInt64: return np.attr("uint64")(static_cast<uint64_t>(v.ival));
+    case ValueKind::NpFloat16: return np.attr("float16")(v.fval);
     case ValueKind::PyComplex:
     case ValueKind::NpComplex128:
     case ValueKind::NpComplex64: break;  // complex numbers run on the CPU only

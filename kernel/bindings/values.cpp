@@ -49,6 +49,8 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
     out.dtype = DType::Float64;
   else if (kind == 'f' && size == 4)
     out.dtype = DType::Float32;
+  else if (kind == 'f' && size == 2)
+    out.dtype = DType::Float16;
   else if (kind == 'i' && size == 8)
     out.dtype = DType::Int64;
   else if (kind == 'i' && size == 4)
@@ -74,7 +76,8 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
   else
     return Decline{DeclineCode::UnsupportedValue, line,
                    name + " has dtype " + py::str(dt).cast<std::string>() +
-                       "; supported are float64, float32, complex128, complex64, the integer types and bool"};
+                       "; supported are float64, float32, float16, complex128, complex64, the integer types and "
+                       "bool"};
   if (a.ndim() == 0) return Decline{DeclineCode::UnsupportedValue, line, name + " is a 0-dimensional array"};
   out.data = const_cast<void*>(a.data());
   out.shape.clear();

@@ -431,7 +431,7 @@ def test_bind_values_declines_unsupported_values():
     rep = loopscope.explain(f, [1.0, 2.0], 2)
     assert rep["loops"][0]["verdict"] == "sequential"
     assert "list" in rep["loops"][0]["reasons"][0]
-    rep = loopscope.explain(f, np.ones(3, dtype=np.float16), 2)
+    rep = loopscope.explain(f, np.ones(3, dtype=np.longdouble), 2)
     assert "dtype" in rep["loops"][0]["reasons"][0]
     rep = loopscope.explain(f, np.ones(3, dtype=np.int32), np.int64(3))
     assert rep["loops"][0]["reasons"][0].startswith("runs as Python: a float is stored into the integer array")

@@ -73,12 +73,13 @@ def test_unsupported_values():
     assert rec["decline"].code == "unsupported_value"
     assert rec["reason"] == rec["decline"].reason == "a is a list, not a NumPy array, so it is indexed by Python"
 
-    h = np.zeros(4, dtype=np.float16)
+    h = np.zeros(4, dtype=np.longdouble)
     run(fill, h, 4)
     rec = only_run()
     assert rec["decline"].code == "unsupported_value"
     assert rec["reason"] == (
-        "a has dtype float16; supported are float64, float32, complex128, complex64, the integer types and bool"
+        "a has dtype float128; supported are float64, float32, float16, complex128, complex64, the integer types "
+        "and bool"
     )
 
 

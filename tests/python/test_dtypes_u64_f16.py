@@ -201,3 +201,153 @@ def test_gpu_declines_uint64_reads_with_a_reason():
     # stores alone still run there
     g = _fn(LOOP + "        U[i] = I[i] * 3\n")
     recs = check(g, _args, native=("cpu", "cpu-serial", "gpu-emulated"))
+
+
+# ---- float16 ---------------------------------------------------------------
+# An element of a float16 array is an np.float16. NumPy computes np.float16
+# with np.float16 in float32 and rounds the result to float16 at each
+# operation (with "overflow encountered in scalar add" where it becomes
+# infinite); with an np.float32 in float32; with a Python float or int, an
+# np.float64 or an np.int64 in float64. A float stored into a float16 array
+# is rounded once (half to even), "overflow encountered in cast" where it
+# becomes infinite. NaN payloads, signed zeros and subnormals are NumPy's.
+
+H16 = [1.0, 65504.0, 0.1, np.nan, np.inf, -0.0, 6e-8, 2.0, 3.0, 1e-4, -np.inf, 0.0, 1000.0, -7.5]
+G16 = [3.0, 1.0, 0.3, 1.0, -np.inf, 5.0, 6e-8, 1e-3, 7.0, 1e4, 2.0, 0.0, 999.0, -0.0]
+
+
+def _f16_args():
+    h = np.array(H16, dtype=np.float16)
+    g = np.array(G16, dtype=np.float16)
+    d = np.array([0.1, 1e6, 65519.0, 65520.0, -1e-9, np.nan, 2.0**-25, 3 * 2.0**-26, 1.0, -65504.0] + [0.5] * 4)
+    s = np.linspace(-3, 3, 14, dtype=np.float32)
+    return [h, g, np.zeros(14, np.float16), np.zeros(14), s, d, np.zeros(14, np.int64)]
+
+
+LOOP16 = "def k(H, G, O, F, S, D, I):\n    for i in range(H.shape[0]):\n"
+
+F16_NATIVE = {
+    "add": "        O[i] = H[i] + G[i]\n",
+    "sub_mul_div": "        O[i] = H[i] * G[i] - H[i] / G[i]\n",
+    "chain": "        O[i] = (H[i] + G[i]) * H[i] + G[i] * G[i]\n",
+    "negate": "        O[i] = -H[i] + G[i]\n",
+    "with_python_float": "        F[i] = H[i] + 0.1\n        O[i] = H[i] * 0.5\n",
+    "with_python_int": "        F[i] = H[i] * 3 - 1\n",
+    "with_float64_element": "        F[i] = H[i] + D[i]\n",
+    "with_float32_element": "        S[i] = H[i] * S[i] + G[i]\n",
+    "store_float64": "        O[i] = D[i]\n",
+    "store_float32": "        O[i] = S[i] * 1000.0\n        O[i] = S[i]\n",
+    "store_int": "        O[i] = i - 5\n",
+    "store_bool": "        O[i] = H[i] > G[i]\n",
+    "store_into_float64_and_float32": "        F[i] = H[i]\n        S[i] = G[i]\n",
+    "compare": "        I[i] = (H[i] < G[i]) + 2 * (H[i] == 0.1) + 4 * (H[i] >= S[i]) + 8 * (H[i] != G[i])\n",
+    "float_of": "        F[i] = float(H[i]) + float(G[i])\n",
+    "truth": "        if H[i]:\n            I[i] = 3\n",
+    "element_in_variable": "        v = H[i]\n        v = v * G[i] + v\n        O[i] = v\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(F16_NATIVE))
+def test_float16_matches_cpython(name):
+    f = _fn(LOOP16 + F16_NATIVE[name])
+    with np.errstate(all="ignore"):
+        check(f, _f16_args, native=CPU)
+    check(f, _f16_args, native=False)  # NumPy's warnings on: an overflow stops the run
+
+
+def test_float16_rounding_bit_for_bit():
+    # every float16 pair of a range of values, + - * /, against NumPy
+    with np.errstate(over="ignore"):
+        vals = np.concatenate(
+            [
+                np.linspace(-70000, 70000, 61),
+                np.linspace(-1, 1, 41),
+                [6e-8, -6e-8, 1e-5, 2.0**-14, 65504, np.nan, np.inf],
+            ]
+        ).astype(np.float16)
+    h = np.repeat(vals, vals.size)
+    g = np.tile(vals, vals.size)
+    f = _fn(
+        "def k(H, G, A, B, C, E):\n"
+        "    for i in range(H.shape[0]):\n"
+        "        A[i] = H[i] + G[i]\n"
+        "        B[i] = H[i] - G[i]\n"
+        "        C[i] = H[i] * G[i]\n"
+        "        E[i] = H[i] / G[i]\n"
+    )
+    with np.errstate(all="ignore"):
+        check(f, lambda: (h.copy(), g.copy(), *(np.zeros(h.size, np.float16) for _ in range(4))), native=CPU)
+
+
+def test_float16_value_written_back_and_returned():
+    f = _fn(LOOP16 + "        v = H[i] * G[i]\n    return v, O[0] + H[2]\n")
+    with np.errstate(all="ignore"):
+        check(f, _f16_args, native=CPU)
+        r = loopscope.run(f, *_f16_args(), device="cpu")
+    assert type(r[0]) is np.float16 and type(r[1]) is np.float16
+
+
+def test_float16_exceptions_and_partial_writes():
+    # int() of inf raises OverflowError, of NaN ValueError; math.sqrt(-7.5)
+    # ValueError: the elements written before stay written
+    for body in (
+        "        I[i] = int(H[i])\n        O[i] = H[i] + G[i]\n",
+        "        O[i] = G[i] * H[i]\n        I[i] = round(G[i] + 0.5)\n",
+        "        O[i] = H[i]\n        F[i] = math.sqrt(H[i])\n",
+    ):
+        import math
+
+        f = make_function(LOOP16 + body, "k", namespace={"np": np, "math": math})
+        with np.errstate(all="ignore"):
+            recs = check(f, _f16_args, native=CPU)
+        assert recs["cpu"][0]["status"] == "fallback"
+
+
+def test_float16_warnings_as_numpy():
+    for body in ("        O[i] = H[i] + G[i] * H[i]\n", "        O[i] = D[i]\n", "        O[i] = G[i] / H[i]\n"):
+        f = _fn(LOOP16 + body)
+        got = {}
+        for dev in (None, "cpu", "cpu-serial"):
+            a = _f16_args()
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                f(*a) if dev is None else loopscope.run(f, *a, device=dev)
+            got[dev] = ([(w.category, str(w.message)) for w in seen], a[2].tobytes())
+        assert got[None][0], "NumPy warns"
+        assert got["cpu"] == got[None] and got["cpu-serial"] == got[None]
+
+
+def test_float16_accumulation_keeps_pythons_order():
+    f = _fn("def k(H, O):\n    for i in range(H.shape[0]):\n        O[0] = O[0] + H[i]\n")
+    h = np.random.default_rng(3).random(3000).astype(np.float16)
+    recs = check(f, lambda: (h.copy(), np.zeros(1, np.float16)), native=CPU)
+    assert recs["cpu"][0]["parallel_loops"] == "", recs["cpu"]
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("        O[i] = H[i] // G[i]\n", "own float16 routine"),
+        ("        O[i] = H[i] % G[i]\n", "own float16 routine"),
+        ("        O[i] = H[i] ** 2\n", "own power"),
+        ("        O[i] = abs(H[i])\n", "convert the element"),
+        ("        O[i] = H[i] + (I[i] > 0)\n", "promotion"),
+        ("        O[i] = I[i]\n", "within 2**24"),
+        ("        O[i] = H[i] * 1j\n", "complex"),
+        ("        I[i] = int(H[i]) & 3\n        O[i] = H[i] & G[i]\n", "TypeError"),
+    ],
+)
+def test_float16_declines_with_a_sentence(body, words):
+    f = _fn(LOOP16 + body)
+    with np.errstate(all="ignore"):
+        recs = check(f, _f16_args, native=False)
+    assert recs["cpu"][0]["status"] == "declined", recs["cpu"]
+    assert words in recs["cpu"][0]["reason"], recs["cpu"][0]["reason"]
+
+
+def test_gpu_declines_float16_arrays_with_a_reason():
+    f = _fn(LOOP16 + "        O[i] = H[i] + G[i]\n")
+    with np.errstate(all="ignore"):
+        recs = check(f, _f16_args, native=CPU)
+    (rec,) = recs["gpu-emulated"]
+    assert rec["status"] == "declined" and "float16" in rec["reason"] and "CPU" in rec["reason"], rec

@@ -124,18 +124,18 @@ def test_measured_line_says_what_ran():
 
 
 def test_a_declined_nest_shows_no_red_sequential_loop(shell):
-    """An image of float16 numbers is declined for its element type: its
+    """An image of long double numbers is declined for its element type: its
     loops are "not compiled" (grey), not "sequential" (red, which means a
     dependence)."""
     report = _shown(
         shell,
         "full",
-        "import numpy as np\nI = np.zeros((20, 20), np.float16)\n"
-        "O = np.zeros((20, 20), np.float16)\nfor i in range(20):\n"
+        "import numpy as np\nI = np.zeros((20, 20), np.longdouble)\n"
+        "O = np.zeros((20, 20), np.longdouble)\nfor i in range(20):\n"
         "    for j in range(20):\n        O[i, j] = 2.0 * I[i, j]\n",
     )[-1]
     html = report["text/html"]
-    assert "dtype float16" in report["text/plain"]
+    assert "dtype float128" in report["text/plain"]
     assert ">not compiled</td>" in html and ">sequential</td>" not in html
     graph = html.split("Dependence graph")[-1].split("</svg>")[0]
     assert ": not compiled" in graph and ": sequential" not in graph

@@ -16,7 +16,9 @@ namespace loopscope::analysis {
 // The NumPy element types bound natively. The small integers (UInt8 ...
 // UInt64) are loaded as their NumPy scalar types (np.uint8, ...); the code
 // generators decide which operations on them they keep exact. Complex128 and
-// Complex64 hold pairs of float64 / float32 (real, imaginary).
+// Complex64 hold pairs of float64 / float32 (real, imaginary). Float16 (IEEE
+// half precision) elements are np.float16 scalars: the CPU variant computes
+// with them as NumPy does (in float32, rounded to float16 at each operation).
 enum class DType {
   Float64,
   Float32,
@@ -30,7 +32,8 @@ enum class DType {
   UInt32,
   UInt64,
   Complex128,
-  Complex64
+  Complex64,
+  Float16
 };
 const char* to_string(DType t);  // "float64", ...
 int dtype_size(DType t);

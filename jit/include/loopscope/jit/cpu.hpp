@@ -104,7 +104,8 @@ enum class ValueKind {
   PyComplex,  // a Python complex, np.complex128, np.complex64 (fval, fimag)
   NpComplex128,
   NpComplex64,
-  NpUInt64,  // an element of a uint64 array: its 64 bits in ival
+  NpUInt64,   // an element of a uint64 array: its 64 bits in ival
+  NpFloat16,  // an element of a float16 array (fval, exact)
 };
 const char* to_string(ValueKind k);  // "int", "float", "bool", "float64", ...
 
