@@ -439,3 +439,35 @@ def quantize(img, levels):
         for j in range(img.shape[1]):
             out[i, j] = round(img[i, j] * (levels - 1)) / (levels - 1)
     return out
+
+
+def _f16(n, r):
+    return (r.random((n, n)).astype(np.float16),)
+
+
+@case(lambda n, r: _f16(n, r) + (np.zeros((n, n), dtype=np.float16),), (6, 40, 300), "float16 image, 4-neighbour blur")
+def blur_float16(img, out):
+    for i in range(1, img.shape[0] - 1):
+        for j in range(1, img.shape[1] - 1):
+            out[i, j] = (img[i - 1, j] + img[i + 1, j] + img[i, j - 1] + img[i, j + 1]) * 0.25
+
+
+@case(
+    lambda n, r: (
+        (r.random((n, 2 * n)) - 0.5).astype(np.float16),
+        r.random(2 * n).astype(np.float16),
+        r.random(n).astype(np.float16),
+        np.zeros(n, dtype=np.float16),
+    ),
+    (6, 40, 300),
+    "float16 weights: a dense layer with ReLU, rounded to float16 at each step",
+)
+def dense_relu_float16(w, x, b, y):
+    for i in range(w.shape[0]):
+        acc = b[i]
+        for j in range(w.shape[1]):
+            acc = acc + w[i, j] * x[j]
+        if acc > 0:
+            y[i] = acc
+        else:
+            y[i] = 0.0

@@ -531,3 +531,31 @@ def pairwise_hypot(x, y):
     for i in range(len(x)):
         out[i] = h(x[i], y[i])
     return out
+
+
+@case(
+    lambda n, r: (np.array([88172645463325252], dtype=np.uint64), np.zeros(n, dtype=np.uint64)),
+    (16, 4000, 200000),
+    "xorshift64 random numbers in a uint64 array, shifts by np.uint64",
+)
+def xorshift64_fill(state, out):
+    x = state[0]
+    for i in range(out.shape[0]):
+        x ^= x << np.uint64(13)
+        x ^= x >> np.uint64(7)
+        x ^= x << np.uint64(17)
+        out[i] = x
+    state[0] = x
+
+
+@case(
+    lambda n, r: (r.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1), np.zeros(n, dtype=np.uint64)),
+    (16, 4000, 200000),
+    "hash of uint64 keys with rotations and xor (values above 2**63)",
+)
+def rotate_xor_hash_uint64(keys, out):
+    for i in range(keys.shape[0]):
+        z = keys[i]
+        z ^= (z << np.uint64(23)) | (z >> np.uint64(41))
+        z ^= (z << np.uint64(47)) | (z >> np.uint64(17))
+        out[i] = z ^ (z >> np.uint64(29))
