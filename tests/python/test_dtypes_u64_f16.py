@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import loopscope
-from differential import check, each_cpu_tier, use_temporary_cache  # noqa: F401
+from differential import check, each_cpu_tier, outcome, same, use_temporary_cache  # noqa: F401
 from loopscope import _run
 from nestgen import make_function
 
@@ -351,3 +351,114 @@ def test_gpu_declines_float16_arrays_with_a_reason():
         recs = check(f, _f16_args, native=CPU)
     (rec,) = recs["gpu-emulated"]
     assert rec["status"] == "declined" and "float16" in rec["reason"] and "CPU" in rec["reason"], rec
+
+
+def test_uint64_to_int_division_by_zero():
+    # int(x) // int(y): Python ints, ZeroDivisionError at B[1] == 0 after U[0] was written
+    f = _fn(
+        LOOP + "        U[i] = A[i] ^ B[i]\n        I[i] = int(A[i] % np.uint64(1000)) // int(B[i] % np.uint64(7))\n"
+    )
+    recs = check(f, _args, native=CPU)
+    assert recs["cpu"][0]["status"] == "fallback"
+
+
+# ---- random expressions ------------------------------------------------------
+# Generated + - * / // % & | ^ << >> expressions over uint64 elements and
+# + - * / over float16 elements, mixed with Python numbers, int64, float64 and
+# float32 elements. Compared as `check` does, except that where both results
+# are NaN the NaN's sign and payload are not compared: when both operands of
+# + or * are NaNs, which one NumPy's compiled code returns is its compiler's
+# choice (for float64 and float32 as well).
+
+
+def _random_body(rng):
+    u_leaves = ["A[i]", "B[i]", "np.uint64(3)", "np.uint64(63)", "A[j]"]
+    f_leaves = ["H[i]", "G[i]", "H[j]"]
+
+    def uexpr(d):
+        if d == 0 or rng.random() < 0.3:
+            return rng.choice(u_leaves)
+        op = rng.choice(["+", "-", "*", "//", "%", "&", "|", "^", ">>", "<<"])
+        return f"({uexpr(d - 1)} {op} {uexpr(d - 1)})"
+
+    def fexpr(d):
+        if d == 0 or rng.random() < 0.3:
+            return rng.choice(f_leaves)
+        if rng.random() < 0.1:
+            return f"(-{fexpr(d - 1)})"
+        return f"({fexpr(d - 1)} {rng.choice(['+', '-', '*', '/'])} {fexpr(d - 1)})"
+
+    k = rng.random()
+    if k < 0.35:
+        return f"U[i] = {uexpr(3)}"
+    if k < 0.45:
+        mix = rng.choice(["1", "-2", "C[i]", "0.5", "D[i]", "2**53"])
+        return f"F[i] = {uexpr(2)} {rng.choice(['+', '-', '*', '/', '//', '%'])} {mix}"
+    if k < 0.5:
+        other = rng.choice(["1", "-2", "C[i]", "D[i]", "2**53", "B[j]"])
+        return f"I[i] = ({uexpr(2)} {rng.choice(['<', '<=', '==', '!=', '>', '>='])} {other})"
+    if k < 0.85:
+        return f"O[i] = {fexpr(3)}"
+    if k < 0.95:
+        return (
+            f"F[i] = {fexpr(2)} {rng.choice(['+', '-', '*', '/'])} {rng.choice(['0.1', '3', 'D[i]', 'S[i]', 'C[i]'])}"
+        )
+    return f"O[i] = {rng.choice(['D[i]', 'S[i]', 'D[i] * 1e4', 'i - 3'])}"
+
+
+def _random_args():
+    a = _u64([0, 1, 2, 3, 7, 64, 2**63, 2**63 + 5, 2**64 - 1, 12345678901234567890, 99, 2**32])
+    b = _u64([5, 0, 63, 64, 1, 2**64 - 1, 3, 2**63, 7, 2, 1, 31])
+    h = np.array([1.0, 65504, 0.1, np.nan, np.inf, -0.0, 6e-8, 2.0, 3.0, 1e-4, -7.5, 1000], dtype=np.float16)
+    g = np.array([3.0, 1.0, 0.3, 1.0, -np.inf, 5.0, 6e-8, 1e-3, 7.0, 1e4, 2.0, 0.0], dtype=np.float16)
+    c = np.arange(-6, 6, dtype=np.int64) * 3
+    d = np.linspace(-2.5, 3.5e5, 12)
+    s = np.linspace(-3, 3, 12, dtype=np.float32)
+    return [
+        a,
+        b,
+        h,
+        g,
+        c,
+        d,
+        s,
+        np.zeros(12, np.uint64),
+        np.zeros(12),
+        np.zeros(12, np.float16),
+        np.zeros(12, np.int64),
+    ]
+
+
+def _same_but_nan_bits(x, y):
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype == y.dtype and x.shape == y.shape:
+        both = np.isnan(x) & np.isnan(y)
+        x, y = x.copy(), y.copy()
+        x[both] = 0
+        y[both] = 0
+    return same(x, y)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_expressions(seed):
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(25):
+        src = (
+            "def k(A, B, H, G, C, D, S, U, F, O, I):\n    for i in range(A.shape[0]):\n"
+            "        j = (i * 7 + 3) % 12\n        " + _random_body(rng) + "\n"
+        )
+        f = _fn(src)
+        for settings in ({"all": "ignore"}, {"divide": "warn", "over": "warn", "invalid": "warn", "under": "ignore"}):
+            with np.errstate(**settings):
+                want_args = _random_args()
+                want = outcome(f, want_args, None)
+                for dev in CPU:
+                    got_args = _random_args()
+                    _run.reset_last_runs()
+                    got = outcome(f, got_args, dev)
+                    recs = list(_run.last_runs().values())
+                    assert want == got, (src, dev, want, got)
+                    assert all(_same_but_nan_bits(x, y) for x, y in zip(want_args, got_args)), (src, dev)
+                    if settings["all" if "all" in settings else "over"] == "ignore":
+                        assert [r["status"] for r in recs] == ["ok"], (src, dev, recs)
