@@ -317,9 +317,10 @@ namespace {
 // An operation with an np.float16 operand (Small::F16), NumPy 1.24's scalar
 // rules: two np.float16 give an np.float16 (+ - * / computed in float32 and
 // rounded); an np.float32 gives float32; a Python float or int, an np.float64
-// or an np.int64 give float64. // % ** of np.float16 (NumPy's own divmod and
-// power in float16), small integers and bools (float16 or float32 by NumPy's
-// promotion) and np.uint64 are declined.
+// or an np.int64 give float64; // and % of two np.float16 are NumPy's float32
+// divmod rounded to float16 (npy_half_divmod). ** of np.float16 (NumPy's own
+// power), small integers and bools (float16 or float32 by NumPy's promotion)
+// and np.uint64 are declined.
 std::optional<VT> f16_binary(BinOp op, const VT& a, const VT& b, int line) {
   if (!is_f16(a) && !is_f16(b)) return std::nullopt;
   const VT& o = is_f16(a) ? b : a;
@@ -328,8 +329,8 @@ std::optional<VT> f16_binary(BinOp op, const VT& a, const VT& b, int line) {
     throw Unsupported{DeclineCode::UnsupportedOperation, line,
                       what + " raises TypeError in Python (bitwise operators take integers)"};
   if (is_f16(o)) {
-    if (op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Div)
-      return VT{Repr::F32, false, true, Small::F16};
+    // (// and %: npy_half_divmod, NumPy's float32 divmod rounded to float16)
+    if (op != BinOp::Pow) return VT{Repr::F32, false, true, Small::F16};
     throw Unsupported{DeclineCode::UnsupportedOperation, line,
                       what +
                           " is not supported in native code (NumPy computes it with its own float16 routine); "

@@ -231,6 +231,7 @@ F16_NATIVE = {
     "sub_mul_div": "        O[i] = H[i] * G[i] - H[i] / G[i]\n",
     "chain": "        O[i] = (H[i] + G[i]) * H[i] + G[i] * G[i]\n",
     "negate": "        O[i] = -H[i] + G[i]\n",
+    "floordiv_mod": "        O[i] = H[i] // G[i] + H[i] % G[i]\n        F[i] = H[i] // 0.3 + H[i] % D[i]\n",
     "with_python_float": "        F[i] = H[i] + 0.1\n        O[i] = H[i] * 0.5\n",
     "with_python_int": "        F[i] = H[i] * 3 - 1\n",
     "with_float64_element": "        F[i] = H[i] + D[i]\n",
@@ -262,21 +263,23 @@ def test_float16_rounding_bit_for_bit():
             [
                 np.linspace(-70000, 70000, 61),
                 np.linspace(-1, 1, 41),
-                [6e-8, -6e-8, 1e-5, 2.0**-14, 65504, np.nan, np.inf],
+                [6e-8, -6e-8, 1e-5, 2.0**-14, 65504, np.nan, np.inf, -0.0, -np.inf, 3e-5, 0.1, 7e-7],
             ]
         ).astype(np.float16)
     h = np.repeat(vals, vals.size)
     g = np.tile(vals, vals.size)
     f = _fn(
-        "def k(H, G, A, B, C, E):\n"
+        "def k(H, G, A, B, C, E, Q, R):\n"
         "    for i in range(H.shape[0]):\n"
         "        A[i] = H[i] + G[i]\n"
         "        B[i] = H[i] - G[i]\n"
         "        C[i] = H[i] * G[i]\n"
         "        E[i] = H[i] / G[i]\n"
+        "        Q[i] = H[i] // G[i]\n"
+        "        R[i] = H[i] % G[i]\n"
     )
     with np.errstate(all="ignore"):
-        check(f, lambda: (h.copy(), g.copy(), *(np.zeros(h.size, np.float16) for _ in range(4))), native=CPU)
+        check(f, lambda: (h.copy(), g.copy(), *(np.zeros(h.size, np.float16) for _ in range(6))), native=CPU)
 
 
 def test_float16_value_written_back_and_returned():
@@ -327,8 +330,7 @@ def test_float16_accumulation_keeps_pythons_order():
 @pytest.mark.parametrize(
     "body, words",
     [
-        ("        O[i] = H[i] // G[i]\n", "own float16 routine"),
-        ("        O[i] = H[i] % G[i]\n", "own float16 routine"),
+        ("        O[i] = H[i] ** G[i]\n", "own float16 routine"),
         ("        O[i] = H[i] ** 2\n", "own power"),
         ("        O[i] = abs(H[i])\n", "convert the element"),
         ("        O[i] = H[i] + (I[i] > 0)\n", "promotion"),
@@ -386,7 +388,7 @@ def _random_body(rng):
             return rng.choice(f_leaves)
         if rng.random() < 0.1:
             return f"(-{fexpr(d - 1)})"
-        return f"({fexpr(d - 1)} {rng.choice(['+', '-', '*', '/'])} {fexpr(d - 1)})"
+        return f"({fexpr(d - 1)} {rng.choice(['+', '-', '*', '/', '//', '%'])} {fexpr(d - 1)})"
 
     k = rng.random()
     if k < 0.35:
