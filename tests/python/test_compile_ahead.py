@@ -44,6 +44,7 @@ def _args(seed, m=10, n=2000):
 def fresh_decisions():
     _loopscope.cpu_clear_cache()
     _cost.forget_decisions()
+    _cost._compiled.clear()  # what auto chose to compile: gone with the cache
     _cost._runs.clear()
     _run.reset_last_runs()
     yield
@@ -240,11 +241,11 @@ def test_values_whose_parallel_runs_were_slower_than_one_core_run_on_one_core_fo
     real = _cost._L
     # a parallel run within the serial prediction changes nothing
     _cost._serial_predicted[(nest_id, signature)] = 1e-3
-    _cost.note_parallel_run(nest_id, env, 1.2e-3)
+    _cost.note_native_run(nest_id, env, "cpu", 1.2e-3)
     assert (nest_id, signature) not in _cost._parallel_slow
     # one much slower than it: the decision is made again, parallel code priced as unavailable
     _cost._decisions[(nest_id, None, signature)] = ["cpu", 10**9, time.monotonic() + 100]
-    _cost.note_parallel_run(nest_id, env, 5e-3)
+    _cost.note_native_run(nest_id, env, "cpu", 5e-3)
     assert (nest_id, None, signature) not in _cost._decisions
 
     class Fake:
@@ -252,6 +253,7 @@ def test_values_whose_parallel_runs_were_slower_than_one_core_run_on_one_core_fo
             return choose_nest if name == "cost_choose_nest" else getattr(real, name)
 
     _cost._L = Fake()
+    _cost._compiled.add((nest_id, "cpu"))  # compiled: the choice is the model's, not Python while compiling
     try:
         assert _cost.choose(nest_id, env) == "cpu-serial"
         assert seen.get("cpu_runs_parallel") is False

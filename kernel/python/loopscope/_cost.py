@@ -434,6 +434,8 @@ def forget_decisions():
     _waiting.clear()
     _serial_predicted.clear()
     _parallel_slow.clear()
+    _native_times.clear()
+    _trials.clear()
 
 
 # Values on which a native run of a nest stopped half-way (a run-time check
@@ -473,24 +475,121 @@ _parallel_slow = {}
 PARALLEL_SLOW_S = 10.0
 
 
-def note_parallel_run(nest_id, env, seconds):
-    """The parallel variant ran ``nest_id`` on these values in ``seconds``."""
-    try:
-        signature = decision_signature(env)
-    except Exception:
+# The two CPU variants measured: auto's optimised native runs of a nest,
+# (nest id, signature) -> {"cpu" or "cpu-serial": [(when, seconds), ...]}
+# (the latest SETTLE_RUNS of each, those of the last SETTLE_MEMORY_S). The
+# model's choice between one core and all of them is a prediction, and the
+# costs it weighs (a region's fork and join, the memory bandwidth the cores
+# share, the load) vary from machine to machine and minute to minute: where
+# it chose one of the two and a run takes long enough to tell them apart,
+# auto runs the other once (a trial, when its code is compiled) and from
+# then on the faster of the two as measured (_settled_choice). Measurements
+# age out, so a changed load is measured again.
+_native_times = {}
+SETTLE_RUNS = 3
+SETTLE_MEMORY_S = 30.0
+# A trial is made only for runs of at least TRIAL_MIN_S (below it the two
+# differ by less than a call's own noise) and only when the model prices the
+# other variant at most TRIAL_MAX_RATIO times the chosen one's run (a
+# parallel run of a short inner reduction can take 30 times as long: not
+# worth one run to find out); at most TRIALS_PER_MEMORY per variant and
+# memory window (a trial that ran quick code measures nothing).
+TRIAL_MIN_S = 20e-6
+TRIAL_MAX_RATIO = 3.0
+TRIALS_PER_MEMORY = 2
+# (nest id, signature, variant) -> [window start, trials made in it]
+_trials = {}
+# The nest, values (their id: the env of the run being chosen, alive until
+# the run is noted) and signature choose saw last: note_native_run reads the
+# signature instead of computing it again on the warm path.
+_last_chosen = [None, None, None]
+
+
+def _recent(entries, now):
+    """The seconds of the measurements still remembered (SETTLE_MEMORY_S)."""
+    return [sec for when, sec in entries if now - when < SETTLE_MEMORY_S] if entries else []
+
+
+def note_native_run(nest_id, env, variant, seconds):
+    """``variant`` ("cpu" or "cpu-serial", optimised code) ran ``nest_id``
+    on these values in ``seconds``: kept for _settled_choice; and a parallel
+    run slower than the model's serial time for it (other work holds the
+    cores) sends these values to one core for PARALLEL_SLOW_S."""
+    if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
+        signature = _last_chosen[2]
+    else:
+        try:
+            signature = decision_signature(env)
+        except Exception:
+            return
+    now = time.monotonic()
+    times = _native_times.get((nest_id, signature))
+    if times is None:
+        if len(_native_times) > 4096:
+            _native_times.clear()
+        times = _native_times[(nest_id, signature)] = {}
+    entries = times.setdefault(variant, [])
+    entries.append((now, seconds))
+    del entries[:-SETTLE_RUNS]
+    if variant != "cpu":
         return
     serial = _serial_predicted.get((nest_id, signature))
     if serial is None or seconds <= 1.5 * serial + 50e-6:
         return
     if len(_parallel_slow) > 4096:
         _parallel_slow.clear()
-    _parallel_slow[(nest_id, signature)] = time.monotonic() + PARALLEL_SLOW_S
+    _parallel_slow[(nest_id, signature)] = now + PARALLEL_SLOW_S
     _decisions.pop((nest_id, None, signature), None)  # decided again at the next run
+
+
+def _settled_choice(nest_id, env, signature, choice, f, prices):
+    """The model chose ``choice`` ("cpu" or "cpu-serial"): what runs, as
+    ``(variant, trial)``. With both variants measured lately on these
+    values, the faster of them; with only the chosen one measured, and long
+    enough, the other once as a trial (its code compiled: otherwise it is
+    queued on the background thread and the choice runs meanwhile)."""
+    times = _native_times.get((nest_id, signature))
+    if not times:
+        return choice, False
+    now = time.monotonic()
+    other = "cpu-serial" if choice == "cpu" else "cpu"
+    mine, theirs = _recent(times.get(choice), now), _recent(times.get(other), now)
+    if mine and theirs and min(theirs) < min(mine):
+        return other, False
+    # One run of the other that was slower but within TRIAL_MAX_RATIO may
+    # have met a busy moment (a parallel region waiting for a core): it is
+    # tried once more before the chosen variant is kept.
+    if not mine or min(mine) < TRIAL_MIN_S or len(theirs) > 1:
+        return choice, False
+    if theirs and min(theirs) > TRIAL_MAX_RATIO * min(mine):
+        return choice, False
+    if other == "cpu" and f.get("cpu_runs_parallel") is False:
+        return choice, False  # no loop would run in parallel, or its parallel runs were slow lately
+    window = _trials.get((nest_id, signature, other))
+    if window is not None and now - window[0] < SETTLE_MEMORY_S and window[1] >= TRIALS_PER_MEMORY:
+        return choice, False
+    try:
+        priced = prices()
+        run_s = {v: priced[v]["total"] - priced[v]["compile"] for v in (choice, other)}
+        if run_s[other] > TRIAL_MAX_RATIO * run_s[choice]:
+            return choice, False
+        parallel = other == "cpu"
+        if not _L.cpu_cached(int(nest_id), env, parallel):
+            _L.cpu_compile_background(int(nest_id), env, parallel)
+            return choice, False
+    except Exception:
+        return choice, False
+    if window is None or now - window[0] >= SETTLE_MEMORY_S:
+        if len(_trials) > 4096:
+            _trials.clear()
+        window = _trials[(nest_id, signature, other)] = [now, 0]
+    window[1] += 1
+    return other, True
 
 
 def _keep_serial_prediction(nest_id, signature, prices):
     """After a choice of the parallel variant: the model's serial time (no
-    compile) for these values, for note_parallel_run."""
+    compile) for these values, for note_native_run."""
     try:
         serial = prices()["cpu-serial"]
         if len(_serial_predicted) > 4096:
@@ -544,23 +643,27 @@ def choose(nest_id, env, gpu=None, facts=None):
             kept = _decisions.get(key)
         except Exception:
             key = kept = None
+        _last_chosen[0], _last_chosen[1], _last_chosen[2] = nest_id, id(env), signature
         if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
             waiting = _waiting.get((nest_id, signature))
             if waiting is None or not waiting.over(nest_id, env):
                 return kept[0]
         if key is not None and (nest_id, signature) in _stopped:
             return "python"
-    choice = _decide(nest_id, env, runs, gpu, facts)
+    choice, trial = _decide(nest_id, env, runs, gpu, facts)
     if key is not None:
         if choice != "python":
             _waiting.pop((nest_id, signature), None)
         if len(_decisions) > 4096:
             _decisions.clear()
-        _decisions[key] = [choice, runs + max(1, runs // 2), time.monotonic() + DECISION_TTL_S]
+        # A trial is kept for one run: the next decides between the two measured.
+        _decisions[key] = [choice, runs + (1 if trial else max(1, runs // 2)), time.monotonic() + DECISION_TTL_S]
     return choice
 
 
 def _decide(nest_id, env, runs, gpu, facts):
+    """``(device, trial)``: the model's choice, or the faster CPU variant as
+    measured (a trial: the other CPU variant, run once to measure it)."""
     f = {"expected_runs": runs}
     if gpu_available():
         f.update(nvrtc_facts(nest_id, env, gpu))
@@ -580,7 +683,7 @@ def _decide(nest_id, env, runs, gpu, facts):
         host_profile()
         choice = _L.cost_choose_nest(int(nest_id), env, gpu or default_gpu(), _facts(f, nest_id))
     except Exception:
-        return "python"
+        return "python", False
     priced = []
 
     def prices():
@@ -596,16 +699,19 @@ def _decide(nest_id, env, runs, gpu, facts):
         and choice in ("cpu", "cpu-serial")
         and _python_while_it_compiles(nest_id, env, f, choice, signature, prices)
     ):
-        return "python"
+        return "python", False
+    trial = False
     if choice in ("cpu", "cpu-serial"):
         _compiled.add((nest_id, "cpu"))
+        if not facts and signature is not None:
+            choice, trial = _settled_choice(nest_id, env, signature, choice, f, prices)
         if choice == "cpu" and not facts and signature is not None:
             _keep_serial_prediction(nest_id, signature, prices)
     elif choice == "gpu":
         _compiled.add((nest_id, "gpu"))
     elif runs >= 2 and not f.get("cpu_compiled") and f.get("cpu_available", True) and signature is not None:
         _compile_ahead(nest_id, env, gpu, f, signature)
-    return choice
+    return choice, trial
 
 
 class _Waiting:

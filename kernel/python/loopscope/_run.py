@@ -166,13 +166,13 @@ def _auto_hook(nest_id, env):
         return _python_hook(nest_id, env)
     device = _choose(nest_id, env)
     out = DEVICES[device](nest_id, env)
-    if device == "cpu" and out is not None:
-        # A parallel run of optimised code slower than the model's serial
-        # time for it (other work holds the cores): these values run on one
-        # core for a while. Quick code is slower by design: not a sign.
+    if out is not None and (device == "cpu" or device == "cpu-serial"):
+        # How long optimised code took, for the choice between one core and
+        # all of them (_cost.note_native_run). Quick code is slower by
+        # design: not measured.
         seconds = _records.optimised_run_seconds_of(nest_id)
         if seconds is not None:
-            _cost.note_parallel_run(nest_id, env, seconds)
+            _cost.note_native_run(nest_id, env, device, seconds)
     if out is None:
         if device != "python" and _records.status_of(nest_id) == "fallback":
             # The native code stopped (a subscript out of range, an int beyond
