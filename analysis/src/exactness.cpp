@@ -6,13 +6,13 @@
 namespace loopscope::analysis {
 
 std::optional<Decline> numpy_scalar_input(const std::string& name, const std::string& numpy_type, int line) {
-  static const std::set<std::string> supported = {"float64", "float32",    "int64",     "bool_",
-                                                  "bool",    "complex128", "complex64", "uint64"};
+  static const std::set<std::string> supported = {"float64",    "float32",   "int64",  "bool_",  "bool",
+                                                  "complex128", "complex64", "uint64", "float16"};
   if (supported.count(numpy_type)) return std::nullopt;
   return Decline{DeclineCode::Exactness, line,
                  name + " is a NumPy " + numpy_type +
-                     " scalar; native code supports np.float64, np.float32, np.int64, np.uint64, np.complex128, "
-                     "np.complex64 and np.bool_ scalars"};
+                     " scalar; native code supports np.float64, np.float32, np.float16, np.int64, np.uint64, "
+                     "np.complex128, np.complex64 and np.bool_ scalars"};
 }
 
 const char* trap_reason(int code) {

@@ -529,6 +529,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   for (auto& n : options.complex64_scalars) k += n + '\x1e';
   for (auto& n : options.float32_scalars) k += n + '\x1d';
   for (auto& n : options.uint64_scalars) k += n + '\x1c';
+  for (auto& n : options.float16_scalars) k += n + '\x1b';
   put(static_cast<int64_t>(options.ufunc_loops ? options.ufunc_loops->size() : 0));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {

@@ -130,6 +130,8 @@ class Specialiser {
         if (n == name && v.type.r == Repr::F64) v.type.r = Repr::F32;
       for (auto& n : S.options.uint64_scalars)
         if (n == name && v.type.r == Repr::I64) v.type.small = Small::U64;
+      for (auto& n : S.options.float16_scalars)
+        if (n == name && v.type.r == Repr::F64) v.type = VT{Repr::F32, false, true, Small::F16};
     }
     S.var_index[name] = static_cast<int>(S.vars.size());
     S.vars.push_back(v);

@@ -80,6 +80,11 @@ std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::ve
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name + " is a complex number; complex numbers run on the CPU only"};
     if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
+    if (type == "float16")
+      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
+                     name +
+                         " is an np.float16, which the generated CUDA does not model yet (float16 arithmetic "
+                         "runs on the CPU)"};
     if (type == "uint64")
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name +

@@ -177,9 +177,15 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.fval = v.cast<double>();
     return std::nullopt;
   }
-  if (py::isinstance(v, np.attr("floating")))  // NumPy's float16 and longdouble scalar arithmetic
-    return Decline{DeclineCode::Exactness, line,
-                   name + " is a NumPy " + kind_of(v) + " scalar; only float64 and float32 scalars are supported"};
+  if (py::isinstance(v, np.attr("float16"))) {  // exact as a double; its type is CpuOptions::float16_scalars
+    out.kind = ScalarKind::Float;
+    out.fval = v.cast<double>();
+    return std::nullopt;
+  }
+  if (py::isinstance(v, np.attr("floating")))  // NumPy's longdouble scalar arithmetic
+    return Decline{
+        DeclineCode::Exactness, line,
+        name + " is a NumPy " + kind_of(v) + " scalar; only float64, float32 and float16 scalars are supported"};
   if (py::isinstance(v, np.attr("complex64"))) {  // exact as doubles
     out.kind = ScalarKind::Complex;
     out.fval = py::float_(v.attr("real")).cast<double>();

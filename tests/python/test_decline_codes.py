@@ -91,11 +91,11 @@ def scale(a, x, n):
 @pytest.mark.parametrize(
     "x, reason",
     [
-        (np.float16(2.0), "x is a NumPy float16 scalar; only float64 and float32 scalars are supported"),
+        (np.longdouble(2.0), "x is a NumPy float128 scalar; only float64, float32 and float16 scalars are supported"),
         (
             np.int32(2),
-            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.int64, np.uint64, "
-            "np.complex128, np.complex64 and np.bool_ scalars",
+            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.float16, np.int64, "
+            "np.uint64, np.complex128, np.complex64 and np.bool_ scalars",
         ),
     ],
 )

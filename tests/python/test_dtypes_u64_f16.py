@@ -464,3 +464,22 @@ def test_random_expressions(seed):
                     assert all(_same_but_nan_bits(x, y) for x, y in zip(want_args, got_args)), (src, dev)
                     if settings["all" if "all" in settings else "over"] == "ignore":
                         assert [r["status"] for r in recs] == ["ok"], (src, dev, recs)
+
+
+def test_float16_scalar_given_to_the_nest():
+    # an np.float16 from before the loop keeps NumPy's float16 rules, and a
+    # variable that starts as one is written back as one
+    f = _fn(
+        "def k(H, s, O, F):\n"
+        "    t = s\n"
+        "    for i in range(H.shape[0]):\n"
+        "        O[i] = H[i] * s + s\n"
+        "        F[i] = s * 2.0 + H[i]\n"
+        "        t = t * H[i]\n"
+        "    return t\n"
+    )
+    h = np.array([1, 2.5, 0.1, 65504, -0.0, 7e-5], np.float16)
+    with np.errstate(all="ignore"):
+        recs = check(f, lambda: (h.copy(), np.float16(0.3), np.zeros(6, np.float16), np.zeros(6)), native=CPU)
+    assert "np.float16" in recs["gpu-emulated"][0]["reason"]
+    check(f, lambda: (h.copy(), np.float16(0.3), np.zeros(6, np.float16), np.zeros(6)), native=False)

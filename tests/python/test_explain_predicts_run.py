@@ -116,10 +116,10 @@ DECLINED = [
     # int then float: native code tracks which the variable holds.
     (_int_accumulator_becomes_float, lambda: (np.ones(50),), "native"),
     (_float_into_int_array, lambda: (np.zeros(50, dtype=np.int64),), "declined"),
-    # np.float32 scalars run natively on the CPU (the GPU declines them);
-    # np.float16 ones decline everywhere.
+    # np.float32 and np.float16 scalars run natively on the CPU (the GPU
+    # declines them).
     (_float32_scalar, lambda: (np.ones(50), np.float32(0.5)), "native"),
-    (_float32_scalar, lambda: (np.ones(50), np.float16(0.5)), "declined"),
+    (_float32_scalar, lambda: (np.ones(50), np.float16(0.5)), "native"),
     (_math_is_fine, lambda: (np.linspace(0, 1, 50), np.zeros(50)), "native"),
     # Out of range at the last iteration: the native code checks it as it
     # runs and falls back (Python then raises the IndexError).

@@ -48,10 +48,9 @@ TEST(Decline, NumPyScalarInputsAreExactness) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->code, DeclineCode::Exactness);
   EXPECT_EQ(d->line, 4);
-  EXPECT_EQ(
-      d->reason,
-      "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.int64, np.uint64, np.complex128, "
-      "np.complex64 and np.bool_ scalars");
+  EXPECT_EQ(d->reason,
+            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.float16, np.int64, np.uint64, "
+            "np.complex128, np.complex64 and np.bool_ scalars");
 }
 
 TEST(Decline, TrapsKeepTheirSentence) {

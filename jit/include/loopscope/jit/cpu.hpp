@@ -63,6 +63,9 @@ struct CpuOptions {
   // Those of numpy_scalars that are np.uint64 (ScalarBinding::ival holds
   // their 64 bits): NumPy's uint64 arithmetic (cpu::Small::U64).
   std::vector<std::string> uint64_scalars;
+  // Those of numpy_scalars that are np.float16 (exact as a float32):
+  // NumPy's float16 arithmetic (cpu::Small::F16).
+  std::vector<std::string> float16_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
   // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
   // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
