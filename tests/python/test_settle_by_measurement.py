@@ -194,3 +194,21 @@ def test_results_stay_cpythons_while_the_variants_alternate():
     # both CPU variants were measured on these values (the model's choice and the trial)
     measured = [set(v) for v in _cost._native_times.values()]
     assert any(m == {"cpu", "cpu-serial"} for m in measured), _cost._native_times
+
+
+def test_only_the_runs_of_fresh_decisions_are_measured(nest):
+    """A warm call on a kept decision pays nothing for the measuring."""
+    nest_id, env, signature = nest
+    with _Engine("cpu-serial", cached=False):
+        assert _cost.choose(nest_id, env) == "cpu-serial"  # decided now
+        assert _cost.measuring(nest_id, env)
+        _measured(nest_id, env, "cpu-serial", 10e-6)
+        for _ in range(10):  # decided again as the runs grow by half, then kept
+            assert _cost.choose(nest_id, env) == "cpu-serial"
+            if not _cost.measuring(nest_id, env):
+                break
+            _cost._native_times.clear()
+            _measured(nest_id, env, "cpu-serial", 10e-6)
+        assert not _cost.measuring(nest_id, env)
+        _measured(nest_id, env, "cpu-serial", 11e-6)  # a run on the kept decision
+    assert [s for _, s in _cost._native_times[(nest_id, signature)]["cpu-serial"]] == [10e-6]

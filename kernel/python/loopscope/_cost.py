@@ -500,9 +500,18 @@ TRIALS_PER_MEMORY = 2
 # (nest id, signature, variant) -> [window start, trials made in it]
 _trials = {}
 # The nest, values (their id: the env of the run being chosen, alive until
-# the run is noted) and signature choose saw last: note_native_run reads the
-# signature instead of computing it again on the warm path.
-_last_chosen = [None, None, None]
+# the run is noted) and signature choose saw last, and whether it decided
+# afresh: note_native_run reads the signature instead of computing it again,
+# and the runs of fresh decisions only are measured (a decision is made at
+# least every DECISION_TTL_S, and a trial is one), so that a warm call on a
+# kept decision pays nothing for the measuring.
+_last_chosen = [None, None, None, False]
+
+
+def measuring(nest_id, env):
+    """Whether the run choose just chose for ``nest_id`` is to be timed for
+    note_native_run (its decision was made afresh)."""
+    return _last_chosen[3] and _last_chosen[0] == nest_id and _last_chosen[1] == id(env)
 
 
 def _recent(entries, now):
@@ -515,22 +524,24 @@ def note_native_run(nest_id, env, variant, seconds):
     on these values in ``seconds``: kept for _settled_choice; and a parallel
     run slower than the model's serial time for it (other work holds the
     cores) sends these values to one core for PARALLEL_SLOW_S."""
+    fresh = True
     if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
-        signature = _last_chosen[2]
+        signature, fresh = _last_chosen[2], _last_chosen[3]
     else:
         try:
             signature = decision_signature(env)
         except Exception:
             return
     now = time.monotonic()
-    times = _native_times.get((nest_id, signature))
-    if times is None:
-        if len(_native_times) > 4096:
-            _native_times.clear()
-        times = _native_times[(nest_id, signature)] = {}
-    entries = times.setdefault(variant, [])
-    entries.append((now, seconds))
-    del entries[:-SETTLE_RUNS]
+    if fresh:
+        times = _native_times.get((nest_id, signature))
+        if times is None:
+            if len(_native_times) > 4096:
+                _native_times.clear()
+            times = _native_times[(nest_id, signature)] = {}
+        entries = times.setdefault(variant, [])
+        entries.append((now, seconds))
+        del entries[:-SETTLE_RUNS]
     if variant != "cpu":
         return
     serial = _serial_predicted.get((nest_id, signature))
@@ -643,7 +654,7 @@ def choose(nest_id, env, gpu=None, facts=None):
             kept = _decisions.get(key)
         except Exception:
             key = kept = None
-        _last_chosen[0], _last_chosen[1], _last_chosen[2] = nest_id, id(env), signature
+        _last_chosen[0], _last_chosen[1], _last_chosen[2], _last_chosen[3] = nest_id, id(env), signature, False
         if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
             waiting = _waiting.get((nest_id, signature))
             if waiting is None or not waiting.over(nest_id, env):
@@ -658,6 +669,7 @@ def choose(nest_id, env, gpu=None, facts=None):
             _decisions.clear()
         # A trial is kept for one run: the next decides between the two measured.
         _decisions[key] = [choice, runs + (1 if trial else max(1, runs // 2)), time.monotonic() + DECISION_TTL_S]
+        _last_chosen[3] = True  # this run is measured
     return choice
 
 

@@ -166,9 +166,10 @@ def _auto_hook(nest_id, env):
         return _python_hook(nest_id, env)
     device = _choose(nest_id, env)
     out = DEVICES[device](nest_id, env)
-    if out is not None and (device == "cpu" or device == "cpu-serial"):
+    if out is not None and (device == "cpu" or (device == "cpu-serial" and _cost.measuring(nest_id, env))):
         # How long optimised code took, for the choice between one core and
-        # all of them (_cost.note_native_run). Quick code is slower by
+        # all of them (_cost.note_native_run; a parallel run is always
+        # checked against the serial prediction). Quick code is slower by
         # design: not measured.
         seconds = _records.optimised_run_seconds_of(nest_id)
         if seconds is not None:
