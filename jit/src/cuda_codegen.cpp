@@ -225,7 +225,7 @@ Repr dtype_repr(DType t) {
     case DType::UInt64: return Repr::I64;  // read as an int64 (array_ctype, small_of)
     case DType::Complex128: return Repr::C128;
     case DType::Complex64: return Repr::C64;
-    case DType::Float16: return Repr::F32;  // (declined: CudaCodegen::specialise)
+    case DType::Float16: return Repr::F32;  // held as a float (ls_h2f)
   }
   return Repr::F64;
 }
@@ -239,6 +239,7 @@ std::string array_ctype(DType t) {
     case DType::Int16: return "short";
     case DType::UInt32: return "unsigned int";
     case DType::UInt64: return "unsigned long long";
+    case DType::Float16: return "unsigned short";  // its bits (ls_h2f, ls_f2h)
     default: return ctype(dtype_repr(t));
   }
 }
@@ -444,14 +445,6 @@ class Generator {
 
   // -------------------------------------------------------- preparation --
   void specialise() {
-    // float16 arrays run on the CPU only: the generated code has no float16
-    // type of NumPy's (its conversions, rounding after each operation)
-    for (auto& [name, ab] : bound_.arrays)
-      if (ab.dtype == DType::Float16)
-        fail(analysis::DeclineCode::UnsupportedValue, bound_.nest->first_line,
-             "'" + name +
-                 "' is a float16 array, which the GPU variant does not take yet (NumPy rounds each float16 "
-                 "operation to float16; the CPU variant does as NumPy does)");
     CpuOptions o;
     o.parallel = true;
     o.numpy_scalars = opts_.numpy_scalars;
@@ -1238,6 +1231,7 @@ class Generator {
             cpu::Small sm = small_of(ab.dtype);
             V old = sm == cpu::Small::None ? V{"(*ls_p)", VT{ar, false, true}, ""}
                                            : V{"((ls_i64)(*ls_p))", VT{Repr::I64, false, true, sm}, ""};
+            if (ab.dtype == DType::Float16) old = V{"ls_h2f(*ls_p)", VT{Repr::F32, false, true, cpu::Small::F16}, ""};
             V nv = binary(s.aug_op, old, v, s.target.get(), s.line);
             line("  *ls_p = " + store_value(nv, ab.dtype) + ";");
             line("}");
@@ -1384,7 +1378,7 @@ class Generator {
   // NumPy's conversion of a value stored into an element of type `dt`.
   std::string store_value(const V& val, DType dt) {
     switch (dt) {
-      case DType::Float64: return conv(val, Repr::F64);
+      case DType::Float64: return cpu::is_f16(val.t) ? "ls_hf2d(" + val.c + ")" : conv(val, Repr::F64);
       case DType::Float32:
         // NumPy converts Python and NumPy ints through a C double first.
         if (isi(val.t.r)) return "(float)" + conv(val, Repr::F64);
@@ -1415,7 +1409,12 @@ class Generator {
       }
       case DType::Complex128:
       case DType::Complex64: break;  // complex numbers run on the CPU only (decline_complex)
-      case DType::Float16: break;    // float16 arrays run on the CPU only (specialise)
+      case DType::Float16:
+        // NumPy's casts (ls_f2h, ls_d2h): exact for an np.float16, one
+        // rounding of a float32 or a float64 with "overflow encountered in cast"
+        if (cpu::is_f16(val.t)) return "ls_f2h(" + val.c + ", false, ls_err)";
+        if (val.t.r == Repr::F32) return "ls_f2h(" + val.c + ", true, ls_err)";
+        return "ls_d2h(" + conv(val, Repr::F64) + ", true, ls_err)";
     }
     return conv(val, Repr::F64);
   }
@@ -1508,6 +1507,8 @@ class Generator {
       case ExprKind::Subscript: {
         DType dt = array(e.name, e.line).dtype;
         if (dt == DType::UInt64) fail_u64_read(e.name, e.line);
+        if (dt == DType::Float16)
+          return V{"ls_h2f(" + subscript(e) + ")", VT{Repr::F32, false, true, cpu::Small::F16}, ""};
         if (cpu::Small sm = small_of(dt); sm != cpu::Small::None)
           return V{"((ls_i64)" + subscript(e) + ")", VT{Repr::I64, false, true, sm}, ""};
         Repr r = dtype_repr(dt);
@@ -1642,6 +1643,14 @@ class Generator {
       std::string x = conv(a0, Repr::I64), y = conv(b0, Repr::I64);
       const char* c = op == BinOp::BitAnd ? " & " : op == BinOp::BitOr ? " | " : " ^ ";
       return V{op == BinOp::RShift ? "ls_shr_np(" + x + ", " + y + ")" : "(" + x + c + y + ")", t, ""};
+    }
+    if (cpu::is_f16(t)) {
+      // two np.float16: the float32 operation (with NumPy's warnings),
+      // rounded to float16 (ls_hround)
+      V a32 = a0, b32 = b0;
+      a32.t = b32.t = VT{Repr::F32, false, true};
+      V w = binary(op, a32, b32, nullptr, line);
+      return V{"ls_hround(" + w.c + ", ls_err)", t, ""};
     }
     if (t.small != cpu::Small::None)
       fail(analysis::DeclineCode::Typing, line,
@@ -1819,6 +1828,7 @@ class Generator {
     }
     if (f == "float") {
       need(1);
+      if (cpu::is_f16(a[0].t)) return V{"ls_hf2d(" + a[0].c + ")", kPyFloat, ""};
       return V{conv(bigchk(a[0]), Repr::F64), kPyFloat, ""};
     }
     if (f == "int") {

@@ -315,6 +315,101 @@ LS_DEV float ls_np_to_f32(double x, ls_i64* err) {
   if (fabs((double)r) == inf && fabs(x) < inf) ls_fail(err, LS_ERR_NPWARN);
   return r;
 }
+// float16 (np.float16) elements, held as a float: NumPy's own software
+// conversions (npy_floatbits_to_halfbits, npy_doublebits_to_halfbits,
+// npy_halfbits_to_floatbits), bit for bit as the CPU variant's
+// (Codegen::float_to_half ...): round half to even, NaN payloads kept,
+// "overflow encountered" (when `warn`) where a finite value becomes infinite.
+LS_DEV unsigned ls_bits_of_f32(float f) {
+  union {
+    float f;
+    unsigned u;
+  } v;
+  v.f = f;
+  return v.u;
+}
+LS_DEV ls_u64 ls_bits_of_f64(double d) {
+  union {
+    double d;
+    ls_u64 u;
+  } v;
+  v.d = d;
+  return v.u;
+}
+LS_DEV float ls_h2f(unsigned short h) {
+  unsigned x = h, sgn = (x & 0x8000u) << 16, e = x & 0x7c00u, s = x & 0x03ffu, r;
+  if (e == 0)
+    r = ls_bits_of_f32((float)s * 5.9604644775390625e-08f);  // s * 2**-24, exact
+  else if (e == 0x7c00u)
+    r = 0x7f800000u + (s << 13);
+  else
+    r = ((x & 0x7fffu) + 0x1c000u) << 13;
+  return ls_f32_bits(sgn | r);
+}
+LS_DEV unsigned short ls_f2h(float f, bool warn, ls_i64* err) {
+  unsigned u = ls_bits_of_f32(f), sgn = (u & 0x80000000u) >> 16, fexp = u & 0x7f800000u, fsig = u & 0x007fffffu;
+  unsigned r;
+  if (fexp >= 0x47800000u) {
+    if (fexp == 0x7f800000u && fsig != 0) {
+      r = 0x7c00u + (fsig >> 13);
+      if (r == 0x7c00u) r++;
+    } else {
+      r = 0x7c00u;
+      if (fexp != 0x7f800000u && warn) ls_fail(err, LS_ERR_NPWARN);
+    }
+  } else if (fexp <= 0x38000000u) {
+    if (fexp < 0x33000000u) {
+      r = 0;
+    } else {
+      unsigned e = fexp >> 23, s = (0x00800000u + fsig) >> (113 - e);
+      if ((s & 0x3fffu) != 0x1000u || (u & 0x7ffu) != 0) s += 0x1000u;
+      r = s >> 13;
+    }
+  } else {
+    unsigned s = fsig;
+    if ((s & 0x3fffu) != 0x1000u) s += 0x1000u;
+    r = (s >> 13) + ((fexp - 0x38000000u) >> 13);
+    if (r == 0x7c00u && warn) ls_fail(err, LS_ERR_NPWARN);
+  }
+  return (unsigned short)(sgn + r);
+}
+LS_DEV unsigned short ls_d2h(double d, bool warn, ls_i64* err) {
+  ls_u64 u = ls_bits_of_f64(d), dexp = u & 0x7ff0000000000000ULL, dsig = u & 0x000fffffffffffffULL;
+  unsigned sgn = (unsigned)((u & 0x8000000000000000ULL) >> 48), r;
+  if (dexp >= 0x40f0000000000000ULL) {
+    if (dexp == 0x7ff0000000000000ULL && dsig != 0) {
+      r = 0x7c00u + (unsigned)(dsig >> 42);
+      if (r == 0x7c00u) r++;
+    } else {
+      r = 0x7c00u;
+      if (dexp != 0x7ff0000000000000ULL && warn) ls_fail(err, LS_ERR_NPWARN);
+    }
+  } else if (dexp <= 0x3f00000000000000ULL) {
+    if (dexp < 0x3e60000000000000ULL) {
+      r = 0;
+    } else {
+      ls_u64 e = dexp >> 52, s = (0x0010000000000000ULL + dsig) << (e - 998);
+      if ((s & 0x003fffffffffffffULL) != 0x0010000000000000ULL) s += 0x0010000000000000ULL;
+      r = (unsigned)(s >> 53);
+    }
+  } else {
+    ls_u64 s = dsig;
+    if ((s & 0x000007ffffffffffULL) != 0x0000020000000000ULL) s += 0x0000020000000000ULL;
+    r = (unsigned)(s >> 42) + (unsigned)((dexp - 0x3f00000000000000ULL) >> 42);
+    if (r == 0x7c00u && warn) ls_fail(err, LS_ERR_NPWARN);
+  }
+  return (unsigned short)(sgn + r);
+}
+// a float32 result of float16 arithmetic, rounded to float16 as NumPy does
+LS_DEV float ls_hround(float f, ls_i64* err) { return ls_h2f(ls_f2h(f, true, err)); }
+// an np.float16 (held as a float) widened to float64 as NumPy does: a NaN's
+// payload kept as it is
+LS_DEV double ls_hf2d(float f) {
+  if (f == f) return (double)f;
+  ls_u64 u = ls_bits_of_f32(f);
+  return ls_f64_bits(((u & 0x80000000ULL) << 32) | 0x7ff0000000000000ULL | ((u & 0x7fffffULL) << 29));
+}
+
 // NumPy integers: the wrapped result, and a warning when it wrapped.
 LS_DEV ls_i64 ls_npadd(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_cadd(a, b, err, LS_ERR_NPWARN); }
 LS_DEV ls_i64 ls_npsub(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_csub(a, b, err, LS_ERR_NPWARN); }
