@@ -463,7 +463,9 @@ class Facts:
     - ``counts``: names that must hold non-negative ints (``np.ndindex(n, m)``);
     - ``modules``: ``(module name, attribute)`` the user's loops call
       (``np.ndindex``): still NumPy's own when the nest runs;
-    - ``unlowered``: why a NumPy iteration stays as it is, by line."""
+    - ``unlowered``: why a NumPy iteration stays as it is, by line;
+    - ``reductions``: the reductions of slices ``_slices`` lowered
+      (``_slices.Reduction``), checked by ``_slices.values_broken``."""
 
     views: Dict[str, str] = field(default_factory=dict)
     ndims: Dict[str, int] = field(default_factory=dict)
@@ -472,6 +474,7 @@ class Facts:
     # NumPy iterations left as they are (the index tuple used whole, a
     # break): line -> why, for the user (the front end declines them).
     unlowered: Dict[int, str] = field(default_factory=dict)
+    reductions: list = field(default_factory=list)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:

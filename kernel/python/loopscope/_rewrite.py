@@ -390,7 +390,7 @@ def register(
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
     lowered, facts = _iteration.lower_with_facts(node)
-    lowered = _slices.lower(lowered)
+    lowered = _slices.lower(lowered, facts)
     lowered, rotation = _rotations.lower(lowered)
     returns_kind, no_return = None, None
     if returns is not None:
@@ -728,7 +728,7 @@ def bind_env(nest_id: int, env: Optional[dict]):
     if broken is not None:
         return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.iteration is not None:
-        broken = _iteration.values_broken(rec.iteration, env)
+        broken = _iteration.values_broken(rec.iteration, env) or _slices.values_broken(rec.iteration.reductions, env)
         if broken is not None:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     numpy_decline, numpy_warns = _numpy_errors()

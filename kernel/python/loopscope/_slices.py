@@ -28,6 +28,8 @@ import itertools
 import math
 from typing import Optional
 
+import numpy
+
 from . import _records
 from ._walk import copy_tree, walk
 
@@ -141,12 +143,33 @@ def _lower_fill(s: ast.Assign) -> Optional[ast.stmt]:
 class _Lower(ast.NodeTransformer):
     changed = False
 
-    def visit_Assign(self, s):
-        new = _lower_fill(s)
+    def __init__(self, facts=None, arrays=()):
+        self.facts = facts
+        self.arrays = set(arrays)  # the names subscripted in the nest
+
+    def _reduce(self, s, where):
+        new = _lower_reductions(s, where, self.facts) if where is not None else None
         if new is None:
             return s
         self.changed = True
         return new
+
+    def visit_Assign(self, s):
+        new = _lower_fill(s) or _lower_copy(s, self.arrays, self.facts)
+        if new is None:
+            return self._reduce(s, s.value)
+        self.changed = True
+        return new
+
+    def visit_AugAssign(self, s):
+        return self._reduce(s, s.value)
+
+    def visit_Return(self, s):
+        return self._reduce(s, s.value)
+
+    def visit_If(self, s):
+        self.generic_visit(s)
+        return self._reduce(s, s.test)
 
     def visit_FunctionDef(self, n):
         return n  # not part of the nest
@@ -154,11 +177,511 @@ class _Lower(ast.NodeTransformer):
     visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = visit_FunctionDef
 
 
-def lower(node: ast.stmt) -> ast.stmt:
+def lower(node: ast.stmt, facts=None) -> ast.stmt:
     """``node`` (a copy) with every slice filled with a constant lowered to
-    loops; ``node`` itself when there is none."""
+    loops, and the reductions of small slices to sums of their elements
+    (what they assume added to ``facts.reductions`` and ``facts.modules``);
+    ``node`` itself when there is none."""
     if not any(isinstance(n, ast.Slice) for n in walk(node)):
         return node  # nothing to lower: no copy
-    t = _Lower()
+    t = _Lower(
+        facts, {n.value.id for n in walk(node) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)}
+    )
     out = t.visit(copy_tree(node))
     return out if t.changed else node
+
+
+# --- reductions of small slices -------------------------------------------------------
+#
+# ``np.sum(img[i:i + 3, j:j + 3] * k)``, ``a[i, j - 1:j + 2].sum()``,
+# ``np.mean(x[i:i + 4])``: a reduction of slices whose lengths are constants
+# written in the subscripts becomes a sum of their elements in NumPy's order,
+# computed in hidden variables before the statement. NumPy adds the
+# elements of such a small array (buffered, in C order) with its pairwise
+# sum: below 8 elements one accumulator from 0.0, from 8 to 128 elements
+# eight accumulators over blocks of 8 combined as ((r0 + r1) + (r2 + r3)) +
+# ((r4 + r5) + (r6 + r7)), then the rest one by one, and the result added
+# to 0.0 (so never -0.0). What the order depends on is checked when the
+# nest runs (``values_broken``): plain NumPy arrays with the dimensions the
+# subscripts use, laid out in C order (positive, non-increasing strides: a
+# transposed or reversed array is summed in memory order), elements whose
+# common type is one np.sum keeps (float64, float32, int64, uint64; np.mean:
+# float64 or an integer type, added as float64). A slice clipped by the
+# array's end (or starting below 0) has another length: a guard stops the
+# native code there and the loop runs as Python.
+
+MAX_REDUCED = 128  # NumPy's pairwise block (PW_BLOCKSIZE): one level of the sum
+_NUMPY = ("np", "numpy")
+_ARITH = (ast.Add, ast.Sub, ast.Mult)
+
+
+class Reduction:
+    """What a lowered reduction assumes of the values (``values_broken``)."""
+
+    def __init__(self, kind: str, text: str, ndims: dict, shapes: dict):
+        self.kind = kind  # "sum" or "mean"
+        self.text = text  # the call as the user wrote it
+        self.ndims = ndims  # array -> number of dimensions
+        self.shapes = shapes  # array used whole -> its shape
+
+
+def _simple(e: ast.expr) -> bool:
+    """An integer expression of names and constants (evaluated once per
+    element read without effect)."""
+    if isinstance(e, ast.Name):
+        return True
+    if isinstance(e, ast.Constant):
+        return type(e.value) is int
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+        return _simple(e.left) and _simple(e.right)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _simple(e.operand)
+    return False
+
+
+def _offset(e: ast.expr):
+    """``e`` as (base, constant): ``j - 1`` -> (j, -1), ``3`` -> (None, 3)."""
+    c = _int_literal(e)
+    if c is not None:
+        return None, c
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub)):
+        k = _int_literal(e.right)
+        if k is not None:
+            base, c = _offset(e.left)
+            return base, c + (k if isinstance(e.op, ast.Add) else -k)
+    return ast.dump(e), 0
+
+
+def _window(p: ast.Slice):
+    """(start expression, constant length) of a slice ``s:s + c`` (step 1),
+    or None."""
+    if p.step is not None and _int_literal(p.step) != 1:
+        return None
+    if p.upper is None:
+        return None
+    lower = p.lower if p.lower is not None else ast.Constant(0)
+    if not (_simple(lower) and _simple(p.upper)):
+        return None
+    (b0, c0), (b1, c1) = _offset(lower), _offset(p.upper)
+    if b0 != b1 or c1 - c0 <= 0:
+        return None
+    if b0 is None and c0 < 0:
+        return None  # counts from the end
+    return lower, c1 - c0
+
+
+class _Operand:
+    def __init__(self, array: str, parts, shape):
+        self.array, self.parts, self.shape = array, parts, shape
+
+
+def _operands(e: ast.expr, out: list):
+    """The element expression of ``e`` (slices of arrays combined with + - *)
+    as a template, or None: its operands are appended to ``out``."""
+    if isinstance(e, ast.BinOp) and isinstance(e.op, _ARITH):
+        left, right = _operands(e.left, out), _operands(e.right, out)
+        if left is None or right is None:
+            return None
+        return ("op", e.op, left, right)
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name):
+        parts = list(e.slice.elts) if isinstance(e.slice, ast.Tuple) else [e.slice]
+        shape, kept = [], []
+        for p in parts:
+            if isinstance(p, ast.Slice):
+                w = _window(p)
+                if w is None:
+                    return None
+                kept.append(("slice", w[0]))
+                shape.append(w[1])
+            elif isinstance(p, (ast.Starred,)) or not _simple(p):
+                return None
+            else:
+                kept.append(("index", p))
+        if not shape:
+            return None
+        out.append(_Operand(e.value.id, kept, tuple(shape)))
+        return ("read", len(out) - 1)
+    if isinstance(e, ast.Name):
+        out.append(_Operand(e.id, None, None))
+        return ("read", len(out) - 1)
+    return None
+
+
+def _reduction_call(c: ast.expr):
+    """(kind, argument) of ``np.sum(x)``, ``np.mean(x)``, ``x.sum()``,
+    ``x.mean()``, or None."""
+    if not isinstance(c, ast.Call) or c.keywords or not isinstance(c.func, ast.Attribute):
+        return None
+    f = c.func
+    if f.attr not in ("sum", "mean"):
+        return None
+    if isinstance(f.value, ast.Name) and f.value.id in _NUMPY:
+        return (f.attr, c.args[0], f.value.id) if len(c.args) == 1 else None
+    if not c.args and isinstance(f.value, ast.Subscript):
+        return f.attr, f.value, None
+    return None
+
+
+def _element(t, ops, index) -> ast.expr:
+    if t[0] == "op":
+        return ast.BinOp(_element(t[2], ops, index), t[1], _element(t[3], ops, index))
+    op = ops[t[1]]
+    if op.parts is None:
+        subs = [_num(r) for r in index]
+    else:
+        subs, k = [], 0
+        for kind, e in op.parts:
+            if kind == "index":
+                subs.append(copy.deepcopy(e))
+            else:
+                subs.append(_add(copy.deepcopy(e), _num(index[k])) if index[k] else copy.deepcopy(e))
+                k += 1
+    return ast.Subscript(
+        ast.Name(op.array, ast.Load()), ast.Tuple(subs, ast.Load()) if len(subs) > 1 else subs[0], ast.Load()
+    )
+
+
+def _hidden(text: str) -> str:
+    var = f"$reduce{next(_counter)}"
+    _records.show_hidden_as(var, text)
+    return var
+
+
+def _assign(var: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign([ast.Name(var, ast.Store())], value)
+
+
+def _load(var: str) -> ast.expr:
+    return ast.Name(var, ast.Load())
+
+
+def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
+    """(statements, result variable) computing the reduction ``c``, or None."""
+    found = _reduction_call(c)
+    if found is None:
+        return None
+    kind, arg, module = found
+    ops: list = []
+    tmpl = _operands(arg, ops)
+    if tmpl is None:
+        return None
+    shapes = {op.shape for op in ops if op.shape is not None}
+    if len(shapes) != 1:
+        return None  # no slice, or slices of other shapes (NumPy broadcasts them)
+    (shape,) = shapes
+    count = math.prod(shape)
+    if count > MAX_REDUCED:
+        return None
+    ndims, whole = {}, {}
+    for op in ops:
+        nd = len(shape) if op.parts is None else len(op.parts)
+        if ndims.setdefault(op.array, nd) != nd:
+            return None
+        if op.parts is None:
+            whole[op.array] = shape
+    text = ast.unparse(c)
+    # The guard: every slice lies inside its dimension (else Python clips it).
+    conds = []
+    for op in ops:
+        if op.parts is None:
+            continue
+        k = 0
+        for d, (kind_d, e) in enumerate(op.parts):
+            if kind_d != "slice":
+                continue
+            dim = ast.Subscript(
+                ast.Attribute(ast.Name(op.array, ast.Load()), "shape", ast.Load()), ast.Constant(d), ast.Load()
+            )
+            conds.append(ast.Compare(copy.deepcopy(e), [ast.GtE()], [_num(0)]))
+            conds.append(ast.Compare(_add(copy.deepcopy(e), _num(shape[k])), [ast.LtE()], [dim]))
+            k += 1
+    out: list = []
+    guard = _hidden("the slice's check")
+    inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
+    out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
+    elements = [_element(tmpl, ops, idx) for idx in itertools.product(*(range(n) for n in shape))]
+    if kind == "mean":
+        np_name = module or "np"
+        elements = [
+            ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float64", ast.Load()), [x], []) for x in elements
+        ]
+    total = _hidden(f"the {kind} of {text}")
+    if count < 8:
+        acc = elements[0]
+        for x in elements[1:]:
+            acc = ast.BinOp(acc, ast.Add(), x)
+        out.append(_assign(total, acc))
+    else:
+        rs = [_hidden(f"the {kind} of {text}") for _ in range(8)]
+        out.extend(_assign(r, x) for r, x in zip(rs, elements[:8]))
+        i = 8
+        while i < count - count % 8:
+            out.extend(_assign(r, ast.BinOp(_load(r), ast.Add(), x)) for r, x in zip(rs, elements[i : i + 8]))
+            i += 8
+
+        def pair(a, b):
+            return ast.BinOp(a, ast.Add(), b)
+
+        acc = pair(
+            pair(pair(_load(rs[0]), _load(rs[1])), pair(_load(rs[2]), _load(rs[3]))),
+            pair(pair(_load(rs[4]), _load(rs[5])), pair(_load(rs[6]), _load(rs[7]))),
+        )
+        for x in elements[i:]:
+            acc = ast.BinOp(acc, ast.Add(), x)
+        out.append(_assign(total, acc))
+    # NumPy adds the sum to 0.0: never -0.0.
+    zero = ast.Compare(_load(total), [ast.Eq()], [_num(0)])
+    result: ast.expr = ast.IfExp(zero, ast.BinOp(_load(total), ast.Sub(), _load(total)), _load(total))
+    if kind == "mean":
+        result = ast.BinOp(result, ast.Div(), _num(count))
+    out.append(_assign(total, result))
+    if facts is not None:
+        if module is not None:
+            facts.modules.add((module, kind))
+        facts.reductions.append(Reduction(kind, text, ndims, whole))
+    return out, total
+
+
+def _hoistable_calls(e: ast.expr):
+    """The calls in ``e`` evaluated whenever ``e`` is (not in a branch of
+    ``and``/``or``/``if else``, a lambda or a comprehension)."""
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Call) and _reduction_call(n) is not None:
+            yield n
+            continue
+        if isinstance(n, ast.BoolOp):
+            todo.append(n.values[0])
+            continue
+        if isinstance(n, ast.IfExp):
+            todo.append(n.test)
+            continue
+        if isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)):
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, done):
+        self.done = done  # id of a call -> its variable
+
+    def visit_Call(self, n):
+        var = self.done.get(id(n))
+        if var is not None:
+            return ast.copy_location(ast.Name(var, ast.Load()), n)
+        return self.generic_visit(n)
+
+
+def _lower_reductions(s: ast.stmt, where: ast.expr, facts) -> Optional[list]:
+    before, done = [], {}
+    for c in list(_hoistable_calls(where)):
+        got = _lower_reduction(c, facts)
+        if got is None:
+            continue
+        before.extend(got[0])
+        done[id(c)] = got[1]
+    if not done:
+        return None
+    _Replace(done).visit(s)
+    for st in before:
+        for n in walk(st):
+            if "lineno" in n._attributes:
+                ast.copy_location(n, s)
+    return before + [s]
+
+
+def values_broken(reductions, env: dict) -> Optional[str]:
+    """Why the values of ``env`` do not fit what the lowered reductions
+    assume (a sentence), or None."""
+    for r in reductions:
+        if isinstance(r, Copy):
+            why = r.broken(env)
+            if why is not None:
+                return why
+            continue
+        dtypes = []
+        for array, ndim in sorted(r.ndims.items()):
+            obj = env.get(array)
+            if type(obj) is not numpy.ndarray:
+                return f"{r.text} reads {array}, which is not a NumPy array, so the loop runs as plain Python"
+            if obj.ndim != ndim:
+                return (
+                    f"{r.text} reads {array} with {ndim} subscript(s), but it has {obj.ndim} dimension(s), "
+                    f"so the loop runs as plain Python"
+                )
+            if array in r.shapes and obj.shape != r.shapes[array]:
+                return (
+                    f"{r.text} combines slices of shape {r.shapes[array]} with {array} of shape {obj.shape}, "
+                    f"so the loop runs as plain Python (NumPy broadcasts or raises)"
+                )
+            strides = [s for s, n in zip(obj.strides, obj.shape) if n > 1]
+            if any(s <= 0 for s in strides) or any(a < b for a, b in zip(strides, strides[1:])):
+                return (
+                    f"{array} is not laid out in C order (a transposed or reversed view), and NumPy adds "
+                    f"the elements of {r.text} in memory order, so the loop runs as plain Python"
+                )
+            dtypes.append(obj.dtype)
+        common = numpy.result_type(*dtypes)
+        if r.kind == "sum" and common not in _SUM_KEEPS:
+            return (
+                f"the elements of {r.text} are {common}, which np.sum adds as another type, "
+                f"so the loop runs as plain Python"
+            )
+        if r.kind == "mean" and not (common == numpy.float64 or common.kind in "iub"):
+            return (
+                f"the elements of {r.text} are {common}, which np.mean adds as {common}, "
+                f"so the loop runs as plain Python"
+            )
+    return None
+
+
+_SUM_KEEPS = tuple(numpy.dtype(t) for t in ("float64", "float32", "int64", "uint64"))
+
+
+# --- copies between slices --------------------------------------------------------------
+#
+# ``board[:, :] = new``, ``a[i, :] = b[i, :]``, ``a[1:-1] = b[2:]``: a slice
+# of one array assigned a slice (or the whole) of another becomes a loop
+# per sliced dimension over a hidden count, each side's index its start
+# plus the count times its step, with Python's slice rules for the starts
+# and lengths. A guard before the loops stops the native code (and the
+# loop runs as Python, which raises NumPy's ValueError or broadcasts) when
+# the lengths differ, and when an integer index is out of range (Python
+# raises IndexError even for an empty slice). When the nest runs
+# (``Copy.broken``): both NumPy arrays with as many dimensions as
+# subscripts, not sharing memory (NumPy then copies through a temporary),
+# the source's type cast safely to the destination's.
+
+
+class Copy:
+    """What a lowered slice copy assumes of the values."""
+
+    def __init__(self, text: str, dst: str, src: str, ndims: dict):
+        self.text, self.dst, self.src, self.ndims = text, dst, src, ndims
+
+    def broken(self, env: dict) -> Optional[str]:
+        for array, ndim in sorted(self.ndims.items()):
+            obj = env.get(array)
+            if type(obj) is not numpy.ndarray:
+                return f"{self.text} copies {array}, which is not a NumPy array, so the loop runs as plain Python"
+            if obj.ndim != ndim:
+                return (
+                    f"{self.text} reads {array} with {ndim} subscript(s), but it has {obj.ndim} dimension(s), "
+                    f"so the loop runs as plain Python"
+                )
+        dst, src = env[self.dst], env[self.src]
+        if numpy.may_share_memory(dst, src):
+            return (
+                f"{self.dst} and {self.src} share memory, and NumPy copies {self.text} as if through a "
+                f"temporary array, so the loop runs as plain Python"
+            )
+        if not numpy.can_cast(src.dtype, dst.dtype, "safe"):
+            return (
+                f"{self.text} converts {src.dtype} elements to {dst.dtype} as NumPy converts arrays, "
+                f"so the loop runs as plain Python"
+            )
+        return None
+
+
+def _parts(t: ast.Subscript) -> list:
+    return list(t.slice.elts) if isinstance(t.slice, ast.Tuple) else [t.slice]
+
+
+def _dim(array: str, d: int) -> ast.expr:
+    return ast.Subscript(ast.Attribute(ast.Name(array, ast.Load()), "shape", ast.Load()), ast.Constant(d), ast.Load())
+
+
+def _copy_side(array: str, parts: list, before: list, conds: list):
+    """Per part: ("index", expression) or ("slice", start variable, step,
+    length variable); hidden assignments appended to ``before``, guards
+    to ``conds``. None when a part is not simple."""
+    out = []
+    for d, p in enumerate(parts):
+        if not isinstance(p, ast.Slice):
+            if isinstance(p, ast.Starred) or not _simple(p):
+                return None
+            n = _dim(array, d)
+            conds.append(
+                ast.Compare(ast.UnaryOp(ast.USub(), copy.deepcopy(n)), [ast.LtE(), ast.Lt()], [copy.deepcopy(p), n])
+            )
+            out.append(("index", p))
+            continue
+        if any(e is not None and not _simple(e) for e in (p.lower, p.upper)):
+            return None
+        step = 1 if p.step is None else _int_literal(p.step)
+        if not step:
+            return None
+        length = _dim(array, d)
+        up = step > 0
+        start = _end(p.lower, length, _num(0) if up else _add(copy.deepcopy(length), _num(-1)), up)
+        stop = _end(p.upper, copy.deepcopy(length), copy.deepcopy(length) if up else _num(-1), up)
+        s_var, n_var = _hidden("the slice's start"), _hidden("the slice's length")
+        before.append(_assign(s_var, start))
+        # len(range(start, stop, step))
+        if up:
+            span = ast.BinOp(ast.BinOp(stop, ast.Sub(), _load(s_var)), ast.Add(), _num(step - 1))
+        else:
+            span = ast.BinOp(ast.BinOp(_load(s_var), ast.Sub(), stop), ast.Add(), _num(-step - 1))
+        before.append(_assign(n_var, _call("max", _num(0), ast.BinOp(span, ast.FloorDiv(), _num(abs(step))))))
+        out.append(("slice", s_var, step, n_var))
+    return out
+
+
+def _lower_copy(s: ast.Assign, arrays: set, facts) -> Optional[list]:
+    if len(s.targets) != 1:
+        return None
+    t, v = s.targets[0], s.value
+    if not (isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)):
+        return None
+    dst_parts = _parts(t)
+    n_sliced = sum(isinstance(p, ast.Slice) for p in dst_parts)
+    if not n_sliced:
+        return None
+    if isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name):
+        src, src_parts = v.value.id, _parts(v)
+    elif isinstance(v, ast.Name) and v.id in arrays:
+        src, src_parts = v.id, [ast.Slice(None, None, None) for _ in range(n_sliced)]
+    else:
+        return None
+    dst = t.value.id
+    if src == dst or sum(isinstance(p, ast.Slice) for p in src_parts) != n_sliced:
+        return None
+    before, conds = [], []
+    dside = _copy_side(dst, dst_parts, before, conds)
+    sside = _copy_side(src, src_parts, before, conds)
+    if dside is None or sside is None:
+        return None
+    dsl = [p for p in dside if p[0] == "slice"]
+    ssl = [p for p in sside if p[0] == "slice"]
+    conds.extend(ast.Compare(_load(a[3]), [ast.Eq()], [_load(b[3])]) for a, b in zip(dsl, ssl))
+    guard = _hidden("the slice's check")
+    inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
+    before.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
+    counts = [_hidden("the slice's index") for _ in dsl]
+
+    def index(side):
+        subs, k = [], 0
+        for p in side:
+            if p[0] == "index":
+                subs.append(copy.deepcopy(p[1]))
+            else:
+                at = _load(counts[k]) if p[2] == 1 else ast.BinOp(_load(counts[k]), ast.Mult(), _num(p[2]))
+                subs.append(_add(_load(p[1]), at))
+                k += 1
+        return ast.Tuple(subs, ast.Load()) if len(subs) > 1 else subs[0]
+
+    body: ast.stmt = ast.Assign(
+        [ast.Subscript(ast.Name(dst, ast.Load()), index(dside), ast.Store())],
+        ast.Subscript(ast.Name(src, ast.Load()), index(sside), ast.Load()),
+    )
+    for var, p in reversed(list(zip(counts, dsl))):
+        body = ast.For(ast.Name(var, ast.Store()), _call("range", _load(p[3])), [body], [], None)
+    out = before + [body]
+    for st in out:
+        for n in walk(st):
+            if "lineno" in n._attributes:
+                ast.copy_location(n, s)
+    if facts is not None:
+        facts.reductions.append(Copy(ast.unparse(s), dst, src, {dst: len(dst_parts), src: len(src_parts)}))
+    return out
