@@ -44,7 +44,7 @@ def _args(seed, m=10, n=2000):
 def fresh_decisions():
     _loopscope.cpu_clear_cache()
     _cost.forget_decisions()
-    _cost._compiled.clear()  # what auto chose to compile: gone with the cache
+    _cost._compiled.clear()  # the GPU variants auto chose to compile
     _cost._runs.clear()
     _run.reset_last_runs()
     yield
@@ -222,7 +222,7 @@ def test_a_kept_python_decision_ends_when_the_code_lands_or_waiting_costs_a_comp
     _cost.forget_decisions()
     waiting = _cost._Waiting(True, 1e-6)
     keep_python(waiting)
-    _cost.note_python_time(nest_id, signature, 1e-3)
+    _cost.note_python_time(nest_id, signature, 0.05)  # 100000 elements: tens of ms in Python
     assert waiting.spent_s >= waiting.compile_s
     assert _cost.choose(nest_id, env) in ("cpu", "cpu-serial")
 
@@ -253,7 +253,7 @@ def test_values_whose_parallel_runs_were_slower_than_one_core_run_on_one_core_fo
             return choose_nest if name == "cost_choose_nest" else getattr(real, name)
 
     _cost._L = Fake()
-    _cost._compiled.add((nest_id, "cpu"))  # compiled: the choice is the model's, not Python while compiling
+    _loopscope.cpu_compile(nest_id, env, False)  # compiled: the choice is the model's, not Python while compiling
     try:
         assert _cost.choose(nest_id, env) == "cpu-serial"
         assert seen.get("cpu_runs_parallel") is False

@@ -144,9 +144,9 @@ def gpu_available():
     return _gpu_status
 
 
-# Nests for which a native variant was chosen in this process: the engine has
-# compiled them since (its variant cache), so their compile time is not
-# charged again.
+# Nests for which the GPU variant was chosen in this process: the engine has
+# compiled them since, so their compile time is not charged again. (The CPU
+# variants ask the variant cache itself, for these very values: cpu_facts.)
 _compiled = set()
 
 
@@ -201,7 +201,6 @@ def cores_free():
 def _facts(facts, nest_id=None):
     f = {"gpu_available": gpu_available(), "cores_free": cores_free()}
     if nest_id is not None:
-        f["cpu_compiled"] = (nest_id, "cpu") in _compiled
         f["gpu_compiled"] = (nest_id, "gpu") in _compiled
     if facts:
         f.update(facts)
@@ -714,7 +713,6 @@ def _decide(nest_id, env, runs, gpu, facts):
         return "python", False
     trial = False
     if choice in ("cpu", "cpu-serial"):
-        _compiled.add((nest_id, "cpu"))
         if not facts and signature is not None:
             choice, trial = _settled_choice(nest_id, env, signature, choice, f, prices)
         if choice == "cpu" and not facts and signature is not None:
