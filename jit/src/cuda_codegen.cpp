@@ -191,17 +191,9 @@ cpu::Small small_of(DType t) {
     case DType::UInt16: return cpu::Small::U16;
     case DType::Int16: return cpu::Small::I16;
     case DType::UInt32: return cpu::Small::U32;
+    case DType::UInt64: return cpu::Small::U64;  // its bits (ls_u64_add ...)
     default: return cpu::Small::None;
   }
-}
-
-// An element of a uint64 array is read on the CPU only: the generated code
-// holds integers as signed 64-bit values, and an np.uint64 needs unsigned
-// arithmetic, comparisons and conversions of its own (cpu::Small::U64).
-[[noreturn]] void fail_u64_read(const std::string& name, int line) {
-  fail(analysis::DeclineCode::UnsupportedValue, line,
-       "an element of the uint64 array '" + name +
-           "' is read; the GPU variant does not model np.uint64 arithmetic yet (the CPU variant does)");
 }
 
 // The values a small integer element holds (UInt64: the non-negative int64s).
@@ -1226,7 +1218,6 @@ class Generator {
           if (s.kind == StmtKind::AugAssign) {
             // The element is located once, read, combined and stored.
             line("{");
-            if (ab.dtype == DType::UInt64) fail_u64_read(s.target->name, s.line);
             line("  " + array_ctype(ab.dtype) + "* ls_p = &" + ref + ";");
             cpu::Small sm = small_of(ab.dtype);
             V old = sm == cpu::Small::None ? V{"(*ls_p)", VT{ar, false, true}, ""}
@@ -1456,6 +1447,7 @@ class Generator {
     if (to == Repr::Bool) return truth(a);
     if (from == Repr::Bool) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
     if (isi(from) && isi(to)) return to == Repr::I64 ? "((ls_i64)" + a.c + ")" : "((int)(unsigned)(ls_u64)" + a.c + ")";
+    if (isi(from) && cpu::is_u64(a.t)) return "((" + std::string(ctype(to)) + ")(ls_u64)" + a.c + ")";
     if (isi(from)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
     if (isf(from) && isf(to)) return "((" + std::string(ctype(to)) + ")" + a.c + ")";
     fail(0, "internal: float to int conversion");
@@ -1506,7 +1498,6 @@ class Generator {
       case ExprKind::Name: return load_var(e.name, e.line);
       case ExprKind::Subscript: {
         DType dt = array(e.name, e.line).dtype;
-        if (dt == DType::UInt64) fail_u64_read(e.name, e.line);
         if (dt == DType::Float16)
           return V{"ls_h2f(" + subscript(e) + ")", VT{Repr::F32, false, true, cpu::Small::F16}, ""};
         if (cpu::Small sm = small_of(dt); sm != cpu::Small::None)
@@ -1532,6 +1523,7 @@ class Generator {
         }
         if (a.t.r == Repr::Bool) a = V{"((ls_i64)" + a.c + ")", kPyInt, ""};
         if (e.un_op == UnOp::Pos) return a;
+        if (cpu::is_u64(a.t)) return V{"ls_u64_neg(" + a.c + ", ls_err)", a.t, ""};
         if (isf(a.t.r)) return V{"(-" + a.c + ")", a.t, a.npf};
         if (spec_.overflow_checks.count(&e)) return V{checked_neg(a), a.t, a.npf};
         return V{(a.t.r == Repr::I32 ? "ls_wneg32(" : "ls_wneg(") + a.c + ")", a.t, a.npf};
@@ -1627,6 +1619,9 @@ class Generator {
 
   std::string compare_pair(CmpOp op, const V& a0, const V& b0, int line) {
     VT d = cpu::compare_domain(a0.t, b0.t, line);
+    if (cpu::is_u64(d))  // unsigned values (np.uint8 ... np.uint32 are non-negative in their int64)
+      return "((ls_u64)" + conv(a0, Repr::I64) + " " + analysis::to_string(op) + " (ls_u64)" + conv(b0, Repr::I64) +
+             ")";
     V a = a0, b = b0;
     if (isf(d.r) && d.py) {
       a = bigchk(a);
@@ -1637,6 +1632,23 @@ class Generator {
 
   V binary(BinOp op, const V& a0, const V& b0, const Expr* site, int line) {
     VT t = cpu::binary_type(op, a0.t, b0.t, line);
+    if (cpu::is_u64(t)) {
+      // np.uint64 with np.uint64 (or np.uint8 ... np.uint32): ls_u64_add ...
+      std::string x = conv(a0, Repr::I64), y = conv(b0, Repr::I64);
+      switch (op) {
+        case BinOp::Add: return V{"ls_u64_add(" + x + ", " + y + ", ls_err)", t, ""};
+        case BinOp::Sub: return V{"ls_u64_sub(" + x + ", " + y + ", ls_err)", t, ""};
+        case BinOp::Mul: return V{"ls_u64_mul(" + x + ", " + y + ", ls_err)", t, ""};
+        case BinOp::FloorDiv: return V{"ls_u64_floordiv(" + x + ", " + y + ", ls_err)", t, ""};
+        case BinOp::Mod: return V{"ls_u64_mod(" + x + ", " + y + ", ls_err)", t, ""};
+        case BinOp::BitAnd: return V{"(" + x + " & " + y + ")", t, ""};
+        case BinOp::BitOr: return V{"(" + x + " | " + y + ")", t, ""};
+        case BinOp::BitXor: return V{"(" + x + " ^ " + y + ")", t, ""};
+        case BinOp::LShift: return V{"ls_u64_shl(" + x + ", " + y + ")", t, ""};
+        case BinOp::RShift: return V{"ls_u64_shr(" + x + ", " + y + ")", t, ""};
+        default: fail(line, "internal: np.uint64 operation");
+      }
+    }
     if (t.small != cpu::Small::None && analysis::is_bitwise(op)) {
       // & | ^ >> of two small integers (both held as int64): the result is
       // in their common type already (<< is declined by binary_type).
@@ -1795,6 +1807,8 @@ class Generator {
     auto need = [&](size_t n) {
       if (a.size() != n) fail(e.line, f + "() takes " + std::to_string(n) + " argument(s) here");
     };
+    if ((f == "int" || f == "round") && a.size() == 1 && cpu::is_u64(a[0].t))
+      return V{"ls_u64_int(" + a[0].c + ", ls_err)", kPyInt, ""};
     if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
         f == "atan" || f == "tanh" || f == "log10" || f == "log2" || f == "expm1" || f == "log1p" || f == "erf" ||
         f == "erfc" || f == "sinh" || f == "cosh") {
@@ -1835,6 +1849,10 @@ class Generator {
       need(1);
       if (!isf(a[0].t.r)) return V{conv(a[0], Repr::I64), kPyInt, ""};
       return V{"ls_f2i(trunc(" + conv(a[0], Repr::F64) + "), ls_err)", kPyInt, ""};
+    }
+    if (f == "np.uint64") {
+      need(1);
+      return V{conv(a[0], Repr::I64), VT{Repr::I64, false, true, cpu::Small::U64}, ""};
     }
     if (f == "round") {
       need(1);  // half to even, then int()

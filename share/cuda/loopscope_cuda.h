@@ -411,6 +411,49 @@ LS_DEV double ls_hf2d(float f) {
 }
 
 // NumPy integers: the wrapped result, and a warning when it wrapped.
+// np.uint64, held as the int64 with the same 64 bits: NumPy's uint64
+// arithmetic, wrapping with its warning (x // 0 and x % 0 are 0 with a
+// warning, shifts by 64 or more give 0), as the CPU variant's u64_binary.
+LS_DEV ls_i64 ls_u64_add(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_u64 r = (ls_u64)a + (ls_u64)b;
+  if (r < (ls_u64)a) ls_fail(err, LS_ERR_NPWARN);
+  return (ls_i64)r;
+}
+LS_DEV ls_i64 ls_u64_sub(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if ((ls_u64)b > (ls_u64)a) ls_fail(err, LS_ERR_NPWARN);
+  return (ls_i64)((ls_u64)a - (ls_u64)b);
+}
+LS_DEV ls_i64 ls_u64_mul(ls_i64 a, ls_i64 b, ls_i64* err) {
+  ls_u64 x = (ls_u64)a, y = (ls_u64)b, r = x * y;
+  if (x != 0 && r / x != y) ls_fail(err, LS_ERR_NPWARN);
+  return (ls_i64)r;
+}
+LS_DEV ls_i64 ls_u64_floordiv(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0) {
+    ls_fail(err, LS_ERR_NPWARN);
+    return 0;
+  }
+  return (ls_i64)((ls_u64)a / (ls_u64)b);
+}
+LS_DEV ls_i64 ls_u64_mod(ls_i64 a, ls_i64 b, ls_i64* err) {
+  if (b == 0) {
+    ls_fail(err, LS_ERR_NPWARN);
+    return 0;
+  }
+  return (ls_i64)((ls_u64)a % (ls_u64)b);
+}
+LS_DEV ls_i64 ls_u64_shl(ls_i64 a, ls_i64 b) { return (ls_u64)b < 64 ? (ls_i64)((ls_u64)a << b) : 0; }
+LS_DEV ls_i64 ls_u64_shr(ls_i64 a, ls_i64 b) { return (ls_u64)b < 64 ? (ls_i64)((ls_u64)a >> b) : 0; }
+LS_DEV ls_i64 ls_u64_neg(ls_i64 a, ls_i64* err) {
+  if (a != 0) ls_fail(err, LS_ERR_NPWARN);
+  return (ls_i64)(0 - (ls_u64)a);
+}
+// int() of an np.uint64: from 2**63 a big Python int, left to Python
+LS_DEV ls_i64 ls_u64_int(ls_i64 a, ls_i64* err) {
+  if (a < 0) ls_fail(err, LS_ERR_OVERFLOW);
+  return a;
+}
+
 LS_DEV ls_i64 ls_npadd(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_cadd(a, b, err, LS_ERR_NPWARN); }
 LS_DEV ls_i64 ls_npsub(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_csub(a, b, err, LS_ERR_NPWARN); }
 LS_DEV ls_i64 ls_npmul(ls_i64 a, ls_i64 b, ls_i64* err) { return ls_cmul(a, b, err, LS_ERR_NPWARN); }

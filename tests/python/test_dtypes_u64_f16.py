@@ -1,4 +1,5 @@
-"""uint64 elements and scalars (np.uint64) against CPython with NumPy 1.24.
+"""uint64 and float16 elements and scalars (np.uint64, np.float16) against
+CPython with NumPy 1.24.
 
 An element of a uint64 array is an np.uint64. NumPy computes np.uint64 with
 np.uint64 (or np.uint8 ... np.uint32) in uint64, wrapping modulo 2**64 with
@@ -11,7 +12,8 @@ shifts take two unsigned operands (with a Python int NumPy raises TypeError).
 int() and round() give Python's exact int, float() rounds. Values from 2**63
 up stay exact. The CPU variant runs all of this natively (the int() of a
 value from 2**63 up stops the run so Python makes its big int); the
-generated CUDA declines reads of uint64 elements and np.uint64 scalars.
+generated CUDA computes them too, and declines a variable holding an
+np.uint64 and np.uint64 scalars. float16: see the section further down.
 
 Every case runs in CPython and through ``loopscope.run`` on each device
 (``differential.check``): return value and type, arrays bit for bit,
@@ -192,15 +194,27 @@ def test_declines_with_a_sentence(body, words):
     assert words in recs["cpu"][0]["reason"], recs["cpu"][0]["reason"]
 
 
-def test_gpu_declines_uint64_reads_with_a_reason():
-    f = _fn(LOOP + "        U[i] = A[i] + B[i]\n")
-    with np.errstate(all="ignore"):
-        recs = check(f, _args, native=CPU)
-    (rec,) = recs["gpu-emulated"]
-    assert rec["status"] == "declined" and "uint64" in rec["reason"] and "CPU" in rec["reason"], rec
-    # stores alone still run there
-    g = _fn(LOOP + "        U[i] = I[i] * 3\n")
-    recs = check(g, _args, native=("cpu", "cpu-serial", "gpu-emulated"))
+def test_gpu_uint64_and_its_declines():
+    # the generated CUDA computes np.uint64 as the CPU does (ls_u64_add ...)
+    # where nothing wraps (it stops where NumPy may warn, whatever
+    # np.errstate says); a variable holding an np.uint64 and an np.uint64
+    # scalar stay on the CPU, with a reason
+    f = _fn(
+        LOOP + "        U[i] = (A[i] ^ (A[i] >> B[i])) | (B[i] << np.uint64(2)) % (B[i] + np.uint64(1))\n"
+        "        F[i] = A[i] / 3 + float(A[i]) - C[i]\n"
+        "        I[i] = (A[i] > B[i]) + 2 * (A[i] == 2**53) + 4 * (A[i] < -1)\n"
+    )
+
+    def no_wrap():
+        a = _args()
+        a[1] = a[1] % np.uint64(70)
+        return a
+
+    recs = check(f, no_wrap, native=CPU + ("gpu-emulated",))
+    assert recs["gpu-emulated"][0]["status"] == "ok"
+    g = _fn(LOOP + "        v = A[i] ^ B[i]\n        U[i] = v\n")
+    recs = check(g, _args, native=CPU)
+    assert recs["gpu-emulated"][0]["status"] == "declined" and "np.uint64" in recs["gpu-emulated"][0]["reason"]
 
 
 # ---- float16 ---------------------------------------------------------------
