@@ -299,3 +299,43 @@ def test_a_board_copied_whole():
     _ran_natively(recs)
     recs = check(BOARD, lambda: ((_mix((7, 8), 2) > 1.0).astype(np.uint8), 3), native=False)
     assert "np.sum adds as another type" in recs["cpu"][0]["reason"]
+
+
+# --- np.max and np.min ---------------------------------------------------------
+
+EXTREMES = _fn(
+    """
+def extremes(a, b, out):
+    for i in range(a.shape[0] - 10):
+        out[i, 0] = np.max(a[i:i + 5])
+        out[i, 1] = np.min(a[i:i + 9]) + a[i:i + 3].max()
+        out[i, 2] = np.amin(b[i:i + 3, 1:4] * b[0:3, 2:5])
+        out[i, 3] = b[i:i + 4, i:i + 7].min()
+    return out
+""",
+    "extremes",
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32])
+def test_max_and_min(dtype):
+    def make():
+        rng = np.random.default_rng(5)
+        vals = np.array([0.5, -1.0, 2.5, 3.0, -7.0, 1e30 if dtype is np.float64 else 9.0])
+        if np.dtype(dtype).kind == "i":
+            vals = np.array([0, -1, 2, 3, -7, 9])  # integer zeros have one sign
+        return rng.choice(vals, 16).astype(dtype), rng.choice(vals, (12, 12)).astype(dtype), np.zeros((6, 4), dtype)
+
+    _ran_natively(check(EXTREMES, make))
+
+
+@pytest.mark.parametrize("special", [np.nan, -0.0, 0.0])
+def test_max_and_min_of_nans_and_signed_zeros(special):
+    # NumPy's SIMD loops choose which NaN or which zero: such a result stops
+    # the native code and the loop runs as Python.
+    def make():
+        rng = np.random.default_rng(6)
+        vals = np.array([special, 0.0, -0.0, 1.0, -1.0, np.nan])
+        return rng.choice(vals, 16), rng.choice(vals, (12, 12)), np.zeros((6, 4))
+
+    check(EXTREMES, make, native=False)

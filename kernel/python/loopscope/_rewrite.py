@@ -501,7 +501,12 @@ def register(
             expr = _expression_input(name)
             bases = [name] if expr is None else list(expr[1]) if isinstance(expr[1], tuple) else [expr[1]]
             loads.extend(
-                b for b in bases if b not in loads and not b.startswith(_inline.HIDDEN_PREFIX) and b != _rotations.STATE
+                b
+                for b in bases
+                if b not in loads
+                and not b.startswith(_inline.HIDDEN_PREFIX)
+                and b != _rotations.STATE
+                and not b.startswith(_slices.FLOATS_PREFIX)
             )
         if draw_plan:  # the arguments of the draws checked before the loop (_draws)
             loads.extend(n for n in draw_plan.names if n not in loads)

@@ -1,4 +1,6 @@
-"""Slices filled with a constant inside a nest, lowered to loops.
+"""Slices inside a nest, lowered to loops: slices filled with a constant
+(below), slices copied from another array, and reductions of small slices
+(``np.sum``, ``np.mean``, ``np.max``, ``np.min``: the sections at the end).
 
 ``is_prime[i * i::i] = False`` (a sieve), ``a[1:-1] = 0.0``, ``grid[:, ::2]
 = 1`` fill the elements a slice selects with one number. In the copy of the
@@ -210,6 +212,10 @@ def lower(node: ast.stmt, facts=None) -> ast.stmt:
 # array's end (or starting below 0) has another length: a guard stops the
 # native code there and the loop runs as Python.
 
+# An input of a nest with np.max or np.min of slices, set when it runs
+# (``values_broken``), not read from the loop's scope: 1 when the elements
+# are floats, else 0.
+FLOATS_PREFIX = "__loopscope_floats"
 MAX_REDUCED = 128  # NumPy's pairwise block (PW_BLOCKSIZE): one level of the sum
 _NUMPY = ("np", "numpy")
 _ARITH = (ast.Add, ast.Sub, ast.Mult)
@@ -218,8 +224,9 @@ _ARITH = (ast.Add, ast.Sub, ast.Mult)
 class Reduction:
     """What a lowered reduction assumes of the values (``values_broken``)."""
 
-    def __init__(self, kind: str, text: str, ndims: dict, shapes: dict):
-        self.kind = kind  # "sum" or "mean"
+    def __init__(self, kind: str, text: str, ndims: dict, shapes: dict, floats: Optional[str] = None):
+        self.kind = kind  # "sum", "mean", "max" or "min"
+        self.floats = floats  # max, min: the hidden input that says the elements are floats
         self.text = text  # the call as the user wrote it
         self.ndims = ndims  # array -> number of dimensions
         self.shapes = shapes  # array used whole -> its shape
@@ -308,18 +315,24 @@ def _operands(e: ast.expr, out: list):
 
 
 def _reduction_call(c: ast.expr):
-    """(kind, argument) of ``np.sum(x)``, ``np.mean(x)``, ``x.sum()``,
-    ``x.mean()``, or None."""
+    """(kind, argument, module name, its attribute) of ``np.sum(x)``,
+    ``np.mean(x)``, ``np.max(x)`` (``np.amax``), ``np.min(x)``
+    (``np.amin``), the methods ``x.sum()``, ``x.mean()``, ``x.max()``,
+    ``x.min()``, or None."""
     if not isinstance(c, ast.Call) or c.keywords or not isinstance(c.func, ast.Attribute):
         return None
     f = c.func
-    if f.attr not in ("sum", "mean"):
+    kind = _KINDS.get(f.attr)
+    if kind is None:
         return None
     if isinstance(f.value, ast.Name) and f.value.id in _NUMPY:
-        return (f.attr, c.args[0], f.value.id) if len(c.args) == 1 else None
-    if not c.args and isinstance(f.value, ast.Subscript):
-        return f.attr, f.value, None
+        return (kind, c.args[0], f.value.id, f.attr) if len(c.args) == 1 else None
+    if not c.args and isinstance(f.value, ast.Subscript) and f.attr == kind:
+        return kind, f.value, None, None
     return None
+
+
+_KINDS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min"}
 
 
 def _element(t, ops, index) -> ast.expr:
@@ -360,7 +373,7 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     found = _reduction_call(c)
     if found is None:
         return None
-    kind, arg, module = found
+    kind, arg, module, attr = found
     ops: list = []
     tmpl = _operands(arg, ops)
     if tmpl is None:
@@ -400,6 +413,14 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
     out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
     elements = [_element(tmpl, ops, idx) for idx in itertools.product(*(range(n) for n in shape))]
+    if kind in ("max", "min"):
+        floats = f"{FLOATS_PREFIX}{next(_counter)}__"
+        total = _extreme(kind, text, elements, floats, out)
+        if facts is not None:
+            if module is not None:
+                facts.modules.add((module, attr))
+            facts.reductions.append(Reduction(kind, text, ndims, whole, floats))
+        return out, total
     if kind == "mean":
         np_name = module or "np"
         elements = [
@@ -437,9 +458,49 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     out.append(_assign(total, result))
     if facts is not None:
         if module is not None:
-            facts.modules.add((module, kind))
+            facts.modules.add((module, attr))
         facts.reductions.append(Reduction(kind, text, ndims, whole))
     return out, total
+
+
+def _extreme(kind: str, text: str, elements: list, floats: str, out: list) -> str:
+    """The statements (appended to ``out``) of np.max or np.min of
+    ``elements``, and the variable of the result. NumPy's SIMD loops choose
+    between +0.0 and -0.0, and which NaN, in their own order: a guard stops
+    the native code when the result is NaN, or 0 of a float type (``floats``,
+    a hidden input set when the nest runs: 1 for float elements, else 0);
+    any other result is the one element of its bits."""
+    best, x = _hidden(f"the {kind} of {text}"), _hidden(f"an element of {text}")
+    beats = ast.Gt() if kind == "max" else ast.Lt()
+    for k, e in enumerate(elements):
+        if k == 0:
+            out.append(_assign(best, e))
+            continue
+        out.append(_assign(x, e))
+        wins = ast.BoolOp(
+            ast.Or(),
+            [
+                ast.Compare(_load(x), [beats], [_load(best)]),
+                ast.Compare(_load(x), [ast.NotEq()], [_load(x)]),
+            ],
+        )
+        out.append(_assign(best, ast.IfExp(wins, _load(x), _load(best))))
+    unsure = ast.BoolOp(
+        ast.Or(),
+        [
+            ast.Compare(_load(best), [ast.NotEq()], [_load(best)]),
+            ast.BoolOp(
+                ast.And(),
+                [
+                    ast.Compare(_load(best), [ast.Eq()], [_num(0)]),
+                    ast.Compare(_load(floats), [ast.Eq()], [_num(1)]),
+                ],
+            ),
+        ],
+    )
+    guard = _hidden("the slice's check")
+    out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(unsure, _num(0), _num(1)))))
+    return best
 
 
 def _hoistable_calls(e: ast.expr):
@@ -501,6 +562,7 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                 return why
             continue
         dtypes = []
+        anyorder = r.kind in ("max", "min")
         for array, ndim in sorted(r.ndims.items()):
             obj = env.get(array)
             if type(obj) is not numpy.ndarray:
@@ -516,13 +578,15 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                     f"so the loop runs as plain Python (NumPy broadcasts or raises)"
                 )
             strides = [s for s, n in zip(obj.strides, obj.shape) if n > 1]
-            if any(s <= 0 for s in strides) or any(a < b for a, b in zip(strides, strides[1:])):
+            if not anyorder and any(s <= 0 for s in strides) or any(a < b for a, b in zip(strides, strides[1:])):
                 return (
                     f"{array} is not laid out in C order (a transposed or reversed view), and NumPy adds "
                     f"the elements of {r.text} in memory order, so the loop runs as plain Python"
                 )
             dtypes.append(obj.dtype)
         common = numpy.result_type(*dtypes)
+        if r.floats is not None:
+            env[r.floats] = int(common.kind in "fc")
         if r.kind == "sum" and common not in _SUM_KEEPS:
             return (
                 f"the elements of {r.text} are {common}, which np.sum adds as another type, "
