@@ -208,7 +208,7 @@ def test_a_kernel_of_another_shape_runs_as_python():
 
 DECLINED = [
     ("long", "out[i] = np.sum(a[i:i + 200])"),
-    ("unknown", "out[i] = np.sum(a[i:i + w])"),
+    ("two_dimensional_unknown", "out[i] = np.sum(a[i:i + w, 0:2])"),
     ("axis", "out[i] = np.sum(a[i:i + 3], axis=0)"),
     ("dtype", "out[i] = np.sum(a[i:i + 3], dtype=np.float32)"),
     ("empty", "out[i] = np.sum(a[i:i])"),
@@ -227,8 +227,9 @@ def declined_{name}(a, out, w):
 """,
         f"declined_{name}",
     )
-    check(fn, lambda: (_mix(300, 4), np.zeros(5), 3), native=False)
-    reason = loopscope.explain(fn, _mix(300, 4), np.zeros(5), 3)["nests"][0]["decline"]["reason"]
+    a = _mix((300, 3), 4) if "two" in name else _mix(300, 4)
+    check(fn, lambda: (a.copy(), np.zeros(5), 3), native=False)
+    reason = loopscope.explain(fn, a, np.zeros(5), 3)["nests"][0]["decline"]["reason"]
     assert "works on a whole array or slice" in reason or "keyword" in reason, reason
 
 
@@ -339,3 +340,32 @@ def test_max_and_min_of_nans_and_signed_zeros(special):
         return rng.choice(vals, 16), rng.choice(vals, (12, 12)), np.zeros((6, 4))
 
     check(EXTREMES, make, native=False)
+
+
+# --- lengths known when the statement runs -----------------------------------------
+
+MOVING = _fn(
+    """
+def moving(x, w, out):
+    for i in range(out.shape[0]):
+        out[i, 0] = np.mean(x[i:i + w])
+        out[i, 1] = np.sum(x[i:i + w] * x[i + 1:i + w + 1])
+        out[i, 2] = x[i:w + i].max() - np.min(x[i + 1:i + 1 + w])
+    return out
+""",
+    "moving",
+)
+
+
+@pytest.mark.parametrize("w", [1, 3, 7, 8, 9, 16, 23, 128])
+def test_windows_of_a_length_known_when_the_loop_runs(w):
+    recs = check(MOVING, lambda: (_mix(200, w) + 0.25, w, np.zeros((40, 3))))
+    _ran_natively(recs)
+
+
+@pytest.mark.parametrize("w", [0, -2, 129, 170])
+def test_windows_empty_negative_or_long_run_as_python(w):
+    # Empty (np.mean warns and gives NaN, np.max raises), counted from the
+    # end, or longer than NumPy's pairwise block: the guard stops the
+    # native code.
+    check(MOVING, lambda: (_mix(400, 1) + 0.25, w, np.zeros((40, 3))), native=False)

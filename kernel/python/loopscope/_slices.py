@@ -195,6 +195,9 @@ def lower(node: ast.stmt, facts=None) -> ast.stmt:
 
 # --- reductions of small slices -------------------------------------------------------
 #
+# (1-D slices of a length known only when the statement runs, ``x[i:i +
+# w]``, take the same order in loops: ``_lower_unknown``.)
+#
 # ``np.sum(img[i:i + 3, j:j + 3] * k)``, ``a[i, j - 1:j + 2].sum()``,
 # ``np.mean(x[i:i + 4])``: a reduction of slices whose lengths are constants
 # written in the subscripts becomes a sum of their elements in NumPy's order,
@@ -246,22 +249,50 @@ def _simple(e: ast.expr) -> bool:
     return False
 
 
-def _offset(e: ast.expr):
-    """``e`` as (base, constant): ``j - 1`` -> (j, -1), ``3`` -> (None, 3)."""
+def _terms(e: ast.expr, sign: int, terms: list) -> int:
+    """``e`` as a sum: its terms (sign, node) appended to ``terms``, its
+    integer constants returned."""
     c = _int_literal(e)
     if c is not None:
-        return None, c
+        return sign * c
     if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub)):
-        k = _int_literal(e.right)
-        if k is not None:
-            base, c = _offset(e.left)
-            return base, c + (k if isinstance(e.op, ast.Add) else -k)
-    return ast.dump(e), 0
+        right = sign if isinstance(e.op, ast.Add) else -sign
+        return _terms(e.left, sign, terms) + _terms(e.right, right, terms)
+    terms.append((sign, e))
+    return 0
+
+
+def _difference(upper: ast.expr, lower: ast.expr):
+    """``upper - lower`` with the terms they share cancelled: an int, or an
+    expression."""
+    up, low = [], []
+    const = _terms(upper, 1, up) - _terms(lower, 1, low)
+    low = [(-sg, e) for sg, e in low]
+    left = []
+    for sg, e in up + low:
+        key = ast.dump(e)
+        for k, (sg2, e2) in enumerate(left):
+            if sg2 == -sg and ast.dump(e2) == key:
+                del left[k]
+                break
+        else:
+            left.append((sg, e))
+    if not left:
+        return const
+    out = None
+    for sg, e in left:
+        e = copy.deepcopy(e)
+        if out is None:
+            out = e if sg > 0 else ast.UnaryOp(ast.USub(), e)
+        else:
+            out = ast.BinOp(out, ast.Add() if sg > 0 else ast.Sub(), e)
+    return _add(out, _num(const)) if const else out
 
 
 def _window(p: ast.Slice):
-    """(start expression, constant length) of a slice ``s:s + c`` (step 1),
-    or None."""
+    """(start expression, length) of a slice with step 1 and an end: a
+    constant length (``i:i + 3``), or its string and expression when it is
+    known only when the statement runs (``i:i + w``); None otherwise."""
     if p.step is not None and _int_literal(p.step) != 1:
         return None
     if p.upper is None:
@@ -269,12 +300,17 @@ def _window(p: ast.Slice):
     lower = p.lower if p.lower is not None else ast.Constant(0)
     if not (_simple(lower) and _simple(p.upper)):
         return None
-    (b0, c0), (b1, c1) = _offset(lower), _offset(p.upper)
-    if b0 != b1 or c1 - c0 <= 0:
-        return None
-    if b0 is None and c0 < 0:
-        return None  # counts from the end
-    return lower, c1 - c0
+    for end in (lower, p.upper):
+        c = _int_literal(end)
+        if c is not None and c < 0:
+            return None  # counts from the end
+    n = _difference(p.upper, lower)
+    if isinstance(n, int):
+        return (lower, n) if n > 0 else None
+    return lower, ast.dump(n), n
+
+
+_LENGTHS: dict = {}  # the shape's string of a length known when the statement runs -> its expression
 
 
 class _Operand:
@@ -300,6 +336,8 @@ def _operands(e: ast.expr, out: list):
                     return None
                 kept.append(("slice", w[0]))
                 shape.append(w[1])
+                if len(w) == 3:
+                    _LENGTHS[w[1]] = w[2]
             elif isinstance(p, (ast.Starred,)) or not _simple(p):
                 return None
             else:
@@ -347,7 +385,11 @@ def _element(t, ops, index) -> ast.expr:
             if kind == "index":
                 subs.append(copy.deepcopy(e))
             else:
-                subs.append(_add(copy.deepcopy(e), _num(index[k])) if index[k] else copy.deepcopy(e))
+                r = index[k]
+                if isinstance(r, int):
+                    subs.append(_add(copy.deepcopy(e), _num(r)) if r else copy.deepcopy(e))
+                else:
+                    subs.append(_add(copy.deepcopy(e), copy.deepcopy(r)))
                 k += 1
     return ast.Subscript(
         ast.Name(op.array, ast.Load()), ast.Tuple(subs, ast.Load()) if len(subs) > 1 else subs[0], ast.Load()
@@ -382,6 +424,10 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     if len(shapes) != 1:
         return None  # no slice, or slices of other shapes (NumPy broadcasts them)
     (shape,) = shapes
+    if not all(isinstance(n, int) for n in shape):
+        if len(shape) != 1 or any(op.parts is None for op in ops):
+            return None
+        return _lower_unknown(c, kind, module, attr, tmpl, ops, _LENGTHS[shape[0]], facts)
     count = math.prod(shape)
     if count > MAX_REDUCED:
         return None
@@ -460,6 +506,126 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
         if module is not None:
             facts.modules.add((module, attr))
         facts.reductions.append(Reduction(kind, text, ndims, whole))
+    return out, total
+
+
+def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
+    """The reduction of 1-D slices whose length is known when the statement
+    runs (``np.mean(x[i:i + w])``): the same order as for constant lengths,
+    in loops over hidden indices, for 1 to 128 elements (a guard stops the
+    native code otherwise)."""
+    text = ast.unparse(c)
+    n = _hidden("the slice's length")
+    out: list = [_assign(n, copy.deepcopy(length))]
+    conds = [
+        ast.Compare(_load(n), [ast.GtE()], [_num(1)]),
+        ast.Compare(_load(n), [ast.LtE()], [_num(MAX_REDUCED)]),
+    ]
+    ndims = {}
+    for op in ops:
+        if ndims.setdefault(op.array, len(op.parts)) != len(op.parts):
+            return None
+        for d, (kind_d, e) in enumerate(op.parts):
+            if kind_d == "slice":
+                conds.append(ast.Compare(copy.deepcopy(e), [ast.GtE()], [_num(0)]))
+                conds.append(ast.Compare(_add(copy.deepcopy(e), _load(n)), [ast.LtE()], [_dim(op.array, d)]))
+    guard = _hidden("the slice's check")
+    out.append(
+        _assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(ast.BoolOp(ast.And(), conds), _num(1), _num(0))))
+    )
+    np_name = module or "np"
+
+    def element(at: ast.expr) -> ast.expr:
+        x = _element(tmpl, ops, [at])
+        if kind == "mean":
+            x = ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float64", ast.Load()), [x], [])
+        return x
+
+    def bound() -> ast.expr:
+        # The engine reads a loop's bounds from the names known before the
+        # nest: the length's expression, not the hidden variable.
+        return copy.deepcopy(length)
+
+    def loop(var, it, body):
+        return ast.For(ast.Name(var, ast.Store()), it, body, [], None)
+
+    def rng(*args):
+        return _call("range", *args)
+
+    def plus(a, b):
+        return ast.BinOp(a, ast.Add(), b)
+
+    total = _hidden(f"the {kind} of {text}")
+    k = _hidden("the slice's index")
+    floats = None
+    if kind in ("max", "min"):
+        x = _hidden(f"an element of {text}")
+        beats = ast.Gt() if kind == "max" else ast.Lt()
+        wins = ast.BoolOp(
+            ast.Or(),
+            [ast.Compare(_load(x), [beats], [_load(total)]), ast.Compare(_load(x), [ast.NotEq()], [_load(x)])],
+        )
+        out.append(_assign(total, element(_num(0))))
+        out.append(
+            loop(
+                k,
+                rng(_num(1), bound()),
+                [_assign(x, element(_load(k))), _assign(total, ast.IfExp(wins, _load(x), _load(total)))],
+            )
+        )
+        floats = f"{FLOATS_PREFIX}{next(_counter)}__"
+        unsure = ast.BoolOp(
+            ast.Or(),
+            [
+                ast.Compare(_load(total), [ast.NotEq()], [_load(total)]),
+                ast.BoolOp(
+                    ast.And(),
+                    [
+                        ast.Compare(_load(total), [ast.Eq()], [_num(0)]),
+                        ast.Compare(_load(floats), [ast.Eq()], [_num(1)]),
+                    ],
+                ),
+            ],
+        )
+        out.append(
+            _assign(
+                _hidden("the slice's check"), ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(unsure, _num(0), _num(1)))
+            )
+        )
+    else:
+        few = [
+            _assign(total, element(_num(0))),
+            loop(k, rng(_num(1), bound()), [_assign(total, plus(_load(total), element(_load(k))))]),
+        ]
+        rs = [_hidden(f"the {kind} of {text}") for _ in range(8)]
+        b = _hidden("the slice's index")
+        whole = ast.BinOp(bound(), ast.Sub(), ast.BinOp(bound(), ast.Mod(), _num(8)))
+        tree = plus(
+            plus(plus(_load(rs[0]), _load(rs[1])), plus(_load(rs[2]), _load(rs[3]))),
+            plus(plus(_load(rs[4]), _load(rs[5])), plus(_load(rs[6]), _load(rs[7]))),
+        )
+        many = [_assign(r, element(_num(j))) for j, r in enumerate(rs)]
+        many.append(
+            loop(
+                b,
+                rng(_num(8), whole, _num(8)),
+                [_assign(r, plus(_load(r), element(plus(_load(b), _num(j))))) for j, r in enumerate(rs)],
+            )
+        )
+        many.append(_assign(total, tree))
+        many.append(
+            loop(k, rng(copy.deepcopy(whole), bound()), [_assign(total, plus(_load(total), element(_load(k))))])
+        )
+        out.append(ast.If(ast.Compare(_load(n), [ast.Lt()], [_num(8)]), few, many))
+        zero = ast.Compare(_load(total), [ast.Eq()], [_num(0)])
+        result: ast.expr = ast.IfExp(zero, ast.BinOp(_load(total), ast.Sub(), _load(total)), _load(total))
+        if kind == "mean":
+            result = ast.BinOp(result, ast.Div(), _load(n))
+        out.append(_assign(total, result))
+    if facts is not None:
+        if module is not None:
+            facts.modules.add((module, attr))
+        facts.reductions.append(Reduction(kind, text, ndims, {}, floats))
     return out, total
 
 
@@ -578,7 +744,7 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                     f"so the loop runs as plain Python (NumPy broadcasts or raises)"
                 )
             strides = [s for s, n in zip(obj.strides, obj.shape) if n > 1]
-            if not anyorder and any(s <= 0 for s in strides) or any(a < b for a, b in zip(strides, strides[1:])):
+            if not anyorder and (any(s <= 0 for s in strides) or any(a < b for a, b in zip(strides, strides[1:]))):
                 return (
                     f"{array} is not laid out in C order (a transposed or reversed view), and NumPy adds "
                     f"the elements of {r.text} in memory order, so the loop runs as plain Python"
