@@ -507,6 +507,14 @@ _trials = {}
 _last_chosen = [None, None, None, False]
 
 
+def chosen_signature(nest_id, env):
+    """The decision signature of these values: the one choose just computed
+    for this run, else computed now (may raise, as decision_signature)."""
+    if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
+        return _last_chosen[2]
+    return decision_signature(env)
+
+
 def measuring(nest_id, env):
     """Whether the run choose just chose for ``nest_id`` is to be timed for
     note_native_run (its decision was made afresh)."""

@@ -147,7 +147,7 @@ class _PythonClock(threading.local):
 
     def start(self, nest_id, env):
         try:
-            self.started[nest_id] = (time.perf_counter(), _cost.decision_signature(env))
+            self.started[nest_id] = (time.perf_counter(), _cost.chosen_signature(nest_id, env))
         except Exception:
             pass
 
