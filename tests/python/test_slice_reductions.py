@@ -369,3 +369,29 @@ def test_windows_empty_negative_or_long_run_as_python(w):
     # end, or longer than NumPy's pairwise block: the guard stops the
     # native code.
     check(MOVING, lambda: (_mix(400, 1) + 0.25, w, np.zeros((40, 3))), native=False)
+
+
+BLUR = _fn(
+    """
+def box_blur(img, out):
+    for i in range(1, img.shape[0] - 1):
+        for j in range(1, img.shape[1] - 1):
+            out[i, j] = np.mean(img[i - 1:i + 2, j - 1:j + 2])
+    return out
+""",
+    "box_blur",
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int32])
+def test_a_box_blur(dtype):
+    def make():
+        img = _mix((9, 11), 8) if dtype is np.float64 else np.random.default_rng(8).integers(0, 255, (9, 11))
+        return img.astype(dtype), np.zeros((9, 11))
+
+    recs = check(BLUR, make, native=dtype is not np.uint8)
+    if dtype is np.uint8:
+        assert "np.mean adds the uint8 elements" in recs["cpu"][0]["reason"]
+        return
+    _ran_natively(recs)
+    assert parallel_loops(recs, "cpu")[0]

@@ -211,7 +211,7 @@ def lower(node: ast.stmt, facts=None) -> ast.stmt:
 # subscripts use, laid out in C order (positive, non-increasing strides: a
 # transposed or reversed array is summed in memory order), elements whose
 # common type is one np.sum keeps (float64, float32, int64, uint64; np.mean:
-# float64 or an integer type, added as float64). A slice clipped by the
+# float64, int64 or int32, added as float64). A slice clipped by the
 # array's end (or starting below 0) has another length: a guard stops the
 # native code there and the loop runs as Python.
 
@@ -763,10 +763,18 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                 f"the elements of {r.text} are {common}, which np.mean adds as {common}, "
                 f"so the loop runs as plain Python"
             )
+        if r.kind == "mean" and common not in _MEAN_CONVERTS:
+            # np.mean adds integers as float64: native code converts int32
+            # and int64 elements only.
+            return (
+                f"np.mean adds the {common} elements of {r.text} as float64, a conversion native code "
+                f"does not make for {common}, so the loop runs as plain Python"
+            )
     return None
 
 
 _SUM_KEEPS = tuple(numpy.dtype(t) for t in ("float64", "float32", "int64", "uint64"))
+_MEAN_CONVERTS = tuple(numpy.dtype(t) for t in ("float64", "int64", "int32"))
 
 
 # --- copies between slices --------------------------------------------------------------
