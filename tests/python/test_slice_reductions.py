@@ -395,3 +395,38 @@ def test_a_box_blur(dtype):
         return
     _ran_natively(recs)
     assert parallel_loops(recs, "cpu")[0]
+
+
+# --- Python's max and min of a slice -------------------------------------------
+
+PY_EXTREMES = _fn(
+    """
+def py_extremes(x, w, out):
+    for i in range(out.shape[0]):
+        out[i, 0] = max(x[i:i + w])
+        out[i, 1] = min(x[i + 1:i + 4]) - max(x[i:i + 1])
+        out[i, 2] = min(x[i:i + w] * x[i + 2:i + w + 2])
+    return out
+""",
+    "py_extremes",
+)
+
+
+@pytest.mark.parametrize("w", [1, 2, 5, 40, 300])
+@pytest.mark.parametrize("nan", [False, True])
+def test_pythons_max_and_min_keep_the_first_of_equal_items(w, nan):
+    # Python's max keeps the first item unless a later one compares greater:
+    # 0.0 and -0.0 keep the first, NaN first stays, NaN later is skipped. A
+    # NaN compared sets the IEEE invalid flag, which the native code reads
+    # as NumPy's warning: Python runs the loop then.
+    def make():
+        rng = np.random.default_rng(w)
+        vals = [0.0, -0.0, 1.0, -1.0, 2.5] + ([np.nan] if nan else [])
+        return rng.choice(np.array(vals), 400), w, np.zeros((20, 3))
+
+    check(PY_EXTREMES, make, native=not nan)
+
+
+def test_pythons_max_of_an_empty_slice_raises():
+    check(PY_EXTREMES, lambda: (_mix(400, 1), 0, np.zeros((20, 3))), native=False)
+    check(PY_EXTREMES, lambda: (_mix(30, 1), 5, np.zeros((30, 3))), native=False)

@@ -357,7 +357,12 @@ def _reduction_call(c: ast.expr):
     ``np.mean(x)``, ``np.max(x)`` (``np.amax``), ``np.min(x)``
     (``np.amin``), the methods ``x.sum()``, ``x.mean()``, ``x.max()``,
     ``x.min()``, or None."""
-    if not isinstance(c, ast.Call) or c.keywords or not isinstance(c.func, ast.Attribute):
+    if not isinstance(c, ast.Call) or c.keywords:
+        return None
+    if isinstance(c.func, ast.Name) and c.func.id in ("max", "min") and len(c.args) == 1:
+        # Python's max and min iterate the slice: "pymax", "pymin".
+        return "py" + c.func.id, c.args[0], None, None
+    if not isinstance(c.func, ast.Attribute):
         return None
     f = c.func
     kind = _KINDS.get(f.attr)
@@ -429,7 +434,7 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
             return None
         return _lower_unknown(c, kind, module, attr, tmpl, ops, _LENGTHS[shape[0]], facts)
     count = math.prod(shape)
-    if count > MAX_REDUCED:
+    if count > MAX_REDUCED or (kind.startswith("py") and (len(shape) != 1 or any(op.parts is None for op in ops))):
         return None
     ndims, whole = {}, {}
     for op in ops:
@@ -459,6 +464,17 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
     out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
     elements = [_element(tmpl, ops, idx) for idx in itertools.product(*(range(n) for n in shape))]
+    if kind.startswith("py"):
+        # Python's max(x0, x1) is its max over [x0, x1]: the first item,
+        # replaced by each later one that compares greater (less).
+        acc = _call(kind[2:], elements[0], copy.deepcopy(elements[0]) if count == 1 else elements[1])
+        for x in elements[2:]:
+            acc = _call(kind[2:], acc, x)
+        total = _hidden(f"the {kind[2:]} of {text}")
+        out.append(_assign(total, acc))
+        if facts is not None:
+            facts.reductions.append(Reduction(kind, text, ndims, whole))
+        return out, total
     if kind in ("max", "min"):
         floats = f"{FLOATS_PREFIX}{next(_counter)}__"
         total = _extreme(kind, text, elements, floats, out)
@@ -517,10 +533,9 @@ def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
     text = ast.unparse(c)
     n = _hidden("the slice's length")
     out: list = [_assign(n, copy.deepcopy(length))]
-    conds = [
-        ast.Compare(_load(n), [ast.GtE()], [_num(1)]),
-        ast.Compare(_load(n), [ast.LtE()], [_num(MAX_REDUCED)]),
-    ]
+    conds = [ast.Compare(_load(n), [ast.GtE()], [_num(1)])]
+    if not kind.startswith("py"):  # Python's max and min: any length
+        conds.append(ast.Compare(_load(n), [ast.LtE()], [_num(MAX_REDUCED)]))
     ndims = {}
     for op in ops:
         if ndims.setdefault(op.array, len(op.parts)) != len(op.parts):
@@ -558,7 +573,11 @@ def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
     total = _hidden(f"the {kind} of {text}")
     k = _hidden("the slice's index")
     floats = None
-    if kind in ("max", "min"):
+    if kind.startswith("py"):
+        out.append(_assign(total, element(_num(0))))
+        step = _assign(total, _call(kind[2:], _load(total), element(_load(k))))
+        out.append(loop(k, rng(_num(1), bound()), [step]))
+    elif kind in ("max", "min"):
         x = _hidden(f"an element of {text}")
         beats = ast.Gt() if kind == "max" else ast.Lt()
         wins = ast.BoolOp(
@@ -728,7 +747,7 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                 return why
             continue
         dtypes = []
-        anyorder = r.kind in ("max", "min")
+        anyorder = r.kind in ("max", "min", "pymax", "pymin")
         for array, ndim in sorted(r.ndims.items()):
             obj = env.get(array)
             if type(obj) is not numpy.ndarray:
@@ -750,6 +769,8 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                     f"the elements of {r.text} in memory order, so the loop runs as plain Python"
                 )
             dtypes.append(obj.dtype)
+        if r.kind.startswith("py"):
+            continue  # Python's max and min compare the items as the loop does
         common = numpy.result_type(*dtypes)
         if r.floats is not None:
             env[r.floats] = int(common.kind in "fc")
