@@ -310,12 +310,11 @@ def _window(p: ast.Slice):
     return lower, ast.dump(n), n
 
 
-_LENGTHS: dict = {}  # the shape's string of a length known when the statement runs -> its expression
-
-
 class _Operand:
-    def __init__(self, array: str, parts, shape):
+    def __init__(self, array: str, parts, shape, lengths=None):
         self.array, self.parts, self.shape = array, parts, shape
+        # the shape's string of a length known when the statement runs -> its expression
+        self.lengths = lengths or {}
 
 
 def _operands(e: ast.expr, out: list):
@@ -328,7 +327,7 @@ def _operands(e: ast.expr, out: list):
         return ("op", e.op, left, right)
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name):
         parts = list(e.slice.elts) if isinstance(e.slice, ast.Tuple) else [e.slice]
-        shape, kept = [], []
+        shape, kept, lengths = [], [], {}
         for p in parts:
             if isinstance(p, ast.Slice):
                 w = _window(p)
@@ -337,14 +336,14 @@ def _operands(e: ast.expr, out: list):
                 kept.append(("slice", w[0]))
                 shape.append(w[1])
                 if len(w) == 3:
-                    _LENGTHS[w[1]] = w[2]
+                    lengths[w[1]] = w[2]
             elif isinstance(p, (ast.Starred,)) or not _simple(p):
                 return None
             else:
                 kept.append(("index", p))
         if not shape:
             return None
-        out.append(_Operand(e.value.id, kept, tuple(shape)))
+        out.append(_Operand(e.value.id, kept, tuple(shape), lengths))
         return ("read", len(out) - 1)
     if isinstance(e, ast.Name):
         out.append(_Operand(e.id, None, None))
@@ -432,7 +431,8 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
     if not all(isinstance(n, int) for n in shape):
         if len(shape) != 1 or any(op.parts is None for op in ops):
             return None
-        return _lower_unknown(c, kind, module, attr, tmpl, ops, _LENGTHS[shape[0]], facts)
+        length = next(op.lengths[shape[0]] for op in ops if shape[0] in op.lengths)
+        return _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts)
     count = math.prod(shape)
     if count > MAX_REDUCED or (kind.startswith("py") and (len(shape) != 1 or any(op.parts is None for op in ops))):
         return None
