@@ -161,6 +161,20 @@ def test_slices_clipped_at_the_edges_give_pythons_results(lo):
     check(EDGES, lambda: (_mix(9, lo), np.zeros(12), lo), native=False)
 
 
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial"])
+def test_a_stopped_run_says_a_slice_was_clipped(device):
+    """The check stops the native code through the division-by-zero trap;
+    the record says what the check is about. (The generated CUDA checks the
+    clipped element's subscript first, and says so.)"""
+    from loopscope import _run
+
+    _run.reset_last_runs()
+    loopscope.run(EDGES, _mix(9, 0), np.zeros(12), 0, device=device)
+    stopped = [r for r in _run.last_runs().values() if r["status"] == "fallback"]
+    assert stopped, _run.last_runs()
+    assert all("a slice clipped at the array's edge or empty" in r["reason"] for r in stopped), stopped
+
+
 INSIDE = _fn(
     """
 def inside(a, out):

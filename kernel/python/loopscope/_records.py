@@ -132,12 +132,23 @@ _LAST = {}
 _LOCK = threading.Lock()
 
 
+# A better sentence for a native run's stop, from what the nest's rewriting
+# knows (set by _rewrite: a lowered slice's check stops the code through the
+# division-by-zero trap): (nest id, Decline) -> Decline.
+STOP_SENTENCE = [None]
+
+
 def record(nest_id, device, result):
     """Keeps ``result`` (a device's answer: "status", "decline", "timing",
     "parallel_loops") as the latest execution of ``nest_id`` on ``device``.
     The record's "decline" is a ``Decline`` (None when it ran); its "reason"
     repeats the decline's sentence ("" when it ran)."""
     decline = Decline.from_engine(result.get("decline"))
+    if decline is not None and result.get("status") == "fallback" and STOP_SENTENCE[0] is not None:
+        try:
+            decline = STOP_SENTENCE[0](nest_id, decline)
+        except Exception:
+            pass  # the engine's own sentence stands
     rec = {
         "device": device,
         "status": result.get("status"),

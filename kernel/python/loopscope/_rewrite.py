@@ -85,6 +85,7 @@ import numpy
 import _loopscope
 
 from . import _aliases, _callees, _draws, _inline, _iteration, _rotations, _slices, _source
+from . import _records
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 from ._walk import walk
 
@@ -268,6 +269,29 @@ class NestRecord:
 
 
 NESTS: Dict[int, NestRecord] = {}
+
+# What a lowered slice's check (_slices: a slice clipped at the array's edge
+# or empty, lengths that differ, a float max/min whose zero or NaN NumPy
+# picks in its own way) stops the native code with: the division-by-zero
+# trap, whose own sentence names only the division.
+_SLICE_CHECK_STOP = (
+    "a division or modulo by zero, or a check of the slices this nest reduces or copies: a slice clipped at "
+    "the array's edge or empty, slices of different lengths, or a float max/min that is zero or NaN (NumPy "
+    "decides those in its own way), so Python ran the loop"
+)
+
+
+def _stop_sentence(nest_id: int, decline):
+    """The record's sentence for a native run that stopped (_records.STOP_SENTENCE)."""
+    rec = NESTS.get(nest_id)
+    if rec is None or rec.iteration is None or not rec.iteration.reductions:
+        return decline
+    if decline.detail != "trap 1" and not decline.reason.startswith("a division or modulo by zero"):
+        return decline
+    return Decline(decline.code, decline.line, _SLICE_CHECK_STOP, decline.detail)
+
+
+_records.STOP_SENTENCE[0] = _stop_sentence
 
 
 def is_range_loop(node) -> bool:
