@@ -410,6 +410,45 @@ def _assign(var: str, value: ast.expr) -> ast.stmt:
     return ast.Assign([ast.Name(var, ast.Store())], value)
 
 
+def _all(conds: list) -> ast.expr:
+    return conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
+
+
+def _guard(test: ast.expr, stop_if: bool = False) -> ast.stmt:
+    """The check that stops the native code, so that Python runs the loop
+    from the state before it: ``0 // 0`` when ``test`` is ``stop_if``. It
+    shares the division-by-zero trap, whose sentence _rewrite._stop_sentence
+    replaces for nests with lowered slices."""
+    divisor = ast.IfExp(test, _num(0), _num(1)) if stop_if else ast.IfExp(test, _num(1), _num(0))
+    return _assign(_hidden("the slice's check"), ast.BinOp(_num(0), ast.FloorDiv(), divisor))
+
+
+def _replaces(x: str, best: str, beats: ast.cmpop) -> ast.expr:
+    """Whether element ``x`` replaces ``best`` in np.max/np.min: it beats it, or it is NaN."""
+    return ast.BoolOp(
+        ast.Or(),
+        [ast.Compare(_load(x), [beats], [_load(best)]), ast.Compare(_load(x), [ast.NotEq()], [_load(x)])],
+    )
+
+
+def _unsure(result: str, floats: str) -> ast.expr:
+    """Whether np.max/np.min's ``result`` is one whose bits NumPy's SIMD
+    loops choose: NaN, or 0 of a float type (``floats`` is 1)."""
+    return ast.BoolOp(
+        ast.Or(),
+        [
+            ast.Compare(_load(result), [ast.NotEq()], [_load(result)]),
+            ast.BoolOp(
+                ast.And(),
+                [
+                    ast.Compare(_load(result), [ast.Eq()], [_num(0)]),
+                    ast.Compare(_load(floats), [ast.Eq()], [_num(1)]),
+                ],
+            ),
+        ],
+    )
+
+
 def _load(var: str) -> ast.expr:
     return ast.Name(var, ast.Load())
 
@@ -460,9 +499,7 @@ def _lower_reduction(c: ast.Call, facts) -> Optional[tuple]:
             conds.append(ast.Compare(_add(copy.deepcopy(e), _num(shape[k])), [ast.LtE()], [dim]))
             k += 1
     out: list = []
-    guard = _hidden("the slice's check")
-    inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
-    out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
+    out.append(_guard(_all(conds)))
     elements = [_element(tmpl, ops, idx) for idx in itertools.product(*(range(n) for n in shape))]
     if kind.startswith("py"):
         # Python's max(x0, x1) is its max over [x0, x1]: the first item,
@@ -544,10 +581,7 @@ def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
             if kind_d == "slice":
                 conds.append(ast.Compare(copy.deepcopy(e), [ast.GtE()], [_num(0)]))
                 conds.append(ast.Compare(_add(copy.deepcopy(e), _load(n)), [ast.LtE()], [_dim(op.array, d)]))
-    guard = _hidden("the slice's check")
-    out.append(
-        _assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(ast.BoolOp(ast.And(), conds), _num(1), _num(0))))
-    )
+    out.append(_guard(_all(conds)))
     np_name = module or "np"
 
     def element(at: ast.expr) -> ast.expr:
@@ -580,11 +614,8 @@ def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
     elif kind in ("max", "min"):
         x = _hidden(f"an element of {text}")
         beats = ast.Gt() if kind == "max" else ast.Lt()
-        wins = ast.BoolOp(
-            ast.Or(),
-            [ast.Compare(_load(x), [beats], [_load(total)]), ast.Compare(_load(x), [ast.NotEq()], [_load(x)])],
-        )
         out.append(_assign(total, element(_num(0))))
+        wins = _replaces(x, total, beats)
         out.append(
             loop(
                 k,
@@ -593,24 +624,7 @@ def _lower_unknown(c, kind, module, attr, tmpl, ops, length, facts) -> tuple:
             )
         )
         floats = f"{FLOATS_PREFIX}{next(_counter)}__"
-        unsure = ast.BoolOp(
-            ast.Or(),
-            [
-                ast.Compare(_load(total), [ast.NotEq()], [_load(total)]),
-                ast.BoolOp(
-                    ast.And(),
-                    [
-                        ast.Compare(_load(total), [ast.Eq()], [_num(0)]),
-                        ast.Compare(_load(floats), [ast.Eq()], [_num(1)]),
-                    ],
-                ),
-            ],
-        )
-        out.append(
-            _assign(
-                _hidden("the slice's check"), ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(unsure, _num(0), _num(1)))
-            )
-        )
+        out.append(_guard(_unsure(total, floats), stop_if=True))
     else:
         few = [
             _assign(total, element(_num(0))),
@@ -662,29 +676,8 @@ def _extreme(kind: str, text: str, elements: list, floats: str, out: list) -> st
             out.append(_assign(best, e))
             continue
         out.append(_assign(x, e))
-        wins = ast.BoolOp(
-            ast.Or(),
-            [
-                ast.Compare(_load(x), [beats], [_load(best)]),
-                ast.Compare(_load(x), [ast.NotEq()], [_load(x)]),
-            ],
-        )
-        out.append(_assign(best, ast.IfExp(wins, _load(x), _load(best))))
-    unsure = ast.BoolOp(
-        ast.Or(),
-        [
-            ast.Compare(_load(best), [ast.NotEq()], [_load(best)]),
-            ast.BoolOp(
-                ast.And(),
-                [
-                    ast.Compare(_load(best), [ast.Eq()], [_num(0)]),
-                    ast.Compare(_load(floats), [ast.Eq()], [_num(1)]),
-                ],
-            ),
-        ],
-    )
-    guard = _hidden("the slice's check")
-    out.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(unsure, _num(0), _num(1)))))
+        out.append(_assign(best, ast.IfExp(_replaces(x, best, beats), _load(x), _load(best))))
+    out.append(_guard(_unsure(best, floats), stop_if=True))
     return best
 
 
@@ -914,9 +907,7 @@ def _lower_copy(s: ast.Assign, arrays: set, facts) -> Optional[list]:
     dsl = [p for p in dside if p[0] == "slice"]
     ssl = [p for p in sside if p[0] == "slice"]
     conds.extend(ast.Compare(_load(a[3]), [ast.Eq()], [_load(b[3])]) for a, b in zip(dsl, ssl))
-    guard = _hidden("the slice's check")
-    inside = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
-    before.append(_assign(guard, ast.BinOp(_num(0), ast.FloorDiv(), ast.IfExp(inside, _num(1), _num(0)))))
+    before.append(_guard(_all(conds)))
     counts = [_hidden("the slice's index") for _ in dsl]
 
     def index(side):
