@@ -52,12 +52,13 @@ def wheel():
     return path
 
 
-def _fresh_venv(name, *requirements):
-    """A new virtual environment of /usr/bin/python3 (without Debian's
-    packages) with these requirements installed by pip."""
+def _fresh_venv(name, *requirements, python=SYSTEM_PYTHON):
+    """A new virtual environment of ``python`` (without its installed
+    packages: Debian's, for /usr/bin/python3) with these requirements
+    installed by pip."""
     where = WHEEL_WORK / name
     shutil.rmtree(where, ignore_errors=True)
-    subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(where)], check=True, timeout=120)
+    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=120, env=_clean_env())
     installed = subprocess.run(
         [str(where / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
         capture_output=True,
@@ -357,17 +358,7 @@ def test_another_python_311_hosts_the_extension_and_the_kernel(wheel, tmp_path):
     python = _other_python_311()
     if python is None:
         pytest.skip("no CPython 3.11 other than Debian's on PATH")
-    where = WHEEL_WORK / "test-venv-other-python"
-    shutil.rmtree(where, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=120, env=_clean_env())
-    installed = subprocess.run(
-        [str(where / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel}[cuda,kernel]"],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=INSTALL_TIMEOUT_S,
-    )
-    assert installed.returncode == 0, installed.stderr[-4000:]
+    where = _fresh_venv("test-venv-other-python", f"{wheel}[cuda,kernel]", python=python)
     out = _run(where, IPYTHON_SESSION, tmp_path)
     assert _last_json(out)["errors"] == {"cpu": None, "gpu": None, "full": None, "error": "IndexError"}
     assert "ran on the CPU" in _section(out, "cpu")
