@@ -2,7 +2,9 @@
 example material: GPU-programming lessons (``teaching_gpu``), Numba-style
 example programs (``numba_examples``), scientific scripts
 (``scientific``), image processing (``image``) and PolyBench/BLAS-like
-kernels (``polybench_like``).
+kernels (``polybench_like``), dynamic programming from algorithm textbooks
+(``dynamic_programming``) and signal-processing and finance notebooks
+(``signal_finance``).
 
 Unlike share/polybench.py, the corpus is not chosen to fit the engine: it
 keeps what such code really contains (helper functions, ``while``,
@@ -23,10 +25,26 @@ Import with ``share/`` on ``sys.path``::
         c.fn(*args)
 """
 
-from . import image, numba_examples, polybench_like, scientific, teaching_gpu  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    dynamic_programming,
+    image,
+    numba_examples,
+    polybench_like,
+    scientific,
+    signal_finance,
+    teaching_gpu,
+)
 from ._registry import CASES, SIZES, Case
 
-STYLES = ("teaching_gpu", "numba_examples", "scientific", "image", "polybench_like")
+STYLES = (
+    "teaching_gpu",
+    "numba_examples",
+    "scientific",
+    "image",
+    "polybench_like",
+    "dynamic_programming",
+    "signal_finance",
+)
 
 __all__ = ["Case", "SIZES", "STYLES", "all_cases", "get", "names"]
 
