@@ -1343,11 +1343,33 @@ class Specialiser {
       if (v.type.small != Small::None) return false;
       if (!r.fn.empty()) {
         if (!is_int(v.type.r) || (r.fn != "min" && r.fn != "max")) return false;
+        // min(x, m) takes x on a tie, so an int and an np.int64 of one
+        // value are told apart by their order: chunks combine exactly only
+        // for min(m, x) (the generated CUDA's rule).
+        if (v.type.mixed() && !accumulator_first(s, r.variable)) return false;
       } else if (r.op != BinOp::Add && r.op != BinOp::Mul && r.op != BinOp::Sub) {
         return false;
       }
     }
     return true;
+  }
+
+  // Whether every min()/max() that updates `name` in the loop `s` names it
+  // first (`m = min(m, x)`).
+  static bool accumulator_first(const Stmt& s, const std::string& name) {
+    std::function<bool(const std::vector<StmtPtr>&)> all = [&](const std::vector<StmtPtr>& body) {
+      for (auto& st : body) {
+        if (st->kind == StmtKind::Assign && st->target && st->target->kind == ExprKind::Name &&
+            st->target->name == name && st->value && st->value->kind == ExprKind::Call &&
+            (st->value->name == "min" || st->value->name == "max")) {
+          const auto& a = st->value->args;
+          if (a.empty() || a[0]->kind != ExprKind::Name || a[0]->name != name) return false;
+        }
+        if (!all(st->body) || !all(st->orelse)) return false;
+      }
+      return true;
+    };
+    return all(s.body);
   }
 
   // An integer array reduction (`hist[idx[i]] += 1`: + or -, an int64 or
