@@ -1040,19 +1040,6 @@ class Codegen {
     return Repr::F64;
   }
 
-  // An element of a small integer array: its NumPy type (VT::small), held
-  // as an int64. (The specialiser declines reading a uint64 element.)
-  static Small small_of(DType t) {
-    switch (t) {
-      case DType::UInt8: return Small::U8;
-      case DType::Int8: return Small::I8;
-      case DType::UInt16: return Small::U16;
-      case DType::Int16: return Small::I16;
-      case DType::UInt32: return Small::U32;
-      case DType::UInt64: return Small::U64;
-      default: return Small::None;
-    }
-  }
   static bool small_signed(DType t) { return t == DType::Int8 || t == DType::Int16; }
   // The valid range of a small integer dtype.
   static std::pair<int64_t, int64_t> small_range(DType t) {

@@ -37,6 +37,10 @@ Interval sub(Interval a, Interval b) {
   if (!a.known || !b.known) return {};
   return {true, a.lo - b.hi, a.hi - b.lo};
 }
+Interval hull(Interval a, Interval b) {
+  if (!a.known || !b.known) return {};
+  return {true, std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
+}
 Interval mul(Interval a, Interval b) {
   if (!a.fits64() || !b.fits64()) return {};
   i128 c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
@@ -84,6 +88,8 @@ class Specialiser {
       check_int_then_float_reads(*nest.root);
     if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_then_complex; }))
       check_int_then_complex_reads(*nest.root);
+    if (std::any_of(S.vars.begin(), S.vars.end(), [](const VarInfo& v) { return v.int_or_small; }))
+      check_int_or_small_reads(*nest.root);
     choose_parallel();
     record_ = true;
     std::vector<const Stmt*> loops;
@@ -104,6 +110,7 @@ class Specialiser {
   static constexpr int64_t kExactInDouble = int64_t{1} << 53;
   std::set<std::string> ints_not_exact_in_double_;  // assigned an int whose range is unknown or wider
   std::set<std::string> ints_not_zero_;             // assigned an int that may not be 0
+  std::map<std::string, Interval> int_values_;      // the ints assigned to each variable (note_int_assigned)
   std::ostringstream decisions_;
 
   // ---- names ----------------------------------------------------------
@@ -209,6 +216,8 @@ class Specialiser {
   // ---- types and intervals ---------------------------------------------
   // `iv`: the interval of the value assigned, when it is an integer.
   void join_var(VarInfo& v, const VT& t, int line, const Interval& iv = {}) {
+    if (t == kPyInt) note_int_assigned(v.name, iv);
+    if (v.typed && joins_int_and_small(v, t)) return;
     if (t.small != Small::None || (v.typed && v.type.small != Small::None)) {
       // An np.uint8 ... in a variable (`r = img[i, j, 0]`): written back
       // with its type; one type only (`m = 255` then `m = img[i, j]` is
@@ -255,6 +264,12 @@ class Specialiser {
                               "int is the constant 0 (write 0j to make it a complex from the start)"};
       return;  // 0 again: its kind is tracked at run time
     }
+    if (floats_then_int(v, t)) {
+      v.int_then_float = true;
+      v.type = VT{Repr::F64, true, v.type.np};  // its int, as a float, counts as a Python float
+      changed_ = true;
+      return;
+    }
     if (v.int_then_float && t == kPyInt) {
       if (ints_not_exact_in_double_.count(v.name))
         throw Unsupported{DeclineCode::Typing, line,
@@ -284,6 +299,53 @@ class Specialiser {
     if (!v.input) return true;
     const ScalarBinding& b = B.scalars.at(v.name);
     return b.kind == ScalarKind::Int && b.ival >= -kExactInDouble && b.ival <= kExactInDouble;
+  }
+
+  // A float64 variable (a Python float or np.float64) that the nest also
+  // assigns an int (`v = 0` to clip it): held as a double as an int then
+  // float is, while every int it is assigned is exact as a double.
+  bool floats_then_int(const VarInfo& v, const VT& t) const {
+    if (t != kPyInt || v.int_then_float || v.input_numpy || v.type.r != Repr::F64 || v.type.small != Small::None)
+      return false;
+    return !ints_not_exact_in_double_.count(v.name);
+  }
+
+  // The hull of the ints a variable holds: its value before the loop and
+  // every int assigned to it (unknown when one of them is).
+  void note_int_assigned(const std::string& name, const Interval& iv) {
+    auto [it, fresh] = int_values_.emplace(name, iv);
+    if (!fresh) it->second = hull(it->second, iv);
+  }
+  Interval int_values(const VarInfo& v) const {
+    std::optional<Interval> h;
+    if (auto it = int_values_.find(v.name); it != int_values_.end()) h = it->second;
+    if (v.input && B.scalars.at(v.name).kind == ScalarKind::Int) {
+      Interval before = Interval::of(B.scalars.at(v.name).ival);
+      h = h ? hull(*h, before) : before;
+    }
+    return h ? *h : Interval{};
+  }
+
+  // `m = 255` and `m = img[i, j]` (an np.uint8): see VarInfo::int_or_small.
+  // Whether `v`, assigned a value of type `t`, is (now) such a variable.
+  static bool plain_small(const VT& t) { return t.small != Small::None && !is_u64(t) && !is_f16(t); }
+  bool joins_int_and_small(VarInfo& v, const VT& t) {
+    if (v.input_numpy || is_hidden_name(v.name)) return false;
+    Small small = Small::None;
+    if (v.int_or_small)
+      small = t == kPyInt ? v.small_kind : plain_small(t) ? t.small : Small::None;
+    else if (v.type == kPyInt && !v.int_then_float && !v.int_then_complex && plain_small(t))
+      small = t.small;
+    else if (plain_small(v.type) && t == kPyInt)
+      small = v.type.small;
+    if (small == Small::None || (v.int_or_small && small != v.small_kind)) return false;
+    if (!v.int_or_small) {
+      v.int_or_small = true;
+      v.small_kind = small;
+      v.type = kPyInt;
+      changed_ = true;
+    }
+    return true;
   }
 
   bool is_int_then_float(const Expr& e) const {
@@ -342,8 +404,11 @@ class Specialiser {
         const Expr& t = *s.target;
         if (t.kind == ExprKind::Subscript) {
           for (auto& a : t.args) check_int_then_float_reads(*a, false);
-          // Stored into (or combined with an element of) a float64 array.
-          check_int_then_float_reads(*s.value, S.arrays[S.array_index.at(t.name)].dtype == DType::Float64);
+          // Stored into (or combined with an element of) a float64 array,
+          // or stored as it is into a small integer array that holds its ints.
+          const DType dtype = S.arrays[S.array_index.at(t.name)].dtype;
+          check_int_then_float_reads(*s.value, dtype == DType::Float64 || (s.kind == StmtKind::Assign &&
+                                                                           stores_ints_exactly(*s.value, dtype)));
         } else if (s.kind == StmtKind::AugAssign) {
           // `acc += v` reads acc and v as the operands of its operator.
           auto v = expr(*s.value);
@@ -367,6 +432,95 @@ class Specialiser {
         check_int_then_float_reads(*s.stop, false);
         if (s.step) check_int_then_float_reads(*s.step, false);
         for (auto& b : s.body) check_int_then_float_reads(*b);
+        return;
+    }
+  }
+
+  // An int then float variable stored as it is into a uint8 ... uint32
+  // array: NumPy truncates its float, as native code does with the double,
+  // and stores its int unchanged when every int it holds is in the array's
+  // range (outside it, NumPy would warn and wrap an int, not a float).
+  bool stores_ints_exactly(const Expr& value, DType dtype) const {
+    if (!is_int_then_float(value) || !is_small_int(dtype) || dtype == DType::UInt64) return false;
+    const Interval ints = int_values(S.vars[S.var_index.at(value.name)]);
+    const auto [lo, hi] = small_range(small_of(dtype));
+    return ints.known && ints.lo >= lo && ints.hi <= hi;
+  }
+
+  // ---- int or small integer ---------------------------------------------
+  // A variable that holds a Python int or a small NumPy integer (VarInfo::
+  // int_or_small) is typed as the int: a read is allowed only where both
+  // kinds give the same result of the same type. Comparisons and conditions
+  // (NumPy compares the values), a subscript (both index by value), and a
+  // store of it as it is into an array whose type holds every value of the
+  // small type (an np.uint8 into a uint8, int16 ... int64, float32 or float64
+  // array: stored unchanged either way); not arithmetic (np.uint8 wraps),
+  // nor another variable or a call, which would carry the kind on.
+  bool is_int_or_small(const Expr& e) const {
+    if (e.kind != ExprKind::Name) return false;
+    auto it = S.var_index.find(e.name);
+    return it != S.var_index.end() && S.vars[it->second].int_or_small;
+  }
+  bool holds_small_values(DType dtype, Small small) const {
+    if (dtype == DType::Float64 || dtype == DType::Int64) return true;
+    const auto [lo, hi] = small_range(small);
+    if (dtype == DType::Float32) return lo >= -(1 << 24) && hi <= (1 << 24);
+    if (dtype == DType::Int32) return lo >= INT32_MIN && hi <= INT32_MAX;
+    if (!is_small_int(dtype) || dtype == DType::UInt64) return false;
+    const auto [dlo, dhi] = small_range(small_of(dtype));
+    return lo >= dlo && hi <= dhi;
+  }
+  void check_int_or_small_reads(const Expr& e, bool safe) {
+    if (is_int_or_small(e) && !safe) {
+      const VarInfo& v = S.vars[S.var_index.at(e.name)];
+      throw Unsupported{DeclineCode::Typing, e.line,
+                        quoted_name(B.nest, e.name) + " holds an int and then an " + small_name(v.small_kind) +
+                            "; native code follows it only where both give the same result (comparisons, "
+                            "conditions, subscripts, stored as it is into an array that holds every " +
+                            small_name(v.small_kind) + "), and this use is not one"};
+    }
+    switch (e.kind) {
+      case ExprKind::Compare:
+        for (auto& a : e.args) check_int_or_small_reads(*a, true);
+        return;
+      case ExprKind::Subscript:
+        for (auto& a : e.args) check_int_or_small_reads(*a, true);
+        return;
+      case ExprKind::Unary: check_int_or_small_reads(*e.args[0], e.un_op == UnOp::Not); return;
+      default:
+        for (auto& a : e.args)
+          if (a) check_int_or_small_reads(*a, false);
+    }
+  }
+  void check_int_or_small_reads(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign:
+      case StmtKind::AugAssign: {
+        const Expr& t = *s.target;
+        if (t.kind == ExprKind::Subscript) {
+          for (auto& a : t.args) check_int_or_small_reads(*a, true);
+          bool whole = s.kind == StmtKind::Assign && is_int_or_small(*s.value) &&
+                       holds_small_values(S.arrays[S.array_index.at(t.name)].dtype,
+                                          S.vars[S.var_index.at(s.value->name)].small_kind);
+          check_int_or_small_reads(*s.value, whole);
+        } else {
+          check_int_or_small_reads(t, s.kind == StmtKind::Assign);  // the target of `=` is not read
+          check_int_or_small_reads(*s.value, false);
+        }
+        return;
+      }
+      case StmtKind::If:
+        check_int_or_small_reads(*s.cond, true);
+        for (auto& b : s.body) check_int_or_small_reads(*b);
+        for (auto& b : s.orelse) check_int_or_small_reads(*b);
+        return;
+      case StmtKind::Break:
+      case StmtKind::Continue: return;
+      case StmtKind::For:
+        check_int_or_small_reads(*s.start, false);
+        check_int_or_small_reads(*s.stop, false);
+        if (s.step) check_int_or_small_reads(*s.step, false);
+        for (auto& b : s.body) check_int_or_small_reads(*b);
         return;
     }
   }
@@ -1337,6 +1491,7 @@ class Specialiser {
       }
       const VarInfo& v = S.vars[it->second];
       if (v.int_then_float) return false;  // its partial results would start from the int
+      if (v.int_or_small) return false;    // its kind follows the order of the assignments
       // Complex sums and products are not associative (Python adds in order).
       if (is_complex(v.type.r) || v.int_then_complex) return false;
       // A small integer wraps to its type at each step, with NumPy's warning.
@@ -1453,7 +1608,8 @@ class Specialiser {
       v.slot = slot;
       slot += 5;
       k << v.name << ':' << static_cast<int>(v.type.r) << static_cast<int>(v.type.small) << v.type.py << v.type.np
-        << v.input << v.input_numpy << v.int_then_float << v.int_then_complex << ';';
+        << v.input << v.input_numpy << v.int_then_float << v.int_then_complex << v.int_or_small
+        << static_cast<int>(v.small_kind) << ';';
     }
     for (int id : S.parallel_loops) {
       S.parallel_start_slot[id] = slot++;

@@ -53,6 +53,13 @@ struct VarInfo {
   // which gives Python's results where it is read (Specialiser::
   // check_int_then_complex_reads); its kind is tracked at run time.
   bool int_then_complex = false;
+  // Holds a Python int in some assignments and a small NumPy integer in
+  // others (`m = 255`, then `m = img[i, j]`, an np.uint8): held as the int64
+  // of its value with its kind tracked at run time, typed as a Python int,
+  // and read only where both kinds give the same result (Specialiser::
+  // check_int_or_small_reads). `small_kind` is the small type.
+  bool int_or_small = false;
+  Small small_kind = Small::None;
   int slot = 0;  // frame: value, kind, defined, touched, imaginary part (complex)
 };
 

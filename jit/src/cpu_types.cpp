@@ -51,6 +51,18 @@ std::pair<int64_t, int64_t> small_range(Small s) {
   return {INT64_MIN, INT64_MAX};
 }
 
+Small small_of(analysis::DType t) {
+  switch (t) {
+    case analysis::DType::UInt8: return Small::U8;
+    case analysis::DType::Int8: return Small::I8;
+    case analysis::DType::UInt16: return Small::U16;
+    case analysis::DType::Int16: return Small::I16;
+    case analysis::DType::UInt32: return Small::U32;
+    case analysis::DType::UInt64: return Small::U64;
+    default: return Small::None;
+  }
+}
+
 int kind_code(const VT& t) {
   if (t.small == Small::U64) return 16;
   if (t.small == Small::F16) return 17;

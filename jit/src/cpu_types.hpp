@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "loopscope/analysis/bound.hpp"
 #include "loopscope/analysis/ir.hpp"
 
 namespace loopscope::jit::cpu {
@@ -43,6 +44,9 @@ enum class Repr : uint8_t { I64, I32, F64, F32, Bool, C128, C64 };
 enum class Small : uint8_t { None, U8, I8, U16, I16, U32, U64, F16 };
 const char* small_name(Small s);                   // "np.uint8", ...
 std::pair<int64_t, int64_t> small_range(Small s);  // [0, 255], ...
+// The type of an element of a uint8 ... uint64 array, held as an int64 (the
+// specialiser declines reading a uint64 element); None for other dtypes.
+Small small_of(analysis::DType t);
 
 // A static type: the machine representation plus which Python types a value
 // of it may have at run time: a Python scalar (int, float, bool), a NumPy

@@ -183,18 +183,7 @@ CudaRepr crepr(Repr r) {
   return CudaRepr::F64;
 }
 
-// The NumPy type of an element of a small integer array, held as an int64.
-cpu::Small small_of(DType t) {
-  switch (t) {
-    case DType::UInt8: return cpu::Small::U8;
-    case DType::Int8: return cpu::Small::I8;
-    case DType::UInt16: return cpu::Small::U16;
-    case DType::Int16: return cpu::Small::I16;
-    case DType::UInt32: return cpu::Small::U32;
-    case DType::UInt64: return cpu::Small::U64;  // its bits (ls_u64_add ...)
-    default: return cpu::Small::None;
-  }
-}
+using cpu::small_of;  // the NumPy type of a small integer element (its bits for uint64: ls_u64_add ...)
 
 // The values a small integer element holds (UInt64: the non-negative int64s).
 std::pair<int64_t, int64_t> small_store_range(DType t) {
@@ -452,6 +441,11 @@ class Generator {
                  ", which the GPU variant does not write back yet (the CPU variant does)");
     // The kernel's parameters and results take the type a scalar has before
     // the loop; one that changes from int to float stays on the CPU.
+    for (auto& v : spec_.vars)
+      if (v.int_or_small)
+        fail(analysis::DeclineCode::Typing, bound_.nest->first_line,
+             analysis::quoted_name(bound_.nest, v.name) + " holds an int and then an " + cpu::small_name(v.small_kind) +
+                 ", which the GPU variant does not write back yet (the CPU variant does)");
     for (auto& v : spec_.vars)
       if (v.int_then_float)
         fail(analysis::DeclineCode::Typing, bound_.nest->first_line,

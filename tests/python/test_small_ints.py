@@ -140,9 +140,10 @@ CASES = {
     "abs_of_element": ("        C[i] = abs(A[i])\n", "none"),
     "min_of_element": ("        C[i] = min(A[i], 5)\n", "none"),
     "element_in_variable": ("        v = A[i]\n        C[i] = int(v) + v\n        D[i] = v * 0.5\n", "all but uint64"),
+    # an int or an np.uint8 ... by the data (test_mixed_kind_vars.py)
     "variable_int_then_element": (
         "        v = 255\n        if A[i] < v:\n            v = A[i]\n        C[i] = v\n",
-        "none",
+        "all but uint64",
     ),
     "swap": ("        A[i], B[i] = B[i], A[i]\n", "all"),
     "indirect_subscript": ("        C[i] = C[A[i] % 5]\n", "all but uint64"),
@@ -229,6 +230,7 @@ GPU_NATIVE = {
 }
 GPU_DECLINED = {
     "element_in_variable",
+    "variable_int_then_element",
     "sum_of_two_elements",
     "difference_of_two_elements",
     "product_of_two_elements",
@@ -262,10 +264,10 @@ def test_decline_sentences():
     outcome(f, [args[0], args[1].astype(np.int8), args[2], args[3]], "cpu", "quick")
     (rec,) = _run.last_runs().values()
     assert "'+' between np.uint16 and np.int8" in rec["reason"] and "int32" in rec["reason"]
-    f = fn(LOOP + "        v = 0\n        v = A[i]\n")
+    f = fn(LOOP + "        v = 0\n        v = A[i]\n        C[i] = v + 1\n")
     outcome(f, arguments(np.int16, "clean"), "cpu", "quick")
     (rec,) = _run.last_runs().values()
-    assert "'v' holds a int and is assigned a np.int16" in rec["reason"]
+    assert "'v' holds an int and then an np.int16" in rec["reason"] and "this use is not one" in rec["reason"]
     f = fn(LOOP + "        C[i] = A[i]\n")
     outcome(f, arguments(np.uint64, "clean"), "cpu", "quick")
     (rec,) = _run.last_runs().values()
