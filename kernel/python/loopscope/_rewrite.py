@@ -84,7 +84,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _callees, _draws, _inline, _iteration, _rotations, _slices, _source
+from . import _aliases, _callees, _draws, _fresh, _inline, _iteration, _rotations, _slices, _source
 from . import _records
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 from ._walk import walk
@@ -153,6 +153,11 @@ class _HookState(threading.local):
             self._python_ran(lazy.last)
 
     ran_lazy = property(None, _python_ran_lazy)
+
+    @staticmethod
+    def made(nest_id, name):
+        """The array made before the nest for ``name`` (_fresh)."""
+        return _fresh.made(nest_id, name)
 
     @staticmethod
     def restore_draws():
@@ -248,6 +253,8 @@ class NestRecord:
     iteration: Optional["_iteration.Facts"] = None
     # Arrays whose names trade places between the root loop's steps (_rotations).
     rotation: Optional["_rotations.Rotation"] = None
+    # Arrays made in each pass, made once before the nest (_fresh).
+    fresh: Optional["_fresh.Plan"] = None
     # The inputs computed from other values (`len(a)`, `a.shape[0]`), found at the first bind.
     expression_inputs: Optional[Tuple[str, ...]] = None
 
@@ -414,6 +421,7 @@ def register(
     # The copy the front end reads: loops over arrays as index loops, the
     # user's functions inlined, other spellings made canonical.
     lowered, facts = _iteration.lower_with_facts(node)
+    lowered, fresh = _fresh.lower(lowered, facts)
     lowered = _slices.lower(lowered, facts)
     lowered, rotation = _rotations.lower(lowered)
     returns_kind, no_return = None, None
@@ -505,6 +513,10 @@ def register(
         rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
         rec.iteration = facts
         rec.rotation = rotation
+        if fresh is not None:
+            rec.fresh = fresh
+            rec.assumed = sorted(set(rec.assumed) | fresh.builtins | {m for m, _ in fresh.modules})
+            rec.assumed_attrs = sorted(set(rec.assumed_attrs) | fresh.modules)
         if draw_plan:
             rec.draws = draw_plan
             rec.assumed = sorted(set(rec.assumed) | set(draw_plan.modules) | set(draw_plan.generators))
@@ -534,6 +546,9 @@ def register(
             )
         if draw_plan:  # the arguments of the draws checked before the loop (_draws)
             loads.extend(n for n in draw_plan.names if n not in loads)
+        if fresh is not None:  # the arrays are made when the nest runs, from the names their calls read
+            loads = [n for n in loads if n not in fresh.provided()]
+            loads.extend(n for n in fresh.loads if n not in loads)
         rec.loads = loads
     if known is None and resolver is not None and rec.declined:
         lazy = _inline.lazy_names(
@@ -756,6 +771,10 @@ def bind_env(nest_id: int, env: Optional[dict]):
     broken = _assumption_broken(rec, env)
     if broken is not None:
         return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
+    if rec.fresh is not None:
+        broken = _fresh.bind(rec.fresh, nest_id, env)
+        if broken is not None:
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.iteration is not None:
         broken = _iteration.values_broken(rec.iteration, env) or _slices.values_broken(rec.iteration.reductions, env)
         if broken is not None:
@@ -836,6 +855,8 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     for name in rec.outputs:
         if _inline.is_nest_return(name) or name == _rotations.STATE:
             continue
+        if name.startswith(_fresh.FLAG_PREFIX):
+            continue
         value = ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load())
         if name in views:  # the row `a[k]` of `for row in a`, as Python leaves it
             value = ast.Subscript(value=_load(views[name]), slice=value, ctx=ast.Load())
@@ -849,6 +870,21 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     ran = ast.Assign(
         targets=[ast.Attribute(value=_load(STATE_NAME), attr="ran", ctx=ast.Store())], value=ast.Constant(rec.id)
     )
+    if rec.fresh is not None:
+        # The arrays made before the nest, where their statements ran (_fresh).
+        for m in rec.fresh.made:
+            made = ast.Call(
+                func=ast.Attribute(value=_load(STATE_NAME), attr="made", ctx=ast.Load()),
+                args=[ast.Constant(rec.id), ast.Constant(m.name)],
+                keywords=[],
+            )
+            writes.append(
+                ast.If(
+                    test=ast.Compare(left=ast.Constant(m.flag), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
+                    body=[ast.Assign(targets=[ast.Name(m.name, ast.Store())], value=made)],
+                    orelse=[],
+                )
+            )
     python_runs, native_ran = [node, ran], writes or [ast.Pass()]
     if rec.rotation is not None:
         native_ran.extend(_rotations_after(rec.rotation))
@@ -921,6 +957,9 @@ def _lazy_call(hook, key: int, frame):
         if rec.rotation is not None:  # the swapped names as Python leaves them (_rotations_after)
             out = dict(out)
             out.update(_rotated(rec.rotation, out, lookup))
+        if getattr(rec, "fresh", None) is not None:  # the arrays made before the nest (_fresh)
+            out = dict(out)
+            out.update(_fresh.written(rec.fresh, rec.id, out))
     elif rec.declined and rec.decline is not None:
         # The run's record says why (the inliner's sentence, not the front end's).
         from . import _records
@@ -938,6 +977,7 @@ def _lazy_replacement(node: ast.For, rec: NestRecord, hook_name: Optional[str]) 
     answer holds it."""
     shape = copy.copy(rec)
     shape.loads, shape.assumed, shape.draws, shape.iteration = [], [], None, None
+    shape.fresh = None
     shape.outputs = list(_inline.LAZY[rec.lazy].stored)
     out = _replacement(node, shape, hook_name)
     hook = ast.Constant(HOOK_CONSTANT) if hook_name is None else _load(hook_name)

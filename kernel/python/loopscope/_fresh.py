@@ -1,0 +1,602 @@
+"""Arrays made afresh in each pass of a loop, made once before the nest.
+
+Time stepping and iterative solvers make a new array in each pass::
+
+    for it in range(200):              for s in range(steps):
+        w = np.zeros(n)                    Tn = np.copy(T)
+        for i in range(n): ...w[i]...      for i ...: T[i, j] = Tn[i, j] ...
+
+Native code makes no array. But when nothing can tell the arrays of two
+passes apart, one array made before the nest with the very same call (so
+its dtype, shape and memory layout are NumPy's) and filled again in each
+pass gives the same results. In the copy of the nest that only the front end
+reads (as ``_iteration`` and ``_inline`` make), the statement becomes loops
+over the new array's elements::
+
+    w = np.zeros(n)     ->  for $made_w_0 in range(w.shape[0]):
+                                w[$made_w_0] = 0
+                            __loopscope_made_w__ = 1
+
+(``np.ones``: 1; ``np.full``: the elements of a second array made with the
+same call, ``np.copy(x)`` and ``x.copy()``: the elements of ``x`` as they
+are at that point; ``np.empty``: nothing, its values are arbitrary; the
+``_like`` forms alike). ``w`` is then an array the nest is given:
+``bind_env`` makes it (``bind``) and the flag tells the replacement code
+that the statement ran, so that the name gets the array afterwards (a loop
+that never reaches the statement leaves the name as it was, unbound
+included).
+
+The conditions, checked here (``lower``; anything else is left as it is,
+and the front end declines the call with the sentence ``lower`` records for
+its line):
+
+- the statement is ``name = <call>`` with one of the calls above, written
+  ``np.f(...)`` or ``numpy.f(...)`` (``x.copy()`` without arguments), once
+  for the name in the nest, and its arguments (shape, dtype, order, fill
+  value, source) read names the nest does not assign: they are the same in
+  every pass, so one array serves them all;
+- every other use of the name comes after the statement, in the block that
+  holds it (nothing reads an array of an earlier pass, or the name's value
+  from before the nest), and only reads or writes its elements or reads
+  ``len()``, ``.shape``, ``.size``, ``.ndim``: no reference to the array
+  survives a pass (appended to a list, passed to a function, kept under
+  another name, returned), which would tell the arrays apart;
+- it is subscripted with one number of indices everywhere (the fill loops'
+  number of dimensions, checked against the array when it is made).
+
+When the nest runs, the call is evaluated with the values of its names
+(only numbers, tuples, plain NumPy arrays, dtypes and strings: nothing the
+user wrote runs), under NumPy's "raise" error state and with warnings
+recorded: a call that raises or warns, a dtype native code does not hold,
+or arrays larger than ``MAX_BYTES`` send the loop to Python, which makes its
+arrays itself (or raises where it raises).
+
+A loop that runs in parallel shares the one array between its iterations,
+so the dependences on the array's elements keep that loop sequential (still
+native); an array made in a sequential loop (a time step) leaves the loops
+inside free.
+"""
+
+import ast
+import itertools
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+import numpy
+
+from . import _records
+from ._walk import copy_tree, walk
+
+FLAG_PREFIX = "__loopscope_made_"
+TEMPLATE_PREFIX = "__loopscope_template_"
+MAX_BYTES = 256 << 20  # the arrays made before one nest, all together
+
+# NumPy function -> (what each pass puts in the array, the names of its parameters in order)
+_NUMPY = {
+    "zeros": ("zero", ("shape", "dtype", "order")),
+    "ones": ("one", ("shape", "dtype", "order")),
+    "empty": ("none", ("shape", "dtype", "order")),
+    "full": ("template", ("shape", "fill_value", "dtype", "order")),
+    "zeros_like": ("zero", ("a", "dtype", "order")),
+    "ones_like": ("one", ("a", "dtype", "order")),
+    "empty_like": ("none", ("a", "dtype", "order")),
+    "full_like": ("template", ("a", "fill_value", "dtype", "order")),
+    "copy": ("copy", ("a", "order")),
+}
+_MODULES = ("np", "numpy")
+_DTYPES = set("?bBhHiIlLqQefdFD")  # bool, integers, float16/32/64, complex64/128
+_counter = itertools.count(1)
+
+
+@dataclass
+class Made:
+    """One array made before the nest: ``name = call`` at ``line``."""
+
+    name: str
+    call: ast.Call  # as written (a copy), evaluated by ``bind``
+    func: Optional[str]  # the NumPy function, or None for ``x.copy()``
+    kind: str  # "zero", "one", "none", "template", "copy"
+    ndim: int
+    line: int
+    text: str
+    source: Optional[str] = None  # the array copied or imitated
+
+    @property
+    def flag(self) -> str:
+        return f"{FLAG_PREFIX}{self.name}__"
+
+    @property
+    def template(self) -> str:
+        return f"{TEMPLATE_PREFIX}{self.name}__"
+
+
+@dataclass
+class Plan:
+    made: List[Made] = field(default_factory=list)
+    loads: List[str] = field(default_factory=list)  # names the calls read
+    modules: Set[Tuple[str, str]] = field(default_factory=set)  # (np, "zeros"), (np, "float32")
+    builtins: Set[str] = field(default_factory=set)  # len
+
+    def provided(self) -> Set[str]:
+        """The nest's inputs that ``bind`` gives (never loaded from the scope)."""
+        out = set()
+        for m in self.made:
+            out.add(m.name)
+            if m.kind == "template":
+                out.add(m.template)
+        return out
+
+    def flags(self) -> Set[str]:
+        return {m.flag for m in self.made}
+
+
+def _call_of(value: ast.expr) -> Optional[Tuple[Optional[str], str]]:
+    """``(NumPy function or None, kind)`` of a call this module makes before the nest."""
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+        return None
+    f = value.func
+    if not isinstance(f.value, ast.Name):
+        return None
+    if f.value.id in _MODULES and f.attr in _NUMPY:
+        return f.attr, _NUMPY[f.attr][0]
+    if f.attr == "copy" and not value.args and not value.keywords:
+        return None, "copy"
+    return None
+
+
+def _arguments(call: ast.Call, func: Optional[str]) -> Optional[Dict[str, ast.expr]]:
+    """The call's arguments by parameter name, or None (a star argument, an
+    unknown keyword, too many)."""
+    if func is None:
+        return {"a": call.func.value}
+    params = _NUMPY[func][1]
+    if len(call.args) > len(params) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    out = dict(zip(params, call.args))
+    for k in call.keywords:
+        if k.arg is None or k.arg not in params or k.arg in out:
+            return None
+        out[k.arg] = k.value
+    if params[0] not in out or ("fill_value" in params and "fill_value" not in out):
+        return None
+    return out
+
+
+_ATTRS = {"shape", "dtype", "ndim", "size"}
+
+
+def _plain(e: ast.expr) -> bool:
+    """An argument ``bind`` can evaluate without running the user's code."""
+    for n in walk(e):
+        if isinstance(n, (ast.Name, ast.Constant, ast.Tuple, ast.Load, ast.operator, ast.unaryop)):
+            continue
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            continue
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
+            continue
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name):
+            if n.value.id in _MODULES or n.attr in _ATTRS:
+                continue
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant) and type(n.slice.value) is int:
+            continue
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == "len"
+            and len(n.args) == 1
+            and not n.keywords
+        ):
+            continue
+        return False
+    return True
+
+
+def _stored(node: ast.AST) -> Set[str]:
+    out = set()
+    for n in walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in n.names)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            out.update(n.names)
+    return out
+
+
+def _blocks(node: ast.AST):
+    """Every statement block of ``node``: (its owner, the list)."""
+    for n in walk(node):
+        for fld in ("body", "orelse", "finalbody"):
+            block = getattr(n, fld, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield n, block
+        for h in getattr(n, "handlers", None) or ():
+            yield h, h.body
+        for c in getattr(n, "cases", None) or ():
+            yield c, c.body
+
+
+def _allowed_uses(node: ast.AST, name: str) -> Tuple[Set[int], Set[int]]:
+    """``(ids of the Name nodes of name in allowed positions, numbers of
+    indices of its subscripts)``."""
+    allowed, dims = set(), set()
+    for n in walk(node):
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == name:
+            allowed.add(id(n.value))
+            dims.add(len(n.slice.elts) if isinstance(n.slice, ast.Tuple) else 1)
+        elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name:
+            if n.attr in ("shape", "size", "ndim") and isinstance(n.ctx, ast.Load):
+                allowed.add(id(n.value))
+        elif (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == "len"
+            and len(n.args) == 1
+            and not n.keywords
+            and isinstance(n.args[0], ast.Name)
+            and n.args[0].id == name
+        ):
+            allowed.add(id(n.args[0]))
+    return allowed, dims
+
+
+def _what(n: ast.AST, parent: Optional[ast.AST], name: str) -> str:
+    """What a use of ``name`` at ``n`` does to the array, for a sentence."""
+    if isinstance(parent, ast.Call) and n in parent.args:
+        f = ast.unparse(parent.func)
+        if isinstance(parent.func, ast.Attribute) and parent.func.attr in ("append", "extend", "insert", "add"):
+            return f"it is stored by {f}(...)"
+        return f"it is passed to {f}"
+    if isinstance(parent, ast.Return):
+        return "it is returned"
+    if isinstance(parent, ast.Assign) and n is parent.value:
+        return f"it is kept as {ast.unparse(parent.targets[0])}"
+    if isinstance(parent, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
+        return "it is put in a container"
+    if isinstance(parent, ast.Subscript) and n is parent.slice:
+        return "it is used as an index"
+    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+        return f"{name} is also assigned otherwise"
+    return f"{name} is used as a whole in {ast.unparse(parent) if parent is not None else name}"
+
+
+def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
+    """``(the front end's copy of node with the arrays it makes lowered to
+    fills, the Plan)``, or ``(node, None)`` when there is none. The calls
+    left as they are get a sentence in ``facts.unlowered`` (by line)."""
+    sites = [
+        (owner, block, k, s)
+        for owner, block in _blocks(node)
+        for k, s in enumerate(block)
+        if isinstance(s, ast.Assign)
+        and len(s.targets) == 1
+        and isinstance(s.targets[0], ast.Name)
+        and _call_of(s.value) is not None
+    ]
+    if not sites:
+        return node, None
+    why_not: Dict[int, str] = {}
+    stored = _stored(node)
+    count: Dict[str, int] = {}
+    for _o, _b, _k, s in sites:
+        count[s.targets[0].id] = count.get(s.targets[0].id, 0) + 1
+    parents = {}
+    for p in walk(node):
+        for fld in p._fields:
+            v = getattr(p, fld, None)
+            for c in v if isinstance(v, list) else [v]:
+                if isinstance(c, ast.AST):
+                    parents[id(c)] = p
+    chosen = []  # (id of the statement, Made)
+    names_read: List[str] = []
+    plan = Plan()
+    for _owner, block, k, s in sites:
+        name = s.targets[0].id
+        func, kind = _call_of(s.value)
+        shown_call = ast.unparse(s.value)
+        text = f"{name} = {shown_call}"
+        line = s.lineno
+
+        def no(why: str):
+            why_not.setdefault(
+                line,
+                f"{text} makes a new array in each pass, and {why}, so the loop runs as plain Python "
+                "(native code makes the array once before the loop only when each pass only reads and "
+                "writes its elements)",
+            )
+
+        if count[name] != 1:
+            no(f"{name} is assigned a new array at more than one place in the loop")
+            continue
+        # Every other use comes after the statement, in its block.
+        after = block[k + 1 :]
+        inside = {id(n) for t in after for n in walk(t)}
+        allowed, dims = _allowed_uses(node, name)
+        uses = [n for n in walk(node) if isinstance(n, ast.Name) and n.id == name and n is not s.targets[0]]
+        bad = next((_what(n, parents.get(id(n)), name) for n in uses if id(n) not in allowed), None)
+        if bad is None and any(id(n) not in inside for n in uses):
+            bad = f"{name} is read before the statement that makes it (the array of an earlier pass)"
+        if bad is not None:
+            no(bad)
+            continue
+        args = _arguments(s.value, func)
+        if args is None or not all(_plain(a) for a in args.values()):
+            no("its arguments are not plain names, numbers or shapes")
+            continue
+        read = {n.id for a in args.values() for n in walk(a) if isinstance(n, ast.Name)}
+        read -= set(_MODULES) - stored
+        if read & stored:
+            changed = sorted(read & stored)[0]
+            no(f"the loop assigns {changed}, which the call reads")
+            continue
+        source = args.get("a")
+        if source is not None and not isinstance(source, ast.Name):
+            no("the array it starts from is not a plain name")
+            continue
+        if len(dims) != 1:
+            no(
+                f"{name} is not read element by element"
+                if not dims
+                else f"{name} is subscripted with different numbers of indices"
+            )
+            continue
+        ndim = dims.pop()
+        shape = args.get("shape")
+        if isinstance(shape, ast.Tuple) and len(shape.elts) != ndim:
+            no(f"{name} has {len(shape.elts)} dimension(s) but is subscripted with {ndim} index(es)")
+            continue
+        made = Made(name, copy_tree(s.value), func, kind, ndim, line, text, source.id if source is not None else None)
+        chosen.append((id(s), made))
+        plan.made.append(made)
+        for n in sorted(read):
+            if n not in names_read:
+                names_read.append(n)
+        for a in args.values():
+            for n in walk(a):
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in _MODULES:
+                    plan.modules.add((n.value.id, n.attr))
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len":
+                    plan.builtins.add("len")
+        if func is not None:
+            plan.modules.add((s.value.func.value.id, func))
+    if facts is not None:
+        for line, why in why_not.items():
+            facts.unlowered.setdefault(line, why)
+    if not chosen:
+        return node, None
+    plan.loads = names_read
+    by_id = dict(chosen)
+    work = copy_tree(node)
+    # copy_tree copies the statements: find them again by position.
+    originals = [s for _o, _b, _k, s in sites if id(s) in by_id]
+    copies = [
+        s
+        for _o, _b, _k, s in (
+            (o, b, k, s)
+            for o, b in _blocks(work)
+            for k, s in enumerate(b)
+            if isinstance(s, ast.Assign)
+            and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name)
+            and _call_of(s.value) is not None
+        )
+    ]
+    mapping = {}
+    for s in copies:
+        for o in originals:
+            if (s.lineno, s.col_offset, s.targets[0].id) == (o.lineno, o.col_offset, o.targets[0].id):
+                mapping[id(s)] = by_id[id(o)]
+    for _owner, block in list(_blocks(work)):
+        k = 0
+        while k < len(block):
+            made = mapping.get(id(block[k]))
+            if made is None:
+                k += 1
+                continue
+            new = _fill(made, block[k])
+            block[k : k + 1] = new
+            k += len(new)
+    ast.fix_missing_locations(work)
+    return work, plan
+
+
+def _fill(m: Made, where: ast.stmt) -> List[ast.stmt]:
+    """The statements that refill m's array where ``name = call`` was."""
+    out: List[ast.stmt] = []
+    if m.kind != "none":
+        base = f"$made_{m.name}_{next(_counter)}_"
+        idx = []
+        for d in range(m.ndim):
+            var = f"{base}{d}"
+            _records.show_hidden_as(var, f"the index of the new {m.name}")
+            idx.append(var)
+
+        def at(array: str, ctx) -> ast.expr:
+            names = [ast.Name(v, ast.Load()) for v in idx]
+            return ast.Subscript(
+                ast.Name(array, ast.Load()), ast.Tuple(names, ast.Load()) if len(names) > 1 else names[0], ctx
+            )
+
+        if m.kind == "zero":
+            value = ast.Constant(0)
+        elif m.kind == "one":
+            value = ast.Constant(1)
+        elif m.kind == "template":
+            value = at(m.template, ast.Load())
+        else:
+            value = at(m.source, ast.Load())
+        stmt: ast.stmt = ast.Assign([at(m.name, ast.Store())], value)
+        for d in reversed(range(m.ndim)):
+            length = ast.Subscript(
+                ast.Attribute(ast.Name(m.name, ast.Load()), "shape", ast.Load()), ast.Constant(d), ast.Load()
+            )
+            stmt = ast.For(
+                ast.Name(idx[d], ast.Store()),
+                ast.Call(ast.Name("range", ast.Load()), [length], []),
+                [stmt],
+                [],
+                None,
+            )
+        out.append(stmt)
+    out.append(ast.Assign([ast.Name(m.flag, ast.Store())], ast.Constant(1)))
+    for s in out:
+        for n in walk(s):
+            if "lineno" in n._attributes:
+                ast.copy_location(n, where)
+    return out
+
+
+# --- when the nest runs --------------------------------------------------------------------
+
+_LOCAL = threading.local()
+
+
+class _Refused(Exception):
+    pass
+
+
+def _value(e: ast.expr, env: dict):
+    """The value of a plain argument (``_plain``) from ``env``; raises
+    _Refused for a value whose behaviour is not known."""
+    if isinstance(e, ast.Constant):
+        if type(e.value) in (int, float, complex, bool, str) or e.value is None:
+            return e.value
+        raise _Refused(f"the constant {e.value!r}")
+    if isinstance(e, ast.Name):
+        if e.id not in env:
+            raise _Refused(f"{e.id} is not defined")
+        v = env[e.id]
+        if type(v) in (int, float, complex, bool, str, numpy.ndarray) or isinstance(v, numpy.dtype) or v is None:
+            return v
+        if isinstance(v, numpy.generic) and type(v).__module__ == "numpy":
+            return v
+        if type(v) is tuple and all(type(x) is int or isinstance(x, numpy.integer) for x in v):
+            return v
+        if any(v is t for t in (float, int, bool, complex)) or (isinstance(v, type) and issubclass(v, numpy.generic)):
+            return v
+        raise _Refused(f"{e.id} is {type(v).__name__}")
+    if isinstance(e, ast.Tuple):
+        return tuple(_value(x, env) for x in e.elts)
+    if isinstance(e, ast.UnaryOp):
+        v = _value(e.operand, env)
+        if type(v) not in (int, float, complex) and not isinstance(v, numpy.number):
+            raise _Refused("a sign of something other than a number")
+        return -v if isinstance(e.op, ast.USub) else +v
+    if isinstance(e, ast.BinOp):
+        a, b = _value(e.left, env), _value(e.right, env)
+        if not all(type(v) is int or isinstance(v, numpy.integer) for v in (a, b)):
+            raise _Refused("arithmetic on something other than integers")
+        op = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__, ast.FloorDiv: int.__floordiv__}
+        return op[type(e.op)](int(a), int(b))
+    if isinstance(e, ast.Attribute):
+        if e.value.id in _MODULES:
+            v = getattr(numpy, e.attr, None)
+            if isinstance(v, type) and issubclass(v, numpy.generic):
+                return v
+            raise _Refused(f"{e.value.id}.{e.attr} is not a NumPy type")
+        obj = _value(e.value, env)
+        if type(obj) is not numpy.ndarray:
+            raise _Refused(f"{e.value.id} is not a NumPy array")
+        return getattr(obj, e.attr)
+    if isinstance(e, ast.Subscript):
+        obj = _value(e.value, env)
+        if type(obj) is not tuple:
+            raise _Refused("an item of something other than a tuple")
+        return obj[e.slice.value]
+    if isinstance(e, ast.Call):
+        obj = _value(e.args[0], env)
+        if type(obj) not in (numpy.ndarray, tuple):
+            raise _Refused("len() of something other than an array or tuple")
+        return len(obj)
+    raise _Refused("an expression")
+
+
+def _make(m: Made, env: dict):
+    """The array m's call makes from env's values."""
+    if m.func is None:
+        src = _value(m.call.func.value, env)
+        if type(src) is not numpy.ndarray:
+            raise _Refused(f"{m.source} is not a NumPy array")
+        return src.copy()
+    args = _arguments(m.call, m.func)
+    values = {k: _value(v, env) for k, v in args.items()}
+    if "a" in values and type(values["a"]) is not numpy.ndarray:
+        raise _Refused(f"{m.source} is not a NumPy array")
+    if "order" in values and type(values["order"]) is not str:
+        raise _Refused("the order is not a string")
+    if "fill_value" in values and type(values["fill_value"]) in (str, numpy.ndarray, tuple):
+        raise _Refused("the fill value is not a number")
+    if "shape" in values and type(values["shape"]) in (numpy.ndarray, str, float, complex):
+        raise _Refused("the shape is not made of integers")
+    func = getattr(numpy, m.func)
+    params = _NUMPY[m.func][1]
+    first = params[0]  # np.copy's and the _like functions' array has another name in NumPy
+    return func(values.pop(first), **values)
+
+
+def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
+    """Makes the arrays of ``plan`` into ``env`` (and keeps them for
+    ``made``); returns why the loop must run as Python instead, or None."""
+    made = {}
+    total = 0
+    for m in plan.made:
+        try:
+            with warnings.catch_warnings(record=True) as seen, numpy.errstate(all="raise"):
+                warnings.simplefilter("always")
+                array = _make(m, env)
+                template = array.copy(order="K") if m.kind == "template" else None
+        except _Refused as why:
+            return (
+                f"{m.text} is made once before the loop in native code, but {why.args[0]}, "
+                "so the loop runs as plain Python"
+            )
+        except Exception as exc:  # noqa: BLE001 - Python raises it (or not) where the loop makes the array
+            return (
+                f"{m.text} raises {type(exc).__name__} when it is made before the loop, so the loop runs "
+                "as plain Python, which makes the array (and raises) where it does"
+            )
+        if seen:
+            return (
+                f"{m.text} warns when it is made ({seen[0].category.__name__}), so the loop runs as plain "
+                "Python, which warns where it makes the array"
+            )
+        if type(array) is not numpy.ndarray or array.dtype.char not in _DTYPES:
+            return (
+                f"{m.text} makes an array of {array.dtype}, which native code does not hold, so the loop "
+                "runs as plain Python"
+            )
+        if array.ndim != m.ndim:
+            return (
+                f"{m.text} makes an array of {array.ndim} dimension(s), but the loop subscripts {m.name} "
+                f"with {m.ndim} index(es), so it runs as plain Python"
+            )
+        total += array.nbytes * (2 if template is not None else 1)
+        if total > MAX_BYTES:
+            return (
+                f"{m.text} would take {total >> 20} MB made before the loop, more than native code makes "
+                f"in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
+            )
+        env[m.name] = array
+        if template is not None:
+            env[m.template] = template
+        made[m.name] = array
+    buffers = getattr(_LOCAL, "buffers", None)
+    if buffers is None:
+        buffers = _LOCAL.buffers = {}
+    buffers[nest_id] = made
+    return None
+
+
+def made(nest_id: int, name: str):
+    """The array ``bind`` made for ``name`` in the last binding of the nest
+    on this thread (what the name holds after a native run)."""
+    return _LOCAL.buffers[nest_id][name]
+
+
+def written(plan: Plan, nest_id: int, out: dict) -> dict:
+    """``{name: array}`` for the arrays whose statement ran in a native run."""
+    return {m.name: made(nest_id, m.name) for m in plan.made if m.flag in out}
