@@ -938,12 +938,15 @@ class Generator {
           last += std::string(g ? " && " : "") + v + " == ls_last_" + v;
         }
         kb.needs_last = true;
+        // (a variable an error left unset is not the error: the error's
+        // sentence is kept)
         line("if (" + last + ") {  // the last iteration leaves its values in Python's variables");
         for (auto& [name, v] : kb.vars) {
           if (v.role != KVar::Private || v.result < 0) continue;
           const std::string& c = id(name);
           line("  if (ls_set_" + c + ") { *ls_out_" + c + " = " + c + "; ls_meta_" + c + "[0] = 1; ls_meta_" + c +
-               "[1] = " + kind_expr(name, v) + "; } else ls_fail(ls_err, LS_ERR_LAST);");
+               "[1] = " + kind_expr(name, v) +
+               "; } else if (*(volatile ls_i64*)ls_err == 0) ls_fail(ls_err, LS_ERR_LAST);");
         }
         line("}");
       }
