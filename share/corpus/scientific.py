@@ -538,6 +538,67 @@ def heat_2d_explicit(T, alpha, steps):
     return T
 
 
+@case(
+    lambda n, r: (r.random(n), np.ones(n) / n, 30),
+    (8, 2000, 100000),
+    "Jacobi sweeps: np.zeros_like each sweep, u = unew",
+)
+def jacobi_1d_fresh(u, f, sweeps):
+    n = u.shape[0]
+    for k in range(sweeps):
+        unew = np.zeros_like(u)
+        unew[0] = u[0]
+        unew[n - 1] = u[n - 1]
+        for i in range(1, n - 1):
+            unew[i] = 0.5 * (u[i - 1] + u[i + 1] + f[i])
+        u = unew
+    return u
+
+
+@case(
+    lambda n, r: ((r.random((n, n)) < 0.3).astype(np.uint8), 6),
+    (6, 60, 400),
+    "Game of Life: a new uint8 grid per generation",
+)
+def life_generations(grid, generations):
+    n, m = grid.shape
+    for g in range(generations):
+        new = np.zeros((n, m), dtype=np.uint8)
+        for i in range(1, n - 1):
+            for j in range(1, m - 1):
+                alive = (
+                    grid[i - 1, j - 1]
+                    + grid[i - 1, j]
+                    + grid[i - 1, j + 1]
+                    + grid[i, j - 1]
+                    + grid[i, j + 1]
+                    + grid[i + 1, j - 1]
+                    + grid[i + 1, j]
+                    + grid[i + 1, j + 1]
+                )
+                if alive == 3 or (alive == 2 and grid[i, j] == 1):
+                    new[i, j] = 1
+        grid = new
+    return grid
+
+
+@case(lambda n, r: (r.random((n, 3)), 0.05, 20), (6, 300, 3000), "gradient steps: np.empty per step for the gradient")
+def gradient_descent_fresh(x, rate, steps):
+    n = x.shape[0]
+    loss = 0.0
+    for s in range(steps):
+        grad = np.empty((n, 3))
+        loss = 0.0
+        for i in range(n):
+            for d in range(3):
+                grad[i, d] = 2.0 * (x[i, d] - 0.5)
+                loss += (x[i, d] - 0.5) ** 2
+        for i in range(n):
+            for d in range(3):
+                x[i, d] -= rate * grad[i, d]
+    return x, loss
+
+
 @case(lambda n, r: (n, 100, 21), (8, 50, 1000), "Brownian particles, random.gauss")
 def brownian(n, steps, seed):
     import random

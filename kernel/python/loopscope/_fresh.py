@@ -71,6 +71,7 @@ from ._walk import copy_tree, walk
 
 FLAG_PREFIX = "__loopscope_made_"
 TEMPLATE_PREFIX = "__loopscope_template_"
+OTHER_PREFIX = "__loopscope_other_"
 MAX_BYTES = 256 << 20  # the arrays made before one nest, all together
 
 # NumPy function -> (what each pass puts in the array, the names of its parameters in order)
@@ -102,10 +103,18 @@ class Made:
     line: int
     text: str
     source: Optional[str] = None  # the array copied or imitated
+    # ``alias = name`` later in the block (``b = a.copy(); ...; a = b``):
+    # two arrays take turns, numbered by states (``_lower_alias``).
+    alias: Optional[str] = None
 
     @property
     def flag(self) -> str:
         return f"{FLAG_PREFIX}{self.name}__"
+
+    @property
+    def other(self) -> str:
+        """The second array of an alias (shown as the name's other array)."""
+        return f"{OTHER_PREFIX}{self.name}__"
 
     @property
     def template(self) -> str:
@@ -123,9 +132,11 @@ class Plan:
         """The nest's inputs that ``bind`` gives (never loaded from the scope)."""
         out = set()
         for m in self.made:
-            out.add(m.name)
+            out.update((m.name, m.flag))
             if m.kind == "template":
                 out.add(m.template)
+            if m.alias is not None:
+                out.add(m.other)
         return out
 
     def flags(self) -> Set[str]:
@@ -317,6 +328,12 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
         inside = {id(n) for t in after for n in walk(t)}
         allowed, dims = _allowed_uses(node, name)
         uses = [n for n in walk(node) if isinstance(n, ast.Name) and n.id == name and n is not s.targets[0]]
+        alias = _alias(node, block, k, s, name, uses, allowed, parents, count)
+        if alias is not None:
+            if any(m.alias is not None for m in plan.made):
+                alias = None  # one pair of arrays taking turns per nest
+            else:
+                allowed.add(id(alias.value))
         bad = next((_what(n, parents.get(id(n)), name) for n in uses if id(n) not in allowed), None)
         if bad is None and any(id(n) not in inside for n in uses):
             bad = f"{name} is read before the statement that makes it (the array of an earlier pass)"
@@ -329,6 +346,8 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
             continue
         read = {n.id for a in args.values() for n in walk(a) if isinstance(n, ast.Name)}
         read -= set(_MODULES) - stored
+        if alias is not None and isinstance(args.get("a"), ast.Name) and args["a"].id == alias.targets[0].id:
+            read.discard(alias.targets[0].id)  # the arrays taking turns have the same shape, dtype and layout
         if read & stored:
             changed = sorted(read & stored)[0]
             no(f"the loop assigns {changed}, which the call reads")
@@ -350,6 +369,8 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
             no(f"{name} has {len(shape.elts)} dimension(s) but is subscripted with {ndim} index(es)")
             continue
         made = Made(name, copy_tree(s.value), func, kind, ndim, line, text, source.id if source is not None else None)
+        if alias is not None:
+            made.alias = alias.targets[0].id
         chosen.append((id(s), made))
         plan.made.append(made)
         for n in sorted(read):
@@ -394,18 +415,205 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
         k = 0
         while k < len(block):
             made = mapping.get(id(block[k]))
-            if made is None:
+            if made is None or made.alias is not None:
                 k += 1
                 continue
             new = _fill(made, block[k])
             block[k : k + 1] = new
             k += len(new)
+    for s in copies:
+        made = mapping.get(id(s))
+        if made is not None and made.alias is not None:
+            try:
+                work = _lower_alias(work, made, s)
+            except _NotLowered as why:
+                if facts is not None:
+                    facts.unlowered.setdefault(
+                        made.line,
+                        f"{made.text} makes a new array in each pass, and {made.alias} = {made.name} keeps it, "
+                        f"but {why.args[0]}, so the loop runs as plain Python",
+                    )
+                return node, None
     ast.fix_missing_locations(work)
     return work, plan
 
 
+def _alias(node, block, k, s, name, uses, allowed, parents, count) -> Optional[ast.Assign]:
+    """The statement ``a = name`` after ``s`` in its block that makes the
+    arrays take turns (``b = a.copy(); ...; a = b``), when it is the one use
+    of ``name`` as a whole and ``a`` is used only as an array (assigned only
+    there, read element by element or as the array the call starts from)."""
+    whole = [n for n in uses if id(n) not in allowed]
+    if len(whole) != 1:
+        return None
+    t = parents.get(id(whole[0]))
+    if not (
+        isinstance(t, ast.Assign)
+        and t.value is whole[0]
+        and len(t.targets) == 1
+        and isinstance(t.targets[0], ast.Name)
+        and any(t is x for x in block[k + 1 :])
+    ):
+        return None
+    a = t.targets[0].id
+    if a == name or a in count:
+        return None
+    a_allowed, _dims = _allowed_uses(node, a)
+    source = s.value.func.value if _call_of(s.value)[0] is None else None
+    if source is None:
+        args = _arguments(s.value, _call_of(s.value)[0]) or {}
+        source = args.get("a")
+    for n in walk(node):
+        if isinstance(n, ast.Name) and n.id == a:
+            if n is t.targets[0] or n is source or id(n) in a_allowed:
+                continue
+            return None
+        if isinstance(n, (ast.Global, ast.Nonlocal)) and a in n.names:
+            return None
+    return t
+
+
+class _NotLowered(Exception):
+    pass
+
+
+def _names_in(n: ast.AST, names) -> Set[str]:
+    return {x.id for x in walk(n) if isinstance(x, ast.Name) and x.id in names}
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, mapping: Dict[str, str]):
+        self.mapping = mapping
+
+    def visit_Name(self, n):
+        if n.id in self.mapping:
+            return ast.copy_location(ast.Name(self.mapping[n.id], n.ctx), n)
+        return n
+
+
+# The arrays two names hold, by state, for ``b = a.copy(); ...; a = b``
+# (P: b's array, Q: the other; a: a's array from before the nest; None: b
+# not made yet): the call makes b's array one that a does not hold.
+_ALIAS_STATES = [("a", None), ("a", "P"), ("P", "P"), ("P", "Q"), ("Q", "Q"), ("Q", "P")]
+_AFTER_CALL = {0: 1, 1: 1, 2: 3, 3: 3, 4: 5, 5: 5}
+_AFTER_ALIAS = {0: 0, 1: 2, 2: 2, 3: 4, 4: 4, 5: 2}
+
+
+def _lower_alias(work: ast.stmt, m: Made, s: ast.Assign) -> ast.stmt:
+    """``b = a.copy(); ...; a = b`` with two arrays taking turns, numbered by
+    the state ``m.flag`` (``_ALIAS_STATES``): the call fills the array a
+    does not hold, ``a = b`` changes the state, and each statement that
+    uses the names runs in one copy per arrangement its place allows (after
+    the call: a's array and another; after ``a = b``: one array)."""
+    a, b = m.alias, m.name
+    arrays = {"a": a, "P": b, "Q": m.other}
+    parents = {}
+    for p in walk(work):
+        for fld in p._fields:
+            v = getattr(p, fld, None)
+            for c in v if isinstance(v, list) else [v]:
+                if isinstance(c, ast.AST):
+                    parents[id(c)] = p
+    block = next(bl for _o, bl in _blocks(work) if any(x is s for x in bl))
+    k = next(i for i, x in enumerate(block) if x is s)
+    t = next(
+        i
+        for i, x in enumerate(block)
+        if i > k
+        and isinstance(x, ast.Assign)
+        and isinstance(x.targets[0], ast.Name)
+        and x.targets[0].id == a
+        and isinstance(x.value, ast.Name)
+        and x.value.id == b
+    )
+    # The statements around the block: their headers must not use the names.
+    around = set()
+    p = parents.get(id(s))
+    while p is not None:
+        around.add(id(p))
+        p = parents.get(id(p))
+
+    def state_is(ks) -> ast.expr:
+        tests = [ast.Compare(ast.Name(m.flag, ast.Load()), [ast.Eq()], [ast.Constant(x)]) for x in ks]
+        return tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
+
+    def chain(parts, where) -> List[ast.stmt]:
+        out = parts[-1][1]
+        for ks, body in reversed(parts[:-1]):
+            out = [ast.copy_location(ast.If(state_is(ks), body, out), where)]
+        return out
+
+    def renamed(states, where: ast.stmt) -> List[ast.stmt]:
+        used = sorted(_names_in(where, {a, b}))
+        groups: Dict[tuple, List[int]] = {}
+        for st in states:
+            have = _ALIAS_STATES[st]
+            key = tuple(have[0] if n == a else have[1] for n in used)
+            if None in key:
+                continue  # b is not made yet: never run there
+            groups.setdefault(key, []).append(st)
+        parts = []
+        for key, ks in groups.items():
+            mapping = {n: arrays[h] for n, h in zip(used, key)}
+            parts.append((ks, [_Rename(mapping).visit(copy_tree(where))]))
+        if not parts:
+            raise _NotLowered(f"{b} is used where it may not be made yet")
+        return chain(parts, where)
+
+    def made_at(st: int) -> List[ast.stmt]:
+        have = _ALIAS_STATES[st]
+        after = _ALIAS_STATES[_AFTER_CALL[st]]
+        target, source = arrays[after[1]], arrays[have[0]]
+        return _fill_loops(m, target, source, s) + [_set(m.flag, _AFTER_CALL[st], s)]
+
+    def block_of(body: List[ast.stmt], states) -> List[ast.stmt]:
+        out = []
+        for j, x in enumerate(body):
+            here = states
+            if body is block:
+                here = [1, 3, 5] if k < j <= t else [2, 4] if j > t else states
+            if x is s:
+                out.extend(chain([([0, 1], made_at(0)), ([2, 3], made_at(2)), ([4, 5], made_at(4))], s))
+            elif body is block and j == t:
+                out.extend(
+                    chain([([1, 5], [_set(m.flag, 2, x)]), ([3], [_set(m.flag, 4, x)]), ([0, 2, 4], [ast.Pass()])], x)
+                )
+            elif id(x) in around:
+                header = [getattr(x, f) for f in ("target", "iter", "test") if getattr(x, f, None) is not None]
+                if not isinstance(x, (ast.For, ast.While, ast.If)) or any(_names_in(h, {a, b}) for h in header):
+                    raise _NotLowered(f"{a} is used around the loop that makes {b}")
+                x.body = block_of(x.body, states)
+                x.orelse = block_of(x.orelse, states)
+                out.append(x)
+            elif _names_in(x, {a, b}):
+                out.extend(renamed(here, x))
+            else:
+                out.append(x)
+        return out
+
+    every = list(range(len(_ALIAS_STATES)))
+    if id(work) not in around:
+        raise _NotLowered("the statement is not inside the loop")
+    header = [getattr(work, f) for f in ("target", "iter", "test") if getattr(work, f, None) is not None]
+    if any(_names_in(h, {a, b}) for h in header):
+        raise _NotLowered(f"{a} is used around the loop that makes {b}")
+    work.body = block_of(work.body, every)
+    work.orelse = block_of(work.orelse, every)
+    return work
+
+
+def _set(name: str, value: int, where: ast.stmt) -> ast.stmt:
+    return ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value)), where)
+
+
 def _fill(m: Made, where: ast.stmt) -> List[ast.stmt]:
     """The statements that refill m's array where ``name = call`` was."""
+    return _fill_loops(m, m.name, m.source, where) + [_set(m.flag, 1, where)]
+
+
+def _fill_loops(m: Made, target: str, source: Optional[str], where: ast.stmt) -> List[ast.stmt]:
+    """Loops that fill the array ``target`` as m's call makes it (from the
+    array ``source`` for a copy)."""
     out: List[ast.stmt] = []
     if m.kind != "none":
         base = f"$made_{m.name}_{next(_counter)}_"
@@ -428,11 +636,11 @@ def _fill(m: Made, where: ast.stmt) -> List[ast.stmt]:
         elif m.kind == "template":
             value = at(m.template, ast.Load())
         else:
-            value = at(m.source, ast.Load())
-        stmt: ast.stmt = ast.Assign([at(m.name, ast.Store())], value)
+            value = at(source, ast.Load())
+        stmt: ast.stmt = ast.Assign([at(target, ast.Store())], value)
         for d in reversed(range(m.ndim)):
             length = ast.Subscript(
-                ast.Attribute(ast.Name(m.name, ast.Load()), "shape", ast.Load()), ast.Constant(d), ast.Load()
+                ast.Attribute(ast.Name(target, ast.Load()), "shape", ast.Load()), ast.Constant(d), ast.Load()
             )
             stmt = ast.For(
                 ast.Name(idx[d], ast.Store()),
@@ -442,7 +650,6 @@ def _fill(m: Made, where: ast.stmt) -> List[ast.stmt]:
                 None,
             )
         out.append(stmt)
-    out.append(ast.Assign([ast.Name(m.flag, ast.Store())], ast.Constant(1)))
     for s in out:
         for n in walk(s):
             if "lineno" in n._attributes:
@@ -581,9 +788,21 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
                 f"in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
             )
         env[m.name] = array
+        env[m.flag] = 0
         if template is not None:
             env[m.template] = template
         made[m.name] = array
+        if m.alias is not None:
+            # The second array, made as the first (NumPy's copy of a copy has its layout).
+            total += array.nbytes
+            if total > MAX_BYTES:
+                return (
+                    f"{m.text} would take {total >> 20} MB made before the loop, more than native code makes "
+                    f"in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
+                )
+            other = array.copy(order="K")
+            env[m.other] = other
+            made[m.other] = other
     buffers = getattr(_LOCAL, "buffers", None)
     if buffers is None:
         buffers = _LOCAL.buffers = {}
@@ -591,12 +810,40 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
     return None
 
 
-def made(nest_id: int, name: str):
-    """The array ``bind`` made for ``name`` in the last binding of the nest
-    on this thread (what the name holds after a native run)."""
-    return _LOCAL.buffers[nest_id][name]
-
-
 def written(plan: Plan, nest_id: int, out: dict) -> dict:
-    """``{name: array}`` for the arrays whose statement ran in a native run."""
-    return {m.name: made(nest_id, m.name) for m in plan.made if m.flag in out}
+    """``{name: array}``: what the names of ``plan`` hold after a native run
+    whose answer is ``out`` (the arrays ``bind`` made in the last binding of
+    the nest on this thread); a name whose statement never ran keeps its value."""
+    buffers = discard(nest_id)
+    got = {}
+    if buffers is None:
+        return got
+    for m in plan.made:
+        state = out.get(m.flag)
+        if state is None:
+            continue
+        if m.alias is None:
+            got[m.name] = buffers[m.name]
+            continue
+        arrays = {"P": buffers[m.name], "Q": buffers[m.other]}
+        a, b = _ALIAS_STATES[state]
+        if a != "a":
+            got[m.alias] = arrays[a]
+        if b is not None:
+            got[m.name] = arrays[b]
+    return got
+
+
+def discard(nest_id: int) -> Optional[dict]:
+    """Forgets (and returns) the arrays made for the nest's last binding
+    on this thread: the loop ran as Python, or the names got them."""
+    buffers = getattr(_LOCAL, "buffers", None)
+    return None if buffers is None else buffers.pop(nest_id, None)
+
+
+def names(plan: Plan) -> List[str]:
+    """The names whose values ``written`` may give."""
+    out = []
+    for m in plan.made:
+        out.extend(n for n in (m.name, m.alias) if n is not None and n not in out)
+    return out

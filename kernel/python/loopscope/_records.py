@@ -48,15 +48,18 @@ _HIDDEN_RE = re.compile(r"\$\w+")
 # front end's copy of a nest, shown as a phrase.
 SWAP_STATE = "__loopscope_swaps__"
 _SWAP_STATE_SHOWN = "the state of the array swaps"
-# How many values a nest appended to a list (_appends.COUNT).
-_APPENDED_RE = re.compile(r"__loopscope_appended_\d+__")
+# How many values a nest appended to the list `out` (_appends.count_name):
+# shown as len(out).
+APPENDED_COUNT = "__loopscope_len_"
+_APPENDED_RE = re.compile(r"__loopscope_len_(\w+?)__(?!\w)")
 # What the arrays made before a nest (_fresh) add to its copy: a flag set
 # when the statement that makes the array ran, and the values of np.full.
-_MADE_RE = re.compile(r"__loopscope_(made|template)_(\w+?)__")
+_MADE_RE = re.compile(r"__loopscope_(made|template|other)_(\w+?)__")
+_MADE_SHOWN = {"made": "whether {} was made", "template": "the values {} is made with", "other": "{}'s other array"}
 
 
 def _made_shown(m) -> str:
-    return f"whether {m.group(2)} was made" if m.group(1) == "made" else f"the values {m.group(2)} is made with"
+    return _MADE_SHOWN[m.group(1)].format(m.group(2))
 
 
 # Other hidden names and how the user knows them: the locals of an inlined
@@ -84,8 +87,8 @@ def shown(text: str) -> str:
     function's local ``t`` reads "t (in cnd)"."""
     if SWAP_STATE in text:
         text = text.replace(SWAP_STATE, _SWAP_STATE_SHOWN)
-    if "__loopscope_appended_" in text:
-        text = _APPENDED_RE.sub("the number of values appended to a list", text)
+    if APPENDED_COUNT in text:
+        text = _APPENDED_RE.sub(r"len(\1)", text)
     if "__loopscope_" in text:
         text = _MADE_RE.sub(_made_shown, text)
     return _HIDDEN_RE.sub(_shown_name, text) if "$" in text else text

@@ -154,10 +154,15 @@ class _HookState(threading.local):
 
     ran_lazy = property(None, _python_ran_lazy)
 
+    def made(self, nest_id):
+        """A native run: the answer gets the arrays made before the nest
+        that its names hold now (_fresh)."""
+        self.out = {**self.out, **_fresh.written(NESTS[nest_id].fresh, nest_id, self.out)}
+
     @staticmethod
-    def made(nest_id, name):
-        """The array made before the nest for ``name`` (_fresh)."""
-        return _fresh.made(nest_id, name)
+    def not_made(nest_id):
+        """The nest ran as Python: the arrays made for it are dropped (_fresh)."""
+        _fresh.discard(nest_id)
 
     @staticmethod
     def restore_draws():
@@ -872,20 +877,21 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     )
     if rec.fresh is not None:
         # The arrays made before the nest, where their statements ran (_fresh).
-        for m in rec.fresh.made:
-            made = ast.Call(
-                func=ast.Attribute(value=_load(STATE_NAME), attr="made", ctx=ast.Load()),
-                args=[ast.Constant(rec.id), ast.Constant(m.name)],
-                keywords=[],
-            )
+        made = ast.Attribute(value=_load(STATE_NAME), attr="made", ctx=ast.Load())
+        writes.insert(0, ast.Expr(ast.Call(func=made, args=[ast.Constant(rec.id)], keywords=[])))
+        for name in _fresh.names(rec.fresh):
+            value = ast.Subscript(value=_hook_answer(ast.Load()), slice=ast.Constant(name), ctx=ast.Load())
             writes.append(
                 ast.If(
-                    test=ast.Compare(left=ast.Constant(m.flag), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
-                    body=[ast.Assign(targets=[ast.Name(m.name, ast.Store())], value=made)],
+                    test=ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[_hook_answer(ast.Load())]),
+                    body=[ast.Assign(targets=[ast.Name(name, ast.Store())], value=value)],
                     orelse=[],
                 )
             )
     python_runs, native_ran = [node, ran], writes or [ast.Pass()]
+    if rec.fresh is not None:
+        not_made = ast.Attribute(value=_load(STATE_NAME), attr="not_made", ctx=ast.Load())
+        python_runs.insert(0, ast.Expr(ast.Call(func=not_made, args=[ast.Constant(rec.id)], keywords=[])))
     if rec.rotation is not None:
         native_ran.extend(_rotations_after(rec.rotation))
     if rec.returns is not None:
@@ -944,6 +950,8 @@ def _lazy_call(hook, key: int, frame):
     out = hook(rec.id, env)
     if rec.draws is not None:
         (_draws.restore if out is None else _draws.keep)()
+    if out is None and getattr(rec, "fresh", None) is not None:
+        _fresh.discard(rec.id)
     if out is not None:
         facts = getattr(rec, "iteration", None)
         views = facts.views if facts is not None else {}
