@@ -13,6 +13,9 @@ Every case is compared with CPython on every device (return value and type,
 arrays bit for bit, exceptions): tests/python/differential.py.
 """
 
+import random
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -250,3 +253,61 @@ def test_float_then_int_stored_into_float64():
     """
     fn = make_function(src, "f")
     check(fn, lambda: (np.linspace(-1, 1, 9), np.zeros(9)), native=CPU_DEVICES)
+
+
+# Random programs: a variable started as an int or a float in each row,
+# assigned an element (of every small, int and float dtype), a constant or a
+# float expression under a data-dependent or index-dependent condition, then
+# used in one of many ways (stores into arrays of every dtype, arithmetic,
+# conditions, subscripts, calls). Whatever the engine accepts or declines,
+# results must be CPython's; about half of them run natively.
+_DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "float64", "float32", "int64"]
+_VALUES = ["0", "255", "-3", "7", "0.0", "1.5", "-2.5", "100"]
+_CONDITIONS = ["x[i, j] < m", "x[i, j] > m", "x[i, j] >= t", "j % 2 == 0", "x[i, j] != m"]
+_USES = [
+    "out[i] = m",
+    "out[i] = m + 1",
+    "out[i] = m * 2.0",
+    "out[i] = m if m > 3 else 0",
+    "acc += m",
+    "acc = max(acc, m)",
+    "out[i] = -m",
+    "out[i] = float(m)",
+    "out[i] = int(m)",
+    "if m:\n            acc += 1",
+    "if m == 4:\n            acc -= 1",
+    "out[i] = lut[m % 4]",
+    "out[i] = abs(m)",
+    "acc = acc + m * m",
+]
+
+
+def _random_program(r):
+    start, use, cond = r.choice(_VALUES), r.choice(_USES), r.choice(_CONDITIONS)
+    assign = r.choice(["m = x[i, j]", "m = " + r.choice(_VALUES), "m = x[i, j] * 0.5", "m = t"])
+    src = textwrap.dedent("""
+        def f(x, out, lut, t):
+            acc = 0
+            for i in range(x.shape[0]):
+                m = START
+                for j in range(x.shape[1]):
+                    if COND:
+                        ASSIGN
+                USE
+            return acc, m
+        """)
+    for word, text in (("START", start), ("COND", cond), ("ASSIGN", assign), ("USE", use)):
+        src = src.replace(word, text)
+    x_dtype, out_dtype, t = r.choice(_DTYPES), r.choice(_DTYPES), r.choice([3, 0, 2.5, 300])
+
+    def make():
+        x = np.random.default_rng(5).integers(0, 9, (5, 4)).astype(x_dtype)
+        return (x, np.zeros(5, dtype=out_dtype), np.arange(4) * 1.5, t)
+
+    return src, make
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_programs_match_cpython(seed):
+    src, make = _random_program(random.Random(seed))
+    check(make_function(src, "f"), make, native=False)
