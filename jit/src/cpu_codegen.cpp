@@ -178,6 +178,7 @@ struct Cache {
     std::string key;  // Spec::key
     std::string parallel_description;
     std::set<int> parallel_loops;
+    std::map<std::string, int> hidden_kinds;  // CpuCheck::hidden_kinds
   };
   std::unordered_map<std::string, Specialised> specialised;
   // Variants compiled per nest, and in all: the JIT's code is never freed,
@@ -554,6 +555,15 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
 }
 }  // namespace
 
+// CpuCheck::hidden_kinds of a specialisation.
+static std::map<std::string, int> hidden_kinds(const Spec& spec) {
+  std::map<std::string, int> out;
+  for (const VarInfo& v : spec.vars)
+    if (v.assigned && analysis::is_hidden_name(v.name))
+      out[v.name] = v.typed && !v.type.mixed() && !v.int_then_float && !v.int_then_complex ? kind_code(v.type) : -1;
+  return out;
+}
+
 CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOptions& options) {
   CpuCheck out;
   const std::string memo = memo_key(bound, plan, options);
@@ -564,6 +574,7 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
     if (m != c.specialised.end()) {  // specialised before: no decline
       out.parallel_loops = m->second.parallel_description;
       out.parallel_loop_ids.assign(m->second.parallel_loops.begin(), m->second.parallel_loops.end());
+      out.hidden_kinds = m->second.hidden_kinds;
       out.compiled = c.map.count(m->second.key) > 0;
       return out;
     }
@@ -572,6 +583,7 @@ CpuCheck check_cpu(const BoundNest& bound, const ParallelPlan& plan, const CpuOp
     Spec spec = specialise(bound, plan, options);
     out.parallel_loops = spec.parallel_description;
     out.parallel_loop_ids.assign(spec.parallel_loops.begin(), spec.parallel_loops.end());
+    out.hidden_kinds = hidden_kinds(spec);
     Cache& c = cache();
     std::lock_guard<std::mutex> lk(c.m);
     out.compiled = c.map.count(spec.key) > 0;
@@ -603,7 +615,8 @@ bool compile_cpu_in_background(const BoundNest& bound, const ParallelPlan& plan,
   std::lock_guard<std::mutex> lk(c.m);
   if (!memo.empty()) {
     if (c.specialised.size() > 4096) c.specialised.clear();
-    c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops};
+    c.specialised[memo] =
+        Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops, hidden_kinds(spec)};
   }
   if (c.map.count(spec.key) || c.pending.count(spec.key)) return false;
   size_t& per_nest = c.variants_per_nest[bound.nest];
@@ -704,7 +717,8 @@ CpuCompileResult compile_cpu(const BoundNest& bound, const ParallelPlan& plan, c
     std::unique_lock<std::mutex> lk(c.m);
     if (!memo.empty()) {
       if (c.specialised.size() > 4096) c.specialised.clear();
-      c.specialised[memo] = Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops};
+      c.specialised[memo] =
+          Cache::Specialised{spec.key, spec.parallel_description, spec.parallel_loops, hidden_kinds(spec)};
     }
     auto it = c.map.find(spec.key);
     if (it != c.map.end()) {
@@ -828,6 +842,9 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
     size_t need = 0;
     for (auto& a : v.arrays) {
       if (!a.written) continue;
+      // The buffer of the values appended to a list (kernel/python/loopscope/_appends.py) is made
+      // for this run and dropped when it stops: nothing in it is restored.
+      if (a.name.rfind("$appended_to_", 0) == 0) continue;
       const ArrayBinding& ab = bound.arrays.at(a.name);
       uintptr_t lo = ab.mem_lo, hi = ab.mem_hi;
       if (write_extents) {

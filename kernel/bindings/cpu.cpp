@@ -87,6 +87,7 @@ struct Prepared {
   bool cached = false;  // Check, LookUp: its code is compiled already; CompileInBackground: a compile was queued
   double bind_us = 0, analysis_us = 0;
   bool plan_hit = false;
+  std::map<std::string, int> hidden_kinds;  // Check: jit::CpuCheck::hidden_kinds
 };
 
 // NumPy scalars among the inputs; np.int32 and other narrow integer scalars
@@ -242,6 +243,7 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
     p.compiled.parallel_loops = check.parallel_loops;
     p.parallel_loop_ids = check.parallel_loop_ids;
     p.cached = check.compiled;
+    p.hidden_kinds = check.hidden_kinds;
     return;
   }
   if (then == Then::CompileInBackground) {
@@ -358,6 +360,9 @@ py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
   d["parallel_loops"] = p.compiled.parallel_loops;
   d["parallel_loop_ids"] = p.parallel_loop_ids;
   d["compiled"] = p.cached;
+  py::dict kinds;
+  for (auto& [name, kind] : p.hidden_kinds) kinds[py::str(name)] = kind;
+  d["hidden_kinds"] = kinds;
   return d;
 }
 

@@ -84,7 +84,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _callees, _draws, _fresh, _inline, _iteration, _rotations, _slices, _source
+from . import _aliases, _appends, _callees, _draws, _fresh, _inline, _iteration, _rotations, _slices, _source
 from . import _records
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 from ._walk import walk
@@ -171,6 +171,15 @@ class _HookState(threading.local):
     @staticmethod
     def keep_draws():
         _draws.keep()
+
+    def appended(self, nest_id):
+        """A native run: the lists the nest appends to get their values (_appends)."""
+        _appends.commit(nest_id, self.out)
+
+    @staticmethod
+    def not_appended(nest_id):
+        """The nest ran as Python: it appends to its lists itself (_appends)."""
+        _appends.discard(nest_id)
 
 
 _STATE = _HookState()
@@ -260,6 +269,8 @@ class NestRecord:
     rotation: Optional["_rotations.Rotation"] = None
     # Arrays made in each pass, made once before the nest (_fresh).
     fresh: Optional["_fresh.Plan"] = None
+    # Lists the nest appends to, filled after a native run (_appends).
+    appends: Optional["_appends.AppendPlan"] = None
     # The inputs computed from other values (`len(a)`, `a.shape[0]`), found at the first bind.
     expression_inputs: Optional[Tuple[str, ...]] = None
 
@@ -432,6 +443,7 @@ def register(
     returns_kind, no_return = None, None
     if returns is not None:
         lowered, returns_kind, no_return = _inline.lower_nest_returns(lowered, returns)
+    lowered, append_plan, not_appended = _appends.lower(node, lowered)
     inlined, callees, not_inlined = lowered, {}, None
     if resolver is not None:
         try:
@@ -490,7 +502,13 @@ def register(
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, not_inlined)
     if no_return is not None and rec.declined:
         rec.decline = Decline(UNSUPPORTED_SYNTAX, node.lineno, no_return)
+    if rec.declined and rec.decline is not None:
+        for name, why in not_appended.items():  # the front end names the append: say why it stays
+            if f"{name}.append(" in rec.decline.reason and "changes a Python list" in rec.decline.reason:
+                rec.decline = Decline(UNSUPPORTED_SYNTAX, rec.decline.line, why)
     provided = _draws.hidden_inputs(draw_plan) if draw_plan else set()
+    if append_plan is not None:
+        provided |= _appends.hidden_inputs(append_plan)
     hidden = [n for n in rec.inputs + rec.outputs if n.startswith(_inline.HIDDEN_PREFIX) and n not in provided]
     if hidden and not rec.declined:
         rec.declined = True
@@ -547,6 +565,7 @@ def register(
                 if b not in loads
                 and not b.startswith(_inline.HIDDEN_PREFIX)
                 and b != _rotations.STATE
+                and not b.startswith(_appends.COUNT)
                 and not b.startswith(_slices.FLOATS_PREFIX)
             )
         if draw_plan:  # the arguments of the draws checked before the loop (_draws)
@@ -554,6 +573,10 @@ def register(
         if fresh is not None:  # the arrays are made when the nest runs, from the names their calls read
             loads = [n for n in loads if n not in fresh.provided()]
             loads.extend(n for n in fresh.loads if n not in loads)
+        if append_plan is not None:  # the lists, and the names the bounds of their loops read
+            rec.appends = append_plan
+            loads.extend(n for n in append_plan.lists if n not in loads)
+            loads.extend(n for n in append_plan.names if n not in loads and n not in ASSUMED_BUILTINS)
         rec.loads = loads
     if known is None and resolver is not None and rec.declined:
         lazy = _inline.lazy_names(
@@ -813,12 +836,32 @@ def bind_env(nest_id: int, env: Optional[dict]):
         why = _draws.draw(rec.draws, env)
         if why is not None:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, why)
+    if rec.appends is not None:
+        # Buffers for the values appended to lists, typed by the engine.
+        why = _appends.prepare(rec.appends, nest_id, env, lambda e: _append_kinds(nest_id, e))
+        if why is not None:
+            if rec.draws is not None:
+                _draws.restore()
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, why)
     return env, None
+
+
+def _append_kinds(nest_id: int, env: dict):
+    """The engine's types of the values a nest appends (_appends.prepare)."""
+    try:
+        got = _loopscope.cpu_predict(nest_id, dict(env), False)
+    except Exception:  # an engine bug must never break the user's code: Python runs
+        return "the types of the values appended to the lists could not be found, so the loop runs as plain Python"
+    if got.get("status") == "declined":
+        return shown_all(Decline.from_engine(got["decline"]).reason)
+    return got.get("hidden_kinds", {})
 
 
 def restore_draws(nest_id: int):
     """A nest bound but not run natively (explained, estimated): the random
-    generators go back to where they were before bind_env drew its numbers."""
+    generators go back to where they were before bind_env drew its numbers,
+    and its lists stay as they are."""
+    _appends.discard(nest_id)
     rec = NESTS.get(nest_id)
     if rec is not None and rec.draws is not None:
         _draws.restore()
@@ -858,7 +901,7 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
     writes = []
     views = rec.iteration.views if rec.iteration is not None else {}
     for name in rec.outputs:
-        if _inline.is_nest_return(name) or name == _rotations.STATE:
+        if _inline.is_nest_return(name) or name == _rotations.STATE or name.startswith(_appends.COUNT):
             continue
         if name.startswith(_fresh.FLAG_PREFIX):
             continue
@@ -913,6 +956,10 @@ def _replacement(node: ast.For, rec: NestRecord, hook_name: str) -> List[ast.stm
         # Random numbers drawn for the native run: Python draws them itself.
         python_runs.insert(0, _state_call("restore_draws"))
         native_ran.insert(0, _state_call("keep_draws"))
+    if rec.appends is not None:
+        # The values appended natively go to the lists; Python appends its own.
+        python_runs.insert(0, _state_call("not_appended", rec.id))
+        native_ran.insert(0, _state_call("appended", rec.id))
     branch = ast.If(
         test=ast.Compare(left=_hook_answer(ast.Load()), ops=[ast.Is()], comparators=[ast.Constant(None)]),
         body=python_runs,
@@ -952,6 +999,8 @@ def _lazy_call(hook, key: int, frame):
         (_draws.restore if out is None else _draws.keep)()
     if out is None and getattr(rec, "fresh", None) is not None:
         _fresh.discard(rec.id)
+    if rec.appends is not None:
+        _appends.commit(rec.id, out) if out is not None else _appends.discard(rec.id)
     if out is not None:
         facts = getattr(rec, "iteration", None)
         views = facts.views if facts is not None else {}
@@ -984,7 +1033,7 @@ def _lazy_replacement(node: ast.For, rec: NestRecord, hook_name: Optional[str]) 
     from the frame; every name the loop may assign is written back when the
     answer holds it."""
     shape = copy.copy(rec)
-    shape.loads, shape.assumed, shape.draws, shape.iteration = [], [], None, None
+    shape.loads, shape.assumed, shape.draws, shape.iteration, shape.appends = [], [], None, None, None
     shape.fresh = None
     shape.outputs = list(_inline.LAZY[rec.lazy].stored)
     out = _replacement(node, shape, hook_name)
@@ -1061,9 +1110,9 @@ def _rotated(rot: "_rotations.Rotation", out: dict, lookup) -> dict:
     return {n: lookup(h) for n, h in rot.after[k - 1].items()}
 
 
-def _state_call(method: str) -> ast.stmt:
+def _state_call(method: str, *args) -> ast.stmt:
     func = ast.Attribute(value=_load(STATE_NAME), attr=method, ctx=ast.Load())
-    return ast.Expr(ast.Call(func=func, args=[], keywords=[]))
+    return ast.Expr(ast.Call(func=func, args=[ast.Constant(a) for a in args], keywords=[]))
 
 
 def _locate(new, old):

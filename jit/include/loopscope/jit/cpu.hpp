@@ -149,6 +149,11 @@ struct CpuCheck {
   std::string parallel_loops;          // as CpuCompileResult::parallel_loops; "" when declined or serial
   std::vector<int> parallel_loop_ids;  // the same loops (analysis::map_cpu's), by Stmt::id, for the cost model
   bool compiled = false;               // its machine code is in the cache (any tier): running it compiles nothing
+  // The static type of each hidden scalar the nest assigns (analysis::is_hidden_name), as the
+  // kind code of the value written back (cpu_types.hpp:kind_code: 0 int, 1 float, 2 bool, 3
+  // np.float64 ...), or -1 when it may be of more than one type. The buffered appends to a list
+  // (kernel/python/loopscope/_appends.py) learn from it the type of each appended value.
+  std::map<std::string, int> hidden_kinds;
 };
 CpuCheck check_cpu(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan,
                    const CpuOptions& options = {});
