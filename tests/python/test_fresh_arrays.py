@@ -507,3 +507,23 @@ def test_the_report_names_the_engine_s_variables_as_the_user_knows_them():
     rep = loopscope.explain(PREFIX_SUM, np.arange(16.0))
     text = repr(rep)
     assert "__loopscope" not in text and "$made" not in text
+
+
+HUGE = _fn(
+    """
+def huge(x, n, steps):
+    for s in range(steps):
+        w = np.ones((n, n))
+        for i in range(x.shape[0]):
+            x[i] += w[i, i]
+    return x
+""",
+    "huge",
+)
+
+
+def test_an_array_too_large_to_make_in_advance_is_not_made():
+    # 8 TB: never made (Python's loop never runs either)
+    recs = check(HUGE, lambda: (np.zeros(3), 1 << 20, 0), native=False)
+    assert any("more than native code makes in advance" in r for r in _reasons(recs)), _reasons(recs)
+    check(HUGE, lambda: (np.zeros(3), 4, 3))

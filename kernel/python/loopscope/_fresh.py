@@ -40,7 +40,19 @@ its line):
   from before the nest), and only reads or writes its elements or reads
   ``len()``, ``.shape``, ``.size``, ``.ndim``: no reference to the array
   survives a pass (appended to a list, passed to a function, kept under
-  another name, returned), which would tell the arrays apart;
+  another name, returned), which would tell the arrays apart; but for
+- ``a = name`` later in the same block, when ``a`` is assigned nowhere
+  else in the nest and used only as an array (its elements, or as the
+  array the call starts from): the Hillis-Steele scan's ``b = a.copy();
+  ...; a = b``. Then ``a`` keeps the array of one pass while the next pass
+  makes another, so two arrays take turns (``b``'s, and a second one made
+  with the same call). A state number (``flag``) says which array each name
+  holds (``_ALIAS_STATES``: ``a``'s own array from before the nest, or one
+  of the two), the call fills the array ``a`` does not hold, ``a = b``
+  changes the state, and each statement that uses the names runs in one
+  copy per arrangement its place allows (as ``_rotations`` does for swaps):
+  after the call, ``a``'s array and ``b``'s differ; after ``a = b`` they are
+  one. After the run the names hold the arrays of the state it ended in;
 - it is subscripted with one number of indices everywhere (the fill loops'
   number of dimensions, checked against the array when it is made).
 
@@ -722,12 +734,25 @@ def _value(e: ast.expr, env: dict):
     raise _Refused("an expression")
 
 
-def _make(m: Made, env: dict):
-    """The array m's call makes from env's values."""
+class _TooLarge(Exception):
+    pass
+
+
+def _copies(m: Made) -> int:
+    """How many arrays of m's size are made before the nest."""
+    return 1 + (m.kind == "template") + (m.alias is not None)
+
+
+def _make(m: Made, env: dict, budget: int):
+    """The array m's call makes from env's values; raises _TooLarge (with
+    the bytes) when the arrays made for it would take more than ``budget``,
+    before anything is made."""
     if m.func is None:
         src = _value(m.call.func.value, env)
         if type(src) is not numpy.ndarray:
             raise _Refused(f"{m.source} is not a NumPy array")
+        if src.nbytes * _copies(m) > budget:
+            raise _TooLarge(src.nbytes * _copies(m))
         return src.copy()
     args = _arguments(m.call, m.func)
     values = {k: _value(v, env) for k, v in args.items()}
@@ -739,6 +764,23 @@ def _make(m: Made, env: dict):
         raise _Refused("the fill value is not a number")
     if "shape" in values and type(values["shape"]) in (numpy.ndarray, str, float, complex):
         raise _Refused("the shape is not made of integers")
+    if "a" in values:
+        dtype = values["a"].dtype if values.get("dtype") is None else numpy.dtype(values["dtype"])
+        count = values["a"].size
+    else:
+        shape = values["shape"]
+        shape = shape if type(shape) is tuple else (shape,)
+        if not all(type(k) is int or isinstance(k, numpy.integer) for k in shape):
+            raise _Refused("the shape is not made of integers")
+        count = 1
+        for k in shape:
+            count *= max(int(k), 0)
+        dtype = values.get("dtype")
+        if dtype is None:
+            dtype = numpy.asarray(values["fill_value"]).dtype if "fill_value" in values else numpy.float64
+        dtype = numpy.dtype(dtype)
+    if count * dtype.itemsize * _copies(m) > budget:
+        raise _TooLarge(count * dtype.itemsize * _copies(m))
     func = getattr(numpy, m.func)
     params = _NUMPY[m.func][1]
     first = params[0]  # np.copy's and the _like functions' array has another name in NumPy
@@ -754,12 +796,17 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
         try:
             with warnings.catch_warnings(record=True) as seen, numpy.errstate(all="raise"):
                 warnings.simplefilter("always")
-                array = _make(m, env)
+                array = _make(m, env, MAX_BYTES - total)
                 template = array.copy(order="K") if m.kind == "template" else None
         except _Refused as why:
             return (
                 f"{m.text} is made once before the loop in native code, but {why.args[0]}, "
                 "so the loop runs as plain Python"
+            )
+        except _TooLarge as size:
+            return (
+                f"{m.text} would take {(total + size.args[0]) >> 20} MB made before the loop, more than native "
+                f"code makes in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
             )
         except Exception as exc:  # noqa: BLE001 - Python raises it (or not) where the loop makes the array
             return (
@@ -781,12 +828,7 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
                 f"{m.text} makes an array of {array.ndim} dimension(s), but the loop subscripts {m.name} "
                 f"with {m.ndim} index(es), so it runs as plain Python"
             )
-        total += array.nbytes * (2 if template is not None else 1)
-        if total > MAX_BYTES:
-            return (
-                f"{m.text} would take {total >> 20} MB made before the loop, more than native code makes "
-                f"in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
-            )
+        total += array.nbytes * _copies(m)
         env[m.name] = array
         env[m.flag] = 0
         if template is not None:
@@ -794,12 +836,6 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
         made[m.name] = array
         if m.alias is not None:
             # The second array, made as the first (NumPy's copy of a copy has its layout).
-            total += array.nbytes
-            if total > MAX_BYTES:
-                return (
-                    f"{m.text} would take {total >> 20} MB made before the loop, more than native code makes "
-                    f"in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
-                )
             other = array.copy(order="K")
             env[m.other] = other
             made[m.other] = other
