@@ -560,7 +560,9 @@ static std::map<std::string, int> hidden_kinds(const Spec& spec) {
   std::map<std::string, int> out;
   for (const VarInfo& v : spec.vars)
     if (v.assigned && analysis::is_hidden_name(v.name))
-      out[v.name] = v.typed && !v.type.mixed() && !v.int_then_float && !v.int_then_complex ? kind_code(v.type) : -1;
+      out[v.name] = v.typed && !v.type.mixed() && !v.int_then_float && !v.int_then_complex && !v.int_or_small
+                        ? kind_code(v.type)
+                        : -1;
   return out;
 }
 

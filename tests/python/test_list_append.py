@@ -538,3 +538,33 @@ def test_bounds_known_inside_the_nest():
 def test_complex_values():
     records = check(complex_values, lambda: (np.arange(5.0) - 2,), native=("cpu", "cpu-serial"))
     assert "complex" in records["gpu-emulated"][0]["reason"]
+
+
+def int_or_uint8(img):
+    out = []
+    for i in range(img.shape[0]):
+        m = 255
+        if img[i] < 100:
+            m = img[i]
+        out.append(m)
+    return out
+
+
+def float_then_int(x):
+    out = []
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v < 0.5:
+            v = 0
+        out.append(v)
+    return out
+
+
+def test_declines_a_value_of_two_kinds():
+    # m holds an int or an np.uint8, v an np.float64 or an int: Python's list
+    # holds both kinds, which one buffer cannot.
+    make = lambda: ((rng().random(12) * 200).astype(np.uint8),)  # noqa: E731
+    records = check(int_or_uint8, make, native=False)
+    declined(int_or_uint8, records, "'m' holds")
+    records = check(float_then_int, lambda: (rng().random(12),), native=False)
+    declined(float_then_int, records, "'v' holds")
