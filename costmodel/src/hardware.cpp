@@ -274,6 +274,56 @@ __attribute__((noipa, optimize("no-tree-vectorize"))) double chained_divs(long n
   return a;
 }
 
+// Python's floor modulo on 64-bit integers, as the generated code computes
+// it: the remainder, then its sign made the divisor's.
+inline int64_t py_mod(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  if (r != 0 && ((r ^ b) < 0)) r += b;
+  return r;
+}
+
+// Independent modulos (the divisors read at run time).
+__attribute__((noipa, optimize("no-tree-vectorize"))) int64_t independent_mods(const int64_t* a, const int64_t* b,
+                                                                               long n) {
+  int64_t s = 0;
+  for (long i = 0; i < n; ++i) s += py_mod(a[i & 1023], b[i & 1023]);
+  return s;
+}
+
+// One chain: each modulo waits for the previous one's result.
+__attribute__((noipa, optimize("no-tree-vectorize"))) int64_t chained_mods(const int64_t* b, long n) {
+  int64_t x = 1000003;
+  for (long i = 0; i < n; ++i) x = py_mod(x * 31 + 7, b[i & 1023]) + 1000003;
+  return x;
+}
+
+// The same by a constant divisor (a multiply-high and shifts).
+__attribute__((noipa, optimize("no-tree-vectorize"))) int64_t independent_const_mods(const int64_t* a, long n) {
+  int64_t s = 0;
+  for (long i = 0; i < n; ++i) s += py_mod(a[i & 1023] + i, 1000000007);
+  return s;
+}
+
+__attribute__((noipa, optimize("no-tree-vectorize"))) int64_t chained_const_mods(long n, int64_t x) {
+  for (long i = 0; i < n; ++i) x = py_mod(x + 1234567, 1000000007);
+  return x;
+}
+
+// A branch on data: taken where bits[i] is set. The empty asm keeps it a
+// branch (it cannot be made a select); random bits against all-zero bits
+// give the price of the mispredictions.
+__attribute__((noipa, optimize("no-tree-vectorize", "no-if-conversion", "no-if-conversion2"))) int64_t
+data_branches(const uint8_t* bits, long n) {
+  int64_t s = 0;
+  for (long i = 0; i < n; ++i) {
+    if (bits[i]) {
+      s += i;
+      __asm__ volatile("" : "+r"(s));
+    }
+  }
+  return s;
+}
+
 // p[i] = p[i - 1] * x + 1: each iteration loads what the previous one stored.
 __attribute__((noipa, optimize("no-tree-vectorize"))) void memory_recurrence(double* p, long n, double x) {
   for (long i = 1; i < n; ++i) p[i] = p[i - 1] * x;
@@ -358,6 +408,42 @@ double measure_fork_join(int threads) {
 
 }  // namespace
 
+void calibrate_branches(HostProfile& h) {
+  // Integer divides (Python's floor modulo), by run-time and constant
+  // divisors, each minus nothing: the loop around them is a few adds.
+  std::vector<int64_t> a(1024), b(1024);
+  uint64_t r = 88172645463325252ull;
+  auto next = [&] {
+    r ^= r << 13;
+    r ^= r >> 7;
+    r ^= r << 17;
+    return r;
+  };
+  for (int i = 0; i < 1024; ++i) {
+    a[i] = (int64_t)(next() >> 2) * ((i & 1) ? 1 : -1);
+    b[i] = (int64_t)(next() % 1000000) + 3;
+  }
+  volatile int64_t isink;
+  const long n = 200'000;
+  double t = best_of(3, [&] { isink = independent_mods(a.data(), b.data(), n); });
+  h.idiv_ns = t / n * 1e9;
+  t = best_of(3, [&] { isink = chained_mods(b.data(), n); });
+  h.idiv_latency_ns = t / n * 1e9;
+  t = best_of(3, [&] { isink = independent_const_mods(a.data(), n); });
+  h.idiv_const_ns = t / n * 1e9;
+  t = best_of(3, [&] { isink = chained_const_mods(n, 12345); });
+  h.idiv_const_latency_ns = t / n * 1e9;
+  // A mispredicted branch: random bits against none set (the same loop,
+  // always predicted), per miss (half of the random ones).
+  std::vector<uint8_t> rnd(n), zero(n, 0);
+  for (long i = 0; i < n; ++i) rnd[i] = (uint8_t)(next() & 1);
+  double tr = best_of(3, [&] { isink = data_branches(rnd.data(), n); });
+  double tz = best_of(3, [&] { isink = data_branches(zero.data(), n); });
+  h.branch_miss_ns = std::max(0.5, (tr - tz) / (0.5 * n) * 1e9);
+  (void)isink;
+  h.branch_calibrated = true;
+}
+
 void calibrate_native(HostProfile& h) {
   auto t_start = Clock::now();
   // Arithmetic.
@@ -388,6 +474,7 @@ void calibrate_native(HostProfile& h) {
     t = best_of(3, [&] { g_sink = short_loops(buf.data(), outer, inner); });
     h.loop_entry_ns = std::max(0.0, t / outer * 1e9 - inner * h.add_latency_ns);
   }
+  calibrate_branches(h);
   // Memory: the triad over three 16 MiB arrays for main memory (bytes read
   // and written, as the model counts them), half of L2 for the cache.
   {
@@ -448,6 +535,12 @@ nlohmann::json to_json(const HostProfile& h) {
           {"exp_ns", h.exp_ns},
           {"div_latency_ns", h.div_latency_ns},
           {"store_forward_ns", h.store_forward_ns},
+          {"idiv_ns", h.idiv_ns},
+          {"idiv_latency_ns", h.idiv_latency_ns},
+          {"idiv_const_ns", h.idiv_const_ns},
+          {"idiv_const_latency_ns", h.idiv_const_latency_ns},
+          {"branch_miss_ns", h.branch_miss_ns},
+          {"branch_calibrated", h.branch_calibrated},
           {"loop_entry_ns", h.loop_entry_ns},
           {"fork_join_us", h.fork_join_us},
           {"fork_join_cold_us", h.fork_join_cold_us},
@@ -474,6 +567,14 @@ nlohmann::json to_json(const HostProfile& h) {
           {"py_float_binop_ns", h.py_float_binop_ns},
           {"py_mixed_ns", h.py_mixed_ns},
           {"py_np_call_ns", h.py_np_call_ns},
+          {"draw_py_ns", h.draw_py_ns},
+          {"draw_py_gauss_ns", h.draw_py_gauss_ns},
+          {"draw_np_ns", h.draw_np_ns},
+          {"draw_gen_ns", h.draw_gen_ns},
+          {"draw_setup_us", h.draw_setup_us},
+          {"draw_np_setup_us", h.draw_np_setup_us},
+          {"draw_gen_setup_us", h.draw_gen_setup_us},
+          {"draws_calibrated", h.draws_calibrated},
           {"py_calibrated", h.py_calibrated},
           {"py_numpy_calibrated", h.py_numpy_calibrated},
           {"engine_calibrated", h.engine_calibrated},
@@ -508,6 +609,12 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("exp_ns", h.exp_ns);
   d("div_latency_ns", h.div_latency_ns);
   d("store_forward_ns", h.store_forward_ns);
+  d("idiv_ns", h.idiv_ns);
+  d("idiv_latency_ns", h.idiv_latency_ns);
+  d("idiv_const_ns", h.idiv_const_ns);
+  d("idiv_const_latency_ns", h.idiv_const_latency_ns);
+  d("branch_miss_ns", h.branch_miss_ns);
+  h.branch_calibrated = j.value("branch_calibrated", false);
   d("loop_entry_ns", h.loop_entry_ns);
   d("fork_join_us", h.fork_join_us);
   d("loop_iter_ns", h.loop_iter_ns);
@@ -534,6 +641,14 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("py_float_binop_ns", h.py_float_binop_ns);
   d("py_mixed_ns", h.py_mixed_ns);
   d("py_np_call_ns", h.py_np_call_ns);
+  d("draw_py_ns", h.draw_py_ns);
+  d("draw_py_gauss_ns", h.draw_py_gauss_ns);
+  d("draw_np_ns", h.draw_np_ns);
+  d("draw_gen_ns", h.draw_gen_ns);
+  d("draw_setup_us", h.draw_setup_us);
+  d("draw_np_setup_us", h.draw_np_setup_us);
+  d("draw_gen_setup_us", h.draw_gen_setup_us);
+  h.draws_calibrated = j.value("draws_calibrated", false);
   h.py_calibrated = j.value("py_calibrated", false);
   h.py_numpy_calibrated = j.value("py_numpy_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
@@ -584,6 +699,10 @@ HostProfile host_profile(bool recalibrate) {
         HostProfile cached = host_profile_from_json(j);
         if (j.value("format", 0) == 1 && cached.calibrated && cached.cpu_model == detected.cpu_model &&
             cached.cores == detected.cores) {
+          if (!cached.branch_calibrated) {  // cached before the integer divide and branch figures
+            calibrate_branches(cached);
+            save_host_profile(cached);
+          }
           cached.source = "cache:" + host_cache_path();
           return cached;
         }
@@ -617,6 +736,14 @@ HostProfile host_profile(bool recalibrate) {
           h.py_float_binop_ns = old.py_float_binop_ns;
           h.py_mixed_ns = old.py_mixed_ns;
           h.py_np_call_ns = old.py_np_call_ns;
+          h.draw_py_ns = old.draw_py_ns;
+          h.draw_py_gauss_ns = old.draw_py_gauss_ns;
+          h.draw_np_ns = old.draw_np_ns;
+          h.draw_gen_ns = old.draw_gen_ns;
+          h.draw_setup_us = old.draw_setup_us;
+          h.draw_np_setup_us = old.draw_np_setup_us;
+          h.draw_gen_setup_us = old.draw_gen_setup_us;
+          h.draws_calibrated = old.draws_calibrated;
         }
       } catch (...) {}
     }

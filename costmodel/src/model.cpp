@@ -109,7 +109,8 @@ namespace {
 double cpu_op_seconds(const OpCounts& o, const HostProfile& h) {
   double ns = (o.add + o.mul + o.compare) * h.add_ns + (o.div + o.sqrt) * h.div_ns + o.exp * h.exp_ns +
               o.pow * 2.5 * h.exp_ns + o.intop * 0.5 * h.add_ns + (o.load + o.store) * 0.5 * h.add_ns +
-              o.call * h.add_ns;
+              o.call * h.add_ns + (o.idiv - o.idiv_const) * h.idiv_ns + o.idiv_const * h.idiv_const_ns +
+              o.branch_miss * h.branch_miss_ns;
   return ns * 1e-9;
 }
 
@@ -147,7 +148,8 @@ CpuWork cpu_work(const WorkProfile& w, const HostProfile& h) {
   // Latency-bound work: accumulation chains and recurrences through memory.
   const OpCounts& r = w.ops_recurrence;
   c.chain_s = (w.chain_ops * h.add_latency_ns + (r.add + r.mul + r.compare) * h.add_latency_ns +
-               (r.div + r.sqrt) * h.div_latency_ns + (r.exp + 2.5 * r.pow) * h.exp_ns + r.store * h.store_forward_ns) *
+               (r.div + r.sqrt) * h.div_latency_ns + (r.exp + 2.5 * r.pow) * h.exp_ns + r.store * h.store_forward_ns +
+               (r.idiv - r.idiv_const) * h.idiv_latency_ns + r.idiv_const * h.idiv_const_latency_ns) *
               1e-9;
   // Entering and leaving loops.
   double entries = 0;
@@ -192,7 +194,7 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
   const double py_float = std::min(o.py_float, binops);
   const double np_calls = std::min(o.np_call, calls);
   double ns = h.py_nest_ns + iters * h.py_iter_ns + entries * h.py_call_ns + (binops - py_float) * h.py_binop_ns +
-              py_float * h.py_float_binop_ns + o.py_mixed * h.py_mixed_ns + o.intop * h.py_intop_ns +
+              py_float * h.py_float_binop_ns + o.py_mixed * h.py_mixed_ns + (o.intop + o.idiv) * h.py_intop_ns +
               (calls - np_calls) * h.py_call_ns + o.np_call * h.py_np_call_ns + o.load * h.py_load_ns +
               o.store * h.py_store_ns + o.index_dims * h.py_index_dim_ns + o.assign * h.py_assign_ns +
               o.compare * h.py_compare_ns;
@@ -201,7 +203,7 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
   v.details = {{"loop_iterations", iters},
                {"loop_entries", entries},
                {"binops", binops},
-               {"intops", o.intop},
+               {"intops", o.intop + o.idiv},
                {"index_dims", o.index_dims},
                {"calls", calls},
                {"loads", o.load},
@@ -217,6 +219,15 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
                {"py_store_ns", h.py_store_ns},
                {"py_call_ns", h.py_call_ns}};
   return v;
+}
+
+// Random numbers drawn before a native run (the Python variant draws them in
+// its loop, priced there as the calls they are).
+double draws_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
+  if (w.draws <= 0) return 0;
+  const double per = f.draw_ns >= 0 ? f.draw_ns : h.draw_np_ns;
+  const double setup = f.draw_setup_us >= 0 ? f.draw_setup_us : h.draw_setup_us;
+  return w.draws * per * 1e-9 + setup * 1e-6;
 }
 
 // Calling compiled code from Python: binding the values, the plan and
@@ -297,11 +308,15 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
   v.transfer = snapshot_seconds(w, h, f);
+  v.draws = draws_seconds(w, h, f);
   v.compile =
       amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled || f.cpu_serial_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
                {"arith_s", c.ops_s},
                {"chain_s", c.chain_s},
+               {"draws", w.draws},
+               {"branch_misses", w.ops.branch_miss},
+               {"integer_divides", w.ops.idiv},
                {"memory_s", mem_s},
                {"bytes_cache", c.mem_bytes_cache},
                {"bytes_dram", c.mem_bytes_dram},
@@ -363,6 +378,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
                  (forks ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0) +
                  w.cpu_inline_regions * kInlineRegionUs * 1e-6;
   v.transfer = snapshot_seconds(w, h, f);
+  v.draws = draws_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
                {"threads", T},
@@ -433,6 +449,9 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
     host.exp -= kp.exp;
     host.pow -= kp.pow;
     host.intop -= kp.intop;
+    host.idiv -= kp.idiv;
+    host.idiv_const -= kp.idiv_const;
+    host.branch_miss -= kp.branch_miss;
     host.compare -= kp.compare;
     host.load -= kp.load;
     host.store -= kp.store;
@@ -441,7 +460,10 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   GpuOpCosts oc = gpu_costs(w.fp32);
   const double fp_instr =
       (kp.add + kp.mul) * oc.add + kp.div * oc.div + kp.sqrt * oc.sqrt + kp.exp * oc.exp + kp.pow * oc.pow;
-  const double int_instr = kp.intop + kp.compare + kp.call + 2 * (kp.load + kp.store);
+  // A 64-bit integer divide is a software routine on the GPU (about 60
+  // instructions); by a constant, a multiply-high and shifts.
+  const double int_instr =
+      kp.intop + kp.compare + kp.call + 2 * (kp.load + kp.store) + 60 * (kp.idiv - kp.idiv_const) + 4 * kp.idiv_const;
   // Lanes per SM per clock from the peak (an FMA counts as two flops).
   const double fp32_rate = g.fp32_tflops * 1e12 / 2;
   const double fp_rate = (w.fp32 ? g.fp32_tflops : g.fp64_tflops) * 1e12 / 2;
@@ -492,6 +514,7 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   }
   v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies);
   v.compile = amortised(f.gpu_compile_s, f.gpu_compiled, f.expected_runs);
+  v.draws = draws_seconds(w, h, f);
   v.details = {{"profile", g.name},
                {"launches", launches},
                {"threads_per_launch", threads},
@@ -747,6 +770,7 @@ nlohmann::json to_json(const CostEstimate& e) {
                              {"transfer", v.transfer},
                              {"compute", v.compute},
                              {"compile", v.compile},
+                             {"draws", v.draws},
                              {"bound_by", v.bound_by},
                              {"details", v.details}});
   }

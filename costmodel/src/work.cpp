@@ -17,12 +17,15 @@ OpCounts& OpCounts::operator+=(const OpCounts& o) {
   exp += o.exp;
   pow += o.pow;
   intop += o.intop;
+  idiv += o.idiv;
+  idiv_const += o.idiv_const;
   compare += o.compare;
   call += o.call;
   load += o.load;
   store += o.store;
   assign += o.assign;
   index_dims += o.index_dims;
+  branch_miss += o.branch_miss;
   py_float += o.py_float;
   py_mixed += o.py_mixed;
   np_call += o.np_call;
@@ -38,12 +41,15 @@ OpCounts OpCounts::scaled(double f) const {
   r.exp *= f;
   r.pow *= f;
   r.intop *= f;
+  r.idiv *= f;
+  r.idiv_const *= f;
   r.compare *= f;
   r.call *= f;
   r.load *= f;
   r.store *= f;
   r.assign *= f;
   r.index_dims *= f;
+  r.branch_miss *= f;
   r.py_float *= f;
   r.py_mixed *= f;
   r.np_call *= f;
@@ -83,6 +89,7 @@ std::string work_key(const BoundNest& b) {
   for (auto& [n, s] : b.scalars) {
     name(n);
     k.push_back(s.kind == ScalarKind::Int ? 'i' : s.kind == ScalarKind::Bool ? 'b' : 'f');
+    k.push_back(s.numpy ? (char)('A' + (int)s.numpy_dtype) : '-');  // the interpreter's prices (py_value)
     put(s.kind == ScalarKind::Float ? 0 : s.ival);
   }
   put((int64_t)b.arrays.size());

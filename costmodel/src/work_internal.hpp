@@ -54,6 +54,10 @@ inline bool is_float(DType t) { return t == DType::Float64 || t == DType::Float3
 // work_traffic.cpp.
 bool same_expr(const ExprPtr& a, const ExprPtr& b);
 
+// An integer operation counted `w` times: `intop`, or `idiv` (and
+// `idiv_const` when the divisor is a constant) for // and % (work_ops.cpp).
+void count_int_op(BinOp op, const ExprPtr& divisor, double w, OpCounts& ops);
+
 struct Interval {
   double lo, hi;
 };
@@ -177,6 +181,19 @@ class Counter {
   void count_py_op(const ExprPtr& l, const ExprPtr& r, bool is_float, double w, OpCounts& ops);
   void count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_call);
   void count_recurrence(const Stmt& s, double w);
+  // Branches and while loops (work_ops.cpp): names a body assigns, an `if`
+  // that leaves the loop (break), one the compiler makes a select, the
+  // recurrence of a statement in a while loop's body.
+  static void assigned_names(const std::vector<StmtPtr>& body, std::set<std::string>& out);
+  static bool leaves_loop(const Stmt& s);
+  bool if_convertible(const Stmt& s);
+  // Names assigned by the bodies of the enclosing while loops, with the
+  // number of `for` loops around each (a `for` inside a while is not a chain).
+  std::vector<std::pair<size_t, std::set<std::string>>> while_names_;
+  void count_while_recurrence(const Stmt& s, double w);
+  std::map<int, std::set<std::string>> carried_names_;  // leaf loop id -> its carried scalars
+  const std::set<std::string>& carried_names(const Stmt& loop);
+  void count_carried_scalars(const Stmt& s, double w);
   void count_self_chain(const Stmt& s, double w);
   void count_block(const std::vector<StmtPtr>& body, double w);
   void count_stmt(const Stmt& s, double w);

@@ -26,12 +26,15 @@ nlohmann::json ops_json(const OpCounts& o) {
           {"exp", o.exp},
           {"pow", o.pow},
           {"intop", o.intop},
+          {"idiv", o.idiv},
+          {"idiv_const", o.idiv_const},
           {"compare", o.compare},
           {"call", o.call},
           {"load", o.load},
           {"store", o.store},
           {"assign", o.assign},
           {"index_dims", o.index_dims},
+          {"branch_miss", o.branch_miss},
           {"py_float", o.py_float},
           {"py_mixed", o.py_mixed},
           {"np_call", o.np_call},
@@ -48,12 +51,15 @@ OpCounts ops_from_json(const nlohmann::json& j) {
   o.exp = g("exp");
   o.pow = g("pow");
   o.intop = g("intop");
+  o.idiv = g("idiv");
+  o.idiv_const = g("idiv_const");
   o.compare = g("compare");
   o.call = g("call");
   o.load = g("load");
   o.store = g("store");
   o.assign = g("assign");
   o.index_dims = g("index_dims");
+  o.branch_miss = g("branch_miss");
   o.py_float = g("py_float");
   o.py_mixed = g("py_mixed");
   o.np_call = g("np_call");
@@ -106,6 +112,7 @@ nlohmann::json to_json(const WorkProfile& w) {
                            {"gpu_accesses", a.gpu_accesses}});
   j["cpu_parallel_loop"] = w.cpu_parallel_loop;
   j["snapshot_bytes"] = w.snapshot_bytes;
+  j["draws"] = w.draws;
   j["cpu_parallel_loops"] = w.cpu_parallel_loops;
   j["cpu_regions"] = w.cpu_regions;
   j["cpu_inline_regions"] = w.cpu_inline_regions;
@@ -179,6 +186,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
     }
   w.cpu_parallel_loop = j.value("cpu_parallel_loop", -1);
   w.snapshot_bytes = j.value("snapshot_bytes", 0.0);
+  w.draws = j.value("draws", 0.0);
   if (j.contains("cpu_parallel_loops")) w.cpu_parallel_loops = j["cpu_parallel_loops"].get<std::vector<int>>();
   w.cpu_regions = num(j, "cpu_regions");
   w.cpu_inline_regions = num(j, "cpu_inline_regions");

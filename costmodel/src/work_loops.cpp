@@ -384,6 +384,15 @@ WorkProfile Counter::run() {
   order(root);
 
   w_.inputs = (int)(b_.arrays.size() + b_.scalars.size());
+  // Random numbers drawn before the run (loopscope/_draws.py): one hidden
+  // array `$draws_k` per draw site, one element per number, sized by the
+  // loops around the draws (scaled with them in the size sweep).
+  for (auto& [name, a] : b_.arrays) {
+    if (name.rfind("$draws_", 0) != 0) continue;
+    double n = 1;
+    for (size_t d = 0; d < a.shape.size(); ++d) n *= (double)std::max<int64_t>(0, shape_dim(name, d));
+    w_.draws += n;
+  }
   {
     std::function<void(const ExprPtr&)> refs_in = [&](const ExprPtr& e) {
       if (!e) return;

@@ -76,7 +76,16 @@ Counter::PyValue Counter::py_value(const ExprPtr& e) {
   auto wide = [] { return PyValue{PyValue::Wide, DType::Float64}; };
   switch (e->kind) {
     case ExprKind::Name: {
-      if (b_.scalars.count(e->name)) return py;  // an input: a Python number
+      auto in = b_.scalars.find(e->name);
+      if (in != b_.scalars.end()) {
+        // An input: a Python number, or a NumPy scalar of the dtype the
+        // bound value says (normalize_float32's `lo = img[0, 0]`, a float32).
+        if (!in->second.numpy) return py;
+        DType t = in->second.numpy_dtype;
+        if (t == DType::Float64 || t == DType::Complex128) return wide();
+        if (t == DType::Int64) return PyValue{PyValue::Int64, t};
+        return PyValue{PyValue::Narrow, t};
+      }
       auto l = local_py_.find(e->name);
       return l != local_py_.end() ? l->second : py;
     }
@@ -166,6 +175,20 @@ void Counter::count_py_op(const ExprPtr& l, const ExprPtr& r, bool is_float, dou
 // ufunc on a scalar (measured on CPython 3.11 with NumPy 1.24).
 constexpr double kNpClipCalls = 13;
 
+void count_int_op(BinOp op, const ExprPtr& divisor, double w, OpCounts& ops) {
+  if (op != BinOp::FloorDiv && op != BinOp::Mod) {
+    ops.intop += w;
+    return;
+  }
+  // Python's // and % on integers: a hardware divide (or, by a constant, a
+  // multiply and shifts) and the sign fix-ups of floor semantics.
+  ops.idiv += w;
+  if (divisor &&
+      (divisor->kind == ExprKind::IntConst || (divisor->kind == ExprKind::Unary && divisor->un_op == UnOp::Neg &&
+                                               divisor->args[0]->kind == ExprKind::IntConst)))
+    ops.idiv_const += w;
+}
+
 void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
   w_.ops += o;
   if (in_parallel_) w_.ops_parallel += o;
@@ -193,7 +216,7 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
         bool slow = false;
         py_combine(py_value(e->args[0]), py_value(e->args[1]), false, slow);
         if (slow) ops.py_mixed += w;
-        ops.intop += w;
+        count_int_op(e->bin_op, e->args[1], w, ops);
         return;
       }
       if (!(e->bin_op == BinOp::Pow && e->args[1]->kind == ExprKind::FloatConst && e->args[1]->fval == 0.5))
@@ -279,6 +302,163 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
   }
 }
 
+// Branches (docs/costmodel.md, "Branches"). An `if` whose condition
+// depends on data (the counter cannot evaluate it: it reads array elements
+// or values computed from them) is mispredicted, for unpredictable data,
+// about half the time: kDataBranchMiss misses per execution, each priced by
+// the host's calibrated branch_miss_ns. Not when it leaves the loop
+// (`break`, `return`: taken at most once per loop run, predicted not taken),
+// when it keeps a running minimum or maximum (`if a[i] < lo: lo = a[i]`: the
+// condition compares a name the branch assigns, which new extremes change
+// about ln(n) times in n, so it is predicted), or when the compiler turns it
+// into a select: both branches at most two assignments of names to names,
+// constants, elements the condition reads, or float arithmetic without
+// division or calls (integer arithmetic carries an overflow check, itself
+// a branch, which keeps the `if`).
+constexpr double kDataBranchMiss = 0.5;
+
+static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source,
+                                               const std::function<bool(const ExprPtr&)>& is_float);
+
+void Counter::assigned_names(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
+  for (auto& st : body) {
+    if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
+        st->target->kind == ExprKind::Name)
+      out.insert(st->target->name);
+    assigned_names(st->body, out);
+    assigned_names(st->orelse, out);
+  }
+}
+
+bool Counter::leaves_loop(const Stmt& s) {
+  if (s.orelse.empty() && s.body.size() == 1 && s.body[0]->kind == StmtKind::Break) return true;
+  std::function<bool(const std::vector<StmtPtr>&)> breaks = [&](const std::vector<StmtPtr>& b) {
+    for (auto& st : b)
+      if (st->kind == StmtKind::Break) return true;
+    return false;
+  };
+  return s.orelse.empty() && breaks(s.body);
+}
+
+bool Counter::if_convertible(const Stmt& s) {
+  // A running extremum: the condition compares a name the branch assigns.
+  if (s.cond && s.cond->kind == ExprKind::Compare && s.orelse.empty()) {
+    std::set<std::string> assigned;
+    assigned_names(s.body, assigned);
+    for (auto& a : s.cond->args)
+      if (a->kind == ExprKind::Name && assigned.count(a->name)) return true;
+  }
+  // Elements the condition reads are loaded anyway: selecting one is safe.
+  std::vector<ExprPtr> cond_refs;
+  std::function<void(const ExprPtr&)> refs = [&](const ExprPtr& e) {
+    if (!e) return;
+    if (e->kind == ExprKind::Subscript) cond_refs.push_back(e);
+    for (auto& a : e->args) refs(a);
+  };
+  refs(s.cond);
+  std::function<bool(const ExprPtr&)> simple = [&](const ExprPtr& e) -> bool {
+    if (!e) return true;
+    switch (e->kind) {
+      case ExprKind::Subscript:
+        for (auto& r : cond_refs)
+          if (same_expr(e, r)) return true;
+        return false;
+      case ExprKind::Name:
+      case ExprKind::IntConst:
+      case ExprKind::FloatConst:
+      case ExprKind::BoolConst: return true;
+      case ExprKind::Binary:
+        return expr_is_float(e) && e->bin_op != BinOp::Div && e->bin_op != BinOp::FloorDiv && e->bin_op != BinOp::Mod &&
+               e->bin_op != BinOp::Pow && simple(e->args[0]) && simple(e->args[1]);
+      case ExprKind::Unary: return expr_is_float(e) && simple(e->args[0]);
+      default: return false;
+    }
+  };
+  auto branch_ok = [&](const std::vector<StmtPtr>& b) {
+    if (b.size() > 2) return false;
+    for (auto& st : b) {
+      if (st->kind != StmtKind::Assign || !st->target || st->target->kind != ExprKind::Name) return false;
+      if (!simple(st->value)) return false;
+    }
+    return true;
+  };
+  return branch_ok(s.body) && branch_ok(s.orelse);
+}
+
+// In a while loop, `x = f(x, y)` with x or y assigned by the loop's body:
+// each pass waits for the previous one's value (gcd's `x, y = y, x % y`).
+void Counter::count_while_recurrence(const Stmt& s, double w) {
+  const std::set<std::string>& names = while_names_.back().second;
+  auto path = recurrence_path(
+      s.value, [&](const ExprPtr& e) { return e->kind == ExprKind::Name && names.count(e->name) > 0; },
+      [&](const ExprPtr& e) { return expr_is_float(e); });
+  const bool aug = s.kind == StmtKind::AugAssign;
+  if (!path && !(aug && s.target->kind == ExprKind::Name && names.count(s.target->name))) return;
+  OpCounts p = path.value_or(OpCounts{});
+  if (aug) {
+    bool f = expr_is_float(s.target) || expr_is_float(s.value);
+    if (!f)
+      count_int_op(s.aug_op, s.value, 1, p);
+    else if (s.aug_op == BinOp::Div)
+      p.div += 1;
+    else
+      p.add += 1;
+  }
+  // Integer steps are priced at the add latency like float ones; a divide
+  // at its own.
+  p.add += p.intop;
+  p.intop = 0;
+  if (s.target->kind == ExprKind::Subscript) p.store += 1;
+  w_.ops_recurrence += p.scaled(w);
+}
+
+// Names of a leaf loop's body read in an iteration before the body assigns
+// them: they carry a value from the previous iteration (fibonacci's `a, b =
+// b, (a + b) % m`, through the temporaries of the tuple assignment).
+const std::set<std::string>& Counter::carried_names(const Stmt& loop) {
+  auto it = carried_names_.find(loop.id);
+  if (it != carried_names_.end()) return it->second;
+  std::set<std::string> assigned_in_body, seen, carried;
+  assigned_names(loop.body, assigned_in_body);
+  std::function<void(const ExprPtr&)> reads = [&](const ExprPtr& e) {
+    if (!e) return;
+    if (e->kind == ExprKind::Name && assigned_in_body.count(e->name) && !seen.count(e->name)) carried.insert(e->name);
+    for (auto& a : e->args) reads(a);
+  };
+  std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& body) {
+    for (auto& st : body) {
+      reads(st->cond);
+      reads(st->value);
+      if (st->target && st->target->kind == ExprKind::Subscript) reads(st->target);
+      if (st->kind == StmtKind::AugAssign) reads(st->target);
+      walk(st->body);
+      walk(st->orelse);
+      if (st->target && st->target->kind == ExprKind::Name && st->kind == StmtKind::Assign)
+        seen.insert(st->target->name);
+    }
+  };
+  walk(loop.body);
+  return carried_names_[loop.id] = carried;
+}
+
+// `t = f(a, b)` in a leaf loop, `a` or `b` carried from the previous
+// iteration (not the target itself: count_self_chain prices that): the
+// operations from them to `t` wait for the previous iteration.
+void Counter::count_carried_scalars(const Stmt& s, double w) {
+  const std::set<std::string>& carried = carried_names(*innermost_);
+  if (carried.empty()) return;
+  const std::string& self = s.target->name;
+  auto path = recurrence_path(
+      s.value,
+      [&](const ExprPtr& e) { return e->kind == ExprKind::Name && e->name != self && carried.count(e->name) > 0; },
+      [&](const ExprPtr& e) { return expr_is_float(e); });
+  if (!path) return;
+  OpCounts p = *path;
+  p.add += p.intop;
+  p.intop = 0;
+  w_.ops_recurrence += p.scaled(w);
+}
+
 // How many passes a `while` loop is counted for, each time it is reached:
 // its trip count depends on values computed as it runs, so the count is a
 // fixed guess (an escape-time loop such as Mandelbrot's stops after a few
@@ -298,9 +478,18 @@ void Counter::count_stmt(const Stmt& s, double w) {
         const double tests = w * (kAssumedWhilePasses + 1);  // the condition, once more than the body
         count_expr(s.cond, tests, ops, has_call);
         ops.compare += tests;
+        // The exit of a while loop whose test depends on what it computes is
+        // mispredicted once each time the loop runs.
+        if (!eval(s.cond)) ops.branch_miss += w;
         inner_vec_ok_ = false;
         emit(ops);
+        // Its passes run one after the other: what the body computes from
+        // the names it assigns is a recurrence (count_while_recurrence).
+        std::set<std::string> names;
+        assigned_names(s.body, names);
+        while_names_.emplace_back(loop_stack_.size(), std::move(names));
         count_block(s.body, w * kAssumedWhilePasses);
+        while_names_.pop_back();
         return;
       }
       OpCounts ops;
@@ -308,8 +497,9 @@ void Counter::count_stmt(const Stmt& s, double w) {
       count_expr(s.cond, w, ops, has_call);
       ops.compare += w;
       inner_vec_ok_ = false;
-      emit(ops);
       auto c = eval(s.cond);
+      if (!c && !leaves_loop(s) && !if_convertible(s)) ops.branch_miss += w * kDataBranchMiss;
+      emit(ops);
       if (c) {
         count_block(*c ? s.body : s.orelse, w);
       } else {
@@ -356,7 +546,7 @@ void Counter::count_stmt(const Stmt& s, double w) {
           if (slow) ops.py_mixed += w;
         }
         if (!f)
-          ops.intop += w;
+          count_int_op(s.aug_op, s.value, w, ops);
         else if (s.aug_op == BinOp::Mul)
           ops.mul += w;
         else if (s.aug_op == BinOp::Div)
@@ -378,6 +568,10 @@ void Counter::count_stmt(const Stmt& s, double w) {
           }
         }
       }
+      if (!while_names_.empty() && while_names_.back().first == loop_stack_.size())
+        count_while_recurrence(s, w);
+      else if (!aug && innermost_ && innermost_is_leaf_ && s.target->kind == ExprKind::Name)
+        count_carried_scalars(s, w);
       if (!aug && innermost_ && innermost_is_leaf_) count_self_chain(s, w);
       if (has_call && ops.pow + ops.exp > 0) inner_vec_ok_ = false;
       if (innermost_ && innermost_is_leaf_) {
@@ -392,20 +586,27 @@ void Counter::count_stmt(const Stmt& s, double w) {
 
 // Operations on the longest path from a value the previous iteration
 // produced (`is_source`) to the root of `e`; nullopt when no such value is read.
-static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source) {
+// `is_float` says whether an expression is a float (an integer // or % is
+// an integer divide, `idiv`).
+static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source,
+                                               const std::function<bool(const ExprPtr&)>& is_float) {
   if (!e) return std::nullopt;
   if (is_source(e)) return OpCounts{};
   std::optional<OpCounts> best;
-  auto weight = [](const OpCounts& o) { return o.add + 4 * (o.div + o.sqrt) + 8 * (o.exp + o.pow); };
+  auto weight = [](const OpCounts& o) {
+    return o.add + 4 * (o.div + o.sqrt) + 8 * (o.exp + o.pow) + 8 * (o.idiv - o.idiv_const) + 3 * o.idiv_const;
+  };
   for (auto& a : e->args) {
     if (e->kind == ExprKind::Subscript) break;  // indices are not on the value path
-    auto p = recurrence_path(a, is_source);
+    auto p = recurrence_path(a, is_source, is_float);
     if (p && (!best || weight(*p) > weight(*best))) best = p;
   }
   if (!best) return std::nullopt;
   switch (e->kind) {
     case ExprKind::Binary:
-      if (e->bin_op == BinOp::Div || e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod)
+      if ((e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod) && !is_float(e))
+        count_int_op(e->bin_op, e->args[1], 1, *best);
+      else if (e->bin_op == BinOp::Div || e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod)
         best->div += 1;
       else if (e->bin_op == BinOp::Pow)
         best->pow += 1;
@@ -437,9 +638,18 @@ void Counter::count_self_chain(const Stmt& s, double w) {
   if (target->kind == ExprKind::Subscript)
     for (auto& a : target->args)
       if (coeff(a, innermost_->var) != 0) return;
-  auto path = recurrence_path(s.value, [&](const ExprPtr& e) { return same_expr(e, target); });
+  auto path = recurrence_path(
+      s.value, [&](const ExprPtr& e) { return same_expr(e, target); },
+      [&](const ExprPtr& e) { return expr_is_float(e); });
   if (!path) return;
   w_.chain_ops += w * std::max(1.0, path->add + path->mul + path->compare) + w * 4 * (path->div + path->sqrt);
+  // An integer divide on the chain waits for its own latency (count_recurrence
+  // prices it where the plan has the carried flow).
+  auto cf = carried_flow_.find(s.id);
+  if (cf == carried_flow_.end() || !cf->second.count(innermost_->var)) {
+    w_.ops_recurrence.idiv += w * path->idiv;
+    w_.ops_recurrence.idiv_const += w * path->idiv_const;
+  }
   inner_vec_ok_ = false;
 }
 
@@ -455,7 +665,7 @@ void Counter::count_recurrence(const Stmt& s, double w) {
       return e->kind == ExprKind::Subscript && e->name == target->name && !same_expr(e, target);
     };
   }
-  auto path = recurrence_path(s.value, is_source);
+  auto path = recurrence_path(s.value, is_source, [&](const ExprPtr& e) { return expr_is_float(e); });
   if (!path && !aug) return;
   OpCounts p = path.value_or(OpCounts{});
   if (aug) {

@@ -99,6 +99,8 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   f.python_measured_s = j.value("python_measured_s", f.python_measured_s);
   f.gpu_compiled = j.value("gpu_compiled", f.gpu_compiled);
   f.expected_runs = j.value("expected_runs", f.expected_runs);
+  f.draw_ns = j.value("draw_ns", f.draw_ns);
+  f.draw_setup_us = j.value("draw_setup_us", f.draw_setup_us);
   f.threads = j.value("threads", f.threads);
   f.cores_free = j.value("cores_free", f.cores_free);
   return f;

@@ -142,6 +142,7 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
   if (py::isinstance<py::float_>(v)) {  // includes numpy.float64
     out.kind = ScalarKind::Float;
     out.fval = v.cast<double>();
+    out.numpy = !PyFloat_CheckExact(v.ptr());  // np.float64 (the interpreter's prices differ)
     return std::nullopt;
   }
   if (PyComplex_Check(v.ptr())) {  // includes numpy.complex128
@@ -150,17 +151,23 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     if (PyErr_Occurred()) throw py::error_already_set();
     out.fval = c.real;
     out.fimag = c.imag;
+    out.numpy = !PyComplex_CheckExact(v.ptr());
+    out.numpy_dtype = DType::Complex128;
     return std::nullopt;
   }
   py::module_ np = py::module_::import("numpy");
   if (py::isinstance(v, np.attr("bool_"))) {
     out.kind = ScalarKind::Bool;
     out.ival = v.cast<bool>() ? 1 : 0;
+    out.numpy = true;
+    out.numpy_dtype = DType::Bool;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("uint64"))) {  // its 64 bits; its type is CpuOptions::uint64_scalars
     out.kind = ScalarKind::Int;
     out.ival = static_cast<int64_t>(v.cast<uint64_t>());
+    out.numpy = true;
+    out.numpy_dtype = DType::UInt64;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("integer"))) {
@@ -170,16 +177,31 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
       return Decline{DeclineCode::UnsupportedValue, line, name + " is too large an integer"};
     out.kind = ScalarKind::Int;
     out.ival = i.cast<int64_t>();
+    out.numpy = true;
+    py::dtype dt = v.attr("dtype").cast<py::dtype>();
+    const char kind = dt.kind();
+    const py::ssize_t size = dt.itemsize();
+    out.numpy_dtype = kind == 'u' ? (size == 1   ? DType::UInt8
+                                     : size == 2 ? DType::UInt16
+                                                 : DType::UInt32)
+                      : size == 8 ? DType::Int64
+                      : size == 4 ? DType::Int32
+                      : size == 2 ? DType::Int16
+                                  : DType::Int8;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("float32"))) {  // exact as a double; its type is CpuOptions::float32_scalars
     out.kind = ScalarKind::Float;
     out.fval = v.cast<double>();
+    out.numpy = true;
+    out.numpy_dtype = DType::Float32;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("float16"))) {  // exact as a double; its type is CpuOptions::float16_scalars
     out.kind = ScalarKind::Float;
     out.fval = v.cast<double>();
+    out.numpy = true;
+    out.numpy_dtype = DType::Float16;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("floating")))  // NumPy's longdouble scalar arithmetic
@@ -190,6 +212,8 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
     out.kind = ScalarKind::Complex;
     out.fval = py::float_(v.attr("real")).cast<double>();
     out.fimag = py::float_(v.attr("imag")).cast<double>();
+    out.numpy = true;
+    out.numpy_dtype = DType::Complex64;
     return std::nullopt;
   }
   if (py::isinstance(v, np.attr("complexfloating")))  // clongdouble

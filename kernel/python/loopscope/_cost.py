@@ -35,7 +35,7 @@ import _loopscope as _L
 import numpy as np
 
 from . import _records
-from ._cost_calibrate import calibrate_interpreter
+from ._cost_calibrate import calibrate_draws, calibrate_interpreter
 from ._errors import internal
 
 DEFAULT_GPU = "h100_sxm"
@@ -55,8 +55,11 @@ def default_gpu():
 # prices and runs nothing itself: the layers that can run what is measured
 # register it, _run the engine's calls, _cell the kernel's report. They run
 # in this order, each pricing with the figures of those before it.
-_CALIBRATION_ORDER = ("interpreter", "engine", "report")
-_CALIBRATIONS = {"interpreter": ("py_numpy_calibrated", calibrate_interpreter)}
+_CALIBRATION_ORDER = ("interpreter", "draws", "engine", "report")
+_CALIBRATIONS = {
+    "interpreter": ("py_numpy_calibrated", calibrate_interpreter),
+    "draws": ("draws_calibrated", calibrate_draws),
+}
 
 
 def register_calibration(name, flag, measure):
@@ -202,9 +205,43 @@ def _facts(facts, nest_id=None):
     f = {"gpu_available": gpu_available(), "cores_free": cores_free()}
     if nest_id is not None:
         f["gpu_compiled"] = (nest_id, "gpu") in _compiled
+        f.update(draw_facts(nest_id))
     if facts:
         f.update(facts)
     return f
+
+
+# The host's price of one number, by the generator of a draw site and what
+# it draws (_draws.Site), and of each generator's draws once per run.
+def _draw_price(site, h):
+    if site.gen == "py":
+        return h["draw_py_ns"] if site.source == "u" else h["draw_py_gauss_ns"]
+    return h["draw_np_ns"] if site.gen == "np" else h["draw_gen_ns"]
+
+
+def _draw_setup(gen, h):
+    if gen == "py":
+        return h["draw_setup_us"]
+    return h["draw_np_setup_us"] if gen == "np" else h["draw_gen_setup_us"]
+
+
+def draw_facts(nest_id):
+    """What the random numbers a nest draws before a native run cost
+    (loopscope/_draws.py; the count is the work profile's ``draws``):
+    ``{"draw_ns": the mean price of one number over its draw sites (each
+    draws as many), "draw_setup_us": its generators' price per run}``, or
+    ``{}`` for a nest that draws nothing."""
+    from . import _rewrite
+
+    rec = _rewrite.NESTS.get(nest_id)
+    plan = getattr(rec, "draws", None)
+    if plan is None or not plan.sites:
+        return {}
+    h = host_profile()
+    return {
+        "draw_ns": sum(_draw_price(site, h) for site in plan.sites) / len(plan.sites),
+        "draw_setup_us": sum(_draw_setup(gen, h) for gen in {site.gen for site in plan.sites}),
+    }
 
 
 def cpu_facts(nest_id, env):

@@ -314,6 +314,50 @@ def calibrate_interpreter():
     return out
 
 
+def _draw_seconds(gen, source, count, env=None):
+    """Best time of drawing ``count`` numbers of one site as the engine does
+    before a native run (``_draws._drawers``, ``_draw_one_generator``), the
+    generator's state put back after each timing."""
+    from . import _draws
+
+    best = math.inf
+    for _ in range(_REPEAT):
+        e = dict(env or {})
+        t0 = time.perf_counter()
+        drawers, undo = _draws._drawers(gen, [_draws.Site(gen, "random", source)], e, [[]])
+        _draws._draw_one_generator(drawers, count)
+        best = min(best, time.perf_counter() - t0)
+        _draws.restore_states([undo])
+    return best
+
+
+def calibrate_draws():
+    """The price of the random numbers the engine draws before a native run
+    (loopscope/_draws.py), per number and per run, by generator: Python's
+    random (uniforms drawn by NumPy from its state; gauss one pair at a time
+    in Python), NumPy's legacy np.random, a NumPy Generator."""
+    t_start = time.perf_counter()
+    n = 20000
+    out = {}
+    kinds = {
+        "py": ("py", "u", None),
+        "py_gauss": ("py", "gauss", None),
+        "np": ("np", "u", None),
+        "gen": ("gen:rng", "u", lambda: {"$generator_rng": np.random.default_rng(0)}),
+    }
+    for key, (gen, source, env) in kinds.items():
+        count = n // 10 if source == "gauss" else n
+        one = _draw_seconds(gen, source, 1, env and env())
+        many = _draw_seconds(gen, source, count + 1, env and env())
+        out[f"draw_{key}_ns"] = max(0.1, (many - one) / count * 1e9)
+        if key != "py_gauss":
+            setup = "draw_setup_us" if key == "py" else f"draw_{key}_setup_us"
+            out[setup] = max(0.1, one * 1e6)
+    out["draws_calibrated"] = True
+    out["draws_calibration_s"] = time.perf_counter() - t_start
+    return out
+
+
 if __name__ == "__main__":
     import json
 

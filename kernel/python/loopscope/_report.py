@@ -37,6 +37,7 @@ from ._records import Decline
 from ._report_chart import CHART_WIDTH, chart_spec  # noqa: F401  (part of this module's interface)
 from ._report_common import (  # noqa: F401  (part of this module's interface)
     COMPONENTS,
+    components_of,
     DECLINED_VERDICT,
     DEVICE_WORDS,
     VEGA_LITE_MIME,
@@ -274,9 +275,11 @@ def _cost_table(report: NestReport) -> str:
     est = report.estimate
     if not est:
         return ""
+    components = components_of(est)
     rows = [
-        "<table><tr><th>variant</th><th>scheduling</th><th>transfer</th><th>compute</th>"
-        "<th>compile</th><th>total</th><th>bound by</th></tr>"
+        "<table><tr><th>variant</th>"
+        + "".join(f"<th>{c}</th>" for c in components)
+        + "<th>total</th><th>bound by</th></tr>"
     ]
     for v in est.get("variants", []):
         name = v.get("variant", "?")
@@ -287,7 +290,7 @@ def _cost_table(report: NestReport) -> str:
             "<tr><td>"
             + esc(name + mark)
             + "</td>"
-            + "".join(f"<td>{esc(fmt_seconds(v.get(c)))}</td>" for c in COMPONENTS)
+            + "".join(f"<td>{esc(fmt_seconds(v.get(c)))}</td>" for c in components)
             + f"<td><b>{esc(fmt_seconds(v.get('total')))}</b></td><td>{esc(v.get('bound_by', ''))}</td></tr>"
         )
     rows.append("</table>")

@@ -5,7 +5,7 @@ the current size marked and a dropdown for the GPU profile."""
 import math
 from typing import Optional
 
-from ._report_common import COMPONENTS, VEGA_LITE_SCHEMA, NestReport
+from ._report_common import COMPONENT_COLOURS, VEGA_LITE_SCHEMA, NestReport, components_of
 
 # --- the charts ----------------------------------------------------------------
 
@@ -20,6 +20,7 @@ def chart_spec(report: NestReport) -> Optional[dict]:
     # The GPU bar is priced on every profile (the dropdown picks one, for both
     # charts); the CPU and Python bars do not depend on it ("*").
     gpu_bars = dict(report.profile_gpu)
+    components = components_of(est)
     bars = []
     for v in est["variants"]:
         name = v.get("variant")
@@ -28,7 +29,7 @@ def chart_spec(report: NestReport) -> Optional[dict]:
             per_profile.update(gpu_bars)
         for profile, pv in per_profile.items():
             label = name + ("" if pv.get("available", True) else " (not available)")
-            for comp in COMPONENTS:
+            for comp in components:
                 bars.append(
                     {
                         "variant": label,
@@ -50,8 +51,8 @@ def chart_spec(report: NestReport) -> Optional[dict]:
             "color": {
                 "field": "component",
                 "type": "nominal",
-                "sort": list(COMPONENTS),
-                "scale": {"domain": list(COMPONENTS), "range": ["#8e24aa", "#fb8c00", "#1e88e5", "#9e9e9e"]},
+                "sort": list(components),
+                "scale": {"domain": list(components), "range": [COMPONENT_COLOURS[c] for c in components]},
                 "legend": {"orient": "bottom", "title": None},
             },
             "order": {"field": "component", "type": "nominal"},

@@ -20,7 +20,24 @@ DEVICE_WORDS = {
     "gpu-emulated": "in the GPU emulator (on the CPU)",
 }
 VERDICT_COLOURS = {"parallel": "#2e7d32", "reduction": "#1565c0", "sequential": "#c62828"}
-COMPONENTS = ("scheduling", "transfer", "compute", "compile")
+COMPONENTS = ("scheduling", "transfer", "draws", "compute", "compile")
+COMPONENT_COLOURS = {
+    "scheduling": "#8e24aa",
+    "transfer": "#fb8c00",
+    "draws": "#43a047",
+    "compute": "#1e88e5",
+    "compile": "#9e9e9e",
+}
+
+
+def components_of(estimate) -> tuple:
+    """The components an estimate's table and chart show: all but
+    ``draws`` (random numbers drawn before a native run), which only a
+    nest that draws has."""
+    variants = (estimate or {}).get("variants") or []
+    if any(v.get("draws") for v in variants):
+        return COMPONENTS
+    return tuple(c for c in COMPONENTS if c != "draws")
 
 
 @dataclass

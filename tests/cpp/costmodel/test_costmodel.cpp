@@ -942,3 +942,162 @@ TEST(Model, RegionsWaitForBusyCores) {
               (h.fork_join_cold_us + (w.cpu_regions - 1) * h.fork_join_busy_us) * 1e-6, 1e-9);
   EXPECT_EQ(e.choice, Variant::CpuSerial);
 }
+
+// ---- integer divides, data branches, NumPy scalar inputs, draws (docs/costmodel.md) ----
+
+StmtPtr if_stmt(Builder& b, ExprPtr cond, std::vector<StmtPtr> body, bool is_while = false) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::If;
+  s->id = b.next_id++;
+  s->cond = cond;
+  s->body = std::move(body);
+  s->is_while = is_while;
+  return s;
+}
+
+// for i in range(n): <body(b)>, over x (float64) and k (int64) of n elements.
+template <class F>
+Nest one_loop(int64_t n, F body) {
+  Nest t;
+  Builder b;
+  auto L = b.loop("i", I(0), N("n"), 0);
+  for (auto& s : body(b)) L->body.push_back(s);
+  t.nest.root = L;
+  t.nest.arrays = {"x", "k"};
+  t.bound.nest = &t.nest;
+  t.bound.arrays["x"] = array(DType::Float64, {n});
+  t.bound.arrays["k"] = array(DType::Int64, {n});
+  t.bound.scalars["n"] = int_scalar(n);
+  t.bound.scalars["m"] = int_scalar(7);
+  t.plan.loops.push_back(loop_plan(*L, LoopVerdict::Sequential));
+  return t;
+}
+
+HostProfile host_with_divides() {
+  HostProfile h = fixed_host();
+  h.idiv_ns = 8;
+  h.idiv_latency_ns = 12;
+  h.idiv_const_ns = 1;
+  h.idiv_const_latency_ns = 4;
+  h.branch_miss_ns = 6;
+  return h;
+}
+
+TEST(Work, IntegerFloorDivisionAndModuloAreDivides) {
+  // for i in range(n): s = (s + k[i]) % m; t = k[i] // 10: a modulo by a
+  // run-time divisor on a loop-carried chain, a division by a constant.
+  Nest t = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{b.assign(N("s"), B(BinOp::Mod, Add(N("s"), Sub1("k", {N("i")})), N("m"))),
+                                b.assign(N("t"), B(BinOp::FloorDiv, Sub1("k", {N("i")}), I(10)))};
+  });
+  t.bound.scalars["s"] = int_scalar(0);
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.ops.idiv, 2000);
+  EXPECT_DOUBLE_EQ(w.ops.idiv_const, 1000);
+  EXPECT_DOUBLE_EQ(w.ops.intop, 1000);  // s + k[i]
+  // The chain through s waits for each modulo.
+  EXPECT_DOUBLE_EQ(w.ops_recurrence.idiv, 1000);
+  EXPECT_DOUBLE_EQ(w.ops_recurrence.idiv_const, 0);
+  HostProfile h = host_with_divides();
+  VariantFacts f;
+  f.cpu_compiled = true;
+  CostEstimate e = price(w, h, profile("h100_sxm"), f);
+  const auto& cs = e.cost(Variant::CpuSerial);
+  EXPECT_EQ(cs.bound_by, "latency");
+  EXPECT_GE(cs.compute, 1000 * 12e-9);  // at least the modulo chain's latency
+  // The interpreter prices // and % as integer operations.
+  WorkProfile json_round = work_profile_from_json(to_json(w));
+  EXPECT_DOUBLE_EQ(json_round.ops.idiv, 2000);
+  EXPECT_DOUBLE_EQ(json_round.ops.idiv_const, 1000);
+}
+
+TEST(Work, WhileLoopBodyIsARecurrence) {
+  // for i in range(n): x = k[i]; y = m; while y: x, y = y, x % y  (gcd)
+  Nest t = one_loop(100, [](Builder& b) {
+    auto w = if_stmt(
+        b, N("y"),
+        {b.assign(N("t"), N("y")), b.assign(N("y"), B(BinOp::Mod, N("x"), N("y"))), b.assign(N("x"), N("t"))}, true);
+    return std::vector<StmtPtr>{b.assign(N("x"), Sub1("k", {N("i")})), b.assign(N("y"), N("m")), w};
+  });
+  WorkProfile w = count_work(t.bound, t.plan);
+  // 16 passes (the while guess) of one modulo on the chain, for 100 i.
+  EXPECT_DOUBLE_EQ(w.ops.idiv, 1600);
+  EXPECT_DOUBLE_EQ(w.ops_recurrence.idiv, 1600);
+  // The loop's exit is mispredicted once per run.
+  EXPECT_DOUBLE_EQ(w.ops.branch_miss, 100);
+}
+
+TEST(Work, BranchOnDataIsMispredictedHalfTheTime) {
+  // if x[i] > 0: c = c + 1        -> a branch (integer add: overflow check)
+  Nest counted = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{
+        if_stmt(b, Cmp({CmpOp::Gt}, {Sub1("x", {N("i")}), F(0)}), {b.assign(N("c"), Add(N("c"), I(1)))})};
+  });
+  counted.bound.scalars["c"] = int_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(counted.bound, counted.plan).ops.branch_miss, 500);
+  // if x[i] < lo: lo = x[i]       -> a running minimum: predicted
+  Nest running = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{
+        if_stmt(b, Cmp({CmpOp::Lt}, {Sub1("x", {N("i")}), N("lo")}), {b.assign(N("lo"), Sub1("x", {N("i")}))})};
+  });
+  running.bound.scalars["lo"] = float_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(running.bound, running.plan).ops.branch_miss, 0);
+  // if x[i] > 0: s = s + x[i]     -> a select (float add of an element the condition read)
+  Nest select = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{if_stmt(b, Cmp({CmpOp::Gt}, {Sub1("x", {N("i")}), F(0)}),
+                                        {b.assign(N("s"), Add(N("s"), Sub1("x", {N("i")})))})};
+  });
+  select.bound.scalars["s"] = float_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(select.bound, select.plan).ops.branch_miss, 0);
+  // if i % 2 == 0: ...            -> the counter knows the condition: no miss
+  Nest known = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{
+        if_stmt(b, Cmp({CmpOp::Eq}, {B(BinOp::Mod, N("i"), I(2)), I(0)}), {b.assign(N("c"), Add(N("c"), I(1)))})};
+  });
+  known.bound.scalars["c"] = int_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(known.bound, known.plan).ops.branch_miss, 0);
+  // Each miss costs branch_miss_ns on one core.
+  HostProfile h = host_with_divides();
+  VariantFacts f;
+  f.cpu_compiled = true;
+  WorkProfile w = count_work(counted.bound, counted.plan);
+  WorkProfile w0 = w;
+  w0.ops.branch_miss = 0;
+  double with = price(w, h, profile("h100_sxm"), f).cost(Variant::CpuSerial).details["arith_s"].get<double>();
+  double without = price(w0, h, profile("h100_sxm"), f).cost(Variant::CpuSerial).details["arith_s"].get<double>();
+  EXPECT_NEAR(with - without, 500 * 6e-9, 1e-12);
+}
+
+TEST(Model, NumpyScalarInputIsPricedByItsType) {
+  // for i in range(n): y[i] = x[i] * a, float32 elements: `a` a Python float
+  // (NumPy's slow path) or an np.float32 (its own dtype: the fast path).
+  Nest t = elementwise(1000, DType::Float32, Mul(Sub1("x", {N("i")}), N("a")));
+  EXPECT_DOUBLE_EQ(count_work(t.bound, t.plan).ops.py_mixed, 1000);
+  t.bound.scalars["a"].numpy = true;
+  t.bound.scalars["a"].numpy_dtype = DType::Float32;
+  EXPECT_DOUBLE_EQ(count_work(t.bound, t.plan).ops.py_mixed, 0);
+  // The count's key tells them apart.
+  Nest p = elementwise(1000, DType::Float32, Mul(Sub1("x", {N("i")}), N("a")));
+  EXPECT_NE(work_key(t.bound), work_key(p.bound));
+}
+
+TEST(Model, DrawsAreAComponentOfNativeVariants) {
+  // One draw site of 1000 numbers: the hidden array $draws_0.
+  Nest t = elementwise(1000, DType::Float64, Sub1("$draws_0", {N("i")}));
+  t.nest.arrays.push_back("$draws_0");
+  t.bound.arrays["$draws_0"] = array(DType::Float64, {1000});
+  WorkProfile w = count_work(t.bound, t.plan);
+  EXPECT_DOUBLE_EQ(w.draws, 1000);
+  EXPECT_DOUBLE_EQ(count_work(t.bound, t.plan, 2.0).draws, 2000);  // scaled with the sizes
+  VariantFacts f;
+  f.cpu_compiled = true;
+  f.draw_ns = 5;
+  f.draw_setup_us = 20;
+  CostEstimate e = price(w, fixed_host(), profile("h100_sxm"), f);
+  EXPECT_NEAR(e.cost(Variant::CpuSerial).draws, 1000 * 5e-9 + 20e-6, 1e-15);
+  EXPECT_NEAR(e.cost(Variant::Gpu).draws, 1000 * 5e-9 + 20e-6, 1e-15);
+  EXPECT_DOUBLE_EQ(e.cost(Variant::Python).draws, 0);
+  const auto& cs = e.cost(Variant::CpuSerial);
+  EXPECT_NEAR(cs.total(), cs.scheduling + cs.transfer + cs.compute + cs.compile + cs.draws, 1e-15);
+  EXPECT_NEAR(to_json(e)["variants"][1]["draws"].get<double>(), cs.draws, 1e-15);
+}

@@ -62,6 +62,11 @@ struct ScalarBinding {
   int64_t ival = 0;    // Int and Bool
   double fval = 0.0;   // Float; Complex: the real part
   double fimag = 0.0;  // Complex: the imaginary part
+  // A NumPy scalar (np.float32, np.int64, np.float64, ...; not a Python
+  // number): its dtype. The interpreter's prices depend on it (the cost
+  // model's Counter::py_value); the native code reads the value above.
+  bool numpy = false;
+  DType numpy_dtype = DType::Float64;
 };
 
 struct BoundNest {

@@ -85,6 +85,16 @@ struct HostProfile {
   double native_input_us = 0.5;        // ... and for each value the nest reads
   double native_ref_us = 0.2;          // ... and for each subscript dimension (range proofs)
   double native_loop_us = 0.5;         // ... and for each loop of the nest
+  // Python's integer // and % in native code (a 64-bit divide and the sign
+  // fix-ups of floor semantics): independent ones (throughput) and one
+  // waiting for the previous (latency); by a constant divisor, a multiply
+  // and shifts instead of the divide. Defaults: this project's 2-core host.
+  double idiv_ns = 2.6;
+  double idiv_latency_ns = 4.3;
+  double idiv_const_ns = 1.3;
+  double idiv_const_latency_ns = 3.7;
+  double branch_miss_ns = 6.8;     // a mispredicted branch (the pipeline refilled)
+  bool branch_calibrated = false;  // the five figures above measured (calibrate_branches)
   // What a nest's first run in the kernel pays besides compiling and its loop
   // (measured by the Python layer on a reference nest; defaults measured on a
   // 2-core Xeon): binding, run-time analysis and specialisation, the report's
@@ -114,6 +124,21 @@ struct HostProfile {
   bool py_numpy_calibrated = false;  // the three figures above measured
   bool engine_calibrated = false;    // native_call_us and fork_join_us were measured
                                      // through the CPU variant itself
+  // Random numbers drawn before a native run (loopscope/_draws.py), per
+  // number, by generator: Python's random.random() and uniform(); random.gauss
+  // and normalvariate (drawn a pair at a time in Python); NumPy's legacy
+  // np.random; a NumPy Generator. And what each generator's draws cost once
+  // per run (reading its state, kept to put back if Python runs the loop
+  // after all; for Python's random, setting it through NumPy's). Measured by
+  // the Python layer (draws_calibrated); defaults: this project's host.
+  double draw_py_ns = 3.5;
+  double draw_py_gauss_ns = 136;
+  double draw_np_ns = 3.5;
+  double draw_gen_ns = 1.7;
+  double draw_setup_us = 160;    // Python's random
+  double draw_np_setup_us = 20;  // np.random
+  double draw_gen_setup_us = 3;  // a Generator
+  bool draws_calibrated = false;
 
   bool calibrated = false;   // native microbenchmarks ran
   double calibration_s = 0;  // how long calibration took
@@ -131,8 +156,9 @@ GpuProfile gpu_profile_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const GpuProfile& g);
 
 // ---- Host ---------------------------------------------------------------
-HostProfile detect_host();                 // /proc + /sys only, no timing
-void calibrate_native(HostProfile& host);  // microbenchmarks, well under a second
+HostProfile detect_host();                   // /proc + /sys only, no timing
+void calibrate_native(HostProfile& host);    // microbenchmarks, well under a second
+void calibrate_branches(HostProfile& host);  // integer divides and branch misses (part of calibrate_native)
 nlohmann::json to_json(const HostProfile& h);
 HostProfile host_profile_from_json(const nlohmann::json& j);
 std::string cache_dir();        // $XDG_CACHE_HOME/loopscope or ~/.cache/loopscope

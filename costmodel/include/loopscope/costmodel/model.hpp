@@ -49,6 +49,12 @@ struct VariantFacts {
   // of the nest); negative: none. It replaces the counted estimate, which
   // can be far off where counting guesses (a while loop's passes).
   double python_measured_s = -1;
+  // Random numbers drawn before a native run (WorkProfile::draws): the
+  // price of one number, the mean over the nest's draw sites of the host's
+  // figure for its generator (loopscope._cost.draw_facts), and what the
+  // generators' draws cost once per run. Negative: the host's NumPy figures.
+  double draw_ns = -1;
+  double draw_setup_us = -1;
   int threads = 0;        // CPU worker threads; 0 = host cores
   double cores_free = 0;  // cores not busy with other work (from the load
                           // average); 0 = all of them. Caps the speedup.
@@ -70,7 +76,8 @@ struct VariantCost {
   double transfer = 0;    // copies: host<->device (GPU); the safety snapshot before a run with checks (CPU)
   double compute = 0;     // roofline time of the work itself
   double compile = 0;     // JIT compile time amortised over expected runs
-  double total() const { return scheduling + transfer + compute + compile; }
+  double draws = 0;       // random numbers drawn before a native run (Python draws in its loop)
+  double total() const { return scheduling + transfer + compute + compile + draws; }
   std::string bound_by;    // "compute", "memory", "latency", "interpreter"
   nlohmann::json details;  // formula inputs and intermediate values
 };

@@ -30,13 +30,20 @@ struct OpCounts {
   double sqrt = 0;        // sqrt
   double exp = 0;         // exp, log, sin, cos, tanh, ... (transcendentals)
   double pow = 0;         // ** and pow()
-  double intop = 0;       // integer + - * // % (index arithmetic excluded)
+  double intop = 0;       // integer + - * and the rest (index arithmetic included); not // %
+  double idiv = 0;        // integer // and % (Python's floor semantics: a divide and sign fix-ups)
+  double idiv_const = 0;  // those of them whose divisor is a constant (a multiply and shifts); in idiv too
   double compare = 0;     // comparisons, boolean ops, min/max/abs, branches
   double call = 0;        // other calls (float(), int(), ...)
   double load = 0;        // array element reads
   double store = 0;       // array element writes
   double assign = 0;      // scalar name stores
   double index_dims = 0;  // subscript dimensions beyond the first, over all loads and stores
+  // Expected branch mispredictions of the native code: an `if` whose
+  // condition depends on data (array elements, or values the nest computes
+  // from them) and whose branches cannot become a select counts half a miss
+  // per execution (docs/costmodel.md, "Branches").
+  double branch_miss = 0;
   // What the interpreter pays more or less for than the counts above say
   // (the Python variant only; each is also counted above):
   double py_float = 0;  // float + - * / on Python numbers only (no NumPy scalar)
@@ -115,7 +122,11 @@ struct WorkProfile {
                                     // written in the nest (A[i, j] counts 2)
   double innermost_iterations = 0;  // body executions of the deepest loops
   double snapshot_bytes = 0;        // what a CPU run with checks saves before it starts (the write extents)
-  double statements = 0;            // assignment executions
+  // Random numbers drawn before a native run (loopscope/_draws.py: the
+  // elements of the hidden arrays `$draws_k`); the interpreter draws them
+  // in its loop instead. Priced per number by VariantFacts::draw_ns.
+  double draws = 0;
+  double statements = 0;  // assignment executions
 
   // CPU mapping (analysis::map_cpu, the loops the CPU variant splits): the
   // outermost parallel (or combined reduction) loops are split over threads;

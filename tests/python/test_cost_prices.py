@@ -1,0 +1,197 @@
+"""What a native run really pays, priced (docs/costmodel.md, sections 2-4):
+Python's integer // and % as divides, branches on data as mispredictions,
+the random numbers drawn before a native run as their own component, and a
+NumPy scalar given to a nest priced by its own type in the interpreter."""
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+import loopscope
+from loopscope import _cost, _report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Calibrate into a private cache directory, never the user's."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    _cost._host = None
+    yield
+    _cost._host = None
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
+def only_nest(fn, *args):
+    est = loopscope.estimate(fn, *args)
+    assert len(est["nests"]) == 1, est
+    return est["nests"][0]
+
+
+def variant(est, name):
+    return next(v for v in est["variants"] if v["variant"] == name)
+
+
+def test_the_host_profile_has_divides_branches_and_draws():
+    h = _cost.host_profile()
+    for key in ("idiv_ns", "idiv_latency_ns", "idiv_const_ns", "idiv_const_latency_ns", "branch_miss_ns"):
+        assert 0 < h[key] < 200, (key, h[key])
+    assert h["branch_calibrated"] and h["draws_calibrated"]
+    for key in ("draw_py_ns", "draw_np_ns", "draw_gen_ns", "draw_py_gauss_ns"):
+        assert 0 < h[key] < 10_000, (key, h[key])
+    # gauss is drawn a pair at a time in Python, uniforms by NumPy at once.
+    assert h["draw_py_gauss_ns"] > h["draw_py_ns"]
+
+
+def test_calibrating_the_draws_leaves_the_generators_where_they_were():
+    from loopscope._cost_calibrate import calibrate_draws
+
+    random.seed(5)
+    np.random.seed(6)
+    py, legacy = random.getstate(), np.random.get_state()
+    out = calibrate_draws()
+    assert out["draws_calibrated"]
+    assert random.getstate() == py
+    after = np.random.get_state()
+    assert after[0] == legacy[0] and (after[1] == legacy[1]).all() and after[2:] == legacy[2:]
+
+
+def gcd_pairs(a, b, out):
+    for i in range(len(a)):
+        x, y = a[i], b[i]
+        while y:
+            x, y = y, x % y
+        out[i] = x
+
+
+def test_integer_modulo_is_a_divide_on_the_chain():
+    a = np.arange(1, 1001, dtype=np.int64)
+    est = only_nest(gcd_pairs, a, a[::-1].copy(), np.zeros(1000, dtype=np.int64))
+    ops = est["work"]["ops"]
+    assert ops["idiv"] == pytest.approx(16 * 1000)  # the while guess: 16 passes
+    assert ops["idiv_const"] == 0
+    assert est["work"]["ops_recurrence"]["idiv"] == pytest.approx(16 * 1000)
+    h = _cost.host_profile()
+    cs = variant(est, "cpu-serial")
+    assert cs["bound_by"] == "latency"
+    assert cs["compute"] >= 16 * 1000 * h["idiv_latency_ns"] * 1e-9
+
+
+def fibonacci_modular(n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, (a + b) % 1000000007
+    return a
+
+
+def test_modulo_by_a_constant_is_cheaper_but_still_on_the_chain():
+    est = only_nest(fibonacci_modular, 100_000)
+    ops = est["work"]["ops"]
+    assert ops["idiv"] == ops["idiv_const"] == pytest.approx(100_000)
+    assert est["work"]["ops_recurrence"]["idiv_const"] == pytest.approx(100_000)
+    h = _cost.host_profile()
+    assert variant(est, "cpu-serial")["compute"] >= 100_000 * h["idiv_const_latency_ns"] * 1e-9
+
+
+def count_positive(x):
+    count = 0
+    for i in range(len(x)):
+        if x[i] > 0:
+            count = count + 1
+    return count
+
+
+def running_max(x):
+    hi = x[0]
+    for i in range(len(x)):
+        if x[i] > hi:
+            hi = x[i]
+    return hi
+
+
+def test_a_branch_on_data_is_mispredicted_half_the_time():
+    x = np.random.default_rng(0).random(10_000) - 0.5
+    est = only_nest(count_positive, x)
+    assert est["work"]["ops"]["branch_miss"] == pytest.approx(5_000)
+    assert variant(est, "cpu-serial")["details"]["branch_misses"] == pytest.approx(5_000)
+    h = _cost.host_profile()
+    assert variant(est, "cpu-serial")["compute"] >= 5_000 * h["branch_miss_ns"] * 1e-9
+    # A running maximum is predicted (new maxima are rare).
+    assert only_nest(running_max, x)["work"]["ops"]["branch_miss"] == 0
+
+
+def monte_carlo_pi(samples):
+    inside = 0
+    for i in range(samples):
+        x = random.random()
+        y = random.random()
+        if x * x + y * y <= 1.0:
+            inside += 1
+    return 4.0 * inside / samples
+
+
+def brownian(x, steps):
+    for s in range(steps):
+        for i in range(x.shape[0]):
+            x[i] += random.gauss(0.0, 0.1)
+
+
+def test_draws_are_priced_per_number_by_generator():
+    random.seed(3)
+    state = random.getstate()
+    est = only_nest(monte_carlo_pi, 10_000)
+    assert random.getstate() == state  # estimated, not drawn for good
+    h = _cost.host_profile()
+    assert est["work"]["draws"] == 20_000
+    for name in ("cpu-serial", "cpu", "gpu"):
+        assert variant(est, name)["draws"] == pytest.approx(20_000 * h["draw_py_ns"] * 1e-9 + h["draw_setup_us"] * 1e-6)
+    py = variant(est, "python")
+    assert py["draws"] == 0
+    cs = variant(est, "cpu-serial")
+    parts = cs["scheduling"] + cs["transfer"] + cs["compute"] + cs["compile"] + cs["draws"]
+    assert cs["total"] == pytest.approx(parts)
+    gauss = only_nest(brownian, np.zeros(100), 10)
+    assert gauss["work"]["draws"] == 1000
+    assert variant(gauss, "cpu-serial")["draws"] == pytest.approx(
+        1000 * h["draw_py_gauss_ns"] * 1e-9 + h["draw_setup_us"] * 1e-6
+    )
+
+
+def test_the_draws_are_their_own_component_in_the_report():
+    est = only_nest(monte_carlo_pi, 10_000)
+    report = _report.NestReport(nest={"line": 2, "var": "i", "source": ""}, estimate=est)
+    bars = _report.chart_spec(report)["vconcat"][0]
+    assert "draws" in bars["encoding"]["color"]["scale"]["domain"]
+    assert any(b["component"] == "draws" and b["seconds"] > 0 for b in bars["data"]["values"])
+    assert "<th>draws</th>" in _report._cost_table(report)
+    # A nest that draws nothing shows no draws column.
+    plain = only_nest(count_positive, np.ones(100))
+    plain_report = _report.NestReport(nest={"line": 2, "var": "i", "source": ""}, estimate=plain)
+    assert "draws" not in _report.chart_spec(plain_report)["vconcat"][0]["encoding"]["color"]["scale"]["domain"]
+    assert "<th>draws</th>" not in _report._cost_table(plain_report)
+
+
+def normalize(img, lo, hi):
+    for i in range(img.shape[0]):
+        for j in range(img.shape[1]):
+            if img[i, j] < lo:
+                lo = img[i, j]
+            if img[i, j] > hi:
+                hi = img[i, j]
+    return lo, hi
+
+
+def test_a_numpy_scalar_input_is_priced_by_its_type():
+    img = np.random.default_rng(1).random((50, 50)).astype(np.float32)
+    as_numpy = only_nest(normalize, img, img[0, 0], img[0, 0])
+    as_python = only_nest(normalize, img, float(img[0, 0]), float(img[0, 0]))
+    # float32 elements against float32 scalars: NumPy's fast path; against
+    # Python floats, its slow path.
+    assert as_numpy["work"]["ops"]["py_mixed"] == 0
+    assert as_python["work"]["ops"]["py_mixed"] > 0
+    assert variant(as_numpy, "python")["total"] < variant(as_python, "python")["total"] / 3
