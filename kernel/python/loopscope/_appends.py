@@ -64,7 +64,7 @@ def count_name(name: str) -> str:
 MAX_BYTES = 1 << 31
 _MODULES = ("np", "numpy", "math", "random")
 # The buffers' dtypes cpu_predict is asked with when those of the last run decline.
-_QUERY_DTYPES = (numpy.float64, numpy.complex128, numpy.int64, numpy.uint64)
+_QUERY_DTYPES = tuple(numpy.dtype(t) for t in (numpy.float64, numpy.complex128, numpy.int64, numpy.uint64))
 _BOUND_BUILTINS = {"len": len, "min": min, "max": max, "abs": abs, "int": int, "range": range}
 
 # kind code of the engine (jit/src/cpu_types.hpp:kind_code) -> (dtype, Python
@@ -89,6 +89,7 @@ _KINDS = {
     16: (numpy.uint64, False, "np.uint64"),
     17: (numpy.float16, False, "np.float16"),
 }
+_KINDS = {k: (numpy.dtype(t), py, text) for k, (t, py, text) in _KINDS.items()}
 
 
 @dataclass
@@ -104,6 +105,8 @@ class AppendPlan:
     ranges: List[List[List[object]]] = field(default_factory=list)
     kinds_seen: Dict[int, int] = field(default_factory=dict)  # site -> kind of the last run (dtype guess)
     names: List[str] = field(default_factory=list)  # the names those range() arguments read
+    # The engine's kinds of the values for the types of the inputs (_signature).
+    kinds_by_signature: Dict[tuple, Dict[str, int]] = field(default_factory=dict)
 
 
 def hidden_inputs(plan: AppendPlan) -> set:
@@ -299,6 +302,28 @@ def _pending() -> dict:
     return d
 
 
+def _guess(plan: AppendPlan, j: int):
+    """The dtype of list j's values at the last run (float64 at the first)."""
+    return _KINDS[plan.kinds_seen.get(plan.sites.index(j), 1)][0]
+
+
+def _signature(plan: AppendPlan, env: dict) -> tuple:
+    """What the engine's types of the appended values may depend on: the
+    type of each input, an array's dtype and number of dimensions, and the
+    value of each integer (an exponent's sign decides whether ``i ** k`` is a
+    float)."""
+    out = []
+    for name, v in env.items():
+        kind = type(v)
+        if kind is numpy.ndarray:
+            out.append((name, v.dtype.str, v.ndim))
+        elif kind is int or kind is bool:
+            out.append((name, kind, v))
+        else:
+            out.append((name, kind))
+    return tuple(out)
+
+
 def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str]:
     """Adds the buffers and counters to ``env`` (and takes the lists out of
     it); None, or why the loop runs as plain Python. ``kinds_of(env)`` is the
@@ -343,10 +368,11 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
     # buffer cannot take exactly declines (a complex into float64, an int8
     # into float16): asked with the dtypes of the last run's values first,
     # then with buffers that take most numbers.
-    kinds = None
+    signature = _signature(plan, env)
+    kinds = plan.kinds_by_signature.get(signature)
     tried = []
-    first = [_KINDS[plan.kinds_seen.get(plan.sites.index(j), 1)][0] for j in range(len(plan.lists))]
-    for dtypes in (first, *([d] * len(plan.lists) for d in _QUERY_DTYPES)):
+    first = None if kinds is not None else [_guess(plan, j) for j in range(len(plan.lists))]
+    for dtypes in () if kinds is not None else (first, *([d] * len(plan.lists) for d in _QUERY_DTYPES)):
         if dtypes in tried:
             continue
         tried.append(dtypes)
@@ -355,6 +381,9 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
         got = kinds_of(env)
         if not isinstance(got, str):
             kinds = got
+            if len(plan.kinds_by_signature) >= 64:
+                plan.kinds_by_signature.clear()
+            plan.kinds_by_signature[signature] = got
             break
         if kinds is None:
             kinds = got  # the first sentence, if every dtype declines
@@ -381,11 +410,11 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
     pending = []
     for j, name in enumerate(plan.lists):
         dtype, as_python, _ = _KINDS[per_list[j][0]]
-        size = max(counts[j], 1) * numpy.dtype(dtype).itemsize
+        size = max(counts[j], 1) * dtype.itemsize
         if size > MAX_BYTES:
             return _too_many(counts[j], name)
-        buf = env[buffer_name(name)]
-        if buf.dtype != dtype:
+        buf = env.get(buffer_name(name))
+        if buf is None or buf.dtype != dtype:
             buf = env[buffer_name(name)] = numpy.empty(max(counts[j], 1), dtype=dtype)
         pending.append((lists[j], buf, count_name(name), as_python))
     _pending()[nest_id] = pending
