@@ -15,7 +15,17 @@ well under 0.2 s; none reads input, none depends on timing, none uses
 import importlib
 import textwrap
 
-MODULES = ("plain", "declined", "functions", "shadowing", "errors", "semantics", "interactions", "programs")
+MODULES = (
+    "plain",
+    "declined",
+    "functions",
+    "shadowing",
+    "errors",
+    "semantics",
+    "interactions",
+    "programs",
+    "fresh_arrays",
+)
 
 
 def _clean(cell):
