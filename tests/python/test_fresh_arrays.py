@@ -527,3 +527,41 @@ def test_an_array_too_large_to_make_in_advance_is_not_made():
     recs = check(HUGE, lambda: (np.zeros(3), 1 << 20, 0), native=False)
     assert any("more than native code makes in advance" in r for r in _reasons(recs)), _reasons(recs)
     check(HUGE, lambda: (np.zeros(3), 4, 3))
+
+
+COMBINED = _fn(
+    """
+def combined(x, steps):
+    n = x.shape[0]
+    old = x.copy()
+    new = np.zeros(n)
+    acc = 0.0
+    for s in range(steps):
+        for k in range(2):
+            tmp = np.empty(n)
+            tmp[:] = 0.5
+            tmp[1:-1] = 2.0
+            for i in range(len(tmp)):
+                tmp[i] += old[i] * k
+            for i in range(1, tmp.shape[0] - 1):
+                new[i] = tmp[i - 1] + tmp[i + 1] + np.sum(tmp[i - 1:i + 2])
+        w = np.ones(n)
+        for i in range(n):
+            acc += w[i] * new[i]
+        old, new = new, old
+    return acc, old, new, tmp
+""",
+    "combined",
+)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 5])
+def test_with_slices_swaps_and_a_sequential_inner_loop(steps):
+    recs = check(COMBINED, lambda: (np.arange(6.0), steps))
+    assert [r["line"] for r in recs["cpu"]] == [COMBINED.__code__.co_firstlineno + 5], recs["cpu"]
+
+
+def test_reports_name_the_array_as_the_user_wrote_it():
+    rep = loopscope.explain(POWER_ITERATION, np.random.default_rng(1).random((8, 8)), 1e-10)
+    loops = [lp["var"] for nest in rep["nests"] for lp in nest.get("loops", [])]
+    assert "the index of the new w" in loops, loops
