@@ -15,6 +15,7 @@ import pytest
 
 import corpus
 import differential
+import loopscope
 from differential import NATIVE_DEVICES, outcome, same, use_temporary_cache  # noqa: F401
 from loopscope import _rewrite, _run
 
@@ -448,12 +449,12 @@ def mixed_types(x):
 @pytest.mark.parametrize(
     "fn, args, words",
     [
-        (reads_len, (8,), "len(out)"),
-        (reads_last, (8,), "out[-1]"),
+        (reads_len, (8,), "the loop reads it (len(out))"),
+        (reads_last, (8,), "the loop reads it (out[-1])"),
         (prime_sieve, (30,), "for p in primes"),
         (rebound, (8,), "assigned in the loop"),
         (itself, (4,), "to itself"),
-        (tuples, (5,), ""),
+        (tuples, (5,), "out.append((i, i)) appends a tuple to out"),
     ],
 )
 def test_declines(fn, args, words):
@@ -568,3 +569,23 @@ def test_declines_a_value_of_two_kinds():
     declined(int_or_uint8, records, "'m' holds")
     records = check(float_then_int, lambda: (rng().random(12),), native=False)
     declined(float_then_int, records, "'v' holds")
+
+
+def appends_and_a_parallel_loop(a, b):
+    out = []
+    for i in range(a.shape[0]):
+        out.append(i)
+        for j in range(a.shape[1]):
+            b[i, j] = a[i, j] * 2.0
+    return out
+
+
+def test_verdicts():
+    # The count of appended values keeps the loop around the append in
+    # order; the inner loop, which does not append, stays parallel.
+    rep = loopscope.explain(appends_and_a_parallel_loop, np.ones((50, 60)), np.zeros((50, 60)))
+    loops = {loop["var"]: loop for loop in rep["nests"][0]["loops"]}
+    assert loops["i"]["verdict"] == "sequential"
+    assert any("len(out)" in r for r in loops["i"]["reasons"])
+    assert loops["j"]["verdict"] == "parallel"
+    check(appends_and_a_parallel_loop, lambda: (rng().random((30, 40)), np.zeros((30, 40))))

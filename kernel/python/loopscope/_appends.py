@@ -151,10 +151,31 @@ def _use(name: str, node: ast.Name, parents) -> str:
     if isinstance(p, ast.Call) and name in [a.id for a in p.args if isinstance(a, ast.Name)]:
         if _is_append(parents.get(id(p))) is not None:
             return f"it is appended to a list ({ast.unparse(p)})"
-        return f"the loop passes it to a call ({ast.unparse(p)})"
+        return f"the loop reads it ({ast.unparse(p)})"
     if p is not None and not isinstance(p, (ast.stmt,)):
         return f"the loop reads it ({ast.unparse(p)})"
     return "the loop reads it"
+
+
+def _container(value) -> Optional[str]:
+    """What ``value`` is when it is no number: "a tuple", "a string", ..."""
+    kinds = {
+        ast.Tuple: "a tuple",
+        ast.List: "a list",
+        ast.ListComp: "a list",
+        ast.Dict: "a dict",
+        ast.DictComp: "a dict",
+        ast.Set: "a set",
+        ast.SetComp: "a set",
+        ast.GeneratorExp: "a generator",
+        ast.JoinedStr: "a string",
+        ast.Lambda: "a function",
+    }
+    if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+        return "a string"
+    if isinstance(value, ast.Constant) and value.value is None:
+        return "None"
+    return kinds.get(type(value))
 
 
 def why_not(tree, name: str) -> Optional[str]:
@@ -165,13 +186,19 @@ def why_not(tree, name: str) -> Optional[str]:
     for n in walk(tree):
         if _is_append(n) == name:
             appends.add(id(n.value.func.value))
-            for m in walk(n.value.args[0]):
-                if isinstance(m, ast.Name) and m.id == name:
-                    text = ast.unparse(n.value)
-                    return (
-                        f"{text} appends the list {name} to itself, which native code cannot hold: the loop runs "
-                        f"as plain Python"
-                    )
+            value = n.value.args[0]
+            text = ast.unparse(n.value)
+            if isinstance(value, ast.Name) and value.id == name:
+                return (
+                    f"{text} appends the list {name} to itself, which native code cannot hold: the loop runs "
+                    f"as plain Python"
+                )
+            what = _container(value)
+            if what is not None:
+                return (
+                    f"{text} appends {what} to {name}, which native code cannot hold (it appends numbers): the "
+                    f"loop runs as plain Python"
+                )
     for n in walk(tree):
         if isinstance(n, ast.Name) and n.id == name and id(n) not in appends:
             return (
