@@ -565,3 +565,29 @@ def test_reports_name_the_array_as_the_user_wrote_it():
     rep = loopscope.explain(POWER_ITERATION, np.random.default_rng(1).random((8, 8)), 1e-10)
     loops = [lp["var"] for nest in rep["nests"] for lp in nest.get("loops", [])]
     assert "the index of the new w" in loops, loops
+
+
+LAZY = _fn(
+    """
+def sq(v):
+    return v * v + 1.0
+
+
+def lazy(x, f, steps):
+    for s in range(steps):
+        w = np.zeros(x.shape[0])
+        for i in range(x.shape[0]):
+            w[i] = f(x[i]) * 0.5 + s
+        for i in range(x.shape[0]):
+            x[i] = w[i]
+    return x, w
+""",
+    "lazy",
+)
+
+
+@pytest.mark.parametrize("steps", [0, 3])
+def test_a_nest_compiled_for_the_function_it_is_given(steps):
+    sq = LAZY.__globals__["sq"]
+    recs = check(LAZY, lambda: (np.arange(4.0), sq, steps))
+    assert [r["status"] for r in recs["cpu"]] == ["ok"], recs["cpu"]  # one record: the whole nest ran natively
