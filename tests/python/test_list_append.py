@@ -589,3 +589,17 @@ def test_verdicts():
     assert any("len(out)" in r for r in loops["i"]["reasons"])
     assert loops["j"]["verdict"] == "parallel"
     check(appends_and_a_parallel_loop, lambda: (rng().random((30, 40)), np.zeros((30, 40))))
+
+
+def alias_read(n):
+    out = []
+    alias = out
+    for i in range(n):
+        if len(alias) < 3:
+            out.append(i)
+    return out
+
+
+def test_declines_a_list_read_under_another_name():
+    records = check(alias_read, lambda: (8,), native=False)
+    declined(alias_read, records, "alias and out are the same list")

@@ -373,6 +373,14 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
                     f"runs as plain Python"
                 )
         lists.append(obj)
+    for key, value in env.items():
+        for name, obj in zip(plan.lists, lists):
+            if value is obj:
+                # `len(other)` was read before the loop: Python reads it as the appends go.
+                return (
+                    f"{key} and {name} are the same list, which the loop reads while it appends to it: the loop "
+                    f"runs as plain Python"
+                )
     counts = [0] * len(plan.lists)
     try:
         for site, ranges in enumerate(plan.ranges):
