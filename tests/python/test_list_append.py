@@ -603,3 +603,27 @@ def alias_read(n):
 def test_declines_a_list_read_under_another_name():
     records = check(alias_read, lambda: (8,), native=False)
     declined(alias_read, records, "alias and out are the same list")
+
+
+def triple(v):
+    return v * 3.0
+
+
+def apply(f, x):
+    out = [0.5]
+    for i in range(len(x)):
+        out.append(f(x[i]))
+    return out
+
+
+def uses_helper(x):
+    out = []
+    for i in range(len(x)):
+        out.append(triple(x[i]) + 1)
+    return out
+
+
+def test_functions_called_in_the_appended_value():
+    # A helper inlined, and a function passed in (compiled when the nest runs).
+    check(uses_helper, lambda: (rng().random(9),))
+    check(apply, lambda: (triple, rng().random(9)))
