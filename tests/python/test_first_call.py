@@ -37,7 +37,7 @@ DECLINED = """
 def declined(n, words):
     out = []
     for i in range(n):
-        out.append(i * 2)
+        out.append(hex(i * 2))
     names = []
     for k in range(n):
         names.append(str(k) + words[k % len(words)])
