@@ -253,6 +253,8 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
                     it = f.iter
                     if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"):
                         return f"{name}.append runs in a loop that is not over a range"
+                    if it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
+                        return f"{name}.append runs in a loop whose range() has star or keyword arguments"
                     used = {m.id for a in it.args for m in walk(a) if isinstance(m, ast.Name)}
                     if used & (loop_vars | assigned) or any(u.startswith("$") for u in used) or it.keywords:
                         return (
