@@ -17,7 +17,7 @@ import corpus
 import differential
 import loopscope
 from differential import NATIVE_DEVICES, outcome, same, use_temporary_cache  # noqa: F401
-from loopscope import _rewrite, _run
+from loopscope import _appends, _rewrite, _run
 
 
 def check(fn, make_args, native=True):
@@ -530,10 +530,11 @@ def test_random_draws():
 
 
 def test_bounds_known_inside_the_nest():
-    # The inner loop's trip count depends on i: the inner loop is the nest
-    # that runs natively, once per i, with its own bound.
-    records = check(triangular, lambda: (7,))
-    declined(triangular, records, "whose bounds change while the nest runs")
+    # The inner loop's trip count is not affine in i: the inner loop is the
+    # nest that runs natively, once per i, with its own bound.
+    check(triangular, lambda: (7,))
+    records = check(not_affine, lambda: (7,))
+    declined(not_affine, records, "whose bounds change while the nest runs")
 
 
 def test_complex_values():
@@ -627,3 +628,56 @@ def test_functions_called_in_the_appended_value():
     # A helper inlined, and a function passed in (compiled when the nest runs).
     check(uses_helper, lambda: (rng().random(9),))
     check(apply, lambda: (triple, rng().random(9)))
+
+
+def pairs(x, r):
+    ii = []
+    jj = []
+    for i in range(x.shape[0]):
+        for j in range(i + 1, x.shape[0]):
+            if abs(x[i] - x[j]) < r:
+                ii.append(i)
+                jj.append(j)
+    return ii, jj
+
+
+def three_deep(n):
+    out = []
+    for i in range(n):
+        for j in range(i, n):
+            for k in range(j - i, 2 * j + 1, 2):
+                out.append(i + j + k)
+    return out
+
+
+def downwards(n):
+    out = []
+    for i in range(n, 0, -1):
+        for j in range(n - i, i):
+            out.append(j)
+    return out
+
+
+def not_affine(n):
+    out = []
+    for i in range(n):
+        for j in range(i % 3):
+            out.append(j)
+    return out
+
+
+def test_bounds_of_loops_that_read_the_loops_around():
+    # Affine bounds in the variables of the loops around: counted at the
+    # corners of their ranges, and the whole nest runs natively.
+    check(pairs, lambda: (rng().random(30), 0.1))
+    check(three_deep, lambda: (7,))
+    check(downwards, lambda: (8,))
+    check(triangular, lambda: (0,))
+
+
+def test_buffer_end_stops_native_code(monkeypatch):
+    # A bound that comes out too small: the store past the buffer's end
+    # stops the native code, and Python's run fills the list.
+    monkeypatch.setattr(_appends, "_bound", lambda ranges, env: 2)
+    records = check_lists(extend_existing, lambda: ([1.5], 9), native=False)
+    assert all(r["status"] == "fallback" for r in records["cpu"]), records["cpu"]

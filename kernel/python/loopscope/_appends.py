@@ -34,6 +34,7 @@ subscript check of native code, which stops the run: Python then runs.
 """
 
 import ast
+import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -102,7 +103,10 @@ class AppendPlan:
     lists: List[str] = field(default_factory=list)
     sites: List[int] = field(default_factory=list)
     lines: List[int] = field(default_factory=list)
-    ranges: List[List[List[object]]] = field(default_factory=list)
+    # per append statement, per loop around it (outermost first): its variable,
+    # its compiled range() arguments, and the variables of the loops around
+    # it those read
+    ranges: List[List[Tuple[str, List[object], List[str]]]] = field(default_factory=list)
     kinds_seen: Dict[int, int] = field(default_factory=dict)  # site -> kind of the last run (dtype guess)
     names: List[str] = field(default_factory=list)  # the names those range() arguments read
     # The engine's kinds of the values for the types of the inputs (_signature).
@@ -256,14 +260,28 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
                     if it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
                         return f"{name}.append runs in a loop whose range() has star or keyword arguments"
                     used = {m.id for a in it.args for m in walk(a) if isinstance(m, ast.Name)}
-                    if used & (loop_vars | assigned) or any(u.startswith("$") for u in used) or it.keywords:
+                    # The variables of the loops around it, in affine bounds
+                    # (range(i), range(i + 1, n)): bounded at the corners of
+                    # their own ranges when the nest runs (_bound).
+                    outer = [g.target.id for g in loops[: loops.index(f)] if isinstance(g.target, ast.Name)]
+                    deps = sorted(used & set(outer))
+                    step_deps = len(it.args) == 3 and any(
+                        isinstance(m, ast.Name) and m.id in deps for m in walk(it.args[2])
+                    )
+                    if (
+                        (used - set(deps)) & (loop_vars | assigned)
+                        or any(u.startswith("$") for u in used)
+                        or step_deps
+                        or not all(_affine(a, set(deps)) for a in it.args)
+                    ):
                         return (
                             f"{name}.append runs in the loop at line {f.lineno}, whose bounds change while the "
                             f"nest runs, so how many values are appended to {name} is not known before the "
                             f"loop: the loop runs as plain Python"
                         )
-                    ranges.append([compile(ast.Expression(a), "<range>", "eval") for a in it.args])
-                    plan.names.extend(sorted(u for u in used if u not in plan.names))
+                    var = f.target.id if isinstance(f.target, ast.Name) else ""
+                    ranges.append((var, [compile(ast.Expression(a), "<range>", "eval") for a in it.args], deps))
+                    plan.names.extend(sorted(u for u in used if u not in plan.names and u not in deps))
                 if name not in plan.lists:
                     plan.lists.append(name)
                 j = plan.lists.index(name)
@@ -331,6 +349,58 @@ def _pending() -> dict:
     return d
 
 
+def _affine(e, variables: set) -> bool:
+    """``e`` reads none of ``variables``, or is affine in them (``+``,
+    ``-``, products with a factor that reads none of them)."""
+    if not any(isinstance(m, ast.Name) and m.id in variables for m in walk(e)):
+        return True
+    if isinstance(e, ast.Name):
+        return True
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        return _affine(e.operand, variables)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub)):
+        return _affine(e.left, variables) and _affine(e.right, variables)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+        return (not _reads(e.right, variables) and _affine(e.left, variables)) or (
+            not _reads(e.left, variables) and _affine(e.right, variables)
+        )
+    return False
+
+
+def _reads(e, variables: set) -> bool:
+    return any(isinstance(m, ast.Name) and m.id in variables for m in walk(e))
+
+
+def _bound(ranges, env: dict) -> int:
+    """How many times a statement inside these loops (outermost first) can
+    run at most: the product of their largest trip counts. A loop whose
+    bounds read the variables of loops around it (affine in them) is
+    counted at the corners of their ranges, where an affine bound is
+    largest; a count that comes out too small only makes the native code
+    stop at the buffer's end, and Python runs the loop."""
+    builtins = {"__builtins__": _BOUND_BUILTINS}
+    box: Dict[str, Tuple[int, int]] = {}
+    n = 1
+    for var, args, deps in ranges:
+        most = 0
+        lo, hi = None, None
+        for corner in itertools.product(*(box[d] for d in deps)):
+            local = dict(env)
+            local.update(zip(deps, corner))
+            values = [eval(c, builtins, local) for c in args]  # noqa: S307 (range arguments)
+            r = range(*values)
+            most = max(most, len(r))
+            # The values the variable takes lie between its start and its stop.
+            ends = (r.start, r.stop - 1) if r.step > 0 else (r.stop + 1, r.start)
+            lo = ends[0] if lo is None else min(lo, ends[0])
+            hi = ends[1] if hi is None else max(hi, ends[1])
+        n *= most
+        if n == 0:
+            return 0
+        box[var] = (lo, hi)
+    return n
+
+
 def _guess(plan: AppendPlan, j: int):
     """The dtype of list j's values at the last run (float64 at the first)."""
     return _KINDS[plan.kinds_seen.get(plan.sites.index(j), 1)][0]
@@ -386,11 +456,7 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
     counts = [0] * len(plan.lists)
     try:
         for site, ranges in enumerate(plan.ranges):
-            n = 1
-            for args in ranges:
-                values = [eval(c, {"__builtins__": _BOUND_BUILTINS}, env) for c in args]  # noqa: S307 (range arguments)
-                n *= len(range(*values))
-            counts[plan.sites[site]] += n
+            counts[plan.sites[site]] += _bound(ranges, env)
     except Exception:
         return (
             "the bounds of the loops around the appends could not be read before the loop, so the loop runs as "
