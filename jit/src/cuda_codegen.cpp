@@ -617,6 +617,9 @@ class Generator {
             return false;
           }
           if (t.r != R) return false;
+          // An np.int64 sum warns where Python's running sum overflows,
+          // which the threads' partial sums do not tell.
+          if (cpu::is_int(R) && (t.np || vi->type.np)) return false;
         } else {
           const Expr& v = *s->value;
           if (s->kind != StmtKind::Assign || v.kind != ExprKind::Call || v.name != fn || v.args.size() != 2)
