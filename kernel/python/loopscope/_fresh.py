@@ -151,9 +151,6 @@ class Plan:
                 out.add(m.other)
         return out
 
-    def flags(self) -> Set[str]:
-        return {m.flag for m in self.made}
-
 
 def _call_of(value: ast.expr) -> Optional[Tuple[Optional[str], str]]:
     """``(NumPy function or None, kind)`` of a call this module makes before the nest."""
