@@ -428,7 +428,9 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
     it); None, or why the loop runs as plain Python. ``kinds_of(env)`` is the
     engine's ``hidden_kinds`` for these values (or a sentence: the engine
     declines them)."""
-    _pending().pop(nest_id, None)
+    # Nothing runs between a nest's prepare and its commit or discard: what an
+    # interrupted run left (its buffers) goes now.
+    _pending().clear()
     lists = []
     for name in plan.lists:
         obj = env.pop(name, None)
