@@ -443,9 +443,10 @@ def test_two_dimensional_integer_reduction_with_warp_shuffles():
     src = (
         "for i in range(n):\n"
         "    for j in range(m):\n"
-        "        s += A[i, j] * (i - j)\n"
+        "        s += int(A[i, j]) * (i - j)\n"
         "        hi = max(hi, A[i, j] - j)\n"
     )
+    # (s stays a Python int: a sum of np.int64 values stays in one thread)
     g = np.random.default_rng(11)
     env = dict(n=37, m=45, A=g.integers(-1000, 1000, size=(37, 45)), s=3, hi=-(10**9))
     out = _diff(src, env)
