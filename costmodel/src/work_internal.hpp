@@ -187,6 +187,12 @@ class Counter {
   static void assigned_names(const std::vector<StmtPtr>& body, std::set<std::string>& out);
   static bool leaves_loop(const Stmt& s);
   bool if_convertible(const Stmt& s);
+  // Whether an expression reads array elements, directly or through names
+  // the nest assigns from them (computed once per count).
+  bool reads_data(const ExprPtr& e);
+  bool expr_reads_data(const ExprPtr& e) const;
+  std::set<std::string> data_names_;
+  bool data_names_done_ = false;
   // Names assigned by the bodies of the enclosing while loops, with the
   // number of `for` loops around each (a `for` inside a while is not a chain).
   std::vector<std::pair<size_t, std::set<std::string>>> while_names_;

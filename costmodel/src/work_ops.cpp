@@ -303,8 +303,9 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
 }
 
 // Branches (docs/costmodel.md, "Branches"). An `if` whose condition
-// depends on data (the counter cannot evaluate it: it reads array elements
-// or values computed from them) is mispredicted, for unpredictable data,
+// depends on data (the counter cannot evaluate it, and it reads array
+// elements or names the nest assigns from them) is mispredicted, for
+// unpredictable data,
 // about half the time: kDataBranchMiss misses per execution, each priced by
 // the host's calibrated branch_miss_ns. Not when it leaves the loop
 // (`break`, `return`: taken at most once per loop run, predicted not taken),
@@ -313,8 +314,9 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
 // about ln(n) times in n, so it is predicted), or when the compiler turns it
 // into a select: both branches at most two assignments of names to names,
 // constants, elements the condition reads, or float arithmetic without
-// division or calls (integer arithmetic carries an overflow check, itself
-// a branch, which keeps the `if`).
+// division or calls, stored to names or elements, at most three (a swap)
+// (integer arithmetic carries an overflow check, itself a branch, which
+// keeps the `if`).
 constexpr double kDataBranchMiss = 0.5;
 
 static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::function<bool(const ExprPtr&)>& is_source,
@@ -338,6 +340,41 @@ bool Counter::leaves_loop(const Stmt& s) {
     return false;
   };
   return s.orelse.empty() && breaks(s.body);
+}
+
+bool Counter::reads_data(const ExprPtr& e) {
+  if (data_names_.empty() && !data_names_done_) {
+    // Names the nest assigns from array elements, directly or through other
+    // such names (a fixed point over the nest's assignments).
+    std::vector<const Stmt*> assigns;
+    std::function<void(const Stmt*)> collect = [&](const Stmt* s) {
+      if ((s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) && s->target &&
+          s->target->kind == ExprKind::Name)
+        assigns.push_back(s);
+      for (auto& c : s->body) collect(c.get());
+      for (auto& c : s->orelse) collect(c.get());
+    };
+    if (b_.nest && b_.nest->root) collect(b_.nest->root.get());
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto* s : assigns)
+        if (!data_names_.count(s->target->name) && expr_reads_data(s->value)) {
+          data_names_.insert(s->target->name);
+          changed = true;
+        }
+    }
+    data_names_done_ = true;
+  }
+  return expr_reads_data(e);
+}
+
+bool Counter::expr_reads_data(const ExprPtr& e) const {
+  if (!e) return false;
+  if (e->kind == ExprKind::Subscript && b_.arrays.count(e->name)) return true;
+  if (e->kind == ExprKind::Name && data_names_.count(e->name)) return true;
+  for (auto& a : e->args)
+    if (expr_reads_data(a)) return true;
+  return false;
 }
 
 bool Counter::if_convertible(const Stmt& s) {
@@ -374,10 +411,20 @@ bool Counter::if_convertible(const Stmt& s) {
       default: return false;
     }
   };
+  // A store of such a value to an element (`if x[i] < 0: x[i] = 0.0`) is a
+  // select of what is stored, or a masked store, as well.
+  auto target_ok = [&](const ExprPtr& t) {
+    if (!t) return false;
+    if (t->kind == ExprKind::Name) return true;
+    if (t->kind != ExprKind::Subscript || !b_.arrays.count(t->name)) return false;
+    for (auto& a : t->args)
+      if (!(a->kind == ExprKind::Name || a->kind == ExprKind::IntConst || a->kind == ExprKind::Binary)) return false;
+    return true;
+  };
   auto branch_ok = [&](const std::vector<StmtPtr>& b) {
-    if (b.size() > 2) return false;
+    if (b.size() > 3) return false;  // a swap through a temporary is three
     for (auto& st : b) {
-      if (st->kind != StmtKind::Assign || !st->target || st->target->kind != ExprKind::Name) return false;
+      if (st->kind != StmtKind::Assign || !target_ok(st->target)) return false;
       if (!simple(st->value)) return false;
     }
     return true;
@@ -480,7 +527,7 @@ void Counter::count_stmt(const Stmt& s, double w) {
         ops.compare += tests;
         // The exit of a while loop whose test depends on what it computes is
         // mispredicted once each time the loop runs.
-        if (!eval(s.cond)) ops.branch_miss += w;
+        if (!eval(s.cond) && reads_data(s.cond)) ops.branch_miss += w;
         inner_vec_ok_ = false;
         emit(ops);
         // Its passes run one after the other: what the body computes from
@@ -498,7 +545,7 @@ void Counter::count_stmt(const Stmt& s, double w) {
       ops.compare += w;
       inner_vec_ok_ = false;
       auto c = eval(s.cond);
-      if (!c && !leaves_loop(s) && !if_convertible(s)) ops.branch_miss += w * kDataBranchMiss;
+      if (!c && reads_data(s.cond) && !leaves_loop(s) && !if_convertible(s)) ops.branch_miss += w * kDataBranchMiss;
       emit(ops);
       if (c) {
         count_block(*c ? s.body : s.orelse, w);

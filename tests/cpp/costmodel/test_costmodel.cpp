@@ -1056,6 +1056,26 @@ TEST(Work, BranchOnDataIsMispredictedHalfTheTime) {
   });
   known.bound.scalars["c"] = int_scalar(0);
   EXPECT_DOUBLE_EQ(count_work(known.bound, known.plan).ops.branch_miss, 0);
+  // if x[i] < 0: x[i] = 0.0      -> a select of what is stored (relu)
+  Nest relu = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{
+        if_stmt(b, Cmp({CmpOp::Lt}, {Sub1("x", {N("i")}), F(0)}), {b.assign(Sub1("x", {N("i")}), F(0))})};
+  });
+  EXPECT_DOUBLE_EQ(count_work(relu.bound, relu.plan).ops.branch_miss, 0);
+  // l = i * 7 % m; if l > 3: c = c + 1   -> reads no array: a pattern, not data
+  Nest pattern = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{b.assign(N("l"), B(BinOp::Mod, Mul(N("i"), I(7)), N("m"))),
+                                if_stmt(b, Cmp({CmpOp::Gt}, {N("l"), I(3)}), {b.assign(N("c"), Add(N("c"), I(1)))})};
+  });
+  pattern.bound.scalars["c"] = int_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(pattern.bound, pattern.plan).ops.branch_miss, 0);
+  // v = k[i] * 2; if v > 3: c = c + 1    -> reads an element through a name
+  Nest through = one_loop(1000, [](Builder& b) {
+    return std::vector<StmtPtr>{b.assign(N("v"), Mul(Sub1("k", {N("i")}), I(2))),
+                                if_stmt(b, Cmp({CmpOp::Gt}, {N("v"), I(3)}), {b.assign(N("c"), Add(N("c"), I(1)))})};
+  });
+  through.bound.scalars["c"] = int_scalar(0);
+  EXPECT_DOUBLE_EQ(count_work(through.bound, through.plan).ops.branch_miss, 500);
   // Each miss costs branch_miss_ns on one core.
   HostProfile h = host_with_divides();
   VariantFacts f;
