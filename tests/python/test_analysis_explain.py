@@ -256,7 +256,7 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
         ("print(i)", "print after the loop to compile it"),
         ("B = np.zeros(n)", "make it once before the loop and fill it element by element"),
         ("A[i] = np.mean(A[i:])", "write the loop over its elements instead"),
-        ("idx.append(i)", "fill a NumPy array made before the loop instead"),
+        ("idx.insert(0, i)", "fill a NumPy array made before the loop instead"),
         ("B = A.copy()", "make it once before the loop"),
         ("A[i] = hash(i)", "your own plain functions, compile"),
         (

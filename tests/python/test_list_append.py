@@ -681,3 +681,15 @@ def test_buffer_end_stops_native_code(monkeypatch):
     monkeypatch.setattr(_appends, "_bound", lambda ranges, env: 2)
     records = check_lists(extend_existing, lambda: ([1.5], 9), native=False)
     assert all(r["status"] == "fallback" for r in records["cpu"]), records["cpu"]
+
+
+def array_append(idx, n):
+    for i in range(n):
+        idx.append(i)
+    return idx
+
+
+def test_declines_an_array_with_append():
+    # An ndarray has no append: Python raises AttributeError in the loop.
+    records = check(array_append, lambda: (np.arange(5), 3), native=False)
+    declined(array_append, records, "idx is a NumPy array, not a Python list")

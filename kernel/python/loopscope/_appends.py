@@ -436,10 +436,12 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
         obj = env.pop(name, None)
         if type(obj) is not list:
             what = type(obj).__name__
-            return (
-                f"{name} is {'an' if what[:1].lower() in 'aeiou' else 'a'} {what}, not a Python list, so its "
-                f"append runs as Python: the loop runs as plain Python"
+            what = (
+                "a NumPy array"
+                if isinstance(obj, numpy.ndarray)
+                else f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
             )
+            return f"{name} is {what}, not a Python list, so its append runs as Python: the loop runs as plain Python"
         for other, seen in zip(plan.lists, lists):
             if seen is obj:
                 return (
