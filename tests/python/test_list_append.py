@@ -693,3 +693,55 @@ def test_declines_an_array_with_append():
     # An ndarray has no append: Python raises AttributeError in the loop.
     records = check(array_append, lambda: (np.arange(5), 3), native=False)
     declined(array_append, records, "idx is a NumPy array, not a Python list")
+
+
+# --- random nests ---------------------------------------------------------------------
+
+
+def _random_program(seed: int) -> str:
+    """A function of x (float64) and y (int32) building one or two lists
+    with append in a nest of up to three loops whose bounds may read the
+    loops around them, under conditions, with break and continue."""
+    r = random.Random(seed)
+    values = ["i", "i * 0.5", "x[i % n]", "y[i % n]", "x[i % n] > 0.5", "float(y[i % n]) - i", "x[i % n] * y[i % n]"]
+    lines = ["def fn(x, y):", "    n = x.shape[0]", "    out = [-1]", "    more = []"]
+    depth = r.randint(1, 3)
+    names = ["i", "j", "k"][:depth]
+    pad = "    "
+    for d, v in enumerate(names):
+        outer = names[d - 1] if d else None
+        bounds = ["n", "3"] + ([f"{outer}", f"{outer} + 1, n", f"n - {outer}"] if outer else ["1, n, 2"])
+        lines.append(f"{pad}for {v} in range({r.choice(bounds)}):")
+        pad += "    "
+        if r.random() < 0.3:
+            lines.append(f"{pad}if x[{v} % n] > 0.8:")
+            lines.append(f"{pad}    {r.choice(['break', 'continue'])}")
+    inner = names[-1]
+    value = r.choice(values).replace("i", inner)
+    value2 = r.choice(values).replace("i", inner)
+    if r.random() < 0.5:
+        lines.append(f"{pad}if x[{inner} % n] < 0.6:")
+        lines.append(f"{pad}    out.append({value})")
+    else:
+        lines.append(f"{pad}out.append({value})")
+    if r.random() < 0.5:
+        lines.append(f"{pad}more.append({value2})")
+    lines.append("    return out, more")
+    return "\n".join(lines) + "\n"
+
+
+def test_random_nests():
+    from nestgen import make_function
+
+    native = 0
+    for seed in range(24):
+        src = _random_program(seed)
+        fn = make_function(src, "fn")
+
+        def make(seed=seed):
+            g = np.random.default_rng(seed)
+            return (g.random(9), (g.random(9) * 20).astype(np.int32))
+
+        records = differential.check(fn, make, native=False, hidden_words=("appended_to", "append_value"))
+        native += all(r["status"] == "ok" for r in records["cpu"])
+    assert native >= 12, native
