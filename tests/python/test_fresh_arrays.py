@@ -8,6 +8,8 @@ Arrays that could be told apart between passes (kept, appended, passed,
 returned) stay in Python with a sentence.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -591,3 +593,81 @@ def test_a_nest_compiled_for_the_function_it_is_given(steps):
     sq = LAZY.__globals__["sq"]
     recs = check(LAZY, lambda: (np.arange(4.0), sq, steps))
     assert [r["status"] for r in recs["cpu"]] == ["ok"], recs["cpu"]  # one record: the whole nest ran natively
+
+
+FILLED = _fn(
+    """
+def filled(out, steps, value, kind):
+    for s in range(steps):
+        w = np.full(out.shape[0], value, dtype=kind)
+        for i in range(out.shape[0]):
+            out[i] += w[i] + s
+    return out
+""",
+    "filled",
+)
+
+
+@pytest.mark.parametrize(
+    "value,kind,native",
+    [
+        (7, np.uint8, True),
+        (300, np.uint8, False),  # DeprecationWarning in NumPy 1.24, at the user's line
+        (-1, np.uint16, False),
+        (2.5, np.int64, True),
+        (float("nan"), np.int64, False),  # RuntimeWarning: invalid value encountered in cast
+        (1e300, np.float32, False),  # RuntimeWarning: overflow
+        (3, "uint8", True),
+        (3, "u1", True),
+    ],
+)
+def test_fill_values_that_warn_leave_the_warning_to_python(value, kind, native):
+    recs = check(FILLED, lambda: (np.zeros(4), 2, value, kind), native=native)
+    if not native:
+        assert any("warns" in r or "out of the range" in r for r in _reasons(recs)), _reasons(recs)
+    # The warnings come from where CPython gives them, as often.
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        loopscope.run(FILLED, np.zeros(4), 2, value, kind, device="cpu")
+    with warnings.catch_warnings(record=True) as want:
+        warnings.simplefilter("always")
+        FILLED(np.zeros(4), 2, value, kind)
+    assert [(w.filename, w.lineno, str(w.message)) for w in seen] == [
+        (w.filename, w.lineno, str(w.message)) for w in want
+    ]
+
+
+def test_making_the_arrays_leaves_the_warnings_module_alone(monkeypatch):
+    # Changing the warnings filters (catch_warnings) clears every module's
+    # record of the warnings already shown once: Python would show them again.
+    def refuse(*args, **kwargs):
+        raise AssertionError("the warnings filters were changed")
+
+    monkeypatch.setattr(warnings, "catch_warnings", refuse)
+    monkeypatch.setattr(warnings, "simplefilter", refuse)
+    monkeypatch.setattr(warnings, "filterwarnings", refuse)
+    loopscope.run(HEAT, np.arange(16.0).reshape(4, 4), 0.1, 3, device="cpu")
+    loopscope.run(FILLED, np.zeros(4), 2, 300, np.uint8, device="cpu")
+
+
+def test_a_deprecated_numpy_alias_is_not_read_before_the_loop():
+    fn = _fn(
+        """
+def alias(out, steps):
+    for s in range(steps):
+        w = np.zeros(out.shape[0], dtype=np.bool8)
+        for i in range(out.shape[0]):
+            out[i] += w[i] + s
+    return out
+""",
+        "alias",
+    )
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        loopscope.run(fn, np.zeros(3), 2, device="cpu")
+    with warnings.catch_warnings(record=True) as want:
+        warnings.simplefilter("always")
+        fn(np.zeros(3), 2)
+    assert [(w.filename, w.lineno, str(w.message)) for w in seen] == [
+        (w.filename, w.lineno, str(w.message)) for w in want
+    ]

@@ -72,7 +72,6 @@ inside free.
 import ast
 import itertools
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -710,7 +709,9 @@ def _value(e: ast.expr, env: dict):
         return op[type(e.op)](int(a), int(b))
     if isinstance(e, ast.Attribute):
         if e.value.id in _MODULES:
-            v = getattr(numpy, e.attr, None)
+            # (from the module's own names: its deprecated aliases, np.bool8 ...,
+            # would warn here rather than where the loop reads them)
+            v = vars(numpy).get(e.attr)
             if isinstance(v, type) and issubclass(v, numpy.generic):
                 return v
             raise _Refused(f"{e.value.id}.{e.attr} is not a NumPy type")
@@ -733,6 +734,24 @@ def _value(e: ast.expr, env: dict):
 
 class _TooLarge(Exception):
     pass
+
+
+# dtype strings taken as they are (others, some deprecated, stay Python).
+_DTYPE_NAMES = frozenset(
+    "float64 float32 float16 int64 int32 int16 int8 uint64 uint32 uint16 uint8 bool complex128 complex64 "
+    "float int complex double f8 f4 f2 i8 i4 i2 i1 u8 u4 u2 u1 c16 c8 b1 ?".split()
+)
+
+
+def _check_fill(fill, dtype: numpy.dtype):
+    """Refuses a fill value whose conversion to ``dtype`` NumPy 1.24 warns
+    about through the warnings module (a Python int out of an integer
+    dtype's range: DeprecationWarning); the floating-point warnings of a
+    cast are errors under ``bind``'s ``numpy.errstate``."""
+    if dtype.kind in "iu" and (type(fill) is int or isinstance(fill, numpy.integer)):
+        info = numpy.iinfo(dtype)
+        if not info.min <= int(fill) <= info.max:
+            raise _Refused(f"its fill value {fill} is out of the range of {dtype}")
 
 
 def _copies(m: Made) -> int:
@@ -761,6 +780,8 @@ def _make(m: Made, env: dict, budget: int):
         raise _Refused("the fill value is not a number")
     if "shape" in values and type(values["shape"]) in (numpy.ndarray, str, float, complex):
         raise _Refused("the shape is not made of integers")
+    if type(values.get("dtype")) is str and values["dtype"] not in _DTYPE_NAMES:
+        raise _Refused(f"the dtype {values['dtype']!r} is not one of NumPy's plain names")
     if "a" in values:
         dtype = values["a"].dtype if values.get("dtype") is None else numpy.dtype(values["dtype"])
         count = values["a"].size
@@ -778,6 +799,8 @@ def _make(m: Made, env: dict, budget: int):
         dtype = numpy.dtype(dtype)
     if count * dtype.itemsize * _copies(m) > budget:
         raise _TooLarge(count * dtype.itemsize * _copies(m))
+    if "fill_value" in values:
+        _check_fill(values["fill_value"], dtype)
     func = getattr(numpy, m.func)
     params = _NUMPY[m.func][1]
     first = params[0]  # np.copy's and the _like functions' array has another name in NumPy
@@ -791,8 +814,12 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
     total = 0
     for m in plan.made:
         try:
-            with warnings.catch_warnings(record=True) as seen, numpy.errstate(all="raise"):
-                warnings.simplefilter("always")
+            # Floating-point warnings (an invalid or overflowing cast of a fill
+            # value) raise here, per thread; the warnings module's filters and
+            # registries are left alone (changing them would show the user
+            # warnings again that Python shows once), so what else could warn
+            # is refused before the call (_value, _check_fill).
+            with numpy.errstate(all="raise"):
                 array = _make(m, env, MAX_BYTES - total)
                 template = array.copy(order="K") if m.kind == "template" else None
         except _Refused as why:
@@ -805,15 +832,15 @@ def bind(plan: Plan, nest_id: int, env: dict) -> Optional[str]:
                 f"{m.text} would take {(total + size.args[0]) >> 20} MB made before the loop, more than native "
                 f"code makes in advance ({MAX_BYTES >> 20} MB), so the loop runs as plain Python"
             )
+        except FloatingPointError:
+            return (
+                f"{m.text} warns when it is made (RuntimeWarning), so the loop runs as plain Python, which "
+                "warns where it makes the array"
+            )
         except Exception as exc:  # noqa: BLE001 - Python raises it (or not) where the loop makes the array
             return (
                 f"{m.text} raises {type(exc).__name__} when it is made before the loop, so the loop runs "
                 "as plain Python, which makes the array (and raises) where it does"
-            )
-        if seen:
-            return (
-                f"{m.text} warns when it is made ({seen[0].category.__name__}), so the loop runs as plain "
-                "Python, which warns where it makes the array"
             )
         if type(array) is not numpy.ndarray or array.dtype.char not in _DTYPES:
             return (

@@ -651,7 +651,15 @@ def _assumption_broken(rec: NestRecord, env: dict) -> Optional[str]:
     for mod_name, attr in rec.assumed_attrs:
         module = rec.aliases[mod_name].obj if mod_name in rec.aliases else ASSUMED_MODULES[mod_name]
         original = _MODULE_ATTRS[id(module)].get(attr, _MISSING)
-        if getattr(module, attr, _MISSING) is not original:
+        # Read from the module's own names: getattr would run the module's
+        # __getattr__, whose deprecated aliases (np.bool8) warn from here.
+        current = vars(module).get(attr, _MISSING)
+        if current is _MISSING:
+            return (
+                f"{mod_name}.{attr} is not one of the names {module.__name__} holds itself (a deprecated alias "
+                f"or a name made on demand), so the loop runs as plain Python"
+            )
+        if current is not original:
             return (
                 f"{mod_name}.{attr} has been replaced (it is not {module.__name__}'s own {attr}), "
                 f"so the loop runs as plain Python to call it"
