@@ -247,7 +247,7 @@ def int_update_never_runs(K, n):
     s = 0
     t = 5
     for i in range(n):
-        s += K[i]
+        s += int(K[i])  # a Python int: a sum of np.int64 values stays in one thread on the GPU
         if K[i] > 100:
             t = K[i]
     return s, t, types_of(s, t)
