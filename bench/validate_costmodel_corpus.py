@@ -279,7 +279,8 @@ def measure(case, repeat, budget):
 def components(e, variant):
     for v in e.get("variants", []):
         if v["variant"] == variant:
-            return {k: v[k] for k in ("total", "compute", "scheduling", "transfer", "compile", "bound_by", "details")}
+            keys = ("total", "compute", "scheduling", "transfer", "draws", "compile", "bound_by", "details")
+            return {k: v.get(k, 0.0) for k in keys}
     return None
 
 
@@ -480,7 +481,8 @@ def print_worst(ws):
             f"  {w['case']}/{w['size']} {w['nest']} {w['variant']}: predicted {fmt(w['pred'])}, "
             f"measured {fmt(w['meas'])} (x{w['ratio']:.2f}), {w['executions']} executions; first execution: "
             f"compute {fmt(c.get('compute'))}, scheduling {fmt(c.get('scheduling'))}, "
-            f"transfer {fmt(c.get('transfer'))}, compile {fmt(c.get('compile'))}, bound by {c.get('bound_by')}"
+            f"transfer {fmt(c.get('transfer'))}, draws {fmt(c.get('draws') or 0.0)}, compile {fmt(c.get('compile'))}, "
+            f"bound by {c.get('bound_by')}"
         )
         print(f"      {short[:400]}")
 
