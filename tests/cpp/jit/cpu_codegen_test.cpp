@@ -537,15 +537,23 @@ TEST(CpuCodegen, DeclinesWhatItCannotRunExactly) {
   EXPECT_NE(r.decline->reason.find("np.exp"), std::string::npos);
 }
 
-TEST(CpuCodegen, DeclinesAVariableOfTwoTypes) {
-  // for i in range(n): s = 0.5; s = i   (s holds a float, then an int)
+TEST(CpuCodegen, FollowsAFloatThatBecomesAnIntOnlyWhileTheIntIsExact) {
+  // for i in range(n): s = 0.5; s = i   (a float, then an int within 2**53: compiled)
   Case c;
-  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), F(0.5)), Assign(N("s"), N("i"))}), "twotypes", {"i", "s"});
+  make(c, For("i", I(0), N("n"), nullptr, {Assign(N("s"), F(0.5)), Assign(N("s"), N("i"))}), "floatint", {"i", "s"});
   scalar_int(c, "n", 4);
   auto r = compile_cpu(c.bound, c.plan);
-  ASSERT_TRUE(r.decline);
-  EXPECT_EQ(r.decline->code, DeclineCode::Typing) << r.decline->reason;
-  EXPECT_NE(r.decline->reason.find("one type per variable"), std::string::npos) << r.decline->reason;
+  EXPECT_FALSE(r.decline) << r.decline->reason;
+  // ... s = int(y[i]): an int of any size, which a double would not hold exactly.
+  Case d;
+  make(d, For("i", I(0), N("n"), nullptr, {Assign(N("s"), F(0.5)), Assign(N("s"), Call("int", {Sub("y", {N("i")})}))}),
+       "floatbigint", {"i", "s"});
+  add_array<double>(d, "y", DType::Float64, {4});
+  scalar_int(d, "n", 4);
+  auto q = compile_cpu(d.bound, d.plan);
+  ASSERT_TRUE(q.decline);
+  EXPECT_EQ(q.decline->code, DeclineCode::Typing) << q.decline->reason;
+  EXPECT_NE(q.decline->reason.find("one type per variable"), std::string::npos) << q.decline->reason;
 }
 
 TEST(CpuCodegen, FollowsAnIntThatBecomesAFloatOnlyWhereBothAgree) {
