@@ -254,10 +254,10 @@ def test_scalar_read_before_its_conditional_assignment_is_carried():
     "body,needle",
     [
         ("print(i)", "print after the loop to compile it"),
-        ("B = np.zeros(n)", "make it once before the loop and fill it element by element"),
+        ("B = np.zeros(n)", "makes a new array in each pass"),
         ("A[i] = np.mean(A[i:])", "write the loop over its elements instead"),
         ("idx.insert(0, i)", "fill a NumPy array made before the loop instead"),
-        ("B = A.copy()", "make it once before the loop"),
+        ("B = A.copy()", "native code makes the array once before the loop only when"),
         ("A[i] = hash(i)", "your own plain functions, compile"),
         (
             "if A[i] > 0:\n            x = 1\n        elif A[i] < 0:\n            break\n        A[i] = 2.0",
