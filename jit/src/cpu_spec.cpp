@@ -14,6 +14,12 @@ using namespace loopscope::analysis;
 
 namespace {
 using i128 = __int128;
+
+// describe(t) with its article: "an int", "a float", "a np.int64".
+std::string a_type(const VT& t) {
+  std::string d = describe(t);
+  return (d.rfind("int", 0) == 0 ? "an " : "a ") + d;
+}
 constexpr i128 kI64Min = std::numeric_limits<int64_t>::min();
 constexpr i128 kI64Max = std::numeric_limits<int64_t>::max();
 
@@ -224,8 +230,8 @@ class Specialiser {
       // an int or an np.uint8 depending on the data).
       if (v.typed && v.type != t)
         throw Unsupported{DeclineCode::Typing, line,
-                          quoted_name(B.nest, v.name) + " holds a " + describe(v.type) + " and is assigned a " +
-                              describe(t) + "; native code needs one type per variable"};
+                          quoted_name(B.nest, v.name) + " holds " + a_type(v.type) + " and is assigned " + a_type(t) +
+                              "; native code needs one type per variable"};
       if (v.typed) return;
     }
     if (t == kPyInt && !(iv.known && iv.lo >= -kExactInDouble && iv.hi <= kExactInDouble))
@@ -280,8 +286,8 @@ class Specialiser {
     }
     if (v.type.r != t.r)
       throw Unsupported{DeclineCode::Typing, line,
-                        quoted_name(B.nest, v.name) + " holds a " + describe(v.type) + " and is assigned a " +
-                            describe(t) + "; native code needs one type per variable"};
+                        quoted_name(B.nest, v.name) + " holds " + a_type(v.type) + " and is assigned " + a_type(t) +
+                            "; native code needs one type per variable"};
     VT u{t.r, v.type.py || t.py, v.type.np || t.np};
     if (u != v.type) {
       v.type = u;
@@ -1140,9 +1146,9 @@ class Specialiser {
       Interval iv = args[0].iv;
       for (auto& a : args) {
         if (a.t.r != t.r)
-          throw Unsupported{DeclineCode::Typing, e.line,
-                            f + "() of a " + describe(t) + " and a " + describe(a.t) +
-                                " returns either type depending on the values"};
+          throw Unsupported{
+              DeclineCode::Typing, e.line,
+              f + "() of " + a_type(t) + " and " + a_type(a.t) + " returns either type depending on the values"};
         t = VT{t.r, t.py || a.t.py, t.np || a.t.np};
         if (iv.known && a.iv.known)
           iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
