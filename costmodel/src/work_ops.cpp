@@ -226,19 +226,13 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
         case BinOp::Sub: ops.add += w; break;
         case BinOp::Mul: ops.mul += w; break;
         case BinOp::Div: ops.div += w; break;
-        case BinOp::Pow: {
-          // x ** 2 and x ** 0.5 compile to a multiply and a sqrt.
-          auto& r = e->args[1];
-          if ((r->kind == ExprKind::IntConst && r->ival == 2) || (r->kind == ExprKind::FloatConst && r->fval == 2.0))
-            ops.mul += w;
-          else if (r->kind == ExprKind::FloatConst && r->fval == 0.5)
-            ops.sqrt += w;
-          else {
-            ops.pow += w;
-            has_call = true;
-          }
+        case BinOp::Pow:
+          // Always the C library's pow(), as CPython calls it, even for
+          // x ** 2 and x ** 0.5: both code generators call it (marked no
+          // builtin, so it is not turned into x * x or a sqrt).
+          ops.pow += w;
+          has_call = true;
           break;
-        }
         default: ops.div += w; break;  // float // and %
       }
       return;

@@ -195,3 +195,19 @@ def test_a_numpy_scalar_input_is_priced_by_its_type():
     assert as_numpy["work"]["ops"]["py_mixed"] == 0
     assert as_python["work"]["ops"]["py_mixed"] > 0
     assert variant(as_numpy, "python")["total"] < variant(as_python, "python")["total"] / 3
+
+
+def squares(x):
+    s = 0.0
+    for i in range(len(x)):
+        s += (x[i] - 0.5) ** 2
+    return s
+
+
+def test_a_float_power_is_a_pow_call_even_squared():
+    """Both code generators call the C library's pow() for ``x ** 2``, as
+    CPython does (not x * x): a libm call, not a multiply."""
+    est = only_nest(squares, np.ones(1000))
+    ops = est["work"]["ops"]
+    assert ops["pow"] == 1000 and ops["mul"] == 0
+    assert est["work"]["ops_vector"]["pow"] == 0  # a call: the loop is not vectorised
