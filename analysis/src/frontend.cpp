@@ -43,23 +43,24 @@ int col_of(const py::handle& node) {
 }
 
 const std::set<std::string>& math_functions() {
-  static const std::set<std::string> s = {"sqrt", "exp",   "log",   "log2",  "log10",    "log1p", "expm1", "sin",
-                                          "cos",  "tan",   "asin",  "acos",  "atan",     "atan2", "sinh",  "cosh",
-                                          "tanh", "asinh", "acosh", "atanh", "floor",    "ceil",  "trunc", "fabs",
-                                          "pow",  "erf",   "erfc",  "hypot", "copysign", "fmod",  "gamma", "lgamma"};
+  static const std::set<std::string> s = {
+      "sqrt", "exp",   "log",  "log2",  "log10",    "log1p", "expm1", "sin",    "cos",   "tan",   "asin",    "acos",
+      "atan", "atan2", "sinh", "cosh",  "tanh",     "asinh", "acosh", "atanh",  "floor", "ceil",  "trunc",   "fabs",
+      "pow",  "erf",   "erfc", "hypot", "copysign", "fmod",  "gamma", "lgamma", "isnan", "isinf", "isfinite"};
   return s;
 }
 const std::map<std::string, std::string>& numpy_functions() {
   static const std::map<std::string, std::string> m = {
-      {"sqrt", "np.sqrt"},       {"exp", "np.exp"},         {"log", "np.log"},       {"log2", "np.log2"},
-      {"log10", "np.log10"},     {"log1p", "np.log1p"},     {"expm1", "np.expm1"},   {"sin", "np.sin"},
-      {"cos", "np.cos"},         {"tan", "np.tan"},         {"arcsin", "np.arcsin"}, {"arccos", "np.arccos"},
-      {"arctan", "np.arctan"},   {"arctan2", "np.arctan2"}, {"sinh", "np.sinh"},     {"cosh", "np.cosh"},
-      {"tanh", "np.tanh"},       {"abs", "np.abs"},         {"absolute", "np.abs"},  {"fabs", "np.fabs"},
-      {"floor", "np.floor"},     {"ceil", "np.ceil"},       {"trunc", "np.trunc"},   {"minimum", "np.minimum"},
-      {"maximum", "np.maximum"}, {"power", "np.power"},     {"hypot", "np.hypot"},   {"float64", "np.float64"},
-      {"float32", "np.float32"}, {"int64", "np.int64"},     {"int32", "np.int32"},   {"square", "np.square"},
-      {"sign", "np.sign"},       {"clip", "np.clip"},       {"uint64", "np.uint64"}};
+      {"sqrt", "np.sqrt"},       {"exp", "np.exp"},          {"log", "np.log"},       {"log2", "np.log2"},
+      {"log10", "np.log10"},     {"log1p", "np.log1p"},      {"expm1", "np.expm1"},   {"sin", "np.sin"},
+      {"cos", "np.cos"},         {"tan", "np.tan"},          {"arcsin", "np.arcsin"}, {"arccos", "np.arccos"},
+      {"arctan", "np.arctan"},   {"arctan2", "np.arctan2"},  {"sinh", "np.sinh"},     {"cosh", "np.cosh"},
+      {"tanh", "np.tanh"},       {"abs", "np.abs"},          {"absolute", "np.abs"},  {"fabs", "np.fabs"},
+      {"floor", "np.floor"},     {"ceil", "np.ceil"},        {"trunc", "np.trunc"},   {"minimum", "np.minimum"},
+      {"maximum", "np.maximum"}, {"power", "np.power"},      {"hypot", "np.hypot"},   {"float64", "np.float64"},
+      {"float32", "np.float32"}, {"int64", "np.int64"},      {"int32", "np.int32"},   {"square", "np.square"},
+      {"sign", "np.sign"},       {"clip", "np.clip"},        {"uint64", "np.uint64"}, {"isnan", "np.isnan"},
+      {"isinf", "np.isinf"},     {"isfinite", "np.isfinite"}};
   return m;
 }
 

@@ -282,7 +282,8 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
       else if (n == "pow") {
         ops.pow += w;
         has_call = true;
-      } else if (n == "min" || n == "max" || n == "abs" || n == "fabs")
+      } else if (n == "min" || n == "max" || n == "abs" || n == "fabs" || n == "isnan" || n == "isinf" ||
+                 n == "isfinite" || n == "np.isnan" || n == "np.isinf" || n == "np.isfinite")
         ops.compare += w * std::max<double>(1.0, (double)e->args.size() - 1);
       else if (n == "float" || n == "int" || n == "len" || n == "bool")
         ops.call += w;

@@ -1436,6 +1436,16 @@ class Codegen {
     const std::string& f = e.name;
     if (auto r = complex_call(e, a)) return *r;
     llvm::Value* inf = fconst(f64, INFINITY);
+    if (is_float_class_test(f)) {
+      // Quiet comparisons (no invalid-operation flag for a NaN).
+      const VT t = f[0] == 'n' ? VT{Repr::Bool, false, true} : kPyBool;
+      const std::string test = f[0] == 'n' ? f.substr(3) : f;
+      if (!is_float(a[0].t.r)) return Val{B.getInt1(test == "isfinite"), t, nullptr};
+      llvm::Value* x = conv(a[0], Repr::F64);  // exact for a float32
+      if (test == "isnan") return Val{B.CreateFCmpUNO(x, x), t, nullptr};
+      llvm::Value* mag = intrinsic(llvm::Intrinsic::fabs, {x});
+      return Val{test == "isinf" ? B.CreateFCmpOEQ(mag, inf) : B.CreateFCmpONE(mag, inf), t, nullptr};
+    }
     if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
         f == "atan" || f == "tanh" || f == "log10" || f == "log2" || f == "expm1" || f == "log1p" || f == "erf" ||
         f == "erfc" || f == "sinh" || f == "cosh") {

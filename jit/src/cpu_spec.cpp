@@ -1083,6 +1083,14 @@ class Specialiser {
       numeric(args[0]);
       return TypedInterval{kPyFloat, {}};
     }
+    if (is_float_class_test(f)) {
+      // math.isnan(x) ... (a bool) and np.isnan(x) ... (an np.bool_) of a
+      // number: an int is finite (and holds an int64 here, which converts
+      // to a float without OverflowError).
+      nargs(1);
+      numeric(args[0]);
+      return TypedInterval{f[0] == 'n' ? VT{Repr::Bool, false, true} : kPyBool, {true, 0, 1}};
+    }
     if (f == "floor" || f == "ceil" || f == "trunc") {
       nargs(1);
       numeric(args[0]);

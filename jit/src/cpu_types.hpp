@@ -65,6 +65,12 @@ struct VT {
 inline bool is_u64(const VT& t) { return t.small == Small::U64; }
 inline bool is_f16(const VT& t) { return t.small == Small::F16; }
 
+// math.isnan, math.isinf, math.isfinite (a bool) and np.isnan, np.isinf,
+// np.isfinite (an np.bool_) of a number.
+inline bool is_float_class_test(const std::string& f) {
+  return f == "isnan" || f == "isinf" || f == "isfinite" || f == "np.isnan" || f == "np.isinf" || f == "np.isfinite";
+}
+
 inline bool is_int(Repr r) { return r == Repr::I64 || r == Repr::I32; }
 inline bool is_float(Repr r) { return r == Repr::F64 || r == Repr::F32; }
 inline bool is_complex(Repr r) { return r == Repr::C128 || r == Repr::C64; }

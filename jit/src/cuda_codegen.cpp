@@ -1807,6 +1807,13 @@ class Generator {
     auto need = [&](size_t n) {
       if (a.size() != n) fail(e.line, f + "() takes " + std::to_string(n) + " argument(s) here");
     };
+    if (cpu::is_float_class_test(f)) {
+      need(1);
+      const VT t = f[0] == 'n' ? VT{Repr::Bool, false, true} : kPyBool;
+      const std::string test = f[0] == 'n' ? f.substr(3) : f;
+      if (!isf(a[0].t.r)) return V{test == "isfinite" ? "true" : "false", t, ""};
+      return V{"(" + test + "(" + conv(a[0], Repr::F64) + ") != 0)", t, ""};
+    }
     if ((f == "int" || f == "round") && a.size() == 1 && cpu::is_u64(a[0].t))
       return V{"ls_u64_int(" + a[0].c + ", ls_err)", kPyInt, ""};
     if (f == "sqrt" || f == "exp" || f == "log" || f == "sin" || f == "cos" || f == "tan" || f == "fabs" ||
