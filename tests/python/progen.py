@@ -38,6 +38,17 @@ accepts with nests it declines, at several depths and in many settings:
   and arrays that change dtype between two runs of the same block;
 - about one program in seven is "large" (n in the hundreds), so that the
   cost model of ``auto`` picks native code.
+- about one program in four ends with cells (class :class:`Extra`, drawn
+  from a random stream of their own, so the cells before them are those the
+  seed always gave) of the constructs that run natively since: lists filled
+  with ``append`` (ints, floats, NumPy scalars, bools, tuples, big ints;
+  conditional, in inner, triangular and zero-trip loops and in ``for``-
+  ``else``; lists that already hold items, are aliased, read in the nest,
+  passed to a function; a list subclass, a deque, an object with an
+  ``append`` method, an array), arrays made afresh in each pass of a loop
+  (every constructor, several dtypes, two arrays taking turns, arrays that
+  escape, shapes that raise, zero passes), and variables holding an int then
+  a small NumPy integer, or a float then an int, under data branches.
 
 Top-level calls of generated functions go through ``CALL(f, *args)`` and some
 functions are decorated with ``@JIT``: in CPython and in IPython both are
@@ -1702,7 +1713,409 @@ class Gen:
             if r.random() < 0.25:
                 lines.append("print(" + ", ".join(a.name for a in self.arrays[:2]) + ")")
             cells.append("\n".join(lines) + "\n")
+        extra = Extra(self.seed, self.n, self.m, self.large)
+        cells += extra.cells()
+        self.features |= extra.features
         return Program(self.seed, cells, self.features)
+
+
+# --- constructs that run natively since the engine learnt them: lists filled
+# with append, arrays made afresh in each pass of a loop, variables holding an
+# int then a small NumPy integer (or a float then an int) ---------------------------------
+
+EXTRA_SHARE = 0.25  # programs that get cells of these constructs
+
+
+class Extra:
+    """Cells appended to about one program in four: appends to lists (and to
+    things that are not lists), arrays made in each pass of a loop, variables
+    of two kinds under data branches. Drawn from a random stream of its own,
+    so the cells ``Gen`` makes for a seed stay as they were."""
+
+    def __init__(self, seed, n, m, large):
+        self.r = random.Random(seed * 7919 + 104729)
+        self.n, self.m, self.large = n, m, large
+        self.features: Set[str] = set()
+        self.uid = 0
+
+    def fresh(self, base):
+        self.uid += 1
+        return f"x{base}{self.uid}"
+
+    def cells(self) -> List[str]:
+        r = self.r
+        if r.random() >= EXTRA_SHARE:
+            return []
+        self.features.add("new constructs")
+        out = [self.data()]
+        makers = [self.append_fn, self.append_fn, self.append_top, self.fresh_fn, self.fresh_fn, self.mixed_fn]
+        for _ in range(r.randint(1, 3)):
+            out.append("\n".join(r.choice(makers)()) + "\n")
+        return out
+
+    # --- data -------------------------------------------------------------------------------
+    def data(self):
+        r = self.r
+        n = self.n
+        vals = [r.randint(-4, 4) for _ in range(n)]
+        udt = r.choice(["uint8", "uint8", "int8", "uint16"])
+        hi = {"uint8": 255, "int8": 127, "uint16": 65535}[udt]
+        lo = -128 if udt == "int8" else 0
+        u8 = [r.choice([lo, 0, 1, 7, hi, r.randint(lo, hi)]) for _ in range(n * self.m)]
+        lines = [
+            "import collections",
+            f"XF = np.array({[float(v) for v in vals]}, dtype=np.{r.choice(['float64', 'float64', 'float32'])})",
+            f"XI = np.array({vals}, dtype=np.{r.choice(['int64', 'int64', 'int32', 'int16'])})",
+            f"XU = np.array({u8}, dtype=np.{udt}).reshape({n}, {self.m})",
+            f"XB = XF > {r.choice([0, 1, -1])}",
+            "class SubList(list):",
+            "    pass",
+            "class Sink:",
+            "    def __init__(self):",
+            "        self.items = []",
+            "    def append(self, x):",
+            "        self.items.append(x * 2)",
+            "def peek(xs):",
+            "    return len(xs)",
+        ]
+        return "\n".join(lines) + "\n"
+
+    # --- list.append ------------------------------------------------------------------------
+    def container(self):
+        r = self.r
+        x = r.random()
+        if x < 0.6:
+            return r.choice(["[]", "[]", "[1, 2]", "[0.5]", "list(range(3))", "[(0, 0)]"]), "list"
+        self.features.add("append to a non-list")
+        return r.choice(["SubList()", "collections.deque()", "Sink()", "SubList([9])", "np.zeros(2)"]), "odd"
+
+    def append_value(self, ivars):
+        r = self.r
+        i = ivars[-1]
+        j = r.choice(ivars)
+        vals = [
+            f"{i}",
+            f"{i} * {j}",
+            f"{i} - 3",
+            "XF[%s]" % i,
+            "XI[%s]" % i,
+            "float(XF[%s])" % i,
+            "int(XI[%s])" % i,
+            "XF[%s] * 2" % i,
+            "XI[%s] + %s" % (i, j),
+            "XB[%s]" % i,
+            "XF[%s] > 0" % i,
+            f"{i} % 2 == 0",
+            f"({i}, {j})",
+            f"{i} / 2",
+            "1.5",
+            "True",
+            "np.int64(%s)" % i,
+            "np.float32(%s)" % i,
+            "XU[%s %% XU.shape[0], 0]" % i if self.n else "0",
+            f"-{i}",
+            f"{i} * 2 ** 62",
+            "abs(XI[%s])" % i,
+            "min(XF[%s], 0.0)" % i,
+            f"{i} if XF[{i}] > 0 else -1",
+            f"{i} if XF[{i}] > 0 else 0.5",
+        ]
+        return r.choice(vals)
+
+    def loops(self, body_fn, pad):
+        """Lines of a loop nest (one to three loops, triangular, zero trips,
+        for-else), with body_fn(ivars, pad) giving the innermost lines."""
+        r = self.r
+        lines = []
+        depth = r.choice([1, 1, 2, 2, 3])
+        ivars = []
+        for d in range(depth):
+            v = "ijk"[d]
+            if d == 0:
+                bound = r.choice(["n", "n", "len(XF)", "0", "n - 1", "XF.shape[0]"])
+                rng = f"range({bound})"
+            else:
+                bound = r.choice(["m", f"{ivars[-1]}", f"{ivars[-1]} + 1", "2", "n"])
+                rng = r.choice([f"range({bound})", f"range({ivars[-1]}, n)"]) if bound == "n" else f"range({bound})"
+            lines.append(f"{pad}for {v} in {rng}:")
+            ivars.append(v)
+            pad += "    "
+        inner = body_fn(ivars, pad)
+        lines += inner
+        if r.random() < 0.2:
+            self.features.add("append in for-else")
+            pad0 = pad[: -4 * depth]
+            lines.insert(1, f"{pad0}    if XF[i] > 3:" if depth else "")
+            lines.insert(2, f"{pad0}        break")
+            lines.append(f"{pad0}else:")
+            lines.append(f"{pad0}    done = 1")
+        return lines
+
+    def append_body(self, name, extra):
+        r = self.r
+
+        def body(ivars, pad):
+            out = []
+            val = self.append_value(ivars)
+            if r.random() < 0.4:
+                cond = r.choice([f"XF[{ivars[0]}] > 0", f"{ivars[-1]} % 2 == 1", f"XI[{ivars[-1]}] != 0", "XB[i]"])
+                out.append(f"{pad}if {cond}:")
+                out.append(f"{pad}    {name}.append({val})")
+                if r.random() < 0.3:
+                    out.append(f"{pad}else:")
+                    out.append(f"{pad}    {name}.append({self.append_value(ivars)})")
+            else:
+                out.append(f"{pad}{name}.append({val})")
+            if r.random() < 0.3:
+                out.append(f"{pad}XQ[{ivars[0]}] = {ivars[-1]} * 2")
+            out += [pad + x for x in extra]
+            if r.random() < 0.15:
+                out.append(f"{pad}{name}.append({self.append_value(ivars)})")
+            return out
+
+        return body
+
+    def reader(self, name):
+        """An extra use of the list inside the nest (each must decline) or none."""
+        r = self.r
+        x = r.random()
+        if x < 0.6:
+            return []
+        self.features.add("list read in the nest")
+        return [
+            r.choice(
+                [
+                    f"t = len({name})",
+                    f"t = {name}[-1]",
+                    f"t = peek({name})",
+                    "alias.append(-1)",
+                    f"t = sum(1 for _ in {name})",
+                    f"XQ[0] = len({name})",
+                    f"{name}.extend([0])",
+                ]
+            )
+        ]
+
+    def append_fn(self):
+        r = self.r
+        self.features.add("list.append")
+        f = self.fresh("ap")
+        init, kind = self.container()
+        as_param = r.random() < 0.4
+        lines = []
+        if r.random() < 0.2:
+            lines.append("@JIT")
+        params = "XF, XI, XB, XU, n, m" + (", out" if as_param else "")
+        lines.append(f"def {f}({params}):")
+        lines.append("    XQ = np.zeros(max(n, 1))")
+        lines.append("    t = 0")
+        if not as_param:
+            lines.append(f"    out = {init}")
+        lines.append("    alias = out" if r.random() < 0.5 else "    alias = []")
+        lines += self.loops(self.append_body("out", self.reader("out")), "    ")
+        after = r.choice(["out", "len(out)", "(out, t, XQ)", "out[-1] if len(out) else None", "[x for x in out]"])
+        if kind == "odd":
+            after = "out"
+        lines.append(f"    return {after}")
+        call = f"CALL({f}, XF, XI, XB, XU, n, m" + (f", {init})" if as_param else ")")
+        if lines[0] == "@JIT":
+            call = call.replace("CALL(", "").replace(f"{f}, ", f"{f}(", 1)
+        res = self.fresh("res")
+        lines.append(f"{res} = {call}")
+        lines.append(f"{res} = {res}.items if isinstance({res}, Sink) else {res}")
+        if r.random() < 0.5:
+            lines.append(f"print({res})")
+        return lines
+
+    def append_top(self):
+        """A list filled at top level (the cell rewriter's hooks)."""
+        self.features.add("list.append at top level")
+        name = self.fresh("lst")
+        init, kind = self.container()
+        lines = [f"{name} = {init}", "XQ = np.zeros(max(n, 1))", "t = 0", f"alias = {name}"]
+        lines += self.loops(self.append_body(name, self.reader(name)), "")
+        if kind == "odd":
+            lines.append(f"{name} = {name}.items if isinstance({name}, Sink) else {name}")
+        return lines
+
+    # --- arrays made in each pass -----------------------------------------------------------
+    def maker(self, shape2):
+        r = self.r
+        dt = r.choice(
+            ["", "", ", dtype=np.int64", ", dtype=np.float32", ", dtype=np.int32", ", dtype=np.uint8", ", dtype=bool"]
+        )
+        shape = "(n, m)" if shape2 else r.choice(["n", "n", "(n,)", "len(XF)", "n - 7", "m"])
+        if shape2:
+            return r.choice(
+                [
+                    f"np.zeros({shape}{dt})",
+                    f"np.ones({shape}{dt})",
+                    f"np.full({shape}, 2{dt})",
+                    "XU.copy()",
+                    "np.copy(XU)",
+                    "np.zeros_like(XU)",
+                    "np.array(XU)",
+                ]
+            )
+        return r.choice(
+            [
+                f"np.zeros({shape}{dt})",
+                f"np.ones({shape}{dt})",
+                f"np.full({shape}, 3{dt})",
+                f"np.full({shape}, 1.5)",
+                "np.zeros_like(XF)",
+                "np.ones_like(XI)",
+                "np.copy(XF)",
+                "XF.copy()",
+                "XI.copy()",
+                "np.array(XF)",
+                "np.arange(n)",
+                f"np.zeros({shape}{dt}) + 1",
+            ]
+        )
+
+    def fresh_fn(self):
+        r = self.r
+        self.features.add("array made in each pass")
+        f = self.fresh("fr")
+        two = r.random() < 0.25
+        lines = []
+        if r.random() < 0.2:
+            lines.append("@JIT")
+        lines.append(f"def {f}(XF, XI, XU, n, m, steps):")
+        lines.append("    acc = 0")
+        lines.append("    keep = []")
+        lines.append("    prev = None")
+        swap = r.random() < 0.25 and not two
+        if swap:
+            self.features.add("arrays taking turns")
+            lines.append(f"    a = {r.choice(['XF.copy()', 'np.zeros(n)', 'XI.copy()', 'np.ones(n, dtype=np.int64)'])}")
+        lines.append("    for s in range(steps):")
+        if swap:
+            lines.append("        b = a.copy()")
+            w = "b"
+        else:
+            w = "w"
+            made = self.maker(two)
+            lines.append(f"        w = {made}")
+        lines.append("        for i in range(n):")
+        if two:
+            lines.append("            for j in range(m):")
+            tgt = f"{w}[i, j]"
+            pad = "                "
+            src = r.choice(["XU[i, j] + s", "s * j", "XU[i, j] // 2", "i + j"])
+        else:
+            pad = "            "
+            i = r.choice(["i", "i", "i", "n - 1 - i", "i + 1", "(i + s) % n"])
+            tgt = f"{w}[{i}]"
+            src = r.choice(
+                [
+                    "XF[i] * s",
+                    "XI[i] + s",
+                    f"{w}[i] + 1",
+                    "s",
+                    "i * s",
+                    f"{w}[i - 1] + XF[i]" if swap else "XF[i] - XI[i]",
+                    "a[i - 1] + a[i]" if swap else "XF[i]",
+                ]
+            )
+            # mostly values the array's dtype holds (a float stored into an
+            # integer array declines)
+            ints = swap or any(w in made for w in ("int", "uint8", "bool", "XI", "arange"))
+            if ints and r.random() < 0.8:
+                src = r.choice(["XI[i] + s", "s", "i * s", f"{w}[i] + 1", "a[i - 1] + a[i]" if swap else "XI[i]"])
+        if r.random() < 0.3:
+            lines.append(f"{pad}if XF[i] > 0:")
+            lines.append(f"{pad}    {tgt} = {src}")
+        else:
+            lines.append(f"{pad}{tgt} = {src}")
+        lines.append(f"        acc += {w}[0]" if r.random() < 0.5 else "        acc += s")
+        esc = r.random()
+        if esc < 0.15:
+            self.features.add("fresh array escapes")
+            lines.append(f"        keep.append({w})")
+        elif esc < 0.3:
+            lines.append(f"        prev = {w}")
+        elif esc < 0.38:
+            lines.append(f"        peek({w})")
+        elif esc < 0.45:
+            lines.append("        if s == 1:")
+            lines.append(f"            return {w}")
+        if swap:
+            lines.append("        a = b")
+            ret = "a, acc, keep, prev"
+        else:
+            ret = r.choice(["w, acc, keep, prev", "acc", "acc, keep, prev"])
+        lines.append(f"    return {ret}")
+        steps = r.choice(["3", "0", "1", "2", "n"])
+        res = self.fresh("res")
+        if lines[0] == "@JIT":
+            lines.append(f"{res} = {f}(XF, XI, XU, n, m, {steps})")
+        else:
+            lines.append(f"{res} = CALL({f}, XF, XI, XU, n, m, {steps})")
+        return lines
+
+    # --- variables of two kinds -------------------------------------------------------------
+    def mixed_fn(self):
+        r = self.r
+        self.features.add("variable of two kinds")
+        f = self.fresh("mk")
+        lines = []
+        if r.random() < 0.2:
+            lines.append("@JIT")
+        odt = r.choice(["np.uint8", "np.int64", "np.float64", "np.int16", "np.float32", "XU.dtype"])
+        lines.append(f"def {f}(XF, XU, n, m):")
+        lines.append(f"    out = np.zeros(n, dtype={odt})")
+        lines.append("    acc = 0")
+        lines.append("    v = 0")
+        if r.random() < 0.5:
+            # int then a small NumPy integer
+            start = r.choice(["255", "0", "-1", "127", "300", "XU[0, 0] if n else 0"])
+            op = r.choice(["<", ">", "<=", "!="])
+            lines += [
+                "    for i in range(n):",
+                f"        v = {start}",
+                "        for j in range(m):",
+                f"            if XU[i, j] {op} v:",
+                "                v = XU[i, j]",
+            ]
+        else:
+            # a float then an int
+            lo, hi = r.choice([("0", "255"), ("-2", "2"), ("0", "1"), ("-300", "300")])
+            lines += [
+                "    for i in range(n):",
+                f"        v = XF[i] * {r.choice(['1.5', '0.5', '-3.0', '2'])} + {r.choice(['0.0', '1', '0.5'])}",
+                f"        if v < {lo}:",
+                f"            v = {lo}",
+                f"        elif v > {hi}:",
+                f"            v = {hi}",
+            ]
+        use = r.choice(
+            [
+                "out[i] = v",
+                "out[i] = v + 1",
+                "out[i] = v * 2",
+                "acc += v",
+                "acc = max(acc, v)",
+                "out[i] = -v",
+                "out[i] = float(v)",
+                "out[i] = int(v)",
+                "if v:\n            acc += 1",
+                "out[i] = v // 2",
+                "out[i] = abs(v)",
+                "acc = acc + v * v",
+                "out[i] = XF[int(v) % n]",
+                "out[i] = v if v > 3 else 0",
+            ]
+        )
+        lines += ["        " + x for x in use.split("\n")]
+        lines.append("    return out, acc, v")
+        res = self.fresh("res")
+        if lines[0] == "@JIT":
+            lines.append(f"{res} = {f}(XF, XU, n, m)")
+        else:
+            lines.append(f"{res} = CALL({f}, XF, XU, n, m)")
+        return lines
 
 
 def generate(seed: int) -> Program:
