@@ -1748,7 +1748,17 @@ class Extra:
             return []
         self.features.add("new constructs")
         out = [self.data()]
-        makers = [self.append_fn, self.append_fn, self.append_top, self.fresh_fn, self.fresh_fn, self.mixed_fn]
+        makers = [
+            self.append_fn,
+            self.append_fn,
+            self.append_top,
+            self.fresh_fn,
+            self.fresh_fn,
+            self.fresh_top,
+            self.mixed_fn,
+            self.mixed_fn,
+            self.mixed_top,
+        ]
         for _ in range(r.randint(1, 3)):
             out.append("\n".join(r.choice(makers)()) + "\n")
         return out
@@ -1827,7 +1837,7 @@ class Extra:
         for-else), with body_fn(ivars, pad) giving the innermost lines."""
         r = self.r
         lines = []
-        depth = r.choice([1, 1, 2, 2, 3])
+        depth = r.choice([1, 1, 2, 2] if self.large else [1, 1, 2, 2, 3])  # large: n in the hundreds
         ivars = []
         for d in range(depth):
             v = "ijk"[d]
@@ -2055,6 +2065,31 @@ class Extra:
             lines.append(f"{res} = CALL({f}, XF, XI, XU, n, m, {steps})")
         return lines
 
+    def at_top(self, lines):
+        """The body of a generated function as top-level code (the cell
+        rewriter's hooks): its returns dropped, its parameter steps set."""
+        k = next(i for i, x in enumerate(lines) if x.startswith("def "))
+        call = lines[-1]
+        body = lines[k + 1 : -2]  # up to the final return
+        out = []
+        if "steps" in lines[k]:
+            out.append("steps = " + call.rsplit(",", 1)[1].strip().rstrip(")"))
+        for x in body:
+            if "return" in x:
+                if out and out[-1].strip() == "if s == 1:":
+                    out.pop()
+                continue
+            out.append(x[4:])
+        return out
+
+    def fresh_top(self):
+        self.features.add("array made in each pass at top level")
+        return self.at_top(self.fresh_fn())
+
+    def mixed_top(self):
+        self.features.add("variable of two kinds at top level")
+        return self.at_top(self.mixed_fn())
+
     # --- variables of two kinds -------------------------------------------------------------
     def mixed_fn(self):
         r = self.r
@@ -2068,6 +2103,7 @@ class Extra:
         lines.append(f"    out = np.zeros(n, dtype={odt})")
         lines.append("    acc = 0")
         lines.append("    v = 0")
+        lines.append("    res = []")
         if r.random() < 0.5:
             # int then a small NumPy integer
             start = r.choice(["255", "0", "-1", "127", "300", "XU[0, 0] if n else 0"])
@@ -2106,10 +2142,17 @@ class Extra:
                 "acc = acc + v * v",
                 "out[i] = XF[int(v) % n]",
                 "out[i] = v if v > 3 else 0",
+                "res.append(v)",
+                "if v > 2:\n            res.append(v)",
+                "out[i] = XF[v % n] if n else 0",
+                "acc += v\nout[i] = v - 1",
+                "if v == XU[i, 0]:\n            acc += 1",
+                "out[i] = min(v, 3)",
+                "out[i] = v < 100",
             ]
         )
         lines += ["        " + x for x in use.split("\n")]
-        lines.append("    return out, acc, v")
+        lines.append("    return out, acc, v, res")
         res = self.fresh("res")
         if lines[0] == "@JIT":
             lines.append(f"{res} = {f}(XF, XU, n, m)")
