@@ -375,13 +375,15 @@ def test_engine_key_same_nest_same_id():
 def test_first_call_of_a_declined_function_is_cheap():
     """Not a benchmark (bench/bench_first_call.py is): the first call of a
     function whose nests decline stays far from what compiling one costs.
-    The bound is loose on purpose (a shared, busy machine)."""
+    The bound is loose on purpose, and the time is the calling thread's CPU
+    time: on a shared, busy machine the wall clock also counts the time
+    other work holds the cores."""
     times = []
     for k in range(5):
         fn = make_function(DECLINED.replace("declined", f"declined{k}"), f"declined{k}")
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         loopscope.run(fn, 5, ["a"], device="cpu")
-        times.append(time.perf_counter() - t0)
+        times.append(time.thread_time() - t0)
     assert min(times) < 0.02
 
 
