@@ -816,6 +816,8 @@ class Converter {
             v = 6.283185307179586;
           else if (attr == "inf")
             v = HUGE_VAL;
+          else if (attr == "nan")
+            v = std::numeric_limits<double>::quiet_NaN();  // Python's own NaN: 0x7ff8000000000000
           else
             known = false;
           if (known) {

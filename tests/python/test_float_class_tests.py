@@ -122,3 +122,24 @@ def test_no_invalid_flag_from_a_nan_stops_the_run():
     fn = make_function(src, "f")
     recs = check(fn, lambda: (np.where(np.arange(64) % 7 == 0, np.nan, np.arange(64.0)), np.zeros(64)))
     assert all(r["status"] == "ok" for r in recs["cpu-serial"])
+
+
+@pytest.mark.parametrize("nan", ["math.nan", "np.nan"])
+def test_nan_read_in_the_loop(nan):
+    # A NaN constant marks missing values, and is what the tests above find.
+    src = f"""
+    def f(x, out):
+        c = 0
+        for i in range(x.shape[0]):
+            out[i] = x[i] if x[i] > 0 else {nan}
+            if math.isnan(out[i]):
+                c += 1
+        last = {nan}
+        return c, last
+    """
+    fn = make_function(src, "f")
+    recs = check(fn, lambda: (np.array([1.0, -2.0, 0.0, 3.5, np.nan, -0.0]), np.zeros(6)))
+    assert parallel_loops(recs, "cpu") == ["i"]
+    got = np.zeros(6)
+    fn(np.array([1.0, -2.0, 0.0, 3.5, np.nan, -0.0]), got)
+    assert got[1:3].view(np.uint64).tolist() == [0x7FF8000000000000] * 2  # Python's own NaN, bit for bit
