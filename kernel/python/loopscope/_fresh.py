@@ -78,7 +78,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import numpy
 
 from . import _records
-from ._walk import copy_tree, walk
+from ._walk import copy_tree, element_uses, walk
 
 FLAG_PREFIX = "__loopscope_made_"
 TEMPLATE_PREFIX = "__loopscope_template_"
@@ -242,25 +242,9 @@ def _blocks(node: ast.AST):
 def _allowed_uses(node: ast.AST, name: str) -> Tuple[Set[int], Set[int]]:
     """``(ids of the Name nodes of name in allowed positions, numbers of
     indices of its subscripts)``."""
-    allowed, dims = set(), set()
-    for n in walk(node):
-        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == name:
-            allowed.add(id(n.value))
-            dims.add(len(n.slice.elts) if isinstance(n.slice, ast.Tuple) else 1)
-        elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name:
-            if n.attr in ("shape", "size", "ndim") and isinstance(n.ctx, ast.Load):
-                allowed.add(id(n.value))
-        elif (
-            isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Name)
-            and n.func.id == "len"
-            and len(n.args) == 1
-            and not n.keywords
-            and isinstance(n.args[0], ast.Name)
-            and n.args[0].id == name
-        ):
-            allowed.add(id(n.args[0]))
-    return allowed, dims
+    uses = element_uses(node, (name,))
+    dims = {len(s.slice.elts) if isinstance(s.slice, ast.Tuple) else 1 for s in uses.values() if s is not None}
+    return set(uses), dims
 
 
 def _what(n: ast.AST, parent: Optional[ast.AST], name: str) -> str:

@@ -80,7 +80,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ._records import HIDDEN_INDEX, SWAP_STATE
-from ._walk import copy_tree, walk
+from ._walk import ARRAY_SIZE_ATTRS, copy_tree, element_uses, walk
 
 _MAX_PERIOD = 4
 _MAX_STATES = 6
@@ -128,9 +128,6 @@ def _swap(s) -> Optional[Tuple[List[str], List[str]]]:
     return targets, values
 
 
-_ARRAY_ATTRS = {"shape", "size", "ndim"}
-
-
 def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set, in_swaps: set = frozenset()) -> bool:
     """Every use of the names in ``body`` (other than the swaps: statements
     of ``body`` with these ids, or nodes with the ids ``in_swaps``)
@@ -139,23 +136,9 @@ def _uses_as_arrays_only(body: List[ast.stmt], names: set, swaps: set, in_swaps:
     subscripted = set()
     allowed = set(in_swaps)  # id() of Name nodes in allowed positions
     for s in body:
-        for n in walk(s):
-            if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in names:
-                subscripted.add(n.value.id)
-                allowed.add(id(n.value))
-            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in names:
-                if n.attr in _ARRAY_ATTRS and isinstance(n.ctx, ast.Load):
-                    allowed.add(id(n.value))
-            elif (
-                isinstance(n, ast.Call)
-                and isinstance(n.func, ast.Name)
-                and n.func.id == "len"
-                and len(n.args) == 1
-                and not n.keywords
-                and isinstance(n.args[0], ast.Name)
-                and n.args[0].id in names
-            ):
-                allowed.add(id(n.args[0]))
+        uses = element_uses(s, names)
+        allowed.update(uses)
+        subscripted.update(sub.value.id for sub in uses.values() if sub is not None)
     for s in body:
         if id(s) in swaps:
             continue
@@ -201,7 +184,7 @@ def _pure(e: ast.expr, arrays: set) -> bool:
     for n in walk(e):
         if isinstance(n, (ast.Name, ast.Constant, ast.Load, ast.operator, ast.unaryop, ast.BinOp, ast.UnaryOp)):
             continue
-        if isinstance(n, ast.Attribute) and n.attr in _ARRAY_ATTRS:
+        if isinstance(n, ast.Attribute) and n.attr in ARRAY_SIZE_ATTRS:
             continue
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
             continue
