@@ -267,11 +267,10 @@ def _what(n: ast.AST, parent: Optional[ast.AST], name: str) -> str:
     return f"{name} is used as a whole in {ast.unparse(parent) if parent is not None else name}"
 
 
-def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
-    """``(the front end's copy of node with the arrays it makes lowered to
-    fills, the Plan)``, or ``(node, None)`` when there is none. The calls
-    left as they are get a sentence in ``facts.unlowered`` (by line)."""
-    sites = [
+def _sites(node: ast.AST) -> list:
+    """``(owner, block, index, statement)`` of every ``name = <a call this
+    module makes before the nest>`` in node's blocks."""
+    return [
         (owner, block, k, s)
         for owner, block in _blocks(node)
         for k, s in enumerate(block)
@@ -280,6 +279,13 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
         and isinstance(s.targets[0], ast.Name)
         and _call_of(s.value) is not None
     ]
+
+
+def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
+    """``(the front end's copy of node with the arrays it makes lowered to
+    fills, the Plan)``, or ``(node, None)`` when there is none. The calls
+    left as they are get a sentence in ``facts.unlowered`` (by line)."""
+    sites = _sites(node)
     if not sites:
         return node, None
     why_not: Dict[int, str] = {}
@@ -386,18 +392,7 @@ def lower(node: ast.stmt, facts=None) -> Tuple[ast.stmt, Optional[Plan]]:
     work = copy_tree(node)
     # copy_tree copies the statements: find them again by position.
     originals = [s for _o, _b, _k, s in sites if id(s) in by_id]
-    copies = [
-        s
-        for _o, _b, _k, s in (
-            (o, b, k, s)
-            for o, b in _blocks(work)
-            for k, s in enumerate(b)
-            if isinstance(s, ast.Assign)
-            and len(s.targets) == 1
-            and isinstance(s.targets[0], ast.Name)
-            and _call_of(s.value) is not None
-        )
-    ]
+    copies = [s for _o, _b, _k, s in _sites(work)]
     mapping = {}
     for s in copies:
         for o in originals:
