@@ -65,6 +65,7 @@ API:
 Each element of ``nests`` is a :class:`NestRecord`.
 """
 
+import __future__
 import ast
 import builtins
 import copy
@@ -1469,6 +1470,74 @@ _KIND_FLAGS = (
 )
 
 
+# The compiler flags of the ``from __future__`` imports: a function's code
+# carries those of its module, and its rewritten version must be compiled
+# under the same ones (``annotations`` changes how nested defs keep theirs).
+_FUTURE_FLAGS = functools.reduce(
+    lambda acc, name: acc | getattr(__future__, name).compiler_flag, __future__.all_feature_names, 0
+)
+
+
+def _compile_like(tree, old: types.CodeType) -> types.CodeType:
+    """``tree`` compiled in ``old``'s file under ``old``'s future imports."""
+    return compile(tree, old.co_filename, "exec", flags=old.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+
+
+def _source_is_its_code(plain) -> bool:
+    """Whether the source the rewriter read is the one ``plain``'s code was
+    compiled from. ``linecache`` (what ``inspect`` reads too) rereads a file
+    that changed on disk, so a module edited since its import would give the
+    new text: the rewritten function would run code that Python does not run.
+    The source, compiled as the rewritten one is (same class, same closure),
+    must give ``plain``'s bytecode, names and constants. Not compared:
+    sources that are not files (IPython's cells, ``<string>``: their text
+    cannot change) and functions whose code a cell's rewriting made (they
+    call the hook by name: their source is the cell as the user wrote it)."""
+    old = plain.__code__
+    if old.co_filename.startswith("<") or _names_the_hook(old):
+        return True
+    try:
+        source, first, tree = _function_source(plain)
+        fdef = next(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        fdef.decorator_list = []
+        code = _compile_like(_maker_module(plain, fdef, first + fdef.lineno - 1), old)
+        maker_code = _find_code(code, MAKER_NAME)
+        fresh = _find_code(maker_code, old.co_name) if maker_code is not None else None
+    except (NotRewritable, StopIteration, SyntaxError, ValueError):
+        return False
+    return fresh is not None and _same_code(fresh, old)
+
+
+def _names_the_hook(code: types.CodeType) -> bool:
+    return HOOK_NAME in code.co_names or any(
+        isinstance(c, types.CodeType) and _names_the_hook(c) for c in code.co_consts
+    )
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Same instructions, names and constants (nested code compared the same
+    way); positions, file and qualified name aside."""
+    if (
+        a.co_code != b.co_code
+        or a.co_names != b.co_names
+        or a.co_varnames != b.co_varnames
+        or a.co_freevars != b.co_freevars
+        or a.co_cellvars != b.co_cellvars
+        or (a.co_flags ^ b.co_flags) & ~inspect.CO_NESTED  # the rewritten def is nested in its maker
+        or (a.co_argcount, a.co_posonlyargcount, a.co_kwonlyargcount)
+        != (b.co_argcount, b.co_posonlyargcount, b.co_kwonlyargcount)
+        or len(a.co_consts) != len(b.co_consts)
+    ):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif type(x) is not type(y) or repr(x) != repr(y):  # repr tells -0.0 and nan apart
+            return False
+    return True
+
+
 def _with_constant(code: types.CodeType, placeholder: str, value) -> types.CodeType:
     """``code`` with the constant ``placeholder`` replaced by ``value``, in it
     and in the code objects nested in it (inner functions, comprehensions)."""
@@ -1507,7 +1576,7 @@ def _compile_function(fn, hook, hook_declined, callees):
         return rebind(_function_like(plain, old, plain.__closure__)), nests
     tree = _maker_module(plain, fdef, line)
     try:
-        code = compile(tree, old.co_filename, "exec")
+        code = _compile_like(tree, old)
     except SyntaxError as exc:
         raise NotRewritable(f"{plain.__qualname__} could not be recompiled ({exc.msg})") from None
     maker_code = _find_code(code, MAKER_NAME)
@@ -1517,9 +1586,11 @@ def _compile_function(fn, hook, hook_declined, callees):
         or inner.co_varnames[: old.co_argcount + old.co_kwonlyargcount]
         != old.co_varnames[: old.co_argcount + old.co_kwonlyargcount]
         or (inner.co_flags ^ old.co_flags) & _KIND_FLAGS
+        or not _source_is_its_code(plain)
     ):
         raise NotRewritable(
-            f"the source of {plain.__qualname__} does not match its code " f"(was it redefined?), so it runs as it is"
+            f"the source of {plain.__qualname__} does not match its code (its file changed since it was "
+            f"defined, or it was redefined), so it runs as it is; reload its module to compile the new code"
         )
     cells = dict(zip(old.co_freevars, plain.__closure__ or ()))
     closure = []
