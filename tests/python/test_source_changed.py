@@ -1,4 +1,5 @@
-"""A function whose file changed on disk after it was defined.
+"""A function whose file changed on disk after it was defined, and one
+whose code or defaults were replaced after its first run.
 
 The rewriter reads a function's source through ``linecache`` (as
 ``inspect`` does), which rereads a file that changed on disk: a module
@@ -11,7 +12,8 @@ write modules into a temporary folder, import them, and check on every
 device that the results stay CPython's, that unchanged files (methods with
 private names, closures, ``from __future__ import annotations``, defaults
 and keyword-only arguments) still run natively, and that a reload runs the
-new code natively.
+new code natively. ``loopscope.run`` and ``jit`` cache the rewritten
+function per function and code object, and pass on defaults replaced since.
 """
 
 import importlib
@@ -223,3 +225,47 @@ def test_a_cell_rewritten_into_a_file_still_runs_natively(module_dir):
         assert a.tolist() == [0.0, 0.5, 1.0, 1.5]
         if device != "auto":
             assert [r["status"] for r in _run.last_runs().values()] == ["ok"], device
+
+
+TWICE = """
+def f(a, factor=2.0, *, shift=0.0):
+    for i in range(a.shape[0]):
+        a[i] = i * factor + shift
+    return a
+"""
+
+THRICE = """
+def g(a, factor=2.0, *, shift=0.0):
+    for i in range(a.shape[0]):
+        a[i] = i * factor * 1.5 + shift
+    return a
+"""
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("through", ["run", "jit"])
+def test_a_replaced_code_object_is_rewritten_again(device, through):
+    # The rewritten versions are cached per function: a function whose
+    # __code__ was replaced after its first run must run its new code.
+    f = nestgen.make_function(TWICE, "f")
+    g = nestgen.make_function(THRICE, "g")
+    call = (lambda a: loopscope.run(f, a, device=device)) if through == "run" else loopscope.jit(f, device=device)
+    assert call(np.zeros(3)).tolist() == [0.0, 2.0, 4.0]
+    f.__code__ = g.__code__
+    assert call(np.zeros(3)).tolist() == f(np.zeros(3)).tolist() == [0.0, 3.0, 6.0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_replaced_defaults_are_followed(device):
+    f = nestgen.make_function(TWICE, "f")
+    call = loopscope.jit(f, device=device)
+    assert call(np.zeros(3)).tolist() == [0.0, 2.0, 4.0]
+    f.__defaults__ = (10.0,)
+    f.__kwdefaults__ = {"shift": 0.5}
+    assert call(np.zeros(3)).tolist() == f(np.zeros(3)).tolist() == [0.5, 10.5, 20.5]
+    f.__kwdefaults__ = None
+    with pytest.raises(TypeError) as want:
+        f(np.zeros(3))
+    with pytest.raises(TypeError) as got:
+        call(np.zeros(3))
+    assert str(got.value) == str(want.value)

@@ -226,18 +226,22 @@ def _cache_key(fn):
 
 def compiled(fn, device="auto"):
     """``fn`` rewritten so that its nests go to ``device`` (cached per
-    function). A function that cannot be rewritten (no source, not a Python
-    function) is returned as it is: it runs as plain Python, and
-    ``not_rewritten(fn)`` says why."""
+    function and code object: a function whose ``__code__`` was replaced is
+    rewritten again, and one whose defaults were replaced passes them on). A
+    function that cannot be rewritten (no source, not a Python function) is
+    returned as it is: it runs as plain Python, and ``not_rewritten(fn)``
+    says why."""
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICES)}")
     key = _cache_key(fn)
+    code = getattr(key, "__code__", None)
     try:
         per_fn = _COMPILED.get(key)
     except TypeError:
         per_fn = None
-    if per_fn is not None and device in per_fn:
-        new_fn = per_fn[device]
+    entry = per_fn.get(device) if per_fn is not None else None
+    if entry is not None and entry[0] is code:
+        new_fn = entry[1]
     else:
         try:
             # The functions of its module that fn calls run rewritten too, on the same device.
@@ -250,11 +254,17 @@ def compiled(fn, device="auto"):
             except TypeError:
                 pass
         try:
-            _COMPILED.setdefault(key, {})[device] = new_fn
+            _COMPILED.setdefault(key, {})[device] = (code, new_fn)
         except TypeError:
             pass
     if new_fn is None:
         return fn
+    if type(new_fn) is types.FunctionType and type(key) is types.FunctionType:
+        # Defaults are read when the call is made: follow fn's if they were replaced.
+        if new_fn.__defaults__ is not key.__defaults__:
+            new_fn.__defaults__ = key.__defaults__
+        if new_fn.__kwdefaults__ is not key.__kwdefaults__:
+            new_fn.__kwdefaults__ = key.__kwdefaults__
     if key is not fn:  # rebind the rewritten function as fn was bound
         return types.MethodType(new_fn, fn.__self__)
     return new_fn
