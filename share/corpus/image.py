@@ -153,6 +153,29 @@ def median_3x3(img):
     return out
 
 
+def _salt_and_pepper(n, r):
+    img = r.integers(60, 200, (n, n), dtype=np.uint8)
+    noise = r.random((n, n))
+    img[noise < 0.05] = 0
+    img[noise > 0.95] = 255
+    return (img,)
+
+
+@case(
+    _salt_and_pepper,
+    (6, 30, 120),
+    "salt-and-pepper denoising: 3x3 np.median over an edge-padded uint8 image",
+)
+def median_denoise_padded(noisy):
+    h, w = noisy.shape
+    padded = np.pad(noisy, 1, mode="edge")
+    clean = np.zeros_like(noisy)
+    for y in range(h):
+        for x in range(w):
+            clean[y, x] = np.median(padded[y : y + 3, x : x + 3])
+    return clean
+
+
 @case(_u8, (6, 30, 200), "erosion: min over the window with a loop")
 def erode_3x3(img):
     h, w = img.shape

@@ -296,12 +296,14 @@ NESTS: Dict[int, NestRecord] = {}
 
 # What a lowered slice's check (_slices: a slice clipped at the array's edge
 # or empty, lengths that differ, a float max/min whose zero or NaN NumPy
-# picks in its own way) stops the native code with: the division-by-zero
+# picks in its own way, a median window holding NaN or whose middle elements
+# add to an infinity NumPy warns of) stops the native code with: the division-by-zero
 # trap, whose own sentence names only the division.
 _SLICE_CHECK_STOP = (
     "a division or modulo by zero, or a check of the slices this nest reduces or copies: a slice clipped at "
-    "the array's edge or empty, slices of different lengths, or a float max/min that is zero or NaN (NumPy "
-    "decides those in its own way), so Python ran the loop"
+    "the array's edge or empty, slices of different lengths, a float max/min that is zero or NaN (NumPy "
+    "decides those in its own way), or an np.median window holding NaN or whose middle elements add to an "
+    "infinity or NaN that NumPy warns of, so Python ran the loop"
 )
 
 
@@ -439,7 +441,7 @@ def register(
     # user's functions inlined, other spellings made canonical.
     lowered, facts = _iteration.lower_with_facts(node)
     lowered, fresh = _fresh.lower(lowered, facts)
-    lowered = _slices.lower(lowered, facts)
+    lowered = _slices.lower(lowered, facts, resolver)
     lowered, rotation = _rotations.lower(lowered)
     returns_kind, no_return = None, None
     if returns is not None:
@@ -469,6 +471,9 @@ def register(
     canonical, aliases = (
         (inlined, {}) if resolver is None else _aliases.canonical_copy(inlined, resolver, ASSUMED_BUILTINS)
     )
+    for r in facts.reductions:  # np.median spelled otherwise, lowered by _slices
+        if getattr(r, "alias", None) is not None:
+            aliases = {**aliases, r.alias[0]: r.alias[1]}
     key = _aliases.key_of(aliases) + _inline.key_of(callees)
     if known is not None:  # compiled for these values: not the nest registered without them
         key += repr(sorted((name, _inline.value_key(value)) for name, value in known.items()))
@@ -534,6 +539,7 @@ def register(
         rec.assumed, rec.assumed_attrs, clash = _assumed_names(inlined, rec.inputs, aliases)
         rec.assumed = sorted(set(rec.assumed) | set(callees) | _iteration.builtins_called(node))
         rec.assumed = sorted(set(rec.assumed) | {m for m, _ in facts.modules})
+        rec.assumed = sorted(set(rec.assumed) | {r.alias[0] for r in facts.reductions if getattr(r, "alias", None)})
         rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
         rec.iteration = facts
         rec.rotation = rotation

@@ -1,6 +1,7 @@
 """Slices inside a nest, lowered to loops: slices filled with a constant
 (below), slices copied from another array, and reductions of small slices
-(``np.sum``, ``np.mean``, ``np.max``, ``np.min``: the sections at the end).
+(``np.sum``, ``np.mean``, ``np.max``, ``np.min``, ``np.median``: the sections
+at the end).
 
 ``is_prime[i * i::i] = False`` (a sieve), ``a[1:-1] = 0.0``, ``grid[:, ::2]
 = 1`` fill the elements a slice selects with one number. In the copy of the
@@ -145,12 +146,13 @@ def _lower_fill(s: ast.Assign) -> Optional[ast.stmt]:
 class _Lower(ast.NodeTransformer):
     changed = False
 
-    def __init__(self, facts=None, arrays=()):
+    def __init__(self, facts=None, arrays=(), medians=None):
         self.facts = facts
         self.arrays = set(arrays)  # the names subscripted in the nest
+        self.medians = medians or {}  # other spellings of np.median (median_names)
 
     def _reduce(self, s, where):
-        new = _lower_reductions(s, where, self.facts) if where is not None else None
+        new = _lower_reductions(s, where, self.facts, self.medians) if where is not None else None
         if new is None:
             return s
         self.changed = True
@@ -179,15 +181,18 @@ class _Lower(ast.NodeTransformer):
     visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = visit_FunctionDef
 
 
-def lower(node: ast.stmt, facts=None) -> ast.stmt:
+def lower(node: ast.stmt, facts=None, resolver=None) -> ast.stmt:
     """``node`` (a copy) with every slice filled with a constant lowered to
     loops, and the reductions of small slices to sums of their elements
     (what they assume added to ``facts.reductions`` and ``facts.modules``);
-    ``node`` itself when there is none."""
+    ``node`` itself when there is none. ``resolver`` (``_aliases.Resolver``)
+    finds np.median spelled otherwise."""
     if not any(isinstance(n, ast.Slice) for n in walk(node)):
         return node  # nothing to lower: no copy
     t = _Lower(
-        facts, {n.value.id for n in walk(node) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)}
+        facts,
+        {n.value.id for n in walk(node) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)},
+        median_names(node, resolver),
     )
     out = t.visit(copy_tree(node))
     return out if t.changed else node
@@ -217,7 +222,7 @@ def lower(node: ast.stmt, facts=None) -> ast.stmt:
 
 # An input of a nest with np.max or np.min of slices, set when it runs
 # (``values_broken``), not read from the loop's scope: 1 when the elements
-# are floats, else 0.
+# are floats, else 0 (np.median: 1 when they are float32).
 FLOATS_PREFIX = "__loopscope_floats"
 MAX_REDUCED = 128  # NumPy's pairwise block (PW_BLOCKSIZE): one level of the sum
 _NUMPY = ("np", "numpy")
@@ -681,13 +686,13 @@ def _extreme(kind: str, text: str, elements: list, floats: str, out: list) -> st
     return best
 
 
-def _hoistable_calls(e: ast.expr):
+def _hoistable_calls(e: ast.expr, medians=None):
     """The calls in ``e`` evaluated whenever ``e`` is (not in a branch of
     ``and``/``or``/``if else``, a lambda or a comprehension)."""
     todo = [e]
     while todo:
         n = todo.pop()
-        if isinstance(n, ast.Call) and _reduction_call(n) is not None:
+        if isinstance(n, ast.Call) and (_reduction_call(n) is not None or _median_call(n, medians or {}) is not None):
             yield n
             continue
         if isinstance(n, ast.BoolOp):
@@ -712,10 +717,18 @@ class _Replace(ast.NodeTransformer):
         return self.generic_visit(n)
 
 
-def _lower_reductions(s: ast.stmt, where: ast.expr, facts) -> Optional[list]:
+def _lower_reductions(s: ast.stmt, where: ast.expr, facts, medians=None) -> Optional[list]:
     before, done = [], {}
-    for c in list(_hoistable_calls(where)):
-        got = _lower_reduction(c, facts)
+    # np.median stored straight into an array element: its type does not show.
+    stored = None
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Subscript):
+        if isinstance(s.targets[0].value, ast.Name):
+            stored = s.targets[0].value.id
+    for c in list(_hoistable_calls(where, medians)):
+        if _median_call(c, medians or {}) is not None:
+            got = _lower_median(c, facts, medians or {}, stored if stored and c is s.value else None)
+        else:
+            got = _lower_reduction(c, facts)
         if got is None:
             continue
         before.extend(got[0])
@@ -740,7 +753,7 @@ def values_broken(reductions, env: dict) -> Optional[str]:
                 return why
             continue
         dtypes = []
-        anyorder = r.kind in ("max", "min", "pymax", "pymin")
+        anyorder = r.kind in ("max", "min", "pymax", "pymin", "median")
         for array, ndim in sorted(r.ndims.items()):
             obj = env.get(array)
             if type(obj) is not numpy.ndarray:
@@ -764,6 +777,13 @@ def values_broken(reductions, env: dict) -> Optional[str]:
             dtypes.append(obj.dtype)
         if r.kind.startswith("py"):
             continue  # Python's max and min compare the items as the loop does
+        if isinstance(r, Median):
+            (array,) = r.ndims
+            why = median_broken(r, env)
+            if why is not None:
+                return why
+            env[r.floats] = int(env[array].dtype == numpy.float32)
+            continue
         common = numpy.result_type(*dtypes)
         if r.floats is not None:
             env[r.floats] = int(common.kind in "fc")
@@ -934,4 +954,252 @@ def _lower_copy(s: ast.Assign, arrays: set, facts) -> Optional[list]:
                 ast.copy_location(n, s)
     if facts is not None:
         facts.reductions.append(Copy(ast.unparse(s), dst, src, {dst: len(dst_parts), src: len(src_parts)}))
+    return out
+
+
+# --- np.median of small windows ---------------------------------------------------------
+#
+# ``out[i, j] = np.median(img[i - 1:i + 2, j - 1:j + 2])``, the median filter:
+# the median of one slice whose lengths are constants written in the
+# subscripts (1 to MAX_MEDIAN elements) becomes a selection network over
+# hidden variables: each element read as a Python float (exact for every
+# integer, bool and float type it accepts, and monotonic, so the middle of
+# the converted elements is the converted middle), then the compare-exchanges
+# of a sorting network that the middle outputs depend on. NumPy's median is
+# np.mean of the middle element (odd count) or the two middle elements (even
+# count), added from 0.0 (so a zero is +0.0) and divided by the count, in
+# float64 for integer, bool and float64 elements, in float32 for float32
+# ones: the native code rounds the sum and the half to float32 then (a
+# hidden input set when the nest runs says so). The result is an np.float64:
+# for float32 elements its value is the float32 NumPy gives, which an
+# element store converts as NumPy would, so a median of float32 elements
+# must be stored straight into an array element (``values_broken``). A
+# guard stops the native code (and Python runs the loop) when the window
+# is clipped by the array's end, holds a NaN (NumPy returns one of its NaNs),
+# or the two middle elements add to an infinity or NaN from finite values
+# or opposite infinities (NumPy warns).
+
+MAX_MEDIAN = 49  # a 7x7 window
+
+
+class Median(Reduction):
+    """What a lowered np.median assumes of the values: ``floats`` is the
+    hidden input set to 1 for float32 elements; ``stored`` is the name the
+    result is stored straight into an element of (None otherwise)."""
+
+    def __init__(self, text: str, ndims: dict, floats: str, stored: Optional[str], alias=None):
+        super().__init__("median", text, ndims, {}, floats)
+        self.stored = stored
+        self.alias = alias  # (name, _aliases.Meaning) of a median spelled otherwise, or None
+
+
+def _merge_exchange(n: int) -> list:
+    """The comparators (i, j), i < j, of Batcher's merge exchange sort of
+    ``n`` items (Knuth, Algorithm 5.2.2M), in order: after them item k holds
+    the k-th smallest."""
+    out = []
+    if n < 2:
+        return out
+    t = (n - 1).bit_length()
+    p = 1 << (t - 1)
+    while p > 0:
+        q, r, d = 1 << (t - 1), 0, p
+        while True:
+            for i in range(n - d):
+                if i & p == r:
+                    out.append((i, i + d))
+            if q == p:
+                break
+            d, q, r = q - p, q >> 1, p
+        p >>= 1
+    return out
+
+
+def _selection(n: int, wanted) -> list:
+    """(i, j, lo needed, hi needed) of the comparators of the merge exchange
+    sort of ``n`` items that outputs ``wanted`` depend on."""
+    need = set(wanted)
+    out = []
+    for i, j in reversed(_merge_exchange(n)):
+        lo, hi = i in need, j in need
+        if lo or hi:
+            out.append((i, j, lo, hi))
+            need.update((i, j))
+    out.reverse()
+    return out
+
+
+def _median_call(c: ast.expr, medians: dict):
+    """(argument, numpy module name, (module name, "median") or None, alias
+    name or None) of ``np.median(x)`` (or ``median(x)`` where ``medians``
+    says that name is NumPy's median: name -> (numpy module name, meaning)),
+    or None."""
+    if not isinstance(c, ast.Call) or c.keywords or len(c.args) != 1 or isinstance(c.args[0], ast.Starred):
+        return None
+    f = c.func
+    if isinstance(f, ast.Attribute) and f.attr == "median" and isinstance(f.value, ast.Name) and f.value.id in _NUMPY:
+        return c.args[0], f.value.id, (f.value.id, "median"), None
+    if isinstance(f, ast.Name) and f.id in medians:
+        return c.args[0], medians[f.id][0], None, f.id
+    return None
+
+
+def _lower_median(c: ast.Call, facts, medians: dict, stored: Optional[str]) -> Optional[tuple]:
+    """(statements, result variable) computing ``np.median`` of a small
+    window, or None."""
+    found = _median_call(c, medians)
+    if found is None:
+        return None
+    arg, np_name, attr, alias = found
+    ops: list = []
+    tmpl = _operands(arg, ops)
+    if tmpl != ("read", 0) or ops[0].parts is None:
+        return None  # one slice of one array (arithmetic on slices computes in the array's type)
+    (op,) = ops
+    shape = op.shape
+    if not all(isinstance(k, int) for k in shape):
+        return None
+    count = math.prod(shape)
+    if count > MAX_MEDIAN:
+        return None
+    text = ast.unparse(c)
+    conds = []
+    k = 0
+    for d, (kind_d, e) in enumerate(op.parts):
+        if kind_d != "slice":
+            continue
+        conds.append(ast.Compare(copy.deepcopy(e), [ast.GtE()], [_num(0)]))
+        conds.append(ast.Compare(_add(copy.deepcopy(e), _num(shape[k])), [ast.LtE()], [_dim(op.array, d)]))
+        k += 1
+    out: list = [_guard(_all(conds))]
+    wires = []
+    for idx in itertools.product(*(range(n) for n in shape)):
+        x = _hidden(f"an element of {text}")
+        out.append(_assign(x, _call("float", _element(tmpl, ops, idx))))
+        wires.append(x)
+    # A NaN: NumPy returns one of the NaNs of the window.
+    out.append(
+        _guard(
+            ast.BoolOp(ast.Or(), [ast.Compare(_load(x), [ast.NotEq()], [_load(x)]) for x in wires])
+            if count > 1
+            else ast.Compare(_load(wires[0]), [ast.NotEq()], [_load(wires[0])]),
+            stop_if=True,
+        )
+    )
+    mid = count // 2
+    wanted = [mid] if count % 2 else [mid - 1, mid]
+    for i, j, lo_needed, hi_needed in _selection(count, wanted):
+        a, b = wires[i], wires[j]
+        less = ast.Compare(_load(b), [ast.Lt()], [_load(a)])
+        if lo_needed:
+            lo = _hidden(f"an element of {text}")
+            out.append(_assign(lo, ast.IfExp(less, _load(b), _load(a))))
+            wires[i] = lo
+        if hi_needed:
+            hi = _hidden(f"an element of {text}")
+            out.append(_assign(hi, ast.IfExp(copy.deepcopy(less), _load(a), _load(b))))
+            wires[j] = hi
+    floats = f"{FLOATS_PREFIX}{next(_counter)}__"
+    total = _hidden(f"the median of {text}")
+
+    def to_float32(var: str) -> ast.stmt:
+        # float32 elements: NumPy adds and halves in float32.
+        f32 = ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float32", ast.Load()), [_load(var)], [])
+        return ast.If(ast.Compare(_load(floats), [ast.Eq()], [_num(1)]), [_assign(var, _call("float", f32))], [])
+
+    zero = ast.Constant(0.0)
+    if count % 2:
+        out.append(_assign(total, ast.BinOp(_load(wires[mid]), ast.Add(), zero)))
+    else:
+        a, b = wires[mid - 1], wires[mid]
+        out.append(_assign(total, ast.BinOp(ast.BinOp(_load(a), ast.Add(), _load(b)), ast.Add(), zero)))
+        out.append(to_float32(total))
+
+        def infinite(v):
+            return ast.BoolOp(
+                ast.Or(),
+                [
+                    ast.Compare(_load(v), [ast.Eq()], [ast.Constant(math.inf)]),
+                    ast.Compare(_load(v), [ast.Eq()], [ast.Constant(-math.inf)]),
+                ],
+            )
+
+        # An infinity from finite elements (NumPy warns of the overflow), or
+        # NaN from opposite infinities (NumPy warns of the invalid value).
+        broke = ast.BoolOp(
+            ast.Or(),
+            [
+                ast.Compare(_load(total), [ast.NotEq()], [_load(total)]),
+                ast.BoolOp(
+                    ast.And(),
+                    [infinite(total), ast.UnaryOp(ast.Not(), infinite(a)), ast.UnaryOp(ast.Not(), infinite(b))],
+                ),
+            ],
+        )
+        out.append(_guard(broke, stop_if=True))
+        out.append(_assign(total, ast.BinOp(_load(total), ast.Mult(), ast.Constant(0.5))))
+        out.append(to_float32(total))
+    out.append(
+        _assign(
+            total, ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float64", ast.Load()), [_load(total)], [])
+        )
+    )
+    if facts is not None:
+        if attr is not None:
+            facts.modules.add(attr)
+        facts.reductions.append(
+            Median(
+                text, {op.array: len(op.parts)}, floats, stored, None if alias is None else (alias, medians[alias][1])
+            )
+        )
+    return out, total
+
+
+def median_broken(r: Median, env: dict) -> Optional[str]:
+    """Why the values of ``env`` do not fit the lowered median ``r`` (a
+    sentence), or None."""
+    (array,) = r.ndims
+    dt = env[array].dtype
+    if dt.kind in "iub" or dt == numpy.float64:
+        return None
+    if dt == numpy.float32:
+        if r.stored is not None and type(env.get(r.stored)) is numpy.ndarray:
+            return None
+        return (
+            f"{r.text} is an np.float32 for float32 elements, which native code gives only when it is "
+            f"stored straight into an array element, so the loop runs as plain Python"
+        )
+    return (
+        f"the elements of {r.text} are {dt}, whose median native code does not compute as NumPy does "
+        f"(it takes integers, bool, float32 and float64), so the loop runs as plain Python"
+    )
+
+
+def median_names(node: ast.AST, resolver) -> dict:
+    """The names ``node`` calls that are NumPy's median under another
+    spelling (``from numpy import median``): name -> (a name of the numpy
+    module where the code runs, its meaning), when there is one."""
+    if resolver is None:
+        return {}
+    calls = {
+        n.func.id
+        for n in walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in _NUMPY
+    }
+    stored = {n.id for n in walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    out = {}
+    for name in sorted(calls - stored):
+        try:
+            m = resolver.meaning(name)
+        except Exception:
+            m = None
+        if m is None or m.module != "np" or m.attr != "median":
+            continue
+        for np_name in _NUMPY:
+            if np_name in stored:
+                continue
+            bound = resolver._imports.get(np_name) if hasattr(resolver, "_imports") else None
+            if resolver.value(np_name) is numpy or (bound is not None and bound.module == "np" and bound.attr is None):
+                out[name] = (np_name, m)
+                break
     return out
