@@ -544,6 +544,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
     k += name;
     k.push_back(static_cast<char>('0' + static_cast<int>(a.dtype)));
     k.push_back(a.writeable ? 'w' : 'r');
+    k.push_back(a.python_elements ? 'L' : 'n');
     put(static_cast<int64_t>(a.shape.size()));
     for (auto x : a.shape) put(x);
     for (auto x : a.strides) put(x);

@@ -1072,7 +1072,7 @@ class Codegen {
       v.v = small_signed(a.dtype) ? B.CreateSExt(ld, i64) : B.CreateZExt(ld, i64);
       return v;
     }
-    v.t = VT{r, false, true};
+    v.t = a.python_elements ? VT{r, true, false} : VT{r, false, true};  // an item of a Python list
     if (is_complex(r)) {
       llvm::Type* part = r == Repr::C128 ? f64 : f32;
       llvm::LoadInst* lr = B.CreateAlignedLoad(part, p, llvm::Align(1));

@@ -173,6 +173,7 @@ class Specialiser {
     info.dtype = a.dtype;
     info.ndim = static_cast<int>(a.shape.size());
     info.inner_contiguous = info.ndim > 0 && a.strides.back() == dtype_size(a.dtype);
+    info.python_elements = a.python_elements;
     S.array_index[name] = static_cast<int>(S.arrays.size());
     S.arrays.push_back(info);
   }
@@ -187,6 +188,10 @@ class Specialiser {
         } else {
           S.arrays[S.array_index[s.target->name]].written = true;
           const ArrayBinding& ab = B.arrays.at(s.target->name);
+          if (ab.python_elements)
+            throw Unsupported{DeclineCode::UnsupportedValue, s.line,
+                              "'" + s.target->name +
+                                  "' is a Python list or tuple, which native code only reads, and the loop writes it"};
           if (!ab.writeable)
             throw Unsupported{
                 DeclineCode::UnsupportedValue, s.line,
@@ -1014,6 +1019,8 @@ class Specialiser {
     Interval iv;
     if (r == Repr::I32) iv = {true, INT32_MIN, INT32_MAX};
     if (r == Repr::Bool) iv = {true, 0, 1};
+    // An item of a Python list or tuple is a Python float, int or bool.
+    if (a.python_elements) return TypedInterval{VT{r, true, false}, iv};
     return TypedInterval{VT{r, false, true}, iv};
   }
 
@@ -1616,7 +1623,8 @@ class Specialiser {
     for (auto& a : S.arrays) {
       a.slot = slot;
       slot += 1 + 2 * a.ndim;
-      k << a.name << ':' << static_cast<int>(a.dtype) << ':' << a.ndim << ':' << a.inner_contiguous << ';';
+      k << a.name << ':' << static_cast<int>(a.dtype) << ':' << a.ndim << ':' << a.inner_contiguous << ':'
+        << a.python_elements << ';';
     }
     for (auto& v : S.vars) {
       v.slot = slot;

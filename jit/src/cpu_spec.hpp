@@ -32,7 +32,8 @@ struct ArrayInfo {
   int ndim = 0;
   bool inner_contiguous = false;  // last stride == element size
   bool written = false;
-  int slot = 0;  // frame: data, shape[ndim], strides[ndim]
+  bool python_elements = false;  // ArrayBinding::python_elements: reads are Python scalars
+  int slot = 0;                  // frame: data, shape[ndim], strides[ndim]
 };
 
 struct VarInfo {

@@ -1503,6 +1503,8 @@ class Generator {
         if (cpu::Small sm = small_of(dt); sm != cpu::Small::None)
           return V{"((ls_i64)" + subscript(e) + ")", VT{Repr::I64, false, true, sm}, ""};
         Repr r = dtype_repr(dt);
+        // An item of a Python list or tuple (a snapshot) is a Python float, int or bool.
+        if (array(e.name, e.line).python_elements) return V{subscript(e), VT{r, true, false}, ""};
         return V{subscript(e), VT{r, false, true}, ""};
       }
       case ExprKind::Binary: {

@@ -32,9 +32,15 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
   // Subclasses index differently (np.matrix keeps rows 2-D, masked arrays
   // also update a mask): only plain ndarrays are read and written natively.
   static const py::handle ndarray = py::object(py::module_::import("numpy").attr("ndarray")).release();
-  if (!py::type::handle_of(v).is(ndarray))
-    return Decline{DeclineCode::UnsupportedValue, line,
-                   name + " is a " + kind_of(v) + " (a subclass of numpy.ndarray), so it is indexed by Python"};
+  // A snapshot of a list or tuple the nest only reads (loopscope._lists):
+  // its items are Python numbers.
+  bool python_elements = false;
+  if (!py::type::handle_of(v).is(ndarray)) {
+    if (!py::hasattr(py::type::handle_of(v), "__loopscope_list_snapshot__"))
+      return Decline{DeclineCode::UnsupportedValue, line,
+                     name + " is a " + kind_of(v) + " (a subclass of numpy.ndarray), so it is indexed by Python"};
+    python_elements = true;
+  }
   py::array a = py::reinterpret_borrow<py::array>(v);
   py::dtype dt = a.dtype();
   char kind = dt.kind();
@@ -96,7 +102,8 @@ std::optional<Decline> bind_array(const std::string& name, const py::handle& v, 
     else
       hi += s * (n - 1);
   }
-  out.writeable = a.writeable();
+  out.writeable = a.writeable() && !python_elements;
+  out.python_elements = python_elements;
   out.c_contiguous = (a.flags() & py::array::c_style) != 0;
   if (empty) {
     out.mem_lo = out.mem_hi = base;

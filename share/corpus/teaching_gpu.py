@@ -596,3 +596,47 @@ def grid_stride_add(a, b, out):
     for tid in range(threads):
         for i in range(tid, n, threads):
             out[i] = a[i] + b[i]
+
+
+@case(lambda n, r: (r.random(n),), (16, 4000, 200000), "1-D convolution with a list of weights")
+def convolve_weights_list(signal):
+    weights = [0.25, 0.5, 0.25]
+    out = np.zeros_like(signal)
+    for i in range(1, len(signal) - 1):
+        acc = 0.0
+        for k in range(len(weights)):
+            acc += weights[k] * signal[i + k - 1]
+        out[i] = acc
+    return out
+
+
+NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+@case(lambda n, r: ((r.random((n, n)) < 0.3).astype(np.int64),), (6, 30, 160), "life step over a list of 8 offsets")
+def game_of_life_offsets(board):
+    rows, cols = board.shape
+    nxt = np.zeros_like(board)
+    for i in range(1, rows - 1):
+        for j in range(1, cols - 1):
+            live = 0
+            for di, dj in NEIGHBOURS:
+                live += board[i + di, j + dj]
+            if live == 3 or (live == 2 and board[i, j] == 1):
+                nxt[i, j] = 1
+    return nxt
+
+
+@case(
+    lambda n, r: (r.random(n) * 2 - 1, [1.0, -0.5, 0.25, 3.0, -2.0]),
+    (16, 4000, 200000),
+    "Horner with a coefficient list",
+)
+def polyval_horner_list(x, coeffs):
+    y = np.empty_like(x)
+    for i in range(len(x)):
+        acc = 0.0
+        for c in coeffs:
+            acc = acc * x[i] + c
+        y[i] = acc
+    return y

@@ -122,6 +122,26 @@ CASES = {
         [(V, np.ones(4), np.zeros(3))],
         "i",
     ),
+    "a_list": (
+        """
+        def f(a, out):
+            for x in a:
+                out[0] += x
+            return x
+        """,
+        [([1.0, 2.0], np.zeros(1)), ((3.5, -1.0, 2.0), np.zeros(1))],
+        None,
+    ),
+    "zip_with_a_list": (
+        """
+        def f(a, b, out):
+            for x, y in zip(a, b):
+                out[0] += x * y
+            return x, y
+        """,
+        [([1.0, 2.0], np.ones(2), np.zeros(1)), ([1, 2, 3], V, np.zeros(1))],
+        None,
+    ),
     "max_and_argmax": (
         """
         def f(a):
@@ -154,8 +174,12 @@ def test_loops_over_arrays_give_pythons_results(name, device):
         assert not any("$" in r or "$" in p for _, r, p in got), got
 
 
+# (a list or tuple of numbers runs natively: test_list_reads.py)
 LOOKALIKES = {
-    "a_list": ("def f(a, out):\n    for x in a:\n        out[0] += x\n    return x\n", ([1.0, 2.0], np.zeros(1))),
+    "a_list_of_strings": (
+        "def f(a, out):\n    for x in a:\n        out[0] += len(x)\n    return x\n",
+        (["ab", "c"], np.zeros(1)),
+    ),
     # (a row used only as an array, row[0], runs natively: test_iteration_forms.py)
     "rows_of_a_2d_array_used_whole": (
         "def f(a, out):\n    for row in a:\n        out[0] += row[0]\n        r = row\n    return r\n",
@@ -166,9 +190,9 @@ LOOKALIKES = {
         (np.ones((3, 2)), np.zeros(1)),
     ),
     "a_0d_array": ("def f(a, out):\n    for x in a:\n        out[0] += x\n", (np.array(3.0), np.zeros(1))),
-    "zip_with_a_list": (
+    "zip_with_a_list_of_mixed_numbers": (
         "def f(a, b, out):\n    for x, y in zip(a, b):\n        out[0] += x * y\n",
-        ([1.0, 2.0], np.ones(2), np.zeros(1)),
+        ([1.0, 2], np.ones(2), np.zeros(1)),
     ),
     "a_python_scalar": ("def f(a, out):\n    for x in a:\n        out[0] += x\n", (3.0, np.zeros(1))),
 }

@@ -34,7 +34,7 @@ import time
 import _loopscope as _L
 import numpy as np
 
-from . import _records
+from . import _lists, _records
 from ._cost_calibrate import calibrate_draws, calibrate_interpreter
 from ._errors import internal
 
@@ -447,7 +447,7 @@ def decision_signature(env):
     ndarray, floats = np.ndarray, _FLOAT_TYPES  # runs at every nest execution under auto
     for k, v in env.items():
         t = type(v)
-        if t is ndarray:
+        if t is ndarray or t is _lists.Snapshot:  # a list's snapshot: made again at each run (_lists)
             add((k, v.dtype.num, v.shape, v.strides))
         elif t in floats:
             add((k, t))

@@ -35,6 +35,10 @@ when the nest runs, ``values_broken``, and declines with a sentence):
     for d in (-1, 0, 1):         for d in range(-1, 2, 1)
     for d in (3, 1, 4):          for $index_of_d in range(3):
                                      d = 3 if $index_of_d == 0 else ...
+    for dx, dy in [(0, 1), ...]: for $index_of_dx in range(4):
+    (also for w in (0.5, 1.5))       dx = 0 if $index_of_dx == 0 else ...; dy = ...
+    for dx, dy in a:             for $index_of_dx in range(len(a)):
+                                     dx = a[$index_of_dx, 0]; dy = a[$index_of_dx, 1]
     for row in a:                for $index_of_row in range(len(a)):
         ... row[j], len(row),        row = $index_of_row
         row.shape[0], for x in row   ... a[$index_of_row, j], a.shape[1] ...
@@ -43,6 +47,9 @@ when the nest runs, ``values_broken``, and declines with a sentence):
     np.ndenumerate(a), a.flat)           i = $index_of_i; j = $index_of_j
     k = 0; for k in range(n):    for $index_of_k in range(n): k = $index_of_k
 
+- ``for dx, dy in a``: ``a`` has two dimensions, rows of as many items as
+  the names (``Facts.unpacked``; a list or tuple of pairs is such an array:
+  ``_lists``).
 - A row used only as an array: the front end sees the row's index under the
   row's name, and the write-back makes it the row Python leaves, the view
   ``a[index]`` (``Facts.views``); ``a``'s number of dimensions must fit.
@@ -69,6 +76,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import numpy
 
+from . import _lists
 from ._records import HIDDEN_INDEX, HIDDEN_WHILE, show_hidden_as
 from ._walk import copy_tree, same_tree, walk
 
@@ -115,6 +123,15 @@ def _lowered(loop: ast.For):
     if array is not None and _name(tgt):
         index = HIDDEN_INDEX + tgt.id
         return index, _range(_len(array)), [_element(tgt.id, array, ast.Name(index, ast.Load()))]
+    names = _names_of(tgt) if array is not None else None
+    if names is not None:
+        # for dx, dy in offsets: the items of row k (a 2-D array, or a list of pairs: _lists)
+        index = HIDDEN_INDEX + names[0]
+        body = [
+            _element(x, array, ast.Tuple([ast.Name(index, ast.Load()), ast.Constant(k)], ast.Load()))
+            for k, x in enumerate(names)
+        ]
+        return index, _range(_len(array)), body
     if _call(it, "enumerate", 1, 2) and _name(it.args[0]) and isinstance(tgt, ast.Tuple) and len(tgt.elts) == 2:
         i, x = (_name(e) for e in tgt.elts)
         start = it.args[1] if len(it.args) == 2 else ast.Constant(0)
@@ -170,12 +187,67 @@ def _int_constants(it) -> Optional[List[int]]:
     return out
 
 
+def _number(e) -> Optional[ast.expr]:
+    """An int or float constant, negated or not (``-1``, ``0.5``): itself."""
+    c = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)) else e
+    if isinstance(c, ast.Constant) and type(c.value) in (int, float):
+        return e
+    return None
+
+
+def _pick(index: str, values: List[ast.expr]) -> ast.expr:
+    """``values[0] if index == 0 else values[1] if index == 1 else ...``."""
+    pick = copy_tree(values[-1])
+    for k in range(len(values) - 2, -1, -1):
+        test = ast.Compare(ast.Name(index, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+        pick = ast.IfExp(test, copy_tree(values[k]), pick)
+    return pick
+
+
+def _over_constant_rows(loop: ast.For):
+    """``for dx, dy in [(-1, 0), (1, 0), (0, -1), (0, 1)]``: rows of number
+    constants, as many in each row as the names they unpack to; a hidden
+    index and a choice among the constants for each name. Also ``for w in
+    (0.25, 0.5, 0.25)``: numbers that are not all ints."""
+    names = _names_of(loop.target)
+    it = loop.iter
+    if not isinstance(it, (ast.Tuple, ast.List)) or not it.elts:
+        return None
+    if names is None and _name(loop.target):
+        # for w in (0.25, 0.5, 0.25): numbers that are not all ints
+        values = [_number(x) for x in it.elts]
+        if None in values:
+            return None
+        index = HIDDEN_INDEX + loop.target.id
+        return (
+            index,
+            _range(ast.Constant(len(values))),
+            [ast.Assign(targets=[ast.Name(loop.target.id, ast.Store())], value=_pick(index, values))],
+        )
+    if names is None:
+        return None
+    rows = []
+    for e in it.elts:
+        if not isinstance(e, (ast.Tuple, ast.List)) or len(e.elts) != len(names):
+            return None  # Python raises ValueError when a row does not unpack
+        row = [_number(x) for x in e.elts]
+        if None in row:
+            return None
+        rows.append(row)
+    index = HIDDEN_INDEX + names[0]
+    body = [
+        ast.Assign(targets=[ast.Name(x, ast.Store())], value=_pick(index, [row[k] for row in rows]))
+        for k, x in enumerate(names)
+    ]
+    return index, _range(ast.Constant(len(rows))), body
+
+
 def _over_constants(loop: ast.For):
     """``for d in (-1, 0, 1)``: a range when the constants step evenly, else
     a hidden index and a choice among the constants."""
     values = _int_constants(loop.iter)
     if values is None or not _name(loop.target):
-        return None
+        return _over_constant_rows(loop)
     d = loop.target.id
     if not values:
         return d, _range(ast.Constant(0)), []
@@ -475,6 +547,11 @@ class Facts:
     # break): line -> why, for the user (the front end declines them).
     unlowered: Dict[int, str] = field(default_factory=dict)
     reductions: list = field(default_factory=list)
+    # Arrays iterated row by row (`for row in a`, `for dx, dy in a`): a list
+    # or tuple of rows may be them too (_lists.Snapshot).
+    rows_of: Set[str] = field(default_factory=set)
+    # `for dx, dy in a`: array -> (the number of names its rows unpack to, the loop's header).
+    unpacked: Dict[str, Tuple[int, str]] = field(default_factory=dict)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:
@@ -482,12 +559,18 @@ def values_broken(facts: Facts, env: dict) -> Optional[str]:
     assumed (a sentence), or None."""
     for array, ndim in sorted(facts.ndims.items()):
         obj = env.get(array)
-        if type(obj) is not numpy.ndarray:
+        if type(obj) is not numpy.ndarray and not (array in facts.rows_of and type(obj) is _lists.Snapshot):
             return f"{array} is not a NumPy array, so the loop over its elements runs as plain Python"
         if obj.ndim != ndim:
             return (
                 f"{array} has {obj.ndim} dimension(s), but the loop reads it as an array of {ndim}, "
                 f"so it runs as plain Python"
+            )
+    for array, (width, text) in sorted(facts.unpacked.items()):
+        if env[array].shape[1] != width:
+            return (
+                f"the rows of {array} have {env[array].shape[1]} items but the loop unpacks {width} ({text}): "
+                f"Python raises ValueError, so the loop runs as plain Python"
             )
     for name in sorted(facts.counts):
         value = env.get(name)
@@ -552,8 +635,16 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
                         facts.ndims[array] = 1 + ks.pop()  # rows of this many dimensions, read element by element
                     n.body = [_Substitute(row, array, index).visit(s) for s in n.body]
                     facts.views[row] = array
+                    facts.rows_of.add(array)
                     # The front end sees the row's index under the row's name.
                     found = (index, _range(_len(array)), [_element_index(row, index)])
+            names = _names_of(n.target) if found is not None and _name(n.iter) else None
+            if names is not None:
+                array = n.iter.id
+                facts.ndims[array] = 2
+                facts.rows_of.add(array)
+                width = len(names) if facts.unpacked.get(array, (len(names),))[0] == len(names) else -1
+                facts.unpacked[array] = (width, f"for {ast.unparse(n.target)} in {array}")
             if found is None:
                 found = _over_constants(n)
             if found is None:

@@ -85,7 +85,7 @@ import numpy
 
 import _loopscope
 
-from . import _aliases, _appends, _callees, _draws, _fresh, _inline, _iteration, _rotations, _slices, _source
+from . import _aliases, _appends, _callees, _draws, _fresh, _inline, _iteration, _lists, _rotations, _slices, _source
 from . import _records
 from ._records import EXACTNESS, UNSUPPORTED_SYNTAX, UNSUPPORTED_VALUE, Decline, shown_all
 from ._walk import walk
@@ -274,6 +274,8 @@ class NestRecord:
     appends: Optional["_appends.AppendPlan"] = None
     # The inputs computed from other values (`len(a)`, `a.shape[0]`), found at the first bind.
     expression_inputs: Optional[Tuple[str, ...]] = None
+    # The arrays of the nest that a list or tuple may not be for, and why (_lists).
+    lists: Optional[Dict[str, str]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -543,6 +545,7 @@ def register(
         rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
         rec.iteration = facts
         rec.rotation = rotation
+        rec.lists = _lists.registered(canonical, rec.arrays)
         if fresh is not None:
             rec.fresh = fresh
             rec.assumed = sorted(set(rec.assumed) | fresh.builtins | {m for m, _ in fresh.modules})
@@ -616,7 +619,7 @@ def _describe(obj) -> str:
         return f"{kind} defined in this program"
     if isinstance(obj, type):
         return f"the class {obj.__name__}"
-    name = type(obj).__name__
+    name = obj.source_type.__name__ if type(obj) is _lists.Snapshot else type(obj).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
@@ -690,7 +693,7 @@ def _expression_value(name: str, env: dict):
         # t[k] in a range() argument: an item of a tuple or list (`ashape =
         # a.shape`). Anything else, an array element included, runs as
         # Python, which then raises what it raises.
-        if type(obj) not in (tuple, list):
+        if type(obj) not in (tuple, list, _lists.Snapshot):
             raise LookupError(f"{name} in a loop bound is read from {_describe(obj)}, not from a tuple or list")
         if not -len(obj) <= k < len(obj):
             raise LookupError(f"{name} is out of range: {base} has {len(obj)} item(s)")
@@ -705,7 +708,7 @@ def _expression_value(name: str, env: dict):
         if not -len(shape) <= k < len(shape):
             raise LookupError(f"{name} is out of range: {base} has {len(shape)} dimension(s)")
         return shape[k]
-    if type(obj) in (_ndarray, list, tuple, str, bytes, range, dict):
+    if type(obj) in (_ndarray, list, tuple, str, bytes, range, dict, _lists.Snapshot):
         if type(obj) is _ndarray and obj.ndim == 0:
             raise LookupError(f"{name}: {base} is a 0-dimensional array, which has no length")
         return len(obj)
@@ -816,6 +819,11 @@ def bind_env(nest_id: int, env: Optional[dict]):
         return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.fresh is not None:
         broken = _fresh.bind(rec.fresh, nest_id, env)
+        if broken is not None:
+            return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
+    if rec.lists is not None:
+        # Lists and tuples the nest only reads, as read-only arrays of Python numbers.
+        broken = _lists.bind(rec.lists, rec.arrays, env)
         if broken is not None:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.iteration is not None:

@@ -52,6 +52,10 @@ struct ArrayBinding {
   // array can touch. Two arrays alias when these ranges overlap.
   uintptr_t mem_lo = 0, mem_hi = 0;
   bool c_contiguous = false;
+  // A snapshot of a Python list or tuple that the nest only reads: its
+  // elements are Python floats, ints or bools (not NumPy scalars), and it is
+  // never written.
+  bool python_elements = false;
 };
 
 // Complex: a Python complex or an np.complex128 (fval real, fimag imaginary).
