@@ -273,6 +273,51 @@ def test_list_of_lists_two_dimensions():
     check(fn, lambda: ([[1.5, 2.0, 3.0], [4.0, 5.0, 6.25]], np.zeros((2, 3))))
 
 
+def test_rows_of_a_list_of_lists():
+    fn = make_function(
+        """
+        def kernel(m, out):
+            for row in m:
+                for x in row:
+                    out[0] += x * len(row)
+            return row, x
+        """
+    )
+    records = check(fn, lambda: ([[1.0, 2.0], [3.0, 4.5]], np.zeros(1)))
+    assert all(r["status"] == "ok" for r in records["cpu"])
+
+
+HELPERS = """
+def weight(table, k):
+    return table[k] * 2.0
+
+
+def reads(w, out):
+    for i in range(len(out)):
+        out[i] = weight(w, i % 3)
+
+
+def store(table, k):
+    table[k] = 1.0
+    return 0.0
+
+
+def writes(w, out):
+    for i in range(len(out)):
+        out[i] = store(w, i % 3)
+    return w
+"""
+
+
+def test_a_list_passed_to_an_inlined_function():
+    fn = make_function(HELPERS, "reads")
+    records = check(fn, lambda: ([1.0, 2.0, 3.0], np.zeros(5)))
+    assert all(r["status"] == "ok" for r in records["cpu"])
+    fn = make_function(HELPERS, "writes")
+    records = check(fn, lambda: ([5.0, 2.0, 3.0], np.zeros(5)), native=False)
+    declined_with(records, "changes its items")
+
+
 def test_tuple_index_of_a_list_is_python():
     fn = make_function(
         """

@@ -44,6 +44,7 @@ from typing import Dict, Optional
 
 import numpy
 
+from . import _records
 from ._walk import walk
 
 MAX_ITEMS = 10_000_000
@@ -70,9 +71,12 @@ def _hidden(e) -> bool:
     return isinstance(e, ast.Name) and e.id.startswith("$")
 
 
-def _why_not_read_only(name: str, node: ast.Name, parents) -> Optional[str]:
+def _why_not_read_only(name: str, node: ast.Name, parents, lowered: bool, inlined=()) -> Optional[str]:
     """How the nest uses ``name`` at ``node`` when it is more than a read of
-    its items (a sentence), or None."""
+    its items (a sentence), or None. ``lowered``: in the copy the front end
+    reads, where ``name.shape[k]`` is the length of a row that ``for row in
+    name`` iterates (``_iteration``). ``inlined``: the functions whose
+    calls the copy replaced by their bodies (judged there)."""
     p = parents.get(id(node))
     if not isinstance(node.ctx, ast.Load):
         return f"the loop assigns the name {name}"
@@ -95,7 +99,7 @@ def _why_not_read_only(name: str, node: ast.Name, parents) -> Optional[str]:
             return f"the loop changes its items ({ast.unparse(top)} = ...)"
         return None
     if isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and node in p.args:
-        if p.func.id == "len" and len(p.args) == 1:
+        if (p.func.id == "len" and len(p.args) == 1) or p.func.id in inlined:
             return None
         loop = parents.get(id(p))
         if p.func.id in _ITERATORS and isinstance(loop, (ast.For, ast.comprehension)) and loop.iter is p:
@@ -103,6 +107,10 @@ def _why_not_read_only(name: str, node: ast.Name, parents) -> Optional[str]:
         return f"the loop passes it to {ast.unparse(p)}"
     if isinstance(p, ast.For) and p.iter is node:
         return None
+    if lowered and isinstance(p, ast.Attribute) and p.attr == "shape" and isinstance(p.ctx, ast.Load):
+        q = parents.get(id(p))
+        if isinstance(q, ast.Subscript) and q.value is p and isinstance(q.slice, ast.Constant):
+            return None
     if isinstance(p, ast.Attribute):
         call = parents.get(id(p))
         text = ast.unparse(call if isinstance(call, ast.Call) and call.func is p else p)
@@ -114,18 +122,21 @@ def _why_not_read_only(name: str, node: ast.Name, parents) -> Optional[str]:
     return f"the loop uses {name} as a whole value"
 
 
-def registered(tree, arrays) -> Dict[str, str]:
+def registered(original, lowered, arrays, inlined=()) -> Dict[str, str]:
     """For each of ``arrays`` (the names the nest subscripts) that the nest
-    ``tree`` (the copy the front end reads) uses otherwise than to read its
-    items: why a list or tuple held in it must stay in Python."""
-    parents = _parents(tree)
+    uses otherwise than to read its items: why a list or tuple held in it
+    must stay in Python. ``original`` is the nest as written (its sentences
+    quote it), ``lowered`` the copy the front end reads (the user's
+    functions inlined: what they do with a list passed to them)."""
     wanted = set(arrays)
     out: Dict[str, str] = {}
-    for n in walk(tree):
-        if isinstance(n, ast.Name) and n.id in wanted and n.id not in out:
-            why = _why_not_read_only(n.id, n, parents)
-            if why is not None:
-                out[n.id] = why
+    for tree, is_lowered in ((original, False), (lowered, True)):
+        parents = _parents(tree)
+        for n in walk(tree):
+            if isinstance(n, ast.Name) and n.id in wanted and n.id not in out:
+                why = _why_not_read_only(n.id, n, parents, is_lowered, () if is_lowered else inlined)
+                if why is not None:
+                    out[n.id] = _records.shown(why) if is_lowered else why
     return out
 
 

@@ -545,7 +545,7 @@ def register(
         rec.assumed_attrs = sorted(set(rec.assumed_attrs) | facts.modules)
         rec.iteration = facts
         rec.rotation = rotation
-        rec.lists = _lists.registered(canonical, rec.arrays)
+        rec.lists = _lists.registered(node, canonical, rec.arrays, set(callees))
         if fresh is not None:
             rec.fresh = fresh
             rec.assumed = sorted(set(rec.assumed) | fresh.builtins | {m for m, _ in fresh.modules})
@@ -702,7 +702,8 @@ def _expression_value(name: str, env: dict):
             raise LookupError(f"{name} is {_describe(value)}, not an integer")
         return int(value)
     if kind == "shape":
-        if type(obj) is not _ndarray:
+        # (a list's snapshot: the length of a row of `for row in m`, _lists.registered)
+        if type(obj) is not _ndarray and type(obj) is not _lists.Snapshot:
             raise LookupError(f"{name} is read from {_describe(obj)}, not a NumPy array")
         shape = obj.shape
         if not -len(shape) <= k < len(shape):
