@@ -195,6 +195,8 @@ def lower(node: ast.stmt, facts=None, resolver=None) -> ast.stmt:
         median_names(node, resolver),
     )
     out = t.visit(copy_tree(node))
+    if facts is not None:
+        _why_medians_stay(out, t.medians, facts)
     return out if t.changed else node
 
 
@@ -1203,3 +1205,60 @@ def median_names(node: ast.AST, resolver) -> dict:
                 out[name] = (np_name, m)
                 break
     return out
+
+
+def _why_median_stays(c: ast.Call, medians: dict) -> Optional[str]:
+    """Why the call ``c`` of np.median was not lowered, for the user, or None."""
+    text = ast.unparse(c)
+    example = "(np.median(img[i - 1:i + 2, j - 1:j + 2]))"
+    if c.keywords:
+        names = ", ".join(f"{k.arg}=" if k.arg else "**" for k in c.keywords)
+        return (
+            f"{text} passes {names}, which native code does not compute: only the median of a small window "
+            f"with no other argument {example} runs natively"
+        )
+    if len(c.args) != 1 or isinstance(c.args[0], ast.Starred):
+        return None
+    arg = c.args[0]
+    if isinstance(arg, ast.Subscript):
+        for p in _parts(arg):
+            if isinstance(p, ast.Slice) and p.upper is not None and (p.step is None or _int_literal(p.step) == 1):
+                n = _difference(p.upper, p.lower if p.lower is not None else ast.Constant(0))
+                if isinstance(n, int) and n <= 0:
+                    return f"{text} takes an empty window (NumPy warns and gives nan)"
+    ops: list = []
+    if _operands(arg, ops) != ("read", 0) or ops[0].parts is None:
+        return (
+            f"{text} takes the median of {ast.unparse(c.args[0])}, which native code computes only for one "
+            f"slice of an array with its lengths written in the subscripts {example}"
+        )
+    shape = ops[0].shape
+    if not all(isinstance(k, int) for k in shape):
+        return (
+            f"{text} takes a window whose length is known only when the loop runs; native code computes the "
+            f"median of windows whose lengths are constants written in the subscripts {example}"
+        )
+    count = math.prod(shape)
+    if count > MAX_MEDIAN:
+        return (
+            f"{text} takes a window of {count} elements; native code computes the median of windows of at "
+            f"most {MAX_MEDIAN} elements (7x7)"
+        )
+    return None
+
+
+def _why_medians_stay(node: ast.AST, medians: dict, facts) -> None:
+    """A sentence in ``facts.unlowered`` (by line) for each np.median call
+    of ``node`` left as it is, which the front end declines."""
+    for n in walk(node):
+        if not isinstance(n, ast.Call):
+            continue
+        f = n.func
+        spelled = (isinstance(f, ast.Attribute) and f.attr == "median" and isinstance(f.value, ast.Name)) and (
+            f.value.id in _NUMPY
+        )
+        if not (spelled or (isinstance(f, ast.Name) and f.id in medians)):
+            continue
+        why = _why_median_stays(n, medians)
+        if why is not None and getattr(n, "lineno", None) is not None:
+            facts.unlowered.setdefault(n.lineno, why + ", so the loop runs as plain Python")
