@@ -140,6 +140,10 @@ class Converter {
         for (auto& part : tuple_assign(s)) out.push_back(part);
         continue;
       }
+      if (is(s, "Assign") && py::len(s.attr("targets")) > 1) {
+        for (auto& part : chain_assign(s)) out.push_back(part);
+        continue;
+      }
       out.push_back(stmt(s, depth));
     }
     return sink_jumps(std::move(out));
@@ -336,10 +340,152 @@ class Converter {
     return false;
   }
 
+  // Whether `n` is a call of the built-in divmod (the rewriter checks, at
+  // run time, that the name is Python's own).
+  bool is_divmod(const py::handle& n) {
+    return is(n, "Call") && is(n.attr("func"), "Name") && n.attr("func").attr("id").cast<std::string>() == "divmod";
+  }
+
+  Stmt* make_assign(ExprPtr t, ExprPtr v, int line, const std::string& text, std::vector<StmtPtr>& out) {
+    auto s = std::make_shared<Stmt>();
+    s->kind = StmtKind::Assign;
+    s->line = line;
+    s->target = std::move(t);
+    s->value = std::move(v);
+    s->id = next_id_++;
+    s->ordinal = next_s_++;
+    s->source_text = text;
+    out.push_back(s);
+    return s.get();
+  }
+
+  ExprPtr hidden_name(const std::string& stem, const std::string& what, int line, int col) {
+    auto tmp = std::make_shared<Expr>();
+    tmp->kind = ExprKind::Name;
+    tmp->name = "$" + stem + std::to_string(next_hidden_++);
+    hidden_[tmp->name] = what;
+    tmp->line = line;
+    tmp->col = col;
+    return tmp;
+  }
+
+  // An operand that can be read twice with the same value and no work: a
+  // constant (also -k) or a plain name.
+  bool read_freely(const py::handle& n) {
+    py::object c = py::reinterpret_borrow<py::object>(n);
+    if (is(c, "UnaryOp") && type_name(c.attr("op")) == "USub") c = c.attr("operand");
+    return is(c, "Constant") || is(n, "Name");
+  }
+
+  // ---- chained assignment ----------------------------------------------
+  // `a[i] = b[i] = e`, `s = t = 0.0`: Python evaluates e once, then assigns
+  // the same object to each target, left to right (an array target converts
+  // it to its own dtype; the subscripts of a target are evaluated when it is
+  // assigned, after the targets on its left). Lowered to a hidden temporary
+  // `$chain = e` and one assignment per target; a constant or a plain name
+  // that no target assigns is assigned directly.
+  std::vector<StmtPtr> chain_assign(const py::handle& n) {
+    int line = line_of(n);
+    py::list tl = n.attr("targets");
+    py::object val = n.attr("value");
+    std::string text;
+    for (auto t : tl) text += range_text(t) + " = ";
+    text += range_text(val);
+    for (auto t : tl)
+      if (is(t, "Tuple") || is(t, "List") || is(t, "Starred"))
+        decline(line, "the chained assignment " + text + " unpacks into " + range_text(t) +
+                          ", which is not supported; write the tuple assignment on a line of its own");
+    if (is(val, "Tuple") || is(val, "List"))
+      decline(line, "the chained assignment " + text + " assigns the " +
+                        std::string(is(val, "List") ? "list " : "tuple ") + range_text(val) +
+                        ", and a loop nest holds only numbers");
+    ExprPtr value = expr(val);
+    std::vector<ExprPtr> targets;
+    for (auto t : tl) targets.push_back(target(t, line));
+    bool direct = is(val, "Constant") || (is(val, "UnaryOp") && is(val.attr("operand"), "Constant"));
+    if (is(val, "Name")) {
+      direct = true;
+      for (auto& t : targets)
+        if (t->kind == ExprKind::Name && reads_name(*value, t->name)) direct = false;
+    }
+    std::vector<StmtPtr> out;
+    ExprPtr source = value;
+    if (!direct) {
+      source = hidden_name(
+          "chain", "the value " + range_text(val) + " of the chained assignment on line " + std::to_string(line), line,
+          value->col);
+      make_assign(source, value, line, text, out);
+    }
+    for (auto& t : targets) make_assign(t, source, line, text, out);
+    return out;
+  }
+
+  // `q, r = divmod(x, y)`: for Python's numbers divmod(x, y) is
+  // (x // y, x % y) (CPython's int and float divmod are what // and % use,
+  // and NumPy's floor_divide and remainder its divmod); x and y are
+  // evaluated once, before the targets are assigned.
+  std::vector<StmtPtr> divmod_assign(const py::handle& n) {
+    int line = line_of(n);
+    py::object tgt = n.attr("targets")[py::int_(0)];
+    py::object val = n.attr("value");
+    py::list args = val.attr("args");
+    std::string text = range_text(n);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (py::len(val.attr("keywords")) != 0 || args.size() != 2 || is(args[0], "Starred") || is(args[1], "Starred"))
+      decline(line, "divmod() takes two numbers, as in q, r = divmod(x, y) (" + range_text(val) + ")");
+    py::list ts = tgt.attr("elts");
+    if (ts.size() != 2)
+      decline(line,
+              "divmod() gives two values, and " + range_text(tgt) + " has " + std::to_string(ts.size()) + " targets");
+    for (auto t : ts)
+      if (is(t, "Tuple") || is(t, "List") || is(t, "Starred"))
+        decline(line, "the target " + range_text(t) + " of " + text + " is not supported");
+    std::vector<StmtPtr> out;
+    ExprPtr ops[2];
+    for (int k = 0; k < 2; ++k) {
+      ops[k] = expr(args[k]);
+      if (!read_freely(args[k])) {
+        ExprPtr tmp =
+            hidden_name("divmod", "the value " + range_text(args[k]) + " of divmod() on line " + std::to_string(line),
+                        line, ops[k]->col);
+        make_assign(tmp, ops[k], line, text, out);
+        ops[k] = tmp;
+      }
+    }
+    std::vector<ExprPtr> values, targets;
+    for (BinOp op : {BinOp::FloorDiv, BinOp::Mod}) {
+      auto e = std::make_shared<Expr>();
+      e->kind = ExprKind::Binary;
+      e->bin_op = op;
+      e->line = line;
+      e->col = col_of(val);
+      e->args = {ops[0], ops[1]};
+      values.push_back(e);
+    }
+    for (auto t : ts) targets.push_back(target(t, line));
+    if (targets[0]->kind == ExprKind::Name && targets[1]->kind == ExprKind::Name &&
+        targets[0]->name == targets[1]->name)
+      decline(line, "the tuple assignment assigns " + targets[0]->name +
+                        " twice, and which value it keeps depends on how CPython compiles it");
+    // x % y reads what the first target writes: computed before it.
+    ExprPtr second = values[1];
+    bool early =
+        targets[0]->kind == ExprKind::Subscript ? reads_element(*values[1]) : reads_name(*values[1], targets[0]->name);
+    if (early) {
+      second = hidden_name("divmod", "the remainder of " + range_text(val) + " on line " + std::to_string(line), line,
+                           values[1]->col);
+      make_assign(second, values[1], line, text, out);
+    }
+    make_assign(targets[0], values[0], line, text, out);
+    make_assign(targets[1], second, line, text, out);
+    return out;
+  }
+
   std::vector<StmtPtr> tuple_assign(const py::handle& n) {
     int line = line_of(n);
     py::object tgt = n.attr("targets")[py::int_(0)];
     py::object val = n.attr("value");
+    if (is_divmod(val)) return divmod_assign(n);
     std::vector<py::handle> tnodes, vnodes;
     pair_up(tgt, val, line, tnodes, vnodes);
     // `x, x = 1, 2`: CPython 3.11 stores the two values in the reverse order
@@ -863,6 +1009,9 @@ class Converter {
              "instead";
     if (fn == "print")
       return "the call " + text + " prints, which native code does not do: print after the loop to compile it";
+    if (fn == "divmod" && owner.empty())
+      return "the call " + text +
+             " makes a tuple, which native code does not hold: unpack it at once, as in q, r = divmod(x, y)";
     return "the call " + text +
            " is not a known math function, so the analysis cannot see what it does (math and NumPy functions of "
            "numbers, and your own plain functions, compile)";

@@ -399,7 +399,7 @@ def unpack_a_tuple(n, t):
 
 def unpack_a_call(n):
     for i in range(n):
-        q, r = divmod(i, 3)
+        q, r = np.divmod(i, 3)
     return q, r
 
 

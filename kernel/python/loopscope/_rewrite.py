@@ -213,6 +213,7 @@ ASSUMED_BUILTINS = {
         "int",
         "round",
         "pow",
+        "divmod",
         "complex",
         "enumerate",
         "reversed",

@@ -70,7 +70,11 @@ TEST(FrontEnd, Declines) {
   expect_decline("for x in items:\n    A[0] = x\n", "not over range", 1);
   expect_decline("for i in range(n):\n    a, b = 1, 2, 3\n", "2 targets and 3 values", 2);
   expect_decline("for i in range(n):\n    a, b = t\n", "not a tuple written out", 2);
-  expect_decline("for i in range(n):\n    a, b = divmod(i, 3)\n", "not a tuple written out", 2);
+  expect_decline("for i in range(n):\n    a, b = np.divmod(i, 3)\n", "not a tuple written out", 2);
+  expect_decline("for i in range(n):\n    a, b, c = divmod(i, 3)\n", "divmod() gives two values", 2);
+  expect_decline("for i in range(n):\n    t = divmod(i, 3)\n", "unpack it at once", 2);
+  expect_decline("for i in range(n):\n    a, b = divmod(i, 3, 4)\n", "divmod() takes two numbers", 2);
+  expect_decline("for i in range(n):\n    a = b, c = 1, 2\n", "write the tuple assignment on a line of its own", 2);
   expect_decline("for i in range(n):\n    a, *b = 1, 2, 3\n", "starred", 2);
   expect_decline("for i in range(n):\n    a, b = (1, 2), 3\n", "only numbers", 2);
   expect_decline("for i in range(n):\n    x, x = 1, 2\n", "assigns x twice", 2);
@@ -126,6 +130,34 @@ TEST(FrontEnd, TupleAssignmentKeepsAsideOnlyWhatAnEarlierTargetOverwrites) {
   EXPECT_EQ(n->statements()[0]->source_text, "(p, q), r = (q, r), p");
   EXPECT_EQ(n->statements()[4]->source_text, "[u, v] = [v, u]");
   EXPECT_EQ(n->statements()[6]->label(), "S7");
+  for (auto& o : n->outputs) EXPECT_FALSE(is_hidden_name(o));
+}
+
+TEST(FrontEnd, ChainedAssignmentEvaluatesOnceAndAssignsLeftToRight) {
+  // A constant is assigned to each target; another value is kept aside once.
+  auto n = parse_ok("for i in range(n):\n    u[i] = u_new[i] = 0.0\n");
+  EXPECT_EQ(texts(n->statements()), "u[i] = 0.0; u_new[i] = 0.0; ");
+  EXPECT_EQ(n->statements()[0]->source_text, "u[i] = u_new[i] = 0.0");
+  n = parse_ok("for i in range(n):\n    x = a[i, j] = b[i] * 2\n");
+  EXPECT_EQ(texts(n->statements()), "$chain1 = b[i] * 2; x = $chain1; a[i, j] = $chain1; ");
+  // The subscript of a[k] reads the k just assigned, as in Python.
+  n = parse_ok("for i in range(n):\n    k = a[k] = 3\n");
+  EXPECT_EQ(texts(n->statements()), "k = 3; a[k] = 3; ");
+  n = parse_ok("for i in range(n):\n    x = y = x + y\n");
+  EXPECT_EQ(texts(n->statements()), "$chain1 = x + y; x = $chain1; y = $chain1; ");
+  for (auto& o : n->outputs) EXPECT_FALSE(is_hidden_name(o));
+}
+
+TEST(FrontEnd, DivmodUnpackedIsFloorDivisionAndModulo) {
+  auto n = parse_ok("for k in range(m):\n    row, col = divmod(k, ncols)\n");
+  EXPECT_EQ(texts(n->statements()), "row = k // ncols; col = k % ncols; ");
+  EXPECT_EQ(n->statements()[1]->source_text, "row, col = divmod(k, ncols)");
+  // Operands are evaluated once; a remainder reading the first target is
+  // computed before it.
+  n = parse_ok("for i in range(n):\n    x, y = divmod(x + i, y)\n");
+  EXPECT_EQ(texts(n->statements()), "$divmod1 = x + i; x = $divmod1 // y; y = $divmod1 % y; ");
+  n = parse_ok("for i in range(n):\n    y, x = divmod(x, y)\n");
+  EXPECT_EQ(texts(n->statements()), "$divmod1 = x % y; y = x // y; x = $divmod1; ");
   for (auto& o : n->outputs) EXPECT_FALSE(is_hidden_name(o));
 }
 
