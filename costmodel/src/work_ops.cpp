@@ -59,7 +59,7 @@ bool Counter::expr_is_float(const ExprPtr& e) {
     case ExprKind::Call: {
       static const std::set<std::string> fl = {"sqrt",  "exp",   "log",  "sin",   "cos",  "tan",  "tanh", "float",
                                                "log2",  "log10", "atan", "atan2", "asin", "acos", "sinh", "cosh",
-                                               "expm1", "log1p", "erf",  "hypot", "fabs", "pow"};
+                                               "expm1", "log1p", "erf",  "hypot", "fabs", "pow",  "fmod", "copysign"};
       if (fl.count(e->name)) return true;
       if (e->name == "int" || e->name == "len" || e->name == "floor" || e->name == "ceil") return false;
       for (auto& a : e->args)
@@ -279,6 +279,10 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
         ops.np_call += w;
       if (n == "sqrt")
         ops.sqrt += w;
+      else if (n == "fmod")
+        ops.div += w;  // an exact remainder: a divide-class operation
+      else if (n == "copysign")
+        ops.add += w;  // a bit operation
       else if (n == "pow") {
         ops.pow += w;
         has_call = true;
@@ -658,7 +662,10 @@ static std::optional<OpCounts> recurrence_path(const ExprPtr& e, const std::func
     case ExprKind::Call:
       if (e->name == "sqrt")
         best->sqrt += 1;
-      else if (e->name == "min" || e->name == "max" || e->name == "abs" || e->name == "float" || e->name == "int")
+      else if (e->name == "fmod")
+        best->div += 1;
+      else if (e->name == "min" || e->name == "max" || e->name == "abs" || e->name == "float" || e->name == "int" ||
+               e->name == "copysign")
         best->add += 1;
       else
         best->exp += 1;

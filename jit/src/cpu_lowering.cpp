@@ -1478,6 +1478,19 @@ class Codegen {
       }
       return Val{r, kPyFloat, nullptr};
     }
+    if (f == "fmod" || f == "copysign") {
+      // Both exact in C. math.fmod: a NaN from operands that are not NaN
+      // (x infinite or y zero) is ValueError; fmod(x, +-inf) is x for a
+      // finite x, as in C. LLVM's frem is C's fmod.
+      check_big_int(a[0]);
+      check_big_int(a[1]);
+      llvm::Value* x = conv(a[0], Repr::F64);
+      llvm::Value* y = conv(a[1], Repr::F64);
+      if (f == "copysign") return Val{intrinsic(llvm::Intrinsic::copysign, {x, y}), kPyFloat, nullptr};
+      llvm::Value* r = B.CreateFRem(x, y);
+      trap_later(B.CreateAnd(B.CreateFCmpUNO(r, r), B.CreateFCmpORD(x, y)), Trap::Domain);
+      return Val{r, kPyFloat, nullptr};
+    }
     if (f == "floor" || f == "ceil" || f == "trunc") {
       // Python's int and bool are exact (int.__floor__); NumPy's integers
       // have no __floor__/__ceil__, so Python converts them to float first

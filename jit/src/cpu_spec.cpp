@@ -68,6 +68,9 @@ const std::set<std::string>& math_fns() {
                                           "log10", "log2", "expm1", "log1p", "erf", "erfc", "sinh", "cosh"};
   return s;
 }
+// math.fmod(x, y) and math.copysign(x, y): exact in C (fmod is an exact
+// IEEE operation, copysign a bit operation), floats of their two arguments.
+bool is_math2(const std::string& f) { return f == "fmod" || f == "copysign"; }
 
 class Specialiser {
  public:
@@ -400,7 +403,7 @@ class Specialiser {
       case ExprKind::Call: {
         const std::string& f = e.name;
         bool same = math_fns().count(f) || f == "floor" || f == "ceil" || f == "trunc" || f == "float" || f == "int";
-        for (auto& a : e.args) check_int_then_float_reads(*a, same && e.args.size() == 1);
+        for (auto& a : e.args) check_int_then_float_reads(*a, (same && e.args.size() == 1) || is_math2(f));
         return;
       }
       default:
@@ -1051,13 +1054,13 @@ class Specialiser {
     // the others keep or depend on the small type (min(np.uint8(3), 5) is
     // np.uint8(3), abs(np.int8(-128)) wraps).
     if (f != "int" && f != "float" && f != "round" && f != "floor" && f != "ceil" && !math_fns().count(f) &&
-        f != "np.uint64")
+        !is_math2(f) && f != "np.uint64")
       for (auto& a : args) reject_small(a.t, f + "()", e.line);
     // an np.uint64: int() and round() (a Python int; one of 2**63 or more
     // stops the run, Python's big ints are not modelled), float(), math's
     // functions and math.floor()/ceil() (through float), np.uint64() only
     if (f != "int" && f != "round" && f != "float" && f != "floor" && f != "ceil" && !math_fns().count(f) &&
-        f != "np.uint64")
+        !is_math2(f) && f != "np.uint64")
       for (auto& a : args)
         if (is_u64(a.t))
           throw Unsupported{DeclineCode::Typing, e.line,
@@ -1088,6 +1091,12 @@ class Specialiser {
     if (math_fns().count(f)) {
       nargs(1);
       numeric(args[0]);
+      return TypedInterval{kPyFloat, {}};
+    }
+    if (is_math2(f)) {
+      nargs(2);
+      numeric(args[0]);
+      numeric(args[1]);
       return TypedInterval{kPyFloat, {}};
     }
     if (is_float_class_test(f)) {

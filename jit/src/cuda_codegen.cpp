@@ -1841,6 +1841,13 @@ class Generator {
       if (f != "sqrt" && f != "fabs") uses_libm_ = true;
       return V{r, kPyFloat, ""};
     }
+    if (f == "fmod" || f == "copysign") {
+      need(2);  // exact in CUDA as in C (0 ulp)
+      std::string x = conv(bigchk(a[0]), Repr::F64), y = conv(bigchk(a[1]), Repr::F64);
+      if (f == "copysign") return V{"copysign(" + x + ", " + y + ")", kPyFloat, ""};
+      uses_libm_ = true;
+      return V{"ls_math_fmod(" + x + ", " + y + ", ls_err)", kPyFloat, ""};
+    }
     if (f == "floor" || f == "ceil" || f == "trunc") {
       need(1);
       // Python's int and bool are exact; NumPy's integers have no

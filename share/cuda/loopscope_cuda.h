@@ -547,6 +547,12 @@ LS_DEV double ls_math_log1p(double x, ls_i64* err) {
   if (x <= -1.0) ls_fail(err, LS_ERR_DOMAIN);
   return log1p(x);
 }
+LS_DEV double ls_math_fmod(double x, double y, ls_i64* err) {
+  // math.fmod: a NaN from operands that are not NaN (x infinite or y zero)
+  double r = fmod(x, y);
+  if (r != r && x == x && y == y) ls_fail(err, LS_ERR_DOMAIN);
+  return r;
+}
 LS_DEV double ls_math_trig(double r, double x, ls_i64* err) {  // sin, cos, tan
   if (fabs(x) == ls_f64_bits(0x7ff0000000000000ULL)) ls_fail(err, LS_ERR_DOMAIN);
   return r;

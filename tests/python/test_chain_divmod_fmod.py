@@ -1,20 +1,23 @@
-"""Chained assignments (`a[i] = b[i] = e`, `s = t = 0.0`) and `q, r =
-divmod(x, y)` inside loop nests: every form runs in CPython and through
-loopscope.run on each device, and must give the same values (with their
-types), the same arrays bit for bit, the same exceptions with their messages
-and the same partial writes. The front end's hidden temporaries never reach
-the user.
+"""Chained assignments (`a[i] = b[i] = e`, `s = t = 0.0`), `q, r =
+divmod(x, y)`, math.fmod() and math.copysign() inside loop nests: every
+form runs in CPython and through loopscope.run on each device, and must give
+the same values (with their types), the same arrays bit for bit, the same
+exceptions with their messages and the same partial writes. The front end's
+hidden temporaries never reach the user.
 """
 
 import json
 import math
+from math import copysign, fmod
 
 import numpy as np
 import pytest
 
+import _loopscope
 import differential
 import loopscope
 from differential import use_temporary_cache  # noqa: F401
+from loopscope import _cuda, _run
 
 
 def check(fn, make_args, native=True):
@@ -390,6 +393,139 @@ def test_shadowed_divmod_runs_python():
         return q, r
 
     check(f, lambda: (5,), native=False)
+
+
+# --- math.fmod and math.copysign ----------------------------------------------------
+
+
+def fmod_periodic(u, out, shift):
+    n = u.shape[0]
+    for i in range(n):
+        j = int(math.fmod(i + shift, n))
+        out[i] = u[j] + math.fmod(u[i], 1.0)
+
+
+def fmod_values(out, x, y):
+    for i in range(x.shape[0]):
+        out[i] = math.fmod(x[i], y[i])
+
+
+def copysign_values(out, x, y):
+    for i in range(x.shape[0]):
+        out[i] = math.copysign(x[i], y[i])
+
+
+def imported_forms(x, y):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += fmod(x[i], y[i]) + copysign(1, y[i])
+    return s
+
+
+def fmod_python(n, x, d):
+    # Python ints and floats: x is a Python int (huge ones cannot become a
+    # float), d - i is 0 when i == d
+    r = 0.0
+    for i in range(n):
+        r = math.fmod(x + i, d - i)
+    return r
+
+
+SPECIAL = _f64(0.0, -0.0, 1.0, -1.0, 5.5, -5.5, 1e308, -1e-308, np.inf, -np.inf, np.nan, 3.0)
+
+
+@pytest.mark.parametrize(
+    "fn, make_args, native",
+    [
+        (fmod_periodic, lambda: (np.linspace(-3, 3, 11), np.zeros(11), 4), True),
+        (fmod_periodic, lambda: (np.linspace(-3, 3, 11), np.zeros(11), -25), True),
+        (
+            fmod_values,
+            lambda: (
+                np.zeros(12),
+                _f64(7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 1e308, 5.0, 3.0, np.nan, 2.0, 1.0),
+                _f64(2, 2, -2, -2, 3, 3, 1e-308, np.inf, -np.inf, 1.0, np.nan, 0.1),
+            ),
+            True,
+        ),
+        (fmod_values, lambda: (np.zeros(4), _f64(1.0, 2.0, 3.0, 4.0), _f64(1.0, 2.0, 0.0, 1.0)), True),  # ValueError
+        (
+            fmod_values,
+            lambda: (np.zeros(4), _f64(1.0, 2.0, -np.inf, 4.0), _f64(1.0, 2.0, 3.0, 1.0)),
+            True,
+        ),  # ValueError
+        (fmod_values, lambda: (np.zeros(3), _f64(1.0, np.nan, np.nan), _f64(1.0, 0.0, np.inf)), True),
+        (fmod_values, lambda: (np.zeros(3), _f64(1.0, np.inf, 2.0), _f64(1.0, np.nan, -0.0)), True),  # ValueError at 2
+        (
+            fmod_values,
+            lambda: (np.zeros(4, np.float32), np.arange(4, dtype=np.int64) * 7, np.array([3, -2, 5, 1])),
+            True,
+        ),
+        (fmod_values, lambda: (np.zeros(4), np.array([7, 8, 9, 1], np.int32), np.array([3, 0, 5, 1], np.int32)), True),
+        (fmod_values, lambda: (np.zeros(4), np.array([7.5, 8, 9, 1], np.float32), _f64(3, -0.25, 5, 1)), True),
+        (
+            fmod_values,
+            lambda: (np.zeros(4, np.int64), _f64(7.5, 8, 9, 1), _f64(3, -0.25, 5, 1)),
+            False,
+        ),  # a float into an int array
+        (copysign_values, lambda: (np.zeros(12), SPECIAL, SPECIAL[::-1].copy()), True),
+        (
+            copysign_values,
+            lambda: (np.zeros(4), np.array([1, -2, 3, 0], np.int64), _f64(-0.0, 0.0, np.nan, -1.0)),
+            True,
+        ),
+        (
+            copysign_values,
+            lambda: (np.zeros(4, np.float32), _f64(1.5, -2, 3, 0), np.array([-1, 0, 3, -7], np.int32)),
+            True,
+        ),
+        (imported_forms, lambda: (_f64(7.5, -3, 4, 1e10), _f64(2, -0.0, 0.5, 3)), True),
+        (imported_forms, lambda: (_f64(7.5, -3, 4, 1e10), _f64(2, 0, 0.5, 3)), True),  # ValueError
+        (fmod_python, lambda: (4, 7, 9), True),
+        (fmod_python, lambda: (4, -7, 2.5), True),
+        (fmod_python, lambda: (4, 2**60, 9), False),  # an int beyond 2**53 meeting a float stays Python
+        (fmod_python, lambda: (4, 10**400, 9), False),  # OverflowError: the int is not an int64
+        (fmod_python, lambda: (6, 7, 3), True),  # ValueError at i == 3
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) and v.__name__ != "<lambda>" else None,
+)
+def test_fmod_copysign(fn, make_args, native):
+    check(fn, make_args, native)
+
+
+def test_fmod_bits_on_many_values():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)
+    y = rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)
+    records = check(fmod_values, lambda: (np.zeros(500), x.copy(), y.copy()))
+    assert ran_natively(records)
+    records = check(copysign_values, lambda: (np.zeros(500), x.copy(), y.copy()))
+    assert ran_natively(records)
+
+
+def fmod_and_copysign(out, x, y):
+    for i in range(x.shape[0]):
+        out[i] = math.fmod(x[i], y[i]) + math.copysign(2.0, x[i])
+
+
+def test_fmod_and_copysign_in_the_generated_cuda():
+    seen = []
+
+    def hook(nest_id, env):
+        if env is not None:
+            seen.append(_loopscope.cuda_generate(nest_id, env))
+        return _cuda.run_emulated(nest_id, env)
+
+    _run.register_device("gpu-emulated+source:fmod", hook)
+    x, y = np.linspace(-5, 5, 16), np.full(16, 1.5)
+    out = np.zeros(16)
+    loopscope.run(fmod_and_copysign, out, x, y, device="gpu-emulated+source:fmod")
+    want = np.zeros(16)
+    fmod_and_copysign(want, x, y)
+    assert differential.same(out, want)
+    (gen,) = seen
+    assert gen.get("decline") is None, gen
+    assert "ls_math_fmod(" in gen["source"] and "copysign(" in gen["source"]
 
 
 @pytest.mark.parametrize(
