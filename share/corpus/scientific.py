@@ -688,3 +688,47 @@ def diff_index_error(a, b):
     for i in range(len(a)):
         out[i] = a[i] - b[i]
     return out
+
+
+@case(
+    lambda n, r: (np.sin(np.linspace(0, 2 * np.pi, n, endpoint=False)), n * 0.37 + 0.25),
+    (16, 4000, 200000),
+    "periodic shift with linear interpolation, wrapped with math.fmod",
+)
+def periodic_shift_fmod(u, shift):
+    n = u.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        x = math.fmod(i + shift, n)
+        if x < 0:
+            x += n
+        j = int(x)
+        f = x - j
+        out[i] = (1 - f) * u[j] + f * u[(j + 1) % n]
+    return out
+
+
+@case(lambda n, r: (r.random((n, n + 3)),), (5, 60, 500), "transpose over a flat index: row, col = divmod(k, ncols)")
+def transpose_flat_divmod(a):
+    nrows, ncols = a.shape
+    out = np.empty((ncols, nrows))
+    for k in range(nrows * ncols):
+        row, col = divmod(k, ncols)
+        out[col, row] = a[row, col]
+    return out
+
+
+@case(lambda n, r: (r.random(n), 50), (16, 200, 2000), "u[i] = u_new[i] = 0.0 to start, then Jacobi sweeps")
+def jacobi_chain_init(f, sweeps):
+    n = f.shape[0]
+    u = np.empty(n)
+    u_new = np.empty(n)
+    for i in range(n):
+        u[i] = u_new[i] = 0.0
+    h2 = 1.0 / ((n - 1) * (n - 1))
+    for s in range(sweeps):
+        for i in range(1, n - 1):
+            u_new[i] = 0.5 * (u[i - 1] + u[i + 1] + h2 * f[i])
+        for i in range(1, n - 1):
+            u[i] = u_new[i]
+    return u
