@@ -372,7 +372,7 @@ DECLINES = [
     ("mixed", [1.0, 2, 3.0], "w[1] is an int among floats"),
     ("numpy scalar", [1.0, np.float64(2.0), 3.0], "w[1] is an np.float64 (a NumPy scalar)"),
     ("deeper", [[[1.0]], [[2.0]]], "inside a row"),
-    ("object", [1.0, "2", 3.0], "w[1] is a str, not a number"),
+    ("object", [1.0, "2", 3.0], "w[1] is a str, not a float, int or bool"),
     ("bool among ints", [1, True, 3], "w[1] is a bool among ints"),
     ("empty", [], "empty list"),
 ]

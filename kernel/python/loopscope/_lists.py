@@ -145,12 +145,9 @@ def _a(text: str) -> str:
 
 
 def _what(x) -> str:
-    t = type(x)
     if isinstance(x, numpy.generic):
-        return f"an np.{t.__name__} (a NumPy scalar)"
-    if t in (list, tuple):
-        return _a(t.__name__)
-    return _a(t.__name__)
+        return f"an np.{type(x).__name__} (a NumPy scalar)"
+    return _a(type(x).__name__)
 
 
 _KINDS = {float: ("float", numpy.float64), int: ("int", numpy.int64), bool: ("bool", numpy.bool_)}
@@ -183,8 +180,8 @@ def _first_unlike(name: str, value, two_d: bool, kind) -> str:
                     f"Python (make {name} a NumPy array, np.array({name}), to run it natively)"
                 )
             return (
-                f"{_item_text(name, index)} is {_what(x)}, not a number, so the loop that reads {name} runs as "
-                f"plain Python"
+                f"{_item_text(name, index)} is {_what(x)}, not a float, int or bool, so the loop that reads {name} "
+                f"runs as plain Python"
             )
         if first is None:
             first = (index, t)
