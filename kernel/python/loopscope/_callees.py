@@ -11,11 +11,14 @@ code, or in a loop that runs as Python) goes through a trampoline instead::
 where ``<table>`` (a :class:`Table`, a constant of the rewritten code, as the
 hook is) gives back, at every call, the rewritten version of ``g`` whose
 nests call the same hook (so the same device) when ``g`` is a plain Python
-function of the same module, and ``g`` itself otherwise. The name is looked
-up where Python looks it up, before the arguments are computed, as Python
+function of the same module or of the user's own files (``user_module``: a
+``utils.py`` beside the notebook, not the standard library or an installed
+package), and ``g`` itself otherwise. ``utils.smooth(a)``, an attribute of
+such a module, goes through the table the same way. The name is looked up
+where Python looks it up, before the arguments are computed, as Python
 does; whatever it holds is judged by its value, at each call: a name rebound
 to another function, a builtin, a class, a method, a closure, a generator
-function or a function of another module is called as it is.
+function or a function of an installed module is called as it is.
 
 The rewritten callee is ``g``'s own code with its nests replaced
 (``_rewrite.compile_function``): the same globals, defaults (checked by
@@ -43,7 +46,10 @@ it where it would.
 import ast
 import builtins
 import inspect
+import os
+import site
 import sys
+import sysconfig
 import types
 import uuid
 from typing import Any, Dict, List, Optional, Set
@@ -58,6 +64,10 @@ REWRITER = types.SimpleNamespace(plain_function=None, compile_function=None, Not
 # ``_rewrite.compile_function`` swaps the string for the table in the
 # compiled code's constants, as it does for the hook.
 PLACEHOLDER = f"<loopscope callees {uuid.uuid4().hex}>"
+# A cell's code is compiled by IPython, whose constants the engine does not
+# touch: its trampolines find the kernel's table through builtins, by this
+# name, as the cell's nests find the hook (``trampoline_cell``).
+CELL_TABLE_NAME = "__loopscope_callees__"
 # The user functions one table rewrites, at most (every other one is called
 # as it is).
 MAX_CALLEES = 256
@@ -71,6 +81,51 @@ _getframe, _getrecursionlimit = sys._getframe, sys.getrecursionlimit
 RECURSION_MARGIN = 100
 
 
+def _library_folders() -> tuple:
+    """The folders of installed code: the interpreter's prefixes, its
+    standard library and every site-packages folder."""
+    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    folders.update(v for k, v in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    try:
+        folders.update(site.getsitepackages())
+        folders.add(site.getusersitepackages())
+    except AttributeError:  # a virtual environment's old site module
+        pass
+    folders.update(p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages"))
+    folders.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this package's folder
+    return tuple(os.path.join(os.path.realpath(f), "") for f in folders if f)
+
+
+_LIBRARY_FOLDERS: Optional[tuple] = None
+_USER_FILES: Dict[str, bool] = {}  # module file -> whether it is the user's own
+
+
+def user_module(module: dict) -> bool:
+    """Whether ``module`` (a module's globals) is one of the user's own
+    files: a ``.py`` file imported as a module, outside the standard library
+    and the installed packages (a ``utils.py`` beside the notebook, a
+    package being developed). Its plain functions are rewritten when a
+    rewritten function calls them, as those of the caller's own module."""
+    global _LIBRARY_FOLDERS
+    file = module.get("__file__")
+    if type(file) is not str or not file.endswith(".py"):
+        return False
+    known = _USER_FILES.get(file)
+    if known is None:
+        if _LIBRARY_FOLDERS is None:
+            _LIBRARY_FOLDERS = _library_folders()
+        mod = sys.modules.get(module.get("__name__"))
+        path = os.path.join(os.path.realpath(file), "")
+        known = (
+            mod is not None
+            and getattr(mod, "__dict__", None) is module
+            and os.path.isfile(file)
+            and not path.startswith(_LIBRARY_FOLDERS)
+        )
+        _USER_FILES[file] = known
+    return known
+
+
 def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
     """Every name bound anywhere in ``fdef`` (its scope and the scopes
     inside it): a call of such a name may be of a local value, which the
@@ -78,8 +133,12 @@ def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
     called in ``fdef``."""
     names: Set[str] = set()
     for n in walk(fdef):
-        if called is not None and type(n) is ast.Call and type(n.func) is ast.Name:
-            called.add(n.func.id)
+        if called is not None and type(n) is ast.Call:
+            f = n.func
+            if type(f) is ast.Attribute:  # utils.smooth(a): utils may be a module of the user's
+                f = f.value
+            if type(f) is ast.Name:
+                called.add(f.id)
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             names.add(n.id)
         elif isinstance(n, ast.arg):
@@ -101,11 +160,14 @@ def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
 
 
 class _Trampolines(ast.NodeTransformer):
-    def __init__(self, skip: Set[str], module: dict, builtins: Dict[str, Any], table: Optional["Table"]):
+    def __init__(
+        self, skip: Set[str], module: dict, builtins: Dict[str, Any], table: Optional["Table"], in_cell: bool = False
+    ):
         self.skip = skip
         self.module = module
         self.builtins = builtins
         self.table = table
+        self.in_cell = in_cell  # the table is CELL_TABLE_NAME, not a constant
         self.count = 0
 
     def generic_visit(self, node):
@@ -116,6 +178,8 @@ class _Trampolines(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         f = node.func
+        if isinstance(f, ast.Attribute):
+            return self._module_attribute(node)
         if not isinstance(f, ast.Name) or not isinstance(f.ctx, ast.Load) or getattr(f, "_ls_orig", False):
             return node
         name = f.id
@@ -129,7 +193,25 @@ class _Trampolines(ast.NodeTransformer):
                 return node  # nothing in it to intercept (rebound later: called as it is)
         elif name in self.builtins:
             return node  # a builtin (print, len, ...)
-        get = ast.Attribute(value=ast.Constant(PLACEHOLDER), attr="get", ctx=ast.Load())
+        return self._through_table(node)
+
+    def _module_attribute(self, node):
+        """``utils.smooth(a)`` where ``utils`` holds, now, a module of the
+        user's own files: through the table (the attribute is read where
+        Python reads it, before the arguments)."""
+        f = node.func
+        base = f.value
+        if type(base) is not ast.Name or getattr(f, "_ls_orig", False) or base.id in self.skip:
+            return node
+        value = self.module.get(base.id)
+        if type(value) is not types.ModuleType or not user_module(vars(value)):
+            return node
+        return self._through_table(node)
+
+    def _through_table(self, node):
+        f = node.func
+        where = ast.Name(CELL_TABLE_NAME, ast.Load()) if self.in_cell else ast.Constant(PLACEHOLDER)
+        get = ast.Attribute(value=where, attr="get", ctx=ast.Load())
         node.func = ast.Call(func=get, args=[f], keywords=[])
         for n in (get, get.value, node.func):
             ast.copy_location(n, f)
@@ -145,7 +227,8 @@ def _may_trampoline(called: Set[str], skip: Set[str], module: dict, fn_builtins:
         if name in skip or name.startswith("__loopscope"):
             continue
         if name in module:
-            if type(module[name]) is types.FunctionType:
+            value = module[name]
+            if type(value) is types.FunctionType or (type(value) is types.ModuleType and user_module(vars(value))):
                 return True
         elif name not in fn_builtins:
             return True
@@ -177,6 +260,71 @@ def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
         if judging:
             table._judging.discard(fn)
     return t.count
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp)
+
+
+def calls_user_code(tree, module: dict) -> bool:
+    """Whether a cell calls, by a name or a module's attribute that holds it
+    now, a function of the user's own files (``user_module``) or a module of
+    them: only then are its calls routed through the kernel's table."""
+    for n in walk(tree):
+        if type(n) is not ast.Call:
+            continue
+        f = n.func
+        if type(f) is ast.Attribute and type(f.value) is ast.Name:
+            value = module.get(f.value.id)
+            if type(value) is types.ModuleType and user_module(vars(value)):
+                return True
+        elif type(f) is ast.Name:
+            value = module.get(f.id)
+            if type(value) is _FunctionType and value.__globals__ is not module and user_module(value.__globals__):
+                return True
+    return False
+
+
+def trampoline_cell(tree, module: dict) -> int:
+    """Routes the calls of a cell (``module``: the user's namespace) through
+    the kernel's table (CELL_TABLE_NAME), so that the functions of the
+    user's files it calls run their nests through the hook: at the top level
+    every name is the namespace's, and in the functions the cell defines
+    their own names are left alone (``trampoline``'s rule). Class bodies,
+    lambdas and comprehensions are left as they are. Returns how many calls
+    it rewrote."""
+    fn_builtins = module.get("__builtins__", builtins)
+    if isinstance(fn_builtins, types.ModuleType):
+        fn_builtins = vars(fn_builtins)
+    count = 0
+
+    class _TopLevel(_Trampolines):
+        def visit(self, node):
+            if isinstance(node, _SCOPES) or type(node).__name__ == "GeneratorExp":
+                return node  # a scope of its own: its names are not the namespace's
+            return super().visit(node)
+
+    top = _TopLevel(set(), module, fn_builtins, None, in_cell=True)
+    for i, stmt in enumerate(tree.body):
+        tree.body[i] = top.visit(stmt)
+    count += top.count
+    for fdef in _defs_outside_scopes(tree.body):
+        t = _Trampolines(_local_names(fdef), module, fn_builtins, None, in_cell=True)
+        fdef.body = [t.visit(s) for s in fdef.body]  # nested defs too (their names are in the skip set)
+        count += t.count
+    return count
+
+
+def _defs_outside_scopes(stmts):
+    """The function definitions of a cell that are not inside another
+    function or a class (under ``if``, ``try``, ``with`` ... included)."""
+    for stmt in stmts:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield stmt
+        elif not isinstance(stmt, ast.ClassDef):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _defs_outside_scopes(getattr(stmt, field, None) or ())
+            for part in getattr(stmt, "handlers", None) or getattr(stmt, "cases", None) or ():
+                yield from _defs_outside_scopes(part.body)
 
 
 def _uses(code: types.CodeType, obj) -> bool:
@@ -238,7 +386,7 @@ class Table:
                 new = e[1]
                 if new is g:
                     return g
-            elif g.__globals__ is not self.module:
+            elif g.__globals__ is not self.module and not user_module(g.__globals__):
                 return g
             else:
                 new = None
@@ -285,7 +433,7 @@ class Table:
 
     def _judge(self, g):
         code = g.__code__
-        if g.__globals__ is not self.module:
+        if g.__globals__ is not self.module and not user_module(g.__globals__):
             return self._as_it_is(g, "")
         if code.co_flags & _NOT_PLAIN:
             return self._as_it_is(g, f"{g.__qualname__} is a generator or a coroutine, so it runs as it is")

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from . import _callees
 from ._errors import internal
 from ._records import INTERRUPTED, TRAP, Decline, shown_all
 from ._magic import loopscope_magic
@@ -543,13 +544,19 @@ class LoopNestTransformer(ast.NodeTransformer):
     def visit_Module(self, node):
         if SETTINGS.mode == "off":
             return node
-        if not any(isinstance(n, ast.For) for n in ast.walk(node)):
-            return node  # the common case costs one walk of the cell's tree
+        shell = _state.get("shell")
+        user_ns = shell.user_ns if shell is not None else {}
+        try:
+            # Calls of the functions of the user's own files (utils.py) go
+            # through the kernel's table, which runs their nests too.
+            user_calls = _callees.calls_user_code(node, user_ns)
+        except Exception:
+            user_calls = False
+        if not user_calls and not any(isinstance(n, ast.For) for n in ast.walk(node)):
+            return node  # the common case costs two walks of the cell's tree
         try:
             from . import _rewrite
 
-            shell = _state.get("shell")
-            user_ns = shell.user_ns if shell is not None else {}
             new, _nests = _rewrite.rewrite_module(
                 node,
                 "<cell>",
@@ -559,6 +566,7 @@ class LoopNestTransformer(ast.NodeTransformer):
                 namespace=lambda name: user_ns.get(name, _rewrite.NAMESPACE_MISSING),
                 module=user_ns,
                 local_defs=True,
+                outside=(lambda tree: _callees.trampoline_cell(tree, user_ns)) if user_calls else None,
             )
             return new
         except Exception as exc:  # never break the cell: run it unchanged
@@ -638,6 +646,10 @@ def register(shell):
     import builtins
 
     setattr(builtins, HOOK_NAME, hook)
+    # The functions of the user's files that cells call: rewritten on their
+    # first call, their nests through the same hook. Its module is no
+    # namespace: the cells' own functions are rewritten with the cells.
+    setattr(builtins, _callees.CELL_TABLE_NAME, _callees.Table(hook, {}, hook_declined=True))
     from . import _rewrite
 
     _rewrite.PYTHON_RAN_LISTENER[0] = _python_ran

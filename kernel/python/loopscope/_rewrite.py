@@ -71,6 +71,7 @@ import builtins
 import copy
 import functools
 import inspect
+import linecache
 import math
 import re
 import sys
@@ -1500,28 +1501,43 @@ def _compile_like(tree, old: types.CodeType) -> types.CodeType:
 
 
 def _source_is_its_code(plain) -> bool:
-    """Whether the source the rewriter read is the one ``plain``'s code was
+    """Whether the file the rewriter read is the one ``plain``'s code was
     compiled from. ``linecache`` (what ``inspect`` reads too) rereads a file
     that changed on disk, so a module edited since its import would give the
     new text: the rewritten function would run code that Python does not run.
-    The source, compiled as the rewritten one is (same class, same closure),
-    must give ``plain``'s bytecode, names and constants. Not compared:
-    sources that are not files (IPython's cells, ``<string>``: their text
-    cannot change) and functions whose code a cell's rewriting made (they
-    call the hook by name: their source is the cell as the user wrote it)."""
+    The file, compiled whole as its module was (its imports, classes and
+    future imports decide the bytecode), must hold a function of ``plain``'s
+    name and first line with ``plain``'s bytecode, names and constants. Not
+    compared: sources that are not files (IPython's cells, ``<string>``:
+    their text cannot change) and functions whose code a cell's rewriting
+    made (they call the hook by name: their source is the cell as written)."""
     old = plain.__code__
-    if old.co_filename.startswith("<") or _names_the_hook(old):
+    file = old.co_filename
+    if file.startswith("<") or _names_the_hook(old):
         return True
-    try:
-        source, first, tree = _function_source(plain)
-        fdef = next(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-        fdef.decorator_list = []
-        code = _compile_like(_maker_module(plain, fdef, first + fdef.lineno - 1), old)
-        maker_code = _find_code(code, MAKER_NAME)
-        fresh = _find_code(maker_code, old.co_name) if maker_code is not None else None
-    except (NotRewritable, StopIteration, SyntaxError, ValueError):
+    text = "".join(linecache.getlines(file))  # what _source read (checked against the disk there)
+    if not text:
         return False
-    return fresh is not None and _same_code(fresh, old)
+    cached = _FILE_CODE.get(file)
+    if cached is None or cached[0] != text:
+        try:
+            cached = (text, compile(text, file, "exec", dont_inherit=True))
+        except (SyntaxError, ValueError):
+            cached = (text, None)
+        if len(_FILE_CODE) >= 64:
+            _FILE_CODE.clear()
+        _FILE_CODE[file] = cached
+    todo = [cached[1]] if cached[1] is not None else []
+    while todo:
+        c = todo.pop()
+        if c.co_firstlineno == old.co_firstlineno and c.co_qualname == old.co_qualname and _same_code(c, old):
+            return True
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return False
+
+
+# file -> (its text, the text compiled as a module): _source_is_its_code.
+_FILE_CODE: Dict[str, tuple] = {}
 
 
 def _names_the_hook(code: types.CodeType) -> bool:
@@ -1539,7 +1555,7 @@ def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
         or a.co_varnames != b.co_varnames
         or a.co_freevars != b.co_freevars
         or a.co_cellvars != b.co_cellvars
-        or (a.co_flags ^ b.co_flags) & ~inspect.CO_NESTED  # the rewritten def is nested in its maker
+        or a.co_flags != b.co_flags
         or (a.co_argcount, a.co_posonlyargcount, a.co_kwonlyargcount)
         != (b.co_argcount, b.co_posonlyargcount, b.co_kwonlyargcount)
         or len(a.co_consts) != len(b.co_consts)
