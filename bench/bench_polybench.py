@@ -636,10 +636,9 @@ def verdicts():
         "`path[k, k] >= 0`). `tests/python/test_polybench.py` checks these verdicts.",
         "",
         "On the GPU (checked with the emulator, `gpu-emulated`): lu, ludcmp's first nest and adi have no GPU "
-        "version (the sentence below); symm and trmm start on the GPU and fall back to Python as they run "
-        "(\"a scalar's value after the loop was set by an earlier iteration than the last, which the parallel "
-        'code does not keep": the inner `k` loop is empty on the last outer iteration, so Python leaves `k` '
-        "from an earlier one, although nothing reads `k` after the nest); every other nest runs.",
+        "version (the sentence below); every other nest runs, symm and trmm included (their inner `k` loop is "
+        "empty on the last outer iteration, so Python leaves `k` from an earlier one: the generated CUDA keeps "
+        "the value of the latest iteration that assigned it).",
         "",
         "| kernel | nests: loops (P parallel, S sequential) | GPU variant |",
         "|---|---|---|",

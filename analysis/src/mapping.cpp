@@ -175,6 +175,24 @@ std::vector<const GpuLaunchPlan*> GpuMapping::launches() const {
   return out;
 }
 
+bool assigned_in_every_iteration(const Stmt& loop, const std::string& name) {
+  std::function<bool(const Stmt&)> continues = [&](const Stmt& s) {
+    if (s.kind == StmtKind::Continue && s.jump_target == loop.id) return true;
+    for (auto& b : s.body)
+      if (continues(*b)) return true;
+    for (auto& b : s.orelse)
+      if (continues(*b)) return true;
+    return false;
+  };
+  for (auto& s : loop.body) {
+    if ((s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) && s->target &&
+        s->target->kind == ExprKind::Name && s->target->name == name)
+      return true;
+    if (continues(*s)) return false;
+  }
+  return false;
+}
+
 std::vector<int> GpuMapping::grid_loop_ids() const {
   std::vector<int> ids;
   for (auto* l : launches())

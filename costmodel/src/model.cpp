@@ -493,10 +493,18 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
   // Grid-level reductions: one atomic per warp after a shuffle reduction,
   // serialised on one address in L2 (about one per clock).
   const double t_atomic = w.gpu_grid_reduction * launches / g.warp_size / clock;
+  // Scalars assigned in some iterations only (ls_keep_last): each block
+  // announces its latest position with one atomic, and only a block later
+  // than every one announced before takes the lock to write its value (a
+  // fenced read and write of memory while the others wait, about two memory
+  // latencies). Blocks finish wave after wave, in any order within a wave:
+  // about 1 + ln(blocks per wave) of each wave take the lock.
+  const double locks = waves * (1 + std::log(std::max(1.0, blocks / std::max(1.0, waves))));
+  const double t_last = w.gpu_last_assigned * launches * (blocks / clock + locks * 2 * g.memory_latency_ns * 1e-9);
   const double t_host = cpu_op_seconds(host, h);
 
   double t_kernel = std::max({t_alu, t_mem, t_latency});
-  v.compute = t_kernel + t_atomic + t_host;
+  v.compute = t_kernel + t_atomic + t_last + t_host;
   v.bound_by = t_kernel == t_mem ? "memory" : (t_kernel == t_alu ? "compute" : "latency");
   v.scheduling = launches * g.launch_overhead_us * 1e-6 + call_seconds(w, h);
 
@@ -531,6 +539,7 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
                {"memory_s", t_mem},
                {"latency_s", t_latency},
                {"atomic_s", t_atomic},
+               {"last_values_s", t_last},
                {"host_s", t_host},
                {"dram_bytes", traffic},
                {"access_bytes", accesses_bytes},

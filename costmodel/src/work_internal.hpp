@@ -93,6 +93,9 @@ class Counter {
   std::set<int> grid_loops_;
   std::map<int, std::string> grid_x_of_;  // launch root -> its grid's x variable
   std::map<int, int> grid_deepest_;       // launch root -> deepest grid loop
+  // launch root -> its scalars assigned in some iterations only (their last
+  // values are found across the blocks: analysis::assigned_in_every_iteration)
+  std::map<int, int> grid_last_assigned_;
   std::string grid_x_var_;
   WorkProfile w_;
   std::string error_;

@@ -122,6 +122,7 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["gpu_launches"] = w.gpu_launches;
   j["gpu_threads"] = w.gpu_threads;
   j["gpu_grid_reduction"] = w.gpu_grid_reduction;
+  j["gpu_last_assigned"] = w.gpu_last_assigned;
   j["gpu_single_thread_loops"] = w.gpu_single_thread_loops;
   j["bytes_read"] = w.bytes_read();
   j["bytes_written"] = w.bytes_written();
@@ -196,6 +197,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   w.gpu_launches = num(j, "gpu_launches");
   w.gpu_threads = num(j, "gpu_threads");
   w.gpu_grid_reduction = num(j, "gpu_grid_reduction");
+  w.gpu_last_assigned = num(j, "gpu_last_assigned");
   w.gpu_single_thread_loops = (int)num(j, "gpu_single_thread_loops");
   return w;
 }

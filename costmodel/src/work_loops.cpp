@@ -20,6 +20,25 @@ namespace loopscope::costmodel::work_detail {
 Counter::Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping& mapping, double scale)
     : b_(b), mapping_(mapping), scale_(scale) {
   for (auto& lp : plan.loops) verdicts_[lp.loop] = lp.verdict;
+  // The scalars of each grid launch whose last value the blocks combine, as
+  // the CUDA generator counts them: assigned in the launch, neither a grid
+  // loop variable nor a reduction of a grid loop, and not assigned by every
+  // iteration of the innermost grid loop.
+  for (const GpuLaunchPlan* launch : mapping.gpu.launches()) {
+    if (launch->sequential()) continue;
+    std::set<std::string> names, skip;
+    region_detail::assigned_scalars(launch->root->body, names);
+    for (const Stmt* g : launch->grid) {
+      skip.insert(g->var);
+      for (auto& lp : plan.loops)
+        if (lp.loop == g->id && lp.verdict == LoopVerdict::Reduction)
+          for (auto& r : lp.reductions) skip.insert(r.variable);
+    }
+    int n = 0;
+    for (auto& name : names)
+      if (!skip.count(name) && !is_hidden_name(name) && !assigned_in_every_iteration(*launch->grid.back(), name)) ++n;
+    grid_last_assigned_[launch->root->id] = n;
+  }
   // Flow dependences carried at a constant distance: a recurrence every
   // iteration (a distance that varies, as D[i, k] against D[i, j] at j == k,
   // meets its source only now and then).
@@ -429,7 +448,7 @@ WorkProfile Counter::run() {
   w_.fp32 = any_float && all_f32;
 
   // CPU and GPU mapping.
-  double regions = 0, par_iters = 0, launches = 0, threads = 0, red = 0;
+  double regions = 0, par_iters = 0, launches = 0, threads = 0, red = 0, last_assigned = 0;
   int first_par = -1;
   for (auto& lt : w_.loops) {
     if (!cpu_parallel_.count(lt.loop)) continue;
@@ -442,6 +461,7 @@ WorkProfile Counter::run() {
     if (!gpu_launch_roots_.count(lt.loop)) continue;
     launches += lt.entries;
     if (lt.verdict == LoopVerdict::Reduction) red += lt.iterations;
+    last_assigned += lt.entries * grid_last_assigned_[lt.loop];
     int deepest = grid_deepest_[lt.loop];
     for (auto& d : w_.loops)
       if (d.loop == deepest) threads += d.iterations;
@@ -457,6 +477,7 @@ WorkProfile Counter::run() {
   w_.gpu_launches = launches;
   w_.gpu_threads = launches > 0 ? threads / launches : 0;
   w_.gpu_grid_reduction = launches > 0 ? red / launches : 0;
+  w_.gpu_last_assigned = launches > 0 ? last_assigned / launches : 0;
   auto weight = [](const OpCounts& o) { return o.flops() + o.load + o.store + o.intop + o.compare + o.assign; };
   double tot = weight(w_.ops);
   w_.parallel_fraction = tot > 0 ? std::min(1.0, weight(w_.ops_parallel) / tot) : 0;

@@ -354,7 +354,8 @@ struct KernelBuild {
   std::map<std::string, KVar> vars;     // scalars and loop variables the kernel assigns
   std::set<std::string> grid_vars;
   bool sequential = false;
-  bool needs_last = false;  // privates: the host passes the last iteration's grid point
+  bool needs_last = false;    // LastValue results: the host passes the last iteration's grid point
+  bool needs_launch = false;  // LastAssigned results: the host numbers the launches
 };
 
 // One reduction handled by a grid kernel.
@@ -740,7 +741,10 @@ class Generator {
     r.op = op;
     r.loop = loop;
     r.slot = prog_.result_slots;
-    prog_.result_slots += 4;
+    // A last value also keeps a lock, the launch and the grid position of the
+    // iteration it comes from, and the latest announced (LS_LAST_WORDS in
+    // share/cuda/loopscope_cuda.h).
+    prog_.result_slots += kind == CudaResultKind::LastAssigned ? 9 : 4;
     r.kernel = (int)prog_.kernels.size();
     r.slot_type = v.t.r == Repr::F64   ? CudaSlotType::F64
                   : v.t.r == Repr::F32 ? (op == "+" ? CudaSlotType::F32 : CudaSlotType::F64)
@@ -853,10 +857,14 @@ class Generator {
         v.result = add_result(name, CudaResultKind::Reduction, v, info.fn, root.id, &info);
       } else if (v.role == KVar::Private) {
         // The value after the loop is the one the last iteration (in Python's
-        // order, found by the host for each launch) leaves; the thread that
-        // runs it reports it, and stops the run when that iteration did not
-        // assign it (the value would come from an earlier one).
-        v.result = add_result(name, CudaResultKind::LastValue, v, "", grid.back()->id, nullptr);
+        // order) that assigned it leaves. Assigned by every iteration: the
+        // thread that runs the last one reports it. Else each thread notes its
+        // own last assigning iteration and the threads keep the latest
+        // (ls_keep_last).
+        v.result = add_result(name,
+                              analysis::assigned_in_every_iteration(*grid.back(), name) ? CudaResultKind::LastValue
+                                                                                        : CudaResultKind::LastAssigned,
+                              v, "", grid.back()->id, nullptr);
       } else {
         v.result = add_result(name, CudaResultKind::Sequential, v, "", root.id, nullptr);
       }
@@ -932,26 +940,32 @@ class Generator {
         --indent_;
         line("} while (0);");
       }
-      bool any_private = false;
-      for (auto& [name, v] : kb.vars) any_private = any_private || (v.role == KVar::Private && v.result >= 0);
-      if (any_private) {
-        std::string last;
-        for (size_t g = 0; g < grid.size(); ++g) {
-          const std::string& v = id(grid[g]->var);
-          last += std::string(g ? " && " : "") + v + " == ls_last_" + v;
-        }
+      auto result_kind = [&](const KVar& v) {
+        return v.role == KVar::Private && v.result >= 0 ? prog_.results[v.result].kind : CudaResultKind::Reduction;
+      };
+      std::string last;
+      for (size_t g = 0; g < grid.size(); ++g) {
+        const std::string& v = id(grid[g]->var);
+        last += std::string(g ? " && " : "") + v + " == ls_last_" + v;
+      }
+      for (auto& [name, v] : kb.vars) {
+        if (result_kind(v) != CudaResultKind::LastValue) continue;
+        if (!kb.needs_last) line("if (" + last + ") {  // the last iteration leaves its values in Python's variables");
         kb.needs_last = true;
-        // (a variable an error left unset is not the error: the error's
-        // sentence is kept)
-        line("if (" + last + ") {  // the last iteration leaves its values in Python's variables");
-        for (auto& [name, v] : kb.vars) {
-          if (v.role != KVar::Private || v.result < 0) continue;
-          const std::string& c = id(name);
-          line("  if (ls_set_" + c + ") { *ls_out_" + c + " = " + c + "; ls_meta_" + c + "[0] = 1; ls_meta_" + c +
-               "[1] = " + kind_expr(name, v) +
-               "; } else if (*(volatile ls_i64*)ls_err == 0) ls_fail(ls_err, LS_ERR_LAST);");
-        }
-        line("}");
+        const std::string& c = id(name);
+        line("  if (ls_set_" + c + ") { *ls_out_" + c + " = " + c + "; ls_meta_" + c + "[0] = 1; ls_meta_" + c +
+             "[1] = " + kind_expr(name, v) + "; }");
+      }
+      if (kb.needs_last) line("}");
+      // Scalars assigned in some iterations only: where this thread last
+      // assigned each (the iteration numbers of the grid loops).
+      for (auto& [name, v] : kb.vars) {
+        if (result_kind(v) != CudaResultKind::LastAssigned) continue;
+        const std::string& c = id(name);
+        std::string note;
+        for (size_t g = 0; g < grid.size(); ++g)
+          note += " ls_at_" + c + "[" + std::to_string(g) + "] = ls_it_" + id(grid[g]->var) + ";";
+        line("if (ls_set_" + c + ") {" + note + " }");
       }
       for (size_t g = grid.size(); g-- > 0;) {
         --indent_;
@@ -962,7 +976,23 @@ class Generator {
         line("// shuffles, then lane 0 of each warp combines the warp's result atomically.");
       }
       for (auto& [name, info] : reds_) emit_combine(name, kb.vars.at(name), info);
-      kb.k.uses_warp_shuffles = !reds_.empty();
+      bool any_last = false;
+      for (auto& [name, v] : kb.vars) {
+        if (result_kind(v) != CudaResultKind::LastAssigned) continue;
+        if (!any_last) {
+          line("// Values after the loop of the scalars assigned in some iterations only: Python");
+          line("// keeps those of the last iteration that assigned them. The block finds its");
+          line("// latest, then keeps it unless a later iteration's is there (ls_keep_last).");
+        }
+        any_last = true;
+        const std::string& c = id(name);
+        const std::string T = slot_ctype(prog_.results[v.result].slot_type);
+        std::string value = ctype(v.t.r) == T ? c : "(" + T + ")" + c;
+        line("ls_keep_last(" + value + ", (ls_i64)" + kind_expr(name, v) + ", ls_at_" + c + ", ls_launch, ls_out_" + c +
+             ", ls_meta_" + c + ");");
+      }
+      kb.needs_launch = any_last;
+      kb.k.uses_warp_shuffles = !reds_.empty() || any_last;
     }
     if (sequential) {
       for (auto& [name, v] : kb.vars) {
@@ -1003,6 +1033,9 @@ class Generator {
       decls << "  " << T << " " << c << " = 0;\n";
       if (v.t.mixed()) decls << "  bool ls_np_" << c << " = false;\n";
       decls << "  bool ls_set_" << c << " = false;  // assigned in this iteration\n";
+      if (v.role == KVar::Private && v.result >= 0 && prog_.results[v.result].kind == CudaResultKind::LastAssigned) {
+        decls << "  ls_i64 ls_at_" << c << "[3] = {-1, 0, 0};  // where this thread last assigned it (-1: nowhere)\n";
+      }
     }
 
     // Parameters.
@@ -1043,6 +1076,7 @@ class Generator {
       for (size_t g = 0; g < grid.size(); ++g)
         add_param({CudaParamKind::GridLast, "ls_last_" + id(grid[g]->var), grid[g]->var, (int)g},
                   "ls_i64 ls_last_" + id(grid[g]->var));
+    if (kb.needs_launch) add_param({CudaParamKind::LaunchNumber, "ls_launch", "", 0}, "ls_i64 ls_launch");
     for (auto& [name, v] : kb.vars) {
       if (v.result < 0) continue;
       const CudaResult& r = prog_.results[v.result];
@@ -1078,7 +1112,8 @@ class Generator {
         case CudaParamKind::ArrayExtent:
         case CudaParamKind::ArrayStride:
         case CudaParamKind::IntScalar:
-        case CudaParamKind::GridLast: t = "ls_i64"; break;
+        case CudaParamKind::GridLast:
+        case CudaParamKind::LaunchNumber: t = "ls_i64"; break;
         case CudaParamKind::FloatScalar: t = "double"; break;
         case CudaParamKind::BoolScalar: t = "bool"; break;
         case CudaParamKind::Result: {

@@ -606,6 +606,7 @@ CudaRunOutcome run_cuda_program(const CudaProgram& program, const BoundNest& bou
           // No iteration at all: a value no iteration has (the body never runs).
           v = last ? (uint64_t)(*last)[p.dim] : 0;
           break;
+        case CudaParamKind::LaunchNumber: v = (uint64_t)(out.launches + 1); break;
         case CudaParamKind::ErrorFlag: v = slot_base; break;
         case CudaParamKind::Result:
         case CudaParamKind::ResultMeta: v = slot_base + 8 * (1 + p.dim); break;

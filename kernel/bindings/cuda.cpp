@@ -181,6 +181,7 @@ const char* kind_name(CudaParamKind k) {
     case CudaParamKind::Result: return "result";
     case CudaParamKind::ResultMeta: return "result_meta";
     case CudaParamKind::GridLast: return "grid_last";
+    case CudaParamKind::LaunchNumber: return "launch_number";
   }
   return "?";
 }

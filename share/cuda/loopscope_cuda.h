@@ -30,7 +30,7 @@ typedef unsigned long long ls_u64;
 #define LS_ERR_BIGINT 7     // an int beyond 2**53 meets a float
 #define LS_ERR_INT32 8      // a Python int out of an int32 element's range
 #define LS_ERR_FLOAT2INT 9  // int() of NaN, an infinity or a float beyond int64
-#define LS_ERR_LAST 10      // a scalar's final value comes from an iteration other than the last
+#define LS_ERR_LAST 10      // (unused: ls_keep_last below gives every last value back)
 #define LS_ERR_NPWARN 12    // NumPy would print a RuntimeWarning (overflow, division by zero, invalid value)
 
 LS_DEV void ls_fail(ls_i64* err, ls_i64 code) { *(volatile ls_i64*)err = code; }
@@ -634,7 +634,7 @@ LS_DEV ls_i64 ls_range_count(ls_i64 start, ls_i64 stop, ls_i64 step) {
 // Result slots: four 8-byte words per scalar: the value, whether the nest
 // assigned it, its Python type (0 int, 1 float, 2 bool, 3 np.float64,
 // 4 np.float32, 5 np.int64, 6 np.int32, 7 np.bool_), and the signs of the
-// zeros a min/max reduction met.
+// zeros a min/max reduction met (last values: LS_LAST_WORDS, below).
 #define LS_SET(p) (*(ls_i64*)((p) + 1))
 #define LS_KIND(p) (*(ls_i64*)((p) + 2))
 #define LS_AUX(p) (*(ls_i64*)((p) + 3))
@@ -718,4 +718,89 @@ LS_DEV ls_i64 ls_warp_max_i64(ls_i64 v) {
 LS_DEV ls_i64 ls_warp_any(ls_i64 flag) {
   for (int o = 16; o > 0; o >>= 1) flag |= __shfl_down_sync(LS_FULL_MASK, (long long)flag, o);
   return flag;
+}
+
+// ---- last values of private scalars ---------------------------------------
+// After the loop, Python leaves in a scalar the value of the last iteration
+// (in the loop's order) that assigned it; when none did, the value from
+// before the loop (or no value at all). A scalar that every iteration assigns
+// comes from the thread that runs the last iteration. For one assigned in
+// some iterations only, each thread notes where its last assigning iteration
+// lies in the grid: the iteration numbers of the grid loops, outermost first
+// ({-1, 0, 0}: it assigned nothing). A thread's iterations come in increasing
+// order, so the variable itself still holds that iteration's value at the end.
+//
+// ls_keep_last then finds the block's latest assignment (shuffles within each
+// warp, then shared memory), and thread 0 writes it to the result unless a
+// later iteration's value is already there. The result's words after the
+// value (LS_LAST_WORDS in all): assigned, type code, a lock, the launch number
+// and the grid position of the value held, and the latest (launch, outermost
+// position) any block has announced. A kernel launched again by a host loop
+// has a higher launch number: its iterations come after all those of earlier
+// launches. Every thread of the block calls it (no early exits).
+//
+// The announcement spares most blocks the lock: a block that finds a later
+// one announced leaves the value to it (blocks finish in about the order of
+// their positions, wave after wave, but in any order within a wave).
+#define LS_LAST_WORDS 9
+// Position a comes after position b (grid iteration numbers, outermost first).
+LS_DEV bool ls_later(const ls_i64* a, const volatile ls_i64* b) {
+  for (int d = 0; d < 3; ++d)
+    if (a[d] != b[d]) return a[d] > b[d];
+  return false;
+}
+template <class T>
+LS_DEV void ls_keep_last(T value, ls_i64 kind, const ls_i64* at, ls_i64 launch, T* out, ls_i64* meta) {
+  ls_i64 pos[3] = {at[0], at[1], at[2]};
+  // The warp's latest.
+  for (int o = 16; o > 0; o >>= 1) {
+    T v = __shfl_down_sync(LS_FULL_MASK, value, o);
+    ls_i64 k = __shfl_down_sync(LS_FULL_MASK, (long long)kind, o);
+    ls_i64 p[3];
+    for (int d = 0; d < 3; ++d) p[d] = __shfl_down_sync(LS_FULL_MASK, (long long)pos[d], o);
+    if (ls_later(p, pos)) {
+      value = v;
+      kind = k;
+      for (int d = 0; d < 3; ++d) pos[d] = p[d];
+    }
+  }
+  // The block's latest: lane 0 of each warp leaves the warp's in shared memory.
+  __shared__ T warp_value[32];
+  __shared__ ls_i64 warp_kind[32], warp_pos[32][3];
+  const unsigned t = (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
+  const unsigned warps = (blockDim.x * blockDim.y * blockDim.z + 31) / 32;
+  if (t % 32 == 0) {
+    warp_value[t / 32] = value;
+    warp_kind[t / 32] = kind;
+    for (int d = 0; d < 3; ++d) warp_pos[t / 32][d] = pos[d];
+  }
+  __syncthreads();
+  if (t == 0) {
+    for (unsigned w = 1; w < warps; ++w)
+      if (ls_later(warp_pos[w], pos)) {
+        value = warp_value[w];
+        kind = warp_kind[w];
+        for (int d = 0; d < 3; ++d) pos[d] = warp_pos[w][d];
+      }
+    // (launch, outermost position) in one word when they fit, else no announcement
+    const bool fits = launch < (1LL << 23) && pos[0] < (1LL << 40);
+    const ls_u64 mine = ((ls_u64)launch << 40) | (ls_u64)pos[0];
+    if (pos[0] >= 0 && !(fits && atomicMax((ls_u64*)(meta + 7), mine) > mine)) {
+      // One block at a time: take the lock, compare with the value held, give it back.
+      ls_u64* lock = (ls_u64*)(meta + 2);
+      while (atomicCAS(lock, 0ull, 1ull) != 0ull) {}
+      __threadfence();
+      volatile ls_i64* held = meta;
+      if (held[3] < launch || (held[3] == launch && ls_later(pos, held + 4))) {
+        *(volatile T*)out = value;
+        held[0] = 1;
+        held[1] = kind;
+        held[3] = launch;
+        for (int d = 0; d < 3; ++d) held[4 + d] = pos[d];
+      }
+      __threadfence();
+      atomicCAS(lock, 1ull, 0ull);
+    }
+  }
+  __syncthreads();  // the shared slots are free for the next scalar
 }

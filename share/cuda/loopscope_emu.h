@@ -304,11 +304,18 @@ inline unsigned long long atomicOr(unsigned long long* p, unsigned long long v) 
   *p = old | v;
   return old;
 }
+inline unsigned long long atomicMax(unsigned long long* p, unsigned long long v) {
+  unsigned long long old = *p;
+  if (v > old) *p = v;
+  return old;
+}
 inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp, unsigned long long v) {
   unsigned long long old = *p;
   if (old == cmp) *p = v;
   return old;
 }
+// Blocks and threads run one at a time: every write is seen at once.
+inline void __threadfence() {}
 inline double __longlong_as_double(long long v) {
   double d;
   std::memcpy(&d, &v, sizeof d);

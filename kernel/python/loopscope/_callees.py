@@ -262,7 +262,27 @@ def trampoline(fdef, fn, table: Optional["Table"] = None) -> int:
     return t.count
 
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp)
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ClassDef,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+class _CellTopLevel(_Trampolines):
+    """A cell's statements at its top level, where every name is the
+    namespace's: the scopes inside (functions, classes, lambdas,
+    comprehensions) are left to ``trampoline_cell``."""
+
+    def visit(self, node):
+        if isinstance(node, _SCOPES):
+            return node
+        return super().visit(node)
 
 
 def calls_user_code(tree, module: dict) -> bool:
@@ -295,18 +315,10 @@ def trampoline_cell(tree, module: dict) -> int:
     fn_builtins = module.get("__builtins__", builtins)
     if isinstance(fn_builtins, types.ModuleType):
         fn_builtins = vars(fn_builtins)
-    count = 0
-
-    class _TopLevel(_Trampolines):
-        def visit(self, node):
-            if isinstance(node, _SCOPES) or type(node).__name__ == "GeneratorExp":
-                return node  # a scope of its own: its names are not the namespace's
-            return super().visit(node)
-
-    top = _TopLevel(set(), module, fn_builtins, None, in_cell=True)
+    top = _CellTopLevel(set(), module, fn_builtins, None, in_cell=True)
     for i, stmt in enumerate(tree.body):
         tree.body[i] = top.visit(stmt)
-    count += top.count
+    count = top.count
     for fdef in _defs_outside_scopes(tree.body):
         t = _Trampolines(_local_names(fdef), module, fn_builtins, None, in_cell=True)
         fdef.body = [t.visit(s) for s in fdef.body]  # nested defs too (their names are in the skip set)

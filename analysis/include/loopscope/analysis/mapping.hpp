@@ -66,6 +66,16 @@ using ReductionRule = std::function<bool(const Stmt& loop)>;
 // - otherwise the loop is one launch on a single GPU thread.
 GpuMapping map_gpu(const BoundNest& bound, const ParallelPlan& plan, const ReductionRule& reduces_on_grid);
 
+// Whether every iteration of `loop` (a launch's innermost grid loop) assigns
+// the scalar `name`: a statement of the loop's own body assigns it, before any
+// statement that may `continue` the loop. The thread that runs the last
+// iteration then holds its value after the loop; a scalar assigned only under
+// an `if` or in an inner loop (which may not run) comes from the latest
+// iteration that assigned it, which the generated CUDA finds across the
+// threads (ls_keep_last in share/cuda/loopscope_cuda.h) and the cost model
+// prices.
+bool assigned_in_every_iteration(const Stmt& loop, const std::string& name);
+
 // The same rule when no generator is at hand (the cost model on its own, and
 // nests the CUDA generator declined): the generator's reduction rule without
 // its typing (scalar sums, minima and maxima with a value before the nest).

@@ -148,8 +148,11 @@ struct WorkProfile {
   // GPU thread; they are not priced as GPU work.
   std::vector<int> gpu_grid_loops;  // Stmt::ids, outermost first
   double gpu_launches = 0;
-  double gpu_threads = 0;           // threads per launch (mean)
-  double gpu_grid_reduction = 0;    // atomics per launch when a grid loop is a reduction
+  double gpu_threads = 0;         // threads per launch (mean)
+  double gpu_grid_reduction = 0;  // atomics per launch when a grid loop is a reduction
+  // Scalars per launch assigned in some iterations only (mean over launches):
+  // each block finds its latest value and updates the result under a lock.
+  double gpu_last_assigned = 0;
   int gpu_single_thread_loops = 0;  // launches of the mapping without a grid
 
   double bytes_read() const;  // sum of array footprints read

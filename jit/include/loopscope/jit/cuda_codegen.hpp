@@ -36,17 +36,19 @@ namespace loopscope::jit {
 
 // What a kernel parameter slot holds.
 enum class CudaParamKind {
-  ArrayData,    // device pointer to the array's element [0, ...]; `array`
-  ArrayExtent,  // shape[dim] of `array`
-  ArrayStride,  // stride[dim] of `array`, in elements
-  IntScalar,    // an int read by the nest (`array` holds its Python name), or a host loop variable
-  FloatScalar,  // a float read by the nest (`array` holds its Python name)
-  BoolScalar,   // a bool read by the nest (`array` holds its Python name)
-  ErrorFlag,    // device pointer to the int64 error word (0 = no error)
-  Result,       // device pointer to the value word of output `array` (dim = its index)
-  ResultMeta,   // device pointer to the words after it (assigned flag, type code, zero signs)
-  GridLast,     // the value grid loop `dim` has at the launch's last iteration in Python's
-                // order (the iteration whose scalars Python keeps)
+  ArrayData,     // device pointer to the array's element [0, ...]; `array`
+  ArrayExtent,   // shape[dim] of `array`
+  ArrayStride,   // stride[dim] of `array`, in elements
+  IntScalar,     // an int read by the nest (`array` holds its Python name), or a host loop variable
+  FloatScalar,   // a float read by the nest (`array` holds its Python name)
+  BoolScalar,    // a bool read by the nest (`array` holds its Python name)
+  ErrorFlag,     // device pointer to the int64 error word (0 = no error)
+  Result,        // device pointer to the value word of output `array` (dim = its index)
+  ResultMeta,    // device pointer to the words after it (assigned flag, type code, zero signs)
+  GridLast,      // the value grid loop `dim` has at the launch's last iteration in Python's
+                 // order (the iteration whose scalars Python keeps)
+  LaunchNumber,  // the launch's number in the run (1, 2, ...): a later launch's iterations
+                 // come after an earlier one's (LastAssigned results)
 };
 
 struct CudaParam {
@@ -58,10 +60,13 @@ struct CudaParam {
 
 // How a result slot is combined and returned.
 enum class CudaResultKind {
-  Reduction,   // seeded by the host with the scalar's value, combined
-               // atomically by every thread
-  LastValue,   // written by the thread that runs the last iteration
-  Sequential,  // read and written by the single thread of a sequential kernel
+  Reduction,     // seeded by the host with the scalar's value, combined
+                 // atomically by every thread
+  LastValue,     // assigned by every iteration: written by the thread that runs the last one
+  LastAssigned,  // assigned by some iterations: the value of the latest (in Python's order)
+                 // that assigned it, each block's latest kept under a lock with its
+                 // launch number and grid position
+  Sequential,    // read and written by the single thread of a sequential kernel
 };
 
 // How a Python value is held (the CPU variant's representations).
@@ -74,6 +79,9 @@ enum class CudaSlotType { F64, F32, I64 };
 // nest assigned it, its Python type code (0 int, 1 float, 2 bool,
 // 3 np.float64, 4 np.float32, 5 np.int64, 6 np.int32, 7 np.bool_: the order of
 // jit::ValueKind), and the signs of the zeros a float min/max reduction met.
+// A LastAssigned result owns nine: the fourth is a lock, then the launch
+// number and the grid position of the iteration whose value it holds, then
+// the latest (launch, outermost position) a block announced.
 struct CudaResult {
   std::string name;  // Python scalar (or in-kernel loop variable) name
   CudaResultKind kind = CudaResultKind::Reduction;
