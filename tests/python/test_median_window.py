@@ -378,3 +378,18 @@ def test_median_imported_without_a_name_for_numpy_runs_as_python():
     check(fn, make, native=False)
     reason = loopscope.explain(fn, *make())["nests"][0]["decline"]["reason"]
     assert "median" in reason, reason
+
+
+def test_a_median_filter_in_place_reads_the_values_it_wrote():
+    fn = _fn(
+        """
+def in_place(img):
+    for i in range(1, img.shape[0] - 1):
+        for j in range(1, img.shape[1] - 1):
+            img[i, j] = np.median(img[i - 1:i + 2, j - 1:j + 2])
+    return img
+""",
+        "in_place",
+    )
+    for dtype in (np.uint8, np.float64):
+        _ran_natively(check(fn, lambda: (_image((8, 9), dtype, 14),)))
