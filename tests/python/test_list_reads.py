@@ -318,6 +318,28 @@ def test_a_list_passed_to_an_inlined_function():
     declined_with(records, "changes its items")
 
 
+GRID = """
+def kernel(grid, out):
+    for i in range(len(grid)):
+        for j in range(len(grid[0])):
+            out[i, j] = grid[i][j] + grid[i][len(grid[-1]) - 1 - j]
+    return len(grid[0])
+"""
+
+
+def test_len_of_a_row_of_a_list_of_lists():
+    fn = make_function(GRID)
+    records = check(fn, lambda: ([[1, 2, 3], [4, 5, 6]], np.zeros((2, 3), dtype=np.int64)))
+    assert all(r["status"] == "ok" for r in records["cpu"])
+    check(fn, lambda: (np.arange(6.0).reshape(2, 3), np.zeros((2, 3))))
+    # Rows of different lengths, no row 0, or a row that is a number: as Python.
+    check(fn, lambda: ([[1, 2, 3], [4, 5]], np.zeros((2, 3), dtype=np.int64)), native=False)
+    check(fn, lambda: ([], np.zeros((2, 3), dtype=np.int64)), native=False)
+    check(fn, lambda: (np.zeros((0, 3)), np.zeros((2, 3))), native=False)
+    records = check(fn, lambda: (np.arange(3.0), np.zeros((3, 3))), native=False)
+    declined_with(records, "no row 0")
+
+
 def test_tuple_index_of_a_list_is_python():
     fn = make_function(
         """

@@ -50,6 +50,9 @@ when the nest runs, ``values_broken``, and declines with a sentence):
 - ``for dx, dy in a``: ``a`` has two dimensions, rows of as many items as
   the names (``Facts.unpacked``; a list or tuple of pairs is such an array:
   ``_lists``).
+- ``len(m[k])`` (``k`` an int constant) is ``m.shape[1]``, read before the
+  loop like ``len(m)``: ``m`` must have at least two dimensions and a row
+  ``k`` (``Facts.row_read``; a list of rows of one length is such an array).
 - A row used only as an array: the front end sees the row's index under the
   row's name, and the write-back makes it the row Python leaves, the view
   ``a[index]`` (``Facts.views``); ``a``'s number of dimensions must fit.
@@ -552,6 +555,8 @@ class Facts:
     rows_of: Set[str] = field(default_factory=set)
     # `for dx, dy in a`: array -> (the number of names its rows unpack to, the loop's header).
     unpacked: Dict[str, Tuple[int, str]] = field(default_factory=dict)
+    # `len(m[k])` read as m.shape[1]: m -> the largest row it reads (k, or -k - 1 for k < 0).
+    row_read: Dict[str, int] = field(default_factory=dict)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:
@@ -565,6 +570,15 @@ def values_broken(facts: Facts, env: dict) -> Optional[str]:
             return (
                 f"{array} has {obj.ndim} dimension(s), but the loop reads it as an array of {ndim}, "
                 f"so it runs as plain Python"
+            )
+    for array, k in sorted(facts.row_read.items()):
+        obj = env.get(array)
+        if type(obj) is not numpy.ndarray and type(obj) is not _lists.Snapshot:
+            return f"{array} is not a NumPy array or a list of rows, so len({array}[...]) is computed by Python"
+        if obj.ndim < 2 or len(obj) <= k:
+            return (
+                f"{array} has no row {k} whose length len({array}[...]) reads, so the loop runs as plain Python, "
+                f"which raises where it reads it"
             )
     for array, (width, text) in sorted(facts.unpacked.items()):
         if env[array].shape[1] != width:
@@ -611,6 +625,7 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     if not isinstance(node, ast.While) and not any(
         (isinstance(n, ast.For) and _to_lower(n, targets, others, dims))
         or (isinstance(n, (ast.If, ast.While, ast.IfExp)) and _as_condition(n.test) is not n.test)
+        or _row_length(n) is not None
         for n in walk(node)
     ):
         return node, facts  # nothing to lower: no copy
@@ -683,6 +698,18 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
 
         visit_While = visit_IfExp = visit_If
 
+        def visit_Call(self, n):
+            self.generic_visit(n)
+            found = _row_length(n)
+            if found is None:
+                return n
+            array, k = found
+            # len(m[k]): the length of m's rows (a 2-D array, or a list of
+            # rows of one length: _lists), when m has a row k.
+            facts.rows_of.add(array)
+            facts.row_read[array] = max(facts.row_read.get(array, 0), k if k >= 0 else -k - 1)
+            return ast.copy_location(_shape(array, 1), n)
+
     copied = copy_tree(node)
     out = Lower().visit(copied)
     if isinstance(node, ast.While):
@@ -697,6 +724,14 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
     elif not _changed(node, out):
         return node, facts
     return out, facts
+
+
+def _row_length(n) -> Optional[Tuple[str, int]]:
+    """``(m, k)`` of ``len(m[k])`` (``k`` an int constant), else None."""
+    if not (_call(n, "len", 1, 1) and isinstance(n.args[0], ast.Subscript) and _name(n.args[0].value)):
+        return None
+    k = _int_constants(ast.Tuple([n.args[0].slice], ast.Load()))
+    return (n.args[0].value.id, k[0]) if k else None
 
 
 def _to_lower(n: ast.For, targets: Counter, others: Counter, dims: Dict[str, int]) -> bool:
