@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from differential import check, parallel_loops, use_temporary_cache  # noqa: F401
-from loopscope import _cost, _rewrite
+import loopscope
+from loopscope import _cost, _cuda, _rewrite, _run
 
 DEVICES = ("cpu", "cpu-serial", "gpu-emulated", "auto")
 
@@ -81,7 +82,7 @@ def test_triangular_nest_of_one_row():
     # n = 1: no inner iteration at all, t and j are never assigned: Python raises
     # UnboundLocalError on `return t, j, s`, after the loop wrote a[0].
     for fn in (upper_triangle, lower_triangle):
-        check(fn, lambda: (np.ones(1), np.arange(1.0), 1), native=("cpu", "cpu-serial"))
+        check(fn, lambda: (np.ones(1), np.arange(1.0), 1))
 
 
 # --- conditionally assigned scalars --------------------------------------------------------
@@ -142,6 +143,15 @@ def float32_private(a, b):
     return y
 
 
+def int32_private(a, c):
+    m = c[0]
+    for i in range(c.shape[0]):
+        a[i] = c[i] * 2
+        if c[i] % 3 == 0:
+            m = c[i]
+    return m
+
+
 def signs(n, seed):
     rng = np.random.default_rng(seed)
     return np.where(rng.random(n) < 0.5, -1.0, 1.0) * rng.random(n)
@@ -155,15 +165,16 @@ def test_conditional_last_value(n):
         check_on_gpu(last_positive_backwards, lambda: (np.zeros(n), signs(n, seed)))
         check_on_gpu(kinds, lambda: (np.zeros(n), signs(n, seed)))
     check_on_gpu(float32_private, lambda: (np.zeros(n, np.float32), signs(n, 4).astype(np.float32)))
+    check_on_gpu(int32_private, lambda: (np.zeros(n, np.int32), (np.arange(n, dtype=np.int32) * 7 + 1) % 1000))
 
 
 @pytest.mark.parametrize("n", [0, 1, 40, 600])
 def test_never_assigned(n):
     # No iteration assigns: the value from before the nest stays (its type too),
     # and a name unbound before stays unbound (UnboundLocalError, as in Python).
-    check(last_positive, lambda: (np.zeros(n), -np.ones(n)), native=("cpu", "cpu-serial", "gpu-emulated"))
-    check(last_positive_unbound, lambda: (np.zeros(n), -np.ones(n)), native=("cpu", "cpu-serial"))
-    check(kinds, lambda: (np.zeros(n), np.zeros(n)), native=("cpu", "cpu-serial", "gpu-emulated"))
+    check(last_positive, lambda: (np.zeros(n), -np.ones(n)))
+    check(last_positive_unbound, lambda: (np.zeros(n), -np.ones(n)))
+    check(kinds, lambda: (np.zeros(n), np.zeros(n)))
 
 
 def test_only_the_first_iteration_assigns():
@@ -347,3 +358,27 @@ def test_the_cost_model_prices_the_search_for_last_values():
     assert count == 2 and gpu["details"]["last_values_s"] > 0  # t and j; s is assigned by every i
     count, gpu = estimate(every_iteration, np.zeros(n), np.ones(n))
     assert count == 0 and gpu["details"]["last_values_s"] == 0
+
+
+def cuda_source_of(fn, *args):
+    sources = []
+
+    def spy(nest_id, env):
+        sources.append(_cuda.generate(nest_id, env)["source"])
+        return _cuda.run_emulated(nest_id, env)
+
+    _run.register_device("gpu-emulated+source", spy)
+    loopscope.run(fn, *args, device="gpu-emulated+source")
+    return sources[0]
+
+
+def test_the_cuda_searches_only_for_scalars_assigned_in_some_iterations():
+    # every_iteration's t comes from the thread of the last iteration; kinds'
+    # four scalars are searched for across the blocks, and the kernel says so.
+    src = cuda_source_of(every_iteration, np.zeros(10), np.ones(10))
+    calls = [line for line in src.splitlines() if line.strip().startswith("ls_keep_last(")]
+    assert not calls and "== ls_last_i" in src
+    src = cuda_source_of(kinds, np.zeros(10), np.ones(10))
+    calls = [line for line in src.splitlines() if line.strip().startswith("ls_keep_last(")]
+    assert len(calls) == 4, calls
+    assert "keeps those of the last iteration that assigned them" in src
