@@ -69,9 +69,9 @@ import __future__
 import ast
 import builtins
 import copy
+import dis
 import functools
 import inspect
-import linecache
 import math
 import re
 import sys
@@ -1501,43 +1501,29 @@ def _compile_like(tree, old: types.CodeType) -> types.CodeType:
 
 
 def _source_is_its_code(plain) -> bool:
-    """Whether the file the rewriter read is the one ``plain``'s code was
+    """Whether the source the rewriter read is the one ``plain``'s code was
     compiled from. ``linecache`` (what ``inspect`` reads too) rereads a file
     that changed on disk, so a module edited since its import would give the
     new text: the rewritten function would run code that Python does not run.
-    The file, compiled whole as its module was (its imports, classes and
-    future imports decide the bytecode), must hold a function of ``plain``'s
-    name and first line with ``plain``'s bytecode, names and constants. Not
-    compared: sources that are not files (IPython's cells, ``<string>``:
-    their text cannot change) and functions whose code a cell's rewriting
-    made (they call the hook by name: their source is the cell as written)."""
+    The source, compiled as the rewritten one is (same class, same closure,
+    same future imports), must give ``plain``'s instructions, names and
+    constants (``_same_code``). Not compared: sources that are not files
+    (IPython's cells, ``<string>``: their text cannot change) and functions
+    whose code a cell's rewriting made (they call the hook by name: their
+    source is the cell as written)."""
     old = plain.__code__
-    file = old.co_filename
-    if file.startswith("<") or _names_the_hook(old):
+    if old.co_filename.startswith("<") or _names_the_hook(old):
         return True
-    text = "".join(linecache.getlines(file))  # what _source read (checked against the disk there)
-    if not text:
+    try:
+        source, first, tree = _function_source(plain)
+        fdef = next(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        fdef.decorator_list = []
+        code = _compile_like(_maker_module(plain, fdef, first + fdef.lineno - 1), old)
+        maker_code = _find_code(code, MAKER_NAME)
+        fresh = _find_code(maker_code, old.co_name) if maker_code is not None else None
+    except (NotRewritable, StopIteration, SyntaxError, ValueError):
         return False
-    cached = _FILE_CODE.get(file)
-    if cached is None or cached[0] != text:
-        try:
-            cached = (text, compile(text, file, "exec", dont_inherit=True))
-        except (SyntaxError, ValueError):
-            cached = (text, None)
-        if len(_FILE_CODE) >= 64:
-            _FILE_CODE.clear()
-        _FILE_CODE[file] = cached
-    todo = [cached[1]] if cached[1] is not None else []
-    while todo:
-        c = todo.pop()
-        if c.co_firstlineno == old.co_firstlineno and c.co_qualname == old.co_qualname and _same_code(c, old):
-            return True
-        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-    return False
-
-
-# file -> (its text, the text compiled as a module): _source_is_its_code.
-_FILE_CODE: Dict[str, tuple] = {}
+    return fresh is not None and _same_code(fresh, old)
 
 
 def _names_the_hook(code: types.CodeType) -> bool:
@@ -1548,17 +1534,22 @@ def _names_the_hook(code: types.CodeType) -> bool:
 
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
     """Same instructions, names and constants (nested code compared the same
-    way); positions, file and qualified name aside."""
+    way); positions, file and qualified name aside. A function compiled
+    alone differs from the same function compiled in its module in two ways
+    only, both without effect: it is nested (in its maker), and a method
+    call on a name its module imports (``utils.f(x)``) is a LOAD_METHOD
+    where the module's compile, knowing the import, made a LOAD_ATTR
+    (``_instructions`` reads both as one)."""
     if (
-        a.co_code != b.co_code
-        or a.co_names != b.co_names
+        a.co_names != b.co_names
         or a.co_varnames != b.co_varnames
         or a.co_freevars != b.co_freevars
         or a.co_cellvars != b.co_cellvars
-        or a.co_flags != b.co_flags
+        or (a.co_flags ^ b.co_flags) & ~inspect.CO_NESTED
         or (a.co_argcount, a.co_posonlyargcount, a.co_kwonlyargcount)
         != (b.co_argcount, b.co_posonlyargcount, b.co_kwonlyargcount)
         or len(a.co_consts) != len(b.co_consts)
+        or (a.co_code != b.co_code and _instructions(a) != _instructions(b))
     ):
         return False
     for x, y in zip(a.co_consts, b.co_consts):
@@ -1568,6 +1559,27 @@ def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
         elif type(x) is not type(y) or repr(x) != repr(y):  # repr tells -0.0 and nan apart
             return False
     return True
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _instructions(code: types.CodeType) -> list:
+    """``code``'s instructions as (operation, argument): LOAD_METHOD read as
+    LOAD_ATTR, a global's name without the NULL it may push, jumps by the
+    index of their target (the two loads differ in size)."""
+    ins = list(dis.get_instructions(code))
+    index = {i.offset: k for k, i in enumerate(ins)}
+    out = []
+    for i in ins:
+        if i.opcode in _JUMPS:
+            arg = index.get(i.argval)
+        elif isinstance(i.argval, types.CodeType):
+            arg = None  # compared with the constants
+        else:
+            arg = i.argval
+        out.append(("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname, arg))
+    return out
 
 
 def _with_constant(code: types.CodeType, placeholder: str, value) -> types.CodeType:
