@@ -3,7 +3,6 @@ Python's integer // and % as divides, branches on data as mispredictions,
 the random numbers drawn before a native run as their own component, and a
 NumPy scalar given to a nest priced by its own type in the interpreter."""
 
-import os
 import random
 
 import numpy as np
@@ -11,20 +10,7 @@ import pytest
 
 import loopscope
 from loopscope import _cost, _report
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Calibrate into a private cache directory, never the user's."""
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-    _cost._host = None
-    yield
-    _cost._host = None
-    if old is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+from test_cost import private_cache  # noqa: F401  (calibrates into a private cache)
 
 
 def only_nest(fn, *args):
