@@ -788,3 +788,44 @@ TEST(CudaCodegen, InKernelLoopVariableFinalsComeFromTheKernel) {
   EXPECT_EQ(r.scalars["m"].ival, 4);
   EXPECT_EQ(r.scalars["i"].ival, 4);
 }
+
+TEST(CudaCodegen, LastValuesOfScalarsAssignedInSomeIterations) {
+  use_test_cache();
+  // for i in range(n):              (parallel; n = 600: three blocks)
+  //   for j in range(i + 1, n):     (empty at i = n - 1: j comes from i = n - 2)
+  //     y[i] += x[j]
+  //   if x[i] > 0.5: last = i       (last comes from the latest such i)
+  auto lj =
+      For(2, "j", B(BinOp::Add, N("i"), I(1)), N("n"), {Aug(3, BinOp::Add, At("y", {N("i")}), At("x", {N("j")}))});
+  auto root =
+      For(1, "i", I(0), N("n"), {lj, If(4, Cmp(CmpOp::Gt, At("x", {N("i")}), F(0.5)), {Assign(5, N("last"), N("i"))})});
+  LoopNest nest = nest_of(root);
+  const int64_t n = 600;
+  std::vector<double> x(n), y(n, 0.0);
+  for (int64_t i = 0; i < n; ++i) x[i] = i % 7 == 3 && i < 500 ? 1.0 : 0.0;
+  BoundNest bn;
+  bn.nest = &nest;
+  bn.arrays["x"] = Arr(x, {n}, DType::Float64);
+  bn.arrays["y"] = Arr(y, {n}, DType::Float64);
+  bn.scalars["n"] = IntS(n);
+  ParallelPlan plan;
+  plan.loops = {LP(1, "i", LoopVerdict::Parallel), LP(2, "j", LoopVerdict::Sequential)};
+  CudaProgram p = generate_cuda(bn, plan);
+  ASSERT_FALSE(p.decline) << p.decline->reason;
+  EXPECT_NE(p.source.find("ls_keep_last(j, "), std::string::npos) << p.source;
+  EXPECT_NE(p.source.find("ls_keep_last(last, "), std::string::npos) << p.source;
+  expect_nvrtc_ok(p);
+  CudaRunOutcome r = run_cuda_program(p, bn, CudaTarget::Emulator);
+  ASSERT_FALSE(r.decline) << r.decline->reason << p.source;
+  EXPECT_EQ(r.scalars["j"].ival, n - 1);
+  EXPECT_EQ(r.scalars["last"].ival, 493);  // the last i < 500 with i % 7 == 3
+  EXPECT_EQ(r.scalars["last"].kind, ValueKind::PyInt);
+  EXPECT_EQ(r.scalars["i"].ival, n - 1);
+  // No iteration assigns last: it keeps no value (Python: unbound, or its old value).
+  std::fill(x.begin(), x.end(), 0.0);
+  std::fill(y.begin(), y.end(), 0.0);
+  r = run_cuda_program(p, bn, CudaTarget::Emulator);
+  ASSERT_FALSE(r.decline) << r.decline->reason;
+  EXPECT_EQ(r.scalars.count("last"), 0u);
+  EXPECT_EQ(r.scalars["j"].ival, n - 1);
+}
