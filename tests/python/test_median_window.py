@@ -261,7 +261,7 @@ def imported(x, out):
 
 
 DECLINED = [
-    ("unknown_width", "out[i] = np.median(a[i:i + w])", "whose length is known only when the loop runs"),
+    ("unknown_2d", "out[i] = np.median(b[i:i + w, 0:w])", "whose lengths are known only when the loop runs"),
     ("too_large", "out[i] = np.median(b[i:i + 8, 0:7])", "a window of 56 elements"),
     ("axis", "out[i] = np.median(a[i:i + 3], axis=0)", "passes axis=, which native code does not compute"),
     ("out", "out[i] = np.median(a[i:i + 3], out=None)", "passes out=, which native code does not compute"),
@@ -393,3 +393,41 @@ def in_place(img):
     )
     for dtype in (np.uint8, np.float64):
         _ran_natively(check(fn, lambda: (_image((8, 9), dtype, 14),)))
+
+
+MOVING = _fn(
+    """
+def moving(x, w, out):
+    for i in range(out.shape[0]):
+        out[i, 0] = np.median(x[i:i + w])
+        out[i, 1] = np.median(x[i + 1:w + i + 1])
+    return out
+""",
+    "moving",
+)
+
+
+@pytest.mark.parametrize("w", [1, 2, 3, 4, 5, 8, 9, 49])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_windows_of_a_length_known_when_the_loop_runs(w, dtype):
+    recs = check(MOVING, lambda: (_image(80, dtype, w), w, np.zeros((25, 2))))
+    _ran_natively(recs)
+
+
+@pytest.mark.parametrize("w", [0, -3, 50, 70])
+def test_windows_empty_negative_or_long_run_as_python(w):
+    recs = check(MOVING, lambda: (_image(200, np.float64, 1), w, np.zeros((25, 2))), native=False)
+    for d in ("cpu", "cpu-serial"):
+        assert all(r["status"] == "fallback" for r in recs[d]), recs[d]
+
+
+def test_windows_of_a_length_known_when_the_loop_runs_with_nan_and_overflow():
+    def make(special):
+        x = np.linspace(-2.0, 2.0, 80)
+        x[30:32] = special
+        return x, 4, np.zeros((70, 2))
+
+    check(MOVING, lambda: make(np.nan), native=False)
+    check(MOVING, lambda: make(1.5e308), native=False)
+    f32 = lambda: (_image(80, np.float32, 3), 4, np.zeros((25, 2), np.float32))  # noqa: E731
+    _ran_natively(check(MOVING, f32))

@@ -979,7 +979,9 @@ def _lower_copy(s: ast.Assign, arrays: set, facts) -> Optional[list]:
 # guard stops the native code (and Python runs the loop) when the window
 # is clipped by the array's end, holds a NaN (NumPy returns one of its NaNs),
 # or the two middle elements add to an infinity or NaN from finite values
-# or opposite infinities (NumPy warns).
+# or opposite infinities (NumPy warns). A 1-D window of a length known when the
+# statement runs (``np.median(x[i:i + w])``) counts each element's rank
+# against the others instead (``_lower_median_unknown``).
 
 MAX_MEDIAN = 49  # a 7x7 window
 
@@ -1059,12 +1061,15 @@ def _lower_median(c: ast.Call, facts, medians: dict, stored: Optional[str]) -> O
         return None  # one slice of one array (arithmetic on slices computes in the array's type)
     (op,) = ops
     shape = op.shape
+    text = ast.unparse(c)
     if not all(isinstance(k, int) for k in shape):
-        return None
+        if len(shape) != 1:
+            return None
+        out, total, floats = _lower_median_unknown(text, op, tmpl, ops, op.lengths[shape[0]], np_name)
+        return _median_done(out, total, np_name, facts, attr, text, op, floats, stored, alias, medians)
     count = math.prod(shape)
     if count > MAX_MEDIAN:
         return None
-    text = ast.unparse(c)
     conds = []
     k = 0
     for d, (kind_d, e) in enumerate(op.parts):
@@ -1107,44 +1112,16 @@ def _lower_median(c: ast.Call, facts, medians: dict, stored: Optional[str]) -> O
             wires[j] = hi
     floats = f"{FLOATS_PREFIX}{next(_counter)}__"
     total = _hidden(f"the median of {text}")
-
-    def to_float32(var: str) -> ast.stmt:
-        # float32 elements: NumPy adds and halves in float32.
-        f32 = ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float32", ast.Load()), [_load(var)], [])
-        return ast.If(ast.Compare(_load(floats), [ast.Eq()], [_num(1)]), [_assign(var, _call("float", f32))], [])
-
-    zero = ast.Constant(0.0)
     if count % 2:
-        out.append(_assign(total, ast.BinOp(_load(wires[mid]), ast.Add(), zero)))
+        out.extend(_middle_mean(np_name, floats, total, wires[mid], None))
     else:
-        a, b = wires[mid - 1], wires[mid]
-        out.append(_assign(total, ast.BinOp(ast.BinOp(_load(a), ast.Add(), _load(b)), ast.Add(), zero)))
-        out.append(to_float32(total))
+        out.extend(_middle_mean(np_name, floats, total, wires[mid - 1], wires[mid]))
+    return _median_done(out, total, np_name, facts, attr, text, op, floats, stored, alias, medians)
 
-        def infinite(v):
-            return ast.BoolOp(
-                ast.Or(),
-                [
-                    ast.Compare(_load(v), [ast.Eq()], [ast.Constant(math.inf)]),
-                    ast.Compare(_load(v), [ast.Eq()], [ast.Constant(-math.inf)]),
-                ],
-            )
 
-        # An infinity from finite elements (NumPy warns of the overflow), or
-        # NaN from opposite infinities (NumPy warns of the invalid value).
-        broke = ast.BoolOp(
-            ast.Or(),
-            [
-                ast.Compare(_load(total), [ast.NotEq()], [_load(total)]),
-                ast.BoolOp(
-                    ast.And(),
-                    [infinite(total), ast.UnaryOp(ast.Not(), infinite(a)), ast.UnaryOp(ast.Not(), infinite(b))],
-                ),
-            ],
-        )
-        out.append(_guard(broke, stop_if=True))
-        out.append(_assign(total, ast.BinOp(_load(total), ast.Mult(), ast.Constant(0.5))))
-        out.append(to_float32(total))
+def _median_done(out, total, np_name, facts, attr, text, op, floats, stored, alias, medians) -> tuple:
+    """The lowered median's statements ending with its result as an
+    np.float64, and what it assumes added to ``facts``."""
     out.append(
         _assign(
             total, ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float64", ast.Load()), [_load(total)], [])
@@ -1159,6 +1136,115 @@ def _lower_median(c: ast.Call, facts, medians: dict, stored: Optional[str]) -> O
             )
         )
     return out, total
+
+
+def _middle_mean(np_name: str, floats: str, total: str, a: str, b: Optional[str]) -> list:
+    """The statements that set ``total`` to NumPy's mean of the middle
+    element ``a`` (``b`` None) or of the middle elements ``a`` and ``b``
+    (Python floats): from 0.0 (a zero is +0.0), in float32 when ``floats``
+    (a hidden input) is 1; a guard for a sum NumPy warns of."""
+
+    def to_float32(var: str) -> ast.stmt:
+        # float32 elements: NumPy adds and halves in float32.
+        f32 = ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "float32", ast.Load()), [_load(var)], [])
+        return ast.If(ast.Compare(_load(floats), [ast.Eq()], [_num(1)]), [_assign(var, _call("float", f32))], [])
+
+    zero = ast.Constant(0.0)
+    if b is None:
+        return [_assign(total, ast.BinOp(_load(a), ast.Add(), zero))]
+    out = [_assign(total, ast.BinOp(ast.BinOp(_load(a), ast.Add(), _load(b)), ast.Add(), zero)), to_float32(total)]
+
+    def infinite(v):
+        return ast.BoolOp(
+            ast.Or(),
+            [
+                ast.Compare(_load(v), [ast.Eq()], [ast.Constant(math.inf)]),
+                ast.Compare(_load(v), [ast.Eq()], [ast.Constant(-math.inf)]),
+            ],
+        )
+
+    # An infinity from finite elements (NumPy warns of the overflow), or
+    # NaN from opposite infinities (NumPy warns of the invalid value).
+    broke = ast.BoolOp(
+        ast.Or(),
+        [
+            ast.Compare(_load(total), [ast.NotEq()], [_load(total)]),
+            ast.BoolOp(
+                ast.And(),
+                [infinite(total), ast.UnaryOp(ast.Not(), infinite(a)), ast.UnaryOp(ast.Not(), infinite(b))],
+            ),
+        ],
+    )
+    out.append(_guard(broke, stop_if=True))
+    out.append(_assign(total, ast.BinOp(_load(total), ast.Mult(), ast.Constant(0.5))))
+    out.append(to_float32(total))
+    return out
+
+
+def _lower_median_unknown(text, op, tmpl, ops, length, np_name) -> tuple:
+    """(statements, result variable, the hidden input of float32) of the
+    median of a 1-D window whose length is known when the statement runs
+    (``np.median(x[i:i + w])``): each element's rank counted against the
+    others (loops over hidden indices), the middle one or two kept; a guard
+    stops the native code for a length outside 1 to MAX_MEDIAN."""
+
+    def loop(var, body):
+        # The engine reads a loop's bounds from the names known before the
+        # nest: the length's expression, not the hidden variable.
+        return ast.For(ast.Name(var, ast.Store()), _call("range", copy.deepcopy(length)), body, [], None)
+
+    def element(at: str) -> ast.expr:
+        return _call("float", _element(tmpl, ops, [_load(at)]))
+
+    def plus_if(var, test):
+        return _assign(var, ast.BinOp(_load(var), ast.Add(), ast.IfExp(test, _num(1), _num(0))))
+
+    def ranks(lo_var, rank_var):
+        # less <= rank < less or equal: the element sorted at ``rank``
+        return ast.Compare(_load(lo_var), [ast.LtE(), ast.Lt()], [_load(rank_var), _load(leq)])
+
+    n = _hidden("the slice's length")
+    out: list = [_assign(n, copy.deepcopy(length))]
+    conds = [
+        ast.Compare(_load(n), [ast.GtE()], [_num(1)]),
+        ast.Compare(_load(n), [ast.LtE()], [_num(MAX_MEDIAN)]),
+    ]
+    for d, (kind_d, e) in enumerate(op.parts):
+        if kind_d == "slice":
+            conds.append(ast.Compare(copy.deepcopy(e), [ast.GtE()], [_num(0)]))
+            conds.append(ast.Compare(_add(copy.deepcopy(e), _load(n)), [ast.LtE()], [_dim(op.array, d)]))
+    out.append(_guard(_all(conds)))
+    k, m = _hidden("the slice's index"), _hidden("the slice's index")
+    v, u = _hidden(f"an element of {text}"), _hidden(f"an element of {text}")
+    less, leq = _hidden(f"a rank in {text}"), _hidden(f"a rank in {text}")
+    ra, rb = _hidden(f"a rank in {text}"), _hidden(f"a rank in {text}")
+    a, b = _hidden(f"the median of {text}"), _hidden(f"the median of {text}")
+    isnan = ast.Call(ast.Attribute(ast.Name(np_name, ast.Load()), "isnan", ast.Load()), [_load(v)], [])
+    # A NaN: NumPy returns one of the NaNs of the window.
+    out.append(loop(k, [_assign(v, element(k)), _guard(isnan, stop_if=True)]))
+    out.append(_assign(ra, ast.BinOp(ast.BinOp(_load(n), ast.Sub(), _num(1)), ast.FloorDiv(), _num(2))))
+    out.append(_assign(rb, ast.BinOp(_load(n), ast.FloorDiv(), _num(2))))
+    out.append(_assign(a, ast.Constant(0.0)))
+    out.append(_assign(b, ast.Constant(0.0)))
+    count = [
+        _assign(u, element(m)),
+        plus_if(less, ast.Compare(_load(u), [ast.Lt()], [_load(v)])),
+        plus_if(leq, ast.Compare(_load(u), [ast.LtE()], [_load(v)])),
+    ]
+    body = [
+        _assign(v, element(k)),
+        _assign(less, _num(0)),
+        _assign(leq, _num(0)),
+        loop(m, count),
+        ast.If(ranks(less, ra), [_assign(a, _load(v))], []),
+        ast.If(ranks(less, rb), [_assign(b, _load(v))], []),
+    ]
+    out.append(loop(k, body))
+    floats = f"{FLOATS_PREFIX}{next(_counter)}__"
+    total = _hidden(f"the median of {text}")
+    odd = ast.Compare(ast.BinOp(_load(n), ast.Mod(), _num(2)), [ast.Eq()], [_num(1)])
+    out.append(ast.If(odd, _middle_mean(np_name, floats, total, a, None), _middle_mean(np_name, floats, total, a, b)))
+    return out, total, floats
 
 
 def median_broken(r: Median, env: dict) -> Optional[str]:
@@ -1239,8 +1325,9 @@ def _why_median_stays(c: ast.Call, medians: dict) -> Optional[str]:
     shape = ops[0].shape
     if not all(isinstance(k, int) for k in shape):
         return (
-            f"{text} takes a window whose length is known only when the loop runs; native code computes the "
-            f"median of windows whose lengths are constants written in the subscripts {example}"
+            f"{text} takes a window of {len(shape)} dimensions whose lengths are known only when the loop runs; "
+            f"native code computes the median of such windows in one dimension (np.median(x[i:i + w])), "
+            f"otherwise of lengths written as constants in the subscripts {example}"
         )
     count = math.prod(shape)
     if count > MAX_MEDIAN:
