@@ -251,9 +251,12 @@ def _too_long(name: str, count: int) -> str:
     )
 
 
-def bind(refused: Dict[str, str], arrays, env: dict) -> Optional[str]:
+def bind(refused: Dict[str, str], arrays, env: dict, appended=()) -> Optional[str]:
     """Replaces in ``env`` each list or tuple among the nest's ``arrays`` by
-    its snapshot; None, or why the loop runs as plain Python."""
+    its snapshot; None, or why the loop runs as plain Python. ``appended``:
+    the names of the lists the nest appends to (``_appends``): a list read
+    under one name and appended to under another changes as the loop reads
+    it, which no snapshot shows."""
     for name in arrays:
         value = env.get(name)
         t = type(value)
@@ -265,6 +268,18 @@ def bind(refused: Dict[str, str], arrays, env: dict) -> Optional[str]:
                 f"{name} is a Python {t.__name__}, which native code only reads, and {why}: the loop runs as "
                 f"plain Python"
             )
+        for other in appended:
+            target = env.get(other)
+            if target is value:
+                return (
+                    f"{name} and {other} are the same list, which the loop reads while it appends to it: the "
+                    f"loop runs as plain Python"
+                )
+            if any(row is target for row in value):
+                return (
+                    f"{other} is a row of {name}, which the loop reads while it appends to {other}: the loop "
+                    f"runs as plain Python"
+                )
         got = snapshot(name, value)
         if isinstance(got, str):
             return got

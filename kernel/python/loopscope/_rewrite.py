@@ -826,7 +826,7 @@ def bind_env(nest_id: int, env: Optional[dict]):
             return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.lists is not None:
         # Lists and tuples the nest only reads, as read-only arrays of Python numbers.
-        broken = _lists.bind(rec.lists, rec.arrays, env)
+        broken = _lists.bind(rec.lists, rec.arrays, env, rec.appends.lists if rec.appends is not None else ())
         if broken is not None:
             return None, Decline(UNSUPPORTED_VALUE, rec.line, broken)
     if rec.iteration is not None:
