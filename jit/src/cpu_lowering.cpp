@@ -1478,7 +1478,7 @@ class Codegen {
       }
       return Val{r, kPyFloat, nullptr};
     }
-    if (f == "fmod" || f == "copysign") {
+    if (f == "fmod" || f == "copysign" || f == "hypot") {
       // Both exact in C. math.fmod: a NaN from operands that are not NaN
       // (x infinite or y zero) is ValueError; fmod(x, +-inf) is x for a
       // finite x, as in C. LLVM's frem is C's fmod.
@@ -1487,6 +1487,14 @@ class Codegen {
       llvm::Value* x = conv(a[0], Repr::F64);
       llvm::Value* y = conv(a[1], Repr::F64);
       if (f == "copysign") return Val{intrinsic(llvm::Intrinsic::copysign, {x, y}), kPyFloat, nullptr};
+      if (f == "hypot") {
+        // CPython's vector_norm, not libm's hypot (never an error: inf on overflow)
+        auto* fty = llvm::FunctionType::get(f64, {f64, f64}, false);
+        auto* call = B.CreateCall(fty, fn_ptr(reinterpret_cast<void*>(&rt::ls_rt_hypot)), {x, y});
+        call->setDoesNotAccessMemory();
+        call->setDoesNotThrow();
+        return Val{call, kPyFloat, nullptr};
+      }
       llvm::Value* r = B.CreateFRem(x, y);
       trap_later(B.CreateAnd(B.CreateFCmpUNO(r, r), B.CreateFCmpORD(x, y)), Trap::Domain);
       return Val{r, kPyFloat, nullptr};

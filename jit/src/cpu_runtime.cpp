@@ -2,6 +2,8 @@
 #include "cpu_runtime.hpp"
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <condition_variable>
@@ -433,6 +435,71 @@ void parallel_copy(const std::vector<CopyJob>& jobs, int threads) {
     std::memcpy(p.dst, p.src, p.n);
   };
   pool(threads).run(static_cast<int64_t>(pieces.size()), f);
+}
+
+// CPython 3.11's vector_norm for two coordinates: the larger magnitude is
+// scaled to [0.5, 1) by a power of two, each square is split exactly
+// (Veltkamp: hi * hi, 2 * hi * lo, lo * lo) and summed with compensation
+// around 1.0, the square root is corrected once by the residual, and the
+// scale is undone. Below 2**-1023 (the scale would overflow) both are divided
+// by the larger one instead. Every operation in CPython's order, and none
+// contracted into an FMA (the library is built without -mfma).
+extern "C" double ls_rt_hypot(double x, double y) {
+  const double t27 = 134217729.0;  // 2**27 + 1
+  const double v[2] = {std::fabs(x), std::fabs(y)};
+  double max = 0.0;
+  for (double a : v)
+    if (a > max) max = a;
+  if (std::isinf(max)) return max;
+  if (std::isnan(v[0]) || std::isnan(v[1])) return NAN;
+  if (max == 0.0) return max;
+  int max_e = 0;
+  std::frexp(max, &max_e);
+  double csum = 1.0, frac1 = 0.0, frac2 = 0.0, frac3 = 0.0, old, t, hi, lo, a;
+  if (max_e < -1023) {
+    for (double e : v) {
+      a = e / max;
+      a = a * a;
+      old = csum;
+      csum += a;
+      frac1 += (old - csum) + a;
+    }
+    return max * std::sqrt(csum - 1.0 + frac1);
+  }
+  const double scale = std::ldexp(1.0, -max_e);
+  for (double e : v) {
+    a = e * scale;
+    t = a * t27;
+    hi = t - (t - a);
+    lo = a - hi;
+    a = hi * hi;
+    old = csum;
+    csum += a;
+    frac1 += (old - csum) + a;
+    a = 2.0 * hi * lo;
+    old = csum;
+    csum += a;
+    frac2 += (old - csum) + a;
+    frac3 += lo * lo;
+  }
+  const double h = std::sqrt(csum - 1.0 + (frac1 + frac2 + frac3));
+  t = h * t27;
+  hi = t - (t - h);
+  lo = h - hi;
+  a = -hi * hi;
+  old = csum;
+  csum += a;
+  frac1 += (old - csum) + a;
+  a = -2.0 * hi * lo;
+  old = csum;
+  csum += a;
+  frac2 += (old - csum) + a;
+  a = -lo * lo;
+  old = csum;
+  csum += a;
+  frac3 += (old - csum) + a;
+  a = csum - 1.0 + (frac1 + frac2 + frac3);
+  return (h + a / (2.0 * h)) / scale;
 }
 
 }  // namespace rt

@@ -98,6 +98,10 @@ extern "C" int32_t ls_rt_private_begin(void* rt, int64_t k, const int64_t* desc,
 extern "C" void* ls_rt_private(void* rt, int64_t k);
 extern "C" int32_t ls_rt_private_combine(void* rt, int64_t k, const int64_t* desc, int64_t ndim, int64_t elem);
 
+// math.hypot(x, y) as CPython 3.11 computes it (vector_norm in
+// Modules/mathmodule.c), not the C library's hypot: the same bits.
+extern "C" double ls_rt_hypot(double x, double y);
+
 // Copies `n` bytes from each source to its destination, on the thread pool
 // (`threads` threads) when there is enough to copy.
 struct CopyJob {

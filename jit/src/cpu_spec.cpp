@@ -70,7 +70,8 @@ const std::set<std::string>& math_fns() {
 }
 // math.fmod(x, y) and math.copysign(x, y): exact in C (fmod is an exact
 // IEEE operation, copysign a bit operation), floats of their two arguments.
-bool is_math2(const std::string& f) { return f == "fmod" || f == "copysign"; }
+// math.hypot(x, y): CPython 3.11's own algorithm (jit::rt::ls_rt_hypot).
+bool is_math2(const std::string& f) { return f == "fmod" || f == "copysign" || f == "hypot"; }
 
 class Specialiser {
  public:
@@ -1094,6 +1095,9 @@ class Specialiser {
       return TypedInterval{kPyFloat, {}};
     }
     if (is_math2(f)) {
+      if (f == "hypot" && args.size() != 2)
+        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                          "math.hypot() runs natively with two coordinates, not " + std::to_string(args.size())};
       nargs(2);
       numeric(args[0]);
       numeric(args[1]);
@@ -1237,7 +1241,7 @@ class Specialiser {
                             "from the C library; use the math module's function to run natively"};
     static const std::set<std::string> builtins = {"abs", "min", "max", "float", "int", "round"};
     std::string shown = builtins.count(f) ? f : "math." + f;
-    if (f == "gamma" || f == "lgamma" || f == "hypot")
+    if (f == "gamma" || f == "lgamma")
       throw Unsupported{DeclineCode::Exactness, e.line,
                         shown +
                             "() is computed by CPython's own code, not the C library's, so native "

@@ -1876,10 +1876,11 @@ class Generator {
       if (f != "sqrt" && f != "fabs") uses_libm_ = true;
       return V{r, kPyFloat, ""};
     }
-    if (f == "fmod" || f == "copysign") {
-      need(2);  // exact in CUDA as in C (0 ulp)
+    if (f == "fmod" || f == "copysign" || f == "hypot") {
+      need(2);  // exact in CUDA as in C (0 ulp); hypot is CPython's own algorithm
       std::string x = conv(bigchk(a[0]), Repr::F64), y = conv(bigchk(a[1]), Repr::F64);
       if (f == "copysign") return V{"copysign(" + x + ", " + y + ")", kPyFloat, ""};
+      if (f == "hypot") return V{"ls_math_hypot(" + x + ", " + y + ")", kPyFloat, ""};
       uses_libm_ = true;
       return V{"ls_math_fmod(" + x + ", " + y + ", ls_err)", kPyFloat, ""};
     }

@@ -553,6 +553,64 @@ LS_DEV double ls_math_fmod(double x, double y, ls_i64* err) {
   if (r != r && x == x && y == y) ls_fail(err, LS_ERR_DOMAIN);
   return r;
 }
+// math.hypot(x, y) as CPython 3.11 computes it (vector_norm in
+// Modules/mathmodule.c), in CPython's order of operations (no FMA, -fmad=false)
+LS_DEV double ls_math_hypot(double x, double y) {
+  const double t27 = 134217729.0;  // 2**27 + 1
+  double v[2] = {fabs(x), fabs(y)};
+  double mx = 0.0, csum = 1.0, frac1 = 0.0, frac2 = 0.0, frac3 = 0.0, old, t, hi, lo, a, scale, h;
+  int i, max_e = 0;
+  for (i = 0; i < 2; i++)
+    if (v[i] > mx) mx = v[i];
+  if (mx == ls_f64_bits(0x7ff0000000000000ULL)) return mx;
+  if (v[0] != v[0] || v[1] != v[1]) return ls_f64_bits(0x7ff8000000000000ULL);
+  if (mx == 0.0) return mx;
+  frexp(mx, &max_e);
+  if (max_e < -1023) {
+    for (i = 0; i < 2; i++) {
+      a = v[i] / mx;
+      a = a * a;
+      old = csum;
+      csum += a;
+      frac1 += (old - csum) + a;
+    }
+    return mx * sqrt(csum - 1.0 + frac1);
+  }
+  scale = ldexp(1.0, -max_e);
+  for (i = 0; i < 2; i++) {
+    a = v[i] * scale;
+    t = a * t27;
+    hi = t - (t - a);
+    lo = a - hi;
+    a = hi * hi;
+    old = csum;
+    csum += a;
+    frac1 += (old - csum) + a;
+    a = 2.0 * hi * lo;
+    old = csum;
+    csum += a;
+    frac2 += (old - csum) + a;
+    frac3 += lo * lo;
+  }
+  h = sqrt(csum - 1.0 + (frac1 + frac2 + frac3));
+  t = h * t27;
+  hi = t - (t - h);
+  lo = h - hi;
+  a = -hi * hi;
+  old = csum;
+  csum += a;
+  frac1 += (old - csum) + a;
+  a = -2.0 * hi * lo;
+  old = csum;
+  csum += a;
+  frac2 += (old - csum) + a;
+  a = -lo * lo;
+  old = csum;
+  csum += a;
+  frac3 += (old - csum) + a;
+  a = csum - 1.0 + (frac1 + frac2 + frac3);
+  return (h + a / (2.0 * h)) / scale;
+}
 LS_DEV double ls_math_trig(double r, double x, ls_i64* err) {  // sin, cos, tan
   if (fabs(x) == ls_f64_bits(0x7ff0000000000000ULL)) ls_fail(err, LS_ERR_DOMAIN);
   return r;

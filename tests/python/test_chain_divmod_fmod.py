@@ -548,3 +548,72 @@ def test_divmod_index_loop_is_parallel():
     report = loopscope.explain(divmod_index, np.zeros(200, np.int64), 9)
     (loop,) = report["loops"]
     assert loop["verdict"] == "parallel", loop
+
+
+# --- math.hypot: CPython 3.11's own algorithm (vector_norm), bit for bit ------------
+
+
+def hypot_values(out, x, y):
+    for i in range(x.shape[0]):
+        out[i] = math.hypot(x[i], y[i])
+
+
+def hypot_python(n, x, y):
+    r = 0.0
+    for i in range(n):
+        r += math.hypot(x * i, y - i)
+    return r
+
+
+def hypot_three(out, x, y):
+    for i in range(x.shape[0]):
+        out[i] = math.hypot(x[i], y[i], 1.0)
+
+
+HYPOT_SPECIAL = _f64(
+    0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 5e-324, 1e-310, 2.2250738585072014e-308, 1e308, 1.0, 3.0
+)
+
+
+def _hypot_values(count, seed):
+    rng = np.random.default_rng(seed)
+    e = rng.integers(-1080, 1024, count)
+    x = np.ldexp(rng.uniform(-1, 1, count), e)
+    near = rng.random(count) < 0.5
+    y = np.where(
+        near, x * rng.uniform(-1, 1, count), np.ldexp(rng.uniform(-1, 1, count), rng.integers(-1080, 1024, count))
+    )
+    return x, y
+
+
+@pytest.mark.parametrize(
+    "fn, make_args, native",
+    [
+        (hypot_values, lambda: (np.zeros(144), np.repeat(HYPOT_SPECIAL, 12), np.tile(HYPOT_SPECIAL, 12)), True),
+        (hypot_values, lambda: (np.zeros(3000), *_hypot_values(3000, 1)), True),
+        (
+            hypot_values,
+            lambda: (np.zeros(4, np.float32), np.array([3, -5, 0, 7], np.int32), _f64(4, 12, -0.0, 1e-300)),
+            True,
+        ),
+        (hypot_python, lambda: (7, 3, 4), True),
+        (hypot_python, lambda: (7, 0.1, 2.5), True),
+        (hypot_three, lambda: (np.zeros(3), _f64(1, 2, 3), _f64(4, 5, 6)), False),  # three coordinates
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) and v.__name__ != "<lambda>" else None,
+)
+def test_hypot(fn, make_args, native):
+    check(fn, make_args, native)
+
+
+def test_hypot_bits_on_a_million_values():
+    x, y = _hypot_values(1_000_000, 7)
+    out = np.zeros_like(x)
+    records = {}
+    for device in ("cpu", "gpu-emulated"):
+        _run.reset_last_runs()
+        loopscope.run(hypot_values, out, x, y, device=device)
+        records[device] = list(_run.last_runs().values())
+        want = np.array([math.hypot(a, b) for a, b in zip(x.tolist(), y.tolist())])
+        assert out.tobytes() == want.tobytes(), device
+        assert records[device] and all(r["status"] == "ok" for r in records[device]), records
