@@ -1,6 +1,8 @@
 """Shared fixtures: paths, the benchmark suite, and a running Loopscope kernel."""
 
+import contextlib
 import faulthandler
+import io
 import os
 import sys
 
@@ -69,3 +71,17 @@ def kernel():
     session = KernelSession.start()
     yield session
     session.shutdown()
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """The process's IPython shell with the extension loaded (one shell per
+    process); the mode is put back to auto and full reports at the end."""
+    from IPython.testing import globalipapp
+
+    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_line_magic("load_ext", "loopscope")
+    yield ip
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_line_magic("loopscope", "auto full")

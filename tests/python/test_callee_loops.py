@@ -576,18 +576,6 @@ def test_explain_and_estimate_include_the_callees_nests():
 # --- the kernel ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.testing import globalipapp
-
-    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("load_ext", "loopscope")
-    yield ip
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("loopscope", "auto full")
-
-
 def test_cells_calling_cell_functions_run_their_nests(shell):
     harris_cell = "import numpy as np\n" + HARRIS
     run_cell = """

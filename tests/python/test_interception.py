@@ -29,18 +29,6 @@ DEVICES = ("auto", "cpu", "cpu-serial", "python", "gpu", "gpu-emulated")
 # --- cells ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.testing import globalipapp
-
-    ip = globalipapp.start_ipython() or globalipapp.get_ipython()  # one shell per process
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("load_ext", "loopscope")
-    yield ip
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("loopscope", "auto full")
-
-
 def _snapshot(ns):
     out = {}
     for k, v in ns.items():

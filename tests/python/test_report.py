@@ -10,18 +10,6 @@ import pytest
 from loopscope import _report
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.testing import globalipapp
-
-    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("load_ext", "loopscope")
-    yield ip
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("loopscope", "auto full")
-
-
 def _shown(shell, level, cell):
     bundles = []
     saved = shell.display_pub.publish

@@ -151,18 +151,6 @@ def test_a_module_name_rebound_to_something_else_is_called_as_it_is(modules):
 # --- the kernel ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.testing import globalipapp
-
-    ip = globalipapp.start_ipython() or globalipapp.get_ipython()
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("load_ext", "loopscope")
-    yield ip
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_line_magic("loopscope", "auto full")
-
-
 def _cells(shell, cells, mode="cpu quiet"):
     with contextlib.redirect_stdout(io.StringIO()):
         shell.run_line_magic("loopscope", mode)
