@@ -42,7 +42,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy
 
 from . import _records
-from ._walk import copy_tree, walk
+from ._walk import copy_tree, parent_map, walk
 
 BUFFER = "$appended_to_"  # + the list's name: hidden input array, the values appended to it
 # + the list's name + "__": how many values were appended to it, an input and
@@ -131,14 +131,6 @@ def _is_append(stmt) -> Optional[str]:
     return f.value.id
 
 
-def _parents(tree) -> Dict[int, ast.AST]:
-    out = {}
-    for n in walk(tree):
-        for c in ast.iter_child_nodes(n):
-            out[id(c)] = n
-    return out
-
-
 def _use(name: str, node: ast.Name, parents) -> str:
     """How the nest uses ``name`` at ``node``, for a sentence."""
     p = parents.get(id(node))
@@ -185,7 +177,7 @@ def _container(value) -> Optional[str]:
 def why_not(tree, name: str) -> Optional[str]:
     """Why the appends to ``name`` in ``tree`` (the nest as written) cannot
     wait until the loop ends; None when they can."""
-    parents = _parents(tree)
+    parents = parent_map(tree)
     appends = set()
     for n in walk(tree):
         if _is_append(n) == name:

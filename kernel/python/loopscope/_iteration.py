@@ -81,7 +81,7 @@ import numpy
 
 from . import _lists
 from ._records import HIDDEN_INDEX, HIDDEN_WHILE, show_hidden_as
-from ._walk import copy_tree, same_tree, walk
+from ._walk import copy_tree, parent_map, same_tree, walk
 
 
 def _name(n) -> Optional[str]:
@@ -426,20 +426,12 @@ def _nested(loop: ast.For, names, bounds, array, element, hidden_base: str) -> a
 # each use of the row reads the array with the row's index first.
 
 
-def _parents(root) -> Dict[int, ast.AST]:
-    out = {}
-    for n in walk(root):
-        for c in ast.iter_child_nodes(n):
-            out[id(c)] = n
-    return out
-
-
 def _row_uses(body: List[ast.stmt], row: str):
     """The uses of ``row`` in ``body`` when every one is an array use
     (``row[...]``, ``len(row)``, ``row.shape[k]``), None when one is not
     (or there is none)."""
     holder = ast.Module(body=body, type_ignores=[])
-    parents = _parents(holder)
+    parents = parent_map(holder)
     uses = []
     for n in walk(holder):
         if not (isinstance(n, ast.Name) and n.id == row):

@@ -45,7 +45,7 @@ from typing import Dict, Optional
 import numpy
 
 from . import _records
-from ._walk import walk
+from ._walk import parent_map, walk
 
 MAX_ITEMS = 10_000_000
 _ITERATORS = ("enumerate", "reversed", "zip")
@@ -57,14 +57,6 @@ class Snapshot(numpy.ndarray):
 
     __loopscope_list_snapshot__ = True
     source_type = list  # list or tuple: what the user's name holds
-
-
-def _parents(tree) -> Dict[int, ast.AST]:
-    out = {}
-    for n in walk(tree):
-        for c in ast.iter_child_nodes(n):
-            out[id(c)] = n
-    return out
 
 
 def _hidden(e) -> bool:
@@ -131,7 +123,7 @@ def registered(original, lowered, arrays, inlined=()) -> Dict[str, str]:
     wanted = set(arrays)
     out: Dict[str, str] = {}
     for tree, is_lowered in ((original, False), (lowered, True)):
-        parents = _parents(tree)
+        parents = parent_map(tree)
         for n in walk(tree):
             if isinstance(n, ast.Name) and n.id in wanted and n.id not in out:
                 why = _why_not_read_only(n.id, n, parents, is_lowered, () if is_lowered else inlined)

@@ -51,6 +51,15 @@ def children(node):
     return out
 
 
+def parent_map(tree) -> dict:
+    """``id(node) -> its parent`` for every node below ``tree``."""
+    out = {}
+    for n in walk(tree):
+        for c in children(n):
+            out[id(c)] = n
+    return out
+
+
 # Values deepcopy leaves as they are (and that compare equal exactly when
 # their reprs do).
 _ATOMIC = frozenset((str, int, bool, bytes, type(None), type(Ellipsis)))
