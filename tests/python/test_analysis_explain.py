@@ -291,9 +291,12 @@ def test_non_range_outer_loop_inner_nests_are_found():
             for j in range(A.shape[1]):
                 A[r, j] = 0.0
 
-    rep = loopscope.explain(f, np.ones((3, 4)), [0, 2])
-    # the outer loop is not a range loop; the inner one is analysed (twice)
+    rep = loopscope.explain(f, np.ones((3, 4)), iter([0, 2]))
+    # the outer loop is over an iterator (Python's); the inner one is analysed (twice)
     assert any(n["analysed"] and n["executions"] == 2 for n in rep["nests"]), rep["nests"]
+    # over a list of ints, which the nest only reads, the whole nest is analysed once
+    rep = loopscope.explain(f, np.ones((3, 4)), [0, 2])
+    assert [(n["line"], n["analysed"], n["executions"]) for n in rep["nests"] if n["executions"]] == [(2, True, 1)]
 
 
 def test_explain_does_not_run_loops_and_reports_stops():
