@@ -6,13 +6,25 @@
 namespace loopscope::analysis {
 
 std::optional<Decline> numpy_scalar_input(const std::string& name, const std::string& numpy_type, int line) {
-  static const std::set<std::string> supported = {"float64",    "float32",   "int64",  "bool_",  "bool",
-                                                  "complex128", "complex64", "uint64", "float16"};
+  static const std::set<std::string> supported = {"float64",    "float32",   "int64",  "bool_",   "bool",
+                                                  "complex128", "complex64", "uint64", "float16", "int8",
+                                                  "int16",      "int32",     "uint8",  "uint16",  "uint32"};
   if (supported.count(numpy_type)) return std::nullopt;
   return Decline{DeclineCode::Exactness, line,
                  name + " is a NumPy " + numpy_type +
                      " scalar; native code supports np.float64, np.float32, np.float16, np.int64, np.uint64, "
-                     "np.complex128, np.complex64 and np.bool_ scalars"};
+                     "np.int32, np.int16, np.int8, np.uint32, np.uint16, np.uint8, np.complex128, np.complex64 and "
+                     "np.bool_ scalars"};
+}
+
+std::optional<DType> small_int_scalar_dtype(const std::string& numpy_type) {
+  if (numpy_type == "int8") return DType::Int8;
+  if (numpy_type == "int16") return DType::Int16;
+  if (numpy_type == "int32") return DType::Int32;
+  if (numpy_type == "uint8") return DType::UInt8;
+  if (numpy_type == "uint16") return DType::UInt16;
+  if (numpy_type == "uint32") return DType::UInt32;
+  return std::nullopt;
 }
 
 const char* trap_reason(int code) {

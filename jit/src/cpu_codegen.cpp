@@ -68,6 +68,7 @@ class CpuVariant {
     Repr repr;
     bool input;
     bool numpy;
+    Small small;  // an input np.uint8 ... np.uint64, np.float16 (its kind before the nest assigns it)
   };
   std::vector<ArraySlot> arrays;
   std::vector<VarSlot> vars;
@@ -312,7 +313,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   v->tier = quick ? CpuTier::Quick : CpuTier::Optimised;
   for (auto& a : spec.arrays) v->arrays.push_back({a.name, a.slot, a.ndim, a.written});
   for (auto& x : spec.vars) {
-    v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy});
+    v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy, x.input_numpy ? x.type.small : Small::None});
     if (x.int_then_float) v->float_slots.insert(x.slot);
     if (is_complex(x.type.r)) v->complex_slots.insert(x.slot);
   }
@@ -531,6 +532,7 @@ std::string memo_key(const BoundNest& bound, const ParallelPlan& plan, const Cpu
   for (auto& n : options.float32_scalars) k += n + '\x1d';
   for (auto& n : options.uint64_scalars) k += n + '\x1c';
   for (auto& n : options.float16_scalars) k += n + '\x1b';
+  for (auto& [n, t] : options.small_int_scalars) k += n + static_cast<char>('a' + static_cast<int>(t)) + '\x1a';
   put(static_cast<int64_t>(options.ufunc_loops ? options.ufunc_loops->size() : 0));
   k.push_back('|');
   for (auto& [name, s] : bound.scalars) {
@@ -823,8 +825,9 @@ CpuRunResult run_cpu(const CpuVariant& v, const BoundNest& bound,
       default: bits = sb.ival; break;
     }
     frame[x.slot] = bits;
-    frame[x.slot + 1] =
-        sb.kind == ScalarKind::Int && is_complex(x.repr) ? kind_code(Repr::I64, false) : kind_code(x.repr, x.numpy);
+    frame[x.slot + 1] = sb.kind == ScalarKind::Int && is_complex(x.repr) ? kind_code(Repr::I64, false)
+                        : x.small != Small::None                         ? kind_code(VT{x.repr, false, true, x.small})
+                                                                         : kind_code(x.repr, x.numpy);
     frame[x.slot + 2] = 1;
   }
   // Arrays written by a variant that may stop half-way are saved first, so

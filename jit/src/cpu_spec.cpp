@@ -149,6 +149,9 @@ class Specialiser {
         if (n == name && v.type.r == Repr::I64) v.type.small = Small::U64;
       for (auto& n : S.options.float16_scalars)
         if (n == name && v.type.r == Repr::F64) v.type = VT{Repr::F32, false, true, Small::F16};
+      for (auto& [n, t] : S.options.small_int_scalars)  // typed as an element read of a `t` array
+        if (n == name && v.type.r == Repr::I64)
+          v.type = t == analysis::DType::Int32 ? VT{Repr::I32, false, true} : VT{Repr::I64, false, true, small_of(t)};
     }
     S.var_index[name] = static_cast<int>(S.vars.size());
     S.vars.push_back(v);

@@ -105,6 +105,7 @@ std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, p
     if (py::isinstance(v, np.float32)) opts.float32_scalars.push_back(name);
     if (py::isinstance(v, np.uint64)) opts.uint64_scalars.push_back(name);
     if (py::isinstance(v, np.float16)) opts.float16_scalars.push_back(name);
+    if (auto t = analysis::small_int_scalar_dtype(type)) opts.small_int_scalars.emplace_back(name, *t);
     opts.numpy_scalars.push_back(name);
   }
   return std::nullopt;

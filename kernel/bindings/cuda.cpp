@@ -80,6 +80,11 @@ std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::ve
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name + " is a complex number; complex numbers run on the CPU only"};
     if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
+    if (small_int_scalar_dtype(type))
+      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
+                     name + " is an np." + type +
+                         " scalar, which the generated CUDA does not take yet (small integer values from arrays "
+                         "only; such a scalar runs natively on the CPU)"};
     if (type == "float16")
       return Decline{DeclineCode::UnsupportedValue, nest.first_line,
                      name +

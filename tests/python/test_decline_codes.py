@@ -93,9 +93,10 @@ def scale(a, x, n):
     [
         (np.longdouble(2.0), "x is a NumPy float128 scalar; only float64, float32 and float16 scalars are supported"),
         (
-            np.int32(2),
-            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.float16, np.int64, "
-            "np.uint64, np.complex128, np.complex64 and np.bool_ scalars",
+            np.longlong(2),
+            "x is a NumPy longlong scalar; native code supports np.float64, np.float32, np.float16, np.int64, "
+            "np.uint64, np.int32, np.int16, np.int8, np.uint32, np.uint16, np.uint8, np.complex128, np.complex64 "
+            "and np.bool_ scalars",
         ),
     ],
 )

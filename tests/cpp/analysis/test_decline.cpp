@@ -44,13 +44,16 @@ TEST(Decline, BoundsTheStaticPhaseCannotReadMakeOpaqueLoops) {
 TEST(Decline, NumPyScalarInputsAreExactness) {
   EXPECT_FALSE(numpy_scalar_input("x", "float64", 1));
   EXPECT_FALSE(numpy_scalar_input("x", "float32", 1));
-  auto d = numpy_scalar_input("x", "int32", 4);
+  EXPECT_FALSE(numpy_scalar_input("x", "int32", 1));
+  EXPECT_FALSE(numpy_scalar_input("x", "uint8", 1));
+  auto d = numpy_scalar_input("x", "longlong", 4);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->code, DeclineCode::Exactness);
   EXPECT_EQ(d->line, 4);
   EXPECT_EQ(d->reason,
-            "x is a NumPy int32 scalar; native code supports np.float64, np.float32, np.float16, np.int64, np.uint64, "
-            "np.complex128, np.complex64 and np.bool_ scalars");
+            "x is a NumPy longlong scalar; native code supports np.float64, np.float32, np.float16, np.int64, "
+            "np.uint64, np.int32, np.int16, np.int8, np.uint32, np.uint16, np.uint8, np.complex128, np.complex64 and "
+            "np.bool_ scalars");
 }
 
 TEST(Decline, TrapsKeepTheirSentence) {

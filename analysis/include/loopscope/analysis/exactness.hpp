@@ -12,15 +12,22 @@
 #include <optional>
 #include <string>
 
+#include "loopscope/analysis/bound.hpp"
 #include "loopscope/analysis/ir.hpp"
 
 namespace loopscope::analysis {
 
 // A NumPy scalar read by a nest, given by its type's name ("float64",
 // "int32", ...). Native code keeps NumPy's arithmetic for np.float64,
-// np.int64 and np.bool_; other NumPy scalars (np.int32, np.float32, ...)
-// promote by rules it does not model, so the nest runs as Python.
+// np.float32, np.float16, np.int64, np.uint64, the small integers (np.int32,
+// np.int16, np.int8, np.uint32, np.uint16, np.uint8), np.complex128,
+// np.complex64 and np.bool_; other NumPy scalars promote by rules it does not
+// model, so the nest runs as Python.
 std::optional<Decline> numpy_scalar_input(const std::string& name, const std::string& numpy_type, int line);
+// The dtype of a small integer NumPy scalar type ("int8", "int16", "int32",
+// "uint8", "uint16", "uint32"); none for other names. Such a scalar is typed
+// as an element read of an array of that dtype.
+std::optional<DType> small_int_scalar_dtype(const std::string& numpy_type);
 
 // Run-time traps: a native run meets a case where Python raises or where
 // native arithmetic would differ from Python's. The run stops, nothing it did

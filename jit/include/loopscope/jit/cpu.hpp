@@ -66,6 +66,10 @@ struct CpuOptions {
   // Those of numpy_scalars that are np.float16 (exact as a float32):
   // NumPy's float16 arithmetic (cpu::Small::F16).
   std::vector<std::string> float16_scalars;
+  // Those of numpy_scalars that are np.int8, np.int16, np.int32, np.uint8,
+  // np.uint16 or np.uint32, with their dtype: typed as an element read of an
+  // array of that dtype (np.int32: Repr::I32; the others: cpu::Small).
+  std::vector<std::pair<std::string, analysis::DType>> small_int_scalars;
   bool keep_ir = false;  // keep the optimised LLVM IR text (cpu_variant_ir)
   // NumPy's own inner loops of its float ufuncs (np.exp, np.arctan2, ...),
   // keyed "np.exp:d" (float64) or "np.exp:f" (float32): calling one on a
