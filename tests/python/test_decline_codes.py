@@ -71,7 +71,14 @@ def test_unsupported_values():
     rec = only_run()
     assert rec["status"] == "declined"
     assert rec["decline"].code == "unsupported_value"
-    assert rec["reason"] == rec["decline"].reason == "a is a list, not a NumPy array, so it is indexed by Python"
+    assert (
+        rec["reason"]
+        == rec["decline"].reason
+        == (
+            "a is a Python list, which native code only reads, and the loop changes its items (a[i] = ...): the loop "
+            "runs as plain Python"
+        )
+    )
 
     h = np.zeros(4, dtype=np.longdouble)
     run(fill, h, 4)

@@ -269,3 +269,17 @@ def test_replaced_defaults_are_followed(device):
     with pytest.raises(TypeError) as got:
         call(np.zeros(3))
     assert str(got.value) == str(want.value)
+
+
+def _asserting(a):
+    assert a.ndim == 1, "one dimension"
+    for i in range(a.shape[0]):
+        a[i] = i * 0.5
+    return a
+
+
+def test_functions_of_a_module_pytest_imported_run_natively():
+    # pytest rewrites the assert statements of the modules it imports, so
+    # their code is not what their source compiles to: not compared.
+    assert type(_asserting.__globals__["__loader__"]).__module__ == "_pytest.assertion.rewrite"
+    check(_asserting, _arrays)

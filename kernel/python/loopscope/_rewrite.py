@@ -1510,9 +1510,11 @@ def _source_is_its_code(plain) -> bool:
     constants (``_same_code``). Not compared: sources that are not files
     (IPython's cells, ``<string>``: their text cannot change) and functions
     whose code a cell's rewriting made (they call the hook by name: their
-    source is the cell as written)."""
+    source is the cell as written). Nor are the functions of a module that
+    pytest imported: its import hook rewrites their ``assert`` statements,
+    so their code is never what their source compiles to."""
     old = plain.__code__
-    if old.co_filename.startswith("<") or _names_the_hook(old):
+    if old.co_filename.startswith("<") or _names_the_hook(old) or _rewritten_by_pytest(plain):
         return True
     try:
         source, first, tree = _function_source(plain)
@@ -1524,6 +1526,11 @@ def _source_is_its_code(plain) -> bool:
     except (NotRewritable, StopIteration, SyntaxError, ValueError):
         return False
     return fresh is not None and _same_code(fresh, old)
+
+
+def _rewritten_by_pytest(fn) -> bool:
+    loader = fn.__globals__.get("__loader__")
+    return type(loader).__module__ == "_pytest.assertion.rewrite"
 
 
 def _names_the_hook(code: types.CodeType) -> bool:
