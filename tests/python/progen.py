@@ -65,6 +65,7 @@ integers) and scalars ``q*``, which no sum reads.
 """
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
 
@@ -1724,25 +1725,35 @@ class Gen:
 # int then a small NumPy integer (or a float then an int) ---------------------------------
 
 EXTRA_SHARE = 0.25  # programs that get cells of these constructs
+NEW_SHARE = 0.35  # programs that get cells of the newer ones (Extra.new_cells)
 
 
 class Extra:
     """Cells appended to about one program in four: appends to lists (and to
     things that are not lists), arrays made in each pass of a loop, variables
     of two kinds under data branches. Drawn from a random stream of its own,
-    so the cells ``Gen`` makes for a seed stay as they were."""
+    so the cells ``Gen`` makes for a seed stay as they were. A second stream
+    (``new_cells``, about one program in three) adds chained assignments,
+    divmod, math.fmod/copysign, Python lists and tuples read in a nest,
+    np.median of 1-D and 2-D windows and scalars assigned in some iterations
+    only, accepted and declined shapes both."""
 
     def __init__(self, seed, n, m, large):
         self.r = random.Random(seed * 7919 + 104729)
         self.n, self.m, self.large = n, m, large
         self.features: Set[str] = set()
         self.uid = 0
+        self.q = random.Random(seed * 6007 + 31337)  # the newer constructs' stream
+        self.top = False
 
     def fresh(self, base):
         self.uid += 1
         return f"x{base}{self.uid}"
 
     def cells(self) -> List[str]:
+        return self.older_cells() + self.new_cells()
+
+    def older_cells(self) -> List[str]:
         r = self.r
         if r.random() >= EXTRA_SHARE:
             return []
@@ -2159,6 +2170,512 @@ class Extra:
         else:
             lines.append(f"{res} = CALL({f}, XF, XU, n, m)")
         return lines
+
+    # --- constructs native since: chained assignments, divmod, math.fmod and
+    # math.copysign, Python lists and tuples read in a nest, np.median of a
+    # window, scalars assigned in some iterations only. Drawn from a second
+    # stream of their own (self.q), so the cells above stay as they were. ---------------------
+    def new_cells(self) -> List[str]:
+        q = self.q
+        if q.random() >= NEW_SHARE:
+            return []
+        self.features.add("newer constructs")
+        out = [self.ydata()]
+        makers = [
+            self.chain_fn,
+            self.chain_fn,
+            self.divmod_fn,
+            self.divmod_fn,
+            self.fmod_fn,
+            self.list_fn,
+            self.list_fn,
+            self.list_fn,
+            self.median_fn,
+            self.median_fn,
+            self.last_fn,
+            self.last_fn,
+        ]
+        for _ in range(q.randint(1, 3)):
+            self.top = q.random() < 0.25
+            lines = q.choice(makers)()
+            if self.top:
+                self.features.add("newer constructs at top level")
+                lines = self.at_top(lines)
+            out.append("\n".join(lines) + "\n")
+        return out
+
+    def _floats(self, k, specials, pool=(-2.5, -1.0, 0.0, 0.5, 1.5, 3.0, 7.25, -0.75, 2.0)):
+        q = self.q
+        vals = [repr(q.choice(pool)) for _ in range(k)]
+        if specials and k:
+            for _ in range(q.randint(1, 2)):
+                vals[q.randrange(k)] = q.choice(["math.nan", "math.inf", "-math.inf", "-0.0", "0.0"])
+        return "[" + ", ".join(vals) + "]"
+
+    def ydata(self):
+        q = self.q
+        n, m = self.n, self.m
+        special = q.random() < 0.45
+        zero_div = q.random() < 0.3
+        ints = [q.randint(-5, 5) for _ in range(n)]
+        divs = [q.choice([-3, -2, -1, 1, 2, 3, 4, 7]) for _ in range(n)]
+        if zero_div and n:
+            self.features.add("zero divisor")
+            divs[q.randrange(n)] = 0
+        gdiv = self._floats(n, zero_div, pool=(-2.0, -1.5, 0.5, 1.0, 2.5, 4.0, -0.25))
+        w = q.choice(
+            [
+                "[0.25, 0.5, 0.25]",
+                "[0.25, 0.5, 0.25]",
+                "[1.0, -2.0, 1.0]",
+                "[0.1, 0.2, 0.4, 0.2, 0.1]",
+                "(0.25, 0.5, 0.25)",
+                "[0.5]",
+                "[1 / 3, 1 / 3, 1 / 3]",
+                "[-0.0, math.inf, 0.5]",
+                "[math.nan, 0.5, 0.25]",
+                "[np.float64(0.5), 0.25, 0.25]",
+                "[np.float32(0.5), np.float32(0.25)]",
+            ]
+        )
+        offs = q.choice(
+            [
+                "[(-1, 0), (1, 0), (0, -1), (0, 1)]",
+                "[(-1, -1), (0, 0), (1, 1)]",
+                "((0, 1), (1, 0))",
+                "[(0, 0)]",
+                "[(-1, 0), (1, 0), (0, -1), (0, 1), (0, 0)]",
+            ]
+        )
+        cell = q.choice(["int", "int", "float", "bool"])
+        if cell == "int":
+            rows = [[q.randint(-3, 9) for _ in range(m)] for _ in range(n)]
+        elif cell == "float":
+            rows = [[q.choice([0.5, -1.25, 2.0, 3.75]) for _ in range(m)] for _ in range(n)]
+        else:
+            rows = [[q.random() < 0.5 for _ in range(m)] for _ in range(n)]
+        ragged = [list(r_) for r_ in rows]
+        if ragged:
+            ragged[q.randrange(len(ragged))] = ragged[-1][: max(m - 1, 0)]
+        udt = q.choice(["uint8", "uint8", "int32"])
+        u8 = [q.choice([0, 1, 7, 128, 255, q.randint(0, 255)]) for _ in range(n * m)]
+        pdt = q.choice(["float64", "float64", "float32"])
+        big = ["[2 ** 62, 3, -(2 ** 62)]", "[2 ** 64, 1]", "[np.int64(3), 1, 2]", "[np.uint8(200), np.uint8(100)]"]
+        lines = [
+            "from math import fmod, copysign",
+            f"YF = np.array({self._floats(n, special)}, dtype=np.{q.choice(['float64', 'float64', 'float32'])})",
+            f"YG = np.array({gdiv}, dtype=np.float64)",
+            f"YI = np.array({ints}, dtype=np.{q.choice(['int64', 'int64', 'int32'])})",
+            f"YD = np.array({divs}, dtype=np.int64)",
+            f"YU = np.array({u8}, dtype=np.{udt}).reshape({n}, {m})",
+            f"YP = np.array({self._floats(n * m, special)}, dtype=np.{pdt}).reshape({n}, {m})",
+            f"W = {w}",
+            f"WI = {q.choice(['[1, 2, 1]', '[3, -1]', '[0, 1, 2, 3]', '[-2, 5, 7]', '(1, 2, 1)', *big])}",
+            f"WB = {q.choice(['[True, False, True]', '[False]', '[True, True, False, False]', '(True, False)'])}",
+            f"WM = {q.choice(['[1, 0.5, 2]', '[0.25, 1, 0.25]', '[2, True, 1]'])}",
+            f"OFFS = {offs}",
+            f"ML = {rows}",
+            f"MR = {ragged}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _head(self, f, params):
+        q = self.q
+        lines = []
+        jit = q.random() < 0.2
+        if jit:
+            lines.append("@JIT")
+        lines.append(f"def {f}({params}):")
+        return lines
+
+    def _call(self, lines, f, args):
+        lines = "\n".join(lines).split("\n")
+        res = self.fresh("res")
+        if lines[0] == "@JIT":
+            lines.append(f"{res} = {f}({args})")
+        else:
+            lines.append(f"{res} = CALL({f}, {args})")
+        return lines
+
+    # --- chained assignments ----------------------------------------------------------------
+    def chain_fn(self):
+        q = self.q
+        self.features.add("chained assignment")
+        f = self.fresh("ch")
+        dts = ["np.int32", "np.float64", "np.uint8", "np.int64", "np.float32"]
+        lines = self._head(f, "YF, YI, YU, n, m")
+        lines.append(f"    a = np.zeros(n, dtype={q.choice(dts)})")
+        lines.append(f"    b = np.zeros(n, dtype={q.choice(dts)})")
+        lines.append(f"    c = np.zeros((n, m), dtype={q.choice(dts)})")
+        lines.append("    " + q.choice(["s = t = 0.0", "s = t = 0", "s = t = 0.0", "s = t = YF[0] if n else 0.0"]))
+        lines.append("    x = 0")
+        kind = q.random()
+        if kind < 0.5:
+            lines.append(f"    for i in range({q.choice(['n', 'n', 'len(YF)', 'n - 1'])}):")
+            expr = q.choice(
+                [
+                    "YF[i] * 2",
+                    "YI[i] + i",
+                    "i * 3",
+                    "YI[i] // 2",
+                    "YF[i] - 0.5",
+                    "i - 3",
+                    "YI[i] * 100",
+                    "s + i",
+                    "float(i)",
+                    "YI[i] > 0",
+                    "abs(YI[i])",
+                    "i * 60",
+                    "0.0",
+                    "np.float32(YF[i])",
+                    "YI[i] - 300",
+                ]
+            )
+            stmt = q.choice(
+                [
+                    f"a[i] = b[i] = {expr}",
+                    f"a[i] = b[i] = {expr}",
+                    f"x = a[i] = {expr}",
+                    f"a[i] = x = {expr}",
+                    f"s = t = s + {expr}",
+                    f"b[i] = a[i] = {expr}",
+                    f"a[i] = a[n - 1 - i] = {expr}",
+                    f"a[i] = b[i] = c[i, 0] = {expr}",
+                    f"a[i] = a[i + 1] = {expr}",
+                    f"b[i] = a[i] = b[i - 1] = {expr}",
+                ]
+            )
+            if q.random() < 0.3:
+                cond = q.choice(["YF[i] > 0", "i % 2 == 0", "YI[i] != 0"])
+                lines += [f"        if {cond}:", f"            {stmt}"]
+            else:
+                lines.append(f"        {stmt}")
+            if q.random() < 0.5:
+                lines.append("        " + q.choice(["s += a[i]", "t = t + b[i] * 2", "s = t = t + x", "x = a[i]"]))
+        elif kind < 0.8:
+            self.features.add("chained assignment 2-D")
+            lines.append("    for i in range(n):")
+            lines.append(f"        for j in range({q.choice(['m', 'm', 'i', 'm - 1'])}):")
+            stmt = q.choice(
+                [
+                    "x = c[i, j] = YU[i, j] + i",
+                    "c[i, j] = a[i] = YU[i, j] // 2",
+                    "x = c[i, j] = YF[i] * j",
+                    "c[i, j] = x = YU[i, j] * 2",
+                    "c[i, j] = b[i] = YI[i] - j",
+                    "c[i, j] = c[i, m - 1 - j] = j - i",
+                ]
+            )
+            lines.append(f"            {stmt}")
+            if q.random() < 0.5:
+                lines.append("            " + q.choice(["s = t = s + x", "s += c[i, j]", "t = max(t, x)"]))
+        else:
+            lines.append("    for i in range(n):")
+            lines += [
+                "        "
+                + q.choice(
+                    [
+                        "s = t = s + YF[i]",
+                        "u = v = YI[i] * 2\n        s += u\n        t -= v",
+                        "u = v = YF[i]\n        s = s + u\n        t = t * 0.5 + v",
+                        "s = t = max(s, YI[i])",
+                    ]
+                )
+            ]
+        lines.append("    return a, b, c, s, t, x")
+        return self._call(lines, f, "YF, YI, YU, n, m")
+
+    # --- divmod -----------------------------------------------------------------------------
+    def divmod_fn(self):
+        q = self.q
+        self.features.add("divmod")
+        f = self.fresh("dm")
+        ints = [
+            ("int(YI[i])", "int(YD[i])"),
+            ("i - 3", "int(YD[i])"),
+            ("i * 7 - 20", "3"),
+            ("i", "-4"),
+            ("YI[i]", "YD[i]"),
+            ("i - n", "m"),
+            ("YI[i] * 5", "-3"),
+            ("i * 2 ** 40 - 7", "int(YD[i])"),
+            ("-i", "m"),
+            ("YI[i] // 1", "YD[i]"),
+            ("YI[i]", "int(YD[i])"),
+        ]
+        floats = [
+            ("float(YF[i])", "float(YG[i])"),
+            ("YF[i]", "YG[i]"),
+            ("YF[i]", "2.5"),
+            ("i - 3.5", "-1.5"),
+            ("float(YF[i])", "int(YD[i])"),
+            ("i", "YG[i]"),
+            ("YF[i]", "-0.75"),
+        ]
+        fl = q.random() < 0.45
+        x, y = q.choice(floats if fl else ints)
+        if fl:
+            self.features.add("divmod of floats")
+        dt = "np.float64" if fl else q.choice(["np.int64", "np.int64", "np.float64", "np.int32"])
+        lines = self._head(f, "YF, YG, YI, YD, n, m")
+        lines += [
+            f"    Q = np.zeros(n, dtype={dt})",
+            f"    R = np.zeros(n, dtype={dt})",
+            "    q = r = 0",
+            "    acc = 0",
+        ]
+        lines.append(f"    for i in range({q.choice(['n', 'n', 'len(YD)', 'n - 1'])}):")
+        pad = "        "
+        if q.random() < 0.25:
+            lines.append(f"{pad}if {q.choice(['YF[i] > 0', 'i % 2 == 1', 'YD[i] != 0'])}:")
+            pad += "    "
+        lines.append(f"{pad}q, r = divmod({x}, {y})")
+        use = q.choice(
+            [
+                "Q[i] = q\nR[i] = r",
+                "Q[i], R[i] = q, r",
+                "acc += q * 10 + r",
+                "Q[i] = q\nacc = acc + r",
+                "q, r = r, q\nQ[i] = q",
+                "Q[i], r = divmod(r + 1, 2)",
+            ]
+        )
+        lines += [pad + u for u in use.split("\n")]
+        lines.append("    return Q, R, q, r, acc")
+        return self._call(lines, f, "YF, YG, YI, YD, n, m")
+
+    # --- math.fmod, math.copysign -----------------------------------------------------------
+    def fmod_fn(self):
+        q = self.q
+        self.features.add("fmod/copysign")
+        f = self.fresh("fm")
+        fm = q.choice(["math.fmod", "fmod"])
+        cs = q.choice(["math.copysign", "copysign"])
+        x, y = q.choice(
+            [
+                ("YF[i]", "YG[i]"),
+                ("YF[i]", "2.5"),
+                ("i - 3", "YG[i]"),
+                ("float(i)", "-0.0"),
+                ("YF[i]", "-1"),
+                ("YI[i]", "3"),
+                ("YG[i]", "YF[i]"),
+                ("YF[i] * 1e300", "0.7"),
+                ("i * 2 ** 60 + 1", "7"),
+                ("i - 3", "-0.0"),
+                ("YD[i]", "YI[i]"),
+            ]
+        )
+        lines = self._head(f, "YF, YG, YI, n")
+        lines += ["    out = np.zeros(n)", "    sg = np.zeros(n, dtype=np.float32)", "    acc = 0.0"]
+        lines.append("    for i in range(n):")
+        body = q.choice(
+            [
+                f"out[i] = {fm}({x}, {y})",
+                f"out[i] = {fm}({x}, {y})\nsg[i] = {cs}({x}, {y})",
+                f"sg[i] = {cs}({x}, {y})",
+                f"acc += {fm}({x}, {y})",
+                f"acc = {cs}(acc + 1.0, {y})",
+                f"out[i] = {cs}(1.0, {x}) * {fm}({y}, 1.0)",
+            ]
+        )
+        lines += ["        " + b for b in body.split("\n")]
+        lines.append("    return out, sg, acc")
+        return self._call(lines, f, "YF, YG, YI, n")
+
+    # --- Python lists and tuples read in a nest ---------------------------------------------
+    def list_fn(self):
+        q = self.q
+        self.features.add("list read in a nest")
+        f = self.fresh("ls")
+        kind = q.choice(
+            ["weights", "weights", "flags", "offsets", "rows", "rows", "negative", "range", "decline", "iterate"]
+        )
+        lines = self._head(f, "YF, YI, YU, n, m, w")
+        lines += ["    out = np.zeros(n)", "    c = np.zeros((n, m))", "    acc = 0"]
+        arg = "W"
+        if kind == "weights":
+            lines += [
+                "    h = len(w) // 2",
+                "    for i in range(h, n - h):",
+                "        s = 0.0",
+                "        for k in range(len(w)):",
+                "            s += w[k] * YF[i + k - h]",
+                "        out[i] = s",
+            ]
+            arg = q.choice(["W", "W", "WI", "WM"])
+            if arg == "WM":
+                self.features.add("list of mixed numbers")
+        elif kind == "flags":
+            lines += [
+                "    for i in range(n):",
+                f"        if w[i % len(w)]{q.choice(['', ' and YF[i] > 0', ' > 0'])}:",
+                f"            out[i] = {q.choice(['WI[i % len(WI)] * YF[i]', 'YF[i]', 'WI[-1] + i'])}",
+                "            acc += 1",
+            ]
+            arg = q.choice(["WB", "WB", "WI"])
+        elif kind == "offsets":
+            self.features.add("list of tuples")
+            lines += [
+                "    for i in range(1, n - 1):",
+                "        for j in range(1, m - 1):",
+                "            s = 0",
+                "            for dx, dy in w:",
+                f"                s += {q.choice(['YU[i + dx, j + dy]', 'int(YU[i + dx, j + dy])', 'dx * dy'])}",
+                "            c[i, j] = s",
+            ]
+            arg = "OFFS"
+        elif kind == "rows":
+            self.features.add("list of lists")
+            lines += [
+                f"    for i in range({q.choice(['len(w)', 'len(w)', 'n'])}):",
+                f"        for j in range({q.choice(['len(w[0])', 'len(w[i])', 'm'])}):",
+                f"            {q.choice(['c[i, j] = w[i][j] * 2', 'acc += w[i][j]', 'c[i, j] = w[i][j] + w[-1][j]'])}",
+            ]
+            arg = q.choice(["ML", "ML", "MR"])
+            if arg == "MR":
+                self.features.add("ragged list of lists")
+        elif kind == "iterate":
+            self.features.add("for over a list")
+            lines += [
+                "    for i in range(n):",
+                f"        for {q.choice(['v in w', 'k, v in enumerate(w)', 'v in w[1:]', 'v in reversed(w)'])}:",
+                f"            out[i] += {q.choice(['v * YF[i]', 'v', 'v * i'])}",
+            ]
+            arg = q.choice(["W", "WI", "WB", "WM"])
+        elif kind == "negative":
+            lines += [
+                "    for i in range(n):",
+                "        for k in range(len(w)):",
+                f"            out[i] += {q.choice(['w[-1 - k]', 'w[k - 1]', 'w[-len(w) + k]'])} * YF[i]",
+            ]
+            arg = q.choice(["W", "WI"])
+        elif kind == "range":
+            self.features.add("list index out of range")
+            lines += [
+                "    for i in range(n):",
+                f"        out[i] = YF[i] * {q.choice(['w[i]', 'w[i - 1]', 'w[i % 4]', 'w[-i - 1]'])}",
+            ]
+            arg = q.choice(["W", "WI"])
+        else:
+            self.features.add("list mutated in a nest")
+            stmt = q.choice(["w[k] = w[k] * 0.5", "w.append(0)", "w[0] += 1", "w.reverse()"])
+            lines += [
+                "    for i in range(n):",
+                "        for k in range(len(w)):",
+                "            out[i] += w[k] * YF[i]",
+                f"            if i == 1:\n                {stmt}" if q.random() < 0.5 else f"        {stmt}",
+            ]
+            arg = q.choice(["list(W)", "list(WI)"])
+        if self.top or q.random() < 0.2:
+            # the list read as a global (at top level, the name itself)
+            self.features.add("global list read in a nest")
+            if arg.startswith("list("):
+                arg = arg[5:-1]
+            lines = [x if x.startswith("def ") else re.sub(r"\bw\b", arg, x) for x in lines]
+        lines.append("    return out, c, acc")
+        lines = self._call(lines, f, f"YF, YI, YU, n, m, {arg}")
+        if not self.top and q.random() < 0.3 and arg in ("W", "WI", "WB", "ML", "MR", "OFFS"):
+            # the same function again after the list changed: nothing of the
+            # first call's list may stay
+            self.features.add("list changed between calls")
+            change = {
+                "W": ["W[0] = -4.5", "W.append(2.0)", "W = [1.5, 2.5]", "W.pop()"],
+                "WI": ["WI = [7, -7, 7]", "WI = (5,)"],
+                "WB": ["WB = [False, True]", "WB = [1, 0]"],
+                "ML": ["ML[-1][0] = 99" if self.n and self.m else "ML = [[1]]", "ML = ML[::-1]"],
+                "MR": ["MR = [[1, 2]] * n"],
+                "OFFS": ["OFFS = [(0, 0), (0, 0)]", "OFFS = [(1, 1)]"],
+            }[arg]
+            again = lines[-1].replace(f"{arg})", f"{arg})", 1)
+            lines.append(q.choice(change))
+            lines.append(again.replace("xres", "xagain", 1) if "xres" in again else again)
+        return lines
+
+    # --- np.median of a window --------------------------------------------------------------
+    def median_fn(self):
+        q = self.q
+        self.features.add("np.median of a window")
+        f = self.fresh("md")
+        lines = self._head(f, "YF, YP, YU, n, m")
+        two = q.random() < 0.45
+        odt = q.choice(["", "", ", dtype=np.float32", ", dtype=YP.dtype"])
+        if two:
+            self.features.add("np.median of a 2-D window")
+            lines.append(f"    out = np.zeros((n, m){odt})")
+            src = q.choice(["YU", "YP", "YP"])
+            lo = q.choice(["1", "1", "0"])
+            win = q.choice(
+                [
+                    f"{src}[i - 1:i + 2, j - 1:j + 2]",
+                    f"{src}[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]",
+                    f"{src}[i:i + 3, j:j + 2]",
+                ]
+            )
+            hi_i = "n - 1" if lo == "1" else "n"
+            hi_j = "m - 1" if lo == "1" else "m"
+            lines += [
+                f"    for i in range({lo}, {hi_i}):",
+                f"        for j in range({lo}, {hi_j}):",
+                f"            out[i, j] = np.median({win})",
+            ]
+        else:
+            lines.append(f"    out = np.zeros(n{odt})")
+            src = q.choice(["YF", "YF", "YP[:, 0]", "YU[:, 0]"])
+            lines.append(f"    x = {src}")
+            rng, win = q.choice(
+                [
+                    ("range(1, n - 1)", "x[i - 1:i + 2]"),
+                    ("range(1, n - 1)", "x[i - 1:i + 2]"),
+                    ("range(n)", "x[max(i - 1, 0):i + 2]"),
+                    ("range(n)", "x[i:i + 3]"),
+                    ("range(2, n - 2)", "x[i - 2:i + 3]"),
+                    ("range(n)", "x[i - 1:i + 2]"),
+                    ("range(n - 1)", "x[i:i + 2]"),
+                ]
+            )
+            if q.random() < 0.2:
+                # a median filter in place: it reads the values it wrote
+                self.features.add("np.median in place")
+                lines[-1] = f"    x = {src}.copy()"
+                lines += [f"    for i in {rng}:", f"        x[i] = np.median({win})", "    out = x"]
+            else:
+                lines += [f"    for i in {rng}:", f"        out[i] = np.median({win})"]
+        lines.append("    return out")
+        return self._call(lines, f, "YF, YP, YU, n, m")
+
+    # --- scalars assigned in some iterations, loop variables read after ---------------------
+    def last_fn(self):
+        q = self.q
+        self.features.add("scalar assigned in some iterations")
+        f = self.fresh("lt")
+        lines = self._head(f, "YF, YI, n, m")
+        lines += ["    out = np.zeros(n)", "    last = -1", "    val = 0.0"]
+        inner = q.choice(["range(i + 1, n)", "range(i + 1, n)", "range(i)", "range(m)", "range(i, n)"])
+        cond = q.choice(["YF[i] > 0", "YI[i] > 0", "i % 3 == 1", "YF[i] > YF[0]"])
+        lines += [
+            "    for i in range(n):",
+            f"        for j in {inner}:",
+            f"            out[i] += {q.choice(['YF[j] * 0.5', 'YI[j]', 'j - i', 'YF[j] * YF[i]'])}",
+        ]
+        if q.random() < 0.3:
+            self.features.add("scalar assigned in some inner iterations")
+            lines += [
+                f"            if {q.choice(['YF[j] > YF[i]', 'YI[j] < 0', 'j % 2 == 0'])}:",
+                f"                {q.choice(['last = j', 'val = YF[j]', 'last = i * 10 + j'])}",
+            ]
+        body = q.choice(
+            [
+                f"if {cond}:\n    last = i",
+                f"if {cond}:\n    last = i\n    val = YF[i]",
+                f"if {cond}:\n    val = out[i]",
+                f"if {cond}:\n    last = j",
+                f"if {cond}:\n    val = YF[i]\nout[i] += val",
+            ]
+        )
+        lines += ["        " + b for b in body.split("\n")]
+        lines.append(f"    return out, last, val, {q.choice(['j', 'j', 'i', 'j + i'])}")
+        return self._call(lines, f, "YF, YI, n, m")
 
 
 def generate(seed: int) -> Program:
