@@ -222,6 +222,11 @@ def test_windows_clipped_at_the_border_run_as_python(lo):
     recs = check(EDGES, lambda: (_image(9, np.float64, lo), np.zeros(12), lo), native=False)
     if lo == 1:
         assert any(r["status"] == "fallback" for r in recs["cpu"]), recs["cpu"]
+        # Every device's sentence names the clipped slice (the generated CUDA
+        # meets the window's subscript before the slice's check).
+        for device in ("cpu", "cpu-serial", "gpu-emulated"):
+            stopped = [r["reason"] for r in recs[device] if r["status"] == "fallback"]
+            assert stopped and all("clipped at the array's edge" in why for why in stopped), (device, recs[device])
     check(CLIPPED, lambda: (_image((6, 7), np.uint8, lo), np.zeros((6, 7))), native=False)
 
 

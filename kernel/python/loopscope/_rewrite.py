@@ -311,11 +311,21 @@ _SLICE_CHECK_STOP = (
 )
 
 
+# The generated CUDA checks a window's subscripts before the slice's own
+# check can run: a clipped window stops it with the subscript trap.
+_SLICE_INDEX_STOP = (
+    "a subscript out of range, or a slice this nest reduces that is clipped at the array's edge or empty, so "
+    "Python ran the loop (raising IndexError where a subscript is out of range)"
+)
+
+
 def _stop_sentence(nest_id: int, decline):
     """The record's sentence for a native run that stopped (_records.STOP_SENTENCE)."""
     rec = NESTS.get(nest_id)
     if rec is None or rec.iteration is None or not rec.iteration.reductions:
         return decline
+    if decline.detail == "trap 2":
+        return Decline(decline.code, decline.line, _SLICE_INDEX_STOP, decline.detail)
     if decline.detail != "trap 1" and not decline.reason.startswith("a division or modulo by zero"):
         return decline
     return Decline(decline.code, decline.line, _SLICE_CHECK_STOP, decline.detail)
