@@ -17,7 +17,6 @@ import differential
 import loopscope
 from differential import parallel_loops, use_temporary_cache  # noqa: F401
 from nestgen import make_function
-from test_interception import shell  # noqa: F401
 
 HIDDEN = ("__loopscope", "swaps__")
 
