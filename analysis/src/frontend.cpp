@@ -509,17 +509,6 @@ class Converter {
     std::vector<ExprPtr> values, targets;
     for (auto& v : vnodes) values.push_back(expr(v));
     for (auto& t : tnodes) targets.push_back(target(t, line));
-    auto part = [&](ExprPtr t, ExprPtr v) {
-      auto s = std::make_shared<Stmt>();
-      s->kind = StmtKind::Assign;
-      s->line = line;
-      s->target = std::move(t);
-      s->value = std::move(v);
-      s->id = next_id_++;
-      s->ordinal = next_s_++;
-      s->source_text = text;
-      return s;
-    };
     std::vector<StmtPtr> out;
     std::vector<ExprPtr> source(values.size());
     for (size_t j = 0; j < values.size(); ++j) {
@@ -538,10 +527,10 @@ class Converter {
           "the value " + range_text(vnodes[j]) + " of the tuple assignment on line " + std::to_string(line);
       tmp->line = line;
       tmp->col = values[j]->col;
-      out.push_back(part(tmp, values[j]));
+      make_assign(tmp, values[j], line, text, out);
       source[j] = tmp;
     }
-    for (size_t k = 0; k < targets.size(); ++k) out.push_back(part(targets[k], source[k]));
+    for (size_t k = 0; k < targets.size(); ++k) make_assign(targets[k], source[k], line, text, out);
     return out;
   }
 
