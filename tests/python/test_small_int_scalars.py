@@ -307,7 +307,9 @@ def test_auto_runs_a_large_nest_on_the_cpu():
         return np.zeros(n, np.int32), np.arange(n, dtype=np.int32) % 1000, np.int32(3)
 
     recs = check(f, args, native=False, devices=("auto",))
-    assert [(r["device"], r["status"]) for r in recs["auto"]] == [("cpu", "ok")]
+    # One core or all of them, as the cost model and the measured runs decide on this host.
+    assert [r["status"] for r in recs["auto"]] == ["ok"], recs["auto"]
+    assert recs["auto"][0]["device"] in ("cpu", "cpu-serial"), recs["auto"]
 
 
 @pytest.mark.parametrize("t", TYPES, ids=name)

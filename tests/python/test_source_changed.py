@@ -32,6 +32,7 @@ _names = itertools.count(1)
 
 MODULE = """\
 from __future__ import annotations
+import math
 import numpy as np
 
 
@@ -59,6 +60,25 @@ class Grid:
         for i in range(a.shape[0]):
             a[i] = i * w
         return super().__repr__ is not None
+
+
+def orthonormalise(A, R, Q):
+    # Long enough that its jumps take an EXTENDED_ARG when compiled alone
+    # (math.sqrt is a LOAD_METHOD there, a LOAD_ATTR in the module's compile).
+    m, n = A.shape
+    for k in range(n):
+        norm = 0.0
+        for i in range(m):
+            norm += A[i, k] * A[i, k]
+        R[k, k] = math.sqrt(norm)
+        for i in range(m):
+            Q[i, k] = A[i, k] / R[k, k]
+        for j in range(k + 1, n):
+            R[k, j] = 0.0
+            for i in range(m):
+                R[k, j] += Q[i, k] * A[i, j]
+            for i in range(m):
+                A[i, j] = A[i, j] - Q[i, k] * R[k, j]
 
 
 def make(k):
@@ -283,3 +303,14 @@ def test_functions_of_a_module_pytest_imported_run_natively():
     # their code is not what their source compiles to: not compared.
     assert type(_asserting.__globals__["__loader__"]).__module__ == "_pytest.assertion.rewrite"
     check(_asserting, _arrays)
+
+
+def test_a_long_function_calling_an_imported_modules_function_runs_natively(module_dir):
+    mod, _path = _import(module_dir, MODULE)
+    assert _rewrite._source_is_its_code(mod.orthonormalise)
+
+    def args():
+        a = np.arange(1.0, 13.0).reshape(4, 3) ** 1.5
+        return a, np.zeros((3, 3)), np.zeros((4, 3))
+
+    check(mod.orthonormalise, args)

@@ -67,6 +67,7 @@ Each element of ``nests`` is a :class:`NestRecord`.
 
 import __future__
 import ast
+import bisect
 import builtins
 import copy
 import dis
@@ -1584,13 +1585,15 @@ _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 def _instructions(code: types.CodeType) -> list:
     """``code``'s instructions as (operation, argument): LOAD_METHOD read as
     LOAD_ATTR, a global's name without the NULL it may push, jumps by the
-    index of their target (the two loads differ in size)."""
-    ins = list(dis.get_instructions(code))
-    index = {i.offset: k for k, i in enumerate(ins)}
+    index of their target, EXTENDED_ARG left out (the two loads differ in
+    size, which moves the jumps' targets, and a target past 255 takes an
+    EXTENDED_ARG: ``dis`` gives the whole argument on the next instruction)."""
+    ins = [i for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
+    offsets = [i.offset for i in ins]
     out = []
     for i in ins:
         if i.opcode in _JUMPS:
-            arg = index.get(i.argval)
+            arg = bisect.bisect_left(offsets, i.argval)  # a target on an EXTENDED_ARG: its instruction
         elif isinstance(i.argval, types.CodeType):
             arg = None  # compared with the constants
         else:
