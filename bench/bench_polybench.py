@@ -340,10 +340,18 @@ def main():
     ap.add_argument("--settle-s", type=float, default=20.0, help="at most this long for auto's choices to settle")
     ap.add_argument("--cpython-limit", type=float, default=20.0, help="extrapolate CPython above this (seconds)")
     ap.add_argument("--report", action="store_true", help="only rewrite the Markdown from the JSON")
+    ap.add_argument(
+        "--json",
+        default=JSON,
+        help="the JSON to merge into (default bench/results/polybench.json; another path writes its "
+        "Markdown beside it, PATH.md, instead of docs/polybench.md)",
+    )
     opts = ap.parse_args()
+    json_path = os.path.abspath(opts.json)
+    markdown_path = MARKDOWN if json_path == JSON else json_path + ".md"
     data = {"sizes": {}}
-    if os.path.exists(JSON):
-        with open(JSON) as f:
+    if os.path.exists(json_path):
+        with open(json_path) as f:
             data = json.load(f)
     if not opts.report:
         names = [n for n in polybench.names() if not opts.only or n in opts.only.split(",")]
@@ -384,11 +392,11 @@ def main():
             "summary": s,
         }
         data["chart"] = chart_spec(data)
-        os.makedirs(os.path.dirname(JSON), exist_ok=True)
-        with open(JSON, "w") as f:
+        os.makedirs(os.path.dirname(json_path), exist_ok=True)
+        with open(json_path, "w") as f:
             json.dump(data, f, indent=1)
     md = markdown(data)
-    with open(MARKDOWN, "w") as f:
+    with open(markdown_path, "w") as f:
         f.write(md)
     if opts.report:
         print(md)

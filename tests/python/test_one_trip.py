@@ -109,9 +109,10 @@ def test_a_warm_auto_call_reuses_its_decision(monkeypatch):
     monkeypatch.setattr(_cost, "DECISION_TTL_S", 3600.0)
     for _ in range(100):
         loopscope.run(_saxpy, 2.0, x, y, device="auto")
-    # Decided again only as the runs grow by half (amortising the compile):
-    # a handful of times in a hundred calls, not at each.
-    assert 1 <= len(decided) <= 12, decided
+    # A native decision is kept (its compile is paid); a Python one is
+    # decided again only as the runs grow by half (amortising the compile):
+    # a handful of times in a hundred calls at most, not at each.
+    assert len(decided) <= 12, decided
     # New values that change what the decision depends on are decided afresh.
     n = len(decided)
     loopscope.run(_saxpy, 2.0, np.ones(7), np.zeros(7), device="auto")

@@ -536,12 +536,19 @@ TRIALS_PER_MEMORY = 2
 # (nest id, signature, variant) -> [window start, trials made in it]
 _trials = {}
 # The nest, values (their id: the env of the run being chosen, alive until
-# the run is noted) and signature choose saw last, and whether it decided
-# afresh: note_native_run reads the signature instead of computing it again,
-# and the runs of fresh decisions only are measured (a decision is made at
-# least every DECISION_TTL_S, and a trial is one), so that a warm call on a
-# kept decision pays nothing for the measuring.
-_last_chosen = [None, None, None, False]
+# the run is noted) and signature choose saw last, whether it decided
+# afresh, and the kept decision (the list in _decisions) it ran on:
+# note_native_run reads the signature instead of computing it again, and
+# the runs of fresh decisions only are measured (a decision is made at least
+# every DECISION_TTL_S, and a trial is one), so that a warm call on a kept
+# decision pays nothing for the measuring; but for the first optimised run
+# of a native decision made on quick code (or before any code): that one is
+# measured, and ends the decision (the next call settles the variant).
+_last_chosen = [None, None, None, False, None]
+# Set by _settled_choice when the trial's code was queued on the background
+# thread: whether it is the parallel variant (the kept decision ends when
+# that code lands, so that the trial runs at the next call).
+_trial_queued = [None]
 
 
 def chosen_signature(nest_id, env):
@@ -554,8 +561,12 @@ def chosen_signature(nest_id, env):
 
 def measuring(nest_id, env):
     """Whether the run choose just chose for ``nest_id`` is to be timed for
-    note_native_run (its decision was made afresh)."""
-    return _last_chosen[3] and _last_chosen[0] == nest_id and _last_chosen[1] == id(env)
+    note_native_run (its decision was made afresh, or it was kept from a
+    decision whose optimised code had not run yet)."""
+    if _last_chosen[0] != nest_id or _last_chosen[1] != id(env):
+        return False
+    kept = _last_chosen[4]
+    return _last_chosen[3] or (kept is not None and len(kept) > 3 and kept[3])
 
 
 def _recent(entries, now):
@@ -563,21 +574,39 @@ def _recent(entries, now):
     return [sec for when, sec in entries if now - when < SETTLE_MEMORY_S] if entries else []
 
 
+def _typical(seconds):
+    """What a variant's runs take, from its recent measurements: the upper
+    median (of two, the slower). A parallel run's time depends on what the
+    other cores are doing: its fastest run is luck, not what it will take."""
+    return sorted(seconds)[len(seconds) // 2]
+
+
 def note_native_run(nest_id, env, variant, seconds):
     """``variant`` ("cpu" or "cpu-serial", optimised code) ran ``nest_id``
     on these values in ``seconds``: kept for _settled_choice; and a parallel
     run slower than the model's serial time for it (other work holds the
-    cores) sends these values to one core for PARALLEL_SLOW_S."""
-    fresh = True
+    cores) sends these values to one core for PARALLEL_SLOW_S. Every
+    parallel run is kept (they are the ones whose time varies with the
+    load); a serial one when its decision was fresh."""
+    fresh, kept = True, None
     if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
-        signature, fresh = _last_chosen[2], _last_chosen[3]
+        signature, fresh, kept = _last_chosen[2], _last_chosen[3], _last_chosen[4]
+        if kept is not None and len(kept) > 3 and kept[3]:
+            # The first optimised run of this decision: measured; a kept
+            # decision made on quick code ends with it (the next call
+            # decides with the measurement: a trial, the settled variant).
+            kept[3] = False
+            if not fresh:
+                kept[1] = 0
+                fresh = True
     else:
         try:
             signature = decision_signature(env)
         except Exception:
             return
     now = time.monotonic()
-    if fresh:
+    times = None
+    if fresh or variant == "cpu":
         times = _native_times.get((nest_id, signature))
         if times is None:
             if len(_native_times) > 4096:
@@ -588,7 +617,9 @@ def note_native_run(nest_id, env, variant, seconds):
         del entries[:-SETTLE_RUNS]
     if variant != "cpu":
         return
-    serial = _serial_predicted.get((nest_id, signature))
+    # The serial time as measured on these values, else the model's.
+    measured = _recent(times.get("cpu-serial"), now) if times else None
+    serial = _typical(measured) if measured else _serial_predicted.get((nest_id, signature))
     if serial is None or seconds <= 1.5 * serial + 50e-6:
         return
     if len(_parallel_slow) > 4096:
@@ -609,7 +640,7 @@ def _settled_choice(nest_id, env, signature, choice, f, prices):
     now = time.monotonic()
     other = "cpu-serial" if choice == "cpu" else "cpu"
     mine, theirs = _recent(times.get(choice), now), _recent(times.get(other), now)
-    if mine and theirs and min(theirs) < min(mine):
+    if mine and theirs and _typical(theirs) < _typical(mine):
         return other, False
     # One run of the other that was slower but within TRIAL_MAX_RATIO may
     # have met a busy moment (a parallel region waiting for a core): it is
@@ -631,6 +662,7 @@ def _settled_choice(nest_id, env, signature, choice, f, prices):
         parallel = other == "cpu"
         if not _L.cpu_cached(int(nest_id), env, parallel):
             _L.cpu_compile_background(int(nest_id), env, parallel)
+            _trial_queued[0] = parallel
             return choice, False
     except Exception:
         return choice, False
@@ -681,10 +713,16 @@ def choose(nest_id, env, gpu=None, facts=None):
     """The device the model picks for this nest: "python", "cpu-serial", "cpu" or "gpu".
 
     Compilation is amortised over the runs seen so far: a nest that has run
-    k times is expected to run k times in all (so a loop run again and again
-    moves to native code once its interpreter time has paid for compiling).
+    k times is expected to run k times in all, and at least twice (so a loop
+    run again and again moves to native code once its interpreter time has
+    paid for compiling, and one whose run in Python costs more than half a
+    compile is compiled at its first run, for the next).
     Without ``facts``, a decision already made for the same values is reused
-    (see ``_decisions``)."""
+    (see ``_decisions``): a native one until DECISION_TTL_S passes (its
+    compile is paid: more runs only favour it), until its first optimised
+    run (measured for the choice between one core and all of them), or
+    until the code of a trial queued for it lands; a Python one also until
+    the runs have grown by half."""
     runs = _runs.get(nest_id, 0) + 1
     _runs[nest_id] = runs
     key = None
@@ -699,28 +737,46 @@ def choose(nest_id, env, gpu=None, facts=None):
         except Exception:
             key = kept = None
         _last_chosen[0], _last_chosen[1], _last_chosen[2], _last_chosen[3] = nest_id, id(env), signature, False
+        _last_chosen[4] = None
         if kept is not None and runs < kept[1] and time.monotonic() < kept[2]:
             waiting = _waiting.get((nest_id, signature))
             if waiting is None or not waiting.over(nest_id, env):
+                _last_chosen[4] = kept
                 return kept[0]
         if key is not None and (nest_id, signature) in _stopped:
             return "python"
+    _trial_queued[0] = None
     choice, trial = _decide(nest_id, env, runs, gpu, facts)
     if key is not None:
         if choice != "python":
             _waiting.pop((nest_id, signature), None)
         if len(_decisions) > 4096:
             _decisions.clear()
-        # A trial is kept for one run: the next decides between the two measured.
-        _decisions[key] = [choice, runs + (1 if trial else max(1, runs // 2)), time.monotonic() + DECISION_TTL_S]
+        native = choice in ("cpu", "cpu-serial")
+        if trial:
+            until = runs + 1  # a trial is kept for one run: the next decides between the two measured
+        elif native:
+            until = math.inf  # its compile is paid: more runs only favour it
+        elif choice == "python" and (nest_id, signature) in _waiting:
+            until = math.inf  # Python while its code builds: ends when the code lands (_Waiting)
+        else:
+            until = runs + max(1, runs // 2)
+        # [device, runs until decided again, time until decided again,
+        #  whether its first optimised run is still to be measured]
+        _decisions[key] = kept = [choice, until, time.monotonic() + DECISION_TTL_S, native]
+        if native and _trial_queued[0] is not None:
+            # the trial's code is building: the decision ends when it lands
+            _waiting[(nest_id, signature)] = _Waiting(_trial_queued[0], math.inf)
         _last_chosen[3] = True  # this run is measured
+        _last_chosen[4] = kept
     return choice
 
 
 def _decide(nest_id, env, runs, gpu, facts):
     """``(device, trial)``: the model's choice, or the faster CPU variant as
     measured (a trial: the other CPU variant, run once to measure it)."""
-    f = {"expected_runs": runs}
+    # Expected to run again: a compile is weighed against two runs at least.
+    f = {"expected_runs": max(2, runs)}
     if gpu_available():
         f.update(nvrtc_facts(nest_id, env, gpu))
     f.update(cpu_facts(nest_id, env))
@@ -813,7 +869,9 @@ def _python_while_it_compiles(nest_id, env, f, choice, signature, prices):
     try:
         native = prices()[choice]
         compile_s = native["compile"] * max(1.0, float(f.get("expected_runs", 1)))  # not amortised
-        if prices()["python"]["total"] >= compile_s:
+        # Python over this run and the next would cost more than the compile:
+        # compile now (quick code where it pays, the optimised code after it).
+        if 2 * prices()["python"]["total"] >= compile_s:
             return False
         _L.cpu_compile_background(int(nest_id), env, not serial)
     except Exception:

@@ -1,0 +1,269 @@
+"""auto's warm calls: what the second call of a function runs, and what it
+pays to choose it (docs/costmodel.md, "Kept decisions").
+
+- a nest whose run in Python costs more than half its compile is compiled at
+  its first run (a compile is weighed against two runs at least), so that the
+  second call runs native code; a cheaper one stays Python;
+- a native decision is kept on the warm calls (its compile is paid: more runs
+  only favour it) until its first optimised run, which is measured and ends
+  it (the next call settles one core or all of them), until the code of a
+  trial queued for it lands, or until DECISION_TTL_S passes;
+- a Python decision made while the nest's code builds in the background is
+  kept until the code lands, not decided again as the runs grow;
+- the choice between one core and all of them compares what the runs
+  typically take (the upper median), and every parallel run counts: one
+  lucky parallel run does not settle it.
+
+The policy is checked with the engine's pricing replaced (no timings); real
+nests check that the results stay CPython's."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from differential import check, use_temporary_cache  # noqa: F401
+from test_compile_ahead import _bound_env, fresh_decisions  # noqa: F401  (the fixture resets auto's state)
+
+import _loopscope
+import loopscope
+from loopscope import _cost, _run
+
+
+def scaled_add(a, x, y):
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+class _Engine:
+    """The engine as _cost sees it, with the model's choice, the code cache
+    and the prices replaced. ``prices``: variant -> (run seconds, compile
+    seconds, not amortised); the estimate divides the compile by the
+    expected runs, as the model does."""
+
+    def __init__(self, choice, prices, cached=False):
+        self.real = _cost._L
+        self.choice, self.prices, self.cached = choice, prices, cached
+        self.queued, self.facts = [], {}
+
+    def __getattr__(self, name):
+        if name == "cost_choose_nest":
+            return self._choose
+        if name == "cpu_cached":
+            return lambda nest_id, env, parallel=True: self.cached
+        if name == "cpu_compile_background":
+            return lambda nest_id, env, parallel=True: self.queued.append(parallel) or True
+        if name == "cost_estimate_nest":
+            return self._estimate
+        return getattr(self.real, name)
+
+    def _choose(self, nest_id, env, gpu, facts):
+        self.facts = dict(facts)
+        return self.choice
+
+    def _estimate(self, nest_id, env, _est, gpu, facts, sweep):
+        runs = max(1.0, float(facts.get("expected_runs", 1)))
+        out = []
+        for v, (run_s, compile_s) in self.prices.items():
+            c = compile_s / runs
+            out.append({"variant": v, "total": run_s + c, "compile": c})
+        return {"variants": out}
+
+    def __enter__(self):
+        _cost._L = self
+        return self
+
+    def __exit__(self, *exc):
+        _cost._L = self.real
+
+
+@pytest.fixture
+def nest():
+    nest_id, env = _bound_env(scaled_add, 1.5, np.ones(5000), np.ones(5000))
+    return nest_id, env, _cost.decision_signature(env)
+
+
+def _prices(python_s, compile_s, run_s=1e-5, parallel_s=None):
+    parallel_s = run_s if parallel_s is None else parallel_s
+    return {"python": (python_s, 0.0), "cpu-serial": (run_s, compile_s), "cpu": (parallel_s, compile_s)}
+
+
+# ---- the first run weighs a compile against two runs ------------------------------
+
+
+def test_the_first_run_expects_a_second(nest):
+    nest_id, env, _ = nest
+    with _Engine("python", _prices(1e-3, 5e-3)) as engine:
+        _cost.choose(nest_id, env)
+    assert engine.facts["expected_runs"] == 2
+
+
+@pytest.mark.parametrize(
+    "python_s, compiled_now",
+    [(3e-3, True), (2.6e-3, True), (2.4e-3, False), (1e-3, False)],
+)
+def test_a_first_run_compiles_when_python_over_two_runs_costs_more(nest, python_s, compiled_now):
+    """Native code is the choice (priced with the compile over two runs): it
+    is compiled now when Python over this run and the next would cost more
+    than the compile (5 ms here); otherwise this run is Python and the code
+    builds in the background."""
+    nest_id, env, signature = nest
+    with _Engine("cpu-serial", _prices(python_s, 5e-3)) as engine:
+        got = _cost.choose(nest_id, env)
+    if compiled_now:
+        assert got == "cpu-serial" and engine.queued == []
+    else:
+        assert got == "python" and engine.queued == [False]
+        # kept until the code lands, however many runs come meanwhile
+        assert _cost._decisions[(nest_id, None, signature)][1] == math.inf
+
+
+def test_a_cheap_nest_stays_python_on_its_first_call():
+    """A loop that takes microseconds in Python is not compiled for a first
+    call (nor for the second: two runs do not pay a compile)."""
+    x = np.zeros(8)
+
+    def fill(x):
+        for i in range(x.shape[0]):
+            x[i] = 1.0
+
+    for _ in range(2):
+        x[:] = 0
+        loopscope.run(fill, x, device="auto")
+        assert [r["device"] for r in _run.last_runs().values()] == ["python"]
+        assert np.array_equal(x, np.ones(8))
+
+
+def test_a_long_nest_runs_native_code_from_its_first_call():
+    def work(x, y):
+        for i in range(x.shape[0]):
+            y[i] = 0.5 * x[i] + y[i] * 0.25
+
+    make = lambda: (np.linspace(0.0, 1.0, 200_000), np.linspace(1.0, 2.0, 200_000))  # noqa: E731
+    check(work, make, devices=("auto",))
+    check(work, make, devices=("auto",))  # the second call: native too
+    recs = list(_run.last_runs().values())
+    assert [r["device"] for r in recs] in (["cpu-serial"], ["cpu"]), recs
+
+
+# ---- a native decision is kept on the warm calls ----------------------------------
+
+
+def test_a_native_decision_is_kept_until_its_first_optimised_run(nest):
+    nest_id, env, signature = nest
+    key = (nest_id, None, signature)
+    decided = []
+    real = _cost._decide
+
+    def counting(*args):
+        decided.append(args[2])
+        return real(*args)
+
+    _cost._decide = counting
+    try:
+        # the parallel variant priced far slower: no trial
+        with _Engine("cpu-serial", _prices(1.0, 1e-3, 1e-4, 1e-3), cached=True):
+            assert _cost.choose(nest_id, env) == "cpu-serial"  # decided: quick code ran (not measured)
+            assert _cost.measuring(nest_id, env)
+            for _ in range(20):  # kept, however many runs
+                assert _cost.choose(nest_id, env) == "cpu-serial"
+            assert decided == [1]
+            # still waiting for its first optimised run: that run is measured ...
+            assert _cost.measuring(nest_id, env)
+            _cost.note_native_run(nest_id, env, "cpu-serial", 100e-6)
+            assert [s for _, s in _cost._native_times[(nest_id, signature)]["cpu-serial"]] == [100e-6]
+            # ... and ends the decision: the next call decides with the measurement
+            assert _cost.choose(nest_id, env) == "cpu-serial"
+            assert len(decided) == 2
+            _cost.note_native_run(nest_id, env, "cpu-serial", 90e-6)  # its run: optimised code
+            # from then on kept, and its runs not measured
+            _cost._decisions[key][0] = "kept"
+            assert _cost.choose(nest_id, env) == "kept"
+            assert not _cost.measuring(nest_id, env)
+            assert len(decided) == 2
+    finally:
+        _cost._decide = real
+
+
+def test_a_kept_native_decision_ends_after_the_ttl(nest):
+    nest_id, env, signature = nest
+    key = (nest_id, None, signature)
+    with _Engine("cpu-serial", _prices(1.0, 1e-3), cached=True):
+        _cost.choose(nest_id, env)
+        _cost._decisions[key][0] = "kept"
+        assert _cost.choose(nest_id, env) == "kept"
+        _cost._decisions[key][2] = time.monotonic() - 1  # DECISION_TTL_S passed
+        assert _cost.choose(nest_id, env) == "cpu-serial"
+
+
+def test_a_decision_waiting_for_its_trials_code_ends_when_it_lands(nest):
+    nest_id, env, signature = nest
+    with _Engine("cpu-serial", _prices(1.0, 1e-3), cached=False) as engine:
+        _cost.note_native_run(nest_id, env, "cpu-serial", 100e-6)
+        assert _cost.choose(nest_id, env) == "cpu-serial"
+        assert engine.queued == [True]  # the parallel variant's code, for a trial
+        for _ in range(5):
+            assert _cost.choose(nest_id, env) == "cpu-serial"  # kept while it builds
+        engine.cached = True
+        assert _cost.choose(nest_id, env) == "cpu"  # it landed: the trial runs
+
+
+# ---- settling one core or all of them --------------------------------------------
+
+
+def test_one_lucky_parallel_run_does_not_settle_it(nest):
+    nest_id, env, _ = nest
+    for s in (100e-6, 100e-6, 100e-6):
+        _cost.note_native_run(nest_id, env, "cpu-serial", s)
+    for s in (50e-6, 140e-6, 150e-6):  # every parallel run is kept
+        _cost.note_native_run(nest_id, env, "cpu", s)
+    with _Engine("cpu", _prices(1.0, 1e-3), cached=True):
+        assert _cost.choose(nest_id, env) == "cpu-serial"
+
+
+def test_parallel_runs_on_a_kept_decision_are_measured(nest):
+    nest_id, env, signature = nest
+    with _Engine("cpu", _prices(1.0, 1e-3, 1e-4), cached=True):
+        _cost.choose(nest_id, env)
+        _cost.note_native_run(nest_id, env, "cpu", 80e-6)  # first optimised run: ends the decision
+        _cost.choose(nest_id, env)
+        _cost.note_native_run(nest_id, env, "cpu", 90e-6)
+        _cost.choose(nest_id, env)  # kept
+        assert not _cost.measuring(nest_id, env)
+        _cost.note_native_run(nest_id, env, "cpu", 95e-6)
+    times = [s for _, s in _cost._native_times[(nest_id, signature)]["cpu"]]
+    assert times == [80e-6, 90e-6, 95e-6]
+
+
+def test_a_parallel_run_slower_than_the_measured_serial_one_moves_to_one_core(nest):
+    nest_id, env, signature = nest
+    _cost._serial_predicted[(nest_id, signature)] = 1.0  # the model's serial time: far off
+    _cost.note_native_run(nest_id, env, "cpu-serial", 100e-6)
+    _cost.note_native_run(nest_id, env, "cpu", 180e-6)  # within half plus 50 us
+    assert (nest_id, signature) not in _cost._parallel_slow
+    _cost.note_native_run(nest_id, env, "cpu", 1e-3)
+    assert (nest_id, signature) in _cost._parallel_slow
+
+
+# ---- real nests: CPython's results on every call ---------------------------------
+
+
+def test_results_stay_cpythons_over_warm_calls():
+    def two_nests(A, x, y, tmp):
+        m, n = A.shape
+        for i in range(n):
+            y[i] = 0.0
+        for i in range(m):
+            tmp[i] = 0.0
+            for j in range(n):
+                tmp[i] = tmp[i] + A[i, j] * x[j]
+            for j in range(n):
+                y[j] = y[j] + A[i, j] * tmp[i]
+        return y.sum()
+
+    rng = np.random.default_rng(3)
+    A, x = rng.standard_normal((120, 130)), rng.standard_normal(130)
+    for call in range(6):
+        check(two_nests, lambda: (A.copy(), x.copy(), np.zeros(130), np.zeros(120)), devices=("auto",))
+        if call == 3:
+            _loopscope.cpu_wait_compiles()
