@@ -366,6 +366,47 @@ class Codegen {
     return B.CreateOr(is_np(a), is_np(b));
   }
 
+  // round(x, ndigits) (CpuSpec types it): the helpers of
+  // share/cuda/loopscope_math_shared.h, the generated CUDA's too, and for a
+  // Python float CPython's decimal rounding (rt::ls_rt_round_float).
+  Val round_digits(const Val& x, const Val& nd) {
+    llvm::Value* n = conv(nd, Repr::I64);
+    llvm::Value* code = entry_alloca(i32);
+    B.CreateStore(B.getInt32(0), code);
+    auto call = [&](void* fn, llvm::Type* rty, std::vector<llvm::Value*> args) {
+      std::vector<llvm::Type*> tys;
+      for (auto* v : args) tys.push_back(v->getType());
+      tys.push_back(ptr);
+      args.push_back(code);
+      auto* call = B.CreateCall(llvm::FunctionType::get(rty, tys, false), fn_ptr(fn), args);
+      call->setDoesNotThrow();
+      return static_cast<llvm::Value*>(call);
+    };
+    const VT& t = x.t;
+    Val res;
+    if (t.r == Repr::F64 && !t.np) {
+      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_float), f64, {conv(x, Repr::F64), n}), kPyFloat, nullptr};
+      trap_if(B.CreateICmpNE(B.CreateLoad(i32, code), B.getInt32(0)), Trap::MathOverflow);
+      return res;
+    }
+    if (t.r == Repr::F64)
+      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_np_f64), f64, {x.v, n}), t, nullptr};
+    else if (t.r == Repr::F32)
+      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_np_f32), f32, {x.v, n}), t, nullptr};
+    else if (t.np) {
+      int bits = t.r == Repr::I32 ? 32 : 64;
+      llvm::Value* r =
+          call(reinterpret_cast<void*>(&rt::ls_rt_round_np_int), i64, {conv(x, Repr::I64), n, B.getInt32(bits)});
+      res = Val{bits == 32 ? B.CreateTrunc(r, i32) : r, t, nullptr};
+    } else {
+      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_py_int), i64, {conv(x, Repr::I64), n}), kPyInt, nullptr};
+    }
+    llvm::Value* c = B.CreateLoad(i32, code);
+    trap_if(B.CreateICmpEQ(c, B.getInt32(rt::kRoundBig)), Trap::Overflow);
+    if (t.np) numpy_reports(B.CreateICmpEQ(c, B.getInt32(rt::kRoundNumpyWarns)));
+    return res;
+  }
+
   llvm::Value* conv(const Val& a, Repr to) {
     Repr from = a.t.r;
     llvm::Value* v = a.v;
@@ -1517,6 +1558,7 @@ class Codegen {
       check_big_int(a[0]);
       return Val{conv(a[0], Repr::F64), kPyFloat, nullptr};
     }
+    if (f == "round" && a.size() == 2) return round_digits(a[0], a[1]);
     if (f == "int" || (f == "round" && is_u64(a[0].t))) {
       if (is_u64(a[0].t)) {
         // a Python int: one of 2**63 or more is a big int, left to Python

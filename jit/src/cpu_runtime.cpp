@@ -2,14 +2,18 @@
 #include "cpu_runtime.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cfenv>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -437,69 +441,89 @@ void parallel_copy(const std::vector<CopyJob>& jobs, int threads) {
   pool(threads).run(static_cast<int64_t>(pieces.size()), f);
 }
 
-// CPython 3.11's vector_norm for two coordinates: the larger magnitude is
-// scaled to [0.5, 1) by a power of two, each square is split exactly
-// (Veltkamp: hi * hi, 2 * hi * lo, lo * lo) and summed with compensation
-// around 1.0, the square root is corrected once by the residual, and the
-// scale is undone. Below 2**-1023 (the scale would overflow) both are divided
-// by the larger one instead. Every operation in CPython's order, and none
-// contracted into an FMA (the library is built without -mfma).
-extern "C" double ls_rt_hypot(double x, double y) {
-  const double t27 = 134217729.0;  // 2**27 + 1
-  const double v[2] = {std::fabs(x), std::fabs(y)};
-  double max = 0.0;
-  for (double a : v)
-    if (a > max) max = a;
-  if (std::isinf(max)) return max;
-  if (std::isnan(v[0]) || std::isnan(v[1])) return NAN;
-  if (max == 0.0) return max;
-  int max_e = 0;
-  std::frexp(max, &max_e);
-  double csum = 1.0, frac1 = 0.0, frac2 = 0.0, frac3 = 0.0, old, t, hi, lo, a;
-  if (max_e < -1023) {
-    for (double e : v) {
-      a = e / max;
-      a = a * a;
-      old = csum;
-      csum += a;
-      frac1 += (old - csum) + a;
+// math.hypot and the round(x, ndigits) helpers of NumPy's scalars and of
+// Python's ints: share/cuda/loopscope_math_shared.h, the code the generated
+// CUDA runs too (one copy, the same bits on every device).
+namespace shared {
+using ::rintf;
+using std::fabs;
+using std::frexp;
+using std::ldexp;
+using std::rint;
+using std::sqrt;
+#define LS_DEV static inline
+#include "loopscope_math_shared.h"
+#undef LS_DEV
+}  // namespace shared
+static_assert(kRoundNumpyWarns == LS_ROUND_NPWARN && kRoundBig == LS_ROUND_BIG, "cpu_runtime.hpp's codes");
+
+extern "C" double ls_rt_hypot(double x, double y) { return shared::ls_math_hypot(x, y); }
+
+extern "C" double ls_rt_round_np_f64(double x, int64_t n, int32_t* code) { return shared::ls_np_round_f64(x, n, code); }
+extern "C" float ls_rt_round_np_f32(float x, int64_t n, int32_t* code) { return shared::ls_np_round_f32(x, n, code); }
+extern "C" int64_t ls_rt_round_np_int(int64_t x, int64_t n, int32_t bits, int32_t* code) {
+  return shared::ls_np_round_int(x, n, bits, code);
+}
+extern "C" int64_t ls_rt_round_py_int(int64_t x, int64_t n, int32_t* code) {
+  return shared::ls_py_round_int(x, n, code);
+}
+
+// round(x, n) of a Python float: CPython 3.11's float.__round__. dtoa in
+// mode 3 (the decimal string correctly rounded at 10**-n, ties to even on
+// the exact binary value) read back with strtod. glibc's printf is exact and
+// rounds half to even in the default rounding mode, and its strtod is
+// correctly rounded: "%.*f" does n >= 0; n < 0 rounds the exact digits of
+// the integer part by hand (the fraction only breaks ties). The IEEE flags
+// the C library raises are put back (they are NumPy's warnings here).
+extern "C" double ls_rt_round_float(double x, int64_t n, int32_t* code) {
+  if (!std::isfinite(x) || n > 323) return x;  // NDIGITS_MAX
+  if (n < -308) return 0.0 * x;                // NDIGITS_MIN
+  std::fexcept_t flags;
+  std::fegetexceptflag(&flags, FE_ALL_EXCEPT);
+  char buf[720];
+  if (n >= 0) {
+    std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(n), x);
+  } else {
+    const double t = std::trunc(x);
+    const bool sticky = t != x;  // a fraction below the integer digits
+    char d[330];
+    int len = std::snprintf(d, sizeof d, "%.0f", std::fabs(t));
+    if (len == 1 && d[0] == '0') len = 0;
+    const int k = static_cast<int>(-n);
+    const int keep = len - k;  // digits above 10**k
+    if (keep < 0) {            // |x| < 10**(k-1): below half of 10**k
+      std::fesetexceptflag(&flags, FE_ALL_EXCEPT);
+      return std::copysign(0.0, x);
     }
-    return max * std::sqrt(csum - 1.0 + frac1);
+    bool up = false;
+    if (d[keep] > '5') {
+      up = true;
+    } else if (d[keep] == '5') {
+      bool rest = sticky;
+      for (int i = keep + 1; i < len; ++i) rest = rest || d[i] != '0';
+      up = rest || (keep > 0 && ((d[keep - 1] - '0') & 1) != 0);
+    }
+    std::string digits(d, static_cast<size_t>(keep));
+    if (up) {
+      int i = keep - 1;
+      for (; i >= 0 && digits[static_cast<size_t>(i)] == '9'; --i) digits[static_cast<size_t>(i)] = '0';
+      if (i >= 0)
+        ++digits[static_cast<size_t>(i)];
+      else
+        digits.insert(digits.begin(), '1');
+    }
+    if (digits.empty()) digits = "0";
+    std::snprintf(buf, sizeof buf, "%s%se%d", std::signbit(x) ? "-" : "", digits.c_str(), k);
   }
-  const double scale = std::ldexp(1.0, -max_e);
-  for (double e : v) {
-    a = e * scale;
-    t = a * t27;
-    hi = t - (t - a);
-    lo = a - hi;
-    a = hi * hi;
-    old = csum;
-    csum += a;
-    frac1 += (old - csum) + a;
-    a = 2.0 * hi * lo;
-    old = csum;
-    csum += a;
-    frac2 += (old - csum) + a;
-    frac3 += lo * lo;
+  errno = 0;
+  const double r = std::strtod(buf, nullptr);
+  const bool overflow = errno == ERANGE && std::fabs(r) >= 1.0;
+  std::fesetexceptflag(&flags, FE_ALL_EXCEPT);
+  if (overflow) {  // OverflowError: rounded value too large to represent
+    *code = 1;
+    return x;
   }
-  const double h = std::sqrt(csum - 1.0 + (frac1 + frac2 + frac3));
-  t = h * t27;
-  hi = t - (t - h);
-  lo = h - hi;
-  a = -hi * hi;
-  old = csum;
-  csum += a;
-  frac1 += (old - csum) + a;
-  a = -2.0 * hi * lo;
-  old = csum;
-  csum += a;
-  frac2 += (old - csum) + a;
-  a = -lo * lo;
-  old = csum;
-  csum += a;
-  frac3 += (old - csum) + a;
-  a = csum - 1.0 + (frac1 + frac2 + frac3);
-  return (h + a / (2.0 * h)) / scale;
+  return r;
 }
 
 }  // namespace rt

@@ -101,6 +101,17 @@ extern "C" int32_t ls_rt_private_combine(void* rt, int64_t k, const int64_t* des
 // math.hypot(x, y) as CPython 3.11 computes it (vector_norm in
 // Modules/mathmodule.c), not the C library's hypot: the same bits.
 extern "C" double ls_rt_hypot(double x, double y);
+// round(x, n) (share/cuda/loopscope_math_shared.h): NumPy's algorithm for an
+// np.float64, np.float32, np.int64 or np.int32 (`bits` 64 or 32), Python's
+// exact one for an int; *code gets LS_ROUND_NPWARN (1, NumPy warns) or
+// LS_ROUND_BIG (2, left to Python). A Python float (float.__round__, a
+// correctly rounded decimal string): *code 1 on OverflowError.
+constexpr int32_t kRoundNumpyWarns = 1, kRoundBig = 2;  // LS_ROUND_NPWARN, LS_ROUND_BIG
+extern "C" double ls_rt_round_np_f64(double x, int64_t n, int32_t* code);
+extern "C" float ls_rt_round_np_f32(float x, int64_t n, int32_t* code);
+extern "C" int64_t ls_rt_round_np_int(int64_t x, int64_t n, int32_t bits, int32_t* code);
+extern "C" int64_t ls_rt_round_py_int(int64_t x, int64_t n, int32_t* code);
+extern "C" double ls_rt_round_float(double x, int64_t n, int32_t* code);
 
 // Copies `n` bytes from each source to its destination, on the thread pool
 // (`threads` threads) when there is enough to copy.

@@ -1045,6 +1045,41 @@ class Specialiser {
     return r;
   }
 
+  // round(x, ndigits) keeps x's type: a Python float rounds in decimal
+  // (float.__round__), NumPy's floats and integers by np.round's arithmetic
+  // (times 10**ndigits, rint, divided back), a Python int exactly; ndigits
+  // must be an integer (a float raises TypeError).
+  TypedInterval round_digits(const Expr& e, const TypedInterval& x, const TypedInterval& nd) {
+    const VT& t = x.t;
+    const VT& n = nd.t;
+    if (is_float(n.r) || is_complex(n.r))
+      throw Unsupported{DeclineCode::Typing, e.line,
+                        "round(x, ndigits) with a float number of digits raises TypeError in Python ('float' "
+                        "object cannot be interpreted as an integer): give round() an int"};
+    if (!(is_int(n.r) || (n.r == Repr::Bool && !n.np)) || is_u64(n))
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "round(x, ndigits) runs natively with a Python int or a signed NumPy integer as ndigits"};
+    if (t.r == Repr::Bool && t.np)
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "round() of a NumPy boolean raises TypeError in Python (np.bool_ has no __round__)"};
+    if (is_complex(t.r))
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "round() of a complex number raises TypeError in Python"};
+    if (t.mixed())
+      throw Unsupported{DeclineCode::Exactness, e.line,
+                        "round(x, ndigits) of a value that is either a Python " +
+                            std::string(is_float(t.r) ? "float" : "int") +
+                            " or a NumPy scalar: Python rounds the two differently (NumPy multiplies by 10**ndigits), "
+                            "so the result depends on which one it is at run time"};
+    if (t.small != Small::None)
+      throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
+                        "round(x, ndigits) of an " + std::string(small_name(t.small)) +
+                            " is not supported in native code (NumPy rounds it through float64 and casts back); "
+                            "convert it with int() or float() first"};
+    if (is_float(t.r) || (is_int(t.r) && t.np)) return TypedInterval{t, {}};
+    return TypedInterval{kPyInt, {}};  // a Python int or bool: an int
+  }
+
   std::optional<TypedInterval> call(const Expr& e) {
     std::vector<TypedInterval> args;
     for (auto& a : e.args) {
@@ -1147,14 +1182,11 @@ class Specialiser {
       if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
       return TypedInterval{kPyInt, {}};
     }
+    if (f == "round" && args.size() == 2) return round_digits(e, args[0], args[1]);
     if (f == "round") {
       // round(x): an int, half to even (float.__round__; NumPy's floats
-      // and integers give Python's int too). round(x, ndigits) keeps x's
-      // type and rounds in decimal, which native code does not model.
-      if (args.size() != 1)
-        throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
-                          "round(x, ndigits) with a number of digits is not supported in native code "
-                          "(round(x) with one argument is)"};
+      // and integers give Python's int too).
+      nargs(1);
       numeric(args[0]);
       if (is_int(args[0].t.r) || args[0].t.r == Repr::Bool) return TypedInterval{kPyInt, args[0].iv};
       return TypedInterval{kPyInt, {}};

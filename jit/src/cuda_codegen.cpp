@@ -50,12 +50,19 @@ const char* const kCudaHelperHeaderName = "loopscope_cuda.h";
 
 std::string cuda_share_dir() { return loopscope::share_dir() + "/cuda"; }
 
-std::string cuda_helper_header() {
-  std::ifstream in(cuda_share_dir() + "/" + kCudaHelperHeaderName);
+const char* const kCudaSharedHeaderName = "loopscope_math_shared.h";
+
+namespace {
+std::string read_share_cuda(const char* name) {
+  std::ifstream in(cuda_share_dir() + "/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
+}  // namespace
+
+std::string cuda_helper_header() { return read_share_cuda(kCudaHelperHeaderName); }
+std::string cuda_shared_header() { return read_share_cuda(kCudaSharedHeaderName); }
 
 int64_t range_count(int64_t start, int64_t stop, int64_t step) { return analysis::range_trip_count(start, stop, step); }
 
@@ -1905,6 +1912,22 @@ class Generator {
     if (f == "np.uint64") {
       need(1);
       return V{conv(a[0], Repr::I64), VT{Repr::I64, false, true, cpu::Small::U64}, ""};
+    }
+    if (f == "round" && a.size() == 2) {
+      // round(x, ndigits): share/cuda/loopscope_math_shared.h, as on the CPU
+      const VT t = a[0].t;
+      const std::string n = conv(a[1], Repr::I64);
+      if (isf(t.r) && t.np) return V{"ls_round_np(" + conv(a[0], t.r) + ", " + n + ", ls_err)", t, ""};
+      if (isf(t.r))
+        fail(e.line,
+             "round(x, ndigits) of a Python float does not run on the GPU: Python rounds it through a correctly "
+             "rounded decimal string (dtoa, then strtod), which device code has no exact version of; the CPU "
+             "runs it natively");
+      if (isi(t.r) && t.np)
+        return V{std::string(t.r == Repr::I32 ? "ls_round_np_i32(" : "ls_round_np_i64(") + conv(a[0], t.r) + ", " + n +
+                     ", ls_err)",
+                 t, ""};
+      return V{"ls_round_py_int(" + conv(a[0], Repr::I64) + ", " + n + ", ls_err)", kPyInt, ""};
     }
     if (f == "round") {
       need(1);  // half to even, then int()

@@ -210,9 +210,10 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
   NvrtcOutput out;
   out.arch = arch;
   std::string digits = arch.substr(arch.find('_') == std::string::npos ? 0 : arch.find('_') + 1);
-  std::string header = cuda_helper_header();
-  if (header.empty()) {
-    out.error = "the helper header " + std::string(kCudaHelperHeaderName) + " was not found in " + cuda_share_dir();
+  std::string header = cuda_helper_header(), shared = cuda_shared_header();
+  if (header.empty() || shared.empty()) {
+    out.error = "the helper header " + std::string(header.empty() ? kCudaHelperHeaderName : kCudaSharedHeaderName) +
+                " was not found in " + cuda_share_dir();
     return out;
   }
   const Nvrtc& api = nvrtc();
@@ -221,10 +222,10 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& arch, bo
     out.unavailable = true;
     return out;
   }
-  const char* headers[] = {header.c_str()};
-  const char* names[] = {kCudaHelperHeaderName};
+  const char* headers[] = {header.c_str(), shared.c_str()};
+  const char* names[] = {kCudaHelperHeaderName, kCudaSharedHeaderName};
   nvrtcProgram prog = nullptr;
-  if (api.CreateProgram(&prog, source.c_str(), "loopscope_kernel.cu", 1, headers, names) != NVRTC_SUCCESS) {
+  if (api.CreateProgram(&prog, source.c_str(), "loopscope_kernel.cu", 2, headers, names) != NVRTC_SUCCESS) {
     out.error = "NVRTC could not create a program";
     return out;
   }

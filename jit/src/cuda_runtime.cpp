@@ -311,6 +311,7 @@ std::shared_ptr<CudaEmulatorModule> emulator_load(const CudaProgram& program, st
   uint64_t key = fnv1a(tu);
   key = fnv1a(read_file(share + "/loopscope_emu.h"), key);
   key = fnv1a(read_file(share + "/" + kCudaHelperHeaderName), key);
+  key = fnv1a(read_file(share + "/" + kCudaSharedHeaderName), key);
   key = fnv1a(cxx + " " + flags, key);
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = loaded.find(key); it != loaded.end()) {

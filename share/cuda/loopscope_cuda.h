@@ -553,63 +553,45 @@ LS_DEV double ls_math_fmod(double x, double y, ls_i64* err) {
   if (r != r && x == x && y == y) ls_fail(err, LS_ERR_DOMAIN);
   return r;
 }
-// math.hypot(x, y) as CPython 3.11 computes it (vector_norm in
-// Modules/mathmodule.c), in CPython's order of operations (no FMA, -fmad=false)
-LS_DEV double ls_math_hypot(double x, double y) {
-  const double t27 = 134217729.0;  // 2**27 + 1
-  double v[2] = {fabs(x), fabs(y)};
-  double mx = 0.0, csum = 1.0, frac1 = 0.0, frac2 = 0.0, frac3 = 0.0, old, t, hi, lo, a, scale, h;
-  int i, max_e = 0;
-  for (i = 0; i < 2; i++)
-    if (v[i] > mx) mx = v[i];
-  if (mx == ls_f64_bits(0x7ff0000000000000ULL)) return mx;
-  if (v[0] != v[0] || v[1] != v[1]) return ls_f64_bits(0x7ff8000000000000ULL);
-  if (mx == 0.0) return mx;
-  frexp(mx, &max_e);
-  if (max_e < -1023) {
-    for (i = 0; i < 2; i++) {
-      a = v[i] / mx;
-      a = a * a;
-      old = csum;
-      csum += a;
-      frac1 += (old - csum) + a;
-    }
-    return mx * sqrt(csum - 1.0 + frac1);
-  }
-  scale = ldexp(1.0, -max_e);
-  for (i = 0; i < 2; i++) {
-    a = v[i] * scale;
-    t = a * t27;
-    hi = t - (t - a);
-    lo = a - hi;
-    a = hi * hi;
-    old = csum;
-    csum += a;
-    frac1 += (old - csum) + a;
-    a = 2.0 * hi * lo;
-    old = csum;
-    csum += a;
-    frac2 += (old - csum) + a;
-    frac3 += lo * lo;
-  }
-  h = sqrt(csum - 1.0 + (frac1 + frac2 + frac3));
-  t = h * t27;
-  hi = t - (t - h);
-  lo = h - hi;
-  a = -hi * hi;
-  old = csum;
-  csum += a;
-  frac1 += (old - csum) + a;
-  a = -2.0 * hi * lo;
-  old = csum;
-  csum += a;
-  frac2 += (old - csum) + a;
-  a = -lo * lo;
-  old = csum;
-  csum += a;
-  frac3 += (old - csum) + a;
-  a = csum - 1.0 + (frac1 + frac2 + frac3);
-  return (h + a / (2.0 * h)) / scale;
+// math.hypot (CPython's vector_norm) and the round(x, ndigits) helpers,
+// written once for every device
+#include "loopscope_math_shared.h"
+// round(x, ndigits) of a NumPy float or integer (np.round's algorithm) and
+// of a Python int (exact, half to even); CPython's decimal rounding of a
+// Python float (dtoa and strtod) has no GPU version.
+LS_DEV void ls_round_fail(int code, ls_i64* err) {
+  if (code == LS_ROUND_NPWARN) ls_fail(err, LS_ERR_NPWARN);
+  if (code == LS_ROUND_BIG) ls_fail(err, LS_ERR_OVERFLOW);
+}
+LS_DEV double ls_round_np(double x, ls_i64 n, ls_i64* err) {
+  int code = 0;
+  double r = ls_np_round_f64(x, n, &code);
+  ls_round_fail(code, err);
+  return r;
+}
+LS_DEV float ls_round_np(float x, ls_i64 n, ls_i64* err) {
+  int code = 0;
+  float r = ls_np_round_f32(x, n, &code);
+  ls_round_fail(code, err);
+  return r;
+}
+LS_DEV ls_i64 ls_round_np_i64(ls_i64 x, ls_i64 n, ls_i64* err) {
+  int code = 0;
+  ls_i64 r = ls_np_round_int(x, n, 64, &code);
+  ls_round_fail(code, err);
+  return r;
+}
+LS_DEV int ls_round_np_i32(int x, ls_i64 n, ls_i64* err) {
+  int code = 0;
+  ls_i64 r = ls_np_round_int(x, n, 32, &code);
+  ls_round_fail(code, err);
+  return (int)r;
+}
+LS_DEV ls_i64 ls_round_py_int(ls_i64 x, ls_i64 n, ls_i64* err) {
+  int code = 0;
+  ls_i64 r = ls_py_round_int(x, n, &code);
+  ls_round_fail(code, err);
+  return r;
 }
 LS_DEV double ls_math_trig(double r, double x, ls_i64* err) {  // sin, cos, tan
   if (fabs(x) == ls_f64_bits(0x7ff0000000000000ULL)) ls_fail(err, LS_ERR_DOMAIN);

@@ -104,6 +104,7 @@ def test_the_wheel_carries_the_engine_its_data_and_the_kernel(wheel, measure):
         "loopscope/__init__.py",
         "loopscope/__main__.py",
         "loopscope/share/cuda/loopscope_cuda.h",
+        "loopscope/share/cuda/loopscope_math_shared.h",
         "loopscope/share/hardware/a100_sxm.json",
         "loopscope/kernel/xloopscope",
         "loopscope/kernel/logo-64x64.png",
@@ -143,6 +144,7 @@ def test_import_takes_everything_from_the_installed_wheel(venv, tmp_path, measur
     for key in ("package", "engine", "share"):
         assert got[key].startswith(site), (key, got[key])
     assert os.path.isfile(os.path.join(got["share"], "cuda", "loopscope_cuda.h"))
+    assert os.path.isfile(os.path.join(got["share"], "cuda", "loopscope_math_shared.h"))
     assert not got["llvm_library"] and not got["system_graphviz"]
     measure("wheel: import loopscope", got["import_s"] * 1e3, "ms")
     measure("wheel: import the engine (_loopscope)", got["engine_s"] * 1e3, "ms")

@@ -148,6 +148,10 @@ extern const char* const kCudaHelperHeaderName;  // "loopscope_cuda.h"
 std::string cuda_share_dir();
 // Contents of the helper header (read from cuda_share_dir()).
 std::string cuda_helper_header();
+// The header the helper header includes, shared with the CPU runtime
+// (math.hypot, round(x, ndigits)), and its contents.
+extern const char* const kCudaSharedHeaderName;  // "loopscope_math_shared.h"
+std::string cuda_shared_header();
 
 // The one way user text enters generated CUDA (and the C++ the emulator
 // compiles from it). Comment: printable ASCII on one line, non-ASCII as
