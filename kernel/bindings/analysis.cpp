@@ -9,8 +9,8 @@
 //       static summary (its "skeleton" holds the first pairs of references
 //       left for run time, "skeleton_pairs" counts them all).
 //   analysis_run(nest_id, env: dict, use_cache=True, max_edges=None) -> dict
-//       Binds the live values of `env` and runs the dynamic phase (cached by
-//       what it depends on); returns the plan as a dict (see plan_to_dict):
+//       The plan of the nest's pipeline (pipeline.hpp: the live values of
+//       `env` bound, the dynamic phase cached by what it depends on); returns the plan as a dict (see plan_to_dict):
 //       every edge, or the first max_edges of them ("edges_total" counts
 //       them all, "edges_left_out" those not converted).
 //   analysis_set_exact_test(enabled)
@@ -30,8 +30,8 @@
 #include "loopscope/analysis/frontend.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "decline.hpp"
+#include "pipeline.hpp"
 #include "registry.hpp"
-#include "values.hpp"
 
 namespace py = pybind11;
 using namespace loopscope::analysis;
@@ -358,10 +358,13 @@ py::dict info(int id) {
   return r;
 }
 
+// The plan of the nest's pipeline (pipeline.hpp: bind, plan), or with
+// use_cache=false a fresh analysis of its binding.
 py::dict run(int id, py::dict env, bool use_cache, long max_edges) {
-  const NestEntry* e = find_nest(id);
+  auto pipe = loopscope::bindings::pipeline_for(id, env);
+  const NestEntry* e = pipe->entry();
   if (!e) throw py::key_error("unknown nest id " + std::to_string(id));
-  if (!e->nest || !e->analysis) {
+  if (!pipe->analysed()) {
     py::dict r;
     r["decline"] = decline_to_py(e->decline);
     r["loops"] = py::list();
@@ -377,16 +380,15 @@ py::dict run(int id, py::dict env, bool use_cache, long max_edges) {
   }
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
-  BoundNest b;
-  auto d = loopscope::bindings::bind_values(*e->nest, env, b);
+  auto d = pipe->bind_decline();
   auto t1 = clock::now();
   std::shared_ptr<const ParallelPlan> plan;
   bool hit = false;
   if (!d) {
     if (use_cache)
-      plan = analyze_dynamic_cached(*e->analysis, b, &hit);
+      plan = pipe->plan(&hit);
     else
-      plan = std::make_shared<const ParallelPlan>(analyze_dynamic(*e->analysis, b));
+      plan = std::make_shared<const ParallelPlan>(analyze_dynamic(*e->analysis, pipe->binding()));
   }
   auto t2 = clock::now();
   py::dict r;

@@ -40,12 +40,11 @@
 #include "loopscope/costmodel/work.hpp"
 #include "registry.hpp"
 
-#if __has_include("values.hpp") && __has_include("loopscope/analysis/registry.hpp")
+#if __has_include("pipeline.hpp") && __has_include("loopscope/analysis/registry.hpp")
 #include "loopscope/analysis/analysis.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "decline.hpp"
-#include "nest_mapping.hpp"
-#include "values.hpp"
+#include "pipeline.hpp"
 #define LOOPSCOPE_COST_HAS_NESTS 1
 #endif
 
@@ -114,109 +113,8 @@ cm::HostProfile host_from(const nlohmann::json& j) {
 
 #ifdef LOOPSCOPE_COST_HAS_NESTS
 namespace an = loopscope::analysis;
-
-// Counts of bound nests, keyed by the nest id, the plan's address, the
-// work key of the bound values and the GPU mapping counted. An entry watches its plan without keeping it
-// (plans can be large): once the analysis cache has let the plan go, the
-// entry is stale (and while it is watched, no other plan can take its
-// address).
-struct CountCache {
-  struct Entry {
-    std::weak_ptr<const an::ParallelPlan> plan;
-    std::shared_ptr<const cm::NestWork> work;
-  };
-  std::mutex mutex;
-  std::map<std::string, Entry> entries;
-  bool enabled = true;
-  long counts = 0, sweeps = 0, reuses = 0;
-  static constexpr size_t kMaxEntries = 128;
-};
-
-CountCache& count_cache() {
-  static CountCache c;
-  return c;
-}
-
-// What the code generators emit for a bound nest: each device's mapping,
-// or nothing when that generator declines the nest (nest_mapping.hpp). Read
-// with the GIL, before counting.
-struct Emitted {
-  std::optional<an::CpuMapping> cpu;
-  std::optional<an::GpuMapping> gpu;
-};
-
-Emitted emitted(int nest_id, py::dict env) {
-  return Emitted{loopscope::bindings::cpu_mapping(nest_id, env), loopscope::bindings::cuda_mapping(nest_id, env)};
-}
-
-// The mapping the cost model counts: what the generators emit, and for a
-// device whose generator declined, the mapping of the verdicts (its variant
-// is priced as unavailable anyway; the report still shows its figures).
-an::NestMapping counted_mapping(const Emitted& e, const an::BoundNest& bound, const an::ParallelPlan& plan) {
-  return an::NestMapping{e.cpu ? *e.cpu : an::map_cpu_by_verdicts(bound, plan),
-                         e.gpu ? *e.gpu : an::map_gpu_by_verdicts(bound, plan)};
-}
-
-// The work of `bound` under `plan` and `mapping` (with the size sweep's
-// counts when `sweep`), counted at most once per bound instance.
-std::shared_ptr<const cm::NestWork> counted(int nest_id, const an::BoundNest& bound,
-                                            const std::shared_ptr<const an::ParallelPlan>& plan, bool sweep,
-                                            const an::NestMapping& nest_mapping) {
-  const an::NestMapping* mapping = &nest_mapping;
-  CountCache& c = count_cache();
-  std::string key;
-  std::shared_ptr<const cm::NestWork> have;
-  {
-    std::lock_guard<std::mutex> g(c.mutex);
-    if (!c.enabled) {
-      ++c.counts;
-      if (sweep) ++c.sweeps;
-    } else {
-      const an::ParallelPlan* p = plan.get();
-      key = std::to_string(nest_id) + ':';
-      key.append(reinterpret_cast<const char*>(&p), sizeof p);
-      key += cm::work_key(bound);
-      key += nest_mapping.signature();
-      auto it = c.entries.find(key);
-      if (it != c.entries.end() && it->second.plan.expired()) {
-        c.entries.erase(it);
-        it = c.entries.end();
-      }
-      if (it != c.entries.end()) {
-        have = it->second.work;
-        if (have->swept || !sweep) {
-          ++c.reuses;
-          return have;
-        }
-      }
-    }
-  }
-  if (key.empty()) return std::make_shared<const cm::NestWork>(cm::count_nest(bound, *plan, sweep, mapping));
-  std::shared_ptr<cm::NestWork> work;
-  if (have) {  // counted before without the sweep: add it
-    work = std::make_shared<cm::NestWork>(*have);
-    cm::add_sweep(*work, bound, *plan);
-  } else {
-    work = std::make_shared<cm::NestWork>(cm::count_nest(bound, *plan, sweep, mapping));
-  }
-  std::lock_guard<std::mutex> g(c.mutex);
-  if (!have) ++c.counts;
-  if (sweep) ++c.sweeps;
-  if (c.enabled) {
-    if (!have && c.entries.size() >= CountCache::kMaxEntries) c.entries.clear();
-    c.entries[key] = CountCache::Entry{std::weak_ptr<const an::ParallelPlan>(plan), work};
-  }
-  return work;
-}
-
-// A registered nest bound to live values with its plan, or the estimate of a
-// nest that runs in Python before anything is counted.
-struct Prepared {
-  const an::NestEntry* entry = nullptr;
-  an::BoundNest bound;
-  std::optional<nlohmann::json> declined;
-  Emitted emitted;
-};
+using loopscope::bindings::NestPipeline;
+using loopscope::bindings::PipelineHandle;
 
 // The estimate of a nest declined before anything is counted: Python, and
 // the decline (decline.hpp's shape).
@@ -227,37 +125,46 @@ nlohmann::json declined_estimate(const an::Decline& d) {
                         {"decline", loopscope::bindings::decline_json(d)}};
 }
 
+// The nest's pipeline up to the mapping the cost model counts (bind, plan,
+// the generators' mappings: pipeline.hpp), or the estimate of a nest that
+// runs in Python before anything is counted.
+struct Prepared {
+  PipelineHandle pipe;
+  std::optional<nlohmann::json> declined;
+};
+
 Prepared prepare(int nest_id, py::dict env) {
-  Prepared p;
-  p.entry = an::find_nest(nest_id);
-  if (!p.entry) throw py::value_error("unknown nest id " + std::to_string(nest_id));
-  if (!p.entry->nest || !p.entry->analysis) {
-    p.declined = declined_estimate(
-        p.entry->decline ? *p.entry->decline
-                         : an::Decline{an::DeclineCode::Internal, p.entry->line, "the nest was declined"});
+  Prepared p{loopscope::bindings::pipeline_for(nest_id, env), std::nullopt};
+  const an::NestEntry* entry = p.pipe->entry();
+  if (!entry) throw py::value_error("unknown nest id " + std::to_string(nest_id));
+  if (!p.pipe->analysed()) {
+    p.declined = declined_estimate(entry->decline
+                                       ? *entry->decline
+                                       : an::Decline{an::DeclineCode::Internal, entry->line, "the nest was declined"});
     return p;
   }
-  auto decline = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound);
-  if (decline)
+  if (auto decline = p.pipe->bind_decline())
     p.declined = declined_estimate(*decline);
   else
-    p.emitted = emitted(nest_id, env);
+    p.pipe->counted_mapping();
   return p;
 }
 
-// The estimates of a prepared nest on each of `gpus`, from one count.
-std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std::vector<cm::GpuProfile>& gpus,
+// The estimates of a prepared nest on each of `gpus`, from one count (run
+// without the GIL).
+std::vector<nlohmann::json> estimates(const Prepared& p, const std::vector<cm::GpuProfile>& gpus,
                                       const cm::HostProfile& h, const cm::VariantFacts& f, bool sweep) {
-  auto plan = an::analyze_dynamic_cached(*p.entry->analysis, p.bound);
+  NestPipeline& pipe = *p.pipe;
+  const std::shared_ptr<const an::ParallelPlan>& plan = pipe.plan();
   // A subscript not proved in range does not stop native code: it checks
   // such subscripts as it runs, and a failing check restores the written
   // arrays and lets Python run the loop, which raises (auto then remembers
   // that these values stopped the native run: _cost.note_stopped).
   std::optional<an::Decline> decline = plan->decline;
-  const an::NestMapping mapping = counted_mapping(p.emitted, p.bound, *plan);
+  const an::NestMapping& mapping = pipe.counted_mapping();
   bool keep;
   {
-    CountCache& c = count_cache();
+    loopscope::bindings::WorkCountCache& c = loopscope::bindings::work_count_cache();
     std::lock_guard<std::mutex> g(c.mutex);
     keep = c.enabled;
     if (!keep) {
@@ -268,8 +175,8 @@ std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std:
   std::vector<nlohmann::json> out;
   auto add = [&](const cm::CostEstimate& e) {
     nlohmann::json j = cm::to_json(e);
-    j["nest_id"] = nest_id;
-    j["line"] = p.entry->line;
+    j["nest_id"] = pipe.nest_id();
+    j["line"] = pipe.entry()->line;
     out.push_back(std::move(j));
   };
   if (!keep) {
@@ -277,10 +184,10 @@ std::vector<nlohmann::json> estimates(int nest_id, const Prepared& p, const std:
     // costmodel::estimate does on its own (the reference for tests).
     an::ParallelPlan pl = *plan;
     pl.decline = decline;
-    for (auto& g : gpus) add(cm::estimate(p.bound, pl, h, g, f, sweep, &mapping));
+    for (auto& g : gpus) add(cm::estimate(pipe.binding(), pl, h, g, f, sweep, &mapping));
     return out;
   }
-  auto work = counted(nest_id, p.bound, plan, sweep, mapping);
+  auto work = pipe.work(sweep);
   for (auto& g : gpus) add(cm::price_nest(*work, decline, h, g, f, sweep));
   return out;
 }
@@ -335,18 +242,15 @@ void bind(py::module_& m) {
   m.def(
       "cost_choose_nest",
       [](int nest_id, py::dict env, const std::string& gpu, const nlohmann::json& facts) -> std::string {
-        const an::NestEntry* entry = an::find_nest(nest_id);
-        if (!entry || !entry->nest || !entry->analysis) return "python";
-        an::BoundNest bound;
-        if (loopscope::bindings::bind_values(*entry->nest, env, bound)) return "python";
-        Emitted generators = emitted(nest_id, env);
+        auto pipe = loopscope::bindings::pipeline_for(nest_id, env);
+        if (!pipe->entry() || !pipe->analysed() || pipe->bind_decline()) return "python";
+        pipe->counted_mapping();
         cm::GpuProfile g = gpu_or_throw(gpu);
         cm::HostProfile h = host_from(nullptr);
         cm::VariantFacts f = facts_from(facts);
+        if (pipe->plan()->decline) return "python";  // subscripts not proved in range are checked as native code runs
         py::gil_scoped_release nogil;
-        auto plan = an::analyze_dynamic_cached(*entry->analysis, bound);
-        if (plan->decline) return "python";  // subscripts not proved in range are checked as native code runs
-        auto work = counted(nest_id, bound, plan, false, counted_mapping(generators, bound, *plan));
+        auto work = pipe->work(false);
         return cm::to_string(cm::price_nest(*work, std::nullopt, h, g, f, false).choice);
       },
       py::arg("nest_id"), py::arg("env"), py::arg("gpu") = "h100_sxm", py::arg("facts") = py::dict(),
@@ -363,7 +267,7 @@ void bind(py::module_& m) {
         std::vector<nlohmann::json> out;
         {
           py::gil_scoped_release nogil;
-          out = estimates(nest_id, p, gpus, h, f, sweep);
+          out = estimates(p, gpus, h, f, sweep);
         }
         return py::cast(out.front());
       },
@@ -388,7 +292,7 @@ void bind(py::module_& m) {
         std::vector<nlohmann::json> out;
         {
           py::gil_scoped_release nogil;
-          out = estimates(nest_id, p, gpus, h, f, sweep);
+          out = estimates(p, gpus, h, f, sweep);
         }
         for (size_t k = 0; k < list.size(); ++k) r[py::str(list[k])] = py::cast(out[k]);
         return r;
@@ -399,7 +303,7 @@ void bind(py::module_& m) {
   m.def(
       "cost_set_work_cache",
       [](bool enabled) {
-        CountCache& c = count_cache();
+        loopscope::bindings::WorkCountCache& c = loopscope::bindings::work_count_cache();
         std::lock_guard<std::mutex> g(c.mutex);
         bool was = c.enabled;
         c.enabled = enabled;
@@ -412,7 +316,7 @@ void bind(py::module_& m) {
   m.def(
       "cost_work_cache_stats",
       []() {
-        CountCache& c = count_cache();
+        loopscope::bindings::WorkCountCache& c = loopscope::bindings::work_count_cache();
         std::lock_guard<std::mutex> g(c.mutex);
         return nlohmann::json{{"enabled", c.enabled},
                               {"entries", c.entries.size()},

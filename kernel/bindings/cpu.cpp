@@ -24,19 +24,13 @@
 #include <chrono>
 #include <map>
 
-#include "loopscope/debug_settings.hpp"
 #include "loopscope/analysis/analysis.hpp"
-#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/registry.hpp"
-#include "loopscope/costmodel/hardware.hpp"
-#include "loopscope/costmodel/model.hpp"
-#include "loopscope/costmodel/work.hpp"
 #include "loopscope/host_cpus.hpp"
 #include "loopscope/jit/cpu.hpp"
-#include "nest_mapping.hpp"
 #include "decline.hpp"
+#include "pipeline.hpp"
 #include "registry.hpp"
-#include "values.hpp"
 
 namespace py = pybind11;
 using namespace loopscope;
@@ -77,169 +71,38 @@ py::dict declined_dict(const analysis::Decline& decline) {
   return d;
 }
 
+// What a CPU entry point read of the nest's pipeline (pipeline.hpp).
 struct Prepared {
   const analysis::NestEntry* entry = nullptr;
-  analysis::BoundNest bound;
+  const analysis::BoundNest* bound = nullptr;
   std::shared_ptr<const analysis::ParallelPlan> plan;
   jit::CpuCompileResult compiled;
   std::optional<analysis::Decline> decline;
   std::vector<int> parallel_loop_ids;  // Check: the loops the variant would split
   bool cached = false;  // Check, LookUp: its code is compiled already; CompileInBackground: a compile was queued
-  double bind_us = 0, analysis_us = 0;
-  bool plan_hit = false;
+  bindings::NestPipeline::CallTimes times;
   std::map<std::string, int> hidden_kinds;  // Check: jit::CpuCheck::hidden_kinds
 };
 
-// NumPy scalars among the inputs; np.int32 and other narrow integer scalars
-// follow arithmetic rules the CPU variant does not model.
-std::optional<analysis::Decline> numpy_scalars(const analysis::LoopNest& nest, py::dict env, jit::CpuOptions& opts) {
-  const NumpyTypes& np = np_types();
-  for (auto& name : nest.inputs) {
-    py::str key(name);
-    if (!env.contains(key)) continue;
-    py::handle v = env[key];
-    if (!py::isinstance(v, np.generic) || py::isinstance(v, np.ndarray)) continue;
-    std::string type = py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
-    if (auto d = analysis::numpy_scalar_input(name, type, nest.first_line)) return d;
-    if (py::isinstance(v, np.complex64)) opts.complex64_scalars.push_back(name);
-    if (py::isinstance(v, np.float32)) opts.float32_scalars.push_back(name);
-    if (py::isinstance(v, np.uint64)) opts.uint64_scalars.push_back(name);
-    if (py::isinstance(v, np.float16)) opts.float16_scalars.push_back(name);
-    if (auto t = analysis::small_int_scalar_dtype(type)) opts.small_int_scalars.emplace_back(name, *t);
-    opts.numpy_scalars.push_back(name);
-  }
-  return std::nullopt;
-}
-
-// NumPy's PyUFuncObject up to `types` (numpy/ufuncobject.h; this head is the
-// same in every NumPy 1.x and 2.x). What is read from it is checked against
-// the ufunc's own Python attributes (nin, nout, types) before it is used.
-struct UfuncHead {
-  PyObject ob_base;  // PyObject_HEAD
-  int nin, nout, nargs, identity;
-  void** functions;  // PyUFuncGenericFunction*
-  void** data;
-  int ntypes, reserved1;
-  const char* name;
-  const char* types;  // ntypes * nargs type numbers
-};
-
-// The float64 and float32 inner loops of NumPy's float ufuncs that the front
-// end knows (jit::CpuOptions::ufunc_loops), taken once from the numpy module.
-// A ufunc whose loops do not check out is left out: its calls decline.
-std::shared_ptr<const std::map<std::string, jit::CpuOptions::UfuncLoop>> numpy_ufunc_loops() {
-  static const auto loops = std::make_shared<const std::map<std::string, jit::CpuOptions::UfuncLoop>>([] {
-    std::map<std::string, jit::CpuOptions::UfuncLoop> out;
-    try {
-      py::module_ np = py::module_::import("numpy");
-      py::object ufunc = np.attr("ufunc");
-      for (const char* name : {"exp",   "log",    "log2",   "log10",  "log1p",   "expm1", "sin",  "cos",
-                               "tan",   "arcsin", "arccos", "arctan", "arctan2", "sinh",  "cosh", "tanh",
-                               "floor", "ceil",   "trunc",  "square", "sign",    "power", "hypot"}) {
-        py::object u = np.attr(name);
-        if (!py::isinstance(u, ufunc)) continue;
-        const int nin = u.attr("nin").cast<int>(), nout = u.attr("nout").cast<int>();
-        py::list signatures = u.attr("types");
-        const auto* head = reinterpret_cast<const UfuncHead*>(u.ptr());
-        if (nout != 1 || nin < 1 || nin > 2 || head->nin != nin || head->nout != nout || head->nargs != nin + 1 ||
-            head->ntypes != static_cast<int>(signatures.size()))
-          continue;
-        for (char c : {'d', 'f'}) {
-          const std::string want = std::string(nin, c) + "->" + c;
-          const int num = np.attr("dtype")(std::string(1, c)).attr("num").cast<int>();
-          for (int k = 0; k < head->ntypes; ++k) {
-            if (signatures[k].cast<std::string>() != want) continue;
-            bool same = head->functions[k] != nullptr;
-            for (int j = 0; j <= nin; ++j) same = same && head->types[k * (nin + 1) + j] == num;
-            if (same) out["np." + std::string(name) + ":" + c] = {head->functions[k], head->data[k], nin};
-            break;
-          }
-        }
-      }
-    } catch (const std::exception&) {
-      out.clear();  // without NumPy's own loops, np.exp() and the others decline
-    }
-    return out;
-  }());
-  return loops;
-}
-
-// The compile tier asked for by default: LOOPSCOPE_DEBUG's tier=quick|optimised|auto
-// at start-up (debug_settings.hpp), or cpu_set_tier().
-jit::CpuTier& default_tier() {
-  static jit::CpuTier t = [] {
-    const std::string& v = debug_settings().tier;
-    return v == "quick" ? jit::CpuTier::Quick : v == "optimised" ? jit::CpuTier::Optimised : jit::CpuTier::Auto;
-  }();
-  return t;
-}
-
-// The tier choice (jit::CpuOptions::prefer_quick): the cost model's
-// estimate of the optimised code's compute time, then whether quick code's
-// slower running costs less than waiting for the optimised compile. Host
-// figures: the calibrated profile when a calibration is cached (reading it is
-// cheap), else the detected one with typical figures (calibrating here would
-// add most of a second to a first call). Asked only on a variant-cache miss.
-bool prefer_quick(const analysis::BoundNest& bound, const analysis::ParallelPlan& plan, bool parallel) {
-  static const costmodel::HostProfile host = [] {
-    FILE* f = std::fopen(costmodel::host_cache_path().c_str(), "r");
-    if (!f) return costmodel::detect_host();
-    std::fclose(f);
-    return costmodel::host_profile(false);
-  }();
-  costmodel::WorkProfile w = costmodel::count_work(bound, plan, 1.0);
-  // Work that cannot be counted (bounds read from arrays) may be long: the O3
-  // compile is a bounded cost, slower code on a long loop is not.
-  if (!w.ok()) return false;
-  double compute = costmodel::cpu_compute_seconds(w, host, parallel, parallel ? jit::cpu_thread_count() : 1);
-  return costmodel::cpu_tier_choice(w, host, compute).quick;
-}
-
-// What prepare does after binding and analysing: compile (or find in the
-// cache); only check (p.decline says whether compiling would decline, and
-// nothing is compiled); or queue a background compile.
+// What prepare does once the pipeline found no decline on the CPU
+// variant's way: compile (or find in the cache); only check (p.decline says
+// whether compiling would decline, and nothing is compiled); or queue a
+// background compile.
 enum class Then { Compile, Check, CompileInBackground, LookUp };
 
-// Binds, analyses and then compiles, checks or queues the nest for env.
-void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir = false, Then then = Then::Compile) {
-  using clock = std::chrono::steady_clock;
-  p.entry = analysis::find_nest(nest_id);
-  if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(nest_id));
-  if (p.entry->decline || !p.entry->nest || !p.entry->analysis) {
-    p.decline = p.entry->decline
-                    ? *p.entry->decline
-                    : analysis::Decline{analysis::DeclineCode::Internal, p.entry->line, "the nest was not analysed"};
-    return;
-  }
-  auto t0 = clock::now();
-  if (auto d = bindings::bind_values(*p.entry->nest, env, p.bound)) {
+// Reads the pipeline up to the plan, then compiles, checks or queues the nest.
+void prepare(Prepared& p, bindings::NestPipeline& pipe, bool parallel, bool keep_ir = false,
+             Then then = Then::Compile) {
+  p.entry = pipe.entry();
+  if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(pipe.nest_id()));
+  if (auto d = pipe.cpu_way(&p.times)) {
     p.decline = d;
     return;
   }
-  jit::CpuOptions opts;
-  opts.parallel = parallel;
-  opts.keep_ir = keep_ir;
-  opts.ufunc_loops = numpy_ufunc_loops();
-  if (auto d = numpy_scalars(*p.entry->nest, env, opts)) {
-    p.decline = d;
-    return;
-  }
-  auto t1 = clock::now();
-  p.plan = analysis::analyze_dynamic_cached(*p.entry->analysis, p.bound, &p.plan_hit);
-  auto t2 = clock::now();
-  p.bind_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-  p.analysis_us = std::chrono::duration<double, std::micro>(t2 - t1).count();
-  if (p.plan->decline) {
-    p.decline = p.plan->decline;
-    return;
-  }
-  opts.tier = default_tier();
-  opts.nest_owner = p.entry->nest;
-  const analysis::BoundNest* bound = &p.bound;
-  const analysis::ParallelPlan* plan = p.plan.get();
-  opts.prefer_quick = [bound, plan, parallel] { return prefer_quick(*bound, *plan, parallel); };
+  p.bound = &pipe.binding();
+  p.plan = pipe.plan();
   if (then == Then::Check) {
-    jit::CpuCheck check = jit::check_cpu(p.bound, *p.plan, opts);
+    jit::CpuCheck check = pipe.cpu_check(parallel);
     p.decline = check.decline;
     p.compiled.parallel_loops = check.parallel_loops;
     p.parallel_loop_ids = check.parallel_loop_ids;
@@ -247,15 +110,16 @@ void prepare(Prepared& p, int nest_id, py::dict env, bool parallel, bool keep_ir
     p.hidden_kinds = check.hidden_kinds;
     return;
   }
+  jit::CpuOptions opts = pipe.cpu_options(parallel, keep_ir);
   if (then == Then::CompileInBackground) {
-    p.cached = jit::compile_cpu_in_background(p.bound, *p.plan, opts);
+    p.cached = jit::compile_cpu_in_background(*p.bound, *p.plan, opts);
     return;
   }
   if (then == Then::LookUp) {
-    p.cached = jit::cpu_variant_cached(p.bound, *p.plan, opts);
+    p.cached = jit::cpu_variant_cached(*p.bound, *p.plan, opts);
     return;
   }
-  p.compiled = jit::compile_cpu(p.bound, *p.plan, opts);
+  p.compiled = jit::compile_cpu(*p.bound, *p.plan, opts);
   if (p.compiled.decline) p.decline = p.compiled.decline;
 }
 
@@ -288,11 +152,11 @@ py::object output_value(const jit::ScalarOutput& o) {
 
 py::dict timing(const Prepared& p) {
   py::dict t;
-  t["bind_us"] = p.bind_us;
-  t["analysis_us"] = p.analysis_us;
+  t["bind_us"] = p.times.bind_us;
+  t["analysis_us"] = p.times.plan_us;
   t["specialise_ms"] = p.compiled.analyse_ms;
   t["compile_ms"] = p.compiled.compile_ms;
-  t["plan_cache_hit"] = p.plan_hit;
+  t["plan_cache_hit"] = p.times.plan_reused;
   t["cache_hit"] = p.compiled.cache_hit;
   t["tier"] = jit::to_string(p.compiled.tier);
   t["upgrade_pending"] = p.compiled.upgrade_pending;
@@ -300,8 +164,9 @@ py::dict timing(const Prepared& p) {
 }
 
 py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
+  auto pipe = bindings::pipeline_for(nest_id, env);
   Prepared p;
-  prepare(p, nest_id, env, parallel);
+  prepare(p, *pipe, parallel);
   if (p.decline) {
     py::dict d = declined_dict(*p.decline);
     d["timing"] = timing(p);
@@ -315,7 +180,7 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
     jit::request_cancel(false);
     jit::set_poll_callback(&poll_python_signals);
     py::gil_scoped_release release;
-    r = jit::run_cpu(*p.compiled.variant, p.bound, &p.plan->write_extents);
+    r = jit::run_cpu(*p.compiled.variant, *p.bound, &p.plan->write_extents);
   }
   jit::set_poll_callback(nullptr);
   if (r.status == jit::RunStatus::Cancelled) {
@@ -353,8 +218,9 @@ py::dict cpu_run(int nest_id, py::dict env, bool parallel) {
 // "parallel_loops"}. A native run can still fall back at run time (a
 // subscript found out of range, an overflow), which only running tells.
 py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
+  auto pipe = bindings::pipeline_for(nest_id, env);
   Prepared p;
-  prepare(p, nest_id, env, parallel, false, Then::Check);
+  prepare(p, *pipe, parallel, false, Then::Check);
   if (p.decline) return declined_dict(*p.decline);
   py::dict d;
   d["status"] = "native";
@@ -369,22 +235,25 @@ py::dict cpu_predict(int nest_id, py::dict env, bool parallel) {
 
 // Whether the variant for these values is compiled (jit::cpu_variant_cached).
 bool cpu_cached(int nest_id, py::dict env, bool parallel) {
+  auto pipe = bindings::pipeline_for(nest_id, env);
   Prepared p;
-  prepare(p, nest_id, env, parallel, false, Then::LookUp);
+  prepare(p, *pipe, parallel, false, Then::LookUp);
   return !p.decline && p.cached;
 }
 
 // Queues an optimised compile of the variant for these values (see
 // jit::compile_cpu_in_background); true when one was queued.
 bool cpu_compile_background(int nest_id, py::dict env, bool parallel) {
+  auto pipe = bindings::pipeline_for(nest_id, env);
   Prepared p;
-  prepare(p, nest_id, env, parallel, false, Then::CompileInBackground);
+  prepare(p, *pipe, parallel, false, Then::CompileInBackground);
   return !p.decline && p.cached;
 }
 
 py::dict cpu_compile(int nest_id, py::dict env, bool parallel, bool with_ir) {
+  auto pipe = bindings::pipeline_for(nest_id, env);
   Prepared p;
-  prepare(p, nest_id, env, parallel, with_ir);
+  prepare(p, *pipe, parallel, with_ir);
   py::dict d;
   d["timing"] = timing(p);
   if (p.decline) {
@@ -464,16 +333,16 @@ void bind(py::module_& m) {
       "Stop background compiles for good (called at interpreter exit).");
   // Before the interpreter exits (and long before C++ static objects go).
   py::module_::import("atexit").attr("register")(m.attr("cpu_stop_compiles"));
-  m.def("cpu_tier", [] { return std::string(jit::to_string(default_tier())); });
+  m.def("cpu_tier", [] { return std::string(jit::to_string(bindings::cpu_default_tier())); });
   m.def(
       "cpu_set_tier",
       [](const std::string& t) {
         if (t == "auto")
-          default_tier() = jit::CpuTier::Auto;
+          bindings::cpu_default_tier() = jit::CpuTier::Auto;
         else if (t == "quick")
-          default_tier() = jit::CpuTier::Quick;
+          bindings::cpu_default_tier() = jit::CpuTier::Quick;
         else if (t == "optimised")
-          default_tier() = jit::CpuTier::Optimised;
+          bindings::cpu_default_tier() = jit::CpuTier::Optimised;
         else
           throw py::value_error("tier must be 'auto', 'quick' or 'optimised', not '" + t + "'");
       },
@@ -485,20 +354,3 @@ void bind(py::module_& m) {
 bindings::Registrar reg("cpu", &bind);
 
 }  // namespace
-
-std::optional<analysis::CpuMapping> loopscope::bindings::cpu_mapping(int nest_id, py::dict env) {
-  // A failure here is the CPU variant's to report when it runs; the cost
-  // model then prices the mapping of the verdicts alone. A Ctrl-C is the
-  // user's, and goes on.
-  try {
-    Prepared p;
-    prepare(p, nest_id, env, /*parallel=*/true, false, Then::Check);
-    if (p.decline) return std::nullopt;
-    return analysis::CpuMapping{p.parallel_loop_ids};
-  } catch (const py::error_already_set& e) {
-    if (e.matches(PyExc_KeyboardInterrupt)) throw;
-    return std::nullopt;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}

@@ -36,17 +36,15 @@
 #include <set>
 
 #include "loopscope/analysis/analysis.hpp"
-#include "loopscope/analysis/exactness.hpp"
 #include "loopscope/analysis/registry.hpp"
 #include "loopscope/jit/cpu.hpp"
 #include "loopscope/jit/cuda_codegen.hpp"
 #include "loopscope/jit/cuda_driver.hpp"
 #include "loopscope/jit/cuda_nvrtc.hpp"
 #include "loopscope/jit/cuda_runtime.hpp"
-#include "nest_mapping.hpp"
 #include "decline.hpp"
+#include "pipeline.hpp"
 #include "registry.hpp"
-#include "values.hpp"
 
 namespace py = pybind11;
 using namespace loopscope::analysis;
@@ -56,91 +54,22 @@ namespace {
 
 using loopscope::bindings::decline_dict;
 
+// What a CUDA entry point read of the nest's pipeline (pipeline.hpp): the
+// first decline on the generated CUDA's way, or the binding and the plan.
 struct Prepared {
+  loopscope::bindings::PipelineHandle pipe;
   const NestEntry* entry = nullptr;
-  BoundNest bound;
-  std::shared_ptr<const ParallelPlan> plan;
+  const BoundNest* bound = nullptr;
   std::optional<Decline> decline;
-  CudaOptions options;
 };
 
-// NumPy scalars among the inputs (np.float64, np.int64, np.bool_ keep NumPy's
-// arithmetic in native code; others decline, by the rule the CPU variant
-// applies).
-std::optional<Decline> numpy_scalars(const LoopNest& nest, py::dict env, std::vector<std::string>& out) {
-  static const py::handle generic = py::object(py::module_::import("numpy").attr("generic")).release();
-  static const py::handle ndarray = py::object(py::module_::import("numpy").attr("ndarray")).release();
-  for (auto& name : nest.inputs) {
-    py::str key(name);
-    if (!env.contains(key)) continue;
-    py::handle v = env[key];
-    if (!py::isinstance(v, generic) || py::isinstance(v, ndarray)) continue;
-    std::string type = py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>();
-    if (type == "complex128" || type == "complex64")
-      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
-                     name + " is a complex number; complex numbers run on the CPU only"};
-    if (auto d = numpy_scalar_input(name, type, nest.first_line)) return d;
-    if (small_int_scalar_dtype(type))
-      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
-                     name + " is an np." + type +
-                         " scalar, which the generated CUDA does not take yet (small integer values from arrays "
-                         "only; such a scalar runs natively on the CPU)"};
-    if (type == "float16")
-      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
-                     name +
-                         " is an np.float16, which the generated CUDA does not model yet (float16 arithmetic "
-                         "runs on the CPU)"};
-    if (type == "uint64")
-      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
-                     name +
-                         " is an np.uint64, which the generated CUDA does not model yet (unsigned 64-bit "
-                         "arithmetic runs on the CPU)"};
-    if (type == "float32")
-      return Decline{DeclineCode::UnsupportedValue, nest.first_line,
-                     name +
-                         " is a NumPy float32 scalar, which the generated CUDA does not take (float32 values "
-                         "from arrays only)"};
-    out.push_back(name);
-  }
-  return std::nullopt;
-}
-
-void prepare(int id, py::dict env, Prepared& p) {
-  p.entry = find_nest(id);
+Prepared prepare(int id, py::dict env) {
+  Prepared p{loopscope::bindings::pipeline_for(id, env)};
+  p.entry = p.pipe->entry();
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(id));
-  if (!p.entry->nest || !p.entry->analysis) {
-    p.decline = p.entry->decline ? *p.entry->decline
-                                 : Decline{DeclineCode::Internal, p.entry->line, "the nest was not understood"};
-    return;
-  }
-  if (auto d = loopscope::bindings::bind_values(*p.entry->nest, env, p.bound)) {
-    p.decline = d;
-    return;
-  }
-  if (auto d = numpy_scalars(*p.entry->nest, env, p.options.numpy_scalars)) {
-    p.decline = d;
-    return;
-  }
-  p.plan = analyze_dynamic_cached(*p.entry->analysis, p.bound);
-  if (p.plan->decline) p.decline = p.plan->decline;
-}
-
-// The CUDA program of a prepared nest. Within a trip (values.hpp) it is
-// generated once: the report's source, NVRTC's register count and the run
-// all use the same program.
-std::shared_ptr<const CudaProgram> program_for(py::handle env, const Prepared& p) {
-  struct Kept {
-    std::uint64_t trip = 0;
-    std::vector<std::string> numpy_scalars;
-    std::shared_ptr<const CudaProgram> program;
-  };
-  thread_local Kept kept;
-  std::uint64_t trip = loopscope::bindings::trip_serial(*p.entry->nest, env);
-  if (trip != 0 && kept.trip == trip && kept.numpy_scalars == p.options.numpy_scalars) return kept.program;
-  ++loopscope::bindings::engine_counters().cuda_generations;
-  auto program = std::make_shared<const CudaProgram>(generate_cuda(p.bound, *p.plan, p.options));
-  if (trip != 0) kept = Kept{trip, p.options.numpy_scalars, program};
-  return program;
+  p.decline = p.pipe->cuda_way();
+  if (!p.decline) p.bound = &p.pipe->binding();
+  return p;
 }
 
 // What the user reads when the engine itself failed (the C++ text goes to
@@ -290,19 +219,18 @@ py::dict nvrtc_dict(const NvrtcOutput& o) {
 }
 
 py::dict generate_impl(int id, py::dict env) {
-  Prepared p;
-  prepare(id, env, p);
+  Prepared p = prepare(id, env);
   if (p.decline) {
     py::dict r;
     r["decline"] = decline_dict(*p.decline);
     return r;
   }
-  auto program = program_for(env, p);
+  auto program = p.pipe->cuda_program();
   const CudaProgram& prog = *program;
   py::dict r = program_dict(prog);
   if (prog.decline) return r;
   std::vector<CudaLaunchSummary> sums;
-  if (summarize_launches(prog, p.bound, &sums)) {
+  if (summarize_launches(prog, *p.bound, &sums)) {
     py::dict launches;
     for (size_t k = 0; k < sums.size(); ++k) {
       py::dict d;
@@ -320,8 +248,7 @@ py::dict generate_impl(int id, py::dict env) {
 }
 
 py::dict compile_impl(int id, py::dict env, const std::string& arch, bool cubin) {
-  Prepared p;
-  prepare(id, env, p);
+  Prepared p = prepare(id, env);
   if (p.decline) {
     py::dict r;
     r["ok"] = false;
@@ -329,7 +256,7 @@ py::dict compile_impl(int id, py::dict env, const std::string& arch, bool cubin)
     r["error"] = p.decline->reason;
     return r;
   }
-  auto program = program_for(env, p);
+  auto program = p.pipe->cuda_program();
   const CudaProgram& prog = *program;
   if (prog.decline) {
     py::dict r;
@@ -360,8 +287,7 @@ py::dict compile_source(const std::string& source, const std::string& arch, bool
 
 py::dict run_impl(int id, py::dict env, const std::string& target, const std::string& arch) {
   py::dict r;
-  Prepared p;
-  prepare(id, env, p);
+  Prepared p = prepare(id, env);
   auto not_run = [&](const Decline& why, bool declined) {
     r["ran"] = false;
     r["declined"] = declined;  // decided before anything ran (else a run stopped)
@@ -376,14 +302,14 @@ py::dict run_impl(int id, py::dict env, const std::string& target, const std::st
   };
   if (p.decline) return not_run(*p.decline, true);
   if (target != "emulator" && target != "gpu") throw py::value_error("target must be 'emulator' or 'gpu'");
-  auto program = program_for(env, p);
+  auto program = p.pipe->cuda_program();
   const CudaProgram& prog = *program;
   if (prog.decline) return not_run(*prog.decline, true);
   CudaRunOutcome out;
   request_cancel(false);
   {
     py::gil_scoped_release nogil;
-    out = run_cuda_program(prog, p.bound, target == "gpu" ? CudaTarget::Device : CudaTarget::Emulator, arch);
+    out = run_cuda_program(prog, *p.bound, target == "gpu" ? CudaTarget::Device : CudaTarget::Emulator, arch);
   }
   if (out.decline && out.decline->code == DeclineCode::Interrupted) {
     // Nothing was written back; the interrupt becomes Python's KeyboardInterrupt.
@@ -499,22 +425,3 @@ void bind(py::module_& m) {
 loopscope::bindings::Registrar reg("cuda", &bind);
 
 }  // namespace
-
-std::optional<GpuMapping> loopscope::bindings::cuda_mapping(int nest_id, py::dict env) {
-  // A failure here is the GPU variant's to report when it runs; the cost
-  // model then prices the mapping of the verdicts alone. A Ctrl-C is the
-  // user's, and goes on.
-  try {
-    Prepared p;
-    prepare(nest_id, env, p);
-    if (p.decline) return std::nullopt;
-    auto program = program_for(env, p);
-    if (program->decline) return std::nullopt;
-    return program->mapping;
-  } catch (const py::error_already_set& e) {
-    if (e.matches(PyExc_KeyboardInterrupt)) throw;
-    return std::nullopt;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}

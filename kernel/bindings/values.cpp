@@ -3,10 +3,6 @@
 #include <pybind11/numpy.h>
 
 #include <algorithm>
-#include <vector>
-
-#include "loopscope/analysis/registry.hpp"
-#include "registry.hpp"
 
 namespace py = pybind11;
 
@@ -231,78 +227,7 @@ std::optional<Decline> bind_scalar(const std::string& name, const py::handle& v,
 
 }  // namespace
 
-namespace {
-
-// Reads the values of `env` that `nest` uses, every time it is called.
-std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env, analysis::BoundNest& out);
-
-struct Trip {
-  const analysis::LoopNest* nest = nullptr;  // null for a nest the front end declined
-  py::dict env;
-  std::uint64_t serial = 0;
-  bool bound = false;  // `binding` and `decline` hold the values read
-  analysis::BoundNest binding;
-  std::optional<Decline> decline;
-};
-
-std::vector<Trip>& trips() {
-  thread_local std::vector<Trip> stack;
-  return stack;
-}
-
-Trip* trip_for(const analysis::LoopNest& nest, py::handle env) {
-  auto& stack = trips();
-  for (auto it = stack.rbegin(); it != stack.rend(); ++it)
-    if (it->nest == &nest && it->env.ptr() == env.ptr()) return &*it;
-  return nullptr;
-}
-
-}  // namespace
-
-EngineCounters& engine_counters() {
-  static EngineCounters c;  // updated with the GIL held
-  return c;
-}
-
-void trip_begin(int nest_id, py::dict env) {
-  static std::uint64_t next_serial = 0;
-  Trip t;
-  const analysis::NestEntry* entry = analysis::find_nest(nest_id);
-  t.nest = entry ? entry->nest.get() : nullptr;
-  t.env = std::move(env);
-  t.serial = ++next_serial;
-  trips().push_back(std::move(t));
-}
-
-void trip_end() {
-  auto& stack = trips();
-  if (!stack.empty()) stack.pop_back();
-}
-
-std::uint64_t trip_serial(const analysis::LoopNest& nest, py::handle env) {
-  Trip* t = trip_for(nest, env);
-  return t ? t->serial : 0;
-}
-
-std::optional<Decline> bind_values(const analysis::LoopNest& nest, py::dict env, analysis::BoundNest& out) {
-  Trip* trip = trip_for(nest, env);
-  if (trip && trip->bound) {
-    out = trip->binding;
-    return trip->decline;
-  }
-  auto decline = read_values(nest, env, out);
-  if (trip) {
-    trip->binding = out;
-    trip->decline = decline;
-    trip->bound = true;
-  }
-  return decline;
-}
-
-namespace {
-
 std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env, analysis::BoundNest& out) {
-  ++engine_counters().binds;
   out.nest = &nest;
   out.arrays.clear();
   out.scalars.clear();
@@ -331,28 +256,5 @@ std::optional<Decline> read_values(const analysis::LoopNest& nest, py::dict env,
   }
   return std::nullopt;
 }
-
-}  // namespace
-
-namespace {
-
-void bind(py::module_& m) {
-  m.def("trip_begin", &trip_begin, py::arg("nest_id"), py::arg("env"),
-        "Opens a trip: one execution of the nest, whose entry points share one reading of `env`.");
-  m.def("trip_end", &trip_end, "Closes the innermost trip.");
-  m.def(
-      "engine_counters",
-      [] {
-        py::dict d;
-        d["binds"] = engine_counters().binds;
-        d["cuda_generations"] = engine_counters().cuda_generations;
-        return d;
-      },
-      "How many times values were read and CUDA generated since the module was loaded.");
-}
-
-Registrar reg("trip", &bind);
-
-}  // namespace
 
 }  // namespace loopscope::bindings

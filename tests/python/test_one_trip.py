@@ -1,7 +1,8 @@
 """One execution of a nest is one trip of the engine: whatever the report,
-the cost model and the run ask of it, the nest's values are read once and
-its CUDA generated once (bindings/values.hpp), and a warm ``auto`` call
-reuses its decision instead of deciding again (``_cost.choose``)."""
+the cost model and the run ask of it, its pipeline (kernel/bindings/pipeline.hpp)
+reads the nest's values once, plans once, counts its work once and generates
+its CUDA once, and a warm ``auto`` call reuses its decision instead of
+deciding again (``_cost.choose``)."""
 
 import numpy as np
 import pytest
@@ -53,9 +54,24 @@ def test_a_first_run_with_a_full_report_binds_once_and_generates_cuda_once(ipyth
     d = delta(before)
     # The report's analysis, estimate, NVRTC facts and CUDA source, and the run.
     assert d["binds"] == 1, d
+    assert d["plans"] == 1, d
     assert d["cuda_generations"] == 1, d
+    # The estimate, the size sweeps of every GPU profile and the CPU compile
+    # tier's choice read one count.
+    assert d["work_counts"] == 1, d
     A = np.arange(144.0).reshape(12, 12)
     assert np.array_equal(ipython.user_ns[f"C{mode}"], A @ np.eye(12))
+
+
+def test_a_second_run_plans_from_the_cache_and_counts_nothing(ipython):
+    ipython.run_line_magic("loopscope", "auto full")
+    cell = MATMUL.format(k="again")
+    assert ipython.run_cell(cell).success
+    before = counters()
+    assert ipython.run_cell(cell).success
+    d = delta(before)
+    assert d["plans_analysed"] == 0 and d["work_counts"] == 0, d
+    assert d["binds"] == d["plans"] == 1, d
 
 
 def test_a_run_time_decline_reads_the_values_once(ipython):
@@ -82,7 +98,8 @@ def test_run_reads_the_values_once_per_execution(device):
     b[:] = 0
     before = counters()
     loopscope.run(_stencil, a, b, device=device)
-    assert delta(before)["binds"] <= 1
+    d = delta(before)
+    assert d["binds"] <= 1 and d["plans"] <= 1, d
     assert np.array_equal(b[1:49], 0.5 * (a[:48] + a[2:]))
 
 
@@ -91,7 +108,45 @@ def test_estimate_reads_the_values_once_per_nest():
     before = counters()
     est = loopscope.estimate(_stencil, a, b, sweep=False)
     assert len(est["nests"]) == 1
-    assert delta(before)["binds"] == 1
+    d = delta(before)
+    assert d["binds"] == 1 and d["plans"] == 1, d
+
+
+def _relax(a, b, n):
+    for i in range(1, n - 1):
+        b[i] = 0.25 * a[i - 1] + 0.5 * a[i] + 0.25 * a[i + 1]
+
+
+def test_the_compile_tier_reads_the_count_of_the_estimate():
+    # A fresh nest (a first compile, so the tier is chosen): auto counts its
+    # work for the estimate and the compile tier reads that count.
+    a, b = np.arange(64.0), np.zeros(64)
+    before = counters()
+    loopscope.run(_relax, a, b, 64, device="auto")
+    assert delta(before)["work_counts"] <= 1
+    assert np.array_equal(b[1:63], 0.25 * a[:62] + 0.5 * a[1:63] + 0.25 * a[2:])
+
+
+def test_an_entry_point_outside_a_trip_runs_the_same_passes():
+    # Called directly, each entry point makes a pipeline of its own: it reads
+    # the values again, and gives what a trip gives.
+    a, b = np.arange(20.0), np.zeros(20)
+    nest_id = _loopscope.analysis_register(
+        __import__("ast").parse("for i in range(1, 19):\n    b[i] = a[i - 1] + a[i + 1]\n").body[0]
+    )
+    env = {"a": a, "b": b}
+    before = counters()
+    alone = (_loopscope.cpu_predict(nest_id, env), _loopscope.cuda_generate(nest_id, env)["parallel_loops"])
+    assert delta(before)["binds"] == 2
+    _loopscope.trip_begin(nest_id, env)
+    try:
+        before = counters()
+        in_trip = (_loopscope.cpu_predict(nest_id, env), _loopscope.cuda_generate(nest_id, env)["parallel_loops"])
+        assert delta(before)["binds"] == 1
+    finally:
+        _loopscope.trip_end()
+    assert alone == in_trip
+    assert alone[0]["status"] == "native" and alone[1] == "i"
 
 
 def _saxpy(a, x, y):

@@ -440,7 +440,7 @@ def hook(nest_id, env):
     names_defined = env is not None
     env, decline = _rewrite.bind_env(nest_id, env)
     # The report's analysis, pricing and CUDA, and the run, are one trip of
-    # the engine: they read the values once (bindings/values.hpp).
+    # the engine: they read the values once (bindings/pipeline.hpp).
     with _run.Trip(nest_id, env):
         try:
             if env is None:

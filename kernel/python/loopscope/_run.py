@@ -77,7 +77,7 @@ def reset_last_runs():
 class Trip:
     """``with Trip(nest_id, env):`` one execution of a nest as one trip of the
     engine: the entry points called inside with this env read its values once
-    and generate its CUDA once (bindings/values.hpp). A ``None`` env (a name
+    and generate its CUDA once (bindings/pipeline.hpp). A ``None`` env (a name
     the nest reads is not defined) opens nothing."""
 
     __slots__ = ("_open", "_nest_id", "_env")
@@ -200,7 +200,7 @@ def _dispatch(device):
     # Looked up at each call so that a device registered later is found. The
     # env is bound (and the names the compiled code assumes checked) once,
     # here, before any device sees it, and the execution is one trip of the
-    # engine (bindings/values.hpp).
+    # engine (bindings/pipeline.hpp).
     def hook(nest_id, env):
         h = DEVICES.get(device)
         if h is None:
