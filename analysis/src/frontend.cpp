@@ -998,6 +998,11 @@ class Converter {
              "instead";
     if (fn == "print")
       return "the call " + text + " prints, which native code does not do: print after the loop to compile it";
+    if (fn == "len" && owner.empty())
+      return "the length " + text +
+             " is not one native code reads here (len(a) of an array or list, and len(m[i]) of a row of a 2-D "
+             "array or list of rows in a statement of the nest, compile): assign it to a name first, as in n = " +
+             text + ", and use n";
     if (fn == "divmod" && owner.empty())
       return "the call " + text +
              " makes a tuple, which native code does not hold: unpack it at once, as in q, r = divmod(x, y)";

@@ -53,6 +53,15 @@ when the nest runs, ``values_broken``, and declines with a sentence):
 - ``len(m[k])`` (``k`` an int constant) is ``m.shape[1]``, read before the
   loop like ``len(m)``: ``m`` must have at least two dimensions and a row
   ``k`` (``Facts.row_read``; a list of rows of one length is such an array).
+- ``len(m[i])`` (``i`` an index that varies, in a statement inside the nest,
+  not a while's test) is ``m.shape[1]`` too, once ``m`` has a row ``i``: a
+  hidden read ``$row_of_m_N = m[i][0]`` just before the statement makes the
+  engine prove ``i`` in range before it runs, or stop and let Python raise
+  its IndexError with its own partial writes (``Facts.row_length``: ``m``
+  must have two dimensions and rows that are not empty, else the loop runs
+  as Python). Rows of different lengths (a ragged list of lists) run as
+  Python (``_lists`` says so); any other ``len`` the front end declines with
+  a sentence about ``len``.
 - A row used only as an array: the front end sees the row's index under the
   row's name, and the write-back makes it the row Python leaves, the view
   ``a[index]`` (``Facts.views``); ``a``'s number of dimensions must fit.
@@ -268,6 +277,7 @@ def _over_constants(loop: ast.For):
 
 NUMPY_NAMES = ("np", "numpy")
 _FLAT_COUNTER = itertools.count(1)  # numbers the hidden indices of a.flat
+_ROW_COUNTER = itertools.count(1)  # numbers the hidden reads that check a row of len(m[i])
 
 
 def _numpy_call(n, fn: str) -> bool:
@@ -549,6 +559,8 @@ class Facts:
     unpacked: Dict[str, Tuple[int, str]] = field(default_factory=dict)
     # `len(m[k])` read as m.shape[1]: m -> the largest row it reads (k, or -k - 1 for k < 0).
     row_read: Dict[str, int] = field(default_factory=dict)
+    # `len(m[i])` with a row index that varies, read as m.shape[1]: m -> the call as written.
+    row_length: Dict[str, str] = field(default_factory=dict)
 
 
 def values_broken(facts: Facts, env: dict) -> Optional[str]:
@@ -572,6 +584,17 @@ def values_broken(facts: Facts, env: dict) -> Optional[str]:
                 f"{array} has no row {k} whose length len({array}[...]) reads, so the loop runs as plain Python, "
                 f"which raises where it reads it"
             )
+    for array, text in sorted(facts.row_length.items()):
+        obj = env.get(array)
+        if type(obj) is not numpy.ndarray and type(obj) is not _lists.Snapshot:
+            return f"{array} is not a NumPy array or a list of rows, so {text} is computed by Python"
+        if obj.ndim != 2:
+            return (
+                f"{text} reads the length of a row of {array}, which has {obj.ndim} dimension(s) (native code "
+                f"reads it for two), so the loop runs as plain Python"
+            )
+        if obj.shape[1] == 0:
+            return f"the rows of {array} are empty, so the loop that reads {text} runs as plain Python"
     for array, (width, text) in sorted(facts.unpacked.items()):
         if env[array].shape[1] != width:
             return (
@@ -618,11 +641,29 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
         (isinstance(n, ast.For) and _to_lower(n, targets, others, dims))
         or (isinstance(n, (ast.If, ast.While, ast.IfExp)) and _as_condition(n.test) is not n.test)
         or _row_length(n) is not None
+        or _row_length_varying(n) is not None
         for n in walk(node)
     ):
         return node, facts  # nothing to lower: no copy
 
     class Lower(ast.NodeTransformer):
+        # The statements being visited, outermost first, and the checks
+        # (`$row_of_m = m[i][0]`) each needs just before it.
+        statements: list = []
+
+        def visit(self, n):
+            if not isinstance(n, ast.stmt):
+                return super().visit(n)
+            self.statements = self.statements + [(n, [])]
+            try:
+                out = super().visit(n)
+                checks = self.statements[-1][1]
+            finally:
+                self.statements = self.statements[:-1]
+            if not checks:
+                return out
+            return checks + (out if isinstance(out, list) else [out])
+
         def visit_For(self, n):
             self.generic_visit(n)
             found = _lowered(n)
@@ -694,12 +735,39 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
             self.generic_visit(n)
             found = _row_length(n)
             if found is None:
-                return n
+                return self._varying_row_length(n) or n
             array, k = found
             # len(m[k]): the length of m's rows (a 2-D array, or a list of
             # rows of one length: _lists), when m has a row k.
             facts.rows_of.add(array)
             facts.row_read[array] = max(facts.row_read.get(array, 0), k if k >= 0 else -k - 1)
+            return ast.copy_location(_shape(array, 1), n)
+
+        def _varying_row_length(self, n):
+            # len(m[i]), i an index that varies: m.shape[1] once m has a row
+            # i. A hidden read of m[i][0] just before the statement makes the
+            # engine prove i in range (or stop and let Python raise its
+            # IndexError); not in a while's test (read again at every pass)
+            # nor at the nest's root (nothing before it in the nest).
+            found = _row_length_varying(n)
+            if found is None or len(self.statements) < 2 or isinstance(self.statements[-1][0], ast.While):
+                return None
+            array, index = found
+            if targets[array] or others[array]:
+                return None
+            facts.row_length.setdefault(array, ast.unparse(n))
+            hidden = f"$row_of_{array}_{next(_ROW_COUNTER)}"
+            show_hidden_as(hidden, ast.unparse(n))
+            check = ast.Assign(
+                targets=[ast.Name(hidden, ast.Store())],
+                value=ast.Subscript(
+                    ast.Subscript(ast.Name(array, ast.Load()), copy_tree(index), ast.Load()),
+                    ast.Constant(0),
+                    ast.Load(),
+                ),
+            )
+            _locate(check, self.statements[-1][0])
+            self.statements[-1][1].append(check)
             return ast.copy_location(_shape(array, 1), n)
 
     copied = copy_tree(node)
@@ -724,6 +792,17 @@ def _row_length(n) -> Optional[Tuple[str, int]]:
         return None
     k = _int_constants(ast.Tuple([n.args[0].slice], ast.Load()))
     return (n.args[0].value.id, k[0]) if k else None
+
+
+def _row_length_varying(n) -> Optional[Tuple[str, ast.expr]]:
+    """``(m, i)`` of ``len(m[i])`` whose index ``i`` is one expression that
+    is not an int constant (a slice or a tuple is not one), else None."""
+    if not (_call(n, "len", 1, 1) and isinstance(n.args[0], ast.Subscript) and _name(n.args[0].value)):
+        return None
+    index = n.args[0].slice
+    if isinstance(index, (ast.Slice, ast.Tuple, ast.Starred)) or _row_length(n) is not None:
+        return None
+    return n.args[0].value.id, index
 
 
 def _to_lower(n: ast.For, targets: Counter, others: Counter, dims: Dict[str, int]) -> bool:

@@ -59,6 +59,11 @@ class Snapshot(numpy.ndarray):
     source_type = list  # list or tuple: what the user's name holds
 
 
+# Stands for "list" or "tuple" in the sentences of ``registered``: what the
+# user's name holds is known when the nest runs (``bind``).
+_KIND = "\x01"
+
+
 def _hidden(e) -> bool:
     return isinstance(e, ast.Name) and e.id.startswith("$")
 
@@ -74,7 +79,7 @@ def _why_not_read_only(name: str, node: ast.Name, parents, lowered: bool, inline
         return f"the loop assigns the name {name}"
     if isinstance(p, ast.Subscript) and p.value is node:
         if isinstance(p.slice, ast.Slice):
-            return f"the loop takes a slice of it ({ast.unparse(p)}), which makes a new list"
+            return f"the loop takes a slice of it ({ast.unparse(p)}), which makes a new {_KIND}"
         if isinstance(p.slice, ast.Tuple) and not (p.slice.elts and _hidden(p.slice.elts[0])):
             return (
                 f"the loop indexes it with a tuple ({ast.unparse(p)}), which Python refuses for a list or tuple "
@@ -84,10 +89,12 @@ def _why_not_read_only(name: str, node: ast.Name, parents, lowered: bool, inline
         while isinstance(parents.get(id(top)), ast.Subscript) and parents[id(top)].value is top:
             top = parents[id(top)]
             if isinstance(top.slice, ast.Slice):
-                return f"the loop takes a slice of it ({ast.unparse(top)}), which makes a new list"
+                return f"the loop takes a slice of it ({ast.unparse(top)}), which makes a new {_KIND}"
             if isinstance(top.slice, ast.Tuple):
-                return f"the loop indexes it with a tuple ({ast.unparse(top)}), which Python refuses for a list"
+                return f"the loop indexes it with a tuple ({ast.unparse(top)}), which Python refuses for a {_KIND}"
         if not isinstance(top.ctx, ast.Load):
+            if isinstance(top.ctx, ast.Del):
+                return f"the loop deletes its items (del {ast.unparse(top)})"
             return f"the loop changes its items ({ast.unparse(top)} = ...)"
         return None
     if isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and node in p.args:
@@ -256,6 +263,13 @@ def bind(refused: Dict[str, str], arrays, env: dict, appended=()) -> Optional[st
             continue
         why = refused.get(name)
         if why is not None:
+            if t is tuple and why.startswith("the loop changes its items"):
+                why = why.replace("changes its items", "assigns its items", 1) + (
+                    ", which Python refuses for a tuple (TypeError)"
+                )
+            elif t is tuple and why.startswith("the loop deletes its items"):
+                why += ", which Python refuses for a tuple (TypeError)"
+            why = why.replace(_KIND, t.__name__)
             return (
                 f"{name} is a Python {t.__name__}, which native code only reads, and {why}: the loop runs as "
                 f"plain Python"
