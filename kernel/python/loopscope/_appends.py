@@ -31,6 +31,16 @@ values and their order alone. So, staged like the rest of the engine:
 
 A store past the buffer's end (it cannot happen while the bound holds) is a
 subscript check of native code, which stops the run: Python then runs.
+
+An append inside a ``while`` loop (``while n != 1: seq.append(n)`` in a
+``for``) has no trip count to bound it: its buffer holds the product of the
+trip counts of the ``for`` loops around it times a factor per append
+statement (``AppendPlan.factors``), ``WHILE_GUESS`` at the first run. A run
+that stops before its end (the buffer was too small, or any other trap)
+doubles the factor for the next run (``discard``), up to ``MAX_FACTOR``;
+the stopped run itself is re-run by Python, which appends as it always
+does. So the appends are exactly Python's in every case, and a loop whose
+values fit runs natively from the run after the one that taught the size.
 """
 
 import ast
@@ -63,6 +73,10 @@ def count_name(name: str) -> str:
 
 # At most this many bytes of buffers per nest: a bound beyond it runs as Python.
 MAX_BYTES = 1 << 31
+# An append inside a while loop: values kept aside per trip of the for loops
+# around it at the first run, and at most (doubled after each stopped run).
+WHILE_GUESS = 64
+MAX_FACTOR = 1 << 16
 _MODULES = ("np", "numpy", "math", "random")
 # The buffers' dtypes cpu_predict is asked with when those of the last run decline.
 _QUERY_DTYPES = tuple(numpy.dtype(t) for t in (numpy.float64, numpy.complex128, numpy.int64, numpy.uint64))
@@ -108,6 +122,9 @@ class AppendPlan:
     # it those read
     ranges: List[List[Tuple[str, List[object], List[str]]]] = field(default_factory=list)
     kinds_seen: Dict[int, int] = field(default_factory=dict)  # site -> kind of the last run (dtype guess)
+    # site -> the factor of its buffer for the while loop(s) around it (only
+    # the sites inside a while): doubled after a run that stopped
+    factors: Dict[int, int] = field(default_factory=dict)
     names: List[str] = field(default_factory=list)  # the names those range() arguments read
     # The engine's kinds of the values for the types of the inputs (_signature).
     kinds_by_signature: Dict[tuple, Dict[str, int]] = field(default_factory=dict)
@@ -202,12 +219,6 @@ def why_not(tree, name: str) -> Optional[str]:
                 f"appends cannot wait until the loop ends: the loop runs as plain Python (native code "
                 f"turns appends into a list only where the loop does nothing else with it)"
             )
-    for n in walk(tree):
-        if isinstance(n, ast.While) and any(_is_append(m) == name for m in walk(n)):
-            return (
-                f"{name}.append runs inside a while loop, so how many values are appended to {name} is not "
-                f"known before the loop: the loop runs as plain Python (append in for loops over ranges)"
-            )
     return None
 
 
@@ -238,7 +249,7 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
     plan = AppendPlan(lists=[])
     loop_vars = {n.target.id for n in walk(tree) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
 
-    def visit(body: list, loops: List[ast.For]) -> Optional[str]:
+    def visit(body: list, loops: List[ast.For], in_while: bool) -> Optional[str]:
         k = 0
         while k < len(body):
             s = body[k]
@@ -278,6 +289,8 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
                     plan.lists.append(name)
                 j = plan.lists.index(name)
                 site = len(plan.sites)
+                if in_while:
+                    plan.factors[site] = WHILE_GUESS
                 plan.sites.append(j)
                 plan.lines.append(s.lineno)
                 plan.ranges.append(ranges)
@@ -307,9 +320,11 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
                 k += len(new)
                 continue
             if isinstance(s, ast.For):
-                why = visit(s.body, loops + [s]) or visit(s.orelse, loops)
-            elif isinstance(s, (ast.If, ast.While)):
-                why = visit(s.body, loops) or visit(s.orelse, loops)
+                why = visit(s.body, loops + [s], in_while) or visit(s.orelse, loops, in_while)
+            elif isinstance(s, ast.While):
+                why = visit(s.body, loops, True) or visit(s.orelse, loops, in_while)
+            elif isinstance(s, ast.If):
+                why = visit(s.body, loops, in_while) or visit(s.orelse, loops, in_while)
             else:
                 why = None
                 for n in walk(s):
@@ -320,7 +335,7 @@ def lower(original, lowered) -> Tuple[object, Optional[AppendPlan], Dict[str, st
             k += 1
         return None
 
-    why = visit([tree], [])
+    why = visit([tree], [], False)
     if why is not None:
         for name in accepted:
             refused.setdefault(name, why)
@@ -452,7 +467,7 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
     counts = [0] * len(plan.lists)
     try:
         for site, ranges in enumerate(plan.ranges):
-            counts[plan.sites[site]] += _bound(ranges, env)
+            counts[plan.sites[site]] += _bound(ranges, env) * plan.factors.get(site, 1)
     except Exception:
         return (
             "the bounds of the loops around the appends could not be read before the loop, so the loop runs as "
@@ -460,7 +475,7 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
         )
     for j, name in enumerate(plan.lists):
         if counts[j] * 16 > MAX_BYTES:  # the widest dtype: checked again with the buffer's own
-            return _too_many(counts[j], name)
+            return _too_many(counts[j], name, plan, j)
     for name in plan.lists:
         env[count_name(name)] = 0
     # The types of the values do not depend on the buffers', but a store the
@@ -511,12 +526,12 @@ def prepare(plan: AppendPlan, nest_id: int, env: dict, kinds_of) -> Optional[str
         dtype, as_python, _ = _KINDS[per_list[j][0]]
         size = max(counts[j], 1) * dtype.itemsize
         if size > MAX_BYTES:
-            return _too_many(counts[j], name)
+            return _too_many(counts[j], name, plan, j)
         buf = env.get(buffer_name(name))
         if buf is None or buf.dtype != dtype:
             buf = env[buffer_name(name)] = numpy.empty(max(counts[j], 1), dtype=dtype)
         pending.append((lists[j], buf, count_name(name), as_python))
-    _pending()[nest_id] = pending
+    _pending()[nest_id] = (plan, pending)
     return None
 
 
@@ -525,7 +540,14 @@ def _a(kind: str) -> str:
     return f"{'an' if kind[0] in 'aeiou' or kind.startswith('np.') else 'a'} {kind}"
 
 
-def _too_many(count: int, name: str) -> str:
+def _too_many(count: int, name: str, plan: AppendPlan, j: int) -> str:
+    grown = [site for site, f in plan.factors.items() if plan.sites[site] == j and f > WHILE_GUESS]
+    if grown:
+        return (
+            f"the while loop around {name}.append at line {plan.lines[grown[0]]} appended more values than "
+            f"native code kept aside at the last runs, and keeping aside more ({count}) passes what it keeps "
+            f"({MAX_BYTES >> 20} MiB), so the loop runs as plain Python"
+        )
     return (
         f"the loop may append up to {count} values to {name}, more than native code keeps aside "
         f"({MAX_BYTES >> 20} MiB), so it runs as plain Python"
@@ -535,15 +557,22 @@ def _too_many(count: int, name: str) -> str:
 def commit(nest_id: int, out) -> None:
     """After a native run whose answer is ``out``: each list extended with
     the values appended to it, as the objects Python would have appended."""
-    pending = _pending().pop(nest_id, None)
-    if pending is None or out is None:
+    entry = _pending().pop(nest_id, None)
+    if entry is None or out is None:
         return
-    for lst, buf, count, as_python in pending:
+    for lst, buf, count, as_python in entry[1]:
         n = out.get(count, 0)
         if n:
             lst.extend(buf[:n].tolist() if as_python else list(buf[:n]))
 
 
-def discard(nest_id: int) -> None:
-    """The nest ran as Python (or was only explained): its lists stay as they are."""
-    _pending().pop(nest_id, None)
+def discard(nest_id: int, stopped: bool = True) -> None:
+    """The nest ran as Python (or was only explained): its lists stay as they
+    are. ``stopped``: after its buffers were made, the native run did not
+    finish (the buffer of an append inside a while may have been too small):
+    those buffers are made twice as large at the next run."""
+    entry = _pending().pop(nest_id, None)
+    if entry is not None and stopped:
+        plan = entry[0]
+        for site, factor in plan.factors.items():
+            plan.factors[site] = min(factor * 2, MAX_FACTOR)

@@ -323,6 +323,17 @@ _SLICE_INDEX_STOP = (
 def _stop_sentence(nest_id: int, decline):
     """The record's sentence for a native run that stopped (_records.STOP_SENTENCE)."""
     rec = NESTS.get(nest_id)
+    plan = getattr(rec, "appends", None)
+    if plan is not None and plan.factors and decline.reason.startswith("a subscript is out of range"):
+        names = sorted({plan.lists[plan.sites[site]] for site in plan.factors})
+        return Decline(
+            decline.code,
+            decline.line,
+            f"a subscript is out of range, or the values appended to {' and '.join(names)} inside a while loop "
+            f"passed the space native code kept aside for them (the next run keeps twice as much): Python ran "
+            f"the loop",
+            decline.detail,
+        )
     if rec is None or rec.iteration is None or not rec.iteration.reductions:
         return decline
     if decline.detail == "trap 2":
@@ -898,7 +909,7 @@ def restore_draws(nest_id: int):
     """A nest bound but not run natively (explained, estimated): the random
     generators go back to where they were before bind_env drew its numbers,
     and its lists stay as they are."""
-    _appends.discard(nest_id)
+    _appends.discard(nest_id, stopped=False)
     rec = NESTS.get(nest_id)
     if rec is not None and rec.draws is not None:
         _draws.restore()
