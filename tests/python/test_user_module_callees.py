@@ -235,3 +235,131 @@ def test_the_kernel_runs_the_nests_of_the_users_files(kernel, tmp_path):
     plain_utils["smooth"](want)
     plain_utils["twice"](want)
     assert check.stream().strip() == f"['scale', 'smooth'] {want.tobytes().hex()}"
+
+
+# --- a cell that imports the user's module and calls it, methods of a cell's class ------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "import UTILS\nUTILS.smooth(a)",
+        "import UTILS as u\nu.smooth(a)\nu.twice(a)",
+        "from UTILS import smooth, twice\nsmooth(a)\ntwice(a)",
+        "from UTILS import smooth as sm\ndef go(x):\n    sm(x)\ngo(a)",
+        "import UTILS\ndef go(x):\n    UTILS.scale(x, 3.0)\ngo(a)",
+    ],
+)
+def test_a_cell_that_imports_the_users_module_reaches_its_nests_at_once(modules, shell, cell):
+    _main, utils, _path = modules
+    name = utils.__name__
+    setup = "import numpy as np\na = np.linspace(-1.0, 2.0, 12)"
+    body = cell.replace("UTILS", name)
+    plain = {}
+    exec(setup, plain)
+    exec(body, plain)
+    results, runs = _cells(shell, [setup, body])
+    assert all(r.success for r in results), [r.error_in_exec for r in results]
+    assert shell.user_ns["a"].tobytes() == plain["a"].tobytes()
+    functions = {r.get("function") for r in runs.values() if r["status"] == "ok"}
+    assert "smooth" in functions or "scale" in functions, runs
+
+
+def test_a_name_the_cell_imports_over_another_value_is_routed(modules, shell):
+    _main, utils, _path = modules
+    name = utils.__name__
+    # smooth holds a class before the cell; the cell's import rebinds it.
+    setup = "import numpy as np\na = np.linspace(-1.0, 2.0, 12)\nclass smooth:\n    pass"
+    body = f"from {name} import smooth\nsmooth(a)"
+    plain = {}
+    exec(setup, plain)
+    exec(body, plain)
+    results, runs = _cells(shell, [setup, body])
+    assert all(r.success for r in results), [r.error_in_exec for r in results]
+    assert shell.user_ns["a"].tobytes() == plain["a"].tobytes()
+    assert "smooth" in {r.get("function") for r in runs.values() if r["status"] == "ok"}, runs
+
+
+def test_a_cell_importing_the_users_module_keeps_pythons_errors(modules, shell):
+    _main, utils, _path = modules
+    name = utils.__name__
+    setup = "import numpy as np\na = np.linspace(-1.0, 2.0, 12)"
+    results, _runs = _cells(shell, [setup, f"import {name}\n{name}.missing(a)", f"import {name}\n{name}.scale(a, 'x')"])
+    assert results[0].success
+    assert isinstance(results[1].error_in_exec, AttributeError)
+    assert str(results[1].error_in_exec) == f"module '{name}' has no attribute 'missing'"
+    assert isinstance(results[2].error_in_exec, TypeError)
+
+
+CLASS_CELL = """
+class Base:
+    def prepare(self, x):
+        UTILS.scale(x, 3.0)
+
+
+class Filter(Base):
+    factor = 0.5
+
+    def run(self, x):
+        super().prepare(x)
+        smooth(x)
+        twice(x)
+        return UTILS.no_loop(x) * self.factor
+
+    @staticmethod
+    def again(x):
+        smooth(x)
+
+    class Inner:
+        def go(self, x):
+            smooth(x)
+
+
+r = Filter().run(a)
+Filter.again(a)
+Filter.Inner().go(a)
+"""
+
+
+def test_methods_of_a_cells_class_reach_the_nests_of_the_users_files(modules, shell):
+    _main, utils, _path = modules
+    name = utils.__name__
+    setup = f"import numpy as np\nimport {name}\nfrom {name} import smooth, twice\na = np.linspace(-1.0, 2.0, 12)"
+    body = CLASS_CELL.replace("UTILS", name)
+    plain = {}
+    exec(setup, plain)
+    exec(body, plain)
+    results, runs = _cells(shell, [setup, body])
+    assert all(r.success for r in results), [r.error_in_exec for r in results]
+    assert shell.user_ns["a"].tobytes() == plain["a"].tobytes()
+    assert shell.user_ns["r"] == plain["r"] and type(shell.user_ns["r"]) is type(plain["r"])
+    functions = {r.get("function") for r in runs.values() if r["status"] == "ok"}
+    assert {"smooth", "scale"} <= functions, runs
+    # Called from the next cell too, and after the method's name is rebound in the module.
+    results, runs = _cells(shell, [setup, body, "smooth = lambda x: None\nFilter.again(a)"])
+    assert all(r.success for r in results), [r.error_in_exec for r in results]
+    assert shell.user_ns["a"].tobytes() == plain["a"].tobytes()
+
+
+def test_the_kernel_runs_a_module_imported_in_the_same_cell_and_methods(kernel, tmp_path):
+    (tmp_path / "kernel_utils2.py").write_text(UTILS)
+    setup = kernel.execute(
+        f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport numpy as np\n"
+        "%loopscope cpu quiet\na = np.linspace(-1.0, 2.0, 12)\n"
+        "from loopscope import _run\n_run.reset_last_runs()"
+    )
+    assert setup.status == "ok", setup.error
+    ran = kernel.execute(
+        "import kernel_utils2\nkernel_utils2.smooth(a)\n"
+        "class P:\n    def go(self, x):\n        kernel_utils2.scale(x, 3.0)\nP().go(a)"
+    )
+    assert ran.status == "ok", ran.error
+    check = kernel.execute(
+        "print(sorted({r['function'] for r in _run.last_runs().values() if r['status'] == 'ok'}), a.tobytes().hex())"
+    )
+    want = np.linspace(-1.0, 2.0, 12)
+    plain_utils = {}
+    exec(UTILS, plain_utils)
+    plain_utils["smooth"](want)
+    plain_utils["scale"](want, 3.0)
+    assert check.stream().strip() == f"['scale', 'smooth'] {want.tobytes().hex()}"

@@ -45,6 +45,7 @@ it where it would.
 
 import ast
 import builtins
+import importlib.machinery
 import inspect
 import os
 import site
@@ -126,6 +127,55 @@ def user_module(module: dict) -> bool:
     return known
 
 
+def _user_file(file) -> bool:
+    """Whether ``file`` is a ``.py`` file of the user's own (outside the
+    standard library and the installed packages)."""
+    global _LIBRARY_FOLDERS
+    if type(file) is not str or not file.endswith(".py") or not os.path.isfile(file):
+        return False
+    if _LIBRARY_FOLDERS is None:
+        _LIBRARY_FOLDERS = _library_folders()
+    return not os.path.join(os.path.realpath(file), "").startswith(_LIBRARY_FOLDERS)
+
+
+def _imports_user_module(name: str) -> bool:
+    """Whether ``import name`` (absolute) imports, or will import, a module
+    of the user's own files: one already imported is judged by
+    ``user_module``; another by where the import system would find its top
+    package (``PathFinder.find_spec`` reads the folders of ``sys.path``, and
+    runs none of the user's code)."""
+    mod = sys.modules.get(name)
+    if mod is not None:
+        d = getattr(mod, "__dict__", None)
+        return type(d) is dict and user_module(d)
+    top = name.split(".")[0]
+    if top in sys.modules or top in sys.builtin_module_names:
+        mod = sys.modules.get(top)
+        d = getattr(mod, "__dict__", None)
+        return type(d) is dict and user_module(d)
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top)
+    except Exception:
+        return False
+    return spec is not None and _user_file(spec.origin)
+
+
+def imported_user_modules(tree) -> Set[str]:
+    """The names that the imports of a cell bind to modules of the user's
+    own files (``import utils``, ``import utils as u``) and, with the
+    module's name and a dot before them, the names imported from such a
+    module (``from utils import smooth`` gives ".smooth")."""
+    out: Set[str] = set()
+    for n in walk(tree):
+        if type(n) is ast.Import:
+            for a in n.names:
+                if _imports_user_module(a.name):
+                    out.add(a.asname or a.name.split(".")[0])
+        elif type(n) is ast.ImportFrom and not n.level and n.module and _imports_user_module(n.module):
+            out.update("." + (a.asname or a.name) for a in n.names if a.name != "*")
+    return out
+
+
 def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
     """Every name bound anywhere in ``fdef`` (its scope and the scopes
     inside it): a call of such a name may be of a local value, which the
@@ -161,13 +211,21 @@ def _local_names(fdef, called: Optional[Set[str]] = None) -> Set[str]:
 
 class _Trampolines(ast.NodeTransformer):
     def __init__(
-        self, skip: Set[str], module: dict, builtins: Dict[str, Any], table: Optional["Table"], in_cell: bool = False
+        self,
+        skip: Set[str],
+        module: dict,
+        builtins: Dict[str, Any],
+        table: Optional["Table"],
+        in_cell: bool = False,
+        imported: Set[str] = frozenset(),
     ):
         self.skip = skip
         self.module = module
         self.builtins = builtins
         self.table = table
         self.in_cell = in_cell  # the table is CELL_TABLE_NAME, not a constant
+        # the names a cell's imports bind to the user's modules (imported_user_modules)
+        self.imported = imported
         self.count = 0
 
     def generic_visit(self, node):
@@ -185,7 +243,7 @@ class _Trampolines(ast.NodeTransformer):
         name = f.id
         if name in self.skip or name.startswith("__loopscope"):
             return node
-        if name in self.module:
+        if name in self.module and "." + name not in self.imported:
             value = self.module[name]
             if type(value) is not types.FunctionType:
                 return node  # a class, a builtin or NumPy function, ... (rebound later: called as it is)
@@ -204,7 +262,7 @@ class _Trampolines(ast.NodeTransformer):
         if type(base) is not ast.Name or getattr(f, "_ls_orig", False) or base.id in self.skip:
             return node
         value = self.module.get(base.id)
-        if type(value) is not types.ModuleType or not user_module(vars(value)):
+        if base.id not in self.imported and (type(value) is not types.ModuleType or not user_module(vars(value))):
             return node
         return self._through_table(node)
 
@@ -288,7 +346,11 @@ class _CellTopLevel(_Trampolines):
 def calls_user_code(tree, module: dict) -> bool:
     """Whether a cell calls, by a name or a module's attribute that holds it
     now, a function of the user's own files (``user_module``) or a module of
-    them: only then are its calls routed through the kernel's table."""
+    them, or imports such a module (``import utils`` then ``utils.smooth(a)``
+    in the same cell: ``imported_user_modules``): only then are its calls
+    routed through the kernel's table."""
+    if imported_user_modules(tree):
+        return True
     for n in walk(tree):
         if type(n) is not ast.Call:
             continue
@@ -309,18 +371,23 @@ def trampoline_cell(tree, module: dict) -> int:
     the kernel's table (CELL_TABLE_NAME), so that the functions of the
     user's files it calls run their nests through the hook: at the top level
     every name is the namespace's, and in the functions the cell defines
-    their own names are left alone (``trampoline``'s rule). Class bodies,
-    lambdas and comprehensions are left as they are. Returns how many calls
-    it rewrote."""
+    their own names are left alone (``trampoline``'s rule), and so in the
+    methods of the classes it defines (their names are the namespace's too:
+    a class body is no scope of its methods). The statements of class
+    bodies, lambdas and comprehensions are left as they are. The names the
+    cell's own imports bind to the user's modules count as such modules
+    (``import utils`` then ``utils.smooth(a)``). Returns how many calls it
+    rewrote."""
     fn_builtins = module.get("__builtins__", builtins)
     if isinstance(fn_builtins, types.ModuleType):
         fn_builtins = vars(fn_builtins)
-    top = _CellTopLevel(set(), module, fn_builtins, None, in_cell=True)
+    imported = imported_user_modules(tree)
+    top = _CellTopLevel(set(), module, fn_builtins, None, in_cell=True, imported=imported)
     for i, stmt in enumerate(tree.body):
         tree.body[i] = top.visit(stmt)
     count = top.count
     for fdef in _defs_outside_scopes(tree.body):
-        t = _Trampolines(_local_names(fdef), module, fn_builtins, None, in_cell=True)
+        t = _Trampolines(_local_names(fdef), module, fn_builtins, None, in_cell=True, imported=imported)
         fdef.body = [t.visit(s) for s in fdef.body]  # nested defs too (their names are in the skip set)
         count += t.count
     return count
@@ -328,11 +395,14 @@ def trampoline_cell(tree, module: dict) -> int:
 
 def _defs_outside_scopes(stmts):
     """The function definitions of a cell that are not inside another
-    function or a class (under ``if``, ``try``, ``with`` ... included)."""
+    function (under ``if``, ``try``, ``with`` ... included), and the methods
+    of its classes (of classes in classes too)."""
     for stmt in stmts:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield stmt
-        elif not isinstance(stmt, ast.ClassDef):
+        elif isinstance(stmt, ast.ClassDef):
+            yield from _defs_outside_scopes(stmt.body)
+        else:
             for field in ("body", "orelse", "finalbody"):
                 yield from _defs_outside_scopes(getattr(stmt, field, None) or ())
             for part in getattr(stmt, "handlers", None) or getattr(stmt, "cases", None) or ():
