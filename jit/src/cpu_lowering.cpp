@@ -384,14 +384,41 @@ class Codegen {
     };
     const VT& t = x.t;
     Val res;
-    if (t.r == Repr::F64 && !t.np) {
-      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_float), f64, {conv(x, Repr::F64), n}), kPyFloat, nullptr};
+    auto python_float = [&]() {
+      llvm::Value* r = call(reinterpret_cast<void*>(&rt::ls_rt_round_float), f64, {x.v, n});
       trap_if(B.CreateICmpNE(B.CreateLoad(i32, code), B.getInt32(0)), Trap::MathOverflow);
-      return res;
+      return r;
+    };
+    auto numpy_float = [&]() {
+      llvm::Value* r = call(reinterpret_cast<void*>(&rt::ls_rt_round_np_f64), f64, {x.v, n});
+      llvm::Value* c = B.CreateLoad(i32, code);
+      trap_if(B.CreateICmpEQ(c, B.getInt32(rt::kRoundBig)), Trap::Overflow);
+      numpy_reports(B.CreateICmpEQ(c, B.getInt32(rt::kRoundNumpyWarns)));
+      return r;
+    };
+    if (t.r == Repr::F64 && !t.np) return Val{python_float(), kPyFloat, nullptr};
+    if (t.r == Repr::F64 && t.mixed()) {
+      // a float or an np.float64 (s = 0.0, then s += a[i]): each its own way
+      auto* npb = llvm::BasicBlock::Create(C, "round.np", F_);
+      auto* pyb = llvm::BasicBlock::Create(C, "round.py", F_);
+      auto* join = llvm::BasicBlock::Create(C, "round.join", F_);
+      B.CreateCondBr(x.npf, npb, pyb);
+      B.SetInsertPoint(npb);
+      llvm::Value* rn = numpy_float();
+      llvm::BasicBlock* npend = B.GetInsertBlock();
+      B.CreateBr(join);
+      B.SetInsertPoint(pyb);
+      llvm::Value* rp = python_float();
+      llvm::BasicBlock* pyend = B.GetInsertBlock();
+      B.CreateBr(join);
+      B.SetInsertPoint(join);
+      auto* phi = B.CreatePHI(f64, 2);
+      phi->addIncoming(rn, npend);
+      phi->addIncoming(rp, pyend);
+      return Val{phi, t, x.npf};
     }
-    if (t.r == Repr::F64)
-      res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_np_f64), f64, {x.v, n}), t, nullptr};
-    else if (t.r == Repr::F32)
+    if (t.r == Repr::F64) return Val{numpy_float(), t, nullptr};
+    if (t.r == Repr::F32)
       res = Val{call(reinterpret_cast<void*>(&rt::ls_rt_round_np_f32), f32, {x.v, n}), t, nullptr};
     else if (t.np) {
       int bits = t.r == Repr::I32 ? 32 : 64;

@@ -1065,12 +1065,11 @@ class Specialiser {
     if (is_complex(t.r))
       throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
                         "round() of a complex number raises TypeError in Python"};
-    if (t.mixed())
+    if (t.mixed() && t.r != Repr::F64)  // (a float or an np.float64: each is rounded its own way)
       throw Unsupported{DeclineCode::Exactness, e.line,
-                        "round(x, ndigits) of a value that is either a Python " +
-                            std::string(is_float(t.r) ? "float" : "int") +
-                            " or a NumPy scalar: Python rounds the two differently (NumPy multiplies by 10**ndigits), "
-                            "so the result depends on which one it is at run time"};
+                        "round(x, ndigits) of a value that is either a Python int or an np.int64 is not supported "
+                        "in native code (Python rounds the int exactly, NumPy through float64); convert it with "
+                        "int() first"};
     if (t.small != Small::None)
       throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
                         "round(x, ndigits) of an " + std::string(small_name(t.small)) +

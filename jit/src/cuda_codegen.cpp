@@ -1917,12 +1917,12 @@ class Generator {
       // round(x, ndigits): share/cuda/loopscope_math_shared.h, as on the CPU
       const VT t = a[0].t;
       const std::string n = conv(a[1], Repr::I64);
-      if (isf(t.r) && t.np) return V{"ls_round_np(" + conv(a[0], t.r) + ", " + n + ", ls_err)", t, ""};
-      if (isf(t.r))
-        fail(e.line,
-             "round(x, ndigits) of a Python float does not run on the GPU: Python rounds it through a correctly "
-             "rounded decimal string (dtoa, then strtod), which device code has no exact version of; the CPU "
-             "runs it natively");
+      if (isf(t.r) && t.py)
+        fail(e.line, std::string("round(x, ndigits) of a ") +
+                         (t.np ? "value that may be a Python float" : "Python float") +
+                         " does not run on the GPU: Python rounds it through a correctly rounded decimal string "
+                         "(dtoa, then strtod), which device code has no exact version of; the CPU runs it natively");
+      if (isf(t.r)) return V{"ls_round_np(" + conv(a[0], t.r) + ", " + n + ", ls_err)", t, ""};
       if (isi(t.r) && t.np)
         return V{std::string(t.r == Repr::I32 ? "ls_round_np_i32(" : "ls_round_np_i64(") + conv(a[0], t.r) + ", " + n +
                      ", ls_err)",

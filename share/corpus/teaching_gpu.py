@@ -640,3 +640,25 @@ def polyval_horner_list(x, coeffs):
             acc = acc * x[i] + c
         y[i] = acc
     return y
+
+
+@case(
+    lambda n, r: (r.integers(0, 101, (n, 4)).astype(np.float64), np.array([0.2, 0.3, 0.25, 0.25])),
+    (8, 3000, 150000),
+    "weighted course grades and class average, rounded with round(x, 2)",
+)
+def course_grades(scores, weights):
+    students, parts = scores.shape
+    final = np.zeros(students)
+    passed = 0
+    for i in range(students):
+        grade = 0.0
+        for j in range(parts):
+            grade += scores[i, j] * weights[j]
+        final[i] = round(grade, 2)
+        if round(grade / 10) >= 5:
+            passed += 1
+    average = 0.0
+    for i in range(students):
+        average += float(final[i])
+    return final, passed, round(average / students, 1)

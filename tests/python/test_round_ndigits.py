@@ -325,11 +325,46 @@ def round_either_kind(x, n):
     return s
 
 
-def test_float_or_numpy_scalar_declines_with_a_reason():
-    x = np.array([0.125, 2.675, 1.005])
-    records = check(round_either_kind, lambda: (x.copy(), 2), native=False)
-    reason = cpu_decline(records)
-    assert "either a Python float or a NumPy scalar" in reason
+def average_either_kind(scores, n):
+    # total starts as a float and becomes an np.float64 (or stays a float
+    # for a row of no scores): each is rounded its own way
+    rows, k = scores.shape
+    out = np.zeros(rows)
+    last = 0.0
+    for i in range(rows):
+        total = 0.0
+        for j in range(k):
+            total += scores[i, j]
+        last = round(total / 3, n)
+        out[i] = last
+    return out, last
+
+
+@pytest.mark.parametrize("n", [2, 0, -1])
+def test_float_or_numpy_scalar_runs_on_the_cpu(n):
+    x = np.array([0.125, 2.675, 1.005, 0.5, 1.5, -2.5])
+    records = check(round_either_kind, lambda: (x.copy(), n), native=CPU)
+    assert ran_natively(records, CPU)
+    (rec,) = records["gpu-emulated"]
+    assert "round(x, ndigits) of a value that may be a Python float does not run on the GPU" in rec["reason"]
+    scores = np.array([[0.125, 2.675, 1.0], [0.5, 1.0, 0.5], [99.0, 98.0, 97.5]])
+    for cols in (3, 0):
+        records = check(average_either_kind, lambda: (scores[:, :cols].copy(), n), native=CPU)
+        assert ran_natively(records, CPU)
+
+
+def round_int_either_kind(x, n):
+    s = 0
+    for i in range(x.shape[0]):
+        s = round(s, n)
+        s += x[i]
+    return s
+
+
+def test_int_or_numpy_int_declines_with_a_reason():
+    x = np.array([15, 25, 35], dtype=np.int64)
+    records = check(round_int_either_kind, lambda: (x.copy(), -1), native=False)
+    assert "either a Python int or an np.int64" in cpu_decline(records)
 
 
 def test_numpy_bool_declines():
