@@ -117,14 +117,31 @@ def _relax(a, b, n):
         b[i] = 0.25 * a[i - 1] + 0.5 * a[i] + 0.25 * a[i + 1]
 
 
+def _relax2(a, b, n):
+    for i in range(1, n - 1):
+        b[i] = 0.25 * a[i - 1] + 0.5 * a[i] + 0.5 * a[i + 1]
+
+
 def test_the_compile_tier_reads_the_count_of_the_estimate():
-    # A fresh nest (a first compile, so the tier is chosen): auto counts its
-    # work for the estimate and the compile tier reads that count.
+    # cpu: no estimate, so the tier choice of the first compile counts the
+    # work (once); later runs find the variant compiled and count nothing.
     a, b = np.arange(64.0), np.zeros(64)
+    compiles = _loopscope.cpu_cache_stats()["misses"]
     before = counters()
-    loopscope.run(_relax, a, b, 64, device="auto")
-    assert delta(before)["work_counts"] <= 1
+    loopscope.run(_relax, a, b, 64, device="cpu")
+    assert _loopscope.cpu_cache_stats()["misses"] == compiles + 1
+    assert delta(before)["work_counts"] == 1
+    before = counters()
+    loopscope.run(_relax, a, b, 64, device="cpu")
+    assert delta(before)["work_counts"] == 0
     assert np.array_equal(b[1:63], 0.25 * a[:62] + 0.5 * a[1:63] + 0.25 * a[2:])
+    # auto: the decisions and the compile's tier choice read one count.
+    compiles = _loopscope.cpu_cache_stats()["misses"]
+    before = counters()
+    for _ in range(3):
+        loopscope.run(_relax2, a, b, 64, device="auto")
+    assert delta(before)["work_counts"] == 1
+    assert _loopscope.cpu_cache_stats()["misses"] <= compiles + 2
 
 
 def test_an_entry_point_outside_a_trip_runs_the_same_passes():
