@@ -246,6 +246,7 @@ def test_the_kernel_runs_the_nests_of_the_users_files(kernel, tmp_path):
         "import UTILS\nUTILS.smooth(a)",
         "import UTILS as u\nu.smooth(a)\nu.twice(a)",
         "from UTILS import smooth, twice\nsmooth(a)\ntwice(a)",
+        "from UTILS import *\nsmooth(a)",
         "from UTILS import smooth as sm\ndef go(x):\n    sm(x)\ngo(a)",
         "import UTILS\ndef go(x):\n    UTILS.scale(x, 3.0)\ngo(a)",
     ],

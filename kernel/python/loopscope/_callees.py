@@ -164,7 +164,8 @@ def imported_user_modules(tree) -> Set[str]:
     """The names that the imports of a cell bind to modules of the user's
     own files (``import utils``, ``import utils as u``) and, with the
     module's name and a dot before them, the names imported from such a
-    module (``from utils import smooth`` gives ".smooth")."""
+    module (``from utils import smooth`` gives ".smooth"; ``from utils
+    import *`` gives ".*")."""
     out: Set[str] = set()
     for n in walk(tree):
         if type(n) is ast.Import:
@@ -172,7 +173,7 @@ def imported_user_modules(tree) -> Set[str]:
                 if _imports_user_module(a.name):
                     out.add(a.asname or a.name.split(".")[0])
         elif type(n) is ast.ImportFrom and not n.level and n.module and _imports_user_module(n.module):
-            out.update("." + (a.asname or a.name) for a in n.names if a.name != "*")
+            out.update("." + (a.asname or a.name) for a in n.names)
     return out
 
 
