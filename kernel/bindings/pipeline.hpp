@@ -28,7 +28,13 @@
 // turns the passes into its Python result, the outcome of the trip.
 //
 // The mapping comes after the variants because it is what the generators
-// emit: the cost model prices the very loops the variants run.
+// emit: the cost model prices the very loops the variants run. A variant's
+// way (cpu_way, cuda_way) meets the declines in the order the user reads
+// them: the entry, the values bound, its NumPy scalars, then the plan.
+//
+// Two things are asked again on purpose: cpu_check's `compiled` (the
+// variant cache as it is now) and, with the count cache switched off
+// (cost_set_work_cache(False), the tests' reference), the count.
 //
 // Trips: Python opens one (trip_begin) once it has the values a nest reads
 // and closes it (trip_end, in a `finally`) when that execution is over; in
