@@ -370,3 +370,30 @@ def test_int_or_numpy_int_declines_with_a_reason():
 def test_numpy_bool_declines():
     x = np.array([True, False])
     check(round_elements_in_place, lambda: (x.copy(), 1), native=False)
+
+
+# --- ndigits from an element, a loop variable, a bool ----------------------------------
+
+
+def round_digits_from_loop(out, x):
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = round(float(x[i]), j - 3) + round(x[i], j - 3) + round(i * 1234567, 3 - 2 * j)
+
+
+def round_digits_from_element(out, x, nd):
+    for i in range(out.shape[0]):
+        out[i] = round(x[i], nd[i]) + round(float(x[i]), nd[i]) + round(1.23456, i % 2 == 0)
+
+
+@pytest.mark.parametrize("nd_dtype", [np.int64, np.int32, np.uint8])
+def test_ndigits_of_every_integer_kind(nd_dtype):
+    x = np.array([0.125, 2.675, 1234.5678, -0.5, 1e22, 25.0, 3.14159])
+    records = check(
+        round_digits_from_element,
+        lambda: (np.zeros(7), x.copy(), np.array([2, 2, 1, 0, 3, 0, 4], dtype=nd_dtype)),
+        native=CPU,
+    )
+    assert ran_natively(records, CPU)
+    records = check(round_digits_from_loop, lambda: (np.zeros((7, 7)), x.copy()), native=CPU)
+    assert ran_natively(records, CPU)
