@@ -5,6 +5,8 @@
 #include "work_internal.hpp"
 
 #include <cstdint>
+#include <cstring>
+#include <set>
 #include <string>
 
 namespace loopscope::costmodel {
@@ -77,6 +79,29 @@ WorkProfile count_work(const BoundNest& bound, const ParallelPlan& plan, double 
   return work_detail::Counter(bound, plan, by_verdicts, size_scale).run();
 }
 
+namespace {
+void names_of(const ExprPtr& e, std::set<std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::Name) out.insert(e->name);
+  for (auto& a : e->args) names_of(a, out);
+}
+
+// Names whose float values the count reads (Counter::eval_real): in loop
+// bounds, while conditions and what a while loop's body assigns.
+void counted_names(const Stmt* s, bool in_while, std::set<std::string>& out) {
+  if (!s) return;
+  if (s->kind == StmtKind::For) {
+    names_of(s->start, out);
+    names_of(s->stop, out);
+    names_of(s->step, out);
+  }
+  if (s->kind == StmtKind::If && s->is_while) names_of(s->cond, out);
+  if (in_while && (s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign)) names_of(s->value, out);
+  for (auto& c : s->body) counted_names(c.get(), in_while || s->is_while, out);
+  for (auto& c : s->orelse) counted_names(c.get(), in_while, out);
+}
+}  // namespace
+
 std::string work_key(const BoundNest& b) {
   std::string k;
   auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
@@ -85,12 +110,22 @@ std::string work_key(const BoundNest& b) {
     k += n;
   };
   put((int64_t)(intptr_t)b.nest);
+  std::set<std::string> read;
+  if (b.nest) counted_names(b.nest->root.get(), false, read);
   put((int64_t)b.scalars.size());
   for (auto& [n, s] : b.scalars) {
     name(n);
     k.push_back(s.kind == ScalarKind::Int ? 'i' : s.kind == ScalarKind::Bool ? 'b' : 'f');
     k.push_back(s.numpy ? (char)('A' + (int)s.numpy_dtype) : '-');  // the interpreter's prices (py_value)
-    put(s.kind == ScalarKind::Float ? 0 : s.ival);
+    // A float's value where the count reads it: a bound or a while loop's
+    // limit or step computed from it (Counter::eval_real); elsewhere not.
+    if (s.kind == ScalarKind::Float && read.count(n)) {
+      int64_t bits;
+      std::memcpy(&bits, &s.fval, sizeof bits);
+      put(bits);
+    } else {
+      put(s.kind == ScalarKind::Float ? 0 : s.ival);
+    }
   }
   put((int64_t)b.arrays.size());
   for (auto& [n, a] : b.arrays) {

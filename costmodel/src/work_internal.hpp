@@ -82,6 +82,8 @@ class Counter {
   // Integer scalars the nest assigns, as the walk last computed them at this
   // sample (`w = weights[i]`): only bounds read them (bound_value).
   std::map<std::string, int64_t> assigned_;
+  // Float scalars the nest assigned, as the walk last computed them (eval_real).
+  std::map<std::string, double> real_assigned_;
   std::map<std::string, Interval> range_;    // loop-variable ranges
   std::map<std::string, bool> local_float_;  // scalars assigned in the nest
   std::map<int, LoopTraffic> loops_;
@@ -126,6 +128,16 @@ class Counter {
   // counted at most about this many times (at least 2 samples a loop:
   // its ends). Each count of the body costs microseconds.
   static constexpr int64_t kSampledBodies = 400;
+  // Values of the sampled loop's variable at which reweigh_samples evaluates
+  // the trips of the loops inside (every value below it).
+  static constexpr int64_t kDensePoints = 16384;
+  // The samples of `s`'s body (range indices `pos` of its `n`, trapezoid
+  // `weights`), moved where the trips of its inner loops are far from linear
+  // in the variable (`for j in range(i * i, n, i)`: n/i): at equal shares of
+  // those trips, each weighing the trips of the iterations nearest to it
+  // over its own.
+  void reweigh_samples(const Stmt& s, int64_t first, int64_t step, int64_t n, std::vector<int64_t>& pos,
+                       std::vector<double>& weights);
   int64_t sampled_bodies_ = 1;  // product of the sample counts of the enclosing sampled loops
 
   double scaled(double v) const { return scale_ == 1.0 ? v : std::max(1.0, std::round(v * scale_)); }
@@ -148,6 +160,27 @@ class Counter {
   // integer arrays it reads (`indptr[i]`) and the scalars the nest assigned
   // (assigned_), as the loop would compute it at this sample.
   std::optional<int64_t> bound_value(const ExprPtr& e);
+  // The value of an expression as a double at this sample, for counting
+  // only (not Python's exact arithmetic): bound_value where it has one, else
+  // float arithmetic on constants, loop variables, the scalars the nest is
+  // given and those it assigned, through int(), float(), round(), sqrt(),
+  // abs(), min(), max() and `**`.
+  std::optional<double> eval_real(const ExprPtr& e);
+  // A `range` bound: bound_value, else eval_real (`range(2, int(k ** 0.5) + 1)`).
+  std::optional<int64_t> loop_bound(const ExprPtr& e);
+  // A `while x < limit:` loop (`cond`: any comparison of a name with what the body
+  // does not change) whose body steps `x` once per pass by a value it does
+  // not change (`x += d`, `x -= d`, `x *= c`, `x //= c`, `x >>= c`, `x <<= c`,
+  // or `x = x + d` ...): its number of passes from the values at this
+  // sample, and the name's value at the start of each pass (the first
+  // kSamples of them).
+  struct CountedWhile {
+    std::string var;
+    double passes = 0;
+    bool integral = false;  // `x` and its step are integers
+    std::vector<double> values;
+  };
+  std::optional<CountedWhile> counted_while(const Stmt& s, const Expr* cond);
   // `e` with each subscript of an integer array whose indices are known at
   // this sample replaced by the element's value.
   ExprPtr with_elements(const ExprPtr& e);

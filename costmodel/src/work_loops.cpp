@@ -137,6 +137,234 @@ std::optional<int64_t> Counter::bound_value(const ExprPtr& e) {
   });
 }
 
+std::optional<double> Counter::eval_real(const ExprPtr& e) {
+  if (!e) return std::nullopt;
+  if (auto v = bound_value(e)) return (double)*v;
+  auto finite = [](double x) -> std::optional<double> {
+    if (!std::isfinite(x)) return std::nullopt;
+    return x;
+  };
+  switch (e->kind) {
+    case ExprKind::IntConst:
+    case ExprKind::BoolConst: return (double)e->ival;
+    case ExprKind::FloatConst: return finite(e->fval);
+    case ExprKind::Name: {
+      // Integer names (loop variables, int scalars, assigned ints) were
+      // bound_value's; here the float scalars the nest is given.
+      auto r = real_assigned_.find(e->name);
+      if (r != real_assigned_.end()) return r->second;
+      auto it = b_.scalars.find(e->name);
+      if (it == b_.scalars.end()) return std::nullopt;
+      if (it->second.kind == ScalarKind::Float) return finite(it->second.fval);
+      if (it->second.kind == ScalarKind::Int || it->second.kind == ScalarKind::Bool) return (double)it->second.ival;
+      return std::nullopt;
+    }
+    case ExprKind::Unary: {
+      auto a = eval_real(e->args[0]);
+      if (!a) return std::nullopt;
+      if (e->un_op == UnOp::Neg) return -*a;
+      if (e->un_op == UnOp::Pos) return *a;
+      return std::nullopt;
+    }
+    case ExprKind::Binary: {
+      auto a = eval_real(e->args[0]);
+      auto b = a ? eval_real(e->args[1]) : std::nullopt;
+      if (!b) return std::nullopt;
+      switch (e->bin_op) {
+        case BinOp::Add: return finite(*a + *b);
+        case BinOp::Sub: return finite(*a - *b);
+        case BinOp::Mul: return finite(*a * *b);
+        case BinOp::Div:
+          if (*b == 0) return std::nullopt;
+          return finite(*a / *b);
+        case BinOp::FloorDiv:
+          if (*b == 0) return std::nullopt;
+          return finite(std::floor(*a / *b));
+        case BinOp::Mod:
+          if (*b == 0) return std::nullopt;
+          return finite(*a - *b * std::floor(*a / *b));
+        case BinOp::Pow: return finite(std::pow(*a, *b));
+        default: return std::nullopt;
+      }
+    }
+    case ExprKind::Call: {
+      std::vector<double> xs;
+      for (auto& a : e->args) {
+        auto v = eval_real(a);
+        if (!v) return std::nullopt;
+        xs.push_back(*v);
+      }
+      const std::string& f = e->name;
+      if (xs.size() == 1) {
+        if (f == "int" || f == "trunc") return std::trunc(xs[0]);
+        if (f == "float") return xs[0];
+        if (f == "round") return std::nearbyint(xs[0]);
+        if (f == "floor" || f == "np.floor") return std::floor(xs[0]);
+        if (f == "ceil" || f == "np.ceil") return std::ceil(xs[0]);
+        if (f == "abs" || f == "np.abs") return std::fabs(xs[0]);
+        if ((f == "sqrt" || f == "np.sqrt" || f == "isqrt") && xs[0] >= 0)
+          return f == "isqrt" ? std::floor(std::sqrt(xs[0])) : std::sqrt(xs[0]);
+        if ((f == "log" || f == "np.log") && xs[0] > 0) return std::log(xs[0]);
+        if ((f == "log2" || f == "np.log2") && xs[0] > 0) return std::log2(xs[0]);
+      }
+      if (!xs.empty() && (f == "min" || f == "max"))
+        return f == "min" ? *std::min_element(xs.begin(), xs.end()) : *std::max_element(xs.begin(), xs.end());
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+std::optional<int64_t> Counter::loop_bound(const ExprPtr& e) {
+  if (auto v = bound_value(e)) return v;
+  auto r = eval_real(e);
+  if (!r || std::fabs(*r) > 9e18) return std::nullopt;
+  return (int64_t)std::trunc(*r);
+}
+
+namespace {
+// The statement of `body` (not inside its ifs or loops) that steps `var`,
+// when it is the only assignment of `var` anywhere in the body.
+const Stmt* single_step(const std::vector<StmtPtr>& body, const std::string& var) {
+  int assignments = 0;
+  std::function<void(const std::vector<StmtPtr>&)> count = [&](const std::vector<StmtPtr>& b) {
+    for (auto& st : b) {
+      if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
+          st->target->kind == ExprKind::Name && st->target->name == var)
+        ++assignments;
+      if (st->kind == StmtKind::For && st->var == var) ++assignments;
+      count(st->body);
+      count(st->orelse);
+    }
+  };
+  count(body);
+  if (assignments != 1) return nullptr;
+  for (auto& st : body)
+    if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
+        st->target->kind == ExprKind::Name && st->target->name == var)
+      return st.get();
+  return nullptr;
+}
+}  // namespace
+
+std::optional<Counter::CountedWhile> Counter::counted_while(const Stmt& s, const Expr* c) {
+  if (!c || c->kind != ExprKind::Compare || c->cmp_ops.size() != 1 || c->args.size() != 2) return std::nullopt;
+  CmpOp op = c->cmp_ops[0];
+  ExprPtr name = c->args[0], limit = c->args[1];
+  if (name->kind != ExprKind::Name) {
+    std::swap(name, limit);
+    if (name->kind != ExprKind::Name) return std::nullopt;
+    switch (op) {  // limit op x  ->  x op' limit
+      case CmpOp::Lt: op = CmpOp::Gt; break;
+      case CmpOp::Le: op = CmpOp::Ge; break;
+      case CmpOp::Gt: op = CmpOp::Lt; break;
+      case CmpOp::Ge: op = CmpOp::Le; break;
+      default: break;
+    }
+  }
+  std::set<std::string> changed, read;
+  assigned_names(s.body, changed);
+  names_in(limit, read);
+  for (auto& n : read)
+    if (changed.count(n)) return std::nullopt;
+  const std::string& var = name->name;
+  const Stmt* st = single_step(s.body, var);
+  if (!st) return std::nullopt;
+  // The step: x op= d, or x = x op d (d op x for + and *).
+  BinOp step_op;
+  ExprPtr d;
+  if (st->kind == StmtKind::AugAssign) {
+    step_op = st->aug_op;
+    d = st->value;
+  } else {
+    const Expr* v = st->value.get();
+    if (!v || v->kind != ExprKind::Binary) return std::nullopt;
+    step_op = v->bin_op;
+    auto is_var = [&](const ExprPtr& x) { return x->kind == ExprKind::Name && x->name == var; };
+    if (is_var(v->args[0]))
+      d = v->args[1];
+    else if (is_var(v->args[1]) && (step_op == BinOp::Add || step_op == BinOp::Mul))
+      d = v->args[0];
+    else
+      return std::nullopt;
+  }
+  read.clear();
+  names_in(d, read);
+  for (auto& n : read)
+    if (changed.count(n)) return std::nullopt;
+  auto x0 = eval_real(name);
+  auto lim = eval_real(limit);
+  auto step = eval_real(d);
+  if (!x0 || !lim || !step) return std::nullopt;
+  auto holds = [&](double x) {
+    switch (op) {
+      case CmpOp::Lt: return x < *lim;
+      case CmpOp::Le: return x <= *lim;
+      case CmpOp::Gt: return x > *lim;
+      case CmpOp::Ge: return x >= *lim;
+      case CmpOp::Ne: return x != *lim;
+      case CmpOp::Eq: return x == *lim;
+    }
+    return false;
+  };
+  CountedWhile out;
+  out.var = var;
+  out.integral = std::trunc(*x0) == *x0 && std::trunc(*step) == *step && b_.scalars.count(var) &&
+                 b_.scalars.at(var).kind == ScalarKind::Int;
+  if (step_op == BinOp::Add || step_op == BinOp::Sub) {
+    const double delta = step_op == BinOp::Add ? *step : -*step;
+    double passes;
+    if (!holds(*x0)) {
+      passes = 0;
+    } else if (op == CmpOp::Lt || op == CmpOp::Le) {
+      if (delta <= 0) return std::nullopt;
+      passes = std::floor((*lim - *x0) / delta) + 1;
+      if (op == CmpOp::Lt && *x0 + (passes - 1) * delta >= *lim) passes -= 1;
+    } else if (op == CmpOp::Gt || op == CmpOp::Ge) {
+      if (delta >= 0) return std::nullopt;
+      passes = std::floor((*x0 - *lim) / -delta) + 1;
+      if (op == CmpOp::Gt && *x0 + (passes - 1) * delta <= *lim) passes -= 1;
+    } else {
+      return std::nullopt;
+    }
+    if (!(passes >= 0) || passes > 1e12) return std::nullopt;
+    out.passes = passes;
+    for (int64_t p = 0; p < (int64_t)passes && p < kSamples; ++p) out.values.push_back(*x0 + (double)p * delta);
+    return out;
+  }
+  // Geometric steps: simulated (a few dozen passes at most).
+  double x = *x0;
+  int64_t passes = 0;
+  while (holds(x)) {
+    if (passes >= 256) return std::nullopt;
+    if (passes < kSamples) out.values.push_back(x);
+    ++passes;
+    switch (step_op) {
+      case BinOp::Mul: x = x * *step; break;
+      case BinOp::FloorDiv:
+        if (*step == 0) return std::nullopt;
+        x = std::floor(x / *step);
+        break;
+      case BinOp::Div:
+        if (*step == 0) return std::nullopt;
+        x = x / *step;
+        break;
+      case BinOp::RShift:
+        if (*step < 0 || *step > 62) return std::nullopt;
+        x = std::floor(x / std::ldexp(1.0, (int)*step));
+        break;
+      case BinOp::LShift:
+        if (*step < 0 || *step > 62) return std::nullopt;
+        x = x * std::ldexp(1.0, (int)*step);
+        break;
+      default: return std::nullopt;
+    }
+    if (!std::isfinite(x)) return std::nullopt;
+  }
+  out.passes = (double)passes;
+  return out;
+}
+
 void Counter::names_in(const ExprPtr& e, std::set<std::string>& out) {
   if (!e) return;
   if (e->kind == ExprKind::Name) out.insert(e->name);
@@ -181,10 +409,103 @@ static bool contains_loop(const std::vector<StmtPtr>& body) {
   return false;
 }
 
+namespace {
+// The `for` loops of `body` outside other loops (through its ifs).
+void direct_loops(const std::vector<StmtPtr>& body, std::vector<const Stmt*>& out) {
+  for (auto& st : body) {
+    if (st->kind == StmtKind::For)
+      out.push_back(st.get());
+    else if (st->kind == StmtKind::If && !st->is_while) {
+      direct_loops(st->body, out);
+      direct_loops(st->orelse, out);
+    }
+  }
+}
+}  // namespace
+
+void Counter::reweigh_samples(const Stmt& s, int64_t first, int64_t step, int64_t n, std::vector<int64_t>& pos,
+                              std::vector<double>& weights) {
+  std::vector<const Stmt*> inner;
+  direct_loops(s.body, inner);
+  if (inner.empty() || pos.size() < 2 || (int64_t)pos.size() >= n) return;
+  // f(v): one for the body plus the trips of its loops at v.
+  auto f = [&](int64_t idx) -> std::optional<double> {
+    env_[s.var] = first + idx * step;
+    double total = 1;
+    for (const Stmt* l : inner) {
+      auto a = l->start ? loop_bound(l->start) : std::optional<int64_t>(0);
+      auto b = l->stop ? loop_bound(l->stop) : std::nullopt;
+      auto c = l->step ? loop_bound(l->step) : std::optional<int64_t>(1);
+      if (!a || !b || !c || *c == 0) return std::nullopt;
+      total += (double)range_trip_count(*a, *b, *c);
+    }
+    return total;
+  };
+  // f at each index of the range, or at evenly spaced ones standing for
+  // those after them (kDensePoints over the sampled bodies around this loop).
+  const int64_t budget = std::max<int64_t>(256, kDensePoints / std::max<int64_t>(1, sampled_bodies_));
+  const int64_t stride = std::max<int64_t>(1, (n + budget - 1) / budget);
+  std::vector<int64_t> at;
+  std::vector<double> mass;  // f times the indices it stands for
+  double exact = 0;
+  std::vector<double> fs;
+  for (int64_t m = 0; m < n; m += stride) {
+    auto v = f(m);
+    if (!v) return;
+    at.push_back(m);
+    fs.push_back(*v);
+  }
+  for (size_t m = 0; m < at.size(); ++m) {
+    // Itself, and the indices up to the next point by the trapezoid rule.
+    const double gap = (double)std::min(stride, n - at[m]) - 1;
+    const double after = m + 1 < at.size() ? fs[m + 1] : fs[m];
+    mass.push_back(fs[m] + gap * (fs[m] + after) / 2);
+    exact += mass.back();
+  }
+  double trapezoid = 0;
+  for (size_t k = 0; k < pos.size(); ++k) {
+    auto v = f(pos[k]);
+    if (!v) return;
+    trapezoid += weights[k] * *v;
+  }
+  // Linear in v (the trapezoid's exact case): kept as it is.
+  if (!(exact > 0) || std::fabs(trapezoid - exact) <= 0.05 * exact) return;
+  // Samples where the work is: at equal shares of the cumulated f, each
+  // standing for the indices nearest to it, weighed by their f over its own.
+  const size_t k = pos.size();
+  std::vector<size_t> chosen;
+  double cum = 0;
+  size_t next = 0;
+  for (size_t m = 0; m < at.size() && next < k; ++m) {
+    cum += mass[m];
+    if (cum >= ((double)next + 0.5) / (double)k * exact) {
+      if (chosen.empty() || chosen.back() != m) chosen.push_back(m);
+      while (next < k && cum >= ((double)next + 0.5) / (double)k * exact) ++next;
+    }
+  }
+  if (chosen.empty()) return;
+  std::vector<double> cell(chosen.size(), 0.0);
+  size_t c = 0;
+  for (size_t m = 0; m < at.size(); ++m) {
+    while (c + 1 < chosen.size() &&
+           std::llabs((int64_t)chosen[c + 1] - (int64_t)m) <= std::llabs((int64_t)m - (int64_t)chosen[c]))
+      ++c;
+    cell[c] += mass[m];
+  }
+  pos.clear();
+  weights.clear();
+  for (size_t j = 0; j < chosen.size(); ++j) {
+    auto v = f(at[chosen[j]]);
+    if (!v || !(*v > 0)) return;  // cannot happen: f >= 1
+    pos.push_back(at[chosen[j]]);
+    weights.push_back(cell[j] / *v);
+  }
+}
+
 void Counter::count_loop(const Stmt& s, double w) {
-  auto start = s.start ? bound_value(s.start) : std::optional<int64_t>(0);
-  auto stop = bound_value(s.stop);
-  auto step = s.step ? bound_value(s.step) : std::optional<int64_t>(1);
+  auto start = s.start ? loop_bound(s.start) : std::optional<int64_t>(0);
+  auto stop = loop_bound(s.stop);
+  auto step = s.step ? loop_bound(s.step) : std::optional<int64_t>(1);
   if (!start || !stop || !step || *step == 0) {
     error_ = "the bounds of loop '" + s.var + "' (line " + std::to_string(s.line) +
              ") depend on values known only inside the loop";
@@ -280,11 +601,17 @@ void Counter::count_loop(const Stmt& s, double w) {
       if (pos.empty() || idx > pos.back()) pos.push_back(idx);
     }
     const int64_t outer_bodies = sampled_bodies_;
-    sampled_bodies_ = outer_bodies * (int64_t)pos.size();
-    for (size_t j = 0; j < pos.size() && error_.empty(); ++j) {
+    std::vector<double> weights;
+    for (size_t j = 0; j < pos.size(); ++j) {
       double weight = 1;
       if (j > 0) weight += (double)(pos[j] - pos[j - 1] - 1) / 2;
       if (j + 1 < pos.size()) weight += (double)(pos[j + 1] - pos[j] - 1) / 2;
+      weights.push_back(weight);
+    }
+    reweigh_samples(s, first, *step, n, pos, weights);
+    sampled_bodies_ = outer_bodies * (int64_t)pos.size();
+    for (size_t j = 0; j < pos.size() && error_.empty(); ++j) {
+      const double weight = weights[j];
       env_[s.var] = first + pos[j] * *step;
       charged_groups_.clear();
       count_block(s.body, w * weight);

@@ -196,6 +196,16 @@ void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
   if (vec_leaf) w_.ops_vector += o;
 }
 
+namespace {
+// np.float64, np.uint8, np.bool_ ...: a NumPy scalar type called on a value.
+bool numpy_constructor(const std::string& n) {
+  static const std::set<std::string> types = {"np.float64", "np.float32", "np.float16",    "np.int64",     "np.int32",
+                                              "np.int16",   "np.int8",    "np.uint64",     "np.uint32",    "np.uint16",
+                                              "np.uint8",   "np.bool_",   "np.complex128", "np.complex64", "np.intp"};
+  return types.count(n) > 0;
+}
+}  // namespace
+
 void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_call) {
   if (!e) return;
   switch (e->kind) {
@@ -270,14 +280,17 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     case ExprKind::Call: {
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
       const std::string& n = e->name;
-      // A NumPy function on a number (its constructors aside), or round()
+      // A NumPy function on a number, its constructors too (np.uint64(23)
+      // takes CPython about as long as np.sqrt(x): 0.2 to 1 us), or round()
       // of a NumPy scalar: the interpreter calls into NumPy's machinery.
-      if (n.rfind("np.", 0) == 0 && n != "np.float64" && n != "np.int64" && n != "np.float32" && n != "np.int32" &&
-          n != "np.uint64")
+      const bool constructor = numpy_constructor(n);
+      if (n.rfind("np.", 0) == 0)
         ops.np_call += w * (n == "np.clip" ? kNpClipCalls : 1.0);
       else if (n == "round" && !e->args.empty() && py_value(e->args[0]).kind != PyValue::Python)
         ops.np_call += w;
-      if (n == "sqrt")
+      if (constructor)
+        ops.call += w;  // native code: a conversion (of a constant: none at all), not a libm call
+      else if (n == "sqrt")
         ops.sqrt += w;
       else if (n == "fmod")
         ops.div += w;  // an exact remainder: a divide-class operation
@@ -519,9 +532,21 @@ void Counter::count_stmt(const Stmt& s, double w) {
     case StmtKind::Continue: return;
     case StmtKind::If: {
       if (s.is_while) {
+        // A loop that steps a name towards a limit is counted for its
+        // passes (counted_while); any other for kAssumedWhilePasses.
+        auto counted = counted_while(s, s.cond.get());
+        if (!counted && s.cond && s.cond->kind == ExprKind::Logical && s.cond->bool_op == BoolOp::And) {
+          // `while k < max_iter and ...`: at most that many passes, where
+          // that is fewer than the guess.
+          for (auto& part : s.cond->args) {
+            auto c = counted_while(s, part.get());
+            if (c && c->passes < kAssumedWhilePasses && (!counted || c->passes < counted->passes)) counted = c;
+          }
+        }
+        const double passes = counted ? counted->passes : kAssumedWhilePasses;
         OpCounts ops;
         bool has_call = false;
-        const double tests = w * (kAssumedWhilePasses + 1);  // the condition, once more than the body
+        const double tests = w * (passes + 1);  // the condition, once more than the body
         count_expr(s.cond, tests, ops, has_call);
         ops.compare += tests;
         // The exit of a while loop whose test depends on what it computes is
@@ -534,7 +559,27 @@ void Counter::count_stmt(const Stmt& s, double w) {
         std::set<std::string> names;
         assigned_names(s.body, names);
         while_names_.emplace_back(loop_stack_.size(), std::move(names));
-        count_block(s.body, w * kAssumedWhilePasses);
+        if (counted && counted->integral && counted->passes <= (double)kSamples &&
+            sampled_bodies_ * (int64_t)counted->passes <= kSampledBodies) {
+          // A few passes (`stride *= 2`): each counted at its own value of the
+          // name, which bounds inside may read (`range(0, n, 2 * stride)`).
+          const int64_t outer_bodies = sampled_bodies_;
+          sampled_bodies_ = outer_bodies * std::max<int64_t>(1, (int64_t)counted->passes);
+          const bool had = env_.count(counted->var) > 0;
+          const int64_t saved = had ? env_[counted->var] : 0;
+          for (double x : counted->values) {
+            env_[counted->var] = (int64_t)x;
+            charged_groups_.clear();
+            count_block(s.body, w);
+          }
+          if (had)
+            env_[counted->var] = saved;
+          else
+            env_.erase(counted->var);
+          sampled_bodies_ = outer_bodies;
+        } else {
+          count_block(s.body, w * passes);
+        }
         while_names_.pop_back();
         return;
       }
@@ -581,6 +626,11 @@ void Counter::count_stmt(const Stmt& s, double w) {
           assigned_[s.target->name] = *v;
         else
           assigned_.erase(s.target->name);
+        auto r = aug || v ? std::optional<double>() : eval_real(s.value);
+        if (r)
+          real_assigned_[s.target->name] = *r;
+        else
+          real_assigned_.erase(s.target->name);
       }
       if (aug) {
         bool f = expr_is_float(s.target) || expr_is_float(s.value);
