@@ -312,3 +312,20 @@ def test_a_numpy_constructor_is_a_numpy_call_in_python_and_a_conversion_natively
     assert ops["np_call"] == pytest.approx(2 * n)
     assert ops["exp"] == 0 and ops["call"] == pytest.approx(2 * n)
 
+
+def test_a_moment_of_other_work_does_not_make_the_cores_busy():
+    """cores_free counts as other work the threads runnable now, at most the
+    last minute's load average less this process's share of it."""
+    # Quiet for a minute (load 1.0: this process, busy all along), one other
+    # thread runnable this instant: both cores free for the parallel regions.
+    assert _cost.cores_free_from(2, "1.00 0.90 0.80 2/300 123", 1, 1.0) == 2.0
+    # Not known yet (the process's first minute): the instant decides.
+    assert _cost.cores_free_from(2, "1.00 0.90 0.80 2/300 123", 1, None) < 2.0
+    # Another program busy for a minute next to an idle notebook: contended.
+    assert _cost.cores_free_from(2, "1.00 0.90 0.80 2/300 123", 1, 0.0) < 2.0
+    # Busy for a minute (load 2.5: 1.5 others) and now (2 others).
+    busy = _cost.cores_free_from(2, "2.50 2.40 2.30 3/300 123", 1, 1.0)
+    assert busy == pytest.approx(2 * (2 / 3.5) / (2 / 2.5))
+    # Busy a minute ago, quiet now.
+    assert _cost.cores_free_from(2, "2.50 2.40 2.30 1/300 123", 1, 1.0) == 2.0
+    assert _cost.cores_free_from(4, "", 1) == 4.0

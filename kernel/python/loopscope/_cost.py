@@ -174,12 +174,53 @@ def _own_running_threads():
     return max(1, own)
 
 
+def cores_free_from(cores, loadavg, own, own_minute=None):
+    """cores_free for a reading of /proc/loadavg (its text) with ``own`` of
+    this process's threads runnable now and ``own_minute`` the cores it kept
+    busy over about the last minute (None: not known yet): with C cores,
+    T = C worker threads and O other runnable threads, the scheduler gives T
+    threads T * min(1, C / (T + O)) cores and one thread min(1, C / (1 + O));
+    the ratio caps the parallel speedup. O is the others runnable at this
+    instant, but at most the last minute's average of them (the load average
+    less this process's share of it), when that is known: a thread that runs
+    for a moment (a shell command, a compiler's short step) is not other
+    work that holds a core for the regions of the next run, while a machine
+    busy for the last minute is."""
+    try:
+        fields = loadavg.split()
+        others = max(0.0, float(int(fields[3].split("/")[0]) - own))
+        if own_minute is not None:
+            others = max(0.0, min(others, float(fields[0]) - own_minute))
+    except (ValueError, IndexError):
+        others = 0.0
+    threads = cores
+    parallel = threads * min(1.0, cores / (threads + others))
+    serial = min(1.0, cores / (1.0 + others))
+    return float(max(1.0, min(cores, parallel / serial)))
+
+
+# This process's CPU time at moments of the last minute: [(monotonic, CPU seconds)].
+_cpu_marks = []
+
+
+def _own_minute(now):
+    """The cores this process kept busy since about a minute ago (its share of
+    the load average), or None with less than 5 s of history."""
+    cpu = time.process_time()
+    while _cpu_marks and now - _cpu_marks[0][0] > 60.0:
+        del _cpu_marks[0]
+    if not _cpu_marks or now - _cpu_marks[-1][0] >= 5.0:
+        _cpu_marks.append((now, cpu))
+    then, cpu_then = _cpu_marks[0]
+    if now - then < 5.0:
+        return None
+    return max(0.0, (cpu - cpu_then) / (now - then))
+
+
 def cores_free():
     """How many cores a parallel run gets, relative to a serial one, next to
-    the other work on the machine: with C cores, T = C worker threads and O
-    other runnable threads (/proc/loadavg, read at most every half second),
-    the scheduler gives T threads T * min(1, C / (T + O)) cores and one
-    thread min(1, C / (1 + O)); the ratio caps the parallel speedup."""
+    the other work on the machine (/proc/loadavg, read at most every half
+    second; cores_free_from)."""
     now = time.monotonic()
     if now - _free[0] < 0.5 and _free[1] > 0:
         return _free[1]
@@ -189,15 +230,23 @@ def cores_free():
         cores = os.cpu_count() or 1
     try:
         with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-        others = max(0, running - _own_running_threads())
-    except (OSError, ValueError, IndexError):
-        others = 0
-    threads = cores
-    parallel = threads * min(1.0, cores / (threads + others))
-    serial = min(1.0, cores / (1.0 + others))
+            loadavg = f.read()
+    except OSError:
+        loadavg = ""
     _free[0] = now
-    _free[1] = float(max(1.0, min(cores, parallel / serial)))
+    _free[1] = cores_free_from(cores, loadavg, _own_running_threads(), _own_minute(now))
+    return _free[1]
+    try:
+        cores = int(_L.cpu_threads())  # affinity, cgroup quota, LOOPSCOPE_THREADS (host_cpus.hpp)
+    except Exception:
+        cores = os.cpu_count() or 1
+    try:
+        with open("/proc/loadavg") as f:
+            loadavg = f.read()
+    except OSError:
+        loadavg = ""
+    _free[0] = now
+    _free[1] = cores_free_from(cores, loadavg, _own_running_threads())
     return _free[1]
 
 
