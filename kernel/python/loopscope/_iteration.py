@@ -54,7 +54,7 @@ when the nest runs, ``values_broken``, and declines with a sentence):
   loop like ``len(m)``: ``m`` must have at least two dimensions and a row
   ``k`` (``Facts.row_read``; a list of rows of one length is such an array).
 - ``len(m[i])`` (``i`` an index that varies, in a statement inside the nest,
-  not a while's test) is ``m.shape[1]`` too, once ``m`` has a row ``i``: a
+  or in the test of a while that assigns no name ``i`` reads) is ``m.shape[1]`` too, once ``m`` has a row ``i``: a
   hidden read ``$row_of_m_N = m[i][0]`` just before the statement makes the
   engine prove ``i`` in range before it runs, or stop and let Python raise
   its IndexError with its own partial writes (``Facts.row_length``: ``m``
@@ -747,12 +747,20 @@ def lower_with_facts(node) -> Tuple[ast.stmt, Facts]:
             # len(m[i]), i an index that varies: m.shape[1] once m has a row
             # i. A hidden read of m[i][0] just before the statement makes the
             # engine prove i in range (or stop and let Python raise its
-            # IndexError); not in a while's test (read again at every pass)
-            # nor at the nest's root (nothing before it in the nest).
+            # IndexError); in a while's test (read again at every pass) only
+            # when the while assigns no name of i; not at the nest's root
+            # (nothing before it in the nest).
             found = _row_length_varying(n)
-            if found is None or len(self.statements) < 2 or isinstance(self.statements[-1][0], ast.While):
+            if found is None or len(self.statements) < 2:
                 return None
             array, index = found
+            where = self.statements[-1][0]
+            if isinstance(where, ast.While):
+                read = {m.id for m in walk(index) if isinstance(m, ast.Name)}
+                if any(
+                    isinstance(m, ast.Name) and not isinstance(m.ctx, ast.Load) and m.id in read for m in walk(where)
+                ):
+                    return None
             if targets[array] or others[array]:
                 return None
             facts.row_length.setdefault(array, ast.unparse(n))
