@@ -475,9 +475,49 @@ extern "C" int64_t ls_rt_round_py_int(int64_t x, int64_t n, int32_t* code) {
 // correctly rounded: "%.*f" does n >= 0; n < 0 rounds the exact digits of
 // the integer part by hand (the fraction only breaks ties). The IEEE flags
 // the C library raises are put back (they are NumPy's warnings here).
+namespace {
+// round(x, n) of a finite float for 0 <= n <= 22 in exact integer arithmetic
+// when the rounded value scaled by 10**n is below 2**53 (false otherwise):
+// |x| = m / 2**s, q = m * 10**n / 2**s rounded half to even (the product
+// is below 2**127), and q / 10**n is one correctly rounded division of two
+// exact doubles: what strtod makes of the digits of q.
+bool round_float_exact(double x, int64_t n, double* out) {
+  static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  if (n < 0 || n > 22) return false;
+  if (x == 0.0) {
+    *out = x;
+    return true;
+  }
+  int e = 0;
+  const double fr = std::frexp(std::fabs(x), &e);
+  const auto m = static_cast<uint64_t>(std::ldexp(fr, 53));
+  const int s = 53 - e;
+  if (s <= 0) {  // an integer: unchanged
+    *out = x;
+    return true;
+  }
+  unsigned __int128 p10n = 1;
+  for (int64_t k = 0; k < n; ++k) p10n *= 10;
+  const unsigned __int128 prod = static_cast<unsigned __int128>(m) * p10n;
+  unsigned __int128 q = 0;
+  if (s < 128) {
+    q = prod >> s;
+    const unsigned __int128 rem = prod - (q << s), half = static_cast<unsigned __int128>(1) << (s - 1);
+    if (rem > half || (rem == half && (q & 1) != 0)) ++q;
+  }
+  if (q >= (static_cast<unsigned __int128>(1) << 53)) return false;
+  const double r = static_cast<double>(static_cast<uint64_t>(q)) / p10[n];
+  *out = std::signbit(x) ? -r : r;
+  return true;
+}
+}  // namespace
+
 extern "C" double ls_rt_round_float(double x, int64_t n, int32_t* code) {
   if (!std::isfinite(x) || n > 323) return x;  // NDIGITS_MAX
   if (n < -308) return 0.0 * x;                // NDIGITS_MIN
+  double fast = 0.0;
+  if (round_float_exact(x, n, &fast)) return fast;
   std::fexcept_t flags;
   std::fegetexceptflag(&flags, FE_ALL_EXCEPT);
   char buf[720];

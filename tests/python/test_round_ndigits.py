@@ -144,6 +144,26 @@ def test_python_float_random_sweep(seed):
     assert ran_natively(records, CPU)
 
 
+def test_python_float_exact_ties_and_their_neighbours():
+    # x * 10**n exactly halfway between two integers (x = odd * 5**n / 2**(n+1)),
+    # and the floats either side of it: half to even on the exact value
+    rng = np.random.default_rng(5)
+    xs, ns = [], []
+    for n in range(0, 16):
+        for _ in range(60):
+            odd = 2 * int(rng.integers(0, 2**20)) + 1
+            x = odd * 5**n / 2 ** (n + 1)
+            if x * 10**n >= 2**60:
+                continue
+            sign = 1 if rng.integers(0, 2) else -1
+            for v in (x, math.nextafter(x, 0.0), math.nextafter(x, math.inf)):
+                xs.append(sign * v)
+                ns.append(n)
+    xs, ns = np.array(xs), np.array(ns, dtype=np.int64)
+    records = check(round_python_floats, lambda: (np.zeros(len(xs)), xs.copy(), ns.copy()), native=CPU)
+    assert ran_natively(records, CPU)
+
+
 def test_python_float_on_the_gpu_declines_with_a_reason():
     records = check(
         round_python_floats, lambda: (np.zeros(4), np.array([0.125, 2.675, 1.5, -0.5]), np.full(4, 2)), native=CPU
