@@ -1073,8 +1073,10 @@ class Specialiser {
     if (t.small != Small::None)
       throw Unsupported{DeclineCode::UnsupportedOperation, e.line,
                         "round(x, ndigits) of an " + std::string(small_name(t.small)) +
-                            " is not supported in native code (NumPy rounds it through float64 and casts back); "
-                            "convert it with int() or float() first"};
+                            (is_f16(t) ? " is not supported in native code (NumPy rounds it in float16); convert it "
+                                         "with float() first"
+                                       : " is not supported in native code (NumPy rounds it through float64 and casts "
+                                         "back); convert it with int() or float() first")};
     if (is_float(t.r) || (is_int(t.r) && t.np)) return TypedInterval{t, {}};
     return TypedInterval{kPyInt, {}};  // a Python int or bool: an int
   }

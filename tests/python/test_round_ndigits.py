@@ -337,6 +337,13 @@ def test_small_integer_declines_with_a_reason():
     assert "np.uint8" in reason and "int() or float()" in reason
 
 
+def test_float16_declines_with_a_reason():
+    x = np.array([0.125, 2.675, 7.0], dtype=np.float16)
+    records = check(round_elements_in_place, lambda: (x.copy(), 1), native=False)
+    reason = cpu_decline(records)
+    assert "np.float16" in reason and "float()" in reason
+
+
 def round_either_kind(x, n):
     s = 0.0
     for i in range(x.shape[0]):
