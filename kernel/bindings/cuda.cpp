@@ -64,7 +64,7 @@ struct Prepared {
 };
 
 Prepared prepare(int id, py::dict env) {
-  Prepared p{loopscope::bindings::pipeline_for(id, env)};
+  Prepared p{loopscope::bindings::pipeline_for(id, env), nullptr, nullptr, std::nullopt};
   p.entry = p.pipe->entry();
   if (!p.entry) throw py::key_error("unknown nest id " + std::to_string(id));
   p.decline = p.pipe->cuda_way();
