@@ -575,6 +575,8 @@ nlohmann::json to_json(const HostProfile& h) {
           {"draw_np_setup_us", h.draw_np_setup_us},
           {"draw_gen_setup_us", h.draw_gen_setup_us},
           {"draws_calibrated", h.draws_calibrated},
+          {"list_item_ns", h.list_item_ns},
+          {"lists_calibrated", h.lists_calibrated},
           {"py_calibrated", h.py_calibrated},
           {"py_numpy_calibrated", h.py_numpy_calibrated},
           {"engine_calibrated", h.engine_calibrated},
@@ -649,6 +651,8 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("draw_np_setup_us", h.draw_np_setup_us);
   d("draw_gen_setup_us", h.draw_gen_setup_us);
   h.draws_calibrated = j.value("draws_calibrated", false);
+  d("list_item_ns", h.list_item_ns);
+  h.lists_calibrated = j.value("lists_calibrated", false);
   h.py_calibrated = j.value("py_calibrated", false);
   h.py_numpy_calibrated = j.value("py_numpy_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
@@ -744,6 +748,8 @@ HostProfile host_profile(bool recalibrate) {
           h.draw_np_setup_us = old.draw_np_setup_us;
           h.draw_gen_setup_us = old.draw_gen_setup_us;
           h.draws_calibrated = old.draws_calibrated;
+          h.list_item_ns = old.list_item_ns;
+          h.lists_calibrated = old.lists_calibrated;
         }
       } catch (...) {}
     }

@@ -240,10 +240,16 @@ double call_seconds(const WorkProfile& w, const HostProfile& h) {
 
 // A CPU run with checks first copies the bytes the nest can write (read and
 // written once; jit's run_cpu copies large extents on the thread pool).
+// The lists and tuples a nest reads, copied into NumPy snapshots before
+// every native run, on any device (loopscope/_lists.py).
+double list_snapshot_seconds(const WorkProfile& w, const HostProfile& h) {
+  return w.list_items * h.list_item_ns * 1e-9;
+}
+
 double snapshot_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
-  if (!f.cpu_needs_snapshot || w.snapshot_bytes <= 0) return 0;
+  if (!f.cpu_needs_snapshot || w.snapshot_bytes <= 0) return list_snapshot_seconds(w, h);
   const double bandwidth = w.snapshot_bytes > (1 << 20) ? h.dram_bandwidth_all_gbs : h.cache_bandwidth_gbs;
-  return 2 * w.snapshot_bytes / (bandwidth * 1e9);
+  return 2 * w.snapshot_bytes / (bandwidth * 1e9) + list_snapshot_seconds(w, h);
 }
 
 // The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
@@ -312,6 +318,7 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.compile =
       amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled || f.cpu_serial_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"list_items", w.list_items},
                {"arith_s", c.ops_s},
                {"chain_s", c.chain_s},
                {"draws", w.draws},
@@ -381,6 +388,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.draws = draws_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"list_items", w.list_items},
                {"threads", T},
                {"speedup", speedup},
                {"cores_free", free_cores},
@@ -520,7 +528,8 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
       ++out_copies;
     }
   }
-  v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies);
+  v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies) +
+               list_snapshot_seconds(w, h);
   v.compile = amortised(f.gpu_compile_s, f.gpu_compiled, f.expected_runs);
   v.draws = draws_seconds(w, h, f);
   v.details = {{"profile", g.name},

@@ -131,6 +131,7 @@ std::string work_key(const BoundNest& b) {
   for (auto& [n, a] : b.arrays) {
     name(n);
     k.push_back((char)a.dtype);
+    k.push_back(a.python_elements ? 'L' : '-');  // a list's snapshot (WorkProfile::list_items)
     put((int64_t)a.shape.size());
     for (auto x : a.shape) put(x);
     put((int64_t)a.strides.size());

@@ -112,6 +112,7 @@ nlohmann::json to_json(const WorkProfile& w) {
                            {"gpu_accesses", a.gpu_accesses}});
   j["cpu_parallel_loop"] = w.cpu_parallel_loop;
   j["snapshot_bytes"] = w.snapshot_bytes;
+  j["list_items"] = w.list_items;
   j["draws"] = w.draws;
   j["cpu_parallel_loops"] = w.cpu_parallel_loops;
   j["cpu_regions"] = w.cpu_regions;
@@ -187,6 +188,7 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
     }
   w.cpu_parallel_loop = j.value("cpu_parallel_loop", -1);
   w.snapshot_bytes = j.value("snapshot_bytes", 0.0);
+  w.list_items = j.value("list_items", 0.0);
   w.draws = j.value("draws", 0.0);
   if (j.contains("cpu_parallel_loops")) w.cpu_parallel_loops = j["cpu_parallel_loops"].get<std::vector<int>>();
   w.cpu_regions = num(j, "cpu_regions");

@@ -49,6 +49,14 @@ Counter::Counter(const BoundNest& b, const ParallelPlan& plan, const NestMapping
   for (auto& [name, s] : b.scalars) {
     if (s.kind == ScalarKind::Int || s.kind == ScalarKind::Bool) ints_[name] = s.ival;
   }
+  // Lists and tuples (ArrayBinding::python_elements): snapshotted whole
+  // before each native run; their size does not follow the sweep's scale.
+  for (auto& [name, a] : b.arrays) {
+    if (!a.python_elements) continue;
+    double items = 1;
+    for (int64_t n : a.shape) items *= (double)n;
+    w_.list_items += items;
+  }
   // The bytes a CPU run with checks saves first (ParallelPlan::
   // write_extents). At another size of the sweep, an extent grows with each
   // axis; never past the array.

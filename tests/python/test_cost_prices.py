@@ -329,3 +329,30 @@ def test_a_moment_of_other_work_does_not_make_the_cores_busy():
     # Busy a minute ago, quiet now.
     assert _cost.cores_free_from(2, "2.50 2.40 2.30 1/300 123", 1, 1.0) == 2.0
     assert _cost.cores_free_from(4, "", 1) == 4.0
+
+
+def weighted(w, x, out):
+    for i in range(len(out)):
+        s = 0.0
+        for k in range(len(w)):
+            s += w[k] * x[i + k]
+        out[i] = s
+
+
+def test_the_snapshot_of_a_list_is_priced_on_every_native_variant():
+    """A list the nest reads is copied into a NumPy snapshot before each
+    native run (loopscope/_lists.py): per item, a calibrated price, in the
+    transfer component; Python reads the list itself."""
+    h = _cost.host_profile()
+    assert h["lists_calibrated"] and 0 < h["list_item_ns"] < 10_000
+    w = [0.5] * 3000
+    est = only_nest(weighted, w, np.ones(3010), np.zeros(10))
+    assert est["work"]["list_items"] == 3000
+    for name in ("cpu-serial", "cpu"):
+        v = variant(est, name)
+        assert v["details"]["list_items"] == 3000
+        assert v["transfer"] >= 3000 * h["list_item_ns"] * 1e-9
+    assert variant(est, "python")["transfer"] == 0
+    # An array in its place is not copied.
+    est = only_nest(weighted, np.array(w), np.ones(3010), np.zeros(10))
+    assert est["work"]["list_items"] == 0

@@ -35,7 +35,7 @@ import _loopscope as _L
 import numpy as np
 
 from . import _lists, _records
-from ._cost_calibrate import calibrate_draws, calibrate_interpreter
+from ._cost_calibrate import calibrate_draws, calibrate_interpreter, calibrate_lists
 from ._errors import internal
 
 DEFAULT_GPU = "h100_sxm"
@@ -55,10 +55,11 @@ def default_gpu():
 # prices and runs nothing itself: the layers that can run what is measured
 # register it, _run the engine's calls, _cell the kernel's report. They run
 # in this order, each pricing with the figures of those before it.
-_CALIBRATION_ORDER = ("interpreter", "draws", "engine", "report")
+_CALIBRATION_ORDER = ("interpreter", "draws", "lists", "engine", "report")
 _CALIBRATIONS = {
     "interpreter": ("py_numpy_calibrated", calibrate_interpreter),
     "draws": ("draws_calibrated", calibrate_draws),
+    "lists": ("lists_calibrated", calibrate_lists),
 }
 
 

@@ -358,6 +358,31 @@ def calibrate_draws():
     return out
 
 
+def calibrate_lists():
+    """The price per item of the read-only NumPy snapshot made of each list or
+    tuple a nest reads, before every native run (loopscope/_lists.py)."""
+    from . import _lists
+
+    t_start = time.perf_counter()
+    per_item = math.inf
+    for n in (1000, 100_000):
+        items = [float(i) for i in range(n)]
+        best = math.inf
+        for _ in range(_REPEAT):
+            t0 = time.perf_counter()
+            _lists.snapshot("w", items)
+            best = min(best, time.perf_counter() - t0)
+        if n == 1000:
+            small = best
+        else:
+            per_item = (best - small) / (n - 1000)
+    return {
+        "list_item_ns": max(0.1, per_item * 1e9),
+        "lists_calibrated": True,
+        "lists_calibration_s": time.perf_counter() - t_start,
+    }
+
+
 if __name__ == "__main__":
     import json
 

@@ -139,6 +139,11 @@ struct HostProfile {
   double draw_np_setup_us = 20;  // np.random
   double draw_gen_setup_us = 3;  // a Generator
   bool draws_calibrated = false;
+  // A list or tuple a nest reads is copied into a NumPy snapshot before each
+  // native run (loopscope/_lists.py): per item. Measured by the Python layer
+  // (lists_calibrated); default: this project's host.
+  double list_item_ns = 12;
+  bool lists_calibrated = false;
 
   bool calibrated = false;   // native microbenchmarks ran
   double calibration_s = 0;  // how long calibration took

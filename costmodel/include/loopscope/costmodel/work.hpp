@@ -121,6 +121,7 @@ struct WorkProfile {
   int reference_dims = 0;           // subscript dimensions over all array references
                                     // written in the nest (A[i, j] counts 2)
   double innermost_iterations = 0;  // body executions of the deepest loops
+  double list_items = 0;            // items of the lists and tuples it reads, copied into snapshots before a native run
   double snapshot_bytes = 0;        // what a CPU run with checks saves before it starts (the write extents)
   // Random numbers drawn before a native run (loopscope/_draws.py: the
   // elements of the hidden arrays `$draws_k`); the interpreter draws them
