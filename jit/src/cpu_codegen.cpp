@@ -90,6 +90,8 @@ class CpuVariant {
   // finds quick code whose optimised code is on its way gets that code first
   // when this run was long (optimised_if_worth_waiting).
   mutable std::atomic<double> last_run_ms{-1};
+  // How long its compile took (ms): quick code's, to price the optimised one.
+  double compile_ms = 0;
 };
 
 namespace {
@@ -311,6 +313,7 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   }
   v->key = spec.key;
   v->tier = quick ? CpuTier::Quick : CpuTier::Optimised;
+  v->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tb0).count();
   for (auto& a : spec.arrays) v->arrays.push_back({a.name, a.slot, a.ndim, a.written});
   for (auto& x : spec.vars) {
     v->vars.push_back({x.name, x.slot, x.type.r, x.input, x.input_numpy, x.input_numpy ? x.type.small : Small::None});
@@ -636,14 +639,23 @@ bool compile_cpu_in_background(const BoundNest& bound, const ParallelPlan& plan,
 
 // A call that finds quick code whose optimised code is on its way gets the
 // optimised code first when the quick code's latest run was long: optimised
-// code runs about 5 times faster (docs/cpu.md), so compiling it now (when its
-// job is still queued: the background thread runs at low priority and a busy
-// machine starves it) or waiting for it (while the background thread builds
-// it, up to half that run) saves more than it costs. A short run is not worth
-// it, and the wait is bounded (the caller holds the interpreter).
+// code runs about 5 times faster (docs/cpu.md), so compiling it now
+// (when its job is still queued: the background thread runs at low priority
+// and a busy machine starves it) or waiting for it (while the background
+// thread builds it, up to half that run) saves more than it costs. A short
+// run is not worth it, and the wait is bounded (the caller holds the
+// interpreter). Compiling the job here costs the optimised compile, about
+// kOptimisedOverQuickCompile times the quick one (ORC at O3 against the fast
+// instruction selector: 70 ms against 13 ms for a PolyBench 2mm nest): only
+// when this one run saves more (four fifths of it: the cost model's
+// kQuickSlowdown); otherwise the call waits as for a job under way (a
+// compile of 100 ms or more on a busy machine made PolyBench's second call
+// slower than its first at MEDIUM).
 constexpr double kWaitMinRunMs = 5.0;
 constexpr double kWaitShareOfRun = 0.5;
 constexpr double kWaitMaxMs = 1000.0;
+constexpr double kQuickRunSaving = 0.8;
+constexpr double kOptimisedOverQuickCompile = 5.0;
 
 // The queued upgrade job for `key`, taken off the queue (null when it is not
 // queued: under way, done or dropped). Called with the cache's lock held.
@@ -668,7 +680,9 @@ std::shared_ptr<const CpuVariant> optimised_if_worth_waiting(Cache& c, std::uniq
   if (found->tier != CpuTier::Quick || !c.pending.count(key)) return found;
   const double last = found->last_run_ms.load(std::memory_order_relaxed);
   if (last < kWaitMinRunMs) return found;
-  if (auto job = take_queued_upgrade(key)) {
+  std::unique_ptr<UpgradeJob> job;
+  if (last * kQuickRunSaving >= kOptimisedOverQuickCompile * found->compile_ms) job = take_queued_upgrade(key);
+  if (job) {
     lk.unlock();
     run_upgrade(*job);  // installs the code under the cache's lock
     lk.lock();
