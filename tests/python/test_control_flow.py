@@ -655,13 +655,40 @@ def counted_passes(a, out):
         out[i] = k
 
 
-def test_cost_model_counts_a_fixed_number_of_passes_per_while():
-    # docs/costmodel.md: a while's body is counted 16 times each time it is
-    # reached (its trip count is known only as it runs): 1 + 16 + 1 per row.
+def test_cost_model_counts_the_passes_of_a_while_that_steps_towards_its_limit():
+    # docs/costmodel.md: a while that steps a name by a constant towards a
+    # limit its body does not change (k += 1 while k < a[i]) is counted for
+    # the passes it makes, a[i] in row i: 1 + a[i] + 1 per row.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         e = loopscope.estimate(counted_passes, np.arange(10), np.zeros(10, np.int64), sweep=False)
     (nest,) = e["nests"]
     assert nest["work"]["ok"], nest["work"]
-    assert nest["work"]["statements"] == pytest.approx(10 * (1 + 16 + 1))
+    assert nest["work"]["statements"] == pytest.approx(10 * (1 + 1) + sum(range(10)))
+    assert nest["choice"] and nest["reason"]
+
+
+def collatz_passes(a, out):
+    for i in range(a.shape[0]):
+        x = a[i]
+        k = 0
+        while x > 1:
+            if x % 2 == 0:
+                x = x // 2
+            else:
+                x = 3 * x + 1
+            k += 1
+        out[i] = k
+
+
+def test_cost_model_counts_a_fixed_number_of_passes_per_while_it_cannot_count():
+    # A while whose passes depend on what its body computes is counted 16
+    # times each time it is reached: x = a[i], k = 0, 16 passes of two
+    # statements (the if and k += 1), out[i] = k.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = loopscope.estimate(collatz_passes, np.arange(1, 11), np.zeros(10, np.int64), sweep=False)
+    (nest,) = e["nests"]
+    assert nest["work"]["ok"], nest["work"]
+    assert nest["work"]["statements"] == pytest.approx(10 * (2 + 16 * 2 + 1))
     assert nest["choice"] and nest["reason"]
