@@ -39,81 +39,66 @@ std::optional<int64_t> DynamicPhase::eval(const Expr* e, const Locals* locals) c
   });
 }
 
-// Interval of an integer expression over the loop variables' ranges.
-std::optional<Interval> DynamicPhase::eval_interval(const Expr* e) const {
+// Interval of an integer expression over the loop variables' ranges, with
+// interval.hpp's arithmetic. A walker of its own, not shared with the CPU
+// specialiser's (jit/src/cpu_spec.cpp:Specialiser::expr), because the two
+// mean different things by a value: here a name is a loop of cur_chain or a
+// bound integer scalar, only integer expressions have an interval, and a sum,
+// difference, product or quotient beyond the analysis's limit (kLimit) is
+// unknown; the specialiser types every value, bounds the ints among them to
+// decide which operations native code checks for overflow, and declines as
+// it walks. Every result fits in int64.
+IntInterval DynamicPhase::eval_interval(const Expr* e) const {
+  auto int64_only = [](const IntInterval& r) { return r.fits64() ? r : IntInterval{}; };
   switch (e->kind) {
     case ExprKind::IntConst:
-    case ExprKind::BoolConst: return Interval{e->ival, e->ival};
+    case ExprKind::BoolConst: return IntInterval::of(e->ival);
     case ExprKind::Name: {
       if (cur_chain)
         for (int i : *cur_chain)
           if (sa.loops[i].stmt->var == e->name) {
-            if (!loops[i].v_known) return std::nullopt;
+            if (!loops[i].v_known) return {};
             return loops[i].v;
           }
       auto it = ints.find(e->name);
-      if (it == ints.end()) return std::nullopt;
-      return Interval{it->second, it->second};
+      if (it == ints.end()) return {};
+      return IntInterval::of(it->second);
     }
     case ExprKind::Unary: {
       auto a = eval_interval(e->args[0].get());
-      if (!a || e->un_op == UnOp::Not) return std::nullopt;
-      if (e->un_op == UnOp::Neg) return Interval{-a->hi, -a->lo};
-      if (e->un_op == UnOp::Invert) return Interval{-a->hi - 1, -a->lo - 1};
+      if (!a.known || e->un_op == UnOp::Not) return {};
+      if (e->un_op == UnOp::Neg) return int64_only(neg(a));
+      if (e->un_op == UnOp::Invert) return int64_only(invert(a));
       return a;
     }
     case ExprKind::Binary: {
       auto a = eval_interval(e->args[0].get());
       auto c = eval_interval(e->args[1].get());
-      if (!a || !c) return std::nullopt;
-      i128 lo, hi;
+      if (!a.known || !c.known) return {};
+      IntInterval r;
       switch (e->bin_op) {
-        case BinOp::Add: lo = (i128)a->lo + c->lo, hi = (i128)a->hi + c->hi; break;
-        case BinOp::Sub: lo = (i128)a->lo - c->hi, hi = (i128)a->hi - c->lo; break;
-        case BinOp::Mul: {
-          i128 p[4] = {(i128)a->lo * c->lo, (i128)a->lo * c->hi, (i128)a->hi * c->lo, (i128)a->hi * c->hi};
-          lo = *std::min_element(p, p + 4);
-          hi = *std::max_element(p, p + 4);
-          break;
-        }
-        case BinOp::FloorDiv:
-          if (c->lo != c->hi || c->lo <= 0) return std::nullopt;
-          lo = floor_div(a->lo, c->lo), hi = floor_div(a->hi, c->lo);
-          break;
-        case BinOp::Mod:
-          if (c->lo != c->hi || c->lo <= 0) return std::nullopt;
-          lo = 0, hi = c->lo - 1;
-          break;
-        default: return std::nullopt;
+        case BinOp::Add: r = add(a, c); break;
+        case BinOp::Sub: r = sub(a, c); break;
+        case BinOp::Mul: r = mul(a, c); break;
+        case BinOp::FloorDiv: r = floor_div(a, c); break;
+        case BinOp::Mod: r = mod(a, c); break;
+        default: return {};
       }
-      if (!fits(lo) || !fits(hi)) return std::nullopt;
-      return Interval{(int64_t)lo, (int64_t)hi};
+      return r.within(kLimit) ? r : IntInterval{};
     }
     case ExprKind::Call: {
-      if (e->name == "abs" && e->args.size() == 1) {
-        auto a = eval_interval(e->args[0].get());
-        if (!a) return std::nullopt;
-        if (a->lo >= 0) return a;
-        if (a->hi <= 0) return Interval{-a->hi, -a->lo};
-        return Interval{0, std::max(-a->lo, a->hi)};
-      }
+      if (e->name == "abs" && e->args.size() == 1) return int64_only(abs(eval_interval(e->args[0].get())));
       if ((e->name == "min" || e->name == "max") && !e->args.empty()) {
-        std::optional<Interval> r;
-        for (auto& x : e->args) {
-          auto v = eval_interval(x.get());
-          if (!v) return std::nullopt;
-          if (!r)
-            r = v;
-          else if (e->name == "min")
-            r = Interval{std::min(r->lo, v->lo), std::min(r->hi, v->hi)};
-          else
-            r = Interval{std::max(r->lo, v->lo), std::max(r->hi, v->hi)};
+        IntInterval r = eval_interval(e->args[0].get());
+        for (size_t k = 1; k < e->args.size() && r.known; ++k) {
+          auto v = eval_interval(e->args[k].get());
+          r = e->name == "min" ? min(r, v) : max(r, v);
         }
         return r;
       }
-      return std::nullopt;
+      return {};
     }
-    default: return std::nullopt;
+    default: return {};
   }
 }
 
@@ -132,29 +117,23 @@ std::optional<AffineForm> DynamicPhase::concrete(const SymAffine& s) const {
   return a;
 }
 
-std::optional<Interval> DynamicPhase::interval_v(const AffineForm& a) const {
-  i128 lo = a.k, hi = a.k;
+IntInterval DynamicPhase::interval_v(const AffineForm& a) const {
+  IntInterval r = IntInterval::of(a.k);
   for (size_t i = 0; i < num_loops; ++i) {
     if (!a.c[i]) continue;
-    if (!loops[i].runs) return std::nullopt;
-    i128 x = (i128)a.c[i] * loops[i].v.lo, y = (i128)a.c[i] * loops[i].v.hi;
-    lo += std::min(x, y);
-    hi += std::max(x, y);
+    if (!loops[i].runs) return {};
+    r = add(r, mul(IntInterval::of(a.c[i]), loops[i].v));
   }
-  if (!fits(lo) || !fits(hi)) return std::nullopt;
-  return Interval{(int64_t)lo, (int64_t)hi};
+  return r.within(kLimit) ? r : IntInterval{};
 }
-std::optional<Interval> DynamicPhase::interval_t(const AffineForm& a) const {
-  i128 lo = a.k, hi = a.k;
+IntInterval DynamicPhase::interval_t(const AffineForm& a) const {
+  IntInterval r = IntInterval::of(a.k);
   for (size_t i = 0; i < num_loops; ++i) {
     if (!a.c[i]) continue;
-    if (loops[i].last_counter < 0) return std::nullopt;
-    i128 x = (i128)a.c[i] * loops[i].last_counter;
-    lo += std::min<i128>(0, x);
-    hi += std::max<i128>(0, x);
+    if (loops[i].last_counter < 0) return {};
+    r = add(r, mul(IntInterval::of(a.c[i]), IntInterval::span(0, loops[i].last_counter)));
   }
-  if (!fits(lo) || !fits(hi)) return std::nullopt;
-  return Interval{(int64_t)lo, (int64_t)hi};
+  return r.within(kLimit) ? r : IntInterval{};
 }
 // v-form (over loop variables) to t-form (over counters).
 std::optional<AffineForm> DynamicPhase::to_t(const AffineForm& a) const {
@@ -176,12 +155,9 @@ std::optional<AffineForm> DynamicPhase::to_t(const AffineForm& a) const {
   }
   return r;
 }
-std::optional<Interval> DynamicPhase::interval_both(const AffineForm& v) const {
-  auto a = interval_v(v);
+IntInterval DynamicPhase::interval_both(const AffineForm& v) const {
   auto t = to_t(v);
-  std::optional<Interval> bt = t ? interval_t(*t) : std::nullopt;
-  if (a && bt) return Interval{std::max(a->lo, bt->lo), std::min(a->hi, bt->hi)};
-  return a ? a : bt;
+  return intersect(interval_v(v), t ? interval_t(*t) : IntInterval{});
 }
 
 // ---- binding -----------------------------------------------------------
@@ -232,38 +208,39 @@ void DynamicPhase::bind_loops() {
     auto di = interval_both(diff);
     auto si = interval_both(d.start);
     auto pi = interval_both(d.stop);
-    if (!di || !si || !pi) {
+    if (!di.known || !si.known || !pi.known) {
       fail(DeclineCode::UnsupportedValue, li.stmt->line,
            "the bounds of loop " + li.stmt->var + " are too large to analyse");
       return;
     }
     int64_t s = d.step > 0 ? d.step : -d.step;
-    auto ceil_div = [](int64_t a, int64_t q) { return a <= 0 ? 0 : (a + q - 1) / q; };
-    int64_t trip_max = ceil_div(di->hi, s), trip_min = ceil_div(di->lo, s);
+    IntInterval trips = trips_over_span(di, s);  // di within kLimit: so are the trip counts
+    int64_t trip_max = (int64_t)trips.hi, trip_min = (int64_t)trips.lo;
     // A clipped loop (LoopInfo): its counters count from the start the
     // analysis chose, at or before the real one, so only the stop's other
     // alternatives bound them further; the real trip count may be anything
     // down to zero; and every alternative narrows the variable's values.
-    std::optional<Interval> narrow_v;
+    IntInterval narrow_v;  // unknown: no narrowing
     auto clip = [&](const std::vector<SymAffine>& alts, bool at_stop) {
       for (auto& sym : alts) {
         auto f = concrete(sym);
-        std::optional<Interval> fi = f ? interval_both(*f) : std::nullopt;
-        if (!fi) continue;  // an alternative left out only widens the superset
+        IntInterval fi = f ? interval_both(*f) : IntInterval{};
+        if (!fi.known) continue;  // an alternative left out only widens the superset
         if (at_stop) {
           AffineForm span;
           span.c.assign(num_loops, 0);
           for (size_t j = 0; j < num_loops; ++j)
             span.c[j] = d.step > 0 ? f->c[j] - d.start.c[j] : d.start.c[j] - f->c[j];
           span.k = d.step > 0 ? f->k - d.start.k : d.start.k - f->k;
-          if (auto si2 = interval_both(span)) trip_max = std::min(trip_max, ceil_div(si2->hi, s));
+          if (auto si2 = interval_both(span); si2.known)
+            trip_max = std::min(trip_max, (int64_t)trips_over_span(si2, s).hi);
         }
         // v >= alt (a start clipped by max), v <= alt - 1 (a stop clipped by min), mirrored for a negative step.
-        if (!narrow_v) narrow_v = Interval{INT64_MIN, INT64_MAX};
+        if (!narrow_v.known) narrow_v = IntInterval::span(INT64_MIN, INT64_MAX);
         if ((d.step > 0) == at_stop)
-          narrow_v->hi = std::min(narrow_v->hi, at_stop ? fi->hi - 1 : fi->hi);
+          narrow_v.hi = std::min(narrow_v.hi, at_stop ? fi.hi - 1 : fi.hi);
         else
-          narrow_v->lo = std::max(narrow_v->lo, at_stop ? fi->lo + 1 : fi->lo);
+          narrow_v.lo = std::max(narrow_v.lo, at_stop ? fi.lo + 1 : fi.lo);
       }
     };
     clip(li.start_also, false);
@@ -282,14 +259,11 @@ void DynamicPhase::bind_loops() {
     }
     d.tform = *st_t;
     d.tform.c[i] = d.step;
-    if (d.step > 0) {
-      d.v.lo = si->lo;
-      d.v.hi = (int64_t)std::min<i128>((i128)pi->hi - 1, (i128)si->hi + (i128)d.step * d.last_counter);
-    } else {
-      d.v.hi = si->hi;
-      d.v.lo = (int64_t)std::max<i128>((i128)pi->lo + 1, (i128)si->lo + (i128)d.step * d.last_counter);
-    }
-    if (narrow_v) d.v = Interval{std::max(d.v.lo, narrow_v->lo), std::min(d.v.hi, narrow_v->hi)};
+    if (d.step > 0)
+      d.v = IntInterval::span(si.lo, std::min<i128>(pi.hi - 1, si.hi + (i128)d.step * d.last_counter));
+    else
+      d.v = IntInterval::span(std::max<i128>(pi.lo + 1, si.lo + (i128)d.step * d.last_counter), si.hi);
+    d.v = intersect(d.v, narrow_v);
     if (d.v.lo > d.v.hi) d.runs = false, d.last_counter = -1;
   }
 }
@@ -319,22 +293,22 @@ void DynamicPhase::bind_opaque_loop(size_t i, bool parent_runs) {
   cur_chain = &li.chain;
   auto a = eval_interval(li.stmt->start.get()), b = eval_interval(li.stmt->stop.get());
   cur_chain = nullptr;
-  d.v_known = a && b;
+  d.v_known = a.known && b.known;
   // Counters bound the dependence tests' systems; a loop of unknown length
   // gets a bound no real loop reaches.
   d.last_counter = int64_t{1} << 40;
   if (!d.v_known) return;
   if (!step_fixed)  // between start and stop, whichever way it goes
-    d.v = Interval{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
+    d.v = hull(a, b);
   else
-    d.v = d.step > 0 ? Interval{a->lo, b->hi - 1} : Interval{b->lo + 1, a->hi};
+    d.v = d.step > 0 ? IntInterval::span(a.lo, b.hi - 1) : IntInterval::span(b.lo + 1, a.hi);
   if (d.v.lo > d.v.hi) {
     d.runs = false;
     d.last_counter = -1;
     return;
   }
   i128 s = d.step > 0 ? d.step : -(i128)d.step;
-  d.last_counter = (int64_t)std::min<i128>(((i128)d.v.hi - d.v.lo) / s, d.last_counter);
+  d.last_counter = (int64_t)std::min<i128>((d.v.hi - d.v.lo) / s, d.last_counter);
 }
 
 std::set<std::string> distinct_index_arrays(const StaticAnalysis& sa, const BoundNest& bound) {
@@ -405,7 +379,7 @@ std::string DynamicPhase::opaque_var_in(const Expr& e, const std::vector<int>& c
 // `if i + 1 < N: A[i + 1]` is in range although i + 1 reaches N in the
 // loop. The values where the reference does not run only widen iv, so a
 // narrowed iv still covers every index the reference uses.
-void DynamicPhase::narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const {
+void DynamicPhase::narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, IntInterval& iv) const {
   for (auto& sym : guards) {
     auto g = concrete(sym);
     if (!g) continue;
@@ -427,9 +401,9 @@ void DynamicPhase::narrow_by_guards(const AffineForm& v, const std::vector<SymAf
     i128 c = (i128)v.k - (i128)*alpha * g->k;
     if (!fits(c)) continue;
     if (*alpha > 0)
-      iv.lo = std::max<int64_t>(iv.lo, (int64_t)c);
+      iv.lo = std::max(iv.lo, c);
     else
-      iv.hi = std::min<int64_t>(iv.hi, (int64_t)c);
+      iv.hi = std::min(iv.hi, c);
   }
 }
 
@@ -460,7 +434,7 @@ void DynamicPhase::bind_refs() {
     std::vector<std::pair<int64_t, int64_t>> reach;
     for (size_t k = 0; k < r.subs.size(); ++k) {
       int64_t N = ab.shape[k];
-      std::optional<Interval> iv;
+      IntInterval iv;  // within int64 (eval_interval, interval_both)
       std::optional<AffineForm> v;
       if (r.subs[k].affine) {
         v = concrete(r.subs[k]);
@@ -471,7 +445,7 @@ void DynamicPhase::bind_refs() {
           return;
         }
         iv = interval_both(*v);
-        if (iv) narrow_by_guards(*v, r.guards, *iv);
+        if (iv.known) narrow_by_guards(*v, r.guards, iv);
       } else {
         cur_chain = &r.loops;
         iv = eval_interval(r.expr->args[k].get());
@@ -482,7 +456,7 @@ void DynamicPhase::bind_refs() {
       // native code as it runs, as an indirect one is: its values follow
       // bounds known only while the loop runs.
       std::string opaque = opaque_var_in(*r.expr->args[k], r.loops);
-      if (!opaque.empty() && (!iv || iv->lo < -N || iv->hi > N - 1)) {
+      if (!opaque.empty() && (!iv.known || iv.lo < -N || iv.hi > N - 1)) {
         if (d.in_range) {
           d.problem = "the subscript " + sub + " of " + r.text + " uses " + opaque +
                       ", whose loop bounds are known only while the loop runs, so whether it is in range is "
@@ -490,7 +464,7 @@ void DynamicPhase::bind_refs() {
           d.in_range = false;
           d.indirect_only = true;
         }
-      } else if (!iv) {
+      } else if (!iv.known) {
         auto read = indirect_arrays(sa, *r.expr->args[k]);
         if (!read.empty()) {
           if (d.in_range) {
@@ -507,30 +481,30 @@ void DynamicPhase::bind_refs() {
           d.in_range = false;
           d.indirect_only = false;
         }
-      } else if (iv->lo < -N || iv->hi > N - 1) {
+      } else if (iv.lo < -N || iv.hi > N - 1) {
         if (d.in_range || d.indirect_only) {
           std::ostringstream os;
-          os << r.text << " may be out of range: " << sub << " takes values from " << iv->lo << " to " << iv->hi
-             << " but axis " << k << " of " << r.array << " has length " << N;
+          os << r.text << " may be out of range: " << sub << " takes values from " << (int64_t)iv.lo << " to "
+             << (int64_t)iv.hi << " but axis " << k << " of " << r.array << " has length " << N;
           d.problem = os.str();
           d.in_range = false;
           d.indirect_only = false;
         }
       }
-      if (v && iv) {
+      if (v && iv.known) {
         auto t = to_t(*v);
-        if (t && iv->lo >= 0)
+        if (t && iv.lo >= 0)
           d.t[k] = t;
-        else if (t && iv->hi <= -1) {
+        else if (t && iv.hi <= -1) {
           t->k += N;  // Python's wrap-around: A[-1] is A[N-1]
           d.t[k] = t;
         }
       }
       if (r.write) {
-        if (iv && iv->lo >= 0)
-          reach.push_back({iv->lo, std::min(iv->hi, N - 1)});
-        else if (iv && iv->hi <= -1)
-          reach.push_back({std::max(iv->lo, -N) + N, iv->hi + N});
+        if (iv.known && iv.lo >= 0)
+          reach.push_back({(int64_t)iv.lo, (int64_t)std::min<i128>(iv.hi, N - 1)});
+        else if (iv.known && iv.hi <= -1)
+          reach.push_back({(int64_t)std::max<i128>(iv.lo, -N) + N, (int64_t)iv.hi + N});
         else
           reach.push_back({0, N - 1});
       }

@@ -26,6 +26,7 @@
 
 #include "internal.hpp"
 #include "loopscope/analysis/deptest.hpp"
+#include "loopscope/analysis/interval.hpp"
 
 namespace loopscope::analysis::dynamic_detail {
 
@@ -42,16 +43,12 @@ struct AffineForm {
   int64_t k = 0;
 };
 
-struct Interval {
-  int64_t lo = 0, hi = 0;
-};
-
 struct LoopInstance {
   AffineForm start, stop, tform;  // v-forms of the bounds; v as affine in counters
   int64_t step = 1;
   int64_t last_counter = -1;  // counters run over [0, last_counter]
   int64_t min_trip = 0;
-  Interval v;  // values the variable can take
+  IntInterval v = IntInterval::of(0);  // values the variable can take
   bool runs = false;
   // LoopInfo::opaque: start, stop and tform are placeholders, the counters
   // run over [0, last_counter] (a bound, not the trip count), and v is
@@ -110,20 +107,24 @@ struct DynamicPhase {
   // ---- symbolic values and binding (dynamic_bind.cpp) ---------------------
   void fail(DeclineCode code, int line, std::string why);
   std::optional<int64_t> eval(const Expr* e, const Locals* locals = nullptr) const;
-  // Interval of an integer expression over the loop variables' ranges.
-  std::optional<Interval> eval_interval(const Expr* e) const;
+  // Interval of an integer expression over the loop variables' ranges
+  // (unknown where it has none).
+  IntInterval eval_interval(const Expr* e) const;
   std::optional<AffineForm> concrete(const SymAffine& s) const;
-  std::optional<Interval> interval_v(const AffineForm& a) const;
-  std::optional<Interval> interval_t(const AffineForm& a) const;
+  // Intervals of an affine form over the loop variables (a v-form) and over
+  // the counters (a t-form); unknown beyond kLimit.
+  IntInterval interval_v(const AffineForm& a) const;
+  IntInterval interval_t(const AffineForm& a) const;
   // v-form (over loop variables) to t-form (over counters).
   std::optional<AffineForm> to_t(const AffineForm& a) const;
-  std::optional<Interval> interval_both(const AffineForm& v) const;
+  // A v-form's interval, narrowed by its t-form's.
+  IntInterval interval_both(const AffineForm& v) const;
   void bind_scalars();
   void bind_loops();
   void bind_opaque_loop(size_t i, bool parent_runs);
   // The variable of an opaque loop among `chain` that `e` uses, or "".
   std::string opaque_var_in(const Expr& e, const std::vector<int>& chain) const;
-  void narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, Interval& iv) const;
+  void narrow_by_guards(const AffineForm& v, const std::vector<SymAffine>& guards, IntInterval& iv) const;
   void bind_refs();
   // Widens write_extents[array] by the bytes a write with these index ranges
   // (per axis, after wrap-around) can reach.

@@ -3,6 +3,7 @@
 
 #include "loopscope/analysis/int_eval.hpp"
 #include "loopscope/analysis/int_math.hpp"
+#include "loopscope/analysis/interval.hpp"
 #include "loopscope/analysis/mapping.hpp"
 #include <functional>
 #include <limits>
@@ -20,43 +21,13 @@ std::string a_type(const VT& t) {
   std::string d = describe(t);
   return (d.rfind("int", 0) == 0 ? "an " : "a ") + d;
 }
-constexpr i128 kI64Min = std::numeric_limits<int64_t>::min();
-constexpr i128 kI64Max = std::numeric_limits<int64_t>::max();
+// Value ranges of integers: analysis/interval.hpp's arithmetic. Its own are
+// only the walker (Specialiser::expr), which types every value and bounds the
+// ints among them, and the NumPy small-integer ranges.
+using Interval = IntInterval;
 
-struct Interval {
-  bool known = false;
-  i128 lo = 0, hi = 0;
-  static Interval of(i128 v) { return {true, v, v}; }
-  bool fits64() const { return known && lo >= kI64Min && hi <= kI64Max; }
-  bool fits(Repr r) const {
-    if (r == Repr::I32)
-      return known && lo >= std::numeric_limits<int32_t>::min() && hi <= std::numeric_limits<int32_t>::max();
-    return fits64();
-  }
-};
-
-Interval add(Interval a, Interval b) {
-  if (!a.known || !b.known) return {};
-  return {true, a.lo + b.lo, a.hi + b.hi};
-}
-Interval sub(Interval a, Interval b) {
-  if (!a.known || !b.known) return {};
-  return {true, a.lo - b.hi, a.hi - b.lo};
-}
-Interval hull(Interval a, Interval b) {
-  if (!a.known || !b.known) return {};
-  return {true, std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
-}
-Interval mul(Interval a, Interval b) {
-  if (!a.fits64() || !b.fits64()) return {};
-  i128 c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
-  Interval r{true, c[0], c[0]};
-  for (auto v : c) {
-    if (v < r.lo) r.lo = v;
-    if (v > r.hi) r.hi = v;
-  }
-  return r;
-}
+// Whether every value of iv fits the integer representation r.
+bool fits(const Interval& iv, Repr r) { return r == Repr::I32 ? iv.fits32() : iv.fits64(); }
 
 struct TypedInterval {
   VT t;
@@ -652,7 +623,7 @@ class Specialiser {
   // as NumPy does but NumPy prints a RuntimeWarning, so the run stops too.
   static bool may_overflow(const VT& t, const Interval& iv) {
     if (t.r == Repr::I64 && t.py) return !iv.fits64();
-    if (is_int(t.r) && t.np) return !iv.fits(t.r);
+    if (is_int(t.r) && t.np) return !fits(iv, t.r);
     return false;
   }
 
@@ -700,7 +671,7 @@ class Specialiser {
                             "unary minus or plus on a NumPy boolean is not supported"};
         VT t = a->t.r == Repr::Bool ? kPyInt : a->t;
         if (e.un_op == UnOp::Pos) return TypedInterval{t, a->iv};
-        Interval iv = a->iv.known ? Interval{true, -a->iv.hi, -a->iv.lo} : Interval{};
+        Interval iv = neg(a->iv);
         mark_ovf(&e, may_overflow(t, iv));
         return TypedInterval{t, iv};
       }
@@ -746,8 +717,7 @@ class Specialiser {
           throw Unsupported{DeclineCode::Typing, e.line,
                             "the two branches of a conditional expression have different types (" + describe(a->t) +
                                 ", " + describe(b->t) + ")"};
-        Interval iv;
-        if (a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
+        Interval iv = hull(a->iv, b->iv);
         return TypedInterval{VT{a->t.r, a->t.py || b->t.py, a->t.np || b->t.np}, iv};
       }
       case ExprKind::Call: return call(e);
@@ -772,7 +742,7 @@ class Specialiser {
     if (is_u64(a.t)) return TypedInterval{a.t, {}};
     Interval iv;
     if (a.iv.known) {
-      iv = {true, -a.iv.hi - 1, -a.iv.lo - 1};
+      iv = analysis::invert(a.iv);
       if (a.t.small == Small::U8 || a.t.small == Small::U16 || a.t.small == Small::U32) {
         i128 max = small_range(a.t.small).second;
         iv = {true, max - a.iv.hi, max - a.iv.lo};
@@ -831,13 +801,8 @@ class Specialiser {
         case BinOp::Add: iv = add(a.iv, b.iv); break;
         case BinOp::Sub: iv = sub(a.iv, b.iv); break;
         case BinOp::Mul: iv = mul(a.iv, b.iv); break;
-        case BinOp::FloorDiv:
-          if (a.iv.known && b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0)
-            iv = {true, floor_div<i128>(a.iv.lo, b.iv.lo), floor_div<i128>(a.iv.hi, b.iv.lo)};
-          break;
-        case BinOp::Mod:
-          if (b.iv.known && b.iv.lo == b.iv.hi && b.iv.lo > 0) iv = {true, 0, b.iv.lo - 1};
-          break;
+        case BinOp::FloorDiv: iv = floor_div(a.iv, b.iv); break;
+        case BinOp::Mod: iv = mod(a.iv, b.iv); break;
         case BinOp::Pow: {
           const Expr& ex = *e.args[1];
           bool const_exp = ex.kind == ExprKind::IntConst && ex.ival >= 0 && ex.ival <= 64;
@@ -1196,12 +1161,7 @@ class Specialiser {
       nargs(1);
       numeric(args[0]);
       VT t = args[0].t.r == Repr::Bool ? kPyInt : args[0].t;
-      Interval iv;
-      if (args[0].iv.known) {
-        i128 lo = args[0].iv.lo, hi = args[0].iv.hi;
-        i128 m = std::max(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi);
-        iv = {true, (lo <= 0 && hi >= 0) ? 0 : std::min(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi), m};
-      }
+      Interval iv = abs(args[0].iv);
       mark_ovf(&e, may_overflow(t, iv));
       return TypedInterval{t, iv.fits64() ? iv : Interval{}};
     }
@@ -1214,10 +1174,7 @@ class Specialiser {
               DeclineCode::Typing, e.line,
               f + "() of " + a_type(t) + " and " + a_type(a.t) + " returns either type depending on the values"};
         t = VT{t.r, t.py || a.t.py, t.np || a.t.np};
-        if (iv.known && a.iv.known)
-          iv = {true, std::min(iv.lo, a.iv.lo), std::max(iv.hi, a.iv.hi)};
-        else
-          iv = {};
+        iv = hull(iv, a.iv);  // (looser than min's and max's own bounds, which would change the checks)
       }
       return TypedInterval{t, iv};
     }
@@ -1415,7 +1372,7 @@ class Specialiser {
         throw Unsupported{DeclineCode::Typing, s.line,
                           "range() gets a " + describe((*x)->t) + "; Python raises TypeError"};
     // The variable lies between start and stop, whichever way the step goes.
-    if (a && b && a->iv.known && b->iv.known) iv = {true, std::min(a->iv.lo, b->iv.lo), std::max(a->iv.hi, b->iv.hi)};
+    if (a && b) iv = hull(a->iv, b->iv);
     VarInfo& var = S.vars[S.var_index.at(s.var)];
     join_var(var, kPyInt, s.line);
     if (loop_iv_.count(s.var))
@@ -1515,10 +1472,9 @@ class Specialiser {
           else
             iv = {true, b->iv.lo + 1, a->iv.hi};
           if (iv.lo > iv.hi) iv = {true, a->iv.lo, a->iv.lo};  // never runs
-          i128 span = step > 0 ? b->iv.hi - a->iv.lo : a->iv.hi - b->iv.lo;
-          i128 st = step > 0 ? step : -static_cast<i128>(step);
-          i128 trips = span <= 0 ? 0 : (span + st - 1) / st;
-          if (record_ && trips <= (i128(1) << 20)) {
+          Interval trips_iv = range_trips(a->iv, b->iv, Interval::of(step));
+          i128 trips = trips_iv.hi;
+          if (record_ && trips_iv.known && trips <= (i128(1) << 20)) {
             S.max_trips[s.id] = static_cast<int64_t>(trips);
             decisions_ << 's' << (trips <= 64 ? 0 : trips <= 4096 ? 1 : 2);
           }
