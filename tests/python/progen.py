@@ -49,6 +49,16 @@ accepts with nests it declines, at several depths and in many settings:
   (every constructor, several dtypes, two arrays taking turns, arrays that
   escape, shapes that raise, zero passes), and variables holding an int then
   a small NumPy integer, or a float then an int, under data branches.
+  A second stream (``Extra.new_cells``) and a third (``Extra.newest_cells``:
+  ``round(x, ndigits)`` at ties, NaN/inf, huge, negative, variable and float
+  ndigits over float32/float64/int elements; ``len(m[i])`` over 2-D arrays,
+  lists of equal or ragged rows, tuples, empty rows, negative and
+  out-of-range rows; appends inside ``while`` loops in a ``for``, Collatz-like,
+  past the first guess, raising midway, run twice) each draw from a stream of
+  their own, so the cells each seed gave before stay as they were: dump
+  ``generate(s).cells`` for a few hundred seeds before a change and check
+  that each is a prefix of the cells after it. ``PROGEN_ONLY_NEWEST=1`` makes
+  programs of the data cell and the third stream's cells only.
 
 Top-level calls of generated functions go through ``CALL(f, *args)`` and some
 functions are decorated with ``@JIT``: in CPython and in IPython both are
@@ -64,6 +74,7 @@ every result must equal CPython's exactly. Inexact operations (``/``,
 integers) and scalars ``q*``, which no sum reads.
 """
 
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -1705,9 +1716,9 @@ class Gen:
     def build(self) -> Program:
         r = self.r
         cells = [self.data_cell()]
-        if self.large:
+        if self.large and not ONLY_NEWEST:
             cells.append("\n".join(self.w_big(Ctx("top", 0))) + "\n")
-        for _ in range(r.randint(1, 2 if self.large else 4)):
+        for _ in range(0 if ONLY_NEWEST else r.randint(1, 2 if self.large else 4)):
             lines = []
             for _ in range(1 if self.large else r.randint(1, 2)):
                 lines += self.wrap(Ctx("top", 0))
@@ -1726,6 +1737,9 @@ class Gen:
 
 EXTRA_SHARE = 0.25  # programs that get cells of these constructs
 NEW_SHARE = 0.35  # programs that get cells of the newer ones (Extra.new_cells)
+NEWEST_SHARE = 0.35  # programs that get cells of the newest ones (Extra.newest_cells)
+# PROGEN_ONLY_NEWEST=1: the data cell, then only the newest constructs' cells
+ONLY_NEWEST = os.environ.get("PROGEN_ONLY_NEWEST", "") not in ("", "0")
 
 
 class Extra:
@@ -1744,6 +1758,7 @@ class Extra:
         self.features: Set[str] = set()
         self.uid = 0
         self.q = random.Random(seed * 6007 + 31337)  # the newer constructs' stream
+        self.z = random.Random(seed * 4999 + 271829)  # the newest constructs' stream
         self.top = False
 
     def fresh(self, base):
@@ -1751,7 +1766,9 @@ class Extra:
         return f"x{base}{self.uid}"
 
     def cells(self) -> List[str]:
-        return self.older_cells() + self.new_cells()
+        if ONLY_NEWEST:
+            return self.newest_cells(force=True)
+        return self.older_cells() + self.new_cells() + self.newest_cells()
 
     def older_cells(self) -> List[str]:
         r = self.r
@@ -2676,6 +2693,279 @@ class Extra:
         lines += ["        " + b for b in body.split("\n")]
         lines.append(f"    return out, last, val, {q.choice(['j', 'j', 'i', 'j + i'])}")
         return self._call(lines, f, "YF, YI, n, m")
+
+    # --- constructs native since: round(x, ndigits), len(m[i]) with a row index
+    # that varies, an append inside a while loop. Drawn from a third stream of
+    # their own (self.z), so the cells above stay as they were. -------------------------------
+    def newest_cells(self, force=False) -> List[str]:
+        z = self.z
+        if z.random() >= NEWEST_SHARE and not force:
+            return []
+        self.features.add("newest constructs")
+        out = [self.zdata()]
+        makers = [
+            self.round_fn,
+            self.round_fn,
+            self.round_fn,
+            self.rowlen_fn,
+            self.rowlen_fn,
+            self.rowlen_fn,
+            self.while_append_fn,
+            self.while_append_fn,
+            self.while_append_fn,
+        ]
+        for _ in range(z.randint(1, 4 if force else 3)):
+            self.top = z.random() < 0.2
+            self.zbind = []
+            lines = z.choice(makers)()
+            if self.top:
+                self.features.add("newest constructs at top level")
+                lines = self.zbind + self.at_top(lines)
+            out.append("\n".join(lines) + "\n")
+        return out
+
+    def zdata(self):
+        z = self.z
+        n, m = self.n, self.m
+        ties = [
+            "0.5",
+            "1.5",
+            "2.5",
+            "-0.5",
+            "-2.5",
+            "2.675",
+            "0.125",
+            "0.375",
+            "-0.125",
+            "1.005",
+            "0.045",
+            "123456.5",
+            "1e16 + 2.0",
+            "-0.0",
+            "3.0",
+            "7.25",
+            "1e300",
+            "5e-324",
+            "2.0 ** 52 + 0.5",
+            "0.285",
+        ]
+        vals = [z.choice(ties) for _ in range(n)]
+        if n and z.random() < 0.4:
+            self.features.add("round of NaN/inf")
+            for _ in range(z.randint(1, 2)):
+                vals[z.randrange(n)] = z.choice(["math.nan", "math.inf", "-math.inf"])
+        nds = [z.choice([-2, -1, 0, 0, 1, 1, 2, 3, 5, 17, -5]) for _ in range(n)]
+        ndt = z.choice(["int64", "int64", "int32", "int8"])
+        if n and z.random() < 0.25:
+            self.features.add("round with huge ndigits")
+            nds[z.randrange(n)] = z.choice([-128, 127, -100] if ndt == "int8" else [-400, 400, 308, -308, 2**30])
+        idt = z.choice(["int64", "int64", "int32"])
+        big = [2**62, -(2**62) + 5] if idt == "int64" else [2**31 - 1]
+        ints = [z.choice([0, 5, -5, 15, 25, -25, 149, 150, 251, 1234, -9995, *big]) for _ in range(n)]
+        rows = [[z.randint(-4, 9) for _ in range(m)] for _ in range(n)]
+        ragged = [list(r_) for r_ in rows]
+        for r_ in ragged:
+            if z.random() < 0.5:
+                del r_[z.randrange(len(r_) + 1) :]
+        empty = z.random() < 0.3
+        lines = [
+            "import math",
+            "import numpy as np",
+            f"ZF = np.array([{', '.join(vals)}], dtype=np.{z.choice(['float64', 'float64', 'float32'])})",
+            f"ZD = np.array([{', '.join(vals)}], dtype=np.float64)",
+            f"ZN = np.array({nds}, dtype=np.{ndt})",
+            f"ZI = np.array({ints}, dtype=np.{idt})",
+            f"ZM = np.array({rows}, dtype=np.{z.choice(['float64', 'int64', 'int32', 'float32'])}).reshape({n}, {m})",
+            f"ZE = np.zeros(({n}, 0))" if empty else f"ZE = np.ones(({n}, {m}))",
+            f"ZL = {rows}",
+            f"ZR = {ragged}",
+            f"ZT = {[tuple(r_) for r_ in rows]}",
+            f"zk = {z.choice(['0', '1', '2', '-1', '3', '-3'])}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    # --- round(x, ndigits) ------------------------------------------------------------------
+    def round_fn(self):
+        z = self.z
+        self.features.add("round with ndigits")
+        f = self.fresh("rd")
+        lines = self._zhead(f, "ZF, ZD, ZN, ZI, n, zk")
+        odt = z.choice(["", "", "", ", dtype=np.float32", ", dtype=np.int64", ", dtype=ZF.dtype"])
+        lines += [f"    out = np.zeros(n{odt})", "    r = 0", "    s = 0.0"]
+        nd = z.choice(["zk", "2", "0", "-1", "1", "int(ZN[i])", "ZN[i]", "i - 2", "zk + i", "-zk", "15", "-308"])
+        if z.random() < 0.08:
+            self.features.add("round with a float ndigits")
+            nd = z.choice(["1.0", "float(zk)", "ZD[i]", "np.float64(2)"])
+        x = z.choice(
+            [
+                "float(ZF[i])",
+                "float(ZD[i])",
+                "ZD[i]",
+                "ZF[i]",
+                "ZF[i]",
+                "ZD[i] * 0.5",
+                "i * 5 - 12",
+                "ZI[i]",
+                "int(ZI[i])",
+                "ZI[i] * 3",
+                "float(ZD[i]) + i",
+                "ZF[i] * 10",
+                "np.float32(ZD[i])",
+                "i / 8",
+                "True",
+            ]
+        )
+        stmt = z.choice(
+            [
+                f"out[i] = round({x}, {nd})",
+                f"out[i] = round({x}, {nd})",
+                f"r = round({x}, {nd})\nout[i] = r",
+                f"s = round(s * 0.5 + {x}, {nd})",
+                f"out[i] = round({x}, {nd}) - round({x})",
+                f"r = round({x}, {nd})",
+                f"if round({x}, {nd}) > 1:\n    out[i] = 1",
+                f"out[-1 - i] = round({x}, {nd}) * 2",
+            ]
+        )
+        rng = z.choice(["n", "n", "len(ZF)", "n - 1", "n + 1"])
+        if rng == "n + 1":
+            self.features.add("round after an IndexError")
+        lines.append(f"    for i in range({rng}):")
+        pad = "        "
+        if z.random() < 0.2:
+            lines.append(f"{pad}if {z.choice(['ZN[i] > 0', 'i % 2 == 0', 'ZD[i] > 1'])}:")
+            pad += "    "
+        lines += [pad + b for b in stmt.split("\n")]
+        lines.append("    return out, r, s, type(r).__name__, type(s).__name__")
+        return self._zcall(lines, f, "ZF, ZD, ZN, ZI, n, zk")
+
+    # --- len(m[i]) with a row index that varies ---------------------------------------------
+    def rowlen_fn(self):
+        z = self.z
+        self.features.add("len of a row")
+        f = self.fresh("rl")
+        src = z.choice(["ZM", "ZM", "ZM", "ZL", "ZL", "ZR", "ZE", "ZT", "ZF"])
+        if src == "ZR":
+            self.features.add("len of ragged rows")
+        if src == "ZF":
+            self.features.add("len of an element (TypeError)")
+        lines = self._zhead(f, "M, n, m, zk")
+        lines += [
+            f"    out = np.zeros((n, m + 1){z.choice(['', '', ', dtype=np.int64'])})",
+            "    acc = 0",
+            "    j = -1",
+        ]
+        rows = z.choice(["len(M)", "len(M)", "n", "n + 1", "n - 1", "min(n, len(M))"])
+        if rows == "n + 1":
+            self.features.add("len of a row out of range")
+        row = z.choice(["M[i]", "M[i]", "M[i]", "M[-i - 1]", "M[i - 1]", "M[i - zk]", "M[-1]"])
+        item = row + "[j]"
+        body = z.choice(
+            [
+                f"for j in range(len({row})):\n    out[i, j] = {item} * 2",
+                f"for j in range(len({row})):\n    acc += {item}",
+                f"for j in range(len({row})):\n    out[i, j] = {item} + len({row})",
+                f"out[i, 0] = len({row}) * 0.5",
+                f"acc += len({row})",
+                f"for j in range(len({row}) - 1):\n    out[i, j + 1] = {item} - {row}[j + 1]",
+                f"j = 0\nwhile j < len({row}):\n    out[i, j] = {item}\n    j += 1",
+                f"if len({row}) > 2:\n    out[i, 2] = {row}[2]",
+                f"for j in range(1, len({row}), 2):\n    out[i, j] = round({item} * 0.25, 1)",
+            ]
+        )
+        lines.append(f"    for i in range({rows}):")
+        lines += ["        " + b for b in body.split("\n")]
+        lines.append("    return out, acc, j")
+        self.zbind = [f"M = {src}"]
+        return self._zcall(lines, f, f"{src}, n, m, zk")
+
+    # --- an append inside a while loop ------------------------------------------------------
+    def while_append_fn(self):
+        z = self.z
+        self.features.add("append inside a while")
+        f = self.fresh("wa")
+        lines = self._zhead(f, "ZF, ZI, ZN, n, seq, lim")
+        lines += ["    t = 0"]
+        kind = z.choice(["collatz", "collatz", "count", "count", "halve", "raise", "break"])
+        self.features.add(f"while append: {kind}")
+        item = z.choice(["v", "v", "v * 0.5", "ZF[k % n]", "v > 3", "k", "float(v)", "round(v / 3, 2)", "ZI[k % n]"])
+        if kind == "collatz":
+            lines += [
+                "    for k in range(1, lim):",
+                "        v = k",
+                "        while v != 1:",
+                f"            seq.append({item})",
+                "            v = v // 2 if v % 2 == 0 else 3 * v + 1",
+                "            t += 1",
+            ]
+        elif kind == "count":
+            stop = z.choice(["k", "k * 3", "70", "150", "k + abs(int(ZN[k % n])) % 9"])
+            lines += [
+                "    for k in range(lim):",
+                "        v = 0",
+                f"        while v < {stop}:",
+                f"            {z.choice(['if v % 3 == 0:', 'if True:', 'if ZF[k % n] > 0:'])}",
+                f"                seq.append({item})",
+                "            v += 1",
+                "        t += v",
+            ]
+        elif kind == "halve":
+            lines += [
+                "    for k in range(lim):",
+                "        v = k * 1000 + 7",
+                "        while v > 0:",
+                f"            seq.append({item})",
+                "            v //= 2",
+            ]
+        elif kind == "raise":
+            bad = z.choice(
+                ["ZI[v]", "10 // (v - 5)", "ZF[v + k]", "math.sqrt(4 - v)", "int(ZF[v % n]) if v < n else 1 // 0"]
+            )
+            self.features.add("while append raises")
+            lines += [
+                "    for k in range(lim):",
+                "        v = 0",
+                f"        while v < {z.choice(['k + 3', '8', 'n + 2'])}:",
+                f"            seq.append({bad})",
+                "            v += 1",
+            ]
+        else:
+            lines += [
+                "    for k in range(1, lim):",
+                "        v = k",
+                "        while True:",
+                f"            seq.append({item})",
+                "            if v % 7 == 0 or v > 100:",
+                "                break",
+                "            v = v * 2 + 1",
+            ]
+        lines.append("    return seq, len(seq), t")
+        lim = z.choice(["5", "20", "n", "40", "200", "1"])
+        start = z.choice(["[]", "[]", "[]", "[7, 8.5]", "list(range(3))"])
+        self.zbind = [f"seq = {start}", f"lim = {lim}"]
+        lines = self._zcall(lines, f, f"ZF, ZI, ZN, n, {start}, {lim}")
+        if not self.top and z.random() < 0.4:
+            # again: a buffer that overflowed the first guess is doubled
+            self.features.add("while append run twice")
+            again = lines[-1]
+            lines.append(again.replace("xres", "xagain", 1) if "xres" in again else again)
+        return lines
+
+    def _zhead(self, f, params):
+        lines = []
+        if self.z.random() < 0.2:
+            lines.append("@JIT")
+        lines.append(f"def {f}({params}):")
+        return lines
+
+    def _zcall(self, lines, f, args):
+        lines = "\n".join(lines).split("\n")
+        res = self.fresh("res")
+        if lines[0] == "@JIT":
+            lines.append(f"{res} = {f}({args})")
+        else:
+            lines.append(f"{res} = CALL({f}, {args})")
+        return lines
 
 
 def generate(seed: int) -> Program:
