@@ -267,3 +267,15 @@ def test_results_stay_cpythons_over_warm_calls():
         check(two_nests, lambda: (A.copy(), x.copy(), np.zeros(130), np.zeros(120)), devices=("auto",))
         if call == 3:
             _loopscope.cpu_wait_compiles()
+
+
+def test_a_kept_native_decision_ends_when_its_device_declines(nest):
+    nest_id, env, signature = nest
+    key = (nest_id, None, signature)
+    with _Engine("cpu-serial", _prices(1.0, 1e-3), cached=True):
+        _cost.choose(nest_id, env)
+        _cost._decisions[key][0] = "kept"
+        assert _cost.choose(nest_id, env) == "kept"
+        _cost.note_declined(nest_id, env)  # what auto's hook says when the CPU declined these values
+        assert key not in _cost._decisions
+        assert _cost.choose(nest_id, env) == "cpu-serial"  # decided again

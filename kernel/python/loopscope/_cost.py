@@ -748,6 +748,20 @@ def note_stopped(nest_id, env):
     _decisions.pop((nest_id, None, signature), None)  # not kept for the next runs
 
 
+def note_declined(nest_id, env):
+    """The device chosen for ``nest_id`` declined these values as it ran:
+    the kept decision is dropped (the next run decides again, and the CPU
+    facts then say why)."""
+    if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
+        signature = _last_chosen[2]
+    else:
+        try:
+            signature = decision_signature(env)
+        except Exception:
+            return
+    _decisions.pop((nest_id, None, signature), None)
+
+
 def set_reassociation(allowed):
     """``loopscope.set_reassociation``: whether floating-point sums and
     products may run in parallel (the plan's reductions, hence the prices and

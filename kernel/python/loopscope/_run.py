@@ -175,10 +175,15 @@ def _auto_hook(nest_id, env):
         if seconds is not None:
             _cost.note_native_run(nest_id, env, device, seconds)
     if out is None:
-        if device != "python" and _records.status_of(nest_id) == "fallback":
+        status = _records.status_of(nest_id) if device != "python" else None
+        if status == "fallback":
             # The native code stopped (a subscript out of range, an int beyond
             # 64 bits, ...) and Python ran the loop: these values run as Python next time.
             _cost.note_stopped(nest_id, env)
+        elif status == "declined":
+            # The device declined these values as it ran (a native decision is
+            # kept for a while): the next run decides again.
+            _cost.note_declined(nest_id, env)
         # What the interpreter takes on these values, for the next decision.
         _python_clock.start(nest_id, env)
     return out
