@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "loopscope/analysis/interval.hpp"
 #include "loopscope/costmodel/work.hpp"
 
 namespace loopscope::costmodel {
@@ -58,10 +59,6 @@ bool same_expr(const ExprPtr& a, const ExprPtr& b);
 // `idiv_const` when the divisor is a constant) for // and % (work_ops.cpp).
 void count_int_op(BinOp op, const ExprPtr& divisor, double w, OpCounts& ops);
 
-struct Interval {
-  double lo, hi;
-};
-
 class Counter {
  public:
   // Defined in work_loops.cpp.
@@ -84,8 +81,8 @@ class Counter {
   std::map<std::string, int64_t> assigned_;
   // Float scalars the nest assigned, as the walk last computed them (eval_real).
   std::map<std::string, double> real_assigned_;
-  std::map<std::string, Interval> range_;    // loop-variable ranges
-  std::map<std::string, bool> local_float_;  // scalars assigned in the nest
+  std::map<std::string, analysis::IntInterval> range_;  // loop-variable ranges
+  std::map<std::string, bool> local_float_;             // scalars assigned in the nest
   std::map<int, LoopTraffic> loops_;
   std::map<std::string, ArrayTraffic> arrays_;
   std::map<std::string, double> ref_footprint_read_, ref_footprint_write_;
@@ -190,8 +187,9 @@ class Counter {
   void collect_bound_names(const Stmt* s);
 
   // ---- index expressions (work_traffic.cpp) --------------------------------
-  // Interval of an affine-ish index expression over the loop ranges.
-  std::optional<Interval> interval(const ExprPtr& e);
+  // Interval of an affine-ish index expression over the loop ranges
+  // (analysis/interval.hpp; unknown where it has none).
+  analysis::IntInterval interval(const ExprPtr& e);
   // Coefficient of loop variable `var` in an index expression: 0 when the
   // expression does not mention it, NaN when it is not affine in it.
   double coeff(const ExprPtr& e, const std::string& var);

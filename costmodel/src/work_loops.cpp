@@ -616,7 +616,7 @@ void Counter::count_loop(const Stmt& s, double w) {
     leaf_reads_.clear();
     leaf_writes_.clear();
   }
-  range_[s.var] = Interval{(double)std::min(first, last), (double)std::max(first, last)};
+  range_[s.var] = analysis::IntInterval::span(std::min(first, last), std::max(first, last));
 
   std::set<std::string> ctl;
   control_names(s.body, ctl);

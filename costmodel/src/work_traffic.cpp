@@ -24,29 +24,25 @@ bool same_expr(const ExprPtr& a, const ExprPtr& b) {
   return true;
 }
 
-// Interval of an affine-ish index expression over the loop ranges.
-std::optional<Interval> Counter::interval(const ExprPtr& e) {
-  if (!e) return std::nullopt;
+// Interval of an affine-ish index expression over the loop ranges, with
+// analysis/interval.hpp's arithmetic (exact, or unknown: the footprint then
+// takes the whole axis).
+analysis::IntInterval Counter::interval(const ExprPtr& e) {
+  if (!e) return {};
   if (e->kind == ExprKind::Name) {
     auto r = range_.find(e->name);
     if (r != range_.end()) return r->second;
   }
   if (e->kind == ExprKind::Binary && (e->bin_op == BinOp::Add || e->bin_op == BinOp::Sub || e->bin_op == BinOp::Mul)) {
     auto a = interval(e->args[0]), c = interval(e->args[1]);
-    if (!a || !c) return std::nullopt;
-    if (e->bin_op == BinOp::Add) return Interval{a->lo + c->lo, a->hi + c->hi};
-    if (e->bin_op == BinOp::Sub) return Interval{a->lo - c->hi, a->hi - c->lo};
-    double p[4] = {a->lo * c->lo, a->lo * c->hi, a->hi * c->lo, a->hi * c->hi};
-    return Interval{*std::min_element(p, p + 4), *std::max_element(p, p + 4)};
+    if (e->bin_op == BinOp::Add) return analysis::add(a, c);
+    if (e->bin_op == BinOp::Sub) return analysis::sub(a, c);
+    return analysis::mul(a, c);
   }
-  if (e->kind == ExprKind::Unary && e->un_op == UnOp::Neg) {
-    auto a = interval(e->args[0]);
-    if (!a) return std::nullopt;
-    return Interval{-a->hi, -a->lo};
-  }
+  if (e->kind == ExprKind::Unary && e->un_op == UnOp::Neg) return analysis::neg(interval(e->args[0]));
   auto v = eval(e);
-  if (v) return Interval{(double)*v, (double)*v};
-  return std::nullopt;
+  if (v) return analysis::IntInterval::of(*v);
+  return {};
 }
 
 // Coefficient of loop variable `var` in an index expression: 0 when the
@@ -123,7 +119,7 @@ void Counter::count_ref(const Expr& ref, double w, bool is_write) {
   for (size_t d = 0; d < ref.args.size(); ++d) {
     int64_t dim = d < ab.shape.size() ? shape_dim(ref.name, d) : 1;
     auto iv = interval(ref.args[d]);
-    double ext = iv ? (iv->hi - iv->lo + 1) : (double)dim;
+    double ext = iv.known ? (double)(iv.hi - iv.lo + 1) : (double)dim;
     distinct *= std::max(1.0, std::min(ext, (double)std::max<int64_t>(dim, 1)));
   }
   // Indexing fewer dimensions than the array has selects whole rows.
