@@ -177,15 +177,28 @@ CpuWork cpu_work(const WorkProfile& w, const HostProfile& h) {
   return c;
 }
 
+// A NumPy operation on one element of a slice (a load, a store or an
+// arithmetic operation), in the interpreter's price of a lowered slice.
+constexpr double kNumpyElementNs = 1.0;
+
 VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
   VariantCost v;
   v.variant = Variant::Python;
   double iters = 0, entries = 0;
+  // A slice runs in NumPy: one call per entry of its outermost loop, about
+  // a nanosecond an element operation (kNumpyElementNs), not interpreted
+  // iterations.
+  const double numpy_calls = w.numpy_slices;
   for (auto& l : w.loops) {
+    if (numpy_loop_var(l.var)) continue;
     iters += l.iterations;
     entries += l.entries;
   }
-  const OpCounts& o = w.ops;
+  OpCounts o = w.ops;
+  o += w.ops_numpy.scaled(-1);
+  const OpCounts& n = w.ops_numpy;
+  const double numpy_elements =
+      n.add + n.mul + n.div + n.pow + n.sqrt + n.exp + n.call + n.intop + n.idiv + n.compare + n.load + n.store;
   double binops = o.add + o.mul + o.div + o.pow;
   double calls = o.sqrt + o.exp + o.call;
   // Arithmetic on Python floats is cheaper than on the NumPy scalars array
@@ -197,7 +210,7 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
               py_float * h.py_float_binop_ns + o.py_mixed * h.py_mixed_ns + (o.intop + o.idiv) * h.py_intop_ns +
               (calls - np_calls) * h.py_call_ns + o.np_call * h.py_np_call_ns + o.load * h.py_load_ns +
               o.store * h.py_store_ns + o.index_dims * h.py_index_dim_ns + o.assign * h.py_assign_ns +
-              o.compare * h.py_compare_ns;
+              o.compare * h.py_compare_ns + numpy_calls * h.py_np_call_ns + numpy_elements * kNumpyElementNs;
   v.compute = ns * 1e-9;
   v.bound_by = "interpreter";
   v.details = {{"loop_iterations", iters},
@@ -212,7 +225,7 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
                {"compares", o.compare},
                {"python_float_ops", py_float},
                {"mixed_numpy_ops", o.py_mixed},
-               {"numpy_calls", o.np_call},
+               {"numpy_calls", o.np_call + numpy_calls},
                {"py_iter_ns", h.py_iter_ns},
                {"py_binop_ns", h.py_binop_ns},
                {"py_load_ns", h.py_load_ns},

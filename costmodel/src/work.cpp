@@ -102,6 +102,8 @@ void counted_names(const Stmt* s, bool in_while, std::set<std::string>& out) {
 }
 }  // namespace
 
+bool numpy_loop_var(const std::string& var) { return var.rfind("$slice", 0) == 0 || var.rfind("$reduce", 0) == 0; }
+
 std::string work_key(const BoundNest& b) {
   std::string k;
   auto put = [&](int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };

@@ -101,6 +101,7 @@ class Counter {
 
   // Where we are while walking.
   bool in_parallel_ = false;  // inside a loop split over CPU threads
+  bool in_numpy_ = false;     // inside a loop a slice was lowered to (WorkProfile::ops_numpy)
   // Regions of the CPU's parallel loops (entries, weighted like the walk's
   // samples) run on the pool, their iterations, and those run on the calling
   // thread because they are short (analysis::parallel_region_pays).

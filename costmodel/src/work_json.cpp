@@ -80,6 +80,8 @@ nlohmann::json to_json(const WorkProfile& w) {
   j["ops_parallel"] = ops_json(w.ops_parallel);
   j["ops_gpu_kernel"] = ops_json(w.ops_gpu_kernel);
   j["ops_vector"] = ops_json(w.ops_vector);
+  j["ops_numpy"] = ops_json(w.ops_numpy);
+  j["numpy_slices"] = w.numpy_slices;
   j["chain_ops"] = w.chain_ops;
   j["ops_recurrence"] = ops_json(w.ops_recurrence);
   j["inputs"] = w.inputs;
@@ -147,6 +149,8 @@ WorkProfile work_profile_from_json(const nlohmann::json& j) {
   // parallel part: the kernels then hold that same work.
   w.ops_gpu_kernel = j.contains("ops_gpu_kernel") ? ops_from_json(j["ops_gpu_kernel"]) : w.ops_parallel;
   if (j.contains("ops_vector")) w.ops_vector = ops_from_json(j["ops_vector"]);
+  if (j.contains("ops_numpy")) w.ops_numpy = ops_from_json(j["ops_numpy"]);
+  w.numpy_slices = j.value("numpy_slices", 0.0);
   w.chain_ops = num(j, "chain_ops");
   if (j.contains("ops_recurrence")) w.ops_recurrence = ops_from_json(j["ops_recurrence"]);
   w.inputs = j.value("inputs", 0);

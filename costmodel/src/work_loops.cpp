@@ -538,6 +538,19 @@ void Counter::reweigh_samples(const Stmt& s, int64_t first, int64_t step, int64_
 }
 
 void Counter::count_loop(const Stmt& s, double w) {
+  // A loop a slice was lowered to: what it counts is also kept apart
+  // (WorkProfile::ops_numpy), the interpreter runs it as NumPy calls.
+  if (numpy_loop_var(s.var) && !in_numpy_) {
+    const OpCounts before = w_.ops;
+    in_numpy_ = true;
+    count_loop(s, w);
+    in_numpy_ = false;
+    OpCounts diff = w_.ops;
+    diff += before.scaled(-1);
+    w_.ops_numpy += diff;
+    w_.numpy_slices += w;
+    return;
+  }
   auto start = s.start ? loop_bound(s.start) : std::optional<int64_t>(0);
   auto stop = loop_bound(s.stop);
   auto step = s.step ? loop_bound(s.step) : std::optional<int64_t>(1);

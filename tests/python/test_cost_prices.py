@@ -356,3 +356,29 @@ def test_the_snapshot_of_a_list_is_priced_on_every_native_variant():
     # An array in its place is not copied.
     est = only_nest(weighted, np.array(w), np.ones(3010), np.zeros(10))
     assert est["work"]["list_items"] == 0
+
+
+def strike_multiples(n, flags):
+    for i in range(2, int(n**0.5) + 1):
+        if flags[i]:
+            flags[i * i :: i] = 0
+
+
+def test_a_slice_is_a_numpy_call_in_the_interpreter():
+    """The loop a slice is lowered to runs natively as a loop, but in CPython
+    as one NumPy call: the interpreter's price counts the call and about a
+    nanosecond an element, not interpreted iterations."""
+    n = 1_000_000
+    est = only_nest(strike_multiples, n, np.ones(n, dtype=np.int64))
+    work = est["work"]
+    inner = sum(loop["iterations"] for loop in work["loops"] if loop["var"] != "i")  # the slice's index
+    assert inner > n  # the native code runs the slice's elements
+    assert work["ops_numpy"]["store"] == pytest.approx(inner)
+    # The data guard: half the values of i (the samples moved to where the
+    # slices are long weigh the guard itself only roughly).
+    assert work["numpy_slices"] == pytest.approx(999 / 2, rel=0.25)
+    py = variant(est, "python")
+    h = _cost.host_profile()
+    interpreted = inner * (h["py_iter_ns"] + h["py_store_ns"]) * 1e-9
+    assert py["compute"] < interpreted / 2
+    assert py["details"]["numpy_calls"] >= work["numpy_slices"]

@@ -81,6 +81,9 @@ struct ArrayTraffic {
   double gpu_accesses = 0;
 };
 
+// A loop a slice or a NumPy reduction of slices was lowered to ($slice1, $reduce1).
+bool numpy_loop_var(const std::string& var);
+
 struct LoopTraffic {
   int loop = 0;  // Stmt::id
   std::string var;
@@ -108,6 +111,11 @@ struct WorkProfile {
   OpCounts ops_parallel;    // part of `ops` inside the loops the CPU splits over threads
   OpCounts ops_gpu_kernel;  // part of `ops` inside the GPU mapping's grid launches
   OpCounts ops_vector;      // part of `ops` in innermost loops the CPU code can vectorise
+  // Part of `ops` in the loops a slice or a NumPy reduction of slices was
+  // lowered to (`$slice`, `$reduce` loop variables): one NumPy call per entry
+  // in the interpreter, not interpreted iterations.
+  OpCounts ops_numpy;
+  double numpy_slices = 0;  // entries of the outermost of those loops: the interpreter's NumPy calls
   // Recurrences carried by an innermost loop (A[i, j] = f(A[i, j - 1]), or
   // s = s * a + x[i]): the operations on the path from the value produced by
   // the previous iteration to the new one, which cannot overlap. `store` counts
