@@ -198,6 +198,8 @@ void Counter::add_ops(const OpCounts& o, bool vec_leaf) {
 
 namespace {
 // np.float64, np.uint8, np.bool_ ...: a NumPy scalar type called on a value.
+constexpr double kNpConstructorCalls = 0.5;
+
 bool numpy_constructor(const std::string& n) {
   static const std::set<std::string> types = {"np.float64", "np.float32", "np.float16",    "np.int64",     "np.int32",
                                               "np.int16",   "np.int8",    "np.uint64",     "np.uint32",    "np.uint16",
@@ -280,12 +282,12 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
     case ExprKind::Call: {
       for (auto& a : e->args) count_expr(a, w, ops, has_call);
       const std::string& n = e->name;
-      // A NumPy function on a number, its constructors too (np.uint64(23)
-      // takes CPython about as long as np.sqrt(x): 0.2 to 1 us), or round()
+      // A NumPy function on a number, its constructors too (np.uint64(23):
+      // about half of np.sqrt(x), kNpConstructorCalls), or round()
       // of a NumPy scalar: the interpreter calls into NumPy's machinery.
       const bool constructor = numpy_constructor(n);
       if (n.rfind("np.", 0) == 0)
-        ops.np_call += w * (n == "np.clip" ? kNpClipCalls : 1.0);
+        ops.np_call += w * (n == "np.clip" ? kNpClipCalls : constructor ? kNpConstructorCalls : 1.0);
       else if (n == "round" && !e->args.empty() && py_value(e->args[0]).kind != PyValue::Python)
         ops.np_call += w;
       if (constructor)
