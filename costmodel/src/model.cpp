@@ -266,13 +266,39 @@ double snapshot_seconds(const WorkProfile& w, const HostProfile& h, const Varian
 }
 
 // The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
-// quick code (a few ms to compile, kQuickSlowdown times slower to run except
-// in libm calls, which are the same calls in both tiers) while O3 code builds
+// quick code (a few ms to compile, several times slower to run except in
+// libm calls, which are the same calls in both tiers) while O3 code builds
 // in the background, or O3 code at once. Quick code is worth it when its
 // extra run time is below what waiting for O3 would add.
-// PolyBench's 30 kernels at SMALL, cpu-serial: 1.6x to 54x, geometric mean
-// 4.9x (docs/cpu.md); the twelve benchmarks: 1x (libm-bound) to 6x.
-constexpr double kQuickSlowdown = 5.0;
+// Quick code runs kQuickSlowdown times slower than O3 on scalar loops and
+// more on loops O3 vectorises (quick code never vectorises), the more the
+// wider O3's vectors: kQuickSlowdown * (1 + v * lanes / 4), v the
+// vectorisable share of the arithmetic (18x for a loop of doubles, all
+// vectorisable, on AVX-512; 12x on AVX2).
+// Measured on cpu-serial, AVX-512, best of 5, one sitting: PolyBench's 30
+// kernels at SMALL 1.4x to 29x (median 7.4x), at MEDIUM 1.3x to 52x
+// (median 8.1x); the twelve benchmarks 1.1x (libm-bound) to 15x (median
+// 4.8x). Nests the model counts as scalar: median 6.3x (geometric mean
+// 5.8x); as all vectorisable: median 13x, 8x to 29x at SMALL, 13x to 52x at
+// MEDIUM (jacobi-2d 18x, fdtd-2d 21x, gemm 52x), 2.8x for saxpy (memory
+// bound). Measured over predicted: median 0.97 over the 72 nests.
+constexpr double kQuickSlowdown = 6.0;
+
+// The share of the arithmetic, at one element an operation, in the loops
+// the CPU code vectorises (WorkProfile::ops_vector).
+double vectorisable_share(const WorkProfile& w, const HostProfile& h) {
+  OpCounts v;
+  v.add = w.ops_vector.add;
+  v.mul = w.ops_vector.mul;
+  v.div = w.ops_vector.div;
+  v.sqrt = w.ops_vector.sqrt;
+  v.compare = w.ops_vector.compare;
+  v.load = w.ops_vector.load;
+  v.store = w.ops_vector.store;
+  v.intop = w.ops_vector.intop;
+  const double all = cpu_op_seconds(w.ops, h);
+  return all > 0 ? std::clamp(cpu_op_seconds(v, h) / all, 0.0, 1.0) : 0.0;
+}
 
 }  // namespace
 
@@ -286,7 +312,9 @@ CpuTierChoice cpu_tier_choice(const WorkProfile& w, const HostProfile& h, double
   double libm_s = (o.exp + 2.5 * o.pow) * h.exp_ns * 1e-9;
   double arith_s = std::max(c.ops_s, c.chain_s);
   double libm_share = arith_s > 0 ? std::min(1.0, libm_s / arith_s) : 0.0;
-  t.quick_extra_s = (kQuickSlowdown - 1) * std::max(0.0, compute_s) * (1 - libm_share);
+  const double lanes = std::max(1.0, h.simd_bits / (w.fp32 ? 32.0 : 64.0));
+  const double slowdown = kQuickSlowdown * (1 + vectorisable_share(w, h) * lanes / 4);
+  t.quick_extra_s = (slowdown - 1) * std::max(0.0, compute_s) * (1 - libm_share);
   t.quick = t.quick_extra_s <= t.optimised_compile_s - t.quick_compile_s;
   return t;
 }
