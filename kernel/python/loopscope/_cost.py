@@ -237,18 +237,6 @@ def cores_free():
     _free[0] = now
     _free[1] = cores_free_from(cores, loadavg, _own_running_threads(), _own_minute(now))
     return _free[1]
-    try:
-        cores = int(_L.cpu_threads())  # affinity, cgroup quota, LOOPSCOPE_THREADS (host_cpus.hpp)
-    except Exception:
-        cores = os.cpu_count() or 1
-    try:
-        with open("/proc/loadavg") as f:
-            loadavg = f.read()
-    except OSError:
-        loadavg = ""
-    _free[0] = now
-    _free[1] = cores_free_from(cores, loadavg, _own_running_threads())
-    return _free[1]
 
 
 def _facts(facts, nest_id=None):
