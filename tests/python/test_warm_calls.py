@@ -21,6 +21,7 @@ import math
 import time
 
 import numpy as np
+import polybench
 import pytest
 from differential import check, use_temporary_cache  # noqa: F401
 from test_compile_ahead import _bound_env, fresh_decisions  # noqa: F401  (the fixture resets auto's state)
@@ -249,22 +250,11 @@ def test_a_parallel_run_slower_than_the_measured_serial_one_moves_to_one_core(ne
 
 
 def test_results_stay_cpythons_over_warm_calls():
-    def two_nests(A, x, y, tmp):
-        m, n = A.shape
-        for i in range(n):
-            y[i] = 0.0
-        for i in range(m):
-            tmp[i] = 0.0
-            for j in range(n):
-                tmp[i] = tmp[i] + A[i, j] * x[j]
-            for j in range(n):
-                y[j] = y[j] + A[i, j] * tmp[i]
-        return y.sum()
-
+    # PolyBench's atax: two nests, the first cheap (kept in Python at first).
     rng = np.random.default_rng(3)
     A, x = rng.standard_normal((120, 130)), rng.standard_normal(130)
     for call in range(6):
-        check(two_nests, lambda: (A.copy(), x.copy(), np.zeros(130), np.zeros(120)), devices=("auto",))
+        check(polybench.atax, lambda: (A.copy(), x.copy(), np.zeros(130), np.zeros(120)), devices=("auto",))
         if call == 3:
             _loopscope.cpu_wait_compiles()
 
