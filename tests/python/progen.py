@@ -2296,10 +2296,10 @@ class Extra:
         ]
         return "\n".join(lines) + "\n"
 
-    def _head(self, f, params):
-        q = self.q
+    def _head(self, f, params, rng=None):
+        # rng: the stream the cell draws from (the newest cells have their own).
         lines = []
-        jit = q.random() < 0.2
+        jit = (rng or self.q).random() < 0.2
         if jit:
             lines.append("@JIT")
         lines.append(f"def {f}({params}):")
@@ -2789,7 +2789,7 @@ class Extra:
         z = self.z
         self.features.add("round with ndigits")
         f = self.fresh("rd")
-        lines = self._zhead(f, "ZF, ZD, ZN, ZI, n, zk")
+        lines = self._head(f, "ZF, ZD, ZN, ZI, n, zk", self.z)
         odt = z.choice(["", "", "", ", dtype=np.float32", ", dtype=np.int64", ", dtype=ZF.dtype"])
         lines += [f"    out = np.zeros(n{odt})", "    r = 0", "    s = 0.0"]
         nd = z.choice(["zk", "2", "0", "-1", "1", "int(ZN[i])", "ZN[i]", "i - 2", "zk + i", "-zk", "15", "-308"])
@@ -2837,7 +2837,7 @@ class Extra:
             pad += "    "
         lines += [pad + b for b in stmt.split("\n")]
         lines.append("    return out, r, s, type(r).__name__, type(s).__name__")
-        return self._zcall(lines, f, "ZF, ZD, ZN, ZI, n, zk")
+        return self._call(lines, f, "ZF, ZD, ZN, ZI, n, zk")
 
     # --- len(m[i]) with a row index that varies ---------------------------------------------
     def rowlen_fn(self):
@@ -2849,7 +2849,7 @@ class Extra:
             self.features.add("len of ragged rows")
         if src == "ZF":
             self.features.add("len of an element (TypeError)")
-        lines = self._zhead(f, "M, n, m, zk")
+        lines = self._head(f, "M, n, m, zk", self.z)
         lines += [
             f"    out = np.zeros((n, m + 1){z.choice(['', '', ', dtype=np.int64'])})",
             "    acc = 0",
@@ -2877,14 +2877,14 @@ class Extra:
         lines += ["        " + b for b in body.split("\n")]
         lines.append("    return out, acc, j")
         self.zbind = [f"M = {src}"]
-        return self._zcall(lines, f, f"{src}, n, m, zk")
+        return self._call(lines, f, f"{src}, n, m, zk")
 
     # --- an append inside a while loop ------------------------------------------------------
     def while_append_fn(self):
         z = self.z
         self.features.add("append inside a while")
         f = self.fresh("wa")
-        lines = self._zhead(f, "ZF, ZI, ZN, n, seq, lim")
+        lines = self._head(f, "ZF, ZI, ZN, n, seq, lim", self.z)
         lines += ["    t = 0"]
         kind = z.choice(["collatz", "collatz", "count", "count", "halve", "raise", "break"])
         self.features.add(f"while append: {kind}")
@@ -2943,28 +2943,12 @@ class Extra:
         lim = z.choice(["5", "20", "n", "40", "200", "1"])
         start = z.choice(["[]", "[]", "[]", "[7, 8.5]", "list(range(3))"])
         self.zbind = [f"seq = {start}", f"lim = {lim}"]
-        lines = self._zcall(lines, f, f"ZF, ZI, ZN, n, {start}, {lim}")
+        lines = self._call(lines, f, f"ZF, ZI, ZN, n, {start}, {lim}")
         if not self.top and z.random() < 0.4:
             # again: a buffer that overflowed the first guess is doubled
             self.features.add("while append run twice")
             again = lines[-1]
             lines.append(again.replace("xres", "xagain", 1) if "xres" in again else again)
-        return lines
-
-    def _zhead(self, f, params):
-        lines = []
-        if self.z.random() < 0.2:
-            lines.append("@JIT")
-        lines.append(f"def {f}({params}):")
-        return lines
-
-    def _zcall(self, lines, f, args):
-        lines = "\n".join(lines).split("\n")
-        res = self.fresh("res")
-        if lines[0] == "@JIT":
-            lines.append(f"{res} = {f}({args})")
-        else:
-            lines.append(f"{res} = CALL({f}, {args})")
         return lines
 
 
