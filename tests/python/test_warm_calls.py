@@ -25,42 +25,26 @@ import polybench
 import pytest
 from differential import check, use_temporary_cache  # noqa: F401
 from test_compile_ahead import _bound_env, fresh_decisions  # noqa: F401  (the fixture resets auto's state)
+from test_settle_by_measurement import _Engine as _SettleEngine
+from test_settle_by_measurement import scaled_add
 
 import _loopscope
 import loopscope
 from loopscope import _cost, _run
 
 
-def scaled_add(a, x, y):
-    for i in range(x.shape[0]):
-        y[i] = a * x[i] + y[i]
-
-
-class _Engine:
-    """The engine as _cost sees it, with the model's choice, the code cache
-    and the prices replaced. ``prices``: variant -> (run seconds, compile
-    seconds, not amortised); the estimate divides the compile by the
-    expected runs, as the model does."""
+class _Engine(_SettleEngine):
+    """test_settle_by_measurement's engine, with ``prices``: variant -> (run
+    seconds, compile seconds, not amortised); the estimate divides the
+    compile by the expected runs, as the model does."""
 
     def __init__(self, choice, prices, cached=False):
-        self.real = _cost._L
-        self.choice, self.prices, self.cached = choice, prices, cached
-        self.queued, self.facts = [], {}
+        super().__init__(choice, cached=cached, prices=prices)
 
     def __getattr__(self, name):
-        if name == "cost_choose_nest":
-            return self._choose
-        if name == "cpu_cached":
-            return lambda nest_id, env, parallel=True: self.cached
-        if name == "cpu_compile_background":
-            return lambda nest_id, env, parallel=True: self.queued.append(parallel) or True
         if name == "cost_estimate_nest":
             return self._estimate
-        return getattr(self.real, name)
-
-    def _choose(self, nest_id, env, gpu, facts):
-        self.facts = dict(facts)
-        return self.choice
+        return super().__getattr__(name)
 
     def _estimate(self, nest_id, env, _est, gpu, facts, sweep):
         runs = max(1.0, float(facts.get("expected_runs", 1)))
@@ -69,13 +53,6 @@ class _Engine:
             c = compile_s / runs
             out.append({"variant": v, "total": run_s + c, "compile": c})
         return {"variants": out}
-
-    def __enter__(self):
-        _cost._L = self
-        return self
-
-    def __exit__(self, *exc):
-        _cost._L = self.real
 
 
 @pytest.fixture
