@@ -633,7 +633,9 @@ TEST(Model, ShortCpuRegionsRunOnTheCallingThread) {
   EXPECT_NEAR(cp.scheduling, cs.scheduling + 100 * 0.02e-6, 1e-15);  // 20 ns a region run in place
   EXPECT_NEAR(cp.compute, cs.compute, 1e-15);
   EXPECT_EQ(cp.details["inline_regions"], 100);
-  if (e.choice == Variant::CpuSerial) EXPECT_NE(e.reason.find("too little work"), std::string::npos) << e.reason;
+  if (e.choice == Variant::CpuSerial) {
+    EXPECT_NE(e.reason.find("too little work"), std::string::npos) << e.reason;
+  }
   VariantFacts compiled;
   compiled.cpu_compiled = true;
   compiled.expected_runs = 1000;
@@ -905,7 +907,10 @@ TEST(Host, DetectsThisMachine) {
   EXPECT_GT(h.clock_ghz, 0.1);
 }
 
-TEST(Host, CalibrationIsQuickAndCached) {
+// How long a calibration takes is printed by
+// bench/validate_costmodel_corpus.py --recalibrate, not checked here: a time
+// limit fails on a loaded machine or under a sanitizer.
+TEST(Host, CalibrationIsCached) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("loopscope-cm-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -913,10 +918,7 @@ TEST(Host, CalibrationIsQuickAndCached) {
   std::string saved = old ? old : "";
   setenv("XDG_CACHE_HOME", dir.c_str(), 1);
   EXPECT_EQ(cache_dir(), (dir / "loopscope").string());
-  auto t0 = std::chrono::steady_clock::now();
   HostProfile h = host_profile(false);
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(took, 2.0);
   EXPECT_TRUE(h.calibrated);
   EXPECT_EQ(h.source, "calibrated");
   EXPECT_GT(h.dram_bandwidth_gbs, 0.5);
