@@ -143,3 +143,15 @@ def test_the_factor_grows_only_after_a_stopped_run():
     _run.reset_last_runs()
     loopscope.run(fn, 3000, [], device="cpu")
     assert factors() == {2 * _appends.WHILE_GUESS}
+
+
+def test_auto_runs_natively_once_the_buffer_has_grown():
+    # A stopped run sends auto's values to Python (_cost.note_stopped), but
+    # the buffer of appends inside a while grows, and with it the values'
+    # decision signature (the buffer is a hidden input): a later run is native.
+    fn = make_function(COLLATZ)
+    seen = []
+    for _ in range(4):
+        records = check(fn, lambda: (3000, []), native=False, devices=("auto",))
+        seen += statuses(records, "auto")
+    assert seen[-1] == "ok", seen
