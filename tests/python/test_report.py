@@ -230,6 +230,11 @@ def test_gauss_seidel_self_dependences_are_one_edge(shell):
     """Gauss–Seidel's four dependences of S1 on itself (A[i-1, j], A[i+1, j],
     A[i, j-1], A[i, j+1]) are drawn as one labelled arc, not four arcs
     smeared over each other."""
+    from loopscope import _report_graph
+
+    # A layout that timed out earlier in the session (a loaded machine) makes
+    # graphs this large be left out: not what this test is about.
+    _report_graph._layout_state["too_slow"] = None
     report = _shown(
         shell,
         "full",
