@@ -46,8 +46,22 @@ thread_local int t_index = 0;  // the pool's index of this thread (0: the caller
 // Starting and finishing a parallel loop is the cost that matters for loops
 // inside a sequential loop (a time step, the k of LU): a wake-up through a
 // condition variable takes tens of microseconds on a virtual machine. So both
-// sides first spin on atomics for up to 2 ms (a new generation for the workers, the
-// finished count for the caller) and only then block.
+// sides first spin on atomics for up to 2 ms (a new generation for the workers,
+// the workers still inside the loop for the caller) and only then block.
+//
+// The caller never waits for a worker that has not started: a worker asleep
+// when a loop begins can take milliseconds to wake (a virtual CPU that its
+// host has parked: 0.3 to 10 ms measured here after a pause of a tenth of a
+// second), and the caller, which steals every chunk nobody took, has long
+// finished the loop alone by then. When the caller's own work() returns every
+// chunk is taken; it closes the loop (open_ = 0) and waits only for the
+// workers inside it, which are running chunks they took. A worker enters a
+// loop by counting itself in inside_ and then checking that the loop it woke
+// for is still open; the caller closes and then reads inside_. Both sides use
+// sequentially consistent operations, so either the worker sees the loop
+// closed (and leaves without touching it) or the caller sees the worker
+// inside (and waits for it): job_ and the shares are never read by a worker
+// after the caller returned.
 class ThreadPool {
  public:
   explicit ThreadPool(int workers) : shares_(static_cast<size_t>(workers) + 1) {
@@ -66,28 +80,29 @@ class ThreadPool {
   // Runs f(c) for c in [0, n) on all threads; returns when all are done.
   void run(int64_t n, const std::function<void(int64_t)>& f) {
     std::unique_lock<std::mutex> lk(run_m_);  // one parallel loop at a time
-    const int workers = static_cast<int>(threads_.size());
     {
       std::lock_guard<std::mutex> g(m_);
       job_ = &f;
-      const int T = workers + 1;
+      const int T = static_cast<int>(shares_.size());
       for (int t = 0; t < T; ++t) {
         shares_[t].next.store(n * t / T, std::memory_order_relaxed);
         shares_[t].end = n * (t + 1) / T;
       }
-      finished_.store(0);
+      const uint64_t gen = generation_.load() + 1;
+      open_.store(gen, std::memory_order_seq_cst);
       // Published last, with release: a worker that sees the new generation
-      // sees the job, the total and the reset counters.
-      generation_.store(generation_.load() + 1, std::memory_order_release);
+      // sees the job and the shares.
+      generation_.store(gen, std::memory_order_release);
     }
     cv_.notify_all();
     work(0, f);
-    spin_until([&] { return finished_.load(std::memory_order_acquire) >= workers; });
-    if (finished_.load(std::memory_order_acquire) < workers) {
+    open_.store(0, std::memory_order_seq_cst);  // every chunk is taken: no worker enters now
+    spin_until([&] { return inside_.load(std::memory_order_seq_cst) == 0; });
+    if (inside_.load(std::memory_order_seq_cst) != 0) {
       std::unique_lock<std::mutex> g(m_);
-      while (finished_.load(std::memory_order_acquire) < workers) {
+      while (inside_.load(std::memory_order_acquire) != 0) {
         done_cv_.wait_for(g, std::chrono::milliseconds(20));
-        if (finished_.load(std::memory_order_acquire) < workers && t_owner) {
+        if (inside_.load(std::memory_order_acquire) != 0 && t_owner) {
           g.unlock();
           rt::run_poll_callback();
           g.lock();
@@ -146,10 +161,11 @@ class ThreadPool {
       }
       if (stop_.load()) return;
       seen = generation_.load(std::memory_order_acquire);
-      work(self, *job_);
+      inside_.fetch_add(1, std::memory_order_seq_cst);
+      if (open_.load(std::memory_order_seq_cst) == seen) work(self, *job_);  // else: finished without us
       {
-        std::lock_guard<std::mutex> lk(m_);
-        finished_.fetch_add(1, std::memory_order_release);
+        std::lock_guard<std::mutex> lk(m_);  // the caller waits on done_cv_ with m_ held
+        inside_.fetch_sub(1, std::memory_order_release);
       }
       done_cv_.notify_all();
     }
@@ -163,8 +179,9 @@ class ThreadPool {
     std::atomic<int64_t> next{0};
     int64_t end = 0;
   };
-  std::vector<Share> shares_;  // one per thread; written before a generation is published
-  std::atomic<int> finished_{0};
+  std::vector<Share> shares_;      // one per thread; written before a generation is published
+  std::atomic<int> inside_{0};     // workers inside a loop (running chunks they took, or leaving)
+  std::atomic<uint64_t> open_{0};  // the generation workers may still enter (0: none)
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loopscope/jit/cpu.hpp"
+#include "../../../jit/src/cpu_runtime.hpp"  // parallel_copy: the thread pool without generated code
 
 using namespace loopscope::analysis;
 using namespace loopscope::jit;
@@ -1018,4 +1019,24 @@ TEST(CpuCodegen, ShortParallelRegionsRunOnTheCallingThread) {
     EXPECT_EQ(r.regions_parallel, n == 100 ? 0 : steps) << n;
   }
   set_cpu_thread_count(0);  // back to the default
+}
+
+// The thread pool's join: the caller waits only for workers inside a loop,
+// never for one still asleep (it runs the chunks nobody took itself). Loops
+// started right after one another (workers spinning), after a pause longer
+// than the workers' spin (workers blocked) and mixed: every piece is copied
+// exactly once, every time, and the pool is still whole afterwards.
+TEST(CpuCodegen, ThreadPoolJoinsWithoutWaitingForSleepingWorkers) {
+  constexpr size_t kBytes = size_t(9) << 20;  // nine 1 MiB pieces: on the pool
+  std::vector<unsigned char> src(kBytes), dst(kBytes);
+  for (int threads : {2, 4}) {
+    for (int round = 0; round < 60; ++round) {
+      const unsigned char tag = static_cast<unsigned char>(round * 7 + threads);
+      std::memset(src.data(), tag, kBytes);
+      std::memset(dst.data(), 0, kBytes);
+      if (round % 3 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // past the 2 ms spin
+      loopscope::jit::rt::parallel_copy({{dst.data(), src.data(), kBytes}}, threads);
+      ASSERT_EQ(std::memcmp(dst.data(), src.data(), kBytes), 0) << "threads " << threads << ", round " << round;
+    }
+  }
 }
