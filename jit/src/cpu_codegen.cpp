@@ -1016,6 +1016,12 @@ void wait_cpu_compiles() {
   u.idle.wait(lk, [&] { return u.queue.empty() && !u.busy; });
 }
 
+bool cpu_compiling_in_background() {
+  Upgrader& u = upgrader();
+  std::lock_guard<std::mutex> lk(u.m);
+  return u.busy || !u.queue.empty();
+}
+
 CpuTier cpu_variant_tier(const CpuVariant& v) { return v.tier; }
 
 const char* to_string(CpuTier t) {

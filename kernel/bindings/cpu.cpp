@@ -17,7 +17,8 @@
 //   cpu_budget() -> {"cpus", "source"}: the CPUs this process may use and what
 //       decided it (LOOPSCOPE_THREADS, the cgroup quota or the affinity mask)
 //   cpu_set_reverse_chunks(flag), cpu_reverse_chunks()   (testing)
-//   cpu_wait_compiles(), cpu_tier(), cpu_set_tier("auto"|"quick"|"optimised")
+//   cpu_wait_compiles(), cpu_compiling_in_background(), cpu_tier(),
+//   cpu_set_tier("auto"|"quick"|"optimised")
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -324,6 +325,9 @@ void bind(py::module_& m) {
         jit::wait_cpu_compiles();
       },
       "Block until no optimised code is being built in the background.");
+  m.def(
+      "cpu_compiling_in_background", [] { return jit::cpu_compiling_in_background(); },
+      "Whether a background compile is queued or running now.");
   m.def(
       "cpu_stop_compiles",
       [] {

@@ -43,6 +43,7 @@ def _args(seed, m=10, n=2000):
 @pytest.fixture(autouse=True)
 def fresh_decisions():
     _loopscope.cpu_clear_cache()
+    _loopscope.cpu_wait_compiles()  # a compile under way would hide the parallel runs noted (note_native_run)
     _cost.forget_decisions()
     _cost._compiled.clear()  # the GPU variants auto chose to compile
     _cost._runs.clear()

@@ -29,9 +29,10 @@ class _Engine:
 
     EVEN = {"python": 1.0, "cpu-serial": 1e-4, "cpu": 1e-4, "gpu": 1.0}
 
-    def __init__(self, choice, cached=True, prices=EVEN):
+    def __init__(self, choice, cached=True, prices=EVEN, compiling=False):
         self.real = _cost._L
         self.choice, self.cached, self.prices = choice, cached, prices
+        self.compiling = compiling  # whether the background thread is compiling
         self.queued = []
         self.facts = {}
 
@@ -42,6 +43,8 @@ class _Engine:
             return lambda nest_id, env, parallel=True: self.cached
         if name == "cpu_compile_background":
             return lambda nest_id, env, parallel=True: self.queued.append(parallel) or True
+        if name == "cpu_compiling_in_background":
+            return lambda: self.compiling
         if name == "cost_estimate_nest":
             return lambda *args: {
                 "variants": [{"variant": v, "total": t, "compile": 0.0} for v, t in self.prices.items()]
@@ -67,8 +70,9 @@ def nest():
 
 
 def _measured(nest_id, env, variant, *seconds):
-    for s in seconds:
-        _cost.note_native_run(nest_id, env, variant, s)
+    with _Engine(None):  # no background compile beside these runs
+        for s in seconds:
+            _cost.note_native_run(nest_id, env, variant, s)
 
 
 @pytest.mark.parametrize("model, faster", [("cpu-serial", "cpu"), ("cpu", "cpu-serial"), ("cpu", "cpu")])
@@ -212,3 +216,19 @@ def test_only_the_runs_of_fresh_decisions_are_measured(nest):
         assert not _cost.measuring(nest_id, env)
         _measured(nest_id, env, "cpu-serial", 11e-6)  # a run on the kept decision
     assert [s for _, s in _cost._native_times[(nest_id, signature)]["cpu-serial"]] == [10e-6]
+
+
+def test_a_parallel_run_beside_a_background_compile_is_not_kept(nest):
+    # The compile holds a core: the parallel run measured it as much as the
+    # code. A serial run beside it keeps its measurement (one core is enough
+    # for it), and so does a parallel run once the compile is done.
+    nest_id, env, signature = nest
+    with _Engine("cpu", compiling=True):
+        _cost.note_native_run(nest_id, env, "cpu", 9e-3)
+        _cost.note_native_run(nest_id, env, "cpu-serial", 4e-3)
+    times = _cost._native_times.get((nest_id, signature), {})
+    assert "cpu" not in times and len(times["cpu-serial"]) == 1
+    assert (nest_id, signature) not in _cost._parallel_slow
+    with _Engine("cpu", compiling=False):
+        _cost.note_native_run(nest_id, env, "cpu", 2e-3)
+    assert [s for _, s in _cost._native_times[(nest_id, signature)]["cpu"]] == [2e-3]

@@ -625,7 +625,13 @@ def note_native_run(nest_id, env, variant, seconds):
     run slower than the model's serial time for it (other work holds the
     cores) sends these values to one core for PARALLEL_SLOW_S. Every
     parallel run is kept (they are the ones whose time varies with the
-    load); a serial one when its decision was fresh."""
+    load); a serial one when its decision was fresh. A parallel run made
+    while the background thread compiles is not kept: the compile held one
+    of the cores (on two cores, a call of PolyBench's jacobi-2d at MEDIUM
+    took 9 ms on all cores beside a compile against 1.9 ms after it, and
+    auto then kept it on one core, at 3.6 ms)."""
+    if variant == "cpu" and _L.cpu_compiling_in_background():
+        return
     fresh, kept = True, None
     if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):
         signature, fresh, kept = _last_chosen[2], _last_chosen[3], _last_chosen[4]

@@ -265,6 +265,9 @@ CpuCacheStats cpu_cache_stats();
 void clear_cpu_cache();
 // Blocks until no background (Optimised) compile is queued or running.
 void wait_cpu_compiles();
+// Whether a background compile is queued or running now (it holds a core:
+// a parallel run beside it measures the compile as much as the code).
+bool cpu_compiling_in_background();
 // At shutdown: drops queued background compiles, waits for the one under way
 // and starts no other (later Auto misses keep their Quick code). Call it
 // before exit() begins destroying static objects, which LLVM's code
