@@ -266,22 +266,23 @@ double snapshot_seconds(const WorkProfile& w, const HostProfile& h, const Varian
 }
 
 // The CPU code generator compiles in two tiers (jit/cpu.hpp, docs/cpu.md):
-// quick code (about 9 ms a nest to compile, slower to run except in libm
-// calls, which are the same calls in both tiers) while O3 code builds in the
-// background, or O3 code at once. Quick code is worth it when its extra run
-// time is below what waiting for O3 would add.
+// quick code (a few ms to compile, several times slower to run except in
+// libm calls, which are the same calls in both tiers) while O3 code builds
+// in the background, or O3 code at once. Quick code is worth it when its
+// extra run time is below what waiting for O3 would add.
 // Quick code runs kQuickSlowdown times slower than O3 on scalar loops and
 // more on loops O3 vectorises (quick code never vectorises), the more the
 // wider O3's vectors: kQuickSlowdown * (1 + v * lanes / 4), v the
-// vectorisable share of the arithmetic (3.9x for a loop of doubles, all
-// vectorisable, on AVX-512; 2.6x on AVX2).
+// vectorisable share of the arithmetic (18x for a loop of doubles, all
+// vectorisable, on AVX-512; 12x on AVX2).
 // Measured on cpu-serial, AVX-512, best of 5, one sitting: PolyBench's 30
-// kernels at MEDIUM 0.9x to 6.5x (median 1.35x): the scalar loops 0.9x to
-// 2.1x (reductions, triangular loops: 1.0x to 1.3x for most), the
-// vectorisable ones gemm 6.5x, fdtd-2d 3.7x, jacobi-1d 3.5x, jacobi-2d
-// 3.1x, heat-3d 2.9x. Quick compile: 5.5 to 26.5 ms a nest (median 9.0),
-// optimised 9.8 to 62 ms (median 23.6).
-constexpr double kQuickSlowdown = 1.3;
+// kernels at SMALL 1.4x to 29x (median 7.4x), at MEDIUM 1.3x to 52x
+// (median 8.1x); the twelve benchmarks 1.1x (libm-bound) to 15x (median
+// 4.8x). Nests the model counts as scalar: median 6.3x (geometric mean
+// 5.8x); as all vectorisable: median 13x, 8x to 29x at SMALL, 13x to 52x at
+// MEDIUM (jacobi-2d 18x, fdtd-2d 21x, gemm 52x), 2.8x for saxpy (memory
+// bound). Measured over predicted: median 0.97 over the 72 nests.
+constexpr double kQuickSlowdown = 6.0;
 
 // The share of the arithmetic, at one element an operation, in the loops
 // the CPU code vectorises (WorkProfile::ops_vector).
@@ -304,7 +305,7 @@ double vectorisable_share(const WorkProfile& w, const HostProfile& h) {
 CpuTierChoice cpu_tier_choice(const WorkProfile& w, const HostProfile& h, double compute_s) {
   CpuTierChoice t;
   const double loops = (double)w.loops.size();
-  t.quick_compile_s = 0.003 + 0.001 * loops + 0.0005 * w.reference_dims;
+  t.quick_compile_s = 0.0015 + 0.0005 * loops + 0.0002 * w.reference_dims;
   t.optimised_compile_s = 0.010 + 0.005 * loops + 0.001 * w.reference_dims;
   CpuWork c = cpu_work(w, h);
   const OpCounts& o = w.ops;

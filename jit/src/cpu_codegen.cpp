@@ -13,11 +13,8 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CommandLine.h>
-#include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
-#include <llvm/Transforms/Scalar/IndVarSimplify.h>
 #include <llvm/Transforms/Scalar/LICM.h>
-#include <llvm/Transforms/Scalar/LoopRotation.h>
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Support/TargetSelect.h>
@@ -121,24 +118,18 @@ struct Jit {
   }
 };
 
-// Two JITs: tier 0 (quick machine code: fast instruction selection, then
-// the register allocator and machine passes of the back end's lowest
-// optimising level) and tier 1 (the host's full O3 back end). Quick code
-// without a real register allocator (LLVM's -O0 back end) kept every value
-// in a stack slot across blocks: 10 to 40 times slower than O3 on PolyBench's
-// stencils and products, against 1 to 6.5 times now, for about 5 ms more of
-// compiling (docs/cpu.md, "Tiers").
+// Two JITs: tier 0 (quick machine code: fast instruction selection, no
+// machine-level optimisation) and tier 1 (the host's full O3 back end).
 Jit* make_jit(bool quick) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw std::runtime_error("LLVM cannot describe this CPU");
   const int cg = debug_settings().codegen_opt_level;
-  jtmb->setCodeGenOptLevel(quick     ? llvm::CodeGenOptLevel::Less
+  jtmb->setCodeGenOptLevel(quick     ? llvm::CodeGenOptLevel::None
                            : cg <= 2 ? llvm::CodeGenOptLevel::Default
                                      : llvm::CodeGenOptLevel::Aggressive);
   jtmb->getOptions().AllowFPOpFusion = llvm::FPOpFusion::Strict;  // no FMA contraction
-  jtmb->getOptions().EnableFastISel = quick;  // instruction selection: the quick tier's largest saving
   auto* J = new Jit;
   J->jtmb = *jtmb;
   auto lj = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
@@ -256,11 +247,8 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
   // the target machine forbids FP contraction.
   if (quick) {
     // Quick tier: registers instead of stack slots, common subexpressions,
-    // the instructions combined, loops rotated (a test at the bottom),
     // loop-invariant code hoisted (the run-time frame loads and the
-    // subscripts' stride products) and induction variables simplified (the
-    // subscripts' products become additions); no unrolling, no
-    // vectorisation.
+    // subscripts' stride products); no unrolling, no vectorisation.
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cam;
@@ -275,11 +263,8 @@ std::shared_ptr<const CpuVariant> compile_spec(const Spec& spec, bool quick) {
     fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
     fpm.addPass(llvm::EarlyCSEPass());
     fpm.addPass(llvm::SimplifyCFGPass());
-    fpm.addPass(llvm::InstCombinePass());
     llvm::LoopPassManager lpm;
-    lpm.addPass(llvm::LoopRotatePass());
     lpm.addPass(llvm::LICMPass(llvm::LICMOptions()));
-    lpm.addPass(llvm::IndVarSimplifyPass());
     fpm.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(lpm), /*UseMemorySSA=*/true));
     llvm::ModulePassManager mpm;
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
@@ -654,24 +639,25 @@ bool compile_cpu_in_background(const BoundNest& bound, const ParallelPlan& plan,
 
 // A call that finds quick code whose optimised code is on its way gets the
 // optimised code first when the quick code's latest run was long: optimised
-// code runs 1.0 to 6.5 times faster (median about 2 on PolyBench at MEDIUM;
-// the cost model's quick price, docs/costmodel.md), so compiling it now
+// code runs 1.3 to 52 times faster (median about 8 on PolyBench; the cost
+// model's quick price, docs/costmodel.md), so compiling it now
 // (when its job is still queued: the background thread runs at low priority
 // and a busy machine starves it) or waiting for it (while the background
 // thread builds it, up to half that run) saves more than it costs. A short
 // run is not worth it, and the wait is bounded (the caller holds the
 // interpreter). Compiling the job here costs the optimised compile, about
-// kOptimisedOverQuickCompile times the quick one (ORC at O3 against the
-// quick tier: 35 to 50 ms against 8 to 16 ms for PolyBench's nests at
-// MEDIUM): only when this one run saves more (half of it, the saving of code
-// twice as fast: the median of what O3 gains); otherwise the call waits as
-// for a job under way (a compile of 100 ms or more on a busy machine made
-// PolyBench's second call slower than its first at MEDIUM).
+// kOptimisedOverQuickCompile times the quick one (ORC at O3 against the fast
+// instruction selector: 70 ms against 13 ms for a PolyBench 2mm nest): only
+// when this one run saves more (four fifths of it, the saving of code 5
+// times faster: the low end of what O3 gains, so that a compile is not
+// paid for a saving that does not come); otherwise the call waits as for a job under way (a
+// compile of 100 ms or more on a busy machine made PolyBench's second call
+// slower than its first at MEDIUM).
 constexpr double kWaitMinRunMs = 5.0;
 constexpr double kWaitShareOfRun = 0.5;
 constexpr double kWaitMaxMs = 1000.0;
-constexpr double kQuickRunSaving = 0.5;
-constexpr double kOptimisedOverQuickCompile = 3.0;
+constexpr double kQuickRunSaving = 0.8;
+constexpr double kOptimisedOverQuickCompile = 5.0;
 
 // The queued upgrade job for `key`, taken off the queue (null when it is not
 // queued: under way, done or dropped). Called with the cache's lock held.

@@ -661,10 +661,9 @@ TEST(Model, CompileTimeIsAmortised) {
 
 TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
   HostProfile h = fixed_host();
-  // Brief run: quick code (3 ms + 1 ms a loop + 0.5 ms a subscript
-  // dimension) plus 1.6 times the compute time (quick code is about 1.3
-  // times slower on scalar loops, 2.6 times on a loop O3 vectorises with
-  // AVX2's 4 doubles a vector).
+  // Brief run: quick code (1.5 ms + 0.5 ms a loop + 0.2 ms a subscript
+  // dimension) plus eleven times the compute time (quick code is about 6
+  // times slower on scalar loops, 12 times on a loop O3 vectorises).
   Nest small = saxpy(1 << 16);
   WorkProfile ws = count_work(small.bound, small.plan);
   CostEstimate es = price(ws, h, profile("h100_sxm"), VariantFacts{});
@@ -673,8 +672,8 @@ TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
   CpuTierChoice ts = cpu_tier_choice(ws, h, ss.compute);
   ASSERT_TRUE(ts.quick);
   double dims = ws.reference_dims;
-  EXPECT_NEAR(ts.quick_compile_s, 0.003 + 0.001 + 0.0005 * dims, 1e-12);
-  EXPECT_NEAR(ts.quick_extra_s, 1.6 * ss.compute, 1e-12);  // saxpy calls no libm function
+  EXPECT_NEAR(ts.quick_compile_s, 0.0015 + 0.0005 + 0.0002 * dims, 1e-12);
+  EXPECT_NEAR(ts.quick_extra_s, 11 * ss.compute, 1e-12);  // saxpy calls no libm function
   EXPECT_NEAR(ss.compile, ts.quick_compile_s + ts.quick_extra_s, 1e-12);
   // Long run: optimised code at once (10 ms + 5 ms a loop + 1 ms a dimension).
   Nest big = saxpy(1 << 24);
@@ -691,39 +690,40 @@ TEST(Model, CompileEstimateFollowsTheCodeGeneratorsTiers) {
 
 TEST(Model, QuickCodeCostsMoreOnLoopsO3Vectorises) {
   HostProfile h = fixed_host();
-  // saxpy over 10^6 doubles with 10 ms of O3 compute, every operation in a
-  // vectorisable loop, 4 doubles a vector (AVX2). Quick code's
-  // 1.3 * (1 + 4 / 4) = 2.6 times (16 ms more) costs more than waiting for
-  // O3 (10 + 5 + 3 ms against 3 + 1 + 1.5 ms): O3 at once.
+  // saxpy over 10^6 doubles: 2.4 ms of O3 compute (memory bound), every
+  // operation in a vectorisable loop, 4 doubles a vector (AVX2). Quick
+  // code's 6 * (1 + 4 / 4) = 12 times (26.4 ms more)
+  // costs more than waiting for O3 (10 + 5 + 3 ms against 1.5 + 0.5 + 0.6
+  // ms): O3 at once. At 5 times (the old price, 9.6 ms more) it ran quick
+  // code, whose second run was then 10 to 50 times slower than O3.
   Nest big = saxpy(1000000);
   WorkProfile w = count_work(big.bound, big.plan);
   ASSERT_EQ(w.reference_dims, 3);
-  const double compute = 0.010;
+  const double compute = 0.0024;
   CpuTierChoice vec = cpu_tier_choice(w, h, compute);
   EXPECT_FALSE(vec.quick);
-  EXPECT_NEAR(vec.quick_extra_s, 1.6 * compute, 1e-12);
+  EXPECT_NEAR(vec.quick_extra_s, 11 * compute, 1e-12);
   EXPECT_GT(vec.quick_compile_s + vec.quick_extra_s, vec.optimised_compile_s);
-  // The same compute in loops O3 cannot vectorise: 1.3 times, 3 ms more,
-  // below the 12.5 ms O3 would add: quick code.
+  EXPECT_GT(vec.quick_extra_s, 4 * compute + 1e-6);
+  // The same compute in loops O3 cannot vectorise: 6 times, 12 ms more,
+  // still below the 15.4 ms O3 would add: quick code.
   WorkProfile scalar = w;
   scalar.ops_vector = OpCounts{};
   CpuTierChoice sc = cpu_tier_choice(scalar, h, compute);
   EXPECT_TRUE(sc.quick);
-  EXPECT_NEAR(sc.quick_extra_s, 0.3 * compute, 1e-12);
+  EXPECT_NEAR(sc.quick_extra_s, 5 * compute, 1e-12);
   // Wider vectors, a wider gap: on AVX-512 (8 doubles) quick code is priced
-  // 1.3 * (1 + 8 / 4) = 3.9 times slower.
+  // 6 * (1 + 8 / 4) = 18 times slower.
   HostProfile wide = h;
   wide.simd_bits = 512;
-  EXPECT_NEAR(cpu_tier_choice(w, wide, compute).quick_extra_s, 2.9 * compute, 1e-12);
-  EXPECT_NEAR(cpu_tier_choice(scalar, wide, compute).quick_extra_s, 0.3 * compute, 1e-12);
-  // A shorter vectorisable nest (2.4 ms of compute, memory bound) runs quick
-  // code first: 3.8 ms more against 12.5 ms of waiting.
-  EXPECT_TRUE(cpu_tier_choice(w, h, 0.0024).quick);
+  EXPECT_NEAR(cpu_tier_choice(w, wide, compute).quick_extra_s, 17 * compute, 1e-12);
+  EXPECT_NEAR(cpu_tier_choice(scalar, wide, compute).quick_extra_s, 5 * compute, 1e-12);
+  // A short vectorisable nest still runs quick code first.
   Nest small = saxpy(1 << 14);
   WorkProfile ws = count_work(small.bound, small.plan);
   CpuTierChoice brief = cpu_tier_choice(ws, h, 0.0001);
   EXPECT_TRUE(brief.quick);
-  EXPECT_NEAR(brief.quick_extra_s, 1.6 * 0.0001, 1e-12);
+  EXPECT_NEAR(brief.quick_extra_s, 11 * 0.0001, 1e-12);
 }
 
 TEST(Model, GpuWithoutDeviceIsPricedButNotChosen) {

@@ -122,10 +122,9 @@ CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuPr
 double cpu_compute_seconds(const WorkProfile& work, const HostProfile& host, bool parallel, int threads);
 
 // The CPU code generator's compile tiers for a nest whose optimised code
-// computes for `compute_s`: quick code costs quick_compile_s (3 ms + 1 ms a
-// loop + 0.5 ms a subscript dimension) plus quick_extra_s of slower running
-// (0.3 to 2.9 times the compute time outside libm calls, the more the more
-// of it O3 vectorises); optimised code costs
+// computes for `compute_s`: quick code costs quick_compile_s (1.5 ms + 0.5 ms
+// a loop + 0.2 ms a subscript dimension) plus quick_extra_s of slower running
+// (twice the compute time outside libm calls); optimised code costs
 // optimised_compile_s (10 ms + 5 ms a loop + 1 ms a dimension). `quick` when
 // the extra running costs less than waiting for the optimised code.
 struct CpuTierChoice {

@@ -31,11 +31,8 @@ namespace loopscope::jit {
 // FP contraction, so every operation is the same IEEE operation in the same
 // order):
 // - Quick: promotes variables to registers, removes common subexpressions,
-//   combines instructions, rotates loops, hoists loop invariants and
-//   simplifies induction variables, then fast instruction selection with the
-//   back end's lowest optimising level (a real register allocator). 5 to
-//   15 ms to compile; runs about 1-6.5x slower than Optimised (no
-//   vectorisation, no unrolling).
+//   hoists loop invariants, then fast instruction selection. A few ms to
+//   compile; runs about 1-6x slower than Optimised (no vectorisation).
 // - Optimised: the O3 pipeline and the host's full back end (10-50 ms).
 // Auto compiles Quick when the slower code is expected to cost less than
 // waiting for Optimised (the caller's cost model decides, see
