@@ -50,10 +50,10 @@ thread_local int t_index = 0;  // the pool's index of this thread (0: the caller
 // the workers still inside the loop for the caller) and only then block.
 //
 // The caller never waits for a worker that has not started: a worker asleep
-// when a loop begins can take milliseconds to wake (a virtual CPU that its
-// host has parked: 0.3 to 10 ms measured here after a pause of a tenth of a
-// second), and the caller, which steals every chunk nobody took, has long
-// finished the loop alone by then. When the caller's own work() returns every
+// when a loop begins can take milliseconds to wake (0.3 to 10 ms measured on
+// this project's virtual machine after a pause of a tenth of a second), and
+// the caller, which steals every chunk nobody took, has long finished the
+// loop alone by then. When the caller's own work() returns every
 // chunk is taken; it closes the loop (open_ = 0) and waits only for the
 // workers inside it, which are running chunks they took. A worker enters a
 // loop by counting itself in inside_ and then checking that the loop it woke
