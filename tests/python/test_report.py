@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from test_big_bodies import fresh_layout  # noqa: F401  (empties the layout memory)
+
 from loopscope import _report
 
 
@@ -226,15 +228,13 @@ def test_a_run_time_decline_gets_its_line_at_the_summary_level(shell, setup, nee
     assert all("plain Python" not in b["text/plain"] for b in shown)
 
 
+@pytest.mark.usefixtures("fresh_layout")
 def test_gauss_seidel_self_dependences_are_one_edge(shell):
     """Gauss–Seidel's four dependences of S1 on itself (A[i-1, j], A[i+1, j],
     A[i, j-1], A[i, j+1]) are drawn as one labelled arc, not four arcs
-    smeared over each other."""
-    from loopscope import _report_graph
-
-    # A layout that timed out earlier in the session (a loaded machine) makes
-    # graphs this large be left out: not what this test is about.
-    _report_graph._layout_state["too_slow"] = None
+    smeared over each other. (fresh_layout: a layout that timed out earlier
+    in the session, on a loaded machine, makes graphs this large be left
+    out; not what this test is about.)"""
     report = _shown(
         shell,
         "full",
