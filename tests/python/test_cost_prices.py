@@ -23,11 +23,16 @@ def variant(est, name):
     return next(v for v in est["variants"] if v["variant"] == name)
 
 
-def test_the_host_profile_has_divides_branches_and_draws():
+def test_the_host_profile_has_divides_branches_draws_and_the_l3():
     h = _cost.host_profile()
     for key in ("idiv_ns", "idiv_latency_ns", "idiv_const_ns", "idiv_const_latency_ns", "branch_miss_ns"):
         assert 0 < h[key] < 200, (key, h[key])
     assert h["branch_calibrated"] and h["draws_calibrated"]
+    # The last-level cache, past L2: at least main memory's bandwidth (the
+    # calibration keeps the larger), and all threads at least one's.
+    assert h["l3_calibrated"]
+    assert h["l3_bandwidth_gbs"] >= h["dram_bandwidth_gbs"] > 0
+    assert h["l3_bandwidth_all_gbs"] >= h["l3_bandwidth_gbs"]
     for key in ("draw_py_ns", "draw_np_ns", "draw_gen_ns", "draw_py_gauss_ns"):
         assert 0 < h[key] < 10_000, (key, h[key])
     # gauss is drawn a pair at a time in Python, uniforms by NumPy at once.

@@ -33,9 +33,12 @@ HostProfile fixed_host() {
   h.cores = 4;
   h.simd_bits = 256;
   h.l2_bytes = 1 << 20;
+  h.l3_bytes = 8 << 20;
   h.dram_bandwidth_gbs = 10;
   h.dram_bandwidth_all_gbs = 20;
   h.cache_bandwidth_gbs = 50;
+  h.l3_bandwidth_gbs = 30;
+  h.l3_bandwidth_all_gbs = 90;
   h.add_ns = 0.25;
   h.add_latency_ns = 1.0;
   h.div_ns = 1.0;
@@ -608,6 +611,29 @@ TEST(Model, CpuSerialRoofline) {
   EXPECT_NEAR(cs.scheduling, 10e-6, 1e-12);
 }
 
+// Arrays past half of L2 whose working set fits in half of L3 are served
+// by L3, whose bandwidth grows with the cores; a larger working set streams
+// from memory.
+TEST(Model, WorkingSetsWithinL3AreServedFromIt) {
+  HostProfile h = fixed_host();
+  VariantFacts f;
+  f.cpu_compiled = true;
+  f.cpu_needs_snapshot = false;
+  Nest in_l3 = saxpy(1 << 17);  // three 1 MiB arrays: 3 MiB, within half of the 8 MiB L3
+  CostEstimate e = price(count_work(in_l3.bound, in_l3.plan), h, profile("h100_sxm"), f);
+  const double bytes = 24.0 * (1 << 17);
+  EXPECT_DOUBLE_EQ(e.cost(Variant::CpuSerial).details["bytes_l3"], bytes);
+  EXPECT_DOUBLE_EQ(e.cost(Variant::CpuSerial).details["bytes_dram"], 0);
+  EXPECT_NEAR(e.cost(Variant::CpuSerial).compute, bytes / 30e9, 1e-12);
+  // Four threads: 4 x 30 GB/s, capped at the 90 GB/s all of them reach.
+  EXPECT_NEAR(e.cost(Variant::CpuParallel).compute, bytes / 90e9, 1e-12);
+  Nest in_dram = saxpy(1 << 20);  // 24 MiB
+  e = price(count_work(in_dram.bound, in_dram.plan), h, profile("h100_sxm"), f);
+  EXPECT_DOUBLE_EQ(e.cost(Variant::CpuSerial).details["bytes_l3"], 0);
+  EXPECT_NEAR(e.cost(Variant::CpuSerial).compute, 24.0 * (1 << 20) / 10e9, 1e-9);
+  EXPECT_NEAR(e.cost(Variant::CpuParallel).compute, 24.0 * (1 << 20) / 20e9, 1e-9);
+}
+
 TEST(Model, CpuParallelPaysForkJoinPerRegion) {
   Nest t = jacobi(20002, 50);
   HostProfile h = fixed_host();
@@ -929,6 +955,23 @@ TEST(Host, CalibrationIsCached) {
   HostProfile again = host_profile(false);
   EXPECT_EQ(again.source.rfind("cache:", 0), 0u);
   EXPECT_DOUBLE_EQ(again.dram_bandwidth_gbs, h.dram_bandwidth_gbs);
+  EXPECT_TRUE(again.l3_calibrated);
+  EXPECT_DOUBLE_EQ(again.l3_bandwidth_all_gbs, h.l3_bandwidth_all_gbs);
+  // A profile cached before the L3 figures is completed (and saved again)
+  // at the next start, its other figures kept.
+  {
+    nlohmann::json j = to_json(h);
+    j.erase("l3_bandwidth_gbs");
+    j.erase("l3_bandwidth_all_gbs");
+    j["l3_calibrated"] = false;
+    j["format"] = 1;
+    std::ofstream(host_cache_path()) << j.dump();
+  }
+  HostProfile completed = host_profile(false);
+  EXPECT_TRUE(completed.l3_calibrated);
+  EXPECT_GE(completed.l3_bandwidth_gbs, completed.dram_bandwidth_gbs);
+  EXPECT_DOUBLE_EQ(completed.add_ns, h.add_ns);
+  EXPECT_TRUE(host_profile(false).l3_calibrated);
   HostProfile re = host_profile(true);
   EXPECT_EQ(re.source, "calibrated");
   fs::remove_all(dir);

@@ -66,6 +66,9 @@ struct HostProfile {
   double dram_bandwidth_gbs = 10;      // one thread streaming a large buffer
   double dram_bandwidth_all_gbs = 15;  // all threads
   double cache_bandwidth_gbs = 40;     // one thread, buffer resident in L2
+  double l3_bandwidth_gbs = 20;        // one thread, buffers resident in L3 (beyond L2)
+  double l3_bandwidth_all_gbs = 30;    // all threads, each through its own port
+  bool l3_calibrated = false;          // the two figures above measured (calibrate_l3)
   double add_ns = 0.3;                 // independent scalar fp add/mul, per op (throughput)
   double add_latency_ns = 1.2;         // dependent fp add (a reduction chain), per op
   double div_ns = 1.5;                 // fp divide / sqrt, per op (throughput)
@@ -164,6 +167,7 @@ nlohmann::json to_json(const GpuProfile& g);
 HostProfile detect_host();                   // /proc + /sys only, no timing
 void calibrate_native(HostProfile& host);    // microbenchmarks, well under a second
 void calibrate_branches(HostProfile& host);  // integer divides and branch misses (part of calibrate_native)
+void calibrate_l3(HostProfile& host);  // last-level cache bandwidth, one and all threads (part of calibrate_native)
 nlohmann::json to_json(const HostProfile& h);
 HostProfile host_profile_from_json(const nlohmann::json& j);
 std::string cache_dir();        // $XDG_CACHE_HOME/loopscope or ~/.cache/loopscope
