@@ -459,7 +459,7 @@ void calibrate_l3(HostProfile& h) {
   auto pass = [&](size_t lo, size_t count) {
     for (int r = 0; r < reps; ++r) triad(a.data() + lo, b.data() + lo, c.data() + lo, count, 0.5 + r);
   };
-  double t = best_of(4, [&] {
+  double t = best_of(8, [&] {
     pass(0, n);
     g_sink = a[n / 2];
   });
@@ -469,7 +469,7 @@ void calibrate_l3(HostProfile& h) {
   if (h.cores > 1) {
     const int T = h.cores;
     const size_t chunk = n / T;
-    double tp = best_of(4, [&] {
+    double tp = best_of(8, [&] {
       std::vector<std::thread> th;
       for (int k = 0; k < T; ++k) th.emplace_back([&, k] { pass(k * chunk, chunk); });
       for (auto& x : th) x.join();
@@ -540,7 +540,7 @@ void calibrate_native(HostProfile& h) {
     size_t nc = std::max<size_t>(512, (size_t)(h.l2_bytes / 6) / sizeof(double));
     std::vector<double> a(nc, 0.0), b(nc, 1.0), c(nc, 2.0);
     const int reps = (int)std::max<size_t>(4, (96u << 20) / (3 * nc * sizeof(double)));
-    double tc = best_of(3, [&] {
+    double tc = best_of(6, [&] {
       for (int r = 0; r < reps; ++r) triad(a.data(), b.data(), c.data(), nc, 0.5 + r);
       g_sink = a[nc / 2];
     });
