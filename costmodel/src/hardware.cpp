@@ -620,6 +620,7 @@ nlohmann::json to_json(const HostProfile& h) {
           {"py_calibrated", h.py_calibrated},
           {"py_numpy_calibrated", h.py_numpy_calibrated},
           {"engine_calibrated", h.engine_calibrated},
+          {"forks_calibrated", h.forks_calibrated},
           {"calibrated", h.calibrated},
           {"calibration_s", h.calibration_s},
           {"source", h.source}};
@@ -699,6 +700,7 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   h.py_calibrated = j.value("py_calibrated", false);
   h.py_numpy_calibrated = j.value("py_numpy_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
+  h.forks_calibrated = j.value("forks_calibrated", false);
   h.calibrated = j.value("calibrated", false);
   d("calibration_s", h.calibration_s);
   h.source = j.value("source", std::string("json"));

@@ -428,20 +428,21 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
       c.mem_bytes_cache / (bw_cache * 1e9) + c.mem_bytes_l3 / (bw_l3 * 1e9) + c.mem_bytes_dram / (bw_dram * 1e9);
   v.compute = std::max(arith_par, mem_s);
   v.bound_by = mem_s > arith_par ? "memory" : "compute";
-  // The first region of a call wakes sleeping workers; the next ones find
-  // them spinning. When other work holds the cores (fewer free than
-  // threads), every region waits for the scheduler to hand its workers a
-  // core: a time-stepped loop of many short regions then runs far slower in
-  // parallel than serially.
+  // The first region of a call wakes sleeping workers, unless a parallel
+  // loop ended moments ago; the next ones find them spinning. When other
+  // work holds the cores (fewer free than threads), every region waits for
+  // the scheduler to hand its workers a core: a time-stepped loop of many
+  // short regions then runs far slower in parallel than serially.
   const bool contended = f.cores_free > 0 && f.cores_free < T;
   const double region_us = contended ? h.fork_join_busy_us : h.fork_join_us;
+  const double first_region_us = f.workers_awake && !contended ? h.fork_join_us : h.fork_join_cold_us;
   // A region run on the calling thread still publishes the scalars, calls
   // its chunk function and combines what it returns: about 20 ns more than
   // the serial variant's loop (durbin and jacobi-1d at MEDIUM, "cpu" against
   // "cpu-serial").
   constexpr double kInlineRegionUs = 0.02;
   v.scheduling = call_seconds(w, h) +
-                 (forks ? (h.fork_join_cold_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0) +
+                 (forks ? (first_region_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0) +
                  w.cpu_inline_regions * kInlineRegionUs * 1e-6;
   v.transfer = snapshot_seconds(w, h, f);
   v.draws = draws_seconds(w, h, f);
@@ -456,6 +457,7 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
                {"inline_regions", w.cpu_inline_regions},
                {"fork_join_us", h.fork_join_us},
                {"fork_join_cold_us", h.fork_join_cold_us},
+               {"workers_awake", f.workers_awake},
                {"contended", contended},
                {"parallel_iterations", w.cpu_parallel_iterations},
                {"arith_s", arith_par},

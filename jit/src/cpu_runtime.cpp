@@ -110,9 +110,22 @@ class ThreadPool {
       }
     }
     job_ = nullptr;
+    last_end_ns_.store(now_ns(), std::memory_order_relaxed);
+  }
+
+  // Whether the workers are still spinning after the last loop (they block
+  // kSpinTime after it): the next loop then starts without waking them.
+  bool workers_spinning() const {
+    const int64_t end = last_end_ns_.load(std::memory_order_relaxed);
+    return end > 0 && now_ns() - end < std::chrono::duration_cast<std::chrono::nanoseconds>(kSpinTime).count();
   }
 
  private:
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   // How long a thread spins before it blocks: about as long as OpenMP
   // runtimes do by default, so that a parallel loop called again soon (the
   // next time step, the next call from a Python loop) finds the workers awake.
@@ -184,6 +197,7 @@ class ThreadPool {
   std::atomic<uint64_t> open_{0};  // the generation workers may still enter (0: none)
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> last_end_ns_{0};  // when the last loop returned (steady clock)
 };
 
 std::mutex g_pool_m;
@@ -211,6 +225,10 @@ int cpu_thread_count() {
   return usable;
 }
 void set_cpu_thread_count(int n) { g_threads.store(n < 0 ? 0 : n); }
+bool cpu_workers_awake() {
+  std::lock_guard<std::mutex> lk(g_pool_m);
+  return g_pool && g_pool->workers_spinning();
+}
 void set_cpu_reverse_chunks(bool on) { g_reverse_chunks.store(on); }
 bool cpu_reverse_chunks() { return g_reverse_chunks.load(); }
 void set_numpy_warnings(bool on) { g_numpy_warnings.store(on); }

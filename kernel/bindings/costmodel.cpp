@@ -102,6 +102,7 @@ cm::VariantFacts facts_from(const nlohmann::json& j) {
   f.draw_setup_us = j.value("draw_setup_us", f.draw_setup_us);
   f.threads = j.value("threads", f.threads);
   f.cores_free = j.value("cores_free", f.cores_free);
+  f.workers_awake = j.value("workers_awake", f.workers_awake);
   return f;
 }
 

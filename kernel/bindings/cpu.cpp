@@ -17,7 +17,7 @@
 //   cpu_budget() -> {"cpus", "source"}: the CPUs this process may use and what
 //       decided it (LOOPSCOPE_THREADS, the cgroup quota or the affinity mask)
 //   cpu_set_reverse_chunks(flag), cpu_reverse_chunks()   (testing)
-//   cpu_wait_compiles(), cpu_compiling_in_background(), cpu_tier(),
+//   cpu_wait_compiles(), cpu_compiling_in_background(), cpu_workers_awake(), cpu_tier(),
 //   cpu_set_tier("auto"|"quick"|"optimised")
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -328,6 +328,9 @@ void bind(py::module_& m) {
   m.def(
       "cpu_compiling_in_background", [] { return jit::cpu_compiling_in_background(); },
       "Whether a background compile is queued or running now.");
+  m.def(
+      "cpu_workers_awake", [] { return jit::cpu_workers_awake(); },
+      "Whether the thread pool's workers are still spinning after a parallel loop (the next starts warm).");
   m.def(
       "cpu_stop_compiles",
       [] {

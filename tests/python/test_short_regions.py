@@ -12,6 +12,7 @@ rule: short regions cost no fork/join.
 
 import ast
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -357,6 +358,38 @@ def test_cost_model_prices_short_regions_without_fork_join():
     long, by = _estimate(TIME_LOOP, dict(steps=5, n=40000, A=np.zeros(40000), B=np.zeros(40000)))
     assert long["cpu_regions"] == 5 and long["cpu_inline_regions"] == 0
     assert by["cpu"]["scheduling"] > by["cpu-serial"]["scheduling"]
+
+
+def test_the_calibrated_fork_join_is_a_region_that_forks():
+    """calibrate_engine measures a region long enough to fork: one that runs
+    on the calling thread measures nothing (the 0.05 us floor)."""
+    from loopscope import _cost
+
+    h = _cost.host_profile()
+    if _loopscope.cpu_threads() < 2 or not h.get("forks_calibrated"):
+        pytest.skip("one thread: nothing forks")
+    assert h["fork_join_us"] > 0.05
+    assert h["fork_join_cold_us"] >= h["fork_join_us"]
+
+
+def test_the_facts_say_whether_the_workers_are_awake():
+    from loopscope import _cost
+
+    if _loopscope.cpu_threads() < 2:
+        pytest.skip("one thread: no workers")
+    n = 40000
+    A, B = np.zeros(n), np.zeros(n)
+    loopscope.run(_long_region, A, B, device="cpu")
+    _loopscope.cpu_wait_compiles()
+    loopscope.run(_long_region, A, B, device="cpu")
+    assert _cost._facts(None)["workers_awake"]  # within their 2 ms of spinning
+    time.sleep(0.01)
+    assert not _cost._facts(None)["workers_awake"]
+
+
+def _long_region(A, B):
+    for i in range(1, A.shape[0] - 1):
+        B[i] = 0.25 * (A[i - 1] + 2.0 * A[i] + A[i + 1])
 
 
 TRIANGLE = """

@@ -239,8 +239,15 @@ def cores_free():
     return _free[1]
 
 
+def _workers_awake():
+    """Whether the engine's worker threads still spin after a parallel loop
+    that ended moments ago (the next run's first region then starts warm)."""
+    awake = getattr(_L, "cpu_workers_awake", None)
+    return bool(awake()) if awake is not None else False
+
+
 def _facts(facts, nest_id=None):
-    f = {"gpu_available": gpu_available(), "cores_free": cores_free()}
+    f = {"gpu_available": gpu_available(), "cores_free": cores_free(), "workers_awake": _workers_awake()}
     if nest_id is not None:
         f["gpu_compiled"] = (nest_id, "gpu") in _compiled
         f.update(draw_facts(nest_id))

@@ -105,9 +105,15 @@ def _engine_deep_refs_nest(B):
                 )
 
 
+# Elements of _engine_region_nest's parallel loop: a region of about 3 x
+# 24,000 operations, over twice the work from which a region forks
+# (analysis::kMinParallelRegionWork), 190 KB, in L2 on each core.
+REGION_ELEMENTS = 24000
+
+
 def _engine_region_nest(A, T):
     for t in range(T):
-        for i in range(2):
+        for i in range(A.shape[0]):
             A[i] = A[i] + 1.0
 
 
@@ -191,10 +197,14 @@ def calibrate_engine(run, last_runs):
     range proofs, the plan and variant caches, the call) and fitted by least
     squares to five small nests of different shapes. ``fork_join_us``, the
     cost of one parallel region (waking the worker threads and waiting for
-    them), is the difference per region between "cpu" and "cpu-serial" on a
-    sequential loop of 200 steps around a parallel loop; ``fork_join_cold_us``
-    the same for a single region after a 3 ms pause (sleeping workers). Returns {} when the
-    CPU variant is not available. ``run`` and ``last_runs`` are
+    them), is what a region of "cpu" takes beyond its share of "cpu-serial"'s
+    (``(parallel - serial / threads) / regions``) on a sequential loop of 200
+    steps around a parallel loop of REGION_ELEMENTS elements, enough work for
+    the region to fork (analysis::parallel_region_pays: a shorter one runs on
+    the calling thread, and then measured nothing; 0.05 us against the 1.7 to
+    2.4 us a forking region costs on the 2-core host); ``fork_join_cold_us``
+    the same for a single region after a 3 ms pause (sleeping workers).
+    Returns {} when the CPU variant is not available. ``run`` and ``last_runs`` are
     ``loopscope._run``'s (which registers this with
     ``_cost.register_calibration``)."""
     try:
@@ -211,6 +221,13 @@ def calibrate_engine(run, last_runs):
         status = last_runs()
         if not status or any(v.get("status") != "ok" for v in status.values()):
             return None
+        # The optimised code, and both cores: a compile on the background
+        # thread holds one (parallel regions then wait for it, 5 to 10
+        # times their cost).
+        deadline = time.monotonic() + 5.0
+        while _loopscope.cpu_compiling_in_background() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        run(fn, *args, device=device)
         b = float("inf")
         for _ in range(reps):
             if pause:
@@ -222,6 +239,7 @@ def calibrate_engine(run, last_runs):
 
     A = np.zeros(4)
     B = np.zeros((3, 3, 3))
+    R = np.zeros(REGION_ELEMENTS)
     cases = [
         (_engine_call_nest, (A,), (1, 2, 1)),
         (_engine_inputs_nest, tuple(np.zeros(4) for _ in range(6)), (6, 6, 1)),
@@ -236,11 +254,12 @@ def calibrate_engine(run, last_runs):
             if t is not None:
                 rows.append((1.0,) + tuple(float(x) for x in feats))
                 times.append(t * 1e6)
-        serial = best(_engine_region_nest, A, T, device="cpu-serial")
-        par = best(_engine_region_nest, A, T, device="cpu")
+        serial = best(_engine_region_nest, R, T, device="cpu-serial")
+        par = best(_engine_region_nest, R, T, device="cpu")
         # One region after a pause long enough for the workers to sleep.
-        serial1 = best(_engine_region_nest, A, 1, device="cpu-serial", pause=0.003, reps=15)
-        par1 = best(_engine_region_nest, A, 1, device="cpu", pause=0.003, reps=15)
+        serial1 = best(_engine_region_nest, R, 1, device="cpu-serial", pause=0.003, reps=15)
+        par1 = best(_engine_region_nest, R, 1, device="cpu", pause=0.003, reps=15)
+        threads = max(1, _loopscope.cpu_threads())
     except Exception:
         return {}
     out = {}
@@ -265,11 +284,11 @@ def calibrate_engine(run, last_runs):
         out["native_ref_us"] = max(0.0, float(coef[2]))
         out["native_loop_us"] = max(0.0, float(coef[3]))
     if serial is not None and par is not None:
-        out["fork_join_us"] = max(0.05, (par - serial) / T * 1e6)
+        out["fork_join_us"] = max(0.05, (par - serial / threads) / T * 1e6)
     if serial1 is not None and par1 is not None:
-        out["fork_join_cold_us"] = max(out.get("fork_join_us", 0.05), (par1 - serial1) * 1e6)
+        out["fork_join_cold_us"] = max(out.get("fork_join_us", 0.05), (par1 - serial1 / threads) * 1e6)
     if out:
-        out["engine_calibrated"] = True
+        out["engine_calibrated"] = out["forks_calibrated"] = True
     return out
 
 

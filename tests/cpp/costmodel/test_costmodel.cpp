@@ -643,6 +643,26 @@ TEST(Model, CpuParallelPaysForkJoinPerRegion) {
   EXPECT_EQ(cp.details["threads"], 4);
 }
 
+// The first region of a run wakes sleeping workers; right after another
+// parallel loop they still spin, and it costs what the following ones do.
+TEST(Model, TheFirstRegionWakesTheWorkersUnlessTheyAreAwake) {
+  Nest t = jacobi(20002, 50);
+  HostProfile h = fixed_host();
+  h.fork_join_cold_us = 40;
+  WorkProfile w = count_work(t.bound, t.plan);
+  VariantFacts asleep, awake;
+  awake.workers_awake = true;
+  const double base = price(w, h, profile("h100_sxm"), asleep).cost(Variant::CpuSerial).scheduling;
+  EXPECT_NEAR(price(w, h, profile("h100_sxm"), asleep).cost(Variant::CpuParallel).scheduling,
+              base + (40 + 99 * 10) * 1e-6, 1e-12);
+  EXPECT_NEAR(price(w, h, profile("h100_sxm"), awake).cost(Variant::CpuParallel).scheduling, base + 100 * 10 * 1e-6,
+              1e-12);
+  // Other work holding the cores: every region waits for one, awake or not.
+  awake.cores_free = 2;
+  EXPECT_NEAR(price(w, h, profile("h100_sxm"), awake).cost(Variant::CpuParallel).scheduling,
+              base + (40 + 99 * h.fork_join_busy_us) * 1e-6, 1e-12);
+}
+
 // A region too short to pay for the fork/join runs on the calling thread
 // (analysis::parallel_region_pays): priced as serial work, no fork/join.
 TEST(Model, ShortCpuRegionsRunOnTheCallingThread) {

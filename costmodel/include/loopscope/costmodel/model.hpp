@@ -58,6 +58,10 @@ struct VariantFacts {
   int threads = 0;        // CPU worker threads; 0 = host cores
   double cores_free = 0;  // cores not busy with other work (from the load
                           // average); 0 = all of them. Caps the speedup.
+  // The pool's workers are still spinning after a parallel loop that ended
+  // moments ago (jit::cpu_workers_awake): the run's first region costs a
+  // warm fork/join (fork_join_us), not a wake-up (fork_join_cold_us).
+  bool workers_awake = false;
 };
 
 // One variant's price, in seconds.

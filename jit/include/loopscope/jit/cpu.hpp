@@ -234,6 +234,11 @@ void set_poll_callback(PollCallback cb);
 
 int cpu_thread_count();  // threads used by parallel loops
 void set_cpu_thread_count(int n);
+// Whether the thread pool's workers are awake now: a parallel loop (or a
+// snapshot copied on the pool) ended less than their spin time (2 ms) ago.
+// The first parallel region of a run then costs a warm fork/join, not a
+// wake-up (the cost model's VariantFacts::workers_awake).
+bool cpu_workers_awake();
 // Testing: every parallel loop runs as chunks of one iteration each (up to
 // 65536 chunks), last chunk first, on the calling thread. Chunks are still
 // combined in order (reductions, last values), so correct parallel code gives
