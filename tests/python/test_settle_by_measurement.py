@@ -230,5 +230,8 @@ def test_a_parallel_run_beside_a_background_compile_is_not_kept(nest):
     assert "cpu" not in times and len(times["cpu-serial"]) == 1
     assert (nest_id, signature) not in _cost._parallel_slow
     with _Engine("cpu", compiling=False):
+        # A compile running when the run started (the trial's, queued by the
+        # decision just before it) and over by its end: not kept either.
+        _cost.note_native_run(nest_id, env, "cpu", 8e-3, beside_compile=True)
         _cost.note_native_run(nest_id, env, "cpu", 2e-3)
     assert [s for _, s in _cost._native_times[(nest_id, signature)]["cpu"]] == [2e-3]

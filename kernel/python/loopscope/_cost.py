@@ -626,7 +626,7 @@ def _typical(seconds):
     return sorted(seconds)[len(seconds) // 2]
 
 
-def note_native_run(nest_id, env, variant, seconds):
+def note_native_run(nest_id, env, variant, seconds, beside_compile=False):
     """``variant`` ("cpu" or "cpu-serial", optimised code) ran ``nest_id``
     on these values in ``seconds``: kept for _settled_choice; and a parallel
     run slower than the model's serial time for it (other work holds the
@@ -636,8 +636,11 @@ def note_native_run(nest_id, env, variant, seconds):
     while the background thread compiles is not kept: the compile held one
     of the cores (on two cores, a call of PolyBench's jacobi-2d at MEDIUM
     took 9 ms on all cores beside a compile against 1.9 ms after it, and
-    auto then kept it on one core, at 3.6 ms)."""
-    if variant == "cpu" and _L.cpu_compiling_in_background():
+    auto then kept it on one core, at 3.6 ms): one compiling at its end, or
+    at its start (``beside_compile``: fdtd-2d's trial of one core, queued
+    just before a parallel run that then took 6.6 ms against 2.9, sent it to
+    one core at 3.2 ms for the next calls)."""
+    if variant == "cpu" and (beside_compile or _L.cpu_compiling_in_background()):
         return
     fresh, kept = True, None
     if _last_chosen[0] == nest_id and _last_chosen[1] == id(env):

@@ -165,6 +165,9 @@ def _auto_hook(nest_id, env):
     if env is None:
         return _python_hook(nest_id, env)
     device = _choose(nest_id, env)
+    # A compile on the background thread (often the trial variant's, queued
+    # by _choose just now) holds a core while a parallel run starts.
+    beside_compile = device == "cpu" and _loopscope.cpu_compiling_in_background()
     out = DEVICES[device](nest_id, env)
     if out is not None and (device == "cpu" or (device == "cpu-serial" and _cost.measuring(nest_id, env))):
         # How long optimised code took, for the choice between one core and
@@ -173,7 +176,7 @@ def _auto_hook(nest_id, env):
         # design: not measured.
         seconds = _records.optimised_run_seconds_of(nest_id)
         if seconds is not None:
-            _cost.note_native_run(nest_id, env, device, seconds)
+            _cost.note_native_run(nest_id, env, device, seconds, beside_compile=beside_compile)
     if out is None:
         status = _records.status_of(nest_id) if device != "python" else None
         if status == "fallback":
