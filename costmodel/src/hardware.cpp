@@ -448,9 +448,10 @@ void calibrate_branches(HostProfile& h) {
 // quarter of L3 (beyond L2, well within L3 even when a neighbour in a virtual
 // machine holds part of it), repeated so the arrays stay resident, on one
 // thread and split over all of them. Each core reaches L3 through its own
-// port: on the 2-core EPYC host 77 GB/s on one core, 150 on two, where
-// main memory gives 25 and 28 (an array of a few MB, read again by the next
-// call of a nest, is served from here, not from memory).
+// port: on the 2-core EPYC host 77 to 110 GB/s on one core, 126 to 160 on
+// two, where main memory gives 25 to 53 and 28 to 81 (an array of a few MB,
+// read again by the next call of a nest, is served from here, not from
+// memory).
 void calibrate_l3(HostProfile& h) {
   const size_t total = std::max<size_t>((size_t)h.l3_bytes / 4, 3 * (size_t)h.l2_bytes);
   const size_t n = total / 3 / sizeof(double);

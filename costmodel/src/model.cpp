@@ -268,11 +268,14 @@ double list_snapshot_seconds(const WorkProfile& w, const HostProfile& h) {
 
 double snapshot_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
   if (!f.cpu_needs_snapshot || w.snapshot_bytes <= 0) return list_snapshot_seconds(w, h);
-  // Copied on the pool when over 1 MB; the saved bytes and their copy stay
-  // in L3 between runs while both fit in half of it.
-  const double bandwidth = w.snapshot_bytes <= (1 << 20)                    ? h.cache_bandwidth_gbs
-                           : 2 * w.snapshot_bytes <= (double)h.l3_bytes / 2 ? h.l3_bandwidth_all_gbs
-                                                                            : h.dram_bandwidth_all_gbs;
+  // Copied on the thread pool from 4 MiB (rt::parallel_copy), else by the
+  // calling thread; the saved bytes and their copy stay in L3 between runs
+  // while both fit in half of it.
+  const bool on_pool = w.snapshot_bytes >= (4 << 20);
+  const bool in_l3 = 2 * w.snapshot_bytes <= (double)h.l3_bytes / 2;
+  const double bandwidth = w.snapshot_bytes <= (1 << 20) ? h.cache_bandwidth_gbs
+                           : in_l3                       ? (on_pool ? h.l3_bandwidth_all_gbs : h.l3_bandwidth_gbs)
+                                                         : (on_pool ? h.dram_bandwidth_all_gbs : h.dram_bandwidth_gbs);
   return 2 * w.snapshot_bytes / (bandwidth * 1e9) + list_snapshot_seconds(w, h);
 }
 

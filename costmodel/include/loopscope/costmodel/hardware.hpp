@@ -126,9 +126,9 @@ struct HostProfile {
   bool py_calibrated = false;
   bool py_numpy_calibrated = false;  // the three figures above measured
   bool engine_calibrated = false;    // native_call_us and fork_join_us were measured
+                                     // through the CPU variant itself
   bool forks_calibrated = false;     // ... fork_join_us on a region that forks (earlier profiles
                                      // measured one short enough to run on the calling thread)
-                                     // through the CPU variant itself
   // Random numbers drawn before a native run (loopscope/_draws.py), per
   // number, by generator: Python's random.random() and uniform(); random.gauss
   // and normalvariate (drawn a pair at a time in Python); NumPy's legacy

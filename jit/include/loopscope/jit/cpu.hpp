@@ -235,7 +235,8 @@ void set_poll_callback(PollCallback cb);
 int cpu_thread_count();  // threads used by parallel loops
 void set_cpu_thread_count(int n);
 // Whether the thread pool's workers are awake now: a parallel loop (or a
-// snapshot copied on the pool) ended less than their spin time (2 ms) ago.
+// snapshot of 4 MiB or more, copied on the pool) ended less than their spin
+// time (2 ms) ago.
 // The first parallel region of a run then costs a warm fork/join, not a
 // wake-up (the cost model's VariantFacts::workers_awake).
 bool cpu_workers_awake();
