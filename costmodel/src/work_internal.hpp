@@ -109,12 +109,16 @@ class Counter {
   // analysis::region_work of the parallel loop `s` entered at this sample,
   // with `trip` iterations from `first` by `step` (work_loops.cpp).
   double region_work_here(const Stmt& s, int64_t first, double trip, int64_t step);
-  bool in_gpu_kernel_ = false;                         // inside a grid launch
-  const Stmt* innermost_ = nullptr;                    // innermost enclosing loop
-  double inner_trip_ = 1;                              // its trip at this sample
-  bool innermost_is_leaf_ = false;                     // it contains no loop
-  bool inner_vec_ok_ = false;                          // innermost leaf loop vectorisable (decided per loop)
-  std::vector<const Stmt*> loop_stack_;                // enclosing loops, outermost first
+  bool in_gpu_kernel_ = false;           // inside a grid launch
+  const Stmt* innermost_ = nullptr;      // innermost enclosing loop
+  double inner_trip_ = 1;                // its trip at this sample
+  bool innermost_is_leaf_ = false;       // it contains no loop
+  bool inner_vec_ok_ = false;            // innermost leaf loop vectorisable (decided per loop)
+  std::vector<const Stmt*> loop_stack_;  // enclosing loops, outermost first
+  std::vector<double> trip_stack_;       // their trips at this sample
+  // Scalars assigned (`=`) by the nest -> the depth of loops around their
+  // latest assignment in the walk (0: before every loop).
+  std::map<std::string, size_t> scalar_set_depth_;
   std::set<std::string> charged_groups_;               // reference groups charged in the current loop body
   std::vector<const Expr*> leaf_reads_, leaf_writes_;  // array references of the current leaf loop
   // Cache assumed to keep the lines of one column walk (a typical L2 share).
@@ -222,6 +226,9 @@ class Counter {
   static void assigned_names(const std::vector<StmtPtr>& body, std::set<std::string>& out);
   static bool leaves_loop(const Stmt& s);
   bool if_convertible(const Stmt& s);
+  // Whether an accumulation into `target` is a short chain started again in
+  // each iteration of an enclosing loop (kOverlappedChain, work_ops.cpp).
+  bool short_restarted_chain(const Expr& target);
   // Whether an expression reads array elements, directly or through names
   // the nest assigns from them (computed once per count).
   bool reads_data(const ExprPtr& e);

@@ -606,6 +606,7 @@ void Counter::count_loop(const Stmt& s, double w) {
 
   innermost_ = &s;
   loop_stack_.push_back(&s);
+  trip_stack_.push_back(trip);
   std::set<std::string> saved_groups;
   saved_groups.swap(charged_groups_);
   inner_trip_ = trip;
@@ -677,6 +678,7 @@ void Counter::count_loop(const Stmt& s, double w) {
   }
   pending_.swap(saved_pending);
   loop_stack_.pop_back();
+  trip_stack_.pop_back();
   charged_groups_.swap(saved_groups);
   innermost_ = saved_inner;
   inner_trip_ = saved_trip;

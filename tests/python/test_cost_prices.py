@@ -387,3 +387,35 @@ def test_a_slice_is_a_numpy_call_in_the_interpreter():
     interpreted = inner * (h["py_iter_ns"] + h["py_store_ns"]) * 1e-9
     assert py["compute"] < interpreted / 2
     assert py["details"]["numpy_calls"] >= work["numpy_slices"]
+
+
+def box_3x3(src, dst):
+    h, w = src.shape
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            s = 0.0
+            for di in range(-1, 2):
+                for dj in range(-1, 2):
+                    s += src[i + di, j + dj]
+            dst[i, j] = s / 9.0
+
+
+def row_times_column(A, B, C):
+    n = A.shape[0]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += A[i, k] * B[k, j]
+            C[i, j] = s
+
+
+def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain():
+    """`s = 0.0` and nine adds for each pixel: the pixels' chains are
+    independent and overlap in the core; a sum over a whole row waits add
+    after add."""
+    est = only_nest(box_3x3, np.ones((60, 60)), np.zeros((60, 60)))
+    assert est["work"]["chain_ops"] == 0
+    est = only_nest(row_times_column, np.ones((60, 60)), np.ones((60, 60)), np.zeros((60, 60)))
+    assert est["work"]["chain_ops"] == pytest.approx(60**3)
+    assert variant(est, "cpu-serial")["details"]["chain_s"] > 0
