@@ -362,8 +362,10 @@ bool Counter::leaves_loop(const Stmt& s) {
 // iterations are independent, the out-of-order core runs several at once
 // (and O3 unrolls such short loops fully), so they cost their operations'
 // throughput, not one latency each (box_blur, stencil_9pt and gaussian_5x5
-// measured 3 to 6 times faster than priced as chains).
-constexpr double kOverlappedChain = 16;
+// measured 3 to 6 times faster than priced as chains). 32 accumulations
+// with their loads are about 100 micro-operations: a reorder buffer of 200
+// to 500 holds two to five chains.
+constexpr double kOverlappedChain = 32;
 
 bool Counter::short_restarted_chain(const Expr& target) {
   if (target.kind != ExprKind::Name) return false;
