@@ -116,9 +116,9 @@ class Counter {
   bool inner_vec_ok_ = false;            // innermost leaf loop vectorisable (decided per loop)
   std::vector<const Stmt*> loop_stack_;  // enclosing loops, outermost first
   std::vector<double> trip_stack_;       // their trips at this sample
-  // Scalars assigned (`=`) by the nest -> the depth of loops around their
-  // latest assignment in the walk (0: before every loop).
-  std::map<std::string, size_t> scalar_set_depth_;
+  // Scalars assigned (`=`) by the nest -> the loops around their latest
+  // assignment in the walk: how many, and the innermost of them (null: none).
+  std::map<std::string, std::pair<size_t, const Stmt*>> scalar_set_in_;
   std::set<std::string> charged_groups_;               // reference groups charged in the current loop body
   std::vector<const Expr*> leaf_reads_, leaf_writes_;  // array references of the current leaf loop
   // Cache assumed to keep the lines of one column walk (a typical L2 share).

@@ -369,10 +369,14 @@ constexpr double kOverlappedChain = 32;
 
 bool Counter::short_restarted_chain(const Expr& target) {
   if (target.kind != ExprKind::Name) return false;
-  auto it = scalar_set_depth_.find(target.name);
-  if (it == scalar_set_depth_.end() || it->second == 0 || it->second >= loop_stack_.size()) return false;
+  auto it = scalar_set_in_.find(target.name);
+  if (it == scalar_set_in_.end()) return false;
+  // Set in the body of one of the loops around this accumulation (not in a
+  // loop beside them), inside the innermost.
+  const auto [depth, loop] = it->second;
+  if (depth == 0 || depth >= loop_stack_.size() || loop_stack_[depth - 1] != loop) return false;
   double per_start = 1;
-  for (size_t d = it->second; d < trip_stack_.size(); ++d) per_start *= trip_stack_[d];
+  for (size_t d = depth; d < trip_stack_.size(); ++d) per_start *= trip_stack_[d];
   return per_start <= kOverlappedChain;
 }
 
@@ -641,7 +645,8 @@ void Counter::count_stmt(const Stmt& s, double w) {
         count_ref(*s.target, w, true);
       } else {
         ops.assign += w;
-        if (!aug) scalar_set_depth_[s.target->name] = loop_stack_.size();
+        if (!aug)
+          scalar_set_in_[s.target->name] = {loop_stack_.size(), loop_stack_.empty() ? nullptr : loop_stack_.back()};
         // What a bound inside may read (bound_value); a scalar the walk
         // cannot compute is forgotten, never left at an older value.
         auto v = aug ? std::optional<int64_t>() : bound_value(s.value);

@@ -410,6 +410,18 @@ def row_times_column(A, B, C):
             C[i, j] = s
 
 
+def set_beside_the_sum(x, out):
+    n = x.shape[0]
+    s = 0.0
+    for i in range(n):
+        for j in range(2):
+            s = x[j]
+        for k in range(n):
+            for m in range(3):
+                s += x[m]
+        out[i] = s
+
+
 def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain():
     """`s = 0.0` and nine adds for each pixel: the pixels' chains are
     independent and overlap in the core; a sum over a whole row waits add
@@ -419,3 +431,6 @@ def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain()
     est = only_nest(row_times_column, np.ones((60, 60)), np.ones((60, 60)), np.zeros((60, 60)))
     assert est["work"]["chain_ops"] == pytest.approx(60**3)
     assert variant(est, "cpu-serial")["details"]["chain_s"] > 0
+    # Set in a loop beside the sum's, not around it: one chain through k.
+    est = only_nest(set_beside_the_sum, np.ones(40), np.zeros(40))
+    assert est["work"]["chain_ops"] == pytest.approx(40 * 40 * 3)
