@@ -30,8 +30,9 @@ For every case (function, size) the program
    the values, the checks, the native run and writing back, which is what
    the engine pays per execution. A nest run as Python (the ``python``
    variant, or a native variant that fell back) is timed from the return of
-   its hook to the next hook call or the function's return: the loop and the
-   few statements after it. Each variant is called once to compile (and the
+   its hook to the statement after its loop (``_rewrite.PYTHON_RAN_LISTENER``;
+   where a ``return`` or an exception leaves the loop, to the next hook call
+   or the function's return). Each variant is called once to compile (and the
    background compiles awaited) before the timed calls; the variants take
    turns, on fresh arguments, and each nest keeps its best call. Each timed
    call comes right after an untimed call of the same variant (skipped for
@@ -232,6 +233,21 @@ class Timer:
             if counted:
                 self.times[key_of(rec)] += now - t0
 
+    def python_ran(self, nest_id):
+        """The Python loop of ``nest_id`` ended (the statement after it, see
+        ``_rewrite.PYTHON_RAN_LISTENER``): its interval ends here, not at the
+        next hook, so the statements after the loop are not its time."""
+        rec = self.nests.get(nest_id)
+        if not any(entry[0] is rec for entry in self.open):
+            return
+        now = self.clock()
+        while self.open:
+            inner, t0, counted = self.open.pop()
+            if counted:
+                self.times[key_of(inner)] += now - t0
+            if inner is rec:
+                return
+
     def hook(self, nest_id, env):
         rec = self.nests.get(nest_id)
         self._close(self.clock(), rec)
@@ -252,9 +268,15 @@ class Timer:
         return out
 
     def __call__(self, args):
+        from loopscope import _rewrite
+
         self.times = collections.defaultdict(float)
         self.open = []
-        raised = call(self.fn, args)
+        listening, _rewrite.PYTHON_RAN_LISTENER[0] = _rewrite.PYTHON_RAN_LISTENER[0], self.python_ran
+        try:
+            raised = call(self.fn, args)
+        finally:
+            _rewrite.PYTHON_RAN_LISTENER[0] = listening
         self._close(self.clock())
         return dict(self.times), raised
 
