@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import loopscope
+from corpus.teaching_gpu import box_blur  # a 3x3 box: s = 0.0, nine adds a pixel
 from loopscope import _cost, _report
+from loopscope._cost_calibrate import _report_nest  # a row-times-column sum
 from test_cost import private_cache  # noqa: F401  (calibrates into a private cache)
 
 
@@ -389,27 +391,6 @@ def test_a_slice_is_a_numpy_call_in_the_interpreter():
     assert py["details"]["numpy_calls"] >= work["numpy_slices"]
 
 
-def box_3x3(src, dst):
-    h, w = src.shape
-    for i in range(1, h - 1):
-        for j in range(1, w - 1):
-            s = 0.0
-            for di in range(-1, 2):
-                for dj in range(-1, 2):
-                    s += src[i + di, j + dj]
-            dst[i, j] = s / 9.0
-
-
-def row_times_column(A, B, C):
-    n = A.shape[0]
-    for i in range(n):
-        for j in range(n):
-            s = 0.0
-            for k in range(n):
-                s += A[i, k] * B[k, j]
-            C[i, j] = s
-
-
 def set_beside_the_sum(x, out):
     n = x.shape[0]
     s = 0.0
@@ -426,9 +407,9 @@ def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain()
     """`s = 0.0` and nine adds for each pixel: the pixels' chains are
     independent and overlap in the core; a sum over a whole row waits add
     after add."""
-    est = only_nest(box_3x3, np.ones((60, 60)), np.zeros((60, 60)))
+    est = only_nest(box_blur, np.ones((60, 60)), np.zeros((60, 60)))
     assert est["work"]["chain_ops"] == 0
-    est = only_nest(row_times_column, np.ones((60, 60)), np.ones((60, 60)), np.zeros((60, 60)))
+    est = only_nest(_report_nest, np.ones((60, 60)), np.ones((60, 60)), np.zeros((60, 60)))
     assert est["work"]["chain_ops"] == pytest.approx(60**3)
     assert variant(est, "cpu-serial")["details"]["chain_s"] > 0
     # Set in a loop beside the sum's, not around it: one chain through k.
