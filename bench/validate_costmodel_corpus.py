@@ -330,6 +330,12 @@ def validate_case(case, opts):
     # at all (PolyBench's medium floyd-warshall takes 17 s in CPython).
     nests, est = predict(case, case.make(), run_loops=False)
     guess = sum(n["pred"]["python"] for n in nests.values() if "pred" in n)
+    # The guess ran no loop: the counts it keeps sampled arrays that the
+    # loops before a nest had not filled yet (label_components' labels, all
+    # zero). The prediction below counts from the values of a real run.
+    import _loopscope
+
+    _loopscope.cost_set_work_cache(True)
     row = {"suite": case.suite, "name": case.name, "size": case.size, "raises": None}
     if guess > 5 * opts.cpython_limit:
         cpython = None

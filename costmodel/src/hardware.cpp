@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -268,6 +269,30 @@ __attribute__((noipa, optimize("no-tree-vectorize"))) double exp_calls(long n, d
   return a;
 }
 
+// Remainders of random values in [lo, lo + span) by 1: Python's float // and %
+// call fmod (binning positions into cells). The C library's loop over the
+// quotient's bits branches on the data, so the values are random, not a
+// pattern the branch predictor learns (22 ns a call against 6 for quotients
+// below 100). The call goes through a pointer, as LLVM's frem does: GCC
+// would otherwise expand it inline with the x87 fprem. `bits` is the mean
+// binary exponent of the quotients beyond the first bit.
+double (*volatile g_fmod)(double, double) = static_cast<double (*)(double, double)>(std::fmod);
+__attribute__((noipa, optimize("no-tree-vectorize"))) double fmod_calls(long n, double lo, double span, double* bits) {
+  double (*f)(double, double) = g_fmod;
+  double a = 0, b = 0;
+  uint64_t r = 0x9E3779B97F4A7C15ull;
+  for (long i = 0; i < n; ++i) {
+    r ^= r << 13;
+    r ^= r >> 7;
+    r ^= r << 17;
+    const double x = lo + (double)(r >> 11) * (span / 9007199254740992.0);
+    a += f(x, 1.0);
+    if (bits && x != 0) b += std::max(0, std::ilogb(x));
+  }
+  if (bits) *bits = b / (double)n;
+  return a;
+}
+
 __attribute__((noipa, optimize("no-tree-vectorize"))) double chained_divs(long n, double x) {
   double a = 1e300;
   for (long i = 0; i < n; ++i) a = a / x;
@@ -408,6 +433,57 @@ double measure_fork_join(int threads) {
 
 }  // namespace
 
+void calibrate_fmod(HostProfile& h) {
+  const long n = 200'000;
+  // Quotients from 1 to 2: the call and one subtraction (below 1 the value
+  // itself comes back, about as fast). Below 100: about 4.6 bits more each.
+  h.fmod_ns = best_of(3, [&] { g_sink = fmod_calls(n, 1.0, 1.0, nullptr); }) / n * 1e9;
+  double bits = 0;
+  fmod_calls(1000, 0.0, 100.0, &bits);
+  const double wide_ns = best_of(3, [&] { g_sink = fmod_calls(n, 0.0, 100.0, nullptr); }) / n * 1e9;
+  h.fmod_bit_ns = bits > 0 ? std::max(0.0, wide_ns - h.fmod_ns) / bits : 0.0;
+  h.fmod_calibrated = true;
+}
+
+double resident_fraction(const void* data, size_t bytes) {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (!data || bytes == 0 || page <= 0) return 1.0;
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data) & ~(uintptr_t)(page - 1);
+  const uintptr_t hi = reinterpret_cast<uintptr_t>(data) + bytes;
+  const size_t pages = (hi - lo + page - 1) / page;
+  std::vector<unsigned char> in(pages);
+  if (mincore(reinterpret_cast<void*>(lo), hi - lo, in.data()) != 0) return 1.0;
+  size_t resident = 0;
+  for (unsigned char c : in) resident += c & 1;
+  return (double)resident / (double)pages;
+}
+
+void calibrate_first_touch(HostProfile& h) {
+  // 32 MiB mapped fresh, written one byte a page: the faults and zeroing;
+  // written again: the same loop on memory in place. The best of three
+  // mappings (transparent huge pages, where the kernel gives them, zero 2
+  // MiB a fault: the rate per byte is what a run pays either way).
+  const size_t bytes = 32u << 20;
+  const long page = std::max(4096L, sysconf(_SC_PAGESIZE));
+  double best = 0;
+  for (int k = 0; k < 3; ++k) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    volatile char* c = static_cast<volatile char*>(p);
+    auto pass = [&] {
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < bytes; i += (size_t)page) c[i] = 1;
+      return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    const double first = pass(), again = pass();
+    munmap(p, bytes);
+    const double gbs = (double)bytes / std::max(1e-9, first - again) / 1e9;
+    best = std::max(best, gbs);
+  }
+  if (best > 0) h.first_touch_gbs = best;
+  h.first_touch_calibrated = true;
+}
+
 void calibrate_branches(HostProfile& h) {
   // Integer divides (Python's floor modulo), by run-time and constant
   // divisors, each minus nothing: the loop around them is a few adds.
@@ -497,6 +573,8 @@ void calibrate_native(HostProfile& h) {
     const long ne = 300'000;
     t = best_of(3, [&] { g_sink = exp_calls(ne, 0.25); });
     h.exp_ns = t / ne * 1e9;
+    calibrate_fmod(h);
+    calibrate_first_touch(h);
     t = best_of(3, [&] { g_sink = chained_divs(nd, 1.0000001); });
     h.div_latency_ns = t / nd * 1e9;
     std::vector<double> rec(200'000, 1.0);
@@ -574,6 +652,11 @@ nlohmann::json to_json(const HostProfile& h) {
           {"add_latency_ns", h.add_latency_ns},
           {"div_ns", h.div_ns},
           {"exp_ns", h.exp_ns},
+          {"fmod_ns", h.fmod_ns},
+          {"fmod_bit_ns", h.fmod_bit_ns},
+          {"fmod_calibrated", h.fmod_calibrated},
+          {"first_touch_gbs", h.first_touch_gbs},
+          {"first_touch_calibrated", h.first_touch_calibrated},
           {"div_latency_ns", h.div_latency_ns},
           {"store_forward_ns", h.store_forward_ns},
           {"idiv_ns", h.idiv_ns},
@@ -654,6 +737,11 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("add_latency_ns", h.add_latency_ns);
   d("div_ns", h.div_ns);
   d("exp_ns", h.exp_ns);
+  d("fmod_ns", h.fmod_ns);
+  d("fmod_bit_ns", h.fmod_bit_ns);
+  h.fmod_calibrated = j.value("fmod_calibrated", false);
+  d("first_touch_gbs", h.first_touch_gbs);
+  h.first_touch_calibrated = j.value("first_touch_calibrated", false);
   d("div_latency_ns", h.div_latency_ns);
   d("store_forward_ns", h.store_forward_ns);
   d("idiv_ns", h.idiv_ns);
@@ -749,9 +837,13 @@ HostProfile host_profile(bool recalibrate) {
         HostProfile cached = host_profile_from_json(j);
         if (j.value("format", 0) == 1 && cached.calibrated && cached.cpu_model == detected.cpu_model &&
             cached.cores == detected.cores) {
-          if (!cached.branch_calibrated || !cached.l3_calibrated) {  // cached before these figures
+          if (!cached.branch_calibrated || !cached.l3_calibrated || !cached.fmod_calibrated ||
+              !cached.first_touch_calibrated) {
+            // cached before these figures
             if (!cached.branch_calibrated) calibrate_branches(cached);
             if (!cached.l3_calibrated) calibrate_l3(cached);
+            if (!cached.fmod_calibrated) calibrate_fmod(cached);
+            if (!cached.first_touch_calibrated) calibrate_first_touch(cached);
             save_host_profile(cached);
           }
           cached.source = "cache:" + host_cache_path();

@@ -110,7 +110,7 @@ double cpu_op_seconds(const OpCounts& o, const HostProfile& h) {
   double ns = (o.add + o.mul + o.compare) * h.add_ns + (o.div + o.sqrt) * h.div_ns + o.exp * h.exp_ns +
               o.pow * 2.5 * h.exp_ns + o.intop * 0.5 * h.add_ns + (o.load + o.store) * 0.5 * h.add_ns +
               o.call * h.add_ns + (o.idiv - o.idiv_const) * h.idiv_ns + o.idiv_const * h.idiv_const_ns +
-              o.branch_miss * h.branch_miss_ns;
+              o.fmod * h.fmod_ns + o.fmod_bits * h.fmod_bit_ns + o.branch_miss * h.branch_miss_ns;
   return ns * 1e-9;
 }
 
@@ -188,7 +188,27 @@ CpuWork cpu_work(const WorkProfile& w, const HostProfile& h) {
 // arithmetic operation), in the interpreter's price of a lowered slice.
 constexpr double kNumpyElementNs = 1.0;
 
-VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
+// Pages of the arrays the nest writes that the process has not touched yet
+// (VariantFacts::fresh_fraction): every variant's run pays their faults and
+// zeroing. A function that fills a fresh np.empty_like of a few MB each
+// call pays them each call (center_columns, rotate_90, transpose at MEDIUM:
+// one-core runs 1.5 to 3 times their priced time).
+double first_touch_bytes(const WorkProfile& w, const VariantFacts& f) {
+  double bytes = 0;
+  for (auto& a : w.arrays) {
+    auto it = f.fresh_fraction.find(a.name);
+    if (a.written && it != f.fresh_fraction.end()) bytes += it->second * std::min(a.nbytes, a.footprint_bytes);
+  }
+  return bytes;
+}
+
+// ... at the calibrated rate, on `threads` threads (each faults its own
+// chunk's pages).
+double first_touch_seconds(const WorkProfile& w, const HostProfile& h, const VariantFacts& f, double threads = 1) {
+  return first_touch_bytes(w, f) / (std::max(0.1, h.first_touch_gbs) * 1e9 * std::max(1.0, threads));
+}
+
+VariantCost price_python(const WorkProfile& w, const HostProfile& h, const VariantFacts& f) {
   VariantCost v;
   v.variant = Variant::Python;
   double iters = 0, entries = 0;
@@ -220,7 +240,9 @@ VariantCost price_python(const WorkProfile& w, const HostProfile& h) {
               o.compare * h.py_compare_ns + numpy_calls * h.py_np_call_ns + numpy_elements * kNumpyElementNs;
   v.compute = ns * 1e-9;
   v.bound_by = "interpreter";
-  v.details = {{"loop_iterations", iters},
+  v.transfer = first_touch_seconds(w, h, f);
+  v.details = {{"first_touch_bytes", first_touch_bytes(w, f)},
+               {"loop_iterations", iters},
                {"loop_entries", entries},
                {"binops", binops},
                {"intops", o.intop + o.idiv},
@@ -323,7 +345,7 @@ CpuTierChoice cpu_tier_choice(const WorkProfile& w, const HostProfile& h, double
   t.optimised_compile_s = 0.010 + 0.005 * loops + 0.001 * w.reference_dims;
   CpuWork c = cpu_work(w, h);
   const OpCounts& o = w.ops;
-  double libm_s = (o.exp + 2.5 * o.pow) * h.exp_ns * 1e-9;
+  double libm_s = ((o.exp + 2.5 * o.pow) * h.exp_ns + o.fmod * h.fmod_ns + o.fmod_bits * h.fmod_bit_ns) * 1e-9;
   double arith_s = std::max(c.ops_s, c.chain_s);
   double libm_share = arith_s > 0 ? std::min(1.0, libm_s / arith_s) : 0.0;
   const double lanes = std::max(1.0, h.simd_bits / (w.fp32 ? 32.0 : 64.0));
@@ -369,11 +391,12 @@ VariantCost price_cpu_serial(const WorkProfile& w, const HostProfile& h, const V
   v.compute = std::max(arith, mem_s);
   v.bound_by = mem_s > arith ? "memory" : (c.chain_s > c.ops_s ? "latency" : "compute");
   v.scheduling = call_seconds(w, h);
-  v.transfer = snapshot_seconds(w, h, f);
+  v.transfer = snapshot_seconds(w, h, f) + first_touch_seconds(w, h, f);
   v.draws = draws_seconds(w, h, f);
   v.compile =
       amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled || f.cpu_serial_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"first_touch_bytes", first_touch_bytes(w, f)},
                {"list_items", w.list_items},
                {"arith_s", c.ops_s},
                {"chain_s", c.chain_s},
@@ -433,10 +456,15 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.bound_by = mem_s > arith_par ? "memory" : "compute";
   // The first region of a call wakes sleeping workers, unless a parallel
   // loop ended moments ago; the next ones find them spinning. When other
-  // work holds the cores (fewer free than threads), every region waits for
-  // the scheduler to hand its workers a core: a time-stepped loop of many
-  // short regions then runs far slower in parallel than serially.
-  const bool contended = f.cores_free > 0 && f.cores_free < T;
+  // work holds the cores (at least half a core fewer free than threads),
+  // every region waits for the scheduler to hand its workers a core: a
+  // time-stepped loop of many short regions then runs far slower in
+  // parallel than serially. Less than that is work that runs in bursts (a
+  // shell, a monitor: a tenth of a core on average), which a waking worker
+  // preempts at once: heat-3d's 80 regions took 3 us each at 1.9 cores free,
+  // not the 3 ms each priced when any load counted.
+  constexpr double kContendedCores = 0.5;
+  const bool contended = f.cores_free > 0 && f.cores_free <= T - kContendedCores;
   const double region_us = contended ? h.fork_join_busy_us : h.fork_join_us;
   const double first_region_us = f.workers_awake && !contended ? h.fork_join_us : h.fork_join_cold_us;
   // A region run on the calling thread still publishes the scalars, calls
@@ -447,10 +475,11 @@ VariantCost price_cpu_parallel(const WorkProfile& w, const HostProfile& h, const
   v.scheduling = call_seconds(w, h) +
                  (forks ? (first_region_us + std::max(0.0, w.cpu_regions - 1) * region_us) * 1e-6 : 0) +
                  w.cpu_inline_regions * kInlineRegionUs * 1e-6;
-  v.transfer = snapshot_seconds(w, h, f);
+  v.transfer = snapshot_seconds(w, h, f) + first_touch_seconds(w, h, f, 1 + fpar * (speedup - 1));
   v.draws = draws_seconds(w, h, f);
   v.compile = amortised(cpu_compile_seconds(w, h, f, v.compute), f.cpu_compiled, f.expected_runs);
   v.details = {{"snapshot_bytes", f.cpu_needs_snapshot ? w.snapshot_bytes : 0.0},
+               {"first_touch_bytes", first_touch_bytes(w, f)},
                {"list_items", w.list_items},
                {"threads", T},
                {"speedup", speedup},
@@ -593,10 +622,11 @@ VariantCost price_gpu(const WorkProfile& w, const HostProfile& h, const GpuProfi
     }
   }
   v.transfer = gpu_transfer_seconds(g, in_bytes, in_copies) + gpu_transfer_seconds(g, out_bytes, out_copies) +
-               list_snapshot_seconds(w, h);
+               list_snapshot_seconds(w, h) + first_touch_seconds(w, h, f);
   v.compile = amortised(f.gpu_compile_s, f.gpu_compiled, f.expected_runs);
   v.draws = draws_seconds(w, h, f);
   v.details = {{"profile", g.name},
+               {"first_touch_bytes", first_touch_bytes(w, f)},
                {"launches", launches},
                {"threads_per_launch", threads},
                {"block_size", block},
@@ -722,7 +752,7 @@ CostEstimate price(const WorkProfile& work, const HostProfile& host, const GpuPr
     CostEstimate e;
     e.work = work;
     e.gpu_profile = gpu.name;
-    e.variants.push_back(price_python(work, host));
+    e.variants.push_back(price_python(work, host, facts));
     e.variants.push_back(price_cpu_serial(work, host, facts));
     e.variants.push_back(price_cpu_parallel(work, host, facts, ""));
     e.variants.push_back(price_gpu(work, host, gpu, facts, ""));
@@ -777,7 +807,7 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
     CostEstimate e;
     e.work = wp;
     e.gpu_profile = gpu.name;
-    e.variants.push_back(price_python(wp, host));
+    e.variants.push_back(price_python(wp, host, facts));
     if (facts.python_measured_s >= 0 && &wp == &w) {  // measured on these very values
       VariantCost& py = e.variants.back();
       py.details["counted_s"] = py.compute;

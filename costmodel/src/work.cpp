@@ -21,6 +21,8 @@ OpCounts& OpCounts::operator+=(const OpCounts& o) {
   intop += o.intop;
   idiv += o.idiv;
   idiv_const += o.idiv_const;
+  fmod += o.fmod;
+  fmod_bits += o.fmod_bits;
   compare += o.compare;
   call += o.call;
   load += o.load;
@@ -45,6 +47,8 @@ OpCounts OpCounts::scaled(double f) const {
   r.intop *= f;
   r.idiv *= f;
   r.idiv_const *= f;
+  r.fmod *= f;
+  r.fmod_bits *= f;
   r.compare *= f;
   r.call *= f;
   r.load *= f;
@@ -86,8 +90,21 @@ void names_of(const ExprPtr& e, std::set<std::string>& out) {
   for (auto& a : e->args) names_of(a, out);
 }
 
-// Names whose float values the count reads (Counter::eval_real): in loop
-// bounds, while conditions and what a while loop's body assigns.
+// The operands of // and % (and fmod()): the count samples their quotients
+// (Counter::sampled_remainder).
+void remainder_names(const ExprPtr& e, std::set<std::string>& out) {
+  if (!e) return;
+  if ((e->kind == ExprKind::Binary && (e->bin_op == BinOp::FloorDiv || e->bin_op == BinOp::Mod)) ||
+      (e->kind == ExprKind::Call && e->name == "fmod"))
+    names_of(e, out);
+  for (auto& a : e->args) remainder_names(a, out);
+}
+
+// Names whose float values the count reads (Counter::eval_real,
+// Counter::eval_sampled): in loop bounds, while conditions and what a while
+// loop's body assigns, the conditions of ifs and the operands of remainders.
+// (The count also samples array elements; those are the arrays' values at
+// the first count for a key.)
 void counted_names(const Stmt* s, bool in_while, std::set<std::string>& out) {
   if (!s) return;
   if (s->kind == StmtKind::For) {
@@ -95,7 +112,14 @@ void counted_names(const Stmt* s, bool in_while, std::set<std::string>& out) {
     names_of(s->stop, out);
     names_of(s->step, out);
   }
-  if (s->kind == StmtKind::If && s->is_while) names_of(s->cond, out);
+  if (s->kind == StmtKind::If) names_of(s->cond, out);
+  if (s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign) {
+    remainder_names(s->value, out);
+    if (s->kind == StmtKind::AugAssign && (s->aug_op == BinOp::FloorDiv || s->aug_op == BinOp::Mod)) {
+      names_of(s->target, out);
+      names_of(s->value, out);
+    }
+  }
   if (in_while && (s->kind == StmtKind::Assign || s->kind == StmtKind::AugAssign)) names_of(s->value, out);
   for (auto& c : s->body) counted_names(c.get(), in_while || s->is_while, out);
   for (auto& c : s->orelse) counted_names(c.get(), in_while, out);

@@ -229,6 +229,38 @@ class Counter {
   // Whether an accumulation into `target` is a short chain started again in
   // each iteration of an enclosing loop (kOverlappedChain, work_ops.cpp).
   bool short_restarted_chain(const Expr& target);
+  // The share of iterations in which an `if`'s condition holds, from the
+  // arrays' values at points spread over the loops' ranges (eval_sampled);
+  // nullopt when it reads what the nest computes (work_loops.cpp).
+  std::optional<double> taken_fraction(const Stmt& s);
+  // Sets the loop variables to points spread over their ranges and calls
+  // at_point at each until it returns false (then: false).
+  bool at_sampled_points(uint64_t salt, const std::function<bool()>& at_point);
+  // Whether `e` reads an array the nest writes at another element (what
+  // the samples read before the run is not what other iterations see then:
+  // a sieve's flags).
+  bool written_elsewhere(const ExprPtr& e);
+  std::map<const Expr*, bool> written_elsewhere_;  // its answers (the nest's expressions live as long)
+  // The remainders of a / b at the sampled points: the share whose value
+  // is at least the divisor (a full fmod call; the others come back at
+  // once), and the mean binary exponent of the quotients beyond the first
+  // bit (kTypicalQuotientBits, every call full, where they read what the
+  // nest computes).
+  struct Remainder {
+    double full = 1, bits = 0;
+  };
+  Remainder sampled_remainder(const ExprPtr& a, const ExprPtr& b);
+  // OpCounts of one float //, % or fmod() of `a` by `b`, `w` times.
+  void count_remainder(const ExprPtr& a, const ExprPtr& b, double w, OpCounts& ops);
+  std::optional<double> eval_sampled(const ExprPtr& e);
+  const std::set<std::string>& nest_assigned();  // names the nest assigns (computed once)
+  std::set<std::string> nest_assigned_;
+  bool nest_assigned_done_ = false;
+  // The accumulator is set in the body of the innermost loop itself, and its
+  // chain from each start is short (short_restarted_chain).
+  bool restarted_each_iteration(const Expr& target);
+  // An if whose branches only set such names (selects_iteration_values).
+  bool selects_iteration_values(const Stmt& s);
   // Whether an expression reads array elements, directly or through names
   // the nest assigns from them (computed once per count).
   bool reads_data(const ExprPtr& e);

@@ -28,6 +28,8 @@ nlohmann::json ops_json(const OpCounts& o) {
           {"intop", o.intop},
           {"idiv", o.idiv},
           {"idiv_const", o.idiv_const},
+          {"fmod", o.fmod},
+          {"fmod_bits", o.fmod_bits},
           {"compare", o.compare},
           {"call", o.call},
           {"load", o.load},
@@ -53,6 +55,8 @@ OpCounts ops_from_json(const nlohmann::json& j) {
   o.intop = g("intop");
   o.idiv = g("idiv");
   o.idiv_const = g("idiv_const");
+  o.fmod = g("fmod");
+  o.fmod_bits = g("fmod_bits");
   o.compare = g("compare");
   o.call = g("call");
   o.load = g("load");

@@ -161,6 +161,23 @@ Counter::PyValue Counter::py_combine(const PyValue& a, const PyValue& b, bool as
   return as_float ? wide : int64;
 }
 
+// Calls the native code makes one instruction: rounding to an integral
+// value (roundsd, for Python's round() of one number too: half to even), a
+// sign flip of the imaginary part. Priced as libm calls they made
+// floor_int, quantize and julia_set 3 to 14 times slower than measured.
+static bool one_instruction(const std::string& n, size_t args) {
+  static const std::set<std::string> names = {"floor",   "ceil",     "trunc",   "np.floor",
+                                              "np.ceil", "np.trunc", "np.rint", ".conjugate"};
+  return names.count(n) > 0 || (n == "round" && args == 1);
+}
+
+void Counter::count_remainder(const ExprPtr& a, const ExprPtr& b, double w, OpCounts& ops) {
+  const Remainder r = sampled_remainder(a, b);
+  ops.div += w;
+  ops.fmod += w * r.full;
+  ops.fmod_bits += w * r.bits;
+}
+
 void Counter::count_py_op(const ExprPtr& l, const ExprPtr& r, bool is_float, double w, OpCounts& ops) {
   PyValue a = py_value(l), b = py_value(r);
   bool slow = false;
@@ -245,7 +262,10 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
           ops.pow += w;
           has_call = true;
           break;
-        default: ops.div += w; break;  // float // and %
+        default:  // float // and %: a divide and the C library's fmod, not vectorised
+          count_remainder(e->args[0], e->args[1], w, ops);
+          has_call = true;
+          break;
       }
       return;
     }
@@ -294,9 +314,10 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
         ops.call += w;  // native code: a conversion (of a constant: none at all), not a libm call
       else if (n == "sqrt")
         ops.sqrt += w;
-      else if (n == "fmod")
-        ops.div += w;  // an exact remainder: a divide-class operation
-      else if (n == "copysign")
+      else if (n == "fmod" && e->args.size() == 2) {
+        count_remainder(e->args[0], e->args[1], w, ops);
+        has_call = true;
+      } else if (n == "copysign")
         ops.add += w;  // a bit operation
       else if (n == "pow") {
         ops.pow += w;
@@ -304,12 +325,23 @@ void Counter::count_expr(const ExprPtr& e, double w, OpCounts& ops, bool& has_ca
       } else if (n == "min" || n == "max" || n == "abs" || n == "fabs" || n == "isnan" || n == "isinf" ||
                  n == "isfinite" || n == "np.isnan" || n == "np.isinf" || n == "np.isfinite")
         ops.compare += w * std::max<double>(1.0, (double)e->args.size() - 1);
-      else if (n == "float" || n == "int" || n == "len" || n == "bool")
-        ops.call += w;
+      else if (n == "float" || n == "int" || n == "len" || n == "bool" || n == ".real" || n == ".imag" ||
+               n == "complex")
+        ops.call += w;  // a conversion or a register's part, no call
+      else if (one_instruction(n, e->args.size()))
+        ops.add += w;
       else {
         ops.exp += w;
         has_call = true;
       }
+      // A float made an int (int(x), round(x), math.floor(x): Python's
+      // give ints) is checked for the range of int64 (Python's int has
+      // none): a branch out of the loop on each element, which keeps it in
+      // order (floor_int, quantize: 2 to 6 times slower than priced
+      // vectorised).
+      const bool to_int =
+          n == "int" || n == "floor" || n == "ceil" || n == "trunc" || (n == "round" && e->args.size() == 1);
+      if (to_int && !e->args.empty() && expr_is_float(e->args[0])) inner_vec_ok_ = false;
       return;
     }
     default: return;
@@ -378,6 +410,23 @@ bool Counter::short_restarted_chain(const Expr& target) {
   double per_start = 1;
   for (size_t d = depth; d < trip_stack_.size(); ++d) per_start *= trip_stack_[d];
   return per_start <= kOverlappedChain;
+}
+
+bool Counter::restarted_each_iteration(const Expr& target) {
+  if (target.kind != ExprKind::Name || !innermost_) return false;
+  auto it = scalar_set_in_.find(target.name);
+  return it != scalar_set_in_.end() && it->second.second == innermost_ && short_restarted_chain(target);
+}
+
+bool Counter::selects_iteration_values(const Stmt& s) {
+  bool any = false;
+  for (const auto* b : {&s.body, &s.orelse})
+    for (auto& st : *b) {
+      if (st->kind != StmtKind::Assign || st->target->kind != ExprKind::Name || !restarted_each_iteration(*st->target))
+        return false;
+      any = true;
+    }
+  return any;
 }
 
 bool Counter::reads_data(const ExprPtr& e) {
@@ -613,15 +662,28 @@ void Counter::count_stmt(const Stmt& s, double w) {
       bool has_call = false;
       count_expr(s.cond, w, ops, has_call);
       ops.compare += w;
-      inner_vec_ok_ = false;
+      // A branch keeps the loop in order, except a select whose names are
+      // values of the innermost loop's iteration (a running extremum over a
+      // window unrolled into it, erode_3x3): independent lanes.
+      if (!(if_convertible(s) && selects_iteration_values(s))) inner_vec_ok_ = false;
       auto c = eval(s.cond);
-      if (!c && reads_data(s.cond) && !leaves_loop(s) && !if_convertible(s)) ops.branch_miss += w * kDataBranchMiss;
+      // A condition on the arrays as they are (`if pos[i, d] < 0.0`) is
+      // sampled: the branch taken as often as it holds at the samples, and
+      // mispredicted as often as the rarer way goes (random data; none
+      // where one way always goes). Else half and half, half a miss.
+      const auto p = c ? std::nullopt : taken_fraction(s);
+      if (!c && reads_data(s.cond) && !leaves_loop(s) && !if_convertible(s))
+        ops.branch_miss += w * (p ? std::min(*p, 1 - *p) : kDataBranchMiss);
       emit(ops);
+      // What a branch assigns is set in some iterations only: not a start
+      // of the name's value (scalar_set_in_) for the statements after it.
       if (c) {
         count_block(*c ? s.body : s.orelse, w);
       } else {
-        count_block(s.body, w * 0.5);
-        count_block(s.orelse, w * 0.5);
+        const auto starts = scalar_set_in_;
+        count_block(s.body, w * (p ? *p : 0.5));
+        count_block(s.orelse, w * (p ? 1 - *p : 0.5));
+        scalar_set_in_ = starts;
       }
       return;
     }
@@ -645,7 +707,10 @@ void Counter::count_stmt(const Stmt& s, double w) {
         count_ref(*s.target, w, true);
       } else {
         ops.assign += w;
-        if (!aug)
+        // A start of the name's value, not an update of it (`m = max(m, x)`).
+        std::set<std::string> read;
+        names_in(s.value, read);
+        if (!aug && !read.count(s.target->name))
           scalar_set_in_[s.target->name] = {loop_stack_.size(), loop_stack_.empty() ? nullptr : loop_stack_.back()};
         // What a bound inside may read (bound_value); a scalar the walk
         // cannot compute is forgotten, never left at an older value.
@@ -677,7 +742,10 @@ void Counter::count_stmt(const Stmt& s, double w) {
           ops.div += w;
         else if (s.aug_op == BinOp::Pow)
           ops.pow += w;
-        else
+        else if (s.aug_op == BinOp::FloorDiv || s.aug_op == BinOp::Mod) {
+          count_remainder(s.target, s.value, w, ops);
+          has_call = true;
+        } else
           ops.add += w;
         // An accumulation whose target does not move with the innermost loop
         // is a dependence chain: each add waits for the previous one.
@@ -686,7 +754,10 @@ void Counter::count_stmt(const Stmt& s, double w) {
           if (s.target->kind == ExprKind::Subscript)
             for (auto& a : s.target->args)
               if (coeff(a, innermost_->var) != 0) invariant = false;
-          if (invariant) {
+          // A name set again in each iteration of the innermost loop (`s =
+          // 0.0` before a window unrolled into it) is a value of that
+          // iteration: its lanes are independent and the loop vectorises.
+          if (invariant && !restarted_each_iteration(*s.target)) {
             if (!short_restarted_chain(*s.target)) w_.chain_ops += w;
             inner_vec_ok_ = false;
           }
@@ -697,7 +768,7 @@ void Counter::count_stmt(const Stmt& s, double w) {
       else if (!aug && innermost_ && innermost_is_leaf_ && s.target->kind == ExprKind::Name)
         count_carried_scalars(s, w);
       if (!aug && innermost_ && innermost_is_leaf_) count_self_chain(s, w);
-      if (has_call && ops.pow + ops.exp > 0) inner_vec_ok_ = false;
+      if (has_call && ops.pow + ops.exp + ops.fmod > 0) inner_vec_ok_ = false;
       if (innermost_ && innermost_is_leaf_) {
         auto cf = carried_flow_.find(s.id);
         if (cf != carried_flow_.end() && cf->second.count(innermost_->var)) count_recurrence(s, w);
@@ -765,6 +836,9 @@ void Counter::count_self_chain(const Stmt& s, double w) {
   if (target->kind == ExprKind::Subscript)
     for (auto& a : target->args)
       if (coeff(a, innermost_->var) != 0) return;
+  // `m = max(m, x)` over a window, m set again in each iteration of the
+  // innermost loop (dilate_3x3): independent lanes, no chain across them.
+  if (restarted_each_iteration(*target)) return;
   auto path = recurrence_path(
       s.value, [&](const ExprPtr& e) { return same_expr(e, target); },
       [&](const ExprPtr& e) { return expr_is_float(e); });

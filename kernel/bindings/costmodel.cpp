@@ -151,11 +151,24 @@ Prepared prepare(int nest_id, py::dict env) {
   return p;
 }
 
+// The facts with the share of each array's pages not yet in memory, read
+// at this call (a function that allocates its output writes fresh pages at
+// each call; the count is kept, this is not): VariantFacts::fresh_fraction.
+cm::VariantFacts with_fresh_pages(const an::BoundNest& b, cm::VariantFacts f) {
+  for (auto& [name, a] : b.arrays) {
+    if (a.python_elements || a.mem_hi <= a.mem_lo) continue;
+    const double resident = cm::resident_fraction(reinterpret_cast<const void*>(a.mem_lo), a.mem_hi - a.mem_lo);
+    if (resident < 1) f.fresh_fraction[name] = 1 - resident;
+  }
+  return f;
+}
+
 // The estimates of a prepared nest on each of `gpus`, from one count (run
 // without the GIL).
 std::vector<nlohmann::json> estimates(const Prepared& p, const std::vector<cm::GpuProfile>& gpus,
-                                      const cm::HostProfile& h, const cm::VariantFacts& f, bool sweep) {
+                                      const cm::HostProfile& h, const cm::VariantFacts& given, bool sweep) {
   NestPipeline& pipe = *p.pipe;
+  const cm::VariantFacts f = with_fresh_pages(pipe.binding(), given);
   const std::shared_ptr<const an::ParallelPlan>& plan = pipe.plan();
   // A subscript not proved in range does not stop native code: it checks
   // such subscripts as it runs, and a failing check restores the written
@@ -248,7 +261,7 @@ void bind(py::module_& m) {
         pipe->counted_mapping();
         cm::GpuProfile g = gpu_or_throw(gpu);
         cm::HostProfile h = host_from(nullptr);
-        cm::VariantFacts f = facts_from(facts);
+        cm::VariantFacts f = with_fresh_pages(pipe->binding(), facts_from(facts));
         if (pipe->plan()->decline) return "python";  // subscripts not proved in range are checked as native code runs
         py::gil_scoped_release nogil;
         auto work = pipe->work(false);

@@ -3,6 +3,8 @@ Python's integer // and % as divides, branches on data as mispredictions,
 the random numbers drawn before a native run as their own component, and a
 NumPy scalar given to a nest priced by its own type in the interpreter."""
 
+import math
+import mmap
 import random
 
 import numpy as np
@@ -107,13 +109,14 @@ def running_max(x):
     return hi
 
 
-def test_a_branch_on_data_is_mispredicted_half_the_time():
+def test_a_branch_on_random_data_is_mispredicted_about_half_the_time():
     x = np.random.default_rng(0).random(10_000) - 0.5
     est = only_nest(count_positive, x)
-    assert est["work"]["ops"]["branch_miss"] == pytest.approx(5_000)
-    assert variant(est, "cpu-serial")["details"]["branch_misses"] == pytest.approx(5_000)
+    misses = est["work"]["ops"]["branch_miss"]
+    assert misses == pytest.approx(5_000, rel=0.15)  # the rarer way's share, sampled
+    assert variant(est, "cpu-serial")["details"]["branch_misses"] == pytest.approx(misses)
     h = _cost.host_profile()
-    assert variant(est, "cpu-serial")["compute"] >= 5_000 * h["branch_miss_ns"] * 1e-9
+    assert variant(est, "cpu-serial")["compute"] >= misses * h["branch_miss_ns"] * 1e-9
     # A running maximum is predicted (new maxima are rare).
     assert only_nest(running_max, x)["work"]["ops"]["branch_miss"] == 0
 
@@ -415,3 +418,199 @@ def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain()
     # Set in a loop beside the sum's, not around it: one chain through k.
     est = only_nest(set_beside_the_sum, np.ones(40), np.zeros(40))
     assert est["work"]["chain_ops"] == pytest.approx(40 * 40 * 3)
+
+
+def erode_window(img, out):
+    for i in range(1, img.shape[0] - 1):
+        for j in range(1, img.shape[1] - 1):
+            m = 255.0
+            for di in range(-1, 2):
+                for dj in range(-1, 2):
+                    if img[i + di, j + dj] < m:
+                        m = img[i + di, j + dj]
+            out[i, j] = m
+
+
+def window_5x5(img, out):
+    for i in range(2, img.shape[0] - 2):
+        for j in range(2, img.shape[1] - 2):
+            s = 0.0
+            for u in range(5):
+                for v in range(5):
+                    s += img[i + u - 2, j + v - 2]
+            out[i, j] = s
+
+
+def window_of_run_time_size(img, out, k):
+    for i in range(1, img.shape[0] - 1):
+        for j in range(1, img.shape[1] - 1):
+            s = 0.0
+            for di in range(k):
+                for dj in range(k):
+                    s += img[i + di - 1, j + dj - 1]
+            out[i, j] = s
+
+
+def restarted_in_some_iterations(x, out):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0.5:
+            s = 0.0
+        for m in range(3):
+            s += x[m]
+        out[i] = s
+
+
+def test_a_3x3_window_unrolls_into_the_pixel_loop_and_it_vectorises():
+    """O3 unrolls a window loop over literal bounds fully: the pixel loop is
+    then the innermost one, and with the window's sum (or running minimum)
+    started again for each pixel its lanes are independent."""
+    img = np.random.default_rng(3).random((60, 60))
+    for fn in (box_blur, erode_window):
+        work = only_nest(fn, img, np.zeros((60, 60)))["work"]
+        assert work["innermost_iterations"] == 58 * 58, fn.__name__
+        assert work["chain_ops"] == 0
+        assert work["ops"]["branch_miss"] == 0
+        assert work["ops_vector"]["load"] == work["ops"]["load"] > 0, fn.__name__
+    # A 5 x 5 window is too long to unroll whole: its inner loop unrolls,
+    # the outer one stays the innermost loop, in order.
+    work = only_nest(window_5x5, img, np.zeros((60, 60)))["work"]
+    assert work["innermost_iterations"] == 56 * 56 * 5
+    assert work["ops_vector"].get("load", 0) == 0
+    # Bounds known only at run time: nothing is unrolled.
+    work = only_nest(window_of_run_time_size, img, np.zeros((60, 60)), 3)["work"]
+    assert work["innermost_iterations"] == 58 * 58 * 9
+    # Set in a branch, the accumulator runs on across the loop: a chain.
+    work = only_nest(restarted_in_some_iterations, img[0], np.zeros(60))["work"]
+    assert work["innermost_iterations"] == 60
+    assert work["chain_ops"] == 60 * 3
+    assert work["ops_vector"].get("add", 0) == 0
+
+
+def bin_positions(pos, out, cell):
+    for i in range(pos.shape[0]):
+        out[i] = pos[i] // cell
+
+
+def remainders(pos, out, cell):
+    for i in range(pos.shape[0]):
+        out[i] = pos[i] % cell
+        out[i] += math.fmod(pos[i], cell)
+
+
+def test_float_floor_division_and_remainder_are_priced_as_the_c_librarys_fmod():
+    """Python's float // and % (and math.fmod) call fmod, whose loop over the
+    quotient's bits costs some 20 ns on random data: a divide's price was
+    ten times too low for binning positions into cells."""
+    h = _cost.host_profile()
+    assert h["fmod_calibrated"] and 0.5 < h["fmod_ns"] < 1000
+    pos = np.random.default_rng(4).random(1000) * 100
+    est = only_nest(bin_positions, pos, np.zeros(1000), 5.0)
+    assert 850 < est["work"]["ops"]["fmod"] <= 1000  # x >= 5: 95 % of them
+    assert est["work"]["ops_vector"].get("fmod", 0) == 0  # a call: not vectorised
+    assert variant(est, "cpu-serial")["details"]["arith_s"] >= est["work"]["ops"]["fmod"] * h["fmod_ns"] * 1e-9
+    # Its loop runs once per bit of the quotient: x // 5 for x in [0, 100)
+    # has about 2.8 bits beyond the first (sampled from the data); x // 200
+    # none, and a value below the divisor comes back at once: a divide.
+    ops = est["work"]["ops"]
+    assert 2.0 < ops["fmod_bits"] / 1000 < 3.6
+    assert variant(est, "cpu-serial")["details"]["arith_s"] >= ops["fmod_bits"] * h["fmod_bit_ns"] * 1e-9
+    ops = only_nest(bin_positions, pos, np.zeros(1000), 200.0)["work"]["ops"]
+    assert ops["fmod"] == 0 and ops["fmod_bits"] == 0 and ops["div"] == 1000
+    est = only_nest(remainders, pos, np.zeros(1000), 5.0)
+    assert 1700 < est["work"]["ops"]["fmod"] <= 2000
+
+
+def bounce(pos, vel):
+    for i in range(pos.shape[0]):
+        if pos[i] < 0.0:
+            pos[i] = -pos[i]
+            vel[i] = -vel[i]
+
+
+def bounce_computed(pos, vel):
+    for i in range(pos.shape[0]):
+        d = pos[i] - 0.5
+        if d < 0.0:
+            pos[i] = -pos[i]
+            vel[i] = -vel[i]
+
+
+def test_a_condition_on_the_arrays_is_sampled_for_how_often_it_holds():
+    """A branch on array elements is taken as often as the condition holds
+    at points sampled from the arrays as they are, and mispredicted as often
+    as it goes the rarer way: a bounce that never happens costs nothing."""
+    # (The arrays are sampled at the first count for their shapes: each
+    # case has its own length.)
+    n = 4000
+    rng = np.random.default_rng(5)
+    inside, outside, mixed = rng.random(n), -rng.random(n + 1), rng.random(n + 2) - 0.5
+    ops = only_nest(bounce, inside, np.zeros(n))["work"]["ops"]
+    assert ops["branch_miss"] == 0 and ops["store"] == 0
+    ops = only_nest(bounce, outside, np.zeros(n + 1))["work"]["ops"]
+    assert ops["branch_miss"] == 0 and ops["store"] == 2 * (n + 1)
+    ops = only_nest(bounce, mixed, np.zeros(n + 2))["work"]["ops"]
+    assert 0.3 * n < ops["branch_miss"] <= 0.5 * (n + 2)
+    assert 0.6 * n < ops["store"] < 1.4 * n
+    # A condition on a value the nest computes: half taken, half a miss.
+    ops = only_nest(bounce_computed, inside, np.zeros(n))["work"]["ops"]
+    assert ops["branch_miss"] == 0.5 * n and ops["store"] == n
+
+
+def fill(out):
+    for i in range(out.shape[0]):
+        out[i] = 1.0
+
+
+def test_pages_written_for_the_first_time_are_priced_on_every_variant():
+    """A fresh array above the allocator's mmap threshold has no page in
+    memory: the run that writes it pays a fault and the kernel's zeroing of
+    each page, whichever variant runs. Asked at each estimate (the count is
+    kept, the pages change)."""
+    h = _cost.host_profile()
+    assert h["first_touch_calibrated"] and h["first_touch_gbs"] > 0
+    # Mapped fresh (np.empty may reuse the heap's pages: glibc raises its
+    # mmap threshold to the largest block a process frees).
+    pages = mmap.mmap(-1, 16 << 20)
+    fresh = np.frombuffer(pages, dtype=np.float64)
+    est = only_nest(fill, fresh)
+    for name in ("python", "cpu-serial", "cpu"):
+        v = variant(est, name)
+        assert v["details"]["first_touch_bytes"] > 0.9 * fresh.nbytes, name
+        threads = v["details"].get("speedup", 1)
+        assert v["transfer"] >= 0.9 * fresh.nbytes / (h["first_touch_gbs"] * 1e9 * threads), name
+    fresh[:] = 0.0
+    est = only_nest(fill, fresh)
+    for name in ("python", "cpu-serial", "cpu"):
+        assert variant(est, name)["details"]["first_touch_bytes"] == 0, name
+
+
+def floors(x, out):
+    for i in range(x.shape[0]):
+        out[i] = math.floor(x[i]) + round(x[i] * 0.5, 2) * 0.0
+
+
+def floors_to_int(x, out):
+    for i in range(x.shape[0]):
+        out[i] = int(math.floor(x[i]))
+
+
+def squared_modulus(z, out):
+    for i in range(z.shape[0]):
+        out[i] = z[i].real * z[i].real + z[i].imag * z[i].imag
+
+
+def test_rounding_and_parts_of_complex_numbers_are_instructions_not_calls():
+    """floor, ceil, trunc and round(x) are one instruction (roundsd), z.real
+    and z.imag a register's half: not libm calls. A float made an int is
+    checked for int64's range, a branch that keeps the loop in order."""
+    x = np.random.default_rng(6).random(1000) * 100
+    work = only_nest(floors, x, np.zeros(1000))["work"]
+    assert work["ops"].get("exp", 0) == 1000  # round(x, 2) is a call
+    assert work["ops"]["add"] >= 1000
+    work = only_nest(floors_to_int, x, np.zeros(1000, dtype=np.int64))["work"]
+    assert work["ops"].get("exp", 0) == 0
+    assert work["ops_vector"].get("load", 0) == 0
+    z = x + 1j * x
+    work = only_nest(squared_modulus, z, np.zeros(1000))["work"]
+    assert work["ops"].get("exp", 0) == 0

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "loopscope/analysis/mapping.hpp"
@@ -953,6 +955,20 @@ TEST(Host, DetectsThisMachine) {
   EXPECT_GT(h.clock_ghz, 0.1);
 }
 
+TEST(Host, ResidentFractionSeesFreshPages) {
+  // Mapped and never touched: no page in memory; written: all of them.
+  const size_t bytes = 1 << 20;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  EXPECT_EQ(resident_fraction(p, bytes), 0.0);
+  std::memset(p, 1, bytes / 2);
+  EXPECT_NEAR(resident_fraction(p, bytes), 0.5, 0.01);
+  std::memset(p, 1, bytes);
+  EXPECT_EQ(resident_fraction(p, bytes), 1.0);
+  munmap(p, bytes);
+  EXPECT_EQ(resident_fraction(nullptr, 8), 1.0);  // nothing to ask: in memory
+}
+
 // How long a calibration takes is printed by
 // bench/validate_costmodel_corpus.py --recalibrate, not checked here: a time
 // limit fails on a loaded machine or under a sanitizer.
@@ -1037,6 +1053,13 @@ TEST(Model, RegionsWaitForBusyCores) {
   CostEstimate e = price(w, h, profile("h100_sxm"), idle);
   EXPECT_EQ(e.choice, Variant::CpuParallel);
   EXPECT_FALSE(e.cost(Variant::CpuParallel).details["contended"].get<bool>());
+  // A tenth of a core busy on average (work in bursts): the regions do not
+  // wait for it.
+  VariantFacts bursts = idle;
+  bursts.cores_free = 3.9;
+  e = price(w, h, profile("h100_sxm"), bursts);
+  EXPECT_FALSE(e.cost(Variant::CpuParallel).details["contended"].get<bool>());
+  EXPECT_EQ(e.choice, Variant::CpuParallel);
   VariantFacts busy = idle;
   busy.cores_free = 1.5;
   e = price(w, h, profile("h100_sxm"), busy);

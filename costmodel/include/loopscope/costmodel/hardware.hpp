@@ -63,31 +63,38 @@ struct HostProfile {
   int cache_line = 64;
 
   // Calibrated (native code).
-  double dram_bandwidth_gbs = 10;      // one thread streaming a large buffer
-  double dram_bandwidth_all_gbs = 15;  // all threads
-  double cache_bandwidth_gbs = 40;     // one thread, buffer resident in L2
-  double l3_bandwidth_gbs = 20;        // one thread, buffers resident in L3 (beyond L2)
-  double l3_bandwidth_all_gbs = 30;    // all threads, each through its own port
-  bool l3_calibrated = false;          // the two figures above measured (calibrate_l3)
-  double add_ns = 0.3;                 // independent scalar fp add/mul, per op (throughput)
-  double add_latency_ns = 1.2;         // dependent fp add (a reduction chain), per op
-  double div_ns = 1.5;                 // fp divide / sqrt, per op (throughput)
-  double div_latency_ns = 4;           // dependent fp divide
-  double store_forward_ns = 1.5;       // a value stored and loaded back by the next iteration
-  double loop_entry_ns = 3;            // starting and leaving a loop (setup, exit branch)
-  double exp_ns = 5;                   // libm exp/log/pow/sin..., per call
-  double fork_join_us = 5;             // waking all worker threads and waiting for them
-  double fork_join_cold_us = 30;       // the same for the first region of a call, when the
-                                       // workers have gone to sleep
-  double fork_join_busy_us = 3000;     // a region's wait when other work holds the cores (about a
-                                       // scheduler time slice: 3.4 to 4 ms per region measured on a
-                                       // 2-core machine at a load of 2.5, PolyBench adi and jacobi-2d)
-  double loop_iter_ns = 0.3;           // scalar loop overhead per iteration
-  double native_call_us = 15;          // binding values, range checks and the call of a
-                                       // compiled variant (measured by the Python layer)
-  double native_input_us = 0.5;        // ... and for each value the nest reads
-  double native_ref_us = 0.2;          // ... and for each subscript dimension (range proofs)
-  double native_loop_us = 0.5;         // ... and for each loop of the nest
+  double dram_bandwidth_gbs = 10;       // one thread streaming a large buffer
+  double dram_bandwidth_all_gbs = 15;   // all threads
+  double cache_bandwidth_gbs = 40;      // one thread, buffer resident in L2
+  double l3_bandwidth_gbs = 20;         // one thread, buffers resident in L3 (beyond L2)
+  double l3_bandwidth_all_gbs = 30;     // all threads, each through its own port
+  bool l3_calibrated = false;           // the two figures above measured (calibrate_l3)
+  double add_ns = 0.3;                  // independent scalar fp add/mul, per op (throughput)
+  double add_latency_ns = 1.2;          // dependent fp add (a reduction chain), per op
+  double div_ns = 1.5;                  // fp divide / sqrt, per op (throughput)
+  double div_latency_ns = 4;            // dependent fp divide
+  double store_forward_ns = 1.5;        // a value stored and loaded back by the next iteration
+  double loop_entry_ns = 3;             // starting and leaving a loop (setup, exit branch)
+  double exp_ns = 5;                    // libm exp/log/pow/sin..., per call
+  double fmod_ns = 6;                   // libm fmod, per call, for a quotient below 2
+  double fmod_bit_ns = 4;               // ... and for each further bit of the quotient (glibc's
+                                        // loop over the exponent difference, a branch on the data)
+  bool fmod_calibrated = false;         // the two figures measured (calibrate_fmod)
+  double first_touch_gbs = 4;           // memory the process writes for the first time: a page
+                                        // fault and the kernel's zeroing of each page, per byte
+  bool first_touch_calibrated = false;  // measured (calibrate_first_touch)
+  double fork_join_us = 5;              // waking all worker threads and waiting for them
+  double fork_join_cold_us = 30;        // the same for the first region of a call, when the
+                                        // workers have gone to sleep
+  double fork_join_busy_us = 3000;      // a region's wait when other work holds the cores (about a
+                                        // scheduler time slice: 3.4 to 4 ms per region measured on a
+                                        // 2-core machine at a load of 2.5, PolyBench adi and jacobi-2d)
+  double loop_iter_ns = 0.3;            // scalar loop overhead per iteration
+  double native_call_us = 15;           // binding values, range checks and the call of a
+                                        // compiled variant (measured by the Python layer)
+  double native_input_us = 0.5;         // ... and for each value the nest reads
+  double native_ref_us = 0.2;           // ... and for each subscript dimension (range proofs)
+  double native_loop_us = 0.5;          // ... and for each loop of the nest
   // Python's integer // and % in native code (a 64-bit divide and the sign
   // fix-ups of floor semantics): independent ones (throughput) and one
   // waiting for the previous (latency); by a constant divisor, a multiply
@@ -166,9 +173,14 @@ GpuProfile gpu_profile_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const GpuProfile& g);
 
 // ---- Host ---------------------------------------------------------------
-HostProfile detect_host();                   // /proc + /sys only, no timing
-void calibrate_native(HostProfile& host);    // microbenchmarks, well under a second
-void calibrate_branches(HostProfile& host);  // integer divides and branch misses (part of calibrate_native)
+HostProfile detect_host();                      // /proc + /sys only, no timing
+void calibrate_native(HostProfile& host);       // microbenchmarks, well under a second
+void calibrate_branches(HostProfile& host);     // integer divides and branch misses (part of calibrate_native)
+void calibrate_fmod(HostProfile& host);         // the C library's fmod (part of calibrate_native)
+void calibrate_first_touch(HostProfile& host);  // first_touch_gbs (part of calibrate_native)
+// The share of [data, data + bytes) in the process's memory (mincore); 1
+// where that cannot be known.
+double resident_fraction(const void* data, size_t bytes);
 void calibrate_l3(HostProfile& host);  // last-level cache bandwidth, one and all threads (part of calibrate_native)
 nlohmann::json to_json(const HostProfile& h);
 HostProfile host_profile_from_json(const nlohmann::json& j);

@@ -4,6 +4,7 @@
 // with a worked example in docs/costmodel.md.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,12 @@ struct VariantFacts {
   // moments ago (jit::cpu_workers_awake): the run's first region costs a
   // warm fork/join (fork_join_us), not a wake-up (fork_join_cold_us).
   bool workers_awake = false;
+  // Per array of the nest, the share of its pages the process has not yet
+  // touched (a fresh np.empty or np.zeros of more than the allocator's
+  // mmap threshold, 128 KiB): the run that writes them pays a page fault
+  // and the zeroing of each (HostProfile::first_touch_gbs). Arrays not
+  // named: in memory. Filled by the engine (resident_fraction).
+  std::map<std::string, double> fresh_fraction;
 };
 
 // One variant's price, in seconds.

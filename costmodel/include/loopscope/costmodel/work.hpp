@@ -33,6 +33,9 @@ struct OpCounts {
   double intop = 0;       // integer + - * and the rest (index arithmetic included); not // %
   double idiv = 0;        // integer // and % (Python's floor semantics: a divide and sign fix-ups)
   double idiv_const = 0;  // those of them whose divisor is a constant (a multiply and shifts); in idiv too
+  double fmod = 0;        // float // and %, fmod() of a value at least the divisor: the C library's
+                          // remainder runs its loop (each in div too; a smaller value comes back at once)
+  double fmod_bits = 0;   // ... and the bits of their quotients beyond the first (the loop's passes)
   double compare = 0;     // comparisons, boolean ops, min/max/abs, branches
   double call = 0;        // other calls (float(), int(), ...)
   double load = 0;        // array element reads
