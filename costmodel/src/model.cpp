@@ -813,6 +813,7 @@ CostEstimate price_nest(const NestWork& c, const std::optional<Decline>& decline
       py.details["counted_s"] = py.compute;
       py.details["measured"] = true;
       py.compute = facts.python_measured_s;
+      py.transfer = 0;  // the measured run paid its page faults too
     }
     e.variants.push_back(price_cpu_serial(wp, host, facts));
     e.variants.push_back(price_cpu_parallel(wp, host, facts, npr));
