@@ -146,6 +146,27 @@ std::optional<int64_t> Counter::bound_value(const ExprPtr& e) {
 }
 
 namespace {
+// `a op b` on reals, as Python's floats compute it; nullopt for a division
+// by zero and for the operations the count does not evaluate (eval_real
+// adds **).
+std::optional<double> real_arithmetic(BinOp op, double a, double b) {
+  switch (op) {
+    case BinOp::Add: return a + b;
+    case BinOp::Sub: return a - b;
+    case BinOp::Mul: return a * b;
+    case BinOp::Div:
+      if (b == 0) return std::nullopt;
+      return a / b;
+    case BinOp::FloorDiv:
+      if (b == 0) return std::nullopt;
+      return std::floor(a / b);
+    case BinOp::Mod:
+      if (b == 0) return std::nullopt;
+      return a - b * std::floor(a / b);
+    default: return std::nullopt;
+  }
+}
+
 // An element of a real array as a double (float16 and complex: not read).
 std::optional<double> real_element(const ArrayBinding& ab, const char* p) {
   switch (ab.dtype) {
@@ -210,21 +231,7 @@ std::optional<double> Counter::eval_sampled(const ExprPtr& e) {
       auto a = eval_sampled(e->args[0]);
       auto b = a ? eval_sampled(e->args[1]) : std::nullopt;
       if (!b) return std::nullopt;
-      switch (e->bin_op) {
-        case BinOp::Add: return *a + *b;
-        case BinOp::Sub: return *a - *b;
-        case BinOp::Mul: return *a * *b;
-        case BinOp::Div:
-          if (*b == 0) return std::nullopt;
-          return *a / *b;
-        case BinOp::FloorDiv:
-          if (*b == 0) return std::nullopt;
-          return std::floor(*a / *b);
-        case BinOp::Mod:
-          if (*b == 0) return std::nullopt;
-          return *a - std::floor(*a / *b) * *b;
-        default: return std::nullopt;
-      }
+      return real_arithmetic(e->bin_op, *a, *b);
     }
     case ExprKind::Compare: {
       std::optional<double> left = eval_sampled(e->args[0]);
@@ -319,8 +326,8 @@ bool Counter::written_elsewhere(const ExprPtr& e) {
     if (b_.nest && b_.nest->root && other_write(b_.nest->root.get())) return out = true;
   }
   for (auto& a : e->args)
-    if (written_elsewhere(a)) return written_elsewhere_[e.get()] = true;
-  return written_elsewhere_[e.get()] = false;
+    if (written_elsewhere(a)) return out = true;
+  return out = false;
 }
 
 std::optional<double> Counter::taken_fraction(const Stmt& s) {
@@ -393,22 +400,9 @@ std::optional<double> Counter::eval_real(const ExprPtr& e) {
       auto a = eval_real(e->args[0]);
       auto b = a ? eval_real(e->args[1]) : std::nullopt;
       if (!b) return std::nullopt;
-      switch (e->bin_op) {
-        case BinOp::Add: return finite(*a + *b);
-        case BinOp::Sub: return finite(*a - *b);
-        case BinOp::Mul: return finite(*a * *b);
-        case BinOp::Div:
-          if (*b == 0) return std::nullopt;
-          return finite(*a / *b);
-        case BinOp::FloorDiv:
-          if (*b == 0) return std::nullopt;
-          return finite(std::floor(*a / *b));
-        case BinOp::Mod:
-          if (*b == 0) return std::nullopt;
-          return finite(*a - *b * std::floor(*a / *b));
-        case BinOp::Pow: return finite(std::pow(*a, *b));
-        default: return std::nullopt;
-      }
+      if (e->bin_op == BinOp::Pow) return finite(std::pow(*a, *b));
+      auto r = real_arithmetic(e->bin_op, *a, *b);
+      return r ? finite(*r) : std::nullopt;
     }
     case ExprKind::Call: {
       std::vector<double> xs;

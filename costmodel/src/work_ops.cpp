@@ -665,14 +665,15 @@ void Counter::count_stmt(const Stmt& s, double w) {
       // A branch keeps the loop in order, except a select whose names are
       // values of the innermost loop's iteration (a running extremum over a
       // window unrolled into it, erode_3x3): independent lanes.
-      if (!(if_convertible(s) && selects_iteration_values(s))) inner_vec_ok_ = false;
+      const bool select = if_convertible(s);
+      if (!(select && selects_iteration_values(s))) inner_vec_ok_ = false;
       auto c = eval(s.cond);
       // A condition on the arrays as they are (`if pos[i, d] < 0.0`) is
       // sampled: the branch taken as often as it holds at the samples, and
       // mispredicted as often as the rarer way goes (random data; none
       // where one way always goes). Else half and half, half a miss.
       const auto p = c ? std::nullopt : taken_fraction(s);
-      if (!c && reads_data(s.cond) && !leaves_loop(s) && !if_convertible(s))
+      if (!c && reads_data(s.cond) && !leaves_loop(s) && !select)
         ops.branch_miss += w * (p ? std::min(*p, 1 - *p) : kDataBranchMiss);
       emit(ops);
       // What a branch assigns is set in some iterations only: not a start
