@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import loopscope
+from corpus.image import erode_3x3  # a 3x3 running minimum through an if, m = 255 a pixel
 from corpus.teaching_gpu import box_blur  # a 3x3 box: s = 0.0, nine adds a pixel
 from loopscope import _cost, _report
 from loopscope._cost_calibrate import _report_nest  # a row-times-column sum
@@ -420,17 +421,6 @@ def test_a_short_accumulation_started_again_per_element_is_not_a_latency_chain()
     assert est["work"]["chain_ops"] == pytest.approx(40 * 40 * 3)
 
 
-def erode_window(img, out):
-    for i in range(1, img.shape[0] - 1):
-        for j in range(1, img.shape[1] - 1):
-            m = 255.0
-            for di in range(-1, 2):
-                for dj in range(-1, 2):
-                    if img[i + di, j + dj] < m:
-                        m = img[i + di, j + dj]
-            out[i, j] = m
-
-
 def window_5x5(img, out):
     for i in range(2, img.shape[0] - 2):
         for j in range(2, img.shape[1] - 2):
@@ -466,8 +456,9 @@ def test_a_3x3_window_unrolls_into_the_pixel_loop_and_it_vectorises():
     then the innermost one, and with the window's sum (or running minimum)
     started again for each pixel its lanes are independent."""
     img = np.random.default_rng(3).random((60, 60))
-    for fn in (box_blur, erode_window):
-        work = only_nest(fn, img, np.zeros((60, 60)))["work"]
+    pixels = (img * 255).astype(np.uint8)
+    for fn, args in ((box_blur, (img, np.zeros((60, 60)))), (erode_3x3, (pixels,))):
+        work = only_nest(fn, *args)["work"]
         assert work["innermost_iterations"] == 58 * 58, fn.__name__
         assert work["chain_ops"] == 0
         assert work["ops"]["branch_miss"] == 0
