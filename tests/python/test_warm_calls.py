@@ -246,3 +246,144 @@ def test_a_kept_native_decision_ends_when_its_device_declines(nest):
         _cost.note_declined(nest_id, env)  # what auto's hook says when the CPU declined these values
         assert key not in _cost._decisions
         assert _cost.choose(nest_id, env) == "cpu-serial"  # decided again
+
+
+# ---- the engine's mirror of kept native decisions (_L.auto_kept) -----------------
+
+
+def _settle_mirrored(nest_id, env):
+    """choose's path to a kept native decision that is mirrored: decided,
+    its first optimised run measured, then kept."""
+    with _Engine("cpu-serial", _prices(1.0, 1e-3, 1e-4, 1e-3), cached=True):
+        _cost.choose(nest_id, env)
+        assert _loopscope.auto_kept(nest_id, env) is None  # its first optimised run is still to be measured
+        _cost.note_native_run(nest_id, env, "cpu-serial", 100e-6)
+        assert _loopscope.auto_kept(nest_id, env) is None  # mirrored when a kept decision is asked for
+        assert _cost.choose(nest_id, env) == "cpu-serial"
+
+
+def test_a_kept_native_decision_is_mirrored_for_values_of_the_same_signature(nest):
+    nest_id, env, _ = nest
+    _settle_mirrored(nest_id, env)
+    assert _loopscope.auto_kept(nest_id, env) == ("cpu-serial", math.inf)
+    other_arrays = {k: (np.zeros_like(v) if isinstance(v, np.ndarray) else v) for k, v in env.items()}
+    assert _loopscope.auto_kept(nest_id, other_arrays) == ("cpu-serial", math.inf)
+    name = next(k for k, v in env.items() if isinstance(v, np.ndarray))
+    for changed in (
+        np.zeros(4000),  # another shape
+        np.zeros(5000, dtype=np.float32),  # another dtype
+        np.zeros(10000)[::2],  # other strides
+    ):
+        assert _loopscope.auto_kept(nest_id, dict(env, **{name: changed})) is None
+    assert _loopscope.auto_kept(nest_id, dict(env, a=np.float32(1.5))) is None  # another float type
+    assert _loopscope.auto_kept(nest_id, dict(env, a="text")) is None  # a type the mirror does not read
+    assert _loopscope.auto_kept(nest_id + 1000, env) is None  # another nest
+
+
+def test_every_change_to_the_decisions_forgets_the_mirror(nest):
+    nest_id, env, signature = nest
+    key = (nest_id, None, signature)
+    for forget in (
+        lambda: _cost._decisions.pop(key),
+        lambda: _cost._decisions.clear(),
+        lambda: _cost._decisions.__setitem__(key, ["python", 10, time.monotonic() + 100]),
+        lambda: _cost.note_declined(nest_id, env),
+        lambda: _cost.note_stopped(nest_id, env),
+        _cost.forget_decisions,
+    ):
+        _cost.forget_decisions()
+        _settle_mirrored(nest_id, env)
+        assert _loopscope.auto_kept(nest_id, env) is not None
+        forget()
+        assert _loopscope.auto_kept(nest_id, env) is None
+
+
+def test_the_mirror_ends_with_the_decisions_time(nest):
+    nest_id, env, _ = nest
+    assert _loopscope.auto_keep(nest_id, env, "cpu", time.monotonic() + 100, 1e-3)
+    assert _loopscope.auto_kept(nest_id, env) == ("cpu", 1e-3)
+    assert _loopscope.auto_keep(nest_id, env, "cpu", time.monotonic() - 1, 1e-3)
+    assert _loopscope.auto_kept(nest_id, env) is None
+
+
+def test_mirrored_runs_count_as_runs(nest):
+    nest_id, env, _ = nest
+    _settle_mirrored(nest_id, env)
+    before = _cost._runs[nest_id]
+    for _ in range(5):
+        assert _loopscope.auto_kept(nest_id, env) is not None
+    with _Engine("cpu-serial", _prices(1.0, 1e-3), cached=True):
+        _cost._decisions.clear()
+        _cost.choose(nest_id, env)
+    assert _cost._runs[nest_id] == before + 6
+
+
+def gather(a, idx, out):
+    for i in range(idx.shape[0]):
+        out[i] = a[idx[i]] * 2.0
+
+
+def _settle_under_auto(fn, make, nest_env):
+    nest_id, env = nest_env
+    for _ in range(40):
+        loopscope.run(fn, *make(), device="auto")
+        _loopscope.cpu_wait_compiles()
+        if _loopscope.auto_kept(nest_id, env) is not None:
+            return nest_id, env
+    pytest.skip("auto kept no native decision for this nest on this machine")
+
+
+def test_a_run_the_mirror_sends_to_native_code_that_stops_goes_to_python():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(2000)
+
+    def make(bad=False):
+        idx = rng.integers(0, 2000, 20000)
+        if bad:
+            idx[15000] = 2000  # out of range: CPython raises IndexError there, after its partial writes
+        return a, idx, np.zeros(20000)
+
+    nest_id, env = _settle_under_auto(gather, make, _bound_env(gather, *make()))
+    _loopscope.auto_hits(nest_id)
+    loopscope.run(gather, *make(), device="auto")
+    assert _loopscope.auto_hits(nest_id) == 1  # answered by the mirror
+    args = make(bad=True)
+    want = [x.copy() for x in args]
+    with pytest.raises(IndexError):
+        gather(*want)
+    _run.reset_last_runs()
+    with pytest.raises(IndexError):
+        loopscope.run(gather, *args, device="auto")
+    assert all(np.array_equal(g, w) for g, w in zip(args, want))
+    (rec,) = _run.last_runs().values()
+    assert rec["status"] == "fallback", rec
+    assert _loopscope.auto_kept(nest_id, env) is None  # the values that stopped go to Python next time
+    assert any(nid == nest_id for nid, _ in _cost._stopped)
+
+
+def test_a_slow_parallel_run_the_mirror_sends_is_noted():
+    x, y = np.ones(400000), np.ones(400000)
+    nest_id, env = _bound_env(scaled_add, 1.5, x, y)
+    signature = _cost.decision_signature(env)
+    loopscope.run(scaled_add, 1.5, x, y, device="cpu")
+    _loopscope.cpu_wait_compiles()
+    loopscope.run(scaled_add, 1.5, x, y, device="cpu")  # optimised code: timed
+    _cost._decisions[(nest_id, None, signature)] = ["cpu", math.inf, time.monotonic() + 100, False]
+    _cost._serial_predicted[(nest_id, signature)] = 1e-9  # slow above 50 us: every run of 400000 elements
+    assert _loopscope.auto_keep(nest_id, env, "cpu", time.monotonic() + 100, 0.0)
+    loopscope.run(scaled_add, 1.5, x, y, device="auto")
+    assert (nest_id, signature) in _cost._parallel_slow
+    assert (nest_id, None, signature) not in _cost._decisions
+    assert _loopscope.auto_kept(nest_id, env) is None
+
+
+def test_results_stay_cpythons_on_mirrored_runs():
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal(2000)
+    make = lambda: (a, rng.integers(0, 2000, 5000), np.zeros(5000))  # noqa: E731
+    nest_id, _ = _settle_under_auto(gather, make, _bound_env(gather, *make()))
+    _loopscope.auto_hits(nest_id)
+    for _ in range(5):
+        idx = rng.integers(0, 2000, 5000)  # new values of the same signature each call
+        check(gather, lambda: (a.copy(), idx.copy(), np.zeros(5000)), devices=("auto",))
+    assert _loopscope.auto_hits(nest_id) > 0

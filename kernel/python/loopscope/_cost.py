@@ -464,6 +464,7 @@ def estimate_profiles(nest_id, env, gpus=None, facts=None, sweep=True, host=None
 # How many times each nest has asked for a decision in this process.
 _runs = {}
 
+
 # Decisions already made: (nest id, GPU profile, what the decision depends
 # on in the values) -> [choice, runs at which to decide again, time at which
 # to decide again].
@@ -476,7 +477,49 @@ _runs = {}
 # cores_free, changes the parallel speed-up). The choice only picks a device:
 # that device's own checks still run at every call, so a stale choice can
 # cost speed, never exactness.
-_decisions = {}
+class _Decisions(dict):
+    """The kept decisions; every change forgets what the engine mirrors of
+    them (``_L.auto_kept``, see _mirror_kept): the changed nest's entries,
+    all of them when cleared."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value):
+        _forget_kept(key[0])
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        _forget_kept(key[0])
+        super().__delitem__(key)
+
+    def pop(self, key, *default):
+        _forget_kept(key[0])
+        return super().pop(key, *default)
+
+    def clear(self):
+        _forget_kept(None)
+        super().clear()
+
+    def setdefault(self, key, default=None):
+        _forget_kept(key[0])
+        return super().setdefault(key, default)
+
+    def update(self, *args, **kwargs):
+        _forget_kept(None)
+        super().update(*args, **kwargs)
+
+    def popitem(self):
+        _forget_kept(None)
+        return super().popitem()
+
+
+def _forget_kept(nest_id):
+    forget = getattr(_L, "auto_forget", None)
+    if forget is not None:
+        forget(nest_id)
+
+
+_decisions = _Decisions()
 DECISION_TTL_S = 1.0
 _FLOAT_TYPES = (float, np.float64, np.float32)
 
@@ -510,6 +553,8 @@ def decision_signature(env):
 def forget_decisions():
     """Drops the decisions kept by choose (after the host or the GPU changed)."""
     _decisions.clear()
+    if hasattr(_L, "auto_hits_clear"):
+        _L.auto_hits_clear()
     _stopped.clear()
     _python_measured.clear()
     _waiting.clear()
@@ -596,6 +641,12 @@ _last_chosen = [None, None, None, False, None]
 _trial_queued = [None]
 
 
+def last_chosen_clear():
+    """A run was chosen without choose (_L.auto_kept): _last_chosen is not
+    about it."""
+    _last_chosen[0] = None
+
+
 def chosen_signature(nest_id, env):
     """The decision signature of these values: the one choose just computed
     for this run, else computed now (may raise, as decision_signature)."""
@@ -671,15 +722,21 @@ def note_native_run(nest_id, env, variant, seconds, beside_compile=False):
         del entries[:-SETTLE_RUNS]
     if variant != "cpu":
         return
-    # The serial time as measured on these values, else the model's.
-    measured = _recent(times.get("cpu-serial"), now) if times else None
-    serial = _typical(measured) if measured else _serial_predicted.get((nest_id, signature))
-    if serial is None or seconds <= 1.5 * serial + 50e-6:
+    if seconds <= _parallel_slow_above(nest_id, signature, times, now):
         return
     if len(_parallel_slow) > 4096:
         _parallel_slow.clear()
     _parallel_slow[(nest_id, signature)] = now + PARALLEL_SLOW_S
     _decisions.pop((nest_id, None, signature), None)  # decided again at the next run
+
+
+def _parallel_slow_above(nest_id, signature, times, now):
+    """The time above which a parallel run of these values counts as slow:
+    half again the serial time as measured on them (else the model's), plus
+    50 us; infinite where neither is known."""
+    measured = _recent(times.get("cpu-serial"), now) if times else None
+    serial = _typical(measured) if measured else _serial_predicted.get((nest_id, signature))
+    return math.inf if serial is None else 1.5 * serial + 50e-6
 
 
 def _settled_choice(nest_id, env, signature, choice, f, prices):
@@ -791,7 +848,7 @@ def choose(nest_id, env, gpu=None, facts=None):
     run (measured for the choice between one core and all of them), or
     until the code of a trial queued for it lands; a Python one also until
     the runs have grown by half."""
-    runs = _runs.get(nest_id, 0) + 1
+    runs = _runs.get(nest_id, 0) + 1 + _kept_hits(nest_id)
     _runs[nest_id] = runs
     key = None
     if not facts:
@@ -810,6 +867,8 @@ def choose(nest_id, env, gpu=None, facts=None):
             waiting = _waiting.get((nest_id, signature))
             if waiting is None or not waiting.over(nest_id, env):
                 _last_chosen[4] = kept
+                if waiting is None and gpu is None:
+                    _mirror_kept(nest_id, env, signature, kept)
                 return kept[0]
         if key is not None and (nest_id, signature) in _stopped:
             return "python"
@@ -838,6 +897,33 @@ def choose(nest_id, env, gpu=None, facts=None):
         _last_chosen[3] = True  # this run is measured
         _last_chosen[4] = kept
     return choice
+
+
+def _kept_hits(nest_id):
+    """The executions of ``nest_id`` that the engine's mirror answered
+    since the last decision (runs that did not pass through choose)."""
+    hits = getattr(_L, "auto_hits", None)
+    return hits(nest_id) if hits is not None else 0
+
+
+def _mirror_kept(nest_id, env, signature, kept):
+    """A kept decision that nothing but its time can end (a native one,
+    decided for good, its first optimised run measured) is mirrored in the
+    engine, which answers the next executions with the same signature
+    without a Python signature (``_L.auto_kept``; the _auto_hook of _run).
+    A parallel one carries the time above which its run is noted as slow
+    (_parallel_slow_above, as note_native_run)."""
+    keep = getattr(_L, "auto_keep", None)
+    if keep is None or kept[0] not in ("cpu", "cpu-serial") or kept[1] != math.inf or len(kept) < 4 or kept[3]:
+        return
+    slow_above_s = math.inf
+    if kept[0] == "cpu":
+        times = _native_times.get((nest_id, signature))
+        slow_above_s = _parallel_slow_above(nest_id, signature, times, time.monotonic())
+    try:
+        keep(int(nest_id), env, kept[0], float(kept[2]), slow_above_s)
+    except Exception:
+        pass  # decided in Python at each run, as before
 
 
 def _decide(nest_id, env, runs, gpu, facts):

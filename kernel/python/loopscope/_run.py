@@ -161,9 +161,31 @@ _python_clock = _PythonClock()
 _rewrite.AUTO_PYTHON_RAN_LISTENER[0] = _python_clock.stop
 
 
+_auto_kept = getattr(_loopscope, "auto_kept", None)
+
+
 def _auto_hook(nest_id, env):
     if env is None:
         return _python_hook(nest_id, env)
+    # A warm execution on a kept native decision: the engine's mirror of it
+    # answers without a signature built in Python (_cost._mirror_kept).
+    try:
+        kept = _auto_kept(nest_id, env) if _auto_kept is not None else None
+    except Exception:
+        kept = None
+    if kept is not None:
+        device, slow_above_s = kept
+        # What choose saw last is not this run (an env's id may be reused).
+        _cost.last_chosen_clear()
+        out = DEVICES[device](nest_id, env)
+        if out is None:
+            _after_no_native_run(nest_id, env, device)
+        elif device == "cpu":
+            # Only a slow parallel run is noted (it sends these values to one core).
+            seconds = _records.optimised_run_seconds_of(nest_id)
+            if seconds is not None and seconds > slow_above_s:
+                _cost.note_native_run(nest_id, env, device, seconds)
+        return out
     device = _choose(nest_id, env)
     # A compile on the background thread (often the trial variant's, queued
     # by _choose just now) holds a core while a parallel run starts.
@@ -178,18 +200,23 @@ def _auto_hook(nest_id, env):
         if seconds is not None:
             _cost.note_native_run(nest_id, env, device, seconds, beside_compile=beside_compile)
     if out is None:
-        status = _records.status_of(nest_id) if device != "python" else None
-        if status == "fallback":
-            # The native code stopped (a subscript out of range, an int beyond
-            # 64 bits, ...) and Python ran the loop: these values run as Python next time.
-            _cost.note_stopped(nest_id, env)
-        elif status == "declined":
-            # The device declined these values as it ran (a native decision is
-            # kept for a while): the next run decides again.
-            _cost.note_declined(nest_id, env)
-        # What the interpreter takes on these values, for the next decision.
-        _python_clock.start(nest_id, env)
+        _after_no_native_run(nest_id, env, device)
     return out
+
+
+def _after_no_native_run(nest_id, env, device):
+    """The chosen device did not run the nest: Python runs the loop."""
+    status = _records.status_of(nest_id) if device != "python" else None
+    if status == "fallback":
+        # The native code stopped (a subscript out of range, an int beyond
+        # 64 bits, ...) and Python ran the loop: these values run as Python next time.
+        _cost.note_stopped(nest_id, env)
+    elif status == "declined":
+        # The device declined these values as it ran (a native decision is
+        # kept for a while): the next run decides again.
+        _cost.note_declined(nest_id, env)
+    # What the interpreter takes on these values, for the next decision.
+    _python_clock.start(nest_id, env)
 
 
 register_device("python", _python_hook)
