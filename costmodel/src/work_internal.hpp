@@ -234,13 +234,19 @@ class Counter {
   // nullopt when it reads what the nest computes (work_loops.cpp).
   std::optional<double> taken_fraction(const Stmt& s);
   // Sets the loop variables to points spread over their ranges and calls
-  // at_point at each until it returns false (then: false).
-  bool at_sampled_points(uint64_t salt, const std::function<bool()>& at_point);
+  // at_point at each until it returns false (then: false); 64 points unless asked.
+  bool at_sampled_points(uint64_t salt, const std::function<bool()>& at_point, int points = 64);
   // Whether `e` reads an array the nest writes at another element (what
   // the samples read before the run is not what other iterations see then:
   // a sieve's flags).
   bool written_elsewhere(const ExprPtr& e);
   std::map<const Expr*, bool> written_elsewhere_;  // its answers (the nest's expressions live as long)
+  // A `for` loop left by `if <condition>: break`: the share of its range
+  // that runs, stepped at sampled points of the loops around; nullopt when
+  // the condition reads what the nest computes or writes (work_loops.cpp).
+  std::optional<double> break_fraction(const Stmt& s);
+  std::map<int, std::optional<double>> break_fractions_;  // per loop, found once per count
+  bool reads_written_array(const ExprPtr& e);
   // The remainders of a / b at the sampled points: the share whose value
   // is at least the divisor (a full fmod call; the others come back at
   // once), and the mean binary exponent of the quotients beyond the first

@@ -596,8 +596,10 @@ void Counter::count_carried_scalars(const Stmt& s, double w) {
 // How many passes a `while` loop is counted for, each time it is reached:
 // its trip count depends on values computed as it runs, so the count is a
 // fixed guess (an escape-time loop such as Mandelbrot's stops after a few
-// to a few hundred passes, a Newton iteration after a handful). A loop left
-// by a `break` is counted for all of its range (an upper bound).
+// to a few hundred passes, a Newton iteration after a handful). A `for`
+// loop left by a `break` is counted for the share of its range that
+// break_fraction finds, where the condition can be stepped from the
+// arrays' values; else for all of its range (an upper bound).
 constexpr double kAssumedWhilePasses = 16;
 
 void Counter::count_stmt(const Stmt& s, double w) {

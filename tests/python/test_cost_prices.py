@@ -605,3 +605,74 @@ def test_rounding_and_parts_of_complex_numbers_are_instructions_not_calls():
     z = x + 1j * x
     work = only_nest(squared_modulus, z, np.zeros(1000))["work"]
     assert work["ops"].get("exp", 0) == 0
+
+
+# ---- loops left by a break -------------------------------------------------------
+
+
+def first_divisors(n, out):
+    for k in range(2, n):
+        for d in range(2, int(k**0.5) + 1):
+            if k % d == 0:
+                out[k] = d
+                break
+
+
+def first_above(x, t, out):
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            if x[i, j] > t:
+                out[i] = j
+                break
+
+
+def first_above_written(x, t, out):
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            if x[i, j] > t:
+                break
+            x[i, j] = 0.0  # the condition reads what the nest writes: not stepped
+
+
+def first_above_computed(x, t, out):
+    for i in range(x.shape[0]):
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += x[i, j]
+            if s > t:  # a running sum: computed by the nest, not stepped
+                out[i] = j
+                break
+
+
+def test_a_search_left_by_a_break_is_counted_for_the_passes_it_runs():
+    # Trial division stops at the first divisor: 14 % of the sqrt(k) range
+    # runs below 50000; counted for all of it, the count was 7 times too many.
+    n = 20000
+    est = only_nest(first_divisors, n, np.zeros(n, dtype=np.int64))
+    assert est["work"]["ok"], est["work"]["reason"]
+    want = 0
+    for k in range(2, n):
+        for d in range(2, int(k**0.5) + 1):
+            want += 1
+            if k % d == 0:
+                break
+    assert loop_iterations(est)["d"] == pytest.approx(want, rel=0.25)
+    # Rows searched for their first element above t: uniform data; t = 0.9,
+    # about 10 passes a row of 400; t = 0.99, about 100, many rows beyond
+    # the passes stepped (their rest at the rate the late passes stopped).
+    rng = np.random.default_rng(2)
+    x = rng.random((300, 400))
+    for t in (0.9, 0.99):
+        est = only_nest(first_above, x, t, np.zeros(300, dtype=np.int64))
+        want = sum(int(np.argmax(row > t)) + 1 if (row > t).any() else 400 for row in x)
+        assert loop_iterations(est)["j"] == pytest.approx(want, rel=0.25), t
+    # Nothing above t: every row runs whole.
+    est = only_nest(first_above, x, 2.0, np.zeros(300, dtype=np.int64))
+    assert loop_iterations(est)["j"] == pytest.approx(300 * 400)
+
+
+@pytest.mark.parametrize("fn", [first_above_written, first_above_computed], ids=lambda f: f.__name__)
+def test_a_break_on_what_the_nest_computes_or_writes_counts_the_whole_range(fn):
+    x = np.random.default_rng(3).random((50, 80))
+    est = only_nest(fn, x, 0.5, np.zeros(50, dtype=np.int64))
+    assert loop_iterations(est)["j"] == pytest.approx(50 * 80)
