@@ -674,6 +674,7 @@ nlohmann::json to_json(const HostProfile& h) {
           {"native_input_us", h.native_input_us},
           {"native_ref_us", h.native_ref_us},
           {"native_loop_us", h.native_loop_us},
+          {"py_dispatch_us", h.py_dispatch_us},
           {"first_setup_us", h.first_setup_us},
           {"report_us", h.report_us},
           {"report_draw_us", h.report_draw_us},
@@ -705,6 +706,7 @@ nlohmann::json to_json(const HostProfile& h) {
           {"py_numpy_calibrated", h.py_numpy_calibrated},
           {"engine_calibrated", h.engine_calibrated},
           {"forks_calibrated", h.forks_calibrated},
+          {"dispatch_calibrated", h.dispatch_calibrated},
           {"calibrated", h.calibrated},
           {"calibration_s", h.calibration_s},
           {"source", h.source}};
@@ -759,6 +761,7 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   d("native_input_us", h.native_input_us);
   d("native_ref_us", h.native_ref_us);
   d("native_loop_us", h.native_loop_us);
+  d("py_dispatch_us", h.py_dispatch_us);
   d("first_setup_us", h.first_setup_us);
   d("report_us", h.report_us);
   d("report_draw_us", h.report_draw_us);
@@ -790,6 +793,7 @@ HostProfile host_profile_from_json(const nlohmann::json& j) {
   h.py_numpy_calibrated = j.value("py_numpy_calibrated", false);
   h.engine_calibrated = j.value("engine_calibrated", false);
   h.forks_calibrated = j.value("forks_calibrated", false);
+  h.dispatch_calibrated = j.value("dispatch_calibrated", false);
   h.calibrated = j.value("calibrated", false);
   d("calibration_s", h.calibration_s);
   h.source = j.value("source", std::string("json"));
@@ -870,6 +874,7 @@ HostProfile host_profile(bool recalibrate) {
           h.native_input_us = old.native_input_us;
           h.native_ref_us = old.native_ref_us;
           h.native_loop_us = old.native_loop_us;
+          h.py_dispatch_us = old.py_dispatch_us;
           h.py_load_ns = old.py_load_ns;
           h.py_store_ns = old.py_store_ns;
           h.py_call_ns = old.py_call_ns;

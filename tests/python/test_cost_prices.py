@@ -676,3 +676,32 @@ def test_a_break_on_what_the_nest_computes_or_writes_counts_the_whole_range(fn):
     x = np.random.default_rng(3).random((50, 80))
     est = only_nest(fn, x, 0.5, np.zeros(50, dtype=np.int64))
     assert loop_iterations(est)["j"] == pytest.approx(50 * 80)
+
+
+# ---- the engine's hook, paid by every variant -------------------------------------
+
+
+def fill_four(a):
+    for i in range(4):
+        a[i] = 1.0
+
+
+def test_a_nest_run_as_python_pays_the_engines_hook_too():
+    # Binding the values and recording the run come before the loop whatever
+    # the variant: the native fixed cost holds them, and so does Python's price.
+    from loopscope import _run  # noqa: F401  (registers the engine's calibration)
+
+    h = _cost.host_profile()
+    assert h["dispatch_calibrated"]
+    assert 0 < h["py_dispatch_us"] <= h["native_call_us"] + 1, (h["py_dispatch_us"], h["native_call_us"])
+    est = only_nest(fill_four, np.zeros(4))
+    py = variant(est, "python")
+    assert py["scheduling"] == pytest.approx(h["py_dispatch_us"] * 1e-6)
+    assert py["details"]["py_dispatch_us"] == pytest.approx(h["py_dispatch_us"])
+    assert py["total"] == pytest.approx(py["compute"] + py["scheduling"] + py["transfer"])
+    # A time measured on the values replaces the count, not the hook.
+    from test_compile_ahead import _bound_env
+
+    nest_id, env = _bound_env(fill_four, np.zeros(4))
+    measured = _cost.estimate_nest(nest_id, env, nvrtc=False, facts={"python_measured_s": 1e-3})
+    assert variant(measured, "python")["total"] == pytest.approx(1e-3 + h["py_dispatch_us"] * 1e-6)

@@ -204,6 +204,9 @@ def calibrate_engine(run, last_runs):
     the calling thread, and then measured nothing; 0.05 us against the 1.7 to
     2.4 us a forking region costs on the 2-core host); ``fork_join_cold_us``
     the same for a single region after a 3 ms pause (sleeping workers).
+    ``py_dispatch_us`` is what the engine's hook costs a nest that runs as
+    Python (the same call on the "python" device less a plain call of the
+    function: every variant pays it, the native fixed cost includes it).
     Returns {} when the CPU variant is not available. ``run`` and ``last_runs`` are
     ``loopscope._run``'s (which registers this with
     ``_cost.register_calibration``)."""
@@ -260,6 +263,7 @@ def calibrate_engine(run, last_runs):
         serial1 = best(_engine_region_nest, R, 1, device="cpu-serial", pause=0.003, reps=15)
         par1 = best(_engine_region_nest, R, 1, device="cpu", pause=0.003, reps=15)
         threads = max(1, _loopscope.cpu_threads())
+        dispatch = _python_dispatch_us(run, A)
     except Exception:
         return {}
     out = {}
@@ -287,9 +291,29 @@ def calibrate_engine(run, last_runs):
         out["fork_join_us"] = max(0.05, (par - serial / threads) / T * 1e6)
     if serial1 is not None and par1 is not None:
         out["fork_join_cold_us"] = max(out.get("fork_join_us", 0.05), (par1 - serial1 / threads) * 1e6)
+    if dispatch is not None:
+        out["py_dispatch_us"] = dispatch
     if out:
-        out["engine_calibrated"] = out["forks_calibrated"] = True
+        out["engine_calibrated"] = out["forks_calibrated"] = out["dispatch_calibrated"] = True
     return out
+
+
+def _python_dispatch_us(run, A, reps=200):
+    """The engine's hook around a nest run as Python: ``run(device="python")``
+    less a plain call of the same function, best of ``reps`` each."""
+
+    def best(call):
+        call()
+        b = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            call()
+            b = min(b, time.perf_counter() - t0)
+        return b
+
+    hooked = best(lambda: run(_engine_call_nest, A, device="python"))
+    plain = best(lambda: _engine_call_nest(A))
+    return max(0.1, (hooked - plain) * 1e6)
 
 
 def calibrate_interpreter():

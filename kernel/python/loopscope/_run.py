@@ -323,5 +323,5 @@ def run(fn, *args, device="auto", **kwargs):
 # What a native call costs on this host, measured through run() when the
 # cost model first needs the host's figures.
 _cost.register_calibration(
-    "engine", "forks_calibrated", lambda: _cost_calibrate.calibrate_engine(run=run, last_runs=last_runs)
+    "engine", "dispatch_calibrated", lambda: _cost_calibrate.calibrate_engine(run=run, last_runs=last_runs)
 )

@@ -52,6 +52,7 @@ HostProfile fixed_host() {
   h.native_input_us = 0;
   h.native_ref_us = 0;
   h.native_loop_us = 0;
+  h.py_dispatch_us = 0;  // the interpreter's prices alone (PythonPaysTheEnginesHook adds it)
   h.div_latency_ns = 4;
   h.store_forward_ns = 1.5;
   h.loop_entry_ns = 0;
@@ -501,6 +502,21 @@ TEST(Model, PythonCostIsTheSumOfCalibratedOps) {
   // 1000 iterations, 1 range() call, 2000 binops, 2000 loads, 1000 stores + nest entry.
   double ns = 1000 + 1000 * 30 + 1 * 50 + 2000 * 20 + 2000 * 50 + 1000 * 60;
   EXPECT_NEAR(py.total(), ns * 1e-9, 1e-12);
+}
+
+// The engine's hook (binding, recording) comes before the loop on every
+// variant: Python's price carries it as scheduling, beside the loop (a
+// measured Python time replaces the loop only: test_cost_prices.py).
+TEST(Model, PythonPaysTheEnginesHook) {
+  Nest t = saxpy(1000);
+  HostProfile h = fixed_host();
+  const double loop =
+      price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{}).cost(Variant::Python).total();
+  h.py_dispatch_us = 7;
+  const VariantCost py =
+      price(count_work(t.bound, t.plan), h, profile("h100_sxm"), VariantFacts{}).cost(Variant::Python);
+  EXPECT_NEAR(py.scheduling, 7e-6, 1e-15);
+  EXPECT_NEAR(py.total(), loop + 7e-6, 1e-15);
 }
 
 // for i in range(n): y[i] = <value(i)>, with x and y of `dtype` and the

@@ -95,6 +95,10 @@ struct HostProfile {
   double native_input_us = 0.5;         // ... and for each value the nest reads
   double native_ref_us = 0.2;           // ... and for each subscript dimension (range proofs)
   double native_loop_us = 0.5;          // ... and for each loop of the nest
+  double py_dispatch_us = 6;            // the engine's hook around a nest that runs as Python
+                                        // (binding its values, recording the run): every variant
+                                        // pays it, native_call_us includes it (measured by the
+                                        // Python layer: loopscope.run on "python" less a plain call)
   // Python's integer // and % in native code (a 64-bit divide and the sign
   // fix-ups of floor semantics): independent ones (throughput) and one
   // waiting for the previous (latency); by a constant divisor, a multiply
@@ -136,6 +140,7 @@ struct HostProfile {
                                      // through the CPU variant itself
   bool forks_calibrated = false;     // ... fork_join_us on a region that forks (earlier profiles
                                      // measured one short enough to run on the calling thread)
+  bool dispatch_calibrated = false;  // ... and py_dispatch_us
   // Random numbers drawn before a native run (loopscope/_draws.py), per
   // number, by generator: Python's random.random() and uniform(); random.gauss
   // and normalvariate (drawn a pair at a time in Python); NumPy's legacy
