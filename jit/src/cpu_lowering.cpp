@@ -136,6 +136,14 @@ class Codegen {
     return i64;
   }
 
+  // -x on a float: the sign flipped, a NaN's too, as NumPy's negative does.
+  // The fence keeps LLVM from folding the negation into the operation that
+  // uses it (-a + b into b - a), which returns a NaN `a` with its own sign:
+  // CPython's (-nan) + 1.0 is a negative NaN, the folded 1.0 - nan a
+  // positive one. A loop-invariant negation (-k * x[i]) is hoisted and the
+  // loop still vectorises; a negated element keeps its loop scalar.
+  llvm::Value* negated(llvm::Value* x) { return B.CreateArithmeticFence(B.CreateFNeg(x), x->getType()); }
+
   // ---- complex numbers: a {re, im} pair of doubles (floats for complex64) --
   llvm::Value* cplx(llvm::Value* re, llvm::Value* im) {
     llvm::Type* t = llvm::StructType::get(C, {re->getType(), re->getType()});
@@ -1278,9 +1286,9 @@ class Codegen {
           numpy_reports(B.CreateICmpNE(a.v, B.getInt64(0)));
           return Val{B.CreateNeg(a.v), a.t, nullptr};
         }
-        if (is_float(a.t.r)) return Val{B.CreateFNeg(a.v), a.t, a.npf};
+        if (is_float(a.t.r)) return Val{negated(a.v), a.t, a.npf};
         if (is_complex(a.t.r)) {
-          Val r{cplx(B.CreateFNeg(re_of(a.v)), B.CreateFNeg(im_of(a.v))), a.t, a.npf};
+          Val r{cplx(negated(re_of(a.v)), negated(im_of(a.v))), a.t, a.npf};
           return r;
         }
         if (S.overflow_checks.count(&e)) {
@@ -1467,7 +1475,7 @@ class Codegen {
     VT part{t.r == Repr::C64 ? Repr::F32 : Repr::F64, t.py, t.np};
     if (f == ".real") return Val{re_of(a[0].v), part, a[0].npf};
     if (f == ".imag") return Val{im_of(a[0].v), part, a[0].npf};
-    if (f == ".conjugate") return Val{cplx(re_of(a[0].v), B.CreateFNeg(im_of(a[0].v))), t, a[0].npf};
+    if (f == ".conjugate") return Val{cplx(re_of(a[0].v), negated(im_of(a[0].v))), t, a[0].npf};
     if (f == "abs") {
       llvm::Value* re = re_of(a[0].v);
       llvm::Value* im = im_of(a[0].v);

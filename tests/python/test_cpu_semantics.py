@@ -592,3 +592,48 @@ def test_a_loop_whose_step_changes_at_every_run_stops_being_compiled(device):
     _run.reset_last_runs()
     assert loopscope.run(_sieve, 3000, device=device) == 430
     assert [r["status"] for r in _run.last_runs().values()] == ["ok"]
+
+
+# -x flips the sign of a NaN too (NumPy's negative), and x86 hands back the
+# NaN operand of an addition: CPython's (-nan) + 1.0 is a negative NaN. LLVM
+# folds -a + b into b - a, which returns a's NaN with its own sign; the CPU
+# code keeps the negation apart (an arithmetic fence), in every tier.
+def negate_then_add(h, g, out):
+    for i in range(h.shape[0]):
+        out[i] = -h[i] + g[i]
+
+
+def negate_complex(z, w, out):
+    for i in range(z.shape[0]):
+        out[i] = -z[i] + w[i].conjugate()
+
+
+@pytest.mark.parametrize("tier", ["quick", "optimised"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("device", ["cpu", "cpu-serial"])
+def test_a_negated_nan_keeps_its_sign_through_the_operation_after_it(tier, dtype, device):
+    h = np.array([np.nan, 1.0, -np.nan, np.inf, -0.0, 2.0] * 50, dtype=dtype)
+    g = np.array([1.0, np.nan, 2.0, -np.inf, 0.0, -3.0] * 50, dtype=dtype)
+    _loopscope.cpu_clear_cache()  # compiled in this tier, not found in the cache
+    with cpu_tier(tier):
+        want, got, a1, a2 = both(negate_then_add, lambda: (h.copy(), g.copy(), np.zeros_like(h)), device)
+    assert want == got
+    assert a1[2].tobytes() == a2[2].tobytes(), (
+        a1[2][:6].view(np.uint64 if dtype == np.float64 else np.uint32),
+        a2[2][:6],
+    )
+    assert statuses() == ["ok"]
+
+
+@pytest.mark.parametrize("tier", ["quick", "optimised"])
+def test_a_negated_complex_nan_keeps_its_signs(tier):
+    # (where both operands of an addition are NaNs, which one comes back is
+    # the compiler's choice, NumPy's as well: w is finite)
+    z = np.array([complex(np.nan, 1.0), complex(1.0, np.nan), complex(-0.0, 2.0), 3 - 4j] * 20)
+    w = np.array([1 + 2j, -0.5j, 2.0, 1 - 1j] * 20)
+    _loopscope.cpu_clear_cache()
+    with cpu_tier(tier):
+        want, got, a1, a2 = both(negate_complex, lambda: (z.copy(), w.copy(), np.zeros_like(z)), "cpu-serial")
+    assert want == got
+    assert a1[2].tobytes() == a2[2].tobytes()
+    assert statuses() == ["ok"]
