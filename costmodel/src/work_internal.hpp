@@ -246,7 +246,7 @@ class Counter {
   // the condition reads what the nest computes or writes (work_loops.cpp).
   std::optional<double> break_fraction(const Stmt& s);
   std::map<int, std::optional<double>> break_fractions_;  // per loop, found once per count
-  bool reads_written_array(const ExprPtr& e);
+  bool reads_written_array(const ExprPtr& e);             // an element of an array the nest stores into
   // The remainders of a / b at the sampled points: the share whose value
   // is at least the divisor (a full fmod call; the others come back at
   // once), and the mean binary exponent of the quotients beyond the first

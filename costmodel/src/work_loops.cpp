@@ -306,24 +306,29 @@ bool Counter::at_sampled_points(uint64_t salt, const std::function<bool()>& at_p
   return all;
 }
 
+namespace {
+// Whether a statement under `st` stores into an element of `array`, other
+// than the element `except` names (every element when it is null).
+bool stores_into(const Stmt* st, const std::string& array, const ExprPtr& except) {
+  if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
+      st->target->kind == ExprKind::Subscript && st->target->name == array &&
+      !(except && same_expr(st->target, except)))
+    return true;
+  for (auto& c : st->body)
+    if (stores_into(c.get(), array, except)) return true;
+  for (auto& c : st->orelse)
+    if (stores_into(c.get(), array, except)) return true;
+  return false;
+}
+}  // namespace
+
 bool Counter::written_elsewhere(const ExprPtr& e) {
   if (!e) return false;
   auto known = written_elsewhere_.find(e.get());
   if (known != written_elsewhere_.end()) return known->second;
   bool& out = written_elsewhere_[e.get()];
-  if (e->kind == ExprKind::Subscript) {
-    std::function<bool(const Stmt*)> other_write = [&](const Stmt* st) {
-      if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
-          st->target->kind == ExprKind::Subscript && st->target->name == e->name && !same_expr(st->target, e))
-        return true;
-      for (auto& c : st->body)
-        if (other_write(c.get())) return true;
-      for (auto& c : st->orelse)
-        if (other_write(c.get())) return true;
-      return false;
-    };
-    if (b_.nest && b_.nest->root && other_write(b_.nest->root.get())) return out = true;
-  }
+  if (e->kind == ExprKind::Subscript && b_.nest && b_.nest->root && stores_into(b_.nest->root.get(), e->name, e))
+    return out = true;
   for (auto& a : e->args)
     if (written_elsewhere(a)) return out = true;
   return out = false;
@@ -345,19 +350,8 @@ std::optional<double> Counter::taken_fraction(const Stmt& s) {
 
 bool Counter::reads_written_array(const ExprPtr& e) {
   if (!e) return false;
-  if (e->kind == ExprKind::Subscript) {
-    std::function<bool(const Stmt*)> writes = [&](const Stmt* st) {
-      if ((st->kind == StmtKind::Assign || st->kind == StmtKind::AugAssign) && st->target &&
-          st->target->kind == ExprKind::Subscript && st->target->name == e->name)
-        return true;
-      for (auto& c : st->body)
-        if (writes(c.get())) return true;
-      for (auto& c : st->orelse)
-        if (writes(c.get())) return true;
-      return false;
-    };
-    if (b_.nest && b_.nest->root && writes(b_.nest->root.get())) return true;
-  }
+  if (e->kind == ExprKind::Subscript && b_.nest && b_.nest->root && stores_into(b_.nest->root.get(), e->name, nullptr))
+    return true;
   for (auto& a : e->args)
     if (reads_written_array(a)) return true;
   return false;
