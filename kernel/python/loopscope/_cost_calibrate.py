@@ -291,9 +291,8 @@ def calibrate_engine(run, last_runs):
         out["fork_join_us"] = max(0.05, (par - serial / threads) / T * 1e6)
     if serial1 is not None and par1 is not None:
         out["fork_join_cold_us"] = max(out.get("fork_join_us", 0.05), (par1 - serial1 / threads) * 1e6)
-    if dispatch is not None:
-        out["py_dispatch_us"] = dispatch
     if out:
+        out["py_dispatch_us"] = dispatch
         out["engine_calibrated"] = out["forks_calibrated"] = out["dispatch_calibrated"] = True
     return out
 
